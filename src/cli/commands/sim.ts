@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { parseIntFlag, parseProtocol } from '../parse.js';
+import { runSimCommand } from '../services/sim.js';
+
+export function registerSim(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('sim')
+    .description('run the protocol in the seeded simulator under crashes, partitions, loss and duplication, checking safety at every step')
+    .option('--protocol <name>', 'multi or basic', parseProtocol, 'multi')
+    .option('-n, --nodes <count>', 'replicas per schedule (1-9)', parseIntFlag('-n', 1, 9), 5)
+    .option('--seeds <count>', 'schedules to run', parseIntFlag('--seeds', 1, 10_000_000), 1000)
+    .option('--seed <n>', 'run exactly this seed (reproduces a failure)', parseIntFlag('--seed', 0, 2 ** 32))
+    .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
+    .option('--json', 'print the summary as JSON')
+    .action((opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean }) => {
+      const tty = process.stderr.isTTY && !opts.json;
+      const code = runSimCommand({
+        protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true,
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
+        out: (line) => process.stdout.write(`${line}\n`),
+        ...(tty ? { progress: (done: number, total: number) => { if (done % 50 === 0 || done === total) process.stderr.write(`\r${done}/${total} schedules`); if (done === total) process.stderr.write('\n'); } } : {}),
+      });
+      setExit(code);
+    });
+}

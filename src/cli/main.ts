@@ -1,0 +1,33 @@
+/**
+ * The commander program. Each command lives in commands/<name>.ts: it parses
+ * and validates, then calls a service. This file maps every error to one
+ * sentence on stderr and an exit code, in one place.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerSim } from './commands/sim.js';
+import { describeError, exitCodeFor } from './errors.js';
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('paxos')
+    .description('A Paxos lab: real replicas over WebSocket, a live dashboard, and a seeded simulator that checks safety.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerSim(program, setExit);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => { exitCode = code; });
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * Basic Paxos as a pure state machine: every key is its own single-decree
+ * instance and every replica is proposer, acceptor and learner (as in the 003
+ * article). Once a key is chosen it never changes; a later proposal for it
+ * learns and reports the chosen value. Rejected rounds retry with a higher
+ * ballot after a randomized backoff, so duelling proposers do not livelock.
+ */
+import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
+import type {
+  BasicAcceptMsg,
+  BasicAcceptedMsg,
+  BasicCatchupMsg,
+  BasicDecideMsg,
+  BasicLearnMsg,
+  BasicMessage,
+  BasicPrepareMsg,
+  BasicPromiseMsg,
+  BasicRecord,
+  BasicRejectMsg,
+} from './basic-messages.js';
+import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './config.js';
+import { Outbox } from './outbox.js';
+import { Random } from './random.js';
+import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
+
+type Accepted = { readonly ballot: Ballot; readonly value: string };
+
+export interface BasicDurableState {
+  round: number;
+  promised: Map<string, Ballot>;
+  accepted: Map<string, Accepted>;
+  /** Insertion order is the order this node learned keys in; peers page through it when catching up. */
+  chosen: Map<string, { value: string; ballot: Ballot | null }>;
+}
+
+export function emptyBasicState(): BasicDurableState {
+  return { round: 0, promised: new Map(), accepted: new Map(), chosen: new Map() };
+}
+
+export function recoverBasic(records: Iterable<BasicRecord>): BasicDurableState {
+  const state = emptyBasicState();
+  for (const r of records) applyBasicRecord(state, r);
+  return state;
+}
+
+export function applyBasicRecord(state: BasicDurableState, r: BasicRecord): void {
+  switch (r.t) {
+    case 'round':
+      state.round = Math.max(state.round, r.round);
+      return;
+    case 'promise':
+      raisePromise(state.promised, r.key, r.ballot);
+      return;
+    case 'accept':
+      raisePromise(state.promised, r.key, r.ballot);
+      state.accepted.set(r.key, { ballot: r.ballot, value: r.value });
+      return;
+    case 'chosen':
+      if (!state.chosen.has(r.key)) state.chosen.set(r.key, { value: r.value, ballot: r.ballot });
+      return;
+  }
+}
+
+function raisePromise(promised: Map<string, Ballot>, key: string, ballot: Ballot): void {
+  const cur = promised.get(key);
+  if (cur === undefined || ballotGreater(ballot, cur)) promised.set(key, ballot);
+}
+
+interface Waiter {
+  readonly requestId: string;
+  readonly op: 'set' | 'get';
+  readonly value: string | null;
+  readonly startTick: number;
+}
+
+/** One proposer's attempt to get a value chosen for one key. */
+interface Proposal {
+  readonly key: string;
+  readonly waiters: Waiter[];
+  phase: 'prepare' | 'accept' | 'backoff';
+  ballot: Ballot;
+  promises: Map<NodeId, Accepted | null>;
+  value: string | null;
+  accepts: Set<NodeId>;
+  attempts: number;
+  roundTrips: number;
+  phaseStartTick: number;
+  retryAtTick: number;
+}
+
+export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
+  readonly id: NodeId;
+  private readonly cfg: ResolvedConfig;
+  private readonly peers: readonly NodeId[];
+  private readonly random: Random;
+  private readonly out = new Outbox<BasicMessage, BasicRecord>();
+  private nowTick = 0;
+  private round: number;
+  private maxSeenRound: number;
+  private readonly promised: Map<string, Ballot>;
+  private readonly accepted: Map<string, Accepted>;
+  private readonly chosen: Map<string, { value: string; ballot: Ballot | null }>;
+  private readonly chosenOrder: string[] = [];
+  private lastAccepted: { key: string; ballot: Ballot; value: string } | null = null;
+  private readonly proposals = new Map<string, Proposal>();
+  private readonly catchupCursor = new Map<NodeId, number>();
+  private readonly lastHeardTick = new Map<NodeId, number>();
+
+  constructor(config: CoreConfig, recovered: BasicDurableState = emptyBasicState()) {
+    this.cfg = resolveConfig(config);
+    this.id = this.cfg.id;
+    this.peers = peersOf(this.cfg);
+    this.random = new Random(this.cfg.randomSeed);
+    this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
+    this.promised = recovered.promised;
+    this.accepted = recovered.accepted;
+    this.chosen = recovered.chosen;
+    this.chosenOrder.push(...this.chosen.keys());
+    let maxRound = this.round;
+    for (const b of this.promised.values()) maxRound = Math.max(maxRound, b.round);
+    this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : maxRound;
+  }
+
+  step(input: Input<BasicMessage>): void {
+    switch (input.type) {
+      case 'tick':
+        return this.tick();
+      case 'request':
+        return this.onRequest(input.request);
+      case 'message':
+        return this.onMessage(input.message);
+    }
+  }
+
+  ready(): Ready<BasicMessage, BasicRecord> {
+    return this.out.take();
+  }
+
+  private onMessage(m: BasicMessage): void {
+    if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
+    this.lastHeardTick.set(m.from, this.nowTick);
+    switch (m.type) {
+      case 'prepare':
+        return this.onPrepare(m);
+      case 'promise':
+        return this.onPromise(m);
+      case 'accept':
+        return this.onAccept(m);
+      case 'accepted':
+        return this.onAccepted(m);
+      case 'reject':
+        return this.onReject(m);
+      case 'decide':
+        return this.onDecide(m);
+      case 'catchup':
+        return this.onCatchup(m);
+      case 'learn':
+        return this.onLearn(m);
+    }
+  }
+
+  private tick(): void {
+    this.nowTick++;
+    for (const p of [...this.proposals.values()]) this.tickProposal(p);
+    if (this.nowTick % (2 * this.cfg.heartbeatTicks) === 0 && this.peers.length > 0) this.askPeerForChosen();
+  }
+
+  private tickProposal(p: Proposal): void {
+    this.expireWaiters(p);
+    if (p.waiters.length === 0) {
+      this.proposals.delete(p.key);
+    } else if (p.phase === 'backoff') {
+      if (this.nowTick >= p.retryAtTick) this.startRound(p);
+    } else if (this.nowTick - p.phaseStartTick >= this.cfg.electionTimeoutTicks) {
+      // Messages were lost or a majority is unreachable: try again with a higher ballot.
+      this.retryLater(p);
+    }
+  }
+
+  private expireWaiters(p: Proposal): void {
+    for (let i = p.waiters.length - 1; i >= 0; i--) {
+      const w = p.waiters[i]!;
+      if (this.nowTick - w.startTick < this.cfg.requestTimeoutTicks) continue;
+      p.waiters.splice(i, 1);
+      this.out.replies.push({ requestId: w.requestId, ok: false, error: this.timeoutReason() });
+    }
+  }
+
+  private timeoutReason(): string {
+    const live = this.liveCount();
+    const need = requiredQuorum(this.cfg, this.cfg.clusterSize);
+    return live < need ? `no quorum: ${live} of ${this.cfg.clusterSize} nodes reachable, ${need} needed` : 'timed out: duelling proposers kept pre-empting each other';
+  }
+
+  private liveCount(): number {
+    let live = 1;
+    for (const peer of this.peers) {
+      const heard = this.lastHeardTick.get(peer);
+      if (heard !== undefined && this.nowTick - heard <= this.cfg.electionTimeoutTicks) live++;
+    }
+    return live;
+  }
+
+  private quorum(): number {
+    return requiredQuorum(this.cfg, this.liveCount());
+  }
+
+  // -------------------------------------------------------------- proposer
+
+  private onRequest(req: ClientRequest): void {
+    const c = req.command;
+    const known = this.chosen.get(c.key);
+    if (known !== undefined) {
+      this.replyChosen({ requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, startTick: this.nowTick }, c.key, known.value, known.ballot ?? ZERO_BALLOT, 0);
+      return;
+    }
+    const waiter: Waiter = { requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, startTick: this.nowTick };
+    const existing = this.proposals.get(c.key);
+    if (existing !== undefined) {
+      existing.waiters.push(waiter);
+      return;
+    }
+    if (this.proposals.size >= this.cfg.maxPendingRequests) {
+      this.out.replies.push({ requestId: req.requestId, ok: false, error: `node-${this.id} has ${this.proposals.size} proposals open; try again later` });
+      return;
+    }
+    const p: Proposal = {
+      key: c.key, waiters: [waiter], phase: 'backoff', ballot: ZERO_BALLOT, promises: new Map(), value: null,
+      accepts: new Set(), attempts: 0, roundTrips: 0, phaseStartTick: this.nowTick, retryAtTick: this.nowTick,
+    };
+    this.proposals.set(c.key, p);
+    this.startRound(p);
+  }
+
+  /** Phase 1 with a ballot this node has never used: a round above every round it has seen. */
+  private startRound(p: Proposal): void {
+    this.round = Math.max(this.round, this.maxSeenRound) + 1;
+    this.maxSeenRound = this.round;
+    this.out.persist.push({ t: 'round', round: this.round });
+    const ballot = Ballot(this.round, this.id);
+    Object.assign(p, { phase: 'prepare', ballot, promises: new Map(), accepts: new Set(), value: null, phaseStartTick: this.nowTick });
+    p.roundTrips++;
+    const self = this.promiseLocally(p.key, ballot);
+    if (self === 'rejected') return this.preempted(p, this.promised.get(p.key) ?? ZERO_BALLOT);
+    this.out.events.push({ type: 'phase1', ballot, instance: p.key });
+    for (const to of this.peers) this.out.messages.push({ type: 'prepare', from: this.id, to, key: p.key, ballot });
+    p.promises.set(this.id, self);
+    this.maybeStartPhase2(p);
+  }
+
+  /** The proposer's own acceptor answers its prepare like any other, persisted in the same Ready. */
+  private promiseLocally(key: string, ballot: Ballot): Accepted | null | 'rejected' {
+    const promised = this.promised.get(key) ?? ZERO_BALLOT;
+    if (!ballotAtLeast(ballot, promised)) return 'rejected';
+    if (ballotGreater(ballot, promised)) {
+      this.promised.set(key, ballot);
+      this.out.persist.push({ t: 'promise', key, ballot });
+    }
+    return this.accepted.get(key) ?? null;
+  }
+
+  private onPromise(m: BasicPromiseMsg): void {
+    const p = this.proposals.get(m.key);
+    if (p === undefined || p.phase !== 'prepare' || !ballotEquals(m.ballot, p.ballot)) return;
+    p.promises.set(m.from, m.accepted);
+    this.maybeStartPhase2(p);
+  }
+
+  /**
+   * With promises from a quorum, propose the value of the highest accepted
+   * ballot among them, or our own. A read that finds nothing accepted anywhere
+   * in a quorum may answer "nothing chosen yet": no majority can have accepted a value.
+   */
+  private maybeStartPhase2(p: Proposal): void {
+    if (p.promises.size < this.quorum()) return;
+    const best = this.cfg.bugs.ignoreAcceptedValues ? null : highestAccepted(p.promises);
+    const own = p.waiters.find((w) => w.op === 'set')?.value ?? null;
+    const value = best?.value ?? own;
+    if (value === null) return this.finishRead(p);
+    p.phase = 'accept';
+    p.value = value;
+    p.phaseStartTick = this.nowTick;
+    p.roundTrips++;
+    this.out.events.push({ type: 'phase2', ballot: p.ballot, instance: p.key, value, valueId: value, quorum: [...p.promises.keys()], adopted: best !== null });
+    for (const to of this.peers) this.out.messages.push({ type: 'accept', from: this.id, to, key: p.key, ballot: p.ballot, value });
+    // The proposer's own acceptor may have promised a higher ballot meanwhile; then it rejects like any other would.
+    if (!this.acceptLocally(p.key, p.ballot, value)) return this.preempted(p, this.promised.get(p.key) ?? ZERO_BALLOT);
+    p.accepts.add(this.id);
+    this.maybeDecide(p);
+  }
+
+  private finishRead(p: Proposal): void {
+    this.proposals.delete(p.key);
+    for (const w of p.waiters) {
+      this.out.replies.push({ requestId: w.requestId, ok: true, op: 'get', key: p.key, value: null, ballot: p.ballot, roundTrips: p.roundTrips });
+    }
+  }
+
+  private onAccepted(m: BasicAcceptedMsg): void {
+    const p = this.proposals.get(m.key);
+    if (p === undefined || p.phase !== 'accept' || !ballotEquals(m.ballot, p.ballot)) return;
+    p.accepts.add(m.from);
+    this.maybeDecide(p);
+  }
+
+  private maybeDecide(p: Proposal): void {
+    if (p.accepts.size < this.quorum()) return;
+    const value = p.value!;
+    this.learn(p.key, value, p.ballot);
+    for (const to of this.peers) this.out.messages.push({ type: 'decide', from: this.id, to, key: p.key, ballot: p.ballot, value });
+  }
+
+  private onReject(m: BasicRejectMsg): void {
+    if (m.promised.round > this.maxSeenRound) this.maxSeenRound = m.promised.round;
+    const p = this.proposals.get(m.key);
+    if (p === undefined || p.phase === 'backoff' || !ballotEquals(m.ballot, p.ballot)) return;
+    this.preempted(p, m.promised);
+  }
+
+  private preempted(p: Proposal, by: Ballot): void {
+    this.out.events.push({ type: 'preempted', ballot: p.ballot, by, instance: p.key });
+    this.retryLater(p);
+  }
+
+  /** Randomized, growing backoff before the next round; without it duelling proposers can pre-empt each other forever. */
+  private retryLater(p: Proposal): void {
+    p.attempts++;
+    if (!this.cfg.backoff) return this.startRound(p);
+    const windowTicks = this.cfg.backoffTicks * 2 ** Math.min(p.attempts - 1, 3);
+    const ticks = this.random.int(1, windowTicks);
+    p.phase = 'backoff';
+    p.retryAtTick = this.nowTick + ticks;
+    this.out.events.push({ type: 'backoff', ticks, instance: p.key });
+  }
+
+  // -------------------------------------------------------------- acceptor
+
+  private onPrepare(m: BasicPrepareMsg): void {
+    if (this.tellChosen(m.key, m.from)) return;
+    const promised = this.promised.get(m.key) ?? ZERO_BALLOT;
+    if (!ballotAtLeast(m.ballot, promised)) return this.reject(m.from, m.key, m.ballot, promised);
+    this.noteRound(m.ballot);
+    const accepted = this.promiseLocally(m.key, m.ballot) as Accepted | null;
+    const reply: BasicPromiseMsg = { type: 'promise', from: this.id, to: m.from, key: m.key, ballot: m.ballot, accepted };
+    this.out.messages.push(reply);
+  }
+
+  private onAccept(m: BasicAcceptMsg): void {
+    if (this.tellChosen(m.key, m.from)) return;
+    this.noteRound(m.ballot);
+    if (!this.acceptLocally(m.key, m.ballot, m.value)) {
+      return this.reject(m.from, m.key, m.ballot, this.promised.get(m.key) ?? ZERO_BALLOT);
+    }
+    const reply: BasicAcceptedMsg = { type: 'accepted', from: this.id, to: m.from, key: m.key, ballot: m.ballot };
+    this.out.messages.push(reply);
+  }
+
+  /** Accept iff the ballot is at least the promise (Lamport), raising the promise to it. */
+  private acceptLocally(key: string, ballot: Ballot, value: string): boolean {
+    const promised = this.promised.get(key) ?? ZERO_BALLOT;
+    if (!ballotAtLeast(ballot, promised) && !this.cfg.bugs.acceptBelowPromised) return false;
+    if (ballotGreater(ballot, promised)) this.promised.set(key, ballot);
+    this.accepted.set(key, { ballot, value });
+    this.lastAccepted = { key, ballot, value };
+    this.out.persist.push({ t: 'accept', key, ballot, value });
+    return true;
+  }
+
+  private reject(to: NodeId, key: string, ballot: Ballot, promised: Ballot): void {
+    const msg: BasicRejectMsg = { type: 'reject', from: this.id, to, key, ballot, promised };
+    this.out.messages.push(msg);
+  }
+
+  /** An acceptor that already knows the outcome answers with it, so a late proposer learns in one round trip. */
+  private tellChosen(key: string, to: NodeId): boolean {
+    const c = this.chosen.get(key);
+    if (c === undefined) return false;
+    const msg: BasicDecideMsg = { type: 'decide', from: this.id, to, key, ballot: c.ballot, value: c.value };
+    this.out.messages.push(msg);
+    return true;
+  }
+
+  private noteRound(b: Ballot): void {
+    if (b.round > this.maxSeenRound) this.maxSeenRound = b.round;
+  }
+
+  // --------------------------------------------------------------- learner
+
+  private onDecide(m: BasicDecideMsg): void {
+    this.learn(m.key, m.value, m.ballot);
+  }
+
+  /** Learns a chosen value and answers every client waiting on the key. A second, different value is a safety bug. */
+  private learn(key: string, value: string, ballot: Ballot | null): void {
+    const known = this.chosen.get(key);
+    if (known !== undefined && known.value !== value) {
+      throw new Error(`agreement broken at node ${this.id}: key ${key} chosen as ${known.value} and ${value}`);
+    }
+    if (known === undefined) {
+      this.chosen.set(key, { value, ballot });
+      this.chosenOrder.push(key);
+      this.out.persist.push({ t: 'chosen', key, value, ballot });
+      this.out.chosen.push({ instance: key, value, valueId: value, ballot });
+    }
+    const p = this.proposals.get(key);
+    if (p === undefined) return;
+    this.proposals.delete(key);
+    for (const w of p.waiters) this.replyChosen(w, key, value, ballot ?? p.ballot, p.roundTrips);
+  }
+
+  private replyChosen(w: Waiter, key: string, chosen: string, ballot: Ballot, roundTrips: number): void {
+    this.out.replies.push({
+      requestId: w.requestId, ok: true, op: w.op, key, value: chosen, ballot, roundTrips,
+      ...(w.op === 'set' ? { alreadyChosen: w.value !== chosen } : {}),
+    });
+  }
+
+  /** Anti-entropy: replicas that were down or missed a decide learn from a random peer, a page at a time. */
+  private askPeerForChosen(): void {
+    const to = this.random.pick(this.peers);
+    const msg: BasicCatchupMsg = { type: 'catchup', from: this.id, to, fromIndex: this.catchupCursor.get(to) ?? 0 };
+    this.out.messages.push(msg);
+  }
+
+  private onCatchup(m: BasicCatchupMsg): void {
+    if (m.fromIndex >= this.chosenOrder.length) return;
+    const keys = this.chosenOrder.slice(m.fromIndex, m.fromIndex + this.cfg.maxBatchEntries);
+    const entries = keys.map((key) => ({ key, value: this.chosen.get(key)!.value, ballot: this.chosen.get(key)!.ballot }));
+    const reply: BasicLearnMsg = { type: 'learn', from: this.id, to: m.from, entries, nextIndex: m.fromIndex + entries.length };
+    this.out.messages.push(reply);
+  }
+
+  private onLearn(m: BasicLearnMsg): void {
+    for (const e of m.entries) this.learn(e.key, e.value, e.ballot);
+    this.catchupCursor.set(m.from, Math.max(this.catchupCursor.get(m.from) ?? 0, m.nextIndex));
+    if (m.entries.length >= this.cfg.maxBatchEntries) {
+      this.out.messages.push({ type: 'catchup', from: this.id, to: m.from, fromIndex: m.nextIndex });
+    }
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  view(): NodeView {
+    let promised = ZERO_BALLOT;
+    for (const b of this.promised.values()) if (ballotGreater(b, promised)) promised = b;
+    const active = [...this.proposals.values()].some((p) => p.phase !== 'backoff');
+    return {
+      id: this.id, protocol: 'basic', role: active ? 'proposer' : 'acceptor', leader: null, promised,
+      lastAccepted: this.lastAccepted ? { instance: this.lastAccepted.key, ballot: this.lastAccepted.ballot, value: this.lastAccepted.value } : null,
+      chosenCount: this.chosen.size,
+    };
+  }
+
+  inspect(): {
+    readonly round: number;
+    readonly promised: ReadonlyMap<string, Ballot>;
+    readonly accepted: ReadonlyMap<string, Accepted>;
+    readonly chosen: ReadonlyMap<string, { value: string; ballot: Ballot | null }>;
+    readonly openProposals: number;
+  } {
+    return { round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen, openProposals: this.proposals.size };
+  }
+}
+
+function highestAccepted(promises: ReadonlyMap<NodeId, Accepted | null>): Accepted | null {
+  let best: Accepted | null = null;
+  for (const a of promises.values()) if (a !== null && (best === null || compareBallots(a.ballot, best.ballot) > 0)) best = a;
+  return best;
+}

@@ -1,0 +1,67 @@
+import { quorumSize, type CoreConfig, type PlantedBugs } from './types.js';
+
+/** CoreConfig with every default filled in; the values are ticks unless the name says otherwise. */
+export interface ResolvedConfig {
+  readonly id: number;
+  readonly clusterSize: number;
+  readonly randomSeed: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatTicks: number;
+  readonly backoff: boolean;
+  readonly backoffTicks: number;
+  readonly requestTimeoutTicks: number;
+  readonly maxBatchEntries: number;
+  readonly maxInflightSlots: number;
+  readonly maxPendingRequests: number;
+  readonly bugs: PlantedBugs;
+}
+
+export const DEFAULTS = {
+  electionTimeoutTicks: 15,
+  heartbeatTicks: 4,
+  backoffTicks: 6,
+  requestTimeoutTicks: 400,
+  maxBatchEntries: 256,
+  maxInflightSlots: 4096,
+  maxPendingRequests: 20000,
+} as const;
+
+export function resolveConfig(config: CoreConfig): ResolvedConfig {
+  if (!Number.isInteger(config.clusterSize) || config.clusterSize < 1) {
+    throw new Error(`clusterSize must be a positive integer, got ${config.clusterSize}`);
+  }
+  if (!Number.isInteger(config.id) || config.id < 1 || config.id > config.clusterSize) {
+    throw new Error(`node id ${config.id} is outside 1..${config.clusterSize}`);
+  }
+  return {
+    id: config.id,
+    clusterSize: config.clusterSize,
+    randomSeed: config.randomSeed,
+    electionTimeoutTicks: config.electionTimeoutTicks ?? DEFAULTS.electionTimeoutTicks,
+    heartbeatTicks: config.heartbeatTicks ?? DEFAULTS.heartbeatTicks,
+    backoff: config.backoff ?? true,
+    backoffTicks: config.backoffTicks ?? DEFAULTS.backoffTicks,
+    requestTimeoutTicks: config.requestTimeoutTicks ?? DEFAULTS.requestTimeoutTicks,
+    maxBatchEntries: config.maxBatchEntries ?? DEFAULTS.maxBatchEntries,
+    maxInflightSlots: config.maxInflightSlots ?? DEFAULTS.maxInflightSlots,
+    maxPendingRequests: config.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
+    bugs: config.bugs ?? {},
+  };
+}
+
+/**
+ * The number of acceptors that must agree. It is a majority of the configured
+ * cluster, never of the replicas that happen to be up; the two planted bugs
+ * exist only so the simulator can prove it notices when this rule is broken.
+ */
+export function requiredQuorum(cfg: ResolvedConfig, liveCount: number): number {
+  if (cfg.bugs.quorumOfLive) return quorumSize(Math.max(1, liveCount));
+  if (cfg.bugs.quorumMinusOne) return Math.max(1, quorumSize(cfg.clusterSize) - 1);
+  return quorumSize(cfg.clusterSize);
+}
+
+export function peersOf(cfg: ResolvedConfig): number[] {
+  const peers: number[] = [];
+  for (let id = 1; id <= cfg.clusterSize; id++) if (id !== cfg.id) peers.push(id);
+  return peers;
+}

@@ -1,0 +1,140 @@
+/**
+ * Multi-Paxos messages and the records a Multi-Paxos replica persists.
+ * Every message says who sends it to whom, in the words of the papers.
+ */
+import type { Ballot } from './ballot.js';
+import type { Command, NodeId } from './types.js';
+
+/** A log entry: a client command, or a no-op that fills a hole after a leader change. */
+export type LogValue =
+  | { readonly kind: 'noop' }
+  | {
+      readonly kind: 'cmd';
+      /** `<origin>:<requestId>`; the same id chosen twice is applied once. */
+      readonly id: string;
+      /** The replica whose client is waiting for this command. */
+      readonly origin: NodeId;
+      readonly command: Command;
+    };
+
+export interface SlotValue {
+  readonly slot: number;
+  readonly value: LogValue;
+}
+
+export interface AcceptedEntry {
+  readonly slot: number;
+  readonly ballot: Ballot;
+  readonly value: LogValue;
+}
+
+/** Phase 1a, candidate → every acceptor: "promise me `ballot` for every slot from `fromSlot` on". */
+export interface PrepareMsg {
+  readonly type: 'prepare';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly fromSlot: number;
+}
+
+/** Phase 1b, acceptor → candidate: the promise, with every value it accepted at or after `fromSlot`. */
+export interface PromiseMsg {
+  readonly type: 'promise';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly accepted: readonly AcceptedEntry[];
+}
+
+/**
+ * Phase 2a, leader → every acceptor: accept these values at `ballot`. With no
+ * entries it is the leader's heartbeat. `commitIndex` says every slot below it is chosen.
+ */
+export interface AcceptMsg {
+  readonly type: 'accept';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly entries: readonly SlotValue[];
+  readonly commitIndex: number;
+}
+
+/** Phase 2b, acceptor → leader: accepted `slots` at `ballot` (empty: the answer to a heartbeat). */
+export interface AcceptedMsg {
+  readonly type: 'accepted';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly slots: readonly number[];
+}
+
+/** Acceptor → proposer: `ballot` is below what I promised (`promised`); try higher. */
+export interface RejectMsg {
+  readonly type: 'reject';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly promised: Ballot;
+}
+
+/** Follower → leader: a client's command, to be proposed by the leader. */
+export interface ForwardMsg {
+  readonly type: 'forward';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly value: LogValue & { kind: 'cmd' };
+}
+
+/** Leader → the follower whose client waits: the commit point moved, learn it now rather than at the next heartbeat. */
+export interface CommitMsg {
+  readonly type: 'commit';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Ballot;
+  readonly commitIndex: number;
+}
+
+/** Lagging learner → leader: send me the chosen values from `fromSlot` on. */
+export interface CatchupMsg {
+  readonly type: 'catchup';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly fromSlot: number;
+}
+
+/** Leader → lagging learner: chosen values, in slot order. */
+export interface LearnMsg {
+  readonly type: 'learn';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly entries: readonly SlotValue[];
+  readonly commitIndex: number;
+}
+
+export type MultiMessage =
+  | PrepareMsg
+  | PromiseMsg
+  | AcceptMsg
+  | AcceptedMsg
+  | RejectMsg
+  | ForwardMsg
+  | CommitMsg
+  | CatchupMsg
+  | LearnMsg;
+
+/** What a Multi-Paxos replica writes to its log; replayed in order on restart. */
+export type MultiRecord =
+  /** The proposer's highest round, so a restarted node never reuses a ballot. */
+  | { readonly t: 'round'; readonly round: number }
+  /** The acceptor's promise. */
+  | { readonly t: 'promise'; readonly ballot: Ballot }
+  /** The acceptor accepted these values at `ballot` (which also raises its promise to `ballot`). */
+  | { readonly t: 'accept'; readonly ballot: Ballot; readonly entries: readonly SlotValue[] }
+  /** The learner learned these slots as chosen. */
+  | { readonly t: 'chosen'; readonly entries: readonly SlotValue[] };
+
+export function formatLogValue(value: LogValue): string {
+  if (value.kind === 'noop') return 'no-op';
+  const c = value.command;
+  return c.op === 'set' ? `${c.key}=${c.value}` : `get ${c.key}`;
+}

@@ -1,0 +1,714 @@
+/**
+ * Multi-Paxos as a pure state machine: a replicated log of commands applied to
+ * a key-value map. A leader runs phase 1 once for every open slot, then only
+ * phase 2 (one round trip per batch of values), pipelined. Heartbeats and
+ * election timeouts are tick inputs; randomness comes from a seed. No I/O.
+ *
+ * The Ready contract: everything in `ready().persist` must be durable before
+ * any message or reply of the same Ready leaves the process.
+ */
+import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
+import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './config.js';
+import {
+  formatLogValue,
+  type AcceptMsg,
+  type AcceptedEntry,
+  type AcceptedMsg,
+  type CatchupMsg,
+  type CommitMsg,
+  type ForwardMsg,
+  type LearnMsg,
+  type LogValue,
+  type MultiMessage,
+  type MultiRecord,
+  type PrepareMsg,
+  type PromiseMsg,
+  type RejectMsg,
+  type SlotValue,
+} from './multi-messages.js';
+import { Outbox } from './outbox.js';
+import { Random } from './random.js';
+import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
+
+export const FIRST_SLOT = 1;
+const NOOP: LogValue = Object.freeze({ kind: 'noop' });
+/** How many applied command ids are remembered to drop a command chosen twice (a retried forward). */
+const DEDUP_WINDOW = 65536;
+
+/** What a Multi-Paxos replica recovers from its log. */
+export interface MultiDurableState {
+  round: number;
+  promised: Ballot;
+  accepted: Map<number, { ballot: Ballot; value: LogValue }>;
+  chosen: Map<number, { value: LogValue; ballot: Ballot | null }>;
+}
+
+export function emptyMultiState(): MultiDurableState {
+  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map() };
+}
+
+/** Replays persisted records, oldest first. An accept also raises the promise, as it did when it was written. */
+export function recoverMulti(records: Iterable<MultiRecord>): MultiDurableState {
+  const state = emptyMultiState();
+  for (const r of records) applyMultiRecord(state, r);
+  return state;
+}
+
+export function applyMultiRecord(state: MultiDurableState, r: MultiRecord): void {
+  switch (r.t) {
+    case 'round':
+      state.round = Math.max(state.round, r.round);
+      return;
+    case 'promise':
+      if (ballotGreater(r.ballot, state.promised)) state.promised = r.ballot;
+      return;
+    case 'accept':
+      if (ballotGreater(r.ballot, state.promised)) state.promised = r.ballot;
+      for (const e of r.entries) state.accepted.set(e.slot, { ballot: r.ballot, value: e.value });
+      return;
+    case 'chosen':
+      for (const e of r.entries) state.chosen.set(e.slot, { value: e.value, ballot: null });
+      return;
+  }
+}
+
+interface Candidate {
+  readonly ballot: Ballot;
+  readonly fromSlot: number;
+  readonly promises: Map<NodeId, readonly AcceptedEntry[]>;
+}
+
+interface InflightSlot {
+  readonly value: LogValue;
+  readonly votes: Set<NodeId>;
+  sentTick: number;
+}
+
+interface Leadership {
+  readonly ballot: Ballot;
+  readonly sinceTick: number;
+  nextSlot: number;
+  readonly inflight: Map<number, InflightSlot>;
+  /** Values assigned a slot since the last `ready()`, sent together as one accept per peer. */
+  outgoing: SlotValue[];
+  /** Values waiting for a free slot in the in-flight window (bounded by maxPendingRequests). */
+  readonly queue: LogValue[];
+  /** Command ids proposed under this leadership, so a retried forward is not proposed twice. */
+  readonly proposedIds: Set<string>;
+  /** Followers whose clients wait on a slot chosen since the last `ready()`. */
+  readonly commitNotify: Set<NodeId>;
+  heartbeatDueTick: number;
+}
+
+interface PendingRequest {
+  readonly requestId: string;
+  readonly value: LogValue & { kind: 'cmd' };
+  readonly startTick: number;
+  lastSentTick: number;
+  sends: number;
+}
+
+export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
+  readonly id: NodeId;
+  private readonly cfg: ResolvedConfig;
+  private readonly peers: readonly NodeId[];
+  private readonly random: Random;
+  private readonly out = new Outbox<MultiMessage, MultiRecord>();
+  private nowTick = 0;
+
+  // Acceptor and proposer state that survives restarts (mirrored in the log).
+  private round: number;
+  private promised: Ballot;
+  private readonly accepted: Map<number, { ballot: Ballot; value: LogValue }>;
+  private lastAcceptedSlot = 0;
+
+  // Learner state: rebuilt from the chosen records on restart.
+  private readonly chosen = new Map<number, { value: LogValue; ballot: Ballot | null }>();
+  private commitIndex = FIRST_SLOT;
+  private readonly kv = new Map<string, string>();
+  private readonly appliedIds = new Set<string>();
+  private readonly appliedOrder: string[] = [];
+
+  // Volatile roles and timers.
+  private role: 'follower' | 'candidate' | 'leader' = 'follower';
+  private leaderId: NodeId | null = null;
+  private ticksSinceLeader = 0;
+  private electionDeadlineTicks: number;
+  private maxSeenRound = 0;
+  private candidate: Candidate | null = null;
+  private leader: Leadership | null = null;
+  private readonly lastHeardTick = new Map<NodeId, number>();
+  private catchupSentTick = -Infinity;
+  private readonly pending = new Map<string, PendingRequest>();
+
+  constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
+    this.cfg = resolveConfig(config);
+    this.id = this.cfg.id;
+    this.peers = peersOf(this.cfg);
+    this.random = new Random(this.cfg.randomSeed);
+    this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
+    this.promised = recovered.promised;
+    this.accepted = recovered.accepted;
+    for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
+    this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
+    this.electionDeadlineTicks = this.randomElectionTimeout();
+    for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
+    this.advanceCommitIndex();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  step(input: Input<MultiMessage>): void {
+    switch (input.type) {
+      case 'tick':
+        return this.tick();
+      case 'request':
+        return this.onRequest(input.request);
+      case 'message':
+        return this.onMessage(input.message);
+    }
+  }
+
+  ready(): Ready<MultiMessage, MultiRecord> {
+    this.flushLeaderOutgoing();
+    return this.out.take();
+  }
+
+  private onMessage(m: MultiMessage): void {
+    if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
+    this.lastHeardTick.set(m.from, this.nowTick);
+    switch (m.type) {
+      case 'prepare':
+        return this.onPrepare(m);
+      case 'promise':
+        return this.onPromise(m);
+      case 'accept':
+        return this.onAccept(m);
+      case 'accepted':
+        return this.onAccepted(m);
+      case 'reject':
+        return this.onReject(m);
+      case 'forward':
+        return this.onForward(m);
+      case 'commit':
+        return this.onCommit(m);
+      case 'catchup':
+        return this.onCatchup(m);
+      case 'learn':
+        return this.onLearn(m);
+    }
+  }
+
+  private tick(): void {
+    this.nowTick++;
+    if (this.role === 'leader') {
+      this.leaderTick();
+    } else {
+      this.ticksSinceLeader++;
+      if (this.ticksSinceLeader >= this.electionDeadlineTicks) this.startElection();
+    }
+    if (this.nowTick % this.cfg.heartbeatTicks === 0) this.retryPending();
+  }
+
+  // ------------------------------------------------------------- elections
+
+  private randomElectionTimeout(): number {
+    const t = this.cfg.electionTimeoutTicks;
+    return this.random.int(t, 2 * t);
+  }
+
+  private resetElectionTimer(): void {
+    this.ticksSinceLeader = 0;
+    this.electionDeadlineTicks = this.randomElectionTimeout();
+  }
+
+  private liveCount(): number {
+    let live = 1;
+    for (const peer of this.peers) {
+      const heard = this.lastHeardTick.get(peer);
+      if (heard !== undefined && this.nowTick - heard <= this.cfg.electionTimeoutTicks) live++;
+    }
+    return live;
+  }
+
+  private quorum(): number {
+    return requiredQuorum(this.cfg, this.liveCount());
+  }
+
+  /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
+  private startElection(): void {
+    const floor = this.cfg.bugs.reuseBallotAfterRestart ? 0 : this.promised.round;
+    this.round = Math.max(this.round, this.maxSeenRound, floor) + 1;
+    this.maxSeenRound = this.round;
+    const ballot = Ballot(this.round, this.id);
+    this.out.persist.push({ t: 'round', round: this.round });
+    this.promised = ballot;
+    this.out.persist.push({ t: 'promise', ballot });
+    this.role = 'candidate';
+    this.leader = null;
+    this.leaderId = null;
+    this.resetElectionTimer();
+    const fromSlot = this.commitIndex;
+    this.candidate = { ballot, fromSlot, promises: new Map([[this.id, this.acceptedFrom(fromSlot)]]) };
+    this.out.events.push({ type: 'phase1', ballot });
+    for (const to of this.peers) this.out.messages.push({ type: 'prepare', from: this.id, to, ballot, fromSlot });
+    this.maybeWinElection();
+  }
+
+  private acceptedFrom(fromSlot: number): AcceptedEntry[] {
+    const entries: AcceptedEntry[] = [];
+    for (const [slot, a] of this.accepted) if (slot >= fromSlot) entries.push({ slot, ballot: a.ballot, value: a.value });
+    return entries;
+  }
+
+  /** A live, healthy leader other than the sender makes this node ignore a prepare (leader stickiness). */
+  private hasLiveLeaderOtherThan(node: NodeId): boolean {
+    if (this.role === 'leader') return this.leaderHasQuorumContact();
+    return this.leaderId !== null && this.leaderId !== node && this.ticksSinceLeader < this.cfg.electionTimeoutTicks;
+  }
+
+  private onPrepare(m: PrepareMsg): void {
+    if (this.hasLiveLeaderOtherThan(m.from)) return;
+    if (!ballotAtLeast(m.ballot, this.promised)) {
+      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, ballot: m.ballot, promised: this.promised });
+      return;
+    }
+    this.noteRound(m.ballot);
+    if (ballotGreater(m.ballot, this.promised)) {
+      this.promised = m.ballot;
+      this.out.persist.push({ t: 'promise', ballot: m.ballot });
+      if (this.role !== 'follower') this.stepDown();
+      this.leaderId = null;
+      this.resetElectionTimer();
+    }
+    const reply: PromiseMsg = { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, accepted: this.acceptedFrom(m.fromSlot) };
+    this.out.messages.push(reply);
+  }
+
+  private onPromise(m: PromiseMsg): void {
+    const c = this.candidate;
+    if (this.role !== 'candidate' || c === null || !ballotEquals(m.ballot, c.ballot)) return;
+    c.promises.set(m.from, m.accepted);
+    this.maybeWinElection();
+  }
+
+  private maybeWinElection(): void {
+    const c = this.candidate;
+    if (c === null || c.promises.size < this.quorum()) return;
+    this.becomeLeader(c);
+  }
+
+  /**
+   * Phase 1 is done for every slot from `fromSlot` on. Each slot some acceptor
+   * of the quorum accepted gets the value of the highest ballot there; every
+   * hole below the highest such slot gets a no-op, so the log has no gaps.
+   */
+  private becomeLeader(c: Candidate): void {
+    const best = this.cfg.bugs.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
+    let maxSlot = c.fromSlot - 1;
+    for (const entries of c.promises.values()) for (const e of entries) maxSlot = Math.max(maxSlot, e.slot);
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.candidate = null;
+    this.leader = {
+      ballot: c.ballot,
+      sinceTick: this.nowTick,
+      nextSlot: Math.max(maxSlot + 1, this.commitIndex),
+      inflight: new Map(),
+      outgoing: [],
+      queue: [],
+      proposedIds: new Set(),
+      commitNotify: new Set(),
+      heartbeatDueTick: this.nowTick,
+    };
+    for (const peer of c.promises.keys()) this.lastHeardTick.set(peer, this.nowTick);
+    this.out.events.push({ type: 'leader', ballot: c.ballot });
+    const quorum = [...c.promises.keys()];
+    for (let slot = c.fromSlot; slot <= maxSlot; slot++) {
+      const found = best.get(slot);
+      const value = found ? found.value : NOOP;
+      this.out.events.push({
+        type: 'phase2', ballot: c.ballot, instance: String(slot), value: formatLogValue(value),
+        valueId: valueId(value), quorum, adopted: found !== undefined,
+      });
+      this.proposeAt(slot, value);
+    }
+    for (const p of this.pending.values()) this.leaderPropose(p.value);
+  }
+
+  private stepDown(): void {
+    if (this.role !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.promised });
+    this.role = 'follower';
+    this.candidate = null;
+    this.leader = null;
+    this.leaderId = null;
+    this.resetElectionTimer();
+  }
+
+  private noteRound(b: Ballot): void {
+    if (b.round > this.maxSeenRound) this.maxSeenRound = b.round;
+  }
+
+  private onReject(m: RejectMsg): void {
+    this.noteRound(m.promised);
+    const mine = this.role === 'candidate' ? this.candidate!.ballot : this.role === 'leader' ? this.leader!.ballot : null;
+    if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
+    this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
+    this.stepDown();
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  private leaderTick(): void {
+    const l = this.leader!;
+    const inCharge = this.nowTick - l.sinceTick;
+    if (inCharge >= this.cfg.electionTimeoutTicks && !this.leaderHasQuorumContact()) {
+      // A leader cut off from a majority steps down, so its clients get an answer from a leader that can decide.
+      this.out.events.push({ type: 'note', text: 'lost contact with a majority; stepping down' });
+      this.stepDown();
+      return;
+    }
+    if (this.nowTick >= l.heartbeatDueTick) this.sendHeartbeats(l);
+  }
+
+  private leaderHasQuorumContact(): boolean {
+    return this.liveCount() >= requiredQuorum(this.cfg, this.cfg.clusterSize);
+  }
+
+  /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
+  private sendHeartbeats(l: Leadership): void {
+    l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
+    const staleBefore = this.nowTick - 2 * this.cfg.heartbeatTicks;
+    for (const to of this.peers) {
+      const resend: SlotValue[] = [];
+      for (const [slot, inf] of l.inflight) {
+        if (resend.length >= this.cfg.maxBatchEntries) break;
+        if (inf.sentTick <= staleBefore && !inf.votes.has(to)) resend.push({ slot, value: inf.value });
+      }
+      this.sendAccept(l, to, resend);
+    }
+    for (const inf of l.inflight.values()) if (inf.sentTick <= staleBefore) inf.sentTick = this.nowTick;
+  }
+
+  private sendAccept(l: Leadership, to: NodeId, entries: readonly SlotValue[]): void {
+    const msg: AcceptMsg = { type: 'accept', from: this.id, to, ballot: l.ballot, entries, commitIndex: this.commitIndex };
+    this.out.messages.push(msg);
+  }
+
+  /** Assigns the next slot, or queues when the in-flight window is full. */
+  private leaderPropose(value: LogValue): void {
+    const l = this.leader!;
+    if (value.kind === 'cmd') {
+      if (l.proposedIds.has(value.id)) return;
+      if (this.appliedIds.has(value.id)) {
+        if (value.origin !== this.id) l.commitNotify.add(value.origin);
+        return;
+      }
+      l.proposedIds.add(value.id);
+    }
+    if (l.inflight.size >= this.cfg.maxInflightSlots) {
+      if (l.queue.length < this.cfg.maxPendingRequests) l.queue.push(value);
+      return;
+    }
+    const slot = l.nextSlot++;
+    this.proposeAt(slot, value);
+  }
+
+  /** Phase 2 for one slot: the leader accepts its own value first (persisted in this Ready) and counts its vote. */
+  private proposeAt(slot: number, value: LogValue): void {
+    const l = this.leader!;
+    if (!ballotEquals(this.promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${this.promised.round}.${this.promised.node}`);
+    this.acceptLocally(l.ballot, [{ slot, value }]);
+    l.inflight.set(slot, { value, votes: new Set([this.id]), sentTick: this.nowTick });
+    l.outgoing.push({ slot, value });
+    this.countVotes(slot);
+  }
+
+  private flushLeaderOutgoing(): void {
+    const l = this.leader;
+    if (l === null) return;
+    if (l.outgoing.length > 0) {
+      const batch = l.outgoing;
+      l.outgoing = [];
+      for (let i = 0; i < batch.length; i += this.cfg.maxBatchEntries) {
+        const chunk = batch.slice(i, i + this.cfg.maxBatchEntries);
+        for (const to of this.peers) this.sendAccept(l, to, chunk);
+      }
+      l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
+      for (const to of l.commitNotify) if (to !== this.id) this.notifyCommit(l, to);
+    } else {
+      for (const to of l.commitNotify) this.notifyCommit(l, to);
+    }
+    l.commitNotify.clear();
+  }
+
+  private notifyCommit(l: Leadership, to: NodeId): void {
+    const msg: CommitMsg = { type: 'commit', from: this.id, to, ballot: l.ballot, commitIndex: this.commitIndex };
+    this.out.messages.push(msg);
+  }
+
+  private onAccepted(m: AcceptedMsg): void {
+    const l = this.leader;
+    if (this.role !== 'leader' || l === null || !ballotEquals(m.ballot, l.ballot)) return;
+    for (const slot of m.slots) {
+      const inf = l.inflight.get(slot);
+      if (inf === undefined) continue;
+      inf.votes.add(m.from);
+      this.countVotes(slot);
+    }
+    this.drainQueue(l);
+  }
+
+  private countVotes(slot: number): void {
+    const l = this.leader!;
+    const inf = l.inflight.get(slot);
+    if (inf === undefined || inf.votes.size < this.quorum()) return;
+    l.inflight.delete(slot);
+    this.choose(slot, inf.value, l.ballot);
+    if (inf.value.kind === 'cmd' && inf.value.origin !== this.id) l.commitNotify.add(inf.value.origin);
+  }
+
+  private drainQueue(l: Leadership): void {
+    while (l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots) {
+      this.proposeAt(l.nextSlot++, l.queue.shift()!);
+    }
+  }
+
+  private onForward(m: ForwardMsg): void {
+    if (this.role === 'leader') this.leaderPropose(m.value);
+    // A follower drops it: the origin re-forwards once it learns who leads.
+  }
+
+  // -------------------------------------------------------------- acceptor
+
+  private acceptLocally(ballot: Ballot, entries: readonly SlotValue[]): void {
+    for (const e of entries) {
+      this.accepted.set(e.slot, { ballot, value: e.value });
+      if (e.slot > this.lastAcceptedSlot) this.lastAcceptedSlot = e.slot;
+    }
+    const last = this.out.persist[this.out.persist.length - 1];
+    if (last !== undefined && last.t === 'accept' && ballotEquals(last.ballot, ballot)) {
+      (last.entries as SlotValue[]).push(...entries);
+    } else {
+      this.out.persist.push({ t: 'accept', ballot, entries: [...entries] });
+    }
+  }
+
+  private onAccept(m: AcceptMsg): void {
+    if (!ballotAtLeast(m.ballot, this.promised) && !this.cfg.bugs.acceptBelowPromised) {
+      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, ballot: m.ballot, promised: this.promised });
+      return;
+    }
+    this.noteRound(m.ballot);
+    if (ballotGreater(m.ballot, this.promised)) {
+      this.promised = m.ballot;
+      if (m.entries.length === 0) this.out.persist.push({ t: 'promise', ballot: m.ballot });
+    }
+    if (this.role !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
+    this.followLeader(m.from);
+    if (m.entries.length > 0) this.acceptLocally(m.ballot, m.entries);
+    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: m.entries.map((e) => e.slot) };
+    this.out.messages.push(reply);
+    this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
+  }
+
+  private isMyBallot(b: Ballot): boolean {
+    return b.node === this.id && (this.leader?.ballot.round === b.round || this.candidate?.ballot.round === b.round);
+  }
+
+  private followLeader(leader: NodeId): void {
+    const changed = this.leaderId !== leader;
+    this.leaderId = leader;
+    this.ticksSinceLeader = 0;
+    if (changed) {
+      this.out.events.push({ type: 'follower', leader, ballot: this.promised });
+      for (const p of this.pending.values()) this.forward(p);
+    }
+  }
+
+  // --------------------------------------------------------------- learner
+
+  private onCommit(m: CommitMsg): void {
+    if (!ballotAtLeast(m.ballot, this.promised)) return;
+    this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
+  }
+
+  /**
+   * The leader says every slot below `leaderCommit` is chosen. A slot this
+   * node accepted at the leader's own ballot holds exactly the value the
+   * leader proposed there, so it is chosen; anything else is fetched.
+   */
+  private learnCommitPoint(ballot: Ballot, leaderCommit: number, leader: NodeId): void {
+    const scanEnd = Math.min(leaderCommit, this.commitIndex + 4 * this.cfg.maxBatchEntries);
+    for (let slot = this.commitIndex; slot < scanEnd; slot++) {
+      if (this.chosen.has(slot)) continue;
+      const a = this.accepted.get(slot);
+      if (a !== undefined && ballotEquals(a.ballot, ballot)) this.choose(slot, a.value, ballot);
+    }
+    if (this.commitIndex < leaderCommit && this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
+      this.catchupSentTick = this.nowTick;
+      const msg: CatchupMsg = { type: 'catchup', from: this.id, to: leader, fromSlot: this.commitIndex };
+      this.out.messages.push(msg);
+    }
+  }
+
+  private onCatchup(m: CatchupMsg): void {
+    const entries: SlotValue[] = [];
+    for (let slot = m.fromSlot; entries.length < this.cfg.maxBatchEntries; slot++) {
+      const c = this.chosen.get(slot);
+      if (c === undefined) break;
+      entries.push({ slot, value: c.value });
+    }
+    if (entries.length === 0) return;
+    const reply: LearnMsg = { type: 'learn', from: this.id, to: m.from, entries, commitIndex: this.commitIndex };
+    this.out.messages.push(reply);
+  }
+
+  private onLearn(m: LearnMsg): void {
+    for (const e of m.entries) this.choose(e.slot, e.value, null);
+    if (m.entries.length > 0 && this.commitIndex < m.commitIndex) {
+      this.catchupSentTick = this.nowTick;
+      this.out.messages.push({ type: 'catchup', from: this.id, to: m.from, fromSlot: this.commitIndex });
+    }
+  }
+
+  /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
+  private choose(slot: number, value: LogValue, ballot: Ballot | null): void {
+    const known = this.chosen.get(slot);
+    if (known !== undefined) {
+      if (valueId(known.value) !== valueId(value)) {
+        throw new Error(`agreement broken at node ${this.id}: slot ${slot} chosen as ${formatLogValue(known.value)} and ${formatLogValue(value)}`);
+      }
+      return;
+    }
+    this.chosen.set(slot, { value, ballot });
+    const last = this.out.persist[this.out.persist.length - 1];
+    if (last !== undefined && last.t === 'chosen') (last.entries as SlotValue[]).push({ slot, value });
+    else this.out.persist.push({ t: 'chosen', entries: [{ slot, value }] });
+    this.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot });
+    this.advanceCommitIndex();
+  }
+
+  private advanceCommitIndex(): void {
+    for (let c = this.chosen.get(this.commitIndex); c !== undefined; c = this.chosen.get(this.commitIndex)) {
+      this.apply(this.commitIndex, c.value, c.ballot);
+      this.commitIndex++;
+    }
+  }
+
+  /** Applies a chosen command to the key-value map, once per command id, and answers a waiting client. */
+  private apply(slot: number, value: LogValue, ballot: Ballot | null): void {
+    if (value.kind === 'noop' || this.appliedIds.has(value.id)) return;
+    this.rememberApplied(value.id);
+    const c = value.command;
+    if (c.op === 'set') this.kv.set(c.key, c.value);
+    const p = this.pending.get(value.id);
+    if (p === undefined) return;
+    this.pending.delete(value.id);
+    this.out.replies.push({
+      requestId: p.requestId, ok: true, op: c.op, key: c.key,
+      value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
+      slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1),
+    });
+  }
+
+  private rememberApplied(id: string): void {
+    this.appliedIds.add(id);
+    this.appliedOrder.push(id);
+    if (this.appliedOrder.length > DEDUP_WINDOW) this.appliedIds.delete(this.appliedOrder.shift()!);
+  }
+
+  // --------------------------------------------------------------- clients
+
+  private onRequest(req: ClientRequest): void {
+    if (this.pending.size >= this.cfg.maxPendingRequests) {
+      this.out.replies.push({ requestId: req.requestId, ok: false, error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` });
+      return;
+    }
+    const id = `${this.id}:${req.requestId}`;
+    if (this.pending.has(id)) throw new Error(`request id ${req.requestId} reused at node ${this.id}`);
+    const p: PendingRequest = { requestId: req.requestId, value: { kind: 'cmd', id, origin: this.id, command: req.command }, startTick: this.nowTick, lastSentTick: this.nowTick, sends: 0 };
+    this.pending.set(id, p);
+    this.forward(p);
+  }
+
+  /** Sends a waiting request where it can be decided: proposed here if this node leads, else to the leader. */
+  private forward(p: PendingRequest): void {
+    p.lastSentTick = this.nowTick;
+    if (this.role === 'leader') {
+      p.sends++;
+      this.leaderPropose(p.value);
+    } else if (this.leaderId !== null && this.leaderId !== this.id) {
+      p.sends++;
+      this.out.messages.push({ type: 'forward', from: this.id, to: this.leaderId, value: p.value });
+    }
+  }
+
+  /** Re-sends requests that made no progress and fails those past their deadline (their outcome is then unknown). */
+  private retryPending(): void {
+    const retryTicks = 2 * this.cfg.electionTimeoutTicks;
+    for (const [id, p] of this.pending) {
+      if (this.nowTick - p.startTick >= this.cfg.requestTimeoutTicks) {
+        this.pending.delete(id);
+        this.out.replies.push({ requestId: p.requestId, ok: false, error: this.timeoutReason() });
+      } else if (this.nowTick - p.lastSentTick >= retryTicks) {
+        this.forward(p);
+      }
+    }
+  }
+
+  private timeoutReason(): string {
+    const live = this.liveCount();
+    const need = requiredQuorum(this.cfg, this.cfg.clusterSize);
+    if (live < need) return `no quorum: ${live} of ${this.cfg.clusterSize} nodes reachable, ${need} needed`;
+    return this.leaderId === null ? 'timed out: no leader elected yet' : `timed out waiting for node-${this.leaderId} to decide`;
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  view(): NodeView {
+    const last = this.accepted.get(this.lastAcceptedSlot);
+    return {
+      id: this.id,
+      protocol: 'multi',
+      role: this.role,
+      leader: this.leaderId,
+      promised: this.promised,
+      lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
+      chosenCount: this.chosen.size,
+      commitIndex: this.commitIndex,
+    };
+  }
+
+  /** Read-only internals for the simulator's checkers and `paxos status`. */
+  inspect(): {
+    readonly round: number;
+    readonly promised: Ballot;
+    readonly accepted: ReadonlyMap<number, { ballot: Ballot; value: LogValue }>;
+    readonly chosen: ReadonlyMap<number, { value: LogValue; ballot: Ballot | null }>;
+    readonly commitIndex: number;
+    readonly kv: ReadonlyMap<string, string>;
+    readonly pendingRequests: number;
+  } {
+    return {
+      round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
+      commitIndex: this.commitIndex, kv: this.kv, pendingRequests: this.pending.size,
+    };
+  }
+}
+
+export function valueId(value: LogValue): string {
+  return value.kind === 'noop' ? 'noop' : value.id;
+}
+
+/** Per slot, the accepted entry with the highest ballot among the promises. */
+function highestAccepted(promises: ReadonlyMap<NodeId, readonly AcceptedEntry[]>): Map<number, AcceptedEntry> {
+  const best = new Map<number, AcceptedEntry>();
+  for (const entries of promises.values()) {
+    for (const e of entries) {
+      const cur = best.get(e.slot);
+      if (cur === undefined || compareBallots(e.ballot, cur.ballot) > 0) best.set(e.slot, e);
+    }
+  }
+  return best;
+}

@@ -1,0 +1,30 @@
+import type { ChosenValue, ClientReply, CoreEvent, Ready } from './types.js';
+
+/**
+ * Collects what one or more steps produce until the runtime drains it with
+ * `take()`. Everything drained together is persisted with one fsync and then
+ * released: that is where group commit and batching come from.
+ */
+export class Outbox<M, R> {
+  persist: R[] = [];
+  messages: M[] = [];
+  replies: ClientReply[] = [];
+  chosen: ChosenValue[] = [];
+  events: CoreEvent[] = [];
+
+  take(): Ready<M, R> {
+    const ready: Ready<M, R> = {
+      persist: this.persist,
+      messages: this.messages,
+      replies: this.replies,
+      chosen: this.chosen,
+      events: this.events,
+    };
+    this.persist = [];
+    this.messages = [];
+    this.replies = [];
+    this.chosen = [];
+    this.events = [];
+    return ready;
+  }
+}

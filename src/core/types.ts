@@ -1,0 +1,165 @@
+/**
+ * The vocabulary shared by both protocol cores, the simulator and the real
+ * replica. A core is driven by `Input`s (messages, ticks, client requests) and
+ * hands back a `Ready`: state to persist, then messages and replies that may
+ * only leave once that state is durable (etcd raft's Ready contract).
+ */
+import type { Ballot } from './ballot.js';
+
+export type Protocol = 'multi' | 'basic';
+
+/** Node ids are 1..clusterSize; `node-3` in the CLI is id 3. */
+export type NodeId = number;
+
+export function nodeName(id: NodeId): string {
+  return `node-${id}`;
+}
+
+/** What a client asks for. In basic mode `set` means "propose this value for a write-once key". */
+export type Command =
+  | { readonly op: 'set'; readonly key: string; readonly value: string }
+  | { readonly op: 'get'; readonly key: string };
+
+export interface ClientRequest {
+  /** Unique per request at the replica that received it; used to match the reply. */
+  readonly requestId: string;
+  readonly command: Command;
+}
+
+export type ClientReply = ClientSuccess | ClientFailure;
+
+export interface ClientSuccess {
+  readonly requestId: string;
+  readonly ok: true;
+  readonly op: Command['op'];
+  readonly key: string;
+  /** The value now chosen for (basic) or stored under (multi) the key; null when a get found nothing. */
+  readonly value: string | null;
+  /** Multi mode: the log slot the command was chosen in. */
+  readonly slot?: number;
+  readonly ballot: Ballot;
+  /** Round trips this replica spent on the request (phase 1 and phase 2 rounds, forwarding). */
+  readonly roundTrips: number;
+  /** Basic mode: the key had already been chosen with a value other than the one proposed. */
+  readonly alreadyChosen?: boolean;
+}
+
+export interface ClientFailure {
+  readonly requestId: string;
+  readonly ok: false;
+  readonly error: string;
+}
+
+/** A value the learner at this node has just learned as chosen. */
+export interface ChosenValue {
+  /** Multi: the slot number as a string (`"17"`); basic: the key. */
+  readonly instance: string;
+  readonly value: string;
+  /** Identity of the value: a command id or `noop` (multi), the value itself (basic). */
+  readonly valueId: string;
+  readonly ballot: Ballot | null;
+}
+
+export type CoreEvent =
+  | { readonly type: 'phase1'; readonly ballot: Ballot; readonly instance?: string }
+  | {
+      readonly type: 'phase2';
+      readonly ballot: Ballot;
+      readonly instance: string;
+      readonly value: string;
+      /** Identity of the value (a command id or `noop`), so checkers can tell equal-looking commands apart. */
+      readonly valueId: string;
+      /** The acceptors whose promises the proposer counted; the simulator re-checks them. */
+      readonly quorum: readonly NodeId[];
+      /** True when the value was adopted from a promise rather than being the proposer's own. */
+      readonly adopted: boolean;
+    }
+  | { readonly type: 'leader'; readonly ballot: Ballot }
+  | { readonly type: 'follower'; readonly leader: NodeId | null; readonly ballot: Ballot }
+  | { readonly type: 'preempted'; readonly ballot: Ballot; readonly by: Ballot; readonly instance?: string }
+  | { readonly type: 'backoff'; readonly ticks: number; readonly instance?: string }
+  | { readonly type: 'note'; readonly text: string };
+
+export type Input<M> =
+  | { readonly type: 'message'; readonly message: M }
+  | { readonly type: 'tick' }
+  | { readonly type: 'request'; readonly request: ClientRequest };
+
+export interface Ready<M, R> {
+  /** Must be durable (fsynced) before any message or reply below is released. */
+  readonly persist: R[];
+  readonly messages: M[];
+  readonly replies: ClientReply[];
+  readonly chosen: ChosenValue[];
+  readonly events: CoreEvent[];
+}
+
+/**
+ * Bugs that tests plant on purpose to prove the simulator's checkers can fail.
+ * Never set outside tests; each one breaks a rule from DESIGN.md.
+ */
+export interface PlantedBugs {
+  /** Acceptor accepts a ballot lower than the one it promised. */
+  readonly acceptBelowPromised?: boolean;
+  /** Proposer ignores the accepted values reported in promises and proposes its own. */
+  readonly ignoreAcceptedValues?: boolean;
+  /** Quorum is a majority of the replicas heard from recently, not of the cluster size. */
+  readonly quorumOfLive?: boolean;
+  /** Quorum is one less than a majority. */
+  readonly quorumMinusOne?: boolean;
+  /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
+  readonly reuseBallotAfterRestart?: boolean;
+}
+
+export interface CoreConfig {
+  readonly id: NodeId;
+  readonly clusterSize: number;
+  /** Seeds the core's own deterministic generator (election timeouts, backoff). */
+  readonly randomSeed: number;
+  /** A follower that hears nothing from a leader for this long (randomized up to 2x) starts an election. */
+  readonly electionTimeoutTicks?: number;
+  /** A leader sends a heartbeat (an empty accept carrying its commit point) this often. */
+  readonly heartbeatTicks?: number;
+  /** Randomized backoff after a rejection; switched off only by the livelock test. */
+  readonly backoff?: boolean;
+  /** Upper bound of the first backoff window, doubled per failed attempt up to 8x. */
+  readonly backoffTicks?: number;
+  /** A proposal that makes no progress for this long is retried (basic) or failed back (multi). */
+  readonly requestTimeoutTicks?: number;
+  /** Most log entries one accept message carries. */
+  readonly maxBatchEntries?: number;
+  /** Most slots a leader keeps in phase 2 at once; more requests wait in a bounded queue. */
+  readonly maxInflightSlots?: number;
+  /** Most client requests queued at one replica; more are refused with a clear error. */
+  readonly maxPendingRequests?: number;
+  readonly bugs?: PlantedBugs;
+}
+
+/** Small read-only snapshot for the dashboard, `paxos status` and the simulator's checks. */
+export interface NodeView {
+  readonly id: NodeId;
+  readonly protocol: Protocol;
+  readonly role: 'leader' | 'candidate' | 'follower' | 'proposer' | 'acceptor';
+  readonly leader: NodeId | null;
+  readonly promised: Ballot;
+  readonly lastAccepted: { readonly instance: string; readonly ballot: Ballot; readonly value: string } | null;
+  readonly chosenCount: number;
+  /** Multi: first slot not yet known to be chosen here. */
+  readonly commitIndex?: number;
+}
+
+export interface ProtocolCore<M, R> {
+  readonly id: NodeId;
+  step(input: Input<M>): void;
+  /** Drains everything produced since the last call. */
+  ready(): Ready<M, R>;
+  view(): NodeView;
+}
+
+export function emptyReady<M, R>(): Ready<M, R> {
+  return { persist: [], messages: [], replies: [], chosen: [], events: [] };
+}
+
+export function quorumSize(clusterSize: number): number {
+  return Math.floor(clusterSize / 2) + 1;
+}
