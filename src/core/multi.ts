@@ -625,6 +625,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.out.replies.push({ requestId: req.requestId, ok: false, error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` });
       return;
     }
+    if (this.cfg.bugs.staleLocalReads && req.command.op === 'get') {
+      this.out.replies.push({ requestId: req.requestId, ok: true, op: 'get', key: req.command.key, value: this.kv.get(req.command.key) ?? null, ballot: this.promised, roundTrips: 0 });
+      return;
+    }
     const id = `${this.id}:${req.requestId}`;
     if (this.pending.has(id)) throw new Error(`request id ${req.requestId} reused at node ${this.id}`);
     const p: PendingRequest = { requestId: req.requestId, value: { kind: 'cmd', id, origin: this.id, command: req.command }, startTick: this.nowTick, lastSentTick: this.nowTick, sends: 0 };

@@ -107,6 +107,8 @@ export interface PlantedBugs {
   readonly quorumOfLive?: boolean;
   /** Quorum is one less than a majority. */
   readonly quorumMinusOne?: boolean;
+  /** Multi: a replica answers reads from its own copy of the map without going through consensus. */
+  readonly staleLocalReads?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
 }

@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import type { Protocol } from '../../src/core/types.js';
+import { reproduction, runSeeds } from '../../src/sim/batch.js';
+
+/** Runs a range of seeds and fails with every failing seed's reproduction line and trace. */
+export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSeed: number, seeds: number): void {
+  const result = runSeeds({ protocol, clusterSize, firstSeed, seeds, maxFailures: 3 });
+  const report = result.failures.map((f) => `${f.violation}\n  faults: ${f.profile}\n  reproduce: ${reproduction(f)}\n${f.trace.slice(-40).join('\n')}`);
+  console.log(`${protocol} n=${clusterSize}: ${result.schedules} schedules, ${result.chosen} values chosen, ${result.opsCompleted} client ops, ${result.failures.length} violations, ${result.seconds.toFixed(1)}s`);
+  assert.equal(result.failures.length, 0, report.join('\n\n'));
+  assert.equal(result.schedules, seeds);
+  assert.ok(result.chosen > seeds, 'schedules should choose values; a simulator that decides nothing proves nothing');
+}
