@@ -4,8 +4,16 @@
  * sentence on stderr and an exit code, in one place.
  */
 import { Command, CommanderError } from 'commander';
+import { registerDown } from './commands/down.js';
+import { registerFaults } from './commands/faults.js';
+import { registerGet } from './commands/get.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPropose } from './commands/propose.js';
 import { registerSim } from './commands/sim.js';
-import { describeError, exitCodeFor } from './errors.js';
+import { registerStatus } from './commands/status.js';
+import { registerUi } from './commands/ui.js';
+import { registerUp } from './commands/up.js';
+import { describeError, exitCodeFor } from '../errors.js';
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
@@ -15,6 +23,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerUp(program, setExit);
+  registerPropose(program);
+  registerGet(program);
+  registerStatus(program);
+  registerFaults(program);
+  registerLogs(program);
+  registerUi(program);
+  registerDown(program);
   registerSim(program, setExit);
   return program;
 }

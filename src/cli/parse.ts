@@ -1,5 +1,5 @@
 /** Option parsers shared by commands; each throws a UsageError naming the flag. */
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export function parseIntFlag(flag: string, min: number, max: number) {
   return (raw: string): number => {

@@ -354,6 +354,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const mine = this.role === 'candidate' ? this.candidate!.ballot : this.role === 'leader' ? this.leader!.ballot : null;
     if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
     this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
+    if (this.role === 'leader' && this.leaderHasQuorumContact()) {
+      // A leader still in touch with a majority that meets one higher promise (typically a replica back from
+      // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
+      // leaving the whole cluster leaderless until an election timeout.
+      this.startElection();
+      return;
+    }
     this.stepDown();
   }
 

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { parseDurationMs, parseNodeName } from '../parse.js';
+import { checkKey, describeResult, runClientCommand } from '../services/propose.js';
+
+export function registerGet(program: Command): void {
+  program
+    .command('get')
+    .description('read a key, linearizably: the read goes through consensus like a write')
+    .argument('<key>')
+    .option('--via <node>', 'ask this replica', (v) => parseNodeName(v))
+    .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
+    .option('--json', 'print the result as JSON')
+    .action(async (key: string, opts: { via?: number; timeout: number; json?: boolean }) => {
+      checkKey(key);
+      const r = await runClientCommand({ command: { op: 'get', key }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) });
+      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${describeResult(r)}\n`);
+    });
+}

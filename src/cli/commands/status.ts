@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { ClusterClient } from '../../cluster/client.js';
+import type { ClusterStatus } from '../../cluster/orchestrator.js';
+import { formatBallot } from '../../core/ballot.js';
+import { describeFaults } from '../format.js';
+
+export function registerStatus(program: Command): void {
+  program.command('status').description('show every replica: up or down, role, promised and accepted ballots, chosen count, traffic')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const cluster = await ClusterClient.connect();
+      try {
+        const status = await cluster.status();
+        process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${renderStatus(status)}\n`);
+      } finally {
+        cluster.close();
+      }
+    });
+}
+
+export function renderStatus(s: ClusterStatus): string {
+  const f = s.faults;
+  const head = `${s.clusterSize} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}`;
+  const rows = [['NODE', 'STATE', 'ROLE', 'PROMISED', 'LAST ACCEPTED', 'CHOSEN', 'MSGS IN/OUT', 'PID', 'PORT']];
+  for (const r of s.replicas) {
+    const v = r.status?.view;
+    const acc = v?.lastAccepted ? `${/^\d+$/.test(v.lastAccepted.instance) ? '#' : ''}${v.lastAccepted.instance} (${formatBallot(v.lastAccepted.ballot)}, ${truncate(v.lastAccepted.value, 16)})` : '-';
+    rows.push([
+      `node-${r.id}`, r.up ? (r.isolated ? 'isolated' : 'up') : 'down', v?.role ?? '-', v ? formatBallot(v.promised) : '-', acc,
+      v ? String(v.chosenCount) : '-', r.status ? `${r.status.messagesIn}/${r.status.messagesOut}` : '-', r.pid === null ? '-' : String(r.pid), String(r.port),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return [head, ...rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}

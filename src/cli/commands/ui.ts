@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { attachDashboard } from '../services/dashboard.js';
+
+export function registerUi(program: Command): void {
+  program.command('ui').description('attach the live dashboard to a running cluster (q leaves it running)')
+    .action(async () => {
+      if (!process.stdout.isTTY || !process.stdin.isTTY) throw new UsageError('the dashboard needs a terminal; use `paxos status` or `paxos up --plain` output instead');
+      await attachDashboard();
+    });
+}

@@ -1,0 +1,68 @@
+/** Plain, one-line renderings of cluster events, for `paxos up` when stdout is not a terminal. */
+import { formatBallot } from '../core/ballot.js';
+import type { CoreEvent } from '../core/types.js';
+import type { ClusterEvent } from '../node/events.js';
+
+function coreSentence(e: CoreEvent): string | null {
+  switch (e.type) {
+    case 'phase1':
+      return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
+    case 'phase2':
+      return `proposes ${e.instance.match(/^\d+$/) ? `#${e.instance} ` : ''}${e.instance.match(/^\d+$/) ? e.value : `${e.instance}=${e.value}`} at ${formatBallot(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
+    case 'leader':
+      return `became leader at ${formatBallot(e.ballot)}`;
+    case 'follower':
+      return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
+    case 'preempted':
+      return `was pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}${e.instance ? ` for ${e.instance}` : ''}`;
+    case 'backoff':
+      return null;
+    case 'note':
+      return e.text;
+  }
+}
+
+/** Remembers recent decisions so each chosen value is printed once, not once per replica. */
+export class PlainEventPrinter {
+  private readonly seen = new Set<string>();
+  private readonly order: string[] = [];
+
+  line(e: ClusterEvent): string | null {
+    const t = (atMs: number) => new Date(atMs).toISOString().slice(11, 23);
+    switch (e.type) {
+      case 'core': {
+        const s = coreSentence(e.event);
+        return s === null ? null : `${t(e.atMs)} node-${e.node} ${s}`;
+      }
+      case 'chosen':
+        if (!this.firstTime(e.instance)) return null;
+        return `${t(e.atMs)} chosen ${/^\d+$/.test(e.instance) ? `#${e.instance} ${e.value}` : `${e.instance}=${e.value}`}${e.ballot ? ` at ${formatBallot(e.ballot)}` : ''} (learned first by node-${e.node})`;
+      case 'replica-up':
+        return `${t(e.atMs)} node-${e.node} is up (pid ${e.pid})`;
+      case 'replica-down':
+        return `${t(e.atMs)} node-${e.node} is down: ${e.reason}`;
+      case 'faults':
+        return `${t(e.atMs)} network: ${describeFaults(e)}`;
+      case 'cluster':
+        return `${t(e.atMs)} starting ${e.clusterSize} replicas (${e.protocol} paxos)`;
+      default:
+        return null;
+    }
+  }
+
+  private firstTime(instance: string): boolean {
+    if (this.seen.has(instance)) return false;
+    this.seen.add(instance);
+    this.order.push(instance);
+    if (this.order.length > 10_000) this.seen.delete(this.order.shift()!);
+    return true;
+  }
+}
+
+export function describeFaults(f: { partition: readonly (readonly number[])[] | null; delayMs: { min: number; max: number } | null; dropRate: number }): string {
+  const parts: string[] = [];
+  parts.push(f.partition ? `partitioned ${f.partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}` : 'no partition');
+  if (f.delayMs) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);
+  if (f.dropRate > 0) parts.push(`drop ${Math.round(f.dropRate * 1000) / 10}%`);
+  return parts.join(', ');
+}

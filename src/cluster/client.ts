@@ -1,0 +1,105 @@
+/**
+ * How a command in another terminal reaches the running cluster: it reads the
+ * record, makes sure the cluster is really there (a record whose processes
+ * are gone is cleaned up, not waited on), and talks to the orchestrator or to
+ * one replica over an authenticated loopback connection.
+ */
+import { OperatingError } from '../errors.js';
+import type { ClusterEvent } from '../node/events.js';
+import { connectControl, type ControlClient } from '../transport/ws-transport.js';
+import { paxosHome } from './home.js';
+import type { ClusterStatus } from './orchestrator.js';
+import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
+
+const CONNECT_TIMEOUT_MS = 3000;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class ClusterClient {
+  private constructor(
+    readonly record: ClusterRecord,
+    private readonly orchestrator: ControlClient,
+  ) {}
+
+  static async connect(home = paxosHome()): Promise<ClusterClient> {
+    const record = readRecord(home);
+    if (record === null) throw new OperatingError('no cluster is running; start one with `paxos up -n 5`');
+    if (!isProcessAlive(record.orchestratorPid)) {
+      cleanStale(record, home);
+      throw new OperatingError(`the cluster recorded in ${home} is gone (its orchestrator, pid ${record.orchestratorPid}, exited); removed the stale record, start a new one with \`paxos up\``);
+    }
+    try {
+      const control = await connectControl({ host: record.host, port: record.orchestratorPort, secret: record.secret, timeoutMs: CONNECT_TIMEOUT_MS });
+      return new ClusterClient(record, control);
+    } catch (err) {
+      throw new OperatingError(`the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.host}:${record.orchestratorPort}: ${(err as Error).message}`);
+    }
+  }
+
+  private async call<T>(body: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+    const reply = (await this.orchestrator.request(body, timeoutMs)) as T & { error?: string };
+    if (reply.error !== undefined) throw new OperatingError(reply.error);
+    return reply;
+  }
+
+  async status(): Promise<ClusterStatus> {
+    return (await this.call<{ cluster: ClusterStatus }>({ op: 'status' })).cluster;
+  }
+
+  async kill(node: number): Promise<void> {
+    await this.call({ op: 'kill', node });
+  }
+
+  async restart(node: number): Promise<void> {
+    await this.call({ op: 'restart', node });
+  }
+
+  async partition(groups: number[][]): Promise<void> {
+    await this.call({ op: 'partition', groups });
+  }
+
+  async isolate(node: number): Promise<void> {
+    await this.call({ op: 'isolate', node });
+  }
+
+  async heal(): Promise<void> {
+    await this.call({ op: 'heal' });
+  }
+
+  async net(body: { delayMs?: { min: number; max: number } | null; dropRate?: number }): Promise<void> {
+    await this.call({ op: 'net', ...body });
+  }
+
+  async down(): Promise<void> {
+    await this.call({ op: 'down' });
+  }
+
+  /** Streams cluster events until the returned function is called. */
+  async subscribe(onEvent: (e: ClusterEvent) => void): Promise<ClusterStatus> {
+    this.orchestrator.onEvent((e) => onEvent(e as ClusterEvent));
+    return (await this.call<{ cluster: ClusterStatus }>({ op: 'subscribe' })).cluster;
+  }
+
+  /** A direct connection to one replica, for proposals and reads. */
+  async replica(node: number): Promise<ControlClient> {
+    const r = this.record.replicas.find((x) => x.id === node);
+    if (r === undefined) throw new OperatingError(`there is no node-${node}: this cluster has node-1 to node-${this.record.clusterSize}`);
+    try {
+      return await connectControl({ host: this.record.host, port: r.port, secret: this.record.secret, timeoutMs: CONNECT_TIMEOUT_MS });
+    } catch (err) {
+      throw new OperatingError(`cannot reach node-${node} on ${this.record.host}:${r.port}: ${(err as Error).message}`);
+    }
+  }
+
+  close(): void {
+    this.orchestrator.close();
+  }
+}
+
+/**
+ * Forgets a cluster whose orchestrator died. Its replicas notice the same and
+ * exit on their own within a second; killing recorded pids here could hit an
+ * unrelated process that reused one.
+ */
+function cleanStale(_record: ClusterRecord, home: string): void {
+  clearRecord(home);
+}

@@ -1,0 +1,363 @@
+/**
+ * The orchestrator: spawns one real Node process per replica, is the registry
+ * through which replicas find each other (the 003 article's), holds the
+ * network fault rules and hands them to every replica, relays the replicas'
+ * event streams to observers, and crashes (SIGKILL) and restarts replicas on
+ * request. It listens on loopback behind the cluster's secret like everything else.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { NodeId, Protocol } from '../core/types.js';
+import { OperatingError } from '../errors.js';
+import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.js';
+import type { FaultRules } from '../transport/faults.js';
+import { connectControl, type ControlClient } from '../transport/ws-transport.js';
+import { startWsServer } from '../transport/server.js';
+import { dataDirOf, logFileOf } from './home.js';
+import { checkedPorts, freePorts } from './ports.js';
+import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
+
+export interface OrchestratorOptions {
+  readonly home: string;
+  readonly clusterSize: number;
+  readonly protocol: Protocol;
+  readonly host?: string;
+  readonly basePort?: number;
+  readonly tickMs?: number;
+  readonly readyTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ReplicaState {
+  readonly id: NodeId;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  pid: number | null;
+  up: boolean;
+  registered: boolean;
+  proc: ResultPromise | null;
+  control: ControlClient | null;
+  lastStatus: ReplicaStatus | null;
+  killedByUs: boolean;
+}
+
+export interface ClusterStatus {
+  readonly protocol: Protocol;
+  readonly clusterSize: number;
+  readonly orchestratorPid: number;
+  readonly faults: FaultRules;
+  readonly replicas: readonly {
+    readonly id: NodeId; readonly port: number; readonly pid: number | null; readonly up: boolean;
+    readonly isolated: boolean; readonly status: ReplicaStatus | null;
+  }[];
+}
+
+const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
+const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
+
+export class Orchestrator {
+  private readonly replicas = new Map<NodeId, ReplicaState>();
+  private readonly subscribers = new Set<(e: ClusterEvent) => void>();
+  private faults: FaultRules = {};
+  private server: { port: number; close(): Promise<void> } | null = null;
+  private readonly secret = randomBytes(32).toString('base64url');
+  private readonly host: string;
+  private stopping = false;
+
+  private constructor(private readonly opts: OrchestratorOptions) {
+    this.host = opts.host ?? '127.0.0.1';
+  }
+
+  /** Starts a fresh cluster and resolves once every replica has registered. */
+  static async start(opts: OrchestratorOptions): Promise<Orchestrator> {
+    const o = new Orchestrator(opts);
+    try {
+      await o.boot();
+      return o;
+    } catch (err) {
+      await o.down();
+      throw err;
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const n = this.opts.clusterSize;
+    const ports = this.opts.basePort !== undefined
+      ? await checkedPorts(this.host, this.opts.basePort, n + 1)
+      : await freePorts(this.host, n + 1);
+    rmSync(`${this.opts.home}/data`, { recursive: true, force: true });
+    mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
+    for (let id = 1; id <= n; id++) {
+      this.replicas.set(id, {
+        id, port: ports[id]!, dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
+        pid: null, up: false, registered: false, proc: null, control: null, lastStatus: null, killedByUs: false,
+      });
+    }
+    this.server = await startWsServer({
+      host: this.host, port: ports[0]!, secret: this.secret, clusterSize: n, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+      validate: () => null, onPeerMessage: () => undefined, log: (l) => this.log(l),
+      onControl: (conn) => this.acceptControl(conn),
+    });
+    this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
+    for (const r of this.replicas.values()) this.spawn(r);
+    await this.waitForRegistration(this.opts.readyTimeoutMs ?? 15_000);
+    this.saveRecord();
+  }
+
+  get port(): number {
+    return this.server!.port;
+  }
+
+  // ------------------------------------------------------------ replicas
+
+  private spawn(r: ReplicaState): void {
+    r.killedByUs = false;
+    r.registered = false;
+    const proc = execa(process.execPath, [
+      REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
+      '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
+      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
+    ], {
+      env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
+      stdout: { file: r.logFile, append: true }, stderr: { file: r.logFile, append: true },
+      reject: false, cleanup: true,
+    });
+    r.proc = proc;
+    r.pid = proc.pid ?? null;
+    r.up = true;
+    void proc.then((result) => this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`));
+  }
+
+  private onExit(r: ReplicaState, proc: ResultPromise, how: string): void {
+    if (r.proc !== proc) return;
+    r.proc = null;
+    r.up = false;
+    r.registered = false;
+    r.control?.close();
+    r.control = null;
+    const reason = r.killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
+    this.log(`node-${r.id} ${reason}`);
+    this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
+  }
+
+  private async waitForRegistration(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const missing = [...this.replicas.values()].filter((r) => !r.registered);
+      if (missing.length === 0) return;
+      const dead = missing.find((r) => !r.up);
+      if (dead !== undefined) throw new OperatingError(`node-${dead.id} exited while starting; see ${dead.logFile}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const late = [...this.replicas.values()].filter((r) => !r.registered).map((r) => `node-${r.id}`);
+    throw new OperatingError(`${late.join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`);
+  }
+
+  private replica(id: NodeId): ReplicaState {
+    const r = this.replicas.get(id);
+    if (r === undefined) throw new OperatingError(`there is no node-${id}: this cluster has node-1 to node-${this.opts.clusterSize}`);
+    return r;
+  }
+
+  kill(id: NodeId): void {
+    const r = this.replica(id);
+    if (!r.up || r.proc === null) throw new OperatingError(`node-${id} is already down`);
+    r.killedByUs = true;
+    r.proc.kill('SIGKILL');
+  }
+
+  async restart(id: NodeId): Promise<void> {
+    const r = this.replica(id);
+    if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
+    this.spawn(r);
+    const deadline = Date.now() + 10_000;
+    while (!r.registered) {
+      if (!r.up) throw new OperatingError(`node-${id} failed to start from its data; see ${r.logFile}`);
+      if (Date.now() > deadline) throw new OperatingError(`node-${id} did not come back within 10s; see ${r.logFile}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.saveRecord();
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    const seen = new Set<NodeId>();
+    for (const g of groups) for (const id of g) {
+      this.replica(id);
+      if (seen.has(id)) throw new OperatingError(`node-${id} appears in two groups`);
+      seen.add(id);
+    }
+    const rest = [...this.replicas.keys()].filter((id) => !seen.has(id));
+    this.setFaults({ ...this.faults, partition: [...groups.map((g) => [...g]), ...(rest.length > 0 ? [rest] : [])] });
+  }
+
+  isolate(id: NodeId): void {
+    this.replica(id);
+    this.partition([[id]]);
+  }
+
+  heal(): void {
+    const { partition: _cut, ...rest } = this.faults;
+    this.setFaults(rest);
+  }
+
+  setNet(net: { delayMs?: { min: number; max: number } | null; dropRate?: number }): void {
+    const next: { partition?: number[][]; delayMs?: { min: number; max: number }; dropRate?: number } = {};
+    if (this.faults.partition) next.partition = this.faults.partition.map((g) => [...g]);
+    const delay = net.delayMs === undefined ? this.faults.delayMs : net.delayMs;
+    if (delay) next.delayMs = delay;
+    const drop = net.dropRate ?? this.faults.dropRate;
+    if (drop) next.dropRate = drop;
+    this.setFaults(next);
+  }
+
+  private setFaults(rules: FaultRules): void {
+    this.faults = rules;
+    for (const r of this.replicas.values()) void r.control?.request({ op: 'faults', rules }, 2000).catch(() => undefined);
+    this.emit({
+      type: 'faults', partition: rules.partition ?? null, delayMs: rules.delayMs ?? null, dropRate: rules.dropRate ?? 0, atMs: Date.now(),
+    });
+  }
+
+  // ------------------------------------------------------------- registry
+
+  private acceptControl(conn: ControlConnectionLike): void {
+    const unsubscribe: (() => void)[] = [];
+    conn.onRequest((req) => this.onControlRequest(req as Record<string, unknown>, conn, unsubscribe));
+    conn.onClose?.(() => { for (const u of unsubscribe) u(); });
+  }
+
+  private async onControlRequest(req: Record<string, unknown>, conn: ControlConnectionLike, cleanups: (() => void)[]): Promise<unknown> {
+    switch (req.op) {
+      case 'register':
+        await this.onRegister(Number(req.node), Number(req.port), Number(req.pid));
+        return { ok: true };
+      case 'status':
+        return { cluster: this.status() };
+      case 'subscribe':
+        cleanups.push(this.subscribe((e) => conn.push(e)));
+        return { ok: true, cluster: this.status() };
+      case 'kill':
+        this.kill(Number(req.node));
+        return { ok: true };
+      case 'restart':
+        await this.restart(Number(req.node));
+        return { ok: true };
+      case 'partition':
+        this.partition(req.groups as number[][]);
+        return { ok: true, faults: this.faults };
+      case 'isolate':
+        this.isolate(Number(req.node));
+        return { ok: true, faults: this.faults };
+      case 'heal':
+        this.heal();
+        return { ok: true, faults: this.faults };
+      case 'net':
+        this.setNet(req as { delayMs?: { min: number; max: number } | null; dropRate?: number });
+        return { ok: true, faults: this.faults };
+      case 'down':
+        setImmediate(() => void this.down().then(() => this.onDown?.()));
+        return { ok: true };
+      default:
+        throw new OperatingError(`unknown request "${String(req.op)}"`);
+    }
+  }
+
+  /** Set by whoever runs the orchestrator, to leave when `paxos down` asks it to. */
+  onDown: (() => void) | null = null;
+
+  private async onRegister(id: NodeId, port: number, pid: number): Promise<void> {
+    const r = this.replica(id);
+    if (port !== r.port) throw new OperatingError(`node-${id} registered port ${port}, expected ${r.port}`);
+    const control = await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 });
+    control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
+    r.control?.close();
+    r.control = control;
+    r.pid = pid;
+    r.registered = true;
+    await control.request({ op: 'subscribe' }, 5000);
+    await control.request({ op: 'faults', rules: this.faults }, 5000);
+    this.broadcastPeers();
+    this.log(`node-${id} registered (pid ${pid}, port ${port})`);
+    this.emit({ type: 'replica-up', node: id, pid, atMs: Date.now() });
+  }
+
+  /** Discovery: every replica learns every peer's address from the registry. */
+  private broadcastPeers(): void {
+    const peers: Record<string, { host: string; port: number }> = {};
+    for (const r of this.replicas.values()) peers[String(r.id)] = { host: this.host, port: r.port };
+    for (const r of this.replicas.values()) void r.control?.request({ op: 'peers', peers }, 2000).catch(() => undefined);
+  }
+
+  private onReplicaEvent(r: ReplicaState, e: ReplicaEvent): void {
+    if (e.type === 'status') r.lastStatus = e.status;
+    this.emit(e);
+  }
+
+  // ------------------------------------------------------------ observers
+
+  subscribe(listener: (e: ClusterEvent) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  private emit(e: ClusterEvent): void {
+    for (const s of this.subscribers) s(e);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  status(): ClusterStatus {
+    return {
+      protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
+      replicas: [...this.replicas.values()].map((r) => ({
+        id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,
+      })),
+    };
+  }
+
+  record(): ClusterRecord {
+    return {
+      version: 1, protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, host: this.host, secret: this.secret,
+      orchestratorPid: process.pid, orchestratorPort: this.port, startedAtMs: Date.now(),
+      replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
+    };
+  }
+
+  private saveRecord(): void {
+    writeRecord(this.record(), this.opts.home);
+  }
+
+  /** Stops every replica (SIGTERM, then SIGKILL after a grace period) and forgets the cluster. */
+  async down(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const procs = [...this.replicas.values()].map((r) => r.proc).filter((p): p is ResultPromise => p !== null);
+    for (const p of procs) p.kill('SIGTERM');
+    const grace = setTimeout(() => { for (const p of procs) p.kill('SIGKILL'); }, 3000);
+    await Promise.allSettled(procs);
+    clearTimeout(grace);
+    for (const r of this.replicas.values()) r.control?.close();
+    await this.server?.close();
+    clearRecord(this.opts.home);
+  }
+}
+
+interface ControlConnectionLike {
+  onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
+  push(event: unknown): void;
+  onClose?(handler: () => void): void;
+}
+
+export function isIsolated(faults: FaultRules, id: NodeId): boolean {
+  const groups = faults.partition;
+  if (groups === undefined) return false;
+  const mine = groups.find((g) => g.includes(id));
+  return mine === undefined || mine.length === 1;
+}

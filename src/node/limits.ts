@@ -1,0 +1,9 @@
+import { MAX_VALUE_BYTES } from '../core/validate.js';
+import { DEFAULTS } from '../core/config.js';
+
+/**
+ * The largest frame a replica accepts. ws allows 100 MiB by default, far more
+ * than any honest peer sends; ours fits one full accept batch of the largest
+ * values plus JSON overhead, and nothing much bigger.
+ */
+export const MAX_FRAME_BYTES = DEFAULTS.maxBatchEntries * (MAX_VALUE_BYTES + 1024) * 2;

@@ -1,0 +1,112 @@
+/**
+ * The replica process: `node dist/src/node/main.js --id 2 --size 5 ...`,
+ * started by the orchestrator. It recovers its state from its data
+ * directory, listens on loopback, registers with the orchestrator (the 003
+ * article's registry) to learn where its peers are, and serves until it is
+ * told to stop or its orchestrator is gone.
+ */
+import { parseArgs } from 'node:util';
+import { randomInt } from 'node:crypto';
+import type { Protocol } from '../core/types.js';
+import { messageValidator } from '../core/validate.js';
+import { openFileStorage } from '../storage/file-storage.js';
+import { createWsTransport, connectControl } from '../transport/ws-transport.js';
+import { systemClock } from './clock.js';
+import { handleControl } from './control.js';
+import { Replica, type PeerMessage } from './replica.js';
+import { MAX_FRAME_BYTES } from './limits.js';
+
+interface ReplicaArgs {
+  readonly id: number;
+  readonly clusterSize: number;
+  readonly protocol: Protocol;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly orchestratorPort: number;
+  readonly orchestratorPid: number;
+  readonly secret: string;
+  readonly tickMs: number;
+}
+
+function parse(): ReplicaArgs {
+  const { values } = parseArgs({
+    options: {
+      id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
+      port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
+      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' },
+    },
+  });
+  const secret = process.env.PAXOS_SECRET;
+  if (secret === undefined || secret === '') throw new Error('PAXOS_SECRET is not set; replicas are started by `paxos up`');
+  return {
+    id: Number(values.id), clusterSize: Number(values.size), protocol: values.protocol === 'basic' ? 'basic' : 'multi',
+    host: values.host ?? '127.0.0.1', port: Number(values.port), dataDir: String(values.data),
+    orchestratorPort: Number(values['orchestrator-port']), orchestratorPid: Number(values['orchestrator-pid']),
+    secret, tickMs: Number(values['tick-ms'] ?? 10),
+  };
+}
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log });
+  const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
+  let replica: Replica | null = null;
+  const transport = await createWsTransport<PeerMessage>({
+    selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port,
+    maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
+    onControl: (conn) => {
+      const cleanups: (() => void)[] = [];
+      conn.onRequest((req) => handleControl({
+        replica: replica!, setFaults: (rules) => transport.setFaults(rules), setPeers: (peers) => transport.setPeers(peers),
+        push: (event) => conn.push(event), onClose: (cleanup) => cleanups.push(cleanup),
+      }, req));
+      conn.onClose?.(() => { for (const c of cleanups) c(); });
+    },
+  });
+  replica = new Replica({
+    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, storage, transport, clock: systemClock,
+    randomSeed: randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
+    onFatal: () => process.exit(3),
+  });
+  replica.start();
+  await register(args, transport.port);
+  watchOrchestrator(args.orchestratorPid);
+  const stop = async () => {
+    await replica!.stop();
+    await transport.close();
+    await storage.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+/** Tells the registry where this replica listens; it answers with the peer table and keeps it current. */
+async function register(args: ReplicaArgs, port: number): Promise<void> {
+  const registry = await connectControl({ host: args.host, port: args.orchestratorPort, secret: args.secret, timeoutMs: 5000 });
+  await registry.request({ op: 'register', node: args.id, port, pid: process.pid }, 5000);
+  log(`registered with the orchestrator as node-${args.id} on port ${port}`);
+}
+
+/** A replica whose orchestrator died would be an orphan nobody can stop: it exits instead. */
+function watchOrchestrator(pid: number): void {
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      log('the orchestrator is gone; exiting');
+      process.exit(0);
+    }
+  }, 1000);
+  timer.unref();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof Error && err.name === 'StorageCorruptError' ? 4 : 1);
+});

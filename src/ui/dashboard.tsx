@@ -1,0 +1,190 @@
+/**
+ * The whole screen, composed from plain-prop components, plus the keys. It
+ * owns only screen state (selection, help, the propose prompt, the last
+ * action's outcome); every action is a callback and the cluster decides what
+ * it means and whether it worked.
+ */
+import { Box, useInput, useStdin, type Key } from 'ink';
+import { useCallback, useRef, useState } from 'react';
+import { nodeName, type NodeId } from '../core/types.js';
+import { ChosenList } from './chosen-list.js';
+import { Header } from './header.js';
+import { HelpOverlay } from './help-overlay.js';
+import { KeyTable } from './key-table.js';
+import { layoutFor, type Layout } from './layout.js';
+import { LogPane } from './log-pane.js';
+import { MessageFlow } from './message-flow.js';
+import { selectNode, type DashboardState } from './model.js';
+import { ProposeInput } from './propose-input.js';
+import { ReplicaTable } from './replica-table.js';
+import { FaultsLine, HintLine, StatusLine, type Outcome } from './status-line.js';
+
+/** What the keys do. A returned string, if any, is shown as the outcome instead of the default sentence. */
+export interface DashboardActions {
+  kill(id: NodeId): Promise<string | void>;
+  restart(id: NodeId): Promise<string | void>;
+  propose(text: string): Promise<string | void>;
+  isolate(id: NodeId): Promise<string | void>;
+  heal(): Promise<string | void>;
+  quit(): Promise<string | void>;
+}
+
+export interface DashboardProps {
+  readonly state: DashboardState;
+  readonly actions: DashboardActions;
+  readonly columns: number;
+  readonly rows: number;
+  /** False under NO_COLOR: then nothing is coloured, dimmed, bold or inverted. */
+  readonly color: boolean;
+}
+
+/** Long enough for any key=value a person types; the prompt must not grow without bound. */
+const MAX_PROPOSE_CHARS = 500;
+
+/** Screen state the keys change; kept in one object so a key handler sees every earlier key's effect. */
+interface Screen {
+  readonly selected: NodeId;
+  readonly helpOpen: boolean;
+  /** The propose prompt's text, or null while the prompt is closed. */
+  readonly proposeText: string | null;
+}
+
+export function Dashboard(props: DashboardProps) {
+  const [screen, setScreenState] = useState<Screen>(() => ({ selected: props.state.selected, helpOpen: false, proposeText: null }));
+  // Keys can arrive faster than React re-renders (typing, pasting); the handler reads and writes this ref,
+  // so it never works from a stale copy of the screen or the props.
+  const screenRef = useRef(screen);
+  const propsRef = useRef(props);
+  propsRef.current = props;
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const run = useActionRunner(setOutcome);
+
+  const onKey = useCallback((input: string, key: Key) => {
+    const setScreen = (change: Partial<Screen>) => {
+      screenRef.current = { ...screenRef.current, ...change };
+      setScreenState(screenRef.current);
+    };
+    handleKey({ input, key, screen: screenRef.current, setScreen, run, actions: propsRef.current.actions, clusterSize: propsRef.current.state.clusterSize });
+  }, [run]);
+  // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
+  const { isRawModeSupported } = useStdin();
+  useInput(onKey, { isActive: isRawModeSupported });
+
+  const state = selectNode(props.state, screen.selected);
+  const { helpOpen, proposeText } = screen;
+  const layout = layoutFor({ columns: props.columns, rows: props.rows, clusterSize: state.clusterSize, protocol: state.protocol });
+  return (
+    <Box flexDirection="column" width={layout.columns}>
+      <Header state={state} columns={layout.columns} color={props.color} />
+      <ReplicaTable rows={state.rows} protocol={state.protocol} leaderId={state.leader?.id ?? null} selected={state.selected}
+        visibleRows={layout.tableRows} columns={layout.columns} color={props.color} />
+      {helpOpen
+        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} />
+        : <Sections state={state} layout={layout} color={props.color} />}
+      <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />
+      <StatusLine outcome={outcome} width={layout.columns} color={props.color} />
+      {proposeText !== null
+        ? <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
+        : <HintLine width={layout.columns} color={props.color} />}
+    </Box>
+  );
+}
+
+/** The two titled sections between the table and the bottom lines; see layout.ts for the arrangement. */
+function Sections({ state, layout, color }: { state: DashboardState; layout: Layout; color: boolean }) {
+  const row = state.rows[state.selected - 1]!;
+  const flow = (width: number, lines: number) => <MessageFlow entries={state.flow} notShown={state.flowNotShown} width={width} lines={lines} color={color} />;
+  if (state.protocol === 'basic') {
+    return (
+      <Box flexDirection="column">
+        <KeyTable keys={state.keys} clusterSize={state.clusterSize} width={layout.columns} lines={layout.upperLines} color={color} />
+        <Box columnGap={1}>
+          {flow(layout.leftWidth, layout.lowerLines)}
+          <LogPane node={row.id} lines={row.log} width={layout.rightWidth} height={layout.lowerLines} color={color} />
+        </Box>
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Box columnGap={1}>
+        <ChosenList entries={state.chosen} total={state.totalChosen} protocol={state.protocol} width={layout.leftWidth} lines={layout.upperLines} color={color} />
+        {flow(layout.rightWidth, layout.upperLines)}
+      </Box>
+      <LogPane node={row.id} lines={row.log} width={layout.columns} height={layout.lowerLines} color={color} />
+    </Box>
+  );
+}
+
+interface KeyArgs {
+  readonly input: string;
+  readonly key: Key;
+  readonly screen: Screen;
+  readonly setScreen: (change: Partial<Screen>) => void;
+  readonly run: ActionRunner;
+  readonly actions: DashboardActions;
+  readonly clusterSize: number;
+}
+
+/** What each key does; the prompt, while open, takes every key as text. */
+function handleKey({ input, key, screen, setScreen, run, actions, clusterSize }: KeyArgs): void {
+  if (screen.proposeText !== null) {
+    editProposal({
+      input, key, text: screen.proposeText, setText: (proposeText) => setScreen({ proposeText }),
+      submit: (text) => run(`proposing ${text}`, `${text} proposed`, () => actions.propose(text)),
+    });
+    return;
+  }
+  // The selection may point past a cluster that shrank; clamp before moving or acting on it.
+  const id = Math.min(Math.max(1, screen.selected), clusterSize);
+  if (key.upArrow) setScreen({ selected: ((id - 2 + clusterSize) % clusterSize) + 1 });
+  else if (key.downArrow) setScreen({ selected: (id % clusterSize) + 1 });
+  else if (input === 'k') run(`killing ${nodeName(id)}`, `${nodeName(id)} killed`, () => actions.kill(id));
+  else if (input === 'r') run(`restarting ${nodeName(id)}`, `${nodeName(id)} restarted`, () => actions.restart(id));
+  else if (input === 'i') run(`isolating ${nodeName(id)}`, `${nodeName(id)} isolated`, () => actions.isolate(id));
+  else if (input === 'h') run('healing the network', 'network healed', () => actions.heal());
+  else if (input === 'p') setScreen({ proposeText: '' });
+  else if (input === '?') setScreen({ helpOpen: !screen.helpOpen });
+  else if (key.escape && screen.helpOpen) setScreen({ helpOpen: false });
+  else if (input === 'q') run('quitting', 'bye', () => actions.quit());
+}
+
+interface EditArgs {
+  readonly input: string;
+  readonly key: Key;
+  readonly text: string;
+  readonly setText: (text: string | null) => void;
+  readonly submit: (text: string) => void;
+}
+
+/** The propose prompt's keys: Enter submits (an empty line just closes), Esc cancels, Backspace deletes. */
+function editProposal({ input, key, text, setText, submit }: EditArgs): void {
+  if (key.escape) setText(null);
+  else if (key.return) {
+    setText(null);
+    if (text.trim() !== '') submit(text.trim());
+  } else if (key.backspace || key.delete) setText([...text].slice(0, -1).join(''));
+  else if (!key.ctrl && !key.meta && input !== '' && !/[\x00-\x1f\x7f]/.test(input)) {
+    setText([...(text + input)].slice(0, MAX_PROPOSE_CHARS).join(''));
+  }
+}
+
+/**
+ * Runs an action and shows how it went. Outcomes of older actions that finish
+ * late are dropped, so the status line always describes the latest action.
+ */
+type ActionRunner = (pending: string, done: string, action: () => Promise<string | void>) => void;
+
+function useActionRunner(setOutcome: (o: Outcome) => void): ActionRunner {
+  const latest = useRef(0);
+  return useCallback((pending: string, done: string, action: () => Promise<string | void>) => {
+    const seq = ++latest.current;
+    setOutcome({ kind: 'pending', text: `${pending}…` });
+    Promise.resolve()
+      .then(action)
+      .then(
+        (result) => { if (seq === latest.current) setOutcome({ kind: 'ok', text: typeof result === 'string' && result !== '' ? result : done }); },
+        (err: unknown) => { if (seq === latest.current) setOutcome({ kind: 'error', text: err instanceof Error ? err.message : String(err) }); },
+      );
+  }, [setOutcome]);
+}

@@ -1,0 +1,28 @@
+/** The top line: what cluster this is and how it is doing, at a glance. */
+import { Box, Text } from 'ink';
+import { nodeName } from '../core/types.js';
+import type { DashboardState } from './model.js';
+import { ballotText, compact, paint } from './text.js';
+
+export interface HeaderProps {
+  readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'>;
+  readonly columns: number;
+  readonly color: boolean;
+}
+
+export function Header({ state, columns, color }: HeaderProps) {
+  // Basic Paxos has no leader: any replica may propose, which is exactly what the duelling example shows.
+  const leader = state.protocol === 'basic'
+    ? 'no leader'
+    : state.leader === null ? 'leader none' : `leader ${nodeName(state.leader.id)} at ${ballotText(state.leader.ballot)}`;
+  return (
+    <Box width={columns} height={1}>
+      <Text wrap="truncate-end">
+        <Text {...paint(color, { bold: true })}>paxos</Text>
+        {`  ${state.clusterSize} replicas · ${state.protocol} · `}
+        <Text {...paint(color, { color: state.leader === null ? 'yellow' : 'green' })}>{leader}</Text>
+        {` · chosen ${state.totalChosen} · ${compact(state.messageRatePerSec)} msg/s`}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,34 @@
+/** The keys and what the marks mean; shown in place of the lower sections while `?` is toggled on. */
+import { Box, Text } from 'ink';
+import { Rule } from './rule.js';
+import { paint } from './text.js';
+
+const KEYS: readonly (readonly [string, string])[] = [
+  ['↑ ↓', 'select a replica (its log is shown below the table)'],
+  ['k', 'kill the selected replica (SIGKILL, for real)'],
+  ['r', 'restart the selected replica from its data on disk'],
+  ['p', 'propose a value, e.g. x=7 (Enter submits, Esc cancels)'],
+  ['i', 'isolate the selected replica (a partition of its own)'],
+  ['h', 'heal: remove every partition'],
+  ['?', 'show or hide this help'],
+  ['q', 'quit the dashboard (Ctrl-C too)'],
+  ['', ''],
+  ['*', 'the leader: role leader with the highest promised ballot'],
+  ['down', 'process not running; dimmed figures are its last report'],
+  ['isolated', 'alone in its partition group: it can reach no one'],
+  ['4.3', 'a ballot: round 4, proposed by node-3'],
+];
+
+export function HelpOverlay({ width, height, color }: { readonly width: number; readonly height: number; readonly color: boolean }) {
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Rule title="help (press ? to close)" width={width} color={color} />
+      {KEYS.slice(0, Math.max(0, height - 1)).map(([key, text], i) => (
+        <Box key={i} width={width} height={1}>
+          <Box width={10} flexShrink={0}><Text {...paint(color, { bold: true, color: 'cyan' })}>{key}</Text></Box>
+          <Box width={Math.max(1, width - 10)}><Text wrap="truncate-end">{text}</Text></Box>
+        </Box>
+      ))}
+    </Box>
+  );
+}

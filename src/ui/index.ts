@@ -1,0 +1,15 @@
+/** The dashboard's public surface: the pure model, the components, and the terminal entry point. */
+export { applyEvent, initialDashboard, selectNode, describeCoreEvent, isIsolated, CHOSEN_LIMIT, FLOW_LIMIT, KEY_LIMIT, LOG_LIMIT } from './model.js';
+export type { ChosenEntry, DashboardState, FaultRules, FlowEntry, KeyCell, KeyRow, Liveness, LogLine, ReplicaRow } from './model.js';
+export { Dashboard, type DashboardActions, type DashboardProps } from './dashboard.js';
+export { Header } from './header.js';
+export { ReplicaTable } from './replica-table.js';
+export { ChosenList } from './chosen-list.js';
+export { MessageFlow } from './message-flow.js';
+export { LogPane } from './log-pane.js';
+export { KeyTable } from './key-table.js';
+export { HelpOverlay } from './help-overlay.js';
+export { ProposeInput } from './propose-input.js';
+export { FaultsLine, HintLine, StatusLine, faultsText, type Outcome } from './status-line.js';
+export { layoutFor, type Layout } from './layout.js';
+export { startDashboard, FrameStore, ScreenGuard, type DashboardHandle, type StartDashboardOptions } from './render.js';

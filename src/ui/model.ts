@@ -1,0 +1,327 @@
+/**
+ * The dashboard's model: a pure fold of the cluster's event stream into what
+ * the screen shows. It decides nothing about the protocol; it only remembers
+ * the latest facts each replica reported, and every list it keeps is bounded
+ * so a cluster running for days at thousands of messages a second cannot
+ * grow it.
+ */
+import { compareBallots, formatBallot, type Ballot } from '../core/ballot.js';
+import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
+import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
+
+export const FLOW_LIMIT = 50;
+export const CHOSEN_LIMIT = 200;
+export const LOG_LIMIT = 200;
+/** Each replica reports at most 32 recently touched keys; twice that covers a few replicas disagreeing on which. */
+export const KEY_LIMIT = 64;
+
+export type Liveness = 'unknown' | 'up' | 'down';
+
+export interface LogLine {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+/** The counters of the previous status, kept only to turn the next one into a rate. */
+interface RateSample {
+  readonly uptimeMs: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+}
+
+export interface ReplicaRow {
+  readonly id: NodeId;
+  readonly liveness: Liveness;
+  /** Alone in its partition group, or in none: it can reach no one. */
+  readonly isolated: boolean;
+  readonly pid: number | null;
+  readonly downReason: string | null;
+  readonly role: NodeView['role'] | null;
+  /** Whom this replica believes to be the leader. */
+  readonly leader: NodeId | null;
+  readonly promised: Ballot | null;
+  readonly lastAccepted: NodeView['lastAccepted'];
+  readonly chosenCount: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Messages in plus out per second between its last two statuses. */
+  readonly messageRatePerSec: number;
+  /** Messages out per second; summed over replicas it counts every message once. */
+  readonly sendRatePerSec: number;
+  readonly sample: RateSample | null;
+  /** Oldest first, at most LOG_LIMIT lines. */
+  readonly log: readonly LogLine[];
+}
+
+export interface ChosenEntry {
+  /** Multi: the slot number as a string; basic: the key. */
+  readonly instance: string;
+  readonly value: string;
+  readonly ballot: Ballot | null;
+  readonly atMs: number;
+}
+
+export interface FlowEntry {
+  readonly node: NodeId;
+  readonly atMs: number;
+  readonly type: string;
+  readonly text: string;
+}
+
+export interface KeyCell {
+  readonly promised: Ballot | null;
+  readonly accepted: BasicKeyState['accepted'];
+}
+
+export interface KeyRow {
+  readonly key: string;
+  /** Index i is acceptor node i+1; null until that acceptor reported the key. */
+  readonly cells: readonly (KeyCell | null)[];
+  readonly chosen: string | null;
+}
+
+export interface FaultRules {
+  readonly partition: readonly (readonly NodeId[])[] | null;
+  readonly delayMs: { readonly min: number; readonly max: number } | null;
+  readonly dropRate: number;
+}
+
+export interface DashboardState {
+  readonly clusterSize: number;
+  readonly protocol: Protocol;
+  /** Index i is node i+1. */
+  readonly rows: readonly ReplicaRow[];
+  readonly selected: NodeId;
+  readonly leader: { readonly id: NodeId; readonly ballot: Ballot } | null;
+  readonly totalChosen: number;
+  readonly messageRatePerSec: number;
+  /** Newest first (multi: highest slot first), at most CHOSEN_LIMIT. */
+  readonly chosen: readonly ChosenEntry[];
+  /** Newest first, at most FLOW_LIMIT. */
+  readonly flow: readonly FlowEntry[];
+  /** Messages the replicas sent but did not describe, so the flow is a sample, not the whole story. */
+  readonly flowNotShown: number;
+  /** Most recently changed first, at most KEY_LIMIT. */
+  readonly keys: readonly KeyRow[];
+  readonly faults: FaultRules;
+}
+
+const NO_FAULTS: FaultRules = { partition: null, delayMs: null, dropRate: 0 };
+
+function emptyRow(id: NodeId): ReplicaRow {
+  return {
+    id, liveness: 'unknown', isolated: false, pid: null, downReason: null, role: null, leader: null,
+    promised: null, lastAccepted: null, chosenCount: 0, messagesIn: 0, messagesOut: 0,
+    messageRatePerSec: 0, sendRatePerSec: 0, sample: null, log: [],
+  };
+}
+
+export function initialDashboard(opts: { clusterSize: number; protocol: Protocol }): DashboardState {
+  if (!Number.isInteger(opts.clusterSize) || opts.clusterSize < 1) {
+    throw new RangeError(`cluster size must be a positive integer, got ${opts.clusterSize}`);
+  }
+  return {
+    clusterSize: opts.clusterSize, protocol: opts.protocol,
+    rows: Array.from({ length: opts.clusterSize }, (_, i) => emptyRow(i + 1)),
+    selected: 1, leader: null, totalChosen: 0, messageRatePerSec: 0,
+    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS,
+  };
+}
+
+/** Selects a replica for the log pane; ids outside the cluster are clamped into it. */
+export function selectNode(state: DashboardState, id: NodeId): DashboardState {
+  const selected = Math.min(Math.max(1, Math.trunc(id) || 1), state.clusterSize);
+  return selected === state.selected ? state : { ...state, selected };
+}
+
+export function applyEvent(state: DashboardState, event: ClusterEvent): DashboardState {
+  switch (event.type) {
+    case 'cluster':
+      return resize(state, event.clusterSize, event.protocol);
+    case 'status':
+      return withSummary(applyKeys(updateRow(state, event.status.node, (r) => applyStatus(r, event.status)), event.status));
+    case 'flow':
+      return hasNode(state, event.node) ? applyFlow(state, event.node, event.lines, event.droppedLines) : state;
+    case 'chosen':
+      return withSummary(applyChosen(state, { instance: event.instance, value: event.value, ballot: event.ballot, atMs: event.atMs }));
+    case 'core': {
+      const text = describeCoreEvent(state.protocol, event.event);
+      return text === null ? state : updateRow(state, event.node, (r) => appendLog(r, event.atMs, text));
+    }
+    case 'log':
+      return updateRow(state, event.node, (r) => appendLog(r, event.atMs, event.line));
+    case 'replica-up':
+      return withSummary(updateRow(state, event.node, (r) => appendLog({ ...r, liveness: 'up', pid: event.pid, downReason: null, sample: null }, event.atMs, `up (pid ${event.pid})`)));
+    case 'replica-down':
+      return withSummary(updateRow(state, event.node, (r) => appendLog(markDown(r, event.reason), event.atMs, `down: ${event.reason}`)));
+    case 'faults':
+      return applyFaults(state, { partition: event.partition, delayMs: event.delayMs, dropRate: event.dropRate }, event.atMs);
+  }
+}
+
+function hasNode(state: DashboardState, id: NodeId): boolean {
+  return Number.isInteger(id) && id >= 1 && id <= state.clusterSize;
+}
+
+/** Events from ids outside the cluster are ignored: node ids are 1..clusterSize, and rows must stay bounded. */
+function updateRow(state: DashboardState, id: NodeId, change: (row: ReplicaRow) => ReplicaRow): DashboardState {
+  if (!hasNode(state, id)) return state;
+  const rows = state.rows.slice();
+  rows[id - 1] = change(rows[id - 1]!);
+  return { ...state, rows };
+}
+
+function resize(state: DashboardState, clusterSize: number, protocol: Protocol): DashboardState {
+  if (clusterSize === state.clusterSize && protocol === state.protocol) return state;
+  const fresh = initialDashboard({ clusterSize, protocol });
+  const rows = fresh.rows.map((r, i) => state.rows[i] ?? r);
+  // A different protocol means a different cluster: nothing it showed still applies.
+  if (protocol !== state.protocol) return fresh;
+  return withSummary({ ...state, clusterSize, rows, selected: Math.min(state.selected, clusterSize), keys: [] });
+}
+
+function markDown(row: ReplicaRow, reason: string): ReplicaRow {
+  return { ...row, liveness: 'down', downReason: reason, messageRatePerSec: 0, sendRatePerSec: 0, sample: null };
+}
+
+function applyStatus(row: ReplicaRow, s: ReplicaStatus): ReplicaRow {
+  // A status can trail the replica's death by a few milliseconds; only replica-up brings a dead replica back.
+  if (row.liveness === 'down') return row;
+  const sample: RateSample = { uptimeMs: s.uptimeMs, messagesIn: s.messagesIn, messagesOut: s.messagesOut };
+  const rates = ratesBetween(row.sample, sample);
+  return {
+    ...row, liveness: 'up', pid: s.pid, role: s.view.role, leader: s.view.leader, promised: s.view.promised,
+    lastAccepted: s.view.lastAccepted, chosenCount: s.view.chosenCount,
+    messagesIn: s.messagesIn, messagesOut: s.messagesOut, ...rates, sample,
+  };
+}
+
+/** Rates from two successive samples; a restart (uptime or counters going back) starts afresh at zero. */
+function ratesBetween(prev: RateSample | null, next: RateSample): { messageRatePerSec: number; sendRatePerSec: number } {
+  if (prev === null) return { messageRatePerSec: 0, sendRatePerSec: 0 };
+  const elapsedSec = (next.uptimeMs - prev.uptimeMs) / 1000;
+  const dIn = next.messagesIn - prev.messagesIn;
+  const dOut = next.messagesOut - prev.messagesOut;
+  if (elapsedSec <= 0 || dIn < 0 || dOut < 0) return { messageRatePerSec: 0, sendRatePerSec: 0 };
+  return { messageRatePerSec: (dIn + dOut) / elapsedSec, sendRatePerSec: dOut / elapsedSec };
+}
+
+function appendLog(row: ReplicaRow, atMs: number, text: string): ReplicaRow {
+  const log = row.log.length >= LOG_LIMIT ? row.log.slice(row.log.length - LOG_LIMIT + 1) : row.log.slice();
+  log.push({ atMs, text });
+  return { ...row, log };
+}
+
+function applyFlow(state: DashboardState, node: NodeId, lines: readonly FlowLine[], dropped: number): DashboardState {
+  // Lines arrive oldest first; the flow shows newest first. Only the newest FLOW_LIMIT can ever be shown.
+  const fresh = lines.slice(-FLOW_LIMIT).reverse().map((l) => ({ node, atMs: l.atMs, type: l.type, text: l.text }));
+  const notShown = Math.max(0, lines.length - FLOW_LIMIT) + (Number.isFinite(dropped) && dropped > 0 ? dropped : 0);
+  return {
+    ...state,
+    flow: fresh.concat(state.flow.slice(0, FLOW_LIMIT - fresh.length)),
+    flowNotShown: state.flowNotShown + notShown,
+  };
+}
+
+/**
+ * Every replica reports what it learns, so the same instance arrives once per
+ * replica: the first report stands. Multi-mode slots are kept in slot order so
+ * a restarted replica catching up on old slots does not push them to the top.
+ */
+function applyChosen(state: DashboardState, entry: ChosenEntry): DashboardState {
+  if (state.chosen.some((c) => c.instance === entry.instance)) return state;
+  if (state.protocol === 'basic') return { ...state, chosen: [entry, ...state.chosen.slice(0, CHOSEN_LIMIT - 1)] };
+  const slot = Number(entry.instance);
+  let at = state.chosen.findIndex((c) => Number(c.instance) < slot);
+  if (at === -1) at = state.chosen.length;
+  if (at >= CHOSEN_LIMIT) return state;
+  const chosen = state.chosen.slice();
+  chosen.splice(at, 0, entry);
+  return { ...state, chosen: chosen.slice(0, CHOSEN_LIMIT) };
+}
+
+/** Basic mode: folds one acceptor's per-key state into the shared per-key view. */
+function applyKeys(state: DashboardState, s: ReplicaStatus): DashboardState {
+  if (!s.keys || s.keys.length === 0 || !hasNode(state, s.node) || state.rows[s.node - 1]!.liveness === 'down') return state;
+  let keys = state.keys;
+  for (const k of s.keys.slice(-KEY_LIMIT)) keys = applyKey(keys, state.clusterSize, s.node, k);
+  return keys === state.keys ? state : { ...state, keys };
+}
+
+function applyKey(keys: readonly KeyRow[], clusterSize: number, node: NodeId, k: BasicKeyState): readonly KeyRow[] {
+  const at = keys.findIndex((r) => r.key === k.key);
+  const old = at === -1 ? null : keys[at]!;
+  const cell: KeyCell = { promised: k.promised, accepted: k.accepted };
+  const oldCell = old?.cells[node - 1] ?? null;
+  const chosen = old?.chosen ?? k.chosen;
+  if (old !== null && sameCell(oldCell, cell) && old.chosen === chosen) return keys;
+  const cells = old ? old.cells.slice() : Array.from({ length: clusterSize }, () => null);
+  cells[node - 1] = cell;
+  // A key that just changed moves to the top, so the table follows the action.
+  const rest = keys.filter((_, i) => i !== at);
+  return [{ key: k.key, cells, chosen }, ...rest.slice(0, KEY_LIMIT - 1)];
+}
+
+function sameCell(a: KeyCell | null, b: KeyCell): boolean {
+  return a !== null && sameBallot(a.promised, b.promised)
+    && (a.accepted === null ? b.accepted === null
+      : b.accepted !== null && sameBallot(a.accepted.ballot, b.accepted.ballot) && a.accepted.value === b.accepted.value);
+}
+
+function sameBallot(a: Ballot | null, b: Ballot | null): boolean {
+  return a === null || b === null ? a === b : compareBallots(a, b) === 0;
+}
+
+function applyFaults(state: DashboardState, faults: FaultRules, atMs: number): DashboardState {
+  const rows = state.rows.map((r) => {
+    const isolated = isIsolated(faults.partition, r.id);
+    if (isolated === r.isolated) return r;
+    return appendLog({ ...r, isolated }, atMs, isolated ? 'isolated by a partition' : 'rejoined the network');
+  });
+  return { ...state, rows, faults };
+}
+
+export function isIsolated(partition: FaultRules['partition'], id: NodeId): boolean {
+  if (partition === null) return false;
+  const group = partition.find((g) => g.includes(id));
+  return group === undefined || group.length === 1;
+}
+
+/** Recomputes the header figures from the rows and the chosen list. */
+function withSummary(state: DashboardState): DashboardState {
+  let leader: DashboardState['leader'] = null;
+  let maxChosen = state.chosen.length;
+  let rate = 0;
+  for (const r of state.rows) {
+    if (r.liveness === 'down') continue;
+    maxChosen = Math.max(maxChosen, r.chosenCount);
+    rate += r.sendRatePerSec;
+    // Two replicas can both believe they lead for a moment; the higher ballot is the one that can still win.
+    if (r.role === 'leader' && r.promised !== null && (leader === null || compareBallots(r.promised, leader.ballot) > 0)) {
+      leader = { id: r.id, ballot: r.promised };
+    }
+  }
+  return { ...state, leader, totalChosen: maxChosen, messageRatePerSec: rate };
+}
+
+/** Notable protocol steps as sentences for the replica's log; routine per-value steps in multi mode are left out. */
+export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | null {
+  const on = (instance?: string) => (instance !== undefined && instance !== '' ? ` for ${instance}` : '');
+  switch (e.type) {
+    case 'phase1':
+      return `started phase 1 at ${formatBallot(e.ballot)}${on(e.instance)}`;
+    case 'phase2':
+      if (protocol === 'basic') return `phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
+      return e.adopted ? `phase 2 at ${formatBallot(e.ballot)}: #${e.instance} ${e.value} (adopted)` : null;
+    case 'leader':
+      return `became leader at ${formatBallot(e.ballot)}`;
+    case 'follower':
+      return e.leader === null ? `stepped down at ${formatBallot(e.ballot)}` : `following ${nodeName(e.leader)} at ${formatBallot(e.ballot)}`;
+    case 'preempted':
+      return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}${on(e.instance)}`;
+    case 'backoff':
+      return `backing off ${e.ticks} ticks${on(e.instance)}`;
+    case 'note':
+      return e.text;
+  }
+}

@@ -1,0 +1,47 @@
+/** The outcome of the last action: pending, done, or the error sentence the cluster gave back. */
+import { Box, Text } from 'ink';
+import type { FaultRules } from './model.js';
+import { paint } from './text.js';
+
+export interface Outcome {
+  readonly kind: 'pending' | 'ok' | 'error';
+  readonly text: string;
+}
+
+const MARK = { pending: '…', ok: '✓', error: '✗' } as const;
+const COLOR = { pending: 'yellow', ok: 'green', error: 'red' } as const;
+
+export function StatusLine({ outcome, width, color }: { readonly outcome: Outcome | null; readonly width: number; readonly color: boolean }) {
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end" {...paint(color, outcome ? { color: COLOR[outcome.kind] } : { dimColor: true })}>
+        {outcome ? `${MARK[outcome.kind]} ${outcome.text}` : 'press ? for help'}
+      </Text>
+    </Box>
+  );
+}
+
+export function faultsText(f: FaultRules): string {
+  const parts: string[] = [];
+  if (f.partition !== null) parts.push(`partition ${f.partition.map((g) => `{${g.join(',')}}`).join(' ')}`);
+  if (f.delayMs !== null) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);
+  if (f.dropRate > 0) parts.push(`drop ${Math.round(f.dropRate * 1000) / 10}%`);
+  return parts.length === 0 ? 'faults: none' : `faults: ${parts.join(' · ')}`;
+}
+
+export function FaultsLine({ faults, width, color }: { readonly faults: FaultRules; readonly width: number; readonly color: boolean }) {
+  const none = faults.partition === null && faults.delayMs === null && faults.dropRate <= 0;
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end" {...paint(color, none ? { dimColor: true } : { color: 'yellow' })}>{faultsText(faults)}</Text>
+    </Box>
+  );
+}
+
+export function HintLine({ width, color }: { readonly width: number; readonly color: boolean }) {
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>↑↓ select  k kill  r restart  p propose  i isolate  h heal  ? help  q quit</Text>
+    </Box>
+  );
+}

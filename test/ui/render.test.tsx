@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import type { ClusterEvent } from '../../src/node/events.js';
+import type { DashboardActions } from '../../src/ui/dashboard.js';
+import { initialDashboard } from '../../src/ui/model.js';
+import { FrameStore, startDashboard } from '../../src/ui/render.js';
+import { multiStream, stripAnsi } from './fixtures.js';
+
+const ENTER_ALT = '\x1b[?1049h';
+const LEAVE_ALT = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+/** A terminal's stdout as Ink sees it: a TTY with a size, recording everything written. */
+class FakeTerminal extends EventEmitter {
+  isTTY = true;
+  columns = 80;
+  rows = 24;
+  readonly writes: string[] = [];
+  write(data: string | Uint8Array, cb?: () => void): boolean {
+    this.writes.push(String(data));
+    cb?.();
+    return true;
+  }
+  get text(): string {
+    return this.writes.join('');
+  }
+}
+
+/** A raw-mode keyboard, shaped like ink-testing-library's. */
+class FakeKeyboard extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  press(data: string): void {
+    this.data = data;
+    this.emit('readable');
+  }
+  read(): string | null {
+    const d = this.data;
+    this.data = null;
+    return d;
+  }
+  setEncoding(): void {}
+  setRawMode(): void {}
+  resume(): void {}
+  pause(): void {}
+  ref(): void {}
+  unref(): void {}
+}
+
+function harness(opts: { fps?: number } = {}) {
+  const stdout = new FakeTerminal();
+  const stdin = new FakeKeyboard();
+  const calls: string[] = [];
+  let emit: (e: ClusterEvent) => void = () => undefined;
+  let unsubscribed = 0;
+  const actions: DashboardActions = {
+    kill: async (id) => { calls.push(`kill(${id})`); }, restart: async () => undefined, propose: async () => undefined,
+    isolate: async () => undefined, heal: async () => undefined, quit: async () => { calls.push('quit'); },
+  };
+  const exitListeners = process.listenerCount('exit');
+  const dashboard = startDashboard({
+    subscribe: (onEvent) => { emit = onEvent; return () => { unsubscribed++; }; },
+    actions, clusterSize: 5, protocol: 'multi', color: false, fps: opts.fps ?? 30,
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+  });
+  return { stdout, stdin, calls, dashboard, emit: (e: ClusterEvent) => emit(e), unsubscribed: () => unsubscribed, exitListeners };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function assertRestored(stdout: FakeTerminal): void {
+  const text = stdout.text;
+  assert.ok(text.startsWith(ENTER_ALT), 'enters the alternate screen first');
+  const leave = text.lastIndexOf(LEAVE_ALT);
+  assert.ok(leave > 0, 'leaves the alternate screen');
+  assert.ok(text.lastIndexOf(SHOW_CURSOR) > leave, 'shows the cursor again after leaving');
+  assert.equal(text.split(LEAVE_ALT).length - 1, 1, 'leaves exactly once');
+}
+
+test('FrameStore folds every event but hands React one snapshot per frame', () => {
+  const store = new FrameStore(initialDashboard({ clusterSize: 5, protocol: 'multi' }));
+  let notified = 0;
+  store.subscribe(() => notified++);
+  for (let i = 0; i < 10_000; i++) {
+    store.push({ type: 'flow', node: 1, droppedLines: 0, lines: [{ atMs: i, type: 'accept', text: `line ${i}` }] });
+  }
+  assert.equal(notified, 0, 'no render before the frame timer fires');
+  assert.equal(store.getSnapshot().flow.length, 0);
+  assert.equal(store.publish(), true);
+  assert.equal(notified, 1);
+  assert.equal(store.getSnapshot().flow[0]!.text, 'line 9999');
+  assert.equal(store.publish(), false, 'nothing new, no frame');
+  assert.equal(notified, 1);
+});
+
+test('startDashboard renders folded events, and unmount from outside restores the terminal', async () => {
+  const h = harness();
+  for (const e of multiStream()) h.emit(e);
+  for (let i = 0; i < 5_000; i++) h.emit({ type: 'flow', node: 1, droppedLines: 0, lines: [{ atMs: i, type: 'accept', text: `node-1 → node-2 accept #${i} (4.1, x=${i})` }] });
+  // The frame timer publishes on its own; wait (bounded) for the frame that shows the last event.
+  for (let i = 0; i < 200 && !stripAnsi(h.stdout.text).includes('accept #4999 '); i++) await new Promise((r) => setTimeout(r, 10));
+  h.dashboard.unmount();
+  await h.dashboard.waitUntilExit();
+  const text = stripAnsi(h.stdout.text);
+  assert.ok(text.includes('leader node-3 at 4.3'), text);
+  assert.ok(text.includes('node-1 → node-2 accept #4999 (4.1, x=4999)'));
+  // 5,000 events must not have meant 5,000 frames.
+  assert.ok(h.stdout.writes.length < 200, `${h.stdout.writes.length} writes`);
+  assertRestored(h.stdout);
+  assert.equal(h.unsubscribed(), 1);
+  assert.equal(process.listenerCount('exit'), h.exitListeners, 'the exit hook is removed again');
+  h.dashboard.unmount();
+  assert.equal(h.stdout.text.split(LEAVE_ALT).length - 1, 1, 'a second unmount is harmless');
+});
+
+test('q quits: the terminal is restored, quit is called and waitUntilExit resolves', async () => {
+  const h = harness();
+  await settle();
+  h.stdin.press('q');
+  await h.dashboard.waitUntilExit();
+  await settle();
+  assert.deepEqual(h.calls, ['quit']);
+  assertRestored(h.stdout);
+});
+
+test('Ctrl-C ends the dashboard and restores the terminal', async () => {
+  const h = harness();
+  await settle();
+  h.stdin.press('\x03');
+  await h.dashboard.waitUntilExit();
+  assertRestored(h.stdout);
+  assert.equal(h.unsubscribed(), 1);
+});
+
+test('keys reach the actions through startDashboard', async () => {
+  const h = harness();
+  await settle();
+  h.stdin.press('\x1b[B');
+  await settle();
+  h.stdin.press('k');
+  await settle();
+  assert.deepEqual(h.calls, ['kill(2)']);
+  h.dashboard.unmount();
+  await h.dashboard.waitUntilExit();
+});
+
+test('a pipe gets no alternate-screen codes, and a stdin that is no terminal makes it watch-only, not a crash', async () => {
+  const stdout = new FakeTerminal();
+  stdout.isTTY = false;
+  const stdin = new FakeKeyboard();
+  stdin.isTTY = false;
+  const dashboard = startDashboard({
+    subscribe: () => () => undefined, clusterSize: 3, protocol: 'basic', color: false,
+    actions: { kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined, quit: async () => undefined },
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+  });
+  await settle();
+  dashboard.unmount();
+  await dashboard.waitUntilExit();
+  assert.ok(!stdout.text.includes(ENTER_ALT) && !stdout.text.includes(LEAVE_ALT));
+  assert.ok(stripAnsi(stdout.text).includes('3 replicas · basic'), stdout.text);
+});
