@@ -13,11 +13,16 @@ export type ControlRequest =
   | { readonly op: 'propose'; readonly key: string; readonly value: string }
   | { readonly op: 'get'; readonly key: string }
   | { readonly op: 'status' }
+  /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
+  | { readonly op: 'kv' }
   | { readonly op: 'faults'; readonly rules: FaultRules }
   | { readonly op: 'peers'; readonly peers: Record<string, { host: string; port: number }> }
   | { readonly op: 'subscribe' };
 
 export class ControlError extends Error {}
+
+/** A kv dump is for inspection, not bulk export: bounded so one answer stays one reasonable frame. */
+const KV_DUMP_LIMIT = 10_000;
 
 type Obj = Record<string, unknown>;
 
@@ -34,6 +39,7 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: 'get', key: r.key };
     case 'status':
     case 'subscribe':
+    case 'kv':
       return { op: r.op };
     case 'faults':
       return { op: 'faults', rules: parseRules(r.rules) };
@@ -92,6 +98,10 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key });
     case 'status':
       return { status: ctx.replica.status() };
+    case 'kv': {
+      const all = [...ctx.replica.kvSnapshot()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return { count: all.length, entries: all.slice(0, KV_DUMP_LIMIT), truncated: all.length > KV_DUMP_LIMIT };
+    }
     case 'faults':
       ctx.setFaults(req.rules);
       return { ok: true };
