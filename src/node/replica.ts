@@ -57,6 +57,7 @@ export class Replica {
   private stopTimers: (() => void)[] = [];
   private readonly subscribers = new Set<(e: ReplicaEvent) => void>();
   private flow: PeerMessage[] = [];
+  private routineFlow: PeerMessage[] = [];
   private flowSkipped = 0;
   private readonly recentKeys = new Map<string, true>();
 
@@ -179,12 +180,18 @@ export class Replica {
     }
   }
 
-  /** Keeps only the newest few messages; describing every message would cost the protocol real time. */
+  /**
+   * Keeps only the newest few messages; describing every message would cost
+   * the protocol real time. Heartbeats and their acks are kept apart and only
+   * shown when nothing else happened, or they would hide every prepare and accept.
+   */
   private noteFlow(m: PeerMessage): void {
     if (this.subscribers.size === 0) return;
-    this.flow.push(m);
-    if (this.flow.length > FLOW_LINES_PER_PUBLISH) {
-      this.flow.shift();
+    const routine = isRoutine(m);
+    const ring = routine ? this.routineFlow : this.flow;
+    ring.push(m);
+    if (ring.length > FLOW_LINES_PER_PUBLISH) {
+      ring.shift();
       this.flowSkipped++;
     }
   }
@@ -192,9 +199,12 @@ export class Replica {
   private publish(): void {
     if (this.subscribers.size === 0) return;
     const atMs = this.opts.clock.nowMs();
-    const lines: FlowLine[] = this.flow.map((m) => ({ atMs, type: m.type, text: describeMessage(this.opts.protocol, m) }));
+    const shown = this.flow.length > 0 ? this.flow : this.routineFlow.slice(-2);
+    this.flowSkipped += this.flow.length > 0 ? this.routineFlow.length : this.routineFlow.length - shown.length;
+    const lines: FlowLine[] = shown.map((m) => ({ atMs, type: m.type, text: describeMessage(this.opts.protocol, m) }));
     if (lines.length > 0) this.emit({ type: 'flow', node: this.opts.id, lines, droppedLines: this.flowSkipped });
     this.flow = [];
+    this.routineFlow = [];
     this.flowSkipped = 0;
     this.emit({ type: 'status', status: this.status() });
   }
@@ -233,6 +243,13 @@ export class Replica {
   promisedBallot(): Ballot {
     return this.core.view().promised;
   }
+}
+
+/** Heartbeats, their acks and anti-entropy polls: the cluster's background hum. */
+function isRoutine(m: PeerMessage): boolean {
+  if (m.type === 'accept' && 'entries' in m) return m.entries.length === 0;
+  if (m.type === 'accepted' && 'slots' in m) return m.slots.length === 0;
+  return m.type === 'catchup';
 }
 
 function createCore(opts: ReplicaOptions): ProtocolCore<PeerMessage, unknown> {

@@ -68,7 +68,7 @@ function ReplicaLine({ row, protocol, isLeader, isSelected, acceptedWidth, color
       <Cell width={W.mark} text={isSelected ? '›' : ''} style={paint(color, { bold: true })} />
       <Cell width={W.node} text={`${nodeName(row.id)}${isLeader ? '*' : ''}`} style={{ ...base, ...paint(color, isLeader ? { color: 'green' } : {}) }} />
       <Cell width={W.state} text={stateText(row)} style={{ ...base, ...paint(color, { color: stateColor(row) }) }} />
-      <Cell width={W.role} text={row.role ?? '-'} style={base} />
+      <Cell width={W.role} text={down ? '-' : row.role ?? '-'} style={base} />
       <Cell width={W.promised} text={ballotText(row.promised)} style={base} />
       <Cell width={acceptedWidth} text={acceptedText(protocol, row.lastAccepted)} style={base} />
       <Cell width={W.chosen} text={String(row.chosenCount)} style={base} />
