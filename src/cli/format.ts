@@ -1,26 +1,7 @@
 /** Plain, one-line renderings of cluster events, for `paxos up` when stdout is not a terminal. */
 import { formatBallot } from '../core/ballot.js';
-import type { CoreEvent } from '../core/types.js';
+import { describeCoreEvent } from '../core/describe.js';
 import type { ClusterEvent } from '../node/events.js';
-
-function coreSentence(e: CoreEvent): string | null {
-  switch (e.type) {
-    case 'phase1':
-      return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
-    case 'phase2':
-      return `proposes ${e.instance.match(/^\d+$/) ? `#${e.instance} ` : ''}${e.instance.match(/^\d+$/) ? e.value : `${e.instance}=${e.value}`} at ${formatBallot(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
-    case 'leader':
-      return `became leader at ${formatBallot(e.ballot)}`;
-    case 'follower':
-      return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
-    case 'preempted':
-      return `was pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}${e.instance ? ` for ${e.instance}` : ''}`;
-    case 'backoff':
-      return null;
-    case 'note':
-      return e.text;
-  }
-}
 
 /** Remembers recent decisions so each chosen value is printed once, not once per replica. */
 export class PlainEventPrinter {
@@ -31,7 +12,7 @@ export class PlainEventPrinter {
     const t = (atMs: number) => new Date(atMs).toISOString().slice(11, 23);
     switch (e.type) {
       case 'core': {
-        const s = coreSentence(e.event);
+        const s = describeCoreEvent(e.event);
         return s === null ? null : `${t(e.atMs)} node-${e.node} ${s}`;
       }
       case 'chosen':

@@ -5,7 +5,7 @@
 import { formatBallot as b } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import { formatLogValue, type MultiMessage, type SlotValue } from './multi-messages.js';
-import { nodeName, type Protocol } from './types.js';
+import { nodeName, type CoreEvent, type Protocol } from './types.js';
 
 const MAX_LISTED = 3;
 
@@ -72,4 +72,26 @@ export function describeBasicBody(m: BasicMessage): string {
 export function describeMessage(protocol: Protocol, m: MultiMessage | BasicMessage): string {
   const body = protocol === 'basic' ? describeBasicBody(m as BasicMessage) : describeMultiBody(m as MultiMessage);
   return `${nodeName(m.from)} → ${nodeName(m.to)} ${body}`;
+}
+
+/** A core event as a sentence for logs: `became leader at 4.3`, `was pre-empted: 1.1 lost to 1.3`. Null for noise. */
+export function describeCoreEvent(e: CoreEvent): string | null {
+  switch (e.type) {
+    case 'phase1':
+      return `starts phase 1 at ${b(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
+    case 'phase2':
+      return /^\d+$/.test(e.instance)
+        ? `proposes #${e.instance} ${e.value} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`
+        : `proposes ${e.instance}=${e.value} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
+    case 'leader':
+      return `became leader at ${b(e.ballot)}`;
+    case 'follower':
+      return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
+    case 'preempted':
+      return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${e.instance}` : ''}`;
+    case 'backoff':
+      return null;
+    case 'note':
+      return e.text;
+  }
 }

@@ -151,7 +151,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.accepted = recovered.accepted;
     for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
     this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
-    this.electionDeadlineTicks = this.randomElectionTimeout();
+    // A replica that just (re)started has heard nobody yet, often only because its peers have not
+    // reconnected: one extra timeout of grace keeps it from deposing a healthy leader on arrival.
+    this.electionDeadlineTicks = this.randomElectionTimeout() + this.cfg.electionTimeoutTicks;
     for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
     this.advanceCommitIndex();
   }
@@ -333,7 +335,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       });
       this.proposeAt(slot, value);
     }
-    for (const p of this.pending.values()) this.leaderPropose(p.value);
+    for (const p of this.pending.values()) this.forward(p);
   }
 
   private stepDown(): void {

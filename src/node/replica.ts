@@ -10,7 +10,7 @@
 import type { Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
-import { describeMessage } from '../core/describe.js';
+import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
 import type { ClientReply, Command, CoreConfig, Input, NodeId, Protocol, ProtocolCore, Ready } from '../core/types.js';
@@ -156,6 +156,12 @@ export class Replica {
       const resolve = this.waiting.get(reply.requestId);
       this.waiting.delete(reply.requestId);
       resolve?.(reply);
+    }
+    for (const e of ready.events) {
+      // Phase-2 events come one per slot under load; the log keeps the rarer, telling ones.
+      if (e.type === 'phase2' && !e.adopted) continue;
+      const text = describeCoreEvent(e);
+      if (text !== null) this.opts.log?.(text);
     }
     if (this.subscribers.size > 0) this.emitDecisions(ready);
   }

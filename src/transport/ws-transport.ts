@@ -33,7 +33,8 @@ export interface WsTransportOptions<M> {
 /** Frames queued for a peer that is down; beyond this the oldest are dropped (Paxos retransmits). */
 const MAX_QUEUED_FRAMES = 1024;
 const RECONNECT_MIN_MS = 50;
-const RECONNECT_MAX_MS = 1000;
+/** Kept short: a replica that restarts should hear its leader before its election timeout runs out. */
+const RECONNECT_MAX_MS = 250;
 
 interface Link {
   address: PeerAddress;

@@ -63,7 +63,7 @@ test('rows show roles, the leader mark, down and isolated', () => {
   const { ui, frame } = show();
   const f = frame();
   assert.match(rowOf(f, 'node-1'), /node-1 +up +follower +4\.3 +#17 \(4\.3, x=7\)/);
-  assert.match(rowOf(f, 'node-2'), /node-2 +down +follower/);
+  assert.match(rowOf(f, 'node-2'), /node-2 +down +- /);
   assert.match(rowOf(f, 'node-3'), /node-3\* +up +leader +4\.3/);
   assert.match(rowOf(f, 'node-5'), /node-5 +isolated +follower/);
   ui.unmount();
