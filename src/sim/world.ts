@@ -256,8 +256,8 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
 
   /** Hands out one Ready the way a real replica must: persist, then send. A planted bug reverses that. */
   private processReady(node: SimNode<M>, core: SimCore<M>, ready: Ready<M, unknown>): void {
-    this.checker.onEvents(node.id, core, ready.events);
     this.traceEvents(node.id, ready.events);
+    this.checker.onEvents(node.id, core, ready.events);
     const crashMidway = !this.settled && this.netRandom.chance(this.profile.midReadyCrashRate);
     const sendFirst = this.opts.simBugs?.replyBeforePersist === true;
     if (!sendFirst) node.durable.push(...ready.persist);

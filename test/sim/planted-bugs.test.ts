@@ -5,20 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PlantedBugs, Protocol } from '../../src/core/types.js';
+import type { Protocol } from '../../src/core/types.js';
 import { runSeeds } from '../../src/sim/batch.js';
-import type { SimBugs } from '../../src/sim/world.js';
+import { PLANTS } from '../../src/sim/planted.js';
 
-const PLANTED: readonly { name: string; bugs?: PlantedBugs; simBugs?: SimBugs; only?: Protocol }[] = [
-  { name: 'an acceptor that forgets its promise on restart', simBugs: { forgetPromiseOnRestart: true } },
-  { name: 'accept with ballot < promised', bugs: { acceptBelowPromised: true } },
-  { name: 'a proposer that ignores previously accepted values', bugs: { ignoreAcceptedValues: true } },
-  { name: 'a majority counted over live replicas', bugs: { quorumOfLive: true } },
-  { name: 'a quorum of majority - 1', bugs: { quorumMinusOne: true } },
-  { name: 'a ballot reused after restart', bugs: { reuseBallotAfterRestart: true } },
-  { name: 'an acceptor that replies before its state is persisted', simBugs: { replyBeforePersist: true } },
-  { name: 'reads answered from a replica\'s own copy, outside consensus', bugs: { staleLocalReads: true }, only: 'multi' },
-];
+const PLANTED = PLANTS.map((p) => ({ ...p, name: p.what, ...(p.multiOnly ? { only: 'multi' as Protocol } : {}) }));
 
 const SEEDS = 300;
 

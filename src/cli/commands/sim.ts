@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { parseIntFlag, parseProtocol } from '../parse.js';
 import { runSimCommand } from '../services/sim.js';
+import { UsageError } from '../../errors.js';
+import { plantNamed, PLANTS, type Plant } from '../../sim/planted.js';
+
+function parsePlant(name: string): Plant {
+  const plant = plantNamed(name);
+  if (plant === undefined) throw new UsageError(`--plant must be one of ${PLANTS.map((p) => p.name).join(', ')}`);
+  return plant;
+}
 
 export function registerSim(program: Command, setExit: (code: number) => void): void {
   program
@@ -11,11 +19,13 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--seeds <count>', 'schedules to run', parseIntFlag('--seeds', 1, 10_000_000), 1000)
     .option('--seed <n>', 'run exactly this seed (reproduces a failure)', parseIntFlag('--seed', 0, 2 ** 32))
     .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
+    .option('--plant <bug>', `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlant)
     .option('--json', 'print the summary as JSON')
-    .action((opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean }) => {
+    .action((opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean; plant?: Plant }) => {
+      if (opts.plant?.multiOnly && opts.protocol !== 'multi') throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
       const tty = process.stderr.isTTY && !opts.json;
       const code = runSimCommand({
-        protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true,
+        protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
         out: (line) => process.stdout.write(`${line}\n`),
         ...(tty ? { progress: (done: number, total: number) => { if (done % 50 === 0 || done === total) process.stderr.write(`\r${done}/${total} schedules`); if (done === total) process.stderr.write('\n'); } } : {}),

@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { Protocol } from '../../core/types.js';
 import { reproduction, runSeeds } from '../../sim/batch.js';
+import type { Plant } from '../../sim/planted.js';
 import type { SimResult } from '../../sim/world.js';
 
 export interface SimCommandOptions {
@@ -11,6 +12,7 @@ export interface SimCommandOptions {
   readonly seed?: number;
   readonly from?: number;
   readonly json: boolean;
+  readonly plant?: Plant;
   readonly out: (line: string) => void;
   readonly progress?: (done: number, total: number) => void;
 }
@@ -19,18 +21,19 @@ export function runSimCommand(o: SimCommandOptions): number {
   const firstSeed = o.seed ?? o.from ?? randomInt(1, 2 ** 31);
   const seeds = o.seed !== undefined ? 1 : o.seeds;
   const batch = runSeeds({
-    protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: 20,
+    protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: o.plant ? 1 : 20,
+    ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}), ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
   });
   const violations = batch.failures.length;
   if (o.json) {
     o.out(JSON.stringify({
       protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, chosen: batch.chosen,
-      violations, seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: reproduction(f) })),
+      violations, seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
     }));
   } else {
     printSummary(o, firstSeed, batch.schedules, batch.chosen, violations, batch.seconds, batch.opsCompleted);
-    for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f);
+    for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f, o.plant ? ` --plant ${o.plant.name}` : '');
   }
   return violations === 0 ? 0 : 1;
 }
@@ -41,15 +44,15 @@ function round(x: number): number {
 
 function printSummary(o: SimCommandOptions, firstSeed: number, schedules: number, chosen: number, violations: number, seconds: number, ops: number): void {
   const seedText = schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
-  o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}`);
+  o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
   o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   ${round(seconds)}s`);
 }
 
-function printFailure(out: (line: string) => void, f: SimResult): void {
+function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {
   out('');
   out(`VIOLATION (seed ${f.seed}): ${f.violation}`);
   out(`  faults: ${f.profile}`);
-  out(`  reproduce: ${reproduction(f)}`);
+  out(`  reproduce: ${reproduction(f)}${plantFlag}`);
   out(`  the last ${f.trace.length} steps before it:`);
   for (const line of f.trace) out(`    ${line}`);
 }
