@@ -35,10 +35,13 @@ export class ClusterClient {
     }
   }
 
+  /** The orchestrator's refusals are operating errors: one sentence for the user, not a stack. */
   private async call<T>(body: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
-    const reply = (await this.orchestrator.request(body, timeoutMs)) as T & { error?: string };
-    if (reply.error !== undefined) throw new OperatingError(reply.error);
-    return reply;
+    try {
+      return (await this.orchestrator.request(body, timeoutMs)) as T;
+    } catch (err) {
+      throw new OperatingError((err as Error).message);
+    }
   }
 
   async status(): Promise<ClusterStatus> {

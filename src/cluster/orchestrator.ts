@@ -6,7 +6,7 @@
  * request. It listens on loopback behind the cluster's secret like everything else.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
@@ -149,7 +149,7 @@ export class Orchestrator {
       const missing = [...this.replicas.values()].filter((r) => !r.registered);
       if (missing.length === 0) return;
       const dead = missing.find((r) => !r.up);
-      if (dead !== undefined) throw new OperatingError(`node-${dead.id} exited while starting; see ${dead.logFile}`);
+      if (dead !== undefined) throw new OperatingError(`node-${dead.id} exited while starting: ${lastLine(dead.logFile)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const late = [...this.replicas.values()].filter((r) => !r.registered).map((r) => `node-${r.id}`);
@@ -175,7 +175,7 @@ export class Orchestrator {
     this.spawn(r);
     const deadline = Date.now() + 10_000;
     while (!r.registered) {
-      if (!r.up) throw new OperatingError(`node-${id} failed to start from its data; see ${r.logFile}`);
+      if (!r.up) throw new OperatingError(`node-${id} failed to start from its data: ${lastLine(r.logFile)}`);
       if (Date.now() > deadline) throw new OperatingError(`node-${id} did not come back within 10s; see ${r.logFile}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -353,6 +353,16 @@ interface ControlConnectionLike {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   push(event: unknown): void;
   onClose?(handler: () => void): void;
+}
+
+/** The last thing a replica said before it exited: usually the one sentence that explains why. */
+function lastLine(file: string): string {
+  try {
+    const text = readFileSync(file, 'utf8').trimEnd();
+    return text.slice(text.lastIndexOf('\n') + 1).replace(/^\S+Z /, '') || `see ${file}`;
+  } catch {
+    return `see ${file}`;
+  }
 }
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {
