@@ -399,6 +399,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     if (known === undefined) {
       this.chosen.set(key, { value, ballot });
       this.chosenOrder.push(key);
+      // Strict, unlike Multi-Paxos: no leader re-proposes a forgotten key, so if the only learner
+      // lost this record nobody would learn the outcome until someone asked (the simulator found it).
       this.out.persist.push({ t: 'chosen', key, value, ballot });
       this.out.chosen.push({ instance: key, value, valueId: value, ballot });
     }

@@ -591,9 +591,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     this.chosen.set(slot, { value, ballot });
-    const last = this.out.persist[this.out.persist.length - 1];
+    // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up.
+    const last = this.out.persistLazy[this.out.persistLazy.length - 1];
     if (last !== undefined && last.t === 'chosen') (last.entries as SlotValue[]).push({ slot, value });
-    else this.out.persist.push({ t: 'chosen', entries: [{ slot, value }] });
+    else this.out.persistLazy.push({ t: 'chosen', entries: [{ slot, value }] });
     this.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot });
     this.advanceCommitIndex();
   }

@@ -7,6 +7,7 @@ import type { ChosenValue, ClientReply, CoreEvent, Ready } from './types.js';
  */
 export class Outbox<M, R> {
   persist: R[] = [];
+  persistLazy: R[] = [];
   messages: M[] = [];
   replies: ClientReply[] = [];
   chosen: ChosenValue[] = [];
@@ -15,12 +16,14 @@ export class Outbox<M, R> {
   take(): Ready<M, R> {
     const ready: Ready<M, R> = {
       persist: this.persist,
+      persistLazy: this.persistLazy,
       messages: this.messages,
       replies: this.replies,
       chosen: this.chosen,
       events: this.events,
     };
     this.persist = [];
+    this.persistLazy = [];
     this.messages = [];
     this.replies = [];
     this.chosen = [];

@@ -88,6 +88,12 @@ export type Input<M> =
 export interface Ready<M, R> {
   /** Must be durable (fsynced) before any message or reply below is released. */
   readonly persist: R[];
+  /**
+   * Worth keeping, but nothing in this Ready depends on it (a learner noting a
+   * value a majority already holds durably): written with the next batch and
+   * never waited for, so it costs no fsync on the path to a reply.
+   */
+  readonly persistLazy: R[];
   readonly messages: M[];
   readonly replies: ClientReply[];
   readonly chosen: ChosenValue[];
@@ -159,7 +165,7 @@ export interface ProtocolCore<M, R> {
 }
 
 export function emptyReady<M, R>(): Ready<M, R> {
-  return { persist: [], messages: [], replies: [], chosen: [], events: [] };
+  return { persist: [], persistLazy: [], messages: [], replies: [], chosen: [], events: [] };
 }
 
 export function quorumSize(clusterSize: number): number {

@@ -142,7 +142,12 @@ export class Replica {
   }
 
   private commit(ready: Ready<PeerMessage, unknown>): void {
-    const durable = ready.persist.length > 0 ? this.opts.storage.append(ready.persist) : this.durableTail;
+    const durable = ready.persist.length > 0
+      ? this.opts.storage.append([...ready.persist, ...ready.persistLazy])
+      : this.durableTail;
+    if (ready.persist.length === 0 && ready.persistLazy.length > 0) {
+      this.opts.storage.append(ready.persistLazy).catch((err: Error) => this.fail(err));
+    }
     this.durableTail = durable;
     durable.then(() => this.release(ready), (err: Error) => this.fail(err));
   }

@@ -78,6 +78,8 @@ interface SimNode<M> {
   readonly id: NodeId;
   core: SimCore<M> | null;
   readonly durable: unknown[];
+  /** Lazy records not yet on "disk": they reach it with the node's next Ready, or die with it. */
+  lazy: unknown[];
   incarnation: number;
 }
 
@@ -170,7 +172,7 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
 
   private start(): void {
     for (let id = 1; id <= this.opts.clusterSize; id++) {
-      const node: SimNode<M> = { id, core: null, durable: [], incarnation: 0 };
+      const node: SimNode<M> = { id, core: null, durable: [], lazy: [], incarnation: 0 };
       this.nodes.push(node);
       this.boot(node);
     }
@@ -201,6 +203,7 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
   private crash(node: SimNode<M>): void {
     if (node.core === null) return;
     node.core = null;
+    node.lazy = [];
     this.note(`node-${node.id} CRASHED`);
   }
 
@@ -260,6 +263,8 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     this.checker.onEvents(node.id, core, ready.events);
     const crashMidway = !this.settled && this.netRandom.chance(this.profile.midReadyCrashRate);
     const sendFirst = this.opts.simBugs?.replyBeforePersist === true;
+    node.durable.push(...node.lazy);
+    node.lazy = [...ready.persistLazy];
     if (!sendFirst) node.durable.push(...ready.persist);
     if (crashMidway && !sendFirst) return this.crash(node);
     for (const m of ready.messages) this.send(node.id, m);
