@@ -116,8 +116,10 @@ export class Orchestrator {
   private spawn(r: ReplicaState): void {
     r.killedByUs = false;
     r.registered = false;
+    // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
+    const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
     const proc = execa(process.execPath, [
-      REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
+      ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
     ], {
