@@ -19,6 +19,7 @@ import type {
   BasicRejectMsg,
 } from './basic-messages.js';
 import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './config.js';
+import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
 import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
@@ -104,12 +105,13 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private lastAccepted: { key: string; ballot: Ballot; value: string } | null = null;
   private readonly proposals = new Map<string, Proposal>();
   private readonly catchupCursor = new Map<NodeId, number>();
-  private readonly lastHeardTick = new Map<NodeId, number>();
+  private readonly liveness: PeerLiveness;
 
   constructor(config: CoreConfig, recovered: BasicDurableState = emptyBasicState()) {
     this.cfg = resolveConfig(config);
     this.id = this.cfg.id;
     this.peers = peersOf(this.cfg);
+    this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
     this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
@@ -138,7 +140,7 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
 
   private onMessage(m: BasicMessage): void {
     if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
-    this.lastHeardTick.set(m.from, this.nowTick);
+    this.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
         return this.onPrepare(m);
@@ -187,22 +189,14 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   }
 
   private timeoutReason(): string {
-    const live = this.liveCount();
-    const need = requiredQuorum(this.cfg, this.cfg.clusterSize);
-    return live < need ? `no quorum: ${live} of ${this.cfg.clusterSize} nodes reachable, ${need} needed` : 'timed out: duelling proposers kept pre-empting each other';
-  }
-
-  private liveCount(): number {
-    let live = 1;
-    for (const peer of this.peers) {
-      const heard = this.lastHeardTick.get(peer);
-      if (heard !== undefined && this.nowTick - heard <= this.cfg.electionTimeoutTicks) live++;
-    }
-    return live;
+    return this.liveness.timeoutReason({
+      nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
+      otherwise: 'timed out: duelling proposers kept pre-empting each other',
+    });
   }
 
   private quorum(): number {
-    return requiredQuorum(this.cfg, this.liveCount());
+    return requiredQuorum(this.cfg, this.liveness.count(this.nowTick));
   }
 
   // -------------------------------------------------------------- proposer

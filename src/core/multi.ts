@@ -26,6 +26,7 @@ import {
   type RejectMsg,
   type SlotValue,
 } from './multi-messages.js';
+import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
 import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
@@ -137,7 +138,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private maxSeenRound = 0;
   private candidate: Candidate | null = null;
   private leader: Leadership | null = null;
-  private readonly lastHeardTick = new Map<NodeId, number>();
+  private readonly liveness: PeerLiveness;
   private catchupSentTick = -Infinity;
   private readonly pending = new Map<string, PendingRequest>();
 
@@ -145,6 +146,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.cfg = resolveConfig(config);
     this.id = this.cfg.id;
     this.peers = peersOf(this.cfg);
+    this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
     this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
@@ -178,7 +180,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onMessage(m: MultiMessage): void {
     if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
-    this.lastHeardTick.set(m.from, this.nowTick);
+    this.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
         return this.onPrepare(m);
@@ -224,17 +226,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.electionDeadlineTicks = this.randomElectionTimeout();
   }
 
-  private liveCount(): number {
-    let live = 1;
-    for (const peer of this.peers) {
-      const heard = this.lastHeardTick.get(peer);
-      if (heard !== undefined && this.nowTick - heard <= this.cfg.electionTimeoutTicks) live++;
-    }
-    return live;
-  }
-
   private quorum(): number {
-    return requiredQuorum(this.cfg, this.liveCount());
+    return requiredQuorum(this.cfg, this.liveness.count(this.nowTick));
   }
 
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
@@ -323,7 +316,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       commitNotify: new Set(),
       heartbeatDueTick: this.nowTick,
     };
-    for (const peer of c.promises.keys()) this.lastHeardTick.set(peer, this.nowTick);
+    for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
     this.out.events.push({ type: 'leader', ballot: c.ballot });
     const quorum = [...c.promises.keys()];
     for (let slot = c.fromSlot; slot <= maxSlot; slot++) {
@@ -381,7 +374,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private leaderHasQuorumContact(): boolean {
-    return this.liveCount() >= requiredQuorum(this.cfg, this.cfg.clusterSize);
+    return this.liveness.count(this.nowTick) >= requiredQuorum(this.cfg, this.cfg.clusterSize);
   }
 
   /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
@@ -672,11 +665,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private timeoutReason(): string {
-    const live = this.liveCount();
-    const need = requiredQuorum(this.cfg, this.cfg.clusterSize);
-    if (live < need) return `no quorum: ${live} of ${this.cfg.clusterSize} nodes reachable, ${need} needed`;
-    return this.leaderId === null ? 'timed out: no leader elected yet' : `timed out waiting for node-${this.leaderId} to decide`;
+    return this.liveness.timeoutReason({
+      nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
+      otherwise: this.leaderId === null ? 'timed out: no leader elected yet' : `timed out waiting for node-${this.leaderId} to decide`,
+    });
   }
+
 
   // ------------------------------------------------------------ inspection
 

@@ -5,22 +5,13 @@
  */
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
-import { formatBallot, type Ballot } from '../../core/ballot.js';
+import { formatBallot } from '../../core/ballot.js';
+import type { ClientReply, ClientSuccess } from '../../core/types.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../../core/validate.js';
 import { OperatingError, UsageError } from '../../errors.js';
 
-export interface CommandResult {
-  readonly ok: boolean;
-  readonly op: 'set' | 'get';
-  readonly key: string;
-  readonly value: string | null;
-  readonly slot?: number;
-  readonly ballot: Ballot;
-  readonly roundTrips: number;
-  readonly alreadyChosen?: boolean;
-  readonly latencyMs: number;
-  readonly error?: string;
-}
+/** A replica's answer to a client command, with the latency it measured. */
+export type CommandResult = ClientSuccess & { readonly latencyMs: number };
 
 export function parseAssignment(text: string): { key: string; value: string } {
   const eq = text.indexOf('=');
@@ -72,8 +63,9 @@ export async function runClientCommand(o: { command: { op: 'propose'; key: strin
       const reply = (await replica.request(o.command, o.timeoutMs).catch(async (err: Error) => {
         if (/timed out/i.test(err.message)) throw new OperatingError(noQuorumReason(await cluster.status(), node, o.timeoutMs));
         throw new OperatingError(`node-${node}: ${err.message}`);
-      })) as CommandResult;
-      if (!reply.ok) throw new OperatingError(reply.error ?? `node-${node} could not decide`);
+      })) as ClientReply & { latencyMs: number };
+      // The control client already turns a failure reply into a rejection; this guards the type.
+      if (!reply.ok) throw new OperatingError(reply.error);
       return { ...reply, node };
     } finally {
       replica.close();
