@@ -11,6 +11,7 @@ import { Orchestrator } from '../../cluster/orchestrator.js';
 import { orchestratorLogOf } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
+import type { ClusterTemplate } from '../../cluster/templates.js';
 import { OperatingError } from '../../errors.js';
 import { PlainEventPrinter } from '../format.js';
 import { ensureNoRunningCluster } from './cluster-guard.js';
@@ -24,6 +25,7 @@ export interface UpOptions {
   /** Internal: this process is the detached orchestrator. */
   readonly daemon: boolean;
   readonly dashboard: boolean;
+  readonly template?: ClusterTemplate;
   readonly out: (line: string) => void;
 }
 
@@ -37,6 +39,7 @@ export async function runUp(o: UpOptions): Promise<number> {
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${line}`) : undefined,
   });
+  if (o.template?.net) orchestrator.setNet(o.template.net);
   const stopped = new Promise<void>((resolve) => {
     const stop = () => void orchestrator.down().then(resolve, resolve);
     process.once('SIGINT', stop);
@@ -72,6 +75,7 @@ async function startDetached(o: UpOptions): Promise<number> {
   const logFd = openSync(orchestratorLogOf(o.home), 'a');
   const args = [BIN, 'up', '--daemon', '-n', String(o.clusterSize), '--protocol', o.protocol];
   if (o.basePort !== undefined) args.push('--base-port', String(o.basePort));
+  if (o.template !== undefined) args.push('--template', o.template.name);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
   child.unref();
   const deadline = Date.now() + 20_000;
