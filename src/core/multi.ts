@@ -128,7 +128,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private commitIndex = FIRST_SLOT;
   private readonly kv = new Map<string, string>();
   private readonly appliedIds = new Set<string>();
-  private readonly appliedOrder: string[] = [];
+  private readonly appliedOrder: (string | undefined)[] = new Array<string | undefined>(DEDUP_WINDOW);
+  private appliedNext = 0;
 
   // Volatile roles and timers.
   private role: 'follower' | 'candidate' | 'leader' = 'follower';
@@ -615,10 +616,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     });
   }
 
+  /** A ring, not push/shift: shifting a 65,536-entry array on every apply cost a third of the throughput. */
   private rememberApplied(id: string): void {
+    const evicted = this.appliedOrder[this.appliedNext];
+    if (evicted !== undefined) this.appliedIds.delete(evicted);
+    this.appliedOrder[this.appliedNext] = id;
+    this.appliedNext = (this.appliedNext + 1) % DEDUP_WINDOW;
     this.appliedIds.add(id);
-    this.appliedOrder.push(id);
-    if (this.appliedOrder.length > DEDUP_WINDOW) this.appliedIds.delete(this.appliedOrder.shift()!);
   }
 
   // --------------------------------------------------------------- clients
