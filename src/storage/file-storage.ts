@@ -3,7 +3,10 @@
  * (mode 0700, held by a lock file so two processes can never share one
  * acceptor's state).
  *
- * A record is a frame: [u32 LE payload length][u32 LE crc32 of payload][payload, UTF-8 JSON].
+ * A record is a frame: [u32 LE payload length][u32 LE crc32 of payload]
+ * [u32 LE crc32 of those 8 bytes][payload, UTF-8 JSON]. The length has its own
+ * checksum because a damaged length could otherwise make every record after
+ * it look like a torn tail, and recovery would drop acknowledged records.
  *
  * Recovery policy, so that nothing acknowledged is ever lost silently:
  * - A final frame that is incomplete (the file ends inside its header or
@@ -24,7 +27,7 @@ import { crc32 } from 'node:zlib';
 import type { RecordStorage, StorageStats } from './storage.js';
 
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-const HEADER_BYTES = 8;
+const HEADER_BYTES = 12;
 
 export class StorageCorruptError extends Error {
   override readonly name = 'StorageCorruptError';
@@ -46,6 +49,7 @@ export function encodeFrame(record: unknown): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   frame.writeUInt32LE(payload.length, 0);
   frame.writeUInt32LE(crc32(payload), 4);
+  frame.writeUInt32LE(crc32(frame.subarray(0, 8)), 8);
   payload.copy(frame, HEADER_BYTES);
   return frame;
 }
@@ -57,6 +61,10 @@ export function decodeLog<R>(buf: Buffer, file: string): { records: R[]; validBy
   while (offset < buf.length) {
     const rest = buf.length - offset;
     if (rest < HEADER_BYTES) return { records, validBytes: offset, tornBytes: rest };
+    if (crc32(buf.subarray(offset, offset + 8)) !== buf.readUInt32LE(offset + 8)) {
+      if (allZeroFrom(buf, offset)) return { records, validBytes: offset, tornBytes: rest };
+      return damaged(buf, file, offset, 'header checksum mismatch', records);
+    }
     const length = buf.readUInt32LE(offset);
     const sum = buf.readUInt32LE(offset + 4);
     const end = offset + HEADER_BYTES + length;
@@ -64,7 +72,7 @@ export function decodeLog<R>(buf: Buffer, file: string): { records: R[]; validBy
     if (end > buf.length) return { records, validBytes: offset, tornBytes: rest };
     const payload = buf.subarray(offset + HEADER_BYTES, end);
     if (crc32(payload) !== sum) {
-      if (end === buf.length && zeroTail(buf, offset)) return { records, validBytes: offset, tornBytes: rest };
+      if (end === buf.length && unwrittenTail(buf, offset)) return { records, validBytes: offset, tornBytes: rest };
       return damaged(buf, file, offset, 'checksum mismatch', records);
     }
     try {
@@ -84,11 +92,18 @@ function damaged<R>(buf: Buffer, file: string, offset: number, what: string, rec
   throw new StorageCorruptError(`${file} is damaged at byte ${offset} (${what}); refusing to start so no acknowledged state is lost`);
 }
 
-/** True when the frame at `offset` is zero-filled from some point to the end of the file. */
-function zeroTail(buf: Buffer, offset: number): boolean {
-  let i = buf.length;
-  while (i > offset && buf[i - 1] === 0) i--;
-  return i < buf.length && i >= offset;
+/** True when every byte from `from` to the end of the file is zero: space the file got but never written. */
+function allZeroFrom(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return from < buf.length;
+}
+
+/**
+ * True when a complete final frame's payload ends in zero bytes. A JSON
+ * payload never ends in a zero byte, so its tail was never written.
+ */
+function unwrittenTail(buf: Buffer, offset: number): boolean {
+  return buf.length > offset + HEADER_BYTES && buf[buf.length - 1] === 0;
 }
 
 export class FileStorage<R> implements RecordStorage<R> {
@@ -183,7 +198,7 @@ function lock(dir: string): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
         throw new StorageLockedError(`data directory ${dir} is in use by process ${holder}`);
       }
       unlinkSync(file);
