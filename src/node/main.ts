@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   const transport = await createWsTransport<PeerMessage>({
-    selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port,
+    selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
     onControl: (conn) => {
       const cleanups: (() => void)[] = [];

@@ -22,7 +22,8 @@ export interface WsTransportOptions<M> {
   readonly secret: string;
   readonly host?: string;
   readonly listenPort: number;
-  readonly clusterSize?: number;
+  /** Peers must authenticate as one of node-1..node-clusterSize. */
+  readonly clusterSize: number;
   readonly maxFrameBytes: number;
   readonly validate: (x: unknown) => M | null;
   readonly log?: (line: string) => void;
@@ -211,7 +212,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 export async function createWsTransport<M extends { from: number; to: number }>(o: WsTransportOptions<M>): Promise<WsTransport<M>> {
   let transport: WsTransport<M> | null = null;
   const server = await startWsServer<M>({
-    host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize ?? 64, selfId: o.selfId,
+    host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize, selfId: o.selfId,
     maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m) => transport?.deliver(m),
     ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
   });
