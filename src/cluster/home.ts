@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,4 +20,14 @@ export function logFileOf(home: string, node: number): string {
 
 export function orchestratorLogOf(home: string): string {
   return join(home, 'logs', 'orchestrator.log');
+}
+
+/** The last thing a process wrote to its log before it exited: usually the one sentence that explains why. */
+export function lastLine(file: string): string {
+  try {
+    const text = readFileSync(file, 'utf8').trimEnd();
+    return text.slice(text.lastIndexOf('\n') + 1).replace(/^\S+Z /, '').replace(/^paxos: /, '') || `see ${file}`;
+  } catch {
+    return `see ${file}`;
+  }
 }

@@ -6,7 +6,7 @@
  * request. It listens on loopback behind the cluster's secret like everything else.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
@@ -15,7 +15,7 @@ import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.j
 import type { FaultRules } from '../transport/faults.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
-import { dataDirOf, logFileOf } from './home.js';
+import { dataDirOf, lastLine, logFileOf } from './home.js';
 import { checkedPorts, freePorts } from './ports.js';
 import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
 
@@ -355,16 +355,6 @@ interface ControlConnectionLike {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   push(event: unknown): void;
   onClose?(handler: () => void): void;
-}
-
-/** The last thing a replica said before it exited: usually the one sentence that explains why. */
-function lastLine(file: string): string {
-  try {
-    const text = readFileSync(file, 'utf8').trimEnd();
-    return text.slice(text.lastIndexOf('\n') + 1).replace(/^\S+Z /, '') || `see ${file}`;
-  } catch {
-    return `see ${file}`;
-  }
 }
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {

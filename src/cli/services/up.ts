@@ -8,7 +8,7 @@ import { openSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator } from '../../cluster/orchestrator.js';
-import { orchestratorLogOf } from '../../cluster/home.js';
+import { lastLine, orchestratorLogOf } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
@@ -89,5 +89,5 @@ async function startDetached(o: UpOptions): Promise<number> {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new OperatingError(`the background cluster did not start; see ${orchestratorLogOf(o.home)}`);
+  throw new OperatingError(`the background cluster did not start: ${lastLine(orchestratorLogOf(o.home))}`);
 }
