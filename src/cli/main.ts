@@ -4,6 +4,7 @@
  * sentence on stderr and an exit code, in one place.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerDown } from './commands/down.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
@@ -32,6 +33,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerUi(program);
   registerDown(program);
   registerSim(program, setExit);
+  registerBench(program, setExit);
   return program;
 }
 

@@ -145,9 +145,7 @@ export class Replica {
     const durable = ready.persist.length > 0
       ? this.opts.storage.append([...ready.persist, ...ready.persistLazy])
       : this.durableTail;
-    if (ready.persist.length === 0 && ready.persistLazy.length > 0) {
-      this.opts.storage.append(ready.persistLazy).catch((err: Error) => this.fail(err));
-    }
+    if (ready.persist.length === 0 && ready.persistLazy.length > 0) this.opts.storage.appendLazy(ready.persistLazy);
     this.durableTail = durable;
     durable.then(() => this.release(ready), (err: Error) => this.fail(err));
   }

@@ -28,6 +28,8 @@ import type { RecordStorage, StorageStats } from './storage.js';
 
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 const HEADER_BYTES = 12;
+/** How long lazily appended records wait for a strict append to ride along with. */
+const LAZY_FLUSH_MS = 50;
 
 export class StorageCorruptError extends Error {
   override readonly name = 'StorageCorruptError';
@@ -109,6 +111,7 @@ function unwrittenTail(buf: Buffer, offset: number): boolean {
 export class FileStorage<R> implements RecordStorage<R> {
   private pending: { frames: Buffer[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { frames: [], waiters: [] };
   private flushing = false;
+  private lazyTimer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
   private closed = false;
   private counts = { records: 0, bytes: 0, fsyncs: 0, appends: 0 };
@@ -123,6 +126,12 @@ export class FileStorage<R> implements RecordStorage<R> {
     this.counts.bytes = bytes;
   }
 
+  appendLazy(records: readonly R[]): void {
+    if (this.closed || this.failure !== null) return;
+    for (const r of records) this.pending.frames.push(encodeFrame(r));
+    if (!this.flushing) this.armLazyTimer();
+  }
+
   append(records: readonly R[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('storage is closed'));
     if (this.failure !== null) return Promise.reject(this.failure);
@@ -135,9 +144,10 @@ export class FileStorage<R> implements RecordStorage<R> {
   }
 
   /** One write and one fdatasync for everything that queued up while the previous one ran. */
-  private async flush(): Promise<void> {
+  /** `lazyToo`: also write a batch that only holds lazy records (the idle timer's job). */
+  private async flush(lazyToo = false): Promise<void> {
     this.flushing = true;
-    while (this.pending.waiters.length > 0) {
+    for (let first = lazyToo; this.pending.waiters.length > 0 || (first && this.pending.frames.length > 0); first = false) {
       const batch = this.pending;
       this.pending = { frames: [], waiters: [] };
       try {
@@ -158,10 +168,23 @@ export class FileStorage<R> implements RecordStorage<R> {
       }
     }
     this.flushing = false;
+    if (this.pending.frames.length > 0) this.armLazyTimer();
+  }
+
+  private armLazyTimer(): void {
+    if (this.lazyTimer !== null || this.closed) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = null;
+      if (!this.flushing && this.pending.frames.length > 0) void this.flush(true);
+    }, LAZY_FLUSH_MS);
+    this.lazyTimer.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+    if (this.pending.frames.length > 0) await this.flush(true);
     while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
     await this.handle.close();

@@ -19,6 +19,12 @@ export interface RecordStorage<R> {
    * commit) when it finishes; records keep the order of the calls.
    */
   append(records: readonly R[]): Promise<void>;
+  /**
+   * Queues records that nothing waits on: they are written with the next
+   * append's fsync, or by a short timer when the replica is idle, and may be
+   * lost in a crash before that.
+   */
+  appendLazy(records: readonly R[]): void;
   close(): Promise<void>;
   stats(): StorageStats;
 }
@@ -39,6 +45,10 @@ export class MemoryStorage<R> implements RecordStorage<R> {
     if (this.closed) throw new Error('storage is closed');
     this.appends++;
     this.records.push(...records);
+  }
+
+  appendLazy(records: readonly R[]): void {
+    if (!this.closed) this.records.push(...records);
   }
 
   async close(): Promise<void> {
