@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Thin launcher: everything lives in the compiled CLI so `npm install` (which
 // builds through `prepare`) is all a user needs before `npx paxos`.
-import { main } from '../dist/src/cli/main.js';
+// React (under Ink) runs its slow development build unless told otherwise; the
+// dashboard must not take CPU from the replicas. Set before React loads.
+process.env.NODE_ENV ??= 'production';
+const { main } = await import('../dist/src/cli/main.js');
 
 // `paxos sim | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err) => {
