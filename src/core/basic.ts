@@ -104,6 +104,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private readonly chosenOrder: string[] = [];
   private lastAccepted: { key: string; ballot: Ballot; value: string } | null = null;
   private readonly proposals = new Map<string, Proposal>();
+  /** The highest promise over all keys, kept as promises are made: what `view()` shows. */
+  private highestPromised: Ballot = ZERO_BALLOT;
   private readonly catchupCursor = new Map<NodeId, number>();
   private readonly liveness: PeerLiveness;
 
@@ -121,6 +123,7 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     let maxRound = this.round;
     for (const b of this.promised.values()) maxRound = Math.max(maxRound, b.round);
     this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : maxRound;
+    for (const b of this.promised.values()) if (ballotGreater(b, this.highestPromised)) this.highestPromised = b;
   }
 
   step(input: Input<BasicMessage>): void {
@@ -131,6 +134,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
         return this.onRequest(input.request);
       case 'message':
         return this.onMessage(input.message);
+      case 'persisted':
+        return; // Basic Paxos never asks for it: its proposer waits for its own acceptor like any other.
     }
   }
 
@@ -248,6 +253,7 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     if (!ballotAtLeast(ballot, promised)) return 'rejected';
     if (ballotGreater(ballot, promised)) {
       this.promised.set(key, ballot);
+      this.notePromise(ballot);
       this.out.persist.push({ t: 'promise', key, ballot });
     }
     return this.accepted.get(key) ?? null;
@@ -353,11 +359,18 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private acceptLocally(key: string, ballot: Ballot, value: string): boolean {
     const promised = this.promised.get(key) ?? ZERO_BALLOT;
     if (!ballotAtLeast(ballot, promised) && !this.cfg.bugs.acceptBelowPromised) return false;
-    if (ballotGreater(ballot, promised)) this.promised.set(key, ballot);
+    if (ballotGreater(ballot, promised)) {
+      this.promised.set(key, ballot);
+      this.notePromise(ballot);
+    }
     this.accepted.set(key, { ballot, value });
     this.lastAccepted = { key, ballot, value };
     this.out.persist.push({ t: 'accept', key, ballot, value });
     return true;
+  }
+
+  private notePromise(ballot: Ballot): void {
+    if (ballotGreater(ballot, this.highestPromised)) this.highestPromised = ballot;
   }
 
   private reject(to: NodeId, key: string, ballot: Ballot, promised: Ballot): void {
@@ -437,8 +450,7 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   // ------------------------------------------------------------ inspection
 
   view(): NodeView {
-    let promised = ZERO_BALLOT;
-    for (const b of this.promised.values()) if (ballotGreater(b, promised)) promised = b;
+    const promised = this.highestPromised;
     const active = [...this.proposals.values()].some((p) => p.phase !== 'backoff');
     return {
       id: this.id, protocol: 'basic', role: active ? 'proposer' : 'acceptor', leader: null, promised,

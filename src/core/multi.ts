@@ -96,6 +96,8 @@ interface Leadership {
   readonly queue: LogValue[];
   /** Command ids proposed under this leadership, so a retried forward is not proposed twice. */
   readonly proposedIds: Set<string>;
+  /** Slots accepted locally since the last `ready()`, whose votes count once their records are durable. */
+  unpersistedSelf: number[];
   /** Followers whose clients wait on a slot chosen since the last `ready()`. */
   readonly commitNotify: Set<NodeId>;
   heartbeatDueTick: number;
@@ -171,6 +173,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         return this.onRequest(input.request);
       case 'message':
         return this.onMessage(input.message);
+      case 'persisted':
+        return this.onSelfAcceptPersisted(input.note.ballot, input.note.slots);
     }
   }
 
@@ -315,6 +319,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       queue: [],
       proposedIds: new Set(),
       commitNotify: new Set(),
+      unpersistedSelf: [],
       heartbeatDueTick: this.nowTick,
     };
     for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
@@ -394,8 +399,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private sendAccept(l: Leadership, to: NodeId, entries: readonly SlotValue[]): void {
-    const msg: AcceptMsg = { type: 'accept', from: this.id, to, ballot: l.ballot, entries, commitIndex: this.commitIndex };
-    this.out.messages.push(msg);
+    this.out.messages.push(this.acceptMessage(l, to, entries));
+  }
+
+  private acceptMessage(l: Leadership, to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
+    return { type: 'accept', from: this.id, to, ballot: l.ballot, entries, commitIndex: this.commitIndex };
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -417,25 +425,46 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.proposeAt(slot, value);
   }
 
-  /** Phase 2 for one slot: the leader accepts its own value first (persisted in this Ready) and counts its vote. */
+  /**
+   * Phase 2 for one slot. The leader accepts its own value (a record in this
+   * Ready) but counts its own vote only when the runtime reports that record
+   * durable, so the accepts to followers may leave while it is being written
+   * and the commit point still only ever reflects durable votes.
+   */
   private proposeAt(slot: number, value: LogValue): void {
     const l = this.leader!;
     if (!ballotEquals(this.promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${this.promised.round}.${this.promised.node}`);
     this.acceptLocally(l.ballot, [{ slot, value }]);
-    l.inflight.set(slot, { value, votes: new Set([this.id]), sentTick: this.nowTick });
+    l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
     l.outgoing.push({ slot, value });
-    this.countVotes(slot);
+    l.unpersistedSelf.push(slot);
+  }
+
+  private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
+    const l = this.leader;
+    if (this.role !== 'leader' || l === null || !ballotEquals(ballot, l.ballot)) return;
+    for (const slot of slots) {
+      const inf = l.inflight.get(slot);
+      if (inf === undefined) continue;
+      inf.votes.add(this.id);
+      this.countVotes(slot);
+    }
+    this.drainQueue(l);
   }
 
   private flushLeaderOutgoing(): void {
     const l = this.leader;
     if (l === null) return;
+    if (l.unpersistedSelf.length > 0) {
+      this.out.afterPersist = { ballot: l.ballot, slots: l.unpersistedSelf };
+      l.unpersistedSelf = [];
+    }
     if (l.outgoing.length > 0) {
       const batch = l.outgoing;
       l.outgoing = [];
       for (let i = 0; i < batch.length; i += this.cfg.maxBatchEntries) {
         const chunk = batch.slice(i, i + this.cfg.maxBatchEntries);
-        for (const to of this.peers) this.sendAccept(l, to, chunk);
+        for (const to of this.peers) this.out.earlyMessages.push(this.acceptMessage(l, to, chunk));
       }
       l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
       for (const to of l.commitNotify) if (to !== this.id) this.notifyCommit(l, to);

@@ -1,4 +1,4 @@
-import type { ChosenValue, ClientReply, CoreEvent, Ready } from './types.js';
+import type { ChosenValue, ClientReply, CoreEvent, PersistedNote, Ready } from './types.js';
 
 /**
  * Collects what one or more steps produce until the runtime drains it with
@@ -8,6 +8,8 @@ import type { ChosenValue, ClientReply, CoreEvent, Ready } from './types.js';
 export class Outbox<M, R> {
   persist: R[] = [];
   persistLazy: R[] = [];
+  earlyMessages: M[] = [];
+  afterPersist: PersistedNote | null = null;
   messages: M[] = [];
   replies: ClientReply[] = [];
   chosen: ChosenValue[] = [];
@@ -17,6 +19,8 @@ export class Outbox<M, R> {
     const ready: Ready<M, R> = {
       persist: this.persist,
       persistLazy: this.persistLazy,
+      earlyMessages: this.earlyMessages,
+      afterPersist: this.afterPersist,
       messages: this.messages,
       replies: this.replies,
       chosen: this.chosen,
@@ -24,6 +28,8 @@ export class Outbox<M, R> {
     };
     this.persist = [];
     this.persistLazy = [];
+    this.earlyMessages = [];
+    this.afterPersist = null;
     this.messages = [];
     this.replies = [];
     this.chosen = [];

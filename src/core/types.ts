@@ -83,7 +83,15 @@ export type CoreEvent =
 export type Input<M> =
   | { readonly type: 'message'; readonly message: M }
   | { readonly type: 'tick' }
-  | { readonly type: 'request'; readonly request: ClientRequest };
+  | { readonly type: 'request'; readonly request: ClientRequest }
+  /** Fed back by the runtime once a Ready's records are durable, when that Ready asked for it. */
+  | { readonly type: 'persisted'; readonly note: PersistedNote };
+
+/** A leader's own phase-2 votes, which count only once its accept records are on disk. */
+export interface PersistedNote {
+  readonly ballot: Ballot;
+  readonly slots: readonly number[];
+}
 
 export interface Ready<M, R> {
   /** Must be durable (fsynced) before any message or reply below is released. */
@@ -94,6 +102,14 @@ export interface Ready<M, R> {
    * never waited for, so it costs no fsync on the path to a reply.
    */
   readonly persistLazy: R[];
+  /**
+   * Messages that reflect no state of this Ready's records and may leave at
+   * once, while those records are being written: a leader's phase-2a accepts.
+   * The leader's disk write then overlaps its followers' (as in etcd).
+   */
+  readonly earlyMessages: M[];
+  /** When set, step `{ type: 'persisted', note }` once this Ready's records are durable. */
+  readonly afterPersist: PersistedNote | null;
   readonly messages: M[];
   readonly replies: ClientReply[];
   readonly chosen: ChosenValue[];
@@ -165,7 +181,7 @@ export interface ProtocolCore<M, R> {
 }
 
 export function emptyReady<M, R>(): Ready<M, R> {
-  return { persist: [], persistLazy: [], messages: [], replies: [], chosen: [], events: [] };
+  return { persist: [], persistLazy: [], earlyMessages: [], afterPersist: null, messages: [], replies: [], chosen: [], events: [] };
 }
 
 export function quorumSize(clusterSize: number): number {

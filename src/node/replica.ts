@@ -13,7 +13,7 @@ import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
-import type { ClientReply, Command, CoreConfig, Input, NodeId, Protocol, ProtocolCore, Ready } from '../core/types.js';
+import type { ClientReply, Command, CoreConfig, Input, NodeId, NodeView, Protocol, ProtocolCore, Ready } from '../core/types.js';
 import type { RecordStorage } from '../storage/storage.js';
 import type { Transport } from '../transport/transport.js';
 import type { Clock } from './clock.js';
@@ -52,6 +52,8 @@ export class Replica {
   private readonly waiting = new Map<string, (reply: ClientReply) => void>();
   private requestSeq = 0;
   private messagesIn = 0;
+  /** The core's view as of the last Ready whose records are on disk: nothing shown is still being written. */
+  private durableView: NodeView | null = null;
   private messagesOut = 0;
   private droppedInputs = 0;
   private readonly startedMs: number;
@@ -101,7 +103,7 @@ export class Replica {
 
   status(): ReplicaStatus {
     return {
-      node: this.opts.id, pid: process.pid, port: this.opts.port ?? 0, view: this.core.view(),
+      node: this.opts.id, pid: process.pid, port: this.opts.port ?? 0, view: this.durableView ?? this.core.view(),
       messagesIn: this.messagesIn, messagesOut: this.messagesOut, fsyncs: this.opts.storage.stats().fsyncs,
       rssBytes: process.memoryUsage.rss(), uptimeMs: this.opts.clock.nowMs() - this.startedMs,
       ...(this.opts.protocol === 'basic' ? { keys: this.basicKeys() } : {}),
@@ -138,26 +140,29 @@ export class Replica {
       if (input.type === 'request' && input.request.command.op === 'set') this.touchKey(input.request.command.key);
       this.core.step(input);
     }
-    this.commit(this.core.ready());
+    this.commit(this.core.ready(), this.core.view());
   }
 
-  private commit(ready: Ready<PeerMessage, unknown>): void {
+  /** `view` is the core as of this Ready: once the Ready is durable it is what `status` reports. */
+  private commit(ready: Ready<PeerMessage, unknown>, view: NodeView): void {
+    // Early messages depend on nothing this Ready writes: they go now, overlapping the fsync.
+    for (const m of ready.earlyMessages) this.sendOne(m);
     const durable = ready.persist.length > 0
       ? this.opts.storage.append([...ready.persist, ...ready.persistLazy])
       : this.durableTail;
     if (ready.persist.length === 0 && ready.persistLazy.length > 0) this.opts.storage.appendLazy(ready.persistLazy);
     this.durableTail = durable;
-    durable.then(() => this.release(ready), (err: Error) => this.fail(err));
+    durable.then(() => {
+      this.durableView = view;
+      this.release(ready);
+    }, (err: Error) => this.fail(err));
   }
 
   /** Runs only after the Ready's records are on disk. */
   private release(ready: Ready<PeerMessage, unknown>): void {
     if (this.failed !== null) return;
-    for (const m of ready.messages) {
-      this.opts.transport.send(m);
-      this.noteFlow(m);
-    }
-    this.messagesOut += ready.messages.length;
+    for (const m of ready.messages) this.sendOne(m);
+    if (ready.afterPersist !== null) this.enqueue({ type: 'persisted', note: ready.afterPersist });
     for (const reply of ready.replies) {
       const resolve = this.waiting.get(reply.requestId);
       this.waiting.delete(reply.requestId);
@@ -170,6 +175,12 @@ export class Replica {
       if (text !== null) this.opts.log?.(text);
     }
     if (this.subscribers.size > 0) this.noteDecisions(ready);
+  }
+
+  private sendOne(m: PeerMessage): void {
+    this.opts.transport.send(m);
+    this.messagesOut++;
+    this.noteFlow(m);
   }
 
   private fail(err: Error): void {

@@ -12,7 +12,7 @@
  */
 import { Random } from '../core/random.js';
 import { describeMessage } from '../core/describe.js';
-import type { ClientReply, Command, CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
+import type { ClientReply, Command, CoreEvent, NodeId, PersistedNote, PlantedBugs, Protocol, Ready } from '../core/types.js';
 import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from './adapter.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
@@ -67,6 +67,8 @@ const CHAOS_EVERY_MS = 100;
 type SimEvent =
   | { readonly kind: 'deliver'; readonly message: { from: NodeId; to: NodeId } }
   | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
+  /** The runtime reports a Ready's records durable (a leader's own votes now count). */
+  | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number; readonly note: PersistedNote }
   /** A client wakes up; with `requestId` it is that request's deadline. */
   | { readonly kind: 'client'; readonly client: number; readonly requestId?: string }
   | { readonly kind: 'chaos' }
@@ -226,6 +228,11 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
       case 'tick':
         this.onTick(ev.node, ev.incarnation);
         return false;
+      case 'persisted': {
+        const node = this.nodes[ev.node - 1]!;
+        if (node.core !== null && node.incarnation === ev.incarnation) this.stepNode(node, { type: 'persisted', note: ev.note });
+        return false;
+      }
       case 'client':
         this.onClient(this.clients[ev.client - 1]!, ev.requestId);
         return false;
@@ -262,6 +269,8 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     this.traceEvents(node.id, ready.events);
     this.checker.onEvents(node.id, core, ready.events);
     const crashMidway = !this.settled && this.netRandom.chance(this.profile.midReadyCrashRate);
+    // Early messages leave before the records are written, so a crash right after cannot take them back.
+    for (const m of ready.earlyMessages) this.send(node.id, m);
     const sendFirst = this.opts.simBugs?.replyBeforePersist === true;
     node.durable.push(...node.lazy);
     node.lazy = [...ready.persistLazy];
@@ -272,6 +281,10 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     for (const r of ready.replies) this.onReply(node.id, r);
     if (crashMidway) return this.crash(node);
     if (sendFirst) node.durable.push(...ready.persist);
+    if (ready.afterPersist !== null) {
+      // The fsync takes a little while; other inputs may be stepped before the leader hears it finished.
+      this.schedule(this.netRandom.next() * 2, { kind: 'persisted', node: node.id, incarnation: node.incarnation, note: ready.afterPersist });
+    }
     this.checker.afterStep(node.id, core, this.touchedInstances(ready.messages));
   }
 

@@ -25,8 +25,9 @@ class Bench {
   step(id: number, input: Parameters<ProtocolCore<Msg, unknown>['step']>[0]): void {
     this.cores[id - 1]!.step(input);
     const ready = this.cores[id - 1]!.ready();
-    this.sent += ready.messages.length;
-    this.pool.push(...ready.messages);
+    this.sent += ready.messages.length + ready.earlyMessages.length;
+    this.pool.push(...ready.earlyMessages, ...ready.messages);
+    if (ready.afterPersist !== null) this.step(id, { type: 'persisted', note: ready.afterPersist });
     if (id === 1) this.chosen += ready.replies.filter((r) => r.ok).length;
   }
 

@@ -159,9 +159,14 @@ export class ScenarioCluster {
   private collect(id: number): string {
     const ready = this.cores[id - 1]!.ready() as Ready<Msg, unknown>;
     const lines = ready.events.map((e) => `node-${id} ${describeEvent(e)}`);
-    for (const m of ready.messages) {
+    for (const m of [...ready.earlyMessages, ...ready.messages]) {
       this.pool.push(m);
       lines.push(describeMessage(this.protocol, m));
+    }
+    if (ready.afterPersist !== null) {
+      this.cores[id - 1]!.step({ type: 'persisted', note: ready.afterPersist });
+      const more = this.collect(id);
+      if (more !== '') lines.push(more);
     }
     for (const c of ready.chosen) lines.push(`node-${id} learned ${c.instance}: ${c.value}`);
     for (const r of ready.replies) {
