@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { paxosHome } from '../../cluster/home.js';
 import { loadTemplate, templateNames } from '../../cluster/templates.js';
 import { parseIntFlag, parseProtocol } from '../parse.js';
@@ -14,7 +14,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     .option('--base-port <port>', 'listen on consecutive ports from here instead of free ephemeral ones', parseIntFlag('--base-port', 1024, 65000))
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
-    .option('--daemon', 'internal: run as the detached orchestrator', false)
+    .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
     .action(async (opts: { nodes?: number; protocol?: 'multi' | 'basic'; template?: string; basePort?: number; detach?: boolean; plain?: boolean; daemon: boolean }) => {
       const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
       setExit(await runUp({
