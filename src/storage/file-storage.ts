@@ -1,252 +1,268 @@
 /**
  * The on-disk record log of one replica, in a data directory of its own
  * (mode 0700, held by a lock file so two processes can never share one
- * acceptor's state).
- *
- * A record is a frame: [u32 LE payload length][u32 LE crc32 of payload]
- * [u32 LE crc32 of those 8 bytes][payload, UTF-8 JSON]. The length has its own
- * checksum because a damaged length could otherwise make every record after
- * it look like a torn tail, and recovery would drop acknowledged records.
- *
- * Recovery policy, so that nothing acknowledged is ever lost silently:
- * - A final frame that is incomplete (the file ends inside its header or
- *   payload) is a torn write from a crash. A process killed with SIGKILL can
- *   only leave such a short tail: the kernel keeps every write() that
- *   completed. It was never fsynced, so never acknowledged: it is cut off.
- * - A final frame that is complete but fails its checksum may be an
- *   acknowledged record damaged on disk, unless it is zero-filled from some
- *   point on (a file extended but never written). Zero-filled: cut off.
- *   Otherwise: refuse to start.
- * - Any bad frame before the last one: refuse to start.
- * Refusing throws StorageCorruptError naming the file and the byte offset.
+ * acceptor's state). The frame format and the recovery policy are in
+ * frame.ts; this file owns the directory, the file and group commit.
  */
-import { closeSync, constants, mkdirSync, chmodSync, openSync, readFileSync, writeSync, unlinkSync, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { StorageError, StorageFailedError } from './errors.js';
+import { decodeLog, encodeFrame } from './frame.js';
+import { acquireDirLock } from './lock.js';
 import type { RecordStorage, StorageStats } from './storage.js';
 
-export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-const HEADER_BYTES = 12;
+export { StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
+export { decodeLog, encodeFrame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from './frame.js';
+
+export const DEFAULT_LOG_FILE_NAME = 'wal.log';
 /** How long lazily appended records wait for a strict append to ride along with. */
 const LAZY_FLUSH_MS = 50;
 
-export class StorageCorruptError extends Error {
-  override readonly name = 'StorageCorruptError';
-}
-
-export class StorageLockedError extends Error {
-  override readonly name = 'StorageLockedError';
-}
-
 export interface FileStorageOptions {
   readonly dir: string;
+  /** The log's name inside `dir`; `wal.log` unless told. */
   readonly fileName?: string;
+  /** Receives one line per notable recovery step (a torn tail cut off). */
   readonly log?: (line: string) => void;
 }
 
-export function encodeFrame(record: unknown): Buffer {
-  const payload = Buffer.from(JSON.stringify(record), 'utf8');
-  if (payload.length > MAX_RECORD_BYTES) throw new Error(`a record of ${payload.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`);
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  frame.writeUInt32LE(crc32(payload), 4);
-  frame.writeUInt32LE(crc32(frame.subarray(0, 8)), 8);
-  payload.copy(frame, HEADER_BYTES);
-  return frame;
+/** What the log needs of an open file (a FileHandle opened for append); tests pass a failing one. */
+export interface LogFile {
+  write(data: Buffer): Promise<{ bytesWritten: number }>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Parses a whole log; returns the records and the length of the valid prefix. */
-export function decodeLog<R>(buf: Buffer, file: string): { records: R[]; validBytes: number; tornBytes: number } {
-  const records: R[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    const rest = buf.length - offset;
-    if (rest < HEADER_BYTES) return { records, validBytes: offset, tornBytes: rest };
-    if (crc32(buf.subarray(offset, offset + 8)) !== buf.readUInt32LE(offset + 8)) {
-      if (allZeroFrom(buf, offset)) return { records, validBytes: offset, tornBytes: rest };
-      return damaged(buf, file, offset, 'header checksum mismatch', records);
-    }
-    const length = buf.readUInt32LE(offset);
-    const sum = buf.readUInt32LE(offset + 4);
-    const end = offset + HEADER_BYTES + length;
-    if (length > MAX_RECORD_BYTES) return damaged(buf, file, offset, 'impossible record length', records);
-    if (end > buf.length) return { records, validBytes: offset, tornBytes: rest };
-    const payload = buf.subarray(offset + HEADER_BYTES, end);
-    if (crc32(payload) !== sum) {
-      if (end === buf.length && unwrittenTail(buf, offset)) return { records, validBytes: offset, tornBytes: rest };
-      return damaged(buf, file, offset, 'checksum mismatch', records);
-    }
-    try {
-      records.push(JSON.parse(payload.toString('utf8')) as R);
-    } catch {
-      return damaged(buf, file, offset, 'unreadable record', records);
-    }
-    offset = end;
-  }
-  return { records, validBytes: offset, tornBytes: 0 };
+export interface FileStorageParts<R> {
+  readonly recovered: readonly R[];
+  readonly file: LogFile;
+  /** The log's path, named in errors. */
+  readonly path: string;
+  /** Size of the valid log the file holds already. */
+  readonly sizeBytes: number;
+  readonly releaseLock: () => void;
 }
 
-/** A damaged length field in the last frame could also make it look torn; any other frame damage is fatal. */
-function damaged<R>(buf: Buffer, file: string, offset: number, what: string, records: R[]): never {
-  void buf;
-  void records;
-  throw new StorageCorruptError(`${file} is damaged at byte ${offset} (${what}); refusing to start so no acknowledged state is lost`);
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
-/** True when every byte from `from` to the end of the file is zero: space the file got but never written. */
-function allZeroFrom(buf: Buffer, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return from < buf.length;
-}
-
-/**
- * True when a complete final frame's payload ends in zero bytes. A JSON
- * payload never ends in a zero byte, so its tail was never written.
- */
-function unwrittenTail(buf: Buffer, offset: number): boolean {
-  return buf.length > offset + HEADER_BYTES && buf[buf.length - 1] === 0;
+/** Frames waiting for the next write, and the appends that wait for them to be durable. */
+interface Batch {
+  frames: Buffer[];
+  waiters: Waiter[];
 }
 
 export class FileStorage<R> implements RecordStorage<R> {
-  private pending: { frames: Buffer[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { frames: [], waiters: [] };
+  readonly recovered: readonly R[];
+  readonly path: string;
+  private readonly file: LogFile;
+  private readonly releaseLock: () => void;
+  private pending: Batch = { frames: [], waiters: [] };
   private flushing = false;
+  private idleWaiters: (() => void)[] = [];
   private lazyTimer: NodeJS.Timeout | null = null;
-  private failure: Error | null = null;
-  private closed = false;
-  private counts = { records: 0, bytes: 0, fsyncs: 0, appends: 0 };
+  private failure: StorageFailedError | null = null;
+  private closing: Promise<void> | null = null;
+  private counts: { records: number; bytes: number; fsyncs: number; appends: number };
 
-  constructor(
-    readonly recovered: readonly R[],
-    private readonly handle: FileHandle,
-    private readonly lockFile: string,
-    bytes: number,
-  ) {
-    this.counts.records = recovered.length;
-    this.counts.bytes = bytes;
-  }
-
-  appendLazy(records: readonly R[]): void {
-    if (this.closed || this.failure !== null) return;
-    for (const r of records) this.pending.frames.push(encodeFrame(r));
-    if (!this.flushing) this.armLazyTimer();
+  constructor(parts: FileStorageParts<R>) {
+    this.recovered = parts.recovered;
+    this.path = parts.path;
+    this.file = parts.file;
+    this.releaseLock = parts.releaseLock;
+    this.counts = { records: parts.recovered.length, bytes: parts.sizeBytes, fsyncs: 0, appends: 0 };
   }
 
   append(records: readonly R[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('storage is closed'));
-    if (this.failure !== null) return Promise.reject(this.failure);
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    let frames: Buffer[];
+    try {
+      // Encode the whole call first: a record that cannot be written must not leave its siblings half-queued.
+      frames = records.map(encodeFrame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.counts.appends++;
     return new Promise((resolve, reject) => {
-      for (const r of records) this.pending.frames.push(encodeFrame(r));
+      for (const frame of frames) this.pending.frames.push(frame);
       this.pending.waiters.push({ resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.startFlush(false);
     });
   }
 
-  /** One write and one fdatasync for everything that queued up while the previous one ran. */
-  /** `lazyToo`: also write a batch that only holds lazy records (the idle timer's job). */
-  private async flush(lazyToo = false): Promise<void> {
-    this.flushing = true;
-    for (let first = lazyToo; this.pending.waiters.length > 0 || (first && this.pending.frames.length > 0); first = false) {
-      const batch = this.pending;
-      this.pending = { frames: [], waiters: [] };
-      try {
-        if (batch.frames.length > 0) {
-          const data = Buffer.concat(batch.frames);
-          await this.handle.write(data);
-          await this.handle.datasync();
-          this.counts.fsyncs++;
-          this.counts.bytes += data.length;
-          this.counts.records += batch.frames.length;
-        }
-        for (const w of batch.waiters) w.resolve();
-      } catch (err) {
-        this.failure = new Error(`cannot make records durable: ${(err as Error).message}`);
-        for (const w of [...batch.waiters, ...this.pending.waiters]) w.reject(this.failure);
-        this.pending = { frames: [], waiters: [] };
-        break;
-      }
-    }
-    this.flushing = false;
-    if (this.pending.frames.length > 0) this.armLazyTimer();
+  appendLazy(records: readonly R[]): void {
+    if (this.refusal() !== null) return;
+    const frames = records.map(encodeFrame);
+    for (const frame of frames) this.pending.frames.push(frame);
+    if (!this.flushing) this.armLazyTimer();
   }
 
-  private armLazyTimer(): void {
-    if (this.lazyTimer !== null || this.closed) return;
-    this.lazyTimer = setTimeout(() => {
-      this.lazyTimer = null;
-      if (!this.flushing && this.pending.frames.length > 0) void this.flush(true);
-    }, LAZY_FLUSH_MS);
-    this.lazyTimer.unref();
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
-    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
-    if (this.pending.frames.length > 0) await this.flush(true);
-    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
-    this.closed = true;
-    await this.handle.close();
-    try {
-      unlinkSync(this.lockFile);
-    } catch {
-      // Someone removed it already; the lock is released either way.
-    }
+  /** Writes what is queued (lazy records included), closes the file and releases the directory. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
   }
 
   stats(): StorageStats {
     return { ...this.counts };
   }
-}
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  private refusal(): Error | null {
+    if (this.failure !== null) return this.failure;
+    if (this.closing !== null) return new Error(`storage ${this.path} is closed`);
+    return null;
   }
-}
 
-/** Takes the directory's lock, taking over a lock whose process is gone. */
-function lock(dir: string): string {
-  const file = join(dir, 'LOCK');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return file;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new StorageLockedError(`data directory ${dir} is in use by process ${holder}`);
+  /** Starts the flush loop unless it runs already; it picks up whatever is pending when it gets there. */
+  private startFlush(lazyToo: boolean): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    void this.flushLoop(lazyToo);
+  }
+
+  /**
+   * Group commit: each pass takes everything queued so far and makes it
+   * durable with one write and one fdatasync. Appends that arrive meanwhile
+   * queue for the next pass. Passes run while someone waits (or once for a
+   * lazy-only batch): the loop ends because new appends only come in from
+   * the caller, who waits on the ones it made.
+   */
+  private async flushLoop(lazyToo: boolean): Promise<void> {
+    let writeLazy = lazyToo;
+    while (this.failure === null && (this.pending.waiters.length > 0 || (writeLazy && this.pending.frames.length > 0))) {
+      writeLazy = false;
+      const batch = this.pending;
+      this.pending = { frames: [], waiters: [] };
+      try {
+        await this.writeDurably(batch.frames);
+      } catch (err) {
+        this.fail(err, batch);
+        break;
       }
-      unlinkSync(file);
+      for (const waiter of batch.waiters) waiter.resolve();
+    }
+    this.flushing = false;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.failure === null && this.pending.frames.length > 0) this.armLazyTimer();
+  }
+
+  private async writeDurably(frames: readonly Buffer[]): Promise<void> {
+    if (frames.length === 0) return;
+    const data = Buffer.concat(frames);
+    await this.writeFully(data);
+    await this.file.datasync();
+    this.counts.fsyncs++;
+    this.counts.bytes += data.length;
+    this.counts.records += frames.length;
+  }
+
+  /** write() may take fewer bytes than offered; the file is in append mode, so the rest follows on. */
+  private async writeFully(data: Buffer): Promise<void> {
+    // Each pass writes at least one byte or throws, so the loop is bounded by data.length.
+    for (let written = 0; written < data.length; ) {
+      const { bytesWritten } = await this.file.write(data.subarray(written));
+      if (!(bytesWritten > 0)) throw new Error(`the file took none of ${data.length - written} bytes`);
+      written += bytesWritten;
     }
   }
-  throw new StorageLockedError(`could not lock data directory ${dir}`);
+
+  /**
+   * After a failed write or fsync nothing can be trusted to be on disk (a
+   * failed fsync may even have dropped the dirty pages), so every waiting
+   * append fails and so does every later one.
+   */
+  private fail(err: unknown, batch: Batch): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.failure = new StorageFailedError(`cannot make records durable in ${this.path}: ${reason}`);
+    const waiters = [...batch.waiters, ...this.pending.waiters];
+    this.pending = { frames: [], waiters: [] };
+    for (const waiter of waiters) waiter.reject(this.failure);
+  }
+
+  private armLazyTimer(): void {
+    if (this.lazyTimer !== null || this.closing !== null) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = null;
+      if (this.pending.frames.length > 0) this.startFlush(true);
+    }, LAZY_FLUSH_MS);
+    this.lazyTimer.unref();
+  }
+
+  private idle(): Promise<void> {
+    return this.flushing ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
+    const failedBefore = this.failure;
+    try {
+      await this.idle();
+      if (this.failure === null && this.pending.frames.length > 0) this.startFlush(true);
+      await this.idle();
+    } finally {
+      try {
+        await this.file.close();
+      } finally {
+        this.releaseLock();
+      }
+    }
+    // A failure while writing the last lazy records is news to the caller; an earlier one was reported already.
+    if (failedBefore === null && this.failure !== null) throw this.failure;
+  }
 }
 
+/** Opens (creating if needed) the log in `dir`, recovering what it holds; see frame.ts for the policy. */
 export async function openFileStorage<R>(options: FileStorageOptions): Promise<FileStorage<R>> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  chmodSync(options.dir, 0o700);
-  const lockFile = lock(options.dir);
+  prepareDir(options.dir);
+  const lock = acquireDirLock(options.dir);
   try {
-    const file = join(options.dir, options.fileName ?? 'wal.log');
-    const buf = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-    const { records, validBytes, tornBytes } = decodeLog<R>(buf, file);
-    const handle = await open(file, 'a+', 0o600);
-    if (tornBytes > 0) {
-      await handle.truncate(validBytes);
-      await handle.datasync();
-      options.log?.(`dropped a torn final record of ${tornBytes} bytes at byte ${validBytes} of ${file} (a crash mid-write; it was never acknowledged)`);
-    }
-    return new FileStorage(records, handle, lockFile, validBytes);
+    return await openLog<R>(options, () => lock.release());
   } catch (err) {
-    unlinkSync(lockFile);
+    lock.release();
     throw err;
+  }
+}
+
+function prepareDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // mkdir leaves an existing directory's mode alone: a replica's state is nobody else's to read.
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    throw new StorageError(`cannot use ${dir} as a data directory: ${(err as Error).message}`);
+  }
+}
+
+async function openLog<R>(options: FileStorageOptions, releaseLock: () => void): Promise<FileStorage<R>> {
+  const path = join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME);
+  const created = !existsSync(path);
+  const { records, validBytes, tornBytes } = decodeLog<R>(created ? Buffer.alloc(0) : await readFile(path), path);
+  const file = await open(path, 'a', 0o600);
+  try {
+    if (tornBytes > 0) {
+      await file.truncate(validBytes);
+      await file.datasync();
+      options.log?.(`cut off a torn final record of ${tornBytes} bytes at byte ${validBytes} of ${path} (a crash mid-write; it was never acknowledged)`);
+    }
+    // A new file's name lives in the directory: fsync that too, or a power loss could lose the whole log.
+    if (created) await syncDir(options.dir);
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+  return new FileStorage<R>({ recovered: records, file, path, sizeBytes: validBytes, releaseLock });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -3,10 +3,15 @@
  * replica appends each Ready's records and sends nothing that depends on
  * them until `append` resolves, which is after fsync.
  */
+import { encodeFrame, FRAME_HEADER_BYTES } from './frame.js';
+
 export interface StorageStats {
+  /** Records in the log, the recovered ones included. */
   readonly records: number;
+  /** Size of the log, the recovered part included. */
   readonly bytes: number;
   readonly fsyncs: number;
+  /** Calls of `append` (lazy appends are not counted: nothing waits on them). */
   readonly appends: number;
 }
 
@@ -29,26 +34,36 @@ export interface RecordStorage<R> {
   stats(): StorageStats;
 }
 
-/** The in-memory twin, for tests of the replica; "durable" means "in this array". */
+/**
+ * The in-memory twin, for tests and the simulator; "durable" means "in this
+ * array". Each record goes through the same encoding as the file log and is
+ * stored as JSON gives it back, so a record that would not survive the disk
+ * (too large, not serialisable, a field that JSON drops) behaves here as it
+ * would after a restart from the file.
+ */
 export class MemoryStorage<R> implements RecordStorage<R> {
   readonly recovered: readonly R[];
+  /** Every record, the initial ones included, oldest first. */
   readonly records: R[];
-  private appends = 0;
+  private counts = { bytes: 0, fsyncs: 0, appends: 0 };
   private closed = false;
 
   constructor(initial: readonly R[] = []) {
-    this.recovered = [...initial];
-    this.records = [...initial];
+    this.recovered = initial.map((r) => roundTrip<R>(r).record);
+    this.records = [...this.recovered];
+    this.counts.bytes = initial.reduce((sum, r) => sum + roundTrip(r).sizeBytes, 0);
   }
 
   async append(records: readonly R[]): Promise<void> {
     if (this.closed) throw new Error('storage is closed');
-    this.appends++;
-    this.records.push(...records);
+    const stored = records.map((r) => roundTrip<R>(r));
+    this.counts.appends++;
+    if (stored.length > 0) this.counts.fsyncs++;
+    this.keep(stored);
   }
 
   appendLazy(records: readonly R[]): void {
-    if (!this.closed) this.records.push(...records);
+    if (!this.closed) this.keep(records.map((r) => roundTrip<R>(r)));
   }
 
   async close(): Promise<void> {
@@ -56,6 +71,18 @@ export class MemoryStorage<R> implements RecordStorage<R> {
   }
 
   stats(): StorageStats {
-    return { records: this.records.length, bytes: 0, fsyncs: this.appends, appends: this.appends };
+    return { records: this.records.length, ...this.counts };
   }
+
+  private keep(stored: readonly { record: R; sizeBytes: number }[]): void {
+    for (const s of stored) {
+      this.records.push(s.record);
+      this.counts.bytes += s.sizeBytes;
+    }
+  }
+}
+
+function roundTrip<R>(record: R): { record: R; sizeBytes: number } {
+  const frame = encodeFrame(record);
+  return { record: JSON.parse(frame.toString('utf8', FRAME_HEADER_BYTES)) as R, sizeBytes: frame.length };
 }
