@@ -16,34 +16,59 @@ export type UpgradeVerdict =
 
 export interface UpgradePolicy {
   readonly secret: string;
+  /** The address the server is bound to. */
   readonly host: string;
   readonly port: number;
   readonly clusterSize: number;
+  /** The replica this server belongs to: no peer may claim to be it. Absent for the orchestrator. */
+  readonly selfId?: number;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Constant-time comparison that also hides the length of the secret. */
+/** Constant-time comparison over digests, so neither the content nor the length of the secret leaks through timing. */
 export function secretMatches(presented: string, secret: string): boolean {
   return timingSafeEqual(digest(presented), digest(secret));
 }
 
-function allowedHosts(policy: UpgradePolicy): Set<string> {
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'];
-  const names = loopback.includes(policy.host) || policy.host === '::1' ? loopback : [policy.host];
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The Host headers an honest client of this server sends: loopback names, or the one host it was explicitly bound to. */
+export function allowedHosts(policy: Pick<UpgradePolicy, 'host' | 'port'>): Set<string> {
+  const bound = policy.host.toLowerCase();
+  const isLoopback = bound === '127.0.0.1' || bound === 'localhost' || bound === '::1' || bound === '[::1]';
+  // An IPv6 literal appears in a Host header in brackets.
+  const named = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+  const names = isLoopback ? LOOPBACK_NAMES : [named];
   return new Set(names.map((h) => `${h}:${policy.port}`));
 }
 
+function presentedSecret(req: IncomingMessage): string {
+  const auth = req.headers.authorization ?? '';
+  return auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
+}
+
+/**
+ * Decides one upgrade request. The order matters only for what a refused
+ * client learns: nothing about which replica ids exist until it has shown
+ * the secret.
+ */
 export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): UpgradeVerdict {
   const path = (req.url ?? '').split('?')[0];
-  if (path !== '/peer' && path !== '/control') return { ok: false, status: 404, reason: 'unknown path' };
+  if (path !== '/peer' && path !== '/control') return { ok: false, status: 404, reason: 'unknown path; use /peer or /control' };
   if (req.headers.origin !== undefined) return { ok: false, status: 403, reason: 'browser origins are refused' };
-  if (!allowedHosts(policy).has(req.headers.host ?? '')) return { ok: false, status: 403, reason: 'unexpected Host header' };
-  const auth = req.headers.authorization ?? '';
-  const presented = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
-  if (!secretMatches(presented, policy.secret)) return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
+  if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase())) return { ok: false, status: 403, reason: 'unexpected Host header' };
+  if (!secretMatches(presentedSecret(req), policy.secret)) return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
   if (path === '/control') return { ok: true, kind: 'control' };
-  const node = Number(req.headers['x-paxos-node']);
-  if (!Number.isInteger(node) || node < 1 || node > policy.clusterSize) return { ok: false, status: 400, reason: 'X-Paxos-Node must name a replica of this cluster' };
+  return checkPeerId(req.headers['x-paxos-node'], policy);
+}
+
+function checkPeerId(header: string | string[] | undefined, policy: UpgradePolicy): UpgradeVerdict {
+  const text = typeof header === 'string' ? header.trim() : '';
+  const node = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(node) || node < 1 || node > policy.clusterSize) {
+    return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica of this cluster (1 to ${policy.clusterSize})` };
+  }
+  if (policy.selfId !== undefined && node === policy.selfId) return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
   return { ok: true, kind: 'peer', node };
 }

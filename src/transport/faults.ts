@@ -1,8 +1,13 @@
 /**
  * Fault rules for the network between replicas: partitions, random delay
  * and random loss (the 003 article's random delays). Every replica gets the
- * same rules from the orchestrator and applies them to what it sends.
+ * same rules from the orchestrator; each applies drop and delay to what it
+ * sends, and the partition both to what it sends and to what it receives, so
+ * a message already in flight (or from a peer whose rules are a moment
+ * stale) cannot cross a cut.
  */
+import { UsageError } from '../errors.js';
+
 export interface FaultRules {
   /** Groups that can talk among themselves only; a replica in no group is cut off from everyone. */
   readonly partition?: readonly (readonly number[])[];
@@ -10,6 +15,16 @@ export interface FaultRules {
   /** 0..1 */
   readonly dropRate?: number;
 }
+
+/** Bad `--delay` or `--drop` text: the user's mistake, reported in one sentence. */
+export class FaultSyntaxError extends UsageError {}
+
+/**
+ * The longest delay any message gets. Rules arrive over the control channel
+ * and a silly bound (Infinity, 1e12) would otherwise park messages in timers
+ * forever; past a minute every proposal times out anyway.
+ */
+export const MAX_DELAY_MS = 60_000;
 
 export function canTalk(rules: FaultRules, from: number, to: number): boolean {
   const groups = rules.partition;
@@ -21,20 +36,29 @@ export function canTalk(rules: FaultRules, from: number, to: number): boolean {
 export function decide(rules: FaultRules, from: number, to: number, random: () => number): { deliver: boolean; delayMs: number } {
   if (!canTalk(rules, from, to)) return { deliver: false, delayMs: 0 };
   if (rules.dropRate !== undefined && rules.dropRate > 0 && random() < rules.dropRate) return { deliver: false, delayMs: 0 };
-  const d = rules.delayMs;
-  const delayMs = d === undefined ? 0 : d.min + random() * (d.max - d.min);
-  return { deliver: true, delayMs };
+  return { deliver: true, delayMs: pickDelay(rules.delayMs, random) };
+}
+
+function pickDelay(range: FaultRules['delayMs'], random: () => number): number {
+  if (range === undefined) return 0;
+  const min = clampDelay(range.min);
+  const max = Math.max(min, clampDelay(range.max));
+  return min + random() * (max - min);
+}
+
+function clampDelay(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_DELAY_MS) : 0;
 }
 
 /** `10-200ms`, `50ms`, `0.1-2s` → {min, max} in milliseconds. */
 export function parseDelay(text: string): { min: number; max: number } {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?(ms|s)?$/.exec(text.trim());
-  if (m === null) throw new Error(`--delay must look like 10-200ms (got "${text}")`);
+  if (m === null) throw new FaultSyntaxError(`--delay must look like 10-200ms (got "${text}")`);
   const unit = m[3] === 's' ? 1000 : 1;
   const min = Number(m[1]) * unit;
   const max = (m[2] === undefined ? Number(m[1]) : Number(m[2])) * unit;
-  if (max < min) throw new Error(`--delay range ${text} runs backwards; write the smaller number first`);
-  if (max > 60_000) throw new Error('--delay above 60s would only make every proposal time out');
+  if (max < min) throw new FaultSyntaxError(`--delay range ${text} runs backwards; write the smaller number first`);
+  if (max > MAX_DELAY_MS) throw new FaultSyntaxError('--delay above 60s would only make every proposal time out');
   return { min, max };
 }
 
@@ -42,8 +66,9 @@ export function parseDelay(text: string): { min: number; max: number } {
 export function parseDrop(text: string): number {
   const t = text.trim();
   const pct = t.endsWith('%');
-  const n = Number(pct ? t.slice(0, -1) : t);
+  const body = pct ? t.slice(0, -1).trim() : t;
+  const n = body === '' ? Number.NaN : Number(body);
   const rate = pct ? n / 100 : n;
-  if (!Number.isFinite(rate) || rate < 0 || rate > 1 || t === '' || t === '%') throw new Error(`--drop must be a percentage from 0% to 100% (got "${text}")`);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new FaultSyntaxError(`--drop must be a percentage from 0% to 100% (got "${text}")`);
   return rate;
 }

@@ -11,6 +11,7 @@ import { checkUpgrade } from './auth.js';
 
 export interface ControlConnection {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
+  /** Server-initiated `{event}` frame; dropped (and counted) while the client is not reading. */
   push(event: unknown): void;
   onClose(handler: () => void): void;
   close(): void;
@@ -21,7 +22,7 @@ export interface WsServerOptions<M> {
   readonly port: number;
   readonly secret: string;
   readonly clusterSize: number;
-  /** The node this server belongs to (0 for the orchestrator): peer frames must be addressed to it. */
+  /** The node this server belongs to (absent or 0 for the orchestrator): peer frames must be addressed to it. */
   readonly selfId?: number;
   readonly maxFrameBytes: number;
   readonly validate: (x: unknown) => M | null;
@@ -30,86 +31,135 @@ export interface WsServerOptions<M> {
   readonly log?: (line: string) => void;
 }
 
+export interface WsServerCounters {
+  received: number;
+  invalid: number;
+  bytesIn: number;
+  /** Pushes not sent to a control client that had too much unread. */
+  pushDropped: number;
+  /** Connections refused at the upgrade. */
+  refused: number;
+}
+
 export interface WsServer {
   readonly port: number;
-  readonly counters: { received: number; invalid: number; bytesIn: number; pushDropped: number };
+  readonly counters: WsServerCounters;
   close(): Promise<void>;
 }
 
 /** Bytes a slow control client may have queued before pushes to it are dropped. */
-const MAX_PUSH_BACKLOG_BYTES = 4 * 1024 * 1024;
+export const MAX_PUSH_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** Bytes of unread responses after which a control client that keeps asking but never reads is cut off. */
+const MAX_RESPONSE_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Requests one control connection may have unanswered at once; more get an error at once. */
+export const MAX_INFLIGHT_REQUESTS = 1024;
+/** Open sockets the server holds at most: peers, control clients and handshakes in progress. */
+const MAX_CONNECTIONS = 1024;
+/** How long a refused client gets to read its one-line reason before the socket is destroyed. */
+const REFUSAL_LINGER_MS = 1000;
 
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
+
+/** Writes the refusal on the raw socket, then destroys it once written (or after a short linger if the client never reads). */
 function refuse(socket: Duplex, status: number, reason: string): void {
-  const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
-  socket.destroy();
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('finish', () => socket.destroy());
+  const text = STATUS_TEXT[status] ?? 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
 }
 
-/** Logs the first bad frame and then at most one summary line a second. */
-function rateLimitedLog(log: ((line: string) => void) | undefined): (line: string) => void {
-  let lastMs = 0;
+/** Logs the first line and then at most one line a second, saying how many were held back. */
+export function rateLimitedLog(log: ((line: string) => void) | undefined, intervalMs = 1000): (line: string) => void {
+  let lastMs = -Infinity;
   let suppressed = 0;
   return (line) => {
     const now = Date.now();
-    if (now - lastMs < 1000) {
+    if (now - lastMs < intervalMs) {
       suppressed++;
       return;
     }
-    log?.(suppressed > 0 ? `${line} (and ${suppressed} more dropped since)` : line);
+    log?.(suppressed > 0 ? `${line} (and ${suppressed} more held back since the last report)` : line);
     lastMs = now;
     suppressed = 0;
   };
 }
 
+export function frameBytes(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+/** Throws on anything that is not JSON text; callers catch and count it. */
 export function parseFrame(data: RawData): unknown {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-  return JSON.parse(text);
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  return JSON.parse(bytes.toString('utf8'));
 }
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
   const http = createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+  http.maxConnections = MAX_CONNECTIONS;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
-  const counters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0 };
+  const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };
   const warn = rateLimitedLog(o.log);
   let port = o.port;
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const verdict = checkUpgrade(req, { secret: o.secret, host, port, clusterSize: o.clusterSize });
+    const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
+    const verdict = checkUpgrade(req, { secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}) });
     if (!verdict.ok) {
+      counters.refused++;
       warn(`refused a connection from ${req.socket.remoteAddress}: ${verdict.reason}`);
       return refuse(socket, verdict.status, verdict.reason);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
-      if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, o, counters, warn);
-      else if (o.onControl) o.onControl(controlConnection(ws, counters));
+      if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
+      else if (o.onControl) o.onControl(controlConnection(ws, { counters, warn }));
       else ws.close(1008, 'no control here');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen({ host, port: o.port, exclusive: true }, () => resolve());
-  });
+  await listen(http, host, o.port, warn);
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
-  return {
-    port,
-    counters,
-    close: () => new Promise<void>((resolve) => {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      http.close(() => resolve());
-      http.closeAllConnections?.();
-    }),
-  };
+  return { port, counters, close: () => closeServer(http, wss) };
 }
 
-function acceptPeer<M extends { from: number; to: number }>(
-  ws: WebSocket, node: number, o: WsServerOptions<M>, counters: WsServer['counters'], warn: (line: string) => void,
-): void {
+function listen(http: ReturnType<typeof createServer>, host: string, port: number, warn: (line: string) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen({ host, port, exclusive: true }, () => {
+      http.off('error', reject);
+      // Later server errors (accept failures under fd exhaustion) are operating errors, not crashes.
+      http.on('error', (err) => warn(`server error: ${err.message}`));
+      resolve();
+    });
+  });
+}
+
+function closeServer(http: ReturnType<typeof createServer>, wss: WebSocketServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    http.close(() => resolve());
+    http.closeAllConnections();
+  });
+}
+
+interface PeerContext<M> {
+  readonly o: WsServerOptions<M>;
+  readonly counters: WsServerCounters;
+  readonly warn: (line: string) => void;
+}
+
+/** Inbound frames from an authenticated peer: a message or a JSON array of messages, each checked on its own. */
+function acceptPeer<M extends { from: number; to: number }>(ws: WebSocket, node: number, ctx: PeerContext<M>): void {
+  const { counters, warn } = ctx;
   ws.on('message', (data: RawData) => {
-    counters.bytesIn += Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).length;
+    counters.bytesIn += frameBytes(data);
     let parsed: unknown;
     try {
       parsed = parseFrame(data);
@@ -118,54 +168,112 @@ function acceptPeer<M extends { from: number; to: number }>(
       return warn(`dropped a frame from node-${node} that is not JSON`);
     }
     const list = Array.isArray(parsed) ? parsed : [parsed];
-    for (const item of list) {
-      const m = o.validate(item);
-      if (m === null || m.from !== node || (o.selfId !== undefined && m.to !== o.selfId)) {
-        counters.invalid++;
-        warn(`dropped a malformed or misaddressed message from node-${node}`);
-        continue;
-      }
-      counters.received++;
-      o.onPeerMessage(m);
+    if (list.length === 0) {
+      counters.invalid++;
+      return warn(`dropped an empty batch from node-${node}`);
     }
+    for (const item of list) admit(item, node, ctx);
   });
 }
 
-function controlConnection(ws: WebSocket, counters: WsServer['counters']): ControlConnection {
+function admit<M extends { from: number; to: number }>(item: unknown, node: number, ctx: PeerContext<M>): void {
+  const m = safeValidate(ctx.o.validate, item);
+  const selfId = ctx.o.selfId;
+  if (m === null || m.from !== node || (selfId !== undefined && selfId > 0 && m.to !== selfId)) {
+    ctx.counters.invalid++;
+    const why = m === null ? 'malformed' : m.from !== node ? `claiming to be from node-${m.from}` : `addressed to node-${m.to}`;
+    ctx.warn(`dropped a message from node-${node}: ${why}`);
+    return;
+  }
+  ctx.counters.received++;
+  ctx.o.onPeerMessage(m);
+}
+
+/** A validator that throws on hostile input (say, absurd nesting) must cost one dropped message, not the process. */
+function safeValidate<M>(validate: (x: unknown) => M | null, item: unknown): M | null {
+  try {
+    return validate(item);
+  } catch {
+    return null;
+  }
+}
+
+interface ControlContext {
+  readonly counters: WsServerCounters;
+  readonly warn: (line: string) => void;
+}
+
+function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnection {
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
+  let inflight = 0;
   ws.on('message', (data: RawData) => {
-    let req: { id?: unknown };
-    try {
-      req = parseFrame(data) as { id?: unknown };
-    } catch {
-      return ws.send(JSON.stringify({ id: null, error: 'a request must be JSON' }));
+    const req = parseRequest(data);
+    if (typeof req === 'string') return respond(ws, { id: null, error: req }, ctx);
+    if (inflight >= MAX_INFLIGHT_REQUESTS) {
+      return respond(ws, { id: req.id, error: `too many requests in flight on this connection (${MAX_INFLIGHT_REQUESTS}); wait for answers first` }, ctx);
     }
-    if (typeof req !== 'object' || req === null || (typeof req.id !== 'number' && typeof req.id !== 'string')) {
-      return ws.send(JSON.stringify({ id: null, error: 'a request needs an id' }));
-    }
-    const id = req.id;
+    inflight++;
     Promise.resolve()
-      .then(() => (handler ? handler(req) : Promise.reject(new Error('not ready'))))
+      .then(() => (handler ? handler(req) : Promise.reject(new Error('this server is not ready for requests yet'))))
       .then(
-        (result) => send(ws, { ...(typeof result === 'object' && result !== null ? result : { result }), id }),
-        (err: Error) => send(ws, { id, error: err.message }),
-      );
+        (result) => respond(ws, { ...resultFields(result), id: req.id }, ctx),
+        (err: unknown) => respond(ws, { id: req.id, error: err instanceof Error ? err.message : String(err) }, ctx),
+      )
+      .finally(() => { inflight--; });
   });
   return {
     onRequest: (h) => { handler = h; },
-    push: (event) => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (ws.bufferedAmount > MAX_PUSH_BACKLOG_BYTES) {
-        counters.pushDropped++;
-        return;
-      }
-      ws.send(JSON.stringify({ event }));
-    },
+    push: (event) => push(ws, event, ctx),
     onClose: (h) => { ws.on('close', h); },
     close: () => ws.close(),
   };
 }
 
-function send(ws: WebSocket, body: unknown): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+/** The request object, or the sentence explaining why the frame is not one. */
+function parseRequest(data: RawData): { id: number | string } | string {
+  let req: unknown;
+  try {
+    req = parseFrame(data);
+  } catch {
+    return 'a request must be JSON';
+  }
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) return 'a request must be a JSON object';
+  const id = (req as { id?: unknown }).id;
+  if (typeof id !== 'number' && typeof id !== 'string') return 'a request needs an id (a number or a string)';
+  return req as { id: number | string };
+}
+
+/** A handler's result becomes the fields of the response; a non-object result travels as `result`. */
+function resultFields(result: unknown): Record<string, unknown> {
+  return typeof result === 'object' && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
+}
+
+function push(ws: WebSocket, event: unknown, ctx: ControlContext): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > MAX_PUSH_BACKLOG_BYTES) {
+    ctx.counters.pushDropped++;
+    return;
+  }
+  ws.send(JSON.stringify({ event }));
+}
+
+/** Responses cannot be dropped like pushes (the client waits for them), so a client that never reads is cut off instead. */
+function respond(ws: WebSocket, body: unknown, ctx: ControlContext): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > MAX_RESPONSE_BACKLOG_BYTES) {
+    ctx.warn('closed a control connection that stopped reading its answers');
+    ws.terminate();
+    return;
+  }
+  ws.send(encodeResponse(body));
+}
+
+/** A handler that returns something JSON cannot carry (a cycle, a BigInt) gets an error answer, not an unhandled rejection. */
+function encodeResponse(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    const id = (body as { id?: unknown }).id ?? null;
+    return JSON.stringify({ id, error: `the answer could not be encoded as JSON: ${(err as Error).message}` });
+  }
 }

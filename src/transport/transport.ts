@@ -15,7 +15,14 @@ export interface TransportStats {
  * counted, never thrown.
  */
 export interface Transport<M extends { from: number; to: number }> {
+  /** Queues a message; queued messages leave together, one frame per peer, at the latest on the next turn of the event loop. */
   send(message: M): void;
+  /**
+   * Writes everything queued so far now, instead of on the next turn. A
+   * replica calls it when a message is on the critical path and something
+   * slower (a disk write) is about to start.
+   */
+  flush?(): void;
   onMessage(handler: (message: M) => void): void;
   setFaults(rules: FaultRules): void;
   stats(): TransportStats;

@@ -4,11 +4,16 @@
  * messages for one peer in one turn of the event loop travel in one frame
  * (a JSON array), which is what lets a busy leader's accepts and a
  * follower's accepteds cost one write each instead of hundreds.
+ *
+ * Everything a link holds is bounded: frames waiting for a peer that is
+ * down, bytes the socket has not yet written to a peer that stopped reading,
+ * and messages parked by a delay rule. Beyond a bound messages are dropped
+ * and counted; Paxos retransmits what matters.
  */
-import WebSocket, { type RawData } from 'ws';
+import WebSocket from 'ws';
 import { Random } from '../core/random.js';
-import { decide, type FaultRules } from './faults.js';
-import { parseFrame, startWsServer, type ControlConnection, type WsServer } from './server.js';
+import { canTalk, decide, type FaultRules } from './faults.js';
+import { rateLimitedLog, startWsServer, type ControlConnection, type WsServer } from './server.js';
 import type { Transport, TransportStats } from './transport.js';
 
 export interface PeerAddress {
@@ -33,18 +38,35 @@ export interface WsTransportOptions<M> {
 
 /** Frames queued for a peer that is down; beyond this the oldest are dropped (Paxos retransmits). */
 const MAX_QUEUED_FRAMES = 1024;
+/** Bytes queued for a peer that is down, and bytes a connected peer may leave unread, at least. */
+const MIN_LINK_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** Messages parked in timers by a delay rule at once; more are dropped. */
+const MAX_DELAYED_MESSAGES = 100_000;
 const RECONNECT_MIN_MS = 50;
 /** Kept short: a replica that restarts should hear its leader before its election timeout runs out. */
 const RECONNECT_MAX_MS = 250;
 
+interface Frame {
+  readonly text: string;
+  readonly bytes: number;
+  /** Messages packed in it, so a dropped frame counts every message it carried. */
+  readonly count: number;
+}
+
 interface Link {
+  readonly id: number;
   address: PeerAddress;
   ws: WebSocket | null;
   open: boolean;
-  queue: string[];
+  /** Frames waiting for the link to open. */
+  queue: Frame[];
+  queuedBytes: number;
+  /** Messages sent this turn, packed into frames at the flush. */
   outbox: unknown[];
   backoffMs: number;
   timer: NodeJS.Timeout | null;
+  /** The last dial failure logged, so a peer that stays down costs one log line, not one per retry. */
+  problem: string | null;
 }
 
 export class WsTransport<M extends { from: number; to: number }> implements Transport<M> {
@@ -54,10 +76,15 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private readonly random: Random;
   private flushScheduled = false;
   private closed = false;
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private readonly counters = { sent: 0, dropped: 0, bytesOut: 0 };
+  private readonly backlogBytes: number;
+  private readonly warnOversized: (line: string) => void;
 
   constructor(private readonly o: WsTransportOptions<M>, private readonly server: WsServer) {
     this.random = new Random(o.seed ?? 1);
+    this.backlogBytes = Math.max(MIN_LINK_BACKLOG_BYTES, o.maxFrameBytes);
+    this.warnOversized = rateLimitedLog(o.log, 10_000);
     this.setPeers(o.peers);
   }
 
@@ -71,8 +98,10 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       if (id === this.o.selfId) continue;
       const link = this.links.get(id);
       if (link !== undefined && link.address.host === address.host && link.address.port === address.port) continue;
-      if (link !== undefined) this.drop(link);
-      this.links.set(id, { address, ws: null, open: false, queue: [], outbox: [], backoffMs: RECONNECT_MIN_MS, timer: null });
+      if (link !== undefined) this.hangUp(link);
+      this.links.set(id, {
+        id, address, ws: null, open: false, queue: [], queuedBytes: 0, outbox: [], backoffMs: RECONNECT_MIN_MS, timer: null, problem: null,
+      });
     }
   }
 
@@ -85,21 +114,37 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   }
 
   send(message: M): void {
-    const link = this.links.get(message.to);
     const fate = decide(this.faults, message.from, message.to, () => this.random.next());
-    if (link === undefined || !fate.deliver || this.closed) {
+    if (!this.links.has(message.to) || !fate.deliver || this.closed) {
       this.counters.dropped++;
       return;
     }
     this.counters.sent++;
-    if (fate.delayMs > 0) {
-      setTimeout(() => this.enqueue(link, message), fate.delayMs).unref();
-    } else {
-      this.enqueue(link, message);
-    }
+    if (fate.delayMs > 0) this.sendLater(message, fate.delayMs);
+    else this.enqueue(message);
   }
 
-  private enqueue(link: Link, message: unknown): void {
+  /** A delayed message goes on the peer's link as it is when the delay ends, and not at all if a partition came up meanwhile. */
+  private sendLater(message: M, delayMs: number): void {
+    if (this.delayed.size >= MAX_DELAYED_MESSAGES) {
+      this.counters.dropped++;
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      if (canTalk(this.faults, message.from, message.to)) this.enqueue(message);
+      else this.counters.dropped++;
+    }, delayMs);
+    timer.unref();
+    this.delayed.add(timer);
+  }
+
+  private enqueue(message: M): void {
+    const link = this.links.get(message.to);
+    if (link === undefined || this.closed) {
+      this.counters.dropped++;
+      return;
+    }
     link.outbox.push(message);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -107,50 +152,72 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     }
   }
 
-  private flush(): void {
+  /** Writes every peer's queued messages now; the scheduled flush, if any, then finds nothing left to do. */
+  flush(): void {
     this.flushScheduled = false;
     for (const link of this.links.values()) {
       if (link.outbox.length === 0) continue;
       const batch = link.outbox;
       link.outbox = [];
-      for (const frame of this.frames(batch)) this.write(link, frame);
+      for (const frame of this.frames(link, batch)) this.write(link, frame);
     }
   }
 
-  /** Packs messages into frames well under the peer's frame limit. */
-  private frames(batch: unknown[]): string[] {
-    const budget = this.o.maxFrameBytes / 2;
-    const frames: string[] = [];
+  /**
+   * Packs messages into frames of at most half the peer's frame limit (in
+   * bytes, not characters: a value in Chinese is three bytes a character).
+   * A message that alone would exceed the limit would only make the peer
+   * close the link, again on every retransmission, so it is dropped here.
+   */
+  private frames(link: Link, batch: unknown[]): Frame[] {
+    const budget = Math.floor(this.o.maxFrameBytes / 2);
+    const frames: Frame[] = [];
     let parts: string[] = [];
     let size = 2;
+    const cut = () => {
+      if (parts.length > 0) frames.push({ text: `[${parts.join(',')}]`, bytes: size + parts.length - 1, count: parts.length });
+      parts = [];
+      size = 2;
+    };
     for (const m of batch) {
       const text = JSON.stringify(m);
-      if (parts.length > 0 && size + text.length + 1 > budget) {
-        frames.push(`[${parts.join(',')}]`);
-        parts = [];
-        size = 2;
+      const bytes = Buffer.byteLength(text);
+      if (bytes + 2 > this.o.maxFrameBytes) {
+        this.counters.dropped++;
+        this.warnOversized(`dropped a ${bytes}-byte message to node-${link.id}: larger than the ${this.o.maxFrameBytes}-byte frame limit`);
+        continue;
       }
+      if (parts.length > 0 && size + parts.length + bytes > budget) cut();
       parts.push(text);
-      size += text.length + 1;
+      size += bytes;
     }
-    if (parts.length > 0) frames.push(`[${parts.join(',')}]`);
+    cut();
     return frames;
   }
 
-  private write(link: Link, frame: string): void {
-    if (link.open && link.ws !== null) {
-      this.counters.bytesOut += frame.length;
-      link.ws.send(frame);
+  private write(link: Link, frame: Frame): void {
+    // A socket the peer is closing drops what it is given; such frames wait in the queue for the redial instead.
+    if (link.open && link.ws !== null && link.ws.readyState === WebSocket.OPEN) {
+      // A peer that is alive but not reading (stopped, swamped) must not make us buffer without end.
+      if (link.ws.bufferedAmount > this.backlogBytes) {
+        this.counters.dropped += frame.count;
+        return;
+      }
+      this.counters.bytesOut += frame.bytes;
+      link.ws.send(frame.text);
       return;
     }
     link.queue.push(frame);
-    if (link.queue.length > MAX_QUEUED_FRAMES) {
-      link.queue.shift();
-      this.counters.dropped++;
+    link.queuedBytes += frame.bytes;
+    while (link.queue.length > 1 && (link.queue.length > MAX_QUEUED_FRAMES || link.queuedBytes > this.backlogBytes)) {
+      const oldest = link.queue.shift()!;
+      link.queuedBytes -= oldest.bytes;
+      this.counters.dropped += oldest.count;
     }
     this.dial(link);
   }
 
+  /** At most one dial per peer is in flight: a connecting socket or a pending retry timer blocks another. */
   private dial(link: Link): void {
     if (link.ws !== null || link.timer !== null || this.closed) return;
     const { host, port } = link.address;
@@ -159,14 +226,9 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000,
     });
     link.ws = ws;
-    ws.on('error', () => undefined); // 'close' follows and handles the retry.
-    ws.on('open', () => {
-      link.open = true;
-      link.backoffMs = RECONNECT_MIN_MS;
-      const queued = link.queue;
-      link.queue = [];
-      for (const frame of queued) this.write(link, frame);
-    });
+    // 'close' always follows an error and schedules the retry; the error itself is logged once per distinct cause.
+    ws.on('error', (err: NodeJS.ErrnoException) => this.noteProblem(link, dialProblem(err)));
+    ws.on('open', () => this.onOpen(link));
     ws.on('close', () => {
       if (link.ws !== ws) return;
       link.ws = null;
@@ -175,17 +237,35 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     });
   }
 
+  private onOpen(link: Link): void {
+    link.open = true;
+    link.backoffMs = RECONNECT_MIN_MS;
+    if (link.problem !== null) this.o.log?.(`reached node-${link.id} at ${link.address.host}:${link.address.port} again`);
+    link.problem = null;
+    const queued = link.queue;
+    link.queue = [];
+    link.queuedBytes = 0;
+    for (const frame of queued) this.write(link, frame);
+  }
+
+  private noteProblem(link: Link, problem: string): void {
+    if (problem === link.problem) return;
+    link.problem = problem;
+    this.o.log?.(`cannot reach node-${link.id} at ${link.address.host}:${link.address.port}: ${problem}; retrying while there is something to send`);
+  }
+
+  /** Capped exponential backoff; an idle link is not redialled until something is sent on it. */
   private retryLater(link: Link): void {
     if (this.closed || link.timer !== null) return;
     link.timer = setTimeout(() => {
       link.timer = null;
-      if (link.queue.length > 0) this.dial(link);
+      if (link.queue.length > 0 && this.links.get(link.id) === link) this.dial(link);
     }, link.backoffMs);
     link.timer.unref();
     link.backoffMs = Math.min(RECONNECT_MAX_MS, link.backoffMs * 2);
   }
 
-  private drop(link: Link): void {
+  private hangUp(link: Link): void {
     if (link.timer !== null) clearTimeout(link.timer);
     link.timer = null;
     link.ws?.terminate();
@@ -193,7 +273,13 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     link.open = false;
   }
 
+  /** Called by the server for every validated inbound message; the partition is enforced on this end too. */
   deliver(m: M): void {
+    if (this.closed) return;
+    if (!canTalk(this.faults, m.from, m.to)) {
+      this.counters.dropped++;
+      return;
+    }
     this.handler(m);
   }
 
@@ -204,9 +290,19 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const link of this.links.values()) this.drop(link);
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+    for (const link of this.links.values()) this.hangUp(link);
     await this.server.close();
   }
+}
+
+function dialProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'ECONNRESET') return 'connection reset';
+  const status = /Unexpected server response: (\d+)/.exec(err.message);
+  if (status !== null) return status[1] === '401' ? 'it refused our cluster secret (HTTP 401)' : `it refused the connection (HTTP ${status[1]})`;
+  return err.message;
 }
 
 export async function createWsTransport<M extends { from: number; to: number }>(o: WsTransportOptions<M>): Promise<WsTransport<M>> {
@@ -220,76 +316,5 @@ export async function createWsTransport<M extends { from: number; to: number }>(
   return transport;
 }
 
-// ------------------------------------------------------------ control client
-
-export interface ControlClient {
-  request(body: Record<string, unknown>, timeoutMs: number): Promise<unknown>;
-  onEvent(handler: (event: unknown) => void): void;
-  onClose(handler: () => void): void;
-  close(): void;
-}
-
-/** The CLI's and the orchestrator's side of a /control connection. */
-export function connectControl(o: { host: string; port: number; secret: string; timeoutMs: number }): Promise<ControlClient> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${o.host}:${o.port}/control`, {
-      headers: { authorization: `Bearer ${o.secret}` }, handshakeTimeout: o.timeoutMs, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024,
-    });
-    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-    const eventHandlers: ((e: unknown) => void)[] = [];
-    const closeHandlers: (() => void)[] = [];
-    let seq = 0;
-    let opened = false;
-    ws.on('error', (err: NodeJS.ErrnoException) => {
-      if (!opened) reject(new Error(err.code === 'ECONNREFUSED' ? `connection refused at ${o.host}:${o.port}` : err.message));
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      reject(new Error(`refused by ${o.host}:${o.port} (HTTP ${res.statusCode})`));
-      ws.terminate();
-    });
-    ws.on('close', () => {
-      for (const p of pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(new Error('the connection closed before an answer came'));
-      }
-      pending.clear();
-      for (const h of closeHandlers) h();
-    });
-    ws.on('message', (data: RawData) => {
-      let msg: { id?: number; error?: string; event?: unknown };
-      try {
-        msg = parseFrame(data) as typeof msg;
-      } catch {
-        return;
-      }
-      if (msg.event !== undefined && msg.id === undefined) {
-        for (const h of eventHandlers) h(msg.event);
-        return;
-      }
-      const p = msg.id === undefined ? undefined : pending.get(msg.id);
-      if (p === undefined) return;
-      pending.delete(msg.id!);
-      clearTimeout(p.timer);
-      if (typeof msg.error === 'string') p.reject(new Error(msg.error));
-      else p.resolve(msg);
-    });
-    ws.on('open', () => {
-      opened = true;
-      resolve({
-        request: (body, timeoutMs) => new Promise((res, rej) => {
-          if (ws.readyState !== ws.OPEN) return rej(new Error('the connection is closed'));
-          const id = ++seq;
-          const timer = setTimeout(() => {
-            pending.delete(id);
-            rej(new Error(`timed out after ${timeoutMs} ms`));
-          }, timeoutMs);
-          pending.set(id, { resolve: res, reject: rej, timer });
-          ws.send(JSON.stringify({ ...body, id }));
-        }),
-        onEvent: (h) => { eventHandlers.push(h); },
-        onClose: (h) => { closeHandlers.push(h); },
-        close: () => ws.close(),
-      });
-    });
-  });
-}
+// The control client lives in its own module; callers have always imported it from here.
+export { connectControl, ControlConnectError, type ControlClient, type ControlClientOptions } from './control-client.js';

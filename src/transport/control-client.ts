@@ -1,0 +1,156 @@
+/**
+ * The client side of a /control connection, used by the CLI, the
+ * orchestrator and the benchmark: JSON requests `{id, ...}` answered by
+ * `{id, ...result}` or `{id, error}`, and `{event}` frames pushed by the
+ * server at any time.
+ */
+import WebSocket, { type RawData } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { OperatingError } from '../errors.js';
+import { parseFrame } from './server.js';
+
+export interface ControlClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  /** For the connection to open, handshake included. */
+  readonly timeoutMs: number;
+  /** What to call the other end in errors (`node-2`); without it errors name only the address. */
+  readonly name?: string;
+  /** The largest frame accepted from the server. */
+  readonly maxFrameBytes?: number;
+}
+
+export interface ControlClient {
+  /** Resolves with the whole response (including `id`); rejects with the server's error sentence, a timeout, or a lost connection. */
+  request(body: Record<string, unknown>, timeoutMs: number): Promise<unknown>;
+  onEvent(handler: (event: unknown) => void): void;
+  onClose(handler: () => void): void;
+  close(): void;
+}
+
+/** The connection could not be opened: refused, unanswered, or turned away at the handshake. */
+export class ControlConnectError extends OperatingError {
+  constructor(readonly reason: string, readonly address: string, readonly peerName?: string) {
+    super(peerName === undefined ? `${reason} at ${address}` : `cannot reach ${peerName} at ${address}: ${reason}`);
+  }
+}
+
+const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** A refusal's reason is one line; more than this is not worth reading. */
+const MAX_REFUSAL_BYTES = 512;
+
+export async function connectControl(o: ControlClientOptions): Promise<ControlClient> {
+  const ws = await open(o);
+  return client(ws);
+}
+
+function open(o: ControlClientOptions): Promise<WebSocket> {
+  const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (reason: string) => {
+      if (settled) return;
+      settled = true;
+      reject(new ControlConnectError(reason, address, o.name));
+      ws.terminate();
+    };
+    const ws = new WebSocket(`ws://${address}/control`, {
+      headers: { authorization: `Bearer ${o.secret}` }, handshakeTimeout: o.timeoutMs,
+      perMessageDeflate: false, maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    });
+    ws.on('error', (err: NodeJS.ErrnoException) => fail(connectProblem(err, o.timeoutMs)));
+    ws.on('unexpected-response', (_req, res) => readRefusal(res, (reason) => fail(reason)));
+    ws.on('close', () => fail('the connection closed during the handshake'));
+    ws.once('open', () => {
+      if (settled) return;
+      settled = true;
+      resolve(ws);
+    });
+  });
+}
+
+function connectProblem(err: NodeJS.ErrnoException, timeoutMs: number): string {
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'ECONNRESET') return 'the connection was reset';
+  if (err.code === 'ENOTFOUND') return 'no such host';
+  if (/handshake has timed out/i.test(err.message)) return `no answer within ${timeoutMs} ms`;
+  return err.message;
+}
+
+/** The server's one-line reason for a refusal, e.g. "refused: missing or wrong cluster secret (HTTP 401)". */
+function readRefusal(res: IncomingMessage, done: (reason: string) => void): void {
+  let body = '';
+  const finish = () => {
+    const line = body.split('\n')[0]!.trim();
+    done(`refused${line === '' ? '' : `: ${line}`} (HTTP ${res.statusCode})`);
+  };
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    body += chunk;
+    if (body.length >= MAX_REFUSAL_BYTES) res.destroy();
+  });
+  res.on('end', finish);
+  res.on('close', finish);
+  res.on('error', finish);
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+function client(ws: WebSocket): ControlClient {
+  const pending = new Map<number, Pending>();
+  const eventHandlers: ((e: unknown) => void)[] = [];
+  const closeHandlers: (() => void)[] = [];
+  let seq = 0;
+  ws.on('error', () => undefined); // 'close' follows and fails whatever is pending.
+  ws.on('close', () => {
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new OperatingError('the connection closed before an answer came'));
+    }
+    pending.clear();
+    for (const h of closeHandlers) h();
+  });
+  ws.on('message', (data: RawData) => onFrame(data, pending, eventHandlers));
+  return {
+    request: (body, timeoutMs) => new Promise((resolve, reject) => {
+      if (ws.readyState !== ws.OPEN) return reject(new OperatingError('the connection is closed'));
+      const id = ++seq;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new OperatingError(`timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...body, id }));
+    }),
+    onEvent: (h) => { eventHandlers.push(h); },
+    onClose: (h) => { closeHandlers.push(h); },
+    close: () => ws.close(),
+  };
+}
+
+/** A frame the client cannot make sense of is ignored: the request it might answer times out with a clear sentence. */
+function onFrame(data: RawData, pending: Map<number, Pending>, eventHandlers: ((e: unknown) => void)[]): void {
+  let msg: unknown;
+  try {
+    msg = parseFrame(data);
+  } catch {
+    return;
+  }
+  if (typeof msg !== 'object' || msg === null) return;
+  const { id, error, event } = msg as { id?: unknown; error?: unknown; event?: unknown };
+  if (id === undefined) {
+    if (event !== undefined) for (const h of eventHandlers) h(event);
+    return;
+  }
+  const p = typeof id === 'number' ? pending.get(id) : undefined;
+  if (p === undefined) return;
+  pending.delete(id as number);
+  clearTimeout(p.timer);
+  if (typeof error === 'string') p.reject(new OperatingError(error));
+  else p.resolve(msg);
+}
