@@ -1,42 +1,78 @@
 /**
- * The binary as a user meets it: bad input gets one sentence and a non-zero
- * exit without hanging; a detached cluster is driven from "another terminal";
- * a record whose processes died is detected and cleaned.
+ * The binary as a user meets it (`node bin/paxos.js`, each test in its own
+ * PAXOS_HOME): bad input gets one clear sentence on stderr and a non-zero
+ * exit without hanging; a detached cluster is driven from "another
+ * terminal" and stopped with no process left; a record whose processes died
+ * is detected and cleaned. Every test stops what it started.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { isProcessAlive, readRecord } from '../../src/cluster/record.js';
+import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 const bin = join(repoRoot(), 'bin', 'paxos.js');
+/** Far above what any command needs: reaching it means the command hung, which is itself a failure. */
+const HANG_MS = 30_000;
+
+interface StatusJson {
+  readonly protocol: string;
+  readonly clusterSize: number;
+  readonly orchestratorPid: number;
+  readonly replicas: readonly { readonly id: number; readonly pid: number | null; readonly up: boolean }[];
+}
 
 function home(): string {
   return mkdtempSync(join(tmpdir(), 'paxos-cli-'));
 }
 
-function paxos(dir: string, ...args: string[]) {
-  return execa(process.execPath, [bin, ...args], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: 30_000 });
+async function paxos(dir: string, ...args: string[]) {
+  const r = await execa(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+  assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
+  return r;
 }
 
-/** One sentence on stderr, prefixed, and the exit code. */
-async function fails(dir: string, args: string[], pattern: RegExp, code: number): Promise<void> {
+async function succeeds(dir: string, ...args: string[]) {
   const r = await paxos(dir, ...args);
-  assert.equal(r.exitCode, code, `${args.join(' ')}: exit ${r.exitCode}, stderr ${r.stderr}`);
-  assert.match(r.stderr, pattern, args.join(' '));
-  assert.ok(r.stderr.trim().split('\n').length <= 3, `one clear sentence, not a stack: ${r.stderr}`);
+  assert.equal(r.exitCode, 0, `paxos ${args.join(' ')}: exit ${r.exitCode}, stderr: ${r.stderr}`);
+  return r;
 }
 
+/** One sentence on one line of stderr, naming the problem, and a non-zero exit. */
+async function fails(dir: string, args: string[], pattern: RegExp): Promise<void> {
+  const r = await paxos(dir, ...args);
+  const what = `paxos ${args.join(' ').slice(0, 60)}`;
+  assert.notEqual(r.exitCode, 0, `${what} exited 0`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `${what}: one sentence, not a stack or a page: ${r.stderr}`);
+  assert.match(lines[0]!, /^paxos: \S.*[^\s]$/, what);
+  assert.match(lines[0]!, pattern, what);
+}
+
+/** The record as the cluster wrote it, read as a file: where a user (or a script) would find the pids. */
+function recordFile(dir: string): { cluster?: { orchestratorPid: number; replicas: { id: number; pid: number | null }[] } } | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ReturnType<typeof recordFile>;
+  } catch {
+    return null;
+  }
+}
+
+async function status(dir: string): Promise<StatusJson> {
+  return JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as StatusJson;
+}
+
+/** Stops whatever a test left running: `paxos down`, and if the orchestrator survives that, its recorded pid. */
 async function cleanup(dir: string): Promise<void> {
-  const record = readRecord(dir);
-  if (record !== null && isProcessAlive(record.orchestratorPid)) {
-    await paxos(dir, 'down');
-    if (isProcessAlive(record.orchestratorPid)) process.kill(record.orchestratorPid, 'SIGKILL');
+  const pid = recordFile(dir)?.cluster?.orchestratorPid;
+  if (pid !== undefined && isProcessAlive(pid)) {
+    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    if (!(await eventually(() => !isProcessAlive(pid), 5000))) process.kill(pid, 'SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });
 }
@@ -44,28 +80,29 @@ async function cleanup(dir: string): Promise<void> {
 test('bad input without a cluster: one sentence and a non-zero exit', async () => {
   const dir = home();
   try {
-    await fails(dir, ['propose', 'x'], /propose needs key=value/, 2);
-    await fails(dir, ['propose', '=3'], /a key is needed/, 2);
-    await fails(dir, ['up', '-n', '0'], /-n must be an integer from 1 to 15/, 2);
-    await fails(dir, ['up', '-n', '1000'], /-n must be an integer from 1 to 15/, 2);
-    await fails(dir, ['status'], /no cluster is running/, 1);
-    await fails(dir, ['propose', `x=${'v'.repeat(70_000)}`], /largest value a replica accepts is 65536 bytes/, 2);
-    await fails(dir, ['net', '--delay', 'soon'], /--delay must look like 10-200ms/, 2);
+    await fails(dir, ['propose', 'x'], /propose needs key=value/);
+    await fails(dir, ['propose', '=3'], /a key is needed/);
+    await fails(dir, ['up', '-n', '0'], /-n must be an integer from 1 to 15/);
+    await fails(dir, ['up', '-n', '1000'], /-n must be an integer from 1 to 15/);
+    await fails(dir, ['status'], /no cluster is running/);
+    await fails(dir, ['propose', `x=${'v'.repeat(70_000)}`], /largest value a replica accepts is 65536 bytes/);
+    await fails(dir, ['net', '--delay', 'soon'], /--delay must look like 10-200ms/);
+    assert.equal(recordFile(dir)?.cluster, undefined, 'bad input left a cluster record');
   } finally {
     await cleanup(dir);
   }
 });
 
-test('a busy port is refused before anything starts', async () => {
+test('a busy --base-port is refused before anything starts', async () => {
   const dir = home();
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
   const port = (server.address() as { port: number }).port;
   try {
-    await fails(dir, ['up', '-n', '3', '--base-port', String(port), '--detach'], new RegExp(`port ${port} on 127.0.0.1 is already in use`), 1);
-    assert.equal(readRecord(dir), null);
+    await fails(dir, ['up', '-n', '3', '--base-port', String(port), '--detach'], new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    assert.equal(recordFile(dir)?.cluster, undefined, 'a refused start left a cluster record');
   } finally {
-    server.close();
+    await new Promise((resolve) => server.close(resolve));
     await cleanup(dir);
   }
 });
@@ -73,28 +110,31 @@ test('a busy port is refused before anything starts', async () => {
 test('a detached cluster driven from another terminal, then stopped with nothing left behind', async () => {
   const dir = home();
   try {
-    const up = await paxos(dir, 'up', '-n', '3', '--detach');
-    assert.equal(up.exitCode, 0, up.stderr);
-    await fails(dir, ['up', '-n', '3', '--detach'], /a cluster is already running/, 1);
-    const proposed = await paxos(dir, 'propose', 'x=7');
-    assert.equal(proposed.exitCode, 0, proposed.stderr);
-    assert.match(proposed.stdout, /chosen x=7 in slot #\d+ at ballot \d+\.\d+/);
-    assert.match((await paxos(dir, 'get', 'x')).stdout, /x = 7/);
-    const status = JSON.parse((await paxos(dir, 'status', '--json')).stdout) as { replicas: { id: number; pid: number | null }[] };
-    assert.equal(status.replicas.length, 3);
-    await fails(dir, ['kill', 'node-9'], /there is no node-9: this cluster has node-1 to node-3/, 2);
-    assert.equal((await paxos(dir, 'kill', 'node-2')).exitCode, 0);
-    await fails(dir, ['kill', 'node-2'], /node-2 is already down/, 1);
-    assert.equal((await paxos(dir, 'restart', 'node-2')).exitCode, 0);
-    assert.equal((await paxos(dir, 'partition', 'node-1', 'node-2,node-3')).exitCode, 0);
-    assert.equal((await paxos(dir, 'heal')).exitCode, 0);
-    assert.equal((await paxos(dir, 'net', '--delay', '1-5ms', '--drop', '1%')).exitCode, 0);
-    assert.match((await paxos(dir, 'logs', 'node-1')).stdout, /started as node-1 of 3/);
-    const pids = status.replicas.map((r) => r.pid).filter((p): p is number => p !== null);
-    const down = await paxos(dir, 'down');
-    assert.equal(down.exitCode, 0, down.stderr);
-    for (const pid of pids) assert.ok(await eventually(() => !isProcessAlive(pid), 5000), `replica pid ${pid} survived down`);
-    await fails(dir, ['status'], /no cluster is running/, 1);
+    await succeeds(dir, 'up', '-n', '3', '--detach');
+    await fails(dir, ['up', '-n', '3', '--detach'], /a cluster is already running/);
+    assert.match((await succeeds(dir, 'propose', 'x=7')).stdout, /chosen x=7 in slot #\d+ at ballot \d+\.\d+/);
+    assert.match((await succeeds(dir, 'get', 'x')).stdout, /^x = 7 /);
+    const first = await status(dir);
+    assert.equal(first.clusterSize, 3);
+    assert.deepEqual(first.replicas.map((r) => [r.id, r.up, typeof r.pid]), [[1, true, 'number'], [2, true, 'number'], [3, true, 'number']]);
+
+    await fails(dir, ['kill', 'node-9'], /there is no node-9: this cluster has node-1 to node-3/);
+    await succeeds(dir, 'kill', 'node-2');
+    assert.equal((await status(dir)).replicas.find((r) => r.id === 2)!.up, false, 'node-2 still up after kill');
+    await fails(dir, ['kill', 'node-2'], /node-2 is already down/);
+    await succeeds(dir, 'restart', 'node-2');
+    const restarted = await status(dir);
+    assert.equal(restarted.replicas.find((r) => r.id === 2)!.up, true, 'node-2 down after restart');
+    await succeeds(dir, 'partition', 'node-1', 'node-2,node-3');
+    await succeeds(dir, 'heal');
+    await succeeds(dir, 'net', '--delay', '1-5ms', '--drop', '1%');
+    const logs = (await succeeds(dir, 'logs', 'node-1')).stdout.trim().split('\n');
+    assert.ok(logs.length >= 2 && logs.some((l) => /started as node-1 of 3/.test(l)), `logs node-1: ${logs.slice(0, 5).join(' | ')}`);
+
+    const pids = [restarted.orchestratorPid, ...first.replicas.map((r) => r.pid!), restarted.replicas.find((r) => r.id === 2)!.pid!];
+    await succeeds(dir, 'down');
+    for (const pid of pids) assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
+    await fails(dir, ['status'], /no cluster is running/);
   } finally {
     await cleanup(dir);
   }
@@ -103,14 +143,16 @@ test('a detached cluster driven from another terminal, then stopped with nothing
 test('a stale record whose orchestrator died is detected and cleaned, and its replicas exit on their own', async () => {
   const dir = home();
   try {
-    assert.equal((await paxos(dir, 'up', '-n', '3', '--detach')).exitCode, 0);
-    const record = readRecord(dir)!;
+    await succeeds(dir, 'up', '-n', '3', '--detach');
+    const record = recordFile(dir)?.cluster;
+    assert.ok(record !== undefined, `no record in ${join(dir, 'cluster.json')}`);
     process.kill(record.orchestratorPid, 'SIGKILL');
-    await eventually(() => !isProcessAlive(record.orchestratorPid), 5000);
-    await fails(dir, ['status'], /is gone \(its orchestrator, pid \d+, exited\); removed the stale record/, 1);
-    await fails(dir, ['status'], /no cluster is running/, 1);
+    assert.ok(await eventually(() => !isProcessAlive(record.orchestratorPid), 5000), 'the orchestrator survived SIGKILL');
+    await fails(dir, ['status'], /is gone \(its orchestrator, pid \d+, exited\); removed the stale record/);
+    assert.equal(recordFile(dir)?.cluster, undefined, 'the stale record is still there');
+    await fails(dir, ['status'], /no cluster is running/);
     for (const r of record.replicas) {
-      if (r.pid !== null) assert.ok(await eventually(() => !isProcessAlive(r.pid!), 5000), `orphaned replica ${r.id} kept running`);
+      if (r.pid !== null) assert.ok(await eventually(() => !isProcessAlive(r.pid!), 10_000), `orphaned node-${r.id} (pid ${r.pid}) kept running`);
     }
   } finally {
     await cleanup(dir);
