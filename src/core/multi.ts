@@ -698,6 +698,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private timeoutReason(): string {
+    // A follower hears only from the leader, so its own count says nothing about a majority:
+    // while it hears a live leader, the leader is what it waited for, not a missing quorum.
+    if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) {
+      return `timed out waiting for node-${this.leaderId} to decide`;
+    }
     return this.liveness.timeoutReason({
       nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
       otherwise: this.leaderId === null ? 'timed out: no leader elected yet' : `timed out waiting for node-${this.leaderId} to decide`,

@@ -51,6 +51,13 @@ export class Replica {
   private failed: Error | null = null;
   private readonly waiting = new Map<string, (reply: ClientReply) => void>();
   private requestSeq = 0;
+  /**
+   * Multi-Paxos names a command `node:requestId` and drops one whose name it has
+   * already applied (a retried forward). A counter that restarts at 1 with the
+   * process would reuse names from before a crash and have new proposals dropped
+   * as duplicates, so the ids carry this incarnation's random seed and start time.
+   */
+  private readonly incarnation: string;
   private messagesIn = 0;
   /** The core's view as of the last Ready whose records are on disk: nothing shown is still being written. */
   private durableView: NodeView | null = null;
@@ -69,6 +76,7 @@ export class Replica {
   constructor(private readonly opts: ReplicaOptions) {
     this.core = createCore(opts);
     this.startedMs = opts.clock.nowMs();
+    this.incarnation = `${opts.randomSeed.toString(36)}.${Math.floor(this.startedMs).toString(36)}`;
   }
 
   start(): void {
@@ -89,7 +97,7 @@ export class Replica {
   /** A client's command; resolves with the core's answer once everything it depends on is durable. */
   request(command: Command): Promise<ClientReply> {
     if (this.failed !== null) return Promise.resolve({ requestId: '', ok: false, error: `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}` });
-    const requestId = `${++this.requestSeq}`;
+    const requestId = `${this.incarnation}.${++this.requestSeq}`;
     return new Promise((resolve) => {
       this.waiting.set(requestId, resolve);
       this.enqueue({ type: 'request', request: { requestId, command } });
@@ -145,8 +153,11 @@ export class Replica {
 
   /** `view` is the core as of this Ready: once the Ready is durable it is what `status` reports. */
   private commit(ready: Ready<PeerMessage, unknown>, view: NodeView): void {
-    // Early messages depend on nothing this Ready writes: they go now, overlapping the fsync.
+    // Early messages depend on nothing this Ready writes: they go now, overlapping the fsync. They are
+    // written to the sockets before the disk write starts: a follower's accept is on the critical path
+    // of every value, the leader's own write is not (it runs while the followers write theirs).
     for (const m of ready.earlyMessages) this.sendOne(m);
+    if (ready.earlyMessages.length > 0) this.opts.transport.flush?.();
     const durable = ready.persist.length > 0
       ? this.opts.storage.append([...ready.persist, ...ready.persistLazy])
       : this.durableTail;
