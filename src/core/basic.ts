@@ -22,7 +22,7 @@ import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './c
 import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
-import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
+import { failure, type ClientRequest, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
 
 type Accepted = { readonly ballot: Ballot; readonly value: string };
 
@@ -71,7 +71,9 @@ interface Waiter {
   readonly requestId: string;
   readonly op: 'set' | 'get';
   readonly value: string | null;
-  readonly startTick: number;
+  readonly deadlineTick: number;
+  /** Set once an accept carrying this waiter's own value left: from then on its value may be chosen. */
+  sent: boolean;
 }
 
 /** One proposer's attempt to get a value chosen for one key. */
@@ -178,7 +180,10 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
       this.proposals.delete(p.key);
     } else if (p.phase === 'backoff') {
       if (this.nowTick >= p.retryAtTick) this.startRound(p);
-    } else if (this.nowTick - p.phaseStartTick >= this.cfg.electionTimeoutTicks) {
+    } else if (this.nowTick - p.phaseStartTick >= this.cfg.electionTimeoutTicks * 2 ** Math.min(p.attempts, 3)) {
+      // The wait for a phase grows with each failed attempt, as the backoff does: on a network whose
+      // round trip is longer than one timeout (slow disks, `paxos net --delay 10-200ms`) a fixed wait
+      // would abandon every round just before its answers arrive.
       // Messages were lost or a majority is unreachable: try again with a higher ballot.
       this.retryLater(p);
     }
@@ -187,16 +192,20 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private expireWaiters(p: Proposal): void {
     for (let i = p.waiters.length - 1; i >= 0; i--) {
       const w = p.waiters[i]!;
-      if (this.nowTick - w.startTick < this.cfg.requestTimeoutTicks) continue;
+      if (this.nowTick < w.deadlineTick) continue;
       p.waiters.splice(i, 1);
-      this.out.replies.push({ requestId: w.requestId, ok: false, error: this.timeoutReason() });
+      const why = this.timeoutReason();
+      // A read changes nothing, and a value that never left in an accept cannot be chosen: both are refused.
+      this.out.replies.push(failure(w.sent
+        ? { requestId: w.requestId, outcome: 'unknown', code: why.code, error: `${why.error}; ${w.value} was sent to the acceptors and may still be chosen` }
+        : { requestId: w.requestId, outcome: 'refused', code: why.code, error: `${why.error}; ${w.op === 'set' ? `${w.value} was not chosen` : 'nothing was read'}` }));
     }
   }
 
-  private timeoutReason(): string {
+  private timeoutReason(): { code: FailureCode; error: string } {
     return this.liveness.timeoutReason({
       nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
-      otherwise: 'timed out: duelling proposers kept pre-empting each other',
+      otherwise: { code: 'timeout', error: 'timed out: duelling proposers kept pre-empting each other' },
     });
   }
 
@@ -210,17 +219,20 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     const c = req.command;
     const known = this.chosen.get(c.key);
     if (known !== undefined) {
-      this.replyChosen({ requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, startTick: this.nowTick }, c.key, known.value, known.ballot ?? ZERO_BALLOT, 0);
+      this.replyChosen({ requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, deadlineTick: this.nowTick, sent: false }, c.key, known.value, known.ballot ?? ZERO_BALLOT, 0);
       return;
     }
-    const waiter: Waiter = { requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, startTick: this.nowTick };
+    const timeoutTicks = Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
+    const waiter: Waiter = { requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, deadlineTick: this.nowTick + timeoutTicks, sent: false };
     const existing = this.proposals.get(c.key);
     if (existing !== undefined) {
+      // Joining a round already in phase 2 with this very value: it may be chosen from now on.
+      if (existing.phase === 'accept' && existing.value === waiter.value) waiter.sent = true;
       existing.waiters.push(waiter);
       return;
     }
     if (this.proposals.size >= this.cfg.maxPendingRequests) {
-      this.out.replies.push({ requestId: req.requestId, ok: false, error: `node-${this.id} has ${this.proposals.size} proposals open; try again later` });
+      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'overloaded', error: `node-${this.id} has ${this.proposals.size} proposals open; try again later` }));
       return;
     }
     const p: Proposal = {
@@ -282,9 +294,13 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     p.phaseStartTick = this.nowTick;
     p.roundTrips++;
     this.out.events.push({ type: 'phase2', ballot: p.ballot, instance: p.key, value, valueId: value, quorum: [...p.promises.keys()], adopted: best !== null });
-    for (const to of this.peers) this.out.messages.push({ type: 'accept', from: this.id, to, key: p.key, ballot: p.ballot, value });
-    // The proposer's own acceptor may have promised a higher ballot meanwhile; then it rejects like any other would.
+    // The proposer's own acceptor goes first: it may have promised a higher ballot since it promised this
+    // one, and then it rejects like any other acceptor would. The round is already lost, so sending the
+    // accepts anyway would only cost 2(n-1) messages and let the peers accept a value of a ballot its own
+    // proposer has given up on.
     if (!this.acceptLocally(p.key, p.ballot, value)) return this.preempted(p, this.promised.get(p.key) ?? ZERO_BALLOT);
+    for (const to of this.peers) this.out.messages.push({ type: 'accept', from: this.id, to, key: p.key, ballot: p.ballot, value });
+    for (const w of p.waiters) if (w.value === value) w.sent = true;
     p.accepts.add(this.id);
     this.maybeDecide(p);
   }

@@ -13,6 +13,8 @@ export interface ResolvedConfig {
   readonly maxBatchEntries: number;
   readonly maxInflightSlots: number;
   readonly maxPendingRequests: number;
+  readonly sessionHorizonSlots: number;
+  readonly maxRequestTimeoutTicks: number;
   readonly bugs: PlantedBugs;
 }
 
@@ -24,6 +26,8 @@ export const DEFAULTS = {
   maxBatchEntries: 256,
   maxInflightSlots: 4096,
   maxPendingRequests: 20000,
+  sessionHorizonSlots: 65536,
+  maxRequestTimeoutTicks: 60_000,
 } as const;
 
 export function resolveConfig(config: CoreConfig): ResolvedConfig {
@@ -45,6 +49,8 @@ export function resolveConfig(config: CoreConfig): ResolvedConfig {
     maxBatchEntries: config.maxBatchEntries ?? DEFAULTS.maxBatchEntries,
     maxInflightSlots: config.maxInflightSlots ?? DEFAULTS.maxInflightSlots,
     maxPendingRequests: config.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
+    sessionHorizonSlots: config.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots,
+    maxRequestTimeoutTicks: config.maxRequestTimeoutTicks ?? DEFAULTS.maxRequestTimeoutTicks,
     bugs: config.bugs ?? {},
   };
 }
@@ -57,6 +63,7 @@ export function resolveConfig(config: CoreConfig): ResolvedConfig {
 export function requiredQuorum(cfg: ResolvedConfig, liveCount: number): number {
   if (cfg.bugs.quorumOfLive) return quorumSize(Math.max(1, liveCount));
   if (cfg.bugs.quorumMinusOne) return Math.max(1, quorumSize(cfg.clusterSize) - 1);
+  if (cfg.bugs.quorumHalf) return Math.ceil(cfg.clusterSize / 2);
   return quorumSize(cfg.clusterSize);
 }
 

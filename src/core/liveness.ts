@@ -1,4 +1,4 @@
-import type { NodeId } from './types.js';
+import type { FailureCode, NodeId } from './types.js';
 
 /**
  * Which peers this replica heard from lately, in ticks. It feeds the reasons
@@ -28,9 +28,9 @@ export class PeerLiveness {
   }
 
   /** Why a request is being failed back: a missing majority if that is the reason, else `otherwise`. */
-  timeoutReason(o: { nowTick: number; clusterSize: number; quorum: number; otherwise: string }): string {
+  timeoutReason(o: { nowTick: number; clusterSize: number; quorum: number; otherwise: { code: FailureCode; error: string } }): { code: FailureCode; error: string } {
     const live = this.count(o.nowTick);
-    if (live < o.quorum) return `no quorum: ${live} of ${o.clusterSize} nodes reachable, ${o.quorum} needed`;
+    if (live < o.quorum) return { code: 'no-quorum', error: `no quorum: ${live} of ${o.clusterSize} nodes reachable, ${o.quorum} needed` };
     return o.otherwise;
   }
 }

@@ -3,15 +3,18 @@
  * Every message says who sends it to whom, in the words of the papers.
  */
 import type { Ballot } from './ballot.js';
-import type { Command, NodeId } from './types.js';
+import type { Command, CommandIdentity, NodeId } from './types.js';
 
 /** A log entry: a client command, or a no-op that fills a hole after a leader change. */
 export type LogValue =
   | { readonly kind: 'noop' }
   | {
       readonly kind: 'cmd';
-      /** `<origin>:<requestId>`; the same id chosen twice is applied once. */
+      /** `<session>:<seq>`, the identity as one string: the same id chosen twice is applied once. */
       readonly id: string;
+      readonly identity: CommandIdentity;
+      /** The commit point its proposer saw when it made the command: the session table's age rule starts here. */
+      readonly base: number;
       /** The replica whose client is waiting for this command. */
       readonly origin: NodeId;
       readonly command: Command;

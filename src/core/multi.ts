@@ -29,12 +29,11 @@ import {
 import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
-import type { ClientRequest, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from './types.js';
+import { SessionTable, commandId, fingerprintOf } from './sessions.js';
+import { failure, type ClientRequest, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
-/** How many applied command ids are remembered to drop a command chosen twice (a retried forward). */
-const DEDUP_WINDOW = 65536;
 
 /** What a Multi-Paxos replica recovers from its log. */
 export interface MultiDurableState {
@@ -94,8 +93,8 @@ interface Leadership {
   outgoing: SlotValue[];
   /** Values waiting for a free slot in the in-flight window (bounded by maxPendingRequests). */
   readonly queue: LogValue[];
-  /** Command ids proposed under this leadership, so a retried forward is not proposed twice. */
-  readonly proposedIds: Set<string>;
+  /** Ids of the commands in `inflight` or `queue`: bounded by those two, emptied as they are chosen. */
+  readonly undecided: Set<string>;
   /** Slots accepted locally since the last `ready()`, whose votes count once their records are durable. */
   unpersistedSelf: number[];
   /** Followers whose clients wait on a slot chosen since the last `ready()`. */
@@ -103,11 +102,13 @@ interface Leadership {
   heartbeatDueTick: number;
 }
 
+/** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
 interface PendingRequest {
-  readonly requestId: string;
+  readonly requestIds: string[];
   readonly value: LogValue & { kind: 'cmd' };
-  readonly startTick: number;
+  deadlineTick: number;
   lastSentTick: number;
+  /** Times it left this replica (forwarded, or proposed here): once it has, its outcome can no longer be "refused". */
   sends: number;
 }
 
@@ -129,9 +130,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private readonly chosen = new Map<number, { value: LogValue; ballot: Ballot | null }>();
   private commitIndex = FIRST_SLOT;
   private readonly kv = new Map<string, string>();
-  private readonly appliedIds = new Set<string>();
-  private readonly appliedOrder: (string | undefined)[] = new Array<string | undefined>(DEDUP_WINDOW);
-  private appliedNext = 0;
+  private readonly sessions: SessionTable;
 
   // Volatile roles and timers.
   private role: 'follower' | 'candidate' | 'leader' = 'follower';
@@ -151,6 +150,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.peers = peersOf(this.cfg);
     this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
+    this.sessions = new SessionTable(this.cfg.sessionHorizonSlots);
     this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
     this.accepted = recovered.accepted;
@@ -317,7 +317,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       inflight: new Map(),
       outgoing: [],
       queue: [],
-      proposedIds: new Set(),
+      undecided: new Set(),
       commitNotify: new Set(),
       unpersistedSelf: [],
       heartbeatDueTick: this.nowTick,
@@ -410,15 +410,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private leaderPropose(value: LogValue): void {
     const l = this.leader!;
     if (value.kind === 'cmd') {
-      if (l.proposedIds.has(value.id)) return;
-      if (this.appliedIds.has(value.id)) {
-        if (value.origin !== this.id) l.commitNotify.add(value.origin);
-        return;
-      }
-      l.proposedIds.add(value.id);
+      // A retried forward of a command still on its way is dropped; one already chosen goes through the
+      // log again and the session table answers it as a duplicate, so nothing here grows with the log.
+      if (l.undecided.has(value.id)) return;
+      if (l.inflight.size >= this.cfg.maxInflightSlots && l.queue.length >= this.cfg.maxPendingRequests) return;
+      l.undecided.add(value.id);
     }
     if (l.inflight.size >= this.cfg.maxInflightSlots) {
-      if (l.queue.length < this.cfg.maxPendingRequests) l.queue.push(value);
+      l.queue.push(value);
       return;
     }
     const slot = l.nextSlot++;
@@ -437,7 +436,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.acceptLocally(l.ballot, [{ slot, value }]);
     l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
     l.outgoing.push({ slot, value });
-    l.unpersistedSelf.push(slot);
+    if (this.cfg.bugs.countVoteBeforeDurable) {
+      l.inflight.get(slot)!.votes.add(this.id);
+      this.countVotes(slot);
+    } else {
+      l.unpersistedSelf.push(slot);
+    }
   }
 
   private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
@@ -481,7 +485,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onAccepted(m: AcceptedMsg): void {
     const l = this.leader;
-    if (this.role !== 'leader' || l === null || !ballotEquals(m.ballot, l.ballot)) return;
+    if (this.role !== 'leader' || l === null) return;
+    if (!ballotEquals(m.ballot, l.ballot) && !this.cfg.bugs.countVotesOfAnyBallot) return;
     for (const slot of m.slots) {
       const inf = l.inflight.get(slot);
       if (inf === undefined) continue;
@@ -496,6 +501,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const inf = l.inflight.get(slot);
     if (inf === undefined || inf.votes.size < this.quorum()) return;
     l.inflight.delete(slot);
+    if (inf.value.kind === 'cmd') l.undecided.delete(inf.value.id);
     this.choose(slot, inf.value, l.ballot);
     if (inf.value.kind === 'cmd' && inf.value.origin !== this.id) l.commitNotify.add(inf.value.origin);
   }
@@ -629,45 +635,79 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
   }
 
-  /** Applies a chosen command to the key-value map, once per command id, and answers a waiting client. */
+  /**
+   * Applies a chosen command to the key-value map as the session table rules
+   * (once per identity, never after its horizon) and answers the client
+   * waiting here, if any, with what that decision means for it.
+   */
   private apply(slot: number, value: LogValue, ballot: Ballot | null): void {
-    if (value.kind === 'noop' || this.appliedIds.has(value.id)) return;
-    this.rememberApplied(value.id);
+    if (value.kind === 'noop') return;
+    const admitted = this.sessions.admit({ identity: value.identity, command: value.command, base: value.base, slot });
+    const verdict = this.cfg.bugs.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
     const c = value.command;
-    if (c.op === 'set') this.kv.set(c.key, c.value);
+    if (verdict.kind === 'apply' && c.op === 'set') this.kv.set(c.key, c.value);
+    if (verdict.kind === 'identity-reused') {
+      this.out.events.push({ type: 'note', text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused` });
+    }
     const p = this.pending.get(value.id);
     if (p === undefined) return;
     this.pending.delete(value.id);
-    this.out.replies.push({
-      requestId: p.requestId, ok: true, op: c.op, key: c.key,
-      value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
-      slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1),
-    });
+    if (fingerprintOf(p.value.command) !== fingerprintOf(c)) {
+      // Another client used this identity for a different command; ours was not the one chosen here.
+      return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used for a different command` });
+    }
+    switch (verdict.kind) {
+      case 'apply':
+      case 'duplicate':
+        return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
+      case 'expired':
+        return this.replyFailure(p, { outcome: 'unknown', code: 'expired', error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told` });
+      case 'identity-reused':
+        return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command` });
+    }
   }
 
-  /** A ring, not push/shift: shifting a 65,536-entry array on every apply cost a third of the throughput. */
-  private rememberApplied(id: string): void {
-    const evicted = this.appliedOrder[this.appliedNext];
-    if (evicted !== undefined) this.appliedIds.delete(evicted);
-    this.appliedOrder[this.appliedNext] = id;
-    this.appliedNext = (this.appliedNext + 1) % DEDUP_WINDOW;
-    this.appliedIds.add(id);
+  private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
+    const c = p.value.command;
+    for (const requestId of p.requestIds) {
+      this.out.replies.push({
+        requestId, ok: true, op: c.op, key: c.key,
+        value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
+        slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1),
+      });
+    }
+  }
+
+  private replyFailure(p: PendingRequest, f: { outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): void {
+    for (const requestId of p.requestIds) this.out.replies.push(failure({ requestId, ...f }));
   }
 
   // --------------------------------------------------------------- clients
 
   private onRequest(req: ClientRequest): void {
+    const id = commandId(req.identity);
+    const deadlineTick = this.nowTick + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
+    const known = this.pending.get(id);
+    if (known !== undefined) {
+      // The client retried here while the first copy still waits: one command, answered on every request.
+      if (fingerprintOf(known.value.command) !== fingerprintOf(req.command)) {
+        this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'identity-reused', error: `the identity ${id} is already waiting here for a different command` }));
+        return;
+      }
+      known.requestIds.push(req.requestId);
+      known.deadlineTick = Math.max(known.deadlineTick, deadlineTick);
+      return;
+    }
     if (this.pending.size >= this.cfg.maxPendingRequests) {
-      this.out.replies.push({ requestId: req.requestId, ok: false, error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` });
+      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'overloaded', error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` }));
       return;
     }
     if (this.cfg.bugs.staleLocalReads && req.command.op === 'get') {
       this.out.replies.push({ requestId: req.requestId, ok: true, op: 'get', key: req.command.key, value: this.kv.get(req.command.key) ?? null, ballot: this.promised, roundTrips: 0 });
       return;
     }
-    const id = `${this.id}:${req.requestId}`;
-    if (this.pending.has(id)) throw new Error(`request id ${req.requestId} reused at node ${this.id}`);
-    const p: PendingRequest = { requestId: req.requestId, value: { kind: 'cmd', id, origin: this.id, command: req.command }, startTick: this.nowTick, lastSentTick: this.nowTick, sends: 0 };
+    const value: PendingRequest['value'] = { kind: 'cmd', id, identity: req.identity, base: this.commitIndex, origin: this.id, command: req.command };
+    const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: this.nowTick, sends: 0 };
     this.pending.set(id, p);
     this.forward(p);
   }
@@ -684,31 +724,37 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
   }
 
-  /** Re-sends requests that made no progress and fails those past their deadline (their outcome is then unknown). */
+  /**
+   * Re-sends requests that made no progress and fails those past their
+   * deadline. One that ever left this replica may still be chosen, so its
+   * client is told the outcome is unknown; one that never left is refused,
+   * and dropped here so it never leaves later.
+   */
   private retryPending(): void {
     const retryTicks = 2 * this.cfg.electionTimeoutTicks;
     for (const [id, p] of this.pending) {
-      if (this.nowTick - p.startTick >= this.cfg.requestTimeoutTicks) {
+      if (this.nowTick >= p.deadlineTick) {
         this.pending.delete(id);
-        this.out.replies.push({ requestId: p.requestId, ok: false, error: this.timeoutReason() });
+        const why = this.timeoutReason();
+        this.replyFailure(p, p.sends > 0
+          ? { outcome: 'unknown', code: why.code, error: `${why.error}; the command was sent and may still be chosen` }
+          : { outcome: 'refused', code: why.code, error: `${why.error}; the command was never sent, so it was not chosen` });
       } else if (this.nowTick - p.lastSentTick >= retryTicks) {
         this.forward(p);
       }
     }
   }
 
-  private timeoutReason(): string {
+  private timeoutReason(): { code: FailureCode; error: string } {
     // A follower hears only from the leader, so its own count says nothing about a majority:
     // while it hears a live leader, the leader is what it waited for, not a missing quorum.
-    if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) {
-      return `timed out waiting for node-${this.leaderId} to decide`;
-    }
+    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${this.leaderId} to decide` };
+    if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) return waitedForLeader;
     return this.liveness.timeoutReason({
       nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
-      otherwise: this.leaderId === null ? 'timed out: no leader elected yet' : `timed out waiting for node-${this.leaderId} to decide`,
+      otherwise: this.leaderId === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
-
 
   // ------------------------------------------------------------ inspection
 
@@ -735,10 +781,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     readonly commitIndex: number;
     readonly kv: ReadonlyMap<string, string>;
     readonly pendingRequests: number;
+    readonly sessionEntries: number;
   } {
     return {
       round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
-      commitIndex: this.commitIndex, kv: this.kv, pendingRequests: this.pending.size,
+      commitIndex: this.commitIndex, kv: this.kv, pendingRequests: this.pending.size, sessionEntries: this.sessions.size(),
     };
   }
 }

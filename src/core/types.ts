@@ -20,10 +20,25 @@ export type Command =
   | { readonly op: 'set'; readonly key: string; readonly value: string }
   | { readonly op: 'get'; readonly key: string };
 
+/**
+ * A command's identity: a client session and a sequence number within it. A
+ * session is opened by a client (or by one incarnation of a replica for the
+ * clients that bring none) and is never reused, so the identity is unique
+ * across clients, replicas and restarts. A retry carries the same identity,
+ * and the replicated session table applies it at most once.
+ */
+export interface CommandIdentity {
+  readonly session: string;
+  readonly seq: number;
+}
+
 export interface ClientRequest {
   /** Unique per request at the replica that received it; used to match the reply. */
   readonly requestId: string;
   readonly command: Command;
+  readonly identity: CommandIdentity;
+  /** How long the client waits; the replica answers (ok, refused or unknown) before then. Default: the core's requestTimeoutTicks. */
+  readonly timeoutTicks?: number;
 }
 
 export type ClientReply = ClientSuccess | ClientFailure;
@@ -44,9 +59,35 @@ export interface ClientSuccess {
   readonly alreadyChosen?: boolean;
 }
 
+/**
+ * What a client is told when its command did not succeed. `refused` means the
+ * command is known not to have taken effect and never will; `unknown` means it
+ * left for a leader or an acceptor and may still be chosen.
+ */
+export type Outcome = 'ok' | 'refused' | 'unknown';
+
+/** Why a command failed, for callers that act on it (never match the sentence). */
+export type FailureCode =
+  /** Too many requests waiting at this replica; nothing was sent. */
+  | 'overloaded'
+  /** Fewer than a majority of the cluster reachable. */
+  | 'no-quorum'
+  /** No leader known to send the command to. */
+  | 'no-leader'
+  /** The deadline passed with a majority reachable (duelling proposers, a slow leader). */
+  | 'timeout'
+  /** Chosen too long after it was proposed: the session table no longer tells whether it was applied before. */
+  | 'expired'
+  /** The identity was already used for a different command: a client bug, refused rather than applied. */
+  | 'identity-reused'
+  | 'shutting-down'
+  | 'storage-failed';
+
 export interface ClientFailure {
   readonly requestId: string;
   readonly ok: false;
+  readonly outcome: 'refused' | 'unknown';
+  readonly code: FailureCode;
   readonly error: string;
 }
 
@@ -131,6 +172,14 @@ export interface PlantedBugs {
   readonly quorumMinusOne?: boolean;
   /** Multi: a replica answers reads from its own copy of the map without going through consensus. */
   readonly staleLocalReads?: boolean;
+  /** Multi: a leader counts its own vote as soon as it accepts, before its accept record is durable. */
+  readonly countVoteBeforeDurable?: boolean;
+  /** Multi: a leader counts accepted replies without checking that they are for its current ballot. */
+  readonly countVotesOfAnyBallot?: boolean;
+  /** Quorum is half the cluster rounded up: right for odd sizes, one short for even ones. */
+  readonly quorumHalf?: boolean;
+  /** Multi: the session table is ignored, so a retried command is applied again. */
+  readonly applyDuplicates?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
 }
@@ -156,6 +205,15 @@ export interface CoreConfig {
   readonly maxInflightSlots?: number;
   /** Most client requests queued at one replica; more are refused with a clear error. */
   readonly maxPendingRequests?: number;
+  /**
+   * Multi: a command is applied only if it is chosen within this many slots of
+   * the commit point its proposer saw; the session table remembers applied
+   * commands for this many slots, so a retry inside the horizon is never
+   * applied twice and one outside it is answered "unknown", never applied.
+   */
+  readonly sessionHorizonSlots?: number;
+  /** Longest client deadline a request may carry. */
+  readonly maxRequestTimeoutTicks?: number;
   readonly bugs?: PlantedBugs;
 }
 
@@ -182,6 +240,10 @@ export interface ProtocolCore<M, R> {
 
 export function emptyReady<M, R>(): Ready<M, R> {
   return { persist: [], persistLazy: [], earlyMessages: [], afterPersist: null, messages: [], replies: [], chosen: [], events: [] };
+}
+
+export function failure(o: { requestId: string; outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): ClientFailure {
+  return { requestId: o.requestId, ok: false, outcome: o.outcome, code: o.code, error: o.error };
 }
 
 export function quorumSize(clusterSize: number): number {

@@ -6,7 +6,7 @@
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import type { LogValue, MultiMessage, SlotValue } from './multi-messages.js';
-import type { Command, Protocol } from './types.js';
+import type { Command, CommandIdentity, Protocol } from './types.js';
 
 /** Largest key and value the product accepts; frames are sized to fit a full batch of them. */
 export const MAX_KEY_BYTES = 256;
@@ -41,7 +41,16 @@ function isCommand(x: unknown): x is Command {
 function isLogValue(x: unknown, n: number): x is LogValue {
   if (!isObj(x)) return false;
   if (x.kind === 'noop') return true;
-  return x.kind === 'cmd' && typeof x.id === 'string' && x.id.length <= MAX_ID_CHARS && isNodeId(x.origin, n) && isCommand(x.command);
+  return x.kind === 'cmd' && typeof x.id === 'string' && x.id.length <= MAX_ID_CHARS && isIdentity(x.identity) &&
+    x.id === `${x.identity.session}:${x.identity.seq}` && isCount(x.base) && isNodeId(x.origin, n) && isCommand(x.command);
+}
+
+export function isIdentity(x: unknown): x is CommandIdentity {
+  return isObj(x) && isSession(x.session) && isCount(x.seq) && (x.seq as number) >= 1;
+}
+
+export function isSession(x: unknown): x is string {
+  return typeof x === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(x);
 }
 
 function isList<T>(x: unknown, item: (y: unknown) => y is T): x is T[] {
