@@ -16,6 +16,25 @@ export class OperatingError extends Error {
   }
 }
 
+/**
+ * A client command that did not succeed, with what the client can know about
+ * it: `refused` (it did not take effect and never will: exit 1) or `unknown`
+ * (it may still be chosen: exit 3, so scripts can tell the two apart).
+ */
+export class OutcomeError extends OperatingError {
+  constructor(
+    message: string,
+    readonly outcome: 'refused' | 'unknown',
+    readonly code: string,
+    readonly node: number | null,
+  ) {
+    super(message, outcome === 'unknown' ? UNKNOWN_OUTCOME_EXIT : 1);
+  }
+}
+
+/** The exit code of a command whose outcome is unknown. */
+export const UNKNOWN_OUTCOME_EXIT = 3;
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof OperatingError) return err.exitCode;
   return 70;

@@ -6,6 +6,8 @@ export interface Clock {
   nowMs(): number;
   /** Calls `fn` every `intervalMs` until the returned function is called. */
   every(intervalMs: number, fn: () => void): () => void;
+  /** Calls `fn` once, soon, after the current turn (setImmediate in a process, a zero-delay event in the simulator). */
+  defer(fn: () => void): void;
 }
 
 export const systemClock: Clock = {
@@ -15,12 +17,16 @@ export const systemClock: Clock = {
     timer.unref?.();
     return () => clearInterval(timer);
   },
+  defer: (fn) => {
+    setImmediate(fn);
+  },
 };
 
 /** The in-memory twin: time moves only when a test calls `advance`. */
 export class ManualClock implements Clock {
   private now = 0;
   private readonly timers = new Set<{ intervalMs: number; nextMs: number; fn: () => void }>();
+  private deferred: (() => void)[] = [];
 
   nowMs(): number {
     return this.now;
@@ -32,7 +38,21 @@ export class ManualClock implements Clock {
     return () => this.timers.delete(timer);
   }
 
+  defer(fn: () => void): void {
+    this.deferred.push(fn);
+  }
+
+  /** Runs what was deferred (and what that defers in turn), as the event loop's next turns would. */
+  runDeferred(): void {
+    for (let guard = 0; guard < 1_000_000 && this.deferred.length > 0; guard++) {
+      const batch = this.deferred;
+      this.deferred = [];
+      for (const fn of batch) fn();
+    }
+  }
+
   advance(ms: number): void {
+    this.runDeferred();
     const end = this.now + ms;
     for (let guard = 0; guard < 1_000_000; guard++) {
       let next: { intervalMs: number; nextMs: number; fn: () => void } | undefined;
@@ -41,6 +61,7 @@ export class ManualClock implements Clock {
       this.now = next.nextMs;
       next.nextMs += next.intervalMs;
       next.fn();
+      this.runDeferred();
     }
     this.now = end;
   }

@@ -3,15 +3,22 @@
  * it. Requests come from the network, so each is validated before use; a bad
  * one gets one clear sentence back, never a crash.
  */
-import type { ClientReply, Command } from '../core/types.js';
-import { isKey, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
+import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
+import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
 import type { Replica } from './replica.js';
 
+/** A client command's optional identity (for retries) and how long the client waits. */
+export interface CommandOptions {
+  readonly session?: string;
+  readonly seq?: number;
+  readonly timeoutMs?: number;
+}
+
 export type ControlRequest =
-  | { readonly op: 'propose'; readonly key: string; readonly value: string }
-  | { readonly op: 'get'; readonly key: string }
+  | ({ readonly op: 'propose'; readonly key: string; readonly value: string } & CommandOptions)
+  | ({ readonly op: 'get'; readonly key: string } & CommandOptions)
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
@@ -33,10 +40,10 @@ export function parseControlRequest(x: unknown): ControlRequest {
     case 'propose':
       if (!isKey(r.key)) throw new ControlError(`a key must be 1 to ${MAX_KEY_BYTES} bytes`);
       if (!isValue(r.value)) throw new ControlError(`a value must be at most ${MAX_VALUE_BYTES} bytes`);
-      return { op: 'propose', key: r.key, value: r.value };
+      return { op: 'propose', key: r.key, value: r.value, ...parseCommandOptions(r) };
     case 'get':
       if (!isKey(r.key)) throw new ControlError(`a key must be 1 to ${MAX_KEY_BYTES} bytes`);
-      return { op: 'get', key: r.key };
+      return { op: 'get', key: r.key, ...parseCommandOptions(r) };
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -48,6 +55,24 @@ export function parseControlRequest(x: unknown): ControlRequest {
     default:
       throw new ControlError(`unknown request "${String(r.op)}"`);
   }
+}
+
+/** The longest a client may ask a replica to keep trying: ten minutes. */
+const MAX_CLIENT_TIMEOUT_MS = 600_000;
+
+function parseCommandOptions(r: Obj): CommandOptions {
+  const o: { session?: string; seq?: number; timeoutMs?: number } = {};
+  if (r.session !== undefined || r.seq !== undefined) {
+    if (!isSession(r.session)) throw new ControlError('a session is 1 to 64 letters, digits, dots, dashes or underscores');
+    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) throw new ControlError('seq must be a whole number from 1');
+    o.session = r.session;
+    o.seq = r.seq as number;
+  }
+  if (r.timeoutMs !== undefined) {
+    if (typeof r.timeoutMs !== 'number' || !(r.timeoutMs > 0) || r.timeoutMs > MAX_CLIENT_TIMEOUT_MS) throw new ControlError(`timeoutMs must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS}`);
+    o.timeoutMs = r.timeoutMs;
+  }
+  return o;
 }
 
 function parseRules(x: unknown): FaultRules {
@@ -95,7 +120,7 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
   switch (req.op) {
     case 'propose':
     case 'get':
-      return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key });
+      return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key }, req);
     case 'status':
       return { status: ctx.replica.status() };
     case 'kv': {
@@ -114,8 +139,14 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
   }
 }
 
-async function runCommand(ctx: ControlContext, command: Command): Promise<ClientReply & { latencyMs: number }> {
+async function runCommand(ctx: ControlContext, command: Command, o: CommandOptions): Promise<(ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number }> {
   const started = performance.now();
-  const reply = await ctx.replica.request(command);
-  return { ...reply, latencyMs: performance.now() - started };
+  const identity = o.session !== undefined && o.seq !== undefined ? { session: o.session, seq: o.seq } : undefined;
+  const reply = await ctx.replica.requestAsync(command, { ...(identity ? { identity } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+  const latencyMs = performance.now() - started;
+  if (reply.ok) return { ...reply, latencyMs };
+  // A refused or unknown command is an answer, not a failed request: its sentence travels as `reason`,
+  // because an `error` field would make the control client throw it away with the outcome.
+  const { error, ...rest } = reply;
+  return { ...rest, reason: error, latencyMs };
 }

@@ -6,10 +6,11 @@
  * told to stop or its orchestrator is gone.
  */
 import { parseArgs } from 'node:util';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
+import { durableLogOf } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
@@ -69,15 +70,18 @@ async function main(): Promise<void> {
     },
   });
   replica = new Replica({
-    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, storage, transport, clock: systemClock,
+    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, storage: durableLogOf(storage), transport, clock: systemClock,
     randomSeed: randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
+    // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
+    session: `n${args.id}-${randomBytes(8).toString('hex')}`,
+    processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
   });
   replica.start();
   await register(args, transport.port);
   watchOrchestrator(args.orchestratorPid);
   const stop = async () => {
-    await replica!.stop();
+    replica!.stop();
     await transport.close();
     await storage.close();
     process.exit(0);

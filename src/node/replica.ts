@@ -1,11 +1,17 @@
 /**
  * One replica: the protocol core wired to durable storage, a transport and a
  * clock. Inputs (peer messages, client requests, ticks) queue in a bounded
- * inbox; each turn of the event loop steps the core through all of them and
- * takes one Ready. Its records are appended (group commit: appends that
- * arrive while an fsync runs share the next one) and only once they are on
- * disk are its messages sent and its replies answered. Readies are released
- * strictly in order, so nothing ever leaves ahead of the state it reflects.
+ * inbox; each turn steps the core through all of them and takes one Ready.
+ * Its records are appended (group commit: appends that arrive while an fsync
+ * runs share the next one) and only once they are on disk are its messages
+ * sent and its replies answered. Readies are released strictly in order, so
+ * nothing ever leaves ahead of the state it reflects.
+ *
+ * This shell has no promises, timers or sockets of its own: time, the next
+ * turn, storage and the network come in through interfaces. A real process
+ * gives it the system clock, the file log and WebSocket links; the simulator
+ * gives it seeded twins and runs exactly this code (TigerBeetle's VOPR runs
+ * its real replica the same way).
  */
 import type { Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
@@ -13,51 +19,100 @@ import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
-import type { ClientReply, Command, CoreConfig, Input, NodeId, NodeView, Protocol, ProtocolCore, Ready } from '../core/types.js';
-import type { RecordStorage } from '../storage/storage.js';
-import type { Transport } from '../transport/transport.js';
+import {
+  failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
+  type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
+} from '../core/types.js';
+import type { DurableLog } from '../storage/storage.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';
 
 export type PeerMessage = MultiMessage | BasicMessage;
 
+/** The part of a transport the replica uses: the WebSocket links, or the simulator's network. */
+export interface PeerLinks {
+  send(message: PeerMessage): void;
+  /** Writes what is queued now rather than on the next turn (before a disk write starts). */
+  flush?(): void;
+  onMessage(handler: (message: PeerMessage) => void): void;
+}
+
+/** Hooks for the simulator's checkers; a real process passes none. */
+export interface ReplicaProbe {
+  /** Right after the core hands out a Ready, before anything of it leaves. */
+  onReady?(core: ProtocolCore<PeerMessage, unknown>, ready: Ready<PeerMessage, unknown>): void;
+  /** When a Ready is released: its records are durable and its messages and replies are leaving. */
+  onRelease?(ready: Ready<PeerMessage, unknown>): void;
+}
+
 export interface ReplicaOptions {
   readonly id: NodeId;
   readonly clusterSize: number;
   readonly protocol: Protocol;
-  readonly storage: RecordStorage<unknown>;
-  readonly transport: Transport<PeerMessage>;
+  readonly storage: DurableLog<unknown>;
+  readonly transport: PeerLinks;
   readonly clock: Clock;
   readonly randomSeed: number;
+  /**
+   * The client session this incarnation opens for requests that bring no
+   * identity of their own. It must never have been used before, by any
+   * replica or incarnation: a real process draws 64 random bits.
+   */
+  readonly session: string;
   readonly tickMs?: number;
+  /** How often observers get events; 0 turns publishing off (the simulator). */
   readonly publishEveryMs?: number;
   readonly port?: number;
   readonly core?: Partial<CoreConfig>;
   readonly log?: (line: string) => void;
   /** Called when storage fails: the replica cannot keep its promises any more and must stop. */
   readonly onFatal?: (err: Error) => void;
+  readonly probe?: ReplicaProbe;
+  /** For `status`: the process id and memory of a real process; the simulator leaves them out. */
+  readonly processInfo?: () => { pid: number; rssBytes: number };
 }
 
+export interface RequestOptions {
+  /** The client's own identity for this command; retries carry the same one. Default: this incarnation's session, next number. */
+  readonly identity?: CommandIdentity;
+  /** How long the client waits; the replica answers before then, with ok, refused or unknown. */
+  readonly timeoutMs?: number;
+}
+
+/** Peer messages and ticks queued beyond this are dropped (peers retransmit, ticks recur) and counted. */
 const MAX_INBOX = 200_000;
+/** Client requests queued beyond this are refused at once: they never reached the core, so refused is the truth. */
+const MAX_QUEUED_REQUESTS = 50_000;
+/** Readies handed to storage and not yet released; past this the replica stops stepping until the disk catches up. */
+const MAX_UNRELEASED_READIES = 4096;
 const FLOW_LINES_PER_PUBLISH = 8;
 const CORE_EVENTS_PER_PUBLISH = 32;
 const KEYS_SHOWN = 32;
 
+interface Unreleased {
+  readonly ready: Ready<PeerMessage, unknown>;
+  readonly view: NodeView;
+  durable: boolean;
+}
+
+interface Waiting {
+  readonly command: Command;
+  readonly onReply: (reply: ClientReply) => void;
+}
+
 export class Replica {
   private readonly core: ProtocolCore<PeerMessage, unknown>;
   private inbox: Input<PeerMessage>[] = [];
+  private queuedRequests = 0;
   private drainScheduled = false;
-  private durableTail: Promise<void> = Promise.resolve();
+  private readonly unreleased: Unreleased[] = [];
+  private unreleasedHead = 0;
   private failed: Error | null = null;
-  private readonly waiting = new Map<string, (reply: ClientReply) => void>();
+  private stopped = false;
+  private readonly waiting = new Map<string, Waiting>();
+  /** Numbers this incarnation's session; starts at 1 in every incarnation, which is safe because the session is new. */
   private requestSeq = 0;
-  /**
-   * Multi-Paxos names a command `node:requestId` and drops one whose name it has
-   * already applied (a retried forward). A counter that restarts at 1 with the
-   * process would reuse names from before a crash and have new proposals dropped
-   * as duplicates, so the ids carry this incarnation's random seed and start time.
-   */
-  private readonly incarnation: string;
+  private requestCount = 0;
   private messagesIn = 0;
   /** The core's view as of the last Ready whose records are on disk: nothing shown is still being written. */
   private durableView: NodeView | null = null;
@@ -76,32 +131,56 @@ export class Replica {
   constructor(private readonly opts: ReplicaOptions) {
     this.core = createCore(opts);
     this.startedMs = opts.clock.nowMs();
-    this.incarnation = `${opts.randomSeed.toString(36)}.${Math.floor(this.startedMs).toString(36)}`;
   }
 
   start(): void {
     this.opts.transport.onMessage((m) => this.onPeerMessage(m));
     this.stopTimers.push(this.opts.clock.every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })));
-    this.stopTimers.push(this.opts.clock.every(this.opts.publishEveryMs ?? 200, () => this.publish()));
+    const publishMs = this.opts.publishEveryMs ?? 200;
+    if (publishMs > 0) this.stopTimers.push(this.opts.clock.every(publishMs, () => this.publish()));
     this.log(`started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records`);
   }
 
-  async stop(): Promise<void> {
+  /** Stops stepping; clients still waiting are told the outcome is unknown (their commands may have left). */
+  stop(): void {
+    this.stopped = true;
     for (const stop of this.stopTimers) stop();
     this.stopTimers = [];
-    for (const resolve of this.waiting.values()) resolve({ requestId: '', ok: false, error: `node-${this.opts.id} is shutting down` });
-    this.waiting.clear();
-    await this.durableTail.catch(() => undefined);
+    this.failAllWaiting('shutting-down', `node-${this.opts.id} is shutting down`);
   }
 
-  /** A client's command; resolves with the core's answer once everything it depends on is durable. */
-  request(command: Command): Promise<ClientReply> {
-    if (this.failed !== null) return Promise.resolve({ requestId: '', ok: false, error: `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}` });
-    const requestId = `${this.incarnation}.${++this.requestSeq}`;
-    return new Promise((resolve) => {
-      this.waiting.set(requestId, resolve);
-      this.enqueue({ type: 'request', request: { requestId, command } });
-    });
+  /** Whether every Ready handed to storage has been released. */
+  idle(): boolean {
+    return this.unreleasedHead === this.unreleased.length;
+  }
+
+  /**
+   * A client's command. `onReply` is called exactly once: with the core's
+   * answer once everything it depends on is durable, or with a refusal when
+   * the replica cannot take it.
+   */
+  request(command: Command, o: RequestOptions, onReply: (reply: ClientReply) => void): void {
+    const requestId = `r${++this.requestCount}`;
+    const refuse = (code: FailureCode, error: string) => this.opts.clock.defer(() => onReply(failure({ requestId, outcome: 'refused', code, error })));
+    if (this.failed !== null) return refuse('storage-failed', `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}`);
+    if (this.stopped) return refuse('shutting-down', `node-${this.opts.id} is shutting down`);
+    if (this.queuedRequests >= MAX_QUEUED_REQUESTS) return refuse('overloaded', `node-${this.opts.id} has ${this.queuedRequests} requests queued; try again later`);
+    const identity = o.identity ?? this.nextIdentity();
+    const tickMs = this.opts.tickMs ?? 10;
+    const timeoutTicks = o.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(o.timeoutMs / tickMs));
+    this.waiting.set(requestId, { command, onReply });
+    this.queuedRequests++;
+    this.enqueue({ type: 'request', request: { requestId, command, identity, ...(timeoutTicks !== undefined ? { timeoutTicks } : {}) } });
+  }
+
+  /** The identity this replica gives the next command that brings none: its incarnation's session, next number. */
+  nextIdentity(): CommandIdentity {
+    return { session: this.opts.session, seq: ++this.requestSeq };
+  }
+
+  /** `request` as a promise, for the control API. */
+  requestAsync(command: Command, o: RequestOptions = {}): Promise<ClientReply> {
+    return new Promise((resolve) => this.request(command, o, resolve));
   }
 
   subscribe(onEvent: (e: ReplicaEvent) => void): () => void {
@@ -110,12 +189,18 @@ export class Replica {
   }
 
   status(): ReplicaStatus {
+    const proc = this.opts.processInfo?.() ?? { pid: 0, rssBytes: 0 };
     return {
-      node: this.opts.id, pid: process.pid, port: this.opts.port ?? 0, view: this.durableView ?? this.core.view(),
+      node: this.opts.id, pid: proc.pid, port: this.opts.port ?? 0, view: this.durableView ?? this.core.view(),
       messagesIn: this.messagesIn, messagesOut: this.messagesOut, fsyncs: this.opts.storage.stats().fsyncs,
-      rssBytes: process.memoryUsage.rss(), uptimeMs: this.opts.clock.nowMs() - this.startedMs,
+      rssBytes: proc.rssBytes, uptimeMs: this.opts.clock.nowMs() - this.startedMs,
       ...(this.opts.protocol === 'basic' ? { keys: this.basicKeys() } : {}),
     };
+  }
+
+  /** The core, read-only, for the simulator's checkers. */
+  inspectCore(): ProtocolCore<PeerMessage, unknown> {
+    return this.core;
   }
 
   // ------------------------------------------------------------ the loop
@@ -127,28 +212,41 @@ export class Replica {
   }
 
   private enqueue(input: Input<PeerMessage>): void {
-    if (this.failed !== null) return;
-    if (this.inbox.length >= MAX_INBOX && input.type !== 'request') {
-      this.droppedInputs++; // Peers retransmit and ticks recur; only client requests must never vanish silently.
+    if (this.failed !== null || this.stopped) return;
+    // Requests are bounded where they arrive, and a persisted note is never dropped: nobody would
+    // send it again, and the leader's own votes would never count.
+    if (this.inbox.length >= MAX_INBOX && (input.type === 'message' || input.type === 'tick')) {
+      if (this.droppedInputs++ % 10_000 === 0) this.log(`inbox full (${MAX_INBOX} inputs): dropping peer messages and ticks, ${this.droppedInputs} so far; peers will retransmit`);
       return;
     }
     this.inbox.push(input);
-    if (!this.drainScheduled) {
-      this.drainScheduled = true;
-      setImmediate(() => this.drain());
-    }
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    this.opts.clock.defer(() => this.drain());
   }
 
   /** Steps the core through everything queued, then hands its Ready to storage. */
   private drain(): void {
     this.drainScheduled = false;
+    if (this.failed !== null || this.stopped) return;
+    // A disk far behind stops the stepping (and so, through the bounded inbox, the intake) until it catches up.
+    if (this.unreleased.length - this.unreleasedHead >= MAX_UNRELEASED_READIES) return;
     const batch = this.inbox;
     this.inbox = [];
     for (const input of batch) {
-      if (input.type === 'request' && input.request.command.op === 'set') this.touchKey(input.request.command.key);
+      if (input.type === 'request') {
+        this.queuedRequests--;
+        if (input.request.command.op === 'set') this.touchKey(input.request.command.key);
+      }
       this.core.step(input);
     }
-    this.commit(this.core.ready(), this.core.view());
+    const ready = this.core.ready();
+    this.opts.probe?.onReady?.(this.core, ready);
+    this.commit(ready, this.core.view());
   }
 
   /** `view` is the core as of this Ready: once the Ready is durable it is what `status` reports. */
@@ -158,34 +256,66 @@ export class Replica {
     // of every value, the leader's own write is not (it runs while the followers write theirs).
     for (const m of ready.earlyMessages) this.sendOne(m);
     if (ready.earlyMessages.length > 0) this.opts.transport.flush?.();
-    const durable = ready.persist.length > 0
-      ? this.opts.storage.append([...ready.persist, ...ready.persistLazy])
-      : this.durableTail;
-    if (ready.persist.length === 0 && ready.persistLazy.length > 0) this.opts.storage.appendLazy(ready.persistLazy);
-    this.durableTail = durable;
-    durable.then(() => {
+    const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 };
+    this.unreleased.push(entry);
+    if (ready.persist.length > 0) {
+      this.opts.storage.append([...ready.persist, ...ready.persistLazy], (err) => {
+        if (err !== null) return this.fail(err);
+        entry.durable = true;
+        this.releaseDurable();
+      });
+    } else {
+      if (ready.persistLazy.length > 0) this.opts.storage.appendLazy(ready.persistLazy);
+      this.releaseDurable();
+    }
+  }
+
+  /** Releases, oldest first, every Ready whose records are on disk; a Ready behind an unfinished write waits. */
+  private releaseDurable(): void {
+    while (this.unreleasedHead < this.unreleased.length && this.unreleased[this.unreleasedHead]!.durable) {
+      const { ready, view } = this.unreleased[this.unreleasedHead]!;
+      this.unreleased[this.unreleasedHead++] = undefined as unknown as Unreleased;
       this.durableView = view;
       this.release(ready);
-    }, (err: Error) => this.fail(err));
+    }
+    if (this.unreleasedHead === this.unreleased.length) {
+      this.unreleased.length = 0;
+      this.unreleasedHead = 0;
+    }
+    if (this.inbox.length > 0) this.scheduleDrain();
   }
 
   /** Runs only after the Ready's records are on disk. */
   private release(ready: Ready<PeerMessage, unknown>): void {
     if (this.failed !== null) return;
+    this.opts.probe?.onRelease?.(ready);
     for (const m of ready.messages) this.sendOne(m);
     if (ready.afterPersist !== null) this.enqueue({ type: 'persisted', note: ready.afterPersist });
-    for (const reply of ready.replies) {
-      const resolve = this.waiting.get(reply.requestId);
-      this.waiting.delete(reply.requestId);
-      resolve?.(reply);
+    for (const reply of ready.replies) this.answer(reply);
+    if (this.opts.log !== undefined) this.logEvents(ready);
+    if (this.subscribers.size > 0) this.noteDecisions(ready);
+  }
+
+  /** Hands a reply to the client that asked; a reply that does not fit its request is a bug, and fails loudly. */
+  private answer(reply: ClientReply): void {
+    const w = this.waiting.get(reply.requestId);
+    if (w === undefined) return; // Answered already (the replica is stopping).
+    this.waiting.delete(reply.requestId);
+    if (reply.ok) {
+      const c = w.command;
+      const fits = reply.op === c.op && reply.key === c.key && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
+      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${c.key}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
     }
+    w.onReply(reply);
+  }
+
+  private logEvents(ready: Ready<PeerMessage, unknown>): void {
     for (const e of ready.events) {
       // Phase-2 events come one per slot under load; the log keeps the rarer, telling ones.
       if (e.type === 'phase2' && !e.adopted) continue;
       const text = describeCoreEvent(e);
       if (text !== null) this.opts.log?.(text);
     }
-    if (this.subscribers.size > 0) this.noteDecisions(ready);
   }
 
   private sendOne(m: PeerMessage): void {
@@ -198,9 +328,14 @@ export class Replica {
     if (this.failed !== null) return;
     this.failed = err;
     this.log(`storage failed, stopping so no promise is broken: ${err.message}`);
-    for (const resolve of this.waiting.values()) resolve({ requestId: '', ok: false, error: `node-${this.opts.id} stopped after a storage failure` });
-    this.waiting.clear();
+    this.failAllWaiting('storage-failed', `node-${this.opts.id} stopped after a storage failure`);
     this.opts.onFatal?.(err);
+  }
+
+  private failAllWaiting(code: FailureCode, error: string): void {
+    const all = [...this.waiting];
+    this.waiting.clear();
+    for (const [requestId, w] of all) w.onReply(failure({ requestId, outcome: 'unknown', code, error: `${error}; the command may still be chosen` }));
   }
 
   // --------------------------------------------------------- observation

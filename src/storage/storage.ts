@@ -35,6 +35,32 @@ export interface RecordStorage<R> {
 }
 
 /**
+ * What a replica needs from its storage, in callback form: the replica (and
+ * the simulator, which runs the same replica without promises or an event
+ * loop) learns that a write is durable by `done` being called, in the order
+ * the writes were made.
+ */
+export interface DurableLog<R> {
+  readonly recovered: readonly R[];
+  /** Calls `done(null)` once the records are durable, or `done(err)` if they never will be. */
+  append(records: readonly R[], done: (err: Error | null) => void): void;
+  appendLazy(records: readonly R[]): void;
+  stats(): StorageStats;
+}
+
+/** A promise-based storage (the file log) as a DurableLog. */
+export function durableLogOf<R>(storage: RecordStorage<R>): DurableLog<R> {
+  return {
+    recovered: storage.recovered,
+    append: (records, done) => {
+      storage.append(records).then(() => done(null), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    },
+    appendLazy: (records) => storage.appendLazy(records),
+    stats: () => storage.stats(),
+  };
+}
+
+/**
  * The in-memory twin, for tests and the simulator; "durable" means "in this
  * array". Each record goes through the same encoding as the file log and is
  * stored as JSON gives it back, so a record that would not survive the disk

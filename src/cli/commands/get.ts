@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { checkKey, describeResult, runClientCommand } from '../services/propose.js';
+import { checkKey, describeResult, printOutcome, runClientCommand } from '../services/propose.js';
 
 export function registerGet(program: Command): void {
   program
@@ -12,7 +12,9 @@ export function registerGet(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (key: string, opts: { via?: number; timeout: number; json?: boolean }) => {
       checkKey(key);
-      const r = await runClientCommand({ command: { op: 'get', key }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) });
-      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${describeResult(r)}\n`);
+      await printOutcome({
+        json: opts.json === true, describe: (r) => describeResult(r),
+        run: () => runClientCommand({ command: { op: 'get', key }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
+      });
     });
 }

@@ -1,18 +1,20 @@
 import type { Command } from 'commander';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { describeResult, parseAssignment, runClientCommand } from '../services/propose.js';
+import { describeResult, parseAssignment, printOutcome, runClientCommand } from '../services/propose.js';
 
 export function registerPropose(program: Command): void {
   program
     .command('propose')
-    .description('propose key=value and wait until a value is chosen; prints what was chosen, where, at which ballot, after how many round trips')
+    .description('propose key=value and wait until a value is chosen; prints what was chosen, where, at which ballot, after how many round trips. Exit 0: chosen; 1: refused (known not chosen); 3: outcome unknown (it may still be chosen)')
     .argument('<key=value>', 'for example x=7')
     .option('--via <node>', 'ask this replica (default: the leader, else the first replica up)', (v) => parseNodeName(v))
-    .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
+    .option('--timeout <duration>', 'how long to wait; the replica keeps trying until then', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
     .action(async (assignment: string, opts: { via?: number; timeout: number; json?: boolean }) => {
       const { key, value } = parseAssignment(assignment);
-      const r = await runClientCommand({ command: { op: 'propose', key, value }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) });
-      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${describeResult(r, value)}\n`);
+      await printOutcome({
+        json: opts.json === true, describe: (r) => describeResult(r, value),
+        run: () => runClientCommand({ command: { op: 'propose', key, value }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
+      });
     });
 }

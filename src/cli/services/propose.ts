@@ -6,12 +6,24 @@
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
-import type { ClientReply, ClientSuccess } from '../../core/types.js';
+import type { ClientFailure, ClientSuccess } from '../../core/types.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../../core/validate.js';
-import { OperatingError, UsageError } from '../../errors.js';
+import { OperatingError, OutcomeError, UsageError } from '../../errors.js';
+import { showLine, showText } from '../../text/escape.js';
 
 /** A replica's answer to a client command, with the latency it measured. */
 export type CommandResult = ClientSuccess & { readonly latencyMs: number };
+
+/** Prints a command's result, or with --json its failure as JSON on stdout too, before the one-sentence error. */
+export async function printOutcome(o: { json: boolean; run: () => Promise<CommandResult & { node: number }>; describe: (r: CommandResult & { node: number }) => string }): Promise<void> {
+  try {
+    const r = await o.run();
+    process.stdout.write(o.json ? `${JSON.stringify({ ...r, outcome: 'ok' })}\n` : `${o.describe(r)}\n`);
+  } catch (err) {
+    if (o.json && err instanceof OutcomeError) process.stdout.write(`${failureJson(err)}\n`);
+    throw err;
+  }
+}
 
 export function parseAssignment(text: string): { key: string; value: string } {
   const eq = text.indexOf('=');
@@ -44,28 +56,30 @@ export function pickReplica(status: ClusterStatus, via: number | undefined): num
   return (leader ?? up.find((r) => !r.isolated) ?? up[0]!).id;
 }
 
-function noQuorumReason(status: ClusterStatus, target: number, timeoutMs: number): string {
-  const me = status.replicas.find((r) => r.id === target)!;
-  const groups = status.faults.partition;
-  const reachable = status.replicas.filter((r) => r.up && (groups === undefined || groups.some((g) => g.includes(target) && g.includes(r.id)) || (r.id === target && me.up))).length;
-  const need = Math.floor(status.clusterSize / 2) + 1;
-  if (reachable < need) return `no quorum: ${reachable} of ${status.clusterSize} nodes reachable from node-${target}, ${need} needed`;
-  return `no decision within ${timeoutMs / 1000}s from node-${target} (${reachable} of ${status.clusterSize} nodes reachable)`;
-}
+/** How much longer than the replica's own deadline the client waits for its answer: the answer, or its reason, travels back. */
+const ANSWER_GRACE_MS = 2000;
 
-export async function runClientCommand(o: { command: { op: 'propose'; key: string; value: string } | { op: 'get'; key: string }; via?: number; timeoutMs: number }): Promise<CommandResult & { node: number }> {
+type ClientCommand = { op: 'propose'; key: string; value: string } | { op: 'get'; key: string };
+
+/**
+ * Sends one command to one replica and says what happened, honestly: ok
+ * (chosen), refused (known not chosen: never sent, or refused by the
+ * replica) or unknown (it left for a leader or an acceptor and may still be
+ * chosen). The client's deadline travels with the command, so the replica
+ * answers, with its own reason, before the client gives up.
+ */
+export async function runClientCommand(o: { command: ClientCommand; via?: number; timeoutMs: number }): Promise<CommandResult & { node: number }> {
   const cluster = await ClusterClient.connect();
   try {
     const status = await cluster.status();
     const node = pickReplica(status, o.via);
     const replica = await cluster.replica(node);
     try {
-      const reply = (await replica.request(o.command, o.timeoutMs).catch(async (err: Error) => {
-        if (/timed out/i.test(err.message)) throw new OperatingError(noQuorumReason(await cluster.status(), node, o.timeoutMs));
-        throw new OperatingError(`node-${node}: ${err.message}`);
-      })) as ClientReply & { latencyMs: number };
-      // The control client already turns a failure reply into a rejection; this guards the type.
-      if (!reply.ok) throw new OperatingError(reply.error);
+      const reply = (await replica.request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS).catch((err: Error) => {
+        // The command was handed over; without an answer nobody can say whether it was chosen.
+        throw new OutcomeError(`${unknownLead(o.command)} (node-${node}: ${err.message})`, 'unknown', 'no-answer', node);
+      })) as (ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number };
+      if (!reply.ok) throw failureOf(o.command, { ...reply, error: reply.reason }, node);
       return { ...reply, node };
     } finally {
       replica.close();
@@ -75,11 +89,27 @@ export async function runClientCommand(o: { command: { op: 'propose'; key: strin
   }
 }
 
+function unknownLead(c: ClientCommand): string {
+  return c.op === 'propose' ? `outcome unknown: ${showText(`${c.key}=${c.value}`)} may still be chosen` : `no answer to get ${showText(c.key)}; a read changes nothing, so try again`;
+}
+
+function failureOf(c: ClientCommand, reply: ClientFailure, node: number): OutcomeError {
+  const text = reply.outcome === 'unknown' ? `${unknownLead(c)} (node-${node}: ${showLine(reply.error)})` : `${showLine(reply.error)} (node-${node})`;
+  return new OutcomeError(text, reply.outcome, reply.code, node);
+}
+
+/** The JSON a failed command prints with --json: the same fields whatever the reason. */
+export function failureJson(err: OutcomeError): string {
+  return JSON.stringify({ ok: false, outcome: err.outcome, code: err.code, error: err.message, node: err.node });
+}
+
 export function describeResult(r: CommandResult & { node: number }, proposed?: string): string {
   const where = r.slot !== undefined ? ` in slot #${r.slot}` : '';
   const trips = `${r.roundTrips} round trip${r.roundTrips === 1 ? '' : 's'}`;
   const tail = `at ballot ${formatBallot(r.ballot)}, ${trips}, ${r.latencyMs.toFixed(1)} ms via node-${r.node}`;
-  if (r.op === 'get') return `${r.key} = ${r.value ?? '(nothing chosen)'} (read${where} ${tail})`;
-  if (r.alreadyChosen) return `${r.key} was already chosen as ${r.value}; ${proposed} was not chosen (${tail})`;
-  return `chosen ${r.key}=${r.value}${where} ${tail}`;
+  const key = showText(r.key);
+  const value = r.value === null ? null : showText(r.value);
+  if (r.op === 'get') return `${key} = ${value ?? '(nothing chosen)'} (read${where} ${tail})`;
+  if (r.alreadyChosen) return `${key} was already chosen as ${value}; ${showText(proposed ?? '')} was not chosen (${tail})`;
+  return `chosen ${key}=${value}${where} ${tail}`;
 }
