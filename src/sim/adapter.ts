@@ -9,7 +9,7 @@ import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { MultiPaxos, recoverMulti, valueId } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
-import type { CoreConfig, Protocol, ProtocolCore } from '../core/types.js';
+import type { CommandIdentity, CoreConfig, Protocol, ProtocolCore } from '../core/types.js';
 
 export interface ValueAt {
   readonly ballot: Ballot;
@@ -38,7 +38,13 @@ export interface ProtocolAdapter<M> {
   /** Records dropped by the planted bug "an acceptor forgets its promise on restart". */
   isPromiseRecord(record: unknown): boolean;
   /** The value a record or reply would name for a client command, for the validity check. */
-  commandValueId(nodeId: number, requestId: string, value: string): string;
+  commandValueId(identity: CommandIdentity, value: string): string;
+  /** What a persisted record promises: the ghost state of each node's disk is built from these. */
+  promiseRecord(record: unknown): { ballot: Ballot; instance: string } | null;
+  /** What a persisted record accepts. */
+  acceptRecord(record: unknown): { ballot: Ballot; entries: { instance: string; valueId: string }[] } | null;
+  /** Multi: the commit point a leader advertises in a message ("every slot below is chosen"). */
+  commitPointIn(m: M): { ballot: Ballot; commitIndex: number } | null;
 }
 
 const multiCore = (c: SimCore<MultiMessage>) => c as unknown as MultiPaxos;
@@ -71,7 +77,16 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     return snap;
   },
   isPromiseRecord: (r) => (r as MultiRecord).t === 'promise',
-  commandValueId: (nodeId, requestId) => `${nodeId}:${requestId}`,
+  commandValueId: (identity) => `${identity.session}:${identity.seq}`,
+  promiseRecord: (r) => {
+    const rec = r as MultiRecord;
+    return rec.t === 'promise' || rec.t === 'accept' ? { ballot: rec.ballot, instance: ALL_INSTANCES } : null;
+  },
+  acceptRecord: (r) => {
+    const rec = r as MultiRecord;
+    return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })) };
+  },
+  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
 };
 
 export const basicAdapter: ProtocolAdapter<BasicMessage> = {
@@ -98,7 +113,16 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
     return snap;
   },
   isPromiseRecord: (r) => (r as BasicRecord).t === 'promise',
-  commandValueId: (_nodeId, _requestId, value) => value,
+  commandValueId: (_identity, value) => value,
+  promiseRecord: (r) => {
+    const rec = r as BasicRecord;
+    return rec.t === 'promise' || rec.t === 'accept' ? { ballot: rec.ballot, instance: rec.key } : null;
+  },
+  acceptRecord: (r) => {
+    const rec = r as BasicRecord;
+    return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: [{ instance: rec.key, valueId: rec.value }] };
+  },
+  commitPointIn: () => null,
 };
 
 export function adapterFor(protocol: Protocol): ProtocolAdapter<MultiMessage> | ProtocolAdapter<BasicMessage> {

@@ -11,6 +11,8 @@ export interface Plant {
   readonly bugs?: PlantedBugs;
   readonly simBugs?: SimBugs;
   readonly multiOnly?: boolean;
+  /** Only wrong at even cluster sizes: at odd sizes the plant is the correct rule. */
+  readonly evenOnly?: boolean;
 }
 
 export const PLANTS: readonly Plant[] = [
@@ -22,6 +24,11 @@ export const PLANTS: readonly Plant[] = [
   { name: 'reuse-ballot', what: 'a ballot reused after restart', bugs: { reuseBallotAfterRestart: true } },
   { name: 'reply-before-persist', what: 'an acceptor that replies before its state is persisted', simBugs: { replyBeforePersist: true } },
   { name: 'stale-reads', what: "reads answered from a replica's own copy, outside consensus", bugs: { staleLocalReads: true }, multiOnly: true },
+  { name: 'restart-numbering', what: 'a restarted replica numbers its requests from 1 again in the same session', simBugs: { restartRequestNumbering: true }, multiOnly: true },
+  { name: 'early-own-vote', what: "a leader that counts its own vote before its accept is on disk", bugs: { countVoteBeforeDurable: true }, multiOnly: true },
+  { name: 'any-ballot-votes', what: 'a leader that counts accepted replies of any ballot', bugs: { countVotesOfAnyBallot: true }, multiOnly: true },
+  { name: 'quorum-half', what: 'a quorum of half the cluster rounded up (wrong only at even sizes)', bugs: { quorumHalf: true }, evenOnly: true },
+  { name: 'apply-duplicates', what: 'a session table that applies a retried command again', bugs: { applyDuplicates: true }, multiOnly: true },
 ];
 
 export function plantNamed(name: string): Plant | undefined {

@@ -13,13 +13,16 @@ export interface FaultProfile {
   readonly partitionPer100Ms: number;
   /** Chance per 100 ms of crashing a replica. */
   readonly crashPer100Ms: number;
-  /** Chance that a replica crashes halfway through handing out one Ready. */
+  /** Chance, at each crash point of a Ready (write started, write durable, each message released), of crashing right there. */
   readonly midReadyCrashRate: number;
+  /** How long one disk write (with its fsync) takes: from min to min + spread, completing in order. */
+  readonly writeMinMs: number;
+  readonly writeSpreadMs: number;
 }
 
 export const CALM: FaultProfile = {
   dropRate: 0, duplicateRate: 0, minDelayMs: 1, delaySpreadMs: 2,
-  partitionPer100Ms: 0, crashPer100Ms: 0, midReadyCrashRate: 0,
+  partitionPer100Ms: 0, crashPer100Ms: 0, midReadyCrashRate: 0, writeMinMs: 0.1, writeSpreadMs: 0.2,
 };
 
 export function drawProfile(random: Random): FaultProfile {
@@ -31,11 +34,15 @@ export function drawProfile(random: Random): FaultProfile {
     partitionPer100Ms: random.pick([0, 0, 0.03, 0.1]),
     crashPer100Ms: random.pick([0, 0.02, 0.06, 0.15]),
     midReadyCrashRate: random.pick([0, 0.002, 0.01]),
+    // From a fast SSD to a disk slower than a network round trip.
+    writeMinMs: random.pick([0.05, 0.3, 1, 4]),
+    writeSpreadMs: random.pick([0.1, 1, 5, 20]),
   };
 }
 
 export function describeProfile(p: FaultProfile): string {
   const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
   return `drop ${pct(p.dropRate)}, dup ${pct(p.duplicateRate)}, delay ${p.minDelayMs}-${p.minDelayMs + p.delaySpreadMs}ms, ` +
-    `partition ${pct(p.partitionPer100Ms)}/100ms, crash ${pct(p.crashPer100Ms)}/100ms, mid-ready crash ${pct(p.midReadyCrashRate)}`;
+    `partition ${pct(p.partitionPer100Ms)}/100ms, crash ${pct(p.crashPer100Ms)}/100ms, mid-ready crash ${pct(p.midReadyCrashRate)}, ` +
+    `disk write ${p.writeMinMs}-${Math.round((p.writeMinMs + p.writeSpreadMs) * 100) / 100}ms`;
 }

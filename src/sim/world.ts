@@ -1,8 +1,12 @@
 /**
- * One seeded schedule: N protocol cores in one process over a simulated
- * network that delays, reorders, drops, duplicates and partitions messages,
- * with crashes that lose everything not yet persisted, restarts from the
- * persisted records, and clients that propose and read concurrently.
+ * One seeded schedule: N real replica shells (`src/node/replica.ts`, the code
+ * a `paxos up` process runs, core included) in one process over in-memory
+ * twins of the clock, the disk and the network. The network delays,
+ * reorders, drops, duplicates and partitions messages; disks take a seeded
+ * time per write; replicas crash at any instant, including inside a write
+ * and halfway through releasing a Ready, losing everything not on disk, and
+ * restart from what is. Clients open sessions, propose and read through the
+ * replica's request API, and retry with the same identity elsewhere.
  *
  * A run has two phases. During the fault phase anything goes. Then the
  * network heals, every replica restarts, and each client's next operations
@@ -12,8 +16,10 @@
  */
 import { Random } from '../core/random.js';
 import { describeMessage } from '../core/describe.js';
-import type { ClientReply, Command, CoreEvent, NodeId, PersistedNote, PlantedBugs, Protocol, Ready } from '../core/types.js';
+import type { ClientReply, Command, CommandIdentity, CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
+import { Replica, type PeerMessage } from '../node/replica.js';
 import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from './adapter.js';
+import { Incarnation, SimClock, SimDisk, SimLinks, SimStorage, type SimHost } from './twins.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { checkKvHistory, registerModel, writeOnceModel, type KvInput, type KvOutput, type Operation } from './linearizability.js';
@@ -25,6 +31,8 @@ export interface SimBugs {
   readonly forgetPromiseOnRestart?: boolean;
   /** Messages leave before the state they reflect is persisted (the Ready contract reversed). */
   readonly replyBeforePersist?: boolean;
+  /** Every incarnation of a replica numbers its requests from 1 in the same session (the first wave's bug). */
+  readonly restartRequestNumbering?: boolean;
 }
 
 export interface SimOptions {
@@ -44,6 +52,10 @@ export interface SimOptions {
   readonly traceLines?: number;
   /** Only proposals (no reads), each to a fixed node: the duelling-proposers experiments use this. */
   readonly proposers?: readonly NodeId[];
+  /** Every node's ticks fire at the same instants, so only the cores' own randomness breaks ties. */
+  readonly alignedTicks?: boolean;
+  /** Multi: the session table's horizon in slots (small values exercise expiry). */
+  readonly sessionHorizonSlots?: number;
 }
 
 export interface SimResult {
@@ -56,6 +68,8 @@ export interface SimResult {
   readonly messages: number;
   readonly opsCompleted: number;
   readonly opsOpen: number;
+  /** The linearizability search gave up on some key: neither a pass nor a violation. */
+  readonly undecided?: string;
   readonly virtualMs: number;
   readonly profile: string;
   readonly trace: readonly string[];
@@ -65,35 +79,46 @@ const TICK_MS = 10;
 const CHAOS_EVERY_MS = 100;
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly message: { from: NodeId; to: NodeId } }
-  | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
-  /** The runtime reports a Ready's records durable (a leader's own votes now count). */
-  | { readonly kind: 'persisted'; readonly node: NodeId; readonly incarnation: number; readonly note: PersistedNote }
-  /** A client wakes up; with `requestId` it is that request's deadline. */
-  | { readonly kind: 'client'; readonly client: number; readonly requestId?: string }
+  | { readonly kind: 'call'; readonly fn: () => void }
+  | { readonly kind: 'deliver'; readonly message: PeerMessage }
+  /** A client wakes up; with `op` it is that operation's attempt deadline. */
+  | { readonly kind: 'client'; readonly client: number; readonly op?: ClientOp; readonly attempt?: number }
   | { readonly kind: 'chaos' }
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'settle' }
   | { readonly kind: 'probe' };
 
-interface SimNode<M> {
+interface SimNode {
   readonly id: NodeId;
-  core: SimCore<M> | null;
-  readonly durable: unknown[];
-  /** Lazy records not yet on "disk": they reach it with the node's next Ready, or die with it. */
-  lazy: unknown[];
-  incarnation: number;
+  readonly disk: SimDisk;
+  replica: Replica | null;
+  life: Incarnation;
+  links: SimLinks | null;
+  incarnations: number;
 }
 
+type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
+
+/** One logical operation of a client: one identity, however many attempts it takes. */
 interface ClientOp {
-  readonly requestId: string;
-  readonly node: NodeId;
-  readonly history: Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
-  readonly deadlineMs: number;
+  readonly identity: CommandIdentity | null;
+  readonly command: Command;
+  readonly history: HistoryOp;
+  attempts: number;
+  /** Some attempt may have taken effect (sent and not answered, or answered "unknown"): a refusal no longer settles it. */
+  maybeApplied: boolean;
+  done: boolean;
 }
 
 interface SimClient {
   readonly id: number;
+  /**
+   * A client with its own session retries with the same identity, elsewhere
+   * (as `paxos check` does); one without (null) is like `paxos propose`: the
+   * replica it asks numbers the command in that replica's own session, and it
+   * does not retry.
+   */
+  readonly session: string | null;
   issued: number;
   current: ClientOp | null;
   settleOpsLeft: number;
@@ -101,19 +126,22 @@ interface SimClient {
 
 class Stop extends Error {}
 
-export class Simulation<M extends { from: NodeId; to: NodeId }> {
+/** Attempts of one operation before the client gives up on it (its outcome then stays unknown). */
+const MAX_ATTEMPTS = 4;
+
+export class Simulation<M extends PeerMessage> implements SimHost {
   private readonly queue = new EventQueue<{ atMs: number; seq: number; ev: SimEvent }>();
   private seq = 0;
-  private nowMs = 0;
+  private now = 0;
   private readonly random: Random;
   private readonly netRandom: Random;
   private readonly clientRandom: Random;
+  private readonly crashRandom: Random;
   private readonly adapter: ProtocolAdapter<M>;
   private readonly checker: InvariantChecker<M>;
-  private readonly nodes: SimNode<M>[] = [];
+  private readonly nodes: SimNode[] = [];
   private readonly clients: SimClient[] = [];
-  private readonly history: (Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number })[] = [];
-  private readonly opsByRequest = new Map<string, { client: SimClient; op: ClientOp }>();
+  private readonly history: HistoryOp[] = [];
   private profile: FaultProfile;
   private readonly profileText: string;
   private groups: Map<NodeId, number> | null = null;
@@ -122,11 +150,13 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
   private messages = 0;
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
+  private undecided: string | undefined;
 
   constructor(private readonly opts: SimOptions) {
     this.random = new Random(opts.seed);
     this.netRandom = this.random.fork();
     this.clientRandom = this.random.fork();
+    this.crashRandom = this.random.fork();
     this.adapter = adapterFor(opts.protocol) as unknown as ProtocolAdapter<M>;
     this.checker = new InvariantChecker(this.adapter, opts.clusterSize);
     this.profile = opts.profile ?? drawProfile(this.random.fork());
@@ -136,15 +166,15 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
   }
 
   run(): SimResult {
-    this.start();
     let violation: string | undefined;
     try {
+      this.start();
       this.loop();
       this.checkHistory();
     } catch (err) {
       if (err instanceof Stop) violation = err.message;
       else if (err instanceof InvariantViolation) violation = err.message;
-      else if (err instanceof Error) violation = `a core threw: ${err.message}`;
+      else if (err instanceof Error) violation = `a replica threw: ${err.message}`;
       else throw err;
     }
     return this.result(violation);
@@ -155,18 +185,29 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     return {
       seed: this.opts.seed, protocol: this.opts.protocol, clusterSize: this.opts.clusterSize,
       ok: violation === undefined, ...(violation !== undefined ? { violation } : {}),
+      ...(this.undecided !== undefined ? { undecided: this.undecided } : {}),
       chosen: this.checker.chosen.size, messages: this.messages, opsCompleted: completed,
-      opsOpen: this.history.length - completed, virtualMs: this.nowMs, profile: this.profileText,
+      opsOpen: this.history.length - completed, virtualMs: this.now, profile: this.profileText,
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
 
+  // ------------------------------------------------------------ SimHost
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  at(delayMs: number, fn: () => void): void {
+    this.schedule(delayMs, { kind: 'call', fn });
+  }
+
   private schedule(delayMs: number, ev: SimEvent): void {
-    this.queue.push({ atMs: this.nowMs + delayMs, seq: this.seq++, ev });
+    this.queue.push({ atMs: this.now + delayMs, seq: this.seq++, ev });
   }
 
   private note(line: string): void {
-    this.trace.push(`${this.nowMs.toFixed(1).padStart(7)}ms ${line}`);
+    this.trace.push(`${this.now.toFixed(1).padStart(7)}ms ${line}`);
     if (this.trace.length > this.traceLimit) this.trace.shift();
   }
 
@@ -174,73 +215,125 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
 
   private start(): void {
     for (let id = 1; id <= this.opts.clusterSize; id++) {
-      const node: SimNode<M> = { id, core: null, durable: [], lazy: [], incarnation: 0 };
+      const node: SimNode = { id, disk: new SimDisk(), replica: null, life: new Incarnation(id, 0), links: null, incarnations: 0 };
       this.nodes.push(node);
       this.boot(node);
     }
     const clientCount = this.opts.proposers?.length ?? this.opts.clients ?? 4;
     for (let id = 1; id <= clientCount; id++) {
-      this.clients.push({ id, issued: 0, current: null, settleOpsLeft: this.opts.opsAfterHeal ?? 2 });
+      const session = id % 2 === 1 || this.opts.proposers !== undefined ? `c${id}-${this.clientRandom.int(0, 2 ** 30).toString(36)}` : null;
+      this.clients.push({ id, session, issued: 0, current: null, settleOpsLeft: this.opts.opsAfterHeal ?? 2 });
       this.schedule(this.clientRandom.int(0, 30), { kind: 'client', client: id });
     }
     if (this.opts.profile !== CALM) this.schedule(CHAOS_EVERY_MS, { kind: 'chaos' });
     this.schedule(this.settleAtMs, { kind: 'settle' });
   }
 
-  private boot(node: SimNode<M>): void {
-    const bugs = this.opts.bugs ?? {};
-    const records = this.opts.simBugs?.forgetPromiseOnRestart
-      ? node.durable.filter((r) => !this.adapter.isPromiseRecord(r))
-      : node.durable;
-    node.incarnation++;
-    node.core = this.adapter.create({
-      id: node.id, clusterSize: this.opts.clusterSize, randomSeed: Math.floor(this.random.next() * 2 ** 32),
-      bugs: node.incarnation > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
-      ...(this.opts.backoff === false ? { backoff: false } : {}),
-    }, records);
-    if (node.incarnation > 1) this.checker.onRestart(node.id, node.core);
-    this.schedule(this.random.int(1, TICK_MS), { kind: 'tick', node: node.id, incarnation: node.incarnation });
+  /** Starts a new incarnation of the replica shell from what is on the node's disk. */
+  private boot(node: SimNode): void {
+    node.incarnations++;
+    const life = new Incarnation(node.id, node.incarnations);
+    node.life = life;
+    const forget = this.opts.simBugs?.forgetPromiseOnRestart === true && node.incarnations > 1;
+    const recovered = forget ? node.disk.durable.filter((r) => !this.adapter.isPromiseRecord(r)) : node.disk.durable;
+    const storage = new SimStorage(this, life, node.disk, {
+      writeLatencyMs: () => this.profile.writeMinMs + this.netRandom.next() * this.profile.writeSpreadMs,
+      onDurable: (records) => this.checker.onDurable(node.id, records),
+      crashHere: (point) => this.maybeCrashAt(node, life, point),
+    }, recovered);
+    const links = new SimLinks(life, {
+      send: (from, m) => this.send(from, m as M),
+      crashBeforeSend: () => this.maybeCrashAt(node, life, 'release'),
+    });
+    node.links = links;
+    const phaseRandom = this.random.fork();
+    const clock = new SimClock(this, life, (intervalMs) => this.opts.alignedTicks ? intervalMs : 1 + phaseRandom.next() * (intervalMs - 1));
+    node.replica = new Replica({
+      id: node.id, clusterSize: this.opts.clusterSize, protocol: this.opts.protocol, storage: this.plantedStorage(storage), transport: links,
+      clock, randomSeed: Math.floor(this.random.next() * 2 ** 32), tickMs: TICK_MS, publishEveryMs: 0,
+      session: this.opts.simBugs?.restartRequestNumbering ? `n${node.id}` : `n${node.id}-${life.number}-${this.random.int(0, 2 ** 30).toString(36)}`,
+      core: this.coreConfig(node),
+      probe: {
+        onReady: (core, ready) => this.onReady(node.id, core as unknown as SimCore<M>, ready as unknown as Ready<M, unknown>),
+        // What a node has learned counts from the moment it can tell anyone: when its Ready is released.
+        onRelease: (ready) => {
+          this.checker.onReleasedEvents(node.id, ready.events);
+          this.checker.onChosen(node.id, ready.chosen);
+        },
+      },
+    });
+    node.replica.start();
+    if (node.incarnations > 1) this.checker.onRestart(node.id, node.replica.inspectCore() as unknown as SimCore<M>);
   }
 
-  private crash(node: SimNode<M>): void {
-    if (node.core === null) return;
-    node.core = null;
-    node.lazy = [];
-    this.note(`node-${node.id} CRASHED`);
+  private coreConfig(node: SimNode): Partial<CoreConfigInput> {
+    const bugs = this.opts.bugs ?? {};
+    return {
+      bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
+      ...(this.opts.backoff === false ? { backoff: false } : {}),
+      ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
+    };
+  }
+
+  /** The planted bug "reply before persist": storage that says a write is durable the moment it starts. */
+  private plantedStorage(storage: SimStorage): SimStorage {
+    if (!this.opts.simBugs?.replyBeforePersist) return storage;
+    const append = storage.append.bind(storage);
+    storage.append = (records, done) => {
+      append(records, () => undefined);
+      done(null);
+    };
+    return storage;
+  }
+
+  /** A crash point inside Ready processing: with the profile's rate, the node dies right here. */
+  private maybeCrashAt(node: SimNode, life: Incarnation, point: string): boolean {
+    if (this.settled || !life.alive || !this.crashRandom.chance(this.profile.midReadyCrashRate)) return false;
+    this.crash(node, `at ${point}`);
+    this.schedule(this.crashRandom.int(50, 600), { kind: 'restart', node: node.id });
+    return true;
+  }
+
+  private crash(node: SimNode, where = ''): void {
+    if (node.replica === null) return;
+    node.life.alive = false;
+    node.replica = null;
+    node.links = null;
+    this.note(`node-${node.id} CRASHED${where ? ` ${where}` : ''}`);
   }
 
   private loop(): void {
-    const endMs = this.settleAtMs + (this.opts.livenessBoundMs ?? 6000);
+    const endMs = this.settleAtMs + this.livenessBoundMs();
     for (let item = this.queue.pop(); item !== undefined; item = this.queue.pop()) {
-      this.nowMs = item.atMs;
-      if (this.nowMs > endMs) throw new Stop(this.livenessFailure());
+      this.now = item.atMs;
+      if (this.now > endMs) throw new Stop(this.livenessFailure());
       if (this.handle(item.ev)) return;
     }
     throw new Stop('the event queue ran dry before the run finished');
   }
 
+  /** The time every client gets after the heal: generous, and longer when disks are slow. */
+  private livenessBoundMs(): number {
+    return this.opts.livenessBoundMs ?? 6000 + 200 * (this.profile.writeMinMs + this.profile.writeSpreadMs);
+  }
+
   /** Returns true when the run is complete. */
   private handle(ev: SimEvent): boolean {
     switch (ev.kind) {
+      case 'call':
+        ev.fn();
+        return false;
       case 'deliver':
         this.deliver(ev.message as M);
         return false;
-      case 'tick':
-        this.onTick(ev.node, ev.incarnation);
-        return false;
-      case 'persisted': {
-        const node = this.nodes[ev.node - 1]!;
-        if (node.core !== null && node.incarnation === ev.incarnation) this.stepNode(node, { type: 'persisted', note: ev.note });
-        return false;
-      }
       case 'client':
-        this.onClient(this.clients[ev.client - 1]!, ev.requestId);
+        this.onClient(this.clients[ev.client - 1]!, ev.op, ev.attempt);
         return false;
       case 'chaos':
         this.onChaos();
         return false;
       case 'restart':
-        if (this.nodes[ev.node - 1]!.core === null) this.restart(this.nodes[ev.node - 1]!);
+        if (this.nodes[ev.node - 1]!.replica === null) this.restart(this.nodes[ev.node - 1]!);
         return false;
       case 'settle':
         this.onSettle();
@@ -250,52 +343,32 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     }
   }
 
-  private restart(node: SimNode<M>): void {
-    this.note(`node-${node.id} RESTARTED from ${node.durable.length} records`);
+  private restart(node: SimNode): void {
+    this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records`);
     this.boot(node);
   }
 
-  // -------------------------------------------------------------- stepping
+  // -------------------------------------------------------------- checking
 
-  private stepNode(node: SimNode<M>, input: Parameters<SimCore<M>['step']>[0]): void {
-    const core = node.core;
-    if (core === null) return;
-    core.step(input);
-    this.processReady(node, core, core.ready() as Ready<M, unknown>);
+  /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */
+  private onReady(node: NodeId, core: SimCore<M>, ready: Ready<M, unknown>): void {
+    this.traceEvents(node, ready.events);
+    this.checker.onEvents(node, core, ready.events);
+    this.checker.afterStep(node, core, this.touchedInstances(ready));
   }
 
-  /** Hands out one Ready the way a real replica must: persist, then send. A planted bug reverses that. */
-  private processReady(node: SimNode<M>, core: SimCore<M>, ready: Ready<M, unknown>): void {
-    this.traceEvents(node.id, ready.events);
-    this.checker.onEvents(node.id, core, ready.events);
-    const crashMidway = !this.settled && this.netRandom.chance(this.profile.midReadyCrashRate);
-    // Early messages leave before the records are written, so a crash right after cannot take them back.
-    for (const m of ready.earlyMessages) this.send(node.id, m);
-    const sendFirst = this.opts.simBugs?.replyBeforePersist === true;
-    node.durable.push(...node.lazy);
-    node.lazy = [...ready.persistLazy];
-    if (!sendFirst) node.durable.push(...ready.persist);
-    if (crashMidway && !sendFirst) return this.crash(node);
-    for (const m of ready.messages) this.send(node.id, m);
-    this.checker.onChosen(node.id, ready.chosen);
-    for (const r of ready.replies) this.onReply(node.id, r);
-    if (crashMidway) return this.crash(node);
-    if (sendFirst) node.durable.push(...ready.persist);
-    if (ready.afterPersist !== null) {
-      // The fsync takes a little while; other inputs may be stepped before the leader hears it finished.
-      this.schedule(this.netRandom.next() * 2, { kind: 'persisted', node: node.id, incarnation: node.incarnation, note: ready.afterPersist });
-    }
-    this.checker.afterStep(node.id, core, this.touchedInstances(ready.messages));
-  }
-
-  private touchedInstances(messages: readonly M[]): Set<string> {
+  private touchedInstances(ready: Ready<M, unknown>): Set<string> {
     const touched = new Set<string>();
     if (this.opts.protocol === 'multi') touched.add(ALL_INSTANCES);
-    for (const m of messages) {
+    for (const m of [...ready.messages, ...ready.earlyMessages]) {
       const acc = this.adapter.acceptedIn(m);
       if (acc !== null) for (const i of acc.instances) touched.add(i);
       const key = (m as { key?: string }).key;
       if (key !== undefined) touched.add(key);
+    }
+    for (const r of ready.persist) {
+      const a = this.adapter.acceptRecord(r);
+      if (a !== null) for (const e of a.entries) touched.add(e.instance);
     }
     return touched;
   }
@@ -305,14 +378,8 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
       if (e.type === 'phase1') this.note(`node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`);
       else if (e.type === 'leader') this.note(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
       else if (e.type === 'phase2') this.note(`node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`);
+      else if (e.type === 'note' && e.text.includes('reuses an identity')) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
     }
-  }
-
-  private onTick(id: NodeId, incarnation: number): void {
-    const node = this.nodes[id - 1]!;
-    if (node.core === null || node.incarnation !== incarnation) return;
-    this.stepNode(node, { type: 'tick' });
-    this.schedule(TICK_MS, { kind: 'tick', node: id, incarnation });
   }
 
   // --------------------------------------------------------------- network
@@ -334,9 +401,9 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
 
   private deliver(m: M): void {
     const node = this.nodes[m.to - 1]!;
-    if (node.core === null || this.cut(m.from, m.to)) return;
+    if (node.links === null || this.cut(m.from, m.to)) return;
     this.note(describeMessage(this.opts.protocol, m as never));
-    this.stepNode(node, { type: 'message', message: m });
+    node.links.deliver(m);
   }
 
   // ---------------------------------------------------------------- faults
@@ -346,7 +413,7 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     const r = this.random;
     if (r.chance(this.profile.partitionPer100Ms)) this.togglePartition();
     if (r.chance(this.profile.crashPer100Ms)) {
-      const up = this.nodes.filter((n) => n.core !== null);
+      const up = this.nodes.filter((n) => n.replica !== null);
       if (up.length > 0) {
         const victim = r.pick(up);
         this.crash(victim);
@@ -375,11 +442,8 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     this.groups = null;
     this.profile = { ...this.profile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
-    for (const node of this.nodes) if (node.core === null) this.restart(node);
-    for (const c of this.clients) {
-      c.current = null;
-      this.schedule(this.clientRandom.int(0, 20), { kind: 'client', client: c.id });
-    }
+    for (const node of this.nodes) if (node.replica === null) this.restart(node);
+    for (const c of this.clients) this.schedule(this.clientRandom.int(0, 20), { kind: 'client', client: c.id });
     this.schedule(50, { kind: 'probe' });
   }
 
@@ -392,28 +456,30 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
 
   private converged(): boolean {
     const want = this.checker.chosen.size;
-    return this.nodes.every((n) => n.core !== null && n.core.view().chosenCount === want);
+    return this.nodes.every((n) => n.replica !== null && n.replica.inspectCore().view().chosenCount === want);
   }
 
   private livenessFailure(): string {
     const stuck = this.clients.filter((c) => c.settleOpsLeft > 0 || c.current !== null).map((c) => `client ${c.id}`);
-    const counts = this.nodes.map((n) => `node-${n.id}:${n.core?.view().chosenCount ?? 'down'}`).join(' ');
-    return `liveness: ${this.opts.livenessBoundMs ?? 6000}ms after the network healed, ` +
+    const counts = this.nodes.map((n) => `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`).join(' ');
+    return `liveness: ${Math.round(this.livenessBoundMs())}ms after the network healed, ` +
       (stuck.length > 0 ? `${stuck.join(', ')} still waiting; ` : '') +
       `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`;
   }
 
   // --------------------------------------------------------------- clients
 
-  private onClient(c: SimClient, deadlineOf: string | undefined): void {
-    if (deadlineOf !== undefined && c.current?.requestId !== deadlineOf) return;
-    if (c.current !== null) {
-      if (this.nowMs < c.current.deadlineMs) return;
-      if (this.settled) throw new Stop(`liveness: client ${c.id}'s request ${c.current.requestId} to node-${c.current.node} got no answer within the bound after the network healed`);
-      c.current = null; // Timed out: its outcome stays unknown (open) in the history.
+  /** A client wakes: to start its next operation, or (with `op`) because an attempt's deadline passed. */
+  private onClient(c: SimClient, op: ClientOp | undefined, attempt: number | undefined): void {
+    if (op !== undefined) {
+      // An attempt that got no answer in time may still take effect: retry with the same identity.
+      if (op.done || c.current !== op || op.attempts !== attempt) return;
+      op.maybeApplied = true;
+      return this.retryOrGiveUp(c, op);
     }
+    if (c.current !== null) return;
     if (this.settled && c.settleOpsLeft === 0) return;
-    if (!this.settled && this.nowMs > this.settleAtMs - 50) return;
+    if (!this.settled && this.now > this.settleAtMs - 50) return;
     if (this.settled) c.settleOpsLeft--;
     this.issue(c);
   }
@@ -421,38 +487,78 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
   private issue(c: SimClient): void {
     c.issued++;
     const r = this.clientRandom;
-    const requestId = `c${c.id}.${c.issued}`;
-    const nodeId = this.opts.proposers?.[c.id - 1] ?? r.int(1, this.opts.clusterSize);
     const key = `k${r.int(1, this.opts.keys ?? (this.opts.protocol === 'basic' ? 20 : 3))}`;
     const write = this.opts.proposers !== undefined || r.chance(this.opts.protocol === 'basic' ? 0.7 : 0.6);
     const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}` } : { op: 'get', key };
-    // Multi-Paxos logs reads as commands too, so every request is a value that may be chosen.
-    if (command.op === 'set' || this.opts.protocol === 'multi') {
-      this.checker.noteProposed(key, this.adapter.commandValueId(nodeId, requestId, command.op === 'set' ? command.value : ''));
-    }
-    const timeoutMs = this.settled ? this.settleAtMs + (this.opts.livenessBoundMs ?? 6000) - this.nowMs : r.int(200, 800);
-    const history = { clientId: c.id, input: command as KvInput, callTime: this.nowMs, returnTime: Infinity } as ClientOp['history'];
+    const identity = c.session === null ? null : { session: c.session, seq: c.issued };
+    const history = { clientId: c.id, input: command as KvInput, callTime: this.now, returnTime: Infinity } as HistoryOp;
     this.history.push(history);
-    const op: ClientOp = { requestId, node: nodeId, history, deadlineMs: this.nowMs + timeoutMs };
+    const op: ClientOp = { identity, command, history, attempts: 0, maybeApplied: false, done: false };
     c.current = op;
-    this.opsByRequest.set(`${nodeId}/${requestId}`, { client: c, op });
-    this.note(`client ${c.id} → node-${nodeId} ${command.op === 'set' ? `set ${key}=${command.value}` : `get ${key}`}`);
-    this.schedule(timeoutMs, { kind: 'client', client: c.id, requestId });
-    this.stepNode(this.nodes[nodeId - 1]!, { type: 'request', request: { requestId, command } });
+    this.attempt(c, op);
   }
 
-  private onReply(node: NodeId, reply: ClientReply): void {
-    const entry = this.opsByRequest.get(`${node}/${reply.requestId}`);
-    if (entry === undefined || entry.client.current !== entry.op) return;
-    const c = entry.client;
-    c.current = null;
-    if (!reply.ok) {
-      if (this.settled) throw new Stop(`liveness: node-${node} failed client ${c.id}'s request after the network healed: ${reply.error}`);
-    } else {
-      entry.op.history.output = { value: reply.value };
-      entry.op.history.returnTime = this.nowMs;
-      this.note(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
+  /** Sends the operation to a node: the fixed proposer, else a random one (a retry prefers another). */
+  private attempt(c: SimClient, op: ClientOp): void {
+    op.attempts++;
+    const r = this.clientRandom;
+    const nodeId = this.opts.proposers?.[c.id - 1] ?? r.int(1, this.opts.clusterSize);
+    const timeoutMs = this.settled ? this.settleAtMs + this.livenessBoundMs() - this.now : r.int(200, 800);
+    const cmd = op.command;
+    const as = op.identity === null ? '' : ` as ${op.identity.session}:${op.identity.seq}`;
+    this.note(`client ${c.id} → node-${nodeId} ${cmd.op === 'set' ? `set ${cmd.key}=${cmd.value}` : `get ${cmd.key}`}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
+    this.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
+    const node = this.nodes[nodeId - 1]!;
+    if (node.replica === null) return; // The connection fails: no answer, and the deadline will retry.
+    const life = node.life;
+    // The identity the command travels under: the client's own, or the next one of the replica's session.
+    const identity = op.identity ?? node.replica.nextIdentity();
+    if (cmd.op === 'set' || this.opts.protocol === 'multi') {
+      // Multi-Paxos logs reads as commands too, so every request is a value that may be chosen.
+      this.checker.noteProposed(cmd.key, this.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''));
     }
+    node.replica.request(cmd, { identity, timeoutMs }, (reply) => {
+      if (life.alive) this.onReply(c, op, nodeId, reply);
+    });
+  }
+
+  private onReply(c: SimClient, op: ClientOp, node: NodeId, reply: ClientReply): void {
+    if (op.done) return;
+    if (reply.ok) {
+      op.done = true;
+      op.history.output = { value: reply.value };
+      op.history.returnTime = this.now;
+      this.note(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
+      return this.next(c, op);
+    }
+    this.note(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
+    if (reply.outcome === 'unknown') op.maybeApplied = true;
+    if (c.current !== op) return;
+    if (reply.outcome === 'refused' && !op.maybeApplied && !this.settled) {
+      // Known not to have happened, by any attempt: it leaves the history.
+      op.done = true;
+      this.history.splice(this.history.indexOf(op.history), 1);
+      return this.next(c, op);
+    }
+    this.retryOrGiveUp(c, op);
+  }
+
+  private retryOrGiveUp(c: SimClient, op: ClientOp): void {
+    // A client with its own session retries under the same identity; a plain one only after the heal,
+    // with a new one (a new command, as a user typing it again would), while the old stays open.
+    if (op.identity !== null && (this.settled || op.attempts < MAX_ATTEMPTS)) return this.attempt(c, op);
+    if (op.identity === null && this.settled) {
+      op.done = true;
+      c.current = null;
+      return this.issue(c);
+    }
+    op.done = true; // Its outcome stays unknown: the op stays open in the history forever.
+    this.next(c, op);
+  }
+
+  private next(c: SimClient, op: ClientOp): void {
+    if (c.current !== op) return;
+    c.current = null;
     this.schedule(this.clientRandom.int(5, 60), { kind: 'client', client: c.id });
   }
 
@@ -460,8 +566,11 @@ export class Simulation<M extends { from: NodeId; to: NodeId }> {
     const model = this.opts.protocol === 'multi' ? registerModel : writeOnceModel;
     const result = checkKvHistory(model, this.history);
     if (result.ok === false) throw new InvariantViolation(`linearizability: ${result.reason}`);
+    if (result.ok === 'unknown') this.undecided = result.reason;
   }
 }
+
+type CoreConfigInput = import('../core/types.js').CoreConfig;
 
 export function runSchedule(opts: SimOptions): SimResult {
   return new Simulation(opts).run();

@@ -32,13 +32,13 @@ class Bench {
   }
 
   propose(id: number, command: Command): void {
-    this.step(id, { type: 'request', request: { requestId: `r${++this.seq}`, command } });
+    this.step(id, { type: 'request', request: { requestId: `r${++this.seq}`, command, identity: { session: "bench", seq: this.seq } } });
   }
 
   /** Hands the node several requests before taking its Ready, as a busy replica's event loop does. */
   proposeTogether(id: number, commands: readonly Command[]): void {
     const core = this.cores[id - 1]!;
-    for (const command of commands.slice(0, -1)) core.step({ type: 'request', request: { requestId: `r${++this.seq}`, command } });
+    for (const command of commands.slice(0, -1)) core.step({ type: 'request', request: { requestId: `r${++this.seq}`, command, identity: { session: "bench", seq: this.seq } } });
     this.propose(id, commands[commands.length - 1]!);
   }
 

@@ -64,9 +64,11 @@ export class TestCluster {
   async request(node: number, body: { op: 'propose'; key: string; value: string } | { op: 'get'; key: string } | { op: 'status' } | { op: 'kv' }, timeoutMs = 5000): Promise<Reply> {
     try {
       const c = await this.client(node);
-      return (await c.request(body, timeoutMs)) as Reply;
+      const r = (await c.request(body, timeoutMs)) as Reply & { reason?: string };
+      // The control API sends a refused or unknown command's sentence as `reason`.
+      return r.ok === false && typeof r.reason === 'string' ? { ...r, error: r.reason } : r;
     } catch (err) {
-      return { requestId: '', ok: false, error: (err as Error).message };
+      return { requestId: '', ok: false, outcome: 'unknown', code: 'timeout', error: (err as Error).message };
     }
   }
 
@@ -114,7 +116,7 @@ export class TestCluster {
    */
   async proposeUntilOk(o: { via: () => Promise<number> | number; key: string; value: string; deadlineMs?: number; timeoutMs?: number }): Promise<Reply> {
     const deadline = Date.now() + (o.deadlineMs ?? 20_000);
-    let last: Reply = { requestId: '', ok: false, error: 'never tried' };
+    let last: Reply = { requestId: '', ok: false, outcome: 'refused', code: 'timeout', error: 'never tried' };
     for (let attempt = 0; attempt < 50 && Date.now() < deadline; attempt++) {
       const node = await Promise.resolve(o.via()).catch(() => null);
       if (node !== null) last = await this.propose(node, o.key, o.value, o.timeoutMs ?? 5000);
@@ -187,7 +189,7 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 export function quorumRefusalProblem(r: Reply, o: { clusterSize: number; timeoutMs: number }): string | null {
   if (r.ok) return `decided without a majority: ${JSON.stringify(r)}`;
   if (r.error === `timed out after ${o.timeoutMs} ms`) return null;
-  const m = /^no quorum: (\d+) of (\d+) nodes reachable, (\d+) needed$/.exec(r.error);
+  const m = /^no quorum: (\d+) of (\d+) nodes reachable, (\d+) needed(;.*)?$/.exec(r.error);
   if (m === null) return `the refusal does not name the missing quorum: "${r.error}"`;
   const needed = Math.floor(o.clusterSize / 2) + 1;
   if (Number(m[2]) !== o.clusterSize || Number(m[3]) !== needed || Number(m[1]) >= needed) return `a wrong count in "${r.error}"`;

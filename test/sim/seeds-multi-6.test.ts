@@ -1,0 +1,7 @@
+import { test } from 'node:test';
+import { assertSeedsPass } from './sim-support.js';
+
+// Even sizes: an off-by-one majority (half rounded up instead of half plus one) is invisible at odd sizes.
+test('multi paxos, 6 replicas: 2000 seeded schedules without a violation', () => {
+  assertSeedsPass('multi', 6, 60001, 2000);
+});
