@@ -1,7 +1,13 @@
-/** Plain, one-line renderings of cluster events, for `paxos up` when stdout is not a terminal. */
+/**
+ * Plain, one-line renderings of cluster events, for `paxos up` when stdout is
+ * not a terminal. Keys and values are user text and go in through showText,
+ * so each event stays one line and no escape sequence reaches whoever reads
+ * the output (a terminal after all, or a log file someone will `cat`).
+ */
 import { formatBallot } from '../core/ballot.js';
 import { describeCoreEvent } from '../core/describe.js';
 import type { ClusterEvent } from '../node/events.js';
+import { showLine, showText } from '../text/escape.js';
 
 /** Remembers recent decisions so each chosen value is printed once, not once per replica. */
 export class PlainEventPrinter {
@@ -9,6 +15,12 @@ export class PlainEventPrinter {
   private readonly order: string[] = [];
 
   line(e: ClusterEvent): string | null {
+    const raw = this.unescaped(e);
+    // The parts that carry user text are escaped below; showLine is the backstop for any other part that does.
+    return raw === null ? null : showLine(raw);
+  }
+
+  private unescaped(e: ClusterEvent): string | null {
     const t = (atMs: number) => new Date(atMs).toISOString().slice(11, 23);
     switch (e.type) {
       case 'core': {
@@ -17,7 +29,7 @@ export class PlainEventPrinter {
       }
       case 'chosen':
         if (!this.firstTime(e.instance)) return null;
-        return `${t(e.atMs)} chosen ${/^\d+$/.test(e.instance) ? `#${e.instance} ${e.value}` : `${e.instance}=${e.value}`}${e.ballot ? ` at ${formatBallot(e.ballot)}` : ''} (learned first by node-${e.node})`;
+        return `${t(e.atMs)} chosen ${/^\d+$/.test(e.instance) ? `#${e.instance} ${showText(e.value)}` : `${showText(e.instance)}=${showText(e.value)}`}${e.ballot ? ` at ${formatBallot(e.ballot)}` : ''} (learned first by node-${e.node})`;
       case 'replica-up':
         return `${t(e.atMs)} node-${e.node} is up (pid ${e.pid})`;
       case 'replica-down':

@@ -1,16 +1,29 @@
 /**
  * One-line descriptions of messages, as the dashboard's message flow and the
  * simulator's traces print them: `node-3 → node-1 accept #17 (4.3, x=7)`.
+ * Keys and values are user text, so each is put in through showText: a
+ * description is drawn on terminals and written to logs as one line, and a
+ * value holding a newline or an escape sequence must not break or take over
+ * either.
  */
 import { formatBallot as b } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import { formatLogValue, type MultiMessage, type SlotValue } from './multi-messages.js';
 import { nodeName, type CoreEvent, type Protocol } from './types.js';
+import { showLine, showText } from '../text/escape.js';
 
 const MAX_LISTED = 3;
 
+/** A log slot's command (`x=7`, `get x`, `no-op`) as printable text. */
+function lv(value: SlotValue['value']): string {
+  return showText(formatLogValue(value));
+}
+
+/** A key or value as printable text. */
+const t = showText;
+
 function slots(entries: readonly SlotValue[]): string {
-  const shown = entries.slice(0, MAX_LISTED).map((e) => `#${e.slot} ${formatLogValue(e.value)}`);
+  const shown = entries.slice(0, MAX_LISTED).map((e) => `#${e.slot} ${lv(e.value)}`);
   if (entries.length > MAX_LISTED) shown.push(`+${entries.length - MAX_LISTED} more`);
   return shown.join(', ');
 }
@@ -31,14 +44,14 @@ export function describeMultiBody(m: MultiMessage): string {
       return m.entries.length === 0
         ? `heartbeat (${b(m.ballot)}) commit<#${m.commitIndex}`
         : m.entries.length === 1
-          ? `accept #${m.entries[0]!.slot} (${b(m.ballot)}, ${formatLogValue(m.entries[0]!.value)})`
+          ? `accept #${m.entries[0]!.slot} (${b(m.ballot)}, ${lv(m.entries[0]!.value)})`
           : `accept (${b(m.ballot)}) ${slots(m.entries)}`;
     case 'accepted':
       return m.slots.length === 0 ? `ack (${b(m.ballot)})` : `accepted ${slotNumbers(m.slots)} (${b(m.ballot)})`;
     case 'reject':
       return `reject (${b(m.ballot)}) promised ${b(m.promised)}`;
     case 'forward':
-      return `forward ${formatLogValue(m.value)}`;
+      return `forward ${lv(m.value)}`;
     case 'commit':
       return `commit<#${m.commitIndex} (${b(m.ballot)})`;
     case 'catchup':
@@ -51,21 +64,21 @@ export function describeMultiBody(m: MultiMessage): string {
 export function describeBasicBody(m: BasicMessage): string {
   switch (m.type) {
     case 'prepare':
-      return `prepare ${m.key} (${b(m.ballot)})`;
+      return `prepare ${t(m.key)} (${b(m.ballot)})`;
     case 'promise':
-      return `promise ${m.key} (${b(m.ballot)})${m.accepted ? ` accepted (${b(m.accepted.ballot)}, ${m.accepted.value})` : ''}`;
+      return `promise ${t(m.key)} (${b(m.ballot)})${m.accepted ? ` accepted (${b(m.accepted.ballot)}, ${t(m.accepted.value)})` : ''}`;
     case 'accept':
-      return `accept ${m.key} (${b(m.ballot)}, ${m.value})`;
+      return `accept ${t(m.key)} (${b(m.ballot)}, ${t(m.value)})`;
     case 'accepted':
-      return `accepted ${m.key} (${b(m.ballot)})`;
+      return `accepted ${t(m.key)} (${b(m.ballot)})`;
     case 'reject':
-      return `reject ${m.key} (${b(m.ballot)}) promised ${b(m.promised)}`;
+      return `reject ${t(m.key)} (${b(m.ballot)}) promised ${b(m.promised)}`;
     case 'decide':
-      return `decide ${m.key}=${m.value}${m.ballot ? ` (${b(m.ballot)})` : ''}`;
+      return `decide ${t(m.key)}=${t(m.value)}${m.ballot ? ` (${b(m.ballot)})` : ''}`;
     case 'catchup':
       return `catchup from ${m.fromIndex}`;
     case 'learn':
-      return `learn ${m.entries.map((e) => `${e.key}=${e.value}`).slice(0, MAX_LISTED).join(', ')}${m.entries.length > MAX_LISTED ? ` +${m.entries.length - MAX_LISTED} more` : ''}`;
+      return `learn ${m.entries.map((e) => `${t(e.key)}=${t(e.value)}`).slice(0, MAX_LISTED).join(', ')}${m.entries.length > MAX_LISTED ? ` +${m.entries.length - MAX_LISTED} more` : ''}`;
   }
 }
 
@@ -78,20 +91,21 @@ export function describeMessage(protocol: Protocol, m: MultiMessage | BasicMessa
 export function describeCoreEvent(e: CoreEvent): string | null {
   switch (e.type) {
     case 'phase1':
-      return `starts phase 1 at ${b(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
+      return `starts phase 1 at ${b(e.ballot)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'phase2':
       return /^\d+$/.test(e.instance)
-        ? `proposes #${e.instance} ${e.value} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`
-        : `proposes ${e.instance}=${e.value} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
+        ? `proposes #${t(e.instance)} ${t(e.value)} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`
+        : `proposes ${t(e.instance)}=${t(e.value)} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
     case 'leader':
       return `became leader at ${b(e.ballot)}`;
     case 'follower':
       return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
     case 'preempted':
-      return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${e.instance}` : ''}`;
+      return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'backoff':
       return null;
     case 'note':
-      return e.text;
+      // Notes are sentences written by the core; they should hold no raw user text, but are checked anyway.
+      return showLine(e.text);
   }
 }

@@ -1,5 +1,6 @@
 /** A fixed-width table cell: long text is cut with …, and one column is kept free as the gap to the next cell. */
 import { Box, Text, type TextProps } from 'ink';
+import { showLine } from '../text/escape.js';
 
 export interface CellProps {
   readonly width: number;
@@ -14,7 +15,8 @@ export function Cell({ width, text, style, last }: CellProps) {
   return (
     <Box width={width} flexShrink={0}>
       <Box width={inner}>
-        <Text wrap="truncate-end" {...style}>{text}</Text>
+        {/* Callers escape keys and values with showText; showLine is the backstop for any text they did not. */}
+        <Text wrap="truncate-end" {...style}>{showLine(text)}</Text>
       </Box>
     </Box>
   );

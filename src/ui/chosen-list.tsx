@@ -1,5 +1,6 @@
 /** The values chosen so far, newest first: slot (or key), value, ballot. */
 import { Box } from 'ink';
+import { showText } from '../text/escape.js';
 import type { Protocol } from '../core/types.js';
 import { Cell } from './cell.js';
 import type { ChosenEntry } from './model.js';
@@ -28,7 +29,7 @@ export function ChosenList({ entries, total, protocol, width, lines, color }: Ch
       {entries.slice(0, lines).map((e) => (
         <Box key={e.instance} height={1}>
           <Cell width={instanceWidth} text={instanceText(protocol, e.instance)} style={paint(color, { color: 'cyan' })} />
-          <Cell width={valueWidth} text={e.value} style={paint(color, { bold: true })} />
+          <Cell width={valueWidth} text={showText(e.value)} style={paint(color, { bold: true })} />
           <Cell width={BALLOT_WIDTH} text={ballotText(e.ballot)} style={paint(color, { dimColor: true })} last />
         </Box>
       ))}

@@ -7,6 +7,7 @@
 import { Box } from 'ink';
 import { formatBallot } from '../core/ballot.js';
 import { nodeName } from '../core/types.js';
+import { showText } from '../text/escape.js';
 import { Cell } from './cell.js';
 import type { KeyCell, KeyRow } from './model.js';
 import { Rule } from './rule.js';
@@ -51,9 +52,9 @@ function KeyLines({ row, acceptors, cellWidth, color }: { row: KeyRow; acceptors
   return (
     <Box flexDirection="column">
       <Box height={1}>
-        <Cell width={KEY_WIDTH} text={row.key} style={paint(color, { color: 'cyan' })} />
+        <Cell width={KEY_WIDTH} text={showText(row.key)} style={paint(color, { color: 'cyan' })} />
         {acceptors.map((id) => <Cell key={id} width={cellWidth} text={promisedText(row.cells[id - 1] ?? null)} />)}
-        <Cell width={CHOSEN_WIDTH} text={row.chosen ?? '-'} style={paint(color, row.chosen === null ? { dimColor: true } : { color: 'green', bold: true })} last />
+        <Cell width={CHOSEN_WIDTH} text={row.chosen === null ? '-' : showText(row.chosen)} style={paint(color, row.chosen === null ? { dimColor: true } : { color: 'green', bold: true })} last />
       </Box>
       <Box height={1}>
         <Cell width={KEY_WIDTH} text="" />
@@ -69,5 +70,5 @@ export function promisedText(cell: KeyCell | null): string {
 
 export function acceptedText(cell: KeyCell | null): string {
   const a = cell?.accepted ?? null;
-  return a === null ? 'a -' : `a (${formatBallot(a.ballot)}, ${a.value})`;
+  return a === null ? 'a -' : `a (${formatBallot(a.ballot)}, ${showText(a.value)})`;
 }

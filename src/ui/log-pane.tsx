@@ -1,6 +1,7 @@
 /** The selected replica's log, oldest at the top and the newest line at the bottom, like a terminal. */
 import { Box, Text } from 'ink';
 import { nodeName, type NodeId } from '../core/types.js';
+import { showLine } from '../text/escape.js';
 import type { LogLine } from './model.js';
 import { Rule } from './rule.js';
 import { paint } from './text.js';
@@ -21,7 +22,8 @@ export function LogPane({ node, lines, width, height, color }: LogPaneProps) {
       {tail.length === 0 && height > 0 && <Text {...paint(color, { dimColor: true })}>nothing logged yet</Text>}
       {tail.map((l, i) => (
         <Box key={i} width={width} height={1}>
-          <Text wrap="truncate-end">{l.text}</Text>
+          {/* Log lines come from replicas with their keys and values already escaped; showLine catches any line that is not. */}
+          <Text wrap="truncate-end">{showLine(l.text)}</Text>
         </Box>
       ))}
     </Box>

@@ -1,5 +1,6 @@
 /** The latest messages between replicas, newest first: `node-3 → node-1 accept #17 (4.3, x=7)`. */
 import { Box, Text } from 'ink';
+import { showLine } from '../text/escape.js';
 import type { FlowEntry } from './model.js';
 import { Rule } from './rule.js';
 import { compact, paint } from './text.js';
@@ -28,9 +29,10 @@ export function MessageFlow({ entries, notShown, width, lines, color }: MessageF
     <Box flexDirection="column" width={width} height={lines + 1}>
       <Rule title={title} width={width} color={color} />
       {entries.length === 0 && lines > 0 && <Text {...paint(color, { dimColor: true })}>no messages yet</Text>}
+      {/* Flow lines are described by the replicas, keys and values escaped; showLine catches any line that is not. */}
       {entries.slice(0, lines).map((e, i) => (
         <Box key={i} width={width} height={1}>
-          <Text wrap="truncate-end" {...paint(color, { color: typeColor(e.type) })}>{e.text}</Text>
+          <Text wrap="truncate-end" {...paint(color, { color: typeColor(e.type) })}>{showLine(e.text)}</Text>
         </Box>
       ))}
     </Box>

@@ -8,6 +8,7 @@
 import { compareBallots, formatBallot, type Ballot } from '../core/ballot.js';
 import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
+import { showLine, showText } from '../text/escape.js';
 
 export const FLOW_LIMIT = 50;
 export const CHOSEN_LIMIT = 200;
@@ -304,15 +305,19 @@ function withSummary(state: DashboardState): DashboardState {
   return { ...state, leader, totalChosen: maxChosen, messageRatePerSec: rate };
 }
 
-/** Notable protocol steps as sentences for the replica's log; routine per-value steps in multi mode are left out. */
+/**
+ * Notable protocol steps as sentences for the replica's log; routine per-value
+ * steps in multi mode are left out. Keys and values go in through showText so
+ * a hostile one cannot break the log pane's line or reach the terminal raw.
+ */
 export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | null {
-  const on = (instance?: string) => (instance !== undefined && instance !== '' ? ` for ${instance}` : '');
+  const on = (instance?: string) => (instance !== undefined && instance !== '' ? ` for ${showText(instance)}` : '');
   switch (e.type) {
     case 'phase1':
       return `started phase 1 at ${formatBallot(e.ballot)}${on(e.instance)}`;
     case 'phase2':
-      if (protocol === 'basic') return `phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
-      return e.adopted ? `phase 2 at ${formatBallot(e.ballot)}: #${e.instance} ${e.value} (adopted)` : null;
+      if (protocol === 'basic') return `phase 2 at ${formatBallot(e.ballot)}: ${showText(e.instance)}=${showText(e.value)}${e.adopted ? ' (adopted)' : ''}`;
+      return e.adopted ? `phase 2 at ${formatBallot(e.ballot)}: #${showText(e.instance)} ${showText(e.value)} (adopted)` : null;
     case 'leader':
       return `became leader at ${formatBallot(e.ballot)}`;
     case 'follower':
@@ -322,6 +327,7 @@ export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | nu
     case 'backoff':
       return `backing off ${e.ticks} ticks${on(e.instance)}`;
     case 'note':
-      return e.text;
+      // Notes are the core's own sentences; showLine only acts if one ever carries a raw control character.
+      return showLine(e.text);
   }
 }

@@ -1,5 +1,6 @@
 /** The outcome of the last action: pending, done, or the error sentence the cluster gave back. */
 import { Box, Text } from 'ink';
+import { showLine } from '../text/escape.js';
 import type { FaultRules } from './model.js';
 import { paint } from './text.js';
 
@@ -15,7 +16,8 @@ export function StatusLine({ outcome, width, color }: { readonly outcome: Outcom
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" {...paint(color, outcome ? { color: COLOR[outcome.kind] } : { dimColor: true })}>
-        {outcome ? `${MARK[outcome.kind]} ${outcome.text}` : 'press ? for help'}
+        {/* An outcome can quote what the user proposed or an error the cluster sent back, so it is drawn through showLine. */}
+        {outcome ? `${MARK[outcome.kind]} ${showLine(outcome.text)}` : 'press ? for help'}
       </Text>
     </Box>
   );

@@ -5,6 +5,7 @@
 import type { TextProps } from 'ink';
 import { formatBallot, type Ballot } from '../core/ballot.js';
 import type { NodeView, Protocol } from '../core/types.js';
+import { showText } from '../text/escape.js';
 
 /** Text style with colour switched off entirely when `color` is false (NO_COLOR): no colour, no bold, no dim, no inverse. */
 export function paint(color: boolean, style: TextProps): TextProps {
@@ -25,15 +26,15 @@ export function compact(n: number): string {
   return `${Math.round(n / 1_000_000)}M`;
 }
 
-/** Multi-mode instances are log slots (`#17`); basic-mode instances are keys. */
+/** Multi-mode instances are log slots (`#17`); basic-mode instances are keys, user text, so shown escaped. */
 export function instanceText(protocol: Protocol, instance: string): string {
-  return protocol === 'multi' ? `#${instance}` : instance;
+  return protocol === 'multi' ? `#${instance}` : showText(instance);
 }
 
-/** Shaped like the flow's accept lines: `#17 (4.3, x=7)` or `x (1.3, 7)`. */
+/** Shaped like the flow's accept lines: `#17 (4.3, x=7)` or `x (1.3, 7)`; the value is user text and shown escaped. */
 export function acceptedText(protocol: Protocol, a: NodeView['lastAccepted']): string {
   if (a === null) return '-';
-  return `${instanceText(protocol, a.instance)} (${formatBallot(a.ballot)}, ${a.value})`;
+  return `${instanceText(protocol, a.instance)} (${formatBallot(a.ballot)}, ${showText(a.value)})`;
 }
 
 /** Pads or cuts a string to exactly `width` columns, marking a cut with `…`. For ASCII-ish cells the renderer cannot truncate itself. */

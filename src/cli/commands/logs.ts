@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { logFileOf, paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import { OperatingError } from '../../errors.js';
+import { showLine } from '../../text/escape.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
 
 export function registerLogs(program: Command): void {
@@ -33,15 +34,26 @@ function printTail(file: string, lines: number): number {
   const text = read(file, start, size);
   const all = text.split('\n');
   if (start > 0) all.shift();
-  process.stdout.write(all.slice(-lines - 1).join('\n'));
+  process.stdout.write(printable(all.slice(-lines - 1).join('\n')));
   return size;
 }
 
 function printFrom(file: string, offset: number): number {
   const size = statSync(file).size;
   if (size < offset) return printFrom(file, 0);
-  if (size > offset) process.stdout.write(read(file, offset, size));
+  if (size > offset) process.stdout.write(printable(read(file, offset, size)));
   return size;
+}
+
+/**
+ * Log text with the newlines that end its lines kept and every other control
+ * character escaped. Replicas escape the keys and values they log, so this
+ * only changes a line that quotes something raw (or a log written before
+ * they did), and that line then cannot move the cursor or recolour the reader's
+ * terminal.
+ */
+export function printable(text: string): string {
+  return text.split('\n').map(showLine).join('\n');
 }
 
 function read(file: string, from: number, to: number): string {

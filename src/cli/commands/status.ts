@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
+import { showText } from '../../text/escape.js';
 import { describeFaults } from '../format.js';
 
 export function registerStatus(program: Command): void {
@@ -18,13 +19,15 @@ export function registerStatus(program: Command): void {
     });
 }
 
+/** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */
 export function renderStatus(s: ClusterStatus): string {
   const f = s.faults;
   const head = `${s.clusterSize} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}`;
   const rows = [['NODE', 'STATE', 'ROLE', 'PROMISED', 'LAST ACCEPTED', 'CHOSEN', 'MSGS IN/OUT', 'PID', 'PORT']];
   for (const r of s.replicas) {
     const v = r.status?.view;
-    const acc = v?.lastAccepted ? `${/^\d+$/.test(v.lastAccepted.instance) ? '#' : ''}${v.lastAccepted.instance} (${formatBallot(v.lastAccepted.ballot)}, ${truncate(v.lastAccepted.value, 16)})` : '-';
+    // The instance (a key in basic mode) and the value are user text: escaped first, so the cut is on what is shown.
+    const acc = v?.lastAccepted ? `${/^\d+$/.test(v.lastAccepted.instance) ? '#' : ''}${showText(v.lastAccepted.instance)} (${formatBallot(v.lastAccepted.ballot)}, ${truncate(showText(v.lastAccepted.value), 16)})` : '-';
     rows.push([
       `node-${r.id}`, r.up ? (r.isolated ? 'isolated' : 'up') : 'down', v?.role ?? '-', v ? formatBallot(v.promised) : '-', acc,
       v ? String(v.chosenCount) : '-', r.status ? `${r.status.messagesIn}/${r.status.messagesOut}` : '-', r.pid === null ? '-' : String(r.pid), String(r.port),

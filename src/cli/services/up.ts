@@ -13,6 +13,7 @@ import { readRecord } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
 import { OperatingError } from '../../errors.js';
+import { showLine } from '../../text/escape.js';
 import { PlainEventPrinter } from '../format.js';
 import { ensureNoRunningCluster } from './cluster-guard.js';
 
@@ -37,7 +38,8 @@ export async function runUp(o: UpOptions): Promise<number> {
   const orchestrator = await Orchestrator.start({
     home: o.home, clusterSize: o.clusterSize, protocol: o.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
-    log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${line}`) : undefined,
+    // The daemon's log is read with cat and tail; a line quoting a peer's text must not carry control characters into it.
+    log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${showLine(line)}`) : undefined,
   });
   if (o.template?.net) orchestrator.setNet(o.template.net);
   const stopped = new Promise<void>((resolve) => {
