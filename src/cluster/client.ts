@@ -13,6 +13,13 @@ import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './r
 
 const CONNECT_TIMEOUT_MS = 3000;
 const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * A restart may first wait up to 5 s for the replica's previous process to
+ * finish exiting and then up to 10 s for the new one to register; the
+ * client waits longer than both, so the orchestrator's own sentence, not a
+ * client timeout, is what the user sees when either runs out.
+ */
+const RESTART_TIMEOUT_MS = 20_000;
 
 export class ClusterClient {
   private constructor(
@@ -48,12 +55,13 @@ export class ClusterClient {
     return (await this.call<{ cluster: ClusterStatus }>({ op: 'status' })).cluster;
   }
 
+  /** Resolves once the replica's process has exited, so a `restart` right after it can start a new one. */
   async kill(node: number): Promise<void> {
     await this.call({ op: 'kill', node });
   }
 
   async restart(node: number): Promise<void> {
-    await this.call({ op: 'restart', node });
+    await this.call({ op: 'restart', node }, RESTART_TIMEOUT_MS);
   }
 
   async partition(groups: number[][]): Promise<void> {

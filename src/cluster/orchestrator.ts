@@ -6,7 +6,8 @@
  * request. It listens on loopback behind the cluster's secret like everything else.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
@@ -17,7 +18,8 @@ import { connectControl, type ControlClient } from '../transport/ws-transport.js
 import { startWsServer } from '../transport/server.js';
 import { dataDirOf, lastLine, logFileOf } from './home.js';
 import { checkedPorts, freePorts } from './ports.js';
-import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
+import { LOCK_FILE_NAME } from '../storage/lock.js';
+import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
@@ -39,6 +41,8 @@ export interface ReplicaState {
   up: boolean;
   registered: boolean;
   proc: ResultPromise | null;
+  /** Settles once the current process has exited and been reaped; null before the first spawn. */
+  exited: Promise<void> | null;
   control: ControlClient | null;
   lastStatus: ReplicaStatus | null;
   killedByUs: boolean;
@@ -57,6 +61,15 @@ export interface ClusterStatus {
 
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
+/**
+ * How long `kill` (and a `restart` that finds the replica still exiting)
+ * waits for a SIGKILLed replica to be gone. SIGKILL cannot be caught, so the
+ * kernel ends the process in milliseconds; five seconds is only ever reached
+ * by a process stuck in the kernel (uninterruptible disk I/O), which the
+ * user should hear about rather than wait on.
+ */
+const EXIT_WAIT_MS = 5000;
+const POLL_MS = 20;
 
 export class Orchestrator {
   private readonly replicas = new Map<NodeId, ReplicaState>();
@@ -93,7 +106,7 @@ export class Orchestrator {
     for (let id = 1; id <= n; id++) {
       this.replicas.set(id, {
         id, port: ports[id]!, dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
-        pid: null, up: false, registered: false, proc: null, control: null, lastStatus: null, killedByUs: false,
+        pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
       });
     }
     this.server = await startWsServer({
@@ -130,7 +143,11 @@ export class Orchestrator {
     r.proc = proc;
     r.pid = proc.pid ?? null;
     r.up = true;
-    void proc.then((result) => this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`));
+    // With reject: false execa resolves even for a failed spawn; the catch only keeps a surprise from crashing the orchestrator.
+    r.exited = proc.then(
+      (result) => this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`),
+      (err: unknown) => this.onExit(r, proc, (err as Error).message),
+    );
   }
 
   private onExit(r: ReplicaState, proc: ResultPromise, how: string): void {
@@ -164,6 +181,7 @@ export class Orchestrator {
     return r;
   }
 
+  /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
   kill(id: NodeId): void {
     const r = this.replica(id);
     if (!r.up || r.proc === null) throw new OperatingError(`node-${id} is already down`);
@@ -171,15 +189,47 @@ export class Orchestrator {
     r.proc.kill('SIGKILL');
   }
 
+  /**
+   * Kills a replica and resolves once its process has exited and its data
+   * directory is free, so that a `restart` right after it finds nothing in
+   * the way.
+   */
+  async killAndWait(id: NodeId): Promise<void> {
+    this.kill(id);
+    await this.waitUntilGone(this.replica(id));
+  }
+
+  /**
+   * Waits (bounded) until the replica's process has exited and been reaped.
+   * Both matter for its data directory: the lock it leaves behind names its
+   * pid, and the next replica takes that lock over only once the pid is no
+   * longer alive, which a zombie not yet reaped still is.
+   */
+  private async waitUntilGone(r: ReplicaState): Promise<void> {
+    const pid = r.pid;
+    const deadline = Date.now() + EXIT_WAIT_MS;
+    const timedOut = await raceDeadline(r.exited ?? Promise.resolve(), deadline);
+    if (timedOut) throw new OperatingError(`node-${r.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``);
+    while (pid !== null && isProcessAlive(pid)) {
+      if (Date.now() > deadline) throw new OperatingError(`node-${r.id} exited but its pid ${pid} is still in use, so its data directory stays locked`);
+      await sleep(POLL_MS);
+    }
+  }
+
   async restart(id: NodeId): Promise<void> {
     const r = this.replica(id);
+    // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
+    if (r.killedByUs && r.proc !== null) await this.waitUntilGone(r);
+    if (r.up && !r.registered) throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
     if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
+    const holder = liveLockHolder(r.dataDir);
+    if (holder !== null) throw new OperatingError(`node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`);
     this.spawn(r);
     const deadline = Date.now() + 10_000;
     while (!r.registered) {
       if (!r.up) throw new OperatingError(`node-${id} failed to start from its data: ${lastLine(r.logFile)}`);
       if (Date.now() > deadline) throw new OperatingError(`node-${id} did not come back within 10s; see ${r.logFile}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(POLL_MS);
     }
     this.saveRecord();
   }
@@ -244,7 +294,7 @@ export class Orchestrator {
         cleanups.push(this.subscribe((e) => conn.push(e)));
         return { ok: true, cluster: this.status() };
       case 'kill':
-        this.kill(Number(req.node));
+        await this.killAndWait(Number(req.node));
         return { ok: true };
       case 'restart':
         await this.restart(Number(req.node));
@@ -355,6 +405,39 @@ interface ControlConnectionLike {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   push(event: unknown): void;
   onClose?(handler: () => void): void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise` until `deadline` (epoch ms); true if the deadline came first. */
+async function raceDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now())); });
+  try {
+    return await Promise.race([promise.then(() => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The live process holding the lock in a replica's data directory, or null.
+ * The lock file of a SIGKILLed replica stays behind naming a dead pid; the
+ * next replica takes such a stale lock over, so it does not count as held.
+ * Checked before a restart so that a directory in use is refused in one
+ * sentence here, not as a lock error from a replica that failed to start.
+ */
+function liveLockHolder(dataDir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, LOCK_FILE_NAME), 'utf8');
+  } catch {
+    return null; // No lock file (or none readable): nothing holds the directory.
+  }
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid) ? pid : null;
 }
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {

@@ -13,6 +13,8 @@ export interface ControlConnection {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   /** Server-initiated `{event}` frame; dropped (and counted) while the client is not reading. */
   push(event: unknown): void;
+  /** Bytes written to this client that it has not read yet; pushes keep it near MAX_PUSH_BACKLOG_BYTES at most. */
+  unreadBytes(): number;
   onClose(handler: () => void): void;
   close(): void;
 }
@@ -47,8 +49,16 @@ export interface WsServer {
   close(): Promise<void>;
 }
 
-/** Bytes a slow control client may have queued before pushes to it are dropped. */
+/**
+ * Bytes of pushed events a control subscriber may leave unread before
+ * further events to it are dropped. Events are small (a status or a few flow
+ * lines, kilobytes), so 4 MiB is thousands of them: far more than a live
+ * dashboard falls behind, and little enough that a stuck one (suspended,
+ * or its terminal frozen) cannot grow a replica's or the orchestrator's memory.
+ */
 export const MAX_PUSH_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** How often one subscriber's dropped events are reported in the log. */
+const PUSH_DROP_LOG_INTERVAL_MS = 10_000;
 /** Bytes of unread responses after which a control client that keeps asking but never reads is cut off. */
 const MAX_RESPONSE_BACKLOG_BYTES = 64 * 1024 * 1024;
 /** Requests one control connection may have unanswered at once; more get an error at once. */
@@ -118,7 +128,7 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
       if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
-      else if (o.onControl) o.onControl(controlConnection(ws, { counters, warn }));
+      else if (o.onControl) o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
       else ws.close(1008, 'no control here');
     });
   });
@@ -201,11 +211,20 @@ function safeValidate<M>(validate: (x: unknown) => M | null, item: unknown): M |
 interface ControlContext {
   readonly counters: WsServerCounters;
   readonly warn: (line: string) => void;
+  /** The log without the server-wide rate limit, for callers that limit on their own (per connection). */
+  readonly warnRaw?: (line: string) => void;
+}
+
+/** What one control connection has lost of the events pushed to it. */
+interface Subscriber {
+  dropped: number;
+  readonly warn: (line: string) => void;
 }
 
 function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnection {
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
   let inflight = 0;
+  const subscriber: Subscriber = { dropped: 0, warn: rateLimitedLog(ctx.warnRaw, PUSH_DROP_LOG_INTERVAL_MS) };
   ws.on('message', (data: RawData) => {
     const req = parseRequest(data);
     if (typeof req === 'string') return respond(ws, { id: null, error: req }, ctx);
@@ -223,7 +242,8 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
   });
   return {
     onRequest: (h) => { handler = h; },
-    push: (event) => push(ws, event, ctx),
+    push: (event) => push(ws, event, ctx, subscriber),
+    unreadBytes: () => ws.bufferedAmount,
     onClose: (h) => { ws.on('close', h); },
     close: () => ws.close(),
   };
@@ -248,13 +268,27 @@ function resultFields(result: unknown): Record<string, unknown> {
   return typeof result === 'object' && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
 }
 
-function push(ws: WebSocket, event: unknown, ctx: ControlContext): void {
+/**
+ * Sends one event unless the subscriber already has MAX_PUSH_BACKLOG_BYTES
+ * unread, in which case the event is dropped, counted, and (rate-limited)
+ * logged. Subscribers get fresh status events all the time, so a dropped
+ * one is made good by the next that fits.
+ */
+function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Subscriber): void {
   if (ws.readyState !== ws.OPEN) return;
-  if (ws.bufferedAmount > MAX_PUSH_BACKLOG_BYTES) {
+  const text = JSON.stringify({ event });
+  const unread = ws.bufferedAmount;
+  // An event alone larger than the bound still goes to a subscriber that has read everything, or it would never get one.
+  if (unread > 0 && unread + Buffer.byteLength(text) > MAX_PUSH_BACKLOG_BYTES) {
     ctx.counters.pushDropped++;
+    subscriber.dropped++;
+    subscriber.warn(
+      `dropping events for a control subscriber that has left ${Math.round(unread / 1024)} KiB unread, ` +
+      `the most one subscriber may hold; ${subscriber.dropped} of its events dropped so far`,
+    );
     return;
   }
-  ws.send(JSON.stringify({ event }));
+  ws.send(text);
 }
 
 /** Responses cannot be dropped like pushes (the client waits for them), so a client that never reads is cut off instead. */

@@ -34,14 +34,45 @@ export interface WsTransportOptions<M> {
   readonly log?: (line: string) => void;
   readonly seed?: number;
   readonly onControl?: (conn: ControlConnection) => void;
+  /** Overrides MAX_LINK_BACKLOG_BYTES (never below two frames), for tests that want to reach the bound quickly. */
+  readonly maxLinkBacklogBytes?: number;
+}
+
+/** The transport's counters plus the breakdown of drops that only a real network link has. */
+export interface WsTransportStats extends TransportStats {
+  /** Messages dropped because their peer already held its whole backlog unsent (down, or connected but not reading). */
+  readonly droppedBacklog: number;
+}
+
+/** What one peer's link holds right now, for tests and diagnostics. */
+export interface LinkBacklog {
+  /** Whether the link is connected and writing straight to the peer. */
+  readonly open: boolean;
+  /** Frames waiting for the link to (re)open. */
+  readonly queuedFrames: number;
+  readonly queuedBytes: number;
+  /** Bytes handed to the socket and not yet taken by the peer. */
+  readonly bufferedBytes: number;
 }
 
 /** Frames queued for a peer that is down; beyond this the oldest are dropped (Paxos retransmits). */
 const MAX_QUEUED_FRAMES = 1024;
-/** Bytes queued for a peer that is down, and bytes a connected peer may leave unread, at least. */
-const MIN_LINK_BACKLOG_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes one peer's link may hold unsent: frames queued while the peer is
+ * down, or frames written to a socket the peer is not reading (the socket's
+ * `bufferedAmount`). A replica's frame is at most MAX_FRAME_BYTES, about
+ * 32 MiB (a full batch of 256 of the largest values), so 64 MiB holds two
+ * full frames: a peer that is only slow for a moment loses nothing, while a
+ * peer that stopped reading costs this replica at most 64 MiB, under 1 GiB
+ * even with the 14 peers of the largest cluster.
+ */
+export const MAX_LINK_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Messages sent to one peer in one turn before they are flushed early, so the per-turn outbox stays bounded too. */
+const MAX_OUTBOX_MESSAGES = 4096;
 /** Messages parked in timers by a delay rule at once; more are dropped. */
 const MAX_DELAYED_MESSAGES = 100_000;
+/** How often a link that keeps dropping says so in the log: once is news, once a message would flood it. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 const RECONNECT_MIN_MS = 50;
 /** Kept short: a replica that restarts should hear its leader before its election timeout runs out. */
 const RECONNECT_MAX_MS = 250;
@@ -67,6 +98,8 @@ interface Link {
   timer: NodeJS.Timeout | null;
   /** The last dial failure logged, so a peer that stays down costs one log line, not one per retry. */
   problem: string | null;
+  /** Logs this link's drops for a full backlog, at most once per DROP_LOG_INTERVAL_MS. */
+  warnDrop: (line: string) => void;
 }
 
 export class WsTransport<M extends { from: number; to: number }> implements Transport<M> {
@@ -77,14 +110,17 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private flushScheduled = false;
   private closed = false;
   private readonly delayed = new Set<NodeJS.Timeout>();
-  private readonly counters = { sent: 0, dropped: 0, bytesOut: 0 };
+  private readonly counters = { sent: 0, dropped: 0, droppedBacklog: 0, bytesOut: 0 };
   private readonly backlogBytes: number;
   private readonly warnOversized: (line: string) => void;
+  private readonly warnDelayed: (line: string) => void;
 
   constructor(private readonly o: WsTransportOptions<M>, private readonly server: WsServer) {
     this.random = new Random(o.seed ?? 1);
-    this.backlogBytes = Math.max(MIN_LINK_BACKLOG_BYTES, o.maxFrameBytes);
-    this.warnOversized = rateLimitedLog(o.log, 10_000);
+    // Two frames at least, so that one full frame always fits on a link that has caught up.
+    this.backlogBytes = Math.max(o.maxLinkBacklogBytes ?? MAX_LINK_BACKLOG_BYTES, 2 * o.maxFrameBytes);
+    this.warnOversized = rateLimitedLog(o.log, DROP_LOG_INTERVAL_MS);
+    this.warnDelayed = rateLimitedLog(o.log, DROP_LOG_INTERVAL_MS);
     this.setPeers(o.peers);
   }
 
@@ -101,6 +137,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       if (link !== undefined) this.hangUp(link);
       this.links.set(id, {
         id, address, ws: null, open: false, queue: [], queuedBytes: 0, outbox: [], backoffMs: RECONNECT_MIN_MS, timer: null, problem: null,
+        warnDrop: link?.warnDrop ?? rateLimitedLog(this.o.log, DROP_LOG_INTERVAL_MS),
       });
     }
   }
@@ -128,6 +165,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private sendLater(message: M, delayMs: number): void {
     if (this.delayed.size >= MAX_DELAYED_MESSAGES) {
       this.counters.dropped++;
+      this.warnDelayed(`dropped a delayed message to node-${message.to}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`);
       return;
     }
     const timer = setTimeout(() => {
@@ -146,6 +184,8 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       return;
     }
     link.outbox.push(message);
+    // A caller sending in a tight loop must not pile up an unbounded batch before the turn ends.
+    if (link.outbox.length >= MAX_OUTBOX_MESSAGES) return this.flush();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -197,24 +237,55 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 
   private write(link: Link, frame: Frame): void {
     // A socket the peer is closing drops what it is given; such frames wait in the queue for the redial instead.
-    if (link.open && link.ws !== null && link.ws.readyState === WebSocket.OPEN) {
-      // A peer that is alive but not reading (stopped, swamped) must not make us buffer without end.
-      if (link.ws.bufferedAmount > this.backlogBytes) {
-        this.counters.dropped += frame.count;
-        return;
-      }
-      this.counters.bytesOut += frame.bytes;
-      link.ws.send(frame.text);
+    if (link.open && link.ws !== null && link.ws.readyState === WebSocket.OPEN) return this.writeOpen(link, link.ws, frame);
+    this.queueForRedial(link, frame);
+    this.dial(link);
+  }
+
+  /**
+   * A peer that is connected but not reading (stopped with SIGSTOP, swamped,
+   * wedged) leaves what we write in our socket buffer. Written bytes cannot
+   * be taken back, so the newest frame is the one dropped once the buffer
+   * would pass the bound.
+   */
+  private writeOpen(link: Link, ws: WebSocket, frame: Frame): void {
+    const unread = ws.bufferedAmount;
+    if (unread + frame.bytes > this.backlogBytes) {
+      this.dropForBacklog(link, frame, `it has left ${mib(unread)} MiB unread and a peer may leave at most ${mib(this.backlogBytes)} MiB`);
       return;
     }
+    this.counters.bytesOut += frame.bytes;
+    ws.send(frame.text);
+  }
+
+  /** A peer that is down gets the newest frames when it is back; the oldest are dropped first, as they are the likeliest stale. */
+  private queueForRedial(link: Link, frame: Frame): void {
     link.queue.push(frame);
     link.queuedBytes += frame.bytes;
     while (link.queue.length > 1 && (link.queue.length > MAX_QUEUED_FRAMES || link.queuedBytes > this.backlogBytes)) {
       const oldest = link.queue.shift()!;
       link.queuedBytes -= oldest.bytes;
-      this.counters.dropped += oldest.count;
+      this.dropForBacklog(
+        link, oldest,
+        `it is unreachable and ${link.queue.length} frames (${mib(link.queuedBytes)} MiB) already wait for it, at most ${MAX_QUEUED_FRAMES} frames or ${mib(this.backlogBytes)} MiB per peer`,
+      );
     }
-    this.dial(link);
+  }
+
+  private dropForBacklog(link: Link, frame: Frame, why: string): void {
+    this.counters.dropped += frame.count;
+    this.counters.droppedBacklog += frame.count;
+    link.warnDrop(
+      `dropping messages to node-${link.id} because ${why}; ` +
+      `${this.counters.droppedBacklog} dropped so far on all links, and Paxos retransmits what matters`,
+    );
+  }
+
+  /** What the link to one peer holds unsent; null for a peer this transport does not know. */
+  backlog(peer: number): LinkBacklog | null {
+    const link = this.links.get(peer);
+    if (link === undefined) return null;
+    return { open: link.open, queuedFrames: link.queue.length, queuedBytes: link.queuedBytes, bufferedBytes: link.ws?.bufferedAmount ?? 0 };
   }
 
   /** At most one dial per peer is in flight: a connecting socket or a pending retry timer blocks another. */
@@ -283,9 +354,12 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     this.handler(m);
   }
 
-  stats(): TransportStats {
+  stats(): WsTransportStats {
     const c = this.server.counters;
-    return { sent: this.counters.sent, dropped: this.counters.dropped, bytesOut: this.counters.bytesOut, received: c.received, invalid: c.invalid, bytesIn: c.bytesIn };
+    return {
+      sent: this.counters.sent, dropped: this.counters.dropped, droppedBacklog: this.counters.droppedBacklog, bytesOut: this.counters.bytesOut,
+      received: c.received, invalid: c.invalid, bytesIn: c.bytesIn,
+    };
   }
 
   async close(): Promise<void> {
@@ -295,6 +369,11 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     for (const link of this.links.values()) this.hangUp(link);
     await this.server.close();
   }
+}
+
+/** Bytes as MiB with one decimal, for log lines. */
+function mib(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
 }
 
 function dialProblem(err: NodeJS.ErrnoException): string {
