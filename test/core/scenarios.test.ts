@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../support/paths.js';
@@ -8,9 +8,25 @@ import { runScenarioFile } from './scenario.js';
 // Scenario files live beside the test sources, not in the build output.
 const dataDir = join(repoRoot(), 'test', 'core', 'testdata');
 
+/**
+ * Scenarios whose expected trace is the correct behaviour but not yet what the
+ * core does. Each is named here, with the reason the skip is reported under,
+ * and carries a `# known failing until ...` line, so that neither a skip nor a
+ * silently wrong expected trace can creep in unnoticed; REWRITE=1 never
+ * touches them, because skipped tests do not run.
+ */
+const KNOWN_FAILING = new Map<string, string>();
+
 for (const file of readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort()) {
-  test(`scenario ${file}`, () => {
-    const failures = runScenarioFile(join(dataDir, file));
+  const path = join(dataDir, file);
+  const skip = KNOWN_FAILING.get(file);
+  if (skip !== undefined) {
+    test(`scenario ${file} is marked known failing in the file itself`, () => {
+      assert.match(readFileSync(path, 'utf8'), /^# known failing until /m);
+    });
+  }
+  test(`scenario ${file}`, { skip }, () => {
+    const failures = runScenarioFile(path);
     assert.deepEqual(failures, [], failures.join('\n\n'));
   });
 }
