@@ -23,6 +23,8 @@ export interface BatchResult {
   readonly chosen: number;
   readonly messages: number;
   readonly opsCompleted: number;
+  /** Schedules whose history the linearizability search gave up on: neither passed nor failed. */
+  readonly undecided: readonly SimResult[];
   readonly failures: readonly SimResult[];
   readonly seconds: number;
 }
@@ -30,6 +32,7 @@ export interface BatchResult {
 export function runSeeds(opts: BatchOptions): BatchResult {
   const started = performance.now();
   const failures: SimResult[] = [];
+  const undecided: SimResult[] = [];
   let schedules = 0;
   let chosen = 0;
   let messages = 0;
@@ -43,13 +46,14 @@ export function runSeeds(opts: BatchOptions): BatchResult {
     chosen += result.chosen;
     messages += result.messages;
     opsCompleted += result.opsCompleted;
+    if (result.ok && result.undecided !== undefined) undecided.push(result);
     opts.onSchedule?.(result, i);
     if (!result.ok) {
       failures.push(result);
       if (opts.maxFailures !== undefined && failures.length >= opts.maxFailures) break;
     }
   }
-  return { schedules, chosen, messages, opsCompleted, failures, seconds: (performance.now() - started) / 1000 };
+  return { schedules, chosen, messages, opsCompleted, undecided, failures, seconds: (performance.now() - started) / 1000 };
 }
 
 export function reproduction(r: SimResult): string {

@@ -9,5 +9,6 @@ export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSe
   console.log(`${protocol} n=${clusterSize}: ${result.schedules} schedules, ${result.chosen} values chosen, ${result.opsCompleted} client ops, ${result.failures.length} violations, ${result.seconds.toFixed(1)}s`);
   assert.equal(result.failures.length, 0, report.join('\n\n'));
   assert.equal(result.schedules, seeds);
+  assert.equal(result.undecided.length, 0, `undecided histories are not passes: ${result.undecided.map((u) => `seed ${u.seed}: ${u.undecided}`).join('; ')}`);
   assert.ok(result.chosen > seeds, 'schedules should choose values; a simulator that decides nothing proves nothing');
 }

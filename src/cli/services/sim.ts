@@ -29,23 +29,25 @@ export function runSimCommand(o: SimCommandOptions): number {
   if (o.json) {
     o.out(JSON.stringify({
       protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, chosen: batch.chosen,
-      violations, seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
+      violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
     }));
   } else {
-    printSummary(o, firstSeed, batch.schedules, batch.chosen, violations, batch.seconds, batch.opsCompleted);
+    printSummary(o, firstSeed, batch.schedules, batch.chosen, violations, batch.seconds, batch.opsCompleted, batch.undecided.length);
+    for (const u of batch.undecided.slice(0, 3)) o.out(`UNDECIDED (seed ${u.seed}): ${u.undecided}; not counted as a pass`);
     for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f, o.plant ? ` --plant ${o.plant.name}` : '');
   }
-  return violations === 0 ? 0 : 1;
+  // An undecided history is not a pass: the run says so with its own exit code.
+  return violations > 0 ? 1 : batch.undecided.length > 0 ? 3 : 0;
 }
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function printSummary(o: SimCommandOptions, firstSeed: number, schedules: number, chosen: number, violations: number, seconds: number, ops: number): void {
+function printSummary(o: SimCommandOptions, firstSeed: number, schedules: number, chosen: number, violations: number, seconds: number, ops: number, undecided: number): void {
   const seedText = schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
   o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
-  o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   ${round(seconds)}s`);
+  o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   undecided ${undecided}   ${round(seconds)}s`);
 }
 
 function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {
