@@ -74,7 +74,8 @@ test('keys are independent', () => {
   ok([set(1, 'a', 0, 1, 'x'), set(1, 'b', 2, 3, 'y'), get(2, 'a', 4, 5, 'x'), get(2, 'b', 4, 5, 'y')]);
   const r = checkKvHistory(registerModel, [set(1, 'a', 0, 1, 'x'), get(2, 'a', 2, 3, 'y')]);
   assert.equal(r.ok, false);
-  assert.equal(r.key, 'y');
+  assert.deepEqual(r.violatingKeys, ['y']);
+  assert.deepEqual(r.keys.map((k) => [k.key, k.ok]), [['x', true], ['y', false]]);
 });
 
 test('write-once: the first chosen value sticks; later proposals report it', () => {
@@ -110,7 +111,8 @@ test('a definite violation on one key wins over a search that gave up on another
   const history = [...hard, set(1, 'x', 0, 1, 'b'), get(2, 'y', 2, 3, 'b')];
   const r = checkKvHistory(registerModel, history, { maxSteps: 500 });
   assert.equal(r.ok, false);
-  assert.equal(r.key, 'b');
+  assert.deepEqual(r.violatingKeys, ['b']);
+  assert.deepEqual(r.undecidedKeys, ['a']);
   assert.equal(checkKvHistory(registerModel, hard, { maxSteps: 500 }).ok, 'unknown');
 });
 
