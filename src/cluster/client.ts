@@ -64,6 +64,31 @@ export class ClusterClient {
     await this.call({ op: 'restart', node }, RESTART_TIMEOUT_MS);
   }
 
+  /** Kills every replica that is up at once; resolves once all have exited, with the replicas it killed. */
+  async killAll(): Promise<number[]> {
+    return (await this.call<{ nodes: number[] }>({ op: 'kill-all' })).nodes;
+  }
+
+  /** Restarts every replica that is down, all at once; resolves once all have registered, with the replicas it restarted. */
+  async restartAll(): Promise<number[]> {
+    return (await this.call<{ nodes: number[] }>({ op: 'restart-all' }, RESTART_TIMEOUT_MS)).nodes;
+  }
+
+  /** Freezes a running replica with SIGSTOP; it stays up (process and sockets alive) but silent until `resume`. */
+  async pause(node: number): Promise<void> {
+    await this.call({ op: 'pause', node });
+  }
+
+  /** Lets a paused replica run again with SIGCONT. */
+  async resume(node: number): Promise<void> {
+    await this.call({ op: 'resume', node });
+  }
+
+  /** Resumes every paused replica; resolves with the ones it resumed (none is not an error). */
+  async resumeAll(): Promise<number[]> {
+    return (await this.call<{ nodes: number[] }>({ op: 'resume-all' })).nodes;
+  }
+
   async partition(groups: number[][]): Promise<void> {
     await this.call({ op: 'partition', groups });
   }

@@ -2,8 +2,8 @@
  * The orchestrator: spawns one real Node process per replica, is the registry
  * through which replicas find each other (the 003 article's), holds the
  * network fault rules and hands them to every replica, relays the replicas'
- * event streams to observers, and crashes (SIGKILL) and restarts replicas on
- * request. It listens on loopback behind the cluster's secret like everything else.
+ * event streams to observers, and crashes (SIGKILL), pauses (SIGSTOP), resumes
+ * (SIGCONT) and restarts replicas on request. It listens on loopback behind the cluster's secret like everything else.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +46,8 @@ export interface ReplicaState {
   control: ControlClient | null;
   lastStatus: ReplicaStatus | null;
   killedByUs: boolean;
+  /** Stopped with SIGSTOP by `pause` and not yet continued: still up (its process lives), but it runs nothing. */
+  paused: boolean;
 }
 
 export interface ClusterStatus {
@@ -56,6 +58,12 @@ export interface ClusterStatus {
   readonly replicas: readonly {
     readonly id: NodeId; readonly port: number; readonly pid: number | null; readonly up: boolean;
     readonly isolated: boolean; readonly status: ReplicaStatus | null;
+    /**
+     * Stopped by `paxos pause`. This orchestrator always sets it; it is
+     * optional only so that status objects built elsewhere (tests, older
+     * callers) that predate it stay valid.
+     */
+    readonly paused?: boolean;
   }[];
 }
 
@@ -82,7 +90,19 @@ export class Orchestrator {
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    process.on('exit', this.continuePausedOnExit);
   }
+
+  /**
+   * A stopped replica receives nothing but SIGKILL and SIGCONT: the SIGTERM
+   * that execa's cleanup sends when this process exits would stay pending,
+   * and the replica's own watch for a dead orchestrator could never run, so
+   * it would be left behind forever. Continuing it lets both act. (Nothing
+   * runs if this process is SIGKILLed; `paxos down` is the way to stop.)
+   */
+  private readonly continuePausedOnExit = (): void => {
+    for (const r of this.replicas.values()) if (r.paused) r.proc?.kill('SIGCONT');
+  };
 
   /** Starts a fresh cluster and resolves once every replica has registered. */
   static async start(opts: OrchestratorOptions): Promise<Orchestrator> {
@@ -107,6 +127,7 @@ export class Orchestrator {
       this.replicas.set(id, {
         id, port: ports[id]!, dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
         pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
+        paused: false,
       });
     }
     this.server = await startWsServer({
@@ -129,6 +150,7 @@ export class Orchestrator {
   private spawn(r: ReplicaState): void {
     r.killedByUs = false;
     r.registered = false;
+    r.paused = false;
     // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
     const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
     const proc = execa(process.execPath, [
@@ -154,6 +176,7 @@ export class Orchestrator {
     if (r.proc !== proc) return;
     r.proc = null;
     r.up = false;
+    r.paused = false;
     r.registered = false;
     r.control?.close();
     r.control = null;
@@ -186,7 +209,9 @@ export class Orchestrator {
     const r = this.replica(id);
     if (!r.up || r.proc === null) throw new OperatingError(`node-${id} is already down`);
     r.killedByUs = true;
+    // SIGKILL ends a stopped process too, so a paused replica needs no SIGCONT first; it is no longer paused, only dying.
     r.proc.kill('SIGKILL');
+    r.paused = false;
   }
 
   /**
@@ -216,10 +241,35 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * Kills every replica that is up at once (a whole-cluster crash, as after a
+   * power cut) and resolves once all of them have exited. Returns the
+   * replicas it killed, which is none when all were already down.
+   */
+  async killAll(): Promise<NodeId[]> {
+    const targets = [...this.replicas.values()].filter((r) => r.up && r.proc !== null);
+    // Every SIGKILL goes out before any wait, so the replicas die together rather than one after another.
+    for (const r of targets) this.kill(r.id);
+    await settleAll(targets.map((r) => this.waitUntilGone(r)));
+    return targets.map((r) => r.id);
+  }
+
+  /**
+   * Restarts every replica that is down (or killed and still exiting), all
+   * at once, and resolves once each has registered. Returns the replicas it
+   * restarted, which is none when all were already up.
+   */
+  async restartAll(): Promise<NodeId[]> {
+    const targets = [...this.replicas.values()].filter((r) => !r.up || (r.killedByUs && r.proc !== null));
+    await settleAll(targets.map((r) => this.restart(r.id)));
+    return targets.map((r) => r.id);
+  }
+
   async restart(id: NodeId): Promise<void> {
     const r = this.replica(id);
     // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
     if (r.killedByUs && r.proc !== null) await this.waitUntilGone(r);
+    if (r.paused) throw new OperatingError(`node-${id} is paused, not down; resume it or kill it first`);
     if (r.up && !r.registered) throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
     if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
     const holder = liveLockHolder(r.dataDir);
@@ -232,6 +282,43 @@ export class Orchestrator {
       await sleep(POLL_MS);
     }
     this.saveRecord();
+  }
+
+  /**
+   * Freezes a running replica with SIGSTOP, Jepsen's pause nemesis: its
+   * process, sockets and data stay, but it computes, sends and answers
+   * nothing (like a long GC pause or a stalled VM) until `resume`. Peers see
+   * only silence, so it tests timeouts rather than connection errors.
+   */
+  pause(id: NodeId): void {
+    const r = this.replica(id);
+    if (this.stopping) throw new OperatingError(`node-${id} cannot be paused: the cluster is stopping`);
+    if (r.paused) throw new OperatingError(`node-${id} is already paused; resume it with \`paxos resume node-${id}\``);
+    // A replica we killed that has not finished exiting counts as down too: there is nothing left to pause.
+    if (!r.up || r.proc === null || r.killedByUs) throw new OperatingError(`node-${id} is down; only a running replica can be paused`);
+    if (!r.proc.kill('SIGSTOP')) throw new OperatingError(`node-${id} could not be paused: its process is exiting`);
+    r.paused = true;
+    this.log(`node-${id} paused (SIGSTOP)`);
+  }
+
+  /** Lets a paused replica run again with SIGCONT; it carries on from where it stopped, its timers all late. */
+  resume(id: NodeId): void {
+    const r = this.replica(id);
+    if (!r.paused) throw new OperatingError(`node-${id} is not paused`);
+    this.continueReplica(r);
+  }
+
+  /** Resumes every paused replica and returns which they were (none is not an error: there is nothing to undo). */
+  resumeAll(): NodeId[] {
+    const paused = [...this.replicas.values()].filter((r) => r.paused);
+    for (const r of paused) this.continueReplica(r);
+    return paused.map((r) => r.id);
+  }
+
+  private continueReplica(r: ReplicaState): void {
+    r.proc?.kill('SIGCONT');
+    r.paused = false;
+    this.log(`node-${r.id} resumed (SIGCONT)`);
   }
 
   // ---------------------------------------------------------------- faults
@@ -299,6 +386,18 @@ export class Orchestrator {
       case 'restart':
         await this.restart(Number(req.node));
         return { ok: true };
+      case 'kill-all':
+        return { ok: true, nodes: await this.killAll() };
+      case 'restart-all':
+        return { ok: true, nodes: await this.restartAll() };
+      case 'pause':
+        this.pause(Number(req.node));
+        return { ok: true };
+      case 'resume':
+        this.resume(Number(req.node));
+        return { ok: true };
+      case 'resume-all':
+        return { ok: true, nodes: this.resumeAll() };
       case 'partition':
         this.partition(req.groups as number[][]);
         return { ok: true, faults: this.faults };
@@ -370,6 +469,7 @@ export class Orchestrator {
       protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
       replicas: [...this.replicas.values()].map((r) => ({
         id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,
+        paused: r.paused,
       })),
     };
   }
@@ -392,9 +492,12 @@ export class Orchestrator {
     this.stopping = true;
     const procs = [...this.replicas.values()].map((r) => r.proc).filter((p): p is ResultPromise => p !== null);
     for (const p of procs) p.kill('SIGTERM');
+    // A stopped process holds a SIGTERM pending until it is continued, so a paused replica would only die at the grace SIGKILL, without closing its storage cleanly.
+    this.resumeAll();
     const grace = setTimeout(() => { for (const p of procs) p.kill('SIGKILL'); }, 3000);
     await Promise.allSettled(procs);
     clearTimeout(grace);
+    process.off('exit', this.continuePausedOnExit);
     for (const r of this.replicas.values()) r.control?.close();
     await this.server?.close();
     clearRecord(this.opts.home);
@@ -409,6 +512,16 @@ interface ControlConnectionLike {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits for every promise, then throws the first failure, if any. Unlike
+ * Promise.all it never returns while some of the work is still running, so
+ * a failed `killAll` or `restartAll` leaves no replica half-handled.
+ */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** Waits for `promise` until `deadline` (epoch ms); true if the deadline came first. */

@@ -1,4 +1,4 @@
-/** kill, restart, partition, heal and net: the commands that break and mend the cluster. */
+/** kill, restart, pause, resume, partition, heal and net: the commands that break and mend the cluster. */
 import type { Command } from 'commander';
 import { ClusterClient } from '../../cluster/client.js';
 import { parseDelay, parseDrop } from '../../transport/faults.js';
@@ -23,17 +23,44 @@ function usage<T>(fn: () => T): T {
 }
 
 export function registerFaults(program: Command): void {
-  program.command('kill').description('crash a replica for real (SIGKILL); its data stays on disk').argument('<node>', 'node-2 or 2')
-    .action(async (name: string) => withCluster(async (c) => {
-      const id = parseNodeName(name, c.record.clusterSize);
+  program.command('kill').description('crash a replica for real (SIGKILL); its data stays on disk')
+    .argument('[node]', 'node-2 or 2').option('--all', 'kill every replica that is up at once, and wait until all are gone')
+    .action(async (name: string | undefined, opts: { all?: boolean }) => withCluster(async (c) => {
+      const id = oneOrAll('kill', name, opts.all, c.record.clusterSize);
+      if (id === 'all') {
+        const killed = await c.killAll();
+        process.stdout.write(killed.length > 0 ? `killed ${nodeList(killed)} (SIGKILL)\n` : 'every replica was already down\n');
+        return;
+      }
       await c.kill(id);
       process.stdout.write(`killed node-${id} (SIGKILL)\n`);
     }));
-  program.command('restart').description('start a killed replica again from its data on disk').argument('<node>', 'node-2 or 2')
-    .action(async (name: string) => withCluster(async (c) => {
-      const id = parseNodeName(name, c.record.clusterSize);
+  program.command('restart').description('start a killed replica again from its data on disk')
+    .argument('[node]', 'node-2 or 2').option('--all', 'restart every replica that is down, all at once')
+    .action(async (name: string | undefined, opts: { all?: boolean }) => withCluster(async (c) => {
+      const id = oneOrAll('restart', name, opts.all, c.record.clusterSize);
+      if (id === 'all') {
+        const restarted = await c.restartAll();
+        process.stdout.write(restarted.length > 0 ? `restarted ${nodeList(restarted)} from their data\n` : 'every replica was already up\n');
+        return;
+      }
       await c.restart(id);
       process.stdout.write(`restarted node-${id} from its data\n`);
+    }));
+  program.command('pause').description('freeze a running replica (SIGSTOP): alive but silent until `paxos resume`, like a long GC pause')
+    .argument('<node>', 'node-2 or 2').option('--json', 'print {"node":2,"paused":true}')
+    .action(async (name: string, opts: { json?: boolean }) => withCluster(async (c) => {
+      const id = parseNodeName(name, c.record.clusterSize);
+      await c.pause(id);
+      process.stdout.write(opts.json ? `${JSON.stringify({ node: id, paused: true })}\n` : `paused node-${id} (SIGSTOP)\n`);
+    }));
+  program.command('resume').description('let a paused replica run again (SIGCONT)')
+    .argument('[node]', 'node-2 or 2').option('--all', 'resume every paused replica')
+    .option('--json', 'print {"node":2,"paused":false}, or an array of them with --all')
+    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
+      const id = oneOrAll('resume', name, opts.all, c.record.clusterSize);
+      const resumed = id === 'all' ? await c.resumeAll() : await resumeOne(c, id);
+      process.stdout.write(opts.json ? `${JSON.stringify(describeResumed(resumed, id === 'all'))}\n` : `${resumedLine(resumed)}\n`);
     }));
   program.command('partition').description('cut the network into groups that cannot talk to each other, e.g. node-1,node-2 node-3,node-4,node-5')
     .argument('<groups...>', 'comma-separated replicas per group; replicas left out form one more group')
@@ -56,4 +83,31 @@ export function registerFaults(program: Command): void {
       await withCluster((c) => c.net({ ...(delayMs !== undefined ? { delayMs } : {}), ...(dropRate !== undefined ? { dropRate } : {}) }));
       process.stdout.write(`network: ${delayMs ? `delay ${delayMs.min}-${delayMs.max}ms` : delayMs === null ? 'no delay' : ''}${dropRate !== undefined ? ` drop ${Math.round(dropRate * 1000) / 10}%` : ''}\n`.replace(': ', ': ').trimStart());
     });
+}
+
+/** The replica a command names, or 'all' for `--all`; exactly one of the two must be given. */
+function oneOrAll(command: string, name: string | undefined, all: boolean | undefined, clusterSize: number): number | 'all' {
+  if (all === true && name !== undefined) throw new UsageError(`${command} takes a replica or --all, not both`);
+  if (all === true) return 'all';
+  if (name === undefined) throw new UsageError(`${command} needs a replica, like node-2, or --all`);
+  return parseNodeName(name, clusterSize);
+}
+
+async function resumeOne(c: ClusterClient, id: number): Promise<number[]> {
+  await c.resume(id);
+  return [id];
+}
+
+function nodeList(ids: readonly number[]): string {
+  return ids.map((id) => `node-${id}`).join(', ');
+}
+
+function resumedLine(ids: readonly number[]): string {
+  return ids.length > 0 ? `resumed ${nodeList(ids)} (SIGCONT)` : 'no replica was paused';
+}
+
+/** One object for one named replica; an array (possibly empty) for --all, so scripts always get the same shape per form. */
+function describeResumed(ids: readonly number[], all: boolean): unknown {
+  const objects = ids.map((node) => ({ node, paused: false }));
+  return all ? objects : objects[0];
 }
