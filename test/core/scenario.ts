@@ -4,9 +4,16 @@
  * produce. Messages are held in a visible pool and only move when the script
  * says so, so a reader can follow the protocol without a debugger.
  *
+ * Each node is the real replica shell (`Replica`, the one a process and the
+ * simulator run) over scripted twins (`test/support/shell-twins.ts`): a clock
+ * that ticks only on `tick`, storage whose writes finish when the script says,
+ * and links whose messages land in the pool. The runner never takes a Ready
+ * itself; it watches the shell through its probe, its storage and its links
+ * and prints what it sees, so a trace shows what the shell really does.
+ *
  * Commands:
  *   cluster <basic|multi> <n>          start n fresh replicas
- *   option show-persist <on|off>       print what every Ready writes (off by default)
+ *   option show-persist <on|off>       print what every write holds (off by default)
  *   option persisted <implicit|explicit>
  *                                      who says a leader's own write finished (implicit by default)
  *   propose <node> <key>=<value>       a client asks a node to set a key
@@ -16,7 +23,7 @@
  *   deliver-all                        deliver until nothing is pending (bounded)
  *   tick <node|all> [count]            advance time
  *   persisted <node>                   explicit mode: the node's oldest write in progress is now durable,
- *                                      with the Readies queued behind it up to the next one the core waits on
+ *                                      with the writes queued behind it up to the next one the core waits on
  *   crash <node>                       the node stops, losing everything it had not written
  *   restart <node>                     the node starts again from the records it had written
  *   state <node>                       print what the node's acceptor and learner hold
@@ -25,36 +32,41 @@
  * Multi-Paxos accept with no entries is a `heartbeat` and an accepted with no
  * slots an `ack`, the words the trace uses for them.
  *
- * The runner keeps each replica's records the way a real replica's log does:
- * a Ready's `persist` records are written before its messages and replies
- * leave; its `persistLazy` records (a learner's "chosen") go with the next
- * write that has `persist` records, and until then exist only in memory.
- * `crash` loses exactly that memory: lazy records not yet written and, in
- * explicit mode, every Ready whose write the script has not yet completed
- * (its records, messages and replies; its early messages had already left).
+ * Writes are the shell's: a Ready's `persist` records are appended, and its
+ * messages and replies leave only once the append is durable; its
+ * `persistLazy` records (a learner's "chosen") are queued in storage and go
+ * in front of the next append's records, as in the file log. In implicit
+ * mode every write is durable at once. In explicit mode a write the core
+ * asked to hear about (a leader's own accepts: `afterPersist`) stays in
+ * progress until a `persisted` step, and so does every write after it, since
+ * the log is written in order; the shell holds every Ready behind it.
+ * `crash` loses what storage had not made durable (writes in progress and
+ * lazy records) and whatever the shell still held (its early messages had
+ * already left).
  *
  * Replies are printed from `ok`, `requestId` and `value` only, with the key
  * taken from the request, so the trace does not depend on the rest of the
- * reply's shape. Requests are numbered per replica and the numbering starts
- * again at r1 when a replica restarts, as it does in a replica process that
- * keeps no counter on disk: a core must not take a new request for an old
- * one because the two share an id (multi-004 is about exactly that). Each
- * request also carries an identity whose session names the replica's
- * incarnation, unique across restarts, for cores with client sessions.
+ * reply's shape. The shell numbers requests per incarnation, so the
+ * numbering starts again at r1 when a replica restarts, as it does in a
+ * replica process that keeps no counter on disk: a core must not take a new
+ * request for an old one because the two share an id (multi-004 is about
+ * exactly that). Each request also carries an identity whose session names
+ * the replica's incarnation, unique across restarts.
  *
  * Set REWRITE=1 to regenerate the expected traces from the current code.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatBallot } from '../../src/core/ballot.js';
-import { BasicPaxos, recoverBasic } from '../../src/core/basic.js';
-import type { BasicMessage, BasicRecord } from '../../src/core/basic-messages.js';
+import { BasicPaxos } from '../../src/core/basic.js';
+import type { BasicRecord } from '../../src/core/basic-messages.js';
 import { describeMessage } from '../../src/core/describe.js';
-import { MultiPaxos, recoverMulti } from '../../src/core/multi.js';
-import { formatLogValue, type MultiMessage, type MultiRecord, type SlotValue } from '../../src/core/multi-messages.js';
-import type { ClientReply, ClientRequest, Command, CoreConfig, CoreEvent, PersistedNote, Protocol, ProtocolCore, Ready } from '../../src/core/types.js';
+import { MultiPaxos } from '../../src/core/multi.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../../src/core/multi-messages.js';
+import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../../src/core/types.js';
+import type { PeerMessage } from '../../src/node/replica.js';
+import { ScriptedNode } from '../support/shell-twins.js';
 
-type Msg = MultiMessage | BasicMessage;
-type Rec = MultiRecord | BasicRecord;
+type Msg = PeerMessage;
 
 interface Step {
   readonly comments: readonly string[];
@@ -81,39 +93,46 @@ export function parseScenario(text: string): Step[] {
   return steps;
 }
 
-/** One replica as the runner sees it: a core while it is up, and the log it leaves behind when it is not. */
-interface Replica {
+/** One node as the runner sees it: its shell while it is up, and the disk it leaves behind when it is not. */
+interface Node {
   readonly id: number;
-  core: ProtocolCore<Msg, unknown> | null;
+  shell: ScriptedNode | null;
   incarnation: number;
   /** Records on disk: what a restart recovers. */
-  readonly durable: Rec[];
-  /** Lazy records waiting for the next write; a crash loses them. */
-  lazy: Rec[];
-  /** Explicit mode: Readies held behind a write the script has not yet completed, oldest first. */
-  readonly held: Ready<Msg, Rec>[];
-  /** Request numbering restarts with the process, as it does in a replica that keeps no counter on disk. */
+  readonly disk: unknown[];
+  /** Readies the shell has taken and not yet released, oldest first (the shell releases in order). */
+  readonly unreleased: Ready<Msg, unknown>[];
+  /** What a Ready being released learned, printed after its last message leaves (see `onRelease`). */
+  learned: { lines: string[]; messagesLeft: number } | null;
+  /** Numbers the identities of this incarnation's requests. */
   requestSeq: number;
-  readonly requests: Map<string, Command>;
 }
 
 export class ScenarioCluster {
-  private replicas: Replica[] = [];
+  private nodes: Node[] = [];
   private pool: Msg[] = [];
   private protocol: Protocol = 'basic';
   private clusterSize = 0;
+  /** What the current step printed; the shell's hooks add to it as things happen. */
+  private trace: string[] = [];
   /** Off by default: most scripts are about messages, and a write line for nearly every step would double them. */
   private showPersist = false;
   /**
-   * Implicit by default: a leader hears that its own accept record is durable
-   * as soon as it hands out the Ready, as if its disk were instant. Most
-   * scripts are about messages, and a `persisted` step after every proposal
-   * would bury them; a script about the leader's own write (its vote counts
-   * only once durable, and a crash before then loses it) switches to explicit.
+   * Implicit by default: a leader's own accept record is durable the moment
+   * its write starts, as if its disk were instant. Most scripts are about
+   * messages, and a `persisted` step after every proposal would bury them; a
+   * script about the leader's own write (its vote counts only once durable,
+   * and a crash before then loses it) switches to explicit.
    */
   private explicitPersisted = false;
 
   run(command: string): string {
+    this.trace = [];
+    this.runCommand(command);
+    return this.trace.join('\n');
+  }
+
+  private runCommand(command: string): void {
     const [verb, ...args] = command.split(/\s+/);
     switch (verb) {
       case 'cluster':
@@ -147,230 +166,208 @@ export class ScenarioCluster {
     }
   }
 
-  private start(protocol: Protocol, n: number): string {
+  private print(...lines: string[]): void {
+    this.trace.push(...lines);
+  }
+
+  // ------------------------------------------------------------ commands
+
+  private start(protocol: Protocol, n: number): void {
     this.protocol = protocol;
     this.clusterSize = n;
     this.pool = [];
-    this.replicas = [];
+    this.nodes = [];
     for (let id = 1; id <= n; id++) {
-      const r: Replica = { id, core: null, incarnation: 0, durable: [], lazy: [], held: [], requestSeq: 0, requests: new Map() };
+      const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
+      this.nodes.push(r);
       this.boot(r);
-      this.replicas.push(r);
     }
-    return `${n} ${protocol} replicas`;
+    this.print(`${n} ${protocol} replicas`);
   }
 
-  private boot(r: Replica): void {
-    const config: CoreConfig = { id: r.id, clusterSize: this.clusterSize, randomSeed: r.id, electionTimeoutTicks: 10, heartbeatTicks: 3 };
-    r.incarnation++;
-    r.requestSeq = 0;
-    r.requests.clear();
-    r.core = this.protocol === 'basic'
-      ? new BasicPaxos(config, recoverBasic(r.durable as BasicRecord[]))
-      : (new MultiPaxos(config, recoverMulti(r.durable as MultiRecord[])) as ProtocolCore<Msg, unknown>);
-  }
-
-  private option(name: string, value: string): string {
+  private option(name: string, value: string): void {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
     else throw new Error(`unknown option: ${name} ${value}`);
-    return `${name} ${value}`;
+    this.print(`${name} ${value}`);
   }
 
-  private replica(id: number): Replica {
-    const r = this.replicas[id - 1];
-    if (r === undefined) throw new Error(`no node-${id} in this cluster`);
-    return r;
+  private request(id: number, command: Command): void {
+    const r = this.node(id);
+    const shell = this.up(id);
+    // A distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
+    const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    shell.request(command, identity, (reply) => this.print(`node-${id} ${this.describeReply(command, reply)}`));
+    shell.settle();
   }
 
-  private up(id: number): ProtocolCore<Msg, unknown> {
-    const core = this.replica(id).core;
-    if (core === null) throw new Error(`node-${id} is down`);
-    return core;
-  }
-
-  private request(id: number, command: Command): string {
-    const r = this.replica(id);
-    const core = this.up(id);
-    const seq = ++r.requestSeq;
-    const requestId = `r${seq}`;
-    r.requests.set(requestId, command);
-    // The identity is for cores with client sessions; a core without them ignores the extra field.
-    const request = { requestId, command, identity: { session: `node-${id}.${r.incarnation}`, seq } };
-    core.step({ type: 'request', request: request as ClientRequest });
-    return this.collect(id);
-  }
-
-  private move(from: number, to: number, type: string, deliver: boolean): string {
+  private move(from: number, to: number, type: string, deliver: boolean): void {
     const i = this.pool.findIndex((m) => m.from === from && m.to === to && kindOf(m) === type);
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
-    if (!deliver) return `dropped ${describeMessage(this.protocol, m!)}`;
-    return this.deliver(m!);
+    if (!deliver) return this.print(`dropped ${describeMessage(this.protocol, m!)}`);
+    this.deliver(m!);
   }
 
   /** A message for a replica that is down is lost, as it would be on a real network. */
-  private deliver(m: Msg): string {
-    const core = this.replica(m.to).core;
-    if (core === null) return `node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`;
-    core.step({ type: 'message', message: m });
-    return this.collect(m.to);
+  private deliver(m: Msg): void {
+    const shell = this.node(m.to).shell;
+    if (shell === null) return this.print(`node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`);
+    shell.deliver(m);
   }
 
-  private deliverAll(): string {
-    const out: string[] = [];
+  private deliverAll(): void {
     for (let rounds = 0; this.pool.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
       const m = this.pool.shift()!;
-      const down = this.replica(m.to).core === null;
-      out.push(`[${describeMessage(this.protocol, m)}]${down ? ` lost: node-${m.to} is down` : ''}`);
-      if (down) continue;
-      const text = this.deliver(m);
-      if (text !== '') out.push(text);
+      const down = this.node(m.to).shell === null;
+      this.print(`[${describeMessage(this.protocol, m)}]${down ? ` lost: node-${m.to} is down` : ''}`);
+      if (!down) this.deliver(m);
     }
-    return out.join('\n');
   }
 
-  private tick(target: string, count: number): string {
-    const ids = target === 'all' ? this.replicas.filter((r) => r.core !== null).map((r) => r.id) : [node(target)];
-    const out: string[] = [];
-    for (let i = 0; i < count; i++) {
-      for (const id of ids) {
-        this.up(id).step({ type: 'tick' });
-        const text = this.collect(id);
-        if (text !== '') out.push(text);
-      }
-    }
-    return out.join('\n');
+  /** Ticks go node by node, each node's turns run to the end before the next node ticks. */
+  private tick(target: string, count: number): void {
+    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [node(target)];
+    for (let i = 0; i < count; i++) for (const id of ids) this.up(id).tick();
   }
 
-  /** Explicit mode: the oldest write in progress at the node finished; what waited on it is released. */
-  private persisted(id: number): string {
-    const r = this.replica(id);
-    this.up(id);
-    const ready = r.held.shift();
-    if (ready === undefined) throw new Error(`node-${id} has no write in progress`);
-    const lines = this.write(r, ready);
-    lines.push(...this.release(r, ready));
-    // Readies that queued behind this write with no write of their own to wait for go now too; the
-    // core hears that its write finished after that, as a replica's runtime feeds it the next input.
-    while (r.held.length > 0 && r.held[0]!.afterPersist === null) {
-      const next = r.held.shift()!;
-      lines.push(...this.write(r, next), ...this.release(r, next));
-    }
-    if (ready.afterPersist !== null) lines.push(...this.afterPersist(r, ready.afterPersist));
-    return lines.join('\n');
+  /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */
+  private persisted(id: number): void {
+    const shell = this.up(id);
+    if (!shell.storage.finishWrite()) throw new Error(`node-${id} has no write in progress`);
+    shell.settle();
   }
 
-  private crash(id: number): string {
-    const r = this.replica(id);
-    this.up(id);
-    const lost = [...r.lazy];
-    for (const ready of r.held) lost.push(...ready.persist);
-    const unsent = r.held.flatMap((ready) => this.heldItems(ready));
-    r.core = null;
-    r.lazy = [];
-    r.held.length = 0;
-    const lines = [`node-${id} crashes`];
-    if (lost.length > 0) lines.push(`node-${id} loses unwritten records: ${this.describeRecords(lost)}`);
-    if (unsent.length > 0) lines.push(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
-    return lines.join('\n');
+  private crash(id: number): void {
+    const r = this.node(id);
+    const shell = this.up(id);
+    const lost = shell.storage.unwritten();
+    const unsent = r.unreleased.flatMap((ready) => this.heldItems(ready));
+    shell.crash();
+    r.shell = null;
+    this.print(`node-${id} crashes`);
+    if (lost.length > 0) this.print(`node-${id} loses unwritten records: ${this.describeRecords(lost)}`);
+    if (unsent.length > 0) this.print(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
   }
 
-  private restart(id: number): string {
-    const r = this.replica(id);
-    if (r.core !== null) throw new Error(`node-${id} is up`);
+  private restart(id: number): void {
+    const r = this.node(id);
+    if (r.shell !== null) throw new Error(`node-${id} is up`);
     this.boot(r);
-    const head = `node-${id} restarts from ${r.durable.length} records`;
-    return `${head}\n${this.state(id)}`;
+    this.print(`node-${id} restarts from ${r.disk.length} records`);
+    this.state(id);
   }
 
-  private state(id: number): string {
-    const core = this.up(id);
+  private state(id: number): void {
+    const core = this.up(id).replica.inspectCore();
     if (core instanceof BasicPaxos) {
       const s = core.inspect();
-      const lines: string[] = [];
       for (const [key, b] of s.promised) {
         const a = s.accepted.get(key);
         const c = s.chosen.get(key);
-        lines.push(`node-${id} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`);
+        this.print(`node-${id} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`);
       }
-      return lines.join('\n');
+      return;
     }
     const v = core.view();
-    const lines = [`node-${id}: ${v.role}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`];
+    this.print(`node-${id}: ${v.role}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
     if (core instanceof MultiPaxos) {
       const s = core.inspect();
       const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
       for (const slot of slots) {
         const a = s.accepted.get(slot);
         const c = s.chosen.get(slot);
-        lines.push(`node-${id} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
+        this.print(`node-${id} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
       }
     }
-    return lines.join('\n');
+  }
+
+  // ------------------------------------------- the shell, as the trace sees it
+
+  /** Starts a new incarnation of the node's shell from its disk; everything the runner watches is wired here. */
+  private boot(r: Node): void {
+    r.incarnation++;
+    r.requestSeq = 0;
+    r.unreleased.length = 0;
+    r.learned = null;
+    r.shell = new ScriptedNode({
+      id: r.id, clusterSize: this.clusterSize, protocol: this.protocol, incarnation: r.incarnation, disk: r.disk,
+      electionTimeoutTicks: 10, heartbeatTicks: 3,
+      send: (m) => this.onSend(r, m as Msg),
+      probe: {
+        onReady: (_core, ready) => this.onReady(r, ready as Ready<Msg, unknown>),
+        onRelease: (ready) => this.onRelease(r, ready as Ready<Msg, unknown>),
+      },
+      storage: {
+        writing: (records) => this.print(`node-${r.id} writing: ${this.describeRecords(records)}`),
+        durable: (records) => { if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`); },
+        kept: (records) => { if (this.showPersist) this.print(`node-${r.id} keeps for its next write ${this.describeRecords(records)}`); },
+      },
+    });
+  }
+
+  /**
+   * The shell took a Ready and is about to send its early messages and write
+   * its records. In explicit mode a write the core asked to hear about stays
+   * in progress until the script says. Whether the Ready then had to wait is
+   * seen after the shell's turn, not guessed here.
+   */
+  private onReady(r: Node, ready: Ready<Msg, unknown>): void {
+    for (const e of ready.events) this.print(`node-${r.id} ${this.describeEvent(e)}`);
+    const shell = r.shell!;
+    shell.storage.holdNextWrite = this.explicitPersisted && ready.afterPersist !== null;
+    r.unreleased.push(ready);
+    // Deferred work runs after the shell's current turn, so by then a Ready that was not released is held.
+    shell.clock.defer(() => {
+      const waiting = this.heldItems(ready);
+      if (r.unreleased.includes(ready) && waiting.length > 0) this.print(`node-${r.id} holds until its write is durable: ${waiting.join(', ')}`);
+    });
+  }
+
+  /**
+   * The shell releases a Ready: its records are durable. The probe fires
+   * before the Ready's messages are sent, but the trace has always shown what
+   * a node learned after what it sent (and before its replies), so the
+   * learned lines wait for the Ready's last message.
+   */
+  private onRelease(r: Node, ready: Ready<Msg, unknown>): void {
+    r.unreleased.shift();
+    const lines = ready.chosen.map((c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`);
+    if (ready.messages.length === 0) this.print(...lines);
+    else r.learned = { lines, messagesLeft: ready.messages.length };
+  }
+
+  /** Everything the shell sends goes into the pool, where the script moves it. */
+  private onSend(r: Node, m: Msg): void {
+    this.pool.push(m);
+    this.print(describeMessage(this.protocol, m));
+    if (r.learned !== null && --r.learned.messagesLeft === 0) {
+      this.print(...r.learned.lines);
+      r.learned = null;
+    }
+  }
+
+  // ------------------------------------------------------------ describing
+
+  private node(id: number): Node {
+    const r = this.nodes[id - 1];
+    if (r === undefined) throw new Error(`no node-${id} in this cluster`);
+    return r;
+  }
+
+  private up(id: number): ScriptedNode {
+    const shell = this.node(id).shell;
+    if (shell === null) throw new Error(`node-${id} is down`);
+    return shell;
   }
 
   private pending(): string {
     return this.pool.map((m) => `${kindOf(m)} ${m.from}→${m.to}`).join(', ') || 'none';
   }
 
-  /**
-   * Takes the node's Ready. Early messages leave at once; then the records
-   * are written and only after that do messages and replies leave. In
-   * explicit mode a Ready that asks to hear about its write (a leader's own
-   * accepts), and every Ready after it, waits for a `persisted` step.
-   */
-  private collect(id: number): string {
-    const r = this.replica(id);
-    const ready = r.core!.ready() as Ready<Msg, Rec>;
-    const lines = ready.events.map((e) => `node-${id} ${this.describeEvent(e)}`);
-    for (const m of ready.earlyMessages) {
-      this.pool.push(m);
-      lines.push(describeMessage(this.protocol, m));
-    }
-    if (this.explicitPersisted && (ready.afterPersist !== null || r.held.length > 0)) {
-      // The log is written in order, so a Ready behind an unfinished write waits for it even with no records of its own.
-      r.held.push(ready);
-      if (ready.persist.length > 0) lines.push(`node-${id} writing: ${this.describeRecords(ready.persist)}`);
-      const waiting = this.heldItems(ready);
-      if (waiting.length > 0) lines.push(`node-${id} holds until its write is durable: ${waiting.join(', ')}`);
-      return lines.join('\n');
-    }
-    lines.push(...this.write(r, ready), ...this.release(r, ready));
-    if (ready.afterPersist !== null) lines.push(...this.afterPersist(r, ready.afterPersist));
-    return lines.join('\n');
-  }
-
-  /** Writes a Ready's records, and the lazy ones waiting since earlier Readies with them, as the replica's log does. */
-  private write(r: Replica, ready: Ready<Msg, Rec>): string[] {
-    const lines: string[] = [];
-    if (ready.persist.length > 0) {
-      const written = [...ready.persist, ...r.lazy, ...ready.persistLazy];
-      r.durable.push(...written);
-      r.lazy = [];
-      if (this.showPersist) lines.push(`node-${r.id} persists ${this.describeRecords(written)}`);
-    } else if (ready.persistLazy.length > 0) {
-      r.lazy.push(...ready.persistLazy);
-      if (this.showPersist) lines.push(`node-${r.id} keeps for its next write ${this.describeRecords(ready.persistLazy)}`);
-    }
-    return lines;
-  }
-
-  /** What leaves once the records are durable: messages, then what the learner learned and the replies. */
-  private release(r: Replica, ready: Ready<Msg, Rec>): string[] {
-    const lines: string[] = [];
-    for (const m of ready.messages) {
-      this.pool.push(m);
-      lines.push(describeMessage(this.protocol, m));
-    }
-    for (const c of ready.chosen) lines.push(`node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`);
-    for (const reply of ready.replies) lines.push(`node-${r.id} ${this.describeReply(r, reply)}`);
-    return lines;
-  }
-
   /** What a held Ready will release, in short: the messages, what was learned and the replies. */
-  private heldItems(ready: Ready<Msg, Rec>): string[] {
+  private heldItems(ready: Ready<Msg, unknown>): string[] {
     return [
       ...ready.messages.map((m) => describeMessage(this.protocol, m)),
       ...ready.chosen.map((c) => `learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
@@ -378,28 +375,20 @@ export class ScenarioCluster {
     ];
   }
 
-  private afterPersist(r: Replica, note: PersistedNote): string[] {
-    r.core!.step({ type: 'persisted', note });
-    const more = this.collect(r.id);
-    return more === '' ? [] : [more];
-  }
-
-  private describeReply(r: Replica, reply: ClientReply): string {
+  private describeReply(command: Command, reply: ClientReply): string {
     const to = `replies to ${reply.requestId}`;
     if (!reply.ok) {
       const error = (reply as { error?: unknown }).error;
       return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
     }
-    const command = r.requests.get(reply.requestId);
-    if (command === undefined) return `${to}: ${reply.value ?? 'nil'}`;
     const shown = `${command.key}=${reply.value ?? 'nil'}`;
     if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
     // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
-    // set that answers with another value than its own is a bug the trace must make plain.
+    // set that answers with another value than its own is a bug (the shell itself refuses to pass it on).
     return `${to}: ${shown} (${this.protocol === 'basic' ? 'already chosen' : `but it proposed ${command.value}`})`;
   }
 
-  private describeRecords(records: readonly Rec[]): string {
+  private describeRecords(records: readonly unknown[]): string {
     return records.map((rec) => (this.protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
   }
 
