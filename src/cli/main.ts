@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
+import { registerCheck } from './commands/check.js';
 import { registerDown } from './commands/down.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
@@ -34,6 +35,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDown(program);
   registerSim(program, setExit);
   registerBench(program, setExit);
+  registerCheck(program, setExit);
   return program;
 }
 

@@ -22,6 +22,8 @@ export type ControlRequest =
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
+  /** What this replica has learned as chosen, a page at a time: for `paxos check`'s agreement and durability checks. */
+  | { readonly op: 'log'; readonly from: number }
   | { readonly op: 'faults'; readonly rules: FaultRules }
   | { readonly op: 'peers'; readonly peers: Record<string, { host: string; port: number }> }
   | { readonly op: 'subscribe' };
@@ -48,6 +50,9 @@ export function parseControlRequest(x: unknown): ControlRequest {
     case 'subscribe':
     case 'kv':
       return { op: r.op };
+    case 'log':
+      if (!Number.isSafeInteger(r.from) || (r.from as number) < 0) throw new ControlError('log needs a slot (or index) to start from');
+      return { op: 'log', from: r.from as number };
     case 'faults':
       return { op: 'faults', rules: parseRules(r.rules) };
     case 'peers':
@@ -127,6 +132,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       const all = [...ctx.replica.kvSnapshot()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return { count: all.length, entries: all.slice(0, KV_DUMP_LIMIT), truncated: all.length > KV_DUMP_LIMIT };
     }
+    case 'log':
+      return ctx.replica.chosenLog(req.from, KV_DUMP_LIMIT);
     case 'faults':
       ctx.setFaults(req.rules);
       return { ok: true };

@@ -10,7 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
-import { durableLogOf } from '../storage/storage.js';
+import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
@@ -52,8 +52,45 @@ function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
+/**
+ * Bugs `paxos check` plants on purpose to prove it can catch them on real
+ * processes. Only the environment variable PAXOS_PLANT turns one on; no
+ * command sets it except `paxos check --plant`, and a replica running one
+ * says so in its log.
+ */
+const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'] as const;
+type RealPlant = (typeof REAL_PLANTS)[number];
+
+function plantFromEnv(): RealPlant | null {
+  const name = process.env.PAXOS_PLANT;
+  if (name === undefined || name === '') return null;
+  if (!(REAL_PLANTS as readonly string[]).includes(name)) throw new Error(`PAXOS_PLANT must be one of ${REAL_PLANTS.join(', ')} (got "${name}")`);
+  return name as RealPlant;
+}
+
+/**
+ * The planted bug "acknowledge before fsync": every write reports itself
+ * durable at once and reaches the log 200 ms later, as a disk cache that
+ * lies would. A SIGKILL cannot lose what the kernel already holds, so without
+ * the delay no process crash could show the bug; with it, killing every
+ * replica loses acknowledged accepts, as a power cut loses a lying cache.
+ */
+const LYING_CACHE_MS = 200;
+
+function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
+  return {
+    ...log,
+    append: (records, done) => {
+      setTimeout(() => log.append(records, () => undefined), LYING_CACHE_MS);
+      done(null);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const args = parse();
+  const plant = plantFromEnv();
+  if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
   const storage = await openFileStorage<unknown>({ dir: args.dataDir, log });
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
@@ -70,10 +107,12 @@ async function main(): Promise<void> {
     },
   });
   replica = new Replica({
-    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, storage: durableLogOf(storage), transport, clock: systemClock,
+    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport, clock: systemClock,
+    storage: plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
+    ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { core: { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } } : {}),
     randomSeed: randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
-    session: `n${args.id}-${randomBytes(8).toString('hex')}`,
+    session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
   });

@@ -18,7 +18,7 @@ import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
-import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
+import { formatLogValue, type MultiMessage, type MultiRecord } from '../core/multi-messages.js';
 import {
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
@@ -418,6 +418,26 @@ export class Replica {
   /** Multi mode: the replicated map as this replica has applied it (for tests and `paxos status`). */
   kvSnapshot(): ReadonlyMap<string, string> {
     return this.opts.protocol === 'multi' ? (this.core as unknown as MultiPaxos).inspect().kv : new Map([...(this.core as unknown as BasicPaxos).inspect().chosen].map(([k, v]) => [k, v.value]));
+  }
+
+  /**
+   * What this replica has learned as chosen, for agreement checks across
+   * replicas: Multi-Paxos slots from `fromSlot` (each a value identity and its
+   * text), Basic Paxos keys (each its value). Bounded per call; page on.
+   */
+  chosenLog(fromSlot: number, limit: number): { entries: [string, string, string][]; next: number | null } {
+    if (this.opts.protocol === 'basic') {
+      const all = [...(this.core as unknown as BasicPaxos).inspect().chosen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const page = all.slice(fromSlot, fromSlot + limit);
+      return { entries: page.map(([k, c]) => [k, c.value, c.value]), next: fromSlot + limit < all.length ? fromSlot + limit : null };
+    }
+    const chosen = (this.core as unknown as MultiPaxos).inspect().chosen;
+    const slots = [...chosen.keys()].filter((slot) => slot >= fromSlot).sort((a, b) => a - b).slice(0, limit);
+    const entries = slots.map((slot): [string, string, string] => {
+      const v = chosen.get(slot)!.value;
+      return [String(slot), v.kind === 'noop' ? 'noop' : v.id, formatLogValue(v)];
+    });
+    return { entries, next: slots.length === limit ? slots[slots.length - 1]! + 1 : null };
   }
 
   promisedBallot(): Ballot {

@@ -1,0 +1,132 @@
+/**
+ * What `paxos check` concludes from a run: linearizability of the client
+ * history (per key, with a time budget; giving up is "unknown", never a
+ * pass), agreement between the real replicas' chosen logs, durability of
+ * every acknowledged write, and availability and latency per period.
+ */
+import { percentile } from '../bench/load.js';
+import { checkKvHistory, registerModel, writeOnceModel } from '../sim/linearizability.js';
+import { toOperations, type CompletedOp } from './history.js';
+import type { ScheduledFault } from './nemesis.js';
+
+/** One replica's chosen log: slot (Multi) or key (Basic) → value identity, and its text. */
+export type ChosenLog = Map<string, { id: string; text: string }>;
+
+export interface LinearizabilityVerdict {
+  readonly ok: boolean | 'unknown';
+  readonly reason?: string;
+  readonly violatingKeys: readonly string[];
+  readonly undecidedKeys: readonly string[];
+  /** Operations of the violating keys, to highlight in the timeline. */
+  readonly suspects: ReadonlySet<CompletedOp>;
+}
+
+export function checkLinearizability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; deadlineMs: number }): LinearizabilityVerdict {
+  const model = o.protocol === 'multi' ? registerModel : writeOnceModel;
+  const result = checkKvHistory(model, toOperations(o.ops), { deadlineMs: o.deadlineMs });
+  const violating = new Set(result.violatingKeys);
+  const suspects = new Set(o.ops.filter((op) => violating.has(op.invoke.key)));
+  return {
+    ok: result.ok, ...(result.ok !== true ? { reason: result.reason } : {}),
+    violatingKeys: result.violatingKeys, undecidedKeys: result.undecidedKeys, suspects,
+  };
+}
+
+export interface AgreementVerdict {
+  readonly ok: boolean;
+  readonly conflicts: readonly string[];
+  /** Whether every replica learned the same set of instances (liveness, not safety). */
+  readonly converged: boolean;
+  readonly chosenPerReplica: Record<string, number>;
+}
+
+/** Every instance chosen at two replicas has the same value at both. */
+export function checkAgreement(logs: ReadonlyMap<number, ChosenLog>): AgreementVerdict {
+  const conflicts: string[] = [];
+  const first = new Map<string, { node: number; id: string; text: string }>();
+  for (const [node, log] of logs) {
+    for (const [instance, v] of log) {
+      const seen = first.get(instance);
+      if (seen === undefined) first.set(instance, { node, ...v });
+      else if (seen.id !== v.id && conflicts.length < 20) conflicts.push(`${instance}: node-${seen.node} chose ${seen.text}, node-${node} chose ${v.text}`);
+    }
+  }
+  const sizes = [...logs.values()].map((l) => l.size);
+  const chosenPerReplica = Object.fromEntries([...logs].map(([node, l]) => [`node-${node}`, l.size]));
+  return { ok: conflicts.length === 0, conflicts, converged: sizes.every((n) => n === sizes[0]), chosenPerReplica };
+}
+
+export interface IdentityVerdict {
+  readonly ok: boolean;
+  readonly reused: readonly string[];
+}
+
+/**
+ * No replica may reuse a command identity: the clients of a check never
+ * do, so a refusal for a reused identity means a replica numbered a new
+ * command like an old one (the first wave's restart bug). The session table
+ * refuses it rather than losing a write, but the replica is still wrong.
+ */
+export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
+  const reused = ops.filter((op) => op.completion?.code === 'identity-reused').slice(0, 20)
+    .map((op) => `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via node-${op.invoke.node}: ${op.completion!.error ?? ''}`);
+  return { ok: reused.length === 0, reused };
+}
+
+export interface DurabilityVerdict {
+  readonly ok: boolean;
+  readonly acknowledged: number;
+  readonly missing: readonly string[];
+}
+
+/**
+ * Every write a client was told ok about is in every replica's chosen state
+ * at the end: Multi by the command in the log, Basic by the key's chosen
+ * value being the one the client was told.
+ */
+export function checkDurability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; logs: ReadonlyMap<number, ChosenLog> }): DurabilityVerdict {
+  const acked = o.ops.filter((op) => op.invoke.op === 'set' && op.completion?.type === 'ok');
+  const missing: string[] = [];
+  for (const [node, log] of o.logs) {
+    // Written values are unique to their write, so a Multi-Paxos command is found by its text.
+    const texts = new Set([...log.values()].map((v) => v.text));
+    for (const op of acked) {
+      const present = o.protocol === 'multi' ? texts.has(`${op.invoke.key}=${op.invoke.value}`) : log.get(op.invoke.key)?.id === op.completion!.value;
+      if (!present && missing.length < 20) missing.push(`node-${node} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`);
+    }
+  }
+  return { ok: missing.length === 0, acknowledged: acked.length, missing };
+}
+
+export interface Availability {
+  readonly overall: number;
+  readonly calm: number | null;
+  readonly byFault: Record<string, number>;
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number } | null;
+}
+
+/** The share of operations that succeeded, over the whole run, in calm periods and under each kind of fault. */
+export function availability(ops: readonly CompletedOp[], schedule: readonly ScheduledFault[]): Availability {
+  const share = (list: readonly CompletedOp[]) => (list.length === 0 ? null : round3(list.filter((op) => op.completion?.type === 'ok').length / list.length));
+  const faultAt = (t: number) => schedule.find((f) => t >= f.startMs && t < f.endMs);
+  const byKind = new Map<string, CompletedOp[]>();
+  const calm: CompletedOp[] = [];
+  for (const op of ops) {
+    const f = faultAt(op.invoke.timeMs);
+    if (f === undefined) calm.push(op);
+    else byKind.set(f.fault.kind, [...(byKind.get(f.fault.kind) ?? []), op]);
+  }
+  const byFault: Record<string, number> = {};
+  for (const [kind, list] of byKind) byFault[kind] = share(list)!;
+  const latencies = Float64Array.from(ops.filter((op) => op.completion?.type === 'ok').map((op) => op.completion!.timeMs - op.invoke.timeMs)).sort();
+  return {
+    overall: share(ops) ?? 0, calm: share(calm), byFault,
+    latencyMs: latencies.length === 0 ? null : {
+      p50: round3(percentile(latencies, 0.5)), p95: round3(percentile(latencies, 0.95)), p99: round3(percentile(latencies, 0.99)), max: round3(percentile(latencies, 1)),
+    },
+  };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

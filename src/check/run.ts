@@ -1,0 +1,245 @@
+/**
+ * `paxos check`: a Jepsen-style run on real replica processes. It starts a
+ * cluster of its own (or attaches to the running one), runs concurrent
+ * clients while a seeded nemesis injects faults, then heals everything,
+ * restarts every replica, reads every key and every replica's chosen log,
+ * and checks linearizability, agreement and durability. Everything it saw
+ * goes into a results folder: results.json, history.jsonl, the nemesis
+ * schedule, timeline.html and latency.svg.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterClient } from '../cluster/client.js';
+import type { ClusterStatus } from '../cluster/orchestrator.js';
+import { OperatingError } from '../errors.js';
+import { availability, checkAgreement, checkDurability, checkIdentities, checkLinearizability, type ChosenLog } from './checks.js';
+import { pairOperations, toJsonl, type CompletedOp, type HistoryEvent } from './history.js';
+import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
+import { NemesisRunner } from './nemesis-runner.js';
+import { renderLatencySvg } from './latency-svg.js';
+import { renderTimeline, type TimelineOp } from './report-html.js';
+import { sleep, Workload } from './workload.js';
+
+export interface CheckOptions {
+  readonly clusterSize: number;
+  readonly protocol: 'multi' | 'basic';
+  readonly durationMs: number;
+  readonly clients: number;
+  readonly keys: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly seed: number;
+  readonly outDir: string;
+  /** Use the cluster running in PAXOS_HOME instead of starting one. */
+  readonly attach: boolean;
+  /** Where a cluster of its own lives (its PAXOS_HOME). */
+  readonly clusterHome: string;
+  /** A bug planted in the replicas (PAXOS_PLANT), to show the check catches it. */
+  readonly plant?: string;
+  readonly opTimeoutMs: number;
+  /** Time budget of the linearizability search. */
+  readonly checkBudgetMs: number;
+  readonly progress?: (line: string) => void;
+  readonly log: (line: string) => void;
+}
+
+export interface CheckResults {
+  readonly verdict: 'pass' | 'fail' | 'unknown';
+  readonly reproduce: string;
+  readonly [field: string]: unknown;
+}
+
+const BIN = fileURLToPath(new URL('../../../bin/paxos.js', import.meta.url));
+const SETTLE_TIMEOUT_MS = 30_000;
+
+export async function runCheck(o: CheckOptions): Promise<CheckResults> {
+  mkdirSync(o.outDir, { recursive: true });
+  const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds: o.nemesis });
+  o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
+  for (const f of schedule) o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault)}`);
+  writeFileSync(join(o.outDir, 'nemesis.json'), `${JSON.stringify(schedule.map((f) => ({ ...f, description: describeFault(f.fault) })), null, 2)}\n`);
+  const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
+  if (!o.attach) startCluster(o);
+  const cluster = await ClusterClient.connect(...(o.attach ? [] : [home]) as [string?]);
+  try {
+    return await runAgainst(cluster, o, schedule);
+  } finally {
+    if (!o.attach) await cluster.down().catch(() => undefined);
+    cluster.close();
+  }
+}
+
+/** A fresh cluster in its own home, started as `paxos up --detach` would, with the planted bug (if any) in its environment. */
+function startCluster(o: CheckOptions): void {
+  const env: NodeJS.ProcessEnv = { ...process.env, PAXOS_HOME: o.clusterHome };
+  if (o.plant !== undefined) env.PAXOS_PLANT = o.plant;
+  else delete env.PAXOS_PLANT;
+  const r = spawnSync(process.execPath, [BIN, 'up', '-n', String(o.clusterSize), '--protocol', o.protocol, '--detach'], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new OperatingError(`could not start the cluster for the check: ${(r.stderr || r.stdout).trim()}`);
+}
+
+async function runAgainst(cluster: ClusterClient, o: CheckOptions, schedule: readonly ScheduledFault[]): Promise<CheckResults> {
+  const started = performance.now();
+  const nowMs = () => performance.now() - started;
+  const events: HistoryEvent[] = [];
+  const record = (e: HistoryEvent) => events.push(e);
+  let status = await cluster.status();
+  if (status.protocol !== o.protocol || status.clusterSize !== o.clusterSize) {
+    throw new OperatingError(`the running cluster is ${status.clusterSize} ${status.protocol} replicas, not ${o.clusterSize} ${o.protocol}; pass -n ${status.clusterSize} --protocol ${status.protocol}`);
+  }
+  await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS);
+  const poll = setInterval(() => void cluster.status().then((s) => { status = s; }, () => undefined), 300);
+  const runId = `${o.seed.toString(36)}${Date.now().toString(36)}`;
+  const workload = new Workload({
+    cluster, protocol: o.protocol, clients: o.clients, keys: o.keys, seed: o.seed, runId, opTimeoutMs: o.opTimeoutMs, nowMs, record,
+    candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
+  });
+  const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: () => leaderOf(status) });
+  try {
+    workload.start();
+    await runFor(o, nowMs, () => workload.opsDone, nemesis);
+    await workload.stop();
+    await nemesis.finish();
+  } finally {
+    clearInterval(poll);
+  }
+  o.log('healing, restarting every replica, and reading the final state');
+  await recover(cluster);
+  // A cluster that cannot decide again once every fault is gone has failed the check (liveness), and says why.
+  const recovery = await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS).then(() => ({ ok: true as const }), (err: Error) => ({ ok: false as const, reason: err.message }));
+  if (recovery.ok) await finalReads(o, workload, cluster, runId);
+  const logs = await convergedLogs(cluster, o.clusterSize);
+  return conclude(o, events, schedule, logs, nowMs(), recovery);
+}
+
+/** Drives the nemesis until the run's time is up, with a progress line. */
+async function runFor(o: CheckOptions, nowMs: () => number, opsDone: () => number, nemesis: NemesisRunner): Promise<void> {
+  for (let guard = 0; guard < 10_000_000 && nowMs() < o.durationMs; guard++) {
+    await nemesis.step();
+    const left = Math.max(0, (o.durationMs - nowMs()) / 1000);
+    o.progress?.(`${left.toFixed(0)}s left  ${opsDone()} ops  ${nemesis.current() ?? 'calm'}`);
+    await sleep(100);
+  }
+}
+
+/** Heals the network, resumes and restarts every replica: the end of every fault. */
+async function recover(cluster: ClusterClient): Promise<void> {
+  await cluster.heal().catch(() => undefined);
+  await cluster.net({ delayMs: null, dropRate: 0 }).catch(() => undefined);
+  await cluster.resumeAll().catch(() => undefined);
+  await cluster.restartAll().catch(() => undefined);
+}
+
+/** Every replica up and, in Multi-Paxos, a leader known: the cluster can decide again. */
+async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last: ClusterStatus | null = null;
+  while (performance.now() < deadline) {
+    last = await cluster.status().catch(() => null);
+    if (last !== null && last.replicas.every((r) => r.up) && (protocol === 'basic' || leaderOf(last) !== null)) return;
+    await sleep(200);
+  }
+  const down = last?.replicas.filter((r) => !r.up).map((r) => `node-${r.id}`) ?? [];
+  throw new OperatingError(`the cluster did not recover within ${timeoutMs / 1000}s (every replica up${protocol === 'multi' ? ' and a leader elected' : ''})${down.length > 0 ? `; down: ${down.join(', ')} (see their logs)` : ''}`);
+}
+
+function leaderOf(s: ClusterStatus): number | null {
+  return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
+}
+
+/** After the heal, one read of every key that was touched, by a final process, retried until it succeeds (each try is recorded). */
+async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterClient, runId: string): Promise<void> {
+  const keys = new Set<string>();
+  const keyCount = o.protocol === 'basic' ? o.keys * 40 : o.keys;
+  for (let k = 1; k <= keyCount; k++) keys.add(`k${k}`);
+  let seq = 0;
+  const status = await cluster.status();
+  const up = status.replicas.filter((r) => r.up).map((r) => r.id);
+  for (const key of keys) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const node = up[(seq + attempt) % up.length]!;
+      const done = await workload.runOne({ process: 0, session: `chk-${runId}-final`, seq: ++seq, node, op: 'get', key, value: null });
+      if (done.type === 'ok') break;
+      await sleep(100);
+    }
+  }
+}
+
+/** Every replica's chosen log, read until they stop changing (catch-up after the restarts) or a bound passes. */
+async function convergedLogs(cluster: ClusterClient, clusterSize: number): Promise<Map<number, ChosenLog>> {
+  let logs = new Map<number, ChosenLog>();
+  for (let round = 0; round < 30; round++) {
+    logs = new Map();
+    // A replica that does not answer (it did not recover) is left out of the comparison; recovery says why.
+    for (let node = 1; node <= clusterSize; node++) {
+      const log = await readLog(cluster, node).catch(() => null);
+      if (log !== null) logs.set(node, log);
+    }
+    const sizes = [...logs.values()].map((l) => l.size);
+    if (sizes.every((n) => n === sizes[0])) return logs;
+    await sleep(500);
+  }
+  return logs;
+}
+
+async function readLog(cluster: ClusterClient, node: number): Promise<ChosenLog> {
+  const log: ChosenLog = new Map();
+  const conn = await cluster.replica(node);
+  try {
+    let from: number | null = 0;
+    for (let page = 0; page < 10_000 && from !== null; page++) {
+      const r = (await conn.request({ op: 'log', from }, 10_000)) as { entries: [string, string, string][]; next: number | null };
+      for (const [instance, id, text] of r.entries) log.set(instance, { id, text });
+      from = r.next;
+    }
+  } finally {
+    conn.close();
+  }
+  return log;
+}
+
+function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], logs: Map<number, ChosenLog>, durationMs: number, recovery: { ok: boolean; reason?: string }): CheckResults {
+  const ops = pairOperations(events);
+  const lin = checkLinearizability({ protocol: o.protocol, ops, deadlineMs: o.checkBudgetMs });
+  const agreement = checkAgreement(logs);
+  const durability = checkDurability({ protocol: o.protocol, ops, logs });
+  const identities = checkIdentities(ops);
+  const verdict = !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false ? 'fail' : lin.ok === 'unknown' ? 'unknown' : 'pass';
+  const counts = { total: ops.length, ok: 0, fail: 0, info: 0 };
+  for (const op of ops) counts[op.completion?.type ?? 'info']++;
+  const results: CheckResults = {
+    verdict, reproduce: reproduction(o), seed: o.seed, protocol: o.protocol, clusterSize: o.clusterSize, durationMs: Math.round(durationMs),
+    clients: o.clients, keys: o.keys, nemesis: o.nemesis, ...(o.plant !== undefined ? { plant: o.plant } : {}),
+    schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
+    operations: counts, availability: availability(ops, schedule),
+    checks: {
+      linearizable: { ok: lin.ok, ...(lin.reason !== undefined ? { reason: lin.reason } : {}), violatingKeys: lin.violatingKeys, undecidedKeys: lin.undecidedKeys },
+      agreement: { ok: agreement.ok, conflicts: agreement.conflicts, converged: agreement.converged, chosenPerReplica: agreement.chosenPerReplica },
+      durability: { ok: durability.ok, acknowledgedWrites: durability.acknowledged, missing: durability.missing },
+      identities: { ok: identities.ok, reused: identities.reused },
+      recovery,
+    },
+  };
+  writeOutputs(o, events, ops, schedule, results, lin.suspects, durationMs);
+  return results;
+}
+
+function writeOutputs(o: CheckOptions, events: readonly HistoryEvent[], ops: readonly CompletedOp[], schedule: readonly ScheduledFault[], results: CheckResults, suspects: ReadonlySet<CompletedOp>, durationMs: number): void {
+  writeFileSync(join(o.outDir, 'history.jsonl'), toJsonl(events));
+  writeFileSync(join(o.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const timeline: TimelineOp[] = ops.map((op) => ({
+    client: op.invoke.process, key: op.invoke.key, op: op.invoke.op, node: op.invoke.node,
+    value: op.invoke.op === 'set' ? op.invoke.value : op.completion?.type === 'ok' ? op.completion.value : null,
+    outcome: op.completion?.type ?? 'info', startMs: op.invoke.timeMs, endMs: op.completion?.timeMs ?? null, highlight: suspects.has(op),
+  }));
+  const nemesis = schedule.map((f) => ({ kind: f.fault.kind, description: describeFault(f.fault), startMs: f.startMs, endMs: f.endMs }));
+  const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
+  writeFileSync(join(o.outDir, 'timeline.html'), renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }));
+  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: timeline, nemesis, durationMs }));
+}
+
+export function reproduction(o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>): string {
+  const nemesis = o.nemesis.length === 0 ? 'none' : o.nemesis.join(',');
+  return `paxos check -n ${o.clusterSize} --protocol ${o.protocol} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}${o.plant ? ` --plant ${o.plant}` : ''}`;
+}

@@ -1,0 +1,47 @@
+/** The `paxos check` service: runs the check, prints the verdict, the figures and where the results are. */
+import { runCheck, type CheckOptions, type CheckResults } from '../../check/run.js';
+
+export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> & { json: boolean }): Promise<number> {
+  const tty = process.stderr.isTTY === true && !o.json;
+  const log = (line: string) => {
+    if (tty) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(`${line}\n`);
+  };
+  const results = await runCheck({ ...o, log, ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}) });
+  if (tty) process.stderr.write('\r\x1b[2K');
+  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  else for (const line of summary(results, o.outDir)) process.stdout.write(`${line}\n`);
+  return results.verdict === 'pass' ? 0 : results.verdict === 'fail' ? 1 : 3;
+}
+
+interface Shape {
+  operations: { total: number; ok: number; fail: number; info: number };
+  availability: { overall: number; calm: number | null; byFault: Record<string, number>; latencyMs: { p50: number; p99: number; max: number } | null };
+  checks: {
+    linearizable: { ok: boolean | 'unknown'; reason?: string };
+    agreement: { ok: boolean; conflicts: string[]; converged: boolean };
+    durability: { ok: boolean; acknowledgedWrites: number; missing: string[] };
+    identities: { ok: boolean; reused: string[] };
+    recovery: { ok: boolean; reason?: string };
+  };
+}
+
+function summary(r: CheckResults, outDir: string): string[] {
+  const s = r as unknown as CheckResults & Shape;
+  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+  const faults = Object.entries(s.availability.byFault).map(([k, v]) => `${k} ${pct(v)}`).join(', ');
+  const lat = s.availability.latencyMs;
+  const lin = s.checks.linearizable;
+  return [
+    `${r.verdict.toUpperCase()}: ${s.operations.total} operations (${s.operations.ok} ok, ${s.operations.fail} failed, ${s.operations.info} unknown)`,
+    `  linearizable: ${lin.ok === true ? 'yes' : lin.ok === false ? `NO (${lin.reason})` : `undecided (${lin.reason})`}`,
+    `  agreement: ${s.checks.agreement.ok ? `every replica agrees ${r.protocol === 'multi' ? 'slot by slot' : 'key by key'}` : `NO: ${s.checks.agreement.conflicts.slice(0, 3).join('; ')}`}${s.checks.agreement.converged ? '' : ' (not every replica had caught up)'}`,
+    `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
+    ...(s.checks.recovery.ok ? [] : [`  recovery: NO: ${s.checks.recovery.reason}`]),
+    ...(s.checks.identities.ok ? [] : [`  identities: REUSED by a replica: ${s.checks.identities.reused.slice(0, 2).join('; ')}`]),
+    `  availability: ${pct(s.availability.overall)} overall, ${pct(s.availability.calm)} calm${faults ? `, ${faults}` : ''}`,
+    ...(lat ? [`  latency of ok operations: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms`] : []),
+    `  results: ${outDir} (results.json, history.jsonl, nemesis.json, timeline.html, latency.svg)`,
+    `  reproduce: ${r.reproduce}`,
+  ];
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { describeFault, drawSchedule, NEMESIS_KINDS, parseNemesis } from '../../src/check/nemesis.js';
+
+test('the same seed gives the same schedule; another seed another one', () => {
+  const o = { seed: 7, clusterSize: 5, durationMs: 60_000, kinds: NEMESIS_KINDS };
+  assert.deepEqual(drawSchedule(o), drawSchedule(o));
+  assert.notDeepEqual(drawSchedule(o), drawSchedule({ ...o, seed: 8 }));
+});
+
+test('faults do not overlap, leave a calm tail, and only use the kinds asked for', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const s = drawSchedule({ seed, clusterSize: 5, durationMs: 30_000, kinds: ['kill', 'partition'] });
+    assert.ok(s.length >= 2, `seed ${seed}: a 30 s run has several faults`);
+    for (let i = 0; i < s.length; i++) {
+      assert.ok(s[i]!.endMs > s[i]!.startMs);
+      if (i > 0) assert.ok(s[i]!.startMs >= s[i - 1]!.endMs, 'faults follow one another');
+      assert.ok(['kill', 'partition'].includes(s[i]!.fault.kind));
+      const f = s[i]!.fault;
+      if (f.kind === 'partition') assert.ok(f.minority.length >= 1 && f.minority.length < 5 / 2, 'a partition cuts off a minority');
+    }
+    assert.ok(s[s.length - 1]!.endMs <= 27_000, 'the last seconds are calm, so recovery is measured');
+  }
+});
+
+test('every kind can be drawn and described', () => {
+  const seen = new Set<string>();
+  for (let seed = 1; seed <= 100; seed++) {
+    for (const f of drawSchedule({ seed, clusterSize: 3, durationMs: 60_000, kinds: NEMESIS_KINDS })) {
+      seen.add(f.fault.kind);
+      assert.ok(describeFault(f.fault).length > 0);
+    }
+  }
+  assert.deepEqual([...seen].sort(), [...NEMESIS_KINDS].sort());
+});
+
+test('--nemesis parsing: lists, none, and one sentence for a typo', () => {
+  assert.deepEqual(parseNemesis('kill,pause'), ['kill', 'pause']);
+  assert.deepEqual(parseNemesis('none'), []);
+  assert.throws(() => parseNemesis('kill,paws'), /unknown nemesis "paws"/);
+});
