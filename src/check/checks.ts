@@ -17,15 +17,19 @@ export interface LinearizabilityVerdict {
   readonly reason?: string;
   readonly violatingKeys: readonly string[];
   readonly undecidedKeys: readonly string[];
-  /** Operations of the violating keys, to highlight in the timeline. */
+  /** The operations that show a violation (the last ones the search could order and the one it could not), to highlight in the timeline. */
   readonly suspects: ReadonlySet<CompletedOp>;
 }
 
 export function checkLinearizability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; deadlineMs: number }): LinearizabilityVerdict {
   const model = o.protocol === 'multi' ? registerModel : writeOnceModel;
-  const result = checkKvHistory(model, toOperations(o.ops), { deadlineMs: o.deadlineMs });
-  const violating = new Set(result.violatingKeys);
-  const suspects = new Set(o.ops.filter((op) => violating.has(op.invoke.key)));
+  const operations = toOperations(o.ops);
+  const result = checkKvHistory(model, operations, { deadlineMs: o.deadlineMs });
+  // The checker names the operations that show a violation by identity; map them back to the recorded ones.
+  const kept = o.ops.filter((x) => x.completion?.type !== 'fail'); // toOperations keeps these, in this order
+  const recorded = new Map(operations.map((op, i) => [op as unknown, kept[i]!]));
+  const suspects = new Set<CompletedOp>();
+  for (const k of result.keys) for (const w of k.witness ?? []) if (recorded.has(w)) suspects.add(recorded.get(w)!);
   return {
     ok: result.ok, ...(result.ok !== true ? { reason: result.reason } : {}),
     violatingKeys: result.violatingKeys, undecidedKeys: result.undecidedKeys, suspects,

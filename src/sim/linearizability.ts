@@ -544,12 +544,22 @@ export interface KeyVerdict {
   readonly steps: number;
   /** Why not linearizable, or why undecided; absent on a pass. */
   readonly reason?: string;
+  /**
+   * On a violation, the operations that show it: the last few of the longest
+   * order the search could place, and the one that then could not take effect
+   * (the same objects as in the history given), for a report to point at.
+   */
+  readonly witness?: readonly unknown[];
 }
 
 function verdictOf<S, I, O>(key: string, search: Search<S, I, O>, outcome: SearchOutcome, model: Model<S, I, O>, options: CheckOptions): KeyVerdict {
   const { steps, history } = search;
   if (outcome === 'linearizable') return { key, ok: true, steps };
-  if (outcome === 'violation') return { key, ok: false, steps, reason: explain(model, history, search.longest) };
+  if (outcome === 'violation') {
+    const { ops, stuckOp } = search.longest;
+    const witness = [...ops.slice(-5), ...(stuckOp >= 0 ? [stuckOp] : [])].map((i) => history[i]);
+    return { key, ok: false, steps, reason: explain(model, history, search.longest), witness };
+  }
   return { key, ok: 'unknown', steps, reason: giveUpReason(outcome, steps, history.length, options) };
 }
 
