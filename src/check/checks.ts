@@ -117,8 +117,13 @@ export function availability(ops: readonly CompletedOp[], schedule: readonly Sch
   const calm: CompletedOp[] = [];
   for (const op of ops) {
     const f = faultAt(op.invoke.timeMs);
-    if (f === undefined) calm.push(op);
-    else byKind.set(f.fault.kind, [...(byKind.get(f.fault.kind) ?? []), op]);
+    if (f === undefined) {
+      calm.push(op);
+      continue;
+    }
+    const list = byKind.get(f.fault.kind);
+    if (list === undefined) byKind.set(f.fault.kind, [op]);
+    else list.push(op);
   }
   const byFault: Record<string, number> = {};
   for (const [kind, list] of byKind) byFault[kind] = share(list)!;

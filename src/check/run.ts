@@ -95,7 +95,9 @@ async function runAgainst(cluster: ClusterClient, o: CheckOptions, schedule: rea
     cluster, protocol: o.protocol, clients: o.clients, keys: o.keys, seed: o.seed, runId, opTimeoutMs: o.opTimeoutMs, nowMs, record,
     candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
   });
-  const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: () => leaderOf(status) });
+  // Basic Paxos has no leader: a fault aimed at "the leader" hits the lowest-numbered replica that is up.
+  const target = () => leaderOf(status) ?? (o.protocol === 'basic' ? status.replicas.find((r) => r.up)?.id ?? null : null);
+  const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: target });
   try {
     workload.start();
     await runFor(o, nowMs, () => workload.opsDone, nemesis);
@@ -236,7 +238,16 @@ function writeOutputs(o: CheckOptions, events: readonly HistoryEvent[], ops: rea
   const nemesis = schedule.map((f) => ({ kind: f.fault.kind, description: describeFault(f.fault), startMs: f.startMs, endMs: f.endMs }));
   const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
   writeFileSync(join(o.outDir, 'timeline.html'), renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }));
-  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: timeline, nemesis, durationMs }));
+  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }));
+}
+
+/** Most dots a latency plot draws; past it every k-th op is kept (and every unknown or highlighted one), so the file stays small. */
+const MAX_PLOTTED_OPS = 20_000;
+
+function sampleForPlot(ops: readonly TimelineOp[]): TimelineOp[] {
+  if (ops.length <= MAX_PLOTTED_OPS) return [...ops];
+  const every = Math.ceil(ops.length / MAX_PLOTTED_OPS);
+  return ops.filter((op, i) => i % every === 0 || op.outcome !== 'ok' || op.highlight === true);
 }
 
 export function reproduction(o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>): string {
