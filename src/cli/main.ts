@@ -1,11 +1,15 @@
 /**
  * The commander program. Each command lives in commands/<name>.ts: it parses
  * and validates, then calls a service. This file maps every error to one
- * sentence on stderr and an exit code, in one place.
+ * sentence on stderr and an exit code, in one place, and applies the
+ * conventions every command shares: an environment variable for each flag,
+ * defaults shown as values, an example in each `--help`.
  */
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, type Option } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
+import { complete, registerCompletion } from './commands/completion.js';
 import { registerDown } from './commands/down.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
@@ -15,15 +19,118 @@ import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
 import { registerUi } from './commands/ui.js';
 import { registerUp } from './commands/up.js';
-import { describeError, exitCodeFor } from '../errors.js';
+import { describeError, exitCodeFor, UsageError } from '../errors.js';
 
-export function buildProgram(setExit: (code: number) => void): Command {
+/** The version in package.json, read at run time so a release changes it in one place. */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** One example per command, shown at the end of its `--help`. */
+const EXAMPLES: Record<string, readonly string[]> = {
+  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy'],
+  propose: ['paxos propose x=7', 'paxos propose x=7 --via node-2 --timeout 2s --json'],
+  get: ['paxos get x', 'paxos get x --via node-3 --json'],
+  status: ['paxos status', 'paxos status --json | jq \'.replicas[] | select(.up | not) | .id\''],
+  kill: ['paxos kill node-2', 'paxos kill --all --json'],
+  restart: ['paxos restart node-2', 'paxos restart --all'],
+  pause: ['paxos pause node-2 --json'],
+  resume: ['paxos resume node-2', 'paxos resume --all --json'],
+  partition: ['paxos partition node-1,node-2 node-3,node-4,node-5', 'paxos partition node-1 --json'],
+  heal: ['paxos heal', 'paxos heal --json'],
+  net: ['paxos net --delay 10-200ms --drop 5%', 'paxos net --delay 0 --drop 0 --json'],
+  logs: ['paxos logs node-2 --lines 20', 'paxos logs node-1 -f --json'],
+  ui: ['paxos ui'],
+  down: ['paxos down', 'paxos down --json'],
+  sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json'],
+  bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json'],
+  check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
+  completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
+};
+
+/** Flags that must not come from the environment: internal ones, and those a stale `export` would make dangerous. */
+const NO_ENV = new Set(['daemon', 'plant', 'all']);
+
+/** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
+const HOMELESS = new Set(['sim', 'completion', '__complete']);
+
+export function envNameOf(option: Option): string {
+  return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+function formatMs(ms: number): string {
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** A default the way a user would type it: 3,5 not [3,5], multi not "multi", 5s not 5000. */
+function describeDefault(option: Option): string {
+  const v: unknown = option.defaultValue;
+  if (Array.isArray(v)) return v.join(',');
+  if (typeof v === 'number' && option.flags.includes('<duration>')) return formatMs(v);
+  return String(v);
+}
+
+/**
+ * Gives every visible flag of every command an environment variable
+ * (PAXOS_NODES, PAXOS_PROTOCOL, ...), shown in `--help`. Commander only wires
+ * an option's variable when the option is added, so each is added again.
+ */
+function applyConventions(program: Command, lastCommand: { name: string }): void {
+  for (const cmd of program.commands) {
+    cmd.configureOutput({ outputError: () => { lastCommand.name = cmd.name(); } });
+    // Commander's types hide that a Command is an EventEmitter and that its options array is its own.
+    const options = (cmd.options as Option[]).splice(0);
+    const events = cmd as unknown as { removeAllListeners(event: string): void };
+    for (const o of options) {
+      events.removeAllListeners(`option:${o.name()}`);
+      events.removeAllListeners(`optionEnv:${o.name()}`);
+      if (!o.hidden && !NO_ENV.has(o.attributeName()) && o.envVar === undefined) o.env(envNameOf(o));
+      if (o.defaultValue !== undefined && o.defaultValueDescription === undefined && typeof o.defaultValue !== 'boolean') {
+        o.defaultValueDescription = describeDefault(o);
+      }
+      cmd.addOption(o);
+    }
+    const examples = EXAMPLES[cmd.name()];
+    if (examples !== undefined) cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  }
+}
+
+/**
+ * A boolean flag's variable set to 0, false, no, off or nothing means "off"
+ * (commander would take any value as "on"), so it is dropped before parsing.
+ */
+function dropFalseBooleanEnv(program: Command): void {
+  for (const cmd of program.commands) {
+    for (const o of cmd.options) {
+      if (o.envVar === undefined || o.required || o.optional) continue;
+      const v = process.env[o.envVar];
+      if (v !== undefined && /^(0|false|no|off|)$/i.test(v.trim())) delete process.env[o.envVar];
+    }
+  }
+}
+
+/** Commander's own message (`error: unknown option '--x'\n(Did you mean --y?)`) as one sentence. */
+export function commanderSentence(message: string, command: string | undefined): string {
+  let s = message.replace(/^error:\s*/i, '').replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/s, ' (did you mean $1?)').replace(/\s*\n\s*/g, ' ').trim();
+  s = s.replace(/\.(?= \(did you mean|$)/, '');
+  const where = command ? `paxos ${command} --help` : 'paxos --help';
+  return `paxos: ${s}; see \`${where}\``;
+}
+
+export function buildProgram(setExit: (code: number) => void, lastCommand: { name: string } = { name: '' }): Command {
   const program = new Command();
   program
     .name('paxos')
     .description('A Paxos lab: real replicas over WebSocket, a live dashboard, and a seeded simulator that checks safety.')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion())
+    .configureOutput({ outputError: () => { lastCommand.name = ''; } })
     .exitOverride();
   registerUp(program, setExit);
   registerPropose(program);
@@ -36,17 +143,49 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerSim(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
+  registerCompletion(program);
+  applyConventions(program, lastCommand);
+  program.addHelpText('after', `
+Every flag but --all and --plant can also be set with an environment variable,
+shown as env: next to it (PAXOS_NODES=3 paxos up); a boolean one is off when set
+to 0, false or no. A flag typed on the command line wins over its variable.
+PAXOS_HOME (default ~/.paxos) is where the cluster lives.
+
+Examples:
+  $ paxos up -n 5
+  $ paxos propose x=7
+  $ paxos kill node-2 && paxos status
+  $ paxos down`);
+  program.hook('preAction', (_program, action) => {
+    if (process.env.PAXOS_HOME === '' && !HOMELESS.has(action.name())) {
+      throw new UsageError('PAXOS_HOME is set but empty; unset it to use ~/.paxos, or set it to a directory');
+    }
+  });
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => { exitCode = code; });
+  const lastCommand = { name: '' };
+  const program = buildProgram((code) => { exitCode = code; }, lastCommand);
+  dropFalseBooleanEnv(program);
+  // What the completion scripts call: the words after `paxos`, the last being typed. Handled before commander, which would read them as flags.
+  if (argv[2] === '__complete') {
+    const found = complete(program, argv.slice(3));
+    if (found.length > 0) process.stdout.write(`${found.join('\n')}\n`);
+    return 0;
+  }
   try {
     await program.parseAsync([...argv]);
     return exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
+        return err.exitCode === 0 ? 0 : 2;
+      }
+      process.stderr.write(`${commanderSentence(err.message, lastCommand.name || undefined)}\n`);
+      return 2;
+    }
     process.stderr.write(`${describeError(err)}\n`);
     return exitCodeFor(err);
   }

@@ -10,8 +10,7 @@ export function parseIntFlag(flag: string, min: number, max: number) {
 }
 
 export function parseProtocol(raw: string): 'multi' | 'basic' {
-  if (raw !== 'multi' && raw !== 'basic') throw new UsageError(`--protocol must be "multi" or "basic", got "${raw}"`);
-  return raw;
+  return parseChoice('--protocol', ['multi', 'basic'] as const)(raw);
 }
 
 /** Accepts 500ms, 5s, 2m or a bare number of milliseconds. */
@@ -34,4 +33,49 @@ export function parseNodeName(raw: string, clusterSize?: number): number {
     throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${clusterSize}`);
   }
   return id;
+}
+
+/** The closest of `choices` to what was typed, when it is close enough to be a typo (edit distance at most 2, or a prefix). */
+export function closest(raw: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of choices) {
+    const d = editDistance(raw.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  if (best !== undefined && bestDistance <= Math.max(1, Math.min(2, Math.floor(best.length / 3)))) return best;
+  const prefixed = choices.filter((c) => raw.length > 0 && c.toLowerCase().startsWith(raw.toLowerCase()));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** ` (did you mean "multi"?)`, or nothing when no choice is close. */
+export function didYouMean(raw: string, choices: readonly string[]): string {
+  const c = closest(raw, choices);
+  return c === undefined ? '' : ` (did you mean "${c}"?)`;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** A flag whose value must be one of a few names; a typo gets a suggestion. */
+export function parseChoice<T extends string>(flag: string, choices: readonly T[]) {
+  return (raw: string): T => {
+    if ((choices as readonly string[]).includes(raw)) return raw as T;
+    throw new UsageError(`${flag} must be ${choiceList(choices)}, got "${raw}"${didYouMean(raw, choices)}`);
+  };
+}
+
+function choiceList(choices: readonly string[]): string {
+  const q = choices.map((c) => `"${c}"`);
+  return q.length <= 1 ? q.join('') : `${q.length > 2 ? 'one of ' : ''}${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Protocol } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
-import { parseIntFlag } from '../parse.js';
+import { didYouMean, parseIntFlag } from '../parse.js';
 import { runBench } from '../services/bench.js';
 
 function intList(flag: string, min: number, max: number) {
@@ -12,7 +12,7 @@ function intList(flag: string, min: number, max: number) {
 function protocols(raw: string): Protocol[] {
   if (raw === 'both') return ['multi', 'basic'];
   if (raw === 'multi' || raw === 'basic') return [raw];
-  throw new UsageError(`--protocol must be multi, basic or both, got "${raw}"`);
+  throw new UsageError(`--protocol must be multi, basic or both, got "${raw}"${didYouMean(raw, ['multi', 'basic', 'both'])}`);
 }
 
 export function registerBench(program: Command, setExit: (code: number) => void): void {
@@ -30,7 +30,9 @@ export function registerBench(program: Command, setExit: (code: number) => void)
       const tty = process.stderr.isTTY === true;
       const rows = await runBench({
         protocols: o.protocol, nodes: o.nodes, ops: o.ops, concurrency: o.concurrency, valueSizes: o.valueSize, attach: o.attach === true,
-        json: o.json === true, ...(o.out ? { out: o.out } : {}), print: (line) => process.stdout.write(`${line}\n`),
+        json: o.json === true, ...(o.out ? { out: o.out } : {}),
+        // Stdout and stderr share the terminal: the progress line is cleared first, or the row lands on its end.
+        print: (line) => { if (tty) process.stderr.write('\r\x1b[2K'); process.stdout.write(`${line}\n`); },
         ...(tty ? { progress: (text: string) => process.stderr.write(`\r\x1b[2K${text}`) } : {}),
       });
       if (tty) process.stderr.write('\r\x1b[2K');

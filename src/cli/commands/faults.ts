@@ -25,27 +25,29 @@ function usage<T>(fn: () => T): T {
 export function registerFaults(program: Command): void {
   program.command('kill').description('crash a replica for real (SIGKILL); its data stays on disk')
     .argument('[node]', 'node-2 or 2').option('--all', 'kill every replica that is up at once, and wait until all are gone')
-    .action(async (name: string | undefined, opts: { all?: boolean }) => withCluster(async (c) => {
+    .option('--json', 'print {"node":2,"up":false}, or an array of them with --all')
+    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
       const id = oneOrAll('kill', name, opts.all, c.record.clusterSize);
       if (id === 'all') {
         const killed = await c.killAll();
-        process.stdout.write(killed.length > 0 ? `killed ${nodeList(killed)} (SIGKILL)\n` : 'every replica was already down\n');
+        print(opts.json, killed.length > 0 ? `killed ${nodeList(killed)} (SIGKILL)` : 'every replica was already down', killed.map((node) => ({ node, up: false })));
         return;
       }
       await c.kill(id);
-      process.stdout.write(`killed node-${id} (SIGKILL)\n`);
+      print(opts.json, `killed node-${id} (SIGKILL)`, { node: id, up: false });
     }));
   program.command('restart').description('start a killed replica again from its data on disk')
     .argument('[node]', 'node-2 or 2').option('--all', 'restart every replica that is down, all at once')
-    .action(async (name: string | undefined, opts: { all?: boolean }) => withCluster(async (c) => {
+    .option('--json', 'print {"node":2,"up":true}, or an array of them with --all')
+    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
       const id = oneOrAll('restart', name, opts.all, c.record.clusterSize);
       if (id === 'all') {
         const restarted = await c.restartAll();
-        process.stdout.write(restarted.length > 0 ? `restarted ${nodeList(restarted)} from their data\n` : 'every replica was already up\n');
+        print(opts.json, restarted.length > 0 ? `restarted ${nodeList(restarted)} from their data` : 'every replica was already up', restarted.map((node) => ({ node, up: true })));
         return;
       }
       await c.restart(id);
-      process.stdout.write(`restarted node-${id} from its data\n`);
+      print(opts.json, `restarted node-${id} from its data`, { node: id, up: true });
     }));
   program.command('pause').description('freeze a running replica (SIGSTOP): alive but silent until `paxos resume`, like a long GC pause')
     .argument('<node>', 'node-2 or 2').option('--json', 'print {"node":2,"paused":true}')
@@ -64,23 +66,36 @@ export function registerFaults(program: Command): void {
     }));
   program.command('partition').description('cut the network into groups that cannot talk to each other, e.g. node-1,node-2 node-3,node-4,node-5')
     .argument('<groups...>', 'comma-separated replicas per group; replicas left out form one more group')
-    .action(async (groups: string[]) => withCluster(async (c) => {
+    .option('--json', 'print {"partition":[[1,2],[3,4,5]]}, every group including the one of replicas left out')
+    .action(async (groups: string[], opts: { json?: boolean }) => withCluster(async (c) => {
       const parsed = groups.map((g) => g.split(',').filter((x) => x !== '').map((x) => parseNodeName(x, c.record.clusterSize)));
       await c.partition(parsed);
-      process.stdout.write(`partitioned: ${parsed.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}\n`);
+      // The orchestrator's own view, so the JSON has the group of replicas left out too.
+      const partition = opts.json ? (await c.status()).faults.partition ?? parsed : parsed;
+      print(opts.json, `partitioned: ${parsed.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`, { partition });
     }));
-  program.command('heal').description('remove the partition').action(async () => withCluster(async (c) => {
-    await c.heal();
-    process.stdout.write('healed: every replica can reach every other\n');
-  }));
+  program.command('heal').description('remove the partition')
+    .option('--json', 'print {"partition":null}')
+    .action(async (opts: { json?: boolean }) => withCluster(async (c) => {
+      await c.heal();
+      print(opts.json, 'healed: every replica can reach every other', { partition: null });
+    }));
   program.command('net').description('random delay and loss between replicas (the 003 article\'s random delays)')
     .option('--delay <range>', 'for example 10-200ms, or 0 for none')
     .option('--drop <percent>', 'for example 5%, or 0 for none')
-    .action(async (opts: { delay?: string; drop?: string }) => {
+    .option('--json', 'print the network rules now in force: {"delayMs":{"min":10,"max":200},"dropRate":0.05,"partition":null}')
+    .action(async (opts: { delay?: string; drop?: string; json?: boolean }) => {
       if (opts.delay === undefined && opts.drop === undefined) throw new UsageError('net needs --delay, --drop or both, for example: paxos net --delay 10-200ms --drop 5%');
       const delayMs = opts.delay === undefined ? undefined : opts.delay === '0' ? null : usage(() => parseDelay(opts.delay!));
       const dropRate = opts.drop === undefined ? undefined : usage(() => parseDrop(opts.drop!));
-      await withCluster((c) => c.net({ ...(delayMs !== undefined ? { delayMs } : {}), ...(dropRate !== undefined ? { dropRate } : {}) }));
+      const faults = await withCluster(async (c) => {
+        await c.net({ ...(delayMs !== undefined ? { delayMs } : {}), ...(dropRate !== undefined ? { dropRate } : {}) });
+        return opts.json ? (await c.status()).faults : undefined;
+      });
+      if (faults !== undefined) {
+        process.stdout.write(`${JSON.stringify({ delayMs: faults.delayMs ?? null, dropRate: faults.dropRate ?? 0, partition: faults.partition ?? null })}\n`);
+        return;
+      }
       process.stdout.write(`network: ${delayMs ? `delay ${delayMs.min}-${delayMs.max}ms` : delayMs === null ? 'no delay' : ''}${dropRate !== undefined ? ` drop ${Math.round(dropRate * 1000) / 10}%` : ''}\n`.replace(': ', ': ').trimStart());
     });
 }
@@ -110,4 +125,9 @@ function resumedLine(ids: readonly number[]): string {
 function describeResumed(ids: readonly number[], all: boolean): unknown {
   const objects = ids.map((node) => ({ node, paused: false }));
   return all ? objects : objects[0];
+}
+
+/** The sentence for people, or the data as one line of JSON for scripts. */
+function print(json: boolean | undefined, human: string, data: unknown): void {
+  process.stdout.write(json === true ? `${JSON.stringify(data)}\n` : `${human}\n`);
 }

@@ -10,7 +10,8 @@ export function registerLogs(program: Command): void {
   program.command('logs').description("print one replica's log; -f keeps following it").argument('<node>', 'node-2 or 2')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--lines <count>', 'how many of the last lines to print first', parseIntFlag('--lines', 1, 1_000_000), 50)
-    .action(async (name: string, opts: { follow?: boolean; lines: number }) => {
+    .option('--json', 'print one JSON object per line: {"node":2,"time":"2026-…Z","text":"…"}')
+    .action(async (name: string, opts: { follow?: boolean; lines: number; json?: boolean }) => {
       const home = paxosHome();
       // Without a running cluster the logs of the last one are still worth reading.
       const record = readRecord(home);
@@ -19,16 +20,27 @@ export function registerLogs(program: Command): void {
       if (!existsSync(file)) {
         throw new OperatingError(record === null ? `no cluster is running and node-${id} left no log in ${home}; start one with \`paxos up\`` : `node-${id} has no log yet (${file})`);
       }
-      let offset = printTail(file, opts.lines);
+      const render = opts.json ? (text: string) => jsonLines(text, id) : printable;
+      let offset = printTail(file, opts.lines, render);
       if (!opts.follow) return;
       await new Promise<void>((resolve) => {
-        const timer = setInterval(() => { offset = printFrom(file, offset); }, 200);
+        const timer = setInterval(() => { offset = printFrom(file, offset, render); }, 200);
         process.once('SIGINT', () => { clearInterval(timer); resolve(); });
       });
     });
 }
 
-function printTail(file: string, lines: number): number {
+type Render = (text: string) => string;
+
+/** Each complete line of a log as one JSON object; the timestamp the replica wrote first becomes its own field. */
+export function jsonLines(text: string, node: number): string {
+  return text.split('\n').filter((l) => l !== '').map((l) => {
+    const m = /^(\d{4}-\d\d-\d\dT\S+Z) (.*)$/s.exec(l);
+    return `${JSON.stringify({ node, time: m ? m[1] : null, text: m ? m[2] : l })}\n`;
+  }).join('');
+}
+
+function printTail(file: string, lines: number, printable: Render): number {
   const size = statSync(file).size;
   const start = Math.max(0, size - lines * 400);
   const text = read(file, start, size);
@@ -38,11 +50,16 @@ function printTail(file: string, lines: number): number {
   return size;
 }
 
-function printFrom(file: string, offset: number): number {
+/** Prints what was added since `offset`, up to the last complete line (a half-written line waits for the next poll). */
+function printFrom(file: string, offset: number, printable: Render): number {
   const size = statSync(file).size;
-  if (size < offset) return printFrom(file, 0);
-  if (size > offset) process.stdout.write(printable(read(file, offset, size)));
-  return size;
+  if (size < offset) return printFrom(file, 0, printable);
+  if (size === offset) return size;
+  const text = read(file, offset, size);
+  const end = text.lastIndexOf('\n') + 1;
+  if (end === 0) return offset;
+  process.stdout.write(printable(text.slice(0, end)));
+  return offset + Buffer.byteLength(text.slice(0, end));
 }
 
 /**

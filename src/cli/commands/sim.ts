@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { parseIntFlag, parseProtocol } from '../parse.js';
+import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
 import { runSimCommand } from '../services/sim.js';
 import { UsageError } from '../../errors.js';
 import { plantNamed, PLANTS, type Plant } from '../../sim/planted.js';
 
 function parsePlant(name: string): Plant {
   const plant = plantNamed(name);
-  if (plant === undefined) throw new UsageError(`--plant must be one of ${PLANTS.map((p) => p.name).join(', ')}`);
+  if (plant === undefined) throw new UsageError(`--plant must be one of ${PLANTS.map((p) => p.name).join(', ')}, got "${name}"${didYouMean(name, PLANTS.map((p) => p.name))}`);
   return plant;
 }
 
@@ -28,8 +28,22 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
         protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
         out: (line) => process.stdout.write(`${line}\n`),
-        ...(tty ? { progress: (done: number, total: number) => { if (done % 50 === 0 || done === total) process.stderr.write(`\r${done}/${total} schedules`); if (done === total) process.stderr.write('\n'); } } : {}),
+        ...(tty ? { progress: simProgress() } : {}),
       });
       setExit(code);
     });
+}
+
+/** `1200/5000 schedules, 340/s, 11s left` on one line of stderr, redrawn every 50 schedules. */
+function simProgress(): (done: number, total: number) => void {
+  const started = performance.now();
+  return (done, total) => {
+    if (done % 50 !== 0 && done !== total) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const left = rate > 0 ? Math.ceil((total - done) / rate) : 0;
+    const eta = done === total ? `${seconds.toFixed(1)}s` : left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s left` : `${left}s left`;
+    process.stderr.write(`\r\x1b[2K${done}/${total} schedules, ${Math.round(rate)}/s, ${eta}`);
+    if (done === total) process.stderr.write('\n');
+  };
 }

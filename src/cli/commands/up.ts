@@ -1,29 +1,53 @@
 import { Option, type Command } from 'commander';
 import { paxosHome } from '../../cluster/home.js';
+import { readRecord } from '../../cluster/record.js';
 import { loadTemplate, templateNames } from '../../cluster/templates.js';
-import { parseIntFlag, parseProtocol } from '../parse.js';
+import { UsageError } from '../../errors.js';
+import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
 import { runUp } from '../services/up.js';
+
+function templateFlag(raw: string): string {
+  const names = templateNames();
+  if (!names.includes(raw)) throw new UsageError(`there is no template "${raw}"; the templates are ${names.join(', ')}${didYouMean(raw, names)}`);
+  return raw;
+}
 
 export function registerUp(program: Command, setExit: (code: number) => void): void {
   program
     .command('up')
     .description('start a cluster of real replica processes on 127.0.0.1 and watch it (a dashboard on a terminal, one line per event otherwise)')
-    .option('-n, --nodes <count>', 'number of replicas, 1-15 (default 5)', parseIntFlag('-n', 1, 15))
-    .option('--protocol <name>', 'multi (a replicated log, the default) or basic (one single-decree instance per key)', parseProtocol)
-    .option('--template <name>', `start from a cluster profile in templates/: ${templateNames().join(', ')}; flags given here win`)
+    .option('-n, --nodes <count>', 'number of replicas, 1-15 (default: 5, or the template\'s)', parseIntFlag('-n', 1, 15))
+    .option('--protocol <name>', 'multi (a replicated log) or basic (one single-decree instance per key) (default: multi, or the template\'s)', parseProtocol)
+    .option('--template <name>', `start from a cluster profile in templates/: ${templateNames().join(', ')}; flags given here win`, templateFlag)
     .option('--base-port <port>', 'listen on consecutive ports from here instead of free ephemeral ones', parseIntFlag('--base-port', 1024, 65000))
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
+    .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"replicas":[…]})')
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
-    .action(async (opts: { nodes?: number; protocol?: 'multi' | 'basic'; template?: string; basePort?: number; detach?: boolean; plain?: boolean; daemon: boolean }) => {
+    .action(async (opts: { nodes?: number; protocol?: 'multi' | 'basic'; template?: string; basePort?: number; detach?: boolean; plain?: boolean; json?: boolean; daemon: boolean }, cmd: Command) => {
+      // The background orchestrator inherits the environment; PAXOS_DETACH there must not make it detach again.
+      const detach = opts.detach === true && !opts.daemon;
+      const json = opts.json === true && !opts.daemon && detach;
+      // PAXOS_JSON=1 exported for the other commands does not stop a foreground `up`; --json typed without --detach is refused.
+      if (opts.json === true && !opts.daemon && !detach && cmd.getOptionValueSource('json') === 'cli') throw new UsageError('up --json needs --detach: a cluster in the foreground prints events, not one result; use `paxos status --json`');
       const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
+      const home = paxosHome();
       setExit(await runUp({
-        home: paxosHome(), clusterSize: opts.nodes ?? template?.nodes ?? 5, protocol: opts.protocol ?? template?.protocol ?? 'multi',
-        detach: opts.detach === true, daemon: opts.daemon, ...(template ? { template } : {}),
+        home, clusterSize: opts.nodes ?? template?.nodes ?? 5, protocol: opts.protocol ?? template?.protocol ?? 'multi',
+        detach, daemon: opts.daemon, ...(template ? { template } : {}),
         dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
         ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
-        out: (line) => process.stdout.write(`${line}\n`),
+        out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
       }));
+      if (json) {
+        const r = readRecord(home);
+        if (r !== null) {
+          process.stdout.write(`${JSON.stringify({
+            home, clusterSize: r.clusterSize, protocol: r.protocol, host: r.host, orchestratorPid: r.orchestratorPid,
+            startedAtMs: r.startedAtMs, replicas: r.replicas,
+          })}\n`);
+        }
+      }
     });
   // The -n range check happens in the parser, so `up -n 0` and `up -n 1000` fail with one sentence before anything starts.
 }

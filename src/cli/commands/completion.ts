@@ -1,0 +1,120 @@
+/**
+ * `paxos completion bash|zsh|fish` prints a script that completes commands,
+ * flags and their values. The script asks `paxos __complete WORDS...` for the
+ * candidates, so it always knows the running cluster's replicas, the
+ * templates and the fault kinds of this version, and never needs updating.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { NEMESIS_KINDS } from '../../check/nemesis.js';
+import { paxosHome } from '../../cluster/home.js';
+import { readRecord } from '../../cluster/record.js';
+import { templateNames } from '../../cluster/templates.js';
+import { PLANTS } from '../../sim/planted.js';
+import { parseChoice } from '../parse.js';
+
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+type Shell = (typeof SHELLS)[number];
+
+export function registerCompletion(program: Command): void {
+  program.command('completion').description('print a shell completion script for commands, flags, replica names, templates and fault kinds')
+    .argument('<shell>', 'bash, zsh or fish', parseChoice('the shell', SHELLS))
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(shell));
+    });
+}
+
+export function completionScript(shell: Shell): string {
+  switch (shell) {
+    case 'bash':
+      return `# paxos completion for bash: add to ~/.bashrc with  paxos completion bash >> ~/.bashrc
+_paxos_complete() {
+  local IFS=$'\\n'
+  COMPREPLY=($(paxos __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+}
+complete -o default -F _paxos_complete paxos
+`;
+    case 'zsh':
+      return `#compdef paxos
+# paxos completion for zsh: paxos completion zsh > "\${fpath[1]}/_paxos", or source it after compinit
+_paxos() {
+  local -a items
+  items=("\${(@f)$(paxos __complete "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
+  items=(\${items:#})
+  (( \${#items} )) && compadd -Q -- "\${items[@]}" || _files
+}
+if [[ "\${funcstack[1]}" == _paxos ]]; then _paxos "$@"; else compdef _paxos paxos; fi
+`;
+    case 'fish':
+      return `# paxos completion for fish: paxos completion fish > ~/.config/fish/completions/paxos.fish
+function __paxos_complete
+    set -l prior (commandline -opc)
+    set -e prior[1]
+    set -l cur (commandline -ct)
+    paxos __complete $prior "$cur" 2>/dev/null
+end
+complete -c paxos -f -a '(__paxos_complete)'
+`;
+  }
+}
+
+/** Replica names: the running (or last) cluster's, else those that left a log. */
+function nodeNames(): string[] {
+  const home = process.env.PAXOS_HOME === '' ? undefined : paxosHome();
+  if (home === undefined) return [];
+  const record = readRecord(home);
+  if (record !== null) return record.replicas.map((r) => `node-${r.id}`);
+  const logs = join(home, 'logs');
+  return existsSync(logs) ? readdirSync(logs).filter((f) => /^node-\d+\.log$/.test(f)).map((f) => f.slice(0, -4)).sort() : [];
+}
+
+/** Values a flag takes, when they come from a known list. */
+function flagValues(command: string, flag: string): string[] | undefined {
+  switch (flag) {
+    case '--protocol': return command === 'bench' ? ['multi', 'basic', 'both'] : ['multi', 'basic'];
+    case '--template': return templateNames();
+    case '--plant': return command === 'sim' ? PLANTS.map((p) => p.name) : undefined;
+    case '--nemesis': return [...NEMESIS_KINDS, 'none'];
+    case '--via': return nodeNames();
+    default: return undefined;
+  }
+}
+
+const NODE_ARGUMENTS = new Set(['kill', 'restart', 'pause', 'resume', 'logs', 'partition']);
+
+/**
+ * The candidates for the last of `words` (the words after `paxos`, the last
+ * one being typed, possibly empty), one per line, filtered by what is typed.
+ */
+export function complete(program: Command, words: readonly string[]): string[] {
+  const current = words.at(-1) ?? '';
+  const prior = words.slice(0, -1);
+  const visible = program.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+  const match = (xs: readonly string[]) => xs.filter((x) => x.startsWith(current));
+  if (prior.length === 0) return match(current.startsWith('-') ? ['--help', '--version'] : visible.map((c) => c.name()));
+  const cmd = visible.find((c) => c.name() === prior[0]);
+  if (cmd === undefined) return [];
+  const options = cmd.options.filter((o) => !o.hidden);
+  const previous = prior.at(-1)!;
+  const takingValue = options.find((o) => (o.long === previous || o.short === previous) && (o.required || o.optional));
+  if (takingValue !== undefined && prior.length > 1) {
+    const values = flagValues(cmd.name(), takingValue.long ?? '');
+    if (takingValue.long === '--nemesis' && values !== undefined) {
+      // A comma-separated list: complete its last item.
+      const head = current.slice(0, current.lastIndexOf(',') + 1);
+      return values.map((v) => head + v).filter((v) => v.startsWith(current));
+    }
+    return values === undefined ? [] : match(values);
+  }
+  if (current.startsWith('-')) return match([...options.map((o) => o.long ?? o.short ?? ''), '--help'].filter((x) => x !== ''));
+  if (cmd.name() === 'completion') return match(SHELLS);
+  if (NODE_ARGUMENTS.has(cmd.name())) {
+    if (cmd.name() === 'partition') {
+      const head = current.slice(0, current.lastIndexOf(',') + 1);
+      return nodeNames().map((n) => head + n).filter((v) => v.startsWith(current));
+    }
+    return match(nodeNames());
+  }
+  return [];
+}
