@@ -47,25 +47,49 @@ interface Screen {
   readonly helpOpen: boolean;
   /** The propose prompt's text, or null while the prompt is closed. */
   readonly proposeText: string | null;
+  /** The drastic action waiting for `y`, or null when none is. */
+  readonly confirming: Drastic | null;
+}
+
+/**
+ * Kill, restart and isolate change the cluster for real, and `k` is the key
+ * vim users press to move up, so each waits for `y`. The replica is fixed
+ * when the key is pressed: moving the selection cannot redirect it.
+ */
+interface Drastic {
+  readonly verb: 'kill' | 'restart' | 'isolate';
+  readonly id: NodeId;
+}
+
+/** The words for a drastic action while it runs and once it is done. */
+const DRASTIC = {
+  kill: { pending: 'killing', done: 'killed' },
+  restart: { pending: 'restarting', done: 'restarted' },
+  isolate: { pending: 'isolating', done: 'isolated' },
+} as const;
+
+/** The question in the status line; it names the replica, so a wrong selection is caught before `y`. */
+function confirmQuestion(d: Drastic): string {
+  return `${d.verb} ${nodeName(d.id)}? press y to confirm, any other key cancels`;
 }
 
 export function Dashboard(props: DashboardProps) {
-  const [screen, setScreenState] = useState<Screen>(() => ({ selected: props.state.selected, helpOpen: false, proposeText: null }));
+  const [screen, setScreenState] = useState<Screen>(() => ({ selected: props.state.selected, helpOpen: false, proposeText: null, confirming: null }));
   // Keys can arrive faster than React re-renders (typing, pasting); the handler reads and writes this ref,
   // so it never works from a stale copy of the screen or the props.
   const screenRef = useRef(screen);
   const propsRef = useRef(props);
   propsRef.current = props;
   const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const run = useActionRunner(setOutcome);
+  const { run, say } = useActionRunner(setOutcome);
 
   const onKey = useCallback((input: string, key: Key) => {
     const setScreen = (change: Partial<Screen>) => {
       screenRef.current = { ...screenRef.current, ...change };
       setScreenState(screenRef.current);
     };
-    handleKey({ input, key, screen: screenRef.current, setScreen, run, actions: propsRef.current.actions, clusterSize: propsRef.current.state.clusterSize });
-  }, [run]);
+    handleKey({ input, key, screen: screenRef.current, setScreen, run, say, actions: propsRef.current.actions, clusterSize: propsRef.current.state.clusterSize });
+  }, [run, say]);
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();
   useInput(onKey, { isActive: isRawModeSupported });
@@ -122,12 +146,20 @@ interface KeyArgs {
   readonly screen: Screen;
   readonly setScreen: (change: Partial<Screen>) => void;
   readonly run: ActionRunner;
+  readonly say: (o: Outcome) => void;
   readonly actions: DashboardActions;
   readonly clusterSize: number;
 }
 
-/** What each key does; the prompt, while open, takes every key as text. */
-function handleKey({ input, key, screen, setScreen, run, actions, clusterSize }: KeyArgs): void {
+/**
+ * What each key does; the prompt, while open, takes every key as text, and a
+ * pending confirmation takes the next key as its answer.
+ */
+function handleKey({ input, key, screen, setScreen, run, say, actions, clusterSize }: KeyArgs): void {
+  if (screen.confirming !== null) {
+    answerConfirmation({ input, drastic: screen.confirming, clear: () => setScreen({ confirming: null }), run, say, actions });
+    return;
+  }
   if (screen.proposeText !== null) {
     editProposal({
       input, key, text: screen.proposeText, setText: (proposeText) => setScreen({ proposeText }),
@@ -139,14 +171,42 @@ function handleKey({ input, key, screen, setScreen, run, actions, clusterSize }:
   const id = Math.min(Math.max(1, screen.selected), clusterSize);
   if (key.upArrow) setScreen({ selected: ((id - 2 + clusterSize) % clusterSize) + 1 });
   else if (key.downArrow) setScreen({ selected: (id % clusterSize) + 1 });
-  else if (input === 'k') run(`killing ${nodeName(id)}`, `${nodeName(id)} killed`, () => actions.kill(id));
-  else if (input === 'r') run(`restarting ${nodeName(id)}`, `${nodeName(id)} restarted`, () => actions.restart(id));
-  else if (input === 'i') run(`isolating ${nodeName(id)}`, `${nodeName(id)} isolated`, () => actions.isolate(id));
+  else if (input === 'k' || input === 'r' || input === 'i') {
+    const confirming: Drastic = { verb: input === 'k' ? 'kill' : input === 'r' ? 'restart' : 'isolate', id };
+    setScreen({ confirming });
+    say({ kind: 'ask', text: confirmQuestion(confirming) });
+  }
   else if (input === 'h') run('healing the network', 'network healed', () => actions.heal());
   else if (input === 'p') setScreen({ proposeText: '' });
   else if (input === '?') setScreen({ helpOpen: !screen.helpOpen });
   else if (key.escape && screen.helpOpen) setScreen({ helpOpen: false });
   else if (input === 'q') run('quitting', 'bye', () => actions.quit());
+}
+
+interface AnswerArgs {
+  readonly input: string;
+  readonly drastic: Drastic;
+  readonly clear: () => void;
+  readonly run: ActionRunner;
+  readonly say: (o: Outcome) => void;
+  readonly actions: DashboardActions;
+}
+
+/**
+ * Only a lower-case `y` confirms. Every other key, `k` again included, calls
+ * the action off and is used up doing so: a key pressed by accident must not
+ * do something else instead, and a vim user's `kk` must not kill.
+ */
+function answerConfirmation({ input, drastic, clear, run, say, actions }: AnswerArgs): void {
+  clear();
+  const { verb, id } = drastic;
+  const name = nodeName(id);
+  if (input !== 'y') {
+    say({ kind: 'info', text: `${verb} ${name} cancelled` });
+    return;
+  }
+  const words = DRASTIC[verb];
+  run(`${words.pending} ${name}`, `${name} ${words.done}`, () => actions[verb](id));
 }
 
 interface EditArgs {
@@ -172,12 +232,15 @@ function editProposal({ input, key, text, setText, submit }: EditArgs): void {
 /**
  * Runs an action and shows how it went. Outcomes of older actions that finish
  * late are dropped, so the status line always describes the latest action.
+ * `say` puts up a sentence of the screen's own (a question, a cancellation)
+ * and counts as the latest action too: an earlier action finishing must not
+ * replace a question that is still waiting for its answer.
  */
 type ActionRunner = (pending: string, done: string, action: () => Promise<string | void>) => void;
 
-function useActionRunner(setOutcome: (o: Outcome) => void): ActionRunner {
+function useActionRunner(setOutcome: (o: Outcome) => void): { run: ActionRunner; say: (o: Outcome) => void } {
   const latest = useRef(0);
-  return useCallback((pending: string, done: string, action: () => Promise<string | void>) => {
+  const run = useCallback((pending: string, done: string, action: () => Promise<string | void>) => {
     const seq = ++latest.current;
     setOutcome({ kind: 'pending', text: `${pending}…` });
     Promise.resolve()
@@ -187,4 +250,9 @@ function useActionRunner(setOutcome: (o: Outcome) => void): ActionRunner {
         (err: unknown) => { if (seq === latest.current) setOutcome({ kind: 'error', text: err instanceof Error ? err.message : String(err) }); },
       );
   }, [setOutcome]);
+  const say = useCallback((o: Outcome) => {
+    ++latest.current;
+    setOutcome(o);
+  }, [setOutcome]);
+  return { run, say };
 }

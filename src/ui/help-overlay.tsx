@@ -5,10 +5,12 @@ import { paint } from './text.js';
 
 const KEYS: readonly (readonly [string, string])[] = [
   ['↑ ↓', 'select a replica (its log is shown below the table)'],
-  ['k', 'kill the selected replica (SIGKILL, for real)'],
-  ['r', 'restart the selected replica from its data on disk'],
+  // k, r and i change the cluster, so each asks first and `y` confirms. The key column says so rather than a row of its
+  // own, because rows are what a small terminal cuts off, from the bottom.
+  ['k y', 'kill the selected replica (SIGKILL, for real); k asks, y confirms'],
+  ['r y', 'restart the selected replica from its data on disk'],
+  ['i y', 'isolate the selected replica (a partition of its own)'],
   ['p', 'propose a value, e.g. x=7 (Enter submits, Esc cancels)'],
-  ['i', 'isolate the selected replica (a partition of its own)'],
   ['h', 'heal: remove every partition'],
   ['?', 'show or hide this help'],
   ['q', 'quit the dashboard (Ctrl-C too)'],

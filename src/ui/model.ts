@@ -230,7 +230,8 @@ function applyFlow(state: DashboardState, node: NodeId, lines: readonly FlowLine
  * a restarted replica catching up on old slots does not push them to the top.
  */
 function applyChosen(state: DashboardState, entry: ChosenEntry): DashboardState {
-  if (state.chosen.some((c) => c.instance === entry.instance)) return state;
+  const known = state.chosen.findIndex((c) => c.instance === entry.instance);
+  if (known !== -1) return fillBallot(state, known, entry.ballot);
   if (state.protocol === 'basic') return { ...state, chosen: [entry, ...state.chosen.slice(0, CHOSEN_LIMIT - 1)] };
   const slot = Number(entry.instance);
   let at = state.chosen.findIndex((c) => Number(c.instance) < slot);
@@ -239,6 +240,60 @@ function applyChosen(state: DashboardState, entry: ChosenEntry): DashboardState 
   const chosen = state.chosen.slice();
   chosen.splice(at, 0, entry);
   return { ...state, chosen: chosen.slice(0, CHOSEN_LIMIT) };
+}
+
+/**
+ * An entry read back from a replica's log (see seedChosen) has no ballot,
+ * because the log keeps only the value. When the same instance later arrives
+ * live with its ballot, the ballot is filled in rather than the entry added
+ * twice: agreement makes the value the same, so only the ballot is news.
+ */
+function fillBallot(state: DashboardState, at: number, ballot: Ballot | null): DashboardState {
+  const old = state.chosen[at]!;
+  if (old.ballot !== null || ballot === null) return state;
+  const chosen = state.chosen.slice();
+  chosen[at] = { ...old, ballot };
+  return { ...state, chosen };
+}
+
+/** How many values read back from a replica's log seed the chosen list; one screen's worth and then some. */
+export const SEED_LIMIT = 50;
+
+/**
+ * What a dashboard that starts late missed: the most recent values one
+ * replica had learned as chosen, read through its control API, or why they
+ * could not be read. `node` is the replica asked; null if none could be.
+ */
+export type MissedChosen =
+  | { readonly node: NodeId; readonly entries: readonly ChosenEntry[] }
+  | { readonly node: NodeId | null; readonly error: string };
+
+/**
+ * Seeds the chosen list with values chosen before the dashboard started, so
+ * a dashboard attached late does not show an empty list until something new
+ * is chosen. Entries come newest first. Anything already shown (it arrived
+ * live while the log was being read) stands, so nothing is listed twice; in
+ * basic mode the seeded keys go below the live ones, because they were chosen
+ * earlier. A failure is one line in the asked replica's log (the selected
+ * one's if none could be asked): the dashboard works on without the history.
+ */
+export function seedChosen(state: DashboardState, missed: MissedChosen, atMs: number): DashboardState {
+  if ('error' in missed) {
+    const node = missed.node !== null && hasNode(state, missed.node) ? missed.node : state.selected;
+    return updateRow(state, node, (r) => appendLog(r, atMs, `could not read earlier chosen values: ${showLine(missed.error)}`));
+  }
+  const entries = missed.entries.slice(0, SEED_LIMIT);
+  let next = state;
+  if (state.protocol === 'basic') {
+    const older = entries.filter((e, i) => !state.chosen.some((c) => c.instance === e.instance)
+      && entries.findIndex((o) => o.instance === e.instance) === i);
+    if (older.length === 0) return state;
+    next = { ...state, chosen: state.chosen.concat(older).slice(0, CHOSEN_LIMIT) };
+  } else {
+    // Slots are ordered by number; an instance that is not one cannot be placed, so it is left out.
+    for (const e of entries) if (/^\d{1,15}$/.test(e.instance)) next = applyChosen(next, e);
+  }
+  return next === state ? state : withSummary(next);
 }
 
 /** Basic mode: folds one acceptor's per-key state into the shared per-key view. */

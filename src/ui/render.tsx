@@ -11,7 +11,7 @@ import { useEffect, useLayoutEffect, useState, useSyncExternalStore } from 'reac
 import type { Protocol } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { Dashboard, type DashboardActions } from './dashboard.js';
-import { applyEvent, initialDashboard, type DashboardState } from './model.js';
+import { applyEvent, initialDashboard, seedChosen, type DashboardState, type MissedChosen } from './model.js';
 
 export interface StartDashboardOptions {
   readonly subscribe: (onEvent: (e: ClusterEvent) => void) => () => void;
@@ -24,6 +24,12 @@ export interface StartDashboardOptions {
   readonly fps?: number;
   /** Default: on unless NO_COLOR is set to a non-empty value. */
   readonly color?: boolean;
+  /**
+   * Reads the values chosen before the dashboard started. It runs once, in
+   * the background, so a slow or dead replica never delays the first frame;
+   * should it reject anyway, that too is only a line in the log pane.
+   */
+  readonly missedChosen?: () => Promise<MissedChosen>;
 }
 
 export interface DashboardHandle {
@@ -57,6 +63,11 @@ export class FrameStore {
 
   push(event: ClusterEvent): void {
     this.pending = applyEvent(this.pending, event);
+  }
+
+  /** Folds in the values chosen before the dashboard started; see seedChosen. */
+  seed(missed: MissedChosen, atMs = Date.now()): void {
+    this.pending = seedChosen(this.pending, missed, atMs);
   }
 
   /** Hands the latest model to React if anything changed since the last frame; returns whether it did. */
@@ -160,6 +171,12 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   process.on('exit', screen.leave);
   try {
     unsubscribe = options.subscribe((e) => store.push(e));
+    // Asked only after subscribing, so a value chosen while the log is being read is not lost between the two: it arrives
+    // live, possibly in the log as well, and the model keeps one copy.
+    options.missedChosen?.().then(
+      (missed) => store.seed(missed),
+      (err: unknown) => store.seed({ node: null, error: err instanceof Error ? err.message : String(err) }),
+    );
     timer = setInterval(() => store.publish(), Math.round(1000 / fps));
     store.publish();
     const instance = render(<Root store={store} actions={actions} stdout={stdout} color={color} onUnmount={finish} />,

@@ -1,23 +1,28 @@
-/** The outcome of the last action: pending, done, or the error sentence the cluster gave back. */
+/**
+ * The outcome of the last action: pending, done, or the error sentence the
+ * cluster gave back; or a question waiting for `y`, or a note that an action
+ * was called off.
+ */
 import { Box, Text } from 'ink';
 import { showLine } from '../text/escape.js';
 import type { FaultRules } from './model.js';
 import { paint } from './text.js';
 
 export interface Outcome {
-  readonly kind: 'pending' | 'ok' | 'error';
+  readonly kind: 'pending' | 'ok' | 'error' | 'ask' | 'info';
   readonly text: string;
 }
 
-const MARK = { pending: '…', ok: '✓', error: '✗' } as const;
-const COLOR = { pending: 'yellow', ok: 'green', error: 'red' } as const;
+/** A question carries no mark: it is a sentence of its own, and the next key answers it. */
+const MARK = { pending: '…', ok: '✓', error: '✗', ask: '', info: '·' } as const;
+const COLOR = { pending: 'yellow', ok: 'green', error: 'red', ask: 'yellow', info: 'gray' } as const;
 
 export function StatusLine({ outcome, width, color }: { readonly outcome: Outcome | null; readonly width: number; readonly color: boolean }) {
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" {...paint(color, outcome ? { color: COLOR[outcome.kind] } : { dimColor: true })}>
         {/* An outcome can quote what the user proposed or an error the cluster sent back, so it is drawn through showLine. */}
-        {outcome ? `${MARK[outcome.kind]} ${showLine(outcome.text)}` : 'press ? for help'}
+        {outcome ? `${MARK[outcome.kind] === '' ? '' : `${MARK[outcome.kind]} `}${showLine(outcome.text)}` : 'press ? for help'}
       </Text>
     </Box>
   );
@@ -40,10 +45,11 @@ export function FaultsLine({ faults, width, color }: { readonly faults: FaultRul
   );
 }
 
+/** `ky` reads as `k` then `y`: the three keys that change the cluster each wait for `y`, and the hint says so in little room. */
 export function HintLine({ width, color }: { readonly width: number; readonly color: boolean }) {
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>↑↓ select  k kill  r restart  p propose  i isolate  h heal  ? help  q quit</Text>
+      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  ? help  q quit</Text>
     </Box>
   );
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
-import type { DashboardState } from '../../src/ui/model.js';
+import { seedChosen, type DashboardState } from '../../src/ui/model.js';
 import { basicStream, fold, multiStream, normalise, stripAnsi } from './fixtures.js';
 
 const ARROW_UP = '\x1b[A';
@@ -115,20 +115,66 @@ test('arrows move the selection, and the log pane follows it', async () => {
   ui.unmount();
 });
 
-test('k kills, r restarts, i isolates the selected replica; h heals; outcomes are shown', async () => {
+test('k y kills, r y restarts, i y isolates the selected replica; h heals; outcomes are shown', async () => {
   const { ui, calls, frame } = show();
-  await press(ui, ARROW_DOWN, 'k');
+  await press(ui, ARROW_DOWN, 'k', 'y');
   assert.deepEqual(calls.log, ['kill(2)']);
   assert.ok(frame().includes('✓ node-2 killed'), frame());
-  await press(ui, 'r', 'i', 'h');
+  await press(ui, 'r', 'y', 'i', 'y', 'h');
   assert.deepEqual(calls.log, ['kill(2)', 'restart(2)', 'isolate(2)', 'heal']);
   assert.ok(frame().includes('✓ network healed'));
   ui.unmount();
 });
 
+test('k asks in the status line; any key but y cancels, says so, and does nothing else', async () => {
+  const { ui, calls, frame } = show();
+  await press(ui, ARROW_DOWN, 'k');
+  assert.deepEqual(calls.log, [], 'k alone must not kill');
+  assert.ok(frame().includes('kill node-2? press y to confirm, any other key cancels'), frame());
+  await press(ui, 'n');
+  assert.deepEqual(calls.log, []);
+  assert.ok(frame().includes('kill node-2 cancelled'), frame());
+  assert.ok(!frame().includes('press y to confirm'), frame());
+  // A vim user's kk, and an arrow after k: each cancels and is used up, so the selection stays on node-2.
+  await press(ui, 'k', 'k', 'k', ARROW_DOWN);
+  assert.deepEqual(calls.log, []);
+  assert.match(rowOf(frame(), 'node-2'), /^›/);
+  await press(ui, 'k', 'y');
+  assert.deepEqual(calls.log, ['kill(2)'], 'k then y kills once');
+  assert.ok(frame().includes('✓ node-2 killed'), frame());
+  await press(ui, 'y');
+  assert.deepEqual(calls.log, ['kill(2)'], 'a y with no question pending does nothing');
+  ui.unmount();
+});
+
+test('r and i ask too, naming the replica selected when the key was pressed', async () => {
+  const { ui, calls, frame } = show();
+  await press(ui, 'r');
+  assert.ok(frame().includes('restart node-1? press y to confirm, any other key cancels'), frame());
+  await press(ui, ESC);
+  assert.ok(frame().includes('restart node-1 cancelled'), frame());
+  await press(ui, ARROW_DOWN, ARROW_DOWN, 'i');
+  assert.ok(frame().includes('isolate node-3? press y to confirm, any other key cancels'), frame());
+  await press(ui, 'Y');
+  assert.deepEqual(calls.log, [], 'only a lower-case y confirms');
+  await press(ui, 'i', 'y');
+  assert.deepEqual(calls.log, ['isolate(3)']);
+  ui.unmount();
+});
+
+test('the help overlay and the hint line say that k, r and i wait for y', async () => {
+  const { ui, frame } = show();
+  assert.ok(frame().includes('↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  ? help  q quit'), frame());
+  await press(ui, '?');
+  assert.match(frame(), /k y +kill the selected replica \(SIGKILL, for real\); k asks, y confirms/);
+  assert.match(frame(), /r y +restart the selected replica/);
+  assert.match(frame(), /i y +isolate the selected replica/);
+  ui.unmount();
+});
+
 test('an action that fails shows its error sentence', async () => {
   const { ui, frame } = show({ fail: 'no cluster is running' });
-  await press(ui, 'k');
+  await press(ui, 'k', 'y');
   assert.ok(frame().includes('✗ no cluster is running'), frame());
   ui.unmount();
 });
@@ -152,7 +198,7 @@ test('p opens the propose input; typing x=7 and Enter proposes it; Esc cancels',
 
 test('keys typed faster than the screen re-renders are not lost (typing, pasting)', async () => {
   const { ui, calls } = show();
-  for (const k of ['\x1b[B', 'p', 'x', '=', '4', '2', '\r', 'k']) ui.stdin.write(k);
+  for (const k of ['\x1b[B', 'p', 'x', '=', '4', '2', '\r', 'k', 'y']) ui.stdin.write(k);
   await settle();
   assert.deepEqual(calls.log, ['propose(x=42)', 'kill(2)']);
   ui.unmount();
@@ -209,4 +255,16 @@ test('NO_COLOR: the frame holds no ANSI codes at all; with colour on it does', (
   const coloured = show({ color: true });
   assert.match(coloured.ui.lastFrame() ?? '', /\x1b\[\d+m/, 'the colour check above would be vacuous if colour never showed');
   coloured.ui.unmount();
+});
+
+test('a dashboard attached late shows the chosen values it missed, with - for their unknown ballots', () => {
+  const missed = [9, 8].map((slot) => ({ instance: String(slot), value: `old=${slot}`, ballot: null, atMs: 1 }));
+  const state = seedChosen(fold(multiStream(), { clusterSize: 5, protocol: 'multi' }), { node: 1, entries: missed }, 2);
+  const { ui, frame } = show({ state });
+  const f = frame();
+  assert.match(f, /#17 +x=7 +4\.3/);
+  assert.match(f, /#9 +old=9 +-/);
+  assert.match(f, /#8 +old=8 +-/);
+  assert.ok(f.indexOf('#17 ') < f.indexOf('#9 ') && f.indexOf('#9 ') < f.indexOf('#8 '), `newest first:\n${f}`);
+  ui.unmount();
 });

@@ -259,8 +259,11 @@ test('dashboard: an action that fails quoting a hostile value shows it escaped i
   const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
   const actions = { ...noActions, kill: async () => { throw new Error(`refused ${HOSTILE}`); } };
   const ui = render(createElement(Dashboard, { state, actions, columns: 120, rows: 30, color: false }));
-  ui.stdin.write('k');
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  // k asks first; y confirms.
+  for (const key of ['k', 'y']) {
+    ui.stdin.write(key);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
   const frame = ui.lastFrame() ?? '';
   assert.ok(frame.includes(`✗ refused ${SHOWN}`), frame);
   assert.ok(!frame.includes('\x1b'));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Ballot } from '../../src/core/ballot.js';
 import type { ClusterEvent } from '../../src/node/events.js';
 import {
-  applyEvent, CHOSEN_LIMIT, describeCoreEvent, FLOW_LIMIT, initialDashboard, KEY_LIMIT, LOG_LIMIT, selectNode,
+  applyEvent, CHOSEN_LIMIT, describeCoreEvent, FLOW_LIMIT, initialDashboard, KEY_LIMIT, LOG_LIMIT, SEED_LIMIT, seedChosen, selectNode,
   type DashboardState,
 } from '../../src/ui/model.js';
 import { basicStream, fold, multiStream, status } from './fixtures.js';
@@ -190,4 +190,37 @@ test('applyEvent is pure: it never mutates the state it is given', () => {
     for (const e of events) s = deepFreeze(applyEvent(s, e));
     assert.equal(s.rows.length, opts.clusterSize);
   }
+});
+
+test('seedChosen: values read back from a replica are listed newest first with no ballot, once each', () => {
+  const missed = [20, 17, 16, 3].map((slot) => ({ instance: String(slot), value: `s=${slot}`, ballot: null, atMs: 1 }));
+  const s = seedChosen(multi(), { node: 1, entries: missed }, 5);
+  // Slots 17 and 16 arrived live with their ballot and value; the log's copies of them add nothing.
+  assert.deepEqual(s.chosen.map((c) => [c.instance, c.value]), [['20', 's=20'], ['17', 'x=7'], ['16', 'y=1'], ['3', 's=3']]);
+  assert.equal(s.chosen[0]!.ballot, null);
+  assert.deepEqual(s.chosen[1]!.ballot, Ballot(4, 3));
+  // A seeded slot that then arrives live keeps its place and gains the ballot, instead of being listed twice.
+  const live = applyEvent(s, { type: 'chosen', node: 3, instance: '20', value: 's=20', ballot: Ballot(5, 3), atMs: 9 });
+  assert.deepEqual(live.chosen.map((c) => c.instance), ['20', '17', '16', '3']);
+  assert.deepEqual(live.chosen[0]!.ballot, Ballot(5, 3));
+  // A slot that is not a number cannot be placed in slot order, and at most SEED_LIMIT entries are taken.
+  const many = Array.from({ length: SEED_LIMIT + 10 }, (_, i) => ({ instance: String(1000 - i), value: 'v', ballot: null, atMs: 1 }));
+  const bounded = seedChosen(initialDashboard({ clusterSize: 3, protocol: 'multi' }), { node: 1, entries: [{ instance: 'x', value: 'v', ballot: null, atMs: 1 }, ...many] }, 5);
+  assert.equal(bounded.chosen.length, SEED_LIMIT - 1);
+  assert.equal(bounded.totalChosen, SEED_LIMIT - 1);
+});
+
+test('seedChosen in basic mode: seeded keys go below the keys chosen live, which are newer', () => {
+  const s = seedChosen(fold(basicStream(), { clusterSize: 3, protocol: 'basic' }),
+    { node: 2, entries: [{ instance: 'z', value: '3', ballot: null, atMs: 1 }, { instance: 'x', value: '7', ballot: null, atMs: 1 }, { instance: 'a', value: '1', ballot: null, atMs: 1 }] }, 5);
+  assert.deepEqual(s.chosen.map((c) => [c.instance, c.value]), [['x', '7'], ['z', '3'], ['a', '1']]);
+});
+
+test('seedChosen: a failed read is one line in the asked replica\'s log (the selected one\'s if none was asked)', () => {
+  const s = seedChosen(multi(), { node: 4, error: 'node-4: timed out' }, 5);
+  assert.equal(s.rows[3]!.log.at(-1)!.text, 'could not read earlier chosen values: node-4: timed out');
+  assert.deepEqual(s.chosen, multi().chosen);
+  const none = seedChosen(multi(), { node: null, error: 'no replica is up to read them from\x1b[2J' }, 5);
+  assert.equal(none.rows[0]!.log.at(-1)!.text.startsWith('could not read earlier chosen values: no replica is up to read them from'), true);
+  assert.doesNotMatch(none.rows[0]!.log.at(-1)!.text, /\x1b/, 'an error sentence from the network cannot reach the terminal raw');
 });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import type { ClusterEvent } from '../../src/node/events.js';
 import type { DashboardActions } from '../../src/ui/dashboard.js';
-import { initialDashboard } from '../../src/ui/model.js';
+import { initialDashboard, type MissedChosen } from '../../src/ui/model.js';
 import { FrameStore, startDashboard } from '../../src/ui/render.js';
 import { multiStream, stripAnsi } from './fixtures.js';
 
@@ -48,7 +48,7 @@ class FakeKeyboard extends EventEmitter {
   unref(): void {}
 }
 
-function harness(opts: { fps?: number } = {}) {
+function harness(opts: { fps?: number; missedChosen?: () => Promise<MissedChosen> } = {}) {
   const stdout = new FakeTerminal();
   const stdin = new FakeKeyboard();
   const calls: string[] = [];
@@ -62,6 +62,7 @@ function harness(opts: { fps?: number } = {}) {
   const dashboard = startDashboard({
     subscribe: (onEvent) => { emit = onEvent; return () => { unsubscribed++; }; },
     actions, clusterSize: 5, protocol: 'multi', color: false, fps: opts.fps ?? 30,
+    ...(opts.missedChosen ? { missedChosen: opts.missedChosen } : {}),
     stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
   });
   return { stdout, stdin, calls, dashboard, emit: (e: ClusterEvent) => emit(e), unsubscribed: () => unsubscribed, exitListeners };
@@ -142,6 +143,9 @@ test('keys reach the actions through startDashboard', async () => {
   await settle();
   h.stdin.press('k');
   await settle();
+  assert.deepEqual(h.calls, [], 'k only asks');
+  h.stdin.press('y');
+  await settle();
   assert.deepEqual(h.calls, ['kill(2)']);
   h.dashboard.unmount();
   await h.dashboard.waitUntilExit();
@@ -162,4 +166,38 @@ test('a pipe gets no alternate-screen codes, and a stdin that is no terminal mak
   await dashboard.waitUntilExit();
   assert.ok(!stdout.text.includes(ENTER_ALT) && !stdout.text.includes(LEAVE_ALT));
   assert.ok(stripAnsi(stdout.text).includes('3 replicas · basic'), stdout.text);
+});
+
+/** Waits (bounded) for a frame containing the text; the frame timer publishes on its own. */
+async function frameShowing(stdout: FakeTerminal, text: string): Promise<string> {
+  for (let i = 0; i < 200 && !stripAnsi(stdout.text).includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+  return stripAnsi(stdout.text);
+}
+
+test('startDashboard seeds the chosen list with the values chosen before it started, under live ones', async () => {
+  let answer: (m: MissedChosen) => void = () => undefined;
+  const h = harness({ missedChosen: () => new Promise((resolve) => { answer = resolve; }) });
+  for (const e of multiStream()) h.emit(e);
+  // The log is read while slot 17 also arrives live: it must be listed once, with the live ballot.
+  answer({ node: 3, entries: [17, 15, 14].map((slot) => ({ instance: String(slot), value: `m=${slot}`, ballot: null, atMs: 0 })) });
+  const text = await frameShowing(h.stdout, '#14');
+  h.dashboard.unmount();
+  await h.dashboard.waitUntilExit();
+  // The terminal received every frame; the last one starts at the last header.
+  const lastFrame = text.slice(text.lastIndexOf('paxos  5 replicas'));
+  assert.match(lastFrame, /#17 +x=7 +4\.3/);
+  assert.match(lastFrame, /#15 +m=15 +-/);
+  assert.match(lastFrame, /#14 +m=14 +-/);
+  assert.equal(lastFrame.split('\n').filter((l) => l.startsWith('#17 ')).length, 1, lastFrame);
+});
+
+test('startDashboard survives a history read that rejects: one line in the log pane, nothing else', async () => {
+  const h = harness({ missedChosen: async () => { throw new Error('connection refused'); } });
+  for (const e of multiStream()) h.emit(e);
+  const text = await frameShowing(h.stdout, 'could not read earlier chosen values: connection refused');
+  h.dashboard.unmount();
+  await h.dashboard.waitUntilExit();
+  assert.ok(text.includes('could not read earlier chosen values: connection refused'), text);
+  assert.ok(text.includes('leader node-3 at 4.3'));
+  assertRestored(h.stdout);
 });

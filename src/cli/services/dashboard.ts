@@ -3,9 +3,12 @@
  * calls actions; this file decides what those actions do. It works the same
  * for `paxos up` (orchestrator in this process) and `paxos ui` (over the wire).
  */
-import type { Orchestrator } from '../../cluster/orchestrator.js';
+import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
 import { ClusterClient } from '../../cluster/client.js';
+import type { Protocol } from '../../core/types.js';
 import type { ClusterEvent } from '../../node/events.js';
+import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
+import { SEED_LIMIT, type ChosenEntry, type MissedChosen } from '../../ui/model.js';
 import { startDashboard } from '../../ui/render.js';
 import { parseAssignment, runClientCommand } from './propose.js';
 
@@ -34,6 +37,70 @@ function proposeAction(): (text: string) => Promise<void> {
   };
 }
 
+/**
+ * How long one replica may take to answer while the earlier chosen values are
+ * read. Short, because a replica that is slow now is probably partitioned
+ * or paused, and the next one may answer at once.
+ */
+const HISTORY_TIMEOUT_MS = 3000;
+
+/** Opens a control connection to one replica; the caller closes it. */
+export type OpenReplica = (node: number) => Promise<Pick<ControlClient, 'request' | 'close'>>;
+
+/**
+ * Reads the most recent values chosen before the dashboard started, from the
+ * first replica that answers among those that are up and not paused (a
+ * paused one would only time out). It never rejects: a failure comes back as
+ * the reason, for one line in the dashboard's log pane.
+ */
+export async function readMissedChosen(protocol: Protocol, candidates: readonly number[], open: OpenReplica): Promise<MissedChosen> {
+  if (candidates.length === 0) return { node: null, error: 'no replica is up to read them from' };
+  let failure: MissedChosen = { node: null, error: 'no replica answered' };
+  for (const node of candidates) {
+    try {
+      return { node, entries: await readRecentChosen(protocol, node, open) };
+    } catch (err) {
+      failure = { node, error: `node-${node}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  return failure;
+}
+
+/**
+ * One replica's latest chosen values, newest first. Multi-Paxos pages its log
+ * by slot, so the read starts SEED_LIMIT slots below the commit index and
+ * the whole log is never sent. Basic pages by position in the sorted keys;
+ * the first page holds every key a lab cluster has, and its last SEED_LIMIT
+ * are shown. The log keeps no ballots, so every entry's ballot is unknown.
+ */
+async function readRecentChosen(protocol: Protocol, node: number, open: OpenReplica): Promise<ChosenEntry[]> {
+  const conn = await open(node);
+  try {
+    let from = 0;
+    if (protocol === 'multi') {
+      const reply = (await conn.request({ op: 'status' }, HISTORY_TIMEOUT_MS)) as { status?: { view?: { commitIndex?: unknown } } };
+      const commitIndex = reply.status?.view?.commitIndex;
+      from = typeof commitIndex === 'number' && Number.isSafeInteger(commitIndex) ? Math.max(1, commitIndex - SEED_LIMIT) : 1;
+    }
+    const page = (await conn.request({ op: 'log', from }, HISTORY_TIMEOUT_MS)) as { entries?: unknown };
+    if (!Array.isArray(page.entries)) throw new Error('its log answer has no entries');
+    const atMs = Date.now();
+    // The replica is ours, but its answer still comes off a socket: anything not shaped like an entry is skipped.
+    const entries = page.entries
+      .filter((e): e is [string, string, string] => Array.isArray(e) && e.length >= 3 && e.every((x) => typeof x === 'string'))
+      .map(([instance, , text]): ChosenEntry => ({ instance, value: text, ballot: null, atMs }));
+    if (protocol === 'multi') entries.sort((a, b) => Number(a.instance) - Number(b.instance));
+    return entries.slice(-SEED_LIMIT).reverse();
+  } finally {
+    conn.close();
+  }
+}
+
+/** The replicas worth asking for history: up, and not frozen by `paxos pause`. */
+function answeringReplicas(status: ClusterStatus): number[] {
+  return status.replicas.filter((r) => r.up && r.paused !== true).map((r) => r.id);
+}
+
 /** `paxos up` on a terminal: the dashboard until `q`, Ctrl-C, or the cluster stopping. */
 export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Promise<void>): Promise<void> {
   const status = orchestrator.status();
@@ -43,6 +110,16 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
       onEvent({ type: 'cluster', clusterSize: status.clusterSize, protocol: status.protocol, atMs: Date.now() });
       for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
       return orchestrator.subscribe(onEvent);
+    },
+    // `paxos up` starts with empty data, but a client in another terminal can get values chosen before this subscription;
+    // reading them costs one or two requests, and the dashboard then behaves the same however it was started.
+    missedChosen: () => {
+      const record = orchestrator.record();
+      return readMissedChosen(status.protocol, answeringReplicas(status), async (node) => {
+        const port = record.replicas.find((r) => r.id === node)?.port;
+        if (port === undefined) throw new Error('it is not in the cluster record');
+        return connectControl({ host: record.host, port, secret: record.secret, timeoutMs: HISTORY_TIMEOUT_MS });
+      });
     },
     actions: {
       kill: async (id: number) => orchestrator.kill(id),
@@ -73,6 +150,7 @@ export async function attachDashboard(): Promise<void> {
       deliver = onEvent;
       return () => { deliver = null; };
     },
+    missedChosen: () => readMissedChosen(status.protocol, answeringReplicas(status), (node) => cluster.replica(node)),
     actions: {
       kill: (id: number) => cluster.kill(id),
       restart: (id: number) => cluster.restart(id),
