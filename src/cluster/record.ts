@@ -5,28 +5,12 @@
  */
 import Conf from 'conf';
 import { mkdirSync } from 'node:fs';
-import type { Protocol } from '../core/types.js';
+import { join } from 'node:path';
+import { OperatingError } from '../errors.js';
 import { paxosHome } from './home.js';
+import { ClusterRecordSchema, parseOrThrow, type ClusterRecord } from './schemas.js';
 
-export interface ReplicaRecord {
-  readonly id: number;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly logFile: string;
-  readonly pid: number | null;
-}
-
-export interface ClusterRecord {
-  readonly version: 1;
-  readonly protocol: Protocol;
-  readonly clusterSize: number;
-  readonly host: string;
-  readonly secret: string;
-  readonly orchestratorPid: number;
-  readonly orchestratorPort: number;
-  readonly replicas: readonly ReplicaRecord[];
-  readonly startedAtMs: number;
-}
+export type { ClusterRecord, ReplicaRecord } from './schemas.js';
 
 function store(home: string): Conf<{ cluster?: ClusterRecord }> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -35,8 +19,26 @@ function store(home: string): Conf<{ cluster?: ClusterRecord }> {
   });
 }
 
+/**
+ * The record of the cluster running from `home`, or null when there is none.
+ * The file is checked against the schema: a hand-edited or truncated record
+ * gives one sentence naming the file and the field, not a crash later on.
+ */
 export function readRecord(home = paxosHome()): ClusterRecord | null {
-  return store(home).get('cluster') ?? null;
+  const file = join(home, 'cluster.json');
+  const raw = readRaw(home, file);
+  if (raw === undefined) return null;
+  return parseOrThrow(ClusterRecordSchema, raw, file, (sentence) => new OperatingError(`${sentence}; fix or remove the file`));
+}
+
+/** The stored `cluster` value, unchecked; a file that is not JSON is reported as such. */
+function readRaw(home: string, file: string): unknown {
+  try {
+    return store(home).get('cluster') as unknown;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new OperatingError(`${file} is not valid JSON (${err.message}); fix or remove the file`);
+    throw err;
+  }
 }
 
 export function writeRecord(record: ClusterRecord, home = paxosHome()): void {

@@ -3,10 +3,12 @@
  * network of `paxos up --template NAME`. Flags given on the command line win.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { parseDelay, parseDrop } from '../transport/faults.js';
+import { parseOrThrow, TemplateFileSchema, type TemplateFile } from './schemas.js';
 
 export interface ClusterTemplate {
   readonly name: string;
@@ -18,26 +20,47 @@ export interface ClusterTemplate {
 
 const DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
 
-export function templateNames(): string[] {
-  return existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort() : [];
+/** `dir` is the shipped templates/ unless a test points elsewhere. */
+export function templateNames(dir = DIR): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort() : [];
 }
 
-export function loadTemplate(name: string): ClusterTemplate {
-  if (!templateNames().includes(name)) throw new UsageError(`there is no template "${name}"; the templates are ${templateNames().join(', ')}`);
-  const raw = JSON.parse(readFileSync(`${DIR}${name}.json`, 'utf8')) as Record<string, unknown>;
-  const net = raw.net as { delay?: string; drop?: string } | undefined;
-  const where = `template ${name}`;
-  const protocol = raw.protocol;
-  if (protocol !== undefined && protocol !== 'multi' && protocol !== 'basic') throw new UsageError(`${where}: protocol must be multi or basic`);
-  if (raw.nodes !== undefined && (!Number.isInteger(raw.nodes) || (raw.nodes as number) < 1 || (raw.nodes as number) > 15)) throw new UsageError(`${where}: nodes must be 1 to 15`);
+export function loadTemplate(name: string, dir = DIR): ClusterTemplate {
+  if (!templateNames(dir).includes(name)) throw new UsageError(`there is no template "${name}"; the templates are ${templateNames(dir).join(', ')}`);
+  const file = join(dir, `${name}.json`);
+  const raw = parseOrThrow(TemplateFileSchema, readJson(file), file, (sentence) => new UsageError(sentence));
+  return { name, description: raw.description ?? '', ...(raw.nodes !== undefined ? { nodes: raw.nodes } : {}), ...(raw.protocol !== undefined ? { protocol: raw.protocol } : {}), ...netOf(raw, file) };
+}
+
+function readJson(file: string): unknown {
+  let value: unknown;
   try {
-    return {
-      name, description: String(raw.description ?? ''),
-      ...(raw.nodes !== undefined ? { nodes: raw.nodes as number } : {}),
-      ...(protocol !== undefined ? { protocol } : {}),
-      ...(net ? { net: { ...(net.delay ? { delayMs: parseDelay(net.delay) } : {}), ...(net.drop ? { dropRate: parseDrop(net.drop) } : {}) } } : {}),
-    };
+    value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (err) {
-    throw new UsageError(`${where}: ${(err as Error).message}`);
+    throw new UsageError(`${file} is not valid JSON (${(err as Error).message})`);
+  }
+  // Valibot's object schemas accept arrays (they are objects to JavaScript); a template is a JSON object.
+  if (Array.isArray(value)) throw new UsageError(`${file}: the top level is invalid (expected an object, got an array)`);
+  return value;
+}
+
+/** The delay and drop texts go through the `--delay` and `--drop` parsers, so a template accepts exactly what the flags do. */
+function netOf(raw: TemplateFile, file: string): Pick<ClusterTemplate, 'net'> {
+  if (raw.net === undefined) return {};
+  const { delay, drop } = raw.net;
+  return {
+    net: {
+      ...(delay !== undefined ? { delayMs: parseField(file, 'net.delay', () => parseDelay(delay)) } : {}),
+      ...(drop !== undefined ? { dropRate: parseField(file, 'net.drop', () => parseDrop(drop)) } : {}),
+    },
+  };
+}
+
+/** Runs a flag parser on a template field, naming the file and the field if it refuses. */
+function parseField<T>(file: string, field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(`${file}: ${field} is invalid (${(err as Error).message})`);
   }
 }

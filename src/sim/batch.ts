@@ -30,30 +30,85 @@ export interface BatchResult {
 }
 
 export function runSeeds(opts: BatchOptions): BatchResult {
-  const started = performance.now();
-  const failures: SimResult[] = [];
-  const undecided: SimResult[] = [];
-  let schedules = 0;
-  let chosen = 0;
-  let messages = 0;
-  let opsCompleted = 0;
+  const tally = new Tally();
   for (let i = 0; i < opts.seeds; i++) {
-    const result = runSchedule({
-      protocol: opts.protocol, clusterSize: opts.clusterSize, seed: opts.firstSeed + i,
-      ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
-    });
-    schedules++;
-    chosen += result.chosen;
-    messages += result.messages;
-    opsCompleted += result.opsCompleted;
-    if (result.ok && result.undecided !== undefined) undecided.push(result);
-    opts.onSchedule?.(result, i);
-    if (!result.ok) {
-      failures.push(result);
-      if (opts.maxFailures !== undefined && failures.length >= opts.maxFailures) break;
-    }
+    if (!tally.add(runOne(opts, i), i, opts)) break;
   }
-  return { schedules, chosen, messages, opsCompleted, undecided, failures, seconds: (performance.now() - started) / 1000 };
+  return tally.result();
+}
+
+export interface AsyncBatchOptions extends BatchOptions {
+  /** Checked between schedules: once it returns true the batch stops and returns what it has done so far. */
+  readonly interrupted?: () => boolean;
+  /** Longest stretch of synchronous work, in milliseconds, before the loop lets the event loop run (default 50). */
+  readonly yieldEveryMs?: number;
+}
+
+export interface AsyncBatchResult extends BatchResult {
+  /** True when the batch stopped early because `interrupted()` said so. */
+  readonly interrupted: boolean;
+}
+
+/**
+ * The same batch as `runSeeds`, but it hands control back to the event loop
+ * every `yieldEveryMs`: a schedule is synchronous work, and without these
+ * pauses a signal handler (Ctrl-C) would never get to run until the end.
+ */
+export async function runSeedsAsync(opts: AsyncBatchOptions): Promise<AsyncBatchResult> {
+  const tally = new Tally();
+  const yieldEveryMs = opts.yieldEveryMs ?? 50;
+  let lastYield = performance.now();
+  let stopped = false;
+  for (let i = 0; i < opts.seeds; i++) {
+    if (performance.now() - lastYield >= yieldEveryMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    if (opts.interrupted?.() === true) {
+      stopped = true;
+      break;
+    }
+    if (!tally.add(runOne(opts, i), i, opts)) break;
+  }
+  return { ...tally.result(), interrupted: stopped };
+}
+
+function runOne(opts: BatchOptions, i: number): SimResult {
+  return runSchedule({
+    protocol: opts.protocol, clusterSize: opts.clusterSize, seed: opts.firstSeed + i,
+    ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
+  });
+}
+
+/** The running sums of a batch, shared by the synchronous and the cooperative loop so both count alike. */
+class Tally {
+  private readonly started = performance.now();
+  private readonly failures: SimResult[] = [];
+  private readonly undecided: SimResult[] = [];
+  private schedules = 0;
+  private chosen = 0;
+  private messages = 0;
+  private opsCompleted = 0;
+
+  /** Counts one schedule; returns false when the batch should stop (enough failures). */
+  add(result: SimResult, index: number, opts: BatchOptions): boolean {
+    this.schedules++;
+    this.chosen += result.chosen;
+    this.messages += result.messages;
+    this.opsCompleted += result.opsCompleted;
+    if (result.ok && result.undecided !== undefined) this.undecided.push(result);
+    opts.onSchedule?.(result, index);
+    if (result.ok) return true;
+    this.failures.push(result);
+    return opts.maxFailures === undefined || this.failures.length < opts.maxFailures;
+  }
+
+  result(): BatchResult {
+    return {
+      schedules: this.schedules, chosen: this.chosen, messages: this.messages, opsCompleted: this.opsCompleted,
+      undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
+    };
+  }
 }
 
 export function reproduction(r: SimResult): string {

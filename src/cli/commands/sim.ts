@@ -21,17 +21,36 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
     .option('--plant <bug>', `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlant)
     .option('--json', 'print the summary as JSON')
-    .action((opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean; plant?: Plant }) => {
+    .action(async (opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean; plant?: Plant }) => {
       if (opts.plant?.multiOnly && opts.protocol !== 'multi') throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
       const tty = process.stderr.isTTY && !opts.json;
-      const code = runSimCommand({
+      const interrupt = watchInterrupt();
+      const code = await runSimCommand({
         protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
         out: (line) => process.stdout.write(`${line}\n`),
         ...(tty ? { progress: simProgress() } : {}),
-      });
+        interrupted: interrupt.happened,
+      }).finally(interrupt.stop);
       setExit(code);
     });
+}
+
+/**
+ * Turns the first Ctrl-C into a flag the seed loop polls, so the run can
+ * print the summary of the seeds done so far instead of dying silently.
+ * A second Ctrl-C exits at once, for a user who does not want to wait.
+ */
+function watchInterrupt(): { happened: () => boolean; stop: () => void } {
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    // The progress line has no newline yet: clear it so the summary starts on a clean line.
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  };
+  process.on('SIGINT', onSignal);
+  return { happened: () => interrupted, stop: () => { process.off('SIGINT', onSignal); } };
 }
 
 /** `1200/5000 schedules, 340/s, 11s left` on one line of stderr, redrawn every 50 schedules. */

@@ -64,20 +64,86 @@ async function connectAll(ports: Map<number, number>, secret: string): Promise<M
   return out;
 }
 
-async function ownCluster(protocol: Protocol, nodes: number): Promise<Target> {
-  const home = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
-  const orchestrator = await Orchestrator.start({ home, clusterSize: nodes, protocol });
-  const record = orchestrator.record();
-  const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
-  const replicas = await connectAll(ports, record.secret);
-  return {
-    protocol, nodes, replicas, ports, secret: record.secret,
-    close: async () => {
-      for (const c of replicas.values()) c.close();
-      await orchestrator.down();
-      rmSync(home, { recursive: true, force: true });
-    },
+/**
+ * Cleanups to run if the user presses Ctrl-C mid-bench. Without them the
+ * process would die with its temporary PAXOS_HOME (logs, data, the cluster
+ * record) left in the system's temp directory, one per interrupted run.
+ */
+class Interrupt {
+  private readonly cleanups = new Set<() => Promise<void>>();
+  private readonly homes = new Set<string>();
+  fired = false;
+
+  /** Registers a cleanup and the temp dir it removes; returns the function that unregisters both. */
+  onInterrupt(cleanup: () => Promise<void>, home?: string): () => void {
+    this.cleanups.add(cleanup);
+    if (home !== undefined) this.homes.add(home);
+    return () => {
+      this.cleanups.delete(cleanup);
+      if (home !== undefined) this.homes.delete(home);
+    };
+  }
+
+  /**
+   * Ctrl-C: stop the clusters and remove their dirs, bounded in time, then
+   * exit 130. Later SIGINTs are ignored rather than taken as "exit at once":
+   * execa's exit hook (signal-exit) re-sends SIGINT to this process right
+   * after the first one, and that must not cut the cleanup short.
+   */
+  readonly handle = (): void => {
+    if (this.fired) return;
+    this.fired = true;
+    process.stderr.write('\ninterrupted: stopping the bench cluster and removing its temporary directory\n');
+    const bound = setTimeout(() => this.exitNow(), CLEANUP_BOUND_MS);
+    void Promise.allSettled([...this.cleanups].map((c) => c())).then(() => {
+      clearTimeout(bound);
+      process.exit(INTERRUPTED_EXIT);
+    });
   };
+
+  /** A cleanup that hangs: remove the dirs synchronously and go; execa's exit hook still sends the replicas SIGTERM. */
+  private exitNow(): void {
+    for (const home of this.homes) rmSync(home, { recursive: true, force: true });
+    process.exit(INTERRUPTED_EXIT);
+  }
+}
+
+/** The conventional exit code of a process stopped by SIGINT (128 + 2). */
+const INTERRUPTED_EXIT = 130;
+/** How long a Ctrl-C waits for the replicas to stop cleanly (their own grace is 3 s) before removing the dir anyway. */
+const CLEANUP_BOUND_MS = 8000;
+
+/** Runs `f` once however many times it is called (by the normal path and by Ctrl-C), sharing its promise. */
+function once(f: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () => (running ??= f());
+}
+
+async function ownCluster(protocol: Protocol, nodes: number, interrupt: Interrupt): Promise<Target> {
+  const home = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
+  const starting = Orchestrator.start({ home, clusterSize: nodes, protocol });
+  const replicas = new Map<number, ControlClient>();
+  const close = once(async () => {
+    for (const c of replicas.values()) c.close();
+    // A failed start has already stopped its replicas; a pending one is awaited so no replica outlives the dir.
+    const orchestrator = await starting.catch(() => null);
+    await orchestrator?.down();
+    rmSync(home, { recursive: true, force: true });
+  });
+  const unregister = interrupt.onInterrupt(close, home);
+  const closeAndForget = async (): Promise<void> => {
+    await close();
+    unregister();
+  };
+  try {
+    const record = (await starting).record();
+    const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
+    for (const [id, client] of await connectAll(ports, record.secret)) replicas.set(id, client);
+    return { protocol, nodes, replicas, ports, secret: record.secret, close: closeAndForget };
+  } catch (err) {
+    await closeAndForget();
+    throw err;
+  }
 }
 
 async function attached(): Promise<Target> {
@@ -115,8 +181,22 @@ async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]>
   return Promise.all(ports.map((port) => connectControl({ host: '127.0.0.1', port, secret: t.secret, timeoutMs: 5000 })));
 }
 
-async function measure(t: Target, o: { concurrency: number; ops: number; valueSize: number; runId: string; progress?: (text: string) => void }): Promise<BenchRow> {
-  const conns = await connectionsTo(t, await entryReplicas(t));
+/**
+ * The load's view of a connection: once Ctrl-C has fired, its requests never
+ * settle. Stopping the replicas makes every request fail at once, and the
+ * load generator would then spin through its remaining proposals without
+ * ever yielding, starving the cleanup (and the reaping of the replicas).
+ */
+function parkedOnInterrupt(c: ControlClient, interrupt: Interrupt): ControlClient {
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+  return {
+    ...c,
+    request: (body, timeoutMs) => (interrupt.fired ? never() : c.request(body, timeoutMs).catch((err: unknown) => (interrupt.fired ? never() : Promise.reject(err)))),
+  };
+}
+
+async function measure(t: Target, o: { concurrency: number; ops: number; valueSize: number; runId: string; interrupt: Interrupt; progress?: (text: string) => void }): Promise<BenchRow> {
+  const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, o.interrupt));
   const value = 'x'.repeat(o.valueSize);
   const key = t.protocol === 'basic' ? (i: number) => `${o.runId}-${i}` : (i: number) => `k${i % 1000}`;
   await drive({ connections: conns, ops: WARMUP_OPS, concurrency: o.concurrency, key: (i) => `warm-${o.runId}-${i}`, value, timeoutMs: 10_000 });
@@ -150,21 +230,36 @@ function round2(x: number): number {
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchRow[]> {
+  const interrupt = new Interrupt();
+  process.on('SIGINT', interrupt.handle);
+  try {
+    return await runConfigs(o, interrupt);
+  } catch (err) {
+    // Once Ctrl-C is stopping the replicas, the load fails under it: that is not an error to report, and the handler exits 130.
+    if (interrupt.fired) return new Promise<never>(() => undefined);
+    throw err;
+  } finally {
+    if (!interrupt.fired) process.off('SIGINT', interrupt.handle);
+  }
+}
+
+async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const configs = o.attach ? [{ protocol: null, nodes: 0 }] : o.protocols.flatMap((protocol) => o.nodes.map((nodes) => ({ protocol, nodes })));
   let run = 0;
   for (const cfg of configs) {
-    const target = cfg.protocol === null ? await attached() : await ownCluster(cfg.protocol, cfg.nodes);
+    const target = cfg.protocol === null ? await attached() : await ownCluster(cfg.protocol, cfg.nodes, interrupt);
     try {
       for (const valueSize of o.valueSizes) {
         for (const concurrency of o.concurrency) {
-          const row = await measure(target, { concurrency, ops: o.ops, valueSize, runId: `r${run++}-${Date.now()}`, ...(o.progress ? { progress: o.progress } : {}) });
+          const row = await measure(target, { concurrency, ops: o.ops, valueSize, runId: `r${run++}-${Date.now()}`, interrupt, ...(o.progress ? { progress: o.progress } : {}) });
+          if (interrupt.fired) return new Promise<never>(() => undefined);
           rows.push(row);
           if (!o.json) o.print(formatRow(row, rows.length === 1));
         }
       }
     } finally {
-      await target.close();
+      if (!interrupt.fired) await target.close();
     }
   }
   if (o.json) o.print(JSON.stringify(rows));

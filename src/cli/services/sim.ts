@@ -1,7 +1,7 @@
 /** The `paxos sim` service: runs seeds, prints a summary, and for each failing seed a reproduction and its trace. */
 import { randomInt } from 'node:crypto';
 import type { Protocol } from '../../core/types.js';
-import { reproduction, runSeeds } from '../../sim/batch.js';
+import { reproduction, runSeedsAsync } from '../../sim/batch.js';
 import type { Plant } from '../../sim/planted.js';
 import type { SimResult } from '../../sim/world.js';
 
@@ -15,28 +15,37 @@ export interface SimCommandOptions {
   readonly plant?: Plant;
   readonly out: (line: string) => void;
   readonly progress?: (done: number, total: number) => void;
+  /** Checked between schedules: true once the user pressed Ctrl-C, so the run stops and reports what it has. */
+  readonly interrupted?: () => boolean;
 }
 
-export function runSimCommand(o: SimCommandOptions): number {
+/** The conventional exit code of a process stopped by SIGINT (128 + 2). */
+export const INTERRUPTED_EXIT = 130;
+
+export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   const firstSeed = o.seed ?? o.from ?? randomInt(1, 2 ** 31);
   const seeds = o.seed !== undefined ? 1 : o.seeds;
-  const batch = runSeeds({
+  const batch = await runSeedsAsync({
     protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: o.plant ? 1 : 20,
     ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}), ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
+    ...(o.interrupted ? { interrupted: o.interrupted } : {}),
   });
   const violations = batch.failures.length;
   if (o.json) {
     o.out(JSON.stringify({
-      protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, chosen: batch.chosen,
+      protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
       violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
     }));
   } else {
+    if (batch.interrupted) o.out(`interrupted after ${batch.schedules} of ${seeds} schedules; the summary covers those`);
     printSummary(o, firstSeed, batch.schedules, batch.chosen, violations, batch.seconds, batch.opsCompleted, batch.undecided.length);
     for (const u of batch.undecided.slice(0, 3)) o.out(`UNDECIDED (seed ${u.seed}): ${u.undecided}; not counted as a pass`);
     for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f, o.plant ? ` --plant ${o.plant.name}` : '');
   }
-  // An undecided history is not a pass: the run says so with its own exit code.
+  // Ctrl-C wins over the other outcomes so scripts see the run was cut short;
+  // an undecided history is not a pass: the run says so with its own exit code.
+  if (batch.interrupted) return INTERRUPTED_EXIT;
   return violations > 0 ? 1 : batch.undecided.length > 0 ? 3 : 0;
 }
 
@@ -45,7 +54,8 @@ function round(x: number): number {
 }
 
 function printSummary(o: SimCommandOptions, firstSeed: number, schedules: number, chosen: number, violations: number, seconds: number, ops: number, undecided: number): void {
-  const seedText = schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
+  // A Ctrl-C can land before the first schedule finishes; `seeds 7..6` would read as a bug.
+  const seedText = schedules === 0 ? `no seeds run (first would have been ${firstSeed})` : schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
   o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
   o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   undecided ${undecided}   ${round(seconds)}s`);
 }

@@ -1,0 +1,79 @@
+/**
+ * Schemas for what the CLI reads back from disk: the cluster record
+ * (`cluster.json` in PAXOS_HOME) and the cluster templates. Each schema is
+ * both the check and the type (`v.InferOutput`), so the two cannot drift
+ * apart, and a malformed file becomes one sentence naming the file and the
+ * field instead of a crash deep inside a command.
+ *
+ * The replicas' per-message validation on the hot path stays hand-written in
+ * the transport: it runs for every message and does not need these schemas'
+ * generality.
+ */
+import * as v from 'valibot';
+
+const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535));
+const pid = v.pipe(v.number(), v.integer(), v.minValue(1));
+const protocol = v.picklist(['multi', 'basic']);
+
+export const ReplicaRecordSchema = v.pipe(v.object({
+  id: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  port,
+  dataDir: v.string(),
+  logFile: v.string(),
+  pid: v.nullable(pid),
+}), v.readonly());
+
+/** Unknown keys are dropped rather than refused: a newer version may add fields to a record an older one reads. */
+export const ClusterRecordSchema = v.pipe(v.object({
+  version: v.literal(1),
+  protocol,
+  clusterSize: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  host: v.pipe(v.string(), v.nonEmpty()),
+  secret: v.pipe(v.string(), v.nonEmpty()),
+  orchestratorPid: pid,
+  orchestratorPort: port,
+  replicas: v.pipe(v.array(ReplicaRecordSchema), v.readonly()),
+  startedAtMs: v.number(),
+}), v.readonly());
+
+export type ReplicaRecord = v.InferOutput<typeof ReplicaRecordSchema>;
+export type ClusterRecord = v.InferOutput<typeof ClusterRecordSchema>;
+
+/**
+ * A template file as written by hand. Unknown keys are refused: a typo such
+ * as `"node": 5` would otherwise be silently ignored. The delay and drop
+ * texts are checked by the same parsers as the `--delay` and `--drop` flags.
+ */
+export const TemplateFileSchema = v.strictObject({
+  description: v.optional(v.string()),
+  nodes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(15))),
+  protocol: v.optional(protocol),
+  net: v.optional(v.strictObject({
+    delay: v.optional(v.string()),
+    drop: v.optional(v.string()),
+  })),
+});
+
+export type TemplateFile = v.InferOutput<typeof TemplateFileSchema>;
+
+/** Where in the value the issue is, as `replicas[0].port`; `the top level` when it is the value itself. */
+function fieldOf(issue: v.BaseIssue<unknown>): string {
+  const keys = issue.path?.map((item) => item.key) ?? [];
+  if (keys.length === 0) return 'the top level';
+  return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+/** One sentence for the first problem: the file, the field, what was expected and what was found. */
+export function describeIssue(file: string, issue: v.BaseIssue<unknown>): string {
+  // A strict object reports an unknown key as a value that should have been `never`: say it plainly.
+  if (issue.expected === 'never') return `${file}: ${fieldOf(issue)} is not a known field`;
+  const expected = issue.expected !== null ? `expected ${issue.expected}` : issue.message;
+  return `${file}: ${fieldOf(issue)} is invalid (${expected}, got ${issue.received})`;
+}
+
+/** Checks `value` against `schema`; the error (the caller's class) carries describeIssue's sentence. */
+export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknown, file: string, makeError: (sentence: string) => Error): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  throw makeError(describeIssue(file, result.issues[0]));
+}
