@@ -20,6 +20,7 @@ import { dataDirOf, lastLine, logFileOf } from './home.js';
 import { checkedPorts, freePorts } from './ports.js';
 import { LOCK_FILE_NAME } from '../storage/lock.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
+import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
@@ -370,10 +371,11 @@ export class Orchestrator {
     conn.onClose?.(() => { for (const u of unsubscribe) u(); });
   }
 
-  private async onControlRequest(req: Record<string, unknown>, conn: ControlConnectionLike, cleanups: (() => void)[]): Promise<unknown> {
+  private async onControlRequest(raw: Record<string, unknown>, conn: ControlConnectionLike, cleanups: (() => void)[]): Promise<unknown> {
+    const req = parseOrThrow(OrchestratorRequestSchema, raw, 'the request', (sentence) => new OperatingError(sentence));
     switch (req.op) {
       case 'register':
-        await this.onRegister(Number(req.node), Number(req.port), Number(req.pid));
+        await this.onRegister(req.node, req.port, req.pid);
         return { ok: true };
       case 'status':
         return { cluster: this.status() };
@@ -381,40 +383,38 @@ export class Orchestrator {
         cleanups.push(this.subscribe((e) => conn.push(e)));
         return { ok: true, cluster: this.status() };
       case 'kill':
-        await this.killAndWait(Number(req.node));
+        await this.killAndWait(req.node);
         return { ok: true };
       case 'restart':
-        await this.restart(Number(req.node));
+        await this.restart(req.node);
         return { ok: true };
       case 'kill-all':
         return { ok: true, nodes: await this.killAll() };
       case 'restart-all':
         return { ok: true, nodes: await this.restartAll() };
       case 'pause':
-        this.pause(Number(req.node));
+        this.pause(req.node);
         return { ok: true };
       case 'resume':
-        this.resume(Number(req.node));
+        this.resume(req.node);
         return { ok: true };
       case 'resume-all':
         return { ok: true, nodes: this.resumeAll() };
       case 'partition':
-        this.partition(req.groups as number[][]);
+        this.partition(req.groups);
         return { ok: true, faults: this.faults };
       case 'isolate':
-        this.isolate(Number(req.node));
+        this.isolate(req.node);
         return { ok: true, faults: this.faults };
       case 'heal':
         this.heal();
         return { ok: true, faults: this.faults };
       case 'net':
-        this.setNet(req as { delayMs?: { min: number; max: number } | null; dropRate?: number });
+        this.setNet(req);
         return { ok: true, faults: this.faults };
       case 'down':
         setImmediate(() => void this.down().then(() => this.onDown?.()));
         return { ok: true };
-      default:
-        throw new OperatingError(`unknown request "${String(req.op)}"`);
     }
   }
 

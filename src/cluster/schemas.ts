@@ -77,3 +77,29 @@ export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknow
   if (result.success) return result.output;
   throw makeError(describeIssue(file, result.issues[0]));
 }
+
+const nodeId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64));
+const delayRange = v.pipe(
+  v.object({ min: v.pipe(v.number(), v.minValue(0)), max: v.pipe(v.number(), v.minValue(0)) }),
+  v.check((d) => d.max >= d.min, 'a delay range runs from min up to max'),
+);
+
+/**
+ * What the orchestrator is asked over its control socket, by the CLI, by
+ * replicas registering, and by `paxos check`. Every request is checked here
+ * before it is acted on: a malformed one is answered with one sentence, and
+ * the handlers get typed values, not `Number(req.node)` of whatever came.
+ */
+export const OrchestratorRequestSchema = v.variant('op', [
+  v.object({ op: v.literal('register'), node: nodeId, port, pid }),
+  v.object({ op: v.picklist(['status', 'subscribe', 'kill-all', 'restart-all', 'resume-all', 'heal', 'down']) }),
+  v.object({ op: v.picklist(['kill', 'restart', 'pause', 'resume', 'isolate']), node: nodeId }),
+  v.object({ op: v.literal('partition'), groups: v.array(v.array(nodeId)) }),
+  v.object({
+    op: v.literal('net'),
+    delayMs: v.optional(v.nullable(delayRange)),
+    dropRate: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  }),
+]);
+
+export type OrchestratorRequest = v.InferOutput<typeof OrchestratorRequestSchema>;

@@ -96,3 +96,18 @@ test('a malformed template is one sentence naming the file and the field', () =>
     });
   }
 });
+
+test('orchestrator requests are checked before they are acted on, with one sentence naming the field', async () => {
+  const { OrchestratorRequestSchema, parseOrThrow } = await import('../../src/cluster/schemas.js');
+  const parse = (x: unknown) => parseOrThrow(OrchestratorRequestSchema, x, 'the request', (s) => new Error(s));
+  assert.deepEqual(parse({ op: 'kill', node: 2 }), { op: 'kill', node: 2 });
+  assert.deepEqual(parse({ op: 'net', delayMs: { min: 10, max: 200 }, dropRate: 0.05 }), { op: 'net', delayMs: { min: 10, max: 200 }, dropRate: 0.05 });
+  assert.deepEqual(parse({ op: 'partition', groups: [[1, 2], [3]] }), { op: 'partition', groups: [[1, 2], [3]] });
+  assert.throws(() => parse({ op: 'kill', node: '2; rm -rf /' }), /^Error: the request: node is invalid/);
+  assert.throws(() => parse({ op: 'kill', node: 0 }), /node is invalid/);
+  assert.throws(() => parse({ op: 'net', delayMs: { min: 300, max: 10 } }), /delay range runs from min up to max/);
+  assert.throws(() => parse({ op: 'net', dropRate: 2 }), /dropRate is invalid/);
+  assert.throws(() => parse({ op: 'partition', groups: 'all' }), /groups is invalid/);
+  assert.throws(() => parse({ op: 'nope' }), /op is invalid/);
+  assert.throws(() => parse({ op: 'register', node: 1, port: 99999, pid: 10 }), /port is invalid/);
+});
