@@ -6,7 +6,7 @@
  * defaults shown as values, an example in each `--help`.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, type Option } from 'commander';
+import { Command, CommanderError, type Option } from '@commander-js/extra-typings';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { complete, registerCompletion } from './commands/completion.js';

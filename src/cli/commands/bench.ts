@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { Protocol } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import { didYouMean, parseIntFlag } from '../parse.js';
@@ -26,7 +26,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
     .option('--attach', 'measure the running cluster (from `paxos up`) instead of starting one')
     .option('--json', 'print the rows as JSON')
     .option('--out <file>', 'also write the rows and the machine to this JSON file')
-    .action(async (o: { nodes: number[]; protocol: Protocol[]; ops: number; concurrency: number[]; valueSize: number[]; attach?: boolean; json?: boolean; out?: string }) => {
+    .action(async (o) => {
       const tty = process.stderr.isTTY === true;
       const rows = await runBench({
         protocols: o.protocol, nodes: o.nodes, ops: o.ops, concurrency: o.concurrency, valueSizes: o.valueSize, attach: o.attach === true,

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
 import { parseNemesis, NEMESIS_KINDS, type NemesisKind } from '../../check/nemesis.js';
 import { runCheckCommand } from '../services/check.js';
@@ -22,11 +22,6 @@ function plantFlag(raw: string): string {
   return raw;
 }
 
-interface CheckFlags {
-  nodes: number; protocol: 'multi' | 'basic'; time: number; clients: number; keys: number; nemesis: NemesisKind[];
-  seed?: number; out?: string; attach?: boolean; json?: boolean; plant?: string; opTimeout: number; checkBudget: number;
-}
-
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
   program.command('check')
     .description('a Jepsen-style test of real replicas: concurrent clients, a seeded nemesis, a recorded history, linearizability, agreement and durability checks, and a timeline you can open. Exit 0: pass; 1: a violation; 3: undecided')
@@ -43,7 +38,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--check-budget <duration>', 'time the linearizability search may take before it says "unknown"', parseDurationMs('--check-budget'), 60_000)
     .option('--json', 'print results.json')
     .addOption(new Option('--plant <bug>', 'start the replicas with a planted bug, to show the check catches it').argParser(plantFlag).hideHelp())
-    .action(async (f: CheckFlags) => {
+    .action(async (f) => {
       if (f.attach && f.plant !== undefined) throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
       const seed = f.seed ?? randomInt(1, 2 ** 31);
       const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { NEMESIS_KINDS } from '../../check/nemesis.js';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
@@ -20,7 +20,7 @@ type Shell = (typeof SHELLS)[number];
 export function registerCompletion(program: Command): void {
   program.command('completion').description('print a shell completion script for commands, flags, replica names, templates and fault kinds')
     .argument('<shell>', 'bash, zsh or fish', parseChoice('the shell', SHELLS))
-    .action((shell: Shell) => {
+    .action((shell) => {
       process.stdout.write(completionScript(shell));
     });
 }

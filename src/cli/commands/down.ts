@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ClusterClient } from '../../cluster/client.js';
 import { paxosHome } from '../../cluster/home.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
@@ -11,7 +11,7 @@ import { isProcessAlive, readRecord } from '../../cluster/record.js';
 export function registerDown(program: Command): void {
   program.command('down').description('stop every replica and the orchestrator; the data stays until the next `up`. Nothing running is not an error')
     .option('--json', 'print {"stopped":true,"clusterSize":3} ({"stopped":false} when nothing was running)')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts) => {
       const say = (human: string, data: unknown) => process.stdout.write(opts.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
       const home = paxosHome();
       const record = readRecord(home);

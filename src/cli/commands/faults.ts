@@ -1,5 +1,5 @@
 /** kill, restart, pause, resume, partition, heal and net: the commands that break and mend the cluster. */
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ClusterClient } from '../../cluster/client.js';
 import { parseDelay, parseDrop } from '../../transport/faults.js';
 import { UsageError } from '../../errors.js';
@@ -26,7 +26,7 @@ export function registerFaults(program: Command): void {
   program.command('kill').description('crash a replica for real (SIGKILL); its data stays on disk')
     .argument('[node]', 'node-2 or 2').option('--all', 'kill every replica that is up at once, and wait until all are gone')
     .option('--json', 'print {"node":2,"up":false}, or an array of them with --all')
-    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
+    .action(async (name, opts) => withCluster(async (c) => {
       const id = oneOrAll('kill', name, opts.all, c.record.clusterSize);
       if (id === 'all') {
         const killed = await c.killAll();
@@ -39,7 +39,7 @@ export function registerFaults(program: Command): void {
   program.command('restart').description('start a killed replica again from its data on disk')
     .argument('[node]', 'node-2 or 2').option('--all', 'restart every replica that is down, all at once')
     .option('--json', 'print {"node":2,"up":true}, or an array of them with --all')
-    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
+    .action(async (name, opts) => withCluster(async (c) => {
       const id = oneOrAll('restart', name, opts.all, c.record.clusterSize);
       if (id === 'all') {
         const restarted = await c.restartAll();
@@ -51,7 +51,7 @@ export function registerFaults(program: Command): void {
     }));
   program.command('pause').description('freeze a running replica (SIGSTOP): alive but silent until `paxos resume`, like a long GC pause')
     .argument('<node>', 'node-2 or 2').option('--json', 'print {"node":2,"paused":true}')
-    .action(async (name: string, opts: { json?: boolean }) => withCluster(async (c) => {
+    .action(async (name, opts) => withCluster(async (c) => {
       const id = parseNodeName(name, c.record.clusterSize);
       await c.pause(id);
       process.stdout.write(opts.json ? `${JSON.stringify({ node: id, paused: true })}\n` : `paused node-${id} (SIGSTOP)\n`);
@@ -59,7 +59,7 @@ export function registerFaults(program: Command): void {
   program.command('resume').description('let a paused replica run again (SIGCONT)')
     .argument('[node]', 'node-2 or 2').option('--all', 'resume every paused replica')
     .option('--json', 'print {"node":2,"paused":false}, or an array of them with --all')
-    .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => withCluster(async (c) => {
+    .action(async (name, opts) => withCluster(async (c) => {
       const id = oneOrAll('resume', name, opts.all, c.record.clusterSize);
       const resumed = id === 'all' ? await c.resumeAll() : await resumeOne(c, id);
       process.stdout.write(opts.json ? `${JSON.stringify(describeResumed(resumed, id === 'all'))}\n` : `${resumedLine(resumed)}\n`);
@@ -67,7 +67,7 @@ export function registerFaults(program: Command): void {
   program.command('partition').description('cut the network into groups that cannot talk to each other, e.g. node-1,node-2 node-3,node-4,node-5')
     .argument('<groups...>', 'comma-separated replicas per group; replicas left out form one more group')
     .option('--json', 'print {"partition":[[1,2],[3,4,5]]}, every group including the one of replicas left out')
-    .action(async (groups: string[], opts: { json?: boolean }) => withCluster(async (c) => {
+    .action(async (groups, opts) => withCluster(async (c) => {
       const parsed = groups.map((g) => g.split(',').filter((x) => x !== '').map((x) => parseNodeName(x, c.record.clusterSize)));
       await c.partition(parsed);
       // The orchestrator's own view, so the JSON has the group of replicas left out too.
@@ -76,7 +76,7 @@ export function registerFaults(program: Command): void {
     }));
   program.command('heal').description('remove the partition')
     .option('--json', 'print {"partition":null}')
-    .action(async (opts: { json?: boolean }) => withCluster(async (c) => {
+    .action(async (opts) => withCluster(async (c) => {
       await c.heal();
       print(opts.json, 'healed: every replica can reach every other', { partition: null });
     }));
@@ -84,7 +84,7 @@ export function registerFaults(program: Command): void {
     .option('--delay <range>', 'for example 10-200ms, or 0 for none')
     .option('--drop <percent>', 'for example 5%, or 0 for none')
     .option('--json', 'print the network rules now in force: {"delayMs":{"min":10,"max":200},"dropRate":0.05,"partition":null}')
-    .action(async (opts: { delay?: string; drop?: string; json?: boolean }) => {
+    .action(async (opts) => {
       if (opts.delay === undefined && opts.drop === undefined) throw new UsageError('net needs --delay, --drop or both, for example: paxos net --delay 10-200ms --drop 5%');
       const delayMs = opts.delay === undefined ? undefined : opts.delay === '0' ? null : usage(() => parseDelay(opts.delay!));
       const dropRate = opts.drop === undefined ? undefined : usage(() => parseDrop(opts.drop!));

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
 import { checkKey, describeResult, printOutcome, runClientCommand } from '../services/propose.js';
 
@@ -10,7 +10,7 @@ export function registerGet(program: Command): void {
     .option('--via <node>', 'ask this replica', (v) => parseNodeName(v))
     .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
-    .action(async (key: string, opts: { via?: number; timeout: number; json?: boolean }) => {
+    .action(async (key, opts) => {
       checkKey(key);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r),

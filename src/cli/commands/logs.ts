@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { logFileOf, paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
@@ -11,7 +11,7 @@ export function registerLogs(program: Command): void {
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--lines <count>', 'how many of the last lines to print first', parseIntFlag('--lines', 1, 1_000_000), 50)
     .option('--json', 'print one JSON object per line: {"node":2,"time":"2026-…Z","text":"…"}')
-    .action(async (name: string, opts: { follow?: boolean; lines: number; json?: boolean }) => {
+    .action(async (name, opts) => {
       const home = paxosHome();
       // Without a running cluster the logs of the last one are still worth reading.
       const record = readRecord(home);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
 import { describeResult, parseAssignment, printOutcome, runClientCommand } from '../services/propose.js';
 
@@ -10,7 +10,7 @@ export function registerPropose(program: Command): void {
     .option('--via <node>', 'ask this replica (default: the leader, else the first replica up)', (v) => parseNodeName(v))
     .option('--timeout <duration>', 'how long to wait; the replica keeps trying until then', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
-    .action(async (assignment: string, opts: { via?: number; timeout: number; json?: boolean }) => {
+    .action(async (assignment, opts) => {
       const { key, value } = parseAssignment(assignment);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r, value),

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
 import { runSimCommand } from '../services/sim.js';
 import { UsageError } from '../../errors.js';
@@ -21,7 +21,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
     .option('--plant <bug>', `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlant)
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { protocol: 'multi' | 'basic'; nodes: number; seeds: number; seed?: number; from?: number; json?: boolean; plant?: Plant }) => {
+    .action(async (opts) => {
       if (opts.plant?.multiOnly && opts.protocol !== 'multi') throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
       const tty = process.stderr.isTTY && !opts.json;
       const interrupt = watchInterrupt();

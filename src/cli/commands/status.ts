@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
@@ -8,7 +8,7 @@ import { describeFaults } from '../format.js';
 export function registerStatus(program: Command): void {
   program.command('status').description('show every replica: up, paused or down, role, promised and accepted ballots, chosen count, traffic')
     .option('--json', 'print the status as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts) => {
       const cluster = await ClusterClient.connect();
       try {
         const status = await cluster.status();

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { attachDashboard } from '../services/dashboard.js';
 

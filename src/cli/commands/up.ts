@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import { loadTemplate, templateNames } from '../../cluster/templates.js';
@@ -24,7 +24,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     .option('--plain', 'print one line per event even on a terminal')
     .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"replicas":[…]})')
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
-    .action(async (opts: { nodes?: number; protocol?: 'multi' | 'basic'; template?: string; basePort?: number; detach?: boolean; plain?: boolean; json?: boolean; daemon: boolean }, cmd: Command) => {
+    .action(async (opts, cmd) => {
       // The background orchestrator inherits the environment; PAXOS_DETACH there must not make it detach again.
       const detach = opts.detach === true && !opts.daemon;
       const json = opts.json === true && !opts.daemon && detach;
