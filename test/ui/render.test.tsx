@@ -180,9 +180,11 @@ test('startDashboard seeds the chosen list with the values chosen before it star
   for (const e of multiStream()) h.emit(e);
   // The log is read while slot 17 also arrives live: it must be listed once, with the live ballot.
   answer({ node: 3, entries: [17, 15, 14].map((slot) => ({ instance: String(slot), value: `m=${slot}`, ballot: null, atMs: 0 })) });
-  const text = await frameShowing(h.stdout, '#14');
+  await frameShowing(h.stdout, '#14');
   h.dashboard.unmount();
   await h.dashboard.waitUntilExit();
+  // Read after unmount: under CI=true Ink writes only the final frame, at unmount.
+  const text = stripAnsi(h.stdout.text);
   // The terminal received every frame; the last one starts at the last header.
   const lastFrame = text.slice(text.lastIndexOf('paxos  5 replicas'));
   assert.match(lastFrame, /#17 +x=7 +4\.3/);
@@ -194,9 +196,11 @@ test('startDashboard seeds the chosen list with the values chosen before it star
 test('startDashboard survives a history read that rejects: one line in the log pane, nothing else', async () => {
   const h = harness({ missedChosen: async () => { throw new Error('connection refused'); } });
   for (const e of multiStream()) h.emit(e);
-  const text = await frameShowing(h.stdout, 'could not read earlier chosen values: connection refused');
+  await frameShowing(h.stdout, 'could not read earlier chosen values: connection refused');
   h.dashboard.unmount();
   await h.dashboard.waitUntilExit();
+  // Read after unmount: under CI=true Ink writes only the final frame, at unmount.
+  const text = stripAnsi(h.stdout.text);
   assert.ok(text.includes('could not read earlier chosen values: connection refused'), text);
   assert.ok(text.includes('leader node-3 at 4.3'));
   assertRestored(h.stdout);
