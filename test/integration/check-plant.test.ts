@@ -6,23 +6,10 @@
  * Each run starts and stops its own cluster in its own results folder.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from '../support/paths.js';
-
-const BIN = join(repoRoot(), 'bin', 'paxos.js');
-
-function check(args: string[]): { code: number | null; results: Record<string, unknown>; out: string; stderr: string } {
-  const out = mkdtempSync(join(tmpdir(), 'paxos-check-'));
-  const r = spawnSync(process.execPath, [BIN, 'check', ...args, '--out', out, '--json'], {
-    encoding: 'utf8', timeout: 180_000, env: { ...process.env, PAXOS_HOME: out },
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '{}';
-  return { code: r.status, results: JSON.parse(line) as Record<string, unknown>, out, stderr: r.stderr };
-}
+import { runCheck as check } from '../support/cli.js';
 
 test('paxos check catches a planted bug on real processes (stale local reads)', () => {
   const r = check(['-n', '3', '--time', '15s', '--clients', '6', '--keys', '2', '--nemesis', 'partition,leader', '--seed', '5', '--plant', 'stale-reads']);

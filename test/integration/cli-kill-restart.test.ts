@@ -14,11 +14,8 @@ import { execa } from 'execa';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
-import { repoRoot } from '../support/paths.js';
+import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
 
-const bin = join(repoRoot(), 'bin', 'paxos.js');
-/** Far above what any command needs: reaching it means the command hung, which is itself a failure. */
-const HANG_MS = 30_000;
 const ROUNDS = 5;
 
 interface StatusJson {
@@ -26,17 +23,6 @@ interface StatusJson {
   readonly replicas: readonly { readonly id: number; readonly pid: number | null; readonly up: boolean }[];
 }
 
-async function paxos(dir: string, ...args: string[]) {
-  const r = await execa(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
-  assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
-  return r;
-}
-
-async function succeeds(dir: string, ...args: string[]) {
-  const r = await paxos(dir, ...args);
-  assert.equal(r.exitCode, 0, `paxos ${args.join(' ')}: exit ${r.exitCode}, stderr: ${r.stderr}`);
-  return r;
-}
 
 async function status(dir: string): Promise<StatusJson> {
   return JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as StatusJson;

@@ -14,11 +14,8 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
-import { repoRoot } from '../support/paths.js';
+import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
 
-const bin = join(repoRoot(), 'bin', 'paxos.js');
-/** Far above what any command needs: reaching it means the command hung, which is itself a failure. */
-const HANG_MS = 30_000;
 /** Proposals retried after a fault: a new leader may need an election or two (150–300 ms each) first. */
 const PROPOSE_ATTEMPTS = 8;
 
@@ -34,17 +31,6 @@ interface StatusJson {
   readonly replicas: readonly ReplicaJson[];
 }
 
-async function paxos(dir: string, ...args: string[]) {
-  const r = await execa(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
-  assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
-  return r;
-}
-
-async function succeeds(dir: string, ...args: string[]) {
-  const r = await paxos(dir, ...args);
-  assert.equal(r.exitCode, 0, `paxos ${args.join(' ')}: exit ${r.exitCode}, stderr: ${r.stderr}`);
-  return r;
-}
 
 /** Exit 1 (the cluster cannot do it) with exactly one sentence on stderr matching `pattern`. */
 async function refused(dir: string, args: string[], pattern: RegExp): Promise<void> {

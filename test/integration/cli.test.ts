@@ -14,11 +14,8 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
-import { repoRoot } from '../support/paths.js';
+import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
 
-const bin = join(repoRoot(), 'bin', 'paxos.js');
-/** Far above what any command needs: reaching it means the command hung, which is itself a failure. */
-const HANG_MS = 30_000;
 
 interface StatusJson {
   readonly protocol: string;
@@ -31,17 +28,6 @@ function home(): string {
   return mkdtempSync(join(tmpdir(), 'paxos-cli-'));
 }
 
-async function paxos(dir: string, ...args: string[]) {
-  const r = await execa(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
-  assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
-  return r;
-}
-
-async function succeeds(dir: string, ...args: string[]) {
-  const r = await paxos(dir, ...args);
-  assert.equal(r.exitCode, 0, `paxos ${args.join(' ')}: exit ${r.exitCode}, stderr: ${r.stderr}`);
-  return r;
-}
 
 /** One sentence on one line of stderr, naming the problem, and a non-zero exit. */
 async function fails(dir: string, args: string[], pattern: RegExp): Promise<void> {
