@@ -23,8 +23,8 @@ interface Active {
   readonly scheduled: ScheduledFault;
   readonly killed: number[];
   readonly paused: number[];
-  readonly net: boolean;
-  readonly partitioned: boolean;
+  net: boolean;
+  partitioned: boolean;
 }
 
 export class NemesisRunner {
@@ -74,16 +74,16 @@ export class NemesisRunner {
       case 'partition': {
         const rest = Array.from({ length: c.record.clusterSize }, (_, i) => i + 1).filter((n) => !f.minority.includes(n));
         await c.partition([[...f.minority], rest]);
-        (a as { partitioned: boolean }).partitioned = true;
+        a.partitioned = true;
         return;
       }
       case 'leader':
         return this.hitLeader(f.how, a);
       case 'delay':
-        (a as { net: boolean }).net = true;
+        a.net = true;
         return c.net({ delayMs: { min: f.minMs, max: f.maxMs } });
       case 'drop':
-        (a as { net: boolean }).net = true;
+        a.net = true;
         return c.net({ dropRate: f.rate });
       case 'kill-all':
         await c.killAll();
@@ -100,7 +100,7 @@ export class NemesisRunner {
     else if (how === 'pause') await c.pause(leader).then(() => a.paused.push(leader));
     else {
       await c.isolate(leader);
-      (a as { partitioned: boolean }).partitioned = true;
+      a.partitioned = true;
     }
   }
 
