@@ -15,6 +15,7 @@ export interface ResolvedConfig {
   readonly maxPendingRequests: number;
   readonly sessionHorizonSlots: number;
   readonly maxRequestTimeoutTicks: number;
+  readonly snapshotEverySlots: number;
   readonly bugs: PlantedBugs;
 }
 
@@ -28,6 +29,7 @@ export const DEFAULTS = {
   maxPendingRequests: 20000,
   sessionHorizonSlots: 65536,
   maxRequestTimeoutTicks: 60_000,
+  snapshotEverySlots: 10_000,
 } as const;
 
 export function resolveConfig(config: CoreConfig): ResolvedConfig {
@@ -51,6 +53,7 @@ export function resolveConfig(config: CoreConfig): ResolvedConfig {
     maxPendingRequests: config.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
     sessionHorizonSlots: config.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots,
     maxRequestTimeoutTicks: config.maxRequestTimeoutTicks ?? DEFAULTS.maxRequestTimeoutTicks,
+    snapshotEverySlots: config.snapshotEverySlots ?? DEFAULTS.snapshotEverySlots,
     bugs: config.bugs ?? {},
   };
 }

@@ -39,7 +39,8 @@ export function describeMultiBody(m: MultiMessage): string {
     case 'prepare':
       return `prepare (${b(m.ballot)}) from #${m.fromSlot}`;
     case 'promise':
-      return `promise (${b(m.ballot)})${m.accepted.length ? ` with ${m.accepted.length} accepted` : ''}`;
+      // The commit point is news only when it is past the candidate's: slots the candidate must learn, not propose.
+      return `promise (${b(m.ballot)})${m.commitIndex > m.fromSlot ? ` decided<#${m.commitIndex}` : ''}${m.accepted.length ? ` with ${m.accepted.length} accepted` : ''}`;
     case 'accept':
       return m.entries.length === 0
         ? `heartbeat (${b(m.ballot)}) commit<#${m.commitIndex}`
@@ -55,9 +56,13 @@ export function describeMultiBody(m: MultiMessage): string {
     case 'commit':
       return `commit<#${m.commitIndex} (${b(m.ballot)})`;
     case 'catchup':
-      return `catchup from #${m.fromSlot}`;
+      return m.snapshot === undefined ? `catchup from #${m.fromSlot}` : `catchup snapshot @#${m.snapshot.slot} part ${m.snapshot.part}`;
     case 'learn':
       return `learn ${slots(m.entries)}`;
+    case 'snapshot':
+      return m.part.t === 'snapshot'
+        ? `snapshot @#${m.slot} (${m.part.kvCount} keys, ${m.part.parts} parts)`
+        : `snapshot @#${m.slot} part ${m.index}`;
   }
 }
 

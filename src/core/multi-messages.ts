@@ -3,6 +3,7 @@
  * Every message says who sends it to whom, in the words of the papers.
  */
 import type { Ballot } from './ballot.js';
+import type { SnapshotPart } from './multi-snapshot.js';
 import type { Command, CommandIdentity, NodeId } from './types.js';
 
 /** A log entry: a client command, or a no-op that fills a hole after a leader change. */
@@ -40,12 +41,22 @@ export interface PrepareMsg {
   readonly fromSlot: number;
 }
 
-/** Phase 1b, acceptor → candidate: the promise, with every value it accepted at or after `fromSlot`. */
+/**
+ * Phase 1b, acceptor → candidate: the promise. Every slot below
+ * `commitIndex` is chosen at this acceptor (and may be compacted away); for
+ * every slot from `max(fromSlot, commitIndex)` on, `accepted` holds the value
+ * it accepted there. A candidate that lacks chosen slots below another
+ * acceptor's commit point learns them rather than proposing there (OmniPaxos's
+ * decided index), so a promise never carries the log the candidate is missing.
+ */
 export interface PromiseMsg {
   readonly type: 'promise';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly ballot: Ballot;
+  /** The prepare's `fromSlot`, echoed so the promise can be read on its own. */
+  readonly fromSlot: number;
+  readonly commitIndex: number;
   readonly accepted: readonly AcceptedEntry[];
 }
 
@@ -97,12 +108,31 @@ export interface CommitMsg {
   readonly commitIndex: number;
 }
 
-/** Lagging learner → leader: send me the chosen values from `fromSlot` on. */
+/**
+ * Lagging learner → leader (or a new leader → the acceptor that decided
+ * most): send me the chosen values from `fromSlot` on; with `snapshot`, send
+ * me part `part` of the snapshot at `slot` you are streaming to me.
+ */
 export interface CatchupMsg {
   readonly type: 'catchup';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly fromSlot: number;
+  readonly snapshot?: { readonly slot: number; readonly part: number };
+}
+
+/**
+ * Replica → a learner that asked for slots it has compacted: part `index` of
+ * its snapshot at `slot` (part 0 is the head, which says how many follow).
+ * The learner asks for each next part, so one part is in flight at a time.
+ */
+export interface SnapshotMsg {
+  readonly type: 'snapshot';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly slot: number;
+  readonly index: number;
+  readonly part: SnapshotPart;
 }
 
 /** Leader → lagging learner: chosen values, in slot order. */
@@ -123,7 +153,8 @@ export type MultiMessage =
   | ForwardMsg
   | CommitMsg
   | CatchupMsg
-  | LearnMsg;
+  | LearnMsg
+  | SnapshotMsg;
 
 /** What a Multi-Paxos replica writes to its log; replayed in order on restart. */
 export type MultiRecord =

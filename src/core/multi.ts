@@ -25,7 +25,9 @@ import {
   type PromiseMsg,
   type RejectMsg,
   type SlotValue,
+  type SnapshotMsg,
 } from './multi-messages.js';
+import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './multi-snapshot.js';
 import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
@@ -35,22 +37,34 @@ import { failure, type ClientRequest, type CoreConfig, type FailureCode, type In
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
 
-/** What a Multi-Paxos replica recovers from its log. */
+/** What a Multi-Paxos replica recovers from its snapshot and its log. */
 export interface MultiDurableState {
   round: number;
   promised: Ballot;
   accepted: Map<number, { ballot: Ballot; value: LogValue }>;
   chosen: Map<number, { value: LogValue; ballot: Ballot | null }>;
+  snapshot: MultiSnapshot | null;
 }
 
 export function emptyMultiState(): MultiDurableState {
-  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map() };
+  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map(), snapshot: null };
 }
 
-/** Replays persisted records, oldest first. An accept also raises the promise, as it did when it was written. */
-export function recoverMulti(records: Iterable<MultiRecord>): MultiDurableState {
+/**
+ * Replays persisted records, oldest first, on top of the snapshot if there
+ * is one. An accept also raises the promise, as it did when it was written.
+ * The log may still hold entries the snapshot covers (a crash between
+ * writing the snapshot and rewriting the log): they are dropped here.
+ */
+export function recoverMulti(records: Iterable<MultiRecord>, snapshot: readonly unknown[] | null = null): MultiDurableState {
   const state = emptyMultiState();
   for (const r of records) applyMultiRecord(state, r);
+  if (snapshot !== null && snapshot.length > 0) {
+    const s = joinSnapshotParts(snapshot);
+    state.snapshot = s;
+    for (const slot of state.accepted.keys()) if (slot <= s.slot) state.accepted.delete(slot);
+    for (const slot of state.chosen.keys()) if (slot <= s.slot) state.chosen.delete(slot);
+  }
   return state;
 }
 
@@ -72,10 +86,24 @@ export function applyMultiRecord(state: MultiDurableState, r: MultiRecord): void
   }
 }
 
+/** One acceptor's promise as the candidate keeps it: what it accepted, and below which slot it has seen everything chosen. */
+interface Promised {
+  readonly accepted: readonly AcceptedEntry[];
+  readonly commitIndex: number;
+}
+
 interface Candidate {
   readonly ballot: Ballot;
   readonly fromSlot: number;
-  readonly promises: Map<NodeId, readonly AcceptedEntry[]>;
+  readonly promises: Map<NodeId, Promised>;
+}
+
+/** A snapshot being received from a peer, one part per message. */
+interface IncomingSnapshot {
+  readonly from: NodeId;
+  readonly slot: number;
+  readonly total: number;
+  readonly parts: SnapshotPart[];
 }
 
 interface InflightSlot {
@@ -100,6 +128,13 @@ interface Leadership {
   /** Followers whose clients wait on a slot chosen since the last `ready()`. */
   readonly commitNotify: Set<NodeId>;
   heartbeatDueTick: number;
+  /**
+   * Every slot below this is chosen (some promise said so), but this leader
+   * has not learned them all: it fetches them from `learnFrom` and never
+   * proposes there.
+   */
+  readonly decidedFloor: number;
+  readonly learnFrom: NodeId | null;
 }
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
@@ -131,6 +166,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private commitIndex = FIRST_SLOT;
   private readonly kv = new Map<string, string>();
   private readonly sessions: SessionTable;
+  /** Every slot up to this one is in the last snapshot and gone from the log. */
+  private compactedThrough = 0;
+  /** A snapshot taken or installed since the last `ready()`, whose checkpoint that Ready carries. */
+  private snapshotToWrite: readonly SnapshotPart[] | null = null;
+  /** Snapshots being streamed to peers that fell behind, one per peer, dropped once sent. */
+  private readonly snapshotsOut = new Map<NodeId, { readonly slot: number; readonly parts: readonly SnapshotPart[] }>();
+  private snapshotIn: IncomingSnapshot | null = null;
 
   // Volatile roles and timers.
   private role: 'follower' | 'candidate' | 'leader' = 'follower';
@@ -160,6 +202,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // reconnected: one extra timeout of grace keeps it from deposing a healthy leader on arrival.
     this.electionDeadlineTicks = this.randomElectionTimeout() + this.cfg.electionTimeoutTicks;
     for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
+    if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
     this.advanceCommitIndex();
   }
 
@@ -180,6 +223,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   ready(): Ready<MultiMessage, MultiRecord> {
     this.flushLeaderOutgoing();
+    if (this.commitIndex - 1 - this.compactedThrough >= this.cfg.snapshotEverySlots) this.takeSnapshot();
+    // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
+    if (this.snapshotToWrite !== null) {
+      this.out.checkpoint = { snapshot: this.snapshotToWrite, records: this.retainedRecords() };
+      this.snapshotToWrite = null;
+    }
     return this.out.take();
   }
 
@@ -205,6 +254,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         return this.onCatchup(m);
       case 'learn':
         return this.onLearn(m);
+      case 'snapshot':
+        return this.onSnapshot(m);
     }
   }
 
@@ -249,7 +300,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.leaderId = null;
     this.resetElectionTimer();
     const fromSlot = this.commitIndex;
-    this.candidate = { ballot, fromSlot, promises: new Map([[this.id, this.acceptedFrom(fromSlot)]]) };
+    this.candidate = { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: this.commitIndex }]]) };
     this.out.events.push({ type: 'phase1', ballot });
     for (const to of this.peers) this.out.messages.push({ type: 'prepare', from: this.id, to, ballot, fromSlot });
     this.maybeWinElection();
@@ -281,14 +332,26 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.leaderId = null;
       this.resetElectionTimer();
     }
-    const reply: PromiseMsg = { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, accepted: this.acceptedFrom(m.fromSlot) };
-    this.out.messages.push(reply);
+    this.out.messages.push(this.promiseFor(m));
+  }
+
+  /**
+   * Slots below this acceptor's commit point are chosen, and may be compacted
+   * away: the promise says so with its commit point instead of carrying them.
+   */
+  private promiseFor(m: PrepareMsg): PromiseMsg {
+    if (this.cfg.bugs.promiseHidesCompacted) {
+      const commitIndex = Math.min(m.fromSlot, this.commitIndex);
+      return { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
+    }
+    const accepted = this.acceptedFrom(Math.max(m.fromSlot, this.commitIndex));
+    return { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.commitIndex, accepted };
   }
 
   private onPromise(m: PromiseMsg): void {
     const c = this.candidate;
     if (this.role !== 'candidate' || c === null || !ballotEquals(m.ballot, c.ballot)) return;
-    c.promises.set(m.from, m.accepted);
+    c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
     this.maybeWinElection();
   }
 
@@ -305,15 +368,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private becomeLeader(c: Candidate): void {
     const best = this.cfg.bugs.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
-    let maxSlot = c.fromSlot - 1;
-    for (const entries of c.promises.values()) for (const e of entries) maxSlot = Math.max(maxSlot, e.slot);
+    const decided = mostDecided(c.promises);
+    const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
+    let maxSlot = decidedFloor - 1;
+    for (const p of c.promises.values()) for (const e of p.accepted) maxSlot = Math.max(maxSlot, e.slot);
     this.role = 'leader';
     this.leaderId = this.id;
     this.candidate = null;
     this.leader = {
       ballot: c.ballot,
       sinceTick: this.nowTick,
-      nextSlot: Math.max(maxSlot + 1, this.commitIndex),
+      nextSlot: Math.max(maxSlot + 1, this.commitIndex, decidedFloor),
       inflight: new Map(),
       outgoing: [],
       queue: [],
@@ -321,11 +386,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       commitNotify: new Set(),
       unpersistedSelf: [],
       heartbeatDueTick: this.nowTick,
+      decidedFloor,
+      learnFrom: decidedFloor > this.commitIndex ? decided.node : null,
     };
     for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
     this.out.events.push({ type: 'leader', ballot: c.ballot });
+    this.learnDecided(this.leader);
     const quorum = [...c.promises.keys()];
-    for (let slot = c.fromSlot; slot <= maxSlot; slot++) {
+    for (let slot = decidedFloor; slot <= maxSlot; slot++) {
       const found = best.get(slot);
       const value = found ? found.value : NOOP;
       this.out.events.push({
@@ -377,6 +445,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     if (this.nowTick >= l.heartbeatDueTick) this.sendHeartbeats(l);
+    if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) this.learnDecided(l);
+  }
+
+  /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */
+  private learnDecided(l: Leadership): void {
+    if (l.learnFrom === null || this.commitIndex >= l.decidedFloor) return;
+    this.catchupSentTick = this.nowTick;
+    this.out.messages.push(this.catchupMessage(l.learnFrom));
   }
 
   private leaderHasQuorumContact(): boolean {
@@ -544,8 +620,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
     if (this.role !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
     this.followLeader(m.from);
-    if (m.entries.length > 0) this.acceptLocally(m.ballot, m.entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: m.entries.map((e) => e.slot) };
+    // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
+    const entries = m.entries.length > 0 && m.entries[0]!.slot <= this.compactedThrough ? m.entries.filter((e) => e.slot > this.compactedThrough) : m.entries;
+    if (entries.length > 0) this.acceptLocally(m.ballot, entries);
+    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: entries.map((e) => e.slot) };
     this.out.messages.push(reply);
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
@@ -585,12 +663,24 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
     if (this.commitIndex < leaderCommit && this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
       this.catchupSentTick = this.nowTick;
-      const msg: CatchupMsg = { type: 'catchup', from: this.id, to: leader, fromSlot: this.commitIndex };
-      this.out.messages.push(msg);
+      this.out.messages.push(this.catchupMessage(leader));
     }
   }
 
+  /** Asks `to` for what this replica lacks: the next part of the snapshot it streams, or the chosen slots from the commit point on. */
+  private catchupMessage(to: NodeId): CatchupMsg {
+    const s = this.snapshotIn;
+    if (s !== null && s.from === to && s.slot >= this.commitIndex) {
+      return { type: 'catchup', from: this.id, to, fromSlot: this.commitIndex, snapshot: { slot: s.slot, part: s.parts.length } };
+    }
+    this.snapshotIn = null;
+    return { type: 'catchup', from: this.id, to, fromSlot: this.commitIndex };
+  }
+
   private onCatchup(m: CatchupMsg): void {
+    if (m.snapshot !== undefined) return this.sendSnapshotPart(m.from, m.snapshot);
+    // What the learner asks for is compacted here: it gets the applied state instead, as a snapshot.
+    if (m.fromSlot <= this.compactedThrough) return this.sendSnapshotPart(m.from, null);
     const entries: SlotValue[] = [];
     for (let slot = m.fromSlot; entries.length < this.cfg.maxBatchEntries; slot++) {
       const c = this.chosen.get(slot);
@@ -603,15 +693,141 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onLearn(m: LearnMsg): void {
-    for (const e of m.entries) this.choose(e.slot, e.value, null);
+    for (const e of m.entries) if (e.slot > this.compactedThrough) this.choose(e.slot, e.value, null);
     if (m.entries.length > 0 && this.commitIndex < m.commitIndex) {
       this.catchupSentTick = this.nowTick;
-      this.out.messages.push({ type: 'catchup', from: this.id, to: m.from, fromSlot: this.commitIndex });
+      this.out.messages.push(this.catchupMessage(m.from));
+    }
+  }
+
+  // -------------------------------------------------- snapshots and compaction
+
+  /**
+   * Snapshots the applied state at the last applied slot and drops the log
+   * below it, in memory now and on disk through the Ready's checkpoint. Only
+   * slots known chosen and applied are dropped: a vote for a slot not known
+   * chosen is never discarded.
+   */
+  private takeSnapshot(): void {
+    const applied = this.commitIndex - 1;
+    const slot = this.cfg.bugs.snapshotLabelledAhead ? applied + 1 : applied;
+    const parts = snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries() });
+    if (this.cfg.bugs.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
+    this.compactThrough(applied);
+    this.snapshotToWrite = parts;
+    this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.kv.size} keys); the log below it is compacted` });
+  }
+
+  private compactThrough(slot: number): void {
+    if (slot <= this.compactedThrough) return;
+    for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
+    for (const s of this.chosen.keys()) if (s <= slot) this.chosen.delete(s);
+    this.compactedThrough = slot;
+  }
+
+  /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
+  private restoreSnapshot(s: MultiSnapshot): void {
+    this.kv.clear();
+    for (const [k, v] of s.kv) this.kv.set(k, v);
+    this.sessions.restore(s.sessions);
+    this.compactThrough(s.slot);
+    this.commitIndex = Math.max(this.commitIndex, s.slot + 1);
+  }
+
+  /**
+   * The records that, replayed on top of the snapshot, give back every vote
+   * and promise this replica holds: its round, its promise, what it accepted
+   * and what it learned above the snapshot. They replace the whole log.
+   */
+  private retainedRecords(): MultiRecord[] {
+    const records: MultiRecord[] = [{ t: 'round', round: this.round }, { t: 'promise', ballot: this.promised }];
+    const byBallot = new Map<string, { ballot: Ballot; entries: SlotValue[] }>();
+    for (const [slot, a] of [...this.accepted].sort(([x], [y]) => x - y)) {
+      const key = `${a.ballot.round}.${a.ballot.node}`;
+      let group = byBallot.get(key);
+      if (group === undefined) byBallot.set(key, (group = { ballot: a.ballot, entries: [] }));
+      group.entries.push({ slot, value: a.value });
+    }
+    const groups = [...byBallot.values()].sort((x, y) => compareBallots(x.ballot, y.ballot));
+    for (const g of groups) for (const entries of inChunks(g.entries)) records.push({ t: 'accept', ballot: g.ballot, entries });
+    const chosen = [...this.chosen].filter(([slot]) => slot > this.compactedThrough).sort(([x], [y]) => x - y).map(([slot, c]) => ({ slot, value: c.value }));
+    for (const entries of inChunks(chosen)) records.push({ t: 'chosen', entries });
+    return records;
+  }
+
+  /**
+   * Sends the next part of the snapshot streamed to `to`. A request for a
+   * snapshot this replica no longer holds (it restarted, or sent it whole)
+   * starts a new one at its current applied state.
+   */
+  private sendSnapshotPart(to: NodeId, want: { slot: number; part: number } | null): void {
+    let s = this.snapshotsOut.get(to);
+    let index = want?.part ?? 0;
+    if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
+      s = { slot: this.commitIndex - 1, parts: snapshotParts({ slot: this.commitIndex - 1, kv: [...this.kv], sessions: this.sessions.entries() }) };
+      this.snapshotsOut.set(to, s);
+      index = 0;
+    }
+    const msg: SnapshotMsg = { type: 'snapshot', from: this.id, to, slot: s.slot, index, part: s.parts[index]! };
+    this.out.messages.push(msg);
+    if (index === s.parts.length - 1) this.snapshotsOut.delete(to);
+  }
+
+  /** A part of a snapshot from a peer: kept in order, asked on for the next, installed once whole. */
+  private onSnapshot(m: SnapshotMsg): void {
+    if (m.slot < this.commitIndex) {
+      // This replica applied past it meanwhile: the stream is of no use any more.
+      if (this.snapshotIn?.from === m.from) this.snapshotIn = null;
+      return;
+    }
+    if (m.index === 0) {
+      if (m.part.t !== 'snapshot') return;
+      this.snapshotIn = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part] };
+    } else {
+      const s = this.snapshotIn;
+      // A stale or repeated part; the learner asks again for the one it needs.
+      if (s === null || s.from !== m.from || s.slot !== m.slot || m.index !== s.parts.length) return;
+      s.parts.push(m.part);
+    }
+    const s = this.snapshotIn!;
+    if (s.parts.length < s.total) {
+      this.catchupSentTick = this.nowTick;
+      this.out.messages.push(this.catchupMessage(m.from));
+      return;
+    }
+    this.snapshotIn = null;
+    this.installSnapshot(s);
+  }
+
+  private installSnapshot(incoming: IncomingSnapshot): void {
+    let s: MultiSnapshot;
+    try {
+      s = joinSnapshotParts(incoming.parts);
+    } catch (err) {
+      this.out.events.push({ type: 'note', text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}` });
+      return;
+    }
+    if (s.slot < this.commitIndex) return;
+    this.restoreSnapshot(s);
+    this.snapshotToWrite = incoming.parts;
+    this.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
+    this.answerFromSessionTable();
+    this.advanceCommitIndex();
+  }
+
+  /** Clients waiting for commands the installed snapshot applied learn the outcome from its session table. */
+  private answerFromSessionTable(): void {
+    for (const [id, p] of this.pending) {
+      const slot = this.sessions.appliedAt(p.value.identity);
+      if (slot === undefined) continue;
+      this.pending.delete(id);
+      this.replySuccess(p, slot, null);
     }
   }
 
   /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
   private choose(slot: number, value: LogValue, ballot: Ballot | null): void {
+    if (slot <= this.compactedThrough) return; // Chosen, applied and compacted here already.
     const known = this.chosen.get(slot);
     if (known !== undefined) {
       if (valueId(known.value) !== valueId(value)) {
@@ -767,7 +983,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       leader: this.leaderId,
       promised: this.promised,
       lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
-      chosenCount: this.chosen.size,
+      chosenCount: this.compactedThrough + this.chosen.size,
       commitIndex: this.commitIndex,
     };
   }
@@ -779,13 +995,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     readonly accepted: ReadonlyMap<number, { ballot: Ballot; value: LogValue }>;
     readonly chosen: ReadonlyMap<number, { value: LogValue; ballot: Ballot | null }>;
     readonly commitIndex: number;
+    readonly compactedThrough: number;
     readonly kv: ReadonlyMap<string, string>;
     readonly pendingRequests: number;
     readonly sessionEntries: number;
   } {
     return {
       round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
-      commitIndex: this.commitIndex, kv: this.kv, pendingRequests: this.pending.size, sessionEntries: this.sessions.size(),
+      commitIndex: this.commitIndex, compactedThrough: this.compactedThrough, kv: this.kv, pendingRequests: this.pending.size, sessionEntries: this.sessions.size(),
     };
   }
 }
@@ -794,11 +1011,27 @@ export function valueId(value: LogValue): string {
   return value.kind === 'noop' ? 'noop' : value.id;
 }
 
+/** Records carry at most this many entries, so a record of the largest values stays far below a frame's limit. */
+const RECORD_ENTRIES = 128;
+
+function inChunks<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += RECORD_ENTRIES) chunks.push(items.slice(i, i + RECORD_ENTRIES));
+  return chunks;
+}
+
+/** The promise with the highest commit point: every slot below it is chosen, and that acceptor can tell which value. */
+function mostDecided(promises: ReadonlyMap<NodeId, Promised>): { node: NodeId; commitIndex: number } {
+  let best = { node: 0, commitIndex: 0 };
+  for (const [node, p] of promises) if (p.commitIndex > best.commitIndex) best = { node, commitIndex: p.commitIndex };
+  return best;
+}
+
 /** Per slot, the accepted entry with the highest ballot among the promises. */
-function highestAccepted(promises: ReadonlyMap<NodeId, readonly AcceptedEntry[]>): Map<number, AcceptedEntry> {
+function highestAccepted(promises: ReadonlyMap<NodeId, Promised>): Map<number, AcceptedEntry> {
   const best = new Map<number, AcceptedEntry>();
-  for (const entries of promises.values()) {
-    for (const e of entries) {
+  for (const p of promises.values()) {
+    for (const e of p.accepted) {
       const cur = best.get(e.slot);
       if (cur === undefined || compareBallots(e.ballot, cur.ballot) > 0) best.set(e.slot, e);
     }

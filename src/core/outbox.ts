@@ -1,4 +1,4 @@
-import type { ChosenValue, ClientReply, CoreEvent, PersistedNote, Ready } from './types.js';
+import type { Checkpoint, ChosenValue, ClientReply, CoreEvent, PersistedNote, Ready } from './types.js';
 
 /**
  * Collects what one or more steps produce until the runtime drains it with
@@ -14,6 +14,7 @@ export class Outbox<M, R> {
   replies: ClientReply[] = [];
   chosen: ChosenValue[] = [];
   events: CoreEvent[] = [];
+  checkpoint: Checkpoint<R> | null = null;
 
   take(): Ready<M, R> {
     const ready: Ready<M, R> = {
@@ -25,6 +26,7 @@ export class Outbox<M, R> {
       replies: this.replies,
       chosen: this.chosen,
       events: this.events,
+      checkpoint: this.checkpoint,
     };
     this.persist = [];
     this.persistLazy = [];
@@ -34,6 +36,7 @@ export class Outbox<M, R> {
     this.replies = [];
     this.chosen = [];
     this.events = [];
+    this.checkpoint = null;
     return ready;
   }
 }

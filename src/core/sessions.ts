@@ -28,6 +28,14 @@ interface Applied {
   readonly fingerprint: number;
 }
 
+/** One applied command as a snapshot keeps it. */
+export interface SessionEntry {
+  readonly session: string;
+  readonly seq: number;
+  readonly slot: number;
+  readonly fingerprint: number;
+}
+
 export class SessionTable {
   private readonly sessions = new Map<string, Map<number, Applied>>();
   /** Applied commands in slot order, for eviction: a ring would do, but slots only grow so a queue with a head index is enough. */
@@ -50,6 +58,35 @@ export class SessionTable {
     if (o.slot - o.base > this.horizonSlots) return { kind: 'expired' };
     this.remember(o.identity, o.slot, fingerprint, seqs);
     return { kind: 'apply' };
+  }
+
+  /** The remembered commands, oldest application first: what a snapshot keeps of the table. */
+  entries(): SessionEntry[] {
+    const out: SessionEntry[] = [];
+    for (let i = this.head; i < this.order.length; i++) {
+      const e = this.order[i]!;
+      const applied = this.sessions.get(e.session)?.get(e.seq);
+      if (applied !== undefined) out.push({ session: e.session, seq: e.seq, slot: applied.slot, fingerprint: applied.fingerprint });
+    }
+    return out;
+  }
+
+  /** Replaces the table with a snapshot's entries (given oldest first, as `entries` returns them). */
+  restore(entries: readonly SessionEntry[]): void {
+    this.sessions.clear();
+    this.order = [];
+    this.head = 0;
+    for (const e of entries) {
+      let table = this.sessions.get(e.session);
+      if (table === undefined) this.sessions.set(e.session, (table = new Map()));
+      table.set(e.seq, { slot: e.slot, fingerprint: e.fingerprint });
+      this.order.push({ session: e.session, seq: e.seq, slot: e.slot });
+    }
+  }
+
+  /** The slot at which `identity` was applied, if the table still remembers it. */
+  appliedAt(identity: CommandIdentity): number | undefined {
+    return this.sessions.get(identity.session)?.get(identity.seq)?.slot;
   }
 
   /** Applied commands remembered; bounded by the horizon. */

@@ -155,6 +155,19 @@ export interface Ready<M, R> {
   readonly replies: ClientReply[];
   readonly chosen: ChosenValue[];
   readonly events: CoreEvent[];
+  /**
+   * When set, the log is compacted: after this Ready's records are durable,
+   * the snapshot replaces the previous one and `records` replace the whole
+   * log. Messages of this Ready wait for it like for the records.
+   */
+  readonly checkpoint: Checkpoint<R> | null;
+}
+
+/** A snapshot and the few records that, replayed on top of it, give back the core's whole durable state. */
+export interface Checkpoint<R> {
+  /** The snapshot in bounded parts (JSON values, one storage frame each). */
+  readonly snapshot: readonly unknown[];
+  readonly records: readonly R[];
 }
 
 /**
@@ -180,6 +193,12 @@ export interface PlantedBugs {
   readonly quorumHalf?: boolean;
   /** Multi: the session table is ignored, so a retried command is applied again. */
   readonly applyDuplicates?: boolean;
+  /** Multi: a promise says nothing was decided, while it leaves out the slots the acceptor compacted. */
+  readonly promiseHidesCompacted?: boolean;
+  /** Multi: a snapshot compacts every vote the replica holds, not only those of slots known chosen. */
+  readonly compactUndecided?: boolean;
+  /** Multi: a snapshot is labelled one slot past the last one applied in it. */
+  readonly snapshotLabelledAhead?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
 }
@@ -212,6 +231,11 @@ export interface CoreConfig {
    * applied twice and one outside it is answered "unknown", never applied.
    */
   readonly sessionHorizonSlots?: number;
+  /**
+   * Multi: a replica snapshots its applied state and compacts its log once
+   * this many slots were applied since its last snapshot.
+   */
+  readonly snapshotEverySlots?: number;
   /** Longest client deadline a request may carry. */
   readonly maxRequestTimeoutTicks?: number;
   readonly bugs?: PlantedBugs;
@@ -239,7 +263,7 @@ export interface ProtocolCore<M, R> {
 }
 
 export function emptyReady<M, R>(): Ready<M, R> {
-  return { persist: [], persistLazy: [], earlyMessages: [], afterPersist: null, messages: [], replies: [], chosen: [], events: [] };
+  return { persist: [], persistLazy: [], earlyMessages: [], afterPersist: null, messages: [], replies: [], chosen: [], events: [], checkpoint: null };
 }
 
 export function failure(o: { requestId: string; outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): ClientFailure {

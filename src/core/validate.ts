@@ -6,6 +6,7 @@
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import type { LogValue, MultiMessage, SlotValue } from './multi-messages.js';
+import { isSnapshotPart } from './multi-snapshot.js';
 import type { Command, CommandIdentity, Protocol } from './types.js';
 
 /** Largest key and value the product accepts; frames are sized to fit a full batch of them. */
@@ -66,7 +67,7 @@ function checkMultiBody(m: Obj, n: number): boolean {
     case 'prepare':
       return isBallot(m.ballot) && isCount(m.fromSlot);
     case 'promise':
-      return isBallot(m.ballot) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
+      return isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
     case 'accept':
       return isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'accepted':
@@ -78,9 +79,11 @@ function checkMultiBody(m: Obj, n: number): boolean {
     case 'commit':
       return isBallot(m.ballot) && isCount(m.commitIndex);
     case 'catchup':
-      return isCount(m.fromSlot);
+      return isCount(m.fromSlot) && (m.snapshot === undefined || (isObj(m.snapshot) && isCount(m.snapshot.slot) && isCount(m.snapshot.part)));
     case 'learn':
       return isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
+    case 'snapshot':
+      return isCount(m.slot) && isCount(m.index) && isSnapshotPart(m.part);
     default:
       return false;
   }

@@ -138,7 +138,9 @@ export class Replica {
     this.stopTimers.push(this.opts.clock.every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })));
     const publishMs = this.opts.publishEveryMs ?? 200;
     if (publishMs > 0) this.stopTimers.push(this.opts.clock.every(publishMs, () => this.publish()));
-    this.log(`started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records`);
+    const snapshot = this.opts.storage.recoveredSnapshot;
+    const fromSnapshot = snapshot === null || snapshot.length === 0 ? '' : ` on top of a snapshot at slot ${(snapshot[0] as { slot?: number }).slot ?? '?'}`;
+    this.log(`started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records${fromSnapshot}`);
   }
 
   /** Stops stepping; clients still waiting are told the outcome is unknown (their commands may have left). */
@@ -256,18 +258,22 @@ export class Replica {
     // of every value, the leader's own write is not (it runs while the followers write theirs).
     for (const m of ready.earlyMessages) this.sendOne(m);
     if (ready.earlyMessages.length > 0) this.opts.transport.flush?.();
-    const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 };
+    const checkpoint = ready.checkpoint;
+    const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 && checkpoint === null };
     this.unreleased.push(entry);
-    if (ready.persist.length > 0) {
-      this.opts.storage.append([...ready.persist, ...ready.persistLazy], (err) => {
-        if (err !== null) return this.fail(err);
-        entry.durable = true;
-        this.releaseDurable();
-      });
-    } else {
-      if (ready.persistLazy.length > 0) this.opts.storage.appendLazy(ready.persistLazy);
+    const durable = (err: Error | null) => {
+      if (err !== null) return this.fail(err);
+      entry.durable = true;
       this.releaseDurable();
+    };
+    if (ready.persist.length > 0) {
+      // With a checkpoint behind it, the checkpoint's completion (which comes after, in order) is what releases the Ready.
+      this.opts.storage.append([...ready.persist, ...ready.persistLazy], checkpoint === null ? durable : (err) => { if (err !== null) this.fail(err); });
+    } else if (ready.persistLazy.length > 0) {
+      this.opts.storage.appendLazy(ready.persistLazy);
     }
+    if (checkpoint !== null) this.opts.storage.checkpoint(checkpoint, durable);
+    if (entry.durable) this.releaseDurable();
   }
 
   /** Releases, oldest first, every Ready whose records are on disk; a Ready behind an unfinished write waits. */
@@ -455,7 +461,7 @@ function isRoutine(m: PeerMessage): boolean {
 function createCore(opts: ReplicaOptions): ProtocolCore<PeerMessage, unknown> {
   const config: CoreConfig = { ...opts.core, id: opts.id, clusterSize: opts.clusterSize, randomSeed: opts.randomSeed };
   if (opts.protocol === 'multi') {
-    return new MultiPaxos(config, recoverMulti(opts.storage.recovered as MultiRecord[])) as ProtocolCore<PeerMessage, unknown>;
+    return new MultiPaxos(config, recoverMulti(opts.storage.recovered as MultiRecord[], opts.storage.recoveredSnapshot)) as ProtocolCore<PeerMessage, unknown>;
   }
   return new BasicPaxos(config, recoverBasic(opts.storage.recovered as BasicRecord[])) as ProtocolCore<PeerMessage, unknown>;
 }

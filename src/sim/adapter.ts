@@ -43,8 +43,10 @@ export interface ProtocolAdapter<M> {
   promiseRecord(record: unknown): { ballot: Ballot; instance: string } | null;
   /** What a persisted record accepts. */
   acceptRecord(record: unknown): { ballot: Ballot; entries: { instance: string; valueId: string }[] } | null;
-  /** Multi: the commit point a leader advertises in a message ("every slot below is chosen"). */
+  /** Multi: the commit point a message advertises ("every slot below is chosen"): a leader's, or an acceptor's in its promise. */
   commitPointIn(m: M): { ballot: Ballot; commitIndex: number } | null;
+  /** Whether the node compacted `instance` away: it is chosen and applied there, and its vote is gone on purpose. */
+  isCompacted(core: SimCore<M>, instance: string): boolean;
 }
 
 const multiCore = (c: SimCore<MultiMessage>) => c as unknown as MultiPaxos;
@@ -86,7 +88,8 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     const rec = r as MultiRecord;
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })) };
   },
-  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
+  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit' || m.type === 'promise') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
+  isCompacted: (core, instance) => Number(instance) <= multiCore(core).inspect().compactedThrough,
 };
 
 export const basicAdapter: ProtocolAdapter<BasicMessage> = {
@@ -123,6 +126,7 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: [{ instance: rec.key, valueId: rec.value }] };
   },
   commitPointIn: () => null,
+  isCompacted: () => false,
 };
 
 export function adapterFor(protocol: Protocol): ProtocolAdapter<MultiMessage> | ProtocolAdapter<BasicMessage> {

@@ -23,6 +23,8 @@ export interface BatchResult {
   readonly chosen: number;
   readonly messages: number;
   readonly opsCompleted: number;
+  /** Multi: snapshots taken (each a log compaction) and installed from a peer, over all schedules. */
+  readonly snapshots: { readonly taken: number; readonly installed: number };
   /** Schedules whose history the linearizability search gave up on: neither passed nor failed. */
   readonly undecided: readonly SimResult[];
   readonly failures: readonly SimResult[];
@@ -89,6 +91,7 @@ class Tally {
   private chosen = 0;
   private messages = 0;
   private opsCompleted = 0;
+  private readonly snapshots = { taken: 0, installed: 0 };
 
   /** Counts one schedule; returns false when the batch should stop (enough failures). */
   add(result: SimResult, index: number, opts: BatchOptions): boolean {
@@ -96,6 +99,8 @@ class Tally {
     this.chosen += result.chosen;
     this.messages += result.messages;
     this.opsCompleted += result.opsCompleted;
+    this.snapshots.taken += result.snapshots?.taken ?? 0;
+    this.snapshots.installed += result.snapshots?.installed ?? 0;
     if (result.ok && result.undecided !== undefined) this.undecided.push(result);
     opts.onSchedule?.(result, index);
     if (result.ok) return true;
@@ -106,7 +111,7 @@ class Tally {
   result(): BatchResult {
     return {
       schedules: this.schedules, chosen: this.chosen, messages: this.messages, opsCompleted: this.opsCompleted,
-      undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
+      snapshots: { ...this.snapshots }, undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
     };
   }
 }

@@ -302,6 +302,7 @@ export class InvariantChecker<M> {
       if (compareBallots(promised, b) < 0) this.fail(`${name(node)} restarted with promise ${bs(promised)} for ${instance} after promising ${bs(b)}`);
     }
     for (const [instance, b] of this.acceptedGiven.get(node) ?? []) {
+      if (this.adapter.isCompacted(core, instance)) continue;
       const acc = this.adapter.acceptedFor(core, instance);
       if (acc === undefined || compareBallots(acc.ballot, b) < 0) {
         this.fail(`${name(node)} restarted without the value it accepted for ${instance} at ${bs(b)}`);

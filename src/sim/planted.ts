@@ -28,6 +28,9 @@ export const PLANTS: readonly Plant[] = [
   { name: 'early-own-vote', what: "a leader that counts its own vote before its accept is on disk", bugs: { countVoteBeforeDurable: true }, multiOnly: true },
   { name: 'any-ballot-votes', what: 'a leader that counts accepted replies of any ballot', bugs: { countVotesOfAnyBallot: true }, multiOnly: true },
   { name: 'quorum-half', what: 'a quorum of half the cluster rounded up (wrong only at even sizes)', bugs: { quorumHalf: true }, evenOnly: true },
+  { name: 'promise-hides-compacted', what: 'a promise that says nothing was decided while leaving out the slots the acceptor compacted', bugs: { promiseHidesCompacted: true }, multiOnly: true },
+  { name: 'compact-undecided', what: 'a snapshot that also throws away votes for slots not known chosen', bugs: { compactUndecided: true }, multiOnly: true },
+  { name: 'snapshot-ahead', what: 'a snapshot labelled one slot past the last one applied in it', bugs: { snapshotLabelledAhead: true }, multiOnly: true },
   { name: 'apply-duplicates', what: 'a session table that applies a retried command again', bugs: { applyDuplicates: true }, multiOnly: true },
 ];
 

@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../node/clock.js';
 import type { PeerLinks, PeerMessage } from '../node/replica.js';
-import type { DurableLog, StorageStats } from '../storage/storage.js';
+import type { Checkpoint, DurableLog, StorageStats } from '../storage/storage.js';
 
 /** What the twins need from the world: its clock and queue, and its hooks for writes and sends. */
 export interface SimHost {
@@ -54,6 +54,8 @@ export class SimClock implements Clock {
 /** The node's disk: what survives every crash. */
 export class SimDisk {
   readonly durable: unknown[] = [];
+  /** The snapshot of the last checkpoint that reached the disk, in parts. */
+  snapshot: readonly unknown[] | null = null;
 }
 
 export interface SimStorageHooks {
@@ -61,12 +63,19 @@ export interface SimStorageHooks {
   writeLatencyMs(): number;
   /** Called when records reach the disk, before anything waiting on them learns so. */
   onDurable(records: readonly unknown[]): void;
-  /** A crash point: asked when a write starts and when it completes; true crashes the node right there. */
-  crashHere(point: 'write-started' | 'write-durable'): boolean;
+  /**
+   * A crash point: asked when a write starts and when it completes, and in a
+   * checkpoint once the snapshot is in place but the log not yet rewritten;
+   * true crashes the node right there.
+   */
+  crashHere(point: 'write-started' | 'write-durable' | 'snapshot-written'): boolean;
+  /** Called when a checkpoint's snapshot reaches the disk, before the log is rewritten. */
+  onSnapshotDurable?(parts: readonly unknown[]): void;
 }
 
 export class SimStorage implements DurableLog<unknown> {
   readonly recovered: readonly unknown[];
+  readonly recoveredSnapshot: readonly unknown[] | null;
   /** Lazy records wait for the next write, and die with the incarnation. */
   private lazy: unknown[] = [];
   /** Writes complete in the order they were made: each one ends no earlier than the one before. */
@@ -82,6 +91,7 @@ export class SimStorage implements DurableLog<unknown> {
     recovered: readonly unknown[] = disk.durable,
   ) {
     this.recovered = [...recovered];
+    this.recoveredSnapshot = disk.snapshot;
     this.counts.records = disk.durable.length;
   }
 
@@ -105,6 +115,30 @@ export class SimStorage implements DurableLog<unknown> {
 
   appendLazy(records: readonly unknown[]): void {
     this.lazy.push(...records);
+  }
+
+  /**
+   * A checkpoint takes one write's time and completes in order with the
+   * appends. It can be cut short at three points: before anything lands,
+   * with the new snapshot beside the old log, and after both.
+   */
+  checkpoint(c: Checkpoint<unknown>, done: (err: Error | null) => void): void {
+    this.lazy = [];
+    this.counts.fsyncs += 2;
+    if (this.hooks.crashHere('write-started')) return;
+    const endMs = Math.max(this.lastCompletionMs, this.host.nowMs() + this.hooks.writeLatencyMs());
+    this.lastCompletionMs = endMs;
+    this.host.at(endMs - this.host.nowMs(), () => {
+      if (!this.life.alive) return;
+      this.disk.snapshot = [...c.snapshot];
+      this.hooks.onSnapshotDurable?.(c.snapshot);
+      if (this.hooks.crashHere('snapshot-written')) return;
+      this.disk.durable.length = 0;
+      this.disk.durable.push(...c.records);
+      this.counts.records = c.records.length;
+      if (this.hooks.crashHere('write-durable')) return;
+      done(null);
+    });
   }
 
   stats(): StorageStats {

@@ -15,6 +15,8 @@
  * client history is checked for linearizability at the end.
  */
 import { Random } from '../core/random.js';
+import { DEFAULTS } from '../core/config.js';
+import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
 import { describeMessage } from '../core/describe.js';
 import type { ClientReply, Command, CommandIdentity, CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
 import { Replica, type PeerMessage } from '../node/replica.js';
@@ -22,6 +24,7 @@ import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from '.
 import { Incarnation, SimClock, SimDisk, SimLinks, SimStorage, type SimHost } from './twins.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
+import { SnapshotChecker } from './snapshot-check.js';
 import { checkKvHistory, registerModel, writeOnceModel, type KvInput, type KvOutput, type Operation } from './linearizability.js';
 import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
 
@@ -56,6 +59,8 @@ export interface SimOptions {
   readonly alignedTicks?: boolean;
   /** Multi: the session table's horizon in slots (small values exercise expiry). */
   readonly sessionHorizonSlots?: number;
+  /** Multi: slots between snapshots; by default each seed draws a small number, so schedules compact often. */
+  readonly snapshotEverySlots?: number;
 }
 
 export interface SimResult {
@@ -71,6 +76,8 @@ export interface SimResult {
   /** The linearizability search gave up on some key: neither a pass nor a violation. */
   readonly undecided?: string;
   readonly virtualMs: number;
+  /** Multi: snapshots taken (log compactions) and snapshots installed from a peer. */
+  readonly snapshots?: { readonly taken: number; readonly installed: number };
   readonly profile: string;
   readonly trace: readonly string[];
 }
@@ -139,6 +146,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private readonly crashRandom: Random;
   private readonly adapter: ProtocolAdapter<M>;
   private readonly checker: InvariantChecker<M>;
+  private readonly snapshots: SnapshotChecker | null;
+  private readonly snapshotCounts = { taken: 0, installed: 0 };
   private readonly nodes: SimNode[] = [];
   private readonly clients: SimClient[] = [];
   private readonly history: HistoryOp[] = [];
@@ -159,6 +168,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.crashRandom = this.random.fork();
     this.adapter = adapterFor(opts.protocol) as unknown as ProtocolAdapter<M>;
     this.checker = new InvariantChecker(this.adapter, opts.clusterSize);
+    this.snapshots = opts.protocol === 'multi' ? new SnapshotChecker(this.checker.chosenByDefinition, opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots) : null;
     this.profile = opts.profile ?? drawProfile(this.random.fork());
     this.profileText = describeProfile(this.profile);
     this.settleAtMs = opts.faultPhaseMs ?? 3000;
@@ -188,6 +198,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       ...(this.undecided !== undefined ? { undecided: this.undecided } : {}),
       chosen: this.checker.chosen.size, messages: this.messages, opsCompleted: completed,
       opsOpen: this.history.length - completed, virtualMs: this.now, profile: this.profileText,
+      ...(this.snapshots !== null ? { snapshots: { ...this.snapshotCounts } } : {}),
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
@@ -238,7 +249,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     const recovered = forget ? node.disk.durable.filter((r) => !this.adapter.isPromiseRecord(r)) : node.disk.durable;
     const storage = new SimStorage(this, life, node.disk, {
       writeLatencyMs: () => this.profile.writeMinMs + this.netRandom.next() * this.profile.writeSpreadMs,
-      onDurable: (records) => this.checker.onDurable(node.id, records),
+      onDurable: (records) => this.onDurable(node.id, records),
       crashHere: (point) => this.maybeCrashAt(node, life, point),
     }, recovered);
     const links = new SimLinks(life, {
@@ -266,9 +277,24 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     if (node.incarnations > 1) this.checker.onRestart(node.id, node.replica.inspectCore() as unknown as SimCore<M>);
   }
 
+  private onDurable(node: NodeId, records: readonly unknown[]): void {
+    this.checker.onDurable(node, records);
+    if (this.snapshots === null) return;
+    for (const r of records) {
+      const a = r as MultiRecord;
+      if (a.t === 'accept') this.snapshots.onDurableAccept(node, a.ballot, a.entries.map((e) => e.slot));
+    }
+  }
+
+  /** Multi: a seed compacts every few slots (3 to 64), so snapshots, their crash points and their installation run in every schedule. */
+  private snapshotEverySlots(): number {
+    return this.opts.snapshotEverySlots ?? [3, 7, 16, 64][this.opts.seed % 4]!;
+  }
+
   private coreConfig(node: SimNode): Partial<CoreConfigInput> {
     const bugs = this.opts.bugs ?? {};
     return {
+      ...(this.opts.protocol === 'multi' ? { snapshotEverySlots: this.snapshotEverySlots() } : {}),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
@@ -344,7 +370,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   }
 
   private restart(node: SimNode): void {
-    this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records`);
+    const snap = node.disk.snapshot === null ? '' : ` and a snapshot at slot ${(node.disk.snapshot[0] as { slot: number }).slot}`;
+    this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records${snap}`);
     this.boot(node);
   }
 
@@ -353,6 +380,10 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */
   private onReady(node: NodeId, core: SimCore<M>, ready: Ready<M, unknown>): void {
     this.traceEvents(node, ready.events);
+    if (ready.checkpoint !== null && this.snapshots !== null) {
+      this.snapshotCounts.taken++;
+      this.snapshots.checkSnapshot(node, ready.checkpoint.snapshot);
+    }
     this.checker.onEvents(node, core, ready.events);
     this.checker.afterStep(node, core, this.touchedInstances(ready));
   }
@@ -378,7 +409,10 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       if (e.type === 'phase1') this.note(`node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`);
       else if (e.type === 'leader') this.note(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
       else if (e.type === 'phase2') this.note(`node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`);
-      else if (e.type === 'note' && e.text.includes('reuses an identity')) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
+      else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
+        this.snapshotCounts.installed++;
+        this.note(`node-${node} ${e.text}`);
+      } else if (e.type === 'note' && e.text.includes('reuses an identity')) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
     }
   }
 
@@ -390,6 +424,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
 
   private send(from: NodeId, m: M): void {
     this.checker.onSend(from, m);
+    this.snapshots?.onSend(m as MultiMessage);
     this.messages++;
     if (this.cut(from, m.to) || this.netRandom.chance(this.profile.dropRate)) return;
     const copies = this.netRandom.chance(this.profile.duplicateRate) ? 2 : 1;
@@ -454,9 +489,17 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     return false;
   }
 
+  /**
+   * Every replica is up and has learned the same values, at least every one
+   * seen chosen. (A value learned only inside a snapshot is never released as
+   * chosen on its own, so replicas may count more than the checker saw.)
+   */
   private converged(): boolean {
     const want = this.checker.chosen.size;
-    return this.nodes.every((n) => n.replica !== null && n.replica.inspectCore().view().chosenCount === want);
+    const views = this.nodes.map((n) => n.replica?.inspectCore().view() ?? null);
+    if (views.some((v) => v === null)) return false;
+    const first = views[0]!;
+    return views.every((v) => v!.chosenCount === first.chosenCount && v!.commitIndex === first.commitIndex && v!.chosenCount >= want);
   }
 
   private livenessFailure(): string {

@@ -5,17 +5,20 @@
  * frame.ts; this file owns the directory, the file and group commit.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorageError, StorageFailedError } from './errors.js';
+import { StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame } from './frame.js';
 import { acquireDirLock } from './lock.js';
-import type { RecordStorage, StorageStats } from './storage.js';
+import type { Checkpoint, RecordStorage, StorageStats } from './storage.js';
 
 export { StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
 export { decodeLog, encodeFrame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from './frame.js';
 
 export const DEFAULT_LOG_FILE_NAME = 'wal.log';
+/** The snapshot beside the log: frames, like the log, written whole to a temporary file and renamed into place. */
+export const SNAPSHOT_FILE_NAME = 'snapshot';
+const TEMP_SUFFIX = '.tmp';
 /** How long lazily appended records wait for a strict append to ride along with. */
 const LAZY_FLUSH_MS = 50;
 
@@ -36,6 +39,9 @@ export interface LogFile {
 
 export interface FileStorageParts<R> {
   readonly recovered: readonly R[];
+  readonly recoveredSnapshot?: readonly unknown[] | null;
+  /** Opens the log again after a checkpoint replaced it; tests that pass a fake file may leave it out. */
+  readonly reopen?: () => Promise<LogFile>;
   readonly file: LogFile;
   /** The log's path, named in errors. */
   readonly path: string;
@@ -51,29 +57,53 @@ interface Waiter {
 
 /** Frames waiting for the next write, and the appends that wait for them to be durable. */
 interface Batch {
+  readonly kind: 'batch';
   frames: Buffer[];
   waiters: Waiter[];
 }
 
+/** A checkpoint waiting its turn: everything queued before it is written first. */
+interface CheckpointOp {
+  readonly kind: 'checkpoint';
+  readonly snapshotFrames: readonly Buffer[];
+  readonly recordFrames: readonly Buffer[];
+  readonly waiters: Waiter[];
+}
+
+type Op = Batch | CheckpointOp;
+
 export class FileStorage<R> implements RecordStorage<R> {
   readonly recovered: readonly R[];
+  readonly recoveredSnapshot: readonly unknown[] | null;
   readonly path: string;
-  private readonly file: LogFile;
+  private file: LogFile;
+  private readonly reopen: (() => Promise<LogFile>) | null;
   private readonly releaseLock: () => void;
-  private pending: Batch = { frames: [], waiters: [] };
+  /** Writes in the order they were asked for; appends join the last batch while it waits. */
+  private queue: Op[] = [];
   private flushing = false;
   private idleWaiters: (() => void)[] = [];
   private lazyTimer: NodeJS.Timeout | null = null;
   private failure: StorageFailedError | null = null;
   private closing: Promise<void> | null = null;
-  private counts: { records: number; bytes: number; fsyncs: number; appends: number };
+  private counts: { records: number; bytes: number; fsyncs: number; appends: number; checkpoints: number };
 
   constructor(parts: FileStorageParts<R>) {
     this.recovered = parts.recovered;
+    this.recoveredSnapshot = parts.recoveredSnapshot ?? null;
     this.path = parts.path;
     this.file = parts.file;
+    this.reopen = parts.reopen ?? null;
     this.releaseLock = parts.releaseLock;
-    this.counts = { records: parts.recovered.length, bytes: parts.sizeBytes, fsyncs: 0, appends: 0 };
+    this.counts = { records: parts.recovered.length, bytes: parts.sizeBytes, fsyncs: 0, appends: 0, checkpoints: 0 };
+  }
+
+  private tailBatch(): Batch {
+    const last = this.queue[this.queue.length - 1];
+    if (last !== undefined && last.kind === 'batch') return last;
+    const batch: Batch = { kind: 'batch', frames: [], waiters: [] };
+    this.queue.push(batch);
+    return batch;
   }
 
   append(records: readonly R[]): Promise<void> {
@@ -88,8 +118,9 @@ export class FileStorage<R> implements RecordStorage<R> {
     }
     this.counts.appends++;
     return new Promise((resolve, reject) => {
-      for (const frame of frames) this.pending.frames.push(frame);
-      this.pending.waiters.push({ resolve, reject });
+      const batch = this.tailBatch();
+      for (const frame of frames) batch.frames.push(frame);
+      batch.waiters.push({ resolve, reject });
       this.startFlush(false);
     });
   }
@@ -97,8 +128,25 @@ export class FileStorage<R> implements RecordStorage<R> {
   appendLazy(records: readonly R[]): void {
     if (this.refusal() !== null) return;
     const frames = records.map(encodeFrame);
-    for (const frame of frames) this.pending.frames.push(frame);
+    const batch = this.tailBatch();
+    for (const frame of frames) batch.frames.push(frame);
     if (!this.flushing) this.armLazyTimer();
+  }
+
+  checkpoint(c: Checkpoint<R>): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    if (this.reopen === null) return Promise.reject(new Error(`storage ${this.path} cannot reopen its log, so it cannot compact it`));
+    let op: Omit<CheckpointOp, 'waiters'>;
+    try {
+      op = { kind: 'checkpoint', snapshotFrames: c.snapshot.map(encodeFrame), recordFrames: c.records.map(encodeFrame) };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...op, waiters: [{ resolve, reject }] });
+      this.startFlush(false);
+    });
   }
 
   /** Writes what is queued (lazy records included), closes the file and releases the directory. */
@@ -133,21 +181,49 @@ export class FileStorage<R> implements RecordStorage<R> {
    */
   private async flushLoop(lazyToo: boolean): Promise<void> {
     let writeLazy = lazyToo;
-    while (this.failure === null && (this.pending.waiters.length > 0 || (writeLazy && this.pending.frames.length > 0))) {
+    while (this.failure === null && this.queue.length > 0) {
+      const op = this.queue[0]!;
+      // A batch of lazy records alone, with nothing behind it, waits for a write to ride along with (or its timer).
+      if (op.kind === 'batch' && op.waiters.length === 0 && !writeLazy && this.queue.length === 1) break;
       writeLazy = false;
-      const batch = this.pending;
-      this.pending = { frames: [], waiters: [] };
+      this.queue.shift();
       try {
-        await this.writeDurably(batch.frames);
+        if (op.kind === 'batch') await this.writeDurably(op.frames);
+        else await this.rewrite(op);
       } catch (err) {
-        this.fail(err, batch);
+        this.fail(err, op);
         break;
       }
-      for (const waiter of batch.waiters) waiter.resolve();
+      for (const waiter of op.waiters) waiter.resolve();
     }
     this.flushing = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
-    if (this.failure === null && this.pending.frames.length > 0) this.armLazyTimer();
+    if (this.failure === null && this.queue.length > 0) this.armLazyTimer();
+  }
+
+  /**
+   * A checkpoint, in an order where a crash at any point leaves a state the
+   * replica can recover from: the new snapshot is made durable and renamed
+   * into place (and the directory synced, so that rename cannot be lost while
+   * the next one survives), then the new log likewise. Between the two the
+   * new snapshot sits beside the old, complete log, and recovery drops the
+   * log entries the snapshot covers.
+   */
+  private async rewrite(op: CheckpointOp): Promise<void> {
+    const dir = dirOf(this.path);
+    await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(op.snapshotFrames));
+    await rename(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), join(dir, SNAPSHOT_FILE_NAME));
+    await syncDir(dir);
+    const log = Buffer.concat(op.recordFrames);
+    await writeWholeFile(this.path + TEMP_SUFFIX, log);
+    await rename(this.path + TEMP_SUFFIX, this.path);
+    await syncDir(dir);
+    await this.file.close();
+    this.file = await this.reopen!();
+    this.counts.fsyncs += 2;
+    this.counts.checkpoints++;
+    this.counts.bytes = log.length;
+    this.counts.records = op.recordFrames.length;
   }
 
   private async writeDurably(frames: readonly Buffer[]): Promise<void> {
@@ -175,11 +251,11 @@ export class FileStorage<R> implements RecordStorage<R> {
    * failed fsync may even have dropped the dirty pages), so every waiting
    * append fails and so does every later one.
    */
-  private fail(err: unknown, batch: Batch): void {
+  private fail(err: unknown, failed: Op): void {
     const reason = err instanceof Error ? err.message : String(err);
     this.failure = new StorageFailedError(`cannot make records durable in ${this.path}: ${reason}`);
-    const waiters = [...batch.waiters, ...this.pending.waiters];
-    this.pending = { frames: [], waiters: [] };
+    const waiters = [...failed.waiters, ...this.queue.flatMap((op) => op.waiters)];
+    this.queue = [];
     for (const waiter of waiters) waiter.reject(this.failure);
   }
 
@@ -187,7 +263,7 @@ export class FileStorage<R> implements RecordStorage<R> {
     if (this.lazyTimer !== null || this.closing !== null) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = null;
-      if (this.pending.frames.length > 0) this.startFlush(true);
+      if (this.queue.length > 0) this.startFlush(true);
     }, LAZY_FLUSH_MS);
     this.lazyTimer.unref();
   }
@@ -202,7 +278,7 @@ export class FileStorage<R> implements RecordStorage<R> {
     const failedBefore = this.failure;
     try {
       await this.idle();
-      if (this.failure === null && this.pending.frames.length > 0) this.startFlush(true);
+      if (this.failure === null && this.queue.length > 0) this.startFlush(true);
       await this.idle();
     } finally {
       try {
@@ -240,6 +316,10 @@ function prepareDir(dir: string): void {
 
 async function openLog<R>(options: FileStorageOptions, releaseLock: () => void): Promise<FileStorage<R>> {
   const path = join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME);
+  // A temporary file is a checkpoint that a crash cut short: the files it was to replace are still whole.
+  await rm(path + TEMP_SUFFIX, { force: true });
+  await rm(join(options.dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), { force: true });
+  const recoveredSnapshot = await readSnapshot(options.dir);
   const created = !existsSync(path);
   const { records, validBytes, tornBytes } = decodeLog<R>(created ? Buffer.alloc(0) : await readFile(path), path);
   const file = await open(path, 'a', 0o600);
@@ -255,7 +335,35 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
     await file.close();
     throw err;
   }
-  return new FileStorage<R>({ recovered: records, file, path, sizeBytes: validBytes, releaseLock });
+  return new FileStorage<R>({ recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600) });
+}
+
+/** The snapshot file, whole: it was renamed into place only after it was durable, so a torn one is damage, not a crash. */
+async function readSnapshot(dir: string): Promise<unknown[] | null> {
+  const path = join(dir, SNAPSHOT_FILE_NAME);
+  if (!existsSync(path)) return null;
+  const { records, tornBytes, validBytes } = decodeLog<unknown>(await readFile(path), path);
+  if (tornBytes > 0) throw new StorageCorruptError(`${path} is cut short at byte ${validBytes}; refusing to start so no acknowledged state is lost`);
+  return records;
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/'))) || '.';
+}
+
+/** Creates (or replaces) a file with `data` and makes its contents durable before returning. */
+async function writeWholeFile(path: string, data: Buffer): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
+  try {
+    for (let written = 0; written < data.length; ) {
+      const { bytesWritten } = await handle.write(data, written);
+      if (!(bytesWritten > 0)) throw new Error(`${path} took none of ${data.length - written} bytes`);
+      written += bytesWritten;
+    }
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

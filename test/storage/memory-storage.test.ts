@@ -12,7 +12,7 @@ test('the twin recovers its initial records and keeps every append in order', as
   await storage.append([]);
   assert.deepEqual(storage.records.map((r) => r.n), [1, 2, 3, 4]);
   const expectedBytes = [1, 2, 3, 4].reduce((sum, n) => sum + encodeFrame({ n }).length, 0);
-  assert.deepEqual(storage.stats(), { records: 4, bytes: expectedBytes, fsyncs: 1, appends: 2 });
+  assert.deepEqual(storage.stats(), { records: 4, bytes: expectedBytes, fsyncs: 1, appends: 2, checkpoints: 0 });
 });
 
 test('the twin stores what JSON gives back, not the caller\'s object', async () => {

@@ -49,6 +49,8 @@ interface Write {
  */
 export class ScriptedStorage implements DurableLog<unknown> {
   readonly recovered: readonly unknown[];
+  /** Scenarios keep whole logs: they run far fewer slots than a replica takes between snapshots. */
+  readonly recoveredSnapshot = null;
   /** Set by the test just before an append it wants held (the shell gives storage no other way to tell writes apart). */
   holdNextWrite = false;
   private lazy: unknown[] = [];
@@ -94,6 +96,10 @@ export class ScriptedStorage implements DurableLog<unknown> {
     this.complete(first);
     while (this.inProgress.length > 0 && !this.inProgress[0]!.waitsForTest) this.complete(this.inProgress.shift()!);
     return true;
+  }
+
+  checkpoint(): void {
+    throw new Error('a scripted scenario compacted its log: scenarios run fewer slots than snapshotEverySlots, so this is a bug');
   }
 
   /** What a crash now would lose: the records of writes in progress, then the lazy ones. */

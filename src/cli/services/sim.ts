@@ -1,7 +1,7 @@
 /** The `paxos sim` service: runs seeds, prints a summary, and for each failing seed a reproduction and its trace. */
 import { randomInt } from 'node:crypto';
 import type { Protocol } from '../../core/types.js';
-import { reproduction, runSeedsAsync } from '../../sim/batch.js';
+import { reproduction, runSeedsAsync, type AsyncBatchResult } from '../../sim/batch.js';
 import type { Plant } from '../../sim/planted.js';
 import type { SimResult } from '../../sim/world.js';
 
@@ -35,11 +35,12 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   if (o.json) {
     o.out(JSON.stringify({
       protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
+      ...(o.protocol === 'multi' ? { snapshots: batch.snapshots } : {}),
       violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
     }));
   } else {
     if (batch.interrupted) o.out(`interrupted after ${batch.schedules} of ${seeds} schedules; the summary covers those`);
-    printSummary(o, firstSeed, batch.schedules, batch.chosen, violations, batch.seconds, batch.opsCompleted, batch.undecided.length);
+    printSummary(o, firstSeed, batch);
     for (const u of batch.undecided.slice(0, 3)) o.out(`UNDECIDED (seed ${u.seed}): ${u.undecided}; not counted as a pass`);
     for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f, o.plant ? ` --plant ${o.plant.name}` : '');
   }
@@ -53,11 +54,15 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function printSummary(o: SimCommandOptions, firstSeed: number, schedules: number, chosen: number, violations: number, seconds: number, ops: number, undecided: number): void {
+function printSummary(o: SimCommandOptions, firstSeed: number, batch: AsyncBatchResult): void {
+  const { schedules, chosen, seconds, opsCompleted: ops } = batch;
+  const violations = batch.failures.length;
+  const undecided = batch.undecided.length;
   // A Ctrl-C can land before the first schedule finishes; `seeds 7..6` would read as a bug.
   const seedText = schedules === 0 ? `no seeds run (first would have been ${firstSeed})` : schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
   o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
   o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   undecided ${undecided}   ${round(seconds)}s`);
+  if (o.protocol === 'multi') o.out(`snapshots taken ${batch.snapshots.taken} (each compacts a log)   installed from a peer ${batch.snapshots.installed}`);
 }
 
 function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {

@@ -1,0 +1,113 @@
+/**
+ * A Multi-Paxos snapshot: the applied state (the key-value map and the
+ * session table) as of one chosen slot. Every slot up to and including
+ * `slot` is applied in it, so a replica that holds it needs no log entry at
+ * or below `slot`.
+ *
+ * A snapshot travels as "parts", each small enough for one storage frame and
+ * one network message: the same parts are written to the snapshot file and
+ * streamed, one per message, to a replica that fell behind the point where
+ * its peers compacted their logs.
+ */
+import type { SessionEntry } from './sessions.js';
+
+export interface MultiSnapshot {
+  /** The last slot applied in this state. */
+  readonly slot: number;
+  readonly kv: readonly (readonly [string, string])[];
+  /** The session table, oldest application first. */
+  readonly sessions: readonly SessionEntry[];
+}
+
+/** The first part: what the snapshot is and how many parts follow it. */
+export interface SnapshotHead {
+  readonly t: 'snapshot';
+  readonly slot: number;
+  readonly parts: number;
+  readonly kvCount: number;
+  readonly sessionCount: number;
+}
+
+export type SnapshotPart =
+  | SnapshotHead
+  | { readonly t: 'kv'; readonly entries: readonly (readonly [string, string])[] }
+  | { readonly t: 'sessions'; readonly entries: readonly SessionEntry[] };
+
+/** A part's payload stays below this (UTF-16 code units, a fair proxy for bytes): far below a frame's limit. */
+export const SNAPSHOT_PART_CHARS = 512 * 1024;
+/** And holds at most this many entries, so a map of tiny values still makes parts that decode fast. */
+export const SNAPSHOT_PART_ENTRIES = 4096;
+
+/** Splits a snapshot into its head and bounded parts. */
+export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
+  const body: SnapshotPart[] = [
+    ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
+    ...chunk(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
+  ];
+  const head: SnapshotHead = { t: 'snapshot', slot: s.slot, parts: body.length + 1, kvCount: s.kv.length, sessionCount: s.sessions.length };
+  return [head, ...body];
+}
+
+function chunk<T>(items: readonly T[], sizeOf: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let chars = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && (chars + size > SNAPSHOT_PART_CHARS || current.length >= SNAPSHOT_PART_ENTRIES)) {
+      chunks.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(item);
+    chars += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Joins parts back into a snapshot, checking that they are whole: the head
+ * first, exactly as many parts as it says, and the counts it gives. Throws
+ * with a sentence naming what is wrong; a caller reading a file treats that
+ * as corruption, a caller receiving parts from a peer drops them.
+ */
+export function joinSnapshotParts(parts: readonly unknown[]): MultiSnapshot {
+  const head = parts[0];
+  if (!isSnapshotHead(head)) throw new Error('a snapshot must begin with its head');
+  if (parts.length !== head.parts) throw new Error(`the snapshot at slot ${head.slot} has ${parts.length} of its ${head.parts} parts`);
+  const kv: (readonly [string, string])[] = [];
+  const sessions: SessionEntry[] = [];
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i];
+    if (!isSnapshotPart(p) || p.t === 'snapshot') throw new Error(`part ${i} of the snapshot at slot ${head.slot} is malformed`);
+    if (p.t === 'kv') for (const e of p.entries) kv.push(e);
+    else for (const e of p.entries) sessions.push(e);
+  }
+  if (kv.length !== head.kvCount || sessions.length !== head.sessionCount) {
+    throw new Error(`the snapshot at slot ${head.slot} holds ${kv.length} keys and ${sessions.length} sessions, its head says ${head.kvCount} and ${head.sessionCount}`);
+  }
+  return { slot: head.slot, kv, sessions };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+export function isSnapshotHead(x: unknown): x is SnapshotHead {
+  return isObj(x) && x.t === 'snapshot' && isCount(x.slot) && isCount(x.parts) && (x.parts as number) >= 1 && isCount(x.kvCount) && isCount(x.sessionCount);
+}
+
+const isPair = (x: unknown): x is [string, string] => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
+const isSessionEntry = (x: unknown): x is SessionEntry =>
+  isObj(x) && typeof x.session === 'string' && isCount(x.seq) && isCount(x.slot) && isCount(x.fingerprint);
+
+/** The shape of one part, checked on every part that comes from a peer or a file. */
+export function isSnapshotPart(x: unknown): x is SnapshotPart {
+  if (!isObj(x)) return false;
+  if (x.t === 'snapshot') return isSnapshotHead(x);
+  if (!Array.isArray(x.entries) || x.entries.length > SNAPSHOT_PART_ENTRIES) return false;
+  if (x.t === 'kv') return x.entries.every(isPair);
+  if (x.t === 'sessions') return x.entries.every(isSessionEntry);
+  return false;
+}

@@ -1,0 +1,118 @@
+/**
+ * The simulator's checks of Multi-Paxos snapshots and compaction, written
+ * without the core's code: its own replay of the chosen log, its own
+ * duplicate rule, so a wrong session table or a wrong snapshot cannot hide
+ * behind the code that made it.
+ *
+ * - A snapshot at slot k equals applying the chosen log up to k: every slot
+ *   up to k is chosen by a durable majority, the map is what applying those
+ *   commands in order gives, and the session table remembers what they applied.
+ * - A promise never passes over compacted slots as if nothing were accepted
+ *   there: every slot the acceptor durably accepted at or above both the
+ *   prepare's start and the promise's commit point is reported in it.
+ */
+import { joinSnapshotParts } from '../core/multi-snapshot.js';
+import type { LogValue, MultiMessage } from '../core/multi-messages.js';
+import type { NodeId } from '../core/types.js';
+import type { ValueAt } from './adapter.js';
+import { InvariantViolation } from './invariants.js';
+
+/** What the checker is told about the world: the chosen values by the definition, and each command by its id. */
+export interface ChosenByDefinition {
+  get(instance: string): ValueAt | undefined;
+}
+
+interface Command {
+  readonly base: number;
+  readonly set: { readonly key: string; readonly value: string } | null;
+}
+
+const formatBallot = (b: { round: number; node: number }) => `${b.round}.${b.node}`;
+
+export class SnapshotChecker {
+  /** Every command ever proposed in an accept, by its id: what a chosen id means. */
+  private readonly commands = new Map<string, Command>();
+  /** Per node, per slot, the highest ballot it durably accepted there. */
+  private readonly durableVotes = new Map<NodeId, Map<number, { round: number; node: number }>>();
+
+  constructor(
+    private readonly chosen: ChosenByDefinition,
+    private readonly horizonSlots: number,
+  ) {}
+
+  /** Learns what each id in an accept stands for (ids are unique per command, so the first sighting is enough). */
+  onSend(m: MultiMessage): void {
+    if (m.type === 'accept') for (const e of m.entries) this.noteValue(e.value);
+    if (m.type === 'promise') this.checkPromise(m);
+  }
+
+  private noteValue(v: LogValue): void {
+    if (v.kind !== 'cmd' || this.commands.has(v.id)) return;
+    const c = v.command;
+    this.commands.set(v.id, { base: v.base, set: c.op === 'set' ? { key: c.key, value: c.value } : null });
+  }
+
+  /** A durable accept record of `node`. */
+  onDurableAccept(node: NodeId, ballot: { round: number; node: number }, slots: readonly number[]): void {
+    let votes = this.durableVotes.get(node);
+    if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
+    for (const slot of slots) {
+      const cur = votes.get(slot);
+      if (cur === undefined || cur.round < ballot.round || (cur.round === ballot.round && cur.node < ballot.node)) votes.set(slot, ballot);
+    }
+  }
+
+  private checkPromise(m: Extract<MultiMessage, { type: 'promise' }>): void {
+    const floor = Math.max(m.fromSlot, m.commitIndex);
+    const reported = new Map(m.accepted.map((e) => [e.slot, e.ballot]));
+    for (const [slot, ballot] of this.durableVotes.get(m.from) ?? []) {
+      if (slot < floor) continue;
+      const r = reported.get(slot);
+      if (r === undefined || r.round < ballot.round || (r.round === ballot.round && r.node < ballot.node)) {
+        throw new InvariantViolation(
+          `node-${m.from} promised ${formatBallot(m.ballot)} to node-${m.to} with commit point ${m.commitIndex}, reporting ` +
+          `${r === undefined ? 'nothing' : formatBallot(r)} for slot ${slot}, where it durably accepted at ${formatBallot(ballot)}`,
+        );
+      }
+    }
+  }
+
+  /** A snapshot a node is about to write (or install): it must be the chosen log applied through its slot. */
+  checkSnapshot(node: NodeId, parts: readonly unknown[]): void {
+    const s = joinSnapshotParts(parts);
+    const expected = this.replay(node, s.slot);
+    const kv = new Map(s.kv);
+    for (const [key, value] of expected.kv) {
+      if (kv.get(key) !== value) this.fail(node, s.slot, `key ${key} is ${kv.get(key) ?? 'missing'}, the chosen log gives ${value}`);
+    }
+    for (const [key, value] of kv) if (!expected.kv.has(key)) this.fail(node, s.slot, `key ${key}=${value} is set by no chosen command`);
+    const sessions = new Map(s.sessions.map((e) => [`${e.session}:${e.seq}`, e.slot]));
+    for (const [id, slot] of sessions) {
+      if (expected.applied.get(id) !== slot) this.fail(node, s.slot, `its session table says ${id} was applied at slot ${slot}, the chosen log says ${expected.applied.get(id) ?? 'never'}`);
+    }
+    for (const [id, slot] of expected.applied) {
+      if (slot >= s.slot - this.horizonSlots && !sessions.has(id)) this.fail(node, s.slot, `its session table forgot ${id}, applied at slot ${slot}, inside the horizon`);
+    }
+  }
+
+  private fail(node: NodeId, slot: number, why: string): never {
+    throw new InvariantViolation(`node-${node}'s snapshot at slot ${slot} is not the chosen log applied through it: ${why}`);
+  }
+
+  /** Applies slots 1..k in order: a command once per id, and only within the horizon of the commit point it was made at. */
+  private replay(node: NodeId, k: number): { kv: Map<string, string>; applied: Map<string, number> } {
+    const kv = new Map<string, string>();
+    const applied = new Map<string, number>();
+    for (let slot = 1; slot <= k; slot++) {
+      const c = this.chosen.get(String(slot));
+      if (c === undefined) this.fail(node, k, `slot ${slot} is in it, but no durable majority chose anything there`);
+      if (c.valueId === 'noop' || applied.has(c.valueId)) continue;
+      const cmd = this.commands.get(c.valueId);
+      if (cmd === undefined) this.fail(node, k, `slot ${slot} holds ${c.valueId}, which no accept ever carried`);
+      if (slot - cmd.base > this.horizonSlots) continue;
+      applied.set(c.valueId, slot);
+      if (cmd.set !== null) kv.set(cmd.set.key, cmd.set.value);
+    }
+    return { kv, applied };
+  }
+}
