@@ -41,6 +41,11 @@ export function emptyBasicState(): BasicDurableState {
 export function recoverBasic(records: Iterable<BasicRecord>): BasicDurableState {
   const state = emptyBasicState();
   for (const r of records) applyBasicRecord(state, r);
+  // A chosen key needs only its value: its acceptor answers every later prepare and accept with the decision.
+  for (const key of state.chosen.keys()) {
+    state.promised.delete(key);
+    state.accepted.delete(key);
+  }
   return state;
 }
 
@@ -109,6 +114,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   /** The highest promise over all keys, kept as promises are made: what `view()` shows. */
   private highestPromised: Ballot = ZERO_BALLOT;
   private readonly catchupCursor = new Map<NodeId, number>();
+  /** Keys learned since the log was last compacted; at `snapshotEverySlots` the log is rewritten. */
+  private learnedSinceCompaction = 0;
   private readonly liveness: PeerLiveness;
 
   constructor(config: CoreConfig, recovered: BasicDurableState = emptyBasicState()) {
@@ -142,7 +149,32 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   }
 
   ready(): Ready<BasicMessage, BasicRecord> {
+    if (this.learnedSinceCompaction >= this.cfg.snapshotEverySlots) this.compact();
     return this.out.take();
+  }
+
+  /**
+   * Rewrites the log to what the state needs: the round, each open key's
+   * promise and accepted value, each chosen key's value. Read after every
+   * step of this Ready, so none of its records is left out. Basic Paxos has
+   * no separate snapshot: its chosen records are the state.
+   */
+  private compact(): void {
+    this.learnedSinceCompaction = 0;
+    // A chosen key's promise and vote are of no use any more: tellChosen answers every later prepare and accept.
+    for (const key of this.chosen.keys()) {
+      this.promised.delete(key);
+      this.accepted.delete(key);
+    }
+    const records: BasicRecord[] = [{ t: 'round', round: this.round }];
+    for (const [key, ballot] of this.promised) records.push({ t: 'promise', key, ballot });
+    for (const [key, a] of this.accepted) records.push({ t: 'accept', key, ballot: a.ballot, value: a.value });
+    for (const key of this.chosenOrder) {
+      const c = this.chosen.get(key)!;
+      records.push({ t: 'chosen', key, value: c.value, ballot: c.ballot });
+    }
+    this.out.checkpoint = { snapshot: [], records };
+    this.out.events.push({ type: 'note', text: `log compacted: ${this.chosen.size} chosen keys, ${this.promised.size} open` });
   }
 
   private onMessage(m: BasicMessage): void {
@@ -422,6 +454,7 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     if (known === undefined) {
       this.chosen.set(key, { value, ballot });
       this.chosenOrder.push(key);
+      this.learnedSinceCompaction++;
       // Strict, unlike Multi-Paxos: no leader re-proposes a forgotten key, so if the only learner
       // lost this record nobody would learn the outcome until someone asked (the simulator found it).
       this.out.persist.push({ t: 'chosen', key, value, ballot });

@@ -73,13 +73,19 @@ export interface AcceptMsg {
   readonly commitIndex: number;
 }
 
-/** Phase 2b, acceptor → leader: accepted `slots` at `ballot` (empty: the answer to a heartbeat). */
+/**
+ * Phase 2b, acceptor → leader: accepted `slots` at `ballot` (empty: the
+ * answer to a heartbeat). `commitIndex` is the acceptor's commit point: a
+ * leader behind it learns the slots below it instead of waiting for votes
+ * that an acceptor which compacted them will never send.
+ */
 export interface AcceptedMsg {
   readonly type: 'accepted';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly ballot: Ballot;
   readonly slots: readonly number[];
+  readonly commitIndex: number;
 }
 
 /** Acceptor → proposer: `ballot` is below what I promised (`promised`); try higher. */

@@ -133,8 +133,8 @@ interface Leadership {
    * has not learned them all: it fetches them from `learnFrom` and never
    * proposes there.
    */
-  readonly decidedFloor: number;
-  readonly learnFrom: NodeId | null;
+  decidedFloor: number;
+  learnFrom: NodeId | null;
 }
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
@@ -562,6 +562,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private onAccepted(m: AcceptedMsg): void {
     const l = this.leader;
     if (this.role !== 'leader' || l === null) return;
+    if (m.commitIndex > Math.max(this.commitIndex, l.decidedFloor)) {
+      // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
+      // there again): learn those slots from it rather than wait for votes.
+      l.decidedFloor = m.commitIndex;
+      l.learnFrom = m.from;
+      this.learnDecided(l);
+    }
     if (!ballotEquals(m.ballot, l.ballot) && !this.cfg.bugs.countVotesOfAnyBallot) return;
     for (const slot of m.slots) {
       const inf = l.inflight.get(slot);
@@ -623,7 +630,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
     const entries = m.entries.length > 0 && m.entries[0]!.slot <= this.compactedThrough ? m.entries.filter((e) => e.slot > this.compactedThrough) : m.entries;
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: entries.map((e) => e.slot) };
+    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
     this.out.messages.push(reply);
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
@@ -718,8 +725,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.kv.size} keys); the log below it is compacted` });
   }
 
+  /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
+  private forgetInflight(slot: number): void {
+    const inf = this.leader?.inflight.get(slot);
+    if (inf === undefined) return;
+    this.leader!.inflight.delete(slot);
+    if (inf.value.kind === 'cmd') this.leader!.undecided.delete(inf.value.id);
+  }
+
   private compactThrough(slot: number): void {
     if (slot <= this.compactedThrough) return;
+    if (this.leader !== null) for (const s of [...this.leader.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
     for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
     for (const s of this.chosen.keys()) if (s <= slot) this.chosen.delete(s);
     this.compactedThrough = slot;
@@ -836,6 +852,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     this.chosen.set(slot, { value, ballot });
+    this.forgetInflight(slot);
     // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up.
     const last = this.out.persistLazy[this.out.persistLazy.length - 1];
     if (last !== undefined && last.t === 'chosen') (last.entries as SlotValue[]).push({ slot, value });

@@ -71,7 +71,7 @@ function checkMultiBody(m: Obj, n: number): boolean {
     case 'accept':
       return isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'accepted':
-      return isBallot(m.ballot) && isList(m.slots, isCount);
+      return isBallot(m.ballot) && isList(m.slots, isCount) && isCount(m.commitIndex);
     case 'reject':
       return isBallot(m.ballot) && isBallot(m.promised);
     case 'forward':

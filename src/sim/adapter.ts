@@ -88,7 +88,7 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     const rec = r as MultiRecord;
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })) };
   },
-  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit' || m.type === 'promise') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
+  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit' || m.type === 'promise' || m.type === 'accepted') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
   isCompacted: (core, instance) => Number(instance) <= multiCore(core).inspect().compactedThrough,
 };
 
@@ -126,7 +126,7 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: [{ instance: rec.key, valueId: rec.value }] };
   },
   commitPointIn: () => null,
-  isCompacted: () => false,
+  isCompacted: (core, instance) => basicCore(core).inspect().chosen.has(instance) && !basicCore(core).inspect().promised.has(instance),
 };
 
 export function adapterFor(protocol: Protocol): ProtocolAdapter<MultiMessage> | ProtocolAdapter<BasicMessage> {

@@ -76,7 +76,7 @@ export interface SimResult {
   /** The linearizability search gave up on some key: neither a pass nor a violation. */
   readonly undecided?: string;
   readonly virtualMs: number;
-  /** Multi: snapshots taken (log compactions) and snapshots installed from a peer. */
+  /** Log compactions (Multi: each with a snapshot) and snapshots installed from a peer (Multi only). */
   readonly snapshots?: { readonly taken: number; readonly installed: number };
   readonly profile: string;
   readonly trace: readonly string[];
@@ -198,7 +198,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       ...(this.undecided !== undefined ? { undecided: this.undecided } : {}),
       chosen: this.checker.chosen.size, messages: this.messages, opsCompleted: completed,
       opsOpen: this.history.length - completed, virtualMs: this.now, profile: this.profileText,
-      ...(this.snapshots !== null ? { snapshots: { ...this.snapshotCounts } } : {}),
+      snapshots: { ...this.snapshotCounts },
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
@@ -286,7 +286,10 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     }
   }
 
-  /** Multi: a seed compacts every few slots (3 to 64), so snapshots, their crash points and their installation run in every schedule. */
+  /**
+   * A seed compacts every few slots (Multi) or learned keys (Basic), 3 to 64,
+   * so snapshots, their crash points and their installation run in every schedule.
+   */
   private snapshotEverySlots(): number {
     return this.opts.snapshotEverySlots ?? [3, 7, 16, 64][this.opts.seed % 4]!;
   }
@@ -294,7 +297,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private coreConfig(node: SimNode): Partial<CoreConfigInput> {
     const bugs = this.opts.bugs ?? {};
     return {
-      ...(this.opts.protocol === 'multi' ? { snapshotEverySlots: this.snapshotEverySlots() } : {}),
+      snapshotEverySlots: this.snapshotEverySlots(),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
@@ -370,7 +373,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   }
 
   private restart(node: SimNode): void {
-    const snap = node.disk.snapshot === null ? '' : ` and a snapshot at slot ${(node.disk.snapshot[0] as { slot: number }).slot}`;
+    const head = node.disk.snapshot?.[0] as { slot?: number } | undefined;
+    const snap = head?.slot === undefined ? '' : ` and a snapshot at slot ${head.slot}`;
     this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records${snap}`);
     this.boot(node);
   }
@@ -380,9 +384,9 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */
   private onReady(node: NodeId, core: SimCore<M>, ready: Ready<M, unknown>): void {
     this.traceEvents(node, ready.events);
-    if (ready.checkpoint !== null && this.snapshots !== null) {
+    if (ready.checkpoint !== null) {
       this.snapshotCounts.taken++;
-      this.snapshots.checkSnapshot(node, ready.checkpoint.snapshot);
+      this.snapshots?.checkSnapshot(node, ready.checkpoint.snapshot);
     }
     this.checker.onEvents(node, core, ready.events);
     this.checker.afterStep(node, core, this.touchedInstances(ready));

@@ -35,7 +35,7 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   if (o.json) {
     o.out(JSON.stringify({
       protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
-      ...(o.protocol === 'multi' ? { snapshots: batch.snapshots } : {}),
+      snapshots: batch.snapshots,
       violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
     }));
   } else {
@@ -62,7 +62,9 @@ function printSummary(o: SimCommandOptions, firstSeed: number, batch: AsyncBatch
   const seedText = schedules === 0 ? `no seeds run (first would have been ${firstSeed})` : schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
   o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
   o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   undecided ${undecided}   ${round(seconds)}s`);
-  if (o.protocol === 'multi') o.out(`snapshots taken ${batch.snapshots.taken} (each compacts a log)   installed from a peer ${batch.snapshots.installed}`);
+  o.out(o.protocol === 'multi'
+    ? `log compactions ${batch.snapshots.taken} (each with a snapshot)   snapshots installed from a peer ${batch.snapshots.installed}`
+    : `log compactions ${batch.snapshots.taken}`);
 }
 
 function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {
