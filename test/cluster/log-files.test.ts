@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import {
   LogFollower, openRotatingLog, pipeToRotatingLog, readLogTail, RotatingLogs, type RotatingLog,
 } from '../../src/cluster/log-files.js';
+import { lastLine } from '../../src/cluster/home.js';
 import { OperatingError } from '../../src/errors.js';
 
 async function withDir(f: (dir: string) => Promise<void> | void): Promise<void> {
@@ -284,5 +285,17 @@ test('a follower that fell far behind catches up in bounded steps, in order', as
       seen += got;
     }
     assert.equal(seen, lines(0, 200));
+  });
+});
+
+test('lastLine finds the last words in the rotated file when the current one has just been started', async () => {
+  await withDir((dir) => {
+    const file = join(dir, 'node-2.log');
+    writeFileSync(`${file}.1`, '2026-11-25T12:00:00.000Z started\n2026-11-25T12:00:01.000Z paxos: the data directory is locked\n\n');
+    writeFileSync(file, '');
+    assert.equal(lastLine(file), 'the data directory is locked');
+    writeFileSync(file, 'died mid-line');
+    assert.equal(lastLine(file), 'died mid-line');
+    assert.equal(lastLine(join(dir, 'none.log')), `see ${join(dir, 'none.log')}`);
   });
 });
