@@ -108,7 +108,8 @@ class RotatingLogWriter implements RotatingLog {
     if (this.closed) return;
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (buf.length === 0) return;
-    if (this.queuedBytes + buf.length > this.maxQueuedBytes) {
+    // An empty queue takes any chunk, so one larger than the bound is not dropped for its size alone; the caller holds it in memory anyway.
+    if (this.queuedBytes > 0 && this.queuedBytes + buf.length > this.maxQueuedBytes) {
       this.droppedWrites++;
       this.unreportedDroppedBytes += buf.length;
       this.totalDroppedBytes += buf.length;
@@ -122,7 +123,16 @@ class RotatingLogWriter implements RotatingLog {
   private enqueue(buf: Buffer): void {
     this.queue.push(buf);
     this.queuedBytes += buf.length;
-    this.draining ??= this.drain().finally(() => { this.draining = null; });
+    this.startDrain();
+  }
+
+  /** Starts writing the queue out unless that is already going on; a chunk queued just as a drain ends starts the next one. */
+  private startDrain(): void {
+    if (this.draining !== null) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.startDrain();
+    });
   }
 
   private dropNote(): Buffer {
@@ -133,8 +143,8 @@ class RotatingLogWriter implements RotatingLog {
   }
 
   async flush(): Promise<void> {
-    // Each drain empties the queue, and a write during it joins it; the bound only guards against a surprise.
-    for (let round = 0; this.draining !== null && round < 1_000_000; round++) await this.draining;
+    // Each drain writes out at most maxQueuedBytes queued while it ran, so this ends once writes stop outpacing the disk; the bound only guards against a writer that never stops.
+    for (let round = 0; this.draining !== null && round < 10_000; round++) await this.draining;
   }
 
   close(): Promise<void> {
@@ -376,6 +386,7 @@ const TAIL_BLOCK_BYTES = 64 * 1024;
  * little. A rotation while it reads is detected and the read repeated.
  */
 export function readLogTail(opts: { readonly file: string; readonly lines: number }): LogTail {
+  // A rotation between finding the files and reading them makes one read fail; the next finds the files where they now are.
   for (let attempt = 0; attempt < 5; attempt++) {
     const tail = tryReadLogTail(opts.file, opts.lines);
     if (tail !== null) return tail;
@@ -385,25 +396,31 @@ export function readLogTail(opts: { readonly file: string; readonly lines: numbe
 
 function tryReadLogTail(file: string, lines: number): LogTail | null {
   const chain = logChain(file);
-  const current = chain[0];
-  if (current === undefined || current.path !== file) return { text: '', partial: '', end: null };
-  const head = readFileRange(current.path, current.ino, 0, current.size);
-  if (head === null) return null;
-  const completeEnd = head.lastIndexOf(NEWLINE) + 1;
-  const partial = head.subarray(completeEnd).toString('utf8');
+  // Usually the current file; if it is missing (just rotated away, or deleted), the newest file there is.
+  const newest = chain[0];
+  if (newest === undefined) return { text: '', partial: '', end: null };
   const parts: Buffer[] = [];
   let newlines = 0;
+  let partial = '';
+  let end: LogPosition | null = null;
   for (let i = 0; i < chain.length && newlines <= lines; i++) {
     const f = chain[i]!;
-    const size = i === 0 ? completeEnd : f.size;
-    const read = readBackwards(f, size, lines + 1 - newlines);
+    let read = readBackwards(f, f.size, lines + 1 - newlines);
     if (read === null) return null;
-    // A file cut mid-line by a forced rotation still ends a line for the reader.
-    if (i > 0 && read.length > 0 && read[read.length - 1] !== NEWLINE) parts.unshift(Buffer.from('\n'));
+    if (i === 0) {
+      // A line still being written is kept apart: it is not one of the complete lines, and following starts before it.
+      const completeEnd = read.lastIndexOf(NEWLINE) + 1;
+      partial = read.subarray(completeEnd).toString('utf8');
+      end = { ino: f.ino, offset: f.size - read.length + completeEnd };
+      read = read.subarray(0, completeEnd);
+    } else if (read.length > 0 && read[read.length - 1] !== NEWLINE) {
+      // A file cut mid-line by a forced rotation still ends a line for the reader.
+      read = Buffer.concat([read, Buffer.from('\n')]);
+    }
     parts.unshift(read);
-    newlines += countNewlines(read) + (i > 0 && read.length > 0 && read[read.length - 1] !== NEWLINE ? 1 : 0);
+    newlines += countNewlines(read);
   }
-  return { text: lastLines(Buffer.concat(parts), lines), partial, end: { ino: current.ino, offset: completeEnd } };
+  return { text: lastLines(Buffer.concat(parts), lines), partial, end };
 }
 
 /** The end of `f` (its first `size` bytes) back to where it holds `wanted` newlines, or all of it; null if it was renamed away. */

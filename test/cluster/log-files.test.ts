@@ -299,3 +299,15 @@ test('lastLine finds the last words in the rotated file when the current one has
     assert.equal(lastLine(join(dir, 'none.log')), `see ${join(dir, 'none.log')}`);
   });
 });
+
+test('with the current file missing (rotated away a moment ago) the tail comes from .1 and following goes on into the new file', async () => {
+  await withDir((dir) => {
+    const file = join(dir, 'node-2.log');
+    writeFileSync(`${file}.1`, lines(0, 3));
+    const tail = readLogTail({ file, lines: 2 });
+    assert.equal(tail.text, lines(1, 3));
+    const follower = new LogFollower(file, tail.end);
+    writeFileSync(file, line(3));
+    assert.equal(follower.poll(), line(3));
+  });
+});
