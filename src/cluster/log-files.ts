@@ -71,6 +71,8 @@ class RotatingLogWriter implements RotatingLog {
   private fd: number;
   private size: number;
   private atLineStart: boolean;
+  /** Whether the last text accepted (queued, in flight or written) ended a line: a drop note must start on a line of its own. */
+  private acceptedEndsLine: boolean;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private droppedWrites = 0;
@@ -98,6 +100,7 @@ class RotatingLogWriter implements RotatingLog {
     }
     this.size = fstatSync(this.fd).size;
     this.atLineStart = this.size === 0 || lastByte(this.fd, this.size) === NEWLINE;
+    this.acceptedEndsLine = this.atLineStart;
   }
 
   get droppedBytes(): number {
@@ -123,6 +126,7 @@ class RotatingLogWriter implements RotatingLog {
   private enqueue(buf: Buffer): void {
     this.queue.push(buf);
     this.queuedBytes += buf.length;
+    this.acceptedEndsLine = buf[buf.length - 1] === NEWLINE;
     this.startDrain();
   }
 
@@ -139,7 +143,7 @@ class RotatingLogWriter implements RotatingLog {
     const note = `${new Date().toISOString()} paxos: the log dropped ${this.unreportedDroppedBytes} bytes in ${this.droppedWrites} writes here because they came faster than the disk took them\n`;
     this.droppedWrites = 0;
     this.unreportedDroppedBytes = 0;
-    return Buffer.from(`${this.atLineStart && this.queue.length === 0 ? '' : '\n'}${note}`);
+    return Buffer.from(`${this.acceptedEndsLine ? '' : '\n'}${note}`);
   }
 
   async flush(): Promise<void> {
