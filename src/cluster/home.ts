@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readLogTail } from './log-files.js';
 
 /**
  * Where a cluster lives: its record, the replicas' data directories and logs.
@@ -22,10 +22,16 @@ export function orchestratorLogOf(home: string): string {
   return join(home, 'logs', 'orchestrator.log');
 }
 
-/** The last thing a process wrote to its log before it exited: usually the one sentence that explains why. */
+/**
+ * The last thing a process wrote to its log before it exited: usually the one
+ * sentence that explains why. Read through the log reader, so it reads only
+ * the end of the file, and finds the line in `.1` if the log has just rotated.
+ */
 export function lastLine(file: string): string {
   try {
-    const text = readFileSync(file, 'utf8').trimEnd();
+    // A few lines rather than one, so that blank lines at the end do not hide the last words.
+    const tail = readLogTail({ file, lines: 5 });
+    const text = `${tail.text}${tail.partial}`.trimEnd();
     return text.slice(text.lastIndexOf('\n') + 1).replace(/^\S+Z /, '').replace(/^paxos: /, '') || `see ${file}`;
   } catch {
     return `see ${file}`;

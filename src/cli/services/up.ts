@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import { lastLine, orchestratorLogOf } from '../../cluster/home.js';
+import { openRotatingLog } from '../../cluster/log-files.js';
 import { readRecord } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
@@ -35,6 +36,17 @@ const BIN = fileURLToPath(new URL('../../../../bin/paxos.js', import.meta.url));
 export async function runUp(o: UpOptions): Promise<number> {
   ensureNoRunningCluster(o.home);
   if (o.detach) return startDetached(o);
+  if (!o.daemon) return runOrchestrator(o);
+  // The daemon's stdout is its log file, which would grow across every `up`; its lines go through a rotating log of that file instead.
+  const log = openRotatingLog({ file: orchestratorLogOf(o.home) });
+  try {
+    return await runOrchestrator({ ...o, out: (line) => log.write(`${line}\n`) });
+  } finally {
+    await log.close();
+  }
+}
+
+async function runOrchestrator(o: UpOptions): Promise<number> {
   const orchestrator = await Orchestrator.start({
     home: o.home, clusterSize: o.clusterSize, protocol: o.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
