@@ -54,7 +54,6 @@ export class SoakLoad {
   private stopped = false;
   private index = 0;
   private current = this.freshInterval();
-  private readonly started = performance.now();
 
   constructor(private readonly o: SoakLoadOptions) {}
 
@@ -134,11 +133,6 @@ export class SoakLoad {
       index: this.index, chosenTotal: this.chosenTotal, chosen: c.latencies.length, failed: c.failed,
       seconds: (now - c.startMs) / 1000, latenciesMs: Float64Array.from(c.latencies).sort(), partial,
     });
-  }
-
-  /** Seconds since the soak began. */
-  elapsedSeconds(): number {
-    return (performance.now() - this.started) / 1000;
   }
 }
 
