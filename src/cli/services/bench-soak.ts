@@ -91,6 +91,8 @@ async function soak(t: Target, o: SoakOptions, interrupt: Interrupt): Promise<So
     length: o.length, interval: o.interval,
   };
   const rows: SoakRow[] = [];
+  // A file that cannot be written is reported now, not after an hour of load.
+  if (o.out) writeOut(o.out, config, rows);
   const rss = new PeakRss(t);
   // Rows are sampled and printed in order, one after another, while the load goes on.
   let emitting = Promise.resolve();
@@ -232,8 +234,13 @@ function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
+/** Rewritten after every row, so a soak killed outright (not by Ctrl-C) still leaves the rows it measured. */
 function writeOut(file: string, config: Record<string, unknown>, rows: readonly SoakRow[], summary?: SoakSummary): void {
-  writeFileSync(file, `${JSON.stringify({ machine: machine(), config, rows, summary: summary ?? summarize(rows) }, null, 2)}\n`);
+  try {
+    writeFileSync(file, `${JSON.stringify({ machine: machine(), config, rows, summary: summary ?? summarize(rows) }, null, 2)}\n`);
+  } catch (err) {
+    throw new OperatingError(`cannot write --out ${file}: ${(err as Error).message}`);
+  }
 }
 
 const COLUMNS = ['interval', 'chosen', 'ops/s', 'p50 ms', 'p99 ms', 'peak RSS', 'disk'];
