@@ -48,7 +48,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --json'],
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json'],
-  bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json'],
+  bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
   completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
 };

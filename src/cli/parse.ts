@@ -79,3 +79,21 @@ function choiceList(choices: readonly string[]): string {
   const q = choices.map((c) => `"${c}"`);
   return q.length <= 1 ? q.join('') : `${q.length > 2 ? 'one of ' : ''}${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
 }
+
+/** At most a week: a soak longer than that is a typo, not a plan. */
+const MAX_SOAK_MS = 7 * 24 * 3_600_000;
+
+/**
+ * How long a soak (or one of its intervals) runs: a bare integer is a number
+ * of values (1000000), a number with s, m or h is a duration (90s, 10m, 2h).
+ */
+export function parseSoakLength(flag: string) {
+  return (raw: string): { values: number } | { ms: number } => {
+    const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(raw.trim());
+    const n = m === null ? NaN : Number(m[1]);
+    if (m !== null && m[2] === undefined && Number.isInteger(n) && n >= 1 && n <= 1_000_000_000) return { values: n };
+    const ms = m === null || m[2] === undefined ? NaN : Math.round(n * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 3_600_000));
+    if (ms >= 1000 && ms <= MAX_SOAK_MS) return { ms };
+    throw new UsageError(`${flag} must be a number of values (e.g. 1000000) or a duration from 1s to 168h (e.g. 90s, 10m, 2h), got "${raw}"`);
+  };
+}

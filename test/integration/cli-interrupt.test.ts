@@ -127,3 +127,29 @@ test('paxos bench: Ctrl-C stops the replicas, removes the temporary directory an
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('paxos bench --soak: Ctrl-C prints the partial interval and the summary so far, stops the replicas and exits 130', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'paxos-int-tmp-'));
+  const home = mkdtempSync(join(tmpdir(), 'paxos-int-'));
+  const bench = start(['bench', '--soak', '10m', '--interval', '500', '-n', '3', '--concurrency', '8'], { PAXOS_HOME: home, TMPDIR: tmp });
+  let pids: number[] = [];
+  try {
+    // The first row is printed once 500 values are chosen: the cluster is up and the load is running.
+    assert.ok(await eventually(() => /^\s+1\s+500\s/m.test(bench.stdout()) || !stillRunning(bench), 60_000, 50), `no first row: ${bench.stdout()} ${bench.stderr()}`);
+    const dir = benchHome(tmp);
+    assert.ok(dir !== undefined, `the soak ended before the signal: ${bench.stderr()}`);
+    pids = replicaPids(dir);
+    bench.child.kill('SIGINT');
+    const code = await exitWithin(bench, 20_000);
+    assert.equal(code, 130, `stderr: ${bench.stderr()}`);
+    assert.match(bench.stdout(), /\(partial\)/);
+    assert.match(bench.stdout(), /too few whole intervals|last quarter vs second quarter/);
+    assert.equal(existsSync(dir), false, `${dir} was left behind`);
+    assert.ok(await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000), `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`);
+  } finally {
+    if (stillRunning(bench)) bench.child.kill('SIGKILL');
+    for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
+});

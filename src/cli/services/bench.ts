@@ -45,13 +45,15 @@ export interface BenchRow {
   readonly peakRssMb: number;
 }
 
-/** Where the load goes: the replicas to send to, and how to read their counters. */
-interface Target {
+/** Where the load goes: the replicas to send to, how to read their counters, and where they keep their data. */
+export interface Target {
   readonly protocol: Protocol;
   readonly nodes: number;
   readonly replicas: Map<number, ControlClient>;
   readonly ports: Map<number, number>;
   readonly secret: string;
+  /** The replicas' data directories, so a soak can measure what they keep on disk. */
+  readonly dataDirs: readonly string[];
   readonly close: () => Promise<void>;
 }
 
@@ -69,7 +71,8 @@ async function connectAll(ports: Map<number, number>, secret: string): Promise<M
  * process would die with its temporary PAXOS_HOME (logs, data, the cluster
  * record) left in the system's temp directory, one per interrupted run.
  */
-class Interrupt {
+export class Interrupt {
+  private readonly stoppers = new Set<() => Promise<void>>();
   private readonly cleanups = new Set<() => Promise<void>>();
   private readonly homes = new Set<string>();
   fired = false;
@@ -85,6 +88,16 @@ class Interrupt {
   }
 
   /**
+   * Registers what must happen before the cleanups, while the replicas are
+   * still up: a soak takes its last sample and prints its summary so far.
+   * Returns the function that unregisters it.
+   */
+  onStop(stop: () => Promise<void>): () => void {
+    this.stoppers.add(stop);
+    return () => { this.stoppers.delete(stop); };
+  }
+
+  /**
    * Ctrl-C: stop the clusters and remove their dirs, bounded in time, then
    * exit 130. Later SIGINTs are ignored rather than taken as "exit at once":
    * execa's exit hook (signal-exit) re-sends SIGINT to this process right
@@ -95,10 +108,12 @@ class Interrupt {
     this.fired = true;
     process.stderr.write('\ninterrupted: stopping the bench cluster and removing its temporary directory\n');
     const bound = setTimeout(() => this.exitNow(), CLEANUP_BOUND_MS);
-    void Promise.allSettled([...this.cleanups].map((c) => c())).then(() => {
-      clearTimeout(bound);
-      process.exit(INTERRUPTED_EXIT);
-    });
+    void Promise.allSettled([...this.stoppers].map((s) => s()))
+      .then(() => Promise.allSettled([...this.cleanups].map((c) => c())))
+      .then(() => {
+        clearTimeout(bound);
+        process.exit(INTERRUPTED_EXIT);
+      });
   };
 
   /** A cleanup that hangs: remove the dirs synchronously and go; execa's exit hook still sends the replicas SIGTERM. */
@@ -119,7 +134,7 @@ function once(f: () => Promise<void>): () => Promise<void> {
   return () => (running ??= f());
 }
 
-async function ownCluster(protocol: Protocol, nodes: number, interrupt: Interrupt): Promise<Target> {
+export async function ownCluster(protocol: Protocol, nodes: number, interrupt: Interrupt): Promise<Target> {
   const home = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
   const starting = Orchestrator.start({ home, clusterSize: nodes, protocol });
   const replicas = new Map<number, ControlClient>();
@@ -139,32 +154,32 @@ async function ownCluster(protocol: Protocol, nodes: number, interrupt: Interrup
     const record = (await starting).record();
     const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
     for (const [id, client] of await connectAll(ports, record.secret)) replicas.set(id, client);
-    return { protocol, nodes, replicas, ports, secret: record.secret, close: closeAndForget };
+    return { protocol, nodes, replicas, ports, secret: record.secret, dataDirs: record.replicas.map((r) => r.dataDir), close: closeAndForget };
   } catch (err) {
     await closeAndForget();
     throw err;
   }
 }
 
-async function attached(): Promise<Target> {
+export async function attached(): Promise<Target> {
   const cluster = await ClusterClient.connect();
   const record = cluster.record;
   cluster.close();
   const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
   const replicas = await connectAll(ports, record.secret);
   return {
-    protocol: record.protocol, nodes: record.clusterSize, replicas, ports, secret: record.secret,
+    protocol: record.protocol, nodes: record.clusterSize, replicas, ports, secret: record.secret, dataDirs: record.replicas.map((r) => r.dataDir),
     close: async () => { for (const c of replicas.values()) c.close(); },
   };
 }
 
-async function statuses(t: Target): Promise<ReplicaStatus[]> {
-  const all = await Promise.all([...t.replicas.values()].map((c) => c.request({ op: 'status' }, 5000).catch(() => null)));
+export async function statuses(t: Target, timeoutMs = 5000): Promise<ReplicaStatus[]> {
+  const all = await Promise.all([...t.replicas.values()].map((c) => c.request({ op: 'status' }, timeoutMs).catch(() => null)));
   return all.filter((s): s is { status: ReplicaStatus } => s !== null).map((s) => s.status);
 }
 
 /** Multi-Paxos: everything goes to the leader, as a client library would. Basic: every replica proposes. */
-async function entryReplicas(t: Target): Promise<number[]> {
+export async function entryReplicas(t: Target): Promise<number[]> {
   if (t.protocol === 'basic') return [...t.replicas.keys()];
   for (let attempt = 0; attempt < 100; attempt++) {
     const leader = (await statuses(t)).find((s) => s.view.role === 'leader');
@@ -175,7 +190,7 @@ async function entryReplicas(t: Target): Promise<number[]> {
 }
 
 /** Fresh sockets for the load, a few per entry replica, so one socket's JSON work is not the bottleneck. */
-async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]> {
+export async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]> {
   const perReplica = Math.max(1, Math.ceil(CONNECTIONS_PER_TARGET / ids.length));
   const ports = ids.flatMap((id) => Array.from({ length: perReplica }, () => t.ports.get(id)!));
   return Promise.all(ports.map((port) => connectControl({ host: '127.0.0.1', port, secret: t.secret, timeoutMs: 5000 })));
@@ -187,7 +202,7 @@ async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]>
  * load generator would then spin through its remaining proposals without
  * ever yielding, starving the cleanup (and the reaping of the replicas).
  */
-function parkedOnInterrupt(c: ControlClient, interrupt: Interrupt): ControlClient {
+export function parkedOnInterrupt(c: ControlClient, interrupt: Interrupt): ControlClient {
   const never = (): Promise<never> => new Promise<never>(() => undefined);
   return {
     ...c,
@@ -225,15 +240,20 @@ async function measure(t: Target, o: { concurrency: number; ops: number; valueSi
   };
 }
 
-function round2(x: number): number {
+export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchRow[]> {
+  return withInterrupt((interrupt) => runConfigs(o, interrupt));
+}
+
+/** Runs `f` with Ctrl-C handled: its cleanups (and stoppers) run, then the process exits 130. */
+export async function withInterrupt<T>(f: (interrupt: Interrupt) => Promise<T>): Promise<T> {
   const interrupt = new Interrupt();
   process.on('SIGINT', interrupt.handle);
   try {
-    return await runConfigs(o, interrupt);
+    return await f(interrupt);
   } catch (err) {
     // Once Ctrl-C is stopping the replicas, the load fails under it: that is not an error to report, and the handler exits 130.
     if (interrupt.fired) return new Promise<never>(() => undefined);
@@ -279,6 +299,6 @@ function formatRow(r: BenchRow, header: boolean): string {
   return header ? `${line(COLUMNS)}\n${line(cells)}` : line(cells);
 }
 
-function machine(): Record<string, unknown> {
+export function machine(): Record<string, unknown> {
   return { node: process.version, platform: process.platform, arch: process.arch, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, at: new Date().toISOString() };
 }
