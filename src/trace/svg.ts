@@ -17,7 +17,7 @@
 import { escapeHtml } from '../check/report-html.js';
 import type { NodeId } from '../core/types.js';
 import { clockOf, timeOf, type SendEvent, type TraceEvent } from './format.js';
-import { messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';
+import { chosenText, messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';
 
 export interface SvgOptions extends WindowOptions {
   readonly title?: string;
@@ -260,11 +260,6 @@ function cross(x: number, y: number, r: number): string {
 function marker(node: NodeId, y: number, cls: string, shape: string, label: string): string {
   const text = shorten(label, 28);
   return `<g class="mark ${cls}"><title>${escapeHtml(`node-${node}: ${label}`)}</title>${shape}<text class="label" x="${n(xOf(node) + 9)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
-}
-
-/** `x=7` for a key (Basic Paxos), `#4 x=7` for a slot (Multi-Paxos), whose value is the whole command. */
-export function chosenText(instance: string, value: string, max = Infinity): string {
-  return /^\d+$/.test(instance) ? `#${instance} ${shorten(value, max)}` : `${shorten(instance, max)}=${shorten(value, max)}`;
 }
 
 function chosen(e: Extract<TraceEvent, { ev: 'chosen' }>, y: number): string {

@@ -90,6 +90,11 @@ export function messageLabel(s: SendEvent, maxValueChars = 12): string {
   return parts.join(' ');
 }
 
+/** `x=7` for a key (Basic Paxos), `#4 x=7` for a slot (Multi-Paxos), whose value is the whole command. */
+export function chosenText(instance: string, value: string, max = Infinity): string {
+  return /^\d+$/.test(instance) ? `#${instance} ${shorten(value, max)}` : `${shorten(instance, max)}=${shorten(value, max)}`;
+}
+
 /** At most `max` characters, counting code points so a pair is never split; a cut is shown with an ellipsis. */
 export function shorten(text: string, max: number): string {
   const chars = Array.from(text);
