@@ -86,8 +86,16 @@ function parseLine(raw: string, at: string): TraceEvent {
   const result = v.safeParse(TraceEventSchema, json);
   if (result.success) return result.output;
   const issue = result.issues[0];
+  if (issue.path?.[0]?.key === 'ev' && issue.path.length === 1) throw new UsageError(unknownKind(at, json));
   // A regex as the expected value means nothing to a reader; the regex's own message says what the field should look like.
   throw new UsageError(describeIssue(at, issue.type === 'regex' ? { ...issue, expected: null } : issue));
+}
+
+/** The sentence for a line whose `ev` is missing or names no event: valibot's would list the kinds as a nested union. */
+function unknownKind(at: string, json: unknown): string {
+  const ev = (json as { ev?: unknown }).ev;
+  const what = ev === undefined ? 'has no ev' : `has ev ${JSON.stringify(ev)}, which is not an event`;
+  return `${at}: the event ${what}; ev is one of ${TRACE_EVENT_KINDS.join(', ')}`;
 }
 
 /** What the schema cannot see on one line: the clock, agreeing with the trace's first event. */

@@ -65,7 +65,7 @@ test('a trace with faults reads back too', () => {
 test('a malformed line is one sentence naming the line number and the field', () => {
   const good = '{"seq":1,"tick":0,"ev":"send","id":1,"from":1,"to":2,"type":"prepare"}';
   assert.match(sentenceFor(`${good}\n{"seq":2,"tick":0,"ev":"deliver","id":1,"to":"two"}`), /^t\.jsonl line 2: to is invalid \(expected number, got "two"\)$/);
-  assert.match(sentenceFor(`${good}\n\n{"seq":2,"tick":0,"ev":"sned"}`), /^t\.jsonl line 3: ev is invalid/);
+  assert.match(sentenceFor(`${good}\n\n{"seq":2,"tick":0,"ev":"sned"}`), /^t\.jsonl line 3: the event has ev "sned", which is not an event; ev is one of send, deliver, /);
   assert.match(sentenceFor(`{"seq":1,"tick":0,"ev":"send","id":1,"from":1,"to":2,"type":"prepare","ballot":"3"}`), /line 1: ballot is invalid \(a ballot written as round\.node/);
   assert.match(sentenceFor(`{"seq":1,"tick":0,"ev":"heal","vlaue":1}`), /line 1: vlaue is not a known field/);
   assert.match(sentenceFor('{"seq":1,"tick":0,'), /line 1 is not JSON/);
