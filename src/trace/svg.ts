@@ -58,6 +58,8 @@ function n(x: number): string {
 /** Where things go: the row of each event and the column of each replica. */
 interface Layout {
   readonly rowOf: ReadonlyMap<number, number>;
+  /** The messages the window delivers or drops; any other message sent in it is still in flight at its end. */
+  readonly settled: ReadonlySet<number>;
   readonly rows: number;
   readonly width: number;
   readonly height: number;
@@ -65,9 +67,13 @@ interface Layout {
 
 function layoutOf(w: TraceWindow): Layout {
   const rowOf = new Map<number, number>();
-  w.events.forEach((e, i) => rowOf.set(e.seq, i));
+  const settled = new Set<number>();
+  w.events.forEach((e, i) => {
+    rowOf.set(e.seq, i);
+    if (e.ev === 'deliver' || e.ev === 'drop') settled.add(e.id);
+  });
   const rows = w.events.length;
-  return { rowOf, rows, width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W, height: HEADER_H + rows * ROW_H + BOTTOM };
+  return { rowOf, settled, rows, width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W, height: HEADER_H + rows * ROW_H + BOTTOM };
 }
 
 function xOf(node: NodeId): number {
@@ -90,6 +96,7 @@ text { font: 11px system-ui, sans-serif; fill: #222; }
 .arrow { stroke-width: 1.4; fill: none; }
 .arrow.dropped { stroke-dasharray: 5 3; }
 .arrow.early { stroke-dasharray: 1 3; }
+.arrow.pending { stroke-dasharray: 1 3; stroke-width: 2; }
 .label { font-size: 10px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .cross { stroke: #d62728; stroke-width: 2; }
 .band { fill: #2e86de; fill-opacity: 0.08; stroke: #2e86de; stroke-opacity: 0.4; }
@@ -247,6 +254,7 @@ function drawEvent(e: TraceEvent, w: TraceWindow, l: Layout): string {
     case 'persist': return marker(e.node, y, 'persist', `<rect class="persist" x="${n(xOf(e.node) - 3)}" y="${n(y - 3)}" width="6" height="6"/>`, `persist ${e.what}`);
     case 'chosen': return chosen(e, y);
     case 'note': return note(w, y, e.text);
+    case 'send': return l.settled.has(e.id) ? '' : inFlight(e, l);
     case 'heal': return `<text class="label" x="${LEFT + 8}" y="${n(y + 4)}" fill="#2e86de">heal</text>`;
     default: return '';
   }
@@ -299,6 +307,17 @@ function dropped(s: SendEvent, l: Layout, y: number, why: string): string {
   const line = `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" stroke="${colourOf(s.type)}"/>`;
   const title = `message ${s.id} dropped (${why}): ${messageTitle(s)}`;
   return `<g class="msg drop"><title>${escapeHtml(title)}</title>${line}<path class="cross" d="${cross(x2, y, 5)}"/><text class="label" x="${n(x2 + 8)}" y="${n(y + 4)}" fill="#d62728">${escapeHtml(shorten(why, 20))}</text>${label(s, start.x, start.y, x2, y)}</g>`;
+}
+
+/** A message neither delivered nor dropped in the window: a short dotted stub towards its addressee, so the send is not invisible. */
+function inFlight(s: SendEvent, l: Layout): string {
+  const start = startOf(s, l);
+  const dx = xOf(s.to) - start.x;
+  const x2 = start.x + (dx >= 0 ? 1 : -1) * (dx === 0 ? COL_W * 0.4 : Math.min(COL_W * 0.4, Math.abs(dx)));
+  const y2 = start.y + ROW_H * 0.6;
+  const line = `<line class="arrow pending t-${typeId(s.type)}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${colourOf(s.type)}"/>`;
+  const title = `message ${s.id}, still in flight at the end of the window: ${messageTitle(s)}`;
+  return `<g class="msg pending"><title>${escapeHtml(title)}</title>${line}<text class="label" x="${n(x2 + (x2 >= start.x ? 4 : -4))}" y="${n(y2 + 4)}" text-anchor="${x2 >= start.x ? 'start' : 'end'}" fill="${colourOf(s.type)}">${escapeHtml(`${messageLabel(s)} …`)}</text></g>`;
 }
 
 function messageTitle(s: SendEvent): string {

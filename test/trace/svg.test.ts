@@ -74,6 +74,8 @@ test('past maxEvents only a window is drawn, and the diagram says so; --from and
   // Starting a window on a delivery: its send lies before the window, so the arrow comes in from the top.
   const shifted = renderSvg(events, { fromSeq: 2, toSeq: 3 });
   assert.equal(count(shifted, /<line class="arrow t-accept early"/), 1);
+  // Ending it before a delivery: that message is still in flight, a stub rather than nothing.
+  assert.equal(count(shifted, /<line class="arrow pending t-accept"/), 1);
 });
 
 test('the same trace gives the same bytes', () => {
