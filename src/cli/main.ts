@@ -17,6 +17,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
+import { registerTrace } from './commands/trace.js';
 import { registerUi } from './commands/ui.js';
 import { registerUp } from './commands/up.js';
 import { describeError, exitCodeFor, UsageError } from '../errors.js';
@@ -49,6 +50,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   down: ['paxos down', 'paxos down --json'],
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
+  trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg'],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
   completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
 };
@@ -57,7 +59,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'completion', '__complete']);
+const HOMELESS = new Set(['sim', 'trace', 'completion', '__complete']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -143,6 +145,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerSim(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
+  registerTrace(program);
   registerCompletion(program);
   applyConventions(program, lastCommand);
   program.addHelpText('after', `
