@@ -17,6 +17,7 @@ import type { FaultRules } from '../transport/faults.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
 import { dataDirOf, lastLine, logFileOf } from './home.js';
+import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
 import { checkedPorts, freePorts } from './ports.js';
 import { LOCK_FILE_NAME } from '../storage/lock.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
@@ -88,6 +89,8 @@ export class Orchestrator {
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
   private stopping = false;
+  /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
+  private readonly logs = new RotatingLogs();
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
@@ -154,20 +157,25 @@ export class Orchestrator {
     r.paused = false;
     // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
     const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
+    const log = this.logs.open(r.logFile);
     const proc = execa(process.execPath, [
       ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
-      stdout: { file: r.logFile, append: true }, stderr: { file: r.logFile, append: true },
+      // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
+      stdout: 'pipe', stderr: 'pipe', buffer: false,
       reject: false, cleanup: true,
     });
     r.proc = proc;
     r.pid = proc.pid ?? null;
     r.up = true;
     // With reject: false execa resolves even for a failed spawn; the catch only keeps a surprise from crashing the orchestrator.
-    r.exited = proc.then(
+    pipeToRotatingLog(proc.stdout, log);
+    pipeToRotatingLog(proc.stderr, log);
+    // The log is flushed before the exit is handled, so that lastLine() finds the replica's last words in the file.
+    r.exited = proc.finally(() => log.flush()).then(
       (result) => this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`),
       (err: unknown) => this.onExit(r, proc, (err as Error).message),
     );
@@ -500,6 +508,7 @@ export class Orchestrator {
     process.off('exit', this.continuePausedOnExit);
     for (const r of this.replicas.values()) r.control?.close();
     await this.server?.close();
+    await this.logs.closeAll();
     clearRecord(this.opts.home);
   }
 }

@@ -40,7 +40,7 @@ export function multiMessageFields(m: MultiMessage): SentMessage {
   const base = { from: m.from, to: m.to, type: m.type };
   switch (m.type) {
     case 'prepare': return { ...base, ballot: m.ballot, slot: m.fromSlot };
-    case 'promise': return { ...base, ballot: m.ballot, ...(m.accepted.length > 0 ? { value: `${m.accepted.length} accepted` } : {}) };
+    case 'promise': return { ...base, ballot: m.ballot, ...(m.accepted.length > 0 ? { value: `${m.accepted.length} accepted` } : m.commitIndex > m.fromSlot ? { value: `decided below #${m.commitIndex}` } : {}) };
     // An accept without entries is the leader's heartbeat.
     case 'accept': return { ...base, ballot: m.ballot, ...(m.entries.length === 0 ? { value: 'heartbeat' } : slotValues(m.entries)) };
     case 'accepted': return { ...base, ballot: m.ballot, ...(m.slots.length === 1 ? { slot: m.slots[0]! } : m.slots.length > 1 ? { slot: m.slots[0]!, value: `${m.slots.length} slots` } : {}) };
@@ -49,6 +49,7 @@ export function multiMessageFields(m: MultiMessage): SentMessage {
     case 'commit': return { ...base, ballot: m.ballot, value: `below #${m.commitIndex}` };
     case 'catchup': return { ...base, slot: m.fromSlot };
     case 'learn': return { ...base, ...slotValues(m.entries) };
+    case 'snapshot': return { ...base, slot: m.slot, value: m.part.t === 'snapshot' ? `snapshot of ${m.part.kvCount} keys` : `part ${m.index}` };
   }
 }
 

@@ -31,7 +31,7 @@ test('Multi-Paxos: slots and commands; a heartbeat says so, a batch says how man
   const cmd: LogValue = { kind: 'cmd', id: 's:1', identity: { session: 's', seq: 1 }, base: 0, origin: 1, command: { op: 'set', key: 'x', value: '7' } };
   assert.equal(labelOf(messageFields('multi', { type: 'accept', from: 1, to: 2, ballot: b13, entries: [{ slot: 4, value: cmd }], commitIndex: 4 })), 'accept 1.3 #4 x=7');
   assert.equal(labelOf(messageFields('multi', { type: 'accept', from: 1, to: 2, ballot: b13, entries: [], commitIndex: 4 })), 'accept 1.3 heartbeat');
-  assert.equal(labelOf(messageFields('multi', { type: 'accepted', from: 2, to: 1, ballot: b13, slots: [4, 5, 6] })), 'accepted 1.3 #4 3 slots');
+  assert.equal(labelOf(messageFields('multi', { type: 'accepted', from: 2, to: 1, ballot: b13, slots: [4, 5, 6], commitIndex: 4 })), 'accepted 1.3 #4 3 slots');
   assert.equal(labelOf(messageFields('multi', { type: 'prepare', from: 1, to: 2, ballot: b13, fromSlot: 9 })), 'prepare 1.3 #9');
   assert.equal(labelOf(messageFields('multi', { type: 'forward', from: 2, to: 1, value: cmd as LogValue & { kind: 'cmd' } })), 'forward x=7');
 });
