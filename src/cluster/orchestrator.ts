@@ -580,6 +580,7 @@ export class Orchestrator {
       orchestratorPid: process.pid, orchestratorPort: this.port, startedAtMs: Date.now(),
       ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
       resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
+      ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
       replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
     };
   }

@@ -39,6 +39,8 @@ export const ClusterRecordSchema = v.pipe(v.object({
   /** Whether this run resumed the cluster from its data, and how many values its replicas held then. */
   resumed: v.optional(v.boolean()),
   chosenAtStart: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** What the user should hear about this start (a port that moved), for a detached `up` to print. */
+  notices: v.optional(v.array(v.string())),
 }), v.readonly());
 
 /**

@@ -110,6 +110,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   while (Date.now() < deadline) {
     const record = readRecord(o.home);
     if (record !== null && record.orchestratorPid === child.pid) {
+      for (const line of record.notices ?? []) o.out(line);
       if (record.resumed === true) o.out(resumedLine(record.clusterSize, o.home, record.chosenAtStart ?? 0));
       o.out(`cluster of ${record.clusterSize} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
