@@ -10,7 +10,7 @@ import { Command, CommanderError, type Option } from '@commander-js/extra-typing
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { complete, registerCompletion } from './commands/completion.js';
-import { registerDown } from './commands/down.js';
+import { registerDown, registerReset } from './commands/down.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
@@ -47,7 +47,8 @@ const EXAMPLES: Record<string, readonly string[]> = {
   net: ['paxos net --delay 10-200ms --drop 5%', 'paxos net --delay 0 --drop 0 --json'],
   logs: ['paxos logs node-2 --lines 20', 'paxos logs node-1 -f --json'],
   ui: ['paxos ui'],
-  down: ['paxos down', 'paxos down --json'],
+  down: ['paxos down', 'paxos down --wipe --json'],
+  reset: ['paxos reset'],
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
   trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg'],
@@ -56,7 +57,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 };
 
 /** Flags that must not come from the environment: internal ones, and those a stale `export` would make dangerous. */
-const NO_ENV = new Set(['daemon', 'plant', 'all']);
+const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
 const HOMELESS = new Set(['sim', 'trace', 'completion', '__complete']);
@@ -142,6 +143,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerLogs(program);
   registerUi(program);
   registerDown(program);
+  registerReset(program);
   registerSim(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
@@ -149,9 +151,10 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerCompletion(program);
   applyConventions(program, lastCommand);
   program.addHelpText('after', `
-Every flag but --all and --plant can also be set with an environment variable,
-shown as env: next to it (PAXOS_NODES=3 paxos up); a boolean one is off when set
-to 0, false or no. A flag typed on the command line wins over its variable.
+Every flag but --all, --plant, --fresh and --wipe can also be set with an
+environment variable, shown as env: next to it (PAXOS_NODES=3 paxos up); a
+boolean one is off when set to 0, false or no. A flag typed on the command line
+wins over its variable.
 PAXOS_HOME (default ~/.paxos) is where the cluster lives.
 
 Examples:

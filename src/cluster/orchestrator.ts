@@ -6,8 +6,7 @@
  * (SIGCONT) and restarts replicas on request. It listens on loopback behind the cluster's secret like everything else.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
@@ -18,8 +17,11 @@ import { connectControl, type ControlClient } from '../transport/ws-transport.js
 import { startWsServer } from '../transport/server.js';
 import { dataDirOf, lastLine, logFileOf } from './home.js';
 import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
-import { checkedPorts, freePorts } from './ports.js';
-import { LOCK_FILE_NAME } from '../storage/lock.js';
+import { checkedPorts, isPortFree } from './ports.js';
+import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
+import {
+  deleteData, describeDeleted, liveLockHolder, newManifest, planUp, waitForDataRelease, writeManifest, type Manifest,
+} from './manifest.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
 
@@ -29,6 +31,8 @@ export interface OrchestratorOptions {
   readonly protocol: Protocol;
   readonly host?: string;
   readonly basePort?: number;
+  /** Delete the data in `home` and start empty; without it, data that is there is resumed (and must fit clusterSize and protocol). */
+  readonly fresh?: boolean;
   readonly tickMs?: number;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
@@ -36,7 +40,16 @@ export interface OrchestratorOptions {
 
 export interface ReplicaState {
   readonly id: NodeId;
-  readonly port: number;
+  /** The port it listens on as registered; before its first registration, the port it was asked for (0: any). */
+  port: number;
+  /**
+   * Its data directory holds its data: every start but the very first of a
+   * new cluster's replica. Passed on as --expect-data, so a replica whose
+   * directory was emptied refuses to start rather than forget its promises.
+   */
+  expectData: boolean;
+  /** The exit code of its last process, null while running or when killed by a signal. */
+  lastExitCode: number | null;
   readonly dataDir: string;
   readonly logFile: string;
   pid: number | null;
@@ -91,6 +104,11 @@ export class Orchestrator {
   private stopping = false;
   /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
   private readonly logs = new RotatingLogs();
+  private manifest: Manifest | null = null;
+  /** How many values the replicas held when a resumed cluster came up; null for a new cluster. */
+  private resumedChosen: number | null = null;
+  /** Things the user should hear about the start (data deleted, a port that moved), for `up` to print. */
+  readonly notices: string[] = [];
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
@@ -108,7 +126,10 @@ export class Orchestrator {
     for (const r of this.replicas.values()) if (r.paused) r.proc?.kill('SIGCONT');
   };
 
-  /** Starts a fresh cluster and resolves once every replica has registered. */
+  /**
+   * Starts the cluster whose data is in `home` (or a new one when there is
+   * none, or with `fresh`) and resolves once every replica has registered.
+   */
   static async start(opts: OrchestratorOptions): Promise<Orchestrator> {
     const o = new Orchestrator(opts);
     try {
@@ -122,27 +143,90 @@ export class Orchestrator {
 
   private async boot(): Promise<void> {
     const n = this.opts.clusterSize;
-    const ports = this.opts.basePort !== undefined
-      ? await checkedPorts(this.host, this.opts.basePort, n + 1)
-      : await freePorts(this.host, n + 1);
-    rmSync(`${this.opts.home}/data`, { recursive: true, force: true });
+    const plan = planUp(this.opts.home, { nodes: n, protocol: this.opts.protocol, fresh: this.opts.fresh === true });
+    if (this.opts.fresh === true) {
+      const deleted = await deleteData(this.opts.home);
+      if (deleted !== null) this.notice(describeDeleted(deleted));
+    } else if (plan.resume !== null) {
+      // The replicas of an orchestrator that was SIGKILLed leave on their own within a second or two; their locks must be gone first.
+      await waitForDataRelease(this.opts.home);
+    }
+    const manifest = plan.resume ?? this.createCluster(n);
+    this.manifest = manifest;
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
+    const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort, n + 1) : null;
     for (let id = 1; id <= n; id++) {
+      const wanted = fixed?.[id] ?? manifest.replicas.find((r) => r.id === id)?.port ?? 0;
       this.replicas.set(id, {
-        id, port: ports[id]!, dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
+        id, port: wanted, expectData: plan.resume !== null, lastExitCode: null,
+        dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
         pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
         paused: false,
       });
     }
     this.server = await startWsServer({
-      host: this.host, port: ports[0]!, secret: this.secret, clusterSize: n, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+      host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
       validate: () => null, onPeerMessage: () => undefined, log: (l) => this.log(l),
       onControl: (conn) => this.acceptControl(conn),
     });
     this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
-    for (const r of this.replicas.values()) this.spawn(r);
+    for (const r of this.replicas.values()) {
+      await this.choosePort(r);
+      this.spawn(r);
+    }
     await this.waitForRegistration(this.opts.readyTimeoutMs ?? 15_000);
+    if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
+  }
+
+  /**
+   * A new cluster's manifest and its replicas' identities, written before any
+   * replica starts: from then on the manifest says these replicas exist, and
+   * a replica directory that loses its data is refused, not started empty.
+   */
+  private createCluster(n: number): Manifest {
+    const manifest = newManifest(n, this.opts.protocol);
+    mkdirSync(`${this.opts.home}/data`, { recursive: true, mode: 0o700 });
+    writeManifest(this.opts.home, manifest);
+    for (let id = 1; id <= n; id++) writeIdentity(dataDirOf(this.opts.home, id), { version: 1, clusterId: manifest.clusterId, node: id, incarnation: 0 });
+    return manifest;
+  }
+
+  /**
+   * A replica that had a port asks for it again, so a cluster keeps its
+   * addresses across restarts and resumes. When someone else has taken the
+   * port meanwhile, the replica gets a new one (and the manifest records it)
+   * rather than failing: the old port was an ephemeral one the system handed
+   * out, and any outgoing connection may be using it now. Ports fixed with
+   * --base-port are the exception: the user chose them, so a taken one is
+   * refused in one sentence instead of quietly changed.
+   */
+  private async choosePort(r: ReplicaState): Promise<void> {
+    if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
+    if (this.opts.basePort !== undefined) {
+      throw new OperatingError(`node-${r.id}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`);
+    }
+    this.notice(`node-${r.id}'s port ${r.port} is in use by another process; node-${r.id} listens on a new port`);
+    r.port = 0;
+  }
+
+  private notice(line: string): void {
+    this.notices.push(line);
+    this.log(line);
+  }
+
+  /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
+  private async chosenCount(): Promise<number> {
+    const counts = await Promise.all([...this.replicas.values()].map(async (r) => {
+      const reply = await r.control?.request({ op: 'status' }, 3000).catch(() => null) as { status?: ReplicaStatus } | null | undefined;
+      return reply?.status?.view.chosenCount ?? 0;
+    }));
+    return Math.max(0, ...counts);
+  }
+
+  /** Whether this cluster was resumed from its data, and how many values it held then. */
+  get resumed(): { readonly chosen: number } | null {
+    return this.resumedChosen === null ? null : { chosen: this.resumedChosen };
   }
 
   get port(): number {
@@ -161,7 +245,8 @@ export class Orchestrator {
     const proc = execa(process.execPath, [
       ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
-      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
+      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10), '--cluster-id', this.manifest!.clusterId,
+      ...(r.expectData ? ['--expect-data'] : []),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
@@ -171,12 +256,18 @@ export class Orchestrator {
     r.proc = proc;
     r.pid = proc.pid ?? null;
     r.up = true;
+    r.lastExitCode = null;
+    // From its first start on, the replica's directory holds its identity, and every later start must find it.
+    r.expectData = true;
     // With reject: false execa resolves even for a failed spawn; the catch only keeps a surprise from crashing the orchestrator.
     pipeToRotatingLog(proc.stdout, log);
     pipeToRotatingLog(proc.stderr, log);
     // The log is flushed before the exit is handled, so that lastLine() finds the replica's last words in the file.
     r.exited = proc.finally(() => log.flush()).then(
-      (result) => this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`),
+      (result) => {
+        if (r.proc === proc) r.lastExitCode = result.exitCode ?? null;
+        this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`);
+      },
       (err: unknown) => this.onExit(r, proc, (err as Error).message),
     );
   }
@@ -200,11 +291,17 @@ export class Orchestrator {
       const missing = [...this.replicas.values()].filter((r) => !r.registered);
       if (missing.length === 0) return;
       const dead = missing.find((r) => !r.up);
-      if (dead !== undefined) throw new OperatingError(`node-${dead.id} exited while starting: ${lastLine(dead.logFile)}`);
+      if (dead !== undefined) throw new OperatingError(this.whyNotStarted(dead, 'exited while starting'));
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const late = [...this.replicas.values()].filter((r) => !r.registered).map((r) => `node-${r.id}`);
     throw new OperatingError(`${late.join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`);
+  }
+
+  /** A replica that refused its data directory said why in one sentence of its own; anything else is quoted after what happened. */
+  private whyNotStarted(r: ReplicaState, what: string): string {
+    if (r.lastExitCode === IDENTITY_REFUSED_EXIT) return lastLine(r.logFile);
+    return `node-${r.id} ${what}: ${lastLine(r.logFile)}`;
   }
 
   private replica(id: NodeId): ReplicaState {
@@ -283,10 +380,11 @@ export class Orchestrator {
     if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
     const holder = liveLockHolder(r.dataDir);
     if (holder !== null) throw new OperatingError(`node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`);
+    await this.choosePort(r);
     this.spawn(r);
     const deadline = Date.now() + 10_000;
     while (!r.registered) {
-      if (!r.up) throw new OperatingError(`node-${id} failed to start from its data: ${lastLine(r.logFile)}`);
+      if (!r.up) throw new OperatingError(this.whyNotStarted(r, 'failed to start from its data'));
       if (Date.now() > deadline) throw new OperatingError(`node-${id} did not come back within 10s; see ${r.logFile}`);
       await sleep(POLL_MS);
     }
@@ -431,7 +529,9 @@ export class Orchestrator {
 
   private async onRegister(id: NodeId, port: number, pid: number): Promise<void> {
     const r = this.replica(id);
-    if (port !== r.port) throw new OperatingError(`node-${id} registered port ${port}, expected ${r.port}`);
+    // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
+    if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
+    r.port = port;
     const control = await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 });
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.control?.close();
@@ -486,12 +586,22 @@ export class Orchestrator {
     return {
       version: 1, protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, host: this.host, secret: this.secret,
       orchestratorPid: process.pid, orchestratorPort: this.port, startedAtMs: Date.now(),
+      ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
+      resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
+      ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
       replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
     };
   }
 
+  /** The cluster record for other commands, and the manifest with the ports the replicas listen on now, for the next `up`. */
   private saveRecord(): void {
     writeRecord(this.record(), this.opts.home);
+    const manifest = this.manifest;
+    if (manifest === null) return;
+    const replicas = manifest.replicas.map((m) => ({ id: m.id, port: this.replicas.get(m.id)?.port || m.port }));
+    if (replicas.every((m, i) => m.port === manifest.replicas[i]!.port)) return;
+    this.manifest = { ...manifest, replicas };
+    writeManifest(this.opts.home, this.manifest);
   }
 
   /** Stops every replica (SIGTERM, then SIGKILL after a grace period) and forgets the cluster. */
@@ -542,24 +652,6 @@ async function raceDeadline(promise: Promise<unknown>, deadline: number): Promis
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The live process holding the lock in a replica's data directory, or null.
- * The lock file of a SIGKILLed replica stays behind naming a dead pid; the
- * next replica takes such a stale lock over, so it does not count as held.
- * Checked before a restart so that a directory in use is refused in one
- * sentence here, not as a lock error from a replica that failed to start.
- */
-function liveLockHolder(dataDir: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(join(dataDir, LOCK_FILE_NAME), 'utf8');
-  } catch {
-    return null; // No lock file (or none readable): nothing holds the directory.
-  }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid) ? pid : null;
 }
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {

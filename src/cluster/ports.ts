@@ -1,4 +1,8 @@
-/** Finding loopback ports for replicas: free ephemeral ones, or a checked range from --base-port. */
+/**
+ * Checking loopback ports for replicas. Without --base-port nothing is picked
+ * here: a new replica binds port 0 and registers the port it got, so no other
+ * process can take a port between our choosing it and the replica binding it.
+ */
 import { createServer } from 'node:net';
 import { OperatingError } from '../errors.js';
 
@@ -14,14 +18,9 @@ function probe(host: string, port: number): Promise<number | null> {
   });
 }
 
-export async function freePorts(host: string, count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let attempt = 0; ports.size < count && attempt < count * 20; attempt++) {
-    const port = await probe(host, 0);
-    if (port !== null) ports.add(port);
-  }
-  if (ports.size < count) throw new OperatingError(`could not find ${count} free ports on ${host}`);
-  return [...ports];
+/** Whether `port` can be bound on `host` right now (a resumed replica asks for its old port only if so). */
+export async function isPortFree(host: string, port: number): Promise<boolean> {
+  return (await probe(host, port)) !== null;
 }
 
 export async function checkedPorts(host: string, basePort: number, count: number): Promise<number[]> {

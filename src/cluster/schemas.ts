@@ -34,7 +34,30 @@ export const ClusterRecordSchema = v.pipe(v.object({
   orchestratorPort: port,
   replicas: v.pipe(v.array(ReplicaRecordSchema), v.readonly()),
   startedAtMs: v.number(),
+  /** Optional so that a record written before manifests existed still reads. */
+  clusterId: v.optional(v.string()),
+  /** Whether this run resumed the cluster from its data, and how many values its replicas held then. */
+  resumed: v.optional(v.boolean()),
+  chosenAtStart: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** What the user should hear about this start (a port that moved), for a detached `up` to print. */
+  notices: v.optional(v.array(v.string())),
 }), v.readonly());
+
+/**
+ * The cluster manifest (`data/manifest.json`): what a cluster's data is, kept
+ * beside the data so that `paxos up` can resume it. A replica's port is null
+ * until it has first registered one.
+ */
+export const ManifestSchema = v.pipe(v.object({
+  version: v.literal(1),
+  clusterId: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/, '16 hex digits')),
+  protocol,
+  clusterSize: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  createdAtMs: v.number(),
+  replicas: v.pipe(v.array(v.object({ id: v.pipe(v.number(), v.integer(), v.minValue(1)), port: v.nullable(port) })), v.readonly()),
+}), v.check((m) => m.replicas.length === m.clusterSize, 'one replica entry per member'), v.readonly());
+
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
 
 export type ReplicaRecord = v.InferOutput<typeof ReplicaRecordSchema>;
 export type ClusterRecord = v.InferOutput<typeof ClusterRecordSchema>;

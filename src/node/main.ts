@@ -10,6 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
+import { claimIdentity, IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
 import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
@@ -28,6 +29,9 @@ interface ReplicaArgs {
   readonly orchestratorPid: number;
   readonly secret: string;
   readonly tickMs: number;
+  readonly clusterId: string;
+  /** The cluster's manifest says this replica has started before: its data directory must hold its data. */
+  readonly expectData: boolean;
 }
 
 function parse(): ReplicaArgs {
@@ -35,16 +39,18 @@ function parse(): ReplicaArgs {
     options: {
       id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
-      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' },
+      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'cluster-id': { type: 'string' },
+      'expect-data': { type: 'boolean' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
   if (secret === undefined || secret === '') throw new Error('PAXOS_SECRET is not set; replicas are started by `paxos up`');
+  if (values['cluster-id'] === undefined || values['cluster-id'] === '') throw new Error('--cluster-id is not set; replicas are started by `paxos up`');
   return {
     id: Number(values.id), clusterSize: Number(values.size), protocol: values.protocol === 'basic' ? 'basic' : 'multi',
     host: values.host ?? '127.0.0.1', port: Number(values.port), dataDir: String(values.data),
     orchestratorPort: Number(values['orchestrator-port']), orchestratorPid: Number(values['orchestrator-pid']),
-    secret, tickMs: Number(values['tick-ms'] ?? 10),
+    secret, tickMs: Number(values['tick-ms'] ?? 10), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
   };
 }
 
@@ -91,6 +97,9 @@ async function main(): Promise<void> {
   const args = parse();
   const plant = plantFromEnv();
   if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
+  // Before storage opens: opening creates an empty log in a missing directory, and a replica started from it would have forgotten its promises.
+  const identity = claimIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
+  log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}`);
   const storage = await openFileStorage<unknown>({ dir: args.dataDir, log });
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
@@ -151,5 +160,13 @@ function watchOrchestrator(pid: number): void {
 
 main().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(err instanceof Error && err.name === 'StorageCorruptError' ? 4 : 1);
+  process.exit(exitCodeOf(err));
 });
+
+/** Distinct exit codes let the orchestrator tell a refused data directory from a crash, and report its sentence as it is. */
+function exitCodeOf(err: unknown): number {
+  if (!(err instanceof Error)) return 1;
+  if (err.name === 'StorageCorruptError') return 4;
+  if (err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;
+  return 1;
+}

@@ -16,13 +16,14 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
   program
     .command('up')
     .description('start a cluster of real replica processes on 127.0.0.1 and watch it (a dashboard on a terminal, one line per event otherwise)')
-    .option('-n, --nodes <count>', 'number of replicas, 1-15 (default: 5, or the template\'s)', parseIntFlag('-n', 1, 15))
-    .option('--protocol <name>', 'multi (a replicated log) or basic (one single-decree instance per key) (default: multi, or the template\'s)', parseProtocol)
+    .option('-n, --nodes <count>', 'number of replicas, 1-15 (default: the data\'s when resuming, else 5 or the template\'s)', parseIntFlag('-n', 1, 15))
+    .option('--protocol <name>', 'multi (a replicated log) or basic (one single-decree instance per key) (default: the data\'s when resuming, else multi or the template\'s)', parseProtocol)
     .option('--template <name>', `start from a cluster profile in templates/: ${templateNames().join(', ')}; flags given here win`, templateFlag)
     .option('--base-port <port>', 'listen on consecutive ports from here instead of free ephemeral ones', parseIntFlag('--base-port', 1024, 65000))
+    .option('--fresh', 'delete the cluster data in $PAXOS_HOME/data first and start an empty cluster (without it, `up` resumes the cluster whose data is there)')
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
-    .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"replicas":[…]})')
+    .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"resumed":false,"chosen":null,"replicas":[…]})')
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
     .action(async (opts, cmd) => {
       // The background orchestrator inherits the environment; PAXOS_DETACH there must not make it detach again.
@@ -32,8 +33,11 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
       if (opts.json === true && !opts.daemon && !detach && cmd.getOptionValueSource('json') === 'cli') throw new UsageError('up --json needs --detach: a cluster in the foreground prints events, not one result; use `paxos status --json`');
       const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
       const home = paxosHome();
+      // Size and protocol left unsaid come from the data when it is resumed; the defaults (5, multi) apply to a new cluster only.
+      const nodes = opts.nodes ?? template?.nodes;
+      const protocol = opts.protocol ?? template?.protocol;
       setExit(await runUp({
-        home, clusterSize: opts.nodes ?? template?.nodes ?? 5, protocol: opts.protocol ?? template?.protocol ?? 'multi',
+        home, ...(nodes !== undefined ? { nodes } : {}), ...(protocol !== undefined ? { protocol } : {}), fresh: opts.fresh === true,
         detach, daemon: opts.daemon, ...(template ? { template } : {}),
         dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
         ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
@@ -44,7 +48,8 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
         if (r !== null) {
           process.stdout.write(`${JSON.stringify({
             home, clusterSize: r.clusterSize, protocol: r.protocol, host: r.host, orchestratorPid: r.orchestratorPid,
-            startedAtMs: r.startedAtMs, replicas: r.replicas,
+            startedAtMs: r.startedAtMs, replicas: r.replicas, clusterId: r.clusterId ?? null,
+            resumed: r.resumed === true, chosen: r.resumed === true ? r.chosenAtStart ?? 0 : null,
           })}\n`);
         }
       }

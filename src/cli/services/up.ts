@@ -1,16 +1,17 @@
 /**
  * `paxos up`: starts the orchestrator in this process and watches the
  * cluster (the dashboard on a terminal, plain lines otherwise), or starts it
- * in a detached background process and returns.
+ * in a detached background process and returns. A home that holds a
+ * cluster's data resumes that cluster; `--fresh` deletes the data first.
  */
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import { lastLine, orchestratorLogOf } from '../../cluster/home.js';
 import { openRotatingLog } from '../../cluster/log-files.js';
 import { readRecord } from '../../cluster/record.js';
+import { dataRootOf, deleteData, describeDeleted, planUp, type UpPlan } from '../../cluster/manifest.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
 import { OperatingError } from '../../errors.js';
@@ -20,8 +21,12 @@ import { ensureNoRunningCluster } from './cluster-guard.js';
 
 export interface UpOptions {
   readonly home: string;
-  readonly clusterSize: number;
-  readonly protocol: Protocol;
+  /** -n as given (flag, environment or template); undefined leaves it to the data, or the default of 5. */
+  readonly nodes?: number;
+  /** --protocol as given; undefined leaves it to the data, or the default of multi. */
+  readonly protocol?: Protocol;
+  /** Delete the data and start an empty cluster. */
+  readonly fresh: boolean;
   readonly basePort?: number;
   readonly detach: boolean;
   /** Internal: this process is the detached orchestrator. */
@@ -35,25 +40,30 @@ const BIN = fileURLToPath(new URL('../../../../bin/paxos.js', import.meta.url));
 
 export async function runUp(o: UpOptions): Promise<number> {
   ensureNoRunningCluster(o.home);
-  if (o.detach) return startDetached(o);
-  if (!o.daemon) return runOrchestrator(o);
+  const plan = planUp(o.home, { ...(o.nodes !== undefined ? { nodes: o.nodes } : {}), ...(o.protocol !== undefined ? { protocol: o.protocol } : {}), fresh: o.fresh });
+  if (o.fresh) await freshStart(o);
+  if (o.detach) return startDetached(o, plan);
+  if (!o.daemon) return runOrchestrator(o, plan);
   // The daemon's stdout is its log file, which would grow across every `up`; its lines go through a rotating log of that file instead.
   const log = openRotatingLog({ file: orchestratorLogOf(o.home) });
   try {
-    return await runOrchestrator({ ...o, out: (line) => log.write(`${line}\n`) });
+    return await runOrchestrator({ ...o, out: (line) => log.write(`${line}\n`) }, plan);
   } finally {
     await log.close();
   }
 }
 
-async function runOrchestrator(o: UpOptions): Promise<number> {
+async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   const orchestrator = await Orchestrator.start({
-    home: o.home, clusterSize: o.clusterSize, protocol: o.protocol,
+    home: o.home, clusterSize: plan.clusterSize, protocol: plan.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     // The daemon's log is read with cat and tail; a line quoting a peer's text must not carry control characters into it.
     log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${showLine(line)}`) : undefined,
   });
   if (o.template?.net) orchestrator.setNet(o.template.net);
+  for (const line of orchestrator.notices) o.out(line);
+  const resumed = orchestrator.resumed;
+  if (resumed !== null) o.out(resumedLine(plan.clusterSize, o.home, resumed.chosen));
   const stopped = new Promise<void>((resolve) => {
     const stop = () => void orchestrator.down().then(resolve, resolve);
     process.once('SIGINT', stop);
@@ -83,11 +93,26 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   });
 }
 
-/** Re-runs `paxos up` as a background daemon and waits until it has written the cluster record. */
-async function startDetached(o: UpOptions): Promise<number> {
+/** Deletes the data for `--fresh`, saying what it deleted (replicas of a dead orchestrator still exiting are waited for first). */
+async function freshStart(o: UpOptions): Promise<void> {
+  const deleted = await deleteData(o.home);
+  o.out(deleted === null ? `--fresh: there was no data in ${dataRootOf(o.home)} to delete` : describeDeleted(deleted));
+}
+
+/** `resumed 5 replicas from their data in /h/data: 1,204 values chosen`. */
+export function resumedLine(clusterSize: number, home: string, chosen: number): string {
+  return `resumed ${clusterSize} replicas from their data in ${dataRootOf(home)}: ${chosen.toLocaleString('en-US')} ${chosen === 1 ? 'value' : 'values'} chosen`;
+}
+
+/**
+ * Re-runs `paxos up` as a background daemon and waits until it has written
+ * the cluster record. The daemon gets the size and protocol this process
+ * settled on, and never --fresh: the data is already deleted here.
+ */
+async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   mkdirSync(`${o.home}/logs`, { recursive: true, mode: 0o700 });
   const logFd = openSync(orchestratorLogOf(o.home), 'a');
-  const args = [BIN, 'up', '--daemon', '-n', String(o.clusterSize), '--protocol', o.protocol];
+  const args = [BIN, 'up', '--daemon', '-n', String(plan.clusterSize), '--protocol', plan.protocol];
   if (o.basePort !== undefined) args.push('--base-port', String(o.basePort));
   if (o.template !== undefined) args.push('--template', o.template.name);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
@@ -96,6 +121,8 @@ async function startDetached(o: UpOptions): Promise<number> {
   while (Date.now() < deadline) {
     const record = readRecord(o.home);
     if (record !== null && record.orchestratorPid === child.pid) {
+      for (const line of record.notices ?? []) o.out(line);
+      if (record.resumed === true) o.out(resumedLine(record.clusterSize, o.home, record.chosenAtStart ?? 0));
       o.out(`cluster of ${record.clusterSize} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
       return 0;

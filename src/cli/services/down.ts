@@ -1,0 +1,56 @@
+/**
+ * `paxos down` (and `paxos reset`): stops the running cluster, if any, and
+ * with `wipe` deletes its data afterwards. Without `wipe` the data stays, and
+ * the next `paxos up` resumes the cluster from it.
+ */
+import { ClusterClient } from '../../cluster/client.js';
+import { deleteData, describeDeleted, dataRootOf, type DeletedData } from '../../cluster/manifest.js';
+import { isProcessAlive, readRecord } from '../../cluster/record.js';
+
+export interface DownResult {
+  /** One line per thing done, for people. */
+  readonly lines: readonly string[];
+  /** The same, for --json. */
+  readonly data: Record<string, unknown>;
+}
+
+/** How long `down` waits for the orchestrator to have stopped its replicas and exited. */
+const EXIT_WAIT_MS = 10_000;
+
+export async function runDown(home: string, o: { wipe: boolean }): Promise<DownResult> {
+  const stopped = await stop(home, o.wipe);
+  if (!o.wipe) return stopped;
+  const deleted = await deleteData(home);
+  return {
+    lines: [...stopped.lines, deleted === null ? `there was no data in ${dataRootOf(home)} to delete` : describeDeleted(deleted)],
+    data: { ...stopped.data, wiped: deleted === null ? null : wipedJson(deleted) },
+  };
+}
+
+function wipedJson(d: DeletedData): Record<string, unknown> {
+  return { path: d.path, bytes: d.bytes, entries: d.entries };
+}
+
+/** Nothing running is not an error: `down` wants the cluster gone and it is (a script can run it unconditionally). */
+async function stop(home: string, wipe: boolean): Promise<DownResult> {
+  const record = readRecord(home);
+  if (record === null) return { lines: ['no cluster is running; nothing to stop'], data: { stopped: false, clusterSize: null } };
+  if (!isProcessAlive(record.orchestratorPid)) {
+    // connect() removes the stale record (and says so in the error we do not need).
+    await ClusterClient.connect(home).then((c) => c.close(), () => undefined);
+    return {
+      lines: [`the cluster recorded in ${home} was already gone (orchestrator pid ${record.orchestratorPid}); removed its stale record`],
+      data: { stopped: false, clusterSize: record.clusterSize, staleRecordRemoved: true },
+    };
+  }
+  const cluster = await ClusterClient.connect(home);
+  const pid = cluster.record.orchestratorPid;
+  await cluster.down();
+  cluster.close();
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return {
+    lines: [`stopped the cluster of ${cluster.record.clusterSize} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`],
+    data: { stopped: true, clusterSize: cluster.record.clusterSize, orchestratorPid: pid },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The cluster manifest, `$PAXOS_HOME/data/manifest.json`: what the data in a
+ * home is (cluster id, size, protocol, each replica's port, when it was
+ * created). It lives beside the data rather than in the cluster record
+ * because it outlives the running cluster: `paxos up` reads it to resume the
+ * cluster from its data, and to refuse a start that does not fit the data.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Protocol } from '../core/types.js';
+import { OperatingError } from '../errors.js';
+import { LOCK_FILE_NAME } from '../storage/lock.js';
+import { replaceFileDurably } from '../storage/identity.js';
+import { isProcessAlive } from './record.js';
+import { ManifestSchema, parseOrThrow, type Manifest } from './schemas.js';
+
+export type { Manifest } from './schemas.js';
+
+export function dataRootOf(home: string): string {
+  return join(home, 'data');
+}
+
+export function manifestFileOf(home: string): string {
+  return join(dataRootOf(home), 'manifest.json');
+}
+
+/** A new cluster's manifest: a random id, and no ports until the replicas have registered theirs. */
+export function newManifest(clusterSize: number, protocol: Protocol): Manifest {
+  return {
+    version: 1, clusterId: randomBytes(8).toString('hex'), protocol, clusterSize, createdAtMs: Date.now(),
+    replicas: Array.from({ length: clusterSize }, (_, i) => ({ id: i + 1, port: null })),
+  };
+}
+
+/** The manifest in `home`, or null when there is none; a malformed one is one sentence naming the file. */
+export function readManifest(home: string): Manifest | null {
+  const file = manifestFileOf(home);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new OperatingError(`${file} is not valid JSON (${(err as Error).message}); fix it, or delete the data with \`paxos up --fresh\``);
+  }
+  return parseOrThrow(ManifestSchema, raw, file, (sentence) => new OperatingError(`${sentence}; fix it, or delete the data with \`paxos up --fresh\``));
+}
+
+/** Writes the manifest atomically: a crash leaves the old one or the new one, which the next `up` must be able to read. */
+export function writeManifest(home: string, manifest: Manifest): void {
+  replaceFileDurably(manifestFileOf(home), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** Whether `home` holds any cluster data at all (a manifest, a replica directory, anything under data/). */
+export function hasData(home: string): boolean {
+  try {
+    return readdirSync(dataRootOf(home)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export interface UpRequest {
+  /** -n as given (flag, environment or template); undefined when the user left it to the default or the data. */
+  readonly nodes?: number;
+  readonly protocol?: Protocol;
+  readonly fresh: boolean;
+}
+
+export interface UpPlan {
+  /** The manifest of the cluster to resume; null to start an empty one. */
+  readonly resume: Manifest | null;
+  readonly clusterSize: number;
+  readonly protocol: Protocol;
+}
+
+const DEFAULT_SIZE = 5;
+const DEFAULT_PROTOCOL: Protocol = 'multi';
+
+/**
+ * What `paxos up` will do with the data in `home`: resume the cluster it
+ * holds, or start an empty one (after `--fresh` has deleted the data). A
+ * size or protocol that differs from the data's is refused rather than
+ * silently ignored or silently wiping the data.
+ */
+export function planUp(home: string, req: UpRequest): UpPlan {
+  const fresh = { resume: null, clusterSize: req.nodes ?? DEFAULT_SIZE, protocol: req.protocol ?? DEFAULT_PROTOCOL };
+  if (req.fresh) return fresh;
+  const manifest = readManifest(home);
+  if (manifest === null) {
+    if (hasData(home)) {
+      throw new OperatingError(`${dataRootOf(home)} holds data but no manifest.json (an older paxos made it, or its first start was cut short), so it cannot be resumed safely; run \`paxos up --fresh\` to delete it and start empty`);
+    }
+    return fresh;
+  }
+  const sizeDiffers = req.nodes !== undefined && req.nodes !== manifest.clusterSize;
+  const protocolDiffers = req.protocol !== undefined && req.protocol !== manifest.protocol;
+  if (sizeDiffers || protocolDiffers) throw new OperatingError(mismatchSentence(home, manifest, req));
+  return { resume: manifest, clusterSize: manifest.clusterSize, protocol: manifest.protocol };
+}
+
+function mismatchSentence(home: string, m: Manifest, req: UpRequest): string {
+  const asData = req.protocol !== undefined ? `paxos up -n ${m.clusterSize} --protocol ${m.protocol}` : `paxos up -n ${m.clusterSize}`;
+  const asked = ['paxos up --fresh', ...(req.nodes !== undefined ? [`-n ${req.nodes}`] : []), ...(req.protocol !== undefined ? [`--protocol ${req.protocol}`] : [])].join(' ');
+  return `the data in ${dataRootOf(home)} is a ${m.clusterSize}-replica ${m.protocol} cluster; run \`${asData}\`, or \`${asked}\` to delete it and start empty`;
+}
+
+/**
+ * The live process holding the lock in a replica's data directory, or null.
+ * The lock file of a SIGKILLed replica stays behind naming a dead pid; the
+ * next replica takes such a stale lock over, so it does not count as held.
+ */
+export function liveLockHolder(dataDir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, LOCK_FILE_NAME), 'utf8');
+  } catch {
+    return null; // No lock file (or none readable): nothing holds the directory.
+  }
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid) ? pid : null;
+}
+
+/**
+ * How long `up` waits for the replicas of a dead orchestrator to let go of
+ * their data: each checks once a second whether its orchestrator lives and
+ * exits when it does not, so two seconds is their worst case; the rest is
+ * slack for a loaded machine.
+ */
+export const RELEASE_WAIT_MS = 8000;
+
+/**
+ * Waits (bounded) until no live process holds any replica directory under
+ * `home`. After an orchestrator was SIGKILLed its replicas are still running
+ * for up to a second or two; starting over their data, or deleting it, must
+ * wait for them to leave.
+ */
+export async function waitForDataRelease(home: string, timeoutMs = RELEASE_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const held = replicaDirs(home).map((dir) => ({ dir, pid: liveLockHolder(dir) })).find((h) => h.pid !== null);
+    if (held === undefined) return;
+    if (Date.now() > deadline) {
+      throw new OperatingError(`${held.dir} is still in use by process ${held.pid} (a replica of an earlier cluster that did not exit); stop it with \`kill ${held.pid}\` and run \`paxos up\` again`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The replica data directories under `home` (node-1, node-2, …), whatever the manifest says. */
+function replicaDirs(home: string): string[] {
+  try {
+    return readdirSync(dataRootOf(home)).filter((name) => /^node-\d+$/.test(name)).map((name) => join(dataRootOf(home), name));
+  } catch {
+    return [];
+  }
+}
+
+/** The bytes under `path` (a file, or a directory counted recursively); symbolic links count as themselves. */
+function sizeOf(path: string): number {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return 0;
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export interface DeletedData {
+  readonly path: string;
+  readonly entries: readonly { readonly path: string; readonly bytes: number }[];
+  readonly bytes: number;
+}
+
+/**
+ * Deletes every replica's data and the manifest, after waiting for any
+ * replica still holding its directory to leave, and returns what was there;
+ * null when there was nothing to delete. Logs are kept: they explain what
+ * happened to the data that is now gone.
+ */
+export async function deleteData(home: string): Promise<DeletedData | null> {
+  const root = dataRootOf(home);
+  if (!existsSync(root)) return null;
+  await waitForDataRelease(home);
+  const entries = readdirSync(root).sort(byNodeNumber).map((name) => ({ path: join(root, name), bytes: sizeOf(join(root, name)) }));
+  rmSync(root, { recursive: true, force: true });
+  if (entries.length === 0) return null;
+  return { path: root, entries, bytes: entries.reduce((sum, e) => sum + e.bytes, 0) };
+}
+
+/** node-2 before node-10, and manifest.json first. */
+function byNodeNumber(a: string, b: string): number {
+  const n = (s: string) => Number(/^node-(\d+)$/.exec(s)?.[1] ?? -1);
+  return n(a) - n(b) || a.localeCompare(b);
+}
+
+/** What `deleteData` deleted, as one line: `deleted /h/data (120.3 KiB): manifest.json 312 B, node-1 40.0 KiB, …`. */
+export function describeDeleted(d: DeletedData): string {
+  const parts = d.entries.map((e) => `${e.path.slice(d.path.length + 1)} ${formatBytes(e.bytes)}`);
+  return `deleted ${d.path} (${formatBytes(d.bytes)}): ${parts.join(', ')}`;
+}
