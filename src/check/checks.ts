@@ -44,8 +44,12 @@ export interface AgreementVerdict {
   readonly chosenPerReplica: Record<string, number>;
 }
 
-/** Every instance chosen at two replicas has the same value at both. */
-export function checkAgreement(logs: ReadonlyMap<number, ChosenLog>): AgreementVerdict {
+/**
+ * Every instance chosen at two replicas has the same value at both. Slots a
+ * replica compacted into its snapshot (`compacted`, Multi) are not in its log:
+ * they count as learned, and the simulator checks that snapshots are right.
+ */
+export function checkAgreement(logs: ReadonlyMap<number, ChosenLog>, compacted: ReadonlyMap<number, number> = new Map()): AgreementVerdict {
   const conflicts: string[] = [];
   const first = new Map<string, { node: number; id: string; text: string }>();
   for (const [node, log] of logs) {
@@ -55,8 +59,9 @@ export function checkAgreement(logs: ReadonlyMap<number, ChosenLog>): AgreementV
       else if (seen.id !== v.id && conflicts.length < 20) conflicts.push(`${instance}: node-${seen.node} chose ${seen.text}, node-${node} chose ${v.text}`);
     }
   }
-  const sizes = [...logs.values()].map((l) => l.size);
-  const chosenPerReplica = Object.fromEntries([...logs].map(([node, l]) => [`node-${node}`, l.size]));
+  const learned = (node: number, l: ChosenLog) => l.size + (compacted.get(node) ?? 0);
+  const sizes = [...logs].map(([node, l]) => learned(node, l));
+  const chosenPerReplica = Object.fromEntries([...logs].map(([node, l]) => [`node-${node}`, learned(node, l)]));
   return { ok: conflicts.length === 0, conflicts, converged: sizes.every((n) => n === sizes[0]), chosenPerReplica };
 }
 
@@ -80,6 +85,8 @@ export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
 export interface DurabilityVerdict {
   readonly ok: boolean;
   readonly acknowledged: number;
+  /** Acknowledged writes found, on some replica, inside its snapshot rather than its log (by the slot the client was told). */
+  readonly inSnapshots: number;
   readonly missing: readonly string[];
 }
 
@@ -88,18 +95,25 @@ export interface DurabilityVerdict {
  * at the end: Multi by the command in the log, Basic by the key's chosen
  * value being the one the client was told.
  */
-export function checkDurability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; logs: ReadonlyMap<number, ChosenLog> }): DurabilityVerdict {
+export function checkDurability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; logs: ReadonlyMap<number, ChosenLog>; compacted?: ReadonlyMap<number, number> }): DurabilityVerdict {
   const acked = o.ops.filter((op) => op.invoke.op === 'set' && op.completion?.type === 'ok');
   const missing: string[] = [];
+  const inSnapshots = new Set<CompletedOp>();
   for (const [node, log] of o.logs) {
     // Written values are unique to their write, so a Multi-Paxos command is found by its text.
     const texts = new Set([...log.values()].map((v) => v.text));
+    const compactedThrough = o.compacted?.get(node) ?? 0;
     for (const op of acked) {
+      const slot = op.completion!.slot;
+      if (o.protocol === 'multi' && slot !== undefined && slot <= compactedThrough) {
+        inSnapshots.add(op);
+        continue;
+      }
       const present = o.protocol === 'multi' ? texts.has(`${op.invoke.key}=${op.invoke.value}`) : log.get(op.invoke.key)?.id === op.completion!.value;
       if (!present && missing.length < 20) missing.push(`node-${node} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`);
     }
   }
-  return { ok: missing.length === 0, acknowledged: acked.length, missing };
+  return { ok: missing.length === 0, acknowledged: acked.length, inSnapshots: inSnapshots.size, missing };
 }
 
 export interface Availability {

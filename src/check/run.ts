@@ -70,12 +70,18 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   }
 }
 
+/** Slots between snapshots in a check's cluster: a check of a few thousand operations compacts many times. */
+const CHECK_SNAPSHOT_EVERY_SLOTS = 300;
+
 /** A fresh cluster in its own home, started as `paxos up --detach` would, with the planted bug (if any) in its environment. */
 function startCluster(o: CheckOptions): void {
   const env: NodeJS.ProcessEnv = { ...process.env, PAXOS_HOME: o.clusterHome };
   if (o.plant !== undefined) env.PAXOS_PLANT = o.plant;
   else delete env.PAXOS_PLANT;
-  const r = spawnSync(process.execPath, [BIN, 'up', '-n', String(o.clusterSize), '--protocol', o.protocol, '--detach'], { env, encoding: 'utf8' });
+  // Fresh, because a second check with the same --out must not resume the first one's data; a small snapshot
+  // interval, so replicas compact and install snapshots under the nemesis, as a long-lived cluster would.
+  const args = [BIN, 'up', '-n', String(o.clusterSize), '--protocol', o.protocol, '--detach', '--fresh', '--snapshot-every', String(CHECK_SNAPSHOT_EVERY_SLOTS)];
+  const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new OperatingError(`could not start the cluster for the check: ${(r.stderr || r.stdout).trim()}`);
 }
 
@@ -169,43 +175,51 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
 }
 
 /** Every replica's chosen log, read until they stop changing (catch-up after the restarts) or a bound passes. */
-async function convergedLogs(cluster: ClusterClient, clusterSize: number): Promise<Map<number, ChosenLog>> {
+async function convergedLogs(cluster: ClusterClient, clusterSize: number): Promise<{ logs: Map<number, ChosenLog>; compacted: Map<number, number> }> {
   let logs = new Map<number, ChosenLog>();
+  let compacted = new Map<number, number>();
   for (let round = 0; round < 30; round++) {
     logs = new Map();
+    compacted = new Map();
     // A replica that does not answer (it did not recover) is left out of the comparison; recovery says why.
     for (let node = 1; node <= clusterSize; node++) {
-      const log = await readLog(cluster, node).catch(() => null);
-      if (log !== null) logs.set(node, log);
+      const read = await readLog(cluster, node).catch(() => null);
+      if (read === null) continue;
+      logs.set(node, read.log);
+      compacted.set(node, read.compactedThrough);
     }
-    const sizes = [...logs.values()].map((l) => l.size);
-    if (sizes.every((n) => n === sizes[0])) return logs;
+    // A replica's snapshot holds the slots it compacted: those count as learned.
+    const sizes = [...logs].map(([node, l]) => l.size + (compacted.get(node) ?? 0));
+    if (sizes.every((n) => n === sizes[0])) break;
     await sleep(500);
   }
-  return logs;
+  return { logs, compacted };
 }
 
-async function readLog(cluster: ClusterClient, node: number): Promise<ChosenLog> {
+async function readLog(cluster: ClusterClient, node: number): Promise<{ log: ChosenLog; compactedThrough: number }> {
   const log: ChosenLog = new Map();
+  let compactedThrough = 0;
   const conn = await cluster.replica(node);
   try {
     let from: number | null = 0;
     for (let page = 0; page < 10_000 && from !== null; page++) {
-      const r = (await conn.request({ op: 'log', from }, 10_000)) as { entries: [string, string, string][]; next: number | null };
+      const r = (await conn.request({ op: 'log', from }, 10_000)) as { entries: [string, string, string][]; next: number | null; compactedThrough?: number };
       for (const [instance, id, text] of r.entries) log.set(instance, { id, text });
+      compactedThrough = Math.max(compactedThrough, r.compactedThrough ?? 0);
       from = r.next;
     }
   } finally {
     conn.close();
   }
-  return log;
+  return { log, compactedThrough };
 }
 
-function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], logs: Map<number, ChosenLog>, durationMs: number, recovery: { ok: boolean; reason?: string }): CheckResults {
+function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], read: { logs: Map<number, ChosenLog>; compacted: Map<number, number> }, durationMs: number, recovery: { ok: boolean; reason?: string }): CheckResults {
+  const { logs, compacted } = read;
   const ops = pairOperations(events);
   const lin = checkLinearizability({ protocol: o.protocol, ops, deadlineMs: o.checkBudgetMs });
-  const agreement = checkAgreement(logs);
-  const durability = checkDurability({ protocol: o.protocol, ops, logs });
+  const agreement = checkAgreement(logs, compacted);
+  const durability = checkDurability({ protocol: o.protocol, ops, logs, compacted });
   const identities = checkIdentities(ops);
   const verdict = !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false ? 'fail' : lin.ok === 'unknown' ? 'unknown' : 'pass';
   const counts = { total: ops.length, ok: 0, fail: 0, info: 0 };
@@ -218,7 +232,7 @@ function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: re
     checks: {
       linearizable: { ok: lin.ok, ...(lin.reason !== undefined ? { reason: lin.reason } : {}), violatingKeys: lin.violatingKeys, undecidedKeys: lin.undecidedKeys },
       agreement: { ok: agreement.ok, conflicts: agreement.conflicts, converged: agreement.converged, chosenPerReplica: agreement.chosenPerReplica },
-      durability: { ok: durability.ok, acknowledgedWrites: durability.acknowledged, missing: durability.missing },
+      durability: { ok: durability.ok, acknowledgedWrites: durability.acknowledged, inSnapshots: durability.inSnapshots, missing: durability.missing },
       identities: { ok: identities.ok, reused: identities.reused },
       recovery,
     },

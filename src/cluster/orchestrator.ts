@@ -34,6 +34,8 @@ export interface OrchestratorOptions {
   /** Delete the data in `home` and start empty; without it, data that is there is resumed (and must fit clusterSize and protocol). */
   readonly fresh?: boolean;
   readonly tickMs?: number;
+  /** Slots between a replica's snapshots (Multi) or learned keys between log compactions (Basic); the core's default if unset. */
+  readonly snapshotEverySlots?: number;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
@@ -245,7 +247,8 @@ export class Orchestrator {
     const proc = execa(process.execPath, [
       ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
-      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10), '--cluster-id', this.manifest!.clusterId,
+      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
+      ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
       ...(r.expectData ? ['--expect-data'] : []),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',

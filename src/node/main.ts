@@ -29,6 +29,8 @@ interface ReplicaArgs {
   readonly orchestratorPid: number;
   readonly secret: string;
   readonly tickMs: number;
+  /** Slots between snapshots (Multi) or learned keys between compactions (Basic). */
+  readonly snapshotEverySlots: number | undefined;
   readonly clusterId: string;
   /** The cluster's manifest says this replica has started before: its data directory must hold its data. */
   readonly expectData: boolean;
@@ -39,7 +41,7 @@ function parse(): ReplicaArgs {
     options: {
       id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
-      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'cluster-id': { type: 'string' },
+      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
       'expect-data': { type: 'boolean' },
     },
   });
@@ -50,7 +52,8 @@ function parse(): ReplicaArgs {
     id: Number(values.id), clusterSize: Number(values.size), protocol: values.protocol === 'basic' ? 'basic' : 'multi',
     host: values.host ?? '127.0.0.1', port: Number(values.port), dataDir: String(values.data),
     orchestratorPort: Number(values['orchestrator-port']), orchestratorPid: Number(values['orchestrator-pid']),
-    secret, tickMs: Number(values['tick-ms'] ?? 10), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
+    secret, tickMs: Number(values['tick-ms'] ?? 10),
+    snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
   };
 }
 
@@ -118,7 +121,10 @@ async function main(): Promise<void> {
   replica = new Replica({
     id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport, clock: systemClock,
     storage: plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
-    ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { core: { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } } : {}),
+    core: {
+      ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
+      ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } : {}),
+    },
     randomSeed: randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,

@@ -431,7 +431,7 @@ export class Replica {
    * replicas: Multi-Paxos slots from `fromSlot` (each a value identity and its
    * text), Basic Paxos keys (each its value). Bounded per call; page on.
    */
-  chosenLog(fromSlot: number, limit: number): { entries: [string, string, string][]; next: number | null } {
+  chosenLog(fromSlot: number, limit: number): { entries: [string, string, string][]; next: number | null; compactedThrough?: number } {
     if (this.opts.protocol === 'basic') {
       const all = [...(this.core as unknown as BasicPaxos).inspect().chosen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const page = all.slice(fromSlot, fromSlot + limit);
@@ -443,7 +443,9 @@ export class Replica {
       const v = chosen.get(slot)!.value;
       return [String(slot), v.kind === 'noop' ? 'noop' : v.id, formatLogValue(v)];
     });
-    return { entries, next: slots.length === limit ? slots[slots.length - 1]! + 1 : null };
+    // Slots up to compactedThrough are in the replica's snapshot, not its log: a reader must not take them for missing.
+    const compactedThrough = (this.core as unknown as MultiPaxos).inspect().compactedThrough;
+    return { entries, next: slots.length === limit ? slots[slots.length - 1]! + 1 : null, compactedThrough };
   }
 
   promisedBallot(): Ballot {

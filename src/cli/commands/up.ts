@@ -20,6 +20,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     .option('--protocol <name>', 'multi (a replicated log) or basic (one single-decree instance per key) (default: the data\'s when resuming, else multi or the template\'s)', parseProtocol)
     .option('--template <name>', `start from a cluster profile in templates/: ${templateNames().join(', ')}; flags given here win`, templateFlag)
     .option('--base-port <port>', 'listen on consecutive ports from here instead of free ephemeral ones', parseIntFlag('--base-port', 1024, 65000))
+    .option('--snapshot-every <slots>', 'snapshot and compact each replica\'s log after this many slots (Multi) or learned keys (Basic)', parseIntFlag('--snapshot-every', 1, 100_000_000), 10_000)
     .option('--fresh', 'delete the cluster data in $PAXOS_HOME/data first and start an empty cluster (without it, `up` resumes the cluster whose data is there)')
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
@@ -41,6 +42,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
         detach, daemon: opts.daemon, ...(template ? { template } : {}),
         dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
         ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
+        snapshotEverySlots: opts.snapshotEvery,
         out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
       }));
       if (json) {

@@ -20,7 +20,7 @@ interface Shape {
   checks: {
     linearizable: { ok: boolean | 'unknown'; reason?: string };
     agreement: { ok: boolean; conflicts: string[]; converged: boolean };
-    durability: { ok: boolean; acknowledgedWrites: number; missing: string[] };
+    durability: { ok: boolean; acknowledgedWrites: number; inSnapshots?: number; missing: string[] };
     identities: { ok: boolean; reused: string[] };
     recovery: { ok: boolean; reason?: string };
   };
@@ -36,7 +36,7 @@ function summary(r: CheckResults, outDir: string): string[] {
     `${r.verdict.toUpperCase()}: ${s.operations.total} operations (${s.operations.ok} ok, ${s.operations.fail} failed, ${s.operations.info} unknown)`,
     `  linearizable: ${lin.ok === true ? 'yes' : lin.ok === false ? `NO (${lin.reason})` : `undecided (${lin.reason})`}`,
     `  agreement: ${s.checks.agreement.ok ? `every replica agrees ${r.protocol === 'multi' ? 'slot by slot' : 'key by key'}` : `NO: ${s.checks.agreement.conflicts.slice(0, 3).join('; ')}`}${s.checks.agreement.converged ? '' : ' (not every replica had caught up)'}`,
-    `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
+    `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica${s.checks.durability.inSnapshots ? ` (${s.checks.durability.inSnapshots} of them inside a replica's snapshot)` : ''}` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
     ...(s.checks.recovery.ok ? [] : [`  recovery: NO: ${s.checks.recovery.reason}`]),
     ...(s.checks.identities.ok ? [] : [`  identities: REUSED by a replica: ${s.checks.identities.reused.slice(0, 2).join('; ')}`]),
     `  availability: ${pct(s.availability.overall)} overall, ${pct(s.availability.calm)} calm${faults ? `, ${faults}` : ''}`,

@@ -28,6 +28,7 @@ export interface UpOptions {
   /** Delete the data and start an empty cluster. */
   readonly fresh: boolean;
   readonly basePort?: number;
+  readonly snapshotEverySlots?: number;
   readonly detach: boolean;
   /** Internal: this process is the detached orchestrator. */
   readonly daemon: boolean;
@@ -57,6 +58,7 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   const orchestrator = await Orchestrator.start({
     home: o.home, clusterSize: plan.clusterSize, protocol: plan.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
+    ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
     // The daemon's log is read with cat and tail; a line quoting a peer's text must not carry control characters into it.
     log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${showLine(line)}`) : undefined,
   });
@@ -114,6 +116,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   const logFd = openSync(orchestratorLogOf(o.home), 'a');
   const args = [BIN, 'up', '--daemon', '-n', String(plan.clusterSize), '--protocol', plan.protocol];
   if (o.basePort !== undefined) args.push('--base-port', String(o.basePort));
+  if (o.snapshotEverySlots !== undefined) args.push('--snapshot-every', String(o.snapshotEverySlots));
   if (o.template !== undefined) args.push('--template', o.template.name);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
   child.unref();
