@@ -19,10 +19,13 @@ export class TestCluster {
 
   private constructor(readonly orchestrator: Orchestrator, readonly home: string, readonly clusterSize: number, readonly protocol: Protocol) {}
 
-  static async start(o: { nodes: number; protocol: Protocol; tickMs?: number }): Promise<TestCluster> {
+  static async start(o: { nodes: number; protocol: Protocol; tickMs?: number; snapshotEverySlots?: number }): Promise<TestCluster> {
     const home = mkdtempSync(join(tmpdir(), 'paxos-it-'));
     try {
-      const orchestrator = await Orchestrator.start({ home, clusterSize: o.nodes, protocol: o.protocol, ...(o.tickMs ? { tickMs: o.tickMs } : {}) });
+      const orchestrator = await Orchestrator.start({
+        home, clusterSize: o.nodes, protocol: o.protocol, ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+        ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
+      });
       return new TestCluster(orchestrator, home, o.nodes, o.protocol);
     } catch (err) {
       rmSync(home, { recursive: true, force: true });
