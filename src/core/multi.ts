@@ -621,14 +621,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     this.noteRound(m.ballot);
+    // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
+    const entries = m.entries.some((e) => e.slot <= this.compactedThrough) ? m.entries.filter((e) => e.slot > this.compactedThrough) : m.entries;
     if (ballotGreater(m.ballot, this.promised)) {
       this.promised = m.ballot;
-      if (m.entries.length === 0) this.out.persist.push({ t: 'promise', ballot: m.ballot });
+      // Without an accept record to carry it, the raised promise needs a record of its own before anything is sent.
+      if (entries.length === 0) this.out.persist.push({ t: 'promise', ballot: m.ballot });
     }
     if (this.role !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
     this.followLeader(m.from);
-    // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
-    const entries = m.entries.length > 0 && m.entries[0]!.slot <= this.compactedThrough ? m.entries.filter((e) => e.slot > this.compactedThrough) : m.entries;
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
     const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
     this.out.messages.push(reply);
