@@ -62,6 +62,10 @@ export function describeWrite(protocol: Protocol, records: readonly unknown[]): 
  */
 export function describeCheckpoint(parts: readonly unknown[], records: readonly unknown[]): string {
   const head = parts[0] as { t?: string; slot?: number; kvCount?: number } | undefined;
-  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${head.kvCount ?? 0} keys)`;
-  return `compacted log, ${records.length} records`;
+  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')})`;
+  return `compacted log, ${counted(records.length, 'record')}`;
+}
+
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
