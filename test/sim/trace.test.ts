@@ -12,13 +12,20 @@ import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
 import { readTrace, type TraceEvent } from '../../src/trace/format.js';
 import { runSchedule, type SimResult } from '../../src/sim/world.js';
-import { paxos, succeeds } from '../support/cli.js';
+import { execa } from 'execa';
+import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
+import { repoRoot } from '../support/paths.js';
 
 function recorded(protocol: Protocol, seed: number, clusterSize = 3): { result: SimResult; text: string; events: TraceEvent[] } {
   const lines: string[] = [];
   const result = runSchedule({ protocol, clusterSize, seed, traceSink: (line) => lines.push(line) });
   const text = `${lines.join('\n')}\n`;
   return { result, text, events: readTrace(text, `seed ${seed}`) };
+}
+
+/** A path as one word for sh: test directories are temporary paths, but a space in one must not split it. */
+function quote(path: string): string {
+  return `'${path.replace(/'/g, `'\\''`)}'`;
 }
 
 for (const protocol of ['multi', 'basic'] as const) {
@@ -87,6 +94,12 @@ test('paxos sim --seed 7 -n 3 --trace FILE writes a trace paxos trace draws as S
     // execa strips the final newline of stdout; the trace file ends in one.
     assert.equal(`${onStdout.stdout}\n`, readFileSync(file, 'utf8'), 'with -, stdout is the trace and nothing else');
     assert.match(onStdout.stderr, /wrote the trace \(\d+ events\) to stdout/);
+    // Piped straight into paxos trace: its stdin is empty while the schedule runs, which it must wait out.
+    const piped = await execa(`${quote(process.execPath)} ${quote(bin)} sim --seed 7 -n 3 --trace - 2>/dev/null | ${quote(process.execPath)} ${quote(bin)} trace - --json`, {
+      shell: true, cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS,
+    });
+    assert.equal(piped.exitCode, 0, piped.stderr);
+    assert.equal((JSON.parse(piped.stdout) as { events: number }).events, events.length);
     const range = await paxos(dir, 'sim', '--seeds', '3', '--trace', file);
     assert.equal(range.exitCode, 2);
     assert.match(range.stderr.trim(), /^paxos: --trace records one schedule, so it needs --seed N rather than a range of seeds$/);
