@@ -50,7 +50,8 @@ export class SimTracer {
   /** `point` is where inside a Ready the node died (`write-started`, `release`, ...), or empty for a crash between steps. */
   crashed(node: NodeId, point: string): void {
     this.recorder.crash(node);
-    if (point !== '') this.recorder.note(`node-${node} crashed mid-Ready, at ${point}`);
+    if (point === 'snapshot-written') this.recorder.note(`node-${node} crashed mid-Ready, at snapshot-written: the new snapshot is on disk, the log not yet rewritten`);
+    else if (point !== '') this.recorder.note(`node-${node} crashed mid-Ready, at ${point}`);
   }
 
   restarted(node: NodeId): void {
@@ -62,9 +63,9 @@ export class SimTracer {
     this.recorder.persist(node, describeWrite(this.protocol, records));
   }
 
-  /** A checkpoint's snapshot reached the disk (the log is rewritten after it, unless the node crashes in between). */
+  /** A checkpoint's snapshot reached the disk (the log is rewritten right after it, unless the node crashes in between). */
   checkpointDurable(node: NodeId, parts: readonly unknown[], records: readonly unknown[]): void {
-    this.recorder.persist(node, describeCheckpoint(parts, records));
+    this.recorder.persist(node, describeCheckpoint(this.protocol, parts, records));
   }
 
   /** Values a node has learned, at the moment it releases them (its Ready is durable and leaving). */

@@ -56,14 +56,17 @@ export function describeWrite(protocol: Protocol, records: readonly unknown[]): 
 }
 
 /**
- * A checkpoint once its snapshot is on disk: Multi names the slot the
- * snapshot covers (`snapshot @#12`); Basic has no snapshot of its own, its
- * compacted log is the state, so it says how many records that log keeps.
+ * A checkpoint as it lands: Multi names the slot the snapshot covers
+ * (`snapshot @#12 (3 keys), log: round 2, promise 2.2`), Basic has no snapshot
+ * of its own (its compacted log is the state). The log is rewritten right
+ * after the snapshot, at the same instant, unless the node crashes between
+ * the two; the simulator's crash note says so when it does.
  */
-export function describeCheckpoint(parts: readonly unknown[], records: readonly unknown[]): string {
+export function describeCheckpoint(protocol: Protocol, parts: readonly unknown[], records: readonly unknown[]): string {
   const head = parts[0] as { t?: string; slot?: number; kvCount?: number } | undefined;
-  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')})`;
-  return `compacted log, ${counted(records.length, 'record')}`;
+  const log = records.length === 0 ? 'empty log' : `log: ${describeWrite(protocol, records)}`;
+  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')}), ${log}`;
+  return `compacted ${log}`;
 }
 
 function counted(n: number, noun: string): string {

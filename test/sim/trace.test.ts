@@ -64,7 +64,7 @@ test('a schedule with faults records each of them: loss, cuts, down nodes, dupli
       assert.ok(events.some((e) => e.ev === kind), `${protocol}: no ${kind} event`);
     }
     assert.ok(events.some((e) => e.ev === 'note' && /crashed mid-Ready, at /.test(e.text)), `${protocol}: the crash point is narrated`);
-    assert.ok(events.some((e) => e.ev === 'persist' && /^(snapshot @#\d+|compacted log)/.test(e.what)), `${protocol}: a checkpoint is persisted`);
+    assert.ok(events.some((e) => e.ev === 'persist' && /^(snapshot @#\d+ \(\d+ keys?\), |compacted )/.test(e.what)), `${protocol}: a checkpoint is persisted`);
     assert.ok(events.some((e) => e.ev === 'note' && /^client \d → node-\d/.test(e.text)), `${protocol}: client requests are narrated`);
   }
 });
