@@ -49,7 +49,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --wipe --json'],
   reset: ['paxos reset'],
-  sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json'],
+  sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json', 'paxos sim --seed 7 -n 3 --trace seed7.jsonl'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
   trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg'],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],

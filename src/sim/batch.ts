@@ -16,6 +16,8 @@ export interface BatchOptions {
   /** Stop after this many failing seeds (default: keep going). */
   readonly maxFailures?: number;
   readonly onSchedule?: (result: SimResult, index: number) => void;
+  /** Where the trace goes, one JSON line per call; meant for a batch of one seed (`paxos sim --seed S --trace FILE`). */
+  readonly traceSink?: (line: string) => void;
 }
 
 export interface BatchResult {
@@ -79,6 +81,7 @@ function runOne(opts: BatchOptions, i: number): SimResult {
   return runSchedule({
     protocol: opts.protocol, clusterSize: opts.clusterSize, seed: opts.firstSeed + i,
     ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
+    ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
   });
 }
 

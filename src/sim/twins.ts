@@ -69,8 +69,8 @@ export interface SimStorageHooks {
    * true crashes the node right there.
    */
   crashHere(point: 'write-started' | 'write-durable' | 'snapshot-written'): boolean;
-  /** Called when a checkpoint's snapshot reaches the disk, before the log is rewritten. */
-  onSnapshotDurable?(parts: readonly unknown[]): void;
+  /** Called when a checkpoint's snapshot reaches the disk, before the log is rewritten to `records`. */
+  onSnapshotDurable?(parts: readonly unknown[], records: readonly unknown[]): void;
 }
 
 export class SimStorage implements DurableLog<unknown> {
@@ -131,7 +131,7 @@ export class SimStorage implements DurableLog<unknown> {
     this.host.at(endMs - this.host.nowMs(), () => {
       if (!this.life.alive) return;
       this.disk.snapshot = [...c.snapshot];
-      this.hooks.onSnapshotDurable?.(c.snapshot);
+      this.hooks.onSnapshotDurable?.(c.snapshot, c.records);
       if (this.hooks.crashHere('snapshot-written')) return;
       this.disk.durable.length = 0;
       this.disk.durable.push(...c.records);

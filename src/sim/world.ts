@@ -27,6 +27,7 @@ import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { SnapshotChecker } from './snapshot-check.js';
 import { checkKvHistory, registerModel, writeOnceModel, type KvInput, type KvOutput, type Operation } from './linearizability.js';
 import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
+import { SimTracer } from './tracer.js';
 
 /** Bugs planted in the runtime around the core (the core's own are in PlantedBugs). */
 export interface SimBugs {
@@ -53,6 +54,12 @@ export interface SimOptions {
   readonly simBugs?: SimBugs;
   readonly backoff?: boolean;
   readonly traceLines?: number;
+  /**
+   * Where the schedule's whole trace goes, one JSON line per call, in the
+   * format of src/trace/format.ts (`paxos sim --seed S --trace FILE`). Without
+   * it nothing is recorded and no trace text is built.
+   */
+  readonly traceSink?: (line: string) => void;
   /** Only proposals (no reads), each to a fixed node: the duelling-proposers experiments use this. */
   readonly proposers?: readonly NodeId[];
   /** Every node's ticks fire at the same instants, so only the cores' own randomness breaks ties. */
@@ -87,7 +94,8 @@ const CHAOS_EVERY_MS = 100;
 
 type SimEvent =
   | { readonly kind: 'call'; readonly fn: () => void }
-  | { readonly kind: 'deliver'; readonly message: PeerMessage }
+  /** `traceId` names the message's send in the trace; 0 when nothing is recorded. */
+  | { readonly kind: 'deliver'; readonly message: PeerMessage; readonly traceId: number }
   /** A client wakes up; with `op` it is that operation's attempt deadline. */
   | { readonly kind: 'client'; readonly client: number; readonly op?: ClientOp; readonly attempt?: number }
   | { readonly kind: 'chaos' }
@@ -160,6 +168,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
   private undecided: string | undefined;
+  private readonly tracer: SimTracer | null;
 
   constructor(private readonly opts: SimOptions) {
     this.random = new Random(opts.seed);
@@ -173,6 +182,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.profileText = describeProfile(this.profile);
     this.settleAtMs = opts.faultPhaseMs ?? 3000;
     this.traceLimit = opts.traceLines ?? 120;
+    this.tracer = opts.traceSink === undefined ? null : new SimTracer(opts.protocol, opts.traceSink, () => this.now);
   }
 
   run(): SimResult {
@@ -222,6 +232,12 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     if (this.trace.length > this.traceLimit) this.trace.shift();
   }
 
+  /** A line the failure trace builds anyway, also narrated in the recorded trace when there is one. */
+  private noteAndTrace(line: string): void {
+    this.note(line);
+    this.tracer?.note(line);
+  }
+
   // ------------------------------------------------------------- lifecycle
 
   private start(): void {
@@ -251,6 +267,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       writeLatencyMs: () => this.profile.writeMinMs + this.netRandom.next() * this.profile.writeSpreadMs,
       onDurable: (records) => this.onDurable(node.id, records),
       crashHere: (point) => this.maybeCrashAt(node, life, point),
+      onSnapshotDurable: (parts, records) => this.tracer?.checkpointDurable(node.id, parts, records),
     }, recovered);
     const links = new SimLinks(life, {
       send: (from, m) => this.send(from, m as M),
@@ -268,6 +285,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
         onReady: (core, ready) => this.onReady(node.id, core as unknown as SimCore<M>, ready as unknown as Ready<M, unknown>),
         // What a node has learned counts from the moment it can tell anyone: when its Ready is released.
         onRelease: (ready) => {
+          // Recorded before the checks, so a trace that ends in a violation shows the value that caused it.
+          if (ready.chosen.length > 0) this.tracer?.released(node.id, ready.chosen);
           this.checker.onReleasedEvents(node.id, ready.events);
           this.checker.onChosen(node.id, ready.chosen);
         },
@@ -278,6 +297,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   }
 
   private onDurable(node: NodeId, records: readonly unknown[]): void {
+    this.tracer?.durable(node, records);
     this.checker.onDurable(node, records);
     if (this.snapshots === null) return;
     for (const r of records) {
@@ -329,6 +349,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     node.replica = null;
     node.links = null;
     this.note(`node-${node.id} CRASHED${where ? ` ${where}` : ''}`);
+    this.tracer?.crashed(node.id, where.replace(/^at /, ''));
   }
 
   private loop(): void {
@@ -353,7 +374,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
         ev.fn();
         return false;
       case 'deliver':
-        this.deliver(ev.message as M);
+        this.deliver(ev.message as M, ev.traceId);
         return false;
       case 'client':
         this.onClient(this.clients[ev.client - 1]!, ev.op, ev.attempt);
@@ -376,6 +397,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     const head = node.disk.snapshot?.[0] as { slot?: number } | undefined;
     const snap = head?.slot === undefined ? '' : ` and a snapshot at slot ${head.slot}`;
     this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records${snap}`);
+    this.tracer?.restarted(node.id);
     this.boot(node);
   }
 
@@ -410,8 +432,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
 
   private traceEvents(node: NodeId, events: readonly CoreEvent[]): void {
     for (const e of events) {
-      if (e.type === 'phase1') this.note(`node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`);
-      else if (e.type === 'leader') this.note(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
+      if (e.type === 'phase1') this.noteAndTrace(`node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`);
+      else if (e.type === 'leader') this.noteAndTrace(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
       else if (e.type === 'phase2') this.note(`node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`);
       else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
         this.snapshotCounts.installed++;
@@ -430,17 +452,22 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.checker.onSend(from, m);
     this.snapshots?.onSend(m as MultiMessage);
     this.messages++;
-    if (this.cut(from, m.to) || this.netRandom.chance(this.profile.dropRate)) return;
+    const traceId = this.tracer?.sent(m) ?? 0;
+    // Two tests rather than one `||`, each as before: a cut message draws no loss, so the seed's draws are unchanged.
+    if (this.cut(from, m.to)) return this.tracer?.dropped(traceId, 'partition', m.to);
+    if (this.netRandom.chance(this.profile.dropRate)) return this.tracer?.dropped(traceId, 'loss', m.to);
     const copies = this.netRandom.chance(this.profile.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const delayMs = this.profile.minDelayMs + this.netRandom.next() * this.profile.delaySpreadMs;
-      this.schedule(delayMs, { kind: 'deliver', message: m });
+      this.schedule(delayMs, { kind: 'deliver', message: m, traceId });
     }
   }
 
-  private deliver(m: M): void {
+  private deliver(m: M, traceId: number): void {
     const node = this.nodes[m.to - 1]!;
-    if (node.links === null || this.cut(m.from, m.to)) return;
+    if (node.links === null) return this.tracer?.dropped(traceId, 'down', m.to);
+    if (this.cut(m.from, m.to)) return this.tracer?.dropped(traceId, 'partition', m.to);
+    this.tracer?.delivered(traceId, m.to);
     this.note(describeMessage(this.opts.protocol, m as never));
     node.links.deliver(m);
   }
@@ -466,11 +493,13 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     if (this.groups !== null) {
       this.groups = null;
       this.note('network HEALED');
+      this.tracer?.healed();
       return;
     }
     const groups = new Map<NodeId, number>();
     for (const n of this.nodes) groups.set(n.id, this.random.int(0, 1));
     this.groups = groups;
+    this.tracer?.partitioned(groups);
     const side = (g: number) => this.nodes.filter((n) => groups.get(n.id) === g).map((n) => n.id).join(',');
     this.note(`network PARTITIONED into {${side(0)}} and {${side(1)}}`);
   }
@@ -478,6 +507,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   /** The end of the fault phase: heal, restart everyone, calm the network, start the liveness clock. */
   private onSettle(): void {
     this.settled = true;
+    if (this.groups !== null) this.tracer?.healed();
+    this.tracer?.note('settle: faults stop, every replica restarts, the liveness clock starts');
     this.groups = null;
     this.profile = { ...this.profile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
@@ -553,10 +584,13 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     const timeoutMs = this.settled ? this.settleAtMs + this.livenessBoundMs() - this.now : r.int(200, 800);
     const cmd = op.command;
     const as = op.identity === null ? '' : ` as ${op.identity.session}:${op.identity.seq}`;
-    this.note(`client ${c.id} → node-${nodeId} ${cmd.op === 'set' ? `set ${cmd.key}=${cmd.value}` : `get ${cmd.key}`}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
+    this.noteAndTrace(`client ${c.id} → node-${nodeId} ${cmd.op === 'set' ? `set ${cmd.key}=${cmd.value}` : `get ${cmd.key}`}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
     this.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
     const node = this.nodes[nodeId - 1]!;
-    if (node.replica === null) return; // The connection fails: no answer, and the deadline will retry.
+    if (node.replica === null) { // The connection fails: no answer, and the deadline will retry.
+      this.tracer?.note(`client ${c.id} cannot reach node-${nodeId}: it is down`);
+      return;
+    }
     const life = node.life;
     // The identity the command travels under: the client's own, or the next one of the replica's session.
     const identity = op.identity ?? node.replica.nextIdentity();
@@ -575,10 +609,10 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       op.done = true;
       op.history.output = { value: reply.value };
       op.history.returnTime = this.now;
-      this.note(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
+      this.noteAndTrace(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
       return this.next(c, op);
     }
-    this.note(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
+    this.noteAndTrace(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
     if (reply.outcome === 'unknown') op.maybeApplied = true;
     if (c.current !== op) return;
     if (reply.outcome === 'refused' && !op.maybeApplied && !this.settled) {

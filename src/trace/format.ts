@@ -5,8 +5,9 @@
  * space-time diagram, a Mermaid sequence diagram or a ShiViz log.
  *
  * Every event has `seq` (its place in the order, strictly increasing) and a
- * time: `tick` in a simulator run, `ms` in a live one, never both, and the
- * same one throughout a trace. A message is sent once (`send`, which gives it
+ * time: `tick` in a hand-written scenario, `ms` in a live run and in a
+ * recorded simulator run (`paxos sim --trace`, whose virtual milliseconds
+ * may be fractional), never both, and the same one throughout a trace. A message is sent once (`send`, which gives it
  * its `id`) and then delivered (`deliver`, more than once when the network
  * duplicates it), dropped (`drop`), or neither when the run ended first.
  * Ballots are written as `round.node`, the way the rest of the lab prints

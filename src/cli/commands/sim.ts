@@ -20,15 +20,19 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--seed <n>', 'run exactly this seed (reproduces a failure)', parseIntFlag('--seed', 0, 2 ** 32))
     .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
     .option('--plant <bug>', `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlant)
+    .option('--trace <file>', 'with --seed: write the schedule\'s whole trace (JSON lines, for paxos trace) to this file, or - for stdout')
     .option('--json', 'print the summary as JSON')
     .action(async (opts) => {
       if (opts.plant?.multiOnly && opts.protocol !== 'multi') throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
       const tty = process.stderr.isTTY && !opts.json;
+      // A trace on stdout owns it: the summary moves to stderr so the trace stays a clean JSON-lines stream.
+      const summaryTo = opts.trace === '-' ? process.stderr : process.stdout;
       const interrupt = watchInterrupt();
       const code = await runSimCommand({
         protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
-        out: (line) => process.stdout.write(`${line}\n`),
+        ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
+        out: (line) => summaryTo.write(`${line}\n`),
         ...(tty ? { progress: simProgress() } : {}),
         interrupted: interrupt.happened,
       }).finally(interrupt.stop);

@@ -4,6 +4,8 @@ import type { Protocol } from '../../core/types.js';
 import { reproduction, runSeedsAsync, type AsyncBatchResult } from '../../sim/batch.js';
 import type { Plant } from '../../sim/planted.js';
 import type { SimResult } from '../../sim/world.js';
+import { UsageError } from '../../errors.js';
+import { openTraceOutput } from './trace-file.js';
 
 export interface SimCommandOptions {
   readonly protocol: Protocol;
@@ -13,6 +15,8 @@ export interface SimCommandOptions {
   readonly from?: number;
   readonly json: boolean;
   readonly plant?: Plant;
+  /** With `seed`: write that schedule's whole trace to this file, or to stdout for `-`. */
+  readonly trace?: string;
   readonly out: (line: string) => void;
   readonly progress?: (done: number, total: number) => void;
   /** Checked between schedules: true once the user pressed Ctrl-C, so the run stops and reports what it has. */
@@ -23,31 +27,43 @@ export interface SimCommandOptions {
 export const INTERRUPTED_EXIT = 130;
 
 export async function runSimCommand(o: SimCommandOptions): Promise<number> {
+  if (o.trace !== undefined && o.seed === undefined) throw new UsageError('--trace records one schedule, so it needs --seed N rather than a range of seeds');
   const firstSeed = o.seed ?? o.from ?? randomInt(1, 2 ** 31);
   const seeds = o.seed !== undefined ? 1 : o.seeds;
+  const traceOut = o.trace === undefined ? null : openTraceOutput(o.trace);
+  let traceEvents: number | undefined;
   const batch = await runSeedsAsync({
     protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: o.plant ? 1 : 20,
     ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}), ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
     ...(o.interrupted ? { interrupted: o.interrupted } : {}),
-  });
+    ...(traceOut !== null ? { traceSink: traceOut.write } : {}),
+    // Closed whatever happens, so what was recorded before a crash of the command itself is on disk.
+  }).finally(() => { traceEvents = traceOut?.close(); });
   const violations = batch.failures.length;
   if (o.json) {
     o.out(JSON.stringify({
       protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
       snapshots: batch.snapshots,
       violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
+      ...(o.trace !== undefined ? { trace: { file: o.trace, events: traceEvents } } : {}),
     }));
   } else {
     if (batch.interrupted) o.out(`interrupted after ${batch.schedules} of ${seeds} schedules; the summary covers those`);
     printSummary(o, firstSeed, batch);
     for (const u of batch.undecided.slice(0, 3)) o.out(`UNDECIDED (seed ${u.seed}): ${u.undecided}; not counted as a pass`);
     for (const f of batch.failures.slice(0, 3)) printFailure(o.out, f, o.plant ? ` --plant ${o.plant.name}` : '');
+    if (o.trace !== undefined) o.out(traceWritten(o.trace, traceEvents ?? 0));
   }
   // Ctrl-C wins over the other outcomes so scripts see the run was cut short;
   // an undecided history is not a pass: the run says so with its own exit code.
   if (batch.interrupted) return INTERRUPTED_EXIT;
   return violations > 0 ? 1 : batch.undecided.length > 0 ? 3 : 0;
+}
+
+function traceWritten(target: string, events: number): string {
+  const where = target === '-' ? 'stdout' : target;
+  return `wrote the trace (${events} events) to ${where}; draw it with paxos trace ${target === '-' ? 'FILE' : target} --svg OUT.svg`;
 }
 
 function round(x: number): number {

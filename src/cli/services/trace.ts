@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { OperatingError, UsageError } from '../../errors.js';
+import { readStdinSync } from './stdin.js';
 import { showText } from '../../text/escape.js';
 import { clockOf, readTrace, timeOf, TRACE_EVENT_KINDS, type TraceEvent, type TraceEventKind } from '../../trace/format.js';
 import { renderMermaid } from '../../trace/mermaid.js';
@@ -78,7 +79,7 @@ function diagramsAsked(o: TraceCommandOptions, source: string, events: readonly 
 
 function readInput(file: string): string {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return file === '-' ? readStdinSync() : readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new OperatingError(code === 'ENOENT' ? `there is no trace file ${file}` : `cannot read ${file}: ${(err as Error).message}`);

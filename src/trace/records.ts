@@ -1,0 +1,74 @@
+/**
+ * What the trace says about a durable write: the records it made durable, in
+ * a few words each (`promise 3.2`, `accept 3.2 #4..#6`, `snapshot @#12`), as
+ * `TraceRecorder.persist` takes them. Kept next to the format, like the
+ * message fields, so the simulator and a live replica would describe their
+ * writes the same way.
+ */
+import { formatBallot } from '../core/ballot.js';
+import type { BasicRecord } from '../core/basic-messages.js';
+import type { MultiRecord, SlotValue } from '../core/multi-messages.js';
+import type { Protocol } from '../core/types.js';
+
+/** Records shown in one persist line before the rest are counted: a batch of fifty accepts would make a label a paragraph. */
+const RECORDS_SHOWN = 3;
+
+/** `#4`, `#4..#6`, or `#4..#9 (3 slots)` when the slots have gaps, so the range never claims slots it does not hold. */
+export function slotRange(slots: readonly number[]): string {
+  if (slots.length === 0) return 'no slots';
+  const first = slots[0]!;
+  const last = slots[slots.length - 1]!;
+  if (slots.length === 1) return `#${first}`;
+  const contiguous = last - first + 1 === slots.length;
+  return contiguous ? `#${first}..#${last}` : `#${first}..#${last} (${slots.length} slots)`;
+}
+
+function entrySlots(entries: readonly SlotValue[]): string {
+  return slotRange(entries.map((e) => e.slot));
+}
+
+export function describeMultiRecord(r: MultiRecord): string {
+  switch (r.t) {
+    case 'round': return `round ${r.round}`;
+    case 'promise': return `promise ${formatBallot(r.ballot)}`;
+    case 'accept': return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
+    case 'chosen': return `chosen ${entrySlots(r.entries)}`;
+  }
+}
+
+export function describeBasicRecord(r: BasicRecord): string {
+  switch (r.t) {
+    case 'round': return `round ${r.round}`;
+    case 'promise': return `promise ${formatBallot(r.ballot)} ${r.key}`;
+    case 'accept': return `accept ${formatBallot(r.ballot)} ${r.key}=${r.value}`;
+    case 'chosen': return `chosen ${r.key}=${r.value}`;
+  }
+}
+
+/** One durable write as one short text: its records in order, the first few named and the rest counted. */
+export function describeWrite(protocol: Protocol, records: readonly unknown[]): string {
+  const describe = protocol === 'multi'
+    ? (r: unknown) => describeMultiRecord(r as MultiRecord)
+    : (r: unknown) => describeBasicRecord(r as BasicRecord);
+  const shown = records.slice(0, RECORDS_SHOWN).map(describe);
+  if (records.length > RECORDS_SHOWN) shown.push(`+${records.length - RECORDS_SHOWN} more`);
+  return shown.length === 0 ? 'empty write' : shown.join(', ');
+}
+
+/**
+ * A checkpoint as it lands: Multi names the slot the snapshot covers
+ * (`snapshot @#12 (3 keys), log: round 2, promise 2.2`), Basic has no snapshot
+ * of its own (its compacted log is the state). The log is rewritten right
+ * after the snapshot, at the same instant, unless the node crashes between
+ * the two; the simulator's crash note says so when it does.
+ */
+export function describeCheckpoint(protocol: Protocol, parts: readonly unknown[], records: readonly unknown[]): string {
+  const head = parts[0] as { t?: string; slot?: number; kvCount?: number } | undefined;
+  const log = records.length === 0 ? 'empty log' : `log: ${describeWrite(protocol, records)}`;
+  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')}), ${log}`;
+  return `compacted ${log}`;
+}
+
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
