@@ -60,9 +60,22 @@ export interface Target {
 const CONNECTIONS_PER_TARGET = 4;
 const WARMUP_OPS = 300;
 
+/**
+ * One control connection per replica. If one cannot be made, the ones
+ * already open are closed before the error goes up: left open, they kept the
+ * process alive after it had printed the error, and `bench --attach` with a
+ * replica down never exited.
+ */
 async function connectAll(ports: Map<number, number>, secret: string): Promise<Map<number, ControlClient>> {
   const out = new Map<number, ControlClient>();
-  for (const [id, port] of ports) out.set(id, await connectControl({ host: '127.0.0.1', port, secret, timeoutMs: 5000 }));
+  for (const [id, port] of ports) {
+    try {
+      out.set(id, await connectControl({ host: '127.0.0.1', port, secret, timeoutMs: 5000 }));
+    } catch (err) {
+      for (const c of out.values()) c.close();
+      throw new OperatingError(`node-${id} does not answer (${(err as Error).message}); the benchmark needs every replica up: \`paxos restart node-${id}\``);
+    }
+  }
   return out;
 }
 
