@@ -62,6 +62,11 @@ export function claimIdentity(c: IdentityCheck): Identity {
   if (found.node !== c.node) {
     throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} holds node-${found.node}'s data: starting from it would make node-${c.node} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``);
   }
+  // A replica that started before created its log at once: an identity without one means the log was deleted.
+  if (found.incarnation >= 1 && !existsSync(join(c.dataDir, 'wal.log')) && !existsSync(join(c.dataDir, 'snapshot'))) {
+    throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} has its identity but no log (wal.log): it would rejoin having forgotten its promises, which can break agreement; `
+      + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\`, once membership change exists), or start over with \`paxos up --fresh\``);
+  }
   return writeIdentity(c.dataDir, { ...found, incarnation: found.incarnation + 1 });
 }
 

@@ -28,9 +28,20 @@ test('a new replica of a new cluster creates its identity at incarnation 1', () 
 test('every start from the replica\'s own data bumps the incarnation and leaves no temporary file', () => {
   const dir = nodeDir();
   writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 0 });
-  for (let i = 1; i <= 3; i++) assert.equal(claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }).incarnation, i);
-  assert.deepEqual(readdirSync(dir), [IDENTITY_FILE_NAME]);
+  for (let i = 1; i <= 3; i++) {
+    assert.equal(claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }).incarnation, i);
+    // What the storage does right after the claim: open (and so create) the log.
+    writeFileSync(join(dir, 'wal.log'), '');
+  }
+  assert.deepEqual(readdirSync(dir).sort(), [IDENTITY_FILE_NAME, 'wal.log'].sort());
   assert.equal(JSON.parse(readFileSync(join(dir, IDENTITY_FILE_NAME), 'utf8')).incarnation, 3);
+});
+
+test('a replica whose log was deleted while its identity stayed is refused: it would have forgotten its promises', () => {
+  const dir = nodeDir();
+  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 3 });
+  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), (err: Error) => err instanceof IdentityError && /has its identity but no log \(wal\.log\).*paxos up --fresh/.test(err.message));
+  assert.equal(readIdentity(dir)?.incarnation, 3, 'a refused start does not bump the incarnation');
 });
 
 test('an emptied data directory is refused in one sentence naming the way back', () => {
