@@ -79,3 +79,15 @@ test('scenario run --trace writes a trace that paxos trace reads and draws', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('completion offers scenario\'s subcommands and, after run, the shipped scenarios', async () => {
+  const dir = home();
+  try {
+    const complete = async (...words: string[]) => (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
+    assert.deepEqual(await complete('scenario', ''), ['list', 'run']);
+    assert.deepEqual(await complete('scenario', 'run', 'multi-f'), ['multi-failover']);
+    assert.ok((await complete('scenario', 'run', '--')).includes('--trace'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
