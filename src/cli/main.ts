@@ -15,6 +15,7 @@ import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
+import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrace } from './commands/trace.js';
@@ -52,6 +53,9 @@ const EXAMPLES: Record<string, readonly string[]> = {
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json', 'paxos sim --seed 7 -n 3 --trace seed7.jsonl'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
   trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg'],
+  scenario: ['paxos scenario list', 'paxos scenario run 000-duelling-proposers', 'paxos scenario run 000-duelling-proposers --trace t.jsonl && paxos trace t.jsonl --svg walk.svg', 'paxos scenario run ./my-scenario.txt --step'],
+  'scenario list': ['paxos scenario list', 'paxos scenario list --json'],
+  'scenario run': ['paxos scenario run 000-duelling-proposers', 'paxos scenario run multi-failover --trace failover.jsonl', 'paxos scenario run ./my-scenario.txt --step'],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
   completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
 };
@@ -60,7 +64,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'trace', 'completion', '__complete']);
+const HOMELESS = new Set(['sim', 'trace', 'scenario', 'completion', '__complete']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -86,8 +90,9 @@ function describeDefault(option: Option): string {
  * an option's variable when the option is added, so each is added again.
  */
 function applyConventions(program: Command, lastCommand: { name: string }): void {
-  for (const cmd of program.commands) {
-    cmd.configureOutput({ outputError: () => { lastCommand.name = cmd.name(); } });
+  for (const cmd of withSubcommands(program)) {
+    const path = cmd.parent !== null && cmd.parent !== program ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+    cmd.configureOutput({ outputError: () => { lastCommand.name = path; } });
     // Commander's types hide that a Command is an EventEmitter and that its options array is its own.
     const options = (cmd.options as Option[]).splice(0);
     const events = cmd as unknown as { removeAllListeners(event: string): void };
@@ -100,9 +105,14 @@ function applyConventions(program: Command, lastCommand: { name: string }): void
       }
       cmd.addOption(o);
     }
-    const examples = EXAMPLES[cmd.name()];
+    const examples = EXAMPLES[path];
     if (examples !== undefined) cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
   }
+}
+
+/** The program's commands and their own subcommands (`scenario run`), one level down: no command nests deeper. */
+function withSubcommands(program: Command): Command[] {
+  return program.commands.flatMap((cmd) => [cmd, ...cmd.commands]) as Command[];
 }
 
 /**
@@ -110,7 +120,7 @@ function applyConventions(program: Command, lastCommand: { name: string }): void
  * (commander would take any value as "on"), so it is dropped before parsing.
  */
 function dropFalseBooleanEnv(program: Command): void {
-  for (const cmd of program.commands) {
+  for (const cmd of withSubcommands(program)) {
     for (const o of cmd.options) {
       if (o.envVar === undefined || o.required || o.optional) continue;
       const v = process.env[o.envVar];
@@ -147,6 +157,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerSim(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
+  registerScenario(program, setExit);
   registerTrace(program);
   registerCompletion(program);
   applyConventions(program, lastCommand);
@@ -163,7 +174,7 @@ Examples:
   $ paxos kill node-2 && paxos status
   $ paxos down`);
   program.hook('preAction', (_program, action) => {
-    if (process.env.PAXOS_HOME === '' && !HOMELESS.has(action.name())) {
+    if (process.env.PAXOS_HOME === '' && !HOMELESS.has(action.name()) && !HOMELESS.has(action.parent?.name() ?? '')) {
       throw new UsageError('PAXOS_HOME is set but empty; unset it to use ~/.paxos, or set it to a directory');
     }
   });

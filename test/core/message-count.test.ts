@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Command, Protocol } from '../../src/core/types.js';
 import type { PeerMessage } from '../../src/node/replica.js';
-import { ScriptedNode } from '../support/shell-twins.js';
+import { ScriptedNode } from '../../src/scenario/twins.js';
 
 /** Shells over an instant, lossless network; counts every message sent and every value node-1 reports chosen. */
 class Bench {

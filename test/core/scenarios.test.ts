@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../support/paths.js';
 import { runScenarioFile } from './scenario.js';
 
-// Scenario files live beside the test sources, not in the build output.
-const dataDir = join(repoRoot(), 'test', 'core', 'testdata');
+// Scenario files live beside the test sources, not in the build output; the shipped
+// ones (`paxos scenario run`) are checked the same way, so a release never ships a scenario that fails.
+const dataDirs = [join(repoRoot(), 'test', 'core', 'testdata'), join(repoRoot(), 'templates', 'scenarios')];
 
 /**
  * Scenarios whose expected trace is the correct behaviour but not yet what the
@@ -17,8 +18,8 @@ const dataDir = join(repoRoot(), 'test', 'core', 'testdata');
  */
 const KNOWN_FAILING = new Map<string, string>();
 
-for (const file of readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort()) {
-  const path = join(dataDir, file);
+for (const path of dataDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().map((f) => join(dir, f)))) {
+  const file = relative(repoRoot(), path);
   const skip = KNOWN_FAILING.get(file);
   if (skip !== undefined) {
     test(`scenario ${file} is marked known failing in the file itself`, () => {

@@ -11,6 +11,7 @@ import { NEMESIS_KINDS } from '../../check/nemesis.js';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import { templateNames } from '../../cluster/templates.js';
+import { scenarioNames } from '../services/scenario.js';
 import { PLANTS } from '../../sim/planted.js';
 import { parseChoice } from '../parse.js';
 
@@ -95,6 +96,7 @@ export function complete(program: Command, words: readonly string[]): string[] {
   if (prior.length === 0) return match(current.startsWith('-') ? ['--help', '--version'] : visible.map((c) => c.name()));
   const cmd = visible.find((c) => c.name() === prior[0]);
   if (cmd === undefined) return [];
+  if (cmd.commands.length > 0) return completeSubcommand(cmd as Command, prior.slice(1), current);
   const options = cmd.options.filter((o) => !o.hidden);
   const previous = prior.at(-1)!;
   const takingValue = options.find((o) => (o.long === previous || o.short === previous) && (o.required || o.optional));
@@ -117,4 +119,19 @@ export function complete(program: Command, words: readonly string[]): string[] {
     return match(nodeNames());
   }
   return [];
+}
+
+/**
+ * A command made of subcommands (`scenario list|run`): first the subcommand's
+ * name, then its flags, or for `scenario run` the shipped scenarios' names.
+ */
+function completeSubcommand(cmd: Command, prior: readonly string[], current: string): string[] {
+  const match = (xs: readonly string[]) => xs.filter((x) => x.startsWith(current));
+  if (prior.length === 0) return match(current.startsWith('-') ? ['--help'] : cmd.commands.map((c) => c.name()));
+  const sub = cmd.commands.find((c) => c.name() === prior[0]);
+  if (sub === undefined) return [];
+  if (current.startsWith('-')) return match([...sub.options.filter((o) => !o.hidden).map((o) => o.long ?? ''), '--help'].filter((x) => x !== ''));
+  const previous = prior.at(-1)!;
+  if (sub.options.some((o) => o.long === previous && (o.required || o.optional))) return [];
+  return cmd.name() === 'scenario' && sub.name() === 'run' ? match(scenarioNames()) : [];
 }

@@ -15,11 +15,11 @@
  * simulator): its writes never complete, its messages and replies go
  * nowhere. Whatever the shell object still holds dies with it.
  */
-import type { Command, CommandIdentity, ClientReply, Protocol } from '../../src/core/types.js';
-import { ManualClock } from '../../src/node/clock.js';
-import { Replica, type PeerMessage, type ReplicaProbe } from '../../src/node/replica.js';
-import { Incarnation, SimLinks } from '../../src/sim/twins.js';
-import type { DurableLog, StorageStats } from '../../src/storage/storage.js';
+import type { Command, CommandIdentity, ClientReply, Protocol } from '../core/types.js';
+import { ManualClock } from '../node/clock.js';
+import { Replica, type PeerMessage, type ReplicaProbe } from '../node/replica.js';
+import { Incarnation, SimLinks } from '../sim/twins.js';
+import type { DurableLog, StorageStats } from '../storage/storage.js';
 
 /** The shell's tick period; a scripted tick advances the clock by exactly this much. */
 export const TICK_MS = 10;

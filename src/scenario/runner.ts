@@ -1,0 +1,470 @@
+/**
+ * A datadriven scenario runner in the style of etcd's raft testdata: a file
+ * is a script of steps, each followed by `----` and the trace the step must
+ * produce. Messages are held in a visible pool and only move when the script
+ * says so, so a reader can follow the protocol without a debugger.
+ *
+ * Each node is the real replica shell (`Replica`, the one a process and the
+ * simulator run) over scripted twins (`./twins.ts`): a clock
+ * that ticks only on `tick`, storage whose writes finish when the script says,
+ * and links whose messages land in the pool. The runner never takes a Ready
+ * itself; it watches the shell through its probe, its storage and its links
+ * and prints what it sees, so a trace shows what the shell really does.
+ *
+ * Commands:
+ *   cluster <basic|multi> <n>          start n fresh replicas
+ *   option show-persist <on|off>       print what every write holds (off by default)
+ *   option persisted <implicit|explicit>
+ *                                      who says a leader's own write finished (implicit by default)
+ *   propose <node> <key>=<value>       a client asks a node to set a key
+ *   get <node> <key>                   a client asks a node to read a key
+ *   deliver <from> <to> <type>         deliver the oldest pending matching message
+ *   drop <from> <to> <type>            lose the oldest pending matching message
+ *   deliver-all                        deliver until nothing is pending (bounded)
+ *   tick <node|all> [count]            advance time
+ *   persisted <node>                   explicit mode: the node's oldest write in progress is now durable,
+ *                                      with the writes queued behind it up to the next one the core waits on
+ *   crash <node>                       the node stops, losing everything it had not written
+ *   restart <node>                     the node starts again from the records it had written
+ *   state <node>                       print what the node's acceptor and learner hold
+ *
+ * Message types for deliver and drop are the message's `type`, except that a
+ * Multi-Paxos accept with no entries is a `heartbeat` and an accepted with no
+ * slots an `ack`, the words the trace uses for them.
+ *
+ * Writes are the shell's: a Ready's `persist` records are appended, and its
+ * messages and replies leave only once the append is durable; its
+ * `persistLazy` records (a learner's "chosen") are queued in storage and go
+ * in front of the next append's records, as in the file log. In implicit
+ * mode every write is durable at once. In explicit mode a write the core
+ * asked to hear about (a leader's own accepts: `afterPersist`) stays in
+ * progress until a `persisted` step, and so does every write after it, since
+ * the log is written in order; the shell holds every Ready behind it.
+ * `crash` loses what storage had not made durable (writes in progress and
+ * lazy records) and whatever the shell still held (its early messages had
+ * already left).
+ *
+ * Replies are printed from `ok`, `requestId` and `value` only, with the key
+ * taken from the request, so the trace does not depend on the rest of the
+ * reply's shape. The shell numbers requests per incarnation, so the
+ * numbering starts again at r1 when a replica restarts, as it does in a
+ * replica process that keeps no counter on disk: a core must not take a new
+ * request for an old one because the two share an id (multi-004 is about
+ * exactly that). Each request also carries an identity whose session names
+ * the replica's incarnation, unique across restarts.
+ *
+ * `--trace` records what the runner sees through a `TraceRecorder` whose
+ * clock is the step number, so a diagram's rows follow the script's steps.
+ */
+import { formatBallot } from '../core/ballot.js';
+import { BasicPaxos } from '../core/basic.js';
+import type { BasicRecord } from '../core/basic-messages.js';
+import { describeMessage } from '../core/describe.js';
+import { MultiPaxos } from '../core/multi.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
+import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../core/types.js';
+import type { PeerMessage } from '../node/replica.js';
+import type { TraceRecorder } from '../trace/format.js';
+import { messageFields } from '../trace/messages.js';
+import { describeWrite } from '../trace/records.js';
+import { ScriptedNode } from './twins.js';
+
+type Msg = PeerMessage;
+
+/** One node as the runner sees it: its shell while it is up, and the disk it leaves behind when it is not. */
+interface Node {
+  readonly id: number;
+  shell: ScriptedNode | null;
+  incarnation: number;
+  /** Records on disk: what a restart recovers. */
+  readonly disk: unknown[];
+  /** Readies the shell has taken and not yet released, oldest first (the shell releases in order). */
+  readonly unreleased: Ready<Msg, unknown>[];
+  /** What a Ready being released learned, printed after its last message leaves (see `onRelease`). */
+  learned: { lines: string[]; messagesLeft: number } | null;
+  /** Numbers the identities of this incarnation's requests. */
+  requestSeq: number;
+}
+
+export class ScenarioCluster {
+  private nodes: Node[] = [];
+  private pool: Msg[] = [];
+  private protocol: Protocol = 'basic';
+  private clusterSize = 0;
+  /** What the current step printed; the shell's hooks add to it as things happen. */
+  private trace: string[] = [];
+  /** Off by default: most scripts are about messages, and a write line for nearly every step would double them. */
+  private showPersist = false;
+  /**
+   * Implicit by default: a leader's own accept record is durable the moment
+   * its write starts, as if its disk were instant. Most scripts are about
+   * messages, and a `persisted` step after every proposal would bury them; a
+   * script about the leader's own write (its vote counts only once durable,
+   * and a crash before then loses it) switches to explicit.
+   */
+  private explicitPersisted = false;
+  /** The trace ids of the messages in flight, by the message object the pool holds. */
+  private readonly traceIds = new Map<Msg, number>();
+
+  /** `recorder` is given only for `--trace`; every hook reaches it through `?.`, so a run without one records nothing. */
+  constructor(private readonly recorder: TraceRecorder | null = null) {}
+
+  /** Narration for the trace's reader: a step's comments or a `narrate` line, as a note beside the diagram. */
+  note(text: string): void {
+    this.recorder?.note(text);
+  }
+
+  run(command: string): string {
+    this.trace = [];
+    this.runCommand(command);
+    return this.trace.join('\n');
+  }
+
+  private runCommand(command: string): void {
+    const [verb, ...args] = command.split(/\s+/);
+    switch (verb) {
+      case 'cluster':
+        return this.start(args[0] as Protocol, Number(args[1]));
+      case 'option':
+        return this.option(args[0]!, args[1]!);
+      case 'propose': {
+        const [key, value] = args[1]!.split('=');
+        return this.request(node(args[0]!), { op: 'set', key: key!, value: value! });
+      }
+      case 'get':
+        return this.request(node(args[0]!), { op: 'get', key: args[1]! });
+      case 'deliver':
+        return this.move(node(args[0]!), node(args[1]!), args[2]!, true);
+      case 'drop':
+        return this.move(node(args[0]!), node(args[1]!), args[2]!, false);
+      case 'deliver-all':
+        return this.deliverAll();
+      case 'tick':
+        return this.tick(args[0]!, Number(args[1] ?? 1));
+      case 'persisted':
+        return this.persisted(node(args[0]!));
+      case 'crash':
+        return this.crash(node(args[0]!));
+      case 'restart':
+        return this.restart(node(args[0]!));
+      case 'state':
+        return this.state(node(args[0]!));
+      default:
+        throw new Error(`unknown scenario command: ${command}`);
+    }
+  }
+
+  private print(...lines: string[]): void {
+    this.trace.push(...lines);
+  }
+
+  // ------------------------------------------------------------ commands
+
+  private start(protocol: Protocol, n: number): void {
+    this.protocol = protocol;
+    this.clusterSize = n;
+    this.pool = [];
+    this.nodes = [];
+    for (let id = 1; id <= n; id++) {
+      const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
+      this.nodes.push(r);
+      this.boot(r);
+    }
+    this.print(`${n} ${protocol} replicas`);
+  }
+
+  private option(name: string, value: string): void {
+    if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
+    else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
+    else throw new Error(`unknown option: ${name} ${value}`);
+    this.print(`${name} ${value}`);
+  }
+
+  private request(id: number, command: Command): void {
+    const r = this.node(id);
+    const shell = this.up(id);
+    // A distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
+    const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    shell.request(command, identity, (reply) => this.print(`node-${id} ${this.describeReply(command, reply)}`));
+    shell.settle();
+  }
+
+  private move(from: number, to: number, type: string, deliver: boolean): void {
+    const i = this.pool.findIndex((m) => m.from === from && m.to === to && kindOf(m) === type);
+    if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    const [m] = this.pool.splice(i, 1);
+    if (!deliver) {
+      this.traced(m!, (id) => this.recorder?.drop(id, 'dropped by the script'));
+      return this.print(`dropped ${describeMessage(this.protocol, m!)}`);
+    }
+    this.deliver(m!);
+  }
+
+  /** A message for a replica that is down is lost, as it would be on a real network. */
+  private deliver(m: Msg): void {
+    const shell = this.node(m.to).shell;
+    if (shell === null) {
+      this.traced(m, (id) => this.recorder?.drop(id, `node-${m.to} is down`));
+      return this.print(`node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`);
+    }
+    this.traced(m, (id) => this.recorder?.deliver(id, m.to));
+    shell.deliver(m);
+  }
+
+  private deliverAll(): void {
+    for (let rounds = 0; this.pool.length > 0; rounds++) {
+      if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
+      const m = this.pool.shift()!;
+      const down = this.node(m.to).shell === null;
+      this.print(`[${describeMessage(this.protocol, m)}]${down ? ` lost: node-${m.to} is down` : ''}`);
+      if (down) this.traced(m, (id) => this.recorder?.drop(id, `node-${m.to} is down`));
+      else this.deliver(m);
+    }
+  }
+
+  /** Ticks go node by node, each node's turns run to the end before the next node ticks. */
+  private tick(target: string, count: number): void {
+    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [node(target)];
+    for (let i = 0; i < count; i++) for (const id of ids) this.up(id).tick();
+  }
+
+  /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */
+  private persisted(id: number): void {
+    const shell = this.up(id);
+    if (!shell.storage.finishWrite()) throw new Error(`node-${id} has no write in progress`);
+    shell.settle();
+  }
+
+  private crash(id: number): void {
+    const r = this.node(id);
+    const shell = this.up(id);
+    const lost = shell.storage.unwritten();
+    const unsent = r.unreleased.flatMap((ready) => this.heldItems(ready));
+    shell.crash();
+    r.shell = null;
+    this.recorder?.crash(id);
+    this.print(`node-${id} crashes`);
+    if (lost.length > 0) this.print(`node-${id} loses unwritten records: ${this.describeRecords(lost)}`);
+    if (unsent.length > 0) this.print(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
+  }
+
+  private restart(id: number): void {
+    const r = this.node(id);
+    if (r.shell !== null) throw new Error(`node-${id} is up`);
+    this.boot(r);
+    this.recorder?.restart(id);
+    this.print(`node-${id} restarts from ${r.disk.length} records`);
+    this.state(id);
+  }
+
+  private state(id: number): void {
+    const core = this.up(id).replica.inspectCore();
+    if (core instanceof BasicPaxos) {
+      const s = core.inspect();
+      for (const [key, b] of s.promised) {
+        const a = s.accepted.get(key);
+        const c = s.chosen.get(key);
+        this.print(`node-${id} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`);
+      }
+      return;
+    }
+    const v = core.view();
+    this.print(`node-${id}: ${v.role}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
+    if (core instanceof MultiPaxos) {
+      const s = core.inspect();
+      const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
+      for (const slot of slots) {
+        const a = s.accepted.get(slot);
+        const c = s.chosen.get(slot);
+        this.print(`node-${id} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
+      }
+    }
+  }
+
+  // ------------------------------------------- the shell, as the trace sees it
+
+  /** Starts a new incarnation of the node's shell from its disk; everything the runner watches is wired here. */
+  private boot(r: Node): void {
+    r.incarnation++;
+    r.requestSeq = 0;
+    r.unreleased.length = 0;
+    r.learned = null;
+    r.shell = new ScriptedNode({
+      id: r.id, clusterSize: this.clusterSize, protocol: this.protocol, incarnation: r.incarnation, disk: r.disk,
+      electionTimeoutTicks: 10, heartbeatTicks: 3,
+      send: (m) => this.onSend(r, m as Msg),
+      probe: {
+        onReady: (_core, ready) => this.onReady(r, ready as Ready<Msg, unknown>),
+        onRelease: (ready) => this.onRelease(r, ready as Ready<Msg, unknown>),
+      },
+      storage: {
+        writing: (records) => this.print(`node-${r.id} writing: ${this.describeRecords(records)}`),
+        durable: (records) => {
+          if (records.length > 0) this.recorder?.persist(r.id, describeWrite(this.protocol, records));
+          if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`);
+        },
+        kept: (records) => { if (this.showPersist) this.print(`node-${r.id} keeps for its next write ${this.describeRecords(records)}`); },
+      },
+    });
+  }
+
+  /**
+   * The shell took a Ready and is about to send its early messages and write
+   * its records. In explicit mode a write the core asked to hear about stays
+   * in progress until the script says. Whether the Ready then had to wait is
+   * seen after the shell's turn, not guessed here.
+   */
+  private onReady(r: Node, ready: Ready<Msg, unknown>): void {
+    for (const e of ready.events) this.print(`node-${r.id} ${this.describeEvent(e)}`);
+    const shell = r.shell!;
+    shell.storage.holdNextWrite = this.explicitPersisted && ready.afterPersist !== null;
+    r.unreleased.push(ready);
+    // Deferred work runs after the shell's current turn, so by then a Ready that was not released is held.
+    shell.clock.defer(() => {
+      const waiting = this.heldItems(ready);
+      if (r.unreleased.includes(ready) && waiting.length > 0) this.print(`node-${r.id} holds until its write is durable: ${waiting.join(', ')}`);
+    });
+  }
+
+  /**
+   * The shell releases a Ready: its records are durable. The probe fires
+   * before the Ready's messages are sent, but the trace has always shown what
+   * a node learned after what it sent (and before its replies), so the
+   * learned lines wait for the Ready's last message.
+   */
+  private onRelease(r: Node, ready: Ready<Msg, unknown>): void {
+    r.unreleased.shift();
+    for (const c of ready.chosen) this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
+    const lines = ready.chosen.map((c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`);
+    if (ready.messages.length === 0) this.print(...lines);
+    else r.learned = { lines, messagesLeft: ready.messages.length };
+  }
+
+  /** Everything the shell sends goes into the pool, where the script moves it. */
+  private onSend(r: Node, m: Msg): void {
+    this.pool.push(m);
+    if (this.recorder !== null) this.traceIds.set(m, this.recorder.send(messageFields(this.protocol, m)));
+    this.print(describeMessage(this.protocol, m));
+    if (r.learned !== null && --r.learned.messagesLeft === 0) {
+      this.print(...r.learned.lines);
+      r.learned = null;
+    }
+  }
+
+  /** Hands `record` the message's trace id and forgets it: a message leaves the pool once. */
+  private traced(m: Msg, record: (id: number) => void): void {
+    const id = this.traceIds.get(m);
+    if (id === undefined) return;
+    this.traceIds.delete(m);
+    record(id);
+  }
+
+  // ------------------------------------------------------------ describing
+
+  private node(id: number): Node {
+    const r = this.nodes[id - 1];
+    if (r === undefined) throw new Error(`no node-${id} in this cluster`);
+    return r;
+  }
+
+  private up(id: number): ScriptedNode {
+    const shell = this.node(id).shell;
+    if (shell === null) throw new Error(`node-${id} is down`);
+    return shell;
+  }
+
+  private pending(): string {
+    return this.pool.map((m) => `${kindOf(m)} ${m.from}→${m.to}`).join(', ') || 'none';
+  }
+
+  /** What a held Ready will release, in short: the messages, what was learned and the replies. */
+  private heldItems(ready: Ready<Msg, unknown>): string[] {
+    return [
+      ...ready.messages.map((m) => describeMessage(this.protocol, m)),
+      ...ready.chosen.map((c) => `learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
+      ...ready.replies.map((reply) => `reply to ${reply.requestId}`),
+    ];
+  }
+
+  private describeReply(command: Command, reply: ClientReply): string {
+    const to = `replies to ${reply.requestId}`;
+    if (!reply.ok) {
+      const error = (reply as { error?: unknown }).error;
+      return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
+    }
+    const shown = `${command.key}=${reply.value ?? 'nil'}`;
+    if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
+    // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
+    // set that answers with another value than its own is a bug (the shell itself refuses to pass it on).
+    return `${to}: ${shown} (${this.protocol === 'basic' ? 'already chosen' : `but it proposed ${command.value}`})`;
+  }
+
+  private describeRecords(records: readonly unknown[]): string {
+    return records.map((rec) => (this.protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
+  }
+
+  private describeEvent(e: CoreEvent): string {
+    switch (e.type) {
+      case 'phase1':
+        return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
+      case 'phase2':
+        if (this.protocol === 'multi') {
+          const why = e.adopted ? ' (adopted from a promise)' : e.valueId === 'noop' ? ' (fills a hole)' : '';
+          return `proposes #${e.instance} ${e.value} at ${formatBallot(e.ballot)}${why}`;
+        }
+        return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
+      case 'leader':
+        return `is leader at ${formatBallot(e.ballot)}`;
+      case 'follower':
+        return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
+      case 'preempted':
+        return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
+      case 'backoff':
+        return `backs off ${e.ticks} ticks`;
+      case 'note':
+        return e.text;
+    }
+  }
+}
+
+function node(name: string): number {
+  return Number(name.replace(/^node-/, ''));
+}
+
+/** The word a script uses for a message: Multi-Paxos heartbeats and their acks are named apart from real accepts. */
+function kindOf(m: Msg): string {
+  if (m.type === 'accept' && 'entries' in m && m.entries.length === 0) return 'heartbeat';
+  if (m.type === 'accepted' && 'slots' in m && m.slots.length === 0) return 'ack';
+  return m.type;
+}
+
+function entries(list: readonly SlotValue[]): string {
+  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
+}
+
+function describeMultiRecord(r: MultiRecord): string {
+  switch (r.t) {
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise (${formatBallot(r.ballot)})`;
+    case 'accept':
+      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
+    case 'chosen':
+      return `chosen ${entries(r.entries)}`;
+  }
+}
+
+function describeBasicRecord(r: BasicRecord): string {
+  switch (r.t) {
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise ${r.key} (${formatBallot(r.ballot)})`;
+    case 'accept':
+      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
+    case 'chosen':
+      return `chosen ${r.key}=${r.value}`;
+  }
+}
+
