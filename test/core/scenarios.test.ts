@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { repoRoot } from '../support/paths.js';
 import { runScenarioFile } from './scenario.js';
 
-// Scenario files live beside the test sources, not in the build output; the shipped
-// ones (`paxos scenario run`) are checked the same way, so a release never ships a scenario that fails.
-const dataDirs = [join(repoRoot(), 'test', 'core', 'testdata'), join(repoRoot(), 'templates', 'scenarios')];
+// The scenarios are the shipped ones (`paxos scenario run`), read from the source tree, not the build
+// output: one copy, so the walk-throughs users run are exactly the ones the tests check.
+const dataDirs = [join(repoRoot(), 'templates', 'scenarios')];
 
 /**
  * Scenarios whose expected trace is the correct behaviour but not yet what the
