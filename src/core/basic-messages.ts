@@ -92,7 +92,12 @@ export type BasicMessage =
 
 export type BasicRecord =
   /** The proposer's highest round (shared by all keys), so a ballot is never reused. */
-  | { readonly t: 'round'; readonly round: number }
+  /**
+   * The proposer's highest round; after a compaction also `promisedAtLeast`,
+   * the highest promise among the chosen keys whose promises were dropped, so
+   * the acceptor's highest promise never appears to go backwards.
+   */
+  | { readonly t: 'round'; readonly round: number; readonly promisedAtLeast?: Ballot }
   | { readonly t: 'promise'; readonly key: string; readonly ballot: Ballot }
   /** Accepting also raises the key's promise to `ballot`. */
   | { readonly t: 'accept'; readonly key: string; readonly ballot: Ballot; readonly value: string }

@@ -32,20 +32,17 @@ export interface BasicDurableState {
   accepted: Map<string, Accepted>;
   /** Insertion order is the order this node learned keys in; peers page through it when catching up. */
   chosen: Map<string, { value: string; ballot: Ballot | null }>;
+  /** The highest promise of a chosen key whose promise was compacted away. */
+  promisedAtLeast: Ballot;
 }
 
 export function emptyBasicState(): BasicDurableState {
-  return { round: 0, promised: new Map(), accepted: new Map(), chosen: new Map() };
+  return { round: 0, promised: new Map(), accepted: new Map(), chosen: new Map(), promisedAtLeast: ZERO_BALLOT };
 }
 
 export function recoverBasic(records: Iterable<BasicRecord>): BasicDurableState {
   const state = emptyBasicState();
   for (const r of records) applyBasicRecord(state, r);
-  // A chosen key needs only its value: its acceptor answers every later prepare and accept with the decision.
-  for (const key of state.chosen.keys()) {
-    state.promised.delete(key);
-    state.accepted.delete(key);
-  }
   return state;
 }
 
@@ -53,6 +50,7 @@ export function applyBasicRecord(state: BasicDurableState, r: BasicRecord): void
   switch (r.t) {
     case 'round':
       state.round = Math.max(state.round, r.round);
+      if (r.promisedAtLeast !== undefined && ballotGreater(r.promisedAtLeast, state.promisedAtLeast)) state.promisedAtLeast = r.promisedAtLeast;
       return;
     case 'promise':
       raisePromise(state.promised, r.key, r.ballot);
@@ -113,6 +111,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private readonly proposals = new Map<string, Proposal>();
   /** The highest promise over all keys, kept as promises are made: what `view()` shows. */
   private highestPromised: Ballot = ZERO_BALLOT;
+  /** The highest promise among chosen keys whose promises a compaction dropped: part of what `view()` shows. */
+  private promisedAtLeast: Ballot = ZERO_BALLOT;
   private readonly catchupCursor = new Map<NodeId, number>();
   /** Keys learned since the log was last compacted; at `snapshotEverySlots` the log is rewritten. */
   private learnedSinceCompaction = 0;
@@ -129,7 +129,9 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     this.accepted = recovered.accepted;
     this.chosen = recovered.chosen;
     this.chosenOrder.push(...this.chosen.keys());
-    let maxRound = this.round;
+    this.promisedAtLeast = recovered.promisedAtLeast;
+    this.highestPromised = recovered.promisedAtLeast;
+    let maxRound = Math.max(this.round, this.promisedAtLeast.round);
     for (const b of this.promised.values()) maxRound = Math.max(maxRound, b.round);
     this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : maxRound;
     for (const b of this.promised.values()) if (ballotGreater(b, this.highestPromised)) this.highestPromised = b;
@@ -162,11 +164,14 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private compact(): void {
     this.learnedSinceCompaction = 0;
     // A chosen key's promise and vote are of no use any more: tellChosen answers every later prepare and accept.
+    // The highest of those promises is kept, so the acceptor's highest promise never appears to go down.
     for (const key of this.chosen.keys()) {
+      const b = this.promised.get(key);
+      if (b !== undefined && ballotGreater(b, this.promisedAtLeast)) this.promisedAtLeast = b;
       this.promised.delete(key);
       this.accepted.delete(key);
     }
-    const records: BasicRecord[] = [{ t: 'round', round: this.round }];
+    const records: BasicRecord[] = [{ t: 'round', round: this.round, promisedAtLeast: this.promisedAtLeast }];
     for (const [key, ballot] of this.promised) records.push({ t: 'promise', key, ballot });
     for (const [key, a] of this.accepted) records.push({ t: 'accept', key, ballot: a.ballot, value: a.value });
     for (const key of this.chosenOrder) {
