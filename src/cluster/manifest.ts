@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { LOCK_FILE_NAME } from '../storage/lock.js';
-import { replaceFileDurably } from '../storage/identity.js';
+import { readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { isProcessAlive } from './record.js';
 import { ManifestSchema, parseOrThrow, type Manifest } from './schemas.js';
 
@@ -36,19 +36,8 @@ export function newManifest(clusterSize: number, protocol: Protocol): Manifest {
 /** The manifest in `home`, or null when there is none; a malformed one is one sentence naming the file. */
 export function readManifest(home: string): Manifest | null {
   const file = manifestFileOf(home);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new OperatingError(`${file} is not valid JSON (${(err as Error).message}); fix it, or delete the data with \`paxos up --fresh\``);
-  }
+  const raw = readJsonIfPresent(file, (reason) => new OperatingError(`${file} is not valid JSON (${reason}); fix it, or delete the data with \`paxos up --fresh\``));
+  if (raw === null) return null;
   return parseOrThrow(ManifestSchema, raw, file, (sentence) => new OperatingError(`${sentence}; fix it, or delete the data with \`paxos up --fresh\``));
 }
 

@@ -87,6 +87,18 @@ function isEmptyDir(dir: string): boolean {
 /** The identity in `dataDir`, or null when there is none; a file that is not a valid identity is an IdentityError. */
 export function readIdentity(dataDir: string): Identity | null {
   const file = join(dataDir, IDENTITY_FILE_NAME);
+  const raw = readJsonIfPresent(file, () => new IdentityError(`${file} is not valid JSON; it cannot tell whose data this is, so the replica does not start from it`));
+  if (raw === null) return null;
+  const result = v.safeParse(IdentitySchema, raw);
+  if (!result.success) throw new IdentityError(`${file} is not a valid identity (${result.issues[0].message}); the replica does not start from it`);
+  return result.output;
+}
+
+/**
+ * A small JSON file's contents, or null when it does not exist; text that is
+ * not JSON is the error `notJson` makes (each caller says what to do about it).
+ */
+export function readJsonIfPresent(file: string, notJson: (reason: string) => Error): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -94,15 +106,11 @@ export function readIdentity(dataDir: string): Identity | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new IdentityError(`${file} is not valid JSON; it cannot tell whose data this is, so the replica does not start from it`);
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw notJson((err as Error).message);
   }
-  const result = v.safeParse(IdentitySchema, raw);
-  if (!result.success) throw new IdentityError(`${file} is not a valid identity (${result.issues[0].message}); the replica does not start from it`);
-  return result.output;
 }
 
 /** Replaces the identity atomically and durably (see replaceFileDurably). */

@@ -121,10 +121,7 @@ test('paxos bench: Ctrl-C stops the replicas, removes the temporary directory an
     assert.deepEqual(readdirSync(tmp), [], 'the temporary directory has leftovers');
     assert.ok(await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000), `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`);
   } finally {
-    if (stillRunning(bench)) bench.child.kill('SIGKILL');
-    for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
+    cleanUpBench(bench, pids, [tmp, home]);
   }
 });
 
@@ -147,9 +144,13 @@ test('paxos bench --soak: Ctrl-C prints the partial interval and the summary so 
     assert.equal(existsSync(dir), false, `${dir} was left behind`);
     assert.ok(await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000), `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`);
   } finally {
-    if (stillRunning(bench)) bench.child.kill('SIGKILL');
-    for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
+    cleanUpBench(bench, pids, [tmp, home]);
   }
 });
+
+/** Whatever a bench test leaves when it fails midway: the bench process, its replicas and its directories. */
+function cleanUpBench(bench: Parameters<typeof stillRunning>[0], pids: readonly number[], dirs: readonly string[]): void {
+  if (stillRunning(bench)) bench.child.kill('SIGKILL');
+  for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
