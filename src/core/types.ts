@@ -8,7 +8,7 @@ import type { Ballot } from './ballot.js';
 
 export type Protocol = 'multi' | 'basic';
 
-/** Node ids are 1..clusterSize; `node-3` in the CLI is id 3. */
+/** Node ids start at 1: the cluster's first replicas are 1..clusterSize, replicas added later take the next free id; `node-3` in the CLI is id 3. */
 export type NodeId = number;
 
 export function nodeName(id: NodeId): string {
@@ -18,7 +18,24 @@ export function nodeName(id: NodeId): string {
 /** What a client asks for. In basic mode `set` means "propose this value for a write-once key". */
 export type Command =
   | { readonly op: 'set'; readonly key: string; readonly value: string }
-  | { readonly op: 'get'; readonly key: string };
+  | { readonly op: 'get'; readonly key: string }
+  /**
+   * Multi: replace the configuration of epoch `fromEpoch` by these voters
+   * (compare-and-set). Chosen and applied, it is the stop-sign of that epoch;
+   * naming an epoch that is no longer current, it is refused and changes nothing.
+   */
+  | ConfigCommand;
+
+export interface ConfigCommand {
+  readonly op: 'config';
+  readonly fromEpoch: number;
+  readonly voters: readonly NodeId[];
+}
+
+/** The key a command reads or writes; a configuration change has none of its own, and answers under `config`. */
+export function commandKey(c: Command): string {
+  return c.op === 'config' ? 'config' : c.key;
+}
 
 /**
  * A command's identity: a client session and a sequence number within it. A
@@ -80,6 +97,10 @@ export type FailureCode =
   | 'expired'
   /** The identity was already used for a different command: a client bug, refused rather than applied. */
   | 'identity-reused'
+  /** A configuration change named an epoch that another change had already ended. */
+  | 'config-changed'
+  /** A configuration change the protocol or the request cannot carry (Basic Paxos, a malformed voter set). */
+  | 'config-invalid'
   | 'shutting-down'
   | 'storage-failed';
 
@@ -99,6 +120,8 @@ export interface ChosenValue {
   /** Identity of the value: a command id or `noop` (multi), the value itself (basic). */
   readonly valueId: string;
   readonly ballot: Ballot | null;
+  /** Multi: the configuration epoch that governs the slot. */
+  readonly epoch?: number;
 }
 
 export type CoreEvent =
@@ -114,8 +137,26 @@ export type CoreEvent =
       readonly quorum: readonly NodeId[];
       /** True when the value was adopted from a promise rather than being the proposer's own. */
       readonly adopted: boolean;
+      /** Multi: the configuration epoch the proposer leads in. */
+      readonly epoch?: number;
     }
-  | { readonly type: 'leader'; readonly ballot: Ballot }
+  | {
+      readonly type: 'leader';
+      readonly ballot: Ballot;
+      /** Multi: the epoch led, the first slot phase 1 covered, and the acceptors whose promises were counted. */
+      readonly epoch?: number;
+      readonly fromSlot?: number;
+      readonly quorum?: readonly NodeId[];
+    }
+  /** Multi: this replica applied the stop-sign at `startSlot - 1` and entered `epoch`, having applied every slot through `appliedThrough`. */
+  | {
+      readonly type: 'epoch';
+      readonly epoch: number;
+      readonly fromEpoch: number;
+      readonly voters: readonly NodeId[];
+      readonly startSlot: number;
+      readonly appliedThrough: number;
+    }
   | { readonly type: 'follower'; readonly leader: NodeId | null; readonly ballot: Ballot }
   | { readonly type: 'preempted'; readonly ballot: Ballot; readonly by: Ballot; readonly instance?: string }
   | { readonly type: 'backoff'; readonly ticks: number; readonly instance?: string }
@@ -201,11 +242,24 @@ export interface PlantedBugs {
   readonly snapshotLabelledAhead?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
+  /** Multi: a leader switches to the new configuration when it proposes the change, before the change is chosen. */
+  readonly applyConfigBeforeChosen?: boolean;
+  /** Multi: a replica votes in any epoch it hears of, before it has applied the stop-sign that opens it (a new replica votes before catching up). */
+  readonly voteBeforeCaughtUp?: boolean;
+  /** Multi: two changes in flight at once: a leader goes on proposing after a change, and a change applies even when the configuration it names is no longer current. */
+  readonly twoChangesInFlight?: boolean;
+  /** Multi: a removed replica still votes, and leaders still count its votes. */
+  readonly removedStillCounted?: boolean;
 }
 
 export interface CoreConfig {
   readonly id: NodeId;
+  /** How many replicas the cluster was created with: its first configuration is 1..clusterSize unless `voters` says otherwise. */
   readonly clusterSize: number;
+  /** Multi: the voters of the cluster's first configuration (epoch 0). */
+  readonly voters?: readonly NodeId[];
+  /** Multi: replicas a new learner asks for the log until its own log names the voters. */
+  readonly contacts?: readonly NodeId[];
   /** Seeds the core's own deterministic generator (election timeouts, backoff). */
   readonly randomSeed: number;
   /** A follower that hears nothing from a leader for this long (randomized up to 2x) starts an election. */
@@ -252,6 +306,10 @@ export interface NodeView {
   readonly chosenCount: number;
   /** Multi: first slot not yet known to be chosen here. */
   readonly commitIndex?: number;
+  /** The configuration this replica is in: its epoch, voters and first slot (Basic: epoch 0, the fixed acceptors). */
+  readonly membership?: { readonly epoch: number; readonly voters: readonly NodeId[]; readonly startSlot: number };
+  /** Whether this replica votes in that configuration, only learns (it joined and is catching up), or was removed. */
+  readonly member?: 'voter' | 'learner' | 'removed';
 }
 
 export interface ProtocolCore<M, R> {

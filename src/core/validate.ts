@@ -6,6 +6,7 @@
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import type { LogValue, MultiMessage, SlotValue } from './multi-messages.js';
+import { MAX_NODE_ID, votersProblem } from './membership.js';
 import { isSnapshotPart } from './multi-snapshot.js';
 import type { Command, CommandIdentity, Protocol } from './types.js';
 
@@ -34,6 +35,7 @@ export function isValue(x: unknown): x is string {
 }
 
 function isCommand(x: unknown): x is Command {
+  if (isObj(x) && x.op === 'config') return isCount(x.fromEpoch) && Array.isArray(x.voters) && votersProblem(x.voters) === null;
   if (!isObj(x) || !isKey(x.key)) return false;
   if (x.op === 'get') return true;
   return x.op === 'set' && isValue(x.value);
@@ -65,19 +67,19 @@ function isSlotValue(n: number) {
 function checkMultiBody(m: Obj, n: number): boolean {
   switch (m.type) {
     case 'prepare':
-      return isBallot(m.ballot) && isCount(m.fromSlot);
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot);
     case 'promise':
-      return isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
     case 'accept':
-      return isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'accepted':
-      return isBallot(m.ballot) && isList(m.slots, isCount) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isList(m.slots, isCount) && isCount(m.commitIndex);
     case 'reject':
-      return isBallot(m.ballot) && isBallot(m.promised);
+      return isCount(m.epoch) && isBallot(m.ballot) && isBallot(m.promised);
     case 'forward':
-      return isLogValue(m.value, n) && (m.value as Obj).kind === 'cmd';
+      return isLogValue(m.value, n) && (m.value as Obj).kind === 'cmd' && (m.relayed === undefined || typeof m.relayed === 'boolean');
     case 'commit':
-      return isBallot(m.ballot) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.commitIndex);
     case 'catchup':
       return isCount(m.fromSlot) && (m.snapshot === undefined || (isObj(m.snapshot) && isCount(m.snapshot.slot) && isCount(m.snapshot.part)));
     case 'learn':
@@ -116,8 +118,10 @@ function checkBasicBody(m: Obj): boolean {
 
 /** Returns the message if it is a well-formed message of `protocol` for a cluster of `clusterSize`, else null. */
 export function validateMessage(protocol: Protocol, clusterSize: number, x: unknown): MultiMessage | BasicMessage | null {
-  if (!isObj(x) || !isNodeId(x.from, clusterSize) || !isNodeId(x.to, clusterSize) || x.from === x.to) return null;
-  const ok = protocol === 'multi' ? checkMultiBody(x, clusterSize) : checkBasicBody(x);
+  // Multi-Paxos replicas may join after the cluster was created, with ids above its first size.
+  const n = protocol === 'multi' ? MAX_NODE_ID : clusterSize;
+  if (!isObj(x) || !isNodeId(x.from, n) || !isNodeId(x.to, n) || x.from === x.to) return null;
+  const ok = protocol === 'multi' ? checkMultiBody(x, n) : checkBasicBody(x);
   return ok ? (x as unknown as MultiMessage | BasicMessage) : null;
 }
 

@@ -20,6 +20,7 @@ import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
 import { formatLogValue, type MultiMessage, type MultiRecord } from '../core/multi-messages.js';
 import {
+  commandKey,
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
 } from '../core/types.js';
@@ -309,8 +310,8 @@ export class Replica {
     this.waiting.delete(reply.requestId);
     if (reply.ok) {
       const c = w.command;
-      const fits = reply.op === c.op && reply.key === c.key && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
-      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${c.key}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
+      const fits = reply.op === c.op && reply.key === commandKey(c) && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
+      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
     }
     w.onReply(reply);
   }

@@ -392,6 +392,7 @@ export class ScenarioCluster {
       const error = (reply as { error?: unknown }).error;
       return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
     }
+    if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
     const shown = `${command.key}=${reply.value ?? 'nil'}`;
     if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
     // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
@@ -414,7 +415,9 @@ export class ScenarioCluster {
         }
         return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
       case 'leader':
-        return `is leader at ${formatBallot(e.ballot)}`;
+        return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
+      case 'epoch':
+        return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
       case 'follower':
         return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
       case 'preempted':
@@ -452,6 +455,8 @@ function describeMultiRecord(r: MultiRecord): string {
       return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
     case 'chosen':
       return `chosen ${entries(r.entries)}`;
+    case 'epoch':
+      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
   }
 }
 
