@@ -8,7 +8,7 @@ import type { Ballot } from './ballot.js';
 
 export type Protocol = 'multi' | 'basic';
 
-/** Node ids are 1..clusterSize; `node-3` in the CLI is id 3. */
+/** Node ids are 1..MAX_NODE_ID (src/core/validate.ts); a replica that joined later has an id beyond the bootstrap size. `node-3` in the CLI is id 3. */
 export type NodeId = number;
 
 export function nodeName(id: NodeId): string {
@@ -19,6 +19,18 @@ export function nodeName(id: NodeId): string {
 export type Command =
   | { readonly op: 'set'; readonly key: string; readonly value: string }
   | { readonly op: 'get'; readonly key: string };
+
+/**
+ * Multi: replace the configuration of epoch `fromEpoch` by these voters
+ * (compare-and-set). Its reply has key 'config', the voters joined by ',' as
+ * value and the stop-sign's slot; the new epoch governs from slot+1. Refused
+ * with code 'config-changed' when the epoch was no longer current.
+ *
+ * Stub until the membership core lands, which makes it the third variant of
+ * `Command`; kept outside the union here because the cores that do not know
+ * it yet would not compile with it inside.
+ */
+export interface ConfigCommand { readonly op: 'config'; readonly fromEpoch: number; readonly voters: readonly NodeId[] }
 
 /**
  * A command's identity: a client session and a sequence number within it. A
@@ -81,7 +93,9 @@ export type FailureCode =
   /** The identity was already used for a different command: a client bug, refused rather than applied. */
   | 'identity-reused'
   | 'shutting-down'
-  | 'storage-failed';
+  | 'storage-failed'
+  /** A config command named an epoch that is no longer current: nothing changed. */
+  | 'config-changed';
 
 export interface ClientFailure {
   readonly requestId: string;
@@ -238,7 +252,18 @@ export interface CoreConfig {
   readonly snapshotEverySlots?: number;
   /** Longest client deadline a request may carry. */
   readonly maxRequestTimeoutTicks?: number;
+  /** Multi: the bootstrap configuration; default 1..clusterSize. */
+  readonly voters?: readonly NodeId[];
+  /** Multi: replicas a new learner asks for catch-up until its log names the voters. */
+  readonly contacts?: readonly NodeId[];
   readonly bugs?: PlantedBugs;
+}
+
+/** Which replicas vote, from which slot on (Basic mode: epoch 0, voters 1..n, startSlot 1). */
+export interface Membership {
+  readonly epoch: number;
+  readonly voters: readonly NodeId[];
+  readonly startSlot: number;
 }
 
 /** Small read-only snapshot for the dashboard, `paxos status` and the simulator's checks. */
@@ -252,6 +277,13 @@ export interface NodeView {
   readonly chosenCount: number;
   /** Multi: first slot not yet known to be chosen here. */
   readonly commitIndex?: number;
+  /**
+   * The configuration this replica has applied, and its place in it. Optional
+   * here only until the core that fills them lands; readers default to epoch
+   * 0, voters 1..clusterSize, startSlot 1, voter.
+   */
+  readonly membership?: Membership;
+  readonly member?: 'voter' | 'learner' | 'removed';
 }
 
 export interface ProtocolCore<M, R> {

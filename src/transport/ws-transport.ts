@@ -27,7 +27,7 @@ export interface WsTransportOptions<M> {
   readonly secret: string;
   readonly host?: string;
   readonly listenPort: number;
-  /** Peers must authenticate as one of node-1..node-clusterSize. */
+  /** The bootstrap size; peers authenticate as any node-1..node-MAX_NODE_ID (replicas join with ids beyond it). */
   readonly clusterSize: number;
   readonly maxFrameBytes: number;
   readonly validate: (x: unknown) => M | null;
