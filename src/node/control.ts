@@ -3,8 +3,8 @@
  * it. Requests come from the network, so each is validated before use; a bad
  * one gets one clear sentence back, never a crash.
  */
-import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
-import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
+import type { ClientFailure, ClientSuccess, Command, ConfigCommand } from '../core/types.js';
+import { isKey, isSession, isValue, isVoterList, MAX_KEY_BYTES, MAX_NODE_ID, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
 import type { Replica } from './replica.js';
@@ -19,6 +19,8 @@ export interface CommandOptions {
 export type ControlRequest =
   | ({ readonly op: 'propose'; readonly key: string; readonly value: string } & CommandOptions)
   | ({ readonly op: 'get'; readonly key: string } & CommandOptions)
+  /** Multi: replace the configuration of epoch `fromEpoch` by `voters` (membership change), through the same path as propose. */
+  | ({ readonly op: 'reconfigure'; readonly fromEpoch: number; readonly voters: readonly number[] } & CommandOptions)
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
@@ -46,6 +48,10 @@ export function parseControlRequest(x: unknown): ControlRequest {
     case 'get':
       if (!isKey(r.key)) throw new ControlError(`a key must be 1 to ${MAX_KEY_BYTES} bytes`);
       return { op: 'get', key: r.key, ...parseCommandOptions(r) };
+    case 'reconfigure':
+      if (!Number.isSafeInteger(r.fromEpoch) || (r.fromEpoch as number) < 0) throw new ControlError('reconfigure needs fromEpoch, the epoch it replaces (a whole number from 0)');
+      if (!isVoterList(r.voters)) throw new ControlError(`reconfigure needs voters: 1 to ${MAX_NODE_ID} distinct replica ids from 1 to ${MAX_NODE_ID}`);
+      return { op: 'reconfigure', fromEpoch: r.fromEpoch as number, voters: r.voters, ...parseCommandOptions(r) };
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -126,6 +132,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
     case 'propose':
     case 'get':
       return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key }, req);
+    case 'reconfigure':
+      return runCommand(ctx, configCommand(ctx, req), req);
     case 'status':
       return { status: ctx.replica.status() };
     case 'kv': {
@@ -144,6 +152,20 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       ctx.onClose(ctx.replica.subscribe(ctx.push));
       return { ok: true, status: ctx.replica.status() };
   }
+}
+
+/**
+ * The config command, refused here when this replica cannot run it: Basic
+ * Paxos has no log to carry a configuration, and a core that reports no
+ * membership in its view does not know the command.
+ */
+function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: readonly number[] }): Command {
+  const view = ctx.replica.status().view;
+  if (view.protocol !== 'multi') throw new ControlError('membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors');
+  if (view.membership === undefined) throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
+  const command: ConfigCommand = { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
+  // ConfigCommand becomes a variant of Command when the membership core lands; until then the replica passes it on as it is.
+  return command as unknown as Command;
 }
 
 async function runCommand(ctx: ControlContext, command: Command, o: CommandOptions): Promise<(ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number }> {
