@@ -24,15 +24,31 @@ export function parseDurationMs(flag: string) {
   };
 }
 
-/** `node-3` or `3` → 3, checked against the cluster size when it is known. */
-export function parseNodeName(raw: string, clusterSize?: number): number {
+/**
+ * `node-3` or `3` → 3, checked against the cluster when it is known: its
+ * bootstrap size (ids 1..n), or the ids of its members (replicas that joined
+ * later have ids beyond the bootstrap size, and removed ones are gone).
+ */
+export function parseNodeName(raw: string, members?: number | readonly number[]): number {
   const m = /^(?:node-)?(\d+)$/.exec(raw.trim());
   const id = m ? Number(m[1]) : NaN;
   if (!Number.isInteger(id) || id < 1) throw new UsageError(`"${raw}" is not a replica name; use node-1, node-2, ...`);
-  if (clusterSize !== undefined && id > clusterSize) {
-    throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${clusterSize}`);
+  if (typeof members === 'number' && id > members) {
+    throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${members}`);
+  }
+  if (typeof members === 'object' && !members.includes(id)) {
+    throw new UsageError(`there is no node-${id}: this cluster has ${describeIds(members)}`);
   }
   return id;
+}
+
+/** `node-1 to node-3`, or `node-1, node-2, node-4` when the ids have gaps. */
+export function describeIds(ids: readonly number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  if (sorted.length === 0) return 'no replicas';
+  const contiguous = sorted.every((id, i) => id === sorted[0]! + i);
+  if (contiguous && sorted.length > 2) return `node-${sorted[0]} to node-${sorted[sorted.length - 1]}`;
+  return sorted.map((id) => `node-${id}`).join(', ');
 }
 
 /** The closest of `choices` to what was typed, when it is close enough to be a typo (edit distance at most 2, or a prefix). */
