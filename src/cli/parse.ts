@@ -1,4 +1,5 @@
 /** Option parsers shared by commands; each throws a UsageError naming the flag. */
+import { describeIds } from '../cluster/home.js';
 import { UsageError } from '../errors.js';
 
 export function parseIntFlag(flag: string, min: number, max: number) {
@@ -40,15 +41,6 @@ export function parseNodeName(raw: string, members?: number | readonly number[])
     throw new UsageError(`there is no node-${id}: this cluster has ${describeIds(members)}`);
   }
   return id;
-}
-
-/** `node-1 to node-3`, or `node-1, node-2, node-4` when the ids have gaps. */
-export function describeIds(ids: readonly number[]): string {
-  const sorted = [...ids].sort((a, b) => a - b);
-  if (sorted.length === 0) return 'no replicas';
-  const contiguous = sorted.every((id, i) => id === sorted[0]! + i);
-  if (contiguous && sorted.length > 2) return `node-${sorted[0]} to node-${sorted[sorted.length - 1]}`;
-  return sorted.map((id) => `node-${id}`).join(', ');
 }
 
 /** The closest of `choices` to what was typed, when it is close enough to be a typo (edit distance at most 2, or a prefix). */

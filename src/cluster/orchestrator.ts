@@ -15,7 +15,7 @@ import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.j
 import type { FaultRules } from '../transport/faults.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
-import { dataDirOf, lastLine, logFileOf } from './home.js';
+import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
 import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
@@ -25,7 +25,6 @@ import {
 } from './manifest.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
-import { describeIds } from '../cli/parse.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
