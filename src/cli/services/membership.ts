@@ -16,8 +16,6 @@ import type { ReplicaStatus } from '../../node/events.js';
 import { showLine } from '../../text/escape.js';
 import type { ControlClient } from '../../transport/ws-transport.js';
 
-/** A learner counts as caught up once its commit point is within this many slots of the leader's: the rest arrives as the log moves on. */
-export const CATCH_UP_SLACK_SLOTS = 16;
 const POLL_MS = 200;
 const LEADER_WAIT_MS = 5000;
 /** How much longer than the replica's own deadline the client waits for its answer (as for propose). */
@@ -179,15 +177,31 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
   return epoch !== undefined && epoch > fromEpoch ? epoch : fromEpoch + 1;
 }
 
-/** Polls the learner until its commit point is within CATCH_UP_SLACK_SLOTS of the leader's, or the deadline passes. */
+/**
+ * Polls the learner until it has every slot the leader knew chosen when the
+ * polling began. The target is fixed, not the leader's moving commit point:
+ * under load the learner would otherwise chase it for ever; when it is
+ * reached, the learner is behind only by what was chosen during its
+ * catch-up, which it learns like any replica once it votes. (A margin on a
+ * moving target would call a replica with an empty log caught up with a
+ * short one.)
+ */
+export function caughtUp(applied: number, target: number): boolean {
+  return applied >= target;
+}
+
 async function waitCaughtUp(ctx: Context, learner: { node: NodeId; port: number }, leader: NodeId, deadline: number): Promise<{ applied: number; of: number } | { late: true; applied: number; of: number }> {
   let applied = 0;
   let of = 0;
+  let target: number | null = null;
   for (;;) {
     const [mine, theirs] = await Promise.all([replicaStatus(ctx.cluster, learner.node, learner.port), replicaStatus(ctx.cluster, leader)]);
     if (mine !== null) applied = Math.max(0, (mine.view.commitIndex ?? 1) - 1);
-    if (theirs !== null) of = Math.max(0, (theirs.view.commitIndex ?? 1) - 1);
-    if (mine !== null && theirs !== null && applied + CATCH_UP_SLACK_SLOTS >= of) return { applied, of };
+    if (theirs !== null) {
+      of = Math.max(0, (theirs.view.commitIndex ?? 1) - 1);
+      target ??= of;
+    }
+    if (mine !== null && target !== null && caughtUp(applied, target)) return { applied, of: Math.max(of, applied) };
     if (Date.now() > deadline) return { late: true, applied, of };
     await sleep(POLL_MS);
   }
