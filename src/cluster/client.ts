@@ -137,7 +137,8 @@ export class ClusterClient {
    * reaches a replica that joined after this client read the record.
    */
   async replica(node: number, port?: number): Promise<ControlClient> {
-    const r = port !== undefined ? { port } : this.record.replicas.find((x) => x.id === node);
+    // A replica that joined after the record was read is found in the orchestrator's status.
+    const r = port !== undefined ? { port } : this.record.replicas.find((x) => x.id === node) ?? (await this.status().catch(() => null))?.replicas.find((x) => x.id === node);
     if (r === undefined) throw new OperatingError(`there is no node-${node}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`);
     try {
       return await connectControl({ host: this.record.host, port: r.port, secret: this.record.secret, timeoutMs: CONNECT_TIMEOUT_MS });

@@ -7,6 +7,8 @@
  * learner that cannot start is cleaned up (stopped, marked removed).
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { readManifest } from '../../src/cluster/manifest.js';
 import { Orchestrator } from '../../src/cluster/orchestrator.js';
@@ -93,13 +95,23 @@ test('paxos add and paxos remove on real replicas (the full path needs the membe
     assert.equal(notVoter.exitCode, 2);
     assert.match(notVoter.stderr, /node-1 is not a voter \(it is already removed\)/);
 
+    // Replace: node-3 loses its disk; it is removed and a fresh replica joins as node-5 (ids are never reused).
+    cluster.kill(3);
+    await cluster.waitDown(3);
+    rmSync(join(cluster.home, 'data', 'node-3'), { recursive: true, force: true });
+    const replaced = JSON.parse((await succeeds(cluster.home, 'replace', 'node-3', '--json', '--timeout', '20s')).stdout) as { ok: boolean; removed: { voters: number[] }; added: { node: number; voters: number[] } };
+    assert.deepEqual(replaced.removed.voters, [2, 4]);
+    assert.equal(replaced.added.node, 5);
+    assert.deepEqual(replaced.added.voters, [2, 4, 5]);
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'after-replace', value: 'yes' })).ok, true);
+
     // A change without a quorum of the old configuration fails in one sentence and changes nothing.
     const before = readManifest(cluster.home);
     cluster.kill(2);
-    cluster.kill(3);
+    cluster.kill(4);
     await cluster.waitDown(2);
-    await cluster.waitDown(3);
-    const noQuorum = await paxos(cluster.home, 'remove', 'node-4');
+    await cluster.waitDown(4);
+    const noQuorum = await paxos(cluster.home, 'remove', 'node-5');
     assert.equal(noQuorum.exitCode, 1, noQuorum.stderr);
     assert.match(noQuorum.stderr.trim(), /^paxos: no quorum: 1 of 3 voters are running, 2 needed to choose a membership change; nothing changed$/);
     assert.deepEqual(readManifest(cluster.home), before);
@@ -108,7 +120,7 @@ test('paxos add and paxos remove on real replicas (the full path needs the membe
     await cluster.orchestrator.down();
     const resumed = await Orchestrator.start({ home: cluster.home, clusterSize: 3, protocol: 'multi' });
     try {
-      assert.deepEqual(resumed.status().replicas.map((r) => r.id), [2, 3, 4]);
+      assert.deepEqual(resumed.status().replicas.map((r) => r.id), [2, 4, 5]);
     } finally {
       await resumed.down();
     }
