@@ -98,13 +98,16 @@ export function checkQuorum(status: ClusterStatus, m: Membership): void {
 
 type Reply = (ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number };
 
-interface Context {
-  readonly cluster: ClusterClient;
+/** What a membership change needs of the cluster: the orchestrator's status and control ops, and replicas to talk to. */
+export type MembershipCluster = Pick<ClusterClient, 'status' | 'replica' | 'addLearner' | 'removeReplica' | 'markVoter'>;
+
+export interface Context {
+  readonly cluster: MembershipCluster;
   readonly report: Reporter;
   readonly timeoutMs: number;
 }
 
-async function withClient<T>(cluster: ClusterClient, node: NodeId, port: number | undefined, fn: (c: ControlClient) => Promise<T>): Promise<T> {
+async function withClient<T>(cluster: MembershipCluster, node: NodeId, port: number | undefined, fn: (c: ControlClient) => Promise<T>): Promise<T> {
   const c = await cluster.replica(node, port);
   try {
     return await fn(c);
@@ -113,7 +116,7 @@ async function withClient<T>(cluster: ClusterClient, node: NodeId, port: number 
   }
 }
 
-async function replicaStatus(cluster: ClusterClient, node: NodeId, port?: number): Promise<ReplicaStatus | null> {
+async function replicaStatus(cluster: MembershipCluster, node: NodeId, port?: number): Promise<ReplicaStatus | null> {
   try {
     return await withClient(cluster, node, port, async (c) => ((await c.request({ op: 'status' }, 3000)) as { status: ReplicaStatus }).status);
   } catch {
@@ -207,7 +210,7 @@ async function waitCaughtUp(ctx: Context, learner: { node: NodeId; port: number 
   }
 }
 
-async function addOn(ctx: Context): Promise<AddResult> {
+export async function addOn(ctx: Context): Promise<AddResult> {
   const deadline = Date.now() + ctx.timeoutMs;
   const { status, membership, leader } = await survey(ctx);
   checkQuorum(status, membership);
@@ -237,7 +240,7 @@ async function addOn(ctx: Context): Promise<AddResult> {
   return { op: 'add', node: learner.node, epoch, fromSlot: slot + 1, voters, caughtUp: caught };
 }
 
-async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult> {
+export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult> {
   const { status, membership, leader } = await survey(ctx);
   const voters = votersWithout(membership, node, status.members?.find((m) => m.id === node)?.state);
   checkQuorum(status, membership);
