@@ -139,3 +139,15 @@ test('remove: the change is chosen first, then the replica is stopped and marked
   await assert.rejects(removeOn(context(refused), 2), (err) => err instanceof OutcomeError && /was not chosen: no quorum: 1 of 3 nodes reachable, 2 needed \(node-1\); node-2 is still a voter; nothing changed$/.test(err.message));
   assert.deepEqual(refused.calls, ['reconfigure via node-1 from epoch 0 to 1,3']);
 });
+
+test('an unknown outcome whose change the replicas have applied after all is a success', async () => {
+  let cluster: FakeCluster | null = null;
+  cluster = new FakeCluster((body) => {
+    // The change is chosen, but the answer is lost on the way back.
+    cluster!.membership = { epoch: 1, voters: body.voters as number[], startSlot: 61 };
+    return { requestId: 'r', ok: false, outcome: 'unknown', code: 'timeout', reason: 'no answer within 2000 ms', latencyMs: 1 };
+  });
+  const result = await removeOn(context(cluster), 2);
+  assert.deepEqual(result, { op: 'remove', node: 2, epoch: 1, fromSlot: 61, voters: [1, 3] });
+  assert.deepEqual(cluster.calls.slice(-1), ['remove-replica node-2']);
+});

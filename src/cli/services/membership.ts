@@ -160,7 +160,13 @@ async function reconfigure(ctx: Context, via: NodeId, fromEpoch: number, voters:
   try {
     reply = await withClient(ctx.cluster, via, undefined, async (c) => (await c.request({ op: 'reconfigure', fromEpoch, voters, timeoutMs: ctx.timeoutMs }, ctx.timeoutMs + ANSWER_GRACE_MS)) as Reply);
   } catch (err) {
+    const slot = await chosenAnyway(ctx, fromEpoch, voters);
+    if (slot !== null) return slot;
     throw new OutcomeError(`outcome unknown: no answer from node-${via} (${(err as Error).message}); ${await explain('unknown')}`, 'unknown', 'no-answer', via);
+  }
+  if (!reply.ok && reply.outcome === 'unknown') {
+    const slot = await chosenAnyway(ctx, fromEpoch, voters);
+    if (slot !== null) return slot;
   }
   if (!reply.ok) {
     const why = reply.code === 'config-changed'
@@ -171,6 +177,21 @@ async function reconfigure(ctx: Context, via: NodeId, fromEpoch: number, voters:
   }
   if (reply.slot === undefined) throw new OperatingError(`node-${via} chose the change without saying in which slot`);
   return reply.slot;
+}
+
+/**
+ * After an unknown outcome, one look at what the replicas have applied: a
+ * configuration newer than `fromEpoch` with exactly these voters means the
+ * change was chosen after all (the slot before the one it governs from is
+ * its stop-sign). Anything else stays unknown: it may still be chosen later.
+ */
+async function chosenAnyway(ctx: Context, fromEpoch: number, voters: readonly NodeId[]): Promise<number | null> {
+  const status = await ctx.cluster.status().catch(() => null);
+  if (status === null) return null;
+  const up = status.replicas.filter((r) => r.up && r.paused !== true);
+  const m = currentMembership(await Promise.all(up.map((r) => replicaStatus(ctx.cluster, r.id, r.port))), status.clusterSize);
+  const same = m.voters.length === voters.length && voters.every((v) => m.voters.includes(v));
+  return m.epoch > fromEpoch && same ? m.startSlot - 1 : null;
 }
 
 /** The epoch the leader reports once the change is chosen; the next epoch if it does not answer. */
