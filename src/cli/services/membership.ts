@@ -255,7 +255,9 @@ export async function addOn(ctx: Context): Promise<AddResult> {
   const voters = votersWith(membership, learner.node);
   // Refused: known not chosen, so the learner goes. Unknown: it may still become a voter, so it stays, running.
   const slot = await reconfigure(ctx, leader, membership.epoch, voters, (outcome) => (outcome === 'refused' ? dropLearner() : `${name} is left running as a learner; see \`paxos status\``));
-  await ctx.cluster.markVoter(learner.node);
+  await ctx.cluster.markVoter(learner.node).catch((err: unknown) => {
+    throw new OperatingError(`${name} is a voter from slot ${slot + 1}, but the manifest could not record it (${(err as Error).message}); \`paxos status\` shows what the replicas have applied`);
+  });
   const epoch = await epochAfter(ctx, leader, membership.epoch);
   ctx.report.step(`${name} is a voter from slot ${slot + 1} (epoch ${epoch})`);
   return { op: 'add', node: learner.node, epoch, fromSlot: slot + 1, voters, caughtUp: caught };
