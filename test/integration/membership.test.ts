@@ -45,6 +45,34 @@ test('Basic Paxos refuses add, remove and replace in one sentence', { timeout: 6
   }
 });
 
+test('the orchestrator removes a replica for good: stopped, out of the record and the peer table, never resumed, its id never reused', { timeout: 60_000 }, async () => {
+  const cluster = await TestCluster.start({ nodes: 3, protocol: 'multi' });
+  try {
+    const pid = cluster.status().replicas.find((r) => r.id === 3)!.pid!;
+    await cluster.orchestrator.removeReplica(3);
+    assert.throws(() => process.kill(pid, 0), 'node-3 no longer runs');
+    assert.deepEqual(cluster.status().replicas.map((r) => r.id), [1, 2]);
+    assert.deepEqual(cluster.status().members, [{ id: 1, state: 'voter' }, { id: 2, state: 'voter' }, { id: 3, state: 'removed' }]);
+    assert.deepEqual(cluster.orchestrator.record().replicas.map((r) => r.id), [1, 2]);
+    await assert.rejects(cluster.orchestrator.restart(3), /node-3 was removed from this cluster; ids are never reused/);
+    const refused = await paxos(cluster.home, 'kill', 'node-3');
+    assert.equal(refused.stderr.trim(), 'paxos: there is no node-3: this cluster has node-1, node-2');
+    // The two left are a majority of the three the (bootstrap) configuration names, so values are still chosen.
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'x', value: '1' })).ok, true);
+    await cluster.orchestrator.down();
+    const manifest = readManifest(cluster.home)!;
+    assert.equal(manifest.nextId, 4);
+    const resumed = await Orchestrator.start({ home: cluster.home, clusterSize: 3, protocol: 'multi' });
+    try {
+      assert.deepEqual(resumed.status().replicas.map((r) => r.id), [1, 2], 'resume starts only the replicas not removed');
+    } finally {
+      await resumed.down();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('paxos add and paxos remove on real replicas (the full path needs the membership core)', { timeout: 60_000 }, async (t) => {
   const cluster = await TestCluster.start({ nodes: 3, protocol: 'multi' });
   try {
