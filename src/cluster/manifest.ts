@@ -16,7 +16,7 @@ import { LOCK_FILE_NAME } from '../storage/lock.js';
 import { readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { isProcessAlive } from './record.js';
 import { ManifestSchema, parseOrThrow, type Manifest, type MemberState } from './schemas.js';
-import { MAX_NODE_ID } from '../core/validate.js';
+import { MAX_NODE_ID } from '../core/membership.js';
 
 export type { Manifest, MemberState } from './schemas.js';
 

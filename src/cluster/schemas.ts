@@ -10,7 +10,7 @@
  * generality.
  */
 import * as v from 'valibot';
-import { MAX_NODE_ID } from '../core/validate.js';
+import { MAX_NODE_ID } from '../core/membership.js';
 
 const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535));
 const pid = v.pipe(v.number(), v.integer(), v.minValue(1));

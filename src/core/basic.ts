@@ -94,6 +94,9 @@ interface Proposal {
   retryAtTick: number;
 }
 
+/** Basic Paxos here is one write-once register per key over fixed acceptors: a change of acceptors would need a log to order it in. */
+export const BASIC_NO_MEMBERSHIP = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key over a fixed set of acceptors';
+
 export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   readonly id: NodeId;
   private readonly cfg: ResolvedConfig;
@@ -254,6 +257,10 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
 
   private onRequest(req: ClientRequest): void {
     const c = req.command;
+    if (c.op === 'config') {
+      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'config-invalid', error: BASIC_NO_MEMBERSHIP }));
+      return;
+    }
     const known = this.chosen.get(c.key);
     if (known !== undefined) {
       this.replyChosen({ requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, deadlineTick: this.nowTick, sent: false }, c.key, known.value, known.ballot ?? ZERO_BALLOT, 0);

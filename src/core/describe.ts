@@ -102,7 +102,9 @@ export function describeCoreEvent(e: CoreEvent): string | null {
         ? `proposes #${t(e.instance)} ${t(e.value)} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`
         : `proposes ${t(e.instance)}=${t(e.value)} at ${b(e.ballot)}${e.adopted ? ' (adopted from a promise)' : ''}`;
     case 'leader':
-      return `became leader at ${b(e.ballot)}`;
+      return `became leader at ${b(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
+    case 'epoch':
+      return `entered epoch ${e.epoch} (voters ${e.voters.map((v) => `node-${v}`).join(', ')}) from slot ${e.startSlot}`;
     case 'follower':
       return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
     case 'preempted':

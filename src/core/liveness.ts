@@ -9,11 +9,18 @@ export class PeerLiveness {
   private readonly lastHeardTick = new Map<NodeId, number>();
 
   constructor(
-    private readonly peers: readonly NodeId[],
+    private peers: readonly NodeId[],
     private readonly windowTicks: number,
   ) {}
 
+  /** The configuration changed: only its voters count from now on. */
+  setPeers(peers: readonly NodeId[]): void {
+    this.peers = peers;
+    for (const id of this.lastHeardTick.keys()) if (!peers.includes(id)) this.lastHeardTick.delete(id);
+  }
+
   heard(peer: NodeId, nowTick: number): void {
+    if (!this.peers.includes(peer)) return;
     this.lastHeardTick.set(peer, nowTick);
   }
 

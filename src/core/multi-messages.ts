@@ -3,6 +3,7 @@
  * Every message says who sends it to whom, in the words of the papers.
  */
 import type { Ballot } from './ballot.js';
+import type { Membership } from './membership.js';
 import type { SnapshotPart } from './multi-snapshot.js';
 import type { Command, CommandIdentity, NodeId } from './types.js';
 
@@ -37,6 +38,8 @@ export interface PrepareMsg {
   readonly type: 'prepare';
   readonly from: NodeId;
   readonly to: NodeId;
+  /** The configuration epoch the candidate runs in; only that epoch's voters answer. The same holds for every message below that has one. */
+  readonly epoch: number;
   readonly ballot: Ballot;
   readonly fromSlot: number;
 }
@@ -53,6 +56,7 @@ export interface PromiseMsg {
   readonly type: 'promise';
   readonly from: NodeId;
   readonly to: NodeId;
+  readonly epoch: number;
   readonly ballot: Ballot;
   /** The prepare's `fromSlot`, echoed so the promise can be read on its own. */
   readonly fromSlot: number;
@@ -68,6 +72,7 @@ export interface AcceptMsg {
   readonly type: 'accept';
   readonly from: NodeId;
   readonly to: NodeId;
+  readonly epoch: number;
   readonly ballot: Ballot;
   readonly entries: readonly SlotValue[];
   readonly commitIndex: number;
@@ -83,26 +88,37 @@ export interface AcceptedMsg {
   readonly type: 'accepted';
   readonly from: NodeId;
   readonly to: NodeId;
+  readonly epoch: number;
   readonly ballot: Ballot;
   readonly slots: readonly number[];
   readonly commitIndex: number;
 }
 
-/** Acceptor → proposer: `ballot` is below what I promised (`promised`); try higher. */
+/**
+ * Acceptor → proposer: `ballot` is below what I promised (`promised`); try
+ * higher. With an `epoch` above the proposer's, it says instead: your
+ * configuration has ended; learn the log (and the stop-sign that ended it) from me.
+ */
 export interface RejectMsg {
   readonly type: 'reject';
   readonly from: NodeId;
   readonly to: NodeId;
+  readonly epoch: number;
   readonly ballot: Ballot;
   readonly promised: Ballot;
 }
 
-/** Follower → leader: a client's command, to be proposed by the leader. */
+/**
+ * Follower → leader: a client's command, to be proposed by the leader. A
+ * learner, which hears from no leader, sends it to a voter instead, and that
+ * voter relays it once (`relayed`) to the leader it follows.
+ */
 export interface ForwardMsg {
   readonly type: 'forward';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly value: LogValue & { kind: 'cmd' };
+  readonly relayed?: boolean;
 }
 
 /** Leader → the follower whose client waits: the commit point moved, learn it now rather than at the next heartbeat. */
@@ -110,6 +126,7 @@ export interface CommitMsg {
   readonly type: 'commit';
   readonly from: NodeId;
   readonly to: NodeId;
+  readonly epoch: number;
   readonly ballot: Ballot;
   readonly commitIndex: number;
 }
@@ -171,10 +188,17 @@ export type MultiRecord =
   /** The acceptor accepted these values at `ballot` (which also raises its promise to `ballot`). */
   | { readonly t: 'accept'; readonly ballot: Ballot; readonly entries: readonly SlotValue[] }
   /** The learner learned these slots as chosen. */
-  | { readonly t: 'chosen'; readonly entries: readonly SlotValue[] };
+  | { readonly t: 'chosen'; readonly entries: readonly SlotValue[] }
+  /**
+   * The replica applied a stop-sign and entered this configuration: every
+   * vote it held at or above `startSlot` belonged to the ended epoch and is
+   * dropped at this point of the log (votes written after it are the new epoch's).
+   */
+  | { readonly t: 'epoch'; readonly membership: Membership };
 
 export function formatLogValue(value: LogValue): string {
   if (value.kind === 'noop') return 'no-op';
   const c = value.command;
+  if (c.op === 'config') return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => `node-${v}`).join(',')}`;
   return c.op === 'set' ? `${c.key}=${c.value}` : `get ${c.key}`;
 }

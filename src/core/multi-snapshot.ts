@@ -9,6 +9,7 @@
  * streamed, one per message, to a replica that fell behind the point where
  * its peers compacted their logs.
  */
+import { isMembership, type Membership } from './membership.js';
 import type { SessionEntry } from './sessions.js';
 
 export interface MultiSnapshot {
@@ -17,6 +18,8 @@ export interface MultiSnapshot {
   readonly kv: readonly (readonly [string, string])[];
   /** The session table, oldest application first. */
   readonly sessions: readonly SessionEntry[];
+  /** The configuration in force after `slot`: a replica that installs the snapshot joins it. */
+  readonly membership: Membership;
 }
 
 /** The first part: what the snapshot is and how many parts follow it. */
@@ -26,6 +29,7 @@ export interface SnapshotHead {
   readonly parts: number;
   readonly kvCount: number;
   readonly sessionCount: number;
+  readonly membership: Membership;
 }
 
 export type SnapshotPart =
@@ -44,7 +48,7 @@ export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
     ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
     ...chunk(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
   ];
-  const head: SnapshotHead = { t: 'snapshot', slot: s.slot, parts: body.length + 1, kvCount: s.kv.length, sessionCount: s.sessions.length };
+  const head: SnapshotHead = { t: 'snapshot', slot: s.slot, parts: body.length + 1, kvCount: s.kv.length, sessionCount: s.sessions.length, membership: s.membership };
   return [head, ...body];
 }
 
@@ -87,7 +91,7 @@ export function joinSnapshotParts(parts: readonly unknown[]): MultiSnapshot {
   if (kv.length !== head.kvCount || sessions.length !== head.sessionCount) {
     throw new Error(`the snapshot at slot ${head.slot} holds ${kv.length} keys and ${sessions.length} sessions, its head says ${head.kvCount} and ${head.sessionCount}`);
   }
-  return { slot: head.slot, kv, sessions };
+  return { slot: head.slot, kv, sessions, membership: head.membership };
 }
 
 type Obj = Record<string, unknown>;
@@ -95,7 +99,7 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 export function isSnapshotHead(x: unknown): x is SnapshotHead {
-  return isObj(x) && x.t === 'snapshot' && isCount(x.slot) && isCount(x.parts) && (x.parts as number) >= 1 && isCount(x.kvCount) && isCount(x.sessionCount);
+  return isObj(x) && x.t === 'snapshot' && isCount(x.slot) && isCount(x.parts) && (x.parts as number) >= 1 && isCount(x.kvCount) && isCount(x.sessionCount) && isMembership(x.membership);
 }
 
 const isPair = (x: unknown): x is [string, string] => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';

@@ -8,7 +8,8 @@
  * any message or reply of the same Ready leaves the process.
  */
 import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
-import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './config.js';
+import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from './config.js';
+import { bootstrapMembership, isVoter, votersProblem, type Membership } from './membership.js';
 import {
   formatLogValue,
   type AcceptMsg,
@@ -32,7 +33,7 @@ import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
 import { SessionTable, commandId, fingerprintOf } from './sessions.js';
-import { failure, type ClientRequest, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
+import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
@@ -44,10 +45,12 @@ export interface MultiDurableState {
   accepted: Map<number, { ballot: Ballot; value: LogValue }>;
   chosen: Map<number, { value: LogValue; ballot: Ballot | null }>;
   snapshot: MultiSnapshot | null;
+  /** The latest configuration an epoch record or the snapshot names; null: the first one. */
+  membership: Membership | null;
 }
 
 export function emptyMultiState(): MultiDurableState {
-  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map(), snapshot: null };
+  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map(), snapshot: null, membership: null };
 }
 
 /**
@@ -62,6 +65,7 @@ export function recoverMulti(records: Iterable<MultiRecord>, snapshot: readonly 
   if (snapshot !== null && snapshot.length > 0) {
     const s = joinSnapshotParts(snapshot);
     state.snapshot = s;
+    if (state.membership === null || s.membership.epoch > state.membership.epoch) state.membership = s.membership;
     for (const slot of state.accepted.keys()) if (slot <= s.slot) state.accepted.delete(slot);
     for (const slot of state.chosen.keys()) if (slot <= s.slot) state.chosen.delete(slot);
   }
@@ -82,6 +86,13 @@ export function applyMultiRecord(state: MultiDurableState, r: MultiRecord): void
       return;
     case 'chosen':
       for (const e of r.entries) state.chosen.set(e.slot, { value: e.value, ballot: null });
+      return;
+    case 'epoch':
+      if (state.membership !== null && state.membership.epoch >= r.membership.epoch) return;
+      state.membership = r.membership;
+      // What the replica held at or above the new epoch's first slot when it wrote this belonged to the ended epoch.
+      for (const slot of [...state.accepted.keys()]) if (slot >= r.membership.startSlot) state.accepted.delete(slot);
+      for (const slot of [...state.chosen.keys()]) if (slot >= r.membership.startSlot) state.chosen.delete(slot);
       return;
   }
 }
@@ -104,6 +115,8 @@ interface IncomingSnapshot {
   readonly slot: number;
   readonly total: number;
   readonly parts: SnapshotPart[];
+  /** When the last part arrived: a stream that stalls (its sender died) is given up. */
+  lastPartTick: number;
 }
 
 interface InflightSlot {
@@ -135,6 +148,11 @@ interface Leadership {
    */
   decidedFloor: number;
   learnFrom: NodeId | null;
+  /**
+   * This leader proposed (or found) its epoch's stop-sign: it proposes
+   * nothing after it, and what arrives meanwhile waits for the next epoch.
+   */
+  stopped: boolean;
 }
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
@@ -150,7 +168,20 @@ interface PendingRequest {
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
   private readonly cfg: ResolvedConfig;
-  private readonly peers: readonly NodeId[];
+  /** The configuration this replica is in: its epoch's voters decide every slot from its start on. */
+  private membership: Membership;
+  /** The voters of this epoch other than this replica: whom prepares and accepts go to. */
+  private peers: readonly NodeId[] = [];
+  /** The voters of the epoch before, kept only for the planted bug that still counts removed replicas. */
+  private previousVoters: readonly NodeId[] = [];
+  /** Set when this replica entered an epoch in which it should campaign at once (a clean hand-over); acted on in `ready()`. */
+  private electionDue = false;
+  /** The latest epoch some message showed this replica is behind: it does not campaign before it gets there. */
+  private laterEpochSeen = 0;
+  /** Which contact a learner asks next for the log. */
+  private pollTurn = 0;
+  /** Only under the planted bug that applies a change before it is chosen: the epoch to enter once this Ready's accepts are out. */
+  private earlyEpoch: { readonly next: Membership; readonly stopSlot: number } | null = null;
   private readonly random: Random;
   private readonly out = new Outbox<MultiMessage, MultiRecord>();
   private nowTick = 0;
@@ -189,7 +220,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
     this.id = this.cfg.id;
-    this.peers = peersOf(this.cfg);
+    this.membership = recovered.membership ?? bootstrapMembership(this.cfg.voters);
+    this.peers = this.membership.voters.filter((v) => v !== this.id);
     this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
     this.sessions = new SessionTable(this.cfg.sessionHorizonSlots);
@@ -222,7 +254,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   ready(): Ready<MultiMessage, MultiRecord> {
+    if (this.electionDue) {
+      this.electionDue = false;
+      if (this.canVote() && this.role !== 'leader') this.startElection();
+    }
     this.flushLeaderOutgoing();
+    if (this.earlyEpoch !== null) {
+      this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.commitIndex - 1 });
+      this.earlyEpoch = null;
+    }
     if (this.commitIndex - 1 - this.compactedThrough >= this.cfg.snapshotEverySlots) this.takeSnapshot();
     // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
     if (this.snapshotToWrite !== null) {
@@ -263,11 +303,85 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.nowTick++;
     if (this.role === 'leader') {
       this.leaderTick();
-    } else {
+    } else if (this.canVote() && this.laterEpochSeen <= this.membership.epoch) {
       this.ticksSinceLeader++;
       if (this.ticksSinceLeader >= this.electionDeadlineTicks) this.startElection();
+    } else if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
+      this.pollForLog();
     }
     if (this.nowTick % this.cfg.heartbeatTicks === 0) this.retryPending();
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /**
+   * A replica votes, and campaigns, only as a voter of its epoch that has
+   * applied the stop-sign opening it: a new replica has caught up before it
+   * counts in any quorum.
+   */
+  private canVote(): boolean {
+    if (this.cfg.bugs.voteBeforeCaughtUp) return true;
+    if (this.cfg.bugs.removedStillCounted && this.previousVoters.includes(this.id)) return true;
+    return isVoter(this.membership, this.id) && this.commitIndex >= this.membership.startSlot;
+  }
+
+  /**
+   * A learner (a new replica, or one behind its epoch) hears from no leader:
+   * it asks its contacts in turn for the log, which also tells it every
+   * configuration change, until it is a voter that has caught up.
+   */
+  private pollForLog(): void {
+    const contacts = [...new Set([...this.membership.voters, ...this.cfg.contacts])].filter((c) => c !== this.id);
+    if (contacts.length === 0) return;
+    // A snapshot being streamed comes from one peer, part after part: keep asking that peer for the rest.
+    if (this.snapshotIn !== null && this.nowTick - this.snapshotIn.lastPartTick > 4 * this.cfg.heartbeatTicks) this.snapshotIn = null;
+    const streaming = this.snapshotIn?.from;
+    const to = streaming ?? (this.leaderId !== null && this.leaderId !== this.id ? this.leaderId : contacts[this.pollTurn++ % contacts.length]!);
+    this.catchupSentTick = this.nowTick;
+    this.out.messages.push(this.catchupMessage(to));
+  }
+
+  /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */
+  private behindEpoch(from: NodeId, epoch: number): void {
+    // Until it has caught up, its elections could never win, and would only drive its promise up into the new epoch.
+    if (epoch > this.laterEpochSeen) this.laterEpochSeen = epoch;
+    if (this.nowTick - this.catchupSentTick < this.cfg.heartbeatTicks) return;
+    this.catchupSentTick = this.nowTick;
+    this.out.messages.push(this.catchupMessage(from));
+  }
+
+  /**
+   * Applies the stop-sign chosen at `stopSlot`: epoch `next` governs every
+   * slot after it. Votes and values this replica holds above the stop-sign
+   * belong to the ended epoch, which decides nothing there: they are dropped,
+   * and an epoch record says so on disk before anything of the new epoch is sent.
+   */
+  private enterEpoch(next: Membership, stopSlot: number, o: { appliedThrough?: number; fromEpoch?: number } = {}): void {
+    const wasLeader = this.role === 'leader' ? this.leader : null;
+    const oldLeader = this.leaderId;
+    if (wasLeader !== null) {
+      // The old voters learn at once that the stop-sign is chosen; without it they would wait for a heartbeat that never comes.
+      for (const to of this.peers) this.out.messages.push({ type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: wasLeader.ballot, commitIndex: stopSlot + 1 });
+    }
+    this.previousVoters = this.membership.voters;
+    this.membership = next;
+    this.peers = next.voters.filter((v) => v !== this.id);
+    this.liveness.setPeers(this.cfg.bugs.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
+    for (const slot of [...this.accepted.keys()]) if (slot > stopSlot) this.accepted.delete(slot);
+    for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
+    this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
+    this.out.persist.push({ t: 'epoch', membership: next });
+    this.role = 'follower';
+    this.candidate = null;
+    this.leader = null;
+    this.leaderId = null;
+    this.resetElectionTimer();
+    this.out.events.push({
+      type: 'epoch', epoch: next.epoch, fromEpoch: o.fromEpoch ?? next.epoch - 1, voters: next.voters, startSlot: next.startSlot, appliedThrough: o.appliedThrough ?? stopSlot,
+    });
+    // A clean hand-over: the old leader, if it stays, campaigns at once; if it left, the lowest new voter does.
+    const lowest = Math.min(...next.voters);
+    if (isVoter(next, this.id) && (wasLeader !== null || ((oldLeader === null || !isVoter(next, oldLeader)) && this.id === lowest))) this.electionDue = true;
   }
 
   // ------------------------------------------------------------- elections
@@ -283,7 +397,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private quorum(): number {
-    return requiredQuorum(this.cfg, this.liveness.count(this.nowTick));
+    return requiredQuorumOf(this.cfg, this.membership.voters.length, this.liveness.count(this.nowTick));
+  }
+
+  /** Where phase 1 and phase 2 messages go: this epoch's other voters (and, under one planted bug, the removed ones too). */
+  private sendTargets(): readonly NodeId[] {
+    if (!this.cfg.bugs.removedStillCounted) return this.peers;
+    return [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id);
+  }
+
+  /** Whose promises and votes count: this epoch's voters. */
+  private countsVote(from: NodeId): boolean {
+    return isVoter(this.membership, from) || (this.cfg.bugs.removedStillCounted === true && this.previousVoters.includes(from));
   }
 
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
@@ -302,7 +427,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const fromSlot = this.commitIndex;
     this.candidate = { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: this.commitIndex }]]) };
     this.out.events.push({ type: 'phase1', ballot });
-    for (const to of this.peers) this.out.messages.push({ type: 'prepare', from: this.id, to, ballot, fromSlot });
+    const epoch = this.membership.epoch;
+    for (const to of this.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
     this.maybeWinElection();
   }
 
@@ -318,10 +444,30 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     return this.leaderId !== null && this.leaderId !== node && this.ticksSinceLeader < this.cfg.electionTimeoutTicks;
   }
 
+  /**
+   * Whether this replica answers a phase 1 or phase 2 message of `epoch`
+   * from `from`: only as a voter of that very epoch. A sender of an ended
+   * epoch is told so (a reject carrying the current epoch), and a message
+   * of a later epoch makes this replica fetch the log it missed.
+   */
+  private answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean {
+    if (this.cfg.bugs.voteBeforeCaughtUp && m.epoch > this.membership.epoch) return true;
+    if (m.epoch < this.membership.epoch) {
+      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: this.membership.epoch, ballot: m.ballot, promised: this.promised });
+      return false;
+    }
+    if (m.epoch > this.membership.epoch || this.commitIndex < this.membership.startSlot) {
+      this.behindEpoch(m.from, m.epoch);
+      return false;
+    }
+    return this.canVote();
+  }
+
   private onPrepare(m: PrepareMsg): void {
+    if (!this.answersEpoch(m)) return;
     if (this.hasLiveLeaderOtherThan(m.from)) return;
     if (!ballotAtLeast(m.ballot, this.promised)) {
-      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, ballot: m.ballot, promised: this.promised });
+      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, promised: this.promised });
       return;
     }
     this.noteRound(m.ballot);
@@ -342,15 +488,16 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private promiseFor(m: PrepareMsg): PromiseMsg {
     if (this.cfg.bugs.promiseHidesCompacted) {
       const commitIndex = Math.min(m.fromSlot, this.commitIndex);
-      return { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
+      return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
     }
     const accepted = this.acceptedFrom(Math.max(m.fromSlot, this.commitIndex));
-    return { type: 'promise', from: this.id, to: m.from, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.commitIndex, accepted };
+    return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.commitIndex, accepted };
   }
 
   private onPromise(m: PromiseMsg): void {
     const c = this.candidate;
     if (this.role !== 'candidate' || c === null || !ballotEquals(m.ballot, c.ballot)) return;
+    if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
     c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
     this.maybeWinElection();
   }
@@ -372,6 +519,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
     let maxSlot = decidedFloor - 1;
     for (const p of c.promises.values()) for (const e of p.accepted) maxSlot = Math.max(maxSlot, e.slot);
+    // A stop-sign of this epoch that may be chosen ends what this leader proposes: it finishes the log up to it and no further.
+    const stopSlot = this.cfg.bugs.twoChangesInFlight ? null : this.firstStopSign(best, decidedFloor, maxSlot);
+    if (stopSlot !== null) maxSlot = stopSlot;
     this.role = 'leader';
     this.leaderId = this.id;
     this.candidate = null;
@@ -388,9 +538,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       heartbeatDueTick: this.nowTick,
       decidedFloor,
       learnFrom: decidedFloor > this.commitIndex ? decided.node : null,
+      stopped: stopSlot !== null,
     };
     for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
-    this.out.events.push({ type: 'leader', ballot: c.ballot });
+    const epoch = this.membership.epoch;
+    this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
     this.learnDecided(this.leader);
     const quorum = [...c.promises.keys()];
     for (let slot = decidedFloor; slot <= maxSlot; slot++) {
@@ -398,11 +550,25 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       const value = found ? found.value : NOOP;
       this.out.events.push({
         type: 'phase2', ballot: c.ballot, instance: String(slot), value: formatLogValue(value),
-        valueId: valueId(value), quorum, adopted: found !== undefined,
+        valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
       });
       this.proposeAt(slot, value);
     }
     for (const p of this.pending.values()) this.forward(p);
+  }
+
+  /** The first slot in `from..to` whose highest accepted value is a stop-sign of this epoch, or null. */
+  private firstStopSign(best: ReadonlyMap<number, AcceptedEntry>, from: number, to: number): number | null {
+    for (let slot = from; slot <= to; slot++) {
+      const e = best.get(slot);
+      if (e !== undefined && this.isStopSign(e.value)) return slot;
+    }
+    return null;
+  }
+
+  /** A configuration change naming this epoch: chosen, it ends the epoch at its slot. */
+  private isStopSign(value: LogValue): boolean {
+    return value.kind === 'cmd' && value.command.op === 'config' && value.command.fromEpoch === this.membership.epoch;
   }
 
   private stepDown(): void {
@@ -420,6 +586,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onReject(m: RejectMsg): void {
     this.noteRound(m.promised);
+    if (m.epoch > this.membership.epoch) {
+      // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
+      if (this.role !== 'follower') this.stepDown();
+      this.behindEpoch(m.from, m.epoch);
+      return;
+    }
+    if (m.epoch < this.membership.epoch) return;
     const mine = this.role === 'candidate' ? this.candidate!.ballot : this.role === 'leader' ? this.leader!.ballot : null;
     if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
     this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
@@ -456,14 +629,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private leaderHasQuorumContact(): boolean {
-    return this.liveness.count(this.nowTick) >= requiredQuorum(this.cfg, this.cfg.clusterSize);
+    return this.liveness.count(this.nowTick) >= requiredQuorumOf(this.cfg, this.membership.voters.length, this.membership.voters.length);
   }
 
   /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
   private sendHeartbeats(l: Leadership): void {
     l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
     const staleBefore = this.nowTick - 2 * this.cfg.heartbeatTicks;
-    for (const to of this.peers) {
+    for (const to of this.sendTargets()) {
       const resend: SlotValue[] = [];
       for (const [slot, inf] of l.inflight) {
         if (resend.length >= this.cfg.maxBatchEntries) break;
@@ -479,7 +652,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private acceptMessage(l: Leadership, to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
-    return { type: 'accept', from: this.id, to, ballot: l.ballot, entries, commitIndex: this.commitIndex };
+    return { type: 'accept', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, entries, commitIndex: this.commitIndex };
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -492,7 +665,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       if (l.inflight.size >= this.cfg.maxInflightSlots && l.queue.length >= this.cfg.maxPendingRequests) return;
       l.undecided.add(value.id);
     }
-    if (l.inflight.size >= this.cfg.maxInflightSlots) {
+    if (l.inflight.size >= this.cfg.maxInflightSlots || l.stopped) {
       l.queue.push(value);
       return;
     }
@@ -512,6 +685,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.acceptLocally(l.ballot, [{ slot, value }]);
     l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
     l.outgoing.push({ slot, value });
+    // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
+    if (this.isStopSign(value) && !this.cfg.bugs.twoChangesInFlight) l.stopped = true;
+    if (this.isStopSign(value) && this.cfg.bugs.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
+      this.earlyEpoch = { next: { epoch: this.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, stopSlot: slot };
+    }
     if (this.cfg.bugs.countVoteBeforeDurable) {
       l.inflight.get(slot)!.votes.add(this.id);
       this.countVotes(slot);
@@ -544,7 +722,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       l.outgoing = [];
       for (let i = 0; i < batch.length; i += this.cfg.maxBatchEntries) {
         const chunk = batch.slice(i, i + this.cfg.maxBatchEntries);
-        for (const to of this.peers) this.out.earlyMessages.push(this.acceptMessage(l, to, chunk));
+        for (const to of this.sendTargets()) this.out.earlyMessages.push(this.acceptMessage(l, to, chunk));
       }
       l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
       for (const to of l.commitNotify) if (to !== this.id) this.notifyCommit(l, to);
@@ -555,13 +733,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private notifyCommit(l: Leadership, to: NodeId): void {
-    const msg: CommitMsg = { type: 'commit', from: this.id, to, ballot: l.ballot, commitIndex: this.commitIndex };
+    const msg: CommitMsg = { type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, commitIndex: this.commitIndex };
     this.out.messages.push(msg);
   }
 
   private onAccepted(m: AcceptedMsg): void {
     const l = this.leader;
     if (this.role !== 'leader' || l === null) return;
+    if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
     if (m.commitIndex > Math.max(this.commitIndex, l.decidedFloor)) {
       // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
       // there again): learn those slots from it rather than wait for votes.
@@ -580,7 +759,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private countVotes(slot: number): void {
-    const l = this.leader!;
+    // A stop-sign chosen by an earlier vote of the same message may have ended this leadership already.
+    const l = this.leader;
+    if (l === null) return;
     const inf = l.inflight.get(slot);
     if (inf === undefined || inf.votes.size < this.quorum()) return;
     l.inflight.delete(slot);
@@ -590,14 +771,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private drainQueue(l: Leadership): void {
-    while (l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots) {
+    while (this.leader === l && l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots && !l.stopped) {
       this.proposeAt(l.nextSlot++, l.queue.shift()!);
     }
   }
 
   private onForward(m: ForwardMsg): void {
-    if (this.role === 'leader') this.leaderPropose(m.value);
-    // A follower drops it: the origin re-forwards once it learns who leads.
+    if (this.role === 'leader') return this.leaderPropose(m.value);
+    // A follower relays a learner's command once to the leader it follows; otherwise it drops it, and the origin re-forwards.
+    if (!m.relayed && this.leaderId !== null && this.leaderId !== this.id && this.leaderId !== m.from) {
+      this.out.messages.push({ type: 'forward', from: this.id, to: this.leaderId, value: m.value, relayed: true });
+    }
   }
 
   // -------------------------------------------------------------- acceptor
@@ -616,8 +800,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onAccept(m: AcceptMsg): void {
+    if (!this.answersEpoch(m)) return;
     if (!ballotAtLeast(m.ballot, this.promised) && !this.cfg.bugs.acceptBelowPromised) {
-      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, ballot: m.ballot, promised: this.promised });
+      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, promised: this.promised });
       return;
     }
     this.noteRound(m.ballot);
@@ -631,7 +816,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.role !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
     this.followLeader(m.from);
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
+    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
     this.out.messages.push(reply);
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
@@ -653,7 +838,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // --------------------------------------------------------------- learner
 
   private onCommit(m: CommitMsg): void {
-    if (!ballotAtLeast(m.ballot, this.promised)) return;
+    if (m.epoch > this.membership.epoch) return this.behindEpoch(m.from, m.epoch);
+    if (m.epoch < this.membership.epoch || !ballotAtLeast(m.ballot, this.promised)) return;
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
 
@@ -690,7 +876,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // What the learner asks for is compacted here: it gets the applied state instead, as a snapshot.
     if (m.fromSlot <= this.compactedThrough) return this.sendSnapshotPart(m.from, null);
     const entries: SlotValue[] = [];
-    for (let slot = m.fromSlot; entries.length < this.cfg.maxBatchEntries; slot++) {
+    // Only the applied prefix: a value chosen above it may belong to an epoch that a stop-sign below it ends.
+    for (let slot = m.fromSlot; slot < this.commitIndex && entries.length < this.cfg.maxBatchEntries; slot++) {
       const c = this.chosen.get(slot);
       if (c === undefined) break;
       entries.push({ slot, value: c.value });
@@ -719,7 +906,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private takeSnapshot(): void {
     const applied = this.commitIndex - 1;
     const slot = this.cfg.bugs.snapshotLabelledAhead ? applied + 1 : applied;
-    const parts = snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries() });
+    const parts = snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries(), membership: this.membership });
     if (this.cfg.bugs.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
     this.compactThrough(applied);
     this.snapshotToWrite = parts;
@@ -744,6 +931,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
+    if (s.membership.epoch > this.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.kv.clear();
     for (const [k, v] of s.kv) this.kv.set(k, v);
     this.sessions.restore(s.sessions);
@@ -757,7 +945,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * and what it learned above the snapshot. They replace the whole log.
    */
   private retainedRecords(): MultiRecord[] {
-    const records: MultiRecord[] = [{ t: 'round', round: this.round }, { t: 'promise', ballot: this.promised }];
+    // The epoch record comes before the votes: replayed, it drops what precedes it at or above its first slot.
+    const records: MultiRecord[] = [{ t: 'round', round: this.round }, { t: 'promise', ballot: this.promised }, { t: 'epoch', membership: this.membership }];
     const byBallot = new Map<string, { ballot: Ballot; entries: SlotValue[] }>();
     for (const [slot, a] of [...this.accepted].sort(([x], [y]) => x - y)) {
       const key = `${a.ballot.round}.${a.ballot.node}`;
@@ -781,7 +970,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     let s = this.snapshotsOut.get(to);
     let index = want?.part ?? 0;
     if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
-      s = { slot: this.commitIndex - 1, parts: snapshotParts({ slot: this.commitIndex - 1, kv: [...this.kv], sessions: this.sessions.entries() }) };
+      s = { slot: this.commitIndex - 1, parts: snapshotParts({ slot: this.commitIndex - 1, kv: [...this.kv], sessions: this.sessions.entries(), membership: this.membership }) };
       this.snapshotsOut.set(to, s);
       index = 0;
     }
@@ -799,12 +988,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
     if (m.index === 0) {
       if (m.part.t !== 'snapshot') return;
-      this.snapshotIn = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part] };
+      this.snapshotIn = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part], lastPartTick: this.nowTick };
     } else {
       const s = this.snapshotIn;
       // A stale or repeated part; the learner asks again for the one it needs.
       if (s === null || s.from !== m.from || s.slot !== m.slot || m.index !== s.parts.length) return;
       s.parts.push(m.part);
+      s.lastPartTick = this.nowTick;
     }
     const s = this.snapshotIn!;
     if (s.parts.length < s.total) {
@@ -858,7 +1048,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const last = this.out.persistLazy[this.out.persistLazy.length - 1];
     if (last !== undefined && last.t === 'chosen') (last.entries as SlotValue[]).push({ slot, value });
     else this.out.persistLazy.push({ t: 'chosen', entries: [{ slot, value }] });
-    this.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot });
+    // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
+    // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
+    const epoch = slot >= this.membership.startSlot ? this.membership.epoch : undefined;
+    this.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot, ...(epoch !== undefined ? { epoch } : {}) });
     this.advanceCommitIndex();
   }
 
@@ -880,6 +1073,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const verdict = this.cfg.bugs.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
     const c = value.command;
     if (verdict.kind === 'apply' && c.op === 'set') this.kv.set(c.key, c.value);
+    if (c.op === 'config' && verdict.kind === 'duplicate') return this.answerConfigRetry(value, c, verdict.slot);
+    if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
       this.out.events.push({ type: 'note', text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused` });
     }
@@ -901,9 +1096,47 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
   }
 
+  /**
+   * A configuration change reached its slot. Naming the current epoch, it is
+   * the epoch's stop-sign and the next epoch starts after it; naming an
+   * earlier one it is refused (compare-and-set), unless it is the very change
+   * this replica already entered by its epoch record before a restart.
+   */
+  private applyConfig(slot: number, value: LogValue & { kind: 'cmd' }, c: ConfigCommand, ballot: Ballot | null): void {
+    const m = this.membership;
+    const current = c.fromEpoch === m.epoch || this.cfg.bugs.twoChangesInFlight === true;
+    const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
+    const problem = votersProblem(c.voters);
+    if (current && !alreadyIn && problem === null) {
+      this.enterEpoch({ epoch: m.epoch + 1, voters: [...c.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot, { fromEpoch: c.fromEpoch });
+      this.out.events.push({ type: 'note', text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}` });
+    }
+    const p = this.pending.get(value.id);
+    if (p === undefined) return;
+    this.pending.delete(value.id);
+    if (current || alreadyIn) {
+      if (problem === null) return this.replySuccess(p, slot, ballot);
+      return this.replyFailure(p, { outcome: 'refused', code: 'config-invalid', error: `the configuration change at slot ${slot} was not applied: ${problem}` });
+    }
+    this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change named epoch ${c.fromEpoch}, but epoch ${m.epoch} was already in force when it was chosen at slot ${slot}; nothing changed` });
+  }
+
+  /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
+  private answerConfigRetry(value: LogValue & { kind: 'cmd' }, c: ConfigCommand, firstSlot: number): void {
+    const p = this.pending.get(value.id);
+    if (p === undefined) return;
+    this.pending.delete(value.id);
+    if (this.membership.epoch === c.fromEpoch + 1 && this.membership.startSlot === firstSlot + 1) return this.replySuccess(p, firstSlot, null);
+    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${firstSlot}, and the configuration has changed since; see paxos status for the one in force` });
+  }
+
   private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
     const c = p.value.command;
     for (const requestId of p.requestIds) {
+      if (c.op === 'config') {
+        this.out.replies.push({ requestId, ok: true, op: 'config', key: 'config', value: c.voters.join(','), slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1) });
+        continue;
+      }
       this.out.replies.push({
         requestId, ok: true, op: c.op, key: c.key,
         value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
@@ -936,6 +1169,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'overloaded', error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` }));
       return;
     }
+    if (req.command.op === 'config') {
+      const problem = votersProblem(req.command.voters);
+      if (problem !== null) {
+        this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'config-invalid', error: `not a configuration: ${problem}` }));
+        return;
+      }
+    }
     if (this.cfg.bugs.staleLocalReads && req.command.op === 'get') {
       this.out.replies.push({ requestId: req.requestId, ok: true, op: 'get', key: req.command.key, value: this.kv.get(req.command.key) ?? null, ballot: this.promised, roundTrips: 0 });
       return;
@@ -955,6 +1195,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     } else if (this.leaderId !== null && this.leaderId !== this.id) {
       p.sends++;
       this.out.messages.push({ type: 'forward', from: this.id, to: this.leaderId, value: p.value });
+    } else if (!isVoter(this.membership, this.id)) {
+      // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
+      const voters = this.membership.voters;
+      p.sends++;
+      this.out.messages.push({ type: 'forward', from: this.id, to: voters[this.pollTurn++ % voters.length]!, value: p.value });
     }
   }
 
@@ -985,7 +1230,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${this.leaderId} to decide` };
     if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) return waitedForLeader;
     return this.liveness.timeoutReason({
-      nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
+      nowTick: this.nowTick, clusterSize: this.membership.voters.length, quorum: requiredQuorumOf(this.cfg, this.membership.voters.length, this.membership.voters.length),
       otherwise: this.leaderId === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
@@ -1003,7 +1248,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
       chosenCount: this.compactedThrough + this.chosen.size,
       commitIndex: this.commitIndex,
+      membership: this.membership,
+      member: this.memberKind(),
     };
+  }
+
+  private memberKind(): 'voter' | 'learner' | 'removed' {
+    if (isVoter(this.membership, this.id)) return 'voter';
+    return this.previousVoters.includes(this.id) || this.cfg.voters.includes(this.id) ? 'removed' : 'learner';
   }
 
   /** Read-only internals for the simulator's checkers and `paxos status`. */
@@ -1017,8 +1269,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     readonly kv: ReadonlyMap<string, string>;
     readonly pendingRequests: number;
     readonly sessionEntries: number;
+    readonly membership: Membership;
   } {
     return {
+      membership: this.membership,
       round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
       commitIndex: this.commitIndex, compactedThrough: this.compactedThrough, kv: this.kv, pendingRequests: this.pending.size, sessionEntries: this.sessions.size(),
     };

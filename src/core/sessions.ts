@@ -123,7 +123,7 @@ export class SessionTable {
 /** FNV-1a over the command's fields: cheap, and enough to tell a reused identity from a retry. */
 export function fingerprintOf(c: Command): number {
   let h = 0x811c9dc5;
-  const text = c.op === 'set' ? `s\u0000${c.key}\u0000${c.value}` : `g\u0000${c.key}`;
+  const text = c.op === 'set' ? `s\u0000${c.key}\u0000${c.value}` : c.op === 'get' ? `g\u0000${c.key}` : `c\u0000${c.fromEpoch}\u0000${c.voters.join(',')}`;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);

@@ -8,7 +8,7 @@ import type { Ballot } from './ballot.js';
 
 export type Protocol = 'multi' | 'basic';
 
-/** Node ids are 1..MAX_NODE_ID (src/core/validate.ts); a replica that joined later has an id beyond the bootstrap size. `node-3` in the CLI is id 3. */
+/** Node ids start at 1: the cluster's first replicas are 1..clusterSize, replicas added later take the next free id; `node-3` in the CLI is id 3. */
 export type NodeId = number;
 
 export function nodeName(id: NodeId): string {
@@ -18,19 +18,24 @@ export function nodeName(id: NodeId): string {
 /** What a client asks for. In basic mode `set` means "propose this value for a write-once key". */
 export type Command =
   | { readonly op: 'set'; readonly key: string; readonly value: string }
-  | { readonly op: 'get'; readonly key: string };
+  | { readonly op: 'get'; readonly key: string }
+  /**
+   * Multi: replace the configuration of epoch `fromEpoch` by these voters
+   * (compare-and-set). Chosen and applied, it is the stop-sign of that epoch;
+   * naming an epoch that is no longer current, it is refused and changes nothing.
+   */
+  | ConfigCommand;
 
-/**
- * Multi: replace the configuration of epoch `fromEpoch` by these voters
- * (compare-and-set). Its reply has key 'config', the voters joined by ',' as
- * value and the stop-sign's slot; the new epoch governs from slot+1. Refused
- * with code 'config-changed' when the epoch was no longer current.
- *
- * Stub until the membership core lands, which makes it the third variant of
- * `Command`; kept outside the union here because the cores that do not know
- * it yet would not compile with it inside.
- */
-export interface ConfigCommand { readonly op: 'config'; readonly fromEpoch: number; readonly voters: readonly NodeId[] }
+export interface ConfigCommand {
+  readonly op: 'config';
+  readonly fromEpoch: number;
+  readonly voters: readonly NodeId[];
+}
+
+/** The key a command reads or writes; a configuration change has none of its own, and answers under `config`. */
+export function commandKey(c: Command): string {
+  return c.op === 'config' ? 'config' : c.key;
+}
 
 /**
  * A command's identity: a client session and a sequence number within it. A
@@ -92,10 +97,12 @@ export type FailureCode =
   | 'expired'
   /** The identity was already used for a different command: a client bug, refused rather than applied. */
   | 'identity-reused'
+  /** A configuration change named an epoch that another change had already ended. */
+  | 'config-changed'
+  /** A configuration change the protocol or the request cannot carry (Basic Paxos, a malformed voter set). */
+  | 'config-invalid'
   | 'shutting-down'
-  | 'storage-failed'
-  /** A config command named an epoch that is no longer current: nothing changed. */
-  | 'config-changed';
+  | 'storage-failed';
 
 export interface ClientFailure {
   readonly requestId: string;
@@ -113,6 +120,8 @@ export interface ChosenValue {
   /** Identity of the value: a command id or `noop` (multi), the value itself (basic). */
   readonly valueId: string;
   readonly ballot: Ballot | null;
+  /** Multi: the configuration epoch that governs the slot. */
+  readonly epoch?: number;
 }
 
 export type CoreEvent =
@@ -128,8 +137,26 @@ export type CoreEvent =
       readonly quorum: readonly NodeId[];
       /** True when the value was adopted from a promise rather than being the proposer's own. */
       readonly adopted: boolean;
+      /** Multi: the configuration epoch the proposer leads in. */
+      readonly epoch?: number;
     }
-  | { readonly type: 'leader'; readonly ballot: Ballot }
+  | {
+      readonly type: 'leader';
+      readonly ballot: Ballot;
+      /** Multi: the epoch led, the first slot phase 1 covered, and the acceptors whose promises were counted. */
+      readonly epoch?: number;
+      readonly fromSlot?: number;
+      readonly quorum?: readonly NodeId[];
+    }
+  /** Multi: this replica applied the stop-sign at `startSlot - 1` and entered `epoch`, having applied every slot through `appliedThrough`. */
+  | {
+      readonly type: 'epoch';
+      readonly epoch: number;
+      readonly fromEpoch: number;
+      readonly voters: readonly NodeId[];
+      readonly startSlot: number;
+      readonly appliedThrough: number;
+    }
   | { readonly type: 'follower'; readonly leader: NodeId | null; readonly ballot: Ballot }
   | { readonly type: 'preempted'; readonly ballot: Ballot; readonly by: Ballot; readonly instance?: string }
   | { readonly type: 'backoff'; readonly ticks: number; readonly instance?: string }
@@ -215,11 +242,24 @@ export interface PlantedBugs {
   readonly snapshotLabelledAhead?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
+  /** Multi: a leader switches to the new configuration when it proposes the change, before the change is chosen. */
+  readonly applyConfigBeforeChosen?: boolean;
+  /** Multi: a replica votes in any epoch it hears of, before it has applied the stop-sign that opens it (a new replica votes before catching up). */
+  readonly voteBeforeCaughtUp?: boolean;
+  /** Multi: two changes in flight at once: a leader goes on proposing after a change, and a change applies even when the configuration it names is no longer current. */
+  readonly twoChangesInFlight?: boolean;
+  /** Multi: a removed replica still votes, and leaders still count its votes. */
+  readonly removedStillCounted?: boolean;
 }
 
 export interface CoreConfig {
   readonly id: NodeId;
+  /** How many replicas the cluster was created with: its first configuration is 1..clusterSize unless `voters` says otherwise. */
   readonly clusterSize: number;
+  /** Multi: the voters of the cluster's first configuration (epoch 0). */
+  readonly voters?: readonly NodeId[];
+  /** Multi: replicas a new learner asks for the log until its own log names the voters. */
+  readonly contacts?: readonly NodeId[];
   /** Seeds the core's own deterministic generator (election timeouts, backoff). */
   readonly randomSeed: number;
   /** A follower that hears nothing from a leader for this long (randomized up to 2x) starts an election. */
@@ -252,18 +292,7 @@ export interface CoreConfig {
   readonly snapshotEverySlots?: number;
   /** Longest client deadline a request may carry. */
   readonly maxRequestTimeoutTicks?: number;
-  /** Multi: the bootstrap configuration; default 1..clusterSize. */
-  readonly voters?: readonly NodeId[];
-  /** Multi: replicas a new learner asks for catch-up until its log names the voters. */
-  readonly contacts?: readonly NodeId[];
   readonly bugs?: PlantedBugs;
-}
-
-/** Which replicas vote, from which slot on (Basic mode: epoch 0, voters 1..n, startSlot 1). */
-export interface Membership {
-  readonly epoch: number;
-  readonly voters: readonly NodeId[];
-  readonly startSlot: number;
 }
 
 /** Small read-only snapshot for the dashboard, `paxos status` and the simulator's checks. */
@@ -277,12 +306,9 @@ export interface NodeView {
   readonly chosenCount: number;
   /** Multi: first slot not yet known to be chosen here. */
   readonly commitIndex?: number;
-  /**
-   * The configuration this replica has applied, and its place in it. Optional
-   * here only until the core that fills them lands; readers default to epoch
-   * 0, voters 1..clusterSize, startSlot 1, voter.
-   */
-  readonly membership?: Membership;
+  /** The configuration this replica is in: its epoch, voters and first slot (Basic: epoch 0, the fixed acceptors). */
+  readonly membership?: { readonly epoch: number; readonly voters: readonly NodeId[]; readonly startSlot: number };
+  /** Whether this replica votes in that configuration, only learns (it joined and is catching up), or was removed. */
   readonly member?: 'voter' | 'learner' | 'removed';
 }
 

@@ -6,6 +6,7 @@
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import type { LogValue, MultiMessage, SlotValue } from './multi-messages.js';
+import { MAX_NODE_ID, votersProblem } from './membership.js';
 import { isSnapshotPart } from './multi-snapshot.js';
 import type { Command, CommandIdentity, Protocol } from './types.js';
 
@@ -13,29 +14,13 @@ import type { Command, CommandIdentity, Protocol } from './types.js';
 export const MAX_KEY_BYTES = 256;
 export const MAX_VALUE_BYTES = 64 * 1024;
 const MAX_ENTRIES = 4096;
-
-/**
- * The highest node id a replica may have, in one place for the message
- * validator, the peers' authentication and the orchestrator. Ids go beyond
- * the bootstrap size once replicas join (`paxos add`), and are never reused,
- * so each add or replace takes a new one; 64 leaves a 5-replica lab ~59 of
- * them, while keeping every per-node table, peer header and voter list small
- * and bounded.
- */
-export const MAX_NODE_ID = 64;
 const MAX_ID_CHARS = 128;
 
 type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-/** Any id a member may have, joined ones included; `_n` (the bootstrap size) no longer bounds it. */
-const isNodeId = (x: unknown, _n?: number): x is number => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_NODE_ID;
-
-/** A configuration's voters: 1 to MAX_NODE_ID distinct node ids. */
-export function isVoterList(x: unknown): x is number[] {
-  return Array.isArray(x) && x.length >= 1 && x.length <= MAX_NODE_ID && x.every((id) => isNodeId(id)) && new Set(x).size === x.length;
-}
+const isNodeId = (x: unknown, n: number): x is number => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= n;
 
 export function isBallot(x: unknown): x is Ballot {
   return isObj(x) && isCount(x.round) && isCount(x.node);
@@ -50,10 +35,8 @@ export function isValue(x: unknown): x is string {
 }
 
 function isCommand(x: unknown): x is Command {
-  if (!isObj(x)) return false;
-  // The config command (membership change) carries no key: the epoch it replaces and the new voters.
-  if (x.op === 'config') return isCount(x.fromEpoch) && isVoterList(x.voters);
-  if (!isKey(x.key)) return false;
+  if (isObj(x) && x.op === 'config') return isCount(x.fromEpoch) && Array.isArray(x.voters) && votersProblem(x.voters) === null;
+  if (!isObj(x) || !isKey(x.key)) return false;
   if (x.op === 'get') return true;
   return x.op === 'set' && isValue(x.value);
 }
@@ -84,19 +67,19 @@ function isSlotValue(n: number) {
 function checkMultiBody(m: Obj, n: number): boolean {
   switch (m.type) {
     case 'prepare':
-      return isBallot(m.ballot) && isCount(m.fromSlot);
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot);
     case 'promise':
-      return isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
     case 'accept':
-      return isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'accepted':
-      return isBallot(m.ballot) && isList(m.slots, isCount) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isList(m.slots, isCount) && isCount(m.commitIndex);
     case 'reject':
-      return isBallot(m.ballot) && isBallot(m.promised);
+      return isCount(m.epoch) && isBallot(m.ballot) && isBallot(m.promised);
     case 'forward':
-      return isLogValue(m.value, n) && (m.value as Obj).kind === 'cmd';
+      return isLogValue(m.value, n) && (m.value as Obj).kind === 'cmd' && (m.relayed === undefined || typeof m.relayed === 'boolean');
     case 'commit':
-      return isBallot(m.ballot) && isCount(m.commitIndex);
+      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.commitIndex);
     case 'catchup':
       return isCount(m.fromSlot) && (m.snapshot === undefined || (isObj(m.snapshot) && isCount(m.snapshot.slot) && isCount(m.snapshot.part)));
     case 'learn':
@@ -133,10 +116,12 @@ function checkBasicBody(m: Obj): boolean {
   }
 }
 
-/** Returns the message if it is a well-formed message of `protocol`, else null; `clusterSize` is the bootstrap size, and ids up to MAX_NODE_ID pass (joined replicas). */
+/** Returns the message if it is a well-formed message of `protocol` for a cluster of `clusterSize`, else null. */
 export function validateMessage(protocol: Protocol, clusterSize: number, x: unknown): MultiMessage | BasicMessage | null {
-  if (!isObj(x) || !isNodeId(x.from, clusterSize) || !isNodeId(x.to, clusterSize) || x.from === x.to) return null;
-  const ok = protocol === 'multi' ? checkMultiBody(x, clusterSize) : checkBasicBody(x);
+  // Multi-Paxos replicas may join after the cluster was created, with ids above its first size.
+  const n = protocol === 'multi' ? MAX_NODE_ID : clusterSize;
+  if (!isObj(x) || !isNodeId(x.from, n) || !isNodeId(x.to, n) || x.from === x.to) return null;
+  const ok = protocol === 'multi' ? checkMultiBody(x, n) : checkBasicBody(x);
   return ok ? (x as unknown as MultiMessage | BasicMessage) : null;
 }
 

@@ -3,8 +3,9 @@
  * it. Requests come from the network, so each is validated before use; a bad
  * one gets one clear sentence back, never a crash.
  */
-import type { ClientFailure, ClientSuccess, Command, ConfigCommand } from '../core/types.js';
-import { isKey, isSession, isValue, isVoterList, MAX_KEY_BYTES, MAX_NODE_ID, MAX_VALUE_BYTES } from '../core/validate.js';
+import { votersProblem } from '../core/membership.js';
+import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
+import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
 import type { Replica } from './replica.js';
@@ -50,8 +51,12 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: 'get', key: r.key, ...parseCommandOptions(r) };
     case 'reconfigure':
       if (!Number.isSafeInteger(r.fromEpoch) || (r.fromEpoch as number) < 0) throw new ControlError('reconfigure needs fromEpoch, the epoch it replaces (a whole number from 0)');
-      if (!isVoterList(r.voters)) throw new ControlError(`reconfigure needs voters: 1 to ${MAX_NODE_ID} distinct replica ids from 1 to ${MAX_NODE_ID}`);
-      return { op: 'reconfigure', fromEpoch: r.fromEpoch as number, voters: r.voters, ...parseCommandOptions(r) };
+      if (!Array.isArray(r.voters)) throw new ControlError('reconfigure needs voters, a list of replica ids');
+      {
+        const problem = votersProblem(r.voters);
+        if (problem !== null) throw new ControlError(problem);
+      }
+      return { op: 'reconfigure', fromEpoch: r.fromEpoch as number, voters: r.voters as number[], ...parseCommandOptions(r) };
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -163,9 +168,7 @@ function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: re
   const view = ctx.replica.status().view;
   if (view.protocol !== 'multi') throw new ControlError('membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors');
   if (view.membership === undefined) throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
-  const command: ConfigCommand = { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
-  // ConfigCommand becomes a variant of Command when the membership core lands; until then the replica passes it on as it is.
-  return command as unknown as Command;
+  return { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
 }
 
 async function runCommand(ctx: ControlContext, command: Command, o: CommandOptions): Promise<(ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number }> {

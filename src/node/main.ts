@@ -8,7 +8,8 @@
 import { parseArgs } from 'node:util';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
-import { MAX_NODE_ID, messageValidator } from '../core/validate.js';
+import { MAX_NODE_ID } from '../core/membership.js';
+import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
 import { claimIdentity, IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
 import { durableLogOf, type DurableLog } from '../storage/storage.js';

@@ -20,7 +20,8 @@ import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { MultiPaxos, recoverMulti } from '../core/multi.js';
 import { formatLogValue, type MultiMessage, type MultiRecord } from '../core/multi-messages.js';
 import {
-  failure, type ClientReply, type Command, type CommandIdentity, type ConfigCommand, type CoreConfig, type FailureCode, type Input,
+  commandKey,
+  failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
 } from '../core/types.js';
 import type { DurableLog } from '../storage/storage.js';
@@ -308,12 +309,9 @@ export class Replica {
     if (w === undefined) return; // Answered already (the replica is stopping).
     this.waiting.delete(reply.requestId);
     if (reply.ok) {
-      const c = w.command as Command | ConfigCommand;
-      // A config command's reply is keyed 'config' and carries the voters it installed.
-      const fits = c.op === 'config'
-        ? (reply.op as string) === 'config' && reply.key === 'config' && reply.value === c.voters.join(',')
-        : reply.op === c.op && reply.key === c.key && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
-      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${c.op === 'config' ? c.voters.join(',') : c.key}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
+      const c = w.command;
+      const fits = reply.op === c.op && reply.key === commandKey(c) && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
+      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
     }
     w.onReply(reply);
   }

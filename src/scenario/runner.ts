@@ -18,6 +18,9 @@
  *                                      who says a leader's own write finished (implicit by default)
  *   propose <node> <key>=<value>       a client asks a node to set a key
  *   get <node> <key>                   a client asks a node to read a key
+ *   join <node>                        a new replica (the next id) starts with an empty disk, as a learner
+ *   reconfigure <node> <epoch> <ids>   a client asks a node to replace epoch <epoch>'s configuration by
+ *                                      these voters (comma-separated ids): `paxos add` and `paxos remove`
  *   deliver <from> <to> <type>         deliver the oldest pending matching message
  *   drop <from> <to> <type>            lose the oldest pending matching message
  *   deliver-all                        deliver until nothing is pending (bounded)
@@ -133,6 +136,10 @@ export class ScenarioCluster {
       }
       case 'get':
         return this.request(node(args[0]!), { op: 'get', key: args[1]! });
+      case 'join':
+        return this.join(node(args[0]!));
+      case 'reconfigure':
+        return this.request(node(args[0]!), { op: 'config', fromEpoch: Number(args[1]), voters: args[2]!.split(',').map(Number) });
       case 'deliver':
         return this.move(node(args[0]!), node(args[1]!), args[2]!, true);
       case 'drop':
@@ -171,6 +178,15 @@ export class ScenarioCluster {
       this.boot(r);
     }
     this.print(`${n} ${protocol} replicas`);
+  }
+
+  /** A replica that was not in the cluster's first configuration: it learns the log from the others before anything else. */
+  private join(id: number): void {
+    if (id !== this.nodes.length + 1) throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
+    const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
+    this.nodes.push(r);
+    this.boot(r);
+    this.print(`node-${id} joins as a learner`);
   }
 
   private option(name: string, value: string): void {
@@ -269,7 +285,10 @@ export class ScenarioCluster {
       return;
     }
     const v = core.view();
-    this.print(`node-${id}: ${v.role}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
+    // The configuration only once it changed, so the walk-throughs of a fixed cluster read as they always did.
+    const m = v.membership;
+    const config = m !== undefined && m.epoch > 0 ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => `node-${x}`).join(', ')} from #${m.startSlot})` : v.member === 'learner' ? ', learner' : '';
+    this.print(`node-${id}: ${v.role}${config}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
     if (core instanceof MultiPaxos) {
       const s = core.inspect();
       const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
@@ -292,6 +311,7 @@ export class ScenarioCluster {
     r.shell = new ScriptedNode({
       id: r.id, clusterSize: this.clusterSize, protocol: this.protocol, incarnation: r.incarnation, disk: r.disk,
       electionTimeoutTicks: 10, heartbeatTicks: 3,
+      ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
         onReady: (_core, ready) => this.onReady(r, ready as Ready<Msg, unknown>),
@@ -392,6 +412,7 @@ export class ScenarioCluster {
       const error = (reply as { error?: unknown }).error;
       return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
     }
+    if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
     const shown = `${command.key}=${reply.value ?? 'nil'}`;
     if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
     // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
@@ -414,7 +435,9 @@ export class ScenarioCluster {
         }
         return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
       case 'leader':
-        return `is leader at ${formatBallot(e.ballot)}`;
+        return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
+      case 'epoch':
+        return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
       case 'follower':
         return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
       case 'preempted':
@@ -452,6 +475,8 @@ function describeMultiRecord(r: MultiRecord): string {
       return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
     case 'chosen':
       return `chosen ${entries(r.entries)}`;
+    case 'epoch':
+      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
   }
 }
 

@@ -135,6 +135,8 @@ export interface ScriptedNodeOptions {
   readonly storage?: StorageObserver;
   readonly electionTimeoutTicks?: number;
   readonly heartbeatTicks?: number;
+  /** A replica that joins after the cluster was created: whom it asks for the log. */
+  readonly contacts?: readonly number[];
 }
 
 /** One incarnation of one node: a real `Replica` over the twins above. */
@@ -155,6 +157,7 @@ export class ScriptedNode {
       core: {
         ...(o.electionTimeoutTicks !== undefined ? { electionTimeoutTicks: o.electionTimeoutTicks } : {}),
         ...(o.heartbeatTicks !== undefined ? { heartbeatTicks: o.heartbeatTicks } : {}),
+        ...(o.contacts !== undefined ? { contacts: o.contacts } : {}),
       },
       ...(o.probe !== undefined ? { probe: o.probe } : {}),
     });

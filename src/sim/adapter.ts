@@ -47,6 +47,8 @@ export interface ProtocolAdapter<M> {
   commitPointIn(m: M): { ballot: Ballot; commitIndex: number } | null;
   /** Whether the node compacted `instance` away: it is chosen and applied there, and its vote is gone on purpose. */
   isCompacted(core: SimCore<M>, instance: string): boolean;
+  /** Multi: the configuration epoch the node is in (Basic: always 0). */
+  epochOf(core: SimCore<M>): number;
 }
 
 const multiCore = (c: SimCore<MultiMessage>) => c as unknown as MultiPaxos;
@@ -65,7 +67,7 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
   acceptedIn: (m) => m.type !== 'accepted' || m.slots.length === 0 ? null : { ballot: m.ballot, instances: m.slots.map(String) },
   promisedFor: (core) => multiCore(core).inspect().promised,
   acceptedFor: (core, instance) => {
-    const a = multiCore(core).inspect().accepted.get(Number(instance));
+    const a = multiCore(core).inspect().accepted.get(Number.parseInt(instance, 10));
     return a && { ballot: a.ballot, valueId: valueId(a.value) };
   },
   acceptedSnapshot: (core) => {
@@ -89,7 +91,8 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })) };
   },
   commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit' || m.type === 'promise' || m.type === 'accepted') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
-  isCompacted: (core, instance) => Number(instance) <= multiCore(core).inspect().compactedThrough,
+  isCompacted: (core, instance) => Number.parseInt(instance, 10) <= multiCore(core).inspect().compactedThrough,
+  epochOf: (core) => multiCore(core).inspect().membership.epoch,
 };
 
 export const basicAdapter: ProtocolAdapter<BasicMessage> = {
@@ -127,6 +130,7 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
   },
   commitPointIn: () => null,
   isCompacted: (core, instance) => basicCore(core).inspect().chosen.has(instance) && !basicCore(core).inspect().promised.has(instance),
+  epochOf: () => 0,
 };
 
 export function adapterFor(protocol: Protocol): ProtocolAdapter<MultiMessage> | ProtocolAdapter<BasicMessage> {

@@ -50,6 +50,18 @@ function raise(map: Map<string, Ballot>, key: string, b: Ballot): void {
 const name = nodeName;
 const bs = formatBallot;
 
+/** One configuration as the replicas that entered it reported it. */
+interface EpochSeen {
+  readonly voters: readonly NodeId[];
+  readonly startSlot: number;
+  readonly reportedBy: NodeId;
+}
+
+/** The slot an instance names (Multi instances are `slot` in epoch 0 and `slot@epoch` after). */
+export function slotOf(instance: string): number {
+  return Number.parseInt(instance, 10);
+}
+
 export class InvariantChecker<M> {
   /** Chosen value per instance, learned anywhere: agreement and stability. */
   readonly chosen = new Map<string, string>();
@@ -68,11 +80,107 @@ export class InvariantChecker<M> {
   /** Instances chosen by definition: a majority durably accepted one value at one ballot (the lowest such ballot). */
   readonly chosenByDefinition = new Map<string, ValueAt>();
   private readonly commitChecked = new Map<NodeId, number>();
+  /**
+   * Multi: every configuration, by epoch, as reported by the first replica
+   * that entered it (the others must agree); epoch 0 is the first one. Two
+   * quorums that can decide one slot both belong to the epoch governing it,
+   * so checking every quorum against its epoch's voters checks that they intersect.
+   */
+  private readonly epochs = new Map<number, EpochSeen>();
+  /** Multi: the epoch each ballot was used in; a ballot belongs to one candidacy, so to one epoch. */
+  private readonly epochOfBallot = new Map<string, number>();
+  /** Multi: configuration commands by value id: what each proposed change asked for. */
+  private readonly configs = new Map<string, { readonly fromEpoch: number; readonly voters: readonly NodeId[] }>();
 
   constructor(
     private readonly adapter: ProtocolAdapter<M>,
     private readonly clusterSize: number,
-  ) {}
+  ) {
+    this.epochs.set(0, { voters: Array.from({ length: clusterSize }, (_, i) => i + 1), startSlot: 1, reportedBy: 0 });
+  }
+
+  private get multi(): boolean {
+    return this.adapter.protocol === 'multi';
+  }
+
+  /** A Multi instance of `epoch`: chosen values and votes of different epochs at one slot are different instances. */
+  private inst(slot: number | string, epoch: number): string {
+    return epoch === 0 || !this.multi ? String(slot) : `${slot}@${epoch}`;
+  }
+
+  /** The instance a Multi vote at `ballot` is for; a Basic instance is its key and stays as it is. */
+  private byBallot(instance: string, ballot: Ballot): string {
+    return this.multi ? this.inst(slotOf(instance), this.epochOfBallot.get(bs(ballot)) ?? 0) : instance;
+  }
+
+  /** The epoch that governs `slot` as far as any replica has reported the configurations. */
+  governingEpoch(slot: number): number {
+    let best = 0;
+    for (const [epoch, e] of this.epochs) if (e.startSlot <= slot && epoch > best) best = epoch;
+    return best;
+  }
+
+  /** The instance that decides what is applied at `slot`. */
+  liveInstance(slot: number): string {
+    return this.inst(slot, this.governingEpoch(slot));
+  }
+
+  /** The latest configuration any replica has entered. */
+  latestMembership(): { epoch: number; voters: readonly NodeId[]; startSlot: number } {
+    const epoch = Math.max(...this.epochs.keys());
+    const e = this.epochs.get(epoch)!;
+    return { epoch, voters: e.voters, startSlot: e.startSlot };
+  }
+
+  /** The value chosen at each slot in its governing epoch, and the configurations: what the snapshot checker replays. */
+  liveChosen(): { get(slot: string): ValueAt | undefined; membershipAt(slot: number): { epoch: number; voters: readonly NodeId[]; startSlot: number } } {
+    return {
+      get: (slot) => this.chosenByDefinition.get(this.liveInstance(Number(slot))),
+      membershipAt: (slot) => {
+        const epoch = this.governingEpoch(slot);
+        const e = this.epochs.get(epoch)!;
+        return { epoch, voters: e.voters, startSlot: e.startSlot };
+      },
+    };
+  }
+
+  /** How many slots are chosen in the epoch that governs them (values an epoch chose after its stop-sign are not applied anywhere). */
+  liveChosenCount(): number {
+    let n = 0;
+    for (const instance of this.chosen.keys()) if (instance === this.liveInstance(slotOf(instance))) n++;
+    return n;
+  }
+
+  private votersOf(epoch: number, what: string): readonly NodeId[] {
+    const e = this.epochs.get(epoch);
+    if (e === undefined) this.fail(`${what} in epoch ${epoch}, which no replica has entered`);
+    return e.voters;
+  }
+
+  /** Multi: a configuration change was proposed; its id says what it asked for. */
+  noteConfigProposed(valueId: string, change: { fromEpoch: number; voters: readonly NodeId[] }): void {
+    this.configs.set(valueId, change);
+  }
+
+  private noteBallotEpoch(ballot: Ballot, epoch: number, node: NodeId): void {
+    const known = this.epochOfBallot.get(bs(ballot));
+    if (known !== undefined && known !== epoch) this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
+    this.epochOfBallot.set(bs(ballot), epoch);
+  }
+
+  /**
+   * A promise or an accepted reply counts in epoch E's quorums: only a voter
+   * of E may send one, and only once it has applied the stop-sign opening E
+   * (a new replica catches up before it votes; a removed one never votes again).
+   */
+  private checkVoter(node: NodeId, m: { readonly type: string; readonly epoch: number; readonly commitIndex: number }): void {
+    const e = this.epochs.get(m.epoch);
+    if (e === undefined) this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch}, which no replica has entered`);
+    if (!e.voters.includes(node)) this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch}, whose voters are ${e.voters.map(name).join(', ')}`);
+    if (m.commitIndex < e.startSlot) {
+      this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch} having applied only through slot ${m.commitIndex - 1}; the epoch starts at slot ${e.startSlot}`);
+    }
+  }
 
   private fail(text: string): never {
     throw new InvariantViolation(text);
@@ -89,24 +197,35 @@ export class InvariantChecker<M> {
 
   /** Called for every message a node sends, before the network sees it. */
   onSend(node: NodeId, m: M): void {
+    if (this.multi) this.onMultiSend(node, m as unknown as { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number });
     const promise = this.adapter.promiseIn(m);
     if (promise !== null) {
       this.checkPromiseDurable(node, promise.ballot, promise.instance);
       raise(getOrCreate(this.promiseGiven, node), promise.instance, promise.ballot);
-      this.promiseContents.set(this.promiseKey(node, promise.ballot, promise.instance), promise.accepted);
+      const contents = new Map([...promise.accepted].map(([i, v]) => [this.byBallot(i, v.ballot), v] as const));
+      this.promiseContents.set(this.promiseKey(node, promise.ballot, promise.instance), contents);
     }
     const accepts = this.adapter.acceptsIn(m);
     if (accepts !== null) {
-      this.checkOneValuePerBallot(node, accepts.ballot, accepts.entries);
-      this.checkNoOtherValueAboveChosen(node, accepts.ballot, accepts.entries);
+      const entries = accepts.entries.map((e) => ({ instance: this.byBallot(e.instance, accepts.ballot), valueId: e.valueId }));
+      this.checkOneValuePerBallot(node, accepts.ballot, entries);
+      this.checkNoOtherValueAboveChosen(node, accepts.ballot, entries);
     }
     const accepted = this.adapter.acceptedIn(m);
     if (accepted !== null) {
-      this.checkAcceptedDurable(node, accepted.ballot, accepted.instances);
-      this.checkAcceptedNotBelowPromise(node, accepted.ballot, accepted.instances);
+      const instances = accepted.instances.map((i) => this.byBallot(i, accepted.ballot));
+      this.checkAcceptedDurable(node, accepted.ballot, instances);
+      this.checkAcceptedNotBelowPromise(node, accepted.ballot, instances);
     }
     const commit = this.adapter.commitPointIn(m);
     if (commit !== null) this.checkCommitPoint(node, commit.commitIndex);
+  }
+
+  /** Multi: which epoch each ballot is used in, and who may vote in it. */
+  private onMultiSend(node: NodeId, m: { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number }): void {
+    if (m.epoch === undefined || m.ballot === undefined) return;
+    if (m.type === 'prepare' || m.type === 'accept') this.noteBallotEpoch(m.ballot, m.epoch, node);
+    if (m.type === 'promise' || m.type === 'accepted') this.checkVoter(node, { type: m.type, epoch: m.epoch, commitIndex: m.commitIndex ?? 0 });
   }
 
   // ------------------------------------------------ what is on each disk
@@ -117,7 +236,7 @@ export class InvariantChecker<M> {
       const p = this.adapter.promiseRecord(r);
       if (p !== null) raise(getOrCreate(this.durablePromise, node), p.instance, p.ballot);
       const a = this.adapter.acceptRecord(r);
-      if (a !== null) for (const e of a.entries) this.noteDurableAccept(node, a.ballot, e.instance, e.valueId);
+      if (a !== null) for (const e of a.entries) this.noteDurableAccept(node, a.ballot, this.byBallot(e.instance, a.ballot), e.valueId);
     }
   }
 
@@ -128,7 +247,11 @@ export class InvariantChecker<M> {
     let voters = byVote.get(vote);
     if (voters === undefined) byVote.set(vote, (voters = new Set()));
     voters.add(node);
-    if (voters.size < majorityOf(this.clusterSize)) return;
+    // Only the votes of the epoch's own voters make a value chosen there.
+    const epoch = this.multi ? this.epochOfBallot.get(bs(ballot)) ?? 0 : 0;
+    const members = this.multi ? this.votersOf(epoch, `${name(node)} durably accepted ${instance}`) : null;
+    const counted = members === null ? voters.size : [...voters].filter((v) => members.includes(v)).length;
+    if (counted < majorityOf(members === null ? this.clusterSize : members.length)) return;
     const known = this.chosenByDefinition.get(instance);
     if (known !== undefined && known.valueId !== valueId) {
       this.fail(`agreement: a majority durably accepted ${valueId} for ${instance} at ${formatBallot(ballot)}, but ${known.valueId} was chosen there at ${formatBallot(known.ballot)}`);
@@ -176,7 +299,7 @@ export class InvariantChecker<M> {
   private checkCommitPoint(node: NodeId, commitIndex: number): void {
     const from = this.commitChecked.get(node) ?? 1;
     for (let slot = from; slot < commitIndex; slot++) {
-      if (!this.chosenByDefinition.has(String(slot))) this.fail(`${nodeName(node)} advertised commit point ${commitIndex}, but slot ${slot} is not chosen by any durable majority`);
+      if (!this.chosenByDefinition.has(this.liveInstance(slot))) this.fail(`${nodeName(node)} advertised commit point ${commitIndex}, but slot ${slot} is not chosen by any durable majority`);
     }
     if (commitIndex > from) this.commitChecked.set(node, commitIndex);
   }
@@ -204,9 +327,13 @@ export class InvariantChecker<M> {
 
   /** Events carry the proposer's view of its own phases; each is re-checked against what acceptors really sent. */
   onEvents(node: NodeId, core: SimCore<M>, events: readonly CoreEvent[]): void {
+    // A lone voter wins in the step it starts: its state then already holds votes at the new ballot, whose epoch the leader event names.
+    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node);
     for (const ev of events) {
       if (ev.type === 'phase1') this.onPhase1(node, core, ev.ballot, ev.instance);
       else if (ev.type === 'phase2') this.onPhase2(node, ev);
+      else if (ev.type === 'leader' && ev.epoch !== undefined) this.onLeader(node, ev);
+      else if (ev.type === 'epoch') this.onEpoch(node, ev);
     }
   }
 
@@ -227,23 +354,88 @@ export class InvariantChecker<M> {
     this.lastBallotUsed.set(node, ballot);
   }
 
+  /**
+   * Phase 1 covers every configuration governing an open slot: a leader's
+   * open slots start at `fromSlot`, which must lie in its own epoch, and its
+   * promises must come from a majority of that epoch's voters.
+   */
+  private onLeader(node: NodeId, ev: Extract<CoreEvent, { type: 'leader' }>): void {
+    const epoch = ev.epoch ?? 0;
+    this.noteBallotEpoch(ev.ballot, epoch, node);
+    const e = this.epochs.get(epoch);
+    if (e === undefined) this.fail(`${name(node)} became leader in epoch ${epoch}, which no replica has entered`);
+    if ((ev.fromSlot ?? e.startSlot) < e.startSlot) {
+      this.fail(`${name(node)} leads epoch ${epoch} from slot ${ev.fromSlot}, but the epoch starts at slot ${e.startSlot}: slots of the epoch before are open under the wrong quorums`);
+    }
+    const quorum = new Set(ev.quorum ?? []);
+    const outsiders = [...quorum].filter((q) => !e.voters.includes(q));
+    if (outsiders.length > 0) this.fail(`${name(node)} counted promises from ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch} (${e.voters.map(name).join(', ')})`);
+    if (quorum.size < majorityOf(e.voters.length)) this.fail(`${name(node)} became leader of epoch ${epoch} with ${quorum.size} promises; a majority of its ${e.voters.length} voters is ${majorityOf(e.voters.length)}`);
+  }
+
+  /**
+   * A replica entered an epoch: by applying a chosen change that named the
+   * epoch before it (one change at a time), after applying every slot up to
+   * it; and every replica agrees on each epoch's voters and first slot.
+   */
+  private onEpoch(node: NodeId, ev: Extract<CoreEvent, { type: 'epoch' }>): void {
+    if (ev.fromEpoch !== ev.epoch - 1) {
+      this.fail(`${name(node)} entered epoch ${ev.epoch} by a change that named epoch ${ev.fromEpoch}: two changes were in flight, and the second replaced a configuration it never saw`);
+    }
+    if (ev.appliedThrough < ev.startSlot - 1) {
+      this.fail(`${name(node)} entered epoch ${ev.epoch} (from slot ${ev.startSlot}) having applied only through slot ${ev.appliedThrough}: the change took effect before it was chosen and applied`);
+    }
+    const known = this.epochs.get(ev.epoch);
+    if (known !== undefined) {
+      const same = known.startSlot === ev.startSlot && known.voters.join(',') === ev.voters.join(',');
+      if (!same) {
+        this.fail(`configuration disagreement: ${name(node)} entered epoch ${ev.epoch} as ${ev.voters.map(name).join(', ')} from slot ${ev.startSlot}, ` +
+          `${name(known.reportedBy)} as ${known.voters.map(name).join(', ')} from slot ${known.startSlot}`);
+      }
+      return;
+    }
+    const before = this.epochs.get(ev.epoch - 1);
+    if (before !== undefined && before.startSlot > ev.startSlot - 1) this.fail(`epoch ${ev.epoch} starts at slot ${ev.startSlot}, before epoch ${ev.epoch - 1} (from slot ${before.startSlot}) could have ended`);
+    this.epochs.set(ev.epoch, { voters: [...ev.voters], startSlot: ev.startSlot, reportedBy: node });
+    this.checkStopSign(ev.epoch);
+  }
+
+  /** The slot before an epoch's start holds, chosen in the epoch before, the change that asked for exactly its voters. */
+  private checkStopSign(epoch: number): void {
+    const e = this.epochs.get(epoch);
+    if (e === undefined || epoch === 0) return;
+    const stop = this.chosen.get(this.inst(e.startSlot - 1, epoch - 1));
+    if (stop === undefined) return; // Checked again once it is learned.
+    const change = this.configs.get(stop);
+    if (change === undefined || change.voters.slice().sort((a, b) => a - b).join(',') !== e.voters.join(',')) {
+      this.fail(`epoch ${epoch} (${e.voters.map(name).join(', ')}) starts at slot ${e.startSlot}, but slot ${e.startSlot - 1} is chosen as ${stop}, not the change to those voters`);
+    }
+  }
+
   private onPhase1(node: NodeId, core: SimCore<M>, ballot: Ballot, instance: string | undefined): void {
-    const own = this.adapter.acceptedSnapshot(core, instance);
+    const raw = this.adapter.acceptedSnapshot(core, instance);
+    const own = new Map([...raw].map(([i, v]) => [this.byBallot(i, v.ballot), v] as const));
     this.promiseContents.set(this.promiseKey(node, ballot, instance ?? ALL_INSTANCES), own);
   }
 
   private onPhase2(node: NodeId, ev: Extract<CoreEvent, { type: 'phase2' }>): void {
-    const need = majorityOf(this.clusterSize);
+    const epoch = ev.epoch ?? 0;
+    const voters = this.multi ? this.votersOf(epoch, `${name(node)} started phase 2`) : null;
+    const size = voters === null ? this.clusterSize : voters.length;
+    const need = majorityOf(size);
     const members = new Set(ev.quorum);
     if (members.size < need) {
-      this.fail(`${name(node)} started phase 2 at ${bs(ev.ballot)} with promises from ${members.size} of ${this.clusterSize} nodes; a majority is ${need}`);
+      this.fail(`${name(node)} started phase 2 at ${bs(ev.ballot)} with promises from ${members.size} of ${size} nodes; a majority is ${need}`);
     }
+    const outsiders = voters === null ? [] : [...members].filter((q) => !voters.includes(q));
+    if (outsiders.length > 0) this.fail(`${name(node)} started phase 2 at ${bs(ev.ballot)} counting ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch}`);
+    const instance = this.inst(ev.instance, epoch);
     const scope = this.adapter.protocol === 'multi' ? ALL_INSTANCES : ev.instance;
     let best: ValueAt | undefined;
     for (const q of members) {
       const contents = this.promiseContents.get(this.promiseKey(q, ev.ballot, scope));
       if (contents === undefined) this.fail(`${name(node)} counted a promise for ${bs(ev.ballot)} from ${name(q)}, which never sent one`);
-      const a = contents.get(ev.instance);
+      const a = contents.get(instance);
       if (a !== undefined && (best === undefined || compareBallots(a.ballot, best.ballot) > 0)) best = a;
     }
     if (best !== undefined && best.valueId !== ev.valueId) {
@@ -254,7 +446,9 @@ export class InvariantChecker<M> {
 
   /** Agreement, validity and stability for everything a node learned in one step, and the definition of chosen. */
   onChosen(node: NodeId, chosen: readonly ChosenValue[]): void {
-    for (const c of chosen) {
+    for (const raw of chosen) {
+      const instance = this.multi ? this.inst(raw.instance, raw.epoch ?? this.governingEpoch(slotOf(raw.instance))) : raw.instance;
+      const c = { ...raw, instance };
       this.checkChosenByDefinition(node, c.instance, c.valueId);
       const prior = this.chosen.get(c.instance);
       if (prior !== undefined && prior !== c.valueId) {
@@ -265,6 +459,7 @@ export class InvariantChecker<M> {
         const key = this.adapter.protocol === 'multi' ? c.valueId : `${c.instance}\u0000${c.valueId}`;
         if (!isNoop && !this.proposed.has(key)) this.fail(`validity: ${c.valueId} was chosen for ${c.instance} but nobody proposed it`);
         this.chosen.set(c.instance, c.valueId);
+        if (this.multi) for (const [epoch, e] of this.epochs) if (e.startSlot - 1 === slotOf(c.instance)) this.checkStopSign(epoch);
       }
     }
   }
@@ -306,6 +501,8 @@ export class InvariantChecker<M> {
     }
     for (const [instance, b] of this.acceptedGiven.get(node) ?? []) {
       if (this.adapter.isCompacted(core, instance)) continue;
+      // A vote of an epoch this replica has left is for a slot decided (or dead) there: it may be gone.
+      if (this.multi && (this.epochOfBallot.get(bs(b)) ?? 0) < this.adapter.epochOf(core)) continue;
       const acc = this.adapter.acceptedFor(core, instance);
       if (acc === undefined || compareBallots(acc.ballot, b) < 0) {
         this.fail(`${name(node)} restarted without the value it accepted for ${instance} at ${bs(b)}`);

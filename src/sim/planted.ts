@@ -32,6 +32,10 @@ export const PLANTS: readonly Plant[] = [
   { name: 'compact-undecided', what: 'a snapshot that also throws away votes for slots not known chosen', bugs: { compactUndecided: true }, multiOnly: true },
   { name: 'snapshot-ahead', what: 'a snapshot labelled one slot past the last one applied in it', bugs: { snapshotLabelledAhead: true }, multiOnly: true },
   { name: 'apply-duplicates', what: 'a session table that applies a retried command again', bugs: { applyDuplicates: true }, multiOnly: true },
+  { name: 'config-before-chosen', what: 'a leader that switches to a new configuration when it proposes the change, before it is chosen', bugs: { applyConfigBeforeChosen: true }, multiOnly: true },
+  { name: 'vote-before-caught-up', what: 'a new replica that votes before it has caught up to the change that made it a voter', bugs: { voteBeforeCaughtUp: true }, multiOnly: true },
+  { name: 'two-changes', what: 'two configuration changes in flight at once, the second applied over a configuration it never saw', bugs: { twoChangesInFlight: true }, multiOnly: true },
+  { name: 'removed-still-counted', what: 'a removed replica that still votes, and leaders that still count it', bugs: { removedStillCounted: true }, multiOnly: true },
 ];
 
 export function plantNamed(name: string): Plant | undefined {

@@ -17,9 +17,11 @@ import type { NodeId } from '../core/types.js';
 import type { ValueAt } from './adapter.js';
 import { InvariantViolation } from './invariants.js';
 
-/** What the checker is told about the world: the chosen values by the definition, and each command by its id. */
+/** What the checker is told about the world: the value chosen at each slot by the definition (in the epoch governing it), and the configuration after it. */
 export interface ChosenByDefinition {
-  get(instance: string): ValueAt | undefined;
+  get(slot: string): ValueAt | undefined;
+  /** The voters of the configuration that governs `slot`, and the epoch's first slot. */
+  membershipAt(slot: number): { readonly epoch: number; readonly voters: readonly NodeId[]; readonly startSlot: number };
 }
 
 interface Command {
@@ -52,8 +54,16 @@ export class SnapshotChecker {
     this.commands.set(v.id, { base: v.base, set: c.op === 'set' ? { key: c.key, value: c.value } : null });
   }
 
-  /** A durable accept record of `node`. */
-  onDurableAccept(node: NodeId, ballot: { round: number; node: number }, slots: readonly number[]): void {
+  /** `node` durably entered an epoch starting at `startSlot`: what it held from there on was the ended epoch's, and is gone. */
+  onDurableEpoch(node: NodeId, startSlot: number): void {
+    const votes = this.durableVotes.get(node);
+    if (votes !== undefined) for (const slot of [...votes.keys()]) if (slot >= startSlot) votes.delete(slot);
+  }
+
+  /** A durable accept record of `node` (a leader alone in its configuration sends no accept, but writes this). */
+  onDurableAccept(node: NodeId, ballot: { round: number; node: number }, entries: readonly { slot: number; value: LogValue }[]): void {
+    for (const e of entries) this.noteValue(e.value);
+    const slots = entries.map((e) => e.slot);
     let votes = this.durableVotes.get(node);
     if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
     for (const slot of slots) {
@@ -92,6 +102,10 @@ export class SnapshotChecker {
     }
     for (const [id, slot] of expected.applied) {
       if (slot >= s.slot - this.horizonSlots && !sessions.has(id)) this.fail(node, s.slot, `its session table forgot ${id}, applied at slot ${slot}, inside the horizon`);
+    }
+    const m = this.chosen.membershipAt(s.slot + 1);
+    if (s.membership.epoch !== m.epoch || s.membership.startSlot !== m.startSlot || s.membership.voters.join(',') !== m.voters.join(',')) {
+      this.fail(node, s.slot, `it names epoch ${s.membership.epoch} (voters ${s.membership.voters.join(',')} from slot ${s.membership.startSlot}), the configurations give epoch ${m.epoch} (voters ${m.voters.join(',')} from slot ${m.startSlot})`);
     }
   }
 

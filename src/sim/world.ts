@@ -18,7 +18,7 @@ import { Random } from '../core/random.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
 import { describeMessage } from '../core/describe.js';
-import type { ClientReply, Command, CommandIdentity, CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
+import { commandKey, type ClientReply, type Command, type CommandIdentity, type CoreEvent, type NodeId, type PlantedBugs, type Protocol, type Ready } from '../core/types.js';
 import { Replica, type PeerMessage } from '../node/replica.js';
 import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from './adapter.js';
 import { Incarnation, SimClock, SimDisk, SimLinks, SimStorage, type SimHost } from './twins.js';
@@ -68,6 +68,11 @@ export interface SimOptions {
   readonly sessionHorizonSlots?: number;
   /** Multi: slots between snapshots; by default each seed draws a small number, so schedules compact often. */
   readonly snapshotEverySlots?: number;
+  /**
+   * Multi: an administrator adds, removes and replaces replicas during the
+   * fault phase (sometimes two changes at once). By default every odd seed does.
+   */
+  readonly membershipChanges?: boolean;
 }
 
 export interface SimResult {
@@ -85,6 +90,8 @@ export interface SimResult {
   readonly virtualMs: number;
   /** Log compactions (Multi: each with a snapshot) and snapshots installed from a peer (Multi only). */
   readonly snapshots?: { readonly taken: number; readonly installed: number };
+  /** Multi: configuration changes asked for, and those that took effect (the run's last epoch). */
+  readonly membership?: { readonly asked: number; readonly epochs: number };
   readonly profile: string;
   readonly trace: readonly string[];
 }
@@ -101,7 +108,8 @@ type SimEvent =
   | { readonly kind: 'chaos' }
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'settle' }
-  | { readonly kind: 'probe' };
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'admin' };
 
 interface SimNode {
   readonly id: NodeId;
@@ -110,6 +118,8 @@ interface SimNode {
   life: Incarnation;
   links: SimLinks | null;
   incarnations: number;
+  /** Removed from the configuration and stopped for good, as `paxos remove` does (its disk counts as gone). */
+  retired: boolean;
 }
 
 type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
@@ -169,6 +179,12 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private readonly traceLimit: number;
   private undecided: string | undefined;
   private readonly tracer: SimTracer | null;
+  /** Its own generator, so schedules without membership changes draw exactly what they drew before. */
+  private readonly adminRandom: Random;
+  private adminSeq = 0;
+  private adminBusy = false;
+  private readonly adminSession: string;
+  private changesAsked = 0;
 
   constructor(private readonly opts: SimOptions) {
     this.random = new Random(opts.seed);
@@ -177,12 +193,19 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.crashRandom = this.random.fork();
     this.adapter = adapterFor(opts.protocol) as unknown as ProtocolAdapter<M>;
     this.checker = new InvariantChecker(this.adapter, opts.clusterSize);
-    this.snapshots = opts.protocol === 'multi' ? new SnapshotChecker(this.checker.chosenByDefinition, opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots) : null;
+    this.snapshots = opts.protocol === 'multi' ? new SnapshotChecker(this.checker.liveChosen(), opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots) : null;
     this.profile = opts.profile ?? drawProfile(this.random.fork());
     this.profileText = describeProfile(this.profile);
     this.settleAtMs = opts.faultPhaseMs ?? 3000;
     this.traceLimit = opts.traceLines ?? 120;
     this.tracer = opts.traceSink === undefined ? null : new SimTracer(opts.protocol, opts.traceSink, () => this.now);
+    this.adminRandom = new Random((opts.seed ^ 0x5eed5) >>> 0);
+    this.adminSession = `admin-${this.adminRandom.int(0, 2 ** 30).toString(36)}`;
+  }
+
+  private get membershipChanges(): boolean {
+    if (this.opts.protocol !== 'multi' || this.opts.proposers !== undefined) return false;
+    return this.opts.membershipChanges ?? this.opts.seed % 2 === 1;
   }
 
   run(): SimResult {
@@ -209,6 +232,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       chosen: this.checker.chosen.size, messages: this.messages, opsCompleted: completed,
       opsOpen: this.history.length - completed, virtualMs: this.now, profile: this.profileText,
       snapshots: { ...this.snapshotCounts },
+      ...(this.membershipChanges ? { membership: { asked: this.changesAsked, epochs: this.checker.governingEpoch(Number.MAX_SAFE_INTEGER) } } : {}),
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
@@ -241,11 +265,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   // ------------------------------------------------------------- lifecycle
 
   private start(): void {
-    for (let id = 1; id <= this.opts.clusterSize; id++) {
-      const node: SimNode = { id, disk: new SimDisk(), replica: null, life: new Incarnation(id, 0), links: null, incarnations: 0 };
-      this.nodes.push(node);
-      this.boot(node);
-    }
+    for (let id = 1; id <= this.opts.clusterSize; id++) this.addNode();
+    if (this.membershipChanges) this.schedule(this.adminRandom.int(100, 500), { kind: 'admin' });
     const clientCount = this.opts.proposers?.length ?? this.opts.clients ?? 4;
     for (let id = 1; id <= clientCount; id++) {
       const session = id % 2 === 1 || this.opts.proposers !== undefined ? `c${id}-${this.clientRandom.int(0, 2 ** 30).toString(36)}` : null;
@@ -254,6 +275,15 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     }
     if (this.opts.profile !== CALM) this.schedule(CHAOS_EVERY_MS, { kind: 'chaos' });
     this.schedule(this.settleAtMs, { kind: 'settle' });
+  }
+
+  /** A new replica with an empty disk and the next id: one of the first ones, or a learner joining later. */
+  private addNode(): SimNode {
+    const id = this.nodes.length + 1;
+    const node: SimNode = { id, disk: new SimDisk(), replica: null, life: new Incarnation(id, 0), links: null, incarnations: 0, retired: false };
+    this.nodes.push(node);
+    this.boot(node);
+    return node;
   }
 
   /** Starts a new incarnation of the replica shell from what is on the node's disk. */
@@ -302,7 +332,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     if (this.snapshots === null) return;
     for (const r of records) {
       const a = r as MultiRecord;
-      if (a.t === 'accept') this.snapshots.onDurableAccept(node, a.ballot, a.entries.map((e) => e.slot));
+      if (a.t === 'accept') this.snapshots.onDurableAccept(node, a.ballot, a.entries);
+      if (a.t === 'epoch') this.snapshots.onDurableEpoch(node, a.membership.startSlot);
     }
   }
 
@@ -317,6 +348,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private coreConfig(node: SimNode): Partial<CoreConfigInput> {
     const bugs = this.opts.bugs ?? {};
     return {
+      ...(node.id > this.opts.clusterSize ? { contacts: this.latestVoters() } : {}),
       snapshotEverySlots: this.snapshotEverySlots(),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
@@ -383,7 +415,10 @@ export class Simulation<M extends PeerMessage> implements SimHost {
         this.onChaos();
         return false;
       case 'restart':
-        if (this.nodes[ev.node - 1]!.replica === null) this.restart(this.nodes[ev.node - 1]!);
+        if (this.nodes[ev.node - 1]!.replica === null && !this.nodes[ev.node - 1]!.retired) this.restart(this.nodes[ev.node - 1]!);
+        return false;
+      case 'admin':
+        this.onAdmin();
         return false;
       case 'settle':
         this.onSettle();
@@ -406,11 +441,12 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */
   private onReady(node: NodeId, core: SimCore<M>, ready: Ready<M, unknown>): void {
     this.traceEvents(node, ready.events);
+    // Events first: a snapshot taken just after a stop-sign names the epoch this Ready's event reports entering.
+    this.checker.onEvents(node, core, ready.events);
     if (ready.checkpoint !== null) {
       this.snapshotCounts.taken++;
       this.snapshots?.checkSnapshot(node, ready.checkpoint.snapshot);
     }
-    this.checker.onEvents(node, core, ready.events);
     this.checker.afterStep(node, core, this.touchedInstances(ready));
   }
 
@@ -512,7 +548,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.groups = null;
     this.profile = { ...this.profile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
-    for (const node of this.nodes) if (node.replica === null) this.restart(node);
+    for (const node of this.nodes) if (node.replica === null && !node.retired) this.restart(node);
     for (const c of this.clients) this.schedule(this.clientRandom.int(0, 20), { kind: 'client', client: c.id });
     this.schedule(50, { kind: 'probe' });
   }
@@ -530,8 +566,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
    * chosen on its own, so replicas may count more than the checker saw.)
    */
   private converged(): boolean {
-    const want = this.checker.chosen.size;
-    const views = this.nodes.map((n) => n.replica?.inspectCore().view() ?? null);
+    const want = this.checker.liveChosenCount();
+    const views = this.nodes.filter((n) => !n.retired).map((n) => n.replica?.inspectCore().view() ?? null);
     if (views.some((v) => v === null)) return false;
     const first = views[0]!;
     return views.every((v) => v!.chosenCount === first.chosenCount && v!.commitIndex === first.commitIndex && v!.chosenCount >= want);
@@ -543,6 +579,108 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     return `liveness: ${Math.round(this.livenessBoundMs())}ms after the network healed, ` +
       (stuck.length > 0 ? `${stuck.join(', ')} still waiting; ` : '') +
       `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`;
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /** The voters of the latest configuration any replica has entered. */
+  private latestVoters(): NodeId[] {
+    return [...this.checker.latestMembership().voters];
+  }
+
+  /** Clients ask the latest configuration's voters (a removed or joining replica would leave them waiting on nobody). */
+  private clientTargets(): NodeId[] {
+    const voters = this.latestVoters().filter((id) => !this.nodes[id - 1]!.retired);
+    return voters.length > 0 ? voters : this.nodes.filter((n) => !n.retired).map((n) => n.id);
+  }
+
+  /**
+   * The administrator's turn: add a replica (it joins as a learner, and is
+   * made a voter a moment later, caught up or not), remove one, replace one,
+   * or ask for two changes at once; each change names the epoch it replaces.
+   */
+  private onAdmin(): void {
+    if (this.settled || this.now > this.settleAtMs - 400) return;
+    this.schedule(this.adminRandom.int(150, 600), { kind: 'admin' });
+    if (this.adminBusy) return;
+    const r = this.adminRandom;
+    const m = this.checker.latestMembership();
+    const roll = r.next();
+    const canAdd = this.nodes.length < this.opts.clusterSize + 3 && m.voters.length < 7;
+    if (roll < 0.4 && canAdd) return this.adminAdd(m);
+    if (roll < 0.65 && m.voters.length > 1) return this.adminRemove(m, r.pick(m.voters), false);
+    if (roll < 0.8 && canAdd && m.voters.length > 1) return this.adminRemove(m, r.pick(m.voters), true);
+    if (roll < 0.9 && canAdd && m.voters.length > 1) {
+      // Two changes from one view of the configuration: compare-and-set lets at most one of them through.
+      const joiner = this.addNode();
+      const victim = r.pick(m.voters);
+      this.askChange({ fromEpoch: m.epoch, voters: [...m.voters, joiner.id] }, () => undefined);
+      return this.askChange({ fromEpoch: m.epoch, voters: m.voters.filter((v) => v !== victim) }, () => undefined);
+    }
+  }
+
+  private adminAdd(m: { epoch: number; voters: readonly NodeId[] }): void {
+    const joiner = this.addNode();
+    this.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
+    this.adminBusy = true;
+    this.schedule(this.adminRandom.int(0, 400), { kind: 'call', fn: () => {
+      const now = this.checker.latestMembership();
+      this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => { this.adminBusy = false; });
+    } });
+    void m;
+  }
+
+  /** Removes `victim`; once that is chosen the replica is stopped for good, and with `replace` a fresh one joins in its place. */
+  private adminRemove(m: { epoch: number; voters: readonly NodeId[] }, victim: NodeId, replace: boolean): void {
+    this.adminBusy = true;
+    const voters = m.voters.filter((v) => v !== victim);
+    this.askChange({ fromEpoch: m.epoch, voters }, (ok) => {
+      this.adminBusy = false;
+      if (!ok) return;
+      if (this.adminRandom.chance(0.6)) this.retireWhenHandedOver(this.nodes[victim - 1]!, m.epoch + 1, voters);
+      if (replace && !this.settled) this.adminAdd(this.checker.latestMembership());
+    });
+  }
+
+  /**
+   * Stops a removed replica for good, as `paxos remove` does, but only once a
+   * majority of the new configuration has entered it: until then the removed
+   * replica may be the only one that knows its stop-sign is chosen.
+   */
+  private retireWhenHandedOver(node: SimNode, epoch: number, voters: readonly NodeId[]): void {
+    // After the heal every replica must be up (and clients may be waiting on this one), so it stays, as a learner.
+    if (this.settled) return;
+    const entered = voters.filter((id) => (this.nodes[id - 1]!.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch).length;
+    if (entered * 2 <= voters.length) return this.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
+    node.retired = true;
+    this.crash(node, 'for good: removed from the configuration');
+  }
+
+  /** Sends one configuration change to a live voter, as `paxos add` and `paxos remove` send theirs to the leader. */
+  private askChange(change: { fromEpoch: number; voters: readonly NodeId[] }, whenDone: (ok: boolean) => void): void {
+    let answered = false;
+    const done = (ok: boolean) => {
+      if (answered) return;
+      answered = true;
+      whenDone(ok);
+    };
+    // A replica that crashes with the request never answers: the administrator stops waiting after the deadline.
+    this.schedule(1700, { kind: 'call', fn: () => done(false) });
+    const live = change.voters.concat(this.latestVoters()).filter((id) => this.nodes[id - 1]?.replica != null);
+    if (live.length === 0) return done(false);
+    const node = this.nodes[this.adminRandom.pick(live) - 1]!;
+    const identity = { session: this.adminSession, seq: ++this.adminSeq };
+    const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
+    this.changesAsked++;
+    this.checker.noteProposed('config', `${identity.session}:${identity.seq}`);
+    this.checker.noteConfigProposed(`${identity.session}:${identity.seq}`, change);
+    this.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
+    const life = node.life;
+    node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {
+      if (!life.alive) return done(false);
+      this.noteAndTrace(`admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`);
+      done(reply.ok);
+    });
   }
 
   // --------------------------------------------------------------- clients
@@ -580,11 +718,11 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private attempt(c: SimClient, op: ClientOp): void {
     op.attempts++;
     const r = this.clientRandom;
-    const nodeId = this.opts.proposers?.[c.id - 1] ?? r.int(1, this.opts.clusterSize);
+    const nodeId = this.opts.proposers?.[c.id - 1] ?? (this.membershipChanges ? r.pick(this.clientTargets()) : r.int(1, this.opts.clusterSize));
     const timeoutMs = this.settled ? this.settleAtMs + this.livenessBoundMs() - this.now : r.int(200, 800);
     const cmd = op.command;
     const as = op.identity === null ? '' : ` as ${op.identity.session}:${op.identity.seq}`;
-    this.noteAndTrace(`client ${c.id} → node-${nodeId} ${cmd.op === 'set' ? `set ${cmd.key}=${cmd.value}` : `get ${cmd.key}`}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
+    this.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
     this.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
     const node = this.nodes[nodeId - 1]!;
     if (node.replica === null) { // The connection fails: no answer, and the deadline will retry.
@@ -596,7 +734,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     const identity = op.identity ?? node.replica.nextIdentity();
     if (cmd.op === 'set' || this.opts.protocol === 'multi') {
       // Multi-Paxos logs reads as commands too, so every request is a value that may be chosen.
-      this.checker.noteProposed(cmd.key, this.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''));
+      this.checker.noteProposed(commandKey(cmd), this.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''));
     }
     node.replica.request(cmd, { identity, timeoutMs }, (reply) => {
       if (life.alive) this.onReply(c, op, nodeId, reply);
@@ -655,4 +793,9 @@ type CoreConfigInput = import('../core/types.js').CoreConfig;
 
 export function runSchedule(opts: SimOptions): SimResult {
   return new Simulation(opts).run();
+}
+
+function describeCommand(c: Command): string {
+  if (c.op === 'config') return `change epoch ${c.fromEpoch} to voters ${c.voters.join(',')}`;
+  return c.op === 'set' ? `set ${c.key}=${c.value}` : `get ${c.key}`;
 }

@@ -33,6 +33,7 @@ export function describeMultiRecord(r: MultiRecord): string {
     case 'promise': return `promise ${formatBallot(r.ballot)}`;
     case 'accept': return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
     case 'chosen': return `chosen ${entrySlots(r.entries)}`;
+    case 'epoch': return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
   }
 }
 

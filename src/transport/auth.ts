@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { MAX_NODE_ID } from '../core/validate.js';
+import { MAX_NODE_ID } from '../core/membership.js';
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly kind: 'peer'; readonly node: number }

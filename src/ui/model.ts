@@ -6,8 +6,8 @@
  * grow it.
  */
 import { compareBallots, formatBallot, type Ballot } from '../core/ballot.js';
-import { nodeName, type CoreEvent, type Membership, type NodeId, type NodeView, type Protocol } from '../core/types.js';
-import { MAX_NODE_ID } from '../core/validate.js';
+import { MAX_NODE_ID, type Membership } from '../core/membership.js';
+import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
 
@@ -392,7 +392,9 @@ export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | nu
       if (protocol === 'basic') return `phase 2 at ${formatBallot(e.ballot)}: ${showText(e.instance)}=${showText(e.value)}${e.adopted ? ' (adopted)' : ''}`;
       return e.adopted ? `phase 2 at ${formatBallot(e.ballot)}: #${showText(e.instance)} ${showText(e.value)} (adopted)` : null;
     case 'leader':
-      return `became leader at ${formatBallot(e.ballot)}`;
+      return `became leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
+    case 'epoch':
+      return `entered epoch ${e.epoch}: voters ${e.voters.map(nodeName).join(', ')} from slot ${e.startSlot}`;
     case 'follower':
       return e.leader === null ? `stepped down at ${formatBallot(e.ballot)}` : `following ${nodeName(e.leader)} at ${formatBallot(e.ballot)}`;
     case 'preempted':

@@ -19,7 +19,8 @@ import {
 import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
 import { OrchestratorRequestSchema } from '../../src/cluster/schemas.js';
 import { ControlError, parseControlRequest } from '../../src/node/control.js';
-import { MAX_NODE_ID, validateMessage } from '../../src/core/validate.js';
+import { MAX_NODE_ID } from '../../src/core/membership.js';
+import { validateMessage } from '../../src/core/validate.js';
 import type { NodeView } from '../../src/core/types.js';
 import type { ReplicaStatus } from '../../src/node/events.js';
 import { OperatingError, UsageError } from '../../src/errors.js';
@@ -165,7 +166,7 @@ test('replica names are checked against the members, joined ones included', () =
 });
 
 test('messages from a replica that joined (an id beyond the bootstrap size) pass validation, up to MAX_NODE_ID', () => {
-  const commit = (from: number, to: number) => ({ type: 'commit', from, to, ballot: { round: 1, node: 1 }, commitIndex: 3 });
+  const commit = (from: number, to: number) => ({ type: 'commit', from, to, epoch: 0, ballot: { round: 1, node: 1 }, commitIndex: 3 });
   assert.notEqual(validateMessage('multi', 3, commit(9, 1)), null);
   assert.notEqual(validateMessage('multi', 3, commit(1, MAX_NODE_ID)), null);
   assert.equal(validateMessage('multi', 3, commit(MAX_NODE_ID + 1, 1)), null);

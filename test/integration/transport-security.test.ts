@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Random } from '../../src/core/random.js';
-import { MAX_NODE_ID } from '../../src/core/validate.js';
+import { MAX_NODE_ID } from '../../src/core/membership.js';
 import { MAX_FRAME_BYTES } from '../../src/node/limits.js';
 import { eventually, TestCluster } from '../support/cluster.js';
 

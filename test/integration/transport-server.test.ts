@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
 import { Random } from '../../src/core/random.js';
-import { MAX_NODE_ID } from '../../src/core/validate.js';
+import { MAX_NODE_ID } from '../../src/core/membership.js';
 import { startWsServer, type WsServer } from '../../src/transport/server.js';
 import { openPeer, ping, rawUpgrade, validatePing, waitFor, type Ping } from './transport-helpers.js';
 

@@ -30,6 +30,7 @@ function history(): { before: MultiRecord[]; snapshot: unknown[]; retained: Mult
   const snapshot = snapshotParts({
     slot: 4, kv: [['a', '3'], ['b', '2'], ['c', '4']],
     sessions: [1, 2, 3, 4].map((seq) => ({ session: 's', seq, slot: seq, fingerprint: seq })),
+    membership: { epoch: 0, voters: [1, 2, 3], startSlot: 1 },
   });
   const retained: MultiRecord[] = [
     { t: 'round', round: 1 }, { t: 'promise', ballot: B(1, 1) },

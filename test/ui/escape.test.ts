@@ -156,8 +156,8 @@ test('describeMessage: hostile commands come out escaped in accept, forward and 
   const base = { from: 1, to: 2 } as const;
   const value = cmd(HOSTILE_KEY, HOSTILE);
   const messages: MultiMessage[] = [
-    { ...base, type: 'accept', ballot: b, entries: [{ slot: 3, value }], commitIndex: 3 },
-    { ...base, type: 'accept', ballot: b, entries: [{ slot: 3, value }, { slot: 4, value }], commitIndex: 3 },
+    { ...base, type: 'accept', epoch: 0, ballot: b, entries: [{ slot: 3, value }], commitIndex: 3 },
+    { ...base, type: 'accept', epoch: 0, ballot: b, entries: [{ slot: 3, value }, { slot: 4, value }], commitIndex: 3 },
     { ...base, type: 'forward', value },
     { ...base, type: 'learn', entries: [{ slot: 3, value }], commitIndex: 4 },
   ];

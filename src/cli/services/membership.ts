@@ -9,7 +9,8 @@
  */
 import { ClusterClient } from '../../cluster/client.js';
 import { BASIC_REFUSAL, type ClusterStatus } from '../../cluster/orchestrator.js';
-import type { ClientFailure, ClientSuccess, Membership, NodeId, NodeView, Protocol } from '../../core/types.js';
+import type { Membership } from '../../core/membership.js';
+import type { ClientFailure, ClientSuccess, NodeId, NodeView, Protocol } from '../../core/types.js';
 import { quorumSize } from '../../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';

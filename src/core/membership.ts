@@ -1,0 +1,72 @@
+/**
+ * Who votes, and for which slots: the configuration of a Multi-Paxos cluster.
+ *
+ * Membership changes by stop-sign (Stoppable Paxos; OmniPaxos's StopSign).
+ * Epoch `e` governs its slots until a configuration command naming `e` is
+ * chosen at some slot k and applied there; that command is the stop-sign of
+ * epoch e, and epoch e + 1 (its voters) governs every slot from k + 1 on. An
+ * epoch's quorums are majorities of its own voters only, so two quorums that
+ * can decide one slot always come from one epoch and always intersect.
+ *
+ * A replica enters epoch e + 1 only by applying the stop-sign, that is, once
+ * every slot up to k is chosen and applied at it: a new voter has caught up
+ * before it can vote, and a leader of e + 1 never has an open slot of e.
+ * Values that epoch e chose after its stop-sign are dead: no replica applies them.
+ */
+import type { NodeId } from './types.js';
+
+export interface Membership {
+  /** 0 for the configuration the cluster was created with, then one more per change. */
+  readonly epoch: number;
+  /** The acceptors of this epoch, in increasing id order. */
+  readonly voters: readonly NodeId[];
+  /** The first slot this epoch governs: one past its predecessor's stop-sign. */
+  readonly startSlot: number;
+}
+
+/**
+ * The highest node id a replica may have. Ids are never reused (a wiped
+ * replica rejoins as a new member), so this bounds how many replicas a
+ * cluster may ever create, and keeps every per-peer table bounded.
+ */
+export const MAX_NODE_ID = 64;
+
+/** The largest configuration: beyond it every write waits on too many acceptors to be worth it. */
+export const MAX_VOTERS = 15;
+
+export function bootstrapMembership(voters: readonly NodeId[]): Membership {
+  return { epoch: 0, voters: [...voters].sort((a, b) => a - b), startSlot: 1 };
+}
+
+export function isVoter(m: Membership, id: NodeId): boolean {
+  return m.voters.includes(id);
+}
+
+/** More than half of this epoch's voters. */
+export function majorityOfVoters(m: Membership): number {
+  return Math.floor(m.voters.length / 2) + 1;
+}
+
+/** Why a proposed voter set is not a configuration, or null when it is one. */
+export function votersProblem(voters: readonly unknown[]): string | null {
+  if (voters.length === 0) return 'a configuration needs at least one voter';
+  if (voters.length > MAX_VOTERS) return `a configuration has at most ${MAX_VOTERS} voters, got ${voters.length}`;
+  const seen = new Set<unknown>();
+  for (const v of voters) {
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_NODE_ID) return `voter ids are integers from 1 to ${MAX_NODE_ID}, got ${String(v)}`;
+    if (seen.has(v)) return `node-${String(v)} is named twice`;
+    seen.add(v);
+  }
+  return null;
+}
+
+export function formatMembership(m: Membership): string {
+  return `epoch ${m.epoch}: ${m.voters.map((v) => `node-${v}`).join(', ')} from slot ${m.startSlot}`;
+}
+
+export function isMembership(x: unknown): x is Membership {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as Record<string, unknown>;
+  return Number.isSafeInteger(m.epoch) && (m.epoch as number) >= 0 && Number.isSafeInteger(m.startSlot) && (m.startSlot as number) >= 1
+    && Array.isArray(m.voters) && votersProblem(m.voters) === null;
+}
