@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type Option } from '@commander-js/extra-typings';
+import { registerAdd } from './commands/add.js';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { complete, registerCompletion } from './commands/completion.js';
@@ -15,6 +16,8 @@ import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
+import { registerRemove } from './commands/remove.js';
+import { registerReplace } from './commands/replace.js';
 import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
@@ -46,6 +49,9 @@ const EXAMPLES: Record<string, readonly string[]> = {
   partition: ['paxos partition node-1,node-2 node-3,node-4,node-5', 'paxos partition node-1 --json'],
   heal: ['paxos heal', 'paxos heal --json'],
   net: ['paxos net --delay 10-200ms --drop 5%', 'paxos net --delay 0 --drop 0 --json'],
+  add: ['paxos add', 'paxos add --timeout 1m --json'],
+  remove: ['paxos remove node-3', 'paxos remove node-3 --json'],
+  replace: ['paxos replace node-3', 'paxos replace node-3 --json'],
   logs: ['paxos logs node-2 --lines 20', 'paxos logs node-1 -f --json'],
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --wipe --json'],
@@ -150,6 +156,9 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerGet(program);
   registerStatus(program);
   registerFaults(program);
+  registerAdd(program);
+  registerRemove(program);
+  registerReplace(program);
   registerLogs(program);
   registerUi(program);
   registerDown(program);

@@ -1,4 +1,5 @@
 /** Option parsers shared by commands; each throws a UsageError naming the flag. */
+import { describeIds } from '../cluster/home.js';
 import { UsageError } from '../errors.js';
 
 export function parseIntFlag(flag: string, min: number, max: number) {
@@ -24,13 +25,20 @@ export function parseDurationMs(flag: string) {
   };
 }
 
-/** `node-3` or `3` → 3, checked against the cluster size when it is known. */
-export function parseNodeName(raw: string, clusterSize?: number): number {
+/**
+ * `node-3` or `3` → 3, checked against the cluster when it is known: its
+ * bootstrap size (ids 1..n), or the ids of its members (replicas that joined
+ * later have ids beyond the bootstrap size, and removed ones are gone).
+ */
+export function parseNodeName(raw: string, members?: number | readonly number[]): number {
   const m = /^(?:node-)?(\d+)$/.exec(raw.trim());
   const id = m ? Number(m[1]) : NaN;
   if (!Number.isInteger(id) || id < 1) throw new UsageError(`"${raw}" is not a replica name; use node-1, node-2, ...`);
-  if (clusterSize !== undefined && id > clusterSize) {
-    throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${clusterSize}`);
+  if (typeof members === 'number' && id > members) {
+    throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${members}`);
+  }
+  if (typeof members === 'object' && !members.includes(id)) {
+    throw new UsageError(`there is no node-${id}: this cluster has ${describeIds(members)}`);
   }
   return id;
 }

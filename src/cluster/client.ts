@@ -7,7 +7,7 @@
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
-import { paxosHome } from './home.js';
+import { describeIds, paxosHome } from './home.js';
 import type { ClusterStatus } from './orchestrator.js';
 import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
 
@@ -20,6 +20,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * client timeout, is what the user sees when either runs out.
  */
 const RESTART_TIMEOUT_MS = 20_000;
+/** The orchestrator waits up to 10 s for a new learner to register, and longer to clean up one that did not. */
+const ADD_LEARNER_TIMEOUT_MS = 20_000;
 
 export class ClusterClient {
   private constructor(
@@ -105,6 +107,21 @@ export class ClusterClient {
     await this.call({ op: 'net', ...body });
   }
 
+  /** Starts a new replica as a learner (next free id); resolves once it has registered, with its id and port. */
+  async addLearner(): Promise<{ node: number; port: number }> {
+    return this.call<{ node: number; port: number }>({ op: 'add-learner' }, ADD_LEARNER_TIMEOUT_MS);
+  }
+
+  /** Stops a replica for good and marks it removed in the manifest. */
+  async removeReplica(node: number): Promise<void> {
+    await this.call({ op: 'remove-replica', node });
+  }
+
+  /** Records in the manifest that a learner's config command was chosen. */
+  async markVoter(node: number): Promise<void> {
+    await this.call({ op: 'mark-voter', node });
+  }
+
   async down(): Promise<void> {
     await this.call({ op: 'down' });
   }
@@ -115,10 +132,14 @@ export class ClusterClient {
     return (await this.call<{ cluster: ClusterStatus }>({ op: 'subscribe' })).cluster;
   }
 
-  /** A direct connection to one replica, for proposals and reads. */
-  async replica(node: number): Promise<ControlClient> {
-    const r = this.record.replicas.find((x) => x.id === node);
-    if (r === undefined) throw new OperatingError(`there is no node-${node}: this cluster has node-1 to node-${this.record.clusterSize}`);
+  /**
+   * A direct connection to one replica, for proposals and reads. `port`
+   * reaches a replica that joined after this client read the record.
+   */
+  async replica(node: number, port?: number): Promise<ControlClient> {
+    // A replica that joined after the record was read is found in the orchestrator's status.
+    const r = port !== undefined ? { port } : this.record.replicas.find((x) => x.id === node) ?? (await this.status().catch(() => null))?.replicas.find((x) => x.id === node);
+    if (r === undefined) throw new OperatingError(`there is no node-${node}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`);
     try {
       return await connectControl({ host: this.record.host, port: r.port, secret: this.record.secret, timeoutMs: CONNECT_TIMEOUT_MS });
     } catch (err) {

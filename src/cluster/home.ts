@@ -37,3 +37,12 @@ export function lastLine(file: string): string {
     return `see ${file}`;
   }
 }
+
+/** `node-1 to node-3`, or `node-1, node-2, node-4` when the ids have gaps. */
+export function describeIds(ids: readonly number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  if (sorted.length === 0) return 'no replicas';
+  const contiguous = sorted.every((id, i) => id === sorted[0]! + i);
+  if (contiguous && sorted.length > 2) return `node-${sorted[0]} to node-${sorted[sorted.length - 1]}`;
+  return sorted.map((id) => `node-${id}`).join(', ');
+}

@@ -1,7 +1,9 @@
 /**
  * The cluster manifest, `$PAXOS_HOME/data/manifest.json`: what the data in a
- * home is (cluster id, size, protocol, each replica's port, when it was
- * created). It lives beside the data rather than in the cluster record
+ * home is (cluster id, bootstrap size, protocol, when it was created, and
+ * every replica it ever had: its port and whether it is a voter, a learner
+ * catching up to join, or removed; plus the next free id, since ids are
+ * never reused). It lives beside the data rather than in the cluster record
  * because it outlives the running cluster: `paxos up` reads it to resume the
  * cluster from its data, and to refuse a start that does not fit the data.
  */
@@ -13,9 +15,10 @@ import { OperatingError } from '../errors.js';
 import { LOCK_FILE_NAME } from '../storage/lock.js';
 import { readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { isProcessAlive } from './record.js';
-import { ManifestSchema, parseOrThrow, type Manifest } from './schemas.js';
+import { ManifestSchema, parseOrThrow, type Manifest, type MemberState } from './schemas.js';
+import { MAX_NODE_ID } from '../core/membership.js';
 
-export type { Manifest } from './schemas.js';
+export type { Manifest, MemberState } from './schemas.js';
 
 export function dataRootOf(home: string): string {
   return join(home, 'data');
@@ -29,8 +32,46 @@ export function manifestFileOf(home: string): string {
 export function newManifest(clusterSize: number, protocol: Protocol): Manifest {
   return {
     version: 1, clusterId: randomBytes(8).toString('hex'), protocol, clusterSize, createdAtMs: Date.now(),
-    replicas: Array.from({ length: clusterSize }, (_, i) => ({ id: i + 1, port: null })),
+    replicas: Array.from({ length: clusterSize }, (_, i) => ({ id: i + 1, port: null, state: 'voter' as const })),
+    nextId: clusterSize + 1,
   };
+}
+
+// ------------------------------------------------------------ membership
+
+/** The id the next replica to join gets: ids are never reused, so a wiped replica can only rejoin as a new member. */
+export function nextIdOf(m: Manifest): number {
+  return m.nextId ?? Math.max(0, ...m.replicas.map((r) => r.id)) + 1;
+}
+
+/** The replicas `paxos up` starts on resume: every one not removed. */
+export function liveMembers(m: Manifest): Manifest['replicas'] {
+  return m.replicas.filter((r) => r.state !== 'removed');
+}
+
+/** The voters as the manifest records them (the replicas' own logs are the authority; this is what the orchestrator knows). */
+export function votersOf(m: Manifest): number[] {
+  return m.replicas.filter((r) => r.state === 'voter').map((r) => r.id);
+}
+
+/** The manifest with one more replica, a learner with the next free id; refused once ids run out. */
+export function withLearner(m: Manifest): { manifest: Manifest; id: number } {
+  const id = nextIdOf(m);
+  if (id > MAX_NODE_ID) {
+    throw new OperatingError(`this cluster has used every replica id up to node-${MAX_NODE_ID} (ids are never reused); start a new cluster with \`paxos up --fresh\``);
+  }
+  return { manifest: { ...m, replicas: [...m.replicas, { id, port: null, state: 'learner' }], nextId: id + 1 }, id };
+}
+
+/**
+ * The manifest with one replica's state changed. A removed replica stays
+ * removed: its id is spent and its data no longer belongs to any member.
+ */
+export function withState(m: Manifest, id: number, state: MemberState): Manifest {
+  const r = m.replicas.find((x) => x.id === id);
+  if (r === undefined) throw new OperatingError(`there is no node-${id} in this cluster's manifest`);
+  if (r.state === 'removed' && state !== 'removed') throw new OperatingError(`node-${id} was removed; ids are never reused, so it cannot come back`);
+  return { ...m, nextId: nextIdOf(m), replicas: m.replicas.map((x) => (x.id === id ? { ...x, state } : x)) };
 }
 
 /** The manifest in `home`, or null when there is none; a malformed one is one sentence naming the file. */

@@ -15,12 +15,13 @@ import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.j
 import type { FaultRules } from '../transport/faults.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
-import { dataDirOf, lastLine, logFileOf } from './home.js';
+import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
 import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import {
-  deleteData, describeDeleted, liveLockHolder, newManifest, planUp, waitForDataRelease, writeManifest, type Manifest,
+  deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease, withLearner, withState,
+  writeManifest, type Manifest, type MemberState,
 } from './manifest.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
@@ -69,7 +70,14 @@ export interface ReplicaState {
 
 export interface ClusterStatus {
   readonly protocol: Protocol;
+  /** The bootstrap size; replicas that joined later have ids beyond it. */
   readonly clusterSize: number;
+  /**
+   * Every replica the cluster ever had, with its state as the manifest
+   * records it (removed ones included: their ids are spent). Optional only
+   * so that status objects built elsewhere stay valid.
+   */
+  readonly members?: readonly { readonly id: NodeId; readonly state: MemberState }[];
   readonly orchestratorPid: number;
   readonly faults: FaultRules;
   readonly replicas: readonly {
@@ -157,15 +165,8 @@ export class Orchestrator {
     this.manifest = manifest;
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
     const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort, n + 1) : null;
-    for (let id = 1; id <= n; id++) {
-      const wanted = fixed?.[id] ?? manifest.replicas.find((r) => r.id === id)?.port ?? 0;
-      this.replicas.set(id, {
-        id, port: wanted, expectData: plan.resume !== null, lastExitCode: null,
-        dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
-        pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
-        paused: false,
-      });
-    }
+    // Removed replicas stay out: their ids are spent, and they take no part any more.
+    for (const m of liveMembers(manifest)) this.addState(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
     this.server = await startWsServer({
       host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
       validate: () => null, onPeerMessage: () => undefined, log: (l) => this.log(l),
@@ -179,6 +180,17 @@ export class Orchestrator {
     await this.waitForRegistration(this.opts.readyTimeoutMs ?? 15_000);
     if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
+  }
+
+  private addState(id: NodeId, port: number, expectData: boolean): ReplicaState {
+    const r: ReplicaState = {
+      id, port, expectData, lastExitCode: null,
+      dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
+      pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
+      paused: false,
+    };
+    this.replicas.set(id, r);
+    return r;
   }
 
   /**
@@ -249,7 +261,7 @@ export class Orchestrator {
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
       ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
-      ...(r.expectData ? ['--expect-data'] : []),
+      ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
@@ -273,6 +285,17 @@ export class Orchestrator {
       },
       (err: unknown) => this.onExit(r, proc, (err as Error).message),
     );
+  }
+
+  /**
+   * A replica that joined after the bootstrap starts with an empty log that
+   * names no voters: it asks the current voters (as the manifest knows them)
+   * for catch-up until its own log names them.
+   */
+  private contactsArgs(id: NodeId): string[] {
+    if (id <= this.opts.clusterSize || this.manifest === null) return [];
+    const contacts = votersOf(this.manifest).filter((v) => v !== id);
+    return contacts.length > 0 ? ['--contacts', contacts.join(',')] : [];
   }
 
   private onExit(r: ReplicaState, proc: ResultPromise, how: string): void {
@@ -309,8 +332,83 @@ export class Orchestrator {
 
   private replica(id: NodeId): ReplicaState {
     const r = this.replicas.get(id);
-    if (r === undefined) throw new OperatingError(`there is no node-${id}: this cluster has node-1 to node-${this.opts.clusterSize}`);
+    if (r === undefined) {
+      const removed = this.manifest?.replicas.find((m) => m.id === id && m.state === 'removed') !== undefined;
+      if (removed) throw new OperatingError(`node-${id} was removed from this cluster; ids are never reused`);
+      throw new OperatingError(`there is no node-${id}: this cluster has ${describeIds([...this.replicas.keys()])}`);
+    }
     return r;
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /**
+   * Starts a new replica as a learner: the next free id (never a reused
+   * one), a fresh data directory, the bootstrap size and the current voters
+   * as its contacts. The manifest names it before it starts, so its id is
+   * spent even if this process dies; it becomes a voter only once the
+   * config command naming it is chosen (`markVoter`).
+   */
+  async addLearner(): Promise<{ node: NodeId; port: number }> {
+    if (this.stopping) throw new OperatingError('the cluster is stopping');
+    if (this.opts.protocol !== 'multi') throw new OperatingError(BASIC_REFUSAL);
+    const { manifest, id } = withLearner(this.manifest!);
+    this.setManifest(manifest);
+    writeIdentity(dataDirOf(this.opts.home, id), { version: 1, clusterId: manifest.clusterId, node: id, incarnation: 0 });
+    const r = this.addState(id, 0, false);
+    try {
+      this.spawn(r);
+      await this.waitRegistered(r, 10_000, 'failed to start as a learner');
+    } catch (err) {
+      await this.removeReplica(id).catch(() => undefined);
+      throw err;
+    }
+    this.log(`node-${id} started as a learner`);
+    this.saveRecord();
+    return { node: id, port: r.port };
+  }
+
+  /**
+   * Stops a replica for good and marks it removed: it leaves the peer table
+   * every replica gets, and a later `paxos up` does not start it. Its data
+   * directory and log stay, for inspection.
+   */
+  async removeReplica(id: NodeId): Promise<void> {
+    const r = this.replica(id);
+    if (r.proc !== null) {
+      r.killedByUs = true;
+      r.proc.kill('SIGKILL');
+      await this.waitUntilGone(r);
+    }
+    r.control?.close();
+    r.control = null;
+    this.replicas.delete(id);
+    this.setManifest(withState(this.manifest!, id, 'removed'));
+    this.broadcastPeers();
+    this.log(`node-${id} removed from the cluster`);
+    this.emit({ type: 'replica-down', node: id, reason: 'removed from the cluster', atMs: Date.now() });
+    this.saveRecord();
+  }
+
+  /** Records that a learner's config command was chosen: it votes now. */
+  markVoter(id: NodeId): void {
+    this.replica(id);
+    this.setManifest(withState(this.manifest!, id, 'voter'));
+    this.log(`node-${id} is a voter`);
+  }
+
+  private setManifest(m: Manifest): void {
+    this.manifest = m;
+    writeManifest(this.opts.home, m);
+  }
+
+  private async waitRegistered(r: ReplicaState, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!r.registered) {
+      if (!r.up) throw new OperatingError(this.whyNotStarted(r, what));
+      if (Date.now() > deadline) throw new OperatingError(`node-${r.id} did not come up within ${timeoutMs / 1000}s; see ${r.logFile}`);
+      await sleep(POLL_MS);
+    }
   }
 
   /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
@@ -521,6 +619,14 @@ export class Orchestrator {
       case 'net':
         this.setNet(req);
         return { ok: true, faults: this.faults };
+      case 'add-learner':
+        return { ok: true, ...(await this.addLearner()) };
+      case 'remove-replica':
+        await this.removeReplica(req.node);
+        return { ok: true };
+      case 'mark-voter':
+        this.markVoter(req.node);
+        return { ok: true };
       case 'down':
         setImmediate(() => void this.down().then(() => this.onDown?.()));
         return { ok: true };
@@ -578,6 +684,7 @@ export class Orchestrator {
   status(): ClusterStatus {
     return {
       protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
+      ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
       replicas: [...this.replicas.values()].map((r) => ({
         id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,
         paused: r.paused,
@@ -601,10 +708,9 @@ export class Orchestrator {
     writeRecord(this.record(), this.opts.home);
     const manifest = this.manifest;
     if (manifest === null) return;
-    const replicas = manifest.replicas.map((m) => ({ id: m.id, port: this.replicas.get(m.id)?.port || m.port }));
+    const replicas = manifest.replicas.map((m) => ({ ...m, port: this.replicas.get(m.id)?.port || m.port }));
     if (replicas.every((m, i) => m.port === manifest.replicas[i]!.port)) return;
-    this.manifest = { ...manifest, replicas };
-    writeManifest(this.opts.home, this.manifest);
+    this.setManifest({ ...manifest, replicas });
   }
 
   /** Stops every replica (SIGTERM, then SIGKILL after a grace period) and forgets the cluster. */
@@ -656,6 +762,9 @@ async function raceDeadline(promise: Promise<unknown>, deadline: number): Promis
     clearTimeout(timer);
   }
 }
+
+/** The sentence every membership command gives on a Basic Paxos cluster. */
+export const BASIC_REFUSAL = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors';
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {
   const groups = faults.partition;

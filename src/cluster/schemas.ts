@@ -10,10 +10,13 @@
  * generality.
  */
 import * as v from 'valibot';
+import { MAX_NODE_ID } from '../core/membership.js';
 
 const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535));
 const pid = v.pipe(v.number(), v.integer(), v.minValue(1));
 const protocol = v.picklist(['multi', 'basic']);
+/** A replica's place in the cluster as the manifest records it: voting, catching up to join, or gone for good. */
+const memberState = v.picklist(['voter', 'learner', 'removed']);
 
 export const ReplicaRecordSchema = v.pipe(v.object({
   id: v.pipe(v.number(), v.integer(), v.minValue(1)),
@@ -54,10 +57,22 @@ export const ManifestSchema = v.pipe(v.object({
   protocol,
   clusterSize: v.pipe(v.number(), v.integer(), v.minValue(1)),
   createdAtMs: v.number(),
-  replicas: v.pipe(v.array(v.object({ id: v.pipe(v.number(), v.integer(), v.minValue(1)), port: v.nullable(port) })), v.readonly()),
-}), v.check((m) => m.replicas.length === m.clusterSize, 'one replica entry per member'), v.readonly());
+  replicas: v.pipe(v.array(v.object({
+    id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
+    port: v.nullable(port),
+    /** A manifest written before membership change has none: every replica then is a voter. */
+    state: v.optional(memberState, 'voter'),
+  })), v.readonly()),
+  /** The id the next replica to join gets; ids are never reused (a wiped replica rejoins as a new member). Absent: one past the highest. */
+  nextId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID + 1))),
+}),
+v.check((m) => m.replicas.length >= m.clusterSize && m.replicas.slice(0, m.clusterSize).every((r, i) => r.id === i + 1), 'one replica entry per bootstrap member, node-1 first'),
+v.check((m) => new Set(m.replicas.map((r) => r.id)).size === m.replicas.length, 'each replica once'),
+v.check((m) => m.nextId === undefined || m.replicas.every((r) => r.id < m.nextId!), 'nextId above every replica id'),
+v.readonly());
 
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
+export type MemberState = v.InferOutput<typeof memberState>;
 
 export type ReplicaRecord = v.InferOutput<typeof ReplicaRecordSchema>;
 export type ClusterRecord = v.InferOutput<typeof ClusterRecordSchema>;
@@ -101,7 +116,7 @@ export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknow
   throw makeError(describeIssue(file, result.issues[0]));
 }
 
-const nodeId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64));
+const nodeId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID));
 const delayRange = v.pipe(
   v.object({ min: v.pipe(v.number(), v.minValue(0)), max: v.pipe(v.number(), v.minValue(0)) }),
   v.check((d) => d.max >= d.min, 'a delay range runs from min up to max'),
@@ -117,6 +132,9 @@ export const OrchestratorRequestSchema = v.variant('op', [
   v.object({ op: v.literal('register'), node: nodeId, port, pid }),
   v.object({ op: v.picklist(['status', 'subscribe', 'kill-all', 'restart-all', 'resume-all', 'heal', 'down']) }),
   v.object({ op: v.picklist(['kill', 'restart', 'pause', 'resume', 'isolate']), node: nodeId }),
+  /** Membership change: start a new replica as a learner; stop one and mark it removed; record that a learner now votes. */
+  v.object({ op: v.literal('add-learner') }),
+  v.object({ op: v.picklist(['remove-replica', 'mark-voter']), node: nodeId }),
   v.object({ op: v.literal('partition'), groups: v.array(v.array(nodeId)) }),
   v.object({
     op: v.literal('net'),

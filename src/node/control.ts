@@ -3,6 +3,7 @@
  * it. Requests come from the network, so each is validated before use; a bad
  * one gets one clear sentence back, never a crash.
  */
+import { votersProblem } from '../core/membership.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
@@ -19,6 +20,8 @@ export interface CommandOptions {
 export type ControlRequest =
   | ({ readonly op: 'propose'; readonly key: string; readonly value: string } & CommandOptions)
   | ({ readonly op: 'get'; readonly key: string } & CommandOptions)
+  /** Multi: replace the configuration of epoch `fromEpoch` by `voters` (membership change), through the same path as propose. */
+  | ({ readonly op: 'reconfigure'; readonly fromEpoch: number; readonly voters: readonly number[] } & CommandOptions)
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
@@ -46,6 +49,14 @@ export function parseControlRequest(x: unknown): ControlRequest {
     case 'get':
       if (!isKey(r.key)) throw new ControlError(`a key must be 1 to ${MAX_KEY_BYTES} bytes`);
       return { op: 'get', key: r.key, ...parseCommandOptions(r) };
+    case 'reconfigure':
+      if (!Number.isSafeInteger(r.fromEpoch) || (r.fromEpoch as number) < 0) throw new ControlError('reconfigure needs fromEpoch, the epoch it replaces (a whole number from 0)');
+      if (!Array.isArray(r.voters)) throw new ControlError('reconfigure needs voters, a list of replica ids');
+      {
+        const problem = votersProblem(r.voters);
+        if (problem !== null) throw new ControlError(problem);
+      }
+      return { op: 'reconfigure', fromEpoch: r.fromEpoch as number, voters: r.voters as number[], ...parseCommandOptions(r) };
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -126,6 +137,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
     case 'propose':
     case 'get':
       return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key }, req);
+    case 'reconfigure':
+      return runCommand(ctx, configCommand(ctx, req), req);
     case 'status':
       return { status: ctx.replica.status() };
     case 'kv': {
@@ -144,6 +157,18 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       ctx.onClose(ctx.replica.subscribe(ctx.push));
       return { ok: true, status: ctx.replica.status() };
   }
+}
+
+/**
+ * The config command, refused here when this replica cannot run it: Basic
+ * Paxos has no log to carry a configuration, and a core that reports no
+ * membership in its view does not know the command.
+ */
+function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: readonly number[] }): Command {
+  const view = ctx.replica.status().view;
+  if (view.protocol !== 'multi') throw new ControlError('membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors');
+  if (view.membership === undefined) throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
+  return { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
 }
 
 async function runCommand(ctx: ControlContext, command: Command, o: CommandOptions): Promise<(ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number }> {

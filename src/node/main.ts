@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
+import { MAX_NODE_ID } from '../core/membership.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
 import { claimIdentity, IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
@@ -34,6 +35,8 @@ interface ReplicaArgs {
   readonly clusterId: string;
   /** The cluster's manifest says this replica has started before: its data directory must hold its data. */
   readonly expectData: boolean;
+  /** A replica that joined (paxos add): the voters it asks for catch-up until its own log names them. */
+  readonly contacts: readonly number[] | undefined;
 }
 
 function parse(): ReplicaArgs {
@@ -42,7 +45,7 @@ function parse(): ReplicaArgs {
       id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
       'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
-      'expect-data': { type: 'boolean' },
+      'expect-data': { type: 'boolean' }, contacts: { type: 'string' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
@@ -54,7 +57,17 @@ function parse(): ReplicaArgs {
     orchestratorPort: Number(values['orchestrator-port']), orchestratorPid: Number(values['orchestrator-pid']),
     secret, tickMs: Number(values['tick-ms'] ?? 10),
     snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
+    contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
   };
+}
+
+/** `--contacts 1,2,3`: the replica ids a joining learner asks for catch-up. */
+function parseContacts(text: string): number[] {
+  const ids = text.split(',').filter((x) => x !== '').map(Number);
+  if (ids.length === 0 || !ids.every((id) => Number.isInteger(id) && id >= 1 && id <= MAX_NODE_ID)) {
+    throw new Error(`--contacts must be replica ids from 1 to ${MAX_NODE_ID} separated by commas, got "${text}"`);
+  }
+  return ids;
 }
 
 function log(line: string): void {
@@ -122,6 +135,7 @@ async function main(): Promise<void> {
     id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport, clock: systemClock,
     storage: plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
     core: {
+      ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
       ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
       ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } : {}),
     },

@@ -65,7 +65,7 @@ export function claimIdentity(c: IdentityCheck): Identity {
   // A replica that started before created its log at once: an identity without one means the log was deleted.
   if (found.incarnation >= 1 && !existsSync(join(c.dataDir, 'wal.log')) && !existsSync(join(c.dataDir, 'snapshot'))) {
     throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} has its identity but no log (wal.log): it would rejoin having forgotten its promises, which can break agreement; `
-      + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\`, once membership change exists), or start over with \`paxos up --fresh\``);
+      + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``);
   }
   return writeIdentity(c.dataDir, { ...found, incarnation: found.incarnation + 1 });
 }
@@ -73,7 +73,7 @@ export function claimIdentity(c: IdentityCheck): Identity {
 function missingSentence(c: IdentityCheck): string {
   const state = !existsSync(c.dataDir) ? 'is missing' : isEmptyDir(c.dataDir) ? 'is empty' : `has no ${IDENTITY_FILE_NAME}`;
   return `node-${c.node}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; `
-    + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\`, once membership change exists), or start over with \`paxos up --fresh\``;
+    + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``;
 }
 
 function isEmptyDir(dir: string): boolean {

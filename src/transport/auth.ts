@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { MAX_NODE_ID } from '../core/membership.js';
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly kind: 'peer'; readonly node: number }
@@ -19,6 +20,7 @@ export interface UpgradePolicy {
   /** The address the server is bound to. */
   readonly host: string;
   readonly port: number;
+  /** The bootstrap size; peers may be any id up to MAX_NODE_ID, since replicas join with ids beyond it. */
   readonly clusterSize: number;
   /** The replica this server belongs to: no peer may claim to be it. Absent for the orchestrator. */
   readonly selfId?: number;
@@ -66,8 +68,8 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
 function checkPeerId(header: string | string[] | undefined, policy: UpgradePolicy): UpgradeVerdict {
   const text = typeof header === 'string' ? header.trim() : '';
   const node = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(node) || node < 1 || node > policy.clusterSize) {
-    return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica of this cluster (1 to ${policy.clusterSize})` };
+  if (!Number.isInteger(node) || node < 1 || node > MAX_NODE_ID) {
+    return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica id from 1 to ${MAX_NODE_ID}` };
   }
   if (policy.selfId !== undefined && node === policy.selfId) return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
   return { ok: true, kind: 'peer', node };

@@ -27,7 +27,7 @@ export interface WsTransportOptions<M> {
   readonly secret: string;
   readonly host?: string;
   readonly listenPort: number;
-  /** Peers must authenticate as one of node-1..node-clusterSize. */
+  /** The bootstrap size; peers authenticate as any node-1..node-MAX_NODE_ID (replicas join with ids beyond it). */
   readonly clusterSize: number;
   readonly maxFrameBytes: number;
   readonly validate: (x: unknown) => M | null;
@@ -128,8 +128,17 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     return this.server.port;
   }
 
-  /** Peers may be learned late (from the registry) and may move; a moved peer's link is redialled. */
+  /**
+   * Peers may be learned late (from the registry) and may move; a moved
+   * peer's link is redialled. The table is the whole set of members: a peer
+   * missing from it was removed from the cluster, and its link is closed.
+   */
   setPeers(peers: Map<number, PeerAddress>): void {
+    for (const [id, link] of this.links) {
+      if (peers.has(id)) continue;
+      this.hangUp(link);
+      this.links.delete(id);
+    }
     for (const [id, address] of peers) {
       if (id === this.o.selfId) continue;
       const link = this.links.get(id);

@@ -5,7 +5,7 @@ import type { DashboardState } from './model.js';
 import { ballotText, compact, paint } from './text.js';
 
 export interface HeaderProps {
-  readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'>;
+  readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'> & Partial<Pick<DashboardState, 'membership'>>;
   readonly columns: number;
   readonly color: boolean;
 }
@@ -22,7 +22,14 @@ export function Header({ state, columns, color }: HeaderProps) {
         {`  ${state.clusterSize} replicas · ${state.protocol} · `}
         <Text {...paint(color, { color: state.leader === null ? 'yellow' : 'green' })}>{leader}</Text>
         {` · chosen ${state.totalChosen} · ${compact(state.messageRatePerSec)} msg/s`}
+        {membershipText(state.membership ?? null)}
       </Text>
     </Box>
   );
+}
+
+/** Shown once the membership changed (epoch above 0): the bootstrap configuration needs no words. */
+function membershipText(m: DashboardState['membership']): string {
+  if (m === null || m.epoch === 0) return '';
+  return ` · epoch ${m.epoch}: ${m.voters.map((v) => nodeName(v)).join(',')} from #${m.startSlot}`;
 }

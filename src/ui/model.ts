@@ -6,6 +6,7 @@
  * grow it.
  */
 import { compareBallots, formatBallot, type Ballot } from '../core/ballot.js';
+import { MAX_NODE_ID, type Membership } from '../core/membership.js';
 import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
@@ -105,6 +106,8 @@ export interface DashboardState {
   /** Most recently changed first, at most KEY_LIMIT. */
   readonly keys: readonly KeyRow[];
   readonly faults: FaultRules;
+  /** Multi: the newest configuration a replica reports (null until one does, or with a core that reports none). */
+  readonly membership: Membership | null;
 }
 
 const NO_FAULTS: FaultRules = { partition: null, delayMs: null, dropRate: 0 };
@@ -125,7 +128,7 @@ export function initialDashboard(opts: { clusterSize: number; protocol: Protocol
     clusterSize: opts.clusterSize, protocol: opts.protocol,
     rows: Array.from({ length: opts.clusterSize }, (_, i) => emptyRow(i + 1)),
     selected: 1, leader: null, totalChosen: 0, messageRatePerSec: 0,
-    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS,
+    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS, membership: null,
   };
 }
 
@@ -140,7 +143,7 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'cluster':
       return resize(state, event.clusterSize, event.protocol);
     case 'status':
-      return withSummary(applyKeys(updateRow(state, event.status.node, (r) => applyStatus(r, event.status)), event.status));
+      return withSummary(applyKeys(updateRow(withMembership(state, event.status.view.membership), event.status.node, (r) => applyStatus(r, event.status)), event.status));
     case 'flow':
       return hasNode(state, event.node) ? applyFlow(state, event.node, event.lines, event.droppedLines) : state;
     case 'chosen':
@@ -152,12 +155,27 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'log':
       return updateRow(state, event.node, (r) => appendLog(r, event.atMs, event.line));
     case 'replica-up':
-      return withSummary(updateRow(state, event.node, (r) => appendLog({ ...r, liveness: 'up', pid: event.pid, downReason: null, sample: null }, event.atMs, `up (pid ${event.pid})`)));
+      return withSummary(updateRow(joined(state, event.node), event.node, (r) => appendLog({ ...r, liveness: 'up', pid: event.pid, downReason: null, sample: null }, event.atMs, `up (pid ${event.pid})`)));
     case 'replica-down':
       return withSummary(updateRow(state, event.node, (r) => appendLog(markDown(r, event.reason), event.atMs, `down: ${event.reason}`)));
     case 'faults':
       return applyFaults(state, { partition: event.partition, delayMs: event.delayMs, dropRate: event.dropRate }, event.atMs);
   }
+}
+
+/**
+ * A replica that joined a Multi-Paxos cluster (`paxos add`) has an id beyond
+ * the bootstrap size; the orchestrator announcing it is what grows the rows,
+ * up to MAX_NODE_ID. Other events from unknown ids are still ignored.
+ */
+function joined(state: DashboardState, id: NodeId): DashboardState {
+  if (state.protocol !== 'multi' || !Number.isInteger(id) || id <= state.clusterSize || id > MAX_NODE_ID) return state;
+  return resize(state, id, state.protocol);
+}
+
+function withMembership(state: DashboardState, m: Membership | undefined): DashboardState {
+  if (m === undefined || (state.membership !== null && state.membership.epoch >= m.epoch)) return state;
+  return { ...state, membership: m };
 }
 
 function hasNode(state: DashboardState, id: NodeId): boolean {

@@ -122,7 +122,7 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
     const restart = await paxos(dir, 'restart', 'node-2');
     assert.notEqual(restart.exitCode, 0);
     assert.equal(restart.stderr.trim(), `paxos: node-2's data directory ${join(dir, 'data', 'node-2')} is missing: it would rejoin having forgotten its promises, which can break agreement; `
-      + 'its data is gone, so it can only come back as a new member (`paxos replace node-2`, once membership change exists), or start over with `paxos up --fresh`');
+      + 'its data is gone, so it can only come back as a new member (`paxos replace node-2` in a Multi-Paxos cluster), or start over with `paxos up --fresh`');
     assert.doesNotMatch(restart.stdout, /restarted/);
 
     // The other two are a majority: agreement and progress are intact, and node-2 stays down.

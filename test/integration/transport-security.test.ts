@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Random } from '../../src/core/random.js';
+import { MAX_NODE_ID } from '../../src/core/membership.js';
 import { MAX_FRAME_BYTES } from '../../src/node/limits.js';
 import { eventually, TestCluster } from '../support/cluster.js';
 
@@ -39,7 +40,10 @@ test('the upgrade checks the secret, refuses browser origins, foreign hosts and 
   assert.equal(await upgrade({ headers: { ...auth, authorization: 'Bearer wrong' } }), 401);
   assert.equal(await upgrade({ headers: { ...auth, origin: 'http://evil.example' } }), 403);
   assert.equal(await upgrade({ headers: auth, host: `evil.example:${cluster.port(1)}` }), 403);
-  assert.equal(await upgrade({ headers: { ...auth, 'x-paxos-node': '9' } }), 400);
+  // Ids beyond the bootstrap size belong to replicas that joined later (paxos add); only ids past MAX_NODE_ID, or none, are refused.
+  assert.equal(await upgrade({ headers: { ...auth, 'x-paxos-node': '9' } }), 101);
+  assert.equal(await upgrade({ headers: { ...auth, 'x-paxos-node': String(MAX_NODE_ID + 1) } }), 400);
+  assert.equal(await upgrade({ headers: { ...auth, 'x-paxos-node': '0' } }), 400);
   assert.equal(await upgrade({ path: '/admin', headers: auth }), 404);
 });
 

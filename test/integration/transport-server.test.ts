@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
 import { Random } from '../../src/core/random.js';
+import { MAX_NODE_ID } from '../../src/core/membership.js';
 import { startWsServer, type WsServer } from '../../src/transport/server.js';
 import { openPeer, ping, rawUpgrade, validatePing, waitFor, type Ping } from './transport-helpers.js';
 
@@ -57,7 +58,9 @@ test('the upgrade checks secret, origin, host, replica id and path, each refusal
     ['foreign host', { port, headers: good, host: `evil.example:${port}` }, 403, /Host/],
     ['right host, wrong port', { port, headers: good, host: `127.0.0.1:${port + 1}` }, 403, /Host/],
     ['no replica id', { port, headers: { authorization: `Bearer ${SECRET}` } }, 400, /X-Paxos-Node/],
-    ['replica id out of range', { port, headers: { ...good, 'x-paxos-node': '4' } }, 400, /X-Paxos-Node/],
+    // Ids beyond the bootstrap size (3) are replicas that joined later; only ids past MAX_NODE_ID are out of range.
+    ['replica id out of range', { port, headers: { ...good, 'x-paxos-node': String(MAX_NODE_ID + 1) } }, 400, /X-Paxos-Node/],
+    ['replica id zero', { port, headers: { ...good, 'x-paxos-node': '0' } }, 400, /X-Paxos-Node/],
     ['replica id not a number', { port, headers: { ...good, 'x-paxos-node': '2abc' } }, 400, /X-Paxos-Node/],
     ['replica id of the server itself', { port, headers: { ...good, 'x-paxos-node': String(SELF) } }, 403, /itself/],
     ['unknown path', { port, path: '/admin', headers: good }, 404, /path/],

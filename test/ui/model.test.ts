@@ -224,3 +224,18 @@ test('seedChosen: a failed read is one line in the asked replica\'s log (the sel
   assert.equal(none.rows[0]!.log.at(-1)!.text.startsWith('could not read earlier chosen values: no replica is up to read them from'), true);
   assert.doesNotMatch(none.rows[0]!.log.at(-1)!.text, /\x1b/, 'an error sentence from the network cannot reach the terminal raw');
 });
+
+test('a replica that joined (paxos add) gets a row when the orchestrator announces it; the header learns the newest configuration', () => {
+  const s = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
+  const grown = applyEvent(s, { type: 'replica-up', node: 6, pid: 4006, atMs: 1 });
+  assert.equal(grown.rows.length, 6);
+  assert.equal(grown.rows[5]!.liveness, 'up');
+  assert.equal(applyEvent(s, { type: 'replica-up', node: 65, pid: 1, atMs: 1 }).rows.length, 5, 'beyond MAX_NODE_ID nothing grows');
+  const basic = initialDashboard({ clusterSize: 3, protocol: 'basic' });
+  assert.equal(applyEvent(basic, { type: 'replica-up', node: 4, pid: 1, atMs: 1 }).rows.length, 3, 'Basic Paxos has no joining replicas');
+  const e = status({ node: 3, role: 'leader', promised: Ballot(4, 3) }) as Extract<ClusterEvent, { type: 'status' }>;
+  const withConfig = (epoch: number): ClusterEvent => ({ ...e, status: { ...e.status, view: { ...e.status.view, membership: { epoch, voters: [1, 3, 6], startSlot: 40 + epoch }, member: 'voter' } } });
+  const two = applyEvent(grown, withConfig(2));
+  assert.deepEqual(two.membership, { epoch: 2, voters: [1, 3, 6], startSlot: 42 });
+  assert.deepEqual(applyEvent(two, withConfig(1)).membership?.epoch, 2, 'an older configuration never replaces a newer one');
+});

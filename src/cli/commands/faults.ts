@@ -27,7 +27,7 @@ export function registerFaults(program: Command): void {
     .argument('[node]', 'node-2 or 2').option('--all', 'kill every replica that is up at once, and wait until all are gone')
     .option('--json', 'print {"node":2,"up":false}, or an array of them with --all')
     .action(async (name, opts) => withCluster(async (c) => {
-      const id = oneOrAll('kill', name, opts.all, c.record.clusterSize);
+      const id = oneOrAll('kill', name, opts.all, memberIds(c));
       if (id === 'all') {
         const killed = await c.killAll();
         print(opts.json, killed.length > 0 ? `killed ${nodeList(killed)} (SIGKILL)` : 'every replica was already down', killed.map((node) => ({ node, up: false })));
@@ -40,7 +40,7 @@ export function registerFaults(program: Command): void {
     .argument('[node]', 'node-2 or 2').option('--all', 'restart every replica that is down, all at once')
     .option('--json', 'print {"node":2,"up":true}, or an array of them with --all')
     .action(async (name, opts) => withCluster(async (c) => {
-      const id = oneOrAll('restart', name, opts.all, c.record.clusterSize);
+      const id = oneOrAll('restart', name, opts.all, memberIds(c));
       if (id === 'all') {
         const restarted = await c.restartAll();
         print(opts.json, restarted.length > 0 ? `restarted ${nodeList(restarted)} from their data` : 'every replica was already up', restarted.map((node) => ({ node, up: true })));
@@ -52,7 +52,7 @@ export function registerFaults(program: Command): void {
   program.command('pause').description('freeze a running replica (SIGSTOP): alive but silent until `paxos resume`, like a long GC pause')
     .argument('<node>', 'node-2 or 2').option('--json', 'print {"node":2,"paused":true}')
     .action(async (name, opts) => withCluster(async (c) => {
-      const id = parseNodeName(name, c.record.clusterSize);
+      const id = parseNodeName(name, memberIds(c));
       await c.pause(id);
       process.stdout.write(opts.json ? `${JSON.stringify({ node: id, paused: true })}\n` : `paused node-${id} (SIGSTOP)\n`);
     }));
@@ -60,7 +60,7 @@ export function registerFaults(program: Command): void {
     .argument('[node]', 'node-2 or 2').option('--all', 'resume every paused replica')
     .option('--json', 'print {"node":2,"paused":false}, or an array of them with --all')
     .action(async (name, opts) => withCluster(async (c) => {
-      const id = oneOrAll('resume', name, opts.all, c.record.clusterSize);
+      const id = oneOrAll('resume', name, opts.all, memberIds(c));
       const resumed = id === 'all' ? await c.resumeAll() : await resumeOne(c, id);
       process.stdout.write(opts.json ? `${JSON.stringify(describeResumed(resumed, id === 'all'))}\n` : `${resumedLine(resumed)}\n`);
     }));
@@ -68,7 +68,7 @@ export function registerFaults(program: Command): void {
     .argument('<groups...>', 'comma-separated replicas per group; replicas left out form one more group')
     .option('--json', 'print {"partition":[[1,2],[3,4,5]]}, every group including the one of replicas left out')
     .action(async (groups, opts) => withCluster(async (c) => {
-      const parsed = groups.map((g) => g.split(',').filter((x) => x !== '').map((x) => parseNodeName(x, c.record.clusterSize)));
+      const parsed = groups.map((g) => g.split(',').filter((x) => x !== '').map((x) => parseNodeName(x, memberIds(c))));
       await c.partition(parsed);
       // The orchestrator's own view, so the JSON has the group of replicas left out too.
       const partition = opts.json ? (await c.status()).faults.partition ?? parsed : parsed;
@@ -101,11 +101,16 @@ export function registerFaults(program: Command): void {
 }
 
 /** The replica a command names, or 'all' for `--all`; exactly one of the two must be given. */
-function oneOrAll(command: string, name: string | undefined, all: boolean | undefined, clusterSize: number): number | 'all' {
+function oneOrAll(command: string, name: string | undefined, all: boolean | undefined, members: readonly number[]): number | 'all' {
   if (all === true && name !== undefined) throw new UsageError(`${command} takes a replica or --all, not both`);
   if (all === true) return 'all';
   if (name === undefined) throw new UsageError(`${command} needs a replica, like node-2, or --all`);
-  return parseNodeName(name, clusterSize);
+  return parseNodeName(name, members);
+}
+
+/** The replicas of the running cluster: the bootstrap ones and those that joined, not the removed. */
+function memberIds(c: ClusterClient): number[] {
+  return c.record.replicas.map((r) => r.id);
 }
 
 async function resumeOne(c: ClusterClient, id: number): Promise<number[]> {

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
-import { paxosHome } from '../../cluster/home.js';
-import { readRecord } from '../../cluster/record.js';
+import { existsSync } from 'node:fs';
+import { logFileOf, paxosHome } from '../../cluster/home.js';
+import { readRecord, type ClusterRecord } from '../../cluster/record.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
 import { runLogs } from '../services/logs.js';
 
@@ -17,9 +18,16 @@ export function registerLogs(program: Command): void {
       // Without a running cluster the logs of the last one are still worth reading.
       const record = readRecord(home);
       await runLogs({
-        home, node: parseNodeName(name, record?.clusterSize), clusterRunning: record !== null, lines: opts.lines, json: opts.json === true,
+        home, node: logNode(home, name, record), clusterRunning: record !== null, lines: opts.lines, json: opts.json === true,
         out: (text) => { if (text !== '') process.stdout.write(text); },
         ...(opts.follow ? { followUntil: new Promise<void>((resolve) => { process.once('SIGINT', () => resolve()); }) } : {}),
       });
     });
+}
+
+/** A running cluster's members, or any replica that left a log: a removed one's log still explains what it did. */
+function logNode(home: string, name: string, record: ClusterRecord | null): number {
+  const id = parseNodeName(name);
+  if (record === null || existsSync(logFileOf(home, id))) return id;
+  return parseNodeName(name, record.replicas.map((r) => r.id));
 }

@@ -4,15 +4,16 @@ import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import { showText } from '../../text/escape.js';
 import { describeFaults } from '../format.js';
+import { currentMembership } from '../services/membership.js';
 
 export function registerStatus(program: Command): void {
-  program.command('status').description('show every replica: up, paused or down, role, promised and accepted ballots, chosen count, traffic')
+  program.command('status').description('show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic')
     .option('--json', 'print the status as JSON')
     .action(async (opts) => {
       const cluster = await ClusterClient.connect();
       try {
         const status = await cluster.status();
-        process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${renderStatus(status)}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(status.protocol === 'multi' ? { ...status, membership: membershipSummary(status) } : status)}\n` : `${renderStatus(status)}\n`);
       } finally {
         cluster.close();
       }
@@ -22,19 +23,60 @@ export function registerStatus(program: Command): void {
 /** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */
 export function renderStatus(s: ClusterStatus): string {
   const f = s.faults;
-  const head = `${s.clusterSize} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}`;
-  const rows = [['NODE', 'STATE', 'ROLE', 'PROMISED', 'LAST ACCEPTED', 'CHOSEN', 'MSGS IN/OUT', 'PID', 'PORT']];
+  const head = `${s.replicas.length} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}`;
+  // Membership change is Multi-Paxos only: a Basic Paxos cluster's acceptors are fixed, so it shows neither the line nor the column.
+  const multi = s.protocol === 'multi';
+  const rows = [['NODE', 'STATE', ...(multi ? ['MEMBER'] : []), 'ROLE', 'PROMISED', 'LAST ACCEPTED', 'CHOSEN', 'MSGS IN/OUT', 'PID', 'PORT']];
   for (const r of s.replicas) {
     const v = r.status?.view;
     // The instance (a key in basic mode) and the value are user text: escaped first, so the cut is on what is shown.
     const acc = v?.lastAccepted ? `${/^\d+$/.test(v.lastAccepted.instance) ? '#' : ''}${showText(v.lastAccepted.instance)} (${formatBallot(v.lastAccepted.ballot)}, ${truncate(showText(v.lastAccepted.value), 16)})` : '-';
     rows.push([
-      `node-${r.id}`, stateOf(r), v?.role ?? '-', v ? formatBallot(v.promised) : '-', acc,
+      `node-${r.id}`, stateOf(r), ...(multi ? [memberOf(s, r.id)] : []), v?.role ?? '-', v ? formatBallot(v.promised) : '-', acc,
       v ? String(v.chosenCount) : '-', r.status ? `${r.status.messagesIn}/${r.status.messagesOut}` : '-', r.pid === null ? '-' : String(r.pid), String(r.port),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return [head, ...rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
+  return [head, ...(multi ? [describeMembership(membershipSummary(s))] : []), ...rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())].join('\n');
+}
+
+export interface MembershipSummary {
+  readonly epoch: number;
+  readonly voters: readonly number[];
+  /** The first slot the current configuration governs. */
+  readonly startSlot: number;
+  readonly learners: readonly number[];
+  readonly removed: readonly number[];
+}
+
+/**
+ * The configuration as the replicas have applied it (the newest epoch any
+ * running replica reports), with the learners and removed replicas the
+ * manifest records.
+ */
+export function membershipSummary(s: ClusterStatus): MembershipSummary {
+  const m = currentMembership(s.replicas.map((r) => r.status), s.clusterSize);
+  const members = s.members ?? [];
+  return {
+    epoch: m.epoch, voters: m.voters, startSlot: m.startSlot,
+    learners: members.filter((x) => x.state === 'learner' && !m.voters.includes(x.id)).map((x) => x.id),
+    removed: members.filter((x) => x.state === 'removed').map((x) => x.id),
+  };
+}
+
+export function describeMembership(m: MembershipSummary): string {
+  const names = (ids: readonly number[]) => ids.map((id) => `node-${id}`).join(', ');
+  return [
+    `membership: epoch ${m.epoch}, voters ${names(m.voters)} (governing from slot ${m.startSlot})`,
+    ...(m.learners.length > 0 ? [`learners ${names(m.learners)}`] : []),
+    ...(m.removed.length > 0 ? [`removed ${names(m.removed)}`] : []),
+  ].join('; ');
+}
+
+/** What the replica says it is; the manifest's record when it does not say (a core before membership change, or a replica down). */
+function memberOf(s: ClusterStatus, id: number): string {
+  const r = s.replicas.find((x) => x.id === id);
+  return r?.status?.view.member ?? s.members?.find((x) => x.id === id)?.state ?? 'voter';
 }
 
 /** Paused comes first: a frozen replica answers nobody, whatever side of a partition it is on. */

@@ -96,6 +96,11 @@ async function readRecentChosen(protocol: Protocol, node: number, open: OpenRepl
   }
 }
 
+/** One row per id up to the highest member's: replicas that joined (paxos add) have ids beyond the bootstrap size. */
+function rowsFor(status: ClusterStatus): number {
+  return Math.max(status.clusterSize, ...status.replicas.map((r) => r.id));
+}
+
 /** The replicas worth asking for history: up, and not frozen by `paxos pause`. */
 function answeringReplicas(status: ClusterStatus): number[] {
   return status.replicas.filter((r) => r.up && r.paused !== true).map((r) => r.id);
@@ -105,9 +110,9 @@ function answeringReplicas(status: ClusterStatus): number[] {
 export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Promise<void>): Promise<void> {
   const status = orchestrator.status();
   const dashboard = startDashboard({
-    clusterSize: status.clusterSize, protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
+    clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
-      onEvent({ type: 'cluster', clusterSize: status.clusterSize, protocol: status.protocol, atMs: Date.now() });
+      onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
       for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
       return orchestrator.subscribe(onEvent);
     },
@@ -141,9 +146,9 @@ export async function attachDashboard(): Promise<void> {
   let deliver: ((e: ClusterEvent) => void) | null = null;
   const status = await cluster.subscribe((e) => (deliver ? deliver(e) : events.push(e)));
   const dashboard = startDashboard({
-    clusterSize: status.clusterSize, protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
+    clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
-      onEvent({ type: 'cluster', clusterSize: status.clusterSize, protocol: status.protocol, atMs: Date.now() });
+      onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
       for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
       for (const r of status.replicas) if (!r.up) onEvent({ type: 'replica-down', node: r.id, reason: 'down', atMs: Date.now() });
       for (const e of events.splice(0)) onEvent(e);

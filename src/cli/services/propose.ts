@@ -4,6 +4,7 @@
  * the value is chosen, or refused with the reason a decision cannot be made.
  */
 import { ClusterClient } from '../../cluster/client.js';
+import { describeIds } from '../../cluster/home.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import type { ClientFailure, ClientSuccess } from '../../core/types.js';
@@ -46,7 +47,7 @@ export function checkKey(key: string): void {
 export function pickReplica(status: ClusterStatus, via: number | undefined): number {
   if (via !== undefined) {
     const r = status.replicas.find((x) => x.id === via);
-    if (r === undefined) throw new UsageError(`there is no node-${via}: this cluster has node-1 to node-${status.clusterSize}`);
+    if (r === undefined) throw new UsageError(`there is no node-${via}: this cluster has ${describeIds(status.replicas.map((x) => x.id))}`);
     if (!r.up) throw new OperatingError(`node-${via} is down; restart it with \`paxos restart node-${via}\` or use another --via`);
     return via;
   }

@@ -65,7 +65,7 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   if (o.template?.net) orchestrator.setNet(o.template.net);
   for (const line of orchestrator.notices) o.out(line);
   const resumed = orchestrator.resumed;
-  if (resumed !== null) o.out(resumedLine(plan.clusterSize, o.home, resumed.chosen));
+  if (resumed !== null) o.out(resumedLine(orchestrator.status().replicas.length, o.home, resumed.chosen));
   const stopped = new Promise<void>((resolve) => {
     const stop = () => void orchestrator.down().then(resolve, resolve);
     process.once('SIGINT', stop);
@@ -87,7 +87,7 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
 function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   const printer = new PlainEventPrinter();
   const s = orchestrator.status();
-  o.out(`cluster of ${s.clusterSize} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`);
+  o.out(`cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`);
   o.out('from another terminal: paxos propose x=7 | paxos status | paxos kill node-2 | paxos down');
   orchestrator.subscribe((e) => {
     const line = printer.line(e);
@@ -102,8 +102,8 @@ async function freshStart(o: UpOptions): Promise<void> {
 }
 
 /** `resumed 5 replicas from their data in /h/data: 1,204 values chosen`. */
-export function resumedLine(clusterSize: number, home: string, chosen: number): string {
-  return `resumed ${clusterSize} replicas from their data in ${dataRootOf(home)}: ${chosen.toLocaleString('en-US')} ${chosen === 1 ? 'value' : 'values'} chosen`;
+export function resumedLine(replicas: number, home: string, chosen: number): string {
+  return `resumed ${replicas} replicas from their data in ${dataRootOf(home)}: ${chosen.toLocaleString('en-US')} ${chosen === 1 ? 'value' : 'values'} chosen`;
 }
 
 /**
@@ -125,8 +125,8 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     const record = readRecord(o.home);
     if (record !== null && record.orchestratorPid === child.pid) {
       for (const line of record.notices ?? []) o.out(line);
-      if (record.resumed === true) o.out(resumedLine(record.clusterSize, o.home, record.chosenAtStart ?? 0));
-      o.out(`cluster of ${record.clusterSize} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
+      if (record.resumed === true) o.out(resumedLine(record.replicas.length, o.home, record.chosenAtStart ?? 0));
+      o.out(`cluster of ${record.replicas.length} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
       return 0;
     }

@@ -1,0 +1,16 @@
+import type { Command } from '@commander-js/extra-typings';
+import { parseDurationMs, parseNodeName } from '../parse.js';
+import { printChange, runRemove } from '../services/membership.js';
+
+export function registerRemove(program: Command): void {
+  program
+    .command('remove')
+    .description('remove a voter from a running Multi-Paxos cluster: a config command without it is chosen in the log, then the replica is stopped and marked removed (its id is never reused)')
+    .argument('<node>', 'node-3 or 3')
+    .option('--timeout <duration>', 'how long the change may take to be chosen', parseDurationMs('--timeout'), 10_000)
+    .option('--json', 'print {"ok":true,"op":"remove","node":3,"epoch":2,"fromSlot":80,"voters":[1,2,4]}')
+    .action(async (name, opts) => {
+      const node = parseNodeName(name);
+      await printChange(opts.json === true, (report) => runRemove({ node, timeoutMs: opts.timeout, report }));
+    });
+}

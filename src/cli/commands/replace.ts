@@ -1,0 +1,16 @@
+import type { Command } from '@commander-js/extra-typings';
+import { parseDurationMs, parseNodeName } from '../parse.js';
+import { printChange, runReplace } from '../services/membership.js';
+
+export function registerReplace(program: Command): void {
+  program
+    .command('replace')
+    .description('replace a voter whose disk is gone: remove it, then add a fresh replica with a new id (a wiped replica never rejoins under its old one)')
+    .argument('<node>', 'node-3 or 3')
+    .option('--timeout <duration>', 'how long each step (the removal, the catch-up, the addition) may take', parseDurationMs('--timeout'), 30_000)
+    .option('--json', 'print {"ok":true,"op":"replace","removed":{…},"added":{…}}')
+    .action(async (name, opts) => {
+      const node = parseNodeName(name);
+      await printChange(opts.json === true, (report) => runReplace({ node, timeoutMs: opts.timeout, report }));
+    });
+}

@@ -1,0 +1,158 @@
+/**
+ * Membership change on real processes: `paxos add` and `paxos remove` run
+ * as a user runs them, against a 3-replica Multi-Paxos cluster whose
+ * orchestrator lives in this process. The full path needs a core with
+ * membership change (a view that reports `membership`); on a core without
+ * it, the test checks instead that nothing is started or changed and that a
+ * learner that cannot start is cleaned up (stopped, marked removed).
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readManifest } from '../../src/cluster/manifest.js';
+import { Orchestrator } from '../../src/cluster/orchestrator.js';
+import type { NodeView } from '../../src/core/types.js';
+import { paxos, succeeds } from '../support/cli.js';
+import { eventually, TestCluster } from '../support/cluster.js';
+
+interface StatusJson {
+  replicas: { id: number; up: boolean; status: { view: NodeView } | null }[];
+  members: { id: number; state: string }[];
+  membership: { epoch: number; voters: number[]; startSlot: number; learners: number[]; removed: number[] };
+}
+
+async function statusJson(home: string): Promise<StatusJson> {
+  return JSON.parse((await succeeds(home, 'status', '--json')).stdout) as StatusJson;
+}
+
+async function viewOf(cluster: TestCluster, node: number): Promise<NodeView | null> {
+  const r = (await cluster.request(node, { op: 'status' }, 3000)) as unknown as { status?: { view: NodeView } };
+  return r.status?.view ?? null;
+}
+
+test('Basic Paxos refuses add, remove and replace in one sentence', { timeout: 60_000 }, async () => {
+  const cluster = await TestCluster.start({ nodes: 1, protocol: 'basic' });
+  try {
+    for (const args of [['add'], ['remove', 'node-1'], ['replace', 'node-1']]) {
+      const r = await paxos(cluster.home, ...args);
+      assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim(), 'paxos: membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors');
+    }
+    assert.deepEqual(readManifest(cluster.home)!.replicas.map((r) => r.id), [1], 'nothing was started');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('the orchestrator removes a replica for good: stopped, out of the record and the peer table, never resumed, its id never reused', { timeout: 60_000 }, async () => {
+  const cluster = await TestCluster.start({ nodes: 3, protocol: 'multi' });
+  try {
+    const pid = cluster.status().replicas.find((r) => r.id === 3)!.pid!;
+    await cluster.orchestrator.removeReplica(3);
+    assert.throws(() => process.kill(pid, 0), 'node-3 no longer runs');
+    assert.deepEqual(cluster.status().replicas.map((r) => r.id), [1, 2]);
+    assert.deepEqual(cluster.status().members, [{ id: 1, state: 'voter' }, { id: 2, state: 'voter' }, { id: 3, state: 'removed' }]);
+    assert.deepEqual(cluster.orchestrator.record().replicas.map((r) => r.id), [1, 2]);
+    await assert.rejects(cluster.orchestrator.restart(3), /node-3 was removed from this cluster; ids are never reused/);
+    const refused = await paxos(cluster.home, 'kill', 'node-3');
+    assert.equal(refused.stderr.trim(), 'paxos: there is no node-3: this cluster has node-1, node-2');
+    // The two left are a majority of the three the (bootstrap) configuration names, so values are still chosen.
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'x', value: '1' })).ok, true);
+    await cluster.orchestrator.down();
+    const manifest = readManifest(cluster.home)!;
+    assert.equal(manifest.nextId, 4);
+    const resumed = await Orchestrator.start({ home: cluster.home, clusterSize: 3, protocol: 'multi' });
+    try {
+      assert.deepEqual(resumed.status().replicas.map((r) => r.id), [1, 2], 'resume starts only the replicas not removed');
+    } finally {
+      await resumed.down();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('paxos add and paxos remove on real replicas (the full path needs the membership core)', { timeout: 60_000 }, async (t) => {
+  const cluster = await TestCluster.start({ nodes: 3, protocol: 'multi' });
+  try {
+    const leader = await cluster.leader(10_000);
+    for (let i = 1; i <= 5; i++) assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: `k${i}`, value: String(i) })).ok, true);
+
+    if ((await viewOf(cluster, leader))?.membership === undefined) {
+      t.diagnostic('the core reports no membership yet: checked the refusals and the cleanup of a learner that cannot start, not the change itself');
+      const r = await paxos(cluster.home, 'add');
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, /runs a core without membership change/);
+      assert.deepEqual(readManifest(cluster.home)!.replicas.map((x) => x.id), [1, 2, 3], 'the refusal started nothing');
+      // The orchestrator's own path: the learner cannot start on this core, so it is stopped and marked removed, and its id stays spent.
+      await assert.rejects(cluster.orchestrator.addLearner(), /node-4/);
+      const after = readManifest(cluster.home)!;
+      assert.deepEqual(after.replicas.map((x) => [x.id, x.state]), [[1, 'voter'], [2, 'voter'], [3, 'voter'], [4, 'removed']]);
+      assert.equal(after.nextId, 5);
+      assert.deepEqual(cluster.status().replicas.map((x) => x.id), [1, 2, 3]);
+      return;
+    }
+
+    // Add: node-4 starts as a learner, catches up, and becomes a voter.
+    const added = await succeeds(cluster.home, 'add', '--timeout', '20s');
+    assert.match(added.stdout, /^node-4 started as a learner$/m);
+    assert.match(added.stdout, /^node-4 caught up: applied slot \d+ of \d+$/m);
+    const voterLine = /^node-4 is a voter from slot (\d+) \(epoch (\d+)\)$/m.exec(added.stdout);
+    assert.ok(voterLine, added.stdout);
+    let s = await statusJson(cluster.home);
+    assert.deepEqual(s.membership.voters, [1, 2, 3, 4]);
+    assert.equal(s.membership.epoch, Number(voterLine[2]));
+    assert.deepEqual(s.members.find((m) => m.id === 4), { id: 4, state: 'voter' });
+    // The new voter has every value chosen before it joined, and takes part in what follows.
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'after-add', value: 'yes' })).ok, true);
+    assert.ok(await eventually(async () => (await cluster.kv(4)).some(([k, v]) => k === 'after-add' && v === 'yes') && (await cluster.kv(4)).some(([k]) => k === 'k1'), 10_000), 'node-4 learned the values');
+
+    // Remove: node-1 leaves through a config command, then is stopped and marked removed.
+    const removed = JSON.parse((await succeeds(cluster.home, 'remove', 'node-1', '--json')).stdout) as { ok: boolean; voters: number[]; epoch: number; fromSlot: number };
+    assert.equal(removed.ok, true);
+    assert.deepEqual(removed.voters, [2, 3, 4]);
+    assert.ok(removed.epoch > Number(voterLine[2]));
+    s = await statusJson(cluster.home);
+    assert.deepEqual(s.replicas.map((r) => r.id), [2, 3, 4], 'node-1 no longer runs');
+    assert.deepEqual(s.membership.removed, [1]);
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'after-remove', value: 'yes' })).ok, true);
+
+    // Refusals: not a voter; ids are never reused.
+    const notVoter = await paxos(cluster.home, 'remove', 'node-1');
+    assert.equal(notVoter.exitCode, 2);
+    assert.match(notVoter.stderr, /node-1 is not a voter \(it is already removed\)/);
+
+    // Replace: node-3 loses its disk; it is removed and a fresh replica joins as node-5 (ids are never reused).
+    cluster.kill(3);
+    await cluster.waitDown(3);
+    rmSync(join(cluster.home, 'data', 'node-3'), { recursive: true, force: true });
+    const replaced = JSON.parse((await succeeds(cluster.home, 'replace', 'node-3', '--json', '--timeout', '20s')).stdout) as { ok: boolean; removed: { voters: number[] }; added: { node: number; voters: number[] } };
+    assert.deepEqual(replaced.removed.voters, [2, 4]);
+    assert.equal(replaced.added.node, 5);
+    assert.deepEqual(replaced.added.voters, [2, 4, 5]);
+    assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'after-replace', value: 'yes' })).ok, true);
+
+    // A change without a quorum of the old configuration fails in one sentence and changes nothing.
+    const before = readManifest(cluster.home);
+    cluster.kill(2);
+    cluster.kill(4);
+    await cluster.waitDown(2);
+    await cluster.waitDown(4);
+    const noQuorum = await paxos(cluster.home, 'remove', 'node-5');
+    assert.equal(noQuorum.exitCode, 1, noQuorum.stderr);
+    assert.match(noQuorum.stderr.trim(), /^paxos: no quorum: 1 of 3 voters are running, 2 needed to choose a membership change; nothing changed$/);
+    assert.deepEqual(readManifest(cluster.home), before);
+
+    // Resume starts only the replicas not removed.
+    await cluster.orchestrator.down();
+    const resumed = await Orchestrator.start({ home: cluster.home, clusterSize: 3, protocol: 'multi' });
+    try {
+      assert.deepEqual(resumed.status().replicas.map((r) => r.id), [2, 4, 5]);
+    } finally {
+      await resumed.down();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
