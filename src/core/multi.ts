@@ -429,6 +429,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.out.events.push({ type: 'phase1', ballot });
     const epoch = this.membership.epoch;
     for (const to of this.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
+    // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
+    // and stopped, so nobody answers to say so): it also asks them for the log.
+    if (this.cfg.contacts.some((c) => !this.membership.voters.includes(c)) && this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) this.pollForLog();
     this.maybeWinElection();
   }
 

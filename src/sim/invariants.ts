@@ -89,6 +89,8 @@ export class InvariantChecker<M> {
   private readonly epochs = new Map<number, EpochSeen>();
   /** Multi: the epoch each ballot was used in; a ballot belongs to one candidacy, so to one epoch. */
   private readonly epochOfBallot = new Map<string, number>();
+  /** Ballots whose use left their node (a message sent, a Ready released): a crash can no longer undo them. */
+  private readonly ballotsOut = new Set<string>();
   /** Multi: configuration commands by value id: what each proposed change asked for. */
   private readonly configs = new Map<string, { readonly fromEpoch: number; readonly voters: readonly NodeId[] }>();
 
@@ -162,9 +164,16 @@ export class InvariantChecker<M> {
     this.configs.set(valueId, change);
   }
 
-  private noteBallotEpoch(ballot: Ballot, epoch: number, node: NodeId): void {
+  /**
+   * `out`: the use has left the node. A use that has not (a lone voter wins in
+   * the step it starts, and may crash before its round is on disk) may be
+   * made again after a restart, in another epoch: only then is it replaced.
+   */
+  private noteBallotEpoch(ballot: Ballot, epoch: number, node: NodeId, out: boolean): void {
     const known = this.epochOfBallot.get(bs(ballot));
-    if (known !== undefined && known !== epoch) this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
+    const wasOut = this.ballotsOut.has(bs(ballot));
+    if (out) this.ballotsOut.add(bs(ballot));
+    if (known !== undefined && known !== epoch && wasOut) this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
     this.epochOfBallot.set(bs(ballot), epoch);
   }
 
@@ -224,7 +233,7 @@ export class InvariantChecker<M> {
   /** Multi: which epoch each ballot is used in, and who may vote in it. */
   private onMultiSend(node: NodeId, m: { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number }): void {
     if (m.epoch === undefined || m.ballot === undefined) return;
-    if (m.type === 'prepare' || m.type === 'accept') this.noteBallotEpoch(m.ballot, m.epoch, node);
+    if (m.type === 'prepare' || m.type === 'accept') this.noteBallotEpoch(m.ballot, m.epoch, node, true);
     if (m.type === 'promise' || m.type === 'accepted') this.checkVoter(node, { type: m.type, epoch: m.epoch, commitIndex: m.commitIndex ?? 0 });
   }
 
@@ -328,7 +337,7 @@ export class InvariantChecker<M> {
   /** Events carry the proposer's view of its own phases; each is re-checked against what acceptors really sent. */
   onEvents(node: NodeId, core: SimCore<M>, events: readonly CoreEvent[]): void {
     // A lone voter wins in the step it starts: its state then already holds votes at the new ballot, whose epoch the leader event names.
-    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node);
+    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, false);
     for (const ev of events) {
       if (ev.type === 'phase1') this.onPhase1(node, core, ev.ballot, ev.instance);
       else if (ev.type === 'phase2') this.onPhase2(node, ev);
@@ -343,6 +352,7 @@ export class InvariantChecker<M> {
    */
   onReleasedEvents(node: NodeId, events: readonly CoreEvent[]): void {
     for (const ev of events) if (ev.type === 'phase1') this.noteBallotUsed(node, ev.ballot);
+    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, true);
   }
 
   private noteBallotUsed(node: NodeId, ballot: Ballot): void {
@@ -361,7 +371,7 @@ export class InvariantChecker<M> {
    */
   private onLeader(node: NodeId, ev: Extract<CoreEvent, { type: 'leader' }>): void {
     const epoch = ev.epoch ?? 0;
-    this.noteBallotEpoch(ev.ballot, epoch, node);
+    this.noteBallotEpoch(ev.ballot, epoch, node, false);
     const e = this.epochs.get(epoch);
     if (e === undefined) this.fail(`${name(node)} became leader in epoch ${epoch}, which no replica has entered`);
     if ((ev.fromSlot ?? e.startSlot) < e.startSlot) {
