@@ -188,6 +188,9 @@ export class ScenarioCluster {
   // ------------------------------------------------------------ commands
 
   private start(protocol: Protocol, n: number): void {
+    // A script may start over with a fresh cluster; what the old one still had in flight never arrives.
+    for (const m of this.pool) this.traced(m, (id) => this.recorder?.drop(id, 'the cluster was replaced'));
+    if (this.nodes.length > 0) this.recorder?.note(`a fresh cluster of ${n} ${protocol} replicas replaces the old one`);
     this.protocol = protocol;
     this.clusterSize = n;
     this.pool = [];
@@ -324,6 +327,7 @@ export class ScenarioCluster {
     const missing = this.nodes.filter((r) => !seen.has(r.id)).map((r) => `node-${r.id}`);
     if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
     this.partition = groups;
+    this.recorder?.partition(groups);
     this.print(`${this.partitionText()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`);
   }
 
@@ -331,6 +335,7 @@ export class ScenarioCluster {
     if (this.partition === null) throw new Error('there is no partition to heal');
     const was = this.partitionText();
     this.partition = null;
+    this.recorder?.heal();
     this.print(`healed ${was}: every node hears every other again (what it dropped stays lost)`);
   }
 
