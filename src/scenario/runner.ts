@@ -228,6 +228,7 @@ export class ScenarioCluster {
    * nothing sent, written or crashed.
    */
   private setBackoff(on: boolean): void {
+    if (this.nodes.length > 0 && this.protocol !== 'basic') throw new Error('option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart');
     const busy = this.pool.length > 0 || this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
     if (busy) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
     this.backoff = on;
@@ -293,7 +294,7 @@ export class ScenarioCluster {
     if (countArg !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error(usage);
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
-      if (n > 10_000) throw new Error('deliver-random did not quiesce');
+      if (n > 10_000) throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
       const [m] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
       this.deliverListed(m!);
     }

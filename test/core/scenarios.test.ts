@@ -60,6 +60,8 @@ test('partition, heal, deliver-random and option backoff refuse bad use', () => 
   c.run('partition 1|2,3');
   assert.match(error('partition 1,2|3'), /partition 1\|2,3 already stands; heal it first/);
   assert.match(error('join node-4'), /heal the partition before a replica joins/);
+  c.run('cluster multi 3');
+  assert.match(error('option backoff off'), /option backoff is for basic clusters/);
 });
 
 test('a partition drops messages already in flight when they would be delivered, and heal ends it', () => {
