@@ -16,6 +16,9 @@
  *   option show-persist <on|off>       print what every write holds (off by default)
  *   option persisted <implicit|explicit>
  *                                      who says a leader's own write finished (implicit by default)
+ *   option backoff <on|off>            whether a pre-empted Basic Paxos proposer waits a random number of
+ *                                      ticks before its next round (on by default); given before the cluster
+ *                                      has done anything, it rebuilds the replicas with it
  *   propose <node> <key>=<value>       a client asks a node to set a key
  *   get <node> <key>                   a client asks a node to read a key
  *   join <node>                        a new replica (the next id) starts with an empty disk, as a learner
@@ -24,6 +27,12 @@
  *   deliver <from> <to> <type>         deliver the oldest pending matching message
  *   drop <from> <to> <type>            lose the oldest pending matching message
  *   deliver-all                        deliver until nothing is pending (bounded)
+ *   deliver-random <seed> [count]      deliver count pending messages (all, bounded, by default), each
+ *                                      drawn from the pool by a generator seeded with seed: random delays
+ *                                      that the same seed reproduces
+ *   partition <ids>|<ids>[|<ids>...]   split the nodes into groups (e.g. 1,2|3): a message between two
+ *                                      groups is dropped when it is sent and when it would be delivered
+ *   heal                               the partition ends (what it dropped stays lost)
  *   tick <node|all> [count]            advance time
  *   persisted <node>                   explicit mode: the node's oldest write in progress is now durable,
  *                                      with the writes queued behind it up to the next one the core waits on
@@ -65,6 +74,7 @@ import type { BasicRecord } from '../core/basic-messages.js';
 import { describeMessage } from '../core/describe.js';
 import { MultiPaxos } from '../core/multi.js';
 import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
+import { Random } from '../core/random.js';
 import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
@@ -106,6 +116,10 @@ export class ScenarioCluster {
    * and a crash before then loses it) switches to explicit.
    */
   private explicitPersisted = false;
+  /** On by default, as in the product; `option backoff off` shows what duelling proposers do without it. */
+  private backoff = true;
+  /** The groups of a partition that stands, or null: messages between two groups are dropped. */
+  private partition: number[][] | null = null;
   /** The trace ids of the messages in flight, by the message object the pool holds. */
   private readonly traceIds = new Map<Msg, number>();
 
@@ -146,6 +160,12 @@ export class ScenarioCluster {
         return this.move(node(args[0]!), node(args[1]!), args[2]!, false);
       case 'deliver-all':
         return this.deliverAll();
+      case 'deliver-random':
+        return this.deliverRandom(args[0], args[1]);
+      case 'partition':
+        return this.split(args.join(''));
+      case 'heal':
+        return this.heal();
       case 'tick':
         return this.tick(args[0]!, Number(args[1] ?? 1));
       case 'persisted':
@@ -168,10 +188,14 @@ export class ScenarioCluster {
   // ------------------------------------------------------------ commands
 
   private start(protocol: Protocol, n: number): void {
+    // A script may start over with a fresh cluster; what the old one still had in flight never arrives.
+    for (const m of this.pool) this.traced(m, (id) => this.recorder?.drop(id, 'the cluster was replaced'));
+    if (this.nodes.length > 0) this.recorder?.note(`a fresh cluster of ${n} ${protocol} replicas replaces the old one`);
     this.protocol = protocol;
     this.clusterSize = n;
     this.pool = [];
     this.nodes = [];
+    this.partition = null;
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -182,6 +206,7 @@ export class ScenarioCluster {
 
   /** A replica that was not in the cluster's first configuration: it learns the log from the others before anything else. */
   private join(id: number): void {
+    if (this.partition !== null) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1) throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
     const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
     this.nodes.push(r);
@@ -192,8 +217,26 @@ export class ScenarioCluster {
   private option(name: string, value: string): void {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
+    else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
+  }
+
+  /**
+   * Backoff is core configuration, so the replicas are built again with it.
+   * That is only the same cluster while nothing has happened in it yet:
+   * nothing sent, written or crashed.
+   */
+  private setBackoff(on: boolean): void {
+    if (this.nodes.length > 0 && this.protocol !== 'basic') throw new Error('option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart');
+    const busy = this.pool.length > 0 || this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
+    if (busy) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
+    this.backoff = on;
+    for (const r of this.nodes) {
+      r.shell!.crash();
+      r.incarnation = 0;
+      this.boot(r);
+    }
   }
 
   private request(id: number, command: Command): void {
@@ -216,26 +259,96 @@ export class ScenarioCluster {
     this.deliver(m!);
   }
 
-  /** A message for a replica that is down is lost, as it would be on a real network. */
+  /**
+   * A message for a replica that is down is lost, as it would be on a real
+   * network, and so is one the partition cuts off; the trace says which.
+   */
   private deliver(m: Msg): void {
-    const shell = this.node(m.to).shell;
-    if (shell === null) {
-      this.traced(m, (id) => this.recorder?.drop(id, `node-${m.to} is down`));
-      return this.print(`node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`);
+    const down = this.node(m.to).shell === null;
+    if (down || this.cut(m)) {
+      const why = down ? `node-${m.to} is down` : this.partitionText();
+      this.traced(m, (id) => this.recorder?.drop(id, why));
+      return this.print(down ? `node-${m.to} is down: lost ${describeMessage(this.protocol, m)}` : `dropped ${describeMessage(this.protocol, m)}: ${why}`);
     }
     this.traced(m, (id) => this.recorder?.deliver(id, m.to));
-    shell.deliver(m);
+    this.node(m.to).shell!.deliver(m);
   }
 
   private deliverAll(): void {
     for (let rounds = 0; this.pool.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
-      const m = this.pool.shift()!;
-      const down = this.node(m.to).shell === null;
-      this.print(`[${describeMessage(this.protocol, m)}]${down ? ` lost: node-${m.to} is down` : ''}`);
-      if (down) this.traced(m, (id) => this.recorder?.drop(id, `node-${m.to} is down`));
-      else this.deliver(m);
+      this.deliverListed(this.pool.shift()!);
     }
+  }
+
+  /**
+   * Delivers pending messages in an order a seeded generator draws: the
+   * random delays of a real network, the same every run for the same seed.
+   * Without a count it goes on until nothing is pending, bounded like deliver-all.
+   */
+  private deliverRandom(seedArg: string | undefined, countArg: string | undefined): void {
+    const usage = 'usage: deliver-random <seed> [count], with a whole seed >= 0 and a count >= 1';
+    const seed = Number(seedArg);
+    const count = countArg === undefined ? Infinity : Number(countArg);
+    if (seedArg === undefined || !Number.isInteger(seed) || seed < 0) throw new Error(usage);
+    if (countArg !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error(usage);
+    const random = new Random(seed);
+    for (let n = 0; n < count && this.pool.length > 0; n++) {
+      if (n > 10_000) throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
+      const [m] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
+      this.deliverListed(m!);
+    }
+  }
+
+  /** deliver-all's and deliver-random's line for a message: in brackets, with why it went nowhere if it did. */
+  private deliverListed(m: Msg): void {
+    const down = this.node(m.to).shell === null;
+    const why = down ? `node-${m.to} is down` : this.cut(m) ? this.partitionText() : null;
+    if (why === null) {
+      this.print(`[${describeMessage(this.protocol, m)}]`);
+      return this.deliver(m);
+    }
+    this.print(`[${describeMessage(this.protocol, m)}] ${down ? 'lost' : 'dropped'}: ${why}`);
+    this.traced(m, (id) => this.recorder?.drop(id, why));
+  }
+
+  /** `partition 1,2|3`: every node in exactly one group, at least two groups. */
+  private split(spec: string): void {
+    const usage = 'usage: partition <ids>|<ids>, e.g. partition 1,2|3';
+    if (this.partition !== null) throw new Error(`${this.partitionText()} already stands; heal it first`);
+    const groups = spec.split('|').map((g) => (g === '' ? [] : g.split(',').map((x) => node(x))));
+    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new Error(usage);
+    const seen = new Set<number>();
+    for (const id of groups.flat()) {
+      if (!Number.isInteger(id)) throw new Error(usage);
+      this.node(id);
+      if (seen.has(id)) throw new Error(`node-${id} is in two groups of the partition`);
+      seen.add(id);
+    }
+    const missing = this.nodes.filter((r) => !seen.has(r.id)).map((r) => `node-${r.id}`);
+    if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
+    this.partition = groups;
+    this.recorder?.partition(groups);
+    this.print(`${this.partitionText()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`);
+  }
+
+  private heal(): void {
+    if (this.partition === null) throw new Error('there is no partition to heal');
+    const was = this.partitionText();
+    this.partition = null;
+    this.recorder?.heal();
+    this.print(`healed ${was}: every node hears every other again (what it dropped stays lost)`);
+  }
+
+  /** Whether the partition that stands separates the message's sender from its receiver. */
+  private cut(m: Msg): boolean {
+    if (this.partition === null) return false;
+    const group = (id: number) => this.partition!.findIndex((g) => g.includes(id));
+    return group(m.from) !== group(m.to);
+  }
+
+  private partitionText(): string {
+    return `partition ${(this.partition ?? []).map((g) => g.join(',')).join('|')}`;
   }
 
   /** Ticks go node by node, each node's turns run to the end before the next node ticks. */
@@ -310,7 +423,7 @@ export class ScenarioCluster {
     r.learned = null;
     r.shell = new ScriptedNode({
       id: r.id, clusterSize: this.clusterSize, protocol: this.protocol, incarnation: r.incarnation, disk: r.disk,
-      electionTimeoutTicks: 10, heartbeatTicks: 3,
+      electionTimeoutTicks: 10, heartbeatTicks: 3, backoff: this.backoff,
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
@@ -362,9 +475,15 @@ export class ScenarioCluster {
 
   /** Everything the shell sends goes into the pool, where the script moves it. */
   private onSend(r: Node, m: Msg): void {
-    this.pool.push(m);
     if (this.recorder !== null) this.traceIds.set(m, this.recorder.send(messageFields(this.protocol, m)));
-    this.print(describeMessage(this.protocol, m));
+    if (this.cut(m)) {
+      // Cut off as it leaves: it never reaches the pool, so no later step can deliver it.
+      this.traced(m, (id) => this.recorder?.drop(id, this.partitionText()));
+      this.print(`dropped ${describeMessage(this.protocol, m)}: ${this.partitionText()}`);
+    } else {
+      this.pool.push(m);
+      this.print(describeMessage(this.protocol, m));
+    }
     if (r.learned !== null && --r.learned.messagesLeft === 0) {
       this.print(...r.learned.lines);
       r.learned = null;

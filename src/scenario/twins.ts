@@ -135,6 +135,8 @@ export interface ScriptedNodeOptions {
   readonly storage?: StorageObserver;
   readonly electionTimeoutTicks?: number;
   readonly heartbeatTicks?: number;
+  /** Basic Paxos: a pre-empted proposer waits a random number of ticks before its next round (the core's default is on). */
+  readonly backoff?: boolean;
   /** A replica that joins after the cluster was created: whom it asks for the log. */
   readonly contacts?: readonly number[];
 }
@@ -157,6 +159,7 @@ export class ScriptedNode {
       core: {
         ...(o.electionTimeoutTicks !== undefined ? { electionTimeoutTicks: o.electionTimeoutTicks } : {}),
         ...(o.heartbeatTicks !== undefined ? { heartbeatTicks: o.heartbeatTicks } : {}),
+        ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
         ...(o.contacts !== undefined ? { contacts: o.contacts } : {}),
       },
       ...(o.probe !== undefined ? { probe: o.probe } : {}),

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../support/paths.js';
-import { runScenarioFile } from './scenario.js';
+import { runScenarioFile, ScenarioCluster } from './scenario.js';
 
 // The scenarios are the shipped ones (`paxos scenario run`), read from the source tree, not the build
 // output: one copy, so the walk-throughs users run are exactly the ones the tests check.
@@ -31,3 +31,60 @@ for (const path of dataDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.en
     assert.deepEqual(failures, [], failures.join('\n\n'));
   });
 }
+
+/** The fault commands refuse bad use with a message that says what is wrong, and leave the cluster as it was. */
+test('partition, heal, deliver-random and option backoff refuse bad use', () => {
+  const c = new ScenarioCluster();
+  const error = (command: string) => {
+    try {
+      c.run(command);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return assert.fail(`${command} did not fail`);
+  };
+  c.run('cluster basic 3');
+  assert.match(error('partition 1,2'), /^usage: partition <ids>\|<ids>/);
+  assert.match(error('partition 1,2|'), /^usage: partition/);
+  assert.match(error('partition 1,x|3'), /^usage: partition/);
+  assert.match(error('partition 1,2|3,4'), /no node-4 in this cluster/);
+  assert.match(error('partition 1,2|2,3'), /node-2 is in two groups/);
+  assert.match(error('partition 1|3'), /node-2 is in none/);
+  assert.match(error('heal'), /no partition to heal/);
+  assert.match(error('deliver-random'), /^usage: deliver-random <seed> \[count\]/);
+  assert.match(error('deliver-random -1'), /^usage: deliver-random/);
+  assert.match(error('deliver-random 1 0'), /^usage: deliver-random/);
+  assert.match(error('option backoff maybe'), /unknown option: backoff maybe/);
+  c.run('propose node-1 x=1');
+  assert.match(error('option backoff off'), /must come before the cluster has sent, written or crashed anything/);
+  c.run('partition 1|2,3');
+  assert.match(error('partition 1,2|3'), /partition 1\|2,3 already stands; heal it first/);
+  assert.match(error('join node-4'), /heal the partition before a replica joins/);
+  c.run('cluster multi 3');
+  assert.match(error('option backoff off'), /option backoff is for basic clusters/);
+});
+
+test('a partition drops messages already in flight when they would be delivered, and heal ends it', () => {
+  const c = new ScenarioCluster();
+  c.run('cluster basic 3');
+  c.run('propose node-1 x=1');
+  c.run('partition 1|2,3');
+  assert.equal(c.run('deliver node-1 node-2 prepare'), 'dropped node-1 → node-2 prepare x (1.1): partition 1|2,3');
+  assert.equal(c.run('deliver-all'), '[node-1 → node-3 prepare x (1.1)] dropped: partition 1|2,3');
+  assert.match(c.run('heal'), /^healed partition 1\|2,3/);
+  assert.match(c.run('tick node-1 100'), /node-1 → node-2 prepare x/);
+});
+
+test('deliver-random delivers the same order for the same seed, and at most count messages', () => {
+  const run = (seed: number, count?: number) => {
+    const c = new ScenarioCluster();
+    c.run('cluster basic 3');
+    c.run('propose node-1 x=1');
+    c.run('propose node-2 x=2');
+    c.run('propose node-3 x=3');
+    return c.run(`deliver-random ${seed}${count === undefined ? '' : ` ${count}`}`);
+  };
+  assert.equal(run(11), run(11));
+  assert.notEqual(run(11), run(12));
+  assert.equal(run(11, 2).split('\n').filter((l) => l.startsWith('[')).length, 2);
+});

@@ -12,13 +12,16 @@ import { test } from 'node:test';
 import { paxos, succeeds } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
-const SHIPPED = ['000-duelling-proposers', 'multi-catchup', 'multi-election', 'multi-failover', 'multi-leader-write', 'multi-restart-then-propose'];
+const SHIPPED = [
+  '000-duelling-proposers', '003-three-servers', 'livelock-backoff', 'multi-catchup', 'multi-election', 'multi-failover',
+  'multi-leader-write', 'multi-membership', 'multi-partition-heal', 'multi-restart-then-propose',
+];
 
 function home(): string {
   return mkdtempSync(join(tmpdir(), 'paxos-scenario-'));
 }
 
-test('scenario list names the six shipped scenarios with their titles, as text and as JSON', async () => {
+test('scenario list names every shipped scenario with its title, as text and as JSON', async () => {
   const dir = home();
   try {
     const text = (await succeeds(dir, 'scenario', 'list')).stdout;
