@@ -26,3 +26,13 @@ for (const protocol of ['multi', 'basic'] as const) {
   });
 }
 
+
+test('paxos check: Multi-Paxos passes while the nemesis adds, removes and replaces replicas', () => {
+  const r = check(['-n', '3', '--protocol', 'multi', '--time', '20s', '--clients', '4', '--keys', '3', '--nemesis', 'membership', '--seed', '7']);
+  assert.equal(r.results.verdict, 'pass', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
+  const history = readFileSync(join(r.out, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; kind?: string; phase?: string });
+  const changes = history.filter((e) => e.type === 'nemesis' && e.kind === 'membership' && e.phase === 'start');
+  assert.ok(changes.length >= 1, 'the membership nemesis ran');
+  // The log comparison covers the replicas there are at the end, whoever they are.
+  assert.match(r.stderr, /is a voter from slot \d+ \(epoch \d+\)|is no longer a voter from slot/);
+});
