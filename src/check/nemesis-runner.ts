@@ -6,6 +6,7 @@
  * never fatal: the run goes on and says what happened.
  */
 import type { ClusterClient } from '../cluster/client.js';
+import { addOn, removeOn } from '../cli/services/membership.js';
 import type { HistoryEvent } from './history.js';
 import { describeFault, type Fault, type ScheduledFault, type Target } from './nemesis.js';
 
@@ -16,7 +17,12 @@ export interface NemesisRunnerOptions {
   readonly record: (e: HistoryEvent) => void;
   readonly log: (line: string) => void;
   readonly leader: () => number | null;
+  /** The replicas in the cluster now (ids change as the membership nemesis adds and removes them). */
+  readonly members: () => readonly number[];
 }
+
+/** How long one `paxos add` or `paxos remove` of the membership nemesis may take (a learner's catch-up included). */
+const CHANGE_TIMEOUT_MS = 20_000;
 
 /** What a started fault did, so its end undoes exactly that. */
 interface Active {
@@ -25,6 +31,8 @@ interface Active {
   readonly paused: number[];
   net: boolean;
   partitioned: boolean;
+  /** A membership fault's first change, which its end undoes. */
+  changed: { readonly added: number | null; readonly removed: number | null } | null;
 }
 
 export class NemesisRunner {
@@ -57,7 +65,7 @@ export class NemesisRunner {
     const text = describeFault(s.fault);
     this.o.record({ type: 'nemesis', phase: 'start', kind: s.fault.kind, description: text, timeMs: this.o.nowMs() });
     this.o.log(`${(this.o.nowMs() / 1000).toFixed(1)}s nemesis: ${text}`);
-    const active: Active = { scheduled: s, killed: [], paused: [], net: false, partitioned: false };
+    const active: Active = { scheduled: s, killed: [], paused: [], net: false, partitioned: false, changed: null };
     this.active = active;
     await this.apply(s.fault, active).catch((err: Error) => this.o.log(`  nemesis could not ${text}: ${err.message}`));
   }
@@ -72,8 +80,12 @@ export class NemesisRunner {
         for (const n of this.targets(f.target)) await c.pause(n).then(() => a.paused.push(n));
         return;
       case 'partition': {
-        const rest = Array.from({ length: c.record.clusterSize }, (_, i) => i + 1).filter((n) => !f.minority.includes(n));
-        await c.partition([[...f.minority], rest]);
+        // Drawn among the first ids; after membership changes only the replicas still there take part.
+        const members = this.o.members();
+        const minority = f.minority.filter((n) => members.includes(n));
+        const rest = members.filter((n) => !minority.includes(n));
+        if (minority.length === 0 || rest.length === 0) throw new Error('none of its replicas is in the cluster any more');
+        await c.partition([minority, rest]);
         a.partitioned = true;
         return;
       }
@@ -87,9 +99,41 @@ export class NemesisRunner {
         return c.net({ dropRate: f.rate });
       case 'kill-all':
         await c.killAll();
-        a.killed.push(...Array.from({ length: c.record.clusterSize }, (_, i) => i + 1));
+        a.killed.push(...this.o.members());
         return;
+      case 'membership':
+        return this.changeMembership(f.how, a);
     }
+  }
+
+  /** The first half of a membership fault: the change `paxos add`, `remove` or `replace` makes, through the same service. */
+  private async changeMembership(how: 'grow' | 'shrink' | 'replace', a: Active): Promise<void> {
+    const ctx = this.changeContext();
+    if (how === 'grow') {
+      const added = await addOn(ctx);
+      a.changed = { added: added.node, removed: null };
+      return;
+    }
+    const victim = this.victim();
+    await removeOn(ctx, victim);
+    a.changed = { added: null, removed: victim };
+    if (how === 'replace') {
+      await addOn(ctx);
+      a.changed = null; // A replacement keeps the size: nothing to undo.
+    }
+  }
+
+  /** A voter to remove: not the leader half the time, so both a follower's and a leader's removal are exercised. */
+  private victim(): number {
+    const members = this.o.members();
+    const leader = this.o.leader();
+    const others = members.filter((n) => n !== leader);
+    const pickLeader = leader !== null && (this.next % 2 === 0 || others.length === 0);
+    return pickLeader ? leader! : others[this.next % others.length]!;
+  }
+
+  private changeContext() {
+    return { cluster: this.o.cluster, timeoutMs: CHANGE_TIMEOUT_MS, report: { step: (line: string) => this.o.log(`  ${line}`) } };
   }
 
   private async hitLeader(how: 'kill' | 'pause' | 'isolate', a: Active): Promise<void> {
@@ -119,6 +163,8 @@ export class NemesisRunner {
     if (a.scheduled.fault.kind === 'kill-all') await undo('restart every replica', async () => { await c.restartAll(); });
     else for (const n of a.killed) await undo(`restart node-${n}`, () => c.restart(n));
     if (a.partitioned) await undo('heal', () => c.heal());
+    if (a.changed?.added != null) await undo('remove a replica again', async () => { await removeOn(this.changeContext(), this.victim()); });
+    if (a.changed?.removed != null) await undo('add a replica again', async () => { await addOn(this.changeContext()); });
     if (a.net) await undo('restore the network', () => c.net({ delayMs: null, dropRate: 0 }));
     const text = describeFault(a.scheduled.fault);
     this.o.record({ type: 'nemesis', phase: 'end', kind: a.scheduled.fault.kind, description: text, timeMs: this.o.nowMs() });

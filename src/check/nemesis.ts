@@ -6,7 +6,7 @@
  */
 import { Random } from '../core/random.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'leader', 'delay', 'drop', 'kill-all'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'leader', 'delay', 'drop', 'kill-all', 'membership'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a fault hits: named replicas, or the leader of the moment. */
@@ -19,7 +19,14 @@ export type Fault =
   | { readonly kind: 'leader'; readonly how: 'kill' | 'pause' | 'isolate' }
   | { readonly kind: 'delay'; readonly minMs: number; readonly maxMs: number }
   | { readonly kind: 'drop'; readonly rate: number }
-  | { readonly kind: 'kill-all' };
+  | { readonly kind: 'kill-all' }
+  /**
+   * Multi-Paxos: change the configuration as `paxos add` and `paxos remove`
+   * do, and change it back at the end: grow adds a replica then removes one
+   * (a new one, or the leader), shrink removes a voter then adds a fresh
+   * replica, replace swaps a voter for a new replica.
+   */
+  | { readonly kind: 'membership'; readonly how: 'grow' | 'shrink' | 'replace' };
 
 export interface ScheduledFault {
   readonly fault: Fault;
@@ -62,6 +69,8 @@ function drawFault(random: Random, kind: NemesisKind, n: number): Fault {
       return { kind, rate: random.pick([0.1, 0.2, 0.4]) };
     case 'kill-all':
       return { kind };
+    case 'membership':
+      return { kind, how: random.pick(['grow', 'shrink', 'replace'] as const) };
   }
 }
 
@@ -101,6 +110,8 @@ export function describeFault(f: Fault): string {
       return `drop ${Math.round(f.rate * 100)}% of messages`;
     case 'kill-all':
       return 'kill every replica at once, then restart them all';
+    case 'membership':
+      return f.how === 'grow' ? 'add a replica, remove one at the end' : f.how === 'shrink' ? 'remove a voter, add a fresh replica at the end' : 'replace a voter by a fresh replica';
   }
 }
 

@@ -888,7 +888,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onLearn(m: LearnMsg): void {
-    for (const e of m.entries) if (e.slot > this.compactedThrough) this.choose(e.slot, e.value, null);
+    // A catch-up reply is the sender's applied log from where this replica asked. Taken only where it joins this
+    // replica's own applied log (a reply to an earlier incarnation's request may not), each value is applied before the
+    // next is taken, so a stop-sign among them moves this replica into the next epoch before that epoch's values.
+    for (const e of m.entries) {
+      if (e.slot < this.commitIndex) continue;
+      if (e.slot > this.commitIndex) break;
+      this.choose(e.slot, e.value, null);
+    }
     if (m.entries.length > 0 && this.commitIndex < m.commitIndex) {
       this.catchupSentTick = this.nowTick;
       this.out.messages.push(this.catchupMessage(m.from));

@@ -13,6 +13,8 @@ export interface BatchOptions {
   readonly seeds: number;
   readonly bugs?: PlantedBugs;
   readonly simBugs?: SimBugs;
+  /** Multi: whether schedules change the configuration; by default every odd seed does. */
+  readonly membershipChanges?: boolean;
   /** Stop after this many failing seeds (default: keep going). */
   readonly maxFailures?: number;
   readonly onSchedule?: (result: SimResult, index: number) => void;
@@ -27,6 +29,8 @@ export interface BatchResult {
   readonly opsCompleted: number;
   /** Multi: snapshots taken (each a log compaction) and installed from a peer, over all schedules. */
   readonly snapshots: { readonly taken: number; readonly installed: number };
+  /** Multi: schedules that changed the configuration, changes asked for, and epochs entered in all. */
+  readonly membership: { readonly schedules: number; readonly asked: number; readonly epochs: number };
   /** Schedules whose history the linearizability search gave up on: neither passed nor failed. */
   readonly undecided: readonly SimResult[];
   readonly failures: readonly SimResult[];
@@ -82,6 +86,7 @@ function runOne(opts: BatchOptions, i: number): SimResult {
     protocol: opts.protocol, clusterSize: opts.clusterSize, seed: opts.firstSeed + i,
     ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
     ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
+    ...(opts.membershipChanges !== undefined ? { membershipChanges: opts.membershipChanges } : {}),
   });
 }
 
@@ -95,6 +100,7 @@ class Tally {
   private messages = 0;
   private opsCompleted = 0;
   private readonly snapshots = { taken: 0, installed: 0 };
+  private readonly membership = { schedules: 0, asked: 0, epochs: 0 };
 
   /** Counts one schedule; returns false when the batch should stop (enough failures). */
   add(result: SimResult, index: number, opts: BatchOptions): boolean {
@@ -104,6 +110,11 @@ class Tally {
     this.opsCompleted += result.opsCompleted;
     this.snapshots.taken += result.snapshots?.taken ?? 0;
     this.snapshots.installed += result.snapshots?.installed ?? 0;
+    if (result.membership !== undefined) {
+      this.membership.schedules++;
+      this.membership.asked += result.membership.asked;
+      this.membership.epochs += result.membership.epochs;
+    }
     if (result.ok && result.undecided !== undefined) this.undecided.push(result);
     opts.onSchedule?.(result, index);
     if (result.ok) return true;
@@ -114,7 +125,7 @@ class Tally {
   result(): BatchResult {
     return {
       schedules: this.schedules, chosen: this.chosen, messages: this.messages, opsCompleted: this.opsCompleted,
-      snapshots: { ...this.snapshots }, undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
+      snapshots: { ...this.snapshots }, membership: { ...this.membership }, undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
     };
   }
 }

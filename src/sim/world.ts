@@ -348,7 +348,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
   private coreConfig(node: SimNode): Partial<CoreConfigInput> {
     const bugs = this.opts.bugs ?? {};
     return {
-      ...(node.id > this.opts.clusterSize ? { contacts: this.latestVoters() } : {}),
+      // What an orchestrator's manifest would tell a (re)starting replica: where the cluster's voters are now.
+      ...(this.membershipChanges ? { contacts: this.latestVoters() } : {}),
       snapshotEverySlots: this.snapshotEverySlots(),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
@@ -549,6 +550,14 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     this.profile = { ...this.profile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
     for (const node of this.nodes) if (node.replica === null && !node.retired) this.restart(node);
+    // A replica outside the latest configuration may know none of its voters any more (those it knew were removed
+    // and stopped): restarted, it is told where they are, as `paxos up` tells a resumed replica from its manifest.
+    const voters = this.latestVoters();
+    for (const node of this.nodes) {
+      if (node.retired || voters.includes(node.id) || node.replica === null) continue;
+      this.crash(node, 'to restart it with the current voters as contacts');
+      this.restart(node);
+    }
     for (const c of this.clients) this.schedule(this.clientRandom.int(0, 20), { kind: 'client', client: c.id });
     this.schedule(50, { kind: 'probe' });
   }

@@ -30,6 +30,7 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
         const result = runSeeds({
           protocol, clusterSize, firstSeed: 1, seeds: rare ? RARE_SEEDS : SEEDS, maxFailures: 1,
           ...(plant.bugs ? { bugs: plant.bugs } : {}), ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
+          membershipChanges: plant.membershipChanges === true,
         });
         console.log(`${protocol} n=${clusterSize} ${plant.name}: first caught by seed ${result.failures[0]?.seed ?? 'none'}: ${result.failures[0]?.violation ?? 'not caught'}`);
         if (result.failures.length > 0) caught.set(`${protocol}/${plant.name}`, (caught.get(`${protocol}/${plant.name}`) ?? 0) + 1);

@@ -211,6 +211,30 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
  * moving target would call a replica with an empty log caught up with a
  * short one.)
  */
+/**
+ * Waits (bounded) until a majority of the new voters have entered the new
+ * epoch. Until then the removed replica may be the only one that knows the
+ * change was chosen, and stopping it would leave the new voters unable to
+ * learn it: the simulator found that stall. If the wait runs out the replica
+ * is stopped anyway, and the sentence says so.
+ */
+async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number, name: string): Promise<void> {
+  const deadline = Date.now() + Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
+  for (;;) {
+    const seen = await Promise.all(voters.map((v) => replicaStatus(ctx.cluster, v)));
+    const entered = seen.filter((s) => (s?.view.membership?.epoch ?? -1) >= epoch).length;
+    if (entered * 2 > voters.length) return;
+    if (Date.now() > deadline) {
+      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${HANDOVER_WAIT_MS / 1000}s; stopping ${name} anyway`);
+      return;
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** How long remove waits for the new voters to take over before it stops the removed replica. */
+const HANDOVER_WAIT_MS = 5000;
+
 export function caughtUp(applied: number, target: number): boolean {
   return applied >= target;
 }
@@ -274,6 +298,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
   const slot = await reconfigure(ctx, via, membership.epoch, voters, (outcome) => (outcome === 'refused' ? `${name} is still a voter; nothing changed` : `${name} is left running; see \`paxos status\``));
   const epoch = await epochAfter(ctx, via === node ? voters[0]! : via, membership.epoch);
   ctx.report.step(`${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`);
+  await handedOver(ctx, voters, epoch, name);
   await ctx.cluster.removeReplica(node);
   ctx.report.step(`${name} stopped and marked removed`);
   return { op: 'remove', node, epoch, fromSlot: slot + 1, voters };

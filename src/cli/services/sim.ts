@@ -35,6 +35,7 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   const batch = await runSeedsAsync({
     protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: o.plant ? 1 : 20,
     ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}), ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
+    ...(o.plant ? { membershipChanges: o.plant.membershipChanges === true } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
     ...(o.interrupted ? { interrupted: o.interrupted } : {}),
     ...(traceOut !== null ? { traceSink: traceOut.write } : {}),
@@ -81,6 +82,8 @@ function printSummary(o: SimCommandOptions, firstSeed: number, batch: AsyncBatch
   o.out(o.protocol === 'multi'
     ? `log compactions ${batch.snapshots.taken} (each with a snapshot)   snapshots installed from a peer ${batch.snapshots.installed}`
     : `log compactions ${batch.snapshots.taken}`);
+  const m = batch.membership;
+  if (m.schedules > 0) o.out(`membership changes in ${m.schedules} schedules: ${m.asked} asked, ${m.epochs} configurations entered`);
 }
 
 function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {
