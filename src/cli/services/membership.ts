@@ -210,13 +210,14 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
  * is stopped anyway, and the sentence says so.
  */
 async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number, name: string): Promise<void> {
-  const deadline = Date.now() + Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
+  const waitMs = Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const seen = await Promise.all(voters.map((v) => replicaStatus(ctx.cluster, v)));
     const entered = seen.filter((s) => (s?.view.membership?.epoch ?? -1) >= epoch).length;
     if (entered * 2 > voters.length) return;
     if (Date.now() > deadline) {
-      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${HANDOVER_WAIT_MS / 1000}s; stopping ${name} anyway`);
+      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${waitMs / 1000}s; stopping ${name} anyway`);
       return;
     }
     await sleep(POLL_MS);
