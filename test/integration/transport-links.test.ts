@@ -174,3 +174,19 @@ function unusedPort(): Promise<number> {
     });
   });
 }
+
+test('the peer table is the whole membership: a replica that joined (id beyond the bootstrap size) is reached, a removed one is dropped', async () => {
+  const [a, b] = await Promise.all([start(1), start(2)]);
+  const joined = await start(5);
+  wire([a!, b!, joined]);
+  a!.transport.send(ping(1, 5, 1));
+  await waitFor('node-5 hears node-1', () => joined.inbox.length === 1);
+  // The registry pushes the table without node-2 (removed): its link closes, and nothing more is sent to it.
+  a!.transport.setPeers(new Map([[1, { host: '127.0.0.1', port: a!.transport.port }], [5, { host: '127.0.0.1', port: joined.transport.port }]]));
+  const dropped = a!.transport.stats().dropped;
+  a!.transport.send(ping(1, 2, 2));
+  a!.transport.send(ping(1, 5, 3));
+  await waitFor('node-5 hears node-1 again', () => joined.inbox.length === 2);
+  assert.equal(a!.transport.stats().dropped, dropped + 1);
+  assert.deepEqual(ns(b!.inbox, 1), []);
+});

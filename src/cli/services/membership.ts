@@ -203,15 +203,6 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
 }
 
 /**
- * Polls the learner until it has every slot the leader knew chosen when the
- * polling began. The target is fixed, not the leader's moving commit point:
- * under load the learner would otherwise chase it for ever; when it is
- * reached, the learner is behind only by what was chosen during its
- * catch-up, which it learns like any replica once it votes. (A margin on a
- * moving target would call a replica with an empty log caught up with a
- * short one.)
- */
-/**
  * Waits (bounded) until a majority of the new voters have entered the new
  * epoch. Until then the removed replica may be the only one that knows the
  * change was chosen, and stopping it would leave the new voters unable to
@@ -219,13 +210,14 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
  * is stopped anyway, and the sentence says so.
  */
 async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number, name: string): Promise<void> {
-  const deadline = Date.now() + Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
+  const waitMs = Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const seen = await Promise.all(voters.map((v) => replicaStatus(ctx.cluster, v)));
     const entered = seen.filter((s) => (s?.view.membership?.epoch ?? -1) >= epoch).length;
     if (entered * 2 > voters.length) return;
     if (Date.now() > deadline) {
-      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${HANDOVER_WAIT_MS / 1000}s; stopping ${name} anyway`);
+      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${waitMs / 1000}s; stopping ${name} anyway`);
       return;
     }
     await sleep(POLL_MS);
@@ -235,6 +227,15 @@ async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number
 /** How long remove waits for the new voters to take over before it stops the removed replica. */
 const HANDOVER_WAIT_MS = 5000;
 
+/**
+ * Polls the learner until it has every slot the leader knew chosen when the
+ * polling began. The target is fixed, not the leader's moving commit point:
+ * under load the learner would otherwise chase it for ever; when it is
+ * reached, the learner is behind only by what was chosen during its
+ * catch-up, which it learns like any replica once it votes. (A margin on a
+ * moving target would call a replica with an empty log caught up with a
+ * short one.)
+ */
 export function caughtUp(applied: number, target: number): boolean {
   return applied >= target;
 }
