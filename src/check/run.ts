@@ -7,6 +7,8 @@
  * goes into a results folder: results.json, history.jsonl, the nemesis
  * schedule, timeline.html and latency.svg.
  */
+import { currentMembership } from '../cli/services/membership.js';
+import type { Membership } from '../core/membership.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,8 +123,11 @@ async function runAgainst(cluster: ClusterClient, o: CheckOptions, schedule: rea
   // A cluster that cannot decide again once every fault is gone has failed the check (liveness), and says why.
   const recovery = await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS).then(() => ({ ok: true as const }), (err: Error) => ({ ok: false as const, reason: err.message }));
   if (recovery.ok) await finalReads(o, workload, cluster, runId);
-  const logs = await convergedLogs(cluster, (await cluster.status()).replicas.map((r) => r.id));
-  return conclude(o, events, schedule, logs, nowMs(), recovery);
+  const final = await cluster.status();
+  const logs = await convergedLogs(cluster, final.replicas.map((r) => r.id));
+  // The configuration the run ended in: after the membership nemesis it is not the one it started with.
+  const configuration = o.protocol === 'multi' ? currentMembership(final.replicas.map((r) => r.status), final.clusterSize) : null;
+  return conclude(o, events, schedule, logs, nowMs(), recovery, configuration);
 }
 
 /** Drives the nemesis until the run's time is up, with a progress line. */
@@ -218,7 +223,7 @@ async function readLog(cluster: ClusterClient, node: number): Promise<{ log: Cho
   return { log, compactedThrough };
 }
 
-function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], read: { logs: Map<number, ChosenLog>; compacted: Map<number, number> }, durationMs: number, recovery: { ok: boolean; reason?: string }): CheckResults {
+function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], read: { logs: Map<number, ChosenLog>; compacted: Map<number, number> }, durationMs: number, recovery: { ok: boolean; reason?: string }, configuration: Membership | null): CheckResults {
   const { logs, compacted } = read;
   const ops = pairOperations(events);
   const lin = checkLinearizability({ protocol: o.protocol, ops, deadlineMs: o.checkBudgetMs });
@@ -233,6 +238,7 @@ function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: re
     clients: o.clients, keys: o.keys, nemesis: o.nemesis, ...(o.plant !== undefined ? { plant: o.plant } : {}),
     schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
     operations: counts, availability: availability(ops, schedule),
+    ...(configuration !== null ? { configuration: { epoch: configuration.epoch, voters: configuration.voters, startSlot: configuration.startSlot } } : {}),
     checks: {
       linearizable: { ok: lin.ok, ...(lin.reason !== undefined ? { reason: lin.reason } : {}), violatingKeys: lin.violatingKeys, undecidedKeys: lin.undecidedKeys },
       agreement: { ok: agreement.ok, conflicts: agreement.conflicts, converged: agreement.converged, chosenPerReplica: agreement.chosenPerReplica },

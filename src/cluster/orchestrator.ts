@@ -5,6 +5,7 @@
  * event streams to observers, and crashes (SIGKILL), pauses (SIGSTOP), resumes
  * (SIGCONT) and restarts replicas on request. It listens on loopback behind the cluster's secret like everything else.
  */
+import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -764,7 +765,7 @@ async function raceDeadline(promise: Promise<unknown>, deadline: number): Promis
 }
 
 /** The sentence every membership command gives on a Basic Paxos cluster. */
-export const BASIC_REFUSAL = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors';
+export const BASIC_REFUSAL = BASIC_NO_MEMBERSHIP;
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {
   const groups = faults.partition;

@@ -95,7 +95,7 @@ interface Proposal {
 }
 
 /** Basic Paxos here is one write-once register per key over fixed acceptors: a change of acceptors would need a log to order it in. */
-export const BASIC_NO_MEMBERSHIP = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key over a fixed set of acceptors';
+export const BASIC_NO_MEMBERSHIP = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors';
 
 export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   readonly id: NodeId;

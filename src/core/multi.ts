@@ -1038,7 +1038,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       const slot = this.sessions.appliedAt(p.value.identity);
       if (slot === undefined) continue;
       this.pending.delete(id);
-      this.replySuccess(p, slot, null);
+      const c = p.value.command;
+      // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
+      if (c.op === 'config') this.answerDecidedChange(p, c, slot);
+      else this.replySuccess(p, slot, null);
     }
   }
 
@@ -1136,8 +1139,22 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const p = this.pending.get(value.id);
     if (p === undefined) return;
     this.pending.delete(value.id);
-    if (this.membership.epoch === c.fromEpoch + 1 && this.membership.startSlot === firstSlot + 1) return this.replySuccess(p, firstSlot, null);
-    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${firstSlot}, and the configuration has changed since; see paxos status for the one in force` });
+    this.answerDecidedChange(p, c, firstSlot);
+  }
+
+  /**
+   * A change decided at `slot` took effect exactly when an epoch `fromEpoch
+   * + 1` started right after it. The current configuration can tell: it is
+   * that epoch (ok), or not yet past `fromEpoch` (so the change was refused);
+   * otherwise later changes hide it, and the answer is honestly unknown.
+   */
+  private answerDecidedChange(p: PendingRequest, c: ConfigCommand, slot: number): void {
+    const m = this.membership;
+    if (m.epoch === c.fromEpoch + 1 && m.startSlot === slot + 1) return this.replySuccess(p, slot, null);
+    if (m.epoch <= c.fromEpoch) {
+      return this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed` });
+    }
+    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force` });
   }
 
   private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {

@@ -4,6 +4,7 @@
  * one gets one clear sentence back, never a crash.
  */
 import { votersProblem } from '../core/membership.js';
+import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
@@ -166,7 +167,7 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
  */
 function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: readonly number[] }): Command {
   const view = ctx.replica.status().view;
-  if (view.protocol !== 'multi') throw new ControlError('membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors');
+  if (view.protocol !== 'multi') throw new ControlError(BASIC_NO_MEMBERSHIP);
   if (view.membership === undefined) throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
   return { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
 }

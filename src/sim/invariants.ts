@@ -159,6 +159,19 @@ export class InvariantChecker<M> {
     return e.voters;
   }
 
+  /**
+   * What a client is told must be true: a change answered ok at `slot` took
+   * effect, so the replica that answered (which has applied it) reported
+   * entering the epoch it opened, from the next slot, with those voters.
+   */
+  onChangeAcknowledged(node: NodeId, change: { fromEpoch: number; voters: readonly NodeId[] }, slot: number): void {
+    const e = this.epochs.get(change.fromEpoch + 1);
+    const voters = [...change.voters].sort((a, b) => a - b).join(',');
+    if (e === undefined || e.startSlot !== slot + 1 || e.voters.join(',') !== voters) {
+      this.fail(`${name(node)} told a client its change of epoch ${change.fromEpoch} to ${voters} took effect at slot ${slot}, but epoch ${change.fromEpoch + 1} is ${e === undefined ? 'unknown' : `${e.voters.join(',')} from slot ${e.startSlot}`}`);
+    }
+  }
+
   /** Multi: a configuration change was proposed; its id says what it asked for. */
   noteConfigProposed(valueId: string, change: { fromEpoch: number; voters: readonly NodeId[] }): void {
     this.configs.set(valueId, change);

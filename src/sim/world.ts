@@ -688,6 +688,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {
       if (!life.alive) return done(false);
       this.noteAndTrace(`admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`);
+      if (reply.ok) this.checker.onChangeAcknowledged(node.id, change, reply.slot ?? 0);
       done(reply.ok);
     });
   }

@@ -15,6 +15,7 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
 }
 
 interface Shape {
+  configuration?: { epoch: number; voters: number[]; startSlot: number };
   operations: { total: number; ok: number; fail: number; info: number };
   availability: { overall: number; calm: number | null; byFault: Record<string, number>; latencyMs: { p50: number; p99: number; max: number } | null };
   checks: {
@@ -38,6 +39,9 @@ function summary(r: CheckResults, outDir: string): string[] {
     `  agreement: ${s.checks.agreement.ok ? `every replica agrees ${r.protocol === 'multi' ? 'slot by slot' : 'key by key'}` : `NO: ${s.checks.agreement.conflicts.slice(0, 3).join('; ')}`}${s.checks.agreement.converged ? '' : ' (not every replica had caught up)'}`,
     `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica${s.checks.durability.inSnapshots ? ` (${s.checks.durability.inSnapshots} of them inside a replica's snapshot)` : ''}` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
     ...(s.checks.recovery.ok ? [] : [`  recovery: NO: ${s.checks.recovery.reason}`]),
+    ...(s.configuration !== undefined && s.configuration.epoch > 0
+      ? [`  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => `node-${v}`).join(', ')} (from slot ${s.configuration.startSlot})`]
+      : []),
     ...(s.checks.identities.ok ? [] : [`  identities: REUSED by a replica: ${s.checks.identities.reused.slice(0, 2).join('; ')}`]),
     `  availability: ${pct(s.availability.overall)} overall, ${pct(s.availability.calm)} calm${faults ? `, ${faults}` : ''}`,
     ...(lat ? [`  latency of ok operations: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms`] : []),
