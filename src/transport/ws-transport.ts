@@ -196,7 +196,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 
   /** The drop event's reason, in the simulator's words where they are the same. */
   private whyDropped(message: M): string {
-    if (!this.links.has(message.to)) return `node-${message.to} is not a peer`;
+    if (!this.links.has(message.to)) return `no address for node-${message.to} yet`;
     return canTalk(this.faults, message.from, message.to) ? 'network loss' : 'partition cut';
   }
 
