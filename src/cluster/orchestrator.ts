@@ -708,6 +708,7 @@ export class Orchestrator {
       ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
       resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
       ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
+      ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
       replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
     };
   }
