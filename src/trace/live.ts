@@ -59,7 +59,13 @@ export class PartWriter {
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly file: string, private readonly log: (line: string) => void = () => undefined, private readonly now: () => number = wallMs) {
+  constructor(
+    private readonly file: string,
+    private readonly log: (line: string) => void = () => undefined,
+    private readonly now: () => number = wallMs,
+    /** The caps; smaller ones only in tests. */
+    private readonly limits: { events: number; bytes: number } = { events: MAX_PART_EVENTS, bytes: MAX_PART_BYTES },
+  ) {
     mkdirSync(dirname(file), { recursive: true });
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
@@ -75,7 +81,7 @@ export class PartWriter {
     const line = formatEvent({ seq: ++this.seq, ms: this.now(), ...body } as TraceEvent);
     this.bytes += line.length + 1;
     this.buffer.push(line);
-    if (this.seq >= MAX_PART_EVENTS || this.bytes >= MAX_PART_BYTES) this.cap();
+    if (this.seq >= this.limits.events || this.bytes >= this.limits.bytes) this.cap();
   }
 
   private cap(): void {
