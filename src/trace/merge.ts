@@ -65,8 +65,8 @@ export function mergeParts(texts: readonly string[]): MergeResult {
     p.events.forEach((e, line) => stamped.push({ e, part, line }));
   });
   stamped.sort((a, b) => a.e.ms! - b.e.ms! || a.part - b.part || a.line - b.line);
-  const { events, orphans } = renumber(fromStart(stamped.map((s) => s.e)));
-  if (orphans > 0) events.push(closingNote(events, orphans));
+  const { events, orphans, repeats } = renumber(fromStart(stamped.map((s) => s.e)));
+  if (orphans > 0 || repeats > 0) events.push(closingNote(events, orphans, repeats));
   return { events, orphans, skipped };
 }
 
@@ -84,14 +84,19 @@ function fromStart(sorted: readonly TraceEvent[]): TraceEvent[] {
 }
 
 /** Gives every event its place and every message its new id, holding back deliveries and drops that came before their send. */
-function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphans: number } {
+function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphans: number; repeats: number } {
   const ids = new Map<number, number>();
   const waiting = new Map<number, TraceEvent[]>();
   const out: TraceEvent[] = [];
+  let repeats = 0;
   const put = (e: TraceEvent, ms: number) => out.push({ ...e, seq: out.length + 1, ms: Math.max(e.ms!, ms) } as TraceEvent);
   for (const e of sorted) {
     if (e.ev === 'send') {
-      if (ids.has(e.id)) continue; // The same wire id twice would be a bug in a part; the first send stands.
+      // The same wire id twice would be a bug in live.ts's numbering; the first send stands and the note counts the rest.
+      if (ids.has(e.id)) {
+        repeats++;
+        continue;
+      }
       ids.set(e.id, ids.size + 1);
       put({ ...e, id: ids.size }, 0);
       for (const w of waiting.get(e.id) ?? []) put({ ...w, id: ids.size } as TraceEvent, e.ms!);
@@ -106,12 +111,14 @@ function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphan
   }
   let orphans = 0;
   for (const list of waiting.values()) orphans += list.length;
-  return { events: out, orphans };
+  return { events: out, orphans, repeats };
 }
 
-function closingNote(events: readonly TraceEvent[], orphans: number): TraceEvent {
+function closingNote(events: readonly TraceEvent[], orphans: number, repeats: number): TraceEvent {
   const ms = events.at(-1)?.ms ?? 0;
-  return { seq: events.length + 1, ms, ev: 'note', text: `${orphans} deliveries or drops left out: their sends were never written (a replica killed before its trace buffer reached the disk, or a capped part)` };
+  const left = orphans > 0 ? [`${orphans} deliveries or drops left out: their sends were never written (a replica killed before its trace buffer reached the disk, or a capped part)`] : [];
+  const twice = repeats > 0 ? [`${repeats} sends left out: they repeat an id already sent`] : [];
+  return { seq: events.length + 1, ms, ev: 'note', text: [...left, ...twice].join('; ') };
 }
 
 /** The part files of a parts directory, orchestrator first (its crashes and partitions then lead their ties), then replicas by number. */
