@@ -128,6 +128,8 @@ async function main(): Promise<void> {
   if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
   // Before the transport listens, so the start leads everything this incarnation records.
   trace?.started(storage.recovered.length > 0 || storage.recoveredSnapshot !== null);
+  // Every way out but SIGKILL (a stop, a storage failure, an orchestrator gone) writes what is still buffered.
+  if (trace !== null) process.once('exit', () => trace.close());
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   const transport = await createWsTransport<PeerMessage>({
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
-    onFatal: () => { trace?.close(); process.exit(3); },
+    onFatal: () => process.exit(3),
     ...(trace !== null ? { probe: releaseTrace(trace, args.protocol) } : {}),
   });
   replica.start();
@@ -165,7 +167,6 @@ async function main(): Promise<void> {
     replica!.stop();
     await transport.close();
     await storage.close();
-    trace?.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
