@@ -38,7 +38,7 @@ export function packageVersion(): string {
 
 /** One example per command, shown at the end of its `--help`. */
 const EXAMPLES: Record<string, readonly string[]> = {
-  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy'],
+  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy', 'paxos up -n 3 --detach --trace run.jsonl'],
   propose: ['paxos propose x=7', 'paxos propose x=7 --via node-2 --timeout 2s --json'],
   get: ['paxos get x', 'paxos get x --via node-3 --json'],
   status: ['paxos status', 'paxos status --json | jq \'.replicas[] | select(.up | not) | .id\''],
@@ -58,7 +58,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   reset: ['paxos reset'],
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json', 'paxos sim --seed 7 -n 3 --trace seed7.jsonl'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
-  trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg'],
+  trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg', 'paxos trace run.jsonl.parts'],
   scenario: ['paxos scenario list', 'paxos scenario run 000-duelling-proposers', 'paxos scenario run 000-duelling-proposers --trace t.jsonl && paxos trace t.jsonl --svg walk.svg', 'paxos scenario run ./my-scenario.txt --step'],
   'scenario list': ['paxos scenario list', 'paxos scenario list --json'],
   'scenario run': ['paxos scenario run 000-duelling-proposers', 'paxos scenario run multi-failover --trace failover.jsonl', 'paxos scenario run ./my-scenario.txt --step'],

@@ -24,6 +24,7 @@ import {
   deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease, withLearner, withState,
   writeManifest, type Manifest, type MemberState,
 } from './manifest.js';
+import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
 
@@ -40,6 +41,8 @@ export interface OrchestratorOptions {
   readonly snapshotEverySlots?: number;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** `paxos up --trace FILE`: every replica records its part of the run, merged into FILE when the cluster stops. */
+  readonly traceFile?: string;
 }
 
 export interface ReplicaState {
@@ -120,9 +123,13 @@ export class Orchestrator {
   private resumedChosen: number | null = null;
   /** Things the user should hear about the start (data deleted, a port that moved), for `up` to print. */
   readonly notices: string[] = [];
+  private trace: ClusterTrace | null = null;
+  /** What became of the trace once the cluster stopped, for a foreground `up` to print. */
+  traceResult: string | null = null;
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     process.on('exit', this.continuePausedOnExit);
   }
 
@@ -262,7 +269,7 @@ export class Orchestrator {
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
       ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
-      ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id),
+      ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id), ...(this.trace?.replicaArgs(r.id) ?? []),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
@@ -308,6 +315,7 @@ export class Orchestrator {
     r.control?.close();
     r.control = null;
     const reason = r.killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
+    if (!this.stopping) this.trace?.crashed(r.id);
     this.log(`node-${r.id} ${reason}`);
     this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
   }
@@ -564,6 +572,7 @@ export class Orchestrator {
   }
 
   private setFaults(rules: FaultRules): void {
+    this.trace?.faultsChanged(this.faults, rules);
     this.faults = rules;
     for (const r of this.replicas.values()) void r.control?.request({ op: 'faults', rules }, 2000).catch(() => undefined);
     this.emit({
@@ -700,6 +709,7 @@ export class Orchestrator {
       ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
       resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
       ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
+      ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
       replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
     };
   }
@@ -728,6 +738,9 @@ export class Orchestrator {
     process.off('exit', this.continuePausedOnExit);
     for (const r of this.replicas.values()) r.control?.close();
     await this.server?.close();
+    // After every replica has exited: their parts are complete, as far as their buffers reached the disk.
+    if (this.trace !== null) this.traceResult = this.trace.finish();
+    this.trace = null;
     await this.logs.closeAll();
     clearRecord(this.opts.home);
   }

@@ -44,6 +44,8 @@ export const ClusterRecordSchema = v.pipe(v.object({
   chosenAtStart: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** What the user should hear about this start (a port that moved), for a detached `up` to print. */
   notices: v.optional(v.array(v.string())),
+  /** `paxos up --trace FILE`: where the run's merged trace is written when it stops, for `down` to say. */
+  traceFile: v.optional(v.string()),
 }), v.readonly());
 
 /**

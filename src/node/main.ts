@@ -16,7 +16,11 @@ import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
-import { Replica, type PeerMessage } from './replica.js';
+import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
+import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
+import { messageFields } from '../trace/messages.js';
+import { describeWrite } from '../trace/records.js';
+import type { TransportTrace } from '../transport/ws-transport.js';
 import { MAX_FRAME_BYTES } from './limits.js';
 
 interface ReplicaArgs {
@@ -37,6 +41,8 @@ interface ReplicaArgs {
   readonly expectData: boolean;
   /** A replica that joined (paxos add): the voters it asks for catch-up until its own log names them. */
   readonly contacts: readonly number[] | undefined;
+  /** `paxos up --trace`: the file this replica appends its part of the run's trace to. */
+  readonly traceFile: string | undefined;
 }
 
 function parse(): ReplicaArgs {
@@ -45,7 +51,7 @@ function parse(): ReplicaArgs {
       id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
       'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
-      'expect-data': { type: 'boolean' }, contacts: { type: 'string' },
+      'expect-data': { type: 'boolean' }, contacts: { type: 'string' }, 'trace-file': { type: 'string' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
@@ -58,6 +64,7 @@ function parse(): ReplicaArgs {
     secret, tickMs: Number(values['tick-ms'] ?? 10),
     snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
+    traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
   };
 }
 
@@ -117,11 +124,18 @@ async function main(): Promise<void> {
   const identity = claimIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
   log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}`);
   const storage = await openFileStorage<unknown>({ dir: args.dataDir, log });
+  const trace = args.traceFile === undefined ? null : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
+  if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
+  // Before the transport listens, so the start leads everything this incarnation records.
+  trace?.started(storage.recovered.length > 0 || storage.recoveredSnapshot !== null);
+  // Every way out but SIGKILL (a stop, a storage failure, an orchestrator gone) writes what is still buffered.
+  if (trace !== null) process.once('exit', () => trace.close());
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
+    ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
       const cleanups: (() => void)[] = [];
       conn.onRequest((req) => handleControl({
@@ -144,6 +158,7 @@ async function main(): Promise<void> {
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
+    ...(trace !== null ? { probe: releaseTrace(trace, args.protocol) } : {}),
   });
   replica.start();
   await register(args, transport.port);
@@ -156,6 +171,25 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
+}
+
+/** The transport's trace hooks: messages in the format's words (the simulator's tracer writes the same fields). */
+function transportTrace(trace: ReplicaTraceLog, protocol: Protocol): TransportTrace<PeerMessage> {
+  return {
+    sent: (m) => trace.sent(messageFields(protocol, m)),
+    delivered: (id, m) => trace.delivered(id, m.to),
+    dropped: (id, why) => trace.dropped(id, why),
+  };
+}
+
+/** Durable writes and chosen values, recorded when a Ready is released: its records are on disk and its messages about to leave. */
+function releaseTrace(trace: ReplicaTraceLog, protocol: Protocol): ReplicaProbe {
+  return {
+    onRelease: (ready) => {
+      if (ready.persist.length > 0) trace.persisted(describeWrite(protocol, [...ready.persist, ...ready.persistLazy]));
+      for (const c of ready.chosen) trace.chosen(c.instance, c.value, c.ballot);
+    },
+  };
 }
 
 /** Tells the registry where this replica listens; it answers with the peer table and keeps it current. */

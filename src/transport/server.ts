@@ -28,7 +28,8 @@ export interface WsServerOptions<M> {
   readonly selfId?: number;
   readonly maxFrameBytes: number;
   readonly validate: (x: unknown) => M | null;
-  readonly onPeerMessage: (m: M) => void;
+  /** `traceId` is the message's id in a live trace, 0 when its sender did not trace it. */
+  readonly onPeerMessage: (m: M, traceId: number) => void;
   readonly onControl?: (conn: ControlConnection) => void;
   readonly log?: (line: string) => void;
 }
@@ -177,16 +178,33 @@ function acceptPeer<M extends { from: number; to: number }>(ws: WebSocket, node:
       counters.invalid++;
       return warn(`dropped a frame from node-${node} that is not JSON`);
     }
-    const list = Array.isArray(parsed) ? parsed : [parsed];
+    const { list, ids } = unpackFrame(parsed);
     if (list.length === 0) {
       counters.invalid++;
       return warn(`dropped an empty batch from node-${node}`);
     }
-    for (const item of list) admit(item, node, ctx);
+    list.forEach((item, i) => admit(item, node, ctx, ids[i]));
   });
 }
 
-function admit<M extends { from: number; to: number }>(item: unknown, node: number, ctx: PeerContext<M>): void {
+/**
+ * A frame's messages and their trace ids: a traced sender wraps its batch as
+ * `{"ids":[..],"messages":[..]}` (see ws-transport's packFrame); a plain
+ * array or a lone message is a frame without ids. An id that is not a
+ * positive integer is only ignored: it costs the trace an event, never a message.
+ */
+export function unpackFrame(parsed: unknown): { list: unknown[]; ids: number[] } {
+  if (isEnvelope(parsed)) return { list: parsed.messages, ids: parsed.ids.map((id) => (Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : 0)) };
+  return { list: Array.isArray(parsed) ? parsed : [parsed], ids: [] };
+}
+
+function isEnvelope(x: unknown): x is { ids: unknown[]; messages: unknown[] } {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  return Array.isArray(o.ids) && Array.isArray(o.messages) && o.ids.length === o.messages.length;
+}
+
+function admit<M extends { from: number; to: number }>(item: unknown, node: number, ctx: PeerContext<M>, traceId = 0): void {
   const m = safeValidate(ctx.o.validate, item);
   const selfId = ctx.o.selfId;
   if (m === null || m.from !== node || (selfId !== undefined && selfId > 0 && m.to !== selfId)) {
@@ -196,7 +214,7 @@ function admit<M extends { from: number; to: number }>(item: unknown, node: numb
     return;
   }
   ctx.counters.received++;
-  ctx.o.onPeerMessage(m);
+  ctx.o.onPeerMessage(m, traceId);
 }
 
 /** A validator that throws on hostile input (say, absurd nesting) must cost one dropped message, not the process. */

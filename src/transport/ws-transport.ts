@@ -36,6 +36,19 @@ export interface WsTransportOptions<M> {
   readonly onControl?: (conn: ControlConnection) => void;
   /** Overrides MAX_LINK_BACKLOG_BYTES (never below two frames), for tests that want to reach the bound quickly. */
   readonly maxLinkBacklogBytes?: number;
+  /** `paxos up --trace`: records what this replica sends, receives and drops on purpose; absent, frames are as they always were. */
+  readonly trace?: TransportTrace<M>;
+}
+
+/**
+ * The transport's hooks into a live trace. `sent` gives a message the id
+ * that travels with it in the frame's envelope (0: not traced), so the
+ * receiver's `delivered` can name the same message.
+ */
+export interface TransportTrace<M> {
+  sent(message: M): number;
+  delivered(id: number, message: M): void;
+  dropped(id: number, why: string): void;
 }
 
 /** The transport's counters plus the breakdown of drops that only a real network link has. */
@@ -84,6 +97,11 @@ interface Frame {
   readonly count: number;
 }
 
+interface Outgoing {
+  readonly message: unknown;
+  readonly traceId: number;
+}
+
 interface Link {
   readonly id: number;
   address: PeerAddress;
@@ -92,8 +110,8 @@ interface Link {
   /** Frames waiting for the link to open. */
   queue: Frame[];
   queuedBytes: number;
-  /** Messages sent this turn, packed into frames at the flush. */
-  outbox: unknown[];
+  /** Messages sent this turn, packed into frames at the flush, each with its trace id (0: untraced). */
+  outbox: Outgoing[];
   backoffMs: number;
   timer: NodeJS.Timeout | null;
   /** The last dial failure logged, so a peer that stays down costs one log line, not one per retry. */
@@ -160,39 +178,53 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   }
 
   send(message: M): void {
-    const fate = decide(this.faults, message.from, message.to, () => this.random.next());
-    if (!this.links.has(message.to) || !fate.deliver || this.closed) {
+    if (this.closed) {
       this.counters.dropped++;
       return;
     }
+    const traceId = this.o.trace?.sent(message) ?? 0;
+    const fate = decide(this.faults, message.from, message.to, () => this.random.next());
+    if (!this.links.has(message.to) || !fate.deliver) {
+      this.counters.dropped++;
+      if (traceId > 0) this.o.trace!.dropped(traceId, this.whyDropped(message));
+      return;
+    }
     this.counters.sent++;
-    if (fate.delayMs > 0) this.sendLater(message, fate.delayMs);
-    else this.enqueue(message);
+    if (fate.delayMs > 0) this.sendLater({ message, traceId }, message, fate.delayMs);
+    else this.enqueue({ message, traceId }, message.to);
+  }
+
+  /** The drop event's reason, in the simulator's words where they are the same. */
+  private whyDropped(message: M): string {
+    if (!this.links.has(message.to)) return `no address for node-${message.to} yet`;
+    return canTalk(this.faults, message.from, message.to) ? 'network loss' : 'partition cut';
   }
 
   /** A delayed message goes on the peer's link as it is when the delay ends, and not at all if a partition came up meanwhile. */
-  private sendLater(message: M, delayMs: number): void {
+  private sendLater(out: Outgoing, message: M, delayMs: number): void {
     if (this.delayed.size >= MAX_DELAYED_MESSAGES) {
       this.counters.dropped++;
+      if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'delay queue full');
       this.warnDelayed(`dropped a delayed message to node-${message.to}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`);
       return;
     }
     const timer = setTimeout(() => {
       this.delayed.delete(timer);
-      if (canTalk(this.faults, message.from, message.to)) this.enqueue(message);
-      else this.counters.dropped++;
+      if (canTalk(this.faults, message.from, message.to)) return this.enqueue(out, message.to);
+      this.counters.dropped++;
+      if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'partition cut');
     }, delayMs);
     timer.unref();
     this.delayed.add(timer);
   }
 
-  private enqueue(message: M): void {
-    const link = this.links.get(message.to);
+  private enqueue(out: Outgoing, to: number): void {
+    const link = this.links.get(to);
     if (link === undefined || this.closed) {
       this.counters.dropped++;
       return;
     }
-    link.outbox.push(message);
+    link.outbox.push(out);
     // A caller sending in a tight loop must not pile up an unbounded batch before the turn ends.
     if (link.outbox.length >= MAX_OUTBOX_MESSAGES) return this.flush();
     if (!this.flushScheduled) {
@@ -218,26 +250,31 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
    * A message that alone would exceed the limit would only make the peer
    * close the link, again on every retransmission, so it is dropped here.
    */
-  private frames(link: Link, batch: unknown[]): Frame[] {
+  private frames(link: Link, batch: readonly Outgoing[]): Frame[] {
     const budget = Math.floor(this.o.maxFrameBytes / 2);
     const frames: Frame[] = [];
     let parts: string[] = [];
+    let ids: number[] = [];
     let size = 2;
     const cut = () => {
-      if (parts.length > 0) frames.push({ text: `[${parts.join(',')}]`, bytes: size + parts.length - 1, count: parts.length });
+      if (parts.length > 0) frames.push(packFrame(parts, ids, size));
       parts = [];
+      ids = [];
       size = 2;
     };
-    for (const m of batch) {
-      const text = JSON.stringify(m);
-      const bytes = Buffer.byteLength(text);
-      if (bytes + 2 > this.o.maxFrameBytes) {
+    for (const { message, traceId } of batch) {
+      const text = JSON.stringify(message);
+      // A traced message also costs its id in the envelope: at most 16 digits and a comma.
+      const bytes = Buffer.byteLength(text) + (traceId > 0 ? 17 : 0);
+      if (bytes + 2 + ENVELOPE_BYTES > this.o.maxFrameBytes) {
         this.counters.dropped++;
+        if (traceId > 0) this.o.trace!.dropped(traceId, 'larger than the frame limit');
         this.warnOversized(`dropped a ${bytes}-byte message to node-${link.id}: larger than the ${this.o.maxFrameBytes}-byte frame limit`);
         continue;
       }
       if (parts.length > 0 && size + parts.length + bytes > budget) cut();
       parts.push(text);
+      ids.push(traceId);
       size += bytes;
     }
     cut();
@@ -353,13 +390,15 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     link.open = false;
   }
 
-  /** Called by the server for every validated inbound message; the partition is enforced on this end too. */
-  deliver(m: M): void {
+  /** Called by the server for every validated inbound message (with its trace id, 0 if none); the partition is enforced on this end too. */
+  deliver(m: M, traceId = 0): void {
     if (this.closed) return;
     if (!canTalk(this.faults, m.from, m.to)) {
       this.counters.dropped++;
+      if (traceId > 0) this.o.trace?.dropped(traceId, 'partition cut');
       return;
     }
+    if (traceId > 0) this.o.trace?.delivered(traceId, m);
     this.handler(m);
   }
 
@@ -380,6 +419,24 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   }
 }
 
+/** What the trace envelope adds around a frame's messages: `{"ids":[],"messages":}`. */
+const ENVELOPE_BYTES = 24;
+
+/**
+ * A frame's text. Untraced, it is the JSON array of its messages, as it has
+ * always been. Traced, the array goes in an envelope beside the messages'
+ * trace ids (`{"ids":[..],"messages":[..]}`): the ids stay out of the
+ * protocol's messages, and a receiver that predates tracing (it would take
+ * the envelope for one malformed message) only ever meets one when the
+ * cluster was started with --trace, which starts every replica from one build.
+ */
+function packFrame(parts: readonly string[], ids: readonly number[], size: number): Frame {
+  const array = `[${parts.join(',')}]`;
+  if (!ids.some((id) => id > 0)) return { text: array, bytes: size + parts.length - 1, count: parts.length };
+  const text = `{"ids":[${ids.join(',')}],"messages":${array}}`;
+  return { text, bytes: Buffer.byteLength(text), count: parts.length };
+}
+
 /** Bytes as MiB with one decimal, for log lines. */
 function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
@@ -397,7 +454,7 @@ export async function createWsTransport<M extends { from: number; to: number }>(
   let transport: WsTransport<M> | null = null;
   const server = await startWsServer<M>({
     host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize, selfId: o.selfId,
-    maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m) => transport?.deliver(m),
+    maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
     ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
   });
   transport = new WsTransport(o, server);

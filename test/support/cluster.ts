@@ -19,12 +19,14 @@ export class TestCluster {
 
   private constructor(readonly orchestrator: Orchestrator, readonly home: string, readonly clusterSize: number, readonly protocol: Protocol) {}
 
-  static async start(o: { nodes: number; protocol: Protocol; tickMs?: number; snapshotEverySlots?: number }): Promise<TestCluster> {
+  /** `traceFile`: as `paxos up --trace`; put it outside the cluster's home, which `stop()` deletes. */
+  static async start(o: { nodes: number; protocol: Protocol; tickMs?: number; snapshotEverySlots?: number; traceFile?: string }): Promise<TestCluster> {
     const home = mkdtempSync(join(tmpdir(), 'paxos-it-'));
     try {
       const orchestrator = await Orchestrator.start({
         home, clusterSize: o.nodes, protocol: o.protocol, ...(o.tickMs ? { tickMs: o.tickMs } : {}),
         ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
+        ...(o.traceFile !== undefined ? { traceFile: o.traceFile } : {}),
       });
       return new TestCluster(orchestrator, home, o.nodes, o.protocol);
     } catch (err) {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
@@ -24,6 +25,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     .option('--fresh', 'delete the cluster data in $PAXOS_HOME/data first and start an empty cluster (without it, `up` resumes the cluster whose data is there)')
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
+    .option('--trace <file>', 'record the run: each replica writes its messages, writes and choices to <file>.parts/, merged into <file> by `paxos down` (draw it with `paxos trace <file> --svg run.svg`)')
     .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"resumed":false,"chosen":null,"replicas":[…]})')
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
     .action(async (opts, cmd) => {
@@ -43,6 +45,8 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
         dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
         ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
         snapshotEverySlots: opts.snapshotEvery,
+        // Absolute: the detached orchestrator and the replicas need not share the caller's working directory.
+        ...(opts.trace !== undefined ? { traceFile: resolve(opts.trace) } : {}),
         out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
       }));
       if (json) {

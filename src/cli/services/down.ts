@@ -3,7 +3,10 @@
  * with `wipe` deletes its data afterwards. Without `wipe` the data stays, and
  * the next `paxos up` resumes the cluster from it.
  */
+import { existsSync, statSync } from 'node:fs';
 import { ClusterClient } from '../../cluster/client.js';
+import { orchestratorLogOf } from '../../cluster/home.js';
+import { partsDirOf } from '../../trace/live.js';
 import { deleteData, describeDeleted, dataRootOf, type DeletedData } from '../../cluster/manifest.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
 
@@ -49,8 +52,20 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
   cluster.close();
   const deadline = Date.now() + EXIT_WAIT_MS;
   while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const traced = cluster.record.traceFile;
   return {
-    lines: [`stopped the cluster of ${cluster.record.clusterSize} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`],
-    data: { stopped: true, clusterSize: cluster.record.clusterSize, orchestratorPid: pid },
+    lines: [
+      `stopped the cluster of ${cluster.record.clusterSize} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`,
+      ...(traced !== undefined ? [traceLine(traced, cluster.record.startedAtMs, home)] : []),
+    ],
+    data: { stopped: true, clusterSize: cluster.record.clusterSize, orchestratorPid: pid, ...(traced !== undefined ? { trace: traced } : {}) },
   };
+}
+
+/** Where the run's trace went: the orchestrator merged it before exiting, unless the merge failed (its log says why). */
+function traceLine(file: string, startedAtMs: number, home: string): string {
+  const written = existsSync(file) && statSync(file).mtimeMs >= startedAtMs;
+  return written
+    ? `wrote the run's trace to ${file}; draw it with \`paxos trace ${file} --svg run.svg\``
+    : `the run's trace was not merged into ${file} (${orchestratorLogOf(home)} says why); \`paxos trace ${partsDirOf(file)}\` reads its parts`;
 }

@@ -5,7 +5,9 @@
  * and which values were chosen where. A summary that finds two values chosen
  * for one instance says so first, because that is a safety violation.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { partsDirOf } from '../../trace/live.js';
+import { mergePartsDir } from '../../trace/merge.js';
 import { OperatingError, UsageError } from '../../errors.js';
 import { readStdinSync } from './stdin.js';
 import { showText } from '../../text/escape.js';
@@ -77,12 +79,23 @@ function diagramsAsked(o: TraceCommandOptions, source: string, events: readonly 
   return all.filter((d): d is Diagram => d !== undefined);
 }
 
+/** A file, stdin, or a live run's parts directory (`paxos up --trace FILE` writes FILE.parts/), merged as `paxos down` would. */
 function readInput(file: string): string {
+  if (file !== '-' && isDirectory(file)) return mergePartsDir(file).text;
   try {
     return file === '-' ? readStdinSync() : readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && isDirectory(partsDirOf(file))) throw new OperatingError(`there is no trace file ${file} yet: \`paxos down\` writes it; \`paxos trace ${partsDirOf(file)}\` reads the run so far`);
     throw new OperatingError(code === 'ENOENT' ? `there is no trace file ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -17,6 +17,7 @@ import type { ClusterTemplate } from '../../cluster/templates.js';
 import { OperatingError } from '../../errors.js';
 import { showLine } from '../../text/escape.js';
 import { PlainEventPrinter } from '../format.js';
+import { partsDirOf } from '../../trace/live.js';
 import { ensureNoRunningCluster } from './cluster-guard.js';
 
 export interface UpOptions {
@@ -34,6 +35,8 @@ export interface UpOptions {
   readonly daemon: boolean;
   readonly dashboard: boolean;
   readonly template?: ClusterTemplate;
+  /** `--trace FILE`, absolute: the run's merged trace is written there when the cluster stops. */
+  readonly traceFile?: string;
   readonly out: (line: string) => void;
 }
 
@@ -59,11 +62,13 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
     home: o.home, clusterSize: plan.clusterSize, protocol: plan.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
+    ...(o.traceFile !== undefined ? { traceFile: o.traceFile } : {}),
     // The daemon's log is read with cat and tail; a line quoting a peer's text must not carry control characters into it.
     log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${showLine(line)}`) : undefined,
   });
   if (o.template?.net) orchestrator.setNet(o.template.net);
   for (const line of orchestrator.notices) o.out(line);
+  if (o.traceFile !== undefined) o.out(tracingLine(o.traceFile));
   const resumed = orchestrator.resumed;
   if (resumed !== null) o.out(resumedLine(orchestrator.status().replicas.length, o.home, resumed.chosen));
   const stopped = new Promise<void>((resolve) => {
@@ -81,6 +86,7 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
     await stopped;
   }
   await orchestrator.down();
+  if (!o.daemon && orchestrator.traceResult !== null) o.out(orchestrator.traceResult);
   return 0;
 }
 
@@ -93,6 +99,10 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
     const line = printer.line(e);
     if (line !== null) o.out(line);
   });
+}
+
+function tracingLine(file: string): string {
+  return `tracing the run into ${partsDirOf(file)}/; \`paxos down\` merges it into ${file}`;
 }
 
 /** Deletes the data for `--fresh`, saying what it deleted (replicas of a dead orchestrator still exiting are waited for first). */
@@ -118,6 +128,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   if (o.basePort !== undefined) args.push('--base-port', String(o.basePort));
   if (o.snapshotEverySlots !== undefined) args.push('--snapshot-every', String(o.snapshotEverySlots));
   if (o.template !== undefined) args.push('--template', o.template.name);
+  if (o.traceFile !== undefined) args.push('--trace', o.traceFile);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
   child.unref();
   const deadline = Date.now() + 20_000;
@@ -128,6 +139,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
       if (record.resumed === true) o.out(resumedLine(record.replicas.length, o.home, record.chosenAtStart ?? 0));
       o.out(`cluster of ${record.replicas.length} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
+      if (o.traceFile !== undefined) o.out(tracingLine(o.traceFile));
       return 0;
     }
     if (child.exitCode !== null) break;
