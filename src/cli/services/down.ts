@@ -48,6 +48,8 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
   }
   const cluster = await ClusterClient.connect(home);
   const pid = cluster.record.orchestratorPid;
+  // After paxos add and remove the replicas running are not the cluster's first size: count them.
+  const running = await cluster.status().then((s) => s.replicas.length, () => cluster.record.clusterSize);
   await cluster.down();
   cluster.close();
   const deadline = Date.now() + EXIT_WAIT_MS;
@@ -55,7 +57,7 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
   const traced = cluster.record.traceFile;
   return {
     lines: [
-      `stopped the cluster of ${cluster.record.clusterSize} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`,
+      `stopped the cluster of ${running} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`,
       ...(traced !== undefined ? [traceLine(traced, cluster.record.startedAtMs, home)] : []),
     ],
     data: { stopped: true, clusterSize: cluster.record.clusterSize, orchestratorPid: pid, ...(traced !== undefined ? { trace: traced } : {}) },
