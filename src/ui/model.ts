@@ -39,6 +39,8 @@ export interface ReplicaRow {
   readonly pid: number | null;
   readonly downReason: string | null;
   readonly role: NodeView['role'] | null;
+  /** Multi: whether it votes in its configuration, only learns (joining), or was removed; null when unknown. */
+  readonly member: NodeView['member'] | null;
   /** Whom this replica believes to be the leader. */
   readonly leader: NodeId | null;
   readonly promised: Ballot | null;
@@ -114,7 +116,7 @@ const NO_FAULTS: FaultRules = { partition: null, delayMs: null, dropRate: 0 };
 
 function emptyRow(id: NodeId): ReplicaRow {
   return {
-    id, liveness: 'unknown', isolated: false, pid: null, downReason: null, role: null, leader: null,
+    id, liveness: 'unknown', isolated: false, pid: null, downReason: null, role: null, member: null, leader: null,
     promised: null, lastAccepted: null, chosenCount: 0, messagesIn: 0, messagesOut: 0,
     messageRatePerSec: 0, sendRatePerSec: 0, sample: null, log: [],
   };
@@ -209,7 +211,7 @@ function applyStatus(row: ReplicaRow, s: ReplicaStatus): ReplicaRow {
   const sample: RateSample = { uptimeMs: s.uptimeMs, messagesIn: s.messagesIn, messagesOut: s.messagesOut };
   const rates = ratesBetween(row.sample, sample);
   return {
-    ...row, liveness: 'up', pid: s.pid, role: s.view.role, leader: s.view.leader, promised: s.view.promised,
+    ...row, liveness: 'up', pid: s.pid, role: s.view.role, member: s.view.member ?? null, leader: s.view.leader, promised: s.view.promised,
     lastAccepted: s.view.lastAccepted, chosenCount: s.view.chosenCount,
     messagesIn: s.messagesIn, messagesOut: s.messagesOut, ...rates, sample,
   };

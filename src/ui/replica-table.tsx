@@ -50,6 +50,12 @@ export function ReplicaTable(props: ReplicaTableProps) {
   );
 }
 
+/** A learner or a removed replica is named as such: its own role (a follower) would hide that it does not vote. */
+function roleText(row: ReplicaRow): string {
+  if (row.member === 'learner' || row.member === 'removed') return row.member;
+  return row.role ?? '-';
+}
+
 interface LineProps {
   readonly row: ReplicaRow;
   readonly protocol: Protocol;
@@ -68,7 +74,7 @@ function ReplicaLine({ row, protocol, isLeader, isSelected, acceptedWidth, color
       <Cell width={W.mark} text={isSelected ? '›' : ''} style={paint(color, { bold: true })} />
       <Cell width={W.node} text={`${nodeName(row.id)}${isLeader ? '*' : ''}`} style={{ ...base, ...paint(color, isLeader ? { color: 'green' } : {}) }} />
       <Cell width={W.state} text={stateText(row)} style={{ ...base, ...paint(color, { color: stateColor(row) }) }} />
-      <Cell width={W.role} text={down ? '-' : row.role ?? '-'} style={base} />
+      <Cell width={W.role} text={down ? '-' : roleText(row)} style={base} />
       <Cell width={W.promised} text={ballotText(row.promised)} style={base} />
       <Cell width={acceptedWidth} text={acceptedText(protocol, row.lastAccepted)} style={base} />
       <Cell width={W.chosen} text={String(row.chosenCount)} style={base} />

@@ -2,9 +2,10 @@ import './force-color.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from 'ink-testing-library';
+import { Ballot } from '../../src/core/ballot.js';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
 import { seedChosen, type DashboardState } from '../../src/ui/model.js';
-import { basicStream, fold, multiStream, normalise, stripAnsi } from './fixtures.js';
+import { basicStream, fold, multiStream, normalise, status, stripAnsi } from './fixtures.js';
 
 const ARROW_UP = '\x1b[A';
 const ARROW_DOWN = '\x1b[B';
@@ -66,6 +67,19 @@ test('rows show roles, the leader mark, down and isolated', () => {
   assert.match(rowOf(f, 'node-2'), /node-2 +down +- /);
   assert.match(rowOf(f, 'node-3'), /node-3\* +up +leader +4\.3/);
   assert.match(rowOf(f, 'node-5'), /node-5 +isolated +follower/);
+  ui.unmount();
+});
+
+test('a replica that only learns (joining) or was removed says so in the role column', () => {
+  const state = fold([
+    ...multiStream(),
+    status({ node: 4, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'learner', uptimeMs: 3000 }),
+    status({ node: 1, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'removed', uptimeMs: 3000 }),
+  ], { clusterSize: 5, protocol: 'multi' });
+  const { ui, frame } = show({ state });
+  assert.match(rowOf(frame(), 'node-4'), /node-4 +up +learner /);
+  assert.match(rowOf(frame(), 'node-1'), /node-1 +up +removed /);
+  assert.match(rowOf(frame(), 'node-5'), /node-5 +isolated +follower/);
   ui.unmount();
 });
 

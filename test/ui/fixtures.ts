@@ -22,12 +22,14 @@ export function status(opts: {
   messagesOut?: number;
   uptimeMs?: number;
   keys?: BasicKeyState[];
+  member?: NodeView['member'];
 }): ClusterEvent {
   const s: ReplicaStatus = {
     node: opts.node, pid: 4000 + opts.node, port: 7000 + opts.node,
     view: {
       id: opts.node, protocol: opts.protocol ?? 'multi', role: opts.role, leader: opts.leader ?? null,
       promised: opts.promised, lastAccepted: opts.lastAccepted ?? null, chosenCount: opts.chosenCount ?? 0,
+      ...(opts.member !== undefined ? { member: opts.member } : {}),
     },
     messagesIn: opts.messagesIn ?? 0, messagesOut: opts.messagesOut ?? 0, fsyncs: 0, rssBytes: 50_000_000,
     uptimeMs: opts.uptimeMs ?? 1000,
