@@ -22,6 +22,27 @@ export interface Membership {
   readonly voters: readonly NodeId[];
   /** The first slot this epoch governs: one past its predecessor's stop-sign. */
   readonly startSlot: number;
+  /**
+   * The configurations before it, oldest first, at most `KEPT_EPOCHS` of them:
+   * what `paxos status` shows of which slots each configuration governed.
+   */
+  readonly previous?: readonly EpochSpan[];
+}
+
+/** One earlier configuration: its voters governed the slots from `startSlot` up to the next one's start. */
+export interface EpochSpan {
+  readonly epoch: number;
+  readonly voters: readonly NodeId[];
+  readonly startSlot: number;
+}
+
+/** Earlier configurations a replica remembers for display; older ones are forgotten (they decide nothing any more). */
+export const KEPT_EPOCHS = 8;
+
+/** `next`, remembering `current` (and what it remembered) among the earlier configurations. */
+export function succeeding(current: Membership, next: Membership): Membership {
+  const span: EpochSpan = { epoch: current.epoch, voters: current.voters, startSlot: current.startSlot };
+  return { epoch: next.epoch, voters: next.voters, startSlot: next.startSlot, previous: [...(current.previous ?? []), span].slice(-KEPT_EPOCHS) };
 }
 
 /**
@@ -65,6 +86,12 @@ export function formatMembership(m: Membership): string {
 }
 
 export function isMembership(x: unknown): x is Membership {
+  if (!isSpan(x)) return false;
+  const previous = (x as unknown as Record<string, unknown>).previous;
+  return previous === undefined || (Array.isArray(previous) && previous.length <= KEPT_EPOCHS && previous.every(isSpan));
+}
+
+function isSpan(x: unknown): x is EpochSpan {
   if (typeof x !== 'object' || x === null) return false;
   const m = x as Record<string, unknown>;
   return Number.isSafeInteger(m.epoch) && (m.epoch as number) >= 0 && Number.isSafeInteger(m.startSlot) && (m.startSlot as number) >= 1

@@ -9,7 +9,7 @@
  */
 import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
 import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from './config.js';
-import { bootstrapMembership, isVoter, votersProblem, type Membership } from './membership.js';
+import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from './membership.js';
 import {
   formatLogValue,
   type AcceptMsg,
@@ -364,13 +364,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       for (const to of this.peers) this.out.messages.push({ type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: wasLeader.ballot, commitIndex: stopSlot + 1 });
     }
     this.previousVoters = this.membership.voters;
-    this.membership = next;
+    // A snapshot from a later epoch brings its own earlier configurations; a stop-sign adds the one it ends.
+    this.membership = next.previous !== undefined ? next : succeeding(this.membership, next);
     this.peers = next.voters.filter((v) => v !== this.id);
     this.liveness.setPeers(this.cfg.bugs.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
     for (const slot of [...this.accepted.keys()]) if (slot > stopSlot) this.accepted.delete(slot);
     for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
     this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
-    this.out.persist.push({ t: 'epoch', membership: next });
+    this.out.persist.push({ t: 'epoch', membership: this.membership });
     this.role = 'follower';
     this.candidate = null;
     this.leader = null;

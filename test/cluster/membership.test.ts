@@ -150,13 +150,20 @@ test('a change is refused up front when fewer than a majority of the voters run'
 });
 
 test('status names the epoch, the voters and the slot they govern from, the learners and the removed', () => {
-  const m = { epoch: 2, voters: [2, 3, 4], startSlot: 57 };
+  const m = { epoch: 2, voters: [2, 3, 4], startSlot: 57, previous: [{ epoch: 0, voters: [1, 2, 3], startSlot: 1 }, { epoch: 1, voters: [1, 2, 3, 4], startSlot: 31 }] };
   const s = clusterStatus([2, 3, 4, 5], [
     { id: 1, state: 'removed' }, { id: 2, state: 'voter' }, { id: 3, state: 'voter' }, { id: 4, state: 'voter' }, { id: 5, state: 'learner' },
   ], [replicaStatus(2, m), replicaStatus(3, m), replicaStatus(4, m), replicaStatus(5, m)]);
   const summary = membershipSummary(s);
-  assert.deepEqual(summary, { epoch: 2, voters: [2, 3, 4], startSlot: 57, learners: [5], removed: [1] });
-  assert.equal(describeMembership(summary), 'membership: epoch 2, voters node-2, node-3, node-4 (governing from slot 57); learners node-5; removed node-1');
+  assert.deepEqual(summary, {
+    epoch: 2, voters: [2, 3, 4], startSlot: 57, learners: [5], removed: [1],
+    earlier: [{ epoch: 0, voters: [1, 2, 3], fromSlot: 1, toSlot: 30 }, { epoch: 1, voters: [1, 2, 3, 4], fromSlot: 31, toSlot: 56 }],
+  });
+  assert.equal(describeMembership(summary), [
+    'membership: epoch 2, voters node-2, node-3, node-4 (governing from slot 57); learners node-5; removed node-1',
+    '  epoch 0: node-1, node-2, node-3 governed slots 1–30',
+    '  epoch 1: node-1, node-2, node-3, node-4 governed slots 31–56',
+  ].join('\n'));
 });
 
 test('replica names are checked against the members, joined ones included', () => {

@@ -47,6 +47,8 @@ export interface MembershipSummary {
   readonly startSlot: number;
   readonly learners: readonly number[];
   readonly removed: readonly number[];
+  /** The configurations before it that the replicas remember, oldest first, each with the slots it governed. */
+  readonly earlier: readonly { readonly epoch: number; readonly voters: readonly number[]; readonly fromSlot: number; readonly toSlot: number }[];
 }
 
 /**
@@ -61,16 +63,24 @@ export function membershipSummary(s: ClusterStatus): MembershipSummary {
     epoch: m.epoch, voters: m.voters, startSlot: m.startSlot,
     learners: members.filter((x) => x.state === 'learner' && !m.voters.includes(x.id)).map((x) => x.id),
     removed: members.filter((x) => x.state === 'removed').map((x) => x.id),
+    earlier: earlierSpans(m.previous ?? [], m.startSlot),
   };
+}
+
+/** Each earlier configuration governed the slots up to the next one's start. */
+function earlierSpans(previous: readonly { epoch: number; voters: readonly number[]; startSlot: number }[], currentStart: number): MembershipSummary['earlier'] {
+  return previous.map((p, i) => ({ epoch: p.epoch, voters: p.voters, fromSlot: p.startSlot, toSlot: (previous[i + 1]?.startSlot ?? currentStart) - 1 }));
 }
 
 export function describeMembership(m: MembershipSummary): string {
   const names = (ids: readonly number[]) => ids.map((id) => `node-${id}`).join(', ');
-  return [
+  const head = [
     `membership: epoch ${m.epoch}, voters ${names(m.voters)} (governing from slot ${m.startSlot})`,
     ...(m.learners.length > 0 ? [`learners ${names(m.learners)}`] : []),
     ...(m.removed.length > 0 ? [`removed ${names(m.removed)}`] : []),
   ].join('; ');
+  const earlier = m.earlier.map((e) => `  epoch ${e.epoch}: ${names(e.voters)} governed slots ${e.fromSlot}–${e.toSlot}`);
+  return [head, ...earlier].join('\n');
 }
 
 /** What the replica says it is; the manifest's record when it does not say (a core before membership change, or a replica down). */
