@@ -152,3 +152,13 @@ test('an unknown outcome whose change the replicas have applied after all is a s
   assert.deepEqual(result, { op: 'remove', node: 2, epoch: 1, fromSlot: 61, voters: [1, 3] });
   assert.deepEqual(cluster.calls.slice(-1), ['remove-replica node-2']);
 });
+
+test('remove of a learner (an add left unknown) stops it and marks it removed, with no configuration change', async () => {
+  const cluster = new FakeCluster(() => Promise.reject(new Error('no change must be proposed')));
+  await cluster.addLearner();
+  const ctx = context(cluster);
+  const result = await removeOn(ctx, 4);
+  assert.deepEqual(cluster.calls, ['add-learner node-4', 'remove-replica node-4']);
+  assert.deepEqual(result, { op: 'remove', node: 4, epoch: 0, fromSlot: 1, voters: [1, 2, 3] });
+  assert.deepEqual(ctx.lines, ['node-4 was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch 0)']);
+});

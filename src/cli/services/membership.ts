@@ -291,7 +291,10 @@ export async function addOn(ctx: Context): Promise<AddResult> {
 
 export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult> {
   const { status, membership, leader } = await survey(ctx);
-  const voters = votersWithout(membership, node, status.members?.find((m) => m.id === node)?.state);
+  const state = status.members?.find((m) => m.id === node)?.state;
+  // A learner (an add that ended unknown, say) votes nowhere: stopping it changes no configuration.
+  if (state === 'learner' && !membership.voters.includes(node)) return removeLearner(ctx, node, membership);
+  const voters = votersWithout(membership, node, state);
   checkQuorum(status, membership);
   // The leader takes the change even when it removes itself: it stops leading once the change is applied.
   const via = entryOf(status, membership, leader, node);
@@ -303,6 +306,12 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
   await ctx.cluster.removeReplica(node);
   ctx.report.step(`${name} stopped and marked removed`);
   return { op: 'remove', node, epoch, fromSlot: slot + 1, voters };
+}
+
+async function removeLearner(ctx: Context, node: NodeId, m: Membership): Promise<ChangeResult> {
+  await ctx.cluster.removeReplica(node);
+  ctx.report.step(`node-${node} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`);
+  return { op: 'remove', node, epoch: m.epoch, fromSlot: m.startSlot, voters: [...m.voters] };
 }
 
 async function withCluster<T>(fn: (cluster: ClusterClient) => Promise<T>): Promise<T> {
