@@ -19,6 +19,7 @@ import { handleControl } from './control.js';
 import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
+import { tracedInstance } from '../trace/format.js';
 import { describeWrite } from '../trace/records.js';
 import type { TransportTrace } from '../transport/ws-transport.js';
 import { MAX_FRAME_BYTES } from './limits.js';
@@ -187,7 +188,7 @@ function releaseTrace(trace: ReplicaTraceLog, protocol: Protocol): ReplicaProbe 
   return {
     onRelease: (ready) => {
       if (ready.persist.length > 0) trace.persisted(describeWrite(protocol, [...ready.persist, ...ready.persistLazy]));
-      for (const c of ready.chosen) trace.chosen(c.instance, c.value, c.ballot);
+      for (const c of ready.chosen) trace.chosen(tracedInstance(c), c.value, c.ballot);
     },
   };
 }

@@ -12,7 +12,7 @@
 import type { ChosenValue, NodeId, Protocol } from '../core/types.js';
 import type { BasicMessage } from '../core/basic-messages.js';
 import type { MultiMessage } from '../core/multi-messages.js';
-import { TraceRecorder } from '../trace/format.js';
+import { TraceRecorder, tracedInstance } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeCheckpoint, describeWrite } from '../trace/records.js';
 
@@ -70,7 +70,7 @@ export class SimTracer {
 
   /** Values a node has learned, at the moment it releases them (its Ready is durable and leaving). */
   released(node: NodeId, chosen: readonly ChosenValue[]): void {
-    for (const c of chosen) this.recorder.chosen({ node, instance: c.instance, value: c.value, ballot: c.ballot });
+    for (const c of chosen) this.recorder.chosen({ node, instance: tracedInstance(c), value: c.value, ballot: c.ballot });
   }
 
   /** The world's two-sided partition: each node's side; a side nobody is on is left out. */

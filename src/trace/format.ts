@@ -240,3 +240,13 @@ export class TraceRecorder {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The instance a trace names for a chosen value: the slot, qualified by its
+ * configuration epoch after the first (`12@1`). A value an epoch chose after
+ * its own stop-sign is dead, never applied, and may differ from what the next
+ * epoch chose for the same slot; qualified, the two are not read as a split.
+ */
+export function tracedInstance(c: { readonly instance: string; readonly epoch?: number }): string {
+  return c.epoch === undefined || c.epoch === 0 ? c.instance : `${c.instance}@${c.epoch}`;
+}
