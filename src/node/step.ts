@@ -119,7 +119,7 @@ export class HoldingLinks implements PeerLinks {
     return { messages, total: this.held.size, droppedFull: this.droppedFull };
   }
 
-  /** Hands held messages to the real links (oldest first for `all`); ids this replica does not hold are returned as missing. */
+  /** Hands held messages to the real links (oldest first for `all`); if any id is not held here, nothing is done and those ids come back as missing. */
   deliver(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
     const r = this.take(ids);
     for (const h of r.taken) this.inner.send(h.message);
@@ -139,16 +139,13 @@ export class HoldingLinks implements PeerLinks {
       this.held = new Map();
       return { taken, missing: [] };
     }
+    // All or none: a mistyped id must not leave the others half handled.
+    const missing = ids.filter((id) => !this.held.has(id));
+    if (missing.length > 0) return { taken: [], missing };
     const taken: Held[] = [];
-    const missing: string[] = [];
-    for (const id of ids) {
-      const h = this.held.get(id);
-      if (h === undefined) {
-        missing.push(id);
-        continue;
-      }
+    for (const id of new Set(ids)) {
+      taken.push(this.held.get(id)!);
       this.held.delete(id);
-      taken.push(h);
     }
     return { taken, missing };
   }
