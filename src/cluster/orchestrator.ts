@@ -87,6 +87,8 @@ export interface ClusterStatus {
   readonly members?: readonly { readonly id: NodeId; readonly state: MemberState }[];
   readonly orchestratorPid: number;
   readonly faults: FaultRules;
+  /** Started with `paxos up --step`: messages are held and time moves only on request. Absent otherwise. */
+  readonly step?: boolean;
   readonly replicas: readonly {
     readonly id: NodeId; readonly port: number; readonly pid: number | null; readonly up: boolean;
     readonly isolated: boolean; readonly status: ReplicaStatus | null;
@@ -772,6 +774,7 @@ export class Orchestrator {
   status(): ClusterStatus {
     return {
       protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
+      ...(this.opts.step === true ? { step: true } : {}),
       ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
       replicas: [...this.replicas.values()].map((r) => ({
         id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,

@@ -72,8 +72,10 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
     const up = await succeeds(dir, 'up', '-n', '3', '--step', '--detach');
     assert.match(up.stdout, /step mode/);
     c = await ClusterClient.connect(dir);
-    for (const r of (await c.status()).replicas) if (r.pid !== null) pids.add(r.pid);
+    const first = await c.status();
+    for (const r of first.replicas) if (r.pid !== null) pids.add(r.pid);
     assert.equal(pids.size, 3);
+    assert.equal(first.step, true, 'status says the cluster is in step mode');
 
     // Time stands still: nothing is sent while nobody ticks.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -145,7 +147,9 @@ test('normal mode refuses held, deliver, drop and tick in one sentence', async (
     await succeeds(dir, 'up', '-n', '1', '--detach');
     const c = await ClusterClient.connect(dir);
     try {
-      for (const r of (await c.status()).replicas) if (r.pid !== null) pids.add(r.pid);
+      const first = await c.status();
+      for (const r of first.replicas) if (r.pid !== null) pids.add(r.pid);
+      assert.equal(first.step, undefined);
       const sentence = 'the cluster is not in step mode; start it with paxos up --step';
       await assert.rejects(c.held(), { message: sentence });
       await assert.rejects(c.release('deliver', 'all'), { message: sentence });
