@@ -21,6 +21,7 @@ import { registerReplace } from './commands/replace.js';
 import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
+import { registerStep } from './commands/step.js';
 import { registerTrace } from './commands/trace.js';
 import { registerUi } from './commands/ui.js';
 import { registerUp } from './commands/up.js';
@@ -38,7 +39,7 @@ export function packageVersion(): string {
 
 /** One example per command, shown at the end of its `--help`. */
 const EXAMPLES: Record<string, readonly string[]> = {
-  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy', 'paxos up -n 3 --detach --trace run.jsonl'],
+  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy', 'paxos up -n 3 --detach --trace run.jsonl', 'paxos up -n 3 --step --detach'],
   propose: ['paxos propose x=7', 'paxos propose x=7 --via node-2 --timeout 2s --json'],
   get: ['paxos get x', 'paxos get x --via node-3 --json'],
   status: ['paxos status', 'paxos status --json | jq \'.replicas[] | select(.up | not) | .id\''],
@@ -49,6 +50,10 @@ const EXAMPLES: Record<string, readonly string[]> = {
   partition: ['paxos partition node-1,node-2 node-3,node-4,node-5', 'paxos partition node-1 --json'],
   heal: ['paxos heal', 'paxos heal --json'],
   net: ['paxos net --delay 10-200ms --drop 5%', 'paxos net --delay 0 --drop 0 --json'],
+  held: ['paxos held', 'paxos held --json | jq \'.messages[] | select(.type == "prepare") | .id\''],
+  deliver: ['paxos deliver 1:1 1:2', 'paxos deliver --all --json'],
+  drop: ['paxos drop 2:4', 'paxos drop --all'],
+  tick: ['paxos tick node-1 20', 'paxos tick --all 5 --json'],
   add: ['paxos add', 'paxos add --timeout 1m --json'],
   remove: ['paxos remove node-3', 'paxos remove node-3 --json'],
   replace: ['paxos replace node-3', 'paxos replace node-3 --json'],
@@ -156,6 +161,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerGet(program);
   registerStatus(program);
   registerFaults(program);
+  registerStep(program);
   registerAdd(program);
   registerRemove(program);
   registerReplace(program);

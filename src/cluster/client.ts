@@ -9,7 +9,25 @@ import type { ClusterEvent } from '../node/events.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { describeIds, paxosHome } from './home.js';
 import type { ClusterStatus } from './orchestrator.js';
+import type { HeldMessage } from '../node/step.js';
 import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
+
+export interface HeldList {
+  readonly messages: HeldMessage[];
+  /** Held in all, which may be more than listed (a replica lists at most a thousand). */
+  readonly total: number;
+  /** Messages replicas dropped because their hold queue was full. */
+  readonly droppedFull: number;
+  /** Replicas down or paused, whose held messages (if any) are not listed. */
+  readonly down: number[];
+}
+
+export interface TickResult {
+  readonly node: number;
+  readonly ticks: number;
+  readonly newlyHeld: number;
+  readonly held: number;
+}
 
 const CONNECT_TIMEOUT_MS = 3000;
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -120,6 +138,23 @@ export class ClusterClient {
   /** Records in the manifest that a learner's config command was chosen. */
   async markVoter(node: number): Promise<void> {
     await this.call({ op: 'mark-voter', node });
+  }
+
+  /** Step mode: every running replica's held messages. */
+  async held(): Promise<HeldList> {
+    // Only the list's own fields: the answer also carries the request's id.
+    const { messages, total, droppedFull, down } = await this.call<HeldList>({ op: 'held' });
+    return { messages, total, droppedFull, down };
+  }
+
+  /** Step mode: delivers (or drops) the named held messages, or all of them. */
+  async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<HeldMessage[]> {
+    return (await this.call<{ done: HeldMessage[] }>({ op, ...(ids !== 'all' ? { ids } : {}) })).done;
+  }
+
+  /** Step mode: `count` ticks on one replica, or on every running one. */
+  async tick(node: number | 'all', count: number): Promise<TickResult[]> {
+    return (await this.call<{ ticks: TickResult[] }>({ op: 'tick', count, ...(node !== 'all' ? { node } : {}) })).ticks;
   }
 
   async down(): Promise<void> {

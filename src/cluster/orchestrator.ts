@@ -27,6 +27,7 @@ import {
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
+import { NOT_STEP_MODE, type HeldMessage } from '../node/step.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
@@ -43,6 +44,8 @@ export interface OrchestratorOptions {
   readonly log?: (line: string) => void;
   /** `paxos up --trace FILE`: every replica records its part of the run, merged into FILE when the cluster stops. */
   readonly traceFile?: string;
+  /** `paxos up --step`: every replica holds its messages until they are delivered by hand, and ticks only when asked. */
+  readonly step?: boolean;
 }
 
 export interface ReplicaState {
@@ -84,6 +87,8 @@ export interface ClusterStatus {
   readonly members?: readonly { readonly id: NodeId; readonly state: MemberState }[];
   readonly orchestratorPid: number;
   readonly faults: FaultRules;
+  /** Started with `paxos up --step`: messages are held and time moves only on request. Absent otherwise. */
+  readonly step?: boolean;
   readonly replicas: readonly {
     readonly id: NodeId; readonly port: number; readonly pid: number | null; readonly up: boolean;
     readonly isolated: boolean; readonly status: ReplicaStatus | null;
@@ -107,6 +112,8 @@ const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
  */
 const EXIT_WAIT_MS = 5000;
 const POLL_MS = 20;
+/** A replica answers a step request at once, or after at most 2 s of settling for a tick. */
+const STEP_REQUEST_MS = 5000;
 
 export class Orchestrator {
   private readonly replicas = new Map<NodeId, ReplicaState>();
@@ -270,6 +277,7 @@ export class Orchestrator {
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
       ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
       ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id), ...(this.trace?.replicaArgs(r.id) ?? []),
+      ...(this.opts.step === true ? ['--step'] : []),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
@@ -580,6 +588,71 @@ export class Orchestrator {
     });
   }
 
+  // ------------------------------------------------------------ step mode
+
+  private stepReplicas(): ReplicaState[] {
+    if (this.opts.step !== true) throw new OperatingError(NOT_STEP_MODE);
+    return [...this.replicas.values()].filter((r) => r.up && r.registered && r.control !== null && !r.paused);
+  }
+
+  /** Every running replica's held messages, merged: by holder, then in the order each held them. */
+  private async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
+    const up = this.stepReplicas();
+    const answers = await Promise.all(up.map((r) => r.control!.request({ op: 'held' }, STEP_REQUEST_MS) as Promise<{ messages: HeldMessage[]; total: number; droppedFull: number }>));
+    return {
+      messages: answers.flatMap((a) => a.messages),
+      total: answers.reduce((n, a) => n + a.total, 0),
+      droppedFull: answers.reduce((n, a) => n + a.droppedFull, 0),
+      down: [...this.replicas.values()].filter((r) => !up.includes(r)).map((r) => r.id),
+    };
+  }
+
+  /**
+   * Delivers or drops held messages. An id names its holder (`2:5` is held
+   * by node-2), so each goes to that replica alone; `all` goes to every
+   * running replica. An id no replica holds (delivered already, or its
+   * holder was killed) is refused in one sentence, and nothing is done.
+   */
+  private async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
+    const up = this.stepReplicas();
+    if (ids !== 'all') {
+      const byNode = new Map<NodeId, string[]>();
+      for (const id of ids) {
+        const node = Number(id.split(':')[0]);
+        const r = this.replicas.get(node);
+        if (r === undefined) throw new OperatingError(`there is no held message ${id}: no node-${node} in this cluster`);
+        if (!up.includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : ' (a killed replica\'s held messages die with it)'}`);
+        byNode.set(node, [...(byNode.get(node) ?? []), id]);
+      }
+      // Each holder takes its ids all or none, so a typo leaves that replica's other messages held rather than half handled.
+      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.control!.request({ op, ids: mine }, STEP_REQUEST_MS) as Promise<{ done: HeldMessage[]; missing: string[] }>));
+      const missing = answers.flatMap((a) => a.missing);
+      const done = answers.flatMap((a) => a.done);
+      if (missing.length > 0) {
+        const did = done.length > 0 ? `; ${op === 'deliver' ? 'delivered' : 'dropped'} ${done.map((m) => m.id).join(', ')} all the same` : '';
+        throw new OperatingError(`no replica holds ${missing.join(', ')} (see paxos held)${did}`);
+      }
+      return { done: answers.flatMap((a) => a.done) };
+    }
+    const answers = await Promise.all(up.map((r) => r.control!.request({ op, ids: 'all' }, STEP_REQUEST_MS) as Promise<{ done: HeldMessage[] }>));
+    return { done: answers.flatMap((a) => a.done) };
+  }
+
+  /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
+  private async tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
+    const up = this.stepReplicas();
+    let targets = up;
+    if (node !== 'all') {
+      const r = this.replica(node);
+      if (!up.includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}; only a running replica can tick`);
+      targets = [r];
+    }
+    const answers = await Promise.all(targets.map(async (r) => ({
+      node: r.id, ...(await r.control!.request({ op: 'tick', count }, STEP_REQUEST_MS) as { ticks: number; newlyHeld: number; held: number }),
+    })));
+    return { ticks: answers };
+  }
+
   // ------------------------------------------------------------- registry
 
   private acceptControl(conn: ControlConnectionLike): void {
@@ -637,6 +710,13 @@ export class Orchestrator {
       case 'mark-voter':
         this.markVoter(req.node);
         return { ok: true };
+      case 'held':
+        return this.held();
+      case 'deliver':
+      case 'drop':
+        return this.release(req.op, req.ids ?? 'all');
+      case 'tick':
+        return this.tick(req.node ?? 'all', req.count);
       case 'down':
         setImmediate(() => void this.down().then(() => this.onDown?.()));
         return { ok: true };
@@ -694,6 +774,7 @@ export class Orchestrator {
   status(): ClusterStatus {
     return {
       protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
+      ...(this.opts.step === true ? { step: true } : {}),
       ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
       replicas: [...this.replicas.values()].map((r) => ({
         id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,
@@ -710,6 +791,7 @@ export class Orchestrator {
       resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
       ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
       ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
+      ...(this.opts.step === true ? { step: true } : {}),
       replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
     };
   }

@@ -10,6 +10,7 @@ import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../co
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
 import type { Replica } from './replica.js';
+import { MAX_HELD, MAX_TICKS, NOT_STEP_MODE, tickAndSettle, type StepControl } from './step.js';
 
 /** A client command's optional identity (for retries) and how long the client waits. */
 export interface CommandOptions {
@@ -30,7 +31,11 @@ export type ControlRequest =
   | { readonly op: 'log'; readonly from: number }
   | { readonly op: 'faults'; readonly rules: FaultRules }
   | { readonly op: 'peers'; readonly peers: Record<string, { host: string; port: number }> }
-  | { readonly op: 'subscribe' };
+  | { readonly op: 'subscribe' }
+  /** Step mode: list, release or forget held messages, and advance this replica's time. */
+  | { readonly op: 'held' }
+  | { readonly op: 'deliver' | 'drop'; readonly ids: readonly string[] | 'all' }
+  | { readonly op: 'tick'; readonly count: number };
 
 export class ControlError extends Error {}
 
@@ -69,6 +74,14 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: 'faults', rules: parseRules(r.rules) };
     case 'peers':
       return { op: 'peers', peers: parsePeers(r.peers) };
+    case 'held':
+      return { op: 'held' };
+    case 'deliver':
+    case 'drop':
+      return { op: r.op, ids: parseHeldIds(r.ids) };
+    case 'tick':
+      if (!Number.isSafeInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_TICKS) throw new ControlError(`tick needs a count from 1 to ${MAX_TICKS}`);
+      return { op: 'tick', count: r.count as number };
     default:
       throw new ControlError(`unknown request "${String(r.op)}"`);
   }
@@ -114,6 +127,15 @@ function parseRules(x: unknown): FaultRules {
   return rules;
 }
 
+/** `all`, or a list of held-message ids (`node:seq`, as `paxos held` shows them). */
+function parseHeldIds(x: unknown): readonly string[] | 'all' {
+  if (x === 'all') return 'all';
+  if (!Array.isArray(x) || x.length === 0 || x.length > MAX_HELD || !x.every((id) => typeof id === 'string' && /^\d{1,4}:\d{1,15}$/.test(id))) {
+    throw new ControlError('ids must be "all" or a list of held-message ids like 1:3');
+  }
+  return x as string[];
+}
+
 function parsePeers(x: unknown): Record<string, { host: string; port: number }> {
   if (typeof x !== 'object' || x === null) throw new ControlError('peers must be an object');
   for (const v of Object.values(x as Obj)) {
@@ -129,6 +151,8 @@ export interface ControlContext {
   readonly setPeers: (peers: Map<number, { host: string; port: number }>) => void;
   readonly push: (event: ReplicaEvent) => void;
   readonly onClose: (cleanup: () => void) => void;
+  /** Present only in a replica started with --step. */
+  readonly step?: StepControl;
 }
 
 /** Answers one control request; client command replies carry the measured latency. */
@@ -157,7 +181,20 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
     case 'subscribe':
       ctx.onClose(ctx.replica.subscribe(ctx.push));
       return { ok: true, status: ctx.replica.status() };
+    case 'held':
+      return stepOf(ctx).links.list();
+    case 'deliver':
+      return stepOf(ctx).links.deliver(req.ids);
+    case 'drop':
+      return stepOf(ctx).links.drop(req.ids);
+    case 'tick':
+      return tickAndSettle(stepOf(ctx), req.count);
   }
+}
+
+function stepOf(ctx: ControlContext): StepControl {
+  if (ctx.step === undefined) throw new ControlError(NOT_STEP_MODE);
+  return ctx.step;
 }
 
 /**

@@ -16,6 +16,7 @@ import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
+import { HoldingLinks, StepClock, type StepControl } from './step.js';
 import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
@@ -44,6 +45,8 @@ interface ReplicaArgs {
   readonly contacts: readonly number[] | undefined;
   /** `paxos up --trace`: the file this replica appends its part of the run's trace to. */
   readonly traceFile: string | undefined;
+  /** `paxos up --step`: messages are held until delivered by hand, and ticks come only when asked for. */
+  readonly step: boolean;
 }
 
 function parse(): ReplicaArgs {
@@ -53,6 +56,7 @@ function parse(): ReplicaArgs {
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
       'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
       'expect-data': { type: 'boolean' }, contacts: { type: 'string' }, 'trace-file': { type: 'string' },
+      step: { type: 'boolean' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
@@ -66,6 +70,7 @@ function parse(): ReplicaArgs {
     snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
     traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
+    step: values.step === true,
   };
 }
 
@@ -133,6 +138,7 @@ async function main(): Promise<void> {
   if (trace !== null) process.once('exit', () => trace.close());
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
+  let step: StepControl | undefined;
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
@@ -142,12 +148,18 @@ async function main(): Promise<void> {
       conn.onRequest((req) => handleControl({
         replica: replica!, setFaults: (rules) => transport.setFaults(rules), setPeers: (peers) => transport.setPeers(peers),
         push: (event) => conn.push(event), onClose: (cleanup) => cleanups.push(cleanup),
+        ...(step !== undefined ? { step } : {}),
       }, req));
       conn.onClose?.(() => { for (const c of cleanups) c(); });
     },
   });
+  // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
+  const links = args.step ? new HoldingLinks(transport, args.id, args.protocol, log) : transport;
+  const stepClock = args.step ? new StepClock() : undefined;
+  if (args.step) log('step mode: every message to a peer is held until delivered, and time moves only on `paxos tick`');
   replica = new Replica({
-    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport, clock: systemClock,
+    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport: links, clock: systemClock,
+    ...(stepClock !== undefined ? { tickClock: stepClock } : {}),
     storage: plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
     core: {
       ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
@@ -161,6 +173,10 @@ async function main(): Promise<void> {
     onFatal: () => process.exit(3),
     ...(trace !== null ? { probe: releaseTrace(trace, args.protocol) } : {}),
   });
+  if (links instanceof HoldingLinks && stepClock !== undefined) {
+    const r = replica;
+    step = { links, clock: stepClock, settled: () => r.settled() };
+  }
   replica.start();
   await register(args, transport.port);
   watchOrchestrator(args.orchestratorPid);

@@ -53,6 +53,8 @@ export interface ReplicaOptions {
   readonly storage: DurableLog<unknown>;
   readonly transport: PeerLinks;
   readonly clock: Clock;
+  /** The clock the core's ticks come from; default `clock`. Step mode passes one that ticks only when the user says. */
+  readonly tickClock?: Clock;
   readonly randomSeed: number;
   /**
    * The client session this incarnation opens for requests that bring no
@@ -136,7 +138,7 @@ export class Replica {
 
   start(): void {
     this.opts.transport.onMessage((m) => this.onPeerMessage(m));
-    this.stopTimers.push(this.opts.clock.every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })));
+    this.stopTimers.push((this.opts.tickClock ?? this.opts.clock).every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })));
     const publishMs = this.opts.publishEveryMs ?? 200;
     if (publishMs > 0) this.stopTimers.push(this.opts.clock.every(publishMs, () => this.publish()));
     const snapshot = this.opts.storage.recoveredSnapshot;
@@ -155,6 +157,11 @@ export class Replica {
   /** Whether every Ready handed to storage has been released. */
   idle(): boolean {
     return this.unreleasedHead === this.unreleased.length;
+  }
+
+  /** Whether nothing is queued, about to be stepped or being written: all its inputs so far have had their effect. */
+  settled(): boolean {
+    return this.idle() && this.inbox.length === 0 && !this.drainScheduled;
   }
 
   /**

@@ -82,7 +82,7 @@ function flagValues(command: string, flag: string): string[] | undefined {
   }
 }
 
-const NODE_ARGUMENTS = new Set(['kill', 'restart', 'pause', 'resume', 'logs', 'partition', 'remove', 'replace']);
+const NODE_ARGUMENTS = new Set(['kill', 'restart', 'pause', 'resume', 'logs', 'partition', 'remove', 'replace', 'tick']);
 
 /**
  * The candidates for the last of `words` (the words after `paxos`, the last

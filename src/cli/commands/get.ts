@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { checkKey, describeResult, printOutcome, runClientCommand } from '../services/propose.js';
+import { checkKey, describeResult, printOutcome, runClientCommand, stepAwareTimeout } from '../services/propose.js';
 
 export function registerGet(program: Command): void {
   program
@@ -10,11 +10,12 @@ export function registerGet(program: Command): void {
     .option('--via <node>', 'ask this replica', (v) => parseNodeName(v))
     .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
-    .action(async (key, opts) => {
+    .action(async (key, opts, cmd) => {
+      const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
       checkKey(key);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r),
-        run: () => runClientCommand({ command: { op: 'get', key }, timeoutMs: opts.timeout, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
+        run: () => runClientCommand({ command: { op: 'get', key }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
       });
     });
 }

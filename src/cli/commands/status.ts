@@ -23,7 +23,7 @@ export function registerStatus(program: Command): void {
 /** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */
 export function renderStatus(s: ClusterStatus): string {
   const f = s.faults;
-  const head = `${s.replicas.length} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}`;
+  const head = `${s.replicas.length} replicas, ${s.protocol} paxos, orchestrator pid ${s.orchestratorPid}; network: ${describeFaults({ partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0 })}${s.step === true ? '; step mode: messages held, time moves on paxos tick' : ''}`;
   // Membership change is Multi-Paxos only: a Basic Paxos cluster's acceptors are fixed, so it shows neither the line nor the column.
   const multi = s.protocol === 'multi';
   const rows = [['NODE', 'STATE', ...(multi ? ['MEMBER'] : []), 'ROLE', 'PROMISED', 'LAST ACCEPTED', 'CHOSEN', 'MSGS IN/OUT', 'PID', 'PORT']];

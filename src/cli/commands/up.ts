@@ -26,6 +26,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     .option('--detach', 'leave the cluster running in the background and return')
     .option('--plain', 'print one line per event even on a terminal')
     .option('--trace <file>', 'record the run: each replica writes its messages, writes and choices to <file>.parts/, merged into <file> by `paxos down` (draw it with `paxos trace <file> --svg run.svg`)')
+    .option('--step', 'step mode: every message between replicas is held until `paxos deliver` (or `paxos drop`), and time moves only on `paxos tick`; see them with `paxos held`')
     .option('--json', 'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"resumed":false,"chosen":null,"replicas":[…]})')
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
     .action(async (opts, cmd) => {
@@ -47,6 +48,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
         snapshotEverySlots: opts.snapshotEvery,
         // Absolute: the detached orchestrator and the replicas need not share the caller's working directory.
         ...(opts.trace !== undefined ? { traceFile: resolve(opts.trace) } : {}),
+        step: opts.step === true,
         out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
       }));
       if (json) {
@@ -55,7 +57,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
           process.stdout.write(`${JSON.stringify({
             home, clusterSize: r.clusterSize, protocol: r.protocol, host: r.host, orchestratorPid: r.orchestratorPid,
             startedAtMs: r.startedAtMs, replicas: r.replicas, clusterId: r.clusterId ?? null,
-            resumed: r.resumed === true, chosen: r.resumed === true ? r.chosenAtStart ?? 0 : null,
+            resumed: r.resumed === true, chosen: r.resumed === true ? r.chosenAtStart ?? 0 : null, step: r.step === true,
           })}\n`);
         }
       }

@@ -4,7 +4,8 @@
  * the value is chosen, or refused with the reason a decision cannot be made.
  */
 import { ClusterClient } from '../../cluster/client.js';
-import { describeIds } from '../../cluster/home.js';
+import { describeIds, paxosHome } from '../../cluster/home.js';
+import { readRecord } from '../../cluster/record.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import type { ClientFailure, ClientSuccess } from '../../core/types.js';
@@ -25,6 +26,26 @@ export async function printOutcome(o: { json: boolean; run: () => Promise<Comman
     throw err;
   }
 }
+
+/**
+ * In step mode a command progresses only as the user delivers and ticks, so
+ * the default five seconds would give up long before anyone could: there a
+ * default timeout is ten minutes (the most a replica allows). A --timeout
+ * typed (or set in the environment) is kept as it is.
+ */
+export function stepAwareTimeout(timeoutMs: number, isDefault: boolean): number {
+  if (!isDefault) return timeoutMs;
+  const record = (() => {
+    try {
+      return readRecord(paxosHome());
+    } catch {
+      return null;
+    }
+  })();
+  return record?.step === true ? STEP_MODE_TIMEOUT_MS : timeoutMs;
+}
+
+const STEP_MODE_TIMEOUT_MS = 600_000;
 
 export function parseAssignment(text: string): { key: string; value: string } {
   const eq = text.indexOf('=');

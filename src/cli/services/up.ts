@@ -37,6 +37,8 @@ export interface UpOptions {
   readonly template?: ClusterTemplate;
   /** `--trace FILE`, absolute: the run's merged trace is written there when the cluster stops. */
   readonly traceFile?: string;
+  /** `--step`: replicas hold their messages and tick only on request. */
+  readonly step?: boolean;
   readonly out: (line: string) => void;
 }
 
@@ -63,12 +65,14 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
     ...(o.traceFile !== undefined ? { traceFile: o.traceFile } : {}),
+    ...(o.step === true ? { step: true } : {}),
     // The daemon's log is read with cat and tail; a line quoting a peer's text must not carry control characters into it.
     log: o.daemon ? (line) => o.out(`${new Date().toISOString()} ${showLine(line)}`) : undefined,
   });
   if (o.template?.net) orchestrator.setNet(o.template.net);
   for (const line of orchestrator.notices) o.out(line);
   if (o.traceFile !== undefined) o.out(tracingLine(o.traceFile));
+  if (o.step === true) o.out(STEP_LINE);
   const resumed = orchestrator.resumed;
   if (resumed !== null) o.out(resumedLine(orchestrator.status().replicas.length, o.home, resumed.chosen));
   const stopped = new Promise<void>((resolve) => {
@@ -101,6 +105,8 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   });
 }
 
+const STEP_LINE = 'step mode: messages between replicas are held and time stands still; drive it with paxos tick, held, deliver and drop';
+
 function tracingLine(file: string): string {
   return `tracing the run into ${partsDirOf(file)}/; \`paxos down\` merges it into ${file}`;
 }
@@ -129,6 +135,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   if (o.snapshotEverySlots !== undefined) args.push('--snapshot-every', String(o.snapshotEverySlots));
   if (o.template !== undefined) args.push('--template', o.template.name);
   if (o.traceFile !== undefined) args.push('--trace', o.traceFile);
+  if (o.step === true) args.push('--step');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
   child.unref();
   const deadline = Date.now() + 20_000;
@@ -140,6 +147,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
       o.out(`cluster of ${record.replicas.length} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
       if (o.traceFile !== undefined) o.out(tracingLine(o.traceFile));
+      if (o.step === true) o.out(STEP_LINE);
       return 0;
     }
     if (child.exitCode !== null) break;

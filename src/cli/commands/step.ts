@@ -1,0 +1,48 @@
+/** held, deliver, drop and tick: moving a step-mode cluster (`paxos up --step`) by hand. */
+import type { Command } from '@commander-js/extra-typings';
+import { UsageError } from '../../errors.js';
+import { parseIntFlag, parseNodeName } from '../parse.js';
+import { runHeld, runRelease, runTick } from '../services/step.js';
+
+const HELD_ID = /^\d{1,4}:\d{1,15}$/;
+
+/** The ids typed, or 'all' for --all; exactly one of the two. */
+function idsOrAll(command: string, ids: readonly string[], all: boolean | undefined): readonly string[] | 'all' {
+  if (all === true && ids.length > 0) throw new UsageError(`${command} takes held-message ids or --all, not both`);
+  if (all === true) return 'all';
+  if (ids.length === 0) throw new UsageError(`${command} needs held-message ids like 1:3 (see paxos held), or --all`);
+  const bad = ids.find((id) => !HELD_ID.test(id));
+  if (bad !== undefined) throw new UsageError(`"${bad}" is not a held-message id; ids look like 1:3 (node 1's third held message), as paxos held lists them`);
+  return ids;
+}
+
+const parseCount = parseIntFlag('the tick count', 1, 10_000);
+
+export function registerStep(program: Command): void {
+  program.command('held').description('step mode: list the messages replicas hold instead of sending (id, from, to, type, ballot, slot or key, value)')
+    .option('--json', 'print {"messages":[{"id":"1:1","from":1,"to":2,"type":"prepare","ballot":"1.1",…}],"total":1,"droppedFull":0,"down":[]}')
+    .action(async (opts) => runHeld(opts.json === true));
+  program.command('deliver').description('step mode: send held messages on to their receivers')
+    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
+    .option('--all', 'deliver every held message')
+    .option('--json', 'print {"delivered":[…the messages…]}')
+    .action(async (ids, opts) => runRelease('deliver', idsOrAll('deliver', ids, opts.all), opts.json === true));
+  program.command('drop').description('step mode: lose held messages; they are never delivered')
+    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
+    .option('--all', 'drop every held message')
+    .option('--json', 'print {"dropped":[…the messages…]}')
+    .action(async (ids, opts) => runRelease('drop', idsOrAll('drop', ids, opts.all), opts.json === true));
+  program.command('tick').description('step mode: advance a replica\'s time (heartbeats, election and request timeouts) by some ticks; prints how many messages that held')
+    .argument('[node]', 'node-1 or 1')
+    .argument('[count]', 'how many ticks, 1 to 10000 (default 1)')
+    .option('--all', 'tick every running replica')
+    .option('--json', 'print {"ticks":[{"node":1,"ticks":5,"newlyHeld":2,"held":2}]}')
+    .action(async (name, countText, opts) => {
+      // `tick --all 5`: the one word given is the count.
+      if (opts.all === true && name !== undefined && countText === undefined && /^\d+$/.test(name)) [name, countText] = [undefined, name];
+      if (opts.all === true && name !== undefined) throw new UsageError('tick takes a replica or --all, not both');
+      if (opts.all !== true && name === undefined) throw new UsageError('tick needs a replica, like node-1, or --all');
+      const count = countText === undefined ? 1 : parseCount(countText);
+      await runTick(opts.all === true ? 'all' : parseNodeName(name!), count, opts.json === true);
+    });
+}
