@@ -613,7 +613,7 @@ export class Orchestrator {
    * running replica. An id no replica holds (delivered already, or its
    * holder was killed) is refused in one sentence, and nothing is done.
    */
-  private async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
+  async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
     const up = this.stepReplicas();
     if (ids !== 'all') {
       const byNode = new Map<NodeId, string[]>();
@@ -639,7 +639,7 @@ export class Orchestrator {
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
-  private async tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
+  async tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
     const up = this.stepReplicas();
     let targets = up;
     if (node !== 'all') {

@@ -27,6 +27,10 @@ export interface DashboardActions {
   isolate(id: NodeId): Promise<string | void>;
   heal(): Promise<string | void>;
   quit(): Promise<string | void>;
+  /** Step mode (`paxos up --step`): one tick on every replica; deliver, or drop, every held message. Refused otherwise. */
+  tick(): Promise<string | void>;
+  deliverAll(): Promise<string | void>;
+  dropAll(): Promise<string | void>;
 }
 
 export interface DashboardProps {
@@ -177,6 +181,9 @@ function handleKey({ input, key, screen, setScreen, run, say, actions, clusterSi
     say({ kind: 'ask', text: confirmQuestion(confirming) });
   }
   else if (input === 'h') run('healing the network', 'network healed', () => actions.heal());
+  else if (input === 't') run('ticking every replica once', 'ticked', () => actions.tick());
+  else if (input === 'd') run('delivering every held message', 'delivered', () => actions.deliverAll());
+  else if (input === 'x') run('dropping every held message', 'dropped', () => actions.dropAll());
   else if (input === 'p') setScreen({ proposeText: '' });
   else if (input === '?') setScreen({ helpOpen: !screen.helpOpen });
   else if (key.escape && screen.helpOpen) setScreen({ helpOpen: false });

@@ -12,6 +12,7 @@ const KEYS: readonly (readonly [string, string])[] = [
   ['i y', 'isolate the selected replica (a partition of its own)'],
   ['p', 'propose a value, e.g. x=7 (Enter submits, Esc cancels)'],
   ['h', 'heal: remove every partition'],
+  ['t d x', 'step mode (up --step): tick every replica once, deliver or drop every held message'],
   ['?', 'show or hide this help'],
   ['q', 'quit the dashboard (Ctrl-C too)'],
   ['', ''],

@@ -21,7 +21,10 @@ function recordingActions(calls: Calls, fail?: string): DashboardActions {
     calls.log.push(arg === undefined ? name : `${name}(${arg})`);
     if (fail !== undefined) throw new Error(fail);
   };
-  return { kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit') };
+  return {
+    kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit'),
+    tick: record('tick'), deliverAll: record('deliverAll'), dropAll: record('dropAll'),
+  };
 }
 
 function show(opts: { state?: DashboardState; columns?: number; rows?: number; color?: boolean; fail?: string } = {}) {
@@ -137,6 +140,21 @@ test('k y kills, r y restarts, i y isolates the selected replica; h heals; outco
   await press(ui, 'r', 'y', 'i', 'y', 'h');
   assert.deepEqual(calls.log, ['kill(2)', 'restart(2)', 'isolate(2)', 'heal']);
   assert.ok(frame().includes('✓ network healed'));
+  ui.unmount();
+});
+
+test('step keys: t ticks every replica, d delivers and x drops every held message, at once (nothing to confirm)', async () => {
+  const { ui, calls, frame } = show();
+  await press(ui, 't', 'd', 'x');
+  assert.deepEqual(calls.log, ['tick', 'deliverAll', 'dropAll']);
+  assert.ok(frame().includes('✓ dropped'), frame());
+  ui.unmount();
+});
+
+test('a step key on a cluster not in step mode shows the refusal in the status line', async () => {
+  const { ui, frame } = show({ fail: 'the cluster is not in step mode; start it with paxos up --step' });
+  await press(ui, 't');
+  assert.ok(frame().includes('the cluster is not in step mode; start it with paxos up --step'), frame());
   ui.unmount();
 });
 

@@ -189,6 +189,7 @@ test('describeCoreEvent (logs) and the dashboard\'s log sentences escape keys, v
 const noActions: DashboardActions = {
   kill: async () => undefined, restart: async () => undefined, propose: async () => undefined,
   isolate: async () => undefined, heal: async () => undefined, quit: async () => undefined,
+  tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
 };
 
 function hostileReplicaStatus(node: number, protocol: 'multi' | 'basic'): ClusterEvent {

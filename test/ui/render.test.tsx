@@ -57,6 +57,7 @@ function harness(opts: { fps?: number; missedChosen?: () => Promise<MissedChosen
   const actions: DashboardActions = {
     kill: async (id) => { calls.push(`kill(${id})`); }, restart: async () => undefined, propose: async () => undefined,
     isolate: async () => undefined, heal: async () => undefined, quit: async () => { calls.push('quit'); },
+    tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
   };
   const exitListeners = process.listenerCount('exit');
   const dashboard = startDashboard({
@@ -158,7 +159,10 @@ test('a pipe gets no alternate-screen codes, and a stdin that is no terminal mak
   stdin.isTTY = false;
   const dashboard = startDashboard({
     subscribe: () => () => undefined, clusterSize: 3, protocol: 'basic', color: false,
-    actions: { kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined, quit: async () => undefined },
+    actions: {
+      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
+      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+    },
     stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
   });
   await settle();

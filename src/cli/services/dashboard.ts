@@ -133,6 +133,10 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
       isolate: async (id: number) => orchestrator.isolate(id),
       heal: async () => orchestrator.heal(),
       quit: async () => undefined,
+      ...stepActions({
+        tick: async () => (await orchestrator.tick('all', 1)).ticks,
+        release: async (op) => (await orchestrator.release(op, 'all')).done,
+      }),
     },
   });
   await Promise.race([dashboard.waitUntilExit(), stopped]);
@@ -163,9 +167,30 @@ export async function attachDashboard(): Promise<void> {
       isolate: (id: number) => cluster.isolate(id),
       heal: () => cluster.heal(),
       quit: async () => undefined,
+      ...stepActions({ tick: () => cluster.tick('all', 1), release: (op) => cluster.release(op, 'all') }),
     },
   });
   await dashboard.waitUntilExit();
   dashboard.unmount();
   cluster.close();
+}
+
+/**
+ * The dashboard's step keys (t, d, x), over the orchestrator in this process
+ * or over a connection to it; each answers in one line, and a cluster not in
+ * step mode refuses in the orchestrator's own sentence.
+ */
+function stepActions(o: {
+  tick: () => Promise<readonly { readonly newlyHeld: number }[]>;
+  release: (op: 'deliver' | 'drop') => Promise<readonly unknown[]>;
+}): { tick: () => Promise<string>; deliverAll: () => Promise<string>; dropAll: () => Promise<string> } {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  return {
+    tick: async () => {
+      const ticks = await o.tick();
+      return `ticked ${count(ticks.length, 'replica')} once: ${count(ticks.reduce((sum, t) => sum + t.newlyHeld, 0), 'new message')} held`;
+    },
+    deliverAll: async () => `delivered ${count((await o.release('deliver')).length, 'held message')}`,
+    dropAll: async () => `dropped ${count((await o.release('drop')).length, 'held message')}`,
+  };
 }
