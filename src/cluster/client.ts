@@ -195,3 +195,13 @@ export class ClusterClient {
 function cleanStale(_record: ClusterRecord, home: string): void {
   clearRecord(home);
 }
+
+/** Connects to the running cluster, runs `fn` with it, and closes the connection whatever happens. */
+export async function withCluster<T>(fn: (cluster: ClusterClient) => Promise<T>): Promise<T> {
+  const cluster = await ClusterClient.connect();
+  try {
+    return await fn(cluster);
+  } finally {
+    cluster.close();
+  }
+}

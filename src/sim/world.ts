@@ -232,7 +232,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       chosen: this.checker.chosen.size, messages: this.messages, opsCompleted: completed,
       opsOpen: this.history.length - completed, virtualMs: this.now, profile: this.profileText,
       snapshots: { ...this.snapshotCounts },
-      ...(this.membershipChanges ? { membership: { asked: this.changesAsked, epochs: this.checker.governingEpoch(Number.MAX_SAFE_INTEGER) } } : {}),
+      ...(this.membershipChanges ? { membership: { asked: this.changesAsked, epochs: this.checker.latestMembership().epoch } } : {}),
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
@@ -616,7 +616,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     const m = this.checker.latestMembership();
     const roll = r.next();
     const canAdd = this.nodes.length < this.opts.clusterSize + 3 && m.voters.length < 7;
-    if (roll < 0.4 && canAdd) return this.adminAdd(m);
+    if (roll < 0.4 && canAdd) return this.adminAdd();
     if (roll < 0.65 && m.voters.length > 1) return this.adminRemove(m, r.pick(m.voters), false);
     if (roll < 0.8 && canAdd && m.voters.length > 1) return this.adminRemove(m, r.pick(m.voters), true);
     if (roll < 0.9 && canAdd && m.voters.length > 1) {
@@ -628,7 +628,8 @@ export class Simulation<M extends PeerMessage> implements SimHost {
     }
   }
 
-  private adminAdd(m: { epoch: number; voters: readonly NodeId[] }): void {
+  /** A new replica joins as a learner; the change that makes it a voter names the configuration current a moment later. */
+  private adminAdd(): void {
     const joiner = this.addNode();
     this.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
     this.adminBusy = true;
@@ -636,7 +637,6 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       const now = this.checker.latestMembership();
       this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => { this.adminBusy = false; });
     } });
-    void m;
   }
 
   /** Removes `victim`; once that is chosen the replica is stopped for good, and with `replace` a fresh one joins in its place. */
@@ -647,7 +647,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       this.adminBusy = false;
       if (!ok) return;
       if (this.adminRandom.chance(0.6)) this.retireWhenHandedOver(this.nodes[victim - 1]!, m.epoch + 1, voters);
-      if (replace && !this.settled) this.adminAdd(this.checker.latestMembership());
+      if (replace && !this.settled) this.adminAdd();
     });
   }
 

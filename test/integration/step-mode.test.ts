@@ -13,32 +13,24 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { ClusterClient } from '../../src/cluster/client.js';
+import type { HeldMessage } from '../../src/node/step.js';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
 import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
 
-interface Held {
-  readonly id: string;
-  readonly from: number;
-  readonly to: number;
-  readonly type: string;
-  readonly ballot: string | null;
-  readonly slot: number | null;
-  readonly value: string | null;
-}
 
 /**
  * Each run of the binary costs a Node start (seconds on a loaded machine), so
  * the binary is run where its output is what is tested, and the many polls in
  * between go through the same client the commands use.
  */
-async function held(c: ClusterClient): Promise<Held[]> {
-  return (await c.held()).messages as Held[];
+async function held(c: ClusterClient): Promise<HeldMessage[]> {
+  return [...(await c.held()).messages];
 }
 
 /** Delivery crosses a real socket and the receiver's disk, so what it causes is held a moment later: wait for it. */
-async function heldEventually(c: ClusterClient, what: string, check: (h: Held[]) => boolean): Promise<Held[]> {
-  let last: Held[] = [];
+async function heldEventually(c: ClusterClient, what: string, check: (h: HeldMessage[]) => boolean): Promise<HeldMessage[]> {
+  let last: HeldMessage[] = [];
   const ok = await eventually(async () => check((last = await held(c))), 10_000, 20);
   assert.ok(ok, `${what}; held: ${JSON.stringify(last)}`);
   return last;
@@ -82,7 +74,7 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
     assert.deepEqual(await held(c), []);
 
     // node-1's election timeout (15 to 30 ticks) runs out only on ticks: then it holds one prepare per peer.
-    let prepares: Held[] = [];
+    let prepares: HeldMessage[] = [];
     for (let i = 0; i < 20 && prepares.length === 0; i++) {
       const [t] = await c.tick(1, 5);
       assert.deepEqual([t!.node, t!.ticks], [1, 5]);

@@ -1,18 +1,9 @@
 /** kill, restart, pause, resume, partition, heal and net: the commands that break and mend the cluster. */
 import type { Command } from '@commander-js/extra-typings';
-import { ClusterClient } from '../../cluster/client.js';
+import { ClusterClient, withCluster } from '../../cluster/client.js';
 import { parseDelay, parseDrop } from '../../transport/faults.js';
 import { UsageError } from '../../errors.js';
 import { parseNodeName } from '../parse.js';
-
-async function withCluster<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
-  const cluster = await ClusterClient.connect();
-  try {
-    return await fn(cluster);
-  } finally {
-    cluster.close();
-  }
-}
 
 function usage<T>(fn: () => T): T {
   try {

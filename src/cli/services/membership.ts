@@ -7,7 +7,7 @@
  * a removed replica is stopped only once the change that removes it is
  * chosen. The manifest follows what was chosen, never what was hoped for.
  */
-import { ClusterClient } from '../../cluster/client.js';
+import { withCluster, type ClusterClient } from '../../cluster/client.js';
 import { BASIC_REFUSAL, type ClusterStatus } from '../../cluster/orchestrator.js';
 import type { Membership } from '../../core/membership.js';
 import type { ClientFailure, ClientSuccess, NodeId, NodeView, Protocol } from '../../core/types.js';
@@ -312,15 +312,6 @@ async function removeLearner(ctx: Context, node: NodeId, m: Membership): Promise
   await ctx.cluster.removeReplica(node);
   ctx.report.step(`node-${node} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`);
   return { op: 'remove', node, epoch: m.epoch, fromSlot: m.startSlot, voters: [...m.voters] };
-}
-
-async function withCluster<T>(fn: (cluster: ClusterClient) => Promise<T>): Promise<T> {
-  const cluster = await ClusterClient.connect();
-  try {
-    return await fn(cluster);
-  } finally {
-    cluster.close();
-  }
 }
 
 export function runAdd(o: { timeoutMs: number; report: Reporter }): Promise<AddResult> {

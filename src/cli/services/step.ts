@@ -4,18 +4,9 @@
  * orchestrator, which refuses in one sentence when the cluster is not in step
  * mode, and prints what it did in one line (or JSON).
  */
-import { ClusterClient, type HeldList, type TickResult } from '../../cluster/client.js';
+import { withCluster, type HeldList, type TickResult } from '../../cluster/client.js';
 import type { HeldMessage } from '../../node/step.js';
 import { showText } from '../../text/escape.js';
-
-async function withCluster<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
-  const cluster = await ClusterClient.connect();
-  try {
-    return await fn(cluster);
-  } finally {
-    cluster.close();
-  }
-}
 
 export async function runHeld(json: boolean): Promise<void> {
   const list = await withCluster((c) => c.held());
