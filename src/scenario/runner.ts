@@ -68,18 +68,14 @@
  * `--trace` records what the runner sees through a `TraceRecorder` whose
  * clock is the step number, so a diagram's rows follow the script's steps.
  */
-import { formatBallot } from '../core/ballot.js';
-import { BasicPaxos } from '../core/basic.js';
-import type { BasicRecord } from '../core/basic-messages.js';
 import { describeMessage } from '../core/describe.js';
-import { MultiPaxos } from '../core/multi.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
 import { Random } from '../core/random.js';
 import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import { describeEvent, describeRecords, describeReply, describeState, messageKind } from './lines.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;
@@ -249,7 +245,7 @@ export class ScenarioCluster {
   }
 
   private move(from: number, to: number, type: string, deliver: boolean): void {
-    const i = this.pool.findIndex((m) => m.from === from && m.to === to && kindOf(m) === type);
+    const i = this.pool.findIndex((m) => m.from === from && m.to === to && messageKind(m) === type);
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
     if (!deliver) {
@@ -387,30 +383,7 @@ export class ScenarioCluster {
   }
 
   private state(id: number): void {
-    const core = this.up(id).replica.inspectCore();
-    if (core instanceof BasicPaxos) {
-      const s = core.inspect();
-      for (const [key, b] of s.promised) {
-        const a = s.accepted.get(key);
-        const c = s.chosen.get(key);
-        this.print(`node-${id} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`);
-      }
-      return;
-    }
-    const v = core.view();
-    // The configuration only once it changed, so the walk-throughs of a fixed cluster read as they always did.
-    const m = v.membership;
-    const config = m !== undefined && m.epoch > 0 ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => `node-${x}`).join(', ')} from #${m.startSlot})` : v.member === 'learner' ? ', learner' : '';
-    this.print(`node-${id}: ${v.role}${config}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
-    if (core instanceof MultiPaxos) {
-      const s = core.inspect();
-      const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
-      for (const slot of slots) {
-        const a = s.accepted.get(slot);
-        const c = s.chosen.get(slot);
-        this.print(`node-${id} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
-      }
-    }
+    this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
   }
 
   // ------------------------------------------- the shell, as the trace sees it
@@ -513,7 +486,7 @@ export class ScenarioCluster {
   }
 
   private pending(): string {
-    return this.pool.map((m) => `${kindOf(m)} ${m.from}→${m.to}`).join(', ') || 'none';
+    return this.pool.map((m) => `${messageKind(m)} ${m.from}→${m.to}`).join(', ') || 'none';
   }
 
   /** What a held Ready will release, in short: the messages, what was learned and the replies. */
@@ -526,89 +499,18 @@ export class ScenarioCluster {
   }
 
   private describeReply(command: Command, reply: ClientReply): string {
-    const to = `replies to ${reply.requestId}`;
-    if (!reply.ok) {
-      const error = (reply as { error?: unknown }).error;
-      return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
-    }
-    if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
-    const shown = `${command.key}=${reply.value ?? 'nil'}`;
-    if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
-    // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
-    // set that answers with another value than its own is a bug (the shell itself refuses to pass it on).
-    return `${to}: ${shown} (${this.protocol === 'basic' ? 'already chosen' : `but it proposed ${command.value}`})`;
+    return describeReply(this.protocol, command, reply);
   }
 
   private describeRecords(records: readonly unknown[]): string {
-    return records.map((rec) => (this.protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
+    return describeRecords(this.protocol, records);
   }
 
   private describeEvent(e: CoreEvent): string {
-    switch (e.type) {
-      case 'phase1':
-        return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
-      case 'phase2':
-        if (this.protocol === 'multi') {
-          const why = e.adopted ? ' (adopted from a promise)' : e.valueId === 'noop' ? ' (fills a hole)' : '';
-          return `proposes #${e.instance} ${e.value} at ${formatBallot(e.ballot)}${why}`;
-        }
-        return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
-      case 'leader':
-        return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
-      case 'epoch':
-        return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
-      case 'follower':
-        return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
-      case 'preempted':
-        return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
-      case 'backoff':
-        return `backs off ${e.ticks} ticks`;
-      case 'note':
-        return e.text;
-    }
+    return describeEvent(this.protocol, e);
   }
 }
 
 function node(name: string): number {
   return Number(name.replace(/^node-/, ''));
 }
-
-/** The word a script uses for a message: Multi-Paxos heartbeats and their acks are named apart from real accepts. */
-function kindOf(m: Msg): string {
-  if (m.type === 'accept' && 'entries' in m && m.entries.length === 0) return 'heartbeat';
-  if (m.type === 'accepted' && 'slots' in m && m.slots.length === 0) return 'ack';
-  return m.type;
-}
-
-function entries(list: readonly SlotValue[]): string {
-  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
-}
-
-function describeMultiRecord(r: MultiRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
-    case 'chosen':
-      return `chosen ${entries(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
-  }
-}
-
-function describeBasicRecord(r: BasicRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise ${r.key} (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
-    case 'chosen':
-      return `chosen ${r.key}=${r.value}`;
-  }
-}
-
