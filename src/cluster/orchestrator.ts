@@ -27,7 +27,7 @@ import {
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
-import { NOT_STEP_MODE, type HeldMessage } from '../node/step.js';
+import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
 
 export interface OrchestratorOptions {
@@ -612,12 +612,12 @@ export class Orchestrator {
   }
 
   /**
-   * Delivers or drops held messages. An id names its holder (`2:5` is held
+   * Delivers, drops or duplicates held messages. An id names its holder (`2:5` is held
    * by node-2), so each goes to that replica alone; `all` goes to every
    * running replica. An id no replica holds (delivered already, or its
    * holder was killed) is refused in one sentence, and nothing is done.
    */
-  async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
+  async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
     const up = this.stepReplicas();
     if (ids !== 'all') {
       const byNode = new Map<NodeId, string[]>();
@@ -633,7 +633,7 @@ export class Orchestrator {
       const missing = answers.flatMap((a) => a.missing);
       const done = answers.flatMap((a) => a.done);
       if (missing.length > 0) {
-        const did = done.length > 0 ? `; ${op === 'deliver' ? 'delivered' : 'dropped'} ${done.map((m) => m.id).join(', ')} all the same` : '';
+        const did = done.length > 0 ? `; ${RELEASED[op]} ${done.map((m) => m.id).join(', ')} all the same` : '';
         throw new OperatingError(`no replica holds ${missing.join(', ')} (see paxos held)${did}`);
       }
       return { done: answers.flatMap((a) => a.done) };
@@ -729,6 +729,7 @@ export class Orchestrator {
         return this.held();
       case 'deliver':
       case 'drop':
+      case 'duplicate':
         return this.release(req.op, req.ids ?? 'all');
       case 'tick':
         return this.tick(req.node ?? 'all', req.count);

@@ -34,7 +34,7 @@ export type ControlRequest =
   | { readonly op: 'subscribe' }
   /** Step mode: list, release or forget held messages, and advance this replica's time. */
   | { readonly op: 'held' }
-  | { readonly op: 'deliver' | 'drop'; readonly ids: readonly string[] | 'all' }
+  | { readonly op: 'deliver' | 'drop' | 'duplicate'; readonly ids: readonly string[] | 'all' }
   | { readonly op: 'tick'; readonly count: number }
   /** Step mode, for a live scenario: what the replica did since the last ask, whether it is at rest, and how many peer messages it took in. */
   | { readonly op: 'journal' }
@@ -84,6 +84,7 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: 'held' };
     case 'deliver':
     case 'drop':
+    case 'duplicate':
       return { op: r.op, ids: parseHeldIds(r.ids) };
     case 'tick':
       if (!Number.isSafeInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_TICKS) throw new ControlError(`tick needs a count from 1 to ${MAX_TICKS}`);
@@ -198,6 +199,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       return stepOf(ctx).links.deliver(req.ids);
     case 'drop':
       return stepOf(ctx).links.drop(req.ids);
+    case 'duplicate':
+      return stepOf(ctx).links.duplicate(req.ids);
     case 'tick':
       return tickAndSettle(stepOf(ctx), req.count);
     case 'journal': {

@@ -57,6 +57,12 @@ export class StepClock implements Clock {
   }
 }
 
+/** What can be done to held messages: send on, forget, or send a copy and keep holding. */
+export type StepRelease = 'deliver' | 'drop' | 'duplicate';
+
+/** The past tense of each, as answers print it. */
+export const RELEASED: Readonly<Record<StepRelease, string>> = { deliver: 'delivered', drop: 'dropped', duplicate: 'duplicated' };
+
 /** One held message as `paxos held` shows it. */
 export interface HeldMessage {
   readonly id: string;
@@ -141,6 +147,20 @@ export class HoldingLinks implements PeerLinks {
     for (const h of r.taken) this.inner.send(h.message);
     if (r.taken.length > 0) this.inner.flush?.();
     return { done: r.taken.map((h) => this.describe(h)), missing: r.missing };
+  }
+
+  /**
+   * Sends a copy of each held message and keeps it held, so it can be
+   * delivered again later: the duplicate a real network may make. All or
+   * none, as for deliver.
+   */
+  duplicate(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
+    const chosen = ids === 'all' ? [...this.held.values()] : ids.filter((id) => this.held.has(id)).map((id) => this.held.get(id)!);
+    const missing = ids === 'all' ? [] : ids.filter((id) => !this.held.has(id));
+    if (missing.length > 0) return { done: [], missing };
+    for (const h of chosen) this.inner.send(h.message);
+    if (chosen.length > 0) this.inner.flush?.();
+    return { done: chosen.map((h) => this.describe(h)), missing };
   }
 
   /** Forgets held messages: they are never delivered. */
