@@ -642,6 +642,11 @@ export class Orchestrator {
     return { done: answers.flatMap((a) => a.done) };
   }
 
+  /** A note in the run's trace, when it is traced (a live scenario's narration); nothing otherwise. */
+  traceNote(text: string): void {
+    this.trace?.note(text);
+  }
+
   /**
    * One step-mode request to one running replica, for a live scenario, which
    * reads each replica's journal and state, injects messages whose sender

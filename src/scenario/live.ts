@@ -96,8 +96,10 @@ export class LiveScenarioCluster {
     return this.home;
   }
 
-  /** Narration has no place on real replicas: the scenario's printer shows it. */
-  note(_text: string): void {}
+  /** Narration goes into the run's trace as a note, when it is traced. */
+  note(text: string): void {
+    this.cluster?.traceNote(text);
+  }
 
   async run(command: string): Promise<string> {
     this.trace = [];

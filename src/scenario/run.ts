@@ -84,6 +84,7 @@ export async function runScenarioLive(scenario: Scenario, options: RunOptions & 
 }
 
 async function runStepOn(cluster: LiveScenarioCluster, step: Step, number: number): Promise<StepResult> {
+  noteNarration(cluster, step);
   if (step.kind === 'narrate') return { step, number, actual: '', ok: true, skipped: false, failure: '' };
   let actual: string;
   try {
@@ -99,8 +100,7 @@ function skippedResult(step: Step, number: number): StepResult {
 }
 
 function runStep(cluster: ScenarioCluster, step: Step, number: number): StepResult {
-  const narration = [...step.comments.map((c) => c.replace(/^#\s?/, '')), ...(step.kind === 'narrate' ? [step.text] : [])].join(' ');
-  if (narration !== '') cluster.note(narration);
+  noteNarration(cluster, step);
   if (step.kind === 'narrate') return { step, number, actual: '', ok: true, skipped: false, failure: '' };
   let actual: string;
   try {
@@ -109,6 +109,12 @@ function runStep(cluster: ScenarioCluster, step: Step, number: number): StepResu
     actual = `error: ${(err as Error).message}`;
   }
   return judged(step, number, actual);
+}
+
+/** A step's comments, or a `narrate` line, as a note beside the trace's diagram. */
+function noteNarration(cluster: { note(text: string): void }, step: Step): void {
+  const narration = [...step.comments.map((c) => c.replace(/^#\s?/, '')), ...(step.kind === 'narrate' ? [step.text] : [])].join(' ');
+  if (narration !== '') cluster.note(narration);
 }
 
 function judged(step: CommandStep, number: number, actual: string): StepResult {
