@@ -34,6 +34,7 @@ import type { Command, Protocol } from '../core/types.js';
 import { Orchestrator } from '../cluster/orchestrator.js';
 import type { JournalEntry } from '../node/step-journal.js';
 import type { PeerMessage } from '../node/replica.js';
+import { dispatch, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
 
 /** How long one step may take to come to rest on real processes before the run gives up on it. */
@@ -75,7 +76,7 @@ export interface LiveOptions {
   readonly traceFile?: string;
 }
 
-export class LiveScenarioCluster {
+export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private cluster: Orchestrator | null = null;
   private home: string | null = null;
   private readonly nodes = new Map<number, LiveNode>();
@@ -85,7 +86,7 @@ export class LiveScenarioCluster {
   private trace: string[] = [];
   private showPersist = false;
   private backoff = true;
-  private partition: number[][] | null = null;
+  private readonly partition = new Partition();
   /** Set once the cluster has done anything: `option backoff` must come before. */
   private busy = false;
 
@@ -116,47 +117,13 @@ export class LiveScenarioCluster {
   }
 
   private async runCommand(command: string): Promise<void> {
-    const [verb, ...args] = command.split(/\s+/);
+    const verb = command.split(/\s+/)[0];
     if (verb !== 'cluster' && verb !== 'option' && this.cluster === null) throw new Error('start a cluster first: cluster <basic|multi> <n>');
-    switch (verb) {
-      case 'cluster':
-        return this.start(args[0] as Protocol, Number(args[1]));
-      case 'option':
-        return this.option(args[0]!, args[1]!);
-      case 'propose': {
-        const [key, value] = args[1]!.split('=');
-        return this.request(node(args[0]!), { op: 'set', key: key!, value: value! });
-      }
-      case 'get':
-        return this.request(node(args[0]!), { op: 'get', key: args[1]! });
-      case 'reconfigure':
-        return this.request(node(args[0]!), { op: 'config', fromEpoch: Number(args[1]), voters: args[2]!.split(',').map(Number) });
-      case 'join':
-        return this.join(node(args[0]!));
-      case 'deliver':
-      case 'drop':
-        return this.move(node(args[0]!), node(args[1]!), args[2]!, verb === 'deliver');
-      case 'deliver-all':
-        return this.deliverAll();
-      case 'deliver-random':
-        return this.deliverRandom(args[0], args[1]);
-      case 'partition':
-        return this.split(args.join(''));
-      case 'heal':
-        return this.heal();
-      case 'tick':
-        return this.tick(args[0]!, Number(args[1] ?? 1));
-      case 'crash':
-        return this.crash(node(args[0]!));
-      case 'restart':
-        return this.restart(node(args[0]!));
-      case 'state':
-        return this.state(node(args[0]!));
-      case 'persisted':
-        throw new Error(EXPLICIT_REFUSED);
-      default:
-        throw new Error(`unknown scenario command: ${command}`);
-    }
+    await dispatch<Promise<void>>(this, command, () => [...this.nodes.keys()]);
+  }
+
+  async persisted(_node: number): Promise<void> {
+    throw new Error(EXPLICIT_REFUSED);
   }
 
   private print(...lines: string[]): void {
@@ -165,7 +132,7 @@ export class LiveScenarioCluster {
 
   // ------------------------------------------------------------ the cluster
 
-  private async start(protocol: Protocol, n: number): Promise<void> {
+  async start(protocol: Protocol, n: number): Promise<void> {
     if (protocol !== 'basic' && protocol !== 'multi') throw new Error('usage: cluster <basic|multi> <n>');
     await this.stopCluster();
     this.protocol = protocol;
@@ -178,7 +145,7 @@ export class LiveScenarioCluster {
   private async boot(): Promise<void> {
     this.home = mkdtempSync(join(tmpdir(), 'paxos-scenario-'));
     this.pool = [];
-    this.partition = null;
+    this.partition.clear();
     this.busy = false;
     this.nodes.clear();
     this.cluster = await Orchestrator.start({
@@ -198,7 +165,7 @@ export class LiveScenarioCluster {
     this.home = null;
   }
 
-  private async option(name: string, value: string): Promise<void> {
+  async option(name: string, value: string): Promise<void> {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
     else if (name === 'persisted' && value === 'implicit') { /* what a real disk does anyway */ }
     else if (name === 'persisted' && value === 'explicit') throw new Error(EXPLICIT_REFUSED);
@@ -225,7 +192,7 @@ export class LiveScenarioCluster {
    * the node's journal reports it then. Requests and journal reads share
    * one control connection, in order, so the next read finds it queued.
    */
-  private async request(id: number, command: Command): Promise<void> {
+  async request(id: number, command: Command): Promise<void> {
     const r = this.up(id);
     this.busy = true;
     const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
@@ -236,8 +203,8 @@ export class LiveScenarioCluster {
     await this.settle();
   }
 
-  private async join(id: number): Promise<void> {
-    if (this.partition !== null) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
+  async join(id: number): Promise<void> {
+    if (this.partition.standing) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     const added = await this.cluster!.addLearner();
     if (added.node !== id) throw new Error(`the next replica to join is node-${added.node}, not node-${id}`);
     this.nodes.set(id, newNode(id));
@@ -248,7 +215,7 @@ export class LiveScenarioCluster {
 
   // ------------------------------------------------------------ the network
 
-  private async move(from: number, to: number, type: string, deliver: boolean): Promise<void> {
+  async move(from: number, to: number, type: string, deliver: boolean): Promise<void> {
     const i = this.pool.findIndex((f) => f.message.from === from && f.message.to === to && messageKind(f.message) === type);
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [f] = this.pool.splice(i, 1);
@@ -272,7 +239,7 @@ export class LiveScenarioCluster {
     await this.settle();
   }
 
-  private async deliverAll(): Promise<void> {
+  async deliverAll(): Promise<void> {
     for (let n = 0; this.pool.length > 0; n++) {
       if (n >= MAX_DELIVERIES) throw new Error('deliver-all did not quiesce');
       await this.deliverListed(this.pool.shift()!);
@@ -280,12 +247,7 @@ export class LiveScenarioCluster {
   }
 
   /** The scripted runner's seeded order: the same seed picks the same messages from the same pool. */
-  private async deliverRandom(seedArg: string | undefined, countArg: string | undefined): Promise<void> {
-    const usage = 'usage: deliver-random <seed> [count], with a whole seed >= 0 and a count >= 1';
-    const seed = Number(seedArg);
-    const count = countArg === undefined ? Infinity : Number(countArg);
-    if (seedArg === undefined || !Number.isInteger(seed) || seed < 0) throw new Error(usage);
-    if (countArg !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error(usage);
+  async deliverRandom(seed: number, count: number): Promise<void> {
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
       if (n > MAX_DELIVERIES) throw new Error(`deliver-random delivered ${MAX_DELIVERIES} messages and more are pending: it did not quiesce`);
@@ -315,46 +277,33 @@ export class LiveScenarioCluster {
     return holder.up && holder.incarnation === f.incarnation;
   }
 
-  /** `partition 1,2|3`, checked as the scripted runner checks it, and set on the cluster too. */
-  private split(spec: string): void {
-    const usage = 'usage: partition <ids>|<ids>, e.g. partition 1,2|3';
-    if (this.partition !== null) throw new Error(`${this.partitionText()} already stands; heal it first`);
-    const groups = spec.split('|').map((g) => (g === '' ? [] : g.split(',').map((x) => node(x))));
-    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new Error(usage);
-    const all = groups.flat();
-    if (!all.every((id) => Number.isInteger(id) && this.nodes.has(id))) throw new Error(usage);
-    if (new Set(all).size !== all.length) throw new Error('a node is in two groups of the partition');
-    const missing = [...this.nodes.keys()].filter((id) => !all.includes(id)).map((id) => `node-${id}`);
-    if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
-    this.partition = groups;
+  /** The driver's partition, set on the cluster too so `paxos status` and the dashboard show it. */
+  async split(groups: number[][]): Promise<void> {
+    const line = this.partition.set(groups);
     this.cluster!.partition(groups);
-    this.print(`${this.partitionText()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`);
+    this.print(line);
   }
 
-  private heal(): void {
-    if (this.partition === null) throw new Error('there is no partition to heal');
-    const was = this.partitionText();
-    this.partition = null;
+  async heal(): Promise<void> {
+    const line = this.partition.heal();
     this.cluster!.heal();
-    this.print(`healed ${was}: every node hears every other again (what it dropped stays lost)`);
+    this.print(line);
   }
 
   private cut(m: PeerMessage): boolean {
-    if (this.partition === null) return false;
-    const group = (id: number) => this.partition!.findIndex((g) => g.includes(id));
-    return group(m.from) !== group(m.to);
+    return this.partition.cuts(m);
   }
 
   private partitionText(): string {
-    return `partition ${(this.partition ?? []).map((g) => g.join(',')).join('|')}`;
+    return this.partition.text();
   }
 
   // ------------------------------------------------------------ time and failures
 
   /** One tick at a time, node by node, each at rest before the next: the scripted runner's order. */
-  private async tick(target: string, count: number): Promise<void> {
+  async tick(target: number | 'all', count: number): Promise<void> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_DELIVERIES) throw new Error(`tick needs a count from 1 to ${MAX_DELIVERIES}`);
-    const ids = target === 'all' ? [...this.nodes.values()].filter((r) => r.up).map((r) => r.id) : [node(target)];
+    const ids = target === 'all' ? [...this.nodes.values()].filter((r) => r.up).map((r) => r.id) : [target];
     for (const id of ids) this.up(id);
     for (let i = 0; i < count; i++) {
       for (const id of ids) {
@@ -365,7 +314,7 @@ export class LiveScenarioCluster {
   }
 
   /** SIGKILL: what the replica had queued for its next write is lost, and it says what. */
-  private async crash(id: number): Promise<void> {
+  async crash(id: number): Promise<void> {
     const r = this.up(id);
     this.busy = true;
     await this.cluster!.killAndWait(id);
@@ -375,7 +324,7 @@ export class LiveScenarioCluster {
     r.kept = [];
   }
 
-  private async restart(id: number): Promise<void> {
+  async restart(id: number): Promise<void> {
     const r = this.node(id);
     if (r.up) throw new Error(`node-${id} is up`);
     await this.cluster!.restart(id);
@@ -385,7 +334,7 @@ export class LiveScenarioCluster {
     await this.state(id);
   }
 
-  private async state(id: number): Promise<void> {
+  async state(id: number): Promise<void> {
     this.up(id);
     const answer = await this.cluster!.stepRequest(id, { op: 'state' }) as { lines: string[] };
     this.print(...answer.lines);
@@ -480,8 +429,4 @@ const EXPLICIT_REFUSED = 'explicit write completion (option persisted explicit, 
 
 function newNode(id: number): LiveNode {
   return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null };
-}
-
-function node(name: string): number {
-  return Number(name.replace(/^node-/, ''));
 }

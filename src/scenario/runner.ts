@@ -75,6 +75,7 @@ import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import { dispatch, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, describeState, messageKind } from './lines.js';
 import { ScriptedNode } from './twins.js';
 
@@ -95,7 +96,7 @@ interface Node {
   requestSeq: number;
 }
 
-export class ScenarioCluster {
+export class ScenarioCluster implements ScenarioVerbs<void> {
   private nodes: Node[] = [];
   private pool: Msg[] = [];
   private protocol: Protocol = 'basic';
@@ -114,8 +115,8 @@ export class ScenarioCluster {
   private explicitPersisted = false;
   /** On by default, as in the product; `option backoff off` shows what duelling proposers do without it. */
   private backoff = true;
-  /** The groups of a partition that stands, or null: messages between two groups are dropped. */
-  private partition: number[][] | null = null;
+  /** The partition that stands, if any: messages between two of its groups are dropped. */
+  private readonly partition = new Partition();
   /** The trace ids of the messages in flight, by the message object the pool holds. */
   private readonly traceIds = new Map<Msg, number>();
 
@@ -134,47 +135,7 @@ export class ScenarioCluster {
   }
 
   private runCommand(command: string): void {
-    const [verb, ...args] = command.split(/\s+/);
-    switch (verb) {
-      case 'cluster':
-        return this.start(args[0] as Protocol, Number(args[1]));
-      case 'option':
-        return this.option(args[0]!, args[1]!);
-      case 'propose': {
-        const [key, value] = args[1]!.split('=');
-        return this.request(node(args[0]!), { op: 'set', key: key!, value: value! });
-      }
-      case 'get':
-        return this.request(node(args[0]!), { op: 'get', key: args[1]! });
-      case 'join':
-        return this.join(node(args[0]!));
-      case 'reconfigure':
-        return this.request(node(args[0]!), { op: 'config', fromEpoch: Number(args[1]), voters: args[2]!.split(',').map(Number) });
-      case 'deliver':
-        return this.move(node(args[0]!), node(args[1]!), args[2]!, true);
-      case 'drop':
-        return this.move(node(args[0]!), node(args[1]!), args[2]!, false);
-      case 'deliver-all':
-        return this.deliverAll();
-      case 'deliver-random':
-        return this.deliverRandom(args[0], args[1]);
-      case 'partition':
-        return this.split(args.join(''));
-      case 'heal':
-        return this.heal();
-      case 'tick':
-        return this.tick(args[0]!, Number(args[1] ?? 1));
-      case 'persisted':
-        return this.persisted(node(args[0]!));
-      case 'crash':
-        return this.crash(node(args[0]!));
-      case 'restart':
-        return this.restart(node(args[0]!));
-      case 'state':
-        return this.state(node(args[0]!));
-      default:
-        throw new Error(`unknown scenario command: ${command}`);
-    }
+    dispatch<void>(this, command, () => this.nodes.map((r) => r.id));
   }
 
   private print(...lines: string[]): void {
@@ -183,7 +144,7 @@ export class ScenarioCluster {
 
   // ------------------------------------------------------------ commands
 
-  private start(protocol: Protocol, n: number): void {
+  start(protocol: Protocol, n: number): void {
     // A script may start over with a fresh cluster; what the old one still had in flight never arrives.
     for (const m of this.pool) this.traced(m, (id) => this.recorder?.drop(id, 'the cluster was replaced'));
     if (this.nodes.length > 0) this.recorder?.note(`a fresh cluster of ${n} ${protocol} replicas replaces the old one`);
@@ -191,7 +152,7 @@ export class ScenarioCluster {
     this.clusterSize = n;
     this.pool = [];
     this.nodes = [];
-    this.partition = null;
+    this.partition.clear();
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -201,8 +162,8 @@ export class ScenarioCluster {
   }
 
   /** A replica that was not in the cluster's first configuration: it learns the log from the others before anything else. */
-  private join(id: number): void {
-    if (this.partition !== null) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
+  join(id: number): void {
+    if (this.partition.standing) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1) throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
     const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
     this.nodes.push(r);
@@ -210,7 +171,7 @@ export class ScenarioCluster {
     this.print(`node-${id} joins as a learner`);
   }
 
-  private option(name: string, value: string): void {
+  option(name: string, value: string): void {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
     else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
@@ -235,7 +196,7 @@ export class ScenarioCluster {
     }
   }
 
-  private request(id: number, command: Command): void {
+  request(id: number, command: Command): void {
     const r = this.node(id);
     const shell = this.up(id);
     // A distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
@@ -244,7 +205,7 @@ export class ScenarioCluster {
     shell.settle();
   }
 
-  private move(from: number, to: number, type: string, deliver: boolean): void {
+  move(from: number, to: number, type: string, deliver: boolean): void {
     const i = this.pool.findIndex((m) => m.from === from && m.to === to && messageKind(m) === type);
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
@@ -270,7 +231,7 @@ export class ScenarioCluster {
     this.node(m.to).shell!.deliver(m);
   }
 
-  private deliverAll(): void {
+  deliverAll(): void {
     for (let rounds = 0; this.pool.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
       this.deliverListed(this.pool.shift()!);
@@ -282,12 +243,7 @@ export class ScenarioCluster {
    * random delays of a real network, the same every run for the same seed.
    * Without a count it goes on until nothing is pending, bounded like deliver-all.
    */
-  private deliverRandom(seedArg: string | undefined, countArg: string | undefined): void {
-    const usage = 'usage: deliver-random <seed> [count], with a whole seed >= 0 and a count >= 1';
-    const seed = Number(seedArg);
-    const count = countArg === undefined ? Infinity : Number(countArg);
-    if (seedArg === undefined || !Number.isInteger(seed) || seed < 0) throw new Error(usage);
-    if (countArg !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error(usage);
+  deliverRandom(seed: number, count: number): void {
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
       if (n > 10_000) throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
@@ -308,59 +264,41 @@ export class ScenarioCluster {
     this.traced(m, (id) => this.recorder?.drop(id, why));
   }
 
-  /** `partition 1,2|3`: every node in exactly one group, at least two groups. */
-  private split(spec: string): void {
-    const usage = 'usage: partition <ids>|<ids>, e.g. partition 1,2|3';
-    if (this.partition !== null) throw new Error(`${this.partitionText()} already stands; heal it first`);
-    const groups = spec.split('|').map((g) => (g === '' ? [] : g.split(',').map((x) => node(x))));
-    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new Error(usage);
-    const seen = new Set<number>();
-    for (const id of groups.flat()) {
-      if (!Number.isInteger(id)) throw new Error(usage);
-      this.node(id);
-      if (seen.has(id)) throw new Error(`node-${id} is in two groups of the partition`);
-      seen.add(id);
-    }
-    const missing = this.nodes.filter((r) => !seen.has(r.id)).map((r) => `node-${r.id}`);
-    if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
-    this.partition = groups;
+  split(groups: number[][]): void {
+    const line = this.partition.set(groups);
     this.recorder?.partition(groups);
-    this.print(`${this.partitionText()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`);
+    this.print(line);
   }
 
-  private heal(): void {
-    if (this.partition === null) throw new Error('there is no partition to heal');
-    const was = this.partitionText();
-    this.partition = null;
+  heal(): void {
+    const line = this.partition.heal();
     this.recorder?.heal();
-    this.print(`healed ${was}: every node hears every other again (what it dropped stays lost)`);
+    this.print(line);
   }
 
   /** Whether the partition that stands separates the message's sender from its receiver. */
   private cut(m: Msg): boolean {
-    if (this.partition === null) return false;
-    const group = (id: number) => this.partition!.findIndex((g) => g.includes(id));
-    return group(m.from) !== group(m.to);
+    return this.partition.cuts(m);
   }
 
   private partitionText(): string {
-    return `partition ${(this.partition ?? []).map((g) => g.join(',')).join('|')}`;
+    return this.partition.text();
   }
 
   /** Ticks go node by node, each node's turns run to the end before the next node ticks. */
-  private tick(target: string, count: number): void {
-    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [node(target)];
+  tick(target: number | 'all', count: number): void {
+    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [target];
     for (let i = 0; i < count; i++) for (const id of ids) this.up(id).tick();
   }
 
   /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */
-  private persisted(id: number): void {
+  persisted(id: number): void {
     const shell = this.up(id);
     if (!shell.storage.finishWrite()) throw new Error(`node-${id} has no write in progress`);
     shell.settle();
   }
 
-  private crash(id: number): void {
+  crash(id: number): void {
     const r = this.node(id);
     const shell = this.up(id);
     const lost = shell.storage.unwritten();
@@ -373,7 +311,7 @@ export class ScenarioCluster {
     if (unsent.length > 0) this.print(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
   }
 
-  private restart(id: number): void {
+  restart(id: number): void {
     const r = this.node(id);
     if (r.shell !== null) throw new Error(`node-${id} is up`);
     this.boot(r);
@@ -382,7 +320,7 @@ export class ScenarioCluster {
     this.state(id);
   }
 
-  private state(id: number): void {
+  state(id: number): void {
     this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
   }
 
@@ -509,8 +447,4 @@ export class ScenarioCluster {
   private describeEvent(e: CoreEvent): string {
     return describeEvent(this.protocol, e);
   }
-}
-
-function node(name: string): number {
-  return Number(name.replace(/^node-/, ''));
 }
