@@ -24,7 +24,12 @@ export interface ScenarioVerbs<R> {
   crash(node: number): R;
   restart(node: number): R;
   state(node: number): R;
+  /** Delivers what is in flight, oldest first, ticking every running node once whenever nothing is, until a printed line matches `pattern`. */
+  waitUntil(pattern: string): R;
 }
+
+/** Deliveries and ticks `wait-until` makes at most before it gives up: a line that never comes must not spin forever. */
+export const MAX_WAIT_MOVES = 10_000;
 
 /** Reads one command line and calls its verb; `ids` are the nodes a partition must cover. */
 export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () => readonly number[]): R {
@@ -68,6 +73,11 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.restart(at(0));
     case 'state':
       return verbs.state(at(0));
+    case 'wait-until': {
+      const pattern = command.slice('wait-until'.length).trim();
+      if (pattern === '') throw new Error('usage: wait-until <text> or wait-until /<regex>/, a line the trace must come to print');
+      return verbs.waitUntil(pattern);
+    }
     default:
       throw new Error(`unknown scenario command: ${command}`);
   }

@@ -34,7 +34,8 @@ import type { Command, Protocol } from '../core/types.js';
 import { Orchestrator } from '../cluster/orchestrator.js';
 import type { JournalEntry } from '../node/step-journal.js';
 import type { PeerMessage } from '../node/replica.js';
-import { dispatch, Partition, type ScenarioVerbs } from './commands.js';
+import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
+import { expectationMet } from './script.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
 
 /** How long one step may take to come to rest on real processes before the run gives up on it. */
@@ -310,6 +311,15 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
         await this.cluster!.tick(id, 1);
         await this.settle();
       }
+    }
+  }
+
+  /** The scripted runner's moves: the oldest message in flight is delivered, or every running node ticks once, until the trace shows the line. */
+  async waitUntil(pattern: string): Promise<void> {
+    for (let moves = 0; !expectationMet(pattern, this.trace.join('\n')); moves++) {
+      if (moves >= MAX_WAIT_MOVES) throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
+      if (this.pool.length === 0) await this.tick('all', 1);
+      else await this.deliverListed(this.pool.shift()!);
     }
   }
 

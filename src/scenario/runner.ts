@@ -39,6 +39,9 @@
  *   crash <node>                       the node stops, losing everything it had not written
  *   restart <node>                     the node starts again from the records it had written
  *   state <node>                       print what the node's acceptor and learner hold
+ *   wait-until <text>|/<regex>/        deliver what is in flight, oldest first, and tick every running node
+ *                                      once whenever nothing is, until a line of the step's trace matches (as
+ *                                      `expect` matches); at most 10,000 deliveries and ticks
  *
  * Message types for deliver and drop are the message's `type`, except that a
  * Multi-Paxos accept with no entries is a `heartbeat` and an accepted with no
@@ -75,7 +78,8 @@ import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
-import { dispatch, Partition, type ScenarioVerbs } from './commands.js';
+import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
+import { expectationMet } from './script.js';
 import { describeEvent, describeRecords, describeReply, describeState, messageKind } from './lines.js';
 import { ScriptedNode } from './twins.js';
 
@@ -289,6 +293,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   tick(target: number | 'all', count: number): void {
     const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [target];
     for (let i = 0; i < count; i++) for (const id of ids) this.up(id).tick();
+  }
+
+  waitUntil(pattern: string): void {
+    for (let moves = 0; !expectationMet(pattern, this.trace.join('\n')); moves++) {
+      if (moves >= MAX_WAIT_MOVES) throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
+      if (this.pool.length === 0) this.tick('all', 1);
+      else this.deliverListed(this.pool.shift()!);
+    }
   }
 
   /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */

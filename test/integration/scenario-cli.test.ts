@@ -15,7 +15,7 @@ import { paxos, succeeds } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
 const SHIPPED = [
-  '000-duelling-proposers', '003-three-servers', 'livelock-backoff', 'multi-catchup', 'multi-election', 'multi-failover',
+  '000-duelling-proposers', '003-three-servers', 'livelock-backoff', 'multi-catchup', 'multi-election', 'multi-failover', 'multi-hands-off',
   'multi-leader-write', 'multi-membership', 'multi-partition-heal', 'multi-restart-then-propose',
 ];
 

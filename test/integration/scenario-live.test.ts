@@ -2,10 +2,11 @@
  * Scenarios on real replicas (`paxos scenario run NAME --live`): the shipped
  * walk-throughs, played on real processes in step mode, must print exactly
  * the traces their files expect, the same traces the scripted runner prints.
- * Four of them run here, one per thing the live driver does beyond delivering
+ * Five of them run here, one per thing the live driver does beyond delivering
  * a message: Basic Paxos duelling proposers; backoff off and on (the cluster
  * rebuilt with other core settings); a crash and restart whose held
- * message outlives its sender and is injected; a partition and its heal.
+ * message outlives its sender and is injected; a partition and its heal;
+ * and wait-until, which runs the network itself until a line appears.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { LiveScenarioCluster } from '../../src/scenario/live.js';
 import { parseScenario } from '../../src/scenario/script.js';
 import { repoRoot } from '../support/paths.js';
 
-const LIVE = ['000-duelling-proposers', 'livelock-backoff', 'multi-catchup', 'multi-partition-heal'];
+const LIVE = ['000-duelling-proposers', 'livelock-backoff', 'multi-catchup', 'multi-partition-heal', 'multi-hands-off'];
 
 for (const name of LIVE) {
   test(`scenario ${name} on real replicas prints the trace its file expects`, { timeout: 120_000 }, async () => {
