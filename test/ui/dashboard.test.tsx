@@ -24,6 +24,7 @@ function recordingActions(calls: Calls, fail?: string): DashboardActions {
   return {
     kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit'),
     tick: record('tick'), deliverAll: record('deliverAll'), dropAll: record('dropAll'),
+    release: async (op, id) => { await record(op)(id); }, tickNode: record('tickNode'),
   };
 }
 

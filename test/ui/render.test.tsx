@@ -58,6 +58,7 @@ function harness(opts: { fps?: number; missedChosen?: () => Promise<MissedChosen
     kill: async (id) => { calls.push(`kill(${id})`); }, restart: async () => undefined, propose: async () => undefined,
     isolate: async () => undefined, heal: async () => undefined, quit: async () => { calls.push('quit'); },
     tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+    release: async () => undefined, tickNode: async () => undefined,
   };
   const exitListeners = process.listenerCount('exit');
   const dashboard = startDashboard({
@@ -162,6 +163,7 @@ test('a pipe gets no alternate-screen codes, and a stdin that is no terminal mak
     actions: {
       kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
       quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+      release: async () => undefined, tickNode: async () => undefined,
     },
     stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
   });
