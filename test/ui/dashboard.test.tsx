@@ -258,6 +258,23 @@ test('when the delivered message leaves the list, the cursor is on the one after
   ui.unmount();
 });
 
+test('the cursor follows its message when a newly held one is listed before it', async () => {
+  const calls: Calls = { log: [] };
+  const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
+  const at = (held: HeldSnapshot) => <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />;
+  const ui = render(at(HELD));
+  await press(ui, ']', ']');
+  assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
+  // node-1 held one more message; lists go by holder, so it comes before node-2's.
+  const fresh = { ...HELD.messages[1]!, id: '1:5' };
+  ui.rerender(at({ messages: [...HELD.messages.slice(0, 2), fresh, HELD.messages[2]!], total: 4, error: null }));
+  await settle();
+  assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
+  await press(ui, ENTER);
+  assert.deepEqual(calls.log, ['deliver(2:1)']);
+  ui.unmount();
+});
+
 test('T ticks the selected replica once; t, d and x still act on every replica and message', async () => {
   const { ui, frame, calls } = show({ step: true, held: HELD });
   await press(ui, ARROW_DOWN, ARROW_DOWN, 'T');
