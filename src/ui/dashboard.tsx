@@ -57,6 +57,9 @@ export interface DashboardProps {
   readonly held?: HeldSnapshot;
 }
 
+/** Cursor moves taken from one chunk of repeated `[` or `]`; more than a screenful is never meant. */
+const MAX_CURSOR_REPEAT = 100;
+
 /** Long enough for any key=value a person types; the prompt must not grow without bound. */
 const MAX_PROPOSE_CHARS = 500;
 
@@ -130,10 +133,15 @@ export function Dashboard(props: DashboardProps) {
       setScreenState(screenRef.current);
     };
     const p = propsRef.current;
-    handleKey({
-      input, key, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
+    const one = (k: string) => handleKey({
+      input: k, key, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
       step: p.step === true, held: (p.held ?? NO_HELD).messages,
     });
+    // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. Only these keys: a chunk of
+    // anything else is a paste, and must not deliver or drop several messages at once.
+    if (screenRef.current.proposeText === null && screenRef.current.confirming === null && /^(\[+|\]+)$/.test(input)) {
+      for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k);
+    } else one(input);
   }, [run, say]);
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();

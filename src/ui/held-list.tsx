@@ -84,7 +84,7 @@ export function HeldList({ messages, total, cursor, error, width, lines, color }
       <Rule title={`held (${total})`} width={width} color={color} />
       {errorLines > 0 && <Line text={`✗ ${error}`} width={width} style={paint(color, { color: 'red' })} />}
       {messages.length === 0 && room > 0 && (
-        <Line text="nothing is held: t ticks every replica, and what they send waits here" width={width} style={paint(color, { dimColor: true })} />
+        <Line text="nothing is held; t ticks every replica, T the selected one" width={width} style={paint(color, { dimColor: true })} />
       )}
       {shown.map((text, i) => {
         const selected = w.start + i === at;

@@ -211,6 +211,16 @@ test('] and [ move the held-message cursor, stopping at either end; the arrows s
   ui.unmount();
 });
 
+test('a held-down ] arriving as one chunk moves the cursor once per ]', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, ']]');
+  assert.match(cursorLine(frame()), /^2:1 /);
+  await press(ui, '[[');
+  assert.match(cursorLine(frame()), /^1:3 /);
+  assert.deepEqual(calls.log, []);
+  ui.unmount();
+});
+
 test('Enter delivers the selected message, out of order: the action gets its id, and the status line names it', async () => {
   const { ui, frame, calls } = show({ step: true, held: HELD });
   await press(ui, ']', ']', ENTER);
