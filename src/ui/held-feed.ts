@@ -17,7 +17,7 @@ export interface HeldSnapshot {
 
 export const NO_HELD: HeldSnapshot = { messages: [], total: 0, error: null };
 
-/** A person stepping by hand sees a change within a third of a second; the cluster answers a read in about a millisecond. */
+/** A person stepping by hand sees a change within a third of a second, at the cost of three small requests a second while in step mode. */
 export const HELD_POLL_MS = 300;
 /** The most messages kept for the cursor to move through; the replicas already cap their lists at a thousand each. */
 export const MAX_HELD_KEPT = 5000;
