@@ -599,8 +599,8 @@ export class Orchestrator {
     return [...this.replicas.values()].filter((r) => r.up && r.registered && r.control !== null && !r.paused);
   }
 
-  /** Every running replica's held messages, merged: by holder, then in the order each held them. */
-  private async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
+  /** Every running replica's held messages, merged: by holder, then in the order each held them. Public for the dashboard of `paxos up --step`. */
+  async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
     const up = this.stepReplicas();
     const answers = await Promise.all(up.map((r) => r.control!.request({ op: 'held' }, STEP_REQUEST_MS) as Promise<{ messages: HeldMessage[]; total: number; droppedFull: number }>));
     return {

@@ -7,8 +7,11 @@
 import { Box, useInput, useStdin, type Key } from 'ink';
 import { useCallback, useRef, useState } from 'react';
 import { nodeName, type NodeId } from '../core/types.js';
+import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
 import { ChosenList } from './chosen-list.js';
 import { Header } from './header.js';
+import { NO_HELD, type HeldSnapshot } from './held-feed.js';
+import { HeldList } from './held-list.js';
 import { HelpOverlay } from './help-overlay.js';
 import { KeyTable } from './key-table.js';
 import { layoutFor, type Layout } from './layout.js';
@@ -31,6 +34,10 @@ export interface DashboardActions {
   tick(): Promise<string | void>;
   deliverAll(): Promise<string | void>;
   dropAll(): Promise<string | void>;
+  /** Step mode: delivers, drops or duplicates the one held message named by `id`, whichever it is (out of order included). */
+  release(op: StepRelease, id: string): Promise<string | void>;
+  /** Step mode: one tick on one replica. */
+  tickNode(id: NodeId): Promise<string | void>;
 }
 
 export interface DashboardProps {
@@ -40,7 +47,18 @@ export interface DashboardProps {
   readonly rows: number;
   /** False under NO_COLOR: then nothing is coloured, dimmed, bold or inverted. */
   readonly color: boolean;
+  /**
+   * The cluster was started with `paxos up --step`, which it cannot change
+   * while it runs: the held messages replace the message flow, and the keys
+   * that act on one held message work. Absent means not in step mode.
+   */
+  readonly step?: boolean;
+  /** Step mode's held messages as last read; empty until the first read answers. */
+  readonly held?: HeldSnapshot;
 }
+
+/** Cursor moves taken from one chunk of repeated `[` or `]`; more than a screenful is never meant. */
+const MAX_CURSOR_REPEAT = 100;
 
 /** Long enough for any key=value a person types; the prompt must not grow without bound. */
 const MAX_PROPOSE_CHARS = 500;
@@ -53,6 +71,26 @@ interface Screen {
   readonly proposeText: string | null;
   /** The drastic action waiting for `y`, or null when none is. */
   readonly confirming: Drastic | null;
+  /** The held message the step keys act on; see heldIndex. */
+  readonly heldCursor: HeldCursor;
+}
+
+/**
+ * The cursor follows a message by id, so a list that changes under it (a
+ * poll, another terminal's deliver) keeps the same message selected. When
+ * that message is gone, the cursor stays at the same position, which is
+ * then the message after it: delivering one after another needs no moves.
+ */
+interface HeldCursor {
+  readonly id: string | null;
+  readonly index: number;
+}
+
+/** The cursor's position in the current list, clamped into it; 0 for an empty list. */
+export function heldIndex(messages: readonly HeldMessage[], cursor: HeldCursor): number {
+  const found = cursor.id === null ? -1 : messages.findIndex((m) => m.id === cursor.id);
+  if (found >= 0) return found;
+  return Math.max(0, Math.min(cursor.index, messages.length - 1));
 }
 
 /**
@@ -78,7 +116,9 @@ function confirmQuestion(d: Drastic): string {
 }
 
 export function Dashboard(props: DashboardProps) {
-  const [screen, setScreenState] = useState<Screen>(() => ({ selected: props.state.selected, helpOpen: false, proposeText: null, confirming: null }));
+  const [screen, setScreenState] = useState<Screen>(() => ({
+    selected: props.state.selected, helpOpen: false, proposeText: null, confirming: null, heldCursor: { id: null, index: 0 },
+  }));
   // Keys can arrive faster than React re-renders (typing, pasting); the handler reads and writes this ref,
   // so it never works from a stale copy of the screen or the props.
   const screenRef = useRef(screen);
@@ -92,7 +132,16 @@ export function Dashboard(props: DashboardProps) {
       screenRef.current = { ...screenRef.current, ...change };
       setScreenState(screenRef.current);
     };
-    handleKey({ input, key, screen: screenRef.current, setScreen, run, say, actions: propsRef.current.actions, clusterSize: propsRef.current.state.clusterSize });
+    const p = propsRef.current;
+    const one = (k: string) => handleKey({
+      input: k, key, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
+      step: p.step === true, held: (p.held ?? NO_HELD).messages,
+    });
+    // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. Only these keys: a chunk of
+    // anything else is a paste, and must not deliver or drop several messages at once.
+    if (screenRef.current.proposeText === null && screenRef.current.confirming === null && /^(\[+|\]+)$/.test(input)) {
+      for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k);
+    } else one(input);
   }, [run, say]);
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();
@@ -100,6 +149,8 @@ export function Dashboard(props: DashboardProps) {
 
   const state = selectNode(props.state, screen.selected);
   const { helpOpen, proposeText } = screen;
+  const step = props.step === true;
+  const held = props.held ?? NO_HELD;
   const layout = layoutFor({ columns: props.columns, rows: props.rows, clusterSize: state.clusterSize, protocol: state.protocol });
   return (
     <Box flexDirection="column" width={layout.columns}>
@@ -107,21 +158,32 @@ export function Dashboard(props: DashboardProps) {
       <ReplicaTable rows={state.rows} protocol={state.protocol} leaderId={state.leader?.id ?? null} selected={state.selected}
         visibleRows={layout.tableRows} columns={layout.columns} color={props.color} />
       {helpOpen
-        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} />
-        : <Sections state={state} layout={layout} color={props.color} />}
+        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} step={step} />
+        : <Sections state={state} layout={layout} color={props.color} held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null} />}
       <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />
       <StatusLine outcome={outcome} width={layout.columns} color={props.color} />
       {proposeText !== null
         ? <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
-        : <HintLine width={layout.columns} color={props.color} />}
+        : <HintLine width={layout.columns} color={props.color} step={step} />}
     </Box>
   );
 }
 
+interface SectionsProps {
+  readonly state: DashboardState;
+  readonly layout: Layout;
+  readonly color: boolean;
+  /** In step mode, the held messages and the cursor's position, shown where the message flow is otherwise. */
+  readonly held: (HeldSnapshot & { readonly cursor: number }) | null;
+}
+
 /** The two titled sections between the table and the bottom lines; see layout.ts for the arrangement. */
-function Sections({ state, layout, color }: { state: DashboardState; layout: Layout; color: boolean }) {
+function Sections({ state, layout, color, held }: SectionsProps) {
   const row = state.rows[state.selected - 1]!;
-  const flow = (width: number, lines: number) => <MessageFlow entries={state.flow} notShown={state.flowNotShown} width={width} lines={lines} color={color} />;
+  // Everything is held in step mode, so the flow would never change; the held messages are what the user acts on.
+  const flow = (width: number, lines: number) => (held !== null
+    ? <HeldList messages={held.messages} total={held.total} cursor={held.cursor} error={held.error} width={width} lines={lines} color={color} />
+    : <MessageFlow entries={state.flow} notShown={state.flowNotShown} width={width} lines={lines} color={color} />);
   if (state.protocol === 'basic') {
     return (
       <Box flexDirection="column">
@@ -153,13 +215,16 @@ interface KeyArgs {
   readonly say: (o: Outcome) => void;
   readonly actions: DashboardActions;
   readonly clusterSize: number;
+  readonly step: boolean;
+  readonly held: readonly HeldMessage[];
 }
 
 /**
  * What each key does; the prompt, while open, takes every key as text, and a
  * pending confirmation takes the next key as its answer.
  */
-function handleKey({ input, key, screen, setScreen, run, say, actions, clusterSize }: KeyArgs): void {
+function handleKey(args: KeyArgs): void {
+  const { input, key, screen, setScreen, run, say, actions, clusterSize } = args;
   if (screen.confirming !== null) {
     answerConfirmation({ input, drastic: screen.confirming, clear: () => setScreen({ confirming: null }), run, say, actions });
     return;
@@ -173,7 +238,9 @@ function handleKey({ input, key, screen, setScreen, run, say, actions, clusterSi
   }
   // The selection may point past a cluster that shrank; clamp before moving or acting on it.
   const id = Math.min(Math.max(1, screen.selected), clusterSize);
-  if (key.upArrow) setScreen({ selected: ((id - 2 + clusterSize) % clusterSize) + 1 });
+  const stepKey = stepKeyOf(input, key);
+  if (stepKey !== null) handleStepKey(stepKey, id, args);
+  else if (key.upArrow) setScreen({ selected: ((id - 2 + clusterSize) % clusterSize) + 1 });
   else if (key.downArrow) setScreen({ selected: (id % clusterSize) + 1 });
   else if (input === 'k' || input === 'r' || input === 'i') {
     const confirming: Drastic = { verb: input === 'k' ? 'kill' : input === 'r' ? 'restart' : 'isolate', id };
@@ -188,6 +255,58 @@ function handleKey({ input, key, screen, setScreen, run, say, actions, clusterSi
   else if (input === '?') setScreen({ helpOpen: !screen.helpOpen });
   else if (key.escape && screen.helpOpen) setScreen({ helpOpen: false });
   else if (input === 'q') run('quitting', 'bye', () => actions.quit());
+}
+
+/** What the keys that act on one held message, or on the selected replica's clock, ask for. */
+type StepKey = 'previous' | 'next' | StepRelease | 'tick-selected';
+
+/**
+ * `[` and `]` move through the held messages (keys free in every layout,
+ * and not the arrows, which select replicas); Enter or space delivers the
+ * selected one, `u` duplicates it, `-` or Backspace drops it; `T` ticks the
+ * selected replica, beside `t` for every replica.
+ */
+function stepKeyOf(input: string, key: Key): StepKey | null {
+  if (input === '[') return 'previous';
+  if (input === ']') return 'next';
+  if (key.return || input === ' ') return 'deliver';
+  if (input === 'u') return 'duplicate';
+  if (input === '-' || key.backspace || key.delete) return 'drop';
+  if (input === 'T') return 'tick-selected';
+  return null;
+}
+
+/** The words for acting on one held message while it runs. */
+const RELEASING: Readonly<Record<StepRelease, string>> = { deliver: 'delivering', drop: 'dropping', duplicate: 'duplicating' };
+
+/**
+ * Acts on the selected held message or replica. Step mode is fixed when the
+ * cluster starts, so outside it these keys are refused here, in the
+ * cluster's own sentence, without asking the cluster.
+ */
+function handleStepKey(stepKey: StepKey, id: NodeId, { screen, setScreen, run, say, actions, step, held }: KeyArgs): void {
+  if (!step) {
+    say({ kind: 'error', text: NOT_STEP_MODE });
+    return;
+  }
+  if (stepKey === 'tick-selected') {
+    run(`ticking ${nodeName(id)} once`, `${nodeName(id)} ticked once`, () => actions.tickNode(id));
+    return;
+  }
+  const at = heldIndex(held, screen.heldCursor);
+  if (stepKey === 'previous' || stepKey === 'next') {
+    const index = Math.max(0, Math.min(held.length - 1, at + (stepKey === 'next' ? 1 : -1)));
+    setScreen({ heldCursor: { id: held[index]?.id ?? null, index } });
+    return;
+  }
+  const message = held[at];
+  if (message === undefined) {
+    say({ kind: 'info', text: `nothing is held, so nothing was ${RELEASED[stepKey]}` });
+    return;
+  }
+  // The cursor keeps its position: once this message leaves the list, the one after it is selected.
+  setScreen({ heldCursor: { id: message.id, index: at } });
+  run(`${RELEASING[stepKey]} ${message.id}`, `${RELEASED[stepKey]} ${message.id}`, () => actions.release(stepKey, message.id));
 }
 
 interface AnswerArgs {

@@ -15,6 +15,21 @@ const KEYS: readonly (readonly [string, string])[] = [
   ['t d x', 'step mode (up --step): tick every replica once, deliver or drop every held message'],
   ['?', 'show or hide this help'],
   ['q', 'quit the dashboard (Ctrl-C too)'],
+];
+
+/**
+ * The keys that act on one held message, shown only in step mode: outside
+ * it they are refused, and a small terminal cuts rows off from the bottom.
+ */
+const STEP_KEYS: readonly (readonly [string, string])[] = [
+  ['[ ]', 'move the cursor through the held messages'],
+  ['⏎ space', 'deliver the selected message, any one, out of order included'],
+  ['u', 'duplicate the selected message: deliver a copy, keep it held'],
+  ['- ⌫', 'drop the selected message: it is never delivered'],
+  ['T', 'tick the selected replica once'],
+];
+
+const LEGEND: readonly (readonly [string, string])[] = [
   ['', ''],
   ['*', 'the leader: role leader with the highest promised ballot'],
   ['down', 'process not running; dimmed figures are its last report'],
@@ -22,11 +37,12 @@ const KEYS: readonly (readonly [string, string])[] = [
   ['4.3', 'a ballot: round 4, proposed by node-3'],
 ];
 
-export function HelpOverlay({ width, height, color }: { readonly width: number; readonly height: number; readonly color: boolean }) {
+export function HelpOverlay({ width, height, color, step = false }: { readonly width: number; readonly height: number; readonly color: boolean; readonly step?: boolean }) {
+  const rows = step ? [...STEP_KEYS, ...KEYS, ...LEGEND] : [...KEYS, ...LEGEND];
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Rule title="help (press ? to close)" width={width} color={color} />
-      {KEYS.slice(0, Math.max(0, height - 1)).map(([key, text], i) => (
+      {rows.slice(0, Math.max(0, height - 1)).map(([key, text], i) => (
         <Box key={i} width={width} height={1}>
           <Box width={10} flexShrink={0}><Text {...paint(color, { bold: true, color: 'cyan' })}>{key}</Text></Box>
           <Box width={Math.max(1, width - 10)}><Text wrap="truncate-end">{text}</Text></Box>

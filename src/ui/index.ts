@@ -6,6 +6,8 @@ export { Header } from './header.js';
 export { ReplicaTable } from './replica-table.js';
 export { ChosenList } from './chosen-list.js';
 export { MessageFlow } from './message-flow.js';
+export { HeldList, heldWindow, type HeldListProps } from './held-list.js';
+export { HeldFeed, HELD_POLL_MS, NO_HELD, type HeldSnapshot } from './held-feed.js';
 export { LogPane } from './log-pane.js';
 export { KeyTable } from './key-table.js';
 export { HelpOverlay } from './help-overlay.js';

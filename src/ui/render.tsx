@@ -11,6 +11,7 @@ import { useEffect, useLayoutEffect, useState, useSyncExternalStore } from 'reac
 import type { Protocol } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { Dashboard, type DashboardActions } from './dashboard.js';
+import { HeldFeed, NO_HELD, type HeldSnapshot, type ReadHeld } from './held-feed.js';
 import { applyEvent, initialDashboard, seedChosen, type DashboardState, type MissedChosen } from './model.js';
 
 export interface StartDashboardOptions {
@@ -30,6 +31,13 @@ export interface StartDashboardOptions {
    * should it reject anyway, that too is only a line in the log pane.
    */
   readonly missedChosen?: () => Promise<MissedChosen>;
+  /** The cluster was started with `paxos up --step` (its status says so); default false. */
+  readonly step?: boolean;
+  /**
+   * Reads the held messages; used only in step mode, every HELD_POLL_MS and
+   * right after each step action. A failed read is shown above the list.
+   */
+  readonly held?: ReadHeld;
 }
 
 export interface DashboardHandle {
@@ -115,6 +123,8 @@ export class ScreenGuard {
 
 interface RootProps {
   readonly store: FrameStore;
+  readonly feed: HeldFeed | null;
+  readonly step: boolean;
   readonly actions: DashboardActions;
   readonly stdout: NodeJS.WriteStream;
   readonly color: boolean;
@@ -126,8 +136,12 @@ function terminalSize(stdout: NodeJS.WriteStream): { columns: number; rows: numb
   return { columns: stdout.columns || 80, rows: Math.max(1, (stdout.rows || 24) - 1) };
 }
 
-function Root({ store, actions, stdout, color, onUnmount }: RootProps) {
+/** Stands in for the feed outside step mode, so the hooks below are called the same way every render. */
+const noFeed = { subscribe: () => () => undefined, getSnapshot: (): HeldSnapshot => NO_HELD };
+
+function Root({ store, feed, step, actions, stdout, color, onUnmount }: RootProps) {
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const held = useSyncExternalStore((feed ?? noFeed).subscribe, (feed ?? noFeed).getSnapshot);
   const [size, setSize] = useState(() => terminalSize(stdout));
   useEffect(() => {
     const onResize = () => setSize(terminalSize(stdout));
@@ -137,7 +151,28 @@ function Root({ store, actions, stdout, color, onUnmount }: RootProps) {
   // A layout effect's cleanup runs synchronously inside Ink's unmount, which covers the paths
   // that never reach our own code: Ctrl-C, and Ink's signal handler on SIGTERM or SIGHUP.
   useLayoutEffect(() => onUnmount, [onUnmount]);
-  return <Dashboard state={state} actions={actions} columns={size.columns} rows={size.rows} color={color} />;
+  return <Dashboard state={state} actions={actions} columns={size.columns} rows={size.rows} color={color} step={step} held={held} />;
+}
+
+/**
+ * Every step action changes what is held, so each reads the list again once
+ * it has answered, whether it worked or not: the user should not wait for
+ * the next poll to see what a key did.
+ */
+function refreshingAfterSteps(actions: DashboardActions, feed: HeldFeed | null): DashboardActions {
+  if (feed === null) return actions;
+  const after = <A extends unknown[]>(action: (...args: A) => Promise<string | void>) => async (...args: A): Promise<string | void> => {
+    try {
+      return await action(...args);
+    } finally {
+      feed.refresh();
+    }
+  };
+  return {
+    ...actions,
+    tick: after(actions.tick), deliverAll: after(actions.deliverAll), dropAll: after(actions.dropAll),
+    release: after(actions.release), tickNode: after(actions.tickNode),
+  };
 }
 
 export function startDashboard(options: StartDashboardOptions): DashboardHandle {
@@ -147,6 +182,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   const color = options.color ?? !process.env['NO_COLOR'];
   const store = new FrameStore(initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }));
   const screen = new ScreenGuard(stdout);
+  const feed = options.step === true && options.held !== undefined ? new HeldFeed(options.held) : null;
 
   let finished = false;
   let unsubscribe: () => void = () => undefined;
@@ -156,6 +192,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
     if (finished) return;
     finished = true;
     clearInterval(timer);
+    feed?.stop();
     process.off('exit', screen.leave);
     try {
       unsubscribe();
@@ -165,7 +202,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
     }
   };
   // `q` takes the dashboard down first, so the terminal is back even if the caller's quit is slow or fails.
-  const actions: DashboardActions = { ...options.actions, quit: () => { finish(); return options.actions.quit(); } };
+  const actions: DashboardActions = { ...refreshingAfterSteps(options.actions, feed), quit: () => { finish(); return options.actions.quit(); } };
 
   screen.enter();
   process.on('exit', screen.leave);
@@ -177,9 +214,10 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
       (missed) => store.seed(missed),
       (err: unknown) => store.seed({ node: null, error: err instanceof Error ? err.message : String(err) }),
     );
+    feed?.refresh();
     timer = setInterval(() => store.publish(), Math.round(1000 / fps));
     store.publish();
-    const instance = render(<Root store={store} actions={actions} stdout={stdout} color={color} onUnmount={finish} />,
+    const instance = render(<Root store={store} feed={feed} step={options.step === true} actions={actions} stdout={stdout} color={color} onUnmount={finish} />,
       { stdout, stdin, exitOnCtrlC: true });
     unmountInk = () => instance.unmount();
     const exited = instance.waitUntilExit().then(() => undefined).finally(finish);

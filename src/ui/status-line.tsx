@@ -46,10 +46,14 @@ export function FaultsLine({ faults, width, color }: { readonly faults: FaultRul
 }
 
 /** `ky` reads as `k` then `y`: the three keys that change the cluster each wait for `y`, and the hint says so in little room. */
-export function HintLine({ width, color }: { readonly width: number; readonly color: boolean }) {
+const HINT = '↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  ? help  q quit';
+/** In step mode the step keys are what the user presses most, so they take the line; `?` lists the rest. */
+const STEP_HINT = '[ ] pick  ⏎ deliver  u dup  - drop  T tick node  t tick all  d/x all  ? help';
+
+export function HintLine({ width, color, step = false }: { readonly width: number; readonly color: boolean; readonly step?: boolean }) {
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  ? help  q quit</Text>
+      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>{step ? STEP_HINT : HINT}</Text>
     </Box>
   );
 }

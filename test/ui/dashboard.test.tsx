@@ -5,7 +5,9 @@ import { render } from 'ink-testing-library';
 import { Ballot } from '../../src/core/ballot.js';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
 import { seedChosen, type DashboardState } from '../../src/ui/model.js';
+import type { HeldSnapshot } from '../../src/ui/held-feed.js';
 import { basicStream, fold, multiStream, normalise, status, stripAnsi } from './fixtures.js';
+import { acceptsHeld } from './held.js';
 
 const ARROW_UP = '\x1b[A';
 const ARROW_DOWN = '\x1b[B';
@@ -24,13 +26,15 @@ function recordingActions(calls: Calls, fail?: string): DashboardActions {
   return {
     kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit'),
     tick: record('tick'), deliverAll: record('deliverAll'), dropAll: record('dropAll'),
+    release: async (op, id) => { await record(op)(id); }, tickNode: record('tickNode'),
   };
 }
 
-function show(opts: { state?: DashboardState; columns?: number; rows?: number; color?: boolean; fail?: string } = {}) {
+function show(opts: { state?: DashboardState; columns?: number; rows?: number; color?: boolean; fail?: string; step?: boolean; held?: HeldSnapshot } = {}) {
   const calls: Calls = { log: [] };
   const state = opts.state ?? fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
-  const ui = render(<Dashboard state={state} actions={recordingActions(calls, opts.fail)} columns={opts.columns ?? 80} rows={opts.rows ?? 24} color={opts.color ?? false} />);
+  const ui = render(<Dashboard state={state} actions={recordingActions(calls, opts.fail)} columns={opts.columns ?? 80} rows={opts.rows ?? 24} color={opts.color ?? false}
+    {...(opts.step !== undefined ? { step: opts.step } : {})} {...(opts.held !== undefined ? { held: opts.held } : {})} />);
   const frame = () => stripAnsi(ui.lastFrame() ?? '');
   return { ui, calls, frame };
 }
@@ -156,6 +160,193 @@ test('a step key on a cluster not in step mode shows the refusal in the status l
   await press(ui, 't');
   assert.ok(frame().includes('the cluster is not in step mode; start it with paxos up --step'), frame());
   ui.unmount();
+});
+
+const HELD: HeldSnapshot = { messages: acceptsHeld(), total: 3, error: null };
+const BACKSPACE = '\x7f';
+
+/** The held message that carries the cursor, from its id on; in Multi mode the held list is beside the chosen list. */
+function cursorLine(frame: string): string {
+  const lines = frame.split('\n').map((l) => /› (\d+:\d+ .*)$/.exec(l)?.[1]).filter((l) => l !== undefined);
+  assert.equal(lines.length, 1, `not exactly one held message has the cursor in\n${frame}`);
+  return lines[0]!;
+}
+
+test('in step mode the held messages replace the message flow, the first one selected', () => {
+  const { ui, frame } = show({ step: true, held: HELD });
+  const f = frame();
+  assert.ok(f.includes('── held (3)'), f);
+  assert.ok(!f.includes('── messages'), `the flow is gone in step mode:\n${f}`);
+  assert.match(f, /› 1:3 +node-1 → node-2 +accept +1\.1 +#1 +x=7/);
+  assert.match(f, / {2}2:1 +node-2 → node-1 +promise +1\.1/);
+  assert.match(cursorLine(f), /^1:3 /);
+  ui.unmount();
+  const normal = show({ held: HELD });
+  assert.ok(normal.frame().includes('── messages'), 'outside step mode the flow stays');
+  assert.ok(!normal.frame().includes('── held'));
+  normal.ui.unmount();
+});
+
+test('basic mode in step mode: the held list takes the flow\'s place beside the log', () => {
+  const { ui, frame } = show({ state: basicState(), step: true, held: HELD });
+  assert.ok(frame().includes('── held (3)'), frame());
+  assert.ok(frame().includes('1:3'), frame());
+  ui.unmount();
+});
+
+test('] and [ move the held-message cursor, stopping at either end; the arrows still select replicas', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, ']');
+  assert.match(cursorLine(frame()), /^1:4 /);
+  await press(ui, ']', ']', ']');
+  assert.match(cursorLine(frame()), /^2:1 /, 'stops at the last');
+  await press(ui, '[');
+  assert.match(cursorLine(frame()), /^1:4 /);
+  await press(ui, '[', '[', '[');
+  assert.match(cursorLine(frame()), /^1:3 /, 'stops at the first');
+  await press(ui, ARROW_DOWN);
+  assert.match(rowOf(frame(), 'node-2'), /^›/);
+  assert.match(cursorLine(frame()), /^1:3 /, 'selecting a replica leaves the held cursor alone');
+  assert.deepEqual(calls.log, []);
+  ui.unmount();
+});
+
+test('a held-down ] arriving as one chunk moves the cursor once per ]', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, ']]');
+  assert.match(cursorLine(frame()), /^2:1 /);
+  await press(ui, '[[');
+  assert.match(cursorLine(frame()), /^1:3 /);
+  assert.deepEqual(calls.log, []);
+  ui.unmount();
+});
+
+test('Enter delivers the selected message, out of order: the action gets its id, and the status line names it', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, ']', ']', ENTER);
+  assert.deepEqual(calls.log, ['deliver(2:1)']);
+  assert.ok(frame().includes('✓ delivered 2:1'), frame());
+  await press(ui, '[', ' ');
+  assert.deepEqual(calls.log, ['deliver(2:1)', 'deliver(1:4)'], 'space delivers too');
+  ui.unmount();
+});
+
+test('u duplicates the selected message; - and Backspace drop it', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, 'u');
+  assert.deepEqual(calls.log, ['duplicate(1:3)']);
+  assert.ok(frame().includes('✓ duplicated 1:3'), frame());
+  await press(ui, ']', '-');
+  assert.deepEqual(calls.log, ['duplicate(1:3)', 'drop(1:4)']);
+  assert.ok(frame().includes('✓ dropped 1:4'), frame());
+  await press(ui, BACKSPACE);
+  assert.deepEqual(calls.log, ['duplicate(1:3)', 'drop(1:4)', 'drop(1:4)']);
+  ui.unmount();
+});
+
+test('the status line shows the sentence the action answers with', async () => {
+  const line = 'delivered 1:3 (node-1 → node-2 accept #1 (1.1, x=7))';
+  const ui = render(<Dashboard state={fold(multiStream(), { clusterSize: 5, protocol: 'multi' })} columns={80} rows={24} color={false} step held={HELD}
+    actions={{ ...recordingActions({ log: [] }), release: async () => line }} />);
+  await press(ui, ENTER);
+  assert.ok(stripAnsi(ui.lastFrame() ?? '').includes(`✓ ${line}`), ui.lastFrame());
+  ui.unmount();
+});
+
+test('when the delivered message leaves the list, the cursor is on the one after it', async () => {
+  const calls: Calls = { log: [] };
+  const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
+  const at = (held: HeldSnapshot) => <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />;
+  const ui = render(at(HELD));
+  await press(ui, ']', ENTER);
+  assert.deepEqual(calls.log, ['deliver(1:4)']);
+  ui.rerender(at({ ...HELD, messages: HELD.messages.filter((m) => m.id !== '1:4'), total: 2 }));
+  await settle();
+  assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
+  await press(ui, ENTER);
+  assert.deepEqual(calls.log, ['deliver(1:4)', 'deliver(2:1)']);
+  ui.unmount();
+});
+
+test('the cursor follows its message when a newly held one is listed before it', async () => {
+  const calls: Calls = { log: [] };
+  const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
+  const at = (held: HeldSnapshot) => <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />;
+  const ui = render(at(HELD));
+  await press(ui, ']', ']');
+  assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
+  // node-1 held one more message; lists go by holder, so it comes before node-2's.
+  const fresh = { ...HELD.messages[1]!, id: '1:5' };
+  ui.rerender(at({ messages: [...HELD.messages.slice(0, 2), fresh, HELD.messages[2]!], total: 4, error: null }));
+  await settle();
+  assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
+  await press(ui, ENTER);
+  assert.deepEqual(calls.log, ['deliver(2:1)']);
+  ui.unmount();
+});
+
+test('T ticks the selected replica once; t, d and x still act on every replica and message', async () => {
+  const { ui, frame, calls } = show({ step: true, held: HELD });
+  await press(ui, ARROW_DOWN, ARROW_DOWN, 'T');
+  assert.deepEqual(calls.log, ['tickNode(3)']);
+  assert.ok(frame().includes('✓ node-3 ticked once'), frame());
+  await press(ui, 't', 'd', 'x');
+  assert.deepEqual(calls.log, ['tickNode(3)', 'tick', 'deliverAll', 'dropAll']);
+  ui.unmount();
+});
+
+test('with nothing held, Enter says so and asks the cluster nothing', async () => {
+  const { ui, frame, calls } = show({ step: true, held: { messages: [], total: 0, error: null } });
+  assert.ok(frame().includes('nothing is held'), frame());
+  await press(ui, ENTER, 'u', '-', ']');
+  assert.deepEqual(calls.log, []);
+  assert.ok(frame().includes('nothing is held, so nothing was dropped'), frame());
+  ui.unmount();
+});
+
+test('outside step mode the held-message keys and T are refused in the status line, and nothing is called', async () => {
+  const { ui, frame, calls } = show({ held: HELD });
+  for (const k of ['[', ']', ENTER, ' ', 'u', '-', BACKSPACE, 'T']) {
+    await press(ui, k);
+    assert.ok(frame().includes('✗ the cluster is not in step mode; start it with paxos up --step'), `${JSON.stringify(k)}:\n${frame()}`);
+    await press(ui, 'h');
+  }
+  assert.deepEqual(calls.log, Array(8).fill('heal'));
+  ui.unmount();
+});
+
+test('in step mode the hint line and the help overlay list the step keys', async () => {
+  const { ui, frame } = show({ step: true, held: HELD });
+  assert.ok(frame().includes('[ ] pick  ⏎ deliver  u dup  - drop  T tick node  t tick all  d/x all  ? help'), frame());
+  await press(ui, '?');
+  const f = frame();
+  assert.match(f, /\[ \] +move the cursor through the held messages/);
+  assert.match(f, /⏎ space +deliver the selected message/);
+  assert.match(f, /u +duplicate the selected message/);
+  assert.match(f, /- ⌫ +drop the selected message/);
+  assert.match(f, /T +tick the selected replica once/);
+  ui.unmount();
+});
+
+test('step mode under NO_COLOR: no ANSI codes, and the cursor is the › marker', () => {
+  const { ui } = show({ step: true, held: HELD, color: false });
+  const raw = ui.lastFrame() ?? '';
+  assert.doesNotMatch(raw, /\x1b\[/);
+  assert.match(raw, /4\.3 +› 1:3 +node-1 → node-2/);
+  ui.unmount();
+});
+
+test('step mode at 80x24 fits, with a long held value cut and many messages windowed', async () => {
+  const long = { ...HELD.messages[0]!, id: '1:9', value: 'v'.repeat(300) };
+  const many = Array.from({ length: 40 }, (_, i) => ({ ...HELD.messages[1]!, id: `1:${i + 10}` }));
+  for (const state of [fold(multiStream(), { clusterSize: 5, protocol: 'multi' }), basicState()]) {
+    const { ui, frame } = show({ state, step: true, held: { messages: [long, ...many], total: 41, error: null }, color: true });
+    assertFits(frame(), 80, 24);
+    assert.match(frame(), /\+\d+ more \(\d+ below\)/, frame());
+    await press(ui, '?');
+    assertFits(frame(), 80, 24);
+    ui.unmount();
+  }
 });
 
 test('k asks in the status line; any key but y cancels, says so, and does nothing else', async () => {

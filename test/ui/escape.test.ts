@@ -190,6 +190,7 @@ const noActions: DashboardActions = {
   kill: async () => undefined, restart: async () => undefined, propose: async () => undefined,
   isolate: async () => undefined, heal: async () => undefined, quit: async () => undefined,
   tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+  release: async () => undefined, tickNode: async () => undefined,
 };
 
 function hostileReplicaStatus(node: number, protocol: 'multi' | 'basic'): ClusterEvent {

@@ -6,6 +6,7 @@ import type { DashboardActions } from '../../src/ui/dashboard.js';
 import { initialDashboard, type MissedChosen } from '../../src/ui/model.js';
 import { FrameStore, startDashboard } from '../../src/ui/render.js';
 import { multiStream, stripAnsi } from './fixtures.js';
+import { acceptsHeld } from './held.js';
 
 const ENTER_ALT = '\x1b[?1049h';
 const LEAVE_ALT = '\x1b[?1049l';
@@ -58,6 +59,7 @@ function harness(opts: { fps?: number; missedChosen?: () => Promise<MissedChosen
     kill: async (id) => { calls.push(`kill(${id})`); }, restart: async () => undefined, propose: async () => undefined,
     isolate: async () => undefined, heal: async () => undefined, quit: async () => { calls.push('quit'); },
     tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+    release: async () => undefined, tickNode: async () => undefined,
   };
   const exitListeners = process.listenerCount('exit');
   const dashboard = startDashboard({
@@ -162,6 +164,7 @@ test('a pipe gets no alternate-screen codes, and a stdin that is no terminal mak
     actions: {
       kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
       quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+      release: async () => undefined, tickNode: async () => undefined,
     },
     stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
   });
@@ -208,4 +211,44 @@ test('startDashboard survives a history read that rejects: one line in the log p
   assert.ok(text.includes('could not read earlier chosen values: connection refused'), text);
   assert.ok(text.includes('leader node-3 at 4.3'));
   assertRestored(h.stdout);
+});
+
+test('step mode through startDashboard: the held list is read at once, again right after a step key, and never after unmount', async () => {
+  const stdout = new FakeTerminal();
+  const stdin = new FakeKeyboard();
+  let held = acceptsHeld();
+  let reads = 0;
+  const released: string[] = [];
+  const dashboard = startDashboard({
+    subscribe: () => () => undefined, clusterSize: 3, protocol: 'multi', color: false, fps: 30, step: true,
+    held: async () => { reads++; return { messages: held, total: held.length }; },
+    actions: {
+      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
+      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+      release: async (op, id) => { released.push(`${op}(${id})`); held = held.filter((m) => m.id !== id); },
+      tickNode: async () => undefined,
+    },
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+  });
+  const shows = (text: string) => stripAnsi(stdout.text).includes(text);
+  // A failed assertion must still take the dashboard down, or its frame timer keeps the test process alive.
+  try {
+    for (let i = 0; i < 200 && !shows('1:4  node-1 → node-3'); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(shows('── held (3)'), stripAnsi(stdout.text));
+    const readsBefore = reads;
+    stdin.press('\r');
+    // Well within the 300 ms poll: the read that follows the action is what shows the shorter list.
+    for (let i = 0; i < 40 && !shows('── held (2)'); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(released, ['deliver(1:3)']);
+    assert.ok(shows('── held (2)'), 'the list is read again after the action');
+    assert.ok(reads > readsBefore);
+  } finally {
+    dashboard.unmount();
+  }
+  await dashboard.waitUntilExit();
+  const readsAtExit = reads;
+  // Over two poll periods: at most the read already out when the dashboard went may finish.
+  await new Promise((r) => setTimeout(r, 700));
+  assert.ok(reads <= readsAtExit + 1, `${reads - readsAtExit} reads after unmount`);
+  assertRestored(stdout);
 });

@@ -4,13 +4,15 @@
  * for `paxos up` (orchestrator in this process) and `paxos ui` (over the wire).
  */
 import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
-import { ClusterClient } from '../../cluster/client.js';
+import { ClusterClient, type TickResult } from '../../cluster/client.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterEvent } from '../../node/events.js';
+import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js';
 import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
 import { SEED_LIMIT, type ChosenEntry, type MissedChosen } from '../../ui/model.js';
 import { startDashboard } from '../../ui/render.js';
 import { parseAssignment, runClientCommand } from './propose.js';
+import { releasedLine, tickLine } from './step.js';
 
 /**
  * Frames per second. Ink redraws the whole screen each frame, and the replicas
@@ -111,6 +113,7 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
   const status = orchestrator.status();
   const dashboard = startDashboard({
     clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
+    step: status.step === true, held: () => orchestrator.held(),
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
       onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
       for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
@@ -134,8 +137,8 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
       heal: async () => orchestrator.heal(),
       quit: async () => undefined,
       ...stepActions({
-        tick: async () => (await orchestrator.tick('all', 1)).ticks,
-        release: async (op) => (await orchestrator.release(op, 'all')).done,
+        tick: async (node, count) => (await orchestrator.tick(node, count)).ticks,
+        release: async (op, ids) => (await orchestrator.release(op, ids)).done,
       }),
     },
   });
@@ -151,6 +154,7 @@ export async function attachDashboard(): Promise<void> {
   const status = await cluster.subscribe((e) => (deliver ? deliver(e) : events.push(e)));
   const dashboard = startDashboard({
     clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
+    step: status.step === true, held: () => cluster.held(),
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
       onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
       for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
@@ -167,7 +171,7 @@ export async function attachDashboard(): Promise<void> {
       isolate: (id: number) => cluster.isolate(id),
       heal: () => cluster.heal(),
       quit: async () => undefined,
-      ...stepActions({ tick: () => cluster.tick('all', 1), release: (op) => cluster.release(op, 'all') }),
+      ...stepActions({ tick: (node, count) => cluster.tick(node, count), release: (op, ids) => cluster.release(op, ids) }),
     },
   });
   await dashboard.waitUntilExit();
@@ -175,22 +179,31 @@ export async function attachDashboard(): Promise<void> {
   cluster.close();
 }
 
+/** The step requests the dashboard makes, answered by the orchestrator in this process or over a connection to it. */
+interface StepRequests {
+  tick(node: number | 'all', count: number): Promise<readonly TickResult[]>;
+  release(op: StepRelease, ids: readonly string[] | 'all'): Promise<readonly HeldMessage[]>;
+}
+
 /**
- * The dashboard's step keys (t, d, x), over the orchestrator in this process
- * or over a connection to it; each answers in one line, and a cluster not in
+ * The dashboard's step keys: t, d and x on everything, and the keys that act
+ * on one held message or the selected replica. Each answers in one line (a
+ * single message in the words `paxos deliver` prints), and a cluster not in
  * step mode refuses in the orchestrator's own sentence.
  */
-function stepActions(o: {
-  tick: () => Promise<readonly { readonly newlyHeld: number }[]>;
-  release: (op: 'deliver' | 'drop') => Promise<readonly unknown[]>;
-}): { tick: () => Promise<string>; deliverAll: () => Promise<string>; dropAll: () => Promise<string> } {
+function stepActions(o: StepRequests): {
+  tick: () => Promise<string>; deliverAll: () => Promise<string>; dropAll: () => Promise<string>;
+  release: (op: StepRelease, id: string) => Promise<string>; tickNode: (id: number) => Promise<string>;
+} {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return {
     tick: async () => {
-      const ticks = await o.tick();
+      const ticks = await o.tick('all', 1);
       return `ticked ${count(ticks.length, 'replica')} once: ${count(ticks.reduce((sum, t) => sum + t.newlyHeld, 0), 'new message')} held`;
     },
-    deliverAll: async () => `delivered ${count((await o.release('deliver')).length, 'held message')}`,
-    dropAll: async () => `dropped ${count((await o.release('drop')).length, 'held message')}`,
+    deliverAll: async () => `delivered ${count((await o.release('deliver', 'all')).length, 'held message')}`,
+    dropAll: async () => `dropped ${count((await o.release('drop', 'all')).length, 'held message')}`,
+    release: async (op, id) => releasedLine(RELEASED[op], await o.release(op, [id])),
+    tickNode: async (id) => tickLine(await o.tick(id, 1), 1),
   };
 }
