@@ -57,6 +57,8 @@ export type InputLine =
 /** Where the lines go: a buffered file in a live run, an array in a test. */
 export interface LineSink {
   write(line: string): void;
+  /** Writes what is buffered now. */
+  flush?(): void;
   close(): void;
 }
 
@@ -94,6 +96,8 @@ export class InputLog implements InputRecorder {
 
   started(header: StartHeader): void {
     this.put({ t: 'start', incarnation: this.incarnation, ...header });
+    // At once: a replica killed in its first moments still leaves a log that says where its core started.
+    this.sink.flush?.();
   }
 
   input(input: Input<unknown>): void {
