@@ -22,8 +22,8 @@
  * lines, perhaps half a line): replay covers the prefix that was written.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { LineAppender } from '../trace/appender.js';
 import type { CoreConfig, Input, NodeId, NodeView, Protocol, Ready } from '../core/types.js';
 
 export const INPUTS_FLUSH_MS = 200;
@@ -138,51 +138,38 @@ export class InputLog implements InputRecorder {
  * and drops the rest.
  */
 export class BufferedLineFile implements LineSink {
-  private buffer: string[] = [];
+  private readonly out: LineAppender;
   private lines = 0;
   private bytes = 0;
   private stopped = false;
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly log: (line: string) => void = () => undefined,
     private readonly limits: { lines: number; bytes: number } = { lines: MAX_INPUT_LINES, bytes: MAX_INPUT_BYTES },
   ) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.timer = setInterval(() => this.flush(), INPUTS_FLUSH_MS);
-    this.timer.unref();
+    this.out = new LineAppender(file, INPUTS_FLUSH_MS, (err) => this.log(`replay: cannot write ${file} (${err.message}); input recording stopped`));
   }
 
   write(line: string): void {
     if (this.stopped) return;
     this.lines++;
     this.bytes += line.length + 1;
-    this.buffer.push(line);
+    this.out.push(line);
     if (this.lines >= this.limits.lines || this.bytes >= this.limits.bytes) {
-      this.buffer.push(JSON.stringify({ t: 'capped', lines: this.lines, bytes: this.bytes }));
+      this.out.push(JSON.stringify({ t: 'capped', lines: this.lines, bytes: this.bytes }));
       this.stopped = true;
       this.log(`replay: stopped recording inputs after ${this.lines} lines (${(this.bytes / 1048576).toFixed(1)} MiB); paxos replay will cover what came before`);
-      this.flush();
+      this.out.flush();
     }
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    const text = `${this.buffer.join('\n')}\n`;
-    this.buffer = [];
-    try {
-      appendFileSync(this.file, text);
-    } catch (err) {
-      // A full disk must cost the recording, not the replica.
-      this.stopped = true;
-      this.log(`replay: cannot write ${this.file} (${(err as Error).message}); input recording stopped`);
-    }
+    this.out.flush();
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.flush();
+    this.out.close();
     this.stopped = true;
   }
 }
