@@ -7,12 +7,15 @@
  * across replicas must fail when fed a run that breaks it.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ChosenValue, NodeId, Protocol, Ready } from '../../src/core/types.js';
+import type { ChosenValue, NodeId, NodeView, Protocol, Ready } from '../../src/core/types.js';
 import type { PeerMessage } from '../../src/node/replica.js';
 import { runSchedule } from '../../src/sim/world.js';
 import { readTrace, tracedInstance } from '../../src/trace/format.js';
-import { InputLog } from '../../src/replay/recording.js';
+import { BufferedLineFile, InputLog } from '../../src/replay/recording.js';
 import { parseLog, type Recording } from '../../src/replay/read.js';
 import { replayRecordings } from '../../src/replay/replay.js';
 import { ReplayChecks } from '../../src/replay/checks.js';
@@ -142,4 +145,35 @@ test('chosen values are keyed by epoch: a dead slot of an old epoch is not a spl
   const r = checks.finish();
   assert.deepEqual(r.violations, []);
   assert.deepEqual(r.chosen.map((c) => c.instance), [tracedInstance({ instance: '5', epoch: 1 }), '5@2']);
+});
+
+test('an input log coalesces ticks, stops at its cap with one capped line, and reads back as capped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-inputs-'));
+  try {
+    const file = join(dir, 'node-1.incarnation-1.inputs.jsonl');
+    const said: string[] = [];
+    const log = new InputLog(1, new BufferedLineFile(file, (line) => said.push(line), { lines: 6, bytes: 1 << 20 }));
+    log.started({ node: 1, protocol: 'multi', config: { id: 1, clusterSize: 3, randomSeed: 9 }, recovered: [], snapshot: null });
+    for (let i = 0; i < 40; i++) log.input({ type: 'tick' });
+    log.ready(ready({}), { id: 1 } as NodeView);
+    for (let i = 0; i < 10; i++) log.input({ type: 'persisted', note: { ballot: { round: 1, node: 1 } as never, slots: [i] } });
+    log.close();
+    const rec = parseLog(file, readFileSync(file, 'utf8'));
+    assert.equal(rec.ending, 'capped');
+    assert.deepEqual(rec.steps.map((s) => s.t), ['ticks', 'ready', 'in', 'in', 'in']);
+    assert.deepEqual(rec.steps[0], { t: 'ticks', count: 40 });
+    assert.equal(said.length, 1, said.join('\n'));
+    assert.match(said[0]!, /stopped recording inputs after 6 lines/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a torn last line is dropped and the log counts as cut short; a damaged line elsewhere is one clear error', () => {
+  const start = JSON.stringify(started(1, 1, []).start);
+  const rec = parseLog('a', `${start}\n{"t":"ticks","count":3}\n{"t":"re`);
+  assert.equal(rec.ending, 'cut');
+  assert.equal(rec.steps.length, 1);
+  assert.throws(() => parseLog('b', `${start}\nnot json\n{"t":"end"}\n`), /b line 2 is not JSON/);
+  assert.throws(() => parseLog('c', `{"t":"end"}\n`), /c does not begin with a start line/);
 });
