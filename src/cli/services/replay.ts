@@ -29,19 +29,24 @@ export function runReplayCommand(o: ReplayCommandOptions): number {
 export function describeReport(dir: string, r: ReplayReport): string[] {
   const c = r.checks;
   const cut = r.incarnations.filter((i) => i.ending !== 'end').length;
-  const identical = r.divergences.length === 0 ? 'every Ready identical to the recording' : `${r.divergences.length} incarnations diverged`;
+  const identical = r.divergences.length === 0 ? 'every Ready identical to the recording' : `${n(r.divergences.length, 'incarnation', 'incarnations')} diverged`;
   const lines = [
     ...r.divergences.map(describeDivergence),
     ...c.violations.map((v) => `VIOLATION ${v}`),
-    `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => `node-${n}`).join(', ')}), ${r.incarnations.length} incarnations, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
-    `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${c.chosen.length} ${r.protocol === 'multi' ? 'slots' : 'keys'}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log lost its tail)` : ''}; ${c.recoveriesChecked} restarts recovered what was written; ${c.repliesChecked} ok replies name a learned value`,
+    `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => `node-${n}`).join(', ')}), ${n(r.incarnations.length, 'incarnation', 'incarnations')}, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
+    `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${c.chosen.length} ${r.protocol === 'multi' ? 'slots' : 'keys'}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log was cut short, or its replay stopped)` : ''}; ${n(c.recoveriesChecked, 'restart', 'restarts')} recovered what was written before; ${n(c.repliesChecked, 'ok reply names', 'ok replies name')} a learned value`,
   ];
-  if (cut > 0) lines.push(`${cut} incarnation logs were cut short (killed, or capped): each is replayed as far as it was written`);
+  if (cut > 0) lines.push(`${n(cut, 'incarnation log was', 'incarnation logs were')} cut short (killed, or capped): replayed as far as written`);
   lines.push(`chosen (${c.chosen.length}):`);
   for (const e of c.chosen.slice(-CHOSEN_SHOWN)) lines.push(`  ${r.protocol === 'multi' ? '#' : ''}${e.instance}  ${e.value}  (${e.nodes.map((n) => `node-${n}`).join(', ')})`);
   if (c.chosen.length > CHOSEN_SHOWN) lines.push(`  … the first ${c.chosen.length - CHOSEN_SHOWN} are left out; --json lists them all`);
   lines.push(r.ok ? 'replay OK' : 'replay FAILED');
   return lines;
+}
+
+/** `1 restart`, `2 restarts`. */
+function n(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 function describeDivergence(d: Divergence): string {
