@@ -177,11 +177,14 @@ export class ReplayChecks implements ReplayObserver {
   /** Every successful reply names a value learned somewhere: Multi by its slot, Basic by its key. */
   private checkReplies(): number {
     let checked = 0;
+    // Values by slot (or key), whatever their epoch: a reply names its slot, not the epoch that decided it.
+    const bySlot = new Map<string, string[]>();
+    for (const [instance, c] of this.chosen) getOrNewList(bySlot, instance.split('@')[0]!).push(c.value);
     for (const { node, reply } of this.okReplies) {
       const expected = expectedChosen(this.protocol, reply);
       if (expected === null) continue;
       checked++;
-      const found = [...this.chosen].some(([instance, c]) => instance.split('@')[0] === expected.instance && expected.matches(c.value));
+      const found = (bySlot.get(expected.instance) ?? []).some(expected.matches);
       if (!found) this.fail(`replies: node-${node} answered ${reply.op} ${reply.key} ok (${reply.value ?? '-'}${reply.slot !== undefined ? ` in slot ${reply.slot}` : ''}) but no replica learned that value there`);
     }
     return checked;
@@ -211,6 +214,12 @@ function expectedChosen(protocol: Protocol, reply: ClientSuccess): { instance: s
   if (reply.op === 'config') return { instance: String(reply.slot), matches: (v) => v.startsWith('config ') };
   const text = reply.op === 'set' ? `${reply.key}=${reply.value}` : `get ${reply.key}`;
   return { instance: String(reply.slot), matches: (v) => v === text };
+}
+
+function getOrNewList<V>(map: Map<string, V[]>, key: string): V[] {
+  let list = map.get(key);
+  if (list === undefined) map.set(key, (list = []));
+  return list;
 }
 
 function getOrNew<K, V2>(map: Map<K, Map<string, V2>>, key: K): Map<string, V2> {
