@@ -54,7 +54,10 @@ export function readRecordings(dir: string): Recording[] {
   if (names.length === 0) {
     throw new OperatingError(`${dir} holds no input logs (node-N.incarnation-K.inputs.jsonl); only runs recorded with \`paxos up --trace\` by this version can be replayed`);
   }
-  return names.map((n) => parseLog(join(dir, n.name), readText(join(dir, n.name))));
+  // An empty log is a replica killed before its first line reached the disk: there is nothing of it to replay.
+  return names.map((n) => ({ file: join(dir, n.name), text: readText(join(dir, n.name)) }))
+    .filter((f) => f.text !== '')
+    .map((f) => parseLog(f.file, f.text));
 }
 
 function listLogs(dir: string): { name: string; node: number; incarnation: number }[] {
