@@ -19,6 +19,7 @@ import { BufferedLineFile, InputLog } from '../../src/replay/recording.js';
 import { parseLog, type Recording } from '../../src/replay/read.js';
 import { replayRecordings } from '../../src/replay/replay.js';
 import { ReplayChecks } from '../../src/replay/checks.js';
+import { paxos } from '../support/cli.js';
 
 interface Recorded {
   readonly texts: Map<string, string[]>;
@@ -176,4 +177,18 @@ test('a torn last line is dropped and the log counts as cut short; a damaged lin
   assert.equal(rec.steps.length, 1);
   assert.throws(() => parseLog('b', `${start}\nnot json\n{"t":"end"}\n`), /b line 2 is not JSON/);
   assert.throws(() => parseLog('c', `{"t":"end"}\n`), /c does not begin with a start line/);
+});
+
+test('paxos replay of a path with no recording is one operating-error sentence, exit 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-replay-cli-'));
+  try {
+    const r = await paxos(dir, 'replay', join(dir, 'none.jsonl'));
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr.trim(), /^paxos: there is no recording at \S+none\.jsonl: neither it nor \S+none\.jsonl\.parts is a directory; record a run with `paxos up --trace \S+`$/);
+    const empty = await paxos(dir, 'replay', dir);
+    assert.equal(empty.exitCode, 1);
+    assert.match(empty.stderr.trim(), /holds no input logs/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

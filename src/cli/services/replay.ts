@@ -34,7 +34,7 @@ export function describeReport(dir: string, r: ReplayReport): string[] {
     ...r.divergences.map(describeDivergence),
     ...c.violations.map((v) => `VIOLATION ${v}`),
     `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => `node-${n}`).join(', ')}), ${n(r.incarnations.length, 'incarnation', 'incarnations')}, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
-    `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${c.chosen.length} ${r.protocol === 'multi' ? 'slots' : 'keys'}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log was cut short, or its replay stopped)` : ''}; ${n(c.recoveriesChecked, 'restart', 'restarts')} recovered what was written before; ${n(c.repliesChecked, 'ok reply names', 'ok replies name')} a learned value`,
+    `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${r.protocol === 'multi' ? n(c.chosen.length, 'slot', 'slots') : n(c.chosen.length, 'key', 'keys')}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log was cut short, or its replay stopped)` : ''}; ${n(c.recoveriesChecked, 'restart', 'restarts')} recovered what was written before; ${n(c.repliesChecked, 'ok reply names', 'ok replies name')} a learned value`,
   ];
   if (cut > 0) lines.push(`${n(cut, 'incarnation log was', 'incarnation logs were')} cut short (killed, or capped): replayed as far as written`);
   lines.push(`chosen (${c.chosen.length}):`);
