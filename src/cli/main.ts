@@ -54,6 +54,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   held: ['paxos held', 'paxos held --json | jq \'.messages[] | select(.type == "prepare") | .id\''],
   deliver: ['paxos deliver 1:1 1:2', 'paxos deliver --all --json'],
   drop: ['paxos drop 2:4', 'paxos drop --all'],
+  duplicate: ['paxos duplicate 1:3', 'paxos duplicate 1:3 --json'],
   tick: ['paxos tick node-1 20', 'paxos tick --all 5 --json'],
   add: ['paxos add', 'paxos add --timeout 1m --json'],
   remove: ['paxos remove node-3', 'paxos remove node-3 --json'],

@@ -9,7 +9,7 @@ import type { ClusterEvent } from '../node/events.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { describeIds, paxosHome } from './home.js';
 import type { ClusterStatus } from './orchestrator.js';
-import type { HeldMessage } from '../node/step.js';
+import type { HeldMessage, StepRelease } from '../node/step.js';
 import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
 
 export interface HeldList {
@@ -147,8 +147,8 @@ export class ClusterClient {
     return { messages, total, droppedFull, down };
   }
 
-  /** Step mode: delivers (or drops) the named held messages, or all of them. */
-  async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<HeldMessage[]> {
+  /** Step mode: delivers, drops or duplicates (delivers a copy and keeps holding) the named held messages, or all of them. */
+  async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<HeldMessage[]> {
     return (await this.call<{ done: HeldMessage[] }>({ op, ...(ids !== 'all' ? { ids } : {}) })).done;
   }
 

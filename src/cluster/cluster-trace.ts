@@ -34,6 +34,11 @@ export class ClusterTrace {
     this.writer.write({ ev: 'crash', node: id });
   }
 
+  /** Narration beside the diagram: a live scenario's comments for the step it is about to run. */
+  note(text: string): void {
+    this.writer.write({ ev: 'note', text });
+  }
+
   /** Only a change of the partition is an event; delay and loss show as the drops and late deliveries they cause. */
   faultsChanged(before: FaultRules, after: FaultRules): void {
     if (JSON.stringify(before.partition) === JSON.stringify(after.partition)) return;

@@ -27,7 +27,8 @@ import {
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
-import { NOT_STEP_MODE, type HeldMessage } from '../node/step.js';
+import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
+import type { CoreTuning } from '../node/tuning.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
@@ -46,6 +47,8 @@ export interface OrchestratorOptions {
   readonly traceFile?: string;
   /** `paxos up --step`: every replica holds its messages until they are delivered by hand, and ticks only when asked. */
   readonly step?: boolean;
+  /** A live scenario's core settings, passed to every replica (`--core-tuning`); a cluster the user starts has none. */
+  readonly coreTuning?: CoreTuning;
 }
 
 export interface ReplicaState {
@@ -278,6 +281,7 @@ export class Orchestrator {
       ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
       ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id), ...(this.trace?.replicaArgs(r.id) ?? []),
       ...(this.opts.step === true ? ['--step'] : []),
+      ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
     ], {
       env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
@@ -608,12 +612,12 @@ export class Orchestrator {
   }
 
   /**
-   * Delivers or drops held messages. An id names its holder (`2:5` is held
+   * Delivers, drops or duplicates held messages. An id names its holder (`2:5` is held
    * by node-2), so each goes to that replica alone; `all` goes to every
    * running replica. An id no replica holds (delivered already, or its
    * holder was killed) is refused in one sentence, and nothing is done.
    */
-  async release(op: 'deliver' | 'drop', ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
+  async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
     const up = this.stepReplicas();
     if (ids !== 'all') {
       const byNode = new Map<NodeId, string[]>();
@@ -629,13 +633,29 @@ export class Orchestrator {
       const missing = answers.flatMap((a) => a.missing);
       const done = answers.flatMap((a) => a.done);
       if (missing.length > 0) {
-        const did = done.length > 0 ? `; ${op === 'deliver' ? 'delivered' : 'dropped'} ${done.map((m) => m.id).join(', ')} all the same` : '';
+        const did = done.length > 0 ? `; ${RELEASED[op]} ${done.map((m) => m.id).join(', ')} all the same` : '';
         throw new OperatingError(`no replica holds ${missing.join(', ')} (see paxos held)${did}`);
       }
       return { done: answers.flatMap((a) => a.done) };
     }
     const answers = await Promise.all(up.map((r) => r.control!.request({ op, ids: 'all' }, STEP_REQUEST_MS) as Promise<{ done: HeldMessage[] }>));
     return { done: answers.flatMap((a) => a.done) };
+  }
+
+  /** A note in the run's trace, when it is traced (a live scenario's narration); nothing otherwise. */
+  traceNote(text: string): void {
+    this.trace?.note(text);
+  }
+
+  /**
+   * One step-mode request to one running replica, for a live scenario, which
+   * reads each replica's journal and state, injects messages whose sender
+   * died and sends its clients' commands. Refused when the cluster is not in step mode or the replica is not running.
+   */
+  async stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
+    const r = this.replica(node);
+    if (!this.stepReplicas().includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}`);
+    return r.control!.request(req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
@@ -714,6 +734,7 @@ export class Orchestrator {
         return this.held();
       case 'deliver':
       case 'drop':
+      case 'duplicate':
         return this.release(req.op, req.ids ?? 'all');
       case 'tick':
         return this.tick(req.node ?? 'all', req.count);

@@ -140,10 +140,10 @@ export const OrchestratorRequestSchema = v.variant('op', [
   v.object({ op: v.literal('add-learner') }),
   v.object({ op: v.picklist(['remove-replica', 'mark-voter']), node: nodeId }),
   v.object({ op: v.literal('partition'), groups: v.array(v.array(nodeId)) }),
-  /** Step mode: list held messages; deliver or drop some (`node:seq` ids) or all (no ids); tick one replica or all (no node). */
+  /** Step mode: list held messages; deliver, drop or duplicate some (`node:seq` ids) or all (no ids); tick one replica or all (no node). */
   v.object({ op: v.literal('held') }),
   v.object({
-    op: v.picklist(['deliver', 'drop']),
+    op: v.picklist(['deliver', 'drop', 'duplicate']),
     ids: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^\d{1,4}:\d{1,15}$/, 'a held-message id like 1:3'))), v.minLength(1), v.maxLength(10_000))),
   }),
   v.object({ op: v.literal('tick'), node: v.optional(nodeId), count: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)) }),

@@ -34,8 +34,14 @@ export type ControlRequest =
   | { readonly op: 'subscribe' }
   /** Step mode: list, release or forget held messages, and advance this replica's time. */
   | { readonly op: 'held' }
-  | { readonly op: 'deliver' | 'drop'; readonly ids: readonly string[] | 'all' }
-  | { readonly op: 'tick'; readonly count: number };
+  | { readonly op: 'deliver' | 'drop' | 'duplicate'; readonly ids: readonly string[] | 'all' }
+  | { readonly op: 'tick'; readonly count: number }
+  /** Step mode, for a live scenario: what the replica did since the last ask, whether it is at rest, and how many peer messages it took in. */
+  | { readonly op: 'journal' }
+  /** Step mode: the acceptor's and learner's state in the scenario's words. */
+  | { readonly op: 'state' }
+  /** Step mode: take a message its sender (killed since) held for this replica, as if it came off the wire. */
+  | { readonly op: 'inject'; readonly message: unknown };
 
 export class ControlError extends Error {}
 
@@ -78,10 +84,16 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: 'held' };
     case 'deliver':
     case 'drop':
+    case 'duplicate':
       return { op: r.op, ids: parseHeldIds(r.ids) };
     case 'tick':
       if (!Number.isSafeInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_TICKS) throw new ControlError(`tick needs a count from 1 to ${MAX_TICKS}`);
       return { op: 'tick', count: r.count as number };
+    case 'journal':
+    case 'state':
+      return { op: r.op };
+    case 'inject':
+      return { op: 'inject', message: r.message };
     default:
       throw new ControlError(`unknown request "${String(r.op)}"`);
   }
@@ -187,8 +199,23 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       return stepOf(ctx).links.deliver(req.ids);
     case 'drop':
       return stepOf(ctx).links.drop(req.ids);
+    case 'duplicate':
+      return stepOf(ctx).links.duplicate(req.ids);
     case 'tick':
       return tickAndSettle(stepOf(ctx), req.count);
+    case 'journal': {
+      const step = stepOf(ctx);
+      return { ...step.journal.take(), settled: step.settled(), messagesIn: step.messagesIn() };
+    }
+    case 'state':
+      return { lines: stepOf(ctx).state() };
+    case 'inject': {
+      const step = stepOf(ctx);
+      const message = step.validate(req.message);
+      if (message === null || message.to !== ctx.replica.status().node) throw new ControlError('inject needs a peer message of this cluster\'s protocol, addressed to this replica');
+      step.links.inject(message);
+      return { ok: true };
+    }
   }
 }
 

@@ -17,6 +17,9 @@ import { createWsTransport, connectControl } from '../transport/ws-transport.js'
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
 import { HoldingLinks, StepClock, type StepControl } from './step.js';
+import { StepJournal } from './step-journal.js';
+import { describeState } from '../scenario/lines.js';
+import { parseCoreTuning, type CoreTuning } from './tuning.js';
 import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { inputLogBeside } from '../replay/recording.js';
@@ -48,6 +51,8 @@ interface ReplicaArgs {
   readonly traceFile: string | undefined;
   /** `paxos up --step`: messages are held until delivered by hand, and ticks come only when asked for. */
   readonly step: boolean;
+  /** A live scenario's core settings (`--core-tuning`), so its replicas run as the scripted ones do. */
+  readonly tuning: CoreTuning | undefined;
 }
 
 function parse(): ReplicaArgs {
@@ -57,7 +62,7 @@ function parse(): ReplicaArgs {
       port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
       'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
       'expect-data': { type: 'boolean' }, contacts: { type: 'string' }, 'trace-file': { type: 'string' },
-      step: { type: 'boolean' },
+      step: { type: 'boolean' }, 'core-tuning': { type: 'string' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
@@ -72,6 +77,7 @@ function parse(): ReplicaArgs {
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
     traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
     step: values.step === true,
+    tuning: values['core-tuning'] === undefined ? undefined : parseCoreTuning(values['core-tuning']),
   };
 }
 
@@ -130,7 +136,9 @@ async function main(): Promise<void> {
   // Before storage opens: opening creates an empty log in a missing directory, and a replica started from it would have forgotten its promises.
   const identity = claimIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
   log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}`);
-  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log });
+  // In step mode time moves only on ticks, so lazy records wait for the next write rather than for a timer.
+  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}) });
+  const journal = args.step ? new StepJournal(storage.recovered.length) : null;
   const trace = args.traceFile === undefined ? null : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
   if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
   // Before the transport listens, so the start leads everything this incarnation records.
@@ -163,23 +171,28 @@ async function main(): Promise<void> {
   replica = new Replica({
     id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport: links, clock: systemClock,
     ...(stepClock !== undefined ? { tickClock: stepClock } : {}),
-    storage: plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
+    storage: journalled(journal, plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage)),
     core: {
+      ...coreSettingsOf(args.tuning),
       ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
       ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
       ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } : {}),
     },
-    randomSeed: randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
+    randomSeed: args.tuning?.seedByNode === true ? args.id : randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
-    ...(trace !== null ? { probe: releaseTrace(trace, args.protocol) } : {}),
+    ...(trace !== null || journal !== null ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) } : {}),
     ...(inputs !== null ? { inputs } : {}),
   });
-  if (links instanceof HoldingLinks && stepClock !== undefined) {
+  if (links instanceof HoldingLinks && stepClock !== undefined && journal !== null) {
     const r = replica;
-    step = { links, clock: stepClock, settled: () => r.settled() };
+    links.onHeld = (id, m) => journal.held(id, m);
+    step = {
+      links, clock: stepClock, settled: () => r.settled(), journal, messagesIn: () => r.status().messagesIn, validate,
+      state: () => describeState(`node-${args.id}`, r.inspectCore()),
+    };
   }
   replica.start();
   await register(args, transport.port);
@@ -210,6 +223,26 @@ function releaseTrace(trace: ReplicaTraceLog, protocol: Protocol): ReplicaProbe 
       if (ready.persist.length > 0) trace.persisted(describeWrite(protocol, [...ready.persist, ...ready.persistLazy]));
       for (const c of ready.chosen) trace.chosen(tracedInstance(c), c.value, c.ballot);
     },
+  };
+}
+
+/** The tuning the core takes; the seed is the shell's. */
+function coreSettingsOf(tuning: CoreTuning | undefined): Omit<CoreTuning, 'seedByNode'> {
+  if (tuning === undefined) return {};
+  const { seedByNode: _seed, ...core } = tuning;
+  return core;
+}
+
+function journalled(journal: StepJournal | null, log: DurableLog<unknown>): DurableLog<unknown> {
+  return journal === null ? log : journal.wrap(log);
+}
+
+/** Both probes' hooks, the first's before the second's. */
+function bothProbes(a: ReplicaProbe, b: ReplicaProbe): ReplicaProbe {
+  return {
+    onReady: (core, ready) => { a.onReady?.(core, ready); b.onReady?.(core, ready); },
+    onRelease: (ready) => { a.onRelease?.(ready); b.onRelease?.(ready); },
+    onAnswer: (command, reply) => { a.onAnswer?.(command, reply); b.onAnswer?.(command, reply); },
   };
 }
 

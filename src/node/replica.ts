@@ -45,6 +45,8 @@ export interface ReplicaProbe {
   onReady?(core: ProtocolCore<PeerMessage, unknown>, ready: Ready<PeerMessage, unknown>): void;
   /** When a Ready is released: its records are durable and its messages and replies are leaving. */
   onRelease?(ready: Ready<PeerMessage, unknown>): void;
+  /** A client's command is answered, just before the client hears. */
+  onAnswer?(command: Command, reply: ClientReply): void;
 }
 
 export interface ReplicaOptions {
@@ -327,6 +329,7 @@ export class Replica {
       const fits = reply.op === c.op && reply.key === commandKey(c) && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
       if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
     }
+    this.opts.probe?.onAnswer?.(w.command, reply);
     w.onReply(reply);
   }
 

@@ -23,6 +23,7 @@ import { messageFields } from '../trace/messages.js';
 import { describeMessage } from '../core/describe.js';
 import { systemClock, type Clock } from './clock.js';
 import type { PeerLinks, PeerMessage } from './replica.js';
+import type { StepJournal } from './step-journal.js';
 
 /** Messages one replica holds at most. Past it new messages are dropped (and counted, and logged): Paxos tolerates loss, a process does not tolerate unbounded memory. */
 export const MAX_HELD = 10_000;
@@ -56,6 +57,12 @@ export class StepClock implements Clock {
   }
 }
 
+/** What can be done to held messages: send on, forget, or send a copy and keep holding. */
+export type StepRelease = 'deliver' | 'drop' | 'duplicate';
+
+/** The past tense of each, as answers print it. */
+export const RELEASED: Readonly<Record<StepRelease, string>> = { deliver: 'delivered', drop: 'dropped', duplicate: 'duplicated' };
+
 /** One held message as `paxos held` shows it. */
 export interface HeldMessage {
   readonly id: string;
@@ -79,6 +86,9 @@ export class HoldingLinks implements PeerLinks {
   private held = new Map<string, Held>();
   private seq = 0;
   private droppedFull = 0;
+  private handler: ((message: PeerMessage) => void) | null = null;
+  /** Told of every message as it is held (a live scenario's journal). */
+  onHeld: ((id: string, message: PeerMessage) => void) | null = null;
 
   constructor(
     private readonly inner: PeerLinks,
@@ -96,6 +106,7 @@ export class HoldingLinks implements PeerLinks {
     }
     const id = `${this.selfId}:${++this.seq}`;
     this.held.set(id, { id, message });
+    this.onHeld?.(id, message);
   }
 
   /** How many messages this replica has held so far (the seq of the last id). */
@@ -107,7 +118,18 @@ export class HoldingLinks implements PeerLinks {
   flush(): void {}
 
   onMessage(handler: (message: PeerMessage) => void): void {
+    this.handler = handler;
     this.inner.onMessage(handler);
+  }
+
+  /**
+   * Hands the replica a message as if it had arrived from its sender: for a
+   * message a killed replica sent before it died. Held at its sender, such a
+   * message would have died with it, where on a real network it would still
+   * be on the wire; a live scenario delivers it this way.
+   */
+  inject(message: PeerMessage): void {
+    this.handler?.(message);
   }
 
   list(limit = MAX_LISTED): { messages: HeldMessage[]; total: number; droppedFull: number } {
@@ -125,6 +147,20 @@ export class HoldingLinks implements PeerLinks {
     for (const h of r.taken) this.inner.send(h.message);
     if (r.taken.length > 0) this.inner.flush?.();
     return { done: r.taken.map((h) => this.describe(h)), missing: r.missing };
+  }
+
+  /**
+   * Sends a copy of each held message and keeps it held, so it can be
+   * delivered again later: the duplicate a real network may make. All or
+   * none, as for deliver.
+   */
+  duplicate(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
+    const chosen = ids === 'all' ? [...this.held.values()] : ids.filter((id) => this.held.has(id)).map((id) => this.held.get(id)!);
+    const missing = ids === 'all' ? [] : ids.filter((id) => !this.held.has(id));
+    if (missing.length > 0) return { done: [], missing };
+    for (const h of chosen) this.inner.send(h.message);
+    if (chosen.length > 0) this.inner.flush?.();
+    return { done: chosen.map((h) => this.describe(h)), missing };
   }
 
   /** Forgets held messages: they are never delivered. */
@@ -167,6 +203,14 @@ export interface StepControl {
   readonly clock: StepClock;
   /** Whether the replica has stepped and released everything it was given (so the messages a tick caused are held). */
   readonly settled: () => boolean;
+  /** What the replica did, for a live scenario. */
+  readonly journal: StepJournal;
+  /** The peer messages it has taken in (delivered or injected), so a scenario knows when a delivery has arrived. */
+  readonly messagesIn: () => number;
+  /** Checks a message to inject, as the transport checks every frame. */
+  readonly validate: (x: unknown) => PeerMessage | null;
+  /** What its acceptor and learner hold, in the scenario's words. */
+  readonly state: () => string[];
 }
 
 /**

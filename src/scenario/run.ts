@@ -5,6 +5,7 @@
  * Deterministic: nothing here reads the time or draws a random number.
  */
 import { TraceRecorder } from '../trace/format.js';
+import { LiveScenarioCluster, type LiveOptions } from './live.js';
 import { ScenarioCluster } from './runner.js';
 import { expectationMet, type CommandStep, type Scenario, type Step } from './script.js';
 
@@ -46,13 +47,60 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): StepR
   return results;
 }
 
+/** What only a live run takes. */
+export interface LiveRunOptions extends LiveOptions {
+  /** Awaited between steps (`--step`): the replicas keep running while the user reads. */
+  readonly between?: () => Promise<void>;
+  /** Stop the cluster and exit 130 on SIGINT or SIGTERM, so no replica and no scratch directory outlives the run. */
+  readonly exitOnSignal?: boolean;
+}
+
+/**
+ * The same run on real replicas (`--live`): each step waits for the
+ * processes, so it is asynchronous; the judging is the same. The cluster is
+ * stopped, and its scratch home deleted, however the run ends.
+ */
+export async function runScenarioLive(scenario: Scenario, options: RunOptions & LiveRunOptions = {}): Promise<StepResult[]> {
+  const cluster = new LiveScenarioCluster(options);
+  const onSignal = () => { void cluster.close().finally(() => process.exit(130)); };
+  if (options.exitOnSignal === true) for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
+  const results: StepResult[] = [];
+  let broken = false;
+  try {
+    let stepNumber = 0;
+    for (const step of scenario.steps) {
+      stepNumber++;
+      const result = broken ? skippedResult(step, stepNumber) : await runStepOn(cluster, step, stepNumber);
+      if (result.actual.startsWith('error: ')) broken = true;
+      results.push(result);
+      options.onStep?.(result);
+      if (stepNumber < scenario.steps.length) await options.between?.();
+    }
+  } finally {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
+    await cluster.close();
+  }
+  return results;
+}
+
+async function runStepOn(cluster: LiveScenarioCluster, step: Step, number: number): Promise<StepResult> {
+  noteNarration(cluster, step);
+  if (step.kind === 'narrate') return { step, number, actual: '', ok: true, skipped: false, failure: '' };
+  let actual: string;
+  try {
+    actual = (await cluster.run(step.command)).trim();
+  } catch (err) {
+    actual = `error: ${(err as Error).message}`;
+  }
+  return judged(step, number, actual);
+}
+
 function skippedResult(step: Step, number: number): StepResult {
   return { step, number, actual: '', ok: true, skipped: true, failure: '' };
 }
 
 function runStep(cluster: ScenarioCluster, step: Step, number: number): StepResult {
-  const narration = [...step.comments.map((c) => c.replace(/^#\s?/, '')), ...(step.kind === 'narrate' ? [step.text] : [])].join(' ');
-  if (narration !== '') cluster.note(narration);
+  noteNarration(cluster, step);
   if (step.kind === 'narrate') return { step, number, actual: '', ok: true, skipped: false, failure: '' };
   let actual: string;
   try {
@@ -60,6 +108,16 @@ function runStep(cluster: ScenarioCluster, step: Step, number: number): StepResu
   } catch (err) {
     actual = `error: ${(err as Error).message}`;
   }
+  return judged(step, number, actual);
+}
+
+/** A step's comments, or a `narrate` line, as a note beside the trace's diagram. */
+function noteNarration(cluster: { note(text: string): void }, step: Step): void {
+  const narration = [...step.comments.map((c) => c.replace(/^#\s?/, '')), ...(step.kind === 'narrate' ? [step.text] : [])].join(' ');
+  if (narration !== '') cluster.note(narration);
+}
+
+function judged(step: CommandStep, number: number, actual: string): StepResult {
   const failure = judge(step, actual);
   return { step, number, actual, ok: failure === '', skipped: false, failure };
 }

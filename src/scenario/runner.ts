@@ -39,6 +39,9 @@
  *   crash <node>                       the node stops, losing everything it had not written
  *   restart <node>                     the node starts again from the records it had written
  *   state <node>                       print what the node's acceptor and learner hold
+ *   wait-until <text>|/<regex>/        deliver what is in flight, oldest first, and tick every running node
+ *                                      once whenever nothing is, until a line of the step's trace matches (as
+ *                                      `expect` matches); at most 10,000 deliveries and ticks
  *
  * Message types for deliver and drop are the message's `type`, except that a
  * Multi-Paxos accept with no entries is a `heartbeat` and an accepted with no
@@ -68,18 +71,16 @@
  * `--trace` records what the runner sees through a `TraceRecorder` whose
  * clock is the step number, so a diagram's rows follow the script's steps.
  */
-import { formatBallot } from '../core/ballot.js';
-import { BasicPaxos } from '../core/basic.js';
-import type { BasicRecord } from '../core/basic-messages.js';
 import { describeMessage } from '../core/describe.js';
-import { MultiPaxos } from '../core/multi.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
 import { Random } from '../core/random.js';
 import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
+import { expectationMet } from './script.js';
+import { describeEvent, describeRecords, describeReply, describeState, messageKind } from './lines.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;
@@ -99,7 +100,7 @@ interface Node {
   requestSeq: number;
 }
 
-export class ScenarioCluster {
+export class ScenarioCluster implements ScenarioVerbs<void> {
   private nodes: Node[] = [];
   private pool: Msg[] = [];
   private protocol: Protocol = 'basic';
@@ -118,8 +119,8 @@ export class ScenarioCluster {
   private explicitPersisted = false;
   /** On by default, as in the product; `option backoff off` shows what duelling proposers do without it. */
   private backoff = true;
-  /** The groups of a partition that stands, or null: messages between two groups are dropped. */
-  private partition: number[][] | null = null;
+  /** The partition that stands, if any: messages between two of its groups are dropped. */
+  private readonly partition = new Partition();
   /** The trace ids of the messages in flight, by the message object the pool holds. */
   private readonly traceIds = new Map<Msg, number>();
 
@@ -138,47 +139,7 @@ export class ScenarioCluster {
   }
 
   private runCommand(command: string): void {
-    const [verb, ...args] = command.split(/\s+/);
-    switch (verb) {
-      case 'cluster':
-        return this.start(args[0] as Protocol, Number(args[1]));
-      case 'option':
-        return this.option(args[0]!, args[1]!);
-      case 'propose': {
-        const [key, value] = args[1]!.split('=');
-        return this.request(node(args[0]!), { op: 'set', key: key!, value: value! });
-      }
-      case 'get':
-        return this.request(node(args[0]!), { op: 'get', key: args[1]! });
-      case 'join':
-        return this.join(node(args[0]!));
-      case 'reconfigure':
-        return this.request(node(args[0]!), { op: 'config', fromEpoch: Number(args[1]), voters: args[2]!.split(',').map(Number) });
-      case 'deliver':
-        return this.move(node(args[0]!), node(args[1]!), args[2]!, true);
-      case 'drop':
-        return this.move(node(args[0]!), node(args[1]!), args[2]!, false);
-      case 'deliver-all':
-        return this.deliverAll();
-      case 'deliver-random':
-        return this.deliverRandom(args[0], args[1]);
-      case 'partition':
-        return this.split(args.join(''));
-      case 'heal':
-        return this.heal();
-      case 'tick':
-        return this.tick(args[0]!, Number(args[1] ?? 1));
-      case 'persisted':
-        return this.persisted(node(args[0]!));
-      case 'crash':
-        return this.crash(node(args[0]!));
-      case 'restart':
-        return this.restart(node(args[0]!));
-      case 'state':
-        return this.state(node(args[0]!));
-      default:
-        throw new Error(`unknown scenario command: ${command}`);
-    }
+    dispatch<void>(this, command, () => this.nodes.map((r) => r.id));
   }
 
   private print(...lines: string[]): void {
@@ -187,7 +148,7 @@ export class ScenarioCluster {
 
   // ------------------------------------------------------------ commands
 
-  private start(protocol: Protocol, n: number): void {
+  start(protocol: Protocol, n: number): void {
     // A script may start over with a fresh cluster; what the old one still had in flight never arrives.
     for (const m of this.pool) this.traced(m, (id) => this.recorder?.drop(id, 'the cluster was replaced'));
     if (this.nodes.length > 0) this.recorder?.note(`a fresh cluster of ${n} ${protocol} replicas replaces the old one`);
@@ -195,7 +156,7 @@ export class ScenarioCluster {
     this.clusterSize = n;
     this.pool = [];
     this.nodes = [];
-    this.partition = null;
+    this.partition.clear();
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -205,8 +166,8 @@ export class ScenarioCluster {
   }
 
   /** A replica that was not in the cluster's first configuration: it learns the log from the others before anything else. */
-  private join(id: number): void {
-    if (this.partition !== null) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
+  join(id: number): void {
+    if (this.partition.standing) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1) throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
     const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
     this.nodes.push(r);
@@ -214,7 +175,7 @@ export class ScenarioCluster {
     this.print(`node-${id} joins as a learner`);
   }
 
-  private option(name: string, value: string): void {
+  option(name: string, value: string): void {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
     else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
@@ -239,7 +200,7 @@ export class ScenarioCluster {
     }
   }
 
-  private request(id: number, command: Command): void {
+  request(id: number, command: Command): void {
     const r = this.node(id);
     const shell = this.up(id);
     // A distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
@@ -248,8 +209,8 @@ export class ScenarioCluster {
     shell.settle();
   }
 
-  private move(from: number, to: number, type: string, deliver: boolean): void {
-    const i = this.pool.findIndex((m) => m.from === from && m.to === to && kindOf(m) === type);
+  move(from: number, to: number, type: string, deliver: boolean): void {
+    const i = this.pool.findIndex((m) => m.from === from && m.to === to && messageKind(m) === type);
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
     if (!deliver) {
@@ -274,7 +235,7 @@ export class ScenarioCluster {
     this.node(m.to).shell!.deliver(m);
   }
 
-  private deliverAll(): void {
+  deliverAll(): void {
     for (let rounds = 0; this.pool.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
       this.deliverListed(this.pool.shift()!);
@@ -286,12 +247,7 @@ export class ScenarioCluster {
    * random delays of a real network, the same every run for the same seed.
    * Without a count it goes on until nothing is pending, bounded like deliver-all.
    */
-  private deliverRandom(seedArg: string | undefined, countArg: string | undefined): void {
-    const usage = 'usage: deliver-random <seed> [count], with a whole seed >= 0 and a count >= 1';
-    const seed = Number(seedArg);
-    const count = countArg === undefined ? Infinity : Number(countArg);
-    if (seedArg === undefined || !Number.isInteger(seed) || seed < 0) throw new Error(usage);
-    if (countArg !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error(usage);
+  deliverRandom(seed: number, count: number): void {
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
       if (n > 10_000) throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
@@ -312,59 +268,49 @@ export class ScenarioCluster {
     this.traced(m, (id) => this.recorder?.drop(id, why));
   }
 
-  /** `partition 1,2|3`: every node in exactly one group, at least two groups. */
-  private split(spec: string): void {
-    const usage = 'usage: partition <ids>|<ids>, e.g. partition 1,2|3';
-    if (this.partition !== null) throw new Error(`${this.partitionText()} already stands; heal it first`);
-    const groups = spec.split('|').map((g) => (g === '' ? [] : g.split(',').map((x) => node(x))));
-    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new Error(usage);
-    const seen = new Set<number>();
-    for (const id of groups.flat()) {
-      if (!Number.isInteger(id)) throw new Error(usage);
-      this.node(id);
-      if (seen.has(id)) throw new Error(`node-${id} is in two groups of the partition`);
-      seen.add(id);
-    }
-    const missing = this.nodes.filter((r) => !seen.has(r.id)).map((r) => `node-${r.id}`);
-    if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
-    this.partition = groups;
+  split(groups: number[][]): void {
+    const line = this.partition.set(groups);
     this.recorder?.partition(groups);
-    this.print(`${this.partitionText()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`);
+    this.print(line);
   }
 
-  private heal(): void {
-    if (this.partition === null) throw new Error('there is no partition to heal');
-    const was = this.partitionText();
-    this.partition = null;
+  heal(): void {
+    const line = this.partition.heal();
     this.recorder?.heal();
-    this.print(`healed ${was}: every node hears every other again (what it dropped stays lost)`);
+    this.print(line);
   }
 
   /** Whether the partition that stands separates the message's sender from its receiver. */
   private cut(m: Msg): boolean {
-    if (this.partition === null) return false;
-    const group = (id: number) => this.partition!.findIndex((g) => g.includes(id));
-    return group(m.from) !== group(m.to);
+    return this.partition.cuts(m);
   }
 
   private partitionText(): string {
-    return `partition ${(this.partition ?? []).map((g) => g.join(',')).join('|')}`;
+    return this.partition.text();
   }
 
   /** Ticks go node by node, each node's turns run to the end before the next node ticks. */
-  private tick(target: string, count: number): void {
-    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [node(target)];
+  tick(target: number | 'all', count: number): void {
+    const ids = target === 'all' ? this.nodes.filter((r) => r.shell !== null).map((r) => r.id) : [target];
     for (let i = 0; i < count; i++) for (const id of ids) this.up(id).tick();
   }
 
+  waitUntil(pattern: string): void {
+    for (let moves = 0; !expectationMet(pattern, this.trace.join('\n')); moves++) {
+      if (moves >= MAX_WAIT_MOVES) throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
+      if (this.pool.length === 0) this.tick('all', 1);
+      else this.deliverListed(this.pool.shift()!);
+    }
+  }
+
   /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */
-  private persisted(id: number): void {
+  persisted(id: number): void {
     const shell = this.up(id);
     if (!shell.storage.finishWrite()) throw new Error(`node-${id} has no write in progress`);
     shell.settle();
   }
 
-  private crash(id: number): void {
+  crash(id: number): void {
     const r = this.node(id);
     const shell = this.up(id);
     const lost = shell.storage.unwritten();
@@ -377,7 +323,7 @@ export class ScenarioCluster {
     if (unsent.length > 0) this.print(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
   }
 
-  private restart(id: number): void {
+  restart(id: number): void {
     const r = this.node(id);
     if (r.shell !== null) throw new Error(`node-${id} is up`);
     this.boot(r);
@@ -386,31 +332,8 @@ export class ScenarioCluster {
     this.state(id);
   }
 
-  private state(id: number): void {
-    const core = this.up(id).replica.inspectCore();
-    if (core instanceof BasicPaxos) {
-      const s = core.inspect();
-      for (const [key, b] of s.promised) {
-        const a = s.accepted.get(key);
-        const c = s.chosen.get(key);
-        this.print(`node-${id} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`);
-      }
-      return;
-    }
-    const v = core.view();
-    // The configuration only once it changed, so the walk-throughs of a fixed cluster read as they always did.
-    const m = v.membership;
-    const config = m !== undefined && m.epoch > 0 ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => `node-${x}`).join(', ')} from #${m.startSlot})` : v.member === 'learner' ? ', learner' : '';
-    this.print(`node-${id}: ${v.role}${config}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`);
-    if (core instanceof MultiPaxos) {
-      const s = core.inspect();
-      const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
-      for (const slot of slots) {
-        const a = s.accepted.get(slot);
-        const c = s.chosen.get(slot);
-        this.print(`node-${id} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
-      }
-    }
+  state(id: number): void {
+    this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
   }
 
   // ------------------------------------------- the shell, as the trace sees it
@@ -513,7 +436,7 @@ export class ScenarioCluster {
   }
 
   private pending(): string {
-    return this.pool.map((m) => `${kindOf(m)} ${m.from}→${m.to}`).join(', ') || 'none';
+    return this.pool.map((m) => `${messageKind(m)} ${m.from}→${m.to}`).join(', ') || 'none';
   }
 
   /** What a held Ready will release, in short: the messages, what was learned and the replies. */
@@ -526,89 +449,14 @@ export class ScenarioCluster {
   }
 
   private describeReply(command: Command, reply: ClientReply): string {
-    const to = `replies to ${reply.requestId}`;
-    if (!reply.ok) {
-      const error = (reply as { error?: unknown }).error;
-      return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
-    }
-    if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
-    const shown = `${command.key}=${reply.value ?? 'nil'}`;
-    if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
-    // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
-    // set that answers with another value than its own is a bug (the shell itself refuses to pass it on).
-    return `${to}: ${shown} (${this.protocol === 'basic' ? 'already chosen' : `but it proposed ${command.value}`})`;
+    return describeReply(this.protocol, command, reply);
   }
 
   private describeRecords(records: readonly unknown[]): string {
-    return records.map((rec) => (this.protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
+    return describeRecords(this.protocol, records);
   }
 
   private describeEvent(e: CoreEvent): string {
-    switch (e.type) {
-      case 'phase1':
-        return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
-      case 'phase2':
-        if (this.protocol === 'multi') {
-          const why = e.adopted ? ' (adopted from a promise)' : e.valueId === 'noop' ? ' (fills a hole)' : '';
-          return `proposes #${e.instance} ${e.value} at ${formatBallot(e.ballot)}${why}`;
-        }
-        return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
-      case 'leader':
-        return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
-      case 'epoch':
-        return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
-      case 'follower':
-        return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
-      case 'preempted':
-        return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
-      case 'backoff':
-        return `backs off ${e.ticks} ticks`;
-      case 'note':
-        return e.text;
-    }
+    return describeEvent(this.protocol, e);
   }
 }
-
-function node(name: string): number {
-  return Number(name.replace(/^node-/, ''));
-}
-
-/** The word a script uses for a message: Multi-Paxos heartbeats and their acks are named apart from real accepts. */
-function kindOf(m: Msg): string {
-  if (m.type === 'accept' && 'entries' in m && m.entries.length === 0) return 'heartbeat';
-  if (m.type === 'accepted' && 'slots' in m && m.slots.length === 0) return 'ack';
-  return m.type;
-}
-
-function entries(list: readonly SlotValue[]): string {
-  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
-}
-
-function describeMultiRecord(r: MultiRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
-    case 'chosen':
-      return `chosen ${entries(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
-  }
-}
-
-function describeBasicRecord(r: BasicRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise ${r.key} (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
-    case 'chosen':
-      return `chosen ${r.key}=${r.value}`;
-  }
-}
-

@@ -28,6 +28,13 @@ export interface FileStorageOptions {
   readonly fileName?: string;
   /** Receives one line per notable recovery step (a torn tail cut off). */
   readonly log?: (line: string) => void;
+  /**
+   * Lazy records with no write to ride along with are written after this
+   * long when the log is idle (default 50 ms); null leaves them for the next
+   * write or the close. Step mode passes null: its time moves only when the
+   * user says, so a crash loses exactly what the scripted disk would.
+   */
+  readonly lazyFlushMs?: number | null;
 }
 
 /** What the log needs of an open file (a FileHandle opened for append); tests pass a failing one. */
@@ -40,6 +47,8 @@ export interface LogFile {
 export interface FileStorageParts<R> {
   readonly recovered: readonly R[];
   readonly recoveredSnapshot?: readonly unknown[] | null;
+  /** See FileStorageOptions.lazyFlushMs. */
+  readonly lazyFlushMs?: number | null;
   /** Opens the log again after a checkpoint replaced it; tests that pass a fake file may leave it out. */
   readonly reopen?: () => Promise<LogFile>;
   readonly file: LogFile;
@@ -84,6 +93,7 @@ export class FileStorage<R> implements RecordStorage<R> {
   private flushing = false;
   private idleWaiters: (() => void)[] = [];
   private lazyTimer: NodeJS.Timeout | null = null;
+  private readonly lazyFlushMs: number | null;
   private failure: StorageFailedError | null = null;
   private closing: Promise<void> | null = null;
   private counts: { records: number; bytes: number; fsyncs: number; appends: number; checkpoints: number };
@@ -95,6 +105,7 @@ export class FileStorage<R> implements RecordStorage<R> {
     this.file = parts.file;
     this.reopen = parts.reopen ?? null;
     this.releaseLock = parts.releaseLock;
+    this.lazyFlushMs = parts.lazyFlushMs === undefined ? LAZY_FLUSH_MS : parts.lazyFlushMs;
     this.counts = { records: parts.recovered.length, bytes: parts.sizeBytes, fsyncs: 0, appends: 0, checkpoints: 0 };
   }
 
@@ -260,11 +271,11 @@ export class FileStorage<R> implements RecordStorage<R> {
   }
 
   private armLazyTimer(): void {
-    if (this.lazyTimer !== null || this.closing !== null) return;
+    if (this.lazyTimer !== null || this.closing !== null || this.lazyFlushMs === null) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = null;
       if (this.queue.length > 0) this.startFlush(true);
-    }, LAZY_FLUSH_MS);
+    }, this.lazyFlushMs);
     this.lazyTimer.unref();
   }
 
@@ -335,7 +346,7 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
     await file.close();
     throw err;
   }
-  return new FileStorage<R>({ recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600) });
+  return new FileStorage<R>({ recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600), ...(options.lazyFlushMs !== undefined ? { lazyFlushMs: options.lazyFlushMs } : {}) });
 }
 
 /** The snapshot file, whole: it was renamed into place only after it was durable, so a torn one is damage, not a crash. */

@@ -59,3 +59,21 @@ test(`the hold queue keeps at most ${MAX_HELD} messages and says so when it drop
   holding.send(prepare(3));
   assert.equal(holding.list().total, 1);
 });
+
+test('a duplicated message leaves as a copy and stays held; an injected one reaches the replica as if off the wire', () => {
+  const { sent, holding } = links();
+  const received: PeerMessage[] = [];
+  holding.onMessage((m) => received.push(m));
+  const journal: string[] = [];
+  holding.onHeld = (id, m) => journal.push(`${id} ${m.type} to ${m.to}`);
+  holding.send(prepare(2));
+  assert.deepEqual(journal, ['1:1 prepare to 2']);
+  assert.deepEqual(holding.duplicate(['1:1', '1:7']), { done: [], missing: ['1:7'] });
+  assert.equal(sent.length, 0);
+  assert.deepEqual(holding.duplicate(['1:1']).done.map((m) => m.id), ['1:1']);
+  assert.equal(holding.list().total, 1, 'a duplicated message is still held');
+  assert.deepEqual(holding.deliver(['1:1']).done.map((m) => m.id), ['1:1']);
+  assert.deepEqual(sent.map((m) => m.to), [2, 2]);
+  holding.inject(prepare(1));
+  assert.deepEqual(received.map((m) => m.to), [1]);
+});

@@ -1,4 +1,5 @@
-import { readSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import type { Command } from '@commander-js/extra-typings';
 import { runScenarioCommand, runScenarioList } from '../services/scenario.js';
 import { UsageError } from '../../errors.js';
@@ -6,7 +7,7 @@ import { UsageError } from '../../errors.js';
 export function registerScenario(program: Command, setExit: (code: number) => void): void {
   const scenario = program
     .command('scenario')
-    .description('scripted walk-throughs of the protocol on real replica shells, each step checked against the trace it must print');
+    .description('scripted walk-throughs of the protocol on real replicas or in the simulator, each step checked against the trace it must print');
 
   scenario
     .command('list')
@@ -20,28 +21,28 @@ export function registerScenario(program: Command, setExit: (code: number) => vo
     .command('run')
     .description('run a scenario step by step, printing each step\'s narration, command and trace; exit 1 when a trace differs from the expected one')
     .argument('<name>', 'a name from `paxos scenario list`, or the path of a scenario file')
-    .option('--sim', 'run on replica shells over scripted twins (the default, and the only mode for now)')
-    .option('--live', 'run against real replicas: not there yet, refused for now')
+    .option('--live', 'run on real replica processes in step mode (the default, when the script can run there)')
+    .option('--sim', 'run on replica shells over a scripted clock, disk and network (the default for a script that controls when writes finish)')
     .option('--trace <file>', 'write the run\'s trace (JSON lines, for paxos trace) to this file, or - for stdout')
     .option('--step', 'on a terminal, wait for Enter between steps')
-    .action((name, opts) => {
-      if (opts.live === true) throw new UsageError('--live is not there yet: scenarios run only on scripted replica shells for now, so leave it out (or pass --sim)');
+    .action(async (name, opts) => {
+      if (opts.live === true && opts.sim === true) throw new UsageError('--live and --sim each choose where the scenario runs; give one of them');
       const pause = opts.step === true && process.stdin.isTTY ? waitForEnter : undefined;
-      setExit(runScenarioCommand({
-        target: name, out: (line) => process.stdout.write(`${line}\n`),
+      setExit(await runScenarioCommand({
+        target: name, mode: opts.live === true ? 'live' : opts.sim === true ? 'sim' : 'auto', out: (line) => process.stdout.write(`${line}\n`),
         ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
         ...(pause !== undefined ? { pause } : {}),
       }));
     });
 }
 
-/** Blocks until the user presses Enter: a terminal in line mode hands over a line at a time, so one read is one Enter. */
-function waitForEnter(): void {
+/** Resolves when the user presses Enter (or stdin ends); the event loop, and so a live cluster, keeps running meanwhile. */
+async function waitForEnter(): Promise<void> {
   process.stderr.write('(Enter for the next step) ');
-  const buffer = Buffer.alloc(256);
+  const rl = createInterface({ input: process.stdin, terminal: false });
   try {
-    readSync(0, buffer, 0, buffer.length, null);
-  } catch {
-    // A terminal that cannot be read (EAGAIN on a non-blocking stdin) just does not pause: the run goes on.
+    await Promise.race([once(rl, 'line'), once(rl, 'close')]);
+  } finally {
+    rl.close();
   }
 }

@@ -1,4 +1,4 @@
-/** held, deliver, drop and tick: moving a step-mode cluster (`paxos up --step`) by hand. */
+/** held, deliver, duplicate, drop and tick: moving a step-mode cluster (`paxos up --step`) by hand. */
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
@@ -27,6 +27,11 @@ export function registerStep(program: Command): void {
     .option('--all', 'deliver every held message')
     .option('--json', 'print {"delivered":[…the messages…]}')
     .action(async (ids, opts) => runRelease('deliver', idsOrAll('deliver', ids, opts.all), opts.json === true));
+  program.command('duplicate').description('step mode: send a copy of held messages on and keep holding them, so each can arrive again later')
+    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
+    .option('--all', 'duplicate every held message')
+    .option('--json', 'print {"duplicated":[…the messages…]}')
+    .action(async (ids, opts) => runRelease('duplicate', idsOrAll('duplicate', ids, opts.all), opts.json === true));
   program.command('drop').description('step mode: lose held messages; they are never delivered')
     .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
     .option('--all', 'drop every held message')

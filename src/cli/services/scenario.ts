@@ -1,14 +1,15 @@
 /**
  * The `paxos scenario` service: scripted walk-throughs of the protocol, run on
- * real replica shells over scripted twins (`src/scenario/`). A scenario is a
+ * real replica processes in step mode (live, the default) or on replica
+ * shells over scripted twins (`--sim`; `src/scenario/`). A scenario is a
  * data file in templates/scenarios/; `run` prints each step's narration, its
  * command and the trace it produced, and checks the trace against the one the
- * file expects, exactly as the scenario tests do.
+ * file expects, the same check in both modes and in the scenario tests.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runScenario, type StepResult } from '../../scenario/run.js';
+import { runScenario, runScenarioLive, type StepResult } from '../../scenario/run.js';
 import { parseScenario, type Scenario } from '../../scenario/script.js';
 import { OperatingError, UsageError } from '../../errors.js';
 import { didYouMean } from '../parse.js';
@@ -48,38 +49,76 @@ export function resolveScenario(target: string, dir = DIR): string {
   throw new UsageError(`there is no scenario "${target}"${didYouMean(target, names)}; \`paxos scenario list\` shows them, and a path to a .txt file works too`);
 }
 
+/** Where a scenario runs: real replica processes, or replica shells over scripted twins; `auto` picks live when the script can run there. */
+export type ScenarioMode = 'live' | 'sim' | 'auto';
+
 export interface ScenarioRunOptions {
   readonly target: string;
+  readonly mode: ScenarioMode;
   /** Write the run's trace (JSON lines, for paxos trace) to this file, or - for stdout. */
   readonly trace?: string;
   readonly out: (line: string) => void;
-  /** Called between steps with `--step` on a terminal: returns once the user pressed Enter. */
-  readonly pause?: () => void;
+  /** Called between steps with `--step` on a terminal: resolves once the user pressed Enter. */
+  readonly pause?: () => Promise<void>;
   readonly dir?: string;
 }
 
-/** Runs a scenario; returns the exit code: 0 when every step's trace is the expected one, 1 otherwise. */
-export function runScenarioCommand(o: ScenarioRunOptions): number {
+/** Commands only a scripted disk can run: a real disk finishes writes on its own. */
+const SIM_ONLY = [/^option persisted explicit\b/, /^persisted\b/];
+
+/** Why the scenario cannot run on real replicas, or null when it can. */
+export function liveProblem(scenario: Scenario): string | null {
+  for (const step of scenario.steps) {
+    if (step.kind !== 'command') continue;
+    if (SIM_ONLY.some((re) => re.test(step.command))) return `it controls when writes finish (\`${step.command}\`), which only the scripted disk can do`;
+  }
+  return null;
+}
+
+/** Runs a scenario; resolves to the exit code: 0 when every step's trace is the expected one, 1 otherwise. */
+export async function runScenarioCommand(o: ScenarioRunOptions): Promise<number> {
   const path = resolveScenario(o.target, o.dir);
   const scenario = parseScenario(readFileSync(path, 'utf8'));
   if (scenario.steps.length === 0) throw new UsageError(`${path} has no steps; a step is a command line, then ----, then the trace it prints`);
+  const live = chooseLive(scenario, o.mode);
+  if (live && o.trace === '-') throw new UsageError('--trace - is for --sim runs: a live run\'s trace is merged from the replicas when the cluster stops, so give it a file');
   // A trace on stdout owns it: the walk-through moves to stderr so the trace stays a clean JSON-lines stream.
   const out = o.trace === '-' ? (line: string) => process.stderr.write(`${line}\n`) : o.out;
+  out(`${scenario.title ?? basename(path, '.txt')}`);
+  out(live ? '(live: real replica processes in step mode, in a scratch directory deleted afterwards)\n' : '(simulated: replica shells over a scripted clock, disk and network)\n');
+  const onStep = (r: StepResult) => printStep(r, out);
+  const results = live
+    ? await runScenarioLive(scenario, { onStep, exitOnSignal: true, ...(o.pause !== undefined ? { between: o.pause } : {}), ...(o.trace !== undefined ? { traceFile: o.trace } : {}) })
+    : await runSimulated(scenario, { onStep, ...(o.trace !== undefined ? { trace: o.trace } : {}), ...(o.pause !== undefined ? { pause: o.pause } : {}) });
+  return summarize(scenario, results, out, o.trace);
+}
+
+/** Live unless told --sim; `auto` falls back to the scripted twins when the script needs them, and a forced --live that cannot run is refused. */
+function chooseLive(scenario: Scenario, mode: ScenarioMode): boolean {
+  if (mode === 'sim') return false;
+  const problem = liveProblem(scenario);
+  if (problem !== null && mode === 'live') throw new UsageError(`this scenario cannot run on real replicas: ${problem}; run it with --sim`);
+  return problem === null;
+}
+
+/**
+ * The scripted run is synchronous and deterministic, so it runs whole first;
+ * its steps are then printed one by one, with the pause (`--step`) between
+ * them. What the reader sees is the same as pausing the run itself.
+ */
+async function runSimulated(scenario: Scenario, o: { onStep: (r: StepResult) => void; trace?: string; pause?: () => Promise<void> }): Promise<StepResult[]> {
   const traceOut = o.trace === undefined ? null : openTraceOutput(o.trace);
-  out(`${scenario.title ?? basename(path, '.txt')}\n`);
-  let results: StepResult[];
+  const results: StepResult[] = [];
   try {
-    results = runScenario(scenario, {
-      ...(traceOut !== null ? { traceSink: traceOut.write } : {}),
-      onStep: (r) => {
-        printStep(r, out);
-        if (r.number < scenario.steps.length) o.pause?.();
-      },
-    });
+    runScenario(scenario, { ...(traceOut !== null ? { traceSink: traceOut.write } : {}), onStep: (r) => results.push(r) });
   } finally {
     traceOut?.close();
   }
-  return summarize(scenario, results, out, o.trace);
+  for (const r of results) {
+    o.onStep(r);
+    if (r.number < scenario.steps.length) await o.pause?.();
+  }
+  return results;
 }
 
 function printStep(r: StepResult, out: (line: string) => void): void {

@@ -5,7 +5,7 @@
  * mode, and prints what it did in one line (or JSON).
  */
 import { withCluster, type HeldList, type TickResult } from '../../cluster/client.js';
-import type { HeldMessage } from '../../node/step.js';
+import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js';
 import { showText } from '../../text/escape.js';
 
 export async function runHeld(json: boolean): Promise<void> {
@@ -13,9 +13,9 @@ export async function runHeld(json: boolean): Promise<void> {
   process.stdout.write(json ? `${JSON.stringify(list)}\n` : `${renderHeld(list)}\n`);
 }
 
-export async function runRelease(op: 'deliver' | 'drop', ids: readonly string[] | 'all', json: boolean): Promise<void> {
+export async function runRelease(op: StepRelease, ids: readonly string[] | 'all', json: boolean): Promise<void> {
   const done = await withCluster((c) => c.release(op, ids));
-  const verb = op === 'deliver' ? 'delivered' : 'dropped';
+  const verb = RELEASED[op];
   process.stdout.write(json ? `${JSON.stringify({ [verb]: done })}\n` : `${releasedLine(verb, done)}\n`);
 }
 

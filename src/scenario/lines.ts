@@ -1,0 +1,122 @@
+/**
+ * The words a scenario's trace is written in: core events, writes, replies
+ * and an acceptor's state, one line each. The scripted runner prints them,
+ * and so does the live one (from what the real replicas journal), so one
+ * expected trace judges both.
+ */
+import { formatBallot } from '../core/ballot.js';
+import { BasicPaxos } from '../core/basic.js';
+import type { BasicRecord } from '../core/basic-messages.js';
+import { MultiPaxos } from '../core/multi.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
+import type { ClientReply, Command, CoreEvent, Protocol, ProtocolCore } from '../core/types.js';
+
+/** What a node says when a client's command is answered: `replies to r1: x=7`. */
+export function describeReply(protocol: Protocol, command: Command, reply: ClientReply): string {
+  const to = `replies to ${reply.requestId}`;
+  if (!reply.ok) {
+    const error = (reply as { error?: unknown }).error;
+    return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
+  }
+  if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
+  const shown = `${command.key}=${reply.value ?? 'nil'}`;
+  if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
+  // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a
+  // set that answers with another value than its own is a bug (the shell itself refuses to pass it on).
+  return `${to}: ${shown} (${protocol === 'basic' ? 'already chosen' : `but it proposed ${command.value}`})`;
+}
+
+export function describeRecords(protocol: Protocol, records: readonly unknown[]): string {
+  return records.map((rec) => (protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
+}
+
+export function describeEvent(protocol: Protocol, e: CoreEvent): string {
+  switch (e.type) {
+    case 'phase1':
+      return `starts phase 1 at ${formatBallot(e.ballot)}${e.instance ? ` for ${e.instance}` : ''}`;
+    case 'phase2':
+      if (protocol === 'multi') {
+        const why = e.adopted ? ' (adopted from a promise)' : e.valueId === 'noop' ? ' (fills a hole)' : '';
+        return `proposes #${e.instance} ${e.value} at ${formatBallot(e.ballot)}${why}`;
+      }
+      return `starts phase 2 at ${formatBallot(e.ballot)}: ${e.instance}=${e.value}${e.adopted ? ' (adopted)' : ''}`;
+    case 'leader':
+      return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
+    case 'epoch':
+      return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
+    case 'follower':
+      return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
+    case 'preempted':
+      return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
+    case 'backoff':
+      return `backs off ${e.ticks} ticks`;
+    case 'note':
+      return e.text;
+  }
+}
+
+/** What a node's acceptor and learner hold, one line per key (Basic) or a summary and one line per slot (Multi), each led by `name`. */
+export function describeState(name: string, core: ProtocolCore<unknown, unknown>): string[] {
+  if (core instanceof BasicPaxos) {
+    const s = core.inspect();
+    return [...s.promised].map(([key, b]) => {
+      const a = s.accepted.get(key);
+      const c = s.chosen.get(key);
+      return `${name} ${key}: promised ${formatBallot(b)}, accepted ${a ? `(${formatBallot(a.ballot)}, ${a.value})` : '-'}, chosen ${c ? c.value : '-'}`;
+    });
+  }
+  const v = core.view();
+  // The configuration only once it changed, so the walk-throughs of a fixed cluster read as they always did.
+  const m = v.membership;
+  const config = m !== undefined && m.epoch > 0 ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => `node-${x}`).join(', ')} from #${m.startSlot})` : v.member === 'learner' ? ', learner' : '';
+  const lines = [`${name}: ${v.role}${config}, promised ${formatBallot(v.promised)}, chosen ${v.chosenCount}, commit<#${v.commitIndex}`];
+  if (core instanceof MultiPaxos) {
+    const s = core.inspect();
+    const slots = [...new Set([...s.accepted.keys(), ...s.chosen.keys()])].sort((a, b) => a - b);
+    for (const slot of slots) {
+      const a = s.accepted.get(slot);
+      const c = s.chosen.get(slot);
+      lines.push(`${name} #${slot}: accepted ${a ? `(${formatBallot(a.ballot)}, ${formatLogValue(a.value)})` : '-'}, chosen ${c ? formatLogValue(c.value) : '-'}`);
+    }
+  }
+  return lines;
+}
+
+/** The word a script uses for a message: Multi-Paxos heartbeats and their acks are named apart from real accepts. */
+export function messageKind(m: { readonly type: string }): string {
+  if (m.type === 'accept' && 'entries' in m && (m.entries as unknown[]).length === 0) return 'heartbeat';
+  if (m.type === 'accepted' && 'slots' in m && (m.slots as unknown[]).length === 0) return 'ack';
+  return m.type;
+}
+
+function entries(list: readonly SlotValue[]): string {
+  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
+}
+
+function describeMultiRecord(r: MultiRecord): string {
+  switch (r.t) {
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise (${formatBallot(r.ballot)})`;
+    case 'accept':
+      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
+    case 'chosen':
+      return `chosen ${entries(r.entries)}`;
+    case 'epoch':
+      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
+  }
+}
+
+function describeBasicRecord(r: BasicRecord): string {
+  switch (r.t) {
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise ${r.key} (${formatBallot(r.ballot)})`;
+    case 'accept':
+      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
+    case 'chosen':
+      return `chosen ${r.key}=${r.value}`;
+  }
+}
