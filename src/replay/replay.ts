@@ -22,8 +22,8 @@ export interface ReplayReport {
   readonly state: readonly { node: NodeId; incarnation: number; kv: Record<string, string> }[];
 }
 
-export function replayRecordings(recordings: readonly Recording[], o: { duplicatesAllowed?: boolean } = {}): ReplayReport {
-  const checks = new ReplayChecks({ duplicatesAllowed: o.duplicatesAllowed === true });
+export function replayRecordings(recordings: readonly Recording[]): ReplayReport {
+  const checks = new ReplayChecks();
   const replayed = recordings.map((rec) => {
     const r = replayIncarnation(rec, checks);
     if (r.divergence !== null) checks.cutShort(r.node);

@@ -55,7 +55,7 @@ for (const protocol of ['multi', 'basic'] as const) {
   test(`${protocol}: a recorded seed replays with every Ready identical and exactly its chosen values`, () => {
     const seed = SEEDS[protocol];
     const { texts, released } = record(protocol, seed);
-    const report = replayRecordings(recordingsOf(texts), { duplicatesAllowed: true });
+    const report = replayRecordings(recordingsOf(texts));
     assert.deepEqual(report.divergences, []);
     assert.deepEqual(report.checks.violations, []);
     assert.equal(report.ok, true);
@@ -85,11 +85,11 @@ function chosenRequest(r: Recorded): { name: string; lines: string[]; at: number
 
 test('one changed input is caught as a divergence at its node, no earlier than that input', () => {
   const recorded = record('multi', 7);
-  assert.equal(replayRecordings(recordingsOf(recorded.texts), { duplicatesAllowed: true }).ok, true, 'untouched, it replays');
+  assert.equal(replayRecordings(recordingsOf(recorded.texts)).ok, true, 'untouched, it replays');
   const { name, lines, at } = chosenRequest(recorded);
   lines[at] = lines[at]!.replace(/"value":"([^"]*)"/, '"value":"$1-tampered"');
   const texts = recorded.texts;
-  const report = replayRecordings(recordingsOf(texts), { duplicatesAllowed: true });
+  const report = replayRecordings(recordingsOf(texts));
   assert.equal(report.ok, false);
   const d = report.divergences[0];
   assert.ok(d !== undefined, 'the tampered request is caught');
