@@ -45,6 +45,9 @@ export interface CheckReport {
 /** Violations kept in full; past this only counted. */
 const MAX_VIOLATIONS = 20;
 
+/** Checkpointed states of a replica's disk kept for the next incarnation's recovery check. */
+const MAX_DISK_STATES = 8;
+
 interface DiskState {
   snapshot: string | null;
   records: string[];
@@ -129,8 +132,9 @@ export class ReplayChecks implements ReplayObserver {
     for (const r of [...ready.persist, ...ready.persistLazy]) state.records.push(JSON.stringify(r));
     if (ready.checkpoint !== null) {
       disk.states.push({ snapshot: JSON.stringify(ready.checkpoint.snapshot), records: ready.checkpoint.records.map((r) => JSON.stringify(r)) });
-      // Only the last two states can be on disk at a restart: the newest, or the one before if its checkpoint was cut short.
-      if (disk.states.length > 2) disk.states.shift();
+      // A restart finds the newest checkpoint on disk or, if a kill cut the queue of checkpoints short, one of the few
+      // before it; older states cannot come back, so they are dropped to keep a long run's replay small.
+      if (disk.states.length > MAX_DISK_STATES) disk.states.shift();
     }
   }
 
