@@ -18,6 +18,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
 import { registerRemove } from './commands/remove.js';
 import { registerReplace } from './commands/replace.js';
+import { registerReplay } from './commands/replay.js';
 import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
@@ -65,6 +66,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json', 'paxos sim --seed 7 -n 3 --trace seed7.jsonl'],
   bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
   trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg', 'paxos trace run.jsonl.parts'],
+  replay: ['paxos replay run.jsonl', 'paxos replay run.jsonl.parts --json'],
   scenario: ['paxos scenario list', 'paxos scenario run 000-duelling-proposers', 'paxos scenario run 000-duelling-proposers --trace t.jsonl && paxos trace t.jsonl --svg walk.svg', 'paxos scenario run ./my-scenario.txt --step'],
   'scenario list': ['paxos scenario list', 'paxos scenario list --json'],
   'scenario run': ['paxos scenario run 000-duelling-proposers', 'paxos scenario run multi-failover --trace failover.jsonl', 'paxos scenario run ./my-scenario.txt --step'],
@@ -76,7 +78,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'trace', 'scenario', 'completion', '__complete']);
+const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -175,6 +177,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerCheck(program, setExit);
   registerScenario(program, setExit);
   registerTrace(program);
+  registerReplay(program, setExit);
   registerCompletion(program);
   applyConventions(program, lastCommand);
   program.addHelpText('after', `

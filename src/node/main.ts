@@ -22,6 +22,7 @@ import { describeState } from '../scenario/lines.js';
 import { parseCoreTuning, type CoreTuning } from './tuning.js';
 import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
+import { inputLogBeside } from '../replay/recording.js';
 import { messageFields } from '../trace/messages.js';
 import { tracedInstance } from '../trace/format.js';
 import { describeWrite } from '../trace/records.js';
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
   trace?.started(storage.recovered.length > 0 || storage.recoveredSnapshot !== null);
   // Every way out but SIGKILL (a stop, a storage failure, an orchestrator gone) writes what is still buffered.
   if (trace !== null) process.once('exit', () => trace.close());
+  // The core's inputs beside the trace part, for `paxos replay`.
+  const inputs = args.traceFile === undefined ? null : inputLogBeside(args.traceFile, args.id, identity.incarnation, log);
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   let step: StepControl | undefined;
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
     ...(trace !== null || journal !== null ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) } : {}),
+    ...(inputs !== null ? { inputs } : {}),
   });
   if (links instanceof HoldingLinks && stepClock !== undefined && journal !== null) {
     const r = replica;

@@ -24,6 +24,7 @@ import {
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
 } from '../core/types.js';
+import type { InputRecorder } from '../replay/recording.js';
 import type { DurableLog } from '../storage/storage.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';
@@ -73,6 +74,8 @@ export interface ReplicaOptions {
   /** Called when storage fails: the replica cannot keep its promises any more and must stop. */
   readonly onFatal?: (err: Error) => void;
   readonly probe?: ReplicaProbe;
+  /** `paxos up --trace`: every core input and a digest of every Ready, for `paxos replay`. */
+  readonly inputs?: InputRecorder;
   /** For `status`: the process id and memory of a real process; the simulator leaves them out. */
   readonly processInfo?: () => { pid: number; rssBytes: number };
 }
@@ -134,6 +137,8 @@ export class Replica {
   private readonly recentKeys = new Map<string, true>();
 
   constructor(private readonly opts: ReplicaOptions) {
+    // Before the core is built: the header must hold the records exactly as the core gets them.
+    opts.inputs?.started({ node: opts.id, protocol: opts.protocol, config: coreConfigOf(opts), recovered: opts.storage.recovered, snapshot: opts.storage.recoveredSnapshot });
     this.core = createCore(opts);
     this.startedMs = opts.clock.nowMs();
   }
@@ -254,9 +259,11 @@ export class Replica {
         this.queuedRequests--;
         if (input.request.command.op === 'set') this.touchKey(input.request.command.key);
       }
+      this.opts.inputs?.input(input);
       this.core.step(input);
     }
     const ready = this.core.ready();
+    this.opts.inputs?.ready(ready, this.core.view());
     this.opts.probe?.onReady?.(this.core, ready);
     this.commit(ready, this.core.view());
   }
@@ -472,9 +479,15 @@ function isRoutine(m: PeerMessage): boolean {
 }
 
 function createCore(opts: ReplicaOptions): ProtocolCore<PeerMessage, unknown> {
-  const config: CoreConfig = { ...opts.core, id: opts.id, clusterSize: opts.clusterSize, randomSeed: opts.randomSeed };
-  if (opts.protocol === 'multi') {
-    return new MultiPaxos(config, recoverMulti(opts.storage.recovered as MultiRecord[], opts.storage.recoveredSnapshot)) as ProtocolCore<PeerMessage, unknown>;
-  }
-  return new BasicPaxos(config, recoverBasic(opts.storage.recovered as BasicRecord[])) as ProtocolCore<PeerMessage, unknown>;
+  return buildCore(opts.protocol, coreConfigOf(opts), opts.storage.recovered, opts.storage.recoveredSnapshot);
+}
+
+function coreConfigOf(opts: ReplicaOptions): CoreConfig {
+  return { ...opts.core, id: opts.id, clusterSize: opts.clusterSize, randomSeed: opts.randomSeed };
+}
+
+/** A core from its configuration and recovered state; `paxos replay` builds its cores with this too. */
+export function buildCore(protocol: Protocol, config: CoreConfig, recovered: readonly unknown[], snapshot: readonly unknown[] | null): ProtocolCore<PeerMessage, unknown> {
+  if (protocol === 'multi') return new MultiPaxos(config, recoverMulti(recovered as MultiRecord[], snapshot)) as ProtocolCore<PeerMessage, unknown>;
+  return new BasicPaxos(config, recoverBasic(recovered as BasicRecord[])) as ProtocolCore<PeerMessage, unknown>;
 }

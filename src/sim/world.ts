@@ -28,6 +28,7 @@ import { SnapshotChecker } from './snapshot-check.js';
 import { checkKvHistory, registerModel, writeOnceModel, type KvInput, type KvOutput, type Operation } from './linearizability.js';
 import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
 import { SimTracer } from './tracer.js';
+import type { InputRecorder } from '../replay/recording.js';
 
 /** Bugs planted in the runtime around the core (the core's own are in PlantedBugs). */
 export interface SimBugs {
@@ -73,6 +74,8 @@ export interface SimOptions {
    * fault phase (sometimes two changes at once). By default every odd seed does.
    */
   readonly membershipChanges?: boolean;
+  /** Every incarnation's core inputs and Ready digests, for `paxos replay`'s tests: the recorder each boot gets. */
+  readonly inputRecorder?: (node: NodeId, incarnation: number) => InputRecorder;
 }
 
 export interface SimResult {
@@ -311,6 +314,7 @@ export class Simulation<M extends PeerMessage> implements SimHost {
       clock, randomSeed: Math.floor(this.random.next() * 2 ** 32), tickMs: TICK_MS, publishEveryMs: 0,
       session: this.opts.simBugs?.restartRequestNumbering ? `n${node.id}` : `n${node.id}-${life.number}-${this.random.int(0, 2 ** 30).toString(36)}`,
       core: this.coreConfig(node),
+      ...(this.opts.inputRecorder !== undefined ? { inputs: this.opts.inputRecorder(node.id, life.number) } : {}),
       probe: {
         onReady: (core, ready) => this.onReady(node.id, core as unknown as SimCore<M>, ready as unknown as Ready<M, unknown>),
         // What a node has learned counts from the moment it can tell anyone: when its Ready is released.

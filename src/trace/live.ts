@@ -16,10 +16,10 @@
  * capped: past MAX_PART_EVENTS or MAX_PART_BYTES the writer stops, says so
  * once in the process log and once in the part itself.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { formatBallot, type Ballot } from '../core/ballot.js';
 import type { NodeId } from '../core/types.js';
+import { LineAppender } from './appender.js';
 import { formatEvent, type SentMessage, type TraceEvent } from './format.js';
 
 export const FLUSH_MS = 200;
@@ -53,11 +53,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** The buffered, capped appender of one part. */
 export class PartWriter {
-  private buffer: string[] = [];
+  private readonly out: LineAppender;
   private seq = 0;
   private bytes = 0;
   private stopped = false;
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly file: string,
@@ -66,48 +65,36 @@ export class PartWriter {
     /** The caps; smaller ones only in tests. */
     private readonly limits: { events: number; bytes: number } = { events: MAX_PART_EVENTS, bytes: MAX_PART_BYTES },
   ) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.timer = setInterval(() => this.flush(), FLUSH_MS);
-    this.timer.unref();
+    this.out = new LineAppender(file, FLUSH_MS, (err) => this.log(`trace: cannot write ${file} (${err.message}); tracing stopped`));
   }
 
   /** Whether events are still being recorded; a capped writer lets callers skip building them. */
   get active(): boolean {
-    return !this.stopped;
+    return !this.stopped && !this.out.failed;
   }
 
   write(body: Body): void {
-    if (this.stopped) return;
+    if (!this.active) return;
     const line = formatEvent({ seq: ++this.seq, ms: this.now(), ...body } as TraceEvent);
     this.bytes += line.length + 1;
-    this.buffer.push(line);
+    this.out.push(line);
     if (this.seq >= this.limits.events || this.bytes >= this.limits.bytes) this.cap();
   }
 
   private cap(): void {
     const why = `stopped tracing after ${this.seq} events (${(this.bytes / 1048576).toFixed(1)} MiB), the most one part holds`;
-    this.buffer.push(formatEvent({ seq: ++this.seq, ms: this.now(), ev: 'note', text: why }));
+    this.out.push(formatEvent({ seq: ++this.seq, ms: this.now(), ev: 'note', text: why }));
     this.stopped = true;
     this.log(`trace: ${why}; the rest of the run is not in ${this.file}`);
     this.flush();
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    const text = `${this.buffer.join('\n')}\n`;
-    this.buffer = [];
-    try {
-      appendFileSync(this.file, text);
-    } catch (err) {
-      // A full disk must cost the trace, not the replica.
-      this.stopped = true;
-      this.log(`trace: cannot write ${this.file} (${(err as Error).message}); tracing stopped`);
-    }
+    this.out.flush();
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.flush();
+    this.out.close();
     this.stopped = true;
   }
 }
