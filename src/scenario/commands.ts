@@ -29,7 +29,7 @@ export interface ScenarioVerbs<R> {
 }
 
 /** Deliveries and ticks `wait-until` makes at most before it gives up: a line that never comes must not spin forever. */
-export const MAX_WAIT_MOVES = 10_000;
+export const MAX_WAIT_MOVES = 1000;
 
 /** Reads one command line and calls its verb; `ids` are the nodes a partition must cover. */
 export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () => readonly number[]): R {

@@ -41,7 +41,7 @@
  *   state <node>                       print what the node's acceptor and learner hold
  *   wait-until <text>|/<regex>/        deliver what is in flight, oldest first, and tick every running node
  *                                      once whenever nothing is, until a line of the step's trace matches (as
- *                                      `expect` matches); at most 10,000 deliveries and ticks
+ *                                      `expect` matches); at most 1,000 deliveries and ticks
  *
  * Message types for deliver and drop are the message's `type`, except that a
  * Multi-Paxos accept with no entries is a `heartbeat` and an accepted with no
