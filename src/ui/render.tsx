@@ -38,6 +38,8 @@ export interface StartDashboardOptions {
    * right after each step action. A failed read is shown above the list.
    */
   readonly held?: ReadHeld;
+  /** How often the held messages are read between step actions; HELD_POLL_MS unless a test needs polling out of the way. */
+  readonly heldPollMs?: number;
 }
 
 export interface DashboardHandle {
@@ -182,7 +184,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   const color = options.color ?? !process.env['NO_COLOR'];
   const store = new FrameStore(initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }));
   const screen = new ScreenGuard(stdout);
-  const feed = options.step === true && options.held !== undefined ? new HeldFeed(options.held) : null;
+  const feed = options.step === true && options.held !== undefined ? new HeldFeed(options.held, options.heldPollMs) : null;
 
   let finished = false;
   let unsubscribe: () => void = () => undefined;

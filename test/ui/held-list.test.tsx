@@ -138,11 +138,11 @@ test('the held feed polls until stopped, keeps the last list when a read fails, 
     return { messages: acceptsHeld(), total: 3 };
   }, 5);
   feed.refresh();
-  for (let i = 0; i < 200 && reads < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 1000 && reads < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.ok(reads >= 3, `${reads} reads`);
   fail = true;
   const before = reads;
-  for (let i = 0; i < 200 && reads === before; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 1000 && reads === before; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   await turns();
   assert.equal(feed.getSnapshot().error, 'the cluster is gone');
   assert.equal(feed.getSnapshot().messages.length, 3);

@@ -213,7 +213,7 @@ test('startDashboard survives a history read that rejects: one line in the log p
   assertRestored(h.stdout);
 });
 
-test('step mode through startDashboard: the held list is read at once, again right after a step key, and never after unmount', async () => {
+test('step mode through startDashboard: the held list is read at once, and again right after a step key', async () => {
   const stdout = new FakeTerminal();
   const stdin = new FakeKeyboard();
   let held = acceptsHeld();
@@ -221,6 +221,9 @@ test('step mode through startDashboard: the held list is read at once, again rig
   const released: string[] = [];
   const dashboard = startDashboard({
     subscribe: () => () => undefined, clusterSize: 3, protocol: 'multi', color: false, fps: 30, step: true,
+    // Polling a minute apart: within this test only the first read and the read after the key can show anything,
+    // so the test needs no timing assumption about a loaded machine.
+    heldPollMs: 60_000,
     held: async () => { reads++; return { messages: held, total: held.length }; },
     actions: {
       kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
@@ -233,12 +236,12 @@ test('step mode through startDashboard: the held list is read at once, again rig
   const shows = (text: string) => stripAnsi(stdout.text).includes(text);
   // A failed assertion must still take the dashboard down, or its frame timer keeps the test process alive.
   try {
-    for (let i = 0; i < 200 && !shows('1:4  node-1 → node-3'); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && !shows('1:4  node-1 → node-3'); i++) await new Promise((r) => setTimeout(r, 5));
     assert.ok(shows('── held (3)'), stripAnsi(stdout.text));
     const readsBefore = reads;
     stdin.press('\r');
-    // Well within the 300 ms poll: the read that follows the action is what shows the shorter list.
-    for (let i = 0; i < 40 && !shows('── held (2)'); i++) await new Promise((r) => setTimeout(r, 5));
+    // The next poll is a minute away: only the read that follows the action can show the shorter list.
+    for (let i = 0; i < 1000 && !shows('── held (2)'); i++) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(released, ['deliver(1:3)']);
     assert.ok(shows('── held (2)'), 'the list is read again after the action');
     assert.ok(reads > readsBefore);
@@ -246,9 +249,33 @@ test('step mode through startDashboard: the held list is read at once, again rig
     dashboard.unmount();
   }
   await dashboard.waitUntilExit();
+  assertRestored(stdout);
+});
+
+test('step mode through startDashboard: the held list is polled while the dashboard runs and never after it is gone', async () => {
+  const stdout = new FakeTerminal();
+  let reads = 0;
+  const dashboard = startDashboard({
+    subscribe: () => () => undefined, clusterSize: 3, protocol: 'multi', color: false, fps: 30, step: true,
+    heldPollMs: 10,
+    held: async () => { reads++; return { messages: acceptsHeld(), total: 3 }; },
+    actions: {
+      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
+      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
+      release: async () => undefined, tickNode: async () => undefined,
+    },
+    stdout: stdout as unknown as NodeJS.WriteStream, stdin: new FakeKeyboard() as unknown as NodeJS.ReadStream,
+  });
+  try {
+    for (let i = 0; i < 1000 && reads < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(reads >= 3, `only ${reads} reads while the dashboard ran`);
+  } finally {
+    dashboard.unmount();
+  }
+  await dashboard.waitUntilExit();
   const readsAtExit = reads;
-  // Over two poll periods: at most the read already out when the dashboard went may finish.
-  await new Promise((r) => setTimeout(r, 700));
+  // Thirty poll periods: at most the read already out when the dashboard went may finish.
+  await new Promise((r) => setTimeout(r, 300));
   assert.ok(reads <= readsAtExit + 1, `${reads - readsAtExit} reads after unmount`);
   assertRestored(stdout);
 });
