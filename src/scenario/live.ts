@@ -161,9 +161,14 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private async stopCluster(): Promise<void> {
     const cluster = this.cluster;
     this.cluster = null;
-    if (cluster !== null) await cluster.down();
-    if (this.home !== null) rmSync(this.home, { recursive: true, force: true });
+    const home = this.home;
     this.home = null;
+    try {
+      if (cluster !== null) await cluster.down();
+    } finally {
+      // Also when stopping failed (a Ctrl-C reaches the replicas too, and they may be gone first): the scratch home must not outlive the run.
+      if (home !== null) rmSync(home, { recursive: true, force: true });
+    }
   }
 
   async option(name: string, value: string): Promise<void> {

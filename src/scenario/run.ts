@@ -47,11 +47,18 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): StepR
   return results;
 }
 
+/**
+ * The signals a live run cleans up on. SIGHUP too: a Ctrl-C in a terminal
+ * reaches the shell around the run as well, and a terminal window that
+ * closes once that shell is gone hangs up on the run mid-cleanup.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** What only a live run takes. */
 export interface LiveRunOptions extends LiveOptions {
   /** Awaited between steps (`--step`): the replicas keep running while the user reads. */
   readonly between?: () => Promise<void>;
-  /** Stop the cluster and exit 130 on SIGINT or SIGTERM, so no replica and no scratch directory outlives the run. */
+  /** Stop the cluster and exit 130 on SIGINT, SIGTERM or SIGHUP, so no replica and no scratch directory outlives the run. */
   readonly exitOnSignal?: boolean;
 }
 
@@ -63,7 +70,7 @@ export interface LiveRunOptions extends LiveOptions {
 export async function runScenarioLive(scenario: Scenario, options: RunOptions & LiveRunOptions = {}): Promise<StepResult[]> {
   const cluster = new LiveScenarioCluster(options);
   const onSignal = () => { void cluster.close().finally(() => process.exit(130)); };
-  if (options.exitOnSignal === true) for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
+  if (options.exitOnSignal === true) for (const s of STOP_SIGNALS) process.once(s, onSignal);
   const results: StepResult[] = [];
   let broken = false;
   try {
@@ -77,7 +84,7 @@ export async function runScenarioLive(scenario: Scenario, options: RunOptions & 
       if (stepNumber < scenario.steps.length) await options.between?.();
     }
   } finally {
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     await cluster.close();
   }
   return results;
