@@ -83,7 +83,7 @@ interface Held {
 }
 
 export class HoldingLinks implements PeerLinks {
-  private held = new Map<string, Held>();
+  private readonly held = new Map<string, Held>();
   private seq = 0;
   private droppedFull = 0;
   private handler: ((message: PeerMessage) => void) | null = null;
@@ -143,10 +143,7 @@ export class HoldingLinks implements PeerLinks {
 
   /** Hands held messages to the real links (oldest first for `all`); if any id is not held here, nothing is done and those ids come back as missing. */
   deliver(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
-    const r = this.take(ids);
-    for (const h of r.taken) this.inner.send(h.message);
-    if (r.taken.length > 0) this.inner.flush?.();
-    return { done: r.taken.map((h) => this.describe(h)), missing: r.missing };
+    return this.sendOn(this.take(ids));
   }
 
   /**
@@ -155,35 +152,34 @@ export class HoldingLinks implements PeerLinks {
    * none, as for deliver.
    */
   duplicate(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
-    const chosen = ids === 'all' ? [...this.held.values()] : ids.filter((id) => this.held.has(id)).map((id) => this.held.get(id)!);
-    const missing = ids === 'all' ? [] : ids.filter((id) => !this.held.has(id));
-    if (missing.length > 0) return { done: [], missing };
-    for (const h of chosen) this.inner.send(h.message);
-    if (chosen.length > 0) this.inner.flush?.();
-    return { done: chosen.map((h) => this.describe(h)), missing };
+    return this.sendOn(this.pick(ids));
   }
 
   /** Forgets held messages: they are never delivered. */
   drop(ids: readonly string[] | 'all'): { done: HeldMessage[]; missing: string[] } {
     const r = this.take(ids);
-    return { done: r.taken.map((h) => this.describe(h)), missing: r.missing };
+    return { done: r.picked.map((h) => this.describe(h)), missing: r.missing };
   }
 
-  private take(ids: readonly string[] | 'all'): { taken: Held[]; missing: string[] } {
-    if (ids === 'all') {
-      const taken = [...this.held.values()];
-      this.held = new Map();
-      return { taken, missing: [] };
-    }
-    // All or none: a mistyped id must not leave the others half handled.
+  private sendOn(r: { picked: Held[]; missing: string[] }): { done: HeldMessage[]; missing: string[] } {
+    for (const h of r.picked) this.inner.send(h.message);
+    if (r.picked.length > 0) this.inner.flush?.();
+    return { done: r.picked.map((h) => this.describe(h)), missing: r.missing };
+  }
+
+  /** The held messages the ids name, each once, left held; all or none: a mistyped id must not leave the others half handled. */
+  private pick(ids: readonly string[] | 'all'): { picked: Held[]; missing: string[] } {
+    if (ids === 'all') return { picked: [...this.held.values()], missing: [] };
     const missing = ids.filter((id) => !this.held.has(id));
-    if (missing.length > 0) return { taken: [], missing };
-    const taken: Held[] = [];
-    for (const id of new Set(ids)) {
-      taken.push(this.held.get(id)!);
-      this.held.delete(id);
-    }
-    return { taken, missing };
+    if (missing.length > 0) return { picked: [], missing };
+    return { picked: [...new Set(ids)].map((id) => this.held.get(id)!), missing };
+  }
+
+  /** As pick, and no longer held. */
+  private take(ids: readonly string[] | 'all'): { picked: Held[]; missing: string[] } {
+    const r = this.pick(ids);
+    for (const h of r.picked) this.held.delete(h.id);
+    return r;
   }
 
   private describe(h: Held): HeldMessage {

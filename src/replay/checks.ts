@@ -83,7 +83,7 @@ export class ReplayChecks implements ReplayObserver {
   }
 
   ready(node: NodeId, ready: Ready<PeerMessage, unknown>): void {
-    const sent = getOrNew(this.sent, node);
+    const sent = getOrInsert(this.sent, node, () => new Map<string, number>());
     for (const m of [...ready.earlyMessages, ...ready.messages]) {
       const json = JSON.stringify(m);
       sent.set(json, (sent.get(json) ?? 0) + 1);
@@ -183,7 +183,7 @@ export class ReplayChecks implements ReplayObserver {
     let checked = 0;
     // Values by slot (or key), whatever their epoch: a reply names its slot, not the epoch that decided it.
     const bySlot = new Map<string, string[]>();
-    for (const [instance, c] of this.chosen) getOrNewList(bySlot, instance.split('@')[0]!).push(c.value);
+    for (const [instance, c] of this.chosen) getOrInsert(bySlot, instance.split('@')[0]!, () => [] as string[]).push(c.value);
     for (const { node, reply } of this.okReplies) {
       const expected = expectedChosen(this.protocol, reply);
       if (expected === null) continue;
@@ -220,14 +220,9 @@ function expectedChosen(protocol: Protocol, reply: ClientSuccess): { instance: s
   return { instance: String(reply.slot), matches: (v) => v === text };
 }
 
-function getOrNewList<V>(map: Map<string, V[]>, key: string): V[] {
-  let list = map.get(key);
-  if (list === undefined) map.set(key, (list = []));
-  return list;
-}
-
-function getOrNew<K, V2>(map: Map<K, Map<string, V2>>, key: K): Map<string, V2> {
-  let m = map.get(key);
-  if (m === undefined) map.set(key, (m = new Map()));
-  return m;
+/** The value under `key`, made and stored first when there is none. */
+function getOrInsert<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
 }

@@ -62,6 +62,8 @@ interface LiveNode {
   requestSeq: number;
   /** The records the current incarnation started from, from its journal. */
   startedFrom: number | null;
+  /** Whether it has written anything since the cluster started. */
+  wrote: boolean;
 }
 
 /** A message in flight: held by `holder` (as `id`) while that incarnation lives. */
@@ -88,8 +90,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private showPersist = false;
   private backoff = true;
   private readonly partition = new Partition();
-  /** Set once the cluster has done anything: `option backoff` must come before. */
-  private busy = false;
+  private closing: Promise<void> | null = null;
 
   constructor(private readonly o: LiveOptions = {}) {}
 
@@ -108,8 +109,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     await this.runCommand(command);
     return this.trace.join('\n');
   }
-
-  private closing: Promise<void> | null = null;
 
   /** Stops every replica and deletes the scratch home (and merges the trace, if one was asked for); once, however often it is called. */
   close(): Promise<void> {
@@ -147,7 +146,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     this.home = mkdtempSync(join(tmpdir(), 'paxos-scenario-'));
     this.pool = [];
     this.partition.clear();
-    this.busy = false;
     this.nodes.clear();
     this.cluster = await Orchestrator.start({
       home: this.home, clusterSize: this.clusterSize, protocol: this.protocol, fresh: true, step: true,
@@ -180,10 +178,18 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     this.print(`${name} ${value}`);
   }
 
+  /**
+   * Whether the cluster has sent, written or crashed anything: the scripted
+   * runner's test, so `option backoff` is refused at the same step in both.
+   */
+  private hasDoneAnything(): boolean {
+    return this.pool.length > 0 || [...this.nodes.values()].some((r) => !r.up || r.incarnation !== 1 || r.wrote);
+  }
+
   /** Backoff is core configuration: the replicas start again with it, which is the same cluster only while nothing has happened in it. */
   private async setBackoff(on: boolean): Promise<void> {
     if (this.cluster !== null && this.protocol !== 'basic') throw new Error('option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart');
-    if (this.busy) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
+    if (this.hasDoneAnything()) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
     this.backoff = on;
     if (this.cluster === null) return;
     await this.stopCluster();
@@ -200,7 +206,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    */
   async request(id: number, command: Command): Promise<void> {
     const r = this.up(id);
-    this.busy = true;
     const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
     const req = command.op === 'set' ? { op: 'propose', key: command.key, value: command.value }
       : command.op === 'get' ? { op: 'get', key: command.key }
@@ -214,7 +219,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     const added = await this.cluster!.addLearner();
     if (added.node !== id) throw new Error(`the next replica to join is node-${added.node}, not node-${id}`);
     this.nodes.set(id, newNode(id));
-    this.busy = true;
     await this.settle();
     this.print(`node-${id} joins as a learner`);
   }
@@ -238,7 +242,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       await this.forget(f);
       return this.print(!to.up ? `node-${to.id} is down: lost ${this.describe(f.message)}` : `dropped ${this.describe(f.message)}: ${why}`);
     }
-    this.busy = true;
     if (this.holderAlive(f)) await this.cluster!.release('deliver', [f.id]);
     else await this.cluster!.stepRequest(to.id, { op: 'inject', message: f.message });
     to.expectedIn++;
@@ -331,7 +334,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   /** SIGKILL: what the replica had queued for its next write is lost, and it says what. */
   async crash(id: number): Promise<void> {
     const r = this.up(id);
-    this.busy = true;
     await this.cluster!.killAndWait(id);
     r.up = false;
     this.print(`node-${id} crashes`);
@@ -396,6 +398,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
         return this.print(`${name} ${describeReply(this.protocol, e.command, e.reply)}`);
       case 'persists':
         r.kept = [];
+        r.wrote = true;
         if (this.showPersist) this.print(`${name} persists ${describeRecords(this.protocol, e.records)}`);
         return;
       case 'kept':
@@ -407,7 +410,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   /** A message cut off by the partition as it leaves never reaches the pool; its holder is told to forget it. */
   private sent(r: LiveNode, id: string, message: PeerMessage): void {
     const f: InFlight = { holder: r.id, incarnation: r.incarnation, id, message };
-    this.busy = true;
     if (this.cut(message)) {
       this.print(`dropped ${this.describe(message)}: ${this.partitionText()}`);
       void this.forget(f).catch(() => undefined);
@@ -443,5 +445,5 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 const EXPLICIT_REFUSED = 'explicit write completion (option persisted explicit, persisted) needs the scripted disk: real disks finish writes on their own, so run this scenario with --sim';
 
 function newNode(id: number): LiveNode {
-  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null };
+  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null, wrote: false };
 }

@@ -2,6 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
+import { RELEASED, type StepRelease } from '../../node/step.js';
 import { runHeld, runRelease, runTick } from '../services/step.js';
 
 const HELD_ID = /^\d{1,4}:\d{1,15}$/;
@@ -18,25 +19,24 @@ function idsOrAll(command: string, ids: readonly string[], all: boolean | undefi
 
 const parseCount = parseIntFlag('the tick count', 1, 10_000);
 
+/** The three commands that act on held messages by id (or --all), in the order help lists them. */
+const RELEASES: readonly (readonly [StepRelease, string])[] = [
+  ['deliver', 'send held messages on to their receivers'],
+  ['duplicate', 'send a copy of held messages on and keep holding them, so each can arrive again later'],
+  ['drop', 'lose held messages; they are never delivered'],
+];
+
 export function registerStep(program: Command): void {
   program.command('held').description('step mode: list the messages replicas hold instead of sending (id, from, to, type, ballot, slot or key, value)')
     .option('--json', 'print {"messages":[{"id":"1:1","from":1,"to":2,"type":"prepare","ballot":"1.1",…}],"total":1,"droppedFull":0,"down":[]}')
     .action(async (opts) => runHeld(opts.json === true));
-  program.command('deliver').description('step mode: send held messages on to their receivers')
-    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
-    .option('--all', 'deliver every held message')
-    .option('--json', 'print {"delivered":[…the messages…]}')
-    .action(async (ids, opts) => runRelease('deliver', idsOrAll('deliver', ids, opts.all), opts.json === true));
-  program.command('duplicate').description('step mode: send a copy of held messages on and keep holding them, so each can arrive again later')
-    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
-    .option('--all', 'duplicate every held message')
-    .option('--json', 'print {"duplicated":[…the messages…]}')
-    .action(async (ids, opts) => runRelease('duplicate', idsOrAll('duplicate', ids, opts.all), opts.json === true));
-  program.command('drop').description('step mode: lose held messages; they are never delivered')
-    .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
-    .option('--all', 'drop every held message')
-    .option('--json', 'print {"dropped":[…the messages…]}')
-    .action(async (ids, opts) => runRelease('drop', idsOrAll('drop', ids, opts.all), opts.json === true));
+  for (const [op, description] of RELEASES) {
+    program.command(op).description(`step mode: ${description}`)
+      .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
+      .option('--all', `${op} every held message`)
+      .option('--json', `print {"${RELEASED[op]}":[…the messages…]}`)
+      .action(async (ids, opts) => runRelease(op, idsOrAll(op, ids, opts.all), opts.json === true));
+  }
   program.command('tick').description('step mode: advance a replica\'s time (heartbeats, election and request timeouts) by some ticks; prints how many messages that held')
     .argument('[node]', 'node-1 or 1')
     .argument('[count]', 'how many ticks, 1 to 10000 (default 1)')
