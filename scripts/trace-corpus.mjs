@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -63,7 +63,7 @@ const scenarioFiles = [
   ...readdirSync(scenarioDir).filter((f) => f.endsWith('.txt')).map((f) => join(scenarioDir, f)),
   // The shared reproductions too, when they sit beside the checkout; --quick (the golden test) leaves them out, since a clean clone may not have them.
   ...(quick || !existsSync(reproDir) ? [] : readdirSync(reproDir).filter((f) => f.endsWith('.txt')).map((f) => join(reproDir, f))),
-].sort();
+].sort((a, b) => basename(a).localeCompare(basename(b)));
 for (const file of scenarioFiles) {
   const hash = createHash('sha256');
   let text;
