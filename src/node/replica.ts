@@ -24,7 +24,7 @@ import {
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
 } from '../core/types.js';
-import type { InputRecorder } from '../replay/recording.js';
+import type { InputRecorder } from './input-log.js';
 import type { DurableLog } from '../storage/storage.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';

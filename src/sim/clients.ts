@@ -10,7 +10,7 @@ import { type ClientReply, type Command, type CommandIdentity, commandKey, type 
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type World } from './events.js';
 import { InvariantViolation } from './invariants.js';
-import { checkKvHistory, type KvInput, type KvOutput, type Operation, registerModel, writeOnceModel } from './linearizability.js';
+import { checkKvHistory, type KvInput, type KvOutput, type Operation, registerModel, writeOnceModel } from '../linearizability/checker.js';
 
 type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
 

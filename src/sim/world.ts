@@ -31,7 +31,7 @@ import { SimNetwork } from './network.js';
 import { Chaos, CHAOS_EVERY_MS } from './chaos.js';
 import { Administrator } from './administrator.js';
 import { SimClients } from './clients.js';
-import type { InputRecorder } from '../replay/recording.js';
+import type { InputRecorder } from '../node/input-log.js';
 
 /** Bugs planted in the runtime around the core (the core's own are in PlantedBugs). */
 export interface SimBugs {
