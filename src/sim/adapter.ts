@@ -9,6 +9,7 @@ import type { BasicPaxos } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { type MultiPaxos, valueId } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
+import { commandId } from '../core/sessions.js';
 import type { CommandIdentity, Protocol, ProtocolCore } from '../core/types.js';
 
 export interface ValueAt {
@@ -73,7 +74,7 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     return snap;
   },
   isPromiseRecord: (r) => (r as MultiRecord).t === 'promise',
-  commandValueId: (identity) => `${identity.session}:${identity.seq}`,
+  commandValueId: (identity) => commandId(identity),
   promiseRecord: (r) => {
     const rec = r as MultiRecord;
     return rec.t === 'promise' || rec.t === 'accept' ? { ballot: rec.ballot, instance: ALL_INSTANCES } : null;

@@ -5,6 +5,7 @@
  * without membership changes draw exactly what they drew before.
  */
 import { Random } from '../core/random.js';
+import { commandId } from '../core/sessions.js';
 import type { Command, NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
@@ -109,8 +110,8 @@ export class Administrator<M extends PeerMessage> {
     const identity = { session: this.session, seq: ++this.seq };
     const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
     this.changesAsked++;
-    world.checker.noteProposed('config', `${identity.session}:${identity.seq}`);
-    world.checker.noteConfigProposed(`${identity.session}:${identity.seq}`, change);
+    world.checker.noteProposed('config', commandId(identity));
+    world.checker.noteConfigProposed(commandId(identity), change);
     world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
     const life = node.life;
     node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {

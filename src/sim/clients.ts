@@ -7,6 +7,7 @@
  */
 import type { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
+import { commandId } from '../core/sessions.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type World } from './events.js';
 import { InvariantViolation } from './invariants.js';
@@ -130,7 +131,7 @@ export class SimClients<M extends PeerMessage> {
     const nodeId = world.opts.proposers?.[c.id - 1] ?? (world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize));
     const timeoutMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
     const cmd = op.command;
-    const as = op.identity === null ? '' : ` as ${op.identity.session}:${op.identity.seq}`;
+    const as = op.identity === null ? '' : ` as ${commandId(op.identity)}`;
     world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
     world.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
     const node = world.nodes[nodeId - 1]!;
