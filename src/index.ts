@@ -14,5 +14,5 @@ export { InvariantViolation, majorityOf } from './sim/invariants.js';
 export {
   checkKvHistory, checkLinearizable, partitionByKey, registerModel, MalformedHistoryError,
   type CheckOptions, type CheckResult, type KvCheckResult, type KvInput, type KvOutput, type Model, type Operation,
-} from './sim/linearizability.js';
+} from './linearizability/checker.js';
 export { PLANTS, plantNamed, type Plant } from './sim/planted.js';

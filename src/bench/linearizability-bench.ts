@@ -9,7 +9,7 @@
  * the machine, so nothing here asserts a speed.
  */
 import { Random } from '../core/random.js';
-import { checkLinearizable, registerModel, type KvInput, type KvOutput, type Model, type Operation } from '../sim/linearizability.js';
+import { checkLinearizable, registerModel, type KvInput, type KvOutput, type Model, type Operation } from '../linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
 

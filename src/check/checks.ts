@@ -5,7 +5,7 @@
  * every acknowledged write, and availability and latency per period.
  */
 import { percentile } from '../bench/load.js';
-import { checkKvHistory, registerModel, writeOnceModel } from '../sim/linearizability.js';
+import { checkKvHistory, registerModel, writeOnceModel } from '../linearizability/checker.js';
 import { toOperations, type CompletedOp } from './history.js';
 import type { ScheduledFault } from './nemesis.js';
 

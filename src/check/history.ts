@@ -5,7 +5,7 @@
  * began, or never), with times from one monotonic clock; nemesis events are
  * recorded in the same stream. Written as `history.jsonl`, one event a line.
  */
-import type { KvInput, KvOutput, Operation } from '../sim/linearizability.js';
+import type { KvInput, KvOutput, Operation } from '../linearizability/checker.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 

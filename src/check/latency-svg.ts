@@ -11,9 +11,9 @@
  * A pure function of its input with fixed number formatting, so the same
  * history gives the same bytes; all history text is escaped.
  */
+import { escapeHtml } from '../text/html.js';
 import {
   clip,
-  escapeHtml,
   formatTick,
   groupThousands,
   kindClass,

@@ -6,7 +6,7 @@
  * never fatal: the run goes on and says what happened.
  */
 import type { ClusterClient } from '../cluster/client.js';
-import { addOn, removeOn } from '../cli/services/membership.js';
+import { addOn, removeOn } from '../cluster/membership-changes.js';
 import type { HistoryEvent } from './history.js';
 import { describeFault, type Fault, type ScheduledFault, type Target } from './nemesis.js';
 

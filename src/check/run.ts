@@ -7,7 +7,7 @@
  * goes into a results folder: results.json, history.jsonl, the nemesis
  * schedule, timeline.html and latency.svg.
  */
-import { currentMembership } from '../cli/services/membership.js';
+import { currentMembership } from '../cluster/membership-changes.js';
 import type { Membership } from '../core/membership.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

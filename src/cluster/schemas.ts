@@ -11,6 +11,7 @@
  */
 import * as v from 'valibot';
 import { MAX_NODE_ID } from '../core/membership.js';
+import { describeIssue } from '../text/issues.js';
 
 const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535));
 const pid = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -97,21 +98,6 @@ export const TemplateFileSchema = v.strictObject({
 });
 
 export type TemplateFile = v.InferOutput<typeof TemplateFileSchema>;
-
-/** Where in the value the issue is, as `replicas[0].port`; `the top level` when it is the value itself. */
-function fieldOf(issue: v.BaseIssue<unknown>): string {
-  const keys = issue.path?.map((item) => item.key) ?? [];
-  if (keys.length === 0) return 'the top level';
-  return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
-}
-
-/** One sentence for the first problem: the file, the field, what was expected and what was found. */
-export function describeIssue(file: string, issue: v.BaseIssue<unknown>): string {
-  // A strict object reports an unknown key as a value that should have been `never`: say it plainly.
-  if (issue.expected === 'never') return `${file}: ${fieldOf(issue)} is not a known field`;
-  const expected = issue.expected !== null ? `expected ${issue.expected}` : issue.message;
-  return `${file}: ${fieldOf(issue)} is invalid (${expected}, got ${issue.received})`;
-}
 
 /** Checks `value` against `schema`; the error (the caller's class) carries describeIssue's sentence. */
 export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknown, file: string, makeError: (sentence: string) => Error): v.InferOutput<S> {

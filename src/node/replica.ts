@@ -17,27 +17,24 @@ import type { Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
-import { MultiPaxos, recoverMulti } from '../core/multi.js';
+import { MultiPaxos, recoverMulti, valueId } from '../core/multi.js';
 import { formatLogValue, type MultiMessage, type MultiRecord } from '../core/multi-messages.js';
 import {
   commandKey,
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
   type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
 } from '../core/types.js';
-import type { InputRecorder } from '../replay/recording.js';
+import type { InputRecorder } from './input-log.js';
 import type { DurableLog } from '../storage/storage.js';
+import type { Transport } from '../transport/transport.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';
 
 export type PeerMessage = MultiMessage | BasicMessage;
 
 /** The part of a transport the replica uses: the WebSocket links, or the simulator's network. */
-export interface PeerLinks {
-  send(message: PeerMessage): void;
-  /** Writes what is queued now rather than on the next turn (before a disk write starts). */
-  flush?(): void;
-  onMessage(handler: (message: PeerMessage) => void): void;
-}
+/** The replica's links to its peers: the transport's one interface, for the replica's messages. */
+export type PeerLinks = Transport<PeerMessage>;
 
 /** Hooks for the simulator's checkers; a real process passes none. */
 export interface ReplicaProbe {
@@ -459,7 +456,7 @@ export class Replica {
     const slots = [...chosen.keys()].filter((slot) => slot >= fromSlot).sort((a, b) => a - b).slice(0, limit);
     const entries = slots.map((slot): [string, string, string] => {
       const v = chosen.get(slot)!.value;
-      return [String(slot), v.kind === 'noop' ? 'noop' : v.id, formatLogValue(v)];
+      return [String(slot), valueId(v), formatLogValue(v)];
     });
     // Slots up to compactedThrough are in the replica's snapshot, not its log: a reader must not take them for missing.
     const compactedThrough = (this.core as unknown as MultiPaxos).inspect().compactedThrough;

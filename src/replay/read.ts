@@ -1,5 +1,5 @@
 /**
- * Reads the input logs of a recorded live run (see recording.ts) from its
+ * Reads the input logs of a recorded live run (see src/node/input-log.ts) from its
  * trace's parts directory. A log's last line may be torn (the process was
  * SIGKILLed while its buffer reached the disk): that line is dropped and the
  * log counts as cut short. A line that does not parse anywhere else means the
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { OperatingError } from '../errors.js';
 import { partsDirOf } from '../trace/live.js';
-import type { InputLine } from './recording.js';
+import type { InputLine } from '../node/input-log.js';
 
 export type StartLine = Extract<InputLine, { t: 'start' }>;
 export type StepLine = Extract<InputLine, { t: 'in' | 'ticks' | 'ready' }>;

@@ -80,7 +80,8 @@ import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { expectationMet } from './script.js';
-import { describeEvent, describeRecords, describeReply, describeState, messageKind } from './lines.js';
+import { describeState } from '../node/describe-state.js';
+import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;

@@ -1,15 +1,16 @@
 /**
  * What the simulator and its checkers need to know about each protocol,
- * behind one interface: how to build a core from its persisted records, and
- * how to read ballots and values out of its messages and state ("instances"
- * are slots as strings in Multi-Paxos and keys in Basic Paxos).
+ * behind one interface: how to read ballots and values out of its messages
+ * and state ("instances" are slots as strings in Multi-Paxos and keys in
+ * Basic Paxos).
  */
 import { ZERO_BALLOT, type Ballot } from '../core/ballot.js';
-import { BasicPaxos, recoverBasic } from '../core/basic.js';
+import type { BasicPaxos } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
-import { MultiPaxos, recoverMulti, valueId } from '../core/multi.js';
+import { type MultiPaxos, valueId } from '../core/multi.js';
 import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
-import type { CommandIdentity, CoreConfig, Protocol, ProtocolCore } from '../core/types.js';
+import { commandId } from '../core/sessions.js';
+import type { CommandIdentity, Protocol, ProtocolCore } from '../core/types.js';
 
 export interface ValueAt {
   readonly ballot: Ballot;
@@ -23,7 +24,6 @@ export interface SimCore<M> extends ProtocolCore<M, unknown> {}
 
 export interface ProtocolAdapter<M> {
   readonly protocol: Protocol;
-  create(config: CoreConfig, records: readonly unknown[]): SimCore<M>;
   /** A promise message: its ballot, the instance it covers, and what the acceptor reported as accepted. */
   promiseIn(m: M): { ballot: Ballot; instance: string; accepted: Map<string, ValueAt> } | null;
   /** Phase 2a: the (instance, value) pairs an accept message proposes at its ballot. */
@@ -34,7 +34,6 @@ export interface ProtocolAdapter<M> {
   acceptedFor(core: SimCore<M>, instance: string): ValueAt | undefined;
   /** What the node itself would report in a promise for `instance` (its own vote in phase 1). */
   acceptedSnapshot(core: SimCore<M>, instance: string | undefined): Map<string, ValueAt>;
-  chosenSnapshot(core: SimCore<M>): Map<string, string>;
   /** Records dropped by the planted bug "an acceptor forgets its promise on restart". */
   isPromiseRecord(record: unknown): boolean;
   /** The value a record or reply would name for a client command, for the validity check. */
@@ -56,7 +55,6 @@ const basicCore = (c: SimCore<BasicMessage>) => c as unknown as BasicPaxos;
 
 export const multiAdapter: ProtocolAdapter<MultiMessage> = {
   protocol: 'multi',
-  create: (config, records) => new MultiPaxos(config, recoverMulti(records as MultiRecord[])) as unknown as SimCore<MultiMessage>,
   promiseIn: (m) => m.type !== 'promise' ? null : {
     ballot: m.ballot, instance: ALL_INSTANCES,
     accepted: new Map(m.accepted.map((e) => [String(e.slot), { ballot: e.ballot, valueId: valueId(e.value) }])),
@@ -75,13 +73,8 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
     for (const [slot, a] of multiCore(core).inspect().accepted) snap.set(String(slot), { ballot: a.ballot, valueId: valueId(a.value) });
     return snap;
   },
-  chosenSnapshot: (core) => {
-    const snap = new Map<string, string>();
-    for (const [slot, c] of multiCore(core).inspect().chosen) snap.set(String(slot), valueId(c.value));
-    return snap;
-  },
   isPromiseRecord: (r) => (r as MultiRecord).t === 'promise',
-  commandValueId: (identity) => `${identity.session}:${identity.seq}`,
+  commandValueId: (identity) => commandId(identity),
   promiseRecord: (r) => {
     const rec = r as MultiRecord;
     return rec.t === 'promise' || rec.t === 'accept' ? { ballot: rec.ballot, instance: ALL_INSTANCES } : null;
@@ -97,7 +90,6 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
 
 export const basicAdapter: ProtocolAdapter<BasicMessage> = {
   protocol: 'basic',
-  create: (config, records) => new BasicPaxos(config, recoverBasic(records as BasicRecord[])) as unknown as SimCore<BasicMessage>,
   promiseIn: (m) => m.type !== 'promise' ? null : {
     ballot: m.ballot, instance: m.key,
     accepted: new Map(m.accepted ? [[m.key, { ballot: m.accepted.ballot, valueId: m.accepted.value }]] : []),
@@ -112,11 +104,6 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
   acceptedSnapshot: (core, instance) => {
     const a = instance === undefined ? undefined : basicCore(core).inspect().accepted.get(instance);
     return new Map(a && instance !== undefined ? [[instance, { ballot: a.ballot, valueId: a.value }]] : []);
-  },
-  chosenSnapshot: (core) => {
-    const snap = new Map<string, string>();
-    for (const [key, c] of basicCore(core).inspect().chosen) snap.set(key, c.value);
-    return snap;
   },
   isPromiseRecord: (r) => (r as BasicRecord).t === 'promise',
   commandValueId: (_identity, value) => value,

@@ -13,6 +13,7 @@
  */
 import { joinSnapshotParts } from '../core/multi-snapshot.js';
 import type { LogValue, MultiMessage } from '../core/multi-messages.js';
+import { commandId } from '../core/sessions.js';
 import type { NodeId } from '../core/types.js';
 import type { ValueAt } from './adapter.js';
 import { InvariantViolation } from './invariants.js';
@@ -96,7 +97,7 @@ export class SnapshotChecker {
       if (kv.get(key) !== value) this.fail(node, s.slot, `key ${key} is ${kv.get(key) ?? 'missing'}, the chosen log gives ${value}`);
     }
     for (const [key, value] of kv) if (!expected.kv.has(key)) this.fail(node, s.slot, `key ${key}=${value} is set by no chosen command`);
-    const sessions = new Map(s.sessions.map((e) => [`${e.session}:${e.seq}`, e.slot]));
+    const sessions = new Map(s.sessions.map((e) => [commandId(e), e.slot]));
     for (const [id, slot] of sessions) {
       if (expected.applied.get(id) !== slot) this.fail(node, s.slot, `its session table says ${id} was applied at slot ${slot}, the chosen log says ${expected.applied.get(id) ?? 'never'}`);
     }

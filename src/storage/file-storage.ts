@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame } from './frame.js';
 import { acquireDirLock } from './lock.js';
-import type { Checkpoint, RecordStorage, StorageStats } from './storage.js';
+import type { Checkpoint, StorageStats } from './storage.js';
 
 export { StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
 export { decodeLog, encodeFrame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from './frame.js';
@@ -81,7 +81,7 @@ interface CheckpointOp {
 
 type Op = Batch | CheckpointOp;
 
-export class FileStorage<R> implements RecordStorage<R> {
+export class FileStorage<R> {
   readonly recovered: readonly R[];
   readonly recoveredSnapshot: readonly unknown[] | null;
   readonly path: string;
@@ -117,6 +117,7 @@ export class FileStorage<R> implements RecordStorage<R> {
     return batch;
   }
 
+  /** Resolves once the records are fsynced; see DurableLog.append (src/storage/storage.ts), which `durableLogOf` makes of it. */
   append(records: readonly R[]): Promise<void> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
@@ -144,6 +145,7 @@ export class FileStorage<R> implements RecordStorage<R> {
     if (!this.flushing) this.armLazyTimer();
   }
 
+  /** Resolves once the snapshot and the rewritten log are durable; see DurableLog.checkpoint. */
   checkpoint(c: Checkpoint<R>): Promise<void> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);

@@ -20,7 +20,7 @@
 import * as v from 'valibot';
 import { formatBallot, type Ballot } from '../core/ballot.js';
 import type { NodeId } from '../core/types.js';
-import { describeIssue } from '../cluster/schemas.js';
+import { describeIssue } from '../text/issues.js';
 import { UsageError } from '../errors.js';
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));

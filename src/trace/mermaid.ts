@@ -10,7 +10,7 @@
  * an entity and `<br>` breaks a line, so those characters are written as
  * Mermaid's numeric entities and control characters as visible escapes.
  */
-import { visibleText } from '../check/report-html.js';
+import { visibleText } from '../text/html.js';
 import type { NodeId } from '../core/types.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type TraceWindow, type WindowOptions } from './window.js';

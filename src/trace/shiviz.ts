@@ -14,7 +14,7 @@
  * replica's own entry to start at 1, so a window is clocked on its own, and a
  * delivery whose send lies before the window is a local event.
  */
-import { visibleText } from '../check/report-html.js';
+import { visibleText } from '../text/html.js';
 import type { NodeId } from '../core/types.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type WindowOptions } from './window.js';

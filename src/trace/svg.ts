@@ -14,7 +14,7 @@
  * with fixed number formatting, so the same trace gives the same bytes, and
  * every piece of trace text is escaped for XML.
  */
-import { escapeHtml } from '../check/report-html.js';
+import { escapeHtml } from '../text/html.js';
 import type { NodeId } from '../core/types.js';
 import { clockOf, timeOf, type SendEvent, type TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';

@@ -32,6 +32,14 @@ export function canTalk(rules: FaultRules, from: number, to: number): boolean {
   return groups.some((g) => g.includes(from) && g.includes(to));
 }
 
+/** A replica the partition cuts off from every other: in no group, or alone in its own. */
+export function isIsolated(rules: FaultRules, id: number): boolean {
+  const groups = rules.partition;
+  if (groups === undefined) return false;
+  const mine = groups.find((g) => g.includes(id));
+  return mine === undefined || mine.length === 1;
+}
+
 /** What happens to one message: delivered after `delayMs`, or lost. `random` is the transport's seeded generator. */
 export function decide(rules: FaultRules, from: number, to: number, random: () => number): { deliver: boolean; delayMs: number } {
   if (!canTalk(rules, from, to)) return { deliver: false, delayMs: 0 };

@@ -1,5 +1,3 @@
-import type { FaultRules } from './faults.js';
-
 export interface TransportStats {
   readonly sent: number;
   readonly received: number;
@@ -10,9 +8,12 @@ export interface TransportStats {
 }
 
 /**
- * Links from one replica to its peers. Sending is best effort: Paxos
- * tolerates loss, so a message to a dead or cut-off peer is dropped and
- * counted, never thrown.
+ * Links from one replica to its peers, the one network interface: the
+ * replica shell talks to its peers through it (src/node/replica.ts calls it
+ * PeerLinks); WebSocket links (ws-transport.ts) and the simulator's in-memory
+ * twin (src/sim/twins.ts, SimLinks) implement it. Sending is best effort:
+ * Paxos tolerates loss, so a message to a dead or cut-off peer is dropped
+ * (and counted, over WebSocket), never thrown.
  */
 export interface Transport<M extends { from: number; to: number }> {
   /** Queues a message; queued messages leave together, one frame per peer, at the latest on the next turn of the event loop. */
@@ -24,7 +25,4 @@ export interface Transport<M extends { from: number; to: number }> {
    */
   flush?(): void;
   onMessage(handler: (message: M) => void): void;
-  setFaults(rules: FaultRules): void;
-  stats(): TransportStats;
-  close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** The dashboard's public surface: the pure model, the components, and the terminal entry point. */
-export { applyEvent, initialDashboard, seedChosen, selectNode, describeCoreEvent, isIsolated, CHOSEN_LIMIT, FLOW_LIMIT, KEY_LIMIT, LOG_LIMIT, SEED_LIMIT } from './model.js';
-export type { ChosenEntry, DashboardState, MissedChosen, FaultRules, FlowEntry, KeyCell, KeyRow, Liveness, LogLine, ReplicaRow } from './model.js';
+export { applyEvent, initialDashboard, seedChosen, selectNode, describeCoreEvent, CHOSEN_LIMIT, FLOW_LIMIT, KEY_LIMIT, LOG_LIMIT, SEED_LIMIT } from './model.js';
+export { isIsolated, type FaultRules } from '../transport/faults.js';
+export type { ChosenEntry, DashboardState, MissedChosen, FlowEntry, KeyCell, KeyRow, Liveness, LogLine, ReplicaRow } from './model.js';
 export { Dashboard, type DashboardActions, type DashboardProps } from './dashboard.js';
 export { Header } from './header.js';
 export { ReplicaTable } from './replica-table.js';

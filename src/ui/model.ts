@@ -10,6 +10,7 @@ import { MAX_NODE_ID, type Membership } from '../core/membership.js';
 import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
+import { isIsolated, type FaultRules } from '../transport/faults.js';
 
 export const FLOW_LIMIT = 50;
 export const CHOSEN_LIMIT = 200;
@@ -84,12 +85,6 @@ export interface KeyRow {
   readonly chosen: string | null;
 }
 
-export interface FaultRules {
-  readonly partition: readonly (readonly NodeId[])[] | null;
-  readonly delayMs: { readonly min: number; readonly max: number } | null;
-  readonly dropRate: number;
-}
-
 export interface DashboardState {
   readonly clusterSize: number;
   readonly protocol: Protocol;
@@ -112,7 +107,7 @@ export interface DashboardState {
   readonly membership: Membership | null;
 }
 
-const NO_FAULTS: FaultRules = { partition: null, delayMs: null, dropRate: 0 };
+const NO_FAULTS: FaultRules = {};
 
 function emptyRow(id: NodeId): ReplicaRow {
   return {
@@ -161,7 +156,11 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'replica-down':
       return withSummary(updateRow(state, event.node, (r) => appendLog(markDown(r, event.reason), event.atMs, `down: ${event.reason}`)));
     case 'faults':
-      return applyFaults(state, { partition: event.partition, delayMs: event.delayMs, dropRate: event.dropRate }, event.atMs);
+      return applyFaults(state, {
+        ...(event.partition !== null ? { partition: event.partition } : {}),
+        ...(event.delayMs !== null ? { delayMs: event.delayMs } : {}),
+        dropRate: event.dropRate,
+      }, event.atMs);
   }
 }
 
@@ -350,17 +349,11 @@ function sameBallot(a: Ballot | null, b: Ballot | null): boolean {
 
 function applyFaults(state: DashboardState, faults: FaultRules, atMs: number): DashboardState {
   const rows = state.rows.map((r) => {
-    const isolated = isIsolated(faults.partition, r.id);
+    const isolated = isIsolated(faults, r.id);
     if (isolated === r.isolated) return r;
     return appendLog({ ...r, isolated }, atMs, isolated ? 'isolated by a partition' : 'rejoined the network');
   });
   return { ...state, rows, faults };
-}
-
-export function isIsolated(partition: FaultRules['partition'], id: NodeId): boolean {
-  if (partition === null) return false;
-  const group = partition.find((g) => g.includes(id));
-  return group === undefined || group.length === 1;
 }
 
 /** Recomputes the header figures from the rows and the chosen list. */

@@ -5,7 +5,7 @@
  */
 import { Box, Text } from 'ink';
 import { showLine } from '../text/escape.js';
-import type { FaultRules } from './model.js';
+import type { FaultRules } from '../transport/faults.js';
 import { paint } from './text.js';
 
 export interface Outcome {
@@ -30,14 +30,14 @@ export function StatusLine({ outcome, width, color }: { readonly outcome: Outcom
 
 export function faultsText(f: FaultRules): string {
   const parts: string[] = [];
-  if (f.partition !== null) parts.push(`partition ${f.partition.map((g) => `{${g.join(',')}}`).join(' ')}`);
-  if (f.delayMs !== null) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);
-  if (f.dropRate > 0) parts.push(`drop ${Math.round(f.dropRate * 1000) / 10}%`);
+  if (f.partition !== undefined) parts.push(`partition ${f.partition.map((g) => `{${g.join(',')}}`).join(' ')}`);
+  if (f.delayMs !== undefined) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);
+  if ((f.dropRate ?? 0) > 0) parts.push(`drop ${Math.round((f.dropRate ?? 0) * 1000) / 10}%`);
   return parts.length === 0 ? 'faults: none' : `faults: ${parts.join(' · ')}`;
 }
 
 export function FaultsLine({ faults, width, color }: { readonly faults: FaultRules; readonly width: number; readonly color: boolean }) {
-  const none = faults.partition === null && faults.delayMs === null && faults.dropRate <= 0;
+  const none = faults.partition === undefined && faults.delayMs === undefined && (faults.dropRate ?? 0) <= 0;
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" {...paint(color, none ? { dimColor: true } : { color: 'yellow' })}>{faultsText(faults)}</Text>

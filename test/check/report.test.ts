@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderLatencySvg } from '../../src/check/latency-svg.js';
+import { escapeHtml } from '../../src/text/html.js';
 import {
   describeOp,
-  escapeHtml,
   renderTimeline,
   type NemesisPeriod,
   type TimelineOp,

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
-import { addOn, removeOn, type Context, type MembershipCluster } from '../../src/cli/services/membership.js';
+import { addOn, removeOn, type Context, type MembershipCluster } from '../../src/cluster/membership-changes.js';
 import type { Membership } from '../../src/core/membership.js';
 import type { NodeView } from '../../src/core/types.js';
 import { OperatingError, OutcomeError } from '../../src/errors.js';

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { parseNodeName } from '../../src/cli/parse.js';
 import {
   checkQuorum, currentMembership, membershipOf, refuseBasic, votersWith, votersWithout,
-} from '../../src/cli/services/membership.js';
+} from '../../src/cluster/membership-changes.js';
 import { describeMembership, membershipSummary } from '../../src/cli/commands/status.js';
 import {
   liveMembers, manifestFileOf, newManifest, nextIdOf, readManifest, votersOf, withLearner, withState, writeManifest, type Manifest,

@@ -15,7 +15,7 @@ import type { ChosenValue, NodeId, NodeView, Protocol, Ready } from '../../src/c
 import type { PeerMessage } from '../../src/node/replica.js';
 import { runSchedule } from '../../src/sim/world.js';
 import { readTrace, tracedInstance } from '../../src/trace/format.js';
-import { BufferedLineFile, InputLog } from '../../src/replay/recording.js';
+import { BufferedLineFile, InputLog } from '../../src/node/input-log.js';
 import { parseLog, type Recording } from '../../src/replay/read.js';
 import { replayRecordings } from '../../src/replay/replay.js';
 import { ReplayChecks } from '../../src/replay/checks.js';

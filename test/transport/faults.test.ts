@@ -2,9 +2,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../../src/core/random.js';
 import { UsageError } from '../../src/errors.js';
-import { canTalk, decide, FaultSyntaxError, MAX_DELAY_MS, parseDelay, parseDrop } from '../../src/transport/faults.js';
+import { canTalk, decide, FaultSyntaxError, isIsolated, MAX_DELAY_MS, parseDelay, parseDrop } from '../../src/transport/faults.js';
 
 const never = () => assert.fail('no random draw expected');
+
+test('a replica is isolated when the partition leaves it in no group or alone in its own', () => {
+  const rules = { partition: [[1, 2], [3]] };
+  assert.equal(isIsolated(rules, 1), false);
+  assert.equal(isIsolated(rules, 3), true);
+  assert.equal(isIsolated(rules, 4), true);
+  assert.equal(isIsolated({}, 4), false);
+  assert.equal(isIsolated({ delayMs: { min: 1, max: 2 }, dropRate: 0.5 }, 1), false);
+});
 
 test('a partition lets nodes talk only inside their group; a node in no group talks to nobody', () => {
   const rules = { partition: [[1, 2], [3, 4]] };

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs } from '../parse.js';
-import { printChange, runAdd } from '../services/membership.js';
+import { runAdd } from '../../cluster/membership-changes.js';
+import { printChange } from '../services/membership.js';
 
 export function registerAdd(program: Command): void {
   program

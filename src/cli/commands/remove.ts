@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { printChange, runRemove } from '../services/membership.js';
+import { runRemove } from '../../cluster/membership-changes.js';
+import { printChange } from '../services/membership.js';
 
 export function registerRemove(program: Command): void {
   program

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { printChange, runReplace } from '../services/membership.js';
+import { runReplace } from '../../cluster/membership-changes.js';
+import { printChange } from '../services/membership.js';
 
 export function registerReplace(program: Command): void {
   program

@@ -4,7 +4,7 @@ import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import { showText } from '../../text/escape.js';
 import { describeFaults } from '../format.js';
-import { currentMembership } from '../services/membership.js';
+import { currentMembership } from '../../cluster/membership-changes.js';
 
 export function registerStatus(program: Command): void {
   program.command('status').description('show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic')

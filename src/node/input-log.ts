@@ -1,10 +1,11 @@
 /**
- * The input log of one replica incarnation, for `paxos replay`: everything
- * the pure core was given (its configuration, the records and snapshot it
- * recovered from, and every input in order) and a digest of every Ready it
- * handed out. The core is deterministic given those, so a fresh core fed the
- * same inputs must hand out Readies with the same digests; the first one that
- * differs is where the recording and the code part ways.
+ * The input log of one replica incarnation, which the shell writes and
+ * `paxos replay` (src/replay/) reads: everything the pure core was given
+ * (its configuration, the records and snapshot it recovered from, and every
+ * input in order) and a digest of every Ready it handed out. The core is
+ * deterministic given those, so a fresh core fed the same inputs must hand
+ * out Readies with the same digests; the first one that differs is where the
+ * recording and the code part ways.
  *
  * The trace parts (src/trace/live.ts) record what the network and the disk
  * saw, not the core's inputs, so they cannot be replayed; this log is written

@@ -10,7 +10,7 @@ import { Random } from '../../src/core/random.js';
 import {
   checkKvHistory, checkLinearizable, MalformedHistoryError, registerModel, writeOnceModel,
   type KvInput, type KvOutput, type Model, type Operation,
-} from '../../src/sim/linearizability.js';
+} from '../../src/linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
 type KvModel = Model<string | null, KvInput, KvOutput>;

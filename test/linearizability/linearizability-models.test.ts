@@ -11,7 +11,7 @@ import { Random } from '../../src/core/random.js';
 import {
   appendListModel, casRegisterModel, checkKvHistory, checkLinearizable, registerModel, writeOnceModel,
   type AppendInput, type AppendOutput, type CasInput, type CasOutput, type KvInput, type KvOutput, type Model, type Operation,
-} from '../../src/sim/linearizability.js';
+} from '../../src/linearizability/checker.js';
 
 const OPEN = Infinity;
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkKvHistory, checkLinearizable, registerModel, type KvInput, type KvOutput, type Operation } from '../../src/sim/linearizability.js';
+import { checkKvHistory, checkLinearizable, registerModel, type KvInput, type KvOutput, type Operation } from '../../src/linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
 

@@ -1,0 +1,124 @@
+/**
+ * The administrator (Multi, during the fault phase): adds, removes and
+ * replaces replicas, sometimes asking for two changes at once, as `paxos add`
+ * and `paxos remove` do, drawing from its own random stream so schedules
+ * without membership changes draw exactly what they drew before.
+ */
+import { Random } from '../core/random.js';
+import { commandId } from '../core/sessions.js';
+import type { Command, NodeId } from '../core/types.js';
+import type { PeerMessage } from '../node/replica.js';
+import { describeCommand, type SimNode, type World } from './events.js';
+
+export class Administrator<M extends PeerMessage> {
+  private readonly random: Random;
+  private readonly session: string;
+  private seq = 0;
+  private busy = false;
+  /** Configuration changes asked for. */
+  changesAsked = 0;
+
+  constructor(private readonly world: World<M>, seed: number) {
+    this.random = new Random((seed ^ 0x5eed5) >>> 0);
+    this.session = `admin-${this.random.int(0, 2 ** 30).toString(36)}`;
+  }
+
+  /** The administrator's first turn, a moment into the run. */
+  start(): void {
+    this.world.schedule(this.random.int(100, 500), { kind: 'admin' });
+  }
+
+  /**
+   * The administrator's turn: add a replica (it joins as a learner, and is
+   * made a voter a moment later, caught up or not), remove one, replace one,
+   * or ask for two changes at once; each change names the epoch it replaces.
+   */
+  onAdmin(): void {
+    const { world } = this;
+    if (world.settled || world.now > world.settleAtMs - 400) return;
+    world.schedule(this.random.int(150, 600), { kind: 'admin' });
+    if (this.busy) return;
+    const r = this.random;
+    const m = world.checker.latestMembership();
+    const roll = r.next();
+    const canAdd = world.nodes.length < world.opts.clusterSize + 3 && m.voters.length < 7;
+    if (roll < 0.4 && canAdd) return this.add();
+    if (roll < 0.65 && m.voters.length > 1) return this.remove(m, r.pick(m.voters), false);
+    if (roll < 0.8 && canAdd && m.voters.length > 1) return this.remove(m, r.pick(m.voters), true);
+    if (roll < 0.9 && canAdd && m.voters.length > 1) {
+      // Two changes from one view of the configuration: compare-and-set lets at most one of them through.
+      const joiner = world.addNode();
+      const victim = r.pick(m.voters);
+      this.askChange({ fromEpoch: m.epoch, voters: [...m.voters, joiner.id] }, () => undefined);
+      return this.askChange({ fromEpoch: m.epoch, voters: m.voters.filter((v) => v !== victim) }, () => undefined);
+    }
+  }
+
+  /** A new replica joins as a learner; the change that makes it a voter names the configuration current a moment later. */
+  private add(): void {
+    const { world } = this;
+    const joiner = world.addNode();
+    world.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
+    this.busy = true;
+    world.schedule(this.random.int(0, 400), { kind: 'call', fn: () => {
+      const now = world.checker.latestMembership();
+      this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => { this.busy = false; });
+    } });
+  }
+
+  /** Removes `victim`; once that is chosen the replica is stopped for good, and with `replace` a fresh one joins in its place. */
+  private remove(m: { epoch: number; voters: readonly NodeId[] }, victim: NodeId, replace: boolean): void {
+    this.busy = true;
+    const voters = m.voters.filter((v) => v !== victim);
+    this.askChange({ fromEpoch: m.epoch, voters }, (ok) => {
+      this.busy = false;
+      if (!ok) return;
+      if (this.random.chance(0.6)) this.retireWhenHandedOver(this.world.nodes[victim - 1]!, m.epoch + 1, voters);
+      if (replace && !this.world.settled) this.add();
+    });
+  }
+
+  /**
+   * Stops a removed replica for good, as `paxos remove` does, but only once a
+   * majority of the new configuration has entered it: until then the removed
+   * replica may be the only one that knows its stop-sign is chosen.
+   */
+  private retireWhenHandedOver(node: SimNode, epoch: number, voters: readonly NodeId[]): void {
+    const { world } = this;
+    // After the heal every replica must be up (and clients may be waiting on this one), so it stays, as a learner.
+    if (world.settled) return;
+    const entered = voters.filter((id) => (world.nodes[id - 1]!.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch).length;
+    if (entered * 2 <= voters.length) return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
+    node.retired = true;
+    world.crash(node, 'for good: removed from the configuration');
+  }
+
+  /** Sends one configuration change to a live voter, as `paxos add` and `paxos remove` send theirs to the leader. */
+  private askChange(change: { fromEpoch: number; voters: readonly NodeId[] }, whenDone: (ok: boolean) => void): void {
+    const { world } = this;
+    let answered = false;
+    const done = (ok: boolean) => {
+      if (answered) return;
+      answered = true;
+      whenDone(ok);
+    };
+    // A replica that crashes with the request never answers: the administrator stops waiting after the deadline.
+    world.schedule(1700, { kind: 'call', fn: () => done(false) });
+    const live = change.voters.concat(world.latestVoters()).filter((id) => world.nodes[id - 1]?.replica != null);
+    if (live.length === 0) return done(false);
+    const node = world.nodes[this.random.pick(live) - 1]!;
+    const identity = { session: this.session, seq: ++this.seq };
+    const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
+    this.changesAsked++;
+    world.checker.noteProposed('config', commandId(identity));
+    world.checker.noteConfigProposed(commandId(identity), change);
+    world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
+    const life = node.life;
+    node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {
+      if (!life.alive) return done(false);
+      world.noteAndTrace(`admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`);
+      if (reply.ok) world.checker.onChangeAcknowledged(node.id, change, reply.slot ?? 0);
+      done(reply.ok);
+    });
+  }
+}
