@@ -14,7 +14,7 @@ import type { NodeId, Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.js';
 import type { FaultRules } from '../transport/faults.js';
-import { connectControl, type ControlClient } from '../transport/ws-transport.js';
+import { connectControl } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
 import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
@@ -22,11 +22,13 @@ import { checkedPorts, isPortFree } from './ports.js';
 import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import {
   deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease, withLearner, withState,
-  writeManifest, type Manifest, type MemberState,
+  writeManifest, type Manifest,
 } from './manifest.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
+import { ReplicaLink } from './replica-rpc.js';
+import type { ClusterStatus } from './orchestrator-rpc.js';
 import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
 
@@ -71,38 +73,14 @@ export interface ReplicaState {
   proc: ResultPromise | null;
   /** Settles once the current process has exited and been reaped; null before the first spawn. */
   exited: Promise<void> | null;
-  control: ControlClient | null;
+  control: ReplicaLink | null;
   lastStatus: ReplicaStatus | null;
   killedByUs: boolean;
   /** Stopped with SIGSTOP by `pause` and not yet continued: still up (its process lives), but it runs nothing. */
   paused: boolean;
 }
 
-export interface ClusterStatus {
-  readonly protocol: Protocol;
-  /** The bootstrap size; replicas that joined later have ids beyond it. */
-  readonly clusterSize: number;
-  /**
-   * Every replica the cluster ever had, with its state as the manifest
-   * records it (removed ones included: their ids are spent). Optional only
-   * so that status objects built elsewhere stay valid.
-   */
-  readonly members?: readonly { readonly id: NodeId; readonly state: MemberState }[];
-  readonly orchestratorPid: number;
-  readonly faults: FaultRules;
-  /** Started with `paxos up --step`: messages are held and time moves only on request. Absent otherwise. */
-  readonly step?: boolean;
-  readonly replicas: readonly {
-    readonly id: NodeId; readonly port: number; readonly pid: number | null; readonly up: boolean;
-    readonly isolated: boolean; readonly status: ReplicaStatus | null;
-    /**
-     * Stopped by `paxos pause`. This orchestrator always sets it; it is
-     * optional only so that status objects built elsewhere (tests, older
-     * callers) that predate it stay valid.
-     */
-    readonly paused?: boolean;
-  }[];
-}
+export type { ClusterStatus } from './orchestrator-rpc.js';
 
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
@@ -250,8 +228,8 @@ export class Orchestrator {
   /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
   private async chosenCount(): Promise<number> {
     const counts = await Promise.all([...this.replicas.values()].map(async (r) => {
-      const reply = await r.control?.request({ op: 'status' }, 3000).catch(() => null) as { status?: ReplicaStatus } | null | undefined;
-      return reply?.status?.view.chosenCount ?? 0;
+      const reply = await r.control?.request('status', {}, 3000).catch(() => null);
+      return reply?.status.view.chosenCount ?? 0;
     }));
     return Math.max(0, ...counts);
   }
@@ -586,7 +564,7 @@ export class Orchestrator {
   private setFaults(rules: FaultRules): void {
     this.trace?.faultsChanged(this.faults, rules);
     this.faults = rules;
-    for (const r of this.replicas.values()) void r.control?.request({ op: 'faults', rules }, 2000).catch(() => undefined);
+    for (const r of this.replicas.values()) void r.control?.request('faults', { rules }, 2000).catch(() => undefined);
     this.emit({
       type: 'faults', partition: rules.partition ?? null, delayMs: rules.delayMs ?? null, dropRate: rules.dropRate ?? 0, atMs: Date.now(),
     });
@@ -602,7 +580,7 @@ export class Orchestrator {
   /** Every running replica's held messages, merged: by holder, then in the order each held them. Public for the dashboard of `paxos up --step`. */
   async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
     const up = this.stepReplicas();
-    const answers = await Promise.all(up.map((r) => r.control!.request({ op: 'held' }, STEP_REQUEST_MS) as Promise<{ messages: HeldMessage[]; total: number; droppedFull: number }>));
+    const answers = await Promise.all(up.map((r) => r.control!.request('held', {}, STEP_REQUEST_MS)));
     return {
       messages: answers.flatMap((a) => a.messages),
       total: answers.reduce((n, a) => n + a.total, 0),
@@ -629,7 +607,7 @@ export class Orchestrator {
         byNode.set(node, [...(byNode.get(node) ?? []), id]);
       }
       // Each holder takes its ids all or none, so a typo leaves that replica's other messages held rather than half handled.
-      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.control!.request({ op, ids: mine }, STEP_REQUEST_MS) as Promise<{ done: HeldMessage[]; missing: string[] }>));
+      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.control!.request(op, { ids: mine }, STEP_REQUEST_MS)));
       const missing = answers.flatMap((a) => a.missing);
       const done = answers.flatMap((a) => a.done);
       if (missing.length > 0) {
@@ -638,7 +616,7 @@ export class Orchestrator {
       }
       return { done: answers.flatMap((a) => a.done) };
     }
-    const answers = await Promise.all(up.map((r) => r.control!.request({ op, ids: 'all' }, STEP_REQUEST_MS) as Promise<{ done: HeldMessage[] }>));
+    const answers = await Promise.all(up.map((r) => r.control!.request(op, { ids: 'all' }, STEP_REQUEST_MS)));
     return { done: answers.flatMap((a) => a.done) };
   }
 
@@ -655,7 +633,7 @@ export class Orchestrator {
   async stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
     const r = this.replica(node);
     if (!this.stepReplicas().includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}`);
-    return r.control!.request(req, timeoutMs);
+    return r.control!.forward(req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
@@ -668,7 +646,7 @@ export class Orchestrator {
       targets = [r];
     }
     const answers = await Promise.all(targets.map(async (r) => ({
-      node: r.id, ...(await r.control!.request({ op: 'tick', count }, STEP_REQUEST_MS) as { ticks: number; newlyHeld: number; held: number }),
+      node: r.id, ...(await r.control!.request('tick', { count }, STEP_REQUEST_MS)),
     })));
     return { ticks: answers };
   }
@@ -752,14 +730,14 @@ export class Orchestrator {
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
     if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
     r.port = port;
-    const control = await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 });
+    const control = new ReplicaLink(id, await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }));
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.control?.close();
     r.control = control;
     r.pid = pid;
     r.registered = true;
-    await control.request({ op: 'subscribe' }, 5000);
-    await control.request({ op: 'faults', rules: this.faults }, 5000);
+    await control.request('subscribe', {}, 5000);
+    await control.request('faults', { rules: this.faults }, 5000);
     this.broadcastPeers();
     this.log(`node-${id} registered (pid ${pid}, port ${port})`);
     this.emit({ type: 'replica-up', node: id, pid, atMs: Date.now() });
@@ -769,7 +747,7 @@ export class Orchestrator {
   private broadcastPeers(): void {
     const peers: Record<string, { host: string; port: number }> = {};
     for (const r of this.replicas.values()) peers[String(r.id)] = { host: this.host, port: r.port };
-    for (const r of this.replicas.values()) void r.control?.request({ op: 'peers', peers }, 2000).catch(() => undefined);
+    for (const r of this.replicas.values()) void r.control?.request('peers', { peers }, 2000).catch(() => undefined);
   }
 
   private onReplicaEvent(r: ReplicaState, e: ReplicaEvent): void {
