@@ -9,23 +9,24 @@ import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
-import type { ClusterEvent, ReplicaEvent, ReplicaStatus } from '../node/events.js';
+import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
 import type { FaultRules } from '../transport/faults.js';
 import { connectControl } from '../transport/ws-transport.js';
 import { startWsServer } from '../transport/server.js';
-import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
-import { pipeToRotatingLog, RotatingLogs } from './log-files.js';
+import { dataDirOf, describeIds, logFileOf } from './home.js';
+import { RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
-import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
+import { writeIdentity } from '../storage/identity.js';
 import {
   deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease, withLearner, withState,
   writeManifest, type Manifest,
 } from './manifest.js';
 import { ClusterTrace } from './cluster-trace.js';
-import { clearRecord, isProcessAlive, writeRecord, type ClusterRecord } from './record.js';
+import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
+import { ReplicaProcess, waitForRegistration } from './replica-process.js';
 import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
 import { ReplicaLink } from './replica-rpc.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
@@ -53,51 +54,15 @@ export interface OrchestratorOptions {
   readonly coreTuning?: CoreTuning;
 }
 
-export interface ReplicaState {
-  readonly id: NodeId;
-  /** The port it listens on as registered; before its first registration, the port it was asked for (0: any). */
-  port: number;
-  /**
-   * Its data directory holds its data: every start but the very first of a
-   * new cluster's replica. Passed on as --expect-data, so a replica whose
-   * directory was emptied refuses to start rather than forget its promises.
-   */
-  expectData: boolean;
-  /** The exit code of its last process, null while running or when killed by a signal. */
-  lastExitCode: number | null;
-  readonly dataDir: string;
-  readonly logFile: string;
-  pid: number | null;
-  up: boolean;
-  registered: boolean;
-  proc: ResultPromise | null;
-  /** Settles once the current process has exited and been reaped; null before the first spawn. */
-  exited: Promise<void> | null;
-  control: ReplicaLink | null;
-  lastStatus: ReplicaStatus | null;
-  killedByUs: boolean;
-  /** Stopped with SIGSTOP by `pause` and not yet continued: still up (its process lives), but it runs nothing. */
-  paused: boolean;
-}
-
 export type { ClusterStatus } from './orchestrator-rpc.js';
 
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
-/**
- * How long `kill` (and a `restart` that finds the replica still exiting)
- * waits for a SIGKILLed replica to be gone. SIGKILL cannot be caught, so the
- * kernel ends the process in milliseconds; five seconds is only ever reached
- * by a process stuck in the kernel (uninterruptible disk I/O), which the
- * user should hear about rather than wait on.
- */
-const EXIT_WAIT_MS = 5000;
-const POLL_MS = 20;
 /** A replica answers a step request at once, or after at most 2 s of settling for a tick. */
 const STEP_REQUEST_MS = 5000;
 
 export class Orchestrator {
-  private readonly replicas = new Map<NodeId, ReplicaState>();
+  private readonly replicas = new Map<NodeId, ReplicaProcess>();
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
   private faults: FaultRules = {};
   private server: { port: number; close(): Promise<void> } | null = null;
@@ -173,18 +138,18 @@ export class Orchestrator {
       await this.choosePort(r);
       this.spawn(r);
     }
-    await this.waitForRegistration(this.opts.readyTimeoutMs ?? 15_000);
+    const timeoutMs = this.opts.readyTimeoutMs ?? 15_000;
+    await waitForRegistration([...this.replicas.values()], timeoutMs, 'exited while starting', (late) => (
+      `${late.map((r) => `node-${r.id}`).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`
+    ));
     if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
   }
 
-  private addState(id: NodeId, port: number, expectData: boolean): ReplicaState {
-    const r: ReplicaState = {
-      id, port, expectData, lastExitCode: null,
-      dataDir: dataDirOf(this.opts.home, id), logFile: logFileOf(this.opts.home, id),
-      pid: null, up: false, registered: false, proc: null, exited: null, control: null, lastStatus: null, killedByUs: false,
-      paused: false,
-    };
+  private addState(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
+    const r = new ReplicaProcess(
+      id, port, expectData, dataDirOf(this.opts.home, id), logFileOf(this.opts.home, id), (p, how, killedByUs) => this.onExit(p, how, killedByUs),
+    );
     this.replicas.set(id, r);
     return r;
   }
@@ -211,7 +176,7 @@ export class Orchestrator {
    * --base-port are the exception: the user chose them, so a taken one is
    * refused in one sentence instead of quietly changed.
    */
-  private async choosePort(r: ReplicaState): Promise<void> {
+  private async choosePort(r: ReplicaProcess): Promise<void> {
     if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
     if (this.opts.basePort !== undefined) {
       throw new OperatingError(`node-${r.id}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`);
@@ -228,7 +193,7 @@ export class Orchestrator {
   /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
   private async chosenCount(): Promise<number> {
     const counts = await Promise.all([...this.replicas.values()].map(async (r) => {
-      const reply = await r.control?.request('status', {}, 3000).catch(() => null);
+      const reply = await r.link?.request('status', {}, 3000).catch(() => null);
       return reply?.status.view.chosenCount ?? 0;
     }));
     return Math.max(0, ...counts);
@@ -245,14 +210,11 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ replicas
 
-  private spawn(r: ReplicaState): void {
-    r.killedByUs = false;
-    r.registered = false;
-    r.paused = false;
+  private spawn(r: ReplicaProcess): void {
     // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
     const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
     const log = this.logs.open(r.logFile);
-    const proc = execa(process.execPath, [
+    r.spawn([
       ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
       '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
       '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
@@ -260,29 +222,7 @@ export class Orchestrator {
       ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id), ...(this.trace?.replicaArgs(r.id) ?? []),
       ...(this.opts.step === true ? ['--step'] : []),
       ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
-    ], {
-      env: { PAXOS_SECRET: this.secret }, extendEnv: true, stdin: 'ignore',
-      // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
-      stdout: 'pipe', stderr: 'pipe', buffer: false,
-      reject: false, cleanup: true,
-    });
-    r.proc = proc;
-    r.pid = proc.pid ?? null;
-    r.up = true;
-    r.lastExitCode = null;
-    // From its first start on, the replica's directory holds its identity, and every later start must find it.
-    r.expectData = true;
-    // With reject: false execa resolves even for a failed spawn; the catch only keeps a surprise from crashing the orchestrator.
-    pipeToRotatingLog(proc.stdout, log);
-    pipeToRotatingLog(proc.stderr, log);
-    // The log is flushed before the exit is handled, so that lastLine() finds the replica's last words in the file.
-    r.exited = proc.finally(() => log.flush()).then(
-      (result) => {
-        if (r.proc === proc) r.lastExitCode = result.exitCode ?? null;
-        this.onExit(r, proc, result.signal ?? `exit code ${result.exitCode}`);
-      },
-      (err: unknown) => this.onExit(r, proc, (err as Error).message),
-    );
+    ], { PAXOS_SECRET: this.secret }, log);
   }
 
   /**
@@ -296,40 +236,14 @@ export class Orchestrator {
     return contacts.length > 0 ? ['--contacts', contacts.join(',')] : [];
   }
 
-  private onExit(r: ReplicaState, proc: ResultPromise, how: string): void {
-    if (r.proc !== proc) return;
-    r.proc = null;
-    r.up = false;
-    r.paused = false;
-    r.registered = false;
-    r.control?.close();
-    r.control = null;
-    const reason = r.killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
+  private onExit(r: ReplicaProcess, how: string, killedByUs: boolean): void {
+    const reason = killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
     if (!this.stopping) this.trace?.crashed(r.id);
     this.log(`node-${r.id} ${reason}`);
     this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
   }
 
-  private async waitForRegistration(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const missing = [...this.replicas.values()].filter((r) => !r.registered);
-      if (missing.length === 0) return;
-      const dead = missing.find((r) => !r.up);
-      if (dead !== undefined) throw new OperatingError(this.whyNotStarted(dead, 'exited while starting'));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const late = [...this.replicas.values()].filter((r) => !r.registered).map((r) => `node-${r.id}`);
-    throw new OperatingError(`${late.join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`);
-  }
-
-  /** A replica that refused its data directory said why in one sentence of its own; anything else is quoted after what happened. */
-  private whyNotStarted(r: ReplicaState, what: string): string {
-    if (r.lastExitCode === IDENTITY_REFUSED_EXIT) return lastLine(r.logFile);
-    return `node-${r.id} ${what}: ${lastLine(r.logFile)}`;
-  }
-
-  private replica(id: NodeId): ReplicaState {
+  private replica(id: NodeId): ReplicaProcess {
     const r = this.replicas.get(id);
     if (r === undefined) {
       const removed = this.manifest?.replicas.find((m) => m.id === id && m.state === 'removed') !== undefined;
@@ -357,7 +271,7 @@ export class Orchestrator {
     const r = this.addState(id, 0, false);
     try {
       this.spawn(r);
-      await this.waitRegistered(r, 10_000, 'failed to start as a learner');
+      await waitForRegistration([r], 10_000, 'failed to start as a learner', () => `node-${id} did not come up within 10s; see ${r.logFile}`);
     } catch (err) {
       await this.removeReplica(id).catch(() => undefined);
       throw err;
@@ -374,13 +288,10 @@ export class Orchestrator {
    */
   async removeReplica(id: NodeId): Promise<void> {
     const r = this.replica(id);
-    if (r.proc !== null) {
-      r.killedByUs = true;
-      r.proc.kill('SIGKILL');
-      await this.waitUntilGone(r);
+    if (r.up) {
+      r.kill();
+      await r.waitUntilGone();
     }
-    r.control?.close();
-    r.control = null;
     this.replicas.delete(id);
     this.setManifest(withState(this.manifest!, id, 'removed'));
     this.broadcastPeers();
@@ -401,23 +312,9 @@ export class Orchestrator {
     writeManifest(this.opts.home, m);
   }
 
-  private async waitRegistered(r: ReplicaState, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!r.registered) {
-      if (!r.up) throw new OperatingError(this.whyNotStarted(r, what));
-      if (Date.now() > deadline) throw new OperatingError(`node-${r.id} did not come up within ${timeoutMs / 1000}s; see ${r.logFile}`);
-      await sleep(POLL_MS);
-    }
-  }
-
   /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
   kill(id: NodeId): void {
-    const r = this.replica(id);
-    if (!r.up || r.proc === null) throw new OperatingError(`node-${id} is already down`);
-    r.killedByUs = true;
-    // SIGKILL ends a stopped process too, so a paused replica needs no SIGCONT first; it is no longer paused, only dying.
-    r.proc.kill('SIGKILL');
-    r.paused = false;
+    this.replica(id).kill();
   }
 
   /**
@@ -427,24 +324,7 @@ export class Orchestrator {
    */
   async killAndWait(id: NodeId): Promise<void> {
     this.kill(id);
-    await this.waitUntilGone(this.replica(id));
-  }
-
-  /**
-   * Waits (bounded) until the replica's process has exited and been reaped.
-   * Both matter for its data directory: the lock it leaves behind names its
-   * pid, and the next replica takes that lock over only once the pid is no
-   * longer alive, which a zombie not yet reaped still is.
-   */
-  private async waitUntilGone(r: ReplicaState): Promise<void> {
-    const pid = r.pid;
-    const deadline = Date.now() + EXIT_WAIT_MS;
-    const timedOut = await raceDeadline(r.exited ?? Promise.resolve(), deadline);
-    if (timedOut) throw new OperatingError(`node-${r.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``);
-    while (pid !== null && isProcessAlive(pid)) {
-      if (Date.now() > deadline) throw new OperatingError(`node-${r.id} exited but its pid ${pid} is still in use, so its data directory stays locked`);
-      await sleep(POLL_MS);
-    }
+    await this.replica(id).waitUntilGone();
   }
 
   /**
@@ -453,10 +333,10 @@ export class Orchestrator {
    * replicas it killed, which is none when all were already down.
    */
   async killAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => r.up && r.proc !== null);
+    const targets = [...this.replicas.values()].filter((r) => r.up);
     // Every SIGKILL goes out before any wait, so the replicas die together rather than one after another.
     for (const r of targets) this.kill(r.id);
-    await settleAll(targets.map((r) => this.waitUntilGone(r)));
+    await settleAll(targets.map((r) => r.waitUntilGone()));
     return targets.map((r) => r.id);
   }
 
@@ -466,7 +346,7 @@ export class Orchestrator {
    * restarted, which is none when all were already up.
    */
   async restartAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => !r.up || (r.killedByUs && r.proc !== null));
+    const targets = [...this.replicas.values()].filter((r) => !r.up || r.phase.kind === 'dying');
     await settleAll(targets.map((r) => this.restart(r.id)));
     return targets.map((r) => r.id);
   }
@@ -474,7 +354,7 @@ export class Orchestrator {
   async restart(id: NodeId): Promise<void> {
     const r = this.replica(id);
     // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
-    if (r.killedByUs && r.proc !== null) await this.waitUntilGone(r);
+    if (r.phase.kind === 'dying') await r.waitUntilGone();
     if (r.paused) throw new OperatingError(`node-${id} is paused, not down; resume it or kill it first`);
     if (r.up && !r.registered) throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
     if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
@@ -482,12 +362,7 @@ export class Orchestrator {
     if (holder !== null) throw new OperatingError(`node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`);
     await this.choosePort(r);
     this.spawn(r);
-    const deadline = Date.now() + 10_000;
-    while (!r.registered) {
-      if (!r.up) throw new OperatingError(this.whyNotStarted(r, 'failed to start from its data'));
-      if (Date.now() > deadline) throw new OperatingError(`node-${id} did not come back within 10s; see ${r.logFile}`);
-      await sleep(POLL_MS);
-    }
+    await waitForRegistration([r], 10_000, 'failed to start from its data', () => `node-${id} did not come back within 10s; see ${r.logFile}`);
     this.saveRecord();
   }
 
@@ -500,11 +375,7 @@ export class Orchestrator {
   pause(id: NodeId): void {
     const r = this.replica(id);
     if (this.stopping) throw new OperatingError(`node-${id} cannot be paused: the cluster is stopping`);
-    if (r.paused) throw new OperatingError(`node-${id} is already paused; resume it with \`paxos resume node-${id}\``);
-    // A replica we killed that has not finished exiting counts as down too: there is nothing left to pause.
-    if (!r.up || r.proc === null || r.killedByUs) throw new OperatingError(`node-${id} is down; only a running replica can be paused`);
-    if (!r.proc.kill('SIGSTOP')) throw new OperatingError(`node-${id} could not be paused: its process is exiting`);
-    r.paused = true;
+    r.pause();
     this.log(`node-${id} paused (SIGSTOP)`);
   }
 
@@ -522,9 +393,8 @@ export class Orchestrator {
     return paused.map((r) => r.id);
   }
 
-  private continueReplica(r: ReplicaState): void {
-    r.proc?.kill('SIGCONT');
-    r.paused = false;
+  private continueReplica(r: ReplicaProcess): void {
+    r.continue();
     this.log(`node-${r.id} resumed (SIGCONT)`);
   }
 
@@ -564,7 +434,7 @@ export class Orchestrator {
   private setFaults(rules: FaultRules): void {
     this.trace?.faultsChanged(this.faults, rules);
     this.faults = rules;
-    for (const r of this.replicas.values()) void r.control?.request('faults', { rules }, 2000).catch(() => undefined);
+    for (const r of this.replicas.values()) void r.link?.request('faults', { rules }, 2000).catch(() => undefined);
     this.emit({
       type: 'faults', partition: rules.partition ?? null, delayMs: rules.delayMs ?? null, dropRate: rules.dropRate ?? 0, atMs: Date.now(),
     });
@@ -572,15 +442,16 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ step mode
 
-  private stepReplicas(): ReplicaState[] {
+  private stepReplicas(): ReplicaProcess[] {
     if (this.opts.step !== true) throw new OperatingError(NOT_STEP_MODE);
-    return [...this.replicas.values()].filter((r) => r.up && r.registered && r.control !== null && !r.paused);
+    // Registered and not paused: running, or killed with its exit not yet seen (its requests then fail with the lost connection).
+    return [...this.replicas.values()].filter((r) => r.link !== null && !r.paused);
   }
 
   /** Every running replica's held messages, merged: by holder, then in the order each held them. Public for the dashboard of `paxos up --step`. */
   async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
     const up = this.stepReplicas();
-    const answers = await Promise.all(up.map((r) => r.control!.request('held', {}, STEP_REQUEST_MS)));
+    const answers = await Promise.all(up.map((r) => r.link!.request('held', {}, STEP_REQUEST_MS)));
     return {
       messages: answers.flatMap((a) => a.messages),
       total: answers.reduce((n, a) => n + a.total, 0),
@@ -607,7 +478,7 @@ export class Orchestrator {
         byNode.set(node, [...(byNode.get(node) ?? []), id]);
       }
       // Each holder takes its ids all or none, so a typo leaves that replica's other messages held rather than half handled.
-      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.control!.request(op, { ids: mine }, STEP_REQUEST_MS)));
+      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.link!.request(op, { ids: mine }, STEP_REQUEST_MS)));
       const missing = answers.flatMap((a) => a.missing);
       const done = answers.flatMap((a) => a.done);
       if (missing.length > 0) {
@@ -616,7 +487,7 @@ export class Orchestrator {
       }
       return { done: answers.flatMap((a) => a.done) };
     }
-    const answers = await Promise.all(up.map((r) => r.control!.request(op, { ids: 'all' }, STEP_REQUEST_MS)));
+    const answers = await Promise.all(up.map((r) => r.link!.request(op, { ids: 'all' }, STEP_REQUEST_MS)));
     return { done: answers.flatMap((a) => a.done) };
   }
 
@@ -633,7 +504,7 @@ export class Orchestrator {
   async stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
     const r = this.replica(node);
     if (!this.stepReplicas().includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}`);
-    return r.control!.forward(req, timeoutMs);
+    return r.link!.forward(req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
@@ -646,7 +517,7 @@ export class Orchestrator {
       targets = [r];
     }
     const answers = await Promise.all(targets.map(async (r) => ({
-      node: r.id, ...(await r.control!.request('tick', { count }, STEP_REQUEST_MS)),
+      node: r.id, ...(await r.link!.request('tick', { count }, STEP_REQUEST_MS)),
     })));
     return { ticks: answers };
   }
@@ -732,10 +603,7 @@ export class Orchestrator {
     r.port = port;
     const control = new ReplicaLink(id, await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }));
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
-    r.control?.close();
-    r.control = control;
-    r.pid = pid;
-    r.registered = true;
+    r.attach(control, pid);
     await control.request('subscribe', {}, 5000);
     await control.request('faults', { rules: this.faults }, 5000);
     this.broadcastPeers();
@@ -747,10 +615,10 @@ export class Orchestrator {
   private broadcastPeers(): void {
     const peers: Record<string, { host: string; port: number }> = {};
     for (const r of this.replicas.values()) peers[String(r.id)] = { host: this.host, port: r.port };
-    for (const r of this.replicas.values()) void r.control?.request('peers', { peers }, 2000).catch(() => undefined);
+    for (const r of this.replicas.values()) void r.link?.request('peers', { peers }, 2000).catch(() => undefined);
   }
 
-  private onReplicaEvent(r: ReplicaState, e: ReplicaEvent): void {
+  private onReplicaEvent(r: ReplicaProcess, e: ReplicaEvent): void {
     if (e.type === 'status') r.lastStatus = e.status;
     this.emit(e);
   }
@@ -817,7 +685,7 @@ export class Orchestrator {
     await Promise.allSettled(procs);
     clearTimeout(grace);
     process.off('exit', this.continuePausedOnExit);
-    for (const r of this.replicas.values()) r.control?.close();
+    for (const r of this.replicas.values()) r.link?.close();
     await this.server?.close();
     // After every replica has exited: their parts are complete, as far as their buffers reached the disk.
     if (this.trace !== null) this.traceResult = this.trace.finish();
@@ -833,10 +701,6 @@ interface ControlConnectionLike {
   onClose?(handler: () => void): void;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Waits for every promise, then throws the first failure, if any. Unlike
  * Promise.all it never returns while some of the work is still running, so
@@ -845,17 +709,6 @@ function sleep(ms: number): Promise<void> {
 async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
-}
-
-/** Waits for `promise` until `deadline` (epoch ms); true if the deadline came first. */
-async function raceDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now())); });
-  try {
-    return await Promise.race([promise.then(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The sentence every membership command gives on a Basic Paxos cluster. */
