@@ -10,7 +10,7 @@ import { connectControl, type ControlClient } from '../transport/ws-transport.js
 import { describeIds, paxosHome } from './home.js';
 import { ORCHESTRATOR_REPLIES, type ClusterStatus, type OrchestratorOp, type OrchestratorRpc } from './orchestrator-rpc.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
-import { parseOrThrow } from './schemas.js';
+import { checkOrThrow } from './schemas.js';
 import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
 
 export interface HeldList {
@@ -75,7 +75,7 @@ export class ClusterClient {
     } catch (err) {
       throw new OperatingError((err as Error).message);
     }
-    return parseOrThrow(ORCHESTRATOR_REPLIES[op], reply, `the orchestrator's answer to ${op}`, (sentence) => new OperatingError(sentence));
+    return checkOrThrow(ORCHESTRATOR_REPLIES[op], reply, `the orchestrator's answer to ${op}`, (sentence) => new OperatingError(sentence));
   }
 
   async status(): Promise<ClusterStatus> {
@@ -134,9 +134,7 @@ export class ClusterClient {
 
   /** Starts a new replica as a learner (next free id); resolves once it has registered, with its id and port. */
   async addLearner(): Promise<{ node: number; port: number }> {
-    // Only the id and the port: the answer also carries `ok` and the request's id.
-    const { node, port } = await this.call('add-learner', {}, ADD_LEARNER_TIMEOUT_MS);
-    return { node, port };
+    return this.call('add-learner', {}, ADD_LEARNER_TIMEOUT_MS);
   }
 
   /** Stops a replica for good and marks it removed in the manifest. */
@@ -151,7 +149,9 @@ export class ClusterClient {
 
   /** Step mode: every running replica's held messages. */
   async held(): Promise<HeldList> {
-    return this.call('held', {});
+    // Only the list's own fields: the answer also carries the request's id.
+    const { messages, total, droppedFull, down } = await this.call('held', {});
+    return { messages, total, droppedFull, down };
   }
 
   /** Step mode: delivers, drops or duplicates (delivers a copy and keeps holding) the named held messages, or all of them. */

@@ -91,6 +91,14 @@ export type OrchestratorRequestOf<K extends OrchestratorOp> = OrchestratorReques
   ? R extends { readonly op: infer O } ? K extends O ? Omit<R, 'op'> & { readonly op: K } : never : never
   : never;
 
+/**
+ * By op: the request's body, the reply as a handler returns it, and the
+ * reply as the client receives it (checked, not copied: see `checkOrThrow`).
+ */
 export type OrchestratorRpc = {
-  [K in OrchestratorOp]: { req: Omit<OrchestratorRequestOf<K>, 'op'>; res: v.InferOutput<(typeof ORCHESTRATOR_REPLIES)[K]> };
+  [K in OrchestratorOp]: {
+    req: Omit<OrchestratorRequestOf<K>, 'op'>;
+    reply: v.InferOutput<(typeof ORCHESTRATOR_REPLIES)[K]>;
+    res: v.InferInput<(typeof ORCHESTRATOR_REPLIES)[K]>;
+  };
 };

@@ -12,7 +12,7 @@ import { OperatingError } from '../errors.js';
 import type { ControlRequest } from '../node/control.js';
 import type { ReplicaStatus } from '../node/events.js';
 import type { ControlClient } from '../transport/ws-transport.js';
-import { parseOrThrow } from './schemas.js';
+import { checkOrThrow } from './schemas.js';
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const ok = v.object({ ok: v.literal(true) });
@@ -55,7 +55,8 @@ export type ReplicaOp = keyof typeof REPLIES;
 /** The body of a replica's control request for `op`, as the replica itself declares it (`ControlRequest`), without the op. */
 type BodyOf<K extends string> = ControlRequest extends infer R ? R extends { readonly op: infer O } ? K extends O ? Omit<R, 'op'> : never : never : never;
 
-export type ReplicaRpc = { [K in ReplicaOp]: { req: BodyOf<K>; res: v.InferOutput<(typeof REPLIES)[K]> } };
+/** By op: the request's body, and the reply as it arrives (checked, not copied: see `checkOrThrow`). */
+export type ReplicaRpc = { [K in ReplicaOp]: { req: BodyOf<K>; res: v.InferInput<(typeof REPLIES)[K]> } };
 
 /**
  * The orchestrator's connection to one registered replica. Requests whose
@@ -68,7 +69,7 @@ export class ReplicaLink {
 
   async request<K extends ReplicaOp>(op: K, body: ReplicaRpc[K]['req'], timeoutMs: number): Promise<ReplicaRpc[K]['res']> {
     const reply = await this.control.request({ op, ...body }, timeoutMs);
-    return parseOrThrow(REPLIES[op], reply, `node-${this.node}'s answer to ${op}`, (sentence) => new OperatingError(sentence));
+    return checkOrThrow(REPLIES[op], reply, `node-${this.node}'s answer to ${op}`, (sentence) => new OperatingError(sentence));
   }
 
   /** A request the orchestrator only relays (a live scenario's); its answer goes back unread. */
