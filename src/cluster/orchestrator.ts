@@ -15,7 +15,6 @@ import { OperatingError } from '../errors.js';
 import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
 import type { FaultRules } from '../transport/faults.js';
 import { connectControl } from '../transport/ws-transport.js';
-import { startWsServer } from '../transport/server.js';
 import { dataDirOf, describeIds, logFileOf } from './home.js';
 import { RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
@@ -27,10 +26,11 @@ import {
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
 import { ReplicaProcess, waitForRegistration } from './replica-process.js';
-import { OrchestratorRequestSchema, parseOrThrow } from './schemas.js';
 import { ReplicaLink } from './replica-rpc.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
-import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
+import type { HeldMessage, StepRelease } from '../node/step.js';
+import { controlHandlers, startRegistry } from './registry.js';
+import { STEP_REQUEST_MS, StepRelay } from './step-relay.js';
 import type { CoreTuning } from '../node/tuning.js';
 
 export interface OrchestratorOptions {
@@ -57,14 +57,11 @@ export interface OrchestratorOptions {
 export type { ClusterStatus } from './orchestrator-rpc.js';
 
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
-const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
-/** A replica answers a step request at once, or after at most 2 s of settling for a tick. */
-const STEP_REQUEST_MS = 5000;
 
 export class Orchestrator {
   private readonly replicas = new Map<NodeId, ReplicaProcess>();
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
-  private faults: FaultRules = {};
+  private rules: FaultRules = {};
   private server: { port: number; close(): Promise<void> } | null = null;
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
@@ -80,8 +77,11 @@ export class Orchestrator {
   /** What became of the trace once the cluster stopped, for a foreground `up` to print. */
   traceResult: string | null = null;
 
+  private readonly stepRelay: StepRelay;
+
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    this.stepRelay = new StepRelay(opts.step === true, this.replicas, (id) => this.replica(id));
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     process.on('exit', this.continuePausedOnExit);
   }
@@ -128,10 +128,8 @@ export class Orchestrator {
     const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort, n + 1) : null;
     // Removed replicas stay out: their ids are spent, and they take no part any more.
     for (const m of liveMembers(manifest)) this.addState(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
-    this.server = await startWsServer({
-      host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
-      validate: () => null, onPeerMessage: () => undefined, log: (l) => this.log(l),
-      onControl: (conn) => this.acceptControl(conn),
+    this.server = await startRegistry({
+      host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, log: (l) => this.log(l), handlers: controlHandlers(this),
     });
     this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
     for (const r of this.replicas.values()) {
@@ -400,6 +398,11 @@ export class Orchestrator {
 
   // ---------------------------------------------------------------- faults
 
+  /** The network fault rules in force, as every replica has been told them. */
+  get faults(): FaultRules {
+    return this.rules;
+  }
+
   partition(groups: readonly (readonly NodeId[])[]): void {
     const seen = new Set<NodeId>();
     for (const g of groups) for (const id of g) {
@@ -433,7 +436,7 @@ export class Orchestrator {
 
   private setFaults(rules: FaultRules): void {
     this.trace?.faultsChanged(this.faults, rules);
-    this.faults = rules;
+    this.rules = rules;
     for (const r of this.replicas.values()) void r.link?.request('faults', { rules }, 2000).catch(() => undefined);
     this.emit({
       type: 'faults', partition: rules.partition ?? null, delayMs: rules.delayMs ?? null, dropRate: rules.dropRate ?? 0, atMs: Date.now(),
@@ -442,53 +445,14 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ step mode
 
-  private stepReplicas(): ReplicaProcess[] {
-    if (this.opts.step !== true) throw new OperatingError(NOT_STEP_MODE);
-    // Registered and not paused: running, or killed with its exit not yet seen (its requests then fail with the lost connection).
-    return [...this.replicas.values()].filter((r) => r.link !== null && !r.paused);
-  }
-
   /** Every running replica's held messages, merged: by holder, then in the order each held them. Public for the dashboard of `paxos up --step`. */
-  async held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
-    const up = this.stepReplicas();
-    const answers = await Promise.all(up.map((r) => r.link!.request('held', {}, STEP_REQUEST_MS)));
-    return {
-      messages: answers.flatMap((a) => a.messages),
-      total: answers.reduce((n, a) => n + a.total, 0),
-      droppedFull: answers.reduce((n, a) => n + a.droppedFull, 0),
-      down: [...this.replicas.values()].filter((r) => !up.includes(r)).map((r) => r.id),
-    };
+  held(): Promise<{ messages: HeldMessage[]; total: number; droppedFull: number; down: NodeId[] }> {
+    return this.stepRelay.held();
   }
 
-  /**
-   * Delivers, drops or duplicates held messages. An id names its holder (`2:5` is held
-   * by node-2), so each goes to that replica alone; `all` goes to every
-   * running replica. An id no replica holds (delivered already, or its
-   * holder was killed) is refused in one sentence, and nothing is done.
-   */
-  async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
-    const up = this.stepReplicas();
-    if (ids !== 'all') {
-      const byNode = new Map<NodeId, string[]>();
-      for (const id of ids) {
-        const node = Number(id.split(':')[0]);
-        const r = this.replicas.get(node);
-        if (r === undefined) throw new OperatingError(`there is no held message ${id}: no node-${node} in this cluster`);
-        if (!up.includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : ' (a killed replica\'s held messages die with it)'}`);
-        byNode.set(node, [...(byNode.get(node) ?? []), id]);
-      }
-      // Each holder takes its ids all or none, so a typo leaves that replica's other messages held rather than half handled.
-      const answers = await Promise.all([...byNode].map(([node, mine]) => this.replicas.get(node)!.link!.request(op, { ids: mine }, STEP_REQUEST_MS)));
-      const missing = answers.flatMap((a) => a.missing);
-      const done = answers.flatMap((a) => a.done);
-      if (missing.length > 0) {
-        const did = done.length > 0 ? `; ${RELEASED[op]} ${done.map((m) => m.id).join(', ')} all the same` : '';
-        throw new OperatingError(`no replica holds ${missing.join(', ')} (see paxos held)${did}`);
-      }
-      return { done: answers.flatMap((a) => a.done) };
-    }
-    const answers = await Promise.all(up.map((r) => r.link!.request(op, { ids: 'all' }, STEP_REQUEST_MS)));
-    return { done: answers.flatMap((a) => a.done) };
+  /** Delivers, drops or duplicates held messages (see `StepRelay.release`). */
+  release(op: StepRelease, ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
+    return this.stepRelay.release(op, ids);
   }
 
   /** A note in the run's trace, when it is traced (a live scenario's narration); nothing otherwise. */
@@ -496,107 +460,28 @@ export class Orchestrator {
     this.trace?.note(text);
   }
 
-  /**
-   * One step-mode request to one running replica, for a live scenario, which
-   * reads each replica's journal and state, injects messages whose sender
-   * died and sends its clients' commands. Refused when the cluster is not in step mode or the replica is not running.
-   */
-  async stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
-    const r = this.replica(node);
-    if (!this.stepReplicas().includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}`);
-    return r.link!.forward(req, timeoutMs);
+  /** One step-mode request to one running replica, for a live scenario (see `StepRelay.forward`). */
+  stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
+    return this.stepRelay.forward(node, req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
-  async tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
-    const up = this.stepReplicas();
-    let targets = up;
-    if (node !== 'all') {
-      const r = this.replica(node);
-      if (!up.includes(r)) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}; only a running replica can tick`);
-      targets = [r];
-    }
-    const answers = await Promise.all(targets.map(async (r) => ({
-      node: r.id, ...(await r.link!.request('tick', { count }, STEP_REQUEST_MS)),
-    })));
-    return { ticks: answers };
+  tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
+    return this.stepRelay.tick(node, count);
   }
 
   // ------------------------------------------------------------- registry
 
-  private acceptControl(conn: ControlConnectionLike): void {
-    const unsubscribe: (() => void)[] = [];
-    conn.onRequest((req) => this.onControlRequest(req as Record<string, unknown>, conn, unsubscribe));
-    conn.onClose?.(() => { for (const u of unsubscribe) u(); });
-  }
-
-  private async onControlRequest(raw: Record<string, unknown>, conn: ControlConnectionLike, cleanups: (() => void)[]): Promise<unknown> {
-    const req = parseOrThrow(OrchestratorRequestSchema, raw, 'the request', (sentence) => new OperatingError(sentence));
-    switch (req.op) {
-      case 'register':
-        await this.onRegister(req.node, req.port, req.pid);
-        return { ok: true };
-      case 'status':
-        return { cluster: this.status() };
-      case 'subscribe':
-        cleanups.push(this.subscribe((e) => conn.push(e)));
-        return { ok: true, cluster: this.status() };
-      case 'kill':
-        await this.killAndWait(req.node);
-        return { ok: true };
-      case 'restart':
-        await this.restart(req.node);
-        return { ok: true };
-      case 'kill-all':
-        return { ok: true, nodes: await this.killAll() };
-      case 'restart-all':
-        return { ok: true, nodes: await this.restartAll() };
-      case 'pause':
-        this.pause(req.node);
-        return { ok: true };
-      case 'resume':
-        this.resume(req.node);
-        return { ok: true };
-      case 'resume-all':
-        return { ok: true, nodes: this.resumeAll() };
-      case 'partition':
-        this.partition(req.groups);
-        return { ok: true, faults: this.faults };
-      case 'isolate':
-        this.isolate(req.node);
-        return { ok: true, faults: this.faults };
-      case 'heal':
-        this.heal();
-        return { ok: true, faults: this.faults };
-      case 'net':
-        this.setNet(req);
-        return { ok: true, faults: this.faults };
-      case 'add-learner':
-        return { ok: true, ...(await this.addLearner()) };
-      case 'remove-replica':
-        await this.removeReplica(req.node);
-        return { ok: true };
-      case 'mark-voter':
-        this.markVoter(req.node);
-        return { ok: true };
-      case 'held':
-        return this.held();
-      case 'deliver':
-      case 'drop':
-      case 'duplicate':
-        return this.release(req.op, req.ids ?? 'all');
-      case 'tick':
-        return this.tick(req.node ?? 'all', req.count);
-      case 'down':
-        setImmediate(() => void this.down().then(() => this.onDown?.()));
-        return { ok: true };
-    }
-  }
-
   /** Set by whoever runs the orchestrator, to leave when `paxos down` asks it to. */
   onDown: (() => void) | null = null;
 
-  private async onRegister(id: NodeId, port: number, pid: number): Promise<void> {
+  /** `paxos down` from the control API: answered first, then the cluster stops and `onDown` is told. */
+  stopSoon(): void {
+    setImmediate(() => void this.down().then(() => this.onDown?.()));
+  }
+
+  /** A replica's registration: its control link, its subscription and the fault rules, then every replica's new peer table. */
+  async register(id: NodeId, port: number, pid: number): Promise<void> {
     const r = this.replica(id);
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
     if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
@@ -693,12 +578,6 @@ export class Orchestrator {
     await this.logs.closeAll();
     clearRecord(this.opts.home);
   }
-}
-
-interface ControlConnectionLike {
-  onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
-  push(event: unknown): void;
-  onClose?(handler: () => void): void;
 }
 
 /**
