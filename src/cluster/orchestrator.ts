@@ -5,7 +5,6 @@
  * event streams to observers, and crashes (SIGKILL), pauses (SIGSTOP), resumes
  * (SIGCONT) and restarts replicas on request. It listens on loopback behind the cluster's secret like everything else.
  */
-import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +19,13 @@ import { RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
 import { writeIdentity } from '../storage/identity.js';
 import {
-  deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease, withLearner, withState,
+  deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease,
   writeManifest, type Manifest,
 } from './manifest.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
 import { ReplicaProcess, waitForRegistration } from './replica-process.js';
+import { MembershipAdmin } from './membership-admin.js';
 import { ReplicaLink } from './replica-rpc.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
@@ -78,10 +78,18 @@ export class Orchestrator {
   traceResult: string | null = null;
 
   private readonly stepRelay: StepRelay;
+  private readonly membership: MembershipAdmin;
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.stepRelay = new StepRelay(opts.step === true, this.replicas, (id) => this.replica(id));
+    this.membership = new MembershipAdmin({
+      home: opts.home, protocol: opts.protocol, stopping: () => this.stopping,
+      manifest: () => this.manifest!, setManifest: (m) => this.setManifest(m),
+      replica: (id) => this.replica(id), addReplica: (id, port, expectData) => this.addState(id, port, expectData),
+      spawn: (r) => this.spawn(r), forget: (id) => this.replicas.delete(id), broadcastPeers: () => this.broadcastPeers(),
+      log: (line) => this.log(line), emit: (e) => this.emit(e), saveRecord: () => this.saveRecord(),
+    });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     process.on('exit', this.continuePausedOnExit);
   }
@@ -253,56 +261,19 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ membership
 
-  /**
-   * Starts a new replica as a learner: the next free id (never a reused
-   * one), a fresh data directory, the bootstrap size and the current voters
-   * as its contacts. The manifest names it before it starts, so its id is
-   * spent even if this process dies; it becomes a voter only once the
-   * config command naming it is chosen (`markVoter`).
-   */
-  async addLearner(): Promise<{ node: NodeId; port: number }> {
-    if (this.stopping) throw new OperatingError('the cluster is stopping');
-    if (this.opts.protocol !== 'multi') throw new OperatingError(BASIC_REFUSAL);
-    const { manifest, id } = withLearner(this.manifest!);
-    this.setManifest(manifest);
-    writeIdentity(dataDirOf(this.opts.home, id), { version: 1, clusterId: manifest.clusterId, node: id, incarnation: 0 });
-    const r = this.addState(id, 0, false);
-    try {
-      this.spawn(r);
-      await waitForRegistration([r], 10_000, 'failed to start as a learner', () => `node-${id} did not come up within 10s; see ${r.logFile}`);
-    } catch (err) {
-      await this.removeReplica(id).catch(() => undefined);
-      throw err;
-    }
-    this.log(`node-${id} started as a learner`);
-    this.saveRecord();
-    return { node: id, port: r.port };
+  /** Starts a new replica as a learner (see `MembershipAdmin.addLearner`). */
+  addLearner(): Promise<{ node: NodeId; port: number }> {
+    return this.membership.addLearner();
   }
 
-  /**
-   * Stops a replica for good and marks it removed: it leaves the peer table
-   * every replica gets, and a later `paxos up` does not start it. Its data
-   * directory and log stay, for inspection.
-   */
-  async removeReplica(id: NodeId): Promise<void> {
-    const r = this.replica(id);
-    if (r.up) {
-      r.kill();
-      await r.waitUntilGone();
-    }
-    this.replicas.delete(id);
-    this.setManifest(withState(this.manifest!, id, 'removed'));
-    this.broadcastPeers();
-    this.log(`node-${id} removed from the cluster`);
-    this.emit({ type: 'replica-down', node: id, reason: 'removed from the cluster', atMs: Date.now() });
-    this.saveRecord();
+  /** Stops a replica for good and marks it removed (see `MembershipAdmin.removeReplica`). */
+  removeReplica(id: NodeId): Promise<void> {
+    return this.membership.removeReplica(id);
   }
 
   /** Records that a learner's config command was chosen: it votes now. */
   markVoter(id: NodeId): void {
-    this.replica(id);
-    this.setManifest(withState(this.manifest!, id, 'voter'));
-    this.log(`node-${id} is a voter`);
+    this.membership.markVoter(id);
   }
 
   private setManifest(m: Manifest): void {
@@ -590,8 +561,7 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   if (failed !== undefined) throw failed.reason;
 }
 
-/** The sentence every membership command gives on a Basic Paxos cluster. */
-export const BASIC_REFUSAL = BASIC_NO_MEMBERSHIP;
+export { BASIC_REFUSAL } from './membership-admin.js';
 
 export function isIsolated(faults: FaultRules, id: NodeId): boolean {
   const groups = faults.partition;
