@@ -1,9 +1,14 @@
 /**
- * The orchestrator: spawns one real Node process per replica, is the registry
- * through which replicas find each other (the 003 article's), holds the
- * network fault rules and hands them to every replica, relays the replicas'
- * event streams to observers, and crashes (SIGKILL), pauses (SIGSTOP), resumes
- * (SIGCONT) and restarts replicas on request. It listens on loopback behind the cluster's secret like everything else.
+ * The orchestrator: starts a cluster (new, or resumed from its data), holds
+ * its replicas and the network fault rules it hands to every replica, relays
+ * the replicas' event streams to observers, keeps the cluster record, and
+ * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts
+ * replicas on request. Its parts, each in its own file: one replica's process
+ * and its phase (replica-process.ts), the control server where replicas
+ * register and commands ask (registry.ts), step mode's relay of held
+ * messages (step-relay.ts), membership administration (membership-admin.ts),
+ * and the typed requests and replies in between (replica-rpc.ts,
+ * orchestrator-rpc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
