@@ -27,7 +27,9 @@ const StatusShape = v.looseObject({
   node: v.number(), pid: v.number(), port: v.number(),
   view: v.looseObject({ id: v.number(), protocol: v.picklist(['multi', 'basic']), chosenCount: count }),
 });
-export const ReplicaStatusSchema = v.custom<ReplicaStatus>((x) => v.is(StatusShape, x), 'a replica status');
+export const ReplicaStatusSchema = v.custom<ReplicaStatus>(
+  (x) => v.is(StatusShape, x), 'a replica status: its node, pid and port, and a view with its id, protocol and chosen count',
+);
 
 export const HeldMessageSchema = v.object({
   id: v.string(), from: v.number(), to: v.number(), type: v.string(),
