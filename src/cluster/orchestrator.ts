@@ -91,7 +91,7 @@ export class Orchestrator {
     this.membership = new MembershipAdmin({
       home: opts.home, protocol: opts.protocol, stopping: () => this.stopping,
       manifest: () => this.manifest!, setManifest: (m) => this.setManifest(m),
-      replica: (id) => this.replica(id), addReplica: (id, port, expectData) => this.addState(id, port, expectData),
+      replica: (id) => this.replica(id), addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
       spawn: (r) => this.spawn(r), forget: (id) => this.replicas.delete(id), broadcastPeers: () => this.broadcastPeers(),
       log: (line) => this.log(line), emit: (e) => this.emit(e), saveRecord: () => this.saveRecord(),
     });
@@ -140,7 +140,7 @@ export class Orchestrator {
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
     const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort, n + 1) : null;
     // Removed replicas stay out: their ids are spent, and they take no part any more.
-    for (const m of liveMembers(manifest)) this.addState(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
+    for (const m of liveMembers(manifest)) this.addReplica(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
     this.server = await startRegistry({
       host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, log: (l) => this.log(l), handlers: controlHandlers(this),
     });
@@ -157,7 +157,7 @@ export class Orchestrator {
     this.saveRecord();
   }
 
-  private addState(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
+  private addReplica(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
     const r = new ReplicaProcess(
       id, port, expectData, dataDirOf(this.opts.home, id), logFileOf(this.opts.home, id), (p, how, killedByUs) => this.onExit(p, how, killedByUs),
     );
@@ -285,6 +285,8 @@ export class Orchestrator {
     this.manifest = m;
     writeManifest(this.opts.home, m);
   }
+
+  // ------------------------------------------------------ crash and pause
 
   /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
   kill(id: NodeId): void {
