@@ -8,8 +8,9 @@ import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import { connectControl, type ControlClient } from '../transport/ws-transport.js';
 import { describeIds, paxosHome } from './home.js';
-import type { ClusterStatus } from './orchestrator.js';
+import { ORCHESTRATOR_REPLIES, type ClusterStatus, type OrchestratorOp, type OrchestratorRpc } from './orchestrator-rpc.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
+import { checkOrThrow } from './schemas.js';
 import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
 
 export interface HeldList {
@@ -62,109 +63,115 @@ export class ClusterClient {
     }
   }
 
-  /** The orchestrator's refusals are operating errors: one sentence for the user, not a stack. */
-  private async call<T>(body: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+  /**
+   * Asks the orchestrator, and checks its answer against the op's reply
+   * schema. Its refusals are operating errors: one sentence for the user,
+   * not a stack.
+   */
+  private async call<K extends OrchestratorOp>(op: K, body: OrchestratorRpc[K]['req'], timeoutMs = REQUEST_TIMEOUT_MS): Promise<OrchestratorRpc[K]['res']> {
+    let reply: unknown;
     try {
-      return (await this.orchestrator.request(body, timeoutMs)) as T;
+      reply = await this.orchestrator.request({ op, ...body }, timeoutMs);
     } catch (err) {
       throw new OperatingError((err as Error).message);
     }
+    return checkOrThrow(ORCHESTRATOR_REPLIES[op], reply, `the orchestrator's answer to ${op}`, (sentence) => new OperatingError(sentence));
   }
 
   async status(): Promise<ClusterStatus> {
-    return (await this.call<{ cluster: ClusterStatus }>({ op: 'status' })).cluster;
+    return (await this.call('status', {})).cluster;
   }
 
   /** Resolves once the replica's process has exited, so a `restart` right after it can start a new one. */
   async kill(node: number): Promise<void> {
-    await this.call({ op: 'kill', node });
+    await this.call('kill', { node });
   }
 
   async restart(node: number): Promise<void> {
-    await this.call({ op: 'restart', node }, RESTART_TIMEOUT_MS);
+    await this.call('restart', { node }, RESTART_TIMEOUT_MS);
   }
 
   /** Kills every replica that is up at once; resolves once all have exited, with the replicas it killed. */
   async killAll(): Promise<number[]> {
-    return (await this.call<{ nodes: number[] }>({ op: 'kill-all' })).nodes;
+    return (await this.call('kill-all', {})).nodes;
   }
 
   /** Restarts every replica that is down, all at once; resolves once all have registered, with the replicas it restarted. */
   async restartAll(): Promise<number[]> {
-    return (await this.call<{ nodes: number[] }>({ op: 'restart-all' }, RESTART_TIMEOUT_MS)).nodes;
+    return (await this.call('restart-all', {}, RESTART_TIMEOUT_MS)).nodes;
   }
 
   /** Freezes a running replica with SIGSTOP; it stays up (process and sockets alive) but silent until `resume`. */
   async pause(node: number): Promise<void> {
-    await this.call({ op: 'pause', node });
+    await this.call('pause', { node });
   }
 
   /** Lets a paused replica run again with SIGCONT. */
   async resume(node: number): Promise<void> {
-    await this.call({ op: 'resume', node });
+    await this.call('resume', { node });
   }
 
   /** Resumes every paused replica; resolves with the ones it resumed (none is not an error). */
   async resumeAll(): Promise<number[]> {
-    return (await this.call<{ nodes: number[] }>({ op: 'resume-all' })).nodes;
+    return (await this.call('resume-all', {})).nodes;
   }
 
   async partition(groups: number[][]): Promise<void> {
-    await this.call({ op: 'partition', groups });
+    await this.call('partition', { groups });
   }
 
   async isolate(node: number): Promise<void> {
-    await this.call({ op: 'isolate', node });
+    await this.call('isolate', { node });
   }
 
   async heal(): Promise<void> {
-    await this.call({ op: 'heal' });
+    await this.call('heal', {});
   }
 
   async net(body: { delayMs?: { min: number; max: number } | null; dropRate?: number }): Promise<void> {
-    await this.call({ op: 'net', ...body });
+    await this.call('net', body);
   }
 
   /** Starts a new replica as a learner (next free id); resolves once it has registered, with its id and port. */
   async addLearner(): Promise<{ node: number; port: number }> {
-    return this.call<{ node: number; port: number }>({ op: 'add-learner' }, ADD_LEARNER_TIMEOUT_MS);
+    return this.call('add-learner', {}, ADD_LEARNER_TIMEOUT_MS);
   }
 
   /** Stops a replica for good and marks it removed in the manifest. */
   async removeReplica(node: number): Promise<void> {
-    await this.call({ op: 'remove-replica', node });
+    await this.call('remove-replica', { node });
   }
 
   /** Records in the manifest that a learner's config command was chosen. */
   async markVoter(node: number): Promise<void> {
-    await this.call({ op: 'mark-voter', node });
+    await this.call('mark-voter', { node });
   }
 
   /** Step mode: every running replica's held messages. */
   async held(): Promise<HeldList> {
     // Only the list's own fields: the answer also carries the request's id.
-    const { messages, total, droppedFull, down } = await this.call<HeldList>({ op: 'held' });
+    const { messages, total, droppedFull, down } = await this.call('held', {});
     return { messages, total, droppedFull, down };
   }
 
   /** Step mode: delivers, drops or duplicates (delivers a copy and keeps holding) the named held messages, or all of them. */
   async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<HeldMessage[]> {
-    return (await this.call<{ done: HeldMessage[] }>({ op, ...(ids !== 'all' ? { ids } : {}) })).done;
+    return (await this.call(op, ids !== 'all' ? { ids: [...ids] } : {})).done;
   }
 
   /** Step mode: `count` ticks on one replica, or on every running one. */
   async tick(node: number | 'all', count: number): Promise<TickResult[]> {
-    return (await this.call<{ ticks: TickResult[] }>({ op: 'tick', count, ...(node !== 'all' ? { node } : {}) })).ticks;
+    return (await this.call('tick', { count, ...(node !== 'all' ? { node } : {}) })).ticks;
   }
 
   async down(): Promise<void> {
-    await this.call({ op: 'down' });
+    await this.call('down', {});
   }
 
   /** Streams cluster events until the returned function is called. */
   async subscribe(onEvent: (e: ClusterEvent) => void): Promise<ClusterStatus> {
     this.orchestrator.onEvent((e) => onEvent(e as ClusterEvent));
-    return (await this.call<{ cluster: ClusterStatus }>({ op: 'subscribe' })).cluster;
+    return (await this.call('subscribe', {})).cluster;
   }
 
   /**

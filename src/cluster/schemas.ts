@@ -106,6 +106,18 @@ export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknow
   throw makeError(describeIssue(file, result.issues[0]));
 }
 
+/**
+ * Checks `value` against `schema` and returns the value itself rather than a
+ * parsed copy: a parse rebuilds every object in the schema's key order and
+ * drops the keys it does not name, and an answer read back from the network
+ * is passed on as it came (it is what `--json` prints).
+ */
+export function checkOrThrow<S extends v.GenericSchema>(schema: S, value: unknown, what: string, makeError: (sentence: string) => Error): v.InferInput<S> {
+  if (v.is(schema, value)) return value;
+  const result = v.safeParse(schema, value);
+  throw makeError(result.success ? `${what} is invalid` : describeIssue(what, result.issues[0]));
+}
+
 const nodeId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID));
 const delayRange = v.pipe(
   v.object({ min: v.pipe(v.number(), v.minValue(0)), max: v.pipe(v.number(), v.minValue(0)) }),
