@@ -104,6 +104,11 @@ export interface ClusterStatus {
   }[];
 }
 
+/** Exited at start-up refusing its data directory (missing, foreign or damaged): it stays down, saying why. */
+function refusedItsData(r: ReplicaState): boolean {
+  return !r.up && r.lastExitCode === IDENTITY_REFUSED_EXIT;
+}
+
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 const MAX_CONTROL_FRAME_BYTES = 1024 * 1024;
 /**
@@ -335,14 +340,35 @@ export class Orchestrator {
   private async waitForRegistration(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const missing = [...this.replicas.values()].filter((r) => !r.registered);
-      if (missing.length === 0) return;
+      // A replica that refused its data directory (missing or damaged) stays down, and the others start without it.
+      const missing = [...this.replicas.values()].filter((r) => !r.registered && !refusedItsData(r));
+      if (missing.length === 0) return this.startedWithoutRefused();
       const dead = missing.find((r) => !r.up);
       if (dead !== undefined) throw new OperatingError(this.whyNotStarted(dead, 'exited while starting'));
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const late = [...this.replicas.values()].filter((r) => !r.registered).map((r) => `node-${r.id}`);
     throw new OperatingError(`${late.join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`);
+  }
+
+  /**
+   * A damaged minority does not keep the healthy majority from starting:
+   * each refused replica's own sentence is a notice, and it stays down. With
+   * a majority of the voters refused, nothing could be decided safely, so
+   * `up` refuses in one sentence.
+   */
+  private startedWithoutRefused(): void {
+    const refused = [...this.replicas.values()].filter(refusedItsData);
+    if (refused.length === 0) return;
+    const voters = votersOf(this.manifest!);
+    const healthy = voters.filter((id) => this.replicas.get(id)?.registered === true).length;
+    const names = describeIds(refused.map((r) => r.id));
+    if (healthy < Math.floor(voters.length / 2) + 1) {
+      throw new OperatingError(`${names} refused ${refused.length === 1 ? 'its' : 'their'} data (${lastLine(refused[0]!.logFile)}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; `
+        + 'put back the data directories they had, or start over with `paxos up --fresh`');
+    }
+    for (const r of refused) this.notice(lastLine(r.logFile));
+    this.notice(`started without ${names}, which refused ${refused.length === 1 ? 'its' : 'their'} data; the other ${healthy} of ${voters.length} voters are a majority`);
   }
 
   /** A replica that refused its data directory said why in one sentence of its own; anything else is quoted after what happened. */
