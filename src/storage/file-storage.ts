@@ -522,7 +522,7 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
  * without a valid one is damage like any other.
  */
 function checkHeader(all: readonly unknown[], path: string, owner: LogOwner | undefined, mustReach: number | null): number {
-  if (all.length === 0) throw new DataDamagedError(`${path} is empty (not even its header record is left): it was emptied or cut off${forgot}`);
+  if (all.length === 0) throw new DataDamagedError(`${path} is empty (not even its header record is left; it was emptied or cut off)${forgot}`);
   const header = all[0];
   if (!isLogHeader(header)) throw new DataDamagedError(`${path} does not start with its header record (its start was cut off or overwritten, or an earlier paxos wrote it)${forgot}`);
   if (owner !== undefined && header.clusterId !== undefined && (header.clusterId !== owner.clusterId || header.node !== owner.node)) {
