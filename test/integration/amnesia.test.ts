@@ -6,8 +6,10 @@
  *   refuses to restart, in one sentence; node-3's x=B then learns x=A. A
  *   `paxos up` of the whole cluster starts the healthy two and names node-2.
  * - Multi-Paxos: a data directory put back from an earlier copy is refused
- *   (the witness beside it remembers how far the log reached), and a
- *   directory deleted under a running replica stops it.
+ *   (the witness beside it remembers how far the log reached) and the
+ *   replica replaced as its sentence says; a directory deleted under a
+ *   running replica stops it; `up` starts beside one damaged replica and
+ *   refuses when two of three are.
  * Each test in a PAXOS_HOME of its own, stopped and deleted at the end.
  */
 import assert from 'node:assert/strict';
@@ -82,7 +84,7 @@ test('amnesia-basic.sh: node-2 with its log emptied refuses to restart, and x ha
     }
     const second = await b;
     assert.doesNotMatch(second.stdout, /chosen x=B/);
-    assert.match(second.stdout, /^chosen x=A /m, `${second.stdout}${second.stderr}`);
+    assert.match(second.stdout, /^x was already chosen as A; B was not chosen /m, `${second.stdout}${second.stderr}`);
 
     // The whole cluster again: the healthy majority starts and names node-2, which stays down.
     await succeeds(dir, 'down');
@@ -92,13 +94,13 @@ test('amnesia-basic.sh: node-2 with its log emptied refuses to restart, and x ha
     const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as { replicas: { id: number; up: boolean }[] };
     assert.deepEqual(s.replicas.map((r) => r.up), [true, false, true]);
     const third = await succeeds(dir, 'propose', 'x=C', '--via', 'node-3');
-    assert.match(third.stdout, /^chosen x=A /m);
+    assert.match(third.stdout, /^x was already chosen as A; C was not chosen /m);
   } finally {
     await cleanup(dir);
   }
 });
 
-test('multi: a directory put back from an earlier copy is refused; one deleted under a running replica stops it; a damaged majority is refused', async () => {
+test('multi: a directory put back from an earlier copy is refused and replaced; one deleted under a running replica stops it; up starts beside a damaged minority and refuses a damaged majority', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-amnesia-'));
   try {
     await succeeds(dir, 'up', '-n', '3', '--detach');
@@ -115,6 +117,11 @@ test('multi: a directory put back from an earlier copy is refused; one deleted u
     assert.notEqual(restart.exitCode, 0);
     assert.match(restart.stderr, /^paxos: node-2 does not start: .*node-2\/wal\.log reaches only record \d+, but its high-water mark says it had reached record \d+: it was truncated, or rolled back to an earlier copy: .*; replace it with `paxos replace node-2` while the others run .*, or start over with `paxos up --fresh`$/);
 
+    // The way back the sentence names: node-2 is replaced by a new member (node-4), which catches up.
+    const replaced = await succeeds(dir, 'replace', 'node-2');
+    assert.match(replaced.stdout, /node-4/);
+    await succeeds(dir, 'propose', 'x=7', '--via', 'node-4');
+
     // node-3's directory deleted while it runs: it stops within a second rather than vote on.
     rmSync(join(dir, 'data', 'node-3'), { recursive: true });
     assert.ok(await eventually(async () => {
@@ -123,11 +130,19 @@ test('multi: a directory put back from an earlier copy is refused; one deleted u
     }, 10_000), 'node-3 still runs without its data directory');
     assert.match(readFileSync(join(dir, 'logs', 'node-3.log'), 'utf8'), /node-3's data directory .* was deleted while it ran; node-3 stops so it does not vote on what it may not remember/);
 
-    // Two of three damaged: `up` refuses in one sentence.
+    // One of three damaged: `up` starts the other two and names node-3.
     await succeeds(dir, 'down');
-    const up = await paxos(dir, 'up', '--detach');
-    assert.notEqual(up.exitCode, 0);
-    assert.match(up.stderr, /node-2, node-3 refused their data \(.*\), leaving 1 of 3 voters, not a majority, so the cluster could decide nothing safely; put back the data directories they had, or start over with `paxos up --fresh`/);
+    const up = await succeeds(dir, 'up', '--detach');
+    assert.match(up.stdout, /^node-3's data directory .* is missing: it would rejoin having forgotten its promises/m);
+    assert.match(up.stdout, /^started without node-3, which refused its data; the other 2 of 3 voters are a majority$/m);
+    assert.equal((JSON.parse((await succeeds(dir, 'get', 'x', '--json')).stdout) as { value: string }).value, '7');
+
+    // Two of three damaged (node-4's log deleted too): `up` refuses in one sentence.
+    await succeeds(dir, 'down');
+    rmSync(join(dir, 'data', 'node-4', 'wal.log'));
+    const refused = await paxos(dir, 'up', '--detach');
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(refused.stderr, /node-3, node-4 refused their data \(.*\), leaving 1 of 3 voters, not a majority, so the cluster could decide nothing safely; put back the data directories they had, or start over with `paxos up --fresh`/);
   } finally {
     await cleanup(dir);
   }
