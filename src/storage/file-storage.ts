@@ -100,7 +100,7 @@ export interface LogFile {
   datasync(): Promise<void>;
   close(): Promise<void>;
   /** Which file this is (a FileHandle has it); a fake file may leave it out. */
-  stat?(): Promise<{ readonly dev: number; readonly ino: number }>;
+  stat?(): Promise<{ readonly dev: number; readonly ino: number; readonly size: number }>;
 }
 
 export interface FileStorageParts<R> {
@@ -173,6 +173,8 @@ export class FileStorage<R> implements RecordStorage<R> {
   private marking: Promise<void> | null = null;
   /** A checkpoint is swapping the log file: the path and the open file differ for a moment. */
   private rewriting = false;
+  /** Counts the checkpoints begun, so a check that a swap overtook is not taken for a lost file. */
+  private rewrites = 0;
 
   constructor(parts: FileStorageParts<R>) {
     this.recovered = parts.recovered;
@@ -191,18 +193,23 @@ export class FileStorage<R> implements RecordStorage<R> {
   }
 
   /**
-   * Whether the file this storage writes is still the one at its path: false
-   * once the log (or its directory) was deleted, replaced or put back from a
-   * copy while it runs, when every later write would go to a file nobody
-   * will read. (The open file keeps its inode, so a new file cannot have it.)
+   * Whether the file this storage writes is still the one at its path, and
+   * still holds what was fsynced: false once the log (or its directory) was
+   * deleted, replaced, truncated or put back from a copy while it runs, when
+   * the next start would find less than was acknowledged. (The open file
+   * keeps its inode, so a new file cannot have it.)
    */
   async stillInPlace(): Promise<boolean> {
     if (this.rewriting || this.closing !== null || this.file.stat === undefined) return true;
+    const rewrites = this.rewrites;
+    const bytes = this.counts.bytes;
+    const overtaken = () => this.rewriting || this.rewrites !== rewrites;
     try {
       const [open, named] = await Promise.all([this.file.stat(), stat(this.path)]);
-      return this.rewriting || (open.dev === named.dev && open.ino === named.ino);
+      // Bytes are counted once fsynced, so the file holds at least as many unless someone cut it.
+      return overtaken() || (open.dev === named.dev && open.ino === named.ino && named.size >= bytes);
     } catch {
-      return this.rewriting;
+      return overtaken();
     }
   }
 
@@ -304,6 +311,7 @@ export class FileStorage<R> implements RecordStorage<R> {
         if (op.kind === 'batch') await this.writeDurably(op.frames);
         else {
           this.rewriting = true;
+          this.rewrites++;
           await this.rewrite(op).finally(() => { this.rewriting = false; });
         }
       } catch (err) {

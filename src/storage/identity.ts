@@ -208,7 +208,7 @@ export function watchDataDir(dataDir: string, identity: Identity, everyMs: numbe
     const lost = lostIdentity(dataDir, identity);
     if (lost !== null) return lost;
     // A directory put back from a copy can get the old inode number back; the open log's cannot be reused.
-    if (logInPlace !== undefined && !(await logInPlace())) return `node-${identity.node}'s log in ${dataDir} was deleted, replaced or put back from a copy while it ran; ${stop}`;
+    if (logInPlace !== undefined && !(await logInPlace())) return `node-${identity.node}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
     return null;
   };
   const timer = setInterval(() => {

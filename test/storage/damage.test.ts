@@ -85,7 +85,7 @@ test('missing: a log deleted after it was created is damage, the directory not r
 test('empty: a log emptied (the amnesia of issue 22) is damage, with or without a mark', async () => {
   const { dir, log } = healthyDir();
   writeFileSync(log, '');
-  await assertDamaged(dir, /wal\.log is empty \(not even its header record is left\)/, 'emptied');
+  await assertDamaged(dir, /wal\.log is empty \(not even its header record is left; it was emptied or cut off\)/, 'emptied');
   // Even where no mark says a log was made: this code never leaves an empty log behind.
   await assert.rejects(openFileStorage({ dir }), DataDamagedError);
 });
@@ -226,7 +226,7 @@ test('a mark is never written over a directory put back or replaced under the ru
 });
 
 test('a directory deleted, or its identity changed, under a running replica stops it with one sentence', async () => {
-  for (const change of ['deleted', 'identity removed', 'identity replaced', 'directory replaced'] as const) {
+  for (const change of ['deleted', 'identity removed', 'identity replaced', 'directory replaced', 'log emptied'] as const) {
     const { dir } = healthyDir();
     const identity = readIdentity(dir)!;
     const lost: string[] = [];
@@ -237,6 +237,7 @@ test('a directory deleted, or its identity changed, under a running replica stop
     if (change === 'deleted') rmSync(dir, { recursive: true });
     if (change === 'identity removed') rmSync(join(dir, IDENTITY_FILE_NAME));
     if (change === 'identity replaced') writeIdentity(dir, { ...identity, node: 3 });
+    if (change === 'log emptied') writeFileSync(join(dir, 'wal.log'), '');
     if (change === 'directory replaced') {
       const copy = `${dir}-copy`;
       cpSync(dir, copy, { recursive: true });
@@ -251,4 +252,29 @@ test('a directory deleted, or its identity changed, under a running replica stop
     assert.match(lost[0]!, /^node-2's (data directory|identity|log in) .* while it ran.*; node-2 stops so it does not vote on what it may not remember$/, change);
     assert.ok(!lost[0]!.includes('\n'));
   }
+});
+
+test('compactions swapping the log file are never taken for a log lost under the replica', async () => {
+  const dir = tempDir();
+  const storage = await openFileStorage<unknown>({ dir });
+  let polls = 0;
+  let lost = 0;
+  let running = true;
+  const poller = (async () => {
+    while (running) {
+      if (!(await storage.stillInPlace())) lost++;
+      polls++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  for (let i = 0; i < 30; i++) {
+    await storage.append([{ n: i }, { n: i + 0.5 }]);
+    await storage.checkpoint({ snapshot: [{ slot: i }], records: [{ n: i + 0.5 }] });
+  }
+  running = false;
+  await poller;
+  assert.ok(await storage.stillInPlace());
+  await storage.close();
+  assert.equal(lost, 0, `${lost} of ${polls} checks saw a lost log`);
+  assert.ok(polls > 0);
 });
