@@ -19,10 +19,10 @@ import { OperatingError } from '../errors.js';
 import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
 import { isIsolated, type FaultRules } from '../transport/faults.js';
 import { connectControl } from '../transport/ws-transport.js';
-import { dataDirOf, describeIds, logFileOf } from './home.js';
+import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { RotatingLogs } from './log-files.js';
 import { checkedPorts, isPortFree } from './ports.js';
-import { writeIdentity } from '../storage/identity.js';
+import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import {
   deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease,
   writeManifest, type Manifest,
@@ -60,6 +60,11 @@ export interface OrchestratorOptions {
 }
 
 export type { ClusterStatus } from './orchestrator-rpc.js';
+
+/** Exited at start-up refusing its data directory (missing, foreign or damaged): it stays down, saying why. */
+function refusedItsData(r: ReplicaProcess): boolean {
+  return !r.up && r.lastExitCode === IDENTITY_REFUSED_EXIT;
+}
 
 const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 
@@ -150,9 +155,11 @@ export class Orchestrator {
       this.spawn(r);
     }
     const timeoutMs = this.opts.readyTimeoutMs ?? 15_000;
+    // A replica that refused its data directory (missing or damaged) stays down, and the others start without it.
     await waitForRegistration([...this.replicas.values()], timeoutMs, 'exited while starting', (late) => (
       `${late.map((r) => `node-${r.id}`).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`
-    ));
+    ), refusedItsData);
+    this.startedWithoutRefused();
     if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
   }
@@ -252,6 +259,27 @@ export class Orchestrator {
     if (!this.stopping) this.trace?.crashed(r.id);
     this.log(`node-${r.id} ${reason}`);
     this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
+  }
+
+  /**
+   * A damaged minority does not keep the healthy majority from starting:
+   * each refused replica's own sentence is a notice, and it stays down. With
+   * a majority of the voters refused, nothing could be decided safely, so
+   * `up` refuses in one sentence.
+   */
+  private startedWithoutRefused(): void {
+    const refused = [...this.replicas.values()].filter(refusedItsData);
+    if (refused.length === 0 || this.manifest === null) return;
+    const voters = votersOf(this.manifest);
+    const healthy = voters.filter((id) => this.replicas.get(id)?.registered === true).length;
+    const names = describeIds(refused.map((r) => r.id));
+    const its = refused.length === 1 ? 'its' : 'their';
+    if (healthy < Math.floor(voters.length / 2) + 1) {
+      throw new OperatingError(`${names} refused ${its} data (${lastLine(refused[0]?.logFile ?? '')}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; `
+        + 'put back the data directories they had, or start over with `paxos up --fresh`');
+    }
+    for (const r of refused) this.notice(lastLine(r.logFile));
+    this.notice(`started without ${names}, which refused ${its} data; the other ${healthy} of ${voters.length} voters are a majority`);
   }
 
   private replica(id: NodeId): ReplicaProcess {

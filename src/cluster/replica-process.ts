@@ -207,14 +207,16 @@ export class ReplicaProcess {
 /**
  * Waits until every one of `replicas` has registered. One that exits first
  * fails the wait with its own last words after `failed` (what it failed to
- * do); past the deadline, `late` says which are missing.
+ * do); past the deadline, `late` says which are missing. One that
+ * `excused` says may stay down (it refused its damaged data) is not waited for.
  */
 export async function waitForRegistration(
   replicas: readonly ReplicaProcess[], timeoutMs: number, failed: string, late: (missing: readonly ReplicaProcess[]) => string,
+  excused: (r: ReplicaProcess) => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const missing = replicas.filter((r) => !r.registered);
+    const missing = replicas.filter((r) => !r.registered && !excused(r));
     if (missing.length === 0) return;
     const dead = missing.find((r) => !r.up);
     if (dead !== undefined) throw new OperatingError(dead.whyNotStarted(failed));

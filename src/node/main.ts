@@ -11,7 +11,7 @@ import type { Protocol } from '../core/types.js';
 import { MAX_NODE_ID } from '../core/membership.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
-import { claimIdentity, IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
+import { advanceMark, checkIdentity, IDENTITY_REFUSED_EXIT, recordStart, watchDataDir, type Identity } from '../storage/identity.js';
 import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
@@ -118,6 +118,8 @@ function plantFromEnv(): RealPlant | null {
  * replica loses acknowledged accepts, as a power cut loses a lying cache.
  */
 const LYING_CACHE_MS = 200;
+/** How often a running replica checks that its data directory is still its own. */
+const DATA_DIR_CHECK_MS = 500;
 
 function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
   return {
@@ -129,15 +131,35 @@ function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
   };
 }
 
+/** This replica's id and protocol, once its arguments parsed: the refusal sentence names them. */
+let whoAmI: { readonly id: number; readonly protocol: Protocol } | null = null;
+
 async function main(): Promise<void> {
   const args = parse();
+  whoAmI = { id: args.id, protocol: args.protocol };
   const plant = plantFromEnv();
   if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
-  // Before storage opens: opening creates an empty log in a missing directory, and a replica started from it would have forgotten its promises.
-  const identity = claimIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
-  log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}`);
+  // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
+  // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
+  const claim = checkIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
+  // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
+  let identity: Identity = claim.identity;
   // In step mode time moves only on ticks, so lazy records wait for the next write rather than for a timer.
-  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}) });
+  const storage = await openFileStorage<unknown>({
+    dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}),
+    owner: { clusterId: args.clusterId, node: args.id }, mustReach: claim.mustReach,
+    mark: (reached) => advanceMark(args.dataDir, identity, reached),
+  });
+  // 3. one more incarnation and the mark at the log's reach, durably, before the replica takes any input: a replica
+  //    that may have voted always has a mark its log must reach.
+  identity = recordStart(args.dataDir, claim.identity, storage.reached);
+  log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}, log reaches record ${storage.reached}`);
+  // A directory deleted, replaced or put back from a copy while the replica runs: it stops rather than vote on.
+  watchDataDir(args.dataDir, identity, DATA_DIR_CHECK_MS, (sentence) => {
+    log(sentence);
+    process.stderr.write(`${sentence}\n`);
+    process.exit(IDENTITY_REFUSED_EXIT);
+  }, () => storage.stillInPlace());
   const journal = args.step ? new StepJournal(storage.recovered.length) : null;
   const trace = args.traceFile === undefined ? null : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
   if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
@@ -267,14 +289,30 @@ function watchOrchestrator(pid: number): void {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`${refusal(err)}\n`);
   process.exit(exitCodeOf(err));
 });
+
+/**
+ * The one sentence a replica that refuses its data says: a damaged log is
+ * named with what the operator can do. There is no rebuilding from peers
+ * yet (it needs the core's help: see issue 22), so the way back is a new
+ * member in its place, or a fresh cluster.
+ */
+function refusal(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name !== 'StorageCorruptError' && err.name !== 'DataDamagedError') return err.message;
+  const id = whoAmI?.id ?? '?';
+  const replace = whoAmI?.protocol !== 'basic'
+    ? `replace it with \`paxos replace node-${id}\` while the others run (it joins again as a new member and catches up from them)`
+    : 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority)';
+  return `node-${id} does not start: ${err.message}; ${replace}, or start over with \`paxos up --fresh\``;
+}
 
 /** Distinct exit codes let the orchestrator tell a refused data directory from a crash, and report its sentence as it is. */
 function exitCodeOf(err: unknown): number {
   if (!(err instanceof Error)) return 1;
-  if (err.name === 'StorageCorruptError') return 4;
-  if (err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;
+  // A damaged log is a refused data directory like a missing one: the orchestrator reports its sentence as it is.
+  if (err.name === 'StorageCorruptError' || err.name === 'DataDamagedError' || err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;
   return 1;
 }

@@ -21,3 +21,13 @@ export class StorageLockedError extends StorageError {
 export class StorageFailedError extends StorageError {
   override name = 'StorageFailedError';
 }
+
+/**
+ * The log cannot show it still holds everything it acknowledged: it is
+ * missing or empty though it was created, has lost its header, belongs to
+ * another replica, or falls short of its durable high-water mark (truncated,
+ * or rolled back to an earlier copy). A replica must not vote from it.
+ */
+export class DataDamagedError extends StorageCorruptError {
+  override name = 'DataDamagedError';
+}

@@ -3,16 +3,34 @@
  * (mode 0700, held by a lock file so two processes can never share one
  * acceptor's state). The frame format and the recovery policy are in
  * frame.ts; this file owns the directory, the file and group commit.
+ *
+ * Damage that frames cannot show. A checksum finds a damaged record, not a
+ * missing one: a log emptied, truncated at a frame boundary or copied back
+ * from earlier is a valid log that has forgotten what it acknowledged. So
+ * (Protocol-Aware Recovery, FAST 2018; Paxos Made Live §5.1):
+ * - Every log starts with a header record (its owner and `base`, the number
+ *   of records before its first one: a compaction keeps counting). A log is
+ *   only ever created whole with its header (written to a temporary file,
+ *   fsynced, renamed), so an empty or headerless log is never one this code
+ *   left behind, crash or not: it is damage.
+ * - The log's reach, `base` plus its records, only ever grows. A durable
+ *   high-water mark outside the log (identity.ts) says how far it had
+ *   reached; the caller passes it as `mustReach`, and a log that falls short
+ *   was truncated or rolled back. The mark is advanced lazily (`mark`, at
+ *   most every `markEveryMs`, and at close) and only to what is already
+ *   fsynced, so the write path keeps its one fsync per group commit, and a
+ *   crash anywhere leaves the log at or past the mark. The price: damage
+ *   within the last `markEveryMs` of writes before a crash is not seen.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
+import { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame } from './frame.js';
 import { acquireDirLock } from './lock.js';
 import type { Checkpoint, StorageStats } from './storage.js';
 
-export { StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
+export { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
 export { decodeLog, encodeFrame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from './frame.js';
 
 export const DEFAULT_LOG_FILE_NAME = 'wal.log';
@@ -21,6 +39,32 @@ export const SNAPSHOT_FILE_NAME = 'snapshot';
 const TEMP_SUFFIX = '.tmp';
 /** How long lazily appended records wait for a strict append to ride along with. */
 const LAZY_FLUSH_MS = 50;
+/** How often, at most, the high-water mark follows the log while it grows. */
+const MARK_EVERY_MS = 200;
+
+/** Whose log this is, named in its header. */
+export interface LogOwner {
+  readonly clusterId: string;
+  readonly node: number;
+}
+
+/** The first record of every log (never handed to the replica). */
+export interface LogHeader {
+  readonly paxosLog: 1;
+  /** Records before this log's first one: the reach of the log a compaction replaced. */
+  readonly base: number;
+  readonly clusterId?: string;
+  readonly node?: number;
+}
+
+export function logHeader(base: number, owner?: LogOwner): LogHeader {
+  return { paxosLog: 1, base, ...(owner !== undefined ? { clusterId: owner.clusterId, node: owner.node } : {}) };
+}
+
+function isLogHeader(x: unknown): x is LogHeader {
+  const h = x as Partial<LogHeader> | null;
+  return typeof h === 'object' && h !== null && h.paxosLog === 1 && Number.isInteger(h.base) && h.base! >= 0;
+}
 
 export interface FileStorageOptions {
   readonly dir: string;
@@ -35,6 +79,19 @@ export interface FileStorageOptions {
    * user says, so a crash loses exactly what the scripted disk would.
    */
   readonly lazyFlushMs?: number | null;
+  /** Written in a new log's header, and checked against an existing one's (a log of another replica is damage). */
+  readonly owner?: LogOwner;
+  /**
+   * The durable high-water mark: how far the log must reach. Null (the
+   * default) when no log was ever created here, so a missing one is created;
+   * a number when one was, so it must exist, start with its header and reach
+   * this far, or the open fails with a DataDamagedError.
+   */
+  readonly mustReach?: number | null;
+  /** Advances the high-water mark to a reach already durable; a failure stops the storage. */
+  readonly mark?: (reached: number) => Promise<void>;
+  /** How often, at most, `mark` is called while the log grows (default 200 ms). */
+  readonly markEveryMs?: number;
 }
 
 /** What the log needs of an open file (a FileHandle opened for append); tests pass a failing one. */
@@ -42,6 +99,8 @@ export interface LogFile {
   write(data: Buffer): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
   close(): Promise<void>;
+  /** Which file this is (a FileHandle has it); a fake file may leave it out. */
+  stat?(): Promise<{ readonly dev: number; readonly ino: number; readonly size: number }>;
 }
 
 export interface FileStorageParts<R> {
@@ -57,6 +116,12 @@ export interface FileStorageParts<R> {
   /** Size of the valid log the file holds already. */
   readonly sizeBytes: number;
   readonly releaseLock: () => void;
+  /** The log's reach: records before its first (its header's base) plus the recovered ones. Default: the recovered count. */
+  readonly reached?: number;
+  /** Whose log this is, for the header of the log a compaction writes. */
+  readonly owner?: LogOwner;
+  readonly mark?: (reached: number) => Promise<void>;
+  readonly markEveryMs?: number;
 }
 
 interface Waiter {
@@ -97,6 +162,19 @@ export class FileStorage<R> {
   private failure: StorageFailedError | null = null;
   private closing: Promise<void> | null = null;
   private counts: { records: number; bytes: number; fsyncs: number; appends: number; checkpoints: number };
+  /** Records since the first this replica ever wrote, through the last fsync: only ever grows. */
+  private reach: number;
+  private readonly owner: LogOwner | undefined;
+  private readonly mark: ((reached: number) => Promise<void>) | null;
+  private readonly markEveryMs: number;
+  /** The reach the high-water mark holds (as far as this process knows: the caller wrote it at open). */
+  private marked: number;
+  private markTimer: NodeJS.Timeout | null = null;
+  private marking: Promise<void> | null = null;
+  /** A checkpoint is swapping the log file: the path and the open file differ for a moment. */
+  private rewriting = false;
+  /** Counts the checkpoints begun, so a check that a swap overtook is not taken for a lost file. */
+  private rewrites = 0;
 
   constructor(parts: FileStorageParts<R>) {
     this.recovered = parts.recovered;
@@ -107,6 +185,37 @@ export class FileStorage<R> {
     this.releaseLock = parts.releaseLock;
     this.lazyFlushMs = parts.lazyFlushMs === undefined ? LAZY_FLUSH_MS : parts.lazyFlushMs;
     this.counts = { records: parts.recovered.length, bytes: parts.sizeBytes, fsyncs: 0, appends: 0, checkpoints: 0 };
+    this.reach = parts.reached ?? parts.recovered.length;
+    this.marked = this.reach;
+    this.owner = parts.owner;
+    this.mark = parts.mark ?? null;
+    this.markEveryMs = parts.markEveryMs ?? MARK_EVERY_MS;
+  }
+
+  /**
+   * Whether the file this storage writes is still the one at its path, and
+   * still holds what was fsynced: false once the log (or its directory) was
+   * deleted, replaced, truncated or put back from a copy while it runs, when
+   * the next start would find less than was acknowledged. (The open file
+   * keeps its inode, so a new file cannot have it.)
+   */
+  async stillInPlace(): Promise<boolean> {
+    if (this.rewriting || this.closing !== null || this.file.stat === undefined) return true;
+    const rewrites = this.rewrites;
+    const bytes = this.counts.bytes;
+    const overtaken = () => this.rewriting || this.rewrites !== rewrites;
+    try {
+      const [open, named] = await Promise.all([this.file.stat(), stat(this.path)]);
+      // Bytes are counted once fsynced, so the file holds at least as many unless someone cut it.
+      return overtaken() || (open.dev === named.dev && open.ino === named.ino && named.size >= bytes);
+    } catch {
+      return overtaken();
+    }
+  }
+
+  /** How far the log durably reaches (records since the replica's first); the high-water mark may lag behind it, never run ahead. */
+  get reached(): number {
+    return this.reach;
   }
 
   private tailBatch(): Batch {
@@ -202,12 +311,17 @@ export class FileStorage<R> {
       this.queue.shift();
       try {
         if (op.kind === 'batch') await this.writeDurably(op.frames);
-        else await this.rewrite(op);
+        else {
+          this.rewriting = true;
+          this.rewrites++;
+          await this.rewrite(op).finally(() => { this.rewriting = false; });
+        }
       } catch (err) {
         this.fail(err, op);
         break;
       }
       for (const waiter of op.waiters) waiter.resolve();
+      this.scheduleMark();
     }
     this.flushing = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
@@ -227,7 +341,8 @@ export class FileStorage<R> {
     await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(op.snapshotFrames));
     await rename(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), join(dir, SNAPSHOT_FILE_NAME));
     await syncDir(dir);
-    const log = Buffer.concat(op.recordFrames);
+    // The new log goes on counting where the old one reached: its reach only grows, so the mark still holds.
+    const log = Buffer.concat([encodeFrame(logHeader(this.reach, this.owner)), ...op.recordFrames]);
     await writeWholeFile(this.path + TEMP_SUFFIX, log);
     await rename(this.path + TEMP_SUFFIX, this.path);
     await syncDir(dir);
@@ -237,6 +352,7 @@ export class FileStorage<R> {
     this.counts.checkpoints++;
     this.counts.bytes = log.length;
     this.counts.records = op.recordFrames.length;
+    this.reach += op.recordFrames.length;
   }
 
   private async writeDurably(frames: readonly Buffer[]): Promise<void> {
@@ -247,6 +363,37 @@ export class FileStorage<R> {
     this.counts.fsyncs++;
     this.counts.bytes += data.length;
     this.counts.records += frames.length;
+    this.reach += frames.length;
+  }
+
+  /**
+   * Lets the high-water mark follow the log, lazily: at most every
+   * markEveryMs, one mark write at a time, each to the reach already fsynced
+   * when it starts. Nothing waits on it, so appends keep their one fsync.
+   */
+  private scheduleMark(): void {
+    if (this.mark === null || this.markTimer !== null || this.marking !== null || this.closing !== null || this.reach <= this.marked) return;
+    this.markTimer = setTimeout(() => {
+      this.markTimer = null;
+      this.marking = this.writeMark().finally(() => {
+        this.marking = null;
+        this.scheduleMark();
+      });
+    }, this.markEveryMs);
+    this.markTimer.unref();
+  }
+
+  private async writeMark(): Promise<void> {
+    const reached = this.reach;
+    if (this.mark === null || this.failure !== null || reached <= this.marked) return;
+    try {
+      await this.mark(reached);
+      this.marked = reached;
+    } catch (err) {
+      // A mark that cannot be written (the directory gone or replaced, the disk failing) stops the storage: it
+      // could no longer tell, at the next start, whether the log lost what it acknowledged.
+      this.fail(err, { kind: 'batch', frames: [], waiters: [] });
+    }
   }
 
   /** write() may take fewer bytes than offered; the file is in append mode, so the rest follows on. */
@@ -288,11 +435,16 @@ export class FileStorage<R> {
   private async shutDown(): Promise<void> {
     if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
     this.lazyTimer = null;
+    if (this.markTimer !== null) clearTimeout(this.markTimer);
+    this.markTimer = null;
     const failedBefore = this.failure;
     try {
       await this.idle();
       if (this.failure === null && this.queue.length > 0) this.startFlush(true);
       await this.idle();
+      // A clean stop leaves the mark where the log reaches: the next start then checks all of it.
+      await this.marking;
+      await this.writeMark();
     } finally {
       try {
         await this.file.close();
@@ -307,6 +459,11 @@ export class FileStorage<R> {
 
 /** Opens (creating if needed) the log in `dir`, recovering what it holds; see frame.ts for the policy. */
 export async function openFileStorage<R>(options: FileStorageOptions): Promise<FileStorage<R>> {
+  // A log that must exist is never created in a directory that is gone: that would be starting from nothing.
+  const mustReach = options.mustReach ?? null;
+  if (mustReach !== null && !existsSync(options.dir)) {
+    throw new DataDamagedError(`${join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME)} is missing with its whole directory, though its high-water mark says it had reached record ${mustReach}${forgot}`);
+  }
   prepareDir(options.dir);
   const lock = acquireDirLock(options.dir);
   try {
@@ -327,14 +484,27 @@ function prepareDir(dir: string): void {
   }
 }
 
+/** After every damage: what it means, in the same words everywhere. */
+const forgot = ': the replica may have forgotten promises it made and values it accepted, so it must not vote from this data';
+
 async function openLog<R>(options: FileStorageOptions, releaseLock: () => void): Promise<FileStorage<R>> {
   const path = join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME);
-  // A temporary file is a checkpoint that a crash cut short: the files it was to replace are still whole.
+  const mustReach = options.mustReach ?? null;
+  // A temporary file is a checkpoint (or a log's creation) that a crash cut short: the files it was to replace are still whole.
   await rm(path + TEMP_SUFFIX, { force: true });
   await rm(join(options.dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), { force: true });
   const recoveredSnapshot = await readSnapshot(options.dir);
-  const created = !existsSync(path);
-  const { records, validBytes, tornBytes } = decodeLog<R>(created ? Buffer.alloc(0) : await readFile(path), path);
+  if (!existsSync(path)) {
+    if (mustReach !== null) throw new DataDamagedError(`${path} is missing, though its high-water mark says it had reached record ${mustReach}${forgot}`);
+    // Created whole or not at all: a crash cannot leave a log without its header. Then the name is made durable.
+    const header = encodeFrame(logHeader(0, options.owner));
+    await writeWholeFile(path + TEMP_SUFFIX, header);
+    await rename(path + TEMP_SUFFIX, path);
+    await syncDir(options.dir);
+  }
+  const { records: all, validBytes, tornBytes } = decodeLog<unknown>(await readFile(path), path);
+  const reached = checkHeader(all, path, options.owner, mustReach);
+  const records = all.slice(1) as R[];
   const file = await open(path, 'a', 0o600);
   try {
     if (tornBytes > 0) {
@@ -342,13 +512,37 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
       await file.datasync();
       options.log?.(`cut off a torn final record of ${tornBytes} bytes at byte ${validBytes} of ${path} (a crash mid-write; it was never acknowledged)`);
     }
-    // A new file's name lives in the directory: fsync that too, or a power loss could lose the whole log.
-    if (created) await syncDir(options.dir);
   } catch (err) {
     await file.close();
     throw err;
   }
-  return new FileStorage<R>({ recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600), ...(options.lazyFlushMs !== undefined ? { lazyFlushMs: options.lazyFlushMs } : {}) });
+  return new FileStorage<R>({
+    recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600), reached,
+    ...(options.lazyFlushMs !== undefined ? { lazyFlushMs: options.lazyFlushMs } : {}),
+    ...(options.owner !== undefined ? { owner: options.owner } : {}),
+    ...(options.mark !== undefined ? { mark: options.mark } : {}),
+    ...(options.markEveryMs !== undefined ? { markEveryMs: options.markEveryMs } : {}),
+  });
+}
+
+/**
+ * The log's reach, once its header shows it is whole: its first record is a
+ * header, of this owner, and header base plus records reach the mark. A
+ * torn header cannot come from a crash (a log is created whole), so a log
+ * without a valid one is damage like any other.
+ */
+function checkHeader(all: readonly unknown[], path: string, owner: LogOwner | undefined, mustReach: number | null): number {
+  if (all.length === 0) throw new DataDamagedError(`${path} is empty (not even its header record is left; it was emptied or cut off)${forgot}`);
+  const header = all[0];
+  if (!isLogHeader(header)) throw new DataDamagedError(`${path} does not start with its header record (its start was cut off or overwritten, or an earlier paxos wrote it)${forgot}`);
+  if (owner !== undefined && header.clusterId !== undefined && (header.clusterId !== owner.clusterId || header.node !== owner.node)) {
+    throw new DataDamagedError(`${path} is node-${header.node ?? '?'}'s log of cluster ${header.clusterId}, not node-${owner.node}'s of cluster ${owner.clusterId} (its header says so)${forgot}`);
+  }
+  const reached = header.base + all.length - 1;
+  if (mustReach !== null && reached < mustReach) {
+    throw new DataDamagedError(`${path} reaches only record ${reached}, but its high-water mark says it had reached record ${mustReach}: it was truncated, or rolled back to an earlier copy${forgot}`);
+  }
+  return reached;
 }
 
 /** The snapshot file, whole: it was renamed into place only after it was durable, so a torn one is damage, not a crash. */

@@ -1,18 +1,28 @@
 /**
  * A replica data directory's identity: which cluster and which replica it
- * belongs to, and how many times a replica has started from it (its
- * incarnation). A replica checks it before it opens its storage, because an
- * acceptor that starts from an empty or foreign directory has forgotten the
- * promises it made: it would answer prepares and accepts as if it never had,
- * and two different values could then be chosen. Such a replica refuses to
- * start instead, in one sentence that names the way back.
+ * belongs to, how many times a replica has started from it (its
+ * incarnation), and the high-water mark of its log (how far the log had
+ * durably reached, which it must always reach). A replica checks it before it
+ * opens its storage, because an acceptor that starts from an empty, foreign,
+ * truncated or rolled-back directory has forgotten the promises it made: it
+ * would answer prepares and accepts as if it never had, and two different
+ * values could then be chosen. Such a replica refuses to start instead, in
+ * one sentence that names the way back; and a replica whose directory is
+ * deleted or replaced while it runs stops (watchDataDir).
  *
- * The file is replaced atomically (write a temporary file, fsync it, rename
- * it over the old one, fsync the directory), so a crash leaves either the old
- * identity or the new one, never a torn one.
+ * The method is Protocol-Aware Recovery's (Alagappan et al., FAST 2018): tell
+ * a crash (an unacknowledged tail, harmless) from damage (acknowledged state
+ * lost) by what the storage durably knew before, never by whether a file
+ * happens to exist. The log's own header (file-storage.ts) makes an empty or
+ * headerless log invalid; this file keeps the mark the log must reach.
+ *
+ * Every file here is replaced atomically (write a temporary file, fsync it,
+ * rename it over the old one, fsync the directory), so a crash leaves either
+ * the old content or the new, never a torn one.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
 
 export const IDENTITY_FILE_NAME = 'identity.json';
@@ -24,6 +34,12 @@ const IdentitySchema = v.object({
   clusterId: v.pipe(v.string(), v.nonEmpty()),
   node: v.pipe(v.number(), v.integer(), v.minValue(1)),
   incarnation: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /**
+   * The high-water mark: how many records this replica's log had durably
+   * reached (counted from its first, across compactions) when last noted.
+   * Absent until the log is first created; the log must always reach it.
+   */
+  logReached: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 
 export type Identity = v.InferOutput<typeof IdentitySchema>;
@@ -45,16 +61,42 @@ export interface IdentityCheck {
   readonly expectData: boolean;
 }
 
+/** What a start may rely on: the directory's identity (as found, or a new one) and how far its log must reach. */
+export interface Claim {
+  /** The identity found (or, for a new replica without one, the one it will write); not yet bumped. */
+  readonly identity: Identity;
+  /**
+   * How far the log must have reached (records since the replica's first),
+   * from the durable high-water mark; null when no log was ever created
+   * here, so a missing log may be created.
+   */
+  readonly mustReach: number | null;
+}
+
 /**
- * Checks that `dataDir` is this replica's own, then records one more start
- * (the incarnation) and returns the identity written. Throws IdentityError
- * when starting from the directory could break agreement.
+ * Checks that `dataDir` is this replica's own and says how far its log must
+ * reach; writes nothing (see recordStart for the write that follows a good
+ * open). Throws IdentityError when starting from the directory could break
+ * agreement.
+ *
+ * The high-water mark has two durable copies: `logReached` in the identity
+ * file, and the same number in a witness file beside the data directory
+ * (markFileOf). The witness catches what the identity cannot: a whole
+ * directory copied back from an earlier time brings its own, older identity
+ * with it, but not the witness. The greater of the two counts. Both are only
+ * ever set to a length the log had already made durable, so whatever order
+ * the two writes land in and wherever a crash stops them, the log reaches
+ * both (a healthy replica never looks damaged); and a replica votes only
+ * after its first mark is durable (recordStart, before the replica starts),
+ * so a replica that may have voted always has a mark its log must reach (a
+ * damaged one never looks healthy: see openFileStorage for the checks).
  */
-export function claimIdentity(c: IdentityCheck): Identity {
+export function checkIdentity(c: IdentityCheck): Claim {
   const found = readIdentity(c.dataDir);
+  const witness = readWitness(c.dataDir, c);
   if (found === null) {
     if (c.expectData) throw new IdentityError(missingSentence(c));
-    return writeIdentity(c.dataDir, { version: 1, clusterId: c.clusterId, node: c.node, incarnation: 1 });
+    return { identity: { version: 1, clusterId: c.clusterId, node: c.node, incarnation: 0 }, mustReach: witness };
   }
   if (found.clusterId !== c.clusterId) {
     throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} belongs to another cluster (${found.clusterId}, not ${c.clusterId}): starting from it would mix two clusters' promises, which can break agreement; start over with \`paxos up --fresh\``);
@@ -62,12 +104,134 @@ export function claimIdentity(c: IdentityCheck): Identity {
   if (found.node !== c.node) {
     throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} holds node-${found.node}'s data: starting from it would make node-${c.node} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``);
   }
-  // A replica that started before created its log at once: an identity without one means the log was deleted.
-  if (found.incarnation >= 1 && !existsSync(join(c.dataDir, 'wal.log')) && !existsSync(join(c.dataDir, 'snapshot'))) {
-    throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} has its identity but no log (wal.log): it would rejoin having forgotten its promises, which can break agreement; `
-      + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``);
+  // An identity that has been started from (incarnation 1 on) was bumped only after its log was created:
+  // without a mark (data of an earlier paxos) the log must still exist, with its header.
+  const own = found.logReached ?? (found.incarnation >= 1 ? 0 : null);
+  const mustReach = own === null ? witness : witness === null ? own : Math.max(own, witness);
+  return { identity: found, mustReach };
+}
+
+/**
+ * Records one more start (the incarnation) and the high-water mark `reached`
+ * (how far the log just opened reaches), durably, in the identity and then
+ * the witness. Called after the log opened and passed its checks, before the
+ * replica takes any input: from here on, a log that does not reach `reached`
+ * is damage.
+ */
+export function recordStart(dataDir: string, found: Identity, reached: number): Identity {
+  const identity: Identity = { ...found, incarnation: found.incarnation + 1, logReached: reached };
+  writeIdentity(dataDir, identity);
+  replaceFileDurably(markFileOf(dataDir), witnessText(identity, reached));
+  return identity;
+}
+
+/**
+ * Advances the high-water mark to `reached`, a length the log has already
+ * made durable (FileStorage calls this lazily, off the write path). First
+ * checks that the directory still holds this incarnation's identity, so a
+ * mark is never written over a directory put back or replaced under a
+ * running replica (that would hide the rollback); then identity, then
+ * witness, each replaced atomically.
+ */
+export async function advanceMark(dataDir: string, identity: Identity, reached: number): Promise<void> {
+  const lost = lostIdentity(dataDir, identity);
+  if (lost !== null) throw new IdentityError(lost);
+  await replaceFileDurablyAsync(join(dataDir, IDENTITY_FILE_NAME), `${JSON.stringify({ ...identity, logReached: reached })}\n`);
+  await replaceFileDurablyAsync(markFileOf(dataDir), witnessText(identity, reached));
+}
+
+/** The witness of `dataDir`'s high-water mark: a file beside the directory (`node-2.mark` beside `node-2`), so a copy of the directory does not carry it. */
+export function markFileOf(dataDir: string): string {
+  const full = resolve(dataDir);
+  return join(dirname(full), `${basename(full)}.mark`);
+}
+
+const WitnessSchema = v.object({
+  version: v.literal(1),
+  clusterId: v.string(),
+  node: v.number(),
+  reached: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+
+function witnessText(identity: Identity, reached: number): string {
+  return `${JSON.stringify({ version: 1, clusterId: identity.clusterId, node: identity.node, reached })}\n`;
+}
+
+/** The witness's mark for this cluster's replica, or null when there is none (or it is of another cluster's, left from an earlier one: ignored). */
+function readWitness(dataDir: string, c: { clusterId: string; node: number }): number | null {
+  const file = markFileOf(dataDir);
+  const raw = readJsonIfPresent(file, () => new IdentityError(`${file} (node-${c.node}'s high-water mark) is not valid JSON; it was written whole or not at all, so it was damaged afterwards; the replica does not start until a person looks`));
+  if (raw === null) return null;
+  const result = v.safeParse(WitnessSchema, raw);
+  if (!result.success) throw new IdentityError(`${file} is not a valid high-water mark (${result.issues[0].message}); the replica does not start until a person looks`);
+  if (result.output.clusterId !== c.clusterId || result.output.node !== c.node) return null;
+  return result.output.reached;
+}
+
+/**
+ * Why `dataDir` is no longer the directory this incarnation started from (its
+ * identity gone, unreadable, or another's or an earlier incarnation's), as
+ * one sentence; null while it still is.
+ */
+export function lostIdentity(dataDir: string, identity: Identity): string | null {
+  const stop = `node-${identity.node} stops so it does not vote on what it may not remember`;
+  let found: Identity | null;
+  try {
+    found = readIdentity(dataDir);
+  } catch (err) {
+    return `node-${identity.node}'s identity in ${dataDir} became unreadable while it ran (${(err as Error).message}); ${stop}`;
   }
-  return writeIdentity(c.dataDir, { ...found, incarnation: found.incarnation + 1 });
+  if (found === null) return `node-${identity.node}'s data directory ${dataDir} ${existsSync(dataDir) ? `lost its ${IDENTITY_FILE_NAME}` : 'was deleted'} while it ran; ${stop}`;
+  if (found.clusterId !== identity.clusterId || found.node !== identity.node || found.incarnation !== identity.incarnation) {
+    return `node-${identity.node}'s data directory ${dataDir} changed under it while it ran (it now holds node-${found.node} of cluster ${found.clusterId}, incarnation ${found.incarnation}, not incarnation ${identity.incarnation}: put back or replaced); ${stop}`;
+  }
+  return null;
+}
+
+/**
+ * Watches a running replica's data directory: every `everyMs`, that it is
+ * still the same directory (same inode) holding this incarnation's identity,
+ * and (`logInPlace`, FileStorage.stillInPlace) that its log is still the file
+ * the replica writes.
+ * A directory deleted, replaced or rolled back under a running replica calls
+ * `onLost` with one sentence; the caller stops the replica. Returns a stop
+ * function. The timer does not keep the process alive.
+ */
+export function watchDataDir(dataDir: string, identity: Identity, everyMs: number, onLost: (sentence: string) => void, logInPlace?: () => Promise<boolean>): () => void {
+  const inode = inodeOf(dataDir);
+  const stop = `node-${identity.node} stops so it does not vote on what it may not remember`;
+  let checking = false;
+  const check = async (): Promise<string | null> => {
+    const now = inodeOf(dataDir);
+    if (now === null) return `node-${identity.node}'s data directory ${dataDir} was deleted while it ran; ${stop}`;
+    if (now !== inode) return `node-${identity.node}'s data directory ${dataDir} was replaced by another directory while it ran; ${stop}`;
+    const lost = lostIdentity(dataDir, identity);
+    if (lost !== null) return lost;
+    // A directory put back from a copy can get the old inode number back; the open log's cannot be reused.
+    if (logInPlace !== undefined && !(await logInPlace())) return `node-${identity.node}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
+    return null;
+  };
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void check().then((lost) => {
+      checking = false;
+      if (lost === null) return;
+      clearInterval(timer);
+      onLost(lost);
+    });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function inodeOf(dir: string): string | null {
+  try {
+    const s = statSync(dir);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 function missingSentence(c: IdentityCheck): string {
@@ -141,5 +305,24 @@ export function replaceFileDurably(file: string, text: string): void {
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** replaceFileDurably without blocking the event loop: a running replica advances its mark this way, off its write path. */
+export async function replaceFileDurablyAsync(file: string, text: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }

@@ -2,13 +2,14 @@
  * A replica must not start from a data directory that is not its own: one
  * emptied or deleted (it would have forgotten its promises), one of another
  * cluster, or one of another replica. Every other start records one more
- * incarnation, durably.
+ * incarnation and the log's high-water mark, durably. (A log that falls
+ * short of the mark is damage.test.ts's.)
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { claimIdentity, IdentityError, IDENTITY_FILE_NAME, readIdentity, writeIdentity } from '../../src/storage/identity.js';
+import { checkIdentity, IdentityError, IDENTITY_FILE_NAME, markFileOf, readIdentity, recordStart, writeIdentity, type IdentityCheck } from '../../src/storage/identity.js';
 import { useTempDirs } from './storage-support.js';
 
 const tempDir = useTempDirs();
@@ -18,11 +19,40 @@ function nodeDir(): string {
   return join(tempDir(), 'node-2');
 }
 
+/** What a replica does at start without its log: check, then record the start at the mark the log reached. */
+function claimIdentity(c: IdentityCheck, reached = 0) {
+  return recordStart(c.dataDir, checkIdentity(c).identity, reached);
+}
+
 test('a new replica of a new cluster creates its identity at incarnation 1', () => {
   const dir = nodeDir();
   const id = claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false });
-  assert.deepEqual(id, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 1 });
+  assert.deepEqual(id, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 1, logReached: 0 });
   assert.deepEqual(readIdentity(dir), id);
+  assert.deepEqual(JSON.parse(readFileSync(markFileOf(dir), 'utf8')), { version: 1, clusterId: CLUSTER, node: 2, reached: 0 }, 'the witness beside the directory');
+});
+
+test('the mark the log must reach is the greater of the identity\'s and the witness\'s; none before a log was ever created', () => {
+  const dir = nodeDir();
+  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 0 });
+  const check = { dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true };
+  assert.equal(checkIdentity(check).mustReach, null, 'a replica that never started may create its log');
+  const started = recordStart(dir, checkIdentity(check).identity, 7);
+  assert.equal(checkIdentity(check).mustReach, 7);
+  // The directory copied back from before: its identity is older, the witness beside it is not.
+  writeIdentity(dir, { ...started, logReached: 3 });
+  assert.equal(checkIdentity(check).mustReach, 7);
+  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 0 });
+  assert.equal(checkIdentity(check).mustReach, 7, 'even an identity from before the first start');
+  // Data of an earlier paxos: started, but no mark: the log must still exist.
+  rmSync(markFileOf(dir));
+  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 2 });
+  assert.equal(checkIdentity(check).mustReach, 0);
+  // A witness of another cluster (left by an earlier one) does not count.
+  writeFileSync(markFileOf(dir), JSON.stringify({ version: 1, clusterId: 'ffffffffffffffff', node: 2, reached: 99 }));
+  assert.equal(checkIdentity(check).mustReach, 0);
+  writeFileSync(markFileOf(dir), '{"vers');
+  assert.throws(() => checkIdentity(check), (err: unknown) => err instanceof IdentityError && /node-2\.mark \(node-2's high-water mark\) is not valid JSON/.test((err as Error).message));
 });
 
 test('every start from the replica\'s own data bumps the incarnation and leaves no temporary file', () => {
@@ -35,13 +65,6 @@ test('every start from the replica\'s own data bumps the incarnation and leaves 
   }
   assert.deepEqual(readdirSync(dir).sort(), [IDENTITY_FILE_NAME, 'wal.log'].sort());
   assert.equal(JSON.parse(readFileSync(join(dir, IDENTITY_FILE_NAME), 'utf8')).incarnation, 3);
-});
-
-test('a replica whose log was deleted while its identity stayed is refused: it would have forgotten its promises', () => {
-  const dir = nodeDir();
-  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 3 });
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), (err: Error) => err instanceof IdentityError && /has its identity but no log \(wal\.log\).*paxos up --fresh/.test(err.message));
-  assert.equal(readIdentity(dir)?.incarnation, 3, 'a refused start does not bump the incarnation');
 });
 
 test('an emptied data directory is refused in one sentence naming the way back', () => {

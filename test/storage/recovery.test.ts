@@ -2,14 +2,15 @@
  * The record log must never come back with less than was acknowledged:
  * every crash point of a write, every truncation and every single-bit flip
  * either keeps every acknowledged record or refuses to start, naming the
- * file and the offset of the damage.
+ * file and the offset of the damage. Every log starts with its header record
+ * (damage.test.ts has what happens without one).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { encodeFrame, MAX_RECORD_BYTES, openFileStorage, StorageCorruptError } from '../../src/storage/file-storage.js';
+import { DataDamagedError, encodeFrame, logHeader, MAX_RECORD_BYTES, openFileStorage, StorageCorruptError } from '../../src/storage/file-storage.js';
 import { useTempDirs } from './storage-support.js';
 
 const tempDir = useTempDirs();
@@ -20,7 +21,8 @@ const ACKED = [
   { t: 'round', round: 4 },
 ];
 const LAST = { t: 'accept', slot: 2, ballot: { round: 4, node: 2 }, v: 'y=8' };
-const ACKED_FRAMES = ACKED.map(encodeFrame);
+/** The header first, as every log has it: a flip in it is damage like a flip in any acknowledged record. */
+const ACKED_FRAMES = [encodeFrame(logHeader(0)), ...ACKED.map((r) => encodeFrame(r))];
 const ACKED_BYTES = Buffer.concat(ACKED_FRAMES);
 const LAST_FRAME = encodeFrame(LAST);
 
@@ -188,8 +190,9 @@ test('a checksummed record that is not JSON is damage', async () => {
   assertRefused(await openWith(Buffer.concat([ACKED_BYTES, frame, LAST_FRAME])), ACKED_BYTES.length, 'not JSON');
 });
 
-test('a missing or empty log opens with nothing recovered', async () => {
-  assert.deepEqual(await recover(Buffer.alloc(0)), []);
+test('a missing log is created with its header and opens with nothing recovered; an empty one is damage', async () => {
+  await assert.rejects(recover(Buffer.alloc(0)), DataDamagedError);
+  assert.deepEqual(await recover(encodeFrame(logHeader(0))), []);
   const dir = tempDir();
   const storage = await openFileStorage({ dir, fileName: 'other.log' });
   assert.deepEqual(storage.recovered, []);
