@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { printChange, runReplace } from '../services/membership.js';
 
 export function registerReplace(program: Command): void {
   program
@@ -11,6 +10,7 @@ export function registerReplace(program: Command): void {
     .option('--json', 'print {"ok":true,"op":"replace","removed":{…},"added":{…}}')
     .action(async (name, opts) => {
       const node = parseNodeName(name);
+      const { printChange, runReplace } = await import('../services/membership.js');
       await printChange(opts.json === true, (report) => runReplace({ node, timeoutMs: opts.timeout, report }));
     });
 }
