@@ -208,7 +208,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   // What the completion scripts call: the words after `paxos`, the last being typed. Handled before commander, which would read them as flags.
   if (argv[2] === '__complete') {
     const { complete } = await import('./commands/complete.js');
-    const found = complete(program, argv.slice(3));
+    const found = await complete(program, argv.slice(3));
     if (found.length > 0) process.stdout.write(`${found.join('\n')}\n`);
     return 0;
   }

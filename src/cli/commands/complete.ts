@@ -10,7 +10,6 @@ import { NEMESIS_KINDS } from '../../check/nemesis.js';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import { templateNames } from '../../cluster/templates.js';
-import { scenarioNames } from '../services/scenario.js';
 import { PLANTS } from '../../sim/planted.js';
 import { SHELLS } from './completion.js';
 
@@ -42,7 +41,7 @@ const NODE_ARGUMENTS = new Set(['kill', 'restart', 'pause', 'resume', 'logs', 'p
  * The candidates for the last of `words` (the words after `paxos`, the last
  * one being typed, possibly empty), one per line, filtered by what is typed.
  */
-export function complete(program: Command, words: readonly string[]): string[] {
+export async function complete(program: Command, words: readonly string[]): Promise<string[]> {
   const current = words.at(-1) ?? '';
   const prior = words.slice(0, -1);
   const visible = program.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
@@ -79,7 +78,7 @@ export function complete(program: Command, words: readonly string[]): string[] {
  * A command made of subcommands (`scenario list|run`): first the subcommand's
  * name, then its flags, or for `scenario run` the shipped scenarios' names.
  */
-function completeSubcommand(cmd: Command, prior: readonly string[], current: string): string[] {
+async function completeSubcommand(cmd: Command, prior: readonly string[], current: string): Promise<string[]> {
   const match = (xs: readonly string[]) => xs.filter((x) => x.startsWith(current));
   if (prior.length === 0) return match(current.startsWith('-') ? ['--help'] : cmd.commands.map((c) => c.name()));
   const sub = cmd.commands.find((c) => c.name() === prior[0]);
@@ -87,5 +86,8 @@ function completeSubcommand(cmd: Command, prior: readonly string[], current: str
   if (current.startsWith('-')) return match([...sub.options.filter((o) => !o.hidden).map((o) => o.long ?? ''), '--help'].filter((x) => x !== ''));
   const previous = prior.at(-1)!;
   if (sub.options.some((o) => o.long === previous && (o.required || o.optional))) return [];
-  return cmd.name() === 'scenario' && sub.name() === 'run' ? match(scenarioNames()) : [];
+  if (cmd.name() !== 'scenario' || sub.name() !== 'run') return [];
+  // The scenario service (and the live runner it brings) only for the one place that lists scenarios.
+  const { scenarioNames } = await import('../services/scenario.js');
+  return match(scenarioNames());
 }
