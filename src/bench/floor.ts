@@ -102,7 +102,12 @@ export async function measureFloor(o: { near: string; fsyncs?: number; roundTrip
   return floorOf({ dir: o.near, fsyncAppendUs: append, fsyncPreallocatedUs: preallocated, wsRoundTripUs: ws, samples: { fsync: fsyncs, roundTrips } });
 }
 
-/** Microseconds per 4 KiB write + fdatasync, `n` of them after a few unmeasured ones. */
+/**
+ * Microseconds per 4 KiB write + fdatasync, `n` of them after a few
+ * unmeasured ones. The two kinds are measured one after the other, not in
+ * turns: taking turns, every preallocated write's flush queued behind the
+ * appending file's journal commit, and both measured as the slower one.
+ */
 function fsyncTimes(file: string, n: number, preallocate: boolean): number[] {
   const warm = 10;
   const block = Buffer.alloc(BLOCK, 0x61);
