@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { describeFloor, floorOf, measureFloor, median, timesFloor } from '../../src/bench/floor.js';
 import { formatRow, type BenchRow } from '../../src/cli/services/bench.js';
 
-const measured = { dir: '/data', fsyncAppendUs: 226, fsyncPreallocatedUs: 106, wsRoundTripUs: 85, samples: { fsync: 300, roundTrips: 1000 } };
+const measured = { dir: '/data', fsyncAppendUs: 226, fsyncPreallocatedUs: 106, wsRoundTripUs: 85, samples: { fsync: 300, rounds: 3, roundTrips: 1000 } };
 
 test('one value at concurrency 1 costs two round trips and one fsync; latencies divide by the preallocated sum', () => {
   const f = floorOf(measured);
@@ -32,6 +32,7 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
   const text = describeFloor(floorOf(measured));
   assert.match(text, /226 µs appended to a growing file, 106 µs into a preallocated one; WebSocket round trip on loopback 85 µs/);
   assert.match(text, /0\.28 ms preallocated, 0\.40 ms appending/);
+  assert.match(text, /300 fsyncs of each kind, the lowest median of 3 rounds; 1000 round trips/);
   assert.match(text, /fsyncs in \/data/);
   const row: BenchRow = {
     protocol: 'multi', nodes: 3, valueSize: 8, concurrency: 1, ops: 100, failed: 0, opsPerSec: 1000, p50Ms: 0.55, p95Ms: 0.9, p99Ms: 1.2,
@@ -47,12 +48,12 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
 test('a real measurement: positive medians, the arithmetic applied, the scratch folder removed', async () => {
   const near = mkdtempSync(join(tmpdir(), 'paxos-floor-'));
   try {
-    const f = await measureFloor({ near, fsyncs: 5, roundTrips: 20 });
+    const f = await measureFloor({ near, fsyncs: 6, rounds: 2, roundTrips: 20 });
     for (const k of ['fsyncAppendUs', 'fsyncPreallocatedUs', 'wsRoundTripUs', 'valueUs', 'valueAppendUs'] as const) {
       assert.ok(Number.isFinite(f[k]) && f[k] > 0, `${k} = ${f[k]}`);
     }
     assert.ok(Math.abs(f.valueUs - (2 * f.wsRoundTripUs + f.fsyncPreallocatedUs)) < 0.2);
-    assert.deepEqual(f.samples, { fsync: 5, roundTrips: 20 });
+    assert.deepEqual(f.samples, { fsync: 6, rounds: 2, roundTrips: 20 });
     assert.deepEqual(readdirSync(near), []);
   } finally {
     rmSync(near, { recursive: true, force: true });
