@@ -10,7 +10,7 @@ import { Command, CommanderError, type Option } from '@commander-js/extra-typing
 import { registerAdd } from './commands/add.js';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
-import { complete, registerCompletion } from './commands/completion.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDown, registerReset } from './commands/down.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
@@ -21,7 +21,7 @@ import { registerReplace } from './commands/replace.js';
 import { registerReplay } from './commands/replay.js';
 import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
-import { registerStatus } from './commands/status.js';
+import { registerStatus } from './commands/status-command.js';
 import { registerStep } from './commands/step.js';
 import { registerTrace } from './commands/trace.js';
 import { registerUi } from './commands/ui.js';
@@ -207,7 +207,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   dropFalseBooleanEnv(program);
   // What the completion scripts call: the words after `paxos`, the last being typed. Handled before commander, which would read them as flags.
   if (argv[2] === '__complete') {
-    const found = complete(program, argv.slice(3));
+    const { complete } = await import('./commands/complete.js');
+    const found = await complete(program, argv.slice(3));
     if (found.length > 0) process.stdout.write(`${found.join('\n')}\n`);
     return 0;
   }

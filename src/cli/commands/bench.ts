@@ -2,8 +2,6 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import type { Protocol } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import { didYouMean, parseIntFlag, parseSoakLength } from '../parse.js';
-import { runBench } from '../services/bench.js';
-import { runSoak } from '../services/bench-soak.js';
 
 function intList(flag: string, min: number, max: number) {
   const one = parseIntFlag(flag, min, max);
@@ -46,6 +44,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
         if (lists.length > 0) throw new UsageError(`--soak runs one configuration, so ${lists.length === 1 ? `${lists[0]} must be` : `${lists.slice(0, -1).join(', ')} and ${lists.at(-1)} must each be`} a single value`);
         if (fromCli('ops')) throw new UsageError('--ops and --soak both say how long to run; give one of them');
         if (o.protocol[0] === 'basic' && fromCli('keys')) throw new UsageError('--keys applies to Multi-Paxos: Basic Paxos keys are write-once, so its soak gives each value a new key');
+        const { runSoak } = await import('../services/bench-soak.js');
         const result = await runSoak({
           protocol: o.protocol[0]!, nodes: o.nodes[0]!, concurrency: concurrency[0]!, valueSize: o.valueSize[0]!, keys: o.keys,
           length: o.soak, interval: o.interval, attach: o.attach === true, json: o.json === true, ...(o.out ? { out: o.out } : {}), print, ...progress,
@@ -54,6 +53,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
         setExit(result.rows.some((r) => r.failed > 0) ? 1 : 0);
         return;
       }
+      const { runBench } = await import('../services/bench.js');
       const rows = await runBench({
         protocols: o.protocol, nodes: o.nodes, ops: o.ops, concurrency: o.concurrency, valueSizes: o.valueSize, attach: o.attach === true,
         json: o.json === true, ...(o.out ? { out: o.out } : {}), print, ...progress,

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
 import { parseNemesis, NEMESIS_KINDS, type NemesisKind } from '../../check/nemesis.js';
-import { runCheckCommand } from '../services/check.js';
 import { UsageError } from '../../errors.js';
 import { parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
 
@@ -42,6 +41,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       if (f.attach && f.plant !== undefined) throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
       const seed = f.seed ?? randomInt(1, 2 ** 31);
       const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
+      const { runCheckCommand } = await import('../services/check.js');
       const code = await runCheckCommand({
         clusterSize: f.nodes, protocol: f.protocol, durationMs: f.time, clients: f.clients, keys: f.keys, nemesis: f.nemesis, seed, outDir,
         attach: f.attach === true, clusterHome: join(outDir, 'cluster'), opTimeoutMs: f.opTimeout, checkBudgetMs: f.checkBudget,

@@ -1,6 +1,11 @@
 import type { Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
-import { runDown, type DownResult } from '../services/down.js';
+import type { DownResult } from '../services/down.js';
+
+/** The service, loaded when a command runs: `paxos --help` and the other commands do not pay for it. */
+async function runDown(...args: Parameters<typeof import('../services/down.js').runDown>): Promise<DownResult> {
+  return (await import('../services/down.js')).runDown(...args);
+}
 
 function print(json: boolean | undefined, result: DownResult): void {
   process.stdout.write(json === true ? `${JSON.stringify(result.data)}\n` : `${result.lines.join('\n')}\n`);

@@ -1,9 +1,14 @@
 /** kill, restart, pause, resume, partition, heal and net: the commands that break and mend the cluster. */
 import type { Command } from '@commander-js/extra-typings';
-import { ClusterClient, withCluster } from '../../cluster/client.js';
+import type { ClusterClient } from '../../cluster/client.js';
 import { parseDelay, parseDrop } from '../../transport/faults.js';
 import { UsageError } from '../../errors.js';
 import { parseNodeName } from '../parse.js';
+
+/** The cluster client, loaded when a command runs: `paxos --help` and the other commands do not pay for it. */
+async function withCluster<T>(fn: (cluster: ClusterClient) => Promise<T>): Promise<T> {
+  return (await import('../../cluster/client.js')).withCluster(fn);
+}
 
 function usage<T>(fn: () => T): T {
   try {

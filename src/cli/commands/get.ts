@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { checkKey, describeResult, printOutcome, runClientCommand, stepAwareTimeout } from '../services/propose.js';
 
 export function registerGet(program: Command): void {
   program
@@ -11,6 +10,7 @@ export function registerGet(program: Command): void {
     .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
     .action(async (key, opts, cmd) => {
+      const { checkKey, describeResult, printOutcome, runClientCommand, stepAwareTimeout } = await import('../services/propose.js');
       const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
       checkKey(key);
       await printOutcome({

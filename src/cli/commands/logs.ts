@@ -1,9 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { existsSync } from 'node:fs';
 import { logFileOf, paxosHome } from '../../cluster/home.js';
-import { readRecord, type ClusterRecord } from '../../cluster/record.js';
+import type { ClusterRecord } from '../../cluster/record.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
-import { runLogs } from '../services/logs.js';
 
 // The formatting helpers live with the service; they are re-exported for the code and tests that import them from here.
 export { jsonLines, printable } from '../services/logs.js';
@@ -14,6 +13,7 @@ export function registerLogs(program: Command): void {
     .option('--lines <count>', 'how many of the last lines to print first', parseIntFlag('--lines', 1, 1_000_000), 50)
     .option('--json', 'print one JSON object per line: {"node":2,"time":"2026-…Z","text":"…"}')
     .action(async (name, opts) => {
+      const [{ readRecord }, { runLogs }] = await Promise.all([import('../../cluster/record.js'), import('../services/logs.js')]);
       const home = paxosHome();
       // Without a running cluster the logs of the last one are still worth reading.
       const record = readRecord(home);

@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { describeResult, parseAssignment, printOutcome, runClientCommand, stepAwareTimeout } from '../services/propose.js';
 
 export function registerPropose(program: Command): void {
   program
@@ -11,6 +10,7 @@ export function registerPropose(program: Command): void {
     .option('--timeout <duration>', 'how long to wait; the replica keeps trying until then (in step mode the default is 10m)', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
     .action(async (assignment, opts, cmd) => {
+      const { describeResult, parseAssignment, printOutcome, runClientCommand, stepAwareTimeout } = await import('../services/propose.js');
       const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
       const { key, value } = parseAssignment(assignment);
       await printOutcome({

@@ -1,7 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { runRemove } from '../../cluster/membership-changes.js';
-import { printChange } from '../services/membership.js';
 
 export function registerRemove(program: Command): void {
   program
@@ -12,6 +10,7 @@ export function registerRemove(program: Command): void {
     .option('--json', 'print {"ok":true,"op":"remove","node":3,"epoch":2,"fromSlot":80,"voters":[1,2,4]}')
     .action(async (name, opts) => {
       const node = parseNodeName(name);
+      const [{ printChange }, { runRemove }] = await Promise.all([import('../services/membership.js'), import('../../cluster/membership-changes.js')]);
       await printChange(opts.json === true, (report) => runRemove({ node, timeoutMs: opts.timeout, report }));
     });
 }

@@ -1,7 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseDurationMs, parseNodeName } from '../parse.js';
-import { runReplace } from '../../cluster/membership-changes.js';
-import { printChange } from '../services/membership.js';
 
 export function registerReplace(program: Command): void {
   program
@@ -12,6 +10,7 @@ export function registerReplace(program: Command): void {
     .option('--json', 'print {"ok":true,"op":"replace","removed":{…},"added":{…}}')
     .action(async (name, opts) => {
       const node = parseNodeName(name);
+      const [{ printChange }, { runReplace }] = await Promise.all([import('../services/membership.js'), import('../../cluster/membership-changes.js')]);
       await printChange(opts.json === true, (report) => runReplace({ node, timeoutMs: opts.timeout, report }));
     });
 }

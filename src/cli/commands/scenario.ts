@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Command } from '@commander-js/extra-typings';
-import { runScenarioCommand, runScenarioList } from '../services/scenario.js';
 import { UsageError } from '../../errors.js';
 
 export function registerScenario(program: Command, setExit: (code: number) => void): void {
@@ -13,7 +12,8 @@ export function registerScenario(program: Command, setExit: (code: number) => vo
     .command('list')
     .description('list the shipped scenarios with their titles')
     .option('--json', 'print the list as JSON')
-    .action((opts) => {
+    .action(async (opts) => {
+      const { runScenarioList } = await import('../services/scenario.js');
       runScenarioList({ json: opts.json === true, out: (line) => process.stdout.write(`${line}\n`) });
     });
 
@@ -28,6 +28,7 @@ export function registerScenario(program: Command, setExit: (code: number) => vo
     .action(async (name, opts) => {
       if (opts.live === true && opts.sim === true) throw new UsageError('--live and --sim each choose where the scenario runs; give one of them');
       const pause = opts.step === true && process.stdin.isTTY ? waitForEnter : undefined;
+      const { runScenarioCommand } = await import('../services/scenario.js');
       setExit(await runScenarioCommand({
         target: name, mode: opts.live === true ? 'live' : opts.sim === true ? 'sim' : 'auto', out: (line) => process.stdout.write(`${line}\n`),
         ...(opts.trace !== undefined ? { trace: opts.trace } : {}),

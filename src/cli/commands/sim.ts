@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
-import { runSimCommand } from '../services/sim.js';
 import { UsageError } from '../../errors.js';
 import { plantNamed, PLANTS, type Plant } from '../../sim/planted.js';
 
@@ -27,6 +26,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       const tty = process.stderr.isTTY && !opts.json;
       // A trace on stdout owns it: the summary moves to stderr so the trace stays a clean JSON-lines stream.
       const summaryTo = opts.trace === '-' ? process.stderr : process.stdout;
+      const { runSimCommand } = await import('../services/sim.js');
       const interrupt = watchInterrupt();
       const code = await runSimCommand({
         protocol: opts.protocol, clusterSize: opts.nodes, seeds: opts.seeds, json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),

@@ -1,4 +1,7 @@
-import type { Command } from '@commander-js/extra-typings';
+/**
+ * What `paxos status` prints. Registered in status-command.ts, which loads
+ * this module (and with it the membership service) only when the command runs.
+ */
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
@@ -6,18 +9,15 @@ import { showText } from '../../text/escape.js';
 import { describeFaults } from '../format.js';
 import { currentMembership } from '../../cluster/membership-changes.js';
 
-export function registerStatus(program: Command): void {
-  program.command('status').description('show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic')
-    .option('--json', 'print the status as JSON')
-    .action(async (opts) => {
-      const cluster = await ClusterClient.connect();
-      try {
-        const status = await cluster.status();
-        process.stdout.write(opts.json ? `${JSON.stringify(status.protocol === 'multi' ? { ...status, membership: membershipSummary(status) } : status)}\n` : `${renderStatus(status)}\n`);
-      } finally {
-        cluster.close();
-      }
-    });
+/** `paxos status`: the table, or with --json the status as one line. */
+export async function runStatus(json: boolean): Promise<void> {
+  const cluster = await ClusterClient.connect();
+  try {
+    const status = await cluster.status();
+    process.stdout.write(json ? `${JSON.stringify(status.protocol === 'multi' ? { ...status, membership: membershipSummary(status) } : status)}\n` : `${renderStatus(status)}\n`);
+  } finally {
+    cluster.close();
+  }
 }
 
 /** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */

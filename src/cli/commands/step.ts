@@ -3,7 +3,10 @@ import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
 import { RELEASED, type StepRelease } from '../../node/step.js';
-import { runHeld, runRelease, runTick } from '../services/step.js';
+import type * as StepService from '../services/step.js';
+
+/** The service, loaded when a command runs: `paxos --help` and the other commands do not pay for it. */
+const service = (): Promise<typeof StepService> => import('../services/step.js');
 
 const HELD_ID = /^\d{1,4}:\d{1,15}$/;
 
@@ -29,13 +32,16 @@ const RELEASES: readonly (readonly [StepRelease, string])[] = [
 export function registerStep(program: Command): void {
   program.command('held').description('step mode: list the messages replicas hold instead of sending (id, from, to, type, ballot, slot or key, value)')
     .option('--json', 'print {"messages":[{"id":"1:1","from":1,"to":2,"type":"prepare","ballot":"1.1",…}],"total":1,"droppedFull":0,"down":[]}')
-    .action(async (opts) => runHeld(opts.json === true));
+    .action(async (opts) => (await service()).runHeld(opts.json === true));
   for (const [op, description] of RELEASES) {
     program.command(op).description(`step mode: ${description}`)
       .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
       .option('--all', `${op} every held message`)
       .option('--json', `print {"${RELEASED[op]}":[…the messages…]}`)
-      .action(async (ids, opts) => runRelease(op, idsOrAll(op, ids, opts.all), opts.json === true));
+      .action(async (ids, opts) => {
+        const which = idsOrAll(op, ids, opts.all);
+        await (await service()).runRelease(op, which, opts.json === true);
+      });
   }
   program.command('tick').description('step mode: advance a replica\'s time (heartbeats, election and request timeouts) by some ticks; prints how many messages that held')
     .argument('[node]', 'node-1 or 1')
@@ -48,6 +54,6 @@ export function registerStep(program: Command): void {
       if (opts.all === true && name !== undefined) throw new UsageError('tick takes a replica or --all, not both');
       if (opts.all !== true && name === undefined) throw new UsageError('tick needs a replica, like node-1, or --all');
       const count = countText === undefined ? 1 : parseCount(countText);
-      await runTick(opts.all === true ? 'all' : parseNodeName(name!), count, opts.json === true);
+      await (await service()).runTick(opts.all === true ? 'all' : parseNodeName(name!), count, opts.json === true);
     });
 }

@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseIntFlag } from '../parse.js';
-import { runTraceCommand } from '../services/trace.js';
 import { DEFAULT_MAX_EVENTS } from '../../trace/svg.js';
 
 export function registerTrace(program: Command): void {
@@ -15,7 +14,8 @@ export function registerTrace(program: Command): void {
     .option('--to <seq>', 'end the window at this seq', parseIntFlag('--to', 0, Number.MAX_SAFE_INTEGER))
     .option('--max-events <count>', 'at most this many events in the SVG and Mermaid diagrams', parseIntFlag('--max-events', 1, 1_000_000), DEFAULT_MAX_EVENTS)
     .option('--json', 'print the summary as JSON')
-    .action((file, opts) => {
+    .action(async (file, opts) => {
+      const { runTraceCommand } = await import('../services/trace.js');
       runTraceCommand({
         file, maxEvents: opts.maxEvents, json: opts.json === true,
         ...(opts.svg !== undefined ? { svg: opts.svg } : {}),

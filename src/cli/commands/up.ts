@@ -1,11 +1,9 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { paxosHome } from '../../cluster/home.js';
-import { readRecord } from '../../cluster/record.js';
 import { loadTemplate, templateNames } from '../../cluster/templates.js';
 import { UsageError } from '../../errors.js';
 import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
-import { runUp } from '../services/up.js';
 
 function templateFlag(raw: string): string {
   const names = templateNames();
@@ -35,6 +33,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
       const json = opts.json === true && !opts.daemon && detach;
       // PAXOS_JSON=1 exported for the other commands does not stop a foreground `up`; --json typed without --detach is refused.
       if (opts.json === true && !opts.daemon && !detach && cmd.getOptionValueSource('json') === 'cli') throw new UsageError('up --json needs --detach: a cluster in the foreground prints events, not one result; use `paxos status --json`');
+      const [{ runUp }, { readRecord }] = await Promise.all([import('../services/up.js'), import('../../cluster/record.js')]);
       const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
       const home = paxosHome();
       // Size and protocol left unsaid come from the data when it is resumed; the defaults (5, multi) apply to a new cluster only.

@@ -6,10 +6,11 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ClusterClient } from '../../cluster/client.js';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import type { Protocol } from '../../core/types.js';
+import { describeFloor, measureFloor, timesFloor, type Floor } from '../../bench/floor.js';
 import { drive, percentile } from '../../bench/load.js';
 import { OperatingError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';
@@ -39,7 +40,12 @@ export interface BenchRow {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  readonly p999Ms: number;
   readonly maxMs: number;
+  /** p50, p99 and p99.9 as multiples of the floor measured in the same run (see bench/floor.ts). */
+  readonly p50xFloor: number;
+  readonly p99xFloor: number;
+  readonly p999xFloor: number;
   readonly messagesPerValue: number;
   readonly fsyncsPerValue: number;
   readonly peakRssMb: number;
@@ -223,7 +229,7 @@ export function parkedOnInterrupt(c: ControlClient, interrupt: Interrupt): Contr
   };
 }
 
-async function measure(t: Target, o: { concurrency: number; ops: number; valueSize: number; runId: string; interrupt: Interrupt; progress?: (text: string) => void }): Promise<BenchRow> {
+async function measure(t: Target, o: { concurrency: number; ops: number; valueSize: number; runId: string; interrupt: Interrupt; floor: Floor; progress?: (text: string) => void }): Promise<BenchRow> {
   const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, o.interrupt));
   const value = 'x'.repeat(o.valueSize);
   const key = t.protocol === 'basic' ? (i: number) => `${o.runId}-${i}` : (i: number) => `k${i % 1000}`;
@@ -242,11 +248,14 @@ async function measure(t: Target, o: { concurrency: number; ops: number; valueSi
   const after = await statuses(t);
   const sum = (ss: ReplicaStatus[], f: (s: ReplicaStatus) => number) => ss.reduce((n, s) => n + f(s), 0);
   const per = (x: number) => (result.ops === 0 ? NaN : round2(x / result.ops));
+  const p = (q: number) => round2(percentile(result.latenciesMs, q));
   return {
     protocol: t.protocol, nodes: t.nodes, valueSize: o.valueSize, concurrency: o.concurrency, ops: result.ops, failed: result.failed,
     opsPerSec: Math.round(result.ops / result.seconds),
-    p50Ms: round2(percentile(result.latenciesMs, 0.5)), p95Ms: round2(percentile(result.latenciesMs, 0.95)),
-    p99Ms: round2(percentile(result.latenciesMs, 0.99)), maxMs: round2(percentile(result.latenciesMs, 1)),
+    p50Ms: p(0.5), p95Ms: p(0.95), p99Ms: p(0.99), p999Ms: p(0.999), maxMs: p(1),
+    // From the unrounded percentiles, so a sub-millisecond p50 keeps its precision.
+    p50xFloor: timesFloor(percentile(result.latenciesMs, 0.5), o.floor), p99xFloor: timesFloor(percentile(result.latenciesMs, 0.99), o.floor),
+    p999xFloor: timesFloor(percentile(result.latenciesMs, 0.999), o.floor),
     messagesPerValue: per(sum(after, (s) => s.messagesOut) - sum(before, (s) => s.messagesOut)),
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
@@ -280,12 +289,19 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
   const rows: BenchRow[] = [];
   const configs = o.attach ? [{ protocol: null, nodes: 0 }] : o.protocols.flatMap((protocol) => o.nodes.map((nodes) => ({ protocol, nodes })));
   let run = 0;
+  let floor: Floor | null = null;
   for (const cfg of configs) {
     const target = cfg.protocol === null ? await attached() : await ownCluster(cfg.protocol, cfg.nodes, interrupt);
     try {
+      if (floor === null) {
+        // Once per run, on the first cluster while it is idle: the disk its replicas write to, the loopback they talk over.
+        o.progress?.('measuring the floor: fsyncs beside the replicas\' data, WebSocket round trips on loopback');
+        floor = await measureFloor({ near: dirname(target.dataDirs[0]!) });
+        if (!o.json) o.print(describeFloor(floor));
+      }
       for (const valueSize of o.valueSizes) {
         for (const concurrency of o.concurrency) {
-          const row = await measure(target, { concurrency, ops: o.ops, valueSize, runId: `r${run++}-${Date.now()}`, interrupt, ...(o.progress ? { progress: o.progress } : {}) });
+          const row = await measure(target, { concurrency, ops: o.ops, valueSize, runId: `r${run++}-${Date.now()}`, interrupt, floor, ...(o.progress ? { progress: o.progress } : {}) });
           if (interrupt.fired) return new Promise<never>(() => undefined);
           rows.push(row);
           if (!o.json) o.print(formatRow(row, rows.length === 1));
@@ -295,19 +311,20 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
       if (!interrupt.fired) await target.close();
     }
   }
-  if (o.json) o.print(JSON.stringify(rows));
-  if (o.out) writeFileSync(o.out, `${JSON.stringify({ machine: machine(), rows }, null, 2)}\n`);
+  if (o.json) o.print(JSON.stringify({ floor, rows }));
+  if (o.out) writeFileSync(o.out, `${JSON.stringify({ machine: machine(), floor, rows }, null, 2)}\n`);
   return rows;
 }
 
-const COLUMNS = ['protocol', 'nodes', 'value', 'conc', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'msgs/value', 'fsyncs/value', 'peak RSS'];
+const COLUMNS = ['protocol', 'nodes', 'value', 'conc', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p50/floor', 'p99/floor', 'p99.9/floor', 'msgs/value', 'fsyncs/value', 'peak RSS'];
 
-function formatRow(r: BenchRow, header: boolean): string {
+export function formatRow(r: BenchRow, header: boolean): string {
   const cells = [
     r.protocol, String(r.nodes), `${r.valueSize}B`, String(r.concurrency), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p95Ms.toFixed(2),
-    r.p99Ms.toFixed(2), r.maxMs.toFixed(1), r.messagesPerValue.toFixed(2), r.fsyncsPerValue.toFixed(2), `${r.peakRssMb} MB`,
+    r.p99Ms.toFixed(2), r.p999Ms.toFixed(2), r.maxMs.toFixed(1), `${r.p50xFloor.toFixed(1)}×`, `${r.p99xFloor.toFixed(1)}×`, `${r.p999xFloor.toFixed(1)}×`,
+    r.messagesPerValue.toFixed(2), r.fsyncsPerValue.toFixed(2), `${r.peakRssMb} MB`,
   ];
-  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 7, 10, 12, 8];
+  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8];
   const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i]!)).join(' ');
   return header ? `${line(COLUMNS)}\n${line(cells)}` : line(cells);
 }
