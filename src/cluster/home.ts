@@ -1,13 +1,96 @@
+import { lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { OperatingError } from '../errors.js';
 import { readLogTail } from './log-files.js';
 
 /**
  * Where a cluster lives: its record, the replicas' data directories and logs.
  * PAXOS_HOME moves it (tests give each run its own); one cluster per home.
+ * Always absolute: the record and the detached orchestrator outlive the
+ * directory a relative PAXOS_HOME was typed in.
  */
 export function paxosHome(): string {
-  return process.env.PAXOS_HOME ?? join(homedir(), '.paxos');
+  const env = process.env.PAXOS_HOME;
+  return resolve(env !== undefined && env !== '' ? env : join(homedir(), '.paxos'));
+}
+
+/**
+ * Refuses a home another user could subvert, the way ssh's StrictModes
+ * refuses a ~/.ssh: it must be a directory owned by the user running paxos,
+ * and not writable by group or others, who could otherwise plant links there
+ * (a `logs` pointing at their own folder) or replace the cluster record. A
+ * home that does not exist yet passes; it is created private when needed.
+ */
+export function checkHome(home: string): void {
+  const st = statSync(home, { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (!st.isDirectory()) throw new OperatingError(`${home} is not a directory, so it cannot be a paxos home; set PAXOS_HOME to a directory of your own`);
+  checkPrivate(home, st, 'the paxos home');
+}
+
+/** Creates the home private to the user if it is missing, then checks it (a home may be a link to a directory of the user's own). */
+export function ensureHome(home: string): void {
+  try {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fileSystemError(err, home, 'create');
+  }
+  checkHome(home);
+}
+
+/**
+ * Creates `dir` (and the home above it) private to the user if missing, then
+ * checks that it is a real directory, not a link, owned by the user and not
+ * writable by others: a directory in the home that someone replaced by a link
+ * to theirs would receive the cluster's logs.
+ */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fileSystemError(err, dir, 'create');
+  }
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) throw new OperatingError(`${dir} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+  if (!st.isDirectory()) throw new OperatingError(`${dir} is not a directory; remove it and run the command again`);
+  checkPrivate(dir, st, 'it');
+}
+
+function checkPrivate(path: string, st: Stats, what: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // Windows: ownership and modes do not apply.
+  if (st.uid !== uid) {
+    throw new OperatingError(`${path} belongs to another user (uid ${st.uid}, not yours, ${uid}), who could read or replace what paxos keeps there; set PAXOS_HOME to a directory of your own`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new OperatingError(`${path} can be written by ${(st.mode & 0o002) !== 0 ? 'every user' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), who could plant links in ${what}; run \`chmod go-w ${path}\` or set PAXOS_HOME to a private directory`);
+  }
+}
+
+/**
+ * The ordinary ways the disk refuses, as one sentence naming the path and
+ * what to do; anything else is returned as it is (it would be a bug).
+ * `doing` is the verb: 'create', 'write', 'read', 'open'.
+ */
+export function fileSystemError(err: unknown, path: string, doing: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new OperatingError(`cannot ${doing} ${path}: the disk is full; free some space there and run the command again`);
+    case 'EACCES':
+    case 'EPERM':
+      return new OperatingError(`cannot ${doing} ${path}: permission denied; make it ${doing === 'read' ? 'readable' : 'writable'} by you, or set PAXOS_HOME to a directory of your own`);
+    case 'EROFS':
+      return new OperatingError(`cannot ${doing} ${path}: the file system is read-only; set PAXOS_HOME to a writable directory`);
+    case 'ELOOP':
+      return new OperatingError(`${path} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+    case 'ENOTDIR':
+      return new OperatingError(`cannot ${doing} ${path}: part of that path is not a directory; fix the path or set PAXOS_HOME to another directory`);
+    default:
+      return err;
+  }
 }
 
 export function dataDirOf(home: string, node: number): string {

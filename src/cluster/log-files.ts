@@ -11,10 +11,11 @@
  * most maxBytes long, except that a line is kept whole in one file up to
  * twice maxBytes (see `bytesBeforeRotation`).
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, write } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OperatingError } from '../errors.js';
+import { ensurePrivateDir, fileSystemError } from './home.js';
 
 /** With the default keepFiles, four files of this size: a replica's log takes at most 32 MiB of disk. */
 export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
@@ -92,12 +93,8 @@ class RotatingLogWriter implements RotatingLog {
     if (!Number.isSafeInteger(keepFiles) || keepFiles < 1 || keepFiles > MAX_ROTATED_FILES) {
       throw new OperatingError(`a log's keepFiles must be a whole number from 1 to ${MAX_ROTATED_FILES}, not ${keepFiles}`);
     }
-    try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      this.fd = openSync(file, 'a+');
-    } catch (err) {
-      throw new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
-    }
+    ensurePrivateDir(dirname(file));
+    this.fd = openPrivateLog(file);
     this.size = fstatSync(this.fd).size;
     this.atLineStart = this.size === 0 || lastByte(this.fd, this.size) === NEWLINE;
     this.acceptedEndsLine = this.atLineStart;
@@ -231,11 +228,28 @@ class RotatingLogWriter implements RotatingLog {
       for (let i = this.keepFiles - 1; i >= 1; i--) renameIfPresent(rotatedName(this.file, i), rotatedName(this.file, i + 1));
       renameIfPresent(this.file, rotatedName(this.file, 1));
     } finally {
-      this.fd = openSync(this.file, 'a+');
+      this.fd = openPrivateLog(this.file);
     }
     this.size = fstatSync(this.fd).size;
     this.atLineStart = true;
   }
+}
+
+/**
+ * Opens a log for appending without following a link at its name, creating
+ * it readable by its owner only (logs quote the commands and values a cluster
+ * saw); a log an older paxos left readable by others is made private.
+ */
+export function openPrivateLog(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    const e = fileSystemError(err, file, 'open');
+    throw e instanceof OperatingError ? e : new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
+  }
+  if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  return fd;
 }
 
 export function rotatedName(file: string, index: number): string {
