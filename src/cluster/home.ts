@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OperatingError } from '../errors.js';
@@ -31,11 +31,7 @@ export function checkHome(home: string): void {
 
 /** Creates the home private to the user if it is missing, then checks it (a home may be a link to a directory of the user's own). */
 export function ensureHome(home: string): void {
-  try {
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fileSystemError(err, home, 'create');
-  }
+  makePrivateDir(home);
   checkHome(home);
 }
 
@@ -46,15 +42,29 @@ export function ensureHome(home: string): void {
  * to theirs would receive the cluster's logs.
  */
 export function ensurePrivateDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fileSystemError(err, dir, 'create');
-  }
+  makePrivateDir(dir);
   const st = lstatSync(dir);
   if (st.isSymbolicLink()) throw new OperatingError(`${dir} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
   if (!st.isDirectory()) throw new OperatingError(`${dir} is not a directory; remove it and run the command again`);
   checkPrivate(dir, st, 'it');
+}
+
+/** mkdir -p with mode 0700; a refusal is one sentence. */
+function makePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // Node's recursive mkdir reports some refusals (a read-only file system) as ENOENT; a plain mkdir of the last directory tells the real cause.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (plain) {
+        throw fileSystemError(plain, dir, 'create');
+      }
+      return;
+    }
+    throw fileSystemError(err, dir, 'create');
+  }
 }
 
 function checkPrivate(path: string, st: Stats, what: string): void {
@@ -103,6 +113,34 @@ export function logFileOf(home: string, node: number): string {
 
 export function orchestratorLogOf(home: string): string {
   return join(home, 'logs', 'orchestrator.log');
+}
+
+/** What a failed system call was doing, in the words of fileSystemError. */
+const VERB_OF_SYSCALL: Readonly<Record<string, string>> = {
+  open: 'open', mkdir: 'create', write: 'write', rename: 'write', read: 'read', scandir: 'read', unlink: 'delete', rmdir: 'delete', rm: 'delete', copyfile: 'write', fsync: 'write',
+};
+
+/**
+ * An error of the file system that escaped a command (a full disk under the
+ * manifest's write, a read-only home under a mkdir) as one sentence naming
+ * the path and what to do; anything else is returned as it is. A write to an
+ * open file carries no path, so the home stands for it.
+ */
+export function diskStateError(err: unknown, home: string): unknown {
+  if (err instanceof OperatingError) return err;
+  const e = err as NodeJS.ErrnoException | null;
+  if (typeof e?.code !== 'string') return err;
+  return fileSystemError(err, e.path ?? `files in ${home}`, VERB_OF_SYSCALL[e.syscall ?? ''] ?? 'write');
+}
+
+/** Whether the file system holding `path` has (almost) no room left: under 64 KiB free, a log line or a manifest will not fit. */
+export function diskFullAt(path: string): boolean {
+  try {
+    const fs = statfsSync(path);
+    return fs.bavail * fs.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
 }
 
 /**

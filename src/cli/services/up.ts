@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator } from '../../cluster/orchestrator.js';
-import { ensureHome, ensurePrivateDir, lastLine, orchestratorLogOf } from '../../cluster/home.js';
+import { diskFullAt, ensureHome, ensurePrivateDir, lastLine, orchestratorLogOf } from '../../cluster/home.js';
 import { openPrivateLog, openRotatingLog } from '../../cluster/log-files.js';
 import { readRecord } from '../../cluster/record.js';
 import { dataRootOf, deleteData, describeDeleted, planUp, type UpPlan } from '../../cluster/manifest.js';
@@ -157,5 +157,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // On a full disk the daemon's own sentence could not be written to its log, so the cause is named here.
+  if (diskFullAt(o.home)) throw new OperatingError(`the background cluster did not start: the disk holding ${o.home} is full; free some space there and run the command again`);
   throw new OperatingError(`the background cluster did not start: ${lastLine(orchestratorLogOf(o.home))}`);
 }
