@@ -100,7 +100,7 @@ export function parseControlRequest(x: unknown): ControlRequest {
 }
 
 /** The longest a client may ask a replica to keep trying: ten minutes. */
-const MAX_CLIENT_TIMEOUT_MS = 600_000;
+export const MAX_CLIENT_TIMEOUT_MS = 600_000;
 
 function parseCommandOptions(r: Obj): CommandOptions {
   const o: { session?: string; seq?: number; timeoutMs?: number } = {};
