@@ -70,7 +70,8 @@ export function registerFaults(program: Command): void {
     .action(async (opts) => withCluster(async (c) => {
       await c.heal();
       const { delayMs, dropRate } = (await c.status()).faults;
-      print(opts.json, healedLine(delayMs ?? null, dropRate ?? 0), { partition: null, delayMs: delayMs ?? null, dropRate: dropRate ?? 0 });
+      // The JSON keeps its documented shape; `net --json` gives the delay and loss.
+      print(opts.json, healedLine(delayMs ?? null, dropRate ?? 0), { partition: null });
     }));
   program.command('net').description('random delay and loss between replicas (the 003 article\'s random delays)')
     .option('--delay <range>', 'for example 10-200ms, or 0 for none')
