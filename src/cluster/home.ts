@@ -67,6 +67,15 @@ function makePrivateDir(dir: string): void {
   }
 }
 
+/** Checks, without creating it, a directory in the home that may not exist yet (`logs` for `paxos logs`): if it exists it must be private. */
+export function checkPrivateDirIfPresent(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (st.isSymbolicLink()) throw new OperatingError(`${dir} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+  if (!st.isDirectory()) throw new OperatingError(`${dir} is not a directory; remove it and run the command again`);
+  checkPrivate(dir, st, 'it');
+}
+
 function checkPrivate(path: string, st: Stats, what: string): void {
   const uid = process.getuid?.();
   if (uid === undefined) return; // Windows: ownership and modes do not apply.

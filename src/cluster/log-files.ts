@@ -11,7 +11,7 @@
  * most maxBytes long, except that a line is kept whole in one file up to
  * twice maxBytes (see `bytesBeforeRotation`).
  */
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, write } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OperatingError } from '../errors.js';
@@ -346,8 +346,9 @@ function logChain(file: string): ChainFile[] {
     let duplicate = false;
     for (let i = 0; i <= MAX_ROTATED_FILES && missingInARow < 2; i++) {
       const path = rotatedName(file, i);
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st === undefined) {
+      // lstat, and a link counts as absent: the reader never reads through a link planted at a log's name.
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st === undefined || !st.isFile()) {
         missingInARow++;
         continue;
       }
@@ -364,7 +365,7 @@ function logChain(file: string): ChainFile[] {
 function readFileRange(path: string, ino: number, from: number, to: number): Buffer | null {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return null;
   }

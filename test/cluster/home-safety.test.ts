@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { paxosHome } from '../../src/cluster/home.js';
-import { openRotatingLog } from '../../src/cluster/log-files.js';
+import { openRotatingLog, readLogTail } from '../../src/cluster/log-files.js';
 import { readRecord, writeRecord, type ClusterRecord } from '../../src/cluster/record.js';
 import { PlainEventPrinter } from '../../src/cli/format.js';
 import { OperatingError } from '../../src/errors.js';
@@ -177,5 +177,26 @@ test('a real detached cluster: its logs are private and its orchestrator log hol
     } finally {
       await execa(process.execPath, [bin, 'down'], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: home }, reject: false });
     }
+  });
+});
+
+test('paxos logs reads no log through a link: a linked logs directory is refused, a linked log file is not read', async () => {
+  await withDir(async (dir) => {
+    const home = join(dir, 'home');
+    const eves = join(dir, 'eves-folder');
+    mkdirSync(home, { mode: 0o700 });
+    mkdirSync(eves);
+    writeFileSync(join(eves, 'node-1.log'), 'planted line\n');
+    symlinkSync(eves, join(home, 'logs'));
+    const refused = await paxos(home, 'logs', 'node-1');
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stderr, /logs is a symbolic link, which paxos does not follow/);
+
+    rmSync(join(home, 'logs'));
+    mkdirSync(join(home, 'logs'), { mode: 0o700 });
+    symlinkSync(join(eves, 'node-1.log'), join(home, 'logs', 'node-1.log'));
+    const r = await paxos(home, 'logs', 'node-1');
+    assert.doesNotMatch(r.stdout, /planted/);
+    assert.deepEqual(readLogTail({ file: join(home, 'logs', 'node-1.log'), lines: 5 }).text, '');
   });
 });
