@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, statfsSync, statSync, type Stats } from 'node:fs'
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OperatingError } from '../errors.js';
-import { readLogTail } from './log-files.js';
+import { readLogTail, unwrittenLastLine } from './log-files.js';
 
 /**
  * Where a cluster lives: its record, the replicas' data directories and logs.
@@ -158,14 +158,22 @@ export function diskFullAt(path: string): boolean {
  * the end of the file, and finds the line in `.1` if the log has just rotated.
  */
 export function lastLine(file: string): string {
+  // A line the disk refused (it was full) is the latest word, though the file does not hold it.
+  const refused = unwrittenLastLine(file);
+  if (refused !== undefined) return withoutPrefixes(refused);
   try {
     // A few lines rather than one, so that blank lines at the end do not hide the last words.
     const tail = readLogTail({ file, lines: 5 });
     const text = `${tail.text}${tail.partial}`.trimEnd();
-    return text.slice(text.lastIndexOf('\n') + 1).replace(/^\S+Z /, '').replace(/^paxos: /, '') || `see ${file}`;
+    return withoutPrefixes(text.slice(text.lastIndexOf('\n') + 1)) || `see ${file}`;
   } catch {
     return `see ${file}`;
   }
+}
+
+/** A log line without its timestamp and `paxos: `: the sentence itself. */
+function withoutPrefixes(line: string): string {
+  return line.replace(/^\S+Z /, '').replace(/^paxos: /, '');
 }
 
 /** `node-1 to node-3`, or `node-1, node-2, node-4` when the ids have gaps. */

@@ -214,6 +214,9 @@ class RotatingLogWriter implements RotatingLog {
         if (err === null) {
           this.size += written;
           if (written > 0) this.atLineStart = buf[written - 1] === NEWLINE;
+          unwritten.delete(this.file);
+        } else {
+          rememberUnwritten(this.file, buf);
         }
         resolve();
       });
@@ -233,6 +236,23 @@ class RotatingLogWriter implements RotatingLog {
     this.size = fstatSync(this.fd).size;
     this.atLineStart = true;
   }
+}
+
+/**
+ * Per log file, the last line this process could not write to it. A replica
+ * that stops on a full disk says so on stderr, and that sentence is exactly
+ * what the full disk keeps out of its log; lastLine reports it from here.
+ */
+const unwritten = new Map<string, string>();
+
+function rememberUnwritten(file: string, buf: Buffer): void {
+  const line = buf.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+  if (line !== undefined) unwritten.set(file, line);
+}
+
+/** The last line this process failed to write to `file`, if its latest write failed. */
+export function unwrittenLastLine(file: string): string | undefined {
+  return unwritten.get(file);
 }
 
 /**

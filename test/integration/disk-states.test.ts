@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { lastLine } from '../../src/cluster/home.js';
+import { openRotatingLog } from '../../src/cluster/log-files.js';
 import { bin, HANG_MS, paxos } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -116,5 +118,21 @@ test('a cluster.json that is a directory is one sentence', async () => {
     assertOneSentence(await paxos(home, 'status'), /cluster\.json is not a regular file; remove it and run the command again$/);
   } finally {
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a replica\'s last words that a full disk kept out of its log are still its last words', { skip: asRoot ? false : 'needs root to mount a small tmpfs' }, async (t) => {
+  const disk = smallDisk();
+  if (typeof disk === 'string') return t.skip(disk);
+  try {
+    const file = join(disk.dir, 'logs', 'node-2.log');
+    const log = openRotatingLog({ file });
+    fill(disk.dir);
+    log.write('2026-12-06T00:00:00.000Z paxos: cannot write /h/data/node-2/wal.log: the disk is full\n');
+    await log.flush();
+    assert.equal(lastLine(file), 'cannot write /h/data/node-2/wal.log: the disk is full');
+    await log.close();
+  } finally {
+    disk.unmount();
   }
 });
