@@ -136,3 +136,28 @@ test('a replica\'s last words that a full disk kept out of its log are still its
     disk.unmount();
   }
 });
+
+test('status says the disk is full when replicas are down on it', { skip: asRoot ? false : 'needs root to mount a small tmpfs' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-disk-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
+  if (mounted.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return t.skip('cannot mount a tmpfs here');
+  }
+  const home = join(dir, 'home');
+  try {
+    mkdirSync(home, { mode: 0o700 });
+    assert.equal((await paxos(home, 'up', '-n', '1', '--detach')).exitCode, 0);
+    assert.equal((await paxos(home, 'kill', 'node-1')).exitCode, 0);
+    assert.doesNotMatch((await paxos(home, 'status')).stdout, /disk/, 'a disk with room says nothing');
+    fill(dir);
+    const r = await paxos(home, 'status');
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\nthe disk holding ${home} is full: a replica that cannot write its log stops rather than lose what it promised; free some space there, then \`paxos restart --all\`$`));
+    assert.equal(JSON.parse((await paxos(home, 'status', '--json')).stdout).diskFull, true);
+  } finally {
+    await paxos(home, 'down');
+    spawnSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

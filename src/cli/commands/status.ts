@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { ClusterClient } from '../../cluster/client.js';
+import { diskFullAt, paxosHome } from '../../cluster/home.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import { showText } from '../../text/escape.js';
@@ -13,11 +14,22 @@ export function registerStatus(program: Command): void {
       const cluster = await ClusterClient.connect();
       try {
         const status = await cluster.status();
-        process.stdout.write(opts.json ? `${JSON.stringify(status.protocol === 'multi' ? { ...status, membership: membershipSummary(status) } : status)}\n` : `${renderStatus(status)}\n`);
+        const diskFull = status.replicas.some((r) => !r.up) && diskFullAt(paxosHome()) ? paxosHome() : null;
+        const json = { ...status, ...(status.protocol === 'multi' ? { membership: membershipSummary(status) } : {}), ...(diskFull !== null ? { diskFull: true } : {}) };
+        process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${renderStatus(status)}${diskFull !== null ? `\n${diskFullLine(diskFull)}` : ''}\n`);
       } finally {
         cluster.close();
       }
     });
+}
+
+/**
+ * Why replicas are down when the disk is full: a replica stops rather than
+ * acknowledge what it could not make durable, and the sentence it said went
+ * nowhere (its log is on the same full disk), so status says it instead.
+ */
+function diskFullLine(home: string): string {
+  return `the disk holding ${home} is full: a replica that cannot write its log stops rather than lose what it promised; free some space there, then \`paxos restart --all\``;
 }
 
 /** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */
