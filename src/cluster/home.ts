@@ -43,10 +43,7 @@ export function ensureHome(home: string): void {
  */
 export function ensurePrivateDir(dir: string): void {
   makePrivateDir(dir);
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink()) throw new OperatingError(`${dir} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
-  if (!st.isDirectory()) throw new OperatingError(`${dir} is not a directory; remove it and run the command again`);
-  checkPrivate(dir, st, 'it');
+  checkPrivateDirIfPresent(dir);
 }
 
 /** mkdir -p with mode 0700; a refusal is one sentence. */
@@ -71,9 +68,14 @@ function makePrivateDir(dir: string): void {
 export function checkPrivateDirIfPresent(dir: string): void {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (st === undefined) return;
-  if (st.isSymbolicLink()) throw new OperatingError(`${dir} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+  if (st.isSymbolicLink()) throw plantedLink(dir);
   if (!st.isDirectory()) throw new OperatingError(`${dir} is not a directory; remove it and run the command again`);
   checkPrivate(dir, st, 'it');
+}
+
+/** A link where paxos expects its own file or directory: refused, never followed. */
+function plantedLink(path: string): OperatingError {
+  return new OperatingError(`${path} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
 }
 
 function checkPrivate(path: string, st: Stats, what: string): void {
@@ -104,7 +106,7 @@ export function fileSystemError(err: unknown, path: string, doing: string): unkn
     case 'EROFS':
       return new OperatingError(`cannot ${doing} ${path}: the file system is read-only; set PAXOS_HOME to a writable directory`);
     case 'ELOOP':
-      return new OperatingError(`${path} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+      return plantedLink(path);
     case 'ENOTDIR':
       return new OperatingError(`cannot ${doing} ${path}: part of that path is not a directory; fix the path or set PAXOS_HOME to another directory`);
     default:
