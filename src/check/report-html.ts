@@ -292,10 +292,15 @@ function legend(nemesis: readonly NemesisPeriod[]): string {
   return `<div class="legend">${items.join('')}</div>`;
 }
 
-function summaryLine(ops: readonly TimelineOp[], clients: number, span: number): string {
+/** The client number of the reads `paxos check` makes after healing (process 0): not one of the --clients. */
+const FINAL_READS = 0;
+
+function summaryLine(ops: readonly TimelineOp[], span: number): string {
   const count = (o: TimelineOp['outcome']) => groupThousands(ops.filter((op) => op.outcome === o).length);
+  const clients = new Set(ops.filter((op) => op.client !== FINAL_READS).map((op) => op.client)).size;
+  const from = `${clients} ${clients === 1 ? 'client' : 'clients'}${ops.some((op) => op.client === FINAL_READS) ? ' and the final reads' : ''}`;
   return (
-    `<p class="summary">${groupThousands(ops.length)} operations from ${clients} clients over ` +
+    `<p class="summary">${groupThousands(ops.length)} operations from ${from} over ` +
     `${(span / 1000).toFixed(1)} s: ${count('ok')} ok, ${count('fail')} fail, ${count('info')} info.</p>`
   );
 }
@@ -388,7 +393,7 @@ function rows(placed: ReadonlyMap<number, Placed[]>, span: number, keys: Readonl
   for (const client of clients) {
     const ops = placed.get(client) ?? [];
     const height = (ops.reduce((m, p) => Math.max(m, p.lane), 0) + 1) * LANE_PX;
-    labels.push(`<div class="lbl" style="height:${height}px">client ${client}</div>`);
+    labels.push(`<div class="lbl" style="height:${height}px">${client === FINAL_READS ? 'final reads' : `client ${client}`}</div>`);
     lanes.push(`<div class="row" style="height:${height}px">${ops.map((p) => bar(p, span, keys)).join('')}</div>`);
   }
   return { labels: labels.join(''), lanes: lanes.join('') };
@@ -433,7 +438,7 @@ export function renderTimeline(o: TimelineInput): string {
     `<title>${title}</title><style>${CSS}</style><style id="fs"></style></head><body>`,
     `<header><h1>${title}</h1>`,
     `<div class="verdict ${verdictClass(o.verdict, anyHighlight)}">${escapeHtml(o.verdict)}</div>`,
-    summaryLine(o.ops, new Set(o.ops.map((op) => op.client)).size, span),
+    summaryLine(o.ops, span),
     legend(o.nemesis),
     '</header>',
     violationSection(sorted, drawn),

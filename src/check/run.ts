@@ -24,6 +24,9 @@ import { renderLatencySvg } from './latency-svg.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
 
+/** Files the check writes: readable by their owner only. */
+const PRIVATE = { mode: 0o600 } as const;
+
 export interface CheckOptions {
   readonly clusterSize: number;
   readonly protocol: 'multi' | 'basic';
@@ -56,14 +59,15 @@ const BIN = fileURLToPath(new URL('../../../bin/paxos.js', import.meta.url));
 const SETTLE_TIMEOUT_MS = 30_000;
 
 export async function runCheck(o: CheckOptions): Promise<CheckResults> {
-  mkdirSync(o.outDir, { recursive: true });
+  // The history and timeline quote every value written: the results are private to the user, like the logs.
+  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule.
   const kinds = o.protocol === 'basic' ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
   if (kinds.length < o.nemesis.length) o.log('the membership nemesis is left out: Basic Paxos has a fixed set of acceptors');
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
   o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
   for (const f of schedule) o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault)}`);
-  writeFileSync(join(o.outDir, 'nemesis.json'), `${JSON.stringify(schedule.map((f) => ({ ...f, description: describeFault(f.fault) })), null, 2)}\n`);
+  writeFileSync(join(o.outDir, 'nemesis.json'), `${JSON.stringify(schedule.map((f) => ({ ...f, description: describeFault(f.fault) })), null, 2)}\n`, PRIVATE);
   const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
   if (!o.attach) startCluster(o);
   const cluster = await ClusterClient.connect(...(o.attach ? [] : [home]) as [string?]);
@@ -252,8 +256,8 @@ function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: re
 }
 
 function writeOutputs(o: CheckOptions, events: readonly HistoryEvent[], ops: readonly CompletedOp[], schedule: readonly ScheduledFault[], results: CheckResults, suspects: ReadonlySet<CompletedOp>, durationMs: number): void {
-  writeFileSync(join(o.outDir, 'history.jsonl'), toJsonl(events));
-  writeFileSync(join(o.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(o.outDir, 'history.jsonl'), toJsonl(events), PRIVATE);
+  writeFileSync(join(o.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`, PRIVATE);
   const timeline: TimelineOp[] = ops.map((op) => ({
     client: op.invoke.process, key: op.invoke.key, op: op.invoke.op, node: op.invoke.node,
     value: op.invoke.op === 'set' ? op.invoke.value : op.completion?.type === 'ok' ? op.completion.value : null,
@@ -261,8 +265,8 @@ function writeOutputs(o: CheckOptions, events: readonly HistoryEvent[], ops: rea
   }));
   const nemesis = schedule.map((f) => ({ kind: f.fault.kind, description: describeFault(f.fault), startMs: f.startMs, endMs: f.endMs }));
   const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
-  writeFileSync(join(o.outDir, 'timeline.html'), renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }));
-  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }));
+  writeFileSync(join(o.outDir, 'timeline.html'), renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }), PRIVATE);
+  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }), PRIVATE);
 }
 
 /** Most dots a latency plot draws; past it every k-th op is kept (and every unknown or highlighted one), so the file stays small. */

@@ -14,7 +14,16 @@ export class PlainEventPrinter {
   private readonly seen = new Set<string>();
   private readonly order: string[] = [];
 
-  line(e: ClusterEvent): string | null {
+  /**
+   * `hideValues` replaces each value by its length: the detached
+   * orchestrator's log is a file that outlives the run and is copied into bug
+   * reports, and the values are what users put in the cluster (a card number
+   * in a demo), so it records that a value was chosen, not what it was.
+   */
+  constructor(private readonly opts: { readonly hideValues?: boolean } = {}) {}
+
+  line(event: ClusterEvent): string | null {
+    const e = this.opts.hideValues === true ? withoutValues(event) : event;
     const raw = this.unescaped(e);
     // The parts that carry user text are escaped below; showLine is the backstop for any other part that does.
     return raw === null ? null : showLine(raw);
@@ -50,6 +59,17 @@ export class PlainEventPrinter {
     if (this.order.length > 10_000) this.seen.delete(this.order.shift()!);
     return true;
   }
+}
+
+/** The event with every value it carries replaced by a note of its length. */
+function withoutValues(e: ClusterEvent): ClusterEvent {
+  if (e.type === 'chosen') return { ...e, value: hiddenValue(e.value) };
+  if (e.type === 'core' && 'value' in e.event && typeof e.event.value === 'string') return { ...e, event: { ...e.event, value: hiddenValue(e.event.value) } };
+  return e;
+}
+
+function hiddenValue(value: string): string {
+  return `(${value.length} ${value.length === 1 ? 'character' : 'characters'}, not logged)`;
 }
 
 export function describeFaults(f: { partition: readonly (readonly number[])[] | null; delayMs: { min: number; max: number } | null; dropRate: number }): string {

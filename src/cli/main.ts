@@ -27,6 +27,7 @@ import { registerTrace } from './commands/trace.js';
 import { registerUi } from './commands/ui.js';
 import { registerUp } from './commands/up.js';
 import { describeError, exitCodeFor, UsageError } from '../errors.js';
+import { diskStateError, paxosHome } from '../cluster/home.js';
 
 /** The version in package.json, read at run time so a release changes it in one place. */
 export function packageVersion(): string {
@@ -223,7 +224,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${commanderSentence(err.message, lastCommand.name || undefined)}\n`);
       return 2;
     }
-    process.stderr.write(`${describeError(err)}\n`);
-    return exitCodeFor(err);
+    // A full disk or a read-only home is the world's state, not a bug: one sentence naming the path.
+    const explained = diskStateError(err, paxosHome());
+    process.stderr.write(`${describeError(explained)}\n`);
+    return exitCodeFor(explained);
   }
 }

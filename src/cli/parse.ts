@@ -1,6 +1,7 @@
 /** Option parsers shared by commands; each throws a UsageError naming the flag. */
 import { describeIds } from '../cluster/home.js';
 import { UsageError } from '../errors.js';
+import { MAX_CLIENT_TIMEOUT_MS } from '../node/limits.js';
 
 export function parseIntFlag(flag: string, min: number, max: number) {
   return (raw: string): number => {
@@ -23,6 +24,19 @@ export function parseDurationMs(flag: string) {
     const unit = m[2] ?? 'ms';
     return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
   };
+}
+
+/**
+ * `--timeout` of propose and get: the replica's own limits (above 0, at most
+ * ten minutes) applied here, so a timeout it would refuse is bad usage (exit
+ * 2) said before anything is sent, not an outcome that looks unknown (exit 3).
+ */
+export function parseClientTimeout(raw: string): number {
+  const ms = parseDurationMs('--timeout')(raw);
+  if (ms <= 0 || ms > MAX_CLIENT_TIMEOUT_MS) {
+    throw new UsageError(`--timeout must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS / 60_000}m, the longest a replica waits, got "${raw}"`);
+  }
+  return ms;
 }
 
 /**

@@ -20,7 +20,7 @@ export class ClusterTrace {
     this.dir = partsDirOf(file);
     // A trace is one run: parts left by an earlier run would merge into this one.
     rmSync(this.dir, { recursive: true, force: true });
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.writer = new PartWriter(orchestratorPartOf(this.dir), log);
   }
 
@@ -51,7 +51,8 @@ export class ClusterTrace {
     this.writer.close();
     try {
       const merged = mergePartsDir(this.dir);
-      writeFileSync(this.file, merged.text);
+      // Private like the logs: a trace quotes every value the cluster saw.
+      writeFileSync(this.file, merged.text, { mode: 0o600 });
       const left = merged.orphans > 0 ? `; ${merged.orphans} deliveries of messages whose sends were never written left out` : '';
       return this.say(`wrote the trace of this run to ${this.file}: ${merged.events.length} events${left}`);
     } catch (err) {

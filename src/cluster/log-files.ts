@@ -11,10 +11,11 @@
  * most maxBytes long, except that a line is kept whole in one file up to
  * twice maxBytes (see `bytesBeforeRotation`).
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, write } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OperatingError } from '../errors.js';
+import { ensurePrivateDir, fileSystemError } from './home.js';
 
 /** With the default keepFiles, four files of this size: a replica's log takes at most 32 MiB of disk. */
 export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
@@ -92,12 +93,8 @@ class RotatingLogWriter implements RotatingLog {
     if (!Number.isSafeInteger(keepFiles) || keepFiles < 1 || keepFiles > MAX_ROTATED_FILES) {
       throw new OperatingError(`a log's keepFiles must be a whole number from 1 to ${MAX_ROTATED_FILES}, not ${keepFiles}`);
     }
-    try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      this.fd = openSync(file, 'a+');
-    } catch (err) {
-      throw new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
-    }
+    ensurePrivateDir(dirname(file));
+    this.fd = openPrivateLog(file);
     this.size = fstatSync(this.fd).size;
     this.atLineStart = this.size === 0 || lastByte(this.fd, this.size) === NEWLINE;
     this.acceptedEndsLine = this.atLineStart;
@@ -217,6 +214,9 @@ class RotatingLogWriter implements RotatingLog {
         if (err === null) {
           this.size += written;
           if (written > 0) this.atLineStart = buf[written - 1] === NEWLINE;
+          unwritten.delete(this.file);
+        } else {
+          rememberUnwritten(this.file, buf);
         }
         resolve();
       });
@@ -231,11 +231,45 @@ class RotatingLogWriter implements RotatingLog {
       for (let i = this.keepFiles - 1; i >= 1; i--) renameIfPresent(rotatedName(this.file, i), rotatedName(this.file, i + 1));
       renameIfPresent(this.file, rotatedName(this.file, 1));
     } finally {
-      this.fd = openSync(this.file, 'a+');
+      this.fd = openPrivateLog(this.file);
     }
     this.size = fstatSync(this.fd).size;
     this.atLineStart = true;
   }
+}
+
+/**
+ * Per log file, the last line this process could not write to it. A replica
+ * that stops on a full disk says so on stderr, and that sentence is exactly
+ * what the full disk keeps out of its log; lastLine reports it from here.
+ */
+const unwritten = new Map<string, string>();
+
+function rememberUnwritten(file: string, buf: Buffer): void {
+  const line = buf.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+  if (line !== undefined) unwritten.set(file, line);
+}
+
+/** The last line this process failed to write to `file`, if its latest write failed. */
+export function unwrittenLastLine(file: string): string | undefined {
+  return unwritten.get(file);
+}
+
+/**
+ * Opens a log for appending without following a link at its name, creating
+ * it readable by its owner only (logs quote the commands and values a cluster
+ * saw); a log an older paxos left readable by others is made private.
+ */
+export function openPrivateLog(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    const e = fileSystemError(err, file, 'open');
+    throw e instanceof OperatingError ? e : new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
+  }
+  if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  return fd;
 }
 
 export function rotatedName(file: string, index: number): string {
@@ -332,8 +366,9 @@ function logChain(file: string): ChainFile[] {
     let duplicate = false;
     for (let i = 0; i <= MAX_ROTATED_FILES && missingInARow < 2; i++) {
       const path = rotatedName(file, i);
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st === undefined) {
+      // lstat, and a link counts as absent: the reader never reads through a link planted at a log's name.
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st === undefined || !st.isFile()) {
         missingInARow++;
         continue;
       }
@@ -350,7 +385,7 @@ function logChain(file: string): ChainFile[] {
 function readFileRange(path: string, ino: number, from: number, to: number): Buffer | null {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return null;
   }

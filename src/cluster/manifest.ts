@@ -8,12 +8,12 @@
  * cluster from its data, and to refuse a start that does not fit the data.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { LOCK_FILE_NAME } from '../storage/lock.js';
-import { readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
+import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { isProcessAlive } from './record.js';
 import { ManifestSchema, parseOrThrow, type Manifest, type MemberState } from './schemas.js';
 import { MAX_NODE_ID } from '../core/membership.js';
@@ -124,6 +124,8 @@ export function planUp(home: string, req: UpRequest): UpPlan {
   if (req.fresh) return fresh;
   const manifest = readManifest(home);
   if (manifest === null) {
+    // Starting would put replica directories among someone else's files, and a later --fresh could not delete them.
+    refuseForeignData(home, 'start a cluster there');
     if (hasData(home)) {
       throw new OperatingError(`${dataRootOf(home)} holds data but no manifest.json (an older paxos made it, or its first start was cut short), so it cannot be resumed safely; run \`paxos up --fresh\` to delete it and start empty`);
     }
@@ -216,16 +218,59 @@ export interface DeletedData {
  * Deletes every replica's data and the manifest, after waiting for any
  * replica still holding its directory to leave, and returns what was there;
  * null when there was nothing to delete. Logs are kept: they explain what
- * happened to the data that is now gone.
+ * happened to the data that is now gone. Only what paxos made is deleted, and
+ * only when nothing else is there (see refuseForeignData): a home may be a
+ * folder the user keeps other things in, and a `data/` there is not ours.
  */
 export async function deleteData(home: string): Promise<DeletedData | null> {
   const root = dataRootOf(home);
-  if (!existsSync(root)) return null;
+  if (lstatSync(root, { throwIfNoEntry: false }) === undefined) return null;
+  refuseForeignData(home, 'delete its data');
   await waitForDataRelease(home);
-  const entries = readdirSync(root).sort(byNodeNumber).map((name) => ({ path: join(root, name), bytes: sizeOf(join(root, name)) }));
-  rmSync(root, { recursive: true, force: true });
+  const names = readdirSync(root).sort(byNodeNumber);
+  const entries = names.map((name) => ({ path: join(root, name), bytes: sizeOf(join(root, name)) }));
+  // rmSync unlinks a symbolic link inside a replica directory rather than following it.
+  for (const e of entries) rmSync(e.path, { recursive: true, force: true });
+  rmdirSync(root);
   if (entries.length === 0) return null;
   return { path: root, entries, bytes: entries.reduce((sum, e) => sum + e.bytes, 0) };
+}
+
+/**
+ * Throws one sentence naming every entry of `data/` paxos did not make, or
+ * the data directory itself when it is a link or not a directory; `doing`
+ * says what was refused. Called before anything is deleted, so a refusal
+ * deletes nothing.
+ */
+export function refuseForeignData(home: string, doing: string): void {
+  const root = dataRootOf(home);
+  const st = lstatSync(root, { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (!st.isDirectory()) {
+    const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
+    throw new OperatingError(`${root} is ${what}, which paxos did not make and does not delete through, so it cannot ${doing}; move it away or set PAXOS_HOME to another directory`);
+  }
+  const foreign = readdirSync(root, { withFileTypes: true }).filter((e) => !madeByPaxos(root, e)).map(describeEntry).sort();
+  if (foreign.length === 0) return;
+  throw new OperatingError(`${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`);
+}
+
+/**
+ * Whether a `data/` entry is paxos's own: the manifest (or the temporary copy
+ * a cut-short write of it leaves), or a real directory `node-N` that carries
+ * a replica identity file or is empty. A link is never ours, whatever its name.
+ */
+function madeByPaxos(root: string, e: Dirent): boolean {
+  if (e.isFile()) return e.name === 'manifest.json' || /^manifest\.json\.\d+\.tmp$/.test(e.name);
+  if (!e.isDirectory() || !/^node-\d+$/.test(e.name)) return false;
+  const dir = join(root, e.name);
+  return lstatSync(join(dir, IDENTITY_FILE_NAME), { throwIfNoEntry: false })?.isFile() === true || readdirSync(dir).length === 0;
+}
+
+function describeEntry(e: Dirent): string {
+  if (e.isSymbolicLink()) return `${e.name} (a symbolic link)`;
+  if (e.isDirectory()) return `${e.name}/`;
+  return e.name;
 }
 
 /** node-2 before node-10, and manifest.json first. */

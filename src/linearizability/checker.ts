@@ -515,11 +515,16 @@ class Search<S, I, O> {
 
 const SHOWN_PREFIX_OPS = 4;
 
+/** A call or return time as people read it: the simulator's whole ticks as they are, a real run's milliseconds to a tenth (performance.now has a dozen digits). */
+function time(t: number): string {
+  return Number.isInteger(t) ? String(t) : t.toFixed(1);
+}
+
 function explain<S, I, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[], longest: Longest): string {
   const show = (op: number): string => {
     const h = history[op]!;
     const what = model.describe?.(h.input, h.output) ?? `${JSON.stringify(h.input)} → ${h.output === undefined ? '?' : JSON.stringify(h.output)}`;
-    return `client ${h.clientId} ${what} [${h.callTime}, ${h.returnTime === Infinity ? 'open' : h.returnTime}]`;
+    return `client ${h.clientId} ${what} [${time(h.callTime)}, ${h.returnTime === Infinity ? 'open' : time(h.returnTime)}]`;
   };
   const placed = longest.ops;
   const tail = placed.slice(-SHOWN_PREFIX_OPS).map(show).join(', ');

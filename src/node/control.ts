@@ -8,6 +8,7 @@ import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
+import { MAX_CLIENT_TIMEOUT_MS } from './limits.js';
 import type { ReplicaEvent } from './events.js';
 import type { Replica } from './replica.js';
 import { MAX_HELD, MAX_TICKS, NOT_STEP_MODE, tickAndSettle, type StepControl } from './step.js';
@@ -99,8 +100,7 @@ export function parseControlRequest(x: unknown): ControlRequest {
   }
 }
 
-/** The longest a client may ask a replica to keep trying: ten minutes. */
-const MAX_CLIENT_TIMEOUT_MS = 600_000;
+export { MAX_CLIENT_TIMEOUT_MS };
 
 function parseCommandOptions(r: Obj): CommandOptions {
   const o: { session?: string; seq?: number; timeoutMs?: number } = {};

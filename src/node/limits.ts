@@ -7,3 +7,6 @@ import { DEFAULTS } from '../core/config.js';
  * values plus JSON overhead, and nothing much bigger.
  */
 export const MAX_FRAME_BYTES = DEFAULTS.maxBatchEntries * (MAX_VALUE_BYTES + 1024) * 2;
+
+/** The longest a client may ask a replica to keep trying: ten minutes. The CLI checks --timeout against it before it connects. */
+export const MAX_CLIENT_TIMEOUT_MS = 600_000;

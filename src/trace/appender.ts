@@ -15,7 +15,8 @@ export class LineAppender {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly file: string, everyMs: number, private readonly onError: (err: Error) => void) {
-    mkdirSync(dirname(file), { recursive: true });
+    // A trace quotes every message, values included: private to the user, like the logs.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.timer = setInterval(() => this.flush(), everyMs);
     this.timer.unref();
   }
@@ -34,7 +35,7 @@ export class LineAppender {
     const text = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
     try {
-      appendFileSync(this.file, text);
+      appendFileSync(this.file, text, { mode: 0o600 });
     } catch (err) {
       this.broken = true;
       this.onError(err as Error);

@@ -17,7 +17,13 @@ import { SHELLS } from './completion.js';
 function nodeNames(): string[] {
   const home = process.env.PAXOS_HOME === '' ? undefined : paxosHome();
   if (home === undefined) return [];
-  const record = readRecord(home);
+  // Tab must never print an error: a home paxos refuses (another user's, or writable by others) offers no names.
+  let record: ReturnType<typeof readRecord>;
+  try {
+    record = readRecord(home);
+  } catch {
+    return [];
+  }
   if (record !== null) return record.replicas.map((r) => `node-${r.id}`);
   const logs = join(home, 'logs');
   return existsSync(logs) ? readdirSync(logs).filter((f) => /^node-\d+\.log$/.test(f)).map((f) => f.slice(0, -4)).sort() : [];

@@ -66,26 +66,29 @@ export function registerFaults(program: Command): void {
     .action(async (groups, opts) => withCluster(async (c) => {
       const parsed = groups.map((g) => g.split(',').filter((x) => x !== '').map((x) => parseNodeName(x, memberIds(c))));
       await c.partition(parsed);
-      // The orchestrator's own view, so the JSON has the group of replicas left out too.
-      const partition = opts.json ? (await c.status()).faults.partition ?? parsed : parsed;
-      print(opts.json, `partitioned: ${parsed.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`, { partition });
+      // The orchestrator's own view, so both forms show the group of replicas left out too (`partition node-1` makes two groups).
+      const partition = (await c.status()).faults.partition ?? parsed;
+      print(opts.json, `partitioned: ${partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`, { partition });
     }));
   program.command('heal').description('remove the partition')
     .option('--json', 'print {"partition":null}')
     .action(async (opts) => withCluster(async (c) => {
       await c.heal();
-      print(opts.json, 'healed: every replica can reach every other', { partition: null });
+      const { delayMs, dropRate } = (await c.status()).faults;
+      // The JSON keeps its documented shape; `net --json` gives the delay and loss.
+      print(opts.json, healedLine(delayMs ?? null, dropRate ?? 0), { partition: null });
     }));
   program.command('net').description('random delay and loss between replicas (the 003 article\'s random delays)')
     .option('--delay <range>', 'for example 10-200ms, or 0 for none')
     .option('--drop <percent>', 'for example 5%, or 0 for none')
     .option('--json', 'print the network rules now in force: {"delayMs":{"min":10,"max":200},"dropRate":0.05,"partition":null}')
     .action(async (opts) => {
-      if (opts.delay === undefined && opts.drop === undefined) throw new UsageError('net needs --delay, --drop or both, for example: paxos net --delay 10-200ms --drop 5%');
+      // --json alone is what its help says: the rules in force, unchanged.
+      if (opts.delay === undefined && opts.drop === undefined && opts.json !== true) throw new UsageError('net needs --delay, --drop or both, for example: paxos net --delay 10-200ms --drop 5%; `paxos net --json` prints the rules in force');
       const delayMs = opts.delay === undefined ? undefined : opts.delay === '0' ? null : usage(() => parseDelay(opts.delay!));
       const dropRate = opts.drop === undefined ? undefined : usage(() => parseDrop(opts.drop!));
       const faults = await withCluster(async (c) => {
-        await c.net({ ...(delayMs !== undefined ? { delayMs } : {}), ...(dropRate !== undefined ? { dropRate } : {}) });
+        if (delayMs !== undefined || dropRate !== undefined) await c.net({ ...(delayMs !== undefined ? { delayMs } : {}), ...(dropRate !== undefined ? { dropRate } : {}) });
         return opts.json ? (await c.status()).faults : undefined;
       });
       if (faults !== undefined) {
@@ -94,6 +97,16 @@ export function registerFaults(program: Command): void {
       }
       process.stdout.write(`network: ${delayMs ? `delay ${delayMs.min}-${delayMs.max}ms` : delayMs === null ? 'no delay' : ''}${dropRate !== undefined ? ` drop ${Math.round(dropRate * 1000) / 10}%` : ''}\n`.replace(': ', ': ').trimStart());
     });
+}
+
+/**
+ * What `heal` did: it removes the partition only, so while a `net` delay or
+ * loss is in force it says so rather than claim every message gets through.
+ */
+function healedLine(delayMs: { min: number; max: number } | null, dropRate: number): string {
+  if (delayMs === null && dropRate === 0) return 'healed: every replica can reach every other';
+  const rules = [delayMs !== null ? `delay ${delayMs.min}-${delayMs.max}ms` : '', dropRate > 0 ? `drop ${Math.round(dropRate * 1000) / 10}%` : ''].filter((x) => x !== '').join(' ');
+  return `healed the partition; the network still has ${rules} (\`paxos net --delay 0 --drop 0\` removes it)`;
 }
 
 /** The replica a command names, or 'all' for `--all`; exactly one of the two must be given. */

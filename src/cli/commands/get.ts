@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { parseDurationMs, parseNodeName } from '../parse.js';
+import { parseClientTimeout, parseNodeName } from '../parse.js';
 
 export function registerGet(program: Command): void {
   program
@@ -7,12 +7,12 @@ export function registerGet(program: Command): void {
     .description('read a key, linearizably: the read goes through consensus like a write')
     .argument('<key>')
     .option('--via <node>', 'ask this replica', (v) => parseNodeName(v))
-    .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
+    .option('--timeout <duration>', 'give up after this long', parseClientTimeout, 5000)
     .option('--json', 'print the result as JSON')
     .action(async (key, opts, cmd) => {
       const { checkKey, describeResult, printOutcome, runClientCommand, stepAwareTimeout } = await import('../services/propose.js');
       const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
-      checkKey(key);
+      checkKey(key, true);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r),
         run: () => runClientCommand({ command: { op: 'get', key }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),

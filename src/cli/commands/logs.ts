@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { existsSync } from 'node:fs';
-import { logFileOf, paxosHome } from '../../cluster/home.js';
+import { join } from 'node:path';
+import { checkPrivateDirIfPresent, logFileOf, paxosHome } from '../../cluster/home.js';
 import type { ClusterRecord } from '../../cluster/record.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
 
@@ -17,6 +18,7 @@ export function registerLogs(program: Command): void {
       const home = paxosHome();
       // Without a running cluster the logs of the last one are still worth reading.
       const record = readRecord(home);
+      checkPrivateDirIfPresent(join(home, 'logs'));
       await runLogs({
         home, node: logNode(home, name, record), clusterRunning: record !== null, lines: opts.lines, json: opts.json === true,
         out: (text) => { if (text !== '') process.stdout.write(text); },

@@ -3,6 +3,7 @@
  * this module (and with it the membership service) only when the command runs.
  */
 import { ClusterClient } from '../../cluster/client.js';
+import { diskFullAt, paxosHome } from '../../cluster/home.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
 import { showText } from '../../text/escape.js';
@@ -14,10 +15,21 @@ export async function runStatus(json: boolean): Promise<void> {
   const cluster = await ClusterClient.connect();
   try {
     const status = await cluster.status();
-    process.stdout.write(json ? `${JSON.stringify(status.protocol === 'multi' ? { ...status, membership: membershipSummary(status) } : status)}\n` : `${renderStatus(status)}\n`);
+    const diskFull = status.replicas.some((r) => !r.up) && diskFullAt(paxosHome()) ? paxosHome() : null;
+    const data = { ...status, ...(status.protocol === 'multi' ? { membership: membershipSummary(status) } : {}), ...(diskFull !== null ? { diskFull: true } : {}) };
+    process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${renderStatus(status)}${diskFull !== null ? `\n${diskFullLine(diskFull)}` : ''}\n`);
   } finally {
     cluster.close();
   }
+}
+
+/**
+ * Why replicas are down when the disk is full: a replica stops rather than
+ * acknowledge what it could not make durable, and the sentence it said went
+ * nowhere (its log is on the same full disk), so status says it instead.
+ */
+function diskFullLine(home: string): string {
+  return `the disk holding ${home} is full: a replica that cannot write its log stops rather than lose what it promised; free some space there, then \`paxos restart --all\``;
 }
 
 /** The status table as `paxos status` prints it; `--json` bypasses it and keeps keys and values raw. */

@@ -246,6 +246,10 @@ async function measure(t: Target, o: { concurrency: number; ops: number; valueSi
     for (const c of conns) c.close();
   });
   const after = await statuses(t);
+  const changed = changedDuring(before, after);
+  if (changed !== null) {
+    throw new OperatingError(`the cluster changed while the benchmark ran (${changed}), so its counts would mix two runs; no result is given for it: run the benchmark again on a cluster that stays up`);
+  }
   const sum = (ss: ReplicaStatus[], f: (s: ReplicaStatus) => number) => ss.reduce((n, s) => n + f(s), 0);
   const per = (x: number) => (result.ops === 0 ? NaN : round2(x / result.ops));
   const p = (q: number) => round2(percentile(result.latenciesMs, q));
@@ -260,6 +264,22 @@ async function measure(t: Target, o: { concurrency: number; ops: number; valueSi
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
   };
+}
+
+/**
+ * How the replicas changed between the samples before and after a run, or
+ * null if they did not: one that stopped answering, or whose counters started
+ * over (it restarted). Either makes "after minus before" meaningless: a
+ * cluster that died mid-run gave negative messages per value.
+ */
+export function changedDuring(before: readonly ReplicaStatus[], after: readonly ReplicaStatus[]): string | null {
+  const changes: string[] = [];
+  for (const b of before) {
+    const a = after.find((s) => s.node === b.node);
+    if (a === undefined) changes.push(`node-${b.node} stopped answering`);
+    else if (a.pid !== b.pid || a.uptimeMs < b.uptimeMs || a.messagesOut < b.messagesOut || a.fsyncs < b.fsyncs) changes.push(`node-${b.node} restarted`);
+  }
+  return changes.length === 0 ? null : changes.join(', ');
 }
 
 export function round2(x: number): number {

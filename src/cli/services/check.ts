@@ -1,5 +1,6 @@
 /** The `paxos check` service: runs the check, prints the verdict, the figures and where the results are. */
 import { runCheck, type CheckOptions, type CheckResults } from '../../check/run.js';
+import { runDown } from './down.js';
 
 export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> & { json: boolean }): Promise<number> {
   const tty = process.stderr.isTTY === true && !o.json;
@@ -7,11 +8,32 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
     if (tty) process.stderr.write('\r\x1b[2K');
     process.stderr.write(`${line}\n`);
   };
-  const results = await runCheck({ ...o, log, ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}) });
+  const stopOnInterrupt = o.attach ? null : () => interrupted(o.clusterHome, log);
+  if (stopOnInterrupt !== null) process.once('SIGINT', stopOnInterrupt);
+  let results: CheckResults;
+  try {
+    results = await runCheck({ ...o, log, ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}) });
+  } finally {
+    if (stopOnInterrupt !== null) process.off('SIGINT', stopOnInterrupt);
+  }
   if (tty) process.stderr.write('\r\x1b[2K');
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else for (const line of summary(results, o.outDir)) process.stdout.write(`${line}\n`);
   return results.verdict === 'pass' ? 0 : results.verdict === 'fail' ? 1 : 3;
+}
+
+/**
+ * Ctrl-C during a check: the cluster it started runs detached, so it would
+ * outlive the check unseen. It is stopped, the user is told, and the process
+ * exits 130 (no verdict: the run did not finish). An attached check leaves
+ * the user's own cluster alone.
+ */
+function interrupted(clusterHome: string, log: (line: string) => void): void {
+  log(`interrupted: stopping the check's cluster in ${clusterHome}; there is no verdict, the run did not finish`);
+  void runDown(clusterHome, { wipe: false }).then(
+    (r) => { for (const line of r.lines) log(line); },
+    (err: Error) => log(`could not stop it (${err.message}); stop it with \`PAXOS_HOME=${clusterHome} paxos down\``),
+  ).finally(() => process.exit(130));
 }
 
 interface Shape {

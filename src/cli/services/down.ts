@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { ClusterClient } from '../../cluster/client.js';
 import { orchestratorLogOf } from '../../cluster/home.js';
 import { partsDirOf } from '../../trace/live.js';
-import { deleteData, describeDeleted, dataRootOf, type DeletedData } from '../../cluster/manifest.js';
+import { deleteData, describeDeleted, dataRootOf, refuseForeignData, type DeletedData } from '../../cluster/manifest.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
 
 export interface DownResult {
@@ -21,6 +21,8 @@ export interface DownResult {
 const EXIT_WAIT_MS = 10_000;
 
 export async function runDown(home: string, o: { wipe: boolean }): Promise<DownResult> {
+  // Refused before the cluster is stopped: a wipe that cannot happen should leave everything as it was.
+  if (o.wipe) refuseForeignData(home, 'delete its data');
   const stopped = await stop(home, o.wipe);
   if (!o.wipe) return stopped;
   const deleted = await deleteData(home);

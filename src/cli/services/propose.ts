@@ -17,9 +17,10 @@ import { showLine, showText } from '../../text/escape.js';
 export type CommandResult = ClientSuccess & { readonly latencyMs: number };
 
 /** Prints a command's result, or with --json its failure as JSON on stdout too, before the one-sentence error. */
-export async function printOutcome(o: { json: boolean; run: () => Promise<CommandResult & { node: number }>; describe: (r: CommandResult & { node: number }) => string }): Promise<void> {
+export async function printOutcome(o: { json: boolean; run: () => Promise<CommandResult & { node: number }>; describe: (r: CommandResult & { node: number }) => string; proposed?: string }): Promise<void> {
   try {
     const r = await o.run();
+    if (r.alreadyChosen === true) throw new AlreadyChosenError(r, o.proposed ?? '');
     process.stdout.write(o.json ? `${JSON.stringify({ ...r, outcome: 'ok' })}\n` : `${o.describe(r)}\n`);
   } catch (err) {
     if (o.json && err instanceof OutcomeError) process.stdout.write(`${failureJson(err)}\n`);
@@ -59,8 +60,14 @@ export function parseAssignment(text: string): { key: string; value: string } {
   return { key, value };
 }
 
-export function checkKey(key: string): void {
-  if (key.length === 0) throw new UsageError('a key is needed before "=", like x=7');
+/**
+ * A key as a command gives it: not empty, and without white space, which
+ * would make `x` and `x ` two keys that print alike. `forGet` words the
+ * empty case for `get`, which has no "=".
+ */
+export function checkKey(key: string, forGet = false): void {
+  if (key.length === 0) throw new UsageError(forGet ? 'get needs a key, like `paxos get x`' : 'a key is needed before "=", like x=7');
+  if (/\s/u.test(key)) throw new UsageError(`a key cannot contain spaces or other white space (got ${JSON.stringify(key)})`);
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new UsageError(`the key is longer than ${MAX_KEY_BYTES} bytes`);
 }
 
@@ -120,18 +127,33 @@ function failureOf(c: ClientCommand, reply: ClientFailure, node: number): Outcom
   return new OutcomeError(text, reply.outcome, reply.code, node);
 }
 
-/** The JSON a failed command prints with --json: the same fields whatever the reason. */
-export function failureJson(err: OutcomeError): string {
-  return JSON.stringify({ ok: false, outcome: err.outcome, code: err.code, error: err.message, node: err.node });
+/**
+ * Basic Paxos: the key already holds another value, so the value proposed is
+ * known never to be chosen. The outcome says what happened to this command
+ * (refused, exit 1), and the JSON carries what is chosen instead.
+ */
+export class AlreadyChosenError extends OutcomeError {
+  constructor(readonly chosen: CommandResult & { node: number }, proposed: string) {
+    super(`${showText(chosen.key)} was already chosen as ${showText(chosen.value ?? '')}, so ${showText(proposed)} was not chosen (${resultTail(chosen)})`, 'refused', 'already-chosen', chosen.node);
+  }
 }
 
-export function describeResult(r: CommandResult & { node: number }, proposed?: string): string {
-  const where = r.slot !== undefined ? ` in slot #${r.slot}` : '';
+/** The JSON a failed command prints with --json: the same fields whatever the reason, and the chosen value when one is why. */
+export function failureJson(err: OutcomeError): string {
+  const chosen = err instanceof AlreadyChosenError ? { key: err.chosen.key, chosen: err.chosen.value, ballot: err.chosen.ballot } : {};
+  return JSON.stringify({ ok: false, outcome: err.outcome, code: err.code, error: err.message, node: err.node, ...chosen });
+}
+
+function resultTail(r: CommandResult & { node: number }): string {
   const trips = `${r.roundTrips} round trip${r.roundTrips === 1 ? '' : 's'}`;
-  const tail = `at ballot ${formatBallot(r.ballot)}, ${trips}, ${r.latencyMs.toFixed(1)} ms via node-${r.node}`;
+  return `at ballot ${formatBallot(r.ballot)}, ${trips}, ${r.latencyMs.toFixed(1)} ms via node-${r.node}`;
+}
+
+export function describeResult(r: CommandResult & { node: number }): string {
+  const where = r.slot !== undefined ? ` in slot #${r.slot}` : '';
+  const tail = resultTail(r);
   const key = showText(r.key);
   const value = r.value === null ? null : showText(r.value);
   if (r.op === 'get') return `${key} = ${value ?? '(nothing chosen)'} (read${where} ${tail})`;
-  if (r.alreadyChosen) return `${key} was already chosen as ${value}; ${showText(proposed ?? '')} was not chosen (${tail})`;
   return `chosen ${key}=${value}${where} ${tail}`;
 }

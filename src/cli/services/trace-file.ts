@@ -28,7 +28,7 @@ function describeOpenError(target: string, err: unknown): string {
 export function openTraceOutput(target: string): TraceOutput {
   let fd: number;
   try {
-    fd = target === '-' ? 1 : openSync(target, 'w');
+    fd = target === '-' ? 1 : openSync(target, 'w', 0o600);
   } catch (err) {
     throw new OperatingError(describeOpenError(target, err));
   }

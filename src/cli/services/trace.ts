@@ -101,7 +101,7 @@ function isDirectory(path: string): boolean {
 
 function write(file: string, text: string): void {
   try {
-    writeFileSync(file, text);
+    writeFileSync(file, text, { mode: 0o600 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new OperatingError(code === 'ENOENT' ? `cannot write ${file}: its folder does not exist` : `cannot write ${file}: ${(err as Error).message}`);

@@ -5,11 +5,11 @@
  * cluster's data resumes that cluster; `--fresh` deletes the data first.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator } from '../../cluster/orchestrator.js';
-import { lastLine, orchestratorLogOf } from '../../cluster/home.js';
-import { openRotatingLog } from '../../cluster/log-files.js';
+import { diskFullAt, ensureHome, ensurePrivateDir, lastLine, orchestratorLogOf } from '../../cluster/home.js';
+import { openPrivateLog, openRotatingLog } from '../../cluster/log-files.js';
 import { readRecord } from '../../cluster/record.js';
 import { dataRootOf, deleteData, describeDeleted, planUp, type UpPlan } from '../../cluster/manifest.js';
 import type { Protocol } from '../../core/types.js';
@@ -46,6 +46,9 @@ const BIN = fileURLToPath(new URL('../../../../bin/paxos.js', import.meta.url));
 
 export async function runUp(o: UpOptions): Promise<number> {
   ensureNoRunningCluster(o.home);
+  // Made (or checked) here, so a read-only or foreign home is one sentence before anything starts.
+  ensureHome(o.home);
+  ensurePrivateDir(join(o.home, 'logs'));
   const plan = planUp(o.home, { ...(o.nodes !== undefined ? { nodes: o.nodes } : {}), ...(o.protocol !== undefined ? { protocol: o.protocol } : {}), fresh: o.fresh });
   if (o.fresh) await freshStart(o);
   if (o.detach) return startDetached(o, plan);
@@ -95,7 +98,8 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
 }
 
 function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
-  const printer = new PlainEventPrinter();
+  // The daemon's lines go to its log file; a terminal shows the values to the user who typed them.
+  const printer = new PlainEventPrinter({ hideValues: o.daemon });
   const s = orchestrator.status();
   o.out(`cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`);
   o.out('from another terminal: paxos propose x=7 | paxos status | paxos kill node-2 | paxos down');
@@ -128,8 +132,8 @@ export function resumedLine(replicas: number, home: string, chosen: number): str
  * settled on, and never --fresh: the data is already deleted here.
  */
 async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
-  mkdirSync(`${o.home}/logs`, { recursive: true, mode: 0o700 });
-  const logFd = openSync(orchestratorLogOf(o.home), 'a');
+  ensurePrivateDir(join(o.home, 'logs'));
+  const logFd = openPrivateLog(orchestratorLogOf(o.home));
   const args = [BIN, 'up', '--daemon', '-n', String(plan.clusterSize), '--protocol', plan.protocol];
   if (o.basePort !== undefined) args.push('--base-port', String(o.basePort));
   if (o.snapshotEverySlots !== undefined) args.push('--snapshot-every', String(o.snapshotEverySlots));
@@ -153,5 +157,7 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // On a full disk the daemon's own sentence could not be written to its log, so the cause is named here.
+  if (diskFullAt(o.home)) throw new OperatingError(`the background cluster did not start: the disk holding ${o.home} is full; free some space there and run the command again`);
   throw new OperatingError(`the background cluster did not start: ${lastLine(orchestratorLogOf(o.home))}`);
 }
