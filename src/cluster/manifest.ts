@@ -252,16 +252,17 @@ export function refuseForeignData(home: string, doing: string): void {
   }
   const foreign = readdirSync(root, { withFileTypes: true }).filter((e) => !madeByPaxos(root, e)).map(describeEntry).sort();
   if (foreign.length === 0) return;
-  throw new OperatingError(`${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`);
+  throw new OperatingError(`${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`);
 }
 
 /**
  * Whether a `data/` entry is paxos's own: the manifest (or the temporary copy
- * a cut-short write of it leaves), or a real directory `node-N` that carries
+ * a cut-short write of it leaves), a replica's high-water mark file, or a real directory `node-N` that carries
  * a replica identity file or is empty. A link is never ours, whatever its name.
  */
 function madeByPaxos(root: string, e: Dirent): boolean {
-  if (e.isFile()) return e.name === 'manifest.json' || /^manifest\.json\.\d+\.tmp$/.test(e.name);
+  // node-N.mark is a replica's high-water mark, kept beside its directory so a copy of the directory does not carry it.
+  if (e.isFile()) return e.name === 'manifest.json' || /^manifest\.json\.\d+\.tmp$/.test(e.name) || /^node-\d+\.mark(\.\d+\.tmp)?$/.test(e.name);
   if (!e.isDirectory() || !/^node-\d+$/.test(e.name)) return false;
   const dir = join(root, e.name);
   return lstatSync(join(dir, IDENTITY_FILE_NAME), { throwIfNoEntry: false })?.isFile() === true || readdirSync(dir).length === 0;
