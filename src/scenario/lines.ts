@@ -7,8 +7,8 @@
 import { formatBallot } from '../core/ballot.js';
 import { BasicPaxos } from '../core/basic.js';
 import type { BasicRecord } from '../core/basic-messages.js';
-import { MultiPaxos } from '../core/multi.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
+import { MultiPaxos } from '../core/multi/replica.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol, ProtocolCore } from '../core/types.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */

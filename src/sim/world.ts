@@ -16,7 +16,7 @@
  */
 import { Random } from '../core/random.js';
 import { DEFAULTS } from '../core/config.js';
-import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
+import type { MultiMessage, MultiRecord } from '../core/multi/messages.js';
 import { describeMessage } from '../core/describe.js';
 import { commandKey, type ClientReply, type Command, type CommandIdentity, type CoreEvent, type NodeId, type PlantedBugs, type Protocol, type Ready } from '../core/types.js';
 import { Replica, type PeerMessage } from '../node/replica.js';

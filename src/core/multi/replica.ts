@@ -7,9 +7,9 @@
  * The Ready contract: everything in `ready().persist` must be durable before
  * any message or reply of the same Ready leaves the process.
  */
-import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
-import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from './config.js';
-import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from './membership.js';
+import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
+import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from '../config.js';
+import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
 import {
   formatLogValue,
   type AcceptMsg,
@@ -27,13 +27,13 @@ import {
   type RejectMsg,
   type SlotValue,
   type SnapshotMsg,
-} from './multi-messages.js';
-import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './multi-snapshot.js';
-import { PeerLiveness } from './liveness.js';
-import { Outbox } from './outbox.js';
-import { Random } from './random.js';
+} from './messages.js';
+import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+import { PeerLiveness } from '../liveness.js';
+import { Outbox } from '../outbox.js';
+import { Random } from '../random.js';
 import { SessionTable, commandId, fingerprintOf } from './sessions.js';
-import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
+import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });

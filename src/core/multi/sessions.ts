@@ -12,7 +12,7 @@
  * older than the horizon and is refused, never applied twice. The memory is
  * bounded by the horizon: at most one entry per slot.
  */
-import type { Command, CommandIdentity } from './types.js';
+import type { Command, CommandIdentity } from '../types.js';
 
 export type SessionVerdict =
   | { readonly kind: 'apply' }
