@@ -172,7 +172,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private membership: Membership;
   /** The voters of this epoch other than this replica: whom prepares and accepts go to. */
   private peers: readonly NodeId[] = [];
-  /** The voters of the epoch before, kept only for the planted bug that still counts removed replicas. */
+  /** The voters of the epoch before: `view()` tells a removed replica from a learner by them, and one planted bug still counts them. */
   private previousVoters: readonly NodeId[] = [];
   /** Set when this replica entered an epoch in which it should campaign at once (a clean hand-over); acted on in `ready()`. */
   private electionDue = false;

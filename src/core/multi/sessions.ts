@@ -94,10 +94,6 @@ export class SessionTable {
     return this.order.length - this.head;
   }
 
-  sessionCount(): number {
-    return this.sessions.size;
-  }
-
   private remember(id: CommandIdentity, slot: number, fingerprint: number, seqs: Map<number, Applied> | undefined): void {
     let table = seqs;
     if (table === undefined) this.sessions.set(id.session, (table = new Map()));
