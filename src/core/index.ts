@@ -10,6 +10,7 @@ export * from './config.js';
 export * from './describe.js';
 export * from './liveness.js';
 export * from './multi/messages.js';
+export * from './multi/durable.js';
 export * from './multi/replica.js';
 export * from './outbox.js';
 export * from './random.js';

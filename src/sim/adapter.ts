@@ -7,7 +7,8 @@
 import { ZERO_BALLOT, type Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
-import { MultiPaxos, recoverMulti, valueId } from '../core/multi/replica.js';
+import { recoverMulti } from '../core/multi/durable.js';
+import { MultiPaxos, valueId } from '../core/multi/replica.js';
 import type { MultiMessage, MultiRecord } from '../core/multi/messages.js';
 import type { CommandIdentity, CoreConfig, Protocol, ProtocolCore } from '../core/types.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { recoverMulti } from '../../src/core/multi/replica.js';
+import { recoverMulti } from '../../src/core/multi/durable.js';
 import type { MultiRecord } from '../../src/core/multi/messages.js';
 import { snapshotParts } from '../../src/core/multi/snapshot-parts.js';
 import { encodeFrame, openFileStorage, StorageCorruptError } from '../../src/storage/file-storage.js';

@@ -7,7 +7,7 @@
  * The Ready contract: everything in `ready().persist` must be durable before
  * any message or reply of the same Ready leaves the process.
  */
-import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
+import { Ballot, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
 import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from '../config.js';
 import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
 import {
@@ -29,6 +29,7 @@ import {
   type SnapshotMsg,
 } from './messages.js';
 import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
 import { PeerLiveness } from '../liveness.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
@@ -37,65 +38,6 @@ import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type 
 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
-
-/** What a Multi-Paxos replica recovers from its snapshot and its log. */
-export interface MultiDurableState {
-  round: number;
-  promised: Ballot;
-  accepted: Map<number, { ballot: Ballot; value: LogValue }>;
-  chosen: Map<number, { value: LogValue; ballot: Ballot | null }>;
-  snapshot: MultiSnapshot | null;
-  /** The latest configuration an epoch record or the snapshot names; null: the first one. */
-  membership: Membership | null;
-}
-
-export function emptyMultiState(): MultiDurableState {
-  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map(), snapshot: null, membership: null };
-}
-
-/**
- * Replays persisted records, oldest first, on top of the snapshot if there
- * is one. An accept also raises the promise, as it did when it was written.
- * The log may still hold entries the snapshot covers (a crash between
- * writing the snapshot and rewriting the log): they are dropped here.
- */
-export function recoverMulti(records: Iterable<MultiRecord>, snapshot: readonly unknown[] | null = null): MultiDurableState {
-  const state = emptyMultiState();
-  for (const r of records) applyMultiRecord(state, r);
-  if (snapshot !== null && snapshot.length > 0) {
-    const s = joinSnapshotParts(snapshot);
-    state.snapshot = s;
-    if (state.membership === null || s.membership.epoch > state.membership.epoch) state.membership = s.membership;
-    for (const slot of state.accepted.keys()) if (slot <= s.slot) state.accepted.delete(slot);
-    for (const slot of state.chosen.keys()) if (slot <= s.slot) state.chosen.delete(slot);
-  }
-  return state;
-}
-
-export function applyMultiRecord(state: MultiDurableState, r: MultiRecord): void {
-  switch (r.t) {
-    case 'round':
-      state.round = Math.max(state.round, r.round);
-      return;
-    case 'promise':
-      if (ballotGreater(r.ballot, state.promised)) state.promised = r.ballot;
-      return;
-    case 'accept':
-      if (ballotGreater(r.ballot, state.promised)) state.promised = r.ballot;
-      for (const e of r.entries) state.accepted.set(e.slot, { ballot: r.ballot, value: e.value });
-      return;
-    case 'chosen':
-      for (const e of r.entries) state.chosen.set(e.slot, { value: e.value, ballot: null });
-      return;
-    case 'epoch':
-      if (state.membership !== null && state.membership.epoch >= r.membership.epoch) return;
-      state.membership = r.membership;
-      // What the replica held at or above the new epoch's first slot when it wrote this belonged to the ended epoch.
-      for (const slot of [...state.accepted.keys()]) if (slot >= r.membership.startSlot) state.accepted.delete(slot);
-      for (const slot of [...state.chosen.keys()]) if (slot >= r.membership.startSlot) state.chosen.delete(slot);
-      return;
-  }
-}
 
 /** One acceptor's promise as the candidate keeps it: what it accepted, and below which slot it has seen everything chosen. */
 interface Promised {
@@ -266,7 +208,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.commitIndex - 1 - this.compactedThrough >= this.cfg.snapshotEverySlots) this.takeSnapshot();
     // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
     if (this.snapshotToWrite !== null) {
-      this.out.checkpoint = { snapshot: this.snapshotToWrite, records: this.retainedRecords() };
+      this.out.checkpoint = {
+        snapshot: this.snapshotToWrite,
+        records: retainedRecords({ round: this.round, promised: this.promised, membership: this.membership, accepted: this.accepted, chosen: this.chosen, compactedThrough: this.compactedThrough }),
+      };
       this.snapshotToWrite = null;
     }
     return this.out.take();
@@ -951,28 +896,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   /**
-   * The records that, replayed on top of the snapshot, give back every vote
-   * and promise this replica holds: its round, its promise, what it accepted
-   * and what it learned above the snapshot. They replace the whole log.
-   */
-  private retainedRecords(): MultiRecord[] {
-    // The epoch record comes before the votes: replayed, it drops what precedes it at or above its first slot.
-    const records: MultiRecord[] = [{ t: 'round', round: this.round }, { t: 'promise', ballot: this.promised }, { t: 'epoch', membership: this.membership }];
-    const byBallot = new Map<string, { ballot: Ballot; entries: SlotValue[] }>();
-    for (const [slot, a] of [...this.accepted].sort(([x], [y]) => x - y)) {
-      const key = `${a.ballot.round}.${a.ballot.node}`;
-      let group = byBallot.get(key);
-      if (group === undefined) byBallot.set(key, (group = { ballot: a.ballot, entries: [] }));
-      group.entries.push({ slot, value: a.value });
-    }
-    const groups = [...byBallot.values()].sort((x, y) => compareBallots(x.ballot, y.ballot));
-    for (const g of groups) for (const entries of inChunks(g.entries)) records.push({ t: 'accept', ballot: g.ballot, entries });
-    const chosen = [...this.chosen].filter(([slot]) => slot > this.compactedThrough).sort(([x], [y]) => x - y).map(([slot, c]) => ({ slot, value: c.value }));
-    for (const entries of inChunks(chosen)) records.push({ t: 'chosen', entries });
-    return records;
-  }
-
-  /**
    * Sends the next part of the snapshot streamed to `to`. A request for a
    * snapshot this replica no longer holds (it restarted, or sent it whole)
    * starts a new one at its current applied state.
@@ -1309,15 +1232,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
 export function valueId(value: LogValue): string {
   return value.kind === 'noop' ? 'noop' : value.id;
-}
-
-/** Records carry at most this many entries, so a record of the largest values stays far below a frame's limit. */
-const RECORD_ENTRIES = 128;
-
-function inChunks<T>(items: readonly T[]): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += RECORD_ENTRIES) chunks.push(items.slice(i, i + RECORD_ENTRIES));
-  return chunks;
 }
 
 /** The promise with the highest commit point: every slot below it is chosen, and that acceptor can tell which value. */
