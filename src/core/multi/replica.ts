@@ -8,7 +8,7 @@
  * any message or reply of the same Ready leaves the process.
  */
 import { Ballot, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
-import { requiredQuorumOf, resolveConfig, type ResolvedConfig } from '../config.js';
+import { resolveConfig, type ResolvedConfig } from '../config.js';
 import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
 import {
   formatLogValue,
@@ -33,6 +33,7 @@ import { emptyMultiState, retainedRecords, type MultiDurableState } from './dura
 import { PeerLiveness } from '../liveness.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
+import { rulesOf, type Rules } from './rules.js';
 import { SessionTable, commandId, fingerprintOf } from './sessions.js';
 import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
@@ -110,6 +111,8 @@ interface PendingRequest {
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
   private readonly cfg: ResolvedConfig;
+  /** Every rule a planted bug can break, consulted by name. */
+  private readonly rules: Rules;
   /** The configuration this replica is in: its epoch's voters decide every slot from its start on. */
   private membership: Membership;
   /** The voters of this epoch other than this replica: whom prepares and accepts go to. */
@@ -161,17 +164,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
+    this.rules = rulesOf(this.cfg);
     this.id = this.cfg.id;
     this.membership = recovered.membership ?? bootstrapMembership(this.cfg.voters);
     this.peers = this.membership.voters.filter((v) => v !== this.id);
     this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
     this.sessions = new SessionTable(this.cfg.sessionHorizonSlots);
-    this.round = this.cfg.bugs.reuseBallotAfterRestart ? 0 : recovered.round;
+    this.round = this.rules.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
     this.accepted = recovered.accepted;
     for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
-    this.maxSeenRound = this.cfg.bugs.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
+    this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
     // A replica that just (re)started has heard nobody yet, often only because its peers have not
     // reconnected: one extra timeout of grace keeps it from deposing a healthy leader on arrival.
     this.electionDeadlineTicks = this.randomElectionTimeout() + this.cfg.electionTimeoutTicks;
@@ -265,8 +269,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * counts in any quorum.
    */
   private canVote(): boolean {
-    if (this.cfg.bugs.voteBeforeCaughtUp) return true;
-    if (this.cfg.bugs.removedStillCounted && this.previousVoters.includes(this.id)) return true;
+    if (this.rules.voteBeforeCaughtUp) return true;
+    if (this.rules.removedStillCounted && this.previousVoters.includes(this.id)) return true;
     return isVoter(this.membership, this.id) && this.commitIndex >= this.membership.startSlot;
   }
 
@@ -312,7 +316,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A snapshot from a later epoch brings its own earlier configurations; a stop-sign adds the one it ends.
     this.membership = next.previous !== undefined ? next : succeeding(this.membership, next);
     this.peers = next.voters.filter((v) => v !== this.id);
-    this.liveness.setPeers(this.cfg.bugs.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
+    this.liveness.setPeers(this.rules.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
     for (const slot of [...this.accepted.keys()]) if (slot > stopSlot) this.accepted.delete(slot);
     for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
     this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
@@ -343,23 +347,23 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private quorum(): number {
-    return requiredQuorumOf(this.cfg, this.membership.voters.length, this.liveness.count(this.nowTick));
+    return this.rules.quorumOf(this.membership.voters.length, this.liveness.count(this.nowTick));
   }
 
   /** Where phase 1 and phase 2 messages go: this epoch's other voters (and, under one planted bug, the removed ones too). */
   private sendTargets(): readonly NodeId[] {
-    if (!this.cfg.bugs.removedStillCounted) return this.peers;
+    if (!this.rules.removedStillCounted) return this.peers;
     return [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id);
   }
 
   /** Whose promises and votes count: this epoch's voters. */
   private countsVote(from: NodeId): boolean {
-    return isVoter(this.membership, from) || (this.cfg.bugs.removedStillCounted === true && this.previousVoters.includes(from));
+    return isVoter(this.membership, from) || (this.rules.removedStillCounted && this.previousVoters.includes(from));
   }
 
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
   private startElection(): void {
-    const floor = this.cfg.bugs.reuseBallotAfterRestart ? 0 : this.promised.round;
+    const floor = this.rules.reuseBallotAfterRestart ? 0 : this.promised.round;
     this.round = Math.max(this.round, this.maxSeenRound, floor) + 1;
     this.maxSeenRound = this.round;
     const ballot = Ballot(this.round, this.id);
@@ -400,7 +404,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * of a later epoch makes this replica fetch the log it missed.
    */
   private answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean {
-    if (this.cfg.bugs.voteBeforeCaughtUp && m.epoch > this.membership.epoch) return true;
+    if (this.rules.voteBeforeCaughtUp && m.epoch > this.membership.epoch) return true;
     if (m.epoch < this.membership.epoch) {
       this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: this.membership.epoch, ballot: m.ballot, promised: this.promised });
       return false;
@@ -435,7 +439,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * away: the promise says so with its commit point instead of carrying them.
    */
   private promiseFor(m: PrepareMsg): PromiseMsg {
-    if (this.cfg.bugs.promiseHidesCompacted) {
+    if (this.rules.promiseHidesCompacted) {
       const commitIndex = Math.min(m.fromSlot, this.commitIndex);
       return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
     }
@@ -463,13 +467,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * hole below the highest such slot gets a no-op, so the log has no gaps.
    */
   private becomeLeader(c: Candidate): void {
-    const best = this.cfg.bugs.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
+    const best = this.rules.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
     const decided = mostDecided(c.promises);
     const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
     let maxSlot = decidedFloor - 1;
     for (const p of c.promises.values()) for (const e of p.accepted) maxSlot = Math.max(maxSlot, e.slot);
     // A stop-sign of this epoch that may be chosen ends what this leader proposes: it finishes the log up to it and no further.
-    const stopSlot = this.cfg.bugs.twoChangesInFlight ? null : this.firstStopSign(best, decidedFloor, maxSlot);
+    const stopSlot = this.rules.twoChangesInFlight ? null : this.firstStopSign(best, decidedFloor, maxSlot);
     if (stopSlot !== null) maxSlot = stopSlot;
     this.role = 'leader';
     this.leaderId = this.id;
@@ -578,7 +582,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private leaderHasQuorumContact(): boolean {
-    return this.liveness.count(this.nowTick) >= requiredQuorumOf(this.cfg, this.membership.voters.length, this.membership.voters.length);
+    return this.liveness.count(this.nowTick) >= this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length);
   }
 
   /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
@@ -635,11 +639,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
     l.outgoing.push({ slot, value });
     // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
-    if (this.isStopSign(value) && !this.cfg.bugs.twoChangesInFlight) l.stopped = true;
-    if (this.isStopSign(value) && this.cfg.bugs.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
+    if (this.isStopSign(value) && !this.rules.twoChangesInFlight) l.stopped = true;
+    if (this.isStopSign(value) && this.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
       this.earlyEpoch = { next: { epoch: this.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, stopSlot: slot };
     }
-    if (this.cfg.bugs.countVoteBeforeDurable) {
+    if (this.rules.countVoteBeforeDurable) {
       l.inflight.get(slot)!.votes.add(this.id);
       this.countVotes(slot);
     } else {
@@ -697,7 +701,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       l.learnFrom = m.from;
       this.learnDecided(l);
     }
-    if (!ballotEquals(m.ballot, l.ballot) && !this.cfg.bugs.countVotesOfAnyBallot) return;
+    if (!ballotEquals(m.ballot, l.ballot) && !this.rules.countVotesOfAnyBallot) return;
     for (const slot of m.slots) {
       const inf = l.inflight.get(slot);
       if (inf === undefined) continue;
@@ -750,7 +754,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onAccept(m: AcceptMsg): void {
     if (!this.answersEpoch(m)) return;
-    if (!ballotAtLeast(m.ballot, this.promised) && !this.cfg.bugs.acceptBelowPromised) {
+    if (!ballotAtLeast(m.ballot, this.promised) && !this.rules.acceptBelowPromised) {
       this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, promised: this.promised });
       return;
     }
@@ -861,9 +865,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private takeSnapshot(): void {
     const applied = this.commitIndex - 1;
-    const slot = this.cfg.bugs.snapshotLabelledAhead ? applied + 1 : applied;
+    const slot = this.rules.snapshotLabelledAhead ? applied + 1 : applied;
     const parts = snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries(), membership: this.membership });
-    if (this.cfg.bugs.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
+    if (this.rules.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
     this.compactThrough(applied);
     this.snapshotToWrite = parts;
     this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.kv.size} keys); the log below it is compacted` });
@@ -1007,7 +1011,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private apply(slot: number, value: LogValue, ballot: Ballot | null): void {
     if (value.kind === 'noop') return;
     const admitted = this.sessions.admit({ identity: value.identity, command: value.command, base: value.base, slot });
-    const verdict = this.cfg.bugs.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
+    const verdict = this.rules.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
     const c = value.command;
     if (verdict.kind === 'apply' && c.op === 'set') this.kv.set(c.key, c.value);
     if (c.op === 'config' && verdict.kind === 'duplicate') return this.answerConfigRetry(value, c, verdict.slot);
@@ -1041,7 +1045,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private applyConfig(slot: number, value: LogValue & { kind: 'cmd' }, c: ConfigCommand, ballot: Ballot | null): void {
     const m = this.membership;
-    const current = c.fromEpoch === m.epoch || this.cfg.bugs.twoChangesInFlight === true;
+    const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
     if (current && !alreadyIn && problem === null) {
@@ -1127,7 +1131,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         return;
       }
     }
-    if (this.cfg.bugs.staleLocalReads && req.command.op === 'get') {
+    if (this.rules.staleLocalReads && req.command.op === 'get') {
       this.out.replies.push({ requestId: req.requestId, ok: true, op: 'get', key: req.command.key, value: this.kv.get(req.command.key) ?? null, ballot: this.promised, roundTrips: 0 });
       return;
     }
@@ -1181,7 +1185,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${this.leaderId} to decide` };
     if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) return waitedForLeader;
     return this.liveness.timeoutReason({
-      nowTick: this.nowTick, clusterSize: this.membership.voters.length, quorum: requiredQuorumOf(this.cfg, this.membership.voters.length, this.membership.voters.length),
+      nowTick: this.nowTick, clusterSize: this.membership.voters.length, quorum: this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length),
       otherwise: this.leaderId === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
