@@ -182,11 +182,30 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
     this.advanceCommitIndex();
+    this.assertRoleState();
   }
 
   // ---------------------------------------------------------------- inputs
 
   step(input: Input<MultiMessage>): void {
+    this.stepInner(input);
+    this.assertRoleState();
+  }
+
+  /** Temporary (issue 21): the loose role fields agree with each other after every input, before they become one union. */
+  private assertRoleState(): void {
+    const bad = (this.role === 'leader' && this.leaderId !== this.id)
+      || ((this.candidate !== null) !== (this.role === 'candidate'))
+      || ((this.leader !== null) !== (this.role === 'leader'))
+      || (this.role === 'candidate' && this.leaderId !== null);
+    if (bad) {
+      const text = `role state of node ${this.id}: role ${this.role}, leaderId ${this.leaderId}, candidate ${this.candidate !== null}, leader ${this.leader !== null}`;
+      console.error(`ROLE-ASSERT ${text}`);
+      throw new Error(text);
+    }
+  }
+
+  private stepInner(input: Input<MultiMessage>): void {
     switch (input.type) {
       case 'tick':
         return this.tick();
@@ -218,6 +237,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       };
       this.snapshotToWrite = null;
     }
+    this.assertRoleState();
     return this.out.take();
   }
 
