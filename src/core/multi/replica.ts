@@ -31,6 +31,9 @@ import {
 import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
 import { PeerLiveness } from '../liveness.js';
+import type { Phase1, Promised } from './candidate.js';
+import type { Leadership } from './leader.js';
+import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
 import { rulesOf, type Rules } from './rules.js';
@@ -40,18 +43,6 @@ import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
 
-/** One acceptor's promise as the candidate keeps it: what it accepted, and below which slot it has seen everything chosen. */
-interface Promised {
-  readonly accepted: readonly AcceptedEntry[];
-  readonly commitIndex: number;
-}
-
-interface Candidate {
-  readonly ballot: Ballot;
-  readonly fromSlot: number;
-  readonly promises: Map<NodeId, Promised>;
-}
-
 /** A snapshot being received from a peer, one part per message. */
 interface IncomingSnapshot {
   readonly from: NodeId;
@@ -60,42 +51,6 @@ interface IncomingSnapshot {
   readonly parts: SnapshotPart[];
   /** When the last part arrived: a stream that stalls (its sender died) is given up. */
   lastPartTick: number;
-}
-
-interface InflightSlot {
-  readonly value: LogValue;
-  readonly votes: Set<NodeId>;
-  sentTick: number;
-}
-
-interface Leadership {
-  readonly ballot: Ballot;
-  readonly sinceTick: number;
-  nextSlot: number;
-  readonly inflight: Map<number, InflightSlot>;
-  /** Values assigned a slot since the last `ready()`, sent together as one accept per peer. */
-  outgoing: SlotValue[];
-  /** Values waiting for a free slot in the in-flight window (bounded by maxPendingRequests). */
-  readonly queue: LogValue[];
-  /** Ids of the commands in `inflight` or `queue`: bounded by those two, emptied as they are chosen. */
-  readonly undecided: Set<string>;
-  /** Slots accepted locally since the last `ready()`, whose votes count once their records are durable. */
-  unpersistedSelf: number[];
-  /** Followers whose clients wait on a slot chosen since the last `ready()`. */
-  readonly commitNotify: Set<NodeId>;
-  heartbeatDueTick: number;
-  /**
-   * Every slot below this is chosen (some promise said so), but this leader
-   * has not learned them all: it fetches them from `learnFrom` and never
-   * proposes there.
-   */
-  decidedFloor: number;
-  learnFrom: NodeId | null;
-  /**
-   * This leader proposed (or found) its epoch's stop-sign: it proposes
-   * nothing after it, and what arrives meanwhile waits for the next epoch.
-   */
-  stopped: boolean;
 }
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
@@ -151,13 +106,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private snapshotIn: IncomingSnapshot | null = null;
 
   // Volatile roles and timers.
-  private role: 'follower' | 'candidate' | 'leader' = 'follower';
-  private leaderId: NodeId | null = null;
-  private ticksSinceLeader = 0;
-  private electionDeadlineTicks: number;
+  private role: Role = LEADERLESS;
+  private readonly timer: ElectionTimer;
   private maxSeenRound = 0;
-  private candidate: Candidate | null = null;
-  private leader: Leadership | null = null;
   private readonly liveness: PeerLiveness;
   private catchupSentTick = -Infinity;
   private readonly pending = new Map<string, PendingRequest>();
@@ -176,36 +127,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.accepted = recovered.accepted;
     for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
     this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
-    // A replica that just (re)started has heard nobody yet, often only because its peers have not
-    // reconnected: one extra timeout of grace keeps it from deposing a healthy leader on arrival.
-    this.electionDeadlineTicks = this.randomElectionTimeout() + this.cfg.electionTimeoutTicks;
+    this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
     for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
     this.advanceCommitIndex();
-    this.assertRoleState();
   }
 
   // ---------------------------------------------------------------- inputs
 
   step(input: Input<MultiMessage>): void {
-    this.stepInner(input);
-    this.assertRoleState();
-  }
-
-  /** Temporary (issue 21): the loose role fields agree with each other after every input, before they become one union. */
-  private assertRoleState(): void {
-    const bad = (this.role === 'leader' && this.leaderId !== this.id)
-      || ((this.candidate !== null) !== (this.role === 'candidate'))
-      || ((this.leader !== null) !== (this.role === 'leader'))
-      || (this.role === 'candidate' && this.leaderId !== null);
-    if (bad) {
-      const text = `role state of node ${this.id}: role ${this.role}, leaderId ${this.leaderId}, candidate ${this.candidate !== null}, leader ${this.leader !== null}`;
-      console.error(`ROLE-ASSERT ${text}`);
-      throw new Error(text);
-    }
-  }
-
-  private stepInner(input: Input<MultiMessage>): void {
     switch (input.type) {
       case 'tick':
         return this.tick();
@@ -221,7 +151,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   ready(): Ready<MultiMessage, MultiRecord> {
     if (this.electionDue) {
       this.electionDue = false;
-      if (this.canVote() && this.role !== 'leader') this.startElection();
+      if (this.canVote() && this.role.kind !== 'leader') this.startElection();
     }
     this.flushLeaderOutgoing();
     if (this.earlyEpoch !== null) {
@@ -237,7 +167,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       };
       this.snapshotToWrite = null;
     }
-    this.assertRoleState();
     return this.out.take();
   }
 
@@ -270,11 +199,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private tick(): void {
     this.nowTick++;
-    if (this.role === 'leader') {
-      this.leaderTick();
+    if (this.role.kind === 'leader') {
+      this.leaderTick(this.role.leadership);
     } else if (this.canVote() && this.laterEpochSeen <= this.membership.epoch) {
-      this.ticksSinceLeader++;
-      if (this.ticksSinceLeader >= this.electionDeadlineTicks) this.startElection();
+      if (this.timer.tick()) this.startElection();
     } else if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
       this.pollForLog();
     }
@@ -305,7 +233,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A snapshot being streamed comes from one peer, part after part: keep asking that peer for the rest.
     if (this.snapshotIn !== null && this.nowTick - this.snapshotIn.lastPartTick > 4 * this.cfg.heartbeatTicks) this.snapshotIn = null;
     const streaming = this.snapshotIn?.from;
-    const to = streaming ?? (this.leaderId !== null && this.leaderId !== this.id ? this.leaderId : contacts[this.pollTurn++ % contacts.length]!);
+    const leader = leaderOf(this.role, this.id);
+    const to = streaming ?? (leader !== null && leader !== this.id ? leader : contacts[this.pollTurn++ % contacts.length]!);
     this.catchupSentTick = this.nowTick;
     this.out.messages.push(this.catchupMessage(to));
   }
@@ -326,8 +255,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * and an epoch record says so on disk before anything of the new epoch is sent.
    */
   private enterEpoch(next: Membership, stopSlot: number, o: { appliedThrough?: number; fromEpoch?: number } = {}): void {
-    const wasLeader = this.role === 'leader' ? this.leader : null;
-    const oldLeader = this.leaderId;
+    const wasLeader = this.leadership();
+    const oldLeader = leaderOf(this.role, this.id);
     if (wasLeader !== null) {
       // The old voters learn at once that the stop-sign is chosen; without it they would wait for a heartbeat that never comes.
       for (const to of this.peers) this.out.messages.push({ type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: wasLeader.ballot, commitIndex: stopSlot + 1 });
@@ -341,11 +270,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
     this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
     this.out.persist.push({ t: 'epoch', membership: this.membership });
-    this.role = 'follower';
-    this.candidate = null;
-    this.leader = null;
-    this.leaderId = null;
-    this.resetElectionTimer();
+    this.become(LEADERLESS);
+    this.timer.reset();
     this.out.events.push({
       type: 'epoch', epoch: next.epoch, fromEpoch: o.fromEpoch ?? next.epoch - 1, voters: next.voters, startSlot: next.startSlot, appliedThrough: o.appliedThrough ?? stopSlot,
     });
@@ -356,14 +282,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   // ------------------------------------------------------------- elections
 
-  private randomElectionTimeout(): number {
-    const t = this.cfg.electionTimeoutTicks;
-    return this.random.int(t, 2 * t);
+  /** The only place the role changes. */
+  private become(next: Role): void {
+    this.role = next;
   }
 
-  private resetElectionTimer(): void {
-    this.ticksSinceLeader = 0;
-    this.electionDeadlineTicks = this.randomElectionTimeout();
+  private leadership(): Leadership | null {
+    return this.role.kind === 'leader' ? this.role.leadership : null;
   }
 
   private quorum(): number {
@@ -390,12 +315,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.out.persist.push({ t: 'round', round: this.round });
     this.promised = ballot;
     this.out.persist.push({ t: 'promise', ballot });
-    this.role = 'candidate';
-    this.leader = null;
-    this.leaderId = null;
-    this.resetElectionTimer();
     const fromSlot = this.commitIndex;
-    this.candidate = { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: this.commitIndex }]]) };
+    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: this.commitIndex }]]) } });
+    this.timer.reset();
     this.out.events.push({ type: 'phase1', ballot });
     const epoch = this.membership.epoch;
     for (const to of this.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
@@ -413,8 +335,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** A live, healthy leader other than the sender makes this node ignore a prepare (leader stickiness). */
   private hasLiveLeaderOtherThan(node: NodeId): boolean {
-    if (this.role === 'leader') return this.leaderHasQuorumContact();
-    return this.leaderId !== null && this.leaderId !== node && this.ticksSinceLeader < this.cfg.electionTimeoutTicks;
+    if (this.role.kind === 'leader') return this.leaderHasQuorumContact();
+    const leader = leaderOf(this.role, this.id);
+    return leader !== null && leader !== node && this.timer.leaderRecent();
   }
 
   /**
@@ -447,9 +370,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (ballotGreater(m.ballot, this.promised)) {
       this.promised = m.ballot;
       this.out.persist.push({ t: 'promise', ballot: m.ballot });
-      if (this.role !== 'follower') this.stepDown();
-      this.leaderId = null;
-      this.resetElectionTimer();
+      if (this.role.kind !== 'follower') this.stepDown();
+      this.become(LEADERLESS);
+      this.timer.reset();
     }
     this.out.messages.push(this.promiseFor(m));
   }
@@ -468,16 +391,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onPromise(m: PromiseMsg): void {
-    const c = this.candidate;
-    if (this.role !== 'candidate' || c === null || !ballotEquals(m.ballot, c.ballot)) return;
+    if (this.role.kind !== 'candidate') return;
+    const c = this.role.phase1;
+    if (!ballotEquals(m.ballot, c.ballot)) return;
     if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
     c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
     this.maybeWinElection();
   }
 
   private maybeWinElection(): void {
-    const c = this.candidate;
-    if (c === null || c.promises.size < this.quorum()) return;
+    if (this.role.kind !== 'candidate') return;
+    const c = this.role.phase1;
+    if (c.promises.size < this.quorum()) return;
     this.becomeLeader(c);
   }
 
@@ -486,7 +411,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * of the quorum accepted gets the value of the highest ballot there; every
    * hole below the highest such slot gets a no-op, so the log has no gaps.
    */
-  private becomeLeader(c: Candidate): void {
+  private becomeLeader(c: Phase1): void {
     const best = this.rules.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
     const decided = mostDecided(c.promises);
     const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
@@ -495,10 +420,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A stop-sign of this epoch that may be chosen ends what this leader proposes: it finishes the log up to it and no further.
     const stopSlot = this.rules.twoChangesInFlight ? null : this.firstStopSign(best, decidedFloor, maxSlot);
     if (stopSlot !== null) maxSlot = stopSlot;
-    this.role = 'leader';
-    this.leaderId = this.id;
-    this.candidate = null;
-    this.leader = {
+    const leadership: Leadership = {
       ballot: c.ballot,
       sinceTick: this.nowTick,
       nextSlot: Math.max(maxSlot + 1, this.commitIndex, decidedFloor),
@@ -513,10 +435,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       learnFrom: decidedFloor > this.commitIndex ? decided.node : null,
       stopped: stopSlot !== null,
     };
+    this.become({ kind: 'leader', leadership });
     for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
     const epoch = this.membership.epoch;
     this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
-    this.learnDecided(this.leader);
+    this.learnDecided(leadership);
     const quorum = [...c.promises.keys()];
     for (let slot = decidedFloor; slot <= maxSlot; slot++) {
       const found = best.get(slot);
@@ -525,7 +448,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         type: 'phase2', ballot: c.ballot, instance: String(slot), value: formatLogValue(value),
         valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
       });
-      this.proposeAt(slot, value);
+      this.proposeAt(leadership, slot, value);
     }
     for (const p of this.pending.values()) this.forward(p);
   }
@@ -545,12 +468,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private stepDown(): void {
-    if (this.role !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.promised });
-    this.role = 'follower';
-    this.candidate = null;
-    this.leader = null;
-    this.leaderId = null;
-    this.resetElectionTimer();
+    if (this.role.kind !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.promised });
+    this.become(LEADERLESS);
+    this.timer.reset();
   }
 
   private noteRound(b: Ballot): void {
@@ -561,15 +481,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.noteRound(m.promised);
     if (m.epoch > this.membership.epoch) {
       // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
-      if (this.role !== 'follower') this.stepDown();
+      if (this.role.kind !== 'follower') this.stepDown();
       this.behindEpoch(m.from, m.epoch);
       return;
     }
     if (m.epoch < this.membership.epoch) return;
-    const mine = this.role === 'candidate' ? this.candidate!.ballot : this.role === 'leader' ? this.leader!.ballot : null;
+    const mine = ballotOf(this.role);
     if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
     this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
-    if (this.role === 'leader' && this.leaderHasQuorumContact()) {
+    if (this.role.kind === 'leader' && this.leaderHasQuorumContact()) {
       // A leader still in touch with a majority that meets one higher promise (typically a replica back from
       // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
       // leaving the whole cluster leaderless until an election timeout.
@@ -581,8 +501,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   // ---------------------------------------------------------------- leader
 
-  private leaderTick(): void {
-    const l = this.leader!;
+  private leaderTick(l: Leadership): void {
     const inCharge = this.nowTick - l.sinceTick;
     if (inCharge >= this.cfg.electionTimeoutTicks && !this.leaderHasQuorumContact()) {
       // A leader cut off from a majority steps down, so its clients get an answer from a leader that can decide.
@@ -629,8 +548,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
-  private leaderPropose(value: LogValue): void {
-    const l = this.leader!;
+  private leaderPropose(l: Leadership, value: LogValue): void {
     if (value.kind === 'cmd') {
       // A retried forward of a command still on its way is dropped; one already chosen goes through the
       // log again and the session table answers it as a duplicate, so nothing here grows with the log.
@@ -643,7 +561,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     const slot = l.nextSlot++;
-    this.proposeAt(slot, value);
+    this.proposeAt(l, slot, value);
   }
 
   /**
@@ -652,8 +570,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * durable, so the accepts to followers may leave while it is being written
    * and the commit point still only ever reflects durable votes.
    */
-  private proposeAt(slot: number, value: LogValue): void {
-    const l = this.leader!;
+  private proposeAt(l: Leadership, slot: number, value: LogValue): void {
     if (!ballotEquals(this.promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${this.promised.round}.${this.promised.node}`);
     this.acceptLocally(l.ballot, [{ slot, value }]);
     l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
@@ -672,8 +589,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
-    const l = this.leader;
-    if (this.role !== 'leader' || l === null || !ballotEquals(ballot, l.ballot)) return;
+    const l = this.leadership();
+    if (l === null || !ballotEquals(ballot, l.ballot)) return;
     for (const slot of slots) {
       const inf = l.inflight.get(slot);
       if (inf === undefined) continue;
@@ -684,7 +601,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private flushLeaderOutgoing(): void {
-    const l = this.leader;
+    const l = this.leadership();
     if (l === null) return;
     if (l.unpersistedSelf.length > 0) {
       this.out.afterPersist = { ballot: l.ballot, slots: l.unpersistedSelf };
@@ -711,8 +628,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onAccepted(m: AcceptedMsg): void {
-    const l = this.leader;
-    if (this.role !== 'leader' || l === null) return;
+    const l = this.leadership();
+    if (l === null) return;
     if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
     if (m.commitIndex > Math.max(this.commitIndex, l.decidedFloor)) {
       // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
@@ -733,7 +650,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private countVotes(slot: number): void {
     // A stop-sign chosen by an earlier vote of the same message may have ended this leadership already.
-    const l = this.leader;
+    const l = this.leadership();
     if (l === null) return;
     const inf = l.inflight.get(slot);
     if (inf === undefined || inf.votes.size < this.quorum()) return;
@@ -744,16 +661,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private drainQueue(l: Leadership): void {
-    while (this.leader === l && l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots && !l.stopped) {
-      this.proposeAt(l.nextSlot++, l.queue.shift()!);
+    while (this.leadership() === l && l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots && !l.stopped) {
+      this.proposeAt(l, l.nextSlot++, l.queue.shift()!);
     }
   }
 
   private onForward(m: ForwardMsg): void {
-    if (this.role === 'leader') return this.leaderPropose(m.value);
+    if (this.role.kind === 'leader') return this.leaderPropose(this.role.leadership, m.value);
     // A follower relays a learner's command once to the leader it follows; otherwise it drops it, and the origin re-forwards.
-    if (!m.relayed && this.leaderId !== null && this.leaderId !== this.id && this.leaderId !== m.from) {
-      this.out.messages.push({ type: 'forward', from: this.id, to: this.leaderId, value: m.value, relayed: true });
+    const leader = leaderOf(this.role, this.id);
+    if (!m.relayed && leader !== null && leader !== this.id && leader !== m.from) {
+      this.out.messages.push({ type: 'forward', from: this.id, to: leader, value: m.value, relayed: true });
     }
   }
 
@@ -786,7 +704,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       // Without an accept record to carry it, the raised promise needs a record of its own before anything is sent.
       if (entries.length === 0) this.out.persist.push({ t: 'promise', ballot: m.ballot });
     }
-    if (this.role !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
+    if (this.role.kind !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
     this.followLeader(m.from);
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
     const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
@@ -795,13 +713,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private isMyBallot(b: Ballot): boolean {
-    return b.node === this.id && (this.leader?.ballot.round === b.round || this.candidate?.ballot.round === b.round);
+    return b.node === this.id && ballotOf(this.role)?.round === b.round;
   }
 
   private followLeader(leader: NodeId): void {
-    const changed = this.leaderId !== leader;
-    this.leaderId = leader;
-    this.ticksSinceLeader = 0;
+    const changed = leaderOf(this.role, this.id) !== leader;
+    // Only a follower gets here: an accept at this replica's own ballot could only come from itself, and never does.
+    if (this.role.kind === 'follower') this.become({ kind: 'follower', leader });
+    this.timer.heard();
     if (changed) {
       this.out.events.push({ type: 'follower', leader, ballot: this.promised });
       for (const p of this.pending.values()) this.forward(p);
@@ -895,15 +814,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
   private forgetInflight(slot: number): void {
-    const inf = this.leader?.inflight.get(slot);
-    if (inf === undefined) return;
-    this.leader!.inflight.delete(slot);
-    if (inf.value.kind === 'cmd') this.leader!.undecided.delete(inf.value.id);
+    const l = this.leadership();
+    const inf = l?.inflight.get(slot);
+    if (l === null || inf === undefined) return;
+    l.inflight.delete(slot);
+    if (inf.value.kind === 'cmd') l.undecided.delete(inf.value.id);
   }
 
   private compactThrough(slot: number): void {
     if (slot <= this.compactedThrough) return;
-    if (this.leader !== null) for (const s of [...this.leader.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
+    const l = this.leadership();
+    if (l !== null) for (const s of [...l.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
     for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
     for (const s of this.chosen.keys()) if (s <= slot) this.chosen.delete(s);
     this.compactedThrough = slot;
@@ -1109,13 +1030,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const c = p.value.command;
     for (const requestId of p.requestIds) {
       if (c.op === 'config') {
-        this.out.replies.push({ requestId, ok: true, op: 'config', key: 'config', value: c.voters.join(','), slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1) });
+        this.out.replies.push({ requestId, ok: true, op: 'config', key: 'config', value: c.voters.join(','), slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role.kind === 'leader' ? 0 : 1) });
         continue;
       }
       this.out.replies.push({
         requestId, ok: true, op: c.op, key: c.key,
         value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
-        slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role === 'leader' ? 0 : 1),
+        slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role.kind === 'leader' ? 0 : 1),
       });
     }
   }
@@ -1164,12 +1085,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   /** Sends a waiting request where it can be decided: proposed here if this node leads, else to the leader. */
   private forward(p: PendingRequest): void {
     p.lastSentTick = this.nowTick;
-    if (this.role === 'leader') {
+    const leader = leaderOf(this.role, this.id);
+    if (this.role.kind === 'leader') {
       p.sends++;
-      this.leaderPropose(p.value);
-    } else if (this.leaderId !== null && this.leaderId !== this.id) {
+      this.leaderPropose(this.role.leadership, p.value);
+    } else if (leader !== null && leader !== this.id) {
       p.sends++;
-      this.out.messages.push({ type: 'forward', from: this.id, to: this.leaderId, value: p.value });
+      this.out.messages.push({ type: 'forward', from: this.id, to: leader, value: p.value });
     } else if (!isVoter(this.membership, this.id)) {
       // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
       const voters = this.membership.voters;
@@ -1202,11 +1124,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private timeoutReason(): { code: FailureCode; error: string } {
     // A follower hears only from the leader, so its own count says nothing about a majority:
     // while it hears a live leader, the leader is what it waited for, not a missing quorum.
-    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${this.leaderId} to decide` };
-    if (this.role === 'follower' && this.leaderId !== null && this.ticksSinceLeader < this.cfg.electionTimeoutTicks) return waitedForLeader;
+    const leader = leaderOf(this.role, this.id);
+    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${leader} to decide` };
+    if (this.role.kind === 'follower' && leader !== null && this.timer.leaderRecent()) return waitedForLeader;
     return this.liveness.timeoutReason({
       nowTick: this.nowTick, clusterSize: this.membership.voters.length, quorum: this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length),
-      otherwise: this.leaderId === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
+      otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
 
@@ -1217,8 +1140,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     return {
       id: this.id,
       protocol: 'multi',
-      role: this.role,
-      leader: this.leaderId,
+      role: this.role.kind,
+      leader: leaderOf(this.role, this.id),
       promised: this.promised,
       lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
       chosenCount: this.compactedThrough + this.chosen.size,
