@@ -8,8 +8,8 @@ import { ZERO_BALLOT, type Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { recoverMulti } from '../core/multi/durable.js';
-import { MultiPaxos, valueId } from '../core/multi/replica.js';
-import type { MultiMessage, MultiRecord } from '../core/multi/messages.js';
+import { MultiPaxos } from '../core/multi/replica.js';
+import { valueId, type MultiMessage, type MultiRecord } from '../core/multi/messages.js';
 import type { CommandIdentity, CoreConfig, Protocol, ProtocolCore } from '../core/types.js';
 
 export interface ValueAt {

@@ -22,6 +22,14 @@ export type LogValue =
       readonly command: Command;
     };
 
+/** A log entry that carries a client's command. */
+export type CommandValue = Extract<LogValue, { readonly kind: 'cmd' }>;
+
+/** What tells two log values apart: the command's identity, or 'noop'. */
+export function valueId(value: LogValue): string {
+  return value.kind === 'noop' ? 'noop' : value.id;
+}
+
 export interface SlotValue {
   readonly slot: number;
   readonly value: LogValue;

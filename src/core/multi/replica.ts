@@ -16,6 +16,7 @@ import {
   type AcceptedEntry,
   type AcceptedMsg,
   type CatchupMsg,
+  type CommandValue,
   type CommitMsg,
   type ForwardMsg,
   type LearnMsg,
@@ -27,8 +28,9 @@ import {
   type RejectMsg,
   type SlotValue,
   type SnapshotMsg,
+  valueId,
 } from './messages.js';
-import { joinSnapshotParts, snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+import { joinSnapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
 import { PeerLiveness } from '../liveness.js';
 import type { Phase1, Promised } from './candidate.js';
@@ -37,8 +39,9 @@ import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
 import { rulesOf, type Rules } from './rules.js';
-import { SessionTable, commandId, fingerprintOf } from './sessions.js';
-import { failure, type ClientRequest, type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
+import { Clients, type ClientsHost } from './clients.js';
+import { KvMachine } from './kv-machine.js';
+import { type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
 export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
@@ -51,16 +54,6 @@ interface IncomingSnapshot {
   readonly parts: SnapshotPart[];
   /** When the last part arrived: a stream that stalls (its sender died) is given up. */
   lastPartTick: number;
-}
-
-/** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
-interface PendingRequest {
-  readonly requestIds: string[];
-  readonly value: LogValue & { kind: 'cmd' };
-  deadlineTick: number;
-  lastSentTick: number;
-  /** Times it left this replica (forwarded, or proposed here): once it has, its outcome can no longer be "refused". */
-  sends: number;
 }
 
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
@@ -95,8 +88,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // Learner state: rebuilt from the chosen records on restart.
   private readonly chosen = new Map<number, { value: LogValue; ballot: Ballot | null }>();
   private commitIndex = FIRST_SLOT;
-  private readonly kv = new Map<string, string>();
-  private readonly sessions: SessionTable;
+  private readonly machine: KvMachine;
   /** Every slot up to this one is in the last snapshot and gone from the log. */
   private compactedThrough = 0;
   /** A snapshot taken or installed since the last `ready()`, whose checkpoint that Ready carries. */
@@ -111,7 +103,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private maxSeenRound = 0;
   private readonly liveness: PeerLiveness;
   private catchupSentTick = -Infinity;
-  private readonly pending = new Map<string, PendingRequest>();
+  private readonly clients: Clients;
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
@@ -121,7 +113,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.peers = this.membership.voters.filter((v) => v !== this.id);
     this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
     this.random = new Random(this.cfg.randomSeed);
-    this.sessions = new SessionTable(this.cfg.sessionHorizonSlots);
+    this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
+    this.clients = new Clients(this.clientsHost(), this.cfg, this.rules, this.out);
     this.round = this.rules.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
     this.accepted = recovered.accepted;
@@ -140,7 +133,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'tick':
         return this.tick();
       case 'request':
-        return this.onRequest(input.request);
+        return this.clients.onRequest(input.request);
       case 'message':
         return this.onMessage(input.message);
       case 'persisted':
@@ -206,7 +199,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     } else if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
       this.pollForLog();
     }
-    if (this.nowTick % this.cfg.heartbeatTicks === 0) this.retryPending();
+    if (this.nowTick % this.cfg.heartbeatTicks === 0) this.clients.retry();
   }
 
   // ------------------------------------------------------------ membership
@@ -450,7 +443,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       });
       this.proposeAt(leadership, slot, value);
     }
-    for (const p of this.pending.values()) this.forward(p);
+    this.clients.forwardAll();
   }
 
   /** The first slot in `from..to` whose highest accepted value is a stop-sign of this epoch, or null. */
@@ -723,7 +716,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.timer.heard();
     if (changed) {
       this.out.events.push({ type: 'follower', leader, ballot: this.promised });
-      for (const p of this.pending.values()) this.forward(p);
+      this.clients.forwardAll();
     }
   }
 
@@ -805,11 +798,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private takeSnapshot(): void {
     const applied = this.commitIndex - 1;
     const slot = this.rules.snapshotLabelledAhead ? applied + 1 : applied;
-    const parts = snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries(), membership: this.membership });
+    const parts = this.machine.snapshot(slot, this.membership);
     if (this.rules.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
     this.compactThrough(applied);
     this.snapshotToWrite = parts;
-    this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.kv.size} keys); the log below it is compacted` });
+    this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.machine.kv.size} keys); the log below it is compacted` });
   }
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
@@ -833,9 +826,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
     if (s.membership.epoch > this.membership.epoch) this.enterEpoch(s.membership, s.slot);
-    this.kv.clear();
-    for (const [k, v] of s.kv) this.kv.set(k, v);
-    this.sessions.restore(s.sessions);
+    this.machine.restore(s);
     this.compactThrough(s.slot);
     this.commitIndex = Math.max(this.commitIndex, s.slot + 1);
   }
@@ -849,7 +840,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     let s = this.snapshotsOut.get(to);
     let index = want?.part ?? 0;
     if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
-      s = { slot: this.commitIndex - 1, parts: snapshotParts({ slot: this.commitIndex - 1, kv: [...this.kv], sessions: this.sessions.entries(), membership: this.membership }) };
+      s = { slot: this.commitIndex - 1, parts: this.machine.snapshot(this.commitIndex - 1, this.membership) };
       this.snapshotsOut.set(to, s);
       index = 0;
     }
@@ -897,21 +888,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.restoreSnapshot(s);
     this.snapshotToWrite = incoming.parts;
     this.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
-    this.answerFromSessionTable();
+    this.clients.answerFromSessionTable(this.machine.sessions, this.membership);
     this.advanceCommitIndex();
-  }
-
-  /** Clients waiting for commands the installed snapshot applied learn the outcome from its session table. */
-  private answerFromSessionTable(): void {
-    for (const [id, p] of this.pending) {
-      const slot = this.sessions.appliedAt(p.value.identity);
-      if (slot === undefined) continue;
-      this.pending.delete(id);
-      const c = p.value.command;
-      // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
-      if (c.op === 'config') this.answerDecidedChange(p, c, slot);
-      else this.replySuccess(p, slot, null);
-    }
   }
 
   /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
@@ -951,31 +929,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private apply(slot: number, value: LogValue, ballot: Ballot | null): void {
     if (value.kind === 'noop') return;
-    const admitted = this.sessions.admit({ identity: value.identity, command: value.command, base: value.base, slot });
-    const verdict = this.rules.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
+    const verdict = this.machine.apply(slot, value);
     const c = value.command;
-    if (verdict.kind === 'apply' && c.op === 'set') this.kv.set(c.key, c.value);
-    if (c.op === 'config' && verdict.kind === 'duplicate') return this.answerConfigRetry(value, c, verdict.slot);
+    if (c.op === 'config' && verdict.kind === 'duplicate') return this.clients.answerChangeRetry(value, c, verdict.slot, this.membership);
     if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
       this.out.events.push({ type: 'note', text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused` });
     }
-    const p = this.pending.get(value.id);
-    if (p === undefined) return;
-    this.pending.delete(value.id);
-    if (fingerprintOf(p.value.command) !== fingerprintOf(c)) {
-      // Another client used this identity for a different command; ours was not the one chosen here.
-      return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used for a different command` });
-    }
-    switch (verdict.kind) {
-      case 'apply':
-      case 'duplicate':
-        return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
-      case 'expired':
-        return this.replyFailure(p, { outcome: 'unknown', code: 'expired', error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told` });
-      case 'identity-reused':
-        return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command` });
-    }
+    this.clients.answerApplied(slot, value, verdict, ballot);
   }
 
   /**
@@ -984,7 +945,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * earlier one it is refused (compare-and-set), unless it is the very change
    * this replica already entered by its epoch record before a restart.
    */
-  private applyConfig(slot: number, value: LogValue & { kind: 'cmd' }, c: ConfigCommand, ballot: Ballot | null): void {
+  private applyConfig(slot: number, value: CommandValue, c: ConfigCommand, ballot: Ballot | null): void {
     const m = this.membership;
     const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
@@ -993,132 +954,35 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.enterEpoch({ epoch: m.epoch + 1, voters: [...c.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot, { fromEpoch: c.fromEpoch });
       this.out.events.push({ type: 'note', text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}` });
     }
-    const p = this.pending.get(value.id);
-    if (p === undefined) return;
-    this.pending.delete(value.id);
-    if (current || alreadyIn) {
-      if (problem === null) return this.replySuccess(p, slot, ballot);
-      return this.replyFailure(p, { outcome: 'refused', code: 'config-invalid', error: `the configuration change at slot ${slot} was not applied: ${problem}` });
-    }
-    this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change named epoch ${c.fromEpoch}, but epoch ${m.epoch} was already in force when it was chosen at slot ${slot}; nothing changed` });
+    this.clients.answerChange(slot, value, c, ballot, { took: current || alreadyIn, problem, epochInForce: m.epoch });
   }
 
-  /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
-  private answerConfigRetry(value: LogValue & { kind: 'cmd' }, c: ConfigCommand, firstSlot: number): void {
-    const p = this.pending.get(value.id);
-    if (p === undefined) return;
-    this.pending.delete(value.id);
-    this.answerDecidedChange(p, c, firstSlot);
+  /** What the clients part asks of the rest of the replica. */
+  private clientsHost(): ClientsHost {
+    return {
+      id: this.id,
+      now: () => this.nowTick,
+      commitIndex: () => this.commitIndex,
+      promised: () => this.promised,
+      leads: () => this.role.kind === 'leader',
+      routeOf: () => this.routeOf(),
+      propose: (value) => {
+        if (this.role.kind === 'leader') this.leaderPropose(this.role.leadership, value);
+      },
+      read: (key) => this.machine.read(key),
+      timeoutReason: () => this.timeoutReason(),
+    };
   }
 
-  /**
-   * A change decided at `slot` took effect exactly when an epoch `fromEpoch
-   * + 1` started right after it. The current configuration can tell: it is
-   * that epoch (ok), or not yet past `fromEpoch` (so the change was refused);
-   * otherwise later changes hide it, and the answer is honestly unknown.
-   */
-  private answerDecidedChange(p: PendingRequest, c: ConfigCommand, slot: number): void {
-    const m = this.membership;
-    if (m.epoch === c.fromEpoch + 1 && m.startSlot === slot + 1) return this.replySuccess(p, slot, null);
-    if (m.epoch <= c.fromEpoch) {
-      return this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed` });
-    }
-    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force` });
-  }
-
-  private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
-    const c = p.value.command;
-    for (const requestId of p.requestIds) {
-      if (c.op === 'config') {
-        this.out.replies.push({ requestId, ok: true, op: 'config', key: 'config', value: c.voters.join(','), slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role.kind === 'leader' ? 0 : 1) });
-        continue;
-      }
-      this.out.replies.push({
-        requestId, ok: true, op: c.op, key: c.key,
-        value: c.op === 'set' ? c.value : this.kv.get(c.key) ?? null,
-        slot, ballot: ballot ?? this.promised, roundTrips: p.sends + (this.role.kind === 'leader' ? 0 : 1),
-      });
-    }
-  }
-
-  private replyFailure(p: PendingRequest, f: { outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): void {
-    for (const requestId of p.requestIds) this.out.replies.push(failure({ requestId, ...f }));
-  }
-
-  // --------------------------------------------------------------- clients
-
-  private onRequest(req: ClientRequest): void {
-    const id = commandId(req.identity);
-    const deadlineTick = this.nowTick + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
-    const known = this.pending.get(id);
-    if (known !== undefined) {
-      // The client retried here while the first copy still waits: one command, answered on every request.
-      if (fingerprintOf(known.value.command) !== fingerprintOf(req.command)) {
-        this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'identity-reused', error: `the identity ${id} is already waiting here for a different command` }));
-        return;
-      }
-      known.requestIds.push(req.requestId);
-      known.deadlineTick = Math.max(known.deadlineTick, deadlineTick);
-      return;
-    }
-    if (this.pending.size >= this.cfg.maxPendingRequests) {
-      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'overloaded', error: `node-${this.id} has ${this.pending.size} requests waiting; try again later` }));
-      return;
-    }
-    if (req.command.op === 'config') {
-      const problem = votersProblem(req.command.voters);
-      if (problem !== null) {
-        this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'config-invalid', error: `not a configuration: ${problem}` }));
-        return;
-      }
-    }
-    if (this.rules.staleLocalReads && req.command.op === 'get') {
-      this.out.replies.push({ requestId: req.requestId, ok: true, op: 'get', key: req.command.key, value: this.kv.get(req.command.key) ?? null, ballot: this.promised, roundTrips: 0 });
-      return;
-    }
-    const value: PendingRequest['value'] = { kind: 'cmd', id, identity: req.identity, base: this.commitIndex, origin: this.id, command: req.command };
-    const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: this.nowTick, sends: 0 };
-    this.pending.set(id, p);
-    this.forward(p);
-  }
-
-  /** Sends a waiting request where it can be decided: proposed here if this node leads, else to the leader. */
-  private forward(p: PendingRequest): void {
-    p.lastSentTick = this.nowTick;
+  /** Where a client's command goes: proposed here when this replica leads, else to the leader it follows; a learner asks a voter in turn. */
+  private routeOf(): 'here' | NodeId | null {
+    if (this.role.kind === 'leader') return 'here';
     const leader = leaderOf(this.role, this.id);
-    if (this.role.kind === 'leader') {
-      p.sends++;
-      this.leaderPropose(this.role.leadership, p.value);
-    } else if (leader !== null && leader !== this.id) {
-      p.sends++;
-      this.out.messages.push({ type: 'forward', from: this.id, to: leader, value: p.value });
-    } else if (!isVoter(this.membership, this.id)) {
-      // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
-      const voters = this.membership.voters;
-      p.sends++;
-      this.out.messages.push({ type: 'forward', from: this.id, to: voters[this.pollTurn++ % voters.length]!, value: p.value });
-    }
-  }
-
-  /**
-   * Re-sends requests that made no progress and fails those past their
-   * deadline. One that ever left this replica may still be chosen, so its
-   * client is told the outcome is unknown; one that never left is refused,
-   * and dropped here so it never leaves later.
-   */
-  private retryPending(): void {
-    const retryTicks = 2 * this.cfg.electionTimeoutTicks;
-    for (const [id, p] of this.pending) {
-      if (this.nowTick >= p.deadlineTick) {
-        this.pending.delete(id);
-        const why = this.timeoutReason();
-        this.replyFailure(p, p.sends > 0
-          ? { outcome: 'unknown', code: why.code, error: `${why.error}; the command was sent and may still be chosen` }
-          : { outcome: 'refused', code: why.code, error: `${why.error}; the command was never sent, so it was not chosen` });
-      } else if (this.nowTick - p.lastSentTick >= retryTicks) {
-        this.forward(p);
-      }
-    }
+    if (leader !== null && leader !== this.id) return leader;
+    // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
+    if (isVoter(this.membership, this.id)) return null;
+    const voters = this.membership.voters;
+    return voters[this.pollTurn++ % voters.length]!;
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {
@@ -1172,13 +1036,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     return {
       membership: this.membership,
       round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
-      commitIndex: this.commitIndex, compactedThrough: this.compactedThrough, kv: this.kv, pendingRequests: this.pending.size, sessionEntries: this.sessions.size(),
+      commitIndex: this.commitIndex, compactedThrough: this.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
     };
   }
-}
-
-export function valueId(value: LogValue): string {
-  return value.kind === 'noop' ? 'noop' : value.id;
 }
 
 /** The promise with the highest commit point: every slot below it is chosen, and that acceptor can tell which value. */
