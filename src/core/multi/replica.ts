@@ -15,11 +15,9 @@ import {
   type AcceptMsg,
   type AcceptedEntry,
   type AcceptedMsg,
-  type CatchupMsg,
   type CommandValue,
   type CommitMsg,
   type ForwardMsg,
-  type LearnMsg,
   type LogValue,
   type MultiMessage,
   type MultiRecord,
@@ -27,10 +25,9 @@ import {
   type PromiseMsg,
   type RejectMsg,
   type SlotValue,
-  type SnapshotMsg,
   valueId,
 } from './messages.js';
-import { joinSnapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+import type { MultiSnapshot } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
 import { PeerLiveness } from '../liveness.js';
 import type { Phase1, Promised } from './candidate.js';
@@ -41,20 +38,15 @@ import { Random } from '../random.js';
 import { rulesOf, type Rules } from './rules.js';
 import { Clients, type ClientsHost } from './clients.js';
 import { KvMachine } from './kv-machine.js';
+import type { Context } from './context.js';
+import { Learner } from './learner.js';
+
+export { FIRST_SLOT } from './learner.js';
+
+import { Snapshots } from './snapshots.js';
 import { type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
-export const FIRST_SLOT = 1;
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
-
-/** A snapshot being received from a peer, one part per message. */
-interface IncomingSnapshot {
-  readonly from: NodeId;
-  readonly slot: number;
-  readonly total: number;
-  readonly parts: SnapshotPart[];
-  /** When the last part arrived: a stream that stalls (its sender died) is given up. */
-  lastPartTick: number;
-}
 
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
@@ -71,8 +63,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private electionDue = false;
   /** The latest epoch some message showed this replica is behind: it does not campaign before it gets there. */
   private laterEpochSeen = 0;
-  /** Which contact a learner asks next for the log. */
-  private pollTurn = 0;
   /** Only under the planted bug that applies a change before it is chosen: the epoch to enter once this Ready's accepts are out. */
   private earlyEpoch: { readonly next: Membership; readonly stopSlot: number } | null = null;
   private readonly random: Random;
@@ -86,23 +76,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private lastAcceptedSlot = 0;
 
   // Learner state: rebuilt from the chosen records on restart.
-  private readonly chosen = new Map<number, { value: LogValue; ballot: Ballot | null }>();
-  private commitIndex = FIRST_SLOT;
   private readonly machine: KvMachine;
-  /** Every slot up to this one is in the last snapshot and gone from the log. */
-  private compactedThrough = 0;
-  /** A snapshot taken or installed since the last `ready()`, whose checkpoint that Ready carries. */
-  private snapshotToWrite: readonly SnapshotPart[] | null = null;
-  /** Snapshots being streamed to peers that fell behind, one per peer, dropped once sent. */
-  private readonly snapshotsOut = new Map<NodeId, { readonly slot: number; readonly parts: readonly SnapshotPart[] }>();
-  private snapshotIn: IncomingSnapshot | null = null;
+  private readonly learner: Learner;
+  private readonly snapshots: Snapshots;
 
   // Volatile roles and timers.
   private role: Role = LEADERLESS;
   private readonly timer: ElectionTimer;
   private maxSeenRound = 0;
   private readonly liveness: PeerLiveness;
-  private catchupSentTick = -Infinity;
   private readonly clients: Clients;
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
@@ -115,15 +97,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.random = new Random(this.cfg.randomSeed);
     this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
     this.clients = new Clients(this.clientsHost(), this.cfg, this.rules, this.out);
+    const ctx = this.context();
+    this.learner = new Learner(ctx);
+    this.snapshots = new Snapshots(ctx);
     this.round = this.rules.reuseBallotAfterRestart ? 0 : recovered.round;
     this.promised = recovered.promised;
     this.accepted = recovered.accepted;
     for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
     this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
     this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
-    for (const [slot, c] of recovered.chosen) this.chosen.set(slot, c);
+    for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
-    this.advanceCommitIndex();
+    this.learner.advance();
   }
 
   // ---------------------------------------------------------------- inputs
@@ -148,17 +133,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
     this.flushLeaderOutgoing();
     if (this.earlyEpoch !== null) {
-      this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.commitIndex - 1 });
+      this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.learner.commitIndex - 1 });
       this.earlyEpoch = null;
     }
-    if (this.commitIndex - 1 - this.compactedThrough >= this.cfg.snapshotEverySlots) this.takeSnapshot();
+    if (this.learner.commitIndex - 1 - this.learner.compactedThrough >= this.cfg.snapshotEverySlots) this.snapshots.take();
     // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
-    if (this.snapshotToWrite !== null) {
+    if (this.snapshots.toWrite !== null) {
       this.out.checkpoint = {
-        snapshot: this.snapshotToWrite,
-        records: retainedRecords({ round: this.round, promised: this.promised, membership: this.membership, accepted: this.accepted, chosen: this.chosen, compactedThrough: this.compactedThrough }),
+        snapshot: this.snapshots.toWrite,
+        records: retainedRecords({ round: this.round, promised: this.promised, membership: this.membership, accepted: this.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
       };
-      this.snapshotToWrite = null;
+      this.snapshots.toWrite = null;
     }
     return this.out.take();
   }
@@ -180,13 +165,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'forward':
         return this.onForward(m);
       case 'commit':
-        return this.onCommit(m);
+        return this.learner.onCommit(m);
       case 'catchup':
-        return this.onCatchup(m);
+        return this.learner.onCatchup(m);
       case 'learn':
-        return this.onLearn(m);
+        return this.learner.onLearn(m);
       case 'snapshot':
-        return this.onSnapshot(m);
+        return this.snapshots.onSnapshot(m);
     }
   }
 
@@ -196,8 +181,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.leaderTick(this.role.leadership);
     } else if (this.canVote() && this.laterEpochSeen <= this.membership.epoch) {
       if (this.timer.tick()) this.startElection();
-    } else if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
-      this.pollForLog();
+    } else if (this.learner.catchupDue(2)) {
+      this.learner.pollForLog();
     }
     if (this.nowTick % this.cfg.heartbeatTicks === 0) this.clients.retry();
   }
@@ -212,33 +197,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private canVote(): boolean {
     if (this.rules.voteBeforeCaughtUp) return true;
     if (this.rules.removedStillCounted && this.previousVoters.includes(this.id)) return true;
-    return isVoter(this.membership, this.id) && this.commitIndex >= this.membership.startSlot;
-  }
-
-  /**
-   * A learner (a new replica, or one behind its epoch) hears from no leader:
-   * it asks its contacts in turn for the log, which also tells it every
-   * configuration change, until it is a voter that has caught up.
-   */
-  private pollForLog(): void {
-    const contacts = [...new Set([...this.membership.voters, ...this.cfg.contacts])].filter((c) => c !== this.id);
-    if (contacts.length === 0) return;
-    // A snapshot being streamed comes from one peer, part after part: keep asking that peer for the rest.
-    if (this.snapshotIn !== null && this.nowTick - this.snapshotIn.lastPartTick > 4 * this.cfg.heartbeatTicks) this.snapshotIn = null;
-    const streaming = this.snapshotIn?.from;
-    const leader = leaderOf(this.role, this.id);
-    const to = streaming ?? (leader !== null && leader !== this.id ? leader : contacts[this.pollTurn++ % contacts.length]!);
-    this.catchupSentTick = this.nowTick;
-    this.out.messages.push(this.catchupMessage(to));
+    return isVoter(this.membership, this.id) && this.learner.commitIndex >= this.membership.startSlot;
   }
 
   /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */
   private behindEpoch(from: NodeId, epoch: number): void {
     // Until it has caught up, its elections could never win, and would only drive its promise up into the new epoch.
     if (epoch > this.laterEpochSeen) this.laterEpochSeen = epoch;
-    if (this.nowTick - this.catchupSentTick < this.cfg.heartbeatTicks) return;
-    this.catchupSentTick = this.nowTick;
-    this.out.messages.push(this.catchupMessage(from));
+    if (!this.learner.catchupDue(1)) return;
+    this.learner.askFor(from);
   }
 
   /**
@@ -260,7 +227,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.peers = next.voters.filter((v) => v !== this.id);
     this.liveness.setPeers(this.rules.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
     for (const slot of [...this.accepted.keys()]) if (slot > stopSlot) this.accepted.delete(slot);
-    for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
+    for (const slot of [...this.learner.chosen.keys()]) if (slot > stopSlot) this.learner.chosen.delete(slot);
     this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
     this.out.persist.push({ t: 'epoch', membership: this.membership });
     this.become(LEADERLESS);
@@ -308,15 +275,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.out.persist.push({ t: 'round', round: this.round });
     this.promised = ballot;
     this.out.persist.push({ t: 'promise', ballot });
-    const fromSlot = this.commitIndex;
-    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: this.commitIndex }]]) } });
+    const fromSlot = this.learner.commitIndex;
+    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
     this.timer.reset();
     this.out.events.push({ type: 'phase1', ballot });
     const epoch = this.membership.epoch;
     for (const to of this.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
     // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
     // and stopped, so nobody answers to say so): it also asks them for the log.
-    if (this.cfg.contacts.some((c) => !this.membership.voters.includes(c)) && this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) this.pollForLog();
+    if (this.cfg.contacts.some((c) => !this.membership.voters.includes(c)) && this.learner.catchupDue(2)) this.learner.pollForLog();
     this.maybeWinElection();
   }
 
@@ -345,7 +312,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: this.membership.epoch, ballot: m.ballot, promised: this.promised });
       return false;
     }
-    if (m.epoch > this.membership.epoch || this.commitIndex < this.membership.startSlot) {
+    if (m.epoch > this.membership.epoch || this.learner.commitIndex < this.membership.startSlot) {
       this.behindEpoch(m.from, m.epoch);
       return false;
     }
@@ -376,11 +343,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private promiseFor(m: PrepareMsg): PromiseMsg {
     if (this.rules.promiseHidesCompacted) {
-      const commitIndex = Math.min(m.fromSlot, this.commitIndex);
+      const commitIndex = Math.min(m.fromSlot, this.learner.commitIndex);
       return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
     }
-    const accepted = this.acceptedFrom(Math.max(m.fromSlot, this.commitIndex));
-    return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.commitIndex, accepted };
+    const accepted = this.acceptedFrom(Math.max(m.fromSlot, this.learner.commitIndex));
+    return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.learner.commitIndex, accepted };
   }
 
   private onPromise(m: PromiseMsg): void {
@@ -416,7 +383,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const leadership: Leadership = {
       ballot: c.ballot,
       sinceTick: this.nowTick,
-      nextSlot: Math.max(maxSlot + 1, this.commitIndex, decidedFloor),
+      nextSlot: Math.max(maxSlot + 1, this.learner.commitIndex, decidedFloor),
       inflight: new Map(),
       outgoing: [],
       queue: [],
@@ -425,7 +392,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       unpersistedSelf: [],
       heartbeatDueTick: this.nowTick,
       decidedFloor,
-      learnFrom: decidedFloor > this.commitIndex ? decided.node : null,
+      learnFrom: decidedFloor > this.learner.commitIndex ? decided.node : null,
       stopped: stopSlot !== null,
     };
     this.become({ kind: 'leader', leadership });
@@ -503,14 +470,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return;
     }
     if (this.nowTick >= l.heartbeatDueTick) this.sendHeartbeats(l);
-    if (this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) this.learnDecided(l);
+    if (this.learner.catchupDue(2)) this.learnDecided(l);
   }
 
   /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */
   private learnDecided(l: Leadership): void {
-    if (l.learnFrom === null || this.commitIndex >= l.decidedFloor) return;
-    this.catchupSentTick = this.nowTick;
-    this.out.messages.push(this.catchupMessage(l.learnFrom));
+    if (l.learnFrom === null || this.learner.commitIndex >= l.decidedFloor) return;
+    this.learner.askFor(l.learnFrom);
   }
 
   private leaderHasQuorumContact(): boolean {
@@ -537,7 +503,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private acceptMessage(l: Leadership, to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
-    return { type: 'accept', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, entries, commitIndex: this.commitIndex };
+    return { type: 'accept', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, entries, commitIndex: this.learner.commitIndex };
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -616,7 +582,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private notifyCommit(l: Leadership, to: NodeId): void {
-    const msg: CommitMsg = { type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, commitIndex: this.commitIndex };
+    const msg: CommitMsg = { type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, commitIndex: this.learner.commitIndex };
     this.out.messages.push(msg);
   }
 
@@ -624,7 +590,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const l = this.leadership();
     if (l === null) return;
     if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
-    if (m.commitIndex > Math.max(this.commitIndex, l.decidedFloor)) {
+    if (m.commitIndex > Math.max(this.learner.commitIndex, l.decidedFloor)) {
       // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
       // there again): learn those slots from it rather than wait for votes.
       l.decidedFloor = m.commitIndex;
@@ -649,7 +615,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (inf === undefined || inf.votes.size < this.quorum()) return;
     l.inflight.delete(slot);
     if (inf.value.kind === 'cmd') l.undecided.delete(inf.value.id);
-    this.choose(slot, inf.value, l.ballot);
+    this.learner.choose(slot, inf.value, l.ballot);
     if (inf.value.kind === 'cmd' && inf.value.origin !== this.id) l.commitNotify.add(inf.value.origin);
   }
 
@@ -691,7 +657,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
     this.noteRound(m.ballot);
     // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
-    const entries = m.entries.some((e) => e.slot <= this.compactedThrough) ? m.entries.filter((e) => e.slot > this.compactedThrough) : m.entries;
+    const compacted = this.learner.compactedThrough;
+    const entries = m.entries.some((e) => e.slot <= compacted) ? m.entries.filter((e) => e.slot > compacted) : m.entries;
     if (ballotGreater(m.ballot, this.promised)) {
       this.promised = m.ballot;
       // Without an accept record to carry it, the raised promise needs a record of its own before anything is sent.
@@ -700,9 +667,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.role.kind !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
     this.followLeader(m.from);
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.commitIndex };
+    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.learner.commitIndex };
     this.out.messages.push(reply);
-    this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
+    this.learner.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
 
   private isMyBallot(b: Ballot): boolean {
@@ -720,90 +687,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     }
   }
 
-  // --------------------------------------------------------------- learner
-
-  private onCommit(m: CommitMsg): void {
-    if (m.epoch > this.membership.epoch) return this.behindEpoch(m.from, m.epoch);
-    if (m.epoch < this.membership.epoch || !ballotAtLeast(m.ballot, this.promised)) return;
-    this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
-  }
-
-  /**
-   * The leader says every slot below `leaderCommit` is chosen. A slot this
-   * node accepted at the leader's own ballot holds exactly the value the
-   * leader proposed there, so it is chosen; anything else is fetched.
-   */
-  private learnCommitPoint(ballot: Ballot, leaderCommit: number, leader: NodeId): void {
-    const scanEnd = Math.min(leaderCommit, this.commitIndex + 4 * this.cfg.maxBatchEntries);
-    for (let slot = this.commitIndex; slot < scanEnd; slot++) {
-      if (this.chosen.has(slot)) continue;
-      const a = this.accepted.get(slot);
-      if (a !== undefined && ballotEquals(a.ballot, ballot)) this.choose(slot, a.value, ballot);
-    }
-    if (this.commitIndex < leaderCommit && this.nowTick - this.catchupSentTick >= 2 * this.cfg.heartbeatTicks) {
-      this.catchupSentTick = this.nowTick;
-      this.out.messages.push(this.catchupMessage(leader));
-    }
-  }
-
-  /** Asks `to` for what this replica lacks: the next part of the snapshot it streams, or the chosen slots from the commit point on. */
-  private catchupMessage(to: NodeId): CatchupMsg {
-    const s = this.snapshotIn;
-    if (s !== null && s.from === to && s.slot >= this.commitIndex) {
-      return { type: 'catchup', from: this.id, to, fromSlot: this.commitIndex, snapshot: { slot: s.slot, part: s.parts.length } };
-    }
-    this.snapshotIn = null;
-    return { type: 'catchup', from: this.id, to, fromSlot: this.commitIndex };
-  }
-
-  private onCatchup(m: CatchupMsg): void {
-    if (m.snapshot !== undefined) return this.sendSnapshotPart(m.from, m.snapshot);
-    // What the learner asks for is compacted here: it gets the applied state instead, as a snapshot.
-    if (m.fromSlot <= this.compactedThrough) return this.sendSnapshotPart(m.from, null);
-    const entries: SlotValue[] = [];
-    // Only the applied prefix: a value chosen above it may belong to an epoch that a stop-sign below it ends.
-    for (let slot = m.fromSlot; slot < this.commitIndex && entries.length < this.cfg.maxBatchEntries; slot++) {
-      const c = this.chosen.get(slot);
-      if (c === undefined) break;
-      entries.push({ slot, value: c.value });
-    }
-    if (entries.length === 0) return;
-    const reply: LearnMsg = { type: 'learn', from: this.id, to: m.from, entries, commitIndex: this.commitIndex };
-    this.out.messages.push(reply);
-  }
-
-  private onLearn(m: LearnMsg): void {
-    // A catch-up reply is the sender's applied log from where this replica asked. Taken only where it joins this
-    // replica's own applied log (a reply to an earlier incarnation's request may not), each value is applied before the
-    // next is taken, so a stop-sign among them moves this replica into the next epoch before that epoch's values.
-    for (const e of m.entries) {
-      if (e.slot < this.commitIndex) continue;
-      if (e.slot > this.commitIndex) break;
-      this.choose(e.slot, e.value, null);
-    }
-    if (m.entries.length > 0 && this.commitIndex < m.commitIndex) {
-      this.catchupSentTick = this.nowTick;
-      this.out.messages.push(this.catchupMessage(m.from));
-    }
-  }
-
   // -------------------------------------------------- snapshots and compaction
-
-  /**
-   * Snapshots the applied state at the last applied slot and drops the log
-   * below it, in memory now and on disk through the Ready's checkpoint. Only
-   * slots known chosen and applied are dropped: a vote for a slot not known
-   * chosen is never discarded.
-   */
-  private takeSnapshot(): void {
-    const applied = this.commitIndex - 1;
-    const slot = this.rules.snapshotLabelledAhead ? applied + 1 : applied;
-    const parts = this.machine.snapshot(slot, this.membership);
-    if (this.rules.compactUndecided) for (const s of [...this.accepted.keys()]) if (s > applied) this.accepted.delete(s);
-    this.compactThrough(applied);
-    this.snapshotToWrite = parts;
-    this.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${this.machine.kv.size} keys); the log below it is compacted` });
-  }
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
   private forgetInflight(slot: number): void {
@@ -815,12 +699,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private compactThrough(slot: number): void {
-    if (slot <= this.compactedThrough) return;
+    if (slot <= this.learner.compactedThrough) return;
     const l = this.leadership();
     if (l !== null) for (const s of [...l.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
     for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
-    for (const s of this.chosen.keys()) if (s <= slot) this.chosen.delete(s);
-    this.compactedThrough = slot;
+    this.learner.compactThrough(slot);
   }
 
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
@@ -828,98 +711,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (s.membership.epoch > this.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
     this.compactThrough(s.slot);
-    this.commitIndex = Math.max(this.commitIndex, s.slot + 1);
-  }
-
-  /**
-   * Sends the next part of the snapshot streamed to `to`. A request for a
-   * snapshot this replica no longer holds (it restarted, or sent it whole)
-   * starts a new one at its current applied state.
-   */
-  private sendSnapshotPart(to: NodeId, want: { slot: number; part: number } | null): void {
-    let s = this.snapshotsOut.get(to);
-    let index = want?.part ?? 0;
-    if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
-      s = { slot: this.commitIndex - 1, parts: this.machine.snapshot(this.commitIndex - 1, this.membership) };
-      this.snapshotsOut.set(to, s);
-      index = 0;
-    }
-    const msg: SnapshotMsg = { type: 'snapshot', from: this.id, to, slot: s.slot, index, part: s.parts[index]! };
-    this.out.messages.push(msg);
-    if (index === s.parts.length - 1) this.snapshotsOut.delete(to);
-  }
-
-  /** A part of a snapshot from a peer: kept in order, asked on for the next, installed once whole. */
-  private onSnapshot(m: SnapshotMsg): void {
-    if (m.slot < this.commitIndex) {
-      // This replica applied past it meanwhile: the stream is of no use any more.
-      if (this.snapshotIn?.from === m.from) this.snapshotIn = null;
-      return;
-    }
-    if (m.index === 0) {
-      if (m.part.t !== 'snapshot') return;
-      this.snapshotIn = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part], lastPartTick: this.nowTick };
-    } else {
-      const s = this.snapshotIn;
-      // A stale or repeated part; the learner asks again for the one it needs.
-      if (s === null || s.from !== m.from || s.slot !== m.slot || m.index !== s.parts.length) return;
-      s.parts.push(m.part);
-      s.lastPartTick = this.nowTick;
-    }
-    const s = this.snapshotIn!;
-    if (s.parts.length < s.total) {
-      this.catchupSentTick = this.nowTick;
-      this.out.messages.push(this.catchupMessage(m.from));
-      return;
-    }
-    this.snapshotIn = null;
-    this.installSnapshot(s);
-  }
-
-  private installSnapshot(incoming: IncomingSnapshot): void {
-    let s: MultiSnapshot;
-    try {
-      s = joinSnapshotParts(incoming.parts);
-    } catch (err) {
-      this.out.events.push({ type: 'note', text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}` });
-      return;
-    }
-    if (s.slot < this.commitIndex) return;
-    this.restoreSnapshot(s);
-    this.snapshotToWrite = incoming.parts;
-    this.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
-    this.clients.answerFromSessionTable(this.machine.sessions, this.membership);
-    this.advanceCommitIndex();
-  }
-
-  /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
-  private choose(slot: number, value: LogValue, ballot: Ballot | null): void {
-    if (slot <= this.compactedThrough) return; // Chosen, applied and compacted here already.
-    const known = this.chosen.get(slot);
-    if (known !== undefined) {
-      if (valueId(known.value) !== valueId(value)) {
-        throw new Error(`agreement broken at node ${this.id}: slot ${slot} chosen as ${formatLogValue(known.value)} and ${formatLogValue(value)}`);
-      }
-      return;
-    }
-    this.chosen.set(slot, { value, ballot });
-    this.forgetInflight(slot);
-    // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up.
-    const last = this.out.persistLazy[this.out.persistLazy.length - 1];
-    if (last !== undefined && last.t === 'chosen') (last.entries as SlotValue[]).push({ slot, value });
-    else this.out.persistLazy.push({ t: 'chosen', entries: [{ slot, value }] });
-    // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
-    // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
-    const epoch = slot >= this.membership.startSlot ? this.membership.epoch : undefined;
-    this.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot, ...(epoch !== undefined ? { epoch } : {}) });
-    this.advanceCommitIndex();
-  }
-
-  private advanceCommitIndex(): void {
-    for (let c = this.chosen.get(this.commitIndex); c !== undefined; c = this.chosen.get(this.commitIndex)) {
-      this.apply(this.commitIndex, c.value, c.ballot);
-      this.commitIndex++;
-    }
+    this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
   }
 
   /**
@@ -957,12 +749,34 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.clients.answerChange(slot, value, c, ballot, { took: current || alreadyIn, problem, epochInForce: m.epoch });
   }
 
+  /** What every part shares: the parts themselves, and the replica's own flow they may start. */
+  private context(): Context {
+    const self = this;
+    return {
+      id: this.id, cfg: this.cfg, rules: this.rules, out: this.out,
+      now: () => this.nowTick,
+      get learner() { return self.learner; },
+      get snapshots() { return self.snapshots; },
+      get machine() { return self.machine; },
+      get clients() { return self.clients; },
+      membership: () => this.membership,
+      promised: () => this.promised,
+      accepted: () => this.accepted,
+      leader: () => leaderOf(this.role, this.id),
+      behindEpoch: (from, epoch) => this.behindEpoch(from, epoch),
+      forgetInflight: (slot) => this.forgetInflight(slot),
+      apply: (slot, value, ballot) => this.apply(slot, value, ballot),
+      restore: (s) => this.restoreSnapshot(s),
+      compactThrough: (slot) => this.compactThrough(slot),
+    };
+  }
+
   /** What the clients part asks of the rest of the replica. */
   private clientsHost(): ClientsHost {
     return {
       id: this.id,
       now: () => this.nowTick,
-      commitIndex: () => this.commitIndex,
+      commitIndex: () => this.learner.commitIndex,
       promised: () => this.promised,
       leads: () => this.role.kind === 'leader',
       routeOf: () => this.routeOf(),
@@ -981,8 +795,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (leader !== null && leader !== this.id) return leader;
     // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
     if (isVoter(this.membership, this.id)) return null;
-    const voters = this.membership.voters;
-    return voters[this.pollTurn++ % voters.length]!;
+    return this.learner.nextOf(this.membership.voters);
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {
@@ -1008,8 +821,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       leader: leaderOf(this.role, this.id),
       promised: this.promised,
       lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
-      chosenCount: this.compactedThrough + this.chosen.size,
-      commitIndex: this.commitIndex,
+      chosenCount: this.learner.compactedThrough + this.learner.chosen.size,
+      commitIndex: this.learner.commitIndex,
       membership: this.membership,
       member: this.memberKind(),
     };
@@ -1035,8 +848,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   } {
     return {
       membership: this.membership,
-      round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen,
-      commitIndex: this.commitIndex, compactedThrough: this.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
+      round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.learner.chosen,
+      commitIndex: this.learner.commitIndex, compactedThrough: this.learner.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
     };
   }
 }

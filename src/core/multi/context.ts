@@ -1,0 +1,46 @@
+/**
+ * What the parts of a Multi-Paxos replica share: who it is, its
+ * configuration and rules, its outbox and clock, the other parts, and the
+ * few steps of the replica's own flow a part may start. The replica builds
+ * one and hands it to each part; no part holds another part's state.
+ */
+import type { Ballot } from '../ballot.js';
+import type { ResolvedConfig } from '../config.js';
+import type { Membership } from '../membership.js';
+import type { Outbox } from '../outbox.js';
+import type { NodeId } from '../types.js';
+import type { Clients } from './clients.js';
+import type { KvMachine } from './kv-machine.js';
+import type { Learner } from './learner.js';
+import type { LogValue, MultiMessage, MultiRecord } from './messages.js';
+import type { Rules } from './rules.js';
+import type { MultiSnapshot } from './snapshot-parts.js';
+import type { Snapshots } from './snapshots.js';
+
+export interface Context {
+  readonly id: NodeId;
+  readonly cfg: ResolvedConfig;
+  readonly rules: Rules;
+  readonly out: Outbox<MultiMessage, MultiRecord>;
+  now(): number;
+  readonly learner: Learner;
+  readonly snapshots: Snapshots;
+  readonly machine: KvMachine;
+  readonly clients: Clients;
+  membership(): Membership;
+  promised(): Ballot;
+  accepted(): Map<number, { ballot: Ballot; value: LogValue }>;
+  /** Whom this replica takes for the leader (itself when it leads). */
+  leader(): NodeId | null;
+  // The replica's own flow, started by a part.
+  /** A message showed an epoch later than this replica's. */
+  behindEpoch(from: NodeId, epoch: number): void;
+  /** A slot was learned chosen: a leader stops counting votes there. */
+  forgetInflight(slot: number): void;
+  /** The slot is next in the log: apply it, enter the next epoch at a stop-sign, answer its client. */
+  apply(slot: number, value: LogValue, ballot: Ballot | null): void;
+  /** A snapshot's state becomes this replica's own. */
+  restore(s: MultiSnapshot): void;
+  /** Drops every vote and value at or below `slot`, now in a snapshot. */
+  compactThrough(slot: number): void;
+}
