@@ -9,6 +9,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Membership } from '../membership.js';
 import type { Outbox } from '../outbox.js';
 import type { NodeId } from '../types.js';
+import type { Acceptor } from './acceptor.js';
 import type { Clients } from './clients.js';
 import type { KvMachine } from './kv-machine.js';
 import type { Learner } from './learner.js';
@@ -23,18 +24,27 @@ export interface Context {
   readonly rules: Rules;
   readonly out: Outbox<MultiMessage, MultiRecord>;
   now(): number;
+  readonly acceptor: Acceptor;
   readonly learner: Learner;
   readonly snapshots: Snapshots;
   readonly machine: KvMachine;
   readonly clients: Clients;
   membership(): Membership;
-  promised(): Ballot;
-  accepted(): Map<number, { ballot: Ballot; value: LogValue }>;
   /** Whom this replica takes for the leader (itself when it leads). */
   leader(): NodeId | null;
   // The replica's own flow, started by a part.
   /** A message showed an epoch later than this replica's. */
   behindEpoch(from: NodeId, epoch: number): void;
+  /** Whether a phase 1 or phase 2 message of this epoch is answered at all (a stale sender is told its epoch ended). */
+  answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean;
+  /** Leader stickiness: a live leader other than `node` makes this replica ignore a prepare. */
+  hasLiveLeaderOtherThan(node: NodeId): boolean;
+  /** A ballot was seen: the next campaign goes above its round. */
+  noteRound(b: Ballot): void;
+  /** The acceptor promised a ballot higher than any it had: the role gives way. */
+  promisedHigher(): void;
+  /** An accept came from the leader of `ballot`: this replica follows `from`. */
+  heardLeader(ballot: Ballot, from: NodeId): void;
   /** A slot was learned chosen: a leader stops counting votes there. */
   forgetInflight(slot: number): void;
   /** The slot is next in the log: apply it, enter the next epoch at a stop-sign, answer its client. */

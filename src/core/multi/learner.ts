@@ -57,7 +57,7 @@ export class Learner {
   onCommit(m: CommitMsg): void {
     const epoch = this.ctx.membership().epoch;
     if (m.epoch > epoch) return this.ctx.behindEpoch(m.from, m.epoch);
-    if (m.epoch < epoch || !ballotAtLeast(m.ballot, this.ctx.promised())) return;
+    if (m.epoch < epoch || !ballotAtLeast(m.ballot, this.ctx.acceptor.promised)) return;
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
 
@@ -67,7 +67,7 @@ export class Learner {
    * leader proposed there, so it is chosen; anything else is fetched.
    */
   learnCommitPoint(ballot: Ballot, leaderCommit: number, leader: NodeId): void {
-    const accepted = this.ctx.accepted();
+    const accepted = this.ctx.acceptor.accepted;
     const scanEnd = Math.min(leaderCommit, this.commitIndex + 4 * this.ctx.cfg.maxBatchEntries);
     for (let slot = this.commitIndex; slot < scanEnd; slot++) {
       if (this.chosen.has(slot)) continue;

@@ -7,7 +7,7 @@
  * The Ready contract: everything in `ready().persist` must be durable before
  * any message or reply of the same Ready leaves the process.
  */
-import { Ballot, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
+import { Ballot, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
 import { resolveConfig, type ResolvedConfig } from '../config.js';
 import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
 import {
@@ -21,7 +21,6 @@ import {
   type LogValue,
   type MultiMessage,
   type MultiRecord,
-  type PrepareMsg,
   type PromiseMsg,
   type RejectMsg,
   type SlotValue,
@@ -38,6 +37,7 @@ import { Random } from '../random.js';
 import { rulesOf, type Rules } from './rules.js';
 import { Clients, type ClientsHost } from './clients.js';
 import { KvMachine } from './kv-machine.js';
+import { Acceptor } from './acceptor.js';
 import type { Context } from './context.js';
 import { Learner } from './learner.js';
 
@@ -69,11 +69,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private readonly out = new Outbox<MultiMessage, MultiRecord>();
   private nowTick = 0;
 
-  // Acceptor and proposer state that survives restarts (mirrored in the log).
+  // Proposer state that survives restarts (mirrored in the log).
   private round: number;
-  private promised: Ballot;
-  private readonly accepted: Map<number, { ballot: Ballot; value: LogValue }>;
-  private lastAcceptedSlot = 0;
+  private readonly acceptor: Acceptor;
 
   // Learner state: rebuilt from the chosen records on restart.
   private readonly machine: KvMachine;
@@ -101,10 +99,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);
     this.round = this.rules.reuseBallotAfterRestart ? 0 : recovered.round;
-    this.promised = recovered.promised;
-    this.accepted = recovered.accepted;
-    for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
-    this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.promised.round);
+    this.acceptor = new Acceptor(ctx, recovered);
+    this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.acceptor.promised.round);
     this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
     for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
@@ -141,7 +137,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.snapshots.toWrite !== null) {
       this.out.checkpoint = {
         snapshot: this.snapshots.toWrite,
-        records: retainedRecords({ round: this.round, promised: this.promised, membership: this.membership, accepted: this.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
+        records: retainedRecords({ round: this.round, promised: this.acceptor.promised, membership: this.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
       };
       this.snapshots.toWrite = null;
     }
@@ -153,11 +149,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
-        return this.onPrepare(m);
+        return this.acceptor.onPrepare(m);
       case 'promise':
         return this.onPromise(m);
       case 'accept':
-        return this.onAccept(m);
+        return this.acceptor.onAccept(m);
       case 'accepted':
         return this.onAccepted(m);
       case 'reject':
@@ -226,9 +222,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.membership = next.previous !== undefined ? next : succeeding(this.membership, next);
     this.peers = next.voters.filter((v) => v !== this.id);
     this.liveness.setPeers(this.rules.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
-    for (const slot of [...this.accepted.keys()]) if (slot > stopSlot) this.accepted.delete(slot);
+    this.acceptor.dropAbove(stopSlot);
     for (const slot of [...this.learner.chosen.keys()]) if (slot > stopSlot) this.learner.chosen.delete(slot);
-    this.lastAcceptedSlot = Math.min(this.lastAcceptedSlot, stopSlot);
     this.out.persist.push({ t: 'epoch', membership: this.membership });
     this.become(LEADERLESS);
     this.timer.reset();
@@ -268,15 +263,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
   private startElection(): void {
-    const floor = this.rules.reuseBallotAfterRestart ? 0 : this.promised.round;
+    const floor = this.rules.reuseBallotAfterRestart ? 0 : this.acceptor.promised.round;
     this.round = Math.max(this.round, this.maxSeenRound, floor) + 1;
     this.maxSeenRound = this.round;
     const ballot = Ballot(this.round, this.id);
     this.out.persist.push({ t: 'round', round: this.round });
-    this.promised = ballot;
-    this.out.persist.push({ t: 'promise', ballot });
+    this.acceptor.promiseOwn(ballot);
     const fromSlot = this.learner.commitIndex;
-    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
+    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
     this.timer.reset();
     this.out.events.push({ type: 'phase1', ballot });
     const epoch = this.membership.epoch;
@@ -285,12 +279,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // and stopped, so nobody answers to say so): it also asks them for the log.
     if (this.cfg.contacts.some((c) => !this.membership.voters.includes(c)) && this.learner.catchupDue(2)) this.learner.pollForLog();
     this.maybeWinElection();
-  }
-
-  private acceptedFrom(fromSlot: number): AcceptedEntry[] {
-    const entries: AcceptedEntry[] = [];
-    for (const [slot, a] of this.accepted) if (slot >= fromSlot) entries.push({ slot, ballot: a.ballot, value: a.value });
-    return entries;
   }
 
   /** A live, healthy leader other than the sender makes this node ignore a prepare (leader stickiness). */
@@ -309,7 +297,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean {
     if (this.rules.voteBeforeCaughtUp && m.epoch > this.membership.epoch) return true;
     if (m.epoch < this.membership.epoch) {
-      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: this.membership.epoch, ballot: m.ballot, promised: this.promised });
+      this.acceptor.reject(m, this.membership.epoch);
       return false;
     }
     if (m.epoch > this.membership.epoch || this.learner.commitIndex < this.membership.startSlot) {
@@ -317,37 +305,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return false;
     }
     return this.canVote();
-  }
-
-  private onPrepare(m: PrepareMsg): void {
-    if (!this.answersEpoch(m)) return;
-    if (this.hasLiveLeaderOtherThan(m.from)) return;
-    if (!ballotAtLeast(m.ballot, this.promised)) {
-      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, promised: this.promised });
-      return;
-    }
-    this.noteRound(m.ballot);
-    if (ballotGreater(m.ballot, this.promised)) {
-      this.promised = m.ballot;
-      this.out.persist.push({ t: 'promise', ballot: m.ballot });
-      if (this.role.kind !== 'follower') this.stepDown();
-      this.become(LEADERLESS);
-      this.timer.reset();
-    }
-    this.out.messages.push(this.promiseFor(m));
-  }
-
-  /**
-   * Slots below this acceptor's commit point are chosen, and may be compacted
-   * away: the promise says so with its commit point instead of carrying them.
-   */
-  private promiseFor(m: PrepareMsg): PromiseMsg {
-    if (this.rules.promiseHidesCompacted) {
-      const commitIndex = Math.min(m.fromSlot, this.learner.commitIndex);
-      return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
-    }
-    const accepted = this.acceptedFrom(Math.max(m.fromSlot, this.learner.commitIndex));
-    return { type: 'promise', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: this.learner.commitIndex, accepted };
   }
 
   private onPromise(m: PromiseMsg): void {
@@ -428,7 +385,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private stepDown(): void {
-    if (this.role.kind !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.promised });
+    if (this.role.kind !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.acceptor.promised });
     this.become(LEADERLESS);
     this.timer.reset();
   }
@@ -530,8 +487,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * and the commit point still only ever reflects durable votes.
    */
   private proposeAt(l: Leadership, slot: number, value: LogValue): void {
-    if (!ballotEquals(this.promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${this.promised.round}.${this.promised.node}`);
-    this.acceptLocally(l.ballot, [{ slot, value }]);
+    const promised = this.acceptor.promised;
+    if (!ballotEquals(promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${promised.round}.${promised.node}`);
+    this.acceptor.acceptLocally(l.ballot, [{ slot, value }]);
     l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
     l.outgoing.push({ slot, value });
     // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
@@ -636,40 +594,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   // -------------------------------------------------------------- acceptor
 
-  private acceptLocally(ballot: Ballot, entries: readonly SlotValue[]): void {
-    for (const e of entries) {
-      this.accepted.set(e.slot, { ballot, value: e.value });
-      if (e.slot > this.lastAcceptedSlot) this.lastAcceptedSlot = e.slot;
-    }
-    const last = this.out.persist[this.out.persist.length - 1];
-    if (last !== undefined && last.t === 'accept' && ballotEquals(last.ballot, ballot)) {
-      (last.entries as SlotValue[]).push(...entries);
-    } else {
-      this.out.persist.push({ t: 'accept', ballot, entries: [...entries] });
-    }
+  /** This acceptor promised a higher ballot than anyone it followed or led with: it follows nobody until a leader of that ballot speaks. */
+  private promisedHigher(): void {
+    if (this.role.kind !== 'follower') this.stepDown();
+    this.become(LEADERLESS);
+    this.timer.reset();
   }
 
-  private onAccept(m: AcceptMsg): void {
-    if (!this.answersEpoch(m)) return;
-    if (!ballotAtLeast(m.ballot, this.promised) && !this.rules.acceptBelowPromised) {
-      this.out.messages.push({ type: 'reject', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, promised: this.promised });
-      return;
-    }
-    this.noteRound(m.ballot);
-    // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
-    const compacted = this.learner.compactedThrough;
-    const entries = m.entries.some((e) => e.slot <= compacted) ? m.entries.filter((e) => e.slot > compacted) : m.entries;
-    if (ballotGreater(m.ballot, this.promised)) {
-      this.promised = m.ballot;
-      // Without an accept record to carry it, the raised promise needs a record of its own before anything is sent.
-      if (entries.length === 0) this.out.persist.push({ t: 'promise', ballot: m.ballot });
-    }
-    if (this.role.kind !== 'follower' && !this.isMyBallot(m.ballot)) this.stepDown();
-    this.followLeader(m.from);
-    if (entries.length > 0) this.acceptLocally(m.ballot, entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: this.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: this.learner.commitIndex };
-    this.out.messages.push(reply);
-    this.learner.learnCommitPoint(m.ballot, m.commitIndex, m.from);
+  /** An accept came from the leader of `ballot`: this replica follows it. */
+  private heardLeader(ballot: Ballot, from: NodeId): void {
+    if (this.role.kind !== 'follower' && !this.isMyBallot(ballot)) this.stepDown();
+    this.followLeader(from);
   }
 
   private isMyBallot(b: Ballot): boolean {
@@ -682,7 +617,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.role.kind === 'follower') this.become({ kind: 'follower', leader });
     this.timer.heard();
     if (changed) {
-      this.out.events.push({ type: 'follower', leader, ballot: this.promised });
+      this.out.events.push({ type: 'follower', leader, ballot: this.acceptor.promised });
       this.clients.forwardAll();
     }
   }
@@ -702,7 +637,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (slot <= this.learner.compactedThrough) return;
     const l = this.leadership();
     if (l !== null) for (const s of [...l.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
-    for (const s of this.accepted.keys()) if (s <= slot) this.accepted.delete(s);
+    this.acceptor.compactThrough(slot);
     this.learner.compactThrough(slot);
   }
 
@@ -760,10 +695,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       get machine() { return self.machine; },
       get clients() { return self.clients; },
       membership: () => this.membership,
-      promised: () => this.promised,
-      accepted: () => this.accepted,
+      get acceptor() { return self.acceptor; },
       leader: () => leaderOf(this.role, this.id),
       behindEpoch: (from, epoch) => this.behindEpoch(from, epoch),
+      answersEpoch: (m) => this.answersEpoch(m),
+      hasLiveLeaderOtherThan: (node) => this.hasLiveLeaderOtherThan(node),
+      noteRound: (b) => this.noteRound(b),
+      promisedHigher: () => this.promisedHigher(),
+      heardLeader: (ballot, from) => this.heardLeader(ballot, from),
       forgetInflight: (slot) => this.forgetInflight(slot),
       apply: (slot, value, ballot) => this.apply(slot, value, ballot),
       restore: (s) => this.restoreSnapshot(s),
@@ -777,7 +716,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       id: this.id,
       now: () => this.nowTick,
       commitIndex: () => this.learner.commitIndex,
-      promised: () => this.promised,
+      promised: () => this.acceptor.promised,
       leads: () => this.role.kind === 'leader',
       routeOf: () => this.routeOf(),
       propose: (value) => {
@@ -813,14 +752,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // ------------------------------------------------------------ inspection
 
   view(): NodeView {
-    const last = this.accepted.get(this.lastAcceptedSlot);
+    const { accepted, lastAcceptedSlot } = this.acceptor;
+    const last = accepted.get(lastAcceptedSlot);
     return {
       id: this.id,
       protocol: 'multi',
       role: this.role.kind,
       leader: leaderOf(this.role, this.id),
-      promised: this.promised,
-      lastAccepted: last ? { instance: String(this.lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
+      promised: this.acceptor.promised,
+      lastAccepted: last ? { instance: String(lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
       chosenCount: this.learner.compactedThrough + this.learner.chosen.size,
       commitIndex: this.learner.commitIndex,
       membership: this.membership,
@@ -848,7 +788,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   } {
     return {
       membership: this.membership,
-      round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.learner.chosen,
+      round: this.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
       commitIndex: this.learner.commitIndex, compactedThrough: this.learner.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
     };
   }

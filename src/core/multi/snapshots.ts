@@ -38,7 +38,7 @@ export class Snapshots {
     const applied = ctx.learner.commitIndex - 1;
     const slot = ctx.rules.snapshotLabelledAhead ? applied + 1 : applied;
     const parts = ctx.machine.snapshot(slot, ctx.membership());
-    const accepted = ctx.accepted();
+    const accepted = ctx.acceptor.accepted;
     if (ctx.rules.compactUndecided) for (const s of [...accepted.keys()]) if (s > applied) accepted.delete(s);
     ctx.compactThrough(applied);
     this.toWrite = parts;
