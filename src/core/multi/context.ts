@@ -12,6 +12,7 @@ import type { NodeId } from '../types.js';
 import type { Acceptor } from './acceptor.js';
 import type { Clients } from './clients.js';
 import type { KvMachine } from './kv-machine.js';
+import type { Leadership } from './leader.js';
 import type { Learner } from './learner.js';
 import type { LogValue, MultiMessage, MultiRecord } from './messages.js';
 import type { Rules } from './rules.js';
@@ -45,6 +46,21 @@ export interface Context {
   promisedHigher(): void;
   /** An accept came from the leader of `ballot`: this replica follows `from`. */
   heardLeader(ballot: Ballot, from: NodeId): void;
+  /** Whether this leader still hears from a majority of its epoch. */
+  hasQuorumContact(): boolean;
+  stepDown(): void;
+  /** Where phase 1 and phase 2 messages go. */
+  sendTargets(): readonly NodeId[];
+  /** Whether a promise or vote from `from` counts in this epoch. */
+  countsVote(from: NodeId): boolean;
+  /** How many promises or votes decide now. */
+  quorum(): number;
+  /** A configuration change naming this epoch: chosen, it ends the epoch at its slot. */
+  isStopSign(value: LogValue): boolean;
+  /** Only under a planted bug: enter `next` once this Ready's accepts are out, before the change is chosen. */
+  enterEarly(next: Membership, stopSlot: number): void;
+  /** Whether `l` is still this replica's leadership (a stop-sign chosen meanwhile ends it). */
+  leads(l: Leadership): boolean;
   /** A slot was learned chosen: a leader stops counting votes there. */
   forgetInflight(slot: number): void;
   /** The slot is next in the log: apply it, enter the next epoch at a stop-sign, answer its client. */

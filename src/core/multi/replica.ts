@@ -7,30 +7,25 @@
  * The Ready contract: everything in `ready().persist` must be durable before
  * any message or reply of the same Ready leaves the process.
  */
-import { Ballot, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
+import { Ballot, ballotEquals, ballotGreater } from '../ballot.js';
 import { resolveConfig, type ResolvedConfig } from '../config.js';
 import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
 import {
   formatLogValue,
-  type AcceptMsg,
-  type AcceptedEntry,
-  type AcceptedMsg,
   type CommandValue,
-  type CommitMsg,
   type ForwardMsg,
   type LogValue,
   type MultiMessage,
   type MultiRecord,
   type PromiseMsg,
   type RejectMsg,
-  type SlotValue,
   valueId,
 } from './messages.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
 import { PeerLiveness } from '../liveness.js';
-import type { Phase1, Promised } from './candidate.js';
-import type { Leadership } from './leader.js';
+import { Rounds, victoryOf, type Phase1 } from './candidate.js';
+import { Leadership } from './leader.js';
 import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
@@ -69,8 +64,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private readonly out = new Outbox<MultiMessage, MultiRecord>();
   private nowTick = 0;
 
-  // Proposer state that survives restarts (mirrored in the log).
-  private round: number;
+  private readonly rounds: Rounds;
+  /** What the parts share; built once. */
+  private readonly ctx: Context;
   private readonly acceptor: Acceptor;
 
   // Learner state: rebuilt from the chosen records on restart.
@@ -81,7 +77,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // Volatile roles and timers.
   private role: Role = LEADERLESS;
   private readonly timer: ElectionTimer;
-  private maxSeenRound = 0;
   private readonly liveness: PeerLiveness;
   private readonly clients: Clients;
 
@@ -95,12 +90,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.random = new Random(this.cfg.randomSeed);
     this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
     this.clients = new Clients(this.clientsHost(), this.cfg, this.rules, this.out);
-    const ctx = this.context();
+    const ctx = (this.ctx = this.context());
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);
-    this.round = this.rules.reuseBallotAfterRestart ? 0 : recovered.round;
     this.acceptor = new Acceptor(ctx, recovered);
-    this.maxSeenRound = this.rules.reuseBallotAfterRestart ? 0 : Math.max(this.round, this.acceptor.promised.round);
+    this.rounds = new Rounds(recovered.round, this.acceptor.promised.round, this.rules);
     this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
     for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
@@ -127,7 +121,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.electionDue = false;
       if (this.canVote() && this.role.kind !== 'leader') this.startElection();
     }
-    this.flushLeaderOutgoing();
+    this.leadership()?.flush();
     if (this.earlyEpoch !== null) {
       this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.learner.commitIndex - 1 });
       this.earlyEpoch = null;
@@ -137,7 +131,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.snapshots.toWrite !== null) {
       this.out.checkpoint = {
         snapshot: this.snapshots.toWrite,
-        records: retainedRecords({ round: this.round, promised: this.acceptor.promised, membership: this.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
+        records: retainedRecords({ round: this.rounds.round, promised: this.acceptor.promised, membership: this.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
       };
       this.snapshots.toWrite = null;
     }
@@ -155,7 +149,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'accept':
         return this.acceptor.onAccept(m);
       case 'accepted':
-        return this.onAccepted(m);
+        return this.leadership()?.onAccepted(m);
       case 'reject':
         return this.onReject(m);
       case 'forward':
@@ -174,7 +168,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private tick(): void {
     this.nowTick++;
     if (this.role.kind === 'leader') {
-      this.leaderTick(this.role.leadership);
+      this.role.leadership.tick();
     } else if (this.canVote() && this.laterEpochSeen <= this.membership.epoch) {
       if (this.timer.tick()) this.startElection();
     } else if (this.learner.catchupDue(2)) {
@@ -215,7 +209,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const oldLeader = leaderOf(this.role, this.id);
     if (wasLeader !== null) {
       // The old voters learn at once that the stop-sign is chosen; without it they would wait for a heartbeat that never comes.
-      for (const to of this.peers) this.out.messages.push({ type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: wasLeader.ballot, commitIndex: stopSlot + 1 });
+      for (const to of this.peers) wasLeader.notifyCommit(to, stopSlot + 1);
     }
     this.previousVoters = this.membership.voters;
     // A snapshot from a later epoch brings its own earlier configurations; a stop-sign adds the one it ends.
@@ -263,11 +257,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
   private startElection(): void {
-    const floor = this.rules.reuseBallotAfterRestart ? 0 : this.acceptor.promised.round;
-    this.round = Math.max(this.round, this.maxSeenRound, floor) + 1;
-    this.maxSeenRound = this.round;
-    const ballot = Ballot(this.round, this.id);
-    this.out.persist.push({ t: 'round', round: this.round });
+    const round = this.rounds.next(this.rules.reuseBallotAfterRestart ? 0 : this.acceptor.promised.round);
+    const ballot = Ballot(round, this.id);
+    this.out.persist.push({ t: 'round', round });
     this.acceptor.promiseOwn(ballot);
     const fromSlot = this.learner.commitIndex;
     this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
@@ -323,60 +315,33 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.becomeLeader(c);
   }
 
-  /**
-   * Phase 1 is done for every slot from `fromSlot` on. Each slot some acceptor
-   * of the quorum accepted gets the value of the highest ballot there; every
-   * hole below the highest such slot gets a no-op, so the log has no gaps.
-   */
+  /** Phase 1 won: this replica leads from where the promises of its quorum say, re-proposing what they must. */
   private becomeLeader(c: Phase1): void {
-    const best = this.rules.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
-    const decided = mostDecided(c.promises);
-    const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
-    let maxSlot = decidedFloor - 1;
-    for (const p of c.promises.values()) for (const e of p.accepted) maxSlot = Math.max(maxSlot, e.slot);
-    // A stop-sign of this epoch that may be chosen ends what this leader proposes: it finishes the log up to it and no further.
-    const stopSlot = this.rules.twoChangesInFlight ? null : this.firstStopSign(best, decidedFloor, maxSlot);
-    if (stopSlot !== null) maxSlot = stopSlot;
-    const leadership: Leadership = {
+    const v = victoryOf(c, this.rules, (value) => this.isStopSign(value));
+    const commitIndex = this.learner.commitIndex;
+    const leadership = new Leadership(this.ctx, {
       ballot: c.ballot,
-      sinceTick: this.nowTick,
-      nextSlot: Math.max(maxSlot + 1, this.learner.commitIndex, decidedFloor),
-      inflight: new Map(),
-      outgoing: [],
-      queue: [],
-      undecided: new Set(),
-      commitNotify: new Set(),
-      unpersistedSelf: [],
-      heartbeatDueTick: this.nowTick,
-      decidedFloor,
-      learnFrom: decidedFloor > this.learner.commitIndex ? decided.node : null,
-      stopped: stopSlot !== null,
-    };
+      nextSlot: Math.max(v.maxSlot + 1, commitIndex, v.decidedFloor),
+      decidedFloor: v.decidedFloor,
+      learnFrom: v.decidedFloor > commitIndex ? v.decided.node : null,
+      stopped: v.stopSlot !== null,
+    });
     this.become({ kind: 'leader', leadership });
     for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
     const epoch = this.membership.epoch;
     this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
-    this.learnDecided(leadership);
+    leadership.learnDecided();
     const quorum = [...c.promises.keys()];
-    for (let slot = decidedFloor; slot <= maxSlot; slot++) {
-      const found = best.get(slot);
+    for (let slot = v.decidedFloor; slot <= v.maxSlot; slot++) {
+      const found = v.adopted.get(slot);
       const value = found ? found.value : NOOP;
       this.out.events.push({
         type: 'phase2', ballot: c.ballot, instance: String(slot), value: formatLogValue(value),
         valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
       });
-      this.proposeAt(leadership, slot, value);
+      leadership.proposeAt(slot, value);
     }
     this.clients.forwardAll();
-  }
-
-  /** The first slot in `from..to` whose highest accepted value is a stop-sign of this epoch, or null. */
-  private firstStopSign(best: ReadonlyMap<number, AcceptedEntry>, from: number, to: number): number | null {
-    for (let slot = from; slot <= to; slot++) {
-      const e = best.get(slot);
-      if (e !== undefined && this.isStopSign(e.value)) return slot;
-    }
-    return null;
   }
 
   /** A configuration change naming this epoch: chosen, it ends the epoch at its slot. */
@@ -390,12 +355,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.timer.reset();
   }
 
-  private noteRound(b: Ballot): void {
-    if (b.round > this.maxSeenRound) this.maxSeenRound = b.round;
-  }
-
   private onReject(m: RejectMsg): void {
-    this.noteRound(m.promised);
+    this.rounds.note(m.promised);
     if (m.epoch > this.membership.epoch) {
       // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
       if (this.role.kind !== 'follower') this.stepDown();
@@ -418,173 +379,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   // ---------------------------------------------------------------- leader
 
-  private leaderTick(l: Leadership): void {
-    const inCharge = this.nowTick - l.sinceTick;
-    if (inCharge >= this.cfg.electionTimeoutTicks && !this.leaderHasQuorumContact()) {
-      // A leader cut off from a majority steps down, so its clients get an answer from a leader that can decide.
-      this.out.events.push({ type: 'note', text: 'lost contact with a majority; stepping down' });
-      this.stepDown();
-      return;
-    }
-    if (this.nowTick >= l.heartbeatDueTick) this.sendHeartbeats(l);
-    if (this.learner.catchupDue(2)) this.learnDecided(l);
-  }
-
-  /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */
-  private learnDecided(l: Leadership): void {
-    if (l.learnFrom === null || this.learner.commitIndex >= l.decidedFloor) return;
-    this.learner.askFor(l.learnFrom);
-  }
-
   private leaderHasQuorumContact(): boolean {
     return this.liveness.count(this.nowTick) >= this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length);
-  }
-
-  /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
-  private sendHeartbeats(l: Leadership): void {
-    l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
-    const staleBefore = this.nowTick - 2 * this.cfg.heartbeatTicks;
-    for (const to of this.sendTargets()) {
-      const resend: SlotValue[] = [];
-      for (const [slot, inf] of l.inflight) {
-        if (resend.length >= this.cfg.maxBatchEntries) break;
-        if (inf.sentTick <= staleBefore && !inf.votes.has(to)) resend.push({ slot, value: inf.value });
-      }
-      this.sendAccept(l, to, resend);
-    }
-    for (const inf of l.inflight.values()) if (inf.sentTick <= staleBefore) inf.sentTick = this.nowTick;
-  }
-
-  private sendAccept(l: Leadership, to: NodeId, entries: readonly SlotValue[]): void {
-    this.out.messages.push(this.acceptMessage(l, to, entries));
-  }
-
-  private acceptMessage(l: Leadership, to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
-    return { type: 'accept', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, entries, commitIndex: this.learner.commitIndex };
-  }
-
-  /** Assigns the next slot, or queues when the in-flight window is full. */
-  private leaderPropose(l: Leadership, value: LogValue): void {
-    if (value.kind === 'cmd') {
-      // A retried forward of a command still on its way is dropped; one already chosen goes through the
-      // log again and the session table answers it as a duplicate, so nothing here grows with the log.
-      if (l.undecided.has(value.id)) return;
-      if (l.inflight.size >= this.cfg.maxInflightSlots && l.queue.length >= this.cfg.maxPendingRequests) return;
-      l.undecided.add(value.id);
-    }
-    if (l.inflight.size >= this.cfg.maxInflightSlots || l.stopped) {
-      l.queue.push(value);
-      return;
-    }
-    const slot = l.nextSlot++;
-    this.proposeAt(l, slot, value);
-  }
-
-  /**
-   * Phase 2 for one slot. The leader accepts its own value (a record in this
-   * Ready) but counts its own vote only when the runtime reports that record
-   * durable, so the accepts to followers may leave while it is being written
-   * and the commit point still only ever reflects durable votes.
-   */
-  private proposeAt(l: Leadership, slot: number, value: LogValue): void {
-    const promised = this.acceptor.promised;
-    if (!ballotEquals(promised, l.ballot)) throw new Error(`leader ${this.id} proposing at ${l.ballot.round}.${l.ballot.node} while promised ${promised.round}.${promised.node}`);
-    this.acceptor.acceptLocally(l.ballot, [{ slot, value }]);
-    l.inflight.set(slot, { value, votes: new Set(), sentTick: this.nowTick });
-    l.outgoing.push({ slot, value });
-    // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
-    if (this.isStopSign(value) && !this.rules.twoChangesInFlight) l.stopped = true;
-    if (this.isStopSign(value) && this.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
-      this.earlyEpoch = { next: { epoch: this.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, stopSlot: slot };
-    }
-    if (this.rules.countVoteBeforeDurable) {
-      l.inflight.get(slot)!.votes.add(this.id);
-      this.countVotes(slot);
-    } else {
-      l.unpersistedSelf.push(slot);
-    }
   }
 
   private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
     const l = this.leadership();
     if (l === null || !ballotEquals(ballot, l.ballot)) return;
-    for (const slot of slots) {
-      const inf = l.inflight.get(slot);
-      if (inf === undefined) continue;
-      inf.votes.add(this.id);
-      this.countVotes(slot);
-    }
-    this.drainQueue(l);
-  }
-
-  private flushLeaderOutgoing(): void {
-    const l = this.leadership();
-    if (l === null) return;
-    if (l.unpersistedSelf.length > 0) {
-      this.out.afterPersist = { ballot: l.ballot, slots: l.unpersistedSelf };
-      l.unpersistedSelf = [];
-    }
-    if (l.outgoing.length > 0) {
-      const batch = l.outgoing;
-      l.outgoing = [];
-      for (let i = 0; i < batch.length; i += this.cfg.maxBatchEntries) {
-        const chunk = batch.slice(i, i + this.cfg.maxBatchEntries);
-        for (const to of this.sendTargets()) this.out.earlyMessages.push(this.acceptMessage(l, to, chunk));
-      }
-      l.heartbeatDueTick = this.nowTick + this.cfg.heartbeatTicks;
-      for (const to of l.commitNotify) if (to !== this.id) this.notifyCommit(l, to);
-    } else {
-      for (const to of l.commitNotify) this.notifyCommit(l, to);
-    }
-    l.commitNotify.clear();
-  }
-
-  private notifyCommit(l: Leadership, to: NodeId): void {
-    const msg: CommitMsg = { type: 'commit', from: this.id, to, epoch: this.membership.epoch, ballot: l.ballot, commitIndex: this.learner.commitIndex };
-    this.out.messages.push(msg);
-  }
-
-  private onAccepted(m: AcceptedMsg): void {
-    const l = this.leadership();
-    if (l === null) return;
-    if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
-    if (m.commitIndex > Math.max(this.learner.commitIndex, l.decidedFloor)) {
-      // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
-      // there again): learn those slots from it rather than wait for votes.
-      l.decidedFloor = m.commitIndex;
-      l.learnFrom = m.from;
-      this.learnDecided(l);
-    }
-    if (!ballotEquals(m.ballot, l.ballot) && !this.rules.countVotesOfAnyBallot) return;
-    for (const slot of m.slots) {
-      const inf = l.inflight.get(slot);
-      if (inf === undefined) continue;
-      inf.votes.add(m.from);
-      this.countVotes(slot);
-    }
-    this.drainQueue(l);
-  }
-
-  private countVotes(slot: number): void {
-    // A stop-sign chosen by an earlier vote of the same message may have ended this leadership already.
-    const l = this.leadership();
-    if (l === null) return;
-    const inf = l.inflight.get(slot);
-    if (inf === undefined || inf.votes.size < this.quorum()) return;
-    l.inflight.delete(slot);
-    if (inf.value.kind === 'cmd') l.undecided.delete(inf.value.id);
-    this.learner.choose(slot, inf.value, l.ballot);
-    if (inf.value.kind === 'cmd' && inf.value.origin !== this.id) l.commitNotify.add(inf.value.origin);
-  }
-
-  private drainQueue(l: Leadership): void {
-    while (this.leadership() === l && l.queue.length > 0 && l.inflight.size < this.cfg.maxInflightSlots && !l.stopped) {
-      this.proposeAt(l, l.nextSlot++, l.queue.shift()!);
-    }
+    l.onPersisted(slots);
   }
 
   private onForward(m: ForwardMsg): void {
-    if (this.role.kind === 'leader') return this.leaderPropose(this.role.leadership, m.value);
+    if (this.role.kind === 'leader') return this.role.leadership.propose(m.value);
     // A follower relays a learner's command once to the leader it follows; otherwise it drops it, and the origin re-forwards.
     const leader = leaderOf(this.role, this.id);
     if (!m.relayed && leader !== null && leader !== this.id && leader !== m.from) {
@@ -626,17 +432,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
   private forgetInflight(slot: number): void {
-    const l = this.leadership();
-    const inf = l?.inflight.get(slot);
-    if (l === null || inf === undefined) return;
-    l.inflight.delete(slot);
-    if (inf.value.kind === 'cmd') l.undecided.delete(inf.value.id);
+    this.leadership()?.forget(slot);
   }
 
   private compactThrough(slot: number): void {
     if (slot <= this.learner.compactedThrough) return;
-    const l = this.leadership();
-    if (l !== null) for (const s of [...l.inflight.keys()]) if (s <= slot) this.forgetInflight(s);
+    this.leadership()?.forgetThrough(slot);
     this.acceptor.compactThrough(slot);
     this.learner.compactThrough(slot);
   }
@@ -700,9 +501,19 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       behindEpoch: (from, epoch) => this.behindEpoch(from, epoch),
       answersEpoch: (m) => this.answersEpoch(m),
       hasLiveLeaderOtherThan: (node) => this.hasLiveLeaderOtherThan(node),
-      noteRound: (b) => this.noteRound(b),
+      noteRound: (b) => this.rounds.note(b),
       promisedHigher: () => this.promisedHigher(),
       heardLeader: (ballot, from) => this.heardLeader(ballot, from),
+      hasQuorumContact: () => this.leaderHasQuorumContact(),
+      stepDown: () => this.stepDown(),
+      sendTargets: () => this.sendTargets(),
+      countsVote: (from) => this.countsVote(from),
+      quorum: () => this.quorum(),
+      isStopSign: (value) => this.isStopSign(value),
+      enterEarly: (next, stopSlot) => {
+        this.earlyEpoch = { next, stopSlot };
+      },
+      leads: (l) => this.leadership() === l,
       forgetInflight: (slot) => this.forgetInflight(slot),
       apply: (slot, value, ballot) => this.apply(slot, value, ballot),
       restore: (s) => this.restoreSnapshot(s),
@@ -720,7 +531,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       leads: () => this.role.kind === 'leader',
       routeOf: () => this.routeOf(),
       propose: (value) => {
-        if (this.role.kind === 'leader') this.leaderPropose(this.role.leadership, value);
+        if (this.role.kind === 'leader') this.role.leadership.propose(value);
       },
       read: (key) => this.machine.read(key),
       timeoutReason: () => this.timeoutReason(),
@@ -788,27 +599,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   } {
     return {
       membership: this.membership,
-      round: this.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
+      round: this.rounds.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
       commitIndex: this.learner.commitIndex, compactedThrough: this.learner.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
     };
   }
-}
-
-/** The promise with the highest commit point: every slot below it is chosen, and that acceptor can tell which value. */
-function mostDecided(promises: ReadonlyMap<NodeId, Promised>): { node: NodeId; commitIndex: number } {
-  let best = { node: 0, commitIndex: 0 };
-  for (const [node, p] of promises) if (p.commitIndex > best.commitIndex) best = { node, commitIndex: p.commitIndex };
-  return best;
-}
-
-/** Per slot, the accepted entry with the highest ballot among the promises. */
-function highestAccepted(promises: ReadonlyMap<NodeId, Promised>): Map<number, AcceptedEntry> {
-  const best = new Map<number, AcceptedEntry>();
-  for (const p of promises.values()) {
-    for (const e of p.accepted) {
-      const cur = best.get(e.slot);
-      if (cur === undefined || compareBallots(e.ballot, cur.ballot) > 0) best.set(e.slot, e);
-    }
-  }
-  return best;
 }
