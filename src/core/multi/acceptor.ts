@@ -27,7 +27,7 @@ export class Acceptor {
 
   onPrepare(m: PrepareMsg): void {
     const { ctx } = this;
-    if (!ctx.answersEpoch(m)) return;
+    if (!ctx.epochs.answers(m)) return;
     if (ctx.hasLiveLeaderOtherThan(m.from)) return;
     if (!ballotAtLeast(m.ballot, this.promised)) return this.reject(m, m.epoch);
     ctx.noteRound(m.ballot);
@@ -56,7 +56,7 @@ export class Acceptor {
 
   onAccept(m: AcceptMsg): void {
     const { ctx } = this;
-    if (!ctx.answersEpoch(m)) return;
+    if (!ctx.epochs.answers(m)) return;
     if (!ballotAtLeast(m.ballot, this.promised) && !ctx.rules.acceptBelowPromised) return this.reject(m, m.epoch);
     ctx.noteRound(m.ballot);
     // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.

@@ -11,6 +11,7 @@ import type { Outbox } from '../outbox.js';
 import type { NodeId } from '../types.js';
 import type { Acceptor } from './acceptor.js';
 import type { Clients } from './clients.js';
+import type { Epochs } from './epochs.js';
 import type { KvMachine } from './kv-machine.js';
 import type { Leadership } from './leader.js';
 import type { Learner } from './learner.js';
@@ -25,19 +26,15 @@ export interface Context {
   readonly rules: Rules;
   readonly out: Outbox<MultiMessage, MultiRecord>;
   now(): number;
+  readonly epochs: Epochs;
   readonly acceptor: Acceptor;
   readonly learner: Learner;
   readonly snapshots: Snapshots;
   readonly machine: KvMachine;
   readonly clients: Clients;
-  membership(): Membership;
   /** Whom this replica takes for the leader (itself when it leads). */
   leader(): NodeId | null;
   // The replica's own flow, started by a part.
-  /** A message showed an epoch later than this replica's. */
-  behindEpoch(from: NodeId, epoch: number): void;
-  /** Whether a phase 1 or phase 2 message of this epoch is answered at all (a stale sender is told its epoch ended). */
-  answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean;
   /** Leader stickiness: a live leader other than `node` makes this replica ignore a prepare. */
   hasLiveLeaderOtherThan(node: NodeId): boolean;
   /** A ballot was seen: the next campaign goes above its round. */
@@ -46,17 +43,7 @@ export interface Context {
   promisedHigher(): void;
   /** An accept came from the leader of `ballot`: this replica follows `from`. */
   heardLeader(ballot: Ballot, from: NodeId): void;
-  /** Whether this leader still hears from a majority of its epoch. */
-  hasQuorumContact(): boolean;
   stepDown(): void;
-  /** Where phase 1 and phase 2 messages go. */
-  sendTargets(): readonly NodeId[];
-  /** Whether a promise or vote from `from` counts in this epoch. */
-  countsVote(from: NodeId): boolean;
-  /** How many promises or votes decide now. */
-  quorum(): number;
-  /** A configuration change naming this epoch: chosen, it ends the epoch at its slot. */
-  isStopSign(value: LogValue): boolean;
   /** Only under a planted bug: enter `next` once this Ready's accepts are out, before the change is chosen. */
   enterEarly(next: Membership, stopSlot: number): void;
   /** Whether `l` is still this replica's leadership (a stop-sign chosen meanwhile ends it). */

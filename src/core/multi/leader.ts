@@ -69,7 +69,7 @@ export class Leadership {
   tick(): void {
     const { ctx } = this;
     const inCharge = ctx.now() - this.sinceTick;
-    if (inCharge >= ctx.cfg.electionTimeoutTicks && !ctx.hasQuorumContact()) {
+    if (inCharge >= ctx.cfg.electionTimeoutTicks && !ctx.epochs.hasQuorumContact()) {
       ctx.out.events.push({ type: 'note', text: 'lost contact with a majority; stepping down' });
       ctx.stepDown();
       return;
@@ -90,7 +90,7 @@ export class Leadership {
     const now = ctx.now();
     this.heartbeatDueTick = now + ctx.cfg.heartbeatTicks;
     const staleBefore = now - 2 * ctx.cfg.heartbeatTicks;
-    for (const to of ctx.sendTargets()) {
+    for (const to of ctx.epochs.sendTargets()) {
       const resend: SlotValue[] = [];
       for (const [slot, inf] of this.inflight) {
         if (resend.length >= ctx.cfg.maxBatchEntries) break;
@@ -103,7 +103,7 @@ export class Leadership {
 
   private acceptMessage(to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
     const { ctx } = this;
-    return { type: 'accept', from: ctx.id, to, epoch: ctx.membership().epoch, ballot: this.ballot, entries, commitIndex: ctx.learner.commitIndex };
+    return { type: 'accept', from: ctx.id, to, epoch: ctx.epochs.membership.epoch, ballot: this.ballot, entries, commitIndex: ctx.learner.commitIndex };
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -139,9 +139,9 @@ export class Leadership {
     this.inflight.set(slot, inf);
     this.outgoing.push({ slot, value });
     // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
-    if (ctx.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopped = true;
-    if (ctx.isStopSign(value) && ctx.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
-      ctx.enterEarly({ epoch: ctx.membership().epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot);
+    if (ctx.epochs.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopped = true;
+    if (ctx.epochs.isStopSign(value) && ctx.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
+      ctx.enterEarly({ epoch: ctx.epochs.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot);
     }
     if (ctx.rules.countVoteBeforeDurable) {
       inf.votes.add(ctx.id);
@@ -174,7 +174,7 @@ export class Leadership {
       this.outgoing = [];
       for (let i = 0; i < batch.length; i += ctx.cfg.maxBatchEntries) {
         const chunk = batch.slice(i, i + ctx.cfg.maxBatchEntries);
-        for (const to of ctx.sendTargets()) ctx.out.earlyMessages.push(this.acceptMessage(to, chunk));
+        for (const to of ctx.epochs.sendTargets()) ctx.out.earlyMessages.push(this.acceptMessage(to, chunk));
       }
       this.heartbeatDueTick = ctx.now() + ctx.cfg.heartbeatTicks;
       for (const to of this.commitNotify) if (to !== ctx.id) this.notifyCommit(to);
@@ -186,13 +186,13 @@ export class Leadership {
 
   /** Tells `to` the commit point at once: its client waits on a slot just chosen. */
   notifyCommit(to: NodeId, commitIndex = this.ctx.learner.commitIndex): void {
-    const msg: CommitMsg = { type: 'commit', from: this.ctx.id, to, epoch: this.ctx.membership().epoch, ballot: this.ballot, commitIndex };
+    const msg: CommitMsg = { type: 'commit', from: this.ctx.id, to, epoch: this.ctx.epochs.membership.epoch, ballot: this.ballot, commitIndex };
     this.ctx.out.messages.push(msg);
   }
 
   onAccepted(m: AcceptedMsg): void {
     const { ctx } = this;
-    if (m.epoch !== ctx.membership().epoch || !ctx.countsVote(m.from)) return;
+    if (m.epoch !== ctx.epochs.membership.epoch || !ctx.epochs.countsVote(m.from)) return;
     if (m.commitIndex > Math.max(ctx.learner.commitIndex, this.decidedFloor)) {
       // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
       // there again): learn those slots from it rather than wait for votes.
@@ -215,7 +215,7 @@ export class Leadership {
     // A stop-sign chosen by an earlier vote of the same message may have ended this leadership already.
     if (!ctx.leads(this)) return;
     const inf = this.inflight.get(slot);
-    if (inf === undefined || inf.votes.size < ctx.quorum()) return;
+    if (inf === undefined || inf.votes.size < ctx.epochs.quorum()) return;
     this.inflight.delete(slot);
     if (inf.value.kind === 'cmd') this.undecided.delete(inf.value.id);
     ctx.learner.choose(slot, inf.value, this.ballot);

@@ -46,7 +46,7 @@ export class Learner {
    */
   pollForLog(): void {
     const { ctx } = this;
-    const contacts = [...new Set([...ctx.membership().voters, ...ctx.cfg.contacts])].filter((c) => c !== ctx.id);
+    const contacts = [...new Set([...ctx.epochs.membership.voters, ...ctx.cfg.contacts])].filter((c) => c !== ctx.id);
     if (contacts.length === 0) return;
     // A snapshot being streamed comes from one peer, part after part: keep asking that peer for the rest.
     const streaming = ctx.snapshots.streamingFrom();
@@ -55,8 +55,8 @@ export class Learner {
   }
 
   onCommit(m: CommitMsg): void {
-    const epoch = this.ctx.membership().epoch;
-    if (m.epoch > epoch) return this.ctx.behindEpoch(m.from, m.epoch);
+    const epoch = this.ctx.epochs.membership.epoch;
+    if (m.epoch > epoch) return this.ctx.epochs.behind(m.from, m.epoch);
     if (m.epoch < epoch || !ballotAtLeast(m.ballot, this.ctx.acceptor.promised)) return;
     this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
@@ -134,7 +134,7 @@ export class Learner {
     else lazy.push({ t: 'chosen', entries: [{ slot, value }] });
     // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
     // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
-    const m = ctx.membership();
+    const m = ctx.epochs.membership;
     const epoch = slot >= m.startSlot ? m.epoch : undefined;
     ctx.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot, ...(epoch !== undefined ? { epoch } : {}) });
     this.advance();
@@ -146,6 +146,11 @@ export class Learner {
       this.ctx.apply(this.commitIndex, c.value, c.ballot);
       this.commitIndex++;
     }
+  }
+
+  /** A stop-sign at `stopSlot` ended the epoch: what was learned above it belongs to an epoch that decides nothing there. */
+  dropAbove(stopSlot: number): void {
+    for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
   }
 
   /** Forgets what the snapshot through `slot` now holds. */

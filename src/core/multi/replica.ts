@@ -9,7 +9,7 @@
  */
 import { Ballot, ballotEquals, ballotGreater } from '../ballot.js';
 import { resolveConfig, type ResolvedConfig } from '../config.js';
-import { bootstrapMembership, isVoter, succeeding, votersProblem, type Membership } from '../membership.js';
+import { isVoter, votersProblem, type Membership } from '../membership.js';
 import {
   formatLogValue,
   type CommandValue,
@@ -23,7 +23,6 @@ import {
 } from './messages.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
-import { PeerLiveness } from '../liveness.js';
 import { Rounds, victoryOf, type Phase1 } from './candidate.js';
 import { Leadership } from './leader.js';
 import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role.js';
@@ -33,6 +32,7 @@ import { rulesOf, type Rules } from './rules.js';
 import { Clients, type ClientsHost } from './clients.js';
 import { KvMachine } from './kv-machine.js';
 import { Acceptor } from './acceptor.js';
+import { Epochs } from './epochs.js';
 import type { Context } from './context.js';
 import { Learner } from './learner.js';
 
@@ -48,16 +48,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private readonly cfg: ResolvedConfig;
   /** Every rule a planted bug can break, consulted by name. */
   private readonly rules: Rules;
-  /** The configuration this replica is in: its epoch's voters decide every slot from its start on. */
-  private membership: Membership;
-  /** The voters of this epoch other than this replica: whom prepares and accepts go to. */
-  private peers: readonly NodeId[] = [];
-  /** The voters of the epoch before: `view()` tells a removed replica from a learner by them, and one planted bug still counts them. */
-  private previousVoters: readonly NodeId[] = [];
+  private readonly epochs: Epochs;
   /** Set when this replica entered an epoch in which it should campaign at once (a clean hand-over); acted on in `ready()`. */
   private electionDue = false;
-  /** The latest epoch some message showed this replica is behind: it does not campaign before it gets there. */
-  private laterEpochSeen = 0;
   /** Only under the planted bug that applies a change before it is chosen: the epoch to enter once this Ready's accepts are out. */
   private earlyEpoch: { readonly next: Membership; readonly stopSlot: number } | null = null;
   private readonly random: Random;
@@ -77,20 +70,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // Volatile roles and timers.
   private role: Role = LEADERLESS;
   private readonly timer: ElectionTimer;
-  private readonly liveness: PeerLiveness;
   private readonly clients: Clients;
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
     this.rules = rulesOf(this.cfg);
     this.id = this.cfg.id;
-    this.membership = recovered.membership ?? bootstrapMembership(this.cfg.voters);
-    this.peers = this.membership.voters.filter((v) => v !== this.id);
-    this.liveness = new PeerLiveness(this.peers, this.cfg.electionTimeoutTicks);
+    const ctx = (this.ctx = this.context());
+    this.epochs = new Epochs(ctx, recovered.membership);
     this.random = new Random(this.cfg.randomSeed);
     this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
     this.clients = new Clients(this.clientsHost(), this.cfg, this.rules, this.out);
-    const ctx = (this.ctx = this.context());
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);
     this.acceptor = new Acceptor(ctx, recovered);
@@ -119,7 +109,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   ready(): Ready<MultiMessage, MultiRecord> {
     if (this.electionDue) {
       this.electionDue = false;
-      if (this.canVote() && this.role.kind !== 'leader') this.startElection();
+      if (this.epochs.canVote() && this.role.kind !== 'leader') this.startElection();
     }
     this.leadership()?.flush();
     if (this.earlyEpoch !== null) {
@@ -131,7 +121,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.snapshots.toWrite !== null) {
       this.out.checkpoint = {
         snapshot: this.snapshots.toWrite,
-        records: retainedRecords({ round: this.rounds.round, promised: this.acceptor.promised, membership: this.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
+        records: retainedRecords({ round: this.rounds.round, promised: this.acceptor.promised, membership: this.epochs.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
       };
       this.snapshots.toWrite = null;
     }
@@ -140,7 +130,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onMessage(m: MultiMessage): void {
     if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
-    this.liveness.heard(m.from, this.nowTick);
+    this.epochs.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
         return this.acceptor.onPrepare(m);
@@ -169,7 +159,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.nowTick++;
     if (this.role.kind === 'leader') {
       this.role.leadership.tick();
-    } else if (this.canVote() && this.laterEpochSeen <= this.membership.epoch) {
+    } else if (this.epochs.mayCampaign()) {
       if (this.timer.tick()) this.startElection();
     } else if (this.learner.catchupDue(2)) {
       this.learner.pollForLog();
@@ -177,26 +167,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.nowTick % this.cfg.heartbeatTicks === 0) this.clients.retry();
   }
 
-  // ------------------------------------------------------------ membership
-
-  /**
-   * A replica votes, and campaigns, only as a voter of its epoch that has
-   * applied the stop-sign opening it: a new replica has caught up before it
-   * counts in any quorum.
-   */
-  private canVote(): boolean {
-    if (this.rules.voteBeforeCaughtUp) return true;
-    if (this.rules.removedStillCounted && this.previousVoters.includes(this.id)) return true;
-    return isVoter(this.membership, this.id) && this.learner.commitIndex >= this.membership.startSlot;
-  }
-
-  /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */
-  private behindEpoch(from: NodeId, epoch: number): void {
-    // Until it has caught up, its elections could never win, and would only drive its promise up into the new epoch.
-    if (epoch > this.laterEpochSeen) this.laterEpochSeen = epoch;
-    if (!this.learner.catchupDue(1)) return;
-    this.learner.askFor(from);
-  }
+  // ---------------------------------------------------------------- epochs
 
   /**
    * Applies the stop-sign chosen at `stopSlot`: epoch `next` governs every
@@ -209,16 +180,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const oldLeader = leaderOf(this.role, this.id);
     if (wasLeader !== null) {
       // The old voters learn at once that the stop-sign is chosen; without it they would wait for a heartbeat that never comes.
-      for (const to of this.peers) wasLeader.notifyCommit(to, stopSlot + 1);
+      for (const to of this.epochs.peers) wasLeader.notifyCommit(to, stopSlot + 1);
     }
-    this.previousVoters = this.membership.voters;
-    // A snapshot from a later epoch brings its own earlier configurations; a stop-sign adds the one it ends.
-    this.membership = next.previous !== undefined ? next : succeeding(this.membership, next);
-    this.peers = next.voters.filter((v) => v !== this.id);
-    this.liveness.setPeers(this.rules.removedStillCounted ? [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id) : this.peers);
+    this.epochs.enter(next);
     this.acceptor.dropAbove(stopSlot);
-    for (const slot of [...this.learner.chosen.keys()]) if (slot > stopSlot) this.learner.chosen.delete(slot);
-    this.out.persist.push({ t: 'epoch', membership: this.membership });
+    this.learner.dropAbove(stopSlot);
+    this.out.persist.push({ t: 'epoch', membership: this.epochs.membership });
     this.become(LEADERLESS);
     this.timer.reset();
     this.out.events.push({
@@ -240,21 +207,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     return this.role.kind === 'leader' ? this.role.leadership : null;
   }
 
-  private quorum(): number {
-    return this.rules.quorumOf(this.membership.voters.length, this.liveness.count(this.nowTick));
-  }
-
-  /** Where phase 1 and phase 2 messages go: this epoch's other voters (and, under one planted bug, the removed ones too). */
-  private sendTargets(): readonly NodeId[] {
-    if (!this.rules.removedStillCounted) return this.peers;
-    return [...new Set([...this.peers, ...this.previousVoters])].filter((v) => v !== this.id);
-  }
-
-  /** Whose promises and votes count: this epoch's voters. */
-  private countsVote(from: NodeId): boolean {
-    return isVoter(this.membership, from) || (this.rules.removedStillCounted && this.previousVoters.includes(from));
-  }
-
   /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
   private startElection(): void {
     const round = this.rounds.next(this.rules.reuseBallotAfterRestart ? 0 : this.acceptor.promised.round);
@@ -265,45 +217,26 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
     this.timer.reset();
     this.out.events.push({ type: 'phase1', ballot });
-    const epoch = this.membership.epoch;
-    for (const to of this.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
+    const epoch = this.epochs.membership.epoch;
+    for (const to of this.epochs.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
     // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
     // and stopped, so nobody answers to say so): it also asks them for the log.
-    if (this.cfg.contacts.some((c) => !this.membership.voters.includes(c)) && this.learner.catchupDue(2)) this.learner.pollForLog();
+    if (this.cfg.contacts.some((c) => !this.epochs.membership.voters.includes(c)) && this.learner.catchupDue(2)) this.learner.pollForLog();
     this.maybeWinElection();
   }
 
   /** A live, healthy leader other than the sender makes this node ignore a prepare (leader stickiness). */
   private hasLiveLeaderOtherThan(node: NodeId): boolean {
-    if (this.role.kind === 'leader') return this.leaderHasQuorumContact();
+    if (this.role.kind === 'leader') return this.epochs.hasQuorumContact();
     const leader = leaderOf(this.role, this.id);
     return leader !== null && leader !== node && this.timer.leaderRecent();
-  }
-
-  /**
-   * Whether this replica answers a phase 1 or phase 2 message of `epoch`
-   * from `from`: only as a voter of that very epoch. A sender of an ended
-   * epoch is told so (a reject carrying the current epoch), and a message
-   * of a later epoch makes this replica fetch the log it missed.
-   */
-  private answersEpoch(m: { readonly epoch: number; readonly from: NodeId; readonly ballot: Ballot }): boolean {
-    if (this.rules.voteBeforeCaughtUp && m.epoch > this.membership.epoch) return true;
-    if (m.epoch < this.membership.epoch) {
-      this.acceptor.reject(m, this.membership.epoch);
-      return false;
-    }
-    if (m.epoch > this.membership.epoch || this.learner.commitIndex < this.membership.startSlot) {
-      this.behindEpoch(m.from, m.epoch);
-      return false;
-    }
-    return this.canVote();
   }
 
   private onPromise(m: PromiseMsg): void {
     if (this.role.kind !== 'candidate') return;
     const c = this.role.phase1;
     if (!ballotEquals(m.ballot, c.ballot)) return;
-    if (m.epoch !== this.membership.epoch || !this.countsVote(m.from)) return;
+    if (m.epoch !== this.epochs.membership.epoch || !this.epochs.countsVote(m.from)) return;
     c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
     this.maybeWinElection();
   }
@@ -311,13 +244,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private maybeWinElection(): void {
     if (this.role.kind !== 'candidate') return;
     const c = this.role.phase1;
-    if (c.promises.size < this.quorum()) return;
+    if (c.promises.size < this.epochs.quorum()) return;
     this.becomeLeader(c);
   }
 
   /** Phase 1 won: this replica leads from where the promises of its quorum say, re-proposing what they must. */
   private becomeLeader(c: Phase1): void {
-    const v = victoryOf(c, this.rules, (value) => this.isStopSign(value));
+    const v = victoryOf(c, this.rules, (value) => this.epochs.isStopSign(value));
     const commitIndex = this.learner.commitIndex;
     const leadership = new Leadership(this.ctx, {
       ballot: c.ballot,
@@ -327,8 +260,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       stopped: v.stopSlot !== null,
     });
     this.become({ kind: 'leader', leadership });
-    for (const peer of c.promises.keys()) this.liveness.heard(peer, this.nowTick);
-    const epoch = this.membership.epoch;
+    for (const peer of c.promises.keys()) this.epochs.liveness.heard(peer, this.nowTick);
+    const epoch = this.epochs.membership.epoch;
     this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
     leadership.learnDecided();
     const quorum = [...c.promises.keys()];
@@ -344,11 +277,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.clients.forwardAll();
   }
 
-  /** A configuration change naming this epoch: chosen, it ends the epoch at its slot. */
-  private isStopSign(value: LogValue): boolean {
-    return value.kind === 'cmd' && value.command.op === 'config' && value.command.fromEpoch === this.membership.epoch;
-  }
-
   private stepDown(): void {
     if (this.role.kind !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.acceptor.promised });
     this.become(LEADERLESS);
@@ -357,17 +285,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private onReject(m: RejectMsg): void {
     this.rounds.note(m.promised);
-    if (m.epoch > this.membership.epoch) {
+    const { epoch } = this.epochs.membership;
+    if (m.epoch > epoch) {
       // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
       if (this.role.kind !== 'follower') this.stepDown();
-      this.behindEpoch(m.from, m.epoch);
+      this.epochs.behind(m.from, m.epoch);
       return;
     }
-    if (m.epoch < this.membership.epoch) return;
+    if (m.epoch < epoch) return;
     const mine = ballotOf(this.role);
     if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
     this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
-    if (this.role.kind === 'leader' && this.leaderHasQuorumContact()) {
+    if (this.role.kind === 'leader' && this.epochs.hasQuorumContact()) {
       // A leader still in touch with a majority that meets one higher promise (typically a replica back from
       // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
       // leaving the whole cluster leaderless until an election timeout.
@@ -378,10 +307,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   // ---------------------------------------------------------------- leader
-
-  private leaderHasQuorumContact(): boolean {
-    return this.liveness.count(this.nowTick) >= this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length);
-  }
 
   private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
     const l = this.leadership();
@@ -444,7 +369,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
-    if (s.membership.epoch > this.membership.epoch) this.enterEpoch(s.membership, s.slot);
+    if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
     this.compactThrough(s.slot);
     this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
@@ -459,7 +384,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (value.kind === 'noop') return;
     const verdict = this.machine.apply(slot, value);
     const c = value.command;
-    if (c.op === 'config' && verdict.kind === 'duplicate') return this.clients.answerChangeRetry(value, c, verdict.slot, this.membership);
+    if (c.op === 'config' && verdict.kind === 'duplicate') return this.clients.answerChangeRetry(value, c, verdict.slot, this.epochs.membership);
     if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
       this.out.events.push({ type: 'note', text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused` });
@@ -474,7 +399,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * this replica already entered by its epoch record before a restart.
    */
   private applyConfig(slot: number, value: CommandValue, c: ConfigCommand, ballot: Ballot | null): void {
-    const m = this.membership;
+    const m = this.epochs.membership;
     const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
@@ -495,21 +420,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       get snapshots() { return self.snapshots; },
       get machine() { return self.machine; },
       get clients() { return self.clients; },
-      membership: () => this.membership,
+      get epochs() { return self.epochs; },
       get acceptor() { return self.acceptor; },
       leader: () => leaderOf(this.role, this.id),
-      behindEpoch: (from, epoch) => this.behindEpoch(from, epoch),
-      answersEpoch: (m) => this.answersEpoch(m),
       hasLiveLeaderOtherThan: (node) => this.hasLiveLeaderOtherThan(node),
       noteRound: (b) => this.rounds.note(b),
       promisedHigher: () => this.promisedHigher(),
       heardLeader: (ballot, from) => this.heardLeader(ballot, from),
-      hasQuorumContact: () => this.leaderHasQuorumContact(),
       stepDown: () => this.stepDown(),
-      sendTargets: () => this.sendTargets(),
-      countsVote: (from) => this.countsVote(from),
-      quorum: () => this.quorum(),
-      isStopSign: (value) => this.isStopSign(value),
       enterEarly: (next, stopSlot) => {
         this.earlyEpoch = { next, stopSlot };
       },
@@ -544,8 +462,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const leader = leaderOf(this.role, this.id);
     if (leader !== null && leader !== this.id) return leader;
     // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
-    if (isVoter(this.membership, this.id)) return null;
-    return this.learner.nextOf(this.membership.voters);
+    const { membership } = this.epochs;
+    if (isVoter(membership, this.id)) return null;
+    return this.learner.nextOf(membership.voters);
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {
@@ -554,8 +473,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const leader = leaderOf(this.role, this.id);
     const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${leader} to decide` };
     if (this.role.kind === 'follower' && leader !== null && this.timer.leaderRecent()) return waitedForLeader;
-    return this.liveness.timeoutReason({
-      nowTick: this.nowTick, clusterSize: this.membership.voters.length, quorum: this.rules.quorumOf(this.membership.voters.length, this.membership.voters.length),
+    return this.epochs.liveness.timeoutReason({
+      nowTick: this.nowTick, clusterSize: this.epochs.membership.voters.length, quorum: this.epochs.fullQuorum(),
       otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
@@ -574,14 +493,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       lastAccepted: last ? { instance: String(lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
       chosenCount: this.learner.compactedThrough + this.learner.chosen.size,
       commitIndex: this.learner.commitIndex,
-      membership: this.membership,
-      member: this.memberKind(),
+      membership: this.epochs.membership,
+      member: this.epochs.memberKind(),
     };
-  }
-
-  private memberKind(): 'voter' | 'learner' | 'removed' {
-    if (isVoter(this.membership, this.id)) return 'voter';
-    return this.previousVoters.includes(this.id) || this.cfg.voters.includes(this.id) ? 'removed' : 'learner';
   }
 
   /** Read-only internals for the simulator's checkers and `paxos status`. */
@@ -598,7 +512,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     readonly membership: Membership;
   } {
     return {
-      membership: this.membership,
+      membership: this.epochs.membership,
       round: this.rounds.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
       commitIndex: this.learner.commitIndex, compactedThrough: this.learner.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
     };

@@ -37,7 +37,7 @@ export class Snapshots {
     const { ctx } = this;
     const applied = ctx.learner.commitIndex - 1;
     const slot = ctx.rules.snapshotLabelledAhead ? applied + 1 : applied;
-    const parts = ctx.machine.snapshot(slot, ctx.membership());
+    const parts = ctx.machine.snapshot(slot, ctx.epochs.membership);
     const accepted = ctx.acceptor.accepted;
     if (ctx.rules.compactUndecided) for (const s of [...accepted.keys()]) if (s > applied) accepted.delete(s);
     ctx.compactThrough(applied);
@@ -70,7 +70,7 @@ export class Snapshots {
     let index = want?.part ?? 0;
     if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
       const applied = ctx.learner.commitIndex - 1;
-      s = { slot: applied, parts: ctx.machine.snapshot(applied, ctx.membership()) };
+      s = { slot: applied, parts: ctx.machine.snapshot(applied, ctx.epochs.membership) };
       this.outgoing.set(to, s);
       index = 0;
     }
@@ -121,7 +121,7 @@ export class Snapshots {
     ctx.restore(s);
     this.toWrite = incoming.parts;
     ctx.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
-    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.membership());
+    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
     ctx.learner.advance();
   }
 }
