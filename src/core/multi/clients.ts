@@ -6,14 +6,13 @@
  * part only tells the client what that decision means for it.
  */
 import type { Ballot } from '../ballot.js';
+import { isVoter, votersProblem, type Membership } from '../membership.js';
 import type { ResolvedConfig } from '../config.js';
-import type { Membership } from '../membership.js';
 import type { Outbox } from '../outbox.js';
 import { failure, type ClientRequest, type Command, type ConfigCommand, type FailureCode, type NodeId } from '../types.js';
 import type { CommandValue, MultiMessage, MultiRecord } from './messages.js';
-import type { Rules } from './rules.js';
+import type { Context } from './context.js';
 import { commandId, fingerprintOf, type SessionTable, type SessionVerdict } from './sessions.js';
-import { votersProblem } from '../membership.js';
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
 interface PendingRequest {
@@ -27,29 +26,16 @@ interface PendingRequest {
 
 type Failure = { outcome: 'refused' | 'unknown'; code: FailureCode; error: string };
 
-/** What the clients part needs from the rest of the replica. */
-export interface ClientsHost {
-  readonly id: NodeId;
-  now(): number;
-  commitIndex(): number;
-  promised(): Ballot;
-  leads(): boolean;
-  /** Where a command goes now: proposed 'here' (this replica leads), to a peer, or nowhere yet. */
-  routeOf(): 'here' | NodeId | null;
-  propose(value: CommandValue): void;
-  read(key: string): string | null;
-  timeoutReason(): { code: FailureCode; error: string };
-}
-
 export class Clients {
   private readonly pending = new Map<string, PendingRequest>();
 
-  constructor(
-    private readonly host: ClientsHost,
-    private readonly cfg: ResolvedConfig,
-    private readonly rules: Rules,
-    private readonly out: Outbox<MultiMessage, MultiRecord>,
-  ) {}
+  private readonly cfg: ResolvedConfig;
+  private readonly out: Outbox<MultiMessage, MultiRecord>;
+
+  constructor(private readonly ctx: Context) {
+    this.cfg = ctx.cfg;
+    this.out = ctx.out;
+  }
 
   get size(): number {
     return this.pending.size;
@@ -57,7 +43,7 @@ export class Clients {
 
   onRequest(req: ClientRequest): void {
     const id = commandId(req.identity);
-    const now = this.host.now();
+    const now = this.ctx.now();
     const deadlineTick = now + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
     const known = this.pending.get(id);
     if (known !== undefined) {
@@ -70,17 +56,17 @@ export class Clients {
       return;
     }
     if (this.pending.size >= this.cfg.maxPendingRequests) {
-      return this.refuse(req, 'overloaded', `node-${this.host.id} has ${this.pending.size} requests waiting; try again later`);
+      return this.refuse(req, 'overloaded', `node-${this.ctx.id} has ${this.pending.size} requests waiting; try again later`);
     }
     if (req.command.op === 'config') {
       const problem = votersProblem(req.command.voters);
       if (problem !== null) return this.refuse(req, 'config-invalid', `not a configuration: ${problem}`);
     }
-    if (this.rules.staleLocalReads && req.command.op === 'get') {
-      this.out.replies.push(this.success(req.requestId, req.command, { ballot: this.host.promised(), roundTrips: 0 }));
+    if (this.ctx.rules.staleLocalReads && req.command.op === 'get') {
+      this.out.replies.push(this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }));
       return;
     }
-    const value: CommandValue = { kind: 'cmd', id, identity: req.identity, base: this.host.commitIndex(), origin: this.host.id, command: req.command };
+    const value: CommandValue = { kind: 'cmd', id, identity: req.identity, base: this.ctx.learner.commitIndex, origin: this.ctx.id, command: req.command };
     const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: now, sends: 0 };
     this.pending.set(id, p);
     this.forward(p);
@@ -93,13 +79,43 @@ export class Clients {
 
   /** Sends a waiting request where it can be decided: proposed here if this node leads, else to the leader. */
   private forward(p: PendingRequest): void {
-    p.lastSentTick = this.host.now();
-    const to = this.host.routeOf();
+    p.lastSentTick = this.ctx.now();
+    const leadership = this.ctx.leadership();
+    if (leadership !== null) {
+      // Counted before it is proposed: a value chosen at once (a cluster of one) is answered inside propose.
+      p.sends++;
+      leadership.propose(p.value);
+      return;
+    }
+    const to = this.relayTo();
     if (to === null) return;
-    // Counted before it is proposed: a value chosen at once (a cluster of one) is answered inside propose.
     p.sends++;
-    if (to === 'here') this.host.propose(p.value);
-    else this.out.messages.push({ type: 'forward', from: this.host.id, to, value: p.value });
+    this.out.messages.push({ type: 'forward', from: this.ctx.id, to, value: p.value });
+  }
+
+  /** Whom a follower hands a command to: the leader it follows; a learner, which hears from no leader, asks a voter in turn. */
+  private relayTo(): NodeId | null {
+    const { ctx } = this;
+    const leader = ctx.leader();
+    if (leader !== null && leader !== ctx.id) return leader;
+    // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
+    const { membership } = ctx.epochs;
+    if (isVoter(membership, ctx.id)) return null;
+    return ctx.learner.nextOf(membership.voters);
+  }
+
+  private timeoutReason(): { code: FailureCode; error: string } {
+    const { ctx } = this;
+    // A follower hears only from the leader, so its own count says nothing about a majority:
+    // while it hears a live leader, the leader is what it waited for, not a missing quorum.
+    const leader = ctx.leader();
+    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${leader} to decide` };
+    if (ctx.hearsLiveLeader()) return waitedForLeader;
+    const { epochs } = ctx;
+    return epochs.liveness.timeoutReason({
+      nowTick: ctx.now(), clusterSize: epochs.membership.voters.length, quorum: epochs.fullQuorum(),
+      otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
+    });
   }
 
   /**
@@ -109,12 +125,12 @@ export class Clients {
    * and dropped here so it never leaves later.
    */
   retry(): void {
-    const now = this.host.now();
+    const now = this.ctx.now();
     const retryTicks = 2 * this.cfg.electionTimeoutTicks;
     for (const [id, p] of this.pending) {
       if (now >= p.deadlineTick) {
         this.pending.delete(id);
-        const why = this.host.timeoutReason();
+        const why = this.timeoutReason();
         this.replyFailure(p, p.sends > 0
           ? { outcome: 'unknown', code: why.code, error: `${why.error}; the command was sent and may still be chosen` }
           : { outcome: 'refused', code: why.code, error: `${why.error}; the command was never sent, so it was not chosen` });
@@ -196,14 +212,14 @@ export class Clients {
 
   private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
     for (const requestId of p.requestIds) {
-      this.out.replies.push(this.success(requestId, p.value.command, { slot, ballot: ballot ?? this.host.promised(), roundTrips: p.sends + (this.host.leads() ? 0 : 1) }));
+      this.out.replies.push(this.success(requestId, p.value.command, { slot, ballot: ballot ?? this.ctx.acceptor.promised, roundTrips: p.sends + (this.ctx.leadership() !== null ? 0 : 1) }));
     }
   }
 
   /** The one shape of a successful reply: a change answers with its voters, a write with its value, a read with the map's. */
   private success(requestId: string, c: Command, o: { slot?: number; ballot: Ballot; roundTrips: number }) {
     const key = c.op === 'config' ? 'config' : c.key;
-    const value = c.op === 'config' ? c.voters.join(',') : c.op === 'set' ? c.value : this.host.read(c.key);
+    const value = c.op === 'config' ? c.voters.join(',') : c.op === 'set' ? c.value : this.ctx.machine.read(c.key);
     return { requestId, ok: true as const, op: c.op, key, value, ...(o.slot !== undefined ? { slot: o.slot } : {}), ballot: o.ballot, roundTrips: o.roundTrips };
   }
 

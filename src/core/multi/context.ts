@@ -34,6 +34,10 @@ export interface Context {
   readonly clients: Clients;
   /** Whom this replica takes for the leader (itself when it leads). */
   leader(): NodeId | null;
+  /** This replica's leadership, while it leads. */
+  leadership(): Leadership | null;
+  /** Whether this replica follows a leader it heard from within an election timeout. */
+  hearsLiveLeader(): boolean;
   // The replica's own flow, started by a part.
   /** Leader stickiness: a live leader other than `node` makes this replica ignore a prepare. */
   hasLiveLeaderOtherThan(node: NodeId): boolean;

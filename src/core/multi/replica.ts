@@ -29,7 +29,7 @@ import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
 import { rulesOf, type Rules } from './rules.js';
-import { Clients, type ClientsHost } from './clients.js';
+import { Clients } from './clients.js';
 import { KvMachine } from './kv-machine.js';
 import { Acceptor } from './acceptor.js';
 import { Epochs } from './epochs.js';
@@ -39,7 +39,7 @@ import { Learner } from './learner.js';
 export { FIRST_SLOT } from './learner.js';
 
 import { Snapshots } from './snapshots.js';
-import { type ConfigCommand, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
+import { type ConfigCommand, type CoreConfig, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
 
@@ -80,7 +80,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.epochs = new Epochs(ctx, recovered.membership);
     this.random = new Random(this.cfg.randomSeed);
     this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
-    this.clients = new Clients(this.clientsHost(), this.cfg, this.rules, this.out);
+    this.clients = new Clients(ctx);
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);
     this.acceptor = new Acceptor(ctx, recovered);
@@ -423,6 +423,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       get epochs() { return self.epochs; },
       get acceptor() { return self.acceptor; },
       leader: () => leaderOf(this.role, this.id),
+      leadership: () => this.leadership(),
+      hearsLiveLeader: () => this.role.kind === 'follower' && this.role.leader !== null && this.timer.leaderRecent(),
       hasLiveLeaderOtherThan: (node) => this.hasLiveLeaderOtherThan(node),
       noteRound: (b) => this.rounds.note(b),
       promisedHigher: () => this.promisedHigher(),
@@ -437,46 +439,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       restore: (s) => this.restoreSnapshot(s),
       compactThrough: (slot) => this.compactThrough(slot),
     };
-  }
-
-  /** What the clients part asks of the rest of the replica. */
-  private clientsHost(): ClientsHost {
-    return {
-      id: this.id,
-      now: () => this.nowTick,
-      commitIndex: () => this.learner.commitIndex,
-      promised: () => this.acceptor.promised,
-      leads: () => this.role.kind === 'leader',
-      routeOf: () => this.routeOf(),
-      propose: (value) => {
-        if (this.role.kind === 'leader') this.role.leadership.propose(value);
-      },
-      read: (key) => this.machine.read(key),
-      timeoutReason: () => this.timeoutReason(),
-    };
-  }
-
-  /** Where a client's command goes: proposed here when this replica leads, else to the leader it follows; a learner asks a voter in turn. */
-  private routeOf(): 'here' | NodeId | null {
-    if (this.role.kind === 'leader') return 'here';
-    const leader = leaderOf(this.role, this.id);
-    if (leader !== null && leader !== this.id) return leader;
-    // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
-    const { membership } = this.epochs;
-    if (isVoter(membership, this.id)) return null;
-    return this.learner.nextOf(membership.voters);
-  }
-
-  private timeoutReason(): { code: FailureCode; error: string } {
-    // A follower hears only from the leader, so its own count says nothing about a majority:
-    // while it hears a live leader, the leader is what it waited for, not a missing quorum.
-    const leader = leaderOf(this.role, this.id);
-    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${leader} to decide` };
-    if (this.role.kind === 'follower' && leader !== null && this.timer.leaderRecent()) return waitedForLeader;
-    return this.epochs.liveness.timeoutReason({
-      nowTick: this.nowTick, clusterSize: this.epochs.membership.voters.length, quorum: this.epochs.fullQuorum(),
-      otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
-    });
   }
 
   // ------------------------------------------------------------ inspection
