@@ -10,7 +10,7 @@ import { isVoter, votersProblem, type Membership } from '../membership.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Outbox } from '../outbox.js';
 import { failure, type ClientRequest, type Command, type ConfigCommand, type FailureCode, type NodeId } from '../types.js';
-import type { CommandValue, MultiMessage, MultiRecord } from './messages.js';
+import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
 import type { Context } from './context.js';
 import { commandId, fingerprintOf, type SessionTable, type SessionVerdict } from './sessions.js';
 
@@ -70,6 +70,18 @@ export class Clients {
     const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: now, sends: 0 };
     this.pending.set(id, p);
     this.forward(p);
+  }
+
+  /** A command forwarded here: proposed if this replica leads; a follower relays a learner's command once to the leader it follows. */
+  onForward(m: ForwardMsg): void {
+    const { ctx } = this;
+    const leadership = ctx.leadership();
+    if (leadership !== null) return leadership.propose(m.value);
+    // Otherwise it drops it, and the origin re-forwards.
+    const leader = ctx.leader();
+    if (!m.relayed && leader !== null && leader !== ctx.id && leader !== m.from) {
+      this.out.messages.push({ type: 'forward', from: ctx.id, to: leader, value: m.value, relayed: true });
+    }
   }
 
   /** The leader changed: every waiting command goes where it can now be decided. */

@@ -6,7 +6,11 @@
 import { ballotEquals, type Ballot } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
-import type { AcceptMsg, AcceptedMsg, CommitMsg, LogValue, SlotValue } from './messages.js';
+import type { Victory } from './candidate.js';
+import { formatLogValue, valueId, type AcceptMsg, type AcceptedMsg, type CommitMsg, type LogValue, type SlotValue } from './messages.js';
+
+/** What a leader proposes in a hole no acceptor of its quorum accepted anything in. */
+const NOOP: LogValue = Object.freeze({ kind: 'noop' });
 
 interface InflightSlot {
   readonly value: LogValue;
@@ -104,6 +108,24 @@ export class Leadership {
   private acceptMessage(to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
     const { ctx } = this;
     return { type: 'accept', from: ctx.id, to, epoch: ctx.epochs.membership.epoch, ballot: this.ballot, entries, commitIndex: ctx.learner.commitIndex };
+  }
+
+  /**
+   * Phase 2 for the slots phase 1 found open: each gets the value the quorum
+   * accepted at the highest ballot there, every hole a no-op, so the log has no gaps.
+   */
+  repropose(v: Victory, quorum: readonly NodeId[]): void {
+    const { ctx } = this;
+    const epoch = ctx.epochs.membership.epoch;
+    for (let slot = v.decidedFloor; slot <= v.maxSlot; slot++) {
+      const found = v.adopted.get(slot);
+      const value = found ? found.value : NOOP;
+      ctx.out.events.push({
+        type: 'phase2', ballot: this.ballot, instance: String(slot), value: formatLogValue(value),
+        valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
+      });
+      this.proposeAt(slot, value);
+    }
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */

@@ -13,13 +13,11 @@ import { isVoter, votersProblem, type Membership } from '../membership.js';
 import {
   formatLogValue,
   type CommandValue,
-  type ForwardMsg,
   type LogValue,
   type MultiMessage,
   type MultiRecord,
   type PromiseMsg,
   type RejectMsg,
-  valueId,
 } from './messages.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
 import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
@@ -40,8 +38,6 @@ export { FIRST_SLOT } from './learner.js';
 
 import { Snapshots } from './snapshots.js';
 import { type ConfigCommand, type CoreConfig, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
-
-const NOOP: LogValue = Object.freeze({ kind: 'noop' });
 
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
@@ -143,7 +139,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'reject':
         return this.onReject(m);
       case 'forward':
-        return this.onForward(m);
+        return this.clients.onForward(m);
       case 'commit':
         return this.learner.onCommit(m);
       case 'catchup':
@@ -264,16 +260,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const epoch = this.epochs.membership.epoch;
     this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
     leadership.learnDecided();
-    const quorum = [...c.promises.keys()];
-    for (let slot = v.decidedFloor; slot <= v.maxSlot; slot++) {
-      const found = v.adopted.get(slot);
-      const value = found ? found.value : NOOP;
-      this.out.events.push({
-        type: 'phase2', ballot: c.ballot, instance: String(slot), value: formatLogValue(value),
-        valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
-      });
-      leadership.proposeAt(slot, value);
-    }
+    leadership.repropose(v, [...c.promises.keys()]);
     this.clients.forwardAll();
   }
 
@@ -312,15 +299,6 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const l = this.leadership();
     if (l === null || !ballotEquals(ballot, l.ballot)) return;
     l.onPersisted(slots);
-  }
-
-  private onForward(m: ForwardMsg): void {
-    if (this.role.kind === 'leader') return this.role.leadership.propose(m.value);
-    // A follower relays a learner's command once to the leader it follows; otherwise it drops it, and the origin re-forwards.
-    const leader = leaderOf(this.role, this.id);
-    if (!m.relayed && leader !== null && leader !== this.id && leader !== m.from) {
-      this.out.messages.push({ type: 'forward', from: this.id, to: leader, value: m.value, relayed: true });
-    }
   }
 
   // -------------------------------------------------------------- acceptor
