@@ -6,6 +6,15 @@
  *
  * The Ready contract: everything in `ready().persist` must be durable before
  * any message or reply of the same Ready leaves the process.
+ *
+ * This class routes inputs to the part whose job they are and holds the one
+ * role (role.ts), changed only by `become`. It also runs the flow that
+ * crosses parts, written once here: a slot chosen (learner.ts) is applied
+ * (kv-machine.ts), a stop-sign among them enters the next epoch (epochs.ts),
+ * and the client waiting on it is answered (clients.ts). The other parts:
+ * acceptor.ts (phase 1 and 2 answers), candidate.ts (rounds, what a winner
+ * starts from), leader.ts (phase 2), snapshots.ts, durable.ts (recovery and
+ * compaction records), rules.ts (what the planted bugs bend).
  */
 import { Ballot, ballotEquals, ballotGreater } from '../ballot.js';
 import { resolveConfig, type ResolvedConfig } from '../config.js';
@@ -38,6 +47,20 @@ export { FIRST_SLOT } from './learner.js';
 
 import { Snapshots } from './snapshots.js';
 import { type ConfigCommand, type CoreConfig, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
+
+/** What `MultiPaxos.inspect()` shows of a replica's internals. */
+export interface MultiInspection {
+  readonly round: number;
+  readonly promised: Ballot;
+  readonly accepted: ReadonlyMap<number, { ballot: Ballot; value: LogValue }>;
+  readonly chosen: ReadonlyMap<number, { value: LogValue; ballot: Ballot | null }>;
+  readonly commitIndex: number;
+  readonly compactedThrough: number;
+  readonly kv: ReadonlyMap<string, string>;
+  readonly pendingRequests: number;
+  readonly sessionEntries: number;
+  readonly membership: Membership;
+}
 
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
@@ -439,18 +462,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   /** Read-only internals for the simulator's checkers and `paxos status`. */
-  inspect(): {
-    readonly round: number;
-    readonly promised: Ballot;
-    readonly accepted: ReadonlyMap<number, { ballot: Ballot; value: LogValue }>;
-    readonly chosen: ReadonlyMap<number, { value: LogValue; ballot: Ballot | null }>;
-    readonly commitIndex: number;
-    readonly compactedThrough: number;
-    readonly kv: ReadonlyMap<string, string>;
-    readonly pendingRequests: number;
-    readonly sessionEntries: number;
-    readonly membership: Membership;
-  } {
+  inspect(): MultiInspection {
     return {
       membership: this.epochs.membership,
       round: this.rounds.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
