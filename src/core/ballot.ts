@@ -32,10 +32,6 @@ export function ballotEquals(a: Ballot, b: Ballot): boolean {
   return a.round === b.round && a.node === b.node;
 }
 
-export function maxBallot(a: Ballot, b: Ballot): Ballot {
-  return compareBallots(a, b) >= 0 ? a : b;
-}
-
 /** Shown as `round.node`, the way the dashboard and traces print it. */
 export function formatBallot(b: Ballot): string {
   return `${b.round}.${b.node}`;

@@ -8,7 +8,7 @@
  */
 import { formatBallot as b } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
-import { formatLogValue, type MultiMessage, type SlotValue } from './multi-messages.js';
+import { formatLogValue, type MultiMessage, type SlotValue } from './multi/messages.js';
 import { nodeName, type CoreEvent, type Protocol } from './types.js';
 import { showLine, showText } from '../text/escape.js';
 

@@ -63,11 +63,6 @@ export function isVoter(m: Membership, id: NodeId): boolean {
   return m.voters.includes(id);
 }
 
-/** More than half of this epoch's voters. */
-export function majorityOfVoters(m: Membership): number {
-  return Math.floor(m.voters.length / 2) + 1;
-}
-
 /** Why a proposed voter set is not a configuration, or null when it is one. */
 export function votersProblem(voters: readonly unknown[]): string | null {
   if (voters.length === 0) return 'a configuration needs at least one voter';
@@ -79,10 +74,6 @@ export function votersProblem(voters: readonly unknown[]): string | null {
     seen.add(v);
   }
   return null;
-}
-
-export function formatMembership(m: Membership): string {
-  return `epoch ${m.epoch}: ${m.voters.map((v) => `node-${v}`).join(', ')} from slot ${m.startSlot}`;
 }
 
 export function isMembership(x: unknown): x is Membership {

@@ -76,13 +76,6 @@ export interface ClientSuccess {
   readonly alreadyChosen?: boolean;
 }
 
-/**
- * What a client is told when its command did not succeed. `refused` means the
- * command is known not to have taken effect and never will; `unknown` means it
- * left for a leader or an acceptor and may still be chosen.
- */
-export type Outcome = 'ok' | 'refused' | 'unknown';
-
 /** Why a command failed, for callers that act on it (never match the sentence). */
 export type FailureCode =
   /** Too many requests waiting at this replica; nothing was sent. */
@@ -213,7 +206,8 @@ export interface Checkpoint<R> {
 
 /**
  * Bugs that tests plant on purpose to prove the simulator's checkers can fail.
- * Never set outside tests; each one breaks a rule from DESIGN.md.
+ * Never set outside tests; each one breaks a safety or liveness rule the
+ * checkers hold the protocol to (`src/sim/planted.ts` names the plant of each).
  */
 export interface PlantedBugs {
   /** Acceptor accepts a ballot lower than the one it promised. */
@@ -318,10 +312,6 @@ export interface ProtocolCore<M, R> {
   /** Drains everything produced since the last call. */
   ready(): Ready<M, R>;
   view(): NodeView;
-}
-
-export function emptyReady<M, R>(): Ready<M, R> {
-  return { persist: [], persistLazy: [], earlyMessages: [], afterPersist: null, messages: [], replies: [], chosen: [], events: [], checkpoint: null };
 }
 
 export function failure(o: { requestId: string; outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): ClientFailure {

@@ -5,9 +5,9 @@
  */
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
-import type { LogValue, MultiMessage, SlotValue } from './multi-messages.js';
+import type { LogValue, MultiMessage, SlotValue } from './multi/messages.js';
 import { MAX_NODE_ID, votersProblem } from './membership.js';
-import { isSnapshotPart } from './multi-snapshot.js';
+import { isSnapshotPart } from './multi/snapshot-parts.js';
 import type { Command, CommandIdentity, Protocol } from './types.js';
 
 /** Largest key and value the product accepts; frames are sized to fit a full batch of them. */

@@ -5,8 +5,8 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import { BasicPaxos } from '../core/basic.js';
-import { MultiPaxos } from '../core/multi.js';
-import { formatLogValue } from '../core/multi-messages.js';
+import { MultiPaxos } from '../core/multi/replica.js';
+import { formatLogValue } from '../core/multi/messages.js';
 import type { ProtocolCore } from '../core/types.js';
 
 /** What a node's acceptor and learner hold, one line per key (Basic) or a summary and one line per slot (Multi), each led by `name`. */

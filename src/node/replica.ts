@@ -17,8 +17,9 @@ import type { Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
-import { MultiPaxos, recoverMulti, valueId } from '../core/multi.js';
-import { formatLogValue, type MultiMessage, type MultiRecord } from '../core/multi-messages.js';
+import { recoverMulti } from '../core/multi/durable.js';
+import { MultiPaxos } from '../core/multi/replica.js';
+import { formatLogValue, valueId, type MultiMessage, type MultiRecord } from '../core/multi/messages.js';
 import {
   commandKey,
   failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,

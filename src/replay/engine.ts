@@ -12,7 +12,7 @@
  */
 import { buildCore, type PeerMessage } from '../node/replica.js';
 import type { Input, NodeId, NodeView, ProtocolCore, Ready } from '../core/types.js';
-import type { MultiPaxos } from '../core/multi.js';
+import type { MultiPaxos } from '../core/multi/replica.js';
 import type { BasicPaxos } from '../core/basic.js';
 import { digestReady } from '../node/input-log.js';
 import type { Recording } from './read.js';

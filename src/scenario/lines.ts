@@ -6,7 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi-messages.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */

@@ -7,9 +7,9 @@
 import { ZERO_BALLOT, type Ballot } from '../core/ballot.js';
 import type { BasicPaxos } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
-import { type MultiPaxos, valueId } from '../core/multi.js';
-import type { MultiMessage, MultiRecord } from '../core/multi-messages.js';
-import { commandId } from '../core/sessions.js';
+import type { MultiPaxos } from '../core/multi/replica.js';
+import { valueId, type MultiMessage, type MultiRecord } from '../core/multi/messages.js';
+import { commandId } from '../core/multi/sessions.js';
 import type { CommandIdentity, Protocol, ProtocolCore } from '../core/types.js';
 
 export interface ValueAt {

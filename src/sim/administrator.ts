@@ -5,7 +5,7 @@
  * without membership changes draw exactly what they drew before.
  */
 import { Random } from '../core/random.js';
-import { commandId } from '../core/sessions.js';
+import { commandId } from '../core/multi/sessions.js';
 import type { Command, NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';

@@ -7,7 +7,7 @@
  */
 import type { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
-import { commandId } from '../core/sessions.js';
+import { commandId } from '../core/multi/sessions.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type World } from './events.js';
 import { InvariantViolation } from './invariants.js';

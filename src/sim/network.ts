@@ -6,7 +6,7 @@
  * heal; the network only holds the sides.
  */
 import { describeMessage } from '../core/describe.js';
-import type { MultiMessage } from '../core/multi-messages.js';
+import type { MultiMessage } from '../core/multi/messages.js';
 import type { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';

@@ -11,9 +11,9 @@
  *   there: every slot the acceptor durably accepted at or above both the
  *   prepare's start and the promise's commit point is reported in it.
  */
-import { joinSnapshotParts } from '../core/multi-snapshot.js';
-import type { LogValue, MultiMessage } from '../core/multi-messages.js';
-import { commandId } from '../core/sessions.js';
+import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
+import type { LogValue, MultiMessage } from '../core/multi/messages.js';
+import { commandId } from '../core/multi/sessions.js';
 import type { NodeId } from '../core/types.js';
 import type { ValueAt } from './adapter.js';
 import { InvariantViolation } from './invariants.js';

@@ -11,7 +11,7 @@
  */
 import type { ChosenValue, NodeId, Protocol } from '../core/types.js';
 import type { BasicMessage } from '../core/basic-messages.js';
-import type { MultiMessage } from '../core/multi-messages.js';
+import type { MultiMessage } from '../core/multi/messages.js';
 import { TraceRecorder, tracedInstance } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeCheckpoint, describeWrite } from '../trace/records.js';

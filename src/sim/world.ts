@@ -16,7 +16,7 @@
  */
 import { Random } from '../core/random.js';
 import { DEFAULTS } from '../core/config.js';
-import type { MultiRecord } from '../core/multi-messages.js';
+import type { MultiRecord } from '../core/multi/messages.js';
 import type { CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
 import { Replica, type PeerMessage } from '../node/replica.js';
 import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from './adapter.js';

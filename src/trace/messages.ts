@@ -7,7 +7,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { BasicMessage } from '../core/basic-messages.js';
-import { formatLogValue, type MultiMessage, type SlotValue } from '../core/multi-messages.js';
+import { formatLogValue, type MultiMessage, type SlotValue } from '../core/multi/messages.js';
 import type { Protocol } from '../core/types.js';
 import type { SentMessage } from './format.js';
 

@@ -7,7 +7,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
-import type { MultiRecord, SlotValue } from '../core/multi-messages.js';
+import type { MultiRecord, SlotValue } from '../core/multi/messages.js';
 import type { Protocol } from '../core/types.js';
 
 /** Records shown in one persist line before the rest are counted: a batch of fifty accepts would make a label a paragraph. */

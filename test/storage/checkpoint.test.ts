@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { recoverMulti } from '../../src/core/multi.js';
-import type { MultiRecord } from '../../src/core/multi-messages.js';
-import { snapshotParts } from '../../src/core/multi-snapshot.js';
+import { recoverMulti } from '../../src/core/multi/durable.js';
+import type { MultiRecord } from '../../src/core/multi/messages.js';
+import { snapshotParts } from '../../src/core/multi/snapshot-parts.js';
 import { encodeFrame, logHeader, openFileStorage, StorageCorruptError } from '../../src/storage/file-storage.js';
 import { useTempDirs } from './storage-support.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Ballot } from '../../src/core/ballot.js';
-import type { LogValue } from '../../src/core/multi-messages.js';
+import type { LogValue } from '../../src/core/multi/messages.js';
 import { readTrace, type SendEvent } from '../../src/trace/format.js';
 import { messageFields } from '../../src/trace/messages.js';
 import { messageLabel } from '../../src/trace/window.js';

@@ -12,7 +12,7 @@ import { render } from 'ink-testing-library';
 import { Ballot } from '../../src/core/ballot.js';
 import type { BasicMessage } from '../../src/core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../../src/core/describe.js';
-import type { LogValue, MultiMessage } from '../../src/core/multi-messages.js';
+import type { LogValue, MultiMessage } from '../../src/core/multi/messages.js';
 import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
 import { printable } from '../../src/cli/commands/logs.js';
 import { renderStatus } from '../../src/cli/commands/status.js';

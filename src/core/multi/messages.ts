@@ -2,10 +2,10 @@
  * Multi-Paxos messages and the records a Multi-Paxos replica persists.
  * Every message says who sends it to whom, in the words of the papers.
  */
-import type { Ballot } from './ballot.js';
-import type { Membership } from './membership.js';
-import type { SnapshotPart } from './multi-snapshot.js';
-import type { Command, CommandIdentity, NodeId } from './types.js';
+import type { Ballot } from '../ballot.js';
+import type { Membership } from '../membership.js';
+import type { SnapshotPart } from './snapshot-parts.js';
+import type { Command, CommandIdentity, NodeId } from '../types.js';
 
 /** A log entry: a client command, or a no-op that fills a hole after a leader change. */
 export type LogValue =
@@ -21,6 +21,14 @@ export type LogValue =
       readonly origin: NodeId;
       readonly command: Command;
     };
+
+/** A log entry that carries a client's command. */
+export type CommandValue = Extract<LogValue, { readonly kind: 'cmd' }>;
+
+/** What tells two log values apart: the command's identity, or 'noop'. */
+export function valueId(value: LogValue): string {
+  return value.kind === 'noop' ? 'noop' : value.id;
+}
 
 export interface SlotValue {
   readonly slot: number;

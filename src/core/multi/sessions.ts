@@ -12,7 +12,7 @@
  * older than the horizon and is refused, never applied twice. The memory is
  * bounded by the horizon: at most one entry per slot.
  */
-import type { Command, CommandIdentity } from './types.js';
+import type { Command, CommandIdentity } from '../types.js';
 
 export type SessionVerdict =
   | { readonly kind: 'apply' }
@@ -92,10 +92,6 @@ export class SessionTable {
   /** Applied commands remembered; bounded by the horizon. */
   size(): number {
     return this.order.length - this.head;
-  }
-
-  sessionCount(): number {
-    return this.sessions.size;
   }
 
   private remember(id: CommandIdentity, slot: number, fingerprint: number, seqs: Map<number, Applied> | undefined): void {

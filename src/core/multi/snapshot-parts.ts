@@ -9,7 +9,7 @@
  * streamed, one per message, to a replica that fell behind the point where
  * its peers compacted their logs.
  */
-import { isMembership, type Membership } from './membership.js';
+import { isMembership, type Membership } from '../membership.js';
 import type { SessionEntry } from './sessions.js';
 
 export interface MultiSnapshot {

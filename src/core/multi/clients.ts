@@ -1,0 +1,245 @@
+/**
+ * The clients waiting at this replica: admission (one entry per command
+ * identity, bounded), sending each command where it can be decided, retries
+ * and deadlines, and every reply a client gets. Whether a command took effect
+ * is decided elsewhere (the log, the session table, the configuration); this
+ * part only tells the client what that decision means for it.
+ */
+import type { Ballot } from '../ballot.js';
+import { isVoter, votersProblem, type Membership } from '../membership.js';
+import type { ResolvedConfig } from '../config.js';
+import type { Outbox } from '../outbox.js';
+import { failure, type ClientRequest, type Command, type ConfigCommand, type FailureCode, type NodeId } from '../types.js';
+import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
+import type { Context } from './context.js';
+import { commandId, fingerprintOf, type SessionTable, type SessionVerdict } from './sessions.js';
+
+/** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
+interface PendingRequest {
+  readonly requestIds: string[];
+  readonly value: CommandValue;
+  deadlineTick: number;
+  lastSentTick: number;
+  /** Times it left this replica (forwarded, or proposed here): once it has, its outcome can no longer be "refused". */
+  sends: number;
+}
+
+type Failure = { outcome: 'refused' | 'unknown'; code: FailureCode; error: string };
+
+export class Clients {
+  private readonly pending = new Map<string, PendingRequest>();
+
+  private readonly cfg: ResolvedConfig;
+  private readonly out: Outbox<MultiMessage, MultiRecord>;
+
+  constructor(private readonly ctx: Context) {
+    this.cfg = ctx.cfg;
+    this.out = ctx.out;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  onRequest(req: ClientRequest): void {
+    const id = commandId(req.identity);
+    const now = this.ctx.now();
+    const deadlineTick = now + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
+    const known = this.pending.get(id);
+    if (known !== undefined) {
+      // The client retried here while the first copy still waits: one command, answered on every request.
+      if (fingerprintOf(known.value.command) !== fingerprintOf(req.command)) {
+        return this.refuse(req, 'identity-reused', `the identity ${id} is already waiting here for a different command`);
+      }
+      known.requestIds.push(req.requestId);
+      known.deadlineTick = Math.max(known.deadlineTick, deadlineTick);
+      return;
+    }
+    if (this.pending.size >= this.cfg.maxPendingRequests) {
+      return this.refuse(req, 'overloaded', `node-${this.ctx.id} has ${this.pending.size} requests waiting; try again later`);
+    }
+    if (req.command.op === 'config') {
+      const problem = votersProblem(req.command.voters);
+      if (problem !== null) return this.refuse(req, 'config-invalid', `not a configuration: ${problem}`);
+    }
+    if (this.ctx.rules.staleLocalReads && req.command.op === 'get') {
+      this.out.replies.push(this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }));
+      return;
+    }
+    const value: CommandValue = { kind: 'cmd', id, identity: req.identity, base: this.ctx.learner.commitIndex, origin: this.ctx.id, command: req.command };
+    const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: now, sends: 0 };
+    this.pending.set(id, p);
+    this.forward(p);
+  }
+
+  /** A command forwarded here: proposed if this replica leads; a follower relays a learner's command once to the leader it follows. */
+  onForward(m: ForwardMsg): void {
+    const { ctx } = this;
+    const leadership = ctx.leadership();
+    if (leadership !== null) return leadership.propose(m.value);
+    // Otherwise it drops it, and the origin re-forwards.
+    const leader = ctx.leader();
+    if (!m.relayed && leader !== null && leader !== ctx.id && leader !== m.from) {
+      this.out.messages.push({ type: 'forward', from: ctx.id, to: leader, value: m.value, relayed: true });
+    }
+  }
+
+  /** The leader changed: every waiting command goes where it can now be decided. */
+  forwardAll(): void {
+    for (const p of this.pending.values()) this.forward(p);
+  }
+
+  /** Sends a waiting request where it can be decided: proposed here if this node leads, else to the leader. */
+  private forward(p: PendingRequest): void {
+    p.lastSentTick = this.ctx.now();
+    const leadership = this.ctx.leadership();
+    if (leadership !== null) {
+      // Counted before it is proposed: a value chosen at once (a cluster of one) is answered inside propose.
+      p.sends++;
+      leadership.propose(p.value);
+      return;
+    }
+    const to = this.relayTo();
+    if (to === null) return;
+    p.sends++;
+    this.out.messages.push({ type: 'forward', from: this.ctx.id, to, value: p.value });
+  }
+
+  /** Whom a follower hands a command to: the leader it follows; a learner, which hears from no leader, asks a voter in turn. */
+  private relayTo(): NodeId | null {
+    const { ctx } = this;
+    const leader = ctx.leader();
+    if (leader !== null && leader !== ctx.id) return leader;
+    // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
+    const { membership } = ctx.epochs;
+    if (isVoter(membership, ctx.id)) return null;
+    return ctx.learner.nextOf(membership.voters);
+  }
+
+  private timeoutReason(): { code: FailureCode; error: string } {
+    const { ctx } = this;
+    // A follower hears only from the leader, so its own count says nothing about a majority:
+    // while it hears a live leader, the leader is what it waited for, not a missing quorum.
+    const leader = ctx.leader();
+    const waitedForLeader = { code: 'timeout' as const, error: `timed out waiting for node-${leader} to decide` };
+    if (ctx.hearsLiveLeader()) return waitedForLeader;
+    const { epochs } = ctx;
+    return epochs.liveness.timeoutReason({
+      nowTick: ctx.now(), clusterSize: epochs.membership.voters.length, quorum: epochs.fullQuorum(),
+      otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
+    });
+  }
+
+  /**
+   * Re-sends requests that made no progress and fails those past their
+   * deadline. One that ever left this replica may still be chosen, so its
+   * client is told the outcome is unknown; one that never left is refused,
+   * and dropped here so it never leaves later.
+   */
+  retry(): void {
+    const now = this.ctx.now();
+    const retryTicks = 2 * this.cfg.electionTimeoutTicks;
+    for (const [id, p] of this.pending) {
+      if (now >= p.deadlineTick) {
+        this.pending.delete(id);
+        const why = this.timeoutReason();
+        this.replyFailure(p, p.sends > 0
+          ? { outcome: 'unknown', code: why.code, error: `${why.error}; the command was sent and may still be chosen` }
+          : { outcome: 'refused', code: why.code, error: `${why.error}; the command was never sent, so it was not chosen` });
+      } else if (now - p.lastSentTick >= retryTicks) {
+        this.forward(p);
+      }
+    }
+  }
+
+  /** The command chosen at `slot` was applied, or not, as `verdict` says: its client, if it waits here, learns what that means. */
+  answerApplied(slot: number, value: CommandValue, verdict: SessionVerdict, ballot: Ballot | null): void {
+    const p = this.take(value.id);
+    if (p === undefined) return;
+    if (fingerprintOf(p.value.command) !== fingerprintOf(value.command)) {
+      // Another client used this identity for a different command; ours was not the one chosen here.
+      return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used for a different command` });
+    }
+    switch (verdict.kind) {
+      case 'apply':
+      case 'duplicate':
+        return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
+      case 'expired':
+        return this.replyFailure(p, { outcome: 'unknown', code: 'expired', error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told` });
+      case 'identity-reused':
+        return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command` });
+    }
+  }
+
+  /** A configuration change reached its slot for the first time: `took` says whether it named the epoch in force (or is the one entered before a restart). */
+  answerChange(slot: number, value: CommandValue, c: ConfigCommand, ballot: Ballot | null, o: { took: boolean; problem: string | null; epochInForce: number }): void {
+    const p = this.take(value.id);
+    if (p === undefined) return;
+    if (o.took) {
+      if (o.problem === null) return this.replySuccess(p, slot, ballot);
+      return this.replyFailure(p, { outcome: 'refused', code: 'config-invalid', error: `the configuration change at slot ${slot} was not applied: ${o.problem}` });
+    }
+    this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change named epoch ${c.fromEpoch}, but epoch ${o.epochInForce} was already in force when it was chosen at slot ${slot}; nothing changed` });
+  }
+
+  /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
+  answerChangeRetry(value: CommandValue, c: ConfigCommand, firstSlot: number, m: Membership): void {
+    const p = this.take(value.id);
+    if (p === undefined) return;
+    this.answerDecidedChange(p, c, firstSlot, m);
+  }
+
+  /** Clients waiting for commands an installed snapshot applied learn the outcome from its session table. */
+  answerFromSessionTable(sessions: SessionTable, m: Membership): void {
+    for (const [id, p] of this.pending) {
+      const slot = sessions.appliedAt(p.value.identity);
+      if (slot === undefined) continue;
+      this.pending.delete(id);
+      const c = p.value.command;
+      // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
+      if (c.op === 'config') this.answerDecidedChange(p, c, slot, m);
+      else this.replySuccess(p, slot, null);
+    }
+  }
+
+  private take(id: string): PendingRequest | undefined {
+    const p = this.pending.get(id);
+    if (p !== undefined) this.pending.delete(id);
+    return p;
+  }
+
+  /**
+   * A change decided at `slot` took effect exactly when an epoch `fromEpoch
+   * + 1` started right after it. The current configuration can tell: it is
+   * that epoch (ok), or not yet past `fromEpoch` (so the change was refused);
+   * otherwise later changes hide it, and the answer is honestly unknown.
+   */
+  private answerDecidedChange(p: PendingRequest, c: ConfigCommand, slot: number, m: Membership): void {
+    if (m.epoch === c.fromEpoch + 1 && m.startSlot === slot + 1) return this.replySuccess(p, slot, null);
+    if (m.epoch <= c.fromEpoch) {
+      return this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed` });
+    }
+    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force` });
+  }
+
+  private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
+    for (const requestId of p.requestIds) {
+      this.out.replies.push(this.success(requestId, p.value.command, { slot, ballot: ballot ?? this.ctx.acceptor.promised, roundTrips: p.sends + (this.ctx.leadership() !== null ? 0 : 1) }));
+    }
+  }
+
+  /** The one shape of a successful reply: a change answers with its voters, a write with its value, a read with the map's. */
+  private success(requestId: string, c: Command, o: { slot?: number; ballot: Ballot; roundTrips: number }) {
+    const key = c.op === 'config' ? 'config' : c.key;
+    const value = c.op === 'config' ? c.voters.join(',') : c.op === 'set' ? c.value : this.ctx.machine.read(c.key);
+    return { requestId, ok: true as const, op: c.op, key, value, ...(o.slot !== undefined ? { slot: o.slot } : {}), ballot: o.ballot, roundTrips: o.roundTrips };
+  }
+
+  private replyFailure(p: PendingRequest, f: Failure): void {
+    for (const requestId of p.requestIds) this.out.replies.push(failure({ requestId, ...f }));
+  }
+
+  private refuse(req: ClientRequest, code: FailureCode, error: string): void {
+    this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code, error }));
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The replicated state machine: a key-value map, and the session table that
+ * decides whether a chosen command is applied (once per identity, never
+ * after its horizon). It applies and returns the verdict; it never answers a
+ * client, which is the job of `clients.ts`.
+ */
+import type { Membership } from '../membership.js';
+import type { CommandValue } from './messages.js';
+import type { Rules } from './rules.js';
+import { SessionTable, type SessionVerdict } from './sessions.js';
+import { snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+
+export class KvMachine {
+  readonly kv = new Map<string, string>();
+  readonly sessions: SessionTable;
+
+  constructor(
+    horizonSlots: number,
+    private readonly rules: Rules,
+  ) {
+    this.sessions = new SessionTable(horizonSlots);
+  }
+
+  /** Applies the command chosen at `slot` as the session table rules, and says what was decided. */
+  apply(slot: number, value: CommandValue): SessionVerdict {
+    const admitted = this.sessions.admit({ identity: value.identity, command: value.command, base: value.base, slot });
+    const verdict = this.rules.applyDuplicates && admitted.kind === 'duplicate' ? { kind: 'apply' as const } : admitted;
+    const c = value.command;
+    if (verdict.kind === 'apply' && c.op === 'set') this.kv.set(c.key, c.value);
+    return verdict;
+  }
+
+  read(key: string): string | null {
+    return this.kv.get(key) ?? null;
+  }
+
+  /** The applied state at `slot`, cut into parts for a checkpoint or a peer. */
+  snapshot(slot: number, membership: Membership): SnapshotPart[] {
+    return snapshotParts({ slot, kv: [...this.kv], sessions: this.sessions.entries(), membership });
+  }
+
+  restore(s: MultiSnapshot): void {
+    this.kv.clear();
+    for (const [k, v] of s.kv) this.kv.set(k, v);
+    this.sessions.restore(s.sessions);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Phase 2 of a leader: its window of slots in flight, the queue behind it,
+ * batching accepts per Ready, counting votes, heartbeats and commit notices.
+ * One `Leadership` lives exactly as long as the role that holds it.
+ */
+import { ballotEquals, type Ballot } from '../ballot.js';
+import type { NodeId } from '../types.js';
+import type { Context } from './context.js';
+import type { Victory } from './candidate.js';
+import { formatLogValue, valueId, type AcceptMsg, type AcceptedMsg, type CommitMsg, type LogValue, type SlotValue } from './messages.js';
+
+/** What a leader proposes in a hole no acceptor of its quorum accepted anything in. */
+const NOOP: LogValue = Object.freeze({ kind: 'noop' });
+
+interface InflightSlot {
+  readonly value: LogValue;
+  readonly votes: Set<NodeId>;
+  sentTick: number;
+}
+
+/** Where a new leader starts, from the promises of its quorum (see `candidate.ts`). */
+export interface LeaderStart {
+  readonly ballot: Ballot;
+  readonly nextSlot: number;
+  readonly decidedFloor: number;
+  readonly learnFrom: NodeId | null;
+  readonly stopped: boolean;
+}
+
+export class Leadership {
+  readonly ballot: Ballot;
+  private readonly sinceTick: number;
+  private nextSlot: number;
+  private readonly inflight = new Map<number, InflightSlot>();
+  /** Values assigned a slot since the last `ready()`, sent together as one accept per peer. */
+  private outgoing: SlotValue[] = [];
+  /** Values waiting for a free slot in the in-flight window (bounded by maxPendingRequests). */
+  private readonly queue: LogValue[] = [];
+  /** Ids of the commands in `inflight` or `queue`: bounded by those two, emptied as they are chosen. */
+  private readonly undecided = new Set<string>();
+  /** Followers whose clients wait on a slot chosen since the last `ready()`. */
+  private readonly commitNotify = new Set<NodeId>();
+  /** Slots accepted locally since the last `ready()`, whose votes count once their records are durable. */
+  private unpersistedSelf: number[] = [];
+  private heartbeatDueTick: number;
+  /**
+   * Every slot below this is chosen (some promise said so), but this leader
+   * has not learned them all: it fetches them from `learnFrom` and never
+   * proposes there.
+   */
+  private decidedFloor: number;
+  private learnFrom: NodeId | null;
+  /**
+   * This leader proposed (or found) its epoch's stop-sign: it proposes
+   * nothing after it, and what arrives meanwhile waits for the next epoch.
+   */
+  private stopped: boolean;
+
+  constructor(
+    private readonly ctx: Context,
+    start: LeaderStart,
+  ) {
+    this.ballot = start.ballot;
+    this.sinceTick = ctx.now();
+    this.nextSlot = start.nextSlot;
+    this.heartbeatDueTick = ctx.now();
+    this.decidedFloor = start.decidedFloor;
+    this.learnFrom = start.learnFrom;
+    this.stopped = start.stopped;
+  }
+
+  /** Steps down when cut off from a majority, so its clients get an answer from a leader that can decide; else heartbeats. */
+  tick(): void {
+    const { ctx } = this;
+    const inCharge = ctx.now() - this.sinceTick;
+    if (inCharge >= ctx.cfg.electionTimeoutTicks && !ctx.epochs.hasQuorumContact()) {
+      ctx.out.events.push({ type: 'note', text: 'lost contact with a majority; stepping down' });
+      ctx.stepDown();
+      return;
+    }
+    if (ctx.now() >= this.heartbeatDueTick) this.sendHeartbeats();
+    if (ctx.learner.catchupDue(2)) this.learnDecided();
+  }
+
+  /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */
+  learnDecided(): void {
+    if (this.learnFrom === null || this.ctx.learner.commitIndex >= this.decidedFloor) return;
+    this.ctx.learner.askFor(this.learnFrom);
+  }
+
+  /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
+  private sendHeartbeats(): void {
+    const { ctx } = this;
+    const now = ctx.now();
+    this.heartbeatDueTick = now + ctx.cfg.heartbeatTicks;
+    const staleBefore = now - 2 * ctx.cfg.heartbeatTicks;
+    for (const to of ctx.epochs.sendTargets()) {
+      const resend: SlotValue[] = [];
+      for (const [slot, inf] of this.inflight) {
+        if (resend.length >= ctx.cfg.maxBatchEntries) break;
+        if (inf.sentTick <= staleBefore && !inf.votes.has(to)) resend.push({ slot, value: inf.value });
+      }
+      ctx.out.messages.push(this.acceptMessage(to, resend));
+    }
+    for (const inf of this.inflight.values()) if (inf.sentTick <= staleBefore) inf.sentTick = now;
+  }
+
+  private acceptMessage(to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
+    const { ctx } = this;
+    return { type: 'accept', from: ctx.id, to, epoch: ctx.epochs.membership.epoch, ballot: this.ballot, entries, commitIndex: ctx.learner.commitIndex };
+  }
+
+  /**
+   * Phase 2 for the slots phase 1 found open: each gets the value the quorum
+   * accepted at the highest ballot there, every hole a no-op, so the log has no gaps.
+   */
+  repropose(v: Victory, quorum: readonly NodeId[]): void {
+    const { ctx } = this;
+    const epoch = ctx.epochs.membership.epoch;
+    for (let slot = v.decidedFloor; slot <= v.maxSlot; slot++) {
+      const found = v.adopted.get(slot);
+      const value = found ? found.value : NOOP;
+      ctx.out.events.push({
+        type: 'phase2', ballot: this.ballot, instance: String(slot), value: formatLogValue(value),
+        valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
+      });
+      this.proposeAt(slot, value);
+    }
+  }
+
+  /** Assigns the next slot, or queues when the in-flight window is full. */
+  propose(value: LogValue): void {
+    const { cfg } = this.ctx;
+    if (value.kind === 'cmd') {
+      // A retried forward of a command still on its way is dropped; one already chosen goes through the
+      // log again and the session table answers it as a duplicate, so nothing here grows with the log.
+      if (this.undecided.has(value.id)) return;
+      if (this.inflight.size >= cfg.maxInflightSlots && this.queue.length >= cfg.maxPendingRequests) return;
+      this.undecided.add(value.id);
+    }
+    if (this.inflight.size >= cfg.maxInflightSlots || this.stopped) {
+      this.queue.push(value);
+      return;
+    }
+    const slot = this.nextSlot++;
+    this.proposeAt(slot, value);
+  }
+
+  /**
+   * Phase 2 for one slot. The leader accepts its own value (a record in this
+   * Ready) but counts its own vote only when the runtime reports that record
+   * durable, so the accepts to followers may leave while it is being written
+   * and the commit point still only ever reflects durable votes.
+   */
+  proposeAt(slot: number, value: LogValue): void {
+    const { ctx } = this;
+    const promised = ctx.acceptor.promised;
+    if (!ballotEquals(promised, this.ballot)) throw new Error(`leader ${ctx.id} proposing at ${this.ballot.round}.${this.ballot.node} while promised ${promised.round}.${promised.node}`);
+    ctx.acceptor.acceptLocally(this.ballot, [{ slot, value }]);
+    const inf: InflightSlot = { value, votes: new Set(), sentTick: ctx.now() };
+    this.inflight.set(slot, inf);
+    this.outgoing.push({ slot, value });
+    // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
+    if (ctx.epochs.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopped = true;
+    if (ctx.epochs.isStopSign(value) && ctx.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
+      ctx.enterEarly({ epoch: ctx.epochs.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot);
+    }
+    if (ctx.rules.countVoteBeforeDurable) {
+      inf.votes.add(ctx.id);
+      this.countVotes(slot);
+    } else {
+      this.unpersistedSelf.push(slot);
+    }
+  }
+
+  /** The runtime wrote this leader's own accept records: its own votes count now. */
+  onPersisted(slots: readonly number[]): void {
+    for (const slot of slots) {
+      const inf = this.inflight.get(slot);
+      if (inf === undefined) continue;
+      inf.votes.add(this.ctx.id);
+      this.countVotes(slot);
+    }
+    this.drainQueue();
+  }
+
+  /** In `ready()`: the accepts of this Ready's new slots, batched, and the commit notices its chosen slots owe. */
+  flush(): void {
+    const { ctx } = this;
+    if (this.unpersistedSelf.length > 0) {
+      ctx.out.afterPersist = { ballot: this.ballot, slots: this.unpersistedSelf };
+      this.unpersistedSelf = [];
+    }
+    if (this.outgoing.length > 0) {
+      const batch = this.outgoing;
+      this.outgoing = [];
+      for (let i = 0; i < batch.length; i += ctx.cfg.maxBatchEntries) {
+        const chunk = batch.slice(i, i + ctx.cfg.maxBatchEntries);
+        for (const to of ctx.epochs.sendTargets()) ctx.out.earlyMessages.push(this.acceptMessage(to, chunk));
+      }
+      this.heartbeatDueTick = ctx.now() + ctx.cfg.heartbeatTicks;
+      for (const to of this.commitNotify) if (to !== ctx.id) this.notifyCommit(to);
+    } else {
+      for (const to of this.commitNotify) this.notifyCommit(to);
+    }
+    this.commitNotify.clear();
+  }
+
+  /** Tells `to` the commit point at once: its client waits on a slot just chosen. */
+  notifyCommit(to: NodeId, commitIndex = this.ctx.learner.commitIndex): void {
+    const msg: CommitMsg = { type: 'commit', from: this.ctx.id, to, epoch: this.ctx.epochs.membership.epoch, ballot: this.ballot, commitIndex };
+    this.ctx.out.messages.push(msg);
+  }
+
+  onAccepted(m: AcceptedMsg): void {
+    const { ctx } = this;
+    if (m.epoch !== ctx.epochs.membership.epoch || !ctx.epochs.countsVote(m.from)) return;
+    if (m.commitIndex > Math.max(ctx.learner.commitIndex, this.decidedFloor)) {
+      // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
+      // there again): learn those slots from it rather than wait for votes.
+      this.decidedFloor = m.commitIndex;
+      this.learnFrom = m.from;
+      this.learnDecided();
+    }
+    if (!ballotEquals(m.ballot, this.ballot) && !ctx.rules.countVotesOfAnyBallot) return;
+    for (const slot of m.slots) {
+      const inf = this.inflight.get(slot);
+      if (inf === undefined) continue;
+      inf.votes.add(m.from);
+      this.countVotes(slot);
+    }
+    this.drainQueue();
+  }
+
+  private countVotes(slot: number): void {
+    const { ctx } = this;
+    // A stop-sign chosen by an earlier vote of the same message may have ended this leadership already.
+    if (!ctx.leads(this)) return;
+    const inf = this.inflight.get(slot);
+    if (inf === undefined || inf.votes.size < ctx.epochs.quorum()) return;
+    this.inflight.delete(slot);
+    if (inf.value.kind === 'cmd') this.undecided.delete(inf.value.id);
+    ctx.learner.choose(slot, inf.value, this.ballot);
+    if (inf.value.kind === 'cmd' && inf.value.origin !== ctx.id) this.commitNotify.add(inf.value.origin);
+  }
+
+  private drainQueue(): void {
+    for (let next = this.queue[0]; next !== undefined && this.ctx.leads(this) && this.inflight.size < this.ctx.cfg.maxInflightSlots && !this.stopped; next = this.queue[0]) {
+      this.queue.shift();
+      this.proposeAt(this.nextSlot++, next);
+    }
+  }
+
+  /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
+  forget(slot: number): void {
+    const inf = this.inflight.get(slot);
+    if (inf === undefined) return;
+    this.inflight.delete(slot);
+    if (inf.value.kind === 'cmd') this.undecided.delete(inf.value.id);
+  }
+
+  /** Every slot at or below `slot` is in a snapshot. */
+  forgetThrough(slot: number): void {
+    for (const s of [...this.inflight.keys()]) if (s <= slot) this.forget(s);
+  }
+}

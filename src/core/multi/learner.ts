@@ -1,0 +1,161 @@
+/**
+ * The learner: which slots are chosen, the commit point below which all are
+ * (and are applied), and fetching what this replica lacks from a peer, paced
+ * so that one request is out at a time.
+ */
+import { ballotAtLeast, ballotEquals, type Ballot } from '../ballot.js';
+import type { NodeId } from '../types.js';
+import type { Context } from './context.js';
+import { formatLogValue, valueId, type CatchupMsg, type CommitMsg, type LearnMsg, type LogValue, type SlotValue } from './messages.js';
+
+export const FIRST_SLOT = 1;
+
+export class Learner {
+  /** Slots learned chosen above the last snapshot; rebuilt from the chosen records on restart. */
+  readonly chosen = new Map<number, { value: LogValue; ballot: Ballot | null }>();
+  /** Every slot below this one is chosen and applied. */
+  commitIndex = FIRST_SLOT;
+  /** Every slot up to this one is in the last snapshot and gone from the log. */
+  compactedThrough = 0;
+  private catchupSentTick = -Infinity;
+  /** Which contact a learner asks next. */
+  private turn = 0;
+
+  constructor(private readonly ctx: Context) {}
+
+  /** Whether the last catch-up request left at least `heartbeats` heartbeat intervals ago. */
+  catchupDue(heartbeats: number): boolean {
+    return this.ctx.now() - this.catchupSentTick >= heartbeats * this.ctx.cfg.heartbeatTicks;
+  }
+
+  /** Asks `to` for what this replica lacks, now. */
+  askFor(to: NodeId): void {
+    this.catchupSentTick = this.ctx.now();
+    this.ctx.out.messages.push(this.catchupMessage(to));
+  }
+
+  /** The next of `list`, in turn: whom a learner asks, or hands a command to. */
+  nextOf(list: readonly NodeId[]): NodeId {
+    return list[this.turn++ % list.length]!;
+  }
+
+  /**
+   * A learner (a new replica, or one behind its epoch) hears from no leader:
+   * it asks its contacts in turn for the log, which also tells it every
+   * configuration change, until it is a voter that has caught up.
+   */
+  pollForLog(): void {
+    const { ctx } = this;
+    const contacts = [...new Set([...ctx.epochs.membership.voters, ...ctx.cfg.contacts])].filter((c) => c !== ctx.id);
+    if (contacts.length === 0) return;
+    // A snapshot being streamed comes from one peer, part after part: keep asking that peer for the rest.
+    const streaming = ctx.snapshots.streamingFrom();
+    const leader = ctx.leader();
+    this.askFor(streaming ?? (leader !== null && leader !== ctx.id ? leader : this.nextOf(contacts)));
+  }
+
+  onCommit(m: CommitMsg): void {
+    const epoch = this.ctx.epochs.membership.epoch;
+    if (m.epoch > epoch) return this.ctx.epochs.behind(m.from, m.epoch);
+    if (m.epoch < epoch || !ballotAtLeast(m.ballot, this.ctx.acceptor.promised)) return;
+    this.learnCommitPoint(m.ballot, m.commitIndex, m.from);
+  }
+
+  /**
+   * The leader says every slot below `leaderCommit` is chosen. A slot this
+   * node accepted at the leader's own ballot holds exactly the value the
+   * leader proposed there, so it is chosen; anything else is fetched.
+   */
+  learnCommitPoint(ballot: Ballot, leaderCommit: number, leader: NodeId): void {
+    const accepted = this.ctx.acceptor.accepted;
+    const scanEnd = Math.min(leaderCommit, this.commitIndex + 4 * this.ctx.cfg.maxBatchEntries);
+    for (let slot = this.commitIndex; slot < scanEnd; slot++) {
+      if (this.chosen.has(slot)) continue;
+      const a = accepted.get(slot);
+      if (a !== undefined && ballotEquals(a.ballot, ballot)) this.choose(slot, a.value, ballot);
+    }
+    if (this.commitIndex < leaderCommit && this.catchupDue(2)) this.askFor(leader);
+  }
+
+  /** Asks `to` for what this replica lacks: the next part of the snapshot it streams, or the chosen slots from the commit point on. */
+  private catchupMessage(to: NodeId): CatchupMsg {
+    const want = this.ctx.snapshots.wanted(to, this.commitIndex);
+    if (want !== undefined) return { type: 'catchup', from: this.ctx.id, to, fromSlot: this.commitIndex, snapshot: want };
+    return { type: 'catchup', from: this.ctx.id, to, fromSlot: this.commitIndex };
+  }
+
+  onCatchup(m: CatchupMsg): void {
+    const { ctx } = this;
+    if (m.snapshot !== undefined) return ctx.snapshots.sendPart(m.from, m.snapshot);
+    // What the learner asks for is compacted here: it gets the applied state instead, as a snapshot.
+    if (m.fromSlot <= this.compactedThrough) return ctx.snapshots.sendPart(m.from, null);
+    const entries: SlotValue[] = [];
+    // Only the applied prefix: a value chosen above it may belong to an epoch that a stop-sign below it ends.
+    for (let slot = m.fromSlot; slot < this.commitIndex && entries.length < ctx.cfg.maxBatchEntries; slot++) {
+      const c = this.chosen.get(slot);
+      if (c === undefined) break;
+      entries.push({ slot, value: c.value });
+    }
+    if (entries.length === 0) return;
+    const reply: LearnMsg = { type: 'learn', from: ctx.id, to: m.from, entries, commitIndex: this.commitIndex };
+    ctx.out.messages.push(reply);
+  }
+
+  onLearn(m: LearnMsg): void {
+    // A catch-up reply is the sender's applied log from where this replica asked. Taken only where it joins this
+    // replica's own applied log (a reply to an earlier incarnation's request may not), each value is applied before the
+    // next is taken, so a stop-sign among them moves this replica into the next epoch before that epoch's values.
+    for (const e of m.entries) {
+      if (e.slot < this.commitIndex) continue;
+      if (e.slot > this.commitIndex) break;
+      this.choose(e.slot, e.value, null);
+    }
+    if (m.entries.length > 0 && this.commitIndex < m.commitIndex) this.askFor(m.from);
+  }
+
+  /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
+  choose(slot: number, value: LogValue, ballot: Ballot | null): void {
+    const { ctx } = this;
+    if (slot <= this.compactedThrough) return; // Chosen, applied and compacted here already.
+    const known = this.chosen.get(slot);
+    if (known !== undefined) {
+      if (valueId(known.value) !== valueId(value)) {
+        throw new Error(`agreement broken at node ${ctx.id}: slot ${slot} chosen as ${formatLogValue(known.value)} and ${formatLogValue(value)}`);
+      }
+      return;
+    }
+    this.chosen.set(slot, { value, ballot });
+    ctx.forgetInflight(slot);
+    // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up. Slots chosen
+    // together go in one record: the last one, replaced by a longer copy, never changed in place.
+    const lazy = ctx.out.persistLazy;
+    const last = lazy[lazy.length - 1];
+    if (last !== undefined && last.t === 'chosen') lazy[lazy.length - 1] = { t: 'chosen', entries: [...last.entries, { slot, value }] };
+    else lazy.push({ t: 'chosen', entries: [{ slot, value }] });
+    // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
+    // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
+    const m = ctx.epochs.membership;
+    const epoch = slot >= m.startSlot ? m.epoch : undefined;
+    ctx.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot, ...(epoch !== undefined ? { epoch } : {}) });
+    this.advance();
+  }
+
+  /** Applies every chosen slot from the commit point on, in order, until a hole. */
+  advance(): void {
+    for (let c = this.chosen.get(this.commitIndex); c !== undefined; c = this.chosen.get(this.commitIndex)) {
+      this.ctx.apply(this.commitIndex, c.value, c.ballot);
+      this.commitIndex++;
+    }
+  }
+
+  /** A stop-sign at `stopSlot` ended the epoch: what was learned above it belongs to an epoch that decides nothing there. */
+  dropAbove(stopSlot: number): void {
+    for (const slot of [...this.chosen.keys()]) if (slot > stopSlot) this.chosen.delete(slot);
+  }
+
+  /** Forgets what the snapshot through `slot` now holds. */
+  compactThrough(slot: number): void {
+    for (const s of this.chosen.keys()) if (s <= slot) this.chosen.delete(s);
+    this.compactedThrough = slot;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Every rule of Multi-Paxos that a planted bug can break, in one place and
+ * built once from the configuration. The parts consult this object instead of
+ * the raw `PlantedBugs`, so a reader finds each plant's branches by one name,
+ * and the correct protocol is what every rule says when no plant is set.
+ */
+import { requiredQuorumOf, type ResolvedConfig } from '../config.js';
+
+export interface Rules {
+  // Acceptor.
+  /** Accept a ballot below the promise (breaks: an acceptor never goes back on a promise). */
+  readonly acceptBelowPromised: boolean;
+  /** A promise claims nothing below the prepare's slot was decided, hiding what it compacted. */
+  readonly promiseHidesCompacted: boolean;
+  // Candidate and ballots.
+  /** The winner of phase 1 ignores the values the promises report. */
+  readonly ignoreAcceptedValues: boolean;
+  /** A restarted replica counts rounds from zero again. */
+  readonly reuseBallotAfterRestart: boolean;
+  // Leader.
+  /** The leader's own vote counts before its accept record is durable. */
+  readonly countVoteBeforeDurable: boolean;
+  /** Votes count whatever ballot they were cast at. */
+  readonly countVotesOfAnyBallot: boolean;
+  // Key-value machine and clients.
+  /** The session table is ignored: a retried command applies again. */
+  readonly applyDuplicates: boolean;
+  /** Reads are answered from the local map, outside the log. */
+  readonly staleLocalReads: boolean;
+  // Snapshots.
+  /** A snapshot compacts votes of slots not known chosen. */
+  readonly compactUndecided: boolean;
+  /** A snapshot is labelled one slot past what it applied. */
+  readonly snapshotLabelledAhead: boolean;
+  // Epochs.
+  /** A leader enters the next configuration when it proposes the change, before it is chosen. */
+  readonly applyConfigBeforeChosen: boolean;
+  /** A replica votes in any epoch it hears of, before it applied the stop-sign opening it. */
+  readonly voteBeforeCaughtUp: boolean;
+  /** Two changes in flight: a leader proposes on after a stop-sign, and a stale change still applies. */
+  readonly twoChangesInFlight: boolean;
+  /** A removed replica still votes, and leaders still count it and send to it. */
+  readonly removedStillCounted: boolean;
+  /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
+  quorumOf(voterCount: number, liveCount: number): number;
+}
+
+export function rulesOf(cfg: ResolvedConfig): Rules {
+  const b = cfg.bugs;
+  return {
+    acceptBelowPromised: b.acceptBelowPromised === true,
+    promiseHidesCompacted: b.promiseHidesCompacted === true,
+    ignoreAcceptedValues: b.ignoreAcceptedValues === true,
+    reuseBallotAfterRestart: b.reuseBallotAfterRestart === true,
+    countVoteBeforeDurable: b.countVoteBeforeDurable === true,
+    countVotesOfAnyBallot: b.countVotesOfAnyBallot === true,
+    applyDuplicates: b.applyDuplicates === true,
+    staleLocalReads: b.staleLocalReads === true,
+    compactUndecided: b.compactUndecided === true,
+    snapshotLabelledAhead: b.snapshotLabelledAhead === true,
+    applyConfigBeforeChosen: b.applyConfigBeforeChosen === true,
+    voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
+    twoChangesInFlight: b.twoChangesInFlight === true,
+    removedStillCounted: b.removedStillCounted === true,
+    quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
+  };
+}

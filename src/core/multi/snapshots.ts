@@ -1,0 +1,127 @@
+/**
+ * Snapshots: taking one of the applied state when the log grows, streaming
+ * one to a peer that fell behind what this replica compacted, one part per
+ * message, and receiving one the same way.
+ */
+import type { NodeId } from '../types.js';
+import type { Context } from './context.js';
+import type { SnapshotMsg } from './messages.js';
+import { joinSnapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+
+/** A snapshot being received from a peer, one part per message. */
+interface IncomingSnapshot {
+  readonly from: NodeId;
+  readonly slot: number;
+  readonly total: number;
+  readonly parts: SnapshotPart[];
+  /** When the last part arrived: a stream that stalls (its sender died) is given up. */
+  lastPartTick: number;
+}
+
+export class Snapshots {
+  /** A snapshot taken or installed since the last `ready()`, whose checkpoint that Ready carries. */
+  toWrite: readonly SnapshotPart[] | null = null;
+  /** Snapshots being streamed to peers that fell behind, one per peer, dropped once sent. */
+  private readonly outgoing = new Map<NodeId, { readonly slot: number; readonly parts: readonly SnapshotPart[] }>();
+  private incoming: IncomingSnapshot | null = null;
+
+  constructor(private readonly ctx: Context) {}
+
+  /**
+   * Snapshots the applied state at the last applied slot and drops the log
+   * below it, in memory now and on disk through the Ready's checkpoint. Only
+   * slots known chosen and applied are dropped: a vote for a slot not known
+   * chosen is never discarded.
+   */
+  take(): void {
+    const { ctx } = this;
+    const applied = ctx.learner.commitIndex - 1;
+    const slot = ctx.rules.snapshotLabelledAhead ? applied + 1 : applied;
+    const parts = ctx.machine.snapshot(slot, ctx.epochs.membership);
+    const accepted = ctx.acceptor.accepted;
+    if (ctx.rules.compactUndecided) for (const s of [...accepted.keys()]) if (s > applied) accepted.delete(s);
+    ctx.compactThrough(applied);
+    this.toWrite = parts;
+    ctx.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${ctx.machine.kv.size} keys); the log below it is compacted` });
+  }
+
+  /** The peer streaming a snapshot here; a stream that stalled (its sender died) is given up. */
+  streamingFrom(): NodeId | undefined {
+    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > 4 * this.ctx.cfg.heartbeatTicks) this.incoming = null;
+    return this.incoming?.from;
+  }
+
+  /** The part to ask `to` for next, when `to` streams a snapshot this replica still needs; otherwise the stream is dropped. */
+  wanted(to: NodeId, commitIndex: number): { slot: number; part: number } | undefined {
+    const s = this.incoming;
+    if (s !== null && s.from === to && s.slot >= commitIndex) return { slot: s.slot, part: s.parts.length };
+    this.incoming = null;
+    return undefined;
+  }
+
+  /**
+   * Sends the next part of the snapshot streamed to `to`. A request for a
+   * snapshot this replica no longer holds (it restarted, or sent it whole)
+   * starts a new one at its current applied state.
+   */
+  sendPart(to: NodeId, want: { slot: number; part: number } | null): void {
+    const { ctx } = this;
+    let s = this.outgoing.get(to);
+    let index = want?.part ?? 0;
+    if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
+      const applied = ctx.learner.commitIndex - 1;
+      s = { slot: applied, parts: ctx.machine.snapshot(applied, ctx.epochs.membership) };
+      this.outgoing.set(to, s);
+      index = 0;
+    }
+    const msg: SnapshotMsg = { type: 'snapshot', from: ctx.id, to, slot: s.slot, index, part: s.parts[index]! };
+    ctx.out.messages.push(msg);
+    if (index === s.parts.length - 1) this.outgoing.delete(to);
+  }
+
+  /** A part of a snapshot from a peer: kept in order, asked on for the next, installed once whole. */
+  onSnapshot(m: SnapshotMsg): void {
+    if (m.slot < this.ctx.learner.commitIndex) {
+      // This replica applied past it meanwhile: the stream is of no use any more.
+      if (this.incoming?.from === m.from) this.incoming = null;
+      return;
+    }
+    const s = this.receive(m);
+    if (s === null) return;
+    if (s.parts.length < s.total) return this.ctx.learner.askFor(m.from);
+    this.incoming = null;
+    this.install(s);
+  }
+
+  /** Keeps the part if it is the next one of the stream (a first part starts a new stream); null for a stale or repeated one. */
+  private receive(m: SnapshotMsg): IncomingSnapshot | null {
+    if (m.index === 0) {
+      if (m.part.t !== 'snapshot') return null;
+      this.incoming = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part], lastPartTick: this.ctx.now() };
+      return this.incoming;
+    }
+    const s = this.incoming;
+    // A stale or repeated part; the learner asks again for the one it needs.
+    if (s === null || s.from !== m.from || s.slot !== m.slot || m.index !== s.parts.length) return null;
+    s.parts.push(m.part);
+    s.lastPartTick = this.ctx.now();
+    return s;
+  }
+
+  private install(incoming: IncomingSnapshot): void {
+    const { ctx } = this;
+    let s: MultiSnapshot;
+    try {
+      s = joinSnapshotParts(incoming.parts);
+    } catch (err) {
+      ctx.out.events.push({ type: 'note', text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}` });
+      return;
+    }
+    if (s.slot < ctx.learner.commitIndex) return;
+    ctx.restore(s);
+    this.toWrite = incoming.parts;
+    ctx.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
+    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
+    ctx.learner.advance();
+  }
+}
