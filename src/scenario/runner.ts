@@ -73,7 +73,7 @@
  */
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { ClientReply, Command, CoreEvent, Protocol, Ready } from '../core/types.js';
+import type { ClientReply, Command, CommandIdentity, CoreEvent, Protocol, Ready } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
@@ -201,11 +201,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     }
   }
 
-  request(id: number, command: Command): void {
+  /**
+   * A client's request. It brings `identity` when given (a client library's own, which a test may reuse on purpose);
+   * otherwise a distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
+   */
+  request(id: number, command: Command, own?: CommandIdentity): void {
     const r = this.node(id);
     const shell = this.up(id);
-    // A distinct session per incarnation: a restarted node must never reuse an identity it handed out before.
-    const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
     shell.request(command, identity, (reply) => this.print(`node-${id} ${this.describeReply(command, reply)}`));
     shell.settle();
   }

@@ -7,7 +7,8 @@ import { runScenarioFile, ScenarioCluster } from './scenario.js';
 
 // The scenarios are the shipped ones (`paxos scenario run`), read from the source tree, not the build
 // output: one copy, so the walk-throughs users run are exactly the ones the tests check.
-const dataDirs = [join(repoRoot(), 'templates', 'scenarios')];
+// Beside them, the reproductions of safety bugs once found, kept with the behaviour that fixed them.
+const dataDirs = [join(repoRoot(), 'templates', 'scenarios'), join(repoRoot(), 'test', 'core', 'regressions')];
 
 /**
  * Scenarios whose expected trace is the correct behaviour but not yet what the

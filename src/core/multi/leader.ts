@@ -24,7 +24,8 @@ export interface LeaderStart {
   readonly nextSlot: number;
   readonly decidedFloor: number;
   readonly learnFrom: NodeId | null;
-  readonly stopped: boolean;
+  /** The slot of a stop-sign of this epoch the promises showed may be chosen; null when there is none. */
+  readonly stopSlot: number | null;
 }
 
 export class Leadership {
@@ -51,10 +52,11 @@ export class Leadership {
   private decidedFloor: number;
   private learnFrom: NodeId | null;
   /**
-   * This leader proposed (or found) its epoch's stop-sign: it proposes
+   * Where this leader proposed (or found) its epoch's stop-sign: it proposes
    * nothing after it, and what arrives meanwhile waits for the next epoch.
+   * Null while there is none, or once apply refused the one there.
    */
-  private stopped: boolean;
+  private stopSlot: number | null;
 
   constructor(
     private readonly ctx: Context,
@@ -66,7 +68,7 @@ export class Leadership {
     this.heartbeatDueTick = ctx.now();
     this.decidedFloor = start.decidedFloor;
     this.learnFrom = start.learnFrom;
-    this.stopped = start.stopped;
+    this.stopSlot = start.stopSlot;
   }
 
   /** Steps down when cut off from a majority, so its clients get an answer from a leader that can decide; else heartbeats. */
@@ -138,7 +140,7 @@ export class Leadership {
       if (this.inflight.size >= cfg.maxInflightSlots && this.queue.length >= cfg.maxPendingRequests) return;
       this.undecided.add(value.id);
     }
-    if (this.inflight.size >= cfg.maxInflightSlots || this.stopped) {
+    if (this.inflight.size >= cfg.maxInflightSlots || this.stopSlot !== null) {
       this.queue.push(value);
       return;
     }
@@ -161,7 +163,7 @@ export class Leadership {
     this.inflight.set(slot, inf);
     this.outgoing.push({ slot, value });
     // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
-    if (ctx.epochs.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopped = true;
+    if (ctx.epochs.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopSlot = slot;
     if (ctx.epochs.isStopSign(value) && ctx.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
       ctx.enterEarly({ epoch: ctx.epochs.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot);
     }
@@ -245,10 +247,23 @@ export class Leadership {
   }
 
   private drainQueue(): void {
-    for (let next = this.queue[0]; next !== undefined && this.ctx.leads(this) && this.inflight.size < this.ctx.cfg.maxInflightSlots && !this.stopped; next = this.queue[0]) {
+    for (let next = this.queue[0]; next !== undefined && this.ctx.leads(this) && this.inflight.size < this.ctx.cfg.maxInflightSlots && this.stopSlot === null; next = this.queue[0]) {
       this.queue.shift();
       this.proposeAt(this.nextSlot++, next);
     }
+  }
+
+  /**
+   * The slot was applied and this leadership survived it. If it held this
+   * leader's stop-sign, apply refused the change (a duplicate, an expired or
+   * reused identity, an invalid configuration): it ends nothing, the epoch
+   * goes on, and so does proposing. Had it been applied, the new epoch would
+   * already have ended this leadership.
+   */
+  appliedAndStillLeading(slot: number): void {
+    if (this.stopSlot !== slot) return;
+    this.stopSlot = null;
+    this.drainQueue();
   }
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */

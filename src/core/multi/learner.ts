@@ -3,7 +3,7 @@
  * (and are applied), and fetching what this replica lacks from a peer, paced
  * so that one request is out at a time.
  */
-import { ballotAtLeast, ballotEquals, type Ballot } from '../ballot.js';
+import { ballotAtLeast, ballotEquals, formatBallot, type Ballot } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
 import { formatLogValue, valueId, type CatchupMsg, type CommitMsg, type LearnMsg, type LogValue, type SlotValue } from './messages.js';
@@ -124,6 +124,7 @@ export class Learner {
       }
       return;
     }
+    this.stepDownIfOutvoted(slot, value);
     this.chosen.set(slot, { value, ballot });
     ctx.forgetInflight(slot);
     // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up. Slots chosen
@@ -140,10 +141,28 @@ export class Learner {
     this.advance();
   }
 
+  /**
+   * A leader's commit point vouches for every value its followers accepted at
+   * its ballot below it. Learning that a slot where it proposed v at its own
+   * ballot was chosen as another value proves a higher ballot decided there:
+   * its followers' votes at its ballot there are not chosen, so it must not
+   * send that commit point on any path (heartbeat, commit notice, hand-over).
+   * It steps down before the value moves its commit point.
+   */
+  private stepDownIfOutvoted(slot: number, value: LogValue): void {
+    const { ctx } = this;
+    const l = ctx.leadership();
+    const mine = ctx.acceptor.accepted.get(slot);
+    if (l === null || mine === undefined || !ballotEquals(mine.ballot, l.ballot) || valueId(mine.value) === valueId(value)) return;
+    ctx.out.events.push({ type: 'note', text: `slot ${slot} was chosen at a higher ballot than ${formatBallot(l.ballot)}; stepping down` });
+    ctx.stepDown();
+  }
+
   /** Applies every chosen slot from the commit point on, in order, until a hole. */
   advance(): void {
     for (let c = this.chosen.get(this.commitIndex); c !== undefined; c = this.chosen.get(this.commitIndex)) {
       this.ctx.apply(this.commitIndex, c.value, c.ballot);
+      this.ctx.leadership()?.appliedAndStillLeading(this.commitIndex);
       this.commitIndex++;
     }
   }

@@ -16,7 +16,7 @@
  * starts from), leader.ts (phase 2), snapshots.ts, durable.ts (recovery and
  * compaction records), rules.ts (what the planted bugs bend).
  */
-import { Ballot, ballotEquals, ballotGreater } from '../ballot.js';
+import { Ballot, ballotEquals, ballotGreater, formatBallot } from '../ballot.js';
 import { resolveConfig, type ResolvedConfig } from '../config.js';
 import { isVoter, votersProblem, type Membership } from '../membership.js';
 import {
@@ -276,7 +276,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       nextSlot: Math.max(v.maxSlot + 1, commitIndex, v.decidedFloor),
       decidedFloor: v.decidedFloor,
       learnFrom: v.decidedFloor > commitIndex ? v.decided.node : null,
-      stopped: v.stopSlot !== null,
+      stopSlot: v.stopSlot,
     });
     this.become({ kind: 'leader', leadership });
     for (const peer of c.promises.keys()) this.epochs.liveness.heard(peer, this.nowTick);
@@ -370,10 +370,28 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
+    this.stepDownIfSnapshotCoversOwnVotes(s.slot);
     if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
     this.compactThrough(s.slot);
     this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
+  }
+
+  /**
+   * A snapshot says slots are chosen without saying which values. A leader
+   * whose own votes at its ballot lie in slots it did not know chosen cannot
+   * tell whether those values are the chosen ones, so its commit point would
+   * no longer vouch for its followers' votes: it steps down instead.
+   */
+  private stepDownIfSnapshotCoversOwnVotes(snapshotSlot: number): void {
+    const l = this.leadership();
+    if (l === null) return;
+    for (const [slot, a] of this.acceptor.accepted) {
+      if (slot < this.learner.commitIndex || slot > snapshotSlot || !ballotEquals(a.ballot, l.ballot)) continue;
+      this.out.events.push({ type: 'note', text: `a snapshot through slot ${snapshotSlot} covers votes of ${formatBallot(l.ballot)} not known chosen; stepping down` });
+      this.stepDown();
+      return;
+    }
   }
 
   /**
@@ -401,6 +419,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private applyConfig(slot: number, value: CommandValue, c: ConfigCommand, ballot: Ballot | null): void {
     const m = this.epochs.membership;
+    // A slot below the current epoch's stop-sign was judged under an earlier configuration when it was first applied,
+    // and what that did is in the configuration chain already (a restart replays such slots): judging it again against
+    // today's configuration would let one log give two histories of epochs (Stoppable Paxos: the chosen prefix alone decides).
+    if (slot + 1 < m.startSlot) return this.clients.answerChangeRetry(value, c, slot, m);
     const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
