@@ -29,7 +29,7 @@ function history(): { before: MultiRecord[]; snapshot: unknown[]; retained: Mult
   ];
   const snapshot = snapshotParts({
     slot: 4, kv: [['a', '3'], ['b', '2'], ['c', '4']],
-    sessions: [1, 2, 3, 4].map((seq) => ({ session: 's', seq, slot: seq, fingerprint: seq })),
+    sessions: [1, 2, 3, 4].map((seq) => ({ session: 's', seq, slot: seq, command: JSON.stringify(['set', 'k', String(seq)]) })),
     membership: { epoch: 0, voters: [1, 2, 3], startSlot: 1 },
   });
   const retained: MultiRecord[] = [

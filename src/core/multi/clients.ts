@@ -12,7 +12,7 @@ import type { Outbox } from '../outbox.js';
 import { failure, type ClientRequest, type Command, type ConfigCommand, type FailureCode, type NodeId } from '../types.js';
 import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
 import type { Context } from './context.js';
-import { commandId, fingerprintOf, type SessionTable, type SessionVerdict } from './sessions.js';
+import { commandId, commandText, sameCommand, type SessionTable, type SessionVerdict } from './sessions.js';
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
 interface PendingRequest {
@@ -48,7 +48,7 @@ export class Clients {
     const known = this.pending.get(id);
     if (known !== undefined) {
       // The client retried here while the first copy still waits: one command, answered on every request.
-      if (fingerprintOf(known.value.command) !== fingerprintOf(req.command)) {
+      if (!sameCommand(known.value.command, req.command)) {
         return this.refuse(req, 'identity-reused', `the identity ${id} is already waiting here for a different command`);
       }
       known.requestIds.push(req.requestId);
@@ -156,7 +156,7 @@ export class Clients {
   answerApplied(slot: number, value: CommandValue, verdict: SessionVerdict, ballot: Ballot | null): void {
     const p = this.take(value.id);
     if (p === undefined) return;
-    if (fingerprintOf(p.value.command) !== fingerprintOf(value.command)) {
+    if (!sameCommand(p.value.command, value.command)) {
       // Another client used this identity for a different command; ours was not the one chosen here.
       return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used for a different command` });
     }
@@ -192,10 +192,16 @@ export class Clients {
   /** Clients waiting for commands an installed snapshot applied learn the outcome from its session table. */
   answerFromSessionTable(sessions: SessionTable, m: Membership): void {
     for (const [id, p] of this.pending) {
-      const slot = sessions.appliedAt(p.value.identity);
-      if (slot === undefined) continue;
+      const applied = sessions.appliedAt(p.value.identity);
+      if (applied === undefined) continue;
       this.pending.delete(id);
+      const { slot } = applied;
       const c = p.value.command;
+      // The installed table knows the identity, but for which command: another client's, under a reused identity, is not ours.
+      if (applied.command !== commandText(c)) {
+        this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${id} was already used at slot ${slot} for a different command` });
+        continue;
+      }
       // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
       if (c.op === 'config') this.answerDecidedChange(p, c, slot, m);
       else this.replySuccess(p, slot, null);

@@ -25,7 +25,8 @@ export type SessionVerdict =
 
 interface Applied {
   readonly slot: number;
-  readonly fingerprint: number;
+  /** The whole command, as `commandText` writes it: a retry is told from a reused identity by comparing it whole. */
+  readonly command: string;
 }
 
 /** One applied command as a snapshot keeps it. */
@@ -33,7 +34,7 @@ export interface SessionEntry {
   readonly session: string;
   readonly seq: number;
   readonly slot: number;
-  readonly fingerprint: number;
+  readonly command: string;
 }
 
 export class SessionTable {
@@ -51,12 +52,12 @@ export class SessionTable {
     this.evictBefore(o.slot - this.horizonSlots);
     const seqs = this.sessions.get(o.identity.session);
     const known = seqs?.get(o.identity.seq);
-    const fingerprint = fingerprintOf(o.command);
+    const command = commandText(o.command);
     if (known !== undefined) {
-      return known.fingerprint === fingerprint ? { kind: 'duplicate', slot: known.slot } : { kind: 'identity-reused', slot: known.slot };
+      return known.command === command ? { kind: 'duplicate', slot: known.slot } : { kind: 'identity-reused', slot: known.slot };
     }
     if (o.slot - o.base > this.horizonSlots) return { kind: 'expired' };
-    this.remember(o.identity, o.slot, fingerprint, seqs);
+    this.remember(o.identity, o.slot, command, seqs);
     return { kind: 'apply' };
   }
 
@@ -66,7 +67,7 @@ export class SessionTable {
     for (let i = this.head; i < this.order.length; i++) {
       const e = this.order[i]!;
       const applied = this.sessions.get(e.session)?.get(e.seq);
-      if (applied !== undefined) out.push({ session: e.session, seq: e.seq, slot: applied.slot, fingerprint: applied.fingerprint });
+      if (applied !== undefined) out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
     }
     return out;
   }
@@ -79,14 +80,14 @@ export class SessionTable {
     for (const e of entries) {
       let table = this.sessions.get(e.session);
       if (table === undefined) this.sessions.set(e.session, (table = new Map()));
-      table.set(e.seq, { slot: e.slot, fingerprint: e.fingerprint });
+      table.set(e.seq, { slot: e.slot, command: e.command });
       this.order.push({ session: e.session, seq: e.seq, slot: e.slot });
     }
   }
 
-  /** The slot at which `identity` was applied, if the table still remembers it. */
-  appliedAt(identity: CommandIdentity): number | undefined {
-    return this.sessions.get(identity.session)?.get(identity.seq)?.slot;
+  /** Where `identity` was applied and for which command (as `commandText` writes it), if the table still remembers it. */
+  appliedAt(identity: CommandIdentity): { readonly slot: number; readonly command: string } | undefined {
+    return this.sessions.get(identity.session)?.get(identity.seq);
   }
 
   /** Applied commands remembered; bounded by the horizon. */
@@ -94,10 +95,10 @@ export class SessionTable {
     return this.order.length - this.head;
   }
 
-  private remember(id: CommandIdentity, slot: number, fingerprint: number, seqs: Map<number, Applied> | undefined): void {
+  private remember(id: CommandIdentity, slot: number, command: string, seqs: Map<number, Applied> | undefined): void {
     let table = seqs;
     if (table === undefined) this.sessions.set(id.session, (table = new Map()));
-    table.set(id.seq, { slot, fingerprint });
+    table.set(id.seq, { slot, command });
     this.order.push({ session: id.session, seq: id.seq, slot });
   }
 
@@ -116,15 +117,19 @@ export class SessionTable {
   }
 }
 
-/** FNV-1a over the command's fields: cheap, and enough to tell a reused identity from a retry. */
-export function fingerprintOf(c: Command): number {
-  let h = 0x811c9dc5;
-  const text = c.op === 'set' ? `s\u0000${c.key}\u0000${c.value}` : c.op === 'get' ? `g\u0000${c.key}` : `c\u0000${c.fromEpoch}\u0000${c.voters.join(',')}`;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+/**
+ * The whole command as one string no two different commands share: a JSON
+ * array of its fields in a fixed order, so no key or value (NUL and other odd
+ * bytes included) can make two commands read alike. A short hash of a joined
+ * encoding once let a different command under a reused identity pass as a retry.
+ */
+export function commandText(c: Command): string {
+  return JSON.stringify(c.op === 'set' ? ['set', c.key, c.value] : c.op === 'get' ? ['get', c.key] : ['config', c.fromEpoch, c.voters]);
+}
+
+/** Whether two commands are the same command: compared whole, never by a digest. */
+export function sameCommand(a: Command, b: Command): boolean {
+  return commandText(a) === commandText(b);
 }
 
 export function commandId(id: CommandIdentity): string {

@@ -46,7 +46,7 @@ export const SNAPSHOT_PART_ENTRIES = 4096;
 export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
   const body: SnapshotPart[] = [
     ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
-    ...chunk(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
+    ...chunk(s.sessions, (e) => e.session.length + e.command.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
   ];
   const head: SnapshotHead = { t: 'snapshot', slot: s.slot, parts: body.length + 1, kvCount: s.kv.length, sessionCount: s.sessions.length, membership: s.membership };
   return [head, ...body];
@@ -104,7 +104,7 @@ export function isSnapshotHead(x: unknown): x is SnapshotHead {
 
 const isPair = (x: unknown): x is [string, string] => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
 const isSessionEntry = (x: unknown): x is SessionEntry =>
-  isObj(x) && typeof x.session === 'string' && isCount(x.seq) && isCount(x.slot) && isCount(x.fingerprint);
+  isObj(x) && typeof x.session === 'string' && isCount(x.seq) && isCount(x.slot) && typeof x.command === 'string';
 
 /** The shape of one part, checked on every part that comes from a peer or a file. */
 export function isSnapshotPart(x: unknown): x is SnapshotPart {
