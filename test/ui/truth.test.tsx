@@ -59,7 +59,7 @@ test('paxos ui notices a closed connection and reports it once; a slow answer is
   answer = () => Promise.reject(new Error('the connection is closed'));
   await new Promise((resolve) => setTimeout(resolve, 40));
   assert.equal(gone.length, 1);
-  assert.match(gone[0]!, /lost the connection/);
+  assert.match(gone[0]!, /closed the connection \(the connection is closed\): paxos down was run/);
   stop();
   const dead: string[] = [];
   const stop2 = watchClusterGone({ poll: () => Promise.reject(new Error('timed out')), alive: () => false, onGone: (r) => dead.push(r), intervalMs: 5 });

@@ -161,7 +161,7 @@ export function watchClusterGone(o: { poll: () => Promise<unknown>; alive: () =>
       if (/connection (is )?closed|closed before an answer/i.test(message) || !o.alive()) {
         done = true;
         clearInterval(timer);
-        o.onGone(o.alive() ? `lost the connection to it (${message})` : 'paxos down was run, or its orchestrator exited');
+        o.onGone(o.alive() ? `its orchestrator closed the connection (${message}): paxos down was run, or it is exiting` : 'paxos down was run, or its orchestrator exited');
       }
     }
   };
