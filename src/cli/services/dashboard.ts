@@ -219,7 +219,7 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
     await new Promise((resolve) => setTimeout(resolve, STOPPED_NOTICE_MS));
   }
   dashboard.unmount();
-  out(how === 'stopped' ? `the cluster stopped: ${STOPPED_ELSEWHERE}` : 'q pressed: stopping the cluster (paxos up --detach keeps one running without a dashboard)');
+  out(how === 'stopped' ? `the cluster stopped: ${STOPPED_ELSEWHERE}` : 'dashboard closed (q or Ctrl-C): stopping the cluster (paxos up --detach keeps one running without a dashboard)');
 }
 
 const STOPPED_ELSEWHERE = 'paxos down was run, or this process was signalled';
