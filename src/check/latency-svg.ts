@@ -18,7 +18,6 @@ import {
   groupThousands,
   kindClass,
   describeOp,
-  nemesisLanes,
   niceTicks,
   timeSpan,
   type NemesisPeriod,
@@ -39,7 +38,7 @@ const MIN_LATENCY_MS = 0.01;
 /** Per-dot tooltips cost bytes; past this many dots only the highlighted ones keep theirs. */
 const MAX_DOT_TITLES = 5_000;
 
-const OUTCOME_FILL = { ok: '#3a9d3a', fail: '#b04a4a', info: '#f0a500' } as const;
+export const OUTCOME_FILL = { ok: '#3a9d3a', fail: '#b04a4a', info: '#f0a500' } as const;
 
 const BAND_FILL: Readonly<Record<string, string>> = {
   'n-kill': '#e4572e',
@@ -51,7 +50,7 @@ const BAND_FILL: Readonly<Record<string, string>> = {
 };
 
 /** Short fixed-point coordinates keep the file small and the output stable. */
-function n(x: number): string {
+export function n(x: number): string {
   return String(Number(x.toFixed(1)));
 }
 
@@ -123,26 +122,53 @@ function latencyLabel(decade: number): string {
   return `${decade >= 0 ? 10 ** decade : (10 ** decade).toFixed(-decade)} ms`;
 }
 
-/** Height of one row of band labels; overlapping faults get one row each. */
+/** Height of one row of band labels; labels that would overlap get one row each. */
 const BAND_LABEL_PX = 15;
+/** An estimate of an 11 px sans-serif label's width per character, generous so neighbours never touch. */
+const LABEL_CHAR_PX = 6.3;
 
-function bands(f: Frame, nemesis: readonly NemesisPeriod[]): string {
-  const lanes = nemesisLanes(nemesis);
+/** What the fault bands need of a plot: its area, and where a time falls on it. */
+export interface BandArea {
+  readonly x0: number;
+  readonly x1: number;
+  readonly y0: number;
+  readonly y1: number;
+  readonly xOf: (t: number) => number;
+}
+
+/**
+ * The nemesis periods as tinted bands, each labelled in full at its top
+ * left. A label is not clipped to its band (a 200 ms kill is a few pixels
+ * wide, and its label is what says it was a kill): labels are laid out by
+ * their own extent, each on the first row where it overlaps no other, and
+ * one that would run off the right edge ends at it instead. A white halo
+ * keeps a label readable over the dots.
+ */
+export function bandLayer(a: BandArea, nemesis: readonly NemesisPeriod[]): string {
+  const rowEnds: number[] = [];
   return nemesis
-    .map((p, i) => {
-      const labelY = f.y0 + (lanes[i] ?? 0) * BAND_LABEL_PX;
-      const x = xOf(f, p.startMs);
-      const w = Math.max(xOf(f, p.endMs) - x, 1);
+    .map((p) => {
+      const x = a.xOf(p.startMs);
+      const w = Math.max(a.xOf(p.endMs) - x, 1);
       const fill = BAND_FILL[kindClass(p.kind)] ?? '#888888';
-      const text = escapeHtml(clip(`${p.kind}: ${p.description}`));
-      // A nested <svg> clips the label to its band, so neighbouring labels cannot run together.
+      const label = clip(`${p.kind}: ${p.description}`);
+      const labelW = label.length * LABEL_CHAR_PX + 6;
+      const left = Math.max(a.x0, Math.min(x, a.x1 - labelW));
+      let row = rowEnds.findIndex((end) => end <= left);
+      if (row < 0) row = rowEnds.length;
+      rowEnds[row] = left + labelW;
+      const text = escapeHtml(label);
       return (
-        `<g class="band"><rect x="${n(x)}" y="${f.y0}" width="${n(w)}" height="${f.y1 - f.y0}" fill="${fill}" fill-opacity="0.15">` +
+        `<g class="band"><rect x="${n(x)}" y="${a.y0}" width="${n(w)}" height="${a.y1 - a.y0}" fill="${fill}" fill-opacity="0.15">` +
         `<title>${text} (${p.startMs.toFixed(0)}–${p.endMs.toFixed(0)} ms)</title></rect>` +
-        `<svg x="${n(x)}" y="${labelY}" width="${n(w)}" height="${BAND_LABEL_PX}"><text x="3" y="12" font-size="11" fill="${fill}">${text}</text></svg></g>`
+        `<text x="${n(left + 3)}" y="${n(a.y0 + row * BAND_LABEL_PX + 12)}" font-size="11" fill="${fill}" stroke="#fff" stroke-width="3" paint-order="stroke">${text}</text></g>`
       );
     })
     .join('');
+}
+
+function bands(f: Frame, nemesis: readonly NemesisPeriod[]): string {
+  return bandLayer({ x0: f.x0, x1: f.x1, y0: f.y0, y1: f.y1, xOf: (t) => xOf(f, t) }, nemesis);
 }
 
 function axes(f: Frame): string {

@@ -12,6 +12,7 @@
  * of text that comes from the history goes through `escapeHtml`, because keys
  * and values are user text and the page must never run any of it.
  */
+import { renderThroughputSvg } from './throughput-svg.js';
 import { escapeHtml } from '../text/html.js';
 
 export interface TimelineOp {
@@ -224,6 +225,15 @@ h2{font-size:15px;margin:16px 0 6px}
 .sw{display:inline-block;width:22px;height:11px;border-radius:2px}
 .viol{border:2px solid #d00;border-radius:6px;padding:4px 12px 8px;background:#fff5f5;margin:10px 0}
 .viol h2{color:#a4161a;margin-top:6px}
+.why{border:1px solid #e0b4b4;border-radius:6px;padding:4px 12px 8px;margin:10px 0}
+.why h3{margin:10px 0 2px;font-size:14px}
+.lin{border-collapse:collapse;font-size:12px;margin:4px 0}
+.lin td,.lin th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left}
+.lin td:nth-child(2){font-family:ui-monospace,Menlo,Consolas,monospace}
+.lin td.reg{font-family:ui-monospace,Menlo,Consolas,monospace;color:#2e6b2e}
+.lin tr.blocked td{color:#a4161a;font-weight:600;background:#fff5f5}
+.plots{display:flex;flex-wrap:wrap;gap:12px;margin:10px 0}
+.plots svg{max-width:100%;height:auto;border:1px solid #eee}
 .viol ol{margin:4px 0;padding-left:22px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 .cut{background:#fff4d6;border:1px solid #e0b000;padding:6px 10px;border-radius:4px}
 .controls{margin:8px 0;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
@@ -321,6 +331,152 @@ function violationSection(sorted: readonly { op: TimelineOp; index: number }[], 
     'They are outlined in red below.</p>' +
     `<ol>${items.join('')}</ol>${more}</section>`
   );
+}
+
+// ---------------------------------------------------------------------------
+// Why operations cannot be ordered, the way Porcupine's visualisation shows it.
+
+/** Steps the search may take per key before it gives up and says so; a violation is found long before on real histories. */
+const EXPLAIN_BUDGET = 200_000;
+/** Keys explained; each is a table, and the first few say what the rest would. */
+const MAX_EXPLAINED_KEYS = 5;
+/** The longest order is shown up to its last this many steps. */
+const MAX_SHOWN_STEPS = 40;
+
+/** One key's explanation: the longest order that works, and what could not follow it. */
+export interface KeyExplanation {
+  readonly key: string;
+  /** The longest order the search found that agrees with real time and with every read; indices into the history. */
+  readonly order: readonly { readonly index: number; readonly after: string | null }[];
+  /** What the register holds after that order. */
+  readonly value: string | null;
+  /** The operations that real time allows next, none of which can follow: each a get that read something else. */
+  readonly blocked: readonly number[];
+  /** The search ran out of budget: the order shown is the longest found, not necessarily the longest there is. */
+  readonly exhausted: boolean;
+  /** Every operation on the key could be ordered (the violation the checker found is not on this key alone). */
+  readonly ordered: boolean;
+}
+
+/**
+ * The longest order of one key's operations that works for a register
+ * (starting empty): each operation placed after every operation that ended
+ * before it started, each read returning the last value written. Calls that
+ * failed did nothing and are left out; a write whose outcome is unknown may
+ * be placed anywhere after its start, or nowhere; a read whose outcome is
+ * unknown told nothing. A depth-first search over (operations placed,
+ * register value), remembering states already tried, as Wing and Gong's
+ * algorithm with Lowe's cache does; bounded by EXPLAIN_BUDGET steps.
+ */
+export function explainKey(ops: readonly TimelineOp[], indices: readonly number[]): KeyExplanation {
+  const items = indices
+    .map((index) => ({ index, op: ops[index]! }))
+    .filter(({ op }) => op.outcome === 'ok' || (op.outcome === 'info' && op.op === 'set'))
+    .sort((a, b) => a.op.startMs - b.op.startMs || a.index - b.index);
+  const required = items.map(({ op }) => op.outcome === 'ok');
+  const end = items.map(({ op }) => (op.outcome === 'ok' && op.endMs !== null ? op.endMs : Infinity));
+  const done = new Array<boolean>(items.length).fill(false);
+  const seen = new Set<string>();
+  let steps = 0;
+  let exhausted = false;
+  let best: number[] = [];
+  let bestValue: string | null = null;
+  const path: number[] = [];
+  const requiredCount = required.filter(Boolean).length;
+  let requiredDone = 0;
+  const search = (value: string | null): boolean => {
+    if (++steps > EXPLAIN_BUDGET) {
+      exhausted = true;
+      return false;
+    }
+    if (path.length > best.length) {
+      best = path.slice();
+      bestValue = value;
+    }
+    if (requiredDone === requiredCount) return true;
+    const memo = `${done.map((d) => (d ? 1 : 0)).join('')}|${value === null ? '' : `=${value}`}`;
+    if (seen.has(memo)) return false;
+    seen.add(memo);
+    let minEnd = Infinity;
+    for (let i = 0; i < items.length; i++) if (!done[i] && required[i]) minEnd = Math.min(minEnd, end[i]!);
+    for (let i = 0; i < items.length; i++) {
+      const { op } = items[i]!;
+      if (done[i] || op.startMs > minEnd) continue;
+      if (op.op === 'get' && op.value !== value) continue;
+      done[i] = true;
+      path.push(i);
+      if (required[i]) requiredDone++;
+      const ok = search(op.op === 'set' ? op.value : value);
+      if (required[i]) requiredDone--;
+      path.pop();
+      done[i] = false;
+      if (ok || exhausted) return ok;
+    }
+    return false;
+  };
+  const ordered = search(null);
+  const placed = new Set(best);
+  let minEnd = Infinity;
+  for (let i = 0; i < items.length; i++) if (!placed.has(i) && required[i]) minEnd = Math.min(minEnd, end[i]!);
+  const blocked = items
+    .map((it, i) => ({ ...it, i }))
+    .filter(({ op, i }) => !placed.has(i) && required[i] && op.startMs <= minEnd && op.op === 'get' && op.value !== bestValue)
+    .map(({ index }) => index);
+  let value: string | null = null;
+  const order = best.map((i) => {
+    const { op, index } = items[i]!;
+    if (op.op === 'set') value = op.value;
+    return { index, after: value };
+  });
+  return { key: items[0]?.op.key ?? '', order, value: bestValue, blocked, exhausted, ordered };
+}
+
+/**
+ * For each key with operations that cannot be ordered (up to
+ * MAX_EXPLAINED_KEYS), the longest order that works, the register's value
+ * after each step, and the operations that cannot follow it, with why.
+ */
+function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<number>): string {
+  const byKey = new Map<string, number[]>();
+  ops.forEach((op, i) => {
+    const list = byKey.get(op.key);
+    if (list) list.push(i);
+    else byKey.set(op.key, [i]);
+  });
+  const keys = [...byKey.keys()].filter((k) => byKey.get(k)!.some((i) => ops[i]!.highlight === true)).sort();
+  if (keys.length === 0) return '';
+  const link = (index: number, text: string) => (drawn.has(index) ? `<a href="#op-${index}">${text}</a>` : text);
+  const shown = (v: string | null) => (v === null ? 'nothing' : escapeHtml(clip(v)));
+  const parts = keys.slice(0, MAX_EXPLAINED_KEYS).map((key) => {
+    const e = explainKey(ops, byKey.get(key)!);
+    const title = `<h3>key ${escapeHtml(clip(key))}</h3>`;
+    if (e.ordered) {
+      return `${title}<p>All ${groupThousands(e.order.length)} operations on this key can be ordered on their own; the violation involves operations on other keys (a read of several keys, or a session spanning them).</p>`;
+    }
+    const skipped = Math.max(0, e.order.length - MAX_SHOWN_STEPS);
+    const rows = e.order.slice(skipped).map(({ index, after }, i) => {
+      const op = ops[index]!;
+      return `<tr><td>${skipped + i + 1}</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td><td class="reg">${shown(after)}</td></tr>`;
+    });
+    const blocked = e.blocked.map((index) => {
+      const op = ops[index]!;
+      return `<tr class="blocked"><td>✗</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td>` +
+        `<td>read ${shown(op.value)}, but the register holds ${shown(e.value)}</td></tr>`;
+    });
+    const why = e.blocked.length > 0
+      ? `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>. Every operation still to place started before ` +
+        `${e.blocked.length === 1 ? 'the one below' : 'one of those below'} ended, so one of these must come next, and none can:</p>`
+      : `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>, and no remaining operation can follow in real-time order.</p>`;
+    return (
+      `${title}<p>The longest order that works${e.exhausted ? ' (the search stopped at its step limit: the longest it found)' : ''}, with the register's value after each step` +
+      `${skipped > 0 ? ` (the first ${groupThousands(skipped)} steps not shown)` : ''}:</p>` +
+      `<table class="lin"><thead><tr><th>#</th><th>operation</th><th>ms</th><th>register after</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+      why +
+      (blocked.length > 0 ? `<table class="lin"><tbody>${blocked.join('')}</tbody></table>` : '')
+    );
+  });
+  const more = keys.length > MAX_EXPLAINED_KEYS ? `<p>…and ${groupThousands(keys.length - MAX_EXPLAINED_KEYS)} more keys.</p>` : '';
+  return `<section class="why"><h2>Why they cannot be ordered, one key at a time</h2>${parts.join('')}${more}</section>`;
 }
 
 function cutNotice(total: number, drawn: number): string {
@@ -442,6 +598,7 @@ export function renderTimeline(o: TimelineInput): string {
     legend(o.nemesis),
     '</header>',
     violationSection(sorted, drawn),
+    explanationSection(o.ops, drawn),
     cutNotice(o.ops.length, shown.length),
     empty,
     controls(keys),
@@ -457,6 +614,9 @@ export function renderTimeline(o: TimelineInput): string {
     '</div></div></div>',
     '<p class="summary">Each bar runs from a call\'s invocation to its completion; hover for details. ' +
       'Bands are the periods when the nemesis was injecting a fault.</p>',
+    o.ops.length > 0
+      ? `<div class="plots">${renderThroughputSvg({ ops: shown.map((x) => x.op), nemesis: o.nemesis, durationMs: o.durationMs, widthPx: 900, heightPx: 260 })}</div>`
+      : '',
     nemesisTable(o.nemesis),
     `<script>${SCRIPT}</script>`,
     '</body></html>',

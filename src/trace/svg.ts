@@ -17,10 +17,12 @@
 import { escapeHtml } from '../text/html.js';
 import type { NodeId } from '../core/types.js';
 import { clockOf, timeOf, type SendEvent, type TraceEvent } from './format.js';
-import { chosenText, messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';
+import { chosenText, isHeartbeat, messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';
 
 export interface SvgOptions extends WindowOptions {
   readonly title?: string;
+  /** Said first in the notes, in full: what a reader needs before the diagram (the article's ballots in this one's terms, say). */
+  readonly caption?: string;
 }
 
 /** Enough for a few hundred messages: each message takes two rows, its send and its delivery. */
@@ -29,8 +31,10 @@ export const DEFAULT_MAX_EVENTS = 400;
 const ROW_H = 18;
 const COL_W = 170;
 const LEFT = 64;
-const NOTES_W = 380;
-const HEADER_H = 112;
+/** The notes start this far right of the last column, clear of that column's marker labels (28 characters). */
+const NOTES_GAP = 100;
+const NOTES_W = 380 + NOTES_GAP;
+const HEADER_H = 136;
 const BOTTOM = 24;
 const NOTE_CHARS = 60;
 
@@ -38,7 +42,17 @@ const NOTE_CHARS = 60;
 const TYPE_COLOURS: Readonly<Record<string, string>> = {
   prepare: '#1f77b4', promise: '#2ca02c', accept: '#ff7f0e', accepted: '#9467bd', reject: '#d62728',
   decide: '#17becf', commit: '#17becf', forward: '#8c564b', catchup: '#7f7f7f', learn: '#bcbd22',
+  heartbeat: '#b8b8b8',
 };
+
+/**
+ * How a message is drawn: by its type, except that a heartbeat (an accept
+ * with no entries, or its empty answer) is drawn as its own kind, thin,
+ * grey and unlabelled, so it does not pass for a real accept.
+ */
+function kindOf(s: SendEvent): string {
+  return isHeartbeat(s) ? 'heartbeat' : s.type;
+}
 const OTHER_COLOUR = '#555555';
 
 /** A message type as part of an id or class: the schema allows only these characters, but a caller may skip the schema. */
@@ -63,7 +77,16 @@ interface Layout {
   readonly rows: number;
   readonly width: number;
   readonly height: number;
+  /** Every arrow's straight line, for placing labels where no other arrow crosses them. */
+  readonly segments: readonly Segment[];
+  /** Labels placed so far (boxes), so the next one avoids them too. */
+  readonly placed: Box[];
+  /** The notes gutter's lowest line so far: a long note wraps, and the next one starts below it. */
+  notesBottom: number;
 }
+
+interface Segment { readonly id: number; readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number }
+interface Box { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
 
 function layoutOf(w: TraceWindow): Layout {
   const rowOf = new Map<number, number>();
@@ -73,7 +96,21 @@ function layoutOf(w: TraceWindow): Layout {
     if (e.ev === 'deliver' || e.ev === 'drop') settled.add(e.id);
   });
   const rows = w.events.length;
-  return { rowOf, settled, rows, width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W, height: HEADER_H + rows * ROW_H + BOTTOM };
+  const segments: Segment[] = [];
+  const partial = { rowOf } as Pick<Layout, 'rowOf'>;
+  for (const e of w.events) {
+    if (e.ev !== 'deliver' && e.ev !== 'drop') continue;
+    const s = w.sends.get(e.id);
+    if (s === undefined || s.from === s.to) continue;
+    const x1 = xOf(s.from);
+    const y1 = yOf(partial as Layout, s.seq);
+    const x2 = e.ev === 'drop' ? x1 + (xOf(s.to) - x1) * 0.6 : xOf(s.to);
+    segments.push({ id: s.id, x1, y1, x2, y2: yOf(partial as Layout, e.seq) });
+  }
+  return {
+    rowOf, settled, rows, width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W, height: HEADER_H + rows * ROW_H + BOTTOM,
+    segments, placed: [], notesBottom: HEADER_H,
+  };
 }
 
 function xOf(node: NodeId): number {
@@ -97,6 +134,7 @@ text { font: 11px system-ui, sans-serif; fill: #222; }
 .arrow.dropped { stroke-dasharray: 5 3; }
 .arrow.early { stroke-dasharray: 1 3; }
 .arrow.pending { stroke-dasharray: 1 3; stroke-width: 2; }
+.arrow.t-heartbeat { stroke-width: 0.8; stroke-dasharray: 2 2; }
 .label { font-size: 10px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .cross { stroke: #d62728; stroke-width: 2; }
 .band { fill: #2e86de; fill-opacity: 0.08; stroke: #2e86de; stroke-opacity: 0.4; }
@@ -112,16 +150,21 @@ text { font: 11px system-ui, sans-serif; fill: #222; }
 export function renderSvg(events: readonly TraceEvent[], o: SvgOptions = {}): string {
   const w = selectWindow(events, { ...o, maxEvents: o.maxEvents ?? DEFAULT_MAX_EVENTS });
   const l = layoutOf(w);
+  // The notes are laid out while the events are drawn, and a long one can run past the last row: size the picture after.
+  const caption = o.caption !== undefined ? note(w, l, HEADER_H - 4, o.caption) : '';
+  const drawn = w.events.map((e) => drawEvent(e, w, l));
+  const height = Math.max(l.height, Math.ceil(l.notesBottom) + BOTTOM);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${l.width}" height="${height}" viewBox="0 0 ${l.width} ${height}">`,
     STYLE,
     arrowHeads(w),
-    `<rect width="${l.width}" height="${l.height}" fill="#fff"/>`,
+    `<rect width="${l.width}" height="${height}" fill="#fff"/>`,
     header(w, l, o.title),
     bands(w, l),
     lifelines(w, l),
     timeGutter(w, l),
-    ...w.events.map((e) => drawEvent(e, w, l)),
+    caption,
+    ...drawn,
     '</svg>',
   ];
   return `${parts.filter((p) => p !== '').join('\n')}\n`;
@@ -132,7 +175,7 @@ function typesIn(w: TraceWindow): string[] {
   const types = new Set<string>();
   for (const e of w.events) {
     const s = e.ev === 'send' ? e : e.ev === 'deliver' || e.ev === 'drop' ? w.sends.get(e.id) : undefined;
-    if (s !== undefined) types.add(s.type);
+    if (s !== undefined) types.add(kindOf(s));
   }
   return [...types];
 }
@@ -150,6 +193,12 @@ function header(w: TraceWindow, l: Layout, title: string | undefined): string {
   const scope = w.partial
     ? `a window of ${w.events.length} of ${w.total} events (${span}); pick another with --from and --to`
     : `${w.total} events (${span}), time in ${clockOf(w.events) === 'ms' ? 'ms' : 'ticks'}`;
+  const beats = w.heartbeatsHidden > 0 ? [`${w.heartbeatsHidden} heartbeat messages not drawn`] : [];
+  const around = w.chosen === null ? [] : [
+    `<text class="sub window" x="${LEFT}" y="80">window chosen around: ${escapeHtml(w.chosen.around)}</text>`,
+    `<text class="sub window" x="${LEFT}" y="94">left out: ${escapeHtml(w.chosen.leftOut)}${beats.length > 0 ? `; ${beats[0]}` : ''}</text>`,
+  ];
+  const beatsLine = w.chosen === null && beats.length > 0 ? [`<text class="sub window" x="${LEFT}" y="80">${beats[0]}</text>`] : [];
   const legend = typesIn(w).map((t, i) => {
     const x = LEFT + i * 92;
     return `<line x1="${x}" y1="62" x2="${x + 22}" y2="62" class="arrow" stroke="${colourOf(t)}" marker-end="url(#head-${typeId(t)})"/><text x="${x + 26}" y="66">${escapeHtml(t)}</text>`;
@@ -159,7 +208,9 @@ function header(w: TraceWindow, l: Layout, title: string | undefined): string {
     `<text class="title" x="${LEFT}" y="22">${escapeHtml(title ?? 'Space-time diagram')}</text>`,
     `<text class="sub window" x="${LEFT}" y="40">${w.nodes.length} replicas, ${escapeHtml(scope)}</text>`,
     ...legend,
-    `<text class="head" x="${LEFT + w.nodes.length * COL_W + 12}" y="${HEADER_H - 12}">notes</text>`,
+    ...around,
+    ...beatsLine,
+    `<text class="head" x="${LEFT + w.nodes.length * COL_W + NOTES_GAP}" y="${HEADER_H - 12}">notes</text>`,
     ...heads,
     `<line x1="0" y1="${HEADER_H - 4}" x2="${l.width}" y2="${HEADER_H - 4}" stroke="#ddd"/>`,
   ].join('\n');
@@ -253,7 +304,7 @@ function drawEvent(e: TraceEvent, w: TraceWindow, l: Layout): string {
     case 'restart': return marker(e.node, y, 'restart', `<circle class="restart" cx="${n(xOf(e.node))}" cy="${n(y)}" r="5"/>`, 'restart');
     case 'persist': return marker(e.node, y, 'persist', `<rect class="persist" x="${n(xOf(e.node) - 3)}" y="${n(y - 3)}" width="6" height="6"/>`, `persist ${e.what}`);
     case 'chosen': return chosen(e, y);
-    case 'note': return note(w, y, e.text);
+    case 'note': return note(w, l, y, e.text);
     case 'send': return l.settled.has(e.id) ? '' : inFlight(e, l);
     case 'heal': return `<text class="label" x="${LEFT + 8}" y="${n(y + 4)}" fill="#2e86de">heal</text>`;
     default: return '';
@@ -277,9 +328,42 @@ function chosen(e: Extract<TraceEvent, { ev: 'chosen' }>, y: number): string {
   return `<g class="mark chosen-value"><title>${escapeHtml(`node-${e.node} chose ${chosenText(e.instance, e.value)}${ballot}`)}</title><rect class="chosen" x="${n(x - 4)}" y="${n(y - 7)}" width="${n(Array.from(text).length * 6.5 + 14)}" height="14" rx="4"/><text x="${n(x + 4)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
 }
 
-function note(w: TraceWindow, y: number, text: string): string {
-  const x = LEFT + w.nodes.length * COL_W + 12;
-  return `<text class="note" x="${x}" y="${n(y + 4)}"><title>${escapeHtml(text)}</title>${escapeHtml(shorten(text, NOTE_CHARS))}</text>`;
+/** Words into lines of at most `max` characters; a word longer than a line is cut. */
+export function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((x) => x !== '')) {
+    const w = shorten(word, max);
+    if (line === '') line = w;
+    else if (Array.from(line).length + 1 + Array.from(w).length <= max) line += ` ${w}`;
+    else {
+      lines.push(line);
+      line = w;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/** The most lines one note takes; beyond them it is cut, its tooltip still whole. */
+const NOTE_MAX_LINES = 8;
+const NOTE_LINE_H = 13;
+
+/**
+ * A note in full, wrapped in the gutter beside its row; when the note above
+ * ran past this row, it starts below that one, with a thin line back to its
+ * row so it still says when it was written.
+ */
+function note(w: TraceWindow, l: Layout, y: number, text: string): string {
+  const x = LEFT + w.nodes.length * COL_W + NOTES_GAP;
+  const lines = wrap(text, NOTE_CHARS);
+  const shown = lines.slice(0, NOTE_MAX_LINES);
+  if (lines.length > NOTE_MAX_LINES) shown[NOTE_MAX_LINES - 1] = `${shorten(shown[NOTE_MAX_LINES - 1]!, NOTE_CHARS - 1)}…`;
+  const top = Math.max(y + 4, l.notesBottom + NOTE_LINE_H);
+  l.notesBottom = top + (shown.length - 1) * NOTE_LINE_H;
+  const link = top > y + 4 + 1 ? `<line x1="${x - 10}" y1="${n(y)}" x2="${x - 3}" y2="${n(top - 4)}" stroke="#bbb"/>` : '';
+  const spans = shown.map((t, i) => `<tspan x="${x}" y="${n(top + i * NOTE_LINE_H)}">${escapeHtml(t)}</tspan>`).join('');
+  return `<g class="note-block">${link}<text class="note"><title>${escapeHtml(text)}</title>${spans}</text></g>`;
 }
 
 /** Where a message leaves: its send row, or the top of the window when it was sent before it. */
@@ -291,22 +375,23 @@ function startOf(s: SendEvent, l: Layout): { x: number; y: number; early: boolea
 function arrow(s: SendEvent, l: Layout, y: number): string {
   const start = startOf(s, l);
   const x2 = xOf(s.to);
-  const cls = `arrow t-${typeId(s.type)}${start.early ? ' early' : ''}`;
-  const paint = `stroke="${colourOf(s.type)}" marker-end="url(#head-${typeId(s.type)})"`;
+  const kind = kindOf(s);
+  const cls = `arrow t-${typeId(kind)}${start.early ? ' early' : ''}`;
+  const paint = `stroke="${colourOf(kind)}" marker-end="url(#head-${typeId(kind)})"`;
   const shape = s.from === s.to
     ? `<path class="${cls}" d="M${n(start.x)},${n(start.y)} C${n(start.x + 40)},${n(start.y)} ${n(x2 + 40)},${n(y)} ${n(x2)},${n(y)}" ${paint}/>`
     : `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" ${paint}/>`;
-  return `<g class="msg"><title>${escapeHtml(`message ${s.id}: ${messageTitle(s)}`)}</title>${shape}${label(s, start.x, start.y, x2, y)}</g>`;
+  return `<g class="msg"><title>${escapeHtml(`message ${s.id}: ${messageTitle(s)}`)}</title>${shape}${label(s, start.x, start.y, x2, y, l)}</g>`;
 }
 
 /** A dropped message: a dashed line that stops part of the way, in a cross. */
 function dropped(s: SendEvent, l: Layout, y: number, why: string): string {
   const start = startOf(s, l);
   const x2 = start.x + (xOf(s.to) - start.x) * 0.6 + (s.from === s.to ? 30 : 0);
-  const cls = `arrow dropped t-${typeId(s.type)}${start.early ? ' early' : ''}`;
-  const line = `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" stroke="${colourOf(s.type)}"/>`;
+  const cls = `arrow dropped t-${typeId(kindOf(s))}${start.early ? ' early' : ''}`;
+  const line = `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" stroke="${colourOf(kindOf(s))}"/>`;
   const title = `message ${s.id} dropped (${why}): ${messageTitle(s)}`;
-  return `<g class="msg drop"><title>${escapeHtml(title)}</title>${line}<path class="cross" d="${cross(x2, y, 5)}"/><text class="label" x="${n(x2 + 8)}" y="${n(y + 4)}" fill="#d62728">${escapeHtml(shorten(why, 20))}</text>${label(s, start.x, start.y, x2, y)}</g>`;
+  return `<g class="msg drop"><title>${escapeHtml(title)}</title>${line}<path class="cross" d="${cross(x2, y, 5)}"/><text class="label" x="${n(x2 + 8)}" y="${n(y + 4)}" fill="#d62728">${escapeHtml(shorten(why, 20))}</text>${label(s, start.x, start.y, x2, y, l)}</g>`;
 }
 
 /** A message neither delivered nor dropped in the window: a short dotted stub towards its addressee, so the send is not invisible. */
@@ -315,7 +400,7 @@ function inFlight(s: SendEvent, l: Layout): string {
   const dx = xOf(s.to) - start.x;
   const x2 = start.x + (dx >= 0 ? 1 : -1) * (dx === 0 ? COL_W * 0.4 : Math.min(COL_W * 0.4, Math.abs(dx)));
   const y2 = start.y + ROW_H * 0.6;
-  const line = `<line class="arrow pending t-${typeId(s.type)}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${colourOf(s.type)}"/>`;
+  const line = `<line class="arrow pending t-${typeId(kindOf(s))}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${colourOf(kindOf(s))}"/>`;
   const title = `message ${s.id}, still in flight at the end of the window: ${messageTitle(s)}`;
   return `<g class="msg pending"><title>${escapeHtml(title)}</title>${line}<text class="label" x="${n(x2 + (x2 >= start.x ? 4 : -4))}" y="${n(y2 + 4)}" text-anchor="${x2 >= start.x ? 'start' : 'end'}" fill="${colourOf(s.type)}">${escapeHtml(`${messageLabel(s)} …`)}</text></g>`;
 }
@@ -329,9 +414,46 @@ function messageTitle(s: SendEvent): string {
  * sender's column and the next one, so a label never lands on a column a long
  * arrow crosses; a white halo keeps crossing lines from hiding it.
  */
-function label(s: SendEvent, x1: number, y1: number, x2: number, y2: number): string {
-  const along = x1 === x2 ? 0.5 : Math.min(0.5, (COL_W / 2) / Math.abs(x2 - x1));
-  const x = x1 + (x2 - x1) * along;
-  const y = y1 + (y2 - y1) * along - 3;
-  return `<text class="label" x="${n(x)}" y="${n(y)}" text-anchor="middle" fill="${colourOf(s.type)}">${escapeHtml(messageLabel(s))}</text>`;
+/** Where along its arrow a label may sit, nearest the sender first: a label near its sender is read as leaving it. */
+const LABEL_SPOTS = [0.3, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.12, 0.88];
+const LABEL_CHAR_W = 5.6;
+const LABEL_H = 11;
+
+function crosses(seg: Segment, b: Box): boolean {
+  const inside = (x: number, y: number) => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1;
+  if (inside(seg.x1, seg.y1) || inside(seg.x2, seg.y2)) return true;
+  const edges: [number, number, number, number][] = [[b.x0, b.y0, b.x1, b.y0], [b.x1, b.y0, b.x1, b.y1], [b.x1, b.y1, b.x0, b.y1], [b.x0, b.y1, b.x0, b.y0]];
+  const side = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) => Math.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax));
+  return edges.some(([ax, ay, bx, by]) => side(seg.x1, seg.y1, seg.x2, seg.y2, ax, ay) !== side(seg.x1, seg.y1, seg.x2, seg.y2, bx, by)
+    && side(ax, ay, bx, by, seg.x1, seg.y1) !== side(ax, ay, bx, by, seg.x2, seg.y2));
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+/**
+ * A label on its arrow, at the spot along it that no other arrow crosses
+ * and no other label covers (the first such spot, nearest the sender);
+ * failing that, the spot with the fewest. The white halo is for what is
+ * left, never the plan: a label drawn over a crossing arrow reads as that
+ * arrow's.
+ */
+function label(s: SendEvent, x1: number, y1: number, x2: number, y2: number, l: Layout): string {
+  // A heartbeat says nothing its style does not; its tooltip has the details.
+  if (isHeartbeat(s)) return '';
+  const text = messageLabel(s);
+  const half = (Array.from(text).length * LABEL_CHAR_W) / 2;
+  let best: { x: number; y: number; box: Box; cost: number } | null = null;
+  const spots = x1 === x2 ? [0.5] : LABEL_SPOTS;
+  for (const along of spots) {
+    const x = x1 + (x2 - x1) * along;
+    const y = y1 + (y2 - y1) * along - 3;
+    const box = { x0: x - half, y0: y - LABEL_H + 2, x1: x + half, y1: y + 2 };
+    const cost = l.segments.filter((g) => g.id !== s.id && crosses(g, box)).length + 2 * l.placed.filter((p) => overlaps(p, box)).length;
+    if (best === null || cost < best.cost) best = { x, y, box, cost };
+    if (cost === 0) break;
+  }
+  l.placed.push(best!.box);
+  return `<text class="label" x="${n(best!.x)}" y="${n(best!.y)}" text-anchor="middle" fill="${colourOf(s.type)}">${escapeHtml(text)}</text>`;
 }

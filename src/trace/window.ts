@@ -13,6 +13,13 @@ export interface WindowOptions {
   readonly toSeq?: number;
   /** At most this many events; the window is cut after them. */
   readonly maxEvents?: number;
+  /**
+   * Multi-Paxos heartbeats (an accept carrying no entries, and its empty
+   * accepted) dominate a live trace. `hide` leaves them out of the window
+   * (counted, and said), `show` keeps them, `auto` (the default) hides them
+   * only when the trace is too long to draw whole.
+   */
+  readonly heartbeats?: 'show' | 'hide' | 'auto';
 }
 
 export interface TraceWindow {
@@ -27,6 +34,14 @@ export interface TraceWindow {
   readonly nodes: readonly NodeId[];
   /** What the events before the window left behind: the replicas down, and the partition in force, if any. */
   readonly atStart: FaultState;
+  /** Heartbeat messages left out (see WindowOptions.heartbeats); 0 when none were. */
+  readonly heartbeatsHidden: number;
+  /**
+   * When the window was chosen (no --from or --to, and too many events):
+   * what it was chosen around, and the notable events it still leaves out,
+   * in words; null otherwise.
+   */
+  readonly chosen: { readonly around: string; readonly leftOut: string } | null;
 }
 
 export interface FaultState {
@@ -34,17 +49,92 @@ export interface FaultState {
   readonly partition: readonly (readonly NodeId[])[] | null;
 }
 
+/** An accept that carries no entries is the leader's heartbeat; an accepted naming no slot answers one. */
+export function isHeartbeat(s: SendEvent): boolean {
+  // Basic Paxos messages name a key, Multi-Paxos ones carrying anything a slot: a heartbeat names neither.
+  if (s.slot !== undefined || s.key !== undefined) return false;
+  return (s.type === 'accept' && s.value === 'heartbeat') || (s.type === 'accepted' && s.value === undefined);
+}
+
+/** What a story is about: replicas dying and coming back, the network cut and healed, and elections (a new ballot's prepare). */
+function notability(e: TraceEvent, firstPrepare: ReadonlySet<number>): number {
+  if (e.ev === 'crash' || e.ev === 'restart' || e.ev === 'partition' || e.ev === 'heal') return 10;
+  if (e.ev === 'send' && firstPrepare.has(e.seq)) return 3;
+  return 0;
+}
+
+function notableName(e: TraceEvent): string {
+  switch (e.ev) {
+    case 'crash': return `node-${e.node} killed (seq ${e.seq})`;
+    case 'restart': return `node-${e.node} restarted (seq ${e.seq})`;
+    case 'partition': return `a partition (seq ${e.seq})`;
+    case 'heal': return `a heal (seq ${e.seq})`;
+    case 'send': return `an election by node-${e.from} at ${e.ballot ?? '?'} (seq ${e.seq})`;
+    default: return `seq ${e.seq}`;
+  }
+}
+
+function listed(items: readonly string[], max = 4): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
 export function selectWindow(events: readonly TraceEvent[], o: WindowOptions = {}): TraceWindow {
   const from = o.fromSeq ?? -Infinity;
   const to = o.toSeq ?? Infinity;
-  const inRange = events.filter((e) => e.seq >= from && e.seq <= to);
-  const shown = o.maxEvents !== undefined ? inRange.slice(0, o.maxEvents) : inRange;
   const sends = new Map<number, SendEvent>();
   for (const e of events) if (e.ev === 'send') sends.set(e.id, e);
-  const start = shown[0]?.seq ?? Infinity;
+  let inRange = events.filter((e) => e.seq >= from && e.seq <= to);
+  const mode = o.heartbeats ?? 'auto';
+  let heartbeatsHidden = 0;
+  if (mode === 'hide' || (mode === 'auto' && o.maxEvents !== undefined && inRange.length > o.maxEvents)) {
+    const beat = (e: TraceEvent) => {
+      const s = e.ev === 'send' ? e : e.ev === 'deliver' || e.ev === 'drop' ? sends.get(e.id) : undefined;
+      return s !== undefined && isHeartbeat(s);
+    };
+    const kept = inRange.filter((e) => !beat(e));
+    heartbeatsHidden = inRange.filter((e) => e.ev === 'send' && beat(e)).length;
+    inRange = kept;
+  }
+  let shown = inRange;
+  let chosen: TraceWindow['chosen'] = null;
+  if (o.maxEvents !== undefined && inRange.length > o.maxEvents) {
+    const max = o.maxEvents;
+    let start = 0;
+    if (o.fromSeq === undefined && o.toSeq === undefined) {
+      // Slide a window of maxEvents over the trace and keep the first that holds the most of what happened.
+      const ballots = new Set<string>();
+      const firstPrepare = new Set<number>();
+      for (const e of inRange) {
+        if (e.ev === 'send' && e.type === 'prepare' && !ballots.has(e.ballot ?? '')) {
+          ballots.add(e.ballot ?? '');
+          firstPrepare.add(e.seq);
+        }
+      }
+      const score = inRange.map((e) => notability(e, firstPrepare));
+      let sum = 0;
+      for (let i = 0; i < max; i++) sum += score[i]!;
+      let best = sum;
+      for (let i = 1; i + max <= inRange.length; i++) {
+        sum += score[i + max - 1]! - score[i - 1]!;
+        if (sum > best) {
+          best = sum;
+          start = i;
+        }
+      }
+      const notable = (lo: number, hi: number) => inRange.slice(lo, hi).filter((_, i) => score[lo + i]! > 0).map(notableName);
+      const inside = notable(start, start + max);
+      const outside = [...notable(0, start), ...notable(start + max, inRange.length)];
+      chosen = {
+        around: inside.length === 0 ? 'the start of the trace (nothing notable happened)' : listed(inside),
+        leftOut: outside.length === 0 ? 'nothing notable' : listed(outside),
+      };
+    }
+    shown = inRange.slice(start, start + max);
+  }
+  const startSeq = shown[0]?.seq ?? Infinity;
   return {
     events: shown, total: events.length, partial: shown.length < events.length, sends, nodes: nodesOf(events),
-    atStart: faultsBefore(events, start),
+    atStart: faultsBefore(events, startSeq), heartbeatsHidden, chosen,
   };
 }
 

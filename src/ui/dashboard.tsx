@@ -4,7 +4,7 @@
  * action's outcome); every action is a callback and the cluster decides what
  * it means and whether it worked.
  */
-import { Box, useInput, useStdin, type Key } from 'ink';
+import { Box, Text, useInput, useStdin, type Key } from 'ink';
 import { useCallback, useRef, useState } from 'react';
 import { nodeName, type NodeId } from '../core/types.js';
 import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
@@ -14,13 +14,13 @@ import { NO_HELD, type HeldSnapshot } from './held-feed.js';
 import { HeldList } from './held-list.js';
 import { HelpOverlay } from './help-overlay.js';
 import { KeyTable } from './key-table.js';
-import { layoutFor, type Layout } from './layout.js';
+import { layoutFor, tooSmall, type Layout } from './layout.js';
 import { LogPane } from './log-pane.js';
 import { MessageFlow } from './message-flow.js';
-import { selectNode, type DashboardState } from './model.js';
+import { memberCount, selectableId, selectNode, shownRows, type DashboardState } from './model.js';
 import { ProposeInput } from './propose-input.js';
 import { ReplicaTable } from './replica-table.js';
-import { FaultsLine, HintLine, StatusLine, type Outcome } from './status-line.js';
+import { FaultsLine, HintLine, StatusLine, StoppedLine, type Outcome } from './status-line.js';
 
 /** What the keys do. A returned string, if any, is shown as the outcome instead of the default sentence. */
 export interface DashboardActions {
@@ -55,6 +55,8 @@ export interface DashboardProps {
   readonly step?: boolean;
   /** Step mode's held messages as last read; empty until the first read answers. */
   readonly held?: HeldSnapshot;
+  /** `paxos up`: `q` stops the cluster too, and the hints say so. Absent means `q` leaves it running (`paxos ui`). */
+  readonly quitStopsCluster?: boolean;
 }
 
 /** Cursor moves taken from one chunk of repeated `[` or `]`; more than a screenful is never meant. */
@@ -133,38 +135,54 @@ export function Dashboard(props: DashboardProps) {
       setScreenState(screenRef.current);
     };
     const p = propsRef.current;
-    const one = (k: string) => handleKey({
-      input: k, key, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
-      step: p.step === true, held: (p.held ?? NO_HELD).messages,
+    const one = (k: string, asKey: Key) => handleKey({
+      input: k, key: asKey, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
+      step: p.step === true, held: (p.held ?? NO_HELD).messages, state: p.state,
     });
-    // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. Only these keys: a chunk of
-    // anything else is a paste, and must not deliver or drop several messages at once.
+    // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. A chunk of anything else in step
+    // mode is a paste, and must not deliver or drop several messages at once.
     if (screenRef.current.proposeText === null && screenRef.current.confirming === null && /^(\[+|\]+)$/.test(input)) {
-      for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k);
-    } else one(input);
+      for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k, key);
+      return;
+    }
+    const burst = splitBurst(input, key);
+    if (burst === null || p.step === true && screenRef.current.proposeText === null) one(input, key);
+    else for (const [k, asKey] of burst) one(k, asKey);
   }, [run, say]);
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();
   useInput(onKey, { isActive: isRawModeSupported });
 
-  const state = selectNode(props.state, screen.selected);
+  const state = selectNode(props.state, selectableId(props.state, screen.selected));
   const { helpOpen, proposeText } = screen;
   const step = props.step === true;
   const held = props.held ?? NO_HELD;
-  const layout = layoutFor({ columns: props.columns, rows: props.rows, clusterSize: state.clusterSize, protocol: state.protocol });
+  const small = tooSmall(props.columns, props.rows);
+  if (small !== null) {
+    // Wrapped lines would overwrite each other; one truthful line is better than a garbled table.
+    return (
+      <Box flexDirection="column" width={Math.max(1, props.columns)}>
+        <Text wrap="truncate-end">{state.stopped !== null ? `the cluster stopped: ${state.stopped}` : small}</Text>
+      </Box>
+    );
+  }
+  const rows = shownRows(state);
+  const layout = layoutFor({ columns: props.columns, rows: props.rows, clusterSize: rows.length, protocol: state.protocol });
   return (
     <Box flexDirection="column" width={layout.columns}>
-      <Header state={state} columns={layout.columns} color={props.color} />
-      <ReplicaTable rows={state.rows} protocol={state.protocol} leaderId={state.leader?.id ?? null} selected={state.selected}
+      <Header state={state} replicas={memberCount(state)} columns={layout.columns} color={props.color} />
+      <ReplicaTable rows={rows} protocol={state.protocol} leaderId={state.leader?.id ?? null} selected={state.selected}
         visibleRows={layout.tableRows} columns={layout.columns} color={props.color} />
       {helpOpen
-        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} step={step} />
+        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} step={step} quitStopsCluster={props.quitStopsCluster === true} />
         : <Sections state={state} layout={layout} color={props.color} held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null} />}
-      <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />
+      {state.stopped !== null
+        ? <StoppedLine reason={state.stopped} width={layout.columns} color={props.color} quitStopsCluster={props.quitStopsCluster === true} />
+        : <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />}
       <StatusLine outcome={outcome} width={layout.columns} color={props.color} />
       {proposeText !== null
         ? <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
-        : <HintLine width={layout.columns} color={props.color} step={step} />}
+        : <HintLine width={layout.columns} color={props.color} step={step} quitStopsCluster={props.quitStopsCluster === true} />}
     </Box>
   );
 }
@@ -183,7 +201,7 @@ function Sections({ state, layout, color, held }: SectionsProps) {
   // Everything is held in step mode, so the flow would never change; the held messages are what the user acts on.
   const flow = (width: number, lines: number) => (held !== null
     ? <HeldList messages={held.messages} total={held.total} cursor={held.cursor} error={held.error} width={width} lines={lines} color={color} />
-    : <MessageFlow entries={state.flow} notShown={state.flowNotShown} width={width} lines={lines} color={color} />);
+    : <MessageFlow entries={state.flow} notShown={state.flowNotShown} folded={state.flowFolded} width={width} lines={lines} color={color} />);
   if (state.protocol === 'basic') {
     return (
       <Box flexDirection="column">
@@ -217,6 +235,8 @@ interface KeyArgs {
   readonly clusterSize: number;
   readonly step: boolean;
   readonly held: readonly HeldMessage[];
+  /** What the arrows move over: the replicas the table shows. */
+  readonly state: DashboardState;
 }
 
 /**
@@ -236,12 +256,14 @@ function handleKey(args: KeyArgs): void {
     });
     return;
   }
-  // The selection may point past a cluster that shrank; clamp before moving or acting on it.
-  const id = Math.min(Math.max(1, screen.selected), clusterSize);
+  // The selection may point past a cluster that shrank, or at a replica since removed; it moves over the shown rows only.
+  const id = Math.min(Math.max(1, selectableId(args.state, screen.selected)), clusterSize);
+  const ids = shownRows(args.state).map((r) => r.id);
+  const at = Math.max(0, ids.indexOf(id));
   const stepKey = stepKeyOf(input, key);
   if (stepKey !== null) handleStepKey(stepKey, id, args);
-  else if (key.upArrow) setScreen({ selected: ((id - 2 + clusterSize) % clusterSize) + 1 });
-  else if (key.downArrow) setScreen({ selected: (id % clusterSize) + 1 });
+  else if (key.upArrow) setScreen({ selected: ids[(at - 1 + ids.length) % Math.max(1, ids.length)] ?? id });
+  else if (key.downArrow) setScreen({ selected: ids[(at + 1) % Math.max(1, ids.length)] ?? id });
   else if (input === 'k' || input === 'r' || input === 'i') {
     const confirming: Drastic = { verb: input === 'k' ? 'kill' : input === 'r' ? 'restart' : 'isolate', id };
     setScreen({ confirming });
@@ -381,4 +403,37 @@ function useActionRunner(setOutcome: (o: Outcome) => void): { run: ActionRunner;
     setOutcome(o);
   }, [setOutcome]);
   return { run, say };
+}
+
+/** A key as Ink would have parsed it had it come alone; only what the keys above look at. */
+function plainKey(over: Partial<Key>): Key {
+  return {
+    upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false,
+    return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
+    ...over,
+  } as Key;
+}
+
+/** Longest burst taken apart; a bigger paste is the propose prompt's business, which caps its text anyway. */
+const MAX_BURST = 1000;
+
+/**
+ * Ink hands over a chunk of plain characters read at once as one input:
+ * `iy` typed fast, or `px=1⏎` pasted, arrive as a single "key" that
+ * matches nothing, and were lost. Such a chunk is taken apart into the keys
+ * it is made of (Enter, Tab, Backspace and Ctrl letters included), so a
+ * burst does what the same keys typed slowly do. Null for a single key and
+ * for anything Ink already parsed as one (arrows and other escapes).
+ */
+export function splitBurst(input: string, key: Key): [string, Key][] | null {
+  const chars = [...input];
+  if (chars.length < 2 || key.meta || key.escape || input.includes('\x1b')) return null;
+  return chars.slice(0, MAX_BURST).map((c): [string, Key] => {
+    if (c === '\r' || c === '\n') return ['', plainKey({ return: true })];
+    if (c === '\t') return ['', plainKey({ tab: true })];
+    if (c === '\x7f' || c === '\b') return ['', plainKey({ backspace: true })];
+    const code = c.codePointAt(0)!;
+    if (code < 0x20) return [String.fromCharCode(code + 0x60), plainKey({ ctrl: true })];
+    return [c, plainKey({ shift: c !== c.toLowerCase() })];
+  });
 }

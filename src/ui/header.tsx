@@ -6,11 +6,13 @@ import { ballotText, compact, paint } from './text.js';
 
 export interface HeaderProps {
   readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'> & Partial<Pick<DashboardState, 'membership'>>;
+  /** The replicas the table shows (the configuration's, as `paxos status` counts them); the cluster size if absent. */
+  readonly replicas?: number;
   readonly columns: number;
   readonly color: boolean;
 }
 
-export function Header({ state, columns, color }: HeaderProps) {
+export function Header({ state, replicas, columns, color }: HeaderProps) {
   // Basic Paxos has no leader: any replica may propose, which is exactly what the duelling example shows.
   const leader = state.protocol === 'basic'
     ? 'no leader'
@@ -19,7 +21,7 @@ export function Header({ state, columns, color }: HeaderProps) {
     <Box width={columns} height={1}>
       <Text wrap="truncate-end">
         <Text {...paint(color, { bold: true })}>paxos</Text>
-        {`  ${state.clusterSize} replicas · ${state.protocol} · `}
+        {`  ${replicas ?? state.clusterSize} replica${(replicas ?? state.clusterSize) === 1 ? '' : 's'} · ${state.protocol} · `}
         <Text {...paint(color, { color: state.leader === null ? 'yellow' : 'green' })}>{leader}</Text>
         {` · chosen ${state.totalChosen} · ${compact(state.messageRatePerSec)} msg/s`}
         {membershipText(state.membership ?? null)}

@@ -37,8 +37,12 @@ const LEGEND: readonly (readonly [string, string])[] = [
   ['4.3', 'a ballot: round 4, proposed by node-3'],
 ];
 
-export function HelpOverlay({ width, height, color, step = false }: { readonly width: number; readonly height: number; readonly color: boolean; readonly step?: boolean }) {
-  const rows = step ? [...STEP_KEYS, ...KEYS, ...LEGEND] : [...KEYS, ...LEGEND];
+/** `paxos up` runs the cluster in the dashboard's own process: leaving it stops the cluster. */
+const UP_QUIT: readonly [string, string] = ['q', 'stop the cluster and quit (Ctrl-C too); paxos up --detach keeps one running'];
+
+export function HelpOverlay({ width, height, color, step = false, quitStopsCluster = false }: { readonly width: number; readonly height: number; readonly color: boolean; readonly step?: boolean; readonly quitStopsCluster?: boolean }) {
+  const keys = quitStopsCluster ? KEYS.map((k) => (k[0] === 'q' ? UP_QUIT : k)) : KEYS;
+  const rows = step ? [...STEP_KEYS, ...keys, ...LEGEND] : [...keys, ...LEGEND];
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Rule title="help (press ? to close)" width={width} color={color} />

@@ -23,9 +23,20 @@ export interface Layout {
 
 const FIXED_LINES = 5;
 const SECTION_TITLES = 2;
-/** Below this the dashboard cannot be laid out sensibly; it is drawn at this size and the terminal clips it. */
+/**
+ * Below this the dashboard cannot be laid out without garbling (lines
+ * wrapping into each other); it shows one line saying so instead (see
+ * tooSmall). The rows are what the dashboard may draw: one fewer than the
+ * terminal's (see render.tsx), so a 50×12 terminal still gets the dashboard.
+ */
 export const MIN_COLUMNS = 40;
-export const MIN_ROWS = 12;
+export const MIN_ROWS = 10;
+
+/** The sentence shown instead of the dashboard on a terminal too small for it, or null when it fits. */
+export function tooSmall(columns: number, rows: number): string | null {
+  if (columns >= MIN_COLUMNS && rows >= MIN_ROWS) return null;
+  return `terminal too small (${Math.floor(columns)}×${Math.floor(rows) + 1} < ${MIN_COLUMNS}×${MIN_ROWS + 1})`;
+}
 const GAP = 1;
 
 export function layoutFor(opts: { columns: number; rows: number; clusterSize: number; protocol: Protocol }): Layout {

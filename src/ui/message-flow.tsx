@@ -9,6 +9,8 @@ export interface MessageFlowProps {
   readonly entries: readonly FlowEntry[];
   /** Messages sent but not described; the flow is a sample under load and says so. */
   readonly notShown: number;
+  /** Basic: idle catch-up messages counted instead of listed (see the model's foldIdle). */
+  readonly folded?: number;
   readonly width: number;
   readonly lines: number;
   readonly color: boolean;
@@ -23,8 +25,12 @@ function typeColor(type: string): string | undefined {
   return undefined;
 }
 
-export function MessageFlow({ entries, notShown, width, lines, color }: MessageFlowProps) {
-  const title = notShown > 0 ? `messages (${compact(notShown)} more not shown)` : 'messages';
+export function MessageFlow({ entries, notShown, folded = 0, width, lines, color }: MessageFlowProps) {
+  const notes = [
+    ...(notShown > 0 ? [`${compact(notShown)} more not shown`] : []),
+    ...(folded > 0 ? [`${compact(folded)} idle catch-ups hidden`] : []),
+  ];
+  const title = notes.length > 0 ? `messages (${notes.join(', ')})` : 'messages';
   return (
     <Box flexDirection="column" width={width} height={lines + 1}>
       <Rule title={title} width={width} color={color} />

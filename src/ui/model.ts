@@ -105,6 +105,14 @@ export interface DashboardState {
   readonly faults: FaultRules;
   /** Multi: the newest configuration a replica reports (null until one does, or with a core that reports none). */
   readonly membership: Membership | null;
+  /** Basic: idle catch-up messages (a catchup, or a learn with nothing in it) counted instead of listed, so they cannot push a duel off the flow. */
+  readonly flowFolded: number;
+  /**
+   * Why the cluster is gone (`paxos down` from another terminal, the
+   * connection to it lost), or null while it runs: a dashboard must not go
+   * on showing the last state as if it were live.
+   */
+  readonly stopped: string | null;
 }
 
 const NO_FAULTS: FaultRules = {};
@@ -125,7 +133,7 @@ export function initialDashboard(opts: { clusterSize: number; protocol: Protocol
     clusterSize: opts.clusterSize, protocol: opts.protocol,
     rows: Array.from({ length: opts.clusterSize }, (_, i) => emptyRow(i + 1)),
     selected: 1, leader: null, totalChosen: 0, messageRatePerSec: 0,
-    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS, membership: null,
+    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS, membership: null, flowFolded: 0, stopped: null,
   };
 }
 
@@ -142,7 +150,7 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'status':
       return withSummary(applyKeys(updateRow(withMembership(state, event.status.view.membership), event.status.node, (r) => applyStatus(r, event.status)), event.status));
     case 'flow':
-      return hasNode(state, event.node) ? applyFlow(state, event.node, event.lines, event.droppedLines) : state;
+      return hasNode(state, event.node) ? applyFlow(state, event.node, foldIdle(state, event.lines), event.droppedLines) : state;
     case 'chosen':
       return withSummary(applyChosen(state, { instance: event.instance, value: event.value, ballot: event.ballot, atMs: event.atMs }));
     case 'core': {
@@ -232,7 +240,24 @@ function appendLog(row: ReplicaRow, atMs: number, text: string): ReplicaRow {
   return { ...row, log };
 }
 
-function applyFlow(state: DashboardState, node: NodeId, lines: readonly FlowLine[], dropped: number): DashboardState {
+/**
+ * Basic Paxos replicas poll each other for decided keys all the time (about
+ * 40 messages a second on an idle cluster); listed, they would push a duel's
+ * prepares and promises off the flow within a second. A catchup request and
+ * a learn that carries nothing are counted instead; a learn that carries
+ * values is news and stays.
+ */
+function foldIdle(state: DashboardState, lines: readonly FlowLine[]): { lines: readonly FlowLine[]; folded: number } {
+  if (state.protocol !== 'basic') return { lines, folded: 0 };
+  const kept = lines.filter((l) => !isIdleCatchup(l));
+  return { lines: kept, folded: lines.length - kept.length };
+}
+
+export function isIdleCatchup(l: Pick<FlowLine, 'type' | 'text'>): boolean {
+  return l.type === 'catchup' || (l.type === 'learn' && /\blearn\s*$/.test(l.text));
+}
+
+function applyFlow(state: DashboardState, node: NodeId, { lines, folded }: { lines: readonly FlowLine[]; folded: number }, dropped: number): DashboardState {
   // Lines arrive oldest first; the flow shows newest first. Only the newest FLOW_LIMIT can ever be shown.
   const fresh = lines.slice(-FLOW_LIMIT).reverse().map((l) => ({ node, atMs: l.atMs, type: l.type, text: l.text }));
   const notShown = Math.max(0, lines.length - FLOW_LIMIT) + (Number.isFinite(dropped) && dropped > 0 ? dropped : 0);
@@ -240,7 +265,58 @@ function applyFlow(state: DashboardState, node: NodeId, lines: readonly FlowLine
     ...state,
     flow: fresh.concat(state.flow.slice(0, FLOW_LIMIT - fresh.length)),
     flowNotShown: state.flowNotShown + notShown,
+    flowFolded: state.flowFolded + folded,
   };
+}
+
+/** The cluster is gone; see DashboardState.stopped. The first reason stands. */
+export function markStopped(state: DashboardState, reason: string): DashboardState {
+  return state.stopped !== null ? state : { ...state, stopped: reason };
+}
+
+/**
+ * Replicas taken out of the cluster for good (`paxos remove`, `replace`):
+ * the cluster's status no longer lists them, but their ids are spent and
+ * may lie below a live one's, so their rows exist and must not show as
+ * unknown (`?`) replicas.
+ */
+export function markRemoved(state: DashboardState, ids: readonly NodeId[]): DashboardState {
+  let next = state;
+  for (const id of ids) next = updateRow(next, id, (r) => (r.member === 'removed' ? r : { ...r, member: 'removed' }));
+  return next === state ? state : withSummary(next);
+}
+
+/**
+ * Whether a row belongs on the screen: not a removed replica (unless it is
+ * still running, where its role column says `removed`), nor one that a
+ * changed configuration (epoch above 0) left out and that is no longer
+ * running. A learner is shown though it does not vote.
+ */
+export function isShown(state: Pick<DashboardState, 'membership'>, row: ReplicaRow): boolean {
+  if (row.member === 'removed') return row.liveness === 'up';
+  const m = state.membership;
+  if (m === null || m.epoch === 0 || m.voters.includes(row.id) || row.member === 'learner') return true;
+  return row.liveness === 'up';
+}
+
+/** The rows the table shows, in id order. */
+export function shownRows(state: Pick<DashboardState, 'membership' | 'rows'>): readonly ReplicaRow[] {
+  return state.rows.filter((r) => isShown(state, r));
+}
+
+/** The replicas the header counts: the configuration's, removed ones left out, as `paxos status` counts them. */
+export function memberCount(state: Pick<DashboardState, 'membership' | 'rows'>): number {
+  return shownRows(state).filter((r) => r.member !== 'removed').length;
+}
+
+/**
+ * The replica to select: `wanted` if it is shown, else the first shown one
+ * that is up, else the first shown one (or `wanted` if nothing is shown).
+ */
+export function selectableId(state: Pick<DashboardState, 'membership' | 'rows'>, wanted: NodeId): NodeId {
+  const rows = shownRows(state);
+  if (rows.some((r) => r.id === wanted)) return wanted;
+  return (rows.find((r) => r.liveness === 'up' && r.member !== 'removed') ?? rows[0])?.id ?? wanted;
 }
 
 /**

@@ -12,7 +12,8 @@ import type { Protocol } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { Dashboard, type DashboardActions } from './dashboard.js';
 import { HeldFeed, NO_HELD, type HeldSnapshot, type ReadHeld } from './held-feed.js';
-import { applyEvent, initialDashboard, seedChosen, type DashboardState, type MissedChosen } from './model.js';
+import { applyEvent, initialDashboard, markRemoved, markStopped, seedChosen, type DashboardState, type MissedChosen } from './model.js';
+import type { NodeId } from '../core/types.js';
 
 export interface StartDashboardOptions {
   readonly subscribe: (onEvent: (e: ClusterEvent) => void) => () => void;
@@ -40,6 +41,10 @@ export interface StartDashboardOptions {
   readonly held?: ReadHeld;
   /** How often the held messages are read between step actions; HELD_POLL_MS unless a test needs polling out of the way. */
   readonly heldPollMs?: number;
+  /** Ids of replicas removed from the cluster for good: their rows are not shown (see the model's markRemoved). */
+  readonly removed?: readonly NodeId[];
+  /** `paxos up`: `q` stops the cluster, and the dashboard says so. */
+  readonly quitStopsCluster?: boolean;
 }
 
 export interface DashboardHandle {
@@ -47,6 +52,8 @@ export interface DashboardHandle {
   waitUntilExit(): Promise<void>;
   /** Idempotent; safe to call from a crash handler. */
   unmount(): void;
+  /** The cluster is gone: says so, in place of the faults line, from the next frame on (which is drawn at once). */
+  stopped(reason: string): void;
 }
 
 const DEFAULT_FPS = 5;
@@ -73,6 +80,11 @@ export class FrameStore {
 
   push(event: ClusterEvent): void {
     this.pending = applyEvent(this.pending, event);
+  }
+
+  /** Marks the cluster gone; see markStopped. */
+  stop(reason: string): void {
+    this.pending = markStopped(this.pending, reason);
   }
 
   /** Folds in the values chosen before the dashboard started; see seedChosen. */
@@ -130,6 +142,7 @@ interface RootProps {
   readonly actions: DashboardActions;
   readonly stdout: NodeJS.WriteStream;
   readonly color: boolean;
+  readonly quitStopsCluster: boolean;
   readonly onUnmount: () => void;
 }
 
@@ -141,7 +154,7 @@ function terminalSize(stdout: NodeJS.WriteStream): { columns: number; rows: numb
 /** Stands in for the feed outside step mode, so the hooks below are called the same way every render. */
 const noFeed = { subscribe: () => () => undefined, getSnapshot: (): HeldSnapshot => NO_HELD };
 
-function Root({ store, feed, step, actions, stdout, color, onUnmount }: RootProps) {
+function Root({ store, feed, step, actions, stdout, color, quitStopsCluster, onUnmount }: RootProps) {
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const held = useSyncExternalStore((feed ?? noFeed).subscribe, (feed ?? noFeed).getSnapshot);
   const [size, setSize] = useState(() => terminalSize(stdout));
@@ -153,7 +166,7 @@ function Root({ store, feed, step, actions, stdout, color, onUnmount }: RootProp
   // A layout effect's cleanup runs synchronously inside Ink's unmount, which covers the paths
   // that never reach our own code: Ctrl-C, and Ink's signal handler on SIGTERM or SIGHUP.
   useLayoutEffect(() => onUnmount, [onUnmount]);
-  return <Dashboard state={state} actions={actions} columns={size.columns} rows={size.rows} color={color} step={step} held={held} />;
+  return <Dashboard state={state} actions={actions} columns={size.columns} rows={size.rows} color={color} step={step} held={held} quitStopsCluster={quitStopsCluster} />;
 }
 
 /**
@@ -182,7 +195,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   const stdin = options.stdin ?? process.stdin;
   const fps = Math.min(MAX_FPS, Math.max(1, options.fps ?? DEFAULT_FPS));
   const color = options.color ?? !process.env['NO_COLOR'];
-  const store = new FrameStore(initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }));
+  const store = new FrameStore(markRemoved(initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }), options.removed ?? []));
   const screen = new ScreenGuard(stdout);
   const feed = options.step === true && options.held !== undefined ? new HeldFeed(options.held, options.heldPollMs) : null;
 
@@ -219,13 +232,18 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
     feed?.refresh();
     timer = setInterval(() => store.publish(), Math.round(1000 / fps));
     store.publish();
-    const instance = render(<Root store={store} feed={feed} step={options.step === true} actions={actions} stdout={stdout} color={color} onUnmount={finish} />,
+    const instance = render(<Root store={store} feed={feed} step={options.step === true} actions={actions} stdout={stdout} color={color}
+      quitStopsCluster={options.quitStopsCluster === true} onUnmount={finish} />,
       { stdout, stdin, exitOnCtrlC: true });
     unmountInk = () => instance.unmount();
     const exited = instance.waitUntilExit().then(() => undefined).finally(finish);
     // A render error rejects `exited`; it is reported to whoever waits, and must not be an unhandled rejection otherwise.
     exited.catch(() => undefined);
-    return { waitUntilExit: () => exited, unmount: finish };
+    const stopped = (reason: string): void => {
+      store.stop(reason);
+      store.publish();
+    };
+    return { waitUntilExit: () => exited, unmount: finish, stopped };
   } catch (err) {
     finish();
     throw err;

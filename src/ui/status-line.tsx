@@ -45,15 +45,31 @@ export function FaultsLine({ faults, width, color }: { readonly faults: FaultRul
   );
 }
 
+/**
+ * Said in place of the faults line once the cluster is gone, in red: the
+ * figures above are the last ones it reported, not live ones.
+ */
+export function StoppedLine({ reason, width, color, quitStopsCluster }: { readonly reason: string; readonly width: number; readonly color: boolean; readonly quitStopsCluster: boolean }) {
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end" {...paint(color, { color: 'red', bold: true })}>
+        {`cluster stopped: ${showLine(reason)}${quitStopsCluster ? '' : ' · q quits'} · figures above are its last`}
+      </Text>
+    </Box>
+  );
+}
+
 /** `ky` reads as `k` then `y`: the three keys that change the cluster each wait for `y`, and the hint says so in little room. */
 const HINT = '↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  ? help  q quit';
+/** `paxos up`: quitting its dashboard stops the cluster, and the hint must not let that come as a surprise; `?` is named in the status line. */
+const UP_HINT = '↑↓ select  ky kill  ry restart  iy isolate  p propose  h heal  q stop cluster';
 /** In step mode the step keys are what the user presses most, so they take the line; `?` lists the rest. */
 const STEP_HINT = '[ ] pick  ⏎ deliver  u dup  - drop  T tick node  t tick all  d/x all  ? help';
 
-export function HintLine({ width, color, step = false }: { readonly width: number; readonly color: boolean; readonly step?: boolean }) {
+export function HintLine({ width, color, step = false, quitStopsCluster = false }: { readonly width: number; readonly color: boolean; readonly step?: boolean; readonly quitStopsCluster?: boolean }) {
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>{step ? STEP_HINT : HINT}</Text>
+      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>{step ? STEP_HINT : quitStopsCluster ? UP_HINT : HINT}</Text>
     </Box>
   );
 }

@@ -5,13 +5,14 @@
  */
 import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
 import { ClusterClient, type TickResult } from '../../cluster/client.js';
+import { isProcessAlive } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterEvent } from '../../node/events.js';
 import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js';
 import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
 import { SEED_LIMIT, type ChosenEntry, type MissedChosen } from '../../ui/model.js';
 import { startDashboard } from '../../ui/render.js';
-import { parseAssignment, runClientCommand } from './propose.js';
+import { describeResult, parseAssignment, runClientCommand } from './propose.js';
 import { releasedLine, tickLine } from './step.js';
 
 /**
@@ -26,16 +27,23 @@ const DASHBOARD_FPS = Number(process.env.PAXOS_DASHBOARD_FPS ?? 4);
 export interface DashboardActions {
   kill(id: number): Promise<void>;
   restart(id: number): Promise<void>;
-  propose(text: string): Promise<void>;
+  propose(text: string): Promise<string>;
   isolate(id: number): Promise<void>;
   heal(): Promise<void>;
   quit(): Promise<void>;
 }
 
-function proposeAction(): (text: string) => Promise<void> {
+/**
+ * The dashboard's `p`: answers in the sentence `paxos propose` prints, what
+ * was chosen and where (slot or key, ballot, via which replica), or that
+ * another value had been chosen already. `run` is the client command,
+ * replaceable so the sentence can be tested without a cluster.
+ */
+export function proposeAction(run: typeof runClientCommand = runClientCommand): (text: string) => Promise<string> {
   return async (text) => {
     const { key, value } = parseAssignment(text.trim());
-    await runClientCommand({ command: { op: 'propose', key, value }, timeoutMs: 5000 });
+    const result = await run({ command: { op: 'propose', key, value }, timeoutMs: 5000 });
+    return describeResult(result, value);
   };
 }
 
@@ -103,20 +111,81 @@ function rowsFor(status: ClusterStatus): number {
   return Math.max(status.clusterSize, ...status.replicas.map((r) => r.id));
 }
 
+/**
+ * Ids below the highest that the cluster no longer has (removed by `paxos
+ * remove` or `replace`): the manifest says so when the status carries it,
+ * and an id missing from the replicas is one too.
+ */
+export function removedIds(status: ClusterStatus): number[] {
+  const listed = new Set(status.replicas.map((r) => r.id));
+  const removed = new Set((status.members ?? []).filter((m) => m.state === 'removed').map((m) => m.id));
+  for (let id = 1; id <= rowsFor(status); id++) if (!listed.has(id)) removed.add(id);
+  return [...removed].filter((id) => !listed.has(id)).sort((a, b) => a - b);
+}
+
+/**
+ * What a dashboard starting now missed: the cluster's shape, which replicas
+ * are up or down, and the faults in force (`paxos partition`, `net`, a
+ * template's network), all from the status it was given. Faults are
+ * otherwise only announced when they change, so without this a dashboard
+ * attached after `paxos partition node-1` said "faults: none".
+ */
+export function initialEvents(status: ClusterStatus, atMs: number, withDown: boolean): ClusterEvent[] {
+  const events: ClusterEvent[] = [{ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs }];
+  for (const r of status.replicas) if (r.up && r.pid !== null) events.push({ type: 'replica-up', node: r.id, pid: r.pid, atMs });
+  if (withDown) for (const r of status.replicas) if (!r.up) events.push({ type: 'replica-down', node: r.id, reason: 'down', atMs });
+  const f = status.faults;
+  if (f.partition !== undefined || f.delayMs !== undefined || (f.dropRate ?? 0) > 0) {
+    events.push({ type: 'faults', partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0, atMs });
+  }
+  return events;
+}
+
+/** How often `paxos ui` asks whether its cluster is still there. */
+const GONE_POLL_MS = 1000;
+
+/**
+ * Calls `onGone` once when the cluster stops answering for good: the
+ * connection to its orchestrator closed (`paxos down` from another terminal,
+ * or the orchestrator died) or its process is gone. A slow answer is not
+ * that. Returns the function that stops watching.
+ */
+export function watchClusterGone(o: { poll: () => Promise<unknown>; alive: () => boolean; onGone: (reason: string) => void; intervalMs?: number }): () => void {
+  let done = false;
+  const check = async () => {
+    try {
+      await o.poll();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (done) return;
+      if (/connection (is )?closed|closed before an answer/i.test(message) || !o.alive()) {
+        done = true;
+        clearInterval(timer);
+        o.onGone(o.alive() ? `its orchestrator closed the connection (${message}): paxos down was run, or it is exiting` : 'paxos down was run, or its orchestrator exited');
+      }
+    }
+  };
+  const timer = setInterval(() => void check(), o.intervalMs ?? GONE_POLL_MS);
+  timer.unref();
+  return () => {
+    done = true;
+    clearInterval(timer);
+  };
+}
+
 /** The replicas worth asking for history: up, and not frozen by `paxos pause`. */
 function answeringReplicas(status: ClusterStatus): number[] {
   return status.replicas.filter((r) => r.up && r.paused !== true).map((r) => r.id);
 }
 
 /** `paxos up` on a terminal: the dashboard until `q`, Ctrl-C, or the cluster stopping. */
-export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Promise<void>): Promise<void> {
+export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Promise<void>, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   const status = orchestrator.status();
   const dashboard = startDashboard({
     clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
-    step: status.step === true, held: () => orchestrator.held(),
+    step: status.step === true, held: () => orchestrator.held(), removed: removedIds(status), quitStopsCluster: true,
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
-      onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
-      for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
+      for (const e of initialEvents(status, Date.now(), false)) onEvent(e);
       return orchestrator.subscribe(onEvent);
     },
     // `paxos up` starts with empty data, but a client in another terminal can get values chosen before this subscription;
@@ -142,9 +211,20 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
       }),
     },
   });
-  await Promise.race([dashboard.waitUntilExit(), stopped]);
+  const how = await Promise.race([dashboard.waitUntilExit().then(() => 'quit' as const), stopped.then(() => 'stopped' as const)]);
+  if (how === 'stopped') {
+    // Stopped from outside (paxos down in another terminal, a signal): say so on the dashboard, long enough to read,
+    // and again on the terminal once the dashboard has gone, since the alternate screen takes the first with it.
+    dashboard.stopped(STOPPED_ELSEWHERE);
+    await new Promise((resolve) => setTimeout(resolve, STOPPED_NOTICE_MS));
+  }
   dashboard.unmount();
+  out(how === 'stopped' ? `the cluster stopped: ${STOPPED_ELSEWHERE}` : 'dashboard closed (q or Ctrl-C): stopping the cluster (paxos up --detach keeps one running without a dashboard)');
 }
+
+const STOPPED_ELSEWHERE = 'paxos down was run, or this process was signalled';
+/** How long `paxos up` shows that its cluster stopped before giving the terminal back. */
+const STOPPED_NOTICE_MS = 1500;
 
 /** `paxos ui`: the same dashboard attached to a detached cluster; quitting leaves the cluster running. */
 export async function attachDashboard(): Promise<void> {
@@ -154,11 +234,9 @@ export async function attachDashboard(): Promise<void> {
   const status = await cluster.subscribe((e) => (deliver ? deliver(e) : events.push(e)));
   const dashboard = startDashboard({
     clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
-    step: status.step === true, held: () => cluster.held(),
+    step: status.step === true, held: () => cluster.held(), removed: removedIds(status),
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
-      onEvent({ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs: Date.now() });
-      for (const r of status.replicas) if (r.up && r.pid !== null) onEvent({ type: 'replica-up', node: r.id, pid: r.pid, atMs: Date.now() });
-      for (const r of status.replicas) if (!r.up) onEvent({ type: 'replica-down', node: r.id, reason: 'down', atMs: Date.now() });
+      for (const e of initialEvents(status, Date.now(), true)) onEvent(e);
       for (const e of events.splice(0)) onEvent(e);
       deliver = onEvent;
       return () => { deliver = null; };
@@ -174,7 +252,13 @@ export async function attachDashboard(): Promise<void> {
       ...stepActions({ tick: (node, count) => cluster.tick(node, count), release: (op, ids) => cluster.release(op, ids) }),
     },
   });
+  // The dashboard stays up once the cluster is gone, saying so, until q: the user may want to read its last state.
+  const stopWatching = watchClusterGone({
+    poll: () => cluster.status(), alive: () => isProcessAlive(cluster.record.orchestratorPid),
+    onGone: (reason) => dashboard.stopped(reason),
+  });
   await dashboard.waitUntilExit();
+  stopWatching();
   dashboard.unmount();
   cluster.close();
 }
