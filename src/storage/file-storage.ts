@@ -9,7 +9,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame } from './frame.js';
-import { acquireDirLock } from './lock.js';
+import { acquireDirLock, type DirLock } from './lock.js';
 import type { Checkpoint, RecordStorage, StorageStats } from './storage.js';
 
 export { StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
@@ -35,6 +35,8 @@ export interface FileStorageOptions {
    * user says, so a crash loses exactly what the scripted disk would.
    */
   readonly lazyFlushMs?: number | null;
+  /** The directory's lock, when the caller took it earlier (a replica takes it before it bumps its incarnation); released on close. */
+  readonly lock?: DirLock;
 }
 
 /** What the log needs of an open file (a FileHandle opened for append); tests pass a failing one. */
@@ -306,7 +308,7 @@ export class FileStorage<R> implements RecordStorage<R> {
 /** Opens (creating if needed) the log in `dir`, recovering what it holds; see frame.ts for the policy. */
 export async function openFileStorage<R>(options: FileStorageOptions): Promise<FileStorage<R>> {
   prepareDir(options.dir);
-  const lock = acquireDirLock(options.dir);
+  const lock = options.lock ?? acquireDirLock(options.dir);
   try {
     return await openLog<R>(options, () => lock.release());
   } catch (err) {
