@@ -32,6 +32,12 @@ export interface WsServerOptions<M> {
   readonly onPeerMessage: (m: M, traceId: number) => void;
   readonly onControl?: (conn: ControlConnection) => void;
   readonly log?: (line: string) => void;
+  /** Off loopback, the Host headers accepted besides the bound address (see host-policy.ts). */
+  readonly advertised?: readonly { readonly host: string; readonly port: number }[];
+  readonly extraHosts?: readonly string[];
+  /** The peer handshake's cluster id and the highest incarnation seen per peer (see auth.ts); absent, not checked. */
+  readonly clusterId?: string;
+  readonly checkIncarnations?: boolean;
 }
 
 export interface WsServerCounters {
@@ -116,10 +122,15 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };
   const warn = rateLimitedLog(o.log);
   let port = o.port;
+  const incarnations = o.checkIncarnations === true ? new Map<number, number>() : undefined;
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
-    const verdict = checkUpgrade(req, { secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}) });
+    const verdict = checkUpgrade(req, {
+      secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}),
+      ...(o.advertised !== undefined ? { advertised: o.advertised } : {}), ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
+      ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}), ...(incarnations !== undefined ? { incarnations } : {}),
+    });
     if (!verdict.ok) {
       counters.refused++;
       warn(`refused a connection from ${req.socket.remoteAddress}: ${verdict.reason}`);

@@ -38,6 +38,16 @@ export interface WsTransportOptions<M> {
   readonly maxLinkBacklogBytes?: number;
   /** `paxos up --trace`: records what this replica sends, receives and drops on purpose; absent, frames are as they always were. */
   readonly trace?: TransportTrace<M>;
+  /** Off loopback: what this replica advertises and the `--allowed-host` names, accepted as Host headers (host-policy.ts). */
+  readonly advertised?: PeerAddress;
+  readonly allowedHosts?: readonly string[];
+  /**
+   * The handshake: this replica's cluster id and incarnation travel on every
+   * link it dials, and a peer naming another cluster, or coming back at a
+   * lower incarnation than seen before, is refused (auth.ts). Absent, neither is sent nor checked.
+   */
+  readonly clusterId?: string;
+  readonly incarnation?: number;
 }
 
 /**
@@ -339,7 +349,11 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     if (link.ws !== null || link.timer !== null || this.closed) return;
     const { host, port } = link.address;
     const ws = new WebSocket(`ws://${host}:${port}/peer`, {
-      headers: { authorization: `Bearer ${this.o.secret}`, 'x-paxos-node': String(this.o.selfId) },
+      headers: {
+        authorization: `Bearer ${this.o.secret}`, 'x-paxos-node': String(this.o.selfId),
+        ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
+        ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
+      },
       maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000,
     });
     link.ws = ws;
@@ -456,6 +470,8 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize, selfId: o.selfId,
     maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
     ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
+    ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}), ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
+    ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}), ...(o.incarnation !== undefined ? { checkIncarnations: true } : {}),
   });
   transport = new WsTransport(o, server);
   return transport;
