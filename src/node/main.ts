@@ -5,12 +5,16 @@
  * article's registry) to learn where its peers are, and serves until it is
  * told to stop or its orchestrator is gone.
  */
+import { existsSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { MAX_NODE_ID } from '../core/membership.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
+import { acquireDirLock, type DirLock } from '../storage/lock.js';
+import type { PeerAddress } from '../transport/ws-transport.js';
 import { claimIdentity, IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
 import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
@@ -29,7 +33,7 @@ import { describeWrite } from '../trace/records.js';
 import type { TransportTrace } from '../transport/ws-transport.js';
 import { MAX_FRAME_BYTES } from './limits.js';
 
-interface ReplicaArgs {
+export interface ReplicaArgs {
   readonly id: number;
   readonly clusterSize: number;
   readonly protocol: Protocol;
@@ -53,6 +57,15 @@ interface ReplicaArgs {
   readonly step: boolean;
   /** A live scenario's core settings (`--core-tuning`), so its replicas run as the scripted ones do. */
   readonly tuning: CoreTuning | undefined;
+  /** `paxos replica` (standalone.ts): no orchestrator; the peer table comes from its flags or cluster file at every start. */
+  readonly standalone?: StandaloneArgs;
+}
+
+/** What a replica on its own host knows that the orchestrator would otherwise tell it. */
+export interface StandaloneArgs {
+  readonly peers: Map<number, PeerAddress>;
+  readonly advertise: PeerAddress;
+  readonly allowedHosts: readonly string[];
 }
 
 function parse(): ReplicaArgs {
@@ -129,15 +142,17 @@ function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
   };
 }
 
-async function main(): Promise<void> {
-  const args = parse();
+export async function main(given?: ReplicaArgs): Promise<void> {
+  const args = given ?? parse();
   const plant = plantFromEnv();
   if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
   // Before storage opens: opening creates an empty log in a missing directory, and a replica started from it would have forgotten its promises.
+  // The lock comes before the incarnation is bumped: a second process on this directory must not count as a start.
+  const lock = lockIfPresent(args.dataDir);
   const identity = claimIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
   log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}`);
   // In step mode time moves only on ticks, so lazy records wait for the next write rather than for a timer.
-  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}) });
+  const storage = await openFileStorage<unknown>({ dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}), ...(lock !== null ? { lock } : {}) });
   const journal = args.step ? new StepJournal(storage.recovered.length) : null;
   const trace = args.traceFile === undefined ? null : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
   if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
@@ -151,7 +166,9 @@ async function main(): Promise<void> {
   let replica: Replica | null = null;
   let step: StepControl | undefined;
   const transport = await createWsTransport<PeerMessage>({
-    selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
+    selfId: args.id, peers: args.standalone?.peers ?? new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
+    clusterId: identity.clusterId, incarnation: identity.incarnation,
+    ...(args.standalone !== undefined ? { advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts } : {}),
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
@@ -195,8 +212,12 @@ async function main(): Promise<void> {
     };
   }
   replica.start();
-  await register(args, transport.port);
-  watchOrchestrator(args.orchestratorPid);
+  if (args.standalone === undefined) {
+    await register(args, transport.port);
+    watchOrchestrator(args.orchestratorPid);
+  } else {
+    log(`node-${args.id} listening on ${args.host}:${transport.port}, advertised as ${args.standalone.advertise.host}:${args.standalone.advertise.port}; peers ${[...args.standalone.peers].filter(([id]) => id !== args.id).map(([id, a]) => `node-${id}=${a.host}:${a.port}`).join(', ')}`);
+  }
   const stop = async () => {
     replica!.stop();
     await transport.close();
@@ -266,13 +287,29 @@ function watchOrchestrator(pid: number): void {
   timer.unref();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(exitCodeOf(err));
-});
+/** The directory's lock, taken early when the directory exists (a missing one is reported by the identity check as missing). */
+function lockIfPresent(dir: string): DirLock | null {
+  return existsSync(dir) ? acquireDirLock(dir) : null;
+}
+
+/** Run as the replica process (`node dist/src/node/main.js`), not when `paxos replica` imports it. */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(exitCodeOf(err));
+  });
+}
 
 /** Distinct exit codes let the orchestrator tell a refused data directory from a crash, and report its sentence as it is. */
-function exitCodeOf(err: unknown): number {
+export function exitCodeOf(err: unknown): number {
   if (!(err instanceof Error)) return 1;
   if (err.name === 'StorageCorruptError') return 4;
   if (err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;
