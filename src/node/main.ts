@@ -168,7 +168,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id, peers: args.standalone?.peers ?? new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
     clusterId: identity.clusterId, incarnation: identity.incarnation,
-    ...(args.standalone !== undefined ? { advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts } : {}),
+    ...(args.standalone !== undefined ? { advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts, checkHandshake: true } : {}),
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {

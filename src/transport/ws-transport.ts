@@ -44,10 +44,12 @@ export interface WsTransportOptions<M> {
   /**
    * The handshake: this replica's cluster id and incarnation travel on every
    * link it dials, and a peer naming another cluster, or coming back at a
-   * lower incarnation than seen before, is refused (auth.ts). Absent, neither is sent nor checked.
+   * lower incarnation than seen before, is refused (auth.ts) when `checkHandshake` is set (a replica on its own host;
+   * lab mode's replicas send both and check neither, as before). Absent, neither is sent.
    */
   readonly clusterId?: string;
   readonly incarnation?: number;
+  readonly checkHandshake?: boolean;
 }
 
 /**
@@ -471,7 +473,8 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
     ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
     ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}), ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
-    ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}), ...(o.incarnation !== undefined ? { checkIncarnations: true } : {}),
+    ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
+    ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
   });
   transport = new WsTransport(o, server);
   return transport;
