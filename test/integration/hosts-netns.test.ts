@@ -147,16 +147,23 @@ async function until(what: string, limitMs: number, attempt: () => Reply, ok: (r
   assert.fail(`${what} did not happen within ${limitMs} ms; last reply ${JSON.stringify(last).slice(0, 400)}`);
 }
 
-function replicaArgs(id: number, o: { readonly cluster: string; readonly dir: string; readonly data: string; readonly byName: boolean; readonly initial?: string }): string[] {
+/** A replica's command line: members from --peers, or from a cluster file when `clusterFile` is given. */
+function replicaArgs(id: number, o: { readonly cluster: string; readonly dir: string; readonly data: string; readonly byName: boolean; readonly initial?: string; readonly clusterFile?: string }): string[] {
   const address = (n: number) => `${o.byName ? nodeName(n) : nodeIp(n)}:${PORT}`;
   return [
     'replica', '--id', String(id),
     '--listen', o.byName ? `0.0.0.0:${PORT}` : `${nodeIp(id)}:${PORT}`,
     ...(o.byName ? ['--advertise', address(id)] : []),
-    '--peers', NODES.map((n) => `${n}=${address(n)}`).join(','),
-    '--cluster-id', o.cluster, '--token-file', join(o.dir, 'token'), '--data', o.data,
-    '--initial-state', o.initial ?? 'new',
+    ...(o.clusterFile !== undefined ? ['--cluster-file', o.clusterFile]
+      : ['--peers', NODES.map((n) => `${n}=${address(n)}`).join(','), '--cluster-id', o.cluster, '--token-file', join(o.dir, 'token')]),
+    '--data', o.data, '--initial-state', o.initial ?? 'new',
   ];
+}
+
+/** `paxos ARGS` run in the client namespace; its exit code and stdout. */
+function paxosFromClient(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const reason = skipReason();
@@ -178,17 +185,30 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
 
     // By name: bound to 0.0.0.0, advertised and dialled by the names in /etc/netns/NAME/hosts.
     const data = (id: number) => join(dir, `dns-${id}`);
-    const args = (id: number, initial?: string) => replicaArgs(id, { cluster: 'pxt-dns', dir, data: data(id), byName: true, ...(initial ? { initial } : {}) });
+    const clusterFile = join(dir, 'cluster.json');
+    writeFileSync(clusterFile, JSON.stringify({ clusterId: 'pxt-dns', tokenFile: 'token', members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })) }));
+    const args = (id: number, initial?: string) => replicaArgs(id, { cluster: 'pxt-dns', dir, data: data(id), byName: true, clusterFile, ...(initial ? { initial } : {}) });
     const replicas = new Map(NODES.map((id) => [id, startIn(nodeNs(id), args(id), join(dir, `dns-${id}.log`))]));
     figures.formByNameMs = await until('a value chosen by the cluster dialled by name', 30_000, () => fromClient(nodeName(1), token, 'propose', 'x', '7'), (r) => r.ok === true);
     // A client may dial a 0.0.0.0-bound replica by its IP too.
     assert.equal(fromClient(nodeIp(2), token, 'get', 'x').value, '7');
     assert.equal(fromClient(nodeName(3), token, 'get', 'x').value, '7');
+    // The CLI against the cluster file from the client namespace: no orchestrator anywhere.
+    const proposed = paxosFromClient('propose', 'z=9', '--cluster', clusterFile, '--json');
+    assert.equal(proposed.code, 0, proposed.stderr);
+    assert.equal((JSON.parse(proposed.stdout) as { ok: boolean }).ok, true);
+    const read = paxosFromClient('get', 'z', '--cluster', clusterFile, '--via', 'node-3', '--json');
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal((JSON.parse(read.stdout) as { value: string }).value, '9');
+    const status = paxosFromClient('status', '--cluster', clusterFile, '--json');
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual((JSON.parse(status.stdout) as { replicas: { up: boolean }[] }).replicas.map((r) => r.up), [true, true, true]);
 
     // A SIGKILLed replica comes back from the same command line: nothing is pushed to it.
     const victim = 2;
     await stop(replicas.get(victim)!, 'SIGKILL');
-    assert.ok(fromClient(nodeName(1), token, 'propose', 'y', '8').ok, 'the majority decides while node-2 is down');
+    const duringDown = paxosFromClient('propose', 'y=8', '--cluster', clusterFile, '--json');
+    assert.equal(duringDown.code, 0, `the majority decides while node-2 is down: ${duringDown.stderr}`);
     const restartAt = Date.now();
     replicas.set(victim, startIn(nodeNs(victim), args(victim, 'existing'), join(dir, `dns-${victim}.log`)));
     await until('node-2 answering a read after its restart', 30_000, () => fromClient(nodeName(victim), token, 'get', 'y'), (r) => r.value === '8');

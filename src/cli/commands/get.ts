@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { runRemoteCommand } from '../remote.js';
 import { parseDurationMs, parseNodeName } from '../parse.js';
 import { checkKey, describeResult, printOutcome, runClientCommand, stepAwareTimeout } from '../services/propose.js';
 
@@ -10,12 +11,15 @@ export function registerGet(program: Command): void {
     .option('--via <node>', 'ask this replica', (v) => parseNodeName(v))
     .option('--timeout <duration>', 'give up after this long', parseDurationMs('--timeout'), 5000)
     .option('--json', 'print the result as JSON')
+    .option('--cluster <file>', 'a cluster on other hosts, described by a cluster file (ids, addresses, token file): no orchestrator is asked')
     .action(async (key, opts, cmd) => {
       const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
       checkKey(key);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r),
-        run: () => runClientCommand({ command: { op: 'get', key }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
+        run: () => opts.cluster !== undefined
+          ? runRemoteCommand({ clusterFile: opts.cluster, command: { op: 'get', key }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) })
+          : runClientCommand({ command: { op: 'get', key }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
       });
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { remoteStatus } from '../remote.js';
 import { ClusterClient } from '../../cluster/client.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
@@ -9,7 +10,9 @@ import { currentMembership } from '../services/membership.js';
 export function registerStatus(program: Command): void {
   program.command('status').description('show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic')
     .option('--json', 'print the status as JSON')
+    .option('--cluster <file>', 'a cluster on other hosts, described by a cluster file: each member is asked directly, no orchestrator')
     .action(async (opts) => {
+      if (opts.cluster !== undefined) return printRemoteStatus(opts.cluster, opts.json === true);
       const cluster = await ClusterClient.connect();
       try {
         const status = await cluster.status();
@@ -98,4 +101,20 @@ function stateOf(r: ClusterStatus['replicas'][number]): string {
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** `paxos status --cluster FILE`: one line per member, as it answers for itself. */
+async function printRemoteStatus(file: string, json: boolean): Promise<void> {
+  const s = await remoteStatus(file);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+    return;
+  }
+  const lines = s.replicas.map((r) => {
+    if (!r.up) return `node-${r.id}  ${r.address}  down (${r.error ?? 'no answer'})`;
+    const st = r.status as { view?: { role?: string; leader?: number | null; promised?: { round: number; node: number }; chosenCount?: number }; messagesIn?: number; messagesOut?: number } | undefined;
+    const v = st?.view;
+    return `node-${r.id}  ${r.address}  up  ${v?.role ?? '-'}  leader ${v?.leader != null ? `node-${v.leader}` : '-'}  promised ${v?.promised ? formatBallot(v.promised) : '-'}  chosen ${v?.chosenCount ?? '-'}  msgs ${st?.messagesIn ?? '-'}/${st?.messagesOut ?? '-'}`;
+  });
+  process.stdout.write(`cluster ${s.clusterId}, ${s.replicas.filter((r) => r.up).length} of ${s.replicas.length} members answering\n${lines.join('\n')}\n`);
 }
