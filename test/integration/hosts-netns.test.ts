@@ -105,9 +105,11 @@ interface Started {
 
 const started = new Set<ChildProcess>();
 
-function startIn(ns: string, args: readonly string[], logFile: string): Started {
+/** `pid1`: the replica runs as pid 1 of a pid namespace of its own, as in a container; SIGKILLing its parent kills it too. */
+function startIn(ns: string, args: readonly string[], logFile: string, pid1 = false): Started {
   const fd = openSync(logFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { stdio: ['ignore', fd, fd] });
+  const prefix = pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : [];
+  const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, bin, ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   started.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { started.delete(child); resolve(code); }));
@@ -231,6 +233,20 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     await until('node-1 refusing node-2 back at a lower incarnation', 15_000,
       () => ({ ok: /node-2 came back at incarnation 1 after 2 was seen/.test(readFileSync(join(dir, 'dns-1.log'), 'utf8')) }), (r) => r.ok === true);
     await stop(wiped);
+
+    // A replica that is pid 1 (a container) and is SIGKILLed leaves a lock naming pid 1: its next start, pid 1 again, takes it over.
+    const pid1Log = join(dir, 'pid1-3.log');
+    const first = startIn(nodeNs(3), args(3, 'existing'), pid1Log, true);
+    await until('node-3 running as pid 1', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
+    assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'the lock names pid 1');
+    await stop(first, 'SIGKILL');
+    assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'a SIGKILL leaves the lock behind');
+    const pid1RestartAt = Date.now();
+    const second = startIn(nodeNs(3), args(3, 'existing'), pid1Log, true);
+    await until('node-3 back as pid 1 after a SIGKILL', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
+    figures.pid1RestartMs = Date.now() - pid1RestartAt;
+    assert.doesNotMatch(readFileSync(pid1Log, 'utf8'), /in use by process 1/);
+    await stop(second, 'SIGKILL');
 
     for (const s of replicas.values()) await stop(s);
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
