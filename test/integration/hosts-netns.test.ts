@@ -3,7 +3,9 @@
  * namespaces and a client namespace on a bridge (in a namespace of its own),
  * with addresses in 10.200.0.0/24 and names in /etc/netns/NAME/hosts. Each
  * replica is `paxos replica` started inside its namespace with flags alone
- * (no orchestrator, nothing pushed to it). The test checks that the cluster
+ * (no orchestrator, nothing pushed to it); in the by-name part with the exact
+ * command line of the StatefulSet in templates/deploy/kubernetes.yaml and its
+ * pod names (paxos-0.paxos is node-1). The test checks that the cluster
  * forms by IP (bound to its IP) and by DNS name (bound to 0.0.0.0), that a
  * client in the client namespace proposes and reads, that a SIGKILLed
  * replica restarts from the same command line, and that a replica of another
@@ -21,7 +23,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { bin } from '../support/cli.js';
 
@@ -32,7 +34,8 @@ const nodeNs = (id: number) => `pxt-n${id}`;
 const CLIENT_NS = 'pxt-c';
 const nodeIp = (id: number) => `10.200.0.${10 + id}`;
 const CLIENT_IP = '10.200.0.100';
-const nodeName = (id: number) => `pxt-node${id}`;
+/** The names a StatefulSet's headless Service gives its pods (paxos-0 is node-1), as the manifest's cluster file uses them. */
+const nodeName = (id: number) => `paxos-${id - 1}.paxos`;
 const PORT = 7001;
 /** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..3 nodes, 9 the client). */
 const ENDPOINTS = [...NODES.map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })), { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 }];
@@ -106,9 +109,9 @@ interface Started {
 const started = new Set<ChildProcess>();
 
 /** `pid1`: the replica runs as pid 1 of a pid namespace of its own, as in a container; SIGKILLing its parent kills it too. */
-function startIn(ns: string, args: readonly string[], logFile: string, pid1 = false): Started {
+function startIn(ns: string, args: readonly string[], logFile: string, pid1 = false, env: readonly string[] = []): Started {
   const fd = openSync(logFile, 'a');
-  const prefix = pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : [];
+  const prefix = [...(pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : []), ...(env.length > 0 ? ['env', ...env] : [])];
   const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, bin, ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   started.add(child);
@@ -162,6 +165,14 @@ function replicaArgs(id: number, o: { readonly cluster: string; readonly dir: st
   ];
 }
 
+/** The replica's command line in the StatefulSet of templates/deploy/kubernetes.yaml (its `args:` line, a JSON list). */
+function manifestArgs(): string[] {
+  const text = readFileSync(join(dirname(bin), '..', 'templates', 'deploy', 'kubernetes.yaml'), 'utf8');
+  const line = /^\s*args:\s*(\[.*\])\s*$/m.exec(text);
+  assert.ok(line !== null, 'the StatefulSet has an args: [...] line');
+  return JSON.parse(line[1]!) as string[];
+}
+
 /** `paxos ARGS` run in the client namespace; its exit code and stdout. */
 function paxosFromClient(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -189,8 +200,14 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     const data = (id: number) => join(dir, `dns-${id}`);
     const clusterFile = join(dir, 'cluster.json');
     writeFileSync(clusterFile, JSON.stringify({ clusterId: 'pxt-dns', tokenFile: 'token', members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })) }));
-    const args = (id: number, initial?: string) => replicaArgs(id, { cluster: 'pxt-dns', dir, data: data(id), byName: true, clusterFile, ...(initial ? { initial } : {}) });
-    const replicas = new Map(NODES.map((id) => [id, startIn(nodeNs(id), args(id), join(dir, `dns-${id}.log`))]));
+    // The StatefulSet's exact command line, its paths pointed at this test's files; the pod name comes in HOSTNAME, as in a pod.
+    const fromManifest = manifestArgs();
+    assert.ok(fromManifest.includes('--id-from-ordinal') && fromManifest.includes('0.0.0.0:7001'));
+    const args = (id: number) => fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
+    const podEnv = (id: number, initial = 'new') => [`HOSTNAME=paxos-${id - 1}`, `PAXOS_INITIAL_STATE=${initial}`];
+    const startPod = (id: number, logFile: string, o: { initial?: string; pid1?: boolean; data?: string } = {}) =>
+      startIn(nodeNs(id), args(id).map((a) => (a === data(id) && o.data !== undefined ? o.data : a)), logFile, o.pid1 === true, podEnv(id, o.initial));
+    const replicas = new Map(NODES.map((id) => [id, startPod(id, join(dir, `dns-${id}.log`))]));
     figures.formByNameMs = await until('a value chosen by the cluster dialled by name', 30_000, () => fromClient(nodeName(1), token, 'propose', 'x', '7'), (r) => r.ok === true);
     // A client may dial a 0.0.0.0-bound replica by its IP too.
     assert.equal(fromClient(nodeIp(2), token, 'get', 'x').value, '7');
@@ -212,7 +229,7 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     const duringDown = paxosFromClient('propose', 'y=8', '--cluster', clusterFile, '--json');
     assert.equal(duringDown.code, 0, `the majority decides while node-2 is down: ${duringDown.stderr}`);
     const restartAt = Date.now();
-    replicas.set(victim, startIn(nodeNs(victim), args(victim, 'existing'), join(dir, `dns-${victim}.log`)));
+    replicas.set(victim, startPod(victim, join(dir, `dns-${victim}.log`), { initial: 'existing' }));
     await until('node-2 answering a read after its restart', 30_000, () => fromClient(nodeName(victim), token, 'get', 'y'), (r) => r.value === '8');
     figures.restartMs = Date.now() - restartAt;
     assert.match(readFileSync(join(dir, `dns-${victim}.log`), 'utf8'), /incarnation 2/);
@@ -226,23 +243,23 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
 
     // --initial-state existing refuses an empty directory; node-2 wiped and started as new (incarnation 1) is refused by peers that saw incarnation 2.
     await stop(replicas.get(victim)!);
-    const wipedData = (a: string) => (a === data(victim) ? join(dir, `wiped-${victim}`) : a);
-    const refused = startIn(nodeNs(victim), args(victim, 'existing').map(wipedData), join(dir, `wiped-${victim}-existing.log`));
+    const wipedData = join(dir, `wiped-${victim}`);
+    const refused = startPod(victim, join(dir, `wiped-${victim}-existing.log`), { initial: 'existing', data: wipedData });
     assert.equal(await refused.exited, 5, '--initial-state existing refuses an empty directory');
-    const wiped = startIn(nodeNs(victim), args(victim).map(wipedData), join(dir, `wiped-${victim}.log`));
+    const wiped = startPod(victim, join(dir, `wiped-${victim}.log`), { data: wipedData });
     await until('node-1 refusing node-2 back at a lower incarnation', 15_000,
       () => ({ ok: /node-2 came back at incarnation 1 after 2 was seen/.test(readFileSync(join(dir, 'dns-1.log'), 'utf8')) }), (r) => r.ok === true);
     await stop(wiped);
 
     // A replica that is pid 1 (a container) and is SIGKILLed leaves a lock naming pid 1: its next start, pid 1 again, takes it over.
     const pid1Log = join(dir, 'pid1-3.log');
-    const first = startIn(nodeNs(3), args(3, 'existing'), pid1Log, true);
+    const first = startPod(3, pid1Log, { initial: 'existing', pid1: true });
     await until('node-3 running as pid 1', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
     assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'the lock names pid 1');
     await stop(first, 'SIGKILL');
     assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'a SIGKILL leaves the lock behind');
     const pid1RestartAt = Date.now();
-    const second = startIn(nodeNs(3), args(3, 'existing'), pid1Log, true);
+    const second = startPod(3, pid1Log, { initial: 'existing', pid1: true });
     await until('node-3 back as pid 1 after a SIGKILL', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
     figures.pid1RestartMs = Date.now() - pid1RestartAt;
     assert.doesNotMatch(readFileSync(pid1Log, 'utf8'), /in use by process 1/);
