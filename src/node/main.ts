@@ -168,7 +168,10 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id, peers: args.standalone?.peers ?? new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
     clusterId: identity.clusterId, incarnation: identity.incarnation,
-    ...(args.standalone !== undefined ? { advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts, checkHandshake: true } : {}),
+    ...(args.standalone !== undefined ? {
+      advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts, checkHandshake: true,
+      probes: { ready: () => replica !== null && isReady(replica) },
+    } : {}),
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
@@ -285,6 +288,12 @@ function watchOrchestrator(pid: number): void {
     }
   }, 1000);
   timer.unref();
+}
+
+/** Ready for a supervisor's probe: Multi-Paxos knows a leader (a quorum is reachable); Basic Paxos has no leader and is ready once started. */
+function isReady(replica: Replica): boolean {
+  const view = replica.status().view as { leader?: number | null };
+  return !('leader' in view) || (view.leader !== null && view.leader !== undefined);
 }
 
 /** The directory's lock, taken early when the directory exists (a missing one is reported by the identity check as missing). */

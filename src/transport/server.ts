@@ -38,6 +38,12 @@ export interface WsServerOptions<M> {
   /** The peer handshake's cluster id and the highest incarnation seen per peer (see auth.ts); absent, not checked. */
   readonly clusterId?: string;
   readonly checkIncarnations?: boolean;
+  /**
+   * A replica on its own host answers plain GET /livez and /readyz (200 or
+   * 503, no data, no secret: a supervisor's probe has none); absent, every
+   * plain HTTP request gets 426 as before.
+   */
+  readonly probes?: { readonly ready: () => boolean };
 }
 
 export interface WsServerCounters {
@@ -116,7 +122,15 @@ export function parseFrame(data: RawData): unknown {
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
-  const http = createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+  const http = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (o.probes !== undefined && req.method === 'GET' && path === '/livez') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (o.probes !== undefined && req.method === 'GET' && path === '/readyz') {
+      const ready = o.probes.ready();
+      return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+    }
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
+  });
   http.maxConnections = MAX_CONNECTIONS;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
   const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };

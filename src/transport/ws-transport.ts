@@ -50,6 +50,8 @@ export interface WsTransportOptions<M> {
   readonly clusterId?: string;
   readonly incarnation?: number;
   readonly checkHandshake?: boolean;
+  /** GET /livez and /readyz for a supervisor (server.ts); absent, none. */
+  readonly probes?: { readonly ready: () => boolean };
 }
 
 /**
@@ -475,6 +477,7 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}), ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
     ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
     ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
+    ...(o.probes !== undefined ? { probes: o.probes } : {}),
   });
   transport = new WsTransport(o, server);
   return transport;

@@ -173,6 +173,12 @@ function manifestArgs(): string[] {
   return JSON.parse(line[1]!) as string[];
 }
 
+/** The HTTP status of a plain GET, from the client namespace. */
+function httpStatusFromClient(url: string): string {
+  const script = `fetch(${JSON.stringify(url)}).then((r) => process.stdout.write(String(r.status)), (e) => process.stdout.write('error ' + e.message))`;
+  return spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', script], { encoding: 'utf8', timeout: 15_000 }).stdout.trim();
+}
+
 /** `paxos ARGS` run in the client namespace; its exit code and stdout. */
 function paxosFromClient(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -212,6 +218,11 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     // A client may dial a 0.0.0.0-bound replica by its IP too.
     assert.equal(fromClient(nodeIp(2), token, 'get', 'x').value, '7');
     assert.equal(fromClient(nodeName(3), token, 'get', 'x').value, '7');
+    // A supervisor's probes: plain GET, no secret.
+    for (const id of NODES) {
+      assert.equal(httpStatusFromClient(`http://${nodeName(id)}:${PORT}/readyz`), '200', `node-${id} is ready`);
+      assert.equal(httpStatusFromClient(`http://${nodeName(id)}:${PORT}/livez`), '200', `node-${id} is live`);
+    }
     // The CLI against the cluster file from the client namespace: no orchestrator anywhere.
     const proposed = paxosFromClient('propose', 'z=9', '--cluster', clusterFile, '--json');
     assert.equal(proposed.code, 0, proposed.stderr);
