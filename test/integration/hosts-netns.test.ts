@@ -234,6 +234,22 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     assert.equal(status.code, 0, status.stderr);
     assert.deepEqual((JSON.parse(status.stdout) as { replicas: { up: boolean }[] }).replicas.map((r) => r.up), [true, true, true]);
 
+    // A partition by blackhole routes inside the node namespaces cuts the leader off: the other two elect a leader and decide; healed, the old leader learns.
+    const leader = (fromClient(nodeName(1), token, 'status').status?.view?.leader ?? 1) as number;
+    const others = NODES.filter((id) => id !== leader);
+    const cut = (verb: 'add' | 'del') => {
+      for (const id of others) ip('netns', 'exec', nodeNs(id), 'ip', 'route', verb, 'blackhole', `${nodeIp(leader)}/32`);
+      for (const id of others) ip('netns', 'exec', nodeNs(leader), 'ip', 'route', verb, 'blackhole', `${nodeIp(id)}/32`);
+    };
+    cut('add');
+    try {
+      figures.failoverMs = await until(`the majority deciding with node-${leader} cut off`, 30_000,
+        () => fromClient(nodeName(others[0]!), token, 'propose', 'p', 'majority'), (r) => r.ok === true);
+    } finally {
+      cut('del');
+    }
+    await until(`node-${leader} learning the value after the heal`, 30_000, () => fromClient(nodeName(leader), token, 'get', 'p'), (r) => r.value === 'majority');
+
     // A SIGKILLed replica comes back from the same command line: nothing is pushed to it.
     const victim = 2;
     await stop(replicas.get(victim)!, 'SIGKILL');
