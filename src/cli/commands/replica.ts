@@ -102,7 +102,11 @@ export function registerReplica(program: Command): void {
         await runReplica(resolveReplicaArgs(opts as ReplicaFlags));
       } catch (err) {
         if (err instanceof UsageError) throw err;
-        process.stderr.write(`paxos: ${err instanceof Error ? err.message : String(err)}\n`);
+        const code = (err as NodeJS.ErrnoException | null)?.code;
+        const text = code === 'EADDRINUSE' ? `${opts.listen} is busy: another process listens there; give this replica another --listen port, or stop that process`
+          : code === 'EADDRNOTAVAIL' ? `${opts.listen} is not an address of this host; --listen takes one of its addresses or 0.0.0.0`
+          : err instanceof Error ? err.message : String(err);
+        process.stderr.write(`paxos: ${text}\n`);
         process.exit(exitCodeOf(err));
       }
     });
