@@ -57,7 +57,7 @@ export interface ReplicaArgs {
   readonly step: boolean;
   /** A live scenario's core settings (`--core-tuning`), so its replicas run as the scripted ones do. */
   readonly tuning: CoreTuning | undefined;
-  /** `paxos replica` (standalone.ts): no orchestrator; the peer table comes from its flags or cluster file at every start. */
+  /** `paxos replica` (src/cli/commands/replica.ts): no orchestrator; the peer table comes from its flags or cluster file at every start. */
   readonly standalone?: StandaloneArgs;
 }
 
