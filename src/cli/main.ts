@@ -19,6 +19,7 @@ import { registerPropose } from './commands/propose.js';
 import { registerRemove } from './commands/remove.js';
 import { registerReplace } from './commands/replace.js';
 import { registerReplay } from './commands/replay.js';
+import { registerReplica } from './commands/replica.js';
 import { registerScenario } from './commands/scenario.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status-command.js';
@@ -72,6 +73,10 @@ const EXAMPLES: Record<string, readonly string[]> = {
   'scenario list': ['paxos scenario list', 'paxos scenario list --json'],
   'scenario run': ['paxos scenario run 000-duelling-proposers', 'paxos scenario run multi-failover --trace failover.jsonl', 'paxos scenario run ./my-scenario.txt --step'],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
+  replica: [
+    'paxos replica --id 1 --listen 0.0.0.0:7001 --advertise node1.example:7001 --peers 1=node1.example:7001,2=node2.example:7001,3=node3.example:7001 --cluster-id prod-1 --token-file /etc/paxos/token --data /var/lib/paxos',
+    'HOSTNAME=paxos-0 paxos replica --id-from-ordinal --listen 0.0.0.0:7001 --cluster-file /etc/paxos/cluster.json --data /data --initial-state existing',
+  ],
   completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
 };
 
@@ -79,7 +84,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete']);
+const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -179,6 +184,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerScenario(program, setExit);
   registerTrace(program);
   registerReplay(program, setExit);
+  registerReplica(program);
   registerCompletion(program);
   applyConventions(program, lastCommand);
   program.addHelpText('after', `

@@ -12,9 +12,8 @@ import { lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, type Dirent } 
 import { join } from 'node:path';
 import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
-import { LOCK_FILE_NAME } from '../storage/lock.js';
+import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
 import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
-import { isProcessAlive } from './record.js';
 import { ManifestSchema, parseOrThrow, type Manifest, type MemberState } from './schemas.js';
 import { MAX_NODE_ID } from '../core/membership.js';
 
@@ -155,8 +154,8 @@ export function liveLockHolder(dataDir: string): number | null {
   } catch {
     return null; // No lock file (or none readable): nothing holds the directory.
   }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid) ? pid : null;
+  const holder = parseLockText(text);
+  return holder !== null && holderIsLive(holder) ? holder.pid : null;
 }
 
 /**

@@ -5,6 +5,8 @@
  * article's registry) to learn where its peers are, and serves until it is
  * told to stop or its orchestrator is gone.
  */
+import { existsSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
@@ -12,6 +14,8 @@ import { MAX_NODE_ID } from '../core/membership.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
 import { advanceMark, checkIdentity, IDENTITY_REFUSED_EXIT, recordStart, watchDataDir, type Identity } from '../storage/identity.js';
+import { acquireDirLock, type DirLock } from '../storage/lock.js';
+import type { PeerAddress } from '../transport/ws-transport.js';
 import { durableLogOf, type DurableLog } from '../storage/storage.js';
 import { createWsTransport, connectControl } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
@@ -29,7 +33,7 @@ import { describeWrite } from '../trace/records.js';
 import type { TransportTrace } from '../transport/ws-transport.js';
 import { MAX_FRAME_BYTES } from './limits.js';
 
-interface ReplicaArgs {
+export interface ReplicaArgs {
   readonly id: number;
   readonly clusterSize: number;
   readonly protocol: Protocol;
@@ -53,6 +57,15 @@ interface ReplicaArgs {
   readonly step: boolean;
   /** A live scenario's core settings (`--core-tuning`), so its replicas run as the scripted ones do. */
   readonly tuning: CoreTuning | undefined;
+  /** `paxos replica` (src/cli/commands/replica.ts): no orchestrator; the peer table comes from its flags or cluster file at every start. */
+  readonly standalone?: StandaloneArgs;
+}
+
+/** What a replica on its own host knows that the orchestrator would otherwise tell it. */
+export interface StandaloneArgs {
+  readonly peers: Map<number, PeerAddress>;
+  readonly advertise: PeerAddress;
+  readonly allowedHosts: readonly string[];
 }
 
 function parse(): ReplicaArgs {
@@ -134,12 +147,15 @@ function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
 /** This replica's id and protocol, once its arguments parsed: the refusal sentence names them. */
 let whoAmI: { readonly id: number; readonly protocol: Protocol } | null = null;
 
-async function main(): Promise<void> {
-  const args = parse();
+export async function main(given?: ReplicaArgs): Promise<void> {
+  const args = given ?? parse();
   whoAmI = { id: args.id, protocol: args.protocol };
   const plant = plantFromEnv();
   if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
   // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
+  // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
+  //    as a start (a missing directory is reported by the identity check as missing);
+  const lock = lockIfPresent(args.dataDir);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
   const claim = checkIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
   // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
@@ -149,6 +165,7 @@ async function main(): Promise<void> {
     dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}),
     owner: { clusterId: args.clusterId, node: args.id }, mustReach: claim.mustReach,
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
+    ...(lock !== null ? { lock } : {}),
   });
   // 3. one more incarnation and the mark at the log's reach, durably, before the replica takes any input: a replica
   //    that may have voted always has a mark its log must reach.
@@ -173,7 +190,12 @@ async function main(): Promise<void> {
   let replica: Replica | null = null;
   let step: StepControl | undefined;
   const transport = await createWsTransport<PeerMessage>({
-    selfId: args.id, peers: new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
+    selfId: args.id, peers: args.standalone?.peers ?? new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
+    clusterId: identity.clusterId, incarnation: identity.incarnation,
+    ...(args.standalone !== undefined ? {
+      advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts, checkHandshake: true,
+      probes: { ready: () => replica !== null && isReady(replica) },
+    } : {}),
     maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
@@ -217,8 +239,12 @@ async function main(): Promise<void> {
     };
   }
   replica.start();
-  await register(args, transport.port);
-  watchOrchestrator(args.orchestratorPid);
+  if (args.standalone === undefined) {
+    await register(args, transport.port);
+    watchOrchestrator(args.orchestratorPid);
+  } else {
+    log(`node-${args.id} listening on ${args.host}:${transport.port}, advertised as ${args.standalone.advertise.host}:${args.standalone.advertise.port}; peers ${[...args.standalone.peers].filter(([id]) => id !== args.id).map(([id, a]) => `node-${id}=${a.host}:${a.port}`).join(', ')}`);
+  }
   const stop = async () => {
     replica!.stop();
     await transport.close();
@@ -288,10 +314,32 @@ function watchOrchestrator(pid: number): void {
   timer.unref();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${refusal(err)}\n`);
-  process.exit(exitCodeOf(err));
-});
+/** Ready for a supervisor's probe: Multi-Paxos knows a leader (a quorum is reachable); Basic Paxos has no leader and is ready once started. */
+function isReady(replica: Replica): boolean {
+  const view = replica.status().view as { leader?: number | null };
+  return !('leader' in view) || (view.leader !== null && view.leader !== undefined);
+}
+
+/** The directory's lock, taken early when the directory exists (a missing one is reported by the identity check as missing). */
+function lockIfPresent(dir: string): DirLock | null {
+  return existsSync(dir) ? acquireDirLock(dir) : null;
+}
+
+/** Run as the replica process (`node dist/src/node/main.js`), not when `paxos replica` imports it. */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${refusal(err)}\n`);
+    process.exit(exitCodeOf(err));
+  });
+}
 
 /**
  * The one sentence a replica that refuses its data says: a damaged log is
@@ -310,7 +358,7 @@ function refusal(err: unknown): string {
 }
 
 /** Distinct exit codes let the orchestrator tell a refused data directory from a crash, and report its sentence as it is. */
-function exitCodeOf(err: unknown): number {
+export function exitCodeOf(err: unknown): number {
   if (!(err instanceof Error)) return 1;
   // A damaged log is a refused data directory like a missing one: the orchestrator reports its sentence as it is.
   if (err.name === 'StorageCorruptError' || err.name === 'DataDamagedError' || err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;

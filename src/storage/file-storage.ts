@@ -27,7 +27,7 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame } from './frame.js';
-import { acquireDirLock } from './lock.js';
+import { acquireDirLock, type DirLock } from './lock.js';
 import type { Checkpoint, StorageStats } from './storage.js';
 
 export { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
@@ -92,6 +92,8 @@ export interface FileStorageOptions {
   readonly mark?: (reached: number) => Promise<void>;
   /** How often, at most, `mark` is called while the log grows (default 200 ms). */
   readonly markEveryMs?: number;
+  /** The directory's lock, when the caller took it earlier (a replica takes it before it bumps its incarnation); released on close. */
+  readonly lock?: DirLock;
 }
 
 /** What the log needs of an open file (a FileHandle opened for append); tests pass a failing one. */
@@ -465,7 +467,7 @@ export async function openFileStorage<R>(options: FileStorageOptions): Promise<F
     throw new DataDamagedError(`${join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME)} is missing with its whole directory, though its high-water mark says it had reached record ${mustReach}${forgot}`);
   }
   prepareDir(options.dir);
-  const lock = acquireDirLock(options.dir);
+  const lock = options.lock ?? acquireDirLock(options.dir);
   try {
     return await openLog<R>(options, () => lock.release());
   } catch (err) {

@@ -242,7 +242,8 @@ function missingSentence(c: IdentityCheck): string {
 
 function isEmptyDir(dir: string): boolean {
   try {
-    return readdirSync(dir).length === 0;
+    // The replica's own lock, taken before this check, is not data.
+    return readdirSync(dir).filter((name) => name !== 'LOCK').length === 0;
   } catch {
     return true; // Missing (or unreadable) counts as empty: there is nothing to start from.
   }

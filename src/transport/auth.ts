@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { MAX_NODE_ID } from '../core/membership.js';
+import { hostHeadersAllowed } from './host-policy.js';
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly kind: 'peer'; readonly node: number }
@@ -24,6 +25,17 @@ export interface UpgradePolicy {
   readonly clusterSize: number;
   /** The replica this server belongs to: no peer may claim to be it. Absent for the orchestrator. */
   readonly selfId?: number;
+  /** Off loopback: the advertised address and `--allowed-host` names, accepted as Host headers too (see host-policy.ts). */
+  readonly advertised?: readonly { readonly host: string; readonly port: number }[];
+  readonly extraHosts?: readonly string[];
+  /** The cluster this replica belongs to: a peer must name it (X-Paxos-Cluster). Absent, the header is not checked. */
+  readonly clusterId?: string;
+  /**
+   * The highest incarnation seen from each peer id (X-Paxos-Incarnation):
+   * a peer that comes back with a lower one has lost its data (a restored
+   * backup, a wiped volume) and is refused. Absent, the header is not checked.
+   */
+  readonly incarnations?: Map<number, number>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -33,16 +45,17 @@ export function secretMatches(presented: string, secret: string): boolean {
   return timingSafeEqual(digest(presented), digest(secret));
 }
 
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-
-/** The Host headers an honest client of this server sends: loopback names, or the one host it was explicitly bound to. */
-export function allowedHosts(policy: Pick<UpgradePolicy, 'host' | 'port'>): Set<string> {
-  const bound = policy.host.toLowerCase();
-  const isLoopback = bound === '127.0.0.1' || bound === 'localhost' || bound === '::1' || bound === '[::1]';
-  // An IPv6 literal appears in a Host header in brackets.
-  const named = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
-  const names = isLoopback ? LOOPBACK_NAMES : [named];
-  return new Set(names.map((h) => `${h}:${policy.port}`));
+/**
+ * The Host headers an honest client of this server sends: loopback names on
+ * loopback; off it, the bound address, the advertised one and the allowed
+ * names (host-policy.ts).
+ */
+export function allowedHosts(policy: Pick<UpgradePolicy, 'host' | 'port' | 'advertised' | 'extraHosts'>): Set<string> {
+  return hostHeadersAllowed({
+    host: policy.host, port: policy.port,
+    ...(policy.advertised !== undefined ? { advertised: policy.advertised } : {}),
+    ...(policy.extraHosts !== undefined ? { extra: policy.extraHosts } : {}),
+  });
 }
 
 function presentedSecret(req: IncomingMessage): string {
@@ -62,7 +75,8 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
   if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase())) return { ok: false, status: 403, reason: 'unexpected Host header' };
   if (!secretMatches(presentedSecret(req), policy.secret)) return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
   if (path === '/control') return { ok: true, kind: 'control' };
-  return checkPeerId(req.headers['x-paxos-node'], policy);
+  const peer = checkPeerId(req.headers['x-paxos-node'], policy);
+  return peer.ok && peer.kind === 'peer' ? checkPeerIdentity(req, peer.node, policy) : peer;
 }
 
 function checkPeerId(header: string | string[] | undefined, policy: UpgradePolicy): UpgradeVerdict {
@@ -72,5 +86,30 @@ function checkPeerId(header: string | string[] | undefined, policy: UpgradePolic
     return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica id from 1 to ${MAX_NODE_ID}` };
   }
   if (policy.selfId !== undefined && node === policy.selfId) return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
+  return { ok: true, kind: 'peer', node };
+}
+
+/**
+ * The rest of a peer's handshake: its cluster and its incarnation. A peer of
+ * another cluster (same secret, another cluster id) is refused; so is an id
+ * that was seen at a higher incarnation, since its promises are gone. The
+ * highest incarnation is remembered once the peer passes.
+ */
+export function checkPeerIdentity(req: IncomingMessage, node: number, policy: UpgradePolicy): UpgradeVerdict {
+  if (policy.clusterId !== undefined) {
+    const cluster = req.headers['x-paxos-cluster'];
+    if (typeof cluster !== 'string' || cluster === '') return { ok: false, status: 403, reason: 'X-Paxos-Cluster is missing; a peer must name its cluster' };
+    if (cluster !== policy.clusterId) return { ok: false, status: 403, reason: `node-${node} belongs to another cluster (${cluster.slice(0, 64)}, not ${policy.clusterId})` };
+  }
+  if (policy.incarnations !== undefined) {
+    const text = req.headers['x-paxos-incarnation'];
+    const incarnation = typeof text === 'string' && /^\d{1,12}$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(incarnation) || incarnation < 1) return { ok: false, status: 400, reason: 'X-Paxos-Incarnation must be a positive integer' };
+    const seen = policy.incarnations.get(node);
+    if (seen !== undefined && incarnation < seen) {
+      return { ok: false, status: 403, reason: `node-${node} came back at incarnation ${incarnation} after ${seen} was seen: it has lost its data (restored or wiped) and may have forgotten its promises` };
+    }
+    policy.incarnations.set(node, incarnation);
+  }
   return { ok: true, kind: 'peer', node };
 }

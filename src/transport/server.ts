@@ -32,6 +32,18 @@ export interface WsServerOptions<M> {
   readonly onPeerMessage: (m: M, traceId: number) => void;
   readonly onControl?: (conn: ControlConnection) => void;
   readonly log?: (line: string) => void;
+  /** Off loopback, the Host headers accepted besides the bound address (see host-policy.ts). */
+  readonly advertised?: readonly { readonly host: string; readonly port: number }[];
+  readonly extraHosts?: readonly string[];
+  /** The peer handshake's cluster id and the highest incarnation seen per peer (see auth.ts); absent, not checked. */
+  readonly clusterId?: string;
+  readonly checkIncarnations?: boolean;
+  /**
+   * A replica on its own host answers plain GET /livez and /readyz (200 or
+   * 503, no data, no secret: a supervisor's probe has none); absent, every
+   * plain HTTP request gets 426 as before.
+   */
+  readonly probes?: { readonly ready: () => boolean };
 }
 
 export interface WsServerCounters {
@@ -110,16 +122,29 @@ export function parseFrame(data: RawData): unknown {
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
-  const http = createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+  const http = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (o.probes !== undefined && req.method === 'GET' && path === '/livez') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (o.probes !== undefined && req.method === 'GET' && path === '/readyz') {
+      const ready = o.probes.ready();
+      return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+    }
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
+  });
   http.maxConnections = MAX_CONNECTIONS;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
   const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };
   const warn = rateLimitedLog(o.log);
   let port = o.port;
+  const incarnations = o.checkIncarnations === true ? new Map<number, number>() : undefined;
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
-    const verdict = checkUpgrade(req, { secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}) });
+    const verdict = checkUpgrade(req, {
+      secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}),
+      ...(o.advertised !== undefined ? { advertised: o.advertised } : {}), ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
+      ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}), ...(incarnations !== undefined ? { incarnations } : {}),
+    });
     if (!verdict.ok) {
       counters.refused++;
       warn(`refused a connection from ${req.socket.remoteAddress}: ${verdict.reason}`);

@@ -38,6 +38,20 @@ export interface WsTransportOptions<M> {
   readonly maxLinkBacklogBytes?: number;
   /** `paxos up --trace`: records what this replica sends, receives and drops on purpose; absent, frames are as they always were. */
   readonly trace?: TransportTrace<M>;
+  /** Off loopback: what this replica advertises and the `--allowed-host` names, accepted as Host headers (host-policy.ts). */
+  readonly advertised?: PeerAddress;
+  readonly allowedHosts?: readonly string[];
+  /**
+   * The handshake: this replica's cluster id and incarnation travel on every
+   * link it dials, and a peer naming another cluster, or coming back at a
+   * lower incarnation than seen before, is refused (auth.ts) when `checkHandshake` is set (a replica on its own host;
+   * lab mode's replicas send both and check neither, as before). Absent, neither is sent.
+   */
+  readonly clusterId?: string;
+  readonly incarnation?: number;
+  readonly checkHandshake?: boolean;
+  /** GET /livez and /readyz for a supervisor (server.ts); absent, none. */
+  readonly probes?: { readonly ready: () => boolean };
 }
 
 /**
@@ -339,7 +353,11 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     if (link.ws !== null || link.timer !== null || this.closed) return;
     const { host, port } = link.address;
     const ws = new WebSocket(`ws://${host}:${port}/peer`, {
-      headers: { authorization: `Bearer ${this.o.secret}`, 'x-paxos-node': String(this.o.selfId) },
+      headers: {
+        authorization: `Bearer ${this.o.secret}`, 'x-paxos-node': String(this.o.selfId),
+        ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
+        ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
+      },
       maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000,
     });
     link.ws = ws;
@@ -456,6 +474,10 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize, selfId: o.selfId,
     maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
     ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
+    ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}), ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
+    ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
+    ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
+    ...(o.probes !== undefined ? { probes: o.probes } : {}),
   });
   transport = new WsTransport(o, server);
   return transport;

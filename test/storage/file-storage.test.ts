@@ -13,6 +13,7 @@ import {
   decodeLog, FileStorage, MAX_RECORD_BYTES, openFileStorage, StorageError, StorageFailedError, StorageLockedError,
 } from '../../src/storage/file-storage.js';
 import { ScriptedFile, settle, useTempDirs } from './storage-support.js';
+import { parseLockText } from '../../src/storage/lock.js';
 
 const tempDir = useTempDirs();
 
@@ -172,7 +173,7 @@ test('a data directory that is a file is refused in one sentence', async () => {
 test('a second open of a directory is refused until the first closes', async () => {
   const dir = tempDir();
   const s = await openFileStorage({ dir });
-  assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+  assert.equal(parseLockText(readFileSync(join(dir, 'LOCK'), 'utf8'))?.pid, process.pid);
   await assert.rejects(openFileStorage({ dir }), (err: Error) => err instanceof StorageLockedError && err.message === `data directory ${dir} is in use by process ${process.pid}`);
   await s.close();
   assert.ok(!existsSync(join(dir, 'LOCK')), 'close releases the lock');
@@ -192,7 +193,7 @@ test('a lock held by another live process is respected; a dead one is taken over
   }
   await new Promise((resolve) => sleeper.once('exit', resolve));
   const taken = await openFileStorage({ dir });
-  assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+  assert.equal(parseLockText(readFileSync(join(dir, 'LOCK'), 'utf8'))?.pid, process.pid);
   await taken.close();
   writeFileSync(join(dir, 'LOCK'), 'not a pid');
   const again = await openFileStorage({ dir });

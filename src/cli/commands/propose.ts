@@ -9,13 +9,16 @@ export function registerPropose(program: Command): void {
     .option('--via <node>', 'ask this replica (default: the leader, else the first replica up)', (v) => parseNodeName(v))
     .option('--timeout <duration>', 'how long to wait; the replica keeps trying until then (in step mode the default is 10m)', parseClientTimeout, 5000)
     .option('--json', 'print the result as JSON')
+    .option('--cluster <file>', 'a cluster on other hosts, described by a cluster file (ids, addresses, token file): no orchestrator is asked')
     .action(async (assignment, opts, cmd) => {
       const { describeResult, parseAssignment, printOutcome, runClientCommand, stepAwareTimeout } = await import('../services/propose.js');
       const timeoutMs = stepAwareTimeout(opts.timeout, cmd.getOptionValueSource('timeout') === 'default');
       const { key, value } = parseAssignment(assignment);
       await printOutcome({
         json: opts.json === true, describe: (r) => describeResult(r), proposed: value,
-        run: () => runClientCommand({ command: { op: 'propose', key, value }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
+        run: async () => opts.cluster !== undefined
+          ? (await import('../remote.js')).runRemoteCommand({ clusterFile: opts.cluster, command: { op: 'propose', key, value }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) })
+          : runClientCommand({ command: { op: 'propose', key, value }, timeoutMs, ...(opts.via !== undefined ? { via: opts.via } : {}) }),
       });
     });
 }

@@ -3,6 +3,7 @@
  * this module (and with it the membership service) only when the command runs.
  */
 import { ClusterClient } from '../../cluster/client.js';
+import { remoteStatus } from '../remote.js';
 import { diskFullAt, paxosHome } from '../../cluster/home.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
@@ -110,4 +111,21 @@ function stateOf(r: ClusterStatus['replicas'][number]): string {
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** `paxos status --cluster FILE`: one line per member, as it answers for itself. */
+/** `paxos status --cluster FILE`: each member of a cluster on other hosts asked directly, no orchestrator. */
+export async function printRemoteStatus(file: string, json: boolean): Promise<void> {
+  const s = await remoteStatus(file);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+    return;
+  }
+  const lines = s.replicas.map((r) => {
+    if (!r.up) return `node-${r.id}  ${r.address}  down (${r.error ?? 'no answer'})`;
+    const st = r.status as { view?: { role?: string; leader?: number | null; promised?: { round: number; node: number }; chosenCount?: number }; messagesIn?: number; messagesOut?: number } | undefined;
+    const v = st?.view;
+    return `node-${r.id}  ${r.address}  up  ${v?.role ?? '-'}  leader ${v?.leader != null ? `node-${v.leader}` : '-'}  promised ${v?.promised ? formatBallot(v.promised) : '-'}  chosen ${v?.chosenCount ?? '-'}  msgs ${st?.messagesIn ?? '-'}/${st?.messagesOut ?? '-'}`;
+  });
+  process.stdout.write(`cluster ${s.clusterId}, ${s.replicas.filter((r) => r.up).length} of ${s.replicas.length} members answering\n${lines.join('\n')}\n`);
 }

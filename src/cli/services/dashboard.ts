@@ -12,7 +12,7 @@ import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js
 import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
 import { SEED_LIMIT, type ChosenEntry, type MissedChosen } from '../../ui/model.js';
 import { startDashboard } from '../../ui/render.js';
-import { describeResult, parseAssignment, runClientCommand } from './propose.js';
+import { AlreadyChosenError, describeResult, parseAssignment, runClientCommand } from './propose.js';
 import { releasedLine, tickLine } from './step.js';
 
 /**
@@ -43,7 +43,9 @@ export function proposeAction(run: typeof runClientCommand = runClientCommand): 
   return async (text) => {
     const { key, value } = parseAssignment(text.trim());
     const result = await run({ command: { op: 'propose', key, value }, timeoutMs: 5000 });
-    return describeResult(result, value);
+    // Basic Paxos: another value was chosen before; the sentence says so, as `paxos propose` does when it refuses.
+    if (result.alreadyChosen === true) return new AlreadyChosenError(result, value).message;
+    return describeResult(result);
   };
 }
 

@@ -1,0 +1,108 @@
+/**
+ * A cluster of replicas on separate hosts, described in one JSON file that
+ * every replica and every client reads at start (nothing is pushed to a
+ * replica; a restarted one reads the file again):
+ *
+ *   {
+ *     "clusterId": "prod-1",
+ *     "protocol": "multi",
+ *     "tokenFile": "secret.token",
+ *     "members": [
+ *       { "id": 1, "address": "paxos-0.paxos:7001" },
+ *       { "id": 2, "address": "10.0.0.12:7001" }
+ *     ]
+ *   }
+ *
+ * A member's identity is its id; its address is only where to dial it.
+ * `tokenFile` (or `tokens.peer`) is a file holding the cluster's secret;
+ * relative paths are relative to the cluster file.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import * as v from 'valibot';
+import { MAX_NODE_ID } from '../core/membership.js';
+import { UsageError } from '../errors.js';
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClusterFile {
+  readonly clusterId: string;
+  readonly protocol: 'multi' | 'basic';
+  readonly members: ReadonlyMap<number, Address>;
+  /** Absolute path of the file holding the secret peers present; undefined if the file names none. */
+  readonly tokenFile: string | undefined;
+}
+
+const Schema = v.object({
+  clusterId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cluster id is 1 to 64 letters, digits, dots, dashes or underscores')),
+  protocol: v.optional(v.picklist(['multi', 'basic'])),
+  tokenFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  tokens: v.optional(v.object({ peer: v.optional(v.pipe(v.string(), v.nonEmpty())) })),
+  members: v.pipe(v.array(v.object({
+    id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
+    address: v.string(),
+  })), v.minLength(1)),
+});
+
+/** `host:port`, `[v6]:port`; the host may be a DNS name. */
+export function parseAddress(text: string, what: string): Address {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || !(port >= 0 && port <= 65535)) throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** `1=host:port,2=host:port`: the members by id. */
+export function parsePeers(text: string): Map<number, Address> {
+  const peers = new Map<number, Address>();
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const id = eq > 0 ? Number(part.slice(0, eq).replace(/^node-/, '')) : Number.NaN;
+    if (!Number.isInteger(id) || id < 1 || id > MAX_NODE_ID) throw new UsageError(`--peers takes ID=HOST:PORT entries separated by commas, with ids from 1 to ${MAX_NODE_ID}; got "${part}"`);
+    if (peers.has(id)) throw new UsageError(`--peers names node-${id} twice`);
+    peers.set(id, parseAddress(part.slice(eq + 1), `--peers' address of node-${id}`));
+  }
+  if (peers.size === 0) throw new UsageError('--peers names no member');
+  return peers;
+}
+
+export function readClusterFile(file: string): ClusterFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new UsageError(`cannot read the cluster file ${file}: ${(err as Error).message}`);
+  }
+  const parsed = v.safeParse(Schema, raw);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const where = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new UsageError(`the cluster file ${file} is not valid${where !== '' ? ` at ${where}` : ''}: ${issue.message}`);
+  }
+  const members = new Map<number, Address>();
+  for (const m of parsed.output.members) {
+    if (members.has(m.id)) throw new UsageError(`the cluster file ${file} names node-${m.id} twice`);
+    members.set(m.id, parseAddress(m.address, `the cluster file's address of node-${m.id}`));
+  }
+  const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
+  return {
+    clusterId: parsed.output.clusterId, protocol: parsed.output.protocol ?? 'multi', members,
+    tokenFile: token === undefined ? undefined : resolve(dirname(file), token),
+  };
+}
+
+/** The secret in a token file: its first line, which must not be empty. */
+export function readToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
+  }
+  const token = text.split('\n')[0]!.trim();
+  if (token === '') throw new UsageError(`the token file ${file} is empty`);
+  return token;
+}

@@ -1,0 +1,21 @@
+/**
+ * A client of one replica's control API, run inside a network namespace by
+ * the namespace test (`ip netns exec pxt-c node dist/test/support/netns-client.js
+ * HOST PORT TOKENFILE OP [KEY [VALUE]]`): prints the reply as one JSON line,
+ * exits 0 on an answer (even a refusal), 1 when the replica cannot be reached.
+ */
+import { readFileSync } from 'node:fs';
+import { connectControl } from '../../src/transport/control-client.js';
+
+const [host, port, tokenFile, op, key, value] = process.argv.slice(2);
+const secret = readFileSync(tokenFile!, 'utf8').split('\n')[0]!.trim();
+try {
+  const client = await connectControl({ host: host!, port: Number(port), secret, timeoutMs: 3000 });
+  const request = op === 'propose' ? { op, key, value } : op === 'get' ? { op, key } : { op };
+  const reply = await client.request(request, 5000);
+  process.stdout.write(`${JSON.stringify(reply)}\n`);
+  process.exit(0);
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ unreachable: err instanceof Error ? err.message : String(err) })}\n`);
+  process.exit(1);
+}
