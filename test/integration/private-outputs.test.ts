@@ -30,7 +30,8 @@ test('paxos check writes its results private to the user, even under umask 0', a
     assert.ok(files.includes('history.jsonl') && files.includes('timeline.html'), files.join(' '));
     for (const f of files) assert.equal(mode(join(out, f)), 0o600, f);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // The check's replicas may still be writing their last marks as they exit: retry rather than race them.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 });
 
