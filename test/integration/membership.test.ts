@@ -129,6 +129,12 @@ test('paxos replace of a replica whose disk is gone; a change without a quorum c
     assert.match(replaced.stdout, /^node-4 is a voter from slot \d+ \(epoch 2\)$/m);
     assert.equal((await cluster.proposeUntilOk({ via: () => cluster.leader(), key: 'after-replace', value: 'yes' })).ok, true);
 
+    // node-4 learns the change that made it a voter lazily (a commit point, a catch-up); the refusal below is about
+    // quorum, so it waits until node-4's own view is epoch 2 rather than judge from a view that has not caught up.
+    assert.ok(await eventually(async () => {
+      const r = (await cluster.request(4, { op: 'status' }, 3000)) as unknown as { status?: { view: { membership?: { epoch: number } } } };
+      return r.status?.view.membership?.epoch === 2;
+    }, 10_000), 'node-4 never entered epoch 2');
     // Two of the three voters down: the change is refused in one sentence, before anything starts or changes.
     const before = readManifest(cluster.home);
     cluster.kill(1);
