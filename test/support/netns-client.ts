@@ -8,14 +8,19 @@ import { readFileSync } from 'node:fs';
 import { connectControl } from '../../src/transport/control-client.js';
 
 const [host, port, tokenFile, op, key, value] = process.argv.slice(2);
-const secret = readFileSync(tokenFile!, 'utf8').split('\n')[0]!.trim();
-try {
-  const client = await connectControl({ host: host!, port: Number(port), secret, timeoutMs: 3000 });
-  const request = op === 'propose' ? { op, key, value } : op === 'get' ? { op, key } : { op };
-  const reply = await client.request(request, 5000);
-  process.stdout.write(`${JSON.stringify(reply)}\n`);
-  process.exit(0);
-} catch (err) {
-  process.stdout.write(`${JSON.stringify({ unreachable: err instanceof Error ? err.message : String(err) })}\n`);
-  process.exit(1);
+// `node --test dist/test/` also loads this file, with no arguments: then it has nothing to do.
+if (tokenFile !== undefined) await ask(tokenFile);
+
+async function ask(tokenFile: string): Promise<void> {
+  const secret = readFileSync(tokenFile, 'utf8').split('\n')[0]!.trim();
+  try {
+    const client = await connectControl({ host: host!, port: Number(port), secret, timeoutMs: 3000 });
+    const request = op === 'propose' ? { op, key, value } : op === 'get' ? { op, key } : { op };
+    const reply = await client.request(request, 5000);
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+    process.exit(0);
+  } catch (err) {
+    process.stdout.write(`${JSON.stringify({ unreachable: err instanceof Error ? err.message : String(err) })}\n`);
+    process.exit(1);
+  }
 }
