@@ -17,6 +17,8 @@ export class Administrator<M extends PeerMessage> {
   private busy = false;
   /** Configuration changes asked for. */
   changesAsked = 0;
+  /** Every configuration this administrator has seen, oldest first: a stale view is one of these. */
+  private readonly seen: { epoch: number; voters: readonly NodeId[] }[] = [];
 
   constructor(private readonly world: World<M>, seed: number) {
     this.random = new Random((seed ^ 0x5eed5) >>> 0);
@@ -39,7 +41,7 @@ export class Administrator<M extends PeerMessage> {
     world.schedule(this.random.int(150, 600), { kind: 'admin' });
     if (this.busy) return;
     const r = this.random;
-    const m = world.checker.latestMembership();
+    const m = this.view();
     const roll = r.next();
     const canAdd = world.nodes.length < world.opts.clusterSize + 3 && m.voters.length < 7;
     if (roll < 0.4 && canAdd) return this.add();
@@ -54,6 +56,25 @@ export class Administrator<M extends PeerMessage> {
     }
   }
 
+  /**
+   * The configuration the administrator acts on: the latest, or (swarm, with
+   * the seed's stale-admin rate) one it saw earlier, as an operator whose
+   * `paxos status` is a few seconds old would. Such a change names an epoch
+   * that has ended, and compare-and-set must refuse it.
+   */
+  private view(): { epoch: number; voters: readonly NodeId[] } {
+    const latest = this.world.checker.latestMembership();
+    const last = this.seen[this.seen.length - 1];
+    if (last === undefined || last.epoch !== latest.epoch) this.seen.push({ epoch: latest.epoch, voters: [...latest.voters] });
+    const rate = this.world.swarm?.staleAdminRate ?? 0;
+    if (rate > 0 && this.seen.length > 1 && this.random.chance(rate)) {
+      const stale = this.random.pick(this.seen.slice(0, -1));
+      this.world.noteAndTrace(`admin: acts on a stale view, epoch ${stale.epoch} (latest ${latest.epoch})`);
+      return stale;
+    }
+    return latest;
+  }
+
   /** A new replica joins as a learner; the change that makes it a voter names the configuration current a moment later. */
   private add(): void {
     const { world } = this;
@@ -61,7 +82,7 @@ export class Administrator<M extends PeerMessage> {
     world.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
     this.busy = true;
     world.schedule(this.random.int(0, 400), { kind: 'call', fn: () => {
-      const now = world.checker.latestMembership();
+      const now = this.view();
       this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => { this.busy = false; });
     } });
   }

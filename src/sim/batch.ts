@@ -5,11 +5,19 @@
  */
 import type { PlantedBugs, Protocol } from '../core/types.js';
 import { runSchedule, type SimBugs, type SimResult } from './world.js';
+import { swarmFlags, type SwarmFixed } from './swarm.js';
 
 export interface BatchOptions {
   readonly protocol: Protocol;
-  readonly clusterSize: number;
+  /** Replicas per schedule; with swarm drawing it may be left out, and each seed draws 3 to 7. */
+  readonly clusterSize?: number;
   readonly firstSeed: number;
+  /**
+   * Swarm testing: each seed draws its configuration as well as its schedule
+   * (`swarm.ts`), except what `fixed` names. Off unless asked, so every older
+   * call site runs the schedules it always ran; `paxos sim` and the seeds tests ask.
+   */
+  readonly swarm?: { readonly fixed?: SwarmFixed } | boolean;
   readonly seeds: number;
   readonly bugs?: PlantedBugs;
   readonly simBugs?: SimBugs;
@@ -82,8 +90,11 @@ export async function runSeedsAsync(opts: AsyncBatchOptions): Promise<AsyncBatch
 }
 
 function runOne(opts: BatchOptions, i: number): SimResult {
+  const swarm = opts.swarm === undefined || opts.swarm === false ? undefined : opts.swarm === true ? {} : opts.swarm;
+  if (swarm === undefined && opts.clusterSize === undefined) throw new Error('a batch without swarm drawing needs a cluster size');
   return runSchedule({
-    protocol: opts.protocol, clusterSize: opts.clusterSize, seed: opts.firstSeed + i,
+    protocol: opts.protocol, clusterSize: opts.clusterSize ?? 0, seed: opts.firstSeed + i,
+    ...(swarm !== undefined ? { swarm: { ...(swarm.fixed ? { fixed: swarm.fixed } : {}), drawClusterSize: opts.clusterSize === undefined } } : {}),
     ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
     ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
     ...(opts.membershipChanges !== undefined ? { membershipChanges: opts.membershipChanges } : {}),
@@ -130,6 +141,8 @@ class Tally {
   }
 }
 
+/** The command that runs this schedule again; with swarm drawing, every drawn setting as the flag that fixes it. */
 export function reproduction(r: SimResult): string {
-  return `paxos sim --protocol ${r.protocol} -n ${r.clusterSize} --seed ${r.seed}`;
+  const line = `paxos sim --protocol ${r.protocol} -n ${r.clusterSize} --seed ${r.seed}`;
+  return r.swarm === undefined ? `${line} --no-swarm` : `${line} ${swarmFlags(r.swarm, r.protocol)}`;
 }

@@ -5,7 +5,7 @@
  * checked for linearizability at the end. They draw from their own random
  * stream.
  */
-import type { Random } from '../core/random.js';
+import { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
 import { commandId } from '../core/multi/sessions.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -21,6 +21,10 @@ export interface ClientOp {
   readonly command: Command;
   readonly history: HistoryOp;
   attempts: number;
+  /** The node the latest attempt went to. */
+  lastNode?: NodeId;
+  /** The identity the latest attempt travelled under (a plain client's comes from the replica). */
+  lastIdentity?: CommandIdentity;
   /** Some attempt may have taken effect (sent and not answered, or answered "unknown"): a refusal no longer settles it. */
   maybeApplied: boolean;
   done: boolean;
@@ -43,13 +47,39 @@ interface SimClient {
 /** Attempts of one operation before the client gives up on it (its outcome then stays unknown). */
 const MAX_ATTEMPTS = 4;
 
+/** One request a client sent to one replica: it must be answered at most once, and by its deadline while that replica lives. */
+interface SentRequest {
+  readonly what: string;
+  readonly node: NodeId;
+  readonly life: { readonly alive: boolean };
+  readonly deadlineMs: number;
+  answers: number;
+}
+
+/** A request is late when its replica is still the same incarnation this long after the deadline it was given. */
+const ANSWER_SLACK_MS = 1500;
+
 export class SimClients<M extends PeerMessage> {
   private readonly clients: SimClient[] = [];
   private readonly history: HistoryOp[] = [];
   /** The linearizability search gave up on some key: neither a pass nor a violation. */
   undecided: string | undefined;
+  /** Every request sent (swarm): answered at most once, and answered by its deadline while its replica lives. */
+  private readonly sent: SentRequest[] = [];
+  /** Value ids of operations a refusal settled (taken out of the history): none may ever be chosen. */
+  private readonly refused: { id: string; what: string }[] = [];
+  /** Value ids of writes answered ok: each must be chosen. */
+  private readonly acknowledged: { id: string; what: string }[] = [];
+  /**
+   * The clients' habits under swarm testing (early resubmits, late retries,
+   * reused identities), drawn from their own stream so that the classic
+   * schedules draw exactly what they drew before.
+   */
+  private readonly habits: Random | null;
 
-  constructor(private readonly world: World<M>, private readonly random: Random) {}
+  constructor(private readonly world: World<M>, private readonly random: Random) {
+    this.habits = world.swarm === null ? null : new Random((world.opts.seed ^ 0xc11e7) >>> 0);
+  }
 
   /** Creates the clients, each waking a moment into the run. */
   start(): void {
@@ -107,13 +137,64 @@ export class SimClients<M extends PeerMessage> {
     const r = this.random;
     const key = `k${r.int(1, world.opts.keys ?? (world.opts.protocol === 'basic' ? 20 : 3))}`;
     const write = world.opts.proposers !== undefined || r.chance(world.opts.protocol === 'basic' ? 0.7 : 0.6);
-    const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}` } : { op: 'get', key };
+    // With identity reuse on (swarm), some values carry NUL and other odd bytes, so a twin command can collide with them.
+    const odd = this.reusing() && this.habits!.chance(0.3) ? '\u0000\u00ff\u2028' : '';
+    const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}${odd}` } : { op: 'get', key };
     const identity = c.session === null ? null : { session: c.session, seq: c.issued };
     const history = { clientId: c.id, input: command as KvInput, callTime: world.now, returnTime: Infinity } as HistoryOp;
     this.history.push(history);
     const op: ClientOp = { identity, command, history, attempts: 0, maybeApplied: false, done: false };
     c.current = op;
     this.attempt(c, op);
+    if (this.reusing() && op.identity !== null && this.habits!.chance(0.15)) this.sendTwin(c, op);
+  }
+
+  private reusing(): boolean {
+    return this.world.swarm?.reuseIdentities === true && this.world.opts.protocol === 'multi';
+  }
+
+  /**
+   * Identity reuse (swarm, switched per seed): another command under the
+   * identity of `op`, built so that a naive encoding of both is the same
+   * bytes (a key that swallows the value's head at a NUL), sent to the
+   * replica `op` is waiting at, now or a while later. It must never be
+   * answered ok: the identity belongs to `op`'s command.
+   */
+  private sendTwin(c: SimClient, op: ClientOp): void {
+    const h = this.habits!;
+    const cmd = op.command;
+    const twin: Command = cmd.op === 'set'
+      ? (cmd.value.includes('\u0000')
+        ? { op: 'set', key: `${cmd.key}\u0000${cmd.value.slice(0, cmd.value.indexOf('\u0000'))}`, value: cmd.value.slice(cmd.value.indexOf('\u0000') + 1) }
+        : { op: 'set', key: cmd.key, value: `${cmd.value}\u0000twin` })
+      : { op: 'set', key: `${cmd.op === 'get' ? cmd.key : 'config'}\u0000`, value: 'twin' };
+    const later = h.chance(0.5);
+    this.world.schedule(later ? h.int(100, 1500) : 0, { kind: 'call', fn: () => {
+      const { world } = this;
+      const nodeId = later ? h.int(1, world.nodes.length) : (op.lastNode ?? 1);
+      const node = world.nodes[nodeId - 1];
+      if (node?.replica == null || op.identity === null) return;
+      const what = `client ${c.id}'s twin ${describeCommand(twin)} under ${commandId(op.identity)} (its own: ${describeCommand(cmd)})`;
+      world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`);
+      const req = this.track(what, nodeId, node.life, 1000);
+      node.replica.request(twin, { identity: op.identity, timeoutMs: 1000 }, (reply) => {
+        this.answered(req);
+        if (reply.ok) throw new InvariantViolation(`exactly-once: ${what} was answered ok at node-${nodeId}: another command's identity`);
+      });
+    } });
+  }
+
+  private track(what: string, node: NodeId, life: { readonly alive: boolean }, timeoutMs: number): SentRequest | null {
+    if (this.world.swarm === null) return null;
+    const req: SentRequest = { what, node, life, deadlineMs: this.world.now + timeoutMs, answers: 0 };
+    this.sent.push(req);
+    return req;
+  }
+
+  private answered(req: SentRequest | null): void {
+    if (req === null) return;
+    req.answers++;
+    if (req.answers > 1) throw new InvariantViolation(`exactly-once: ${req.what} to node-${req.node} was answered ${req.answers} times`);
   }
 
   /** Clients ask the latest configuration's voters (a removed or joining replica would leave them waiting on nobody). */
@@ -142,13 +223,53 @@ export class SimClients<M extends PeerMessage> {
     const life = node.life;
     // The identity the command travels under: the client's own, or the next one of the replica's session.
     const identity = op.identity ?? node.replica.nextIdentity();
+    op.lastNode = nodeId;
+    op.lastIdentity = identity;
+    const req = this.track(`client ${c.id}'s ${describeCommand(cmd)} as ${commandId(identity)} (attempt ${op.attempts})`, nodeId, life, timeoutMs);
     if (cmd.op === 'set' || world.opts.protocol === 'multi') {
       // Multi-Paxos logs reads as commands too, so every request is a value that may be chosen.
       world.checker.noteProposed(commandKey(cmd), world.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''));
     }
     node.replica.request(cmd, { identity, timeoutMs }, (reply) => {
+      this.answered(req);
       if (life.alive) this.onReply(c, op, nodeId, reply);
     });
+    // Resubmit before this attempt ends (swarm): a second attempt, same identity, another replica, while this one waits.
+    const h = this.habits;
+    const rate = world.swarm?.earlyResubmitRate ?? 0;
+    if (h !== null && rate > 0 && op.identity !== null && op.attempts < MAX_ATTEMPTS && h.chance(rate)) {
+      const attempts = op.attempts;
+      world.schedule(h.int(1, Math.max(2, Math.floor(timeoutMs / 2))), { kind: 'call', fn: () => {
+        if (op.done || c.current !== op || op.attempts !== attempts) return;
+        op.maybeApplied = true;
+        this.attempt(c, op);
+      } });
+    }
+  }
+
+  /**
+   * Retry long after (swarm): a finished operation is sent again, same
+   * identity and command, through any replica, as a client whose first reply
+   * was lost would. It is not a new operation: whatever it answers, it must
+   * not apply the command again (the history's reads would show it).
+   */
+  private maybeRetryLate(c: SimClient, op: ClientOp): void {
+    const h = this.habits;
+    const rate = this.world.swarm?.lateRetryRate ?? 0;
+    if (h === null || rate <= 0 || op.identity === null || !h.chance(rate)) return;
+    const identity = op.identity;
+    this.world.schedule(h.int(300, 2500), { kind: 'call', fn: () => {
+      const { world } = this;
+      const nodeId = h.int(1, world.nodes.length);
+      const node = world.nodes[nodeId - 1]!;
+      if (node.replica === null || node.retired) return;
+      world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`);
+      const req = this.track(`client ${c.id}'s late retry of ${describeCommand(op.command)} as ${commandId(identity)}`, nodeId, node.life, 1000);
+      node.replica.request(op.command, { identity, timeoutMs: 1000 }, (reply) => {
+        this.answered(req);
+        if (node.life.alive) world.noteAndTrace(`client ${c.id} ← node-${nodeId} ${reply.ok ? 'ok' : `${reply.outcome} (${reply.code})`} (the late retry)`);
+      });
+    } });
   }
 
   private onReply(c: SimClient, op: ClientOp, node: NodeId, reply: ClientReply): void {
@@ -159,6 +280,12 @@ export class SimClients<M extends PeerMessage> {
       op.history.output = { value: reply.value };
       op.history.returnTime = world.now;
       world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
+      // Basic: a set answered ok reports the key's chosen value, its own or an earlier one; only its own says it was chosen.
+      const own = world.opts.protocol === 'multi' || (op.command.op === 'set' && reply.value === op.command.value);
+      if (world.swarm !== null && op.lastIdentity !== undefined && own) {
+        this.acknowledged.push({ id: this.valueId(op, op.lastIdentity), what: `client ${c.id}'s ${describeCommand(op.command)}` });
+      }
+      this.maybeRetryLate(c, op);
       return this.next(c, op);
     }
     world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
@@ -168,6 +295,7 @@ export class SimClients<M extends PeerMessage> {
       // Known not to have happened, by any attempt: it leaves the history.
       op.done = true;
       this.history.splice(this.history.indexOf(op.history), 1);
+      if (world.swarm !== null && op.lastIdentity !== undefined) this.refused.push({ id: this.valueId(op, op.lastIdentity), what: `client ${c.id}'s ${describeCommand(op.command)} (${reply.code})` });
       return this.next(c, op);
     }
     this.retryOrGiveUp(c, op);
@@ -190,6 +318,29 @@ export class SimClients<M extends PeerMessage> {
     if (c.current !== op) return;
     c.current = null;
     this.world.schedule(this.random.int(5, 60), { kind: 'client', client: c.id });
+  }
+
+  private valueId(op: ClientOp, identity: CommandIdentity): string {
+    return this.world.adapter.commandValueId(identity, op.command.op === 'set' ? op.command.value : '');
+  }
+
+  /**
+   * The answers one by one (swarm): every request whose replica still lives
+   * was answered by its deadline; a write answered ok was chosen (a majority
+   * holds it durably); an operation a refusal settled was never chosen.
+   */
+  checkAnswers(): void {
+    if (this.world.swarm === null) return;
+    const now = this.world.now;
+    for (const r of this.sent) {
+      if (r.answers === 0 && r.life.alive && now > r.deadlineMs + ANSWER_SLACK_MS) {
+        throw new InvariantViolation(`exactly-once: ${r.what} to node-${r.node} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`);
+      }
+    }
+    const chosen = new Set<string>();
+    for (const v of this.world.checker.chosenByDefinition.values()) chosen.add(v.valueId);
+    for (const r of this.refused) if (chosen.has(r.id)) throw new InvariantViolation(`refused means never chosen: ${r.what} was refused, but ${r.id} was chosen`);
+    for (const a of this.acknowledged) if (!chosen.has(a.id)) throw new InvariantViolation(`ok means chosen: ${a.what} was answered ok, but ${a.id} was never chosen`);
   }
 
   /** The history against the protocol's model: throws on a violation, notes an undecided search. */

@@ -16,6 +16,7 @@ import type { FaultProfile } from './profile.js';
 import type { SimTracer } from './tracer.js';
 import type { Incarnation, SimDisk, SimLinks } from './twins.js';
 import type { SimOptions } from './world.js';
+import type { SwarmSettings } from './swarm.js';
 
 export type SimEvent =
   | { readonly kind: 'call'; readonly fn: () => void }
@@ -43,6 +44,8 @@ export interface SimNode {
 /** The world as its parts see it. */
 export interface World<M extends PeerMessage> {
   readonly opts: SimOptions;
+  /** The seed's drawn settings (swarm testing), or null for the classic schedules. */
+  readonly swarm: SwarmSettings | null;
   /** Simulated time, in ms. */
   readonly now: number;
   /** The fault phase is over: the network healed and the liveness clock runs. */

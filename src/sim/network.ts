@@ -7,23 +7,37 @@
  */
 import { describeMessage } from '../core/describe.js';
 import type { MultiMessage } from '../core/multi/messages.js';
-import type { Random } from '../core/random.js';
+import { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { World } from './events.js';
 import type { SnapshotChecker } from './snapshot-check.js';
 
+/** The messages a round leaves behind that a slow network may deliver long after: votes, promises and decisions. */
+const STALE_KINDS = new Set(['accepted', 'promise', 'commit', 'decide']);
+/** How many past messages the network keeps to replay. */
+const STALE_SAMPLE = 64;
+
 export class SimNetwork<M extends PeerMessage> {
   private groups: Map<NodeId, number> | null = null;
   /** Messages sent, lost or not. */
   messages = 0;
+  /** Stale traffic (swarm): a bounded sample of past messages, some replayed long after their round ended. */
+  private readonly sample: { m: M; traceId: number }[] = [];
+  /** Its own stream, so schedules without stale traffic draw exactly what they drew before. */
+  private readonly staleRandom: Random | null;
+  /** Old messages replayed. */
+  replayed = 0;
 
   constructor(
     private readonly world: World<M>,
     /** The network's stream: loss, duplication and delay (the disks' write times draw from it too). */
     private readonly random: Random,
     private readonly snapshots: SnapshotChecker | null,
-  ) {}
+  ) {
+    const rate = world.swarm?.staleReplayRate ?? 0;
+    this.staleRandom = rate > 0 ? new Random((world.opts.seed ^ 0x57a1e) >>> 0) : null;
+  }
 
   get partitioned(): boolean {
     return this.groups !== null;
@@ -48,6 +62,27 @@ export class SimNetwork<M extends PeerMessage> {
       const delayMs = profile.minDelayMs + this.random.next() * profile.delaySpreadMs;
       world.schedule(delayMs, { kind: 'deliver', message: m, traceId });
     }
+    this.maybeReplayStale(m, traceId);
+  }
+
+  /**
+   * Stale traffic: the network remembers a bounded sample of votes, promises
+   * and decisions, and now and then delivers one again (sometimes twice), a
+   * long time after its round ended. A replica must take it for what it is.
+   * It stops at the settle, like loss and duplication.
+   */
+  private maybeReplayStale(m: M, traceId: number): void {
+    const r = this.staleRandom;
+    if (r === null || this.world.settled) return;
+    if (STALE_KINDS.has((m as { type?: string }).type ?? '')) {
+      if (this.sample.length < STALE_SAMPLE) this.sample.push({ m, traceId });
+      else this.sample[r.int(0, STALE_SAMPLE - 1)] = { m, traceId };
+    }
+    if (this.sample.length === 0 || !r.chance(this.world.swarm!.staleReplayRate)) return;
+    const old = r.pick(this.sample);
+    const copies = r.chance(0.3) ? 2 : 1;
+    this.replayed += copies;
+    for (let i = 0; i < copies; i++) this.world.schedule(r.int(100, 1500), { kind: 'deliver', message: old.m, traceId: old.traceId });
   }
 
   deliver(m: M, traceId: number): void {

@@ -32,6 +32,7 @@ import { Chaos, CHAOS_EVERY_MS } from './chaos.js';
 import { Administrator } from './administrator.js';
 import { SimClients } from './clients.js';
 import type { InputRecorder } from '../node/input-log.js';
+import { drawSwarm, type SwarmChoice, type SwarmSettings } from './swarm.js';
 
 /** Bugs planted in the runtime around the core (the core's own are in PlantedBugs). */
 export interface SimBugs {
@@ -41,6 +42,12 @@ export interface SimBugs {
   readonly replyBeforePersist?: boolean;
   /** Every incarnation of a replica numbers its requests from 1 in the same session (the first wave's bug). */
   readonly restartRequestNumbering?: boolean;
+  /**
+   * Basic: a learner's chosen record is written lazily, never waited for, and
+   * dies with the incarnation if no later write carries it (the bug regression
+   * seeds 30504 and 37638 were recorded for, commit 26c43da).
+   */
+  readonly lazyBasicChosen?: boolean;
 }
 
 export interface SimOptions {
@@ -79,6 +86,13 @@ export interface SimOptions {
   readonly membershipChanges?: boolean;
   /** Every incarnation's core inputs and Ready digests, for `paxos replay`'s tests: the recorder each boot gets. */
   readonly inputRecorder?: (node: NodeId, incarnation: number) => InputRecorder;
+  /**
+   * Swarm testing (`swarm.ts`): the seed draws its configuration too (cluster
+   * size when asked, horizon, snapshots, timers, batch, faults, stale traffic,
+   * clients' habits). What `fixed` names is taken instead of drawn; options
+   * above that say the same (profile, horizon, snapshots, membership) win.
+   */
+  readonly swarm?: SwarmChoice;
 }
 
 export interface SimResult {
@@ -99,6 +113,8 @@ export interface SimResult {
   /** Multi: configuration changes asked for, and those that took effect (the run's last epoch). */
   readonly membership?: { readonly asked: number; readonly epochs: number };
   readonly profile: string;
+  /** With swarm drawing: every setting the seed drew (printed as flags with a failing seed). */
+  readonly swarm?: SwarmSettings;
   readonly trace: readonly string[];
 }
 
@@ -138,7 +154,21 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private readonly admin: Administrator<M>;
   private readonly clients: SimClients<M>;
 
-  constructor(readonly opts: SimOptions) {
+  readonly opts: SimOptions;
+  /** The seed's drawn settings (swarm testing), or null when the caller runs the classic schedule. */
+  readonly swarm: SwarmSettings | null;
+
+  constructor(options: SimOptions) {
+    this.swarm = options.swarm === undefined ? null : drawSwarm(options.seed, options.protocol, options.clusterSize, options.swarm);
+    const opts: SimOptions = this.swarm === null ? options : {
+      ...options,
+      clusterSize: this.swarm.clusterSize,
+      profile: options.profile ?? this.swarm.profile,
+      ...(options.protocol === 'multi' ? { sessionHorizonSlots: options.sessionHorizonSlots ?? this.swarm.sessionHorizonSlots } : {}),
+      snapshotEverySlots: options.snapshotEverySlots ?? this.swarm.snapshotEverySlots,
+      membershipChanges: options.membershipChanges ?? this.swarm.membershipChanges,
+    };
+    this.opts = opts;
     this.random = new Random(opts.seed);
     this.netRandom = this.random.fork();
     const clientRandom = this.random.fork();
@@ -179,6 +209,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     try {
       this.start();
       this.loop();
+      this.clients.checkAnswers();
       this.clients.checkHistory();
     } catch (err) {
       if (err instanceof Stop) violation = err.message;
@@ -198,6 +229,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       ...(undecided !== undefined ? { undecided } : {}),
       chosen: this.checker.chosen.size, messages: this.network.messages, opsCompleted: completed,
       opsOpen: this.clients.operations - completed, virtualMs: this.time, profile: this.profileText,
+      ...(this.swarm !== null ? { swarm: this.swarm } : {}),
       snapshots: { ...this.snapshotCounts },
       ...(this.membershipChanges ? { membership: { asked: this.admin.changesAsked, epochs: this.checker.latestMembership().epoch } } : {}),
       trace: violation === undefined ? [] : [...this.trace],
@@ -316,11 +348,24 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
+      ...(this.swarm !== null ? {
+        electionTimeoutTicks: this.swarm.electionTimeoutTicks, heartbeatTicks: this.swarm.heartbeatTicks, maxBatchEntries: this.swarm.maxBatchEntries,
+      } : {}),
     };
   }
 
   /** The planted bug "reply before persist": storage that says a write is durable the moment it starts. */
   private plantedStorage(storage: SimStorage): SimStorage {
+    if (this.opts.simBugs?.lazyBasicChosen && this.opts.protocol === 'basic') {
+      const append = storage.append.bind(storage);
+      storage.append = (records, done) => {
+        const chosen = records.filter((r) => (r as { t?: string }).t === 'chosen');
+        const rest = records.filter((r) => (r as { t?: string }).t !== 'chosen');
+        storage.appendLazy(chosen);
+        if (rest.length > 0) append(rest, done);
+        else done(null);
+      };
+    }
     if (!this.opts.simBugs?.replyBeforePersist) return storage;
     const append = storage.append.bind(storage);
     storage.append = (records, done) => {
@@ -429,7 +474,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
         this.snapshotCounts.installed++;
         this.note(`node-${node} ${e.text}`);
-      } else if (e.type === 'note' && e.text.includes('reuses an identity')) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
+      } else if (e.type === 'note' && e.text.includes('reuses an identity') && this.swarm?.reuseIdentities !== true) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
     }
   }
 

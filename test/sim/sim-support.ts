@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import type { Protocol } from '../../src/core/types.js';
 import { reproduction, runSeeds } from '../../src/sim/batch.js';
 
-/** Runs a range of seeds and fails with every failing seed's reproduction line and trace. */
+/** Runs a range of seeds, each drawing its own settings, and fails with every failing seed's reproduction line (settings included) and trace. */
 export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSeed: number, seeds: number): void {
-  const result = runSeeds({ protocol, clusterSize, firstSeed, seeds, maxFailures: 3 });
+  // Swarm testing: each seed draws its settings too (src/sim/swarm.ts); the size stays the file's.
+  const result = runSeeds({ protocol, clusterSize, firstSeed, seeds, maxFailures: 3, swarm: true });
   const report = result.failures.map((f) => `${f.violation}\n  faults: ${f.profile}\n  reproduce: ${reproduction(f)}\n${f.trace.slice(-40).join('\n')}`);
   const m = result.membership;
   console.log(`${protocol} n=${clusterSize}: ${result.schedules} schedules, ${result.chosen} values chosen, ${result.opsCompleted} client ops, ${result.failures.length} violations, ${result.seconds.toFixed(1)}s` +

@@ -4,12 +4,16 @@ import type { Protocol } from '../../core/types.js';
 import { reproduction, runSeedsAsync, type AsyncBatchResult } from '../../sim/batch.js';
 import type { Plant } from '../../sim/planted.js';
 import type { SimResult } from '../../sim/world.js';
+import type { SwarmFixed } from '../../sim/swarm.js';
 import { UsageError } from '../../errors.js';
 import { openTraceOutput } from './trace-file.js';
 
 export interface SimCommandOptions {
   readonly protocol: Protocol;
-  readonly clusterSize: number;
+  /** Replicas per schedule; with swarm drawing it may be left out, and each seed draws 3 to 7. */
+  readonly clusterSize?: number;
+  /** Swarm testing: each seed draws its configuration, except these settings. Without it, the classic schedules. */
+  readonly swarm?: SwarmFixed;
   readonly seeds: number;
   readonly seed?: number;
   readonly from?: number;
@@ -33,7 +37,8 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   const traceOut = o.trace === undefined ? null : openTraceOutput(o.trace);
   let traceEvents: number | undefined;
   const batch = await runSeedsAsync({
-    protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, seeds, maxFailures: o.plant ? 1 : 20,
+    protocol: o.protocol, ...(o.clusterSize !== undefined ? { clusterSize: o.clusterSize } : {}), firstSeed, seeds,
+    ...(o.swarm !== undefined ? { swarm: { fixed: o.swarm } } : {}), maxFailures: o.plant ? 1 : 20,
     ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}), ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
     ...(o.plant ? { membershipChanges: o.plant.membershipChanges === true } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
@@ -44,9 +49,9 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
   const violations = batch.failures.length;
   if (o.json) {
     o.out(JSON.stringify({
-      protocol: o.protocol, clusterSize: o.clusterSize, firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
+      protocol: o.protocol, clusterSize: o.clusterSize ?? 'drawn 3-7', firstSeed, schedules: batch.schedules, interrupted: batch.interrupted, chosen: batch.chosen,
       snapshots: batch.snapshots,
-      violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
+      violations, undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })), seconds: round(batch.seconds), failures: batch.failures.map((f) => ({ seed: f.seed, violation: f.violation, ...(f.swarm ? { settings: f.swarm } : {}), reproduce: `${reproduction(f)}${o.plant ? ` --plant ${o.plant.name}` : ''}` })),
       ...(o.trace !== undefined ? { trace: { file: o.trace, events: traceEvents } } : {}),
     }));
   } else {
@@ -77,7 +82,8 @@ function printSummary(o: SimCommandOptions, firstSeed: number, batch: AsyncBatch
   const undecided = batch.undecided.length;
   // A Ctrl-C can land before the first schedule finishes; `seeds 7..6` would read as a bug.
   const seedText = schedules === 0 ? `no seeds run (first would have been ${firstSeed})` : schedules === 1 ? `seed ${firstSeed}` : `seeds ${firstSeed}..${firstSeed + schedules - 1}`;
-  o.out(`${o.protocol} paxos, ${o.clusterSize} replicas, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
+  const size = o.clusterSize === undefined ? 'each seed drawing its size (3-7) and settings' : `${o.clusterSize} replicas${o.swarm !== undefined ? ', each seed drawing its settings' : ''}`;
+  o.out(`${o.protocol} paxos, ${size}, ${seedText}${o.plant ? `, with a planted bug: ${o.plant.what}` : ''}`);
   o.out(`schedules ${schedules}   chosen ${chosen}   client ops completed ${ops}   violations ${violations}   undecided ${undecided}   ${round(seconds)}s`);
   o.out(o.protocol === 'multi'
     ? `log compactions ${batch.snapshots.taken} (each with a snapshot)   snapshots installed from a peer ${batch.snapshots.installed}`
@@ -90,6 +96,7 @@ function printFailure(out: (line: string) => void, f: SimResult, plantFlag: stri
   out('');
   out(`VIOLATION (seed ${f.seed}): ${f.violation}`);
   out(`  faults: ${f.profile}`);
+  if (f.swarm !== undefined) out(`  drawn: ${f.clusterSize} replicas, horizon ${f.swarm.sessionHorizonSlots}, snapshot every ${f.swarm.snapshotEverySlots}, election ${f.swarm.electionTimeoutTicks} ticks, heartbeat ${f.swarm.heartbeatTicks}, batch ${f.swarm.maxBatchEntries}, faults ${f.swarm.faults.join(',') || 'none'}`);
   out(`  reproduce: ${reproduction(f)}${plantFlag}`);
   out(`  the last ${f.trace.length} steps before it:`);
   for (const line of f.trace) out(`    ${line}`);
