@@ -24,7 +24,8 @@ import {
   type TimelineOp,
 } from './report-html.js';
 
-export interface LatencyInput {
+/** What a plot of a run's operations over time takes: the latency plot and the throughput plot alike. */
+export interface PlotInput {
   readonly ops: readonly TimelineOp[];
   readonly nemesis: readonly NemesisPeriod[];
   readonly durationMs: number;
@@ -32,7 +33,10 @@ export interface LatencyInput {
   readonly heightPx?: number;
 }
 
-const MARGIN = { left: 70, right: 20, top: 52, bottom: 46 };
+export type LatencyInput = PlotInput;
+
+/** The plots' margins, shared so the latency and throughput plots line up one above the other. */
+export const MARGIN = { left: 70, right: 20, top: 52, bottom: 46 };
 /** Zero-latency calls cannot sit on a log axis; they are drawn at this floor instead. */
 const MIN_LATENCY_MS = 0.01;
 /** Per-dot tooltips cost bytes; past this many dots only the highlighted ones keep theirs. */

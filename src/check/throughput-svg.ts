@@ -7,18 +7,10 @@
  * few got through. A pure function of its input, same bytes for the same
  * history.
  */
-import { bandLayer, n, OUTCOME_FILL } from './latency-svg.js';
-import { formatTick, groupThousands, niceTicks, timeSpan, type NemesisPeriod, type TimelineOp } from './report-html.js';
+import { bandLayer, MARGIN, n, OUTCOME_FILL, type PlotInput } from './latency-svg.js';
+import { formatTick, groupThousands, niceTicks, timeSpan, type TimelineOp } from './report-html.js';
 
-export interface ThroughputInput {
-  readonly ops: readonly TimelineOp[];
-  readonly nemesis: readonly NemesisPeriod[];
-  readonly durationMs: number;
-  readonly widthPx?: number;
-  readonly heightPx?: number;
-}
-
-const MARGIN = { left: 70, right: 20, top: 52, bottom: 46 };
+export type ThroughputInput = PlotInput;
 /** About this many buckets across the run: fine enough to see a 1 s stall in a 30 s run, coarse enough not to be noise. */
 const TARGET_BUCKETS = 60;
 const OUTCOMES = ['ok', 'fail', 'info'] as const;
