@@ -20,17 +20,9 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
-import { bin, paxos, succeeds } from '../support/cli.js';
+import { bin, paxos, recordedPids, succeeds } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
-function recordedPids(dir: string): number[] {
-  try {
-    const c = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number; replicas: { pid: number | null }[] } }).cluster;
-    return c === undefined ? [] : [c.orchestratorPid, ...c.replicas.map((r) => r.pid).filter((p): p is number => p !== null)];
-  } catch {
-    return [];
-  }
-}
 
 /** `paxos down`, then SIGKILL for anything recorded that is still alive; the home is deleted. */
 async function cleanup(dir: string): Promise<void> {

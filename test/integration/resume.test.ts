@@ -8,13 +8,13 @@
  * PAXOS_HOME of its own; every test stops everything it started.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isProcessAlive } from '../../src/cluster/record.js';
 import { eventually } from '../support/cluster.js';
-import { paxos, succeeds } from '../support/cli.js';
+import { paxos, recordedPids, succeeds } from '../support/cli.js';
 
 interface UpJson {
   readonly clusterId: string | null;
@@ -32,14 +32,6 @@ async function valueOf(dir: string, key: string): Promise<string | null> {
   return (JSON.parse((await succeeds(dir, 'get', key, '--json')).stdout) as { value: string | null }).value;
 }
 
-function recordedPids(dir: string): number[] {
-  try {
-    const c = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number; replicas: { pid: number | null }[] } }).cluster;
-    return c === undefined ? [] : [c.orchestratorPid, ...c.replicas.map((r) => r.pid).filter((p): p is number => p !== null)];
-  } catch {
-    return [];
-  }
-}
 
 /** `paxos down`, then SIGKILL for anything recorded that is still alive, so no test leaves a process behind. */
 async function cleanup(dir: string, extraPids: readonly number[] = []): Promise<void> {

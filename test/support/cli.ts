@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -34,4 +34,14 @@ export function runCheck(args: string[]): { code: number | null; results: Record
   });
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   return { code: r.status, results: JSON.parse(line) as Record<string, unknown>, out, stderr: r.stderr };
+}
+
+/** The pids a cluster record names (the orchestrator's and each replica's), so a test can make sure none outlives it. */
+export function recordedPids(dir: string): number[] {
+  try {
+    const c = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number; replicas: { pid: number | null }[] } }).cluster;
+    return c === undefined ? [] : [c.orchestratorPid, ...c.replicas.map((r) => r.pid).filter((p): p is number => p !== null)];
+  } catch {
+    return [];
+  }
 }
