@@ -38,7 +38,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   });
 
   main(process.argv).then(
-    (code) => { process.exitCode = code; },
-    (err) => { console.error(err); process.exitCode = 70; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      console.error(err);
+      process.exitCode = 70;
+    },
   );
 }

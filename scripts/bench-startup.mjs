@@ -74,16 +74,30 @@ try {
 const base = median(times[0]);
 const result = rows.map((row, j) => {
   const ms = times[j];
-  return { command: row.name, medianMs: round(median(ms)), minMs: round(Math.min(...ms)), maxMs: round(Math.max(...ms)), overNodeMs: round(median(ms) - base) };
+  return {
+    command: row.name,
+    medianMs: round(median(ms)),
+    minMs: round(Math.min(...ms)),
+    maxMs: round(Math.max(...ms)),
+    overNodeMs: round(median(ms) - base),
+  };
 });
-function round(x) { return Math.round(x * 10) / 10; }
+function round(x) {
+  return Math.round(x * 10) / 10;
+}
 
 if (flags.json) {
   process.stdout.write(`${JSON.stringify({ runs, node: process.version, bin, rows: result })}\n`);
 } else {
   process.stdout.write(`start-up wall time, median of ${runs} runs (node ${process.version}, ${bin})\n`);
-  const table = [['command', 'median', 'min', 'max', 'over node -e 0'], ...result.map((r) => [r.command, `${r.medianMs} ms`, `${r.minMs} ms`, `${r.maxMs} ms`, j(r)])];
-  function j(r) { return r.command === 'node -e 0' ? '-' : `+${r.overNodeMs} ms`; }
+  const table = [
+    ['command', 'median', 'min', 'max', 'over node -e 0'],
+    ...result.map((r) => [r.command, `${r.medianMs} ms`, `${r.minMs} ms`, `${r.maxMs} ms`, j(r)]),
+  ];
+  function j(r) {
+    return r.command === 'node -e 0' ? '-' : `+${r.overNodeMs} ms`;
+  }
   const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
-  for (const t of table) process.stdout.write(`${t.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
+  for (const t of table)
+    process.stdout.write(`${t.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
 }

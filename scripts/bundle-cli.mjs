@@ -33,7 +33,11 @@ const keepFileUrls = {
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return { contents: text, loader: 'js' };
       const rel = relative(outdir, args.path).split('\\').join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js', resolveDir: dirname(args.path) };
+      return {
+        contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`),
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      };
     });
   },
 };
@@ -51,7 +55,9 @@ await build({
   // ws's optional native helpers are looked up at run time, as ws does without a bundler.
   external: ['ink', 'react', 'react/*', 'react-devtools-core', 'yoga-layout', 'bufferutil', 'utf-8-validate'],
   // commander and ws are CommonJS: their require() of node: modules needs a real require in an ES module.
-  banner: { js: "import { createRequire as __paxosCreateRequire } from 'node:module'; const require = __paxosCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __paxosCreateRequire } from 'node:module'; const require = __paxosCreateRequire(import.meta.url);",
+  },
   // Every chunk beside main.js: the rewritten import.meta.url above is relative to this one folder.
   chunkNames: '[name]-[hash]',
   legalComments: 'none',

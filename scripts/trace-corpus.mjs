@@ -27,7 +27,15 @@ const seedsPerRun = quick ? 30 : 300;
 function digestOfSeed(opts) {
   const hash = createHash('sha256');
   let lines = 0;
-  const result = runSeeds({ ...opts, seeds: 1, traceSink: (line) => { hash.update(line); hash.update('\n'); lines++; } });
+  const result = runSeeds({
+    ...opts,
+    seeds: 1,
+    traceSink: (line) => {
+      hash.update(line);
+      hash.update('\n');
+      lines++;
+    },
+  });
   const failed = result.failures.length > 0 ? ' violation' : '';
   return `${hash.digest('hex').slice(0, 16)} ${lines}${failed} chosen=${result.chosen}`;
 }
@@ -36,7 +44,9 @@ for (const protocol of ['basic', 'multi']) {
   for (const clusterSize of [3, 5]) {
     for (let seed = 1; seed <= seedsPerRun; seed++) {
       // Each seed draws its settings (swarm testing), as paxos sim and the seeds tests do.
-      console.log(`${protocol} n=${clusterSize} seed=${seed} ${digestOfSeed({ protocol, clusterSize, firstSeed: seed, swarm: true })}`);
+      console.log(
+        `${protocol} n=${clusterSize} seed=${seed} ${digestOfSeed({ protocol, clusterSize, firstSeed: seed, swarm: true })}`,
+      );
     }
   }
 }
@@ -50,7 +60,11 @@ for (const plant of PLANTS) {
     for (let i = 0; i < (quick ? 3 : 10); i++) {
       const seed = plantSeed++;
       const opts = {
-        protocol, clusterSize, firstSeed: seed, ...(plant.bugs ? { bugs: plant.bugs } : {}), ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
+        protocol,
+        clusterSize,
+        firstSeed: seed,
+        ...(plant.bugs ? { bugs: plant.bugs } : {}),
+        ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
         membershipChanges: plant.membershipChanges === true,
       };
       console.log(`plant=${plant.name} ${protocol} n=${clusterSize} seed=${seed} ${digestOfSeed(opts)}`);
@@ -61,15 +75,23 @@ for (const plant of PLANTS) {
 const scenarioDir = join(root, 'templates/scenarios');
 const reproDir = join(root, '../shared/repro');
 const scenarioFiles = [
-  ...readdirSync(scenarioDir).filter((f) => f.endsWith('.txt')).map((f) => join(scenarioDir, f)),
+  ...readdirSync(scenarioDir)
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => join(scenarioDir, f)),
   // The shared reproductions too, when they sit beside the checkout; --quick (the golden test) leaves them out, since a clean clone may not have them.
-  ...(quick || !existsSync(reproDir) ? [] : readdirSync(reproDir).filter((f) => f.endsWith('.txt')).map((f) => join(reproDir, f))),
+  ...(quick || !existsSync(reproDir)
+    ? []
+    : readdirSync(reproDir)
+        .filter((f) => f.endsWith('.txt'))
+        .map((f) => join(reproDir, f))),
 ].sort((a, b) => basename(a).localeCompare(basename(b)));
 for (const file of scenarioFiles) {
   const hash = createHash('sha256');
   let text;
   try {
-    const steps = runScenario(parseScenario(readFileSync(file, 'utf8')), { traceSink: (line) => hash.update(`${line}\n`) });
+    const steps = runScenario(parseScenario(readFileSync(file, 'utf8')), {
+      traceSink: (line) => hash.update(`${line}\n`),
+    });
     for (const s of steps) hash.update(`${JSON.stringify(s)}\n`);
     text = hash.digest('hex').slice(0, 16);
   } catch (e) {

@@ -42,5 +42,5 @@ export function exitCodeFor(err: unknown): number {
 
 export function describeError(err: unknown): string {
   if (err instanceof UsageError || err instanceof OperatingError) return `paxos: ${err.message}`;
-  return `paxos: internal error (this is a bug): ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+  return `paxos: internal error (this is a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }

@@ -8,11 +8,21 @@
  *   const r = runSeeds({ protocol: 'multi', clusterSize: 5, firstSeed: 1, seeds: 100 });
  */
 export * from './core/index.js';
-export { runSchedule, Simulation, type SimBugs, type SimOptions, type SimResult } from './sim/world.js';
-export { runSeeds, reproduction, type BatchOptions, type BatchResult } from './sim/batch.js';
-export { InvariantViolation, majorityOf } from './sim/invariants.js';
 export {
-  checkKvHistory, checkLinearizable, partitionByKey, registerModel, MalformedHistoryError,
-  type CheckOptions, type CheckResult, type KvCheckResult, type KvInput, type KvOutput, type Model, type Operation,
+  type CheckOptions,
+  type CheckResult,
+  checkKvHistory,
+  checkLinearizable,
+  type KvCheckResult,
+  type KvInput,
+  type KvOutput,
+  MalformedHistoryError,
+  type Model,
+  type Operation,
+  partitionByKey,
+  registerModel,
 } from './linearizability/checker.js';
-export { PLANTS, plantNamed, type Plant } from './sim/planted.js';
+export { type BatchOptions, type BatchResult, reproduction, runSeeds } from './sim/batch.js';
+export { InvariantViolation, majorityOf } from './sim/invariants.js';
+export { PLANTS, type Plant, plantNamed } from './sim/planted.js';
+export { runSchedule, type SimBugs, type SimOptions, type SimResult, Simulation } from './sim/world.js';

@@ -113,7 +113,15 @@ test('the reader finds imports of every kind', () => {
     "import {\n  g,\n  h,\n} from '../sim/g.js';",
     "import x from 'node:fs';",
   ].join('\n');
-  assert.deepEqual(importsOf(text).sort(), ['../cli/f.js', '../core/a.js', '../node/b.js', '../sim/g.js', '../trace/d.js', '../ui/e.js', './c.js']);
+  assert.deepEqual(importsOf(text).sort(), [
+    '../cli/f.js',
+    '../core/a.js',
+    '../node/b.js',
+    '../sim/g.js',
+    '../trace/d.js',
+    '../ui/e.js',
+    './c.js',
+  ]);
 });
 
 test('no room imports a higher one (and so no two rooms import each other)', () => {

@@ -56,7 +56,9 @@ export function floorOf(m: FloorMeasurements): Floor {
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
     ...m,
-    fsyncAppendUs: round(m.fsyncAppendUs), fsyncPreallocatedUs: round(m.fsyncPreallocatedUs), wsRoundTripUs: round(m.wsRoundTripUs),
+    fsyncAppendUs: round(m.fsyncAppendUs),
+    fsyncPreallocatedUs: round(m.fsyncPreallocatedUs),
+    wsRoundTripUs: round(m.wsRoundTripUs),
     valueAppendUs: round(2 * m.wsRoundTripUs + m.fsyncAppendUs),
     valueUs: round(2 * m.wsRoundTripUs + m.fsyncPreallocatedUs),
   };
@@ -65,7 +67,7 @@ export function floorOf(m: FloorMeasurements): Floor {
 /** A latency in milliseconds as a multiple of the floor, to two decimals (NaN when either is not a positive number). */
 export function timesFloor(latencyMs: number, floor: Pick<Floor, 'valueUs'>): number {
   if (!(floor.valueUs > 0) || !Number.isFinite(latencyMs)) return NaN;
-  return Math.round((latencyMs * 1000 / floor.valueUs) * 100) / 100;
+  return Math.round(((latencyMs * 1000) / floor.valueUs) * 100) / 100;
 }
 
 /** The floor as the lines `paxos bench` prints above its table. */
@@ -86,7 +88,12 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Measures the floor: fsyncs in a scratch folder made inside `near` (removed afterwards), round trips between two threads. */
-export async function measureFloor(o: { near: string; fsyncs?: number; roundTrips?: number; rounds?: number }): Promise<Floor> {
+export async function measureFloor(o: {
+  near: string;
+  fsyncs?: number;
+  roundTrips?: number;
+  rounds?: number;
+}): Promise<Floor> {
   const fsyncs = o.fsyncs ?? 300;
   const roundTrips = o.roundTrips ?? 1000;
   const rounds = Math.max(1, Math.min(o.rounds ?? 3, fsyncs));
@@ -105,7 +112,13 @@ export async function measureFloor(o: { near: string; fsyncs?: number; roundTrip
     rmSync(dir, { recursive: true, force: true });
   }
   const ws = median(await wsRoundTrips(roundTrips));
-  return floorOf({ dir: o.near, fsyncAppendUs: Math.min(...append), fsyncPreallocatedUs: Math.min(...preallocated), wsRoundTripUs: ws, samples: { fsync: perRound * rounds, rounds, roundTrips } });
+  return floorOf({
+    dir: o.near,
+    fsyncAppendUs: Math.min(...append),
+    fsyncPreallocatedUs: Math.min(...preallocated),
+    wsRoundTripUs: ws,
+    samples: { fsync: perRound * rounds, rounds, roundTrips },
+  });
 }
 
 /**
@@ -122,7 +135,8 @@ function fsyncTimes(file: string, n: number, preallocate: boolean): number[] {
     if (preallocate) {
       // Written in full and synced first, as a preallocated segment is: the writes below change no size and no extent.
       const zeros = Buffer.alloc(BLOCK * 64);
-      for (let written = 0; written < BLOCK * (n + warm); written += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, BLOCK * (n + warm) - written), written);
+      for (let written = 0; written < BLOCK * (n + warm); written += zeros.length)
+        writeSync(fd, zeros, 0, Math.min(zeros.length, BLOCK * (n + warm) - written), written);
       fdatasyncSync(fd);
     }
     const times: number[] = [];
@@ -146,7 +160,8 @@ function fsyncTimes(file: string, n: number, preallocate: boolean): number[] {
 async function wsRoundTrips(n: number): Promise<number[]> {
   // Written to run as CommonJS or as an ES module (the worker's input type follows the parent's flags): only import().
   const ws = pathToFileURL(createRequire(import.meta.url).resolve('ws')).href;
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     (async () => {
       const { parentPort, workerData } = await import('node:worker_threads');
       const { WebSocketServer } = (await import(workerData.ws)).default;
@@ -154,7 +169,9 @@ async function wsRoundTrips(n: number): Promise<number[]> {
       server.on('connection', (s) => { s.on('message', (m, binary) => s.send(m, { binary })); });
       server.on('listening', () => parentPort.postMessage(server.address().port));
     })();
-  `, { eval: true, workerData: { ws } });
+  `,
+    { eval: true, workerData: { ws } },
+  );
   try {
     const port = await new Promise<number>((resolve, reject) => {
       worker.once('message', resolve);

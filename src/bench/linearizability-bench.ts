@@ -9,7 +9,14 @@
  * the machine, so nothing here asserts a speed.
  */
 import { Random } from '../core/random.js';
-import { checkLinearizable, registerModel, type KvInput, type KvOutput, type Model, type Operation } from '../linearizability/checker.js';
+import {
+  checkLinearizable,
+  type KvInput,
+  type KvOutput,
+  type Model,
+  type Operation,
+  registerModel,
+} from '../linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
 
@@ -87,7 +94,11 @@ function unlift(call: Entry): void {
  * when the search needs more than `maxSteps` steps (it is exponential in the
  * worst case), never hangs.
  */
-function legacyCheck<S, I, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[], maxSteps: number): LegacyResult {
+function legacyCheck<S, I, O>(
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+  maxSteps: number,
+): LegacyResult {
   const head = buildEntries(history);
   // Open ops may be left out, so the search is done once every completed op is placed.
   let completedLeft = history.filter((h) => h.returnTime !== Infinity).length;
@@ -144,7 +155,6 @@ function noteDeadEnd<S>(longest: Longest, stack: readonly Frame<S>[], entry: Ent
   longest.stuckOp = entry === null ? -1 : entry.op;
 }
 
-
 // ------------------------------------------------------------- histories
 
 interface Shape {
@@ -178,7 +188,13 @@ function plan(random: Random, shape: Shape): Planned[] {
     const isSet = random.chance(0.5);
     const open = isSet && random.chance(shape.openFraction);
     const lost = open && random.chance(0.5);
-    planned.push({ clientId, isSet, callTime, effectTime: lost ? Infinity : effectTime, returnTime: open ? Infinity : returnTime });
+    planned.push({
+      clientId,
+      isSet,
+      callTime,
+      effectTime: lost ? Infinity : effectTime,
+      returnTime: open ? Infinity : returnTime,
+    });
   }
   return planned;
 }
@@ -198,7 +214,10 @@ function generate(seed: number, shape: Shape): Op[] {
       const v = `v${i}`;
       if (p.effectTime !== Infinity) value = v;
       if (p.effectTime !== Infinity) written.push(v);
-      history[i] = p.returnTime === Infinity ? { ...base, input: { op: 'set', key: 'x', value: v } } : { ...base, input: { op: 'set', key: 'x', value: v }, output: { value: v } };
+      history[i] =
+        p.returnTime === Infinity
+          ? { ...base, input: { op: 'set', key: 'x', value: v } }
+          : { ...base, input: { op: 'set', key: 'x', value: v }, output: { value: v } };
     } else {
       history[i] = { ...base, input: { op: 'get', key: 'x' }, output: { value } };
     }
@@ -208,7 +227,9 @@ function generate(seed: number, shape: Shape): Op[] {
 
 /** Replaces the output of a read in the second half with the first value ever written. */
 function withStaleRead(history: Op[], written: readonly string[]): Op[] {
-  const i = history.findIndex((h, j) => j > history.length / 2 && h.input.op === 'get' && h.output?.value !== written[0]);
+  const i = history.findIndex(
+    (h, j) => j > history.length / 2 && h.input.op === 'get' && h.output?.value !== written[0],
+  );
   if (i < 0 || written.length === 0) return history;
   const copy = [...history];
   copy[i] = { ...history[i]!, output: { value: written[0]! } };
@@ -220,7 +241,8 @@ function withStaleRead(history: Op[], written: readonly string[]): Op[] {
 const MAX_STEPS = 2_000_000;
 
 /** Open reads change nothing; both checkers get the history without them, as checkKvHistory hands it over. */
-const withoutOpenReads = (history: Op[]): Op[] => history.filter((h) => !(h.input.op === 'get' && h.output === undefined));
+const withoutOpenReads = (history: Op[]): Op[] =>
+  history.filter((h) => !(h.input.op === 'get' && h.output === undefined));
 
 function time<T>(run: () => T): { result: T; seconds: number } {
   const startMs = performance.now();
@@ -253,9 +275,17 @@ function measure(name: string, history: Op[], model: Model<string | null, KvInpu
   const current = fastest(() => checkLinearizable(model, history, { maxSteps: MAX_STEPS }));
   // The same search in the same order: a verdict or step count that differs (beyond the one step the old loop did not count) is a bug.
   if (legacy.result.ok !== current.result.ok || Math.abs(legacy.result.steps - current.result.steps) > 1) {
-    throw new Error(`${name}: legacy ${legacy.result.ok} in ${legacy.result.steps} steps, new ${current.result.ok} in ${current.result.steps}`);
+    throw new Error(
+      `${name}: legacy ${legacy.result.ok} in ${legacy.result.steps} steps, new ${current.result.ok} in ${current.result.steps}`,
+    );
   }
-  return { name, steps: current.result.steps, verdict: String(current.result.ok), legacySeconds: legacy.seconds, newSeconds: current.seconds };
+  return {
+    name,
+    steps: current.result.steps,
+    verdict: String(current.result.ok),
+    legacySeconds: legacy.seconds,
+    newSeconds: current.seconds,
+  };
 }
 
 const SHAPES: readonly (Shape & { name: string })[] = [
@@ -271,13 +301,18 @@ const SHAPES: readonly (Shape & { name: string })[] = [
 
 const SEED = 20261125;
 
-const nsPerStep = (seconds: number, steps: number): string => (steps === 0 ? '-' : ((seconds * 1e9) / steps).toFixed(0));
+const nsPerStep = (seconds: number, steps: number): string =>
+  steps === 0 ? '-' : ((seconds * 1e9) / steps).toFixed(0);
 
 function printRow(r: Row): void {
   const cells = [
-    r.name.padEnd(34), r.verdict.padEnd(8), String(r.steps).padStart(9),
-    r.legacySeconds.toFixed(3).padStart(8), r.newSeconds.toFixed(3).padStart(8),
-    nsPerStep(r.legacySeconds, r.steps).padStart(8), nsPerStep(r.newSeconds, r.steps).padStart(8),
+    r.name.padEnd(34),
+    r.verdict.padEnd(8),
+    String(r.steps).padStart(9),
+    r.legacySeconds.toFixed(3).padStart(8),
+    r.newSeconds.toFixed(3).padStart(8),
+    nsPerStep(r.legacySeconds, r.steps).padStart(8),
+    nsPerStep(r.newSeconds, r.steps).padStart(8),
     (r.legacySeconds / r.newSeconds).toFixed(1).padStart(6),
   ];
   console.log(cells.join(' '));
@@ -287,9 +322,24 @@ function main(): void {
   // Warm both up so the first row does not pay for compilation.
   const warm = withoutOpenReads(generate(1, { clients: 8, ops: 300, openFraction: 0.05, stale: true }));
   measure('warm-up', warm, registerModel);
-  console.log(`linearizability search, register model, seed ${SEED}, step budget ${MAX_STEPS}, best of ${REPEATS} runs each`);
-  console.log(['history'.padEnd(34), 'verdict'.padEnd(8), 'steps'.padStart(9), 'legacy s'.padStart(8), 'new s'.padStart(8), 'legacy'.padStart(8), 'new'.padStart(8), 'ratio'.padStart(6)].join(' '));
-  console.log(`${''.padEnd(34)} ${''.padEnd(8)} ${''.padStart(9)} ${''.padStart(8)} ${''.padStart(8)} ${'ns/step'.padStart(8)} ${'ns/step'.padStart(8)}`);
+  console.log(
+    `linearizability search, register model, seed ${SEED}, step budget ${MAX_STEPS}, best of ${REPEATS} runs each`,
+  );
+  console.log(
+    [
+      'history'.padEnd(34),
+      'verdict'.padEnd(8),
+      'steps'.padStart(9),
+      'legacy s'.padStart(8),
+      'new s'.padStart(8),
+      'legacy'.padStart(8),
+      'new'.padStart(8),
+      'ratio'.padStart(6),
+    ].join(' '),
+  );
+  console.log(
+    `${''.padEnd(34)} ${''.padEnd(8)} ${''.padStart(9)} ${''.padStart(8)} ${''.padStart(8)} ${'ns/step'.padStart(8)} ${'ns/step'.padStart(8)}`,
+  );
   for (const shape of SHAPES) printRow(measure(shape.name, withoutOpenReads(generate(SEED, shape)), registerModel));
 }
 

@@ -36,7 +36,9 @@ export async function drive(o: LoadOptions): Promise<LoadResult> {
     while (next < o.ops) {
       const i = next++;
       const t0 = performance.now();
-      const reply = (await conn.request({ op: 'propose', key: o.key(i), value: o.value }, o.timeoutMs).catch(() => ({ ok: false }))) as { ok: boolean };
+      const reply = (await conn
+        .request({ op: 'propose', key: o.key(i), value: o.value }, o.timeoutMs)
+        .catch(() => ({ ok: false }))) as { ok: boolean };
       if (reply.ok) latencies[done++] = performance.now() - t0;
       else failed++;
       if ((done + failed) % 500 === 0) o.onProgress?.(done + failed);

@@ -60,7 +60,12 @@ export class SoakLoad {
   /** Runs until the soak's length is reached, or `stopNow` is called; resolves once the proposals in flight are back. */
   async run(): Promise<{ stoppedByFailures: string | null }> {
     const timers: NodeJS.Timeout[] = [];
-    if ('ms' in this.o.length) timers.push(setTimeout(() => { this.stopped = true; }, this.o.length.ms));
+    if ('ms' in this.o.length)
+      timers.push(
+        setTimeout(() => {
+          this.stopped = true;
+        }, this.o.length.ms),
+      );
     if ('ms' in this.o.interval) timers.push(setInterval(() => this.closeInterval(false), this.o.interval.ms));
     try {
       await Promise.all(Array.from({ length: this.o.concurrency }, (_, w) => this.worker(w)));
@@ -88,8 +93,12 @@ export class SoakLoad {
     while (!this.stopped && !('values' in this.o.length && this.next >= this.o.length.values)) {
       const i = this.next++;
       const t0 = performance.now();
-      const reply = (await conn.request({ op: 'propose', key: this.o.key(i), value: this.o.value }, this.o.timeoutMs)
-        .catch((err: unknown) => ({ ok: false, error: err instanceof Error ? err.message : String(err) }))) as { ok: boolean; error?: unknown };
+      const reply = (await conn
+        .request({ op: 'propose', key: this.o.key(i), value: this.o.value }, this.o.timeoutMs)
+        .catch((err: unknown) => ({ ok: false, error: err instanceof Error ? err.message : String(err) }))) as {
+        ok: boolean;
+        error?: unknown;
+      };
       if (this.current === null) return;
       if (reply.ok) {
         this.current.latencies.push(performance.now() - t0);
@@ -115,10 +124,11 @@ export class SoakLoad {
     const c = this.current;
     if (c === null) return;
     const done = c.latencies.length + c.failed;
-    const full = 'values' in this.o.interval
-      ? done >= this.o.interval.values
-      // A timed interval that the soak's own end cut at (nearly) its full length is a whole one.
-      : performance.now() - c.startMs >= this.o.interval.ms * FULL_ENOUGH;
+    const full =
+      'values' in this.o.interval
+        ? done >= this.o.interval.values
+        : // A timed interval that the soak's own end cut at (nearly) its full length is a whole one.
+          performance.now() - c.startMs >= this.o.interval.ms * FULL_ENOUGH;
     if (done > 0) this.closeInterval(!full);
     this.current = null;
   }
@@ -130,8 +140,13 @@ export class SoakLoad {
     this.current = this.freshInterval();
     this.index++;
     this.o.onInterval({
-      index: this.index, chosenTotal: this.chosenTotal, chosen: c.latencies.length, failed: c.failed,
-      seconds: (now - c.startMs) / 1000, latenciesMs: Float64Array.from(c.latencies).sort(), partial,
+      index: this.index,
+      chosenTotal: this.chosenTotal,
+      chosen: c.latencies.length,
+      failed: c.failed,
+      seconds: (now - c.startMs) / 1000,
+      latenciesMs: Float64Array.from(c.latencies).sort(),
+      partial,
     });
   }
 }

@@ -6,7 +6,7 @@
  */
 import { percentile } from '../bench/load.js';
 import { checkKvHistory, registerModel, writeOnceModel } from '../linearizability/checker.js';
-import { toOperations, type CompletedOp } from './history.js';
+import { type CompletedOp, toOperations } from './history.js';
 import type { ScheduledFault } from './nemesis.js';
 
 /** One replica's chosen log: slot (Multi) or key (Basic) → value identity, and its text. */
@@ -21,7 +21,11 @@ export interface LinearizabilityVerdict {
   readonly suspects: ReadonlySet<CompletedOp>;
 }
 
-export function checkLinearizability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; deadlineMs: number }): LinearizabilityVerdict {
+export function checkLinearizability(o: {
+  protocol: 'multi' | 'basic';
+  ops: readonly CompletedOp[];
+  deadlineMs: number;
+}): LinearizabilityVerdict {
   const model = o.protocol === 'multi' ? registerModel : writeOnceModel;
   const operations = toOperations(o.ops);
   const result = checkKvHistory(model, operations, { deadlineMs: o.deadlineMs });
@@ -31,8 +35,11 @@ export function checkLinearizability(o: { protocol: 'multi' | 'basic'; ops: read
   const suspects = new Set<CompletedOp>();
   for (const k of result.keys) for (const w of k.witness ?? []) if (recorded.has(w)) suspects.add(recorded.get(w)!);
   return {
-    ok: result.ok, ...(result.ok !== true ? { reason: result.reason } : {}),
-    violatingKeys: result.violatingKeys, undecidedKeys: result.undecidedKeys, suspects,
+    ok: result.ok,
+    ...(result.ok !== true ? { reason: result.reason } : {}),
+    violatingKeys: result.violatingKeys,
+    undecidedKeys: result.undecidedKeys,
+    suspects,
   };
 }
 
@@ -49,14 +56,18 @@ export interface AgreementVerdict {
  * replica compacted into its snapshot (`compacted`, Multi) are not in its log:
  * they count as learned, and the simulator checks that snapshots are right.
  */
-export function checkAgreement(logs: ReadonlyMap<number, ChosenLog>, compacted: ReadonlyMap<number, number> = new Map()): AgreementVerdict {
+export function checkAgreement(
+  logs: ReadonlyMap<number, ChosenLog>,
+  compacted: ReadonlyMap<number, number> = new Map(),
+): AgreementVerdict {
   const conflicts: string[] = [];
   const first = new Map<string, { node: number; id: string; text: string }>();
   for (const [node, log] of logs) {
     for (const [instance, v] of log) {
       const seen = first.get(instance);
       if (seen === undefined) first.set(instance, { node, ...v });
-      else if (seen.id !== v.id && conflicts.length < 20) conflicts.push(`${instance}: node-${seen.node} chose ${seen.text}, node-${node} chose ${v.text}`);
+      else if (seen.id !== v.id && conflicts.length < 20)
+        conflicts.push(`${instance}: node-${seen.node} chose ${seen.text}, node-${node} chose ${v.text}`);
     }
   }
   const learned = (node: number, l: ChosenLog) => l.size + (compacted.get(node) ?? 0);
@@ -77,8 +88,13 @@ export interface IdentityVerdict {
  * refuses it rather than losing a write, but the replica is still wrong.
  */
 export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
-  const reused = ops.filter((op) => op.completion?.code === 'identity-reused').slice(0, 20)
-    .map((op) => `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via node-${op.invoke.node}: ${op.completion!.error ?? ''}`);
+  const reused = ops
+    .filter((op) => op.completion?.code === 'identity-reused')
+    .slice(0, 20)
+    .map(
+      (op) =>
+        `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via node-${op.invoke.node}: ${op.completion!.error ?? ''}`,
+    );
   return { ok: reused.length === 0, reused };
 }
 
@@ -95,7 +111,12 @@ export interface DurabilityVerdict {
  * at the end: Multi by the command in the log, Basic by the key's chosen
  * value being the one the client was told.
  */
-export function checkDurability(o: { protocol: 'multi' | 'basic'; ops: readonly CompletedOp[]; logs: ReadonlyMap<number, ChosenLog>; compacted?: ReadonlyMap<number, number> }): DurabilityVerdict {
+export function checkDurability(o: {
+  protocol: 'multi' | 'basic';
+  ops: readonly CompletedOp[];
+  logs: ReadonlyMap<number, ChosenLog>;
+  compacted?: ReadonlyMap<number, number>;
+}): DurabilityVerdict {
   const acked = o.ops.filter((op) => op.invoke.op === 'set' && op.completion?.type === 'ok');
   const missing: string[] = [];
   const inSnapshots = new Set<CompletedOp>();
@@ -109,8 +130,14 @@ export function checkDurability(o: { protocol: 'multi' | 'basic'; ops: readonly 
         inSnapshots.add(op);
         continue;
       }
-      const present = o.protocol === 'multi' ? texts.has(`${op.invoke.key}=${op.invoke.value}`) : log.get(op.invoke.key)?.id === op.completion!.value;
-      if (!present && missing.length < 20) missing.push(`node-${node} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`);
+      const present =
+        o.protocol === 'multi'
+          ? texts.has(`${op.invoke.key}=${op.invoke.value}`)
+          : log.get(op.invoke.key)?.id === op.completion!.value;
+      if (!present && missing.length < 20)
+        missing.push(
+          `node-${node} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`,
+        );
     }
   }
   return { ok: missing.length === 0, acknowledged: acked.length, inSnapshots: inSnapshots.size, missing };
@@ -125,7 +152,8 @@ export interface Availability {
 
 /** The share of operations that succeeded, over the whole run, in calm periods and under each kind of fault. */
 export function availability(ops: readonly CompletedOp[], schedule: readonly ScheduledFault[]): Availability {
-  const share = (list: readonly CompletedOp[]) => (list.length === 0 ? null : round3(list.filter((op) => op.completion?.type === 'ok').length / list.length));
+  const share = (list: readonly CompletedOp[]) =>
+    list.length === 0 ? null : round3(list.filter((op) => op.completion?.type === 'ok').length / list.length);
   const faultAt = (t: number) => schedule.find((f) => t >= f.startMs && t < f.endMs);
   const byKind = new Map<string, CompletedOp[]>();
   const calm: CompletedOp[] = [];
@@ -141,12 +169,22 @@ export function availability(ops: readonly CompletedOp[], schedule: readonly Sch
   }
   const byFault: Record<string, number> = {};
   for (const [kind, list] of byKind) byFault[kind] = share(list)!;
-  const latencies = Float64Array.from(ops.filter((op) => op.completion?.type === 'ok').map((op) => op.completion!.timeMs - op.invoke.timeMs)).sort();
+  const latencies = Float64Array.from(
+    ops.filter((op) => op.completion?.type === 'ok').map((op) => op.completion!.timeMs - op.invoke.timeMs),
+  ).sort();
   return {
-    overall: share(ops) ?? 0, calm: share(calm), byFault,
-    latencyMs: latencies.length === 0 ? null : {
-      p50: round3(percentile(latencies, 0.5)), p95: round3(percentile(latencies, 0.95)), p99: round3(percentile(latencies, 0.99)), max: round3(percentile(latencies, 1)),
-    },
+    overall: share(ops) ?? 0,
+    calm: share(calm),
+    byFault,
+    latencyMs:
+      latencies.length === 0
+        ? null
+        : {
+            p50: round3(percentile(latencies, 0.5)),
+            p95: round3(percentile(latencies, 0.95)),
+            p99: round3(percentile(latencies, 0.99)),
+            max: round3(percentile(latencies, 1)),
+          },
   };
 }
 

@@ -66,7 +66,8 @@ export function pairOperations(events: readonly HistoryEvent[]): CompletedOp[] {
       continue;
     }
     const op = open.get(id);
-    if (op === undefined) throw new Error(`history: a completion of process ${e.process} seq ${e.seq} without its invoke`);
+    if (op === undefined)
+      throw new Error(`history: a completion of process ${e.process} seq ${e.seq} without its invoke`);
     op.completion = e;
     open.delete(id);
   }
@@ -82,9 +83,16 @@ export function toOperations(ops: readonly CompletedOp[]): Operation<KvInput, Kv
   const out: Operation<KvInput, KvOutput>[] = [];
   for (const { invoke, completion } of ops) {
     if (completion?.type === 'fail') continue;
-    const input: KvInput = invoke.op === 'set' ? { op: 'set', key: invoke.key, value: invoke.value ?? '' } : { op: 'get', key: invoke.key };
+    const input: KvInput =
+      invoke.op === 'set' ? { op: 'set', key: invoke.key, value: invoke.value ?? '' } : { op: 'get', key: invoke.key };
     if (completion?.type === 'ok') {
-      out.push({ clientId: invoke.process, input, output: { value: completion.value }, callTime: invoke.timeMs, returnTime: completion.timeMs });
+      out.push({
+        clientId: invoke.process,
+        input,
+        output: { value: completion.value },
+        callTime: invoke.timeMs,
+        returnTime: completion.timeMs,
+      });
     } else {
       out.push({ clientId: invoke.process, input, callTime: invoke.timeMs, returnTime: Infinity });
     }

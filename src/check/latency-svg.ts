@@ -14,14 +14,14 @@
 import { escapeHtml } from '../text/html.js';
 import {
   clip,
+  describeOp,
   formatTick,
   groupThousands,
   kindClass,
-  describeOp,
-  niceTicks,
-  timeSpan,
   type NemesisPeriod,
+  niceTicks,
   type TimelineOp,
+  timeSpan,
 } from './report-html.js';
 
 /** What a plot of a run's operations over time takes: the latency plot and the throughput plot alike. */
@@ -193,7 +193,9 @@ function axes(f: Frame): string {
     parts.push(`<line x1="${n(x)}" x2="${n(x)}" y1="${f.y1}" y2="${f.y1 + 5}" stroke="#555"/>`);
     parts.push(`<text x="${n(x)}" y="${f.y1 + 18}" text-anchor="middle">${formatTick(t, step, f.span)}</text>`);
   }
-  parts.push(`<rect x="${f.x0}" y="${f.y0}" width="${f.x1 - f.x0}" height="${f.y1 - f.y0}" fill="none" stroke="#999"/>`);
+  parts.push(
+    `<rect x="${f.x0}" y="${f.y0}" width="${f.x1 - f.x0}" height="${f.y1 - f.y0}" fill="none" stroke="#999"/>`,
+  );
   parts.push(
     `<text x="${n((f.x0 + f.x1) / 2)}" y="${f.height - 8}" text-anchor="middle">time since the run started (each dot at its operation&#39;s start)</text>`,
   );

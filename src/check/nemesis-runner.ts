@@ -84,7 +84,8 @@ export class NemesisRunner {
         const members = this.o.members();
         const minority = f.minority.filter((n) => members.includes(n));
         const rest = members.filter((n) => !minority.includes(n));
-        if (minority.length === 0 || rest.length === 0) throw new Error('none of its replicas is in the cluster any more');
+        if (minority.length === 0 || rest.length === 0)
+          throw new Error('none of its replicas is in the cluster any more');
         await c.partition([minority, rest]);
         a.partitioned = true;
         return;
@@ -133,7 +134,11 @@ export class NemesisRunner {
   }
 
   private changeContext() {
-    return { cluster: this.o.cluster, timeoutMs: CHANGE_TIMEOUT_MS, report: { step: (line: string) => this.o.log(`  ${line}`) } };
+    return {
+      cluster: this.o.cluster,
+      timeoutMs: CHANGE_TIMEOUT_MS,
+      report: { step: (line: string) => this.o.log(`  ${line}`) },
+    };
   }
 
   private async hitLeader(how: 'kill' | 'pause' | 'isolate', a: Active): Promise<void> {
@@ -158,15 +163,31 @@ export class NemesisRunner {
     const a = this.active!;
     this.active = null;
     const c = this.o.cluster;
-    const undo = async (what: string, p: () => Promise<void>) => p().catch((err: Error) => this.o.log(`  nemesis could not ${what}: ${err.message}`));
+    const undo = async (what: string, p: () => Promise<void>) =>
+      p().catch((err: Error) => this.o.log(`  nemesis could not ${what}: ${err.message}`));
     for (const n of a.paused) await undo(`resume node-${n}`, () => c.resume(n));
-    if (a.scheduled.fault.kind === 'kill-all') await undo('restart every replica', async () => { await c.restartAll(); });
+    if (a.scheduled.fault.kind === 'kill-all')
+      await undo('restart every replica', async () => {
+        await c.restartAll();
+      });
     else for (const n of a.killed) await undo(`restart node-${n}`, () => c.restart(n));
     if (a.partitioned) await undo('heal', () => c.heal());
-    if (a.changed?.added != null) await undo('remove a replica again', async () => { await removeOn(this.changeContext(), this.victim()); });
-    if (a.changed?.removed != null) await undo('add a replica again', async () => { await addOn(this.changeContext()); });
+    if (a.changed?.added != null)
+      await undo('remove a replica again', async () => {
+        await removeOn(this.changeContext(), this.victim());
+      });
+    if (a.changed?.removed != null)
+      await undo('add a replica again', async () => {
+        await addOn(this.changeContext());
+      });
     if (a.net) await undo('restore the network', () => c.net({ delayMs: null, dropRate: 0 }));
     const text = describeFault(a.scheduled.fault);
-    this.o.record({ type: 'nemesis', phase: 'end', kind: a.scheduled.fault.kind, description: text, timeMs: this.o.nowMs() });
+    this.o.record({
+      type: 'nemesis',
+      phase: 'end',
+      kind: a.scheduled.fault.kind,
+      description: text,
+      timeMs: this.o.nowMs(),
+    });
   }
 }

@@ -6,7 +6,16 @@
  */
 import { Random } from '../core/random.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'leader', 'delay', 'drop', 'kill-all', 'membership'] as const;
+export const NEMESIS_KINDS = [
+  'kill',
+  'pause',
+  'partition',
+  'leader',
+  'delay',
+  'drop',
+  'kill-all',
+  'membership',
+] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a fault hits: named replicas, or the leader of the moment. */
@@ -40,7 +49,12 @@ export interface ScheduledFault {
  * and calm gaps 1.5–3 s: long enough for elections (150–300 ms) to happen
  * inside a fault, short enough for several faults in a short run.
  */
-export function drawSchedule(o: { seed: number; clusterSize: number; durationMs: number; kinds: readonly NemesisKind[] }): ScheduledFault[] {
+export function drawSchedule(o: {
+  seed: number;
+  clusterSize: number;
+  durationMs: number;
+  kinds: readonly NemesisKind[];
+}): ScheduledFault[] {
   const random = new Random(o.seed);
   const schedule: ScheduledFault[] = [];
   if (o.kinds.length === 0) return schedule;
@@ -111,7 +125,11 @@ export function describeFault(f: Fault): string {
     case 'kill-all':
       return 'kill every replica at once, then restart them all';
     case 'membership':
-      return f.how === 'grow' ? 'add a replica, remove one at the end' : f.how === 'shrink' ? 'remove a voter, add a fresh replica at the end' : 'replace a voter by a fresh replica';
+      return f.how === 'grow'
+        ? 'add a replica, remove one at the end'
+        : f.how === 'shrink'
+          ? 'remove a voter, add a fresh replica at the end'
+          : 'replace a voter by a fresh replica';
   }
 }
 
@@ -119,7 +137,8 @@ export function parseNemesis(text: string): NemesisKind[] {
   if (text.trim() === '' || text === 'none') return [];
   const kinds = text.split(',').map((k) => k.trim());
   for (const k of kinds) {
-    if (!(NEMESIS_KINDS as readonly string[]).includes(k)) throw new Error(`unknown nemesis "${k}"; choose from ${NEMESIS_KINDS.join(', ')} (comma-separated) or none`);
+    if (!(NEMESIS_KINDS as readonly string[]).includes(k))
+      throw new Error(`unknown nemesis "${k}"; choose from ${NEMESIS_KINDS.join(', ')} (comma-separated) or none`);
   }
   return kinds as NemesisKind[];
 }

@@ -12,8 +12,9 @@
  * of text that comes from the history goes through `escapeHtml`, because keys
  * and values are user text and the page must never run any of it.
  */
-import { renderThroughputSvg } from './throughput-svg.js';
+
 import { escapeHtml } from '../text/html.js';
+import { renderThroughputSvg } from './throughput-svg.js';
 
 export interface TimelineOp {
   /** One row per client. */
@@ -321,7 +322,9 @@ function violationSection(sorted: readonly { op: TimelineOp; index: number }[], 
   const items = bad.slice(0, MAX_LISTED_VIOLATIONS).map(({ op, index }) => {
     const when = `[${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)} ms] `;
     const text = escapeHtml(when + describeOp(op));
-    return drawn.has(index) ? `<li><a href="#op-${index}">${text}</a></li>` : `<li>${text} (not drawn: past the cut)</li>`;
+    return drawn.has(index)
+      ? `<li><a href="#op-${index}">${text}</a></li>`
+      : `<li>${text} (not drawn: past the cut)</li>`;
   });
   const more =
     bad.length > MAX_LISTED_VIOLATIONS ? `<p>…and ${groupThousands(bad.length - MAX_LISTED_VIOLATIONS)} more.</p>` : '';
@@ -420,7 +423,9 @@ export function explainKey(ops: readonly TimelineOp[], indices: readonly number[
   for (let i = 0; i < items.length; i++) if (!placed.has(i) && required[i]) minEnd = Math.min(minEnd, end[i]!);
   const blocked = items
     .map((it, i) => ({ ...it, i }))
-    .filter(({ op, i }) => !placed.has(i) && required[i] && op.startMs <= minEnd && op.op === 'get' && op.value !== bestValue)
+    .filter(
+      ({ op, i }) => !placed.has(i) && required[i] && op.startMs <= minEnd && op.op === 'get' && op.value !== bestValue,
+    )
     .map(({ index }) => index);
   let value: string | null = null;
   const order = best.map((i) => {
@@ -460,13 +465,16 @@ function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<numbe
     });
     const blocked = e.blocked.map((index) => {
       const op = ops[index]!;
-      return `<tr class="blocked"><td>✗</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td>` +
-        `<td>read ${shown(op.value)}, but the register holds ${shown(e.value)}</td></tr>`;
+      return (
+        `<tr class="blocked"><td>✗</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td>` +
+        `<td>read ${shown(op.value)}, but the register holds ${shown(e.value)}</td></tr>`
+      );
     });
-    const why = e.blocked.length > 0
-      ? `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>. Every operation still to place started before ` +
-        `${e.blocked.length === 1 ? 'the one below' : 'one of those below'} ended, so one of these must come next, and none can:</p>`
-      : `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>, and no remaining operation can follow in real-time order.</p>`;
+    const why =
+      e.blocked.length > 0
+        ? `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>. Every operation still to place started before ` +
+          `${e.blocked.length === 1 ? 'the one below' : 'one of those below'} ended, so one of these must come next, and none can:</p>`
+        : `<p>After these ${groupThousands(e.order.length)} steps the register holds <b>${shown(e.value)}</b>, and no remaining operation can follow in real-time order.</p>`;
     return (
       `${title}<p>The longest order that works${e.exhausted ? ' (the search stopped at its step limit: the longest it found)' : ''}, with the register's value after each step` +
       `${skipped > 0 ? ` (the first ${groupThousands(skipped)} steps not shown)` : ''}:</p>` +
@@ -475,7 +483,10 @@ function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<numbe
       (blocked.length > 0 ? `<table class="lin"><tbody>${blocked.join('')}</tbody></table>` : '')
     );
   });
-  const more = keys.length > MAX_EXPLAINED_KEYS ? `<p>…and ${groupThousands(keys.length - MAX_EXPLAINED_KEYS)} more keys.</p>` : '';
+  const more =
+    keys.length > MAX_EXPLAINED_KEYS
+      ? `<p>…and ${groupThousands(keys.length - MAX_EXPLAINED_KEYS)} more keys.</p>`
+      : '';
   return `<section class="why"><h2>Why they cannot be ordered, one key at a time</h2>${parts.join('')}${more}</section>`;
 }
 
@@ -508,12 +519,17 @@ function controls(keys: ReadonlyMap<string, number>): string {
 
 function axis(span: number): { axis: string; grid: string } {
   const { step, ticks } = niceTicks(span, 10);
-  const marks = ticks.map((t) => `<div class="tick" style="left:${pct(t, span)}"><b>${formatTick(t, step, span)}</b></div>`);
+  const marks = ticks.map(
+    (t) => `<div class="tick" style="left:${pct(t, span)}"><b>${formatTick(t, step, span)}</b></div>`,
+  );
   const grid = ticks.slice(1).map((t) => `<div class="grid" style="left:${pct(t, span)}"></div>`);
   return { axis: `<div class="axis">${marks.join('')}</div>`, grid: grid.join('') };
 }
 
-function nemesisParts(nemesis: readonly NemesisPeriod[], span: number): { strip: string; bands: string; height: number } {
+function nemesisParts(
+  nemesis: readonly NemesisPeriod[],
+  span: number,
+): { strip: string; bands: string; height: number } {
   const lanes = nemesisLanes(nemesis);
   const height = nemesis.length === 0 ? 0 : (Math.max(...lanes) + 1) * NEMESIS_LANE_PX;
   const labels: string[] = [];
@@ -549,7 +565,9 @@ function rows(placed: ReadonlyMap<number, Placed[]>, span: number, keys: Readonl
   for (const client of clients) {
     const ops = placed.get(client) ?? [];
     const height = (ops.reduce((m, p) => Math.max(m, p.lane), 0) + 1) * LANE_PX;
-    labels.push(`<div class="lbl" style="height:${height}px">${client === FINAL_READS ? 'final reads' : `client ${client}`}</div>`);
+    labels.push(
+      `<div class="lbl" style="height:${height}px">${client === FINAL_READS ? 'final reads' : `client ${client}`}</div>`,
+    );
     lanes.push(`<div class="row" style="height:${height}px">${ops.map((p) => bar(p, span, keys)).join('')}</div>`);
   }
   return { labels: labels.join(''), lanes: lanes.join('') };
@@ -575,7 +593,11 @@ export function renderTimeline(o: TimelineInput): string {
   const maxOps = Math.max(0, Math.floor(o.maxOps ?? DEFAULT_MAX_OPS));
   const sorted = byStart(o.ops);
   const shown = sorted.slice(0, maxOps);
-  const span = timeSpan(shown.map((s) => s.op), o.nemesis, o.durationMs);
+  const span = timeSpan(
+    shown.map((s) => s.op),
+    o.nemesis,
+    o.durationMs,
+  );
   const placed = assignLanes(shown, span);
   const keys = keyIndex(shown.map((s) => s.op));
   const drawn = new Set(shown.map((s) => s.index));

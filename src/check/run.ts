@@ -7,20 +7,28 @@
  * goes into a results folder: results.json, history.jsonl, the nemesis
  * schedule, timeline.html and latency.svg.
  */
-import { currentMembership } from '../cluster/membership-changes.js';
-import type { Membership } from '../core/membership.js';
+
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterClient } from '../cluster/client.js';
+import { currentMembership } from '../cluster/membership-changes.js';
 import type { ClusterStatus } from '../cluster/orchestrator.js';
+import type { Membership } from '../core/membership.js';
 import { OperatingError } from '../errors.js';
-import { availability, checkAgreement, checkDurability, checkIdentities, checkLinearizability, type ChosenLog } from './checks.js';
-import { pairOperations, toJsonl, type CompletedOp, type HistoryEvent } from './history.js';
+import {
+  availability,
+  type ChosenLog,
+  checkAgreement,
+  checkDurability,
+  checkIdentities,
+  checkLinearizability,
+} from './checks.js';
+import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
+import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
 import { NemesisRunner } from './nemesis-runner.js';
-import { renderLatencySvg } from './latency-svg.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
 
@@ -63,14 +71,24 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule.
   const kinds = o.protocol === 'basic' ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
-  if (kinds.length < o.nemesis.length) o.log('the membership nemesis is left out: Basic Paxos has a fixed set of acceptors');
+  if (kinds.length < o.nemesis.length)
+    o.log('the membership nemesis is left out: Basic Paxos has a fixed set of acceptors');
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
   o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
-  for (const f of schedule) o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault)}`);
-  writeFileSync(join(o.outDir, 'nemesis.json'), `${JSON.stringify(schedule.map((f) => ({ ...f, description: describeFault(f.fault) })), null, 2)}\n`, PRIVATE);
+  for (const f of schedule)
+    o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault)}`);
+  writeFileSync(
+    join(o.outDir, 'nemesis.json'),
+    `${JSON.stringify(
+      schedule.map((f) => ({ ...f, description: describeFault(f.fault) })),
+      null,
+      2,
+    )}\n`,
+    PRIVATE,
+  );
   const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
   if (!o.attach) startCluster(o);
-  const cluster = await ClusterClient.connect(...(o.attach ? [] : [home]) as [string?]);
+  const cluster = await ClusterClient.connect(...((o.attach ? [] : [home]) as [string?]));
   try {
     return await runAgainst(cluster, o, schedule);
   } finally {
@@ -89,29 +107,65 @@ function startCluster(o: CheckOptions): void {
   else delete env.PAXOS_PLANT;
   // Fresh, because a second check with the same --out must not resume the first one's data; a small snapshot
   // interval, so replicas compact and install snapshots under the nemesis, as a long-lived cluster would.
-  const args = [BIN, 'up', '-n', String(o.clusterSize), '--protocol', o.protocol, '--detach', '--fresh', '--snapshot-every', String(CHECK_SNAPSHOT_EVERY_SLOTS)];
+  const args = [
+    BIN,
+    'up',
+    '-n',
+    String(o.clusterSize),
+    '--protocol',
+    o.protocol,
+    '--detach',
+    '--fresh',
+    '--snapshot-every',
+    String(CHECK_SNAPSHOT_EVERY_SLOTS),
+  ];
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new OperatingError(`could not start the cluster for the check: ${(r.stderr || r.stdout).trim()}`);
+  if (r.status !== 0)
+    throw new OperatingError(`could not start the cluster for the check: ${(r.stderr || r.stdout).trim()}`);
 }
 
-async function runAgainst(cluster: ClusterClient, o: CheckOptions, schedule: readonly ScheduledFault[]): Promise<CheckResults> {
+async function runAgainst(
+  cluster: ClusterClient,
+  o: CheckOptions,
+  schedule: readonly ScheduledFault[],
+): Promise<CheckResults> {
   const started = performance.now();
   const nowMs = () => performance.now() - started;
   const events: HistoryEvent[] = [];
   const record = (e: HistoryEvent) => events.push(e);
   let status = await cluster.status();
   if (status.protocol !== o.protocol || status.clusterSize !== o.clusterSize) {
-    throw new OperatingError(`the running cluster is ${status.clusterSize} ${status.protocol} replicas, not ${o.clusterSize} ${o.protocol}; pass -n ${status.clusterSize} --protocol ${status.protocol}`);
+    throw new OperatingError(
+      `the running cluster is ${status.clusterSize} ${status.protocol} replicas, not ${o.clusterSize} ${o.protocol}; pass -n ${status.clusterSize} --protocol ${status.protocol}`,
+    );
   }
   await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS);
-  const poll = setInterval(() => void cluster.status().then((s) => { status = s; }, () => undefined), 300);
+  const poll = setInterval(
+    () =>
+      void cluster.status().then(
+        (s) => {
+          status = s;
+        },
+        () => undefined,
+      ),
+    300,
+  );
   const runId = `${o.seed.toString(36)}${Date.now().toString(36)}`;
   const workload = new Workload({
-    cluster, protocol: o.protocol, clients: o.clients, keys: o.keys, seed: o.seed, runId, opTimeoutMs: o.opTimeoutMs, nowMs, record,
+    cluster,
+    protocol: o.protocol,
+    clients: o.clients,
+    keys: o.keys,
+    seed: o.seed,
+    runId,
+    opTimeoutMs: o.opTimeoutMs,
+    nowMs,
+    record,
     candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
   });
   // Basic Paxos has no leader: a fault aimed at "the leader" hits the lowest-numbered replica that is up.
-  const target = () => leaderOf(status) ?? (o.protocol === 'basic' ? status.replicas.find((r) => r.up)?.id ?? null : null);
+  const target = () =>
+    leaderOf(status) ?? (o.protocol === 'basic' ? (status.replicas.find((r) => r.up)?.id ?? null) : null);
   const members = () => status.replicas.map((r) => r.id);
   const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: target, members });
   try {
@@ -125,17 +179,34 @@ async function runAgainst(cluster: ClusterClient, o: CheckOptions, schedule: rea
   o.log('healing, restarting every replica, and reading the final state');
   await recover(cluster);
   // A cluster that cannot decide again once every fault is gone has failed the check (liveness), and says why.
-  const recovery = await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS).then(() => ({ ok: true as const }), (err: Error) => ({ ok: false as const, reason: err.message }));
+  const recovery = await waitReady(cluster, o.protocol, SETTLE_TIMEOUT_MS).then(
+    () => ({ ok: true as const }),
+    (err: Error) => ({ ok: false as const, reason: err.message }),
+  );
   if (recovery.ok) await finalReads(o, workload, cluster, runId);
   const final = await cluster.status();
-  const logs = await convergedLogs(cluster, final.replicas.map((r) => r.id));
+  const logs = await convergedLogs(
+    cluster,
+    final.replicas.map((r) => r.id),
+  );
   // The configuration the run ended in: after the membership nemesis it is not the one it started with.
-  const configuration = o.protocol === 'multi' ? currentMembership(final.replicas.map((r) => r.status), final.clusterSize) : null;
+  const configuration =
+    o.protocol === 'multi'
+      ? currentMembership(
+          final.replicas.map((r) => r.status),
+          final.clusterSize,
+        )
+      : null;
   return conclude(o, events, schedule, logs, nowMs(), recovery, configuration);
 }
 
 /** Drives the nemesis until the run's time is up, with a progress line. */
-async function runFor(o: CheckOptions, nowMs: () => number, opsDone: () => number, nemesis: NemesisRunner): Promise<void> {
+async function runFor(
+  o: CheckOptions,
+  nowMs: () => number,
+  opsDone: () => number,
+  nemesis: NemesisRunner,
+): Promise<void> {
   for (let guard = 0; guard < 10_000_000 && nowMs() < o.durationMs; guard++) {
     await nemesis.step();
     const left = Math.max(0, (o.durationMs - nowMs()) / 1000);
@@ -162,7 +233,9 @@ async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', ti
     await sleep(200);
   }
   const down = last?.replicas.filter((r) => !r.up).map((r) => `node-${r.id}`) ?? [];
-  throw new OperatingError(`the cluster did not recover within ${timeoutMs / 1000}s (every replica up${protocol === 'multi' ? ' and a leader elected' : ''})${down.length > 0 ? `; down: ${down.join(', ')} (see their logs)` : ''}`);
+  throw new OperatingError(
+    `the cluster did not recover within ${timeoutMs / 1000}s (every replica up${protocol === 'multi' ? ' and a leader elected' : ''})${down.length > 0 ? `; down: ${down.join(', ')} (see their logs)` : ''}`,
+  );
 }
 
 function leaderOf(s: ClusterStatus): number | null {
@@ -180,7 +253,15 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
   for (const key of keys) {
     for (let attempt = 0; attempt < 20; attempt++) {
       const node = up[(seq + attempt) % up.length]!;
-      const done = await workload.runOne({ process: 0, session: `chk-${runId}-final`, seq: ++seq, node, op: 'get', key, value: null });
+      const done = await workload.runOne({
+        process: 0,
+        session: `chk-${runId}-final`,
+        seq: ++seq,
+        node,
+        op: 'get',
+        key,
+        value: null,
+      });
       if (done.type === 'ok') break;
       await sleep(100);
     }
@@ -188,7 +269,10 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
 }
 
 /** Every replica's chosen log, read until they stop changing (catch-up after the restarts) or a bound passes. */
-async function convergedLogs(cluster: ClusterClient, nodes: readonly number[]): Promise<{ logs: Map<number, ChosenLog>; compacted: Map<number, number> }> {
+async function convergedLogs(
+  cluster: ClusterClient,
+  nodes: readonly number[],
+): Promise<{ logs: Map<number, ChosenLog>; compacted: Map<number, number> }> {
   let logs = new Map<number, ChosenLog>();
   let compacted = new Map<number, number>();
   for (let round = 0; round < 30; round++) {
@@ -216,7 +300,11 @@ async function readLog(cluster: ClusterClient, node: number): Promise<{ log: Cho
   try {
     let from: number | null = 0;
     for (let page = 0; page < 10_000 && from !== null; page++) {
-      const r = (await conn.request({ op: 'log', from }, 10_000)) as { entries: [string, string, string][]; next: number | null; compactedThrough?: number };
+      const r = (await conn.request({ op: 'log', from }, 10_000)) as {
+        entries: [string, string, string][];
+        next: number | null;
+        compactedThrough?: number;
+      };
       for (const [instance, id, text] of r.entries) log.set(instance, { id, text });
       compactedThrough = Math.max(compactedThrough, r.compactedThrough ?? 0);
       from = r.next;
@@ -227,26 +315,71 @@ async function readLog(cluster: ClusterClient, node: number): Promise<{ log: Cho
   return { log, compactedThrough };
 }
 
-function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: readonly ScheduledFault[], read: { logs: Map<number, ChosenLog>; compacted: Map<number, number> }, durationMs: number, recovery: { ok: boolean; reason?: string }, configuration: Membership | null): CheckResults {
+function conclude(
+  o: CheckOptions,
+  events: readonly HistoryEvent[],
+  schedule: readonly ScheduledFault[],
+  read: { logs: Map<number, ChosenLog>; compacted: Map<number, number> },
+  durationMs: number,
+  recovery: { ok: boolean; reason?: string },
+  configuration: Membership | null,
+): CheckResults {
   const { logs, compacted } = read;
   const ops = pairOperations(events);
   const lin = checkLinearizability({ protocol: o.protocol, ops, deadlineMs: o.checkBudgetMs });
   const agreement = checkAgreement(logs, compacted);
   const durability = checkDurability({ protocol: o.protocol, ops, logs, compacted });
   const identities = checkIdentities(ops);
-  const verdict = !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false ? 'fail' : lin.ok === 'unknown' ? 'unknown' : 'pass';
+  const verdict =
+    !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false
+      ? 'fail'
+      : lin.ok === 'unknown'
+        ? 'unknown'
+        : 'pass';
   const counts = { total: ops.length, ok: 0, fail: 0, info: 0 };
   for (const op of ops) counts[op.completion?.type ?? 'info']++;
   const results: CheckResults = {
-    verdict, reproduce: reproduction(o), seed: o.seed, protocol: o.protocol, clusterSize: o.clusterSize, durationMs: Math.round(durationMs),
-    clients: o.clients, keys: o.keys, nemesis: o.nemesis, ...(o.plant !== undefined ? { plant: o.plant } : {}),
+    verdict,
+    reproduce: reproduction(o),
+    seed: o.seed,
+    protocol: o.protocol,
+    clusterSize: o.clusterSize,
+    durationMs: Math.round(durationMs),
+    clients: o.clients,
+    keys: o.keys,
+    nemesis: o.nemesis,
+    ...(o.plant !== undefined ? { plant: o.plant } : {}),
     schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
-    operations: counts, availability: availability(ops, schedule),
-    ...(configuration !== null ? { configuration: { epoch: configuration.epoch, voters: configuration.voters, startSlot: configuration.startSlot } } : {}),
+    operations: counts,
+    availability: availability(ops, schedule),
+    ...(configuration !== null
+      ? {
+          configuration: {
+            epoch: configuration.epoch,
+            voters: configuration.voters,
+            startSlot: configuration.startSlot,
+          },
+        }
+      : {}),
     checks: {
-      linearizable: { ok: lin.ok, ...(lin.reason !== undefined ? { reason: lin.reason } : {}), violatingKeys: lin.violatingKeys, undecidedKeys: lin.undecidedKeys },
-      agreement: { ok: agreement.ok, conflicts: agreement.conflicts, converged: agreement.converged, chosenPerReplica: agreement.chosenPerReplica },
-      durability: { ok: durability.ok, acknowledgedWrites: durability.acknowledged, inSnapshots: durability.inSnapshots, missing: durability.missing },
+      linearizable: {
+        ok: lin.ok,
+        ...(lin.reason !== undefined ? { reason: lin.reason } : {}),
+        violatingKeys: lin.violatingKeys,
+        undecidedKeys: lin.undecidedKeys,
+      },
+      agreement: {
+        ok: agreement.ok,
+        conflicts: agreement.conflicts,
+        converged: agreement.converged,
+        chosenPerReplica: agreement.chosenPerReplica,
+      },
+      durability: {
+        ok: durability.ok,
+        acknowledgedWrites: durability.acknowledged,
+        inSnapshots: durability.inSnapshots,
+        missing: durability.missing,
+      },
       identities: { ok: identities.ok, reused: identities.reused },
       recovery,
     },
@@ -255,18 +388,45 @@ function conclude(o: CheckOptions, events: readonly HistoryEvent[], schedule: re
   return results;
 }
 
-function writeOutputs(o: CheckOptions, events: readonly HistoryEvent[], ops: readonly CompletedOp[], schedule: readonly ScheduledFault[], results: CheckResults, suspects: ReadonlySet<CompletedOp>, durationMs: number): void {
+function writeOutputs(
+  o: CheckOptions,
+  events: readonly HistoryEvent[],
+  ops: readonly CompletedOp[],
+  schedule: readonly ScheduledFault[],
+  results: CheckResults,
+  suspects: ReadonlySet<CompletedOp>,
+  durationMs: number,
+): void {
   writeFileSync(join(o.outDir, 'history.jsonl'), toJsonl(events), PRIVATE);
   writeFileSync(join(o.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`, PRIVATE);
   const timeline: TimelineOp[] = ops.map((op) => ({
-    client: op.invoke.process, key: op.invoke.key, op: op.invoke.op, node: op.invoke.node,
+    client: op.invoke.process,
+    key: op.invoke.key,
+    op: op.invoke.op,
+    node: op.invoke.node,
     value: op.invoke.op === 'set' ? op.invoke.value : op.completion?.type === 'ok' ? op.completion.value : null,
-    outcome: op.completion?.type ?? 'info', startMs: op.invoke.timeMs, endMs: op.completion?.timeMs ?? null, highlight: suspects.has(op),
+    outcome: op.completion?.type ?? 'info',
+    startMs: op.invoke.timeMs,
+    endMs: op.completion?.timeMs ?? null,
+    highlight: suspects.has(op),
   }));
-  const nemesis = schedule.map((f) => ({ kind: f.fault.kind, description: describeFault(f.fault), startMs: f.startMs, endMs: f.endMs }));
+  const nemesis = schedule.map((f) => ({
+    kind: f.fault.kind,
+    description: describeFault(f.fault),
+    startMs: f.startMs,
+    endMs: f.endMs,
+  }));
   const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
-  writeFileSync(join(o.outDir, 'timeline.html'), renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }), PRIVATE);
-  writeFileSync(join(o.outDir, 'latency.svg'), renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }), PRIVATE);
+  writeFileSync(
+    join(o.outDir, 'timeline.html'),
+    renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }),
+    PRIVATE,
+  );
+  writeFileSync(
+    join(o.outDir, 'latency.svg'),
+    renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }),
+    PRIVATE,
+  );
 }
 
 /** Most dots a latency plot draws; past it every k-th op is kept (and every unknown or highlighted one), so the file stays small. */
@@ -278,7 +438,9 @@ function sampleForPlot(ops: readonly TimelineOp[]): TimelineOp[] {
   return ops.filter((op, i) => i % every === 0 || op.outcome !== 'ok' || op.highlight === true);
 }
 
-export function reproduction(o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>): string {
+export function reproduction(
+  o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>,
+): string {
   const nemesis = o.nemesis.length === 0 ? 'none' : o.nemesis.join(',');
   return `paxos check -n ${o.clusterSize} --protocol ${o.protocol} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}${o.plant ? ` --plant ${o.plant}` : ''}`;
 }

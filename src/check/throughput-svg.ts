@@ -8,7 +8,7 @@
  * history.
  */
 import { bandLayer, MARGIN, n, OUTCOME_FILL, type PlotInput } from './latency-svg.js';
-import { formatTick, groupThousands, niceTicks, timeSpan, type TimelineOp } from './report-html.js';
+import { formatTick, groupThousands, niceTicks, type TimelineOp, timeSpan } from './report-html.js';
 
 export type ThroughputInput = PlotInput;
 /** About this many buckets across the run: fine enough to see a 1 s stall in a 30 s run, coarse enough not to be noise. */
@@ -23,9 +23,17 @@ export function bucketMs(span: number): number {
 }
 
 /** Completions per second in each bucket, per outcome. */
-export function rates(ops: readonly TimelineOp[], span: number, bucket: number): Record<(typeof OUTCOMES)[number], number[]> {
+export function rates(
+  ops: readonly TimelineOp[],
+  span: number,
+  bucket: number,
+): Record<(typeof OUTCOMES)[number], number[]> {
   const count = Math.max(1, Math.ceil(span / bucket));
-  const out = { ok: new Array<number>(count).fill(0), fail: new Array<number>(count).fill(0), info: new Array<number>(count).fill(0) };
+  const out = {
+    ok: new Array<number>(count).fill(0),
+    fail: new Array<number>(count).fill(0),
+    info: new Array<number>(count).fill(0),
+  };
   for (const op of ops) {
     const at = op.endMs ?? op.startMs;
     const i = Math.min(count - 1, Math.max(0, Math.floor(at / bucket)));
@@ -53,7 +61,9 @@ export function renderThroughputSvg(o: ThroughputInput): string {
   const parts: string[] = [];
   for (const t of yTicks) {
     parts.push(`<line x1="${x0}" x2="${x1}" y1="${n(yOf(t))}" y2="${n(yOf(t))}" stroke="#eee"/>`);
-    parts.push(`<text x="${x0 - 6}" y="${n(yOf(t) + 4)}" text-anchor="end">${groupThousands(Number(t.toFixed(yStep < 1 ? 1 : 0)))}</text>`);
+    parts.push(
+      `<text x="${x0 - 6}" y="${n(yOf(t) + 4)}" text-anchor="end">${groupThousands(Number(t.toFixed(yStep < 1 ? 1 : 0)))}</text>`,
+    );
   }
   const { step, ticks } = niceTicks(span, 8);
   for (const t of ticks) {
@@ -61,8 +71,12 @@ export function renderThroughputSvg(o: ThroughputInput): string {
     parts.push(`<text x="${n(xOf(t))}" y="${y1 + 18}" text-anchor="middle">${formatTick(t, step, span)}</text>`);
   }
   parts.push(`<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#999"/>`);
-  parts.push(`<text x="${n((x0 + x1) / 2)}" y="${height - 8}" text-anchor="middle">time since the run started (${bucket} ms buckets, each call counted when it completed)</text>`);
-  parts.push(`<text transform="translate(16 ${n((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">operations / s</text>`);
+  parts.push(
+    `<text x="${n((x0 + x1) / 2)}" y="${height - 8}" text-anchor="middle">time since the run started (${bucket} ms buckets, each call counted when it completed)</text>`,
+  );
+  parts.push(
+    `<text transform="translate(16 ${n((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">operations / s</text>`,
+  );
   // A step line per outcome: flat across each bucket, so a bucket with nothing reads as a gap at zero, not a slope.
   const lines = OUTCOMES.filter((k) => r[k].some((v) => v > 0)).map((k) => {
     const pts: string[] = [];

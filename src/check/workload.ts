@@ -5,8 +5,9 @@
  * consensus. What each client learns is recorded exactly: ok, fail (never
  * sent, or refused by a replica) or info (sent, no answer or "unknown").
  */
-import { Random } from '../core/random.js';
+
 import type { ClusterClient } from '../cluster/client.js';
+import { Random } from '../core/random.js';
 import type { ControlClient } from '../transport/ws-transport.js';
 import type { CompletionEvent, HistoryEvent, InvokeEvent } from './history.js';
 
@@ -30,7 +31,9 @@ const ANSWER_GRACE_MS = 1000;
 /** Bounds each client's loop even if the clock misbehaves. */
 const MAX_OPS_PER_CLIENT = 1_000_000;
 
-type Reply = { ok: true; value: string | null; slot?: number } | { ok: false; outcome: 'refused' | 'unknown'; code: string; reason: string };
+type Reply =
+  | { ok: true; value: string | null; slot?: number }
+  | { ok: false; outcome: 'refused' | 'unknown'; code: string; reason: string };
 
 export class Workload {
   private stopped = false;
@@ -48,7 +51,11 @@ export class Workload {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.loops);
-    for (const conn of this.connections.values()) void conn.then((c) => c.close(), () => undefined);
+    for (const conn of this.connections.values())
+      void conn.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     this.connections.clear();
   }
 
@@ -63,7 +70,13 @@ export class Workload {
         seq--;
         continue;
       }
-      const done = await this.runOne({ process, session, seq, node: random.pick(nodes), ...this.drawOp(random, process, seq) });
+      const done = await this.runOne({
+        process,
+        session,
+        seq,
+        node: random.pick(nodes),
+        ...this.drawOp(random, process, seq),
+      });
       this.opsDone++;
       // A replica that refuses connections is down: hammering it would only fill the history with the same failure.
       if (done.code === 'unreachable') await sleep(100);
@@ -71,14 +84,26 @@ export class Workload {
   }
 
   /** Multi: a few keys read and overwritten. Basic: write-once keys, so many more of them, each written by whoever gets there first. */
-  private drawOp(random: Random, process: number, seq: number): { op: 'set' | 'get'; key: string; value: string | null } {
+  private drawOp(
+    random: Random,
+    process: number,
+    seq: number,
+  ): { op: 'set' | 'get'; key: string; value: string | null } {
     const keyCount = this.o.protocol === 'basic' ? this.o.keys * 40 : this.o.keys;
     const key = `k${random.int(1, keyCount)}`;
     return random.chance(0.5) ? { op: 'set', key, value: `c${process}.${seq}` } : { op: 'get', key, value: null };
   }
 
   /** One operation, recorded as invoke then its completion; it may be called by the final reads too. */
-  async runOne(o: { process: number; session: string; seq: number; node: number; op: 'set' | 'get'; key: string; value: string | null }): Promise<CompletionEvent> {
+  async runOne(o: {
+    process: number;
+    session: string;
+    seq: number;
+    node: number;
+    op: 'set' | 'get';
+    key: string;
+    value: string | null;
+  }): Promise<CompletionEvent> {
     const invoke: InvokeEvent = { type: 'invoke', ...o, timeMs: this.o.nowMs() };
     this.o.record(invoke);
     const done = (c: Omit<CompletionEvent, 'process' | 'seq' | 'timeMs'>): CompletionEvent => {
@@ -96,13 +121,20 @@ export class Workload {
     // A client without a session of its own (session '') is like `paxos propose`: the replica numbers
     // its command in the replica's own session, so a replica that reused identities would be caught.
     const identity = o.session === '' ? {} : { session: o.session, seq: o.seq };
-    const body = o.op === 'set'
-      ? { op: 'propose', key: o.key, value: o.value, ...identity, timeoutMs: this.o.opTimeoutMs }
-      : { op: 'get', key: o.key, ...identity, timeoutMs: this.o.opTimeoutMs };
+    const body =
+      o.op === 'set'
+        ? { op: 'propose', key: o.key, value: o.value, ...identity, timeoutMs: this.o.opTimeoutMs }
+        : { op: 'get', key: o.key, ...identity, timeoutMs: this.o.opTimeoutMs };
     try {
       const reply = (await conn.request(body, this.o.opTimeoutMs + ANSWER_GRACE_MS)) as Reply;
-      if (reply.ok) return done({ type: 'ok', value: reply.value, ...(reply.slot !== undefined ? { slot: reply.slot } : {}) });
-      return done({ type: reply.outcome === 'refused' ? 'fail' : 'info', value: null, code: reply.code, error: reply.reason });
+      if (reply.ok)
+        return done({ type: 'ok', value: reply.value, ...(reply.slot !== undefined ? { slot: reply.slot } : {}) });
+      return done({
+        type: reply.outcome === 'refused' ? 'fail' : 'info',
+        value: null,
+        code: reply.code,
+        error: reply.reason,
+      });
     } catch (err) {
       // Sent, and no answer: it may still take effect. The connection is suspect; the next op makes a new one.
       this.connections.delete(`${o.process}/${o.node}`);
@@ -117,7 +149,10 @@ export class Workload {
       conn = this.o.cluster.replica(node);
       this.connections.set(id, conn);
       // A connection that closes (its replica killed) is forgotten, so the next op dials afresh.
-      conn.then((c) => c.onClose(() => this.connections.delete(id)), () => this.connections.delete(id));
+      conn.then(
+        (c) => c.onClose(() => this.connections.delete(id)),
+        () => this.connections.delete(id),
+      );
     }
     return conn;
   }

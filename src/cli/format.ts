@@ -64,7 +64,8 @@ export class PlainEventPrinter {
 /** The event with every value it carries replaced by a note of its length. */
 function withoutValues(e: ClusterEvent): ClusterEvent {
   if (e.type === 'chosen') return { ...e, value: hiddenValue(e.value) };
-  if (e.type === 'core' && 'value' in e.event && typeof e.event.value === 'string') return { ...e, event: { ...e.event, value: hiddenValue(e.event.value) } };
+  if (e.type === 'core' && 'value' in e.event && typeof e.event.value === 'string')
+    return { ...e, event: { ...e.event, value: hiddenValue(e.event.value) } };
   return e;
 }
 
@@ -72,9 +73,17 @@ function hiddenValue(value: string): string {
   return `(${value.length} ${value.length === 1 ? 'character' : 'characters'}, not logged)`;
 }
 
-export function describeFaults(f: { partition: readonly (readonly number[])[] | null; delayMs: { min: number; max: number } | null; dropRate: number }): string {
+export function describeFaults(f: {
+  partition: readonly (readonly number[])[] | null;
+  delayMs: { min: number; max: number } | null;
+  dropRate: number;
+}): string {
   const parts: string[] = [];
-  parts.push(f.partition ? `partitioned ${f.partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}` : 'no partition');
+  parts.push(
+    f.partition
+      ? `partitioned ${f.partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`
+      : 'no partition',
+  );
   if (f.delayMs) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);
   if (f.dropRate > 0) parts.push(`drop ${Math.round(f.dropRate * 1000) / 10}%`);
   return parts.join(', ');

@@ -7,6 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type Option } from '@commander-js/extra-typings';
+import { diskStateError, paxosHome } from '../cluster/home.js';
+import { describeError, exitCodeFor, UsageError } from '../errors.js';
 import { registerAdd } from './commands/add.js';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
@@ -27,13 +29,13 @@ import { registerStep } from './commands/step.js';
 import { registerTrace } from './commands/trace.js';
 import { registerUi } from './commands/ui.js';
 import { registerUp } from './commands/up.js';
-import { describeError, exitCodeFor, UsageError } from '../errors.js';
-import { diskStateError, paxosHome } from '../cluster/home.js';
 
 /** The version in package.json, read at run time so a release changes it in one place. */
 export function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   } catch {
     return '0.0.0';
@@ -42,10 +44,16 @@ export function packageVersion(): string {
 
 /** One example per command, shown at the end of its `--help`. */
 const EXAMPLES: Record<string, readonly string[]> = {
-  up: ['paxos up -n 5', 'paxos up -n 3 --protocol basic --detach --json', 'paxos up --template lossy', 'paxos up -n 3 --detach --trace run.jsonl', 'paxos up -n 3 --step --detach'],
+  up: [
+    'paxos up -n 5',
+    'paxos up -n 3 --protocol basic --detach --json',
+    'paxos up --template lossy',
+    'paxos up -n 3 --detach --trace run.jsonl',
+    'paxos up -n 3 --step --detach',
+  ],
   propose: ['paxos propose x=7', 'paxos propose x=7 --via node-2 --timeout 2s --json'],
   get: ['paxos get x', 'paxos get x --via node-3 --json'],
-  status: ['paxos status', 'paxos status --json | jq \'.replicas[] | select(.up | not) | .id\''],
+  status: ['paxos status', "paxos status --json | jq '.replicas[] | select(.up | not) | .id'"],
   kill: ['paxos kill node-2', 'paxos kill --all --json'],
   restart: ['paxos restart node-2', 'paxos restart --all'],
   pause: ['paxos pause node-2 --json'],
@@ -65,19 +73,45 @@ const EXAMPLES: Record<string, readonly string[]> = {
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --wipe --json'],
   reset: ['paxos reset'],
-  sim: ['paxos sim --seeds 1000', 'paxos sim --seed 42 --protocol basic --json', 'paxos sim --seed 7 -n 3 --trace seed7.jsonl'],
-  bench: ['paxos bench -n 3,5 --concurrency 1,16 --ops 5000', 'paxos bench --attach --json', 'paxos bench --soak 10m --concurrency 64 --interval 30s'],
-  trace: ['paxos trace run.jsonl', 'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log', 'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg', 'paxos trace run.jsonl.parts'],
+  sim: [
+    'paxos sim --seeds 1000',
+    'paxos sim --seed 42 --protocol basic --json',
+    'paxos sim --seed 7 -n 3 --trace seed7.jsonl',
+  ],
+  bench: [
+    'paxos bench -n 3,5 --concurrency 1,16 --ops 5000',
+    'paxos bench --attach --json',
+    'paxos bench --soak 10m --concurrency 64 --interval 30s',
+  ],
+  trace: [
+    'paxos trace run.jsonl',
+    'paxos trace run.jsonl --svg run.svg --mermaid run.mmd --shiviz run.log',
+    'paxos trace run.jsonl --from 200 --to 400 --svg - > window.svg',
+    'paxos trace run.jsonl.parts',
+  ],
   replay: ['paxos replay run.jsonl', 'paxos replay run.jsonl.parts --json'],
-  scenario: ['paxos scenario list', 'paxos scenario run 000-duelling-proposers', 'paxos scenario run 000-duelling-proposers --trace t.jsonl && paxos trace t.jsonl --svg walk.svg', 'paxos scenario run ./my-scenario.txt --step'],
+  scenario: [
+    'paxos scenario list',
+    'paxos scenario run 000-duelling-proposers',
+    'paxos scenario run 000-duelling-proposers --trace t.jsonl && paxos trace t.jsonl --svg walk.svg',
+    'paxos scenario run ./my-scenario.txt --step',
+  ],
   'scenario list': ['paxos scenario list', 'paxos scenario list --json'],
-  'scenario run': ['paxos scenario run 000-duelling-proposers', 'paxos scenario run multi-failover --trace failover.jsonl', 'paxos scenario run ./my-scenario.txt --step'],
+  'scenario run': [
+    'paxos scenario run 000-duelling-proposers',
+    'paxos scenario run multi-failover --trace failover.jsonl',
+    'paxos scenario run ./my-scenario.txt --step',
+  ],
   check: ['paxos check -n 5 --time 30s', 'paxos check --nemesis kill,partition --seed 7 --json'],
   replica: [
     'paxos replica --id 1 --listen 0.0.0.0:7001 --advertise node1.example:7001 --peers 1=node1.example:7001,2=node2.example:7001,3=node3.example:7001 --cluster-id prod-1 --token-file /etc/paxos/token --data /var/lib/paxos',
     'HOSTNAME=paxos-0 paxos replica --id-from-ordinal --listen 0.0.0.0:7001 --cluster-file /etc/paxos/cluster.json --data /data --initial-state existing',
   ],
-  completion: ['paxos completion bash >> ~/.bashrc', 'paxos completion zsh > "${fpath[1]}/_paxos"', 'paxos completion fish > ~/.config/fish/completions/paxos.fish'],
+  completion: [
+    'paxos completion bash >> ~/.bashrc',
+    'paxos completion zsh > "${fpath[1]}/_paxos"',
+    'paxos completion fish > ~/.config/fish/completions/paxos.fish',
+  ],
 };
 
 /** Flags that must not come from the environment: internal ones, and those a stale `export` would make dangerous. */
@@ -87,7 +121,10 @@ const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
 
 export function envNameOf(option: Option): string {
-  return `PAXOS_${option.attributeName().replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+  return `PAXOS_${option
+    .attributeName()
+    .replace(/[A-Z]/g, (c) => `_${c}`)
+    .toUpperCase()}`;
 }
 
 function formatMs(ms: number): string {
@@ -112,7 +149,11 @@ function describeDefault(option: Option): string {
 function applyConventions(program: Command, lastCommand: { name: string }): void {
   for (const cmd of withSubcommands(program)) {
     const path = cmd.parent !== null && cmd.parent !== program ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
-    cmd.configureOutput({ outputError: () => { lastCommand.name = path; } });
+    cmd.configureOutput({
+      outputError: () => {
+        lastCommand.name = path;
+      },
+    });
     // Commander's types hide that a Command is an EventEmitter and that its options array is its own.
     const options = (cmd.options as Option[]).splice(0);
     const events = cmd as unknown as { removeAllListeners(event: string): void };
@@ -120,13 +161,21 @@ function applyConventions(program: Command, lastCommand: { name: string }): void
       events.removeAllListeners(`option:${o.name()}`);
       events.removeAllListeners(`optionEnv:${o.name()}`);
       if (!o.hidden && !NO_ENV.has(o.attributeName()) && o.envVar === undefined) o.env(envNameOf(o));
-      if (o.defaultValue !== undefined && o.defaultValueDescription === undefined && typeof o.defaultValue !== 'boolean') {
+      if (
+        o.defaultValue !== undefined &&
+        o.defaultValueDescription === undefined &&
+        typeof o.defaultValue !== 'boolean'
+      ) {
         o.defaultValueDescription = describeDefault(o);
       }
       cmd.addOption(o);
     }
     const examples = EXAMPLES[path];
-    if (examples !== undefined) cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+    if (examples !== undefined)
+      cmd.addHelpText(
+        'after',
+        `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`,
+      );
   }
 }
 
@@ -151,7 +200,11 @@ function dropFalseBooleanEnv(program: Command): void {
 
 /** Commander's own message (`error: unknown option '--x'\n(Did you mean --y?)`) as one sentence. */
 export function commanderSentence(message: string, command: string | undefined): string {
-  let s = message.replace(/^error:\s*/i, '').replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/s, ' (did you mean $1?)').replace(/\s*\n\s*/g, ' ').trim();
+  let s = message
+    .replace(/^error:\s*/i, '')
+    .replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/s, ' (did you mean $1?)')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
   s = s.replace(/\.(?= \(did you mean|$)/, '');
   const where = command ? `paxos ${command} --help` : 'paxos --help';
   return `paxos: ${s}; see \`${where}\``;
@@ -161,9 +214,15 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   const program = new Command();
   program
     .name('paxos')
-    .description('A Paxos lab: real replicas over WebSocket, a live dashboard, and a seeded simulator that checks safety.')
+    .description(
+      'A Paxos lab: real replicas over WebSocket, a live dashboard, and a seeded simulator that checks safety.',
+    )
     .version(packageVersion())
-    .configureOutput({ outputError: () => { lastCommand.name = ''; } })
+    .configureOutput({
+      outputError: () => {
+        lastCommand.name = '';
+      },
+    })
     .exitOverride();
   registerUp(program, setExit);
   registerPropose(program);
@@ -187,7 +246,9 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerReplica(program);
   registerCompletion(program);
   applyConventions(program, lastCommand);
-  program.addHelpText('after', `
+  program.addHelpText(
+    'after',
+    `
 Every flag but --all, --plant, --fresh and --wipe can also be set with an
 environment variable, shown as env: next to it (PAXOS_NODES=3 paxos up); a
 boolean one is off when set to 0, false or no. A flag typed on the command line
@@ -198,7 +259,8 @@ Examples:
   $ paxos up -n 5
   $ paxos propose x=7
   $ paxos kill node-2 && paxos status
-  $ paxos down`);
+  $ paxos down`,
+  );
   program.hook('preAction', (_program, action) => {
     if (process.env.PAXOS_HOME === '' && !HOMELESS.has(action.name()) && !HOMELESS.has(action.parent?.name() ?? '')) {
       throw new UsageError('PAXOS_HOME is set but empty; unset it to use ~/.paxos, or set it to a directory');
@@ -210,7 +272,9 @@ Examples:
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   const lastCommand = { name: '' };
-  const program = buildProgram((code) => { exitCode = code; }, lastCommand);
+  const program = buildProgram((code) => {
+    exitCode = code;
+  }, lastCommand);
   dropFalseBooleanEnv(program);
   // What the completion scripts call: the words after `paxos`, the last being typed. Handled before commander, which would read them as flags.
   if (argv[2] === '__complete') {
@@ -224,7 +288,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
+      if (
+        err.exitCode === 0 ||
+        err.code === 'commander.help' ||
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version'
+      ) {
         return err.exitCode === 0 ? 0 : 2;
       }
       process.stderr.write(`${commanderSentence(err.message, lastCommand.name || undefined)}\n`);

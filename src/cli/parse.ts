@@ -6,7 +6,8 @@ import { MAX_CLIENT_TIMEOUT_MS } from '../node/limits.js';
 export function parseIntFlag(flag: string, min: number, max: number) {
   return (raw: string): number => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
     return n;
   };
 }
@@ -34,7 +35,9 @@ export function parseDurationMs(flag: string) {
 export function parseClientTimeout(raw: string): number {
   const ms = parseDurationMs('--timeout')(raw);
   if (ms <= 0 || ms > MAX_CLIENT_TIMEOUT_MS) {
-    throw new UsageError(`--timeout must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS / 60_000}m, the longest a replica waits, got "${raw}"`);
+    throw new UsageError(
+      `--timeout must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS / 60_000}m, the longest a replica waits, got "${raw}"`,
+    );
   }
   return ms;
 }
@@ -63,7 +66,10 @@ export function closest(raw: string, choices: readonly string[]): string | undef
   let bestDistance = Infinity;
   for (const c of choices) {
     const d = editDistance(raw.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) { best = c; bestDistance = d; }
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
   }
   if (best !== undefined && bestDistance <= Math.max(1, Math.min(2, Math.floor(best.length / 3)))) return best;
   const prefixed = choices.filter((c) => raw.length > 0 && c.toLowerCase().startsWith(raw.toLowerCase()));
@@ -78,12 +84,15 @@ export function didYouMean(raw: string, choices: readonly string[]): string {
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;
@@ -99,7 +108,9 @@ export function parseChoice<T extends string>(flag: string, choices: readonly T[
 
 function choiceList(choices: readonly string[]): string {
   const q = choices.map((c) => `"${c}"`);
-  return q.length <= 1 ? q.join('') : `${q.length > 2 ? 'one of ' : ''}${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
+  return q.length <= 1
+    ? q.join('')
+    : `${q.length > 2 ? 'one of ' : ''}${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
 }
 
 /** At most a week: a soak longer than that is a typo, not a plan. */
@@ -114,8 +125,13 @@ export function parseSoakLength(flag: string) {
     const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(raw.trim());
     const n = m === null ? NaN : Number(m[1]);
     if (m !== null && m[2] === undefined && Number.isInteger(n) && n >= 1 && n <= 1_000_000_000) return { values: n };
-    const ms = m === null || m[2] === undefined ? NaN : Math.round(n * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 3_600_000));
+    const ms =
+      m === null || m[2] === undefined
+        ? NaN
+        : Math.round(n * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 3_600_000));
     if (ms >= 1000 && ms <= MAX_SOAK_MS) return { ms };
-    throw new UsageError(`${flag} must be a number of values (e.g. 1000000) or a duration from 1s to 168h (e.g. 90s, 10m, 2h), got "${raw}"`);
+    throw new UsageError(
+      `${flag} must be a number of values (e.g. 1000000) or a duration from 1s to 168h (e.g. 90s, 10m, 2h), got "${raw}"`,
+    );
   };
 }

@@ -5,11 +5,12 @@
  * to --via if given, else to the leader as the first replica that answers
  * names it, else to that first replica (followers forward to the leader).
  */
+
+import { type Address, type ClusterFile, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClientFailure, ClientSuccess } from '../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../errors.js';
-import { readClusterFile, readToken, type Address, type ClusterFile } from '../cluster/cluster-file.js';
-import { connectControl, type ControlClient } from '../transport/control-client.js';
 import { showLine, showText } from '../text/escape.js';
+import { type ControlClient, connectControl } from '../transport/control-client.js';
 import type { CommandResult } from './services/propose.js';
 
 type RemoteCommand = { op: 'propose'; key: string; value: string } | { op: 'get'; key: string };
@@ -25,7 +26,8 @@ interface Remote {
 
 function openFile(path: string): Remote {
   const file = readClusterFile(path);
-  if (file.tokenFile === undefined) throw new UsageError(`the cluster file ${path} names no tokenFile; a client presents the cluster secret`);
+  if (file.tokenFile === undefined)
+    throw new UsageError(`the cluster file ${path} names no tokenFile; a client presents the cluster secret`);
   return { file, secret: readToken(file.tokenFile) };
 }
 
@@ -34,12 +36,17 @@ function connect(r: Remote, id: number): Promise<ControlClient> {
   return connectControl({ host: a.host, port: a.port, secret: r.secret, timeoutMs: CONNECT_MS });
 }
 
-interface ReplicaView { readonly leader?: number | null }
+interface ReplicaView {
+  readonly leader?: number | null;
+}
 
 /** Each member's status, asked in id order until one answers; the leader it names, if any, and that first member. */
 async function findTarget(r: Remote, via: number | undefined): Promise<number> {
   if (via !== undefined) {
-    if (!r.file.members.has(via)) throw new UsageError(`node-${via} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => `node-${id}`).join(', ')})`);
+    if (!r.file.members.has(via))
+      throw new UsageError(
+        `node-${via} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => `node-${id}`).join(', ')})`,
+      );
     return via;
   }
   const problems: string[] = [];
@@ -60,18 +67,33 @@ async function findTarget(r: Remote, via: number | undefined): Promise<number> {
   throw new OperatingError(`no member of cluster ${r.file.clusterId} answered: ${problems.join('; ')}`);
 }
 
-export async function runRemoteCommand(o: { clusterFile: string; command: RemoteCommand; via?: number; timeoutMs: number }): Promise<CommandResult & { node: number }> {
+export async function runRemoteCommand(o: {
+  clusterFile: string;
+  command: RemoteCommand;
+  via?: number;
+  timeoutMs: number;
+}): Promise<CommandResult & { node: number }> {
   const r = openFile(o.clusterFile);
   const node = await findTarget(r, o.via);
   const replica = await connect(r, node).catch((err: Error) => {
     throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
   });
   try {
-    const reply = (await replica.request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS).catch((err: Error) => {
-      throw new OutcomeError(`${unknownLead(o.command)} (node-${node}: ${err.message})`, 'unknown', 'no-answer', node);
-    })) as (ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number };
+    const reply = (await replica
+      .request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS)
+      .catch((err: Error) => {
+        throw new OutcomeError(
+          `${unknownLead(o.command)} (node-${node}: ${err.message})`,
+          'unknown',
+          'no-answer',
+          node,
+        );
+      })) as (ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number };
     if (!reply.ok) {
-      const text = reply.outcome === 'unknown' ? `${unknownLead(o.command)} (node-${node}: ${showLine(reply.reason)})` : `${showLine(reply.reason)} (node-${node})`;
+      const text =
+        reply.outcome === 'unknown'
+          ? `${unknownLead(o.command)} (node-${node}: ${showLine(reply.reason)})`
+          : `${showLine(reply.reason)} (node-${node})`;
       throw new OutcomeError(text, reply.outcome, reply.code, node);
     }
     return { ...reply, node };
@@ -81,25 +103,34 @@ export async function runRemoteCommand(o: { clusterFile: string; command: Remote
 }
 
 function unknownLead(c: RemoteCommand): string {
-  return c.op === 'propose' ? `outcome unknown: ${showText(`${c.key}=${c.value}`)} may still be chosen` : `no answer to get ${showText(c.key)}; a read changes nothing, so try again`;
+  return c.op === 'propose'
+    ? `outcome unknown: ${showText(`${c.key}=${c.value}`)} may still be chosen`
+    : `no answer to get ${showText(c.key)}; a read changes nothing, so try again`;
 }
 
 /** `paxos status --cluster FILE`: each member's own status, or why it did not answer. */
-export async function remoteStatus(clusterFile: string): Promise<{ clusterId: string; replicas: { id: number; address: string; up: boolean; status?: unknown; error?: string }[] }> {
+export async function remoteStatus(
+  clusterFile: string,
+): Promise<{
+  clusterId: string;
+  replicas: { id: number; address: string; up: boolean; status?: unknown; error?: string }[];
+}> {
   const r = openFile(clusterFile);
-  const replicas = await Promise.all([...r.file.members].map(async ([id, a]) => {
-    const address = `${a.host}:${a.port}`;
-    try {
-      const client = await connect(r, id);
+  const replicas = await Promise.all(
+    [...r.file.members].map(async ([id, a]) => {
+      const address = `${a.host}:${a.port}`;
       try {
-        const reply = (await client.request({ op: 'status' }, CONNECT_MS)) as { status?: unknown };
-        return { id, address, up: true, status: reply.status };
-      } finally {
-        client.close();
+        const client = await connect(r, id);
+        try {
+          const reply = (await client.request({ op: 'status' }, CONNECT_MS)) as { status?: unknown };
+          return { id, address, up: true, status: reply.status };
+        } finally {
+          client.close();
+        }
+      } catch (err) {
+        return { id, address, up: false, error: (err as Error).message };
       }
-    } catch (err) {
-      return { id, address, up: false, error: (err as Error).message };
-    }
-  }));
+    }),
+  );
   return { clusterId: r.file.clusterId, replicas };
 }

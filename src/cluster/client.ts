@@ -6,12 +6,17 @@
  */
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
-import { connectControl, type ControlClient } from '../transport/ws-transport.js';
-import { describeIds, paxosHome } from './home.js';
-import { ORCHESTRATOR_REPLIES, type ClusterStatus, type OrchestratorOp, type OrchestratorRpc } from './orchestrator-rpc.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
+import { type ControlClient, connectControl } from '../transport/ws-transport.js';
+import { describeIds, paxosHome } from './home.js';
+import {
+  type ClusterStatus,
+  ORCHESTRATOR_REPLIES,
+  type OrchestratorOp,
+  type OrchestratorRpc,
+} from './orchestrator-rpc.js';
+import { type ClusterRecord, clearRecord, isProcessAlive, readRecord } from './record.js';
 import { checkOrThrow } from './schemas.js';
-import { clearRecord, isProcessAlive, readRecord, type ClusterRecord } from './record.js';
 
 export interface HeldList {
   readonly messages: HeldMessage[];
@@ -53,13 +58,22 @@ export class ClusterClient {
     if (record === null) throw new OperatingError('no cluster is running; start one with `paxos up -n 5`');
     if (!isProcessAlive(record.orchestratorPid)) {
       cleanStale(record, home);
-      throw new OperatingError(`the cluster recorded in ${home} is gone (its orchestrator, pid ${record.orchestratorPid}, exited); removed the stale record, start a new one with \`paxos up\``);
+      throw new OperatingError(
+        `the cluster recorded in ${home} is gone (its orchestrator, pid ${record.orchestratorPid}, exited); removed the stale record, start a new one with \`paxos up\``,
+      );
     }
     try {
-      const control = await connectControl({ host: record.host, port: record.orchestratorPort, secret: record.secret, timeoutMs: CONNECT_TIMEOUT_MS });
+      const control = await connectControl({
+        host: record.host,
+        port: record.orchestratorPort,
+        secret: record.secret,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+      });
       return new ClusterClient(record, control);
     } catch (err) {
-      throw new OperatingError(`the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.host}:${record.orchestratorPort}: ${(err as Error).message}`);
+      throw new OperatingError(
+        `the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.host}:${record.orchestratorPort}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -68,14 +82,23 @@ export class ClusterClient {
    * schema. Its refusals are operating errors: one sentence for the user,
    * not a stack.
    */
-  private async call<K extends OrchestratorOp>(op: K, body: OrchestratorRpc[K]['req'], timeoutMs = REQUEST_TIMEOUT_MS): Promise<OrchestratorRpc[K]['res']> {
+  private async call<K extends OrchestratorOp>(
+    op: K,
+    body: OrchestratorRpc[K]['req'],
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<OrchestratorRpc[K]['res']> {
     let reply: unknown;
     try {
       reply = await this.orchestrator.request({ op, ...body }, timeoutMs);
     } catch (err) {
       throw new OperatingError((err as Error).message);
     }
-    return checkOrThrow(ORCHESTRATOR_REPLIES[op], reply, `the orchestrator's answer to ${op}`, (sentence) => new OperatingError(sentence));
+    return checkOrThrow(
+      ORCHESTRATOR_REPLIES[op],
+      reply,
+      `the orchestrator's answer to ${op}`,
+      (sentence) => new OperatingError(sentence),
+    );
   }
 
   async status(): Promise<ClusterStatus> {
@@ -180,10 +203,22 @@ export class ClusterClient {
    */
   async replica(node: number, port?: number): Promise<ControlClient> {
     // A replica that joined after the record was read is found in the orchestrator's status.
-    const r = port !== undefined ? { port } : this.record.replicas.find((x) => x.id === node) ?? (await this.status().catch(() => null))?.replicas.find((x) => x.id === node);
-    if (r === undefined) throw new OperatingError(`there is no node-${node}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`);
+    const r =
+      port !== undefined
+        ? { port }
+        : (this.record.replicas.find((x) => x.id === node) ??
+          (await this.status().catch(() => null))?.replicas.find((x) => x.id === node));
+    if (r === undefined)
+      throw new OperatingError(
+        `there is no node-${node}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`,
+      );
     try {
-      return await connectControl({ host: this.record.host, port: r.port, secret: this.record.secret, timeoutMs: CONNECT_TIMEOUT_MS });
+      return await connectControl({
+        host: this.record.host,
+        port: r.port,
+        secret: this.record.secret,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+      });
     } catch (err) {
       throw new OperatingError(`cannot reach node-${node} on ${this.record.host}:${r.port}: ${(err as Error).message}`);
     }

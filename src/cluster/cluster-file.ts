@@ -37,31 +37,46 @@ export interface ClusterFile {
 }
 
 const Schema = v.object({
-  clusterId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cluster id is 1 to 64 letters, digits, dots, dashes or underscores')),
+  clusterId: v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cluster id is 1 to 64 letters, digits, dots, dashes or underscores'),
+  ),
   protocol: v.optional(v.picklist(['multi', 'basic'])),
   tokenFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
   tokens: v.optional(v.object({ peer: v.optional(v.pipe(v.string(), v.nonEmpty())) })),
-  members: v.pipe(v.array(v.object({
-    id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
-    address: v.string(),
-  })), v.minLength(1)),
+  members: v.pipe(
+    v.array(
+      v.object({
+        id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
+        address: v.string(),
+      }),
+    ),
+    v.minLength(1),
+  ),
 });
 
 /** `host:port`, `[v6]:port`; the host may be a DNS name. */
 export function parseAddress(text: string, what: string): Address {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(text.trim());
   const port = m === null ? Number.NaN : Number(m[3]);
-  if (m === null || !(port >= 0 && port <= 65535)) throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
+  if (m === null || !(port >= 0 && port <= 65535))
+    throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
 /** `1=host:port,2=host:port`: the members by id. */
 export function parsePeers(text: string): Map<number, Address> {
   const peers = new Map<number, Address>();
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     const id = eq > 0 ? Number(part.slice(0, eq).replace(/^node-/, '')) : Number.NaN;
-    if (!Number.isInteger(id) || id < 1 || id > MAX_NODE_ID) throw new UsageError(`--peers takes ID=HOST:PORT entries separated by commas, with ids from 1 to ${MAX_NODE_ID}; got "${part}"`);
+    if (!Number.isInteger(id) || id < 1 || id > MAX_NODE_ID)
+      throw new UsageError(
+        `--peers takes ID=HOST:PORT entries separated by commas, with ids from 1 to ${MAX_NODE_ID}; got "${part}"`,
+      );
     if (peers.has(id)) throw new UsageError(`--peers names node-${id} twice`);
     peers.set(id, parseAddress(part.slice(eq + 1), `--peers' address of node-${id}`));
   }
@@ -80,7 +95,9 @@ export function readClusterFile(file: string): ClusterFile {
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const where = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-    throw new UsageError(`the cluster file ${file} is not valid${where !== '' ? ` at ${where}` : ''}: ${issue.message}`);
+    throw new UsageError(
+      `the cluster file ${file} is not valid${where !== '' ? ` at ${where}` : ''}: ${issue.message}`,
+    );
   }
   const members = new Map<number, Address>();
   for (const m of parsed.output.members) {
@@ -89,7 +106,9 @@ export function readClusterFile(file: string): ClusterFile {
   }
   const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
   return {
-    clusterId: parsed.output.clusterId, protocol: parsed.output.protocol ?? 'multi', members,
+    clusterId: parsed.output.clusterId,
+    protocol: parsed.output.protocol ?? 'multi',
+    members,
     tokenFile: token === undefined ? undefined : resolve(dirname(file), token),
   };
 }

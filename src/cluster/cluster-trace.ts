@@ -8,15 +8,18 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { NodeId } from '../core/types.js';
-import type { FaultRules } from '../transport/faults.js';
-import { orchestratorPartOf, partsDirOf, PartWriter, replicaPartOf } from '../trace/live.js';
+import { orchestratorPartOf, PartWriter, partsDirOf, replicaPartOf } from '../trace/live.js';
 import { mergePartsDir } from '../trace/merge.js';
+import type { FaultRules } from '../transport/faults.js';
 
 export class ClusterTrace {
   readonly dir: string;
   private readonly writer: PartWriter;
 
-  constructor(readonly file: string, private readonly log: (line: string) => void) {
+  constructor(
+    readonly file: string,
+    private readonly log: (line: string) => void,
+  ) {
     this.dir = partsDirOf(file);
     // A trace is one run: parts left by an earlier run would merge into this one.
     rmSync(this.dir, { recursive: true, force: true });
@@ -53,10 +56,13 @@ export class ClusterTrace {
       const merged = mergePartsDir(this.dir);
       // Private like the logs: a trace quotes every value the cluster saw.
       writeFileSync(this.file, merged.text, { mode: 0o600 });
-      const left = merged.orphans > 0 ? `; ${merged.orphans} deliveries of messages whose sends were never written left out` : '';
+      const left =
+        merged.orphans > 0 ? `; ${merged.orphans} deliveries of messages whose sends were never written left out` : '';
       return this.say(`wrote the trace of this run to ${this.file}: ${merged.events.length} events${left}`);
     } catch (err) {
-      return this.say(`could not merge the trace parts in ${this.dir} into ${this.file}: ${(err as Error).message}; \`paxos trace ${this.dir}\` reads them as they are`);
+      return this.say(
+        `could not merge the trace parts in ${this.dir} into ${this.file}: ${(err as Error).message}; \`paxos trace ${this.dir}\` reads them as they are`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, statfsSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, type Stats, statfsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OperatingError } from '../errors.js';
@@ -25,7 +25,10 @@ export function paxosHome(): string {
 export function checkHome(home: string): void {
   const st = statSync(home, { throwIfNoEntry: false });
   if (st === undefined) return;
-  if (!st.isDirectory()) throw new OperatingError(`${home} is not a directory, so it cannot be a paxos home; set PAXOS_HOME to a directory of your own`);
+  if (!st.isDirectory())
+    throw new OperatingError(
+      `${home} is not a directory, so it cannot be a paxos home; set PAXOS_HOME to a directory of your own`,
+    );
   checkPrivate(home, st, 'the paxos home');
 }
 
@@ -75,17 +78,23 @@ export function checkPrivateDirIfPresent(dir: string): void {
 
 /** A link where paxos expects its own file or directory: refused, never followed. */
 function plantedLink(path: string): OperatingError {
-  return new OperatingError(`${path} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+  return new OperatingError(
+    `${path} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`,
+  );
 }
 
 function checkPrivate(path: string, st: Stats, what: string): void {
   const uid = process.getuid?.();
   if (uid === undefined) return; // Windows: ownership and modes do not apply.
   if (st.uid !== uid) {
-    throw new OperatingError(`${path} belongs to another user (uid ${st.uid}, not yours, ${uid}), who could read or replace what paxos keeps there; set PAXOS_HOME to a directory of your own`);
+    throw new OperatingError(
+      `${path} belongs to another user (uid ${st.uid}, not yours, ${uid}), who could read or replace what paxos keeps there; set PAXOS_HOME to a directory of your own`,
+    );
   }
   if ((st.mode & 0o022) !== 0) {
-    throw new OperatingError(`${path} can be written by ${(st.mode & 0o002) !== 0 ? 'every user' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), who could plant links in ${what}; run \`chmod go-w ${path}\` or set PAXOS_HOME to a private directory`);
+    throw new OperatingError(
+      `${path} can be written by ${(st.mode & 0o002) !== 0 ? 'every user' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), who could plant links in ${what}; run \`chmod go-w ${path}\` or set PAXOS_HOME to a private directory`,
+    );
   }
 }
 
@@ -99,16 +108,24 @@ export function fileSystemError(err: unknown, path: string, doing: string): unkn
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new OperatingError(`cannot ${doing} ${path}: the disk is full; free some space there and run the command again`);
+      return new OperatingError(
+        `cannot ${doing} ${path}: the disk is full; free some space there and run the command again`,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new OperatingError(`cannot ${doing} ${path}: permission denied; make it ${doing === 'read' ? 'readable' : 'writable'} by you, or set PAXOS_HOME to a directory of your own`);
+      return new OperatingError(
+        `cannot ${doing} ${path}: permission denied; make it ${doing === 'read' ? 'readable' : 'writable'} by you, or set PAXOS_HOME to a directory of your own`,
+      );
     case 'EROFS':
-      return new OperatingError(`cannot ${doing} ${path}: the file system is read-only; set PAXOS_HOME to a writable directory`);
+      return new OperatingError(
+        `cannot ${doing} ${path}: the file system is read-only; set PAXOS_HOME to a writable directory`,
+      );
     case 'ELOOP':
       return plantedLink(path);
     case 'ENOTDIR':
-      return new OperatingError(`cannot ${doing} ${path}: part of that path is not a directory; fix the path or set PAXOS_HOME to another directory`);
+      return new OperatingError(
+        `cannot ${doing} ${path}: part of that path is not a directory; fix the path or set PAXOS_HOME to another directory`,
+      );
     default:
       return err;
   }
@@ -128,7 +145,17 @@ export function orchestratorLogOf(home: string): string {
 
 /** What a failed system call was doing, in the words of fileSystemError. */
 const VERB_OF_SYSCALL: Readonly<Record<string, string>> = {
-  open: 'open', mkdir: 'create', write: 'write', rename: 'write', read: 'read', scandir: 'read', unlink: 'delete', rmdir: 'delete', rm: 'delete', copyfile: 'write', fsync: 'write',
+  open: 'open',
+  mkdir: 'create',
+  write: 'write',
+  rename: 'write',
+  read: 'read',
+  scandir: 'read',
+  unlink: 'delete',
+  rmdir: 'delete',
+  rm: 'delete',
+  copyfile: 'write',
+  fsync: 'write',
 };
 
 /**

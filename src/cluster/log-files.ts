@@ -11,7 +11,18 @@
  * most maxBytes long, except that a line is kept whole in one file up to
  * twice maxBytes (see `bytesBeforeRotation`).
  */
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, write } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  write,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OperatingError } from '../errors.js';
@@ -64,7 +75,8 @@ function envCount(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new OperatingError(`${name} must be a whole number of at least 1, not "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new OperatingError(`${name} must be a whole number of at least 1, not "${raw}"`);
   return n;
 }
 
@@ -89,9 +101,12 @@ class RotatingLogWriter implements RotatingLog {
     private readonly keepFiles: number,
     private readonly maxQueuedBytes: number,
   ) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new OperatingError(`a log's maxBytes must be a whole number of at least 1, not ${maxBytes}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+      throw new OperatingError(`a log's maxBytes must be a whole number of at least 1, not ${maxBytes}`);
     if (!Number.isSafeInteger(keepFiles) || keepFiles < 1 || keepFiles > MAX_ROTATED_FILES) {
-      throw new OperatingError(`a log's keepFiles must be a whole number from 1 to ${MAX_ROTATED_FILES}, not ${keepFiles}`);
+      throw new OperatingError(
+        `a log's keepFiles must be a whole number from 1 to ${MAX_ROTATED_FILES}, not ${keepFiles}`,
+      );
     }
     ensurePrivateDir(dirname(file));
     this.fd = openPrivateLog(file);
@@ -150,9 +165,11 @@ class RotatingLogWriter implements RotatingLog {
 
   close(): Promise<void> {
     this.closed = true;
-    this.closing ??= this.flush().then(() => {
-      if (this.droppedWrites > 0) return this.writeFinalNote();
-    }).finally(() => closeSync(this.fd));
+    this.closing ??= this.flush()
+      .then(() => {
+        if (this.droppedWrites > 0) return this.writeFinalNote();
+      })
+      .finally(() => closeSync(this.fd));
     return this.closing;
   }
 
@@ -228,7 +245,8 @@ class RotatingLogWriter implements RotatingLog {
     closeSync(this.fd);
     try {
       rmSync(rotatedName(this.file, this.keepFiles), { force: true });
-      for (let i = this.keepFiles - 1; i >= 1; i--) renameIfPresent(rotatedName(this.file, i), rotatedName(this.file, i + 1));
+      for (let i = this.keepFiles - 1; i >= 1; i--)
+        renameIfPresent(rotatedName(this.file, i), rotatedName(this.file, i + 1));
       renameIfPresent(this.file, rotatedName(this.file, 1));
     } finally {
       this.fd = openPrivateLog(this.file);
@@ -246,7 +264,12 @@ class RotatingLogWriter implements RotatingLog {
 const unwritten = new Map<string, string>();
 
 function rememberUnwritten(file: string, buf: Buffer): void {
-  const line = buf.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+  const line = buf
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .pop();
   if (line !== undefined) unwritten.set(file, line);
 }
 
@@ -266,7 +289,9 @@ export function openPrivateLog(file: string): number {
     fd = openSync(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     const e = fileSystemError(err, file, 'open');
-    throw e instanceof OperatingError ? e : new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
+    throw e instanceof OperatingError
+      ? e
+      : new OperatingError(`cannot open the log file ${file}: ${(err as Error).message}`);
   }
   if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   return fd;
@@ -309,7 +334,11 @@ export function pipeToRotatingLog(stream: Readable | null | undefined, log: Rota
     if (!endsLine) log.write('\n');
   });
   // Without a listener an error on a child's pipe would crash the process that holds the log.
-  stream.on('error', (err) => log.write(`${endsLine ? '' : '\n'}${new Date().toISOString()} paxos: reading this log's output failed: ${err.message}\n`));
+  stream.on('error', (err) =>
+    log.write(
+      `${endsLine ? '' : '\n'}${new Date().toISOString()} paxos: reading this log's output failed: ${err.message}\n`,
+    ),
+  );
 }
 
 /**
@@ -518,7 +547,11 @@ export class LogFollower {
   private position: LogPosition | null;
   private misses = 0;
 
-  constructor(private readonly file: string, from: LogPosition | null, private readonly maxReadBytes = DEFAULT_FOLLOW_READ_BYTES) {
+  constructor(
+    private readonly file: string,
+    from: LogPosition | null,
+    private readonly maxReadBytes = DEFAULT_FOLLOW_READ_BYTES,
+  ) {
     this.position = from;
   }
 
@@ -581,7 +614,8 @@ export class LogFollower {
     this.position = { ino: f.ino, offset: offset + take };
     const text = raw.subarray(0, take);
     const finished = !isCurrent && reachedEnd && take === raw.length;
-    if (finished && text.length > 0 && text[text.length - 1] !== NEWLINE) return { text: Buffer.concat([text, Buffer.from('\n')]), finished };
+    if (finished && text.length > 0 && text[text.length - 1] !== NEWLINE)
+      return { text: Buffer.concat([text, Buffer.from('\n')]), finished };
     return { text, finished };
   }
 }

@@ -8,14 +8,14 @@
  * cluster from its data, and to refuse a start that does not fit the data.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, type Dirent } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_NODE_ID } from '../core/membership.js';
 import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
-import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
 import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
-import { ManifestSchema, parseOrThrow, type Manifest, type MemberState } from './schemas.js';
-import { MAX_NODE_ID } from '../core/membership.js';
+import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
+import { type Manifest, ManifestSchema, type MemberState, parseOrThrow } from './schemas.js';
 
 export type { Manifest, MemberState } from './schemas.js';
 
@@ -30,7 +30,11 @@ export function manifestFileOf(home: string): string {
 /** A new cluster's manifest: a random id, and no ports until the replicas have registered theirs. */
 export function newManifest(clusterSize: number, protocol: Protocol): Manifest {
   return {
-    version: 1, clusterId: randomBytes(8).toString('hex'), protocol, clusterSize, createdAtMs: Date.now(),
+    version: 1,
+    clusterId: randomBytes(8).toString('hex'),
+    protocol,
+    clusterSize,
+    createdAtMs: Date.now(),
     replicas: Array.from({ length: clusterSize }, (_, i) => ({ id: i + 1, port: null, state: 'voter' as const })),
     nextId: clusterSize + 1,
   };
@@ -57,7 +61,9 @@ export function votersOf(m: Manifest): number[] {
 export function withLearner(m: Manifest): { manifest: Manifest; id: number } {
   const id = nextIdOf(m);
   if (id > MAX_NODE_ID) {
-    throw new OperatingError(`this cluster has used every replica id up to node-${MAX_NODE_ID} (ids are never reused); start a new cluster with \`paxos up --fresh\``);
+    throw new OperatingError(
+      `this cluster has used every replica id up to node-${MAX_NODE_ID} (ids are never reused); start a new cluster with \`paxos up --fresh\``,
+    );
   }
   return { manifest: { ...m, replicas: [...m.replicas, { id, port: null, state: 'learner' }], nextId: id + 1 }, id };
 }
@@ -69,16 +75,26 @@ export function withLearner(m: Manifest): { manifest: Manifest; id: number } {
 export function withState(m: Manifest, id: number, state: MemberState): Manifest {
   const r = m.replicas.find((x) => x.id === id);
   if (r === undefined) throw new OperatingError(`there is no node-${id} in this cluster's manifest`);
-  if (r.state === 'removed' && state !== 'removed') throw new OperatingError(`node-${id} was removed; ids are never reused, so it cannot come back`);
+  if (r.state === 'removed' && state !== 'removed')
+    throw new OperatingError(`node-${id} was removed; ids are never reused, so it cannot come back`);
   return { ...m, nextId: nextIdOf(m), replicas: m.replicas.map((x) => (x.id === id ? { ...x, state } : x)) };
 }
 
 /** The manifest in `home`, or null when there is none; a malformed one is one sentence naming the file. */
 export function readManifest(home: string): Manifest | null {
   const file = manifestFileOf(home);
-  const raw = readJsonIfPresent(file, (reason) => new OperatingError(`${file} is not valid JSON (${reason}); fix it, or delete the data with \`paxos up --fresh\``));
+  const raw = readJsonIfPresent(
+    file,
+    (reason) =>
+      new OperatingError(`${file} is not valid JSON (${reason}); fix it, or delete the data with \`paxos up --fresh\``),
+  );
   if (raw === null) return null;
-  return parseOrThrow(ManifestSchema, raw, file, (sentence) => new OperatingError(`${sentence}; fix it, or delete the data with \`paxos up --fresh\``));
+  return parseOrThrow(
+    ManifestSchema,
+    raw,
+    file,
+    (sentence) => new OperatingError(`${sentence}; fix it, or delete the data with \`paxos up --fresh\``),
+  );
 }
 
 /** Writes the manifest atomically: a crash leaves the old one or the new one, which the next `up` must be able to read. */
@@ -126,7 +142,9 @@ export function planUp(home: string, req: UpRequest): UpPlan {
     // Starting would put replica directories among someone else's files, and a later --fresh could not delete them.
     refuseForeignData(home, 'start a cluster there');
     if (hasData(home)) {
-      throw new OperatingError(`${dataRootOf(home)} holds data but no manifest.json (an older paxos made it, or its first start was cut short), so it cannot be resumed safely; run \`paxos up --fresh\` to delete it and start empty`);
+      throw new OperatingError(
+        `${dataRootOf(home)} holds data but no manifest.json (an older paxos made it, or its first start was cut short), so it cannot be resumed safely; run \`paxos up --fresh\` to delete it and start empty`,
+      );
     }
     return fresh;
   }
@@ -137,8 +155,15 @@ export function planUp(home: string, req: UpRequest): UpPlan {
 }
 
 function mismatchSentence(home: string, m: Manifest, req: UpRequest): string {
-  const asData = req.protocol !== undefined ? `paxos up -n ${m.clusterSize} --protocol ${m.protocol}` : `paxos up -n ${m.clusterSize}`;
-  const asked = ['paxos up --fresh', ...(req.nodes !== undefined ? [`-n ${req.nodes}`] : []), ...(req.protocol !== undefined ? [`--protocol ${req.protocol}`] : [])].join(' ');
+  const asData =
+    req.protocol !== undefined
+      ? `paxos up -n ${m.clusterSize} --protocol ${m.protocol}`
+      : `paxos up -n ${m.clusterSize}`;
+  const asked = [
+    'paxos up --fresh',
+    ...(req.nodes !== undefined ? [`-n ${req.nodes}`] : []),
+    ...(req.protocol !== undefined ? [`--protocol ${req.protocol}`] : []),
+  ].join(' ');
   return `the data in ${dataRootOf(home)} is a ${m.clusterSize}-replica ${m.protocol} cluster; run \`${asData}\`, or \`${asked}\` to delete it and start empty`;
 }
 
@@ -175,10 +200,14 @@ export const RELEASE_WAIT_MS = 8000;
 export async function waitForDataRelease(home: string, timeoutMs = RELEASE_WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const held = replicaDirs(home).map((dir) => ({ dir, pid: liveLockHolder(dir) })).find((h) => h.pid !== null);
+    const held = replicaDirs(home)
+      .map((dir) => ({ dir, pid: liveLockHolder(dir) }))
+      .find((h) => h.pid !== null);
     if (held === undefined) return;
     if (Date.now() > deadline) {
-      throw new OperatingError(`${held.dir} is still in use by process ${held.pid} (a replica of an earlier cluster that did not exit); stop it with \`kill ${held.pid}\` and run \`paxos up\` again`);
+      throw new OperatingError(
+        `${held.dir} is still in use by process ${held.pid} (a replica of an earlier cluster that did not exit); stop it with \`kill ${held.pid}\` and run \`paxos up\` again`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -187,7 +216,9 @@ export async function waitForDataRelease(home: string, timeoutMs = RELEASE_WAIT_
 /** The replica data directories under `home` (node-1, node-2, …), whatever the manifest says. */
 function replicaDirs(home: string): string[] {
   try {
-    return readdirSync(dataRootOf(home)).filter((name) => /^node-\d+$/.test(name)).map((name) => join(dataRootOf(home), name));
+    return readdirSync(dataRootOf(home))
+      .filter((name) => /^node-\d+$/.test(name))
+      .map((name) => join(dataRootOf(home), name));
   } catch {
     return [];
   }
@@ -247,11 +278,18 @@ export function refuseForeignData(home: string, doing: string): void {
   if (st === undefined) return;
   if (!st.isDirectory()) {
     const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
-    throw new OperatingError(`${root} is ${what}, which paxos did not make and does not delete through, so it cannot ${doing}; move it away or set PAXOS_HOME to another directory`);
+    throw new OperatingError(
+      `${root} is ${what}, which paxos did not make and does not delete through, so it cannot ${doing}; move it away or set PAXOS_HOME to another directory`,
+    );
   }
-  const foreign = readdirSync(root, { withFileTypes: true }).filter((e) => !madeByPaxos(root, e)).map(describeEntry).sort();
+  const foreign = readdirSync(root, { withFileTypes: true })
+    .filter((e) => !madeByPaxos(root, e))
+    .map(describeEntry)
+    .sort();
   if (foreign.length === 0) return;
-  throw new OperatingError(`${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`);
+  throw new OperatingError(
+    `${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`,
+  );
 }
 
 /**
@@ -261,10 +299,18 @@ export function refuseForeignData(home: string, doing: string): void {
  */
 function madeByPaxos(root: string, e: Dirent): boolean {
   // node-N.mark is a replica's high-water mark, kept beside its directory so a copy of the directory does not carry it.
-  if (e.isFile()) return e.name === 'manifest.json' || /^manifest\.json\.\d+\.tmp$/.test(e.name) || /^node-\d+\.mark(\.\d+\.tmp)?$/.test(e.name);
+  if (e.isFile())
+    return (
+      e.name === 'manifest.json' ||
+      /^manifest\.json\.\d+\.tmp$/.test(e.name) ||
+      /^node-\d+\.mark(\.\d+\.tmp)?$/.test(e.name)
+    );
   if (!e.isDirectory() || !/^node-\d+$/.test(e.name)) return false;
   const dir = join(root, e.name);
-  return lstatSync(join(dir, IDENTITY_FILE_NAME), { throwIfNoEntry: false })?.isFile() === true || readdirSync(dir).length === 0;
+  return (
+    lstatSync(join(dir, IDENTITY_FILE_NAME), { throwIfNoEntry: false })?.isFile() === true ||
+    readdirSync(dir).length === 0
+  );
 }
 
 function describeEntry(e: Dirent): string {

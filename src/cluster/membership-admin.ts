@@ -13,8 +13,8 @@ import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import { writeIdentity } from '../storage/identity.js';
 import { dataDirOf } from './home.js';
-import { withLearner, withState, type Manifest } from './manifest.js';
-import { waitForRegistration, type ReplicaProcess } from './replica-process.js';
+import { type Manifest, withLearner, withState } from './manifest.js';
+import { type ReplicaProcess, waitForRegistration } from './replica-process.js';
 
 /** The sentence every membership command gives on a Basic Paxos cluster. */
 export const BASIC_REFUSAL = BASIC_NO_MEMBERSHIP;
@@ -58,7 +58,12 @@ export class MembershipAdmin {
     const r = h.addReplica(id, 0, false);
     try {
       h.spawn(r);
-      await waitForRegistration([r], 10_000, 'failed to start as a learner', () => `node-${id} did not come up within 10s; see ${r.logFile}`);
+      await waitForRegistration(
+        [r],
+        10_000,
+        'failed to start as a learner',
+        () => `node-${id} did not come up within 10s; see ${r.logFile}`,
+      );
     } catch (err) {
       // Its id stays spent: the manifest marks it removed rather than forgetting it.
       await this.removeReplica(id).catch(() => undefined);

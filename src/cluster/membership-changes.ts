@@ -7,8 +7,7 @@
  * a removed replica is stopped only once the change that removes it is
  * chosen. The manifest follows what was chosen, never what was hoped for.
  */
-import { withCluster, type ClusterClient } from './client.js';
-import { BASIC_REFUSAL, type ClusterStatus } from './orchestrator.js';
+
 import type { Membership } from '../core/membership.js';
 import type { ClientFailure, ClientSuccess, NodeId, NodeView, Protocol } from '../core/types.js';
 import { quorumSize } from '../core/types.js';
@@ -16,6 +15,8 @@ import { OperatingError, OutcomeError, UsageError } from '../errors.js';
 import type { ReplicaStatus } from '../node/events.js';
 import { showLine } from '../text/escape.js';
 import type { ControlClient } from '../transport/ws-transport.js';
+import { type ClusterClient, withCluster } from './client.js';
+import { BASIC_REFUSAL, type ClusterStatus } from './orchestrator.js';
 
 const POLL_MS = 200;
 const LEADER_WAIT_MS = 5000;
@@ -71,10 +72,18 @@ export function currentMembership(statuses: readonly (ReplicaStatus | null)[], c
 /** The voters after removing `node`; refused in one sentence when `node` is not a voter or is the last one. */
 export function votersWithout(m: Membership, node: NodeId, manifestState?: string): NodeId[] {
   if (!m.voters.includes(node)) {
-    const what = manifestState === 'learner' ? 'a learner' : manifestState === 'removed' ? 'already removed' : 'not a member of this cluster';
-    throw new UsageError(`node-${node} is not a voter (it is ${what}); the voters are ${m.voters.map((v) => `node-${v}`).join(', ')}`);
+    const what =
+      manifestState === 'learner'
+        ? 'a learner'
+        : manifestState === 'removed'
+          ? 'already removed'
+          : 'not a member of this cluster';
+    throw new UsageError(
+      `node-${node} is not a voter (it is ${what}); the voters are ${m.voters.map((v) => `node-${v}`).join(', ')}`,
+    );
   }
-  if (m.voters.length === 1) throw new UsageError(`node-${node} is the last voter; a cluster cannot decide anything without one`);
+  if (m.voters.length === 1)
+    throw new UsageError(`node-${node} is the last voter; a cluster cannot decide anything without one`);
   return m.voters.filter((v) => v !== node);
 }
 
@@ -91,16 +100,21 @@ export function checkQuorum(status: ClusterStatus, m: Membership): void {
   const running = m.voters.filter((id) => status.replicas.some((r) => r.id === id && r.up && r.paused !== true));
   const needed = quorumSize(m.voters.length);
   if (running.length < needed) {
-    throw new OperatingError(`no quorum: ${running.length} of ${m.voters.length} voters are running, ${needed} needed to choose a membership change; nothing changed`);
+    throw new OperatingError(
+      `no quorum: ${running.length} of ${m.voters.length} voters are running, ${needed} needed to choose a membership change; nothing changed`,
+    );
   }
 }
 
 // ----------------------------------------------------------- the cluster
 
-type Reply = (ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number };
+type Reply = (ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number };
 
 /** What a membership change needs of the cluster: the orchestrator's status and control ops, and replicas to talk to. */
-export type MembershipCluster = Pick<ClusterClient, 'status' | 'replica' | 'addLearner' | 'removeReplica' | 'markVoter'>;
+export type MembershipCluster = Pick<
+  ClusterClient,
+  'status' | 'replica' | 'addLearner' | 'removeReplica' | 'markVoter'
+>;
 
 export interface Context {
   readonly cluster: MembershipCluster;
@@ -108,7 +122,12 @@ export interface Context {
   readonly timeoutMs: number;
 }
 
-async function withClient<T>(cluster: MembershipCluster, node: NodeId, port: number | undefined, fn: (c: ControlClient) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  cluster: MembershipCluster,
+  node: NodeId,
+  port: number | undefined,
+  fn: (c: ControlClient) => Promise<T>,
+): Promise<T> {
   const c = await cluster.replica(node, port);
   try {
     return await fn(c);
@@ -119,7 +138,12 @@ async function withClient<T>(cluster: MembershipCluster, node: NodeId, port: num
 
 async function replicaStatus(cluster: MembershipCluster, node: NodeId, port?: number): Promise<ReplicaStatus | null> {
   try {
-    return await withClient(cluster, node, port, async (c) => ((await c.request({ op: 'status' }, 3000)) as { status: ReplicaStatus }).status);
+    return await withClient(
+      cluster,
+      node,
+      port,
+      async (c) => ((await c.request({ op: 'status' }, 3000)) as { status: ReplicaStatus }).status,
+    );
   } catch {
     return null;
   }
@@ -134,10 +158,13 @@ async function survey(ctx: Context): Promise<{ status: ClusterStatus; membership
     const up = status.replicas.filter((r) => r.up && r.paused !== true);
     const fresh = await Promise.all(up.map((r) => replicaStatus(ctx.cluster, r.id, r.port)));
     if (fresh.some((s) => s !== null && s.view.membership === undefined)) {
-      throw new OperatingError('this cluster runs a core without membership change; rebuild paxos with it and restart the cluster');
+      throw new OperatingError(
+        'this cluster runs a core without membership change; rebuild paxos with it and restart the cluster',
+      );
     }
     const membership = currentMembership(fresh, status.clusterSize);
-    const leader = fresh.find((s) => s !== null && s.view.role === 'leader' && membership.voters.includes(s.node))?.node ?? null;
+    const leader =
+      fresh.find((s) => s !== null && s.view.role === 'leader' && membership.voters.includes(s.node))?.node ?? null;
     if (leader !== null || Date.now() > deadline) return { status, membership, leader };
     await sleep(POLL_MS);
   }
@@ -146,7 +173,9 @@ async function survey(ctx: Context): Promise<{ status: ClusterStatus; membership
 /** Where to send a config command: the leader, else any running voter but `not` (it forwards to the leader when one appears). */
 function entryOf(status: ClusterStatus, m: Membership, leader: NodeId | null, not?: NodeId): NodeId {
   if (leader !== null) return leader;
-  const voter = status.replicas.find((r) => r.up && r.paused !== true && !r.isolated && m.voters.includes(r.id) && r.id !== not);
+  const voter = status.replicas.find(
+    (r) => r.up && r.paused !== true && !r.isolated && m.voters.includes(r.id) && r.id !== not,
+  );
   if (voter === undefined) throw new OperatingError('no voter is running to take the change; nothing changed');
   return voter.id;
 }
@@ -156,25 +185,54 @@ function entryOf(status: ClusterStatus, m: Membership, leader: NodeId | null, no
  * or an unknown outcome becomes an OutcomeError whose sentence `explain`
  * finishes (what was, or was not, changed around it).
  */
-async function reconfigure(ctx: Context, via: NodeId, fromEpoch: number, voters: readonly NodeId[], explain: (outcome: 'refused' | 'unknown') => Promise<string> | string): Promise<number> {
+async function reconfigure(
+  ctx: Context,
+  via: NodeId,
+  fromEpoch: number,
+  voters: readonly NodeId[],
+  explain: (outcome: 'refused' | 'unknown') => Promise<string> | string,
+): Promise<number> {
   let reply: Reply;
   try {
-    reply = await withClient(ctx.cluster, via, undefined, async (c) => (await c.request({ op: 'reconfigure', fromEpoch, voters, timeoutMs: ctx.timeoutMs }, ctx.timeoutMs + ANSWER_GRACE_MS)) as Reply);
+    reply = await withClient(
+      ctx.cluster,
+      via,
+      undefined,
+      async (c) =>
+        (await c.request(
+          { op: 'reconfigure', fromEpoch, voters, timeoutMs: ctx.timeoutMs },
+          ctx.timeoutMs + ANSWER_GRACE_MS,
+        )) as Reply,
+    );
   } catch (err) {
     const slot = await chosenAnyway(ctx, fromEpoch, voters);
     if (slot !== null) return slot;
-    throw new OutcomeError(`outcome unknown: no answer from node-${via} (${(err as Error).message}); ${await explain('unknown')}`, 'unknown', 'no-answer', via);
+    throw new OutcomeError(
+      `outcome unknown: no answer from node-${via} (${(err as Error).message}); ${await explain('unknown')}`,
+      'unknown',
+      'no-answer',
+      via,
+    );
   }
   if (!reply.ok && reply.outcome === 'unknown') {
     const slot = await chosenAnyway(ctx, fromEpoch, voters);
     if (slot !== null) return slot;
   }
   if (!reply.ok) {
-    const why = reply.code === 'config-changed'
-      ? `the configuration changed meanwhile (epoch ${fromEpoch} is no longer current), so this change was not applied; run the command again`
-      : showLine(reply.reason);
-    const lead = reply.outcome === 'refused' ? 'the membership change was not chosen' : 'outcome unknown: the membership change may still be chosen';
-    throw new OutcomeError(`${lead}: ${why} (node-${via}); ${await explain(reply.outcome)}`, reply.outcome, reply.code, via);
+    const why =
+      reply.code === 'config-changed'
+        ? `the configuration changed meanwhile (epoch ${fromEpoch} is no longer current), so this change was not applied; run the command again`
+        : showLine(reply.reason);
+    const lead =
+      reply.outcome === 'refused'
+        ? 'the membership change was not chosen'
+        : 'outcome unknown: the membership change may still be chosen';
+    throw new OutcomeError(
+      `${lead}: ${why} (node-${via}); ${await explain(reply.outcome)}`,
+      reply.outcome,
+      reply.code,
+      via,
+    );
   }
   if (reply.slot === undefined) throw new OperatingError(`node-${via} chose the change without saying in which slot`);
   return reply.slot;
@@ -190,7 +248,10 @@ async function chosenAnyway(ctx: Context, fromEpoch: number, voters: readonly No
   const status = await ctx.cluster.status().catch(() => null);
   if (status === null) return null;
   const up = status.replicas.filter((r) => r.up && r.paused !== true);
-  const m = currentMembership(await Promise.all(up.map((r) => replicaStatus(ctx.cluster, r.id, r.port))), status.clusterSize);
+  const m = currentMembership(
+    await Promise.all(up.map((r) => replicaStatus(ctx.cluster, r.id, r.port))),
+    status.clusterSize,
+  );
   const same = m.voters.length === voters.length && voters.every((v) => m.voters.includes(v));
   return m.epoch > fromEpoch && same ? m.startSlot - 1 : null;
 }
@@ -217,7 +278,9 @@ async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number
     const entered = seen.filter((s) => (s?.view.membership?.epoch ?? -1) >= epoch).length;
     if (entered * 2 > voters.length) return;
     if (Date.now() > deadline) {
-      ctx.report.step(`only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${waitMs / 1000}s; stopping ${name} anyway`);
+      ctx.report.step(
+        `only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${waitMs / 1000}s; stopping ${name} anyway`,
+      );
       return;
     }
     await sleep(POLL_MS);
@@ -240,12 +303,20 @@ export function caughtUp(applied: number, target: number): boolean {
   return applied >= target;
 }
 
-async function waitCaughtUp(ctx: Context, learner: { node: NodeId; port: number }, leader: NodeId, deadline: number): Promise<{ applied: number; of: number } | { late: true; applied: number; of: number }> {
+async function waitCaughtUp(
+  ctx: Context,
+  learner: { node: NodeId; port: number },
+  leader: NodeId,
+  deadline: number,
+): Promise<{ applied: number; of: number } | { late: true; applied: number; of: number }> {
   let applied = 0;
   let of = 0;
   let target: number | null = null;
   for (;;) {
-    const [mine, theirs] = await Promise.all([replicaStatus(ctx.cluster, learner.node, learner.port), replicaStatus(ctx.cluster, leader)]);
+    const [mine, theirs] = await Promise.all([
+      replicaStatus(ctx.cluster, learner.node, learner.port),
+      replicaStatus(ctx.cluster, leader),
+    ]);
     if (mine !== null) applied = Math.max(0, (mine.view.commitIndex ?? 1) - 1);
     if (theirs !== null) {
       of = Math.max(0, (theirs.view.commitIndex ?? 1) - 1);
@@ -261,7 +332,10 @@ export async function addOn(ctx: Context): Promise<AddResult> {
   const deadline = Date.now() + ctx.timeoutMs;
   const { status, membership, leader } = await survey(ctx);
   checkQuorum(status, membership);
-  if (leader === null) throw new OperatingError(`no leader among the voters within ${LEADER_WAIT_MS / 1000}s, so nobody can catch a learner up; nothing changed`);
+  if (leader === null)
+    throw new OperatingError(
+      `no leader among the voters within ${LEADER_WAIT_MS / 1000}s, so nobody can catch a learner up; nothing changed`,
+    );
   const learner = await ctx.cluster.addLearner();
   const name = `node-${learner.node}`;
   ctx.report.step(`${name} started as a learner`);
@@ -275,14 +349,20 @@ export async function addOn(ctx: Context): Promise<AddResult> {
   };
   const caught = await waitCaughtUp(ctx, learner, leader, deadline);
   if ('late' in caught) {
-    throw new OperatingError(`${name} did not catch up within ${ctx.timeoutMs / 1000}s (applied slot ${caught.applied} of ${caught.of}); ${await dropLearner()}`);
+    throw new OperatingError(
+      `${name} did not catch up within ${ctx.timeoutMs / 1000}s (applied slot ${caught.applied} of ${caught.of}); ${await dropLearner()}`,
+    );
   }
   ctx.report.step(`${name} caught up: applied slot ${caught.applied} of ${caught.of}`);
   const voters = votersWith(membership, learner.node);
   // Refused: known not chosen, so the learner goes. Unknown: it may still become a voter, so it stays, running.
-  const slot = await reconfigure(ctx, leader, membership.epoch, voters, (outcome) => (outcome === 'refused' ? dropLearner() : `${name} is left running as a learner; see \`paxos status\``));
+  const slot = await reconfigure(ctx, leader, membership.epoch, voters, (outcome) =>
+    outcome === 'refused' ? dropLearner() : `${name} is left running as a learner; see \`paxos status\``,
+  );
   await ctx.cluster.markVoter(learner.node).catch((err: unknown) => {
-    throw new OperatingError(`${name} is a voter from slot ${slot + 1}, but the manifest could not record it (${(err as Error).message}); \`paxos status\` shows what the replicas have applied`);
+    throw new OperatingError(
+      `${name} is a voter from slot ${slot + 1}, but the manifest could not record it (${(err as Error).message}); \`paxos status\` shows what the replicas have applied`,
+    );
   });
   const epoch = await epochAfter(ctx, leader, membership.epoch);
   ctx.report.step(`${name} is a voter from slot ${slot + 1} (epoch ${epoch})`);
@@ -299,9 +379,15 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
   // The leader takes the change even when it removes itself: it stops leading once the change is applied.
   const via = entryOf(status, membership, leader, node);
   const name = `node-${node}`;
-  const slot = await reconfigure(ctx, via, membership.epoch, voters, (outcome) => (outcome === 'refused' ? `${name} is still a voter; nothing changed` : `${name} is left running; see \`paxos status\``));
+  const slot = await reconfigure(ctx, via, membership.epoch, voters, (outcome) =>
+    outcome === 'refused'
+      ? `${name} is still a voter; nothing changed`
+      : `${name} is left running; see \`paxos status\``,
+  );
   const epoch = await epochAfter(ctx, via === node ? voters[0]! : via, membership.epoch);
-  ctx.report.step(`${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`);
+  ctx.report.step(
+    `${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`,
+  );
   await handedOver(ctx, voters, epoch, name);
   await ctx.cluster.removeReplica(node);
   ctx.report.step(`${name} stopped and marked removed`);
@@ -310,7 +396,9 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
 
 async function removeLearner(ctx: Context, node: NodeId, m: Membership): Promise<ChangeResult> {
   await ctx.cluster.removeReplica(node);
-  ctx.report.step(`node-${node} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`);
+  ctx.report.step(
+    `node-${node} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`,
+  );
   return { op: 'remove', node, epoch: m.epoch, fromSlot: m.startSlot, voters: [...m.voters] };
 }
 
@@ -330,7 +418,9 @@ export function runRemove(o: { node: NodeId; timeoutMs: number; report: Reporter
 export function runReplace(o: { node: NodeId; timeoutMs: number; report: Reporter }): Promise<ReplaceResult> {
   return withCluster(async (cluster) => {
     const ctx = { cluster, report: o.report, timeoutMs: o.timeoutMs };
-    o.report.step(`replacing node-${o.node}: a replica whose data is gone cannot rejoin under its old id, so node-${o.node} is removed and a fresh replica joins with a new id`);
+    o.report.step(
+      `replacing node-${o.node}: a replica whose data is gone cannot rejoin under its old id, so node-${o.node} is removed and a fresh replica joins with a new id`,
+    );
     const removed = await removeOn(ctx, o.node);
     const added = await addOn(ctx);
     return { op: 'replace', removed, added };

@@ -23,8 +23,12 @@ const FaultRulesSchema = v.object({
 
 /** One replica as `paxos status` shows it. */
 const ReplicaRowSchema = v.object({
-  id: v.number(), port: v.number(), pid: v.nullable(v.number()), up: v.boolean(),
-  isolated: v.boolean(), status: v.nullable(ReplicaStatusSchema),
+  id: v.number(),
+  port: v.number(),
+  pid: v.nullable(v.number()),
+  up: v.boolean(),
+  isolated: v.boolean(),
+  status: v.nullable(ReplicaStatusSchema),
   /**
    * Stopped by `paxos pause`. This orchestrator always sets it; it is
    * optional only so that status objects built elsewhere (tests, older
@@ -33,22 +37,27 @@ const ReplicaRowSchema = v.object({
   paused: v.optional(v.boolean()),
 });
 
-export const ClusterStatusSchema = v.pipe(v.object({
-  protocol: v.picklist(['multi', 'basic']),
-  /** The bootstrap size; replicas that joined later have ids beyond it. */
-  clusterSize: count,
-  /**
-   * Every replica the cluster ever had, with its state as the manifest
-   * records it (removed ones included: their ids are spent). Optional only
-   * so that status objects built elsewhere stay valid.
-   */
-  members: v.optional(v.pipe(v.array(v.object({ id: v.number(), state: v.picklist(['voter', 'learner', 'removed']) })), v.readonly())),
-  orchestratorPid: v.number(),
-  faults: FaultRulesSchema,
-  /** Started with `paxos up --step`: messages are held and time moves only on request. Absent otherwise. */
-  step: v.optional(v.boolean()),
-  replicas: v.pipe(v.array(ReplicaRowSchema), v.readonly()),
-}), v.readonly());
+export const ClusterStatusSchema = v.pipe(
+  v.object({
+    protocol: v.picklist(['multi', 'basic']),
+    /** The bootstrap size; replicas that joined later have ids beyond it. */
+    clusterSize: count,
+    /**
+     * Every replica the cluster ever had, with its state as the manifest
+     * records it (removed ones included: their ids are spent). Optional only
+     * so that status objects built elsewhere stay valid.
+     */
+    members: v.optional(
+      v.pipe(v.array(v.object({ id: v.number(), state: v.picklist(['voter', 'learner', 'removed']) })), v.readonly()),
+    ),
+    orchestratorPid: v.number(),
+    faults: FaultRulesSchema,
+    /** Started with `paxos up --step`: messages are held and time moves only on request. Absent otherwise. */
+    step: v.optional(v.boolean()),
+    replicas: v.pipe(v.array(ReplicaRowSchema), v.readonly()),
+  }),
+  v.readonly(),
+);
 
 export type ClusterStatus = v.InferOutput<typeof ClusterStatusSchema>;
 
@@ -88,7 +97,11 @@ export type OrchestratorOp = OrchestratorRequest['op'];
 
 /** The checked request for `op`, as its handler receives it (a member of the schema's union may stand for several ops). */
 export type OrchestratorRequestOf<K extends OrchestratorOp> = OrchestratorRequest extends infer R
-  ? R extends { readonly op: infer O } ? K extends O ? Omit<R, 'op'> & { readonly op: K } : never : never
+  ? R extends { readonly op: infer O }
+    ? K extends O
+      ? Omit<R, 'op'> & { readonly op: K }
+      : never
+    : never
   : never;
 
 /**

@@ -17,26 +17,34 @@ import type { ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
-import { isIsolated, type FaultRules } from '../transport/faults.js';
+import type { HeldMessage, StepRelease } from '../node/step.js';
+import type { CoreTuning } from '../node/tuning.js';
+import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
+import { type FaultRules, isIsolated } from '../transport/faults.js';
 import { connectControl } from '../transport/ws-transport.js';
+import { ClusterTrace } from './cluster-trace.js';
 import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { RotatingLogs } from './log-files.js';
-import { checkedPorts, isPortFree } from './ports.js';
-import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import {
-  deleteData, describeDeleted, liveLockHolder, liveMembers, newManifest, planUp, votersOf, waitForDataRelease,
-  writeManifest, type Manifest,
+  deleteData,
+  describeDeleted,
+  liveLockHolder,
+  liveMembers,
+  type Manifest,
+  newManifest,
+  planUp,
+  votersOf,
+  waitForDataRelease,
+  writeManifest,
 } from './manifest.js';
-import { ClusterTrace } from './cluster-trace.js';
-import { clearRecord, writeRecord, type ClusterRecord } from './record.js';
-import { ReplicaProcess, waitForRegistration } from './replica-process.js';
 import { MembershipAdmin } from './membership-admin.js';
-import { ReplicaLink } from './replica-rpc.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
-import type { HeldMessage, StepRelease } from '../node/step.js';
+import { checkedPorts, isPortFree } from './ports.js';
+import { type ClusterRecord, clearRecord, writeRecord } from './record.js';
 import { controlHandlers, startRegistry } from './registry.js';
+import { ReplicaProcess, waitForRegistration } from './replica-process.js';
+import { ReplicaLink } from './replica-rpc.js';
 import { STEP_REQUEST_MS, StepRelay } from './step-relay.js';
-import type { CoreTuning } from '../node/tuning.js';
 
 export interface OrchestratorOptions {
   readonly home: string;
@@ -94,11 +102,19 @@ export class Orchestrator {
     this.host = opts.host ?? '127.0.0.1';
     this.stepRelay = new StepRelay(opts.step === true, this.replicas, (id) => this.replica(id));
     this.membership = new MembershipAdmin({
-      home: opts.home, protocol: opts.protocol, stopping: () => this.stopping,
-      manifest: () => this.manifest!, setManifest: (m) => this.setManifest(m),
-      replica: (id) => this.replica(id), addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
-      spawn: (r) => this.spawn(r), forget: (id) => this.replicas.delete(id), broadcastPeers: () => this.broadcastPeers(),
-      log: (line) => this.log(line), emit: (e) => this.emit(e), saveRecord: () => this.saveRecord(),
+      home: opts.home,
+      protocol: opts.protocol,
+      stopping: () => this.stopping,
+      manifest: () => this.manifest!,
+      setManifest: (m) => this.setManifest(m),
+      replica: (id) => this.replica(id),
+      addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
+      spawn: (r) => this.spawn(r),
+      forget: (id) => this.replicas.delete(id),
+      broadcastPeers: () => this.broadcastPeers(),
+      log: (line) => this.log(line),
+      emit: (e) => this.emit(e),
+      saveRecord: () => this.saveRecord(),
     });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     process.on('exit', this.continuePausedOnExit);
@@ -147,7 +163,12 @@ export class Orchestrator {
     // Removed replicas stay out: their ids are spent, and they take no part any more.
     for (const m of liveMembers(manifest)) this.addReplica(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
     this.server = await startRegistry({
-      host: this.host, port: fixed?.[0] ?? 0, secret: this.secret, clusterSize: n, log: (l) => this.log(l), handlers: controlHandlers(this),
+      host: this.host,
+      port: fixed?.[0] ?? 0,
+      secret: this.secret,
+      clusterSize: n,
+      log: (l) => this.log(l),
+      handlers: controlHandlers(this),
     });
     this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
     for (const r of this.replicas.values()) {
@@ -156,9 +177,14 @@ export class Orchestrator {
     }
     const timeoutMs = this.opts.readyTimeoutMs ?? 15_000;
     // A replica that refused its data directory (missing or damaged) stays down, and the others start without it.
-    await waitForRegistration([...this.replicas.values()], timeoutMs, 'exited while starting', (late) => (
-      `${late.map((r) => `node-${r.id}`).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`
-    ), refusedItsData);
+    await waitForRegistration(
+      [...this.replicas.values()],
+      timeoutMs,
+      'exited while starting',
+      (late) =>
+        `${late.map((r) => `node-${r.id}`).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`,
+      refusedItsData,
+    );
     this.startedWithoutRefused();
     if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
@@ -166,7 +192,12 @@ export class Orchestrator {
 
   private addReplica(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
     const r = new ReplicaProcess(
-      id, port, expectData, dataDirOf(this.opts.home, id), logFileOf(this.opts.home, id), (p, how, killedByUs) => this.onExit(p, how, killedByUs),
+      id,
+      port,
+      expectData,
+      dataDirOf(this.opts.home, id),
+      logFileOf(this.opts.home, id),
+      (p, how, killedByUs) => this.onExit(p, how, killedByUs),
     );
     this.replicas.set(id, r);
     return r;
@@ -181,7 +212,13 @@ export class Orchestrator {
     const manifest = newManifest(n, this.opts.protocol);
     mkdirSync(`${this.opts.home}/data`, { recursive: true, mode: 0o700 });
     writeManifest(this.opts.home, manifest);
-    for (let id = 1; id <= n; id++) writeIdentity(dataDirOf(this.opts.home, id), { version: 1, clusterId: manifest.clusterId, node: id, incarnation: 0 });
+    for (let id = 1; id <= n; id++)
+      writeIdentity(dataDirOf(this.opts.home, id), {
+        version: 1,
+        clusterId: manifest.clusterId,
+        node: id,
+        incarnation: 0,
+      });
     return manifest;
   }
 
@@ -197,7 +234,9 @@ export class Orchestrator {
   private async choosePort(r: ReplicaProcess): Promise<void> {
     if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
     if (this.opts.basePort !== undefined) {
-      throw new OperatingError(`node-${r.id}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`);
+      throw new OperatingError(
+        `node-${r.id}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`,
+      );
     }
     this.notice(`node-${r.id}'s port ${r.port} is in use by another process; node-${r.id} listens on a new port`);
     r.port = 0;
@@ -210,10 +249,12 @@ export class Orchestrator {
 
   /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
   private async chosenCount(): Promise<number> {
-    const counts = await Promise.all([...this.replicas.values()].map(async (r) => {
-      const reply = await r.link?.request('status', {}, 3000).catch(() => null);
-      return reply?.status.view.chosenCount ?? 0;
-    }));
+    const counts = await Promise.all(
+      [...this.replicas.values()].map(async (r) => {
+        const reply = await r.link?.request('status', {}, 3000).catch(() => null);
+        return reply?.status.view.chosenCount ?? 0;
+      }),
+    );
     return Math.max(0, ...counts);
   }
 
@@ -232,15 +273,42 @@ export class Orchestrator {
     // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
     const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
     const log = this.logs.open(r.logFile);
-    r.spawn([
-      ...nodeArgs, REPLICA_MAIN, '--id', String(r.id), '--size', String(this.opts.clusterSize), '--protocol', this.opts.protocol,
-      '--host', this.host, '--port', String(r.port), '--data', r.dataDir, '--orchestrator-port', String(this.port),
-      '--orchestrator-pid', String(process.pid), '--tick-ms', String(this.opts.tickMs ?? 10),
-      ...(this.opts.snapshotEverySlots !== undefined ? ['--snapshot-every', String(this.opts.snapshotEverySlots)] : []), '--cluster-id', this.manifest!.clusterId,
-      ...(r.expectData ? ['--expect-data'] : []), ...this.contactsArgs(r.id), ...(this.trace?.replicaArgs(r.id) ?? []),
-      ...(this.opts.step === true ? ['--step'] : []),
-      ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
-    ], { PAXOS_SECRET: this.secret }, log);
+    r.spawn(
+      [
+        ...nodeArgs,
+        REPLICA_MAIN,
+        '--id',
+        String(r.id),
+        '--size',
+        String(this.opts.clusterSize),
+        '--protocol',
+        this.opts.protocol,
+        '--host',
+        this.host,
+        '--port',
+        String(r.port),
+        '--data',
+        r.dataDir,
+        '--orchestrator-port',
+        String(this.port),
+        '--orchestrator-pid',
+        String(process.pid),
+        '--tick-ms',
+        String(this.opts.tickMs ?? 10),
+        ...(this.opts.snapshotEverySlots !== undefined
+          ? ['--snapshot-every', String(this.opts.snapshotEverySlots)]
+          : []),
+        '--cluster-id',
+        this.manifest!.clusterId,
+        ...(r.expectData ? ['--expect-data'] : []),
+        ...this.contactsArgs(r.id),
+        ...(this.trace?.replicaArgs(r.id) ?? []),
+        ...(this.opts.step === true ? ['--step'] : []),
+        ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
+      ],
+      { PAXOS_SECRET: this.secret },
+      log,
+    );
   }
 
   /**
@@ -275,11 +343,15 @@ export class Orchestrator {
     const names = describeIds(refused.map((r) => r.id));
     const its = refused.length === 1 ? 'its' : 'their';
     if (healthy < Math.floor(voters.length / 2) + 1) {
-      throw new OperatingError(`${names} refused ${its} data (${lastLine(refused[0]?.logFile ?? '')}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; `
-        + 'put back the data directories they had, or start over with `paxos up --fresh`');
+      throw new OperatingError(
+        `${names} refused ${its} data (${lastLine(refused[0]?.logFile ?? '')}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; ` +
+          'put back the data directories they had, or start over with `paxos up --fresh`',
+      );
     }
     for (const r of refused) this.notice(lastLine(r.logFile));
-    this.notice(`started without ${names}, which refused ${its} data; the other ${healthy} of ${voters.length} voters are a majority`);
+    this.notice(
+      `started without ${names}, which refused ${its} data; the other ${healthy} of ${voters.length} voters are a majority`,
+    );
   }
 
   private replica(id: NodeId): ReplicaProcess {
@@ -360,13 +432,22 @@ export class Orchestrator {
     // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
     if (r.phase.kind === 'dying') await r.waitUntilGone();
     if (r.paused) throw new OperatingError(`node-${id} is paused, not down; resume it or kill it first`);
-    if (r.up && !r.registered) throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
+    if (r.up && !r.registered)
+      throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
     if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
     const holder = liveLockHolder(r.dataDir);
-    if (holder !== null) throw new OperatingError(`node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`);
+    if (holder !== null)
+      throw new OperatingError(
+        `node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
+      );
     await this.choosePort(r);
     this.spawn(r);
-    await waitForRegistration([r], 10_000, 'failed to start from its data', () => `node-${id} did not come back within 10s; see ${r.logFile}`);
+    await waitForRegistration(
+      [r],
+      10_000,
+      'failed to start from its data',
+      () => `node-${id} did not come back within 10s; see ${r.logFile}`,
+    );
     this.saveRecord();
   }
 
@@ -411,11 +492,12 @@ export class Orchestrator {
 
   partition(groups: readonly (readonly NodeId[])[]): void {
     const seen = new Set<NodeId>();
-    for (const g of groups) for (const id of g) {
-      this.replica(id);
-      if (seen.has(id)) throw new OperatingError(`node-${id} appears in two groups`);
-      seen.add(id);
-    }
+    for (const g of groups)
+      for (const id of g) {
+        this.replica(id);
+        if (seen.has(id)) throw new OperatingError(`node-${id} appears in two groups`);
+        seen.add(id);
+      }
     const rest = [...this.replicas.keys()].filter((id) => !seen.has(id));
     this.setFaults({ ...this.faults, partition: [...groups.map((g) => [...g]), ...(rest.length > 0 ? [rest] : [])] });
   }
@@ -445,7 +527,11 @@ export class Orchestrator {
     this.rules = rules;
     for (const r of this.replicas.values()) void r.link?.request('faults', { rules }, 2000).catch(() => undefined);
     this.emit({
-      type: 'faults', partition: rules.partition ?? null, delayMs: rules.delayMs ?? null, dropRate: rules.dropRate ?? 0, atMs: Date.now(),
+      type: 'faults',
+      partition: rules.partition ?? null,
+      delayMs: rules.delayMs ?? null,
+      dropRate: rules.dropRate ?? 0,
+      atMs: Date.now(),
     });
   }
 
@@ -467,12 +553,19 @@ export class Orchestrator {
   }
 
   /** One step-mode request to one running replica, for a live scenario (see `StepRelay.forward`). */
-  stepRequest(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
+  stepRequest(
+    node: NodeId,
+    req: { readonly op: string } & Record<string, unknown>,
+    timeoutMs = STEP_REQUEST_MS,
+  ): Promise<unknown> {
     return this.stepRelay.forward(node, req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
-  tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
+  tick(
+    node: NodeId | 'all',
+    count: number,
+  ): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
     return this.stepRelay.tick(node, count);
   }
 
@@ -492,7 +585,10 @@ export class Orchestrator {
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
     if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
     r.port = port;
-    const control = new ReplicaLink(id, await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }));
+    const control = new ReplicaLink(
+      id,
+      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }),
+    );
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.attach(control, pid);
     await control.request('subscribe', {}, 5000);
@@ -531,11 +627,19 @@ export class Orchestrator {
 
   status(): ClusterStatus {
     return {
-      protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, orchestratorPid: process.pid, faults: this.faults,
+      protocol: this.opts.protocol,
+      clusterSize: this.opts.clusterSize,
+      orchestratorPid: process.pid,
+      faults: this.faults,
       ...(this.opts.step === true ? { step: true } : {}),
       ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
       replicas: [...this.replicas.values()].map((r) => ({
-        id: r.id, port: r.port, pid: r.up ? r.pid : null, up: r.up, isolated: isIsolated(this.faults, r.id), status: r.up ? r.lastStatus : null,
+        id: r.id,
+        port: r.port,
+        pid: r.up ? r.pid : null,
+        up: r.up,
+        isolated: isIsolated(this.faults, r.id),
+        status: r.up ? r.lastStatus : null,
         paused: r.paused,
       })),
     };
@@ -543,14 +647,27 @@ export class Orchestrator {
 
   record(): ClusterRecord {
     return {
-      version: 1, protocol: this.opts.protocol, clusterSize: this.opts.clusterSize, host: this.host, secret: this.secret,
-      orchestratorPid: process.pid, orchestratorPort: this.port, startedAtMs: Date.now(),
+      version: 1,
+      protocol: this.opts.protocol,
+      clusterSize: this.opts.clusterSize,
+      host: this.host,
+      secret: this.secret,
+      orchestratorPid: process.pid,
+      orchestratorPort: this.port,
+      startedAtMs: Date.now(),
       ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
-      resumed: this.resumedChosen !== null, ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
+      resumed: this.resumedChosen !== null,
+      ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
       ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
       ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
       ...(this.opts.step === true ? { step: true } : {}),
-      replicas: [...this.replicas.values()].map((r) => ({ id: r.id, port: r.port, dataDir: r.dataDir, logFile: r.logFile, pid: r.pid })),
+      replicas: [...this.replicas.values()].map((r) => ({
+        id: r.id,
+        port: r.port,
+        dataDir: r.dataDir,
+        logFile: r.logFile,
+        pid: r.pid,
+      })),
     };
   }
 
@@ -572,7 +689,9 @@ export class Orchestrator {
     for (const p of procs) p.kill('SIGTERM');
     // A stopped process holds a SIGTERM pending until it is continued, so a paused replica would only die at the grace SIGKILL, without closing its storage cleanly.
     this.resumeAll();
-    const grace = setTimeout(() => { for (const p of procs) p.kill('SIGKILL'); }, 3000);
+    const grace = setTimeout(() => {
+      for (const p of procs) p.kill('SIGKILL');
+    }, 3000);
     await Promise.allSettled(procs);
     clearTimeout(grace);
     process.off('exit', this.continuePausedOnExit);

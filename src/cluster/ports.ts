@@ -27,7 +27,8 @@ export async function checkedPorts(host: string, basePort: number, count: number
   const ports: number[] = [];
   for (let i = 0; i < count; i++) {
     const port = basePort + i;
-    if ((await probe(host, port)) === null) throw new OperatingError(`port ${port} on ${host} is already in use; pick another --base-port`);
+    if ((await probe(host, port)) === null)
+      throw new OperatingError(`port ${port} on ${host} is already in use; pick another --base-port`);
     ports.push(port);
   }
   return ports;

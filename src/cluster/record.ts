@@ -6,11 +6,21 @@
  * written with node:fs rather than a settings library: every `paxos propose`
  * reads it, and loading one cost more start-up time than the rest of the command.
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { OperatingError } from '../errors.js';
 import { checkHome, ensureHome, fileSystemError, paxosHome } from './home.js';
-import { ClusterRecordSchema, parseOrThrow, type ClusterRecord } from './schemas.js';
+import { type ClusterRecord, ClusterRecordSchema, parseOrThrow } from './schemas.js';
 
 export type { ClusterRecord, ReplicaRecord } from './schemas.js';
 
@@ -30,7 +40,12 @@ export function readRecord(home = paxosHome()): ClusterRecord | null {
   const file = recordFileOf(home);
   const raw = readRaw(file);
   if (raw === undefined) return null;
-  return parseOrThrow(ClusterRecordSchema, raw, file, (sentence) => new OperatingError(`${sentence}; fix or remove the file`));
+  return parseOrThrow(
+    ClusterRecordSchema,
+    raw,
+    file,
+    (sentence) => new OperatingError(`${sentence}; fix or remove the file`),
+  );
 }
 
 /** The stored `cluster` value, unchecked, or undefined when there is none; a file that is not JSON is reported as such. */
@@ -59,7 +74,10 @@ function readPrivateFile(file: string): string | null {
     const st = fstatSync(fd);
     const uid = process.getuid?.();
     if (!st.isFile()) throw new OperatingError(`${file} is not a regular file; remove it and run the command again`);
-    if (uid !== undefined && st.uid !== uid) throw new OperatingError(`${file} belongs to another user (uid ${st.uid}), so paxos does not trust it; remove it, or set PAXOS_HOME to a directory of your own`);
+    if (uid !== undefined && st.uid !== uid)
+      throw new OperatingError(
+        `${file} belongs to another user (uid ${st.uid}), so paxos does not trust it; remove it, or set PAXOS_HOME to a directory of your own`,
+      );
     return readFileSync(fd, 'utf8');
   } catch (err) {
     throw fileSystemError(err, file, 'read');

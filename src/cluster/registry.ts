@@ -26,7 +26,9 @@ export interface ControlPeer {
 
 type Answer<K extends OrchestratorOp> = OrchestratorRpc[K]['reply'];
 type RequestMap = { [K in OrchestratorOp]: OrchestratorRequestOf<K> };
-export type Handlers = { readonly [K in OrchestratorOp]: (req: RequestMap[K], peer: ControlPeer) => Answer<K> | Promise<Answer<K>> };
+export type Handlers = {
+  readonly [K in OrchestratorOp]: (req: RequestMap[K], peer: ControlPeer) => Answer<K> | Promise<Answer<K>>;
+};
 
 /** What the control API does with the orchestrator: its public operations, and registration. */
 export interface Orchestrated {
@@ -58,42 +60,82 @@ export interface Orchestrated {
 /** The op → handler table: each op's work and its answer. */
 export function controlHandlers(o: Orchestrated): Handlers {
   const done = { ok: true } as const;
-  const withFaults = (act: () => void) => () => { act(); return { ok: true as const, faults: o.faults }; };
+  const withFaults = (act: () => void) => () => {
+    act();
+    return { ok: true as const, faults: o.faults };
+  };
   return {
-    register: async (req) => { await o.register(req.node, req.port, req.pid); return done; },
+    register: async (req) => {
+      await o.register(req.node, req.port, req.pid);
+      return done;
+    },
     status: () => ({ cluster: o.status() }),
-    subscribe: (_req, peer) => { peer.onClose(o.subscribe((e) => peer.push(e))); return { ok: true, cluster: o.status() }; },
-    kill: async (req) => { await o.killAndWait(req.node); return done; },
-    restart: async (req) => { await o.restart(req.node); return done; },
+    subscribe: (_req, peer) => {
+      peer.onClose(o.subscribe((e) => peer.push(e)));
+      return { ok: true, cluster: o.status() };
+    },
+    kill: async (req) => {
+      await o.killAndWait(req.node);
+      return done;
+    },
+    restart: async (req) => {
+      await o.restart(req.node);
+      return done;
+    },
     'kill-all': async () => ({ ok: true, nodes: await o.killAll() }),
     'restart-all': async () => ({ ok: true, nodes: await o.restartAll() }),
-    pause: (req) => { o.pause(req.node); return done; },
-    resume: (req) => { o.resume(req.node); return done; },
+    pause: (req) => {
+      o.pause(req.node);
+      return done;
+    },
+    resume: (req) => {
+      o.resume(req.node);
+      return done;
+    },
     'resume-all': () => ({ ok: true, nodes: o.resumeAll() }),
     partition: (req) => withFaults(() => o.partition(req.groups))(),
     isolate: (req) => withFaults(() => o.isolate(req.node))(),
     heal: withFaults(() => o.heal()),
     net: (req) => withFaults(() => o.setNet(req))(),
     'add-learner': async () => ({ ok: true, ...(await o.addLearner()) }),
-    'remove-replica': async (req) => { await o.removeReplica(req.node); return done; },
-    'mark-voter': (req) => { o.markVoter(req.node); return done; },
+    'remove-replica': async (req) => {
+      await o.removeReplica(req.node);
+      return done;
+    },
+    'mark-voter': (req) => {
+      o.markVoter(req.node);
+      return done;
+    },
     held: () => o.held(),
     deliver: (req) => o.release('deliver', req.ids ?? 'all'),
     drop: (req) => o.release('drop', req.ids ?? 'all'),
     duplicate: (req) => o.release('duplicate', req.ids ?? 'all'),
     tick: (req) => o.tick(req.node ?? 'all', req.count),
-    down: () => { o.stopSoon(); return done; },
+    down: () => {
+      o.stopSoon();
+      return done;
+    },
   };
 }
 
 /** Starts the control server on `port` (0: any free one), answering with `handlers`. */
 export async function startRegistry(o: {
-  readonly host: string; readonly port: number; readonly secret: string; readonly clusterSize: number;
-  readonly log: (line: string) => void; readonly handlers: Handlers;
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly clusterSize: number;
+  readonly log: (line: string) => void;
+  readonly handlers: Handlers;
 }): Promise<{ port: number; close(): Promise<void> }> {
   return startWsServer({
-    host: o.host, port: o.port, secret: o.secret, clusterSize: o.clusterSize, maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
-    validate: () => null, onPeerMessage: () => undefined, log: o.log,
+    host: o.host,
+    port: o.port,
+    secret: o.secret,
+    clusterSize: o.clusterSize,
+    maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+    validate: () => null,
+    onPeerMessage: () => undefined,
+    log: o.log,
     onControl: (conn) => accept(conn, o.handlers),
   });
 }
@@ -106,16 +148,28 @@ interface ControlConnectionLike {
 
 function accept(conn: ControlConnectionLike, handlers: Handlers): void {
   const cleanups: (() => void)[] = [];
-  const peer: ControlPeer = { push: (e) => conn.push(e), onClose: (cleanup) => { cleanups.push(cleanup); } };
+  const peer: ControlPeer = {
+    push: (e) => conn.push(e),
+    onClose: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+  };
   // Async, so that a refusal thrown while checking or handling becomes the request's error answer.
   conn.onRequest(async (raw) => {
     const req = parseOrThrow(OrchestratorRequestSchema, raw, 'the request', (sentence) => new OperatingError(sentence));
     return answer(handlers, req.op, req, peer);
   });
-  conn.onClose?.(() => { for (const u of cleanups) u(); });
+  conn.onClose?.(() => {
+    for (const u of cleanups) u();
+  });
 }
 
 /** The handler of `op`; generic so that the request and the handler are known to be of the same op. */
-async function answer<K extends OrchestratorOp>(handlers: Handlers, op: K, req: RequestMap[K], peer: ControlPeer): Promise<unknown> {
+async function answer<K extends OrchestratorOp>(
+  handlers: Handlers,
+  op: K,
+  req: RequestMap[K],
+  peer: ControlPeer,
+): Promise<unknown> {
   return handlers[op](req, peer);
 }

@@ -104,10 +104,15 @@ export class ReplicaProcess {
   /** Starts its process with `args` (after the Node binary), its output piped to `log`. */
   spawn(args: readonly string[], env: Record<string, string>, log: RotatingLog): void {
     const proc = execa(process.execPath, args, {
-      env, extendEnv: true, stdin: 'ignore',
+      env,
+      extendEnv: true,
+      stdin: 'ignore',
       // Piped rather than appended to the file, so the log rotates; buffer: false keeps execa from also collecting all of it in memory.
-      stdout: 'pipe', stderr: 'pipe', buffer: false,
-      reject: false, cleanup: true,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cleanup: true,
     });
     this.pid = proc.pid ?? null;
     this.lastExitCode = null;
@@ -117,10 +122,12 @@ export class ReplicaProcess {
     pipeToRotatingLog(proc.stdout, log);
     pipeToRotatingLog(proc.stderr, log);
     // The log is flushed before the exit is handled, so that lastLine() finds the replica's last words in the file.
-    const exited: Promise<void> = proc.finally(() => log.flush()).then(
-      (result) => this.exitedWith(run, result.signal ?? `exit code ${result.exitCode}`, result.exitCode ?? null),
-      (err: unknown) => this.exitedWith(run, (err as Error).message, undefined),
-    );
+    const exited: Promise<void> = proc
+      .finally(() => log.flush())
+      .then(
+        (result) => this.exitedWith(run, result.signal ?? `exit code ${result.exitCode}`, result.exitCode ?? null),
+        (err: unknown) => this.exitedWith(run, (err as Error).message, undefined),
+      );
     const run: Run = { proc, exited };
     this.phase = { kind: 'starting', run };
   }
@@ -149,7 +156,10 @@ export class ReplicaProcess {
     }
     this.link?.close();
     this.pid = pid;
-    this.phase = phase.kind === 'starting' || phase.kind === 'running' ? { kind: 'running', run: phase.run, link } : { ...phase, link };
+    this.phase =
+      phase.kind === 'starting' || phase.kind === 'running'
+        ? { kind: 'running', run: phase.run, link }
+        : { ...phase, link };
   }
 
   /** Sends SIGKILL and returns at once. A replica already dying is sent it again. */
@@ -164,10 +174,13 @@ export class ReplicaProcess {
   /** SIGSTOP; refused unless it is starting or running. */
   pause(): void {
     const phase = this.phase;
-    if (phase.kind === 'paused') throw new OperatingError(`node-${this.id} is already paused; resume it with \`paxos resume node-${this.id}\``);
+    if (phase.kind === 'paused')
+      throw new OperatingError(`node-${this.id} is already paused; resume it with \`paxos resume node-${this.id}\``);
     // A replica we killed that has not finished exiting counts as down too: there is nothing left to pause.
-    if (phase.kind === 'down' || phase.kind === 'dying') throw new OperatingError(`node-${this.id} is down; only a running replica can be paused`);
-    if (!phase.run.proc.kill('SIGSTOP')) throw new OperatingError(`node-${this.id} could not be paused: its process is exiting`);
+    if (phase.kind === 'down' || phase.kind === 'dying')
+      throw new OperatingError(`node-${this.id} is down; only a running replica can be paused`);
+    if (!phase.run.proc.kill('SIGSTOP'))
+      throw new OperatingError(`node-${this.id} could not be paused: its process is exiting`);
     this.phase = { kind: 'paused', run: phase.run, link: this.link };
   }
 
@@ -176,7 +189,10 @@ export class ReplicaProcess {
     const phase = this.phase;
     if (phase.kind !== 'paused') return;
     phase.run.proc.kill('SIGCONT');
-    this.phase = phase.link !== null ? { kind: 'running', run: phase.run, link: phase.link } : { kind: 'starting', run: phase.run };
+    this.phase =
+      phase.link !== null
+        ? { kind: 'running', run: phase.run, link: phase.link }
+        : { kind: 'starting', run: phase.run };
   }
 
   /**
@@ -190,9 +206,15 @@ export class ReplicaProcess {
     const deadline = Date.now() + EXIT_WAIT_MS;
     const exited = this.phase.kind === 'down' ? Promise.resolve() : this.phase.run.exited;
     const timedOut = await raceDeadline(exited, deadline);
-    if (timedOut) throw new OperatingError(`node-${this.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``);
+    if (timedOut)
+      throw new OperatingError(
+        `node-${this.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``,
+      );
     while (pid !== null && isProcessAlive(pid)) {
-      if (Date.now() > deadline) throw new OperatingError(`node-${this.id} exited but its pid ${pid} is still in use, so its data directory stays locked`);
+      if (Date.now() > deadline)
+        throw new OperatingError(
+          `node-${this.id} exited but its pid ${pid} is still in use, so its data directory stays locked`,
+        );
       await sleep(POLL_MS);
     }
   }
@@ -211,7 +233,10 @@ export class ReplicaProcess {
  * `excused` says may stay down (it refused its damaged data) is not waited for.
  */
 export async function waitForRegistration(
-  replicas: readonly ReplicaProcess[], timeoutMs: number, failed: string, late: (missing: readonly ReplicaProcess[]) => string,
+  replicas: readonly ReplicaProcess[],
+  timeoutMs: number,
+  failed: string,
+  late: (missing: readonly ReplicaProcess[]) => string,
   excused: (r: ReplicaProcess) => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -232,7 +257,9 @@ export function sleep(ms: number): Promise<void> {
 /** Waits for `promise` until `deadline` (epoch ms); true if the deadline came first. */
 async function raceDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now())); });
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+  });
   try {
     return await Promise.race([promise.then(() => false), late]);
   } finally {

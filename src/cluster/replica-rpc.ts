@@ -24,16 +24,25 @@ const ok = v.object({ ok: v.literal(true) });
  * union per protocol that this layer does not restate).
  */
 const StatusShape = v.looseObject({
-  node: v.number(), pid: v.number(), port: v.number(),
+  node: v.number(),
+  pid: v.number(),
+  port: v.number(),
   view: v.looseObject({ id: v.number(), protocol: v.picklist(['multi', 'basic']), chosenCount: count }),
 });
 export const ReplicaStatusSchema = v.custom<ReplicaStatus>(
-  (x) => v.is(StatusShape, x), 'a replica status: its node, pid and port, and a view with its id, protocol and chosen count',
+  (x) => v.is(StatusShape, x),
+  'a replica status: its node, pid and port, and a view with its id, protocol and chosen count',
 );
 
 export const HeldMessageSchema = v.object({
-  id: v.string(), from: v.number(), to: v.number(), type: v.string(),
-  ballot: v.nullable(v.string()), slot: v.nullable(v.number()), key: v.nullable(v.string()), value: v.nullable(v.string()),
+  id: v.string(),
+  from: v.number(),
+  to: v.number(),
+  type: v.string(),
+  ballot: v.nullable(v.string()),
+  slot: v.nullable(v.number()),
+  key: v.nullable(v.string()),
+  value: v.nullable(v.string()),
   text: v.string(),
 });
 
@@ -55,7 +64,13 @@ const REPLIES = {
 export type ReplicaOp = keyof typeof REPLIES;
 
 /** The body of a replica's control request for `op`, as the replica itself declares it (`ControlRequest`), without the op. */
-type BodyOf<K extends string> = ControlRequest extends infer R ? R extends { readonly op: infer O } ? K extends O ? Omit<R, 'op'> : never : never : never;
+type BodyOf<K extends string> = ControlRequest extends infer R
+  ? R extends { readonly op: infer O }
+    ? K extends O
+      ? Omit<R, 'op'>
+      : never
+    : never
+  : never;
 
 /** By op: the request's body, and the reply as it arrives (checked, not copied: see `checkOrThrow`). */
 export type ReplicaRpc = { [K in ReplicaOp]: { req: BodyOf<K>; res: v.InferInput<(typeof REPLIES)[K]> } };
@@ -67,11 +82,23 @@ export type ReplicaRpc = { [K in ReplicaOp]: { req: BodyOf<K>; res: v.InferInput
  * the scenario reads.
  */
 export class ReplicaLink {
-  constructor(readonly node: NodeId, private readonly control: ControlClient) {}
+  constructor(
+    readonly node: NodeId,
+    private readonly control: ControlClient,
+  ) {}
 
-  async request<K extends ReplicaOp>(op: K, body: ReplicaRpc[K]['req'], timeoutMs: number): Promise<ReplicaRpc[K]['res']> {
+  async request<K extends ReplicaOp>(
+    op: K,
+    body: ReplicaRpc[K]['req'],
+    timeoutMs: number,
+  ): Promise<ReplicaRpc[K]['res']> {
     const reply = await this.control.request({ op, ...body }, timeoutMs);
-    return checkOrThrow(REPLIES[op], reply, `node-${this.node}'s answer to ${op}`, (sentence) => new OperatingError(sentence));
+    return checkOrThrow(
+      REPLIES[op],
+      reply,
+      `node-${this.node}'s answer to ${op}`,
+      (sentence) => new OperatingError(sentence),
+    );
   }
 
   /** A request the orchestrator only relays (a live scenario's); its answer goes back unread. */

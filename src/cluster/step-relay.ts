@@ -7,7 +7,7 @@
  */
 import type { NodeId } from '../core/types.js';
 import { OperatingError } from '../errors.js';
-import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
+import { type HeldMessage, NOT_STEP_MODE, RELEASED, type StepRelease } from '../node/step.js';
 import type { ReplicaProcess } from './replica-process.js';
 import type { ReplicaLink } from './replica-rpc.js';
 
@@ -64,12 +64,16 @@ export class StepRelay {
   async release(op: StepRelease, ids: readonly string[] | 'all'): Promise<{ done: HeldMessage[] }> {
     const up = this.running();
     if (ids === 'all') {
-      const answers = await Promise.all([...up.values()].map((link) => link.request(op, { ids: 'all' }, STEP_REQUEST_MS)));
+      const answers = await Promise.all(
+        [...up.values()].map((link) => link.request(op, { ids: 'all' }, STEP_REQUEST_MS)),
+      );
       return { done: answers.flatMap((a) => a.done) };
     }
     const byNode = this.byHolder(op, ids, up);
     // Each holder takes its ids all or none, so a typo leaves that replica's other messages held rather than half handled.
-    const answers = await Promise.all([...byNode].map(([link, mine]) => link.request(op, { ids: mine }, STEP_REQUEST_MS)));
+    const answers = await Promise.all(
+      [...byNode].map(([link, mine]) => link.request(op, { ids: mine }, STEP_REQUEST_MS)),
+    );
     const missing = answers.flatMap((a) => a.missing);
     const done = answers.flatMap((a) => a.done);
     if (missing.length > 0) {
@@ -87,7 +91,10 @@ export class StepRelay {
       const r = this.replicas.get(node);
       if (r === undefined) throw new OperatingError(`there is no held message ${id}: no node-${node} in this cluster`);
       const link = up.get(node);
-      if (link === undefined) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : ' (a killed replica\'s held messages die with it)'}`);
+      if (link === undefined)
+        throw new OperatingError(
+          `node-${node} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : " (a killed replica's held messages die with it)"}`,
+        );
       byNode.set(link, [...(byNode.get(link) ?? []), id]);
     }
     return byNode;
@@ -98,15 +105,27 @@ export class StepRelay {
    * reads each replica's journal and state, injects messages whose sender
    * died and sends its clients' commands. Refused when the cluster is not in step mode or the replica is not running.
    */
-  async forward(node: NodeId, req: { readonly op: string } & Record<string, unknown>, timeoutMs = STEP_REQUEST_MS): Promise<unknown> {
+  async forward(
+    node: NodeId,
+    req: { readonly op: string } & Record<string, unknown>,
+    timeoutMs = STEP_REQUEST_MS,
+  ): Promise<unknown> {
     return this.runningOne(node, () => this.running()).forward(req, timeoutMs);
   }
 
   /** Advances one replica's time, or every running replica's, by `count` ticks; answers once the ticks' messages are held. */
-  async tick(node: NodeId | 'all', count: number): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
+  async tick(
+    node: NodeId | 'all',
+    count: number,
+  ): Promise<{ ticks: { node: NodeId; ticks: number; newlyHeld: number; held: number }[] }> {
     const up = this.running();
-    const targets = node === 'all' ? [...up] : [[node, this.runningOne(node, () => up, '; only a running replica can tick')] as const];
-    const answers = await Promise.all(targets.map(async ([id, link]) => ({ node: id, ...(await link.request('tick', { count }, STEP_REQUEST_MS)) })));
+    const targets =
+      node === 'all'
+        ? [...up]
+        : [[node, this.runningOne(node, () => up, '; only a running replica can tick')] as const];
+    const answers = await Promise.all(
+      targets.map(async ([id, link]) => ({ node: id, ...(await link.request('tick', { count }, STEP_REQUEST_MS)) })),
+    );
     return { ticks: answers };
   }
 }

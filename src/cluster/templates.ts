@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { parseDelay, parseDrop } from '../transport/faults.js';
-import { parseOrThrow, TemplateFileSchema, type TemplateFile } from './schemas.js';
+import { parseOrThrow, type TemplateFile, TemplateFileSchema } from './schemas.js';
 
 export interface ClusterTemplate {
   readonly name: string;
@@ -22,14 +22,26 @@ const DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
 
 /** `dir` is the shipped templates/ unless a test points elsewhere. */
 export function templateNames(dir = DIR): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -'.json'.length))
+        .sort()
+    : [];
 }
 
 export function loadTemplate(name: string, dir = DIR): ClusterTemplate {
-  if (!templateNames(dir).includes(name)) throw new UsageError(`there is no template "${name}"; the templates are ${templateNames(dir).join(', ')}`);
+  if (!templateNames(dir).includes(name))
+    throw new UsageError(`there is no template "${name}"; the templates are ${templateNames(dir).join(', ')}`);
   const file = join(dir, `${name}.json`);
   const raw = parseOrThrow(TemplateFileSchema, readJson(file), file, (sentence) => new UsageError(sentence));
-  return { name, description: raw.description ?? '', ...(raw.nodes !== undefined ? { nodes: raw.nodes } : {}), ...(raw.protocol !== undefined ? { protocol: raw.protocol } : {}), ...netOf(raw, file) };
+  return {
+    name,
+    description: raw.description ?? '',
+    ...(raw.nodes !== undefined ? { nodes: raw.nodes } : {}),
+    ...(raw.protocol !== undefined ? { protocol: raw.protocol } : {}),
+    ...netOf(raw, file),
+  };
 }
 
 function readJson(file: string): unknown {
@@ -40,7 +52,8 @@ function readJson(file: string): unknown {
     throw new UsageError(`${file} is not valid JSON (${(err as Error).message})`);
   }
   // Valibot's object schemas accept arrays (they are objects to JavaScript); a template is a JSON object.
-  if (Array.isArray(value)) throw new UsageError(`${file}: the top level is invalid (expected an object, got an array)`);
+  if (Array.isArray(value))
+    throw new UsageError(`${file}: the top level is invalid (expected an object, got an array)`);
   return value;
 }
 

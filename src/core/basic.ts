@@ -5,10 +5,10 @@
  * learns and reports the chosen value. Rejected rounds retry with a higher
  * ballot after a randomized backoff, so duelling proposers do not livelock.
  */
-import { Ballot, ZERO_BALLOT, ballotAtLeast, ballotEquals, ballotGreater, compareBallots } from './ballot.js';
+import { Ballot, ballotAtLeast, ballotEquals, ballotGreater, compareBallots, ZERO_BALLOT } from './ballot.js';
 import type {
-  BasicAcceptMsg,
   BasicAcceptedMsg,
+  BasicAcceptMsg,
   BasicCatchupMsg,
   BasicDecideMsg,
   BasicLearnMsg,
@@ -18,11 +18,21 @@ import type {
   BasicRecord,
   BasicRejectMsg,
 } from './basic-messages.js';
-import { peersOf, requiredQuorum, resolveConfig, type ResolvedConfig } from './config.js';
+import { peersOf, type ResolvedConfig, requiredQuorum, resolveConfig } from './config.js';
 import { PeerLiveness } from './liveness.js';
 import { Outbox } from './outbox.js';
 import { Random } from './random.js';
-import { failure, type ClientRequest, type CoreConfig, type FailureCode, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from './types.js';
+import {
+  type ClientRequest,
+  type CoreConfig,
+  type FailureCode,
+  failure,
+  type Input,
+  type NodeId,
+  type NodeView,
+  type ProtocolCore,
+  type Ready,
+} from './types.js';
 
 type Accepted = { readonly ballot: Ballot; readonly value: string };
 
@@ -50,7 +60,8 @@ export function applyBasicRecord(state: BasicDurableState, r: BasicRecord): void
   switch (r.t) {
     case 'round':
       state.round = Math.max(state.round, r.round);
-      if (r.promisedAtLeast !== undefined && ballotGreater(r.promisedAtLeast, state.promisedAtLeast)) state.promisedAtLeast = r.promisedAtLeast;
+      if (r.promisedAtLeast !== undefined && ballotGreater(r.promisedAtLeast, state.promisedAtLeast))
+        state.promisedAtLeast = r.promisedAtLeast;
       return;
     case 'promise':
       raisePromise(state.promised, r.key, r.ballot);
@@ -95,7 +106,8 @@ interface Proposal {
 }
 
 /** Basic Paxos here is one write-once register per key over fixed acceptors: a change of acceptors would need a log to order it in. */
-export const BASIC_NO_MEMBERSHIP = 'membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors';
+export const BASIC_NO_MEMBERSHIP =
+  'membership change needs --protocol multi: Basic Paxos here is one write-once register per key with a fixed set of acceptors';
 
 export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   readonly id: NodeId;
@@ -182,11 +194,15 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
       records.push({ t: 'chosen', key, value: c.value, ballot: c.ballot });
     }
     this.out.checkpoint = { snapshot: [], records };
-    this.out.events.push({ type: 'note', text: `log compacted: ${this.chosen.size} chosen keys, ${this.promised.size} open` });
+    this.out.events.push({
+      type: 'note',
+      text: `log compacted: ${this.chosen.size} chosen keys, ${this.promised.size} open`,
+    });
   }
 
   private onMessage(m: BasicMessage): void {
-    if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
+    if (m.to !== this.id || m.from === this.id)
+      throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
     this.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
@@ -236,15 +252,31 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
       p.waiters.splice(i, 1);
       const why = this.timeoutReason();
       // A read changes nothing, and a value that never left in an accept cannot be chosen: both are refused.
-      this.out.replies.push(failure(w.sent
-        ? { requestId: w.requestId, outcome: 'unknown', code: why.code, error: `${why.error}; ${w.value} was sent to the acceptors and may still be chosen` }
-        : { requestId: w.requestId, outcome: 'refused', code: why.code, error: `${why.error}; ${w.op === 'set' ? `${w.value} was not chosen` : 'nothing was read'}` }));
+      this.out.replies.push(
+        failure(
+          w.sent
+            ? {
+                requestId: w.requestId,
+                outcome: 'unknown',
+                code: why.code,
+                error: `${why.error}; ${w.value} was sent to the acceptors and may still be chosen`,
+              }
+            : {
+                requestId: w.requestId,
+                outcome: 'refused',
+                code: why.code,
+                error: `${why.error}; ${w.op === 'set' ? `${w.value} was not chosen` : 'nothing was read'}`,
+              },
+        ),
+      );
     }
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {
     return this.liveness.timeoutReason({
-      nowTick: this.nowTick, clusterSize: this.cfg.clusterSize, quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
+      nowTick: this.nowTick,
+      clusterSize: this.cfg.clusterSize,
+      quorum: requiredQuorum(this.cfg, this.cfg.clusterSize),
       otherwise: { code: 'timeout', error: 'timed out: duelling proposers kept pre-empting each other' },
     });
   }
@@ -258,16 +290,36 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private onRequest(req: ClientRequest): void {
     const c = req.command;
     if (c.op === 'config') {
-      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'config-invalid', error: BASIC_NO_MEMBERSHIP }));
+      this.out.replies.push(
+        failure({ requestId: req.requestId, outcome: 'refused', code: 'config-invalid', error: BASIC_NO_MEMBERSHIP }),
+      );
       return;
     }
     const known = this.chosen.get(c.key);
     if (known !== undefined) {
-      this.replyChosen({ requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, deadlineTick: this.nowTick, sent: false }, c.key, known.value, known.ballot ?? ZERO_BALLOT, 0);
+      this.replyChosen(
+        {
+          requestId: req.requestId,
+          op: c.op,
+          value: c.op === 'set' ? c.value : null,
+          deadlineTick: this.nowTick,
+          sent: false,
+        },
+        c.key,
+        known.value,
+        known.ballot ?? ZERO_BALLOT,
+        0,
+      );
       return;
     }
     const timeoutTicks = Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
-    const waiter: Waiter = { requestId: req.requestId, op: c.op, value: c.op === 'set' ? c.value : null, deadlineTick: this.nowTick + timeoutTicks, sent: false };
+    const waiter: Waiter = {
+      requestId: req.requestId,
+      op: c.op,
+      value: c.op === 'set' ? c.value : null,
+      deadlineTick: this.nowTick + timeoutTicks,
+      sent: false,
+    };
     const existing = this.proposals.get(c.key);
     if (existing !== undefined) {
       // Joining a round already in phase 2 with this very value: it may be chosen from now on.
@@ -276,12 +328,28 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
       return;
     }
     if (this.proposals.size >= this.cfg.maxPendingRequests) {
-      this.out.replies.push(failure({ requestId: req.requestId, outcome: 'refused', code: 'overloaded', error: `node-${this.id} has ${this.proposals.size} proposals open; try again later` }));
+      this.out.replies.push(
+        failure({
+          requestId: req.requestId,
+          outcome: 'refused',
+          code: 'overloaded',
+          error: `node-${this.id} has ${this.proposals.size} proposals open; try again later`,
+        }),
+      );
       return;
     }
     const p: Proposal = {
-      key: c.key, waiters: [waiter], phase: 'backoff', ballot: ZERO_BALLOT, promises: new Map(), value: null,
-      accepts: new Set(), attempts: 0, roundTrips: 0, phaseStartTick: this.nowTick, retryAtTick: this.nowTick,
+      key: c.key,
+      waiters: [waiter],
+      phase: 'backoff',
+      ballot: ZERO_BALLOT,
+      promises: new Map(),
+      value: null,
+      accepts: new Set(),
+      attempts: 0,
+      roundTrips: 0,
+      phaseStartTick: this.nowTick,
+      retryAtTick: this.nowTick,
     };
     this.proposals.set(c.key, p);
     this.startRound(p);
@@ -293,7 +361,14 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     this.maxSeenRound = this.round;
     this.out.persist.push({ t: 'round', round: this.round });
     const ballot = Ballot(this.round, this.id);
-    Object.assign(p, { phase: 'prepare', ballot, promises: new Map(), accepts: new Set(), value: null, phaseStartTick: this.nowTick });
+    Object.assign(p, {
+      phase: 'prepare',
+      ballot,
+      promises: new Map(),
+      accepts: new Set(),
+      value: null,
+      phaseStartTick: this.nowTick,
+    });
     p.roundTrips++;
     const self = this.promiseLocally(p.key, ballot);
     if (self === 'rejected') return this.preempted(p, this.promised.get(p.key) ?? ZERO_BALLOT);
@@ -337,13 +412,22 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     p.value = value;
     p.phaseStartTick = this.nowTick;
     p.roundTrips++;
-    this.out.events.push({ type: 'phase2', ballot: p.ballot, instance: p.key, value, valueId: value, quorum: [...p.promises.keys()], adopted: best !== null });
+    this.out.events.push({
+      type: 'phase2',
+      ballot: p.ballot,
+      instance: p.key,
+      value,
+      valueId: value,
+      quorum: [...p.promises.keys()],
+      adopted: best !== null,
+    });
     // The proposer's own acceptor goes first: it may have promised a higher ballot since it promised this
     // one, and then it rejects like any other acceptor would. The round is already lost, so sending the
     // accepts anyway would only cost 2(n-1) messages and let the peers accept a value of a ballot its own
     // proposer has given up on.
     if (!this.acceptLocally(p.key, p.ballot, value)) return this.preempted(p, this.promised.get(p.key) ?? ZERO_BALLOT);
-    for (const to of this.peers) this.out.messages.push({ type: 'accept', from: this.id, to, key: p.key, ballot: p.ballot, value });
+    for (const to of this.peers)
+      this.out.messages.push({ type: 'accept', from: this.id, to, key: p.key, ballot: p.ballot, value });
     for (const w of p.waiters) if (w.value === value) w.sent = true;
     p.accepts.add(this.id);
     this.maybeDecide(p);
@@ -352,7 +436,15 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private finishRead(p: Proposal): void {
     this.proposals.delete(p.key);
     for (const w of p.waiters) {
-      this.out.replies.push({ requestId: w.requestId, ok: true, op: 'get', key: p.key, value: null, ballot: p.ballot, roundTrips: p.roundTrips });
+      this.out.replies.push({
+        requestId: w.requestId,
+        ok: true,
+        op: 'get',
+        key: p.key,
+        value: null,
+        ballot: p.ballot,
+        roundTrips: p.roundTrips,
+      });
     }
   }
 
@@ -367,7 +459,8 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     if (p.accepts.size < this.quorum()) return;
     const value = p.value!;
     this.learn(p.key, value, p.ballot);
-    for (const to of this.peers) this.out.messages.push({ type: 'decide', from: this.id, to, key: p.key, ballot: p.ballot, value });
+    for (const to of this.peers)
+      this.out.messages.push({ type: 'decide', from: this.id, to, key: p.key, ballot: p.ballot, value });
   }
 
   private onReject(m: BasicRejectMsg): void {
@@ -401,7 +494,14 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     if (!ballotAtLeast(m.ballot, promised)) return this.reject(m.from, m.key, m.ballot, promised);
     this.noteRound(m.ballot);
     const accepted = this.promiseLocally(m.key, m.ballot) as Accepted | null;
-    const reply: BasicPromiseMsg = { type: 'promise', from: this.id, to: m.from, key: m.key, ballot: m.ballot, accepted };
+    const reply: BasicPromiseMsg = {
+      type: 'promise',
+      from: this.id,
+      to: m.from,
+      key: m.key,
+      ballot: m.ballot,
+      accepted,
+    };
     this.out.messages.push(reply);
   }
 
@@ -480,7 +580,13 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
 
   private replyChosen(w: Waiter, key: string, chosen: string, ballot: Ballot, roundTrips: number): void {
     this.out.replies.push({
-      requestId: w.requestId, ok: true, op: w.op, key, value: chosen, ballot, roundTrips,
+      requestId: w.requestId,
+      ok: true,
+      op: w.op,
+      key,
+      value: chosen,
+      ballot,
+      roundTrips,
       ...(w.op === 'set' ? { alreadyChosen: w.value !== chosen } : {}),
     });
   }
@@ -495,8 +601,18 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
   private onCatchup(m: BasicCatchupMsg): void {
     if (m.fromIndex >= this.chosenOrder.length) return;
     const keys = this.chosenOrder.slice(m.fromIndex, m.fromIndex + this.cfg.maxBatchEntries);
-    const entries = keys.map((key) => ({ key, value: this.chosen.get(key)!.value, ballot: this.chosen.get(key)!.ballot }));
-    const reply: BasicLearnMsg = { type: 'learn', from: this.id, to: m.from, entries, nextIndex: m.fromIndex + entries.length };
+    const entries = keys.map((key) => ({
+      key,
+      value: this.chosen.get(key)!.value,
+      ballot: this.chosen.get(key)!.ballot,
+    }));
+    const reply: BasicLearnMsg = {
+      type: 'learn',
+      from: this.id,
+      to: m.from,
+      entries,
+      nextIndex: m.fromIndex + entries.length,
+    };
     this.out.messages.push(reply);
   }
 
@@ -514,8 +630,14 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     const promised = this.highestPromised;
     const active = [...this.proposals.values()].some((p) => p.phase !== 'backoff');
     return {
-      id: this.id, protocol: 'basic', role: active ? 'proposer' : 'acceptor', leader: null, promised,
-      lastAccepted: this.lastAccepted ? { instance: this.lastAccepted.key, ballot: this.lastAccepted.ballot, value: this.lastAccepted.value } : null,
+      id: this.id,
+      protocol: 'basic',
+      role: active ? 'proposer' : 'acceptor',
+      leader: null,
+      promised,
+      lastAccepted: this.lastAccepted
+        ? { instance: this.lastAccepted.key, ballot: this.lastAccepted.ballot, value: this.lastAccepted.value }
+        : null,
       chosenCount: this.chosen.size,
     };
   }
@@ -527,12 +649,19 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
     readonly chosen: ReadonlyMap<string, { value: string; ballot: Ballot | null }>;
     readonly openProposals: number;
   } {
-    return { round: this.round, promised: this.promised, accepted: this.accepted, chosen: this.chosen, openProposals: this.proposals.size };
+    return {
+      round: this.round,
+      promised: this.promised,
+      accepted: this.accepted,
+      chosen: this.chosen,
+      openProposals: this.proposals.size,
+    };
   }
 }
 
 function highestAccepted(promises: ReadonlyMap<NodeId, Accepted | null>): Accepted | null {
   let best: Accepted | null = null;
-  for (const a of promises.values()) if (a !== null && (best === null || compareBallots(a.ballot, best.ballot) > 0)) best = a;
+  for (const a of promises.values())
+    if (a !== null && (best === null || compareBallots(a.ballot, best.ballot) > 0)) best = a;
   return best;
 }

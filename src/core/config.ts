@@ -1,5 +1,5 @@
 import { MAX_NODE_ID, votersProblem } from './membership.js';
-import { quorumSize, type CoreConfig, type NodeId, type PlantedBugs } from './types.js';
+import { type CoreConfig, type NodeId, type PlantedBugs, quorumSize } from './types.js';
 
 /** CoreConfig with every default filled in; the values are ticks unless the name says otherwise. */
 export interface ResolvedConfig {

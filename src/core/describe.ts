@@ -6,11 +6,12 @@
  * value holding a newline or an escape sequence must not break or take over
  * either.
  */
+
+import { showLine, showText } from '../text/escape.js';
 import { formatBallot as b } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
 import { formatLogValue, type MultiMessage, type SlotValue } from './multi/messages.js';
-import { nodeName, type CoreEvent, type Protocol } from './types.js';
-import { showLine, showText } from '../text/escape.js';
+import { type CoreEvent, nodeName, type Protocol } from './types.js';
 
 const MAX_LISTED = 3;
 
@@ -56,7 +57,9 @@ export function describeMultiBody(m: MultiMessage): string {
     case 'commit':
       return `commit<#${m.commitIndex} (${b(m.ballot)})`;
     case 'catchup':
-      return m.snapshot === undefined ? `catchup from #${m.fromSlot}` : `catchup snapshot @#${m.snapshot.slot} part ${m.snapshot.part}`;
+      return m.snapshot === undefined
+        ? `catchup from #${m.fromSlot}`
+        : `catchup snapshot @#${m.snapshot.slot} part ${m.snapshot.part}`;
     case 'learn':
       return `learn ${slots(m.entries)}`;
     case 'snapshot':
@@ -83,7 +86,10 @@ export function describeBasicBody(m: BasicMessage): string {
     case 'catchup':
       return `catchup from ${m.fromIndex}`;
     case 'learn':
-      return `learn ${m.entries.map((e) => `${t(e.key)}=${t(e.value)}`).slice(0, MAX_LISTED).join(', ')}${m.entries.length > MAX_LISTED ? ` +${m.entries.length - MAX_LISTED} more` : ''}`;
+      return `learn ${m.entries
+        .map((e) => `${t(e.key)}=${t(e.value)}`)
+        .slice(0, MAX_LISTED)
+        .join(', ')}${m.entries.length > MAX_LISTED ? ` +${m.entries.length - MAX_LISTED} more` : ''}`;
   }
 }
 

@@ -4,16 +4,16 @@
  * client requests) and hands back what to persist, then what to send.
  */
 export * from './ballot.js';
-export * from './basic-messages.js';
 export * from './basic.js';
+export * from './basic-messages.js';
 export * from './config.js';
 export * from './describe.js';
 export * from './liveness.js';
-export * from './multi/messages.js';
 export * from './multi/durable.js';
+export * from './multi/messages.js';
 export * from './multi/replica.js';
+export * from './multi/sessions.js';
 export * from './outbox.js';
 export * from './random.js';
-export * from './multi/sessions.js';
 export * from './types.js';
 export * from './validate.js';

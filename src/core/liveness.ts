@@ -35,9 +35,15 @@ export class PeerLiveness {
   }
 
   /** Why a request is being failed back: a missing majority if that is the reason, else `otherwise`. */
-  timeoutReason(o: { nowTick: number; clusterSize: number; quorum: number; otherwise: { code: FailureCode; error: string } }): { code: FailureCode; error: string } {
+  timeoutReason(o: {
+    nowTick: number;
+    clusterSize: number;
+    quorum: number;
+    otherwise: { code: FailureCode; error: string };
+  }): { code: FailureCode; error: string } {
     const live = this.count(o.nowTick);
-    if (live < o.quorum) return { code: 'no-quorum', error: `no quorum: ${live} of ${o.clusterSize} nodes reachable, ${o.quorum} needed` };
+    if (live < o.quorum)
+      return { code: 'no-quorum', error: `no quorum: ${live} of ${o.clusterSize} nodes reachable, ${o.quorum} needed` };
     return o.otherwise;
   }
 }

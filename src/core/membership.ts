@@ -42,7 +42,12 @@ export const KEPT_EPOCHS = 8;
 /** `next`, remembering `current` (and what it remembered) among the earlier configurations. */
 export function succeeding(current: Membership, next: Membership): Membership {
   const span: EpochSpan = { epoch: current.epoch, voters: current.voters, startSlot: current.startSlot };
-  return { epoch: next.epoch, voters: next.voters, startSlot: next.startSlot, previous: [...(current.previous ?? []), span].slice(-KEPT_EPOCHS) };
+  return {
+    epoch: next.epoch,
+    voters: next.voters,
+    startSlot: next.startSlot,
+    previous: [...(current.previous ?? []), span].slice(-KEPT_EPOCHS),
+  };
 }
 
 /**
@@ -69,7 +74,8 @@ export function votersProblem(voters: readonly unknown[]): string | null {
   if (voters.length > MAX_VOTERS) return `a configuration has at most ${MAX_VOTERS} voters, got ${voters.length}`;
   const seen = new Set<unknown>();
   for (const v of voters) {
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_NODE_ID) return `voter ids are integers from 1 to ${MAX_NODE_ID}, got ${String(v)}`;
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_NODE_ID)
+      return `voter ids are integers from 1 to ${MAX_NODE_ID}, got ${String(v)}`;
     if (seen.has(v)) return `node-${String(v)} is named twice`;
     seen.add(v);
   }
@@ -79,12 +85,20 @@ export function votersProblem(voters: readonly unknown[]): string | null {
 export function isMembership(x: unknown): x is Membership {
   if (!isSpan(x)) return false;
   const previous = (x as unknown as Record<string, unknown>).previous;
-  return previous === undefined || (Array.isArray(previous) && previous.length <= KEPT_EPOCHS && previous.every(isSpan));
+  return (
+    previous === undefined || (Array.isArray(previous) && previous.length <= KEPT_EPOCHS && previous.every(isSpan))
+  );
 }
 
 function isSpan(x: unknown): x is EpochSpan {
   if (typeof x !== 'object' || x === null) return false;
   const m = x as Record<string, unknown>;
-  return Number.isSafeInteger(m.epoch) && (m.epoch as number) >= 0 && Number.isSafeInteger(m.startSlot) && (m.startSlot as number) >= 1
-    && Array.isArray(m.voters) && votersProblem(m.voters) === null;
+  return (
+    Number.isSafeInteger(m.epoch) &&
+    (m.epoch as number) >= 0 &&
+    Number.isSafeInteger(m.startSlot) &&
+    (m.startSlot as number) >= 1 &&
+    Array.isArray(m.voters) &&
+    votersProblem(m.voters) === null
+  );
 }

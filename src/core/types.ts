@@ -314,7 +314,12 @@ export interface ProtocolCore<M, R> {
   view(): NodeView;
 }
 
-export function failure(o: { requestId: string; outcome: 'refused' | 'unknown'; code: FailureCode; error: string }): ClientFailure {
+export function failure(o: {
+  requestId: string;
+  outcome: 'refused' | 'unknown';
+  code: FailureCode;
+  error: string;
+}): ClientFailure {
   return { requestId: o.requestId, ok: false, outcome: o.outcome, code: o.code, error: o.error };
 }
 

@@ -5,8 +5,8 @@
  */
 import type { Ballot } from './ballot.js';
 import type { BasicMessage } from './basic-messages.js';
-import type { LogValue, MultiMessage, SlotValue } from './multi/messages.js';
 import { MAX_NODE_ID, votersProblem } from './membership.js';
+import type { LogValue, MultiMessage, SlotValue } from './multi/messages.js';
 import { isSnapshotPart } from './multi/snapshot-parts.js';
 import type { Command, CommandIdentity, Protocol } from './types.js';
 
@@ -20,7 +20,8 @@ type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-const isNodeId = (x: unknown, n: number): x is number => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= n;
+const isNodeId = (x: unknown, n: number): x is number =>
+  Number.isInteger(x) && (x as number) >= 1 && (x as number) <= n;
 
 export function isBallot(x: unknown): x is Ballot {
   return isObj(x) && isCount(x.round) && isCount(x.node);
@@ -35,7 +36,8 @@ export function isValue(x: unknown): x is string {
 }
 
 function isCommand(x: unknown): x is Command {
-  if (isObj(x) && x.op === 'config') return isCount(x.fromEpoch) && Array.isArray(x.voters) && votersProblem(x.voters) === null;
+  if (isObj(x) && x.op === 'config')
+    return isCount(x.fromEpoch) && Array.isArray(x.voters) && votersProblem(x.voters) === null;
   if (!isObj(x) || !isKey(x.key)) return false;
   if (x.op === 'get') return true;
   return x.op === 'set' && isValue(x.value);
@@ -44,8 +46,16 @@ function isCommand(x: unknown): x is Command {
 function isLogValue(x: unknown, n: number): x is LogValue {
   if (!isObj(x)) return false;
   if (x.kind === 'noop') return true;
-  return x.kind === 'cmd' && typeof x.id === 'string' && x.id.length <= MAX_ID_CHARS && isIdentity(x.identity) &&
-    x.id === `${x.identity.session}:${x.identity.seq}` && isCount(x.base) && isNodeId(x.origin, n) && isCommand(x.command);
+  return (
+    x.kind === 'cmd' &&
+    typeof x.id === 'string' &&
+    x.id.length <= MAX_ID_CHARS &&
+    isIdentity(x.identity) &&
+    x.id === `${x.identity.session}:${x.identity.seq}` &&
+    isCount(x.base) &&
+    isNodeId(x.origin, n) &&
+    isCommand(x.command)
+  );
 }
 
 export function isIdentity(x: unknown): x is CommandIdentity {
@@ -69,7 +79,13 @@ function checkMultiBody(m: Obj, n: number): boolean {
     case 'prepare':
       return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot);
     case 'promise':
-      return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.fromSlot) && isCount(m.commitIndex) && isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot));
+      return (
+        isCount(m.epoch) &&
+        isBallot(m.ballot) &&
+        isCount(m.fromSlot) &&
+        isCount(m.commitIndex) &&
+        isList(m.accepted, (e): e is unknown => isSlotValue(n)(e) && isBallot((e as unknown as Obj).ballot))
+      );
     case 'accept':
       return isCount(m.epoch) && isBallot(m.ballot) && isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'accepted':
@@ -77,11 +93,18 @@ function checkMultiBody(m: Obj, n: number): boolean {
     case 'reject':
       return isCount(m.epoch) && isBallot(m.ballot) && isBallot(m.promised);
     case 'forward':
-      return isLogValue(m.value, n) && (m.value as Obj).kind === 'cmd' && (m.relayed === undefined || typeof m.relayed === 'boolean');
+      return (
+        isLogValue(m.value, n) &&
+        (m.value as Obj).kind === 'cmd' &&
+        (m.relayed === undefined || typeof m.relayed === 'boolean')
+      );
     case 'commit':
       return isCount(m.epoch) && isBallot(m.ballot) && isCount(m.commitIndex);
     case 'catchup':
-      return isCount(m.fromSlot) && (m.snapshot === undefined || (isObj(m.snapshot) && isCount(m.snapshot.slot) && isCount(m.snapshot.part)));
+      return (
+        isCount(m.fromSlot) &&
+        (m.snapshot === undefined || (isObj(m.snapshot) && isCount(m.snapshot.slot) && isCount(m.snapshot.part)))
+      );
     case 'learn':
       return isList(m.entries, isSlotValue(n)) && isCount(m.commitIndex);
     case 'snapshot':
@@ -110,14 +133,25 @@ function checkBasicBody(m: Obj): boolean {
     case 'catchup':
       return isCount(m.fromIndex);
     case 'learn':
-      return isCount(m.nextIndex) && isList(m.entries, (e): e is unknown => isObj(e) && isKey(e.key) && isValue(e.value) && (e.ballot === null || isBallot(e.ballot)));
+      return (
+        isCount(m.nextIndex) &&
+        isList(
+          m.entries,
+          (e): e is unknown =>
+            isObj(e) && isKey(e.key) && isValue(e.value) && (e.ballot === null || isBallot(e.ballot)),
+        )
+      );
     default:
       return false;
   }
 }
 
 /** Returns the message if it is a well-formed message of `protocol` for a cluster of `clusterSize`, else null. */
-export function validateMessage(protocol: Protocol, clusterSize: number, x: unknown): MultiMessage | BasicMessage | null {
+export function validateMessage(
+  protocol: Protocol,
+  clusterSize: number,
+  x: unknown,
+): MultiMessage | BasicMessage | null {
   // Multi-Paxos replicas may join after the cluster was created, with ids above its first size.
   const n = protocol === 'multi' ? MAX_NODE_ID : clusterSize;
   if (!isObj(x) || !isNodeId(x.from, n) || !isNodeId(x.to, n) || x.from === x.to) return null;
@@ -125,6 +159,9 @@ export function validateMessage(protocol: Protocol, clusterSize: number, x: unkn
   return ok ? (x as unknown as MultiMessage | BasicMessage) : null;
 }
 
-export function messageValidator(protocol: Protocol, clusterSize: number): (x: unknown) => (MultiMessage | BasicMessage) | null {
+export function messageValidator(
+  protocol: Protocol,
+  clusterSize: number,
+): (x: unknown) => (MultiMessage | BasicMessage) | null {
   return (x) => validateMessage(protocol, clusterSize, x);
 }

@@ -91,7 +91,9 @@ const HEAD = 0;
 function validate<I, O>(history: readonly Operation<I, O>[]): void {
   history.forEach((h, i) => {
     if (!Number.isFinite(h.callTime) || Number.isNaN(h.returnTime) || h.returnTime < h.callTime) {
-      throw new MalformedHistoryError(`operation ${i} (client ${h.clientId}) has call time ${h.callTime} and return time ${h.returnTime}`);
+      throw new MalformedHistoryError(
+        `operation ${i} (client ${h.clientId}) has call time ${h.callTime} and return time ${h.returnTime}`,
+      );
     }
     // An open op may be left out of the linearization, so an output on it would go unchecked.
     if (h.returnTime === Infinity && h.output !== undefined) {
@@ -452,7 +454,8 @@ class Search<S, I, O> {
     const { next, opOf, isCall } = this.list;
     while (this.completedLeft > 0) {
       if (this.steps >= stepLimit) return 'step-budget';
-      if (timed && this.steps % DEADLINE_CHECK_INTERVAL_STEPS === 0 && performance.now() >= deadlineAtMs) return 'time-budget';
+      if (timed && this.steps % DEADLINE_CHECK_INTERVAL_STEPS === 0 && performance.now() >= deadlineAtMs)
+        return 'time-budget';
       this.steps++;
       const e = this.entry;
       if (e !== NIL && isCall[e] === 1) {
@@ -523,20 +526,29 @@ function time(t: number): string {
 function explain<S, I, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[], longest: Longest): string {
   const show = (op: number): string => {
     const h = history[op]!;
-    const what = model.describe?.(h.input, h.output) ?? `${JSON.stringify(h.input)} → ${h.output === undefined ? '?' : JSON.stringify(h.output)}`;
+    const what =
+      model.describe?.(h.input, h.output) ??
+      `${JSON.stringify(h.input)} → ${h.output === undefined ? '?' : JSON.stringify(h.output)}`;
     return `client ${h.clientId} ${what} [${time(h.callTime)}, ${h.returnTime === Infinity ? 'open' : time(h.returnTime)}]`;
   };
   const placed = longest.ops;
   const tail = placed.slice(-SHOWN_PREFIX_OPS).map(show).join(', ');
-  const prefix = placed.length === 0
-    ? 'no operation can be placed first'
-    : `at most ${placed.length} can be placed in a consistent order (${placed.length > SHOWN_PREFIX_OPS ? '…, ' : ''}${tail})`;
-  const stuck = longest.stuckOp >= 0 ? `; then nothing can take effect before this one returned: ${show(longest.stuckOp)}` : '';
+  const prefix =
+    placed.length === 0
+      ? 'no operation can be placed first'
+      : `at most ${placed.length} can be placed in a consistent order (${placed.length > SHOWN_PREFIX_OPS ? '…, ' : ''}${tail})`;
+  const stuck =
+    longest.stuckOp >= 0 ? `; then nothing can take effect before this one returned: ${show(longest.stuckOp)}` : '';
   const count = history.length === 1 ? '1 operation' : `${history.length} operations`;
   return `no order of the ${count} explains the results: ${prefix}${stuck}`;
 }
 
-function giveUpReason(outcome: 'step-budget' | 'time-budget', steps: number, ops: number, options: CheckOptions): string {
+function giveUpReason(
+  outcome: 'step-budget' | 'time-budget',
+  steps: number,
+  ops: number,
+  options: CheckOptions,
+): string {
   if (outcome === 'step-budget') return `gave up after ${steps} search steps over ${ops} operations (the step budget)`;
   if (steps === 0) return `not searched: the time budget of ${options.deadlineMs} ms ran out first`;
   return `gave up after ${steps} search steps over ${ops} operations: the time budget of ${options.deadlineMs} ms ran out`;
@@ -557,7 +569,13 @@ export interface KeyVerdict {
   readonly witness?: readonly unknown[];
 }
 
-function verdictOf<S, I, O>(key: string, search: Search<S, I, O>, outcome: SearchOutcome, model: Model<S, I, O>, options: CheckOptions): KeyVerdict {
+function verdictOf<S, I, O>(
+  key: string,
+  search: Search<S, I, O>,
+  outcome: SearchOutcome,
+  model: Model<S, I, O>,
+  options: CheckOptions,
+): KeyVerdict {
   const { steps, history } = search;
   if (outcome === 'linearizable') return { key, ok: true, steps };
   if (outcome === 'violation') {
@@ -587,12 +605,16 @@ export function checkLinearizable<S, I, O>(
   const search = new Search(model, history);
   const outcome = search.run(options.maxSteps ?? DEFAULT_MAX_STEPS, deadlineAt(startMs, options));
   const verdict = verdictOf('', search, outcome, model, options);
-  return verdict.ok === true ? { ok: true, steps: verdict.steps } : { ok: verdict.ok, reason: verdict.reason!, steps: verdict.steps };
+  return verdict.ok === true
+    ? { ok: true, steps: verdict.steps }
+    : { ok: verdict.ok, reason: verdict.reason!, steps: verdict.steps };
 }
 
 // ------------------------------------------------------------- per key
 
-export function partitionByKey<I extends { key: string }, O>(history: readonly Operation<I, O>[]): Map<string, Operation<I, O>[]> {
+export function partitionByKey<I extends { key: string }, O>(
+  history: readonly Operation<I, O>[],
+): Map<string, Operation<I, O>[]> {
   const byKey = new Map<string, Operation<I, O>[]>();
   for (const h of history) {
     const list = byKey.get(h.input.key);
@@ -623,7 +645,9 @@ const FIRST_PASS_STEPS = 10_000;
 
 /** Keys in the order they are checked: fewer operations first (so violations surface fast), then by name, for determinism. */
 function keysBySize<I extends { key: string }, O>(history: readonly Operation<I, O>[]): [string, Operation<I, O>[]][] {
-  return [...partitionByKey(history)].sort(([ka, a], [kb, b]) => a.length - b.length || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  return [...partitionByKey(history)].sort(
+    ([ka, a], [kb, b]) => a.length - b.length || (ka < kb ? -1 : ka > kb ? 1 : 0),
+  );
 }
 
 /**
@@ -644,8 +668,13 @@ export function checkKvHistory<S, I extends { key: string }, O>(
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   // A read whose result nobody saw changes nothing and constrains nothing: leaving it out shrinks the search.
   const readOnly = model.isReadOnly;
-  const relevant = readOnly === undefined ? history : history.filter((h) => !(h.output === undefined && readOnly(h.input)));
-  const keys: KeyCheck<S, I, O>[] = keysBySize(relevant).map(([key, ops]) => ({ key, search: new Search(model, ops), verdict: null }));
+  const relevant =
+    readOnly === undefined ? history : history.filter((h) => !(h.output === undefined && readOnly(h.input)));
+  const keys: KeyCheck<S, I, O>[] = keysBySize(relevant).map(([key, ops]) => ({
+    key,
+    search: new Search(model, ops),
+    verdict: null,
+  }));
   for (const stepBudget of new Set([Math.min(FIRST_PASS_STEPS, maxSteps), maxSteps])) {
     for (const k of keys) {
       if (k.search === null) continue;
@@ -676,7 +705,11 @@ function summarise(keys: KeyVerdict[]): KvCheckResult {
   const undecidedNote = undecided.length === 0 ? '' : `; undecided: ${details.undecidedKeys.join(', ')}`;
   if (violating.length > 0) {
     const others = violating.length > 1 ? `; also not linearizable: ${details.violatingKeys.slice(1).join(', ')}` : '';
-    return { ok: false, reason: `key ${violating[0]!.key}: ${violating[0]!.reason}${others}${undecidedNote}`, ...details };
+    return {
+      ok: false,
+      reason: `key ${violating[0]!.key}: ${violating[0]!.reason}${others}${undecidedNote}`,
+      ...details,
+    };
   }
   if (undecided.length > 0) {
     return { ok: 'unknown', reason: undecided.map((k) => `key ${k.key}: ${k.reason}`).join('; '), ...details };
@@ -694,7 +727,9 @@ const isGet = (input: { op: string }): boolean => input.op === 'get';
 
 function describeKv(input: KvInput, output: KvOutput | undefined): string {
   const result = output === undefined ? '?' : output.value === null ? 'null' : JSON.stringify(output.value);
-  return input.op === 'set' ? `set ${input.key}=${JSON.stringify(input.value)} → ${result}` : `get ${input.key} → ${result}`;
+  return input.op === 'set'
+    ? `set ${input.key}=${JSON.stringify(input.value)} → ${result}`
+    : `get ${input.key} → ${result}`;
 }
 
 /** Multi-Paxos: a plain register per key. set returns its own value; get returns the current value or null. */
@@ -718,7 +753,7 @@ export const registerModel: Model<string | null, KvInput, KvOutput> = {
 export const writeOnceModel: Model<string | null, KvInput, KvOutput> = {
   init: () => null,
   step: (state, input, output) => {
-    const next = input.op === 'set' ? state ?? input.value : state;
+    const next = input.op === 'set' ? (state ?? input.value) : state;
     return { ok: output === undefined || output.value === next, state: next };
   },
   key: registerStateKey,
@@ -746,7 +781,8 @@ function sameCasOutput(a: CasOutput, b: CasOutput): boolean {
 }
 
 function describeCas(input: CasInput, output: CasOutput | undefined): string {
-  const result = output === undefined ? '?' : 'ok' in output ? (output.ok ? 'ok' : 'failed') : JSON.stringify(output.value);
+  const result =
+    output === undefined ? '?' : 'ok' in output ? (output.ok ? 'ok' : 'failed') : JSON.stringify(output.value);
   if (input.op === 'get') return `get ${input.key} → ${result}`;
   if (input.op === 'set') return `set ${input.key}=${JSON.stringify(input.value)} → ${result}`;
   return `cas ${input.key} ${JSON.stringify(input.expect)}→${JSON.stringify(input.value)} → ${result}`;
@@ -780,7 +816,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function describeAppend(input: AppendInput, output: AppendOutput | undefined): string {
   const result = output === undefined ? '?' : 'ok' in output ? 'ok' : JSON.stringify(output.list);
-  return input.op === 'append' ? `append ${input.key} ${JSON.stringify(input.value)} → ${result}` : `read ${input.key} → ${result}`;
+  return input.op === 'append'
+    ? `append ${input.key} ${JSON.stringify(input.value)} → ${result}`
+    : `read ${input.key} → ${result}`;
 }
 
 /** A list per key that only grows: append(x) adds x at the end; read returns the list. */

@@ -3,15 +3,16 @@
  * it. Requests come from the network, so each is validated before use; a bad
  * one gets one clear sentence back, never a crash.
  */
-import { votersProblem } from '../core/membership.js';
+
 import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
+import { votersProblem } from '../core/membership.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
-import { MAX_CLIENT_TIMEOUT_MS } from './limits.js';
 import type { ReplicaEvent } from './events.js';
+import { MAX_CLIENT_TIMEOUT_MS } from './limits.js';
 import type { Replica } from './replica.js';
-import { MAX_HELD, MAX_TICKS, NOT_STEP_MODE, tickAndSettle, type StepControl } from './step.js';
+import { MAX_HELD, MAX_TICKS, NOT_STEP_MODE, type StepControl, tickAndSettle } from './step.js';
 
 /** A client command's optional identity (for retries) and how long the client waits. */
 export interface CommandOptions {
@@ -63,19 +64,26 @@ export function parseControlRequest(x: unknown): ControlRequest {
       if (!isKey(r.key)) throw new ControlError(`a key must be 1 to ${MAX_KEY_BYTES} bytes`);
       return { op: 'get', key: r.key, ...parseCommandOptions(r) };
     case 'reconfigure':
-      if (!Number.isSafeInteger(r.fromEpoch) || (r.fromEpoch as number) < 0) throw new ControlError('reconfigure needs fromEpoch, the epoch it replaces (a whole number from 0)');
+      if (!Number.isSafeInteger(r.fromEpoch) || (r.fromEpoch as number) < 0)
+        throw new ControlError('reconfigure needs fromEpoch, the epoch it replaces (a whole number from 0)');
       if (!Array.isArray(r.voters)) throw new ControlError('reconfigure needs voters, a list of replica ids');
       {
         const problem = votersProblem(r.voters);
         if (problem !== null) throw new ControlError(problem);
       }
-      return { op: 'reconfigure', fromEpoch: r.fromEpoch as number, voters: r.voters as number[], ...parseCommandOptions(r) };
+      return {
+        op: 'reconfigure',
+        fromEpoch: r.fromEpoch as number,
+        voters: r.voters as number[],
+        ...parseCommandOptions(r),
+      };
     case 'status':
     case 'subscribe':
     case 'kv':
       return { op: r.op };
     case 'log':
-      if (!Number.isSafeInteger(r.from) || (r.from as number) < 0) throw new ControlError('log needs a slot (or index) to start from');
+      if (!Number.isSafeInteger(r.from) || (r.from as number) < 0)
+        throw new ControlError('log needs a slot (or index) to start from');
       return { op: 'log', from: r.from as number };
     case 'faults':
       return { op: 'faults', rules: parseRules(r.rules) };
@@ -88,7 +96,8 @@ export function parseControlRequest(x: unknown): ControlRequest {
     case 'duplicate':
       return { op: r.op, ids: parseHeldIds(r.ids) };
     case 'tick':
-      if (!Number.isSafeInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_TICKS) throw new ControlError(`tick needs a count from 1 to ${MAX_TICKS}`);
+      if (!Number.isSafeInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_TICKS)
+        throw new ControlError(`tick needs a count from 1 to ${MAX_TICKS}`);
       return { op: 'tick', count: r.count as number };
     case 'journal':
     case 'state':
@@ -105,13 +114,16 @@ export { MAX_CLIENT_TIMEOUT_MS };
 function parseCommandOptions(r: Obj): CommandOptions {
   const o: { session?: string; seq?: number; timeoutMs?: number } = {};
   if (r.session !== undefined || r.seq !== undefined) {
-    if (!isSession(r.session)) throw new ControlError('a session is 1 to 64 letters, digits, dots, dashes or underscores');
-    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) throw new ControlError('seq must be a whole number from 1');
+    if (!isSession(r.session))
+      throw new ControlError('a session is 1 to 64 letters, digits, dots, dashes or underscores');
+    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1)
+      throw new ControlError('seq must be a whole number from 1');
     o.session = r.session;
     o.seq = r.seq as number;
   }
   if (r.timeoutMs !== undefined) {
-    if (typeof r.timeoutMs !== 'number' || !(r.timeoutMs > 0) || r.timeoutMs > MAX_CLIENT_TIMEOUT_MS) throw new ControlError(`timeoutMs must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS}`);
+    if (typeof r.timeoutMs !== 'number' || !(r.timeoutMs > 0) || r.timeoutMs > MAX_CLIENT_TIMEOUT_MS)
+      throw new ControlError(`timeoutMs must be above 0 and at most ${MAX_CLIENT_TIMEOUT_MS}`);
     o.timeoutMs = r.timeoutMs;
   }
   return o;
@@ -122,18 +134,23 @@ function parseRules(x: unknown): FaultRules {
   const r = x as Obj;
   const rules: { partition?: number[][]; delayMs?: { min: number; max: number }; dropRate?: number } = {};
   if (r.partition !== undefined && r.partition !== null) {
-    if (!Array.isArray(r.partition) || !r.partition.every((g) => Array.isArray(g) && g.every((n) => Number.isInteger(n)))) {
+    if (
+      !Array.isArray(r.partition) ||
+      !r.partition.every((g) => Array.isArray(g) && g.every((n) => Number.isInteger(n)))
+    ) {
       throw new ControlError('partition must be a list of lists of node ids');
     }
     rules.partition = r.partition as number[][];
   }
   if (r.delayMs !== undefined && r.delayMs !== null) {
     const d = r.delayMs as Obj;
-    if (typeof d.min !== 'number' || typeof d.max !== 'number' || d.min < 0 || d.max < d.min) throw new ControlError('delay must be {min, max} milliseconds');
+    if (typeof d.min !== 'number' || typeof d.max !== 'number' || d.min < 0 || d.max < d.min)
+      throw new ControlError('delay must be {min, max} milliseconds');
     rules.delayMs = { min: d.min, max: d.max };
   }
   if (r.dropRate !== undefined) {
-    if (typeof r.dropRate !== 'number' || r.dropRate < 0 || r.dropRate > 1) throw new ControlError('drop rate must be between 0 and 1');
+    if (typeof r.dropRate !== 'number' || r.dropRate < 0 || r.dropRate > 1)
+      throw new ControlError('drop rate must be between 0 and 1');
     rules.dropRate = r.dropRate;
   }
   return rules;
@@ -142,7 +159,12 @@ function parseRules(x: unknown): FaultRules {
 /** `all`, or a list of held-message ids (`node:seq`, as `paxos held` shows them). */
 function parseHeldIds(x: unknown): readonly string[] | 'all' {
   if (x === 'all') return 'all';
-  if (!Array.isArray(x) || x.length === 0 || x.length > MAX_HELD || !x.every((id) => typeof id === 'string' && /^\d{1,4}:\d{1,15}$/.test(id))) {
+  if (
+    !Array.isArray(x) ||
+    x.length === 0 ||
+    x.length > MAX_HELD ||
+    !x.every((id) => typeof id === 'string' && /^\d{1,4}:\d{1,15}$/.test(id))
+  ) {
     throw new ControlError('ids must be "all" or a list of held-message ids like 1:3');
   }
   return x as string[];
@@ -152,7 +174,8 @@ function parsePeers(x: unknown): Record<string, { host: string; port: number }> 
   if (typeof x !== 'object' || x === null) throw new ControlError('peers must be an object');
   for (const v of Object.values(x as Obj)) {
     const p = v as Obj;
-    if (typeof p?.host !== 'string' || !Number.isInteger(p.port)) throw new ControlError('each peer needs a host and a port');
+    if (typeof p?.host !== 'string' || !Number.isInteger(p.port))
+      throw new ControlError('each peer needs a host and a port');
   }
   return x as Record<string, { host: string; port: number }>;
 }
@@ -173,7 +196,11 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
   switch (req.op) {
     case 'propose':
     case 'get':
-      return runCommand(ctx, req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key }, req);
+      return runCommand(
+        ctx,
+        req.op === 'propose' ? { op: 'set', key: req.key, value: req.value } : { op: 'get', key: req.key },
+        req,
+      );
     case 'reconfigure':
       return runCommand(ctx, configCommand(ctx, req), req);
     case 'status':
@@ -212,7 +239,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
     case 'inject': {
       const step = stepOf(ctx);
       const message = step.validate(req.message);
-      if (message === null || message.to !== ctx.replica.status().node) throw new ControlError('inject needs a peer message of this cluster\'s protocol, addressed to this replica');
+      if (message === null || message.to !== ctx.replica.status().node)
+        throw new ControlError("inject needs a peer message of this cluster's protocol, addressed to this replica");
       step.links.inject(message);
       return { ok: true };
     }
@@ -232,14 +260,22 @@ function stepOf(ctx: ControlContext): StepControl {
 function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: readonly number[] }): Command {
   const view = ctx.replica.status().view;
   if (view.protocol !== 'multi') throw new ControlError(BASIC_NO_MEMBERSHIP);
-  if (view.membership === undefined) throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
+  if (view.membership === undefined)
+    throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
   return { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
 }
 
-async function runCommand(ctx: ControlContext, command: Command, o: CommandOptions): Promise<(ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number }> {
+async function runCommand(
+  ctx: ControlContext,
+  command: Command,
+  o: CommandOptions,
+): Promise<(ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number }> {
   const started = performance.now();
   const identity = o.session !== undefined && o.seq !== undefined ? { session: o.session, seq: o.seq } : undefined;
-  const reply = await ctx.replica.requestAsync(command, { ...(identity ? { identity } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+  const reply = await ctx.replica.requestAsync(command, {
+    ...(identity ? { identity } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  });
   const latencyMs = performance.now() - started;
   if (reply.ok) return { ...reply, latencyMs };
   // A refused or unknown command is an answer, not a failed request: its sentence travels as `reason`,

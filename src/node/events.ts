@@ -41,7 +41,14 @@ export type ReplicaEvent =
   | { readonly type: 'status'; readonly status: ReplicaStatus }
   /** The latest messages this replica sent since its previous flow event (at most a handful). */
   | { readonly type: 'flow'; readonly node: NodeId; readonly lines: readonly FlowLine[]; readonly droppedLines: number }
-  | { readonly type: 'chosen'; readonly node: NodeId; readonly instance: string; readonly value: string; readonly ballot: Ballot | null; readonly atMs: number }
+  | {
+      readonly type: 'chosen';
+      readonly node: NodeId;
+      readonly instance: string;
+      readonly value: string;
+      readonly ballot: Ballot | null;
+      readonly atMs: number;
+    }
   | { readonly type: 'core'; readonly node: NodeId; readonly event: CoreEvent; readonly atMs: number }
   | { readonly type: 'log'; readonly node: NodeId; readonly line: string; readonly atMs: number };
 
@@ -50,5 +57,11 @@ export type ClusterEvent =
   | ReplicaEvent
   | { readonly type: 'replica-up'; readonly node: NodeId; readonly pid: number; readonly atMs: number }
   | { readonly type: 'replica-down'; readonly node: NodeId; readonly reason: string; readonly atMs: number }
-  | { readonly type: 'faults'; readonly partition: readonly (readonly NodeId[])[] | null; readonly delayMs: { min: number; max: number } | null; readonly dropRate: number; readonly atMs: number }
+  | {
+      readonly type: 'faults';
+      readonly partition: readonly (readonly NodeId[])[] | null;
+      readonly delayMs: { min: number; max: number } | null;
+      readonly dropRate: number;
+      readonly atMs: number;
+    }
   | { readonly type: 'cluster'; readonly clusterSize: number; readonly protocol: Protocol; readonly atMs: number };

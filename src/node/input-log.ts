@@ -24,8 +24,8 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { LineAppender } from '../trace/appender.js';
 import type { CoreConfig, Input, NodeId, NodeView, Protocol, Ready } from '../core/types.js';
+import { LineAppender } from '../trace/appender.js';
 
 export const INPUTS_FLUSH_MS = 200;
 /** Per incarnation; past either the log says so once and records nothing more. */
@@ -69,8 +69,16 @@ export function inputLogOf(partsDir: string, node: NodeId, incarnation: number):
 }
 
 /** A live replica's input log, beside its trace part (`paxos up --trace`); closed on the process's way out. */
-export function inputLogBeside(tracePart: string, node: NodeId, incarnation: number, log: (line: string) => void): InputLog {
-  const inputs = new InputLog(incarnation, new BufferedLineFile(inputLogOf(dirname(tracePart), node, incarnation), log));
+export function inputLogBeside(
+  tracePart: string,
+  node: NodeId,
+  incarnation: number,
+  log: (line: string) => void,
+): InputLog {
+  const inputs = new InputLog(
+    incarnation,
+    new BufferedLineFile(inputLogOf(dirname(tracePart), node, incarnation), log),
+  );
   process.once('exit', () => inputs.close());
   return inputs;
 }
@@ -82,8 +90,16 @@ export function inputLogBeside(tracePart: string, node: NodeId, incarnation: num
  */
 export function digestReady(ready: Ready<unknown, unknown>, view: NodeView): string {
   const text = JSON.stringify([
-    ready.earlyMessages, ready.messages, ready.persist, ready.persistLazy, ready.afterPersist,
-    ready.chosen, ready.replies, ready.events, ready.checkpoint, view,
+    ready.earlyMessages,
+    ready.messages,
+    ready.persist,
+    ready.persistLazy,
+    ready.afterPersist,
+    ready.chosen,
+    ready.replies,
+    ready.events,
+    ready.checkpoint,
+    view,
   ]);
   return createHash('sha1').update(text).digest('hex').slice(0, 16);
 }
@@ -93,7 +109,10 @@ export class InputLog implements InputRecorder {
   private pendingTicks = 0;
   private closed = false;
 
-  constructor(private readonly incarnation: number, private readonly sink: LineSink) {}
+  constructor(
+    private readonly incarnation: number,
+    private readonly sink: LineSink,
+  ) {}
 
   started(header: StartHeader): void {
     this.put({ t: 'start', incarnation: this.incarnation, ...header });
@@ -149,7 +168,9 @@ export class BufferedLineFile implements LineSink {
     private readonly log: (line: string) => void = () => undefined,
     private readonly limits: { lines: number; bytes: number } = { lines: MAX_INPUT_LINES, bytes: MAX_INPUT_BYTES },
   ) {
-    this.out = new LineAppender(file, INPUTS_FLUSH_MS, (err) => this.log(`replay: cannot write ${file} (${err.message}); input recording stopped`));
+    this.out = new LineAppender(file, INPUTS_FLUSH_MS, (err) =>
+      this.log(`replay: cannot write ${file} (${err.message}); input recording stopped`),
+    );
   }
 
   write(line: string): void {
@@ -160,7 +181,9 @@ export class BufferedLineFile implements LineSink {
     if (this.lines >= this.limits.lines || this.bytes >= this.limits.bytes) {
       this.out.push(JSON.stringify({ t: 'capped', lines: this.lines, bytes: this.bytes }));
       this.stopped = true;
-      this.log(`replay: stopped recording inputs after ${this.lines} lines (${(this.bytes / 1048576).toFixed(1)} MiB); paxos replay will cover what came before`);
+      this.log(
+        `replay: stopped recording inputs after ${this.lines} lines (${(this.bytes / 1048576).toFixed(1)} MiB); paxos replay will cover what came before`,
+      );
       this.out.flush();
     }
   }

@@ -1,5 +1,5 @@
-import { MAX_VALUE_BYTES } from '../core/validate.js';
 import { DEFAULTS } from '../core/config.js';
+import { MAX_VALUE_BYTES } from '../core/validate.js';
 
 /**
  * The largest frame a replica accepts. ws allows 100 MiB by default, far more

@@ -5,33 +5,40 @@
  * article's registry) to learn where its peers are, and serves until it is
  * told to stop or its orchestrator is gone.
  */
+
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { randomBytes, randomInt } from 'node:crypto';
-import type { Protocol } from '../core/types.js';
 import { MAX_NODE_ID } from '../core/membership.js';
+import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage } from '../storage/file-storage.js';
-import { advanceMark, checkIdentity, IDENTITY_REFUSED_EXIT, recordStart, watchDataDir, type Identity } from '../storage/identity.js';
+import {
+  advanceMark,
+  checkIdentity,
+  IDENTITY_REFUSED_EXIT,
+  type Identity,
+  recordStart,
+  watchDataDir,
+} from '../storage/identity.js';
 import { acquireDirLock, type DirLock } from '../storage/lock.js';
-import type { PeerAddress } from '../transport/ws-transport.js';
-import { durableLogOf, type DurableLog } from '../storage/storage.js';
-import { createWsTransport, connectControl } from '../transport/ws-transport.js';
+import { type DurableLog, durableLogOf } from '../storage/storage.js';
+import { tracedInstance } from '../trace/format.js';
+import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
+import { messageFields } from '../trace/messages.js';
+import { describeWrite } from '../trace/records.js';
+import type { PeerAddress, TransportTrace } from '../transport/ws-transport.js';
+import { connectControl, createWsTransport } from '../transport/ws-transport.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
+import { describeState } from './describe-state.js';
+import { inputLogBeside } from './input-log.js';
+import { MAX_FRAME_BYTES } from './limits.js';
+import { type PeerMessage, Replica, type ReplicaProbe } from './replica.js';
 import { HoldingLinks, StepClock, type StepControl } from './step.js';
 import { StepJournal } from './step-journal.js';
-import { describeState } from './describe-state.js';
-import { parseCoreTuning, type CoreTuning } from './tuning.js';
-import { Replica, type PeerMessage, type ReplicaProbe } from './replica.js';
-import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
-import { inputLogBeside } from './input-log.js';
-import { messageFields } from '../trace/messages.js';
-import { tracedInstance } from '../trace/format.js';
-import { describeWrite } from '../trace/records.js';
-import type { TransportTrace } from '../transport/ws-transport.js';
-import { MAX_FRAME_BYTES } from './limits.js';
+import { type CoreTuning, parseCoreTuning } from './tuning.js';
 
 export interface ReplicaArgs {
   readonly id: number;
@@ -71,22 +78,43 @@ export interface StandaloneArgs {
 function parse(): ReplicaArgs {
   const { values } = parseArgs({
     options: {
-      id: { type: 'string' }, size: { type: 'string' }, protocol: { type: 'string' }, host: { type: 'string' },
-      port: { type: 'string' }, data: { type: 'string' }, 'orchestrator-port': { type: 'string' },
-      'orchestrator-pid': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-every': { type: 'string' }, 'cluster-id': { type: 'string' },
-      'expect-data': { type: 'boolean' }, contacts: { type: 'string' }, 'trace-file': { type: 'string' },
-      step: { type: 'boolean' }, 'core-tuning': { type: 'string' },
+      id: { type: 'string' },
+      size: { type: 'string' },
+      protocol: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'orchestrator-port': { type: 'string' },
+      'orchestrator-pid': { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'snapshot-every': { type: 'string' },
+      'cluster-id': { type: 'string' },
+      'expect-data': { type: 'boolean' },
+      contacts: { type: 'string' },
+      'trace-file': { type: 'string' },
+      step: { type: 'boolean' },
+      'core-tuning': { type: 'string' },
     },
   });
   const secret = process.env.PAXOS_SECRET;
-  if (secret === undefined || secret === '') throw new Error('PAXOS_SECRET is not set; replicas are started by `paxos up`');
-  if (values['cluster-id'] === undefined || values['cluster-id'] === '') throw new Error('--cluster-id is not set; replicas are started by `paxos up`');
+  if (secret === undefined || secret === '')
+    throw new Error('PAXOS_SECRET is not set; replicas are started by `paxos up`');
+  if (values['cluster-id'] === undefined || values['cluster-id'] === '')
+    throw new Error('--cluster-id is not set; replicas are started by `paxos up`');
   return {
-    id: Number(values.id), clusterSize: Number(values.size), protocol: values.protocol === 'basic' ? 'basic' : 'multi',
-    host: values.host ?? '127.0.0.1', port: Number(values.port), dataDir: String(values.data),
-    orchestratorPort: Number(values['orchestrator-port']), orchestratorPid: Number(values['orchestrator-pid']),
-    secret, tickMs: Number(values['tick-ms'] ?? 10),
-    snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']), clusterId: values['cluster-id'], expectData: values['expect-data'] === true,
+    id: Number(values.id),
+    clusterSize: Number(values.size),
+    protocol: values.protocol === 'basic' ? 'basic' : 'multi',
+    host: values.host ?? '127.0.0.1',
+    port: Number(values.port),
+    dataDir: String(values.data),
+    orchestratorPort: Number(values['orchestrator-port']),
+    orchestratorPid: Number(values['orchestrator-pid']),
+    secret,
+    tickMs: Number(values['tick-ms'] ?? 10),
+    snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']),
+    clusterId: values['cluster-id'],
+    expectData: values['expect-data'] === true,
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
     traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
     step: values.step === true,
@@ -96,7 +124,10 @@ function parse(): ReplicaArgs {
 
 /** `--contacts 1,2,3`: the replica ids a joining learner asks for catch-up. */
 function parseContacts(text: string): number[] {
-  const ids = text.split(',').filter((x) => x !== '').map(Number);
+  const ids = text
+    .split(',')
+    .filter((x) => x !== '')
+    .map(Number);
   if (ids.length === 0 || !ids.every((id) => Number.isInteger(id) && id >= 1 && id <= MAX_NODE_ID)) {
     throw new Error(`--contacts must be replica ids from 1 to ${MAX_NODE_ID} separated by commas, got "${text}"`);
   }
@@ -119,7 +150,8 @@ type RealPlant = (typeof REAL_PLANTS)[number];
 function plantFromEnv(): RealPlant | null {
   const name = process.env.PAXOS_PLANT;
   if (name === undefined || name === '') return null;
-  if (!(REAL_PLANTS as readonly string[]).includes(name)) throw new Error(`PAXOS_PLANT must be one of ${REAL_PLANTS.join(', ')} (got "${name}")`);
+  if (!(REAL_PLANTS as readonly string[]).includes(name))
+    throw new Error(`PAXOS_PLANT must be one of ${REAL_PLANTS.join(', ')} (got "${name}")`);
   return name as RealPlant;
 }
 
@@ -151,61 +183,105 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const args = given ?? parse();
   whoAmI = { id: args.id, protocol: args.protocol };
   const plant = plantFromEnv();
-  if (plant !== null) log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
+  if (plant !== null)
+    log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
   // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
   // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
   //    as a start (a missing directory is reported by the identity check as missing);
   const lock = lockIfPresent(args.dataDir);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
-  const claim = checkIdentity({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId, expectData: args.expectData });
+  const claim = checkIdentity({
+    dataDir: args.dataDir,
+    node: args.id,
+    clusterId: args.clusterId,
+    expectData: args.expectData,
+  });
   // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
   let identity: Identity = claim.identity;
   // In step mode time moves only on ticks, so lazy records wait for the next write rather than for a timer.
   const storage = await openFileStorage<unknown>({
-    dir: args.dataDir, log, ...(args.step ? { lazyFlushMs: null } : {}),
-    owner: { clusterId: args.clusterId, node: args.id }, mustReach: claim.mustReach,
+    dir: args.dataDir,
+    log,
+    ...(args.step ? { lazyFlushMs: null } : {}),
+    owner: { clusterId: args.clusterId, node: args.id },
+    mustReach: claim.mustReach,
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
     ...(lock !== null ? { lock } : {}),
   });
   // 3. one more incarnation and the mark at the log's reach, durably, before the replica takes any input: a replica
   //    that may have voted always has a mark its log must reach.
   identity = recordStart(args.dataDir, claim.identity, storage.reached);
-  log(`node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}, log reaches record ${storage.reached}`);
+  log(
+    `node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}, log reaches record ${storage.reached}`,
+  );
   // A directory deleted, replaced or put back from a copy while the replica runs: it stops rather than vote on.
-  watchDataDir(args.dataDir, identity, DATA_DIR_CHECK_MS, (sentence) => {
-    log(sentence);
-    process.stderr.write(`${sentence}\n`);
-    process.exit(IDENTITY_REFUSED_EXIT);
-  }, () => storage.stillInPlace());
+  watchDataDir(
+    args.dataDir,
+    identity,
+    DATA_DIR_CHECK_MS,
+    (sentence) => {
+      log(sentence);
+      process.stderr.write(`${sentence}\n`);
+      process.exit(IDENTITY_REFUSED_EXIT);
+    },
+    () => storage.stillInPlace(),
+  );
   const journal = args.step ? new StepJournal(storage.recovered.length) : null;
-  const trace = args.traceFile === undefined ? null : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
+  const trace =
+    args.traceFile === undefined
+      ? null
+      : new ReplicaTraceLog(args.id, identity.incarnation, new PartWriter(args.traceFile, log));
   if (trace !== null) log(`tracing this replica's messages, writes and choices to ${args.traceFile}`);
   // Before the transport listens, so the start leads everything this incarnation records.
   trace?.started(storage.recovered.length > 0 || storage.recoveredSnapshot !== null);
   // Every way out but SIGKILL (a stop, a storage failure, an orchestrator gone) writes what is still buffered.
   if (trace !== null) process.once('exit', () => trace.close());
   // The core's inputs beside the trace part, for `paxos replay`.
-  const inputs = args.traceFile === undefined ? null : inputLogBeside(args.traceFile, args.id, identity.incarnation, log);
+  const inputs =
+    args.traceFile === undefined ? null : inputLogBeside(args.traceFile, args.id, identity.incarnation, log);
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   let step: StepControl | undefined;
   const transport = await createWsTransport<PeerMessage>({
-    selfId: args.id, peers: args.standalone?.peers ?? new Map(), secret: args.secret, host: args.host, listenPort: args.port, clusterSize: args.clusterSize,
-    clusterId: identity.clusterId, incarnation: identity.incarnation,
-    ...(args.standalone !== undefined ? {
-      advertised: args.standalone.advertise, allowedHosts: args.standalone.allowedHosts, checkHandshake: true,
-      probes: { ready: () => replica !== null && isReady(replica) },
-    } : {}),
-    maxFrameBytes: MAX_FRAME_BYTES, validate, log, seed: randomInt(1, 2 ** 31),
+    selfId: args.id,
+    peers: args.standalone?.peers ?? new Map(),
+    secret: args.secret,
+    host: args.host,
+    listenPort: args.port,
+    clusterSize: args.clusterSize,
+    clusterId: identity.clusterId,
+    incarnation: identity.incarnation,
+    ...(args.standalone !== undefined
+      ? {
+          advertised: args.standalone.advertise,
+          allowedHosts: args.standalone.allowedHosts,
+          checkHandshake: true,
+          probes: { ready: () => replica !== null && isReady(replica) },
+        }
+      : {}),
+    maxFrameBytes: MAX_FRAME_BYTES,
+    validate,
+    log,
+    seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
       const cleanups: (() => void)[] = [];
-      conn.onRequest((req) => handleControl({
-        replica: replica!, setFaults: (rules) => transport.setFaults(rules), setPeers: (peers) => transport.setPeers(peers),
-        push: (event) => conn.push(event), onClose: (cleanup) => cleanups.push(cleanup),
-        ...(step !== undefined ? { step } : {}),
-      }, req));
-      conn.onClose?.(() => { for (const c of cleanups) c(); });
+      conn.onRequest((req) =>
+        handleControl(
+          {
+            replica: replica!,
+            setFaults: (rules) => transport.setFaults(rules),
+            setPeers: (peers) => transport.setPeers(peers),
+            push: (event) => conn.push(event),
+            onClose: (cleanup) => cleanups.push(cleanup),
+            ...(step !== undefined ? { step } : {}),
+          },
+          req,
+        ),
+      );
+      conn.onClose?.(() => {
+        for (const c of cleanups) c();
+      });
     },
   });
   // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
@@ -213,28 +289,47 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const stepClock = args.step ? new StepClock() : undefined;
   if (args.step) log('step mode: every message to a peer is held until delivered, and time moves only on `paxos tick`');
   replica = new Replica({
-    id: args.id, clusterSize: args.clusterSize, protocol: args.protocol, transport: links, clock: systemClock,
+    id: args.id,
+    clusterSize: args.clusterSize,
+    protocol: args.protocol,
+    transport: links,
+    clock: systemClock,
     ...(stepClock !== undefined ? { tickClock: stepClock } : {}),
-    storage: journalled(journal, plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage)),
+    storage: journalled(
+      journal,
+      plant === 'ack-before-fsync' ? ackBeforeFsync(durableLogOf(storage)) : durableLogOf(storage),
+    ),
     core: {
       ...coreSettingsOf(args.tuning),
       ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
       ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
-      ...(plant === 'stale-reads' || plant === 'quorum-minus-one' ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } } : {}),
+      ...(plant === 'stale-reads' || plant === 'quorum-minus-one'
+        ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } }
+        : {}),
     },
-    randomSeed: args.tuning?.seedByNode === true ? args.id : randomInt(1, 2 ** 31), tickMs: args.tickMs, port: transport.port, log,
+    randomSeed: args.tuning?.seedByNode === true ? args.id : randomInt(1, 2 ** 31),
+    tickMs: args.tickMs,
+    port: transport.port,
+    log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
     processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
     onFatal: () => process.exit(3),
-    ...(trace !== null || journal !== null ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) } : {}),
+    ...(trace !== null || journal !== null
+      ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) }
+      : {}),
     ...(inputs !== null ? { inputs } : {}),
   });
   if (links instanceof HoldingLinks && stepClock !== undefined && journal !== null) {
     const r = replica;
     links.onHeld = (id, m) => journal.held(id, m);
     step = {
-      links, clock: stepClock, settled: () => r.settled(), journal, messagesIn: () => r.status().messagesIn, validate,
+      links,
+      clock: stepClock,
+      settled: () => r.settled(),
+      journal,
+      messagesIn: () => r.status().messagesIn,
+      validate,
       state: () => describeState(`node-${args.id}`, r.inspectCore()),
     };
   }
@@ -243,7 +338,14 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     await register(args, transport.port);
     watchOrchestrator(args.orchestratorPid);
   } else {
-    log(`node-${args.id} listening on ${args.host}:${transport.port}, advertised as ${args.standalone.advertise.host}:${args.standalone.advertise.port}; peers ${[...args.standalone.peers].filter(([id]) => id !== args.id).map(([id, a]) => `node-${id}=${a.host}:${a.port}`).join(', ')}`);
+    log(
+      `node-${args.id} listening on ${args.host}:${transport.port}, advertised as ${args.standalone.advertise.host}:${args.standalone.advertise.port}; peers ${[
+        ...args.standalone.peers,
+      ]
+        .filter(([id]) => id !== args.id)
+        .map(([id, a]) => `node-${id}=${a.host}:${a.port}`)
+        .join(', ')}`,
+    );
   }
   const stop = async () => {
     replica!.stop();
@@ -288,15 +390,29 @@ function journalled(journal: StepJournal | null, log: DurableLog<unknown>): Dura
 /** Both probes' hooks, the first's before the second's. */
 function bothProbes(a: ReplicaProbe, b: ReplicaProbe): ReplicaProbe {
   return {
-    onReady: (core, ready) => { a.onReady?.(core, ready); b.onReady?.(core, ready); },
-    onRelease: (ready) => { a.onRelease?.(ready); b.onRelease?.(ready); },
-    onAnswer: (command, reply) => { a.onAnswer?.(command, reply); b.onAnswer?.(command, reply); },
+    onReady: (core, ready) => {
+      a.onReady?.(core, ready);
+      b.onReady?.(core, ready);
+    },
+    onRelease: (ready) => {
+      a.onRelease?.(ready);
+      b.onRelease?.(ready);
+    },
+    onAnswer: (command, reply) => {
+      a.onAnswer?.(command, reply);
+      b.onAnswer?.(command, reply);
+    },
   };
 }
 
 /** Tells the registry where this replica listens; it answers with the peer table and keeps it current. */
 async function register(args: ReplicaArgs, port: number): Promise<void> {
-  const registry = await connectControl({ host: args.host, port: args.orchestratorPort, secret: args.secret, timeoutMs: 5000 });
+  const registry = await connectControl({
+    host: args.host,
+    port: args.orchestratorPort,
+    secret: args.secret,
+    timeoutMs: 5000,
+  });
   await registry.request({ op: 'register', node: args.id, port, pid: process.pid }, 5000);
   log(`registered with the orchestrator as node-${args.id} on port ${port}`);
 }
@@ -351,9 +467,10 @@ function refusal(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   if (err.name !== 'StorageCorruptError' && err.name !== 'DataDamagedError') return err.message;
   const id = whoAmI?.id ?? '?';
-  const replace = whoAmI?.protocol !== 'basic'
-    ? `replace it with \`paxos replace node-${id}\` while the others run (it joins again as a new member and catches up from them)`
-    : 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority)';
+  const replace =
+    whoAmI?.protocol !== 'basic'
+      ? `replace it with \`paxos replace node-${id}\` while the others run (it joins again as a new member and catches up from them)`
+      : 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority)';
   return `node-${id} does not start: ${err.message}; ${replace}, or start over with \`paxos up --fresh\``;
 }
 
@@ -361,6 +478,7 @@ function refusal(err: unknown): string {
 export function exitCodeOf(err: unknown): number {
   if (!(err instanceof Error)) return 1;
   // A damaged log is a refused data directory like a missing one: the orchestrator reports its sentence as it is.
-  if (err.name === 'StorageCorruptError' || err.name === 'DataDamagedError' || err.name === 'IdentityError') return IDENTITY_REFUSED_EXIT;
+  if (err.name === 'StorageCorruptError' || err.name === 'DataDamagedError' || err.name === 'IdentityError')
+    return IDENTITY_REFUSED_EXIT;
   return 1;
 }

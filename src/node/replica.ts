@@ -18,18 +18,28 @@ import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../core/describe.js';
 import { recoverMulti } from '../core/multi/durable.js';
+import { formatLogValue, type MultiMessage, type MultiRecord, valueId } from '../core/multi/messages.js';
 import { MultiPaxos } from '../core/multi/replica.js';
-import { formatLogValue, valueId, type MultiMessage, type MultiRecord } from '../core/multi/messages.js';
 import {
+  type ClientReply,
+  type Command,
+  type CommandIdentity,
+  type CoreConfig,
   commandKey,
-  failure, type ClientReply, type Command, type CommandIdentity, type CoreConfig, type FailureCode, type Input,
-  type NodeId, type NodeView, type Protocol, type ProtocolCore, type Ready,
+  type FailureCode,
+  failure,
+  type Input,
+  type NodeId,
+  type NodeView,
+  type Protocol,
+  type ProtocolCore,
+  type Ready,
 } from '../core/types.js';
-import type { InputRecorder } from './input-log.js';
 import type { DurableLog } from '../storage/storage.js';
 import type { Transport } from '../transport/transport.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';
+import type { InputRecorder } from './input-log.js';
 
 export type PeerMessage = MultiMessage | BasicMessage;
 
@@ -136,19 +146,32 @@ export class Replica {
 
   constructor(private readonly opts: ReplicaOptions) {
     // Before the core is built: the header must hold the records exactly as the core gets them.
-    opts.inputs?.started({ node: opts.id, protocol: opts.protocol, config: coreConfigOf(opts), recovered: opts.storage.recovered, snapshot: opts.storage.recoveredSnapshot });
+    opts.inputs?.started({
+      node: opts.id,
+      protocol: opts.protocol,
+      config: coreConfigOf(opts),
+      recovered: opts.storage.recovered,
+      snapshot: opts.storage.recoveredSnapshot,
+    });
     this.core = createCore(opts);
     this.startedMs = opts.clock.nowMs();
   }
 
   start(): void {
     this.opts.transport.onMessage((m) => this.onPeerMessage(m));
-    this.stopTimers.push((this.opts.tickClock ?? this.opts.clock).every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })));
+    this.stopTimers.push(
+      (this.opts.tickClock ?? this.opts.clock).every(this.opts.tickMs ?? 10, () => this.enqueue({ type: 'tick' })),
+    );
     const publishMs = this.opts.publishEveryMs ?? 200;
     if (publishMs > 0) this.stopTimers.push(this.opts.clock.every(publishMs, () => this.publish()));
     const snapshot = this.opts.storage.recoveredSnapshot;
-    const fromSnapshot = snapshot === null || snapshot.length === 0 ? '' : ` on top of a snapshot at slot ${(snapshot[0] as { slot?: number }).slot ?? '?'}`;
-    this.log(`started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records${fromSnapshot}`);
+    const fromSnapshot =
+      snapshot === null || snapshot.length === 0
+        ? ''
+        : ` on top of a snapshot at slot ${(snapshot[0] as { slot?: number }).slot ?? '?'}`;
+    this.log(
+      `started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records${fromSnapshot}`,
+    );
   }
 
   /** Stops stepping; clients still waiting are told the outcome is unknown (their commands may have left). */
@@ -176,16 +199,22 @@ export class Replica {
    */
   request(command: Command, o: RequestOptions, onReply: (reply: ClientReply) => void): void {
     const requestId = `r${++this.requestCount}`;
-    const refuse = (code: FailureCode, error: string) => this.opts.clock.defer(() => onReply(failure({ requestId, outcome: 'refused', code, error })));
-    if (this.failed !== null) return refuse('storage-failed', `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}`);
+    const refuse = (code: FailureCode, error: string) =>
+      this.opts.clock.defer(() => onReply(failure({ requestId, outcome: 'refused', code, error })));
+    if (this.failed !== null)
+      return refuse('storage-failed', `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}`);
     if (this.stopped) return refuse('shutting-down', `node-${this.opts.id} is shutting down`);
-    if (this.queuedRequests >= MAX_QUEUED_REQUESTS) return refuse('overloaded', `node-${this.opts.id} has ${this.queuedRequests} requests queued; try again later`);
+    if (this.queuedRequests >= MAX_QUEUED_REQUESTS)
+      return refuse('overloaded', `node-${this.opts.id} has ${this.queuedRequests} requests queued; try again later`);
     const identity = o.identity ?? this.nextIdentity();
     const tickMs = this.opts.tickMs ?? 10;
     const timeoutTicks = o.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(o.timeoutMs / tickMs));
     this.waiting.set(requestId, { command, onReply });
     this.queuedRequests++;
-    this.enqueue({ type: 'request', request: { requestId, command, identity, ...(timeoutTicks !== undefined ? { timeoutTicks } : {}) } });
+    this.enqueue({
+      type: 'request',
+      request: { requestId, command, identity, ...(timeoutTicks !== undefined ? { timeoutTicks } : {}) },
+    });
   }
 
   /** The identity this replica gives the next command that brings none: its incarnation's session, next number. */
@@ -206,9 +235,15 @@ export class Replica {
   status(): ReplicaStatus {
     const proc = this.opts.processInfo?.() ?? { pid: 0, rssBytes: 0 };
     return {
-      node: this.opts.id, pid: proc.pid, port: this.opts.port ?? 0, view: this.durableView ?? this.core.view(),
-      messagesIn: this.messagesIn, messagesOut: this.messagesOut, fsyncs: this.opts.storage.stats().fsyncs,
-      rssBytes: proc.rssBytes, uptimeMs: this.opts.clock.nowMs() - this.startedMs,
+      node: this.opts.id,
+      pid: proc.pid,
+      port: this.opts.port ?? 0,
+      view: this.durableView ?? this.core.view(),
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      fsyncs: this.opts.storage.stats().fsyncs,
+      rssBytes: proc.rssBytes,
+      uptimeMs: this.opts.clock.nowMs() - this.startedMs,
       ...(this.opts.protocol === 'basic' ? { keys: this.basicKeys() } : {}),
     };
   }
@@ -231,7 +266,10 @@ export class Replica {
     // Requests are bounded where they arrive, and a persisted note is never dropped: nobody would
     // send it again, and the leader's own votes would never count.
     if (this.inbox.length >= MAX_INBOX && (input.type === 'message' || input.type === 'tick')) {
-      if (this.droppedInputs++ % 10_000 === 0) this.log(`inbox full (${MAX_INBOX} inputs): dropping peer messages and ticks, ${this.droppedInputs} so far; peers will retransmit`);
+      if (this.droppedInputs++ % 10_000 === 0)
+        this.log(
+          `inbox full (${MAX_INBOX} inputs): dropping peer messages and ticks, ${this.droppedInputs} so far; peers will retransmit`,
+        );
       return;
     }
     this.inbox.push(input);
@@ -283,7 +321,14 @@ export class Replica {
     };
     if (ready.persist.length > 0) {
       // With a checkpoint behind it, the checkpoint's completion (which comes after, in order) is what releases the Ready.
-      this.opts.storage.append([...ready.persist, ...ready.persistLazy], checkpoint === null ? durable : (err) => { if (err !== null) this.fail(err); });
+      this.opts.storage.append(
+        [...ready.persist, ...ready.persistLazy],
+        checkpoint === null
+          ? durable
+          : (err) => {
+              if (err !== null) this.fail(err);
+            },
+      );
     } else if (ready.persistLazy.length > 0) {
       this.opts.storage.appendLazy(ready.persistLazy);
     }
@@ -324,8 +369,14 @@ export class Replica {
     this.waiting.delete(reply.requestId);
     if (reply.ok) {
       const c = w.command;
-      const fits = reply.op === c.op && reply.key === commandKey(c) && (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
-      if (!fits) throw new Error(`node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`);
+      const fits =
+        reply.op === c.op &&
+        reply.key === commandKey(c) &&
+        (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
+      if (!fits)
+        throw new Error(
+          `node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`,
+        );
     }
     this.opts.probe?.onAnswer?.(w.command, reply);
     w.onReply(reply);
@@ -357,7 +408,8 @@ export class Replica {
   private failAllWaiting(code: FailureCode, error: string): void {
     const all = [...this.waiting];
     this.waiting.clear();
-    for (const [requestId, w] of all) w.onReply(failure({ requestId, outcome: 'unknown', code, error: `${error}; the command may still be chosen` }));
+    for (const [requestId, w] of all)
+      w.onReply(failure({ requestId, outcome: 'unknown', code, error: `${error}; the command may still be chosen` }));
   }
 
   // --------------------------------------------------------- observation
@@ -369,9 +421,14 @@ export class Replica {
    */
   private noteDecisions(ready: Ready<PeerMessage, unknown>): void {
     const atMs = this.opts.clock.nowMs();
-    for (const event of ready.events) this.keepNewest(this.pendingCore, { type: 'core', node: this.opts.id, event, atMs }, CORE_EVENTS_PER_PUBLISH);
+    for (const event of ready.events)
+      this.keepNewest(this.pendingCore, { type: 'core', node: this.opts.id, event, atMs }, CORE_EVENTS_PER_PUBLISH);
     for (const c of ready.chosen.slice(-FLOW_LINES_PER_PUBLISH)) {
-      this.keepNewest(this.pendingChosen, { type: 'chosen', node: this.opts.id, instance: c.instance, value: c.value, ballot: c.ballot, atMs }, FLOW_LINES_PER_PUBLISH);
+      this.keepNewest(
+        this.pendingChosen,
+        { type: 'chosen', node: this.opts.id, instance: c.instance, value: c.value, ballot: c.ballot, atMs },
+        FLOW_LINES_PER_PUBLISH,
+      );
     }
   }
 
@@ -439,7 +496,9 @@ export class Replica {
 
   /** Multi mode: the replicated map as this replica has applied it (for tests and `paxos status`). */
   kvSnapshot(): ReadonlyMap<string, string> {
-    return this.opts.protocol === 'multi' ? (this.core as unknown as MultiPaxos).inspect().kv : new Map([...(this.core as unknown as BasicPaxos).inspect().chosen].map(([k, v]) => [k, v.value]));
+    return this.opts.protocol === 'multi'
+      ? (this.core as unknown as MultiPaxos).inspect().kv
+      : new Map([...(this.core as unknown as BasicPaxos).inspect().chosen].map(([k, v]) => [k, v.value]));
   }
 
   /**
@@ -447,14 +506,25 @@ export class Replica {
    * replicas: Multi-Paxos slots from `fromSlot` (each a value identity and its
    * text), Basic Paxos keys (each its value). Bounded per call; page on.
    */
-  chosenLog(fromSlot: number, limit: number): { entries: [string, string, string][]; next: number | null; compactedThrough?: number } {
+  chosenLog(
+    fromSlot: number,
+    limit: number,
+  ): { entries: [string, string, string][]; next: number | null; compactedThrough?: number } {
     if (this.opts.protocol === 'basic') {
-      const all = [...(this.core as unknown as BasicPaxos).inspect().chosen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const all = [...(this.core as unknown as BasicPaxos).inspect().chosen].sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
       const page = all.slice(fromSlot, fromSlot + limit);
-      return { entries: page.map(([k, c]) => [k, c.value, c.value]), next: fromSlot + limit < all.length ? fromSlot + limit : null };
+      return {
+        entries: page.map(([k, c]) => [k, c.value, c.value]),
+        next: fromSlot + limit < all.length ? fromSlot + limit : null,
+      };
     }
     const chosen = (this.core as unknown as MultiPaxos).inspect().chosen;
-    const slots = [...chosen.keys()].filter((slot) => slot >= fromSlot).sort((a, b) => a - b).slice(0, limit);
+    const slots = [...chosen.keys()]
+      .filter((slot) => slot >= fromSlot)
+      .sort((a, b) => a - b)
+      .slice(0, limit);
     const entries = slots.map((slot): [string, string, string] => {
       const v = chosen.get(slot)!.value;
       return [String(slot), valueId(v), formatLogValue(v)];
@@ -485,7 +555,16 @@ function coreConfigOf(opts: ReplicaOptions): CoreConfig {
 }
 
 /** A core from its configuration and recovered state; `paxos replay` builds its cores with this too. */
-export function buildCore(protocol: Protocol, config: CoreConfig, recovered: readonly unknown[], snapshot: readonly unknown[] | null): ProtocolCore<PeerMessage, unknown> {
-  if (protocol === 'multi') return new MultiPaxos(config, recoverMulti(recovered as MultiRecord[], snapshot)) as ProtocolCore<PeerMessage, unknown>;
+export function buildCore(
+  protocol: Protocol,
+  config: CoreConfig,
+  recovered: readonly unknown[],
+  snapshot: readonly unknown[] | null,
+): ProtocolCore<PeerMessage, unknown> {
+  if (protocol === 'multi')
+    return new MultiPaxos(config, recoverMulti(recovered as MultiRecord[], snapshot)) as ProtocolCore<
+      PeerMessage,
+      unknown
+    >;
   return new BasicPaxos(config, recoverBasic(recovered as BasicRecord[])) as ProtocolCore<PeerMessage, unknown>;
 }

@@ -20,7 +20,10 @@ export type JournalEntry =
   | { readonly k: 'event'; readonly event: CoreEvent }
   /** A message it sent, held under `id` until delivered or dropped. */
   | { readonly k: 'send'; readonly id: string; readonly message: PeerMessage }
-  | { readonly k: 'learned'; readonly chosen: readonly { readonly instance: string | number; readonly value: string }[] }
+  | {
+      readonly k: 'learned';
+      readonly chosen: readonly { readonly instance: string | number; readonly value: string }[];
+    }
   | { readonly k: 'reply'; readonly command: Command; readonly reply: ClientReply }
   /** A write reached the disk: the lazy records that rode along with it first, then its own. */
   | { readonly k: 'persists'; readonly records: readonly unknown[] }
@@ -51,7 +54,9 @@ export class StepJournal {
   /** The shell's probe: events when a Ready is taken, what it learned and whom it answered when it is released. */
   probe(): ReplicaProbe {
     return {
-      onReady: (_core, ready) => { for (const event of ready.events) this.record({ k: 'event', event }); },
+      onReady: (_core, ready) => {
+        for (const event of ready.events) this.record({ k: 'event', event });
+      },
       onRelease: (ready) => {
         const chosen = ready.chosen.map((c) => ({ instance: c.instance, value: c.value }));
         if (ready.messages.length === 0) this.noteLearned(chosen);

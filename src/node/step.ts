@@ -18,10 +18,10 @@
  * ever touches a socket until it is released.
  */
 import { formatBallot } from '../core/ballot.js';
+import { describeMessage } from '../core/describe.js';
 import type { Protocol } from '../core/types.js';
 import { messageFields } from '../trace/messages.js';
-import { describeMessage } from '../core/describe.js';
-import { systemClock, type Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import type { PeerLinks, PeerMessage } from './replica.js';
 import type { StepJournal } from './step-journal.js';
 
@@ -61,7 +61,11 @@ export class StepClock implements Clock {
 export type StepRelease = 'deliver' | 'drop' | 'duplicate';
 
 /** The past tense of each, as answers print it. */
-export const RELEASED: Readonly<Record<StepRelease, string>> = { deliver: 'delivered', drop: 'dropped', duplicate: 'duplicated' };
+export const RELEASED: Readonly<Record<StepRelease, string>> = {
+  deliver: 'delivered',
+  drop: 'dropped',
+  duplicate: 'duplicated',
+};
 
 /** One held message as `paxos held` shows it. */
 export interface HeldMessage {
@@ -100,7 +104,9 @@ export class HoldingLinks implements PeerLinks {
   send(message: PeerMessage): void {
     if (this.held.size >= MAX_HELD) {
       if (this.droppedFull++ % 1000 === 0) {
-        this.log(`step mode: ${MAX_HELD} messages are held, the most this replica keeps; dropping new ones (${this.droppedFull} so far) until some are delivered or dropped`);
+        this.log(
+          `step mode: ${MAX_HELD} messages are held, the most this replica keeps; dropping new ones (${this.droppedFull} so far) until some are delivered or dropped`,
+        );
       }
       return;
     }
@@ -185,9 +191,14 @@ export class HoldingLinks implements PeerLinks {
   private describe(h: Held): HeldMessage {
     const f = messageFields(this.protocol, h.message);
     return {
-      id: h.id, from: f.from, to: f.to, type: f.type,
+      id: h.id,
+      from: f.from,
+      to: f.to,
+      type: f.type,
       ballot: f.ballot === undefined || f.ballot === null ? null : formatBallot(f.ballot),
-      slot: f.slot ?? null, key: f.key ?? null, value: f.value ?? null,
+      slot: f.slot ?? null,
+      key: f.key ?? null,
+      value: f.value ?? null,
       text: describeMessage(this.protocol, h.message),
     };
   }
@@ -215,7 +226,10 @@ export interface StepControl {
  * can say how many new messages that held. Ticks go in back to back: between
  * them no message can arrive that was not already delivered.
  */
-export async function tickAndSettle(step: StepControl, count: number): Promise<{ ticks: number; newlyHeld: number; held: number }> {
+export async function tickAndSettle(
+  step: StepControl,
+  count: number,
+): Promise<{ ticks: number; newlyHeld: number; held: number }> {
   const seqBefore = step.links.sequence();
   step.clock.tick(count);
   await waitSettled(step);

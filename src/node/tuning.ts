@@ -27,10 +27,12 @@ export function parseCoreTuning(text: string): CoreTuning {
   const r = x as Record<string, unknown>;
   const known = ['electionTimeoutTicks', 'heartbeatTicks', 'backoff', 'seedByNode'];
   const unknown = Object.keys(r).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new Error(`--core-tuning does not know ${unknown.join(', ')}; it takes ${known.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`--core-tuning does not know ${unknown.join(', ')}; it takes ${known.join(', ')}`);
   for (const k of ['electionTimeoutTicks', 'heartbeatTicks'] as const) {
     const v = r[k];
-    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_TUNING_TICKS)) throw new Error(`--core-tuning ${k} must be a whole number from 1 to ${MAX_TUNING_TICKS}`);
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_TUNING_TICKS))
+      throw new Error(`--core-tuning ${k} must be a whole number from 1 to ${MAX_TUNING_TICKS}`);
   }
   for (const k of ['backoff', 'seedByNode'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'boolean') throw new Error(`--core-tuning ${k} must be true or false`);

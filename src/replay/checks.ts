@@ -18,9 +18,10 @@
  * run's separate logs do not have; these checks only need each replica's order.
  * What a log cut short by a kill cannot prove is counted as unverified, not failed.
  */
-import { tracedInstance } from '../trace/format.js';
+
 import type { ChosenValue, ClientSuccess, Input, NodeId, Protocol, Ready } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
+import { tracedInstance } from '../trace/format.js';
 import type { ReplayObserver } from './engine.js';
 import type { Recording } from './read.js';
 
@@ -73,13 +74,18 @@ export class ReplayChecks implements ReplayObserver {
     this.protocol = rec.start.protocol;
     if (rec.ending !== 'end') this.incomplete.add(node);
     const before = this.disks.get(node);
-    const now = { snapshot: snapshot === null ? null : JSON.stringify(snapshot), records: recovered.map((r) => JSON.stringify(r)) };
-    if (before !== undefined && before.incarnation === incarnation - 1) this.checkRecovery(node, incarnation, before, now);
+    const now = {
+      snapshot: snapshot === null ? null : JSON.stringify(snapshot),
+      records: recovered.map((r) => JSON.stringify(r)),
+    };
+    if (before !== undefined && before.incarnation === incarnation - 1)
+      this.checkRecovery(node, incarnation, before, now);
     this.disks.set(node, { incarnation, complete: rec.ending === 'end', states: [now] });
   }
 
   input(node: NodeId, input: Input<PeerMessage>): void {
-    if (input.type === 'message') this.received.push({ from: input.message.from, to: node, json: JSON.stringify(input.message) });
+    if (input.type === 'message')
+      this.received.push({ from: input.message.from, to: node, json: JSON.stringify(input.message) });
   }
 
   ready(node: NodeId, ready: Ready<PeerMessage, unknown>): void {
@@ -102,11 +108,16 @@ export class ReplayChecks implements ReplayObserver {
   finish(): CheckReport {
     const messages = this.checkMessages();
     const repliesChecked = this.checkReplies();
-    if (this.violationCount > this.violations.length) this.violations.push(`… and ${this.violationCount - this.violations.length} more violations`);
+    if (this.violationCount > this.violations.length)
+      this.violations.push(`… and ${this.violationCount - this.violations.length} more violations`);
     return {
-      violations: this.violations, chosen: this.chosenEntries(), messagesChecked: messages.checked, messagesUnverified: messages.unverified,
+      violations: this.violations,
+      chosen: this.chosenEntries(),
+      messagesChecked: messages.checked,
+      messagesUnverified: messages.unverified,
       messagesDuplicated: messages.duplicated,
-      recoveriesChecked: this.recoveriesChecked, repliesChecked,
+      recoveriesChecked: this.recoveriesChecked,
+      repliesChecked,
     };
   }
 
@@ -118,8 +129,12 @@ export class ReplayChecks implements ReplayObserver {
     for (const c of chosen) {
       const instance = tracedInstance(c);
       const known = this.chosen.get(instance);
-      if (known === undefined) this.chosen.set(instance, { value: c.value, valueId: c.valueId, nodes: new Set([node]) });
-      else if (known.valueId !== c.valueId) this.fail(`agreement: node-${node} learned ${c.value} for ${instance}, but node-${[...known.nodes][0]} learned ${known.value}`);
+      if (known === undefined)
+        this.chosen.set(instance, { value: c.value, valueId: c.valueId, nodes: new Set([node]) });
+      else if (known.valueId !== c.valueId)
+        this.fail(
+          `agreement: node-${node} learned ${c.value} for ${instance}, but node-${[...known.nodes][0]} learned ${known.value}`,
+        );
       else known.nodes.add(node);
     }
   }
@@ -131,7 +146,10 @@ export class ReplayChecks implements ReplayObserver {
     const state = disk.states.at(-1)!;
     for (const r of [...ready.persist, ...ready.persistLazy]) state.records.push(JSON.stringify(r));
     if (ready.checkpoint !== null) {
-      disk.states.push({ snapshot: JSON.stringify(ready.checkpoint.snapshot), records: ready.checkpoint.records.map((r) => JSON.stringify(r)) });
+      disk.states.push({
+        snapshot: JSON.stringify(ready.checkpoint.snapshot),
+        records: ready.checkpoint.records.map((r) => JSON.stringify(r)),
+      });
       // A restart finds the newest checkpoint on disk or, if a kill cut the queue of checkpoints short, one of the few
       // before it; older states cannot come back, so they are dropped to keep a long run's replay small.
       if (disk.states.length > MAX_DISK_STATES) disk.states.shift();
@@ -143,20 +161,31 @@ export class ReplayChecks implements ReplayObserver {
    * before asked to write since the checkpoint its snapshot came from. More
    * than it asked for is a violation only when its log is whole.
    */
-  private checkRecovery(node: NodeId, incarnation: number, before: { complete: boolean; states: DiskState[] }, now: DiskState): void {
+  private checkRecovery(
+    node: NodeId,
+    incarnation: number,
+    before: { complete: boolean; states: DiskState[] },
+    now: DiskState,
+  ): void {
     this.recoveriesChecked++;
     const who = `node-${node} incarnation ${incarnation}`;
     const state = [...before.states].reverse().find((s) => s.snapshot === now.snapshot);
     if (state === undefined) {
-      if (before.complete) this.fail(`recovery: ${who} recovered a snapshot that incarnation ${incarnation - 1} never wrote`);
+      if (before.complete)
+        this.fail(`recovery: ${who} recovered a snapshot that incarnation ${incarnation - 1} never wrote`);
       return;
     }
     const common = Math.min(state.records.length, now.records.length);
     for (let i = 0; i < common; i++) {
-      if (state.records[i] !== now.records[i]) return this.fail(`recovery: ${who} recovered record ${i + 1} as ${now.records[i]}, but incarnation ${incarnation - 1} wrote ${state.records[i]}`);
+      if (state.records[i] !== now.records[i])
+        return this.fail(
+          `recovery: ${who} recovered record ${i + 1} as ${now.records[i]}, but incarnation ${incarnation - 1} wrote ${state.records[i]}`,
+        );
     }
     if (now.records.length > state.records.length && before.complete) {
-      this.fail(`recovery: ${who} recovered ${now.records.length} records, but incarnation ${incarnation - 1} asked to write only ${state.records.length}`);
+      this.fail(
+        `recovery: ${who} recovered ${now.records.length} records, but incarnation ${incarnation - 1} asked to write only ${state.records.length}`,
+      );
     }
   }
 
@@ -183,13 +212,17 @@ export class ReplayChecks implements ReplayObserver {
     let checked = 0;
     // Values by slot (or key), whatever their epoch: a reply names its slot, not the epoch that decided it.
     const bySlot = new Map<string, string[]>();
-    for (const [instance, c] of this.chosen) getOrInsert(bySlot, instance.split('@')[0]!, () => [] as string[]).push(c.value);
+    for (const [instance, c] of this.chosen)
+      getOrInsert(bySlot, instance.split('@')[0]!, () => [] as string[]).push(c.value);
     for (const { node, reply } of this.okReplies) {
       const expected = expectedChosen(this.protocol, reply);
       if (expected === null) continue;
       checked++;
       const found = (bySlot.get(expected.instance) ?? []).some(expected.matches);
-      if (!found) this.fail(`replies: node-${node} answered ${reply.op} ${reply.key} ok (${reply.value ?? '-'}${reply.slot !== undefined ? ` in slot ${reply.slot}` : ''}) but no replica learned that value there`);
+      if (!found)
+        this.fail(
+          `replies: node-${node} answered ${reply.op} ${reply.key} ok (${reply.value ?? '-'}${reply.slot !== undefined ? ` in slot ${reply.slot}` : ''}) but no replica learned that value there`,
+        );
     }
     return checked;
   }
@@ -201,14 +234,18 @@ export class ReplayChecks implements ReplayObserver {
       .sort((a, b) => {
         const [sa, ea] = order(a.instance);
         const [sb, eb] = order(b.instance);
-        if (Number.isNaN(sa!) || Number.isNaN(sb!)) return a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0;
+        if (Number.isNaN(sa!) || Number.isNaN(sb!))
+          return a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0;
         return sa! - sb! || (ea ?? 0) - (eb ?? 0);
       });
   }
 }
 
 /** Which learned value an ok reply stands for; null for replies that name none (reads served without a slot). */
-function expectedChosen(protocol: Protocol, reply: ClientSuccess): { instance: string; matches: (value: string) => boolean } | null {
+function expectedChosen(
+  protocol: Protocol,
+  reply: ClientSuccess,
+): { instance: string; matches: (value: string) => boolean } | null {
   if (protocol === 'basic') {
     // A Basic reply names its key and the value chosen there; a read of an unchosen key names nothing.
     if (reply.value === null || reply.op === 'config') return null;

@@ -10,11 +10,12 @@
  * the cross-replica checks (checks.ts) see the run without this file knowing
  * about them.
  */
-import { buildCore, type PeerMessage } from '../node/replica.js';
-import type { Input, NodeId, NodeView, ProtocolCore, Ready } from '../core/types.js';
-import type { MultiPaxos } from '../core/multi/replica.js';
+
 import type { BasicPaxos } from '../core/basic.js';
+import type { MultiPaxos } from '../core/multi/replica.js';
+import type { Input, NodeId, NodeView, ProtocolCore, Ready } from '../core/types.js';
 import { digestReady } from '../node/input-log.js';
+import { buildCore, type PeerMessage } from '../node/replica.js';
 import type { Recording } from './read.js';
 
 export interface Divergence {
@@ -58,10 +59,25 @@ export function replayIncarnation(rec: Recording, observer: ReplayObserver): Inc
   let readies = 0;
   let after = 'start';
   const result = (divergence: Divergence | null): IncarnationReplay => ({
-    node, incarnation, ending: rec.ending, steps, readies, divergence, kv: kvOf(rec.start.protocol, core),
+    node,
+    incarnation,
+    ending: rec.ending,
+    steps,
+    readies,
+    divergence,
+    kv: kvOf(rec.start.protocol, core),
   });
   const diverged = (recorded: string, replayed: string, error?: string): IncarnationReplay =>
-    result({ node, incarnation, ready: readies + 1, step: steps, after, recorded, replayed, ...(error !== undefined ? { error } : {}) });
+    result({
+      node,
+      incarnation,
+      ready: readies + 1,
+      step: steps,
+      after,
+      recorded,
+      replayed,
+      ...(error !== undefined ? { error } : {}),
+    });
   for (const line of rec.steps) {
     if (line.t === 'ready') {
       let outcome: { ready: Ready<PeerMessage, unknown>; view: NodeView };
@@ -76,7 +92,10 @@ export function replayIncarnation(rec: Recording, observer: ReplayObserver): Inc
       observer.ready(node, outcome.ready);
       continue;
     }
-    const inputs = line.t === 'ticks' ? { input: { type: 'tick' } as Input<PeerMessage>, times: line.count } : { input: line.input as Input<PeerMessage>, times: 1 };
+    const inputs =
+      line.t === 'ticks'
+        ? { input: { type: 'tick' } as Input<PeerMessage>, times: line.count }
+        : { input: line.input as Input<PeerMessage>, times: 1 };
     after = kindOf(inputs.input);
     try {
       for (let i = 0; i < inputs.times; i++) {

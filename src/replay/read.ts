@@ -10,8 +10,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { OperatingError } from '../errors.js';
-import { partsDirOf } from '../trace/live.js';
 import type { InputLine } from '../node/input-log.js';
+import { partsDirOf } from '../trace/live.js';
 
 export type StartLine = Extract<InputLine, { t: 'start' }>;
 export type StepLine = Extract<InputLine, { t: 'in' | 'ticks' | 'ready' }>;
@@ -30,9 +30,13 @@ const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 const LineSchema = v.variant('t', [
   v.object({
-    t: v.literal('start'), node: count, incarnation: count, protocol: v.picklist(['multi', 'basic']),
+    t: v.literal('start'),
+    node: count,
+    incarnation: count,
+    protocol: v.picklist(['multi', 'basic']),
     config: v.looseObject({ id: count, clusterSize: count, randomSeed: v.number() }),
-    recovered: v.array(v.unknown()), snapshot: v.nullable(v.array(v.unknown())),
+    recovered: v.array(v.unknown()),
+    snapshot: v.nullable(v.array(v.unknown())),
   }),
   v.object({ t: v.literal('in'), input: v.looseObject({ type: v.picklist(['message', 'request', 'persisted']) }) }),
   v.object({ t: v.literal('ticks'), count: v.pipe(count, v.minValue(1)) }),
@@ -45,17 +49,22 @@ const LineSchema = v.variant('t', [
 export function partsDirFor(path: string): string {
   if (isDirectory(path)) return path;
   if (isDirectory(partsDirOf(path))) return partsDirOf(path);
-  throw new OperatingError(`there is no recording at ${path}: neither it nor ${partsDirOf(path)} is a directory; record a run with \`paxos up --trace ${path}\``);
+  throw new OperatingError(
+    `there is no recording at ${path}: neither it nor ${partsDirOf(path)} is a directory; record a run with \`paxos up --trace ${path}\``,
+  );
 }
 
 /** Every incarnation's log in the directory, by node and then incarnation. */
 export function readRecordings(dir: string): Recording[] {
   const names = listLogs(dir);
   if (names.length === 0) {
-    throw new OperatingError(`${dir} holds no input logs (node-N.incarnation-K.inputs.jsonl); only runs recorded with \`paxos up --trace\` by this version can be replayed`);
+    throw new OperatingError(
+      `${dir} holds no input logs (node-N.incarnation-K.inputs.jsonl); only runs recorded with \`paxos up --trace\` by this version can be replayed`,
+    );
   }
   // An empty log is a replica killed before its first line reached the disk: there is nothing of it to replay.
-  return names.map((n) => ({ file: join(dir, n.name), text: readText(join(dir, n.name)) }))
+  return names
+    .map((n) => ({ file: join(dir, n.name), text: readText(join(dir, n.name)) }))
     .filter((f) => f.text !== '')
     .map((f) => parseLog(f.file, f.text));
 }
@@ -81,11 +90,15 @@ export function parseLog(file: string, text: string): Recording {
   const torn = raw.pop() !== '';
   const lines = raw.map((line, i) => parseLine(file, i + 1, line));
   const first = lines[0];
-  if (first?.t !== 'start') throw new OperatingError(`${file} does not begin with a start line; it is not an input log written by paxos up --trace`);
+  if (first?.t !== 'start')
+    throw new OperatingError(
+      `${file} does not begin with a start line; it is not an input log written by paxos up --trace`,
+    );
   const steps: StepLine[] = [];
   let ending: Recording['ending'] = 'cut';
   for (const [i, line] of lines.slice(1).entries()) {
-    if (line.t === 'start') throw new OperatingError(`${file} line ${i + 2} starts a second incarnation; each incarnation has its own log`);
+    if (line.t === 'start')
+      throw new OperatingError(`${file} line ${i + 2} starts a second incarnation; each incarnation has its own log`);
     if (line.t === 'end' || line.t === 'capped') {
       ending = line.t;
       break;
@@ -100,7 +113,9 @@ function parseLine(file: string, lineNo: number, line: string): InputLine {
   try {
     json = JSON.parse(line);
   } catch {
-    throw new OperatingError(`${file} line ${lineNo} is not JSON; the file is damaged (only a killed replica's last line may be torn)`);
+    throw new OperatingError(
+      `${file} line ${lineNo} is not JSON; the file is damaged (only a killed replica's last line may be torn)`,
+    );
   }
   const r = v.safeParse(LineSchema, json);
   if (!r.success) throw new OperatingError(`${file} line ${lineNo} is not an input-log line (${r.issues[0].message})`);

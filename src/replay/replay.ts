@@ -5,8 +5,8 @@
  * and every check held, and what was chosen.
  */
 import type { NodeId } from '../core/types.js';
-import { ReplayChecks, type CheckReport } from './checks.js';
-import { replayIncarnation, type Divergence, type IncarnationReplay } from './engine.js';
+import { type CheckReport, ReplayChecks } from './checks.js';
+import { type Divergence, type IncarnationReplay, replayIncarnation } from './engine.js';
 import type { Recording } from './read.js';
 
 export interface ReplayReport {
@@ -42,6 +42,10 @@ export function replayRecordings(recordings: readonly Recording[]): ReplayReport
     readies: replayed.reduce((n, r) => n + r.readies, 0),
     divergences,
     checks: report,
-    state: [...last.values()].map((r) => ({ node: r.node, incarnation: r.incarnation, kv: Object.fromEntries([...r.kv].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) })),
+    state: [...last.values()].map((r) => ({
+      node: r.node,
+      incarnation: r.incarnation,
+      kv: Object.fromEntries([...r.kv].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    })),
   };
 }

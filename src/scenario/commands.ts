@@ -47,7 +47,11 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
     case 'get':
       return verbs.request(at(0), { op: 'get', key: args[1]! });
     case 'reconfigure':
-      return verbs.request(at(0), { op: 'config', fromEpoch: Number(args[1]), voters: (args[2] ?? '').split(',').map(Number) });
+      return verbs.request(at(0), {
+        op: 'config',
+        fromEpoch: Number(args[1]),
+        voters: (args[2] ?? '').split(',').map(Number),
+      });
     case 'join':
       return verbs.join(at(0));
     case 'deliver':
@@ -75,7 +79,8 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.state(at(0));
     case 'wait-until': {
       const pattern = command.slice('wait-until'.length).trim();
-      if (pattern === '') throw new Error('usage: wait-until <text> or wait-until /<regex>/, a line the trace must come to print');
+      if (pattern === '')
+        throw new Error('usage: wait-until <text> or wait-until /<regex>/, a line the trace must come to print');
       return verbs.waitUntil(pattern);
     }
     default:
@@ -88,7 +93,10 @@ export function node(name: string): number {
 }
 
 /** `deliver-random <seed> [count]`: a whole seed from 0 and, when given, a count from 1 (all pending, bounded, without one). */
-function parseDeliverRandom(seedArg: string | undefined, countArg: string | undefined): { seed: number; count: number } {
+function parseDeliverRandom(
+  seedArg: string | undefined,
+  countArg: string | undefined,
+): { seed: number; count: number } {
   const usage = 'usage: deliver-random <seed> [count], with a whole seed >= 0 and a count >= 1';
   const seed = Number(seedArg);
   const count = countArg === undefined ? Infinity : Number(countArg);
@@ -110,7 +118,10 @@ function parsePartition(spec: string, ids: readonly number[]): number[][] {
     seen.add(id);
   }
   const missing = ids.filter((id) => !seen.has(id)).map((id) => `node-${id}`);
-  if (missing.length > 0) throw new Error(`every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`);
+  if (missing.length > 0)
+    throw new Error(
+      `every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`,
+    );
   return groups;
 }
 

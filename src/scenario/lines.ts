@@ -25,7 +25,11 @@ export function describeReply(protocol: Protocol, command: Command, reply: Clien
 }
 
 export function describeRecords(protocol: Protocol, records: readonly unknown[]): string {
-  return records.map((rec) => (protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord))).join(', ');
+  return records
+    .map((rec) =>
+      protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord),
+    )
+    .join(', ');
 }
 
 export function describeEvent(protocol: Protocol, e: CoreEvent): string {

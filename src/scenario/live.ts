@@ -28,15 +28,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Orchestrator } from '../cluster/orchestrator.js';
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
 import type { Command, Protocol } from '../core/types.js';
-import { Orchestrator } from '../cluster/orchestrator.js';
-import type { JournalEntry } from '../node/step-journal.js';
 import type { PeerMessage } from '../node/replica.js';
+import type { JournalEntry } from '../node/step-journal.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
-import { expectationMet } from './script.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { expectationMet } from './script.js';
 
 /** How long one step may take to come to rest on real processes before the run gives up on it. */
 const SETTLE_TIMEOUT_MS = 15_000;
@@ -118,7 +118,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   private async runCommand(command: string): Promise<void> {
     const verb = command.split(/\s+/)[0];
-    if (verb !== 'cluster' && verb !== 'option' && this.cluster === null) throw new Error('start a cluster first: cluster <basic|multi> <n>');
+    if (verb !== 'cluster' && verb !== 'option' && this.cluster === null)
+      throw new Error('start a cluster first: cluster <basic|multi> <n>');
     await dispatch<Promise<void>>(this, command, () => [...this.nodes.keys()]);
   }
 
@@ -148,8 +149,13 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     this.partition.clear();
     this.nodes.clear();
     this.cluster = await Orchestrator.start({
-      home: this.home, clusterSize: this.clusterSize, protocol: this.protocol, fresh: true, step: true,
-      coreTuning: { ...TUNING, backoff: this.backoff }, log: () => undefined,
+      home: this.home,
+      clusterSize: this.clusterSize,
+      protocol: this.protocol,
+      fresh: true,
+      step: true,
+      coreTuning: { ...TUNING, backoff: this.backoff },
+      log: () => undefined,
       ...(this.o.traceFile !== undefined ? { traceFile: this.o.traceFile } : {}),
     });
     for (let id = 1; id <= this.clusterSize; id++) this.nodes.set(id, newNode(id));
@@ -171,8 +177,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   async option(name: string, value: string): Promise<void> {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
-    else if (name === 'persisted' && value === 'implicit') { /* what a real disk does anyway */ }
-    else if (name === 'persisted' && value === 'explicit') throw new Error(EXPLICIT_REFUSED);
+    else if (name === 'persisted' && value === 'implicit') {
+      /* what a real disk does anyway */
+    } else if (name === 'persisted' && value === 'explicit') throw new Error(EXPLICIT_REFUSED);
     else if (name === 'backoff' && (value === 'on' || value === 'off')) await this.setBackoff(value === 'on');
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
@@ -188,8 +195,14 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   /** Backoff is core configuration: the replicas start again with it, which is the same cluster only while nothing has happened in it. */
   private async setBackoff(on: boolean): Promise<void> {
-    if (this.cluster !== null && this.protocol !== 'basic') throw new Error('option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart');
-    if (this.hasDoneAnything()) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
+    if (this.cluster !== null && this.protocol !== 'basic')
+      throw new Error(
+        'option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart',
+      );
+    if (this.hasDoneAnything())
+      throw new Error(
+        'option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
     this.backoff = on;
     if (this.cluster === null) return;
     await this.stopCluster();
@@ -207,15 +220,23 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   async request(id: number, command: Command): Promise<void> {
     const r = this.up(id);
     const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
-    const req = command.op === 'set' ? { op: 'propose', key: command.key, value: command.value }
-      : command.op === 'get' ? { op: 'get', key: command.key }
-      : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
-    this.cluster!.stepRequest(id, { ...req, ...identity, timeoutMs: CLIENT_TIMEOUT_MS }, CLIENT_TIMEOUT_MS + 5000).catch(() => undefined);
+    const req =
+      command.op === 'set'
+        ? { op: 'propose', key: command.key, value: command.value }
+        : command.op === 'get'
+          ? { op: 'get', key: command.key }
+          : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
+    this.cluster!.stepRequest(
+      id,
+      { ...req, ...identity, timeoutMs: CLIENT_TIMEOUT_MS },
+      CLIENT_TIMEOUT_MS + 5000,
+    ).catch(() => undefined);
     await this.settle();
   }
 
   async join(id: number): Promise<void> {
-    if (this.partition.standing) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
+    if (this.partition.standing)
+      throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     const added = await this.cluster!.addLearner();
     if (added.node !== id) throw new Error(`the next replica to join is node-${added.node}, not node-${id}`);
     this.nodes.set(id, newNode(id));
@@ -226,7 +247,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   // ------------------------------------------------------------ the network
 
   async move(from: number, to: number, type: string, deliver: boolean): Promise<void> {
-    const i = this.pool.findIndex((f) => f.message.from === from && f.message.to === to && messageKind(f.message) === type);
+    const i = this.pool.findIndex(
+      (f) => f.message.from === from && f.message.to === to && messageKind(f.message) === type,
+    );
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [f] = this.pool.splice(i, 1);
     if (deliver) return this.deliver(f!);
@@ -240,7 +263,11 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     const why = !to.up ? `node-${to.id} is down` : this.cut(f.message) ? this.partitionText() : null;
     if (why !== null) {
       await this.forget(f);
-      return this.print(!to.up ? `node-${to.id} is down: lost ${this.describe(f.message)}` : `dropped ${this.describe(f.message)}: ${why}`);
+      return this.print(
+        !to.up
+          ? `node-${to.id} is down: lost ${this.describe(f.message)}`
+          : `dropped ${this.describe(f.message)}: ${why}`,
+      );
     }
     if (this.holderAlive(f)) await this.cluster!.release('deliver', [f.id]);
     else await this.cluster!.stepRequest(to.id, { op: 'inject', message: f.message });
@@ -259,7 +286,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   async deliverRandom(seed: number, count: number): Promise<void> {
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
-      if (n > MAX_DELIVERIES) throw new Error(`deliver-random delivered ${MAX_DELIVERIES} messages and more are pending: it did not quiesce`);
+      if (n > MAX_DELIVERIES)
+        throw new Error(`deliver-random delivered ${MAX_DELIVERIES} messages and more are pending: it did not quiesce`);
       const [f] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
       await this.deliverListed(f!);
     }
@@ -311,7 +339,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   /** One tick at a time, node by node, each at rest before the next: the scripted runner's order. */
   async tick(target: number | 'all', count: number): Promise<void> {
-    if (!Number.isInteger(count) || count < 1 || count > MAX_DELIVERIES) throw new Error(`tick needs a count from 1 to ${MAX_DELIVERIES}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_DELIVERIES)
+      throw new Error(`tick needs a count from 1 to ${MAX_DELIVERIES}`);
     const ids = target === 'all' ? [...this.nodes.values()].filter((r) => r.up).map((r) => r.id) : [target];
     for (const id of ids) this.up(id);
     for (let i = 0; i < count; i++) {
@@ -325,7 +354,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   /** The scripted runner's moves: the oldest message in flight is delivered, or every running node ticks once, until the trace shows the line. */
   async waitUntil(pattern: string): Promise<void> {
     for (let moves = 0; !expectationMet(pattern, this.trace.join('\n')); moves++) {
-      if (moves >= MAX_WAIT_MOVES) throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
+      if (moves >= MAX_WAIT_MOVES)
+        throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
       if (this.pool.length === 0) await this.tick('all', 1);
       else await this.deliverListed(this.pool.shift()!);
     }
@@ -345,7 +375,14 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     const r = this.node(id);
     if (r.up) throw new Error(`node-${id} is up`);
     await this.cluster!.restart(id);
-    Object.assign(r, { up: true, incarnation: r.incarnation + 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null });
+    Object.assign(r, {
+      up: true,
+      incarnation: r.incarnation + 1,
+      expectedIn: 0,
+      kept: [],
+      requestSeq: 0,
+      startedFrom: null,
+    });
     await this.settle();
     this.print(`node-${id} restarts from ${r.startedFrom ?? '?'} records`);
     await this.state(id);
@@ -353,7 +390,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   async state(id: number): Promise<void> {
     this.up(id);
-    const answer = await this.cluster!.stepRequest(id, { op: 'state' }) as { lines: string[] };
+    const answer = (await this.cluster!.stepRequest(id, { op: 'state' })) as { lines: string[] };
     this.print(...answer.lines);
   }
 
@@ -366,17 +403,24 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    */
   private async settle(): Promise<void> {
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    for (let quiet = 0; quiet < 2;) {
+    for (let quiet = 0; quiet < 2; ) {
       let busy = false;
       for (const r of [...this.nodes.values()].filter((n) => n.up)) {
-        const j = await this.cluster!.stepRequest(r.id, { op: 'journal' }) as { entries: JournalEntry[]; dropped: number; settled: boolean; messagesIn: number };
-        if (j.dropped > 0) throw new Error(`node-${r.id} dropped ${j.dropped} journal entries: the run cannot be traced`);
+        const j = (await this.cluster!.stepRequest(r.id, { op: 'journal' })) as {
+          entries: JournalEntry[];
+          dropped: number;
+          settled: boolean;
+          messagesIn: number;
+        };
+        if (j.dropped > 0)
+          throw new Error(`node-${r.id} dropped ${j.dropped} journal entries: the run cannot be traced`);
         for (const e of j.entries) this.take(r, e);
         if (j.entries.length > 0 || !j.settled || j.messagesIn < r.expectedIn) busy = true;
       }
       quiet = busy ? 0 : quiet + 1;
       if (quiet >= 2) break;
-      if (Date.now() > deadline) throw new Error(`the replicas did not come to rest within ${SETTLE_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`the replicas did not come to rest within ${SETTLE_TIMEOUT_MS / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
@@ -393,7 +437,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       case 'send':
         return this.sent(r, e.id, e.message);
       case 'learned':
-        return this.print(...e.chosen.map((c) => `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`));
+        return this.print(
+          ...e.chosen.map((c) => `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
+        );
       case 'reply':
         return this.print(`${name} ${describeReply(this.protocol, e.command, e.reply)}`);
       case 'persists':
@@ -403,7 +449,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
         return;
       case 'kept':
         r.kept.push(...e.records);
-        if (this.showPersist) this.print(`${name} keeps for its next write ${describeRecords(this.protocol, e.records)}`);
+        if (this.showPersist)
+          this.print(`${name} keeps for its next write ${describeRecords(this.protocol, e.records)}`);
     }
   }
 
@@ -442,7 +489,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   }
 }
 
-const EXPLICIT_REFUSED = 'explicit write completion (option persisted explicit, persisted) needs the scripted disk: real disks finish writes on their own, so run this scenario with --sim';
+const EXPLICIT_REFUSED =
+  'explicit write completion (option persisted explicit, persisted) needs the scripted disk: real disks finish writes on their own, so run this scenario with --sim';
 
 function newNode(id: number): LiveNode {
   return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null, wrote: false };

@@ -5,9 +5,9 @@
  * Deterministic: nothing here reads the time or draws a random number.
  */
 import { TraceRecorder } from '../trace/format.js';
-import { LiveScenarioCluster, type LiveOptions } from './live.js';
+import { type LiveOptions, LiveScenarioCluster } from './live.js';
 import { ScenarioCluster } from './runner.js';
-import { expectationMet, type CommandStep, type Scenario, type Step } from './script.js';
+import { type CommandStep, expectationMet, type Scenario, type Step } from './script.js';
 
 export interface StepResult {
   readonly step: Step;
@@ -33,7 +33,9 @@ export interface RunOptions {
 /** Runs every step; returns their results. A step that throws ends the run: the steps after it are reported skipped. */
 export function runScenario(scenario: Scenario, options: RunOptions = {}): StepResult[] {
   let stepNumber = 0;
-  const recorder = options.traceSink ? new TraceRecorder(options.traceSink, { unit: 'tick', now: () => stepNumber }) : null;
+  const recorder = options.traceSink
+    ? new TraceRecorder(options.traceSink, { unit: 'tick', now: () => stepNumber })
+    : null;
   const cluster = new ScenarioCluster(recorder);
   const results: StepResult[] = [];
   let broken = false;
@@ -67,9 +69,14 @@ export interface LiveRunOptions extends LiveOptions {
  * processes, so it is asynchronous; the judging is the same. The cluster is
  * stopped, and its scratch home deleted, however the run ends.
  */
-export async function runScenarioLive(scenario: Scenario, options: RunOptions & LiveRunOptions = {}): Promise<StepResult[]> {
+export async function runScenarioLive(
+  scenario: Scenario,
+  options: RunOptions & LiveRunOptions = {},
+): Promise<StepResult[]> {
   const cluster = new LiveScenarioCluster(options);
-  const onSignal = () => { void cluster.close().finally(() => process.exit(130)); };
+  const onSignal = () => {
+    void cluster.close().finally(() => process.exit(130));
+  };
   if (options.exitOnSignal === true) for (const s of STOP_SIGNALS) process.once(s, onSignal);
   const results: StepResult[] = [];
   let broken = false;
@@ -120,7 +127,10 @@ function runStep(cluster: ScenarioCluster, step: Step, number: number): StepResu
 
 /** A step's comments, or a `narrate` line, as a note beside the trace's diagram. */
 function noteNarration(cluster: { note(text: string): void }, step: Step): void {
-  const narration = [...step.comments.map((c) => c.replace(/^#\s?/, '')), ...(step.kind === 'narrate' ? [step.text] : [])].join(' ');
+  const narration = [
+    ...step.comments.map((c) => c.replace(/^#\s?/, '')),
+    ...(step.kind === 'narrate' ? [step.text] : []),
+  ].join(' ');
   if (narration !== '') cluster.note(narration);
 }
 

@@ -74,14 +74,14 @@
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
 import type { ClientReply, Command, CommandIdentity, CoreEvent, Protocol, Ready } from '../core/types.js';
+import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
-import { expectationMet } from './script.js';
-import { describeState } from '../node/describe-state.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { expectationMet } from './script.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;
@@ -168,8 +168,10 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   /** A replica that was not in the cluster's first configuration: it learns the log from the others before anything else. */
   join(id: number): void {
-    if (this.partition.standing) throw new Error('heal the partition before a replica joins: the new one would be in neither group');
-    if (id !== this.nodes.length + 1) throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
+    if (this.partition.standing)
+      throw new Error('heal the partition before a replica joins: the new one would be in neither group');
+    if (id !== this.nodes.length + 1)
+      throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
     const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
     this.nodes.push(r);
     this.boot(r);
@@ -178,7 +180,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   option(name: string, value: string): void {
     if (name === 'show-persist' && (value === 'on' || value === 'off')) this.showPersist = value === 'on';
-    else if (name === 'persisted' && (value === 'implicit' || value === 'explicit')) this.explicitPersisted = value === 'explicit';
+    else if (name === 'persisted' && (value === 'implicit' || value === 'explicit'))
+      this.explicitPersisted = value === 'explicit';
     else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
@@ -190,9 +193,17 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    * nothing sent, written or crashed.
    */
   private setBackoff(on: boolean): void {
-    if (this.nodes.length > 0 && this.protocol !== 'basic') throw new Error('option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart');
-    const busy = this.pool.length > 0 || this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
-    if (busy) throw new Error('option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything');
+    if (this.nodes.length > 0 && this.protocol !== 'basic')
+      throw new Error(
+        'option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart',
+      );
+    const busy =
+      this.pool.length > 0 ||
+      this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
+    if (busy)
+      throw new Error(
+        'option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
     this.backoff = on;
     for (const r of this.nodes) {
       r.shell!.crash();
@@ -233,7 +244,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     if (down || this.cut(m)) {
       const why = down ? `node-${m.to} is down` : this.partitionText();
       this.traced(m, (id) => this.recorder?.drop(id, why));
-      return this.print(down ? `node-${m.to} is down: lost ${describeMessage(this.protocol, m)}` : `dropped ${describeMessage(this.protocol, m)}: ${why}`);
+      return this.print(
+        down
+          ? `node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`
+          : `dropped ${describeMessage(this.protocol, m)}: ${why}`,
+      );
     }
     this.traced(m, (id) => this.recorder?.deliver(id, m.to));
     this.node(m.to).shell!.deliver(m);
@@ -254,7 +269,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   deliverRandom(seed: number, count: number): void {
     const random = new Random(seed);
     for (let n = 0; n < count && this.pool.length > 0; n++) {
-      if (n > 10_000) throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
+      if (n > 10_000)
+        throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
       const [m] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
       this.deliverListed(m!);
     }
@@ -301,7 +317,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   waitUntil(pattern: string): void {
     for (let moves = 0; !expectationMet(pattern, this.trace.join('\n')); moves++) {
-      if (moves >= MAX_WAIT_MOVES) throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
+      if (moves >= MAX_WAIT_MOVES)
+        throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
       if (this.pool.length === 0) this.tick('all', 1);
       else this.deliverListed(this.pool.shift()!);
     }
@@ -349,8 +366,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     r.unreleased.length = 0;
     r.learned = null;
     r.shell = new ScriptedNode({
-      id: r.id, clusterSize: this.clusterSize, protocol: this.protocol, incarnation: r.incarnation, disk: r.disk,
-      electionTimeoutTicks: 10, heartbeatTicks: 3, backoff: this.backoff,
+      id: r.id,
+      clusterSize: this.clusterSize,
+      protocol: this.protocol,
+      incarnation: r.incarnation,
+      disk: r.disk,
+      electionTimeoutTicks: 10,
+      heartbeatTicks: 3,
+      backoff: this.backoff,
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
@@ -363,7 +386,9 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
           if (records.length > 0) this.recorder?.persist(r.id, describeWrite(this.protocol, records));
           if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`);
         },
-        kept: (records) => { if (this.showPersist) this.print(`node-${r.id} keeps for its next write ${this.describeRecords(records)}`); },
+        kept: (records) => {
+          if (this.showPersist) this.print(`node-${r.id} keeps for its next write ${this.describeRecords(records)}`);
+        },
       },
     });
   }
@@ -382,7 +407,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     // Deferred work runs after the shell's current turn, so by then a Ready that was not released is held.
     shell.clock.defer(() => {
       const waiting = this.heldItems(ready);
-      if (r.unreleased.includes(ready) && waiting.length > 0) this.print(`node-${r.id} holds until its write is durable: ${waiting.join(', ')}`);
+      if (r.unreleased.includes(ready) && waiting.length > 0)
+        this.print(`node-${r.id} holds until its write is durable: ${waiting.join(', ')}`);
     });
   }
 
@@ -394,8 +420,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    */
   private onRelease(r: Node, ready: Ready<Msg, unknown>): void {
     r.unreleased.shift();
-    for (const c of ready.chosen) this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
-    const lines = ready.chosen.map((c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`);
+    for (const c of ready.chosen)
+      this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
+    const lines = ready.chosen.map(
+      (c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+    );
     if (ready.messages.length === 0) this.print(...lines);
     else r.learned = { lines, messagesLeft: ready.messages.length };
   }

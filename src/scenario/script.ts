@@ -63,7 +63,11 @@ export function parseScenario(text: string): Scenario {
 }
 
 /** The command at `lines[at]` with its expectations; null for a stray line that is not a step (the old format ignored those). */
-function parseCommandStep(lines: readonly string[], at: number, comments: readonly string[]): { step: CommandStep; end: number } | null {
+function parseCommandStep(
+  lines: readonly string[],
+  at: number,
+  comments: readonly string[],
+): { step: CommandStep; end: number } | null {
   let j = at + 1;
   const expects: string[] = [];
   while (j < lines.length && lines[j]!.startsWith('expect ')) expects.push(lines[j++]!.slice('expect '.length).trim());
@@ -71,7 +75,16 @@ function parseCommandStep(lines: readonly string[], at: number, comments: readon
   if (lines[j] !== '----') return expects.length > 0 ? { step: { ...base, expected: null }, end: j - 1 } : null;
   let k = j + 1;
   while (k < lines.length && lines[k]!.trim() !== '') k++;
-  return { step: { ...base, expected: lines.slice(j + 1, k).join('\n').trim() }, end: k };
+  return {
+    step: {
+      ...base,
+      expected: lines
+        .slice(j + 1, k)
+        .join('\n')
+        .trim(),
+    },
+    end: k,
+  };
 }
 
 /** The file again, with `actual` traces in place of the expected ones: what REWRITE=1 writes. */

@@ -15,9 +15,9 @@
  * simulator): its writes never complete, its messages and replies go
  * nowhere. Whatever the shell object still holds dies with it.
  */
-import type { Command, CommandIdentity, ClientReply, Protocol } from '../core/types.js';
+import type { ClientReply, Command, CommandIdentity, Protocol } from '../core/types.js';
 import { ManualClock } from '../node/clock.js';
-import { Replica, type PeerMessage, type ReplicaProbe } from '../node/replica.js';
+import { type PeerMessage, Replica, type ReplicaProbe } from '../node/replica.js';
 import { Incarnation, SimLinks } from '../sim/twins.js';
 import type { DurableLog, StorageStats } from '../storage/storage.js';
 
@@ -99,7 +99,9 @@ export class ScriptedStorage implements DurableLog<unknown> {
   }
 
   checkpoint(): void {
-    throw new Error('a scripted scenario compacted its log: scenarios run fewer slots than snapshotEverySlots, so this is a bug');
+    throw new Error(
+      'a scripted scenario compacted its log: scenarios run fewer slots than snapshotEverySlots, so this is a bug',
+    );
   }
 
   /** What a crash now would lose: the records of writes in progress, then the lazy ones. */
@@ -154,8 +156,16 @@ export class ScriptedNode {
     this.storage = new ScriptedStorage(this.life, o.disk, o.storage);
     this.links = new SimLinks(this.life, { send: (_from, m) => o.send(m), crashBeforeSend: () => false });
     this.replica = new Replica({
-      id: o.id, clusterSize: o.clusterSize, protocol: o.protocol, storage: this.storage, transport: this.links, clock: this.clock,
-      randomSeed: o.id, tickMs: TICK_MS, publishEveryMs: 0, session: `node-${o.id}.${o.incarnation}`,
+      id: o.id,
+      clusterSize: o.clusterSize,
+      protocol: o.protocol,
+      storage: this.storage,
+      transport: this.links,
+      clock: this.clock,
+      randomSeed: o.id,
+      tickMs: TICK_MS,
+      publishEveryMs: 0,
+      session: `node-${o.id}.${o.incarnation}`,
       core: {
         ...(o.electionTimeoutTicks !== undefined ? { electionTimeoutTicks: o.electionTimeoutTicks } : {}),
         ...(o.heartbeatTicks !== undefined ? { heartbeatTicks: o.heartbeatTicks } : {}),
@@ -180,7 +190,9 @@ export class ScriptedNode {
 
   /** Queues a client's command; the shell takes it on its next turn (`settle`). A dead incarnation's replies go nowhere. */
   request(command: Command, identity: CommandIdentity, onReply: (reply: ClientReply) => void): void {
-    this.replica.request(command, { identity }, (reply) => { if (this.life.alive) onReply(reply); });
+    this.replica.request(command, { identity }, (reply) => {
+      if (this.life.alive) onReply(reply);
+    });
   }
 
   /** Runs the shell's pending turns until it has nothing left to do without the test. */

@@ -4,11 +4,11 @@
  * and state ("instances" are slots as strings in Multi-Paxos and keys in
  * Basic Paxos).
  */
-import { ZERO_BALLOT, type Ballot } from '../core/ballot.js';
+import { type Ballot, ZERO_BALLOT } from '../core/ballot.js';
 import type { BasicPaxos } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
+import { type MultiMessage, type MultiRecord, valueId } from '../core/multi/messages.js';
 import type { MultiPaxos } from '../core/multi/replica.js';
-import { valueId, type MultiMessage, type MultiRecord } from '../core/multi/messages.js';
 import { commandId } from '../core/multi/sessions.js';
 import type { CommandIdentity, Protocol, ProtocolCore } from '../core/types.js';
 
@@ -55,14 +55,23 @@ const basicCore = (c: SimCore<BasicMessage>) => c as unknown as BasicPaxos;
 
 export const multiAdapter: ProtocolAdapter<MultiMessage> = {
   protocol: 'multi',
-  promiseIn: (m) => m.type !== 'promise' ? null : {
-    ballot: m.ballot, instance: ALL_INSTANCES,
-    accepted: new Map(m.accepted.map((e) => [String(e.slot), { ballot: e.ballot, valueId: valueId(e.value) }])),
-  },
-  acceptsIn: (m) => m.type !== 'accept' || m.entries.length === 0 ? null : {
-    ballot: m.ballot, entries: m.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })),
-  },
-  acceptedIn: (m) => m.type !== 'accepted' || m.slots.length === 0 ? null : { ballot: m.ballot, instances: m.slots.map(String) },
+  promiseIn: (m) =>
+    m.type !== 'promise'
+      ? null
+      : {
+          ballot: m.ballot,
+          instance: ALL_INSTANCES,
+          accepted: new Map(m.accepted.map((e) => [String(e.slot), { ballot: e.ballot, valueId: valueId(e.value) }])),
+        },
+  acceptsIn: (m) =>
+    m.type !== 'accept' || m.entries.length === 0
+      ? null
+      : {
+          ballot: m.ballot,
+          entries: m.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })),
+        },
+  acceptedIn: (m) =>
+    m.type !== 'accepted' || m.slots.length === 0 ? null : { ballot: m.ballot, instances: m.slots.map(String) },
   promisedFor: (core) => multiCore(core).inspect().promised,
   acceptedFor: (core, instance) => {
     const a = multiCore(core).inspect().accepted.get(Number.parseInt(instance, 10));
@@ -70,7 +79,8 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
   },
   acceptedSnapshot: (core) => {
     const snap = new Map<string, ValueAt>();
-    for (const [slot, a] of multiCore(core).inspect().accepted) snap.set(String(slot), { ballot: a.ballot, valueId: valueId(a.value) });
+    for (const [slot, a] of multiCore(core).inspect().accepted)
+      snap.set(String(slot), { ballot: a.ballot, valueId: valueId(a.value) });
     return snap;
   },
   isPromiseRecord: (r) => (r as MultiRecord).t === 'promise',
@@ -81,21 +91,34 @@ export const multiAdapter: ProtocolAdapter<MultiMessage> = {
   },
   acceptRecord: (r) => {
     const rec = r as MultiRecord;
-    return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })) };
+    return rec.t !== 'accept'
+      ? null
+      : {
+          ballot: rec.ballot,
+          entries: rec.entries.map((e) => ({ instance: String(e.slot), valueId: valueId(e.value) })),
+        };
   },
-  commitPointIn: (m) => (m.type === 'accept' || m.type === 'commit' || m.type === 'promise' || m.type === 'accepted') ? { ballot: m.ballot, commitIndex: m.commitIndex } : null,
+  commitPointIn: (m) =>
+    m.type === 'accept' || m.type === 'commit' || m.type === 'promise' || m.type === 'accepted'
+      ? { ballot: m.ballot, commitIndex: m.commitIndex }
+      : null,
   isCompacted: (core, instance) => Number.parseInt(instance, 10) <= multiCore(core).inspect().compactedThrough,
   epochOf: (core) => multiCore(core).inspect().membership.epoch,
 };
 
 export const basicAdapter: ProtocolAdapter<BasicMessage> = {
   protocol: 'basic',
-  promiseIn: (m) => m.type !== 'promise' ? null : {
-    ballot: m.ballot, instance: m.key,
-    accepted: new Map(m.accepted ? [[m.key, { ballot: m.accepted.ballot, valueId: m.accepted.value }]] : []),
-  },
-  acceptsIn: (m) => m.type !== 'accept' ? null : { ballot: m.ballot, entries: [{ instance: m.key, valueId: m.value }] },
-  acceptedIn: (m) => m.type !== 'accepted' ? null : { ballot: m.ballot, instances: [m.key] },
+  promiseIn: (m) =>
+    m.type !== 'promise'
+      ? null
+      : {
+          ballot: m.ballot,
+          instance: m.key,
+          accepted: new Map(m.accepted ? [[m.key, { ballot: m.accepted.ballot, valueId: m.accepted.value }]] : []),
+        },
+  acceptsIn: (m) =>
+    m.type !== 'accept' ? null : { ballot: m.ballot, entries: [{ instance: m.key, valueId: m.value }] },
+  acceptedIn: (m) => (m.type !== 'accepted' ? null : { ballot: m.ballot, instances: [m.key] }),
   promisedFor: (core, instance) => basicCore(core).inspect().promised.get(instance) ?? ZERO_BALLOT,
   acceptedFor: (core, instance) => {
     const a = basicCore(core).inspect().accepted.get(instance);
@@ -116,7 +139,8 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
     return rec.t !== 'accept' ? null : { ballot: rec.ballot, entries: [{ instance: rec.key, valueId: rec.value }] };
   },
   commitPointIn: () => null,
-  isCompacted: (core, instance) => basicCore(core).inspect().chosen.has(instance) && !basicCore(core).inspect().promised.has(instance),
+  isCompacted: (core, instance) =>
+    basicCore(core).inspect().chosen.has(instance) && !basicCore(core).inspect().promised.has(instance),
   epochOf: () => 0,
 };
 

@@ -4,8 +4,9 @@
  * and `paxos remove` do, drawing from its own random stream so schedules
  * without membership changes draw exactly what they drew before.
  */
-import { Random } from '../core/random.js';
+
 import { commandId } from '../core/multi/sessions.js';
+import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
@@ -20,7 +21,10 @@ export class Administrator<M extends PeerMessage> {
   /** Every configuration this administrator has seen, oldest first: a stale view is one of these. */
   private readonly seen: { epoch: number; voters: readonly NodeId[] }[] = [];
 
-  constructor(private readonly world: World<M>, seed: number) {
+  constructor(
+    private readonly world: World<M>,
+    seed: number,
+  ) {
     this.random = new Random((seed ^ 0x5eed5) >>> 0);
     this.session = `admin-${this.random.int(0, 2 ** 30).toString(36)}`;
   }
@@ -65,7 +69,8 @@ export class Administrator<M extends PeerMessage> {
   private view(): { epoch: number; voters: readonly NodeId[] } {
     const latest = this.world.checker.latestMembership();
     const last = this.seen[this.seen.length - 1];
-    if (last === undefined || last.epoch !== latest.epoch) this.seen.push({ epoch: latest.epoch, voters: [...latest.voters] });
+    if (last === undefined || last.epoch !== latest.epoch)
+      this.seen.push({ epoch: latest.epoch, voters: [...latest.voters] });
     const rate = this.world.swarm?.staleAdminRate ?? 0;
     if (rate > 0 && this.seen.length > 1 && this.random.chance(rate)) {
       const stale = this.random.pick(this.seen.slice(0, -1));
@@ -81,10 +86,15 @@ export class Administrator<M extends PeerMessage> {
     const joiner = world.addNode();
     world.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
     this.busy = true;
-    world.schedule(this.random.int(0, 400), { kind: 'call', fn: () => {
-      const now = this.view();
-      this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => { this.busy = false; });
-    } });
+    world.schedule(this.random.int(0, 400), {
+      kind: 'call',
+      fn: () => {
+        const now = this.view();
+        this.askChange({ fromEpoch: now.epoch, voters: [...now.voters, joiner.id] }, () => {
+          this.busy = false;
+        });
+      },
+    });
   }
 
   /** Removes `victim`; once that is chosen the replica is stopped for good, and with `replace` a fresh one joins in its place. */
@@ -108,8 +118,11 @@ export class Administrator<M extends PeerMessage> {
     const { world } = this;
     // After the heal every replica must be up (and clients may be waiting on this one), so it stays, as a learner.
     if (world.settled) return;
-    const entered = voters.filter((id) => (world.nodes[id - 1]!.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch).length;
-    if (entered * 2 <= voters.length) return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
+    const entered = voters.filter(
+      (id) => (world.nodes[id - 1]!.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch,
+    ).length;
+    if (entered * 2 <= voters.length)
+      return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
     node.retired = true;
     world.crash(node, 'for good: removed from the configuration');
   }
@@ -137,7 +150,9 @@ export class Administrator<M extends PeerMessage> {
     const life = node.life;
     node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {
       if (!life.alive) return done(false);
-      world.noteAndTrace(`admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`);
+      world.noteAndTrace(
+        `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
+      );
       if (reply.ok) world.checker.onChangeAcknowledged(node.id, change, reply.slot ?? 0);
       done(reply.ok);
     });

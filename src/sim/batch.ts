@@ -4,8 +4,8 @@
  * that one seed again.
  */
 import type { PlantedBugs, Protocol } from '../core/types.js';
+import { type SwarmFixed, swarmFlags } from './swarm.js';
 import { runSchedule, type SimBugs, type SimResult } from './world.js';
-import { swarmFlags, type SwarmFixed } from './swarm.js';
 
 export interface BatchOptions {
   readonly protocol: Protocol;
@@ -91,11 +91,17 @@ export async function runSeedsAsync(opts: AsyncBatchOptions): Promise<AsyncBatch
 
 function runOne(opts: BatchOptions, i: number): SimResult {
   const swarm = opts.swarm === undefined || opts.swarm === false ? undefined : opts.swarm === true ? {} : opts.swarm;
-  if (swarm === undefined && opts.clusterSize === undefined) throw new Error('a batch without swarm drawing needs a cluster size');
+  if (swarm === undefined && opts.clusterSize === undefined)
+    throw new Error('a batch without swarm drawing needs a cluster size');
   return runSchedule({
-    protocol: opts.protocol, clusterSize: opts.clusterSize ?? 0, seed: opts.firstSeed + i,
-    ...(swarm !== undefined ? { swarm: { ...(swarm.fixed ? { fixed: swarm.fixed } : {}), drawClusterSize: opts.clusterSize === undefined } } : {}),
-    ...(opts.bugs ? { bugs: opts.bugs } : {}), ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
+    protocol: opts.protocol,
+    clusterSize: opts.clusterSize ?? 0,
+    seed: opts.firstSeed + i,
+    ...(swarm !== undefined
+      ? { swarm: { ...(swarm.fixed ? { fixed: swarm.fixed } : {}), drawClusterSize: opts.clusterSize === undefined } }
+      : {}),
+    ...(opts.bugs ? { bugs: opts.bugs } : {}),
+    ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
     ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
     ...(opts.membershipChanges !== undefined ? { membershipChanges: opts.membershipChanges } : {}),
   });
@@ -135,8 +141,15 @@ class Tally {
 
   result(): BatchResult {
     return {
-      schedules: this.schedules, chosen: this.chosen, messages: this.messages, opsCompleted: this.opsCompleted,
-      snapshots: { ...this.snapshots }, membership: { ...this.membership }, undecided: this.undecided, failures: this.failures, seconds: (performance.now() - this.started) / 1000,
+      schedules: this.schedules,
+      chosen: this.chosen,
+      messages: this.messages,
+      opsCompleted: this.opsCompleted,
+      snapshots: { ...this.snapshots },
+      membership: { ...this.membership },
+      undecided: this.undecided,
+      failures: this.failures,
+      seconds: (performance.now() - this.started) / 1000,
     };
   }
 }

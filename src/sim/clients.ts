@@ -5,13 +5,21 @@
  * checked for linearizability at the end. They draw from their own random
  * stream.
  */
+
+import { commandId } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
-import { commandId } from '../core/multi/sessions.js';
+import {
+  checkKvHistory,
+  type KvInput,
+  type KvOutput,
+  type Operation,
+  registerModel,
+  writeOnceModel,
+} from '../linearizability/checker.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type World } from './events.js';
 import { InvariantViolation } from './invariants.js';
-import { checkKvHistory, type KvInput, type KvOutput, type Operation, registerModel, writeOnceModel } from '../linearizability/checker.js';
 
 type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
 
@@ -77,7 +85,10 @@ export class SimClients<M extends PeerMessage> {
    */
   private readonly habits: Random | null;
 
-  constructor(private readonly world: World<M>, private readonly random: Random) {
+  constructor(
+    private readonly world: World<M>,
+    private readonly random: Random,
+  ) {
     this.habits = world.swarm === null ? null : new Random((world.opts.seed ^ 0xc11e7) >>> 0);
   }
 
@@ -86,7 +97,8 @@ export class SimClients<M extends PeerMessage> {
     const { opts } = this.world;
     const clientCount = opts.proposers?.length ?? opts.clients ?? 4;
     for (let id = 1; id <= clientCount; id++) {
-      const session = id % 2 === 1 || opts.proposers !== undefined ? `c${id}-${this.random.int(0, 2 ** 30).toString(36)}` : null;
+      const session =
+        id % 2 === 1 || opts.proposers !== undefined ? `c${id}-${this.random.int(0, 2 ** 30).toString(36)}` : null;
       this.clients.push({ id, session, issued: 0, current: null, settleOpsLeft: opts.opsAfterHeal ?? 2 });
       this.world.schedule(this.random.int(0, 30), { kind: 'client', client: id });
     }
@@ -141,7 +153,12 @@ export class SimClients<M extends PeerMessage> {
     const odd = this.reusing() && this.habits!.chance(0.3) ? '\u0000\u00ff\u2028' : '';
     const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}${odd}` } : { op: 'get', key };
     const identity = c.session === null ? null : { session: c.session, seq: c.issued };
-    const history = { clientId: c.id, input: command as KvInput, callTime: world.now, returnTime: Infinity } as HistoryOp;
+    const history = {
+      clientId: c.id,
+      input: command as KvInput,
+      callTime: world.now,
+      returnTime: Infinity,
+    } as HistoryOp;
     this.history.push(history);
     const op: ClientOp = { identity, command, history, attempts: 0, maybeApplied: false, done: false };
     c.current = op;
@@ -163,25 +180,38 @@ export class SimClients<M extends PeerMessage> {
   private sendTwin(c: SimClient, op: ClientOp): void {
     const h = this.habits!;
     const cmd = op.command;
-    const twin: Command = cmd.op === 'set'
-      ? (cmd.value.includes('\u0000')
-        ? { op: 'set', key: `${cmd.key}\u0000${cmd.value.slice(0, cmd.value.indexOf('\u0000'))}`, value: cmd.value.slice(cmd.value.indexOf('\u0000') + 1) }
-        : { op: 'set', key: cmd.key, value: `${cmd.value}\u0000twin` })
-      : { op: 'set', key: `${cmd.op === 'get' ? cmd.key : 'config'}\u0000`, value: 'twin' };
+    const twin: Command =
+      cmd.op === 'set'
+        ? cmd.value.includes('\u0000')
+          ? {
+              op: 'set',
+              key: `${cmd.key}\u0000${cmd.value.slice(0, cmd.value.indexOf('\u0000'))}`,
+              value: cmd.value.slice(cmd.value.indexOf('\u0000') + 1),
+            }
+          : { op: 'set', key: cmd.key, value: `${cmd.value}\u0000twin` }
+        : { op: 'set', key: `${cmd.op === 'get' ? cmd.key : 'config'}\u0000`, value: 'twin' };
     const later = h.chance(0.5);
-    this.world.schedule(later ? h.int(100, 1500) : 0, { kind: 'call', fn: () => {
-      const { world } = this;
-      const nodeId = later ? h.int(1, world.nodes.length) : (op.lastNode ?? 1);
-      const node = world.nodes[nodeId - 1];
-      if (node?.replica == null || op.identity === null) return;
-      const what = `client ${c.id}'s twin ${describeCommand(twin)} under ${commandId(op.identity)} (its own: ${describeCommand(cmd)})`;
-      world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`);
-      const req = this.track(what, nodeId, node.life, 1000);
-      node.replica.request(twin, { identity: op.identity, timeoutMs: 1000 }, (reply) => {
-        this.answered(req);
-        if (reply.ok) throw new InvariantViolation(`exactly-once: ${what} was answered ok at node-${nodeId}: another command's identity`);
-      });
-    } });
+    this.world.schedule(later ? h.int(100, 1500) : 0, {
+      kind: 'call',
+      fn: () => {
+        const { world } = this;
+        const nodeId = later ? h.int(1, world.nodes.length) : (op.lastNode ?? 1);
+        const node = world.nodes[nodeId - 1];
+        if (node?.replica == null || op.identity === null) return;
+        const what = `client ${c.id}'s twin ${describeCommand(twin)} under ${commandId(op.identity)} (its own: ${describeCommand(cmd)})`;
+        world.noteAndTrace(
+          `client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`,
+        );
+        const req = this.track(what, nodeId, node.life, 1000);
+        node.replica.request(twin, { identity: op.identity, timeoutMs: 1000 }, (reply) => {
+          this.answered(req);
+          if (reply.ok)
+            throw new InvariantViolation(
+              `exactly-once: ${what} was answered ok at node-${nodeId}: another command's identity`,
+            );
+        });
+      },
+    });
   }
 
   private track(what: string, node: NodeId, life: { readonly alive: boolean }, timeoutMs: number): SentRequest | null {
@@ -194,7 +224,8 @@ export class SimClients<M extends PeerMessage> {
   private answered(req: SentRequest | null): void {
     if (req === null) return;
     req.answers++;
-    if (req.answers > 1) throw new InvariantViolation(`exactly-once: ${req.what} to node-${req.node} was answered ${req.answers} times`);
+    if (req.answers > 1)
+      throw new InvariantViolation(`exactly-once: ${req.what} to node-${req.node} was answered ${req.answers} times`);
   }
 
   /** Clients ask the latest configuration's voters (a removed or joining replica would leave them waiting on nobody). */
@@ -209,14 +240,19 @@ export class SimClients<M extends PeerMessage> {
     const { world } = this;
     op.attempts++;
     const r = this.random;
-    const nodeId = world.opts.proposers?.[c.id - 1] ?? (world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize));
+    const nodeId =
+      world.opts.proposers?.[c.id - 1] ??
+      (world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize));
     const timeoutMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
     const cmd = op.command;
     const as = op.identity === null ? '' : ` as ${commandId(op.identity)}`;
-    world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`);
+    world.noteAndTrace(
+      `client ${c.id} → node-${nodeId} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`,
+    );
     world.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
     const node = world.nodes[nodeId - 1]!;
-    if (node.replica === null) { // The connection fails: no answer, and the deadline will retry.
+    if (node.replica === null) {
+      // The connection fails: no answer, and the deadline will retry.
       world.tracer?.note(`client ${c.id} cannot reach node-${nodeId}: it is down`);
       return;
     }
@@ -225,10 +261,18 @@ export class SimClients<M extends PeerMessage> {
     const identity = op.identity ?? node.replica.nextIdentity();
     op.lastNode = nodeId;
     op.lastIdentity = identity;
-    const req = this.track(`client ${c.id}'s ${describeCommand(cmd)} as ${commandId(identity)} (attempt ${op.attempts})`, nodeId, life, timeoutMs);
+    const req = this.track(
+      `client ${c.id}'s ${describeCommand(cmd)} as ${commandId(identity)} (attempt ${op.attempts})`,
+      nodeId,
+      life,
+      timeoutMs,
+    );
     if (cmd.op === 'set' || world.opts.protocol === 'multi') {
       // Multi-Paxos logs reads as commands too, so every request is a value that may be chosen.
-      world.checker.noteProposed(commandKey(cmd), world.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''));
+      world.checker.noteProposed(
+        commandKey(cmd),
+        world.adapter.commandValueId(identity, cmd.op === 'set' ? cmd.value : ''),
+      );
     }
     node.replica.request(cmd, { identity, timeoutMs }, (reply) => {
       this.answered(req);
@@ -239,11 +283,14 @@ export class SimClients<M extends PeerMessage> {
     const rate = world.swarm?.earlyResubmitRate ?? 0;
     if (h !== null && rate > 0 && op.identity !== null && op.attempts < MAX_ATTEMPTS && h.chance(rate)) {
       const attempts = op.attempts;
-      world.schedule(h.int(1, Math.max(2, Math.floor(timeoutMs / 2))), { kind: 'call', fn: () => {
-        if (op.done || c.current !== op || op.attempts !== attempts) return;
-        op.maybeApplied = true;
-        this.attempt(c, op);
-      } });
+      world.schedule(h.int(1, Math.max(2, Math.floor(timeoutMs / 2))), {
+        kind: 'call',
+        fn: () => {
+          if (op.done || c.current !== op || op.attempts !== attempts) return;
+          op.maybeApplied = true;
+          this.attempt(c, op);
+        },
+      });
     }
   }
 
@@ -258,18 +305,31 @@ export class SimClients<M extends PeerMessage> {
     const rate = this.world.swarm?.lateRetryRate ?? 0;
     if (h === null || rate <= 0 || op.identity === null || !h.chance(rate)) return;
     const identity = op.identity;
-    this.world.schedule(h.int(300, 2500), { kind: 'call', fn: () => {
-      const { world } = this;
-      const nodeId = h.int(1, world.nodes.length);
-      const node = world.nodes[nodeId - 1]!;
-      if (node.replica === null || node.retired) return;
-      world.noteAndTrace(`client ${c.id} → node-${nodeId} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`);
-      const req = this.track(`client ${c.id}'s late retry of ${describeCommand(op.command)} as ${commandId(identity)}`, nodeId, node.life, 1000);
-      node.replica.request(op.command, { identity, timeoutMs: 1000 }, (reply) => {
-        this.answered(req);
-        if (node.life.alive) world.noteAndTrace(`client ${c.id} ← node-${nodeId} ${reply.ok ? 'ok' : `${reply.outcome} (${reply.code})`} (the late retry)`);
-      });
-    } });
+    this.world.schedule(h.int(300, 2500), {
+      kind: 'call',
+      fn: () => {
+        const { world } = this;
+        const nodeId = h.int(1, world.nodes.length);
+        const node = world.nodes[nodeId - 1]!;
+        if (node.replica === null || node.retired) return;
+        world.noteAndTrace(
+          `client ${c.id} → node-${nodeId} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`,
+        );
+        const req = this.track(
+          `client ${c.id}'s late retry of ${describeCommand(op.command)} as ${commandId(identity)}`,
+          nodeId,
+          node.life,
+          1000,
+        );
+        node.replica.request(op.command, { identity, timeoutMs: 1000 }, (reply) => {
+          this.answered(req);
+          if (node.life.alive)
+            world.noteAndTrace(
+              `client ${c.id} ← node-${nodeId} ${reply.ok ? 'ok' : `${reply.outcome} (${reply.code})`} (the late retry)`,
+            );
+        });
+      },
+    });
   }
 
   private onReply(c: SimClient, op: ClientOp, node: NodeId, reply: ClientReply): void {
@@ -283,7 +343,10 @@ export class SimClients<M extends PeerMessage> {
       // Basic: a set answered ok reports the key's chosen value, its own or an earlier one; only its own says it was chosen.
       const own = world.opts.protocol === 'multi' || (op.command.op === 'set' && reply.value === op.command.value);
       if (world.swarm !== null && op.lastIdentity !== undefined && own) {
-        this.acknowledged.push({ id: this.valueId(op, op.lastIdentity), what: `client ${c.id}'s ${describeCommand(op.command)}` });
+        this.acknowledged.push({
+          id: this.valueId(op, op.lastIdentity),
+          what: `client ${c.id}'s ${describeCommand(op.command)}`,
+        });
       }
       this.maybeRetryLate(c, op);
       return this.next(c, op);
@@ -295,7 +358,11 @@ export class SimClients<M extends PeerMessage> {
       // Known not to have happened, by any attempt: it leaves the history.
       op.done = true;
       this.history.splice(this.history.indexOf(op.history), 1);
-      if (world.swarm !== null && op.lastIdentity !== undefined) this.refused.push({ id: this.valueId(op, op.lastIdentity), what: `client ${c.id}'s ${describeCommand(op.command)} (${reply.code})` });
+      if (world.swarm !== null && op.lastIdentity !== undefined)
+        this.refused.push({
+          id: this.valueId(op, op.lastIdentity),
+          what: `client ${c.id}'s ${describeCommand(op.command)} (${reply.code})`,
+        });
       return this.next(c, op);
     }
     this.retryOrGiveUp(c, op);
@@ -334,13 +401,19 @@ export class SimClients<M extends PeerMessage> {
     const now = this.world.now;
     for (const r of this.sent) {
       if (r.answers === 0 && r.life.alive && now > r.deadlineMs + ANSWER_SLACK_MS) {
-        throw new InvariantViolation(`exactly-once: ${r.what} to node-${r.node} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`);
+        throw new InvariantViolation(
+          `exactly-once: ${r.what} to node-${r.node} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`,
+        );
       }
     }
     const chosen = new Set<string>();
     for (const v of this.world.checker.chosenByDefinition.values()) chosen.add(v.valueId);
-    for (const r of this.refused) if (chosen.has(r.id)) throw new InvariantViolation(`refused means never chosen: ${r.what} was refused, but ${r.id} was chosen`);
-    for (const a of this.acknowledged) if (!chosen.has(a.id)) throw new InvariantViolation(`ok means chosen: ${a.what} was answered ok, but ${a.id} was never chosen`);
+    for (const r of this.refused)
+      if (chosen.has(r.id))
+        throw new InvariantViolation(`refused means never chosen: ${r.what} was refused, but ${r.id} was chosen`);
+    for (const a of this.acknowledged)
+      if (!chosen.has(a.id))
+        throw new InvariantViolation(`ok means chosen: ${a.what} was answered ok, but ${a.id} was never chosen`);
   }
 
   /** The history against the protocol's model: throws on a violation, notes an undecided search. */

@@ -13,10 +13,10 @@ import type { ProtocolAdapter } from './adapter.js';
 import type { ClientOp } from './clients.js';
 import type { InvariantChecker } from './invariants.js';
 import type { FaultProfile } from './profile.js';
+import type { SwarmSettings } from './swarm.js';
 import type { SimTracer } from './tracer.js';
 import type { Incarnation, SimDisk, SimLinks } from './twins.js';
 import type { SimOptions } from './world.js';
-import type { SwarmSettings } from './swarm.js';
 
 export type SimEvent =
   | { readonly kind: 'call'; readonly fn: () => void }

@@ -135,7 +135,10 @@ export class InvariantChecker<M> {
   }
 
   /** The value chosen at each slot in its governing epoch, and the configurations: what the snapshot checker replays. */
-  liveChosen(): { get(slot: string): ValueAt | undefined; membershipAt(slot: number): { epoch: number; voters: readonly NodeId[]; startSlot: number } } {
+  liveChosen(): {
+    get(slot: string): ValueAt | undefined;
+    membershipAt(slot: number): { epoch: number; voters: readonly NodeId[]; startSlot: number };
+  } {
     return {
       get: (slot) => this.chosenByDefinition.get(this.liveInstance(Number(slot))),
       membershipAt: (slot) => {
@@ -168,7 +171,9 @@ export class InvariantChecker<M> {
     const e = this.epochs.get(change.fromEpoch + 1);
     const voters = [...change.voters].sort((a, b) => a - b).join(',');
     if (e === undefined || e.startSlot !== slot + 1 || e.voters.join(',') !== voters) {
-      this.fail(`${name(node)} told a client its change of epoch ${change.fromEpoch} to ${voters} took effect at slot ${slot}, but epoch ${change.fromEpoch + 1} is ${e === undefined ? 'unknown' : `${e.voters.join(',')} from slot ${e.startSlot}`}`);
+      this.fail(
+        `${name(node)} told a client its change of epoch ${change.fromEpoch} to ${voters} took effect at slot ${slot}, but epoch ${change.fromEpoch + 1} is ${e === undefined ? 'unknown' : `${e.voters.join(',')} from slot ${e.startSlot}`}`,
+      );
     }
   }
 
@@ -186,7 +191,8 @@ export class InvariantChecker<M> {
     const known = this.epochOfBallot.get(bs(ballot));
     const wasOut = this.ballotsOut.has(bs(ballot));
     if (out) this.ballotsOut.add(bs(ballot));
-    if (known !== undefined && known !== epoch && wasOut) this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
+    if (known !== undefined && known !== epoch && wasOut)
+      this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
     this.epochOfBallot.set(bs(ballot), epoch);
   }
 
@@ -195,12 +201,18 @@ export class InvariantChecker<M> {
    * of E may send one, and only once it has applied the stop-sign opening E
    * (a new replica catches up before it votes; a removed one never votes again).
    */
-  private checkVoter(node: NodeId, m: { readonly type: string; readonly epoch: number; readonly commitIndex: number }): void {
+  private checkVoter(
+    node: NodeId,
+    m: { readonly type: string; readonly epoch: number; readonly commitIndex: number },
+  ): void {
     const e = this.epochs.get(m.epoch);
     if (e === undefined) this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch}, which no replica has entered`);
-    if (!e.voters.includes(node)) this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch}, whose voters are ${e.voters.map(name).join(', ')}`);
+    if (!e.voters.includes(node))
+      this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch}, whose voters are ${e.voters.map(name).join(', ')}`);
     if (m.commitIndex < e.startSlot) {
-      this.fail(`${name(node)} sent ${m.type} in epoch ${m.epoch} having applied only through slot ${m.commitIndex - 1}; the epoch starts at slot ${e.startSlot}`);
+      this.fail(
+        `${name(node)} sent ${m.type} in epoch ${m.epoch} having applied only through slot ${m.commitIndex - 1}; the epoch starts at slot ${e.startSlot}`,
+      );
     }
   }
 
@@ -219,7 +231,8 @@ export class InvariantChecker<M> {
 
   /** Called for every message a node sends, before the network sees it. */
   onSend(node: NodeId, m: M): void {
-    if (this.multi) this.onMultiSend(node, m as unknown as { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number });
+    if (this.multi)
+      this.onMultiSend(node, m as unknown as { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number });
     const promise = this.adapter.promiseIn(m);
     if (promise !== null) {
       this.checkPromiseDurable(node, promise.ballot, promise.instance);
@@ -229,7 +242,10 @@ export class InvariantChecker<M> {
     }
     const accepts = this.adapter.acceptsIn(m);
     if (accepts !== null) {
-      const entries = accepts.entries.map((e) => ({ instance: this.byBallot(e.instance, accepts.ballot), valueId: e.valueId }));
+      const entries = accepts.entries.map((e) => ({
+        instance: this.byBallot(e.instance, accepts.ballot),
+        valueId: e.valueId,
+      }));
       this.checkOneValuePerBallot(node, accepts.ballot, entries);
       this.checkNoOtherValueAboveChosen(node, accepts.ballot, entries);
     }
@@ -247,7 +263,8 @@ export class InvariantChecker<M> {
   private onMultiSend(node: NodeId, m: { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number }): void {
     if (m.epoch === undefined || m.ballot === undefined) return;
     if (m.type === 'prepare' || m.type === 'accept') this.noteBallotEpoch(m.ballot, m.epoch, node, true);
-    if (m.type === 'promise' || m.type === 'accepted') this.checkVoter(node, { type: m.type, epoch: m.epoch, commitIndex: m.commitIndex ?? 0 });
+    if (m.type === 'promise' || m.type === 'accepted')
+      this.checkVoter(node, { type: m.type, epoch: m.epoch, commitIndex: m.commitIndex ?? 0 });
   }
 
   // ------------------------------------------------ what is on each disk
@@ -258,7 +275,9 @@ export class InvariantChecker<M> {
       const p = this.adapter.promiseRecord(r);
       if (p !== null) raise(getOrCreate(this.durablePromise, node), p.instance, p.ballot);
       const a = this.adapter.acceptRecord(r);
-      if (a !== null) for (const e of a.entries) this.noteDurableAccept(node, a.ballot, this.byBallot(e.instance, a.ballot), e.valueId);
+      if (a !== null)
+        for (const e of a.entries)
+          this.noteDurableAccept(node, a.ballot, this.byBallot(e.instance, a.ballot), e.valueId);
     }
   }
 
@@ -270,22 +289,27 @@ export class InvariantChecker<M> {
     if (voters === undefined) byVote.set(vote, (voters = new Set()));
     voters.add(node);
     // Only the votes of the epoch's own voters make a value chosen there.
-    const epoch = this.multi ? this.epochOfBallot.get(bs(ballot)) ?? 0 : 0;
+    const epoch = this.multi ? (this.epochOfBallot.get(bs(ballot)) ?? 0) : 0;
     const members = this.multi ? this.votersOf(epoch, `${name(node)} durably accepted ${instance}`) : null;
     const counted = members === null ? voters.size : [...voters].filter((v) => members.includes(v)).length;
     if (counted < majorityOf(members === null ? this.clusterSize : members.length)) return;
     const known = this.chosenByDefinition.get(instance);
     if (known !== undefined && known.valueId !== valueId) {
-      this.fail(`agreement: a majority durably accepted ${valueId} for ${instance} at ${formatBallot(ballot)}, but ${known.valueId} was chosen there at ${formatBallot(known.ballot)}`);
+      this.fail(
+        `agreement: a majority durably accepted ${valueId} for ${instance} at ${formatBallot(ballot)}, but ${known.valueId} was chosen there at ${formatBallot(known.ballot)}`,
+      );
     }
-    if (known === undefined || compareBallots(ballot, known.ballot) < 0) this.chosenByDefinition.set(instance, { ballot, valueId });
+    if (known === undefined || compareBallots(ballot, known.ballot) < 0)
+      this.chosenByDefinition.set(instance, { ballot, valueId });
   }
 
   /** Persist before send: a promise leaves only once the promise is on the acceptor's disk. */
   private checkPromiseDurable(node: NodeId, ballot: Ballot, instance: string): void {
     const onDisk = this.durablePromise.get(node)?.get(instance);
     if (onDisk === undefined || compareBallots(onDisk, ballot) < 0) {
-      this.fail(`${nodeName(node)} sent a promise for ${formatBallot(ballot)} (${instance}) while its disk held ${onDisk ? formatBallot(onDisk) : 'no promise'}`);
+      this.fail(
+        `${nodeName(node)} sent a promise for ${formatBallot(ballot)} (${instance}) while its disk held ${onDisk ? formatBallot(onDisk) : 'no promise'}`,
+      );
     }
   }
 
@@ -296,16 +320,23 @@ export class InvariantChecker<M> {
       const byVote = this.durableAccepts.get(instance);
       let found = false;
       for (const [vote, voters] of byVote ?? []) if (vote.startsWith(`${b}|`) && voters.has(node)) found = true;
-      if (!found) this.fail(`${nodeName(node)} sent accepted for ${instance} at ${b} before that accept was on its disk`);
+      if (!found)
+        this.fail(`${nodeName(node)} sent accepted for ${instance} at ${b} before that accept was on its disk`);
     }
   }
 
   /** Once a value is chosen at ballot b, every proposal at a higher ballot for that instance carries the same value. */
-  private checkNoOtherValueAboveChosen(node: NodeId, ballot: Ballot, entries: readonly { instance: string; valueId: string }[]): void {
+  private checkNoOtherValueAboveChosen(
+    node: NodeId,
+    ballot: Ballot,
+    entries: readonly { instance: string; valueId: string }[],
+  ): void {
     for (const e of entries) {
       const c = this.chosenByDefinition.get(e.instance);
       if (c !== undefined && compareBallots(ballot, c.ballot) > 0 && c.valueId !== e.valueId) {
-        this.fail(`${nodeName(node)} proposed ${e.valueId} for ${e.instance} at ${formatBallot(ballot)}, above ${formatBallot(c.ballot)} where ${c.valueId} was chosen`);
+        this.fail(
+          `${nodeName(node)} proposed ${e.valueId} for ${e.instance} at ${formatBallot(ballot)}, above ${formatBallot(c.ballot)} where ${c.valueId} was chosen`,
+        );
       }
     }
   }
@@ -313,25 +344,41 @@ export class InvariantChecker<M> {
   /** The definition of chosen, checked whenever a node claims a value is: a majority must hold it durably, at one ballot. */
   private checkChosenByDefinition(node: NodeId, instance: string, valueId: string): void {
     const c = this.chosenByDefinition.get(instance);
-    if (c === undefined) this.fail(`${nodeName(node)} declared ${valueId} chosen for ${instance}, but no majority holds any value there durably`);
-    if (c.valueId !== valueId) this.fail(`${nodeName(node)} declared ${valueId} chosen for ${instance}, but a majority durably holds ${c.valueId}`);
+    if (c === undefined)
+      this.fail(
+        `${nodeName(node)} declared ${valueId} chosen for ${instance}, but no majority holds any value there durably`,
+      );
+    if (c.valueId !== valueId)
+      this.fail(
+        `${nodeName(node)} declared ${valueId} chosen for ${instance}, but a majority durably holds ${c.valueId}`,
+      );
   }
 
   /** A leader's commit point says every slot below it is chosen: each must be, by definition. */
   private checkCommitPoint(node: NodeId, commitIndex: number): void {
     const from = this.commitChecked.get(node) ?? 1;
     for (let slot = from; slot < commitIndex; slot++) {
-      if (!this.chosenByDefinition.has(this.liveInstance(slot))) this.fail(`${nodeName(node)} advertised commit point ${commitIndex}, but slot ${slot} is not chosen by any durable majority`);
+      if (!this.chosenByDefinition.has(this.liveInstance(slot)))
+        this.fail(
+          `${nodeName(node)} advertised commit point ${commitIndex}, but slot ${slot} is not chosen by any durable majority`,
+        );
     }
     if (commitIndex > from) this.commitChecked.set(node, commitIndex);
   }
 
-  private checkOneValuePerBallot(node: NodeId, ballot: Ballot, entries: readonly { instance: string; valueId: string }[]): void {
+  private checkOneValuePerBallot(
+    node: NodeId,
+    ballot: Ballot,
+    entries: readonly { instance: string; valueId: string }[],
+  ): void {
     for (const e of entries) {
       const key = `${bs(ballot)}|${e.instance}`;
       const prior = this.valueOfBallot.get(key);
       if (prior === undefined) this.valueOfBallot.set(key, e.valueId);
-      else if (prior !== e.valueId) this.fail(`one value per ballot: ${name(node)} proposed ${e.valueId} at ballot ${bs(ballot)} for ${e.instance}, which already carried ${prior}`);
+      else if (prior !== e.valueId)
+        this.fail(
+          `one value per ballot: ${name(node)} proposed ${e.valueId} at ballot ${bs(ballot)} for ${e.instance}, which already carried ${prior}`,
+        );
     }
   }
 
@@ -341,7 +388,9 @@ export class InvariantChecker<M> {
     for (const instance of instances) {
       const promised = given.get(this.adapter.protocol === 'multi' ? ALL_INSTANCES : instance);
       if (promised !== undefined && compareBallots(ballot, promised) < 0) {
-        this.fail(`acceptor ${name(node)} accepted ${instance} at ballot ${bs(ballot)} after promising ${bs(promised)}`);
+        this.fail(
+          `acceptor ${name(node)} accepted ${instance} at ballot ${bs(ballot)} after promising ${bs(promised)}`,
+        );
       }
       raise(accepted, instance, ballot);
     }
@@ -350,7 +399,8 @@ export class InvariantChecker<M> {
   /** Events carry the proposer's view of its own phases; each is re-checked against what acceptors really sent. */
   onEvents(node: NodeId, core: SimCore<M>, events: readonly CoreEvent[]): void {
     // A lone voter wins in the step it starts: its state then already holds votes at the new ballot, whose epoch the leader event names.
-    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, false);
+    for (const ev of events)
+      if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, false);
     for (const ev of events) {
       if (ev.type === 'phase1') this.onPhase1(node, core, ev.ballot, ev.instance);
       else if (ev.type === 'phase2') this.onPhase2(node, ev);
@@ -365,7 +415,8 @@ export class InvariantChecker<M> {
    */
   onReleasedEvents(node: NodeId, events: readonly CoreEvent[]): void {
     for (const ev of events) if (ev.type === 'phase1') this.noteBallotUsed(node, ev.ballot);
-    for (const ev of events) if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, true);
+    for (const ev of events)
+      if (ev.type === 'leader' && ev.epoch !== undefined) this.noteBallotEpoch(ev.ballot, ev.epoch, node, true);
   }
 
   private noteBallotUsed(node: NodeId, ballot: Ballot): void {
@@ -388,12 +439,20 @@ export class InvariantChecker<M> {
     const e = this.epochs.get(epoch);
     if (e === undefined) this.fail(`${name(node)} became leader in epoch ${epoch}, which no replica has entered`);
     if ((ev.fromSlot ?? e.startSlot) < e.startSlot) {
-      this.fail(`${name(node)} leads epoch ${epoch} from slot ${ev.fromSlot}, but the epoch starts at slot ${e.startSlot}: slots of the epoch before are open under the wrong quorums`);
+      this.fail(
+        `${name(node)} leads epoch ${epoch} from slot ${ev.fromSlot}, but the epoch starts at slot ${e.startSlot}: slots of the epoch before are open under the wrong quorums`,
+      );
     }
     const quorum = new Set(ev.quorum ?? []);
     const outsiders = [...quorum].filter((q) => !e.voters.includes(q));
-    if (outsiders.length > 0) this.fail(`${name(node)} counted promises from ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch} (${e.voters.map(name).join(', ')})`);
-    if (quorum.size < majorityOf(e.voters.length)) this.fail(`${name(node)} became leader of epoch ${epoch} with ${quorum.size} promises; a majority of its ${e.voters.length} voters is ${majorityOf(e.voters.length)}`);
+    if (outsiders.length > 0)
+      this.fail(
+        `${name(node)} counted promises from ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch} (${e.voters.map(name).join(', ')})`,
+      );
+    if (quorum.size < majorityOf(e.voters.length))
+      this.fail(
+        `${name(node)} became leader of epoch ${epoch} with ${quorum.size} promises; a majority of its ${e.voters.length} voters is ${majorityOf(e.voters.length)}`,
+      );
   }
 
   /**
@@ -403,22 +462,31 @@ export class InvariantChecker<M> {
    */
   private onEpoch(node: NodeId, ev: Extract<CoreEvent, { type: 'epoch' }>): void {
     if (ev.fromEpoch !== ev.epoch - 1) {
-      this.fail(`${name(node)} entered epoch ${ev.epoch} by a change that named epoch ${ev.fromEpoch}: two changes were in flight, and the second replaced a configuration it never saw`);
+      this.fail(
+        `${name(node)} entered epoch ${ev.epoch} by a change that named epoch ${ev.fromEpoch}: two changes were in flight, and the second replaced a configuration it never saw`,
+      );
     }
     if (ev.appliedThrough < ev.startSlot - 1) {
-      this.fail(`${name(node)} entered epoch ${ev.epoch} (from slot ${ev.startSlot}) having applied only through slot ${ev.appliedThrough}: the change took effect before it was chosen and applied`);
+      this.fail(
+        `${name(node)} entered epoch ${ev.epoch} (from slot ${ev.startSlot}) having applied only through slot ${ev.appliedThrough}: the change took effect before it was chosen and applied`,
+      );
     }
     const known = this.epochs.get(ev.epoch);
     if (known !== undefined) {
       const same = known.startSlot === ev.startSlot && known.voters.join(',') === ev.voters.join(',');
       if (!same) {
-        this.fail(`configuration disagreement: ${name(node)} entered epoch ${ev.epoch} as ${ev.voters.map(name).join(', ')} from slot ${ev.startSlot}, ` +
-          `${name(known.reportedBy)} as ${known.voters.map(name).join(', ')} from slot ${known.startSlot}`);
+        this.fail(
+          `configuration disagreement: ${name(node)} entered epoch ${ev.epoch} as ${ev.voters.map(name).join(', ')} from slot ${ev.startSlot}, ` +
+            `${name(known.reportedBy)} as ${known.voters.map(name).join(', ')} from slot ${known.startSlot}`,
+        );
       }
       return;
     }
     const before = this.epochs.get(ev.epoch - 1);
-    if (before !== undefined && before.startSlot > ev.startSlot - 1) this.fail(`epoch ${ev.epoch} starts at slot ${ev.startSlot}, before epoch ${ev.epoch - 1} (from slot ${before.startSlot}) could have ended`);
+    if (before !== undefined && before.startSlot > ev.startSlot - 1)
+      this.fail(
+        `epoch ${ev.epoch} starts at slot ${ev.startSlot}, before epoch ${ev.epoch - 1} (from slot ${before.startSlot}) could have ended`,
+      );
     this.epochs.set(ev.epoch, { voters: [...ev.voters], startSlot: ev.startSlot, reportedBy: node });
     this.checkStopSign(ev.epoch);
   }
@@ -430,8 +498,16 @@ export class InvariantChecker<M> {
     const stop = this.chosen.get(this.inst(e.startSlot - 1, epoch - 1));
     if (stop === undefined) return; // Checked again once it is learned.
     const change = this.configs.get(stop);
-    if (change === undefined || change.voters.slice().sort((a, b) => a - b).join(',') !== e.voters.join(',')) {
-      this.fail(`epoch ${epoch} (${e.voters.map(name).join(', ')}) starts at slot ${e.startSlot}, but slot ${e.startSlot - 1} is chosen as ${stop}, not the change to those voters`);
+    if (
+      change === undefined ||
+      change.voters
+        .slice()
+        .sort((a, b) => a - b)
+        .join(',') !== e.voters.join(',')
+    ) {
+      this.fail(
+        `epoch ${epoch} (${e.voters.map(name).join(', ')}) starts at slot ${e.startSlot}, but slot ${e.startSlot - 1} is chosen as ${stop}, not the change to those voters`,
+      );
     }
   }
 
@@ -448,29 +524,40 @@ export class InvariantChecker<M> {
     const need = majorityOf(size);
     const members = new Set(ev.quorum);
     if (members.size < need) {
-      this.fail(`${name(node)} started phase 2 at ${bs(ev.ballot)} with promises from ${members.size} of ${size} nodes; a majority is ${need}`);
+      this.fail(
+        `${name(node)} started phase 2 at ${bs(ev.ballot)} with promises from ${members.size} of ${size} nodes; a majority is ${need}`,
+      );
     }
     const outsiders = voters === null ? [] : [...members].filter((q) => !voters.includes(q));
-    if (outsiders.length > 0) this.fail(`${name(node)} started phase 2 at ${bs(ev.ballot)} counting ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch}`);
+    if (outsiders.length > 0)
+      this.fail(
+        `${name(node)} started phase 2 at ${bs(ev.ballot)} counting ${outsiders.map(name).join(', ')}, not voters of epoch ${epoch}`,
+      );
     const instance = this.inst(ev.instance, epoch);
     const scope = this.adapter.protocol === 'multi' ? ALL_INSTANCES : ev.instance;
     let best: ValueAt | undefined;
     for (const q of members) {
       const contents = this.promiseContents.get(this.promiseKey(q, ev.ballot, scope));
-      if (contents === undefined) this.fail(`${name(node)} counted a promise for ${bs(ev.ballot)} from ${name(q)}, which never sent one`);
+      if (contents === undefined)
+        this.fail(`${name(node)} counted a promise for ${bs(ev.ballot)} from ${name(q)}, which never sent one`);
       const a = contents.get(instance);
       if (a !== undefined && (best === undefined || compareBallots(a.ballot, best.ballot) > 0)) best = a;
     }
     if (best !== undefined && best.valueId !== ev.valueId) {
-      this.fail(`${name(node)} proposed ${ev.valueId} for ${ev.instance} at ${bs(ev.ballot)}, but its quorum had accepted ${best.valueId} at ${bs(best.ballot)}`);
+      this.fail(
+        `${name(node)} proposed ${ev.valueId} for ${ev.instance} at ${bs(ev.ballot)}, but its quorum had accepted ${best.valueId} at ${bs(best.ballot)}`,
+      );
     }
-    if (best === undefined && ev.adopted) this.fail(`${name(node)} claims it adopted a value for ${ev.instance} that no promise reported`);
+    if (best === undefined && ev.adopted)
+      this.fail(`${name(node)} claims it adopted a value for ${ev.instance} that no promise reported`);
   }
 
   /** Agreement, validity and stability for everything a node learned in one step, and the definition of chosen. */
   onChosen(node: NodeId, chosen: readonly ChosenValue[]): void {
     for (const raw of chosen) {
-      const instance = this.multi ? this.inst(raw.instance, raw.epoch ?? this.governingEpoch(slotOf(raw.instance))) : raw.instance;
+      const instance = this.multi
+        ? this.inst(raw.instance, raw.epoch ?? this.governingEpoch(slotOf(raw.instance)))
+        : raw.instance;
       const c = { ...raw, instance };
       this.checkChosenByDefinition(node, c.instance, c.valueId);
       const prior = this.chosen.get(c.instance);
@@ -480,9 +567,11 @@ export class InvariantChecker<M> {
       if (prior === undefined) {
         const isNoop = this.adapter.protocol === 'multi' && c.valueId === 'noop';
         const key = this.adapter.protocol === 'multi' ? c.valueId : `${c.instance}\u0000${c.valueId}`;
-        if (!isNoop && !this.proposed.has(key)) this.fail(`validity: ${c.valueId} was chosen for ${c.instance} but nobody proposed it`);
+        if (!isNoop && !this.proposed.has(key))
+          this.fail(`validity: ${c.valueId} was chosen for ${c.instance} but nobody proposed it`);
         this.chosen.set(c.instance, c.valueId);
-        if (this.multi) for (const [epoch, e] of this.epochs) if (e.startSlot - 1 === slotOf(c.instance)) this.checkStopSign(epoch);
+        if (this.multi)
+          for (const [epoch, e] of this.epochs) if (e.startSlot - 1 === slotOf(c.instance)) this.checkStopSign(epoch);
       }
     }
   }
@@ -502,7 +591,9 @@ export class InvariantChecker<M> {
       const acc = instance === ALL_INSTANCES ? undefined : this.adapter.acceptedFor(core, instance);
       if (acc === undefined) continue;
       if (compareBallots(acc.ballot, promised) > 0) {
-        this.fail(`${name(node)} holds an accepted ballot ${bs(acc.ballot)} above its promise ${bs(promised)} for ${instance}`);
+        this.fail(
+          `${name(node)} holds an accepted ballot ${bs(acc.ballot)} above its promise ${bs(promised)} for ${instance}`,
+        );
       }
       const accepted = getOrCreate(this.acceptedInMemory, node);
       const was = accepted.get(instance);
@@ -520,7 +611,8 @@ export class InvariantChecker<M> {
     for (const [instance, b] of this.promiseGiven.get(node) ?? []) {
       if (this.adapter.isCompacted(core, instance)) continue;
       const promised = this.adapter.promisedFor(core, instance);
-      if (compareBallots(promised, b) < 0) this.fail(`${name(node)} restarted with promise ${bs(promised)} for ${instance} after promising ${bs(b)}`);
+      if (compareBallots(promised, b) < 0)
+        this.fail(`${name(node)} restarted with promise ${bs(promised)} for ${instance} after promising ${bs(b)}`);
     }
     for (const [instance, b] of this.acceptedGiven.get(node) ?? []) {
       if (this.adapter.isCompacted(core, instance)) continue;

@@ -82,7 +82,8 @@ export class SimNetwork<M extends PeerMessage> {
     const old = r.pick(this.sample);
     const copies = r.chance(0.3) ? 2 : 1;
     this.replayed += copies;
-    for (let i = 0; i < copies; i++) this.world.schedule(r.int(100, 1500), { kind: 'deliver', message: old.m, traceId: old.traceId });
+    for (let i = 0; i < copies; i++)
+      this.world.schedule(r.int(100, 1500), { kind: 'deliver', message: old.m, traceId: old.traceId });
   }
 
   deliver(m: M, traceId: number): void {
@@ -100,7 +101,11 @@ export class SimNetwork<M extends PeerMessage> {
     const { world } = this;
     this.groups = groups;
     world.tracer?.partitioned(groups);
-    const side = (g: number) => world.nodes.filter((n) => groups.get(n.id) === g).map((n) => n.id).join(',');
+    const side = (g: number) =>
+      world.nodes
+        .filter((n) => groups.get(n.id) === g)
+        .map((n) => n.id)
+        .join(',');
     world.note(`network PARTITIONED into {${side(0)}} and {${side(1)}}`);
   }
 

@@ -23,26 +23,107 @@ export interface Plant {
 }
 
 export const PLANTS: readonly Plant[] = [
-  { name: 'forget-promise', what: 'an acceptor that forgets its promise on restart', simBugs: { forgetPromiseOnRestart: true } },
+  {
+    name: 'forget-promise',
+    what: 'an acceptor that forgets its promise on restart',
+    simBugs: { forgetPromiseOnRestart: true },
+  },
   { name: 'accept-below-promise', what: 'accept with ballot < promised', bugs: { acceptBelowPromised: true } },
-  { name: 'ignore-accepted', what: 'a proposer that ignores previously accepted values', bugs: { ignoreAcceptedValues: true } },
+  {
+    name: 'ignore-accepted',
+    what: 'a proposer that ignores previously accepted values',
+    bugs: { ignoreAcceptedValues: true },
+  },
   { name: 'quorum-of-live', what: 'a majority counted over live replicas', bugs: { quorumOfLive: true } },
   { name: 'quorum-minus-one', what: 'a quorum of majority - 1', bugs: { quorumMinusOne: true } },
   { name: 'reuse-ballot', what: 'a ballot reused after restart', bugs: { reuseBallotAfterRestart: true } },
-  { name: 'reply-before-persist', what: 'an acceptor that replies before its state is persisted', simBugs: { replyBeforePersist: true } },
-  { name: 'stale-reads', what: "reads answered from a replica's own copy, outside consensus", bugs: { staleLocalReads: true }, multiOnly: true },
-  { name: 'restart-numbering', what: 'a restarted replica numbers its requests from 1 again in the same session', simBugs: { restartRequestNumbering: true }, multiOnly: true },
-  { name: 'early-own-vote', what: "a leader that counts its own vote before its accept is on disk", bugs: { countVoteBeforeDurable: true }, multiOnly: true },
-  { name: 'any-ballot-votes', what: 'a leader that counts accepted replies of any ballot', bugs: { countVotesOfAnyBallot: true }, multiOnly: true },
-  { name: 'quorum-half', what: 'a quorum of half the cluster rounded up (wrong only at even sizes)', bugs: { quorumHalf: true }, evenOnly: true },
-  { name: 'promise-hides-compacted', what: 'a promise that says nothing was decided while leaving out the slots the acceptor compacted', bugs: { promiseHidesCompacted: true }, multiOnly: true },
-  { name: 'compact-undecided', what: 'a snapshot that also throws away votes for slots not known chosen', bugs: { compactUndecided: true }, multiOnly: true },
-  { name: 'snapshot-ahead', what: 'a snapshot labelled one slot past the last one applied in it', bugs: { snapshotLabelledAhead: true }, multiOnly: true },
-  { name: 'apply-duplicates', what: 'a session table that applies a retried command again', bugs: { applyDuplicates: true }, multiOnly: true },
-  { name: 'config-before-chosen', what: 'a leader that switches to a new configuration when it proposes the change, before it is chosen', bugs: { applyConfigBeforeChosen: true }, multiOnly: true, membershipChanges: true },
-  { name: 'vote-before-caught-up', what: 'a new replica that votes before it has caught up to the change that made it a voter', bugs: { voteBeforeCaughtUp: true }, multiOnly: true, membershipChanges: true },
-  { name: 'two-changes', what: 'two configuration changes in flight at once, the second applied over a configuration it never saw', bugs: { twoChangesInFlight: true }, multiOnly: true, membershipChanges: true },
-  { name: 'removed-still-counted', what: 'a removed replica that still votes, and leaders that still count it', bugs: { removedStillCounted: true }, multiOnly: true, membershipChanges: true },
+  {
+    name: 'reply-before-persist',
+    what: 'an acceptor that replies before its state is persisted',
+    simBugs: { replyBeforePersist: true },
+  },
+  {
+    name: 'stale-reads',
+    what: "reads answered from a replica's own copy, outside consensus",
+    bugs: { staleLocalReads: true },
+    multiOnly: true,
+  },
+  {
+    name: 'restart-numbering',
+    what: 'a restarted replica numbers its requests from 1 again in the same session',
+    simBugs: { restartRequestNumbering: true },
+    multiOnly: true,
+  },
+  {
+    name: 'early-own-vote',
+    what: 'a leader that counts its own vote before its accept is on disk',
+    bugs: { countVoteBeforeDurable: true },
+    multiOnly: true,
+  },
+  {
+    name: 'any-ballot-votes',
+    what: 'a leader that counts accepted replies of any ballot',
+    bugs: { countVotesOfAnyBallot: true },
+    multiOnly: true,
+  },
+  {
+    name: 'quorum-half',
+    what: 'a quorum of half the cluster rounded up (wrong only at even sizes)',
+    bugs: { quorumHalf: true },
+    evenOnly: true,
+  },
+  {
+    name: 'promise-hides-compacted',
+    what: 'a promise that says nothing was decided while leaving out the slots the acceptor compacted',
+    bugs: { promiseHidesCompacted: true },
+    multiOnly: true,
+  },
+  {
+    name: 'compact-undecided',
+    what: 'a snapshot that also throws away votes for slots not known chosen',
+    bugs: { compactUndecided: true },
+    multiOnly: true,
+  },
+  {
+    name: 'snapshot-ahead',
+    what: 'a snapshot labelled one slot past the last one applied in it',
+    bugs: { snapshotLabelledAhead: true },
+    multiOnly: true,
+  },
+  {
+    name: 'apply-duplicates',
+    what: 'a session table that applies a retried command again',
+    bugs: { applyDuplicates: true },
+    multiOnly: true,
+  },
+  {
+    name: 'config-before-chosen',
+    what: 'a leader that switches to a new configuration when it proposes the change, before it is chosen',
+    bugs: { applyConfigBeforeChosen: true },
+    multiOnly: true,
+    membershipChanges: true,
+  },
+  {
+    name: 'vote-before-caught-up',
+    what: 'a new replica that votes before it has caught up to the change that made it a voter',
+    bugs: { voteBeforeCaughtUp: true },
+    multiOnly: true,
+    membershipChanges: true,
+  },
+  {
+    name: 'two-changes',
+    what: 'two configuration changes in flight at once, the second applied over a configuration it never saw',
+    bugs: { twoChangesInFlight: true },
+    multiOnly: true,
+    membershipChanges: true,
+  },
+  {
+    name: 'removed-still-counted',
+    what: 'a removed replica that still votes, and leaders that still count it',
+    bugs: { removedStillCounted: true },
+    multiOnly: true,
+    membershipChanges: true,
+  },
 ];
 
 /**
@@ -51,7 +132,11 @@ export const PLANTS: readonly Plant[] = [
  * seed can be checked to still show the bug it was recorded for.
  */
 export const RECORDED_PLANTS: readonly Plant[] = [
-  { name: 'lazy-basic-chosen', what: "a Basic learner whose chosen record is written lazily and dies with a crash (fixed in 26c43da)", simBugs: { lazyBasicChosen: true } },
+  {
+    name: 'lazy-basic-chosen',
+    what: 'a Basic learner whose chosen record is written lazily and dies with a crash (fixed in 26c43da)',
+    simBugs: { lazyBasicChosen: true },
+  },
 ];
 
 export function plantNamed(name: string): Plant | undefined {

@@ -21,8 +21,15 @@ export interface FaultProfile {
 }
 
 export const CALM: FaultProfile = {
-  dropRate: 0, duplicateRate: 0, minDelayMs: 1, delaySpreadMs: 2,
-  partitionPer100Ms: 0, crashPer100Ms: 0, midReadyCrashRate: 0, writeMinMs: 0.1, writeSpreadMs: 0.2,
+  dropRate: 0,
+  duplicateRate: 0,
+  minDelayMs: 1,
+  delaySpreadMs: 2,
+  partitionPer100Ms: 0,
+  crashPer100Ms: 0,
+  midReadyCrashRate: 0,
+  writeMinMs: 0.1,
+  writeSpreadMs: 0.2,
 };
 
 export function drawProfile(random: Random): FaultProfile {
@@ -42,7 +49,9 @@ export function drawProfile(random: Random): FaultProfile {
 
 export function describeProfile(p: FaultProfile): string {
   const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-  return `drop ${pct(p.dropRate)}, dup ${pct(p.duplicateRate)}, delay ${p.minDelayMs}-${p.minDelayMs + p.delaySpreadMs}ms, ` +
+  return (
+    `drop ${pct(p.dropRate)}, dup ${pct(p.duplicateRate)}, delay ${p.minDelayMs}-${p.minDelayMs + p.delaySpreadMs}ms, ` +
     `partition ${pct(p.partitionPer100Ms)}/100ms, crash ${pct(p.crashPer100Ms)}/100ms, mid-ready crash ${pct(p.midReadyCrashRate)}, ` +
-    `disk write ${p.writeMinMs}-${Math.round((p.writeMinMs + p.writeSpreadMs) * 100) / 100}ms`;
+    `disk write ${p.writeMinMs}-${Math.round((p.writeMinMs + p.writeSpreadMs) * 100) / 100}ms`
+  );
 }

@@ -11,9 +11,10 @@
  *   there: every slot the acceptor durably accepted at or above both the
  *   prepare's start and the promise's commit point is reported in it.
  */
-import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
+
 import type { LogValue, MultiMessage } from '../core/multi/messages.js';
 import { commandId } from '../core/multi/sessions.js';
+import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
 import type { NodeId } from '../core/types.js';
 import type { ValueAt } from './adapter.js';
 import { InvariantViolation } from './invariants.js';
@@ -22,7 +23,11 @@ import { InvariantViolation } from './invariants.js';
 export interface ChosenByDefinition {
   get(slot: string): ValueAt | undefined;
   /** The voters of the configuration that governs `slot`, and the epoch's first slot. */
-  membershipAt(slot: number): { readonly epoch: number; readonly voters: readonly NodeId[]; readonly startSlot: number };
+  membershipAt(slot: number): {
+    readonly epoch: number;
+    readonly voters: readonly NodeId[];
+    readonly startSlot: number;
+  };
 }
 
 interface Command {
@@ -62,14 +67,19 @@ export class SnapshotChecker {
   }
 
   /** A durable accept record of `node` (a leader alone in its configuration sends no accept, but writes this). */
-  onDurableAccept(node: NodeId, ballot: { round: number; node: number }, entries: readonly { slot: number; value: LogValue }[]): void {
+  onDurableAccept(
+    node: NodeId,
+    ballot: { round: number; node: number },
+    entries: readonly { slot: number; value: LogValue }[],
+  ): void {
     for (const e of entries) this.noteValue(e.value);
     const slots = entries.map((e) => e.slot);
     let votes = this.durableVotes.get(node);
     if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
     for (const slot of slots) {
       const cur = votes.get(slot);
-      if (cur === undefined || cur.round < ballot.round || (cur.round === ballot.round && cur.node < ballot.node)) votes.set(slot, ballot);
+      if (cur === undefined || cur.round < ballot.round || (cur.round === ballot.round && cur.node < ballot.node))
+        votes.set(slot, ballot);
     }
   }
 
@@ -82,7 +92,7 @@ export class SnapshotChecker {
       if (r === undefined || r.round < ballot.round || (r.round === ballot.round && r.node < ballot.node)) {
         throw new InvariantViolation(
           `node-${m.from} promised ${formatBallot(m.ballot)} to node-${m.to} with commit point ${m.commitIndex}, reporting ` +
-          `${r === undefined ? 'nothing' : formatBallot(r)} for slot ${slot}, where it durably accepted at ${formatBallot(ballot)}`,
+            `${r === undefined ? 'nothing' : formatBallot(r)} for slot ${slot}, where it durably accepted at ${formatBallot(ballot)}`,
         );
       }
     }
@@ -94,24 +104,42 @@ export class SnapshotChecker {
     const expected = this.replay(node, s.slot);
     const kv = new Map(s.kv);
     for (const [key, value] of expected.kv) {
-      if (kv.get(key) !== value) this.fail(node, s.slot, `key ${key} is ${kv.get(key) ?? 'missing'}, the chosen log gives ${value}`);
+      if (kv.get(key) !== value)
+        this.fail(node, s.slot, `key ${key} is ${kv.get(key) ?? 'missing'}, the chosen log gives ${value}`);
     }
-    for (const [key, value] of kv) if (!expected.kv.has(key)) this.fail(node, s.slot, `key ${key}=${value} is set by no chosen command`);
+    for (const [key, value] of kv)
+      if (!expected.kv.has(key)) this.fail(node, s.slot, `key ${key}=${value} is set by no chosen command`);
     const sessions = new Map(s.sessions.map((e) => [commandId(e), e.slot]));
     for (const [id, slot] of sessions) {
-      if (expected.applied.get(id) !== slot) this.fail(node, s.slot, `its session table says ${id} was applied at slot ${slot}, the chosen log says ${expected.applied.get(id) ?? 'never'}`);
+      if (expected.applied.get(id) !== slot)
+        this.fail(
+          node,
+          s.slot,
+          `its session table says ${id} was applied at slot ${slot}, the chosen log says ${expected.applied.get(id) ?? 'never'}`,
+        );
     }
     for (const [id, slot] of expected.applied) {
-      if (slot >= s.slot - this.horizonSlots && !sessions.has(id)) this.fail(node, s.slot, `its session table forgot ${id}, applied at slot ${slot}, inside the horizon`);
+      if (slot >= s.slot - this.horizonSlots && !sessions.has(id))
+        this.fail(node, s.slot, `its session table forgot ${id}, applied at slot ${slot}, inside the horizon`);
     }
     const m = this.chosen.membershipAt(s.slot + 1);
-    if (s.membership.epoch !== m.epoch || s.membership.startSlot !== m.startSlot || s.membership.voters.join(',') !== m.voters.join(',')) {
-      this.fail(node, s.slot, `it names epoch ${s.membership.epoch} (voters ${s.membership.voters.join(',')} from slot ${s.membership.startSlot}), the configurations give epoch ${m.epoch} (voters ${m.voters.join(',')} from slot ${m.startSlot})`);
+    if (
+      s.membership.epoch !== m.epoch ||
+      s.membership.startSlot !== m.startSlot ||
+      s.membership.voters.join(',') !== m.voters.join(',')
+    ) {
+      this.fail(
+        node,
+        s.slot,
+        `it names epoch ${s.membership.epoch} (voters ${s.membership.voters.join(',')} from slot ${s.membership.startSlot}), the configurations give epoch ${m.epoch} (voters ${m.voters.join(',')} from slot ${m.startSlot})`,
+      );
     }
   }
 
   private fail(node: NodeId, slot: number, why: string): never {
-    throw new InvariantViolation(`node-${node}'s snapshot at slot ${slot} is not the chosen log applied through it: ${why}`);
+    throw new InvariantViolation(
+      `node-${node}'s snapshot at slot ${slot} is not the chosen log applied through it: ${why}`,
+    );
   }
 
   /** Applies slots 1..k in order: a command once per id, and only within the horizon of the commit point it was made at. */

@@ -9,9 +9,10 @@
  * The format allows a fractional ms; the tracer rounds to the microsecond
  * so lines stay short, and rounding keeps the times in order.
  */
-import type { ChosenValue, NodeId, Protocol } from '../core/types.js';
+
 import type { BasicMessage } from '../core/basic-messages.js';
 import type { MultiMessage } from '../core/multi/messages.js';
+import type { ChosenValue, NodeId, Protocol } from '../core/types.js';
 import { TraceRecorder, tracedInstance } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeCheckpoint, describeWrite } from '../trace/records.js';
@@ -29,7 +30,11 @@ export function traceMs(virtualMs: number): number {
 export class SimTracer {
   private readonly recorder: TraceRecorder;
 
-  constructor(private readonly protocol: Protocol, sink: (line: string) => void, nowMs: () => number) {
+  constructor(
+    private readonly protocol: Protocol,
+    sink: (line: string) => void,
+    nowMs: () => number,
+  ) {
     this.recorder = new TraceRecorder(sink, { unit: 'ms', now: () => traceMs(nowMs()) });
   }
 
@@ -39,7 +44,10 @@ export class SimTracer {
   }
 
   dropped(id: number, cause: DropCause, to: NodeId): void {
-    this.recorder.drop(id, cause === 'loss' ? 'network loss' : cause === 'partition' ? 'partition cut' : `node-${to} is down`);
+    this.recorder.drop(
+      id,
+      cause === 'loss' ? 'network loss' : cause === 'partition' ? 'partition cut' : `node-${to} is down`,
+    );
   }
 
   /** Called once per copy that arrives, so a duplicated message is delivered twice under one id. */
@@ -50,7 +58,10 @@ export class SimTracer {
   /** `point` is where inside a Ready the node died (`write-started`, `release`, ...), or empty for a crash between steps. */
   crashed(node: NodeId, point: string): void {
     this.recorder.crash(node);
-    if (point === 'snapshot-written') this.recorder.note(`node-${node} crashed mid-Ready, at snapshot-written: the new snapshot is on disk, the log not yet rewritten`);
+    if (point === 'snapshot-written')
+      this.recorder.note(
+        `node-${node} crashed mid-Ready, at snapshot-written: the new snapshot is on disk, the log not yet rewritten`,
+      );
     else if (point !== '') this.recorder.note(`node-${node} crashed mid-Ready, at ${point}`);
   }
 
@@ -70,7 +81,8 @@ export class SimTracer {
 
   /** Values a node has learned, at the moment it releases them (its Ready is durable and leaving). */
   released(node: NodeId, chosen: readonly ChosenValue[]): void {
-    for (const c of chosen) this.recorder.chosen({ node, instance: tracedInstance(c), value: c.value, ballot: c.ballot });
+    for (const c of chosen)
+      this.recorder.chosen({ node, instance: tracedInstance(c), value: c.value, ballot: c.ballot });
   }
 
   /** The world's two-sided partition: each node's side; a side nobody is on is left out. */

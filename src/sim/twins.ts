@@ -20,7 +20,10 @@ export interface SimHost {
 /** One life of one replica: everything it owns dies with it. */
 export class Incarnation {
   alive = true;
-  constructor(readonly node: number, readonly number: number) {}
+  constructor(
+    readonly node: number,
+    readonly number: number,
+  ) {}
 }
 
 export class SimClock implements Clock {
@@ -43,11 +46,15 @@ export class SimClock implements Clock {
       this.host.at(intervalMs, fire);
     };
     this.host.at(this.phaseMs(intervalMs), fire);
-    return () => { stopped = true; };
+    return () => {
+      stopped = true;
+    };
   }
 
   defer(fn: () => void): void {
-    this.host.at(0, () => { if (this.life.alive) fn(); });
+    this.host.at(0, () => {
+      if (this.life.alive) fn();
+    });
   }
 }
 
@@ -156,7 +163,10 @@ export interface SimLinkHooks {
 export class SimLinks implements PeerLinks {
   handler: ((m: PeerMessage) => void) | null = null;
 
-  constructor(private readonly life: Incarnation, private readonly hooks: SimLinkHooks) {}
+  constructor(
+    private readonly life: Incarnation,
+    private readonly hooks: SimLinkHooks,
+  ) {}
 
   send(m: PeerMessage): void {
     if (!this.life.alive || this.hooks.crashBeforeSend()) return;

@@ -14,25 +14,26 @@
  * chosen value. Safety is checked at every step by `InvariantChecker`; the
  * client history is checked for linearizability at the end.
  */
-import { Random } from '../core/random.js';
+
 import { DEFAULTS } from '../core/config.js';
 import type { MultiRecord } from '../core/multi/messages.js';
+import { Random } from '../core/random.js';
 import type { CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
-import { Replica, type PeerMessage } from '../node/replica.js';
-import { adapterFor, ALL_INSTANCES, type ProtocolAdapter, type SimCore } from './adapter.js';
-import { Incarnation, SimClock, SimDisk, SimLinks, SimStorage, type SimHost } from './twins.js';
-import { EventQueue } from './event-queue.js';
-import { InvariantChecker, InvariantViolation } from './invariants.js';
-import { SnapshotChecker } from './snapshot-check.js';
-import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
-import { SimTracer } from './tracer.js';
-import type { SimEvent, SimNode, World } from './events.js';
-import { SimNetwork } from './network.js';
-import { Chaos, CHAOS_EVERY_MS } from './chaos.js';
-import { Administrator } from './administrator.js';
-import { SimClients } from './clients.js';
 import type { InputRecorder } from '../node/input-log.js';
+import { type PeerMessage, Replica } from '../node/replica.js';
+import { ALL_INSTANCES, adapterFor, type ProtocolAdapter, type SimCore } from './adapter.js';
+import { Administrator } from './administrator.js';
+import { CHAOS_EVERY_MS, Chaos } from './chaos.js';
+import { SimClients } from './clients.js';
+import { EventQueue } from './event-queue.js';
+import type { SimEvent, SimNode, World } from './events.js';
+import { InvariantChecker, InvariantViolation } from './invariants.js';
+import { SimNetwork } from './network.js';
+import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
+import { SnapshotChecker } from './snapshot-check.js';
 import { drawSwarm, type SwarmChoice, type SwarmSettings } from './swarm.js';
+import { SimTracer } from './tracer.js';
+import { Incarnation, SimClock, SimDisk, type SimHost, SimLinks, SimStorage } from './twins.js';
 
 /** Bugs planted in the runtime around the core (the core's own are in PlantedBugs). */
 export interface SimBugs {
@@ -159,15 +160,23 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   readonly swarm: SwarmSettings | null;
 
   constructor(options: SimOptions) {
-    this.swarm = options.swarm === undefined ? null : drawSwarm(options.seed, options.protocol, options.clusterSize, options.swarm);
-    const opts: SimOptions = this.swarm === null ? options : {
-      ...options,
-      clusterSize: this.swarm.clusterSize,
-      profile: options.profile ?? this.swarm.profile,
-      ...(options.protocol === 'multi' ? { sessionHorizonSlots: options.sessionHorizonSlots ?? this.swarm.sessionHorizonSlots } : {}),
-      snapshotEverySlots: options.snapshotEverySlots ?? this.swarm.snapshotEverySlots,
-      membershipChanges: options.membershipChanges ?? this.swarm.membershipChanges,
-    };
+    this.swarm =
+      options.swarm === undefined
+        ? null
+        : drawSwarm(options.seed, options.protocol, options.clusterSize, options.swarm);
+    const opts: SimOptions =
+      this.swarm === null
+        ? options
+        : {
+            ...options,
+            clusterSize: this.swarm.clusterSize,
+            profile: options.profile ?? this.swarm.profile,
+            ...(options.protocol === 'multi'
+              ? { sessionHorizonSlots: options.sessionHorizonSlots ?? this.swarm.sessionHorizonSlots }
+              : {}),
+            snapshotEverySlots: options.snapshotEverySlots ?? this.swarm.snapshotEverySlots,
+            membershipChanges: options.membershipChanges ?? this.swarm.membershipChanges,
+          };
     this.opts = opts;
     this.random = new Random(opts.seed);
     this.netRandom = this.random.fork();
@@ -175,7 +184,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     const crashRandom = this.random.fork();
     this.adapter = adapterFor(opts.protocol) as unknown as ProtocolAdapter<M>;
     this.checker = new InvariantChecker(this.adapter, opts.clusterSize);
-    this.snapshots = opts.protocol === 'multi' ? new SnapshotChecker(this.checker.liveChosen(), opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots) : null;
+    this.snapshots =
+      opts.protocol === 'multi'
+        ? new SnapshotChecker(this.checker.liveChosen(), opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots)
+        : null;
     this.currentProfile = opts.profile ?? drawProfile(this.random.fork());
     this.profileText = describeProfile(this.currentProfile);
     this.settleAtMs = opts.faultPhaseMs ?? 3000;
@@ -224,14 +236,23 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     const completed = this.clients.completed;
     const undecided = this.clients.undecided;
     return {
-      seed: this.opts.seed, protocol: this.opts.protocol, clusterSize: this.opts.clusterSize,
-      ok: violation === undefined, ...(violation !== undefined ? { violation } : {}),
+      seed: this.opts.seed,
+      protocol: this.opts.protocol,
+      clusterSize: this.opts.clusterSize,
+      ok: violation === undefined,
+      ...(violation !== undefined ? { violation } : {}),
       ...(undecided !== undefined ? { undecided } : {}),
-      chosen: this.checker.chosen.size, messages: this.network.messages, opsCompleted: completed,
-      opsOpen: this.clients.operations - completed, virtualMs: this.time, profile: this.profileText,
+      chosen: this.checker.chosen.size,
+      messages: this.network.messages,
+      opsCompleted: completed,
+      opsOpen: this.clients.operations - completed,
+      virtualMs: this.time,
+      profile: this.profileText,
       ...(this.swarm !== null ? { swarm: this.swarm } : {}),
       snapshots: { ...this.snapshotCounts },
-      ...(this.membershipChanges ? { membership: { asked: this.admin.changesAsked, epochs: this.checker.latestMembership().epoch } } : {}),
+      ...(this.membershipChanges
+        ? { membership: { asked: this.admin.changesAsked, epochs: this.checker.latestMembership().epoch } }
+        : {}),
       trace: violation === undefined ? [] : [...this.trace],
     };
   }
@@ -273,7 +294,15 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   /** A new replica with an empty disk and the next id: one of the first ones, or a learner joining later. */
   addNode(): SimNode {
     const id = this.nodes.length + 1;
-    const node: SimNode = { id, disk: new SimDisk(), replica: null, life: new Incarnation(id, 0), links: null, incarnations: 0, retired: false };
+    const node: SimNode = {
+      id,
+      disk: new SimDisk(),
+      replica: null,
+      life: new Incarnation(id, 0),
+      links: null,
+      incarnations: 0,
+      retired: false,
+    };
     this.nodes.push(node);
     this.boot(node);
     return node;
@@ -286,27 +315,46 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     node.life = life;
     const forget = this.opts.simBugs?.forgetPromiseOnRestart === true && node.incarnations > 1;
     const recovered = forget ? node.disk.durable.filter((r) => !this.adapter.isPromiseRecord(r)) : node.disk.durable;
-    const storage = new SimStorage(this, life, node.disk, {
-      writeLatencyMs: () => this.currentProfile.writeMinMs + this.netRandom.next() * this.currentProfile.writeSpreadMs,
-      onDurable: (records) => this.onDurable(node.id, records),
-      crashHere: (point) => this.chaos.maybeCrashAt(node, life, point),
-      onSnapshotDurable: (parts, records) => this.tracer?.checkpointDurable(node.id, parts, records),
-    }, recovered);
+    const storage = new SimStorage(
+      this,
+      life,
+      node.disk,
+      {
+        writeLatencyMs: () =>
+          this.currentProfile.writeMinMs + this.netRandom.next() * this.currentProfile.writeSpreadMs,
+        onDurable: (records) => this.onDurable(node.id, records),
+        crashHere: (point) => this.chaos.maybeCrashAt(node, life, point),
+        onSnapshotDurable: (parts, records) => this.tracer?.checkpointDurable(node.id, parts, records),
+      },
+      recovered,
+    );
     const links = new SimLinks(life, {
       send: (from, m) => this.network.send(from, m as M),
       crashBeforeSend: () => this.chaos.maybeCrashAt(node, life, 'release'),
     });
     node.links = links;
     const phaseRandom = this.random.fork();
-    const clock = new SimClock(this, life, (intervalMs) => this.opts.alignedTicks ? intervalMs : 1 + phaseRandom.next() * (intervalMs - 1));
+    const clock = new SimClock(this, life, (intervalMs) =>
+      this.opts.alignedTicks ? intervalMs : 1 + phaseRandom.next() * (intervalMs - 1),
+    );
     node.replica = new Replica({
-      id: node.id, clusterSize: this.opts.clusterSize, protocol: this.opts.protocol, storage: this.plantedStorage(storage), transport: links,
-      clock, randomSeed: Math.floor(this.random.next() * 2 ** 32), tickMs: TICK_MS, publishEveryMs: 0,
-      session: this.opts.simBugs?.restartRequestNumbering ? `n${node.id}` : `n${node.id}-${life.number}-${this.random.int(0, 2 ** 30).toString(36)}`,
+      id: node.id,
+      clusterSize: this.opts.clusterSize,
+      protocol: this.opts.protocol,
+      storage: this.plantedStorage(storage),
+      transport: links,
+      clock,
+      randomSeed: Math.floor(this.random.next() * 2 ** 32),
+      tickMs: TICK_MS,
+      publishEveryMs: 0,
+      session: this.opts.simBugs?.restartRequestNumbering
+        ? `n${node.id}`
+        : `n${node.id}-${life.number}-${this.random.int(0, 2 ** 30).toString(36)}`,
       core: this.coreConfig(node),
       ...(this.opts.inputRecorder !== undefined ? { inputs: this.opts.inputRecorder(node.id, life.number) } : {}),
       probe: {
-        onReady: (core, ready) => this.onReady(node.id, core as unknown as SimCore<M>, ready as unknown as Ready<M, unknown>),
+        onReady: (core, ready) =>
+          this.onReady(node.id, core as unknown as SimCore<M>, ready as unknown as Ready<M, unknown>),
         // What a node has learned counts from the moment it can tell anyone: when its Ready is released.
         onRelease: (ready) => {
           // Recorded before the checks, so a trace that ends in a violation shows the value that caused it.
@@ -348,9 +396,13 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
-      ...(this.swarm !== null ? {
-        electionTimeoutTicks: this.swarm.electionTimeoutTicks, heartbeatTicks: this.swarm.heartbeatTicks, maxBatchEntries: this.swarm.maxBatchEntries,
-      } : {}),
+      ...(this.swarm !== null
+        ? {
+            electionTimeoutTicks: this.swarm.electionTimeoutTicks,
+            heartbeatTicks: this.swarm.heartbeatTicks,
+            maxBatchEntries: this.swarm.maxBatchEntries,
+          }
+        : {}),
     };
   }
 
@@ -396,7 +448,9 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
 
   /** The time every client gets after the heal: generous, and longer when disks are slow. */
   livenessBoundMs(): number {
-    return this.opts.livenessBoundMs ?? 6000 + 200 * (this.currentProfile.writeMinMs + this.currentProfile.writeSpreadMs);
+    return (
+      this.opts.livenessBoundMs ?? 6000 + 200 * (this.currentProfile.writeMinMs + this.currentProfile.writeSpreadMs)
+    );
   }
 
   /** Returns true when the run is complete. */
@@ -415,7 +469,8 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
         this.chaos.onChaos();
         return false;
       case 'restart':
-        if (this.nodes[ev.node - 1]!.replica === null && !this.nodes[ev.node - 1]!.retired) this.restart(this.nodes[ev.node - 1]!);
+        if (this.nodes[ev.node - 1]!.replica === null && !this.nodes[ev.node - 1]!.retired)
+          this.restart(this.nodes[ev.node - 1]!);
         return false;
       case 'admin':
         this.admin.onAdmin();
@@ -468,13 +523,21 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
 
   private traceEvents(node: NodeId, events: readonly CoreEvent[]): void {
     for (const e of events) {
-      if (e.type === 'phase1') this.noteAndTrace(`node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`);
-      else if (e.type === 'leader') this.noteAndTrace(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
-      else if (e.type === 'phase2') this.note(`node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`);
+      if (e.type === 'phase1')
+        this.noteAndTrace(
+          `node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`,
+        );
+      else if (e.type === 'leader')
+        this.noteAndTrace(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
+      else if (e.type === 'phase2')
+        this.note(
+          `node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`,
+        );
       else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
         this.snapshotCounts.installed++;
         this.note(`node-${node} ${e.text}`);
-      } else if (e.type === 'note' && e.text.includes('reuses an identity') && this.swarm?.reuseIdentities !== true) throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
+      } else if (e.type === 'note' && e.text.includes('reuses an identity') && this.swarm?.reuseIdentities !== true)
+        throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
     }
   }
 
@@ -516,15 +579,21 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     const views = this.nodes.filter((n) => !n.retired).map((n) => n.replica?.inspectCore().view() ?? null);
     if (views.some((v) => v === null)) return false;
     const first = views[0]!;
-    return views.every((v) => v!.chosenCount === first.chosenCount && v!.commitIndex === first.commitIndex && v!.chosenCount >= want);
+    return views.every(
+      (v) => v!.chosenCount === first.chosenCount && v!.commitIndex === first.commitIndex && v!.chosenCount >= want,
+    );
   }
 
   private livenessFailure(): string {
     const stuck = this.clients.stuck();
-    const counts = this.nodes.map((n) => `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`).join(' ');
-    return `liveness: ${Math.round(this.livenessBoundMs())}ms after the network healed, ` +
+    const counts = this.nodes
+      .map((n) => `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`)
+      .join(' ');
+    return (
+      `liveness: ${Math.round(this.livenessBoundMs())}ms after the network healed, ` +
       (stuck.length > 0 ? `${stuck.join(', ')} still waiting; ` : '') +
-      `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`;
+      `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`
+    );
   }
 
   /** The voters of the latest configuration any replica has entered. */

@@ -30,7 +30,13 @@ import { decodeLog, encodeFrame } from './frame.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import type { Checkpoint, StorageStats } from './storage.js';
 
-export { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError, StorageLockedError } from './errors.js';
+export {
+  DataDamagedError,
+  StorageCorruptError,
+  StorageError,
+  StorageFailedError,
+  StorageLockedError,
+} from './errors.js';
 export { decodeLog, encodeFrame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES } from './frame.js';
 
 export const DEFAULT_LOG_FILE_NAME = 'wal.log';
@@ -260,10 +266,15 @@ export class FileStorage<R> {
   checkpoint(c: Checkpoint<R>): Promise<void> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
-    if (this.reopen === null) return Promise.reject(new Error(`storage ${this.path} cannot reopen its log, so it cannot compact it`));
+    if (this.reopen === null)
+      return Promise.reject(new Error(`storage ${this.path} cannot reopen its log, so it cannot compact it`));
     let op: Omit<CheckpointOp, 'waiters'>;
     try {
-      op = { kind: 'checkpoint', snapshotFrames: c.snapshot.map(encodeFrame), recordFrames: c.records.map(encodeFrame) };
+      op = {
+        kind: 'checkpoint',
+        snapshotFrames: c.snapshot.map(encodeFrame),
+        recordFrames: c.records.map(encodeFrame),
+      };
     } catch (err) {
       return Promise.reject(err);
     }
@@ -316,7 +327,9 @@ export class FileStorage<R> {
         else {
           this.rewriting = true;
           this.rewrites++;
-          await this.rewrite(op).finally(() => { this.rewriting = false; });
+          await this.rewrite(op).finally(() => {
+            this.rewriting = false;
+          });
         }
       } catch (err) {
         this.fail(err, op);
@@ -374,7 +387,14 @@ export class FileStorage<R> {
    * when it starts. Nothing waits on it, so appends keep their one fsync.
    */
   private scheduleMark(): void {
-    if (this.mark === null || this.markTimer !== null || this.marking !== null || this.closing !== null || this.reach <= this.marked) return;
+    if (
+      this.mark === null ||
+      this.markTimer !== null ||
+      this.marking !== null ||
+      this.closing !== null ||
+      this.reach <= this.marked
+    )
+      return;
     this.markTimer = setTimeout(() => {
       this.markTimer = null;
       this.marking = this.writeMark().finally(() => {
@@ -464,7 +484,9 @@ export async function openFileStorage<R>(options: FileStorageOptions): Promise<F
   // A log that must exist is never created in a directory that is gone: that would be starting from nothing.
   const mustReach = options.mustReach ?? null;
   if (mustReach !== null && !existsSync(options.dir)) {
-    throw new DataDamagedError(`${join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME)} is missing with its whole directory, though its high-water mark says it had reached record ${mustReach}${forgot}`);
+    throw new DataDamagedError(
+      `${join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME)} is missing with its whole directory, though its high-water mark says it had reached record ${mustReach}${forgot}`,
+    );
   }
   prepareDir(options.dir);
   const lock = options.lock ?? acquireDirLock(options.dir);
@@ -487,7 +509,8 @@ function prepareDir(dir: string): void {
 }
 
 /** After every damage: what it means, in the same words everywhere. */
-const forgot = ': the replica may have forgotten promises it made and values it accepted, so it must not vote from this data';
+const forgot =
+  ': the replica may have forgotten promises it made and values it accepted, so it must not vote from this data';
 
 async function openLog<R>(options: FileStorageOptions, releaseLock: () => void): Promise<FileStorage<R>> {
   const path = join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME);
@@ -497,7 +520,10 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
   await rm(join(options.dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), { force: true });
   const recoveredSnapshot = await readSnapshot(options.dir);
   if (!existsSync(path)) {
-    if (mustReach !== null) throw new DataDamagedError(`${path} is missing, though its high-water mark says it had reached record ${mustReach}${forgot}`);
+    if (mustReach !== null)
+      throw new DataDamagedError(
+        `${path} is missing, though its high-water mark says it had reached record ${mustReach}${forgot}`,
+      );
     // Created whole or not at all: a crash cannot leave a log without its header. Then the name is made durable.
     const header = encodeFrame(logHeader(0, options.owner));
     await writeWholeFile(path + TEMP_SUFFIX, header);
@@ -512,14 +538,23 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
     if (tornBytes > 0) {
       await file.truncate(validBytes);
       await file.datasync();
-      options.log?.(`cut off a torn final record of ${tornBytes} bytes at byte ${validBytes} of ${path} (a crash mid-write; it was never acknowledged)`);
+      options.log?.(
+        `cut off a torn final record of ${tornBytes} bytes at byte ${validBytes} of ${path} (a crash mid-write; it was never acknowledged)`,
+      );
     }
   } catch (err) {
     await file.close();
     throw err;
   }
   return new FileStorage<R>({
-    recovered: records, recoveredSnapshot, file, path, sizeBytes: validBytes, releaseLock, reopen: () => open(path, 'a', 0o600), reached,
+    recovered: records,
+    recoveredSnapshot,
+    file,
+    path,
+    sizeBytes: validBytes,
+    releaseLock,
+    reopen: () => open(path, 'a', 0o600),
+    reached,
     ...(options.lazyFlushMs !== undefined ? { lazyFlushMs: options.lazyFlushMs } : {}),
     ...(options.owner !== undefined ? { owner: options.owner } : {}),
     ...(options.mark !== undefined ? { mark: options.mark } : {}),
@@ -533,16 +568,35 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
  * torn header cannot come from a crash (a log is created whole), so a log
  * without a valid one is damage like any other.
  */
-function checkHeader(all: readonly unknown[], path: string, owner: LogOwner | undefined, mustReach: number | null): number {
-  if (all.length === 0) throw new DataDamagedError(`${path} is empty (not even its header record is left; it was emptied or cut off)${forgot}`);
+function checkHeader(
+  all: readonly unknown[],
+  path: string,
+  owner: LogOwner | undefined,
+  mustReach: number | null,
+): number {
+  if (all.length === 0)
+    throw new DataDamagedError(
+      `${path} is empty (not even its header record is left; it was emptied or cut off)${forgot}`,
+    );
   const header = all[0];
-  if (!isLogHeader(header)) throw new DataDamagedError(`${path} does not start with its header record (its start was cut off or overwritten, or an earlier paxos wrote it)${forgot}`);
-  if (owner !== undefined && header.clusterId !== undefined && (header.clusterId !== owner.clusterId || header.node !== owner.node)) {
-    throw new DataDamagedError(`${path} is node-${header.node ?? '?'}'s log of cluster ${header.clusterId}, not node-${owner.node}'s of cluster ${owner.clusterId} (its header says so)${forgot}`);
+  if (!isLogHeader(header))
+    throw new DataDamagedError(
+      `${path} does not start with its header record (its start was cut off or overwritten, or an earlier paxos wrote it)${forgot}`,
+    );
+  if (
+    owner !== undefined &&
+    header.clusterId !== undefined &&
+    (header.clusterId !== owner.clusterId || header.node !== owner.node)
+  ) {
+    throw new DataDamagedError(
+      `${path} is node-${header.node ?? '?'}'s log of cluster ${header.clusterId}, not node-${owner.node}'s of cluster ${owner.clusterId} (its header says so)${forgot}`,
+    );
   }
   const reached = header.base + all.length - 1;
   if (mustReach !== null && reached < mustReach) {
-    throw new DataDamagedError(`${path} reaches only record ${reached}, but its high-water mark says it had reached record ${mustReach}: it was truncated, or rolled back to an earlier copy${forgot}`);
+    throw new DataDamagedError(
+      `${path} reaches only record ${reached}, but its high-water mark says it had reached record ${mustReach}: it was truncated, or rolled back to an earlier copy${forgot}`,
+    );
   }
   return reached;
 }
@@ -552,7 +606,10 @@ async function readSnapshot(dir: string): Promise<unknown[] | null> {
   const path = join(dir, SNAPSHOT_FILE_NAME);
   if (!existsSync(path)) return null;
   const { records, tornBytes, validBytes } = decodeLog<unknown>(await readFile(path), path);
-  if (tornBytes > 0) throw new StorageCorruptError(`${path} is cut short at byte ${validBytes}; refusing to start so no acknowledged state is lost`);
+  if (tornBytes > 0)
+    throw new StorageCorruptError(
+      `${path} is cut short at byte ${validBytes}; refusing to start so no acknowledged state is lost`,
+    );
   return records;
 }
 

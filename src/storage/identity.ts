@@ -20,7 +20,18 @@
  * rename it over the old one, fsync the directory), so a crash leaves either
  * the old content or the new, never a torn one.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
@@ -99,10 +110,14 @@ export function checkIdentity(c: IdentityCheck): Claim {
     return { identity: { version: 1, clusterId: c.clusterId, node: c.node, incarnation: 0 }, mustReach: witness };
   }
   if (found.clusterId !== c.clusterId) {
-    throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} belongs to another cluster (${found.clusterId}, not ${c.clusterId}): starting from it would mix two clusters' promises, which can break agreement; start over with \`paxos up --fresh\``);
+    throw new IdentityError(
+      `node-${c.node}'s data directory ${c.dataDir} belongs to another cluster (${found.clusterId}, not ${c.clusterId}): starting from it would mix two clusters' promises, which can break agreement; start over with \`paxos up --fresh\``,
+    );
   }
   if (found.node !== c.node) {
-    throw new IdentityError(`node-${c.node}'s data directory ${c.dataDir} holds node-${found.node}'s data: starting from it would make node-${c.node} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``);
+    throw new IdentityError(
+      `node-${c.node}'s data directory ${c.dataDir} holds node-${found.node}'s data: starting from it would make node-${c.node} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``,
+    );
   }
   // An identity that has been started from (incarnation 1 on) was bumped only after its log was created:
   // without a mark (data of an earlier paxos) the log must still exist, with its header.
@@ -136,7 +151,10 @@ export function recordStart(dataDir: string, found: Identity, reached: number): 
 export async function advanceMark(dataDir: string, identity: Identity, reached: number): Promise<void> {
   const lost = lostIdentity(dataDir, identity);
   if (lost !== null) throw new IdentityError(lost);
-  await replaceFileDurablyAsync(join(dataDir, IDENTITY_FILE_NAME), `${JSON.stringify({ ...identity, logReached: reached })}\n`);
+  await replaceFileDurablyAsync(
+    join(dataDir, IDENTITY_FILE_NAME),
+    `${JSON.stringify({ ...identity, logReached: reached })}\n`,
+  );
   await replaceFileDurablyAsync(markFileOf(dataDir), witnessText(identity, reached));
 }
 
@@ -160,10 +178,19 @@ function witnessText(identity: Identity, reached: number): string {
 /** The witness's mark for this cluster's replica, or null when there is none (or it is of another cluster's, left from an earlier one: ignored). */
 function readWitness(dataDir: string, c: { clusterId: string; node: number }): number | null {
   const file = markFileOf(dataDir);
-  const raw = readJsonIfPresent(file, () => new IdentityError(`${file} (node-${c.node}'s high-water mark) is not valid JSON; it was written whole or not at all, so it was damaged afterwards; the replica does not start until a person looks`));
+  const raw = readJsonIfPresent(
+    file,
+    () =>
+      new IdentityError(
+        `${file} (node-${c.node}'s high-water mark) is not valid JSON; it was written whole or not at all, so it was damaged afterwards; the replica does not start until a person looks`,
+      ),
+  );
   if (raw === null) return null;
   const result = v.safeParse(WitnessSchema, raw);
-  if (!result.success) throw new IdentityError(`${file} is not a valid high-water mark (${result.issues[0].message}); the replica does not start until a person looks`);
+  if (!result.success)
+    throw new IdentityError(
+      `${file} is not a valid high-water mark (${result.issues[0].message}); the replica does not start until a person looks`,
+    );
   if (result.output.clusterId !== c.clusterId || result.output.node !== c.node) return null;
   return result.output.reached;
 }
@@ -181,8 +208,13 @@ export function lostIdentity(dataDir: string, identity: Identity): string | null
   } catch (err) {
     return `node-${identity.node}'s identity in ${dataDir} became unreadable while it ran (${(err as Error).message}); ${stop}`;
   }
-  if (found === null) return `node-${identity.node}'s data directory ${dataDir} ${existsSync(dataDir) ? `lost its ${IDENTITY_FILE_NAME}` : 'was deleted'} while it ran; ${stop}`;
-  if (found.clusterId !== identity.clusterId || found.node !== identity.node || found.incarnation !== identity.incarnation) {
+  if (found === null)
+    return `node-${identity.node}'s data directory ${dataDir} ${existsSync(dataDir) ? `lost its ${IDENTITY_FILE_NAME}` : 'was deleted'} while it ran; ${stop}`;
+  if (
+    found.clusterId !== identity.clusterId ||
+    found.node !== identity.node ||
+    found.incarnation !== identity.incarnation
+  ) {
     return `node-${identity.node}'s data directory ${dataDir} changed under it while it ran (it now holds node-${found.node} of cluster ${found.clusterId}, incarnation ${found.incarnation}, not incarnation ${identity.incarnation}: put back or replaced); ${stop}`;
   }
   return null;
@@ -197,18 +229,26 @@ export function lostIdentity(dataDir: string, identity: Identity): string | null
  * `onLost` with one sentence; the caller stops the replica. Returns a stop
  * function. The timer does not keep the process alive.
  */
-export function watchDataDir(dataDir: string, identity: Identity, everyMs: number, onLost: (sentence: string) => void, logInPlace?: () => Promise<boolean>): () => void {
+export function watchDataDir(
+  dataDir: string,
+  identity: Identity,
+  everyMs: number,
+  onLost: (sentence: string) => void,
+  logInPlace?: () => Promise<boolean>,
+): () => void {
   const inode = inodeOf(dataDir);
   const stop = `node-${identity.node} stops so it does not vote on what it may not remember`;
   let checking = false;
   const check = async (): Promise<string | null> => {
     const now = inodeOf(dataDir);
     if (now === null) return `node-${identity.node}'s data directory ${dataDir} was deleted while it ran; ${stop}`;
-    if (now !== inode) return `node-${identity.node}'s data directory ${dataDir} was replaced by another directory while it ran; ${stop}`;
+    if (now !== inode)
+      return `node-${identity.node}'s data directory ${dataDir} was replaced by another directory while it ran; ${stop}`;
     const lost = lostIdentity(dataDir, identity);
     if (lost !== null) return lost;
     // A directory put back from a copy can get the old inode number back; the open log's cannot be reused.
-    if (logInPlace !== undefined && !(await logInPlace())) return `node-${identity.node}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
+    if (logInPlace !== undefined && !(await logInPlace()))
+      return `node-${identity.node}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
     return null;
   };
   const timer = setInterval(() => {
@@ -235,9 +275,15 @@ function inodeOf(dir: string): string | null {
 }
 
 function missingSentence(c: IdentityCheck): string {
-  const state = !existsSync(c.dataDir) ? 'is missing' : isEmptyDir(c.dataDir) ? 'is empty' : `has no ${IDENTITY_FILE_NAME}`;
-  return `node-${c.node}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; `
-    + `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``;
+  const state = !existsSync(c.dataDir)
+    ? 'is missing'
+    : isEmptyDir(c.dataDir)
+      ? 'is empty'
+      : `has no ${IDENTITY_FILE_NAME}`;
+  return (
+    `node-${c.node}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; ` +
+    `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``
+  );
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -252,10 +298,19 @@ function isEmptyDir(dir: string): boolean {
 /** The identity in `dataDir`, or null when there is none; a file that is not a valid identity is an IdentityError. */
 export function readIdentity(dataDir: string): Identity | null {
   const file = join(dataDir, IDENTITY_FILE_NAME);
-  const raw = readJsonIfPresent(file, () => new IdentityError(`${file} is not valid JSON; it cannot tell whose data this is, so the replica does not start from it`));
+  const raw = readJsonIfPresent(
+    file,
+    () =>
+      new IdentityError(
+        `${file} is not valid JSON; it cannot tell whose data this is, so the replica does not start from it`,
+      ),
+  );
   if (raw === null) return null;
   const result = v.safeParse(IdentitySchema, raw);
-  if (!result.success) throw new IdentityError(`${file} is not a valid identity (${result.issues[0].message}); the replica does not start from it`);
+  if (!result.success)
+    throw new IdentityError(
+      `${file} is not a valid identity (${result.issues[0].message}); the replica does not start from it`,
+    );
   return result.output;
 }
 

@@ -68,7 +68,11 @@ export function parseLockText(text: string): LockHolder | null {
   try {
     const o = JSON.parse(trimmed) as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || !validPid(o.pid)) return null;
-    return { pid: o.pid, ...(typeof o.host === 'string' ? { host: o.host } : {}), ...(typeof o.boot === 'string' ? { boot: o.boot } : {}) };
+    return {
+      pid: o.pid,
+      ...(typeof o.host === 'string' ? { host: o.host } : {}),
+      ...(typeof o.boot === 'string' ? { boot: o.boot } : {}),
+    };
   } catch {
     return null;
   }

@@ -64,11 +64,17 @@ export function durableLogOf<R>(storage: FileStorage<R>): DurableLog<R> {
     recovered: storage.recovered,
     recoveredSnapshot: storage.recoveredSnapshot,
     append: (records, done) => {
-      storage.append(records).then(() => done(null), (err: unknown) => done(asError(err)));
+      storage.append(records).then(
+        () => done(null),
+        (err: unknown) => done(asError(err)),
+      );
     },
     appendLazy: (records) => storage.appendLazy(records),
     checkpoint: (c, done) => {
-      storage.checkpoint(c).then(() => done(null), (err: unknown) => done(asError(err)));
+      storage.checkpoint(c).then(
+        () => done(null),
+        (err: unknown) => done(asError(err)),
+      );
     },
     stats: () => storage.stats(),
   };

@@ -17,6 +17,7 @@ export function describeIssue(file: string, issue: v.BaseIssue<unknown>): string
   // A strict object reports an unknown key as a value that should have been `never`: say it plainly.
   if (issue.expected === 'never') return `${file}: ${fieldOf(issue)} is not a known field`;
   // A custom check expects `unknown`, which says nothing: its own message says what it wanted.
-  const expected = issue.expected !== null && issue.expected !== 'unknown' ? `expected ${issue.expected}` : issue.message;
+  const expected =
+    issue.expected !== null && issue.expected !== 'unknown' ? `expected ${issue.expected}` : issue.message;
   return `${file}: ${fieldOf(issue)} is invalid (${expected}, got ${issue.received})`;
 }

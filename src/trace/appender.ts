@@ -14,7 +14,11 @@ export class LineAppender {
   private broken = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly file: string, everyMs: number, private readonly onError: (err: Error) => void) {
+  constructor(
+    private readonly file: string,
+    everyMs: number,
+    private readonly onError: (err: Error) => void,
+  ) {
     // A trace quotes every message, values included: private to the user, like the logs.
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.timer = setInterval(() => this.flush(), everyMs);

@@ -18,10 +18,10 @@
  * would otherwise vanish without a word.
  */
 import * as v from 'valibot';
-import { formatBallot, type Ballot } from '../core/ballot.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { NodeId } from '../core/types.js';
-import { describeIssue } from '../text/issues.js';
 import { UsageError } from '../errors.js';
+import { describeIssue } from '../text/issues.js';
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const nodeId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64));
@@ -38,15 +38,29 @@ const common = {
 
 export const TraceEventSchema = v.variant('ev', [
   v.strictObject({
-    ...common, ev: v.literal('send'), id: msgId, from: nodeId, to: nodeId,
+    ...common,
+    ev: v.literal('send'),
+    id: msgId,
+    from: nodeId,
+    to: nodeId,
     type: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]*$/, 'a message type such as prepare')),
-    ballot: v.optional(ballotText), value: v.optional(text), key: v.optional(text), slot: v.optional(count),
+    ballot: v.optional(ballotText),
+    value: v.optional(text),
+    key: v.optional(text),
+    slot: v.optional(count),
   }),
   v.strictObject({ ...common, ev: v.literal('deliver'), id: msgId, to: nodeId }),
   v.strictObject({ ...common, ev: v.literal('drop'), id: msgId, why: text }),
   v.strictObject({ ...common, ev: v.picklist(['crash', 'restart']), node: nodeId }),
   v.strictObject({ ...common, ev: v.literal('persist'), node: nodeId, what: v.pipe(v.string(), v.nonEmpty()) }),
-  v.strictObject({ ...common, ev: v.literal('chosen'), node: nodeId, instance: v.pipe(v.string(), v.nonEmpty()), value: text, ballot: v.optional(ballotText) }),
+  v.strictObject({
+    ...common,
+    ev: v.literal('chosen'),
+    node: nodeId,
+    instance: v.pipe(v.string(), v.nonEmpty()),
+    value: text,
+    ballot: v.optional(ballotText),
+  }),
   v.strictObject({ ...common, ev: v.literal('partition'), groups: v.array(v.array(nodeId)) }),
   v.strictObject({ ...common, ev: v.literal('heal') }),
   v.strictObject({ ...common, ev: v.literal('note'), text }),
@@ -57,7 +71,18 @@ export type TraceEventKind = TraceEvent['ev'];
 export type SendEvent = Extract<TraceEvent, { ev: 'send' }>;
 
 /** Every kind, in the order a summary lists them. */
-export const TRACE_EVENT_KINDS: readonly TraceEventKind[] = ['send', 'deliver', 'drop', 'crash', 'restart', 'persist', 'chosen', 'partition', 'heal', 'note'];
+export const TRACE_EVENT_KINDS: readonly TraceEventKind[] = [
+  'send',
+  'deliver',
+  'drop',
+  'crash',
+  'restart',
+  'persist',
+  'chosen',
+  'partition',
+  'heal',
+  'note',
+];
 
 /** A trace longer than this is refused rather than read: it would not fit a diagram, and the cap bounds every loop over it. */
 export const MAX_TRACE_EVENTS = 1_000_000;
@@ -101,21 +126,29 @@ function unknownKind(at: string, json: unknown): string {
 
 /** What the schema cannot see on one line: the clock, agreeing with the trace's first event. */
 function checkClock(e: TraceEvent, clock: 'tick' | 'ms' | undefined, at: string): 'tick' | 'ms' {
-  if (e.tick !== undefined && e.ms !== undefined) throw new UsageError(`${at}: an event has tick (simulator) or ms (live run), not both`);
-  if (e.tick === undefined && e.ms === undefined) throw new UsageError(`${at}: the event has no time; give it tick (simulator) or ms (live run)`);
+  if (e.tick !== undefined && e.ms !== undefined)
+    throw new UsageError(`${at}: an event has tick (simulator) or ms (live run), not both`);
+  if (e.tick === undefined && e.ms === undefined)
+    throw new UsageError(`${at}: the event has no time; give it tick (simulator) or ms (live run)`);
   const own = e.tick !== undefined ? 'tick' : 'ms';
-  if (clock !== undefined && own !== clock) throw new UsageError(`${at}: the event has ${own} but the trace's first event has ${clock}; a trace uses one clock`);
+  if (clock !== undefined && own !== clock)
+    throw new UsageError(
+      `${at}: the event has ${own} but the trace's first event has ${clock}; a trace uses one clock`,
+    );
   return own;
 }
 
 /** What needs the events before: increasing seq, and deliveries and drops of messages that were sent, to their addressee. */
 function checkOrder(e: TraceEvent, previousSeq: number, sent: ReadonlyMap<number, SendEvent>, at: string): void {
-  if (e.seq <= previousSeq) throw new UsageError(`${at}: seq ${e.seq} does not follow seq ${previousSeq}; events are written in order`);
-  if (e.ev === 'send' && sent.has(e.id)) throw new UsageError(`${at}: message ${e.id} was already sent; each send has its own id`);
+  if (e.seq <= previousSeq)
+    throw new UsageError(`${at}: seq ${e.seq} does not follow seq ${previousSeq}; events are written in order`);
+  if (e.ev === 'send' && sent.has(e.id))
+    throw new UsageError(`${at}: message ${e.id} was already sent; each send has its own id`);
   if (e.ev !== 'deliver' && e.ev !== 'drop') return;
   const send = sent.get(e.id);
   if (send === undefined) throw new UsageError(`${at}: ${e.ev} names message ${e.id}, which no earlier send has`);
-  if (e.ev === 'deliver' && e.to !== send.to) throw new UsageError(`${at}: message ${e.id} was sent to node-${send.to} but is delivered to node-${e.to}`);
+  if (e.ev === 'deliver' && e.to !== send.to)
+    throw new UsageError(`${at}: message ${e.id} was sent to node-${send.to} but is delivered to node-${e.to}`);
 }
 
 /**
@@ -132,7 +165,8 @@ export function readTrace(content: string, source = 'the trace'): TraceEvent[] {
     const raw = lines[i]!.trim();
     if (raw === '') continue;
     const at = where(source, i + 1);
-    if (events.length >= MAX_TRACE_EVENTS) throw new UsageError(`${at}: the trace has more than ${MAX_TRACE_EVENTS} events; cut it into pieces`);
+    if (events.length >= MAX_TRACE_EVENTS)
+      throw new UsageError(`${at}: the trace has more than ${MAX_TRACE_EVENTS} events; cut it into pieces`);
     const e = parseLine(raw, at);
     clock = checkClock(e, clock, at);
     checkOrder(e, events.at(-1)?.seq ?? -1, sent, at);
@@ -181,13 +215,20 @@ export class TraceRecorder {
   private seq = 0;
   private lastMsgId = 0;
 
-  constructor(private readonly sink: (line: string) => void, private readonly clock: TraceClock = { unit: 'ms', now: () => Date.now() }) {}
+  constructor(
+    private readonly sink: (line: string) => void,
+    private readonly clock: TraceClock = { unit: 'ms', now: () => Date.now() },
+  ) {}
 
   /** Records a message leaving `from`; returns its id, which its delivery or drop names. */
   send(m: SentMessage): number {
     const id = ++this.lastMsgId;
     this.write({
-      ev: 'send', id, from: m.from, to: m.to, type: m.type,
+      ev: 'send',
+      id,
+      from: m.from,
+      to: m.to,
+      type: m.type,
       ...defined({ ballot: m.ballot ? formatBallot(m.ballot) : undefined, value: m.value, key: m.key, slot: m.slot }),
     });
     return id;
@@ -215,8 +256,19 @@ export class TraceRecorder {
   }
 
   /** `instance` is the key (basic) or the slot number (multi), as text. */
-  chosen(c: { readonly node: NodeId; readonly instance: string | number; readonly value: string; readonly ballot?: Ballot | null }): void {
-    this.write({ ev: 'chosen', node: c.node, instance: String(c.instance), value: c.value, ...defined({ ballot: c.ballot ? formatBallot(c.ballot) : undefined }) });
+  chosen(c: {
+    readonly node: NodeId;
+    readonly instance: string | number;
+    readonly value: string;
+    readonly ballot?: Ballot | null;
+  }): void {
+    this.write({
+      ev: 'chosen',
+      node: c.node,
+      instance: String(c.instance),
+      value: c.value,
+      ...defined({ ballot: c.ballot ? formatBallot(c.ballot) : undefined }),
+    });
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {

@@ -17,7 +17,7 @@
  * once in the process log and once in the part itself.
  */
 import { join } from 'node:path';
-import { formatBallot, type Ballot } from '../core/ballot.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { NodeId } from '../core/types.js';
 import { LineAppender } from './appender.js';
 import { formatEvent, type SentMessage, type TraceEvent } from './format.js';
@@ -65,7 +65,9 @@ export class PartWriter {
     /** The caps; smaller ones only in tests. */
     private readonly limits: { events: number; bytes: number } = { events: MAX_PART_EVENTS, bytes: MAX_PART_BYTES },
   ) {
-    this.out = new LineAppender(file, FLUSH_MS, (err) => this.log(`trace: cannot write ${file} (${err.message}); tracing stopped`));
+    this.out = new LineAppender(file, FLUSH_MS, (err) =>
+      this.log(`trace: cannot write ${file} (${err.message}); tracing stopped`),
+    );
   }
 
   /** Whether events are still being recorded; a capped writer lets callers skip building them. */
@@ -107,7 +109,11 @@ export class PartWriter {
 export class ReplicaTraceLog {
   private counter = 0;
 
-  constructor(private readonly node: NodeId, incarnation: number, private readonly writer: PartWriter) {
+  constructor(
+    private readonly node: NodeId,
+    incarnation: number,
+    private readonly writer: PartWriter,
+  ) {
     this.counter = (incarnation % 1024) * INCARNATION_SPAN;
   }
 
@@ -132,7 +138,13 @@ export class ReplicaTraceLog {
   }
 
   chosen(instance: string | number, value: string, ballot: Ballot | null | undefined): void {
-    this.writer.write({ ev: 'chosen', node: this.node, instance: String(instance), value, ...(ballot ? { ballot: formatBallot(ballot) } : {}) });
+    this.writer.write({
+      ev: 'chosen',
+      node: this.node,
+      instance: String(instance),
+      value,
+      ...(ballot ? { ballot: formatBallot(ballot) } : {}),
+    });
   }
 
   /** A start from recorded state is a `restart`; a first start is only narrated, there is nothing it came back from. */

@@ -17,7 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { OperatingError } from '../errors.js';
-import { formatEvent, TraceEventSchema, type TraceEvent } from './format.js';
+import { formatEvent, type TraceEvent, TraceEventSchema } from './format.js';
 
 export interface MergeResult {
   readonly events: TraceEvent[];
@@ -79,7 +79,12 @@ function fromStart(sorted: readonly TraceEvent[]): TraceEvent[] {
   if (sorted.length === 0) return [];
   const start = sorted[0]!.ms!;
   const at = (ms: number) => Math.round((ms - start) * 1000) / 1000;
-  const opening: TraceEvent = { seq: 0, ms: start, ev: 'note', text: `live run; ms counts from ${new Date(start).toISOString()}` };
+  const opening: TraceEvent = {
+    seq: 0,
+    ms: start,
+    ev: 'note',
+    text: `live run; ms counts from ${new Date(start).toISOString()}`,
+  };
   return [opening, ...sorted].map((e) => ({ ...e, ms: at(e.ms!) }) as TraceEvent);
 }
 
@@ -89,7 +94,8 @@ function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphan
   const waiting = new Map<number, TraceEvent[]>();
   const out: TraceEvent[] = [];
   let repeats = 0;
-  const put = (e: TraceEvent, ms: number) => out.push({ ...e, seq: out.length + 1, ms: Math.max(e.ms!, ms) } as TraceEvent);
+  const put = (e: TraceEvent, ms: number) =>
+    out.push({ ...e, seq: out.length + 1, ms: Math.max(e.ms!, ms) } as TraceEvent);
   for (const e of sorted) {
     if (e.ev === 'send') {
       // The same wire id twice would be a bug in live.ts's numbering; the first send stands and the note counts the rest.
@@ -116,7 +122,12 @@ function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphan
 
 function closingNote(events: readonly TraceEvent[], orphans: number, repeats: number): TraceEvent {
   const ms = events.at(-1)?.ms ?? 0;
-  const left = orphans > 0 ? [`${orphans} deliveries or drops left out: their sends were never written (a replica killed before its trace buffer reached the disk, or a capped part)`] : [];
+  const left =
+    orphans > 0
+      ? [
+          `${orphans} deliveries or drops left out: their sends were never written (a replica killed before its trace buffer reached the disk, or a capped part)`,
+        ]
+      : [];
   const twice = repeats > 0 ? [`${repeats} sends left out: they repeat an id already sent`] : [];
   return { seq: events.length + 1, ms, ev: 'note', text: [...left, ...twice].join('; ') };
 }

@@ -10,12 +10,20 @@
  * an entity and `<br>` breaks a line, so those characters are written as
  * Mermaid's numeric entities and control characters as visible escapes.
  */
-import { visibleText } from '../text/html.js';
+
 import type { NodeId } from '../core/types.js';
+import { visibleText } from '../text/html.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type TraceWindow, type WindowOptions } from './window.js';
 
-const ENTITY: Readonly<Record<string, string>> = { '#': '#35;', ';': '#59;', '<': '#60;', '>': '#62;', '&': '#38;', '%': '#37;' };
+const ENTITY: Readonly<Record<string, string>> = {
+  '#': '#35;',
+  ';': '#59;',
+  '<': '#60;',
+  '>': '#62;',
+  '&': '#38;',
+  '%': '#37;',
+};
 
 /** Text that Mermaid shows as it is and never parses as syntax. */
 export function mermaidText(text: string): string {
@@ -41,15 +49,24 @@ function line(e: TraceEvent, w: TraceWindow): string | undefined {
     }
     case 'drop': {
       const s = w.sends.get(e.id);
-      return s && `${participant(s.from)}-x${participant(s.to)}: ${mermaidText(`${messageLabel(s)} (dropped: ${e.why})`)}`;
+      return (
+        s && `${participant(s.from)}-x${participant(s.to)}: ${mermaidText(`${messageLabel(s)} (dropped: ${e.why})`)}`
+      );
     }
-    case 'crash': return `Note over ${participant(e.node)}: crash`;
-    case 'restart': return `Note over ${participant(e.node)}: restart`;
-    case 'chosen': return `Note over ${participant(e.node)}: ${mermaidText(`chosen ${chosenText(e.instance, e.value, 24)}${e.ballot !== undefined ? ` (${e.ballot})` : ''}`)}`;
-    case 'partition': return `Note over ${overAll(w)}: ${mermaidText(`partition ${e.groups.map((g) => `{${g.join(',')}}`).join(' | ')}`)}`;
-    case 'heal': return `Note over ${overAll(w)}: heal`;
-    case 'note': return `Note over ${overAll(w)}: ${mermaidText(e.text)}`;
-    default: return undefined;
+    case 'crash':
+      return `Note over ${participant(e.node)}: crash`;
+    case 'restart':
+      return `Note over ${participant(e.node)}: restart`;
+    case 'chosen':
+      return `Note over ${participant(e.node)}: ${mermaidText(`chosen ${chosenText(e.instance, e.value, 24)}${e.ballot !== undefined ? ` (${e.ballot})` : ''}`)}`;
+    case 'partition':
+      return `Note over ${overAll(w)}: ${mermaidText(`partition ${e.groups.map((g) => `{${g.join(',')}}`).join(' | ')}`)}`;
+    case 'heal':
+      return `Note over ${overAll(w)}: heal`;
+    case 'note':
+      return `Note over ${overAll(w)}: ${mermaidText(e.text)}`;
+    default:
+      return undefined;
   }
 }
 

@@ -26,30 +26,77 @@ function slotValues(entries: readonly SlotValue[]): Pick<SentMessage, 'slot' | '
 export function basicMessageFields(m: BasicMessage): SentMessage {
   const base = { from: m.from, to: m.to, type: m.type };
   switch (m.type) {
-    case 'prepare': case 'accepted': case 'reject': return { ...base, key: m.key, ballot: m.ballot };
+    case 'prepare':
+    case 'accepted':
+    case 'reject':
+      return { ...base, key: m.key, ballot: m.ballot };
     // A promise carries what the acceptor accepted before, at which ballot: the heart of why Paxos is safe.
-    case 'promise': return { ...base, key: m.key, ballot: m.ballot, ...(m.accepted ? { value: `${m.accepted.value}@${formatBallot(m.accepted.ballot)}` } : {}) };
-    case 'accept': return { ...base, key: m.key, ballot: m.ballot, value: m.value };
-    case 'decide': return { ...base, key: m.key, ballot: m.ballot, value: m.value };
-    case 'catchup': return { ...base, value: `from ${m.fromIndex}` };
-    case 'learn': return { ...base, value: listed(m.entries.map((e) => `${e.key}=${e.value}`)) };
+    case 'promise':
+      return {
+        ...base,
+        key: m.key,
+        ballot: m.ballot,
+        ...(m.accepted ? { value: `${m.accepted.value}@${formatBallot(m.accepted.ballot)}` } : {}),
+      };
+    case 'accept':
+      return { ...base, key: m.key, ballot: m.ballot, value: m.value };
+    case 'decide':
+      return { ...base, key: m.key, ballot: m.ballot, value: m.value };
+    case 'catchup':
+      return { ...base, value: `from ${m.fromIndex}` };
+    case 'learn':
+      return { ...base, value: listed(m.entries.map((e) => `${e.key}=${e.value}`)) };
   }
 }
 
 export function multiMessageFields(m: MultiMessage): SentMessage {
   const base = { from: m.from, to: m.to, type: m.type };
   switch (m.type) {
-    case 'prepare': return { ...base, ballot: m.ballot, slot: m.fromSlot };
-    case 'promise': return { ...base, ballot: m.ballot, ...(m.accepted.length > 0 ? { value: `${m.accepted.length} accepted` } : m.commitIndex > m.fromSlot ? { value: `decided below #${m.commitIndex}` } : {}) };
+    case 'prepare':
+      return { ...base, ballot: m.ballot, slot: m.fromSlot };
+    case 'promise':
+      return {
+        ...base,
+        ballot: m.ballot,
+        ...(m.accepted.length > 0
+          ? { value: `${m.accepted.length} accepted` }
+          : m.commitIndex > m.fromSlot
+            ? { value: `decided below #${m.commitIndex}` }
+            : {}),
+      };
     // An accept without entries is the leader's heartbeat.
-    case 'accept': return { ...base, ballot: m.ballot, ...(m.entries.length === 0 ? { value: 'heartbeat' } : slotValues(m.entries)) };
-    case 'accepted': return { ...base, ballot: m.ballot, ...(m.slots.length === 1 ? { slot: m.slots[0]! } : m.slots.length > 1 ? { slot: m.slots[0]!, value: `${m.slots.length} slots` } : {}) };
-    case 'reject': return { ...base, ballot: m.ballot };
-    case 'forward': return { ...base, value: formatLogValue(m.value) };
-    case 'commit': return { ...base, ballot: m.ballot, value: `below #${m.commitIndex}` };
-    case 'catchup': return { ...base, slot: m.fromSlot };
-    case 'learn': return { ...base, ...slotValues(m.entries) };
-    case 'snapshot': return { ...base, slot: m.slot, value: m.part.t === 'snapshot' ? `snapshot of ${m.part.kvCount} keys` : `part ${m.index}` };
+    case 'accept':
+      return {
+        ...base,
+        ballot: m.ballot,
+        ...(m.entries.length === 0 ? { value: 'heartbeat' } : slotValues(m.entries)),
+      };
+    case 'accepted':
+      return {
+        ...base,
+        ballot: m.ballot,
+        ...(m.slots.length === 1
+          ? { slot: m.slots[0]! }
+          : m.slots.length > 1
+            ? { slot: m.slots[0]!, value: `${m.slots.length} slots` }
+            : {}),
+      };
+    case 'reject':
+      return { ...base, ballot: m.ballot };
+    case 'forward':
+      return { ...base, value: formatLogValue(m.value) };
+    case 'commit':
+      return { ...base, ballot: m.ballot, value: `below #${m.commitIndex}` };
+    case 'catchup':
+      return { ...base, slot: m.fromSlot };
+    case 'learn':
+      return { ...base, ...slotValues(m.entries) };
+    case 'snapshot':
+      return {
+        ...base,
+        slot: m.slot,
+        value: m.part.t === 'snapshot' ? `snapshot of ${m.part.kvCount} keys` : `part ${m.index}`,
+      };
   }
 }
 

@@ -29,28 +29,38 @@ function entrySlots(entries: readonly SlotValue[]): string {
 
 export function describeMultiRecord(r: MultiRecord): string {
   switch (r.t) {
-    case 'round': return `round ${r.round}`;
-    case 'promise': return `promise ${formatBallot(r.ballot)}`;
-    case 'accept': return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
-    case 'chosen': return `chosen ${entrySlots(r.entries)}`;
-    case 'epoch': return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise ${formatBallot(r.ballot)}`;
+    case 'accept':
+      return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
+    case 'chosen':
+      return `chosen ${entrySlots(r.entries)}`;
+    case 'epoch':
+      return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
   }
 }
 
 export function describeBasicRecord(r: BasicRecord): string {
   switch (r.t) {
-    case 'round': return `round ${r.round}`;
-    case 'promise': return `promise ${formatBallot(r.ballot)} ${r.key}`;
-    case 'accept': return `accept ${formatBallot(r.ballot)} ${r.key}=${r.value}`;
-    case 'chosen': return `chosen ${r.key}=${r.value}`;
+    case 'round':
+      return `round ${r.round}`;
+    case 'promise':
+      return `promise ${formatBallot(r.ballot)} ${r.key}`;
+    case 'accept':
+      return `accept ${formatBallot(r.ballot)} ${r.key}=${r.value}`;
+    case 'chosen':
+      return `chosen ${r.key}=${r.value}`;
   }
 }
 
 /** One durable write as one short text: its records in order, the first few named and the rest counted. */
 export function describeWrite(protocol: Protocol, records: readonly unknown[]): string {
-  const describe = protocol === 'multi'
-    ? (r: unknown) => describeMultiRecord(r as MultiRecord)
-    : (r: unknown) => describeBasicRecord(r as BasicRecord);
+  const describe =
+    protocol === 'multi'
+      ? (r: unknown) => describeMultiRecord(r as MultiRecord)
+      : (r: unknown) => describeBasicRecord(r as BasicRecord);
   const shown = records.slice(0, RECORDS_SHOWN).map(describe);
   if (records.length > RECORDS_SHOWN) shown.push(`+${records.length - RECORDS_SHOWN} more`);
   return shown.length === 0 ? 'empty write' : shown.join(', ');
@@ -66,7 +76,8 @@ export function describeWrite(protocol: Protocol, records: readonly unknown[]): 
 export function describeCheckpoint(protocol: Protocol, parts: readonly unknown[], records: readonly unknown[]): string {
   const head = parts[0] as { t?: string; slot?: number; kvCount?: number } | undefined;
   const log = records.length === 0 ? 'empty log' : `log: ${describeWrite(protocol, records)}`;
-  if (head?.t === 'snapshot' && head.slot !== undefined) return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')}), ${log}`;
+  if (head?.t === 'snapshot' && head.slot !== undefined)
+    return `snapshot @#${head.slot} (${counted(head.kvCount ?? 0, 'key')}), ${log}`;
   return `compacted ${log}`;
 }
 

@@ -14,8 +14,9 @@
  * replica's own entry to start at 1, so a window is clocked on its own, and a
  * delivery whose send lies before the window is a local event.
  */
-import { visibleText } from '../text/html.js';
+
 import type { NodeId } from '../core/types.js';
+import { visibleText } from '../text/html.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type WindowOptions } from './window.js';
 
@@ -37,17 +38,29 @@ export function formatClock(clock: VectorClock): string {
 }
 
 /** What a replica did, in words, or undefined for events that belong to no replica (drops, partitions, notes). */
-function localEvent(e: TraceEvent, sent: ReadonlyMap<number, Extract<TraceEvent, { ev: 'send' }>>): { node: NodeId; event: string } | undefined {
+function localEvent(
+  e: TraceEvent,
+  sent: ReadonlyMap<number, Extract<TraceEvent, { ev: 'send' }>>,
+): { node: NodeId; event: string } | undefined {
   switch (e.ev) {
-    case 'send': return { node: e.from, event: `send ${messageLabel(e)} to node-${e.to}` };
+    case 'send':
+      return { node: e.from, event: `send ${messageLabel(e)} to node-${e.to}` };
     case 'deliver': {
       const s = sent.get(e.id);
       return { node: e.to, event: s ? `receive ${messageLabel(s)} from node-${s.from}` : `receive message ${e.id}` };
     }
-    case 'crash': case 'restart': return { node: e.node, event: e.ev };
-    case 'persist': return { node: e.node, event: `persist ${e.what}` };
-    case 'chosen': return { node: e.node, event: `chosen ${chosenText(e.instance, e.value)}${e.ballot !== undefined ? ` (${e.ballot})` : ''}` };
-    default: return undefined;
+    case 'crash':
+    case 'restart':
+      return { node: e.node, event: e.ev };
+    case 'persist':
+      return { node: e.node, event: `persist ${e.what}` };
+    case 'chosen':
+      return {
+        node: e.node,
+        event: `chosen ${chosenText(e.instance, e.value)}${e.ballot !== undefined ? ` (${e.ballot})` : ''}`,
+      };
+    default:
+      return undefined;
   }
 }
 

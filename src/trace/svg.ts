@@ -14,10 +14,19 @@
  * with fixed number formatting, so the same trace gives the same bytes, and
  * every piece of trace text is escaped for XML.
  */
-import { escapeHtml } from '../text/html.js';
+
 import type { NodeId } from '../core/types.js';
-import { clockOf, timeOf, type SendEvent, type TraceEvent } from './format.js';
-import { chosenText, isHeartbeat, messageLabel, selectWindow, shorten, type TraceWindow, type WindowOptions } from './window.js';
+import { escapeHtml } from '../text/html.js';
+import { clockOf, type SendEvent, type TraceEvent, timeOf } from './format.js';
+import {
+  chosenText,
+  isHeartbeat,
+  messageLabel,
+  selectWindow,
+  shorten,
+  type TraceWindow,
+  type WindowOptions,
+} from './window.js';
 
 export interface SvgOptions extends WindowOptions {
   readonly title?: string;
@@ -40,8 +49,16 @@ const NOTE_CHARS = 60;
 
 /** Colours by message type: the request of each phase cool, its answer warm, refusals red. */
 const TYPE_COLOURS: Readonly<Record<string, string>> = {
-  prepare: '#1f77b4', promise: '#2ca02c', accept: '#ff7f0e', accepted: '#9467bd', reject: '#d62728',
-  decide: '#17becf', commit: '#17becf', forward: '#8c564b', catchup: '#7f7f7f', learn: '#bcbd22',
+  prepare: '#1f77b4',
+  promise: '#2ca02c',
+  accept: '#ff7f0e',
+  accepted: '#9467bd',
+  reject: '#d62728',
+  decide: '#17becf',
+  commit: '#17becf',
+  forward: '#8c564b',
+  catchup: '#7f7f7f',
+  learn: '#bcbd22',
   heartbeat: '#b8b8b8',
 };
 
@@ -85,8 +102,19 @@ interface Layout {
   notesBottom: number;
 }
 
-interface Segment { readonly id: number; readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number }
-interface Box { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
+interface Segment {
+  readonly id: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+}
+interface Box {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
 
 function layoutOf(w: TraceWindow): Layout {
   const rowOf = new Map<number, number>();
@@ -108,8 +136,14 @@ function layoutOf(w: TraceWindow): Layout {
     segments.push({ id: s.id, x1, y1, x2, y2: yOf(partial as Layout, e.seq) });
   }
   return {
-    rowOf, settled, rows, width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W, height: HEADER_H + rows * ROW_H + BOTTOM,
-    segments, placed: [], notesBottom: HEADER_H,
+    rowOf,
+    settled,
+    rows,
+    width: LEFT + Math.max(1, w.nodes.length) * COL_W + NOTES_W,
+    height: HEADER_H + rows * ROW_H + BOTTOM,
+    segments,
+    placed: [],
+    notesBottom: HEADER_H,
   };
 }
 
@@ -182,7 +216,10 @@ function typesIn(w: TraceWindow): string[] {
 
 /** One arrow head per colour: markers cannot take their colour from the line in every viewer. */
 function arrowHeads(w: TraceWindow): string {
-  const heads = typesIn(w).map((t) => `<marker id="head-${typeId(t)}" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="${colourOf(t)}"/></marker>`);
+  const heads = typesIn(w).map(
+    (t) =>
+      `<marker id="head-${typeId(t)}" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="${colourOf(t)}"/></marker>`,
+  );
   return heads.length === 0 ? '' : `<defs>${heads.join('')}</defs>`;
 }
 
@@ -194,16 +231,22 @@ function header(w: TraceWindow, l: Layout, title: string | undefined): string {
     ? `a window of ${w.events.length} of ${w.total} events (${span}); pick another with --from and --to`
     : `${w.total} events (${span}), time in ${clockOf(w.events) === 'ms' ? 'ms' : 'ticks'}`;
   const beats = w.heartbeatsHidden > 0 ? [`${w.heartbeatsHidden} heartbeat messages not drawn`] : [];
-  const around = w.chosen === null ? [] : [
-    `<text class="sub window" x="${LEFT}" y="80">window chosen around: ${escapeHtml(w.chosen.around)}</text>`,
-    `<text class="sub window" x="${LEFT}" y="94">left out: ${escapeHtml(w.chosen.leftOut)}${beats.length > 0 ? `; ${beats[0]}` : ''}</text>`,
-  ];
-  const beatsLine = w.chosen === null && beats.length > 0 ? [`<text class="sub window" x="${LEFT}" y="80">${beats[0]}</text>`] : [];
+  const around =
+    w.chosen === null
+      ? []
+      : [
+          `<text class="sub window" x="${LEFT}" y="80">window chosen around: ${escapeHtml(w.chosen.around)}</text>`,
+          `<text class="sub window" x="${LEFT}" y="94">left out: ${escapeHtml(w.chosen.leftOut)}${beats.length > 0 ? `; ${beats[0]}` : ''}</text>`,
+        ];
+  const beatsLine =
+    w.chosen === null && beats.length > 0 ? [`<text class="sub window" x="${LEFT}" y="80">${beats[0]}</text>`] : [];
   const legend = typesIn(w).map((t, i) => {
     const x = LEFT + i * 92;
     return `<line x1="${x}" y1="62" x2="${x + 22}" y2="62" class="arrow" stroke="${colourOf(t)}" marker-end="url(#head-${typeId(t)})"/><text x="${x + 26}" y="66">${escapeHtml(t)}</text>`;
   });
-  const heads = w.nodes.map((id) => `<text class="head" x="${n(xOf(id))}" y="${HEADER_H - 12}" text-anchor="middle">node-${id}</text>`);
+  const heads = w.nodes.map(
+    (id) => `<text class="head" x="${n(xOf(id))}" y="${HEADER_H - 12}" text-anchor="middle">node-${id}</text>`,
+  );
   return [
     `<text class="title" x="${LEFT}" y="22">${escapeHtml(title ?? 'Space-time diagram')}</text>`,
     `<text class="sub window" x="${LEFT}" y="40">${w.nodes.length} replicas, ${escapeHtml(scope)}</text>`,
@@ -223,7 +266,10 @@ function timeGutter(w: TraceWindow, l: Layout): string {
   const labels: string[] = [];
   for (const e of w.events) {
     const t = timeOf(e);
-    if (t !== previous) labels.push(`<text class="time" x="6" y="${n(yOf(l, e.seq) + 3)}">${unit === 't' ? `t=${t}` : `${n(t)}ms`}</text>`);
+    if (t !== previous)
+      labels.push(
+        `<text class="time" x="6" y="${n(yOf(l, e.seq) + 3)}">${unit === 't' ? `t=${t}` : `${n(t)}ms`}</text>`,
+      );
     previous = t;
   }
   return labels.join('\n');
@@ -256,8 +302,13 @@ function downSpans(w: TraceWindow, l: Layout): Span<NodeId>[] {
 /** Each column's line: solid while the replica is up, dashed red while it is down. */
 function lifelines(w: TraceWindow, l: Layout): string {
   const bottom = HEADER_H + l.rows * ROW_H;
-  const whole = w.nodes.map((id) => `<line class="lifeline" x1="${n(xOf(id))}" y1="${HEADER_H}" x2="${n(xOf(id))}" y2="${bottom}"/>`);
-  const down = downSpans(w, l).map((s) => `<line class="lifeline down" x1="${n(xOf(s.what))}" y1="${n(s.from)}" x2="${n(xOf(s.what))}" y2="${n(s.to)}"/>`);
+  const whole = w.nodes.map(
+    (id) => `<line class="lifeline" x1="${n(xOf(id))}" y1="${HEADER_H}" x2="${n(xOf(id))}" y2="${bottom}"/>`,
+  );
+  const down = downSpans(w, l).map(
+    (s) =>
+      `<line class="lifeline down" x1="${n(xOf(s.what))}" y1="${n(s.from)}" x2="${n(xOf(s.what))}" y2="${n(s.to)}"/>`,
+  );
   return [...whole, ...down].join('\n');
 }
 
@@ -269,7 +320,9 @@ function describeGroups(groups: readonly (readonly NodeId[])[]): string {
 /** The stretches a partition is in force: from it to the heal, the next partition, or the bottom. */
 function partitionSpans(w: TraceWindow, l: Layout): Span<string>[] {
   const spans: Span<string>[] = [];
-  let open: { from: number; what: string } | null = w.atStart.partition ? { from: HEADER_H, what: describeGroups(w.atStart.partition) } : null;
+  let open: { from: number; what: string } | null = w.atStart.partition
+    ? { from: HEADER_H, what: describeGroups(w.atStart.partition) }
+    : null;
   for (const e of w.events) {
     if (e.ev !== 'partition' && e.ev !== 'heal') continue;
     if (open !== null) spans.push({ ...open, to: yOf(l, e.seq) });
@@ -283,10 +336,14 @@ function partitionSpans(w: TraceWindow, l: Layout): Span<string>[] {
 function bands(w: TraceWindow, l: Layout): string {
   const x = LEFT + 4;
   const width = w.nodes.length * COL_W - 8;
-  return partitionSpans(w, l).map((s) => [
-    `<rect class="band" x="${x}" y="${n(s.from)}" width="${width}" height="${n(Math.max(2, s.to - s.from))}"/>`,
-    `<text class="label" x="${x + 4}" y="${n(s.from + 12)}" fill="#2e86de">partition ${escapeHtml(s.what)}</text>`,
-  ].join('\n')).join('\n');
+  return partitionSpans(w, l)
+    .map((s) =>
+      [
+        `<rect class="band" x="${x}" y="${n(s.from)}" width="${width}" height="${n(Math.max(2, s.to - s.from))}"/>`,
+        `<text class="label" x="${x + 4}" y="${n(s.from + 12)}" fill="#2e86de">partition ${escapeHtml(s.what)}</text>`,
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 function drawEvent(e: TraceEvent, w: TraceWindow, l: Layout): string {
@@ -300,14 +357,34 @@ function drawEvent(e: TraceEvent, w: TraceWindow, l: Layout): string {
       const s = w.sends.get(e.id);
       return s === undefined ? '' : dropped(s, l, y, e.why);
     }
-    case 'crash': return marker(e.node, y, 'crash', `<path class="cross" d="${cross(xOf(e.node), y, 6)}"/>`, 'crash');
-    case 'restart': return marker(e.node, y, 'restart', `<circle class="restart" cx="${n(xOf(e.node))}" cy="${n(y)}" r="5"/>`, 'restart');
-    case 'persist': return marker(e.node, y, 'persist', `<rect class="persist" x="${n(xOf(e.node) - 3)}" y="${n(y - 3)}" width="6" height="6"/>`, `persist ${e.what}`);
-    case 'chosen': return chosen(e, y);
-    case 'note': return note(w, l, y, e.text);
-    case 'send': return l.settled.has(e.id) ? '' : inFlight(e, l);
-    case 'heal': return `<text class="label" x="${LEFT + 8}" y="${n(y + 4)}" fill="#2e86de">heal</text>`;
-    default: return '';
+    case 'crash':
+      return marker(e.node, y, 'crash', `<path class="cross" d="${cross(xOf(e.node), y, 6)}"/>`, 'crash');
+    case 'restart':
+      return marker(
+        e.node,
+        y,
+        'restart',
+        `<circle class="restart" cx="${n(xOf(e.node))}" cy="${n(y)}" r="5"/>`,
+        'restart',
+      );
+    case 'persist':
+      return marker(
+        e.node,
+        y,
+        'persist',
+        `<rect class="persist" x="${n(xOf(e.node) - 3)}" y="${n(y - 3)}" width="6" height="6"/>`,
+        `persist ${e.what}`,
+      );
+    case 'chosen':
+      return chosen(e, y);
+    case 'note':
+      return note(w, l, y, e.text);
+    case 'send':
+      return l.settled.has(e.id) ? '' : inFlight(e, l);
+    case 'heal':
+      return `<text class="label" x="${LEFT + 8}" y="${n(y + 4)}" fill="#2e86de">heal</text>`;
+    default:
+      return '';
   }
 }
 
@@ -358,11 +435,15 @@ function note(w: TraceWindow, l: Layout, y: number, text: string): string {
   const x = LEFT + w.nodes.length * COL_W + NOTES_GAP;
   const lines = wrap(text, NOTE_CHARS);
   const shown = lines.slice(0, NOTE_MAX_LINES);
-  if (lines.length > NOTE_MAX_LINES) shown[NOTE_MAX_LINES - 1] = `${shorten(shown[NOTE_MAX_LINES - 1]!, NOTE_CHARS - 1)}…`;
+  if (lines.length > NOTE_MAX_LINES)
+    shown[NOTE_MAX_LINES - 1] = `${shorten(shown[NOTE_MAX_LINES - 1]!, NOTE_CHARS - 1)}…`;
   const top = Math.max(y + 4, l.notesBottom + NOTE_LINE_H);
   l.notesBottom = top + (shown.length - 1) * NOTE_LINE_H;
-  const link = top > y + 4 + 1 ? `<line x1="${x - 10}" y1="${n(y)}" x2="${x - 3}" y2="${n(top - 4)}" stroke="#bbb"/>` : '';
-  const spans = shown.map((t, i) => `<tspan x="${x}" y="${n(top + i * NOTE_LINE_H)}">${escapeHtml(t)}</tspan>`).join('');
+  const link =
+    top > y + 4 + 1 ? `<line x1="${x - 10}" y1="${n(y)}" x2="${x - 3}" y2="${n(top - 4)}" stroke="#bbb"/>` : '';
+  const spans = shown
+    .map((t, i) => `<tspan x="${x}" y="${n(top + i * NOTE_LINE_H)}">${escapeHtml(t)}</tspan>`)
+    .join('');
   return `<g class="note-block">${link}<text class="note"><title>${escapeHtml(text)}</title>${spans}</text></g>`;
 }
 
@@ -378,9 +459,10 @@ function arrow(s: SendEvent, l: Layout, y: number): string {
   const kind = kindOf(s);
   const cls = `arrow t-${typeId(kind)}${start.early ? ' early' : ''}`;
   const paint = `stroke="${colourOf(kind)}" marker-end="url(#head-${typeId(kind)})"`;
-  const shape = s.from === s.to
-    ? `<path class="${cls}" d="M${n(start.x)},${n(start.y)} C${n(start.x + 40)},${n(start.y)} ${n(x2 + 40)},${n(y)} ${n(x2)},${n(y)}" ${paint}/>`
-    : `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" ${paint}/>`;
+  const shape =
+    s.from === s.to
+      ? `<path class="${cls}" d="M${n(start.x)},${n(start.y)} C${n(start.x + 40)},${n(start.y)} ${n(x2 + 40)},${n(y)} ${n(x2)},${n(y)}" ${paint}/>`
+      : `<line class="${cls}" x1="${n(start.x)}" y1="${n(start.y)}" x2="${n(x2)}" y2="${n(y)}" ${paint}/>`;
   return `<g class="msg"><title>${escapeHtml(`message ${s.id}: ${messageTitle(s)}`)}</title>${shape}${label(s, start.x, start.y, x2, y, l)}</g>`;
 }
 
@@ -422,10 +504,19 @@ const LABEL_H = 11;
 function crosses(seg: Segment, b: Box): boolean {
   const inside = (x: number, y: number) => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1;
   if (inside(seg.x1, seg.y1) || inside(seg.x2, seg.y2)) return true;
-  const edges: [number, number, number, number][] = [[b.x0, b.y0, b.x1, b.y0], [b.x1, b.y0, b.x1, b.y1], [b.x1, b.y1, b.x0, b.y1], [b.x0, b.y1, b.x0, b.y0]];
-  const side = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) => Math.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax));
-  return edges.some(([ax, ay, bx, by]) => side(seg.x1, seg.y1, seg.x2, seg.y2, ax, ay) !== side(seg.x1, seg.y1, seg.x2, seg.y2, bx, by)
-    && side(ax, ay, bx, by, seg.x1, seg.y1) !== side(ax, ay, bx, by, seg.x2, seg.y2));
+  const edges: [number, number, number, number][] = [
+    [b.x0, b.y0, b.x1, b.y0],
+    [b.x1, b.y0, b.x1, b.y1],
+    [b.x1, b.y1, b.x0, b.y1],
+    [b.x0, b.y1, b.x0, b.y0],
+  ];
+  const side = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) =>
+    Math.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax));
+  return edges.some(
+    ([ax, ay, bx, by]) =>
+      side(seg.x1, seg.y1, seg.x2, seg.y2, ax, ay) !== side(seg.x1, seg.y1, seg.x2, seg.y2, bx, by) &&
+      side(ax, ay, bx, by, seg.x1, seg.y1) !== side(ax, ay, bx, by, seg.x2, seg.y2),
+  );
 }
 
 function overlaps(a: Box, b: Box): boolean {
@@ -450,7 +541,9 @@ function label(s: SendEvent, x1: number, y1: number, x2: number, y2: number, l: 
     const x = x1 + (x2 - x1) * along;
     const y = y1 + (y2 - y1) * along - 3;
     const box = { x0: x - half, y0: y - LABEL_H + 2, x1: x + half, y1: y + 2 };
-    const cost = l.segments.filter((g) => g.id !== s.id && crosses(g, box)).length + 2 * l.placed.filter((p) => overlaps(p, box)).length;
+    const cost =
+      l.segments.filter((g) => g.id !== s.id && crosses(g, box)).length +
+      2 * l.placed.filter((p) => overlaps(p, box)).length;
     if (best === null || cost < best.cost) best = { x, y, box, cost };
     if (cost === 0) break;
   }

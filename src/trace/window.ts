@@ -65,12 +65,18 @@ function notability(e: TraceEvent, firstPrepare: ReadonlySet<number>): number {
 
 function notableName(e: TraceEvent): string {
   switch (e.ev) {
-    case 'crash': return `node-${e.node} killed (seq ${e.seq})`;
-    case 'restart': return `node-${e.node} restarted (seq ${e.seq})`;
-    case 'partition': return `a partition (seq ${e.seq})`;
-    case 'heal': return `a heal (seq ${e.seq})`;
-    case 'send': return `an election by node-${e.from} at ${e.ballot ?? '?'} (seq ${e.seq})`;
-    default: return `seq ${e.seq}`;
+    case 'crash':
+      return `node-${e.node} killed (seq ${e.seq})`;
+    case 'restart':
+      return `node-${e.node} restarted (seq ${e.seq})`;
+    case 'partition':
+      return `a partition (seq ${e.seq})`;
+    case 'heal':
+      return `a heal (seq ${e.seq})`;
+    case 'send':
+      return `an election by node-${e.from} at ${e.ballot ?? '?'} (seq ${e.seq})`;
+    default:
+      return `seq ${e.seq}`;
   }
 }
 
@@ -121,7 +127,11 @@ export function selectWindow(events: readonly TraceEvent[], o: WindowOptions = {
           start = i;
         }
       }
-      const notable = (lo: number, hi: number) => inRange.slice(lo, hi).filter((_, i) => score[lo + i]! > 0).map(notableName);
+      const notable = (lo: number, hi: number) =>
+        inRange
+          .slice(lo, hi)
+          .filter((_, i) => score[lo + i]! > 0)
+          .map(notableName);
       const inside = notable(start, start + max);
       const outside = [...notable(0, start), ...notable(start + max, inRange.length)];
       chosen = {
@@ -133,8 +143,14 @@ export function selectWindow(events: readonly TraceEvent[], o: WindowOptions = {
   }
   const startSeq = shown[0]?.seq ?? Infinity;
   return {
-    events: shown, total: events.length, partial: shown.length < events.length, sends, nodes: nodesOf(events),
-    atStart: faultsBefore(events, startSeq), heartbeatsHidden, chosen,
+    events: shown,
+    total: events.length,
+    partial: shown.length < events.length,
+    sends,
+    nodes: nodesOf(events),
+    atStart: faultsBefore(events, startSeq),
+    heartbeatsHidden,
+    chosen,
   };
 }
 
@@ -155,11 +171,19 @@ export function faultsBefore(events: readonly TraceEvent[], seq: number): FaultS
 /** The node ids an event names. */
 export function nodesIn(e: TraceEvent): NodeId[] {
   switch (e.ev) {
-    case 'send': return [e.from, e.to];
-    case 'deliver': return [e.to];
-    case 'crash': case 'restart': case 'persist': case 'chosen': return [e.node];
-    case 'partition': return e.groups.flat();
-    default: return [];
+    case 'send':
+      return [e.from, e.to];
+    case 'deliver':
+      return [e.to];
+    case 'crash':
+    case 'restart':
+    case 'persist':
+    case 'chosen':
+      return [e.node];
+    case 'partition':
+      return e.groups.flat();
+    default:
+      return [];
   }
 }
 
@@ -175,14 +199,17 @@ export function messageLabel(s: SendEvent, maxValueChars = 12): string {
   if (s.ballot !== undefined) parts.push(s.ballot);
   if (s.slot !== undefined) parts.push(`#${s.slot}`);
   const value = s.value !== undefined ? shorten(s.value, maxValueChars) : undefined;
-  if (s.key !== undefined) parts.push(value !== undefined ? `${shorten(s.key, maxValueChars)}=${value}` : shorten(s.key, maxValueChars));
+  if (s.key !== undefined)
+    parts.push(value !== undefined ? `${shorten(s.key, maxValueChars)}=${value}` : shorten(s.key, maxValueChars));
   else if (value !== undefined) parts.push(value);
   return parts.join(' ');
 }
 
 /** `x=7` for a key (Basic Paxos), `#4 x=7` for a slot (Multi-Paxos), whose value is the whole command. */
 export function chosenText(instance: string, value: string, max = Infinity): string {
-  return /^\d+$/.test(instance) ? `#${instance} ${shorten(value, max)}` : `${shorten(instance, max)}=${shorten(value, max)}`;
+  return /^\d+$/.test(instance)
+    ? `#${instance} ${shorten(value, max)}`
+    : `${shorten(instance, max)}=${shorten(value, max)}`;
 }
 
 /** At most `max` characters, counting code points so a pair is never split; a cut is shown with an ellipsis. */

@@ -52,7 +52,8 @@ export function secretMatches(presented: string, secret: string): boolean {
  */
 export function allowedHosts(policy: Pick<UpgradePolicy, 'host' | 'port' | 'advertised' | 'extraHosts'>): Set<string> {
   return hostHeadersAllowed({
-    host: policy.host, port: policy.port,
+    host: policy.host,
+    port: policy.port,
     ...(policy.advertised !== undefined ? { advertised: policy.advertised } : {}),
     ...(policy.extraHosts !== undefined ? { extra: policy.extraHosts } : {}),
   });
@@ -70,10 +71,13 @@ function presentedSecret(req: IncomingMessage): string {
  */
 export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): UpgradeVerdict {
   const path = (req.url ?? '').split('?')[0];
-  if (path !== '/peer' && path !== '/control') return { ok: false, status: 404, reason: 'unknown path; use /peer or /control' };
+  if (path !== '/peer' && path !== '/control')
+    return { ok: false, status: 404, reason: 'unknown path; use /peer or /control' };
   if (req.headers.origin !== undefined) return { ok: false, status: 403, reason: 'browser origins are refused' };
-  if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase())) return { ok: false, status: 403, reason: 'unexpected Host header' };
-  if (!secretMatches(presentedSecret(req), policy.secret)) return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
+  if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase()))
+    return { ok: false, status: 403, reason: 'unexpected Host header' };
+  if (!secretMatches(presentedSecret(req), policy.secret))
+    return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
   if (path === '/control') return { ok: true, kind: 'control' };
   const peer = checkPeerId(req.headers['x-paxos-node'], policy);
   return peer.ok && peer.kind === 'peer' ? checkPeerIdentity(req, peer.node, policy) : peer;
@@ -85,7 +89,8 @@ function checkPeerId(header: string | string[] | undefined, policy: UpgradePolic
   if (!Number.isInteger(node) || node < 1 || node > MAX_NODE_ID) {
     return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica id from 1 to ${MAX_NODE_ID}` };
   }
-  if (policy.selfId !== undefined && node === policy.selfId) return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
+  if (policy.selfId !== undefined && node === policy.selfId)
+    return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
   return { ok: true, kind: 'peer', node };
 }
 
@@ -98,16 +103,27 @@ function checkPeerId(header: string | string[] | undefined, policy: UpgradePolic
 export function checkPeerIdentity(req: IncomingMessage, node: number, policy: UpgradePolicy): UpgradeVerdict {
   if (policy.clusterId !== undefined) {
     const cluster = req.headers['x-paxos-cluster'];
-    if (typeof cluster !== 'string' || cluster === '') return { ok: false, status: 403, reason: 'X-Paxos-Cluster is missing; a peer must name its cluster' };
-    if (cluster !== policy.clusterId) return { ok: false, status: 403, reason: `node-${node} belongs to another cluster (${cluster.slice(0, 64)}, not ${policy.clusterId})` };
+    if (typeof cluster !== 'string' || cluster === '')
+      return { ok: false, status: 403, reason: 'X-Paxos-Cluster is missing; a peer must name its cluster' };
+    if (cluster !== policy.clusterId)
+      return {
+        ok: false,
+        status: 403,
+        reason: `node-${node} belongs to another cluster (${cluster.slice(0, 64)}, not ${policy.clusterId})`,
+      };
   }
   if (policy.incarnations !== undefined) {
     const text = req.headers['x-paxos-incarnation'];
     const incarnation = typeof text === 'string' && /^\d{1,12}$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(incarnation) || incarnation < 1) return { ok: false, status: 400, reason: 'X-Paxos-Incarnation must be a positive integer' };
+    if (!Number.isSafeInteger(incarnation) || incarnation < 1)
+      return { ok: false, status: 400, reason: 'X-Paxos-Incarnation must be a positive integer' };
     const seen = policy.incarnations.get(node);
     if (seen !== undefined && incarnation < seen) {
-      return { ok: false, status: 403, reason: `node-${node} came back at incarnation ${incarnation} after ${seen} was seen: it has lost its data (restored or wiped) and may have forgotten its promises` };
+      return {
+        ok: false,
+        status: 403,
+        reason: `node-${node} came back at incarnation ${incarnation} after ${seen} was seen: it has lost its data (restored or wiped) and may have forgotten its promises`,
+      };
     }
     policy.incarnations.set(node, incarnation);
   }

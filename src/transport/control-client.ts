@@ -4,8 +4,9 @@
  * `{id, ...result}` or `{id, error}`, and `{event}` frames pushed by the
  * server at any time.
  */
-import WebSocket, { type RawData } from 'ws';
+
 import type { IncomingMessage } from 'node:http';
+import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
 import { parseFrame } from './server.js';
 
@@ -31,7 +32,11 @@ export interface ControlClient {
 
 /** The connection could not be opened: refused, unanswered, or turned away at the handshake. */
 export class ControlConnectError extends OperatingError {
-  constructor(readonly reason: string, readonly address: string, readonly peerName?: string) {
+  constructor(
+    readonly reason: string,
+    readonly address: string,
+    readonly peerName?: string,
+  ) {
     super(peerName === undefined ? `${reason} at ${address}` : `cannot reach ${peerName} at ${address}: ${reason}`);
   }
 }
@@ -56,8 +61,10 @@ function open(o: ControlClientOptions): Promise<WebSocket> {
       ws.terminate();
     };
     const ws = new WebSocket(`ws://${address}/control`, {
-      headers: { authorization: `Bearer ${o.secret}` }, handshakeTimeout: o.timeoutMs,
-      perMessageDeflate: false, maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      headers: { authorization: `Bearer ${o.secret}` },
+      handshakeTimeout: o.timeoutMs,
+      perMessageDeflate: false,
+      maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     ws.on('error', (err: NodeJS.ErrnoException) => fail(connectProblem(err, o.timeoutMs)));
     ws.on('unexpected-response', (_req, res) => readRefusal(res, (reason) => fail(reason)));
@@ -117,18 +124,23 @@ function client(ws: WebSocket): ControlClient {
   });
   ws.on('message', (data: RawData) => onFrame(data, pending, eventHandlers));
   return {
-    request: (body, timeoutMs) => new Promise((resolve, reject) => {
-      if (ws.readyState !== ws.OPEN) return reject(new OperatingError('the connection is closed'));
-      const id = ++seq;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new OperatingError(`timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      pending.set(id, { resolve, reject, timer });
-      ws.send(JSON.stringify({ ...body, id }));
-    }),
-    onEvent: (h) => { eventHandlers.push(h); },
-    onClose: (h) => { closeHandlers.push(h); },
+    request: (body, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        if (ws.readyState !== ws.OPEN) return reject(new OperatingError('the connection is closed'));
+        const id = ++seq;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new OperatingError(`timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+        ws.send(JSON.stringify({ ...body, id }));
+      }),
+    onEvent: (h) => {
+      eventHandlers.push(h);
+    },
+    onClose: (h) => {
+      closeHandlers.push(h);
+    },
     close: () => ws.close(),
   };
 }

@@ -41,9 +41,15 @@ export function isIsolated(rules: FaultRules, id: number): boolean {
 }
 
 /** What happens to one message: delivered after `delayMs`, or lost. `random` is the transport's seeded generator. */
-export function decide(rules: FaultRules, from: number, to: number, random: () => number): { deliver: boolean; delayMs: number } {
+export function decide(
+  rules: FaultRules,
+  from: number,
+  to: number,
+  random: () => number,
+): { deliver: boolean; delayMs: number } {
   if (!canTalk(rules, from, to)) return { deliver: false, delayMs: 0 };
-  if (rules.dropRate !== undefined && rules.dropRate > 0 && random() < rules.dropRate) return { deliver: false, delayMs: 0 };
+  if (rules.dropRate !== undefined && rules.dropRate > 0 && random() < rules.dropRate)
+    return { deliver: false, delayMs: 0 };
   return { deliver: true, delayMs: pickDelay(rules.delayMs, random) };
 }
 
@@ -77,6 +83,7 @@ export function parseDrop(text: string): number {
   const body = pct ? t.slice(0, -1).trim() : t;
   const n = body === '' ? Number.NaN : Number(body);
   const rate = pct ? n / 100 : n;
-  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new FaultSyntaxError(`--drop must be a percentage from 0% to 100% (got "${text}")`);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1)
+    throw new FaultSyntaxError(`--drop must be a percentage from 0% to 100% (got "${text}")`);
   return rate;
 }

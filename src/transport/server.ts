@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { checkUpgrade } from './auth.js';
 
 export interface ControlConnection {
@@ -81,7 +81,12 @@ const MAX_CONNECTIONS = 1024;
 /** How long a refused client gets to read its one-line reason before the socket is destroyed. */
 const REFUSAL_LINGER_MS = 1000;
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+};
 
 /** Writes the refusal on the raw socket, then destroys it once written (or after a short linger if the client never reads). */
 function refuse(socket: Duplex, status: number, reason: string): void {
@@ -90,7 +95,9 @@ function refuse(socket: Duplex, status: number, reason: string): void {
   socket.once('close', () => clearTimeout(timer));
   socket.once('finish', () => socket.destroy());
   const text = STATUS_TEXT[status] ?? 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`,
+  );
 }
 
 /** Logs the first line and then at most one line a second, saying how many were held back. */
@@ -124,10 +131,13 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const host = o.host ?? '127.0.0.1';
   const http = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (o.probes !== undefined && req.method === 'GET' && path === '/livez') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (o.probes !== undefined && req.method === 'GET' && path === '/livez')
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (o.probes !== undefined && req.method === 'GET' && path === '/readyz') {
       const ready = o.probes.ready();
-      return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      return void res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready\n');
     }
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
   });
@@ -141,9 +151,15 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     socket.on('error', () => socket.destroy());
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
     const verdict = checkUpgrade(req, {
-      secret: o.secret, host, port, clusterSize: o.clusterSize, ...(selfId ? { selfId } : {}),
-      ...(o.advertised !== undefined ? { advertised: o.advertised } : {}), ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
-      ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}), ...(incarnations !== undefined ? { incarnations } : {}),
+      secret: o.secret,
+      host,
+      port,
+      clusterSize: o.clusterSize,
+      ...(selfId ? { selfId } : {}),
+      ...(o.advertised !== undefined ? { advertised: o.advertised } : {}),
+      ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
+      ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
+      ...(incarnations !== undefined ? { incarnations } : {}),
     });
     if (!verdict.ok) {
       counters.refused++;
@@ -154,7 +170,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
       if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
-      else if (o.onControl) o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
+      else if (o.onControl)
+        o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
       else ws.close(1008, 'no control here');
     });
   });
@@ -164,7 +181,12 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   return { port, counters, close: () => closeServer(http, wss) };
 }
 
-function listen(http: ReturnType<typeof createServer>, host: string, port: number, warn: (line: string) => void): Promise<void> {
+function listen(
+  http: ReturnType<typeof createServer>,
+  host: string,
+  port: number,
+  warn: (line: string) => void,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen({ host, port, exclusive: true }, () => {
@@ -219,7 +241,11 @@ function acceptPeer<M extends { from: number; to: number }>(ws: WebSocket, node:
  * positive integer is only ignored: it costs the trace an event, never a message.
  */
 export function unpackFrame(parsed: unknown): { list: unknown[]; ids: number[] } {
-  if (isEnvelope(parsed)) return { list: parsed.messages, ids: parsed.ids.map((id) => (Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : 0)) };
+  if (isEnvelope(parsed))
+    return {
+      list: parsed.messages,
+      ids: parsed.ids.map((id) => (Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : 0)),
+    };
   return { list: Array.isArray(parsed) ? parsed : [parsed], ids: [] };
 }
 
@@ -229,12 +255,18 @@ function isEnvelope(x: unknown): x is { ids: unknown[]; messages: unknown[] } {
   return Array.isArray(o.ids) && Array.isArray(o.messages) && o.ids.length === o.messages.length;
 }
 
-function admit<M extends { from: number; to: number }>(item: unknown, node: number, ctx: PeerContext<M>, traceId = 0): void {
+function admit<M extends { from: number; to: number }>(
+  item: unknown,
+  node: number,
+  ctx: PeerContext<M>,
+  traceId = 0,
+): void {
   const m = safeValidate(ctx.o.validate, item);
   const selfId = ctx.o.selfId;
   if (m === null || m.from !== node || (selfId !== undefined && selfId > 0 && m.to !== selfId)) {
     ctx.counters.invalid++;
-    const why = m === null ? 'malformed' : m.from !== node ? `claiming to be from node-${m.from}` : `addressed to node-${m.to}`;
+    const why =
+      m === null ? 'malformed' : m.from !== node ? `claiming to be from node-${m.from}` : `addressed to node-${m.to}`;
     ctx.warn(`dropped a message from node-${node}: ${why}`);
     return;
   }
@@ -272,7 +304,14 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
     const req = parseRequest(data);
     if (typeof req === 'string') return respond(ws, { id: null, error: req }, ctx);
     if (inflight >= MAX_INFLIGHT_REQUESTS) {
-      return respond(ws, { id: req.id, error: `too many requests in flight on this connection (${MAX_INFLIGHT_REQUESTS}); wait for answers first` }, ctx);
+      return respond(
+        ws,
+        {
+          id: req.id,
+          error: `too many requests in flight on this connection (${MAX_INFLIGHT_REQUESTS}); wait for answers first`,
+        },
+        ctx,
+      );
     }
     inflight++;
     Promise.resolve()
@@ -281,13 +320,19 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
         (result) => respond(ws, { ...resultFields(result), id: req.id }, ctx),
         (err: unknown) => respond(ws, { id: req.id, error: err instanceof Error ? err.message : String(err) }, ctx),
       )
-      .finally(() => { inflight--; });
+      .finally(() => {
+        inflight--;
+      });
   });
   return {
-    onRequest: (h) => { handler = h; },
+    onRequest: (h) => {
+      handler = h;
+    },
     push: (event) => push(ws, event, ctx, subscriber),
     unreadBytes: () => ws.bufferedAmount,
-    onClose: (h) => { ws.on('close', h); },
+    onClose: (h) => {
+      ws.on('close', h);
+    },
     close: () => ws.close(),
   };
 }
@@ -308,7 +353,9 @@ function parseRequest(data: RawData): { id: number | string } | string {
 
 /** A handler's result becomes the fields of the response; a non-object result travels as `result`. */
 function resultFields(result: unknown): Record<string, unknown> {
-  return typeof result === 'object' && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
+  return typeof result === 'object' && result !== null && !Array.isArray(result)
+    ? (result as Record<string, unknown>)
+    : { result };
 }
 
 /**
@@ -327,7 +374,7 @@ function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Su
     subscriber.dropped++;
     subscriber.warn(
       `dropping events for a control subscriber that has left ${Math.round(unread / 1024)} KiB unread, ` +
-      `the most one subscriber may hold; ${subscriber.dropped} of its events dropped so far`,
+        `the most one subscriber may hold; ${subscriber.dropped} of its events dropped so far`,
     );
     return;
   }

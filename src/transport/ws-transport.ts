@@ -13,7 +13,7 @@
 import WebSocket from 'ws';
 import { Random } from '../core/random.js';
 import { canTalk, decide, type FaultRules } from './faults.js';
-import { rateLimitedLog, startWsServer, type ControlConnection, type WsServer } from './server.js';
+import { type ControlConnection, rateLimitedLog, startWsServer, type WsServer } from './server.js';
 import type { Transport, TransportStats } from './transport.js';
 
 export interface PeerAddress {
@@ -147,7 +147,10 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private readonly warnOversized: (line: string) => void;
   private readonly warnDelayed: (line: string) => void;
 
-  constructor(private readonly o: WsTransportOptions<M>, private readonly server: WsServer) {
+  constructor(
+    private readonly o: WsTransportOptions<M>,
+    private readonly server: WsServer,
+  ) {
     this.random = new Random(o.seed ?? 1);
     // Two frames at least, so that one full frame always fits on a link that has caught up.
     this.backlogBytes = Math.max(o.maxLinkBacklogBytes ?? MAX_LINK_BACKLOG_BYTES, 2 * o.maxFrameBytes);
@@ -177,7 +180,16 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       if (link !== undefined && link.address.host === address.host && link.address.port === address.port) continue;
       if (link !== undefined) this.hangUp(link);
       this.links.set(id, {
-        id, address, ws: null, open: false, queue: [], queuedBytes: 0, outbox: [], backoffMs: RECONNECT_MIN_MS, timer: null, problem: null,
+        id,
+        address,
+        ws: null,
+        open: false,
+        queue: [],
+        queuedBytes: 0,
+        outbox: [],
+        backoffMs: RECONNECT_MIN_MS,
+        timer: null,
+        problem: null,
         warnDrop: link?.warnDrop ?? rateLimitedLog(this.o.log, DROP_LOG_INTERVAL_MS),
       });
     }
@@ -219,7 +231,9 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     if (this.delayed.size >= MAX_DELAYED_MESSAGES) {
       this.counters.dropped++;
       if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'delay queue full');
-      this.warnDelayed(`dropped a delayed message to node-${message.to}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`);
+      this.warnDelayed(
+        `dropped a delayed message to node-${message.to}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`,
+      );
       return;
     }
     const timer = setTimeout(() => {
@@ -283,7 +297,9 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       if (bytes + 2 + ENVELOPE_BYTES > this.o.maxFrameBytes) {
         this.counters.dropped++;
         if (traceId > 0) this.o.trace!.dropped(traceId, 'larger than the frame limit');
-        this.warnOversized(`dropped a ${bytes}-byte message to node-${link.id}: larger than the ${this.o.maxFrameBytes}-byte frame limit`);
+        this.warnOversized(
+          `dropped a ${bytes}-byte message to node-${link.id}: larger than the ${this.o.maxFrameBytes}-byte frame limit`,
+        );
         continue;
       }
       if (parts.length > 0 && size + parts.length + bytes > budget) cut();
@@ -297,7 +313,8 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 
   private write(link: Link, frame: Frame): void {
     // A socket the peer is closing drops what it is given; such frames wait in the queue for the redial instead.
-    if (link.open && link.ws !== null && link.ws.readyState === WebSocket.OPEN) return this.writeOpen(link, link.ws, frame);
+    if (link.open && link.ws !== null && link.ws.readyState === WebSocket.OPEN)
+      return this.writeOpen(link, link.ws, frame);
     this.queueForRedial(link, frame);
     this.dial(link);
   }
@@ -311,7 +328,11 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private writeOpen(link: Link, ws: WebSocket, frame: Frame): void {
     const unread = ws.bufferedAmount;
     if (unread + frame.bytes > this.backlogBytes) {
-      this.dropForBacklog(link, frame, `it has left ${mib(unread)} MiB unread and a peer may leave at most ${mib(this.backlogBytes)} MiB`);
+      this.dropForBacklog(
+        link,
+        frame,
+        `it has left ${mib(unread)} MiB unread and a peer may leave at most ${mib(this.backlogBytes)} MiB`,
+      );
       return;
     }
     this.counters.bytesOut += frame.bytes;
@@ -326,7 +347,8 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       const oldest = link.queue.shift()!;
       link.queuedBytes -= oldest.bytes;
       this.dropForBacklog(
-        link, oldest,
+        link,
+        oldest,
         `it is unreachable and ${link.queue.length} frames (${mib(link.queuedBytes)} MiB) already wait for it, at most ${MAX_QUEUED_FRAMES} frames or ${mib(this.backlogBytes)} MiB per peer`,
       );
     }
@@ -337,7 +359,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     this.counters.droppedBacklog += frame.count;
     link.warnDrop(
       `dropping messages to node-${link.id} because ${why}; ` +
-      `${this.counters.droppedBacklog} dropped so far on all links, and Paxos retransmits what matters`,
+        `${this.counters.droppedBacklog} dropped so far on all links, and Paxos retransmits what matters`,
     );
   }
 
@@ -345,7 +367,12 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   backlog(peer: number): LinkBacklog | null {
     const link = this.links.get(peer);
     if (link === undefined) return null;
-    return { open: link.open, queuedFrames: link.queue.length, queuedBytes: link.queuedBytes, bufferedBytes: link.ws?.bufferedAmount ?? 0 };
+    return {
+      open: link.open,
+      queuedFrames: link.queue.length,
+      queuedBytes: link.queuedBytes,
+      bufferedBytes: link.ws?.bufferedAmount ?? 0,
+    };
   }
 
   /** At most one dial per peer is in flight: a connecting socket or a pending retry timer blocks another. */
@@ -354,11 +381,14 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     const { host, port } = link.address;
     const ws = new WebSocket(`ws://${host}:${port}/peer`, {
       headers: {
-        authorization: `Bearer ${this.o.secret}`, 'x-paxos-node': String(this.o.selfId),
+        authorization: `Bearer ${this.o.secret}`,
+        'x-paxos-node': String(this.o.selfId),
         ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
         ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
       },
-      maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000,
+      maxPayload: this.o.maxFrameBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: 2000,
     });
     link.ws = ws;
     // 'close' always follows an error and schedules the retry; the error itself is logged once per distinct cause.
@@ -375,7 +405,8 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private onOpen(link: Link): void {
     link.open = true;
     link.backoffMs = RECONNECT_MIN_MS;
-    if (link.problem !== null) this.o.log?.(`reached node-${link.id} at ${link.address.host}:${link.address.port} again`);
+    if (link.problem !== null)
+      this.o.log?.(`reached node-${link.id} at ${link.address.host}:${link.address.port} again`);
     link.problem = null;
     const queued = link.queue;
     link.queue = [];
@@ -386,7 +417,9 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private noteProblem(link: Link, problem: string): void {
     if (problem === link.problem) return;
     link.problem = problem;
-    this.o.log?.(`cannot reach node-${link.id} at ${link.address.host}:${link.address.port}: ${problem}; retrying while there is something to send`);
+    this.o.log?.(
+      `cannot reach node-${link.id} at ${link.address.host}:${link.address.port}: ${problem}; retrying while there is something to send`,
+    );
   }
 
   /** Capped exponential backoff; an idle link is not redialled until something is sent on it. */
@@ -423,8 +456,13 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   stats(): WsTransportStats {
     const c = this.server.counters;
     return {
-      sent: this.counters.sent, dropped: this.counters.dropped, droppedBacklog: this.counters.droppedBacklog, bytesOut: this.counters.bytesOut,
-      received: c.received, invalid: c.invalid, bytesIn: c.bytesIn,
+      sent: this.counters.sent,
+      dropped: this.counters.dropped,
+      droppedBacklog: this.counters.droppedBacklog,
+      bytesOut: this.counters.bytesOut,
+      received: c.received,
+      invalid: c.invalid,
+      bytesIn: c.bytesIn,
     };
   }
 
@@ -464,17 +502,30 @@ function dialProblem(err: NodeJS.ErrnoException): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ECONNRESET') return 'connection reset';
   const status = /Unexpected server response: (\d+)/.exec(err.message);
-  if (status !== null) return status[1] === '401' ? 'it refused our cluster secret (HTTP 401)' : `it refused the connection (HTTP ${status[1]})`;
+  if (status !== null)
+    return status[1] === '401'
+      ? 'it refused our cluster secret (HTTP 401)'
+      : `it refused the connection (HTTP ${status[1]})`;
   return err.message;
 }
 
-export async function createWsTransport<M extends { from: number; to: number }>(o: WsTransportOptions<M>): Promise<WsTransport<M>> {
+export async function createWsTransport<M extends { from: number; to: number }>(
+  o: WsTransportOptions<M>,
+): Promise<WsTransport<M>> {
   let transport: WsTransport<M> | null = null;
   const server = await startWsServer<M>({
-    host: o.host ?? '127.0.0.1', port: o.listenPort, secret: o.secret, clusterSize: o.clusterSize, selfId: o.selfId,
-    maxFrameBytes: o.maxFrameBytes, validate: o.validate, onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
-    ...(o.log ? { log: o.log } : {}), ...(o.onControl ? { onControl: o.onControl } : {}),
-    ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}), ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
+    host: o.host ?? '127.0.0.1',
+    port: o.listenPort,
+    secret: o.secret,
+    clusterSize: o.clusterSize,
+    selfId: o.selfId,
+    maxFrameBytes: o.maxFrameBytes,
+    validate: o.validate,
+    onPeerMessage: (m, traceId) => transport?.deliver(m, traceId),
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.onControl ? { onControl: o.onControl } : {}),
+    ...(o.advertised !== undefined ? { advertised: [o.advertised] } : {}),
+    ...(o.allowedHosts !== undefined ? { extraHosts: o.allowedHosts } : {}),
     ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
     ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
     ...(o.probes !== undefined ? { probes: o.probes } : {}),
@@ -484,4 +535,9 @@ export async function createWsTransport<M extends { from: number; to: number }>(
 }
 
 // The control client lives in its own module; callers have always imported it from here.
-export { connectControl, ControlConnectError, type ControlClient, type ControlClientOptions } from './control-client.js';
+export {
+  type ControlClient,
+  type ControlClientOptions,
+  ControlConnectError,
+  connectControl,
+} from './control-client.js';

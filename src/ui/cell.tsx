@@ -16,7 +16,9 @@ export function Cell({ width, text, style, last }: CellProps) {
     <Box width={width} flexShrink={0}>
       <Box width={inner}>
         {/* Callers escape keys and values with showText; showLine is the backstop for any text they did not. */}
-        <Text wrap="truncate-end" {...style}>{showLine(text)}</Text>
+        <Text wrap="truncate-end" {...style}>
+          {showLine(text)}
+        </Text>
       </Box>
     </Box>
   );

@@ -1,7 +1,7 @@
 /** The values chosen so far, newest first: slot (or key), value, ballot. */
 import { Box } from 'ink';
-import { showText } from '../text/escape.js';
 import type { Protocol } from '../core/types.js';
+import { showText } from '../text/escape.js';
 import { Cell } from './cell.js';
 import type { ChosenEntry } from './model.js';
 import { Rule } from './rule.js';
@@ -25,10 +25,16 @@ export function ChosenList({ entries, total, protocol, width, lines, color }: Ch
   return (
     <Box flexDirection="column" width={width} height={lines + 1}>
       <Rule title={`chosen (${total})`} width={width} color={color} />
-      {entries.length === 0 && lines > 0 && <Cell width={width} text="nothing chosen yet" style={paint(color, { dimColor: true })} last />}
+      {entries.length === 0 && lines > 0 && (
+        <Cell width={width} text="nothing chosen yet" style={paint(color, { dimColor: true })} last />
+      )}
       {entries.slice(0, lines).map((e) => (
         <Box key={e.instance} height={1}>
-          <Cell width={instanceWidth} text={instanceText(protocol, e.instance)} style={paint(color, { color: 'cyan' })} />
+          <Cell
+            width={instanceWidth}
+            text={instanceText(protocol, e.instance)}
+            style={paint(color, { color: 'cyan' })}
+          />
           <Cell width={valueWidth} text={showText(e.value)} style={paint(color, { bold: true })} />
           <Cell width={BALLOT_WIDTH} text={ballotText(e.ballot)} style={paint(color, { dimColor: true })} last />
         </Box>

@@ -4,23 +4,23 @@
  * action's outcome); every action is a callback and the cluster decides what
  * it means and whether it worked.
  */
-import { Box, Text, useInput, useStdin, type Key } from 'ink';
+import { Box, type Key, Text, useInput, useStdin } from 'ink';
 import { useCallback, useRef, useState } from 'react';
-import { nodeName, type NodeId } from '../core/types.js';
-import { NOT_STEP_MODE, RELEASED, type HeldMessage, type StepRelease } from '../node/step.js';
+import { type NodeId, nodeName } from '../core/types.js';
+import { type HeldMessage, NOT_STEP_MODE, RELEASED, type StepRelease } from '../node/step.js';
 import { ChosenList } from './chosen-list.js';
 import { Header } from './header.js';
-import { NO_HELD, type HeldSnapshot } from './held-feed.js';
+import { type HeldSnapshot, NO_HELD } from './held-feed.js';
 import { HeldList } from './held-list.js';
 import { HelpOverlay } from './help-overlay.js';
 import { KeyTable } from './key-table.js';
-import { layoutFor, tooSmall, type Layout } from './layout.js';
+import { type Layout, layoutFor, tooSmall } from './layout.js';
 import { LogPane } from './log-pane.js';
 import { MessageFlow } from './message-flow.js';
-import { memberCount, selectableId, selectNode, shownRows, type DashboardState } from './model.js';
+import { type DashboardState, memberCount, selectableId, selectNode, shownRows } from './model.js';
 import { ProposeInput } from './propose-input.js';
 import { ReplicaTable } from './replica-table.js';
-import { FaultsLine, HintLine, StatusLine, StoppedLine, type Outcome } from './status-line.js';
+import { FaultsLine, HintLine, type Outcome, StatusLine, StoppedLine } from './status-line.js';
 
 /** What the keys do. A returned string, if any, is shown as the outcome instead of the default sentence. */
 export interface DashboardActions {
@@ -119,7 +119,11 @@ function confirmQuestion(d: Drastic): string {
 
 export function Dashboard(props: DashboardProps) {
   const [screen, setScreenState] = useState<Screen>(() => ({
-    selected: props.state.selected, helpOpen: false, proposeText: null, confirming: null, heldCursor: { id: null, index: 0 },
+    selected: props.state.selected,
+    helpOpen: false,
+    proposeText: null,
+    confirming: null,
+    heldCursor: { id: null, index: 0 },
   }));
   // Keys can arrive faster than React re-renders (typing, pasting); the handler reads and writes this ref,
   // so it never works from a stale copy of the screen or the props.
@@ -129,26 +133,43 @@ export function Dashboard(props: DashboardProps) {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const { run, say } = useActionRunner(setOutcome);
 
-  const onKey = useCallback((input: string, key: Key) => {
-    const setScreen = (change: Partial<Screen>) => {
-      screenRef.current = { ...screenRef.current, ...change };
-      setScreenState(screenRef.current);
-    };
-    const p = propsRef.current;
-    const one = (k: string, asKey: Key) => handleKey({
-      input: k, key: asKey, screen: screenRef.current, setScreen, run, say, actions: p.actions, clusterSize: p.state.clusterSize,
-      step: p.step === true, held: (p.held ?? NO_HELD).messages, state: p.state,
-    });
-    // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. A chunk of anything else in step
-    // mode is a paste, and must not deliver or drop several messages at once.
-    if (screenRef.current.proposeText === null && screenRef.current.confirming === null && /^(\[+|\]+)$/.test(input)) {
-      for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k, key);
-      return;
-    }
-    const burst = splitBurst(input, key);
-    if (burst === null || p.step === true && screenRef.current.proposeText === null) one(input, key);
-    else for (const [k, asKey] of burst) one(k, asKey);
-  }, [run, say]);
+  const onKey = useCallback(
+    (input: string, key: Key) => {
+      const setScreen = (change: Partial<Screen>) => {
+        screenRef.current = { ...screenRef.current, ...change };
+        setScreenState(screenRef.current);
+      };
+      const p = propsRef.current;
+      const one = (k: string, asKey: Key) =>
+        handleKey({
+          input: k,
+          key: asKey,
+          screen: screenRef.current,
+          setScreen,
+          run,
+          say,
+          actions: p.actions,
+          clusterSize: p.state.clusterSize,
+          step: p.step === true,
+          held: (p.held ?? NO_HELD).messages,
+          state: p.state,
+        });
+      // A held-down `]` can reach us as one chunk (`]]]`); each is a cursor move. A chunk of anything else in step
+      // mode is a paste, and must not deliver or drop several messages at once.
+      if (
+        screenRef.current.proposeText === null &&
+        screenRef.current.confirming === null &&
+        /^(\[+|\]+)$/.test(input)
+      ) {
+        for (const k of input.slice(0, MAX_CURSOR_REPEAT)) one(k, key);
+        return;
+      }
+      const burst = splitBurst(input, key);
+      if (burst === null || (p.step === true && screenRef.current.proposeText === null)) one(input, key);
+      else for (const [k, asKey] of burst) one(k, asKey);
+    },
+    [run, say],
+  );
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();
   useInput(onKey, { isActive: isRawModeSupported });
@@ -167,22 +188,61 @@ export function Dashboard(props: DashboardProps) {
     );
   }
   const rows = shownRows(state);
-  const layout = layoutFor({ columns: props.columns, rows: props.rows, clusterSize: rows.length, protocol: state.protocol });
+  const layout = layoutFor({
+    columns: props.columns,
+    rows: props.rows,
+    clusterSize: rows.length,
+    protocol: state.protocol,
+  });
   return (
     <Box flexDirection="column" width={layout.columns}>
       <Header state={state} replicas={memberCount(state)} columns={layout.columns} color={props.color} />
-      <ReplicaTable rows={rows} protocol={state.protocol} leaderId={state.leader?.id ?? null} selected={state.selected}
-        visibleRows={layout.tableRows} columns={layout.columns} color={props.color} />
-      {helpOpen
-        ? <HelpOverlay width={layout.columns} height={layout.upperLines + layout.lowerLines + 2} color={props.color} step={step} quitStopsCluster={props.quitStopsCluster === true} />
-        : <Sections state={state} layout={layout} color={props.color} held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null} />}
-      {state.stopped !== null
-        ? <StoppedLine reason={state.stopped} width={layout.columns} color={props.color} quitStopsCluster={props.quitStopsCluster === true} />
-        : <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />}
+      <ReplicaTable
+        rows={rows}
+        protocol={state.protocol}
+        leaderId={state.leader?.id ?? null}
+        selected={state.selected}
+        visibleRows={layout.tableRows}
+        columns={layout.columns}
+        color={props.color}
+      />
+      {helpOpen ? (
+        <HelpOverlay
+          width={layout.columns}
+          height={layout.upperLines + layout.lowerLines + 2}
+          color={props.color}
+          step={step}
+          quitStopsCluster={props.quitStopsCluster === true}
+        />
+      ) : (
+        <Sections
+          state={state}
+          layout={layout}
+          color={props.color}
+          held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null}
+        />
+      )}
+      {state.stopped !== null ? (
+        <StoppedLine
+          reason={state.stopped}
+          width={layout.columns}
+          color={props.color}
+          quitStopsCluster={props.quitStopsCluster === true}
+        />
+      ) : (
+        <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />
+      )}
       <StatusLine outcome={outcome} width={layout.columns} color={props.color} />
-      {proposeText !== null
-        ? <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
-        : <HintLine width={layout.columns} color={props.color} step={step} quitStopsCluster={props.quitStopsCluster === true} />}
+      {proposeText !== null ? (
+        <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
+      ) : (
+        <HintLine
+          width={layout.columns}
+          color={props.color}
+          step={step}
+          quitStopsCluster={props.quitStopsCluster === true}
+        />
+      )}
     </Box>
   );
 }
@@ -199,13 +259,37 @@ interface SectionsProps {
 function Sections({ state, layout, color, held }: SectionsProps) {
   const row = state.rows[state.selected - 1]!;
   // Everything is held in step mode, so the flow would never change; the held messages are what the user acts on.
-  const flow = (width: number, lines: number) => (held !== null
-    ? <HeldList messages={held.messages} total={held.total} cursor={held.cursor} error={held.error} width={width} lines={lines} color={color} />
-    : <MessageFlow entries={state.flow} notShown={state.flowNotShown} folded={state.flowFolded} width={width} lines={lines} color={color} />);
+  const flow = (width: number, lines: number) =>
+    held !== null ? (
+      <HeldList
+        messages={held.messages}
+        total={held.total}
+        cursor={held.cursor}
+        error={held.error}
+        width={width}
+        lines={lines}
+        color={color}
+      />
+    ) : (
+      <MessageFlow
+        entries={state.flow}
+        notShown={state.flowNotShown}
+        folded={state.flowFolded}
+        width={width}
+        lines={lines}
+        color={color}
+      />
+    );
   if (state.protocol === 'basic') {
     return (
       <Box flexDirection="column">
-        <KeyTable keys={state.keys} clusterSize={state.clusterSize} width={layout.columns} lines={layout.upperLines} color={color} />
+        <KeyTable
+          keys={state.keys}
+          clusterSize={state.clusterSize}
+          width={layout.columns}
+          lines={layout.upperLines}
+          color={color}
+        />
         <Box columnGap={1}>
           {flow(layout.leftWidth, layout.lowerLines)}
           <LogPane node={row.id} lines={row.log} width={layout.rightWidth} height={layout.lowerLines} color={color} />
@@ -216,7 +300,14 @@ function Sections({ state, layout, color, held }: SectionsProps) {
   return (
     <Box flexDirection="column">
       <Box columnGap={1}>
-        <ChosenList entries={state.chosen} total={state.totalChosen} protocol={state.protocol} width={layout.leftWidth} lines={layout.upperLines} color={color} />
+        <ChosenList
+          entries={state.chosen}
+          total={state.totalChosen}
+          protocol={state.protocol}
+          width={layout.leftWidth}
+          lines={layout.upperLines}
+          color={color}
+        />
         {flow(layout.rightWidth, layout.upperLines)}
       </Box>
       <LogPane node={row.id} lines={row.log} width={layout.columns} height={layout.lowerLines} color={color} />
@@ -246,12 +337,22 @@ interface KeyArgs {
 function handleKey(args: KeyArgs): void {
   const { input, key, screen, setScreen, run, say, actions, clusterSize } = args;
   if (screen.confirming !== null) {
-    answerConfirmation({ input, drastic: screen.confirming, clear: () => setScreen({ confirming: null }), run, say, actions });
+    answerConfirmation({
+      input,
+      drastic: screen.confirming,
+      clear: () => setScreen({ confirming: null }),
+      run,
+      say,
+      actions,
+    });
     return;
   }
   if (screen.proposeText !== null) {
     editProposal({
-      input, key, text: screen.proposeText, setText: (proposeText) => setScreen({ proposeText }),
+      input,
+      key,
+      text: screen.proposeText,
+      setText: (proposeText) => setScreen({ proposeText }),
       submit: (text) => run(`proposing ${text}`, `${text} proposed`, () => actions.propose(text)),
     });
     return;
@@ -268,8 +369,7 @@ function handleKey(args: KeyArgs): void {
     const confirming: Drastic = { verb: input === 'k' ? 'kill' : input === 'r' ? 'restart' : 'isolate', id };
     setScreen({ confirming });
     say({ kind: 'ask', text: confirmQuestion(confirming) });
-  }
-  else if (input === 'h') run('healing the network', 'network healed', () => actions.heal());
+  } else if (input === 'h') run('healing the network', 'network healed', () => actions.heal());
   else if (input === 't') run('ticking every replica once', 'ticked', () => actions.tick());
   else if (input === 'd') run('delivering every held message', 'delivered', () => actions.deliverAll());
   else if (input === 'x') run('dropping every held message', 'dropped', () => actions.dropAll());
@@ -299,14 +399,22 @@ function stepKeyOf(input: string, key: Key): StepKey | null {
 }
 
 /** The words for acting on one held message while it runs. */
-const RELEASING: Readonly<Record<StepRelease, string>> = { deliver: 'delivering', drop: 'dropping', duplicate: 'duplicating' };
+const RELEASING: Readonly<Record<StepRelease, string>> = {
+  deliver: 'delivering',
+  drop: 'dropping',
+  duplicate: 'duplicating',
+};
 
 /**
  * Acts on the selected held message or replica. Step mode is fixed when the
  * cluster starts, so outside it these keys are refused here, in the
  * cluster's own sentence, without asking the cluster.
  */
-function handleStepKey(stepKey: StepKey, id: NodeId, { screen, setScreen, run, say, actions, step, held }: KeyArgs): void {
+function handleStepKey(
+  stepKey: StepKey,
+  id: NodeId,
+  { screen, setScreen, run, say, actions, step, held }: KeyArgs,
+): void {
   if (!step) {
     say({ kind: 'error', text: NOT_STEP_MODE });
     return;
@@ -328,7 +436,9 @@ function handleStepKey(stepKey: StepKey, id: NodeId, { screen, setScreen, run, s
   }
   // The cursor keeps its position: once this message leaves the list, the one after it is selected.
   setScreen({ heldCursor: { id: message.id, index: at } });
-  run(`${RELEASING[stepKey]} ${message.id}`, `${RELEASED[stepKey]} ${message.id}`, () => actions.release(stepKey, message.id));
+  run(`${RELEASING[stepKey]} ${message.id}`, `${RELEASED[stepKey]} ${message.id}`, () =>
+    actions.release(stepKey, message.id),
+  );
 }
 
 interface AnswerArgs {
@@ -388,28 +498,52 @@ type ActionRunner = (pending: string, done: string, action: () => Promise<string
 
 function useActionRunner(setOutcome: (o: Outcome) => void): { run: ActionRunner; say: (o: Outcome) => void } {
   const latest = useRef(0);
-  const run = useCallback((pending: string, done: string, action: () => Promise<string | void>) => {
-    const seq = ++latest.current;
-    setOutcome({ kind: 'pending', text: `${pending}…` });
-    Promise.resolve()
-      .then(action)
-      .then(
-        (result) => { if (seq === latest.current) setOutcome({ kind: 'ok', text: typeof result === 'string' && result !== '' ? result : done }); },
-        (err: unknown) => { if (seq === latest.current) setOutcome({ kind: 'error', text: err instanceof Error ? err.message : String(err) }); },
-      );
-  }, [setOutcome]);
-  const say = useCallback((o: Outcome) => {
-    ++latest.current;
-    setOutcome(o);
-  }, [setOutcome]);
+  const run = useCallback(
+    (pending: string, done: string, action: () => Promise<string | void>) => {
+      const seq = ++latest.current;
+      setOutcome({ kind: 'pending', text: `${pending}…` });
+      Promise.resolve()
+        .then(action)
+        .then(
+          (result) => {
+            if (seq === latest.current)
+              setOutcome({ kind: 'ok', text: typeof result === 'string' && result !== '' ? result : done });
+          },
+          (err: unknown) => {
+            if (seq === latest.current)
+              setOutcome({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
+          },
+        );
+    },
+    [setOutcome],
+  );
+  const say = useCallback(
+    (o: Outcome) => {
+      ++latest.current;
+      setOutcome(o);
+    },
+    [setOutcome],
+  );
   return { run, say };
 }
 
 /** A key as Ink would have parsed it had it come alone; only what the keys above look at. */
 function plainKey(over: Partial<Key>): Key {
   return {
-    upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false,
-    return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
+    upArrow: false,
+    downArrow: false,
+    leftArrow: false,
+    rightArrow: false,
+    pageDown: false,
+    pageUp: false,
+    return: false,
+    escape: false,
+    ctrl: false,
+    shift: false,
+    tab: false,
+    backspace: false,
+    delete: false,
+    meta: false,
     ...over,
   } as Key;
 }

@@ -5,7 +5,8 @@ import type { DashboardState } from './model.js';
 import { ballotText, compact, paint } from './text.js';
 
 export interface HeaderProps {
-  readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'> & Partial<Pick<DashboardState, 'membership'>>;
+  readonly state: Pick<DashboardState, 'clusterSize' | 'protocol' | 'leader' | 'totalChosen' | 'messageRatePerSec'> &
+    Partial<Pick<DashboardState, 'membership'>>;
   /** The replicas the table shows (the configuration's, as `paxos status` counts them); the cluster size if absent. */
   readonly replicas?: number;
   readonly columns: number;
@@ -14,9 +15,12 @@ export interface HeaderProps {
 
 export function Header({ state, replicas, columns, color }: HeaderProps) {
   // Basic Paxos has no leader: any replica may propose, which is exactly what the duelling example shows.
-  const leader = state.protocol === 'basic'
-    ? 'no leader'
-    : state.leader === null ? 'leader none' : `leader ${nodeName(state.leader.id)} at ${ballotText(state.leader.ballot)}`;
+  const leader =
+    state.protocol === 'basic'
+      ? 'no leader'
+      : state.leader === null
+        ? 'leader none'
+        : `leader ${nodeName(state.leader.id)} at ${ballotText(state.leader.ballot)}`;
   return (
     <Box width={columns} height={1}>
       <Text wrap="truncate-end">

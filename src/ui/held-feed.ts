@@ -35,7 +35,10 @@ export class HeldFeed {
   private stopped = false;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly read: ReadHeld, private readonly intervalMs = HELD_POLL_MS) {}
+  constructor(
+    private readonly read: ReadHeld,
+    private readonly intervalMs = HELD_POLL_MS,
+  ) {}
 
   /** Reads now, then again `intervalMs` after each answer; at most one read is ever out. */
   refresh(): void {

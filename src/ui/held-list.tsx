@@ -55,18 +55,34 @@ export function heldWindow(count: number, lines: number, cursor: number): HeldWi
 /** The cells of one line: keys and values are user text, so they go through showText here, once. */
 function cells(m: HeldMessage): string[] {
   const where = m.slot !== null ? `#${m.slot}` : m.key !== null ? fit(showText(m.key), MAX_KEY_COLUMN).trimEnd() : '-';
-  return [m.id, `node-${m.from} → node-${m.to}`, m.type, m.ballot ?? '-', where, m.value !== null ? showText(m.value) : '-'];
+  return [
+    m.id,
+    `node-${m.from} → node-${m.to}`,
+    m.type,
+    m.ballot ?? '-',
+    where,
+    m.value !== null ? showText(m.value) : '-',
+  ];
 }
 
 /** Pads every column but the last to its widest cell among the lines shown, so the visible lines read as a table. */
 function alignedLines(rows: readonly string[][]): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** `+12 more (3 above, 9 below)`; messages a replica did not list are counted too. */
 function moreText(w: HeldWindow, unlisted: number): string {
-  const parts = [w.above > 0 ? `${w.above} above` : '', w.below > 0 ? `${w.below} below` : '', unlisted > 0 ? `${unlisted} not listed` : ''].filter((p) => p !== '');
+  const parts = [
+    w.above > 0 ? `${w.above} above` : '',
+    w.below > 0 ? `${w.below} below` : '',
+    unlisted > 0 ? `${unlisted} not listed` : '',
+  ].filter((p) => p !== '');
   return `+${w.above + w.below + unlisted} more (${parts.join(', ')})`;
 }
 
@@ -84,12 +100,23 @@ export function HeldList({ messages, total, cursor, error, width, lines, color }
       <Rule title={`held (${total})`} width={width} color={color} />
       {errorLines > 0 && <Line text={`✗ ${error}`} width={width} style={paint(color, { color: 'red' })} />}
       {messages.length === 0 && room > 0 && (
-        <Line text="nothing is held; t ticks every replica, T the selected one" width={width} style={paint(color, { dimColor: true })} />
+        <Line
+          text="nothing is held; t ticks every replica, T the selected one"
+          width={width}
+          style={paint(color, { dimColor: true })}
+        />
       )}
       {shown.map((text, i) => {
         const selected = w.start + i === at;
         // The marker is there with colour too, so the cursor never depends on inverse video alone.
-        return <Line key={messages[w.start + i]!.id} text={(selected ? MARKER : NO_MARKER) + text} width={width} style={selected ? paint(color, { inverse: true }) : {}} />;
+        return (
+          <Line
+            key={messages[w.start + i]!.id}
+            text={(selected ? MARKER : NO_MARKER) + text}
+            width={width}
+            style={selected ? paint(color, { inverse: true }) : {}}
+          />
+        );
       })}
       {more && <Line text={moreText(w, unlisted)} width={width} style={paint(color, { dimColor: true })} />}
     </Box>
@@ -100,7 +127,9 @@ function Line({ text, width, style }: { readonly text: string; readonly width: n
   return (
     <Box width={width} height={1}>
       {/* Keys and values were escaped with showText above; showLine is the backstop for anything that was not. */}
-      <Text wrap="truncate-end" {...style}>{showLine(text)}</Text>
+      <Text wrap="truncate-end" {...style}>
+        {showLine(text)}
+      </Text>
     </Box>
   );
 }

@@ -38,9 +38,24 @@ const LEGEND: readonly (readonly [string, string])[] = [
 ];
 
 /** `paxos up` runs the cluster in the dashboard's own process: leaving it stops the cluster. */
-const UP_QUIT: readonly [string, string] = ['q', 'stop the cluster and quit (Ctrl-C too); paxos up --detach keeps one running'];
+const UP_QUIT: readonly [string, string] = [
+  'q',
+  'stop the cluster and quit (Ctrl-C too); paxos up --detach keeps one running',
+];
 
-export function HelpOverlay({ width, height, color, step = false, quitStopsCluster = false }: { readonly width: number; readonly height: number; readonly color: boolean; readonly step?: boolean; readonly quitStopsCluster?: boolean }) {
+export function HelpOverlay({
+  width,
+  height,
+  color,
+  step = false,
+  quitStopsCluster = false,
+}: {
+  readonly width: number;
+  readonly height: number;
+  readonly color: boolean;
+  readonly step?: boolean;
+  readonly quitStopsCluster?: boolean;
+}) {
   const keys = quitStopsCluster ? KEYS.map((k) => (k[0] === 'q' ? UP_QUIT : k)) : KEYS;
   const rows = step ? [...STEP_KEYS, ...keys, ...LEGEND] : [...keys, ...LEGEND];
   return (
@@ -48,8 +63,12 @@ export function HelpOverlay({ width, height, color, step = false, quitStopsClust
       <Rule title="help (press ? to close)" width={width} color={color} />
       {rows.slice(0, Math.max(0, height - 1)).map(([key, text], i) => (
         <Box key={i} width={width} height={1}>
-          <Box width={10} flexShrink={0}><Text {...paint(color, { bold: true, color: 'cyan' })}>{key}</Text></Box>
-          <Box width={Math.max(1, width - 10)}><Text wrap="truncate-end">{text}</Text></Box>
+          <Box width={10} flexShrink={0}>
+            <Text {...paint(color, { bold: true, color: 'cyan' })}>{key}</Text>
+          </Box>
+          <Box width={Math.max(1, width - 10)}>
+            <Text wrap="truncate-end">{text}</Text>
+          </Box>
         </Box>
       ))}
     </Box>

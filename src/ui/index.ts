@@ -1,18 +1,40 @@
 /** The dashboard's public surface: the pure model, the components, and the terminal entry point. */
-export { applyEvent, initialDashboard, seedChosen, selectNode, describeCoreEvent, CHOSEN_LIMIT, FLOW_LIMIT, KEY_LIMIT, LOG_LIMIT, SEED_LIMIT } from './model.js';
-export { isIsolated, type FaultRules } from '../transport/faults.js';
-export type { ChosenEntry, DashboardState, MissedChosen, FlowEntry, KeyCell, KeyRow, Liveness, LogLine, ReplicaRow } from './model.js';
+
+export { type FaultRules, isIsolated } from '../transport/faults.js';
+export { ChosenList } from './chosen-list.js';
 export { Dashboard, type DashboardActions, type DashboardProps } from './dashboard.js';
 export { Header } from './header.js';
-export { ReplicaTable } from './replica-table.js';
-export { ChosenList } from './chosen-list.js';
-export { MessageFlow } from './message-flow.js';
-export { HeldList, heldWindow, type HeldListProps } from './held-list.js';
-export { HeldFeed, HELD_POLL_MS, NO_HELD, type HeldSnapshot } from './held-feed.js';
-export { LogPane } from './log-pane.js';
-export { KeyTable } from './key-table.js';
+export { HELD_POLL_MS, HeldFeed, type HeldSnapshot, NO_HELD } from './held-feed.js';
+export { HeldList, type HeldListProps, heldWindow } from './held-list.js';
 export { HelpOverlay } from './help-overlay.js';
+export { KeyTable } from './key-table.js';
+export { type Layout, layoutFor } from './layout.js';
+export { LogPane } from './log-pane.js';
+export { MessageFlow } from './message-flow.js';
+export type {
+  ChosenEntry,
+  DashboardState,
+  FlowEntry,
+  KeyCell,
+  KeyRow,
+  Liveness,
+  LogLine,
+  MissedChosen,
+  ReplicaRow,
+} from './model.js';
+export {
+  applyEvent,
+  CHOSEN_LIMIT,
+  describeCoreEvent,
+  FLOW_LIMIT,
+  initialDashboard,
+  KEY_LIMIT,
+  LOG_LIMIT,
+  SEED_LIMIT,
+  seedChosen,
+  selectNode,
+} from './model.js';
 export { ProposeInput } from './propose-input.js';
-export { FaultsLine, HintLine, StatusLine, faultsText, type Outcome } from './status-line.js';
-export { layoutFor, type Layout } from './layout.js';
-export { startDashboard, FrameStore, ScreenGuard, type DashboardHandle, type StartDashboardOptions } from './render.js';
+export { type DashboardHandle, FrameStore, ScreenGuard, type StartDashboardOptions, startDashboard } from './render.js';
+export { ReplicaTable } from './replica-table.js';
+export { FaultsLine, faultsText, HintLine, type Outcome, StatusLine } from './status-line.js';

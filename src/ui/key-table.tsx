@@ -29,7 +29,10 @@ const MIN_CELL_WIDTH = 7;
 export function KeyTable({ keys, clusterSize, width, lines, color }: KeyTableProps) {
   // On a narrow terminal a large cluster shows its first acceptors only, rather than wrapping.
   const available = Math.max(MIN_CELL_WIDTH, width - KEY_WIDTH - CHOSEN_WIDTH);
-  const acceptors = Array.from({ length: Math.min(clusterSize, Math.floor(available / MIN_CELL_WIDTH)) }, (_, i) => i + 1);
+  const acceptors = Array.from(
+    { length: Math.min(clusterSize, Math.floor(available / MIN_CELL_WIDTH)) },
+    (_, i) => i + 1,
+  );
   const cellWidth = Math.floor(available / acceptors.length);
   const shown = keys.slice(0, Math.max(0, Math.floor((lines - 1) / 2)));
   const bold = paint(color, { bold: true });
@@ -39,26 +42,54 @@ export function KeyTable({ keys, clusterSize, width, lines, color }: KeyTablePro
       {lines > 0 && (
         <Box height={1}>
           <Cell width={KEY_WIDTH} text="key" style={bold} />
-          {acceptors.map((id) => <Cell key={id} width={cellWidth} text={nodeName(id)} style={bold} />)}
+          {acceptors.map((id) => (
+            <Cell key={id} width={cellWidth} text={nodeName(id)} style={bold} />
+          ))}
           <Cell width={CHOSEN_WIDTH} text="chosen" style={bold} last />
         </Box>
       )}
-      {shown.map((row) => <KeyLines key={row.key} row={row} acceptors={acceptors} cellWidth={cellWidth} color={color} />)}
+      {shown.map((row) => (
+        <KeyLines key={row.key} row={row} acceptors={acceptors} cellWidth={cellWidth} color={color} />
+      ))}
     </Box>
   );
 }
 
-function KeyLines({ row, acceptors, cellWidth, color }: { row: KeyRow; acceptors: number[]; cellWidth: number; color: boolean }) {
+function KeyLines({
+  row,
+  acceptors,
+  cellWidth,
+  color,
+}: {
+  row: KeyRow;
+  acceptors: number[];
+  cellWidth: number;
+  color: boolean;
+}) {
   return (
     <Box flexDirection="column">
       <Box height={1}>
         <Cell width={KEY_WIDTH} text={showText(row.key)} style={paint(color, { color: 'cyan' })} />
-        {acceptors.map((id) => <Cell key={id} width={cellWidth} text={promisedText(row.cells[id - 1] ?? null)} />)}
-        <Cell width={CHOSEN_WIDTH} text={row.chosen === null ? '-' : showText(row.chosen)} style={paint(color, row.chosen === null ? { dimColor: true } : { color: 'green', bold: true })} last />
+        {acceptors.map((id) => (
+          <Cell key={id} width={cellWidth} text={promisedText(row.cells[id - 1] ?? null)} />
+        ))}
+        <Cell
+          width={CHOSEN_WIDTH}
+          text={row.chosen === null ? '-' : showText(row.chosen)}
+          style={paint(color, row.chosen === null ? { dimColor: true } : { color: 'green', bold: true })}
+          last
+        />
       </Box>
       <Box height={1}>
         <Cell width={KEY_WIDTH} text="" />
-        {acceptors.map((id) => <Cell key={id} width={cellWidth} text={acceptedText(row.cells[id - 1] ?? null)} style={paint(color, { color: 'yellow' })} />)}
+        {acceptors.map((id) => (
+          <Cell
+            key={id}
+            width={cellWidth}
+            text={acceptedText(row.cells[id - 1] ?? null)}
+            style={paint(color, { color: 'yellow' })}
+          />
+        ))}
       </Box>
     </Box>
   );

@@ -53,9 +53,8 @@ export function layoutFor(opts: { columns: number; rows: number; clusterSize: nu
 
 /** Multi splits chosen (narrow) from messages (wide); basic splits messages and log evenly. */
 function splitWidths(columns: number, protocol: Protocol): { leftWidth: number; rightWidth: number } {
-  const leftWidth = protocol === 'multi'
-    ? Math.max(20, Math.min(44, Math.floor(columns * 0.3)))
-    : Math.floor((columns - GAP) / 2);
+  const leftWidth =
+    protocol === 'multi' ? Math.max(20, Math.min(44, Math.floor(columns * 0.3))) : Math.floor((columns - GAP) / 2);
   return { leftWidth, rightWidth: columns - GAP - leftWidth };
 }
 

@@ -1,6 +1,6 @@
 /** The selected replica's log, oldest at the top and the newest line at the bottom, like a terminal. */
 import { Box, Text } from 'ink';
-import { nodeName, type NodeId } from '../core/types.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import { showLine } from '../text/escape.js';
 import type { LogLine } from './model.js';
 import { Rule } from './rule.js';

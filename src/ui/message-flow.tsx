@@ -38,7 +38,9 @@ export function MessageFlow({ entries, notShown, folded = 0, width, lines, color
       {/* Flow lines are described by the replicas, keys and values escaped; showLine catches any line that is not. */}
       {entries.slice(0, lines).map((e, i) => (
         <Box key={i} width={width} height={1}>
-          <Text wrap="truncate-end" {...paint(color, { color: typeColor(e.type) })}>{showLine(e.text)}</Text>
+          <Text wrap="truncate-end" {...paint(color, { color: typeColor(e.type) })}>
+            {showLine(e.text)}
+          </Text>
         </Box>
       ))}
     </Box>

@@ -5,12 +5,12 @@
  * so a cluster running for days at thousands of messages a second cannot
  * grow it.
  */
-import { compareBallots, formatBallot, type Ballot } from '../core/ballot.js';
+import { type Ballot, compareBallots, formatBallot } from '../core/ballot.js';
 import { MAX_NODE_ID, type Membership } from '../core/membership.js';
-import { nodeName, type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
+import { type CoreEvent, type NodeId, type NodeView, nodeName, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
-import { isIsolated, type FaultRules } from '../transport/faults.js';
+import { type FaultRules, isIsolated } from '../transport/faults.js';
 
 export const FLOW_LIMIT = 50;
 export const CHOSEN_LIMIT = 200;
@@ -119,9 +119,23 @@ const NO_FAULTS: FaultRules = {};
 
 function emptyRow(id: NodeId): ReplicaRow {
   return {
-    id, liveness: 'unknown', isolated: false, pid: null, downReason: null, role: null, member: null, leader: null,
-    promised: null, lastAccepted: null, chosenCount: 0, messagesIn: 0, messagesOut: 0,
-    messageRatePerSec: 0, sendRatePerSec: 0, sample: null, log: [],
+    id,
+    liveness: 'unknown',
+    isolated: false,
+    pid: null,
+    downReason: null,
+    role: null,
+    member: null,
+    leader: null,
+    promised: null,
+    lastAccepted: null,
+    chosenCount: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    messageRatePerSec: 0,
+    sendRatePerSec: 0,
+    sample: null,
+    log: [],
   };
 }
 
@@ -130,10 +144,21 @@ export function initialDashboard(opts: { clusterSize: number; protocol: Protocol
     throw new RangeError(`cluster size must be a positive integer, got ${opts.clusterSize}`);
   }
   return {
-    clusterSize: opts.clusterSize, protocol: opts.protocol,
+    clusterSize: opts.clusterSize,
+    protocol: opts.protocol,
     rows: Array.from({ length: opts.clusterSize }, (_, i) => emptyRow(i + 1)),
-    selected: 1, leader: null, totalChosen: 0, messageRatePerSec: 0,
-    chosen: [], flow: [], flowNotShown: 0, keys: [], faults: NO_FAULTS, membership: null, flowFolded: 0, stopped: null,
+    selected: 1,
+    leader: null,
+    totalChosen: 0,
+    messageRatePerSec: 0,
+    chosen: [],
+    flow: [],
+    flowNotShown: 0,
+    keys: [],
+    faults: NO_FAULTS,
+    membership: null,
+    flowFolded: 0,
+    stopped: null,
   };
 }
 
@@ -148,11 +173,22 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'cluster':
       return resize(state, event.clusterSize, event.protocol);
     case 'status':
-      return withSummary(applyKeys(updateRow(withMembership(state, event.status.view.membership), event.status.node, (r) => applyStatus(r, event.status)), event.status));
+      return withSummary(
+        applyKeys(
+          updateRow(withMembership(state, event.status.view.membership), event.status.node, (r) =>
+            applyStatus(r, event.status),
+          ),
+          event.status,
+        ),
+      );
     case 'flow':
-      return hasNode(state, event.node) ? applyFlow(state, event.node, foldIdle(state, event.lines), event.droppedLines) : state;
+      return hasNode(state, event.node)
+        ? applyFlow(state, event.node, foldIdle(state, event.lines), event.droppedLines)
+        : state;
     case 'chosen':
-      return withSummary(applyChosen(state, { instance: event.instance, value: event.value, ballot: event.ballot, atMs: event.atMs }));
+      return withSummary(
+        applyChosen(state, { instance: event.instance, value: event.value, ballot: event.ballot, atMs: event.atMs }),
+      );
     case 'core': {
       const text = describeCoreEvent(state.protocol, event.event);
       return text === null ? state : updateRow(state, event.node, (r) => appendLog(r, event.atMs, text));
@@ -160,15 +196,29 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
     case 'log':
       return updateRow(state, event.node, (r) => appendLog(r, event.atMs, event.line));
     case 'replica-up':
-      return withSummary(updateRow(joined(state, event.node), event.node, (r) => appendLog({ ...r, liveness: 'up', pid: event.pid, downReason: null, sample: null }, event.atMs, `up (pid ${event.pid})`)));
+      return withSummary(
+        updateRow(joined(state, event.node), event.node, (r) =>
+          appendLog(
+            { ...r, liveness: 'up', pid: event.pid, downReason: null, sample: null },
+            event.atMs,
+            `up (pid ${event.pid})`,
+          ),
+        ),
+      );
     case 'replica-down':
-      return withSummary(updateRow(state, event.node, (r) => appendLog(markDown(r, event.reason), event.atMs, `down: ${event.reason}`)));
+      return withSummary(
+        updateRow(state, event.node, (r) => appendLog(markDown(r, event.reason), event.atMs, `down: ${event.reason}`)),
+      );
     case 'faults':
-      return applyFaults(state, {
-        ...(event.partition !== null ? { partition: event.partition } : {}),
-        ...(event.delayMs !== null ? { delayMs: event.delayMs } : {}),
-        dropRate: event.dropRate,
-      }, event.atMs);
+      return applyFaults(
+        state,
+        {
+          ...(event.partition !== null ? { partition: event.partition } : {}),
+          ...(event.delayMs !== null ? { delayMs: event.delayMs } : {}),
+          dropRate: event.dropRate,
+        },
+        event.atMs,
+      );
   }
 }
 
@@ -218,14 +268,27 @@ function applyStatus(row: ReplicaRow, s: ReplicaStatus): ReplicaRow {
   const sample: RateSample = { uptimeMs: s.uptimeMs, messagesIn: s.messagesIn, messagesOut: s.messagesOut };
   const rates = ratesBetween(row.sample, sample);
   return {
-    ...row, liveness: 'up', pid: s.pid, role: s.view.role, member: s.view.member ?? null, leader: s.view.leader, promised: s.view.promised,
-    lastAccepted: s.view.lastAccepted, chosenCount: s.view.chosenCount,
-    messagesIn: s.messagesIn, messagesOut: s.messagesOut, ...rates, sample,
+    ...row,
+    liveness: 'up',
+    pid: s.pid,
+    role: s.view.role,
+    member: s.view.member ?? null,
+    leader: s.view.leader,
+    promised: s.view.promised,
+    lastAccepted: s.view.lastAccepted,
+    chosenCount: s.view.chosenCount,
+    messagesIn: s.messagesIn,
+    messagesOut: s.messagesOut,
+    ...rates,
+    sample,
   };
 }
 
 /** Rates from two successive samples; a restart (uptime or counters going back) starts afresh at zero. */
-function ratesBetween(prev: RateSample | null, next: RateSample): { messageRatePerSec: number; sendRatePerSec: number } {
+function ratesBetween(
+  prev: RateSample | null,
+  next: RateSample,
+): { messageRatePerSec: number; sendRatePerSec: number } {
   if (prev === null) return { messageRatePerSec: 0, sendRatePerSec: 0 };
   const elapsedSec = (next.uptimeMs - prev.uptimeMs) / 1000;
   const dIn = next.messagesIn - prev.messagesIn;
@@ -257,9 +320,17 @@ export function isIdleCatchup(l: Pick<FlowLine, 'type' | 'text'>): boolean {
   return l.type === 'catchup' || (l.type === 'learn' && /\blearn\s*$/.test(l.text));
 }
 
-function applyFlow(state: DashboardState, node: NodeId, { lines, folded }: { lines: readonly FlowLine[]; folded: number }, dropped: number): DashboardState {
+function applyFlow(
+  state: DashboardState,
+  node: NodeId,
+  { lines, folded }: { lines: readonly FlowLine[]; folded: number },
+  dropped: number,
+): DashboardState {
   // Lines arrive oldest first; the flow shows newest first. Only the newest FLOW_LIMIT can ever be shown.
-  const fresh = lines.slice(-FLOW_LIMIT).reverse().map((l) => ({ node, atMs: l.atMs, type: l.type, text: l.text }));
+  const fresh = lines
+    .slice(-FLOW_LIMIT)
+    .reverse()
+    .map((l) => ({ node, atMs: l.atMs, type: l.type, text: l.text }));
   const notShown = Math.max(0, lines.length - FLOW_LIMIT) + (Number.isFinite(dropped) && dropped > 0 ? dropped : 0);
   return {
     ...state,
@@ -375,13 +446,18 @@ export type MissedChosen =
 export function seedChosen(state: DashboardState, missed: MissedChosen, atMs: number): DashboardState {
   if ('error' in missed) {
     const node = missed.node !== null && hasNode(state, missed.node) ? missed.node : state.selected;
-    return updateRow(state, node, (r) => appendLog(r, atMs, `could not read earlier chosen values: ${showLine(missed.error)}`));
+    return updateRow(state, node, (r) =>
+      appendLog(r, atMs, `could not read earlier chosen values: ${showLine(missed.error)}`),
+    );
   }
   const entries = missed.entries.slice(0, SEED_LIMIT);
   let next = state;
   if (state.protocol === 'basic') {
-    const older = entries.filter((e, i) => !state.chosen.some((c) => c.instance === e.instance)
-      && entries.findIndex((o) => o.instance === e.instance) === i);
+    const older = entries.filter(
+      (e, i) =>
+        !state.chosen.some((c) => c.instance === e.instance) &&
+        entries.findIndex((o) => o.instance === e.instance) === i,
+    );
     if (older.length === 0) return state;
     next = { ...state, chosen: state.chosen.concat(older).slice(0, CHOSEN_LIMIT) };
   } else {
@@ -393,7 +469,8 @@ export function seedChosen(state: DashboardState, missed: MissedChosen, atMs: nu
 
 /** Basic mode: folds one acceptor's per-key state into the shared per-key view. */
 function applyKeys(state: DashboardState, s: ReplicaStatus): DashboardState {
-  if (!s.keys || s.keys.length === 0 || !hasNode(state, s.node) || state.rows[s.node - 1]!.liveness === 'down') return state;
+  if (!s.keys || s.keys.length === 0 || !hasNode(state, s.node) || state.rows[s.node - 1]!.liveness === 'down')
+    return state;
   let keys = state.keys;
   for (const k of s.keys.slice(-KEY_LIMIT)) keys = applyKey(keys, state.clusterSize, s.node, k);
   return keys === state.keys ? state : { ...state, keys };
@@ -414,9 +491,15 @@ function applyKey(keys: readonly KeyRow[], clusterSize: number, node: NodeId, k:
 }
 
 function sameCell(a: KeyCell | null, b: KeyCell): boolean {
-  return a !== null && sameBallot(a.promised, b.promised)
-    && (a.accepted === null ? b.accepted === null
-      : b.accepted !== null && sameBallot(a.accepted.ballot, b.accepted.ballot) && a.accepted.value === b.accepted.value);
+  return (
+    a !== null &&
+    sameBallot(a.promised, b.promised) &&
+    (a.accepted === null
+      ? b.accepted === null
+      : b.accepted !== null &&
+        sameBallot(a.accepted.ballot, b.accepted.ballot) &&
+        a.accepted.value === b.accepted.value)
+  );
 }
 
 function sameBallot(a: Ballot | null, b: Ballot | null): boolean {
@@ -442,7 +525,11 @@ function withSummary(state: DashboardState): DashboardState {
     maxChosen = Math.max(maxChosen, r.chosenCount);
     rate += r.sendRatePerSec;
     // Two replicas can both believe they lead for a moment; the higher ballot is the one that can still win.
-    if (r.role === 'leader' && r.promised !== null && (leader === null || compareBallots(r.promised, leader.ballot) > 0)) {
+    if (
+      r.role === 'leader' &&
+      r.promised !== null &&
+      (leader === null || compareBallots(r.promised, leader.ballot) > 0)
+    ) {
       leader = { id: r.id, ballot: r.promised };
     }
   }
@@ -460,14 +547,19 @@ export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | nu
     case 'phase1':
       return `started phase 1 at ${formatBallot(e.ballot)}${on(e.instance)}`;
     case 'phase2':
-      if (protocol === 'basic') return `phase 2 at ${formatBallot(e.ballot)}: ${showText(e.instance)}=${showText(e.value)}${e.adopted ? ' (adopted)' : ''}`;
-      return e.adopted ? `phase 2 at ${formatBallot(e.ballot)}: #${showText(e.instance)} ${showText(e.value)} (adopted)` : null;
+      if (protocol === 'basic')
+        return `phase 2 at ${formatBallot(e.ballot)}: ${showText(e.instance)}=${showText(e.value)}${e.adopted ? ' (adopted)' : ''}`;
+      return e.adopted
+        ? `phase 2 at ${formatBallot(e.ballot)}: #${showText(e.instance)} ${showText(e.value)} (adopted)`
+        : null;
     case 'leader':
       return `became leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
     case 'epoch':
       return `entered epoch ${e.epoch}: voters ${e.voters.map(nodeName).join(', ')} from slot ${e.startSlot}`;
     case 'follower':
-      return e.leader === null ? `stepped down at ${formatBallot(e.ballot)}` : `following ${nodeName(e.leader)} at ${formatBallot(e.ballot)}`;
+      return e.leader === null
+        ? `stepped down at ${formatBallot(e.ballot)}`
+        : `following ${nodeName(e.leader)} at ${formatBallot(e.ballot)}`;
     case 'preempted':
       return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}${on(e.instance)}`;
     case 'backoff':

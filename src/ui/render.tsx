@@ -8,12 +8,19 @@
  */
 import { render } from 'ink';
 import { useEffect, useLayoutEffect, useState, useSyncExternalStore } from 'react';
-import type { Protocol } from '../core/types.js';
+import type { NodeId, Protocol } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { Dashboard, type DashboardActions } from './dashboard.js';
-import { HeldFeed, NO_HELD, type HeldSnapshot, type ReadHeld } from './held-feed.js';
-import { applyEvent, initialDashboard, markRemoved, markStopped, seedChosen, type DashboardState, type MissedChosen } from './model.js';
-import type { NodeId } from '../core/types.js';
+import { HeldFeed, type HeldSnapshot, NO_HELD, type ReadHeld } from './held-feed.js';
+import {
+  applyEvent,
+  type DashboardState,
+  initialDashboard,
+  type MissedChosen,
+  markRemoved,
+  markStopped,
+  seedChosen,
+} from './model.js';
 
 export interface StartDashboardOptions {
   readonly subscribe: (onEvent: (e: ClusterEvent) => void) => () => void;
@@ -161,12 +168,25 @@ function Root({ store, feed, step, actions, stdout, color, quitStopsCluster, onU
   useEffect(() => {
     const onResize = () => setSize(terminalSize(stdout));
     stdout.on('resize', onResize);
-    return () => { stdout.off('resize', onResize); };
+    return () => {
+      stdout.off('resize', onResize);
+    };
   }, [stdout]);
   // A layout effect's cleanup runs synchronously inside Ink's unmount, which covers the paths
   // that never reach our own code: Ctrl-C, and Ink's signal handler on SIGTERM or SIGHUP.
   useLayoutEffect(() => onUnmount, [onUnmount]);
-  return <Dashboard state={state} actions={actions} columns={size.columns} rows={size.rows} color={color} step={step} held={held} quitStopsCluster={quitStopsCluster} />;
+  return (
+    <Dashboard
+      state={state}
+      actions={actions}
+      columns={size.columns}
+      rows={size.rows}
+      color={color}
+      step={step}
+      held={held}
+      quitStopsCluster={quitStopsCluster}
+    />
+  );
 }
 
 /**
@@ -176,17 +196,22 @@ function Root({ store, feed, step, actions, stdout, color, quitStopsCluster, onU
  */
 function refreshingAfterSteps(actions: DashboardActions, feed: HeldFeed | null): DashboardActions {
   if (feed === null) return actions;
-  const after = <A extends unknown[]>(action: (...args: A) => Promise<string | void>) => async (...args: A): Promise<string | void> => {
-    try {
-      return await action(...args);
-    } finally {
-      feed.refresh();
-    }
-  };
+  const after =
+    <A extends unknown[]>(action: (...args: A) => Promise<string | void>) =>
+    async (...args: A): Promise<string | void> => {
+      try {
+        return await action(...args);
+      } finally {
+        feed.refresh();
+      }
+    };
   return {
     ...actions,
-    tick: after(actions.tick), deliverAll: after(actions.deliverAll), dropAll: after(actions.dropAll),
-    release: after(actions.release), tickNode: after(actions.tickNode),
+    tick: after(actions.tick),
+    deliverAll: after(actions.deliverAll),
+    dropAll: after(actions.dropAll),
+    release: after(actions.release),
+    tickNode: after(actions.tickNode),
   };
 }
 
@@ -195,9 +220,15 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   const stdin = options.stdin ?? process.stdin;
   const fps = Math.min(MAX_FPS, Math.max(1, options.fps ?? DEFAULT_FPS));
   const color = options.color ?? !process.env['NO_COLOR'];
-  const store = new FrameStore(markRemoved(initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }), options.removed ?? []));
+  const store = new FrameStore(
+    markRemoved(
+      initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }),
+      options.removed ?? [],
+    ),
+  );
   const screen = new ScreenGuard(stdout);
-  const feed = options.step === true && options.held !== undefined ? new HeldFeed(options.held, options.heldPollMs) : null;
+  const feed =
+    options.step === true && options.held !== undefined ? new HeldFeed(options.held, options.heldPollMs) : null;
 
   let finished = false;
   let unsubscribe: () => void = () => undefined;
@@ -217,7 +248,13 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
     }
   };
   // `q` takes the dashboard down first, so the terminal is back even if the caller's quit is slow or fails.
-  const actions: DashboardActions = { ...refreshingAfterSteps(options.actions, feed), quit: () => { finish(); return options.actions.quit(); } };
+  const actions: DashboardActions = {
+    ...refreshingAfterSteps(options.actions, feed),
+    quit: () => {
+      finish();
+      return options.actions.quit();
+    },
+  };
 
   screen.enter();
   process.on('exit', screen.leave);
@@ -232,11 +269,24 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
     feed?.refresh();
     timer = setInterval(() => store.publish(), Math.round(1000 / fps));
     store.publish();
-    const instance = render(<Root store={store} feed={feed} step={options.step === true} actions={actions} stdout={stdout} color={color}
-      quitStopsCluster={options.quitStopsCluster === true} onUnmount={finish} />,
-      { stdout, stdin, exitOnCtrlC: true });
+    const instance = render(
+      <Root
+        store={store}
+        feed={feed}
+        step={options.step === true}
+        actions={actions}
+        stdout={stdout}
+        color={color}
+        quitStopsCluster={options.quitStopsCluster === true}
+        onUnmount={finish}
+      />,
+      { stdout, stdin, exitOnCtrlC: true },
+    );
     unmountInk = () => instance.unmount();
-    const exited = instance.waitUntilExit().then(() => undefined).finally(finish);
+    const exited = instance
+      .waitUntilExit()
+      .then(() => undefined)
+      .finally(finish);
     // A render error rejects `exited`; it is reported to whoever waits, and must not be an unhandled rejection otherwise.
     exited.catch(() => undefined);
     const stopped = (reason: string): void => {

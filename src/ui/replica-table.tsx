@@ -4,8 +4,8 @@
  * the same with NO_COLOR; colour only repeats what the words say.
  */
 import { Box, type TextProps } from 'ink';
+import { type NodeId, nodeName, type Protocol } from '../core/types.js';
 import { Cell } from './cell.js';
-import { nodeName, type NodeId, type Protocol } from '../core/types.js';
 import { tableWindowStart } from './layout.js';
 import type { ReplicaRow } from './model.js';
 import { acceptedText, ballotText, compact, paint } from './text.js';
@@ -21,7 +21,16 @@ export const ACCEPTED = { min: 8, max: 60 } as const;
  * promised ballot. The replica, its state and what it accepted always stay.
  */
 const DROP_ORDER: readonly Column[] = ['rate', 'io', 'role', 'chosen', 'promised'];
-const TITLES: Readonly<Record<Column, string>> = { mark: '', node: 'replica', state: 'state', role: 'role', promised: 'promised', chosen: 'chosen', io: 'in/out', rate: 'msg/s' };
+const TITLES: Readonly<Record<Column, string>> = {
+  mark: '',
+  node: 'replica',
+  state: 'state',
+  role: 'role',
+  promised: 'promised',
+  chosen: 'chosen',
+  io: 'in/out',
+  rate: 'msg/s',
+};
 
 export interface TableColumns {
   readonly widths: Readonly<Partial<Record<Column, number>>>;
@@ -64,28 +73,60 @@ export interface ReplicaTableProps {
 
 export function ReplicaTable(props: ReplicaTableProps) {
   const layout = tableColumns(props.columns);
-  const at = Math.max(0, props.rows.findIndex((r) => r.id === props.selected));
+  const at = Math.max(
+    0,
+    props.rows.findIndex((r) => r.id === props.selected),
+  );
   const start = tableWindowStart({ clusterSize: props.rows.length, visible: props.visibleRows, selected: at + 1 });
   const shown = props.rows.slice(start, start + props.visibleRows);
   const bold = paint(props.color, { bold: true });
   return (
     <Box flexDirection="column" width={props.columns}>
       <Box height={1}>
-        {cells(layout, (c) => TITLES[c], () => bold, 'accepted')}
+        {cells(
+          layout,
+          (c) => TITLES[c],
+          () => bold,
+          'accepted',
+        )}
       </Box>
       {shown.map((row) => (
-        <ReplicaLine key={row.id} row={row} protocol={props.protocol} isLeader={row.id === props.leaderId}
-          isSelected={row.id === props.selected} layout={layout} color={props.color} />
+        <ReplicaLine
+          key={row.id}
+          row={row}
+          protocol={props.protocol}
+          isLeader={row.id === props.leaderId}
+          isSelected={row.id === props.selected}
+          layout={layout}
+          color={props.color}
+        />
       ))}
     </Box>
   );
 }
 
 /** The cells of one line, in the table's column order, only those that fit. */
-function cells(layout: TableColumns, text: (c: Column) => string, style: (c: Column) => TextProps, accepted: string, acceptedStyle?: TextProps) {
-  const order: (Column | 'accepted')[] = ['mark', 'node', 'state', 'role', 'promised', 'accepted', 'chosen', 'io', 'rate'];
+function cells(
+  layout: TableColumns,
+  text: (c: Column) => string,
+  style: (c: Column) => TextProps,
+  accepted: string,
+  acceptedStyle?: TextProps,
+) {
+  const order: (Column | 'accepted')[] = [
+    'mark',
+    'node',
+    'state',
+    'role',
+    'promised',
+    'accepted',
+    'chosen',
+    'io',
+    'rate',
+  ];
   return order.map((c) => {
-    if (c === 'accepted') return <Cell key={c} width={layout.accepted} text={accepted} style={acceptedStyle ?? style('node')} />;
+    if (c === 'accepted')
+      return <Cell key={c} width={layout.accepted} text={accepted} style={acceptedStyle ?? style('node')} />;
     const width = layout.widths[c];
     return width === undefined ? null : <Cell key={c} width={width} text={text(c)} style={style(c)} />;
   });
@@ -126,11 +167,7 @@ function ReplicaLine({ row, protocol, isLeader, isSelected, layout, color }: Lin
     if (c === 'state') return { ...base, ...paint(color, { color: stateColor(row) }) };
     return base;
   };
-  return (
-    <Box height={1}>
-      {cells(layout, (c) => text[c], style, acceptedText(protocol, row.lastAccepted), base)}
-    </Box>
-  );
+  return <Box height={1}>{cells(layout, (c) => text[c], style, acceptedText(protocol, row.lastAccepted), base)}</Box>;
 }
 
 export function stateText(row: ReplicaRow): string {

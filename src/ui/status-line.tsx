@@ -17,12 +17,22 @@ export interface Outcome {
 const MARK = { pending: '…', ok: '✓', error: '✗', ask: '', info: '·' } as const;
 const COLOR = { pending: 'yellow', ok: 'green', error: 'red', ask: 'yellow', info: 'gray' } as const;
 
-export function StatusLine({ outcome, width, color }: { readonly outcome: Outcome | null; readonly width: number; readonly color: boolean }) {
+export function StatusLine({
+  outcome,
+  width,
+  color,
+}: {
+  readonly outcome: Outcome | null;
+  readonly width: number;
+  readonly color: boolean;
+}) {
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" {...paint(color, outcome ? { color: COLOR[outcome.kind] } : { dimColor: true })}>
         {/* An outcome can quote what the user proposed or an error the cluster sent back, so it is drawn through showLine. */}
-        {outcome ? `${MARK[outcome.kind] === '' ? '' : `${MARK[outcome.kind]} `}${showLine(outcome.text)}` : 'press ? for help'}
+        {outcome
+          ? `${MARK[outcome.kind] === '' ? '' : `${MARK[outcome.kind]} `}${showLine(outcome.text)}`
+          : 'press ? for help'}
       </Text>
     </Box>
   );
@@ -36,11 +46,21 @@ export function faultsText(f: FaultRules): string {
   return parts.length === 0 ? 'faults: none' : `faults: ${parts.join(' · ')}`;
 }
 
-export function FaultsLine({ faults, width, color }: { readonly faults: FaultRules; readonly width: number; readonly color: boolean }) {
+export function FaultsLine({
+  faults,
+  width,
+  color,
+}: {
+  readonly faults: FaultRules;
+  readonly width: number;
+  readonly color: boolean;
+}) {
   const none = faults.partition === undefined && faults.delayMs === undefined && (faults.dropRate ?? 0) <= 0;
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end" {...paint(color, none ? { dimColor: true } : { color: 'yellow' })}>{faultsText(faults)}</Text>
+      <Text wrap="truncate-end" {...paint(color, none ? { dimColor: true } : { color: 'yellow' })}>
+        {faultsText(faults)}
+      </Text>
     </Box>
   );
 }
@@ -49,7 +69,17 @@ export function FaultsLine({ faults, width, color }: { readonly faults: FaultRul
  * Said in place of the faults line once the cluster is gone, in red: the
  * figures above are the last ones it reported, not live ones.
  */
-export function StoppedLine({ reason, width, color, quitStopsCluster }: { readonly reason: string; readonly width: number; readonly color: boolean; readonly quitStopsCluster: boolean }) {
+export function StoppedLine({
+  reason,
+  width,
+  color,
+  quitStopsCluster,
+}: {
+  readonly reason: string;
+  readonly width: number;
+  readonly color: boolean;
+  readonly quitStopsCluster: boolean;
+}) {
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end" {...paint(color, { color: 'red', bold: true })}>
@@ -66,10 +96,22 @@ const UP_HINT = '↑↓ select  ky kill  ry restart  iy isolate  p propose  h he
 /** In step mode the step keys are what the user presses most, so they take the line; `?` lists the rest. */
 const STEP_HINT = '[ ] pick  ⏎ deliver  u dup  - drop  T tick node  t tick all  d/x all  ? help';
 
-export function HintLine({ width, color, step = false, quitStopsCluster = false }: { readonly width: number; readonly color: boolean; readonly step?: boolean; readonly quitStopsCluster?: boolean }) {
+export function HintLine({
+  width,
+  color,
+  step = false,
+  quitStopsCluster = false,
+}: {
+  readonly width: number;
+  readonly color: boolean;
+  readonly step?: boolean;
+  readonly quitStopsCluster?: boolean;
+}) {
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>{step ? STEP_HINT : quitStopsCluster ? UP_HINT : HINT}</Text>
+      <Text wrap="truncate-end" {...paint(color, { dimColor: true })}>
+        {step ? STEP_HINT : quitStopsCluster ? UP_HINT : HINT}
+      </Text>
     </Box>
   );
 }

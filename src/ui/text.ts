@@ -3,7 +3,7 @@
  * so each component only arranges boxes.
  */
 import type { TextProps } from 'ink';
-import { formatBallot, type Ballot } from '../core/ballot.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { NodeView, Protocol } from '../core/types.js';
 import { showText } from '../text/escape.js';
 

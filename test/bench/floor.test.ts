@@ -9,9 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { describeFloor, floorOf, measureFloor, median, timesFloor } from '../../src/bench/floor.js';
-import { formatRow, type BenchRow } from '../../src/cli/services/bench.js';
+import { type BenchRow, formatRow } from '../../src/cli/services/bench.js';
 
-const measured = { dir: '/data', fsyncAppendUs: 226, fsyncPreallocatedUs: 106, wsRoundTripUs: 85, samples: { fsync: 300, rounds: 3, roundTrips: 1000 } };
+const measured = {
+  dir: '/data',
+  fsyncAppendUs: 226,
+  fsyncPreallocatedUs: 106,
+  wsRoundTripUs: 85,
+  samples: { fsync: 300, rounds: 3, roundTrips: 1000 },
+};
 
 test('one value at concurrency 1 costs two round trips and one fsync; latencies divide by the preallocated sum', () => {
   const f = floorOf(measured);
@@ -30,17 +36,55 @@ test('one value at concurrency 1 costs two round trips and one fsync; latencies 
 
 test('the floor is printed above the table, and every row has p99, p99.9 and its multiples of the floor', () => {
   const text = describeFloor(floorOf(measured));
-  assert.match(text, /226 µs appended to a growing file, 106 µs into a preallocated one; WebSocket round trip on loopback 85 µs/);
+  assert.match(
+    text,
+    /226 µs appended to a growing file, 106 µs into a preallocated one; WebSocket round trip on loopback 85 µs/,
+  );
   assert.match(text, /0\.28 ms preallocated, 0\.40 ms appending/);
   assert.match(text, /300 fsyncs of each kind, the lowest median of 3 rounds; 1000 round trips/);
   assert.match(text, /fsyncs in \/data/);
   const row: BenchRow = {
-    protocol: 'multi', nodes: 3, valueSize: 8, concurrency: 1, ops: 100, failed: 0, opsPerSec: 1000, p50Ms: 0.55, p95Ms: 0.9, p99Ms: 1.2,
-    p999Ms: 2.5, maxMs: 3, p50xFloor: 2, p99xFloor: 4.35, p999xFloor: 9.06, messagesPerValue: 4, fsyncsPerValue: 3, peakRssMb: 70,
+    protocol: 'multi',
+    nodes: 3,
+    valueSize: 8,
+    concurrency: 1,
+    ops: 100,
+    failed: 0,
+    opsPerSec: 1000,
+    p50Ms: 0.55,
+    p95Ms: 0.9,
+    p99Ms: 1.2,
+    p999Ms: 2.5,
+    maxMs: 3,
+    p50xFloor: 2,
+    p99xFloor: 4.35,
+    p999xFloor: 9.06,
+    messagesPerValue: 4,
+    fsyncsPerValue: 3,
+    peakRssMb: 70,
   };
   const [header, line] = formatRow(row, true).split('\n');
-  for (const c of ['p99', 'p99.9', 'p50/floor', 'p99/floor', 'p99.9/floor']) assert.ok(header!.includes(c), `no ${c} column in ${header}`);
-  assert.deepEqual(line!.trim().split(/\s+/), ['multi', '3', '8B', '1', '1000', '0.55', '0.90', '1.20', '2.50', '3.0', '2.0×', '4.3×', '9.1×', '4.00', '3.00', '70', 'MB']);
+  for (const c of ['p99', 'p99.9', 'p50/floor', 'p99/floor', 'p99.9/floor'])
+    assert.ok(header!.includes(c), `no ${c} column in ${header}`);
+  assert.deepEqual(line!.trim().split(/\s+/), [
+    'multi',
+    '3',
+    '8B',
+    '1',
+    '1000',
+    '0.55',
+    '0.90',
+    '1.20',
+    '2.50',
+    '3.0',
+    '2.0×',
+    '4.3×',
+    '9.1×',
+    '4.00',
+    '3.00',
+    '70',
+    'MB',
+  ]);
   // Right-aligned under their headers: each cell ends where its header ends.
   assert.equal(header!.length, line!.length);
 });

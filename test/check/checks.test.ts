@@ -1,18 +1,38 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { availability, checkAgreement, checkDurability, checkLinearizability, type ChosenLog } from '../../src/check/checks.js';
-import { pairOperations, toOperations, type HistoryEvent } from '../../src/check/history.js';
+import {
+  availability,
+  type ChosenLog,
+  checkAgreement,
+  checkDurability,
+  checkLinearizability,
+} from '../../src/check/checks.js';
+import { type HistoryEvent, pairOperations, toOperations } from '../../src/check/history.js';
 
-const inv = (process: number, seq: number, op: 'set' | 'get', key: string, value: string | null, timeMs: number): HistoryEvent =>
-  ({ type: 'invoke', process, seq, op, key, value, session: `s${process}`, node: 1, timeMs });
-const done = (type: 'ok' | 'fail' | 'info', process: number, seq: number, value: string | null, timeMs: number): HistoryEvent =>
-  ({ type, process, seq, value, timeMs });
+const inv = (
+  process: number,
+  seq: number,
+  op: 'set' | 'get',
+  key: string,
+  value: string | null,
+  timeMs: number,
+): HistoryEvent => ({ type: 'invoke', process, seq, op, key, value, session: `s${process}`, node: 1, timeMs });
+const done = (
+  type: 'ok' | 'fail' | 'info',
+  process: number,
+  seq: number,
+  value: string | null,
+  timeMs: number,
+): HistoryEvent => ({ type, process, seq, value, timeMs });
 
 test('ok, fail and info become a result, nothing, and an open operation', () => {
   const ops = pairOperations([
-    inv(1, 1, 'set', 'x', 'a', 0), done('ok', 1, 1, 'a', 5),
-    inv(2, 1, 'set', 'x', 'b', 1), done('fail', 2, 1, null, 6),
-    inv(3, 1, 'set', 'x', 'c', 2), done('info', 3, 1, null, 7),
+    inv(1, 1, 'set', 'x', 'a', 0),
+    done('ok', 1, 1, 'a', 5),
+    inv(2, 1, 'set', 'x', 'b', 1),
+    done('fail', 2, 1, null, 6),
+    inv(3, 1, 'set', 'x', 'c', 2),
+    done('info', 3, 1, null, 7),
     inv(4, 1, 'get', 'x', null, 3),
   ]);
   const lin = toOperations(ops);
@@ -22,9 +42,12 @@ test('ok, fail and info become a result, nothing, and an open operation', () => 
 
 test('a stale read is not linearizable and its key is named', () => {
   const ops = pairOperations([
-    inv(1, 1, 'set', 'x', 'a', 0), done('ok', 1, 1, 'a', 1),
-    inv(1, 2, 'set', 'x', 'b', 2), done('ok', 1, 2, 'b', 3),
-    inv(2, 1, 'get', 'x', null, 4), done('ok', 2, 1, 'a', 5),
+    inv(1, 1, 'set', 'x', 'a', 0),
+    done('ok', 1, 1, 'a', 1),
+    inv(1, 2, 'set', 'x', 'b', 2),
+    done('ok', 1, 2, 'b', 3),
+    inv(2, 1, 'get', 'x', null, 4),
+    done('ok', 2, 1, 'a', 5),
   ]);
   const v = checkLinearizability({ protocol: 'multi', ops, deadlineMs: 5000 });
   assert.equal(v.ok, false);
@@ -34,16 +57,37 @@ test('a stale read is not linearizable and its key is named', () => {
 
 test('agreement: a slot chosen differently at two replicas is a conflict; a missing one is only not converged', () => {
   const log = (entries: [string, string][]): ChosenLog => new Map(entries.map(([k, id]) => [k, { id, text: id }]));
-  const fine = checkAgreement(new Map([[1, log([['1', 'a'], ['2', 'b']])], [2, log([['1', 'a']])]]));
+  const fine = checkAgreement(
+    new Map([
+      [
+        1,
+        log([
+          ['1', 'a'],
+          ['2', 'b'],
+        ]),
+      ],
+      [2, log([['1', 'a']])],
+    ]),
+  );
   assert.equal(fine.ok, true);
   assert.equal(fine.converged, false);
-  const bad = checkAgreement(new Map([[1, log([['1', 'a']])], [2, log([['1', 'z']])]]));
+  const bad = checkAgreement(
+    new Map([
+      [1, log([['1', 'a']])],
+      [2, log([['1', 'z']])],
+    ]),
+  );
   assert.equal(bad.ok, false);
   assert.match(bad.conflicts[0]!, /node-1 chose a, node-2 chose z/);
 });
 
 test('durability: an acknowledged write missing from a replica is reported', () => {
-  const ops = pairOperations([inv(1, 1, 'set', 'x', 'a', 0), done('ok', 1, 1, 'a', 1), inv(1, 2, 'set', 'y', 'b', 2), done('info', 1, 2, null, 3)]);
+  const ops = pairOperations([
+    inv(1, 1, 'set', 'x', 'a', 0),
+    done('ok', 1, 1, 'a', 1),
+    inv(1, 2, 'set', 'y', 'b', 2),
+    done('info', 1, 2, null, 3),
+  ]);
   const has = new Map([[1, new Map([['1', { id: 's1:1', text: 'x=a' }]])]]);
   assert.equal(checkDurability({ protocol: 'multi', ops, logs: has }).ok, true, 'an unknown write need not be there');
   const lacks = new Map([[1, new Map([['1', { id: 'noop', text: 'no-op' }]])]]);
@@ -54,8 +98,10 @@ test('durability: an acknowledged write missing from a replica is reported', () 
 
 test('availability is split into calm periods and each kind of fault', () => {
   const ops = pairOperations([
-    inv(1, 1, 'set', 'x', 'a', 0), done('ok', 1, 1, 'a', 1),
-    inv(1, 2, 'set', 'x', 'b', 1500), done('info', 1, 2, null, 2500),
+    inv(1, 1, 'set', 'x', 'a', 0),
+    done('ok', 1, 1, 'a', 1),
+    inv(1, 2, 'set', 'x', 'b', 1500),
+    done('info', 1, 2, null, 2500),
   ]);
   const a = availability(ops, [{ fault: { kind: 'kill-all' }, startMs: 1000, endMs: 3000 }]);
   assert.equal(a.overall, 0.5);

@@ -17,7 +17,8 @@ test('faults do not overlap, leave a calm tail, and only use the kinds asked for
       if (i > 0) assert.ok(s[i]!.startMs >= s[i - 1]!.endMs, 'faults follow one another');
       assert.ok(['kill', 'partition'].includes(s[i]!.fault.kind));
       const f = s[i]!.fault;
-      if (f.kind === 'partition') assert.ok(f.minority.length >= 1 && f.minority.length < 5 / 2, 'a partition cuts off a minority');
+      if (f.kind === 'partition')
+        assert.ok(f.minority.length >= 1 && f.minority.length < 5 / 2, 'a partition cuts off a minority');
     }
     assert.ok(s[s.length - 1]!.endMs <= 27_000, 'the last seconds are calm, so recovery is measured');
   }

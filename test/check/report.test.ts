@@ -7,13 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderLatencySvg } from '../../src/check/latency-svg.js';
+import { describeOp, type NemesisPeriod, renderTimeline, type TimelineOp } from '../../src/check/report-html.js';
 import { escapeHtml } from '../../src/text/html.js';
-import {
-  describeOp,
-  renderTimeline,
-  type NemesisPeriod,
-  type TimelineOp,
-} from '../../src/check/report-html.js';
 
 /** A small deterministic history: `clients` clients, each making sequential calls. */
 export function sampleHistory(count: number, clients = 3): TimelineOp[] {
@@ -88,11 +83,21 @@ test('escapeHtml neutralises markup, quotes, ampersands and control characters',
 
 test('describeOp gives the tooltip line in the documented format', () => {
   const op: TimelineOp = {
-    client: 3, key: 'k2', op: 'set', value: 'v3.17', outcome: 'ok', startMs: 100, endMs: 112.3, node: 2,
+    client: 3,
+    key: 'k2',
+    op: 'set',
+    value: 'v3.17',
+    outcome: 'ok',
+    startMs: 100,
+    endMs: 112.3,
+    node: 2,
   };
   assert.equal(describeOp(op), 'client 3: set k2=v3.17 → ok, 12.3 ms, node-2');
   assert.equal(describeOp({ ...op, op: 'get', value: null }), 'client 3: get k2 → nothing, ok, 12.3 ms, node-2');
-  assert.equal(describeOp({ ...op, outcome: 'info', endMs: null, node: undefined }), 'client 3: set k2=v3.17 → info, no reply');
+  assert.equal(
+    describeOp({ ...op, outcome: 'info', endMs: null, node: undefined }),
+    'client 3: set k2=v3.17 → info, no reply',
+  );
 });
 
 test('the timeline has a row per client, a bar per op, the bands and the violations', () => {
@@ -148,8 +153,13 @@ test('above maxOps only the first ops are drawn and the rest are counted', () =>
 
 test('the cut keeps the earliest ops by start time and groups big counts', () => {
   const ops: TimelineOp[] = Array.from({ length: 21_005 }, (_, i) => ({
-    client: 1 + (i % 8), key: 'k', op: 'get' as const, value: null, outcome: 'ok' as const,
-    startMs: 21_005 - i, endMs: 21_005 - i + 0.5,
+    client: 1 + (i % 8),
+    key: 'k',
+    op: 'get' as const,
+    value: null,
+    outcome: 'ok' as const,
+    startMs: 21_005 - i,
+    endMs: 21_005 - i + 0.5,
   }));
   const html = renderTimeline({ title: 't', verdict: 'ok', ops, nemesis: [], durationMs: 22_000 });
   assert.ok(html.includes('Drawing the first 20,000 of 21,005 operations (by start time); 1,005 left out.'));

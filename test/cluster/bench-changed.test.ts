@@ -10,10 +10,27 @@ import { changedDuring } from '../../src/cli/services/bench.js';
 import type { ReplicaStatus } from '../../src/node/events.js';
 
 const status = (node: number, o: Partial<ReplicaStatus> = {}): ReplicaStatus =>
-  ({ node, pid: 100 + node, port: 1, view: {} as never, messagesIn: 10, messagesOut: 10, fsyncs: 5, rssBytes: 1, uptimeMs: 1000, ...o }) as ReplicaStatus;
+  ({
+    node,
+    pid: 100 + node,
+    port: 1,
+    view: {} as never,
+    messagesIn: 10,
+    messagesOut: 10,
+    fsyncs: 5,
+    rssBytes: 1,
+    uptimeMs: 1000,
+    ...o,
+  }) as ReplicaStatus;
 
 test('a steady cluster has not changed', () => {
-  assert.equal(changedDuring([status(1), status(2)], [status(1, { messagesOut: 50, fsyncs: 9, uptimeMs: 2000 }), status(2, { uptimeMs: 2000 })]), null);
+  assert.equal(
+    changedDuring(
+      [status(1), status(2)],
+      [status(1, { messagesOut: 50, fsyncs: 9, uptimeMs: 2000 }), status(2, { uptimeMs: 2000 })],
+    ),
+    null,
+  );
 });
 
 test('a replica that stopped answering or restarted is named', () => {

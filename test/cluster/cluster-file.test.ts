@@ -4,14 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAddress, parsePeers, readClusterFile } from '../../src/cluster/cluster-file.js';
 import { idFromOrdinal, resolveReplicaArgs } from '../../src/cli/commands/replica.js';
+import { parseAddress, parsePeers, readClusterFile } from '../../src/cluster/cluster-file.js';
 
 test('addresses and --peers', () => {
   assert.deepEqual(parseAddress('paxos-0.paxos:7001', 'x'), { host: 'paxos-0.paxos', port: 7001 });
   assert.deepEqual(parseAddress('[fd00::1]:7001', 'x'), { host: 'fd00::1', port: 7001 });
   assert.throws(() => parseAddress('nohost', '--listen'), /--listen must be HOST:PORT/);
-  assert.deepEqual([...parsePeers('1=10.0.0.1:7001,node-2=b:7002')], [[1, { host: '10.0.0.1', port: 7001 }], [2, { host: 'b', port: 7002 }]]);
+  assert.deepEqual(
+    [...parsePeers('1=10.0.0.1:7001,node-2=b:7002')],
+    [
+      [1, { host: '10.0.0.1', port: 7001 }],
+      [2, { host: 'b', port: 7002 }],
+    ],
+  );
   assert.throws(() => parsePeers('1=a:1,1=b:2'), /names node-1 twice/);
 });
 
@@ -26,17 +32,41 @@ test('a cluster file gives members, protocol and a token path relative to it; a 
   try {
     writeFileSync(join(dir, 'token'), 'secret\n');
     const file = join(dir, 'cluster.json');
-    writeFileSync(file, JSON.stringify({ clusterId: 'k', tokenFile: 'token', members: [{ id: 1, address: 'paxos-0.paxos:7001' }, { id: 2, address: 'paxos-1.paxos:7001' }, { id: 3, address: 'paxos-2.paxos:7001' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        clusterId: 'k',
+        tokenFile: 'token',
+        members: [
+          { id: 1, address: 'paxos-0.paxos:7001' },
+          { id: 2, address: 'paxos-1.paxos:7001' },
+          { id: 3, address: 'paxos-2.paxos:7001' },
+        ],
+      }),
+    );
     const cf = readClusterFile(file);
     assert.equal(cf.clusterId, 'k');
     assert.equal(cf.protocol, 'multi');
     assert.equal(cf.tokenFile, join(dir, 'token'));
-    const args = resolveReplicaArgs({ idFromOrdinal: true, listen: '0.0.0.0:7001', clusterFile: file, data: join(dir, 'd'), initialState: 'new' }, { HOSTNAME: 'paxos-1' });
+    const args = resolveReplicaArgs(
+      { idFromOrdinal: true, listen: '0.0.0.0:7001', clusterFile: file, data: join(dir, 'd'), initialState: 'new' },
+      { HOSTNAME: 'paxos-1' },
+    );
     assert.equal(args.id, 2);
     assert.equal(args.clusterSize, 3);
     assert.equal(args.secret, 'secret');
     assert.deepEqual(args.standalone?.advertise, { host: 'paxos-1.paxos', port: 7001 });
-    assert.throws(() => resolveReplicaArgs({ id: 1, listen: '0.0.0.0:7001', clusterFile: file, data: join(dir, 'd'), initialState: 'existing' }), /--initial-state existing: node-1's data directory .* holds no data/);
+    assert.throws(
+      () =>
+        resolveReplicaArgs({
+          id: 1,
+          listen: '0.0.0.0:7001',
+          clusterFile: file,
+          data: join(dir, 'd'),
+          initialState: 'existing',
+        }),
+      /--initial-state existing: node-1's data directory .* holds no data/,
+    );
     writeFileSync(file, JSON.stringify({ clusterId: 'k', members: [{ id: 0, address: 'a:1' }] }));
     assert.throws(() => readClusterFile(file), /is not valid at members\.0\.id/);
   } finally {

@@ -16,10 +16,18 @@ import { paxos } from '../support/cli.js';
 function scratch(): { home: string; data: string; outside: string; done: () => void } {
   const home = mkdtempSync(join(tmpdir(), 'paxos-foreign-'));
   const outside = mkdtempSync(join(tmpdir(), 'paxos-outside-'));
-  writeFileSync(join(outside, 'keep.txt'), 'not paxos\'s');
+  writeFileSync(join(outside, 'keep.txt'), "not paxos's");
   const data = join(home, 'data');
   mkdirSync(data);
-  return { home, data, outside, done: () => { rmSync(home, { recursive: true, force: true }); rmSync(outside, { recursive: true, force: true }); } };
+  return {
+    home,
+    data,
+    outside,
+    done: () => {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    },
+  };
 }
 
 /** What a cluster of paxos's own leaves: the manifest and a replica directory with its identity. */
@@ -37,9 +45,12 @@ test('paxos data only: deleted, and a link inside a replica directory is removed
     mkdirSync(join(s.data, 'node-2')); // an empty replica directory (a first start cut short) is ours too
     symlinkSync(s.outside, join(s.data, 'node-1', 'planted'));
     const deleted = await deleteData(s.home);
-    assert.deepEqual(deleted?.entries.map((e) => e.path.slice(s.data.length + 1)), ['manifest.json', 'node-1', 'node-2']);
+    assert.deepEqual(
+      deleted?.entries.map((e) => e.path.slice(s.data.length + 1)),
+      ['manifest.json', 'node-1', 'node-2'],
+    );
     assert.equal(existsSync(s.data), false);
-    assert.equal(readFileSync(join(s.outside, 'keep.txt'), 'utf8'), 'not paxos\'s', 'the link was followed');
+    assert.equal(readFileSync(join(s.outside, 'keep.txt'), 'utf8'), "not paxos's", 'the link was followed');
   } finally {
     s.done();
   }
@@ -57,19 +68,28 @@ test('a foreign file, directory and link beside paxos data: reset, up --fresh an
       const r = await paxos(s.home, ...args);
       assert.equal(r.exitCode, 1, `paxos ${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, `one sentence: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^paxos: ${s.data} holds elsewhere \\(a symbolic link\\), photos/, thesis\\.txt, which paxos did not make`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^paxos: ${s.data} holds elsewhere \\(a symbolic link\\), photos/, thesis\\.txt, which paxos did not make`,
+        ),
+      );
       assert.doesNotMatch(r.stderr, /node-1|internal error/);
       assert.equal(readFileSync(join(s.data, 'photos', 'wedding.jpg'), 'utf8'), 'jpeg');
       assert.equal(readFileSync(join(s.data, 'thesis.txt'), 'utf8'), 'chapter 1');
-      assert.equal(existsSync(join(s.data, 'node-1', 'wal.log')), true, `paxos ${args.join(' ')} deleted paxos's own data while refusing`);
-      assert.equal(readFileSync(join(s.outside, 'keep.txt'), 'utf8'), 'not paxos\'s');
+      assert.equal(
+        existsSync(join(s.data, 'node-1', 'wal.log')),
+        true,
+        `paxos ${args.join(' ')} deleted paxos's own data while refusing`,
+      );
+      assert.equal(readFileSync(join(s.outside, 'keep.txt'), 'utf8'), "not paxos's");
     }
   } finally {
     s.done();
   }
 });
 
-test('a node-N directory without an identity file is not paxos\'s; a data/ with only foreign files is not started in', async () => {
+test("a node-N directory without an identity file is not paxos's; a data/ with only foreign files is not started in", async () => {
   const s = scratch();
   try {
     mkdirSync(join(s.data, 'node-2'));

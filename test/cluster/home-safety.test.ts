@@ -9,16 +9,27 @@
  */
 import assert from 'node:assert/strict';
 import {
-  chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { PlainEventPrinter } from '../../src/cli/format.js';
 import { paxosHome } from '../../src/cluster/home.js';
 import { openRotatingLog, readLogTail } from '../../src/cluster/log-files.js';
-import { readRecord, writeRecord, type ClusterRecord } from '../../src/cluster/record.js';
-import { PlainEventPrinter } from '../../src/cli/format.js';
+import { type ClusterRecord, readRecord, writeRecord } from '../../src/cluster/record.js';
 import { OperatingError } from '../../src/errors.js';
 import { bin, paxos, succeeds } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
@@ -36,8 +47,15 @@ async function withDir(f: (dir: string) => Promise<void> | void): Promise<void> 
 }
 
 const RECORD: ClusterRecord = {
-  version: 1, clusterSize: 1, protocol: 'multi', host: '127.0.0.1', orchestratorPort: 1, orchestratorPid: 1,
-  secret: 'a'.repeat(64), startedAtMs: 0, replicas: [{ id: 1, port: 2, dataDir: '/d', logFile: '/l', pid: null }],
+  version: 1,
+  clusterSize: 1,
+  protocol: 'multi',
+  host: '127.0.0.1',
+  orchestratorPort: 1,
+  orchestratorPid: 1,
+  secret: 'a'.repeat(64),
+  startedAtMs: 0,
+  replicas: [{ id: 1, port: 2, dataDir: '/d', logFile: '/l', pid: null }],
 } as unknown as ClusterRecord;
 
 function mode(path: string): number {
@@ -72,29 +90,42 @@ test('a home writable by group or others is refused in one sentence', async () =
     chmodSync(home, 0o777);
     const r = await paxos(home, 'status');
     assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim(), `paxos: ${home} can be written by every user (mode 0777), who could plant links in the paxos home; run \`chmod go-w ${home}\` or set PAXOS_HOME to a private directory`);
+    assert.equal(
+      r.stderr.trim(),
+      `paxos: ${home} can be written by every user (mode 0777), who could plant links in the paxos home; run \`chmod go-w ${home}\` or set PAXOS_HOME to a private directory`,
+    );
     chmodSync(home, 0o770);
     assert.match((await paxos(home, 'up', '-n', '1', '--detach')).stderr, /can be written by its group \(mode 0770\)/);
     assert.deepEqual(readdirSync(home), [], 'a refused up wrote nothing');
   });
 });
 
-test('a home owned by another user is refused (as root)', { skip: asRoot ? false : 'needs root to hand a directory to another uid' }, async () => {
+test('a home owned by another user is refused (as root)', {
+  skip: asRoot ? false : 'needs root to hand a directory to another uid',
+}, async () => {
   await withDir(async (dir) => {
     const home = join(dir, 'eves');
     mkdirSync(home, { mode: 0o700 });
     chownSync(home, OTHER_UID, OTHER_UID);
     const r = await paxos(home, 'status');
     assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim(), `paxos: ${home} belongs to another user (uid ${OTHER_UID}, not yours, 0), who could read or replace what paxos keeps there; set PAXOS_HOME to a directory of your own`);
+    assert.equal(
+      r.stderr.trim(),
+      `paxos: ${home} belongs to another user (uid ${OTHER_UID}, not yours, 0), who could read or replace what paxos keeps there; set PAXOS_HOME to a directory of your own`,
+    );
   });
 });
 
-test('a cluster.json of another user, or a link, is not believed', { skip: asRoot ? false : 'needs root to hand a file to another uid' }, async () => {
+test('a cluster.json of another user, or a link, is not believed', {
+  skip: asRoot ? false : 'needs root to hand a file to another uid',
+}, async () => {
   await withDir(async (home) => {
     writeRecord(RECORD, home);
     chownSync(join(home, 'cluster.json'), OTHER_UID, OTHER_UID);
-    assert.throws(() => readRecord(home), (err) => err instanceof OperatingError && /cluster\.json belongs to another user \(uid 65534\)/.test(err.message));
+    assert.throws(
+      () => readRecord(home),
+      (err) => err instanceof OperatingError && /cluster\.json belongs to another user \(uid 65534\)/.test(err.message),
+    );
   });
 });
 
@@ -105,7 +136,11 @@ test('a link planted at cluster.json is neither read nor written through', async
     const elsewhere = join(dir, 'eve.json');
     writeFileSync(elsewhere, JSON.stringify({ cluster: RECORD }));
     symlinkSync(elsewhere, join(home, 'cluster.json'));
-    assert.throws(() => readRecord(home), (err) => err instanceof OperatingError && err.message.startsWith(`${join(home, 'cluster.json')} is a symbolic link`));
+    assert.throws(
+      () => readRecord(home),
+      (err) =>
+        err instanceof OperatingError && err.message.startsWith(`${join(home, 'cluster.json')} is a symbolic link`),
+    );
     const r = await paxos(home, 'status');
     assert.equal(r.exitCode, 1);
     assert.doesNotMatch(r.stderr, /internal error/);
@@ -126,7 +161,10 @@ test('a logs directory replaced by a link is refused before anything starts or i
     symlinkSync(eves, join(home, 'logs'));
     const r = await paxos(home, 'up', '-n', '1', '--detach');
     assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim(), `paxos: ${join(home, 'logs')} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`);
+    assert.equal(
+      r.stderr.trim(),
+      `paxos: ${join(home, 'logs')} is a symbolic link, which paxos does not follow in its home (another user may have planted it); remove it and run the command again`,
+    );
     assert.deepEqual(readdirSync(eves), []);
     assert.equal(existsSync(join(home, 'cluster.json')), false);
   });
@@ -148,18 +186,43 @@ test('a log is created 0600 in a 0700 directory, an old 0644 one is made private
 
     writeFileSync(join(dir, 'eve.txt'), '');
     symlinkSync(join(dir, 'eve.txt'), join(logs, 'planted.log'));
-    assert.throws(() => openRotatingLog({ file: join(logs, 'planted.log') }), (err) => err instanceof OperatingError && /planted\.log is a symbolic link/.test(err.message));
+    assert.throws(
+      () => openRotatingLog({ file: join(logs, 'planted.log') }),
+      (err) => err instanceof OperatingError && /planted\.log is a symbolic link/.test(err.message),
+    );
     assert.equal(readFileSync(join(dir, 'eve.txt'), 'utf8'), '');
   });
 });
 
 test('the detached orchestrator logs that values were chosen, not the values', () => {
   const printer = new PlainEventPrinter({ hideValues: true });
-  const chosen = printer.line({ type: 'chosen', node: 1, instance: 'card', value: '4111-1111-1111-1111', ballot: null, atMs: 0 });
+  const chosen = printer.line({
+    type: 'chosen',
+    node: 1,
+    instance: 'card',
+    value: '4111-1111-1111-1111',
+    ballot: null,
+    atMs: 0,
+  });
   assert.match(chosen ?? '', /chosen card=\(19 characters, not logged\)/);
-  const proposed = printer.line({ type: 'core', node: 1, atMs: 0, event: { type: 'phase2', instance: 'card', value: '4111-1111-1111-1111', ballot: { round: 1, node: 1 }, adopted: false } } as never);
+  const proposed = printer.line({
+    type: 'core',
+    node: 1,
+    atMs: 0,
+    event: {
+      type: 'phase2',
+      instance: 'card',
+      value: '4111-1111-1111-1111',
+      ballot: { round: 1, node: 1 },
+      adopted: false,
+    },
+  } as never);
   assert.doesNotMatch(proposed ?? '', /4111/);
-  assert.match(new PlainEventPrinter().line({ type: 'chosen', node: 1, instance: 'x', value: '7', ballot: null, atMs: 0 }) ?? '', /chosen x=7/, 'a terminal still shows values');
+  assert.match(
+    new PlainEventPrinter().line({ type: 'chosen', node: 1, instance: 'x', value: '7', ballot: null, atMs: 0 }) ?? '',
+    /chosen x=7/,
+    'a terminal still shows values',
+  );
 });
 
 test('a real detached cluster: its logs are private and its orchestrator log holds no value', async () => {
@@ -175,7 +238,11 @@ test('a real detached cluster: its logs are private and its orchestrator log hol
       for (const f of readdirSync(join(home, 'logs'))) assert.equal(mode(join(home, 'logs', f)), 0o600, f);
       assert.equal(mode(home), 0o700);
     } finally {
-      await execa(process.execPath, [bin, 'down'], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: home }, reject: false });
+      await execa(process.execPath, [bin, 'down'], {
+        cwd: repoRoot(),
+        env: { ...process.env, PAXOS_HOME: home },
+        reject: false,
+      });
     }
   });
 });

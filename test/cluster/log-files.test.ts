@@ -7,15 +7,29 @@
  * by explicit polls.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import {
-  LogFollower, openRotatingLog, pipeToRotatingLog, readLogTail, RotatingLogs, type RotatingLog,
-} from '../../src/cluster/log-files.js';
 import { lastLine } from '../../src/cluster/home.js';
+import {
+  LogFollower,
+  openRotatingLog,
+  pipeToRotatingLog,
+  type RotatingLog,
+  RotatingLogs,
+  readLogTail,
+} from '../../src/cluster/log-files.js';
 import { OperatingError } from '../../src/errors.js';
 
 async function withDir(f: (dir: string) => Promise<void> | void): Promise<void> {
@@ -100,7 +114,8 @@ test('a line longer than maxBytes is written whole into a file of its own; only 
     // A process that writes without newlines cannot grow one file without bound.
     log.write('y'.repeat(250));
     await log.close();
-    for (const f of [file, `${file}.1`, `${file}.2`, `${file}.3`]) assert.ok(!existsSync(f) || statSync(f).size <= 200, `${f} is ${statSync(f).size} bytes`);
+    for (const f of [file, `${file}.1`, `${file}.2`, `${file}.3`])
+      assert.ok(!existsSync(f) || statSync(f).size <= 200, `${f} is ${statSync(f).size} bytes`);
   });
 });
 
@@ -127,11 +142,16 @@ test('writes that outpace the disk are dropped past maxQueuedBytes, counted, and
     await log.flush();
     log.write('after the gap\n');
     await log.close();
-    const text = read(file).split('\n').filter((l) => l !== '');
+    const text = read(file)
+      .split('\n')
+      .filter((l) => l !== '');
     const kept = text.filter((l) => l.startsWith('line '));
     assert.equal(kept.length * 30 + log.droppedBytes, 100 * 30);
     assert.deepEqual(kept, lines(0, kept.length).trimEnd().split('\n'));
-    assert.match(text[kept.length]!, new RegExp(`the log dropped ${log.droppedBytes} bytes in ${100 - kept.length} writes`));
+    assert.match(
+      text[kept.length]!,
+      new RegExp(`the log dropped ${log.droppedBytes} bytes in ${100 - kept.length} writes`),
+    );
     assert.equal(text[kept.length + 1], 'after the gap');
   });
 });
@@ -157,7 +177,10 @@ test('PAXOS_LOG_MAX_BYTES sets the default size, and a bad value is one sentence
       await log.close();
       assert.equal(read(`${file}.1`), lines(0, 2));
       process.env.PAXOS_LOG_MAX_BYTES = 'lots';
-      assert.throws(() => openRotatingLog({ file }), (err) => err instanceof OperatingError && /PAXOS_LOG_MAX_BYTES must be a whole number/.test(err.message));
+      assert.throws(
+        () => openRotatingLog({ file }),
+        (err) => err instanceof OperatingError && /PAXOS_LOG_MAX_BYTES must be a whole number/.test(err.message),
+      );
     } finally {
       if (saved === undefined) delete process.env.PAXOS_LOG_MAX_BYTES;
       else process.env.PAXOS_LOG_MAX_BYTES = saved;
@@ -291,7 +314,10 @@ test('a follower that fell far behind catches up in bounded steps, in order', as
 test('lastLine finds the last words in the rotated file when the current one has just been started', async () => {
   await withDir((dir) => {
     const file = join(dir, 'node-2.log');
-    writeFileSync(`${file}.1`, '2026-11-25T12:00:00.000Z started\n2026-11-25T12:00:01.000Z paxos: the data directory is locked\n\n');
+    writeFileSync(
+      `${file}.1`,
+      '2026-11-25T12:00:00.000Z started\n2026-11-25T12:00:01.000Z paxos: the data directory is locked\n\n',
+    );
     writeFileSync(file, '');
     assert.equal(lastLine(file), 'the data directory is locked');
     writeFileSync(file, 'died mid-line');

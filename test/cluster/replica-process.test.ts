@@ -25,7 +25,12 @@ function phaseOf(r: ReplicaProcess): string {
 function fakeLink(node: number): { link: ReplicaLink; closed: () => boolean } {
   let closed = false;
   const control: ControlClient = {
-    request: async () => ({ ok: true }), onEvent: () => undefined, onClose: () => undefined, close: () => { closed = true; },
+    request: async () => ({ ok: true }),
+    onEvent: () => undefined,
+    onClose: () => undefined,
+    close: () => {
+      closed = true;
+    },
   };
   return { link: new ReplicaLink(node, control), closed: () => closed };
 }
@@ -35,7 +40,9 @@ test('a replica process goes through its phases, and each phase refuses what it 
   const logs = new RotatingLogs();
   const exits: { how: string; killedByUs: boolean }[] = [];
   try {
-    const r = new ReplicaProcess(1, 0, false, join(dir, 'data'), join(dir, 'node-1.log'), (_p, how, killedByUs) => exits.push({ how, killedByUs }));
+    const r = new ReplicaProcess(1, 0, false, join(dir, 'data'), join(dir, 'node-1.log'), (_p, how, killedByUs) =>
+      exits.push({ how, killedByUs }),
+    );
     assert.equal(phaseOf(r), 'down');
     assert.throws(() => r.kill(), /node-1 is already down/);
     assert.throws(() => r.pause(), /node-1 is down; only a running replica can be paused/);
@@ -79,7 +86,10 @@ test('a replica process goes through its phases, and each phase refuses what it 
 
     // A process that exits on its own is down, not killed, and its exit code kept for the sentence that explains it.
     r.spawn(['-e', 'console.log("no data here"); process.exit(3)'], {}, logs.open(r.logFile));
-    await assert.rejects(waitForRegistration([r], 5000, 'failed to start from its data', () => 'late'), /node-1 failed to start from its data: no data here/);
+    await assert.rejects(
+      waitForRegistration([r], 5000, 'failed to start from its data', () => 'late'),
+      /node-1 failed to start from its data: no data here/,
+    );
     assert.equal(r.lastExitCode, 3);
     assert.deepEqual(exits.at(-1), { how: 'exit code 3', killedByUs: false });
   } finally {

@@ -6,16 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ReplicaLink } from '../../src/cluster/replica-rpc.js';
 import { ORCHESTRATOR_REPLIES } from '../../src/cluster/orchestrator-rpc.js';
+import { ReplicaLink } from '../../src/cluster/replica-rpc.js';
 import { checkOrThrow } from '../../src/cluster/schemas.js';
 import { OperatingError } from '../../src/errors.js';
 import type { ControlClient } from '../../src/transport/ws-transport.js';
 
 function answering(reply: unknown, sent: Record<string, unknown>[]): ControlClient {
   return {
-    request: async (body) => { sent.push(body); return reply; },
-    onEvent: () => undefined, onClose: () => undefined, close: () => undefined,
+    request: async (body) => {
+      sent.push(body);
+      return reply;
+    },
+    onEvent: () => undefined,
+    onClose: () => undefined,
+    close: () => undefined,
   };
 }
 
@@ -33,18 +38,35 @@ test('a replica answer is checked where it arrives and passed on as it came', as
     return true;
   });
   const noStatus = new ReplicaLink(3, answering({ id: 9, status: { node: 3 } }, []));
-  await assert.rejects(noStatus.request('status', {}, 1000), /^Error: node-3's answer to status: status is invalid \(a replica status: its node, pid and port, and a view with its id, protocol and chosen count, got Object\)$/);
+  await assert.rejects(
+    noStatus.request('status', {}, 1000),
+    /^Error: node-3's answer to status: status is invalid \(a replica status: its node, pid and port, and a view with its id, protocol and chosen count, got Object\)$/,
+  );
 });
 
 test('an orchestrator answer keeps its keys in the order they came, for --json', () => {
   const cluster = {
-    protocol: 'multi', clusterSize: 1, orchestratorPid: 10, faults: { dropRate: 0.5, partition: [[1]] },
+    protocol: 'multi',
+    clusterSize: 1,
+    orchestratorPid: 10,
+    faults: { dropRate: 0.5, partition: [[1]] },
     replicas: [{ id: 1, port: 4000, pid: null, up: false, isolated: true, status: null, paused: false }],
   };
-  const checked = checkOrThrow(ORCHESTRATOR_REPLIES.status, { id: 1, cluster }, 'the answer', (s) => new OperatingError(s));
+  const checked = checkOrThrow(
+    ORCHESTRATOR_REPLIES.status,
+    { id: 1, cluster },
+    'the answer',
+    (s) => new OperatingError(s),
+  );
   assert.equal(JSON.stringify(checked.cluster), JSON.stringify(cluster));
   assert.throws(
-    () => checkOrThrow(ORCHESTRATOR_REPLIES['kill-all'], { ok: true, nodes: ['1'] }, 'the answer to kill-all', (s) => new OperatingError(s)),
+    () =>
+      checkOrThrow(
+        ORCHESTRATOR_REPLIES['kill-all'],
+        { ok: true, nodes: ['1'] },
+        'the answer to kill-all',
+        (s) => new OperatingError(s),
+      ),
     /^Error: the answer to kill-all: nodes\[0\] is invalid \(expected number, got "1"\)$/,
   );
 });

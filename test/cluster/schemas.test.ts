@@ -9,13 +9,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readRecord, writeRecord, type ClusterRecord } from '../../src/cluster/record.js';
+import { type ClusterRecord, readRecord, writeRecord } from '../../src/cluster/record.js';
 import { loadTemplate, templateNames } from '../../src/cluster/templates.js';
 import { OperatingError, UsageError } from '../../src/errors.js';
 
 const GOOD: ClusterRecord = {
-  version: 1, protocol: 'multi', clusterSize: 1, host: '127.0.0.1', secret: 's3cret', orchestratorPid: 4242, orchestratorPort: 40000,
-  replicas: [{ id: 1, port: 40001, dataDir: '/tmp/d', logFile: '/tmp/l', pid: null }], startedAtMs: 1,
+  version: 1,
+  protocol: 'multi',
+  clusterSize: 1,
+  host: '127.0.0.1',
+  secret: 's3cret',
+  orchestratorPid: 4242,
+  orchestratorPort: 40000,
+  replicas: [{ id: 1, port: 40001, dataDir: '/tmp/d', logFile: '/tmp/l', pid: null }],
+  startedAtMs: 1,
 };
 
 function withDir(f: (dir: string) => void): void {
@@ -57,7 +64,10 @@ test('a malformed cluster.json is one sentence naming the file and the field', (
     withDir((home) => {
       const file = join(home, 'cluster.json');
       writeFileSync(file, JSON.stringify({ cluster }));
-      assert.throws(() => readRecord(home), (err) => assertSentence(err, OperatingError, file, field));
+      assert.throws(
+        () => readRecord(home),
+        (err) => assertSentence(err, OperatingError, file, field),
+      );
     });
   }
 });
@@ -66,7 +76,10 @@ test('a cluster.json that is not JSON is one sentence, not a SyntaxError', () =>
   withDir((home) => {
     const file = join(home, 'cluster.json');
     writeFileSync(file, '{"cluster": {"version": 1,');
-    assert.throws(() => readRecord(home), (err) => assertSentence(err, OperatingError, file, /not valid JSON/));
+    assert.throws(
+      () => readRecord(home),
+      (err) => assertSentence(err, OperatingError, file, /not valid JSON/),
+    );
   });
 });
 
@@ -92,7 +105,11 @@ test('a malformed template is one sentence naming the file and the field', () =>
     withDir((dir) => {
       const file = join(dir, 'bad.json');
       writeFileSync(file, text);
-      assert.throws(() => loadTemplate('bad', dir), (err) => assertSentence(err, UsageError, file, field), text);
+      assert.throws(
+        () => loadTemplate('bad', dir),
+        (err) => assertSentence(err, UsageError, file, field),
+        text,
+      );
     });
   }
 });
@@ -101,7 +118,11 @@ test('orchestrator requests are checked before they are acted on, with one sente
   const { OrchestratorRequestSchema, parseOrThrow } = await import('../../src/cluster/schemas.js');
   const parse = (x: unknown) => parseOrThrow(OrchestratorRequestSchema, x, 'the request', (s) => new Error(s));
   assert.deepEqual(parse({ op: 'kill', node: 2 }), { op: 'kill', node: 2 });
-  assert.deepEqual(parse({ op: 'net', delayMs: { min: 10, max: 200 }, dropRate: 0.05 }), { op: 'net', delayMs: { min: 10, max: 200 }, dropRate: 0.05 });
+  assert.deepEqual(parse({ op: 'net', delayMs: { min: 10, max: 200 }, dropRate: 0.05 }), {
+    op: 'net',
+    delayMs: { min: 10, max: 200 },
+    dropRate: 0.05,
+  });
   assert.deepEqual(parse({ op: 'partition', groups: [[1, 2], [3]] }), { op: 'partition', groups: [[1, 2], [3]] });
   assert.throws(() => parse({ op: 'kill', node: '2; rm -rf /' }), /^Error: the request: node is invalid/);
   assert.throws(() => parse({ op: 'kill', node: 0 }), /node is invalid/);

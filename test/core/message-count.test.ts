@@ -24,13 +24,20 @@ class Bench {
 
   constructor(protocol: Protocol, n: number) {
     for (let id = 1; id <= n; id++) {
-      this.nodes.push(new ScriptedNode({
-        id, clusterSize: n, protocol, incarnation: 1, disk: [], electionTimeoutTicks: 10,
-        send: (m) => {
-          this.sent++;
-          this.pool.push(m);
-        },
-      }));
+      this.nodes.push(
+        new ScriptedNode({
+          id,
+          clusterSize: n,
+          protocol,
+          incarnation: 1,
+          disk: [],
+          electionTimeoutTicks: 10,
+          send: (m) => {
+            this.sent++;
+            this.pool.push(m);
+          },
+        }),
+      );
     }
   }
 
@@ -93,7 +100,10 @@ for (const n of [3, 5]) {
       multi.drain();
     }
     const batched = stableMultiLeader(n);
-    batched.proposeTogether(1, Array.from({ length: values }, (_, i) => ({ op: 'set' as const, key: `k${i}`, value: String(i) })));
+    batched.proposeTogether(
+      1,
+      Array.from({ length: values }, (_, i) => ({ op: 'set' as const, key: `k${i}`, value: String(i) })),
+    );
     batched.drain();
 
     assert.equal(basic.chosen, values);
@@ -102,7 +112,9 @@ for (const n of [3, 5]) {
     const perBasic = basic.sent / values;
     const perMulti = multi.sent / values;
     const perBatched = batched.sent / values;
-    console.log(`n=${n}: messages per chosen value: basic ${perBasic}, multi ${perMulti}, multi batched ${perBatched.toFixed(2)}`);
+    console.log(
+      `n=${n}: messages per chosen value: basic ${perBasic}, multi ${perMulti}, multi batched ${perBatched.toFixed(2)}`,
+    );
     assert.equal(perBasic, 5 * (n - 1), 'basic: prepare, promise, accept, accepted and decide to each peer');
     assert.equal(perMulti, 2 * (n - 1), 'multi: accept and accepted to each peer');
     assert.ok(perMulti <= perBasic / 2);

@@ -19,9 +19,13 @@ export { parseScenario } from '../../src/scenario/script.js';
 export function runScenarioFile(path: string): string[] {
   const scenario = parseScenario(readFileSync(path, 'utf8'));
   const results = runScenario(scenario);
-  const failures = results.filter((r) => !r.ok && r.step.kind === 'command').map((r) => `step "${r.step.kind === 'command' ? r.step.command : ''}"\n${r.failure}`);
+  const failures = results
+    .filter((r) => !r.ok && r.step.kind === 'command')
+    .map((r) => `step "${r.step.kind === 'command' ? r.step.command : ''}"\n${r.failure}`);
   if (process.env.REWRITE !== '1') return failures;
-  const actual = new Map<Step, string>(results.filter((r) => !r.skipped && r.step.kind === 'command').map((r) => [r.step, r.actual]));
+  const actual = new Map<Step, string>(
+    results.filter((r) => !r.skipped && r.step.kind === 'command').map((r) => [r.step, r.actual]),
+  );
   writeFileSync(path, formatScenario(scenario, actual));
   return [];
 }

@@ -19,7 +19,12 @@ const dataDirs = [join(repoRoot(), 'templates', 'scenarios'), join(repoRoot(), '
  */
 const KNOWN_FAILING = new Map<string, string>();
 
-for (const path of dataDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().map((f) => join(dir, f)))) {
+for (const path of dataDirs.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => join(dir, f)),
+)) {
   const file = relative(repoRoot(), path);
   const skip = KNOWN_FAILING.get(file);
   if (skip !== undefined) {
@@ -90,5 +95,10 @@ test('deliver-random delivers the same order for the same seed, and at most coun
   };
   assert.equal(run(11), run(11));
   assert.notEqual(run(11), run(12));
-  assert.equal(run(11, 2).split('\n').filter((l) => l.startsWith('[')).length, 2);
+  assert.equal(
+    run(11, 2)
+      .split('\n')
+      .filter((l) => l.startsWith('[')).length,
+    2,
+  );
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commandText, sameCommand, SessionTable } from '../../src/core/multi/sessions.js';
+import { commandText, SessionTable, sameCommand } from '../../src/core/multi/sessions.js';
 import type { Command } from '../../src/core/types.js';
 
 const set = (key: string, value: string): Command => ({ op: 'set', key, value });
@@ -15,9 +15,24 @@ test('a retry is a duplicate, another command under the same identity is refused
     { name: 'the same command again', first: set('x', '1'), again: set('x', '1'), verdict: 'duplicate' },
     { name: 'another value', first: set('x', '1'), again: set('x', '2'), verdict: 'identity-reused' },
     // Under the old fingerprint both read `s\0a\0b\0c`: a different command passed as a retry and was never applied.
-    { name: 'NUL moves between key and value', first: set('a\u0000b', 'c'), again: set('a', 'b\u0000c'), verdict: 'identity-reused' },
-    { name: 'a read under a write\'s identity', first: set('x', '1'), again: { op: 'get', key: 'x' }, verdict: 'identity-reused' },
-    { name: 'a change under a write\'s identity', first: set('config', '1'), again: { op: 'config', fromEpoch: 0, voters: [1] }, verdict: 'identity-reused' },
+    {
+      name: 'NUL moves between key and value',
+      first: set('a\u0000b', 'c'),
+      again: set('a', 'b\u0000c'),
+      verdict: 'identity-reused',
+    },
+    {
+      name: "a read under a write's identity",
+      first: set('x', '1'),
+      again: { op: 'get', key: 'x' },
+      verdict: 'identity-reused',
+    },
+    {
+      name: "a change under a write's identity",
+      first: set('config', '1'),
+      again: { op: 'config', fromEpoch: 0, voters: [1] },
+      verdict: 'identity-reused',
+    },
   ];
   for (const c of cases) {
     const table = new SessionTable(100);
@@ -27,8 +42,18 @@ test('a retry is a duplicate, another command under the same identity is refused
 });
 
 test('commands are compared whole: no two different commands share a text', () => {
-  const commands: Command[] = [set('a\u0000b', 'c'), set('a', 'b\u0000c'), set('a,b', 'c'), set('a', ',b,c'), { op: 'get', key: 'a' }, set('a', ''),
-    { op: 'config', fromEpoch: 1, voters: [2, 3] }, { op: 'config', fromEpoch: 12, voters: [3] }, set('"]', '['), set('', '"]')];
+  const commands: Command[] = [
+    set('a\u0000b', 'c'),
+    set('a', 'b\u0000c'),
+    set('a,b', 'c'),
+    set('a', ',b,c'),
+    { op: 'get', key: 'a' },
+    set('a', ''),
+    { op: 'config', fromEpoch: 1, voters: [2, 3] },
+    { op: 'config', fromEpoch: 12, voters: [3] },
+    set('"]', '['),
+    set('', '"]'),
+  ];
   const texts = new Set(commands.map(commandText));
   assert.equal(texts.size, commands.length);
   assert.ok(sameCommand(set('x', '1'), set('x', '1')));
@@ -52,6 +77,9 @@ test('a snapshot of the table restores every entry with its whole command', () =
   const copy = new SessionTable(100);
   copy.restore(table.entries());
   assert.deepEqual(copy.entries(), table.entries());
-  assert.equal(copy.admit({ identity: id(1), command: set('a', 'b\u0000c'), base: 1, slot: 3 }).kind, 'identity-reused');
+  assert.equal(
+    copy.admit({ identity: id(1), command: set('a', 'b\u0000c'), base: 1, slot: 3 }).kind,
+    'identity-reused',
+  );
   assert.equal(copy.admit({ identity: id(1), command: set('a\u0000b', 'c'), base: 1, slot: 3 }).kind, 'duplicate');
 });

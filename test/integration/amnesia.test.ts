@@ -19,10 +19,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { bin, paxos, recordedPids, succeeds } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
-
 
 /** `paxos down`, then SIGKILL for anything recorded that is still alive; the home is deleted. */
 async function cleanup(dir: string): Promise<void> {
@@ -36,7 +35,12 @@ async function cleanup(dir: string): Promise<void> {
 
 /** A proposal left running in the background, as the script's `&`. */
 function proposeInBackground(dir: string, value: string, via: string) {
-  return execa(process.execPath, [bin, 'propose', value, '--via', via, '--timeout', '20s'], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: 40_000 });
+  return execa(process.execPath, [bin, 'propose', value, '--via', via, '--timeout', '20s'], {
+    cwd: repoRoot(),
+    env: { ...process.env, PAXOS_HOME: dir },
+    reject: false,
+    timeout: 40_000,
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,14 +66,19 @@ test('amnesia-basic.sh: node-2 with its log emptied refuses to restart, and x ha
 
     const restart = await paxos(dir, 'restart', 'node-2');
     assert.notEqual(restart.exitCode, 0);
-    assert.equal(restart.stderr.trim(), `paxos: node-2 does not start: ${wal} is empty (not even its header record is left; it was emptied or cut off): `
-      + 'the replica may have forgotten promises it made and values it accepted, so it must not vote from this data; '
-      + 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority), or start over with `paxos up --fresh`');
+    assert.equal(
+      restart.stderr.trim(),
+      `paxos: node-2 does not start: ${wal} is empty (not even its header record is left; it was emptied or cut off): ` +
+        'the replica may have forgotten promises it made and values it accepted, so it must not vote from this data; ' +
+        'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority), or start over with `paxos up --fresh`',
+    );
 
     // node-3 proposes x=B; with node-2 refused, its prepare can only make a majority with node-1, which reports x=A.
     const b = proposeInBackground(dir, 'x=B', 'node-3');
     let done = false;
-    void b.finally(() => { done = true; });
+    void b.finally(() => {
+      done = true;
+    });
     for (let i = 0; i < 60 && !done; i++) {
       await sleep(250);
       await paxos(dir, 'deliver', '--all');
@@ -84,9 +93,17 @@ test('amnesia-basic.sh: node-2 with its log emptied refuses to restart, and x ha
     await succeeds(dir, 'down');
     const up = await succeeds(dir, 'up', '--detach');
     assert.match(up.stdout, /^node-2 does not start: .*wal\.log is empty/m);
-    assert.match(up.stdout, /^started without node-2, which refused its data; the other 2 of 3 voters are a majority$/m);
-    const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as { replicas: { id: number; up: boolean }[] };
-    assert.deepEqual(s.replicas.map((r) => r.up), [true, false, true]);
+    assert.match(
+      up.stdout,
+      /^started without node-2, which refused its data; the other 2 of 3 voters are a majority$/m,
+    );
+    const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
+      replicas: { id: number; up: boolean }[];
+    };
+    assert.deepEqual(
+      s.replicas.map((r) => r.up),
+      [true, false, true],
+    );
     const third = await paxos(dir, 'propose', 'x=C', '--via', 'node-3');
     assert.equal(third.exitCode, 1, `${third.stdout}${third.stderr}`);
     assert.match(third.stderr, /x was already chosen as A, so C was not chosen/);
@@ -110,7 +127,10 @@ test('multi: a directory put back from an earlier copy is refused and replaced; 
     cpSync(copy, node2, { recursive: true });
     const restart = await paxos(dir, 'restart', 'node-2');
     assert.notEqual(restart.exitCode, 0);
-    assert.match(restart.stderr, /^paxos: node-2 does not start: .*node-2\/wal\.log reaches only record \d+, but its high-water mark says it had reached record \d+: it was truncated, or rolled back to an earlier copy: .*; replace it with `paxos replace node-2` while the others run .*, or start over with `paxos up --fresh`$/);
+    assert.match(
+      restart.stderr,
+      /^paxos: node-2 does not start: .*node-2\/wal\.log reaches only record \d+, but its high-water mark says it had reached record \d+: it was truncated, or rolled back to an earlier copy: .*; replace it with `paxos replace node-2` while the others run .*, or start over with `paxos up --fresh`$/,
+    );
 
     // The way back the sentence names: node-2 is replaced by a new member (node-4), which catches up.
     const replaced = await succeeds(dir, 'replace', 'node-2');
@@ -119,17 +139,28 @@ test('multi: a directory put back from an earlier copy is refused and replaced; 
 
     // node-3's directory deleted while it runs: it stops within a second rather than vote on.
     rmSync(join(dir, 'data', 'node-3'), { recursive: true });
-    assert.ok(await eventually(async () => {
-      const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as { replicas: { id: number; up: boolean }[] };
-      return s.replicas.find((r) => r.id === 3)?.up === false;
-    }, 10_000), 'node-3 still runs without its data directory');
-    assert.match(readFileSync(join(dir, 'logs', 'node-3.log'), 'utf8'), /node-3's data directory .* was deleted while it ran; node-3 stops so it does not vote on what it may not remember/);
+    assert.ok(
+      await eventually(async () => {
+        const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
+          replicas: { id: number; up: boolean }[];
+        };
+        return s.replicas.find((r) => r.id === 3)?.up === false;
+      }, 10_000),
+      'node-3 still runs without its data directory',
+    );
+    assert.match(
+      readFileSync(join(dir, 'logs', 'node-3.log'), 'utf8'),
+      /node-3's data directory .* was deleted while it ran; node-3 stops so it does not vote on what it may not remember/,
+    );
 
     // One of three damaged: `up` starts the other two and names node-3.
     await succeeds(dir, 'down');
     const up = await succeeds(dir, 'up', '--detach');
     assert.match(up.stdout, /^node-3's data directory .* is missing: it would rejoin having forgotten its promises/m);
-    assert.match(up.stdout, /^started without node-3, which refused its data; the other 2 of 3 voters are a majority$/m);
+    assert.match(
+      up.stdout,
+      /^started without node-3, which refused its data; the other 2 of 3 voters are a majority$/m,
+    );
     assert.equal((JSON.parse((await succeeds(dir, 'get', 'x', '--json')).stdout) as { value: string }).value, '7');
 
     // Two of three damaged (node-4's log deleted too): `up` refuses in one sentence.
@@ -137,7 +168,10 @@ test('multi: a directory put back from an earlier copy is refused and replaced; 
     rmSync(join(dir, 'data', 'node-4', 'wal.log'));
     const refused = await paxos(dir, 'up', '--detach');
     assert.notEqual(refused.exitCode, 0);
-    assert.match(refused.stderr, /node-3, node-4 refused their data \(.*\), leaving 1 of 3 voters, not a majority, so the cluster could decide nothing safely; put back the data directories they had, or start over with `paxos up --fresh`/);
+    assert.match(
+      refused.stderr,
+      /node-3, node-4 refused their data \(.*\), leaving 1 of 3 voters, not a majority, so the cluster could decide nothing safely; put back the data directories they had, or start over with `paxos up --fresh`/,
+    );
   } finally {
     await cleanup(dir);
   }

@@ -9,18 +9,53 @@ import { execa } from 'execa';
 import { repoRoot } from '../support/paths.js';
 
 test('paxos bench --json gives the floor and one row per protocol and concurrency with real numbers', async () => {
-  const r = await execa(process.execPath, [join(repoRoot(), 'bin', 'paxos.js'), 'bench', '--protocol', 'both', '-n', '3', '--ops', '200', '--concurrency', '1,8', '--json'], { reject: false, timeout: 120_000 });
+  const r = await execa(
+    process.execPath,
+    [
+      join(repoRoot(), 'bin', 'paxos.js'),
+      'bench',
+      '--protocol',
+      'both',
+      '-n',
+      '3',
+      '--ops',
+      '200',
+      '--concurrency',
+      '1,8',
+      '--json',
+    ],
+    { reject: false, timeout: 120_000 },
+  );
   assert.equal(r.exitCode, 0, r.stderr);
   const { floor, rows } = JSON.parse(r.stdout) as { floor: Record<string, unknown>; rows: Record<string, unknown>[] };
   for (const field of ['fsyncAppendUs', 'fsyncPreallocatedUs', 'wsRoundTripUs', 'valueUs', 'valueAppendUs']) {
     const v = floor[field];
     assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `floor ${field} = ${String(v)}`);
   }
-  assert.deepEqual(rows.map((x) => `${x.protocol}/${x.concurrency}`), ['multi/1', 'multi/8', 'basic/1', 'basic/8']);
+  assert.deepEqual(
+    rows.map((x) => `${x.protocol}/${x.concurrency}`),
+    ['multi/1', 'multi/8', 'basic/1', 'basic/8'],
+  );
   for (const row of rows) {
-    for (const field of ['opsPerSec', 'p50Ms', 'p95Ms', 'p99Ms', 'p999Ms', 'maxMs', 'p50xFloor', 'p99xFloor', 'p999xFloor', 'messagesPerValue', 'fsyncsPerValue', 'peakRssMb']) {
+    for (const field of [
+      'opsPerSec',
+      'p50Ms',
+      'p95Ms',
+      'p99Ms',
+      'p999Ms',
+      'maxMs',
+      'p50xFloor',
+      'p99xFloor',
+      'p999xFloor',
+      'messagesPerValue',
+      'fsyncsPerValue',
+      'peakRssMb',
+    ]) {
       const v = row[field];
-      assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${row.protocol}/${row.concurrency} ${field} = ${String(v)}`);
+      assert.ok(
+        typeof v === 'number' && Number.isFinite(v) && v > 0,
+        `${row.protocol}/${row.concurrency} ${field} = ${String(v)}`,
+      );
     }
     assert.equal(row.ops, 200);
     assert.equal(row.failed, 0);

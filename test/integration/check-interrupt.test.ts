@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { bin, paxos } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 function orchestratorPid(home: string): number | null {
   try {
-    return (JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } }).cluster?.orchestratorPid ?? null;
+    return (
+      (JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } })
+        .cluster?.orchestratorPid ?? null
+    );
   } catch {
     return null;
   }
@@ -28,7 +31,10 @@ test('Ctrl-C on paxos check stops its cluster, says so, and exits 130', async ()
   const clusterHome = join(out, 'cluster');
   try {
     const check = execa(process.execPath, [bin, 'check', '-n', '1', '--time', '60s', '--clients', '1', '--out', out], {
-      cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: 120_000,
+      cwd: repoRoot(),
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: 120_000,
     });
     let pid: number | null = null;
     await eventually(() => {
@@ -40,9 +46,14 @@ test('Ctrl-C on paxos check stops its cluster, says so, and exits 130', async ()
     check.kill('SIGINT');
     const r = await check;
     assert.equal(r.exitCode, 130, r.stderr);
-    assert.match(r.stderr, new RegExp(`interrupted: stopping the check's cluster in ${clusterHome}; there is no verdict, the run did not finish`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `interrupted: stopping the check's cluster in ${clusterHome}; there is no verdict, the run did not finish`,
+      ),
+    );
     assert.match(r.stderr, /stopped the cluster of 1 replicas/);
-    assert.equal(isProcessAlive(pid!), false, 'the check\'s orchestrator still runs');
+    assert.equal(isProcessAlive(pid!), false, "the check's orchestrator still runs");
     assert.equal(existsSync(join(out, 'results.json')), false);
   } finally {
     if (existsSync(clusterHome)) await paxos(clusterHome, 'down');

@@ -12,11 +12,30 @@ import { test } from 'node:test';
 import { runCheck as check } from '../support/cli.js';
 
 test('paxos check catches a planted bug on real processes (stale local reads)', () => {
-  const r = check(['-n', '3', '--time', '15s', '--clients', '6', '--keys', '2', '--nemesis', 'partition,leader', '--seed', '5', '--plant', 'stale-reads']);
+  const r = check([
+    '-n',
+    '3',
+    '--time',
+    '15s',
+    '--clients',
+    '6',
+    '--keys',
+    '2',
+    '--nemesis',
+    'partition,leader',
+    '--seed',
+    '5',
+    '--plant',
+    'stale-reads',
+  ]);
   assert.equal(r.results.verdict, 'fail', JSON.stringify(r.results.checks));
   assert.equal(r.code, 1);
   const lin = (r.results.checks as { linearizable: { ok: unknown; violatingKeys: string[] } }).linearizable;
   assert.equal(lin.ok, false);
   assert.ok(lin.violatingKeys.length > 0);
-  assert.match(readFileSync(join(r.out, 'timeline.html'), 'utf8'), /cannot be ordered/i, 'the timeline points at the operations');
+  assert.match(
+    readFileSync(join(r.out, 'timeline.html'), 'utf8'),
+    /cannot be ordered/i,
+    'the timeline points at the operations',
+  );
 });

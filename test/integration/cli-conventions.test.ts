@@ -26,7 +26,13 @@ function home(): string {
 }
 
 async function paxos(dir: string, args: string[], env: Record<string, string | undefined> = {}) {
-  const r = await execa(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir, ...env }, extendEnv: false, reject: false, timeout: HANG_MS });
+  const r = await execa(process.execPath, [bin, ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, PAXOS_HOME: dir, ...env },
+    extendEnv: false,
+    reject: false,
+    timeout: HANG_MS,
+  });
   assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
   return r;
 }
@@ -47,7 +53,12 @@ async function json(dir: string, ...args: string[]): Promise<unknown> {
 }
 
 /** One sentence on one line of stderr, starting `paxos: `, and exit 2. */
-async function usageError(dir: string, args: string[], pattern: RegExp, env: Record<string, string | undefined> = {}): Promise<void> {
+async function usageError(
+  dir: string,
+  args: string[],
+  pattern: RegExp,
+  env: Record<string, string | undefined> = {},
+): Promise<void> {
   const r = await paxos(dir, args, env);
   const what = `paxos ${args.join(' ')}`;
   assert.equal(r.exitCode, 2, `${what}: exit ${r.exitCode}, stderr: ${r.stderr}`);
@@ -60,7 +71,8 @@ async function usageError(dir: string, args: string[], pattern: RegExp, env: Rec
 
 function recordPid(dir: string): number | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } }).cluster?.orchestratorPid;
+    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } })
+      .cluster?.orchestratorPid;
   } catch {
     return undefined;
   }
@@ -69,7 +81,11 @@ function recordPid(dir: string): number | undefined {
 async function cleanup(dir: string): Promise<void> {
   const pid = recordPid(dir);
   if (pid !== undefined && isProcessAlive(pid)) {
-    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    await execa(process.execPath, [bin, 'down'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
     if (!(await eventually(() => !isProcessAlive(pid), 5000))) process.kill(pid, 'SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });
@@ -83,7 +99,11 @@ test('commander errors, typos and an empty PAXOS_HOME are one paxos: sentence; d
     await usageError(dir, ['heal', 'extra'], /too many arguments for 'heal'/);
     await usageError(dir, ['logs'], /missing required argument 'node'; see `paxos logs --help`/);
     await usageError(dir, ['logs', 'node-1', '--lines'], /option '--lines <count>' argument missing/);
-    await usageError(dir, ['up', '--protocol', 'mutli'], /--protocol must be "multi" or "basic", got "mutli" \(did you mean "multi"\?\)/);
+    await usageError(
+      dir,
+      ['up', '--protocol', 'mutli'],
+      /--protocol must be "multi" or "basic", got "mutli" \(did you mean "multi"\?\)/,
+    );
     await usageError(dir, ['sim', '--protocol', 'basci'], /did you mean "basic"\?/);
     await usageError(dir, ['bench', '--protocol', 'bot'], /did you mean "both"\?/);
     await usageError(dir, ['up', '--template', 'lossi'], /there is no template "lossi".*did you mean "lossy"\?/);
@@ -98,7 +118,10 @@ test('commander errors, typos and an empty PAXOS_HOME are one paxos: sentence; d
     assert.deepEqual(await json(dir, 'down'), { stopped: false, clusterSize: null });
 
     const version = (await succeeds(dir, '--version')).stdout.trim();
-    assert.equal(version, (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+    assert.equal(
+      version,
+      (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version,
+    );
   } finally {
     await cleanup(dir);
   }
@@ -114,7 +137,8 @@ test('--help: an example per command, defaults as values, the environment variab
       const help = (await succeeds(dir, c, '--help')).stdout;
       assert.match(help, /\nExamples?:\n {2}\$ paxos /, `paxos ${c} --help has no example`);
       assert.doesNotMatch(help, /default: \[|default: "/, `paxos ${c} --help shows a default as JSON`);
-      const flags = [...help.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]!)
+      const flags = [...help.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)]
+        .map((m) => m[1]!)
         // --fresh and --wipe delete data: a stale `export` must not do that, so they have no variable (like --all and --plant).
         .filter((f) => !['--help', '--all', '--plant', '--fresh', '--wipe'].includes(f));
       for (const f of flags) {
@@ -125,7 +149,10 @@ test('--help: an example per command, defaults as values, the environment variab
     const bench = (await succeeds(dir, 'bench', '--help')).stdout.replace(/\s+/g, ' ');
     assert.match(bench, /default: 1,16,64/);
     assert.match(bench, /default: multi/);
-    assert.match((await succeeds(dir, 'check', '--help')).stdout.replace(/\s+/g, ' '), /--time <duration> .*default: 1m,/);
+    assert.match(
+      (await succeeds(dir, 'check', '--help')).stdout.replace(/\s+/g, ' '),
+      /--time <duration> .*default: 1m,/,
+    );
     assert.match((await succeeds(dir, 'propose', '--help')).stdout.replace(/\s+/g, ' '), /default: 5s,/);
 
     // A flag taken from the environment, and checked like one typed.
@@ -145,21 +172,45 @@ test('--help: an example per command, defaults as values, the environment variab
 test('--json on up --detach, kill, restart, partition, heal, net, logs and down; completion of live replica names', async () => {
   const dir = home();
   try {
-    const up = await json(dir, 'up', '-n', '3', '--detach') as { clusterSize: number; protocol: string; orchestratorPid: number; replicas: { id: number; pid: number }[] };
+    const up = (await json(dir, 'up', '-n', '3', '--detach')) as {
+      clusterSize: number;
+      protocol: string;
+      orchestratorPid: number;
+      replicas: { id: number; pid: number }[];
+    };
     assert.equal(up.clusterSize, 3);
     assert.equal(up.protocol, 'multi');
     assert.ok(isProcessAlive(up.orchestratorPid));
-    assert.deepEqual(up.replicas.map((r) => r.id), [1, 2, 3]);
+    assert.deepEqual(
+      up.replicas.map((r) => r.id),
+      [1, 2, 3],
+    );
     assert.ok(!('secret' in up), 'the control secret must not be printed');
 
     assert.deepEqual(await json(dir, 'kill', 'node-2'), { node: 2, up: false });
     assert.deepEqual(await json(dir, 'restart', 'node-2'), { node: 2, up: true });
-    assert.deepEqual(await json(dir, 'kill', '--all'), [{ node: 1, up: false }, { node: 2, up: false }, { node: 3, up: false }]);
-    assert.deepEqual(await json(dir, 'restart', '--all'), [{ node: 1, up: true }, { node: 2, up: true }, { node: 3, up: true }]);
+    assert.deepEqual(await json(dir, 'kill', '--all'), [
+      { node: 1, up: false },
+      { node: 2, up: false },
+      { node: 3, up: false },
+    ]);
+    assert.deepEqual(await json(dir, 'restart', '--all'), [
+      { node: 1, up: true },
+      { node: 2, up: true },
+      { node: 3, up: true },
+    ]);
     assert.deepEqual(await json(dir, 'partition', 'node-1'), { partition: [[1], [2, 3]] });
     assert.deepEqual(await json(dir, 'heal'), { partition: null });
-    assert.deepEqual(await json(dir, 'net', '--delay', '1-5ms', '--drop', '1%'), { delayMs: { min: 1, max: 5 }, dropRate: 0.01, partition: null });
-    assert.deepEqual(await json(dir, 'net', '--delay', '0', '--drop', '0'), { delayMs: null, dropRate: 0, partition: null });
+    assert.deepEqual(await json(dir, 'net', '--delay', '1-5ms', '--drop', '1%'), {
+      delayMs: { min: 1, max: 5 },
+      dropRate: 0.01,
+      partition: null,
+    });
+    assert.deepEqual(await json(dir, 'net', '--delay', '0', '--drop', '0'), {
+      delayMs: null,
+      dropRate: 0,
+      partition: null,
+    });
     const logLines = (await succeeds(dir, 'logs', 'node-1', '--lines', '3', '--json')).stdout.trim().split('\n');
     assert.ok(logLines.length >= 1);
     for (const l of logLines) {
@@ -169,7 +220,8 @@ test('--json on up --detach, kill, restart, partition, heal, net, logs and down;
       assert.equal(typeof o.text, 'string');
     }
 
-    const complete = async (...words: string[]) => (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
+    const complete = async (...words: string[]) =>
+      (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
     assert.deepEqual(await complete('kill', ''), ['node-1', 'node-2', 'node-3']);
     assert.deepEqual(await complete('logs', 'node-'), ['node-1', 'node-2', 'node-3']);
     assert.deepEqual(await complete('propose', '--via', 'node-3'), ['node-3']);
@@ -180,18 +232,28 @@ test('--json on up --detach, kill, restart, partition, heal, net, logs and down;
     try {
       writeFileSync(join(binDir, 'paxos'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`, { mode: 0o755 });
       const script = (await succeeds(dir, 'completion', 'bash')).stdout;
-      const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(paxos restart no); COMP_CWORD=2; _paxos_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {
-        env: { ...process.env, PAXOS_HOME: dir, PATH: `${binDir}:${process.env.PATH ?? ''}` }, encoding: 'utf8', timeout: HANG_MS,
-      });
+      const out = execFileSync(
+        'bash',
+        [
+          '-c',
+          `${script}\nCOMP_WORDS=(paxos restart no); COMP_CWORD=2; _paxos_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        {
+          env: { ...process.env, PAXOS_HOME: dir, PATH: `${binDir}:${process.env.PATH ?? ''}` },
+          encoding: 'utf8',
+          timeout: HANG_MS,
+        },
+      );
       assert.deepEqual(out.trim().split('\n'), ['node-1', 'node-2', 'node-3']);
     } finally {
       rmSync(binDir, { recursive: true, force: true });
     }
 
-    const down = await json(dir, 'down') as { stopped: boolean; clusterSize: number };
+    const down = (await json(dir, 'down')) as { stopped: boolean; clusterSize: number };
     assert.deepEqual([down.stopped, down.clusterSize], [true, 3]);
     assert.ok(await eventually(() => !isProcessAlive(up.orchestratorPid), 10_000), 'the orchestrator survived down');
-    for (const r of up.replicas) assert.ok(await eventually(() => !isProcessAlive(r.pid), 10_000), `node-${r.id} survived down`);
+    for (const r of up.replicas)
+      assert.ok(await eventually(() => !isProcessAlive(r.pid), 10_000), `node-${r.id} survived down`);
   } finally {
     await cleanup(dir);
   }
@@ -203,9 +265,11 @@ test('completion: scripts for bash, zsh and fish, and candidates for commands, f
     assert.match((await succeeds(dir, 'completion', 'bash')).stdout, /complete -o default -F _paxos_complete paxos/);
     assert.match((await succeeds(dir, 'completion', 'zsh')).stdout, /^#compdef paxos/);
     assert.match((await succeeds(dir, 'completion', 'fish')).stdout, /complete -c paxos -f -a '\(__paxos_complete\)'/);
-    const complete = async (...words: string[]) => (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
+    const complete = async (...words: string[]) =>
+      (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
     const commands = await complete('');
-    for (const c of ['up', 'propose', 'kill', 'sim', 'check', 'completion']) assert.ok(commands.includes(c), `${c} not completed`);
+    for (const c of ['up', 'propose', 'kill', 'sim', 'check', 'completion'])
+      assert.ok(commands.includes(c), `${c} not completed`);
     assert.deepEqual(await complete('st'), ['status']);
     assert.ok((await complete('up', '--')).includes('--template'));
     assert.deepEqual(await complete('up', '--protocol', ''), ['multi', 'basic']);

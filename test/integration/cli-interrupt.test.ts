@@ -6,7 +6,7 @@
  * wait bounded, and everything a test starts is stopped in its `finally`.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +26,19 @@ interface Running {
 }
 
 function start(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
@@ -96,7 +104,9 @@ function benchHome(tmp: string): string | undefined {
 }
 
 function replicaPids(home: string): number[] {
-  const record = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { cluster: { replicas: { pid: number | null }[] } };
+  const record = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as {
+    cluster: { replicas: { pid: number | null }[] };
+  };
   return record.cluster.replicas.map((r) => r.pid).filter((p): p is number => p !== null);
 }
 
@@ -104,10 +114,16 @@ test('paxos bench: Ctrl-C stops the replicas, removes the temporary directory an
   // The bench makes its PAXOS_HOME with os.tmpdir(), which follows TMPDIR: a private one makes the dir easy to find and check.
   const tmp = mkdtempSync(join(tmpdir(), 'paxos-int-tmp-'));
   const home = mkdtempSync(join(tmpdir(), 'paxos-int-'));
-  const bench = start(['bench', '-n', '3', '--ops', '1000000', '--concurrency', '4'], { PAXOS_HOME: home, TMPDIR: tmp });
+  const bench = start(['bench', '-n', '3', '--ops', '1000000', '--concurrency', '4'], {
+    PAXOS_HOME: home,
+    TMPDIR: tmp,
+  });
   let pids: number[] = [];
   try {
-    assert.ok(await eventually(() => benchHome(tmp) !== undefined || !stillRunning(bench), 60_000, 50), 'the bench cluster did not come up');
+    assert.ok(
+      await eventually(() => benchHome(tmp) !== undefined || !stillRunning(bench), 60_000, 50),
+      'the bench cluster did not come up',
+    );
     const dir = benchHome(tmp);
     assert.ok(dir !== undefined, `the bench ended before its cluster was up: ${bench.stderr()}`);
     pids = replicaPids(dir);
@@ -119,7 +135,10 @@ test('paxos bench: Ctrl-C stops the replicas, removes the temporary directory an
     assert.equal(code, 130, `stderr: ${bench.stderr()}`);
     assert.equal(existsSync(dir), false, `${dir} was left behind`);
     assert.deepEqual(readdirSync(tmp), [], 'the temporary directory has leftovers');
-    assert.ok(await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000), `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`);
+    assert.ok(
+      await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000),
+      `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`,
+    );
   } finally {
     cleanUpBench(bench, pids, [tmp, home]);
   }
@@ -128,11 +147,17 @@ test('paxos bench: Ctrl-C stops the replicas, removes the temporary directory an
 test('paxos bench --soak: Ctrl-C prints the partial interval and the summary so far, stops the replicas and exits 130', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'paxos-int-tmp-'));
   const home = mkdtempSync(join(tmpdir(), 'paxos-int-'));
-  const bench = start(['bench', '--soak', '10m', '--interval', '500', '-n', '3', '--concurrency', '8'], { PAXOS_HOME: home, TMPDIR: tmp });
+  const bench = start(['bench', '--soak', '10m', '--interval', '500', '-n', '3', '--concurrency', '8'], {
+    PAXOS_HOME: home,
+    TMPDIR: tmp,
+  });
   let pids: number[] = [];
   try {
     // The first row is printed once 500 values are chosen: the cluster is up and the load is running.
-    assert.ok(await eventually(() => /^\s+1\s+500\s/m.test(bench.stdout()) || !stillRunning(bench), 60_000, 50), `no first row: ${bench.stdout()} ${bench.stderr()}`);
+    assert.ok(
+      await eventually(() => /^\s+1\s+500\s/m.test(bench.stdout()) || !stillRunning(bench), 60_000, 50),
+      `no first row: ${bench.stdout()} ${bench.stderr()}`,
+    );
     const dir = benchHome(tmp);
     assert.ok(dir !== undefined, `the soak ended before the signal: ${bench.stderr()}`);
     pids = replicaPids(dir);
@@ -142,14 +167,21 @@ test('paxos bench --soak: Ctrl-C prints the partial interval and the summary so 
     assert.match(bench.stdout(), /\(partial\)/);
     assert.match(bench.stdout(), /too few whole intervals|last quarter vs second quarter/);
     assert.equal(existsSync(dir), false, `${dir} was left behind`);
-    assert.ok(await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000), `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`);
+    assert.ok(
+      await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000),
+      `replicas still running: ${pids.filter(isProcessAlive).join(', ')}`,
+    );
   } finally {
     cleanUpBench(bench, pids, [tmp, home]);
   }
 });
 
 /** Whatever a bench test leaves when it fails midway: the bench process, its replicas and its directories. */
-function cleanUpBench(bench: Parameters<typeof stillRunning>[0], pids: readonly number[], dirs: readonly string[]): void {
+function cleanUpBench(
+  bench: Parameters<typeof stillRunning>[0],
+  pids: readonly number[],
+  dirs: readonly string[],
+): void {
   if (stillRunning(bench)) bench.child.kill('SIGKILL');
   for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

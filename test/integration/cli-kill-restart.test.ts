@@ -13,8 +13,8 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { ClusterClient } from '../../src/cluster/client.js';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 
 const ROUNDS = 5;
 
@@ -23,14 +23,14 @@ interface StatusJson {
   readonly replicas: readonly { readonly id: number; readonly pid: number | null; readonly up: boolean }[];
 }
 
-
 async function status(dir: string): Promise<StatusJson> {
   return JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as StatusJson;
 }
 
 function recordedOrchestratorPid(dir: string): number | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } }).cluster?.orchestratorPid;
+    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } })
+      .cluster?.orchestratorPid;
   } catch {
     return undefined;
   }
@@ -47,7 +47,11 @@ async function upPid(client: ClusterClient, id: number, what: string): Promise<n
 async function cleanup(dir: string): Promise<void> {
   const pid = recordedOrchestratorPid(dir);
   if (pid !== undefined && isProcessAlive(pid)) {
-    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    await execa(process.execPath, [bin, 'down'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
     if (!(await eventually(() => !isProcessAlive(pid), 5000))) process.kill(pid, 'SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });
@@ -64,8 +68,16 @@ test(`kill then restart at once, ${ROUNDS} times: each succeeds, node-2 ends up,
     for (let round = 1; round <= ROUNDS; round++) {
       assert.match((await succeeds(dir, 'kill', 'node-2')).stdout, /^killed node-2 \(SIGKILL\)$/m, `round ${round}`);
       // The answer came after the exit: the old process is gone, not merely signalled.
-      assert.equal(isProcessAlive(before), false, `round ${round}: pid ${before} still alive after \`paxos kill\` returned`);
-      assert.match((await succeeds(dir, 'restart', 'node-2')).stdout, /^restarted node-2 from its data$/m, `round ${round}`);
+      assert.equal(
+        isProcessAlive(before),
+        false,
+        `round ${round}: pid ${before} still alive after \`paxos kill\` returned`,
+      );
+      assert.match(
+        (await succeeds(dir, 'restart', 'node-2')).stdout,
+        /^restarted node-2 from its data$/m,
+        `round ${round}`,
+      );
       const after = (await status(dir)).replicas.find((r) => r.id === 2)!;
       assert.equal(after.up, true, `round ${round}: node-2 is not up after restart`);
       assert.notEqual(after.pid, before, `round ${round}: node-2 kept its old pid`);
@@ -78,7 +90,11 @@ test(`kill then restart at once, ${ROUNDS} times: each succeeds, node-2 ends up,
     try {
       for (let round = 1; round <= ROUNDS; round++) {
         await client.kill(2);
-        assert.equal(isProcessAlive(before), false, `fast round ${round}: pid ${before} still alive after kill answered`);
+        assert.equal(
+          isProcessAlive(before),
+          false,
+          `fast round ${round}: pid ${before} still alive after kill answered`,
+        );
         await client.restart(2);
         before = await upPid(client, 2, `fast round ${round}`);
         pids.add(before);
@@ -96,14 +112,27 @@ test(`kill then restart at once, ${ROUNDS} times: each succeeds, node-2 ends up,
     writeFileSync(lock, `${process.pid}\n`);
     const refused = await paxos(dir, 'restart', 'node-2');
     assert.notEqual(refused.exitCode, 0, 'restart over a held lock succeeded');
-    assert.match(refused.stderr.trim(), new RegExp(`^paxos: node-2 cannot restart: its data directory \\S+ is locked by another live process \\(pid ${process.pid}\\)$`));
+    assert.match(
+      refused.stderr.trim(),
+      new RegExp(
+        `^paxos: node-2 cannot restart: its data directory \\S+ is locked by another live process \\(pid ${process.pid}\\)$`,
+      ),
+    );
     rmSync(lock);
     await succeeds(dir, 'restart', 'node-2');
 
     const end = await status(dir);
-    assert.deepEqual(end.replicas.map((r) => [r.id, r.up]), [[1, true], [2, true], [3, true]]);
+    assert.deepEqual(
+      end.replicas.map((r) => [r.id, r.up]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+      ],
+    );
     await succeeds(dir, 'down');
-    for (const pid of pids) assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
+    for (const pid of pids)
+      assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
   } finally {
     await cleanup(dir);
   }

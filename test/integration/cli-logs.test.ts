@@ -12,8 +12,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { eventually, sleep } from '../support/cluster.js';
 import { bin, HANG_MS, succeeds } from '../support/cli.js';
+import { eventually, sleep } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 function line(i: number): string {
@@ -41,7 +41,9 @@ test('logs --lines returns the last lines even when they span the rotation, as t
   try {
     assert.equal((await succeeds(home, 'logs', 'node-2', '--lines', '5')).stdout, lines(8, 13).trimEnd());
     assert.equal((await succeeds(home, 'logs', 'node-2', '--lines', '500')).stdout, lines(0, 13).trimEnd());
-    const json = (await succeeds(home, 'logs', 'node-2', '--lines', '4', '--json')).stdout.split('\n').map((l) => JSON.parse(l) as unknown);
+    const json = (await succeeds(home, 'logs', 'node-2', '--lines', '4', '--json')).stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     assert.deepEqual(json[0], { node: 2, time: '2026-11-25T12:00:09.000Z', text: 'node-2 line 9' });
     assert.equal(json.length, 4);
   } finally {
@@ -52,12 +54,18 @@ test('logs --lines returns the last lines even when they span the rotation, as t
 test('logs -f keeps following across a rotation that happens while it follows, printing each line once', async () => {
   const { home, file } = rotatedHome();
   const child = spawn(process.execPath, [bin, 'logs', 'node-2', '-f', '--lines', '2'], {
-    cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot(),
+    env: { ...process.env, PAXOS_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     assert.ok(await eventually(() => out === lines(11, 13), HANG_MS, 20), `the tail: ${JSON.stringify(out)} ${err}`);
@@ -67,9 +75,15 @@ test('logs -f keeps following across a rotation that happens while it follows, p
     renameSync(file, `${file}.1`);
     appendFileSync(`${file}.1`, line(14));
     writeFileSync(file, line(15));
-    assert.ok(await eventually(() => out.length >= lines(11, 16).length, HANG_MS, 20), `after the rotation: ${JSON.stringify(out)} ${err}`);
+    assert.ok(
+      await eventually(() => out.length >= lines(11, 16).length, HANG_MS, 20),
+      `after the rotation: ${JSON.stringify(out)} ${err}`,
+    );
     appendFileSync(file, line(16));
-    assert.ok(await eventually(() => out.length >= lines(11, 17).length, HANG_MS, 20), `after the rotation: ${JSON.stringify(out)} ${err}`);
+    assert.ok(
+      await eventually(() => out.length >= lines(11, 17).length, HANG_MS, 20),
+      `after the rotation: ${JSON.stringify(out)} ${err}`,
+    );
     assert.equal(out, lines(11, 17));
   } finally {
     child.kill('SIGINT');

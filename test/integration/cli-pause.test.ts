@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 
 /** Proposals retried after a fault: a new leader may need an election or two (150–300 ms each) first. */
 const PROPOSE_ATTEMPTS = 8;
@@ -30,7 +30,6 @@ interface StatusJson {
   readonly orchestratorPid: number;
   readonly replicas: readonly ReplicaJson[];
 }
-
 
 /** Exit 1 (the cluster cannot do it) with exactly one sentence on stderr matching `pattern`. */
 async function refused(dir: string, args: string[], pattern: RegExp): Promise<void> {
@@ -83,7 +82,8 @@ async function proposeEventually(dir: string, assignment: string, ...extra: stri
 
 function recordedOrchestratorPid(dir: string): number | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } }).cluster?.orchestratorPid;
+    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } })
+      .cluster?.orchestratorPid;
   } catch {
     return undefined;
   }
@@ -110,7 +110,11 @@ function ownedReplica(pid: number, dir: string): boolean {
 async function cleanup(dir: string, pids: ReadonlySet<number>): Promise<void> {
   const orchestrator = recordedOrchestratorPid(dir);
   if (orchestrator !== undefined && isProcessAlive(orchestrator)) {
-    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    await execa(process.execPath, [bin, 'down'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
     if (!(await eventually(() => !isProcessAlive(orchestrator), 5000))) process.kill(orchestrator, 'SIGKILL');
   }
   for (const pid of pids) {
@@ -130,7 +134,14 @@ test('pause, resume, kill of a paused replica, kill --all and restart --all, and
     await succeeds(dir, 'up', '-n', '3', '--detach');
     const first = await status(dir);
     remember(first);
-    assert.deepEqual(first.replicas.map((r) => [r.id, r.up, r.paused]), [[1, true, false], [2, true, false], [3, true, false]]);
+    assert.deepEqual(
+      first.replicas.map((r) => [r.id, r.up, r.paused]),
+      [
+        [1, true, false],
+        [2, true, false],
+        [3, true, false],
+      ],
+    );
 
     // Paused: still up, shown as paused, really stopped by the kernel; the other two still make a majority.
     assert.match((await succeeds(dir, 'pause', 'node-2')).stdout, /^paused node-2 \(SIGSTOP\)$/m);
@@ -155,7 +166,11 @@ test('pause, resume, kill of a paused replica, kill --all and restart --all, and
     assert.equal((await succeeds(dir, 'pause', 'node-3', '--json')).stdout.trim(), '{"node":3,"paused":true}');
     const stoppedPid = (await replica(dir, 3)).pid!;
     assert.match((await succeeds(dir, 'kill', 'node-3')).stdout, /^killed node-3 \(SIGKILL\)$/m);
-    assert.equal(isProcessAlive(stoppedPid), false, `paused node-3 (pid ${stoppedPid}) still alive after \`paxos kill\` returned`);
+    assert.equal(
+      isProcessAlive(stoppedPid),
+      false,
+      `paused node-3 (pid ${stoppedPid}) still alive after \`paxos kill\` returned`,
+    );
     const killed = await replica(dir, 3);
     assert.deepEqual([killed.up, killed.paused], [false, false]);
     await refused(dir, ['pause', 'node-3'], /^paxos: node-3 is down; only a running replica can be paused$/);
@@ -167,12 +182,22 @@ test('pause, resume, kill of a paused replica, kill --all and restart --all, and
     // The whole cluster crashes at once and comes back from its data.
     const beforeCrash = await status(dir);
     assert.match((await succeeds(dir, 'kill', '--all')).stdout, /^killed node-1, node-2, node-3 \(SIGKILL\)$/m);
-    for (const r of beforeCrash.replicas) assert.equal(isProcessAlive(r.pid!), false, `node-${r.id} (pid ${r.pid}) alive after kill --all`);
-    assert.deepEqual((await status(dir)).replicas.map((r) => r.up), [false, false, false]);
-    assert.match((await succeeds(dir, 'restart', '--all')).stdout, /^restarted node-1, node-2, node-3 from their data$/m);
+    for (const r of beforeCrash.replicas)
+      assert.equal(isProcessAlive(r.pid!), false, `node-${r.id} (pid ${r.pid}) alive after kill --all`);
+    assert.deepEqual(
+      (await status(dir)).replicas.map((r) => r.up),
+      [false, false, false],
+    );
+    assert.match(
+      (await succeeds(dir, 'restart', '--all')).stdout,
+      /^restarted node-1, node-2, node-3 from their data$/m,
+    );
     const restarted = await status(dir);
     remember(restarted);
-    assert.deepEqual(restarted.replicas.map((r) => r.up), [true, true, true]);
+    assert.deepEqual(
+      restarted.replicas.map((r) => r.up),
+      [true, true, true],
+    );
     await proposeEventually(dir, 'y=2');
 
     // resume --all answers with what it resumed.

@@ -17,8 +17,14 @@ test('bad usage is exit 2 with one sentence, before any cluster is asked', async
   const home = mkdtempSync(join(tmpdir(), 'paxos-usage-'));
   try {
     const cases: [string[], RegExp][] = [
-      [['propose', 'x=1', '--timeout', '0'], /^paxos: --timeout must be above 0 and at most 10m, the longest a replica waits, got "0"$/],
-      [['propose', 'x=1', '--timeout', '11m'], /^paxos: --timeout must be above 0 and at most 10m, the longest a replica waits, got "11m"$/],
+      [
+        ['propose', 'x=1', '--timeout', '0'],
+        /^paxos: --timeout must be above 0 and at most 10m, the longest a replica waits, got "0"$/,
+      ],
+      [
+        ['propose', 'x=1', '--timeout', '11m'],
+        /^paxos: --timeout must be above 0 and at most 10m, the longest a replica waits, got "11m"$/,
+      ],
       [['get', 'x', '--timeout', '0'], /--timeout must be above 0/],
       [['get', ''], /^paxos: get needs a key, like `paxos get x`$/],
       [['propose', '=1'], /^paxos: a key is needed before "=", like x=7$/],
@@ -44,7 +50,10 @@ test('Basic Paxos: a second value for a chosen key is refused with the chosen va
 
     const refused = await paxos(home, 'propose', 'x=7');
     assert.equal(refused.exitCode, 1, refused.stderr);
-    assert.match(refused.stderr, /^paxos: x was already chosen as 2, so 7 was not chosen \(at ballot \S+, \d+ round trips?, [\d.]+ ms via node-\d\)$/);
+    assert.match(
+      refused.stderr,
+      /^paxos: x was already chosen as 2, so 7 was not chosen \(at ballot \S+, \d+ round trips?, [\d.]+ ms via node-\d\)$/,
+    );
     const json = await paxos(home, 'propose', 'x=7', '--json');
     assert.equal(json.exitCode, 1);
     const body = JSON.parse(json.stdout) as Record<string, unknown>;
@@ -55,12 +64,31 @@ test('Basic Paxos: a second value for a chosen key is refused with the chosen va
     // Proposing the value that is chosen is not refused: it is chosen.
     assert.match((await succeeds(home, 'propose', 'x=2')).stdout, /^chosen x=2 /);
 
-    assert.equal((await succeeds(home, 'partition', 'node-1')).stdout.trim(), 'partitioned: {node-1} | {node-2,node-3}');
-    assert.deepEqual(JSON.parse((await succeeds(home, 'partition', 'node-1', '--json')).stdout), { partition: [[1], [2, 3]] });
-    assert.equal((await succeeds(home, 'net', '--delay', '10-20ms', '--drop', '5%')).stdout.trim(), 'network: delay 10-20ms drop 5%');
-    assert.deepEqual(JSON.parse((await succeeds(home, 'net', '--json')).stdout), { delayMs: { min: 10, max: 20 }, dropRate: 0.05, partition: [[1], [2, 3]] });
-    assert.equal((await succeeds(home, 'heal')).stdout.trim(), 'healed the partition; the network still has delay 10-20ms drop 5% (`paxos net --delay 0 --drop 0` removes it)');
-    assert.deepEqual(JSON.parse((await succeeds(home, 'net', '--json')).stdout), { delayMs: { min: 10, max: 20 }, dropRate: 0.05, partition: null }, 'net --json alone changed the rules');
+    assert.equal(
+      (await succeeds(home, 'partition', 'node-1')).stdout.trim(),
+      'partitioned: {node-1} | {node-2,node-3}',
+    );
+    assert.deepEqual(JSON.parse((await succeeds(home, 'partition', 'node-1', '--json')).stdout), {
+      partition: [[1], [2, 3]],
+    });
+    assert.equal(
+      (await succeeds(home, 'net', '--delay', '10-20ms', '--drop', '5%')).stdout.trim(),
+      'network: delay 10-20ms drop 5%',
+    );
+    assert.deepEqual(JSON.parse((await succeeds(home, 'net', '--json')).stdout), {
+      delayMs: { min: 10, max: 20 },
+      dropRate: 0.05,
+      partition: [[1], [2, 3]],
+    });
+    assert.equal(
+      (await succeeds(home, 'heal')).stdout.trim(),
+      'healed the partition; the network still has delay 10-20ms drop 5% (`paxos net --delay 0 --drop 0` removes it)',
+    );
+    assert.deepEqual(
+      JSON.parse((await succeeds(home, 'net', '--json')).stdout),
+      { delayMs: { min: 10, max: 20 }, dropRate: 0.05, partition: null },
+      'net --json alone changed the rules',
+    );
     await succeeds(home, 'net', '--delay', '0', '--drop', '0');
     assert.equal((await succeeds(home, 'heal')).stdout.trim(), 'healed: every replica can reach every other');
   } finally {

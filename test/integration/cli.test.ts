@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
-
+import { eventually } from '../support/cluster.js';
 
 interface StatusJson {
   readonly protocol: string;
@@ -27,7 +26,6 @@ interface StatusJson {
 function home(): string {
   return mkdtempSync(join(tmpdir(), 'paxos-cli-'));
 }
-
 
 /** One sentence on one line of stderr, naming the problem, and a non-zero exit. */
 async function fails(dir: string, args: string[], pattern: RegExp): Promise<void> {
@@ -41,7 +39,9 @@ async function fails(dir: string, args: string[], pattern: RegExp): Promise<void
 }
 
 /** The record as the cluster wrote it, read as a file: where a user (or a script) would find the pids. */
-function recordFile(dir: string): { cluster?: { orchestratorPid: number; replicas: { id: number; pid: number | null }[] } } | null {
+function recordFile(
+  dir: string,
+): { cluster?: { orchestratorPid: number; replicas: { id: number; pid: number | null }[] } } | null {
   try {
     return JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ReturnType<typeof recordFile>;
   } catch {
@@ -57,7 +57,11 @@ async function status(dir: string): Promise<StatusJson> {
 async function cleanup(dir: string): Promise<void> {
   const pid = recordFile(dir)?.cluster?.orchestratorPid;
   if (pid !== undefined && isProcessAlive(pid)) {
-    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    await execa(process.execPath, [bin, 'down'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
     if (!(await eventually(() => !isProcessAlive(pid), 5000))) process.kill(pid, 'SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });
@@ -85,7 +89,11 @@ test('a busy --base-port is refused before anything starts', async () => {
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
   const port = (server.address() as { port: number }).port;
   try {
-    await fails(dir, ['up', '-n', '3', '--base-port', String(port), '--detach'], new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    await fails(
+      dir,
+      ['up', '-n', '3', '--base-port', String(port), '--detach'],
+      new RegExp(`port ${port} on 127.0.0.1 is already in use`),
+    );
     assert.equal(recordFile(dir)?.cluster, undefined, 'a refused start left a cluster record');
   } finally {
     await new Promise((resolve) => server.close(resolve));
@@ -102,7 +110,14 @@ test('a detached cluster driven from another terminal, then stopped with nothing
     assert.match((await succeeds(dir, 'get', 'x')).stdout, /^x = 7 /);
     const first = await status(dir);
     assert.equal(first.clusterSize, 3);
-    assert.deepEqual(first.replicas.map((r) => [r.id, r.up, typeof r.pid]), [[1, true, 'number'], [2, true, 'number'], [3, true, 'number']]);
+    assert.deepEqual(
+      first.replicas.map((r) => [r.id, r.up, typeof r.pid]),
+      [
+        [1, true, 'number'],
+        [2, true, 'number'],
+        [3, true, 'number'],
+      ],
+    );
 
     await fails(dir, ['kill', 'node-9'], /there is no node-9: this cluster has node-1 to node-3/);
     await succeeds(dir, 'kill', 'node-2');
@@ -115,11 +130,19 @@ test('a detached cluster driven from another terminal, then stopped with nothing
     await succeeds(dir, 'heal');
     await succeeds(dir, 'net', '--delay', '1-5ms', '--drop', '1%');
     const logs = (await succeeds(dir, 'logs', 'node-1')).stdout.trim().split('\n');
-    assert.ok(logs.length >= 2 && logs.some((l) => /started as node-1 of 3/.test(l)), `logs node-1: ${logs.slice(0, 5).join(' | ')}`);
+    assert.ok(
+      logs.length >= 2 && logs.some((l) => /started as node-1 of 3/.test(l)),
+      `logs node-1: ${logs.slice(0, 5).join(' | ')}`,
+    );
 
-    const pids = [restarted.orchestratorPid, ...first.replicas.map((r) => r.pid!), restarted.replicas.find((r) => r.id === 2)!.pid!];
+    const pids = [
+      restarted.orchestratorPid,
+      ...first.replicas.map((r) => r.pid!),
+      restarted.replicas.find((r) => r.id === 2)!.pid!,
+    ];
     await succeeds(dir, 'down');
-    for (const pid of pids) assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
+    for (const pid of pids)
+      assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
     await fails(dir, ['status'], /no cluster is running/);
   } finally {
     await cleanup(dir);
@@ -133,12 +156,19 @@ test('a stale record whose orchestrator died is detected and cleaned, and its re
     const record = recordFile(dir)?.cluster;
     assert.ok(record !== undefined, `no record in ${join(dir, 'cluster.json')}`);
     process.kill(record.orchestratorPid, 'SIGKILL');
-    assert.ok(await eventually(() => !isProcessAlive(record.orchestratorPid), 5000), 'the orchestrator survived SIGKILL');
+    assert.ok(
+      await eventually(() => !isProcessAlive(record.orchestratorPid), 5000),
+      'the orchestrator survived SIGKILL',
+    );
     await fails(dir, ['status'], /is gone \(its orchestrator, pid \d+, exited\); removed the stale record/);
     assert.equal(recordFile(dir)?.cluster, undefined, 'the stale record is still there');
     await fails(dir, ['status'], /no cluster is running/);
     for (const r of record.replicas) {
-      if (r.pid !== null) assert.ok(await eventually(() => !isProcessAlive(r.pid!), 10_000), `orphaned node-${r.id} (pid ${r.pid}) kept running`);
+      if (r.pid !== null)
+        assert.ok(
+          await eventually(() => !isProcessAlive(r.pid!), 10_000),
+          `orphaned node-${r.id} (pid ${r.pid}) kept running`,
+        );
     }
   } finally {
     await cleanup(dir);

@@ -7,14 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareBallots, formatBallot, type Ballot } from '../../src/core/ballot.js';
+import { type Ballot, compareBallots, formatBallot } from '../../src/core/ballot.js';
 import type { Protocol } from '../../src/core/types.js';
 import { eventually, sleep, TestCluster } from '../support/cluster.js';
 
 const KILLS = 8;
 
 /** Proposes through one replica, one at a time, until told to stop, noting in `acked` what was acknowledged. */
-async function writer(c: TestCluster, via: number, o: { stop: { now: boolean }; acked: Map<string, string> }): Promise<void> {
+async function writer(
+  c: TestCluster,
+  via: number,
+  o: { stop: { now: boolean }; acked: Map<string, string> },
+): Promise<void> {
   const { stop, acked } = o;
   for (let n = 0; !stop.now && n < 100_000; n++) {
     const key = `w${via}-${n}`;
@@ -48,7 +52,10 @@ async function killAndCheckPromise(c: TestCluster, round: number): Promise<void>
   await c.restart(1);
   const after: Ballot | null = await c.promised(1);
   assert.ok(after !== null, `round ${round}: node-1 did not answer after its restart`);
-  assert.ok(compareBallots(after, before) >= 0, `round ${round}: node-1 promised ${formatBallot(before)} before the kill and ${formatBallot(after)} after it`);
+  assert.ok(
+    compareBallots(after, before) >= 0,
+    `round ${round}: node-1 promised ${formatBallot(before)} before the kill and ${formatBallot(after)} after it`,
+  );
 }
 
 for (const protocol of ['multi', 'basic'] as Protocol[]) {
@@ -62,7 +69,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       for (const w of writers) w.catch(() => undefined);
       let ackedBeforeKills = 0;
       try {
-        assert.ok(await eventually(() => acked.size > 0, 15_000), 'the writers got nothing acknowledged before the first kill');
+        assert.ok(
+          await eventually(() => acked.size > 0, 15_000),
+          'the writers got nothing acknowledged before the first kill',
+        );
         ackedBeforeKills = acked.size;
         for (let round = 0; round < KILLS; round++) await killAndCheckPromise(c, round);
       } finally {
@@ -73,7 +83,8 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       for (const w of writers) await w;
       assert.ok(acked.size > ackedBeforeKills, 'nothing was acknowledged while node-1 was being killed');
       // The restarted node-1 takes proposals itself too.
-      if (protocol === 'multi') assert.ok(await eventually(() => c.knowsLeader(1), 15_000), 'node-1 never learned a leader');
+      if (protocol === 'multi')
+        assert.ok(await eventually(() => c.knowsLeader(1), 15_000), 'node-1 never learned a leader');
       const last = await c.propose(1, 'last', 'ok', 10_000);
       assert.ok(last.ok, `via node-1 after the kills: ${JSON.stringify(last)}`);
       assert.ok(await eventually(() => c.converged(), 20_000), 'the replicas did not converge');
@@ -81,7 +92,9 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
         const kv = new Map(await c.kv(id));
         for (const [k, v] of acked) assert.equal(kv.get(k), v, `node-${id} lost acknowledged ${k}=${v}`);
       }
-      console.log(`${protocol}: ${KILLS} kills of node-1, ${acked.size} values acknowledged meanwhile, no promise went back`);
+      console.log(
+        `${protocol}: ${KILLS} kills of node-1, ${acked.size} values acknowledged meanwhile, no promise went back`,
+      );
     } finally {
       await c.stop();
     }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
-import { eventually, sleep, TestCluster, type Reply } from '../support/cluster.js';
+import { eventually, type Reply, sleep, TestCluster } from '../support/cluster.js';
 
 const PROPOSALS = 200;
 const KILL_AFTER_REPLIES = 50;
@@ -53,12 +53,15 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       }
 
       // The restarted replica takes proposals again (its request ids must not repeat those it used before the kill).
-      if (protocol === 'multi') assert.ok(await eventually(() => c.knowsLeader(target), 15_000), `node-${target} never learned a leader`);
+      if (protocol === 'multi')
+        assert.ok(await eventually(() => c.knowsLeader(target), 15_000), `node-${target} never learned a leader`);
       for (let i = 0; i < 3; i++) {
         const r = await c.propose(target, `after${i}`, 'ok', 10_000);
         assert.ok(r.ok && r.value === 'ok', `via restarted node-${target}: ${JSON.stringify(r)}`);
       }
-      console.log(`${protocol}: ${acked.size} of ${PROPOSALS} acknowledged around the kill of node-${target}, all on every replica`);
+      console.log(
+        `${protocol}: ${acked.size} of ${PROPOSALS} acknowledged around the kill of node-${target}, all on every replica`,
+      );
     } finally {
       await c.stop();
     }

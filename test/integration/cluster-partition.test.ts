@@ -16,7 +16,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
     try {
       const before = await c.propose(await c.entry(1), 'before', '1');
       assert.ok(before.ok, JSON.stringify(before));
-      c.orchestrator.partition([[1, 2], [3, 4, 5]]);
+      c.orchestrator.partition([
+        [1, 2],
+        [3, 4, 5],
+      ]);
 
       // Both sides are asked at the same time; the majority may first need to elect a leader of its own.
       const [minority, majority] = await Promise.all([
@@ -26,7 +29,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       const problem = quorumRefusalProblem(minority, { clusterSize: 5, timeoutMs: REFUSAL_TIMEOUT_MS });
       assert.equal(problem, null, `the minority side {1,2}: ${problem}`);
       console.log(`${protocol}: the minority side was refused: ${minority.ok ? '' : minority.error}`);
-      assert.ok(majority.ok && majority.value === '1', `the majority side {3,4,5} could not decide: ${JSON.stringify(majority)}`);
+      assert.ok(
+        majority.ok && majority.value === '1',
+        `the majority side {3,4,5} could not decide: ${JSON.stringify(majority)}`,
+      );
       // Still cut off, the minority has not learned what the majority decided.
       assert.equal(new Map(await c.kv(1)).get('M'), undefined, 'node-1 learned M across the partition');
 

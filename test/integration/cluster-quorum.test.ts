@@ -21,7 +21,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       assert.ok(first.ok && first.value === '7', `x=7: ${JSON.stringify(first)}`);
       if (protocol === 'basic') {
         const again = await c.propose(2, 'x', '9');
-        assert.ok(again.ok && again.value === '7' && again.alreadyChosen === true, `x is chosen for good: ${JSON.stringify(again)}`);
+        assert.ok(
+          again.ok && again.value === '7' && again.alreadyChosen === true,
+          `x is chosen for good: ${JSON.stringify(again)}`,
+        );
       }
 
       // 2. Two of five killed (in multi mode the leader is one of them): three is still a majority.
@@ -30,7 +33,12 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       for (const id of [firstDown, secondDown]) c.kill(id);
       for (const id of [firstDown, secondDown]) await c.waitDown(id);
       const live = c.ids().filter((id) => id !== firstDown && id !== secondDown);
-      const withThree = await c.proposeUntilOk({ via: () => c.entry(live[0]!), key: 'y', value: '1', timeoutMs: 10_000 });
+      const withThree = await c.proposeUntilOk({
+        via: () => c.entry(live[0]!),
+        key: 'y',
+        value: '1',
+        timeoutMs: 10_000,
+      });
       assert.ok(withThree.ok && withThree.value === '1', `3 of 5 is a majority: ${JSON.stringify(withThree)}`);
 
       // 3. A third one killed: two of five must not decide, and the refusal says why.
@@ -45,12 +53,16 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       // 4. Restarted from their data, they make the proposal path work again, through a restarted replica
       //    that served requests before it died (a restarted replica must not reuse its old request ids).
       for (const id of [firstDown, secondDown, thirdDown]) await c.restart(id);
-      if (protocol === 'multi') assert.ok(await eventually(() => c.knowsLeader(firstDown), 15_000), `node-${firstDown} never learned a leader`);
+      if (protocol === 'multi')
+        assert.ok(await eventually(() => c.knowsLeader(firstDown), 15_000), `node-${firstDown} never learned a leader`);
       const after = await c.propose(firstDown, 'w', '1', 10_000);
       assert.ok(after.ok && after.value === '1', `after the restarts, via node-${firstDown}: ${JSON.stringify(after)}`);
 
       // Every replica, the restarted ones included, ends up holding the same values.
-      assert.ok(await eventually(() => c.converged(), 20_000), 'the replicas do not hold the same values after the restarts');
+      assert.ok(
+        await eventually(() => c.converged(), 20_000),
+        'the replicas do not hold the same values after the restarts',
+      );
       for (const id of c.ids()) {
         const kv = new Map(await c.kv(id));
         assert.equal(kv.get('x'), '7', `node-${id} x`);

@@ -57,11 +57,18 @@ function assertOneSentence(r: { exitCode?: number; stderr: string }, pattern: Re
 
 async function asNobody(home: string, ...args: string[]) {
   return execa(process.execPath, [bin, ...args], {
-    cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: home }, reject: false, timeout: HANG_MS, uid: NOBODY, gid: NOBODY,
+    cwd: repoRoot(),
+    env: { ...process.env, PAXOS_HOME: home },
+    reject: false,
+    timeout: HANG_MS,
+    uid: NOBODY,
+    gid: NOBODY,
   });
 }
 
-test('a full disk: up (attached and detached) says so in one sentence naming the path', { skip: asRoot ? false : 'needs root to mount a small tmpfs' }, async (t) => {
+test('a full disk: up (attached and detached) says so in one sentence naming the path', {
+  skip: asRoot ? false : 'needs root to mount a small tmpfs',
+}, async (t) => {
   const disk = smallDisk();
   if (typeof disk === 'string') return t.skip(disk);
   try {
@@ -71,41 +78,68 @@ test('a full disk: up (attached and detached) says so in one sentence naming the
       mkdirSync(join(h, 'logs'), { mode: 0o700 });
     }
     fill(disk.dir);
-    assertOneSentence(await paxos(attached!, 'up', '-n', '1'), /^paxos: cannot (write|create|open) .*: the disk is full; free some space there and run the command again$/m);
-    assertOneSentence(await paxos(home!, 'up', '-n', '1', '--detach'), new RegExp(`^paxos: (the background cluster did not start: the disk holding ${home} is full|cannot (write|create|open) .*: the disk is full)`));
+    assertOneSentence(
+      await paxos(attached!, 'up', '-n', '1'),
+      /^paxos: cannot (write|create|open) .*: the disk is full; free some space there and run the command again$/m,
+    );
+    assertOneSentence(
+      await paxos(home!, 'up', '-n', '1', '--detach'),
+      new RegExp(
+        `^paxos: (the background cluster did not start: the disk holding ${home} is full|cannot (write|create|open) .*: the disk is full)`,
+      ),
+    );
   } finally {
     for (const name of ['attached', 'detached']) await paxos(join(disk.dir, name), 'down');
     disk.unmount();
   }
 });
 
-test('a read-only home: up says so in one sentence', { skip: asRoot ? false : 'needs root to mount a tmpfs read-only' }, async (t) => {
+test('a read-only home: up says so in one sentence', {
+  skip: asRoot ? false : 'needs root to mount a tmpfs read-only',
+}, async (t) => {
   const disk = smallDisk();
   if (typeof disk === 'string') return t.skip(disk);
   try {
     chmodSync(disk.dir, 0o700);
     const ro = spawnSync('mount', ['-o', 'remount,ro', disk.dir]);
     if (ro.status !== 0) return t.skip('cannot remount the tmpfs read-only');
-    assertOneSentence(await paxos(disk.dir, 'up', '-n', '1', '--detach'), new RegExp(`^paxos: cannot create ${join(disk.dir, 'logs')}: the file system is read-only; set PAXOS_HOME to a writable directory$`));
+    assertOneSentence(
+      await paxos(disk.dir, 'up', '-n', '1', '--detach'),
+      new RegExp(
+        `^paxos: cannot create ${join(disk.dir, 'logs')}: the file system is read-only; set PAXOS_HOME to a writable directory$`,
+      ),
+    );
   } finally {
     disk.unmount();
   }
 });
 
-test('a home the user cannot write, and a cluster.json the user cannot read, as another user', { skip: asRoot ? false : 'needs root to run paxos as another uid' }, async () => {
+test('a home the user cannot write, and a cluster.json the user cannot read, as another user', {
+  skip: asRoot ? false : 'needs root to run paxos as another uid',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-perm-'));
   try {
     chmodSync(dir, 0o755);
     const home = join(dir, 'home');
     mkdirSync(home, { mode: 0o500 });
     chownSync(home, NOBODY, NOBODY);
-    assertOneSentence(await asNobody(home, 'up', '-n', '1', '--detach'), new RegExp(`^paxos: cannot create ${join(home, 'logs')}: permission denied; make it writable by you, or set PAXOS_HOME to a directory of your own$`));
+    assertOneSentence(
+      await asNobody(home, 'up', '-n', '1', '--detach'),
+      new RegExp(
+        `^paxos: cannot create ${join(home, 'logs')}: permission denied; make it writable by you, or set PAXOS_HOME to a directory of your own$`,
+      ),
+    );
 
     chmodSync(home, 0o700);
     writeFileSync(join(home, 'cluster.json'), '{}', { mode: 0o000 });
     chownSync(join(home, 'cluster.json'), NOBODY, NOBODY);
     chmodSync(join(home, 'cluster.json'), 0o000);
-    assertOneSentence(await asNobody(home, 'status'), new RegExp(`^paxos: cannot read ${join(home, 'cluster.json')}: permission denied; make it readable by you, or set PAXOS_HOME to a directory of your own$`));
+    assertOneSentence(
+      await asNobody(home, 'status'),
+      new RegExp(
+        `^paxos: cannot read ${join(home, 'cluster.json')}: permission denied; make it readable by you, or set PAXOS_HOME to a directory of your own$`,
+      ),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,13 +149,18 @@ test('a cluster.json that is a directory is one sentence', async () => {
   const home = mkdtempSync(join(tmpdir(), 'paxos-perm-'));
   try {
     mkdirSync(join(home, 'cluster.json'));
-    assertOneSentence(await paxos(home, 'status'), /cluster\.json is not a regular file; remove it and run the command again$/);
+    assertOneSentence(
+      await paxos(home, 'status'),
+      /cluster\.json is not a regular file; remove it and run the command again$/,
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
 });
 
-test('a replica\'s last words that a full disk kept out of its log are still its last words', { skip: asRoot ? false : 'needs root to mount a small tmpfs' }, async (t) => {
+test("a replica's last words that a full disk kept out of its log are still its last words", {
+  skip: asRoot ? false : 'needs root to mount a small tmpfs',
+}, async (t) => {
   const disk = smallDisk();
   if (typeof disk === 'string') return t.skip(disk);
   try {
@@ -137,7 +176,9 @@ test('a replica\'s last words that a full disk kept out of its log are still its
   }
 });
 
-test('status says the disk is full when replicas are down on it', { skip: asRoot ? false : 'needs root to mount a small tmpfs' }, async (t) => {
+test('status says the disk is full when replicas are down on it', {
+  skip: asRoot ? false : 'needs root to mount a small tmpfs',
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-disk-'));
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
   if (mounted.status !== 0) {
@@ -153,7 +194,12 @@ test('status says the disk is full when replicas are down on it', { skip: asRoot
     fill(dir);
     const r = await paxos(home, 'status');
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`\\nthe disk holding ${home} is full: a replica that cannot write its log stops rather than lose what it promised; free some space there, then \`paxos restart --all\`$`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `\\nthe disk holding ${home} is full: a replica that cannot write its log stops rather than lose what it promised; free some space there, then \`paxos restart --all\`$`,
+      ),
+    );
     assert.equal(JSON.parse((await paxos(home, 'status', '--json')).stdout).diskFull, true);
   } finally {
     await paxos(home, 'down');

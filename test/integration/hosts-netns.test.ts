@@ -20,7 +20,7 @@
  * Runs only as root with `ip netns`; skipped, saying why, elsewhere.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,7 +38,10 @@ const CLIENT_IP = '10.200.0.100';
 const nodeName = (id: number) => `paxos-${id - 1}.paxos`;
 const PORT = 7001;
 /** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..3 nodes, 9 the client). */
-const ENDPOINTS = [...NODES.map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })), { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 }];
+const ENDPOINTS = [
+  ...NODES.map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
+  { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 },
+];
 const ALL_NS = [...ENDPOINTS.map((e) => e.ns), BRIDGE_NS];
 const CLIENT = join(import.meta.dirname, '..', 'support', 'netns-client.js');
 
@@ -78,8 +81,15 @@ function cleanUp(): void {
 function killPidsIn(ns: string): void {
   const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
   if (r.status !== 0) return;
-  for (const pid of r.stdout.split('\n').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 1)) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+  for (const pid of r.stdout
+    .split('\n')
+    .map((x) => Number(x.trim()))
+    .filter((x) => Number.isInteger(x) && x > 1)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
   }
 }
 
@@ -87,10 +97,30 @@ function buildNetwork(): void {
   for (const ns of ALL_NS) ip('netns', 'add', ns);
   ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'add', BRIDGE, 'type', 'bridge');
   ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', BRIDGE, 'up');
-  const hosts = ['127.0.0.1 localhost', ...NODES.map((id) => `${nodeIp(id)} ${nodeName(id)}`), `${CLIENT_IP} pxt-client`, ''].join('\n');
+  const hosts = [
+    '127.0.0.1 localhost',
+    ...NODES.map((id) => `${nodeIp(id)} ${nodeName(id)}`),
+    `${CLIENT_IP} pxt-client`,
+    '',
+  ].join('\n');
   for (const e of ENDPOINTS) {
     // Created inside the bridge namespace with its other end straight in the endpoint's: no interface ever sits in the root namespace.
-    ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'add', `pxtv${e.n}b`, 'type', 'veth', 'peer', 'name', `pxtv${e.n}n`, 'netns', e.ns);
+    ip(
+      'netns',
+      'exec',
+      BRIDGE_NS,
+      'ip',
+      'link',
+      'add',
+      `pxtv${e.n}b`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `pxtv${e.n}n`,
+      'netns',
+      e.ns,
+    );
     ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', `pxtv${e.n}b`, 'master', BRIDGE, 'up');
     ip('netns', 'exec', e.ns, 'ip', 'addr', 'add', `${e.ip}/24`, 'dev', `pxtv${e.n}n`);
     ip('netns', 'exec', e.ns, 'ip', 'link', 'set', `pxtv${e.n}n`, 'up');
@@ -109,13 +139,29 @@ interface Started {
 const started = new Set<ChildProcess>();
 
 /** `pid1`: the replica runs as pid 1 of a pid namespace of its own, as in a container; SIGKILLing its parent kills it too. */
-function startIn(ns: string, args: readonly string[], logFile: string, pid1 = false, env: readonly string[] = []): Started {
+function startIn(
+  ns: string,
+  args: readonly string[],
+  logFile: string,
+  pid1 = false,
+  env: readonly string[] = [],
+): Started {
   const fd = openSync(logFile, 'a');
-  const prefix = [...(pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : []), ...(env.length > 0 ? ['env', ...env] : [])];
-  const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, bin, ...args], { stdio: ['ignore', fd, fd] });
+  const prefix = [
+    ...(pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : []),
+    ...(env.length > 0 ? ['env', ...env] : []),
+  ];
+  const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, bin, ...args], {
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   started.add(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { started.delete(child); resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      started.delete(child);
+      resolve(code);
+    }),
+  );
   return { child, logFile, exited };
 }
 
@@ -127,11 +173,21 @@ async function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<voi
   clearTimeout(timer);
 }
 
-interface Reply { readonly ok?: boolean; readonly value?: string; readonly unreachable?: string; readonly status?: { readonly view?: { readonly leader?: number | null; readonly role?: string } }; readonly [k: string]: unknown }
+interface Reply {
+  readonly ok?: boolean;
+  readonly value?: string;
+  readonly unreachable?: string;
+  readonly status?: { readonly view?: { readonly leader?: number | null; readonly role?: string } };
+  readonly [k: string]: unknown;
+}
 
 /** A control request from the client namespace. */
 function fromClient(host: string, tokenFile: string, op: string, ...rest: string[]): Reply {
-  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, CLIENT, host, String(PORT), tokenFile, op, ...rest], { encoding: 'utf8', timeout: 15_000 });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', CLIENT_NS, process.execPath, CLIENT, host, String(PORT), tokenFile, op, ...rest],
+    { encoding: 'utf8', timeout: 15_000 },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Reply;
@@ -153,15 +209,39 @@ async function until(what: string, limitMs: number, attempt: () => Reply, ok: (r
 }
 
 /** A replica's command line: members from --peers, or from a cluster file when `clusterFile` is given. */
-function replicaArgs(id: number, o: { readonly cluster: string; readonly dir: string; readonly data: string; readonly byName: boolean; readonly initial?: string; readonly clusterFile?: string }): string[] {
+function replicaArgs(
+  id: number,
+  o: {
+    readonly cluster: string;
+    readonly dir: string;
+    readonly data: string;
+    readonly byName: boolean;
+    readonly initial?: string;
+    readonly clusterFile?: string;
+  },
+): string[] {
   const address = (n: number) => `${o.byName ? nodeName(n) : nodeIp(n)}:${PORT}`;
   return [
-    'replica', '--id', String(id),
-    '--listen', o.byName ? `0.0.0.0:${PORT}` : `${nodeIp(id)}:${PORT}`,
+    'replica',
+    '--id',
+    String(id),
+    '--listen',
+    o.byName ? `0.0.0.0:${PORT}` : `${nodeIp(id)}:${PORT}`,
     ...(o.byName ? ['--advertise', address(id)] : []),
-    ...(o.clusterFile !== undefined ? ['--cluster-file', o.clusterFile]
-      : ['--peers', NODES.map((n) => `${n}=${address(n)}`).join(','), '--cluster-id', o.cluster, '--token-file', join(o.dir, 'token')]),
-    '--data', o.data, '--initial-state', o.initial ?? 'new',
+    ...(o.clusterFile !== undefined
+      ? ['--cluster-file', o.clusterFile]
+      : [
+          '--peers',
+          NODES.map((n) => `${n}=${address(n)}`).join(','),
+          '--cluster-id',
+          o.cluster,
+          '--token-file',
+          join(o.dir, 'token'),
+        ]),
+    '--data',
+    o.data,
+    '--initial-state',
+    o.initial ?? 'new',
   ];
 }
 
@@ -176,18 +256,27 @@ function manifestArgs(): string[] {
 /** The HTTP status of a plain GET, from the client namespace. */
 function httpStatusFromClient(url: string): string {
   const script = `fetch(${JSON.stringify(url)}).then((r) => process.stdout.write(String(r.status)), (e) => process.stdout.write('error ' + e.message))`;
-  return spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', script], { encoding: 'utf8', timeout: 15_000 }).stdout.trim();
+  return spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', script], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  }).stdout.trim();
 }
 
 /** `paxos ARGS` run in the client namespace; its exit code and stdout. */
 function paxosFromClient(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const reason = skipReason();
 
-test('replicas in separate network namespaces form a cluster from flags alone, by IP and by name, and refuse strangers', { skip: reason, timeout: 240_000 }, async () => {
+test('replicas in separate network namespaces form a cluster from flags alone, by IP and by name, and refuse strangers', {
+  skip: reason,
+  timeout: 240_000,
+}, async () => {
   cleanUp();
   const dir = mkdtempSync(join(tmpdir(), 'pxt-hosts-'));
   writeFileSync(join(dir, 'token'), 'pxt-netns-secret\n', { mode: 0o600 });
@@ -197,24 +286,54 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     buildNetwork();
 
     // By IP: each replica bound to its own address, peers named by address.
-    const byIp = NODES.map((id) => startIn(nodeNs(id), replicaArgs(id, { cluster: 'pxt-ip', dir, data: join(dir, `ip-${id}`), byName: false }), join(dir, `ip-${id}.log`)));
-    figures.formByIpMs = await until('a value chosen by the cluster bound to IPs', 30_000, () => fromClient(nodeIp(1), token, 'propose', 'ip', '1'), (r) => r.ok === true);
+    const byIp = NODES.map((id) =>
+      startIn(
+        nodeNs(id),
+        replicaArgs(id, { cluster: 'pxt-ip', dir, data: join(dir, `ip-${id}`), byName: false }),
+        join(dir, `ip-${id}.log`),
+      ),
+    );
+    figures.formByIpMs = await until(
+      'a value chosen by the cluster bound to IPs',
+      30_000,
+      () => fromClient(nodeIp(1), token, 'propose', 'ip', '1'),
+      (r) => r.ok === true,
+    );
     assert.equal(fromClient(nodeIp(3), token, 'get', 'ip').value, '1');
     await Promise.all(byIp.map((s) => stop(s)));
 
     // By name: bound to 0.0.0.0, advertised and dialled by the names in /etc/netns/NAME/hosts.
     const data = (id: number) => join(dir, `dns-${id}`);
     const clusterFile = join(dir, 'cluster.json');
-    writeFileSync(clusterFile, JSON.stringify({ clusterId: 'pxt-dns', tokenFile: 'token', members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })) }));
+    writeFileSync(
+      clusterFile,
+      JSON.stringify({
+        clusterId: 'pxt-dns',
+        tokenFile: 'token',
+        members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
+      }),
+    );
     // The StatefulSet's exact command line, its paths pointed at this test's files; the pod name comes in HOSTNAME, as in a pod.
     const fromManifest = manifestArgs();
     assert.ok(fromManifest.includes('--id-from-ordinal') && fromManifest.includes('0.0.0.0:7001'));
-    const args = (id: number) => fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
+    const args = (id: number) =>
+      fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
     const podEnv = (id: number, initial = 'new') => [`HOSTNAME=paxos-${id - 1}`, `PAXOS_INITIAL_STATE=${initial}`];
     const startPod = (id: number, logFile: string, o: { initial?: string; pid1?: boolean; data?: string } = {}) =>
-      startIn(nodeNs(id), args(id).map((a) => (a === data(id) && o.data !== undefined ? o.data : a)), logFile, o.pid1 === true, podEnv(id, o.initial));
+      startIn(
+        nodeNs(id),
+        args(id).map((a) => (a === data(id) && o.data !== undefined ? o.data : a)),
+        logFile,
+        o.pid1 === true,
+        podEnv(id, o.initial),
+      );
     const replicas = new Map(NODES.map((id) => [id, startPod(id, join(dir, `dns-${id}.log`))]));
-    figures.formByNameMs = await until('a value chosen by the cluster dialled by name', 30_000, () => fromClient(nodeName(1), token, 'propose', 'x', '7'), (r) => r.ok === true);
+    figures.formByNameMs = await until(
+      'a value chosen by the cluster dialled by name',
+      30_000,
+      () => fromClient(nodeName(1), token, 'propose', 'x', '7'),
+      (r) => r.ok === true,
+    );
     // A client may dial a 0.0.0.0-bound replica by its IP too.
     assert.equal(fromClient(nodeIp(2), token, 'get', 'x').value, '7');
     assert.equal(fromClient(nodeName(3), token, 'get', 'x').value, '7');
@@ -232,23 +351,37 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     assert.equal((JSON.parse(read.stdout) as { value: string }).value, '9');
     const status = paxosFromClient('status', '--cluster', clusterFile, '--json');
     assert.equal(status.code, 0, status.stderr);
-    assert.deepEqual((JSON.parse(status.stdout) as { replicas: { up: boolean }[] }).replicas.map((r) => r.up), [true, true, true]);
+    assert.deepEqual(
+      (JSON.parse(status.stdout) as { replicas: { up: boolean }[] }).replicas.map((r) => r.up),
+      [true, true, true],
+    );
 
     // A partition by blackhole routes inside the node namespaces cuts the leader off: the other two elect a leader and decide; healed, the old leader learns.
     const leader = (fromClient(nodeName(1), token, 'status').status?.view?.leader ?? 1) as number;
     const others = NODES.filter((id) => id !== leader);
     const cut = (verb: 'add' | 'del') => {
-      for (const id of others) ip('netns', 'exec', nodeNs(id), 'ip', 'route', verb, 'blackhole', `${nodeIp(leader)}/32`);
-      for (const id of others) ip('netns', 'exec', nodeNs(leader), 'ip', 'route', verb, 'blackhole', `${nodeIp(id)}/32`);
+      for (const id of others)
+        ip('netns', 'exec', nodeNs(id), 'ip', 'route', verb, 'blackhole', `${nodeIp(leader)}/32`);
+      for (const id of others)
+        ip('netns', 'exec', nodeNs(leader), 'ip', 'route', verb, 'blackhole', `${nodeIp(id)}/32`);
     };
     cut('add');
     try {
-      figures.failoverMs = await until(`the majority deciding with node-${leader} cut off`, 30_000,
-        () => fromClient(nodeName(others[0]!), token, 'propose', 'p', 'majority'), (r) => r.ok === true);
+      figures.failoverMs = await until(
+        `the majority deciding with node-${leader} cut off`,
+        30_000,
+        () => fromClient(nodeName(others[0]!), token, 'propose', 'p', 'majority'),
+        (r) => r.ok === true,
+      );
     } finally {
       cut('del');
     }
-    await until(`node-${leader} learning the value after the heal`, 30_000, () => fromClient(nodeName(leader), token, 'get', 'p'), (r) => r.value === 'majority');
+    await until(
+      `node-${leader} learning the value after the heal`,
+      30_000,
+      () => fromClient(nodeName(leader), token, 'get', 'p'),
+      (r) => r.value === 'majority',
+    );
 
     // A SIGKILLed replica comes back from the same command line: nothing is pushed to it.
     const victim = 2;
@@ -257,37 +390,73 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     assert.equal(duringDown.code, 0, `the majority decides while node-2 is down: ${duringDown.stderr}`);
     const restartAt = Date.now();
     replicas.set(victim, startPod(victim, join(dir, `dns-${victim}.log`), { initial: 'existing' }));
-    await until('node-2 answering a read after its restart', 30_000, () => fromClient(nodeName(victim), token, 'get', 'y'), (r) => r.value === '8');
+    await until(
+      'node-2 answering a read after its restart',
+      30_000,
+      () => fromClient(nodeName(victim), token, 'get', 'y'),
+      (r) => r.value === '8',
+    );
     figures.restartMs = Date.now() - restartAt;
     assert.match(readFileSync(join(dir, `dns-${victim}.log`), 'utf8'), /incarnation 2/);
 
     // A replica of another cluster (same secret, same id, its own data) is refused by every member.
     await stop(replicas.get(3)!);
-    const stranger = startIn(nodeNs(3), replicaArgs(3, { cluster: 'pxt-other', dir, data: join(dir, 'other-3'), byName: true }), join(dir, 'other-3.log'));
-    await until('node-1 refusing the replica of another cluster', 15_000,
-      () => ({ ok: /node-3 belongs to another cluster \(pxt-other, not pxt-dns\)/.test(readFileSync(join(dir, 'dns-1.log'), 'utf8')) }), (r) => r.ok === true);
+    const stranger = startIn(
+      nodeNs(3),
+      replicaArgs(3, { cluster: 'pxt-other', dir, data: join(dir, 'other-3'), byName: true }),
+      join(dir, 'other-3.log'),
+    );
+    await until(
+      'node-1 refusing the replica of another cluster',
+      15_000,
+      () => ({
+        ok: /node-3 belongs to another cluster \(pxt-other, not pxt-dns\)/.test(
+          readFileSync(join(dir, 'dns-1.log'), 'utf8'),
+        ),
+      }),
+      (r) => r.ok === true,
+    );
     await stop(stranger);
 
     // --initial-state existing refuses an empty directory; node-2 wiped and started as new (incarnation 1) is refused by peers that saw incarnation 2.
     await stop(replicas.get(victim)!);
     const wipedData = join(dir, `wiped-${victim}`);
-    const refused = startPod(victim, join(dir, `wiped-${victim}-existing.log`), { initial: 'existing', data: wipedData });
+    const refused = startPod(victim, join(dir, `wiped-${victim}-existing.log`), {
+      initial: 'existing',
+      data: wipedData,
+    });
     assert.equal(await refused.exited, 5, '--initial-state existing refuses an empty directory');
     const wiped = startPod(victim, join(dir, `wiped-${victim}.log`), { data: wipedData });
-    await until('node-1 refusing node-2 back at a lower incarnation', 15_000,
-      () => ({ ok: /node-2 came back at incarnation 1 after 2 was seen/.test(readFileSync(join(dir, 'dns-1.log'), 'utf8')) }), (r) => r.ok === true);
+    await until(
+      'node-1 refusing node-2 back at a lower incarnation',
+      15_000,
+      () => ({
+        ok: /node-2 came back at incarnation 1 after 2 was seen/.test(readFileSync(join(dir, 'dns-1.log'), 'utf8')),
+      }),
+      (r) => r.ok === true,
+    );
     await stop(wiped);
 
     // A replica that is pid 1 (a container) and is SIGKILLed leaves a lock naming pid 1: its next start, pid 1 again, takes it over.
     const pid1Log = join(dir, 'pid1-3.log');
     const first = startPod(3, pid1Log, { initial: 'existing', pid1: true });
-    await until('node-3 running as pid 1', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
+    await until(
+      'node-3 running as pid 1',
+      30_000,
+      () => fromClient(nodeName(3), token, 'get', 'z'),
+      (r) => r.value === '9',
+    );
     assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'the lock names pid 1');
     await stop(first, 'SIGKILL');
     assert.equal(JSON.parse(readFileSync(join(data(3), 'LOCK'), 'utf8')).pid, 1, 'a SIGKILL leaves the lock behind');
     const pid1RestartAt = Date.now();
     const second = startPod(3, pid1Log, { initial: 'existing', pid1: true });
-    await until('node-3 back as pid 1 after a SIGKILL', 30_000, () => fromClient(nodeName(3), token, 'get', 'z'), (r) => r.value === '9');
+    await until(
+      'node-3 back as pid 1 after a SIGKILL',
+      30_000,
+      () => fromClient(nodeName(3), token, 'get', 'z'),
+      (r) => r.value === '9',
+    );
     figures.pid1RestartMs = Date.now() - pid1RestartAt;
     assert.doesNotMatch(readFileSync(pid1Log, 'utf8'), /in use by process 1/);
     await stop(second, 'SIGKILL');
@@ -296,7 +465,11 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
   } finally {
     for (const child of started) {
-      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     cleanUp();
     if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });

@@ -15,11 +15,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readTrace, type TraceEvent } from '../../src/trace/format.js';
 import { succeeds } from '../support/cli.js';
-import { TestCluster, type Reply } from '../support/cluster.js';
+import { type Reply, TestCluster } from '../support/cluster.js';
 
 type Chosen = Extract<TraceEvent, { ev: 'chosen' }>;
 
-test('a traced 3-replica run merges into one valid trace with every acknowledged value chosen', { timeout: 40_000 }, async () => {
+test('a traced 3-replica run merges into one valid trace with every acknowledged value chosen', {
+  timeout: 40_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-live-trace-'));
   const file = join(dir, 'run.jsonl');
   const cluster = await TestCluster.start({ nodes: 3, protocol: 'multi', traceFile: file });
@@ -32,7 +34,9 @@ test('a traced 3-replica run merges into one valid trace with every acknowledged
   try {
     await propose('x', '1');
     await propose('y', '2');
-    const follower = cluster.ids().find((id) => id !== cluster.status().replicas.find((r) => r.status?.view.role === 'leader')?.id)!;
+    const follower = cluster
+      .ids()
+      .find((id) => id !== cluster.status().replicas.find((r) => r.status?.view.role === 'leader')?.id)!;
     cluster.kill(follower);
     await cluster.waitDown(follower);
     await propose('x', '3');
@@ -44,14 +48,24 @@ test('a traced 3-replica run merges into one valid trace with every acknowledged
 
     assert.ok(existsSync(file), 'stopping the cluster wrote the merged trace');
     const events = readTrace(readFileSync(file, 'utf8'), file);
-    assert.ok(events.some((e) => e.ev === 'send') && events.some((e) => e.ev === 'deliver') && events.some((e) => e.ev === 'persist'));
+    assert.ok(
+      events.some((e) => e.ev === 'send') &&
+        events.some((e) => e.ev === 'deliver') &&
+        events.some((e) => e.ev === 'persist'),
+    );
     const chosen = new Set(events.filter((e): e is Chosen => e.ev === 'chosen').map((e) => `${e.instance} ${e.value}`));
     for (const a of acked) {
       const slot = a.reply.ok ? a.reply.slot : undefined;
       assert.ok(chosen.has(`${slot} ${a.key}=${a.value}`), `slot ${slot} ${a.key}=${a.value} is chosen in the trace`);
     }
-    assert.ok(events.some((e) => e.ev === 'crash' && e.node === follower), 'the kill is a crash');
-    assert.ok(events.some((e) => e.ev === 'restart' && e.node === follower), 'the restart from data is a restart');
+    assert.ok(
+      events.some((e) => e.ev === 'crash' && e.node === follower),
+      'the kill is a crash',
+    );
+    assert.ok(
+      events.some((e) => e.ev === 'restart' && e.node === follower),
+      'the restart from data is a restart',
+    );
 
     const summary = await succeeds(dir, 'trace', file);
     assert.match(summary.stdout, /^replicas: node-1, node-2, node-3$/m);

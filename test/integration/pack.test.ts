@@ -23,11 +23,18 @@ import { repoRoot } from '../support/paths.js';
 
 const INSTALL_MS = 240_000;
 const COMMAND_MS = 30_000;
-const NETWORK = /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|ENETUNREACH|EHOSTUNREACH|network|socket hang up|request to .* failed/i;
+const NETWORK =
+  /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|ENETUNREACH|EHOSTUNREACH|network|socket hang up|request to .* failed/i;
 
-interface PackResult { filename: string; name: string; files: { path: string }[] }
+interface PackResult {
+  filename: string;
+  name: string;
+  files: { path: string }[];
+}
 
-test('npm pack, npm install -g into a temporary prefix, then paxos up, propose and down', { timeout: 600_000 }, async (t) => {
+test('npm pack, npm install -g into a temporary prefix, then paxos up, propose and down', {
+  timeout: 600_000,
+}, async (t) => {
   const root = repoRoot();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
   const tmp = mkdtempSync(join(tmpdir(), 'paxos-pack-'));
@@ -35,15 +42,33 @@ test('npm pack, npm install -g into a temporary prefix, then paxos up, propose a
   const prefix = join(tmp, 'prefix');
   const paxosBin = join(prefix, 'bin', 'paxos');
   try {
-    const pack = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: root, reject: false, timeout: 120_000 });
+    const pack = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {
+      cwd: root,
+      reject: false,
+      timeout: 120_000,
+    });
     assert.equal(pack.exitCode, 0, `npm pack failed: ${pack.stderr}`);
     const packed = (JSON.parse(pack.stdout) as PackResult[])[0]!;
     assert.equal(packed.name, pkg.name);
     const files = new Set(packed.files.map((f) => f.path));
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/paxos.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/core/index.js', 'dist/src/core/index.d.ts', 'templates/lossy.json']) {
+    for (const f of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'bin/paxos.js',
+      'dist/src/cli/main.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/core/index.js',
+      'dist/src/core/index.d.ts',
+      'templates/lossy.json',
+    ]) {
       assert.ok(files.has(f), `the tarball lacks ${f}`);
     }
-    assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/')), 'the tarball ships the tests');
+    assert.ok(
+      ![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/')),
+      'the tarball ships the tests',
+    );
     // Every source map points at a file the tarball ships.
     for (const f of files) {
       if (!f.endsWith('.map')) continue;
@@ -54,20 +79,48 @@ test('npm pack, npm install -g into a temporary prefix, then paxos up, propose a
       }
     }
 
-    const install = await execa('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel', 'error', join(tmp, packed.filename)], {
-      cwd: tmp, reject: false, timeout: INSTALL_MS, env: { ...process.env, npm_config_update_notifier: 'false' },
-    });
+    const install = await execa(
+      'npm',
+      [
+        'install',
+        '-g',
+        '--prefix',
+        prefix,
+        '--no-audit',
+        '--no-fund',
+        '--loglevel',
+        'error',
+        join(tmp, packed.filename),
+      ],
+      {
+        cwd: tmp,
+        reject: false,
+        timeout: INSTALL_MS,
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      },
+    );
     if (install.exitCode !== 0 && (install.timedOut || NETWORK.test(install.stderr))) {
-      t.skip(`the npm registry could not be reached to install the dependencies: ${install.timedOut ? `no answer within ${INSTALL_MS / 1000}s` : install.stderr.split('\n').find((l) => NETWORK.test(l))}`);
+      t.skip(
+        `the npm registry could not be reached to install the dependencies: ${install.timedOut ? `no answer within ${INSTALL_MS / 1000}s` : install.stderr.split('\n').find((l) => NETWORK.test(l))}`,
+      );
       return;
     }
     assert.equal(install.exitCode, 0, `npm install -g failed: ${install.stderr}`);
     const installed = join(prefix, 'lib', 'node_modules', pkg.name);
     assert.ok(existsSync(paxosBin), 'no paxos command in the prefix');
-    assert.ok(!existsSync(join(installed, 'node_modules', 'typescript')) && !existsSync(join(prefix, 'lib', 'node_modules', 'typescript')), 'the install pulled in TypeScript');
+    assert.ok(
+      !existsSync(join(installed, 'node_modules', 'typescript')) &&
+        !existsSync(join(prefix, 'lib', 'node_modules', 'typescript')),
+      'the install pulled in TypeScript',
+    );
 
     const paxos = async (...args: string[]) => {
-      const r = await execa(paxosBin, args, { cwd: tmp, env: { ...process.env, PAXOS_HOME: home }, reject: false, timeout: COMMAND_MS });
+      const r = await execa(paxosBin, args, {
+        cwd: tmp,
+        env: { ...process.env, PAXOS_HOME: home },
+        reject: false,
+        timeout: COMMAND_MS,
+      });
       assert.equal(r.timedOut, false, `paxos ${args.join(' ')} hung`);
       assert.equal(r.exitCode, 0, `paxos ${args.join(' ')}: exit ${r.exitCode}, stderr: ${r.stderr}`);
       return r;
@@ -82,8 +135,13 @@ test('npm pack, npm install -g into a temporary prefix, then paxos up, propose a
       assert.ok(await eventually(() => !isProcessAlive(up.orchestratorPid), 10_000), 'the orchestrator survived down');
     } finally {
       if (orchestratorPid !== undefined && isProcessAlive(orchestratorPid)) {
-        await execa(paxosBin, ['down'], { env: { ...process.env, PAXOS_HOME: home }, reject: false, timeout: COMMAND_MS });
-        if (!(await eventually(() => !isProcessAlive(orchestratorPid!), 5000))) process.kill(orchestratorPid, 'SIGKILL');
+        await execa(paxosBin, ['down'], {
+          env: { ...process.env, PAXOS_HOME: home },
+          reject: false,
+          timeout: COMMAND_MS,
+        });
+        if (!(await eventually(() => !isProcessAlive(orchestratorPid!), 5000)))
+          process.kill(orchestratorPid, 'SIGKILL');
       }
     }
 
@@ -92,28 +150,59 @@ test('npm pack, npm install -g into a temporary prefix, then paxos up, propose a
     mkdirSync(join(project, 'node_modules'), { recursive: true });
     symlinkSync(installed, join(project, 'node_modules', pkg.name), 'dir');
     writeFileSync(join(project, 'package.json'), '{"type":"module","private":true}\n');
-    writeFileSync(join(project, 'use.mjs'), `
+    writeFileSync(
+      join(project, 'use.mjs'),
+      `
 import { runSeeds } from '${pkg.name}';
 import { MultiPaxos, formatBallot } from '${pkg.name}/core';
 const r = runSeeds({ protocol: 'multi', clusterSize: 3, firstSeed: 1, seeds: 2 });
 let blocked = false;
 try { await import('${pkg.name}/dist/src/cli/main.js'); } catch (e) { blocked = e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'; }
 console.log(JSON.stringify({ schedules: r.schedules, failures: r.failures.length, core: typeof MultiPaxos, ballot: formatBallot({ round: 2, node: 1 }), blocked }));
-`);
+`,
+    );
     const use = await execa(process.execPath, ['use.mjs'], { cwd: project, reject: false, timeout: COMMAND_MS });
     assert.equal(use.exitCode, 0, use.stderr);
-    assert.deepEqual(JSON.parse(use.stdout), { schedules: 2, failures: 0, core: 'function', ballot: '2.1', blocked: true });
+    assert.deepEqual(JSON.parse(use.stdout), {
+      schedules: 2,
+      failures: 0,
+      core: 'function',
+      ballot: '2.1',
+      blocked: true,
+    });
 
-    writeFileSync(join(project, 'use.ts'), `
+    writeFileSync(
+      join(project, 'use.ts'),
+      `
 import { runSeeds, type SimResult } from '${pkg.name}';
 import { type Ballot, compareBallots } from '${pkg.name}/core';
 const b: Ballot = { round: 1, node: 2 };
 const n: number = compareBallots(b, b);
 const failures: readonly SimResult[] = runSeeds({ protocol: 'basic', clusterSize: 3, firstSeed: 1, seeds: 1 }).failures;
 export { n, failures };
-`);
+`,
+    );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const types = await execa(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'use.ts'], { cwd: project, reject: false, timeout: 120_000 });
+    const types = await execa(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+        'use.ts',
+      ],
+      { cwd: project, reject: false, timeout: 120_000 },
+    );
     assert.equal(types.exitCode, 0, `the declarations do not type-check a consumer: ${types.stdout}${types.stderr}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

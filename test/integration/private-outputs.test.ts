@@ -20,9 +20,16 @@ test('paxos check writes its results private to the user, even under umask 0', a
   try {
     const out = join(dir, 'results', 'run-1');
     // umask 0 would leave every file 0666 and folder 0777 unless paxos asks for less.
-    const r = await execa('sh', ['-c', `umask 000 && exec "${process.execPath}" "${bin}" check -n 1 --time 1s --clients 1 --out "${out}" --json`], {
-      cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: 120_000,
-    });
+    const r = await execa(
+      'sh',
+      ['-c', `umask 000 && exec "${process.execPath}" "${bin}" check -n 1 --time 1s --clients 1 --out "${out}" --json`],
+      {
+        cwd: repoRoot(),
+        env: { ...process.env, PAXOS_HOME: dir },
+        reject: false,
+        timeout: 120_000,
+      },
+    );
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(mode(out), 0o700);
     assert.equal(mode(join(dir, 'results')), 0o700, 'a folder made on the way is private too');
@@ -40,7 +47,9 @@ test('a run traced with up --trace leaves a private trace and parts folder', asy
   const trace = join(home, 'run.trace.jsonl');
   try {
     await execa('sh', ['-c', `umask 000 && exec "${process.execPath}" "${bin}" up -n 1 --detach --trace "${trace}"`], {
-      cwd: repoRoot(), env: { ...process.env, PAXOS_HOME: home }, timeout: 30_000,
+      cwd: repoRoot(),
+      env: { ...process.env, PAXOS_HOME: home },
+      timeout: 30_000,
     });
     await succeeds(home, 'propose', 'x=1');
     assert.equal(mode(`${trace}.parts`), 0o700);

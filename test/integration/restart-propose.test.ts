@@ -39,7 +39,8 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       // Every acknowledged write is on every replica.
       assert.ok(await eventually(() => c.converged(), 15_000), 'the replicas converge');
       const kv = new Map(await c.kv(1));
-      for (let round = 1; round <= 3; round++) for (let i = 1; i <= 3; i++) assert.equal(kv.get(`k${round}.${i}`), `v${round}.${i}`);
+      for (let round = 1; round <= 3; round++)
+        for (let i = 1; i <= 3; i++) assert.equal(kv.get(`k${round}.${i}`), `v${round}.${i}`);
     } finally {
       await c.stop();
     }

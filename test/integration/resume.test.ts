@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
 import { paxos, recordedPids, succeeds } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 
 interface UpJson {
   readonly clusterId: string | null;
@@ -31,7 +31,6 @@ async function upJson(dir: string, ...args: string[]): Promise<UpJson> {
 async function valueOf(dir: string, key: string): Promise<string | null> {
   return (JSON.parse((await succeeds(dir, 'get', key, '--json')).stdout) as { value: string | null }).value;
 }
-
 
 /** `paxos down`, then SIGKILL for anything recorded that is still alive, so no test leaves a process behind. */
 async function cleanup(dir: string, extraPids: readonly number[] = []): Promise<void> {
@@ -54,11 +53,21 @@ test('up, propose, down, up resumes with the value kept; a different -n or proto
 
     // Neither -n nor --protocol given: both come from the data.
     const resumedUp = await succeeds(dir, 'up', '--detach');
-    assert.match(resumedUp.stdout, new RegExp(`^resumed 3 replicas from their data in ${join(dir, 'data')}: 1 value chosen$`, 'm'));
+    assert.match(
+      resumedUp.stdout,
+      new RegExp(`^resumed 3 replicas from their data in ${join(dir, 'data')}: 1 value chosen$`, 'm'),
+    );
     assert.equal(await valueOf(dir, 'x'), '7');
-    const again = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as { clusterSize: number; replicas: { port: number }[] };
+    const again = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
+      clusterSize: number;
+      replicas: { port: number }[];
+    };
     assert.equal(again.clusterSize, 3);
-    assert.deepEqual(again.replicas.map((r) => r.port), first.replicas.map((r) => r.port), 'a resumed replica listens on its old port');
+    assert.deepEqual(
+      again.replicas.map((r) => r.port),
+      first.replicas.map((r) => r.port),
+      'a resumed replica listens on its old port',
+    );
     await succeeds(dir, 'down');
 
     const resumedJson = await upJson(dir, '-n', '3');
@@ -69,20 +78,29 @@ test('up, propose, down, up resumes with the value kept; a different -n or proto
 
     const wrongSize = await paxos(dir, 'up', '-n', '5', '--detach');
     assert.equal(wrongSize.exitCode, 1);
-    assert.equal(wrongSize.stderr.trim(), `paxos: the data in ${join(dir, 'data')} is a 3-replica multi cluster; run \`paxos up -n 3\`, or \`paxos up --fresh -n 5\` to delete it and start empty`);
+    assert.equal(
+      wrongSize.stderr.trim(),
+      `paxos: the data in ${join(dir, 'data')} is a 3-replica multi cluster; run \`paxos up -n 3\`, or \`paxos up --fresh -n 5\` to delete it and start empty`,
+    );
     const wrongProtocol = await paxos(dir, 'up', '--protocol', 'basic', '--detach');
     assert.equal(wrongProtocol.exitCode, 1);
     assert.match(wrongProtocol.stderr, /is a 3-replica multi cluster; .*`paxos up --fresh --protocol basic`/);
     assert.ok(existsSync(join(dir, 'data', 'node-1')), 'a refused up leaves the data alone');
 
     const fresh = await succeeds(dir, 'up', '--fresh', '-n', '1', '--detach');
-    assert.match(fresh.stdout, new RegExp(`^deleted ${join(dir, 'data')} \\(.*\\): manifest\\.json .*, node-1 .*, node-2 .*, node-3 .*$`, 'm'));
+    assert.match(
+      fresh.stdout,
+      new RegExp(`^deleted ${join(dir, 'data')} \\(.*\\): manifest\\.json .*, node-1 .*, node-2 .*, node-3 .*$`, 'm'),
+    );
     assert.doesNotMatch(fresh.stdout, /resumed/);
     assert.equal(await valueOf(dir, 'x'), null, 'a fresh cluster starts empty');
 
     const wipe = await succeeds(dir, 'down', '--wipe');
     assert.match(wipe.stdout, /^stopped the cluster of 1 replicas$/m);
-    assert.match(wipe.stdout, new RegExp(`^deleted ${join(dir, 'data')} \\(.*\\): manifest\\.json .*, node-1 .*$`, 'm'));
+    assert.match(
+      wipe.stdout,
+      new RegExp(`^deleted ${join(dir, 'data')} \\(.*\\): manifest\\.json .*, node-1 .*$`, 'm'),
+    );
     assert.equal(existsSync(join(dir, 'data')), false);
     // reset with nothing running and nothing stored is not an error: it says there was nothing to stop or delete.
     assert.match((await succeeds(dir, 'reset')).stdout, /no cluster is running.*\n.*no data/);
@@ -105,7 +123,8 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
     // At once: the replicas of the dead orchestrator may still hold their data directories, and up must wait for them.
     const resumed = await succeeds(dir, 'up', '--detach');
     assert.match(resumed.stdout, /^resumed 3 replicas from their data in .*: 2 values chosen$/m);
-    for (const pid of orphans) assert.equal(isProcessAlive(pid), false, `replica pid ${pid} of the killed orchestrator still runs`);
+    for (const pid of orphans)
+      assert.equal(isProcessAlive(pid), false, `replica pid ${pid} of the killed orchestrator still runs`);
     assert.equal(await valueOf(dir, 'x'), '7');
     assert.equal(await valueOf(dir, 'y'), '8');
 
@@ -113,22 +132,36 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
     rmSync(join(dir, 'data', 'node-2'), { recursive: true, force: true });
     const restart = await paxos(dir, 'restart', 'node-2');
     assert.notEqual(restart.exitCode, 0);
-    assert.equal(restart.stderr.trim(), `paxos: node-2's data directory ${join(dir, 'data', 'node-2')} is missing: it would rejoin having forgotten its promises, which can break agreement; `
-      + 'its data is gone, so it can only come back as a new member (`paxos replace node-2` in a Multi-Paxos cluster), or start over with `paxos up --fresh`');
+    assert.equal(
+      restart.stderr.trim(),
+      `paxos: node-2's data directory ${join(dir, 'data', 'node-2')} is missing: it would rejoin having forgotten its promises, which can break agreement; ` +
+        'its data is gone, so it can only come back as a new member (`paxos replace node-2` in a Multi-Paxos cluster), or start over with `paxos up --fresh`',
+    );
     assert.doesNotMatch(restart.stdout, /restarted/);
 
     // The other two are a majority: agreement and progress are intact, and node-2 stays down.
     await succeeds(dir, 'propose', 'z=9');
     assert.equal(await valueOf(dir, 'x'), '7');
-    const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as { replicas: { id: number; up: boolean }[] };
-    assert.deepEqual(s.replicas.map((r) => r.up), [true, false, true]);
+    const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
+      replicas: { id: number; up: boolean }[];
+    };
+    assert.deepEqual(
+      s.replicas.map((r) => r.up),
+      [true, false, true],
+    );
 
     // The same refusal when the whole cluster is resumed (the manifest says node-2 existed), and it no longer keeps
     // the healthy majority from starting: node-2 is named and stays down.
     await succeeds(dir, 'down');
     const up = await succeeds(dir, 'up', '--detach');
-    assert.match(up.stdout, /node-2's data directory .* is (missing|empty): it would rejoin having forgotten its promises/);
-    assert.match(up.stdout, /^started without node-2, which refused its data; the other 2 of 3 voters are a majority$/m);
+    assert.match(
+      up.stdout,
+      /node-2's data directory .* is (missing|empty): it would rejoin having forgotten its promises/,
+    );
+    assert.match(
+      up.stdout,
+      /^started without node-2, which refused its data; the other 2 of 3 voters are a majority$/m,
+    );
     assert.equal(await valueOf(dir, 'z'), '9');
   } finally {
     await cleanup(dir, orphans);

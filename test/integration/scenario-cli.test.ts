@@ -15,8 +15,17 @@ import { paxos, succeeds } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 
 const SHIPPED = [
-  '000-duelling-proposers', '003-three-servers', 'livelock-backoff', 'multi-catchup', 'multi-election', 'multi-failover', 'multi-hands-off',
-  'multi-leader-write', 'multi-membership', 'multi-partition-heal', 'multi-restart-then-propose',
+  '000-duelling-proposers',
+  '003-three-servers',
+  'livelock-backoff',
+  'multi-catchup',
+  'multi-election',
+  'multi-failover',
+  'multi-hands-off',
+  'multi-leader-write',
+  'multi-membership',
+  'multi-partition-heal',
+  'multi-restart-then-propose',
 ];
 
 function home(): string {
@@ -28,9 +37,18 @@ test('scenario list names every shipped scenario with its title, as text and as 
   try {
     const text = (await succeeds(dir, 'scenario', 'list')).stdout;
     for (const name of SHIPPED) assert.match(text, new RegExp(`^${name}\\s+\\S`, 'm'), `${name} not listed`);
-    const list = JSON.parse((await succeeds(dir, 'scenario', 'list', '--json')).stdout) as { name: string; title: string }[];
-    assert.deepEqual(list.map((s) => s.name), SHIPPED);
-    assert.ok(list.every((s) => s.title !== s.name && s.title.length > 0), 'a shipped scenario has no title');
+    const list = JSON.parse((await succeeds(dir, 'scenario', 'list', '--json')).stdout) as {
+      name: string;
+      title: string;
+    }[];
+    assert.deepEqual(
+      list.map((s) => s.name),
+      SHIPPED,
+    );
+    assert.ok(
+      list.every((s) => s.title !== s.name && s.title.length > 0),
+      'a shipped scenario has no title',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -95,10 +113,11 @@ test('scenario run --trace writes a trace that paxos trace reads and draws, simu
   }
 });
 
-test('completion offers scenario\'s subcommands and, after run, the shipped scenarios', async () => {
+test("completion offers scenario's subcommands and, after run, the shipped scenarios", async () => {
   const dir = home();
   try {
-    const complete = async (...words: string[]) => (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
+    const complete = async (...words: string[]) =>
+      (await succeeds(dir, '__complete', ...words)).stdout.split('\n').filter((x) => x !== '');
     assert.deepEqual(await complete('scenario', ''), ['list', 'run']);
     assert.deepEqual(await complete('scenario', 'run', 'multi-f'), ['multi-failover']);
     assert.ok((await complete('scenario', 'run', '--')).includes('--trace'));

@@ -13,8 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runScenarioLive } from '../../src/scenario/run.js';
 import { LiveScenarioCluster } from '../../src/scenario/live.js';
+import { runScenarioLive } from '../../src/scenario/run.js';
 import { parseScenario } from '../../src/scenario/script.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -25,8 +25,16 @@ for (const name of LIVE) {
     const scenario = parseScenario(readFileSync(join(repoRoot(), 'templates', 'scenarios', `${name}.txt`), 'utf8'));
     const results = await runScenarioLive(scenario);
     const failed = results.filter((r) => !r.ok || r.skipped);
-    assert.deepEqual(failed.map((r) => `step ${r.number} (${r.step.kind === 'command' ? r.step.command : ''}):\n${r.failure || r.actual}`), []);
-    assert.ok(results.some((r) => r.actual.includes('learned')), 'nothing was learned: the run did not really run');
+    assert.deepEqual(
+      failed.map(
+        (r) => `step ${r.number} (${r.step.kind === 'command' ? r.step.command : ''}):\n${r.failure || r.actual}`,
+      ),
+      [],
+    );
+    assert.ok(
+      results.some((r) => r.actual.includes('learned')),
+      'nothing was learned: the run did not really run',
+    );
   });
 }
 
@@ -36,7 +44,9 @@ function processesNaming(dir: string): string[] {
   return ps.split('\n').filter((line) => line.includes(dir));
 }
 
-test('a live run refuses what needs the scripted disk, and leaves no process and no scratch directory behind', { timeout: 60_000 }, async () => {
+test('a live run refuses what needs the scripted disk, and leaves no process and no scratch directory behind', {
+  timeout: 60_000,
+}, async () => {
   const cluster = new LiveScenarioCluster();
   try {
     assert.equal(await cluster.run('cluster multi 3'), '3 multi replicas');
@@ -45,7 +55,10 @@ test('a live run refuses what needs the scripted disk, and leaves no process and
     assert.equal(processesNaming(home).length, 3, 'three replica processes run for the scenario');
     await assert.rejects(cluster.run('option persisted explicit'), /needs the scripted disk/);
     await assert.rejects(cluster.run('persisted node-1'), /needs the scripted disk/);
-    await assert.rejects(cluster.run('deliver node-1 node-2 prepare'), /no pending prepare from node-1 to node-2; pending: none/);
+    await assert.rejects(
+      cluster.run('deliver node-1 node-2 prepare'),
+      /no pending prepare from node-1 to node-2; pending: none/,
+    );
     await assert.rejects(cluster.run('option backoff off'), /for basic clusters/);
     assert.match(await cluster.run('tick node-1 26'), /node-1 starts phase 1 at 1\.1/);
     await cluster.close();

@@ -26,7 +26,14 @@ test('multi: a replica down while 400 values were chosen catches up by snapshot,
     c.kill(lagging);
     await c.waitDown(lagging);
     for (let i = 0; i < VALUES; i += IN_FLIGHT) {
-      const batch = Array.from({ length: IN_FLIGHT }, (_, j) => c.proposeUntilOk({ via: () => c.entry(entry), key: `k${(i + j) % 25}`, value: `v${i + j}`, deadlineMs: 20_000 }));
+      const batch = Array.from({ length: IN_FLIGHT }, (_, j) =>
+        c.proposeUntilOk({
+          via: () => c.entry(entry),
+          key: `k${(i + j) % 25}`,
+          value: `v${i + j}`,
+          deadlineMs: 20_000,
+        }),
+      );
       for (const r of await Promise.all(batch)) assert.ok(r.ok, JSON.stringify(r));
     }
     // The live replicas compacted: a snapshot beside a log far shorter than 400 values.
@@ -36,7 +43,10 @@ test('multi: a replica down while 400 values were chosen catches up by snapshot,
     assert.ok(await eventually(() => c.converged(), 30_000), 'the lagging replica caught up');
     // The log reaches its file through the orchestrator's pipe, a moment after the replica wrote it.
     const logSays = (re: RegExp) => eventually(() => re.test(readFileSync(logFileOf(c.home, lagging), 'utf8')), 10_000);
-    assert.ok(await logSays(/installed a snapshot at slot \d+ from node-\d/), 'it caught up by snapshot, not by replaying the log');
+    assert.ok(
+      await logSays(/installed a snapshot at slot \d+ from node-\d/),
+      'it caught up by snapshot, not by replaying the log',
+    );
     // Its own restart now starts from the snapshot it installed and compacted to.
     c.kill(lagging);
     await c.waitDown(lagging);

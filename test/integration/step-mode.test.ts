@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { ClusterClient } from '../../src/cluster/client.js';
-import type { HeldMessage } from '../../src/node/step.js';
 import { isProcessAlive } from '../../src/cluster/record.js';
-import { eventually } from '../support/cluster.js';
+import type { HeldMessage } from '../../src/node/step.js';
 import { bin, HANG_MS, paxos, succeeds } from '../support/cli.js';
-
+import { eventually } from '../support/cluster.js';
 
 /**
  * Each run of the binary costs a Node start (seconds on a loaded machine), so
@@ -29,7 +28,11 @@ async function held(c: ClusterClient): Promise<HeldMessage[]> {
 }
 
 /** Delivery crosses a real socket and the receiver's disk, so what it causes is held a moment later: wait for it. */
-async function heldEventually(c: ClusterClient, what: string, check: (h: HeldMessage[]) => boolean): Promise<HeldMessage[]> {
+async function heldEventually(
+  c: ClusterClient,
+  what: string,
+  check: (h: HeldMessage[]) => boolean,
+): Promise<HeldMessage[]> {
   let last: HeldMessage[] = [];
   const ok = await eventually(async () => check((last = await held(c))), 10_000, 20);
   assert.ok(ok, `${what}; held: ${JSON.stringify(last)}`);
@@ -38,7 +41,8 @@ async function heldEventually(c: ClusterClient, what: string, check: (h: HeldMes
 
 function recordedOrchestratorPid(dir: string): number | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } }).cluster?.orchestratorPid;
+    return (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { cluster?: { orchestratorPid: number } })
+      .cluster?.orchestratorPid;
   } catch {
     return undefined;
   }
@@ -47,11 +51,16 @@ function recordedOrchestratorPid(dir: string): number | undefined {
 async function cleanup(dir: string, pids: ReadonlySet<number>): Promise<void> {
   const orchestrator = recordedOrchestratorPid(dir);
   if (orchestrator !== undefined && isProcessAlive(orchestrator)) {
-    await execa(process.execPath, [bin, 'down'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
+    await execa(process.execPath, [bin, 'down'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
     if (!(await eventually(() => !isProcessAlive(orchestrator), 5000))) process.kill(orchestrator, 'SIGKILL');
   }
   // Replicas exit on their own once their orchestrator is gone (within a second); these are only waited for.
-  for (const pid of pids) assert.ok(await eventually(() => !isProcessAlive(pid), 5000), `replica pid ${pid} outlived the test`);
+  for (const pid of pids)
+    assert.ok(await eventually(() => !isProcessAlive(pid), 5000), `replica pid ${pid} outlived the test`);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -80,28 +89,60 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
       assert.deepEqual([t!.node, t!.ticks], [1, 5]);
       prepares = (await held(c)).filter((m) => m.type === 'prepare');
     }
-    assert.deepEqual(prepares.map((m) => [m.id, m.from, m.to, m.ballot]), [['1:1', 1, 2, '1.1'], ['1:2', 1, 3, '1.1']]);
+    assert.deepEqual(
+      prepares.map((m) => [m.id, m.from, m.to, m.ballot]),
+      [
+        ['1:1', 1, 2, '1.1'],
+        ['1:2', 1, 3, '1.1'],
+      ],
+    );
     const table = (await succeeds(dir, 'held')).stdout;
     assert.match(table, /^ID\s+FROM\s+TO\s+TYPE\s+BALLOT\s+SLOT\/KEY\s+VALUE$/m);
     assert.match(table, /^1:1\s+node-1\s+node-2\s+prepare\s+1\.1\b/m);
 
     assert.equal((await succeeds(dir, 'deliver', '1:1', '1:2')).stdout.trim(), 'delivered 2 messages: 1:1, 1:2');
-    const promises = await heldEventually(c, 'node-2 and node-3 hold their promises', (h) => h.filter((m) => m.type === 'promise').length === 2);
-    assert.deepEqual(promises.map((m) => [m.id, m.from, m.to, m.type]), [['2:1', 2, 1, 'promise'], ['3:1', 3, 1, 'promise']]);
+    const promises = await heldEventually(
+      c,
+      'node-2 and node-3 hold their promises',
+      (h) => h.filter((m) => m.type === 'promise').length === 2,
+    );
+    assert.deepEqual(
+      promises.map((m) => [m.id, m.from, m.to, m.type]),
+      [
+        ['2:1', 2, 1, 'promise'],
+        ['3:1', 3, 1, 'promise'],
+      ],
+    );
 
     // The proposal is accepted and waits (step mode's default timeout is minutes): it progresses only as messages are delivered.
-    propose = execa(process.execPath, [bin, 'propose', 'x=7', '--via', 'node-1', '--json'], { env: { ...process.env, PAXOS_HOME: dir }, reject: false, timeout: HANG_MS });
-    assert.deepEqual((await c.release('deliver', 'all')).map((m) => m.id), ['2:1', '3:1']);
-    const accepts = await heldEventually(c, 'node-1, elected, holds an accept of x=7 for each peer', (h) => h.filter((m) => m.type === 'accept' && m.value === 'x=7').length === 2);
+    propose = execa(process.execPath, [bin, 'propose', 'x=7', '--via', 'node-1', '--json'], {
+      env: { ...process.env, PAXOS_HOME: dir },
+      reject: false,
+      timeout: HANG_MS,
+    });
+    assert.deepEqual(
+      (await c.release('deliver', 'all')).map((m) => m.id),
+      ['2:1', '3:1'],
+    );
+    const accepts = await heldEventually(
+      c,
+      'node-1, elected, holds an accept of x=7 for each peer',
+      (h) => h.filter((m) => m.type === 'accept' && m.value === 'x=7').length === 2,
+    );
     const toTwo = accepts.find((m) => m.to === 2)!;
     const toThree = accepts.find((m) => m.to === 3)!;
     assert.equal(toTwo.slot, toThree.slot);
     assert.equal(propose.exitCode, null, 'the proposal finished before its accepts were delivered');
 
     // Drop the accept to node-3, deliver the one to node-2: node-2's accepted makes a majority with node-1's own vote.
-    assert.match((await succeeds(dir, 'drop', toThree.id)).stdout, new RegExp(`^dropped ${toThree.id} \\(node-1 → node-3 accept #${toThree.slot} \\(1\\.1, x=7\\)\\)$`, 'm'));
+    assert.match(
+      (await succeeds(dir, 'drop', toThree.id)).stdout,
+      new RegExp(`^dropped ${toThree.id} \\(node-1 → node-3 accept #${toThree.slot} \\(1\\.1, x=7\\)\\)$`, 'm'),
+    );
     await c.release('deliver', [toTwo.id]);
-    const accepted = await heldEventually(c, 'node-2 holds its accepted', (h) => h.some((m) => m.type === 'accepted' && m.from === 2));
+    const accepted = await heldEventually(c, 'node-2 holds its accepted', (h) =>
+      h.some((m) => m.type === 'accepted' && m.from === 2),
+    );
     await c.release('deliver', [accepted.find((m) => m.type === 'accepted')!.id]);
     const result = await propose;
     assert.equal(result.exitCode, 0, `propose: ${String(result.stderr)}`);
@@ -113,13 +154,26 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
     assert.ok(!(await held(c)).some((m) => m.id === toThree.id));
     const again = await paxos(dir, 'deliver', toThree.id);
     assert.equal(again.exitCode, 1);
-    assert.match(String(again.stderr).trim(), new RegExp(`^paxos: no replica holds ${toThree.id} \\(see paxos held\\)$`));
+    assert.match(
+      String(again.stderr).trim(),
+      new RegExp(`^paxos: no replica holds ${toThree.id} \\(see paxos held\\)$`),
+    );
     const client = c;
     const node3In = async () => (await client.status()).replicas.find((r) => r.id === 3)?.status?.messagesIn;
-    assert.ok(await eventually(async () => (await node3In()) === 1, 5000), `node-3 received ${await node3In()} messages, not only the prepare`);
+    assert.ok(
+      await eventually(async () => (await node3In()) === 1, 5000),
+      `node-3 received ${await node3In()} messages, not only the prepare`,
+    );
 
     // Every replica ticks with --all; dropping all leaves nothing held.
-    assert.deepEqual((await c.tick('all', 2)).map((t) => [t.node, t.ticks]), [[1, 2], [2, 2], [3, 2]]);
+    assert.deepEqual(
+      (await c.tick('all', 2)).map((t) => [t.node, t.ticks]),
+      [
+        [1, 2],
+        [2, 2],
+        [3, 2],
+      ],
+    );
     await c.release('drop', 'all');
     assert.deepEqual(await held(c), []);
     c.close();

@@ -6,12 +6,17 @@
  * kernel buffers fill and everything after that stays in the sender.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { MAX_PUSH_BACKLOG_BYTES, startWsServer, type ControlConnection, type WsServer } from '../../src/transport/server.js';
+import {
+  type ControlConnection,
+  MAX_PUSH_BACKLOG_BYTES,
+  startWsServer,
+  type WsServer,
+} from '../../src/transport/server.js';
 import { createWsTransport, MAX_LINK_BACKLOG_BYTES, type WsTransport } from '../../src/transport/ws-transport.js';
-import { ping, validatePing, waitFor, type Ping } from './transport-helpers.js';
+import { type Ping, ping, validatePing, waitFor } from './transport-helpers.js';
 
 const SECRET = 'backpressure-secret';
 const MIB = 1024 * 1024;
@@ -36,10 +41,13 @@ async function stalledPeer(): Promise<{ port: number; connected: () => boolean }
     pauseReading(ws);
   });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
+  );
   return { port: (wss.address() as AddressInfo).port, connected: () => sockets > 0 };
 }
 
@@ -48,11 +56,21 @@ function pauseReading(ws: WebSocket): void {
   (ws as unknown as { _socket: { pause(): void } })._socket.pause();
 }
 
-async function sender(o: { maxLinkBacklogBytes?: number } = {}): Promise<{ transport: WsTransport<Ping>; log: string[] }> {
+async function sender(
+  o: { maxLinkBacklogBytes?: number } = {},
+): Promise<{ transport: WsTransport<Ping>; log: string[] }> {
   const log: string[] = [];
   const transport = await createWsTransport<Ping>({
-    selfId: 1, peers: new Map(), secret: SECRET, listenPort: 0, clusterSize: 3, maxFrameBytes: MAX_FRAME_BYTES,
-    validate: validatePing, seed: 1, log: (line) => log.push(line), ...o,
+    selfId: 1,
+    peers: new Map(),
+    secret: SECRET,
+    listenPort: 0,
+    clusterSize: 3,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    validate: validatePing,
+    seed: 1,
+    log: (line) => log.push(line),
+    ...o,
   });
   cleanups.push(() => transport.close());
   return { transport, log };
@@ -74,12 +92,22 @@ test('a connected peer that never reads costs the sender at most the link bound;
     mostBuffered = Math.max(mostBuffered, transport.backlog(2)!.bufferedBytes);
   }
 
-  assert.ok(mostBuffered <= MAX_LINK_BACKLOG_BYTES + HEADER_SLACK_BYTES, `the link held ${mostBuffered} bytes unsent, over the ${MAX_LINK_BACKLOG_BYTES}-byte bound`);
-  assert.ok(mostBuffered > MAX_LINK_BACKLOG_BYTES / 2, `the link never filled (${mostBuffered} bytes): the peer was not stalled`);
+  assert.ok(
+    mostBuffered <= MAX_LINK_BACKLOG_BYTES + HEADER_SLACK_BYTES,
+    `the link held ${mostBuffered} bytes unsent, over the ${MAX_LINK_BACKLOG_BYTES}-byte bound`,
+  );
+  assert.ok(
+    mostBuffered > MAX_LINK_BACKLOG_BYTES / 2,
+    `the link never filled (${mostBuffered} bytes): the peer was not stalled`,
+  );
   const stats = transport.stats();
   assert.ok(stats.droppedBacklog > 0, 'nothing was dropped for the full backlog');
   assert.ok(stats.dropped >= stats.droppedBacklog, 'backlog drops are not in the total');
-  const warnings = log.filter((l) => /^dropping messages to node-2 because it has left [\d.]+ MiB unread and a peer may leave at most 64\.0 MiB; \d+ dropped so far/.test(l));
+  const warnings = log.filter((l) =>
+    /^dropping messages to node-2 because it has left [\d.]+ MiB unread and a peer may leave at most 64\.0 MiB; \d+ dropped so far/.test(
+      l,
+    ),
+  );
   assert.ok(warnings.length >= 1, `no warning naming node-2, got: ${log.join(' | ')}`);
   assert.ok(warnings.length < stats.droppedBacklog, 'one warning per dropped message: the log is not rate-limited');
 });
@@ -93,21 +121,41 @@ test('frames for an unreachable peer are bounded in bytes too, dropping the olde
   for (let n = 0; n < 40; n++) {
     transport.send(ping(1, 2, n, big));
     transport.flush();
-    assert.ok(transport.backlog(2)!.queuedBytes <= bound, `queued ${transport.backlog(2)!.queuedBytes} bytes for a peer that is down`);
+    assert.ok(
+      transport.backlog(2)!.queuedBytes <= bound,
+      `queued ${transport.backlog(2)!.queuedBytes} bytes for a peer that is down`,
+    );
   }
   assert.ok(transport.stats().droppedBacklog >= 40 - bound / MIB, `dropped only ${transport.stats().droppedBacklog}`);
-  assert.ok(log.some((l) => /^dropping messages to node-2 because it is unreachable and \d+ frames \([\d.]+ MiB\) already wait for it, at most 1024 frames or 8\.0 MiB per peer/.test(l)), log.join(' | '));
+  assert.ok(
+    log.some((l) =>
+      /^dropping messages to node-2 because it is unreachable and \d+ frames \([\d.]+ MiB\) already wait for it, at most 1024 frames or 8\.0 MiB per peer/.test(
+        l,
+      ),
+    ),
+    log.join(' | '),
+  );
 });
 
 test('a control subscriber that never reads gets its events dropped past the bound, and the server says so', async () => {
   const log: string[] = [];
   let conn: ControlConnection | null = null;
   const server: WsServer = await startWsServer({
-    port: 0, secret: SECRET, clusterSize: 3, maxFrameBytes: MIB, validate: validatePing, onPeerMessage: () => undefined,
-    log: (line) => log.push(line), onControl: (c) => { conn = c; },
+    port: 0,
+    secret: SECRET,
+    clusterSize: 3,
+    maxFrameBytes: MIB,
+    validate: validatePing,
+    onPeerMessage: () => undefined,
+    log: (line) => log.push(line),
+    onControl: (c) => {
+      conn = c;
+    },
   });
   cleanups.push(() => server.close());
-  const client = new WebSocket(`ws://127.0.0.1:${server.port}/control`, { headers: { authorization: `Bearer ${SECRET}` } });
+  const client = new WebSocket(`ws://127.0.0.1:${server.port}/control`, {
+    headers: { authorization: `Bearer ${SECRET}` },
+  });
   client.on('error', () => undefined);
   cleanups.push(() => client.terminate());
   await new Promise((resolve) => client.once('open', resolve));
@@ -122,9 +170,15 @@ test('a control subscriber that never reads gets its events dropped past the bou
     mostUnread = Math.max(mostUnread, conn!.unreadBytes());
   }
 
-  assert.ok(mostUnread <= MAX_PUSH_BACKLOG_BYTES + HEADER_SLACK_BYTES, `the subscriber held ${mostUnread} bytes unread, over the bound`);
+  assert.ok(
+    mostUnread <= MAX_PUSH_BACKLOG_BYTES + HEADER_SLACK_BYTES,
+    `the subscriber held ${mostUnread} bytes unread, over the bound`,
+  );
   assert.ok(server.counters.pushDropped > 0, 'no event was dropped');
-  assert.ok(log.some((l) => /^dropping events for a control subscriber that has left \d+ KiB unread/.test(l)), log.join(' | '));
+  assert.ok(
+    log.some((l) => /^dropping events for a control subscriber that has left \d+ KiB unread/.test(l)),
+    log.join(' | '),
+  );
 });
 
 function unusedPort(): Promise<number> {

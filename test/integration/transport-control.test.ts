@@ -7,9 +7,14 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { MAX_INFLIGHT_REQUESTS, startWsServer, type ControlConnection, type WsServer } from '../../src/transport/server.js';
-import { connectControl, ControlConnectError, type ControlClient } from '../../src/transport/ws-transport.js';
 import { OperatingError } from '../../src/errors.js';
+import {
+  type ControlConnection,
+  MAX_INFLIGHT_REQUESTS,
+  startWsServer,
+  type WsServer,
+} from '../../src/transport/server.js';
+import { type ControlClient, ControlConnectError, connectControl } from '../../src/transport/ws-transport.js';
 import { validatePing, waitFor } from './transport-helpers.js';
 
 const SECRET = 'control-secret';
@@ -38,7 +43,12 @@ async function handle(req: unknown): Promise<unknown> {
 
 before(async () => {
   server = await startWsServer({
-    port: 0, secret: SECRET, clusterSize: 3, maxFrameBytes: 1024 * 1024, validate: validatePing, onPeerMessage: () => undefined,
+    port: 0,
+    secret: SECRET,
+    clusterSize: 3,
+    maxFrameBytes: 1024 * 1024,
+    validate: validatePing,
+    onPeerMessage: () => undefined,
     onControl: (conn) => {
       connections.push(conn);
       conn.onRequest(handle);
@@ -58,15 +68,22 @@ async function client(): Promise<ControlClient> {
   return c;
 }
 
-test('requests get their answers, failures come back as the handler\'s sentence', async () => {
+test("requests get their answers, failures come back as the handler's sentence", async () => {
   const c = await client();
   const answers = await Promise.all([1, 2, 3].map((x) => c.request({ op: 'echo', x }, 3000)));
-  assert.deepEqual(answers.map((a) => (a as { x: number }).x), [1, 2, 3]);
-  assert.equal((await c.request({ op: 'plain' }, 3000) as { result: number }).result, 42);
+  assert.deepEqual(
+    answers.map((a) => (a as { x: number }).x),
+    [1, 2, 3],
+  );
+  assert.equal(((await c.request({ op: 'plain' }, 3000)) as { result: number }).result, 42);
   await assert.rejects(c.request({ op: 'fail' }, 3000), { message: 'that did not work' });
   await assert.rejects(c.request({ op: 'nope' }, 3000), { message: 'unknown request "nope"' });
   await assert.rejects(c.request({ op: 'cycle' }, 3000), /could not be encoded as JSON/);
-  assert.equal((await c.request({ op: 'echo', x: 9 }, 3000) as { x: number }).x, 9, 'the connection survives all of that');
+  assert.equal(
+    ((await c.request({ op: 'echo', x: 9 }, 3000)) as { x: number }).x,
+    9,
+    'the connection survives all of that',
+  );
 });
 
 test('frames that are not requests get an error answer, not a crash', async () => {
@@ -78,7 +95,10 @@ test('frames that are not requests get an error answer, not a crash', async () =
   for (const frame of ['not json', 'null', '[1,2]', '{"op":"echo"}', '{"id":{},"op":"echo"}']) ws.send(frame);
   await waitFor('five answers', () => answers.length === 5);
   for (const a of answers) assert.equal(a.id, null);
-  assert.deepEqual(answers.map((a) => typeof a.error), Array(5).fill('string'));
+  assert.deepEqual(
+    answers.map((a) => typeof a.error),
+    Array(5).fill('string'),
+  );
   ws.close();
 });
 
@@ -90,13 +110,21 @@ test('pushed events reach the client in order', async () => {
   const conn = connections[connections.length - 1]!;
   for (let i = 0; i < 10; i++) conn.push({ type: 'tick', i });
   await waitFor('ten events', () => events.length === 10);
-  assert.deepEqual(events.map((e) => (e as { i: number }).i), [...Array(10).keys()]);
+  assert.deepEqual(
+    events.map((e) => (e as { i: number }).i),
+    [...Array(10).keys()],
+  );
 });
 
 test('one connection may have a bounded number of requests unanswered; the rest are refused at once', async () => {
   const c = await client();
   const extra = 10;
-  const results = Array.from({ length: MAX_INFLIGHT_REQUESTS + extra }, () => c.request({ op: 'hold' }, 10_000).then(() => 'ok', (e: Error) => e.message));
+  const results = Array.from({ length: MAX_INFLIGHT_REQUESTS + extra }, () =>
+    c.request({ op: 'hold' }, 10_000).then(
+      () => 'ok',
+      (e: Error) => e.message,
+    ),
+  );
   await waitFor('every request to be held or refused', () => held.length === MAX_INFLIGHT_REQUESTS);
   for (const release of held) release();
   held = [];
@@ -115,7 +143,7 @@ test('pushes to a client that stops reading are dropped and counted, and the ser
   for (let i = 0; i < 200; i++) conn.push(event); // 50 MiB at a client that reads nothing
   assert.ok(server.counters.pushDropped - before > 0, 'some pushes were dropped');
   const c = await client();
-  assert.equal((await c.request({ op: 'echo', x: 1 }, 3000) as { x: number }).x, 1);
+  assert.equal(((await c.request({ op: 'echo', x: 1 }, 3000)) as { x: number }).x, 1);
   socket.destroy();
 });
 
@@ -123,8 +151,10 @@ test('pushes to a client that stops reading are dropped and counted, and the ser
 function rawControlClient(): Promise<ReturnType<typeof connect>> {
   return new Promise((resolve, reject) => {
     const socket = connect(server.port, '127.0.0.1', () => {
-      socket.write(`GET /control HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-        + `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${SECRET}\r\n\r\n`);
+      socket.write(
+        `GET /control HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${SECRET}\r\n\r\n`,
+      );
     });
     socket.on('error', reject);
     socket.once('data', (chunk) => {
@@ -136,18 +166,31 @@ function rawControlClient(): Promise<ReturnType<typeof connect>> {
 }
 
 test('connecting fails with one clear sentence: refused port, wrong secret', async () => {
-  const closed = await startWsServer({ port: 0, secret: SECRET, clusterSize: 3, maxFrameBytes: 1024, validate: () => null, onPeerMessage: () => undefined });
+  const closed = await startWsServer({
+    port: 0,
+    secret: SECRET,
+    clusterSize: 3,
+    maxFrameBytes: 1024,
+    validate: () => null,
+    onPeerMessage: () => undefined,
+  });
   const port = closed.port;
   await closed.close();
   await assert.rejects(
     connectControl({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 2000, name: 'node-2' }),
-    (err: Error) => err instanceof ControlConnectError && err.message === `cannot reach node-2 at 127.0.0.1:${port}: connection refused`,
+    (err: Error) =>
+      err instanceof ControlConnectError &&
+      err.message === `cannot reach node-2 at 127.0.0.1:${port}: connection refused`,
   );
   await assert.rejects(
     connectControl({ host: '127.0.0.1', port: server.port, secret: 'wrong', timeoutMs: 2000, name: 'node-1' }),
-    (err: Error) => err.message === `cannot reach node-1 at 127.0.0.1:${server.port}: refused: missing or wrong cluster secret (HTTP 401)`,
+    (err: Error) =>
+      err.message ===
+      `cannot reach node-1 at 127.0.0.1:${server.port}: refused: missing or wrong cluster secret (HTTP 401)`,
   );
-  await assert.rejects(connectControl({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 2000 }), { message: `connection refused at 127.0.0.1:${port}` });
+  await assert.rejects(connectControl({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 2000 }), {
+    message: `connection refused at 127.0.0.1:${port}`,
+  });
 });
 
 test('a request pending when the connection drops fails with a sentence', async () => {

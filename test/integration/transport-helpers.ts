@@ -26,7 +26,13 @@ export function validatePing(x: unknown): Ping | null {
   return m as unknown as Ping;
 }
 
-export const ping = (from: number, to: number, n: number, text?: string): Ping => ({ type: 'ping', from, to, n, ...(text === undefined ? {} : { text }) });
+export const ping = (from: number, to: number, n: number, text?: string): Ping => ({
+  type: 'ping',
+  from,
+  to,
+  n,
+  ...(text === undefined ? {} : { text }),
+});
 
 /** Polls until `check` holds; fails the test with `what` after `timeoutMs`. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -43,20 +49,36 @@ export interface UpgradeResult {
 }
 
 /** Status and body of a hand-made WebSocket upgrade request. */
-export function rawUpgrade(o: { port: number; path?: string; headers?: Record<string, string>; host?: string }): Promise<UpgradeResult> {
+export function rawUpgrade(o: {
+  port: number;
+  path?: string;
+  headers?: Record<string, string>;
+  host?: string;
+}): Promise<UpgradeResult> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port: o.port, path: o.path ?? '/peer',
+      host: '127.0.0.1',
+      port: o.port,
+      path: o.path ?? '/peer',
       headers: {
-        connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        host: o.host ?? `127.0.0.1:${o.port}`, ...o.headers,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        host: o.host ?? `127.0.0.1:${o.port}`,
+        ...o.headers,
       },
     });
-    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode ?? 101, body: '' }); });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, body: '' });
+    });
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -68,7 +90,8 @@ export function rawUpgrade(o: { port: number; path?: string; headers?: Record<st
 export function openPeer(o: { port: number; secret: string; as: number; maxPayload?: number }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${o.port}/peer`, {
-      headers: { authorization: `Bearer ${o.secret}`, 'x-paxos-node': String(o.as) }, maxPayload: o.maxPayload ?? 1024 * 1024,
+      headers: { authorization: `Bearer ${o.secret}`, 'x-paxos-node': String(o.as) },
+      maxPayload: o.maxPayload ?? 1024 * 1024,
     });
     ws.on('open', () => resolve(ws));
     ws.on('error', reject);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { createWsTransport, type PeerAddress, type WsTransport } from '../../src/transport/ws-transport.js';
-import { ping, validatePing, waitFor, type Ping } from './transport-helpers.js';
+import { type Ping, ping, validatePing, waitFor } from './transport-helpers.js';
 
 const SECRET = 'links-secret';
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -29,8 +29,15 @@ async function start(id: number, o: { port?: number; clusterSize?: number; secre
   const inbox: Ping[] = [];
   const log: string[] = [];
   const transport = await createWsTransport<Ping>({
-    selfId: id, peers: new Map(), secret: o.secret ?? SECRET, listenPort: o.port ?? 0, clusterSize: o.clusterSize ?? 3,
-    maxFrameBytes: MAX_FRAME_BYTES, validate: validatePing, seed: id, log: (line) => log.push(line),
+    selfId: id,
+    peers: new Map(),
+    secret: o.secret ?? SECRET,
+    listenPort: o.port ?? 0,
+    clusterSize: o.clusterSize ?? 3,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    validate: validatePing,
+    seed: id,
+    log: (line) => log.push(line),
   });
   transport.onMessage((m) => inbox.push(m));
   const node = { id, transport, inbox, log };
@@ -48,9 +55,16 @@ const ns = (inbox: Ping[], from?: number) => inbox.filter((m) => from === undefi
 test('three transports exchange messages both ways, in order per link', async () => {
   const nodes = await Promise.all([1, 2, 3].map((id) => start(id)));
   wire(nodes);
-  for (const a of nodes) for (const b of nodes) if (a !== b) for (let n = 0; n < 50; n++) a.transport.send(ping(a.id, b.id, n));
+  for (const a of nodes)
+    for (const b of nodes) if (a !== b) for (let n = 0; n < 50; n++) a.transport.send(ping(a.id, b.id, n));
   await waitFor('every message', () => nodes.every((n) => n.inbox.length === 100));
-  for (const b of nodes) for (const a of nodes) if (a !== b) assert.deepEqual(ns(b.inbox, a.id), Array.from({ length: 50 }, (_, i) => i));
+  for (const b of nodes)
+    for (const a of nodes)
+      if (a !== b)
+        assert.deepEqual(
+          ns(b.inbox, a.id),
+          Array.from({ length: 50 }, (_, i) => i),
+        );
   for (const n of nodes) {
     const s = n.transport.stats();
     assert.equal(s.sent, 100);
@@ -182,7 +196,12 @@ test('the peer table is the whole membership: a replica that joined (id beyond t
   a!.transport.send(ping(1, 5, 1));
   await waitFor('node-5 hears node-1', () => joined.inbox.length === 1);
   // The registry pushes the table without node-2 (removed): its link closes, and nothing more is sent to it.
-  a!.transport.setPeers(new Map([[1, { host: '127.0.0.1', port: a!.transport.port }], [5, { host: '127.0.0.1', port: joined.transport.port }]]));
+  a!.transport.setPeers(
+    new Map([
+      [1, { host: '127.0.0.1', port: a!.transport.port }],
+      [5, { host: '127.0.0.1', port: joined.transport.port }],
+    ]),
+  );
   const dropped = a!.transport.stats().dropped;
   a!.transport.send(ping(1, 2, 2));
   a!.transport.send(ping(1, 5, 3));

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
-import { Random } from '../../src/core/random.js';
 import { MAX_NODE_ID } from '../../src/core/membership.js';
+import { Random } from '../../src/core/random.js';
 import { startWsServer, type WsServer } from '../../src/transport/server.js';
-import { openPeer, ping, rawUpgrade, validatePing, waitFor, type Ping } from './transport-helpers.js';
+import { openPeer, type Ping, ping, rawUpgrade, validatePing, waitFor } from './transport-helpers.js';
 
 const SECRET = 'test-secret-3f9a';
 const MAX_FRAME_BYTES = 16 * 1024;
@@ -21,8 +21,14 @@ const sockets: WebSocket[] = [];
 
 before(async () => {
   server = await startWsServer<Ping>({
-    port: 0, secret: SECRET, clusterSize: 3, selfId: SELF, maxFrameBytes: MAX_FRAME_BYTES,
-    validate: validatePing, onPeerMessage: (m) => delivered.push(m), log: (line) => logLines.push(line),
+    port: 0,
+    secret: SECRET,
+    clusterSize: 3,
+    selfId: SELF,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    validate: validatePing,
+    onPeerMessage: (m) => delivered.push(m),
+    log: (line) => logLines.push(line),
   });
 });
 
@@ -48,7 +54,10 @@ test('the upgrade checks secret, origin, host, replica id and path, each refusal
   const good = { authorization: `Bearer ${SECRET}`, 'x-paxos-node': '2' };
   assert.equal((await rawUpgrade({ port, headers: good })).status, 101);
   assert.equal((await rawUpgrade({ port, headers: good, host: `localhost:${port}` })).status, 101);
-  assert.equal((await rawUpgrade({ port, path: '/control', headers: { authorization: `Bearer ${SECRET}` } })).status, 101);
+  assert.equal(
+    (await rawUpgrade({ port, path: '/control', headers: { authorization: `Bearer ${SECRET}` } })).status,
+    101,
+  );
   const cases: [string, Parameters<typeof rawUpgrade>[0], number, RegExp][] = [
     ['no secret', { port, headers: { 'x-paxos-node': '2' } }, 401, /secret/],
     ['wrong secret', { port, headers: { ...good, authorization: 'Bearer wrong' } }, 401, /secret/],
@@ -59,7 +68,12 @@ test('the upgrade checks secret, origin, host, replica id and path, each refusal
     ['right host, wrong port', { port, headers: good, host: `127.0.0.1:${port + 1}` }, 403, /Host/],
     ['no replica id', { port, headers: { authorization: `Bearer ${SECRET}` } }, 400, /X-Paxos-Node/],
     // Ids beyond the bootstrap size (3) are replicas that joined later; only ids past MAX_NODE_ID are out of range.
-    ['replica id out of range', { port, headers: { ...good, 'x-paxos-node': String(MAX_NODE_ID + 1) } }, 400, /X-Paxos-Node/],
+    [
+      'replica id out of range',
+      { port, headers: { ...good, 'x-paxos-node': String(MAX_NODE_ID + 1) } },
+      400,
+      /X-Paxos-Node/,
+    ],
     ['replica id zero', { port, headers: { ...good, 'x-paxos-node': '0' } }, 400, /X-Paxos-Node/],
     ['replica id not a number', { port, headers: { ...good, 'x-paxos-node': '2abc' } }, 400, /X-Paxos-Node/],
     ['replica id of the server itself', { port, headers: { ...good, 'x-paxos-node': String(SELF) } }, 403, /itself/],
@@ -81,7 +95,10 @@ test('a peer that claims another sender or addresses another node is dropped; it
   ws.send(JSON.stringify(ping(2, 3, 1002))); // addressed to node-3, not to this node
   ws.send(JSON.stringify([ping(2, SELF, 1003), ping(3, SELF, 1004)])); // one good, one forged, in one batch
   await roundTrip(ws, ping(2, SELF, 1005));
-  assert.deepEqual(delivered.filter((d) => d.n > 1000 && d.n < 1100).map((d) => d.n), [1003, 1005]);
+  assert.deepEqual(
+    delivered.filter((d) => d.n > 1000 && d.n < 1100).map((d) => d.n),
+    [1003, 1005],
+  );
   assert.equal(server.counters.invalid - invalidBefore, 3);
 });
 
@@ -102,7 +119,21 @@ function fuzzFrame(random: Random, n: number): string | Buffer {
   if (kind === 0) return Buffer.from(Array.from({ length: random.int(1, 64) }, () => random.int(0, 255)));
   const msg: Record<string, unknown> = { ...ping(2, SELF, n, 'fuzz') };
   if (kind === 1) return JSON.stringify(msg).slice(0, random.int(1, JSON.stringify(msg).length - 1));
-  if (kind === 2) return JSON.stringify(random.pick<unknown>([null, 42, 'x', true, [], [[]], {}, { type: 'ping' }, { from: 2, to: 1 }, [[ping(2, SELF, n)]]]));
+  if (kind === 2)
+    return JSON.stringify(
+      random.pick<unknown>([
+        null,
+        42,
+        'x',
+        true,
+        [],
+        [[]],
+        {},
+        { type: 'ping' },
+        { from: 2, to: 1 },
+        [[ping(2, SELF, n)]],
+      ]),
+    );
   const field = random.pick(Object.keys(msg));
   if (kind === 3) delete msg[field];
   else if (kind === 4) msg[field] = random.pick<unknown>([null, -1, 1.5, 1e308, 'str', [], {}, true]);
@@ -126,6 +157,12 @@ test('10,000 random and mutated frames are counted and dropped; a valid message 
   }
   await roundTrip(ws, ping(2, SELF, 99_999));
   assert.equal(delivered.length - deliveredBefore, 1, 'only the valid message got through');
-  assert.ok(server.counters.invalid - invalidBefore >= 10_000, `invalid counted: ${server.counters.invalid - invalidBefore}`);
-  assert.ok(logLines.length - logBefore < 50, `the flood is rate-limited in the log (${logLines.length - logBefore} lines)`);
+  assert.ok(
+    server.counters.invalid - invalidBefore >= 10_000,
+    `invalid counted: ${server.counters.invalid - invalidBefore}`,
+  );
+  assert.ok(
+    logLines.length - logBefore < 50,
+    `the flood is rate-limited in the log (${logLines.length - logBefore} lines)`,
+  );
 });

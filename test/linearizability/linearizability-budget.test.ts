@@ -5,14 +5,31 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkKvHistory, checkLinearizable, registerModel, type KvInput, type KvOutput, type Operation } from '../../src/linearizability/checker.js';
+import {
+  checkKvHistory,
+  checkLinearizable,
+  type KvInput,
+  type KvOutput,
+  type Operation,
+  registerModel,
+} from '../../src/linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
 
-const set = (clientId: number, value: string, callTime: number, returnTime: number, key: string): Op =>
-  ({ clientId, input: { op: 'set', key, value }, output: { value }, callTime, returnTime });
-const get = (clientId: number, value: string | null, callTime: number, returnTime: number, key: string): Op =>
-  ({ clientId, input: { op: 'get', key }, output: { value }, callTime, returnTime });
+const set = (clientId: number, value: string, callTime: number, returnTime: number, key: string): Op => ({
+  clientId,
+  input: { op: 'set', key, value },
+  output: { value },
+  callTime,
+  returnTime,
+});
+const get = (clientId: number, value: string | null, callTime: number, returnTime: number, key: string): Op => ({
+  clientId,
+  input: { op: 'get', key },
+  output: { value },
+  callTime,
+  returnTime,
+});
 
 /**
  * Key `x` written v0…v15 by 16 clients all over [0, 100], then read as v0:
@@ -37,7 +54,13 @@ test('a key the search gives up on does not mask a violation on another key', ()
   assert.deepEqual(r.undecidedKeys, ['x']);
   assert.match(r.ok === false ? r.reason : '', /^key y: .*; undecided: x$/);
   // The smaller key is checked first.
-  assert.deepEqual(r.keys.map((k) => [k.key, k.ok]), [['y', false], ['x', 'unknown']]);
+  assert.deepEqual(
+    r.keys.map((k) => [k.key, k.ok]),
+    [
+      ['y', false],
+      ['x', 'unknown'],
+    ],
+  );
   assert.equal(r.keys[1]!.steps, 5_000);
   assert.equal(r.steps, r.keys[0]!.steps + 5_000);
 });
@@ -56,21 +79,39 @@ test('a key that needs more than the first short try is resumed, not restarted',
   assert.ok(alone.steps > 10_000, String(alone.steps));
   const r = checkKvHistory(registerModel, [...hardKey(12), set(1, 'a', 0, 1, 'z')]);
   assert.equal(r.ok, true);
-  assert.deepEqual(r.keys.map((k) => [k.key, k.ok]), [['z', true], ['x', true]]);
+  assert.deepEqual(
+    r.keys.map((k) => [k.key, k.ok]),
+    [
+      ['z', true],
+      ['x', true],
+    ],
+  );
   assert.equal(r.keys[1]!.steps, alone.steps);
 });
 
 test('every key is checked and every violating key named, smallest first', () => {
   const history = [
-    set(1, 'a', 0, 1, 'k3'), set(1, 'b', 2, 3, 'k3'), get(2, 'a', 4, 5, 'k3'),
+    set(1, 'a', 0, 1, 'k3'),
+    set(1, 'b', 2, 3, 'k3'),
+    get(2, 'a', 4, 5, 'k3'),
     ...brokenKey(),
-    set(1, 'a', 0, 1, 'ok'), get(2, 'a', 2, 3, 'ok'), get(2, 'a', 4, 5, 'ok'), get(2, 'a', 6, 7, 'ok'),
+    set(1, 'a', 0, 1, 'ok'),
+    get(2, 'a', 2, 3, 'ok'),
+    get(2, 'a', 4, 5, 'ok'),
+    get(2, 'a', 6, 7, 'ok'),
   ];
   const r = checkKvHistory(registerModel, history);
   assert.equal(r.ok, false);
   assert.deepEqual(r.violatingKeys, ['y', 'k3']);
   assert.deepEqual(r.undecidedKeys, []);
-  assert.deepEqual(r.keys.map((k) => [k.key, k.ok]), [['y', false], ['k3', false], ['ok', true]]);
+  assert.deepEqual(
+    r.keys.map((k) => [k.key, k.ok]),
+    [
+      ['y', false],
+      ['k3', false],
+      ['ok', true],
+    ],
+  );
   assert.match(r.ok === false ? r.reason : '', /^key y: .*; also not linearizable: k3$/);
   assert.equal(r.keys[2]!.reason, undefined);
 });
@@ -91,7 +132,10 @@ test('a short time budget stops a long search soon after it runs out', () => {
   const r = checkKvHistory(registerModel, hardKey(20), { ...NO_STEP_CAP, deadlineMs: 20 });
   const tookMs = performance.now() - startMs;
   assert.equal(r.ok, 'unknown');
-  assert.match(r.ok === 'unknown' ? r.reason : '', /gave up after \d+ search steps over 21 operations: the time budget of 20 ms ran out/);
+  assert.match(
+    r.ok === 'unknown' ? r.reason : '',
+    /gave up after \d+ search steps over 21 operations: the time budget of 20 ms ran out/,
+  );
   assert.ok(r.steps > 0, String(r.steps));
   // Generous: the clock is read every 1024 steps, well under a millisecond apart, but the machine may be busy.
   assert.ok(tookMs < 1_000, `${tookMs} ms`);

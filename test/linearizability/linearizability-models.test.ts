@@ -6,11 +6,23 @@
  * not linearizable in real numbers, or the agreement would prove little.
  */
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Random } from '../../src/core/random.js';
 import {
-  appendListModel, casRegisterModel, checkKvHistory, checkLinearizable, registerModel, writeOnceModel,
-  type AppendInput, type AppendOutput, type CasInput, type CasOutput, type KvInput, type KvOutput, type Model, type Operation,
+  type AppendInput,
+  type AppendOutput,
+  appendListModel,
+  type CasInput,
+  type CasOutput,
+  casRegisterModel,
+  checkKvHistory,
+  checkLinearizable,
+  type KvInput,
+  type KvOutput,
+  type Model,
+  type Operation,
+  registerModel,
+  writeOnceModel,
 } from '../../src/linearizability/checker.js';
 
 const OPEN = Infinity;
@@ -19,16 +31,35 @@ const OPEN = Infinity;
 
 type CasOp = Operation<CasInput, CasOutput>;
 
-const cset = (c: number, value: string, a: number, b: number, key = 'x'): CasOp =>
-  ({ clientId: c, input: { op: 'set', key, value }, output: { ok: true }, callTime: a, returnTime: b });
-const cget = (c: number, value: string | null, a: number, b: number, key = 'x'): CasOp =>
-  ({ clientId: c, input: { op: 'get', key }, output: { value }, callTime: a, returnTime: b });
-const cas = (c: number, expect: string | null, value: string, ok: boolean | undefined, a: number, b: number, key = 'x'): CasOp =>
+const cset = (c: number, value: string, a: number, b: number, key = 'x'): CasOp => ({
+  clientId: c,
+  input: { op: 'set', key, value },
+  output: { ok: true },
+  callTime: a,
+  returnTime: b,
+});
+const cget = (c: number, value: string | null, a: number, b: number, key = 'x'): CasOp => ({
+  clientId: c,
+  input: { op: 'get', key },
+  output: { value },
+  callTime: a,
+  returnTime: b,
+});
+const cas = (
+  c: number,
+  expect: string | null,
+  value: string,
+  ok: boolean | undefined,
+  a: number,
+  b: number,
+  key = 'x',
+): CasOp =>
   ok === undefined
     ? { clientId: c, input: { op: 'cas', key, expect, value }, callTime: a, returnTime: OPEN }
     : { clientId: c, input: { op: 'cas', key, expect, value }, output: { ok }, callTime: a, returnTime: b };
 
-const verdict = <S, I extends { key: string }, O>(model: Model<S, I, O>, h: Operation<I, O>[]) => checkKvHistory(model, h).ok;
+const verdict = <S, I extends { key: string }, O>(model: Model<S, I, O>, h: Operation<I, O>[]) =>
+  checkKvHistory(model, h).ok;
 
 test('cas register: a successful cas needs the expected value, a failed one needs another', () => {
   assert.equal(verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', true, 2, 3), cget(3, 'b', 4, 5)]), true);
@@ -38,10 +69,19 @@ test('cas register: a successful cas needs the expected value, a failed one need
 });
 
 test('cas register: two concurrent cas from the same value cannot both succeed', () => {
-  assert.equal(verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', true, 2, 5), cas(3, 'a', 'c', true, 2, 5)]), false);
-  assert.equal(verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', true, 2, 5), cas(3, 'a', 'c', false, 2, 5)]), true);
+  assert.equal(
+    verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', true, 2, 5), cas(3, 'a', 'c', true, 2, 5)]),
+    false,
+  );
+  assert.equal(
+    verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', true, 2, 5), cas(3, 'a', 'c', false, 2, 5)]),
+    true,
+  );
   // An open cas may have taken effect: it explains a later read of its value.
-  assert.equal(verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', undefined, 2, OPEN), cget(3, 'b', 6, 7)]), true);
+  assert.equal(
+    verdict(casRegisterModel, [cset(1, 'a', 0, 1), cas(2, 'a', 'b', undefined, 2, OPEN), cget(3, 'b', 6, 7)]),
+    true,
+  );
 });
 
 test('cas register: a failure reason describes the cas', () => {
@@ -55,15 +95,31 @@ const append = (c: number, value: string, a: number, b: number, key = 'x'): List
   b === OPEN
     ? { clientId: c, input: { op: 'append', key, value }, callTime: a, returnTime: OPEN }
     : { clientId: c, input: { op: 'append', key, value }, output: { ok: true }, callTime: a, returnTime: b };
-const read = (c: number, list: string[], a: number, b: number, key = 'x'): ListOp =>
-  ({ clientId: c, input: { op: 'read', key }, output: { list }, callTime: a, returnTime: b });
+const read = (c: number, list: string[], a: number, b: number, key = 'x'): ListOp => ({
+  clientId: c,
+  input: { op: 'read', key },
+  output: { list },
+  callTime: a,
+  returnTime: b,
+});
 
 test('append list: reads see a growing list in one order', () => {
   assert.equal(verdict(appendListModel, [append(1, '1', 0, 1), append(2, '2', 2, 3), read(3, ['1', '2'], 4, 5)]), true);
-  assert.equal(verdict(appendListModel, [append(1, '1', 0, 1), append(2, '2', 2, 3), read(3, ['2', '1'], 4, 5)]), false);
+  assert.equal(
+    verdict(appendListModel, [append(1, '1', 0, 1), append(2, '2', 2, 3), read(3, ['2', '1'], 4, 5)]),
+    false,
+  );
   // Concurrent appends may land in either order, but every reader must see the same one.
   assert.equal(verdict(appendListModel, [append(1, '1', 0, 5), append(2, '2', 0, 5), read(3, ['2', '1'], 6, 7)]), true);
-  assert.equal(verdict(appendListModel, [append(1, '1', 0, 5), append(2, '2', 0, 5), read(3, ['2', '1'], 6, 7), read(4, ['1', '2'], 6, 7)]), false);
+  assert.equal(
+    verdict(appendListModel, [
+      append(1, '1', 0, 5),
+      append(2, '2', 0, 5),
+      read(3, ['2', '1'], 6, 7),
+      read(4, ['1', '2'], 6, 7),
+    ]),
+    false,
+  );
   // An open append may show up late, and a value never appended may not show up at all.
   assert.equal(verdict(appendListModel, [append(1, '1', 0, OPEN), read(3, [], 1, 2), read(3, ['1'], 3, 4)]), true);
   assert.equal(verdict(appendListModel, [append(1, '1', 0, 1), read(3, ['1', '9'], 3, 4)]), false);
@@ -83,14 +139,23 @@ function bruteForce<S, I, O>(model: Model<S, I, O>, history: readonly Operation<
     return left.some((h, i) => {
       if (left.some((o) => o.returnTime < h.callTime)) return false;
       const r = model.step(state, h.input, h.output);
-      return r.ok && place(r.state, left.filter((_, j) => j !== i));
+      return (
+        r.ok &&
+        place(
+          r.state,
+          left.filter((_, j) => j !== i),
+        )
+      );
     });
   };
   return place(model.init(), history);
 }
 
 /** Each key's sub-history checked by the oracle; the whole is linearizable iff each is. */
-function bruteForceByKey<S, I extends { key: string }, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[]): Map<string, boolean> {
+function bruteForceByKey<S, I extends { key: string }, O>(
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+): Map<string, boolean> {
   const byKey = new Map<string, Operation<I, O>[]>();
   for (const h of history) byKey.set(h.input.key, [...(byKey.get(h.input.key) ?? []), h]);
   return new Map([...byKey].map(([key, ops]) => [key, bruteForce(model, ops)]));
@@ -168,14 +233,31 @@ function planOps<S, I, O>(random: Random, kind: OpKind<S, I, O>, shape: Shape): 
     const effectTime = callTime + random.int(0, 3);
     const returnTime = effectTime + random.int(0, 3);
     const open = random.chance(OPEN_CHANCE);
-    const fate = random.chance(FAILED_CHANCE) ? 'failed' : !open ? 'completed' : random.chance(0.5) ? 'open-applied' : 'open-lost';
-    planned.push({ clientId: i, input: kind.input(random, random.pick(shape.keys), i), callTime, effectTime, returnTime, fate });
+    const fate = random.chance(FAILED_CHANCE)
+      ? 'failed'
+      : !open
+        ? 'completed'
+        : random.chance(0.5)
+          ? 'open-applied'
+          : 'open-lost';
+    planned.push({
+      clientId: i,
+      input: kind.input(random, random.pick(shape.keys), i),
+      callTime,
+      effectTime,
+      returnTime,
+      fate,
+    });
   }
   return planned;
 }
 
 /** Runs the ops that took effect through the model in effect order, per key, and returns each one's real output. */
-function realOutputs<S, I extends { key: string }, O>(model: Model<S, I, O>, kind: OpKind<S, I, O>, planned: readonly Planned<I>[]): Map<number, O> {
+function realOutputs<S, I extends { key: string }, O>(
+  model: Model<S, I, O>,
+  kind: OpKind<S, I, O>,
+  planned: readonly Planned<I>[],
+): Map<number, O> {
   const order = planned.map((_, i) => i).sort((a, b) => planned[a]!.effectTime - planned[b]!.effectTime || a - b);
   const states = new Map<string, S>();
   const outputs = new Map<number, O>();
@@ -194,14 +276,23 @@ function realOutputs<S, I extends { key: string }, O>(model: Model<S, I, O>, kin
  * inside its interval), then, by chance, one output spoiled, which mostly but
  * not always makes it wrong: the oracle decides.
  */
-function randomSmallHistory<S, I extends { key: string }, O>(random: Random, model: Model<S, I, O>, kind: OpKind<S, I, O>, shape: Shape): Operation<I, O>[] {
+function randomSmallHistory<S, I extends { key: string }, O>(
+  random: Random,
+  model: Model<S, I, O>,
+  kind: OpKind<S, I, O>,
+  shape: Shape,
+): Operation<I, O>[] {
   const planned = planOps(random, kind, shape);
   const outputs = realOutputs(model, kind, planned);
   const history: Operation<I, O>[] = [];
   planned.forEach((p, i) => {
     if (p.fate === 'failed') return;
     const base = { clientId: p.clientId, input: p.input, callTime: p.callTime };
-    history.push(p.fate === 'completed' ? { ...base, output: outputs.get(i)!, returnTime: p.returnTime } : { ...base, returnTime: OPEN });
+    history.push(
+      p.fate === 'completed'
+        ? { ...base, output: outputs.get(i)!, returnTime: p.returnTime }
+        : { ...base, returnTime: OPEN },
+    );
   });
   return random.chance(SPOIL_CHANCE) ? spoilOne(random, kind, history) : history;
 }
@@ -228,7 +319,7 @@ const registerKind: OpKind<string | null, KvInput, KvOutput> = {
 
 const writeOnceKind: OpKind<string | null, KvInput, KvOutput> = {
   ...registerKind,
-  output: (state, input) => ({ value: input.op === 'set' ? state ?? input.value : state }),
+  output: (state, input) => ({ value: input.op === 'set' ? (state ?? input.value) : state }),
 };
 
 const casKind: OpKind<string | null, CasInput, CasOutput> = {
@@ -250,7 +341,8 @@ const casKind: OpKind<string | null, CasInput, CasOutput> = {
 
 const appendKind: OpKind<readonly string[], AppendInput, AppendOutput> = {
   // Appended values are unique, as in Jepsen's list-append, so a read names exactly which appends it saw.
-  input: (random, key, serial) => (random.chance(0.55) ? { op: 'append', key, value: String(serial) } : { op: 'read', key }),
+  input: (random, key, serial) =>
+    random.chance(0.55) ? { op: 'append', key, value: String(serial) } : { op: 'read', key },
   output: (state, input) => (input.op === 'append' ? { ok: true } : { list: [...state] }),
   spoil: (random, input, output) => {
     if (input.op === 'append' || !('list' in output)) return undefined;
@@ -265,7 +357,11 @@ const appendKind: OpKind<readonly string[], AppendInput, AppendOutput> = {
 
 /** Compares the checker with the oracle on `rounds` histories and returns how many came out each way. */
 function compareWithOracle<S, I extends { key: string }, O>(
-  seed: number, model: Model<S, I, O>, kind: OpKind<S, I, O>, shape: Shape, rounds: number,
+  seed: number,
+  model: Model<S, I, O>,
+  kind: OpKind<S, I, O>,
+  shape: Shape,
+  rounds: number,
 ): { linearizable: number; violating: number } {
   const random = new Random(seed);
   const counts = { linearizable: 0, violating: 0 };
@@ -273,7 +369,10 @@ function compareWithOracle<S, I extends { key: string }, O>(
     const history = randomSmallHistory(random, model, kind, shape);
     const expected = bruteForceByKey(model, history);
     const result = checkKvHistory(model, history);
-    const expectedViolating = [...expected].filter(([, ok]) => !ok).map(([key]) => key).sort();
+    const expectedViolating = [...expected]
+      .filter(([, ok]) => !ok)
+      .map(([key]) => key)
+      .sort();
     assert.deepEqual([...result.violatingKeys].sort(), expectedViolating, JSON.stringify(history));
     assert.equal(result.ok, expectedViolating.length === 0, JSON.stringify(history));
     assert.deepEqual(result.undecidedKeys, []);
@@ -286,7 +385,11 @@ const ROUNDS = 2000;
 /** Each verdict must come up in at least this share of the rounds, or the comparison could pass vacuously. */
 const MIN_SHARE = 0.15;
 
-function assertBothVerdicts(counts: { linearizable: number; violating: number }, rounds: number, context: TestContext): void {
+function assertBothVerdicts(
+  counts: { linearizable: number; violating: number },
+  rounds: number,
+  context: TestContext,
+): void {
   context.diagnostic(`${counts.linearizable} linearizable, ${counts.violating} not`);
   const floor = rounds * MIN_SHARE;
   assert.ok(counts.linearizable > floor && counts.violating > floor, JSON.stringify(counts));
@@ -296,7 +399,12 @@ const ONE_KEY: Shape = { maxOps: 7, keys: ['x'], callRange: 12 };
 const TWO_KEYS: Shape = { maxOps: 8, keys: ['x', 'y'], callRange: 12 };
 
 /** One oracle test per model; generic, so each model keeps its own operation types without a cast. */
-function oracleTest<S, I extends { key: string }, O>(name: string, seed: number, model: Model<S, I, O>, kind: OpKind<S, I, O>): void {
+function oracleTest<S, I extends { key: string }, O>(
+  name: string,
+  seed: number,
+  model: Model<S, I, O>,
+  kind: OpKind<S, I, O>,
+): void {
   test(`${name}: the checker agrees with the oracle on ${ROUNDS} random one-key histories`, (t) => {
     assertBothVerdicts(compareWithOracle(seed, model, kind, ONE_KEY, ROUNDS), ROUNDS, t);
   });
@@ -319,7 +427,11 @@ test('checkLinearizable agrees with checkKvHistory on one key, open reads includ
   const random = new Random(14);
   for (let round = 0; round < 500; round++) {
     const history = randomSmallHistory(random, casRegisterModel, casKind, ONE_KEY);
-    assert.equal(checkLinearizable(casRegisterModel, history).ok, checkKvHistory(casRegisterModel, history).ok, JSON.stringify(history));
+    assert.equal(
+      checkLinearizable(casRegisterModel, history).ok,
+      checkKvHistory(casRegisterModel, history).ok,
+      JSON.stringify(history),
+    );
   }
 });
 

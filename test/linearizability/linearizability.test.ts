@@ -8,8 +8,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../../src/core/random.js';
 import {
-  checkKvHistory, checkLinearizable, MalformedHistoryError, registerModel, writeOnceModel,
-  type KvInput, type KvOutput, type Model, type Operation,
+  checkKvHistory,
+  checkLinearizable,
+  type KvInput,
+  type KvOutput,
+  MalformedHistoryError,
+  type Model,
+  type Operation,
+  registerModel,
+  writeOnceModel,
 } from '../../src/linearizability/checker.js';
 
 type Op = Operation<KvInput, KvOutput>;
@@ -28,11 +35,19 @@ function get(clientId: number, value: string | null, callTime: number, returnTim
 }
 
 /** A write-once proposal of `proposed` that reported `result` as the chosen value. */
-function chosen(clientId: number, proposed: string, result: string, callTime: number, returnTime: number, key = 'x'): Op {
+function chosen(
+  clientId: number,
+  proposed: string,
+  result: string,
+  callTime: number,
+  returnTime: number,
+  key = 'x',
+): Op {
   return { clientId, input: { op: 'set', key, value: proposed }, output: { value: result }, callTime, returnTime };
 }
 
-const ok = (h: Op[], model = registerModel) => assert.equal(checkKvHistory(model, h).ok, true, JSON.stringify(checkKvHistory(model, h)));
+const ok = (h: Op[], model = registerModel) =>
+  assert.equal(checkKvHistory(model, h).ok, true, JSON.stringify(checkKvHistory(model, h)));
 const bad = (h: Op[], model = registerModel) => assert.equal(checkKvHistory(model, h).ok, false);
 
 test('register: sequential writes and reads', () => {
@@ -75,7 +90,13 @@ test('keys are independent', () => {
   const r = checkKvHistory(registerModel, [set(1, 'a', 0, 1, 'x'), get(2, 'a', 2, 3, 'y')]);
   assert.equal(r.ok, false);
   assert.deepEqual(r.violatingKeys, ['y']);
-  assert.deepEqual(r.keys.map((k) => [k.key, k.ok]), [['x', true], ['y', false]]);
+  assert.deepEqual(
+    r.keys.map((k) => [k.key, k.ok]),
+    [
+      ['x', true],
+      ['y', false],
+    ],
+  );
 });
 
 test('write-once: the first chosen value sticks; later proposals report it', () => {
@@ -101,7 +122,10 @@ test('a failure names the key and the operation that could not be placed', () =>
   const r = checkKvHistory(registerModel, [set(1, 'a', 0, 1, 'k7'), set(1, 'b', 2, 3, 'k7'), get(2, 'a', 4, 5, 'k7')]);
   assert.equal(r.ok, false);
   assert.ok(r.ok === false && r.reason.startsWith('key k7: '), JSON.stringify(r));
-  assert.match(r.ok === false ? r.reason : '', /at most 2 can be placed.*before this one returned: client 2 get k7 → "a" \[4, 5\]/);
+  assert.match(
+    r.ok === false ? r.reason : '',
+    /at most 2 can be placed.*before this one returned: client 2 get k7 → "a" \[4, 5\]/,
+  );
 });
 
 test('a definite violation on one key wins over a search that gave up on another', () => {
@@ -118,7 +142,13 @@ test('a definite violation on one key wins over a search that gave up on another
 
 test('a malformed history is a bug in the recorder and throws', () => {
   assert.throws(() => checkKvHistory(registerModel, [set(1, 'a', 5, 4)]), MalformedHistoryError);
-  const openWithOutput: Op = { clientId: 1, input: { op: 'get', key: 'x' }, output: { value: 'a' }, callTime: 0, returnTime: OPEN };
+  const openWithOutput: Op = {
+    clientId: 1,
+    input: { op: 'get', key: 'x' },
+    output: { value: 'a' },
+    callTime: 0,
+    returnTime: OPEN,
+  };
   assert.throws(() => checkLinearizable(registerModel, [openWithOutput]), MalformedHistoryError);
 });
 
@@ -129,7 +159,13 @@ function bruteForce(model: KvModel, history: readonly Op[]): boolean {
     return left.some((h, i) => {
       if (left.some((o) => o.returnTime < h.callTime)) return false;
       const r = model.step(state, h.input, h.output);
-      return r.ok && place(r.state, left.filter((_, j) => j !== i));
+      return (
+        r.ok &&
+        place(
+          r.state,
+          left.filter((_, j) => j !== i),
+        )
+      );
     });
   };
   return place(model.init(), history);
@@ -141,9 +177,12 @@ function randomSmallHistory(random: Random): Op[] {
   for (let i = 0, n = random.int(1, 6); i < n; i++) {
     const call = random.int(0, 8);
     const ret = random.chance(0.2) ? OPEN : call + random.int(0, 4);
-    const input: KvInput = random.chance(0.5) ? { op: 'set', key: 'x', value: random.pick(values) } : { op: 'get', key: 'x' };
+    const input: KvInput = random.chance(0.5)
+      ? { op: 'set', key: 'x', value: random.pick(values) }
+      : { op: 'get', key: 'x' };
     // Mostly plausible outputs (a set reporting its own value), so both verdicts come up often.
-    const plausible = input.op === 'set' && random.chance(0.6) ? input.value : random.chance(0.15) ? null : random.pick(values);
+    const plausible =
+      input.op === 'set' && random.chance(0.6) ? input.value : random.chance(0.15) ? null : random.pick(values);
     const output = ret === OPEN ? undefined : { value: plausible };
     history.push({ clientId: i, input, ...(output === undefined ? {} : { output }), callTime: call, returnTime: ret });
   }

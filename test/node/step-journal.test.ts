@@ -6,15 +6,26 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_JOURNAL_ENTRIES, StepJournal, type JournalEntry } from '../../src/node/step-journal.js';
-import type { PeerMessage } from '../../src/node/replica.js';
-import type { DurableLog } from '../../src/storage/storage.js';
 import type { Ready } from '../../src/core/types.js';
+import type { PeerMessage } from '../../src/node/replica.js';
+import { type JournalEntry, MAX_JOURNAL_ENTRIES, StepJournal } from '../../src/node/step-journal.js';
+import type { DurableLog } from '../../src/storage/storage.js';
 
 const accepted = { type: 'accepted', from: 2, to: 1 } as unknown as PeerMessage;
 
 function ready(o: Partial<Ready<PeerMessage, unknown>>): Ready<PeerMessage, unknown> {
-  return { messages: [], earlyMessages: [], persist: [], persistLazy: [], chosen: [], replies: [], events: [], afterPersist: null, checkpoint: null, ...o } as Ready<PeerMessage, unknown>;
+  return {
+    messages: [],
+    earlyMessages: [],
+    persist: [],
+    persistLazy: [],
+    chosen: [],
+    replies: [],
+    events: [],
+    afterPersist: null,
+    checkpoint: null,
+    ...o,
+  } as Ready<PeerMessage, unknown>;
 }
 
 function kinds(entries: readonly JournalEntry[]): string[] {
@@ -24,7 +35,12 @@ function kinds(entries: readonly JournalEntry[]): string[] {
 test('what a Ready learned is journalled after its last message, or at once when it sends none', () => {
   const j = new StepJournal(4);
   const probe = j.probe();
-  probe.onRelease!(ready({ messages: [accepted, accepted], chosen: [{ instance: 1, value: 'x=1', ballot: { round: 1, node: 1 } }] as never }));
+  probe.onRelease!(
+    ready({
+      messages: [accepted, accepted],
+      chosen: [{ instance: 1, value: 'x=1', ballot: { round: 1, node: 1 } }] as never,
+    }),
+  );
   j.held('2:1', accepted);
   assert.deepEqual(kinds(j.take().entries), ['started', 'send']);
   j.held('2:2', accepted);
@@ -39,8 +55,12 @@ test('a write reports the lazy records that rode along with it first, and only o
   j.take();
   const pending: ((err: Error | null) => void)[] = [];
   const inner: DurableLog<unknown> = {
-    recovered: [], recoveredSnapshot: null, append: (_r, done) => pending.push(done), appendLazy: () => undefined,
-    checkpoint: (_c, done) => done(null), stats: () => ({ records: 0, bytes: 0, fsyncs: 0, appends: 0 }),
+    recovered: [],
+    recoveredSnapshot: null,
+    append: (_r, done) => pending.push(done),
+    appendLazy: () => undefined,
+    checkpoint: (_c, done) => done(null),
+    stats: () => ({ records: 0, bytes: 0, fsyncs: 0, appends: 0 }),
   };
   const log = j.wrap(inner);
   log.appendLazy(['lazy']);

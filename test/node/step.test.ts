@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HoldingLinks, MAX_HELD, StepClock } from '../../src/node/step.js';
 import type { PeerLinks, PeerMessage } from '../../src/node/replica.js';
+import { HoldingLinks, MAX_HELD, StepClock } from '../../src/node/step.js';
 
 function prepare(to: number): PeerMessage {
   return { type: 'prepare', from: 1, to, epoch: 0, ballot: { round: 1, node: 1 }, fromSlot: 1 } as PeerMessage;
@@ -36,14 +36,29 @@ test('held messages get node:seq ids, leave only when delivered, and a dropped o
   holding.send(prepare(3));
   assert.equal(sent.length, 0);
   const listed = holding.list();
-  assert.deepEqual(listed.messages.map((m) => [m.id, m.from, m.to, m.type, m.ballot, m.slot]), [['1:1', 1, 2, 'prepare', '1.1', 1], ['1:2', 1, 3, 'prepare', '1.1', 1]]);
+  assert.deepEqual(
+    listed.messages.map((m) => [m.id, m.from, m.to, m.type, m.ballot, m.slot]),
+    [
+      ['1:1', 1, 2, 'prepare', '1.1', 1],
+      ['1:2', 1, 3, 'prepare', '1.1', 1],
+    ],
+  );
   assert.equal(listed.messages[0]!.text, 'node-1 → node-2 prepare (1.1) from #1');
   // All or none: one unknown id and nothing is delivered.
   assert.deepEqual(holding.deliver(['1:1', '1:9']), { done: [], missing: ['1:9'] });
   assert.equal(sent.length, 0);
-  assert.deepEqual(holding.drop(['1:2']).done.map((m) => m.id), ['1:2']);
-  assert.deepEqual(holding.deliver(['1:1']).done.map((m) => m.id), ['1:1']);
-  assert.deepEqual(sent.map((m) => m.to), [2]);
+  assert.deepEqual(
+    holding.drop(['1:2']).done.map((m) => m.id),
+    ['1:2'],
+  );
+  assert.deepEqual(
+    holding.deliver(['1:1']).done.map((m) => m.id),
+    ['1:1'],
+  );
+  assert.deepEqual(
+    sent.map((m) => m.to),
+    [2],
+  );
   assert.deepEqual(holding.deliver(['1:2']).missing, ['1:2']);
   assert.equal(holding.list().total, 0);
 });
@@ -70,10 +85,22 @@ test('a duplicated message leaves as a copy and stays held; an injected one reac
   assert.deepEqual(journal, ['1:1 prepare to 2']);
   assert.deepEqual(holding.duplicate(['1:1', '1:7']), { done: [], missing: ['1:7'] });
   assert.equal(sent.length, 0);
-  assert.deepEqual(holding.duplicate(['1:1']).done.map((m) => m.id), ['1:1']);
+  assert.deepEqual(
+    holding.duplicate(['1:1']).done.map((m) => m.id),
+    ['1:1'],
+  );
   assert.equal(holding.list().total, 1, 'a duplicated message is still held');
-  assert.deepEqual(holding.deliver(['1:1']).done.map((m) => m.id), ['1:1']);
-  assert.deepEqual(sent.map((m) => m.to), [2, 2]);
+  assert.deepEqual(
+    holding.deliver(['1:1']).done.map((m) => m.id),
+    ['1:1'],
+  );
+  assert.deepEqual(
+    sent.map((m) => m.to),
+    [2, 2],
+  );
   holding.inject(prepare(1));
-  assert.deepEqual(received.map((m) => m.to), [1]);
+  assert.deepEqual(
+    received.map((m) => m.to),
+    [1],
+  );
 });

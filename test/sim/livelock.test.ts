@@ -15,8 +15,17 @@ const SEEDS = 200;
 
 function duel(seed: number, backoff: boolean, alignedTicks = false) {
   return runSchedule({
-    protocol: 'basic', clusterSize: 3, seed, profile: REGULAR, proposers: [1, 3], keys: 1,
-    backoff, faultPhaseMs: 1000, livenessBoundMs: 3000, opsAfterHeal: 1, alignedTicks,
+    protocol: 'basic',
+    clusterSize: 3,
+    seed,
+    profile: REGULAR,
+    proposers: [1, 3],
+    keys: 1,
+    backoff,
+    faultPhaseMs: 1000,
+    livenessBoundMs: 3000,
+    opsAfterHeal: 1,
+    alignedTicks,
   });
 }
 
@@ -53,5 +62,8 @@ test('without backoff, duelling proposers can pre-empt each other until the boun
   console.log(`without backoff ${stuck.length} of ${SEEDS} seeds livelocked; e.g. ${stuck[0]?.violation}`);
   assert.ok(stuck.length > 0, 'expected at least one livelocked seed without backoff');
   assert.match(stuck[0]!.violation!, /liveness/);
-  assert.ok(stuck[0]!.trace.some((line) => / reject k1 /.test(line)), 'the trace should show the proposers rejecting each other');
+  assert.ok(
+    stuck[0]!.trace.some((line) => / reject k1 /.test(line)),
+    'the trace should show the proposers rejecting each other',
+  );
 });

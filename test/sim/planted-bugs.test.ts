@@ -13,7 +13,11 @@ import type { Protocol } from '../../src/core/types.js';
 import { runSeeds } from '../../src/sim/batch.js';
 import { PLANTS } from '../../src/sim/planted.js';
 
-const PLANTED = PLANTS.map((p) => ({ ...p, name: `${p.name} (${p.what})`, ...(p.multiOnly ? { only: 'multi' as Protocol } : {}) }));
+const PLANTED = PLANTS.map((p) => ({
+  ...p,
+  name: `${p.name} (${p.what})`,
+  ...(p.multiOnly ? { only: 'multi' as Protocol } : {}),
+}));
 /** Plants whose catch rate at 3 replicas is low (a vote of another ballot rarely differs at 3): required at some size, not each. */
 const RARE_AT_SOME_SIZES = new Set(['any-ballot-votes']);
 const caught = new Map<string, number>();
@@ -25,17 +29,28 @@ const RARE_SEEDS = 600;
 for (const protocol of ['multi', 'basic'] as Protocol[]) {
   for (const clusterSize of [3, 4, 5]) {
     test(`${protocol} paxos, ${clusterSize} replicas: every planted bug is caught`, () => {
-      const applicable = PLANTED.filter((p) => (p.only === undefined || p.only === protocol) && (!p.evenOnly || clusterSize % 2 === 0));
+      const applicable = PLANTED.filter(
+        (p) => (p.only === undefined || p.only === protocol) && (!p.evenOnly || clusterSize % 2 === 0),
+      );
       for (const plant of applicable) {
         const rare = RARE_AT_SOME_SIZES.has(PLANTS.find((p) => plant.name.startsWith(`${p.name} `))!.name);
         const result = runSeeds({
-          protocol, clusterSize, firstSeed: 1, seeds: rare ? RARE_SEEDS : SEEDS, maxFailures: 1,
-          ...(plant.bugs ? { bugs: plant.bugs } : {}), ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
+          protocol,
+          clusterSize,
+          firstSeed: 1,
+          seeds: rare ? RARE_SEEDS : SEEDS,
+          maxFailures: 1,
+          ...(plant.bugs ? { bugs: plant.bugs } : {}),
+          ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
           // The rare plant keeps the classic schedules: swarm seeds 1-1500 at 4 and 5 replicas miss it (issue 22 follow-up).
-          membershipChanges: plant.membershipChanges === true, swarm: !rare,
+          membershipChanges: plant.membershipChanges === true,
+          swarm: !rare,
         });
-        console.log(`${protocol} n=${clusterSize} ${plant.name}: first caught by seed ${result.failures[0]?.seed ?? 'none'}: ${result.failures[0]?.violation ?? 'not caught'}`);
-        if (result.failures.length > 0) caught.set(`${protocol}/${plant.name}`, (caught.get(`${protocol}/${plant.name}`) ?? 0) + 1);
+        console.log(
+          `${protocol} n=${clusterSize} ${plant.name}: first caught by seed ${result.failures[0]?.seed ?? 'none'}: ${result.failures[0]?.violation ?? 'not caught'}`,
+        );
+        if (result.failures.length > 0)
+          caught.set(`${protocol}/${plant.name}`, (caught.get(`${protocol}/${plant.name}`) ?? 0) + 1);
         if (rare) continue;
         assert.ok(result.failures.length > 0, `${plant.name} went unnoticed in ${SEEDS} seeds`);
       }

@@ -32,7 +32,10 @@ const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Regression[
 
 function options(r: Regression): SimOptions {
   return {
-    protocol: r.protocol, clusterSize: r.clusterSize, seed: r.seed, ...(r.swarm ? { swarm: {} } : {}),
+    protocol: r.protocol,
+    clusterSize: r.clusterSize,
+    seed: r.seed,
+    ...(r.swarm ? { swarm: {} } : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
   };
 }
@@ -40,7 +43,10 @@ function options(r: Regression): SimOptions {
 test('every seed that once failed passes now', () => {
   for (const r of seeds) {
     const result = runSchedule(options(r));
-    assert.ok(result.ok, `${reproduction(result)} (once: ${r.caught}) fails again: ${result.violation}\n${result.trace.join('\n')}`);
+    assert.ok(
+      result.ok,
+      `${reproduction(result)} (once: ${r.caught}) fails again: ${result.violation}\n${result.trace.join('\n')}`,
+    );
   }
 });
 
@@ -50,11 +56,19 @@ test('every recorded seed still shows the bug it was recorded for, with that bug
   for (const r of live) {
     const plant = plantNamed(r.plant);
     assert.ok(plant !== undefined, `seed ${r.seed}: no plant named ${r.plant}`);
-    const result = runSchedule({ ...options(r), ...(plant.bugs ? { bugs: plant.bugs } : {}), ...(plant.simBugs ? { simBugs: plant.simBugs } : {}) });
-    assert.ok(!result.ok, `${reproduction(result)} --plant ${r.plant} no longer shows "${r.caught}": it passes with the bug planted; re-record it`);
+    const result = runSchedule({
+      ...options(r),
+      ...(plant.bugs ? { bugs: plant.bugs } : {}),
+      ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
+    });
+    assert.ok(
+      !result.ok,
+      `${reproduction(result)} --plant ${r.plant} no longer shows "${r.caught}": it passes with the bug planted; re-record it`,
+    );
   }
 });
 
 test('a seed kept but retired says why', () => {
-  for (const r of seeds.filter((s) => s.shows === false)) assert.ok((r.retired ?? '').length > 0, `seed ${r.seed} is retired without a reason`);
+  for (const r of seeds.filter((s) => s.shows === false))
+    assert.ok((r.retired ?? '').length > 0, `seed ${r.seed} is retired without a reason`);
 });

@@ -6,14 +6,28 @@ import { reproduction, runSeeds } from '../../src/sim/batch.js';
 export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSeed: number, seeds: number): void {
   // Swarm testing: each seed draws its settings too (src/sim/swarm.ts); the size stays the file's.
   const result = runSeeds({ protocol, clusterSize, firstSeed, seeds, maxFailures: 3, swarm: true });
-  const report = result.failures.map((f) => `${f.violation}\n  faults: ${f.profile}\n  reproduce: ${reproduction(f)}\n${f.trace.slice(-40).join('\n')}`);
+  const report = result.failures.map(
+    (f) => `${f.violation}\n  faults: ${f.profile}\n  reproduce: ${reproduction(f)}\n${f.trace.slice(-40).join('\n')}`,
+  );
   const m = result.membership;
-  console.log(`${protocol} n=${clusterSize}: ${result.schedules} schedules, ${result.chosen} values chosen, ${result.opsCompleted} client ops, ${result.failures.length} violations, ${result.seconds.toFixed(1)}s` +
-    (m.schedules > 0 ? `; membership changes in ${m.schedules} schedules, ${m.asked} asked, ${m.epochs} configurations entered` : ''));
+  console.log(
+    `${protocol} n=${clusterSize}: ${result.schedules} schedules, ${result.chosen} values chosen, ${result.opsCompleted} client ops, ${result.failures.length} violations, ${result.seconds.toFixed(1)}s` +
+      (m.schedules > 0
+        ? `; membership changes in ${m.schedules} schedules, ${m.asked} asked, ${m.epochs} configurations entered`
+        : ''),
+  );
   assert.equal(result.failures.length, 0, report.join('\n\n'));
   assert.equal(result.schedules, seeds);
-  assert.equal(result.undecided.length, 0, `undecided histories are not passes: ${result.undecided.map((u) => `seed ${u.seed}: ${u.undecided}`).join('; ')}`);
+  assert.equal(
+    result.undecided.length,
+    0,
+    `undecided histories are not passes: ${result.undecided.map((u) => `seed ${u.seed}: ${u.undecided}`).join('; ')}`,
+  );
   assert.ok(result.chosen > seeds, 'schedules should choose values; a simulator that decides nothing proves nothing');
   // Half the Multi-Paxos schedules change the configuration; most changes must take effect, or the checks of membership check nothing.
-  if (protocol === 'multi') assert.ok(m.schedules >= seeds / 2 - 1 && m.epochs > m.schedules, `membership changes ran in ${m.schedules} schedules and entered ${m.epochs} configurations`);
+  if (protocol === 'multi')
+    assert.ok(
+      m.schedules >= seeds / 2 - 1 && m.epochs > m.schedules,
+      `membership changes ran in ${m.schedules} schedules and entered ${m.epochs} configurations`,
+    );
 }

@@ -13,7 +13,10 @@ test('a seed draws the same settings every time, and fixing one leaves the other
   for (let seed = 1; seed <= 200; seed++) {
     const a = drawSwarm(seed, 'multi', 0, { drawClusterSize: true });
     assert.deepEqual(drawSwarm(seed, 'multi', 0, { drawClusterSize: true }), a);
-    const fixed = drawSwarm(seed, 'multi', 0, { drawClusterSize: true, fixed: { snapshotEverySlots: 5, faults: ['crash'] } });
+    const fixed = drawSwarm(seed, 'multi', 0, {
+      drawClusterSize: true,
+      fixed: { snapshotEverySlots: 5, faults: ['crash'] },
+    });
     assert.equal(fixed.snapshotEverySlots, 5);
     assert.deepEqual(fixed.faults, ['crash']);
     assert.equal(fixed.profile.dropRate, 0, 'loss is off when the faults leave it out');
@@ -26,18 +29,31 @@ test('the drawn settings cover their ranges; the known open bugs stay out of the
   const draws = Array.from({ length: 500 }, (_, i) => drawSwarm(i + 1, 'multi', 0, { drawClusterSize: true }));
   assert.deepEqual([...new Set(draws.map((d) => d.clusterSize))].sort(), [3, 4, 5, 6, 7]);
   const snaps = draws.map((d) => d.snapshotEverySlots);
-  assert.ok(Math.min(...snaps) === 1 && Math.max(...snaps) === 64, `snapshot intervals ${Math.min(...snaps)}..${Math.max(...snaps)}`);
+  assert.ok(
+    Math.min(...snaps) === 1 && Math.max(...snaps) === 64,
+    `snapshot intervals ${Math.min(...snaps)}..${Math.max(...snaps)}`,
+  );
   for (const kind of FAULT_KINDS) {
-    assert.ok(draws.some((d) => d.faults.includes(kind)) && draws.some((d) => !d.faults.includes(kind)), `${kind} is sometimes on, sometimes off`);
+    assert.ok(
+      draws.some((d) => d.faults.includes(kind)) && draws.some((d) => !d.faults.includes(kind)),
+      `${kind} is sometimes on, sometimes off`,
+    );
   }
   for (const d of draws) {
-    assert.ok(d.heartbeatTicks >= 1 && d.heartbeatTicks * 3 <= d.electionTimeoutTicks, `heartbeat ${d.heartbeatTicks}, election ${d.electionTimeoutTicks}`);
+    assert.ok(
+      d.heartbeatTicks >= 1 && d.heartbeatTicks * 3 <= d.electionTimeoutTicks,
+      `heartbeat ${d.heartbeatTicks}, election ${d.electionTimeoutTicks}`,
+    );
     // Issue 22 item 3a: until the core fix, no default seed's horizon is small enough to evict inside a schedule.
     assert.ok(d.sessionHorizonSlots >= 4096);
     // Issue 22 items 3b and 3c: identity reuse with another command stays off by default.
     assert.equal(d.reuseIdentities, false);
   }
-  assert.ok(draws.some((d) => d.staleAdminRate > 0) && draws.some((d) => d.earlyResubmitRate > 0) && draws.some((d) => d.lateRetryRate > 0));
+  assert.ok(
+    draws.some((d) => d.staleAdminRate > 0) &&
+      draws.some((d) => d.earlyResubmitRate > 0) &&
+      draws.some((d) => d.lateRetryRate > 0),
+  );
 });
 
 test('a run reports its drawn settings, and the reproduction line fixes every one of them', () => {
@@ -47,11 +63,28 @@ test('a run reports its drawn settings, and the reproduction line fixes every on
   const line = reproduction(result);
   assert.ok(line.startsWith(`paxos sim --protocol multi -n ${result.clusterSize} --seed 11 `), line);
   assert.ok(line.endsWith(swarmFlags(result.swarm, 'multi')));
-  for (const flag of ['--session-horizon', '--snapshot-every', '--election-ticks', '--heartbeat-ticks', '--batch', '--faults', '--drop', '--delay', '--stale-replay', '--stale-admin', '--reuse-identities']) {
+  for (const flag of [
+    '--session-horizon',
+    '--snapshot-every',
+    '--election-ticks',
+    '--heartbeat-ticks',
+    '--batch',
+    '--faults',
+    '--drop',
+    '--delay',
+    '--stale-replay',
+    '--stale-admin',
+    '--reuse-identities',
+  ]) {
     assert.ok(line.includes(` ${flag} `), `${flag} missing from ${line}`);
   }
   // The same seed with every setting fixed to what it drew is the same run.
-  const again = runSchedule({ protocol: 'multi', clusterSize: result.clusterSize, seed: 11, swarm: { fixed: { ...result.swarm, profile: { ...result.swarm.profile } } } });
+  const again = runSchedule({
+    protocol: 'multi',
+    clusterSize: result.clusterSize,
+    seed: 11,
+    swarm: { fixed: { ...result.swarm, profile: { ...result.swarm.profile } } },
+  });
   assert.deepEqual(again, result);
   const classic = runSchedule({ protocol: 'multi', clusterSize: 3, seed: 11 });
   assert.equal(classic.swarm, undefined);

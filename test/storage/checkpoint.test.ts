@@ -17,24 +17,46 @@ import { useTempDirs } from './storage-support.js';
 const tempDir = useTempDirs();
 const B = (round: number, node: number) => ({ round, node });
 const cmd = (slot: number, key: string, value: string) => ({
-  slot, value: { kind: 'cmd' as const, id: `s:${slot}`, identity: { session: 's', seq: slot }, base: 1, origin: 1, command: { op: 'set' as const, key, value } },
+  slot,
+  value: {
+    kind: 'cmd' as const,
+    id: `s:${slot}`,
+    identity: { session: 's', seq: slot },
+    base: 1,
+    origin: 1,
+    command: { op: 'set' as const, key, value },
+  },
 });
 
 /** A log of five chosen slots accepted at 1.1, and the checkpoint a replica would write after applying the first four. */
 function history(): { before: MultiRecord[]; snapshot: unknown[]; retained: MultiRecord[] } {
   const entries = [cmd(1, 'a', '1'), cmd(2, 'b', '2'), cmd(3, 'a', '3'), cmd(4, 'c', '4'), cmd(5, 'd', '5')];
   const before: MultiRecord[] = [
-    { t: 'round', round: 1 }, { t: 'promise', ballot: B(1, 1) },
-    { t: 'accept', ballot: B(1, 1), entries }, { t: 'chosen', entries },
+    { t: 'round', round: 1 },
+    { t: 'promise', ballot: B(1, 1) },
+    { t: 'accept', ballot: B(1, 1), entries },
+    { t: 'chosen', entries },
   ];
   const snapshot = snapshotParts({
-    slot: 4, kv: [['a', '3'], ['b', '2'], ['c', '4']],
-    sessions: [1, 2, 3, 4].map((seq) => ({ session: 's', seq, slot: seq, command: JSON.stringify(['set', 'k', String(seq)]) })),
+    slot: 4,
+    kv: [
+      ['a', '3'],
+      ['b', '2'],
+      ['c', '4'],
+    ],
+    sessions: [1, 2, 3, 4].map((seq) => ({
+      session: 's',
+      seq,
+      slot: seq,
+      command: JSON.stringify(['set', 'k', String(seq)]),
+    })),
     membership: { epoch: 0, voters: [1, 2, 3], startSlot: 1 },
   });
   const retained: MultiRecord[] = [
-    { t: 'round', round: 1 }, { t: 'promise', ballot: B(1, 1) },
-    { t: 'accept', ballot: B(1, 1), entries: [entries[4]!] }, { t: 'chosen', entries: [entries[4]!] },
+    { t: 'round', round: 1 },
+    { t: 'promise', ballot: B(1, 1) },
+    { t: 'accept', ballot: B(1, 1), entries: [entries[4]!] },
+    { t: 'chosen', entries: [entries[4]!] },
   ];
   return { before, snapshot, retained };
 }
@@ -105,7 +127,10 @@ test('a snapshot cut short is damage, not a crash: the replica refuses to start'
   writeFileSync(join(dir, 'wal.log'), logFile(before));
   const whole = frames(snapshot);
   writeFileSync(join(dir, 'snapshot'), whole.subarray(0, whole.length - 3));
-  await assert.rejects(openFileStorage<MultiRecord>({ dir }), (err: unknown) => err instanceof StorageCorruptError && /cut short/.test((err as Error).message));
+  await assert.rejects(
+    openFileStorage<MultiRecord>({ dir }),
+    (err: unknown) => err instanceof StorageCorruptError && /cut short/.test((err as Error).message),
+  );
 });
 
 test('after a checkpoint the log on disk holds only the retained records', async () => {

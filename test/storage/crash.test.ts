@@ -40,16 +40,27 @@ async function runAndKill(script: string, dataDir: string): Promise<number[]> {
   const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the writer acknowledged nothing in ${FIRST_ACK_TIMEOUT_MS} ms: ${err}`)), FIRST_ACK_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`the writer acknowledged nothing in ${FIRST_ACK_TIMEOUT_MS} ms: ${err}`)),
+        FIRST_ACK_TIMEOUT_MS,
+      );
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('\n')) { clearTimeout(timer); resolve(); }
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the writer exited with ${code}: ${err}`)); });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the writer exited with ${code}: ${err}`));
+      });
     });
     await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(Math.random() * 150)));
   } finally {
@@ -70,8 +81,14 @@ test(`a writer SIGKILLed at random moments never loses an acknowledged record ($
   const storage = await openFileStorage<{ seq: number }>({ dir: dataDir });
   const recovered = storage.recovered.map((r) => r.seq);
   await storage.close();
-  assert.deepEqual(recovered, Array.from({ length: recovered.length }, (_, i) => i), 'the log holds 0..n-1 in order');
+  assert.deepEqual(
+    recovered,
+    Array.from({ length: recovered.length }, (_, i) => i),
+    'the log holds 0..n-1 in order',
+  );
   const kept = new Set(recovered);
   for (const seq of acknowledged) assert.ok(kept.has(seq), `acknowledged record ${seq} was lost`);
-  console.log(`${acknowledged.length} acknowledged records over ${KILLS} kills, ${recovered.length} recovered, all acknowledged ones among them`);
+  console.log(
+    `${acknowledged.length} acknowledged records over ${KILLS} kills, ${recovered.length} recovered, all acknowledged ones among them`,
+  );
 });

@@ -12,10 +12,24 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writ
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  DataDamagedError, encodeFrame, logHeader, openFileStorage, StorageCorruptError, StorageFailedError, type LogOwner,
+  DataDamagedError,
+  encodeFrame,
+  type LogOwner,
+  logHeader,
+  openFileStorage,
+  StorageCorruptError,
+  StorageFailedError,
 } from '../../src/storage/file-storage.js';
 import {
-  advanceMark, checkIdentity, IdentityError, IDENTITY_FILE_NAME, markFileOf, readIdentity, recordStart, watchDataDir, writeIdentity,
+  advanceMark,
+  checkIdentity,
+  IDENTITY_FILE_NAME,
+  IdentityError,
+  markFileOf,
+  readIdentity,
+  recordStart,
+  watchDataDir,
+  writeIdentity,
 } from '../../src/storage/identity.js';
 import { settle, useTempDirs } from './storage-support.js';
 
@@ -54,7 +68,11 @@ async function assertDamaged(dir: string, pattern: RegExp, label: string): Promi
   await assert.rejects(start(dir), (err: unknown) => {
     assert.ok(err instanceof DataDamagedError, `${label}: ${String(err)}`);
     assert.match(err.message, pattern, label);
-    assert.match(err.message, /the replica may have forgotten promises it made and values it accepted, so it must not vote from this data$/, label);
+    assert.match(
+      err.message,
+      /the replica may have forgotten promises it made and values it accepted, so it must not vote from this data$/,
+      label,
+    );
     assert.ok(!err.message.includes('\n'), `${label}: one sentence`);
     return true;
   });
@@ -72,20 +90,36 @@ test('a healthy directory opens with every record, and keeps opening', async () 
 test('missing: a log deleted after it was created is damage, the directory not recreated', async () => {
   const { dir, log } = healthyDir();
   rmSync(log);
-  await assertDamaged(dir, /wal\.log is missing, though its high-water mark says it had reached record 5/, 'log deleted');
+  await assertDamaged(
+    dir,
+    /wal\.log is missing, though its high-water mark says it had reached record 5/,
+    'log deleted',
+  );
   assert.equal(existsSync(log), false);
   // The whole directory gone, under a replica whose manifest says nothing (no identity expected): the witness still knows.
   rmSync(dir, { recursive: true });
-  await assert.rejects(openFileStorage({ dir, mustReach: 5 }), (err: unknown) => err instanceof DataDamagedError && /is missing with its whole directory/.test((err as Error).message));
+  await assert.rejects(
+    openFileStorage({ dir, mustReach: 5 }),
+    (err: unknown) =>
+      err instanceof DataDamagedError && /is missing with its whole directory/.test((err as Error).message),
+  );
   assert.equal(existsSync(dir), false);
   assert.throws(() => checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), IdentityError);
-  assert.equal(checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false }).mustReach, 5, 'the witness beside the directory outlives it');
+  assert.equal(
+    checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false }).mustReach,
+    5,
+    'the witness beside the directory outlives it',
+  );
 });
 
 test('empty: a log emptied (the amnesia of issue 22) is damage, with or without a mark', async () => {
   const { dir, log } = healthyDir();
   writeFileSync(log, '');
-  await assertDamaged(dir, /wal\.log is empty \(not even its header record is left; it was emptied or cut off\)/, 'emptied');
+  await assertDamaged(
+    dir,
+    /wal\.log is empty \(not even its header record is left; it was emptied or cut off\)/,
+    'emptied',
+  );
   // Even where no mark says a log was made: this code never leaves an empty log behind.
   await assert.rejects(openFileStorage({ dir }), DataDamagedError);
 });
@@ -95,11 +129,19 @@ test('truncated: a log cut at a frame boundary, or inside an acknowledged record
   const whole = readFileSync(log);
   const header = encodeFrame(logHeader(0, OWNER)).length;
   writeFileSync(log, Buffer.concat([whole.subarray(0, header), frames(RECORDS.slice(0, 2))]));
-  await assertDamaged(dir, /reaches only record 2, but its high-water mark says it had reached record 5: it was truncated, or rolled back/, 'cut at a boundary');
+  await assertDamaged(
+    dir,
+    /reaches only record 2, but its high-water mark says it had reached record 5: it was truncated, or rolled back/,
+    'cut at a boundary',
+  );
   // Cut inside the last record: frame.ts alone would take it for a crash's torn tail; the mark says it was acknowledged.
   writeFileSync(log, whole);
   truncateSync(log, whole.length - 5);
-  await assertDamaged(dir, /reaches only record 4, but its high-water mark says it had reached record 5/, 'cut inside the last');
+  await assertDamaged(
+    dir,
+    /reaches only record 4, but its high-water mark says it had reached record 5/,
+    'cut inside the last',
+  );
   // Down to the header alone.
   truncateSync(log, header);
   await assertDamaged(dir, /reaches only record 0/, 'header only');
@@ -111,7 +153,11 @@ test('corrupted: a flipped byte in an acknowledged record is refused, naming the
   const offset = encodeFrame(logHeader(0, OWNER)).length + encodeFrame(RECORDS[0]).length;
   bytes[offset + 20]! ^= 0x10;
   writeFileSync(log, bytes);
-  await assert.rejects(start(dir), (err: unknown) => err instanceof StorageCorruptError && new RegExp(`is damaged at byte ${offset} `).test((err as Error).message));
+  await assert.rejects(
+    start(dir),
+    (err: unknown) =>
+      err instanceof StorageCorruptError && new RegExp(`is damaged at byte ${offset} `).test((err as Error).message),
+  );
   // A damaged header is no header.
   const again = healthyDir();
   const b = readFileSync(again.log);
@@ -127,20 +173,37 @@ test('rolled back: a whole directory copied back from earlier is refused, becaus
   // The replica runs on: three more records, the mark following them (here at close).
   const claim = checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true });
   let identity = claim.identity;
-  const storage = await openFileStorage<unknown>({ dir, owner: OWNER, mustReach: claim.mustReach, mark: (r) => advanceMark(dir, identity, r) });
+  const storage = await openFileStorage<unknown>({
+    dir,
+    owner: OWNER,
+    mustReach: claim.mustReach,
+    mark: (r) => advanceMark(dir, identity, r),
+  });
   identity = recordStart(dir, claim.identity, storage.reached);
-  await storage.append([{ t: 'promise', n: 6 }, { t: 'promise', n: 7 }, { t: 'promise', n: 8 }]);
+  await storage.append([
+    { t: 'promise', n: 6 },
+    { t: 'promise', n: 7 },
+    { t: 'promise', n: 8 },
+  ]);
   await storage.close();
   assert.equal(readIdentity(dir)?.logReached, 8);
   // The copy put back, identity and all.
   rmSync(dir, { recursive: true });
   cpSync(early, dir, { recursive: true });
   assert.equal(readIdentity(dir)?.logReached, 5, 'the copy brings its own, older identity');
-  await assertDamaged(dir, /reaches only record 5, but its high-water mark says it had reached record 8: it was truncated, or rolled back to an earlier copy/, 'directory rolled back');
+  await assertDamaged(
+    dir,
+    /reaches only record 5, but its high-water mark says it had reached record 8: it was truncated, or rolled back to an earlier copy/,
+    'directory rolled back',
+  );
   // Only the log copied back, the identity kept: the identity alone knows.
   rmSync(markFileOf(dir));
   writeIdentity(dir, { ...identity, logReached: 8 });
-  await assertDamaged(dir, /reaches only record 5, but its high-water mark says it had reached record 8/, 'log rolled back');
+  await assertDamaged(
+    dir,
+    /reaches only record 5, but its high-water mark says it had reached record 8/,
+    'log rolled back',
+  );
 });
 
 test('header missing: a log whose start was cut off, or written without one, is refused', async () => {
@@ -152,10 +215,10 @@ test('header missing: a log whose start was cut off, or written without one, is 
   await assertDamaged(dir, /does not start with its header record/, 'start cut off');
 });
 
-test('another replica\'s log put in this one\'s directory is refused', async () => {
+test("another replica's log put in this one's directory is refused", async () => {
   const { dir, log } = healthyDir();
   writeFileSync(log, Buffer.concat([encodeFrame(logHeader(0, { clusterId: CLUSTER, node: 3 })), frames(RECORDS)]));
-  await assertDamaged(dir, /is node-3's log of cluster 0123456789abcdef, not node-2's/, 'node-3\'s log');
+  await assertDamaged(dir, /is node-3's log of cluster 0123456789abcdef, not node-2's/, "node-3's log");
 });
 
 test('a crash at any point of a write, a start or a compaction leaves a replica that opens', async () => {
@@ -192,15 +255,28 @@ test('a crash at any point of a write, a start or a compaction leaves a replica 
 test('the mark follows the log lazily, only to what is fsynced, and adds no fsync to the write path', async () => {
   const dir = tempDir();
   const marks: number[] = [];
-  const storage = await openFileStorage<{ n: number }>({ dir, mark: async (r) => { marks.push(r); }, markEveryMs: 20 });
+  const storage = await openFileStorage<{ n: number }>({
+    dir,
+    mark: async (r) => {
+      marks.push(r);
+    },
+    markEveryMs: 20,
+  });
   await Promise.all(Array.from({ length: 50 }, (_, n) => storage.append([{ n }])));
   const fsyncs = storage.stats().fsyncs;
   await new Promise((resolve) => setTimeout(resolve, 80));
   await settle();
   assert.equal(marks.at(-1), 50, 'the mark reaches the durable end');
-  assert.ok(marks.length < fsyncs || marks.length === 1, `${marks.length} marks for ${fsyncs} fsyncs: far fewer than writes`);
-  assert.deepEqual([...marks].sort((x, y) => x - y), marks, 'and only grows');
-  assert.equal(storage.stats().fsyncs, fsyncs, 'the log\'s own fsyncs are unchanged');
+  assert.ok(
+    marks.length < fsyncs || marks.length === 1,
+    `${marks.length} marks for ${fsyncs} fsyncs: far fewer than writes`,
+  );
+  assert.deepEqual(
+    [...marks].sort((x, y) => x - y),
+    marks,
+    'and only grows',
+  );
+  assert.equal(storage.stats().fsyncs, fsyncs, "the log's own fsyncs are unchanged");
   storage.appendLazy([{ n: 50 }]);
   await storage.close();
   assert.equal(marks.at(-1), 51, 'close writes what is queued, then marks it');
@@ -208,7 +284,13 @@ test('the mark follows the log lazily, only to what is fsynced, and adds no fsyn
 
 test('a mark that cannot be written stops the storage: it could not tell a later loss any more', async () => {
   const dir = tempDir();
-  const storage = await openFileStorage<{ n: number }>({ dir, mark: async () => { throw new Error('ENOENT: no such file or directory'); }, markEveryMs: 1 });
+  const storage = await openFileStorage<{ n: number }>({
+    dir,
+    mark: async () => {
+      throw new Error('ENOENT: no such file or directory');
+    },
+    markEveryMs: 1,
+  });
   await storage.append([{ n: 1 }]);
   await new Promise((resolve) => setTimeout(resolve, 20));
   await assert.rejects(storage.append([{ n: 2 }]), StorageFailedError);
@@ -217,21 +299,42 @@ test('a mark that cannot be written stops the storage: it could not tell a later
 
 test('a mark is never written over a directory put back or replaced under the running replica', async () => {
   const { dir } = healthyDir();
-  const identity = recordStart(dir, checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }).identity, 5);
+  const identity = recordStart(
+    dir,
+    checkIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }).identity,
+    5,
+  );
   await advanceMark(dir, identity, 6);
   assert.equal(readIdentity(dir)?.logReached, 6);
   writeIdentity(dir, { ...identity, incarnation: identity.incarnation - 1, logReached: 5 });
-  await assert.rejects(advanceMark(dir, identity, 7), (err: unknown) => err instanceof IdentityError && /changed under it while it ran .*incarnation 1, not incarnation 2/.test((err as Error).message));
+  await assert.rejects(
+    advanceMark(dir, identity, 7),
+    (err: unknown) =>
+      err instanceof IdentityError &&
+      /changed under it while it ran .*incarnation 1, not incarnation 2/.test((err as Error).message),
+  );
   assert.equal(readIdentity(dir)?.logReached, 5, 'left as found');
 });
 
 test('a directory deleted, or its identity changed, under a running replica stops it with one sentence', async () => {
-  for (const change of ['deleted', 'identity removed', 'identity replaced', 'directory replaced', 'log emptied'] as const) {
+  for (const change of [
+    'deleted',
+    'identity removed',
+    'identity replaced',
+    'directory replaced',
+    'log emptied',
+  ] as const) {
     const { dir } = healthyDir();
     const identity = readIdentity(dir)!;
     const lost: string[] = [];
     const storage = await openFileStorage<unknown>({ dir, owner: OWNER, mustReach: 5 });
-    const stop = watchDataDir(dir, identity, 5, (sentence) => lost.push(sentence), () => storage.stillInPlace());
+    const stop = watchDataDir(
+      dir,
+      identity,
+      5,
+      (sentence) => lost.push(sentence),
+      () => storage.stillInPlace(),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(lost.length, 0, `${change}: nothing to say while the directory is its own`);
     if (change === 'deleted') rmSync(dir, { recursive: true });
@@ -249,7 +352,11 @@ test('a directory deleted, or its identity changed, under a running replica stop
     stop();
     await storage.close();
     assert.equal(lost.length, 1, change);
-    assert.match(lost[0]!, /^node-2's (data directory|identity|log in) .* while it ran.*; node-2 stops so it does not vote on what it may not remember$/, change);
+    assert.match(
+      lost[0]!,
+      /^node-2's (data directory|identity|log in) .* while it ran.*; node-2 stops so it does not vote on what it may not remember$/,
+      change,
+    );
     assert.ok(!lost[0]!.includes('\n'));
   }
 });

@@ -10,17 +10,29 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  decodeLog, FileStorage, MAX_RECORD_BYTES, openFileStorage, StorageError, StorageFailedError, StorageLockedError,
+  decodeLog,
+  FileStorage,
+  MAX_RECORD_BYTES,
+  openFileStorage,
+  StorageError,
+  StorageFailedError,
+  StorageLockedError,
 } from '../../src/storage/file-storage.js';
-import { ScriptedFile, settle, useTempDirs } from './storage-support.js';
 import { parseLockText } from '../../src/storage/lock.js';
+import { ScriptedFile, settle, useTempDirs } from './storage-support.js';
 
 const tempDir = useTempDirs();
 
 /** A FileStorage over a scripted file; `released` counts lock releases. */
 function scripted(file: ScriptedFile): { storage: FileStorage<{ n: number }>; released: () => number } {
   let releases = 0;
-  const storage = new FileStorage<{ n: number }>({ recovered: [], file, path: '/data/wal.log', sizeBytes: 0, releaseLock: () => releases++ });
+  const storage = new FileStorage<{ n: number }>({
+    recovered: [],
+    file,
+    path: '/data/wal.log',
+    sizeBytes: 0,
+    releaseLock: () => releases++,
+  });
   return { storage, released: () => releases };
 }
 
@@ -38,7 +50,10 @@ test('records come back in order across several close and reopen cycles', async 
   assert.equal(records, 4);
   assert.equal(bytes, statSync(join(dir, 'wal.log')).size);
   const third = await openFileStorage<{ n: number }>({ dir });
-  assert.deepEqual(third.recovered.map((r) => r.n), [1, 2, 3, 4]);
+  assert.deepEqual(
+    third.recovered.map((r) => r.n),
+    [1, 2, 3, 4],
+  );
   await third.close();
 });
 
@@ -47,13 +62,18 @@ test('100 concurrent appends share a few fsyncs (group commit) and keep their or
   const storage = await openFileStorage<{ n: number }>({ dir });
   await Promise.all(Array.from({ length: 100 }, (_, n) => storage.append([{ n }])));
   const { fsyncs, appends, records } = storage.stats();
-  console.log(`group commit: ${appends} appends, ${fsyncs} fsyncs (${(fsyncs / appends).toFixed(2)} fsyncs per append)`);
+  console.log(
+    `group commit: ${appends} appends, ${fsyncs} fsyncs (${(fsyncs / appends).toFixed(2)} fsyncs per append)`,
+  );
   assert.equal(appends, 100);
   assert.equal(records, 100);
   assert.ok(fsyncs <= appends / 10, `${fsyncs} fsyncs for ${appends} appends`);
   await storage.close();
   const again = await openFileStorage<{ n: number }>({ dir });
-  assert.deepEqual(again.recovered.map((r) => r.n), Array.from({ length: 100 }, (_, n) => n));
+  assert.deepEqual(
+    again.recovered.map((r) => r.n),
+    Array.from({ length: 100 }, (_, n) => n),
+  );
   await again.close();
 });
 
@@ -105,7 +125,10 @@ test('a failed fsync fails every waiting append and every later one', async () =
   const third = storage.append([{ n: 3 }]); // queued behind the failing fsync
   file.releaseSync();
   for (const p of [...doomed, third]) {
-    await assert.rejects(p, (err: Error) => err instanceof StorageFailedError && /\/data\/wal\.log: EIO/.test(err.message));
+    await assert.rejects(
+      p,
+      (err: Error) => err instanceof StorageFailedError && /\/data\/wal\.log: EIO/.test(err.message),
+    );
   }
   await assert.rejects(storage.append([{ n: 4 }]), StorageFailedError);
   storage.appendLazy([{ n: 5 }]);
@@ -124,7 +147,10 @@ test('lazy records ride along with the next append, or are written by close', as
   storage.appendLazy([{ n: 3 }]);
   await storage.close();
   const again = await openFileStorage<{ n: number }>({ dir });
-  assert.deepEqual(again.recovered.map((r) => r.n), [1, 2, 3]);
+  assert.deepEqual(
+    again.recovered.map((r) => r.n),
+    [1, 2, 3],
+  );
   await again.close();
 });
 
@@ -167,14 +193,21 @@ test('the data directory is made 0700, a new one and an existing one', async () 
 test('a data directory that is a file is refused in one sentence', async () => {
   const path = join(tempDir(), 'file');
   writeFileSync(path, 'x');
-  await assert.rejects(openFileStorage({ dir: path }), (err: Error) => err instanceof StorageError && err.message.startsWith(`cannot use ${path} as a data directory`));
+  await assert.rejects(
+    openFileStorage({ dir: path }),
+    (err: Error) => err instanceof StorageError && err.message.startsWith(`cannot use ${path} as a data directory`),
+  );
 });
 
 test('a second open of a directory is refused until the first closes', async () => {
   const dir = tempDir();
   const s = await openFileStorage({ dir });
   assert.equal(parseLockText(readFileSync(join(dir, 'LOCK'), 'utf8'))?.pid, process.pid);
-  await assert.rejects(openFileStorage({ dir }), (err: Error) => err instanceof StorageLockedError && err.message === `data directory ${dir} is in use by process ${process.pid}`);
+  await assert.rejects(
+    openFileStorage({ dir }),
+    (err: Error) =>
+      err instanceof StorageLockedError && err.message === `data directory ${dir} is in use by process ${process.pid}`,
+  );
   await s.close();
   assert.ok(!existsSync(join(dir, 'LOCK')), 'close releases the lock');
   const again = await openFileStorage({ dir });
@@ -186,7 +219,10 @@ test('a lock held by another live process is respected; a dead one is taken over
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
   try {
     writeFileSync(join(dir, 'LOCK'), `${sleeper.pid}\n`);
-    await assert.rejects(openFileStorage({ dir }), (err: Error) => err instanceof StorageLockedError && err.message.includes(`process ${sleeper.pid}`));
+    await assert.rejects(
+      openFileStorage({ dir }),
+      (err: Error) => err instanceof StorageLockedError && err.message.includes(`process ${sleeper.pid}`),
+    );
     assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(sleeper.pid), 'a live lock is left alone');
   } finally {
     sleeper.kill('SIGKILL');
@@ -200,7 +236,7 @@ test('a lock held by another live process is respected; a dead one is taken over
   await again.close();
 });
 
-test('close leaves alone a lock that is no longer this process\'s', async () => {
+test("close leaves alone a lock that is no longer this process's", async () => {
   const dir = tempDir();
   const s = await openFileStorage({ dir });
   writeFileSync(join(dir, 'LOCK'), '1\n');

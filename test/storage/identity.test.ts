@@ -9,7 +9,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkIdentity, IdentityError, IDENTITY_FILE_NAME, markFileOf, readIdentity, recordStart, writeIdentity, type IdentityCheck } from '../../src/storage/identity.js';
+import {
+  checkIdentity,
+  IDENTITY_FILE_NAME,
+  type IdentityCheck,
+  IdentityError,
+  markFileOf,
+  readIdentity,
+  recordStart,
+  writeIdentity,
+} from '../../src/storage/identity.js';
 import { useTempDirs } from './storage-support.js';
 
 const tempDir = useTempDirs();
@@ -29,10 +38,14 @@ test('a new replica of a new cluster creates its identity at incarnation 1', () 
   const id = claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false });
   assert.deepEqual(id, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 1, logReached: 0 });
   assert.deepEqual(readIdentity(dir), id);
-  assert.deepEqual(JSON.parse(readFileSync(markFileOf(dir), 'utf8')), { version: 1, clusterId: CLUSTER, node: 2, reached: 0 }, 'the witness beside the directory');
+  assert.deepEqual(
+    JSON.parse(readFileSync(markFileOf(dir), 'utf8')),
+    { version: 1, clusterId: CLUSTER, node: 2, reached: 0 },
+    'the witness beside the directory',
+  );
 });
 
-test('the mark the log must reach is the greater of the identity\'s and the witness\'s; none before a log was ever created', () => {
+test("the mark the log must reach is the greater of the identity's and the witness's; none before a log was ever created", () => {
   const dir = nodeDir();
   writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 0 });
   const check = { dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true };
@@ -52,10 +65,15 @@ test('the mark the log must reach is the greater of the identity\'s and the witn
   writeFileSync(markFileOf(dir), JSON.stringify({ version: 1, clusterId: 'ffffffffffffffff', node: 2, reached: 99 }));
   assert.equal(checkIdentity(check).mustReach, 0);
   writeFileSync(markFileOf(dir), '{"vers');
-  assert.throws(() => checkIdentity(check), (err: unknown) => err instanceof IdentityError && /node-2\.mark \(node-2's high-water mark\) is not valid JSON/.test((err as Error).message));
+  assert.throws(
+    () => checkIdentity(check),
+    (err: unknown) =>
+      err instanceof IdentityError &&
+      /node-2\.mark \(node-2's high-water mark\) is not valid JSON/.test((err as Error).message),
+  );
 });
 
-test('every start from the replica\'s own data bumps the incarnation and leaves no temporary file', () => {
+test("every start from the replica's own data bumps the incarnation and leaves no temporary file", () => {
   const dir = nodeDir();
   writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 2, incarnation: 0 });
   for (let i = 1; i <= 3; i++) {
@@ -70,18 +88,29 @@ test('every start from the replica\'s own data bumps the incarnation and leaves 
 test('an emptied data directory is refused in one sentence naming the way back', () => {
   const dir = nodeDir();
   mkdirSync(dir, { recursive: true });
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), (err: unknown) => {
-    assert.ok(err instanceof IdentityError);
-    assert.match(err.message, new RegExp(`^node-2's data directory ${dir} is empty: it would rejoin having forgotten its promises, which can break agreement; .*\`paxos replace node-2\`.*\`paxos up --fresh\`$`));
-    assert.ok(!err.message.includes('\n'));
-    return true;
-  });
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdentityError);
+      assert.match(
+        err.message,
+        new RegExp(
+          `^node-2's data directory ${dir} is empty: it would rejoin having forgotten its promises, which can break agreement; .*\`paxos replace node-2\`.*\`paxos up --fresh\`$`,
+        ),
+      );
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    },
+  );
   assert.deepEqual(readdirSync(dir), [], 'a refused start writes nothing');
 });
 
 test('a deleted data directory is refused and not recreated', () => {
   const dir = nodeDir();
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), /node-2's data directory .* is missing: it would rejoin having forgotten its promises/);
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    /node-2's data directory .* is missing: it would rejoin having forgotten its promises/,
+  );
   assert.throws(() => readdirSync(dir), /ENOENT/);
 });
 
@@ -89,15 +118,24 @@ test('data without an identity file is refused when data is expected', () => {
   const dir = nodeDir();
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'wal.log'), '');
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), /has no identity\.json: it would rejoin/);
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    /has no identity\.json: it would rejoin/,
+  );
 });
 
-test('another cluster\'s or another replica\'s data is refused, even for a new replica', () => {
+test("another cluster's or another replica's data is refused, even for a new replica", () => {
   const dir = nodeDir();
   writeIdentity(dir, { version: 1, clusterId: 'ffffffffffffffff', node: 2, incarnation: 4 });
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false }), /belongs to another cluster \(ffffffffffffffff, not 0123456789abcdef\).*`paxos up --fresh`/);
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: false }),
+    /belongs to another cluster \(ffffffffffffffff, not 0123456789abcdef\).*`paxos up --fresh`/,
+  );
   writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 3, incarnation: 4 });
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), /holds node-3's data/);
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    /holds node-3's data/,
+  );
   assert.equal(readIdentity(dir)?.incarnation, 4, 'a refused start does not bump the incarnation');
 });
 
@@ -105,8 +143,14 @@ test('a damaged identity file is refused, not overwritten', () => {
   const dir = nodeDir();
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, IDENTITY_FILE_NAME), '{"version":1,"clus');
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), (err: unknown) => err instanceof IdentityError && /is not valid JSON/.test(err.message));
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    (err: unknown) => err instanceof IdentityError && /is not valid JSON/.test(err.message),
+  );
   writeFileSync(join(dir, IDENTITY_FILE_NAME), '{"version":1,"clusterId":"x","node":2}');
-  assert.throws(() => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }), /is not a valid identity/);
+  assert.throws(
+    () => claimIdentity({ dataDir: dir, node: 2, clusterId: CLUSTER, expectData: true }),
+    /is not a valid identity/,
+  );
   rmSync(dir, { recursive: true });
 });

@@ -10,7 +10,14 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { DataDamagedError, encodeFrame, logHeader, MAX_RECORD_BYTES, openFileStorage, StorageCorruptError } from '../../src/storage/file-storage.js';
+import {
+  DataDamagedError,
+  encodeFrame,
+  logHeader,
+  MAX_RECORD_BYTES,
+  openFileStorage,
+  StorageCorruptError,
+} from '../../src/storage/file-storage.js';
 import { useTempDirs } from './storage-support.js';
 
 const tempDir = useTempDirs();
@@ -58,7 +65,9 @@ function assertRefused(outcome: Outcome & { path: string }, offset: number, labe
   assert.ok('error' in outcome, `${label}: opened a damaged log instead of refusing`);
   const err = outcome.error;
   assert.ok(err instanceof StorageCorruptError, `${label}: ${String(err)}`);
-  const expected = new RegExp(`^${escapeRegExp(outcome.path)} is damaged at byte ${offset} \\(.+\\); refusing to start so no acknowledged state is lost$`);
+  const expected = new RegExp(
+    `^${escapeRegExp(outcome.path)} is damaged at byte ${offset} \\(.+\\); refusing to start so no acknowledged state is lost$`,
+  );
   assert.match(err.message, expected, label);
 }
 
@@ -87,12 +96,19 @@ test('every truncation of the last record recovers exactly the acknowledged pref
     assert.ok(!('error' in outcome), `cut at ${cut}: ${'error' in outcome ? String(outcome.error) : ''}`);
     const whole = cut === LAST_FRAME.length;
     assert.deepEqual(outcome.records, whole ? [...ACKED, LAST] : ACKED, `cut at ${cut}`);
-    assert.equal(statSync(outcome.path).size, ACKED_BYTES.length + (whole ? cut : 0), `cut at ${cut}: the torn tail is cut off the file`);
+    assert.equal(
+      statSync(outcome.path).size,
+      ACKED_BYTES.length + (whole ? cut : 0),
+      `cut at ${cut}: the torn tail is cut off the file`,
+    );
     if (cut === 0 || whole) {
       assert.deepEqual(outcome.logLines, [], `cut at ${cut}: nothing to report`);
     } else {
       assert.equal(outcome.logLines.length, 1, `cut at ${cut}`);
-      assert.ok(outcome.logLines[0]!.includes(outcome.path) && outcome.logLines[0]!.includes(`at byte ${ACKED_BYTES.length}`), outcome.logLines[0]);
+      assert.ok(
+        outcome.logLines[0]!.includes(outcome.path) && outcome.logLines[0]!.includes(`at byte ${ACKED_BYTES.length}`),
+        outcome.logLines[0],
+      );
     }
   }
 });
@@ -125,18 +141,24 @@ test('every bit flip in the last record keeps all acknowledged records or refuse
       assert.deepEqual(outcome.records, ACKED, `bit ${bit}`);
     }
   }
-  console.log(`last record: ${refused} of ${LAST_FRAME.length * 8} single-bit flips refused, the rest kept every acknowledged record`);
+  console.log(
+    `last record: ${refused} of ${LAST_FRAME.length * 8} single-bit flips refused, the rest kept every acknowledged record`,
+  );
   assert.ok(refused > 0, 'a damaged complete record must be refused, not dropped');
 });
 
-test('every bit flip in an earlier record refuses to start, naming the file and that record\'s offset', async () => {
+test("every bit flip in an earlier record refuses to start, naming the file and that record's offset", async () => {
   const dir = tempDir();
   const intact = Buffer.concat([ACKED_BYTES, LAST_FRAME]);
   let frameStart = 0;
   let flips = 0;
   for (const frame of ACKED_FRAMES) {
     for (let bit = 0; bit < frame.length * 8; bit++) {
-      assertRefused(await openWith(flipBit(intact, frameStart * 8 + bit), dir), frameStart, `frame at ${frameStart}, bit ${bit}`);
+      assertRefused(
+        await openWith(flipBit(intact, frameStart * 8 + bit), dir),
+        frameStart,
+        `frame at ${frameStart}, bit ${bit}`,
+      );
       flips++;
     }
     frameStart += frame.length;
@@ -148,11 +170,19 @@ test('a zero-filled tail (power lost after the write, before the fsync) is cut o
   const zeros = (n: number) => Buffer.alloc(n);
   const cases: [string, Buffer, unknown[]][] = [
     ['a whole frame of zeros', zeros(LAST_FRAME.length), ACKED],
-    ['the header written, the payload not', Buffer.concat([LAST_FRAME.subarray(0, 20), zeros(LAST_FRAME.length - 20)]), ACKED],
+    [
+      'the header written, the payload not',
+      Buffer.concat([LAST_FRAME.subarray(0, 20), zeros(LAST_FRAME.length - 20)]),
+      ACKED,
+    ],
     ['part of the header written', Buffer.concat([LAST_FRAME.subarray(0, 6), zeros(LAST_FRAME.length - 6)]), ACKED],
     ['a whole record, then zeros', Buffer.concat([LAST_FRAME, zeros(100)]), [...ACKED, LAST]],
     // One batch of two frames whose pages only partly reached the disk: the zeros run past the first frame's end.
-    ['a half-written batch', Buffer.concat([LAST_FRAME.subarray(0, 25), zeros(LAST_FRAME.length - 25 + LAST_FRAME.length)]), ACKED],
+    [
+      'a half-written batch',
+      Buffer.concat([LAST_FRAME.subarray(0, 25), zeros(LAST_FRAME.length - 25 + LAST_FRAME.length)]),
+      ACKED,
+    ],
   ];
   for (const [label, tail, expected] of cases) {
     const outcome = await openWith(Buffer.concat([ACKED_BYTES, tail]));
@@ -167,7 +197,11 @@ test('zeros with data after them are damage, not a torn tail', async () => {
   assertRefused(await openWith(holeThenData), ACKED_BYTES.length, 'a hole of zeros before a record');
   const zeroedMiddle = Buffer.from(LAST_FRAME);
   zeroedMiddle.fill(0, 14, LAST_FRAME.length - 3);
-  assertRefused(await openWith(Buffer.concat([ACKED_BYTES, zeroedMiddle])), ACKED_BYTES.length, 'a last record zeroed in its middle');
+  assertRefused(
+    await openWith(Buffer.concat([ACKED_BYTES, zeroedMiddle])),
+    ACKED_BYTES.length,
+    'a last record zeroed in its middle',
+  );
 });
 
 test('a length beyond the record limit is damage even when its header checksum holds', async () => {

@@ -46,7 +46,8 @@ export class ScriptedFile implements LogFile {
   async datasync(): Promise<void> {
     this.syncs++;
     if (this.holdSyncs) await new Promise<void>((resolve) => this.held.push(resolve));
-    if (this.syncs === this.failSyncNumber) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    if (this.syncs === this.failSyncNumber)
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     this.durable = Buffer.concat(this.writes);
   }
 

@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Orchestrator, type ClusterStatus } from '../../src/cluster/orchestrator.js';
+import { type ClusterStatus, Orchestrator } from '../../src/cluster/orchestrator.js';
 import type { Ballot } from '../../src/core/ballot.js';
 import type { ClientReply, Protocol } from '../../src/core/types.js';
-import { connectControl, type ControlClient } from '../../src/transport/ws-transport.js';
+import { type ControlClient, connectControl } from '../../src/transport/ws-transport.js';
 
 export type Reply = ClientReply & { latencyMs?: number };
 
@@ -17,14 +17,28 @@ export class TestCluster {
   /** Promises, so concurrent first requests to one replica share one connection. */
   private readonly clients = new Map<number, Promise<ControlClient>>();
 
-  private constructor(readonly orchestrator: Orchestrator, readonly home: string, readonly clusterSize: number, readonly protocol: Protocol) {}
+  private constructor(
+    readonly orchestrator: Orchestrator,
+    readonly home: string,
+    readonly clusterSize: number,
+    readonly protocol: Protocol,
+  ) {}
 
   /** `traceFile`: as `paxos up --trace`; put it outside the cluster's home, which `stop()` deletes. */
-  static async start(o: { nodes: number; protocol: Protocol; tickMs?: number; snapshotEverySlots?: number; traceFile?: string }): Promise<TestCluster> {
+  static async start(o: {
+    nodes: number;
+    protocol: Protocol;
+    tickMs?: number;
+    snapshotEverySlots?: number;
+    traceFile?: string;
+  }): Promise<TestCluster> {
     const home = mkdtempSync(join(tmpdir(), 'paxos-it-'));
     try {
       const orchestrator = await Orchestrator.start({
-        home, clusterSize: o.nodes, protocol: o.protocol, ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+        home,
+        clusterSize: o.nodes,
+        protocol: o.protocol,
+        ...(o.tickMs ? { tickMs: o.tickMs } : {}),
         ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
         ...(o.traceFile !== undefined ? { traceFile: o.traceFile } : {}),
       });
@@ -50,11 +64,21 @@ export class TestCluster {
   private client(node: number): Promise<ControlClient> {
     const existing = this.clients.get(node);
     if (existing) return existing;
-    const connecting = connectControl({ host: '127.0.0.1', port: this.port(node), secret: this.secret, timeoutMs: 3000 });
+    const connecting = connectControl({
+      host: '127.0.0.1',
+      port: this.port(node),
+      secret: this.secret,
+      timeoutMs: 3000,
+    });
     this.clients.set(node, connecting);
     connecting.then(
-      (c) => c.onClose(() => { if (this.clients.get(node) === connecting) this.clients.delete(node); }),
-      () => { if (this.clients.get(node) === connecting) this.clients.delete(node); },
+      (c) =>
+        c.onClose(() => {
+          if (this.clients.get(node) === connecting) this.clients.delete(node);
+        }),
+      () => {
+        if (this.clients.get(node) === connecting) this.clients.delete(node);
+      },
     );
     return connecting;
   }
@@ -62,11 +86,18 @@ export class TestCluster {
   private dropClient(node: number): void {
     const c = this.clients.get(node);
     this.clients.delete(node);
-    void c?.then((x) => x.close(), () => undefined);
+    void c?.then(
+      (x) => x.close(),
+      () => undefined,
+    );
   }
 
   /** Sends a request to one replica; a timeout or refusal comes back as a failed reply, not a throw. */
-  async request(node: number, body: { op: 'propose'; key: string; value: string } | { op: 'get'; key: string } | { op: 'status' } | { op: 'kv' }, timeoutMs = 5000): Promise<Reply> {
+  async request(
+    node: number,
+    body: { op: 'propose'; key: string; value: string } | { op: 'get'; key: string } | { op: 'status' } | { op: 'kv' },
+    timeoutMs = 5000,
+  ): Promise<Reply> {
     try {
       const c = await this.client(node);
       const r = (await c.request(body, timeoutMs)) as Reply & { reason?: string };
@@ -85,19 +116,30 @@ export class TestCluster {
 
   /** Whether every given replica (all by default) answers and holds exactly the same key-value pairs. */
   async converged(nodes: readonly number[] = this.ids()): Promise<boolean> {
-    const dumps = await Promise.all(nodes.map((id) => this.kv(id).then((d) => JSON.stringify(d), () => null)));
+    const dumps = await Promise.all(
+      nodes.map((id) =>
+        this.kv(id).then(
+          (d) => JSON.stringify(d),
+          () => null,
+        ),
+      ),
+    );
     return dumps.every((d) => d !== null && d === dumps[0]);
   }
 
   /** The ballot one replica has durably promised, from its status; null if it does not answer. */
   async promised(node: number): Promise<Ballot | null> {
-    const r = (await this.request(node, { op: 'status' }, 3000)) as unknown as { status?: { view: { promised: Ballot } } };
+    const r = (await this.request(node, { op: 'status' }, 3000)) as unknown as {
+      status?: { view: { promised: Ballot } };
+    };
     return r.status?.view.promised ?? null;
   }
 
   /** Whether a replica knows a leader (multi) by its own status, not the orchestrator's last copy. */
   async knowsLeader(node: number): Promise<boolean> {
-    const r = (await this.request(node, { op: 'status' }, 3000)) as unknown as { status?: { view: { leader: number | null } } };
+    const r = (await this.request(node, { op: 'status' }, 3000)) as unknown as {
+      status?: { view: { leader: number | null } };
+    };
     return (r.status?.view.leader ?? null) !== null;
   }
 
@@ -119,7 +161,13 @@ export class TestCluster {
    * target before each attempt (the leader can change meanwhile). For paths
    * that are allowed a transient refusal, such as an election in progress.
    */
-  async proposeUntilOk(o: { via: () => Promise<number> | number; key: string; value: string; deadlineMs?: number; timeoutMs?: number }): Promise<Reply> {
+  async proposeUntilOk(o: {
+    via: () => Promise<number> | number;
+    key: string;
+    value: string;
+    deadlineMs?: number;
+    timeoutMs?: number;
+  }): Promise<Reply> {
     const deadline = Date.now() + (o.deadlineMs ?? 20_000);
     let last: Reply = { requestId: '', ok: false, outcome: 'refused', code: 'timeout', error: 'never tried' };
     for (let attempt = 0; attempt < 50 && Date.now() < deadline; attempt++) {
@@ -176,7 +224,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` passes or the deadline passes; returns whether it passed. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 100): Promise<boolean> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  everyMs = 100,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
@@ -197,6 +249,7 @@ export function quorumRefusalProblem(r: Reply, o: { clusterSize: number; timeout
   const m = /^no quorum: (\d+) of (\d+) nodes reachable, (\d+) needed(;.*)?$/.exec(r.error);
   if (m === null) return `the refusal does not name the missing quorum: "${r.error}"`;
   const needed = Math.floor(o.clusterSize / 2) + 1;
-  if (Number(m[2]) !== o.clusterSize || Number(m[3]) !== needed || Number(m[1]) >= needed) return `a wrong count in "${r.error}"`;
+  if (Number(m[2]) !== o.clusterSize || Number(m[3]) !== needed || Number(m[1]) >= needed)
+    return `a wrong count in "${r.error}"`;
   return null;
 }

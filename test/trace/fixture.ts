@@ -1,7 +1,7 @@
 /** The traces the trace tests share: the 000 walk-through as a file, and a small one with every kind of fault, built by the recorder. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTrace, TraceRecorder, type TraceEvent } from '../../src/trace/format.js';
+import { readTrace, type TraceEvent, TraceRecorder } from '../../src/trace/format.js';
 import { repoRoot } from '../support/paths.js';
 
 export const WALKTHROUGH_FILE = join(repoRoot(), 'test', 'trace', 'fixtures', 'walkthrough-000.jsonl');
@@ -19,7 +19,13 @@ export function recording(): { lines: string[]; recorder: TraceRecorder; at: (ti
   const lines: string[] = [];
   let tick = 0;
   const recorder = new TraceRecorder((l) => lines.push(l), { unit: 'tick', now: () => tick });
-  return { lines, recorder, at: (t) => { tick = t; } };
+  return {
+    lines,
+    recorder,
+    at: (t) => {
+      tick = t;
+    },
+  };
 }
 
 /**

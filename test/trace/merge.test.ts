@@ -34,14 +34,33 @@ test('the merge orders by ms, keeps ties in part order, renumbers seq and ids, a
   const { events, orphans } = mergeParts([orchestrator, node1, node2]);
   const text = events.map((e) => JSON.stringify(e)).join('\n');
   const read = readTrace(text, 'merged');
-  assert.deepEqual(read.map((e) => e.seq), read.map((_, i) => i + 1));
+  assert.deepEqual(
+    read.map((e) => e.seq),
+    read.map((_, i) => i + 1),
+  );
   assert.equal(orphans, 1);
   const kinds = events.map((e) => `${e.ev}${'id' in e ? e.id : ''}`);
-  assert.deepEqual(kinds, ['note', 'send1', 'deliver1', 'persist', 'send2', 'partition', 'send3', 'drop3', 'deliver2', 'chosen', 'heal', 'note']);
+  assert.deepEqual(kinds, [
+    'note',
+    'send1',
+    'deliver1',
+    'persist',
+    'send2',
+    'partition',
+    'send3',
+    'drop3',
+    'deliver2',
+    'chosen',
+    'heal',
+    'note',
+  ]);
   // Time from the first event, which the opening note dates.
   assert.equal(events[0]!.ms, 0);
   assert.match((events[0] as Extract<TraceEvent, { ev: 'note' }>).text, /2023-11-14T22:13:20.001Z/);
-  assert.deepEqual(events.map((e) => e.ms), [0, 0, 2, 3, 3, 4, 4, 4, 6, 7, 8, 8]);
+  assert.deepEqual(
+    events.map((e) => e.ms),
+    [0, 0, 2, 3, 3, 4, 4, 4, 6, 7, 8, 8],
+  );
   assert.match((events.at(-1) as Extract<TraceEvent, { ev: 'note' }>).text, /^1 deliveries or drops left out/);
 });
 
@@ -49,7 +68,14 @@ test('a delivery stamped before its send (a clock step) follows the send, at the
   const a = lines({ ms: T0 + 10, ev: 'send', id: 129, from: 1, to: 2, type: 'accept', ballot: '1.1' });
   const b = lines({ ms: T0 + 9, ev: 'deliver', id: 129, to: 2 });
   const { events } = mergeParts([a, b]);
-  assert.deepEqual(events.map((e) => [e.ev, e.ms]), [['note', 0], ['send', 1], ['deliver', 1]]);
+  assert.deepEqual(
+    events.map((e) => [e.ev, e.ms]),
+    [
+      ['note', 0],
+      ['send', 1],
+      ['deliver', 1],
+    ],
+  );
   readTrace(events.map((e) => JSON.stringify(e)).join('\n'));
 });
 
@@ -58,5 +84,8 @@ test('a torn last line (a process killed mid-write) is skipped and counted, not 
   assert.deepEqual(parsePart(torn).skipped, 1);
   const { events, skipped } = mergeParts([torn]);
   assert.equal(skipped, 1);
-  assert.deepEqual(events.map((e) => e.ev), ['note', 'restart']);
+  assert.deepEqual(
+    events.map((e) => e.ev),
+    ['note', 'restart'],
+  );
 });

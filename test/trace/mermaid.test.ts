@@ -20,20 +20,23 @@ test('a tiny trace: delivered messages as ->>, a drop as -x, faults and chosen v
   r.deliver(c, 1);
   r.chosen({ node: 1, instance: 'x', value: '7', ballot: { round: 2, node: 1 } });
   r.restart(3);
-  assert.equal(renderMermaid(readTrace(lines.join('\n'))), [
-    'sequenceDiagram',
-    '  participant n1 as node-1',
-    '  participant n2 as node-2',
-    '  participant n3 as node-3',
-    '  Note over n1,n3: node-1 proposes x=7',
-    '  n1->>n2: accept 2.1 x=7',
-    '  n1-xn3: accept 2.1 x=7 (dropped: partitioned)',
-    '  Note over n3: crash',
-    '  n2->>n1: accepted 2.1 x',
-    '  Note over n1: chosen x=7 (2.1)',
-    '  Note over n3: restart',
-    '',
-  ].join('\n'));
+  assert.equal(
+    renderMermaid(readTrace(lines.join('\n'))),
+    [
+      'sequenceDiagram',
+      '  participant n1 as node-1',
+      '  participant n2 as node-2',
+      '  participant n3 as node-3',
+      '  Note over n1,n3: node-1 proposes x=7',
+      '  n1->>n2: accept 2.1 x=7',
+      '  n1-xn3: accept 2.1 x=7 (dropped: partitioned)',
+      '  Note over n3: crash',
+      '  n2->>n1: accepted 2.1 x',
+      '  Note over n1: chosen x=7 (2.1)',
+      '  Note over n3: restart',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('the walk-through has one arrow per delivery and x=7 chosen on each replica', () => {

@@ -11,13 +11,13 @@ function ring() {
   for (let i = 0; i < 3; i++) {
     at(i);
     const from = i + 1;
-    const to = (i + 1) % 3 + 1;
+    const to = ((i + 1) % 3) + 1;
     r.deliver(r.send({ from, to, type: 'prepare', ballot: { round: 1, node: 1 } }), to);
   }
   return readTrace(lines.join('\n'));
 }
 
-test('vector clocks for three messages: each replica ticks its own entry and takes the sender\'s clock on delivery', () => {
+test("vector clocks for three messages: each replica ticks its own entry and takes the sender's clock on delivery", () => {
   const clocks = vectorClocks(ring()).map((l) => `node-${l.node} ${formatClock(l.clock)}`);
   assert.deepEqual(clocks, [
     'node-1 {"node-1":1}',

@@ -46,7 +46,10 @@ test('heartbeats have their own style and legend entry, no label, and are not dr
   assert.doesNotMatch(svg, />accept 2\.1 heartbeat<\/text>/, 'no label on a heartbeat');
   const accepts = count(svg, /<line class="arrow t-accept"/);
   const delivered = new Set(events.filter((e) => e.ev === 'deliver').map((e) => (e as { id: number }).id));
-  assert.equal(accepts, events.filter((e) => e.ev === 'send' && e.type === 'accept' && e.slot !== undefined && delivered.has(e.id)).length);
+  assert.equal(
+    accepts,
+    events.filter((e) => e.ev === 'send' && e.type === 'accept' && e.slot !== undefined && delivered.has(e.id)).length,
+  );
 });
 
 test('heartbeats can be filtered out, and the diagram says how many were', () => {
@@ -65,7 +68,10 @@ test('the default window is chosen around a kill and restart late in the run, an
   const seqs = w.events.map((e) => e.seq);
   const crash = events.find((e) => e.ev === 'crash')!.seq;
   const restart = events.find((e) => e.ev === 'restart')!.seq;
-  assert.ok(seqs.includes(crash) && seqs.includes(restart), `window ${seqs[0]}–${seqs.at(-1)} misses ${crash} or ${restart}`);
+  assert.ok(
+    seqs.includes(crash) && seqs.includes(restart),
+    `window ${seqs[0]}–${seqs.at(-1)} misses ${crash} or ${restart}`,
+  );
   assert.match(w.chosen!.around, /node-2 killed \(seq \d+\), node-2 restarted/);
   const svg = renderSvg(events, { maxEvents: 100 });
   assert.match(svg, /window chosen around: node-2 killed/);
@@ -82,16 +88,30 @@ test('what a chosen window leaves out is named', () => {
   r.restart(3);
   r.crash(2);
   r.restart(2);
-  const w = selectWindow(lines.map((l) => JSON.parse(l) as TraceEvent), { maxEvents: 100 });
+  const w = selectWindow(
+    lines.map((l) => JSON.parse(l) as TraceEvent),
+    { maxEvents: 100 },
+  );
   assert.match(w.chosen!.around, /node-3 restarted .*node-2 killed .*node-2 restarted/);
   assert.match(w.chosen!.leftOut, /node-3 killed \(seq 1\)/);
 });
 
 test('notes are drawn in full, wrapped, and a caption comes first', () => {
-  const svg = renderSvg(walkthrough(), { caption: 'The article numbers ballots 1000 and 2000; here they are 1.1 (round 1, node-1) and 1.3 (round 1, node-3).' });
-  const notes = [...svg.matchAll(/<text class="note">(.*?)<\/text>/g)].map((m) => [...m[1]!.matchAll(/<tspan[^>]*>(.*?)<\/tspan>/g)].map((t) => t[1]).join(' '));
-  assert.match(notes[0]!, /^The article numbers ballots 1000 and 2000; here they are 1\.1 \(round 1, node-1\) and 1\.3 \(round 1, node-3\)\.$/);
-  assert.ok(notes.some((t) => t.endsWith('pre-empted, it sends no accept and backs off.')), notes.join('\n'));
+  const svg = renderSvg(walkthrough(), {
+    caption:
+      'The article numbers ballots 1000 and 2000; here they are 1.1 (round 1, node-1) and 1.3 (round 1, node-3).',
+  });
+  const notes = [...svg.matchAll(/<text class="note">(.*?)<\/text>/g)].map((m) =>
+    [...m[1]!.matchAll(/<tspan[^>]*>(.*?)<\/tspan>/g)].map((t) => t[1]).join(' '),
+  );
+  assert.match(
+    notes[0]!,
+    /^The article numbers ballots 1000 and 2000; here they are 1\.1 \(round 1, node-1\) and 1\.3 \(round 1, node-3\)\.$/,
+  );
+  assert.ok(
+    notes.some((t) => t.endsWith('pre-empted, it sends no accept and backs off.')),
+    notes.join('\n'),
+  );
   assert.deepEqual(wrap('aaa bbb ccc', 7), ['aaa bbb', 'ccc']);
 });
 
@@ -100,7 +120,7 @@ test('in the walk-through no message label sits on an arrow other than its own',
   const arrows = [...svg.matchAll(/<g class="msg[^"]*">(.*?)<\/g>/g)].map((m) => m[1]!);
   const lines = arrows.map((g) => {
     const l = /<line class="arrow[^"]*" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(g);
-    return l === null ? null : l.slice(1, 5).map(Number) as [number, number, number, number];
+    return l === null ? null : (l.slice(1, 5).map(Number) as [number, number, number, number]);
   });
   let crossings = 0;
   arrows.forEach((g, i) => {

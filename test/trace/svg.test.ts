@@ -30,14 +30,26 @@ test('the walk-through: one arrow per delivery, one column per replica, labels a
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>\n/);
   assert.ok(svg.trimEnd().endsWith('</svg>'));
   assert.equal(deliveredArrows(svg), kinds(events, 'deliver'));
-  assert.deepEqual([...svg.matchAll(/<text class="head"[^>]*>(node-\d+)<\/text>/g)].map((m) => m[1]), ['node-1', 'node-2', 'node-3']);
+  assert.deepEqual(
+    [...svg.matchAll(/<text class="head"[^>]*>(node-\d+)<\/text>/g)].map((m) => m[1]),
+    ['node-1', 'node-2', 'node-3'],
+  );
   assert.equal(count(svg, /<line class="lifeline" /), 3);
-  for (const label of ['prepare 1.1 x', 'prepare 1.3 x', 'promise 1.3 x', 'reject 1.1 x', 'accept 1.3 x=7', 'accepted 1.3 x', 'decide 1.3 x=7']) {
+  for (const label of [
+    'prepare 1.1 x',
+    'prepare 1.3 x',
+    'promise 1.3 x',
+    'reject 1.1 x',
+    'accept 1.3 x=7',
+    'accepted 1.3 x',
+    'decide 1.3 x=7',
+  ]) {
     assert.ok(svg.includes(`>${label}</text>`), `no label "${label}"`);
   }
   assert.equal(count(svg, /class="mark chosen-value"/), 3);
   assert.equal(count(svg, />chosen x=7 \(1\.3\)<\/text>/), 3);
-  for (const t of ['prepare', 'promise', 'reject', 'accept', 'accepted', 'decide']) assert.match(svg, new RegExp(`<marker id="head-${t}"`), `legend/arrow head for ${t}`);
+  for (const t of ['prepare', 'promise', 'reject', 'accept', 'accepted', 'decide'])
+    assert.match(svg, new RegExp(`<marker id="head-${t}"`), `legend/arrow head for ${t}`);
   assert.match(svg, /A has a majority for 1\.1/, 'notes are shown');
   assert.doesNotMatch(svg, /window of/);
 });
@@ -61,7 +73,14 @@ test('past maxEvents only a window is drawn, and the diagram says so; --from and
   const { lines, recorder: r, at } = recording();
   for (let i = 0; i < 300; i++) {
     at(i);
-    const id = r.send({ from: 1 + (i % 3), to: 1 + ((i + 1) % 3), type: 'accept', ballot: { round: 1, node: 1 }, slot: i, value: `v${i}` });
+    const id = r.send({
+      from: 1 + (i % 3),
+      to: 1 + ((i + 1) % 3),
+      type: 'accept',
+      ballot: { round: 1, node: 1 },
+      slot: i,
+      value: `v${i}`,
+    });
     r.deliver(id, 1 + ((i + 1) % 3));
   }
   const events = lines.map((l) => JSON.parse(l) as TraceEvent);

@@ -15,7 +15,10 @@ test('a plain batch or a lone message carries no trace ids', () => {
 });
 
 test('an envelope gives each message its id; an id that is not a positive integer is only ignored', () => {
-  assert.deepEqual(unpackFrame({ ids: [129, 0, -3, 'x'], messages: [m, m, m, m] }), { list: [m, m, m, m], ids: [129, 0, 0, 0] });
+  assert.deepEqual(unpackFrame({ ids: [129, 0, -3, 'x'], messages: [m, m, m, m] }), {
+    list: [m, m, m, m],
+    ids: [129, 0, 0, 0],
+  });
 });
 
 test('an envelope whose ids and messages do not pair up is not one: it is read as a single (malformed) message', () => {

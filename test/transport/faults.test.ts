@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../../src/core/random.js';
 import { UsageError } from '../../src/errors.js';
-import { canTalk, decide, FaultSyntaxError, isIsolated, MAX_DELAY_MS, parseDelay, parseDrop } from '../../src/transport/faults.js';
+import {
+  canTalk,
+  decide,
+  FaultSyntaxError,
+  isIsolated,
+  MAX_DELAY_MS,
+  parseDelay,
+  parseDrop,
+} from '../../src/transport/faults.js';
 
 const never = () => assert.fail('no random draw expected');
 
@@ -16,7 +24,12 @@ test('a replica is isolated when the partition leaves it in no group or alone in
 });
 
 test('a partition lets nodes talk only inside their group; a node in no group talks to nobody', () => {
-  const rules = { partition: [[1, 2], [3, 4]] };
+  const rules = {
+    partition: [
+      [1, 2],
+      [3, 4],
+    ],
+  };
   assert.equal(canTalk(rules, 1, 2), true);
   assert.equal(canTalk(rules, 4, 3), true);
   assert.equal(canTalk(rules, 1, 3), false);
@@ -63,12 +76,23 @@ test('parseDelay reads ranges, single values and seconds', () => {
 
 test('parseDelay and parseDrop refuse bad input with one sentence, as usage errors', () => {
   for (const bad of ['', 'fast', '-10ms', '10-', '10-200m', '1e3ms', '10 - 200ms']) {
-    assert.throws(() => parseDelay(bad), (err: Error) => err instanceof FaultSyntaxError && err instanceof UsageError && /^--delay must look like 10-200ms/.test(err.message), bad);
+    assert.throws(
+      () => parseDelay(bad),
+      (err: Error) =>
+        err instanceof FaultSyntaxError &&
+        err instanceof UsageError &&
+        /^--delay must look like 10-200ms/.test(err.message),
+      bad,
+    );
   }
   assert.throws(() => parseDelay('200-10ms'), /runs backwards/);
   assert.throws(() => parseDelay('61s'), /above 60s/);
   for (const bad of ['', '%', 'x%', '150%', '-1%', '1.5', 'five']) {
-    assert.throws(() => parseDrop(bad), (err: Error) => err instanceof FaultSyntaxError && /^--drop must be a percentage/.test(err.message), bad);
+    assert.throws(
+      () => parseDrop(bad),
+      (err: Error) => err instanceof FaultSyntaxError && /^--drop must be a percentage/.test(err.message),
+      bad,
+    );
   }
 });
 

@@ -11,16 +11,26 @@ import { allowedHosts, checkUpgrade } from '../../src/transport/auth.js';
 import { hostHeadersAllowed } from '../../src/transport/host-policy.js';
 
 test('loopback accepts only loopback names, exactly as before', () => {
-  assert.deepEqual([...allowedHosts({ host: '127.0.0.1', port: 7001 })].sort(), ['127.0.0.1:7001', '[::1]:7001', 'localhost:7001']);
+  assert.deepEqual([...allowedHosts({ host: '127.0.0.1', port: 7001 })].sort(), [
+    '127.0.0.1:7001',
+    '[::1]:7001',
+    'localhost:7001',
+  ]);
 });
 
 test('bound to an IP: that IP, the advertised name and the allowed names; not another name', () => {
-  const ok = hostHeadersAllowed({ host: '10.0.0.5', port: 7001, advertised: [{ host: 'node1.example', port: 7001 }], extra: ['alias.example', 'lb.example:443', 'fd00::5'] });
-  for (const h of ['10.0.0.5:7001', 'node1.example:7001', 'alias.example:7001', 'lb.example:443', '[fd00::5]:7001']) assert.ok(ok.has(h), h);
+  const ok = hostHeadersAllowed({
+    host: '10.0.0.5',
+    port: 7001,
+    advertised: [{ host: 'node1.example', port: 7001 }],
+    extra: ['alias.example', 'lb.example:443', 'fd00::5'],
+  });
+  for (const h of ['10.0.0.5:7001', 'node1.example:7001', 'alias.example:7001', 'lb.example:443', '[fd00::5]:7001'])
+    assert.ok(ok.has(h), h);
   for (const h of ['evil.example:7001', 'localhost:7001', '10.0.0.5:7002']) assert.ok(!ok.has(h), h);
 });
 
-test('bound to 0.0.0.0: loopback and this machine\'s addresses, and the advertised name', () => {
+test("bound to 0.0.0.0: loopback and this machine's addresses, and the advertised name", () => {
   const ok = hostHeadersAllowed({ host: '0.0.0.0', port: 7001, advertised: [{ host: 'paxos-0.paxos', port: 7001 }] });
   assert.ok(ok.has('127.0.0.1:7001'));
   assert.ok(ok.has('paxos-0.paxos:7001'));
@@ -33,16 +43,35 @@ function request(headers: Record<string, string>): IncomingMessage {
 
 test('the handshake refuses another cluster and an id back at a lower incarnation', () => {
   const incarnations = new Map<number, number>();
-  const policy = { secret: 's', host: '127.0.0.1', port: 7001, clusterSize: 3, selfId: 1, clusterId: 'c1', incarnations };
-  const peer = (cluster: string, incarnation: string) => checkUpgrade(request({
-    host: '127.0.0.1:7001', authorization: 'Bearer s', 'x-paxos-node': '2', 'x-paxos-cluster': cluster, 'x-paxos-incarnation': incarnation,
-  }), policy);
+  const policy = {
+    secret: 's',
+    host: '127.0.0.1',
+    port: 7001,
+    clusterSize: 3,
+    selfId: 1,
+    clusterId: 'c1',
+    incarnations,
+  };
+  const peer = (cluster: string, incarnation: string) =>
+    checkUpgrade(
+      request({
+        host: '127.0.0.1:7001',
+        authorization: 'Bearer s',
+        'x-paxos-node': '2',
+        'x-paxos-cluster': cluster,
+        'x-paxos-incarnation': incarnation,
+      }),
+      policy,
+    );
   assert.deepEqual(peer('c1', '3'), { ok: true, kind: 'peer', node: 2 });
   const other = peer('c2', '4');
   assert.ok(!other.ok && /belongs to another cluster \(c2, not c1\)/.test(other.reason));
   const older = peer('c1', '1');
   assert.ok(!older.ok && /came back at incarnation 1 after 3 was seen/.test(older.reason));
   assert.deepEqual(peer('c1', '4'), { ok: true, kind: 'peer', node: 2 });
-  const missing = checkUpgrade(request({ host: '127.0.0.1:7001', authorization: 'Bearer s', 'x-paxos-node': '2' }), policy);
+  const missing = checkUpgrade(
+    request({ host: '127.0.0.1:7001', authorization: 'Bearer s', 'x-paxos-node': '2' }),
+    policy,
+  );
   assert.ok(!missing.ok);
 });

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { Ballot } from '../../src/core/ballot.js';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
-import { seedChosen, type DashboardState } from '../../src/ui/model.js';
 import type { HeldSnapshot } from '../../src/ui/held-feed.js';
+import { type DashboardState, seedChosen } from '../../src/ui/model.js';
 import { basicStream, fold, multiStream, normalise, status, stripAnsi } from './fixtures.js';
 import { acceptsHeld } from './held.js';
 
@@ -19,22 +19,53 @@ interface Calls {
 }
 
 function recordingActions(calls: Calls, fail?: string): DashboardActions {
-  const record = (name: string) => async (arg?: number | string): Promise<void> => {
-    calls.log.push(arg === undefined ? name : `${name}(${arg})`);
-    if (fail !== undefined) throw new Error(fail);
-  };
+  const record =
+    (name: string) =>
+    async (arg?: number | string): Promise<void> => {
+      calls.log.push(arg === undefined ? name : `${name}(${arg})`);
+      if (fail !== undefined) throw new Error(fail);
+    };
   return {
-    kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit'),
-    tick: record('tick'), deliverAll: record('deliverAll'), dropAll: record('dropAll'),
-    release: async (op, id) => { await record(op)(id); }, tickNode: record('tickNode'),
+    kill: record('kill'),
+    restart: record('restart'),
+    propose: record('propose'),
+    isolate: record('isolate'),
+    heal: record('heal'),
+    quit: record('quit'),
+    tick: record('tick'),
+    deliverAll: record('deliverAll'),
+    dropAll: record('dropAll'),
+    release: async (op, id) => {
+      await record(op)(id);
+    },
+    tickNode: record('tickNode'),
   };
 }
 
-function show(opts: { state?: DashboardState; columns?: number; rows?: number; color?: boolean; fail?: string; step?: boolean; held?: HeldSnapshot } = {}) {
+function show(
+  opts: {
+    state?: DashboardState;
+    columns?: number;
+    rows?: number;
+    color?: boolean;
+    fail?: string;
+    step?: boolean;
+    held?: HeldSnapshot;
+  } = {},
+) {
   const calls: Calls = { log: [] };
   const state = opts.state ?? fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
-  const ui = render(<Dashboard state={state} actions={recordingActions(calls, opts.fail)} columns={opts.columns ?? 80} rows={opts.rows ?? 24} color={opts.color ?? false}
-    {...(opts.step !== undefined ? { step: opts.step } : {})} {...(opts.held !== undefined ? { held: opts.held } : {})} />);
+  const ui = render(
+    <Dashboard
+      state={state}
+      actions={recordingActions(calls, opts.fail)}
+      columns={opts.columns ?? 80}
+      rows={opts.rows ?? 24}
+      color={opts.color ?? false}
+      {...(opts.step !== undefined ? { step: opts.step } : {})}
+      {...(opts.held !== undefined ? { held: opts.held } : {})}
+    />,
+  );
   const frame = () => stripAnsi(ui.lastFrame() ?? '');
   return { ui, calls, frame };
 }
@@ -78,11 +109,14 @@ test('rows show roles, the leader mark, down and isolated', () => {
 });
 
 test('a replica that only learns (joining) or was removed says so in the role column', () => {
-  const state = fold([
-    ...multiStream(),
-    status({ node: 4, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'learner', uptimeMs: 3000 }),
-    status({ node: 1, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'removed', uptimeMs: 3000 }),
-  ], { clusterSize: 5, protocol: 'multi' });
+  const state = fold(
+    [
+      ...multiStream(),
+      status({ node: 4, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'learner', uptimeMs: 3000 }),
+      status({ node: 1, role: 'follower', leader: 3, promised: Ballot(4, 3), member: 'removed', uptimeMs: 3000 }),
+    ],
+    { clusterSize: 5, protocol: 'multi' },
+  );
   const { ui, frame } = show({ state });
   assert.match(rowOf(frame(), 'node-4'), /node-4 +up +learner /);
   assert.match(rowOf(frame(), 'node-1'), /node-1 +up +removed /);
@@ -167,7 +201,10 @@ const BACKSPACE = '\x7f';
 
 /** The held message that carries the cursor, from its id on; in Multi mode the held list is beside the chosen list. */
 function cursorLine(frame: string): string {
-  const lines = frame.split('\n').map((l) => /› (\d+:\d+ .*)$/.exec(l)?.[1]).filter((l) => l !== undefined);
+  const lines = frame
+    .split('\n')
+    .map((l) => /› (\d+:\d+ .*)$/.exec(l)?.[1])
+    .filter((l) => l !== undefined);
   assert.equal(lines.length, 1, `not exactly one held message has the cursor in\n${frame}`);
   return lines[0]!;
 }
@@ -187,7 +224,7 @@ test('in step mode the held messages replace the message flow, the first one sel
   normal.ui.unmount();
 });
 
-test('basic mode in step mode: the held list takes the flow\'s place beside the log', () => {
+test("basic mode in step mode: the held list takes the flow's place beside the log", () => {
   const { ui, frame } = show({ state: basicState(), step: true, held: HELD });
   assert.ok(frame().includes('── held (3)'), frame());
   assert.ok(frame().includes('1:3'), frame());
@@ -246,8 +283,17 @@ test('u duplicates the selected message; - and Backspace drop it', async () => {
 
 test('the status line shows the sentence the action answers with', async () => {
   const line = 'delivered 1:3 (node-1 → node-2 accept #1 (1.1, x=7))';
-  const ui = render(<Dashboard state={fold(multiStream(), { clusterSize: 5, protocol: 'multi' })} columns={80} rows={24} color={false} step held={HELD}
-    actions={{ ...recordingActions({ log: [] }), release: async () => line }} />);
+  const ui = render(
+    <Dashboard
+      state={fold(multiStream(), { clusterSize: 5, protocol: 'multi' })}
+      columns={80}
+      rows={24}
+      color={false}
+      step
+      held={HELD}
+      actions={{ ...recordingActions({ log: [] }), release: async () => line }}
+    />,
+  );
   await press(ui, ENTER);
   assert.ok(stripAnsi(ui.lastFrame() ?? '').includes(`✓ ${line}`), ui.lastFrame());
   ui.unmount();
@@ -256,7 +302,9 @@ test('the status line shows the sentence the action answers with', async () => {
 test('when the delivered message leaves the list, the cursor is on the one after it', async () => {
   const calls: Calls = { log: [] };
   const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
-  const at = (held: HeldSnapshot) => <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />;
+  const at = (held: HeldSnapshot) => (
+    <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />
+  );
   const ui = render(at(HELD));
   await press(ui, ']', ENTER);
   assert.deepEqual(calls.log, ['deliver(1:4)']);
@@ -271,7 +319,9 @@ test('when the delivered message leaves the list, the cursor is on the one after
 test('the cursor follows its message when a newly held one is listed before it', async () => {
   const calls: Calls = { log: [] };
   const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
-  const at = (held: HeldSnapshot) => <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />;
+  const at = (held: HeldSnapshot) => (
+    <Dashboard state={state} actions={recordingActions(calls)} columns={80} rows={24} color={false} step held={held} />
+  );
   const ui = render(at(HELD));
   await press(ui, ']', ']');
   assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
@@ -308,7 +358,10 @@ test('outside step mode the held-message keys and T are refused in the status li
   const { ui, frame, calls } = show({ held: HELD });
   for (const k of ['[', ']', ENTER, ' ', 'u', '-', BACKSPACE, 'T']) {
     await press(ui, k);
-    assert.ok(frame().includes('✗ the cluster is not in step mode; start it with paxos up --step'), `${JSON.stringify(k)}:\n${frame()}`);
+    assert.ok(
+      frame().includes('✗ the cluster is not in step mode; start it with paxos up --step'),
+      `${JSON.stringify(k)}:\n${frame()}`,
+    );
     await press(ui, 'h');
   }
   assert.deepEqual(calls.log, Array(8).fill('heal'));
@@ -340,7 +393,12 @@ test('step mode at 80x24 fits, with a long held value cut and many messages wind
   const long = { ...HELD.messages[0]!, id: '1:9', value: 'v'.repeat(300) };
   const many = Array.from({ length: 40 }, (_, i) => ({ ...HELD.messages[1]!, id: `1:${i + 10}` }));
   for (const state of [fold(multiStream(), { clusterSize: 5, protocol: 'multi' }), basicState()]) {
-    const { ui, frame } = show({ state, step: true, held: { messages: [long, ...many], total: 41, error: null }, color: true });
+    const { ui, frame } = show({
+      state,
+      step: true,
+      held: { messages: [long, ...many], total: 41, error: null },
+      color: true,
+    });
     assertFits(frame(), 80, 24);
     assert.match(frame(), /\+\d+ more \(\d+ below\)/, frame());
     await press(ui, '?');
@@ -441,14 +499,29 @@ function assertFits(frame: string, columns: number, rows: number): void {
 }
 
 test('at 80x24 everything fits: at most 24 lines, none longer than 80 columns', async () => {
-  const long = fold([...multiStream(), { type: 'chosen', node: 3, instance: '18', value: `k=${'v'.repeat(300)}`, ballot: null, atMs: 1 },
-    { type: 'log', node: 1, line: 'l'.repeat(300), atMs: 1 },
-    { type: 'flow', node: 1, droppedLines: 0, lines: [{ atMs: 1, type: 'accept', text: `node-1 → node-2 accept #18 (5.1, k=${'v'.repeat(300)})` }] }],
-  { clusterSize: 5, protocol: 'multi' });
+  const long = fold(
+    [
+      ...multiStream(),
+      { type: 'chosen', node: 3, instance: '18', value: `k=${'v'.repeat(300)}`, ballot: null, atMs: 1 },
+      { type: 'log', node: 1, line: 'l'.repeat(300), atMs: 1 },
+      {
+        type: 'flow',
+        node: 1,
+        droppedLines: 0,
+        lines: [{ atMs: 1, type: 'accept', text: `node-1 → node-2 accept #18 (5.1, k=${'v'.repeat(300)})` }],
+      },
+    ],
+    { clusterSize: 5, protocol: 'multi' },
+  );
   for (const state of [long, basicState()]) {
     const { ui, frame } = show({ state, color: true });
     assertFits(frame(), 80, 24);
-    if (state === long) assert.equal(frame().match(/…/g)?.length, 3, `the long value, flow line and log line are each cut with …:\n${frame()}`);
+    if (state === long)
+      assert.equal(
+        frame().match(/…/g)?.length,
+        3,
+        `the long value, flow line and log line are each cut with …:\n${frame()}`,
+      );
     await press(ui, '?');
     assertFits(frame(), 80, 24);
     await press(ui, '?', 'p', ...'x=123456789'.repeat(12).split(''));
@@ -458,15 +531,30 @@ test('at 80x24 everything fits: at most 24 lines, none longer than 80 columns', 
 });
 
 test('a larger terminal shows more: more lines per section and wider columns', () => {
-  const many = fold([...multiStream(), ...Array.from({ length: 30 }, (_, i) => (
-    { type: 'chosen', node: 3, instance: String(100 + i), value: `k${i}=${i}`, ballot: null, atMs: i } as const))],
-  { clusterSize: 5, protocol: 'multi' });
+  const many = fold(
+    [
+      ...multiStream(),
+      ...Array.from(
+        { length: 30 },
+        (_, i) =>
+          ({ type: 'chosen', node: 3, instance: String(100 + i), value: `k${i}=${i}`, ballot: null, atMs: i }) as const,
+      ),
+    ],
+    { clusterSize: 5, protocol: 'multi' },
+  );
   const small = show({ state: many });
   const large = show({ state: many, columns: 100, rows: 40 });
   const count = (f: string) => f.split('\n').filter((l) => /^#\d+ /.test(l)).length;
   assert.ok(count(large.frame()) > count(small.frame()), `${count(large.frame())} vs ${count(small.frame())}`);
   assertFits(large.frame(), 100, 40);
-  assert.ok(Math.max(...large.frame().split('\n').map((l) => [...l].length)) > 80);
+  assert.ok(
+    Math.max(
+      ...large
+        .frame()
+        .split('\n')
+        .map((l) => [...l].length),
+    ) > 80,
+  );
   small.ui.unmount();
   large.ui.unmount();
 });
@@ -476,7 +564,11 @@ test('NO_COLOR: the frame holds no ANSI codes at all; with colour on it does', (
   assert.doesNotMatch(plain.ui.lastFrame() ?? '', /\x1b\[/);
   plain.ui.unmount();
   const coloured = show({ color: true });
-  assert.match(coloured.ui.lastFrame() ?? '', /\x1b\[\d+m/, 'the colour check above would be vacuous if colour never showed');
+  assert.match(
+    coloured.ui.lastFrame() ?? '',
+    /\x1b\[\d+m/,
+    'the colour check above would be vacuous if colour never showed',
+  );
   coloured.ui.unmount();
 });
 

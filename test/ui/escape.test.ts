@@ -7,16 +7,16 @@
 import './force-color.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createElement } from 'react';
 import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import { printable } from '../../src/cli/commands/logs.js';
+import { renderStatus } from '../../src/cli/commands/status.js';
+import { PlainEventPrinter } from '../../src/cli/format.js';
+import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
 import { Ballot } from '../../src/core/ballot.js';
 import type { BasicMessage } from '../../src/core/basic-messages.js';
 import { describeCoreEvent, describeMessage } from '../../src/core/describe.js';
 import type { LogValue, MultiMessage } from '../../src/core/multi/messages.js';
-import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
-import { printable } from '../../src/cli/commands/logs.js';
-import { renderStatus } from '../../src/cli/commands/status.js';
-import { PlainEventPrinter } from '../../src/cli/format.js';
 import type { ClusterEvent, ReplicaStatus } from '../../src/node/events.js';
 import { showLine, showText } from '../../src/text/escape.js';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
@@ -41,7 +41,17 @@ function assertSafe(text: string | null, what: string): void {
 }
 
 test('showText: plain text, ordinary non-ASCII included, is returned unchanged', () => {
-  for (const s of ['', 'x=7', 'café', '值', 'naïve résumé 🚀', 'a b\u00a0c', 'C:\\dir\\file', 'back\\slash', '50% off']) {
+  for (const s of [
+    '',
+    'x=7',
+    'café',
+    '值',
+    'naïve résumé 🚀',
+    'a b\u00a0c',
+    'C:\\dir\\file',
+    'back\\slash',
+    '50% off',
+  ]) {
     assert.equal(showText(s), s);
   }
 });
@@ -128,7 +138,9 @@ test('showLine: a line with nothing unsafe is left alone, so escapes written by 
 
 /** A log entry holding `key=value`; only the fields the descriptions read, since the rest is not what is tested. */
 function cmd(key: string, value: string): LogValue & { kind: 'cmd' } {
-  return { kind: 'cmd', id: 's:1', origin: 1, command: { op: 'set', key, value } } as unknown as LogValue & { kind: 'cmd' };
+  return { kind: 'cmd', id: 's:1', origin: 1, command: { op: 'set', key, value } } as unknown as LogValue & {
+    kind: 'cmd';
+  };
 }
 
 test('describeMessage: hostile keys and values come out escaped, on one line, in every basic message', () => {
@@ -157,7 +169,17 @@ test('describeMessage: hostile commands come out escaped in accept, forward and 
   const value = cmd(HOSTILE_KEY, HOSTILE);
   const messages: MultiMessage[] = [
     { ...base, type: 'accept', epoch: 0, ballot: b, entries: [{ slot: 3, value }], commitIndex: 3 },
-    { ...base, type: 'accept', epoch: 0, ballot: b, entries: [{ slot: 3, value }, { slot: 4, value }], commitIndex: 3 },
+    {
+      ...base,
+      type: 'accept',
+      epoch: 0,
+      ballot: b,
+      entries: [
+        { slot: 3, value },
+        { slot: 4, value },
+      ],
+      commitIndex: 3,
+    },
     { ...base, type: 'forward', value },
     { ...base, type: 'learn', entries: [{ slot: 3, value }], commitIndex: 4 },
   ];
@@ -168,7 +190,7 @@ test('describeMessage: hostile commands come out escaped in accept, forward and 
   }
 });
 
-test('describeCoreEvent (logs) and the dashboard\'s log sentences escape keys, values and notes', () => {
+test("describeCoreEvent (logs) and the dashboard's log sentences escape keys, values and notes", () => {
   const b = Ballot(1, 2);
   const events = [
     { type: 'phase1', ballot: b, instance: HOSTILE_KEY },
@@ -187,18 +209,37 @@ test('describeCoreEvent (logs) and the dashboard\'s log sentences escape keys, v
 });
 
 const noActions: DashboardActions = {
-  kill: async () => undefined, restart: async () => undefined, propose: async () => undefined,
-  isolate: async () => undefined, heal: async () => undefined, quit: async () => undefined,
-  tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
-  release: async () => undefined, tickNode: async () => undefined,
+  kill: async () => undefined,
+  restart: async () => undefined,
+  propose: async () => undefined,
+  isolate: async () => undefined,
+  heal: async () => undefined,
+  quit: async () => undefined,
+  tick: async () => undefined,
+  deliverAll: async () => undefined,
+  dropAll: async () => undefined,
+  release: async () => undefined,
+  tickNode: async () => undefined,
 };
 
 function hostileReplicaStatus(node: number, protocol: 'multi' | 'basic'): ClusterEvent {
   const b = Ballot(4, 3);
   return status({
-    node, protocol, role: node === 3 ? 'leader' : 'follower', leader: 3, promised: b, chosenCount: 18, uptimeMs: 3000,
-    lastAccepted: { instance: protocol === 'multi' ? '18' : HOSTILE_KEY, ballot: b, value: protocol === 'multi' ? `x=${HOSTILE}` : HOSTILE },
-    ...(protocol === 'basic' ? { keys: [{ key: HOSTILE_KEY, promised: b, accepted: { ballot: b, value: HOSTILE }, chosen: HOSTILE }] } : {}),
+    node,
+    protocol,
+    role: node === 3 ? 'leader' : 'follower',
+    leader: 3,
+    promised: b,
+    chosenCount: 18,
+    uptimeMs: 3000,
+    lastAccepted: {
+      instance: protocol === 'multi' ? '18' : HOSTILE_KEY,
+      ballot: b,
+      value: protocol === 'multi' ? `x=${HOSTILE}` : HOSTILE,
+    },
+    ...(protocol === 'basic'
+      ? { keys: [{ key: HOSTILE_KEY, promised: b, accepted: { ballot: b, value: HOSTILE }, chosen: HOSTILE }] }
+      : {}),
   });
 }
 
@@ -210,7 +251,12 @@ function hostileEvents(protocol: 'multi' | 'basic'): ClusterEvent[] {
   return [
     hostileReplicaStatus(3, protocol),
     { type: 'chosen', node: 3, instance, value, ballot: b, atMs: 1 },
-    { type: 'core', node: 1, event: { type: 'phase2', ballot: b, instance, value, valueId: 'v', quorum: [1, 3], adopted: true }, atMs: 2 },
+    {
+      type: 'core',
+      node: 1,
+      event: { type: 'phase2', ballot: b, instance, value, valueId: 'v', quorum: [1, 3], adopted: true },
+      atMs: 2,
+    },
     { type: 'log', node: 1, line: `raw log line ${HOSTILE}`, atMs: 3 },
     { type: 'flow', node: 3, droppedLines: 0, lines: [{ atMs: 4, type: 'accept', text: `raw flow ${HOSTILE}` }] },
   ];
@@ -259,7 +305,12 @@ for (const protocol of ['multi', 'basic'] as const) {
 
 test('dashboard: an action that fails quoting a hostile value shows it escaped in the status line', async () => {
   const state = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
-  const actions = { ...noActions, kill: async () => { throw new Error(`refused ${HOSTILE}`); } };
+  const actions = {
+    ...noActions,
+    kill: async () => {
+      throw new Error(`refused ${HOSTILE}`);
+    },
+  };
   const ui = render(createElement(Dashboard, { state, actions, columns: 120, rows: 30, color: false }));
   // k asks first; y confirms.
   for (const key of ['k', 'y']) {
@@ -278,10 +329,20 @@ function escapeRegExp(s: string): string {
 
 test('paxos status table: a hostile key and value are escaped and cut, and the table keeps one line per replica', () => {
   const replica = (id: number): ClusterStatus['replicas'][number] => ({
-    id, port: 7000 + id, pid: 4000 + id, up: true, isolated: false,
+    id,
+    port: 7000 + id,
+    pid: 4000 + id,
+    up: true,
+    isolated: false,
     status: (hostileReplicaStatus(id, 'basic') as { type: 'status'; status: ReplicaStatus }).status,
   });
-  const s: ClusterStatus = { protocol: 'basic', clusterSize: 2, orchestratorPid: 99, faults: {}, replicas: [replica(1), replica(2)] };
+  const s: ClusterStatus = {
+    protocol: 'basic',
+    clusterSize: 2,
+    orchestratorPid: 99,
+    faults: {},
+    replicas: [replica(1), replica(2)],
+  };
   const text = renderStatus(s);
   const lines = text.split('\n');
   assert.equal(lines.length, 4, text);
@@ -295,7 +356,20 @@ test('paxos up without a terminal: plain event lines escape hostile keys, values
   const events: ClusterEvent[] = [
     { type: 'chosen', node: 1, instance: HOSTILE_KEY, value: HOSTILE, ballot: b, atMs: 0 },
     { type: 'chosen', node: 1, instance: '5', value: `x=${HOSTILE}`, ballot: b, atMs: 0 },
-    { type: 'core', node: 2, event: { type: 'phase2', ballot: b, instance: HOSTILE_KEY, value: HOSTILE, valueId: 'v', quorum: [1, 2], adopted: false }, atMs: 0 },
+    {
+      type: 'core',
+      node: 2,
+      event: {
+        type: 'phase2',
+        ballot: b,
+        instance: HOSTILE_KEY,
+        value: HOSTILE,
+        valueId: 'v',
+        quorum: [1, 2],
+        adopted: false,
+      },
+      atMs: 0,
+    },
     { type: 'replica-down', node: 3, reason: `exited ${HOSTILE}`, atMs: 0 },
   ];
   const lines = events.map((e) => printer.line(e));

@@ -6,7 +6,7 @@
 import { Ballot } from '../../src/core/ballot.js';
 import type { NodeView, Protocol } from '../../src/core/types.js';
 import type { BasicKeyState, ClusterEvent, ReplicaStatus } from '../../src/node/events.js';
-import { applyEvent, initialDashboard, type DashboardState } from '../../src/ui/model.js';
+import { applyEvent, type DashboardState, initialDashboard } from '../../src/ui/model.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -25,13 +25,23 @@ export function status(opts: {
   member?: NodeView['member'];
 }): ClusterEvent {
   const s: ReplicaStatus = {
-    node: opts.node, pid: 4000 + opts.node, port: 7000 + opts.node,
+    node: opts.node,
+    pid: 4000 + opts.node,
+    port: 7000 + opts.node,
     view: {
-      id: opts.node, protocol: opts.protocol ?? 'multi', role: opts.role, leader: opts.leader ?? null,
-      promised: opts.promised, lastAccepted: opts.lastAccepted ?? null, chosenCount: opts.chosenCount ?? 0,
+      id: opts.node,
+      protocol: opts.protocol ?? 'multi',
+      role: opts.role,
+      leader: opts.leader ?? null,
+      promised: opts.promised,
+      lastAccepted: opts.lastAccepted ?? null,
+      chosenCount: opts.chosenCount ?? 0,
       ...(opts.member !== undefined ? { member: opts.member } : {}),
     },
-    messagesIn: opts.messagesIn ?? 0, messagesOut: opts.messagesOut ?? 0, fsyncs: 0, rssBytes: 50_000_000,
+    messagesIn: opts.messagesIn ?? 0,
+    messagesOut: opts.messagesOut ?? 0,
+    fsyncs: 0,
+    rssBytes: 50_000_000,
     uptimeMs: opts.uptimeMs ?? 1000,
     ...(opts.keys ? { keys: opts.keys } : {}),
   };
@@ -55,22 +65,44 @@ export function multiStream(): ClusterEvent[] {
   for (const uptimeMs of [1000, 2000]) {
     const n = uptimeMs / 1000;
     for (let id = 1; id <= 5; id++) {
-      events.push(status({
-        node: id, role: id === 3 ? 'leader' : 'follower', leader: 3, promised: leader, lastAccepted: accepted,
-        chosenCount: 17, messagesIn: 100 * n, messagesOut: (id === 3 ? 400 : 100) * n, uptimeMs,
-      }));
+      events.push(
+        status({
+          node: id,
+          role: id === 3 ? 'leader' : 'follower',
+          leader: 3,
+          promised: leader,
+          lastAccepted: accepted,
+          chosenCount: 17,
+          messagesIn: 100 * n,
+          messagesOut: (id === 3 ? 400 : 100) * n,
+          uptimeMs,
+        }),
+      );
     }
   }
   events.push({
-    type: 'flow', node: 3, droppedLines: 0,
+    type: 'flow',
+    node: 3,
+    droppedLines: 0,
     lines: [2, 1].map((to) => ({ atMs: T0 + 20, type: 'accept', text: `node-3 → node-${to} accept #17 (4.3, x=7)` })),
   });
-  events.push({ type: 'flow', node: 1, droppedLines: 0, lines: [{ atMs: T0 + 21, type: 'accepted', text: 'node-1 → node-3 accepted #17 (4.3)' }] });
+  events.push({
+    type: 'flow',
+    node: 1,
+    droppedLines: 0,
+    lines: [{ atMs: T0 + 21, type: 'accepted', text: 'node-1 → node-3 accepted #17 (4.3)' }],
+  });
   events.push({ type: 'chosen', node: 3, instance: '16', value: 'y=1', ballot: leader, atMs: T0 + 19 });
   events.push({ type: 'chosen', node: 3, instance: '17', value: 'x=7', ballot: leader, atMs: T0 + 22 });
   events.push({ type: 'chosen', node: 1, instance: '17', value: 'x=7', ballot: leader, atMs: T0 + 23 });
   events.push({ type: 'replica-down', node: 2, reason: 'killed (SIGKILL)', atMs: T0 + 30 });
-  events.push({ type: 'faults', partition: [[1, 2, 3, 4], [5]], delayMs: { min: 10, max: 200 }, dropRate: 0.05, atMs: T0 + 40 });
+  events.push({
+    type: 'faults',
+    partition: [[1, 2, 3, 4], [5]],
+    delayMs: { min: 10, max: 200 },
+    dropRate: 0.05,
+    atMs: T0 + 40,
+  });
   return events;
 }
 
@@ -81,20 +113,36 @@ export function multiStream(): ClusterEvent[] {
 export function basicStream(): ClusterEvent[] {
   const b11 = Ballot(1, 1);
   const b13 = Ballot(1, 3);
-  const key = (promised: Ballot, accepted: { ballot: Ballot; value: string } | null): BasicKeyState[] =>
-    [{ key: 'x', promised, accepted, chosen: '7' }];
+  const key = (promised: Ballot, accepted: { ballot: Ballot; value: string } | null): BasicKeyState[] => [
+    { key: 'x', promised, accepted, chosen: '7' },
+  ];
   return [
     { type: 'cluster', clusterSize: 3, protocol: 'basic', atMs: T0 },
     status({ node: 1, protocol: 'basic', role: 'proposer', promised: b13, keys: key(b13, null) }),
     status({ node: 2, protocol: 'basic', role: 'acceptor', promised: b13, keys: key(b13, null) }),
-    status({ node: 3, protocol: 'basic', role: 'proposer', promised: b13, lastAccepted: { instance: 'x', ballot: b13, value: '7' }, keys: key(b13, { ballot: b13, value: '7' }) }),
+    status({
+      node: 3,
+      protocol: 'basic',
+      role: 'proposer',
+      promised: b13,
+      lastAccepted: { instance: 'x', ballot: b13, value: '7' },
+      keys: key(b13, { ballot: b13, value: '7' }),
+    }),
     { type: 'core', node: 1, event: { type: 'preempted', ballot: b11, by: b13, instance: 'x' }, atMs: T0 + 1 },
-    { type: 'flow', node: 3, droppedLines: 0, lines: [{ atMs: T0 + 2, type: 'accept', text: 'node-3 → node-1 accept x (1.3, 7)' }] },
+    {
+      type: 'flow',
+      node: 3,
+      droppedLines: 0,
+      lines: [{ atMs: T0 + 2, type: 'accept', text: 'node-3 → node-1 accept x (1.3, 7)' }],
+    },
     { type: 'chosen', node: 3, instance: 'x', value: '7', ballot: b13, atMs: T0 + 3 },
   ];
 }
 
-export function fold(events: readonly ClusterEvent[], opts: { clusterSize: number; protocol: Protocol }): DashboardState {
+export function fold(
+  events: readonly ClusterEvent[],
+  opts: { clusterSize: number; protocol: Protocol },
+): DashboardState {
   return events.reduce(applyEvent, initialDashboard(opts));
 }
 

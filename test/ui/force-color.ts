@@ -4,4 +4,5 @@
  * this every frame would be colourless and the NO_COLOR test could not fail.
  */
 process.env['FORCE_COLOR'] = '1';
+
 export {};

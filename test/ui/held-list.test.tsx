@@ -2,16 +2,35 @@ import './force-color.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from 'ink-testing-library';
+import type { HeldMessage } from '../../src/node/step.js';
 import { HeldFeed, MAX_HELD_KEPT } from '../../src/ui/held-feed.js';
 import { HeldList, heldWindow } from '../../src/ui/held-list.js';
-import type { HeldMessage } from '../../src/node/step.js';
 import { stripAnsi } from './fixtures.js';
 import { acceptsHeld, heldMessage } from './held.js';
 
-function showList(opts: { messages?: readonly HeldMessage[]; total?: number; cursor?: number; error?: string | null; width?: number; lines?: number; color?: boolean } = {}) {
+function showList(
+  opts: {
+    messages?: readonly HeldMessage[];
+    total?: number;
+    cursor?: number;
+    error?: string | null;
+    width?: number;
+    lines?: number;
+    color?: boolean;
+  } = {},
+) {
   const messages = opts.messages ?? acceptsHeld();
-  const ui = render(<HeldList messages={messages} total={opts.total ?? messages.length} cursor={opts.cursor ?? 0} error={opts.error ?? null}
-    width={opts.width ?? 60} lines={opts.lines ?? 6} color={opts.color ?? false} />);
+  const ui = render(
+    <HeldList
+      messages={messages}
+      total={opts.total ?? messages.length}
+      cursor={opts.cursor ?? 0}
+      error={opts.error ?? null}
+      width={opts.width ?? 60}
+      lines={opts.lines ?? 6}
+      color={opts.color ?? false}
+    />,
+  );
   return { ui, raw: () => ui.lastFrame() ?? '', lines: () => stripAnsi(ui.lastFrame() ?? '').split('\n') };
 }
 
@@ -34,10 +53,19 @@ test('the cursor marks the selected line with › under NO_COLOR, with no ANSI c
   assert.match(l[3]!, /^ {2}2:1 /);
   plain.ui.unmount();
   const coloured = showList({ cursor: 1, color: true });
-  const selected = coloured.raw().split('\n').find((line) => line.includes('1:4'))!;
+  const selected = coloured
+    .raw()
+    .split('\n')
+    .find((line) => line.includes('1:4'))!;
   assert.match(selected, /\x1b\[7m/, 'the selected line is inverse');
   assert.match(stripAnsi(selected), /^› 1:4 /, 'and keeps its marker');
-  assert.doesNotMatch(coloured.raw().split('\n').find((line) => line.includes('1:3'))!, /\x1b\[7m/);
+  assert.doesNotMatch(
+    coloured
+      .raw()
+      .split('\n')
+      .find((line) => line.includes('1:3'))!,
+    /\x1b\[7m/,
+  );
   coloured.ui.unmount();
 });
 
@@ -49,7 +77,9 @@ test('nothing held is a sentence, not an empty box', () => {
 });
 
 test('more messages than lines: a window around the cursor and a +N more line', () => {
-  const many = Array.from({ length: 20 }, (_, i) => heldMessage({ id: `1:${i + 1}`, from: 1, to: 2, type: 'accept', ballot: '1.1', slot: i + 1, value: `k=${i + 1}` }));
+  const many = Array.from({ length: 20 }, (_, i) =>
+    heldMessage({ id: `1:${i + 1}`, from: 1, to: 2, type: 'accept', ballot: '1.1', slot: i + 1, value: `k=${i + 1}` }),
+  );
   const { ui, lines } = showList({ messages: many, cursor: 10, lines: 5 });
   const l = lines();
   assert.equal(l.length, 6, l.join('\n'));
@@ -66,12 +96,23 @@ test('more messages than lines: a window around the cursor and a +N more line', 
 test('messages a replica did not list (past its thousand) are counted in the +N more line', () => {
   const { ui, lines } = showList({ total: 1003 });
   assert.match(lines()[0]!, /held \(1003\)/);
-  assert.ok(lines().some((line) => line.trimEnd() === '+1000 more (1000 not listed)'), lines().join('\n'));
+  assert.ok(
+    lines().some((line) => line.trimEnd() === '+1000 more (1000 not listed)'),
+    lines().join('\n'),
+  );
   ui.unmount();
 });
 
 test('keys and values are user text: escaped, and a long one is cut at the width', () => {
-  const hostile = heldMessage({ id: '1:1', from: 1, to: 2, type: 'accept', ballot: '1.1', key: 'k\x1b[2J', value: `v\n${'w'.repeat(200)}` });
+  const hostile = heldMessage({
+    id: '1:1',
+    from: 1,
+    to: 2,
+    type: 'accept',
+    ballot: '1.1',
+    key: 'k\x1b[2J',
+    value: `v\n${'w'.repeat(200)}`,
+  });
   const { ui, raw, lines } = showList({ messages: [hostile], width: 60 });
   assert.doesNotMatch(raw(), /\x1b\[2J/);
   const line = lines()[1]!;
@@ -100,7 +141,9 @@ test('the held feed reads at once, publishes only changes, and a refresh during 
   let release: () => void = () => undefined;
   const feed = new HeldFeed(() => {
     reads++;
-    return new Promise((resolve) => { release = () => resolve({ messages: answer, total: answer.length }); });
+    return new Promise((resolve) => {
+      release = () => resolve({ messages: answer, total: answer.length });
+    });
   }, 60_000);
   let published = 0;
   feed.subscribe(() => published++);
@@ -115,7 +158,10 @@ test('the held feed reads at once, publishes only changes, and a refresh during 
   await turns();
   assert.equal(reads, 2, 'the refreshes asked for during the read are one read after it');
   assert.equal(published, 1);
-  assert.deepEqual(feed.getSnapshot().messages.map((m) => m.id), ['1:3', '1:4', '2:1']);
+  assert.deepEqual(
+    feed.getSnapshot().messages.map((m) => m.id),
+    ['1:3', '1:4', '2:1'],
+  );
   release();
   await turns();
   assert.equal(published, 1, 'the same answer again does not re-render');
@@ -125,7 +171,10 @@ test('the held feed reads at once, publishes only changes, and a refresh during 
   release();
   await turns();
   assert.equal(published, 2);
-  assert.deepEqual(feed.getSnapshot().messages.map((m) => m.id), ['1:4', '2:1']);
+  assert.deepEqual(
+    feed.getSnapshot().messages.map((m) => m.id),
+    ['1:4', '2:1'],
+  );
   feed.stop();
 });
 
@@ -159,7 +208,9 @@ test('the held feed polls until stopped, keeps the last list when a read fails, 
 });
 
 test('the held feed keeps at most MAX_HELD_KEPT messages', async () => {
-  const many = Array.from({ length: MAX_HELD_KEPT + 10 }, (_, i) => heldMessage({ id: `1:${i + 1}`, from: 1, to: 2, type: 'prepare', ballot: '1.1' }));
+  const many = Array.from({ length: MAX_HELD_KEPT + 10 }, (_, i) =>
+    heldMessage({ id: `1:${i + 1}`, from: 1, to: 2, type: 'prepare', ballot: '1.1' }),
+  );
   const feed = new HeldFeed(async () => ({ messages: many, total: many.length }), 60_000);
   feed.refresh();
   await turns();

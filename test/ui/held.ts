@@ -2,7 +2,14 @@
 import type { HeldMessage } from '../../src/node/step.js';
 
 export function heldMessage(opts: {
-  id: string; from: number; to: number; type: string; ballot?: string | null; slot?: number | null; key?: string | null; value?: string | null;
+  id: string;
+  from: number;
+  to: number;
+  type: string;
+  ballot?: string | null;
+  slot?: number | null;
+  key?: string | null;
+  value?: string | null;
 }): HeldMessage {
   const ballot = opts.ballot ?? null;
   const slot = opts.slot ?? null;
@@ -10,7 +17,14 @@ export function heldMessage(opts: {
   const where = slot !== null ? ` #${slot}` : '';
   const inner = [ballot, value].filter((x) => x !== null).join(', ');
   return {
-    id: opts.id, from: opts.from, to: opts.to, type: opts.type, ballot, slot, key: opts.key ?? null, value,
+    id: opts.id,
+    from: opts.from,
+    to: opts.to,
+    type: opts.type,
+    ballot,
+    slot,
+    key: opts.key ?? null,
+    value,
     text: `node-${opts.from} → node-${opts.to} ${opts.type}${where}${inner !== '' ? ` (${inner})` : ''}`,
   };
 }

@@ -56,19 +56,48 @@ function harness(opts: { fps?: number; missedChosen?: () => Promise<MissedChosen
   let emit: (e: ClusterEvent) => void = () => undefined;
   let unsubscribed = 0;
   const actions: DashboardActions = {
-    kill: async (id) => { calls.push(`kill(${id})`); }, restart: async () => undefined, propose: async () => undefined,
-    isolate: async () => undefined, heal: async () => undefined, quit: async () => { calls.push('quit'); },
-    tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
-    release: async () => undefined, tickNode: async () => undefined,
+    kill: async (id) => {
+      calls.push(`kill(${id})`);
+    },
+    restart: async () => undefined,
+    propose: async () => undefined,
+    isolate: async () => undefined,
+    heal: async () => undefined,
+    quit: async () => {
+      calls.push('quit');
+    },
+    tick: async () => undefined,
+    deliverAll: async () => undefined,
+    dropAll: async () => undefined,
+    release: async () => undefined,
+    tickNode: async () => undefined,
   };
   const exitListeners = process.listenerCount('exit');
   const dashboard = startDashboard({
-    subscribe: (onEvent) => { emit = onEvent; return () => { unsubscribed++; }; },
-    actions, clusterSize: 5, protocol: 'multi', color: false, fps: opts.fps ?? 30,
+    subscribe: (onEvent) => {
+      emit = onEvent;
+      return () => {
+        unsubscribed++;
+      };
+    },
+    actions,
+    clusterSize: 5,
+    protocol: 'multi',
+    color: false,
+    fps: opts.fps ?? 30,
     ...(opts.missedChosen ? { missedChosen: opts.missedChosen } : {}),
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
   });
-  return { stdout, stdin, calls, dashboard, emit: (e: ClusterEvent) => emit(e), unsubscribed: () => unsubscribed, exitListeners };
+  return {
+    stdout,
+    stdin,
+    calls,
+    dashboard,
+    emit: (e: ClusterEvent) => emit(e),
+    unsubscribed: () => unsubscribed,
+    exitListeners,
+  };
 }
 
 async function settle(): Promise<void> {
@@ -103,9 +132,16 @@ test('FrameStore folds every event but hands React one snapshot per frame', () =
 test('startDashboard renders folded events, and unmount from outside restores the terminal', async () => {
   const h = harness();
   for (const e of multiStream()) h.emit(e);
-  for (let i = 0; i < 5_000; i++) h.emit({ type: 'flow', node: 1, droppedLines: 0, lines: [{ atMs: i, type: 'accept', text: `node-1 → node-2 accept #${i} (4.1, x=${i})` }] });
+  for (let i = 0; i < 5_000; i++)
+    h.emit({
+      type: 'flow',
+      node: 1,
+      droppedLines: 0,
+      lines: [{ atMs: i, type: 'accept', text: `node-1 → node-2 accept #${i} (4.1, x=${i})` }],
+    });
   // The frame timer publishes on its own; wait (bounded) for the frame that shows the last event.
-  for (let i = 0; i < 200 && !stripAnsi(h.stdout.text).includes('accept #4999 '); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && !stripAnsi(h.stdout.text).includes('accept #4999 '); i++)
+    await new Promise((r) => setTimeout(r, 10));
   h.dashboard.unmount();
   await h.dashboard.waitUntilExit();
   const text = stripAnsi(h.stdout.text);
@@ -160,13 +196,25 @@ test('a pipe gets no alternate-screen codes, and a stdin that is no terminal mak
   const stdin = new FakeKeyboard();
   stdin.isTTY = false;
   const dashboard = startDashboard({
-    subscribe: () => () => undefined, clusterSize: 3, protocol: 'basic', color: false,
+    subscribe: () => () => undefined,
+    clusterSize: 3,
+    protocol: 'basic',
+    color: false,
     actions: {
-      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
-      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
-      release: async () => undefined, tickNode: async () => undefined,
+      kill: async () => undefined,
+      restart: async () => undefined,
+      propose: async () => undefined,
+      isolate: async () => undefined,
+      heal: async () => undefined,
+      quit: async () => undefined,
+      tick: async () => undefined,
+      deliverAll: async () => undefined,
+      dropAll: async () => undefined,
+      release: async () => undefined,
+      tickNode: async () => undefined,
     },
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
   });
   await settle();
   dashboard.unmount();
@@ -183,10 +231,18 @@ async function frameShowing(stdout: FakeTerminal, text: string): Promise<string>
 
 test('startDashboard seeds the chosen list with the values chosen before it started, under live ones', async () => {
   let answer: (m: MissedChosen) => void = () => undefined;
-  const h = harness({ missedChosen: () => new Promise((resolve) => { answer = resolve; }) });
+  const h = harness({
+    missedChosen: () =>
+      new Promise((resolve) => {
+        answer = resolve;
+      }),
+  });
   for (const e of multiStream()) h.emit(e);
   // The log is read while slot 17 also arrives live: it must be listed once, with the live ballot.
-  answer({ node: 3, entries: [17, 15, 14].map((slot) => ({ instance: String(slot), value: `m=${slot}`, ballot: null, atMs: 0 })) });
+  answer({
+    node: 3,
+    entries: [17, 15, 14].map((slot) => ({ instance: String(slot), value: `m=${slot}`, ballot: null, atMs: 0 })),
+  });
   await frameShowing(h.stdout, '#14');
   h.dashboard.unmount();
   await h.dashboard.waitUntilExit();
@@ -201,7 +257,11 @@ test('startDashboard seeds the chosen list with the values chosen before it star
 });
 
 test('startDashboard survives a history read that rejects: one line in the log pane, nothing else', async () => {
-  const h = harness({ missedChosen: async () => { throw new Error('connection refused'); } });
+  const h = harness({
+    missedChosen: async () => {
+      throw new Error('connection refused');
+    },
+  });
   for (const e of multiStream()) h.emit(e);
   await frameShowing(h.stdout, 'could not read earlier chosen values: connection refused');
   h.dashboard.unmount();
@@ -220,18 +280,37 @@ test('step mode through startDashboard: the held list is read at once, and again
   let reads = 0;
   const released: string[] = [];
   const dashboard = startDashboard({
-    subscribe: () => () => undefined, clusterSize: 3, protocol: 'multi', color: false, fps: 30, step: true,
+    subscribe: () => () => undefined,
+    clusterSize: 3,
+    protocol: 'multi',
+    color: false,
+    fps: 30,
+    step: true,
     // Polling a minute apart: within this test only the first read and the read after the key can show anything,
     // so the test needs no timing assumption about a loaded machine.
     heldPollMs: 60_000,
-    held: async () => { reads++; return { messages: held, total: held.length }; },
+    held: async () => {
+      reads++;
+      return { messages: held, total: held.length };
+    },
     actions: {
-      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
-      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
-      release: async (op, id) => { released.push(`${op}(${id})`); held = held.filter((m) => m.id !== id); },
+      kill: async () => undefined,
+      restart: async () => undefined,
+      propose: async () => undefined,
+      isolate: async () => undefined,
+      heal: async () => undefined,
+      quit: async () => undefined,
+      tick: async () => undefined,
+      deliverAll: async () => undefined,
+      dropAll: async () => undefined,
+      release: async (op, id) => {
+        released.push(`${op}(${id})`);
+        held = held.filter((m) => m.id !== id);
+      },
       tickNode: async () => undefined,
     },
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
   });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let readsBeforeKey = 0;
@@ -264,15 +343,32 @@ test('step mode through startDashboard: the held list is polled while the dashbo
   const stdout = new FakeTerminal();
   let reads = 0;
   const dashboard = startDashboard({
-    subscribe: () => () => undefined, clusterSize: 3, protocol: 'multi', color: false, fps: 30, step: true,
+    subscribe: () => () => undefined,
+    clusterSize: 3,
+    protocol: 'multi',
+    color: false,
+    fps: 30,
+    step: true,
     heldPollMs: 10,
-    held: async () => { reads++; return { messages: acceptsHeld(), total: 3 }; },
-    actions: {
-      kill: async () => undefined, restart: async () => undefined, propose: async () => undefined, isolate: async () => undefined, heal: async () => undefined,
-      quit: async () => undefined, tick: async () => undefined, deliverAll: async () => undefined, dropAll: async () => undefined,
-      release: async () => undefined, tickNode: async () => undefined,
+    held: async () => {
+      reads++;
+      return { messages: acceptsHeld(), total: 3 };
     },
-    stdout: stdout as unknown as NodeJS.WriteStream, stdin: new FakeKeyboard() as unknown as NodeJS.ReadStream,
+    actions: {
+      kill: async () => undefined,
+      restart: async () => undefined,
+      propose: async () => undefined,
+      isolate: async () => undefined,
+      heal: async () => undefined,
+      quit: async () => undefined,
+      tick: async () => undefined,
+      deliverAll: async () => undefined,
+      dropAll: async () => undefined,
+      release: async () => undefined,
+      tickNode: async () => undefined,
+    },
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: new FakeKeyboard() as unknown as NodeJS.ReadStream,
   });
   try {
     for (let i = 0; i < 1000 && reads < 3; i++) await new Promise((r) => setTimeout(r, 5));

@@ -8,30 +8,53 @@ import './force-color.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from 'ink-testing-library';
-import { Ballot } from '../../src/core/ballot.js';
-import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
 import { initialEvents, proposeAction, removedIds, watchClusterGone } from '../../src/cli/services/dashboard.js';
+import type { ClusterStatus } from '../../src/cluster/orchestrator.js';
+import { Ballot } from '../../src/core/ballot.js';
 import { Dashboard, type DashboardActions } from '../../src/ui/dashboard.js';
-import { applyEvent, initialDashboard, markRemoved, markStopped, type DashboardState } from '../../src/ui/model.js';
+import { applyEvent, type DashboardState, initialDashboard, markRemoved, markStopped } from '../../src/ui/model.js';
 import { tableColumns } from '../../src/ui/replica-table.js';
 import { basicStream, fold, multiStream, status, stripAnsi } from './fixtures.js';
 
 function recording(log: string[], answers: Partial<Record<'propose', string>> = {}): DashboardActions {
-  const record = (name: string) => async (arg?: number | string): Promise<string | void> => {
-    log.push(arg === undefined ? name : `${name}(${arg})`);
-    return (answers as Record<string, string | undefined>)[name];
-  };
+  const record =
+    (name: string) =>
+    async (arg?: number | string): Promise<string | void> => {
+      log.push(arg === undefined ? name : `${name}(${arg})`);
+      return (answers as Record<string, string | undefined>)[name];
+    };
   return {
-    kill: record('kill'), restart: record('restart'), propose: record('propose'), isolate: record('isolate'), heal: record('heal'), quit: record('quit'),
-    tick: record('tick'), deliverAll: record('deliverAll'), dropAll: record('dropAll'),
-    release: async (op, id) => { await record(op)(id); }, tickNode: record('tickNode'),
+    kill: record('kill'),
+    restart: record('restart'),
+    propose: record('propose'),
+    isolate: record('isolate'),
+    heal: record('heal'),
+    quit: record('quit'),
+    tick: record('tick'),
+    deliverAll: record('deliverAll'),
+    dropAll: record('dropAll'),
+    release: async (op, id) => {
+      await record(op)(id);
+    },
+    tickNode: record('tickNode'),
   };
 }
 
-function show(state: DashboardState, o: { columns?: number; rows?: number; quitStopsCluster?: boolean; answers?: Partial<Record<'propose', string>> } = {}) {
+function show(
+  state: DashboardState,
+  o: { columns?: number; rows?: number; quitStopsCluster?: boolean; answers?: Partial<Record<'propose', string>> } = {},
+) {
   const log: string[] = [];
-  const ui = render(<Dashboard state={state} actions={recording(log, o.answers)} columns={o.columns ?? 80} rows={o.rows ?? 23} color={false}
-    {...(o.quitStopsCluster !== undefined ? { quitStopsCluster: o.quitStopsCluster } : {})} />);
+  const ui = render(
+    <Dashboard
+      state={state}
+      actions={recording(log, o.answers)}
+      columns={o.columns ?? 80}
+      rows={o.rows ?? 23}
+      color={false}
+      {...(o.quitStopsCluster !== undefined ? { quitStopsCluster: o.quitStopsCluster } : {})}
+    />,
+  );
   return { ui, log, frame: () => stripAnsi(ui.lastFrame() ?? '') };
 }
 
@@ -53,7 +76,12 @@ test('once the cluster stopped, the dashboard says so in place of the faults lin
 test('paxos ui notices a closed connection and reports it once; a slow answer is not a stop', async () => {
   const gone: string[] = [];
   let answer: () => Promise<unknown> = () => Promise.reject(new Error('timed out after 5000 ms'));
-  const stop = watchClusterGone({ poll: () => answer(), alive: () => true, onGone: (r) => gone.push(r), intervalMs: 5 });
+  const stop = watchClusterGone({
+    poll: () => answer(),
+    alive: () => true,
+    onGone: (r) => gone.push(r),
+    intervalMs: 5,
+  });
   await new Promise((resolve) => setTimeout(resolve, 30));
   assert.deepEqual(gone, []);
   answer = () => Promise.reject(new Error('the connection is closed'));
@@ -62,7 +90,12 @@ test('paxos ui notices a closed connection and reports it once; a slow answer is
   assert.match(gone[0]!, /closed the connection \(the connection is closed\): paxos down was run/);
   stop();
   const dead: string[] = [];
-  const stop2 = watchClusterGone({ poll: () => Promise.reject(new Error('timed out')), alive: () => false, onGone: (r) => dead.push(r), intervalMs: 5 });
+  const stop2 = watchClusterGone({
+    poll: () => Promise.reject(new Error('timed out')),
+    alive: () => false,
+    onGone: (r) => dead.push(r),
+    intervalMs: 5,
+  });
   await new Promise((resolve) => setTimeout(resolve, 30));
   assert.deepEqual(dead, ['paxos down was run, or its orchestrator exited']);
   stop2();
@@ -84,7 +117,10 @@ test('in paxos up, the hint line and the help say that q stops the cluster', asy
 
 function clusterStatus(over: Partial<ClusterStatus> = {}): ClusterStatus {
   return {
-    protocol: 'multi', clusterSize: 3, orchestratorPid: 1, faults: {},
+    protocol: 'multi',
+    clusterSize: 3,
+    orchestratorPid: 1,
+    faults: {},
     replicas: [1, 2, 3].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })),
     ...over,
   };
@@ -108,7 +144,10 @@ test('a delay or a drop rate in force is shown on attach too; none is faults: no
     r.ui.unmount();
     return f;
   };
-  assert.match(shown(clusterStatus({ faults: { delayMs: { min: 5, max: 50 }, dropRate: 0.1 } })), /faults: delay 5-50ms · drop 10%/);
+  assert.match(
+    shown(clusterStatus({ faults: { delayMs: { min: 5, max: 50 }, dropRate: 0.1 } })),
+    /faults: delay 5-50ms · drop 10%/,
+  );
   assert.match(shown(clusterStatus()), /faults: none/);
 });
 
@@ -118,11 +157,21 @@ test('after remove and replace: no ? rows, the header counts the configuration, 
   // Seven ids spent, node-1 and node-2 removed (replaced by node-6 and node-7): status lists five replicas.
   const s = clusterStatus({
     clusterSize: 5,
-    members: [1, 2, 3, 4, 5, 6, 7].map((id) => ({ id, state: id <= 2 ? 'removed' as const : 'voter' as const })),
-    replicas: [3, 4, 5, 6, 7].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })),
+    members: [1, 2, 3, 4, 5, 6, 7].map((id) => ({ id, state: id <= 2 ? ('removed' as const) : ('voter' as const) })),
+    replicas: [3, 4, 5, 6, 7].map((id) => ({
+      id,
+      port: 7000 + id,
+      pid: 100 + id,
+      up: true,
+      isolated: false,
+      status: null,
+    })),
   });
   assert.deepEqual(removedIds(s), [1, 2]);
-  const state = initialEvents(s, 1, true).reduce(applyEvent, markRemoved(initialDashboard({ clusterSize: 7, protocol: 'multi' }), removedIds(s)));
+  const state = initialEvents(s, 1, true).reduce(
+    applyEvent,
+    markRemoved(initialDashboard({ clusterSize: 7, protocol: 'multi' }), removedIds(s)),
+  );
   const { ui, frame } = show(state);
   const f = frame();
   assert.match(f, /5 replicas/);
@@ -133,15 +182,23 @@ test('after remove and replace: no ? rows, the header counts the configuration, 
 });
 
 test('an id missing from the status is a removed one even without the manifest', () => {
-  const s = clusterStatus({ replicas: [2, 3].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })) });
+  const s = clusterStatus({
+    replicas: [2, 3].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })),
+  });
   assert.deepEqual(removedIds(s), [1]);
-  const gap = clusterStatus({ clusterSize: 3, replicas: [1, 3, 4].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })) });
+  const gap = clusterStatus({
+    clusterSize: 3,
+    replicas: [1, 3, 4].map((id) => ({ id, port: 7000 + id, pid: 100 + id, up: true, isolated: false, status: null })),
+  });
   assert.deepEqual(removedIds(gap), [2]);
 });
 
 test('a replica removed while watched and then stopped leaves the table; the arrows skip it', async () => {
   const epoch1 = { epoch: 1, voters: [2, 3, 4, 5], startSlot: 20 };
-  const events = [...multiStream(), status({ node: 3, role: 'leader', leader: 3, promised: Ballot(4, 3), uptimeMs: 3000 })];
+  const events = [
+    ...multiStream(),
+    status({ node: 3, role: 'leader', leader: 3, promised: Ballot(4, 3), uptimeMs: 3000 }),
+  ];
   let state = fold(events, { clusterSize: 5, protocol: 'multi' });
   state = { ...state, membership: epoch1 };
   state = applyEvent(state, { type: 'replica-down', node: 1, reason: 'removed', atMs: 2 });
@@ -182,7 +239,8 @@ test('keys arriving in one chunk are each acted on: iy isolates, px=1⏎ propose
 function assertFits(frame: string, columns: number, rows: number): void {
   const lines = frame.split('\n');
   assert.ok(lines.length <= rows, `${lines.length} lines in a ${rows}-row frame:\n${frame}`);
-  for (const line of lines) assert.ok([...line].length <= columns, `line longer than ${columns} (${[...line].length}): ${line}\n${frame}`);
+  for (const line of lines)
+    assert.ok([...line].length <= columns, `line longer than ${columns} (${[...line].length}): ${line}\n${frame}`);
 }
 
 test('at 50x12 the dashboard fits without wrapping: fewer columns, every replica name and state still there', () => {
@@ -190,7 +248,9 @@ test('at 50x12 the dashboard fits without wrapping: fewer columns, every replica
     // render.tsx hands the dashboard one row fewer than the terminal has.
     const { ui, frame } = show(state, { columns: 50, rows: 11 });
     assertFits(frame(), 50, 11);
-    const header = frame().split('\n').find((l) => /replica +state/.test(l));
+    const header = frame()
+      .split('\n')
+      .find((l) => /replica +state/.test(l));
     assert.ok(header !== undefined && !header.includes('in/out'), frame());
     ui.unmount();
   }
@@ -206,10 +266,15 @@ test('at 200 columns the accepted column is capped and the others share the widt
   const t = tableColumns(200);
   assert.equal(t.accepted, 60);
   assert.ok((t.widths.node ?? 0) > 9);
-  assert.deepEqual(tableColumns(80), { widths: { mark: 2, node: 9, state: 9, role: 10, promised: 9, chosen: 7, io: 12, rate: 6 }, accepted: 16 });
+  assert.deepEqual(tableColumns(80), {
+    widths: { mark: 2, node: 9, state: 9, role: 10, promised: 9, chosen: 7, io: 12, rate: 6 },
+    accepted: 16,
+  });
   const { ui, frame } = show(multi(), { columns: 200, rows: 40 });
   assertFits(frame(), 200, 40);
-  const header = frame().split('\n').find((l) => /replica +state/.test(l))!;
+  const header = frame()
+    .split('\n')
+    .find((l) => /replica +state/.test(l))!;
   const gap = header.indexOf('chosen') - header.indexOf('accepted');
   assert.ok(gap <= 61, `accepted column ${gap} wide:\n${header}`);
   ui.unmount();
@@ -222,11 +287,24 @@ test('Basic: idle catch-up messages are counted, not listed, so the duel stays o
     { atMs: 1, type: 'prepare', text: 'node-1 → node-2 prepare x (1.1)' },
     { atMs: 2, type: 'promise', text: 'node-2 → node-1 promise x (1.1)' },
   ];
-  const idle = Array.from({ length: 80 }, (_, i) => ({ atMs: 3 + i, type: i % 2 ? 'catchup' : 'learn', text: i % 2 ? 'node-2 → node-3 catchup from 4' : 'node-3 → node-2 learn ' }));
-  const state = fold([...basicStream(),
-    { type: 'flow', node: 1, droppedLines: 0, lines: duel },
-    { type: 'flow', node: 2, droppedLines: 0, lines: [...idle, { atMs: 99, type: 'learn', text: 'node-3 → node-2 learn x=7' }] },
-  ], { clusterSize: 3, protocol: 'basic' });
+  const idle = Array.from({ length: 80 }, (_, i) => ({
+    atMs: 3 + i,
+    type: i % 2 ? 'catchup' : 'learn',
+    text: i % 2 ? 'node-2 → node-3 catchup from 4' : 'node-3 → node-2 learn ',
+  }));
+  const state = fold(
+    [
+      ...basicStream(),
+      { type: 'flow', node: 1, droppedLines: 0, lines: duel },
+      {
+        type: 'flow',
+        node: 2,
+        droppedLines: 0,
+        lines: [...idle, { atMs: 99, type: 'learn', text: 'node-3 → node-2 learn x=7' }],
+      },
+    ],
+    { clusterSize: 3, protocol: 'basic' },
+  );
   assert.equal(state.flowFolded, 80);
   const { ui, frame } = show(state, { columns: 100, rows: 30 });
   assert.match(frame(), /80 idle catch-ups hidden/);
@@ -240,9 +318,21 @@ test('Basic: idle catch-up messages are counted, not listed, so the duel stays o
 // ---------------------------------------------------------------- 7. propose answers what was chosen
 
 test('a propose from the dashboard says what was chosen, where and at which ballot', async () => {
-  const propose = proposeAction(async () => ({
-    ok: true, op: 'propose', key: 'x', value: '1', slot: 42, ballot: Ballot(4, 3), roundTrips: 1, alreadyChosen: false, latencyMs: 2.5, node: 3,
-  } as never));
+  const propose = proposeAction(
+    async () =>
+      ({
+        ok: true,
+        op: 'propose',
+        key: 'x',
+        value: '1',
+        slot: 42,
+        ballot: Ballot(4, 3),
+        roundTrips: 1,
+        alreadyChosen: false,
+        latencyMs: 2.5,
+        node: 3,
+      }) as never,
+  );
   const sentence = await propose('x=1');
   assert.match(sentence, /^chosen x=1 in slot #42 at ballot 4\.3, 1 round trip, 2\.5 ms via node-3$/);
   const { ui, frame } = show(multi(), { answers: { propose: sentence } });

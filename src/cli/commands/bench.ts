@@ -1,4 +1,4 @@
-import { Option, type Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
 import type { Protocol } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import { didYouMean, parseIntFlag, parseSoakLength } from '../parse.js';
@@ -11,43 +11,90 @@ function intList(flag: string, min: number, max: number) {
 function protocols(raw: string): Protocol[] {
   if (raw === 'both') return ['multi', 'basic'];
   if (raw === 'multi' || raw === 'basic') return [raw];
-  throw new UsageError(`--protocol must be multi, basic or both, got "${raw}"${didYouMean(raw, ['multi', 'basic', 'both'])}`);
+  throw new UsageError(
+    `--protocol must be multi, basic or both, got "${raw}"${didYouMean(raw, ['multi', 'basic', 'both'])}`,
+  );
 }
 
 export function registerBench(program: Command, setExit: (code: number) => void): void {
-  program.command('bench')
-    .description('measure throughput, latency percentiles, messages and fsyncs per chosen value, and memory, on real replicas with durability on')
+  program
+    .command('bench')
+    .description(
+      'measure throughput, latency percentiles, messages and fsyncs per chosen value, and memory, on real replicas with durability on',
+    )
     .option('-n, --nodes <list>', 'replicas per cluster, e.g. 3 or 3,5,7', intList('-n', 1, 15), [3])
     .option('--protocol <name>', 'multi, basic or both', protocols, ['multi'] as Protocol[])
     .option('--ops <count>', 'proposals per measurement', parseIntFlag('--ops', 10, 10_000_000), 20_000)
     .option('--concurrency <list>', 'proposals in flight, e.g. 1,16,64', intList('--concurrency', 1, 4096), [1, 16, 64])
     .option('--value-size <list>', 'bytes per value, e.g. 8 or 8,1024,65536', intList('--value-size', 0, 65_536), [8])
-    .option('--soak <length>', 'run one configuration for this many values (1000000) or this long (10m), a row per --interval, and say whether memory, disk and throughput stayed flat', parseSoakLength('--soak'))
-    .addOption(new Option('--interval <length>', 'with --soak: a row every this many values (100000) or this long (30s)').argParser(parseSoakLength('--interval')).default({ ms: 10_000 } as { values: number } | { ms: number }, '10s'))
-    .option('--keys <count>', 'with --soak: Multi-Paxos keys cycled through, so the application state stays bounded', parseIntFlag('--keys', 1, 1_000_000), 1000)
+    .option(
+      '--soak <length>',
+      'run one configuration for this many values (1000000) or this long (10m), a row per --interval, and say whether memory, disk and throughput stayed flat',
+      parseSoakLength('--soak'),
+    )
+    .addOption(
+      new Option('--interval <length>', 'with --soak: a row every this many values (100000) or this long (30s)')
+        .argParser(parseSoakLength('--interval'))
+        .default({ ms: 10_000 } as { values: number } | { ms: number }, '10s'),
+    )
+    .option(
+      '--keys <count>',
+      'with --soak: Multi-Paxos keys cycled through, so the application state stays bounded',
+      parseIntFlag('--keys', 1, 1_000_000),
+      1000,
+    )
     .option('--attach', 'measure the running cluster (from `paxos up`) instead of starting one')
     .option('--json', 'print the rows as JSON')
     .option('--out <file>', 'also write the rows and the machine to this JSON file')
     .action(async (o, cmd) => {
       const tty = process.stderr.isTTY === true;
       // Stdout and stderr share the terminal: the progress line is cleared first, or the row lands on its end.
-      const print = (line: string) => { if (tty) process.stderr.write('\r\x1b[2K'); process.stdout.write(`${line}\n`); };
+      const print = (line: string) => {
+        if (tty) process.stderr.write('\r\x1b[2K');
+        process.stdout.write(`${line}\n`);
+      };
       const progress = tty ? { progress: (text: string) => process.stderr.write(`\r\x1b[2K${text}`) } : {};
       const fromCli = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       if (o.soak === undefined) {
-        for (const flag of ['interval', 'keys'] as const) if (fromCli(flag)) throw new UsageError(`--${flag} only applies to --soak`);
+        for (const flag of ['interval', 'keys'] as const)
+          if (fromCli(flag)) throw new UsageError(`--${flag} only applies to --soak`);
       } else {
         // Concurrency's default is a list for the table; a soak left to the default runs the busiest of it.
-        const concurrency = cmd.getOptionValueSource('concurrency') === 'default' ? [Math.max(...o.concurrency)] : o.concurrency;
-        const lists = ([['-n', o.nodes], ['--protocol', o.protocol], ['--concurrency', concurrency], ['--value-size', o.valueSize]] as const)
-          .filter(([, v]) => v.length > 1).map(([flag]) => flag);
-        if (lists.length > 0) throw new UsageError(`--soak runs one configuration, so ${lists.length === 1 ? `${lists[0]} must be` : `${lists.slice(0, -1).join(', ')} and ${lists.at(-1)} must each be`} a single value`);
+        const concurrency =
+          cmd.getOptionValueSource('concurrency') === 'default' ? [Math.max(...o.concurrency)] : o.concurrency;
+        const lists = (
+          [
+            ['-n', o.nodes],
+            ['--protocol', o.protocol],
+            ['--concurrency', concurrency],
+            ['--value-size', o.valueSize],
+          ] as const
+        )
+          .filter(([, v]) => v.length > 1)
+          .map(([flag]) => flag);
+        if (lists.length > 0)
+          throw new UsageError(
+            `--soak runs one configuration, so ${lists.length === 1 ? `${lists[0]} must be` : `${lists.slice(0, -1).join(', ')} and ${lists.at(-1)} must each be`} a single value`,
+          );
         if (fromCli('ops')) throw new UsageError('--ops and --soak both say how long to run; give one of them');
-        if (o.protocol[0] === 'basic' && fromCli('keys')) throw new UsageError('--keys applies to Multi-Paxos: Basic Paxos keys are write-once, so its soak gives each value a new key');
+        if (o.protocol[0] === 'basic' && fromCli('keys'))
+          throw new UsageError(
+            '--keys applies to Multi-Paxos: Basic Paxos keys are write-once, so its soak gives each value a new key',
+          );
         const { runSoak } = await import('../services/bench-soak.js');
         const result = await runSoak({
-          protocol: o.protocol[0]!, nodes: o.nodes[0]!, concurrency: concurrency[0]!, valueSize: o.valueSize[0]!, keys: o.keys,
-          length: o.soak, interval: o.interval, attach: o.attach === true, json: o.json === true, ...(o.out ? { out: o.out } : {}), print, ...progress,
+          protocol: o.protocol[0]!,
+          nodes: o.nodes[0]!,
+          concurrency: concurrency[0]!,
+          valueSize: o.valueSize[0]!,
+          keys: o.keys,
+          length: o.soak,
+          interval: o.interval,
+          attach: o.attach === true,
+          json: o.json === true,
+          ...(o.out ? { out: o.out } : {}),
+          print,
+          ...progress,
         });
         if (tty) process.stderr.write('\r\x1b[2K');
         setExit(result.rows.some((r) => r.failed > 0) ? 1 : 0);
@@ -55,8 +102,16 @@ export function registerBench(program: Command, setExit: (code: number) => void)
       }
       const { runBench } = await import('../services/bench.js');
       const rows = await runBench({
-        protocols: o.protocol, nodes: o.nodes, ops: o.ops, concurrency: o.concurrency, valueSizes: o.valueSize, attach: o.attach === true,
-        json: o.json === true, ...(o.out ? { out: o.out } : {}), print, ...progress,
+        protocols: o.protocol,
+        nodes: o.nodes,
+        ops: o.ops,
+        concurrency: o.concurrency,
+        valueSizes: o.valueSize,
+        attach: o.attach === true,
+        json: o.json === true,
+        ...(o.out ? { out: o.out } : {}),
+        print,
+        ...progress,
       });
       if (tty) process.stderr.write('\r\x1b[2K');
       setExit(rows.some((r) => r.failed > 0) ? 1 : 0);

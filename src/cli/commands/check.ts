@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { Option, type Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
+import { NEMESIS_KINDS, type NemesisKind, parseNemesis } from '../../check/nemesis.js';
 import { paxosHome } from '../../cluster/home.js';
-import { parseNemesis, NEMESIS_KINDS, type NemesisKind } from '../../check/nemesis.js';
 import { UsageError } from '../../errors.js';
 import { parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
 
@@ -22,30 +22,75 @@ function plantFlag(raw: string): string {
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
-  program.command('check')
-    .description('a Jepsen-style test of real replicas: concurrent clients, a seeded nemesis, a recorded history, linearizability, agreement and durability checks, and a timeline you can open. Exit 0: pass; 1: a violation; 3: undecided')
+  program
+    .command('check')
+    .description(
+      'a Jepsen-style test of real replicas: concurrent clients, a seeded nemesis, a recorded history, linearizability, agreement and durability checks, and a timeline you can open. Exit 0: pass; 1: a violation; 3: undecided',
+    )
     .option('-n, --nodes <count>', 'replicas (when it starts its own cluster)', parseIntFlag('-n', 1, 15), 5)
     .option('--protocol <name>', 'multi or basic', parseProtocol, 'multi')
     .option('--time <duration>', 'how long the clients and the nemesis run', parseDurationMs('--time'), 60_000)
-    .option('--clients <count>', 'concurrent clients, one operation in flight each', parseIntFlag('--clients', 1, 256), 8)
-    .option('--keys <count>', 'keys the clients read and write (Basic Paxos: 40 times as many write-once keys)', parseIntFlag('--keys', 1, 10_000), 5)
-    .option('--nemesis <list>', `faults, comma-separated, or none: ${NEMESIS_KINDS.join(',')}`, nemesisFlag, [...NEMESIS_KINDS])
-    .option('--seed <n>', 'the nemesis schedule and the workload come from this seed (default: random, printed)', parseIntFlag('--seed', 0, 2 ** 31))
+    .option(
+      '--clients <count>',
+      'concurrent clients, one operation in flight each',
+      parseIntFlag('--clients', 1, 256),
+      8,
+    )
+    .option(
+      '--keys <count>',
+      'keys the clients read and write (Basic Paxos: 40 times as many write-once keys)',
+      parseIntFlag('--keys', 1, 10_000),
+      5,
+    )
+    .option('--nemesis <list>', `faults, comma-separated, or none: ${NEMESIS_KINDS.join(',')}`, nemesisFlag, [
+      ...NEMESIS_KINDS,
+    ])
+    .option(
+      '--seed <n>',
+      'the nemesis schedule and the workload come from this seed (default: random, printed)',
+      parseIntFlag('--seed', 0, 2 ** 31),
+    )
     .option('--out <dir>', 'results folder (default: $PAXOS_HOME/checks/<time>)')
     .option('--attach', 'test the cluster running in $PAXOS_HOME instead of starting one')
-    .option('--op-timeout <duration>', 'how long a replica keeps trying one operation', parseDurationMs('--op-timeout'), 1000)
-    .option('--check-budget <duration>', 'time the linearizability search may take before it says "unknown"', parseDurationMs('--check-budget'), 60_000)
+    .option(
+      '--op-timeout <duration>',
+      'how long a replica keeps trying one operation',
+      parseDurationMs('--op-timeout'),
+      1000,
+    )
+    .option(
+      '--check-budget <duration>',
+      'time the linearizability search may take before it says "unknown"',
+      parseDurationMs('--check-budget'),
+      60_000,
+    )
     .option('--json', 'print results.json')
-    .addOption(new Option('--plant <bug>', 'start the replicas with a planted bug, to show the check catches it').argParser(plantFlag).hideHelp())
+    .addOption(
+      new Option('--plant <bug>', 'start the replicas with a planted bug, to show the check catches it')
+        .argParser(plantFlag)
+        .hideHelp(),
+    )
     .action(async (f) => {
-      if (f.attach && f.plant !== undefined) throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
+      if (f.attach && f.plant !== undefined)
+        throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
       const seed = f.seed ?? randomInt(1, 2 ** 31);
       const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
       const { runCheckCommand } = await import('../services/check.js');
       const code = await runCheckCommand({
-        clusterSize: f.nodes, protocol: f.protocol, durationMs: f.time, clients: f.clients, keys: f.keys, nemesis: f.nemesis, seed, outDir,
-        attach: f.attach === true, clusterHome: join(outDir, 'cluster'), opTimeoutMs: f.opTimeout, checkBudgetMs: f.checkBudget,
-        json: f.json === true, ...(f.plant !== undefined ? { plant: f.plant } : {}),
+        clusterSize: f.nodes,
+        protocol: f.protocol,
+        durationMs: f.time,
+        clients: f.clients,
+        keys: f.keys,
+        nemesis: f.nemesis,
+        seed,
+        outDir,
+        attach: f.attach === true,
+        clusterHome: join(outDir, 'cluster'),
+        opTimeoutMs: f.opTimeout,
+        checkBudgetMs: f.checkBudget,
+        json: f.json === true,
+        ...(f.plant !== undefined ? { plant: f.plant } : {}),
       });
       setExit(code);
     });

@@ -26,22 +26,43 @@ function nodeNames(): string[] {
   }
   if (record !== null) return record.replicas.map((r) => `node-${r.id}`);
   const logs = join(home, 'logs');
-  return existsSync(logs) ? readdirSync(logs).filter((f) => /^node-\d+\.log$/.test(f)).map((f) => f.slice(0, -4)).sort() : [];
+  return existsSync(logs)
+    ? readdirSync(logs)
+        .filter((f) => /^node-\d+\.log$/.test(f))
+        .map((f) => f.slice(0, -4))
+        .sort()
+    : [];
 }
 
 /** Values a flag takes, when they come from a known list. */
 function flagValues(command: string, flag: string): string[] | undefined {
   switch (flag) {
-    case '--protocol': return command === 'bench' ? ['multi', 'basic', 'both'] : ['multi', 'basic'];
-    case '--template': return templateNames();
-    case '--plant': return command === 'sim' ? PLANTS.map((p) => p.name) : undefined;
-    case '--nemesis': return [...NEMESIS_KINDS, 'none'];
-    case '--via': return nodeNames();
-    default: return undefined;
+    case '--protocol':
+      return command === 'bench' ? ['multi', 'basic', 'both'] : ['multi', 'basic'];
+    case '--template':
+      return templateNames();
+    case '--plant':
+      return command === 'sim' ? PLANTS.map((p) => p.name) : undefined;
+    case '--nemesis':
+      return [...NEMESIS_KINDS, 'none'];
+    case '--via':
+      return nodeNames();
+    default:
+      return undefined;
   }
 }
 
-const NODE_ARGUMENTS = new Set(['kill', 'restart', 'pause', 'resume', 'logs', 'partition', 'remove', 'replace', 'tick']);
+const NODE_ARGUMENTS = new Set([
+  'kill',
+  'restart',
+  'pause',
+  'resume',
+  'logs',
+  'partition',
+  'remove',
+  'replace',
+  'tick',
+]);
 
 /**
  * The candidates for the last of `words` (the words after `paxos`, the last
@@ -52,7 +73,8 @@ export async function complete(program: Command, words: readonly string[]): Prom
   const prior = words.slice(0, -1);
   const visible = program.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
   const match = (xs: readonly string[]) => xs.filter((x) => x.startsWith(current));
-  if (prior.length === 0) return match(current.startsWith('-') ? ['--help', '--version'] : visible.map((c) => c.name()));
+  if (prior.length === 0)
+    return match(current.startsWith('-') ? ['--help', '--version'] : visible.map((c) => c.name()));
   const cmd = visible.find((c) => c.name() === prior[0]);
   if (cmd === undefined) return [];
   if (cmd.commands.length > 0) return completeSubcommand(cmd as Command, prior.slice(1), current);
@@ -68,12 +90,15 @@ export async function complete(program: Command, words: readonly string[]): Prom
     }
     return values === undefined ? [] : match(values);
   }
-  if (current.startsWith('-')) return match([...options.map((o) => o.long ?? o.short ?? ''), '--help'].filter((x) => x !== ''));
+  if (current.startsWith('-'))
+    return match([...options.map((o) => o.long ?? o.short ?? ''), '--help'].filter((x) => x !== ''));
   if (cmd.name() === 'completion') return match(SHELLS);
   if (NODE_ARGUMENTS.has(cmd.name())) {
     if (cmd.name() === 'partition') {
       const head = current.slice(0, current.lastIndexOf(',') + 1);
-      return nodeNames().map((n) => head + n).filter((v) => v.startsWith(current));
+      return nodeNames()
+        .map((n) => head + n)
+        .filter((v) => v.startsWith(current));
     }
     return match(nodeNames());
   }
@@ -89,7 +114,8 @@ async function completeSubcommand(cmd: Command, prior: readonly string[], curren
   if (prior.length === 0) return match(current.startsWith('-') ? ['--help'] : cmd.commands.map((c) => c.name()));
   const sub = cmd.commands.find((c) => c.name() === prior[0]);
   if (sub === undefined) return [];
-  if (current.startsWith('-')) return match([...sub.options.filter((o) => !o.hidden).map((o) => o.long ?? ''), '--help'].filter((x) => x !== ''));
+  if (current.startsWith('-'))
+    return match([...sub.options.filter((o) => !o.hidden).map((o) => o.long ?? ''), '--help'].filter((x) => x !== ''));
   const previous = prior.at(-1)!;
   if (sub.options.some((o) => o.long === previous && (o.required || o.optional))) return [];
   if (cmd.name() !== 'scenario' || sub.name() !== 'run') return [];

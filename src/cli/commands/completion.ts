@@ -12,7 +12,9 @@ export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];
 
 export function registerCompletion(program: Command): void {
-  program.command('completion').description('print a shell completion script for commands, flags, replica names, templates and fault kinds')
+  program
+    .command('completion')
+    .description('print a shell completion script for commands, flags, replica names, templates and fault kinds')
     .argument('<shell>', 'bash, zsh or fish', parseChoice('the shell', SHELLS))
     .action((shell) => {
       process.stdout.write(completionScript(shell));

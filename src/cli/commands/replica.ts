@@ -8,12 +8,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Option, type Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
+import { type Address, parseAddress, parsePeers, readClusterFile, readToken } from '../../cluster/cluster-file.js';
 import { MAX_NODE_ID } from '../../core/membership.js';
 import { UsageError } from '../../errors.js';
-import { parseAddress, parsePeers, readClusterFile, readToken, type Address } from '../../cluster/cluster-file.js';
+import { exitCodeOf, type ReplicaArgs, main as runReplica } from '../../node/main.js';
 import { IDENTITY_FILE_NAME } from '../../storage/identity.js';
-import { exitCodeOf, main as runReplica, type ReplicaArgs } from '../../node/main.js';
 import { isWildcard } from '../../transport/host-policy.js';
 
 export interface ReplicaFlags {
@@ -35,43 +35,81 @@ export interface ReplicaFlags {
 /** A StatefulSet pod's name ends in its ordinal, from 0: `paxos-2` is node-3. */
 export function idFromOrdinal(hostname: string | undefined): number {
   const m = /-(\d{1,5})$/.exec(hostname ?? '');
-  if (m === null) throw new UsageError(`--id-from-ordinal needs HOSTNAME to end in a StatefulSet ordinal like paxos-0, got "${hostname ?? ''}"`);
+  if (m === null)
+    throw new UsageError(
+      `--id-from-ordinal needs HOSTNAME to end in a StatefulSet ordinal like paxos-0, got "${hostname ?? ''}"`,
+    );
   const id = Number(m[1]) + 1;
-  if (id > MAX_NODE_ID) throw new UsageError(`the ordinal in ${hostname} makes node-${id}, beyond the largest id ${MAX_NODE_ID}`);
+  if (id > MAX_NODE_ID)
+    throw new UsageError(`the ordinal in ${hostname} makes node-${id}, beyond the largest id ${MAX_NODE_ID}`);
   return id;
 }
 
 /** The flags as the replica's arguments; every mistake is one sentence. */
 export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = process.env): ReplicaArgs {
-  if ((f.id === undefined) === (f.idFromOrdinal !== true)) throw new UsageError('give exactly one of --id N and --id-from-ordinal');
+  if ((f.id === undefined) === (f.idFromOrdinal !== true))
+    throw new UsageError('give exactly one of --id N and --id-from-ordinal');
   const id = f.id ?? idFromOrdinal(env.HOSTNAME);
-  if ((f.peers === undefined) === (f.clusterFile === undefined)) throw new UsageError('give exactly one of --peers and --cluster-file');
+  if ((f.peers === undefined) === (f.clusterFile === undefined))
+    throw new UsageError('give exactly one of --peers and --cluster-file');
   const file = f.clusterFile !== undefined ? readClusterFile(f.clusterFile) : undefined;
   const clusterId = f.clusterId ?? file?.clusterId;
   if (clusterId === undefined) throw new UsageError('--peers needs --cluster-id (a cluster file names its own)');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) throw new UsageError(`--cluster-id is 1 to 64 letters, digits, dots, dashes or underscores, got "${clusterId}"`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId))
+    throw new UsageError(`--cluster-id is 1 to 64 letters, digits, dots, dashes or underscores, got "${clusterId}"`);
   if (file !== undefined && f.clusterId !== undefined && f.clusterId !== file.clusterId) {
     throw new UsageError(`--cluster-id ${f.clusterId} is not the cluster file's ${file.clusterId}`);
   }
   const tokenFile = f.tokenFile ?? file?.tokenFile;
-  if (tokenFile === undefined) throw new UsageError('the cluster secret comes from a file: give --token-file FILE (or tokenFile in the cluster file)');
+  if (tokenFile === undefined)
+    throw new UsageError(
+      'the cluster secret comes from a file: give --token-file FILE (or tokenFile in the cluster file)',
+    );
   const secret = readToken(tokenFile);
   const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers!));
   const listen = parseAddress(f.listen, '--listen');
   if (listen.port === 0) throw new UsageError('--listen needs a fixed port: peers dial it');
-  const advertise = f.advertise !== undefined ? parseAddress(f.advertise, '--advertise')
-    : members.get(id) ?? (isWildcard(listen.host) ? undefined : listen);
-  if (advertise === undefined) throw new UsageError(`node-${id} listens on ${f.listen} and is not in the member list: give --advertise HOST:PORT, the address peers dial`);
+  const advertise =
+    f.advertise !== undefined
+      ? parseAddress(f.advertise, '--advertise')
+      : (members.get(id) ?? (isWildcard(listen.host) ? undefined : listen));
+  if (advertise === undefined)
+    throw new UsageError(
+      `node-${id} listens on ${f.listen} and is not in the member list: give --advertise HOST:PORT, the address peers dial`,
+    );
   if (!members.has(id)) members.set(id, advertise);
   if (f.initialState === 'existing' && !existsSync(join(f.data, IDENTITY_FILE_NAME))) {
-    throw new ReplicaRefused(`--initial-state existing: node-${id}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); `
-      + `a member whose data is lost may have forgotten its promises and comes back only as a new member (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`);
+    throw new ReplicaRefused(
+      `--initial-state existing: node-${id}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); ` +
+        `a member whose data is lost may have forgotten its promises and comes back only as a new member (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
+    );
   }
   return {
-    id, clusterSize: members.size, protocol: f.protocol ?? file?.protocol ?? 'multi', host: listen.host, port: listen.port, dataDir: f.data,
-    orchestratorPort: 0, orchestratorPid: 0, secret, tickMs: f.tickMs ?? 10, snapshotEverySlots: undefined, clusterId,
-    expectData: f.initialState === 'existing', contacts: undefined, traceFile: undefined, step: false, tuning: undefined,
-    standalone: { peers: members, advertise, allowedHosts: (f.allowedHost ?? []).flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== '') },
+    id,
+    clusterSize: members.size,
+    protocol: f.protocol ?? file?.protocol ?? 'multi',
+    host: listen.host,
+    port: listen.port,
+    dataDir: f.data,
+    orchestratorPort: 0,
+    orchestratorPid: 0,
+    secret,
+    tickMs: f.tickMs ?? 10,
+    snapshotEverySlots: undefined,
+    clusterId,
+    expectData: f.initialState === 'existing',
+    contacts: undefined,
+    traceFile: undefined,
+    step: false,
+    tuning: undefined,
+    standalone: {
+      peers: members,
+      advertise,
+      allowedHosts: (f.allowedHost ?? [])
+        .flatMap((h) => h.split(','))
+        .map((h) => h.trim())
+        .filter((h) => h !== ''),
+    },
   };
 }
 
@@ -83,29 +121,57 @@ class ReplicaRefused extends Error {
 export function registerReplica(program: Command): void {
   program
     .command('replica')
-    .description('run one replica on this host with no orchestrator: its peers come from --peers or --cluster-file at every start')
-    .option('--id <n>', 'this replica\'s id (its identity; addresses are only where to dial)', (v) => positiveId(v))
+    .description(
+      'run one replica on this host with no orchestrator: its peers come from --peers or --cluster-file at every start',
+    )
+    .option('--id <n>', "this replica's id (its identity; addresses are only where to dial)", (v) => positiveId(v))
     .option('--id-from-ordinal', 'take the id from a StatefulSet pod name in HOSTNAME: paxos-0 is node-1')
     .requiredOption('--listen <host:port>', 'what to bind (0.0.0.0 allowed)')
-    .option('--advertise <host:port>', 'what peers and clients dial (a DNS name allowed); default: this id\'s address in the member list')
+    .option(
+      '--advertise <host:port>',
+      "what peers and clients dial (a DNS name allowed); default: this id's address in the member list",
+    )
     .option('--peers <list>', 'the members, 1=host:port,2=host:port,... (this replica included)')
-    .option('--cluster-file <file>', 'a JSON file of the cluster id, its members\' ids and addresses, and the token file')
+    .option(
+      '--cluster-file <file>',
+      "a JSON file of the cluster id, its members' ids and addresses, and the token file",
+    )
     .option('--cluster-id <id>', 'the cluster this replica belongs to; peers of another cluster are refused')
     .option('--token-file <file>', 'a file holding the cluster secret')
-    .requiredOption('--data <dir>', 'this replica\'s data directory')
-    .addOption(new Option('--initial-state <state>', 'new: may start from an empty directory (first start of a new cluster); existing: refuses one').choices(['new', 'existing'] as const).default('new' as const))
-    .addOption(new Option('--protocol <protocol>', 'multi or basic (default: the cluster file\'s, else multi)').choices(['multi', 'basic'] as const))
-    .option('--allowed-host <name...>', 'more names (or name:port) peers and clients may dial this replica by, beyond --listen and --advertise')
-    .option('--tick-ms <ms>', 'the protocol\'s tick', (v) => positiveId(v))
+    .requiredOption('--data <dir>', "this replica's data directory")
+    .addOption(
+      new Option(
+        '--initial-state <state>',
+        'new: may start from an empty directory (first start of a new cluster); existing: refuses one',
+      )
+        .choices(['new', 'existing'] as const)
+        .default('new' as const),
+    )
+    .addOption(
+      new Option('--protocol <protocol>', "multi or basic (default: the cluster file's, else multi)").choices([
+        'multi',
+        'basic',
+      ] as const),
+    )
+    .option(
+      '--allowed-host <name...>',
+      'more names (or name:port) peers and clients may dial this replica by, beyond --listen and --advertise',
+    )
+    .option('--tick-ms <ms>', "the protocol's tick", (v) => positiveId(v))
     .action(async (opts) => {
       try {
         await runReplica(resolveReplicaArgs(opts as ReplicaFlags));
       } catch (err) {
         if (err instanceof UsageError) throw err;
         const code = (err as NodeJS.ErrnoException | null)?.code;
-        const text = code === 'EADDRINUSE' ? `${opts.listen} is busy: another process listens there; give this replica another --listen port, or stop that process`
-          : code === 'EADDRNOTAVAIL' ? `${opts.listen} is not an address of this host; --listen takes one of its addresses or 0.0.0.0`
-          : err instanceof Error ? err.message : String(err);
+        const text =
+          code === 'EADDRINUSE'
+            ? `${opts.listen} is busy: another process listens there; give this replica another --listen port, or stop that process`
+            : code === 'EADDRNOTAVAIL'
+              ? `${opts.listen} is not an address of this host; --listen takes one of its addresses or 0.0.0.0`
+              : err instanceof Error
+                ? err.message
+                : String(err);
         process.stderr.write(`paxos: ${text}\n`);
         process.exit(exitCodeOf(err));
       }

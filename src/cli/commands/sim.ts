@@ -1,13 +1,14 @@
-import { Option, type Command } from '@commander-js/extra-typings';
-import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
+import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
-import { plantNamed, PLANTS, type Plant } from '../../sim/planted.js';
+import { PLANTS, type Plant, plantNamed } from '../../sim/planted.js';
 import { FAULT_KINDS, type FaultKind, type SwarmFixed } from '../../sim/swarm.js';
+import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
 
 function parseRate(flag: string) {
   return (raw: string): number => {
     const n = Number(raw.endsWith('%') ? raw.slice(0, -1) : raw) / (raw.endsWith('%') ? 100 : 1);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} must be a rate from 0 to 1 (or a percentage), got "${raw}"`);
+    if (!Number.isFinite(n) || n < 0 || n > 1)
+      throw new UsageError(`${flag} must be a rate from 0 to 1 (or a percentage), got "${raw}"`);
     return n;
   };
 }
@@ -17,7 +18,8 @@ function parseRange(flag: string) {
     const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(raw.trim());
     const min = Number(m?.[1]);
     const max = Number(m?.[2]);
-    if (m === null || !(min >= 0) || !(max >= min)) throw new UsageError(`${flag} must be a range of milliseconds like 1-40, got "${raw}"`);
+    if (m === null || !(min >= 0) || !(max >= min))
+      throw new UsageError(`${flag} must be a range of milliseconds like 1-40, got "${raw}"`);
     return { min, max };
   };
 }
@@ -34,7 +36,10 @@ function parseFaults(raw: string): FaultKind[] {
   if (raw === 'none') return [];
   const kinds = raw.split(',').map((k) => k.trim());
   for (const k of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--faults must be none or a list of ${FAULT_KINDS.join(', ')}, got "${k}"${didYouMean(k, FAULT_KINDS)}`);
+    if (!(FAULT_KINDS as readonly string[]).includes(k))
+      throw new UsageError(
+        `--faults must be none or a list of ${FAULT_KINDS.join(', ')}, got "${k}"${didYouMean(k, FAULT_KINDS)}`,
+      );
   }
   return kinds as FaultKind[];
 }
@@ -58,10 +63,18 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
   if (o.crashRate !== undefined) profile.crashPer100Ms = o.crashRate as number;
   if (o.midReadyCrashRate !== undefined) profile.midReadyCrashRate = o.midReadyCrashRate as number;
   const pairs: [string, keyof SwarmFixed][] = [
-    ['sessionHorizon', 'sessionHorizonSlots'], ['snapshotEvery', 'snapshotEverySlots'], ['electionTicks', 'electionTimeoutTicks'],
-    ['heartbeatTicks', 'heartbeatTicks'], ['batch', 'maxBatchEntries'], ['faults', 'faults'], ['staleReplay', 'staleReplayRate'],
-    ['staleAdmin', 'staleAdminRate'], ['earlyResubmit', 'earlyResubmitRate'], ['lateRetry', 'lateRetryRate'],
-    ['reuseIdentities', 'reuseIdentities'], ['membership', 'membershipChanges'],
+    ['sessionHorizon', 'sessionHorizonSlots'],
+    ['snapshotEvery', 'snapshotEverySlots'],
+    ['electionTicks', 'electionTimeoutTicks'],
+    ['heartbeatTicks', 'heartbeatTicks'],
+    ['batch', 'maxBatchEntries'],
+    ['faults', 'faults'],
+    ['staleReplay', 'staleReplayRate'],
+    ['staleAdmin', 'staleAdminRate'],
+    ['earlyResubmit', 'earlyResubmitRate'],
+    ['lateRetry', 'lateRetryRate'],
+    ['reuseIdentities', 'reuseIdentities'],
+    ['membership', 'membershipChanges'],
   ];
   const fixed: Record<string, unknown> = {};
   for (const [flag, key] of pairs) if (o[flag] !== undefined) fixed[key] = o[flag];
@@ -71,56 +84,145 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
 
 function parsePlant(name: string): Plant {
   const plant = plantNamed(name);
-  if (plant === undefined) throw new UsageError(`--plant must be one of ${PLANTS.map((p) => p.name).join(', ')}, got "${name}"${didYouMean(name, PLANTS.map((p) => p.name))}`);
+  if (plant === undefined)
+    throw new UsageError(
+      `--plant must be one of ${PLANTS.map((p) => p.name).join(', ')}, got "${name}"${didYouMean(
+        name,
+        PLANTS.map((p) => p.name),
+      )}`,
+    );
   return plant;
 }
 
 export function registerSim(program: Command, setExit: (code: number) => void): void {
   program
     .command('sim')
-    .description('run the protocol in the seeded simulator under crashes, partitions, loss and duplication, checking safety at every step')
+    .description(
+      'run the protocol in the seeded simulator under crashes, partitions, loss and duplication, checking safety at every step',
+    )
     .option('--protocol <name>', 'multi or basic', parseProtocol, 'multi')
-    .option('-n, --nodes <count>', 'replicas per schedule (1-9; default: each seed draws 3 to 7, or 5 with --no-swarm)', parseIntFlag('-n', 1, 9))
+    .option(
+      '-n, --nodes <count>',
+      'replicas per schedule (1-9; default: each seed draws 3 to 7, or 5 with --no-swarm)',
+      parseIntFlag('-n', 1, 9),
+    )
     .option('--seeds <count>', 'schedules to run', parseIntFlag('--seeds', 1, 10_000_000), 1000)
     .option('--seed <n>', 'run exactly this seed (reproduces a failure)', parseIntFlag('--seed', 0, 2 ** 32))
     .option('--from <n>', 'first seed of the range (default: random, printed)', parseIntFlag('--from', 0, 2 ** 32))
-    .option('--plant <bug>', `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlant)
-    .option('--trace <file>', 'with --seed: write the schedule\'s whole trace (JSON lines, for paxos trace) to this file, or - for stdout')
+    .option(
+      '--plant <bug>',
+      `run with a known bug planted, to watch the checkers catch it: ${PLANTS.map((p) => p.name).join(', ')}`,
+      parsePlant,
+    )
+    .option(
+      '--trace <file>',
+      "with --seed: write the schedule's whole trace (JSON lines, for paxos trace) to this file, or - for stdout",
+    )
     // A negated flag's variable is named after the flag, and read here: commander does not apply an environment variable to a --no- flag.
-    .addOption(new Option('--no-swarm', 'run the classic schedules: no seed draws its configuration (the settings flags below then do nothing)').env('PAXOS_NO_SWARM'))
-    .option('--session-horizon <slots>', 'multi: the session table\'s horizon (drawn: 4096, 16384 or 65536 until issue 22 item 3a is fixed)', parseIntFlag('--session-horizon', 1, 2 ** 30))
-    .option('--snapshot-every <slots>', 'slots (multi) or learned keys (basic) between snapshots (drawn: 1-64)', parseIntFlag('--snapshot-every', 1, 1_000_000))
-    .option('--election-ticks <ticks>', 'election timeout in 10 ms ticks (drawn: 6-40, at least a round trip)', parseIntFlag('--election-ticks', 2, 10_000))
-    .option('--heartbeat-ticks <ticks>', 'leader heartbeat interval in ticks (drawn: 1 to a third of the election timeout)', parseIntFlag('--heartbeat-ticks', 1, 10_000))
-    .option('--batch <entries>', 'most log entries one accept carries (drawn: 1, 2, 4, 16 or 256)', parseIntFlag('--batch', 1, 1_000_000))
-    .option('--faults <kinds>', `fault kinds on, comma-separated, or none (drawn: each of ${FAULT_KINDS.join(', ')} with 65%)`, parseFaults)
+    .addOption(
+      new Option(
+        '--no-swarm',
+        'run the classic schedules: no seed draws its configuration (the settings flags below then do nothing)',
+      ).env('PAXOS_NO_SWARM'),
+    )
+    .option(
+      '--session-horizon <slots>',
+      "multi: the session table's horizon (drawn: 4096, 16384 or 65536 until issue 22 item 3a is fixed)",
+      parseIntFlag('--session-horizon', 1, 2 ** 30),
+    )
+    .option(
+      '--snapshot-every <slots>',
+      'slots (multi) or learned keys (basic) between snapshots (drawn: 1-64)',
+      parseIntFlag('--snapshot-every', 1, 1_000_000),
+    )
+    .option(
+      '--election-ticks <ticks>',
+      'election timeout in 10 ms ticks (drawn: 6-40, at least a round trip)',
+      parseIntFlag('--election-ticks', 2, 10_000),
+    )
+    .option(
+      '--heartbeat-ticks <ticks>',
+      'leader heartbeat interval in ticks (drawn: 1 to a third of the election timeout)',
+      parseIntFlag('--heartbeat-ticks', 1, 10_000),
+    )
+    .option(
+      '--batch <entries>',
+      'most log entries one accept carries (drawn: 1, 2, 4, 16 or 256)',
+      parseIntFlag('--batch', 1, 1_000_000),
+    )
+    .option(
+      '--faults <kinds>',
+      `fault kinds on, comma-separated, or none (drawn: each of ${FAULT_KINDS.join(', ')} with 65%)`,
+      parseFaults,
+    )
     .option('--drop <rate>', 'message loss when loss is on', parseRate('--drop'))
     .option('--dup <rate>', 'message duplication when dup is on', parseRate('--dup'))
     .option('--delay <ms>', 'message delay range, like 1-40 (its spread is the reordering)', parseRange('--delay'))
     .option('--disk <ms>', 'disk write time range, like 0.3-5', parseRange('--disk'))
-    .option('--partition-rate <rate>', 'chance per 100 ms of cutting or healing the network, when partition is on', parseRate('--partition-rate'))
-    .option('--crash-rate <rate>', 'chance per 100 ms of crashing a replica, when crash is on', parseRate('--crash-rate'))
-    .option('--mid-ready-crash-rate <rate>', 'chance of a crash at each crash point inside a Ready, when mid-ready-crash is on', parseRate('--mid-ready-crash-rate'))
-    .option('--stale-replay <rate>', 'chance per message of also replaying an old accepted/promise/commit, when stale-replay is on', parseRate('--stale-replay'))
-    .option('--stale-admin <rate>', 'multi: chance an administrator\'s change is built from an old view of the configuration', parseRate('--stale-admin'))
-    .option('--early-resubmit <rate>', 'chance a client sends a second attempt before the first ends', parseRate('--early-resubmit'))
-    .option('--late-retry <rate>', 'chance a client retries a finished operation long after, through any replica', parseRate('--late-retry'))
-    .option('--reuse-identities <on|off>', 'clients reuse an identity for another command, with odd bytes (default off: with it on, a few seeds still fail; see issue 22)', parseOnOff('--reuse-identities'))
-    .option('--membership <on|off>', 'multi: an administrator changes the configuration (default: odd seeds)', parseOnOff('--membership'))
+    .option(
+      '--partition-rate <rate>',
+      'chance per 100 ms of cutting or healing the network, when partition is on',
+      parseRate('--partition-rate'),
+    )
+    .option(
+      '--crash-rate <rate>',
+      'chance per 100 ms of crashing a replica, when crash is on',
+      parseRate('--crash-rate'),
+    )
+    .option(
+      '--mid-ready-crash-rate <rate>',
+      'chance of a crash at each crash point inside a Ready, when mid-ready-crash is on',
+      parseRate('--mid-ready-crash-rate'),
+    )
+    .option(
+      '--stale-replay <rate>',
+      'chance per message of also replaying an old accepted/promise/commit, when stale-replay is on',
+      parseRate('--stale-replay'),
+    )
+    .option(
+      '--stale-admin <rate>',
+      "multi: chance an administrator's change is built from an old view of the configuration",
+      parseRate('--stale-admin'),
+    )
+    .option(
+      '--early-resubmit <rate>',
+      'chance a client sends a second attempt before the first ends',
+      parseRate('--early-resubmit'),
+    )
+    .option(
+      '--late-retry <rate>',
+      'chance a client retries a finished operation long after, through any replica',
+      parseRate('--late-retry'),
+    )
+    .option(
+      '--reuse-identities <on|off>',
+      'clients reuse an identity for another command, with odd bytes (default off: with it on, a few seeds still fail; see issue 22)',
+      parseOnOff('--reuse-identities'),
+    )
+    .option(
+      '--membership <on|off>',
+      'multi: an administrator changes the configuration (default: odd seeds)',
+      parseOnOff('--membership'),
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (opts) => {
       const swarm = opts.swarm !== false && !process.env.PAXOS_NO_SWARM;
-      if (opts.plant?.multiOnly && opts.protocol !== 'multi') throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
+      if (opts.plant?.multiOnly && opts.protocol !== 'multi')
+        throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
       const tty = process.stderr.isTTY && !opts.json;
       // A trace on stdout owns it: the summary moves to stderr so the trace stays a clean JSON-lines stream.
       const summaryTo = opts.trace === '-' ? process.stderr : process.stdout;
       const { runSimCommand } = await import('../services/sim.js');
       const interrupt = watchInterrupt();
       const code = await runSimCommand({
-        protocol: opts.protocol, seeds: opts.seeds,
+        protocol: opts.protocol,
+        seeds: opts.seeds,
         ...(opts.nodes !== undefined ? { clusterSize: opts.nodes } : swarm ? {} : { clusterSize: 5 }),
-        ...(swarm ? { swarm: fixedSettings(opts as Record<string, unknown>) } : {}), json: opts.json === true, ...(opts.plant ? { plant: opts.plant } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}),
+        ...(swarm ? { swarm: fixedSettings(opts as Record<string, unknown>) } : {}),
+        json: opts.json === true,
+        ...(opts.plant ? { plant: opts.plant } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.from !== undefined ? { from: opts.from } : {}),
         ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
         out: (line) => summaryTo.write(`${line}\n`),
         ...(tty ? { progress: simProgress() } : {}),
@@ -144,7 +246,12 @@ function watchInterrupt(): { happened: () => boolean; stop: () => void } {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   };
   process.on('SIGINT', onSignal);
-  return { happened: () => interrupted, stop: () => { process.off('SIGINT', onSignal); } };
+  return {
+    happened: () => interrupted,
+    stop: () => {
+      process.off('SIGINT', onSignal);
+    },
+  };
 }
 
 /** `1200/5000 schedules, 340/s, 11s left` on one line of stderr, redrawn every 50 schedules. */
@@ -155,7 +262,12 @@ function simProgress(): (done: number, total: number) => void {
     const seconds = (performance.now() - started) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const left = rate > 0 ? Math.ceil((total - done) / rate) : 0;
-    const eta = done === total ? `${seconds.toFixed(1)}s` : left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s left` : `${left}s left`;
+    const eta =
+      done === total
+        ? `${seconds.toFixed(1)}s`
+        : left >= 60
+          ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s left`
+          : `${left}s left`;
     process.stderr.write(`\r\x1b[2K${done}/${total} schedules, ${Math.round(rate)}/s, ${eta}`);
     if (done === total) process.stderr.write('\n');
   };

@@ -6,9 +6,16 @@
 import type { Command } from '@commander-js/extra-typings';
 
 export function registerStatus(program: Command): void {
-  program.command('status').description('show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic')
+  program
+    .command('status')
+    .description(
+      'show every replica: up, paused or down, voter, learner or removed, role, promised and accepted ballots, chosen count, traffic',
+    )
     .option('--json', 'print the status as JSON')
-    .option('--cluster <file>', 'a cluster on other hosts, described by a cluster file: each member is asked directly, no orchestrator')
+    .option(
+      '--cluster <file>',
+      'a cluster on other hosts, described by a cluster file: each member is asked directly, no orchestrator',
+    )
     .action(async (opts) => {
       const { printRemoteStatus, runStatus } = await import('./status.js');
       if (opts.cluster !== undefined) return printRemoteStatus(opts.cluster, opts.json === true);

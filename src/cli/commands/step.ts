@@ -1,8 +1,8 @@
 /** held, deliver, duplicate, drop and tick: moving a step-mode cluster (`paxos up --step`) by hand. */
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
-import { parseIntFlag, parseNodeName } from '../parse.js';
 import { RELEASED, type StepRelease } from '../../node/step.js';
+import { parseIntFlag, parseNodeName } from '../parse.js';
 import type * as StepService from '../services/step.js';
 
 /** The service, loaded when a command runs: `paxos --help` and the other commands do not pay for it. */
@@ -16,7 +16,10 @@ function idsOrAll(command: string, ids: readonly string[], all: boolean | undefi
   if (all === true) return 'all';
   if (ids.length === 0) throw new UsageError(`${command} needs held-message ids like 1:3 (see paxos held), or --all`);
   const bad = ids.find((id) => !HELD_ID.test(id));
-  if (bad !== undefined) throw new UsageError(`"${bad}" is not a held-message id; ids look like 1:3 (node 1's third held message), as paxos held lists them`);
+  if (bad !== undefined)
+    throw new UsageError(
+      `"${bad}" is not a held-message id; ids look like 1:3 (node 1's third held message), as paxos held lists them`,
+    );
   return ids;
 }
 
@@ -30,11 +33,20 @@ const RELEASES: readonly (readonly [StepRelease, string])[] = [
 ];
 
 export function registerStep(program: Command): void {
-  program.command('held').description('step mode: list the messages replicas hold instead of sending (id, from, to, type, ballot, slot or key, value)')
-    .option('--json', 'print {"messages":[{"id":"1:1","from":1,"to":2,"type":"prepare","ballot":"1.1",…}],"total":1,"droppedFull":0,"down":[]}')
+  program
+    .command('held')
+    .description(
+      'step mode: list the messages replicas hold instead of sending (id, from, to, type, ballot, slot or key, value)',
+    )
+    .option(
+      '--json',
+      'print {"messages":[{"id":"1:1","from":1,"to":2,"type":"prepare","ballot":"1.1",…}],"total":1,"droppedFull":0,"down":[]}',
+    )
     .action(async (opts) => (await service()).runHeld(opts.json === true));
   for (const [op, description] of RELEASES) {
-    program.command(op).description(`step mode: ${description}`)
+    program
+      .command(op)
+      .description(`step mode: ${description}`)
       .argument('[ids...]', 'held-message ids as paxos held lists them, like 1:3')
       .option('--all', `${op} every held message`)
       .option('--json', `print {"${RELEASED[op]}":[…the messages…]}`)
@@ -43,14 +55,19 @@ export function registerStep(program: Command): void {
         await (await service()).runRelease(op, which, opts.json === true);
       });
   }
-  program.command('tick').description('step mode: advance a replica\'s time (heartbeats, election and request timeouts) by some ticks; prints how many messages that held')
+  program
+    .command('tick')
+    .description(
+      "step mode: advance a replica's time (heartbeats, election and request timeouts) by some ticks; prints how many messages that held",
+    )
     .argument('[node]', 'node-1 or 1')
     .argument('[count]', 'how many ticks, 1 to 10000 (default 1)')
     .option('--all', 'tick every running replica')
     .option('--json', 'print {"ticks":[{"node":1,"ticks":5,"newlyHeld":2,"held":2}]}')
     .action(async (name, countText, opts) => {
       // `tick --all 5`: the one word given is the count.
-      if (opts.all === true && name !== undefined && countText === undefined && /^\d+$/.test(name)) [name, countText] = [undefined, name];
+      if (opts.all === true && name !== undefined && countText === undefined && /^\d+$/.test(name))
+        [name, countText] = [undefined, name];
       if (opts.all === true && name !== undefined) throw new UsageError('tick takes a replica or --all, not both');
       if (opts.all !== true && name === undefined) throw new UsageError('tick needs a replica, like node-1, or --all');
       const count = countText === undefined ? 1 : parseCount(countText);

@@ -8,12 +8,22 @@
  */
 import { lstatSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SoakLoad, type IntervalLoad, type SoakLength } from '../../bench/soak.js';
 import { percentile } from '../../bench/load.js';
+import { type IntervalLoad, type SoakLength, SoakLoad } from '../../bench/soak.js';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import {
-  attached, connectionsTo, entryReplicas, machine, ownCluster, parkedOnInterrupt, round2, statuses, withInterrupt, type Interrupt, type Target,
+  attached,
+  connectionsTo,
+  entryReplicas,
+  type Interrupt,
+  machine,
+  ownCluster,
+  parkedOnInterrupt,
+  round2,
+  statuses,
+  type Target,
+  withInterrupt,
 } from './bench.js';
 
 export interface SoakOptions {
@@ -87,8 +97,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 async function soak(t: Target, o: SoakOptions, interrupt: Interrupt): Promise<SoakResult> {
   const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, interrupt));
   const config = {
-    protocol: t.protocol, nodes: t.nodes, concurrency: o.concurrency, valueSize: o.valueSize, keys: t.protocol === 'multi' ? o.keys : null,
-    length: o.length, interval: o.interval,
+    protocol: t.protocol,
+    nodes: t.nodes,
+    concurrency: o.concurrency,
+    valueSize: o.valueSize,
+    keys: t.protocol === 'multi' ? o.keys : null,
+    length: o.length,
+    interval: o.interval,
   };
   const rows: SoakRow[] = [];
   // A file that cannot be written is reported now, not after an hour of load.
@@ -107,10 +122,16 @@ async function soak(t: Target, o: SoakOptions, interrupt: Interrupt): Promise<So
   };
   const runId = `s${Date.now()}`;
   const load = new SoakLoad({
-    connections: conns, concurrency: o.concurrency, value: 'x'.repeat(o.valueSize), timeoutMs: 10_000, length: o.length, interval: o.interval,
+    connections: conns,
+    concurrency: o.concurrency,
+    value: 'x'.repeat(o.valueSize),
+    timeoutMs: 10_000,
+    length: o.length,
+    interval: o.interval,
     key: t.protocol === 'multi' ? (i) => `k${i % o.keys}` : (i) => `${runId}-${i}`,
     onInterval: emit,
-    onProgress: (chosen) => o.progress?.(`soak: ${chosen} values chosen${'values' in o.length ? ` of ${o.length.values}` : ''}`),
+    onProgress: (chosen) =>
+      o.progress?.(`soak: ${chosen} values chosen${'values' in o.length ? ` of ${o.length.values}` : ''}`),
   });
   const finish = (): SoakResult => {
     const summary = summarize(rows);
@@ -137,7 +158,10 @@ async function soak(t: Target, o: SoakOptions, interrupt: Interrupt): Promise<So
   if (interrupt.fired) return new Promise<never>(() => undefined);
   unregister();
   const result = finish();
-  if (outcome.stoppedByFailures !== null) throw new OperatingError(`the soak stopped because proposals kept failing, the last with: ${outcome.stoppedByFailures}`);
+  if (outcome.stoppedByFailures !== null)
+    throw new OperatingError(
+      `the soak stopped because proposals kept failing, the last with: ${outcome.stoppedByFailures}`,
+    );
   return result;
 }
 
@@ -147,7 +171,13 @@ class PeakRss {
   private readonly timer: NodeJS.Timeout;
 
   constructor(t: Target) {
-    this.timer = setInterval(() => void statuses(t, SAMPLE_TIMEOUT_MS).then((ss) => { for (const s of ss) this.peakBytes = Math.max(this.peakBytes, s.rssBytes); }), RSS_POLL_MS);
+    this.timer = setInterval(
+      () =>
+        void statuses(t, SAMPLE_TIMEOUT_MS).then((ss) => {
+          for (const s of ss) this.peakBytes = Math.max(this.peakBytes, s.rssBytes);
+        }),
+      RSS_POLL_MS,
+    );
   }
 
   takePeak(): number {
@@ -165,10 +195,17 @@ async function sampleRow(t: Target, load: IntervalLoad, polledPeakBytes: number)
   const now = await statuses(t, SAMPLE_TIMEOUT_MS);
   const peakRssBytes = Math.max(polledPeakBytes, ...now.map((s) => s.rssBytes));
   return {
-    interval: load.index, chosenTotal: load.chosenTotal, chosen: load.chosen, failed: load.failed, seconds: round2(load.seconds),
+    interval: load.index,
+    chosenTotal: load.chosenTotal,
+    chosen: load.chosen,
+    failed: load.failed,
+    seconds: round2(load.seconds),
     opsPerSec: load.seconds > 0 ? Math.round(load.chosen / load.seconds) : 0,
-    p50Ms: round2(percentile(load.latenciesMs, 0.5)), p99Ms: round2(percentile(load.latenciesMs, 0.99)),
-    peakRssBytes, diskBytes: diskBytes(t.dataDirs), partial: load.partial,
+    p50Ms: round2(percentile(load.latenciesMs, 0.5)),
+    p99Ms: round2(percentile(load.latenciesMs, 0.99)),
+    peakRssBytes,
+    diskBytes: diskBytes(t.dataDirs),
+    partial: load.partial,
   };
 }
 
@@ -177,7 +214,10 @@ export function diskBytes(dirs: readonly string[]): number {
   let total = 0;
   const pending = [...dirs];
   for (let seen = 0; pending.length > 0; seen++) {
-    if (seen >= MAX_DISK_ENTRIES) throw new OperatingError(`the replicas' data directories hold more than ${MAX_DISK_ENTRIES} entries, too many to measure`);
+    if (seen >= MAX_DISK_ENTRIES)
+      throw new OperatingError(
+        `the replicas' data directories hold more than ${MAX_DISK_ENTRIES} entries, too many to measure`,
+      );
     const path = pending.pop()!;
     let stat;
     try {
@@ -203,7 +243,10 @@ export function summarize(rows: readonly SoakRow[]): SoakSummary {
   const n = whole.length;
   if (n < 4) {
     return {
-      intervals: n, rssRatio: null, diskRatio: null, throughputRatio: null,
+      intervals: n,
+      rssRatio: null,
+      diskRatio: null,
+      throughputRatio: null,
       text: `too few whole intervals to say whether anything stayed flat: ${n}, and 4 are needed (a longer --soak or a shorter --interval)`,
     };
   }
@@ -217,9 +260,13 @@ export function summarize(rows: readonly SoakRow[]): SoakSummary {
   const rssRatio = ratio((r) => r.peakRssBytes);
   const diskRatio = ratio((r) => r.diskBytes);
   const throughputRatio = ratio((r) => r.opsPerSec);
-  const say = (name: string, x: number | null) => (x === null ? `${name} unknown (zero in the second quarter)` : `${name} ${x.toFixed(2)}× (${verdict(x)})`);
+  const say = (name: string, x: number | null) =>
+    x === null ? `${name} unknown (zero in the second quarter)` : `${name} ${x.toFixed(2)}× (${verdict(x)})`;
   return {
-    intervals: n, rssRatio, diskRatio, throughputRatio,
+    intervals: n,
+    rssRatio,
+    diskRatio,
+    throughputRatio,
     text: `${say('RSS', rssRatio)}, ${say('disk', diskRatio)}, ${say('throughput', throughputRatio)}: last quarter vs second quarter of ${n} intervals; flat means within ${FLAT_TOLERANCE * 100}%`,
   };
 }
@@ -235,9 +282,17 @@ function mean(xs: readonly number[]): number {
 }
 
 /** Rewritten after every row, so a soak killed outright (not by Ctrl-C) still leaves the rows it measured. */
-function writeOut(file: string, config: Record<string, unknown>, rows: readonly SoakRow[], summary?: SoakSummary): void {
+function writeOut(
+  file: string,
+  config: Record<string, unknown>,
+  rows: readonly SoakRow[],
+  summary?: SoakSummary,
+): void {
   try {
-    writeFileSync(file, `${JSON.stringify({ machine: machine(), config, rows, summary: summary ?? summarize(rows) }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ machine: machine(), config, rows, summary: summary ?? summarize(rows) }, null, 2)}\n`,
+    );
   } catch (err) {
     throw new OperatingError(`cannot write --out ${file}: ${(err as Error).message}`);
   }
@@ -246,9 +301,28 @@ function writeOut(file: string, config: Record<string, unknown>, rows: readonly 
 const COLUMNS = ['interval', 'chosen', 'ops/s', 'p50 ms', 'p99 ms', 'peak RSS', 'disk'];
 const WIDTHS = [8, 10, 7, 7, 7, 10, 11];
 
-function formatRow(r: SoakRow, config: { protocol: Protocol; nodes: number; valueSize: number; concurrency: number; keys: number | null; length: SoakLength; interval: SoakLength } | null): string {
+function formatRow(
+  r: SoakRow,
+  config: {
+    protocol: Protocol;
+    nodes: number;
+    valueSize: number;
+    concurrency: number;
+    keys: number | null;
+    length: SoakLength;
+    interval: SoakLength;
+  } | null,
+): string {
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  const cells = [String(r.interval), String(r.chosenTotal), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), mb(r.peakRssBytes), mb(r.diskBytes)];
+  const cells = [
+    String(r.interval),
+    String(r.chosenTotal),
+    String(r.opsPerSec),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    mb(r.peakRssBytes),
+    mb(r.diskBytes),
+  ];
   const line = (xs: string[]) => xs.map((x, i) => x.padStart(WIDTHS[i]!)).join(' ');
   const row = `${line(cells)}${r.partial ? ' (partial)' : ''}${r.failed > 0 ? ` ${r.failed} failed` : ''}`;
   if (config === null) return row;

@@ -7,14 +7,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { describeFloor, type Floor, measureFloor, timesFloor } from '../../bench/floor.js';
+import { drive, percentile } from '../../bench/load.js';
 import { ClusterClient } from '../../cluster/client.js';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import type { Protocol } from '../../core/types.js';
-import { describeFloor, measureFloor, timesFloor, type Floor } from '../../bench/floor.js';
-import { drive, percentile } from '../../bench/load.js';
 import { OperatingError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';
-import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
+import { type ControlClient, connectControl } from '../../transport/ws-transport.js';
 
 export interface BenchOptions {
   readonly protocols: readonly Protocol[];
@@ -79,7 +79,9 @@ async function connectAll(ports: Map<number, number>, secret: string): Promise<M
       out.set(id, await connectControl({ host: '127.0.0.1', port, secret, timeoutMs: 5000 }));
     } catch (err) {
       for (const c of out.values()) c.close();
-      throw new OperatingError(`node-${id} does not answer (${(err as Error).message}); the benchmark needs every replica up: \`paxos restart node-${id}\``);
+      throw new OperatingError(
+        `node-${id} does not answer (${(err as Error).message}); the benchmark needs every replica up: \`paxos restart node-${id}\``,
+      );
     }
   }
   return out;
@@ -113,7 +115,9 @@ export class Interrupt {
    */
   onStop(stop: () => Promise<void>): () => void {
     this.stoppers.add(stop);
-    return () => { this.stoppers.delete(stop); };
+    return () => {
+      this.stoppers.delete(stop);
+    };
   }
 
   /**
@@ -173,7 +177,15 @@ export async function ownCluster(protocol: Protocol, nodes: number, interrupt: I
     const record = (await starting).record();
     const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
     for (const [id, client] of await connectAll(ports, record.secret)) replicas.set(id, client);
-    return { protocol, nodes, replicas, ports, secret: record.secret, dataDirs: record.replicas.map((r) => r.dataDir), close: closeAndForget };
+    return {
+      protocol,
+      nodes,
+      replicas,
+      ports,
+      secret: record.secret,
+      dataDirs: record.replicas.map((r) => r.dataDir),
+      close: closeAndForget,
+    };
   } catch (err) {
     await closeAndForget();
     throw err;
@@ -187,13 +199,22 @@ export async function attached(): Promise<Target> {
   const ports = new Map(record.replicas.map((r) => [r.id, r.port]));
   const replicas = await connectAll(ports, record.secret);
   return {
-    protocol: record.protocol, nodes: record.clusterSize, replicas, ports, secret: record.secret, dataDirs: record.replicas.map((r) => r.dataDir),
-    close: async () => { for (const c of replicas.values()) c.close(); },
+    protocol: record.protocol,
+    nodes: record.clusterSize,
+    replicas,
+    ports,
+    secret: record.secret,
+    dataDirs: record.replicas.map((r) => r.dataDir),
+    close: async () => {
+      for (const c of replicas.values()) c.close();
+    },
   };
 }
 
 export async function statuses(t: Target, timeoutMs = 5000): Promise<ReplicaStatus[]> {
-  const all = await Promise.all([...t.replicas.values()].map((c) => c.request({ op: 'status' }, timeoutMs).catch(() => null)));
+  const all = await Promise.all(
+    [...t.replicas.values()].map((c) => c.request({ op: 'status' }, timeoutMs).catch(() => null)),
+  );
   return all.filter((s): s is { status: ReplicaStatus } => s !== null).map((s) => s.status);
 }
 
@@ -212,7 +233,9 @@ export async function entryReplicas(t: Target): Promise<number[]> {
 export async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]> {
   const perReplica = Math.max(1, Math.ceil(CONNECTIONS_PER_TARGET / ids.length));
   const ports = ids.flatMap((id) => Array.from({ length: perReplica }, () => t.ports.get(id)!));
-  return Promise.all(ports.map((port) => connectControl({ host: '127.0.0.1', port, secret: t.secret, timeoutMs: 5000 })));
+  return Promise.all(
+    ports.map((port) => connectControl({ host: '127.0.0.1', port, secret: t.secret, timeoutMs: 5000 })),
+  );
 }
 
 /**
@@ -225,21 +248,53 @@ export function parkedOnInterrupt(c: ControlClient, interrupt: Interrupt): Contr
   const never = (): Promise<never> => new Promise<never>(() => undefined);
   return {
     ...c,
-    request: (body, timeoutMs) => (interrupt.fired ? never() : c.request(body, timeoutMs).catch((err: unknown) => (interrupt.fired ? never() : Promise.reject(err)))),
+    request: (body, timeoutMs) =>
+      interrupt.fired
+        ? never()
+        : c.request(body, timeoutMs).catch((err: unknown) => (interrupt.fired ? never() : Promise.reject(err))),
   };
 }
 
-async function measure(t: Target, o: { concurrency: number; ops: number; valueSize: number; runId: string; interrupt: Interrupt; floor: Floor; progress?: (text: string) => void }): Promise<BenchRow> {
+async function measure(
+  t: Target,
+  o: {
+    concurrency: number;
+    ops: number;
+    valueSize: number;
+    runId: string;
+    interrupt: Interrupt;
+    floor: Floor;
+    progress?: (text: string) => void;
+  },
+): Promise<BenchRow> {
   const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, o.interrupt));
   const value = 'x'.repeat(o.valueSize);
   const key = t.protocol === 'basic' ? (i: number) => `${o.runId}-${i}` : (i: number) => `k${i % 1000}`;
-  await drive({ connections: conns, ops: WARMUP_OPS, concurrency: o.concurrency, key: (i) => `warm-${o.runId}-${i}`, value, timeoutMs: 10_000 });
+  await drive({
+    connections: conns,
+    ops: WARMUP_OPS,
+    concurrency: o.concurrency,
+    key: (i) => `warm-${o.runId}-${i}`,
+    value,
+    timeoutMs: 10_000,
+  });
   const before = await statuses(t);
   let peakRss = Math.max(...before.map((s) => s.rssBytes));
-  const poll = setInterval(() => void statuses(t).then((ss) => { for (const s of ss) peakRss = Math.max(peakRss, s.rssBytes); }), 250);
+  const poll = setInterval(
+    () =>
+      void statuses(t).then((ss) => {
+        for (const s of ss) peakRss = Math.max(peakRss, s.rssBytes);
+      }),
+    250,
+  );
   const label = `${t.protocol} n=${t.nodes} ${o.valueSize}B c=${o.concurrency}`;
   const result = await drive({
-    connections: conns, ops: o.ops, concurrency: o.concurrency, key, value, timeoutMs: 10_000,
+    connections: conns,
+    ops: o.ops,
+    concurrency: o.concurrency,
+    key,
+    value,
+    timeoutMs: 10_000,
     onProgress: (done) => o.progress?.(`${label}: ${done}/${o.ops}`),
   }).finally(() => {
     clearInterval(poll);
@@ -248,17 +303,29 @@ async function measure(t: Target, o: { concurrency: number; ops: number; valueSi
   const after = await statuses(t);
   const changed = changedDuring(before, after);
   if (changed !== null) {
-    throw new OperatingError(`the cluster changed while the benchmark ran (${changed}), so its counts would mix two runs; no result is given for it: run the benchmark again on a cluster that stays up`);
+    throw new OperatingError(
+      `the cluster changed while the benchmark ran (${changed}), so its counts would mix two runs; no result is given for it: run the benchmark again on a cluster that stays up`,
+    );
   }
   const sum = (ss: ReplicaStatus[], f: (s: ReplicaStatus) => number) => ss.reduce((n, s) => n + f(s), 0);
   const per = (x: number) => (result.ops === 0 ? NaN : round2(x / result.ops));
   const p = (q: number) => round2(percentile(result.latenciesMs, q));
   return {
-    protocol: t.protocol, nodes: t.nodes, valueSize: o.valueSize, concurrency: o.concurrency, ops: result.ops, failed: result.failed,
+    protocol: t.protocol,
+    nodes: t.nodes,
+    valueSize: o.valueSize,
+    concurrency: o.concurrency,
+    ops: result.ops,
+    failed: result.failed,
     opsPerSec: Math.round(result.ops / result.seconds),
-    p50Ms: p(0.5), p95Ms: p(0.95), p99Ms: p(0.99), p999Ms: p(0.999), maxMs: p(1),
+    p50Ms: p(0.5),
+    p95Ms: p(0.95),
+    p99Ms: p(0.99),
+    p999Ms: p(0.999),
+    maxMs: p(1),
     // From the unrounded percentiles, so a sub-millisecond p50 keeps its precision.
-    p50xFloor: timesFloor(percentile(result.latenciesMs, 0.5), o.floor), p99xFloor: timesFloor(percentile(result.latenciesMs, 0.99), o.floor),
+    p50xFloor: timesFloor(percentile(result.latenciesMs, 0.5), o.floor),
+    p99xFloor: timesFloor(percentile(result.latenciesMs, 0.99), o.floor),
     p999xFloor: timesFloor(percentile(result.latenciesMs, 0.999), o.floor),
     messagesPerValue: per(sum(after, (s) => s.messagesOut) - sum(before, (s) => s.messagesOut)),
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
@@ -277,7 +344,8 @@ export function changedDuring(before: readonly ReplicaStatus[], after: readonly 
   for (const b of before) {
     const a = after.find((s) => s.node === b.node);
     if (a === undefined) changes.push(`node-${b.node} stopped answering`);
-    else if (a.pid !== b.pid || a.uptimeMs < b.uptimeMs || a.messagesOut < b.messagesOut || a.fsyncs < b.fsyncs) changes.push(`node-${b.node} restarted`);
+    else if (a.pid !== b.pid || a.uptimeMs < b.uptimeMs || a.messagesOut < b.messagesOut || a.fsyncs < b.fsyncs)
+      changes.push(`node-${b.node} restarted`);
   }
   return changes.length === 0 ? null : changes.join(', ');
 }
@@ -307,7 +375,9 @@ export async function withInterrupt<T>(f: (interrupt: Interrupt) => Promise<T>):
 
 async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const configs = o.attach ? [{ protocol: null, nodes: 0 }] : o.protocols.flatMap((protocol) => o.nodes.map((nodes) => ({ protocol, nodes })));
+  const configs = o.attach
+    ? [{ protocol: null, nodes: 0 }]
+    : o.protocols.flatMap((protocol) => o.nodes.map((nodes) => ({ protocol, nodes })));
   let run = 0;
   let floor: Floor | null = null;
   for (const cfg of configs) {
@@ -315,13 +385,21 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
     try {
       if (floor === null) {
         // Once per run, on the first cluster while it is idle: the disk its replicas write to, the loopback they talk over.
-        o.progress?.('measuring the floor: fsyncs beside the replicas\' data, WebSocket round trips on loopback');
+        o.progress?.("measuring the floor: fsyncs beside the replicas' data, WebSocket round trips on loopback");
         floor = await measureFloor({ near: dirname(target.dataDirs[0]!) });
         if (!o.json) o.print(describeFloor(floor));
       }
       for (const valueSize of o.valueSizes) {
         for (const concurrency of o.concurrency) {
-          const row = await measure(target, { concurrency, ops: o.ops, valueSize, runId: `r${run++}-${Date.now()}`, interrupt, floor, ...(o.progress ? { progress: o.progress } : {}) });
+          const row = await measure(target, {
+            concurrency,
+            ops: o.ops,
+            valueSize,
+            runId: `r${run++}-${Date.now()}`,
+            interrupt,
+            floor,
+            ...(o.progress ? { progress: o.progress } : {}),
+          });
           if (interrupt.fired) return new Promise<never>(() => undefined);
           rows.push(row);
           if (!o.json) o.print(formatRow(row, rows.length === 1));
@@ -336,13 +414,43 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
   return rows;
 }
 
-const COLUMNS = ['protocol', 'nodes', 'value', 'conc', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p50/floor', 'p99/floor', 'p99.9/floor', 'msgs/value', 'fsyncs/value', 'peak RSS'];
+const COLUMNS = [
+  'protocol',
+  'nodes',
+  'value',
+  'conc',
+  'ops/s',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'max ms',
+  'p50/floor',
+  'p99/floor',
+  'p99.9/floor',
+  'msgs/value',
+  'fsyncs/value',
+  'peak RSS',
+];
 
 export function formatRow(r: BenchRow, header: boolean): string {
   const cells = [
-    r.protocol, String(r.nodes), `${r.valueSize}B`, String(r.concurrency), String(r.opsPerSec), r.p50Ms.toFixed(2), r.p95Ms.toFixed(2),
-    r.p99Ms.toFixed(2), r.p999Ms.toFixed(2), r.maxMs.toFixed(1), `${r.p50xFloor.toFixed(1)}×`, `${r.p99xFloor.toFixed(1)}×`, `${r.p999xFloor.toFixed(1)}×`,
-    r.messagesPerValue.toFixed(2), r.fsyncsPerValue.toFixed(2), `${r.peakRssMb} MB`,
+    r.protocol,
+    String(r.nodes),
+    `${r.valueSize}B`,
+    String(r.concurrency),
+    String(r.opsPerSec),
+    r.p50Ms.toFixed(2),
+    r.p95Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.p999Ms.toFixed(2),
+    r.maxMs.toFixed(1),
+    `${r.p50xFloor.toFixed(1)}×`,
+    `${r.p99xFloor.toFixed(1)}×`,
+    `${r.p999xFloor.toFixed(1)}×`,
+    r.messagesPerValue.toFixed(2),
+    r.fsyncsPerValue.toFixed(2),
+    `${r.peakRssMb} MB`,
   ];
   const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8];
   const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i]!)).join(' ');
@@ -350,5 +458,11 @@ export function formatRow(r: BenchRow, header: boolean): string {
 }
 
 export function machine(): Record<string, unknown> {
-  return { node: process.version, platform: process.platform, arch: process.arch, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, at: new Date().toISOString() };
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null,
+    at: new Date().toISOString(),
+  };
 }

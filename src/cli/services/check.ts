@@ -1,5 +1,5 @@
 /** The `paxos check` service: runs the check, prints the verdict, the figures and where the results are. */
-import { runCheck, type CheckOptions, type CheckResults } from '../../check/run.js';
+import { type CheckOptions, type CheckResults, runCheck } from '../../check/run.js';
 import { runDown } from './down.js';
 
 export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> & { json: boolean }): Promise<number> {
@@ -12,7 +12,11 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
   if (stopOnInterrupt !== null) process.once('SIGINT', stopOnInterrupt);
   let results: CheckResults;
   try {
-    results = await runCheck({ ...o, log, ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}) });
+    results = await runCheck({
+      ...o,
+      log,
+      ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}),
+    });
   } finally {
     if (stopOnInterrupt !== null) process.off('SIGINT', stopOnInterrupt);
   }
@@ -30,16 +34,25 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
  */
 function interrupted(clusterHome: string, log: (line: string) => void): void {
   log(`interrupted: stopping the check's cluster in ${clusterHome}; there is no verdict, the run did not finish`);
-  void runDown(clusterHome, { wipe: false }).then(
-    (r) => { for (const line of r.lines) log(line); },
-    (err: Error) => log(`could not stop it (${err.message}); stop it with \`PAXOS_HOME=${clusterHome} paxos down\``),
-  ).finally(() => process.exit(130));
+  void runDown(clusterHome, { wipe: false })
+    .then(
+      (r) => {
+        for (const line of r.lines) log(line);
+      },
+      (err: Error) => log(`could not stop it (${err.message}); stop it with \`PAXOS_HOME=${clusterHome} paxos down\``),
+    )
+    .finally(() => process.exit(130));
 }
 
 interface Shape {
   configuration?: { epoch: number; voters: number[]; startSlot: number };
   operations: { total: number; ok: number; fail: number; info: number };
-  availability: { overall: number; calm: number | null; byFault: Record<string, number>; latencyMs: { p50: number; p99: number; max: number } | null };
+  availability: {
+    overall: number;
+    calm: number | null;
+    byFault: Record<string, number>;
+    latencyMs: { p50: number; p99: number; max: number } | null;
+  };
   checks: {
     linearizable: { ok: boolean | 'unknown'; reason?: string };
     agreement: { ok: boolean; conflicts: string[]; converged: boolean };
@@ -52,7 +65,9 @@ interface Shape {
 function summary(r: CheckResults, outDir: string): string[] {
   const s = r as unknown as CheckResults & Shape;
   const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
-  const faults = Object.entries(s.availability.byFault).map(([k, v]) => `${k} ${pct(v)}`).join(', ');
+  const faults = Object.entries(s.availability.byFault)
+    .map(([k, v]) => `${k} ${pct(v)}`)
+    .join(', ');
   const lat = s.availability.latencyMs;
   const lin = s.checks.linearizable;
   return [
@@ -62,11 +77,19 @@ function summary(r: CheckResults, outDir: string): string[] {
     `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica${s.checks.durability.inSnapshots ? ` (${s.checks.durability.inSnapshots} of them inside a replica's snapshot)` : ''}` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
     ...(s.checks.recovery.ok ? [] : [`  recovery: NO: ${s.checks.recovery.reason}`]),
     ...(s.configuration !== undefined && s.configuration.epoch > 0
-      ? [`  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => `node-${v}`).join(', ')} (from slot ${s.configuration.startSlot})`]
+      ? [
+          `  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => `node-${v}`).join(', ')} (from slot ${s.configuration.startSlot})`,
+        ]
       : []),
-    ...(s.checks.identities.ok ? [] : [`  identities: REUSED by a replica: ${s.checks.identities.reused.slice(0, 2).join('; ')}`]),
+    ...(s.checks.identities.ok
+      ? []
+      : [`  identities: REUSED by a replica: ${s.checks.identities.reused.slice(0, 2).join('; ')}`]),
     `  availability: ${pct(s.availability.overall)} overall, ${pct(s.availability.calm)} calm${faults ? `, ${faults}` : ''}`,
-    ...(lat ? [`  latency of ok operations: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms`] : []),
+    ...(lat
+      ? [
+          `  latency of ok operations: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms`,
+        ]
+      : []),
     `  results: ${outDir} (results.json, history.jsonl, nemesis.json, timeline.html, latency.svg)`,
     `  reproduce: ${r.reproduce}`,
   ];

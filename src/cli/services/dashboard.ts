@@ -3,14 +3,15 @@
  * calls actions; this file decides what those actions do. It works the same
  * for `paxos up` (orchestrator in this process) and `paxos ui` (over the wire).
  */
-import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
+
 import { ClusterClient, type TickResult } from '../../cluster/client.js';
+import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
 import { isProcessAlive } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
 import type { ClusterEvent } from '../../node/events.js';
-import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js';
-import { connectControl, type ControlClient } from '../../transport/ws-transport.js';
-import { SEED_LIMIT, type ChosenEntry, type MissedChosen } from '../../ui/model.js';
+import { type HeldMessage, RELEASED, type StepRelease } from '../../node/step.js';
+import { type ControlClient, connectControl } from '../../transport/ws-transport.js';
+import { type ChosenEntry, type MissedChosen, SEED_LIMIT } from '../../ui/model.js';
 import { startDashboard } from '../../ui/render.js';
 import { AlreadyChosenError, describeResult, parseAssignment, runClientCommand } from './propose.js';
 import { releasedLine, tickLine } from './step.js';
@@ -65,7 +66,11 @@ export type OpenReplica = (node: number) => Promise<Pick<ControlClient, 'request
  * paused one would only time out). It never rejects: a failure comes back as
  * the reason, for one line in the dashboard's log pane.
  */
-export async function readMissedChosen(protocol: Protocol, candidates: readonly number[], open: OpenReplica): Promise<MissedChosen> {
+export async function readMissedChosen(
+  protocol: Protocol,
+  candidates: readonly number[],
+  open: OpenReplica,
+): Promise<MissedChosen> {
   if (candidates.length === 0) return { node: null, error: 'no replica is up to read them from' };
   let failure: MissedChosen = { node: null, error: 'no replica answered' };
   for (const node of candidates) {
@@ -90,16 +95,24 @@ async function readRecentChosen(protocol: Protocol, node: number, open: OpenRepl
   try {
     let from = 0;
     if (protocol === 'multi') {
-      const reply = (await conn.request({ op: 'status' }, HISTORY_TIMEOUT_MS)) as { status?: { view?: { commitIndex?: unknown } } };
+      const reply = (await conn.request({ op: 'status' }, HISTORY_TIMEOUT_MS)) as {
+        status?: { view?: { commitIndex?: unknown } };
+      };
       const commitIndex = reply.status?.view?.commitIndex;
-      from = typeof commitIndex === 'number' && Number.isSafeInteger(commitIndex) ? Math.max(1, commitIndex - SEED_LIMIT) : 1;
+      from =
+        typeof commitIndex === 'number' && Number.isSafeInteger(commitIndex)
+          ? Math.max(1, commitIndex - SEED_LIMIT)
+          : 1;
     }
     const page = (await conn.request({ op: 'log', from }, HISTORY_TIMEOUT_MS)) as { entries?: unknown };
     if (!Array.isArray(page.entries)) throw new Error('its log answer has no entries');
     const atMs = Date.now();
     // The replica is ours, but its answer still comes off a socket: anything not shaped like an entry is skipped.
     const entries = page.entries
-      .filter((e): e is [string, string, string] => Array.isArray(e) && e.length >= 3 && e.every((x) => typeof x === 'string'))
+      .filter(
+        (e): e is [string, string, string] =>
+          Array.isArray(e) && e.length >= 3 && e.every((x) => typeof x === 'string'),
+      )
       .map(([instance, , text]): ChosenEntry => ({ instance, value: text, ballot: null, atMs }));
     if (protocol === 'multi') entries.sort((a, b) => Number(a.instance) - Number(b.instance));
     return entries.slice(-SEED_LIMIT).reverse();
@@ -134,11 +147,19 @@ export function removedIds(status: ClusterStatus): number[] {
  */
 export function initialEvents(status: ClusterStatus, atMs: number, withDown: boolean): ClusterEvent[] {
   const events: ClusterEvent[] = [{ type: 'cluster', clusterSize: rowsFor(status), protocol: status.protocol, atMs }];
-  for (const r of status.replicas) if (r.up && r.pid !== null) events.push({ type: 'replica-up', node: r.id, pid: r.pid, atMs });
-  if (withDown) for (const r of status.replicas) if (!r.up) events.push({ type: 'replica-down', node: r.id, reason: 'down', atMs });
+  for (const r of status.replicas)
+    if (r.up && r.pid !== null) events.push({ type: 'replica-up', node: r.id, pid: r.pid, atMs });
+  if (withDown)
+    for (const r of status.replicas) if (!r.up) events.push({ type: 'replica-down', node: r.id, reason: 'down', atMs });
   const f = status.faults;
   if (f.partition !== undefined || f.delayMs !== undefined || (f.dropRate ?? 0) > 0) {
-    events.push({ type: 'faults', partition: f.partition ?? null, delayMs: f.delayMs ?? null, dropRate: f.dropRate ?? 0, atMs });
+    events.push({
+      type: 'faults',
+      partition: f.partition ?? null,
+      delayMs: f.delayMs ?? null,
+      dropRate: f.dropRate ?? 0,
+      atMs,
+    });
   }
   return events;
 }
@@ -152,7 +173,12 @@ const GONE_POLL_MS = 1000;
  * or the orchestrator died) or its process is gone. A slow answer is not
  * that. Returns the function that stops watching.
  */
-export function watchClusterGone(o: { poll: () => Promise<unknown>; alive: () => boolean; onGone: (reason: string) => void; intervalMs?: number }): () => void {
+export function watchClusterGone(o: {
+  poll: () => Promise<unknown>;
+  alive: () => boolean;
+  onGone: (reason: string) => void;
+  intervalMs?: number;
+}): () => void {
   let done = false;
   const check = async () => {
     try {
@@ -163,7 +189,11 @@ export function watchClusterGone(o: { poll: () => Promise<unknown>; alive: () =>
       if (/connection (is )?closed|closed before an answer/i.test(message) || !o.alive()) {
         done = true;
         clearInterval(timer);
-        o.onGone(o.alive() ? `its orchestrator closed the connection (${message}): paxos down was run, or it is exiting` : 'paxos down was run, or its orchestrator exited');
+        o.onGone(
+          o.alive()
+            ? `its orchestrator closed the connection (${message}): paxos down was run, or it is exiting`
+            : 'paxos down was run, or its orchestrator exited',
+        );
       }
     }
   };
@@ -181,11 +211,21 @@ function answeringReplicas(status: ClusterStatus): number[] {
 }
 
 /** `paxos up` on a terminal: the dashboard until `q`, Ctrl-C, or the cluster stopping. */
-export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Promise<void>, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
+export async function watchWithDashboard(
+  orchestrator: Orchestrator,
+  stopped: Promise<void>,
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<void> {
   const status = orchestrator.status();
   const dashboard = startDashboard({
-    clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
-    step: status.step === true, held: () => orchestrator.held(), removed: removedIds(status), quitStopsCluster: true,
+    clusterSize: rowsFor(status),
+    protocol: status.protocol,
+    color: process.env.NO_COLOR === undefined,
+    fps: DASHBOARD_FPS,
+    step: status.step === true,
+    held: () => orchestrator.held(),
+    removed: removedIds(status),
+    quitStopsCluster: true,
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
       for (const e of initialEvents(status, Date.now(), false)) onEvent(e);
       return orchestrator.subscribe(onEvent);
@@ -213,7 +253,10 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
       }),
     },
   });
-  const how = await Promise.race([dashboard.waitUntilExit().then(() => 'quit' as const), stopped.then(() => 'stopped' as const)]);
+  const how = await Promise.race([
+    dashboard.waitUntilExit().then(() => 'quit' as const),
+    stopped.then(() => 'stopped' as const),
+  ]);
   if (how === 'stopped') {
     // Stopped from outside (paxos down in another terminal, a signal): say so on the dashboard, long enough to read,
     // and again on the terminal once the dashboard has gone, since the alternate screen takes the first with it.
@@ -221,7 +264,11 @@ export async function watchWithDashboard(orchestrator: Orchestrator, stopped: Pr
     await new Promise((resolve) => setTimeout(resolve, STOPPED_NOTICE_MS));
   }
   dashboard.unmount();
-  out(how === 'stopped' ? `the cluster stopped: ${STOPPED_ELSEWHERE}` : 'dashboard closed (q or Ctrl-C): stopping the cluster (paxos up --detach keeps one running without a dashboard)');
+  out(
+    how === 'stopped'
+      ? `the cluster stopped: ${STOPPED_ELSEWHERE}`
+      : 'dashboard closed (q or Ctrl-C): stopping the cluster (paxos up --detach keeps one running without a dashboard)',
+  );
 }
 
 const STOPPED_ELSEWHERE = 'paxos down was run, or this process was signalled';
@@ -235,13 +282,20 @@ export async function attachDashboard(): Promise<void> {
   let deliver: ((e: ClusterEvent) => void) | null = null;
   const status = await cluster.subscribe((e) => (deliver ? deliver(e) : events.push(e)));
   const dashboard = startDashboard({
-    clusterSize: rowsFor(status), protocol: status.protocol, color: process.env.NO_COLOR === undefined, fps: DASHBOARD_FPS,
-    step: status.step === true, held: () => cluster.held(), removed: removedIds(status),
+    clusterSize: rowsFor(status),
+    protocol: status.protocol,
+    color: process.env.NO_COLOR === undefined,
+    fps: DASHBOARD_FPS,
+    step: status.step === true,
+    held: () => cluster.held(),
+    removed: removedIds(status),
     subscribe: (onEvent: (e: ClusterEvent) => void) => {
       for (const e of initialEvents(status, Date.now(), true)) onEvent(e);
       for (const e of events.splice(0)) onEvent(e);
       deliver = onEvent;
-      return () => { deliver = null; };
+      return () => {
+        deliver = null;
+      };
     },
     missedChosen: () => readMissedChosen(status.protocol, answeringReplicas(status), (node) => cluster.replica(node)),
     actions: {
@@ -251,12 +305,16 @@ export async function attachDashboard(): Promise<void> {
       isolate: (id: number) => cluster.isolate(id),
       heal: () => cluster.heal(),
       quit: async () => undefined,
-      ...stepActions({ tick: (node, count) => cluster.tick(node, count), release: (op, ids) => cluster.release(op, ids) }),
+      ...stepActions({
+        tick: (node, count) => cluster.tick(node, count),
+        release: (op, ids) => cluster.release(op, ids),
+      }),
     },
   });
   // The dashboard stays up once the cluster is gone, saying so, until q: the user may want to read its last state.
   const stopWatching = watchClusterGone({
-    poll: () => cluster.status(), alive: () => isProcessAlive(cluster.record.orchestratorPid),
+    poll: () => cluster.status(),
+    alive: () => isProcessAlive(cluster.record.orchestratorPid),
     onGone: (reason) => dashboard.stopped(reason),
   });
   await dashboard.waitUntilExit();
@@ -278,14 +336,20 @@ interface StepRequests {
  * step mode refuses in the orchestrator's own sentence.
  */
 function stepActions(o: StepRequests): {
-  tick: () => Promise<string>; deliverAll: () => Promise<string>; dropAll: () => Promise<string>;
-  release: (op: StepRelease, id: string) => Promise<string>; tickNode: (id: number) => Promise<string>;
+  tick: () => Promise<string>;
+  deliverAll: () => Promise<string>;
+  dropAll: () => Promise<string>;
+  release: (op: StepRelease, id: string) => Promise<string>;
+  tickNode: (id: number) => Promise<string>;
 } {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return {
     tick: async () => {
       const ticks = await o.tick('all', 1);
-      return `ticked ${count(ticks.length, 'replica')} once: ${count(ticks.reduce((sum, t) => sum + t.newlyHeld, 0), 'new message')} held`;
+      return `ticked ${count(ticks.length, 'replica')} once: ${count(
+        ticks.reduce((sum, t) => sum + t.newlyHeld, 0),
+        'new message',
+      )} held`;
     },
     deliverAll: async () => `delivered ${count((await o.release('deliver', 'all')).length, 'held message')}`,
     dropAll: async () => `dropped ${count((await o.release('drop', 'all')).length, 'held message')}`,

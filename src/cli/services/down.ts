@@ -6,9 +6,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { ClusterClient } from '../../cluster/client.js';
 import { orchestratorLogOf } from '../../cluster/home.js';
-import { partsDirOf } from '../../trace/live.js';
-import { deleteData, describeDeleted, dataRootOf, refuseForeignData, type DeletedData } from '../../cluster/manifest.js';
+import {
+  type DeletedData,
+  dataRootOf,
+  deleteData,
+  describeDeleted,
+  refuseForeignData,
+} from '../../cluster/manifest.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
+import { partsDirOf } from '../../trace/live.js';
 
 export interface DownResult {
   /** One line per thing done, for people. */
@@ -27,7 +33,10 @@ export async function runDown(home: string, o: { wipe: boolean }): Promise<DownR
   if (!o.wipe) return stopped;
   const deleted = await deleteData(home);
   return {
-    lines: [...stopped.lines, deleted === null ? `there was no data in ${dataRootOf(home)} to delete` : describeDeleted(deleted)],
+    lines: [
+      ...stopped.lines,
+      deleted === null ? `there was no data in ${dataRootOf(home)} to delete` : describeDeleted(deleted),
+    ],
     data: { ...stopped.data, wiped: deleted === null ? null : wipedJson(deleted) },
   };
 }
@@ -39,19 +48,28 @@ function wipedJson(d: DeletedData): Record<string, unknown> {
 /** Nothing running is not an error: `down` wants the cluster gone and it is (a script can run it unconditionally). */
 async function stop(home: string, wipe: boolean): Promise<DownResult> {
   const record = readRecord(home);
-  if (record === null) return { lines: ['no cluster is running; nothing to stop'], data: { stopped: false, clusterSize: null } };
+  if (record === null)
+    return { lines: ['no cluster is running; nothing to stop'], data: { stopped: false, clusterSize: null } };
   if (!isProcessAlive(record.orchestratorPid)) {
     // connect() removes the stale record (and says so in the error we do not need).
-    await ClusterClient.connect(home).then((c) => c.close(), () => undefined);
+    await ClusterClient.connect(home).then(
+      (c) => c.close(),
+      () => undefined,
+    );
     return {
-      lines: [`the cluster recorded in ${home} was already gone (orchestrator pid ${record.orchestratorPid}); removed its stale record`],
+      lines: [
+        `the cluster recorded in ${home} was already gone (orchestrator pid ${record.orchestratorPid}); removed its stale record`,
+      ],
       data: { stopped: false, clusterSize: record.clusterSize, staleRecordRemoved: true },
     };
   }
   const cluster = await ClusterClient.connect(home);
   const pid = cluster.record.orchestratorPid;
   // After paxos add and remove the replicas running are not the cluster's first size: count them.
-  const running = await cluster.status().then((s) => s.replicas.length, () => cluster.record.clusterSize);
+  const running = await cluster.status().then(
+    (s) => s.replicas.length,
+    () => cluster.record.clusterSize,
+  );
   await cluster.down();
   cluster.close();
   const deadline = Date.now() + EXIT_WAIT_MS;
@@ -62,7 +80,12 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
       `stopped the cluster of ${running} replicas${wipe ? '' : `; its data stays in ${dataRootOf(home)} for the next \`paxos up\``}`,
       ...(traced !== undefined ? [traceLine(traced, cluster.record.startedAtMs, home)] : []),
     ],
-    data: { stopped: true, clusterSize: cluster.record.clusterSize, orchestratorPid: pid, ...(traced !== undefined ? { trace: traced } : {}) },
+    data: {
+      stopped: true,
+      clusterSize: cluster.record.clusterSize,
+      orchestratorPid: pid,
+      ...(traced !== undefined ? { trace: traced } : {}),
+    },
   };
 }
 

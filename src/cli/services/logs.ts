@@ -27,9 +27,11 @@ const DEFAULT_POLL_INTERVAL_MS = 200;
 export async function runLogs(o: LogsOptions): Promise<void> {
   const file = logFileOf(o.home, o.node);
   if (!existsSync(file) && !existsSync(rotatedName(file, 1))) {
-    throw new OperatingError(o.clusterRunning
-      ? `node-${o.node} has no log yet (${file})`
-      : `no cluster is running and node-${o.node} left no log in ${o.home}; start one with \`paxos up\``);
+    throw new OperatingError(
+      o.clusterRunning
+        ? `node-${o.node} has no log yet (${file})`
+        : `no cluster is running and node-${o.node} left no log in ${o.home}; start one with \`paxos up\``,
+    );
   }
   const render = o.json ? (text: string) => jsonLines(text, o.node) : printable;
   const tail = readLogTail({ file, lines: o.lines });
@@ -39,11 +41,21 @@ export async function runLogs(o: LogsOptions): Promise<void> {
     return;
   }
   o.out(render(tail.text));
-  await follow(new LogFollower(file, tail.end), (text) => o.out(render(text)), o.followUntil, o.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  await follow(
+    new LogFollower(file, tail.end),
+    (text) => o.out(render(text)),
+    o.followUntil,
+    o.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+  );
 }
 
 /** Polls the follower every intervalMs and prints what it returns, until `until` settles. */
-function follow(follower: LogFollower, print: (text: string) => void, until: Promise<void>, intervalMs: number): Promise<void> {
+function follow(
+  follower: LogFollower,
+  print: (text: string) => void,
+  until: Promise<void>,
+  intervalMs: number,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const text = follower.poll();
@@ -59,10 +71,14 @@ function follow(follower: LogFollower, print: (text: string) => void, until: Pro
 
 /** Each complete line of a log as one JSON object; the timestamp the replica wrote first becomes its own field. */
 export function jsonLines(text: string, node: number): string {
-  return text.split('\n').filter((l) => l !== '').map((l) => {
-    const m = /^(\d{4}-\d\d-\d\dT\S+Z) (.*)$/s.exec(l);
-    return `${JSON.stringify({ node, time: m ? m[1] : null, text: m ? m[2] : l })}\n`;
-  }).join('');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = /^(\d{4}-\d\d-\d\dT\S+Z) (.*)$/s.exec(l);
+      return `${JSON.stringify({ node, time: m ? m[1] : null, text: m ? m[2] : l })}\n`;
+    })
+    .join('');
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import { ClusterClient } from '../../cluster/client.js';
 import { describeIds, paxosHome } from '../../cluster/home.js';
-import { readRecord } from '../../cluster/record.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
+import { readRecord } from '../../cluster/record.js';
 import { formatBallot } from '../../core/ballot.js';
 import type { ClientFailure, ClientSuccess } from '../../core/types.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../../core/validate.js';
@@ -17,7 +17,12 @@ import { showLine, showText } from '../../text/escape.js';
 export type CommandResult = ClientSuccess & { readonly latencyMs: number };
 
 /** Prints a command's result, or with --json its failure as JSON on stdout too, before the one-sentence error. */
-export async function printOutcome(o: { json: boolean; run: () => Promise<CommandResult & { node: number }>; describe: (r: CommandResult & { node: number }) => string; proposed?: string }): Promise<void> {
+export async function printOutcome(o: {
+  json: boolean;
+  run: () => Promise<CommandResult & { node: number }>;
+  describe: (r: CommandResult & { node: number }) => string;
+  proposed?: string;
+}): Promise<void> {
   try {
     const r = await o.run();
     if (r.alreadyChosen === true) throw new AlreadyChosenError(r, o.proposed ?? '');
@@ -55,7 +60,9 @@ export function parseAssignment(text: string): { key: string; value: string } {
   const value = text.slice(eq + 1);
   checkKey(key);
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) {
-    throw new UsageError(`the value is ${Buffer.byteLength(value)} bytes; the largest value a replica accepts is ${MAX_VALUE_BYTES} bytes`);
+    throw new UsageError(
+      `the value is ${Buffer.byteLength(value)} bytes; the largest value a replica accepts is ${MAX_VALUE_BYTES} bytes`,
+    );
   }
   return { key, value };
 }
@@ -66,8 +73,10 @@ export function parseAssignment(text: string): { key: string; value: string } {
  * empty case for `get`, which has no "=".
  */
 export function checkKey(key: string, forGet = false): void {
-  if (key.length === 0) throw new UsageError(forGet ? 'get needs a key, like `paxos get x`' : 'a key is needed before "=", like x=7');
-  if (/\s/u.test(key)) throw new UsageError(`a key cannot contain spaces or other white space (got ${JSON.stringify(key)})`);
+  if (key.length === 0)
+    throw new UsageError(forGet ? 'get needs a key, like `paxos get x`' : 'a key is needed before "=", like x=7');
+  if (/\s/u.test(key))
+    throw new UsageError(`a key cannot contain spaces or other white space (got ${JSON.stringify(key)})`);
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new UsageError(`the key is longer than ${MAX_KEY_BYTES} bytes`);
 }
 
@@ -75,8 +84,14 @@ export function checkKey(key: string, forGet = false): void {
 export function pickReplica(status: ClusterStatus, via: number | undefined): number {
   if (via !== undefined) {
     const r = status.replicas.find((x) => x.id === via);
-    if (r === undefined) throw new UsageError(`there is no node-${via}: this cluster has ${describeIds(status.replicas.map((x) => x.id))}`);
-    if (!r.up) throw new OperatingError(`node-${via} is down; restart it with \`paxos restart node-${via}\` or use another --via`);
+    if (r === undefined)
+      throw new UsageError(
+        `there is no node-${via}: this cluster has ${describeIds(status.replicas.map((x) => x.id))}`,
+      );
+    if (!r.up)
+      throw new OperatingError(
+        `node-${via} is down; restart it with \`paxos restart node-${via}\` or use another --via`,
+      );
     return via;
   }
   const up = status.replicas.filter((r) => r.up);
@@ -97,17 +112,28 @@ type ClientCommand = { op: 'propose'; key: string; value: string } | { op: 'get'
  * chosen). The client's deadline travels with the command, so the replica
  * answers, with its own reason, before the client gives up.
  */
-export async function runClientCommand(o: { command: ClientCommand; via?: number; timeoutMs: number }): Promise<CommandResult & { node: number }> {
+export async function runClientCommand(o: {
+  command: ClientCommand;
+  via?: number;
+  timeoutMs: number;
+}): Promise<CommandResult & { node: number }> {
   const cluster = await ClusterClient.connect();
   try {
     const status = await cluster.status();
     const node = pickReplica(status, o.via);
     const replica = await cluster.replica(node);
     try {
-      const reply = (await replica.request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS).catch((err: Error) => {
-        // The command was handed over; without an answer nobody can say whether it was chosen.
-        throw new OutcomeError(`${unknownLead(o.command)} (node-${node}: ${err.message})`, 'unknown', 'no-answer', node);
-      })) as (ClientSuccess | Omit<ClientFailure, 'error'> & { reason: string }) & { latencyMs: number };
+      const reply = (await replica
+        .request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS)
+        .catch((err: Error) => {
+          // The command was handed over; without an answer nobody can say whether it was chosen.
+          throw new OutcomeError(
+            `${unknownLead(o.command)} (node-${node}: ${err.message})`,
+            'unknown',
+            'no-answer',
+            node,
+          );
+        })) as (ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number };
       if (!reply.ok) throw failureOf(o.command, { ...reply, error: reply.reason }, node);
       return { ...reply, node };
     } finally {
@@ -119,11 +145,16 @@ export async function runClientCommand(o: { command: ClientCommand; via?: number
 }
 
 function unknownLead(c: ClientCommand): string {
-  return c.op === 'propose' ? `outcome unknown: ${showText(`${c.key}=${c.value}`)} may still be chosen` : `no answer to get ${showText(c.key)}; a read changes nothing, so try again`;
+  return c.op === 'propose'
+    ? `outcome unknown: ${showText(`${c.key}=${c.value}`)} may still be chosen`
+    : `no answer to get ${showText(c.key)}; a read changes nothing, so try again`;
 }
 
 function failureOf(c: ClientCommand, reply: ClientFailure, node: number): OutcomeError {
-  const text = reply.outcome === 'unknown' ? `${unknownLead(c)} (node-${node}: ${showLine(reply.error)})` : `${showLine(reply.error)} (node-${node})`;
+  const text =
+    reply.outcome === 'unknown'
+      ? `${unknownLead(c)} (node-${node}: ${showLine(reply.error)})`
+      : `${showLine(reply.error)} (node-${node})`;
   return new OutcomeError(text, reply.outcome, reply.code, node);
 }
 
@@ -133,15 +164,33 @@ function failureOf(c: ClientCommand, reply: ClientFailure, node: number): Outcom
  * (refused, exit 1), and the JSON carries what is chosen instead.
  */
 export class AlreadyChosenError extends OutcomeError {
-  constructor(readonly chosen: CommandResult & { node: number }, proposed: string) {
-    super(`${showText(chosen.key)} was already chosen as ${showText(chosen.value ?? '')}, so ${showText(proposed)} was not chosen (${resultTail(chosen)})`, 'refused', 'already-chosen', chosen.node);
+  constructor(
+    readonly chosen: CommandResult & { node: number },
+    proposed: string,
+  ) {
+    super(
+      `${showText(chosen.key)} was already chosen as ${showText(chosen.value ?? '')}, so ${showText(proposed)} was not chosen (${resultTail(chosen)})`,
+      'refused',
+      'already-chosen',
+      chosen.node,
+    );
   }
 }
 
 /** The JSON a failed command prints with --json: the same fields whatever the reason, and the chosen value when one is why. */
 export function failureJson(err: OutcomeError): string {
-  const chosen = err instanceof AlreadyChosenError ? { key: err.chosen.key, chosen: err.chosen.value, ballot: err.chosen.ballot } : {};
-  return JSON.stringify({ ok: false, outcome: err.outcome, code: err.code, error: err.message, node: err.node, ...chosen });
+  const chosen =
+    err instanceof AlreadyChosenError
+      ? { key: err.chosen.key, chosen: err.chosen.value, ballot: err.chosen.ballot }
+      : {};
+  return JSON.stringify({
+    ok: false,
+    outcome: err.outcome,
+    code: err.code,
+    error: err.message,
+    node: err.node,
+    ...chosen,
+  });
 }
 
 function resultTail(r: CommandResult & { node: number }): string {

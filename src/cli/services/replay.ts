@@ -5,9 +5,10 @@
  * Exit 0 when all of it holds, 1 at the first divergence or any violation; a
  * missing or damaged recording is an operating error, one sentence on stderr.
  */
-import { partsDirFor, readRecordings } from '../../replay/read.js';
-import { replayRecordings, type ReplayReport } from '../../replay/replay.js';
+
 import type { Divergence } from '../../replay/engine.js';
+import { partsDirFor, readRecordings } from '../../replay/read.js';
+import { type ReplayReport, replayRecordings } from '../../replay/replay.js';
 
 export interface ReplayCommandOptions {
   readonly file: string;
@@ -29,17 +30,27 @@ export function runReplayCommand(o: ReplayCommandOptions): number {
 export function describeReport(dir: string, r: ReplayReport): string[] {
   const c = r.checks;
   const cut = r.incarnations.filter((i) => i.ending !== 'end').length;
-  const identical = r.divergences.length === 0 ? 'every Ready identical to the recording' : `${n(r.divergences.length, 'incarnation', 'incarnations')} diverged`;
+  const identical =
+    r.divergences.length === 0
+      ? 'every Ready identical to the recording'
+      : `${n(r.divergences.length, 'incarnation', 'incarnations')} diverged`;
   const lines = [
     ...r.divergences.map(describeDivergence),
     ...c.violations.map((v) => `VIOLATION ${v}`),
     `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => `node-${n}`).join(', ')}), ${n(r.incarnations.length, 'incarnation', 'incarnations')}, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
     `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${r.protocol === 'multi' ? n(c.chosen.length, 'slot', 'slots') : n(c.chosen.length, 'key', 'keys')}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log was cut short, or its replay stopped)` : ''}${c.messagesDuplicated > 0 ? `, ${c.messagesDuplicated} of them delivered more often than sent` : ''}; ${n(c.recoveriesChecked, 'restart', 'restarts')} recovered what was written before; ${n(c.repliesChecked, 'ok reply names', 'ok replies name')} a learned value`,
   ];
-  if (cut > 0) lines.push(`${n(cut, 'incarnation log was', 'incarnation logs were')} cut short (killed, or capped): replayed as far as written`);
+  if (cut > 0)
+    lines.push(
+      `${n(cut, 'incarnation log was', 'incarnation logs were')} cut short (killed, or capped): replayed as far as written`,
+    );
   lines.push(`chosen (${c.chosen.length}):`);
-  for (const e of c.chosen.slice(-CHOSEN_SHOWN)) lines.push(`  ${r.protocol === 'multi' ? '#' : ''}${e.instance}  ${e.value}  (${e.nodes.map((n) => `node-${n}`).join(', ')})`);
-  if (c.chosen.length > CHOSEN_SHOWN) lines.push(`  … the first ${c.chosen.length - CHOSEN_SHOWN} are left out; --json lists them all`);
+  for (const e of c.chosen.slice(-CHOSEN_SHOWN))
+    lines.push(
+      `  ${r.protocol === 'multi' ? '#' : ''}${e.instance}  ${e.value}  (${e.nodes.map((n) => `node-${n}`).join(', ')})`,
+    );
+  if (c.chosen.length > CHOSEN_SHOWN)
+    lines.push(`  … the first ${c.chosen.length - CHOSEN_SHOWN} are left out; --json lists them all`);
   lines.push(r.ok ? 'replay OK' : 'replay FAILED');
   return lines;
 }
@@ -50,6 +61,7 @@ function n(count: number, one: string, many: string): string {
 }
 
 function describeDivergence(d: Divergence): string {
-  const what = d.error !== undefined ? `the core threw: ${d.error}` : `recorded digest ${d.recorded}, replayed ${d.replayed}`;
+  const what =
+    d.error !== undefined ? `the core threw: ${d.error}` : `recorded digest ${d.recorded}, replayed ${d.replayed}`;
   return `DIVERGED node-${d.node} incarnation ${d.incarnation} at Ready #${d.ready}, after step ${d.step} (${d.after}): ${what}`;
 }

@@ -9,9 +9,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OperatingError, UsageError } from '../../errors.js';
 import { runScenario, runScenarioLive, type StepResult } from '../../scenario/run.js';
 import { parseScenario, type Scenario } from '../../scenario/script.js';
-import { OperatingError, UsageError } from '../../errors.js';
 import { didYouMean } from '../parse.js';
 import { openTraceOutput } from './trace-file.js';
 
@@ -23,15 +23,27 @@ export interface ScenarioSummary {
 }
 
 export function scenarioNames(dir = DIR): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -'.txt'.length)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.txt'))
+        .map((f) => f.slice(0, -'.txt'.length))
+        .sort()
+    : [];
 }
 
 /** Each shipped scenario's name and title; a file without a `# title:` line is titled by its name. */
 export function listScenarios(dir = DIR): ScenarioSummary[] {
-  return scenarioNames(dir).map((name) => ({ name, title: parseScenario(readFileSync(join(dir, `${name}.txt`), 'utf8')).title ?? name }));
+  return scenarioNames(dir).map((name) => ({
+    name,
+    title: parseScenario(readFileSync(join(dir, `${name}.txt`), 'utf8')).title ?? name,
+  }));
 }
 
-export function runScenarioList(o: { readonly json: boolean; readonly out: (line: string) => void; readonly dir?: string }): void {
+export function runScenarioList(o: {
+  readonly json: boolean;
+  readonly out: (line: string) => void;
+  readonly dir?: string;
+}): void {
   const list = listScenarios(o.dir);
   if (o.json) return o.out(JSON.stringify(list));
   const width = Math.max(0, ...list.map((s) => s.name.length));
@@ -43,10 +55,13 @@ export function resolveScenario(target: string, dir = DIR): string {
   const names = scenarioNames(dir);
   if (names.includes(target)) return join(dir, `${target}.txt`);
   if (target.includes('/') || target.endsWith('.txt')) {
-    if (!existsSync(target) || !statSync(target).isFile()) throw new OperatingError(`cannot read the scenario ${target}: there is no such file`);
+    if (!existsSync(target) || !statSync(target).isFile())
+      throw new OperatingError(`cannot read the scenario ${target}: there is no such file`);
     return target;
   }
-  throw new UsageError(`there is no scenario "${target}"${didYouMean(target, names)}; \`paxos scenario list\` shows them, and a path to a .txt file works too`);
+  throw new UsageError(
+    `there is no scenario "${target}"${didYouMean(target, names)}; \`paxos scenario list\` shows them, and a path to a .txt file works too`,
+  );
 }
 
 /** Where a scenario runs: real replica processes, or replica shells over scripted twins; `auto` picks live when the script can run there. */
@@ -70,7 +85,8 @@ const SIM_ONLY = [/^option persisted explicit\b/, /^persisted\b/];
 export function liveProblem(scenario: Scenario): string | null {
   for (const step of scenario.steps) {
     if (step.kind !== 'command') continue;
-    if (SIM_ONLY.some((re) => re.test(step.command))) return `it controls when writes finish (\`${step.command}\`), which only the scripted disk can do`;
+    if (SIM_ONLY.some((re) => re.test(step.command)))
+      return `it controls when writes finish (\`${step.command}\`), which only the scripted disk can do`;
   }
   return null;
 }
@@ -79,17 +95,34 @@ export function liveProblem(scenario: Scenario): string | null {
 export async function runScenarioCommand(o: ScenarioRunOptions): Promise<number> {
   const path = resolveScenario(o.target, o.dir);
   const scenario = parseScenario(readFileSync(path, 'utf8'));
-  if (scenario.steps.length === 0) throw new UsageError(`${path} has no steps; a step is a command line, then ----, then the trace it prints`);
+  if (scenario.steps.length === 0)
+    throw new UsageError(`${path} has no steps; a step is a command line, then ----, then the trace it prints`);
   const live = chooseLive(scenario, o.mode);
-  if (live && o.trace === '-') throw new UsageError('--trace - is for --sim runs: a live run\'s trace is merged from the replicas when the cluster stops, so give it a file');
+  if (live && o.trace === '-')
+    throw new UsageError(
+      "--trace - is for --sim runs: a live run's trace is merged from the replicas when the cluster stops, so give it a file",
+    );
   // A trace on stdout owns it: the walk-through moves to stderr so the trace stays a clean JSON-lines stream.
   const out = o.trace === '-' ? (line: string) => process.stderr.write(`${line}\n`) : o.out;
   out(`${scenario.title ?? basename(path, '.txt')}`);
-  out(live ? '(live: real replica processes in step mode, in a scratch directory deleted afterwards)\n' : '(simulated: replica shells over a scripted clock, disk and network)\n');
+  out(
+    live
+      ? '(live: real replica processes in step mode, in a scratch directory deleted afterwards)\n'
+      : '(simulated: replica shells over a scripted clock, disk and network)\n',
+  );
   const onStep = (r: StepResult) => printStep(r, out);
   const results = live
-    ? await runScenarioLive(scenario, { onStep, exitOnSignal: true, ...(o.pause !== undefined ? { between: o.pause } : {}), ...(o.trace !== undefined ? { traceFile: o.trace } : {}) })
-    : await runSimulated(scenario, { onStep, ...(o.trace !== undefined ? { trace: o.trace } : {}), ...(o.pause !== undefined ? { pause: o.pause } : {}) });
+    ? await runScenarioLive(scenario, {
+        onStep,
+        exitOnSignal: true,
+        ...(o.pause !== undefined ? { between: o.pause } : {}),
+        ...(o.trace !== undefined ? { traceFile: o.trace } : {}),
+      })
+    : await runSimulated(scenario, {
+        onStep,
+        ...(o.trace !== undefined ? { trace: o.trace } : {}),
+        ...(o.pause !== undefined ? { pause: o.pause } : {}),
+      });
   return summarize(scenario, results, out, o.trace);
 }
 
@@ -97,7 +130,8 @@ export async function runScenarioCommand(o: ScenarioRunOptions): Promise<number>
 function chooseLive(scenario: Scenario, mode: ScenarioMode): boolean {
   if (mode === 'sim') return false;
   const problem = liveProblem(scenario);
-  if (problem !== null && mode === 'live') throw new UsageError(`this scenario cannot run on real replicas: ${problem}; run it with --sim`);
+  if (problem !== null && mode === 'live')
+    throw new UsageError(`this scenario cannot run on real replicas: ${problem}; run it with --sim`);
   return problem === null;
 }
 
@@ -106,11 +140,17 @@ function chooseLive(scenario: Scenario, mode: ScenarioMode): boolean {
  * its steps are then printed one by one, with the pause (`--step`) between
  * them. What the reader sees is the same as pausing the run itself.
  */
-async function runSimulated(scenario: Scenario, o: { onStep: (r: StepResult) => void; trace?: string; pause?: () => Promise<void> }): Promise<StepResult[]> {
+async function runSimulated(
+  scenario: Scenario,
+  o: { onStep: (r: StepResult) => void; trace?: string; pause?: () => Promise<void> },
+): Promise<StepResult[]> {
   const traceOut = o.trace === undefined ? null : openTraceOutput(o.trace);
   const results: StepResult[] = [];
   try {
-    runScenario(scenario, { ...(traceOut !== null ? { traceSink: traceOut.write } : {}), onStep: (r) => results.push(r) });
+    runScenario(scenario, {
+      ...(traceOut !== null ? { traceSink: traceOut.write } : {}),
+      onStep: (r) => results.push(r),
+    });
   } finally {
     traceOut?.close();
   }
@@ -127,11 +167,17 @@ function printStep(r: StepResult, out: (line: string) => void): void {
   if (r.skipped) return out(`> ${r.step.command}   (not run: an earlier step failed)\n`);
   out(`> ${r.step.command}`);
   for (const line of r.actual === '' ? [] : r.actual.split('\n')) out(`  ${line}`);
-  if (!r.ok) out(`✗ step ${r.number} differs from what the scenario expects (- expected, + actual):\n${indent(r.failure)}`);
+  if (!r.ok)
+    out(`✗ step ${r.number} differs from what the scenario expects (- expected, + actual):\n${indent(r.failure)}`);
   out('');
 }
 
-function summarize(scenario: Scenario, results: readonly StepResult[], out: (line: string) => void, trace: string | undefined): number {
+function summarize(
+  scenario: Scenario,
+  results: readonly StepResult[],
+  out: (line: string) => void,
+  trace: string | undefined,
+): number {
   const commands = results.filter((r) => r.step.kind === 'command');
   const failed = results.filter((r) => !r.ok);
   const traced = trace !== undefined && trace !== '-' ? `; trace written to ${trace}` : '';
@@ -140,10 +186,15 @@ function summarize(scenario: Scenario, results: readonly StepResult[], out: (lin
     return 0;
   }
   const which = failed.map((r) => `${r.number} (${r.step.kind === 'command' ? r.step.command : ''})`).join(', ');
-  out(`${failed.length} of ${commands.length} steps in ${scenario.title ?? 'the scenario'} differ from the expected trace: step ${which}${traced}`);
+  out(
+    `${failed.length} of ${commands.length} steps in ${scenario.title ?? 'the scenario'} differ from the expected trace: step ${which}${traced}`,
+  );
   return 1;
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

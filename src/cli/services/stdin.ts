@@ -35,9 +35,11 @@ export function readStdinSync(): string {
     totalBytes += n;
     silentMs = 0;
   }
-  throw new OperatingError(totalBytes > MAX_BYTES
-    ? `stdin holds more than ${MAX_BYTES / 1024 / 1024} MiB; write the trace to a file and cut it with --from and --to`
-    : `stdin sent nothing for ${SILENCE_LIMIT_MS / 60_000} minutes and did not end; is the command writing to it stuck?`);
+  throw new OperatingError(
+    totalBytes > MAX_BYTES
+      ? `stdin holds more than ${MAX_BYTES / 1024 / 1024} MiB; write the trace to a file and cut it with --from and --to`
+      : `stdin sent nothing for ${SILENCE_LIMIT_MS / 60_000} minutes and did not end; is the command writing to it stuck?`,
+  );
 }
 
 /** Bytes read, 0 at the end of input, or null when the pipe is empty for now. */

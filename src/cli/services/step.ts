@@ -4,8 +4,8 @@
  * orchestrator, which refuses in one sentence when the cluster is not in step
  * mode, and prints what it did in one line (or JSON).
  */
-import { withCluster, type HeldList, type TickResult } from '../../cluster/client.js';
-import { RELEASED, type HeldMessage, type StepRelease } from '../../node/step.js';
+import { type HeldList, type TickResult, withCluster } from '../../cluster/client.js';
+import { type HeldMessage, RELEASED, type StepRelease } from '../../node/step.js';
 import { showText } from '../../text/escape.js';
 
 export async function runHeld(json: boolean): Promise<void> {
@@ -32,15 +32,30 @@ export function renderHeld(list: HeldList): string {
     const rows = [['ID', 'FROM', 'TO', 'TYPE', 'BALLOT', 'SLOT/KEY', 'VALUE']];
     for (const m of list.messages) {
       rows.push([
-        m.id, `node-${m.from}`, `node-${m.to}`, m.type, m.ballot ?? '-',
-        m.slot !== null ? `#${m.slot}` : m.key !== null ? showText(m.key) : '-', m.value !== null ? showText(m.value) : '-',
+        m.id,
+        `node-${m.from}`,
+        `node-${m.to}`,
+        m.type,
+        m.ballot ?? '-',
+        m.slot !== null ? `#${m.slot}` : m.key !== null ? showText(m.key) : '-',
+        m.value !== null ? showText(m.value) : '-',
       ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) lines.push(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    for (const r of rows)
+      lines.push(
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      );
   }
-  if (list.total > list.messages.length) lines.push(`... and ${list.total - list.messages.length} more held (each replica lists its first 1,000)`);
-  if (list.droppedFull > 0) lines.push(`note: ${list.droppedFull} messages were dropped because a replica's hold queue was full (10,000 messages); deliver or drop some`);
+  if (list.total > list.messages.length)
+    lines.push(`... and ${list.total - list.messages.length} more held (each replica lists its first 1,000)`);
+  if (list.droppedFull > 0)
+    lines.push(
+      `note: ${list.droppedFull} messages were dropped because a replica's hold queue was full (10,000 messages); deliver or drop some`,
+    );
   if (list.down.length > 0) lines.push(`not listed: ${list.down.map((n) => `node-${n}`).join(', ')} (down or paused)`);
   return lines.join('\n');
 }
@@ -49,7 +64,10 @@ export function renderHeld(list: HeldList): string {
 export function releasedLine(verb: string, done: readonly HeldMessage[]): string {
   if (done.length === 0) return `nothing was held, so nothing was ${verb}`;
   if (done.length === 1) return `${verb} ${done[0]!.id} (${done[0]!.text})`;
-  const shown = done.slice(0, 10).map((m) => m.id).join(', ');
+  const shown = done
+    .slice(0, 10)
+    .map((m) => m.id)
+    .join(', ');
   return `${verb} ${done.length} messages: ${shown}${done.length > 10 ? `, +${done.length - 10} more` : ''}`;
 }
 

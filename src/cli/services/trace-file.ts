@@ -71,7 +71,8 @@ function writeAll(fd: number, text: string, target: string): void {
       throw new OperatingError(`cannot write the trace to ${where(target)}: ${(err as Error).message}`);
     }
   }
-  if (offset < bytes.length) throw new OperatingError(`cannot write the trace to ${where(target)}: it stopped taking data`);
+  if (offset < bytes.length)
+    throw new OperatingError(`cannot write the trace to ${where(target)}: it stopped taking data`);
 }
 
 function where(target: string): string {

@@ -6,16 +6,23 @@
  * for one instance says so first, because that is a safety violation.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { OperatingError, UsageError } from '../../errors.js';
+import { showText } from '../../text/escape.js';
+import {
+  clockOf,
+  readTrace,
+  TRACE_EVENT_KINDS,
+  type TraceEvent,
+  type TraceEventKind,
+  timeOf,
+} from '../../trace/format.js';
 import { partsDirOf } from '../../trace/live.js';
 import { mergePartsDir } from '../../trace/merge.js';
-import { OperatingError, UsageError } from '../../errors.js';
-import { readStdinSync } from './stdin.js';
-import { showText } from '../../text/escape.js';
-import { clockOf, readTrace, timeOf, TRACE_EVENT_KINDS, type TraceEvent, type TraceEventKind } from '../../trace/format.js';
 import { renderMermaid } from '../../trace/mermaid.js';
 import { renderShiviz } from '../../trace/shiviz.js';
 import { renderSvg } from '../../trace/svg.js';
 import { selectWindow, type WindowOptions } from '../../trace/window.js';
+import { readStdinSync } from './stdin.js';
 
 export interface TraceCommandOptions {
   /** A path, or `-` for stdin. */
@@ -37,14 +44,23 @@ export function runTraceCommand(o: TraceCommandOptions): void {
   checkOptions(o);
   const source = o.file === '-' ? 'stdin' : o.file;
   const events = readTrace(readInput(o.file), source);
-  const window: WindowOptions = { ...(o.fromSeq !== undefined ? { fromSeq: o.fromSeq } : {}), ...(o.toSeq !== undefined ? { toSeq: o.toSeq } : {}) };
+  const window: WindowOptions = {
+    ...(o.fromSeq !== undefined ? { fromSeq: o.fromSeq } : {}),
+    ...(o.toSeq !== undefined ? { toSeq: o.toSeq } : {}),
+  };
   const shown = selectWindow(events, window).events;
   if (events.length > 0 && shown.length === 0) {
-    throw new UsageError(`--from and --to select no events; ${source} has seq ${events[0]!.seq} to ${events.at(-1)!.seq}`);
+    throw new UsageError(
+      `--from and --to select no events; ${source} has seq ${events[0]!.seq} to ${events.at(-1)!.seq}`,
+    );
   }
   const outputs = diagramsAsked(o, source, events, window);
   if (outputs.length === 0) {
-    o.stdout(o.json ? `${JSON.stringify(summarize(shown, source))}\n` : `${describeSummary(summarize(shown, source)).join('\n')}\n`);
+    o.stdout(
+      o.json
+        ? `${JSON.stringify(summarize(shown, source))}\n`
+        : `${describeSummary(summarize(shown, source)).join('\n')}\n`,
+    );
     return;
   }
   const toStdout = outputs.some((d) => d.target === '-');
@@ -58,9 +74,12 @@ export function runTraceCommand(o: TraceCommandOptions): void {
 
 function checkOptions(o: TraceCommandOptions): void {
   const onStdout = [o.svg, o.mermaid, o.shiviz].filter((t) => t === '-').length;
-  if (onStdout > 1) throw new UsageError('only one of --svg, --mermaid and --shiviz can write to stdout (-); give the others a file');
+  if (onStdout > 1)
+    throw new UsageError('only one of --svg, --mermaid and --shiviz can write to stdout (-); give the others a file');
   if (o.fromSeq !== undefined && o.toSeq !== undefined && o.fromSeq > o.toSeq) {
-    throw new UsageError(`--from ${o.fromSeq} is after --to ${o.toSeq}; the window runs from the first up to the second`);
+    throw new UsageError(
+      `--from ${o.fromSeq} is after --to ${o.toSeq}; the window runs from the first up to the second`,
+    );
   }
 }
 
@@ -70,11 +89,30 @@ interface Diagram {
   readonly render: () => string;
 }
 
-function diagramsAsked(o: TraceCommandOptions, source: string, events: readonly TraceEvent[], window: WindowOptions): Diagram[] {
+function diagramsAsked(
+  o: TraceCommandOptions,
+  source: string,
+  events: readonly TraceEvent[],
+  window: WindowOptions,
+): Diagram[] {
   const all: (Diagram | undefined)[] = [
-    o.svg !== undefined ? { what: 'the space-time diagram', target: o.svg, render: () => renderSvg(events, { ...window, maxEvents: o.maxEvents, title: source }) } : undefined,
-    o.mermaid !== undefined ? { what: 'the Mermaid diagram', target: o.mermaid, render: () => renderMermaid(events, { ...window, maxEvents: o.maxEvents }) } : undefined,
-    o.shiviz !== undefined ? { what: 'the ShiViz log', target: o.shiviz, render: () => renderShiviz(events, window) } : undefined,
+    o.svg !== undefined
+      ? {
+          what: 'the space-time diagram',
+          target: o.svg,
+          render: () => renderSvg(events, { ...window, maxEvents: o.maxEvents, title: source }),
+        }
+      : undefined,
+    o.mermaid !== undefined
+      ? {
+          what: 'the Mermaid diagram',
+          target: o.mermaid,
+          render: () => renderMermaid(events, { ...window, maxEvents: o.maxEvents }),
+        }
+      : undefined,
+    o.shiviz !== undefined
+      ? { what: 'the ShiViz log', target: o.shiviz, render: () => renderShiviz(events, window) }
+      : undefined,
   ];
   return all.filter((d): d is Diagram => d !== undefined);
 }
@@ -86,8 +124,13 @@ function readInput(file: string): string {
     return file === '-' ? readStdinSync() : readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && isDirectory(partsDirOf(file))) throw new OperatingError(`there is no trace file ${file} yet: \`paxos down\` writes it; \`paxos trace ${partsDirOf(file)}\` reads the run so far`);
-    throw new OperatingError(code === 'ENOENT' ? `there is no trace file ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+    if (code === 'ENOENT' && isDirectory(partsDirOf(file)))
+      throw new OperatingError(
+        `there is no trace file ${file} yet: \`paxos down\` writes it; \`paxos trace ${partsDirOf(file)}\` reads the run so far`,
+      );
+    throw new OperatingError(
+      code === 'ENOENT' ? `there is no trace file ${file}` : `cannot read ${file}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -104,14 +147,22 @@ function write(file: string, text: string): void {
     writeFileSync(file, text, { mode: 0o600 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OperatingError(code === 'ENOENT' ? `cannot write ${file}: its folder does not exist` : `cannot write ${file}: ${(err as Error).message}`);
+    throw new OperatingError(
+      code === 'ENOENT'
+        ? `cannot write ${file}: its folder does not exist`
+        : `cannot write ${file}: ${(err as Error).message}`,
+    );
   }
 }
 
 export interface ChosenSummary {
   readonly instance: string;
   /** Every value chosen for the instance: more than one is a safety violation. */
-  readonly values: readonly { readonly value: string; readonly ballot: string | null; readonly nodes: readonly number[] }[];
+  readonly values: readonly {
+    readonly value: string;
+    readonly ballot: string | null;
+    readonly nodes: readonly number[];
+  }[];
 }
 
 export interface TraceSummary {
@@ -136,9 +187,17 @@ export function summarize(events: readonly TraceEvent[], file: string): TraceSum
     if (e.ev === 'send') byMessageType[e.type] = (byMessageType[e.type] ?? 0) + 1;
   }
   return {
-    file, events: events.length, firstSeq: events[0]?.seq ?? null, lastSeq: events.at(-1)?.seq ?? null, clock: clockOf(events),
-    timeFrom: events.length > 0 ? timeOf(events[0]!) : null, timeTo: events.length > 0 ? timeOf(events.at(-1)!) : null,
-    replicas: selectWindow(events).nodes, byEvent, byMessageType, chosen: chosenByInstance(events),
+    file,
+    events: events.length,
+    firstSeq: events[0]?.seq ?? null,
+    lastSeq: events.at(-1)?.seq ?? null,
+    clock: clockOf(events),
+    timeFrom: events.length > 0 ? timeOf(events[0]!) : null,
+    timeTo: events.length > 0 ? timeOf(events.at(-1)!) : null,
+    replicas: selectWindow(events).nodes,
+    byEvent,
+    byMessageType,
+    chosen: chosenByInstance(events),
   };
 }
 
@@ -147,7 +206,8 @@ function chosenByInstance(events: readonly TraceEvent[]): ChosenSummary[] {
   const instances = new Map<string, Map<string, { value: string; ballot: string | null; nodes: number[] }>>();
   for (const e of events) {
     if (e.ev !== 'chosen') continue;
-    const values = instances.get(e.instance) ?? new Map<string, { value: string; ballot: string | null; nodes: number[] }>();
+    const values =
+      instances.get(e.instance) ?? new Map<string, { value: string; ballot: string | null; nodes: number[] }>();
     instances.set(e.instance, values);
     const entry = values.get(e.value) ?? { value: e.value, ballot: e.ballot ?? null, nodes: [] };
     values.set(e.value, entry);
@@ -164,15 +224,21 @@ export function describeSummary(s: TraceSummary): string[] {
   const lines = [
     `${showText(s.file)}: ${s.events} events${s.firstSeq !== null ? `, seq ${s.firstSeq}–${s.lastSeq}, ${unit} ${s.timeFrom}–${s.timeTo}` : ''}`,
     `replicas: ${s.replicas.length === 0 ? 'none' : s.replicas.map((id) => `node-${id}`).join(', ')}`,
-    `events: ${TRACE_EVENT_KINDS.filter((k) => s.byEvent[k] !== undefined).map((k) => `${s.byEvent[k]} ${k}`).join(', ') || 'none'}`,
+    `events: ${
+      TRACE_EVENT_KINDS.filter((k) => s.byEvent[k] !== undefined)
+        .map((k) => `${s.byEvent[k]} ${k}`)
+        .join(', ') || 'none'
+    }`,
   ];
   const types = Object.entries(s.byMessageType);
   if (types.length > 0) lines.push(`messages sent: ${types.map(([t, c]) => `${c} ${t}`).join(', ')}`);
   const split = s.chosen.filter((c) => c.values.length > 1);
-  if (split.length > 0) lines.push(`SAFETY VIOLATION: different values chosen for ${split.map((c) => showText(c.instance)).join(', ')}`);
+  if (split.length > 0)
+    lines.push(`SAFETY VIOLATION: different values chosen for ${split.map((c) => showText(c.instance)).join(', ')}`);
   lines.push(s.chosen.length === 0 ? 'chosen: nothing' : `chosen (${s.chosen.length}):`);
   for (const c of s.chosen.slice(0, MAX_CHOSEN_LINES)) lines.push(`  ${describeChosen(c)}`);
-  if (s.chosen.length > MAX_CHOSEN_LINES) lines.push(`  … and ${s.chosen.length - MAX_CHOSEN_LINES} more (--json lists them all)`);
+  if (s.chosen.length > MAX_CHOSEN_LINES)
+    lines.push(`  … and ${s.chosen.length - MAX_CHOSEN_LINES} more (--json lists them all)`);
   return lines;
 }
 

@@ -7,17 +7,17 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Orchestrator } from '../../cluster/orchestrator.js';
 import { diskFullAt, ensureHome, ensurePrivateDir, lastLine, orchestratorLogOf } from '../../cluster/home.js';
 import { openPrivateLog, openRotatingLog } from '../../cluster/log-files.js';
-import { readRecord } from '../../cluster/record.js';
 import { dataRootOf, deleteData, describeDeleted, planUp, type UpPlan } from '../../cluster/manifest.js';
-import type { Protocol } from '../../core/types.js';
+import { Orchestrator } from '../../cluster/orchestrator.js';
+import { readRecord } from '../../cluster/record.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
+import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import { showLine } from '../../text/escape.js';
-import { PlainEventPrinter } from '../format.js';
 import { partsDirOf } from '../../trace/live.js';
+import { PlainEventPrinter } from '../format.js';
 import { ensureNoRunningCluster } from './cluster-guard.js';
 
 export interface UpOptions {
@@ -49,7 +49,11 @@ export async function runUp(o: UpOptions): Promise<number> {
   // Made (or checked) here, so a read-only or foreign home is one sentence before anything starts.
   ensureHome(o.home);
   ensurePrivateDir(join(o.home, 'logs'));
-  const plan = planUp(o.home, { ...(o.nodes !== undefined ? { nodes: o.nodes } : {}), ...(o.protocol !== undefined ? { protocol: o.protocol } : {}), fresh: o.fresh });
+  const plan = planUp(o.home, {
+    ...(o.nodes !== undefined ? { nodes: o.nodes } : {}),
+    ...(o.protocol !== undefined ? { protocol: o.protocol } : {}),
+    fresh: o.fresh,
+  });
   if (o.fresh) await freshStart(o);
   if (o.detach) return startDetached(o, plan);
   if (!o.daemon) return runOrchestrator(o, plan);
@@ -64,7 +68,9 @@ export async function runUp(o: UpOptions): Promise<number> {
 
 async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   const orchestrator = await Orchestrator.start({
-    home: o.home, clusterSize: plan.clusterSize, protocol: plan.protocol,
+    home: o.home,
+    clusterSize: plan.clusterSize,
+    protocol: plan.protocol,
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     ...(o.snapshotEverySlots !== undefined ? { snapshotEverySlots: o.snapshotEverySlots } : {}),
     ...(o.traceFile !== undefined ? { traceFile: o.traceFile } : {}),
@@ -101,7 +107,9 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   // The daemon's lines go to its log file; a terminal shows the values to the user who typed them.
   const printer = new PlainEventPrinter({ hideValues: o.daemon });
   const s = orchestrator.status();
-  o.out(`cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`);
+  o.out(
+    `cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`,
+  );
   o.out('from another terminal: paxos propose x=7 | paxos status | paxos kill node-2 | paxos down');
   orchestrator.subscribe((e) => {
     const line = printer.line(e);
@@ -109,7 +117,8 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   });
 }
 
-const STEP_LINE = 'step mode: messages between replicas are held and time stands still; drive it with paxos tick, held, deliver and drop';
+const STEP_LINE =
+  'step mode: messages between replicas are held and time stands still; drive it with paxos tick, held, deliver and drop';
 
 function tracingLine(file: string): string {
   return `tracing the run into ${partsDirOf(file)}/; \`paxos down\` merges it into ${file}`;
@@ -140,7 +149,11 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
   if (o.template !== undefined) args.push('--template', o.template.name);
   if (o.traceFile !== undefined) args.push('--trace', o.traceFile);
   if (o.step === true) args.push('--step');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PAXOS_HOME: o.home } });
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, PAXOS_HOME: o.home },
+  });
   child.unref();
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
@@ -148,7 +161,9 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     if (record !== null && record.orchestratorPid === child.pid) {
       for (const line of record.notices ?? []) o.out(line);
       if (record.resumed === true) o.out(resumedLine(record.replicas.length, o.home, record.chosenAtStart ?? 0));
-      o.out(`cluster of ${record.replicas.length} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`);
+      o.out(
+        `cluster of ${record.replicas.length} replicas running in the background (${record.protocol} paxos, orchestrator pid ${record.orchestratorPid})`,
+      );
       o.out('watch it with `paxos ui`, inspect with `paxos status`, stop it with `paxos down`');
       if (o.traceFile !== undefined) o.out(tracingLine(o.traceFile));
       if (o.step === true) o.out(STEP_LINE);
@@ -158,6 +173,9 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   // On a full disk the daemon's own sentence could not be written to its log, so the cause is named here.
-  if (diskFullAt(o.home)) throw new OperatingError(`the background cluster did not start: the disk holding ${o.home} is full; free some space there and run the command again`);
+  if (diskFullAt(o.home))
+    throw new OperatingError(
+      `the background cluster did not start: the disk holding ${o.home} is full; free some space there and run the command again`,
+    );
   throw new OperatingError(`the background cluster did not start: ${lastLine(orchestratorLogOf(o.home))}`);
 }

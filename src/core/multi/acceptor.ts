@@ -4,10 +4,10 @@
  * (onAccept). What it promises and accepts is written down before any answer
  * leaves (the Ready contract).
  */
-import { ballotAtLeast, ballotEquals, ballotGreater, type Ballot } from '../ballot.js';
+import { type Ballot, ballotAtLeast, ballotEquals, ballotGreater } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
-import type { AcceptMsg, AcceptedEntry, AcceptedMsg, LogValue, PrepareMsg, PromiseMsg, SlotValue } from './messages.js';
+import type { AcceptedEntry, AcceptedMsg, AcceptMsg, LogValue, PrepareMsg, PromiseMsg, SlotValue } from './messages.js';
 
 export class Acceptor {
   /** Survives restarts, like `accepted`: both are mirrored in the log. */
@@ -48,10 +48,28 @@ export class Acceptor {
     const commitPoint = ctx.learner.commitIndex;
     if (ctx.rules.promiseHidesCompacted) {
       const commitIndex = Math.min(m.fromSlot, commitPoint);
-      return { type: 'promise', from: ctx.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex, accepted: this.acceptedFrom(m.fromSlot) };
+      return {
+        type: 'promise',
+        from: ctx.id,
+        to: m.from,
+        epoch: m.epoch,
+        ballot: m.ballot,
+        fromSlot: m.fromSlot,
+        commitIndex,
+        accepted: this.acceptedFrom(m.fromSlot),
+      };
     }
     const accepted = this.acceptedFrom(Math.max(m.fromSlot, commitPoint));
-    return { type: 'promise', from: ctx.id, to: m.from, epoch: m.epoch, ballot: m.ballot, fromSlot: m.fromSlot, commitIndex: commitPoint, accepted };
+    return {
+      type: 'promise',
+      from: ctx.id,
+      to: m.from,
+      epoch: m.epoch,
+      ballot: m.ballot,
+      fromSlot: m.fromSlot,
+      commitIndex: commitPoint,
+      accepted,
+    };
   }
 
   onAccept(m: AcceptMsg): void {
@@ -61,7 +79,9 @@ export class Acceptor {
     ctx.noteRound(m.ballot);
     // A slot this replica compacted is chosen and applied here: it takes no new vote there, or the log would grow back.
     const compacted = ctx.learner.compactedThrough;
-    const entries = m.entries.some((e) => e.slot <= compacted) ? m.entries.filter((e) => e.slot > compacted) : m.entries;
+    const entries = m.entries.some((e) => e.slot <= compacted)
+      ? m.entries.filter((e) => e.slot > compacted)
+      : m.entries;
     if (ballotGreater(m.ballot, this.promised)) {
       this.promised = m.ballot;
       // Without an accept record to carry it, the raised promise needs a record of its own before anything is sent.
@@ -69,14 +89,29 @@ export class Acceptor {
     }
     ctx.heardLeader(m.ballot, m.from);
     if (entries.length > 0) this.acceptLocally(m.ballot, entries);
-    const reply: AcceptedMsg = { type: 'accepted', from: ctx.id, to: m.from, epoch: m.epoch, ballot: m.ballot, slots: entries.map((e) => e.slot), commitIndex: ctx.learner.commitIndex };
+    const reply: AcceptedMsg = {
+      type: 'accepted',
+      from: ctx.id,
+      to: m.from,
+      epoch: m.epoch,
+      ballot: m.ballot,
+      slots: entries.map((e) => e.slot),
+      commitIndex: ctx.learner.commitIndex,
+    };
     ctx.out.messages.push(reply);
     ctx.learner.learnCommitPoint(m.ballot, m.commitIndex, m.from);
   }
 
   /** Tells the sender of a prepare or accept that this acceptor promised a higher ballot (or, with a later `epoch`, that its epoch ended). */
   reject(m: { readonly from: NodeId; readonly ballot: Ballot }, epoch: number): void {
-    this.ctx.out.messages.push({ type: 'reject', from: this.ctx.id, to: m.from, epoch, ballot: m.ballot, promised: this.promised });
+    this.ctx.out.messages.push({
+      type: 'reject',
+      from: this.ctx.id,
+      to: m.from,
+      epoch,
+      ballot: m.ballot,
+      promised: this.promised,
+    });
   }
 
   /** A candidate promises its own ballot first, on disk like any promise. */
@@ -103,7 +138,8 @@ export class Acceptor {
 
   acceptedFrom(fromSlot: number): AcceptedEntry[] {
     const entries: AcceptedEntry[] = [];
-    for (const [slot, a] of this.accepted) if (slot >= fromSlot) entries.push({ slot, ballot: a.ballot, value: a.value });
+    for (const [slot, a] of this.accepted)
+      if (slot >= fromSlot) entries.push({ slot, ballot: a.ballot, value: a.value });
     return entries;
   }
 

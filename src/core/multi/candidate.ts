@@ -3,7 +3,7 @@
  * phase 1, and what the winner starts from (the values it must adopt, the
  * holes it fills with no-ops, the stop-sign it may not pass).
  */
-import { compareBallots, type Ballot } from '../ballot.js';
+import { type Ballot, compareBallots } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { AcceptedEntry, LogValue } from './messages.js';
 import type { Rules } from './rules.js';
@@ -73,7 +73,12 @@ export function victoryOf(c: Phase1, rules: Rules, isStopSign: (v: LogValue) => 
 }
 
 /** The first slot in `from..to` whose highest accepted value is a stop-sign of this epoch, or null. */
-function firstStopSign(best: ReadonlyMap<number, AcceptedEntry>, from: number, to: number, isStopSign: (v: LogValue) => boolean): number | null {
+function firstStopSign(
+  best: ReadonlyMap<number, AcceptedEntry>,
+  from: number,
+  to: number,
+  isStopSign: (v: LogValue) => boolean,
+): number | null {
   for (let slot = from; slot <= to; slot++) {
     const e = best.get(slot);
     if (e !== undefined && isStopSign(e.value)) return slot;

@@ -6,13 +6,20 @@
  * part only tells the client what that decision means for it.
  */
 import type { Ballot } from '../ballot.js';
-import { isVoter, votersProblem, type Membership } from '../membership.js';
 import type { ResolvedConfig } from '../config.js';
+import { isVoter, type Membership, votersProblem } from '../membership.js';
 import type { Outbox } from '../outbox.js';
-import { failure, type ClientRequest, type Command, type ConfigCommand, type FailureCode, type NodeId } from '../types.js';
-import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
+import {
+  type ClientRequest,
+  type Command,
+  type ConfigCommand,
+  type FailureCode,
+  failure,
+  type NodeId,
+} from '../types.js';
 import type { Context } from './context.js';
-import { commandId, commandText, sameCommand, type SessionTable, type SessionVerdict } from './sessions.js';
+import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
+import { commandId, commandText, type SessionTable, type SessionVerdict, sameCommand } from './sessions.js';
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
 interface PendingRequest {
@@ -44,29 +51,47 @@ export class Clients {
   onRequest(req: ClientRequest): void {
     const id = commandId(req.identity);
     const now = this.ctx.now();
-    const deadlineTick = now + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
+    const deadlineTick =
+      now + Math.min(req.timeoutTicks ?? this.cfg.requestTimeoutTicks, this.cfg.maxRequestTimeoutTicks);
     const known = this.pending.get(id);
     if (known !== undefined) {
       // The client retried here while the first copy still waits: one command, answered on every request.
       if (!sameCommand(known.value.command, req.command)) {
-        return this.refuse(req, 'identity-reused', `the identity ${id} is already waiting here for a different command`);
+        return this.refuse(
+          req,
+          'identity-reused',
+          `the identity ${id} is already waiting here for a different command`,
+        );
       }
       known.requestIds.push(req.requestId);
       known.deadlineTick = Math.max(known.deadlineTick, deadlineTick);
       return;
     }
     if (this.pending.size >= this.cfg.maxPendingRequests) {
-      return this.refuse(req, 'overloaded', `node-${this.ctx.id} has ${this.pending.size} requests waiting; try again later`);
+      return this.refuse(
+        req,
+        'overloaded',
+        `node-${this.ctx.id} has ${this.pending.size} requests waiting; try again later`,
+      );
     }
     if (req.command.op === 'config') {
       const problem = votersProblem(req.command.voters);
       if (problem !== null) return this.refuse(req, 'config-invalid', `not a configuration: ${problem}`);
     }
     if (this.ctx.rules.staleLocalReads && req.command.op === 'get') {
-      this.out.replies.push(this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }));
+      this.out.replies.push(
+        this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }),
+      );
       return;
     }
-    const value: CommandValue = { kind: 'cmd', id, identity: req.identity, base: this.ctx.learner.commitIndex, origin: this.ctx.id, command: req.command };
+    const value: CommandValue = {
+      kind: 'cmd',
+      id,
+      identity: req.identity,
+      base: this.ctx.learner.commitIndex,
+      origin: this.ctx.id,
+      command: req.command,
+    };
     const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: now, sends: 0 };
     this.pending.set(id, p);
     this.forward(p);
@@ -125,7 +150,9 @@ export class Clients {
     if (ctx.hearsLiveLeader()) return waitedForLeader;
     const { epochs } = ctx;
     return epochs.liveness.timeoutReason({
-      nowTick: ctx.now(), clusterSize: epochs.membership.voters.length, quorum: epochs.fullQuorum(),
+      nowTick: ctx.now(),
+      clusterSize: epochs.membership.voters.length,
+      quorum: epochs.fullQuorum(),
       otherwise: leader === null ? { code: 'no-leader', error: 'timed out: no leader elected yet' } : waitedForLeader,
     });
   }
@@ -143,9 +170,20 @@ export class Clients {
       if (now >= p.deadlineTick) {
         this.pending.delete(id);
         const why = this.timeoutReason();
-        this.replyFailure(p, p.sends > 0
-          ? { outcome: 'unknown', code: why.code, error: `${why.error}; the command was sent and may still be chosen` }
-          : { outcome: 'refused', code: why.code, error: `${why.error}; the command was never sent, so it was not chosen` });
+        this.replyFailure(
+          p,
+          p.sends > 0
+            ? {
+                outcome: 'unknown',
+                code: why.code,
+                error: `${why.error}; the command was sent and may still be chosen`,
+              }
+            : {
+                outcome: 'refused',
+                code: why.code,
+                error: `${why.error}; the command was never sent, so it was not chosen`,
+              },
+        );
       } else if (now - p.lastSentTick >= retryTicks) {
         this.forward(p);
       }
@@ -158,28 +196,54 @@ export class Clients {
     if (p === undefined) return;
     if (!sameCommand(p.value.command, value.command)) {
       // Another client used this identity for a different command; ours was not the one chosen here.
-      return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used for a different command` });
+      return this.replyFailure(p, {
+        outcome: 'refused',
+        code: 'identity-reused',
+        error: `the command's identity ${value.id} was already used for a different command`,
+      });
     }
     switch (verdict.kind) {
       case 'apply':
       case 'duplicate':
         return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
       case 'expired':
-        return this.replyFailure(p, { outcome: 'unknown', code: 'expired', error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told` });
+        return this.replyFailure(p, {
+          outcome: 'unknown',
+          code: 'expired',
+          error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told`,
+        });
       case 'identity-reused':
-        return this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command` });
+        return this.replyFailure(p, {
+          outcome: 'refused',
+          code: 'identity-reused',
+          error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command`,
+        });
     }
   }
 
   /** A configuration change reached its slot for the first time: `took` says whether it named the epoch in force (or is the one entered before a restart). */
-  answerChange(slot: number, value: CommandValue, c: ConfigCommand, ballot: Ballot | null, o: { took: boolean; problem: string | null; epochInForce: number }): void {
+  answerChange(
+    slot: number,
+    value: CommandValue,
+    c: ConfigCommand,
+    ballot: Ballot | null,
+    o: { took: boolean; problem: string | null; epochInForce: number },
+  ): void {
     const p = this.take(value.id);
     if (p === undefined) return;
     if (o.took) {
       if (o.problem === null) return this.replySuccess(p, slot, ballot);
-      return this.replyFailure(p, { outcome: 'refused', code: 'config-invalid', error: `the configuration change at slot ${slot} was not applied: ${o.problem}` });
+      return this.replyFailure(p, {
+        outcome: 'refused',
+        code: 'config-invalid',
+        error: `the configuration change at slot ${slot} was not applied: ${o.problem}`,
+      });
     }
-    this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change named epoch ${c.fromEpoch}, but epoch ${o.epochInForce} was already in force when it was chosen at slot ${slot}; nothing changed` });
+    this.replyFailure(p, {
+      outcome: 'refused',
+      code: 'config-changed',
+      error: `the change named epoch ${c.fromEpoch}, but epoch ${o.epochInForce} was already in force when it was chosen at slot ${slot}; nothing changed`,
+    });
   }
 
   /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
@@ -199,7 +263,11 @@ export class Clients {
       const c = p.value.command;
       // The installed table knows the identity, but for which command: another client's, under a reused identity, is not ours.
       if (applied.command !== commandText(c)) {
-        this.replyFailure(p, { outcome: 'refused', code: 'identity-reused', error: `the command's identity ${id} was already used at slot ${slot} for a different command` });
+        this.replyFailure(p, {
+          outcome: 'refused',
+          code: 'identity-reused',
+          error: `the command's identity ${id} was already used at slot ${slot} for a different command`,
+        });
         continue;
       }
       // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
@@ -223,14 +291,28 @@ export class Clients {
   private answerDecidedChange(p: PendingRequest, c: ConfigCommand, slot: number, m: Membership): void {
     if (m.epoch === c.fromEpoch + 1 && m.startSlot === slot + 1) return this.replySuccess(p, slot, null);
     if (m.epoch <= c.fromEpoch) {
-      return this.replyFailure(p, { outcome: 'refused', code: 'config-changed', error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed` });
+      return this.replyFailure(p, {
+        outcome: 'refused',
+        code: 'config-changed',
+        error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed`,
+      });
     }
-    this.replyFailure(p, { outcome: 'unknown', code: 'config-changed', error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force` });
+    this.replyFailure(p, {
+      outcome: 'unknown',
+      code: 'config-changed',
+      error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force`,
+    });
   }
 
   private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
     for (const requestId of p.requestIds) {
-      this.out.replies.push(this.success(requestId, p.value.command, { slot, ballot: ballot ?? this.ctx.acceptor.promised, roundTrips: p.sends + (this.ctx.leadership() !== null ? 0 : 1) }));
+      this.out.replies.push(
+        this.success(requestId, p.value.command, {
+          slot,
+          ballot: ballot ?? this.ctx.acceptor.promised,
+          roundTrips: p.sends + (this.ctx.leadership() !== null ? 0 : 1),
+        }),
+      );
     }
   }
 
@@ -238,7 +320,16 @@ export class Clients {
   private success(requestId: string, c: Command, o: { slot?: number; ballot: Ballot; roundTrips: number }) {
     const key = c.op === 'config' ? 'config' : c.key;
     const value = c.op === 'config' ? c.voters.join(',') : c.op === 'set' ? c.value : this.ctx.machine.read(c.key);
-    return { requestId, ok: true as const, op: c.op, key, value, ...(o.slot !== undefined ? { slot: o.slot } : {}), ballot: o.ballot, roundTrips: o.roundTrips };
+    return {
+      requestId,
+      ok: true as const,
+      op: c.op,
+      key,
+      value,
+      ...(o.slot !== undefined ? { slot: o.slot } : {}),
+      ballot: o.ballot,
+      roundTrips: o.roundTrips,
+    };
   }
 
   private replyFailure(p: PendingRequest, f: Failure): void {

@@ -3,7 +3,7 @@
  * records (on top of its snapshot) after a restart, and the few records that
  * replace its whole log when it compacts.
  */
-import { Ballot, ZERO_BALLOT, ballotGreater, compareBallots } from '../ballot.js';
+import { Ballot, ballotGreater, compareBallots, ZERO_BALLOT } from '../ballot.js';
 import type { Membership } from '../membership.js';
 import type { LogValue, MultiRecord, SlotValue } from './messages.js';
 import { joinSnapshotParts, type MultiSnapshot } from './snapshot-parts.js';
@@ -29,7 +29,10 @@ export function emptyMultiState(): MultiDurableState {
  * The log may still hold entries the snapshot covers (a crash between
  * writing the snapshot and rewriting the log): they are dropped here.
  */
-export function recoverMulti(records: Iterable<MultiRecord>, snapshot: readonly unknown[] | null = null): MultiDurableState {
+export function recoverMulti(
+  records: Iterable<MultiRecord>,
+  snapshot: readonly unknown[] | null = null,
+): MultiDurableState {
   const state = emptyMultiState();
   for (const r of records) applyMultiRecord(state, r);
   if (snapshot !== null && snapshot.length > 0) {
@@ -84,7 +87,11 @@ export interface RetainedState {
  */
 export function retainedRecords(s: RetainedState): MultiRecord[] {
   // The epoch record comes before the votes: replayed, it drops what precedes it at or above its first slot.
-  const records: MultiRecord[] = [{ t: 'round', round: s.round }, { t: 'promise', ballot: s.promised }, { t: 'epoch', membership: s.membership }];
+  const records: MultiRecord[] = [
+    { t: 'round', round: s.round },
+    { t: 'promise', ballot: s.promised },
+    { t: 'epoch', membership: s.membership },
+  ];
   const byBallot = new Map<string, { ballot: Ballot; entries: SlotValue[] }>();
   for (const [slot, a] of [...s.accepted].sort(([x], [y]) => x - y)) {
     const key = `${a.ballot.round}.${a.ballot.node}`;
@@ -93,8 +100,12 @@ export function retainedRecords(s: RetainedState): MultiRecord[] {
     group.entries.push({ slot, value: a.value });
   }
   const groups = [...byBallot.values()].sort((x, y) => compareBallots(x.ballot, y.ballot));
-  for (const g of groups) for (const entries of inChunks(g.entries)) records.push({ t: 'accept', ballot: g.ballot, entries });
-  const chosen = [...s.chosen].filter(([slot]) => slot > s.compactedThrough).sort(([x], [y]) => x - y).map(([slot, c]) => ({ slot, value: c.value }));
+  for (const g of groups)
+    for (const entries of inChunks(g.entries)) records.push({ t: 'accept', ballot: g.ballot, entries });
+  const chosen = [...s.chosen]
+    .filter(([slot]) => slot > s.compactedThrough)
+    .sort(([x], [y]) => x - y)
+    .map(([slot, c]) => ({ slot, value: c.value }));
   for (const entries of inChunks(chosen)) records.push({ t: 'chosen', entries });
   return records;
 }

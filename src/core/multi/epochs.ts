@@ -5,9 +5,10 @@
  * at all. A chosen stop-sign (a configuration change naming the epoch) moves
  * it to the next epoch.
  */
-import { bootstrapMembership, isVoter, succeeding, type Membership } from '../membership.js';
-import { PeerLiveness } from '../liveness.js';
+
 import type { Ballot } from '../ballot.js';
+import { PeerLiveness } from '../liveness.js';
+import { bootstrapMembership, isVoter, type Membership, succeeding } from '../membership.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
 import type { LogValue } from './messages.js';

@@ -8,7 +8,7 @@ import type { Membership } from '../membership.js';
 import type { CommandValue } from './messages.js';
 import type { Rules } from './rules.js';
 import { SessionTable, type SessionVerdict } from './sessions.js';
-import { snapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
+import { type MultiSnapshot, type SnapshotPart, snapshotParts } from './snapshot-parts.js';
 
 export class KvMachine {
   readonly kv = new Map<string, string>();

@@ -3,11 +3,19 @@
  * batching accepts per Ready, counting votes, heartbeats and commit notices.
  * One `Leadership` lives exactly as long as the role that holds it.
  */
-import { ballotEquals, type Ballot } from '../ballot.js';
+import { type Ballot, ballotEquals } from '../ballot.js';
 import type { NodeId } from '../types.js';
-import type { Context } from './context.js';
 import type { Victory } from './candidate.js';
-import { formatLogValue, valueId, type AcceptMsg, type AcceptedMsg, type CommitMsg, type LogValue, type SlotValue } from './messages.js';
+import type { Context } from './context.js';
+import {
+  type AcceptedMsg,
+  type AcceptMsg,
+  type CommitMsg,
+  formatLogValue,
+  type LogValue,
+  type SlotValue,
+  valueId,
+} from './messages.js';
 
 /** What a leader proposes in a hole no acceptor of its quorum accepted anything in. */
 const NOOP: LogValue = Object.freeze({ kind: 'noop' });
@@ -109,7 +117,15 @@ export class Leadership {
 
   private acceptMessage(to: NodeId, entries: readonly SlotValue[]): AcceptMsg {
     const { ctx } = this;
-    return { type: 'accept', from: ctx.id, to, epoch: ctx.epochs.membership.epoch, ballot: this.ballot, entries, commitIndex: ctx.learner.commitIndex };
+    return {
+      type: 'accept',
+      from: ctx.id,
+      to,
+      epoch: ctx.epochs.membership.epoch,
+      ballot: this.ballot,
+      entries,
+      commitIndex: ctx.learner.commitIndex,
+    };
   }
 
   /**
@@ -123,8 +139,14 @@ export class Leadership {
       const found = v.adopted.get(slot);
       const value = found ? found.value : NOOP;
       ctx.out.events.push({
-        type: 'phase2', ballot: this.ballot, instance: String(slot), value: formatLogValue(value),
-        valueId: valueId(value), quorum, adopted: found !== undefined, epoch,
+        type: 'phase2',
+        ballot: this.ballot,
+        instance: String(slot),
+        value: formatLogValue(value),
+        valueId: valueId(value),
+        quorum,
+        adopted: found !== undefined,
+        epoch,
       });
       this.proposeAt(slot, value);
     }
@@ -157,15 +179,30 @@ export class Leadership {
   proposeAt(slot: number, value: LogValue): void {
     const { ctx } = this;
     const promised = ctx.acceptor.promised;
-    if (!ballotEquals(promised, this.ballot)) throw new Error(`leader ${ctx.id} proposing at ${this.ballot.round}.${this.ballot.node} while promised ${promised.round}.${promised.node}`);
+    if (!ballotEquals(promised, this.ballot))
+      throw new Error(
+        `leader ${ctx.id} proposing at ${this.ballot.round}.${this.ballot.node} while promised ${promised.round}.${promised.node}`,
+      );
     ctx.acceptor.acceptLocally(this.ballot, [{ slot, value }]);
     const inf: InflightSlot = { value, votes: new Set(), sentTick: ctx.now() };
     this.inflight.set(slot, inf);
     this.outgoing.push({ slot, value });
     // One change at a time: after its stop-sign this epoch's leader proposes nothing, another change included.
     if (ctx.epochs.isStopSign(value) && !ctx.rules.twoChangesInFlight) this.stopSlot = slot;
-    if (ctx.epochs.isStopSign(value) && ctx.rules.applyConfigBeforeChosen && value.kind === 'cmd' && value.command.op === 'config') {
-      ctx.enterEarly({ epoch: ctx.epochs.membership.epoch + 1, voters: [...value.command.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot);
+    if (
+      ctx.epochs.isStopSign(value) &&
+      ctx.rules.applyConfigBeforeChosen &&
+      value.kind === 'cmd' &&
+      value.command.op === 'config'
+    ) {
+      ctx.enterEarly(
+        {
+          epoch: ctx.epochs.membership.epoch + 1,
+          voters: [...value.command.voters].sort((a, b) => a - b),
+          startSlot: slot + 1,
+        },
+        slot,
+      );
     }
     if (ctx.rules.countVoteBeforeDurable) {
       inf.votes.add(ctx.id);
@@ -210,7 +247,14 @@ export class Leadership {
 
   /** Tells `to` the commit point at once: its client waits on a slot just chosen. */
   notifyCommit(to: NodeId, commitIndex = this.ctx.learner.commitIndex): void {
-    const msg: CommitMsg = { type: 'commit', from: this.ctx.id, to, epoch: this.ctx.epochs.membership.epoch, ballot: this.ballot, commitIndex };
+    const msg: CommitMsg = {
+      type: 'commit',
+      from: this.ctx.id,
+      to,
+      epoch: this.ctx.epochs.membership.epoch,
+      ballot: this.ballot,
+      commitIndex,
+    };
     this.ctx.out.messages.push(msg);
   }
 
@@ -247,7 +291,14 @@ export class Leadership {
   }
 
   private drainQueue(): void {
-    for (let next = this.queue[0]; next !== undefined && this.ctx.leads(this) && this.inflight.size < this.ctx.cfg.maxInflightSlots && this.stopSlot === null; next = this.queue[0]) {
+    for (
+      let next = this.queue[0];
+      next !== undefined &&
+      this.ctx.leads(this) &&
+      this.inflight.size < this.ctx.cfg.maxInflightSlots &&
+      this.stopSlot === null;
+      next = this.queue[0]
+    ) {
       this.queue.shift();
       this.proposeAt(this.nextSlot++, next);
     }

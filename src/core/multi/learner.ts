@@ -3,10 +3,18 @@
  * (and are applied), and fetching what this replica lacks from a peer, paced
  * so that one request is out at a time.
  */
-import { ballotAtLeast, ballotEquals, formatBallot, type Ballot } from '../ballot.js';
+import { type Ballot, ballotAtLeast, ballotEquals, formatBallot } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
-import { formatLogValue, valueId, type CatchupMsg, type CommitMsg, type LearnMsg, type LogValue, type SlotValue } from './messages.js';
+import {
+  type CatchupMsg,
+  type CommitMsg,
+  formatLogValue,
+  type LearnMsg,
+  type LogValue,
+  type SlotValue,
+  valueId,
+} from './messages.js';
 
 export const FIRST_SLOT = 1;
 
@@ -80,7 +88,8 @@ export class Learner {
   /** Asks `to` for what this replica lacks: the next part of the snapshot it streams, or the chosen slots from the commit point on. */
   private catchupMessage(to: NodeId): CatchupMsg {
     const want = this.ctx.snapshots.wanted(to, this.commitIndex);
-    if (want !== undefined) return { type: 'catchup', from: this.ctx.id, to, fromSlot: this.commitIndex, snapshot: want };
+    if (want !== undefined)
+      return { type: 'catchup', from: this.ctx.id, to, fromSlot: this.commitIndex, snapshot: want };
     return { type: 'catchup', from: this.ctx.id, to, fromSlot: this.commitIndex };
   }
 
@@ -120,7 +129,9 @@ export class Learner {
     const known = this.chosen.get(slot);
     if (known !== undefined) {
       if (valueId(known.value) !== valueId(value)) {
-        throw new Error(`agreement broken at node ${ctx.id}: slot ${slot} chosen as ${formatLogValue(known.value)} and ${formatLogValue(value)}`);
+        throw new Error(
+          `agreement broken at node ${ctx.id}: slot ${slot} chosen as ${formatLogValue(known.value)} and ${formatLogValue(value)}`,
+        );
       }
       return;
     }
@@ -131,13 +142,20 @@ export class Learner {
     // together go in one record: the last one, replaced by a longer copy, never changed in place.
     const lazy = ctx.out.persistLazy;
     const last = lazy[lazy.length - 1];
-    if (last !== undefined && last.t === 'chosen') lazy[lazy.length - 1] = { t: 'chosen', entries: [...last.entries, { slot, value }] };
+    if (last !== undefined && last.t === 'chosen')
+      lazy[lazy.length - 1] = { t: 'chosen', entries: [...last.entries, { slot, value }] };
     else lazy.push({ t: 'chosen', entries: [{ slot, value }] });
     // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
     // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
     const m = ctx.epochs.membership;
     const epoch = slot >= m.startSlot ? m.epoch : undefined;
-    ctx.out.chosen.push({ instance: String(slot), value: formatLogValue(value), valueId: valueId(value), ballot, ...(epoch !== undefined ? { epoch } : {}) });
+    ctx.out.chosen.push({
+      instance: String(slot),
+      value: formatLogValue(value),
+      valueId: valueId(value),
+      ballot,
+      ...(epoch !== undefined ? { epoch } : {}),
+    });
     this.advance();
   }
 
@@ -153,8 +171,17 @@ export class Learner {
     const { ctx } = this;
     const l = ctx.leadership();
     const mine = ctx.acceptor.accepted.get(slot);
-    if (l === null || mine === undefined || !ballotEquals(mine.ballot, l.ballot) || valueId(mine.value) === valueId(value)) return;
-    ctx.out.events.push({ type: 'note', text: `slot ${slot} was chosen at a higher ballot than ${formatBallot(l.ballot)}; stepping down` });
+    if (
+      l === null ||
+      mine === undefined ||
+      !ballotEquals(mine.ballot, l.ballot) ||
+      valueId(mine.value) === valueId(value)
+    )
+      return;
+    ctx.out.events.push({
+      type: 'note',
+      text: `slot ${slot} was chosen at a higher ballot than ${formatBallot(l.ballot)}; stepping down`,
+    });
     ctx.stepDown();
   }
 

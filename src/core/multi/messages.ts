@@ -4,8 +4,8 @@
  */
 import type { Ballot } from '../ballot.js';
 import type { Membership } from '../membership.js';
-import type { SnapshotPart } from './snapshot-parts.js';
 import type { Command, CommandIdentity, NodeId } from '../types.js';
+import type { SnapshotPart } from './snapshot-parts.js';
 
 /** A log entry: a client command, or a no-op that fills a hole after a leader change. */
 export type LogValue =
@@ -207,6 +207,7 @@ export type MultiRecord =
 export function formatLogValue(value: LogValue): string {
   if (value.kind === 'noop') return 'no-op';
   const c = value.command;
-  if (c.op === 'config') return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => `node-${v}`).join(',')}`;
+  if (c.op === 'config')
+    return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => `node-${v}`).join(',')}`;
   return c.op === 'set' ? `${c.key}=${c.value}` : `get ${c.key}`;
 }

@@ -17,36 +17,44 @@
  * compaction records), rules.ts (what the planted bugs bend).
  */
 import { Ballot, ballotEquals, ballotGreater, formatBallot } from '../ballot.js';
-import { resolveConfig, type ResolvedConfig } from '../config.js';
-import { isVoter, votersProblem, type Membership } from '../membership.js';
+import { type ResolvedConfig, resolveConfig } from '../config.js';
+import { isVoter, type Membership, votersProblem } from '../membership.js';
+import { Outbox } from '../outbox.js';
+import { Random } from '../random.js';
+import { Acceptor } from './acceptor.js';
+import { type Phase1, Rounds, victoryOf } from './candidate.js';
+import { Clients } from './clients.js';
+import type { Context } from './context.js';
+import { emptyMultiState, type MultiDurableState, retainedRecords } from './durable.js';
+import { Epochs } from './epochs.js';
+import { KvMachine } from './kv-machine.js';
+import { Leadership } from './leader.js';
+import { Learner } from './learner.js';
 import {
-  formatLogValue,
   type CommandValue,
+  formatLogValue,
   type LogValue,
   type MultiMessage,
   type MultiRecord,
   type PromiseMsg,
   type RejectMsg,
 } from './messages.js';
+import { ballotOf, ElectionTimer, LEADERLESS, leaderOf, type Role } from './role.js';
+import { type Rules, rulesOf } from './rules.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
-import { emptyMultiState, retainedRecords, type MultiDurableState } from './durable.js';
-import { Rounds, victoryOf, type Phase1 } from './candidate.js';
-import { Leadership } from './leader.js';
-import { ElectionTimer, LEADERLESS, ballotOf, leaderOf, type Role } from './role.js';
-import { Outbox } from '../outbox.js';
-import { Random } from '../random.js';
-import { rulesOf, type Rules } from './rules.js';
-import { Clients } from './clients.js';
-import { KvMachine } from './kv-machine.js';
-import { Acceptor } from './acceptor.js';
-import { Epochs } from './epochs.js';
-import type { Context } from './context.js';
-import { Learner } from './learner.js';
 
 export { FIRST_SLOT } from './learner.js';
 
+import {
+  type ConfigCommand,
+  type CoreConfig,
+  type Input,
+  type NodeId,
+  type NodeView,
+  type ProtocolCore,
+  type Ready,
+} from '../types.js';
 import { Snapshots } from './snapshots.js';
-import { type ConfigCommand, type CoreConfig, type Input, type NodeId, type NodeView, type ProtocolCore, type Ready } from '../types.js';
 
 /** What `MultiPaxos.inspect()` shows of a replica's internals. */
 export interface MultiInspection {
@@ -135,12 +143,20 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.learner.commitIndex - 1 });
       this.earlyEpoch = null;
     }
-    if (this.learner.commitIndex - 1 - this.learner.compactedThrough >= this.cfg.snapshotEverySlots) this.snapshots.take();
+    if (this.learner.commitIndex - 1 - this.learner.compactedThrough >= this.cfg.snapshotEverySlots)
+      this.snapshots.take();
     // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
     if (this.snapshots.toWrite !== null) {
       this.out.checkpoint = {
         snapshot: this.snapshots.toWrite,
-        records: retainedRecords({ round: this.rounds.round, promised: this.acceptor.promised, membership: this.epochs.membership, accepted: this.acceptor.accepted, chosen: this.learner.chosen, compactedThrough: this.learner.compactedThrough }),
+        records: retainedRecords({
+          round: this.rounds.round,
+          promised: this.acceptor.promised,
+          membership: this.epochs.membership,
+          accepted: this.acceptor.accepted,
+          chosen: this.learner.chosen,
+          compactedThrough: this.learner.compactedThrough,
+        }),
       };
       this.snapshots.toWrite = null;
     }
@@ -148,7 +164,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   }
 
   private onMessage(m: MultiMessage): void {
-    if (m.to !== this.id || m.from === this.id) throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
+    if (m.to !== this.id || m.from === this.id)
+      throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
     this.epochs.liveness.heard(m.from, this.nowTick);
     switch (m.type) {
       case 'prepare':
@@ -194,7 +211,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    * belong to the ended epoch, which decides nothing there: they are dropped,
    * and an epoch record says so on disk before anything of the new epoch is sent.
    */
-  private enterEpoch(next: Membership, stopSlot: number, o: { appliedThrough?: number; fromEpoch?: number } = {}): void {
+  private enterEpoch(
+    next: Membership,
+    stopSlot: number,
+    o: { appliedThrough?: number; fromEpoch?: number } = {},
+  ): void {
     const wasLeader = this.leadership();
     const oldLeader = leaderOf(this.role, this.id);
     if (wasLeader !== null) {
@@ -208,11 +229,20 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.become(LEADERLESS);
     this.timer.reset();
     this.out.events.push({
-      type: 'epoch', epoch: next.epoch, fromEpoch: o.fromEpoch ?? next.epoch - 1, voters: next.voters, startSlot: next.startSlot, appliedThrough: o.appliedThrough ?? stopSlot,
+      type: 'epoch',
+      epoch: next.epoch,
+      fromEpoch: o.fromEpoch ?? next.epoch - 1,
+      voters: next.voters,
+      startSlot: next.startSlot,
+      appliedThrough: o.appliedThrough ?? stopSlot,
     });
     // A clean hand-over: the old leader, if it stays, campaigns at once; if it left, the lowest new voter does.
     const lowest = Math.min(...next.voters);
-    if (isVoter(next, this.id) && (wasLeader !== null || ((oldLeader === null || !isVoter(next, oldLeader)) && this.id === lowest))) this.electionDue = true;
+    if (
+      isVoter(next, this.id) &&
+      (wasLeader !== null || ((oldLeader === null || !isVoter(next, oldLeader)) && this.id === lowest))
+    )
+      this.electionDue = true;
   }
 
   // ------------------------------------------------------------- elections
@@ -233,14 +263,23 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.out.persist.push({ t: 'round', round });
     this.acceptor.promiseOwn(ballot);
     const fromSlot = this.learner.commitIndex;
-    this.become({ kind: 'candidate', phase1: { ballot, fromSlot, promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]) } });
+    this.become({
+      kind: 'candidate',
+      phase1: {
+        ballot,
+        fromSlot,
+        promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]),
+      },
+    });
     this.timer.reset();
     this.out.events.push({ type: 'phase1', ballot });
     const epoch = this.epochs.membership.epoch;
-    for (const to of this.epochs.sendTargets()) this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
+    for (const to of this.epochs.sendTargets())
+      this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
     // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
     // and stopped, so nobody answers to say so): it also asks them for the log.
-    if (this.cfg.contacts.some((c) => !this.epochs.membership.voters.includes(c)) && this.learner.catchupDue(2)) this.learner.pollForLog();
+    if (this.cfg.contacts.some((c) => !this.epochs.membership.voters.includes(c)) && this.learner.catchupDue(2))
+      this.learner.pollForLog();
     this.maybeWinElection();
   }
 
@@ -281,14 +320,21 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.become({ kind: 'leader', leadership });
     for (const peer of c.promises.keys()) this.epochs.liveness.heard(peer, this.nowTick);
     const epoch = this.epochs.membership.epoch;
-    this.out.events.push({ type: 'leader', ballot: c.ballot, epoch, fromSlot: c.fromSlot, quorum: [...c.promises.keys()] });
+    this.out.events.push({
+      type: 'leader',
+      ballot: c.ballot,
+      epoch,
+      fromSlot: c.fromSlot,
+      quorum: [...c.promises.keys()],
+    });
     leadership.learnDecided();
     leadership.repropose(v, [...c.promises.keys()]);
     this.clients.forwardAll();
   }
 
   private stepDown(): void {
-    if (this.role.kind !== 'follower') this.out.events.push({ type: 'follower', leader: null, ballot: this.acceptor.promised });
+    if (this.role.kind !== 'follower')
+      this.out.events.push({ type: 'follower', leader: null, ballot: this.acceptor.promised });
     this.become(LEADERLESS);
     this.timer.reset();
   }
@@ -388,7 +434,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (l === null) return;
     for (const [slot, a] of this.acceptor.accepted) {
       if (slot < this.learner.commitIndex || slot > snapshotSlot || !ballotEquals(a.ballot, l.ballot)) continue;
-      this.out.events.push({ type: 'note', text: `a snapshot through slot ${snapshotSlot} covers votes of ${formatBallot(l.ballot)} not known chosen; stepping down` });
+      this.out.events.push({
+        type: 'note',
+        text: `a snapshot through slot ${snapshotSlot} covers votes of ${formatBallot(l.ballot)} not known chosen; stepping down`,
+      });
       this.stepDown();
       return;
     }
@@ -403,10 +452,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (value.kind === 'noop') return;
     const verdict = this.machine.apply(slot, value);
     const c = value.command;
-    if (c.op === 'config' && verdict.kind === 'duplicate') return this.clients.answerChangeRetry(value, c, verdict.slot, this.epochs.membership);
+    if (c.op === 'config' && verdict.kind === 'duplicate')
+      return this.clients.answerChangeRetry(value, c, verdict.slot, this.epochs.membership);
     if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
-      this.out.events.push({ type: 'note', text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused` });
+      this.out.events.push({
+        type: 'note',
+        text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused`,
+      });
     }
     this.clients.answerApplied(slot, value, verdict, ballot);
   }
@@ -427,8 +480,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
     if (current && !alreadyIn && problem === null) {
-      this.enterEpoch({ epoch: m.epoch + 1, voters: [...c.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot, { fromEpoch: c.fromEpoch });
-      this.out.events.push({ type: 'note', text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}` });
+      this.enterEpoch({ epoch: m.epoch + 1, voters: [...c.voters].sort((a, b) => a - b), startSlot: slot + 1 }, slot, {
+        fromEpoch: c.fromEpoch,
+      });
+      this.out.events.push({
+        type: 'note',
+        text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}`,
+      });
     }
     this.clients.answerChange(slot, value, c, ballot, { took: current || alreadyIn, problem, epochInForce: m.epoch });
   }
@@ -437,14 +495,29 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private context(): Context {
     const self = this;
     return {
-      id: this.id, cfg: this.cfg, rules: this.rules, out: this.out,
+      id: this.id,
+      cfg: this.cfg,
+      rules: this.rules,
+      out: this.out,
       now: () => this.nowTick,
-      get learner() { return self.learner; },
-      get snapshots() { return self.snapshots; },
-      get machine() { return self.machine; },
-      get clients() { return self.clients; },
-      get epochs() { return self.epochs; },
-      get acceptor() { return self.acceptor; },
+      get learner() {
+        return self.learner;
+      },
+      get snapshots() {
+        return self.snapshots;
+      },
+      get machine() {
+        return self.machine;
+      },
+      get clients() {
+        return self.clients;
+      },
+      get epochs() {
+        return self.epochs;
+      },
+      get acceptor() {
+        return self.acceptor;
+      },
       leader: () => leaderOf(this.role, this.id),
       leadership: () => this.leadership(),
       hearsLiveLeader: () => this.role.kind === 'follower' && this.role.leader !== null && this.timer.leaderRecent(),
@@ -475,7 +548,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       role: this.role.kind,
       leader: leaderOf(this.role, this.id),
       promised: this.acceptor.promised,
-      lastAccepted: last ? { instance: String(lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) } : null,
+      lastAccepted: last
+        ? { instance: String(lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) }
+        : null,
       chosenCount: this.learner.compactedThrough + this.learner.chosen.size,
       commitIndex: this.learner.commitIndex,
       membership: this.epochs.membership,
@@ -487,8 +562,15 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   inspect(): MultiInspection {
     return {
       membership: this.epochs.membership,
-      round: this.rounds.round, promised: this.acceptor.promised, accepted: this.acceptor.accepted, chosen: this.learner.chosen,
-      commitIndex: this.learner.commitIndex, compactedThrough: this.learner.compactedThrough, kv: this.machine.kv, pendingRequests: this.clients.size, sessionEntries: this.machine.sessions.size(),
+      round: this.rounds.round,
+      promised: this.acceptor.promised,
+      accepted: this.acceptor.accepted,
+      chosen: this.learner.chosen,
+      commitIndex: this.learner.commitIndex,
+      compactedThrough: this.learner.compactedThrough,
+      kv: this.machine.kv,
+      pendingRequests: this.clients.size,
+      sessionEntries: this.machine.sessions.size(),
     };
   }
 }

@@ -4,7 +4,7 @@
  * the raw `PlantedBugs`, so a reader finds each plant's branches by one name,
  * and the correct protocol is what every rule says when no plant is set.
  */
-import { requiredQuorumOf, type ResolvedConfig } from '../config.js';
+import { type ResolvedConfig, requiredQuorumOf } from '../config.js';
 
 export interface Rules {
   // Acceptor.

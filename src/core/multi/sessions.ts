@@ -44,7 +44,8 @@ export class SessionTable {
   private head = 0;
 
   constructor(private readonly horizonSlots: number) {
-    if (!Number.isInteger(horizonSlots) || horizonSlots < 1) throw new Error(`session horizon must be a positive number of slots, got ${horizonSlots}`);
+    if (!Number.isInteger(horizonSlots) || horizonSlots < 1)
+      throw new Error(`session horizon must be a positive number of slots, got ${horizonSlots}`);
   }
 
   /** Decides what to do with the command chosen at `slot`, and records it when it is applied. */
@@ -54,7 +55,9 @@ export class SessionTable {
     const known = seqs?.get(o.identity.seq);
     const command = commandText(o.command);
     if (known !== undefined) {
-      return known.command === command ? { kind: 'duplicate', slot: known.slot } : { kind: 'identity-reused', slot: known.slot };
+      return known.command === command
+        ? { kind: 'duplicate', slot: known.slot }
+        : { kind: 'identity-reused', slot: known.slot };
     }
     if (o.slot - o.base > this.horizonSlots) return { kind: 'expired' };
     this.remember(o.identity, o.slot, command, seqs);
@@ -67,7 +70,8 @@ export class SessionTable {
     for (let i = this.head; i < this.order.length; i++) {
       const e = this.order[i]!;
       const applied = this.sessions.get(e.session)?.get(e.seq);
-      if (applied !== undefined) out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
+      if (applied !== undefined)
+        out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
     }
     return out;
   }
@@ -124,7 +128,9 @@ export class SessionTable {
  * encoding once let a different command under a reused identity pass as a retry.
  */
 export function commandText(c: Command): string {
-  return JSON.stringify(c.op === 'set' ? ['set', c.key, c.value] : c.op === 'get' ? ['get', c.key] : ['config', c.fromEpoch, c.voters]);
+  return JSON.stringify(
+    c.op === 'set' ? ['set', c.key, c.value] : c.op === 'get' ? ['get', c.key] : ['config', c.fromEpoch, c.voters],
+  );
 }
 
 /** Whether two commands are the same command: compared whole, never by a digest. */

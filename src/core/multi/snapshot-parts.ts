@@ -46,9 +46,19 @@ export const SNAPSHOT_PART_ENTRIES = 4096;
 export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
   const body: SnapshotPart[] = [
     ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
-    ...chunk(s.sessions, (e) => e.session.length + e.command.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
+    ...chunk(s.sessions, (e) => e.session.length + e.command.length + 48).map((entries) => ({
+      t: 'sessions' as const,
+      entries,
+    })),
   ];
-  const head: SnapshotHead = { t: 'snapshot', slot: s.slot, parts: body.length + 1, kvCount: s.kv.length, sessionCount: s.sessions.length, membership: s.membership };
+  const head: SnapshotHead = {
+    t: 'snapshot',
+    slot: s.slot,
+    parts: body.length + 1,
+    kvCount: s.kv.length,
+    sessionCount: s.sessions.length,
+    membership: s.membership,
+  };
   return [head, ...body];
 }
 
@@ -79,17 +89,21 @@ function chunk<T>(items: readonly T[], sizeOf: (item: T) => number): T[][] {
 export function joinSnapshotParts(parts: readonly unknown[]): MultiSnapshot {
   const head = parts[0];
   if (!isSnapshotHead(head)) throw new Error('a snapshot must begin with its head');
-  if (parts.length !== head.parts) throw new Error(`the snapshot at slot ${head.slot} has ${parts.length} of its ${head.parts} parts`);
+  if (parts.length !== head.parts)
+    throw new Error(`the snapshot at slot ${head.slot} has ${parts.length} of its ${head.parts} parts`);
   const kv: (readonly [string, string])[] = [];
   const sessions: SessionEntry[] = [];
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i];
-    if (!isSnapshotPart(p) || p.t === 'snapshot') throw new Error(`part ${i} of the snapshot at slot ${head.slot} is malformed`);
+    if (!isSnapshotPart(p) || p.t === 'snapshot')
+      throw new Error(`part ${i} of the snapshot at slot ${head.slot} is malformed`);
     if (p.t === 'kv') for (const e of p.entries) kv.push(e);
     else for (const e of p.entries) sessions.push(e);
   }
   if (kv.length !== head.kvCount || sessions.length !== head.sessionCount) {
-    throw new Error(`the snapshot at slot ${head.slot} holds ${kv.length} keys and ${sessions.length} sessions, its head says ${head.kvCount} and ${head.sessionCount}`);
+    throw new Error(
+      `the snapshot at slot ${head.slot} holds ${kv.length} keys and ${sessions.length} sessions, its head says ${head.kvCount} and ${head.sessionCount}`,
+    );
   }
   return { slot: head.slot, kv, sessions, membership: head.membership };
 }
@@ -99,10 +113,20 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 export function isSnapshotHead(x: unknown): x is SnapshotHead {
-  return isObj(x) && x.t === 'snapshot' && isCount(x.slot) && isCount(x.parts) && (x.parts as number) >= 1 && isCount(x.kvCount) && isCount(x.sessionCount) && isMembership(x.membership);
+  return (
+    isObj(x) &&
+    x.t === 'snapshot' &&
+    isCount(x.slot) &&
+    isCount(x.parts) &&
+    (x.parts as number) >= 1 &&
+    isCount(x.kvCount) &&
+    isCount(x.sessionCount) &&
+    isMembership(x.membership)
+  );
 }
 
-const isPair = (x: unknown): x is [string, string] => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
+const isPair = (x: unknown): x is [string, string] =>
+  Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
 const isSessionEntry = (x: unknown): x is SessionEntry =>
   isObj(x) && typeof x.session === 'string' && isCount(x.seq) && isCount(x.slot) && typeof x.command === 'string';
 

@@ -42,12 +42,16 @@ export class Snapshots {
     if (ctx.rules.compactUndecided) for (const s of [...accepted.keys()]) if (s > applied) accepted.delete(s);
     ctx.compactThrough(applied);
     this.toWrite = parts;
-    ctx.out.events.push({ type: 'note', text: `snapshot at slot ${slot} (${ctx.machine.kv.size} keys); the log below it is compacted` });
+    ctx.out.events.push({
+      type: 'note',
+      text: `snapshot at slot ${slot} (${ctx.machine.kv.size} keys); the log below it is compacted`,
+    });
   }
 
   /** The peer streaming a snapshot here; a stream that stalled (its sender died) is given up. */
   streamingFrom(): NodeId | undefined {
-    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > 4 * this.ctx.cfg.heartbeatTicks) this.incoming = null;
+    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > 4 * this.ctx.cfg.heartbeatTicks)
+      this.incoming = null;
     return this.incoming?.from;
   }
 
@@ -97,7 +101,13 @@ export class Snapshots {
   private receive(m: SnapshotMsg): IncomingSnapshot | null {
     if (m.index === 0) {
       if (m.part.t !== 'snapshot') return null;
-      this.incoming = { from: m.from, slot: m.slot, total: m.part.parts, parts: [m.part], lastPartTick: this.ctx.now() };
+      this.incoming = {
+        from: m.from,
+        slot: m.slot,
+        total: m.part.parts,
+        parts: [m.part],
+        lastPartTick: this.ctx.now(),
+      };
       return this.incoming;
     }
     const s = this.incoming;
@@ -114,13 +124,19 @@ export class Snapshots {
     try {
       s = joinSnapshotParts(incoming.parts);
     } catch (err) {
-      ctx.out.events.push({ type: 'note', text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}` });
+      ctx.out.events.push({
+        type: 'note',
+        text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}`,
+      });
       return;
     }
     if (s.slot < ctx.learner.commitIndex) return;
     ctx.restore(s);
     this.toWrite = incoming.parts;
-    ctx.out.events.push({ type: 'note', text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)` });
+    ctx.out.events.push({
+      type: 'note',
+      text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)`,
+    });
     ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
     ctx.learner.advance();
   }
