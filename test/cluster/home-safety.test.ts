@@ -32,6 +32,7 @@ import { openRotatingLog, readLogTail } from '../../src/cluster/log-files.js';
 import { type ClusterRecord, readRecord, writeRecord } from '../../src/cluster/record.js';
 import { OperatingError } from '../../src/errors.js';
 import { bin, paxos, succeeds } from '../support/cli.js';
+import { eventually } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -230,6 +231,10 @@ test('a real detached cluster: its logs are private and its orchestrator log hol
     try {
       await succeeds(home, 'up', '-n', '1', '--detach');
       await succeeds(home, 'propose', 'card=4111-1111-1111-1111');
+      // The replica reports the choice to the orchestrator on its own time, after the client's answer:
+      // wait for that line (bounded) before stopping, or a loaded machine loses the race.
+      const logPath = join(home, 'logs', 'orchestrator.log');
+      await eventually(() => /chosen #1/.test(readFileSync(logPath, 'utf8')), 15_000);
       await succeeds(home, 'down');
       const orchestratorLog = readFileSync(join(home, 'logs', 'orchestrator.log'), 'utf8');
       assert.match(orchestratorLog, /chosen #1 \(\d+ characters, not logged\)/);
