@@ -20,6 +20,11 @@ export interface Plant {
    * reproduces the same run from the test and from `paxos sim --plant`.
    */
   readonly membershipChanges?: boolean;
+  /**
+   * The smallest cluster at which the default seeds catch it: a stream of catch-up requests from many peers at once
+   * needs many replicas, so such a plant is required at that size instead of at 3, 4 and 5.
+   */
+  readonly caughtFromSize?: number;
 }
 
 export const PLANTS: readonly Plant[] = [
@@ -89,6 +94,14 @@ export const PLANTS: readonly Plant[] = [
     what: 'a snapshot labelled one slot past the last one applied in it',
     bugs: { snapshotLabelledAhead: true },
     multiOnly: true,
+  },
+  {
+    name: 'restarting-snapshot-streams',
+    what: 'a snapshot stream that starts over at every first part, while catch-up asks other peers',
+    bugs: { restartSnapshotStreams: true },
+    multiOnly: true,
+    membershipChanges: true,
+    caughtFromSize: 7,
   },
   {
     name: 'apply-duplicates',

@@ -30,7 +30,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
   for (const clusterSize of [3, 4, 5]) {
     test(`${protocol} paxos, ${clusterSize} replicas: every planted bug is caught`, () => {
       const applicable = PLANTED.filter(
-        (p) => (p.only === undefined || p.only === protocol) && (!p.evenOnly || clusterSize % 2 === 0),
+        (p) =>
+          (p.only === undefined || p.only === protocol) &&
+          (!p.evenOnly || clusterSize % 2 === 0) &&
+          (p.caughtFromSize ?? 0) <= clusterSize,
       );
       for (const plant of applicable) {
         const rare = RARE_AT_SOME_SIZES.has(PLANTS.find((p) => plant.name.startsWith(`${p.name} `))!.name);
@@ -57,6 +60,25 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
     });
   }
 }
+
+test('the plants that need a large cluster are caught by the default seeds at their size', () => {
+  for (const plant of PLANTED.filter((p) => p.caughtFromSize !== undefined)) {
+    const clusterSize = plant.caughtFromSize ?? 0;
+    const result = runSeeds({
+      protocol: 'multi',
+      clusterSize,
+      firstSeed: 1,
+      seeds: SEEDS,
+      maxFailures: 1,
+      ...(plant.bugs ? { bugs: plant.bugs } : {}),
+      ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
+      membershipChanges: plant.membershipChanges === true,
+      swarm: true,
+    });
+    console.log(`multi n=${clusterSize} ${plant.name}: first caught by seed ${result.failures[0]?.seed ?? 'none'}`);
+    assert.ok(result.failures.length > 0, `${plant.name} went unnoticed in ${SEEDS} seeds at ${clusterSize} replicas`);
+  }
+});
 
 test('the plants that are rare at some sizes were caught at one size at least', () => {
   for (const name of RARE_AT_SOME_SIZES) {

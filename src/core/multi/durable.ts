@@ -3,7 +3,7 @@
  * records (on top of its snapshot) after a restart, and the few records that
  * replace its whole log when it compacts.
  */
-import { Ballot, ballotGreater, compareBallots, ZERO_BALLOT } from '../ballot.js';
+import { type Ballot, ballotGreater, compareBallots, ZERO_BALLOT } from '../ballot.js';
 import type { Membership } from '../membership.js';
 import type { LogValue, MultiRecord, SlotValue } from './messages.js';
 import { joinSnapshotParts, type MultiSnapshot } from './snapshot-parts.js';

@@ -36,10 +36,14 @@ export class Learner {
     return this.ctx.now() - this.catchupSentTick >= heartbeats * this.ctx.cfg.heartbeatTicks;
   }
 
-  /** Asks `to` for what this replica lacks, now. */
+  /**
+   * Asks `to` for what this replica lacks, now. While a snapshot streams here, every request goes to the peer
+   * streaming it: asking another peer would start the stream over, and a stream that keeps starting over never ends.
+   */
   askFor(to: NodeId): void {
     this.catchupSentTick = this.ctx.now();
-    this.ctx.out.messages.push(this.catchupMessage(to));
+    const streaming = this.ctx.rules.restartSnapshotStreams ? undefined : this.ctx.snapshots.streamingFrom();
+    this.ctx.out.messages.push(this.catchupMessage(streaming ?? to));
   }
 
   /** The next of `list`, in turn: whom a learner asks, or hands a command to. */

@@ -45,15 +45,7 @@ import type { MultiSnapshot } from './snapshot-parts.js';
 
 export { FIRST_SLOT } from './learner.js';
 
-import {
-  type ConfigCommand,
-  type CoreConfig,
-  type Input,
-  type NodeId,
-  type NodeView,
-  type ProtocolCore,
-  type Ready,
-} from '../types.js';
+import type { ConfigCommand, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from '../types.js';
 import { Snapshots } from './snapshots.js';
 
 /** What `MultiPaxos.inspect()` shows of a replica's internals. */

@@ -32,6 +32,8 @@ export interface Rules {
   readonly compactUndecided: boolean;
   /** A snapshot is labelled one slot past what it applied. */
   readonly snapshotLabelledAhead: boolean;
+  /** A first part restarts the stream, and catch-up asks any peer meanwhile (breaks: a stream ends; liveness). */
+  readonly restartSnapshotStreams: boolean;
   // Epochs.
   /** A leader enters the next configuration when it proposes the change, before it is chosen. */
   readonly applyConfigBeforeChosen: boolean;
@@ -58,6 +60,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     staleLocalReads: b.staleLocalReads === true,
     compactUndecided: b.compactUndecided === true,
     snapshotLabelledAhead: b.snapshotLabelledAhead === true,
+    restartSnapshotStreams: b.restartSnapshotStreams === true,
     applyConfigBeforeChosen: b.applyConfigBeforeChosen === true,
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,

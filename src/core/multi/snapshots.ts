@@ -48,10 +48,17 @@ export class Snapshots {
     });
   }
 
-  /** The peer streaming a snapshot here; a stream that stalled (its sender died) is given up. */
+  /**
+   * The peer streaming a snapshot here; a stream that stalled (its sender died) is given up. Each part is a round trip,
+   * and a round trip may take longer than a few heartbeats (but not than an election timeout, or nothing would work):
+   * giving up sooner starts the stream over, forever, on a slow network.
+   */
   streamingFrom(): NodeId | undefined {
-    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > 4 * this.ctx.cfg.heartbeatTicks)
-      this.incoming = null;
+    const { cfg } = this.ctx;
+    const stalledTicks = this.ctx.rules.restartSnapshotStreams
+      ? 4 * cfg.heartbeatTicks
+      : Math.max(4 * cfg.heartbeatTicks, cfg.electionTimeoutTicks);
+    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > stalledTicks) this.incoming = null;
     return this.incoming?.from;
   }
 
@@ -97,10 +104,15 @@ export class Snapshots {
     this.install(s);
   }
 
-  /** Keeps the part if it is the next one of the stream (a first part starts a new stream); null for a stale or repeated one. */
+  /**
+   * Keeps the part if it is the next one of the stream; null for a stale or repeated one. A first part starts a new
+   * stream only when none is live: a duplicated first part, or another peer's answer to an earlier request, must not
+   * throw away the parts already here.
+   */
   private receive(m: SnapshotMsg): IncomingSnapshot | null {
     if (m.index === 0) {
       if (m.part.t !== 'snapshot') return null;
+      if (!this.ctx.rules.restartSnapshotStreams && this.streamingFrom() !== undefined) return null;
       this.incoming = {
         from: m.from,
         slot: m.slot,
