@@ -33,8 +33,8 @@ export class PlainEventPrinter {
     const t = (atMs: number) => new Date(atMs).toISOString().slice(11, 23);
     switch (e.type) {
       case 'core': {
-        const s = describeCoreEvent(e.event);
-        return s === null ? null : `${t(e.atMs)} node-${e.node} ${s}`;
+        if (e.event.type === 'backoff') return null;
+        return `${t(e.atMs)} node-${e.node} ${describeCoreEvent(e.event)}`;
       }
       case 'chosen':
         if (!this.firstTime(e.instance)) return null;

@@ -93,13 +93,21 @@ export function describeBasicBody(m: BasicMessage): string {
   }
 }
 
+/** Steps that come one per value under load (phase 2 of a value not adopted) or one per retry (a back-off). */
+export function isRoutine(e: CoreEvent): boolean {
+  return (e.type === 'phase2' && !e.adopted) || e.type === 'backoff';
+}
+
 export function describeMessage(protocol: Protocol, m: MultiMessage | BasicMessage): string {
   const body = protocol === 'basic' ? describeBasicBody(m as BasicMessage) : describeMultiBody(m as MultiMessage);
   return `${nodeName(m.from)} → ${nodeName(m.to)} ${body}`;
 }
 
-/** A core event as a sentence for logs: `became leader at 4.3`, `was pre-empted: 1.1 lost to 1.3`. Null for noise. */
-export function describeCoreEvent(e: CoreEvent): string | null {
+/**
+ * A core event as a sentence: `became leader at 4.3`, `was pre-empted: 1.1 lost to 1.3`. The one wording for
+ * replica logs, the event printer and the dashboard; which events each shows is its own choice (`isRoutine`).
+ */
+export function describeCoreEvent(e: CoreEvent): string {
   switch (e.type) {
     case 'phase1':
       return `starts phase 1 at ${b(e.ballot)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
@@ -116,7 +124,7 @@ export function describeCoreEvent(e: CoreEvent): string | null {
     case 'preempted':
       return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'backoff':
-      return null;
+      return `backs off ${e.ticks} ticks${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'note':
       // Notes are sentences written by the core; they should hold no raw user text, but are checked anyway.
       return showLine(e.text);

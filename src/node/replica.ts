@@ -16,7 +16,7 @@
 import type { Ballot } from '../core/ballot.js';
 import { BasicPaxos, recoverBasic } from '../core/basic.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
-import { describeCoreEvent, describeMessage } from '../core/describe.js';
+import { describeCoreEvent, describeMessage, isRoutine as isRoutineEvent } from '../core/describe.js';
 import { recoverMulti } from '../core/multi/durable.js';
 import { formatLogValue, type MultiMessage, type MultiRecord, valueId } from '../core/multi/messages.js';
 import { MultiPaxos } from '../core/multi/replica.js';
@@ -385,9 +385,7 @@ export class Replica {
   private logEvents(ready: Ready<PeerMessage, unknown>): void {
     for (const e of ready.events) {
       // Phase-2 events come one per slot under load; the log keeps the rarer, telling ones.
-      if (e.type === 'phase2' && !e.adopted) continue;
-      const text = describeCoreEvent(e);
-      if (text !== null) this.opts.log?.(text);
+      if (!isRoutineEvent(e)) this.opts.log?.(describeCoreEvent(e));
     }
   }
 

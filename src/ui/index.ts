@@ -25,11 +25,11 @@ export type {
 export {
   applyEvent,
   CHOSEN_LIMIT,
-  describeCoreEvent,
   FLOW_LIMIT,
   initialDashboard,
   KEY_LIMIT,
   LOG_LIMIT,
+  logLineOf,
   SEED_LIMIT,
   seedChosen,
   selectNode,

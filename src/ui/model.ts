@@ -5,11 +5,12 @@
  * so a cluster running for days at thousands of messages a second cannot
  * grow it.
  */
-import { type Ballot, compareBallots, formatBallot } from '../core/ballot.js';
+import { type Ballot, compareBallots } from '../core/ballot.js';
+import { describeCoreEvent } from '../core/describe.js';
 import { MAX_NODE_ID, type Membership } from '../core/membership.js';
-import { type CoreEvent, type NodeId, type NodeView, nodeName, type Protocol } from '../core/types.js';
+import { type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
-import { showLine, showText } from '../text/escape.js';
+import { showLine } from '../text/escape.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
 
 export const FLOW_LIMIT = 50;
@@ -190,7 +191,7 @@ export function applyEvent(state: DashboardState, event: ClusterEvent): Dashboar
         applyChosen(state, { instance: event.instance, value: event.value, ballot: event.ballot, atMs: event.atMs }),
       );
     case 'core': {
-      const text = describeCoreEvent(state.protocol, event.event);
+      const text = logLineOf(state.protocol, event.event);
       return text === null ? state : updateRow(state, event.node, (r) => appendLog(r, event.atMs, text));
     }
     case 'log':
@@ -537,35 +538,10 @@ function withSummary(state: DashboardState): DashboardState {
 }
 
 /**
- * Notable protocol steps as sentences for the replica's log; routine per-value
- * steps in multi mode are left out. Keys and values go in through showText so
- * a hostile one cannot break the log pane's line or reach the terminal raw.
+ * The core event as a line of the replica's log pane, in the core's own words; null for a routine per-slot phase 2
+ * in multi mode, which would flood the pane (adopted values, and every Basic phase 2, are worth a line).
  */
-export function describeCoreEvent(protocol: Protocol, e: CoreEvent): string | null {
-  const on = (instance?: string) => (instance !== undefined && instance !== '' ? ` for ${showText(instance)}` : '');
-  switch (e.type) {
-    case 'phase1':
-      return `started phase 1 at ${formatBallot(e.ballot)}${on(e.instance)}`;
-    case 'phase2':
-      if (protocol === 'basic')
-        return `phase 2 at ${formatBallot(e.ballot)}: ${showText(e.instance)}=${showText(e.value)}${e.adopted ? ' (adopted)' : ''}`;
-      return e.adopted
-        ? `phase 2 at ${formatBallot(e.ballot)}: #${showText(e.instance)} ${showText(e.value)} (adopted)`
-        : null;
-    case 'leader':
-      return `became leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
-    case 'epoch':
-      return `entered epoch ${e.epoch}: voters ${e.voters.map(nodeName).join(', ')} from slot ${e.startSlot}`;
-    case 'follower':
-      return e.leader === null
-        ? `stepped down at ${formatBallot(e.ballot)}`
-        : `following ${nodeName(e.leader)} at ${formatBallot(e.ballot)}`;
-    case 'preempted':
-      return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}${on(e.instance)}`;
-    case 'backoff':
-      return `backing off ${e.ticks} ticks${on(e.instance)}`;
-    case 'note':
-      // Notes are the core's own sentences; showLine only acts if one ever carries a raw control character.
-      return showLine(e.text);
-  }
+export function logLineOf(protocol: Protocol, e: CoreEvent): string | null {
+  if (protocol === 'multi' && e.type === 'phase2' && !e.adopted) return null;
+  return describeCoreEvent(e);
 }

@@ -6,11 +6,11 @@ import {
   applyEvent,
   CHOSEN_LIMIT,
   type DashboardState,
-  describeCoreEvent,
   FLOW_LIMIT,
   initialDashboard,
   KEY_LIMIT,
   LOG_LIMIT,
+  logLineOf,
   SEED_LIMIT,
   seedChosen,
   selectNode,
@@ -138,20 +138,20 @@ test('logs: log lines and notable core events as sentences, per node', () => {
     [
       'up (pid 4003)',
       'started as node-3 of 5 (multi paxos), recovered 0 records',
-      'started phase 1 at 4.3',
+      'starts phase 1 at 4.3',
       'became leader at 4.3',
     ],
   );
   assert.deepEqual(
     s.rows[0]!.log.map((l) => l.text),
-    ['up (pid 4001)', 'pre-empted: 4.1 lost to 4.3', 'following node-3 at 4.3'],
+    ['up (pid 4001)', 'was pre-empted: 4.1 lost to 4.3', 'follows node-3'],
   );
   assert.equal(s.rows[1]!.log.at(-1)!.text, 'down: killed (SIGKILL)');
   assert.equal(
-    describeCoreEvent('basic', { type: 'preempted', ballot: Ballot(1, 1), by: Ballot(1, 3) }),
-    'pre-empted: 1.1 lost to 1.3',
+    logLineOf('basic', { type: 'preempted', ballot: Ballot(1, 1), by: Ballot(1, 3) }),
+    'was pre-empted: 1.1 lost to 1.3',
   );
-  assert.equal(describeCoreEvent('basic', { type: 'backoff', ticks: 4, instance: 'x' }), 'backing off 4 ticks for x');
+  assert.equal(logLineOf('basic', { type: 'backoff', ticks: 4, instance: 'x' }), 'backs off 4 ticks for x');
   // Routine per-slot phase 2 in multi mode would flood the log; adopted values are worth a line.
   const phase2 = {
     type: 'phase2',
@@ -162,9 +162,9 @@ test('logs: log lines and notable core events as sentences, per node', () => {
     quorum: [1, 2, 3],
     adopted: false,
   } as const;
-  assert.equal(describeCoreEvent('multi', phase2), null);
-  assert.equal(describeCoreEvent('multi', { ...phase2, adopted: true }), 'phase 2 at 4.3: #17 x=7 (adopted)');
-  assert.equal(describeCoreEvent('basic', { ...phase2, instance: 'x', value: '7' }), 'phase 2 at 4.3: x=7');
+  assert.equal(logLineOf('multi', phase2), null);
+  assert.equal(logLineOf('multi', { ...phase2, adopted: true }), 'proposes #17 x=7 at 4.3 (adopted from a promise)');
+  assert.equal(logLineOf('basic', { ...phase2, instance: 'x', value: '7' }), 'proposes x=7 at 4.3');
 });
 
 test("basic per-key view: the 000 article's A and B promised 1.3, C accepted (1.3, 7), chosen 7", () => {
