@@ -236,6 +236,8 @@ export interface PlantedBugs {
   readonly snapshotLabelledAhead?: boolean;
   /** Multi: a snapshot stream starts over whenever a first part arrives, and catch-up asks whoever it likes meanwhile. */
   readonly restartSnapshotStreams?: boolean;
+  /** Multi: a replica behind its own epoch labels its snapshots with that epoch's configuration. */
+  readonly snapshotAheadOfEpoch?: boolean;
   /** A restarted proposer starts counting rounds from zero again instead of above what it used and promised. */
   readonly reuseBallotAfterRestart?: boolean;
   /** Multi: a leader switches to the new configuration when it proposes the change, before the change is chosen. */

@@ -33,7 +33,8 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
         (p) =>
           (p.only === undefined || p.only === protocol) &&
           (!p.evenOnly || clusterSize % 2 === 0) &&
-          (p.caughtFromSize ?? 0) <= clusterSize,
+          (p.caughtFromSize ?? 0) <= clusterSize &&
+          p.onlyByRecordedSeed === undefined,
       );
       for (const plant of applicable) {
         const rare = RARE_AT_SOME_SIZES.has(PLANTS.find((p) => plant.name.startsWith(`${p.name} `))!.name);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
 import { reproduction } from '../../src/sim/batch.js';
-import { plantNamed } from '../../src/sim/planted.js';
+import { PLANTS, plantNamed } from '../../src/sim/planted.js';
 import { runSchedule, type SimOptions } from '../../src/sim/world.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -66,6 +66,14 @@ test('every recorded seed still shows the bug it was recorded for, with that bug
       `${reproduction(result)} --plant ${r.plant} no longer shows "${r.caught}": it passes with the bug planted; re-record it`,
     );
   }
+});
+
+test('a plant too rare for the planted-bug sweep has a recorded seed that shows it', () => {
+  for (const p of PLANTS.filter((x) => x.onlyByRecordedSeed !== undefined))
+    assert.ok(
+      seeds.some((r) => r.plant === p.name && r.shows !== false),
+      `${p.name} is left to a recorded seed, and none shows it`,
+    );
 });
 
 test('a seed kept but retired says why', () => {

@@ -34,6 +34,8 @@ export interface Rules {
   readonly snapshotLabelledAhead: boolean;
   /** A first part restarts the stream, and catch-up asks any peer meanwhile (breaks: a stream ends; liveness). */
   readonly restartSnapshotStreams: boolean;
+  /** A replica behind its own epoch still takes and serves snapshots, labelled with that epoch (breaks: epochs follow the chosen prefix). */
+  readonly snapshotAheadOfEpoch: boolean;
   // Epochs.
   /** A leader enters the next configuration when it proposes the change, before it is chosen. */
   readonly applyConfigBeforeChosen: boolean;
@@ -61,6 +63,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     compactUndecided: b.compactUndecided === true,
     snapshotLabelledAhead: b.snapshotLabelledAhead === true,
     restartSnapshotStreams: b.restartSnapshotStreams === true,
+    snapshotAheadOfEpoch: b.snapshotAheadOfEpoch === true,
     applyConfigBeforeChosen: b.applyConfigBeforeChosen === true,
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,

@@ -36,6 +36,7 @@ export class Snapshots {
   take(): void {
     const { ctx } = this;
     const applied = ctx.learner.commitIndex - 1;
+    if (!this.labelsTruly(applied)) return;
     const slot = ctx.rules.snapshotLabelledAhead ? applied + 1 : applied;
     const parts = ctx.machine.snapshot(slot, ctx.epochs.membership);
     const accepted = ctx.acceptor.accepted;
@@ -46,6 +47,16 @@ export class Snapshots {
       type: 'note',
       text: `snapshot at slot ${slot} (${ctx.machine.kv.size} keys); the log below it is compacted`,
     });
+  }
+
+  /**
+   * A snapshot carries the configuration that governs its slot, and the replica knows only its current one. That is
+   * the right label unless the replica entered its epoch ahead of what it applied (a learner catching up, or a restart
+   * whose epoch record landed without the snapshot of the same step): a snapshot labelled so would make its installer
+   * enter an epoch whose stop-sign it never applied. Such a replica takes and serves no snapshot until it catches up.
+   */
+  private labelsTruly(slot: number): boolean {
+    return this.ctx.rules.snapshotAheadOfEpoch || this.ctx.epochs.membership.startSlot <= slot + 1;
   }
 
   /**
@@ -81,6 +92,8 @@ export class Snapshots {
     let index = want?.part ?? 0;
     if (s === undefined || want === null || s.slot !== want.slot || index >= s.parts.length) {
       const applied = ctx.learner.commitIndex - 1;
+      // Behind its own epoch, this replica cannot say which configuration governs what it applied: the learner asks another.
+      if (!this.labelsTruly(applied)) return;
       s = { slot: applied, parts: ctx.machine.snapshot(applied, ctx.epochs.membership) };
       this.outgoing.set(to, s);
       index = 0;
