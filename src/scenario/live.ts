@@ -34,6 +34,7 @@ import { Random } from '../core/random.js';
 import type { Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { JournalEntry } from '../node/step-journal.js';
+import { AgreementJudge } from './agreement.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
 import { scenarioPlant } from './plants.js';
@@ -90,6 +91,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private trace: string[] = [];
   private showPersist = false;
   private backoff = true;
+  /** Two values learned for one instance are named where they happen, as the scripted runner does. */
+  private readonly agreement = new AgreementJudge(() => this.protocol);
   /** `option plant`: the core rules every replica breaks on purpose (passed in its core tuning); null for none. */
   private bugs: PlantedBugs | null = null;
   private readonly partition = new Partition();
@@ -141,6 +144,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     await this.stopCluster();
     this.protocol = protocol;
     this.clusterSize = n;
+    this.agreement.clear();
     await this.boot();
     this.print(`${n} ${protocol} replicas`);
   }
@@ -453,8 +457,12 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       case 'send':
         return this.sent(r, e.id, e.message);
       case 'learned':
+        // The journal carries a value's text, not its id: two different commands that read alike would pass as one.
         return this.print(
-          ...e.chosen.map((c) => `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
+          ...e.chosen.flatMap((c) => [
+            `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+            ...this.agreement.learned(r.id, String(c.instance), c.value, c.value),
+          ]),
         );
       case 'reply':
         return this.print(`${name} ${describeReply(this.protocol, e.command, e.reply)}`);

@@ -76,21 +76,13 @@
  */
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type {
-  ChosenValue,
-  ClientReply,
-  Command,
-  CommandIdentity,
-  CoreEvent,
-  PlantedBugs,
-  Protocol,
-  Ready,
-} from '../core/types.js';
+import type { ClientReply, Command, CommandIdentity, CoreEvent, PlantedBugs, Protocol, Ready } from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import { AgreementJudge } from './agreement.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
 import { scenarioPlant } from './plants.js';
@@ -135,12 +127,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   private backoff = true;
   /** `option plant`: the rules every replica breaks on purpose; null for the correct protocol. */
   private bugs: PlantedBugs | null = null;
-  /** Each instance's first chosen value and who learned it: a second value for it is a broken agreement. */
-  private readonly firstChosen = new Map<
-    string,
-    { readonly node: number; readonly valueId: string; readonly value: string }
-  >();
-  private readonly broken: string[] = [];
+  /** Two values learned for one instance are named where they happen. */
+  private readonly agreement = new AgreementJudge(() => this.protocol);
   /** The partition that stands, if any: messages between two of its groups are dropped. */
   private readonly partition = new Partition();
   /** The trace ids of the messages in flight, by the message object the pool holds. */
@@ -179,7 +167,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.pool = [];
     this.nodes = [];
     this.partition.clear();
-    this.firstChosen.clear();
+    this.agreement.clear();
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -255,7 +243,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   /** Every broken agreement seen so far (two values learned for one instance), in the order they happened. */
   violations(): readonly string[] {
-    return this.broken;
+    return this.agreement.violations();
   }
 
   /**
@@ -471,28 +459,10 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
     const lines = ready.chosen.flatMap((c) => [
       `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
-      ...this.judgeChosen(r.id, c),
+      ...this.agreement.learned(r.id, c.instance, c.valueId, c.value),
     ]);
     if (ready.messages.length === 0) this.print(...lines);
     else r.learned = { lines, messagesLeft: ready.messages.length };
-  }
-
-  /**
-   * Agreement across replicas, checked as values are learned: the core checks
-   * only its own log, and a second value for an instance is what every other
-   * line of a counterexample leads up to, so the trace names it where it happens.
-   */
-  private judgeChosen(node: number, c: ChosenValue): string[] {
-    const first = this.firstChosen.get(c.instance);
-    if (first === undefined) {
-      this.firstChosen.set(c.instance, { node, valueId: c.valueId, value: c.value });
-      return [];
-    }
-    if (first.valueId === c.valueId) return [];
-    const where = this.protocol === 'multi' ? `#${c.instance}` : c.instance;
-    const text = `agreement broken: node-${first.node} learned ${where}: ${first.value}, node-${node} learned ${where}: ${c.value}`;
-    this.broken.push(text);
-    return [`!! ${text}`];
   }
 
   /** Everything the shell sends goes into the pool, where the script moves it. */
