@@ -254,6 +254,8 @@ export interface PlantedBugs {
   readonly rejudgeConfigOnReplay?: boolean;
   /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
   readonly stallAfterRefusedStopSign?: boolean;
+  /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */
+  readonly recoverWithoutReadmission?: boolean;
 }
 
 export interface CoreConfig {
@@ -294,6 +296,13 @@ export interface CoreConfig {
    * this many slots were applied since its last snapshot.
    */
   readonly snapshotEverySlots?: number;
+  /**
+   * Multi: this replica lost its disk (its log was found missing, emptied, cut
+   * short or rolled back, and the shell started it on a fresh one): it may
+   * have promised and accepted what it no longer remembers, so it votes again
+   * only from an epoch that its own re-admission opened (recovery.ts).
+   */
+  readonly recoverLostDisk?: boolean;
   /** Longest client deadline a request may carry. */
   readonly maxRequestTimeoutTicks?: number;
   readonly bugs?: PlantedBugs;

@@ -24,6 +24,8 @@ export interface ScenarioVerbs<R> {
   persisted(node: number): R;
   crash(node: number): R;
   restart(node: number): R;
+  /** A down node's disk is lost and it starts on an empty one: recovering, or as if new (`wipe`). */
+  loseDisk(node: number, how: 'recover' | 'wipe'): R;
   state(node: number): R;
   /** Delivers what is in flight, oldest first, ticking every running node once whenever nothing is, until a printed line matches `pattern`. */
   waitUntil(pattern: string): R;
@@ -79,6 +81,9 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.crash(at(0));
     case 'restart':
       return verbs.restart(at(0));
+    case 'recover':
+    case 'wipe':
+      return verbs.loseDisk(at(0), verb);
     case 'state':
       return verbs.state(at(0));
     case 'wait-until': {

@@ -80,6 +80,10 @@ function describeMultiRecord(r: MultiRecord): string {
       return `chosen ${entries(r.entries)}`;
     case 'epoch':
       return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
+    case 'recovering':
+      return `recovering a lost disk (session ${r.session})`;
+    case 'readmitted':
+      return `re-admitted: votes from epoch ${r.epoch}`;
   }
 }
 

@@ -133,6 +133,12 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     throw new Error(EXPLICIT_REFUSED);
   }
 
+  async loseDisk(_node: number, how: 'recover' | 'wipe'): Promise<void> {
+    throw new Error(
+      `${how} loses a replica's disk, which the live runner does not touch: run this scenario with --sim, or use paxos check --nemesis disk on real processes`,
+    );
+  }
+
   private print(...lines: string[]): void {
     this.trace.push(...lines);
   }

@@ -41,6 +41,10 @@
  *                                      with the writes queued behind it up to the next one the core waits on
  *   crash <node>                       the node stops, losing everything it had not written
  *   restart <node>                     the node starts again from the records it had written
+ *   recover <node>                     a down node lost its disk and starts on an empty one, recovering: it learns
+ *                                      the log and votes again only once its re-admission opened an epoch
+ *   wipe <node>                        the same loss, restarted as a new replica would be: amnesia, the bug
+ *                                      recovery prevents
  *   state <node>                       print what the node's acceptor and learner hold
  *   wait-until <text>|/<regex>/        deliver what is in flight, oldest first, and tick every running node
  *                                      once whenever nothing is, until a line of the step's trace matches (as
@@ -104,6 +108,11 @@ interface Node {
   learned: { lines: string[]; messagesLeft: number } | null;
   /** Numbers the identities of this incarnation's requests. */
   requestSeq: number;
+  /**
+   * Set by `recover`: the shell knows this disk was lost, and starts the node recovering on every boot (the core goes
+   * on with a recovery its records show, and begins one on an empty disk, so a crash before the first write is safe).
+   */
+  lostDisk?: boolean;
 }
 
 export class ScenarioCluster implements ScenarioVerbs<void> {
@@ -387,6 +396,28 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.state(id);
   }
 
+  /**
+   * A down node's disk is lost (wiped, or found damaged and set aside) and it
+   * starts again on an empty one: `recover` as the shell does for a lost
+   * disk (it votes again only once re-admitted), `wipe` as a shell that
+   * noticed nothing would (amnesia: what it promised and accepted is gone).
+   */
+  loseDisk(id: number, how: 'recover' | 'wipe'): void {
+    const r = this.node(id);
+    if (r.shell !== null) throw new Error(`node-${id} is up: crash it before its disk is lost`);
+    const lost = r.disk.length;
+    r.disk.length = 0;
+    r.lostDisk = how === 'recover';
+    this.boot(r);
+    this.recorder?.restart(id);
+    this.print(
+      how === 'recover'
+        ? `node-${id} lost its disk (${lost} records) and restarts on an empty one to recover`
+        : `node-${id} lost its disk (${lost} records) and restarts on an empty one as if new`,
+    );
+    this.state(id);
+  }
+
   state(id: number): void {
     this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
   }
@@ -409,6 +440,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       heartbeatTicks: 3,
       backoff: this.backoff,
       ...(this.bugs !== null ? { bugs: this.bugs } : {}),
+      ...(r.lostDisk === true ? { recoverLostDisk: true } : {}),
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {

@@ -143,6 +143,8 @@ export interface ScriptedNodeOptions {
   readonly contacts?: readonly number[];
   /** A scenario's `option plant`: the core rules this replica breaks on purpose. */
   readonly bugs?: PlantedBugs;
+  /** The node lost its disk and starts on an empty one, recovering (the core's `recoverLostDisk`). */
+  readonly recoverLostDisk?: boolean;
 }
 
 /** One incarnation of one node: a real `Replica` over the twins above. */
@@ -174,6 +176,7 @@ export class ScriptedNode {
         ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
         ...(o.contacts !== undefined ? { contacts: o.contacts } : {}),
         ...(o.bugs !== undefined ? { bugs: o.bugs } : {}),
+        ...(o.recoverLostDisk === true ? { recoverLostDisk: true } : {}),
       },
       ...(o.probe !== undefined ? { probe: o.probe } : {}),
     });

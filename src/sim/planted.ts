@@ -197,6 +197,17 @@ export const PLANTS: readonly Plant[] = [
       why: 'it needs a change of the current epoch that apply refuses (an invalid or reused one) reaching the leader: the administrator sends only valid changes, and none of 1-1500 default seeds refuses one at its stop-sign',
     },
   },
+  {
+    name: 'recover-without-readmission',
+    what: 'a replica that lost its disk and votes again as soon as it has caught up, without being re-admitted',
+    bugs: { recoverWithoutReadmission: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/plants/recover-without-readmission.txt',
+      shows: 'broken agreement',
+      why: 'the simulator does not lose disks yet, so no seed starts a replica recovering',
+    },
+  },
 ];
 
 /**

@@ -39,6 +39,10 @@ export function describeMultiRecord(r: MultiRecord): string {
       return `chosen ${entrySlots(r.entries)}`;
     case 'epoch':
       return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
+    case 'recovering':
+      return 'recovering a lost disk';
+    case 'readmitted':
+      return `re-admitted in epoch ${r.epoch}`;
   }
 }
 

@@ -39,6 +39,7 @@ import {
   type PromiseMsg,
   type RejectMsg,
 } from './messages.js';
+import { Recovery } from './recovery.js';
 import { ballotOf, ElectionTimer, LEADERLESS, leaderOf, type Role } from './role.js';
 import { type Rules, rulesOf } from './rules.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
@@ -90,6 +91,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private role: Role = LEADERLESS;
   private readonly timer: ElectionTimer;
   private readonly clients: Clients;
+  private readonly recovery: Recovery;
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
@@ -105,9 +107,22 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.acceptor = new Acceptor(ctx, recovered);
     this.rounds = new Rounds(recovered.round, this.acceptor.promised.round, this.rules);
     this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
+    this.recovery = this.recoveryFrom(config, recovered);
     for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
     this.learner.advance();
+  }
+
+  /** A replica started on a fresh disk after losing its own begins recovery; one that began it before goes on with it. */
+  private recoveryFrom(config: CoreConfig, recovered: MultiDurableState): Recovery {
+    if (config.recoverLostDisk !== true || recovered.recovery !== null)
+      return new Recovery(this.ctx, recovered.recovery);
+    const fresh = recovered.accepted.size === 0 && recovered.chosen.size === 0 && recovered.snapshot === null;
+    if (!fresh || recovered.promised.round !== 0)
+      throw new Error(
+        `node ${this.id}: recovery of a lost disk must start on an empty one, and this one holds records`,
+      );
+    return Recovery.begin(this.ctx, this.random.int(1, 2 ** 31 - 1));
   }
 
   // ---------------------------------------------------------------- inputs
@@ -148,6 +163,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
           accepted: this.acceptor.accepted,
           chosen: this.learner.chosen,
           compactedThrough: this.learner.compactedThrough,
+          recovery: this.recovery.retained(),
         }),
       };
       this.snapshots.toWrite = null;
@@ -193,6 +209,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       this.learner.pollForLog();
     }
     if (this.nowTick % this.cfg.heartbeatTicks === 0) this.clients.retry();
+    this.recovery.tick(this.epochs.membership, this.epochs.knowsLaterEpoch());
   }
 
   // ---------------------------------------------------------------- epochs
@@ -480,6 +497,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         type: 'note',
         text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}`,
       });
+      this.recovery.onEpochOpened(value, m.epoch + 1);
     }
     this.clients.answerChange(slot, value, c, ballot, { took: current || alreadyIn, problem, epochInForce: m.epoch });
   }
@@ -510,6 +528,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       },
       get acceptor() {
         return self.acceptor;
+      },
+      get recovery() {
+        return self.recovery;
       },
       leader: () => leaderOf(this.role, this.id),
       leadership: () => this.leadership(),

@@ -49,6 +49,8 @@ export interface Rules {
   readonly twoChangesInFlight: boolean;
   /** A replayed change below the current epoch is judged again against it (breaks: the chosen prefix alone decides epochs). */
   readonly rejudgeConfigOnReplay: boolean;
+  /** A replica that lost its disk votes again once caught up, without re-admission (breaks: a vote is never forgotten). */
+  readonly recoverWithoutReadmission: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
   /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
@@ -74,6 +76,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,
     removedStillCounted: b.removedStillCounted === true,
+    recoverWithoutReadmission: b.recoverWithoutReadmission === true,
     staleLeaderKeepsLeading: b.staleLeaderKeepsLeading === true,
     rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
