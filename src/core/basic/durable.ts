@@ -6,6 +6,7 @@
  */
 import { type Ballot, ballotGreater, ZERO_BALLOT } from '../ballot.js';
 import type { BasicRecord } from '../basic-messages.js';
+import { must } from '../must.js';
 
 export type Accepted = { readonly ballot: Ballot; readonly value: string };
 
@@ -71,7 +72,7 @@ export function compactedRecords(s: BasicRetained): BasicRecord[] {
   for (const [key, ballot] of s.promised) records.push({ t: 'promise', key, ballot });
   for (const [key, a] of s.accepted) records.push({ t: 'accept', key, ballot: a.ballot, value: a.value });
   for (const key of s.chosenOrder) {
-    const c = s.chosen.get(key)!;
+    const c = must(s.chosen.get(key), `the learned order lists only chosen keys (${key})`);
     records.push({ t: 'chosen', key, value: c.value, ballot: c.ballot });
   }
   return records;

@@ -5,6 +5,7 @@
  */
 import type { Ballot } from '../ballot.js';
 import type { BasicCatchupMsg, BasicDecideMsg, BasicLearnMsg } from '../basic-messages.js';
+import { must } from '../must.js';
 import type { NodeId } from '../types.js';
 import type { BasicContext } from './context.js';
 
@@ -59,11 +60,10 @@ export class BasicLearner {
     const { ctx } = this;
     if (m.fromIndex >= this.chosenOrder.length) return;
     const keys = this.chosenOrder.slice(m.fromIndex, m.fromIndex + ctx.cfg.maxBatchEntries);
-    const entries = keys.map((key) => ({
-      key,
-      value: this.chosen.get(key)!.value,
-      ballot: this.chosen.get(key)!.ballot,
-    }));
+    const entries = keys.map((key) => {
+      const c = must(this.chosen.get(key), `the learned order lists only chosen keys (${key})`);
+      return { key, value: c.value, ballot: c.ballot };
+    });
     const reply: BasicLearnMsg = {
       type: 'learn',
       from: ctx.id,

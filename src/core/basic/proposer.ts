@@ -8,6 +8,7 @@
 import { Ballot, ballotEquals, compareBallots, ZERO_BALLOT } from '../ballot.js';
 import type { BasicAcceptedMsg, BasicPromiseMsg, BasicRejectMsg } from '../basic-messages.js';
 import { requiredQuorum } from '../config.js';
+import { must } from '../must.js';
 import { type ClientRequest, type FailureCode, failure, type NodeId } from '../types.js';
 import type { BasicContext } from './context.js';
 import type { Accepted, BasicDurableState } from './durable.js';
@@ -93,7 +94,7 @@ export class Proposer {
 
   private expireWaiters(p: Proposal): void {
     for (let i = p.waiters.length - 1; i >= 0; i--) {
-      const w = p.waiters[i]!;
+      const w = must(p.waiters[i], 'an index below the length is in the list');
       if (this.ctx.now() < w.deadlineTick) continue;
       p.waiters.splice(i, 1);
       const why = this.timeoutReason();
@@ -295,7 +296,7 @@ export class Proposer {
   private maybeDecide(p: Proposal): void {
     const { ctx } = this;
     if (p.accepts.size < this.quorum()) return;
-    const value = p.value!;
+    const value = must(p.value, 'a proposal counting votes in phase 2 has its value');
     ctx.learner.learn(p.key, value, p.ballot);
     for (const to of ctx.peers)
       ctx.out.messages.push({ type: 'decide', from: ctx.id, to, key: p.key, ballot: p.ballot, value });

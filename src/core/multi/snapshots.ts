@@ -3,6 +3,7 @@
  * one to a peer that fell behind what this replica compacted, one part per
  * message, and receiving one the same way.
  */
+import { must } from '../must.js';
 import type { Checkpoint, NodeId } from '../types.js';
 import type { Context } from './context.js';
 import { retainedRecords } from './durable.js';
@@ -128,7 +129,8 @@ export class Snapshots {
       this.outgoing.set(to, s);
       index = 0;
     }
-    const msg: SnapshotMsg = { type: 'snapshot', from: ctx.id, to, slot: s.slot, index, part: s.parts[index]! };
+    const part = must(s.parts[index], 'the part sent next is one of the stream');
+    const msg: SnapshotMsg = { type: 'snapshot', from: ctx.id, to, slot: s.slot, index, part };
     ctx.out.messages.push(msg);
     if (index === s.parts.length - 1) this.outgoing.delete(to);
   }
