@@ -42,12 +42,14 @@ export function describeMultiBody(m: MultiMessage): string {
     case 'promise':
       // The commit point is news only when it is past the candidate's: slots the candidate must learn, not propose.
       return `promise (${b(m.ballot)})${m.commitIndex > m.fromSlot ? ` decided<#${m.commitIndex}` : ''}${m.accepted.length ? ` with ${m.accepted.length} accepted` : ''}`;
-    case 'accept':
-      return m.entries.length === 0
+    case 'accept': {
+      const [first] = m.entries;
+      return first === undefined
         ? `heartbeat (${b(m.ballot)}) commit<#${m.commitIndex}`
         : m.entries.length === 1
-          ? `accept #${m.entries[0]!.slot} (${b(m.ballot)}, ${lv(m.entries[0]!.value)})`
+          ? `accept #${first.slot} (${b(m.ballot)}, ${lv(first.value)})`
           : `accept (${b(m.ballot)}) ${slots(m.entries)}`;
+    }
     case 'accepted':
       return m.slots.length === 0 ? `ack (${b(m.ballot)})` : `accepted ${slotNumbers(m.slots)} (${b(m.ballot)})`;
     case 'reject':

@@ -4,7 +4,7 @@
  * one gets one clear sentence back, never a crash.
  */
 
-import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
+import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import { votersProblem } from '../core/membership.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';

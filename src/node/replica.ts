@@ -14,7 +14,8 @@
  * its real replica the same way).
  */
 import type { Ballot } from '../core/ballot.js';
-import { BasicPaxos, recoverBasic } from '../core/basic.js';
+import { recoverBasic } from '../core/basic/durable.js';
+import { BasicPaxos } from '../core/basic/replica.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage, isRoutine as isRoutineEvent } from '../core/describe.js';
 import { recoverMulti } from '../core/multi/durable.js';

@@ -116,7 +116,10 @@ export function retainedRecords(s: RetainedState): MultiRecord[] {
   for (const [slot, a] of [...s.accepted].sort(([x], [y]) => x - y)) {
     const key = `${a.ballot.round}.${a.ballot.node}`;
     let group = byBallot.get(key);
-    if (group === undefined) byBallot.set(key, (group = { ballot: a.ballot, entries: [] }));
+    if (group === undefined) {
+      group = { ballot: a.ballot, entries: [] };
+      byBallot.set(key, group);
+    }
     group.entries.push({ slot, value: a.value });
   }
   const groups = [...byBallot.values()].sort((x, y) => compareBallots(x.ballot, y.ballot));

@@ -4,6 +4,7 @@
  * so that one request is out at a time.
  */
 import { type Ballot, ballotAtLeast, ballotEquals, formatBallot } from '../ballot.js';
+import { must } from '../must.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
 import {
@@ -48,7 +49,7 @@ export class Learner {
 
   /** The next of `list`, in turn: whom a learner asks, or hands a command to. */
   nextOf(list: readonly NodeId[]): NodeId {
-    return list[this.turn++ % list.length]!;
+    return must(list[this.turn++ % list.length], 'a list to take turns over is not empty');
   }
 
   /**

@@ -12,6 +12,7 @@
  * older than the horizon and is refused, never applied twice. The memory is
  * bounded by the horizon: at most one entry per slot.
  */
+import { must } from '../must.js';
 import type { Command, CommandIdentity } from '../types.js';
 
 export type SessionVerdict =
@@ -68,7 +69,7 @@ export class SessionTable {
   entries(): SessionEntry[] {
     const out: SessionEntry[] = [];
     for (let i = this.head; i < this.order.length; i++) {
-      const e = this.order[i]!;
+      const e = must(this.order[i], 'an index below the length is in the queue');
       const applied = this.sessions.get(e.session)?.get(e.seq);
       if (applied !== undefined)
         out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
@@ -83,7 +84,10 @@ export class SessionTable {
     this.head = 0;
     for (const e of entries) {
       let table = this.sessions.get(e.session);
-      if (table === undefined) this.sessions.set(e.session, (table = new Map()));
+      if (table === undefined) {
+        table = new Map();
+        this.sessions.set(e.session, table);
+      }
       table.set(e.seq, { slot: e.slot, command: e.command });
       this.order.push({ session: e.session, seq: e.seq, slot: e.slot });
     }
@@ -101,14 +105,18 @@ export class SessionTable {
 
   private remember(id: CommandIdentity, slot: number, command: string, seqs: Map<number, Applied> | undefined): void {
     let table = seqs;
-    if (table === undefined) this.sessions.set(id.session, (table = new Map()));
+    if (table === undefined) {
+      table = new Map();
+      this.sessions.set(id.session, table);
+    }
     table.set(id.seq, { slot, command });
     this.order.push({ session: id.session, seq: id.seq, slot });
   }
 
   private evictBefore(slot: number): void {
-    while (this.head < this.order.length && this.order[this.head]!.slot < slot) {
-      const e = this.order[this.head++]!;
+    // The queue's end is where eviction stops: no entry there.
+    for (let e = this.order[this.head]; e !== undefined && e.slot < slot; e = this.order[this.head]) {
+      this.head++;
       const seqs = this.sessions.get(e.session);
       seqs?.delete(e.seq);
       if (seqs !== undefined && seqs.size === 0) this.sessions.delete(e.session);
