@@ -19,6 +19,7 @@ import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
 import { registerRemove } from './commands/remove.js';
+import { registerRecover } from './commands/recover.js';
 import { registerReplace } from './commands/replace.js';
 import { registerReplay } from './commands/replay.js';
 import { registerReplica } from './commands/replica.js';
@@ -69,6 +70,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   add: ['paxos add', 'paxos add --timeout 1m --json'],
   remove: ['paxos remove node-3', 'paxos remove node-3 --json'],
   replace: ['paxos replace node-3', 'paxos replace node-3 --json'],
+  recover: ['paxos recover node-2', 'paxos recover node-2 --json'],
   logs: ['paxos logs node-2 --lines 20', 'paxos logs node-1 -f --json'],
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --wipe --json'],
@@ -233,6 +235,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerAdd(program);
   registerRemove(program);
   registerReplace(program);
+  registerRecover(program);
   registerLogs(program);
   registerUi(program);
   registerDown(program);

@@ -114,6 +114,11 @@ export class ClusterClient {
     await this.call('restart', { node }, RESTART_TIMEOUT_MS);
   }
 
+  /** Starts a replica whose data was lost or damaged on a fresh directory, recovering (Multi-Paxos); its old data is kept aside. */
+  async recover(node: number): Promise<void> {
+    await this.call('recover', { node }, RESTART_TIMEOUT_MS);
+  }
+
   /** Kills every replica that is up at once; resolves once all have exited, with the replicas it killed. */
   async killAll(): Promise<number[]> {
     return (await this.call('kill-all', {})).nodes;

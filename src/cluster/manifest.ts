@@ -288,7 +288,7 @@ export function refuseForeignData(home: string, doing: string): void {
     .sort();
   if (foreign.length === 0) return;
   throw new OperatingError(
-    `${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`,
+    `${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files, the node-N directories that carry its ${IDENTITY_FILE_NAME} and the node-N.lost-TIME directories \`paxos recover\` set aside; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`,
   );
 }
 
@@ -303,8 +303,10 @@ function madeByPaxos(root: string, e: Dirent): boolean {
     return (
       e.name === 'manifest.json' ||
       /^manifest\.json\.\d+\.tmp$/.test(e.name) ||
-      /^node-\d+\.mark(\.\d+\.tmp)?$/.test(e.name)
+      /^node-\d+(\.lost-\d{8}T\d{6}Z)?\.mark(\.\d+\.tmp)?$/.test(e.name)
     );
+  // The data a `paxos recover` set aside, whatever is left in it (it was found damaged).
+  if (e.isDirectory() && LOST_DATA.test(e.name)) return true;
   if (!e.isDirectory() || !/^node-\d+$/.test(e.name)) return false;
   const dir = join(root, e.name);
   return (
@@ -312,6 +314,9 @@ function madeByPaxos(root: string, e: Dirent): boolean {
     readdirSync(dir).length === 0
   );
 }
+
+/** The name `paxos recover` gives a replica's lost data directory (storage/identity.ts setAsideLostData). */
+const LOST_DATA = /^node-\d+\.lost-\d{8}T\d{6}Z$/;
 
 function describeEntry(e: Dirent): string {
   if (e.isSymbolicLink()) return `${e.name} (a symbolic link)`;

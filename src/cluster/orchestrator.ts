@@ -84,6 +84,8 @@ export class Orchestrator {
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
   private stopping = false;
+  /** Replicas `recover` is starting: their next start sets their lost data aside and recovers. */
+  private readonly recoverOnNextStart = new Set<NodeId>();
   /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
   private readonly logs = new RotatingLogs();
   private manifest: Manifest | null = null;
@@ -301,6 +303,7 @@ export class Orchestrator {
         '--cluster-id',
         this.manifest!.clusterId,
         ...(r.expectData ? ['--expect-data'] : []),
+        ...(this.recoverOnNextStart.has(r.id) ? ['--recover-lost-disk'] : []),
         ...this.contactsArgs(r.id),
         ...(this.trace?.replicaArgs(r.id) ?? []),
         ...(this.opts.step === true ? ['--step'] : []),
@@ -425,6 +428,26 @@ export class Orchestrator {
     const targets = [...this.replicas.values()].filter((r) => !r.up || r.phase.kind === 'dying');
     await settleAll(targets.map((r) => this.restart(r.id)));
     return targets.map((r) => r.id);
+  }
+
+  /**
+   * Starts a down replica whose data was lost or damaged on a fresh data
+   * directory, recovering: the replica sets its old data aside (never
+   * deleted), learns the log and votes again only once its re-admission
+   * opened an epoch (core/multi/recovery.ts). Basic Paxos has no epochs, so
+   * its replica stays down.
+   */
+  async recover(id: NodeId): Promise<void> {
+    if (this.opts.protocol === 'basic')
+      throw new OperatingError(
+        `node-${id} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
+      );
+    this.recoverOnNextStart.add(id);
+    try {
+      await this.restart(id);
+    } finally {
+      this.recoverOnNextStart.delete(id);
+    }
   }
 
   async restart(id: NodeId): Promise<void> {

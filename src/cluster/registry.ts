@@ -38,6 +38,7 @@ export interface Orchestrated {
   subscribe(listener: (e: ClusterEvent) => void): () => void;
   killAndWait(node: NodeId): Promise<void>;
   restart(node: NodeId): Promise<void>;
+  recover(node: NodeId): Promise<void>;
   killAll(): Promise<NodeId[]>;
   restartAll(): Promise<NodeId[]>;
   pause(node: NodeId): void;
@@ -80,6 +81,10 @@ export function controlHandlers(o: Orchestrated): Handlers {
     },
     restart: async (req) => {
       await o.restart(req.node);
+      return done;
+    },
+    recover: async (req) => {
+      await o.recover(req.node);
       return done;
     },
     'kill-all': async () => ({ ok: true, nodes: await o.killAll() }),

@@ -161,7 +161,7 @@ const delayRange = v.pipe(
 export const OrchestratorRequestSchema = v.variant('op', [
   v.object({ op: v.literal('register'), node: nodeId, port, pid }),
   v.object({ op: v.picklist(['status', 'subscribe', 'kill-all', 'restart-all', 'resume-all', 'heal', 'down']) }),
-  v.object({ op: v.picklist(['kill', 'restart', 'pause', 'resume', 'isolate']), node: nodeId }),
+  v.object({ op: v.picklist(['kill', 'restart', 'recover', 'pause', 'resume', 'isolate']), node: nodeId }),
   /** Membership change: start a new replica as a learner; stop one and mark it removed; record that a learner now votes. */
   v.object({ op: v.literal('add-learner') }),
   v.object({ op: v.picklist(['remove-replica', 'mark-voter']), node: nodeId }),

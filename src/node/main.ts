@@ -20,6 +20,7 @@ import {
   IDENTITY_REFUSED_EXIT,
   type Identity,
   recordStart,
+  setAsideLostData,
   watchDataDir,
 } from '../storage/identity.js';
 import { acquireDirLock, type DirLock } from '../storage/lock.js';
@@ -56,6 +57,8 @@ export interface ReplicaArgs {
   readonly clusterId: string;
   /** The cluster's manifest says this replica has started before: its data directory must hold its data. */
   readonly expectData: boolean;
+  /** `paxos recover`: the data directory was lost or damaged; set it aside and start recovering on a fresh one. */
+  readonly recoverLostDisk: boolean;
   /** A replica that joined (paxos add): the voters it asks for catch-up until its own log names them. */
   readonly contacts: readonly number[] | undefined;
   /** `paxos up --trace`: the file this replica appends its part of the run's trace to. */
@@ -90,6 +93,7 @@ function parse(): ReplicaArgs {
       'snapshot-every': { type: 'string' },
       'cluster-id': { type: 'string' },
       'expect-data': { type: 'boolean' },
+      'recover-lost-disk': { type: 'boolean' },
       contacts: { type: 'string' },
       'trace-file': { type: 'string' },
       step: { type: 'boolean' },
@@ -115,6 +119,7 @@ function parse(): ReplicaArgs {
     snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']),
     clusterId: values['cluster-id'],
     expectData: values['expect-data'] === true,
+    recoverLostDisk: values['recover-lost-disk'] === true,
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
     traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
     step: values.step === true,
@@ -193,7 +198,9 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
   // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
   //    as a start (a missing directory is reported by the identity check as missing);
-  const lock = lockIfPresent(args.dataDir);
+  let lock = lockIfPresent(args.dataDir);
+  //    (`paxos recover`: the lost data moves aside, under its lock, and a fresh directory says it is recovering;)
+  if (args.recoverLostDisk) lock = setAsideUnderLock(args, lock);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
   const claim = checkIdentity({
     dataDir: args.dataDir,
@@ -308,6 +315,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
       ...coreSettingsOf(args.tuning),
       ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
       ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
+      ...(identity.recovering === true ? { recoverLostDisk: true } : {}),
       ...(plant === 'stale-reads' || plant === 'quorum-minus-one'
         ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } }
         : {}),
@@ -379,6 +387,22 @@ function releaseTrace(trace: ReplicaTraceLog, protocol: Protocol): ReplicaProbe 
       for (const c of ready.chosen) trace.chosen(tracedInstance(c), c.value, c.ballot);
     },
   };
+}
+
+/** Moves a lost data directory aside while holding its lock, then locks the fresh one in its place. */
+function setAsideUnderLock(args: ReplicaArgs, lock: DirLock | null): DirLock | null {
+  if (args.protocol === 'basic')
+    throw new Error(
+      `node-${args.id} cannot recover a lost disk in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot, so it stays down (the others decide while they are a majority)`,
+    );
+  const aside = setAsideLostData({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId }, new Date());
+  lock?.release();
+  log(
+    aside === null
+      ? `node-${args.id} recovers a lost disk on a fresh data directory`
+      : `node-${args.id} recovers a lost disk: its old data is kept at ${aside}`,
+  );
+  return lockIfPresent(args.dataDir);
 }
 
 /** The tuning the core takes; the seed is the shell's. */
@@ -464,9 +488,10 @@ if (isEntryPoint()) {
 
 /**
  * The one sentence a replica that refuses its data says: a damaged log is
- * named with what the operator can do. There is no rebuilding from peers
- * yet (it needs the core's help: see issue 22), so the way back is a new
- * member in its place, or a fresh cluster.
+ * named with what the operator can do. In Multi-Paxos the replica can
+ * recover (its data set aside, it learns the log and votes again once
+ * re-admitted: core/multi/recovery.ts) or be replaced by a new member; a
+ * Basic Paxos acceptor has no epochs to close, so it can only stay down.
  */
 function refusal(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
@@ -474,7 +499,7 @@ function refusal(err: unknown): string {
   const id = whoAmI?.id ?? '?';
   const replace =
     whoAmI?.protocol !== 'basic'
-      ? `replace it with \`paxos replace node-${id}\` while the others run (it joins again as a new member and catches up from them)`
+      ? `recover it with \`paxos recover node-${id}\` (its data is kept aside; it learns the log and votes again once re-admitted) or replace it with \`paxos replace node-${id}\` while the others run`
       : 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority)';
   return `node-${id} does not start: ${err.message}; ${replace}, or start over with \`paxos up --fresh\``;
 }

@@ -26,7 +26,7 @@ export interface ReplicaFlags {
   readonly clusterId?: string;
   readonly tokenFile?: string;
   readonly data: string;
-  readonly initialState: 'new' | 'existing';
+  readonly initialState: 'new' | 'existing' | 'recover';
   readonly protocol?: 'multi' | 'basic';
   readonly allowedHost?: string[];
   readonly tickMs?: number;
@@ -81,7 +81,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
   if (f.initialState === 'existing' && !existsSync(join(f.data, IDENTITY_FILE_NAME))) {
     throw new ReplicaRefused(
       `--initial-state existing: node-${id}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); ` +
-        `a member whose data is lost may have forgotten its promises and comes back only as a new member (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
+        `a member whose data is lost may have forgotten its promises: start it with --initial-state recover (Multi-Paxos: it votes again once re-admitted) or replace it (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
     );
   }
   return {
@@ -98,6 +98,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     snapshotEverySlots: undefined,
     clusterId,
     expectData: f.initialState === 'existing',
+    recoverLostDisk: f.initialState === 'recover',
     contacts: undefined,
     traceFile: undefined,
     step: false,
@@ -142,9 +143,9 @@ export function registerReplica(program: Command): void {
     .addOption(
       new Option(
         '--initial-state <state>',
-        'new: may start from an empty directory (first start of a new cluster); existing: refuses one',
+        'new: may start from an empty directory (first start of a new cluster); existing: refuses one; recover: its data was lost or damaged, set it aside and recover (Multi-Paxos)',
       )
-        .choices(['new', 'existing'] as const)
+        .choices(['new', 'existing', 'recover'] as const)
         .default('new' as const),
     )
     .addOption(
