@@ -586,13 +586,18 @@ export class Orchestrator {
   /** A replica's registration: its control link, its subscription and the fault rules, then every replica's new peer table. */
   async register(id: NodeId, port: number, pid: number): Promise<void> {
     const r = this.replica(id);
+    // The port is taken only once a replica of this cluster (it knows the secret) answers there: a registration that fails is neither recorded nor reused by the next `up`.
+    const control = new ReplicaLink(
+      id,
+      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }).catch((err: Error) => {
+        throw new OperatingError(
+          `node-${id} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
+        );
+      }),
+    );
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
     if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
     r.port = port;
-    const control = new ReplicaLink(
-      id,
-      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }),
-    );
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.attach(control, pid);
     await control.request('subscribe', {}, 5000);
