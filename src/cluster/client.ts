@@ -64,15 +64,14 @@ export class ClusterClient {
     }
     try {
       const control = await connectControl({
-        host: record.host,
-        port: record.orchestratorPort,
+        socketPath: record.controlSocket,
         secret: record.secret,
         timeoutMs: CONNECT_TIMEOUT_MS,
       });
       return new ClusterClient(record, control);
     } catch (err) {
       throw new OperatingError(
-        `the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.host}:${record.orchestratorPort}: ${(err as Error).message}`,
+        `the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.controlSocket}: ${(err as Error).message}`,
       );
     }
   }

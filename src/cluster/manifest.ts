@@ -15,6 +15,7 @@ import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
+import { monotonicMs } from './monotonic.js';
 import { type Manifest, ManifestSchema, type MemberState, parseOrThrow } from './schemas.js';
 
 export type { Manifest, MemberState } from './schemas.js';
@@ -198,13 +199,13 @@ export const RELEASE_WAIT_MS = 8000;
  * wait for them to leave.
  */
 export async function waitForDataRelease(home: string, timeoutMs = RELEASE_WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     const held = replicaDirs(home)
       .map((dir) => ({ dir, pid: liveLockHolder(dir) }))
       .find((h) => h.pid !== null);
     if (held === undefined) return;
-    if (Date.now() > deadline) {
+    if (monotonicMs() > deadline) {
       throw new OperatingError(
         `${held.dir} is still in use by process ${held.pid} (a replica of an earlier cluster that did not exit); stop it with \`kill ${held.pid}\` and run \`paxos up\` again`,
       );

@@ -39,7 +39,8 @@ export const ClusterRecordSchema = v.pipe(
     host: v.pipe(v.string(), v.nonEmpty()),
     secret: v.pipe(v.string(), v.nonEmpty()),
     orchestratorPid: pid,
-    orchestratorPort: port,
+    /** The orchestrator's control plane: a unix socket, mode 0600 (control-socket.ts). */
+    controlSocket: v.pipe(v.string(), v.nonEmpty()),
     replicas: v.pipe(v.array(ReplicaRecordSchema), v.readonly()),
     startedAtMs: v.number(),
     /** Optional so that a record written before manifests existed still reads. */

@@ -48,7 +48,8 @@ export interface ReplicaArgs {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
-  readonly orchestratorPort: number;
+  /** The orchestrator's control socket, where this replica registers (empty for `paxos replica`). */
+  readonly orchestratorSocket: string;
   readonly orchestratorPid: number;
   readonly secret: string;
   readonly tickMs: number;
@@ -87,7 +88,7 @@ function parse(): ReplicaArgs {
       host: { type: 'string' },
       port: { type: 'string' },
       data: { type: 'string' },
-      'orchestrator-port': { type: 'string' },
+      'orchestrator-socket': { type: 'string' },
       'orchestrator-pid': { type: 'string' },
       'tick-ms': { type: 'string' },
       'snapshot-every': { type: 'string' },
@@ -112,7 +113,7 @@ function parse(): ReplicaArgs {
     host: values.host ?? '127.0.0.1',
     port: Number(values.port),
     dataDir: String(values.data),
-    orchestratorPort: Number(values['orchestrator-port']),
+    orchestratorSocket: values['orchestrator-socket'] ?? '',
     orchestratorPid: Number(values['orchestrator-pid']),
     secret,
     tickMs: Number(values['tick-ms'] ?? 10),
@@ -437,8 +438,7 @@ function bothProbes(a: ReplicaProbe, b: ReplicaProbe): ReplicaProbe {
 /** Tells the registry where this replica listens; it answers with the peer table and keeps it current. */
 async function register(args: ReplicaArgs, port: number): Promise<void> {
   const registry = await connectControl({
-    host: args.host,
-    port: args.orchestratorPort,
+    socketPath: args.orchestratorSocket,
     secret: args.secret,
     timeoutMs: 5000,
   });

@@ -36,6 +36,12 @@ export interface UpgradePolicy {
    * backup, a wiped volume) and is refused. Absent, the header is not checked.
    */
   readonly incarnations?: Map<number, number>;
+  /**
+   * The server listens on a unix socket (the orchestrator's): clients send
+   * `Host: localhost` (as ws does for ws+unix URLs), and no page or rebound
+   * name can dial a socket file, so that is the only Host accepted.
+   */
+  readonly unixSocket?: boolean;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -74,7 +80,8 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
   if (path !== '/peer' && path !== '/control')
     return { ok: false, status: 404, reason: 'unknown path; use /peer or /control' };
   if (req.headers.origin !== undefined) return { ok: false, status: 403, reason: 'browser origins are refused' };
-  if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase()))
+  const hostHeader = (req.headers.host ?? '').toLowerCase();
+  if (policy.unixSocket === true ? hostHeader !== 'localhost' : !allowedHosts(policy).has(hostHeader))
     return { ok: false, status: 403, reason: 'unexpected Host header' };
   if (!secretMatches(presentedSecret(req), policy.secret))
     return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };

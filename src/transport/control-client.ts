@@ -10,9 +10,12 @@ import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
 import { parseFrame } from './server.js';
 
-export interface ControlClientOptions {
-  readonly host: string;
-  readonly port: number;
+/** Where the server listens: a TCP address, or a unix socket (the orchestrator's, gated by the file's mode). */
+export type ControlAddress =
+  | { readonly host: string; readonly port: number; readonly socketPath?: undefined }
+  | { readonly socketPath: string };
+
+export type ControlClientOptions = ControlAddress & {
   readonly secret: string;
   /** For the connection to open, handshake included. */
   readonly timeoutMs: number;
@@ -20,7 +23,7 @@ export interface ControlClientOptions {
   readonly name?: string;
   /** The largest frame accepted from the server. */
   readonly maxFrameBytes?: number;
-}
+};
 
 export interface ControlClient {
   /** Resolves with the whole response (including `id`); rejects with the server's error sentence, a timeout, or a lost connection. */
@@ -51,7 +54,9 @@ export async function connectControl(o: ControlClientOptions): Promise<ControlCl
 }
 
 function open(o: ControlClientOptions): Promise<WebSocket> {
-  const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const address =
+    o.socketPath !== undefined ? o.socketPath : `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const url = o.socketPath !== undefined ? `ws+unix://${o.socketPath}:/control` : `ws://${address}/control`;
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (reason: string) => {
@@ -60,7 +65,7 @@ function open(o: ControlClientOptions): Promise<WebSocket> {
       reject(new ControlConnectError(reason, address, o.name));
       ws.terminate();
     };
-    const ws = new WebSocket(`ws://${address}/control`, {
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${o.secret}` },
       handshakeTimeout: o.timeoutMs,
       perMessageDeflate: false,
@@ -81,6 +86,9 @@ function connectProblem(err: NodeJS.ErrnoException, timeoutMs: number): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ECONNRESET') return 'the connection was reset';
   if (err.code === 'ENOTFOUND') return 'no such host';
+  // A unix socket: gone (the orchestrator exited) or not ours to open (another user's).
+  if (err.code === 'ENOENT') return 'no such socket';
+  if (err.code === 'EACCES') return 'permission denied';
   if (/handshake has timed out/i.test(err.message)) return `no answer within ${timeoutMs} ms`;
   return err.message;
 }

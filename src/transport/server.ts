@@ -4,7 +4,9 @@
  * is parsed and validated before anything uses it; a bad one is counted,
  * logged (rate-limited, so a flood cannot fill the log) and dropped.
  */
+import { chmodSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { checkUpgrade } from './auth.js';
@@ -22,6 +24,12 @@ export interface ControlConnection {
 export interface WsServerOptions<M> {
   readonly host?: string;
   readonly port: number;
+  /**
+   * Listen on this unix socket instead of host:port, created mode 0600 so
+   * that only its owner (and root) can connect: the orchestrator's control
+   * plane, which no other local user may reach, not even to open sockets.
+   */
+  readonly socketPath?: string;
   readonly secret: string;
   readonly clusterSize: number;
   /** The node this server belongs to (absent or 0 for the orchestrator): peer frames must be addressed to it. */
@@ -160,6 +168,7 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
       ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
       ...(incarnations !== undefined ? { incarnations } : {}),
+      ...(o.socketPath !== undefined ? { unixSocket: true } : {}),
     });
     if (!verdict.ok) {
       counters.refused++;
@@ -175,7 +184,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       else ws.close(1008, 'no control here');
     });
   });
-  await listen(http, host, o.port, warn);
+  if (o.socketPath !== undefined) await listenPrivate(http, o.socketPath, warn);
+  else await listen(http, { host, port: o.port, exclusive: true }, warn);
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
   return { port, counters, close: () => closeServer(http, wss) };
@@ -183,19 +193,44 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
 
 function listen(
   http: ReturnType<typeof createServer>,
-  host: string,
-  port: number,
+  where: ListenOptions,
   warn: (line: string) => void,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen({ host, port, exclusive: true }, () => {
+    http.listen(where, () => {
       http.off('error', reject);
       // Later server errors (accept failures under fd exhaustion) are operating errors, not crashes.
       http.on('error', (err) => warn(`server error: ${err.message}`));
       resolve();
     });
   });
+}
+
+/**
+ * Binds a unix socket that only this user can open. The mode comes from the
+ * umask at bind time, so the umask is narrowed around the (synchronous) bind
+ * rather than chmod-ing after it, which would leave a moment when anyone
+ * could connect; the mode is then checked, not assumed.
+ */
+async function listenPrivate(
+  http: ReturnType<typeof createServer>,
+  path: string,
+  warn: (line: string) => void,
+): Promise<void> {
+  const before = process.umask(0o177);
+  let bound: Promise<void>;
+  try {
+    bound = listen(http, { path, exclusive: true }, warn);
+  } finally {
+    process.umask(before);
+  }
+  await bound;
+  const mode = statSync(path).mode & 0o777;
+  if (mode !== 0o600) {
+    chmodSync(path, 0o600);
+    warn(`${path} was created with mode ${mode.toString(8)}; made it 600`);
+  }
 }
 
 function closeServer(http: ReturnType<typeof createServer>, wss: WebSocketServer): Promise<void> {

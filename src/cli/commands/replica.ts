@@ -91,7 +91,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     host: listen.host,
     port: listen.port,
     dataDir: f.data,
-    orchestratorPort: 0,
+    orchestratorSocket: '',
     orchestratorPid: 0,
     secret,
     tickMs: f.tickMs ?? 10,
