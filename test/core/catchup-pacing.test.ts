@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Ballot } from '../../src/core/ballot.js';
+import { describeCoreEvent } from '../../src/core/describe.js';
 import { bootstrapMembership } from '../../src/core/membership.js';
 import type { CatchupMsg, MultiMessage } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
@@ -195,4 +196,26 @@ test('while a snapshot streams, every request goes to the peer streaming it, unt
     { tick: 25, to: 2, fromSlot: 1 },
     { tick: 33, to: 3, fromSlot: 1 },
   ]);
+});
+
+test('a snapshot streamed whole is installed and reported as a structured event, worded once', () => {
+  const core = new MultiPaxos({ id: 4, clusterSize: 3, randomSeed: 1 });
+  const membership = bootstrapMembership([1, 2, 3]);
+  const parts: MultiMessage[] = [
+    {
+      type: 'snapshot',
+      from: 2,
+      to: 4,
+      slot: 10,
+      index: 0,
+      part: { t: 'snapshot', slot: 10, parts: 2, kvCount: 1, sessionCount: 0, membership },
+    },
+    { type: 'snapshot', from: 2, to: 4, slot: 10, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
+  ];
+  const events = parts.flatMap((message) => stepReady(core, { type: 'message', message }).events);
+  const installed = events.filter((e) => e.type === 'snapshot-installed');
+  assert.deepEqual(installed, [{ type: 'snapshot-installed', slot: 10, from: 2, keys: 1 }]);
+  assert.equal(describeCoreEvent(installed[0]!), 'installed a snapshot at slot 10 from node-2 (1 keys)');
+  assert.equal(core.view().commitIndex, 11);
+  assert.equal(core.inspect().kv.get('x'), '1');
 });
