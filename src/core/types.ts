@@ -153,6 +153,13 @@ export type CoreEvent =
   | { readonly type: 'follower'; readonly leader: NodeId | null; readonly ballot: Ballot }
   | { readonly type: 'preempted'; readonly ballot: Ballot; readonly by: Ballot; readonly instance?: string }
   | { readonly type: 'backoff'; readonly ticks: number; readonly instance?: string }
+  /** Multi: a snapshot streamed from `from` became this replica's state, every slot through `slot` applied in it. */
+  | { readonly type: 'snapshot-installed'; readonly slot: number; readonly from: NodeId; readonly keys: number }
+  /**
+   * Multi: the command chosen at `slot` carries the identity `id`, which the session table holds for a different
+   * command applied at `appliedAt`; it is refused. Only a client that reuses identities causes it.
+   */
+  | { readonly type: 'identity-reused'; readonly slot: number; readonly id: string; readonly appliedAt: number }
   | { readonly type: 'note'; readonly text: string };
 
 export type Input<M> =

@@ -6,6 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
+import { coreEventSentence } from '../core/describe.js';
 import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
 
@@ -52,6 +53,9 @@ export function describeEvent(protocol: Protocol, e: CoreEvent): string {
       return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
     case 'backoff':
       return `backs off ${e.ticks} ticks`;
+    case 'snapshot-installed':
+    case 'identity-reused':
+      return coreEventSentence(e);
     case 'note':
       return e.text;
   }

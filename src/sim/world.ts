@@ -16,6 +16,7 @@
  */
 
 import { DEFAULTS } from '../core/config.js';
+import { coreEventSentence } from '../core/describe.js';
 import type { MultiRecord } from '../core/multi/messages.js';
 import { Random } from '../core/random.js';
 import type { CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
@@ -533,11 +534,11 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
         this.note(
           `node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`,
         );
-      else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
+      else if (e.type === 'snapshot-installed') {
         this.snapshotCounts.installed++;
-        this.note(`node-${node} ${e.text}`);
-      } else if (e.type === 'note' && e.text.includes('reuses an identity') && this.swarm?.reuseIdentities !== true)
-        throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
+        this.note(`node-${node} ${coreEventSentence(e)}`);
+      } else if (e.type === 'identity-reused' && this.swarm?.reuseIdentities !== true)
+        throw new InvariantViolation(`node-${node}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
     }
   }
 

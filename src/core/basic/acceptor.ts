@@ -48,7 +48,9 @@ export class BasicAcceptor {
     const promised = this.promised.get(m.key) ?? ZERO_BALLOT;
     if (!ballotAtLeast(m.ballot, promised)) return this.reject(m.from, m.key, m.ballot, promised);
     ctx.proposer.noteRound(m.ballot);
-    const accepted = this.promiseLocally(m.key, m.ballot) as Accepted | null;
+    const accepted = this.promiseLocally(m.key, m.ballot);
+    // The ballot was just checked against the promise, which nothing between could raise.
+    if (accepted === 'rejected') throw new Error(`broken invariant: ${m.key} rejected a prepare it had just admitted`);
     const reply: BasicPromiseMsg = {
       type: 'promise',
       from: ctx.id,

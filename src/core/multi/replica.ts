@@ -277,10 +277,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return this.clients.answerChangeRetry(value, c, verdict.slot, this.epochs.membership);
     if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
-      this.out.events.push({
-        type: 'note',
-        text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused`,
-      });
+      this.out.events.push({ type: 'identity-reused', slot, id: value.id, appliedAt: verdict.slot });
     }
     this.clients.answerApplied(slot, value, verdict, ballot);
   }

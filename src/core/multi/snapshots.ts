@@ -191,10 +191,7 @@ export class Snapshots {
     if (s.slot < ctx.learner.commitIndex) return;
     ctx.restore(s);
     this.toWrite = incoming.parts;
-    ctx.out.events.push({
-      type: 'note',
-      text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)`,
-    });
+    ctx.out.events.push({ type: 'snapshot-installed', slot: s.slot, from: incoming.from, keys: s.kv.length });
     ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
     ctx.learner.advance();
   }
