@@ -61,7 +61,7 @@ export function parseAddress(text: string, what: string): Address {
   const port = m === null ? Number.NaN : Number(m[3]);
   if (m === null || !(port >= 0 && port <= 65535))
     throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
-  return { host: (m[1] ?? m[2])!, port };
+  return { host: m[1] ?? m[2], port };
 }
 
 /** `1=host:port,2=host:port`: the members by id. */
@@ -121,7 +121,7 @@ export function readToken(file: string): string {
   } catch (err) {
     throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
   }
-  const token = text.split('\n')[0]!.trim();
+  const token = text.split('\n')[0].trim();
   if (token === '') throw new UsageError(`the token file ${file} is empty`);
   return token;
 }

@@ -385,7 +385,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
       ? `${name} is still a voter; nothing changed`
       : `${name} is left running; see \`paxos status\``,
   );
-  const epoch = await epochAfter(ctx, via === node ? voters[0]! : via, membership.epoch);
+  const epoch = await epochAfter(ctx, via === node ? voters[0] : via, membership.epoch);
   ctx.report.step(
     `${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`,
   );

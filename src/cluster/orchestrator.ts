@@ -709,7 +709,7 @@ export class Orchestrator {
     const manifest = this.manifest;
     if (manifest === null) return;
     const replicas = manifest.replicas.map((m) => ({ ...m, port: this.replicas.get(m.id)?.port || m.port }));
-    if (replicas.every((m, i) => m.port === manifest.replicas[i]!.port)) return;
+    if (replicas.every((m, i) => m.port === manifest.replicas[i].port)) return;
     this.setManifest({ ...manifest, replicas });
   }
 

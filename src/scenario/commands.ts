@@ -45,13 +45,13 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
     case 'cluster':
       return verbs.start(args[0] as Protocol, Number(args[1]));
     case 'option':
-      return verbs.option(args[0]!, args[1]!);
+      return verbs.option(args[0], args[1]);
     case 'propose': {
       const [key, value] = (args[1] ?? '').split('=');
-      return verbs.request(at(0), { op: 'set', key: key!, value: value ?? '' }, identity);
+      return verbs.request(at(0), { op: 'set', key: key, value: value ?? '' }, identity);
     }
     case 'get':
-      return verbs.request(at(0), { op: 'get', key: args[1]! }, identity);
+      return verbs.request(at(0), { op: 'get', key: args[1] }, identity);
     case 'reconfigure':
       return verbs.request(
         at(0),
@@ -62,7 +62,7 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.join(at(0));
     case 'deliver':
     case 'drop':
-      return verbs.move(at(0), at(1), args[2]!, verb === 'deliver');
+      return verbs.move(at(0), at(1), args[2], verb === 'deliver');
     case 'deliver-all':
       return verbs.deliverAll();
     case 'deliver-random': {

@@ -278,9 +278,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     );
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [f] = this.pool.splice(i, 1);
-    if (deliver) return this.deliver(f!);
-    await this.forget(f!);
-    this.print(`dropped ${this.describe(f!.message)}`);
+    if (deliver) return this.deliver(f);
+    await this.forget(f);
+    this.print(`dropped ${this.describe(f.message)}`);
   }
 
   /** A message for a replica that is down is lost, and so is one the partition cuts off; the trace says which. */

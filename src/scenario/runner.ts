@@ -272,10 +272,10 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
     if (!deliver) {
-      this.traced(m!, (id) => this.recorder?.drop(id, 'dropped by the script'));
-      return this.print(`dropped ${describeMessage(this.protocol, m!)}`);
+      this.traced(m, (id) => this.recorder?.drop(id, 'dropped by the script'));
+      return this.print(`dropped ${describeMessage(this.protocol, m)}`);
     }
-    this.deliver(m!);
+    this.deliver(m);
   }
 
   /**

@@ -94,7 +94,7 @@ export class ScriptedStorage implements DurableLog<unknown> {
     const first = this.inProgress.shift();
     if (first === undefined) return false;
     this.complete(first);
-    while (this.inProgress.length > 0 && !this.inProgress[0]!.waitsForTest) this.complete(this.inProgress.shift()!);
+    while (this.inProgress.length > 0 && !this.inProgress[0].waitsForTest) this.complete(this.inProgress.shift()!);
     return true;
   }
 

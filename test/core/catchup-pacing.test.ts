@@ -215,7 +215,7 @@ test('a snapshot streamed whole is installed and reported as a structured event,
   const events = parts.flatMap((message) => stepReady(core, { type: 'message', message }).events);
   const installed = events.filter((e) => e.type === 'snapshot-installed');
   assert.deepEqual(installed, [{ type: 'snapshot-installed', slot: 10, from: 2, keys: 1 }]);
-  assert.equal(describeCoreEvent(installed[0]!), 'installed a snapshot at slot 10 from node-2 (1 keys)');
+  assert.equal(describeCoreEvent(installed[0]), 'installed a snapshot at slot 10 from node-2 (1 keys)');
   assert.equal(core.view().commitIndex, 11);
   assert.equal(core.inspect().kv.get('x'), '1');
 });

@@ -88,7 +88,7 @@ test('entries are oldest first and stay so across eviction and the queue compact
   assert.equal(entries.length, horizon + 1);
   assert.equal(entries[0]?.slot, total - horizon);
   assert.equal(entries.at(-1)?.slot, total);
-  for (let i = 1; i < entries.length; i++) assert.equal(entries[i]!.slot, entries[i - 1]!.slot + 1);
+  for (let i = 1; i < entries.length; i++) assert.equal(entries[i].slot, entries[i - 1].slot + 1);
   // The oldest remembered is still answered as a duplicate; the one before it is gone.
   assert.equal(table.appliedAt(id(total - horizon, `c${(total - horizon) % 3}`))?.slot, total - horizon);
   assert.equal(table.appliedAt(id(total - horizon - 1, `c${(total - horizon - 1) % 3}`)), undefined);
