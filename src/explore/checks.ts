@@ -80,8 +80,9 @@ export class ExploreChecks implements ClusterWatcher {
     const value = command.op === 'set' ? command.value : '';
     const valueId = this.adapter.commandValueId(identity, value);
     if (command.op === 'set' || this.protocol === 'multi') this.checker.noteProposed(commandKey(command), valueId);
-    this.requests.push({ node, command, valueId, answers: 0, outcome: null, okValue: null });
-    this.byIdentity.set(commandId(identity), this.requests[this.requests.length - 1]!);
+    const req: Request = { node, command, valueId, answers: 0, outcome: null, okValue: null };
+    this.requests.push(req);
+    this.byIdentity.set(commandId(identity), req);
   }
 
   private readonly byIdentity = new Map<string, Request>();
