@@ -15,6 +15,8 @@ export interface ScenarioVerbs<R> {
   request(node: number, command: Command): R;
   join(node: number): R;
   move(from: number, to: number, type: string, deliver: boolean): R;
+  /** Delivers a copy of the oldest pending matching message and leaves it pending: the network duplicated it. */
+  duplicate(from: number, to: number, type: string): R;
   deliverAll(): R;
   deliverRandom(seed: number, count: number): R;
   split(groups: number[][]): R;
@@ -57,6 +59,8 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
     case 'deliver':
     case 'drop':
       return verbs.move(at(0), at(1), args[2]!, verb === 'deliver');
+    case 'duplicate':
+      return verbs.duplicate(at(0), at(1), args[2] ?? '');
     case 'deliver-all':
       return verbs.deliverAll();
     case 'deliver-random': {

@@ -26,6 +26,8 @@
  *                                      these voters (comma-separated ids): `paxos add` and `paxos remove`
  *   deliver <from> <to> <type>         deliver the oldest pending matching message
  *   drop <from> <to> <type>            lose the oldest pending matching message
+ *   duplicate <from> <to> <type>       deliver a copy of the oldest pending matching message, which stays
+ *                                      pending (the network duplicated it)
  *   deliver-all                        deliver until nothing is pending (bounded)
  *   deliver-random <seed> [count]      deliver count pending messages (all, bounded, by default), each
  *                                      drawn from the pool by a generator seeded with seed: random delays
@@ -296,6 +298,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       return this.print(`dropped ${describeMessage(this.protocol, m!)}`);
     }
     this.deliver(m!);
+  }
+
+  duplicate(from: number, to: number, type: string): void {
+    const m = this.pool.find((x) => x.from === from && x.to === to && messageKind(x) === type);
+    if (m === undefined)
+      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    this.print(`duplicated ${describeMessage(this.protocol, m)}`);
+    this.deliver(structuredClone(m));
   }
 
   /**

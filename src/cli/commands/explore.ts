@@ -1,0 +1,93 @@
+import type { Command } from '@commander-js/extra-typings';
+import { UsageError } from '../../errors.js';
+import { FAULTS, type Fault } from '../../explore/world.js';
+import { PLANTS, plantNamed } from '../../sim/planted.js';
+import { didYouMean, parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
+
+function parseFaults(raw: string): Fault[] {
+  if (raw === 'none') return [];
+  const kinds = raw.split(',').map((k) => k.trim());
+  for (const k of kinds)
+    if (!(FAULTS as readonly string[]).includes(k))
+      throw new UsageError(
+        `--faults must be none or a list of ${FAULTS.join(', ')}, got "${k}"${didYouMean(k, FAULTS)}`,
+      );
+  return kinds as Fault[];
+}
+
+function parsePlantName(name: string): string {
+  if (plantNamed(name) === undefined) {
+    const names = PLANTS.map((p) => p.name);
+    throw new UsageError(`--plant must be one of ${names.join(', ')}, got "${name}"${didYouMean(name, names)}`);
+  }
+  return name;
+}
+
+export function registerExplore(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('explore')
+    .description(
+      'search every schedule of a small cluster (real replica shells over scripted twins) breadth first, checking safety at every state; a violation comes back as the shortest scenario file that shows it',
+    )
+    .option('-n, --nodes <count>', 'replicas', parseIntFlag('-n', 1, 5), 3)
+    .option('--protocol <name>', 'multi or basic', parseProtocol, 'basic')
+    .option(
+      '--proposals <count>',
+      'client requests, each sent once when the search chooses (request i to node-i, value x=i)',
+      parseIntFlag('--proposals', 0, 6),
+      2,
+    )
+    .option('--depth <steps>', 'actions along one schedule, at most', parseIntFlag('--depth', 1, 1000), 12)
+    .option(
+      '--faults <kinds>',
+      `fault kinds the schedules may use, comma-separated: ${FAULTS.join(', ')}, or none (default: none)`,
+      parseFaults,
+    )
+    .option(
+      '--crashes <count>',
+      'crashes along one schedule, at most, with crash in --faults',
+      parseIntFlag('--crashes', 0, 9),
+      1,
+    )
+    .option('--plant <bug>', `search with a known bug planted: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlantName)
+    .option('--time <duration>', 'stop the search after this long', parseDurationMs('--time'), 60_000)
+    .option(
+      '--max-states <count>',
+      'stop the search after trying this many transitions',
+      parseIntFlag('--max-states', 1, 1e9),
+      1_000_000,
+    )
+    .option('--out <file>', "write a counterexample's scenario to this file (default: print it)")
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts) => {
+      const { runExploreCommand } = await import('../services/explore.js');
+      const tty = process.stderr.isTTY === true;
+      let lastLineMs = 0;
+      setExit(
+        runExploreCommand({
+          protocol: opts.protocol,
+          nodes: opts.nodes,
+          proposals: opts.proposals,
+          faults: opts.faults ?? [],
+          crashes: opts.crashes,
+          depth: opts.depth,
+          maxStates: opts.maxStates,
+          timeMs: opts.time,
+          ...(opts.plant !== undefined ? { plant: opts.plant } : {}),
+          ...(opts.out !== undefined ? { outFile: opts.out } : {}),
+          json: opts.json === true,
+          commandLine: `paxos ${process.argv.slice(2).join(' ')}`,
+          out: (line) => process.stdout.write(`${line}\n`),
+          progress: (p) => {
+            // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
+            if (!tty && p.elapsedMs - lastLineMs < 10_000) return;
+            lastLineMs = p.elapsedMs;
+            const rate = p.elapsedMs > 0 ? Math.round((p.explored * 1000) / p.elapsedMs) : 0;
+            const line = `explore: depth ${p.depth}, ${p.explored} states, ${p.distinct} distinct, ${rate}/s, ${(p.elapsedMs / 1000).toFixed(0)}s`;
+            process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+          },
+        }),
+      );
+      if (tty) process.stderr.write('\n');
+    });
+}
