@@ -248,6 +248,12 @@ export interface PlantedBugs {
   readonly twoChangesInFlight?: boolean;
   /** Multi: a removed replica still votes, and leaders still count its votes. */
   readonly removedStillCounted?: boolean;
+  /** Multi: a leader that learns a slot it proposed in was chosen at a higher ballot keeps leading (its commit point then vouches for a lost value). */
+  readonly staleLeaderKeepsLeading?: boolean;
+  /** Multi: a restart judges the configuration changes it replays against the newest configuration, not the one in force at their slot. */
+  readonly rejudgeConfigOnReplay?: boolean;
+  /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
+  readonly stallAfterRefusedStopSign?: boolean;
 }
 
 export interface CoreConfig {

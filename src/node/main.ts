@@ -185,6 +185,11 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const plant = plantFromEnv();
   if (plant !== null)
     log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
+  const scenarioBugs = Object.entries(args.tuning?.bugs ?? {})
+    .filter(([, on]) => on)
+    .map(([name]) => name);
+  if (scenarioBugs.length > 0)
+    log(`PLANTED BUG ${scenarioBugs.join(', ')}: this replica is deliberately wrong (a scenario's option plant)`);
   // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
   // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
   //    as a start (a missing directory is reported by the identity check as missing);

@@ -6,13 +6,14 @@
  * The checks that do not depend on where the script runs (a partition's
  * groups, deliver-random's arguments) live here too.
  */
-import type { Command, Protocol } from '../core/types.js';
+import type { Command, CommandIdentity, Protocol } from '../core/types.js';
 
 /** What a runner does for each command; `R` is void for the scripted runner and a promise for the live one. */
 export interface ScenarioVerbs<R> {
   start(protocol: Protocol, n: number): R;
   option(name: string, value: string): R;
-  request(node: number, command: Command): R;
+  /** A client's command; `identity` when the script names one (`as session:seq`), else the runner numbers it. */
+  request(node: number, command: Command, identity?: CommandIdentity): R;
   join(node: number): R;
   move(from: number, to: number, type: string, deliver: boolean): R;
   /** Delivers a copy of the oldest pending matching message and leaves it pending: the network duplicated it. */
@@ -35,8 +36,11 @@ export const MAX_WAIT_MOVES = 1000;
 
 /** Reads one command line and calls its verb; `ids` are the nodes a partition must cover. */
 export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () => readonly number[]): R {
-  const [verb, ...args] = command.split(/\s+/);
+  const [verb, ...words] = command.split(/\s+/);
+  const { args, identity } = clientIdentity(words);
   const at = (i: number) => node(args[i] ?? '');
+  if (identity !== undefined && verb !== 'propose' && verb !== 'get' && verb !== 'reconfigure')
+    throw new Error(`only propose, get and reconfigure take "as <session>:<seq>", not ${verb}`);
   switch (verb) {
     case 'cluster':
       return verbs.start(args[0] as Protocol, Number(args[1]));
@@ -44,16 +48,16 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.option(args[0]!, args[1]!);
     case 'propose': {
       const [key, value] = (args[1] ?? '').split('=');
-      return verbs.request(at(0), { op: 'set', key: key!, value: value ?? '' });
+      return verbs.request(at(0), { op: 'set', key: key!, value: value ?? '' }, identity);
     }
     case 'get':
-      return verbs.request(at(0), { op: 'get', key: args[1]! });
+      return verbs.request(at(0), { op: 'get', key: args[1]! }, identity);
     case 'reconfigure':
-      return verbs.request(at(0), {
-        op: 'config',
-        fromEpoch: Number(args[1]),
-        voters: (args[2] ?? '').split(',').map(Number),
-      });
+      return verbs.request(
+        at(0),
+        { op: 'config', fromEpoch: Number(args[1]), voters: (args[2] ?? '').split(',').map(Number) },
+        identity,
+      );
     case 'join':
       return verbs.join(at(0));
     case 'deliver':
@@ -90,6 +94,21 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
     default:
       throw new Error(`unknown scenario command: ${command}`);
   }
+}
+
+/**
+ * A client command may end in `as <session>:<seq>`: the identity a client
+ * library would send itself, so a script can retry a command or reuse an
+ * identity on purpose (what exactly-once is about). Without it the runner
+ * numbers each request afresh.
+ */
+function clientIdentity(words: readonly string[]): { args: readonly string[]; identity?: CommandIdentity } {
+  const as = words.indexOf('as');
+  if (as < 0) return { args: words };
+  const m = /^(.+):(\d+)$/.exec(words[as + 1] ?? '');
+  if (m === null || as + 2 !== words.length)
+    throw new Error('usage: ... as <session>:<seq>, last on the line, e.g. propose node-1 x=1 as client-a:1');
+  return { args: words.slice(0, as), identity: { session: m[1] ?? '', seq: Number(m[2]) } };
 }
 
 export function node(name: string): number {

@@ -31,11 +31,12 @@ import { join } from 'node:path';
 import { Orchestrator } from '../cluster/orchestrator.js';
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { Command, Protocol } from '../core/types.js';
+import type { Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { JournalEntry } from '../node/step-journal.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { scenarioPlant } from './plants.js';
 import { expectationMet } from './script.js';
 
 /** How long one step may take to come to rest on real processes before the run gives up on it. */
@@ -89,6 +90,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private trace: string[] = [];
   private showPersist = false;
   private backoff = true;
+  /** `option plant`: the core rules every replica breaks on purpose (passed in its core tuning); null for none. */
+  private bugs: PlantedBugs | null = null;
   private readonly partition = new Partition();
   private closing: Promise<void> | null = null;
 
@@ -154,7 +157,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       protocol: this.protocol,
       fresh: true,
       step: true,
-      coreTuning: { ...TUNING, backoff: this.backoff },
+      coreTuning: { ...TUNING, backoff: this.backoff, ...(this.bugs !== null ? { bugs: this.bugs } : {}) },
       log: () => undefined,
       ...(this.o.traceFile !== undefined ? { traceFile: this.o.traceFile } : {}),
     });
@@ -181,6 +184,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       /* what a real disk does anyway */
     } else if (name === 'persisted' && value === 'explicit') throw new Error(EXPLICIT_REFUSED);
     else if (name === 'backoff' && (value === 'on' || value === 'off')) await this.setBackoff(value === 'on');
+    else if (name === 'plant' && value !== undefined) await this.setPlant(scenarioPlant(value));
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
   }
@@ -209,6 +213,18 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     await this.boot();
   }
 
+  /** A plant is core configuration: the replicas start again with it, under the same rule as backoff. */
+  private async setPlant(bugs: PlantedBugs | null): Promise<void> {
+    if (this.hasDoneAnything())
+      throw new Error(
+        'option plant rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
+    this.bugs = bugs;
+    if (this.cluster === null) return;
+    await this.stopCluster();
+    await this.boot();
+  }
+
   // ------------------------------------------------------------ clients
 
   /**
@@ -217,9 +233,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    * the node's journal reports it then. Requests and journal reads share
    * one control connection, in order, so the next read finds it queued.
    */
-  async request(id: number, command: Command): Promise<void> {
+  async request(id: number, command: Command, own?: CommandIdentity): Promise<void> {
     const r = this.up(id);
-    const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
     const req =
       command.op === 'set'
         ? { op: 'propose', key: command.key, value: command.value }

@@ -19,6 +19,9 @@
  *   option backoff <on|off>            whether a pre-empted Basic Paxos proposer waits a random number of
  *                                      ticks before its next round (on by default); given before the cluster
  *                                      has done anything, it rebuilds the replicas with it
+ *   option plant <name|none>           the replicas break one rule on purpose (a plant of `paxos sim --plant`
+ *                                      that lives in the replica): a counterexample or regression file shows its
+ *                                      bug; rebuilds the replicas as backoff does, so it too comes first
  *   propose <node> <key>=<value>       a client asks a node to set a key
  *   get <node> <key>                   a client asks a node to read a key
  *   join <node>                        a new replica (the next id) starts with an empty disk, as a learner
@@ -75,7 +78,17 @@
  */
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { ClientReply, Command, CommandIdentity, CoreEvent, Protocol, ProtocolCore, Ready } from '../core/types.js';
+import type {
+  ChosenValue,
+  ClientReply,
+  Command,
+  CommandIdentity,
+  CoreEvent,
+  PlantedBugs,
+  Protocol,
+  ProtocolCore,
+  Ready,
+} from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
@@ -83,6 +96,7 @@ import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { scenarioPlant } from './plants.js';
 import { expectationMet } from './script.js';
 import { ScriptedNode } from './twins.js';
 
@@ -162,6 +176,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   private explicitPersisted = false;
   /** On by default, as in the product; `option backoff off` shows what duelling proposers do without it. */
   private backoff = true;
+  /** `option plant`: the rules every replica breaks on purpose; null for the correct protocol. */
+  private bugs: PlantedBugs | null = null;
+  /** Each instance's first chosen value and who learned it: a second value for it is a broken agreement. */
+  private readonly firstChosen = new Map<
+    string,
+    { readonly node: number; readonly valueId: string; readonly value: string }
+  >();
+  private readonly broken: string[] = [];
   /** The partition that stands, if any: messages between two of its groups are dropped. */
   private readonly partition = new Partition();
   /** The trace ids of the messages in flight, by the message object the pool holds. */
@@ -219,6 +241,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.pool = [];
     this.nodes = [];
     this.partition.clear();
+    this.firstChosen.clear();
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -244,6 +267,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit'))
       this.explicitPersisted = value === 'explicit';
     else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
+    else if (name === 'plant' && value !== undefined) this.setPlant(scenarioPlant(value));
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
   }
@@ -258,19 +282,42 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       throw new Error(
         'option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart',
       );
-    const busy =
-      this.pool.length > 0 ||
-      this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
-    if (busy)
+    if (this.hasDoneAnything())
       throw new Error(
         'option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
       );
     this.backoff = on;
+    this.rebuild();
+  }
+
+  /** A plant is core configuration too: the same rule as backoff, for the same reason. */
+  private setPlant(bugs: PlantedBugs | null): void {
+    if (this.hasDoneAnything())
+      throw new Error(
+        'option plant rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
+    this.bugs = bugs;
+    this.rebuild();
+  }
+
+  private hasDoneAnything(): boolean {
+    return (
+      this.pool.length > 0 ||
+      this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0)
+    );
+  }
+
+  private rebuild(): void {
     for (const r of this.nodes) {
-      r.shell!.crash();
+      r.shell?.crash();
       r.incarnation = 0;
       this.boot(r);
     }
+  }
+
+  /** Every broken agreement seen so far (two values learned for one instance), in the order they happened. */
+  violations(): readonly string[] {
+    return this.broken;
   }
 
   /**
@@ -447,6 +494,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       electionTimeoutTicks: 10,
       heartbeatTicks: 3,
       backoff: this.backoff,
+      ...(this.bugs !== null ? { bugs: this.bugs } : {}),
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
@@ -503,11 +551,30 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     r.unreleased.shift();
     for (const c of ready.chosen)
       this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
-    const lines = ready.chosen.map(
-      (c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
-    );
+    const lines = ready.chosen.flatMap((c) => [
+      `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+      ...this.judgeChosen(r.id, c),
+    ]);
     if (ready.messages.length === 0) this.print(...lines);
     else r.learned = { lines, messagesLeft: ready.messages.length };
+  }
+
+  /**
+   * Agreement across replicas, checked as values are learned: the core checks
+   * only its own log, and a second value for an instance is what every other
+   * line of a counterexample leads up to, so the trace names it where it happens.
+   */
+  private judgeChosen(node: number, c: ChosenValue): string[] {
+    const first = this.firstChosen.get(c.instance);
+    if (first === undefined) {
+      this.firstChosen.set(c.instance, { node, valueId: c.valueId, value: c.value });
+      return [];
+    }
+    if (first.valueId === c.valueId) return [];
+    const where = this.protocol === 'multi' ? `#${c.instance}` : c.instance;
+    const text = `agreement broken: node-${first.node} learned ${where}: ${first.value}, node-${node} learned ${where}: ${c.value}`;
+    this.broken.push(text);
+    return [`!! ${text}`];
   }
 
   /** Everything the shell sends goes into the pool, where the script moves it. */

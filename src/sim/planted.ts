@@ -31,6 +31,17 @@ export interface Plant {
    * test runs that seed in every `npm test` and fails when it stops showing the bug.
    */
   readonly onlyByRecordedSeed?: string;
+  /**
+   * A bug whose schedule the random seeds do not draw (none of thousands of default seeds shows it): the scenario file,
+   * relative to the repository, that shows it once its first lines say `option plant NAME`, and why the seeds miss it.
+   * The planted-bug test runs that file under the plant in every `npm test` and fails when it stops showing the bug.
+   */
+  readonly shownByScenario?: {
+    readonly file: string;
+    /** What the file shows under the plant: two values learned for one slot, or an `expect` line never met (a stall). */
+    readonly shows: 'broken agreement' | 'unmet expectation';
+    readonly why: string;
+  };
 }
 
 export const PLANTS: readonly Plant[] = [
@@ -151,6 +162,40 @@ export const PLANTS: readonly Plant[] = [
     bugs: { removedStillCounted: true },
     multiOnly: true,
     membershipChanges: true,
+  },
+  {
+    name: 'stale-leader-commit',
+    what: 'a leader that learns a slot it proposed in was chosen at a higher ballot and keeps leading, so its commit point vouches for a lost value',
+    bugs: { staleLeaderKeepsLeading: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/plants/stale-leader-commit.txt',
+      shows: 'broken agreement',
+      why: 'it needs five replicas, a leader whose accepts reach one follower only, a second leader deciding that slot, and the first one still leading when it catches up: none of 1-1500 default seeds at 3 or 5 replicas',
+    },
+  },
+  {
+    name: 'rejudge-config',
+    what: 'a restart that judges the configuration changes it replays against the newest configuration',
+    bugs: { rejudgeConfigOnReplay: true },
+    multiOnly: true,
+    membershipChanges: true,
+    shownByScenario: {
+      file: 'test/core/regressions/restart-replays-config.txt',
+      shows: 'broken agreement',
+      why: 'it needs a change naming a later epoch chosen and refused before the real change, then a restart: the administrator draws stale views, but none of 1-1500 default seeds orders them so',
+    },
+  },
+  {
+    name: 'stall-after-refused-stop-sign',
+    what: 'a leader whose stop-sign apply refused, waiting for a next epoch that never comes',
+    bugs: { stallAfterRefusedStopSign: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/regressions/refused-stop-sign.txt',
+      shows: 'unmet expectation',
+      why: 'it needs a change of the current epoch that apply refuses (an invalid or reused one) reaching the leader: the administrator sends only valid changes, and none of 1-1500 default seeds refuses one at its stop-sign',
+    },
   },
 ];
 

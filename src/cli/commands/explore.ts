@@ -15,10 +15,19 @@ function parseFaults(raw: string): Fault[] {
   return kinds as Fault[];
 }
 
+/** The plants a scripted cluster can carry: those of the replica's own rules (`option plant` in a scenario). */
+export const EXPLORABLE_PLANTS = PLANTS.filter((p) => p.bugs !== undefined && p.simBugs === undefined).map(
+  (p) => p.name,
+);
+
 function parsePlantName(name: string): string {
-  if (plantNamed(name) === undefined) {
-    const names = PLANTS.map((p) => p.name);
-    throw new UsageError(`--plant must be one of ${names.join(', ')}, got "${name}"${didYouMean(name, names)}`);
+  if (!EXPLORABLE_PLANTS.includes(name)) {
+    const known = plantNamed(name);
+    throw new UsageError(
+      known !== undefined
+        ? `--plant ${name} (${known.what}) breaks the simulator's world, not a replica's rules: only paxos sim can plant it`
+        : `--plant must be one of ${EXPLORABLE_PLANTS.join(', ')}, got "${name}"${didYouMean(name, EXPLORABLE_PLANTS)}`,
+    );
   }
   return name;
 }
@@ -49,7 +58,11 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       parseIntFlag('--crashes', 0, 9),
       1,
     )
-    .option('--plant <bug>', `search with a known bug planted: ${PLANTS.map((p) => p.name).join(', ')}`, parsePlantName)
+    .option(
+      '--plant <bug>',
+      `search with a known bug planted (one of the replica's own rules): ${EXPLORABLE_PLANTS.join(', ')}`,
+      parsePlantName,
+    )
     .option('--time <duration>', 'stop the search after this long', parseDurationMs('--time'), 60_000)
     .option(
       '--max-states <count>',

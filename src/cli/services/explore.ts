@@ -21,7 +21,7 @@ export interface ExploreCommandOptions {
   readonly depth: number;
   readonly maxStates: number;
   readonly timeMs: number;
-  /** A planted bug's name, written into the scenario as its `plant` line. */
+  /** A planted bug's name, written into the scenario as its `option plant` line. */
   readonly plant?: string;
   /** Where the counterexample's scenario goes; without it, stdout after the summary. */
   readonly outFile?: string;
@@ -39,7 +39,7 @@ export function exploreSettings(o: ExploreCommandOptions): ExploreSettings {
     proposals: o.proposals,
     faults: o.faults,
     crashes: o.crashes,
-    setup: o.plant === undefined ? [] : [`plant ${o.plant}`],
+    setup: o.plant === undefined ? [] : [`option plant ${o.plant}`],
   };
 }
 

@@ -312,7 +312,7 @@ export class Leadership {
    * already have ended this leadership.
    */
   appliedAndStillLeading(slot: number): void {
-    if (this.stopSlot !== slot) return;
+    if (this.stopSlot !== slot || this.ctx.rules.stallAfterRefusedStopSign) return;
     this.stopSlot = null;
     this.drainQueue();
   }

@@ -176,6 +176,7 @@ export class Learner {
     const l = ctx.leadership();
     const mine = ctx.acceptor.accepted.get(slot);
     if (
+      ctx.rules.staleLeaderKeepsLeading ||
       l === null ||
       mine === undefined ||
       !ballotEquals(mine.ballot, l.ballot) ||

@@ -423,7 +423,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
    */
   private stepDownIfSnapshotCoversOwnVotes(snapshotSlot: number): void {
     const l = this.leadership();
-    if (l === null) return;
+    if (l === null || this.rules.staleLeaderKeepsLeading) return;
     for (const [slot, a] of this.acceptor.accepted) {
       if (slot < this.learner.commitIndex || slot > snapshotSlot || !ballotEquals(a.ballot, l.ballot)) continue;
       this.out.events.push({
@@ -467,7 +467,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A slot below the current epoch's stop-sign was judged under an earlier configuration when it was first applied,
     // and what that did is in the configuration chain already (a restart replays such slots): judging it again against
     // today's configuration would let one log give two histories of epochs (Stoppable Paxos: the chosen prefix alone decides).
-    if (slot + 1 < m.startSlot) return this.clients.answerChangeRetry(value, c, slot, m);
+    if (slot + 1 < m.startSlot && !this.rules.rejudgeConfigOnReplay)
+      return this.clients.answerChangeRetry(value, c, slot, m);
     const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
