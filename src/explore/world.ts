@@ -182,7 +182,9 @@ export class ExploreWorld {
       shell: n.replica === null ? null : shellState(n.replica),
     }));
     const pool = view.pool.map((m) => canonical(m)).sort();
-    const requests = this.checks.requests.map((r) => [r.node, r.valueId, r.answers, r.outcome, r.okValue]);
+    const requests = this.checks.requests
+      .map((r) => canonical([r.node, r.valueId, r.answers, r.outcome, r.okValue]))
+      .sort();
     return canonical({ nodes, pool, requests, proposed: [...this.proposed].sort(), crashes: this.crashes });
   }
 
