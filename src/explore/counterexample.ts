@@ -25,7 +25,7 @@ export function firstViolation(settings: ExploreSettings, commands: readonly str
     } catch (err) {
       // A step that no longer applies (its message is gone) makes the path invalid; the shell failing loudly does not.
       const text = (err as Error).message;
-      if (/^(no pending|node-\d+ is (down|up)|no node-)/.test(text)) return null;
+      if (/^(no pending|node-\d+ (is (down|up)|has no write)|no node-)/.test(text)) return null;
       violation = `the replica threw: ${text}`;
     }
     if (violation !== null) return { commands: commands.slice(0, i + 1), violation };

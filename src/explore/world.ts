@@ -18,8 +18,13 @@ import { ScenarioCluster } from '../scenario/runner.js';
 import { ExploreChecks } from './checks.js';
 import { canonical } from './encode.js';
 
-export type Fault = 'drop' | 'duplicate' | 'crash';
-export const FAULTS: readonly Fault[] = ['drop', 'duplicate', 'crash'];
+/**
+ * `disk`: the scenario runner's explicit writes (`option persisted explicit`): a write a leader waits on
+ * (its own accepts) stays in progress until the search runs `persisted <node>`, so a crash can fall
+ * between that write and what waits for it: the Ready crash points the scripted twins have.
+ */
+export type Fault = 'drop' | 'duplicate' | 'crash' | 'disk';
+export const FAULTS: readonly Fault[] = ['drop', 'duplicate', 'crash', 'disk'];
 
 export interface ExploreSettings {
   readonly protocol: Protocol;
@@ -44,7 +49,7 @@ export type Template =
       readonly to: number;
       readonly type: string;
     }
-  | { readonly kind: 'tick' | 'crash' | 'restart'; readonly node: number }
+  | { readonly kind: 'tick' | 'crash' | 'restart' | 'persisted'; readonly node: number }
   | { readonly kind: 'propose'; readonly index: number };
 
 export interface Step {
@@ -113,6 +118,9 @@ export class ExploreWorld {
       if (s.faults.includes('duplicate') && up(m.to)) out.push({ kind: 'duplicate', from: m.from, to: m.to, type });
     }
     for (const n of view.nodes) if (n.replica !== null) out.push({ kind: 'tick', node: n.id });
+    for (const n of view.nodes)
+      if (n.replica !== null && n.unreleased > 0 && s.faults.includes('disk'))
+        out.push({ kind: 'persisted', node: n.id });
     for (let i = 1; i <= s.proposals; i++)
       if (!this.proposed.has(i) && up(proposerOf(s, i))) out.push({ kind: 'propose', index: i });
     if (s.faults.includes('crash') && this.crashes < s.crashes)
@@ -130,6 +138,7 @@ export class ExploreWorld {
         return this.run(`${t.kind} ${t.from} ${t.to} ${t.type}`);
       case 'crash':
       case 'restart':
+      case 'persisted':
         return this.run(`${t.kind} ${t.node}`);
       case 'propose':
         return this.run(`propose ${proposerOf(this.settings, t.index)} x=${t.index}`);
@@ -208,7 +217,11 @@ export function proposerOf(s: ExploreSettings, index: number): number {
   return ((index - 1) % s.nodes) + 1;
 }
 
-/** The scenario lines every path starts with: the cluster, then the planted bug if any. */
+/** The scenario lines every path starts with: the cluster, explicit writes for the disk fault, then the planted bug if any. */
 export function setupCommands(s: ExploreSettings): string[] {
-  return [`cluster ${s.protocol} ${s.nodes}`, ...s.setup];
+  return [
+    `cluster ${s.protocol} ${s.nodes}`,
+    ...(s.faults.includes('disk') ? ['option persisted explicit'] : []),
+    ...s.setup,
+  ];
 }
