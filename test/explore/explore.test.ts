@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { reproduces } from '../../src/cli/services/explore.js';
 import { firstViolation, scenarioText, shrink } from '../../src/explore/counterexample.js';
 import { canonical } from '../../src/explore/encode.js';
+import { commandsOf, runInteractive } from '../../src/explore/interactive.js';
 import { search } from '../../src/explore/search.js';
 import { type ExploreSettings, ExploreWorld } from '../../src/explore/world.js';
 import { parseScenario } from '../../src/scenario/script.js';
@@ -114,4 +115,33 @@ test('without the plant, the same schedule breaks nothing', () => {
     r.counterexample.steps.map((s) => s.command),
   );
   assert.equal(world.violation, null);
+});
+
+async function* linesOf(...lines: string[]): AsyncIterable<string> {
+  yield* lines;
+}
+
+test('--interactive: numbered actions read from a pipe; a planted bug shows at the step that breaks it', async () => {
+  const out: string[] = [];
+  const settings: ExploreSettings = { ...basic, setup: ['option plant quorum-minus-one'] };
+  const found = await runInteractive({ settings, start: [], lines: linesOf('9', '4', 'q'), out: (l) => out.push(l) });
+  const text = out.join('\n');
+  assert.match(text, /^ {3}4\. client request #1$/m);
+  assert.match(text, /choose 1 to 5, b \(back\)/, 'a number out of range is refused with the choices');
+  assert.match(text, /^> propose 1 x=1$/m);
+  assert.match(text, /VIOLATION: node-1 started phase 2 at 1\.1 with promises from 1 of 3 nodes/);
+  assert.equal(found, 1);
+});
+
+test('--interactive --from: a counterexample file is the starting state, and back undoes a step', async () => {
+  const r = searchPlanted();
+  assert.ok(r.counterexample !== null);
+  const commands = r.counterexample.steps.map((s) => s.command);
+  const text = scenarioText(planted, { commands, violation: r.counterexample.violation }, { foundBy: 'test' });
+  const start = commandsOf(planted, text);
+  assert.deepEqual(start, commands);
+  const out: string[] = [];
+  await runInteractive({ settings: planted, start, lines: linesOf('b'), out: (l) => out.push(l) });
+  assert.match(out.join('\n'), new RegExp(`state after ${commands.length} steps`));
+  assert.match(out.join('\n'), new RegExp(`state after ${commands.length - 1} steps`));
 });

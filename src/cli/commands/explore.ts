@@ -72,25 +72,33 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
     )
     .option('--out <file>', "write a counterexample's scenario to this file (default: print it)")
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--interactive',
+      'walk the state graph by hand: list the enabled actions, read a number from stdin, show where it leads',
+    )
+    .option('--from <file>', 'with --interactive: start at the end of this scenario file (a counterexample)')
     .action(async (opts) => {
-      const { runExploreCommand } = await import('../services/explore.js');
+      const { runExploreCommand, runExploreInteractive } = await import('../services/explore.js');
+      if (opts.from !== undefined && opts.interactive !== true)
+        throw new UsageError('--from gives --interactive its starting state; add --interactive');
+      if (opts.interactive === true) {
+        const { createInterface } = await import('node:readline');
+        const lines = createInterface({ input: process.stdin, terminal: false });
+        setExit(
+          await runExploreInteractive({
+            ...commonOptions(opts),
+            ...(opts.from !== undefined ? { from: opts.from } : {}),
+            lines,
+          }),
+        );
+        lines.close();
+        return;
+      }
       const tty = process.stderr.isTTY === true;
       let lastLineMs = 0;
       setExit(
         runExploreCommand({
-          protocol: opts.protocol,
-          nodes: opts.nodes,
-          proposals: opts.proposals,
-          faults: opts.faults ?? [],
-          crashes: opts.crashes,
-          depth: opts.depth,
-          maxStates: opts.maxStates,
-          timeMs: opts.time,
-          ...(opts.plant !== undefined ? { plant: opts.plant } : {}),
-          ...(opts.out !== undefined ? { outFile: opts.out } : {}),
-          json: opts.json === true,
-          commandLine: `paxos ${process.argv.slice(2).join(' ')}`,
-          out: (line) => process.stdout.write(`${line}\n`),
+          ...commonOptions(opts),
           progress: (p) => {
             // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
             if (!tty && p.elapsedMs - lastLineMs < 10_000) return;
@@ -103,4 +111,37 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       );
       if (tty) process.stderr.write('\n');
     });
+}
+
+interface ParsedFlags {
+  readonly protocol: 'multi' | 'basic';
+  readonly nodes: number;
+  readonly proposals: number;
+  readonly faults?: Fault[];
+  readonly crashes: number;
+  readonly depth: number;
+  readonly maxStates: number;
+  readonly time: number;
+  readonly plant?: string;
+  readonly out?: string;
+  readonly json?: true;
+}
+
+/** What the search and the interactive walk both take from the flags. */
+function commonOptions(opts: ParsedFlags) {
+  return {
+    protocol: opts.protocol,
+    nodes: opts.nodes,
+    proposals: opts.proposals,
+    faults: opts.faults ?? [],
+    crashes: opts.crashes,
+    depth: opts.depth,
+    maxStates: opts.maxStates,
+    timeMs: opts.time,
+    ...(opts.plant !== undefined ? { plant: opts.plant } : {}),
+    ...(opts.out !== undefined ? { outFile: opts.out } : {}),
+    json: opts.json === true,
+    commandLine: `paxos ${process.argv.slice(2).join(' ')}`,
+    out: (line: string) => process.stdout.write(`${line}\n`),
+  };
 }

@@ -4,9 +4,11 @@
  * counterexample as a scenario file (checked to reproduce under the scenario
  * runner before it is written).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Protocol } from '../../core/types.js';
+import { OperatingError } from '../../errors.js';
 import { type Counterexample, scenarioText, shrink } from '../../explore/counterexample.js';
+import { commandsOf, runInteractive } from '../../explore/interactive.js';
 import { type Progress, type SearchResult, search } from '../../explore/search.js';
 import type { ExploreSettings, Fault } from '../../explore/world.js';
 import { runScenario } from '../../scenario/run.js';
@@ -151,4 +153,29 @@ function jsonSummary(
     scenarioFile: o.outFile ?? null,
     scenario: o.outFile === undefined ? text : null,
   };
+}
+
+/**
+ * `--interactive`: the state graph walked by hand from the initial state or
+ * from the end of a scenario file (`--from`); 1 when the path met a violation.
+ */
+export async function runExploreInteractive(
+  o: ExploreCommandOptions & { readonly from?: string; readonly lines: AsyncIterable<string> },
+): Promise<number> {
+  const settings = exploreSettings(o);
+  let start: string[] = [];
+  if (o.from !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.from, 'utf8');
+    } catch (err) {
+      throw new OperatingError(`cannot read ${o.from}: ${(err as Error).message}`);
+    }
+    try {
+      start = commandsOf(settings, text);
+    } catch (err) {
+      throw new OperatingError(`${o.from}: ${(err as Error).message}`);
+    }
+  }
+  return runInteractive({ settings, start, lines: o.lines, out: o.out });
 }
