@@ -10,6 +10,7 @@
  * the state is in the tree, one node (a parent link and a command string).
  * Expanding a state costs one replay of its path per enabled action.
  */
+import { stuckAfterFaults } from './liveness.js';
 import { type ExploreSettings, ExploreWorld, type Step } from './world.js';
 
 export interface SearchBounds {
@@ -18,6 +19,8 @@ export interface SearchBounds {
   /** Transitions to try, at most. */
   readonly maxStates: number;
   readonly timeMs: number;
+  /** Check "nothing stuck" at every distinct state (a fair schedule after faults stop must decide): costly. */
+  readonly liveness?: boolean;
 }
 
 export interface Progress {
@@ -109,6 +112,10 @@ export function search(o: SearchOptions): SearchResult {
         const h = world.hash();
         if (visited.has(h)) continue;
         visited.add(h);
+        if (o.bounds.liveness === true) {
+          const stuck = stuckAfterFaults(ExploreWorld.replay(o.settings, [...path, step.command]));
+          if (stuck !== null) return result('none', { steps: world.steps, violation: stuck });
+        }
         next.push({ parent: node, command: step.command });
         deepest = depth + 1;
       }

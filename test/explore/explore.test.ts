@@ -11,6 +11,7 @@ import { reproduces } from '../../src/cli/services/explore.js';
 import { firstViolation, scenarioText, shrink } from '../../src/explore/counterexample.js';
 import { canonical } from '../../src/explore/encode.js';
 import { commandsOf, runInteractive } from '../../src/explore/interactive.js';
+import { stuckAfterFaults } from '../../src/explore/liveness.js';
 import { search } from '../../src/explore/search.js';
 import { type ExploreSettings, ExploreWorld } from '../../src/explore/world.js';
 import { parseScenario } from '../../src/scenario/script.js';
@@ -144,4 +145,21 @@ test('--interactive --from: a counterexample file is the starting state, and bac
   await runInteractive({ settings: planted, start, lines: linesOf('b'), out: (l) => out.push(l) });
   assert.match(out.join('\n'), new RegExp(`state after ${commands.length} steps`));
   assert.match(out.join('\n'), new RegExp(`state after ${commands.length - 1} steps`));
+});
+
+test('nothing stuck: after a crash, a fair schedule decides a new request; cut short, it reports what is missing', () => {
+  const path = ['propose 1 x=1', 'deliver 1 2 prepare', 'crash 1'];
+  const settings: ExploreSettings = { ...basic, faults: ['crash'] };
+  assert.equal(stuckAfterFaults(ExploreWorld.replay(settings, path)), null);
+  const cut = stuckAfterFaults(ExploreWorld.replay(settings, path), 3);
+  assert.match(
+    cut ?? '',
+    /^nothing stuck: after every replica restarted, 3 fair deliveries and ticks left a new request/,
+  );
+  const r = search({
+    settings,
+    bounds: { depth: 3, maxStates: 100_000, timeMs: 120_000, liveness: true },
+    now,
+  });
+  assert.equal(r.counterexample, null);
 });

@@ -70,6 +70,10 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       parseIntFlag('--max-states', 1, 1e9),
       1_000_000,
     )
+    .option(
+      '--liveness',
+      'also check "nothing stuck" at every distinct state: once faults stop, a fair schedule must answer a new request and bring every replica up to date (costly)',
+    )
     .option('--out <file>', "write a counterexample's scenario to this file (default: print it)")
     .option('--json', 'print the summary as JSON')
     .option(
@@ -125,6 +129,7 @@ interface ParsedFlags {
   readonly plant?: string;
   readonly out?: string;
   readonly json?: true;
+  readonly liveness?: true;
 }
 
 /** What the search and the interactive walk both take from the flags. */
@@ -141,6 +146,7 @@ function commonOptions(opts: ParsedFlags) {
     ...(opts.plant !== undefined ? { plant: opts.plant } : {}),
     ...(opts.out !== undefined ? { outFile: opts.out } : {}),
     json: opts.json === true,
+    liveness: opts.liveness === true,
     commandLine: `paxos ${process.argv.slice(2).join(' ')}`,
     out: (line: string) => process.stdout.write(`${line}\n`),
   };

@@ -28,6 +28,8 @@ export interface ExploreCommandOptions {
   /** Where the counterexample's scenario goes; without it, stdout after the summary. */
   readonly outFile?: string;
   readonly json: boolean;
+  /** Check "nothing stuck" at every distinct state. */
+  readonly liveness: boolean;
   /** The command line as typed, for the scenario's first comment. */
   readonly commandLine: string;
   readonly out: (line: string) => void;
@@ -50,7 +52,7 @@ export function runExploreCommand(o: ExploreCommandOptions): number {
   const settings = exploreSettings(o);
   const result = search({
     settings,
-    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs },
+    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs, liveness: o.liveness },
     now: () => performance.now(),
     ...(o.progress !== undefined ? { onProgress: o.progress } : {}),
   });
@@ -102,7 +104,7 @@ function printSummary(
 ): void {
   const rate = r.elapsedMs > 0 ? Math.round((r.explored * 1000) / r.elapsedMs) : r.explored;
   o.out(
-    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}`,
+    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}${o.liveness ? ', nothing-stuck checked at every state' : ''}`,
   );
   o.out(
     `states explored ${r.explored}, distinct ${r.distinct}, depth completed ${r.depthCompleted} (reached ${r.depthReached}), ${rate} states/s, ${(r.elapsedMs / 1000).toFixed(1)}s`,
@@ -139,6 +141,7 @@ function jsonSummary(
     faults: o.faults,
     crashes: o.crashes,
     plant: o.plant ?? null,
+    liveness: o.liveness,
     bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs },
     explored: r.explored,
     distinct: r.distinct,
