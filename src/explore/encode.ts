@@ -1,13 +1,18 @@
 /**
  * A canonical text of a value: two values that hold the same data encode to
  * the same text whatever order their maps, sets and object keys were filled
- * in. Functions are left out (they are code, not state). A class instance
- * met a second time anywhere is written as a back-reference: the
- * Multi-Paxos core's parts all hold one shared context, and writing it out
- * under each part made the text 15 times longer (this also ends every cycle
- * through an instance). Plain data (ballots, entries) is written in full
- * wherever it appears, so equal data never depends on whether two places
- * share an object; a cycle of plain objects alone is a bug, and fails loudly.
+ * in. Functions are left out (they are code, not state).
+ *
+ * An object met a second time is written as a back-reference when it is a
+ * class instance or a plain object of more than `SMALL_KEYS` keys: the
+ * Multi-Paxos core's parts all hold one shared context (with its config and
+ * rules), and writing it out under each part made the text 15 times longer;
+ * this also ends every cycle through such an object. Small plain data
+ * (ballots, entries, votes) is written in full wherever it appears, so equal
+ * data does not depend on whether two places share one object. Where a
+ * shared object is first met decides its number, so two states that share
+ * differently may encode apart: that costs a merge the search misses, never
+ * one it makes wrongly. A cycle of small plain objects alone fails loudly.
  */
 export function canonical(value: unknown): string {
   const out: string[] = [];
@@ -16,6 +21,8 @@ export function canonical(value: unknown): string {
 }
 
 /** Deeper than any state a core holds: only a cycle of plain objects gets here. */
+/** Plain objects with at most this many keys are data, written in full wherever they appear. */
+const SMALL_KEYS = 4;
 const MAX_DEPTH = 200;
 
 class Encoder {
@@ -55,9 +62,10 @@ class Encoder {
     if (o instanceof Map || o instanceof Set) return this.collection(o, depth);
     const seen = this.instances.get(o);
     if (seen !== undefined) return void this.out.push(`@${seen}`);
-    if (Object.getPrototypeOf(o) !== Object.prototype) this.instances.set(o, this.instances.size);
-    const record = o as Record<string, unknown>;
     const keys = Object.keys(o).sort();
+    if (Object.getPrototypeOf(o) !== Object.prototype || keys.length > SMALL_KEYS)
+      this.instances.set(o, this.instances.size);
+    const record = o as Record<string, unknown>;
     this.out.push('{');
     for (const k of keys) {
       const x = record[k];
