@@ -163,3 +163,15 @@ test('nothing stuck: after a crash, a fair schedule decides a new request; cut s
   });
   assert.equal(r.counterexample, null);
 });
+
+test('the scenario verb duplicate delivers a copy and leaves the message in flight', () => {
+  const world = ExploreWorld.replay({ ...basic, faults: ['duplicate'] }, ['propose 1 x=1']);
+  const step = world.run('duplicate 1 2 prepare');
+  assert.match(step.trace, /^duplicated node-1 → node-2 prepare x \(1\.1\)\nnode-2 → node-1 promise x \(1\.1\)$/);
+  const inFlight = world.cluster.inspect().pool.filter((m) => m.from === 1 && m.to === 2);
+  assert.equal(inFlight.length, 1, 'the original is still in flight');
+  // Delivering the original too: node-2 answers the same prepare again, and nothing is broken.
+  world.run('deliver 1 2 prepare');
+  assert.equal(world.violation, null);
+  assert.ok(world.enabled().some((t) => t.kind === 'duplicate'));
+});
