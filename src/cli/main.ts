@@ -14,6 +14,7 @@ import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDown, registerReset } from './commands/down.js';
+import { registerExplore } from './commands/explore.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
@@ -80,6 +81,11 @@ const EXAMPLES: Record<string, readonly string[]> = {
     'paxos sim --seed 42 --protocol basic --json',
     'paxos sim --seed 7 -n 3 --trace seed7.jsonl',
   ],
+  explore: [
+    'paxos explore -n 3 --protocol basic --proposals 2 --depth 8',
+    'paxos explore --protocol multi --proposals 2 --faults crash --time 3m --json',
+    'paxos explore --plant quorum-minus-one --out found.txt && paxos scenario run --sim found.txt',
+  ],
   bench: [
     'paxos bench -n 3,5 --concurrency 1,16 --ops 5000',
     'paxos bench --attach --json',
@@ -120,7 +126,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
+const HOMELESS = new Set(['sim', 'explore', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option
@@ -241,6 +247,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerDown(program);
   registerReset(program);
   registerSim(program, setExit);
+  registerExplore(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
   registerScenario(program, setExit);

@@ -16,6 +16,8 @@ export interface ScenarioVerbs<R> {
   request(node: number, command: Command, identity?: CommandIdentity): R;
   join(node: number): R;
   move(from: number, to: number, type: string, deliver: boolean): R;
+  /** Delivers a copy of the oldest pending matching message and leaves it pending: the network duplicated it. */
+  duplicate(from: number, to: number, type: string): R;
   deliverAll(): R;
   deliverRandom(seed: number, count: number): R;
   split(groups: number[][]): R;
@@ -62,7 +64,9 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.join(at(0));
     case 'deliver':
     case 'drop':
-      return verbs.move(at(0), at(1), args[2], verb === 'deliver');
+      return verbs.move(at(0), at(1), args[2] ?? '', verb === 'deliver');
+    case 'duplicate':
+      return verbs.duplicate(at(0), at(1), args[2] ?? '');
     case 'deliver-all':
       return verbs.deliverAll();
     case 'deliver-random': {

@@ -283,6 +283,26 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     this.print(`dropped ${this.describe(f.message)}`);
   }
 
+  /** A copy of the oldest matching message reaches its receiver; the message itself stays held. */
+  async duplicate(from: number, to: number, type: string): Promise<void> {
+    const f = this.pool.find((x) => x.message.from === from && x.message.to === to && messageKind(x.message) === type);
+    if (f === undefined)
+      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    this.print(`duplicated ${this.describe(f.message)}`);
+    const node = this.node(to);
+    const why = !node.up ? `node-${to} is down` : this.cut(f.message) ? this.partitionText() : null;
+    if (why !== null)
+      return this.print(
+        !node.up
+          ? `node-${to} is down: lost ${this.describe(f.message)}`
+          : `dropped ${this.describe(f.message)}: ${why}`,
+      );
+    if (this.cluster === null) throw new Error('no cluster: a script starts with cluster <protocol> <n>');
+    await this.cluster.stepRequest(to, { op: 'inject', message: f.message });
+    node.expectedIn++;
+    await this.settle();
+  }
+
   /** A message for a replica that is down is lost, and so is one the partition cuts off; the trace says which. */
   private async deliver(f: InFlight): Promise<void> {
     const to = this.node(f.message.to);

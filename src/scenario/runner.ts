@@ -29,6 +29,8 @@
  *                                      these voters (comma-separated ids): `paxos add` and `paxos remove`
  *   deliver <from> <to> <type>         deliver the oldest pending matching message
  *   drop <from> <to> <type>            lose the oldest pending matching message
+ *   duplicate <from> <to> <type>       deliver a copy of the oldest pending matching message, which stays
+ *                                      pending (the network duplicated it)
  *   deliver-all                        deliver until nothing is pending (bounded)
  *   deliver-random <seed> [count]      deliver count pending messages (all, bounded, by default), each
  *                                      drawn from the pool by a generator seeded with seed: random delays
@@ -80,7 +82,16 @@
  */
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { ClientReply, Command, CommandIdentity, CoreEvent, PlantedBugs, Protocol, Ready } from '../core/types.js';
+import type {
+  ClientReply,
+  Command,
+  CommandIdentity,
+  CoreEvent,
+  PlantedBugs,
+  Protocol,
+  ProtocolCore,
+  Ready,
+} from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
@@ -94,6 +105,46 @@ import { expectationMet } from './script.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;
+
+/**
+ * What `paxos explore` watches while it drives the cluster through this
+ * runner (so its counterexamples are scenarios by construction): the same
+ * moments the simulator's checkers hear of. Every hook is optional.
+ */
+export interface ClusterWatcher {
+  /** A shell sent a message, before the partition or the pool sees it. */
+  sent?(node: number, m: Msg): void;
+  /** Records reached the node's disk, before the shell hears so. */
+  durable?(node: number, records: readonly unknown[]): void;
+  /** The shell took a Ready from its core. */
+  ready?(node: number, core: ProtocolCore<Msg, unknown>, ready: Ready<Msg, unknown>): void;
+  /** The shell released a Ready: its records are durable. */
+  released?(node: number, ready: Ready<Msg, unknown>): void;
+  /** A new incarnation started from its disk (the first one too). */
+  booted?(node: number, incarnation: number, core: ProtocolCore<Msg, unknown>): void;
+  /** A client's command went to a node under this identity. */
+  requested?(node: number, command: Command, identity: CommandIdentity): void;
+  /** ... and was answered. */
+  answered?(node: number, command: Command, identity: CommandIdentity, reply: ClientReply): void;
+}
+
+/** What a watcher may read of the cluster between steps. */
+export interface ClusterView {
+  readonly protocol: Protocol;
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly incarnation: number;
+    readonly disk: readonly unknown[];
+    /** The shell while the node is up. */
+    readonly replica: ScriptedNode['replica'] | null;
+    /** Readies taken and not yet released. */
+    readonly unreleased: number;
+    /** Requests this incarnation numbered so far. */
+    readonly requestSeq: number;
+  }[];
+  /** The messages in flight, oldest first. */
+  readonly pool: readonly Msg[];
+}
 
 /** One node as the runner sees it: its shell while it is up, and the disk it leaves behind when it is not. */
 interface Node {
@@ -144,7 +195,26 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   private readonly traceIds = new Map<Msg, number>();
 
   /** `recorder` is given only for `--trace`; every hook reaches it through `?.`, so a run without one records nothing. */
-  constructor(private readonly recorder: TraceRecorder | null = null) {}
+  constructor(
+    private readonly recorder: TraceRecorder | null = null,
+    private readonly watcher: ClusterWatcher = {},
+  ) {}
+
+  /** The cluster as it stands between steps, read-only: for `paxos explore`'s state hash and checks. */
+  inspect(): ClusterView {
+    return {
+      protocol: this.protocol,
+      nodes: this.nodes.map((r) => ({
+        id: r.id,
+        incarnation: r.incarnation,
+        disk: r.disk,
+        replica: r.shell?.replica ?? null,
+        unreleased: r.unreleased.length,
+        requestSeq: r.requestSeq,
+      })),
+      pool: this.pool,
+    };
+  }
 
   /** Narration for the trace's reader: a step's comments or a `narrate` line, as a note beside the diagram. */
   note(text: string): void {
@@ -263,7 +333,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     const r = this.node(id);
     const shell = this.up(id);
     const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
-    shell.request(command, identity, (reply) => this.print(`node-${id} ${this.describeReply(command, reply)}`));
+    this.watcher.requested?.(id, command, identity);
+    shell.request(command, identity, (reply) => {
+      this.watcher.answered?.(id, command, identity, reply);
+      this.print(`node-${id} ${this.describeReply(command, reply)}`);
+    });
     shell.settle();
   }
 
@@ -276,6 +350,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       return this.print(`dropped ${describeMessage(this.protocol, m)}`);
     }
     this.deliver(m);
+  }
+
+  duplicate(from: number, to: number, type: string): void {
+    const m = this.pool.find((x) => x.from === from && x.to === to && messageKind(x) === type);
+    if (m === undefined)
+      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    this.print(`duplicated ${describeMessage(this.protocol, m)}`);
+    this.deliver(structuredClone(m));
   }
 
   /**
@@ -444,12 +526,19 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
-        onReady: (_core, ready) => this.onReady(r, ready as Ready<Msg, unknown>),
-        onRelease: (ready) => this.onRelease(r, ready as Ready<Msg, unknown>),
+        onReady: (core, ready) => {
+          this.watcher.ready?.(r.id, core, ready);
+          this.onReady(r, ready as Ready<Msg, unknown>);
+        },
+        onRelease: (ready) => {
+          this.watcher.released?.(r.id, ready);
+          this.onRelease(r, ready as Ready<Msg, unknown>);
+        },
       },
       storage: {
         writing: (records) => this.print(`node-${r.id} writing: ${this.describeRecords(records)}`),
         durable: (records) => {
+          this.watcher.durable?.(r.id, records);
           if (records.length > 0) this.recorder?.persist(r.id, describeWrite(this.protocol, records));
           if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`);
         },
@@ -458,6 +547,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
         },
       },
     });
+    this.watcher.booted?.(r.id, r.incarnation, r.shell.replica.inspectCore());
   }
 
   /**
@@ -499,6 +589,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   /** Everything the shell sends goes into the pool, where the script moves it. */
   private onSend(r: Node, m: Msg): void {
+    this.watcher.sent?.(r.id, m);
     if (this.recorder !== null) this.traceIds.set(m, this.recorder.send(messageFields(this.protocol, m)));
     if (this.cut(m)) {
       // Cut off as it leaves: it never reaches the pool, so no later step can deliver it.
