@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { checkUpgrade } from './auth.js';
+import { corkForTurn } from './cork.js';
 
 export interface ControlConnection {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
@@ -171,7 +172,9 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
       if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
       else if (o.onControl)
-        o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
+        o.onControl(
+          controlConnection(ws, { counters, warn, cork: corkForTurn(socket), ...(o.log ? { warnRaw: o.log } : {}) }),
+        );
       else ws.close(1008, 'no control here');
     });
   });
@@ -288,6 +291,8 @@ interface ControlContext {
   readonly warn: (line: string) => void;
   /** The log without the server-wide rate limit, for callers that limit on their own (per connection). */
   readonly warnRaw?: (line: string) => void;
+  /** Called before each frame this connection sends: the turn's frames leave in one socket write (cork.ts). */
+  readonly cork: () => void;
 }
 
 /** What one control connection has lost of the events pushed to it. */
@@ -378,6 +383,7 @@ function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Su
     );
     return;
   }
+  ctx.cork();
   ws.send(text);
 }
 
@@ -389,6 +395,7 @@ function respond(ws: WebSocket, body: unknown, ctx: ControlContext): void {
     ws.terminate();
     return;
   }
+  ctx.cork();
   ws.send(encodeResponse(body));
 }
 
