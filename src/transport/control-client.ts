@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
 import { corkForTurn } from './cork.js';
-import { parseFrame } from './server.js';
+import { parseFrame } from './frame-text.js';
 
 export interface ControlClientOptions {
   readonly host: string;

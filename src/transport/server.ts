@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { checkUpgrade } from './auth.js';
 import { corkForTurn } from './cork.js';
+import { frameBytes, parseFrame } from './frame-text.js';
 
 export interface ControlConnection {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
@@ -117,16 +118,7 @@ export function rateLimitedLog(log: ((line: string) => void) | undefined, interv
   };
 }
 
-export function frameBytes(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-/** Throws on anything that is not JSON text; callers catch and count it. */
-export function parseFrame(data: RawData): unknown {
-  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  return JSON.parse(bytes.toString('utf8'));
-}
+export { frameBytes, parseFrame } from './frame-text.js';
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
