@@ -57,8 +57,12 @@ const MARK_EVERY_MS = 200;
  */
 export const PREALLOCATE_MAX_BYTES = 64 * 1024 * 1024;
 const PREALLOCATE_MIN_BYTES = 256 * 1024;
-/** Zeros are written and synced in pieces, so a group commit's fdatasync never has more than one piece of them to flush. */
-const ZERO_PIECE_BYTES = 1024 * 1024;
+/**
+ * Zeros are written and synced in pieces, so a group commit's fdatasync never
+ * has more than one piece of them to flush, and a write or a checkpoint that
+ * stops the preallocation waits for one piece at most.
+ */
+const ZERO_PIECE_BYTES = 256 * 1024;
 
 /** Whose log this is, named in its header. */
 export interface LogOwner {
@@ -209,8 +213,10 @@ export class FileStorage<R> {
   /** The file's size: bytes from `offset` up to it are preallocated zeros, already durable. */
   private allocated: number;
   private preallocateBytes: number;
-  /** Zeros being written past `allocated`; a write that would reach into them waits for it. */
+  /** Zeros being written past `allocated`; a write that would reach into them stops it first (see stopPreallocating). */
   private extending: Promise<void> | null = null;
+  /** Asks the zeros being written to stop after their current piece. */
+  private stopExtending = false;
   private readonly logLine: ((line: string) => void) | undefined;
 
   constructor(parts: FileStorageParts<R>) {
@@ -387,7 +393,7 @@ export class FileStorage<R> {
   private async rewrite(op: CheckpointOp): Promise<void> {
     const dir = dirOf(this.path);
     // Zeros still being written go to the old file's handle, which is closed below.
-    await this.extending;
+    await this.stopPreallocating();
     await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(op.snapshotFrames));
     await rename(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), join(dir, SNAPSHOT_FILE_NAME));
     await syncDir(dir);
@@ -412,8 +418,9 @@ export class FileStorage<R> {
     if (frames.length === 0) return;
     const only = frames.length === 1 ? frames[0] : undefined;
     const data = only ?? Buffer.concat(frames);
-    // A write must never land where zeros are still being written: they would overwrite it.
-    if (this.offset + data.length > this.allocated && this.extending !== null) await this.extending;
+    // A write must never land where zeros are still being written (they would overwrite it), nor wait for all of
+    // them: the preallocation stops after its current piece, and this write grows the file past it.
+    if (this.offset + data.length > this.allocated) await this.stopPreallocating();
     await this.writeFully(data, this.offset);
     this.offset += data.length;
     await this.waitForDisk();
@@ -445,11 +452,19 @@ export class FileStorage<R> {
     });
   }
 
+  /** Stops the zeros being written after their current piece; the next group commit starts them again from where the file ends. */
+  private async stopPreallocating(): Promise<void> {
+    if (this.extending === null) return;
+    this.stopExtending = true;
+    await this.extending;
+    this.stopExtending = false;
+  }
+
   private async writeZeros(from: number, to: number): Promise<void> {
     const zeros = Buffer.alloc(Math.min(ZERO_PIECE_BYTES, to - from));
     try {
       // Each pass writes at least one byte or throws, so the loop is bounded by to - from.
-      for (let at = from; at < to; ) {
+      for (let at = from; at < to && !this.stopExtending; ) {
         const { bytesWritten } = await this.file.write(zeros, 0, Math.min(zeros.length, to - at), at);
         if (!(bytesWritten > 0)) throw new Error(`the file took none of ${to - at} bytes`);
         at += bytesWritten;
@@ -549,7 +564,7 @@ export class FileStorage<R> {
       await this.idle();
       if (this.failure === null && this.queue.length > 0) this.startFlush(true);
       await this.idle();
-      await this.extending;
+      await this.stopPreallocating();
       // A clean stop leaves the mark where the log reaches: the next start then checks all of it.
       await this.marking;
       await this.writeMark();
