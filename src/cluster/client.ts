@@ -7,7 +7,7 @@
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
-import { type ControlClient, connectControl } from '../transport/ws-transport.js';
+import { type ControlClient, connectControl } from '../transport/control-client.js';
 import { describeIds, paxosHome } from './home.js';
 import {
   type ClusterStatus,

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { MAX_NODE_ID } from '../core/membership.js';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
-import { openFileStorage } from '../storage/file-storage.js';
+import { openFileStorage, PREALLOCATE_MAX_BYTES } from '../storage/file-storage.js';
 import {
   advanceMark,
   checkIdentity,
@@ -220,6 +220,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     mustReach: claim.mustReach,
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
     ...(lock !== null ? { lock } : {}),
+    preallocateBytes: PREALLOCATE_MAX_BYTES,
   });
   // 3. one more incarnation and the mark at the log's reach, durably, before the replica takes any input: a replica
   //    that may have voted always has a mark its log must reach.

@@ -34,8 +34,9 @@ export interface SvgOptions extends WindowOptions {
   readonly caption?: string;
 }
 
-/** Enough for a few hundred messages: each message takes two rows, its send and its delivery. */
-export const DEFAULT_MAX_EVENTS = 400;
+import { DEFAULT_MAX_EVENTS } from './defaults.js';
+
+export { DEFAULT_MAX_EVENTS } from './defaults.js';
 
 const ROW_H = 18;
 const COL_W = 170;

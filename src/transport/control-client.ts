@@ -6,9 +6,11 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
-import { parseFrame } from './server.js';
+import { corkForTurn } from './cork.js';
+import { parseFrame } from './frame-text.js';
 
 /** Where the server listens: a TCP address, or a unix socket (the orchestrator's, gated by the file's mode). */
 export type ControlAddress =
@@ -49,11 +51,11 @@ const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const MAX_REFUSAL_BYTES = 512;
 
 export async function connectControl(o: ControlClientOptions): Promise<ControlClient> {
-  const ws = await open(o);
-  return client(ws);
+  const { ws, socket } = await open(o);
+  return client(ws, corkForTurn(socket));
 }
 
-function open(o: ControlClientOptions): Promise<WebSocket> {
+function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex }> {
   const address =
     o.socketPath !== undefined ? o.socketPath : `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
   const url = o.socketPath !== undefined ? `ws+unix://${o.socketPath}:/control` : `ws://${address}/control`;
@@ -74,10 +76,15 @@ function open(o: ControlClientOptions): Promise<WebSocket> {
     ws.on('error', (err: NodeJS.ErrnoException) => fail(connectProblem(err, o.timeoutMs)));
     ws.on('unexpected-response', (_req, res) => readRefusal(res, (reason) => fail(reason)));
     ws.on('close', () => fail('the connection closed during the handshake'));
+    let socket: Duplex | null = null;
+    ws.once('upgrade', (res: IncomingMessage) => {
+      socket = res.socket;
+    });
     ws.once('open', () => {
+      if (socket === null) return fail('the connection opened without its socket');
       if (settled) return;
       settled = true;
-      resolve(ws);
+      resolve({ ws, socket });
     });
   });
 }
@@ -116,7 +123,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-function client(ws: WebSocket): ControlClient {
+function client(ws: WebSocket, cork: () => void): ControlClient {
   const pending = new Map<number, Pending>();
   const eventHandlers: ((e: unknown) => void)[] = [];
   const closeHandlers: (() => void)[] = [];
@@ -141,6 +148,7 @@ function client(ws: WebSocket): ControlClient {
           reject(new OperatingError(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
+        cork();
         ws.send(JSON.stringify({ ...body, id }));
       }),
     onEvent: (h) => {

@@ -10,6 +10,8 @@ import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { checkUpgrade } from './auth.js';
+import { corkForTurn } from './cork.js';
+import { frameBytes, parseFrame } from './frame-text.js';
 
 export interface ControlConnection {
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
@@ -124,16 +126,7 @@ export function rateLimitedLog(log: ((line: string) => void) | undefined, interv
   };
 }
 
-export function frameBytes(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-/** Throws on anything that is not JSON text; callers catch and count it. */
-export function parseFrame(data: RawData): unknown {
-  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  return JSON.parse(bytes.toString('utf8'));
-}
+export { frameBytes, parseFrame } from './frame-text.js';
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
@@ -180,7 +173,9 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
       if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
       else if (o.onControl)
-        o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
+        o.onControl(
+          controlConnection(ws, { counters, warn, cork: corkForTurn(socket), ...(o.log ? { warnRaw: o.log } : {}) }),
+        );
       else ws.close(1008, 'no control here');
     });
   });
@@ -323,6 +318,8 @@ interface ControlContext {
   readonly warn: (line: string) => void;
   /** The log without the server-wide rate limit, for callers that limit on their own (per connection). */
   readonly warnRaw?: (line: string) => void;
+  /** Called before each frame this connection sends: the turn's frames leave in one socket write (cork.ts). */
+  readonly cork: () => void;
 }
 
 /** What one control connection has lost of the events pushed to it. */
@@ -413,6 +410,7 @@ function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Su
     );
     return;
   }
+  ctx.cork();
   ws.send(text);
 }
 
@@ -424,6 +422,7 @@ function respond(ws: WebSocket, body: unknown, ctx: ControlContext): void {
     ws.terminate();
     return;
   }
+  ctx.cork();
   ws.send(encodeResponse(body));
 }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { idFromOrdinal, resolveReplicaArgs } from '../../src/cli/commands/replica.js';
+import { idFromOrdinal, resolveReplicaArgs } from '../../src/cli/services/replica-args.js';
 import { parseAddress, parsePeers, readClusterFile } from '../../src/cluster/cluster-file.js';
 
 test('addresses and --peers', () => {
