@@ -15,7 +15,10 @@
  *
  * A member's identity is its id; its address is only where to dial it.
  * `tokenFile` (or `tokens.peer`) is a file holding the cluster's secret;
- * relative paths are relative to the cluster file.
+ * `tokens.admin` and `tokens.client` name separate credentials for
+ * administrators (faults, crash, membership) and clients (propose, get,
+ * status). A client's copy of the file need name only `tokens.client`.
+ * Relative paths are relative to the cluster file.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -34,6 +37,9 @@ export interface ClusterFile {
   readonly members: ReadonlyMap<number, Address>;
   /** Absolute path of the file holding the secret peers present; undefined if the file names none. */
   readonly tokenFile: string | undefined;
+  /** Absolute paths of the administrators' and the clients' token files, when the cluster separates them. */
+  readonly adminTokenFile: string | undefined;
+  readonly clientTokenFile: string | undefined;
 }
 
 const Schema = v.object({
@@ -43,7 +49,13 @@ const Schema = v.object({
   ),
   protocol: v.optional(v.picklist(['multi', 'basic'])),
   tokenFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  tokens: v.optional(v.object({ peer: v.optional(v.pipe(v.string(), v.nonEmpty())) })),
+  tokens: v.optional(
+    v.object({
+      peer: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      admin: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      client: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    }),
+  ),
   members: v.pipe(
     v.array(
       v.object({
@@ -61,7 +73,7 @@ export function parseAddress(text: string, what: string): Address {
   const port = m === null ? Number.NaN : Number(m[3]);
   if (m === null || !(port >= 0 && port <= 65535))
     throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
-  return { host: (m[1] ?? m[2])!, port };
+  return { host: m[1] ?? m[2] ?? '', port };
 }
 
 /** `1=host:port,2=host:port`: the members by id. */
@@ -105,11 +117,14 @@ export function readClusterFile(file: string): ClusterFile {
     members.set(m.id, parseAddress(m.address, `the cluster file's address of node-${m.id}`));
   }
   const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
+  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(dirname(file), path));
   return {
     clusterId: parsed.output.clusterId,
     protocol: parsed.output.protocol ?? 'multi',
     members,
-    tokenFile: token === undefined ? undefined : resolve(dirname(file), token),
+    tokenFile: at(token),
+    adminTokenFile: at(parsed.output.tokens?.admin),
+    clientTokenFile: at(parsed.output.tokens?.client),
   };
 }
 

@@ -7,9 +7,11 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { checkUpgrade } from './auth.js';
+import { type ControlRole, checkUpgrade } from './auth.js';
 
 export interface ControlConnection {
+  /** What the connection's token allows (auth.ts): every request, or a client's only. */
+  readonly role: ControlRole;
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   /** Server-initiated `{event}` frame; dropped (and counted) while the client is not reading. */
   push(event: unknown): void;
@@ -23,6 +25,9 @@ export interface WsServerOptions<M> {
   readonly host?: string;
   readonly port: number;
   readonly secret: string;
+  /** Separate admin and client tokens for /control (auth.ts); absent, the secret opens everything. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly clusterSize: number;
   /** The node this server belongs to (absent or 0 for the orchestrator): peer frames must be addressed to it. */
   readonly selfId?: number;
@@ -152,6 +157,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
     const verdict = checkUpgrade(req, {
       secret: o.secret,
+      ...(o.adminSecret !== undefined ? { adminSecret: o.adminSecret } : {}),
+      ...(o.clientSecret !== undefined ? { clientSecret: o.clientSecret } : {}),
       host,
       port,
       clusterSize: o.clusterSize,
@@ -171,7 +178,7 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
       if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
       else if (o.onControl)
-        o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
+        o.onControl(controlConnection(ws, verdict.role, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
       else ws.close(1008, 'no control here');
     });
   });
@@ -296,7 +303,7 @@ interface Subscriber {
   readonly warn: (line: string) => void;
 }
 
-function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnection {
+function controlConnection(ws: WebSocket, role: ControlRole, ctx: ControlContext): ControlConnection {
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
   let inflight = 0;
   const subscriber: Subscriber = { dropped: 0, warn: rateLimitedLog(ctx.warnRaw, PUSH_DROP_LOG_INTERVAL_MS) };
@@ -325,6 +332,7 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
       });
   });
   return {
+    role,
     onRequest: (h) => {
       handler = h;
     },

@@ -25,6 +25,9 @@ export interface WsTransportOptions<M> {
   readonly selfId: number;
   readonly peers: Map<number, PeerAddress>;
   readonly secret: string;
+  /** Separate /control tokens (server.ts, auth.ts); absent, `secret` opens /control with every right. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly host?: string;
   readonly listenPort: number;
   /** The bootstrap size; peers authenticate as any node-1..node-MAX_NODE_ID (replicas join with ids beyond it). */
@@ -517,6 +520,8 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     host: o.host ?? '127.0.0.1',
     port: o.listenPort,
     secret: o.secret,
+    ...(o.adminSecret !== undefined ? { adminSecret: o.adminSecret } : {}),
+    ...(o.clientSecret !== undefined ? { clientSecret: o.clientSecret } : {}),
     clusterSize: o.clusterSize,
     selfId: o.selfId,
     maxFrameBytes: o.maxFrameBytes,

@@ -25,6 +25,9 @@ export interface ReplicaFlags {
   readonly clusterFile?: string;
   readonly clusterId?: string;
   readonly tokenFile?: string;
+  readonly peerTokenFile?: string;
+  readonly adminTokenFile?: string;
+  readonly clientTokenFile?: string;
   readonly data: string;
   readonly initialState: 'new' | 'existing';
   readonly protocol?: 'multi' | 'basic';
@@ -60,13 +63,8 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
   if (file !== undefined && f.clusterId !== undefined && f.clusterId !== file.clusterId) {
     throw new UsageError(`--cluster-id ${f.clusterId} is not the cluster file's ${file.clusterId}`);
   }
-  const tokenFile = f.tokenFile ?? file?.tokenFile;
-  if (tokenFile === undefined)
-    throw new UsageError(
-      'the cluster secret comes from a file: give --token-file FILE (or tokenFile in the cluster file)',
-    );
-  const secret = readToken(tokenFile);
-  const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers!));
+  const tokens = resolveTokens(f, file);
+  const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers ?? ''));
   const listen = parseAddress(f.listen, '--listen');
   if (listen.port === 0) throw new UsageError('--listen needs a fixed port: peers dial it');
   const advertise =
@@ -93,7 +91,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     dataDir: f.data,
     orchestratorPort: 0,
     orchestratorPid: 0,
-    secret,
+    secret: tokens.peer,
     tickMs: f.tickMs ?? 10,
     snapshotEverySlots: undefined,
     clusterId,
@@ -103,6 +101,8 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     step: false,
     tuning: undefined,
     standalone: {
+      ...(tokens.admin !== undefined ? { adminSecret: tokens.admin } : {}),
+      ...(tokens.client !== undefined ? { clientSecret: tokens.client } : {}),
       peers: members,
       advertise,
       allowedHosts: (f.allowedHost ?? [])
@@ -111,6 +111,35 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
         .filter((h) => h !== ''),
     },
   };
+}
+
+/**
+ * The three credentials: peers (/peer), administrators (every /control
+ * request) and clients (propose, get, status). One --token-file is all
+ * three, as before; an admin token makes the peer token open /peer only;
+ * without a client token, clients use the admin token.
+ */
+function resolveTokens(
+  f: ReplicaFlags,
+  file: ReturnType<typeof readClusterFile> | undefined,
+): { peer: string; admin?: string; client?: string } {
+  const peerFile = f.peerTokenFile ?? f.tokenFile ?? file?.tokenFile;
+  if (peerFile === undefined)
+    throw new UsageError(
+      'the cluster secret comes from a file: give --token-file FILE or --peer-token-file FILE (or tokenFile in the cluster file)',
+    );
+  const peer = readToken(peerFile);
+  const adminFile = f.adminTokenFile ?? file?.adminTokenFile;
+  const clientFile = f.clientTokenFile ?? file?.clientTokenFile;
+  const admin = adminFile === undefined ? undefined : readToken(adminFile);
+  const client = clientFile === undefined ? undefined : readToken(clientFile);
+  if (admin !== undefined && admin === peer)
+    throw new UsageError('the admin token must differ from the peer token, or a peer could administer the cluster');
+  if (client !== undefined && (client === peer || client === (admin ?? peer)))
+    throw new UsageError(
+      'the client token must differ from the peer and admin tokens, or a client could partition or crash the cluster',
+    );
+  return { peer, ...(admin !== undefined ? { admin } : {}), ...(client !== undefined ? { client } : {}) };
 }
 
 /** A data directory the replica must not start from (exit 5, as an orchestrated replica's refusal). */
@@ -137,7 +166,13 @@ export function registerReplica(program: Command): void {
       "a JSON file of the cluster id, its members' ids and addresses, and the token file",
     )
     .option('--cluster-id <id>', 'the cluster this replica belongs to; peers of another cluster are refused')
-    .option('--token-file <file>', 'a file holding the cluster secret')
+    .option('--token-file <file>', 'a file holding the cluster secret (peers, administrators and clients alike)')
+    .option('--peer-token-file <file>', 'the secret peers present to each other (instead of --token-file)')
+    .option(
+      '--admin-token-file <file>',
+      "the administrators' token: every request, faults, crash, freeze and membership included; the peer token then opens peer links only",
+    )
+    .option('--client-token-file <file>', "the clients' token: propose, get and status only, never faults or crash")
     .requiredOption('--data <dir>', "this replica's data directory")
     .addOption(
       new Option(
