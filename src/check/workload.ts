@@ -6,13 +6,13 @@
  * sent, or refused by a replica) or info (sent, no answer or "unknown").
  */
 
-import type { ClusterClient } from '../cluster/client.js';
 import { Random } from '../core/random.js';
 import type { ControlClient } from '../transport/ws-transport.js';
+import type { CheckDriver } from './driver.js';
 import type { CompletionEvent, HistoryEvent, InvokeEvent } from './history.js';
 
 export interface WorkloadOptions {
-  readonly cluster: ClusterClient;
+  readonly cluster: Pick<CheckDriver, 'replica'>;
   readonly protocol: 'multi' | 'basic';
   readonly clients: number;
   readonly keys: number;

@@ -217,9 +217,10 @@ export class AdminFaults {
         `rule set version ${version} is not newer than version ${this.version} in force; send a higher version`,
       );
     this.version = version;
-    this.rules = { value: rules, untilMs: this.o.clock.nowMs() + ttlMs };
+    // An empty set is the heal: nothing left to expire.
+    this.rules = Object.keys(rules).length === 0 ? null : { value: rules, untilMs: this.o.clock.nowMs() + ttlMs };
     this.o.applyRules(rules);
-    this.watch();
+    if (this.rules !== null) this.watch();
     return { ok: true, ...this.state() };
   }
 
