@@ -180,6 +180,8 @@ async function runAgainst(
     nowMs,
     record,
     candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
+    // A cluster the check did not start holds earlier runs' keys, which its history could not explain.
+    ...(o.clusterFile !== undefined ? { keyPrefix: keyPrefixOf(runId) } : {}),
   });
   // Basic Paxos has no leader: a fault aimed at "the leader" hits the lowest-numbered replica that is up.
   const target = () =>
@@ -202,6 +204,8 @@ async function runAgainst(
     (err: Error) => ({ ok: false as const, reason: err.message }),
   );
   if (recovery.ok) await finalReads(o, workload, cluster, runId);
+  // The final reads dialled afresh: their connections close too, or a cluster this check does not stop keeps it alive.
+  await workload.stop();
   const final = await cluster.status();
   const logs = await convergedLogs(
     cluster,
@@ -256,6 +260,10 @@ async function waitReady(cluster: CheckDriver, protocol: 'multi' | 'basic', time
   );
 }
 
+function keyPrefixOf(runId: string): string {
+  return `chk-${runId}-k`;
+}
+
 function leaderOf(s: ClusterStatus): number | null {
   return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
 }
@@ -264,7 +272,8 @@ function leaderOf(s: ClusterStatus): number | null {
 async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDriver, runId: string): Promise<void> {
   const keys = new Set<string>();
   const keyCount = o.protocol === 'basic' ? o.keys * 40 : o.keys;
-  for (let k = 1; k <= keyCount; k++) keys.add(`k${k}`);
+  const prefix = o.clusterFile !== undefined ? keyPrefixOf(runId) : 'k';
+  for (let k = 1; k <= keyCount; k++) keys.add(`${prefix}${k}`);
   let seq = 0;
   const status = await cluster.status();
   const up = status.replicas.filter((r) => r.up).map((r) => r.id);

@@ -475,3 +475,212 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A command run without blocking this process's event loop; its exit code and output. */
+function runAsync(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      started.delete(child);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A replica under a supervisor, as a StatefulSet or systemd keeps one: when
+ * it exits on its own (the admin API's crash), it is started again from the
+ * same command line, with `existing` data, a bounded number of times.
+ */
+class Supervised {
+  private current: Started;
+  private stopping = false;
+  restarts = 0;
+
+  constructor(private readonly start: (initial: string) => Started) {
+    this.current = this.watch(start('new'));
+  }
+
+  private watch(s: Started): Started {
+    void s.exited.then(() => {
+      if (this.stopping || this.restarts >= 20) return;
+      this.restarts++;
+      setTimeout(() => {
+        if (!this.stopping) this.current = this.watch(this.start('existing'));
+      }, 200);
+    });
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await stop(this.current);
+  }
+}
+
+test('across namespaces, the admin API partitions and heals by its TTL, a client token cannot, and paxos check --cluster passes with crash, freeze and partition', {
+  skip: reason,
+  timeout: 300_000,
+}, async () => {
+  cleanUp();
+  const dir = mkdtempSync(join(tmpdir(), 'pxt-admin-'));
+  const tokens = { peer: join(dir, 'peer'), admin: join(dir, 'admin'), client: join(dir, 'client') };
+  for (const [name, file] of Object.entries(tokens)) writeFileSync(file, `pxt-${name}-secret\n`, { mode: 0o600 });
+  const clusterFile = join(dir, 'cluster.json');
+  writeFileSync(
+    clusterFile,
+    JSON.stringify({
+      clusterId: 'pxt-admin',
+      tokens: { peer: 'peer', admin: 'admin', client: 'client' },
+      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
+    }),
+  );
+  const figures: Record<string, unknown> = {};
+  const replicas: Supervised[] = [];
+  try {
+    buildNetwork();
+    // The StatefulSet's command line again, under a supervisor that restarts a crashed replica.
+    const fromManifest = manifestArgs();
+    const data = (id: number) => join(dir, `data-${id}`);
+    const args = (id: number) =>
+      fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
+    const formStart = Date.now();
+    for (const id of NODES)
+      replicas.push(
+        new Supervised((initial) =>
+          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
+            `HOSTNAME=paxos-${id - 1}`,
+            `PAXOS_INITIAL_STATE=${initial}`,
+          ]),
+        ),
+      );
+    figures.formMs = await until(
+      'a value chosen with the client token',
+      30_000,
+      () => fromClient(nodeName(1), tokens.client, 'propose', 'a', '1'),
+      (r) => r.ok === true,
+    );
+    figures.formFromStartMs = Date.now() - formStart;
+
+    // Token classes: a client may propose but not partition or crash; a peer token opens no control connection.
+    const rules = (version: number, partition: number[][], ttlMs: number) =>
+      JSON.stringify({ op: 'set-rules', version, ttlMs, rules: { partition } });
+    const byClient = fromClient(nodeName(1), tokens.client, rules(1, [[1], [2, 3]], 60_000));
+    assert.match(String(byClient.unreachable), /needs the admin token/, 'a client token cannot partition');
+    assert.match(String(fromClient(nodeName(1), tokens.client, '{"op":"crash"}').unreachable), /needs the admin token/);
+    assert.match(String(fromClient(nodeName(1), tokens.peer, 'status').unreachable), /not a peer token/);
+    assert.equal((fromClient(nodeName(1), tokens.admin, 'admin-state') as { version?: number }).version, 0);
+
+    // A partition by the admin API cuts the leader off for 4 s: the majority decides; nobody heals it, its TTL does.
+    const leader = (fromClient(nodeName(1), tokens.client, 'status').status?.view?.leader ?? 1) as number;
+    const others = NODES.filter((id) => id !== leader);
+    const ttlMs = 4000;
+    const cutAt = Date.now();
+    for (const id of NODES) {
+      const r = fromClient(nodeName(id), tokens.admin, rules(2, [[leader], others], ttlMs));
+      assert.equal(r.ok, true, `node-${id} took the rule set: ${JSON.stringify(r)}`);
+    }
+    figures.adminFailoverMs = await until(
+      `the majority deciding with node-${leader} cut off by the admin API`,
+      ttlMs,
+      () => fromClient(nodeName(others[0]!), tokens.client, 'propose', 'q', 'majority'),
+      (r) => r.ok === true,
+    );
+    const during = fromClient(nodeName(leader), tokens.admin, 'admin-state') as { rules?: { partition?: unknown } };
+    const stillCut = Date.now() - cutAt < ttlMs;
+    if (stillCut) assert.deepEqual(during.rules?.partition, [[leader], others], 'the cut is in force until its TTL');
+    await until(
+      `node-${leader} learning the value once the rules expired by themselves`,
+      30_000,
+      () => fromClient(nodeName(leader), tokens.client, 'get', 'q'),
+      (r) => r.value === 'majority',
+    );
+    figures.healedByTtlAfterMs = Date.now() - cutAt;
+    const after = fromClient(nodeName(leader), tokens.admin, 'admin-state') as {
+      rulesExpireInMs?: number | null;
+      version?: number;
+    };
+    assert.equal(after.version, 2);
+    assert.equal(after.rulesExpireInMs, null, 'expired: no rule left in force');
+    assert.match(readFileSync(join(dir, `node-${leader}.log`), 'utf8'), /fault rules version 2 expired/);
+
+    // paxos check --cluster, from the client namespace: crash (the supervisor restarts), freeze, partition.
+    const out = join(dir, 'check');
+    // Not spawnSync: the supervisors live in this process and must restart what the check crashes meanwhile.
+    const check = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'check',
+        '--cluster',
+        clusterFile,
+        '--time',
+        '25s',
+        '--nemesis',
+        'kill,pause,partition',
+        '--seed',
+        '13',
+        '--out',
+        out,
+        '--json',
+      ],
+      180_000,
+    );
+    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+      verdict?: string;
+      operations?: unknown;
+      availability?: { overall?: number; byFault?: unknown };
+      schedule?: { description: string }[];
+    };
+    figures.check = {
+      verdict: results.verdict,
+      operations: results.operations,
+      availability: results.availability?.overall,
+      byFault: results.availability?.byFault,
+      faults: results.schedule?.map((f) => f.description),
+      restarts: replicas.map((r) => r.restarts),
+    };
+    assert.equal(check.status, 0, `paxos check --cluster: ${check.stderr.slice(-2000)}`);
+    assert.equal(results.verdict, 'pass');
+    // Seed 13's schedule (pure data) kills the leader and node-2, partitions node-3 and pauses the leader.
+    for (const kind of ['kill', 'pause', 'partition'])
+      assert.ok(
+        results.schedule?.some((f) => f.description.startsWith(kind)),
+        `the schedule has a ${kind}`,
+      );
+    assert.ok(
+      replicas.some((r) => r.restarts > 0),
+      'a crashed replica was restarted by its supervisor',
+    );
+    for (const r of replicas) await r.stop();
+    process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
+  } finally {
+    for (const r of replicas) await r.stop().catch(() => undefined);
+    for (const child of started) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    cleanUp();
+    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+});
