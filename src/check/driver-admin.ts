@@ -70,6 +70,12 @@ export class AdminDriver implements CheckDriver {
     return connectControl({ ...a, secret: this.clientSecret, timeoutMs: CONNECT_MS, name: `node-${node}` });
   }
 
+  /** A connection with the admin token, for what clients may not ask (a membership change's reconfigure). */
+  adminReplica(node: number): Promise<ControlClient> {
+    const a = this.address(node);
+    return connectControl({ ...a, secret: this.adminSecret, timeoutMs: CONNECT_MS, name: `node-${node}` });
+  }
+
   /** One admin connection per member, dialled again once it closes (its replica crashed, say). */
   private admin(node: number): Promise<ControlClient> {
     const cached = this.admins.get(node);
@@ -109,7 +115,7 @@ export class AdminDriver implements CheckDriver {
     );
     return {
       protocol: this.file.protocol,
-      clusterSize: this.file.members.size,
+      clusterSize: this.file.bootstrapSize,
       orchestratorPid: 0,
       faults: {
         ...(this.rules.partition !== undefined ? { partition: this.rules.partition } : {}),

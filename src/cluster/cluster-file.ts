@@ -35,6 +35,15 @@ export interface ClusterFile {
   readonly clusterId: string;
   readonly protocol: 'multi' | 'basic';
   readonly members: ReadonlyMap<number, Address>;
+  /**
+   * Members marked `"joined": true` were added (`paxos add`) after the
+   * cluster was created: each starts as a learner. The others are the
+   * bootstrap voters, node-1 to node-bootstrapSize, the configuration every
+   * replica's log starts from; it never changes, so a member is never
+   * deleted from the file (a removed one stays; its id is spent).
+   */
+  readonly joined: ReadonlySet<number>;
+  readonly bootstrapSize: number;
   /** Absolute path of the file holding the secret peers present; undefined if the file names none. */
   readonly tokenFile: string | undefined;
   /** Absolute paths of the administrators' and the clients' token files, when the cluster separates them. */
@@ -61,6 +70,7 @@ const Schema = v.object({
       v.object({
         id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
         address: v.string(),
+        joined: v.optional(v.boolean()),
       }),
     ),
     v.minLength(1),
@@ -116,12 +126,21 @@ export function readClusterFile(file: string): ClusterFile {
     if (members.has(m.id)) throw new UsageError(`the cluster file ${file} names node-${m.id} twice`);
     members.set(m.id, parseAddress(m.address, `the cluster file's address of node-${m.id}`));
   }
+  const joined = new Set(parsed.output.members.filter((m) => m.joined === true).map((m) => m.id));
+  const bootstrapSize = members.size - joined.size;
+  for (let id = 1; id <= bootstrapSize; id++)
+    if (!members.has(id) || joined.has(id))
+      throw new UsageError(
+        `the cluster file ${file}'s bootstrap members (those not marked joined) must be node-1 to node-${bootstrapSize}; node-${id} is missing or marked joined`,
+      );
   const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
   const at = (path: string | undefined) => (path === undefined ? undefined : resolve(dirname(file), path));
   return {
     clusterId: parsed.output.clusterId,
     protocol: parsed.output.protocol ?? 'multi',
     members,
+    joined,
+    bootstrapSize,
     tokenFile: at(token),
     adminTokenFile: at(parsed.output.tokens?.admin),
     clientTokenFile: at(parsed.output.tokens?.client),

@@ -49,6 +49,8 @@ export interface WsServerOptions<M> {
    * plain HTTP request gets 426 as before.
    */
   readonly probes?: { readonly ready: () => boolean };
+  /** A peer that passed the handshake said where it listens (X-Paxos-Advertise); absent, the header is ignored. */
+  readonly onPeerAddress?: (node: number, address: { host: string; port: number }) => void;
 }
 
 export interface WsServerCounters {
@@ -176,8 +178,11 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
-      if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
-      else if (o.onControl)
+      if (verdict.kind === 'peer') {
+        const advertised = advertisedAddress(req.headers['x-paxos-advertise']);
+        if (advertised !== null) o.onPeerAddress?.(verdict.node, advertised);
+        acceptPeer(ws, verdict.node, { o, counters, warn });
+      } else if (o.onControl)
         o.onControl(controlConnection(ws, verdict.role, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
       else ws.close(1008, 'no control here');
     });
@@ -186,6 +191,15 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
   return { port, counters, close: () => closeServer(http, wss) };
+}
+
+/** `host:port` from a peer's X-Paxos-Advertise header, or null for anything else. */
+function advertisedAddress(header: string | string[] | undefined): { host: string; port: number } | null {
+  if (typeof header !== 'string') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]{1,253})):(\d{1,5})$/.exec(header.trim());
+  const port = m === null ? 0 : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2] ?? '', port };
 }
 
 function listen(

@@ -87,7 +87,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
       const { runCheckCommand } = await import('../services/check.js');
       const code = await runCheckCommand({
-        clusterSize: file?.members.size ?? f.nodes,
+        clusterSize: file?.bootstrapSize ?? f.nodes,
         protocol: file?.protocol ?? f.protocol,
         ...(f.cluster !== undefined ? { clusterFile: f.cluster } : {}),
         durationMs: f.time,

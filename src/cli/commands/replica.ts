@@ -82,9 +82,11 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
         `a member whose data is lost may have forgotten its promises and comes back only as a new member (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
     );
   }
+  // A member added later starts as a learner: it asks the others for catch-up until its own log makes it a voter.
+  const joining = file?.joined.has(id) === true || (file !== undefined && !file.members.has(id));
   return {
     id,
-    clusterSize: members.size,
+    clusterSize: file?.bootstrapSize ?? members.size,
     protocol: f.protocol ?? file?.protocol ?? 'multi',
     host: listen.host,
     port: listen.port,
@@ -96,7 +98,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     snapshotEverySlots: undefined,
     clusterId,
     expectData: f.initialState === 'existing',
-    contacts: undefined,
+    contacts: joining ? [...members.keys()].filter((m) => m !== id) : undefined,
     traceFile: undefined,
     step: false,
     tuning: undefined,
