@@ -10,6 +10,11 @@
  * client in the client namespace proposes and reads, that a SIGKILLed
  * replica restarts from the same command line, and that a replica of another
  * cluster, and one that comes back with its data wiped, are refused.
+ * The second test gives the replicas separate peer, admin and client tokens
+ * and a supervisor that restarts them: a client token cannot partition or
+ * crash, a partition by the admin API heals by its TTL alone, `paxos check
+ * --cluster` passes with crash, freeze and partition faults, and `paxos
+ * replace --cluster` votes in a replica on a fourth host.
  *
  * Rules kept: every process that dials 10.200.0.x runs inside a namespace
  * (`ip netns exec`); nothing in the root namespace sends to them. Every
@@ -37,9 +42,11 @@ const CLIENT_IP = '10.200.0.100';
 /** The names a StatefulSet's headless Service gives its pods (paxos-0 is node-1), as the manifest's cluster file uses them. */
 const nodeName = (id: number) => `paxos-${id - 1}.paxos`;
 const PORT = 7001;
-/** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..3 nodes, 9 the client). */
+/** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..4 nodes, 9 the client). */
+/** A fourth host, for the replica `paxos replace --cluster` votes in. */
+const SPARE = 4;
 const ENDPOINTS = [
-  ...NODES.map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
+  ...[...NODES, SPARE].map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
   { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 },
 ];
 const ALL_NS = [...ENDPOINTS.map((e) => e.ns), BRIDGE_NS];
@@ -99,7 +106,7 @@ function buildNetwork(): void {
   ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', BRIDGE, 'up');
   const hosts = [
     '127.0.0.1 localhost',
-    ...NODES.map((id) => `${nodeIp(id)} ${nodeName(id)}`),
+    ...[...NODES, SPARE].map((id) => `${nodeIp(id)} ${nodeName(id)}`),
     `${CLIENT_IP} pxt-client`,
     '',
   ].join('\n');
@@ -532,7 +539,7 @@ class Supervised {
   }
 }
 
-test('across namespaces, the admin API partitions and heals by its TTL, a client token cannot, and paxos check --cluster passes with crash, freeze and partition', {
+test('across namespaces, the admin API partitions and heals by its TTL, a client token cannot, paxos check --cluster passes with crash, freeze and partition, and replace --cluster votes in a fourth host', {
   skip: reason,
   timeout: 300_000,
 }, async () => {
@@ -669,6 +676,61 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
       replicas.some((r) => r.restarts > 0),
       'a crashed replica was restarted by its supervisor',
     );
+
+    // paxos replace --cluster: node-4, on a fourth host and marked joined in the cluster file, takes node-1's place.
+    // The running replicas read the file before node-4 was in it: they learn its address from its handshake.
+    const grown = join(dir, 'cluster-grown.json');
+    const file = JSON.parse(readFileSync(clusterFile, 'utf8')) as { members: object[] };
+    file.members.push({ id: SPARE, address: `${nodeName(SPARE)}:${PORT}`, joined: true });
+    writeFileSync(grown, JSON.stringify(file));
+    const spareArgs = fromManifest.map((a) =>
+      a === '/etc/paxos/cluster.json' ? grown : a === '/data' ? data(SPARE) : a,
+    );
+    replicas.push(
+      new Supervised((initial) =>
+        startIn(nodeNs(SPARE), spareArgs, join(dir, `node-${SPARE}.log`), false, [
+          `HOSTNAME=paxos-${SPARE - 1}`,
+          `PAXOS_INITIAL_STATE=${initial}`,
+        ]),
+      ),
+    );
+    await until(
+      'node-4 answering as a learner',
+      30_000,
+      () => fromClient(nodeName(SPARE), tokens.client, 'status'),
+      (r) => r.status !== undefined,
+    );
+    const replaceAt = Date.now();
+    const replaced = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'replace',
+        'node-1',
+        '--cluster',
+        grown,
+        '--existing',
+        'node-4',
+        '--json',
+      ],
+      120_000,
+    );
+    assert.equal(replaced.status, 0, `paxos replace --cluster: ${replaced.stdout} ${replaced.stderr}`);
+    figures.replaceMs = Date.now() - replaceAt;
+    const change = JSON.parse(replaced.stdout.trim().split('\n').pop() ?? '{}') as { added?: { voters?: number[] } };
+    assert.deepEqual(change.added?.voters, [2, 3, 4]);
+    assert.match(readFileSync(join(dir, 'node-2.log'), 'utf8'), /learned node-4's address/);
+    await until(
+      'a value chosen through node-4, a voter now',
+      30_000,
+      () => fromClient(nodeName(SPARE), tokens.client, 'propose', 'after', 'replace'),
+      (r) => r.ok === true,
+    );
+    assert.equal(fromClient(nodeName(2), tokens.client, 'get', 'after').value, 'replace');
+
     for (const r of replicas) await r.stop();
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
   } finally {
