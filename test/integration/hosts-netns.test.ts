@@ -14,7 +14,9 @@
  * and a supervisor that restarts them: a client token cannot partition or
  * crash, a partition by the admin API heals by its TTL alone, `paxos check
  * --cluster` passes with crash, freeze and partition faults, and `paxos
- * replace --cluster` votes in a replica on a fourth host.
+ * replace --cluster` votes in a replica on a fourth host. The third runs
+ * the replicas with a planted bug (stale local reads) and `paxos check
+ * --cluster` must fail.
  *
  * Rules kept: every process that dials 10.200.0.x runs inside a namespace
  * (`ip netns exec`); nothing in the root namespace sends to them. Every
@@ -733,6 +735,98 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
 
     for (const r of replicas) await r.stop();
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
+  } finally {
+    for (const r of replicas) await r.stop().catch(() => undefined);
+    for (const child of started) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    cleanUp();
+    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('paxos check --cluster fails on replicas across namespaces that run a planted bug (stale local reads)', {
+  skip: reason,
+  timeout: 240_000,
+}, async () => {
+  cleanUp();
+  const dir = mkdtempSync(join(tmpdir(), 'pxt-plant-'));
+  writeFileSync(join(dir, 'token'), 'pxt-plant-secret\n', { mode: 0o600 });
+  const clusterFile = join(dir, 'cluster.json');
+  writeFileSync(
+    clusterFile,
+    JSON.stringify({
+      clusterId: 'pxt-plant',
+      tokenFile: 'token',
+      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
+    }),
+  );
+  const replicas: Supervised[] = [];
+  try {
+    buildNetwork();
+    const fromManifest = manifestArgs();
+    const args = (id: number) =>
+      fromManifest.map((a) =>
+        a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? join(dir, `data-${id}`) : a,
+      );
+    // The bug is the replicas' (PAXOS_PLANT, as `paxos check --plant` sets it in lab mode); the check only drives them.
+    for (const id of NODES)
+      replicas.push(
+        new Supervised((initial) =>
+          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
+            `HOSTNAME=paxos-${id - 1}`,
+            `PAXOS_INITIAL_STATE=${initial}`,
+            'PAXOS_PLANT=stale-reads',
+          ]),
+        ),
+      );
+    await until(
+      'a value chosen by the planted cluster',
+      30_000,
+      () => fromClient(nodeName(1), join(dir, 'token'), 'propose', 'a', '1'),
+      (r) => r.ok === true,
+    );
+    // The lab-mode plant test's settings (check-plant.test.ts), against replicas this check neither started nor stops.
+    const check = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'check',
+        '--cluster',
+        clusterFile,
+        '--time',
+        '15s',
+        '--clients',
+        '6',
+        '--keys',
+        '2',
+        '--nemesis',
+        'partition,leader',
+        '--seed',
+        '5',
+        '--out',
+        join(dir, 'check'),
+        '--json',
+      ],
+      180_000,
+    );
+    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+      verdict?: string;
+      checks?: { linearizable?: { ok?: unknown; violatingKeys?: string[] } };
+    };
+    assert.equal(results.verdict, 'fail', check.stderr.slice(-2000));
+    assert.equal(check.status, 1);
+    assert.equal(results.checks?.linearizable?.ok, false);
+    process.stdout.write(
+      `# figures: ${JSON.stringify({ plantedVerdict: results.verdict, violatingKeys: results.checks?.linearizable?.violatingKeys })}\n`,
+    );
   } finally {
     for (const r of replicas) await r.stop().catch(() => undefined);
     for (const child of started) {
