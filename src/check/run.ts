@@ -97,6 +97,9 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
     PRIVATE,
   );
   if (o.clusterFile !== undefined) {
+    o.log(
+      "with --cluster, kill is the admin API's crash (the supervisor restarts the replica) and pause its freeze; partitions, delay and drop are rule sets that expire",
+    );
     const driver = AdminDriver.open(o.clusterFile, o.log);
     try {
       return await runAgainst(driver, o, schedule);
