@@ -5,13 +5,13 @@
  * cannot be applied (its target already down, say) is recorded and logged,
  * never fatal: the run goes on and says what happened.
  */
-import type { ClusterClient } from '../cluster/client.js';
 import { addOn, removeOn } from '../cluster/membership-changes.js';
+import type { CheckDriver } from './driver.js';
 import type { HistoryEvent } from './history.js';
 import { describeFault, type Fault, type ScheduledFault, type Target } from './nemesis.js';
 
 export interface NemesisRunnerOptions {
-  readonly cluster: ClusterClient;
+  readonly cluster: CheckDriver;
   readonly schedule: readonly ScheduledFault[];
   readonly nowMs: () => number;
   readonly record: (e: HistoryEvent) => void;

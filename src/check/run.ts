@@ -25,6 +25,8 @@ import {
   checkIdentities,
   checkLinearizability,
 } from './checks.js';
+import type { CheckDriver } from './driver.js';
+import { AdminDriver } from './driver-admin.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
@@ -46,6 +48,8 @@ export interface CheckOptions {
   readonly outDir: string;
   /** Use the cluster running in PAXOS_HOME instead of starting one. */
   readonly attach: boolean;
+  /** Replicas on other hosts, described by a cluster file: driven through their admin API, never started or stopped. */
+  readonly clusterFile?: string;
   /** Where a cluster of its own lives (its PAXOS_HOME). */
   readonly clusterHome: string;
   /** A bug planted in the replicas (PAXOS_PLANT), to show the check catches it. */
@@ -69,10 +73,16 @@ const SETTLE_TIMEOUT_MS = 30_000;
 export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   // The history and timeline quote every value written: the results are private to the user, like the logs.
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
-  // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule.
-  const kinds = o.protocol === 'basic' ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
+  // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule;
+  // so it is with --cluster, where nobody starts or stops replicas.
+  const remote = o.clusterFile !== undefined;
+  const kinds = o.protocol === 'basic' || remote ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
   if (kinds.length < o.nemesis.length)
-    o.log('the membership nemesis is left out: Basic Paxos has a fixed set of acceptors');
+    o.log(
+      remote
+        ? 'the membership nemesis is left out: with --cluster nothing starts or stops replicas'
+        : 'the membership nemesis is left out: Basic Paxos has a fixed set of acceptors',
+    );
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
   o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
   for (const f of schedule)
@@ -86,6 +96,17 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
     )}\n`,
     PRIVATE,
   );
+  if (o.clusterFile !== undefined) {
+    o.log(
+      "with --cluster, kill is the admin API's crash (the supervisor restarts the replica) and pause its freeze; partitions, delay and drop are rule sets that expire",
+    );
+    const driver = AdminDriver.open(o.clusterFile, o.log);
+    try {
+      return await runAgainst(driver, o, schedule);
+    } finally {
+      driver.close();
+    }
+  }
   const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
   if (!o.attach) startCluster(o);
   const cluster = await ClusterClient.connect(...((o.attach ? [] : [home]) as [string?]));
@@ -125,7 +146,7 @@ function startCluster(o: CheckOptions): void {
 }
 
 async function runAgainst(
-  cluster: ClusterClient,
+  cluster: CheckDriver,
   o: CheckOptions,
   schedule: readonly ScheduledFault[],
 ): Promise<CheckResults> {
@@ -162,6 +183,8 @@ async function runAgainst(
     nowMs,
     record,
     candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
+    // A cluster the check did not start holds earlier runs' keys, which its history could not explain.
+    ...(o.clusterFile !== undefined ? { keyPrefix: keyPrefixOf(runId) } : {}),
   });
   // Basic Paxos has no leader: a fault aimed at "the leader" hits the lowest-numbered replica that is up.
   const target = () =>
@@ -184,6 +207,8 @@ async function runAgainst(
     (err: Error) => ({ ok: false as const, reason: err.message }),
   );
   if (recovery.ok) await finalReads(o, workload, cluster, runId);
+  // The final reads dialled afresh: their connections close too, or a cluster this check does not stop keeps it alive.
+  await workload.stop();
   const final = await cluster.status();
   const logs = await convergedLogs(
     cluster,
@@ -216,7 +241,7 @@ async function runFor(
 }
 
 /** Heals the network, resumes and restarts every replica: the end of every fault. */
-async function recover(cluster: ClusterClient): Promise<void> {
+async function recover(cluster: CheckDriver): Promise<void> {
   await cluster.heal().catch(() => undefined);
   await cluster.net({ delayMs: null, dropRate: 0 }).catch(() => undefined);
   await cluster.resumeAll().catch(() => undefined);
@@ -224,7 +249,7 @@ async function recover(cluster: ClusterClient): Promise<void> {
 }
 
 /** Every replica up and, in Multi-Paxos, a leader known: the cluster can decide again. */
-async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', timeoutMs: number): Promise<void> {
+async function waitReady(cluster: CheckDriver, protocol: 'multi' | 'basic', timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let last: ClusterStatus | null = null;
   while (performance.now() < deadline) {
@@ -238,15 +263,20 @@ async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', ti
   );
 }
 
+function keyPrefixOf(runId: string): string {
+  return `chk-${runId}-k`;
+}
+
 function leaderOf(s: ClusterStatus): number | null {
   return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
 }
 
 /** After the heal, one read of every key that was touched, by a final process, retried until it succeeds (each try is recorded). */
-async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterClient, runId: string): Promise<void> {
+async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDriver, runId: string): Promise<void> {
   const keys = new Set<string>();
   const keyCount = o.protocol === 'basic' ? o.keys * 40 : o.keys;
-  for (let k = 1; k <= keyCount; k++) keys.add(`k${k}`);
+  const prefix = o.clusterFile !== undefined ? keyPrefixOf(runId) : 'k';
+  for (let k = 1; k <= keyCount; k++) keys.add(`${prefix}${k}`);
   let seq = 0;
   const status = await cluster.status();
   const up = status.replicas.filter((r) => r.up).map((r) => r.id);
@@ -270,7 +300,7 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
 
 /** Every replica's chosen log, read until they stop changing (catch-up after the restarts) or a bound passes. */
 async function convergedLogs(
-  cluster: ClusterClient,
+  cluster: CheckDriver,
   nodes: readonly number[],
 ): Promise<{ logs: Map<number, ChosenLog>; compacted: Map<number, number> }> {
   let logs = new Map<number, ChosenLog>();
@@ -293,7 +323,7 @@ async function convergedLogs(
   return { logs, compacted };
 }
 
-async function readLog(cluster: ClusterClient, node: number): Promise<{ log: ChosenLog; compactedThrough: number }> {
+async function readLog(cluster: CheckDriver, node: number): Promise<{ log: ChosenLog; compactedThrough: number }> {
   const log: ChosenLog = new Map();
   let compactedThrough = 0;
   const conn = await cluster.replica(node);
@@ -439,8 +469,13 @@ function sampleForPlot(ops: readonly TimelineOp[]): TimelineOp[] {
 }
 
 export function reproduction(
-  o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>,
+  o: Pick<
+    CheckOptions,
+    'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant' | 'clusterFile'
+  >,
 ): string {
   const nemesis = o.nemesis.length === 0 ? 'none' : o.nemesis.join(',');
+  if (o.clusterFile !== undefined)
+    return `paxos check --cluster ${o.clusterFile} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}`;
   return `paxos check -n ${o.clusterSize} --protocol ${o.protocol} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}${o.plant ? ` --plant ${o.plant}` : ''}`;
 }

@@ -29,8 +29,10 @@ import { tracedInstance } from '../trace/format.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import type { FaultRules } from '../transport/faults.js';
 import type { PeerAddress, TransportTrace } from '../transport/ws-transport.js';
 import { connectControl, createWsTransport } from '../transport/ws-transport.js';
+import { AdminFaults, routeAdmin } from './admin.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
 import { describeState } from './describe-state.js';
@@ -74,6 +76,9 @@ export interface ReplicaArgs {
 
 /** What a replica on its own host knows that the orchestrator would otherwise tell it. */
 export interface StandaloneArgs {
+  /** Separate tokens for administrators and clients (`--admin-token-file`, `--client-token-file`); absent, the secret serves all. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly peers: Map<number, PeerAddress>;
   readonly advertise: PeerAddress;
   readonly allowedHosts: readonly string[];
@@ -256,6 +261,18 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   let step: StepControl | undefined;
+  let applyFaults: (rules: FaultRules) => void = () => undefined;
+  // A replica on its own host takes faults through its admin API (admin.ts); lab mode's come from the orchestrator.
+  const admin =
+    args.standalone === undefined
+      ? null
+      : new AdminFaults({
+          clock: systemClock,
+          applyRules: (rules) => applyFaults(rules),
+          setFrozen: (frozen) => replica?.setFrozen(frozen),
+          exit: (code) => process.exit(code),
+          log,
+        });
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id,
     peers: args.standalone?.peers ?? new Map(),
@@ -265,6 +282,8 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     clusterSize: args.clusterSize,
     clusterId: identity.clusterId,
     incarnation: identity.incarnation,
+    ...(args.standalone?.adminSecret !== undefined ? { adminSecret: args.standalone.adminSecret } : {}),
+    ...(args.standalone?.clientSecret !== undefined ? { clientSecret: args.standalone.clientSecret } : {}),
     ...(args.standalone !== undefined
       ? {
           advertised: args.standalone.advertise,
@@ -280,7 +299,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
       const cleanups: (() => void)[] = [];
-      conn.onRequest((req) =>
+      const control = (req: unknown) =>
         handleControl(
           {
             replica: replica!,
@@ -291,13 +310,14 @@ export async function main(given?: ReplicaArgs): Promise<void> {
             ...(step !== undefined ? { step } : {}),
           },
           req,
-        ),
-      );
+        );
+      conn.onRequest((req) => (admin !== null ? routeAdmin(admin, conn.role, req, control) : control(req)));
       conn.onClose?.(() => {
         for (const c of cleanups) c();
       });
     },
   });
+  applyFaults = (rules) => transport.setFaults(rules);
   // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
   const links = args.step ? new HoldingLinks(transport, args.id, args.protocol, log) : transport;
   const stepClock = args.step ? new StepClock() : undefined;

@@ -126,6 +126,8 @@ export class Replica {
   private unreleasedHead = 0;
   private failed: Error | null = null;
   private stopped = false;
+  /** The admin API's freeze (node/admin.ts): alive and reachable, but stepping nothing, as under SIGSTOP. */
+  private frozen = false;
   private readonly waiting = new Map<string, Waiting>();
   /** Numbers this incarnation's session; starts at 1 in every incarnation, which is safe because the session is new. */
   private requestSeq = 0;
@@ -181,6 +183,17 @@ export class Replica {
     for (const stop of this.stopTimers) stop();
     this.stopTimers = [];
     this.failAllWaiting('shutting-down', `node-${this.opts.id} is shutting down`);
+  }
+
+  /**
+   * Freezes or thaws the replica in place of SIGSTOP and SIGCONT, for a
+   * replica with no orchestrator to signal it: while frozen, messages and
+   * requests queue (bounded, as in a full socket buffer) and nothing is
+   * stepped, so nothing is sent or answered; the thaw steps what queued.
+   */
+  setFrozen(frozen: boolean): void {
+    this.frozen = frozen;
+    if (!frozen && this.inbox.length > 0) this.scheduleDrain();
   }
 
   /** Whether every Ready handed to storage has been released. */
@@ -264,6 +277,8 @@ export class Replica {
 
   private enqueue(input: Input<PeerMessage>): void {
     if (this.failed !== null || this.stopped) return;
+    // A stopped process's timers do not fire: a frozen replica gets no ticks, and time resumes at the thaw.
+    if (this.frozen && input.type === 'tick') return;
     // Requests are bounded where they arrive, and a persisted note is never dropped: nobody would
     // send it again, and the leader's own votes would never count.
     if (this.inbox.length >= MAX_INBOX && (input.type === 'message' || input.type === 'tick')) {
@@ -286,7 +301,7 @@ export class Replica {
   /** Steps the core through everything queued, then hands its Ready to storage. */
   private drain(): void {
     this.drainScheduled = false;
-    if (this.failed !== null || this.stopped) return;
+    if (this.failed !== null || this.stopped || this.frozen) return;
     // A disk far behind stops the stepping (and so, through the bounded inbox, the intake) until it catches up.
     if (this.unreleased.length - this.unreleasedHead >= MAX_UNRELEASED_READIES) return;
     const batch = this.inbox;

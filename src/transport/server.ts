@@ -9,11 +9,13 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { checkUpgrade } from './auth.js';
+import { type ControlRole, checkUpgrade } from './auth.js';
 import { corkForTurn } from './cork.js';
 import { frameBytes, parseFrame } from './frame-text.js';
 
 export interface ControlConnection {
+  /** What the connection's token allows (auth.ts): every request, or a client's only. */
+  readonly role: ControlRole;
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   /** Server-initiated `{event}` frame; dropped (and counted) while the client is not reading. */
   push(event: unknown): void;
@@ -33,6 +35,9 @@ export interface WsServerOptions<M> {
    */
   readonly socketPath?: string;
   readonly secret: string;
+  /** Separate admin and client tokens for /control (auth.ts); absent, the secret opens everything. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly clusterSize: number;
   /** The node this server belongs to (absent or 0 for the orchestrator): peer frames must be addressed to it. */
   readonly selfId?: number;
@@ -54,6 +59,8 @@ export interface WsServerOptions<M> {
    * plain HTTP request gets 426 as before.
    */
   readonly probes?: { readonly ready: () => boolean };
+  /** A peer that passed the handshake said where it listens (X-Paxos-Advertise); absent, the header is ignored. */
+  readonly onPeerAddress?: (node: number, address: { host: string; port: number }) => void;
 }
 
 export interface WsServerCounters {
@@ -153,6 +160,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
     const verdict = checkUpgrade(req, {
       secret: o.secret,
+      ...(o.adminSecret !== undefined ? { adminSecret: o.adminSecret } : {}),
+      ...(o.clientSecret !== undefined ? { clientSecret: o.clientSecret } : {}),
       host,
       port,
       clusterSize: o.clusterSize,
@@ -171,10 +180,18 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
-      if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
-      else if (o.onControl)
+      if (verdict.kind === 'peer') {
+        const advertised = advertisedAddress(req.headers['x-paxos-advertise']);
+        if (advertised !== null) o.onPeerAddress?.(verdict.node, advertised);
+        acceptPeer(ws, verdict.node, { o, counters, warn });
+      } else if (o.onControl)
         o.onControl(
-          controlConnection(ws, { counters, warn, cork: corkForTurn(socket), ...(o.log ? { warnRaw: o.log } : {}) }),
+          controlConnection(ws, verdict.role, {
+            counters,
+            warn,
+            cork: corkForTurn(socket),
+            ...(o.log ? { warnRaw: o.log } : {}),
+          }),
         );
       else ws.close(1008, 'no control here');
     });
@@ -184,6 +201,15 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
   return { port, counters, close: () => closeServer(http, wss) };
+}
+
+/** `host:port` from a peer's X-Paxos-Advertise header, or null for anything else. */
+function advertisedAddress(header: string | string[] | undefined): { host: string; port: number } | null {
+  if (typeof header !== 'string') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]{1,253})):(\d{1,5})$/.exec(header.trim());
+  const port = m === null ? 0 : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2] ?? '', port };
 }
 
 function listen(
@@ -328,7 +354,7 @@ interface Subscriber {
   readonly warn: (line: string) => void;
 }
 
-function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnection {
+function controlConnection(ws: WebSocket, role: ControlRole, ctx: ControlContext): ControlConnection {
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
   let inflight = 0;
   const subscriber: Subscriber = { dropped: 0, warn: rateLimitedLog(ctx.warnRaw, PUSH_DROP_LOG_INTERVAL_MS) };
@@ -357,6 +383,7 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
       });
   });
   return {
+    role,
     onRequest: (h) => {
       handler = h;
     },

@@ -30,7 +30,13 @@ export function registerReplica(program: Command): void {
       "a JSON file of the cluster id, its members' ids and addresses, and the token file",
     )
     .option('--cluster-id <id>', 'the cluster this replica belongs to; peers of another cluster are refused')
-    .option('--token-file <file>', 'a file holding the cluster secret')
+    .option('--token-file <file>', 'a file holding the cluster secret (peers, administrators and clients alike)')
+    .option('--peer-token-file <file>', 'the secret peers present to each other (instead of --token-file)')
+    .option(
+      '--admin-token-file <file>',
+      "the administrators' token: every request, faults, crash, freeze and membership included; the peer token then opens peer links only",
+    )
+    .option('--client-token-file <file>', "the clients' token: propose, get and status only, never faults or crash")
     .requiredOption('--data <dir>', "this replica's data directory")
     .addOption(
       new Option(

@@ -8,7 +8,7 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
     if (tty) process.stderr.write('\r\x1b[2K');
     process.stderr.write(`${line}\n`);
   };
-  const stopOnInterrupt = o.attach ? null : () => interrupted(o.clusterHome, log);
+  const stopOnInterrupt = o.attach || o.clusterFile !== undefined ? null : () => interrupted(o.clusterHome, log);
   if (stopOnInterrupt !== null) process.once('SIGINT', stopOnInterrupt);
   let results: CheckResults;
   try {

@@ -20,6 +20,9 @@ export interface ReplicaFlags {
   readonly clusterFile?: string;
   readonly clusterId?: string;
   readonly tokenFile?: string;
+  readonly peerTokenFile?: string;
+  readonly adminTokenFile?: string;
+  readonly clientTokenFile?: string;
   readonly data: string;
   readonly initialState: 'new' | 'existing' | 'recover';
   readonly protocol?: 'multi' | 'basic';
@@ -55,12 +58,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
   if (file !== undefined && f.clusterId !== undefined && f.clusterId !== file.clusterId) {
     throw new UsageError(`--cluster-id ${f.clusterId} is not the cluster file's ${file.clusterId}`);
   }
-  const tokenFile = f.tokenFile ?? file?.tokenFile;
-  if (tokenFile === undefined)
-    throw new UsageError(
-      'the cluster secret comes from a file: give --token-file FILE (or tokenFile in the cluster file)',
-    );
-  const secret = readToken(tokenFile);
+  const tokens = resolveTokens(f, file);
   const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers ?? ''));
   const listen = parseAddress(f.listen, '--listen');
   if (listen.port === 0) throw new UsageError('--listen needs a fixed port: peers dial it');
@@ -79,26 +77,30 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
         `a member whose data is lost may have forgotten its promises: start it with --initial-state recover (Multi-Paxos: it votes again once re-admitted) or replace it (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
     );
   }
+  // A member added later starts as a learner: it asks the others for catch-up until its own log makes it a voter.
+  const joining = file?.joined.has(id) === true || (file !== undefined && !file.members.has(id));
   return {
     id,
-    clusterSize: members.size,
+    clusterSize: file?.bootstrapSize ?? members.size,
     protocol: f.protocol ?? file?.protocol ?? 'multi',
     host: listen.host,
     port: listen.port,
     dataDir: f.data,
     orchestratorSocket: '',
     orchestratorPid: 0,
-    secret,
+    secret: tokens.peer,
     tickMs: f.tickMs ?? 10,
     snapshotEverySlots: undefined,
     clusterId,
     expectData: f.initialState === 'existing',
     recoverLostDisk: f.initialState === 'recover',
-    contacts: undefined,
+    contacts: joining ? [...members.keys()].filter((m) => m !== id) : undefined,
     traceFile: undefined,
     step: false,
     tuning: undefined,
     standalone: {
+      ...(tokens.admin !== undefined ? { adminSecret: tokens.admin } : {}),
+      ...(tokens.client !== undefined ? { clientSecret: tokens.client } : {}),
       peers: members,
       advertise,
       allowedHosts: (f.allowedHost ?? [])
@@ -107,6 +109,35 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
         .filter((h) => h !== ''),
     },
   };
+}
+
+/**
+ * The three credentials: peers (/peer), administrators (every /control
+ * request) and clients (propose, get, status). One --token-file is all
+ * three, as before; an admin token makes the peer token open /peer only;
+ * without a client token, clients use the admin token.
+ */
+function resolveTokens(
+  f: ReplicaFlags,
+  file: ReturnType<typeof readClusterFile> | undefined,
+): { peer: string; admin?: string; client?: string } {
+  const peerFile = f.peerTokenFile ?? f.tokenFile ?? file?.tokenFile;
+  if (peerFile === undefined)
+    throw new UsageError(
+      'the cluster secret comes from a file: give --token-file FILE or --peer-token-file FILE (or tokenFile in the cluster file)',
+    );
+  const peer = readToken(peerFile);
+  const adminFile = f.adminTokenFile ?? file?.adminTokenFile;
+  const clientFile = f.clientTokenFile ?? file?.clientTokenFile;
+  const admin = adminFile === undefined ? undefined : readToken(adminFile);
+  const client = clientFile === undefined ? undefined : readToken(clientFile);
+  if (admin !== undefined && admin === peer)
+    throw new UsageError('the admin token must differ from the peer token, or a peer could administer the cluster');
+  if (client !== undefined && (client === peer || client === (admin ?? peer)))
+    throw new UsageError(
+      'the client token must differ from the peer and admin tokens, or a client could partition or crash the cluster',
+    );
+  return { peer, ...(admin !== undefined ? { admin } : {}), ...(client !== undefined ? { client } : {}) };
 }
 
 /** A data directory the replica must not start from (exit 5, as an orchestrated replica's refusal). */
