@@ -144,7 +144,7 @@ function log(line: string): void {
  * command sets it except `paxos check --plant`, and a replica running one
  * says so in its log.
  */
-const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'] as const;
+const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering', 'amnesia'] as const;
 type RealPlant = (typeof REAL_PLANTS)[number];
 
 function plantFromEnv(): RealPlant | null {
@@ -190,11 +190,14 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   //    as a start (a missing directory is reported by the identity check as missing);
   const lock = lockIfPresent(args.dataDir);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
+  // The planted bug "amnesia" starts from whatever is left, as before issue 22's fix: no data where data is expected
+  // is taken for a new replica, and the log need not reach the mark (file-storage.ts cuts damage off, too).
+  const amnesia = plant === 'amnesia';
   const claim = checkIdentity({
     dataDir: args.dataDir,
     node: args.id,
     clusterId: args.clusterId,
-    expectData: args.expectData,
+    expectData: args.expectData && !amnesia,
   });
   // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
   let identity: Identity = claim.identity;
@@ -204,7 +207,8 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     log,
     ...(args.step ? { lazyFlushMs: null } : {}),
     owner: { clusterId: args.clusterId, node: args.id },
-    mustReach: claim.mustReach,
+    mustReach: amnesia ? null : claim.mustReach,
+    ...(amnesia ? { plantedAmnesia: true } : {}),
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
     ...(lock !== null ? { lock } : {}),
   });
