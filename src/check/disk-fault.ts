@@ -1,22 +1,25 @@
 /**
  * One fault of the disk nemesis, on a cluster of n replicas with f = (n-1)/2
  * (rounded down) allowed to fail:
- * 1. f "lagging" replicas are cut off for a moment, so the last writes are
- *    chosen without them;
+ * 1. f "lagging" replicas are crashed for a moment, so the last writes are
+ *    chosen without them (crashed rather than cut off, so clients go to the
+ *    others and writes flow at full speed until the victims crash);
  * 2. f other replicas (the victims) are crashed; while each is down a copy
- *    of its data is taken into the check's scratch directory, its data is
- *    damaged, and it is started again from it;
- * 3. a victim that refuses its data stays out and the majority goes on
- *    (the network is healed); if every victim started, the lagging replicas
- *    and the victims are cut off together from the rest, so they are a
- *    majority of their own that lacks the last writes except on the
- *    victims' disks: a victim that forgot what it acknowledged (and did not
- *    rebuild it) lets a second value be chosen, which the checks see;
+ *    of its data is taken into the check's scratch directory and its data is
+ *    damaged;
+ * 3. the lagging replicas and the victims are cut off together from the
+ *    rest, and all of them started again from their data: the group is a
+ *    majority of its own that holds the last writes only on the victims'
+ *    disks, so a victim that forgot what it acknowledged (and did not
+ *    rebuild it) lets a second value be chosen, which the checks see. A
+ *    victim that refuses its data stays out, and the network is healed so
+ *    the majority goes on;
  * 4. at the end the network is healed and a refused victim is brought back
  *    as an operator would (see `bringBack`).
- * Only the victims' data is ever damaged, so the damage stays on a minority;
- * the partitions are ordinary network faults, which a correct cluster
- * survives without losing a chosen value.
+ * Only the victims' data is ever damaged, so the damage stays on a minority.
+ * For a moment (the victims' crash to the restarts) the lagging replicas and
+ * the victims are down together, a majority, as in the kill-all nemesis: a
+ * correct cluster stops deciding then, and loses no chosen value.
  */
 import { join } from 'node:path';
 import { Random } from '../core/random.js';
@@ -24,7 +27,11 @@ import { copyData, corruptLog, restoreData, rollBack, truncateLog, wipeData } fr
 import type { DiskDamage } from './nemesis.js';
 import type { NemesisDriver } from './nemesis-driver.js';
 
-/** How long the lagging replicas are cut off before the victims crash: long enough for writes to be chosen without them. */
+/**
+ * How long the lagging replicas are down before the victims crash: long
+ * enough for clients to see them down (the check polls the status every
+ * 300 ms) and for writes to be chosen without them.
+ */
 const LAG_WINDOW_MS = 1000;
 
 /** What the nemesis did to one victim, for the results and the report. */
@@ -54,6 +61,8 @@ export interface DiskFaultContext {
 export class DiskFault {
   private victims: number[] = [];
   private lagging: number[] = [];
+  /** Lagging replicas crashed and not started again yet: the end starts them. */
+  private readonly laggingDown = new Set<number>();
   /** Each victim's copy taken at this crash, before the damage: what a Basic replica is restored from. */
   private readonly atCrash = new Map<number, string>();
   readonly outcomes: DiskOutcome[] = [];
@@ -66,31 +75,51 @@ export class DiskFault {
     private readonly index: number,
   ) {}
 
-  async start(members: readonly number[]): Promise<void> {
+  /**
+   * `leader` (Multi-Paxos, when known) is never among the lagging replicas:
+   * cutting it off would spend the window on an election rather than on
+   * writes. Half the time it is a victim, half the time it is left whole.
+   */
+  async start(members: readonly number[], leader: number | null): Promise<void> {
     const random = new Random(this.seed);
     const f = Math.floor((members.length - 1) / 2);
     if (f < 1)
       throw new Error(`a disk fault needs at least 3 replicas to leave a majority, and there are ${members.length}`);
-    const order = shuffled(random, members);
+    const others = shuffled(
+      random,
+      members.filter((n) => n !== leader),
+    );
+    const known = leader !== null && members.includes(leader);
+    const order = !known ? others : random.chance(0.5) ? [leader, ...others] : [...others, leader];
     this.victims = order.slice(0, f).sort((a, b) => a - b);
     this.lagging = order.slice(f, 2 * f).sort((a, b) => a - b);
-    const rest = members.filter((n) => !this.lagging.includes(n));
-    await this.c.driver.partition([this.lagging, rest]);
-    this.c.log(`  ${names(this.lagging)} cut off, so the next writes are chosen without them`);
+    // Crashed rather than cut off: clients see them down and write through the others at full speed meanwhile.
+    for (const node of this.lagging) {
+      await this.c.driver.crash(node);
+      this.laggingDown.add(node);
+    }
+    this.c.log(`  ${names(this.lagging)} crashed, so the next writes are chosen without them`);
     await this.c.sleep(LAG_WINDOW_MS);
-    for (const node of this.victims) await this.hit(node, random);
-    if (this.outcomes.every((o) => o.started)) {
-      const together = [...this.lagging, ...this.victims].sort((a, b) => a - b);
-      await this.c.driver.partition([together, members.filter((n) => !together.includes(n))]);
-      this.c.log(`  ${names(together)} cut off together: they must not lose what only the victims' disks held`);
-    } else {
+    const done = new Map<number, string>();
+    for (const node of this.victims) done.set(node, await this.crashAndDamage(node, random));
+    // Both start among themselves only: the victims cannot catch up on what they lost from the others.
+    const together = [...this.lagging, ...this.victims].sort((a, b) => a - b);
+    await this.c.driver.partition([together, members.filter((n) => !together.includes(n))]);
+    this.c.log(`  ${names(together)} cut off together: they must not lose what only the victims' disks held`);
+    for (const node of this.lagging) {
+      const back = await this.c.driver.start(node);
+      if (back.started) this.laggingDown.delete(node);
+      else this.c.log(`  node-${node} (crashed only) did not start again: ${back.sentence}`);
+    }
+    for (const [node, what] of done) await this.startVictim(node, what);
+    if (this.outcomes.some((o) => !o.started)) {
       await this.c.driver.heal();
       this.c.log('  healed: the majority goes on while the refused replica stays out');
     }
   }
 
-  /** Crash, copy, damage, start: one victim. */
-  private async hit(node: number, random: Random): Promise<void> {
+  /** Crash, copy, damage: one victim, which stays down. */
+  private async crashAndDamage(node: number, random: Random): Promise<string> {
     await this.c.driver.crash(node);
     const dataDir = this.c.driver.dataDir(node);
     const copy = join(this.c.scratchDir, `fault-${this.index}-node-${node}`);
@@ -99,6 +128,10 @@ export class DiskFault {
     const done = this.apply(node, dataDir, random);
     // This copy is the newest of the replica, for a later rollback (the one before it stays until the end of the run).
     this.c.copies.set(node, copy);
+    return done;
+  }
+
+  private async startVictim(node: number, done: string): Promise<void> {
     const outcome = await this.c.driver.start(node);
     const o: DiskOutcome = outcome.started
       ? { node, damage: this.damage, done, started: true }
@@ -130,6 +163,10 @@ export class DiskFault {
   /** Heals the network and brings back every victim that refused its data. */
   async end(): Promise<void> {
     await this.c.driver.heal();
+    for (const node of this.laggingDown) {
+      const back = await this.c.driver.start(node);
+      this.c.log(`  node-${node} (crashed only): ${back.started ? 'started again' : `still down: ${back.sentence}`}`);
+    }
     for (const o of this.outcomes) if (!o.started) o.broughtBack = await this.bringBack(o.node);
   }
 

@@ -122,7 +122,8 @@ export class NemesisRunner {
       case 'disk': {
         if (this.o.disk === undefined) throw new Error('this check has no driver for the disk nemesis');
         a.disk = new DiskFault(this.o.disk, f.damage, f.seed, this.next);
-        return a.disk.start(this.o.members());
+        // Basic Paxos has no leader (leader() names a stand-in there).
+        return a.disk.start(this.o.members(), this.o.disk.protocol === 'multi' ? this.o.leader() : null);
       }
     }
   }

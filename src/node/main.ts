@@ -156,21 +156,32 @@ function plantFromEnv(): RealPlant | null {
 }
 
 /**
- * The planted bug "acknowledge before fsync": every write reports itself
- * durable at once and reaches the log 200 ms later, as a disk cache that
- * lies would. A SIGKILL cannot lose what the kernel already holds, so without
- * the delay no process crash could show the bug; with it, killing every
- * replica loses acknowledged accepts, as a power cut loses a lying cache.
+ * The planted bug "acknowledge before fsync": every append and checkpoint
+ * reports itself durable at once, and every write (lazy ones too) reaches
+ * the log 200 ms later, in the order made, as a disk cache that lies would.
+ * A SIGKILL cannot lose what the kernel already holds, so without the delay
+ * no process crash could show the bug; with it, a crash loses the last
+ * 200 ms of acknowledged promises and accepts, as a power cut loses a lying
+ * cache. (Delaying every write alike keeps the log a consistent earlier
+ * state: had the lazy records of which slots were chosen landed before the
+ * votes they follow, the restarted replica would still know those slots.)
  */
 const LYING_CACHE_MS = 200;
 /** How often a running replica checks that its data directory is still its own. */
 const DATA_DIR_CHECK_MS = 500;
 
 function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
+  // Timers of one delay fire in the order they were set, so the writes land in the order they were made.
+  const later = (write: () => void) => setTimeout(write, LYING_CACHE_MS);
   return {
     ...log,
     append: (records, done) => {
-      setTimeout(() => log.append(records, () => undefined), LYING_CACHE_MS);
+      later(() => log.append(records, () => undefined));
+      done(null);
+    },
+    appendLazy: (records) => later(() => log.appendLazy(records)),
+    checkpoint: (c, done) => {
+      later(() => log.checkpoint(c, () => undefined));
       done(null);
     },
   };
