@@ -34,6 +34,9 @@ import type { NemesisDriver } from './nemesis-driver.js';
  */
 const LAG_WINDOW_MS = 1000;
 
+/** How long, at least, the lagging replicas and the restarted victims stay cut off together. */
+const GROUP_HOLD_MS = 2000;
+
 /** What the nemesis did to one victim, for the results and the report. */
 export interface DiskOutcome {
   readonly node: number;
@@ -115,7 +118,10 @@ export class DiskFault {
     if (this.outcomes.some((o) => !o.started)) {
       await this.c.driver.heal();
       this.c.log('  healed: the majority goes on while the refused replica stays out');
+      return;
     }
+    // However short the scheduled fault, the group gets time to elect a leader and serve the clients.
+    await this.c.sleep(GROUP_HOLD_MS);
   }
 
   /** Crash, copy, damage: one victim, which stays down. */
