@@ -288,6 +288,13 @@ function leaderOf(s: ClusterStatus): number | null {
   return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
 }
 
+/**
+ * How long the final reads may take in all: a cluster that answers every
+ * read with a timeout (a broken one, a planted bug) would otherwise hold the
+ * check for keys × 20 tries × the operation timeout.
+ */
+const FINAL_READS_BUDGET_MS = 30_000;
+
 /** After the heal, one read of every key that was touched, by a final process, retried until it succeeds (each try is recorded). */
 async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterClient, runId: string): Promise<void> {
   const keys = new Set<string>();
@@ -296,7 +303,12 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
   let seq = 0;
   const status = await cluster.status();
   const up = status.replicas.filter((r) => r.up).map((r) => r.id);
+  const deadline = performance.now() + FINAL_READS_BUDGET_MS;
   for (const key of keys) {
+    if (performance.now() > deadline) {
+      o.log(`final reads stopped after ${FINAL_READS_BUDGET_MS / 1000}s: ${key} and the keys after it were not read`);
+      return;
+    }
     for (let attempt = 0; attempt < 20; attempt++) {
       const node = up[(seq + attempt) % up.length]!;
       const done = await workload.runOne({
