@@ -173,6 +173,10 @@ export class DiskFault {
       const back = await this.c.driver.start(node);
       this.c.log(`  node-${node} (crashed only): ${back.started ? 'started again' : `still down: ${back.sentence}`}`);
     }
+    // A victim whose start the fault never reached (a step before it failed) starts now.
+    const tried = new Set(this.outcomes.map((o) => o.node));
+    for (const node of this.atCrash.keys())
+      if (!tried.has(node)) await this.startVictim(node, 'damaged; started at the end, as the fault stopped early');
     for (const o of this.outcomes) if (!o.started) o.broughtBack = await this.bringBack(o.node);
   }
 
