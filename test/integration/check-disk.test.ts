@@ -3,7 +3,9 @@
  * short run of each protocol whose disk faults cut a log and wipe a data
  * directory must pass, with each damaged replica refused at its start and
  * brought back (Multi: replaced; Basic: its at-crash data put back), and a
- * cluster with the planted amnesia bug (damaged data trusted) must fail.
+ * cluster with a planted bug must fail: amnesia (damaged data trusted), and
+ * ack-before-fsync (writes acknowledged 200 ms before they reach the log, so
+ * a crash loses acknowledged votes).
  * Each run starts and stops its own cluster in its own results folder, which
  * is deleted afterwards; `paxos check` bounds its own run, and the helper
  * kills it after 180 s.
@@ -23,9 +25,9 @@ interface DiskOutcome {
   broughtBack?: string;
 }
 
-function check(args: string[]) {
-  const r = runCheck(['-n', '3', '--time', '10s', '--clients', '4', '--keys', '3', '--nemesis', 'disk', ...args]);
-  return r;
+/** A run of `seconds` (10 s: one or two disk faults; a plant gets 15 s, two faults, since one fault's exposure is a matter of timing). */
+function check(args: string[], seconds = 10) {
+  return runCheck(['-n', '3', '--time', `${seconds}s`, '--clients', '4', '--keys', '3', '--nemesis', 'disk', ...args]);
 }
 
 function cleanUp(out: string): void {
@@ -68,14 +70,41 @@ for (const protocol of ['multi', 'basic'] as const) {
   });
 }
 
-test('paxos check --nemesis disk catches planted amnesia (a wiped replica trusted as new)', () => {
-  const r = check(['--protocol', 'multi', '--seed', '1', '--plant', 'amnesia']);
+test('paxos check --nemesis disk catches planted amnesia (a wiped or damaged replica trusted)', () => {
+  const r = check(['--protocol', 'multi', '--seed', '1', '--plant', 'amnesia'], 15);
   try {
     assert.equal(r.results.verdict, 'fail', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
     assert.equal(r.code, 1);
     const disk = r.results.disk as DiskOutcome[];
-    assert.equal(disk[0]?.damage, 'wipe');
-    assert.equal(disk[0]?.started, true, 'with the plant, the wiped replica starts');
+    assert.deepEqual(
+      disk.map((d) => [d.damage, d.started]),
+      [
+        ['wipe', true],
+        ['corrupt', true],
+      ],
+      'with the plant, a wiped replica and one with a flipped bit both start',
+    );
+    const checks = r.results.checks as Record<string, { ok: boolean | 'unknown' }>;
+    assert.ok(
+      Object.values(checks).some((c) => c.ok === false),
+      `some check fails: ${JSON.stringify(checks)}`,
+    );
+  } finally {
+    cleanUp(r.out);
+  }
+});
+
+test('paxos check --nemesis disk catches planted ack-before-fsync (a crash loses acknowledged votes)', () => {
+  const r = check(['--protocol', 'multi', '--seed', '18', '--plant', 'ack-before-fsync']);
+  try {
+    assert.equal(r.results.verdict, 'fail', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
+    assert.equal(r.code, 1);
+    const disk = r.results.disk as DiskOutcome[];
+    assert.deepEqual(
+      disk.map((d) => [d.damage, d.started]),
+      [['crash', true]],
+      'seed 18 crashes a replica and damages nothing: only what the lying cache held is lost',
+    );
     const checks = r.results.checks as Record<string, { ok: boolean | 'unknown' }>;
     assert.ok(
       Object.values(checks).some((c) => c.ok === false),
