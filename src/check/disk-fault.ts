@@ -6,7 +6,8 @@
  *    others and writes flow at full speed until the victims crash);
  * 2. f other replicas (the victims) are crashed; while each is down a copy
  *    of its data is taken into the check's scratch directory and its data is
- *    damaged;
+ *    damaged (a rollback puts back the copy taken while it was down in an
+ *    earlier fault, as a victim or a lagging replica);
  * 3. the lagging replicas and the victims are cut off together from the
  *    rest, and all of them started again from their data: the group is a
  *    majority of its own that holds the last writes only on the victims'
@@ -100,6 +101,10 @@ export class DiskFault {
     for (const node of this.lagging) {
       await this.c.driver.crash(node);
       this.laggingDown.add(node);
+      // While it is down anyway: a copy for a later fault to roll it back to.
+      const copy = join(this.c.scratchDir, `fault-${this.index}-node-${node}`);
+      copyData(this.c.driver.dataDir(node), copy);
+      this.c.copies.set(node, copy);
     }
     this.c.log(`  ${names(this.lagging)} crashed, so the next writes are chosen without them`);
     await this.c.sleep(LAG_WINDOW_MS);
