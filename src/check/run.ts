@@ -9,10 +9,11 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterClient } from '../cluster/client.js';
+import { paxosHome } from '../cluster/home.js';
 import { currentMembership } from '../cluster/membership-changes.js';
 import type { ClusterStatus } from '../cluster/orchestrator.js';
 import type { Membership } from '../core/membership.js';
@@ -24,12 +25,15 @@ import {
   checkDurability,
   checkIdentities,
   checkLinearizability,
+  checkRefusedNeverChosen,
 } from './checks.js';
 import type { CheckDriver } from './driver.js';
 import { AdminDriver } from './driver-admin.js';
+import type { DiskOutcome } from './disk-fault.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
+import { OrchestratorDriver } from './nemesis-driver.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
@@ -75,12 +79,15 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule;
   // so it is with --cluster, where nobody starts or stops replicas.
+  // The disk nemesis damages data directories on this machine, which a cluster on other hosts does not have here.
   const remote = o.clusterFile !== undefined;
-  const kinds = o.protocol === 'basic' || remote ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
+  const kinds = o.nemesis.filter(
+    (k) => !((o.protocol === 'basic' || remote) && k === 'membership') && !(remote && k === 'disk'),
+  );
   if (kinds.length < o.nemesis.length)
     o.log(
       remote
-        ? 'the membership nemesis is left out: with --cluster nothing starts or stops replicas'
+        ? 'the membership and disk nemeses are left out: with --cluster nothing starts or stops replicas, and their data is on other hosts'
         : 'the membership nemesis is left out: Basic Paxos has a fixed set of acceptors',
     );
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
@@ -102,7 +109,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
     );
     const driver = AdminDriver.open(o.clusterFile, o.log);
     try {
-      return await runAgainst(driver, o, schedule);
+      return await runAgainst(driver, o, schedule, { home: '', scratchDir: null });
     } finally {
       driver.close();
     }
@@ -110,11 +117,14 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
   if (!o.attach) startCluster(o);
   const cluster = await ClusterClient.connect(...((o.attach ? [] : [home]) as [string?]));
+  // The disk nemesis's copies of replicas' data: in a directory of the check's own, removed when it ends.
+  const scratchDir = kinds.includes('disk') ? mkdtempSync(join(o.outDir, 'disk-copies-')) : null;
   try {
-    return await runAgainst(cluster, o, schedule);
+    return await runAgainst(cluster, o, schedule, { home: home === '' ? paxosHome() : home, scratchDir });
   } finally {
     if (!o.attach) await cluster.down().catch(() => undefined);
     cluster.close();
+    if (scratchDir !== null) rmSync(scratchDir, { recursive: true, force: true });
   }
 }
 
@@ -149,6 +159,7 @@ async function runAgainst(
   cluster: CheckDriver,
   o: CheckOptions,
   schedule: readonly ScheduledFault[],
+  place: { readonly home: string; readonly scratchDir: string | null },
 ): Promise<CheckResults> {
   const started = performance.now();
   const nowMs = () => performance.now() - started;
@@ -190,7 +201,8 @@ async function runAgainst(
   const target = () =>
     leaderOf(status) ?? (o.protocol === 'basic' ? (status.replicas.find((r) => r.up)?.id ?? null) : null);
   const members = () => status.replicas.map((r) => r.id);
-  const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: target, members });
+  const diskOutcomes: DiskOutcome[] = [];
+  const nemesis = nemesisFor({ o, cluster, schedule, nowMs, record, leader: target, members, place, diskOutcomes });
   try {
     workload.start();
     await runFor(o, nowMs, () => workload.opsDone, nemesis);
@@ -222,7 +234,44 @@ async function runAgainst(
           final.clusterSize,
         )
       : null;
-  return conclude(o, events, schedule, logs, nowMs(), recovery, configuration);
+  return conclude(o, events, schedule, logs, nowMs(), recovery, configuration, diskOutcomes);
+}
+
+/** The nemesis of the run; the disk nemesis gets its driver, its scratch space and somewhere to say what it did. */
+function nemesisFor(x: {
+  o: CheckOptions;
+  cluster: CheckDriver;
+  schedule: readonly ScheduledFault[];
+  nowMs: () => number;
+  record: (e: HistoryEvent) => void;
+  leader: () => number | null;
+  members: () => readonly number[];
+  place: { readonly home: string; readonly scratchDir: string | null };
+  diskOutcomes: DiskOutcome[];
+}): NemesisRunner {
+  const { o, place } = x;
+  return new NemesisRunner({
+    cluster: x.cluster,
+    schedule: x.schedule,
+    nowMs: x.nowMs,
+    record: x.record,
+    log: o.log,
+    leader: x.leader,
+    members: x.members,
+    ...(place.scratchDir !== null && x.cluster instanceof ClusterClient
+      ? {
+          disk: {
+            driver: new OrchestratorDriver(x.cluster, place.home, o.log),
+            protocol: o.protocol,
+            scratchDir: place.scratchDir,
+            copies: new Map(),
+            log: o.log,
+            sleep,
+          },
+          diskDone: (outcomes) => x.diskOutcomes.push(...outcomes),
+        }
+      : {}),
+  });
 }
 
 /** Drives the nemesis until the run's time is up, with a progress line. */
@@ -271,6 +320,13 @@ function leaderOf(s: ClusterStatus): number | null {
   return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
 }
 
+/**
+ * How long the final reads may take in all: a cluster that answers every
+ * read with a timeout (a broken one, a planted bug) would otherwise hold the
+ * check for keys × 20 tries × the operation timeout.
+ */
+const FINAL_READS_BUDGET_MS = 30_000;
+
 /** After the heal, one read of every key that was touched, by a final process, retried until it succeeds (each try is recorded). */
 async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDriver, runId: string): Promise<void> {
   const keys = new Set<string>();
@@ -280,7 +336,12 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDri
   let seq = 0;
   const status = await cluster.status();
   const up = status.replicas.filter((r) => r.up).map((r) => r.id);
+  const deadline = performance.now() + FINAL_READS_BUDGET_MS;
   for (const key of keys) {
+    if (performance.now() > deadline) {
+      o.log(`final reads stopped after ${FINAL_READS_BUDGET_MS / 1000}s: ${key} and the keys after it were not read`);
+      return;
+    }
     for (let attempt = 0; attempt < 20; attempt++) {
       const node = up[(seq + attempt) % up.length]!;
       const done = await workload.runOne({
@@ -353,6 +414,7 @@ function conclude(
   durationMs: number,
   recovery: { ok: boolean; reason?: string },
   configuration: Membership | null,
+  disk: readonly DiskOutcome[],
 ): CheckResults {
   const { logs, compacted } = read;
   const ops = pairOperations(events);
@@ -360,8 +422,9 @@ function conclude(
   const agreement = checkAgreement(logs, compacted);
   const durability = checkDurability({ protocol: o.protocol, ops, logs, compacted });
   const identities = checkIdentities(ops);
+  const refusals = checkRefusedNeverChosen({ protocol: o.protocol, ops, logs });
   const verdict =
-    !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false
+    !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || !refusals.ok || lin.ok === false
       ? 'fail'
       : lin.ok === 'unknown'
         ? 'unknown'
@@ -382,6 +445,7 @@ function conclude(
     schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
     operations: counts,
     availability: availability(ops, schedule),
+    ...(disk.length > 0 ? { disk } : {}),
     ...(configuration !== null
       ? {
           configuration: {
@@ -411,10 +475,12 @@ function conclude(
         missing: durability.missing,
       },
       identities: { ok: identities.ok, reused: identities.reused },
+      refusedNeverChosen: { ok: refusals.ok, refusedWrites: refusals.refused, chosen: refusals.chosen },
       recovery,
     },
   };
-  writeOutputs(o, events, ops, schedule, results, lin.suspects, durationMs);
+  const suspects = new Set([...lin.suspects, ...refusals.suspects]);
+  writeOutputs(o, events, ops, schedule, results, suspects, durationMs);
   return results;
 }
 
@@ -449,7 +515,7 @@ function writeOutputs(
   const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
   writeFileSync(
     join(o.outDir, 'timeline.html'),
-    renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }),
+    renderTimeline({ title, verdict: verdictText(results), ops: timeline, nemesis, durationMs }),
     PRIVATE,
   );
   writeFileSync(
@@ -457,6 +523,27 @@ function writeOutputs(
     renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }),
     PRIVATE,
   );
+}
+
+/** The checks by the names the report gives them. */
+const CHECK_NAMES: Record<string, string> = {
+  linearizable: 'linearizable',
+  agreement: 'agreement',
+  durability: 'durability',
+  identities: 'identities unique',
+  refusedNeverChosen: 'refused answers never chosen',
+  recovery: 'recovery',
+};
+
+/** The verdict with the checks behind it, for the timeline's heading. */
+function verdictText(r: CheckResults): string {
+  const checks = r.checks as Record<string, { ok: boolean | 'unknown' } | undefined>;
+  const named = Object.entries(CHECK_NAMES);
+  const failed = named.filter(([k]) => checks[k]?.ok === false).map(([, name]) => name);
+  if (failed.length > 0) return `${r.verdict}: ${failed.join(', ')} failed`;
+  const undecided = named.filter(([k]) => checks[k]?.ok === 'unknown').map(([, name]) => name);
+  if (undecided.length > 0) return `${r.verdict}: ${undecided.join(', ')} undecided`;
+  return `${r.verdict}: ${named.map(([, name]) => name).join(', ')}`;
 }
 
 /** Most dots a latency plot draws; past it every k-th op is kept (and every unknown or highlighted one), so the file stays small. */

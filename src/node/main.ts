@@ -155,7 +155,7 @@ function log(line: string): void {
  * command sets it except `paxos check --plant`, and a replica running one
  * says so in its log.
  */
-const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'] as const;
+const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering', 'amnesia'] as const;
 type RealPlant = (typeof REAL_PLANTS)[number];
 
 function plantFromEnv(): RealPlant | null {
@@ -167,21 +167,32 @@ function plantFromEnv(): RealPlant | null {
 }
 
 /**
- * The planted bug "acknowledge before fsync": every write reports itself
- * durable at once and reaches the log 200 ms later, as a disk cache that
- * lies would. A SIGKILL cannot lose what the kernel already holds, so without
- * the delay no process crash could show the bug; with it, killing every
- * replica loses acknowledged accepts, as a power cut loses a lying cache.
+ * The planted bug "acknowledge before fsync": every append and checkpoint
+ * reports itself durable at once, and every write (lazy ones too) reaches
+ * the log 200 ms later, in the order made, as a disk cache that lies would.
+ * A SIGKILL cannot lose what the kernel already holds, so without the delay
+ * no process crash could show the bug; with it, a crash loses the last
+ * 200 ms of acknowledged promises and accepts, as a power cut loses a lying
+ * cache. (Delaying every write alike keeps the log a consistent earlier
+ * state: had the lazy records of which slots were chosen landed before the
+ * votes they follow, the restarted replica would still know those slots.)
  */
 const LYING_CACHE_MS = 200;
 /** How often a running replica checks that its data directory is still its own. */
 const DATA_DIR_CHECK_MS = 500;
 
 function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
+  // Timers of one delay fire in the order they were set, so the writes land in the order they were made.
+  const later = (write: () => void) => setTimeout(write, LYING_CACHE_MS);
   return {
     ...log,
     append: (records, done) => {
-      setTimeout(() => log.append(records, () => undefined), LYING_CACHE_MS);
+      later(() => log.append(records, () => undefined));
+      done(null);
+    },
+    appendLazy: (records) => later(() => log.appendLazy(records)),
+    checkpoint: (c, done) => {
+      later(() => log.checkpoint(c, () => undefined));
       done(null);
     },
   };
@@ -208,11 +219,14 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   //    (`paxos recover`: the lost data moves aside, under its lock, and a fresh directory says it is recovering;)
   if (args.recoverLostDisk) lock = setAsideUnderLock(args, lock);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
+  // The planted bug "amnesia" starts from whatever is left, as before issue 22's fix: no data where data is expected
+  // is taken for a new replica, and the log need not reach the mark (file-storage.ts cuts damage off, too).
+  const amnesia = plant === 'amnesia';
   const claim = checkIdentity({
     dataDir: args.dataDir,
     node: args.id,
     clusterId: args.clusterId,
-    expectData: args.expectData,
+    expectData: args.expectData && !amnesia,
   });
   // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
   let identity: Identity = claim.identity;
@@ -222,7 +236,8 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     log,
     ...(args.step ? { lazyFlushMs: null } : {}),
     owner: { clusterId: args.clusterId, node: args.id },
-    mustReach: claim.mustReach,
+    mustReach: amnesia ? null : claim.mustReach,
+    ...(amnesia ? { plantedAmnesia: true } : {}),
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
     ...(lock !== null ? { lock } : {}),
     preallocateBytes: PREALLOCATE_MAX_BYTES,

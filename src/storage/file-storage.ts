@@ -118,6 +118,13 @@ export interface FileStorageOptions {
   readonly lock?: DirLock;
   /** The most zero bytes kept ahead of the records (see PREALLOCATE_MAX_BYTES); 0 (the default) grows the file with each write. */
   readonly preallocateBytes?: number;
+  /**
+   * The planted bug "amnesia", only for `paxos check --plant amnesia` to
+   * show its disk nemesis catches it: the log is trusted whatever it lost, as
+   * before issue 22's fix. A damaged record is cut off like a torn tail, an
+   * empty or headerless log starts over, and the mark is not checked.
+   */
+  readonly plantedAmnesia?: boolean;
 }
 
 /** What the log needs of an open file (a FileHandle opened for reading and writing); tests pass a failing one. */
@@ -583,7 +590,7 @@ export class FileStorage<R> {
 /** Opens (creating if needed) the log in `dir`, recovering what it holds; see frame.ts for the policy. */
 export async function openFileStorage<R>(options: FileStorageOptions): Promise<FileStorage<R>> {
   // A log that must exist is never created in a directory that is gone: that would be starting from nothing.
-  const mustReach = options.mustReach ?? null;
+  const mustReach = options.plantedAmnesia === true ? null : (options.mustReach ?? null);
   if (mustReach !== null && !existsSync(options.dir)) {
     throw new DataDamagedError(
       `${join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME)} is missing with its whole directory, though its high-water mark says it had reached record ${mustReach}${forgot}`,
@@ -615,7 +622,8 @@ const forgot =
 
 async function openLog<R>(options: FileStorageOptions, releaseLock: () => void): Promise<FileStorage<R>> {
   const path = join(options.dir, options.fileName ?? DEFAULT_LOG_FILE_NAME);
-  const mustReach = options.mustReach ?? null;
+  const amnesia = options.plantedAmnesia === true;
+  const mustReach = amnesia ? null : (options.mustReach ?? null);
   // A temporary file is a checkpoint (or a log's creation) that a crash cut short: the files it was to replace are still whole.
   await rm(path + TEMP_SUFFIX, { force: true });
   await rm(join(options.dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), { force: true });
@@ -631,8 +639,9 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
     await rename(path + TEMP_SUFFIX, path);
     await syncDir(options.dir);
   }
+  if (amnesia) await plantedFreshStart(path, options);
   const bytes = await readFile(path);
-  const { records: all, validBytes, tornBytes } = decodeLog<unknown>(bytes, path);
+  const { records: all, validBytes, tornBytes } = decodeLog<unknown>(bytes, path, { damageAsTorn: amnesia });
   const reached = checkHeader(all, path, options.owner, mustReach);
   const records = all.slice(1) as R[];
   // In a preallocated log, zeros alone after the valid log are the room written ahead of it: the next write goes
@@ -671,6 +680,15 @@ async function openLog<R>(options: FileStorageOptions, releaseLock: () => void):
     ...(options.preallocateBytes !== undefined ? { preallocateBytes: options.preallocateBytes } : {}),
     ...(options.log !== undefined ? { log: options.log } : {}),
   });
+}
+
+/** The planted bug "amnesia": a log whose header is gone (emptied, cut or damaged there) is started over, empty. */
+async function plantedFreshStart(path: string, options: FileStorageOptions): Promise<void> {
+  const { records } = decodeLog<unknown>(await readFile(path), path, { damageAsTorn: true });
+  if (records.length > 0 && isLogHeader(records[0])) return;
+  options.log?.(`PLANTED BUG amnesia: ${path} has no header record; starting it over as if it were new`);
+  await writeWholeFile(path + TEMP_SUFFIX, encodeFrame(logHeader(0, options.owner)));
+  await rename(path + TEMP_SUFFIX, path);
 }
 
 /**

@@ -69,14 +69,16 @@ type FrameRead =
 const TORN: FrameRead = { kind: 'torn' };
 
 /** Reads a whole log under the recovery policy above; `file` only names it in errors. */
-export function decodeLog<R>(buf: Buffer, file: string): DecodedLog<R> {
+export function decodeLog<R>(buf: Buffer, file: string, planted?: { readonly damageAsTorn: boolean }): DecodedLog<R> {
   const zeroTail = zeroTailStart(buf);
   const records: R[] = [];
   let offset = 0;
   // Each pass consumes one whole frame (at least the header's 12 bytes), so the loop ends.
   while (offset < buf.length) {
     const frame = readFrame(buf, offset, zeroTail);
-    if (frame.kind === 'torn') return { records, validBytes: offset, tornBytes: buf.length - offset };
+    // The planted bug "amnesia" (paxos check --plant amnesia) takes any damaged record for a torn tail and cuts it off.
+    if (frame.kind === 'torn' || (frame.kind === 'damaged' && planted?.damageAsTorn === true))
+      return { records, validBytes: offset, tornBytes: buf.length - offset };
     if (frame.kind === 'damaged') throw corrupt(file, offset, frame.reason);
     records.push(parsePayload<R>(frame.payload, file, offset));
     offset = frame.end;

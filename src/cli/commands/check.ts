@@ -7,7 +7,7 @@ import { paxosHome } from '../../cluster/home.js';
 import { UsageError } from '../../errors.js';
 import { parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
 
-const PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'];
+const PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering', 'amnesia'];
 
 function nemesisFlag(raw: string): NemesisKind[] {
   try {
