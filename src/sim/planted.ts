@@ -152,6 +152,16 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
   },
+  {
+    name: 'amnesia',
+    what: 'a replica whose data directory is damaged, emptied or rolled back starts from what is left and votes',
+    simBugs: { amnesia: true },
+  },
+  {
+    name: 'ack-before-fsync',
+    what: 'a log that acknowledges a write before it is fsynced, so a power loss loses what was promised',
+    simBugs: { ackBeforeFsync: true },
+  },
 ];
 
 /**

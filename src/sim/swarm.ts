@@ -11,6 +11,7 @@
  */
 import { Random } from '../core/random.js';
 import type { Protocol } from '../core/types.js';
+import { DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
 import type { FaultProfile } from './profile.js';
 
 /** The fault kinds a seed switches on or off as a whole (off: its rate is zero). */
@@ -47,6 +48,8 @@ export interface SwarmSettings {
   readonly reuseIdentities: boolean;
   /** Multi: an administrator changes the configuration during the fault phase. */
   readonly membershipChanges: boolean;
+  /** Storage faults at crashes (disk-faults.ts): none, or the kinds this seed has on. */
+  readonly diskFaults: readonly DiskFaultKind[];
 }
 
 /** Settings the caller fixes (a profile may be fixed in part). */
@@ -110,6 +113,9 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
   const staleAdminRate = r.pick([0, 0.2, 0.5]);
   const earlyResubmitRate = r.pick([0, 0.1, 0.3]);
   const lateRetryRate = r.pick([0, 0.05, 0.2]);
+  // Drawn last, so adding them moved no earlier draw: half the seeds have storage faults, each kind with 60%.
+  const diskOn = r.chance(0.5);
+  const diskKinds = DISK_FAULT_KINDS.filter(() => r.chance(0.6));
   const election = f.electionTimeoutTicks ?? electionTimeoutTicks;
   return {
     clusterSize: f.clusterSize ?? (choice.drawClusterSize ? drawnSize : clusterSize),
@@ -126,6 +132,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     lateRetryRate: f.lateRetryRate ?? lateRetryRate,
     reuseIdentities: f.reuseIdentities ?? false,
     membershipChanges: protocol === 'multi' && (f.membershipChanges ?? seed % 2 === 1),
+    diskFaults: f.diskFaults ?? (diskOn ? diskKinds : []),
   };
 }
 
@@ -152,6 +159,7 @@ export function swarmFlags(s: SwarmSettings, protocol: Protocol): string {
     `--late-retry ${s.lateRetryRate}`,
     `--reuse-identities ${s.reuseIdentities ? 'on' : 'off'}`,
     protocol === 'multi' ? `--membership ${s.membershipChanges ? 'on' : 'off'}` : '',
+    `--disk-faults ${s.diskFaults.length === 0 ? 'none' : s.diskFaults.join(',')}`,
   ];
   return flags.filter((x) => x !== '').join(' ');
 }

@@ -136,7 +136,7 @@ function printFailure(out: (line: string) => void, f: SimResult, plantFlag: stri
   out(`  faults: ${f.profile}`);
   if (f.swarm !== undefined)
     out(
-      `  drawn: ${f.clusterSize} replicas, horizon ${f.swarm.sessionHorizonSlots}, snapshot every ${f.swarm.snapshotEverySlots}, election ${f.swarm.electionTimeoutTicks} ticks, heartbeat ${f.swarm.heartbeatTicks}, batch ${f.swarm.maxBatchEntries}, faults ${f.swarm.faults.join(',') || 'none'}`,
+      `  drawn: ${f.clusterSize} replicas, horizon ${f.swarm.sessionHorizonSlots}, snapshot every ${f.swarm.snapshotEverySlots}, election ${f.swarm.electionTimeoutTicks} ticks, heartbeat ${f.swarm.heartbeatTicks}, batch ${f.swarm.maxBatchEntries}, faults ${f.swarm.faults.join(',') || 'none'}, disk faults ${f.swarm.diskFaults.join(',') || 'none'}`,
     );
   out(`  reproduce: ${reproduction(f)}${plantFlag}`);
   out(`  the last ${f.trace.length} steps before it:`);
