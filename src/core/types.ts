@@ -248,6 +248,8 @@ export interface PlantedBugs {
   readonly twoChangesInFlight?: boolean;
   /** Multi: a removed replica still votes, and leaders still count its votes. */
   readonly removedStillCounted?: boolean;
+  /** Multi: a leader keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them. */
+  readonly resendChosenSlots?: boolean;
 }
 
 export interface CoreConfig {

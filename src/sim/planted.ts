@@ -162,6 +162,12 @@ export const PLANTS: readonly Plant[] = [
     what: 'a log that acknowledges a write before it is fsynced, so a power loss loses what was promised',
     simBugs: { ackBeforeFsync: true },
   },
+  {
+    name: 'resend-chosen-slots',
+    what: 'a leader that keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them',
+    bugs: { resendChosenSlots: true },
+    multiOnly: true,
+  },
 ];
 
 /**

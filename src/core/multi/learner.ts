@@ -126,6 +126,11 @@ export class Learner {
     if (m.entries.length > 0 && this.commitIndex < m.commitIndex) this.askFor(m.from);
   }
 
+  /** Whether this replica knows `slot` chosen (compacted, or in its chosen log). */
+  knowsChosen(slot: number): boolean {
+    return slot <= this.compactedThrough || this.chosen.has(slot);
+  }
+
   /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
   choose(slot: number, value: LogValue, ballot: Ballot | null): void {
     const { ctx } = this;

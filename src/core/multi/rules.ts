@@ -45,6 +45,9 @@ export interface Rules {
   readonly twoChangesInFlight: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
+  // Leading.
+  /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
+  readonly resendChosenSlots: boolean;
   /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
   quorumOf(voterCount: number, liveCount: number): number;
 }
@@ -68,6 +71,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,
     removedStillCounted: b.removedStillCounted === true,
+    resendChosenSlots: b.resendChosenSlots === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
