@@ -86,7 +86,7 @@ export class DiskFaults {
   private readonly copies = new Map<NodeId, DiskCopy>();
   /** The record a flip damaged, by node: where a lenient (planted) reader stops. */
   private readonly flippedRecord = new Map<NodeId, number>();
-  /** Faults applied, by kind. */
+  /** Faults that changed a disk, by kind. */
   readonly applied = new Map<DiskFaultKind, number>();
 
   constructor(
@@ -120,10 +120,17 @@ export class DiskFaults {
     const kind = this.draw(node);
     if (kind === null || !POWER_LOSS.includes(kind)) disk.keepPageCache();
     else disk.unsynced.length = 0;
-    if (kind === null) return;
+    if (kind !== null) this.inflict(kind, node, disk, inFlight);
+  }
+
+  /** Applies one fault to a crashed replica's disk (its page cache already kept or lost); returns what it did, or null when there was nothing for it to do. */
+  inflict(kind: DiskFaultKind, node: NodeId, disk: SimDisk, inFlight: readonly InFlightWrite[] = []): string | null {
+    const what = this.applyKind(kind, node, disk, inFlight);
+    if (what === null) return null;
+    if (DAMAGING.includes(kind)) this.damaged.add(node);
     this.applied.set(kind, (this.applied.get(kind) ?? 0) + 1);
-    const what = this.apply(kind, node, disk, inFlight);
-    if (what !== null) this.host.note(`node-${node} DISK FAULT ${kind}: ${what}`);
+    this.host.note(`node-${node} DISK FAULT ${kind}: ${what}`);
+    return what;
   }
 
   private draw(node: NodeId): DiskFaultKind | null {
@@ -143,13 +150,6 @@ export class DiskFaults {
       const bad = voters.filter((v) => v === node || this.damaged.has(v)).length;
       return bad <= Math.floor((voters.length - 1) / 2);
     });
-  }
-
-  /** Applies one fault; returns what it did, or null when there was nothing for it to do. */
-  private apply(kind: DiskFaultKind, node: NodeId, disk: SimDisk, inFlight: readonly InFlightWrite[]): string | null {
-    const what = this.applyKind(kind, node, disk, inFlight);
-    if (what !== null && DAMAGING.includes(kind)) this.damaged.add(node);
-    return what;
   }
 
   private applyKind(

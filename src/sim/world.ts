@@ -165,6 +165,8 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private readonly clients: SimClients<M>;
   /** Storage faults, when the seed has any on (their own stream: without them nothing is drawn). */
   private readonly diskFaults: DiskFaults | null;
+  /** The voters each replica's configuration named when it last crashed (disk faults count damage against it). */
+  private readonly lastVoters = new Map<NodeId, readonly NodeId[]>();
   /** Each replica's storage of its current incarnation: its writes in flight are what a power loss may land. */
   private readonly storages = new Map<NodeId, SimStorage>();
 
@@ -216,12 +218,26 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
         ? null
         : new DiskFaults(
             {
-              possibleConfigurations: () => [this.latestVoters(), ...this.admin.pendingConfigurations()],
+              possibleConfigurations: () => this.possibleConfigurations(),
               onLanded: (node, records) => this.onDurable(node, records),
               note: (line) => this.noteAndTrace(line),
             },
             { seed: opts.seed, kinds: diskKinds, amnesia: opts.simBugs?.amnesia === true },
           );
+  }
+
+  /**
+   * The configurations that may still need a quorum: the latest one any
+   * replica entered, each replica's own (one that has not yet learned how an
+   * epoch ended still needs that epoch's voters to learn it), and every
+   * change the administrator asked for that may yet be chosen.
+   */
+  private possibleConfigurations(): (readonly NodeId[])[] {
+    const own = this.nodes
+      .filter((n) => !n.retired)
+      .map((n) => n.replica?.inspectCore().view().membership?.voters ?? this.lastVoters.get(n.id))
+      .filter((v) => v !== undefined);
+    return [this.latestVoters(), ...own, ...this.admin.pendingConfigurations()];
   }
 
   /** Whether a start found the replica's data directory damaged: it stays down for the rest of the run. */
@@ -478,6 +494,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   crash(node: SimNode, where = ''): void {
     if (node.replica === null) return;
     node.life.alive = false;
+    if (this.diskFaults !== null) {
+      const voters = node.replica.inspectCore().view().membership?.voters;
+      if (voters !== undefined) this.lastVoters.set(node.id, voters);
+    }
     node.replica = null;
     node.links = null;
     const inFlight = this.storages.get(node.id)?.inFlight ?? [];
