@@ -165,7 +165,7 @@ export class SimStorage implements DurableLog<unknown> {
       this.inFlight.splice(this.inFlight.indexOf(write), 1);
       if (this.hooks.ackBeforeFsync) this.disk.unsynced.push(...batch);
       else this.disk.durable.push(...batch);
-      this.disk.lastAppended = batch.length;
+      this.disk.lastAppended = this.hooks.ackBeforeFsync ? 0 : batch.length;
       this.counts.records += batch.length;
       this.hooks.onDurable(batch);
       this.hooks.onWritten?.();
