@@ -250,6 +250,8 @@ export interface PlantedBugs {
   readonly removedStillCounted?: boolean;
   /** Multi: a leader keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them. */
   readonly resendChosenSlots?: boolean;
+  /** The shell writes a Ready's lazy records (what it learned chosen) after its strict ones in the same write. */
+  readonly lazyAfterStrict?: boolean;
 }
 
 export interface CoreConfig {

@@ -167,6 +167,17 @@ export const PLANTS: readonly Plant[] = [
     what: 'a leader that keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them',
     bugs: { resendChosenSlots: true },
     multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a takeover that re-proposes a slot already learned chosen, a follower that compacted it, batch 1, and the only other voter gone for good (a replica kept out by a damaged disk): default seed 466 of 1-3000 at 3 replicas, none of 1-300 at 3, 4 or 5',
+  },
+  {
+    name: 'lazy-after-strict',
+    what: "a replica that writes what it learned chosen after what it did because of it, in the same write (an epoch record before its stop-sign's chosen record)",
+    bugs: { lazyAfterStrict: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas",
   },
 ];
 
