@@ -101,6 +101,11 @@ export class DiskFaults {
     return this.out.has(node);
   }
 
+  /** How many replicas a start kept out. */
+  get keptOut(): number {
+    return this.out.size;
+  }
+
   /** Whether a fault damaged `node`'s directory (detected or not yet). */
   isDamaged(node: NodeId): boolean {
     return this.damaged.has(node);

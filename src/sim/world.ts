@@ -121,8 +121,8 @@ export interface SimResult {
   /** Multi: configuration changes asked for, and those that took effect (the run's last epoch). */
   readonly membership?: { readonly asked: number; readonly epochs: number };
   readonly profile: string;
-  /** Storage faults applied, by kind (only when some were on). */
-  readonly diskFaults?: Readonly<Record<string, number>>;
+  /** Storage faults that changed a disk, by kind, and replicas a start then kept out (only when some were on). */
+  readonly diskFaults?: { readonly applied: Readonly<Record<string, number>>; readonly keptOut: number };
   /** With swarm drawing: every setting the seed drew (printed as flags with a failing seed). */
   readonly swarm?: SwarmSettings;
   readonly trace: readonly string[];
@@ -300,7 +300,9 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       virtualMs: this.time,
       profile: this.profileText,
       ...(this.swarm !== null ? { swarm: this.swarm } : {}),
-      ...(this.diskFaults !== null ? { diskFaults: Object.fromEntries(this.diskFaults.applied) } : {}),
+      ...(this.diskFaults !== null
+        ? { diskFaults: { applied: Object.fromEntries(this.diskFaults.applied), keptOut: this.diskFaults.keptOut } }
+        : {}),
       snapshots: { ...this.snapshotCounts },
       ...(this.membershipChanges
         ? { membership: { asked: this.admin.changesAsked, epochs: this.checker.latestMembership().epoch } }

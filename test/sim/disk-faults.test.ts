@@ -196,7 +196,7 @@ test('schedules with every disk fault on keep every invariant; the planted stora
     for (let seed = 1; seed <= 8; seed++) {
       const r = runSchedule({ protocol, clusterSize: 3, seed, swarm: {}, diskFaults: all });
       assert.ok(r.ok && r.undecided === undefined, `${protocol} seed ${seed}: ${r.violation ?? r.undecided}`);
-      applied += Object.values(r.diskFaults ?? {}).reduce((x, y) => x + y, 0);
+      applied += Object.values(r.diskFaults?.applied ?? {}).reduce((x, y) => x + y, 0);
     }
     assert.ok(applied > 0, `${protocol}: no fault was applied in 8 seeds`);
   }
