@@ -252,6 +252,8 @@ export interface PlantedBugs {
   readonly resendChosenSlots?: boolean;
   /** The shell writes a Ready's lazy records (what it learned chosen) after its strict ones in the same write. */
   readonly lazyAfterStrict?: boolean;
+  /** Multi: a replica outside the configuration relays waiting commands on the same round-robin turn it polls for the log with. */
+  readonly sharedRelayTurn?: boolean;
 }
 
 export interface CoreConfig {

@@ -179,6 +179,15 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas",
   },
+  {
+    name: 'shared-relay-turn',
+    what: 'a removed replica that relays waiting commands on the turn it also polls for the log with, so every relay can go to one voter',
+    bugs: { sharedRelayTurn: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a replica removed while it holds a client command and the voter its relays alias onto gone for good (a damaged disk): default seed 5175 of 1-6000 at 3 replicas',
+  },
 ];
 
 /**

@@ -138,7 +138,7 @@ export class Clients {
     // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
     const { membership } = ctx.epochs;
     if (isVoter(membership, ctx.id)) return null;
-    return ctx.learner.nextOf(membership.voters);
+    return ctx.learner.nextOf(membership.voters, 'relay');
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {

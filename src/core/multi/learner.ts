@@ -28,6 +28,8 @@ export class Learner {
   private catchupSentTick = -Infinity;
   /** Which contact a learner asks next. */
   private turn = 0;
+  /** The turn of relaying waiting commands through voters (nextOf 'relay'). */
+  private relayTurn = 0;
 
   constructor(private readonly ctx: Context) {}
 
@@ -47,8 +49,12 @@ export class Learner {
   }
 
   /** The next of `list`, in turn: whom a learner asks, or hands a command to. */
-  nextOf(list: readonly NodeId[]): NodeId {
-    return list[this.turn++ % list.length]!;
+  nextOf(list: readonly NodeId[], purpose: 'log' | 'relay' = 'log'): NodeId {
+    // Each purpose keeps its own turn: with one counter, the polls for the log between two relays of a waiting
+    // command could add up to a multiple of the voters, so every relay went to the same voter, and a removed replica
+    // re-forwarded a client's command to a voter gone for good forever (seed 5175, multi, 3 replicas, disk faults).
+    const turn = purpose === 'relay' && !this.ctx.rules.sharedRelayTurn ? this.relayTurn++ : this.turn++;
+    return list[turn % list.length] as NodeId;
   }
 
   /**

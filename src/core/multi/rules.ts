@@ -48,6 +48,8 @@ export interface Rules {
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
+  /** Relaying a waiting command and polling for the log share one round-robin turn (breaks: liveness with a voter gone). */
+  readonly sharedRelayTurn: boolean;
   /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
   quorumOf(voterCount: number, liveCount: number): number;
 }
@@ -72,6 +74,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     twoChangesInFlight: b.twoChangesInFlight === true,
     removedStillCounted: b.removedStillCounted === true,
     resendChosenSlots: b.resendChosenSlots === true,
+    sharedRelayTurn: b.sharedRelayTurn === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
