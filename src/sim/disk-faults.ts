@@ -38,7 +38,7 @@ export type DiskFaultKind = (typeof DISK_FAULT_KINDS)[number];
 /** Kinds that are a power failure: the page cache dies with the machine. */
 const POWER_LOSS: readonly DiskFaultKind[] = ['torn', 'split', 'lost-write'];
 /** Kinds that may lose acknowledged state, and so must leave a majority of every configuration whole. */
-const DAMAGING: readonly DiskFaultKind[] = ['lost-write', 'truncate', 'flip', 'wipe', 'rollback'];
+export const DAMAGING: readonly DiskFaultKind[] = ['lost-write', 'truncate', 'flip', 'wipe', 'rollback'];
 
 /** Chance that a crash of a replica comes with a storage fault, when the seed has any on. */
 const FAULT_PER_CRASH = 0.5;
