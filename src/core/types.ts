@@ -263,6 +263,12 @@ export interface PlantedBugs {
   readonly stallAfterRefusedStopSign?: boolean;
   /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */
   readonly recoverWithoutReadmission?: boolean;
+  /** Multi: a leader keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them. */
+  readonly resendChosenSlots?: boolean;
+  /** The shell writes a Ready's lazy records (what it learned chosen) after its strict ones in the same write. */
+  readonly lazyAfterStrict?: boolean;
+  /** Multi: a replica outside the configuration relays waiting commands on the same round-robin turn it polls for the log with. */
+  readonly sharedRelayTurn?: boolean;
 }
 
 export interface CoreConfig {

@@ -337,8 +337,15 @@ export class Replica {
     };
     if (ready.persist.length > 0) {
       // With a checkpoint behind it, the checkpoint's completion (which comes after, in order) is what releases the Ready.
+      // Lazy records first: what a replica learned chosen must reach the disk no later than what it did because of
+      // it. A crash can leave any prefix of one write (a power loss tears it at a frame boundary), and a prefix with
+      // the epoch record of an applied stop-sign but not the chosen record of that stop-sign restarts the replica in
+      // an epoch whose opening it cannot show anyone (seed 2013, multi, 3 replicas, disk fault split: all four
+      // replicas stalled). A chosen record alone is always true, whatever follows it.
       this.opts.storage.append(
-        [...ready.persist, ...ready.persistLazy],
+        this.opts.core?.bugs?.lazyAfterStrict
+          ? [...ready.persist, ...ready.persistLazy]
+          : [...ready.persistLazy, ...ready.persist],
         checkpoint === null
           ? durable
           : (err) => {

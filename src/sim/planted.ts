@@ -208,6 +208,42 @@ export const PLANTS: readonly Plant[] = [
       why: 'the simulator does not lose disks yet, so no seed starts a replica recovering',
     },
   },
+  {
+    name: 'amnesia',
+    what: 'a replica whose data directory is damaged, emptied or rolled back starts from what is left and votes',
+    simBugs: { amnesia: true },
+  },
+  {
+    name: 'ack-before-fsync',
+    what: 'a log that acknowledges a write before it is fsynced, so a power loss loses what was promised',
+    simBugs: { ackBeforeFsync: true },
+  },
+  {
+    name: 'resend-chosen-slots',
+    what: 'a leader that keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them',
+    bugs: { resendChosenSlots: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a takeover that re-proposes a slot already learned chosen, a follower that compacted it, batch 1, and the only other voter gone for good (a replica kept out by a damaged disk): default seed 466 of 1-3000 at 3 replicas, none of 1-300 at 3, 4 or 5',
+  },
+  {
+    name: 'lazy-after-strict',
+    what: "a replica that writes what it learned chosen after what it did because of it, in the same write (an epoch record before its stop-sign's chosen record)",
+    bugs: { lazyAfterStrict: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas",
+  },
+  {
+    name: 'shared-relay-turn',
+    what: 'a removed replica that relays waiting commands on the turn it also polls for the log with, so every relay can go to one voter',
+    bugs: { sharedRelayTurn: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a replica removed while it holds a client command and the voter its relays alias onto gone for good (a damaged disk): default seed 5175 of 1-6000 at 3 replicas',
+  },
 ];
 
 /**

@@ -695,9 +695,10 @@ async function plantedFreshStart(path: string, options: FileStorageOptions): Pro
  * The log's reach, once its header shows it is whole: its first record is a
  * header, of this owner, and header base plus records reach the mark. A
  * torn header cannot come from a crash (a log is created whole), so a log
- * without a valid one is damage like any other.
+ * without a valid one is damage like any other. The simulator's storage
+ * faults (src/sim/disk-faults.ts) judge their damaged logs with it too.
  */
-function checkHeader(
+export function checkHeader(
   all: readonly unknown[],
   path: string,
   owner: LogOwner | undefined,

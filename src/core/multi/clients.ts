@@ -140,7 +140,7 @@ export class Clients {
     const { membership } = ctx.epochs;
     if (isVoter(membership, ctx.id) && !ctx.recovery.recovering) return null;
     const others = membership.voters.filter((v) => v !== ctx.id);
-    return others.length === 0 ? null : ctx.learner.nextOf(others);
+    return others.length === 0 ? null : ctx.learner.nextOf(others, 'relay');
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {

@@ -104,6 +104,11 @@ export class Leadership {
     const now = ctx.now();
     this.heartbeatDueTick = now + ctx.cfg.heartbeatTicks;
     const staleBefore = now - 2 * ctx.cfg.heartbeatTicks;
+    // A slot re-proposed at takeover may have been learned chosen already (choose() then has nothing new to forget):
+    // it needs no votes, and a peer that compacted it will never give one, so re-sending it first would hold back the
+    // slots behind it for good once the only other voters are gone (found with a replica kept out by a damaged disk).
+    if (!ctx.rules.resendChosenSlots)
+      for (const slot of [...this.inflight.keys()]) if (ctx.learner.knowsChosen(slot)) this.forget(slot);
     for (const to of ctx.epochs.sendTargets()) {
       const resend: SlotValue[] = [];
       for (const [slot, inf] of this.inflight) {

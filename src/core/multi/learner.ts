@@ -29,6 +29,8 @@ export class Learner {
   private catchupSentTick = -Infinity;
   /** Which contact a learner asks next. */
   private turn = 0;
+  /** The turn of relaying waiting commands through voters (nextOf 'relay'). */
+  private relayTurn = 0;
 
   constructor(private readonly ctx: Context) {}
 
@@ -48,8 +50,12 @@ export class Learner {
   }
 
   /** The next of `list`, in turn: whom a learner asks, or hands a command to. */
-  nextOf(list: readonly NodeId[]): NodeId {
-    return must(list[this.turn++ % list.length], 'a list to take turns over is not empty');
+  nextOf(list: readonly NodeId[], purpose: 'log' | 'relay' = 'log'): NodeId {
+    // Each purpose keeps its own turn: with one counter, the polls for the log between two relays of a waiting
+    // command could add up to a multiple of the voters, so every relay went to the same voter, and a removed replica
+    // re-forwarded a client's command to a voter gone for good forever (seed 5175, multi, 3 replicas, disk faults).
+    const turn = purpose === 'relay' && !this.ctx.rules.sharedRelayTurn ? this.relayTurn++ : this.turn++;
+    return must(list[turn % list.length], 'a list to take turns over is not empty');
   }
 
   /**
@@ -125,6 +131,11 @@ export class Learner {
       this.choose(e.slot, e.value, null);
     }
     if (m.entries.length > 0 && this.commitIndex < m.commitIndex) this.askFor(m.from);
+  }
+
+  /** Whether this replica knows `slot` chosen (compacted, or in its chosen log). */
+  knowsChosen(slot: number): boolean {
+    return slot <= this.compactedThrough || this.chosen.has(slot);
   }
 
   /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */

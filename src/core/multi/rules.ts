@@ -53,6 +53,11 @@ export interface Rules {
   readonly recoverWithoutReadmission: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
+  // Leading.
+  /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
+  readonly resendChosenSlots: boolean;
+  /** Relaying a waiting command and polling for the log share one round-robin turn (breaks: liveness with a voter gone). */
+  readonly sharedRelayTurn: boolean;
   /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
   quorumOf(voterCount: number, liveCount: number): number;
 }
@@ -80,6 +85,8 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     staleLeaderKeepsLeading: b.staleLeaderKeepsLeading === true,
     rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
+    resendChosenSlots: b.resendChosenSlots === true,
+    sharedRelayTurn: b.sharedRelayTurn === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
