@@ -98,8 +98,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** A replica started on a fresh disk after losing its own begins recovery; one that began it before goes on with it. */
   private recoveryFrom(ctx: Context, config: CoreConfig, recovered: MultiDurableState): Recovery {
-    if (config.recoverLostDisk !== true || recovered.recovery !== null)
-      return new Recovery(ctx, recovered.recovery);
+    if (config.recoverLostDisk !== true || recovered.recovery !== null) return new Recovery(ctx, recovered.recovery);
     const fresh = recovered.accepted.size === 0 && recovered.chosen.size === 0 && recovered.snapshot === null;
     if (!fresh || recovered.promised.round !== 0)
       throw new Error(
