@@ -33,7 +33,7 @@ import { AdminDriver } from './driver-admin.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
-import { OrchestratorDriver } from './nemesis-driver.js';
+import { OrchestratorDiskDriver } from './disk-driver.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
@@ -261,7 +261,7 @@ function nemesisFor(x: {
     ...(place.scratchDir !== null && x.cluster instanceof ClusterClient
       ? {
           disk: {
-            driver: new OrchestratorDriver(x.cluster, place.home, o.log),
+            driver: new OrchestratorDiskDriver(x.cluster, place.home, o.log),
             protocol: o.protocol,
             scratchDir: place.scratchDir,
             copies: new Map(),
