@@ -25,8 +25,8 @@
 import { join } from 'node:path';
 import { Random } from '../core/random.js';
 import { copyData, corruptLog, restoreData, rollBack, truncateLog, wipeData } from './disk-damage.js';
-import type { DiskDamage } from './nemesis.js';
 import type { DiskDriver } from './disk-driver.js';
+import type { DiskDamage } from './nemesis.js';
 
 /**
  * How long the lagging replicas are down before the victims crash: long

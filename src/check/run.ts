@@ -27,13 +27,13 @@ import {
   checkLinearizability,
   checkRefusedNeverChosen,
 } from './checks.js';
+import { OrchestratorDiskDriver } from './disk-driver.js';
 import type { DiskOutcome } from './disk-fault.js';
 import type { CheckDriver } from './driver.js';
 import { AdminDriver } from './driver-admin.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
-import { OrchestratorDiskDriver } from './disk-driver.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
