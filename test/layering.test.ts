@@ -42,6 +42,7 @@ const ORDER = [
   'bench',
   'check',
   'scenario',
+  'explore',
   'ui',
   'cli',
   'index',

@@ -3,7 +3,6 @@
  * its only randomness (election timeouts, backoff) comes from a seed handed in
  * as input, so one seed reproduces a whole simulated run.
  */
-import { must } from './must.js';
 
 export class Random {
   private state: number;
@@ -32,7 +31,9 @@ export class Random {
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('Random.pick on an empty list');
-    return must(items[this.int(0, items.length - 1)], 'an index drawn below the length is in the list');
+    // The index is below the length, so the element is there; it may itself be null or undefined (a list of
+    // optional values), which `must` would take for absence.
+    return items[this.int(0, items.length - 1)] as T;
   }
 
   /** A fresh 32-bit seed for a sub-generator, so parts of a run draw independently. */

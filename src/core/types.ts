@@ -261,6 +261,8 @@ export interface PlantedBugs {
   readonly rejudgeConfigOnReplay?: boolean;
   /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
   readonly stallAfterRefusedStopSign?: boolean;
+  /** Multi: a new leader waits forever to learn the slots below its floor from an acceptor that never answers. */
+  readonly waitForDecidedForever?: boolean;
   /** Multi: a new leader whose stop-sign apply refused proposes new values in slots after it where values were accepted. */
   readonly overwriteAfterRefusedStopSign?: boolean;
   /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */

@@ -9,7 +9,7 @@
  *   taken more often than it was sent is counted, not failed: the simulator
  *   duplicates messages, and so does `paxos duplicate` in step mode;
  * - each later incarnation recovered what the earlier ones asked to write
- *   (persist, then persistLazy, a checkpoint replacing the log and snapshot):
+ *   (persistLazy, then persist, a checkpoint replacing the log and snapshot):
  *   a prefix of it, since a kill may lose the unsynced tail;
  * - every successful client reply names a value some replica learned.
  *
@@ -144,7 +144,8 @@ export class ReplayChecks implements ReplayObserver {
     const disk = this.disks.get(node);
     if (disk === undefined) return;
     const state = disk.states.at(-1)!;
-    for (const r of [...ready.persist, ...ready.persistLazy]) state.records.push(JSON.stringify(r));
+    // The shell writes what was learned chosen first (node/replica.ts): lazy records, then the strict ones.
+    for (const r of [...ready.persistLazy, ...ready.persist]) state.records.push(JSON.stringify(r));
     if (ready.checkpoint !== null) {
       disk.states.push({
         snapshot: JSON.stringify(ready.checkpoint.snapshot),

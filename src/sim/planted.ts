@@ -255,6 +255,14 @@ export const PLANTS: readonly Plant[] = [
       why: 'it needs a stop-sign that apply refuses, a value chosen after it by a quorum that missed the stop-sign, and a takeover by one of them: the registered-sessions seeds found it at horizon 4; the default seeds never refuse a stop-sign',
     },
   },
+  {
+    name: 'wait-for-decided-forever',
+    what: 'a new leader that waits forever to learn the slots below its floor from an acceptor that never answers',
+    bugs: { waitForDecidedForever: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs the most decided acceptor of a phase 1 to be kept out for good (a damaged disk) before it sends the slots below its commit point, and two replicas out of five: default seed 52202 at 5 replicas',
+  },
 ];
 
 /**

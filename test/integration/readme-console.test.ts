@@ -80,6 +80,8 @@ const RUN: readonly { readonly first: string; readonly before?: string }[] = [
 
 /** Blocks not run, by their first command, and why. */
 const NOT_RUN: Readonly<Record<string, string>> = {
+  'paxos explore --protocol basic --plant accept-below-promise --depth 8 --out found.txt':
+    'a search of tens of thousands of states; test/explore runs bounded searches and a planted one through the binary',
   'paxos add': 'a membership change waits for catch-up and hand-over; covered by test/integration/membership.test.ts',
   'paxos status | head -4': 'shows the cluster after the membership block, which is not run',
   'paxos sim --seeds 2000 --from 1 --protocol multi -n 5': 'thousands of seeds take minutes',
@@ -111,6 +113,16 @@ const LOOSE: readonly { readonly command: RegExp; readonly why: string; readonly
     norm: (l) => l.replace(/\b(leader|follower|candidate)\b/g, '<role>').replace(/#N \(N, [^)]*\)/g, '#N (N, <value>)'),
   },
   {
+    command: /^paxos propose z=1 --timeout 3s/,
+    why: 'whether the leader had sent the command before it saw the majority gone: refused (never sent) or unknown (sent), both true',
+    norm: (l) => (/no quorum: N of N nodes reachable, N needed/.test(l) ? '<no quorum: refused or unknown>' : l),
+  },
+  {
+    command: /^paxos (up --fresh|down --wipe|reset)/,
+    why: 'how far each log has preallocated its zero room when it is deleted (the sizes it names)',
+    norm: (l) => l.replace(/\bN (B|KiB|MiB|GiB)\b/g, '<size>'),
+  },
+  {
     command: /^paxos logs node-2 --lines 4/,
     why: "a log's last lines depend on what the replica did last",
     norm: (l) => l.replace(/^(<time>) .*$/, '$1 ...'),
@@ -126,6 +138,7 @@ function normalise(line: string, home: string): string {
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
     .replace(/\d+(?:[.,]\d+)*/g, 'N')
     .replace(/\bN (\w+?)s\b/g, 'N $1')
+    .replace(/\bN round trips\b/g, 'N round trip')
     .replace(/\s+/g, ' ')
     .trim();
 }

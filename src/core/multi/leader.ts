@@ -59,6 +59,9 @@ export class Leadership {
    */
   private decidedFloor: number;
   private learnFrom: NodeId | null;
+  /** The commit point last seen to move, and when: a floor that is never reached ends this leadership. */
+  private learnedTo = 0;
+  private learnedSinceTick: number;
   /**
    * Where this leader proposed (or found) its epoch's stop-sign: it proposes
    * nothing after it, and what arrives meanwhile waits for the next epoch.
@@ -78,6 +81,7 @@ export class Leadership {
     this.heartbeatDueTick = ctx.now();
     this.decidedFloor = start.decidedFloor;
     this.learnFrom = start.learnFrom;
+    this.learnedSinceTick = ctx.now();
     this.stopSlot = start.stopSlot;
   }
 
@@ -91,7 +95,36 @@ export class Leadership {
       return;
     }
     if (ctx.now() >= this.heartbeatDueTick) this.sendHeartbeats();
+    if (this.cannotLearnDecided()) return;
     if (ctx.learner.catchupDue(2)) this.learnDecided();
+  }
+
+  /**
+   * Phase 1 put this leader's floor at another acceptor's commit point, to
+   * learn the slots below it from that acceptor rather than propose there. If
+   * that acceptor never answers (down for good: a damaged disk keeps it out),
+   * nobody else can say which values those are chosen with, and this
+   * leadership would wait forever (default seed 52202, multi, 5 replicas, disk
+   * faults). After two election timeouts without progress it steps down, so a
+   * new phase 1 among the replicas that are up learns those slots' values
+   * from their promises.
+   */
+  private cannotLearnDecided(): boolean {
+    const { ctx } = this;
+    const commit = ctx.learner.commitIndex;
+    if (commit >= this.decidedFloor || commit > this.learnedTo) {
+      this.learnedTo = commit;
+      this.learnedSinceTick = ctx.now();
+      return false;
+    }
+    if (ctx.now() - this.learnedSinceTick < 2 * ctx.cfg.electionTimeoutTicks || ctx.rules.waitForDecidedForever)
+      return false;
+    ctx.out.events.push({
+      type: 'note',
+      text: `node-${this.learnFrom ?? '?'} never sent the slots below #${this.decidedFloor}; stepping down to run phase 1 again`,
+    });
+    ctx.stepDown();
+    return true;
   }
 
   /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */

@@ -28,6 +28,8 @@ export interface Rules {
   readonly stallAfterRefusedStopSign: boolean;
   /** After a refused stop-sign, new values go where phase 1 found values accepted (breaks: a chosen value is kept). */
   readonly overwriteAfterRefusedStopSign: boolean;
+  /** A new leader waits forever for the slots below its floor from one acceptor (breaks: liveness). */
+  readonly waitForDecidedForever: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -88,6 +90,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
     overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
+    waitForDecidedForever: b.waitForDecidedForever === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
