@@ -295,6 +295,18 @@ export class BasicPaxos implements ProtocolCore<BasicMessage, BasicRecord> {
       );
       return;
     }
+    if (c.op === 'register') {
+      // Every Basic key is its own write-once instance: a retry can only learn the chosen value, so there are no sessions.
+      this.out.replies.push(
+        failure({
+          requestId: req.requestId,
+          outcome: 'refused',
+          code: 'config-invalid',
+          error: 'Basic Paxos has no client sessions: each key is decided once, and a retry learns the chosen value',
+        }),
+      );
+      return;
+    }
     const known = this.chosen.get(c.key);
     if (known !== undefined) {
       this.replyChosen(

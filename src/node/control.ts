@@ -6,6 +6,7 @@
 
 import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
 import { votersProblem } from '../core/membership.js';
+import { isSessionNumber } from '../core/multi/sessions.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
@@ -26,6 +27,13 @@ export type ControlRequest =
   | ({ readonly op: 'get'; readonly key: string } & CommandOptions)
   /** Multi: replace the configuration of epoch `fromEpoch` by `voters` (membership change), through the same path as propose. */
   | ({ readonly op: 'reconfigure'; readonly fromEpoch: number; readonly voters: readonly number[] } & CommandOptions)
+  /**
+   * Multi: open a client session, chosen in the log; the reply's value is its
+   * number. A client that retries its commands (through any replica) sends
+   * them as (that session, its own seq) and registers again when told
+   * `session-evicted`.
+   */
+  | ({ readonly op: 'register' } & Pick<CommandOptions, 'timeoutMs'>)
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
@@ -77,6 +85,10 @@ export function parseControlRequest(x: unknown): ControlRequest {
         voters: r.voters as number[],
         ...parseCommandOptions(r),
       };
+    case 'register': {
+      const { timeoutMs } = parseCommandOptions({ timeoutMs: r.timeoutMs });
+      return { op: 'register', ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    }
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -118,6 +130,11 @@ function parseCommandOptions(r: Obj): CommandOptions {
       throw new ControlError('a session is 1 to 64 letters, digits, dots, dashes or underscores');
     if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1)
       throw new ControlError('seq must be a whole number from 1');
+    // A name of the client's own would be numbered like a replica's own session, which only that replica may send.
+    if (!isSessionNumber(r.session))
+      throw new ControlError(
+        'a session is the number a register request answered with; register one first, or send no session',
+      );
     o.session = r.session;
     o.seq = r.seq as number;
   }
@@ -203,6 +220,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       );
     case 'reconfigure':
       return runCommand(ctx, configCommand(ctx, req), req);
+    case 'register':
+      return runCommand(ctx, { op: 'register' }, req);
     case 'status':
       return { status: ctx.replica.status() };
     case 'kv': {

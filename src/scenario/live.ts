@@ -59,7 +59,6 @@ interface LiveNode {
   /** Lazy records queued and not yet written: what a crash now loses. */
   kept: unknown[];
   /** Numbers the identities of this incarnation's client commands. */
-  requestSeq: number;
   /** The records the current incarnation started from, from its journal. */
   startedFrom: number | null;
   /** Whether it has written anything since the cluster started. */
@@ -218,17 +217,19 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    * one control connection, in order, so the next read finds it queued.
    */
   async request(id: number, command: Command): Promise<void> {
-    const r = this.up(id);
-    const identity = { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    this.up(id);
     const req =
       command.op === 'set'
         ? { op: 'propose', key: command.key, value: command.value }
         : command.op === 'get'
           ? { op: 'get', key: command.key }
-          : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
+          : command.op === 'register'
+            ? { op: 'register' }
+            : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
     this.cluster!.stepRequest(
       id,
-      { ...req, ...identity, timeoutMs: CLIENT_TIMEOUT_MS },
+      // No identity: the replica numbers it in its own incarnation's session, which only it ever sends.
+      { ...req, timeoutMs: CLIENT_TIMEOUT_MS },
       CLIENT_TIMEOUT_MS + 5000,
     ).catch(() => undefined);
     await this.settle();
@@ -380,7 +381,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       incarnation: r.incarnation + 1,
       expectedIn: 0,
       kept: [],
-      requestSeq: 0,
       startedFrom: null,
     });
     await this.settle();
@@ -493,5 +493,5 @@ const EXPLICIT_REFUSED =
   'explicit write completion (option persisted explicit, persisted) needs the scripted disk: real disks finish writes on their own, so run this scenario with --sim';
 
 function newNode(id: number): LiveNode {
-  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null, wrote: false };
+  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], startedFrom: null, wrote: false };
 }

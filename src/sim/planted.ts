@@ -152,6 +152,12 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
   },
+  {
+    name: 'early-session-eviction',
+    what: 'a session table that takes a request of an evicted session as new and applies it again (the old slot horizon)',
+    bugs: { applyEvictedSessions: true },
+    multiOnly: true,
+  },
 ];
 
 /**

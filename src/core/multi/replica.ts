@@ -98,7 +98,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     const ctx = (this.ctx = this.context());
     this.epochs = new Epochs(ctx, recovered.membership);
     this.random = new Random(this.cfg.randomSeed);
-    this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
+    this.machine = new KvMachine(
+      { maxSessions: this.cfg.maxSessions, horizonSlots: this.cfg.sessionHorizonSlots },
+      this.rules,
+    );
     this.clients = new Clients(ctx);
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);

@@ -162,7 +162,7 @@ export class Snapshots {
       type: 'note',
       text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)`,
     });
-    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
+    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership, s.slot);
     ctx.learner.advance();
   }
 }
