@@ -130,11 +130,6 @@ function parseCommandOptions(r: Obj): CommandOptions {
       throw new ControlError('a session is 1 to 64 letters, digits, dots, dashes or underscores');
     if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1)
       throw new ControlError('seq must be a whole number from 1');
-    // A name of the client's own would be numbered like a replica's own session, which only that replica may send.
-    if (!isSessionNumber(r.session))
-      throw new ControlError(
-        'a session is the number a register request answered with; register one first, or send no session',
-      );
     o.session = r.session;
     o.seq = r.seq as number;
   }
@@ -291,6 +286,12 @@ async function runCommand(
 ): Promise<(ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number }> {
   const started = performance.now();
   const identity = o.session !== undefined && o.seq !== undefined ? { session: o.session, seq: o.seq } : undefined;
+  // Multi: a name of the client's own would be taken for a replica's own session, which only that replica may send
+  // (its horizon rule is safe only then). Basic Paxos keeps no sessions: a retry there learns the chosen value.
+  if (identity !== undefined && !isSessionNumber(identity.session) && ctx.replica.status().view.protocol === 'multi')
+    throw new ControlError(
+      'a session is the number a register request answered with; register one first, or send no session',
+    );
   const reply = await ctx.replica.requestAsync(command, {
     ...(identity ? { identity } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
