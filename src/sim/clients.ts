@@ -7,7 +7,7 @@
  * stream.
  */
 
-import { commandId } from '../core/multi/sessions.js';
+import { commandId, commandText } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
 import {
@@ -78,6 +78,9 @@ interface SentRequest {
   answers: number;
 }
 
+/** Client ids of twins in the history start above every real client's. */
+const TWIN_CLIENTS = 100_000;
+
 /** A request is late when its replica is still the same incarnation this long after the deadline it was given. */
 const ANSWER_SLACK_MS = 1500;
 
@@ -92,6 +95,12 @@ export class SimClients<M extends PeerMessage> {
   private readonly refused: { id: string; what: string }[] = [];
   /** Value ids of requests refused because their session was evicted: chosen perhaps, but none may ever be applied. */
   private readonly evicted: { id: string; what: string }[] = [];
+  /** The command answered ok under each identity (Multi, reused identities): no other may be. */
+  private readonly okCommands = new Map<string, { text: string; what: string }>();
+  /** Identities a twin was sent under: a value id names two commands there, so refusals are judged by the history. */
+  private readonly twinned = new Set<string>();
+  /** Twins sent so far: each gets a client id of its own in the history, as the concurrent writer it is. */
+  private twins = 0;
   /** Value ids of writes answered ok: each must be chosen. */
   private readonly acknowledged: { id: string; what: string }[] = [];
   /**
@@ -250,8 +259,11 @@ export class SimClients<M extends PeerMessage> {
    * Identity reuse (swarm, switched per seed): another command under the
    * identity of `op`, built so that a naive encoding of both is the same
    * bytes (a key that swallows the value's head at a NUL), sent to the
-   * replica `op` is waiting at, now or a while later. It must never be
-   * answered ok: the identity belongs to `op`'s command.
+   * replica `op` is waiting at, now or a while later. Whichever of the two
+   * is chosen first under the identity is applied, and only that one may be
+   * answered ok (the other is refused as a reused identity): the twin is a
+   * client's write like any other, kept in the history (open until answered),
+   * so whatever it did shows in the reads.
    */
   private sendTwin(c: SimClient, op: ClientOp): void {
     const h = this.habits!;
@@ -279,15 +291,43 @@ export class SimClients<M extends PeerMessage> {
           `client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`,
         );
         const req = this.track(what, nodeId, node.life, 1000);
-        node.replica.request(twin, { identity: op.identity, timeoutMs: 1000 }, (reply) => {
+        const identity = op.identity;
+        this.twinned.add(commandId(identity));
+        world.checker.noteProposed(commandKey(twin), world.adapter.commandValueId(identity, ''));
+        const history = {
+          clientId: TWIN_CLIENTS + ++this.twins,
+          input: twin as KvInput,
+          callTime: world.now,
+          returnTime: Infinity,
+        } as HistoryOp;
+        this.history.push(history);
+        const life = node.life;
+        node.replica.request(twin, { identity, timeoutMs: 1000 }, (reply) => {
           this.answered(req);
-          if (reply.ok)
-            throw new InvariantViolation(
-              `exactly-once: ${what} was answered ok at node-${nodeId}: another command's identity`,
-            );
+          if (!life.alive) return;
+          world.noteAndTrace(
+            `client ${c.id} ← node-${nodeId} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`} (the reused identity)`,
+          );
+          if (reply.ok) {
+            this.noteOk(identity, twin, what);
+            history.output = { value: reply.value };
+            history.returnTime = world.now;
+          } else if (reply.outcome === 'refused') this.history.splice(this.history.indexOf(history), 1);
         });
       },
     });
+  }
+
+  /** One identity, one command answered ok: a second command answered ok under it was applied under a used identity. */
+  private noteOk(identity: CommandIdentity, command: Command, what: string): void {
+    const id = commandId(identity);
+    const text = commandText(command);
+    const first = this.okCommands.get(id);
+    if (first === undefined) this.okCommands.set(id, { text, what });
+    else if (first.text !== text)
+      throw new InvariantViolation(
+        `exactly-once: ${what} was answered ok under ${id}, which ${first.what} was answered ok under: two commands applied under one identity`,
+      );
   }
 
   private track(what: string, node: NodeId, life: { readonly alive: boolean }, timeoutMs: number): SentRequest | null {
@@ -421,6 +461,8 @@ export class SimClients<M extends PeerMessage> {
       op.history.output = { value: reply.value };
       op.history.returnTime = world.now;
       if (world.opts.protocol === 'multi' && reply.slot !== undefined) op.appliedSlot = reply.slot;
+      if (this.reusing() && op.lastIdentity !== undefined)
+        this.noteOk(op.lastIdentity, op.command, `client ${c.id}'s ${describeCommand(op.command)}`);
       world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
       // Basic: a set answered ok reports the key's chosen value, its own or an earlier one; only its own says it was chosen.
       const own = world.opts.protocol === 'multi' || (op.command.op === 'set' && reply.value === op.command.value);
@@ -435,6 +477,7 @@ export class SimClients<M extends PeerMessage> {
     }
     world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
     if (reply.code === 'session-evicted') return this.onEvicted(c, op, reply.outcome);
+    if (reply.code === 'identity-reused') return this.onIdentityReused(c, op);
     if (reply.outcome === 'unknown') op.maybeApplied = true;
     if (c.current !== op) return;
     if (reply.outcome === 'refused' && !op.maybeApplied && !world.settled) {
@@ -479,6 +522,18 @@ export class SimClients<M extends PeerMessage> {
       return;
     }
     op.done = true; // Its outcome stays unknown: the op stays open in the history forever.
+    this.next(c, op);
+  }
+
+  /**
+   * Another command took (or waits under) its identity: retrying under it can
+   * never apply this one, so the client stops. Never applied if no attempt
+   * may have been; otherwise its outcome stays unknown.
+   */
+  private onIdentityReused(c: SimClient, op: ClientOp): void {
+    if (c.current !== op || op.done) return;
+    op.done = true;
+    if (!op.maybeApplied) this.history.splice(this.history.indexOf(op.history), 1);
     this.next(c, op);
   }
 
@@ -527,7 +582,7 @@ export class SimClients<M extends PeerMessage> {
     const chosen = new Set<string>();
     for (const v of this.world.checker.chosenByDefinition.values()) chosen.add(v.valueId);
     for (const r of this.refused)
-      if (chosen.has(r.id))
+      if (chosen.has(r.id) && !this.twinned.has(r.id))
         throw new InvariantViolation(`refused means never chosen: ${r.what} was refused, but ${r.id} was chosen`);
     for (const a of this.acknowledged)
       if (!chosen.has(a.id))

@@ -43,7 +43,7 @@ const isNumber = (session: string) => /^[1-9][0-9]*$/.test(session);
 const formatBallot = (b: { round: number; node: number }) => `${b.round}.${b.node}`;
 
 export class SnapshotChecker {
-  /** Every command ever proposed in an accept, by its id: what a chosen id means. */
+  /** Every command ever proposed in an accept, by its slot and ballot: what was chosen there. */
   private readonly commands = new Map<string, Command>();
   /** Per node, per slot, the highest ballot it durably accepted there. */
   private readonly durableVotes = new Map<NodeId, Map<number, { round: number; node: number }>>();
@@ -55,14 +55,17 @@ export class SnapshotChecker {
 
   /** Learns what each id in an accept stands for (ids are unique per command, so the first sighting is enough). */
   onSend(m: MultiMessage): void {
-    if (m.type === 'accept') for (const e of m.entries) this.noteValue(e.value);
+    if (m.type === 'accept') for (const e of m.entries) this.noteValue(e.value, e.slot, m.ballot);
     if (m.type === 'promise') this.checkPromise(m);
   }
 
-  private noteValue(v: LogValue): void {
-    if (v.kind !== 'cmd' || this.commands.has(v.id)) return;
+  private noteValue(v: LogValue, slot: number, ballot: { round: number; node: number }): void {
+    if (v.kind !== 'cmd') return;
     const c = v.command;
-    this.commands.set(v.id, {
+    // A ballot's leader proposes one value per slot: the pair names the command even when a client reused its identity.
+    const at = `${slot}|${formatBallot(ballot)}`;
+    if (this.commands.has(at)) return;
+    this.commands.set(at, {
       base: v.base,
       session: v.identity.session,
       register: c.op === 'register',
@@ -82,7 +85,7 @@ export class SnapshotChecker {
     ballot: { round: number; node: number },
     entries: readonly { slot: number; value: LogValue }[],
   ): void {
-    for (const e of entries) this.noteValue(e.value);
+    for (const e of entries) this.noteValue(e.value, e.slot, ballot);
     const slots = entries.map((e) => e.slot);
     let votes = this.durableVotes.get(node);
     if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
@@ -133,7 +136,7 @@ export class SnapshotChecker {
         );
     }
     for (const [id, slot] of expected.applied) {
-      const session = this.commands.get(id)?.session ?? '';
+      const session = expected.sessionOf.get(id) ?? '';
       const kept = isNumber(session) ? expected.held.has(session) : slot >= s.slot - this.limits.horizonSlots;
       if (kept && !sessions.has(id))
         this.fail(
@@ -179,8 +182,14 @@ export class SnapshotChecker {
   private replay(
     node: NodeId,
     k: number,
-  ): { kv: Map<string, string>; applied: Map<string, number>; held: Map<string, number> } {
+  ): {
+    kv: Map<string, string>;
+    applied: Map<string, number>;
+    sessionOf: Map<string, string>;
+    held: Map<string, number>;
+  } {
     const kv = new Map<string, string>();
+    const sessionOf = new Map<string, string>();
     const applied = new Map<string, number>();
     /** Session → the slot of its last request, least recent first. */
     const held = new Map<string, number>();
@@ -188,12 +197,13 @@ export class SnapshotChecker {
       const c = this.chosen.get(String(slot));
       if (c === undefined) this.fail(node, k, `slot ${slot} is in it, but no durable majority chose anything there`);
       if (c.valueId === 'noop') continue;
-      const cmd = this.commands.get(c.valueId);
+      const cmd = this.commands.get(`${slot}|${formatBallot(c.ballot)}`);
       if (cmd === undefined) this.fail(node, k, `slot ${slot} holds ${c.valueId}, which no accept ever carried`);
       if (cmd.register) {
         // Once per identity, like any command of the replica's own session that carries it.
         if (applied.has(c.valueId) || (!isNumber(cmd.session) && slot - cmd.base > this.limits.horizonSlots)) continue;
         applied.set(c.valueId, slot);
+        sessionOf.set(c.valueId, cmd.session);
         while (held.size >= this.limits.maxSessions) held.delete(leastRecent(held));
         held.set(String(slot), slot);
         continue;
@@ -205,9 +215,10 @@ export class SnapshotChecker {
       } else if (slot - cmd.base > this.limits.horizonSlots) continue;
       if (applied.has(c.valueId)) continue;
       applied.set(c.valueId, slot);
+      sessionOf.set(c.valueId, cmd.session);
       if (cmd.set !== null) kv.set(cmd.set.key, cmd.set.value);
     }
-    return { kv, applied, held };
+    return { kv, applied, sessionOf, held };
   }
 }
 
