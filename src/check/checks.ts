@@ -98,6 +98,50 @@ export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
   return { ok: reused.length === 0, reused };
 }
 
+export interface RefusalVerdict {
+  readonly ok: boolean;
+  /** Writes a replica answered `refused` (known not chosen), the ones never sent included. */
+  readonly refused: number;
+  /** Refused writes whose value some replica has chosen all the same. */
+  readonly chosen: readonly string[];
+  /** Those operations, to highlight in the timeline. */
+  readonly suspects: ReadonlySet<CompletedOp>;
+}
+
+/**
+ * `refused` promises the value was not chosen and never will be: no replica's
+ * chosen state may hold the value of a write answered so (values are unique
+ * to their write). Multi-Paxos slots a replica compacted into its snapshot
+ * are not in its log and are not looked at; the other replicas' logs usually
+ * still hold them.
+ */
+export function checkRefusedNeverChosen(o: {
+  protocol: 'multi' | 'basic';
+  ops: readonly CompletedOp[];
+  logs: ReadonlyMap<number, ChosenLog>;
+}): RefusalVerdict {
+  const refused = o.ops.filter((op) => op.invoke.op === 'set' && op.completion?.type === 'fail');
+  const texts = new Map<number, Set<string>>();
+  for (const [node, log] of o.logs) texts.set(node, new Set([...log.values()].map((v) => v.text)));
+  const chosen: string[] = [];
+  const suspects = new Set<CompletedOp>();
+  for (const op of refused) {
+    const { key, value } = op.invoke;
+    for (const [node, log] of o.logs) {
+      const found =
+        o.protocol === 'multi' ? (texts.get(node)?.has(`${key}=${value}`) ?? false) : log.get(key)?.id === value;
+      if (!found) continue;
+      suspects.add(op);
+      if (chosen.length < 20)
+        chosen.push(
+          `node-${node} chose ${key}=${value}, which client ${op.invoke.process} was told was refused (${op.completion?.code ?? '?'}: ${op.completion?.error ?? ''})`,
+        );
+      break;
+    }
+  }
+  return { ok: suspects.size === 0, refused: refused.length, chosen, suspects };
+}
+
 export interface DurabilityVerdict {
   readonly ok: boolean;
   readonly acknowledged: number;

@@ -50,6 +50,7 @@ const BAND_FILL: Readonly<Record<string, string>> = {
   'n-partition': '#2e86de',
   'n-delay': '#17a2a2',
   'n-kill-all': '#a4161a',
+  'n-disk': '#8b5e3c',
   'n-other': '#888888',
 };
 

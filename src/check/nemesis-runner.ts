@@ -5,13 +5,14 @@
  * cannot be applied (its target already down, say) is recorded and logged,
  * never fatal: the run goes on and says what happened.
  */
-import type { ClusterClient } from '../cluster/client.js';
 import { addOn, removeOn } from '../cluster/membership-changes.js';
+import type { CheckDriver } from './driver.js';
+import { DiskFault, type DiskFaultContext, type DiskOutcome } from './disk-fault.js';
 import type { HistoryEvent } from './history.js';
 import { describeFault, type Fault, type ScheduledFault, type Target } from './nemesis.js';
 
 export interface NemesisRunnerOptions {
-  readonly cluster: ClusterClient;
+  readonly cluster: CheckDriver;
   readonly schedule: readonly ScheduledFault[];
   readonly nowMs: () => number;
   readonly record: (e: HistoryEvent) => void;
@@ -19,6 +20,10 @@ export interface NemesisRunnerOptions {
   readonly leader: () => number | null;
   /** The replicas in the cluster now (ids change as the membership nemesis adds and removes them). */
   readonly members: () => readonly number[];
+  /** What the disk nemesis needs (its driver, scratch space and copies); without it a disk fault cannot be applied. */
+  readonly disk?: DiskFaultContext;
+  /** Receives what each disk fault did to each of its victims, once the fault has ended. */
+  readonly diskDone?: (outcomes: readonly DiskOutcome[]) => void;
 }
 
 /** How long one `paxos add` or `paxos remove` of the membership nemesis may take (a learner's catch-up included). */
@@ -33,6 +38,8 @@ interface Active {
   partitioned: boolean;
   /** A membership fault's first change, which its end undoes. */
   changed: { readonly added: number | null; readonly removed: number | null } | null;
+  /** A disk fault, whose end heals and brings its refused victims back. */
+  disk: DiskFault | null;
 }
 
 export class NemesisRunner {
@@ -65,7 +72,15 @@ export class NemesisRunner {
     const text = describeFault(s.fault);
     this.o.record({ type: 'nemesis', phase: 'start', kind: s.fault.kind, description: text, timeMs: this.o.nowMs() });
     this.o.log(`${(this.o.nowMs() / 1000).toFixed(1)}s nemesis: ${text}`);
-    const active: Active = { scheduled: s, killed: [], paused: [], net: false, partitioned: false, changed: null };
+    const active: Active = {
+      scheduled: s,
+      killed: [],
+      paused: [],
+      net: false,
+      partitioned: false,
+      changed: null,
+      disk: null,
+    };
     this.active = active;
     await this.apply(s.fault, active).catch((err: Error) => this.o.log(`  nemesis could not ${text}: ${err.message}`));
   }
@@ -104,6 +119,12 @@ export class NemesisRunner {
         return;
       case 'membership':
         return this.changeMembership(f.how, a);
+      case 'disk': {
+        if (this.o.disk === undefined) throw new Error('this check has no driver for the disk nemesis');
+        a.disk = new DiskFault(this.o.disk, f.damage, f.seed, this.next);
+        // Basic Paxos has no leader (leader() names a stand-in there).
+        return a.disk.start(this.o.members(), this.o.disk.protocol === 'multi' ? this.o.leader() : null);
+      }
     }
   }
 
@@ -181,6 +202,13 @@ export class NemesisRunner {
         await addOn(this.changeContext());
       });
     if (a.net) await undo('restore the network', () => c.net({ delayMs: null, dropRate: 0 }));
+    const disk = a.disk;
+    if (disk !== null) {
+      await undo('end the disk fault', () => disk.end());
+      for (const o of disk.outcomes)
+        if (o.broughtBack !== undefined) this.o.log(`  node-${o.node}, refused at its start: ${o.broughtBack}`);
+      this.o.diskDone?.(disk.outcomes);
+    }
     const text = describeFault(a.scheduled.fault);
     this.o.record({
       type: 'nemesis',

@@ -15,6 +15,7 @@ export const NEMESIS_KINDS = [
   'drop',
   'kill-all',
   'membership',
+  'disk',
 ] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
@@ -35,7 +36,22 @@ export type Fault =
    * (a new one, or the leader), shrink removes a voter then adds a fresh
    * replica, replace swaps a voter for a new replica.
    */
-  | { readonly kind: 'membership'; readonly how: 'grow' | 'shrink' | 'replace' };
+  | { readonly kind: 'membership'; readonly how: 'grow' | 'shrink' | 'replace' }
+  /**
+   * A minority's disk (see disk-fault.ts): its replicas are crashed, their
+   * data damaged as `damage` says, and restarted; `seed` picks the replicas,
+   * the lagging ones and the bytes when the fault starts.
+   */
+  | { readonly kind: 'disk'; readonly damage: DiskDamage; readonly seed: number };
+
+/**
+ * What the disk nemesis does to a crashed replica's data: nothing beyond the
+ * crash (only what never reached the disk is lost, as at a power cut), a log
+ * cut short, a byte flipped, the directory put back from an earlier copy,
+ * or the directory's files deleted.
+ */
+export const DISK_DAMAGES = ['crash', 'truncate', 'corrupt', 'rollback', 'wipe'] as const;
+export type DiskDamage = (typeof DISK_DAMAGES)[number];
 
 export interface ScheduledFault {
   readonly fault: Fault;
@@ -85,6 +101,8 @@ function drawFault(random: Random, kind: NemesisKind, n: number): Fault {
       return { kind };
     case 'membership':
       return { kind, how: random.pick(['grow', 'shrink', 'replace'] as const) };
+    case 'disk':
+      return { kind, damage: random.pick(DISK_DAMAGES), seed: random.int(1, 2 ** 30) };
   }
 }
 
@@ -130,8 +148,17 @@ export function describeFault(f: Fault): string {
         : f.how === 'shrink'
           ? 'remove a voter, add a fresh replica at the end'
           : 'replace a voter by a fresh replica';
+    case 'disk':
+      return `disk: crash a minority${f.damage === 'crash' ? '' : `, ${DAMAGE_TEXT[f.damage]}`}, restart it while the replicas that missed the last writes are cut off from the rest`;
   }
 }
+
+const DAMAGE_TEXT: Record<Exclude<DiskDamage, 'crash'>, string> = {
+  truncate: 'truncate its log',
+  corrupt: 'flip a byte of its log',
+  rollback: 'roll its data back to an earlier copy',
+  wipe: 'wipe its data',
+};
 
 export function parseNemesis(text: string): NemesisKind[] {
   if (text.trim() === '' || text === 'none') return [];

@@ -114,7 +114,7 @@ export function timeSpan(ops: readonly TimelineOp[], nemesis: readonly NemesisPe
 }
 
 /** Nemesis kinds with their own colour; anything else is drawn as `other`. */
-const KNOWN_KINDS = ['kill', 'pause', 'partition', 'delay', 'kill-all'] as const;
+const KNOWN_KINDS = ['kill', 'pause', 'partition', 'delay', 'kill-all', 'disk'] as const;
 
 /** A CSS class for a nemesis kind; never user text, so it cannot break out of the attribute. */
 export function kindClass(kind: string): string {
@@ -264,6 +264,7 @@ h2{font-size:15px;margin:16px 0 6px}
 .n-partition{background:rgba(46,134,222,.16)}.nlabel.n-partition{background:rgba(46,134,222,.45)}
 .n-delay{background:rgba(23,162,162,.16)}.nlabel.n-delay{background:rgba(23,162,162,.45)}
 .n-kill-all{background:rgba(164,22,26,.2)}.nlabel.n-kill-all{background:rgba(164,22,26,.55);color:#fff}
+.n-disk{background:rgba(139,94,60,.18)}.nlabel.n-disk{background:rgba(139,94,60,.5);color:#fff}
 .n-other{background:rgba(120,120,120,.16)}.nlabel.n-other{background:rgba(120,120,120,.45)}
 table{border-collapse:collapse;font-size:12px}
 td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}

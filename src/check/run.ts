@@ -9,10 +9,11 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterClient } from '../cluster/client.js';
+import { paxosHome } from '../cluster/home.js';
 import { currentMembership } from '../cluster/membership-changes.js';
 import type { ClusterStatus } from '../cluster/orchestrator.js';
 import type { Membership } from '../core/membership.js';
@@ -24,10 +25,15 @@ import {
   checkDurability,
   checkIdentities,
   checkLinearizability,
+  checkRefusedNeverChosen,
 } from './checks.js';
+import type { CheckDriver } from './driver.js';
+import { AdminDriver } from './driver-admin.js';
+import type { DiskOutcome } from './disk-fault.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
+import { OrchestratorDriver } from './nemesis-driver.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
@@ -46,6 +52,8 @@ export interface CheckOptions {
   readonly outDir: string;
   /** Use the cluster running in PAXOS_HOME instead of starting one. */
   readonly attach: boolean;
+  /** Replicas on other hosts, described by a cluster file: driven through their admin API, never started or stopped. */
+  readonly clusterFile?: string;
   /** Where a cluster of its own lives (its PAXOS_HOME). */
   readonly clusterHome: string;
   /** A bug planted in the replicas (PAXOS_PLANT), to show the check catches it. */
@@ -69,10 +77,19 @@ const SETTLE_TIMEOUT_MS = 30_000;
 export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   // The history and timeline quote every value written: the results are private to the user, like the logs.
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
-  // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule.
-  const kinds = o.protocol === 'basic' ? o.nemesis.filter((k) => k !== 'membership') : o.nemesis;
+  // Basic Paxos has fixed acceptors (it refuses membership change), so that fault is left out of its schedule;
+  // so it is with --cluster, where nobody starts or stops replicas.
+  // The disk nemesis damages data directories on this machine, which a cluster on other hosts does not have here.
+  const remote = o.clusterFile !== undefined;
+  const kinds = o.nemesis.filter(
+    (k) => !((o.protocol === 'basic' || remote) && k === 'membership') && !(remote && k === 'disk'),
+  );
   if (kinds.length < o.nemesis.length)
-    o.log('the membership nemesis is left out: Basic Paxos has a fixed set of acceptors');
+    o.log(
+      remote
+        ? 'the membership and disk nemeses are left out: with --cluster nothing starts or stops replicas, and their data is on other hosts'
+        : 'the membership nemesis is left out: Basic Paxos has a fixed set of acceptors',
+    );
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
   o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
   for (const f of schedule)
@@ -86,14 +103,28 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
     )}\n`,
     PRIVATE,
   );
+  if (o.clusterFile !== undefined) {
+    o.log(
+      "with --cluster, kill is the admin API's crash (the supervisor restarts the replica) and pause its freeze; partitions, delay and drop are rule sets that expire",
+    );
+    const driver = AdminDriver.open(o.clusterFile, o.log);
+    try {
+      return await runAgainst(driver, o, schedule, { home: '', scratchDir: null });
+    } finally {
+      driver.close();
+    }
+  }
   const home = o.attach ? (process.env.PAXOS_HOME ?? '') : o.clusterHome;
   if (!o.attach) startCluster(o);
   const cluster = await ClusterClient.connect(...((o.attach ? [] : [home]) as [string?]));
+  // The disk nemesis's copies of replicas' data: in a directory of the check's own, removed when it ends.
+  const scratchDir = kinds.includes('disk') ? mkdtempSync(join(o.outDir, 'disk-copies-')) : null;
   try {
-    return await runAgainst(cluster, o, schedule);
+    return await runAgainst(cluster, o, schedule, { home: home === '' ? paxosHome() : home, scratchDir });
   } finally {
     if (!o.attach) await cluster.down().catch(() => undefined);
     cluster.close();
+    if (scratchDir !== null) rmSync(scratchDir, { recursive: true, force: true });
   }
 }
 
@@ -125,9 +156,10 @@ function startCluster(o: CheckOptions): void {
 }
 
 async function runAgainst(
-  cluster: ClusterClient,
+  cluster: CheckDriver,
   o: CheckOptions,
   schedule: readonly ScheduledFault[],
+  place: { readonly home: string; readonly scratchDir: string | null },
 ): Promise<CheckResults> {
   const started = performance.now();
   const nowMs = () => performance.now() - started;
@@ -162,12 +194,15 @@ async function runAgainst(
     nowMs,
     record,
     candidates: () => status.replicas.filter((r) => r.up).map((r) => r.id),
+    // A cluster the check did not start holds earlier runs' keys, which its history could not explain.
+    ...(o.clusterFile !== undefined ? { keyPrefix: keyPrefixOf(runId) } : {}),
   });
   // Basic Paxos has no leader: a fault aimed at "the leader" hits the lowest-numbered replica that is up.
   const target = () =>
     leaderOf(status) ?? (o.protocol === 'basic' ? (status.replicas.find((r) => r.up)?.id ?? null) : null);
   const members = () => status.replicas.map((r) => r.id);
-  const nemesis = new NemesisRunner({ cluster, schedule, nowMs, record, log: o.log, leader: target, members });
+  const diskOutcomes: DiskOutcome[] = [];
+  const nemesis = nemesisFor({ o, cluster, schedule, nowMs, record, leader: target, members, place, diskOutcomes });
   try {
     workload.start();
     await runFor(o, nowMs, () => workload.opsDone, nemesis);
@@ -184,6 +219,8 @@ async function runAgainst(
     (err: Error) => ({ ok: false as const, reason: err.message }),
   );
   if (recovery.ok) await finalReads(o, workload, cluster, runId);
+  // The final reads dialled afresh: their connections close too, or a cluster this check does not stop keeps it alive.
+  await workload.stop();
   const final = await cluster.status();
   const logs = await convergedLogs(
     cluster,
@@ -197,7 +234,44 @@ async function runAgainst(
           final.clusterSize,
         )
       : null;
-  return conclude(o, events, schedule, logs, nowMs(), recovery, configuration);
+  return conclude(o, events, schedule, logs, nowMs(), recovery, configuration, diskOutcomes);
+}
+
+/** The nemesis of the run; the disk nemesis gets its driver, its scratch space and somewhere to say what it did. */
+function nemesisFor(x: {
+  o: CheckOptions;
+  cluster: CheckDriver;
+  schedule: readonly ScheduledFault[];
+  nowMs: () => number;
+  record: (e: HistoryEvent) => void;
+  leader: () => number | null;
+  members: () => readonly number[];
+  place: { readonly home: string; readonly scratchDir: string | null };
+  diskOutcomes: DiskOutcome[];
+}): NemesisRunner {
+  const { o, place } = x;
+  return new NemesisRunner({
+    cluster: x.cluster,
+    schedule: x.schedule,
+    nowMs: x.nowMs,
+    record: x.record,
+    log: o.log,
+    leader: x.leader,
+    members: x.members,
+    ...(place.scratchDir !== null && x.cluster instanceof ClusterClient
+      ? {
+          disk: {
+            driver: new OrchestratorDriver(x.cluster, place.home, o.log),
+            protocol: o.protocol,
+            scratchDir: place.scratchDir,
+            copies: new Map(),
+            log: o.log,
+            sleep,
+          },
+          diskDone: (outcomes) => x.diskOutcomes.push(...outcomes),
+        }
+      : {}),
+  });
 }
 
 /** Drives the nemesis until the run's time is up, with a progress line. */
@@ -216,7 +290,7 @@ async function runFor(
 }
 
 /** Heals the network, resumes and restarts every replica: the end of every fault. */
-async function recover(cluster: ClusterClient): Promise<void> {
+async function recover(cluster: CheckDriver): Promise<void> {
   await cluster.heal().catch(() => undefined);
   await cluster.net({ delayMs: null, dropRate: 0 }).catch(() => undefined);
   await cluster.resumeAll().catch(() => undefined);
@@ -224,7 +298,7 @@ async function recover(cluster: ClusterClient): Promise<void> {
 }
 
 /** Every replica up and, in Multi-Paxos, a leader known: the cluster can decide again. */
-async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', timeoutMs: number): Promise<void> {
+async function waitReady(cluster: CheckDriver, protocol: 'multi' | 'basic', timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let last: ClusterStatus | null = null;
   while (performance.now() < deadline) {
@@ -238,19 +312,36 @@ async function waitReady(cluster: ClusterClient, protocol: 'multi' | 'basic', ti
   );
 }
 
+function keyPrefixOf(runId: string): string {
+  return `chk-${runId}-k`;
+}
+
 function leaderOf(s: ClusterStatus): number | null {
   return s.replicas.find((r) => r.up && r.status?.view.role === 'leader')?.id ?? null;
 }
 
+/**
+ * How long the final reads may take in all: a cluster that answers every
+ * read with a timeout (a broken one, a planted bug) would otherwise hold the
+ * check for keys × 20 tries × the operation timeout.
+ */
+const FINAL_READS_BUDGET_MS = 30_000;
+
 /** After the heal, one read of every key that was touched, by a final process, retried until it succeeds (each try is recorded). */
-async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterClient, runId: string): Promise<void> {
+async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDriver, runId: string): Promise<void> {
   const keys = new Set<string>();
   const keyCount = o.protocol === 'basic' ? o.keys * 40 : o.keys;
-  for (let k = 1; k <= keyCount; k++) keys.add(`k${k}`);
+  const prefix = o.clusterFile !== undefined ? keyPrefixOf(runId) : 'k';
+  for (let k = 1; k <= keyCount; k++) keys.add(`${prefix}${k}`);
   let seq = 0;
   const status = await cluster.status();
   const up = status.replicas.filter((r) => r.up).map((r) => r.id);
+  const deadline = performance.now() + FINAL_READS_BUDGET_MS;
   for (const key of keys) {
+    if (performance.now() > deadline) {
+      o.log(`final reads stopped after ${FINAL_READS_BUDGET_MS / 1000}s: ${key} and the keys after it were not read`);
+      return;
+    }
     for (let attempt = 0; attempt < 20; attempt++) {
       const node = up[(seq + attempt) % up.length]!;
       const done = await workload.runOne({
@@ -271,7 +362,7 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: ClusterC
 
 /** Every replica's chosen log, read until they stop changing (catch-up after the restarts) or a bound passes. */
 async function convergedLogs(
-  cluster: ClusterClient,
+  cluster: CheckDriver,
   nodes: readonly number[],
 ): Promise<{ logs: Map<number, ChosenLog>; compacted: Map<number, number> }> {
   let logs = new Map<number, ChosenLog>();
@@ -294,7 +385,7 @@ async function convergedLogs(
   return { logs, compacted };
 }
 
-async function readLog(cluster: ClusterClient, node: number): Promise<{ log: ChosenLog; compactedThrough: number }> {
+async function readLog(cluster: CheckDriver, node: number): Promise<{ log: ChosenLog; compactedThrough: number }> {
   const log: ChosenLog = new Map();
   let compactedThrough = 0;
   const conn = await cluster.replica(node);
@@ -324,6 +415,7 @@ function conclude(
   durationMs: number,
   recovery: { ok: boolean; reason?: string },
   configuration: Membership | null,
+  disk: readonly DiskOutcome[],
 ): CheckResults {
   const { logs, compacted } = read;
   const ops = pairOperations(events);
@@ -331,8 +423,9 @@ function conclude(
   const agreement = checkAgreement(logs, compacted);
   const durability = checkDurability({ protocol: o.protocol, ops, logs, compacted });
   const identities = checkIdentities(ops);
+  const refusals = checkRefusedNeverChosen({ protocol: o.protocol, ops, logs });
   const verdict =
-    !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || lin.ok === false
+    !recovery.ok || !agreement.ok || !durability.ok || !identities.ok || !refusals.ok || lin.ok === false
       ? 'fail'
       : lin.ok === 'unknown'
         ? 'unknown'
@@ -353,6 +446,7 @@ function conclude(
     schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
     operations: counts,
     availability: availability(ops, schedule),
+    ...(disk.length > 0 ? { disk } : {}),
     ...(configuration !== null
       ? {
           configuration: {
@@ -382,10 +476,12 @@ function conclude(
         missing: durability.missing,
       },
       identities: { ok: identities.ok, reused: identities.reused },
+      refusedNeverChosen: { ok: refusals.ok, refusedWrites: refusals.refused, chosen: refusals.chosen },
       recovery,
     },
   };
-  writeOutputs(o, events, ops, schedule, results, lin.suspects, durationMs);
+  const suspects = new Set([...lin.suspects, ...refusals.suspects]);
+  writeOutputs(o, events, ops, schedule, results, suspects, durationMs);
   return results;
 }
 
@@ -420,7 +516,7 @@ function writeOutputs(
   const title = `paxos check: ${o.clusterSize} ${o.protocol} replicas, seed ${o.seed}${o.plant ? `, planted bug ${o.plant}` : ''}`;
   writeFileSync(
     join(o.outDir, 'timeline.html'),
-    renderTimeline({ title, verdict: results.verdict, ops: timeline, nemesis, durationMs }),
+    renderTimeline({ title, verdict: verdictText(results), ops: timeline, nemesis, durationMs }),
     PRIVATE,
   );
   writeFileSync(
@@ -428,6 +524,27 @@ function writeOutputs(
     renderLatencySvg({ ops: sampleForPlot(timeline), nemesis, durationMs }),
     PRIVATE,
   );
+}
+
+/** The checks by the names the report gives them. */
+const CHECK_NAMES: Record<string, string> = {
+  linearizable: 'linearizable',
+  agreement: 'agreement',
+  durability: 'durability',
+  identities: 'identities unique',
+  refusedNeverChosen: 'refused answers never chosen',
+  recovery: 'recovery',
+};
+
+/** The verdict with the checks behind it, for the timeline's heading. */
+function verdictText(r: CheckResults): string {
+  const checks = r.checks as Record<string, { ok: boolean | 'unknown' } | undefined>;
+  const named = Object.entries(CHECK_NAMES);
+  const failed = named.filter(([k]) => checks[k]?.ok === false).map(([, name]) => name);
+  if (failed.length > 0) return `${r.verdict}: ${failed.join(', ')} failed`;
+  const undecided = named.filter(([k]) => checks[k]?.ok === 'unknown').map(([, name]) => name);
+  if (undecided.length > 0) return `${r.verdict}: ${undecided.join(', ')} undecided`;
+  return `${r.verdict}: ${named.map(([, name]) => name).join(', ')}`;
 }
 
 /** Most dots a latency plot draws; past it every k-th op is kept (and every unknown or highlighted one), so the file stays small. */
@@ -440,8 +557,13 @@ function sampleForPlot(ops: readonly TimelineOp[]): TimelineOp[] {
 }
 
 export function reproduction(
-  o: Pick<CheckOptions, 'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant'>,
+  o: Pick<
+    CheckOptions,
+    'clusterSize' | 'protocol' | 'durationMs' | 'clients' | 'keys' | 'nemesis' | 'seed' | 'plant' | 'clusterFile'
+  >,
 ): string {
   const nemesis = o.nemesis.length === 0 ? 'none' : o.nemesis.join(',');
+  if (o.clusterFile !== undefined)
+    return `paxos check --cluster ${o.clusterFile} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}`;
   return `paxos check -n ${o.clusterSize} --protocol ${o.protocol} --time ${o.durationMs / 1000}s --clients ${o.clients} --keys ${o.keys} --nemesis ${nemesis} --seed ${o.seed}${o.plant ? ` --plant ${o.plant}` : ''}`;
 }

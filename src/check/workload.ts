@@ -8,13 +8,13 @@
  * sent, or refused by a replica) or info (sent, no answer or "unknown").
  */
 
-import type { ClusterClient } from '../cluster/client.js';
 import { Random } from '../core/random.js';
 import type { ControlClient } from '../transport/ws-transport.js';
+import type { CheckDriver } from './driver.js';
 import type { CompletionEvent, HistoryEvent, InvokeEvent } from './history.js';
 
 export interface WorkloadOptions {
-  readonly cluster: ClusterClient;
+  readonly cluster: Pick<CheckDriver, 'replica'>;
   readonly protocol: 'multi' | 'basic';
   readonly clients: number;
   readonly keys: number;
@@ -25,6 +25,8 @@ export interface WorkloadOptions {
   readonly opTimeoutMs: number;
   readonly nowMs: () => number;
   readonly record: (e: HistoryEvent) => void;
+  /** Keys are this prefix and a number: `k` on a fresh cluster; unique to the run on one that outlives checks (--cluster). */
+  readonly keyPrefix?: string;
   /** The replicas worth asking right now (up, as far as the orchestrator knows). */
   readonly candidates: () => readonly number[];
 }
@@ -119,7 +121,7 @@ export class Workload {
     seq: number,
   ): { op: 'set' | 'get'; key: string; value: string | null } {
     const keyCount = this.o.protocol === 'basic' ? this.o.keys * 40 : this.o.keys;
-    const key = `k${random.int(1, keyCount)}`;
+    const key = `${this.o.keyPrefix ?? 'k'}${random.int(1, keyCount)}`;
     return random.chance(0.5) ? { op: 'set', key, value: `c${process}.${seq}` } : { op: 'get', key, value: null };
   }
 
@@ -165,8 +167,10 @@ export class Workload {
         error: reply.reason,
       });
     } catch (err) {
-      // Sent, and no answer: it may still take effect. The connection is suspect; the next op makes a new one.
+      // Sent, and no answer: it may still take effect. The connection is suspect; the next op makes a new one,
+      // and this one is closed, or a replica that stays up (one this check does not stop) would keep it open.
       this.connections.delete(`${o.process}/${o.node}`);
+      conn.close();
       return done({ type: 'info', value: null, code: 'no-answer', error: (err as Error).message });
     }
   }
@@ -178,10 +182,11 @@ export class Workload {
       conn = this.o.cluster.replica(node);
       this.connections.set(id, conn);
       // A connection that closes (its replica killed) is forgotten, so the next op dials afresh.
-      conn.then(
-        (c) => c.onClose(() => this.connections.delete(id)),
-        () => this.connections.delete(id),
-      );
+      // Only while it is still the one in the map: the close of a connection given up on must not orphan its successor.
+      const forget = () => {
+        if (this.connections.get(id) === conn) this.connections.delete(id);
+      };
+      conn.then((c) => c.onClose(forget), forget);
     }
     return conn;
   }

@@ -14,11 +14,13 @@ import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDown, registerReset } from './commands/down.js';
+import { registerExplore } from './commands/explore.js';
 import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
 import { registerRemove } from './commands/remove.js';
+import { registerRecover } from './commands/recover.js';
 import { registerReplace } from './commands/replace.js';
 import { registerReplay } from './commands/replay.js';
 import { registerReplica } from './commands/replica.js';
@@ -69,6 +71,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   add: ['paxos add', 'paxos add --timeout 1m --json'],
   remove: ['paxos remove node-3', 'paxos remove node-3 --json'],
   replace: ['paxos replace node-3', 'paxos replace node-3 --json'],
+  recover: ['paxos recover node-2', 'paxos recover node-2 --json'],
   logs: ['paxos logs node-2 --lines 20', 'paxos logs node-1 -f --json'],
   ui: ['paxos ui'],
   down: ['paxos down', 'paxos down --wipe --json'],
@@ -77,6 +80,11 @@ const EXAMPLES: Record<string, readonly string[]> = {
     'paxos sim --seeds 1000',
     'paxos sim --seed 42 --protocol basic --json',
     'paxos sim --seed 7 -n 3 --trace seed7.jsonl',
+  ],
+  explore: [
+    'paxos explore -n 3 --protocol basic --proposals 2 --depth 8',
+    'paxos explore --protocol multi --proposals 2 --faults crash --time 3m --json',
+    'paxos explore --plant quorum-minus-one --out found.txt && paxos scenario run --sim found.txt',
   ],
   bench: [
     'paxos bench -n 3,5 --concurrency 1,16 --ops 5000',
@@ -118,7 +126,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
 const NO_ENV = new Set(['daemon', 'plant', 'all', 'fresh', 'wipe']);
 
 /** Commands that never touch $PAXOS_HOME, so an empty one does not concern them. */
-const HOMELESS = new Set(['sim', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
+const HOMELESS = new Set(['sim', 'explore', 'trace', 'replay', 'scenario', 'completion', '__complete', 'replica']);
 
 export function envNameOf(option: Option): string {
   return `PAXOS_${option
@@ -233,11 +241,13 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerAdd(program);
   registerRemove(program);
   registerReplace(program);
+  registerRecover(program);
   registerLogs(program);
   registerUi(program);
   registerDown(program);
   registerReset(program);
   registerSim(program, setExit);
+  registerExplore(program, setExit);
   registerBench(program, setExit);
   registerCheck(program, setExit);
   registerScenario(program, setExit);

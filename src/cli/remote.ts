@@ -24,11 +24,15 @@ interface Remote {
   readonly secret: string;
 }
 
+/** A client presents the client token when the file names one, else the admin token, else the one shared secret. */
 function openFile(path: string): Remote {
   const file = readClusterFile(path);
-  if (file.tokenFile === undefined)
-    throw new UsageError(`the cluster file ${path} names no tokenFile; a client presents the cluster secret`);
-  return { file, secret: readToken(file.tokenFile) };
+  const token = file.clientTokenFile ?? file.adminTokenFile ?? file.tokenFile;
+  if (token === undefined)
+    throw new UsageError(
+      `the cluster file ${path} names no token (tokens.client, tokens.admin or tokenFile); a client presents one`,
+    );
+  return { file, secret: readToken(token) };
 }
 
 function connect(r: Remote, id: number): Promise<ControlClient> {
@@ -109,9 +113,7 @@ function unknownLead(c: RemoteCommand): string {
 }
 
 /** `paxos status --cluster FILE`: each member's own status, or why it did not answer. */
-export async function remoteStatus(
-  clusterFile: string,
-): Promise<{
+export async function remoteStatus(clusterFile: string): Promise<{
   clusterId: string;
   replicas: { id: number; address: string; up: boolean; status?: unknown; error?: string }[];
 }> {

@@ -7,7 +7,7 @@
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
-import { type ControlClient, connectControl } from '../transport/ws-transport.js';
+import { type ControlClient, connectControl } from '../transport/control-client.js';
 import { describeIds, paxosHome } from './home.js';
 import {
   type ClusterStatus,
@@ -64,15 +64,14 @@ export class ClusterClient {
     }
     try {
       const control = await connectControl({
-        host: record.host,
-        port: record.orchestratorPort,
+        socketPath: record.controlSocket,
         secret: record.secret,
         timeoutMs: CONNECT_TIMEOUT_MS,
       });
       return new ClusterClient(record, control);
     } catch (err) {
       throw new OperatingError(
-        `the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.host}:${record.orchestratorPort}: ${(err as Error).message}`,
+        `the cluster's orchestrator (pid ${record.orchestratorPid}) does not answer on ${record.controlSocket}: ${(err as Error).message}`,
       );
     }
   }
@@ -112,6 +111,11 @@ export class ClusterClient {
 
   async restart(node: number): Promise<void> {
     await this.call('restart', { node }, RESTART_TIMEOUT_MS);
+  }
+
+  /** Starts a replica whose data was lost or damaged on a fresh directory, recovering (Multi-Paxos); its old data is kept aside. */
+  async recover(node: number): Promise<void> {
+    await this.call('recover', { node }, RESTART_TIMEOUT_MS);
   }
 
   /** Kills every replica that is up at once; resolves once all have exited, with the replicas it killed. */

@@ -15,7 +15,10 @@
  *
  * A member's identity is its id; its address is only where to dial it.
  * `tokenFile` (or `tokens.peer`) is a file holding the cluster's secret;
- * relative paths are relative to the cluster file.
+ * `tokens.admin` and `tokens.client` name separate credentials for
+ * administrators (faults, crash, membership) and clients (propose, get,
+ * status). A client's copy of the file need name only `tokens.client`.
+ * Relative paths are relative to the cluster file.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -32,8 +35,20 @@ export interface ClusterFile {
   readonly clusterId: string;
   readonly protocol: 'multi' | 'basic';
   readonly members: ReadonlyMap<number, Address>;
+  /**
+   * Members marked `"joined": true` were added (`paxos add`) after the
+   * cluster was created: each starts as a learner. The others are the
+   * bootstrap voters, node-1 to node-bootstrapSize, the configuration every
+   * replica's log starts from; it never changes, so a member is never
+   * deleted from the file (a removed one stays; its id is spent).
+   */
+  readonly joined: ReadonlySet<number>;
+  readonly bootstrapSize: number;
   /** Absolute path of the file holding the secret peers present; undefined if the file names none. */
   readonly tokenFile: string | undefined;
+  /** Absolute paths of the administrators' and the clients' token files, when the cluster separates them. */
+  readonly adminTokenFile: string | undefined;
+  readonly clientTokenFile: string | undefined;
 }
 
 const Schema = v.object({
@@ -43,12 +58,19 @@ const Schema = v.object({
   ),
   protocol: v.optional(v.picklist(['multi', 'basic'])),
   tokenFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  tokens: v.optional(v.object({ peer: v.optional(v.pipe(v.string(), v.nonEmpty())) })),
+  tokens: v.optional(
+    v.object({
+      peer: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      admin: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      client: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    }),
+  ),
   members: v.pipe(
     v.array(
       v.object({
         id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NODE_ID)),
         address: v.string(),
+        joined: v.optional(v.boolean()),
       }),
     ),
     v.minLength(1),
@@ -61,7 +83,7 @@ export function parseAddress(text: string, what: string): Address {
   const port = m === null ? Number.NaN : Number(m[3]);
   if (m === null || !(port >= 0 && port <= 65535))
     throw new UsageError(`${what} must be HOST:PORT (a name, an IPv4 address or [IPv6]), got "${text}"`);
-  return { host: (m[1] ?? m[2])!, port };
+  return { host: m[1] ?? m[2] ?? '', port };
 }
 
 /** `1=host:port,2=host:port`: the members by id. */
@@ -104,12 +126,24 @@ export function readClusterFile(file: string): ClusterFile {
     if (members.has(m.id)) throw new UsageError(`the cluster file ${file} names node-${m.id} twice`);
     members.set(m.id, parseAddress(m.address, `the cluster file's address of node-${m.id}`));
   }
+  const joined = new Set(parsed.output.members.filter((m) => m.joined === true).map((m) => m.id));
+  const bootstrapSize = members.size - joined.size;
+  for (let id = 1; id <= bootstrapSize; id++)
+    if (!members.has(id) || joined.has(id))
+      throw new UsageError(
+        `the cluster file ${file}'s bootstrap members (those not marked joined) must be node-1 to node-${bootstrapSize}; node-${id} is missing or marked joined`,
+      );
   const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
+  const at = (path: string | undefined) => (path === undefined ? undefined : resolve(dirname(file), path));
   return {
     clusterId: parsed.output.clusterId,
     protocol: parsed.output.protocol ?? 'multi',
     members,
-    tokenFile: token === undefined ? undefined : resolve(dirname(file), token),
+    joined,
+    bootstrapSize,
+    tokenFile: at(token),
+    adminTokenFile: at(parsed.output.tokens?.admin),
+    clientTokenFile: at(parsed.output.tokens?.client),
   };
 }
 
@@ -121,7 +155,7 @@ export function readToken(file: string): string {
   } catch (err) {
     throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
   }
-  const token = text.split('\n')[0]!.trim();
+  const token = text.split('\n')[0].trim();
   if (token === '') throw new UsageError(`the token file ${file} is empty`);
   return token;
 }

@@ -209,7 +209,7 @@ function withoutPrefixes(line: string): string {
 export function describeIds(ids: readonly number[]): string {
   const sorted = [...ids].sort((a, b) => a - b);
   if (sorted.length === 0) return 'no replicas';
-  const contiguous = sorted.every((id, i) => id === sorted[0]! + i);
+  const contiguous = sorted.every((id, i) => id === sorted[0] + i);
   if (contiguous && sorted.length > 2) return `node-${sorted[0]} to node-${sorted[sorted.length - 1]}`;
   return sorted.map((id) => `node-${id}`).join(', ');
 }

@@ -312,7 +312,7 @@ function renameIfPresent(from: string, to: string): void {
 function lastByte(fd: number, size: number): number {
   const one = Buffer.alloc(1);
   readSync(fd, one, 0, 1, size - 1);
-  return one[0]!;
+  return one[0];
 }
 
 /**
@@ -472,7 +472,7 @@ function tryReadLogTail(file: string, lines: number): LogTail | null {
   let partial = '';
   let end: LogPosition | null = null;
   for (let i = 0; i < chain.length && newlines <= lines; i++) {
-    const f = chain[i]!;
+    const f = chain[i];
     let read = readBackwards(f, f.size, lines + 1 - newlines);
     if (read === null) return null;
     if (i === 0) {
@@ -564,13 +564,13 @@ export class LogFollower {
     let budget = this.maxReadBytes;
     // Oldest to newest from the followed file; each round either finishes a file or spends the budget and stops.
     for (let i = at; i >= 0 && budget > 0; i--) {
-      const f = chain[i]!;
+      const f = chain[i];
       const read = this.readFrom(f, i === 0, budget);
       if (read === null) break;
       out.push(read.text);
       budget -= read.text.length;
       if (!read.finished || i === 0) break;
-      const newer = chain[i - 1]!;
+      const newer = chain[i - 1];
       this.position = { ino: newer.ino, offset: 0 };
     }
     return Buffer.concat(out).toString('utf8');
@@ -579,7 +579,7 @@ export class LogFollower {
   /** The index in `chain` of the file being followed, or null to wait for the next poll. */
   private locate(chain: readonly ChainFile[]): number | null {
     if (this.position === null) {
-      this.position = { ino: chain[chain.length - 1]!.ino, offset: 0 };
+      this.position = { ino: chain[chain.length - 1].ino, offset: 0 };
       return chain.length - 1;
     }
     const ino = this.position.ino;

@@ -15,6 +15,7 @@ import type { Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
+import { monotonicMs } from './monotonic.js';
 import { type Manifest, ManifestSchema, type MemberState, parseOrThrow } from './schemas.js';
 
 export type { Manifest, MemberState } from './schemas.js';
@@ -198,13 +199,13 @@ export const RELEASE_WAIT_MS = 8000;
  * wait for them to leave.
  */
 export async function waitForDataRelease(home: string, timeoutMs = RELEASE_WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     const held = replicaDirs(home)
       .map((dir) => ({ dir, pid: liveLockHolder(dir) }))
       .find((h) => h.pid !== null);
     if (held === undefined) return;
-    if (Date.now() > deadline) {
+    if (monotonicMs() > deadline) {
       throw new OperatingError(
         `${held.dir} is still in use by process ${held.pid} (a replica of an earlier cluster that did not exit); stop it with \`kill ${held.pid}\` and run \`paxos up\` again`,
       );
@@ -288,7 +289,7 @@ export function refuseForeignData(home: string, doing: string): void {
     .sort();
   if (foreign.length === 0) return;
   throw new OperatingError(
-    `${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files and the node-N directories that carry its ${IDENTITY_FILE_NAME}; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`,
+    `${root} holds ${foreign.join(', ')}, which paxos did not make, so it will not ${doing}: paxos deletes only its manifest.json, its node-N.mark files, the node-N directories that carry its ${IDENTITY_FILE_NAME} and the node-N.lost-TIME directories \`paxos recover\` set aside; move ${foreign.length === 1 ? 'that' : 'those'} out of ${root} or set PAXOS_HOME to another directory`,
   );
 }
 
@@ -303,8 +304,10 @@ function madeByPaxos(root: string, e: Dirent): boolean {
     return (
       e.name === 'manifest.json' ||
       /^manifest\.json\.\d+\.tmp$/.test(e.name) ||
-      /^node-\d+\.mark(\.\d+\.tmp)?$/.test(e.name)
+      /^node-\d+(\.lost-\d{8}T\d{6}Z)?\.mark(\.\d+\.tmp)?$/.test(e.name)
     );
+  // The data a `paxos recover` set aside, whatever is left in it (it was found damaged).
+  if (e.isDirectory() && LOST_DATA.test(e.name)) return true;
   if (!e.isDirectory() || !/^node-\d+$/.test(e.name)) return false;
   const dir = join(root, e.name);
   return (
@@ -312,6 +315,9 @@ function madeByPaxos(root: string, e: Dirent): boolean {
     readdirSync(dir).length === 0
   );
 }
+
+/** The name `paxos recover` gives a replica's lost data directory (storage/identity.ts setAsideLostData). */
+const LOST_DATA = /^node-\d+\.lost-\d{8}T\d{6}Z$/;
 
 function describeEntry(e: Dirent): string {
   if (e.isSymbolicLink()) return `${e.name} (a symbolic link)`;

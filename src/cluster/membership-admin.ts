@@ -7,7 +7,7 @@
  * replica before its process exists, so that its id is spent even if the
  * orchestrator dies.
  */
-import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
+import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import type { NodeId, Protocol } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';

@@ -16,6 +16,7 @@ import type { ReplicaStatus } from '../node/events.js';
 import { showLine } from '../text/escape.js';
 import type { ControlClient } from '../transport/ws-transport.js';
 import { type ClusterClient, withCluster } from './client.js';
+import { monotonicMs } from './monotonic.js';
 import { BASIC_REFUSAL, type ClusterStatus } from './orchestrator.js';
 
 const POLL_MS = 200;
@@ -151,7 +152,7 @@ async function replicaStatus(cluster: MembershipCluster, node: NodeId, port?: nu
 
 /** The cluster's state for a change: a leader among the voters (waited for, briefly), its fresh view, and the current configuration. */
 async function survey(ctx: Context): Promise<{ status: ClusterStatus; membership: Membership; leader: NodeId | null }> {
-  const deadline = Date.now() + LEADER_WAIT_MS;
+  const deadline = monotonicMs() + LEADER_WAIT_MS;
   for (;;) {
     const status = await ctx.cluster.status();
     refuseBasic(status.protocol);
@@ -165,7 +166,7 @@ async function survey(ctx: Context): Promise<{ status: ClusterStatus; membership
     const membership = currentMembership(fresh, status.clusterSize);
     const leader =
       fresh.find((s) => s !== null && s.view.role === 'leader' && membership.voters.includes(s.node))?.node ?? null;
-    if (leader !== null || Date.now() > deadline) return { status, membership, leader };
+    if (leader !== null || monotonicMs() > deadline) return { status, membership, leader };
     await sleep(POLL_MS);
   }
 }
@@ -272,12 +273,12 @@ async function epochAfter(ctx: Context, via: NodeId, fromEpoch: number): Promise
  */
 async function handedOver(ctx: Context, voters: readonly NodeId[], epoch: number, name: string): Promise<void> {
   const waitMs = Math.min(ctx.timeoutMs, HANDOVER_WAIT_MS);
-  const deadline = Date.now() + waitMs;
+  const deadline = monotonicMs() + waitMs;
   for (;;) {
     const seen = await Promise.all(voters.map((v) => replicaStatus(ctx.cluster, v)));
     const entered = seen.filter((s) => (s?.view.membership?.epoch ?? -1) >= epoch).length;
     if (entered * 2 > voters.length) return;
-    if (Date.now() > deadline) {
+    if (monotonicMs() > deadline) {
       ctx.report.step(
         `only ${entered} of the ${voters.length} new voters had entered epoch ${epoch} after ${waitMs / 1000}s; stopping ${name} anyway`,
       );
@@ -323,13 +324,13 @@ async function waitCaughtUp(
       target ??= of;
     }
     if (mine !== null && target !== null && caughtUp(applied, target)) return { applied, of: Math.max(of, applied) };
-    if (Date.now() > deadline) return { late: true, applied, of };
+    if (monotonicMs() > deadline) return { late: true, applied, of };
     await sleep(POLL_MS);
   }
 }
 
 export async function addOn(ctx: Context): Promise<AddResult> {
-  const deadline = Date.now() + ctx.timeoutMs;
+  const deadline = monotonicMs() + ctx.timeoutMs;
   const { status, membership, leader } = await survey(ctx);
   checkQuorum(status, membership);
   if (leader === null)
@@ -384,7 +385,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
       ? `${name} is still a voter; nothing changed`
       : `${name} is left running; see \`paxos status\``,
   );
-  const epoch = await epochAfter(ctx, via === node ? voters[0]! : via, membership.epoch);
+  const epoch = await epochAfter(ctx, via === node ? voters[0] : via, membership.epoch);
   ctx.report.step(
     `${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`,
   );

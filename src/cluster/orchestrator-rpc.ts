@@ -72,6 +72,7 @@ export const ORCHESTRATOR_REPLIES = {
   subscribe: v.object({ ok: v.literal(true), cluster: ClusterStatusSchema }),
   kill: ok,
   restart: ok,
+  recover: ok,
   'kill-all': okNodes,
   'restart-all': okNodes,
   pause: ok,

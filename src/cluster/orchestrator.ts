@@ -23,6 +23,7 @@ import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
 import { connectControl } from '../transport/ws-transport.js';
 import { ClusterTrace } from './cluster-trace.js';
+import { clearStaleSocket, controlSocketOf } from './control-socket.js';
 import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { RotatingLogs } from './log-files.js';
 import {
@@ -80,10 +81,12 @@ export class Orchestrator {
   private readonly replicas = new Map<NodeId, ReplicaProcess>();
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
   private rules: FaultRules = {};
-  private server: { port: number; close(): Promise<void> } | null = null;
+  private server: { close(): Promise<void> } | null = null;
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
   private stopping = false;
+  /** Replicas `recover` is starting: their next start sets their lost data aside and recovers. */
+  private readonly recoverOnNextStart = new Set<NodeId>();
   /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
   private readonly logs = new RotatingLogs();
   private manifest: Manifest | null = null;
@@ -159,12 +162,14 @@ export class Orchestrator {
     const manifest = plan.resume ?? this.createCluster(n);
     this.manifest = manifest;
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
-    const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort, n + 1) : null;
+    // node-N listens on base + N; base itself was the orchestrator's before its control plane moved to a unix socket.
+    const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort + 1, n) : null;
     // Removed replicas stay out: their ids are spent, and they take no part any more.
-    for (const m of liveMembers(manifest)) this.addReplica(m.id, fixed?.[m.id] ?? m.port ?? 0, plan.resume !== null);
+    for (const m of liveMembers(manifest))
+      this.addReplica(m.id, fixed?.[m.id - 1] ?? m.port ?? 0, plan.resume !== null);
+    await clearStaleSocket(this.socketPath);
     this.server = await startRegistry({
-      host: this.host,
-      port: fixed?.[0] ?? 0,
+      socketPath: this.socketPath,
       secret: this.secret,
       clusterSize: n,
       log: (l) => this.log(l),
@@ -263,8 +268,9 @@ export class Orchestrator {
     return this.resumedChosen === null ? null : { chosen: this.resumedChosen };
   }
 
-  get port(): number {
-    return this.server!.port;
+  /** The control plane's unix socket (control-socket.ts). */
+  get socketPath(): string {
+    return controlSocketOf(this.opts.home);
   }
 
   // ------------------------------------------------------------ replicas
@@ -289,8 +295,8 @@ export class Orchestrator {
         String(r.port),
         '--data',
         r.dataDir,
-        '--orchestrator-port',
-        String(this.port),
+        '--orchestrator-socket',
+        this.socketPath,
         '--orchestrator-pid',
         String(process.pid),
         '--tick-ms',
@@ -301,6 +307,7 @@ export class Orchestrator {
         '--cluster-id',
         this.manifest!.clusterId,
         ...(r.expectData ? ['--expect-data'] : []),
+        ...(this.recoverOnNextStart.has(r.id) ? ['--recover-lost-disk'] : []),
         ...this.contactsArgs(r.id),
         ...(this.trace?.replicaArgs(r.id) ?? []),
         ...(this.opts.step === true ? ['--step'] : []),
@@ -425,6 +432,26 @@ export class Orchestrator {
     const targets = [...this.replicas.values()].filter((r) => !r.up || r.phase.kind === 'dying');
     await settleAll(targets.map((r) => this.restart(r.id)));
     return targets.map((r) => r.id);
+  }
+
+  /**
+   * Starts a down replica whose data was lost or damaged on a fresh data
+   * directory, recovering: the replica sets its old data aside (never
+   * deleted), learns the log and votes again only once its re-admission
+   * opened an epoch (core/multi/recovery.ts). Basic Paxos has no epochs, so
+   * its replica stays down.
+   */
+  async recover(id: NodeId): Promise<void> {
+    if (this.opts.protocol === 'basic')
+      throw new OperatingError(
+        `node-${id} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
+      );
+    this.recoverOnNextStart.add(id);
+    try {
+      await this.restart(id);
+    } finally {
+      this.recoverOnNextStart.delete(id);
+    }
   }
 
   async restart(id: NodeId): Promise<void> {
@@ -582,13 +609,18 @@ export class Orchestrator {
   /** A replica's registration: its control link, its subscription and the fault rules, then every replica's new peer table. */
   async register(id: NodeId, port: number, pid: number): Promise<void> {
     const r = this.replica(id);
+    // The port is taken only once a replica of this cluster (it knows the secret) answers there: a registration that fails is neither recorded nor reused by the next `up`.
+    const control = new ReplicaLink(
+      id,
+      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }).catch((err: Error) => {
+        throw new OperatingError(
+          `node-${id} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
+        );
+      }),
+    );
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
     if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
     r.port = port;
-    const control = new ReplicaLink(
-      id,
-      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }),
-    );
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.attach(control, pid);
     await control.request('subscribe', {}, 5000);
@@ -653,7 +685,7 @@ export class Orchestrator {
       host: this.host,
       secret: this.secret,
       orchestratorPid: process.pid,
-      orchestratorPort: this.port,
+      controlSocket: this.socketPath,
       startedAtMs: Date.now(),
       ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
       resumed: this.resumedChosen !== null,
@@ -677,7 +709,7 @@ export class Orchestrator {
     const manifest = this.manifest;
     if (manifest === null) return;
     const replicas = manifest.replicas.map((m) => ({ ...m, port: this.replicas.get(m.id)?.port || m.port }));
-    if (replicas.every((m, i) => m.port === manifest.replicas[i]!.port)) return;
+    if (replicas.every((m, i) => m.port === manifest.replicas[i].port)) return;
     this.setManifest({ ...manifest, replicas });
   }
 

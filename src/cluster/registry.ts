@@ -1,8 +1,10 @@
 /**
  * The orchestrator's control server: where replicas register (the 003
  * article's registry) and where the CLI, `paxos check` and the dashboard ask
- * for status, faults, crashes and step-mode releases. It listens on loopback
- * behind the cluster's secret like everything else. Each request is checked
+ * for status, faults, crashes and step-mode releases. It listens on a unix
+ * socket in the home, mode 0600 (as pm2 and docker do): another local user
+ * cannot even open a connection to it, let alone flood it; and it still
+ * asks for the cluster's secret like everything else. Each request is checked
  * by `OrchestratorRequestSchema`, then answered by the one handler of its op
  * in a table typed by the request/reply map, so a handler cannot answer with
  * another op's reply.
@@ -38,6 +40,7 @@ export interface Orchestrated {
   subscribe(listener: (e: ClusterEvent) => void): () => void;
   killAndWait(node: NodeId): Promise<void>;
   restart(node: NodeId): Promise<void>;
+  recover(node: NodeId): Promise<void>;
   killAll(): Promise<NodeId[]>;
   restartAll(): Promise<NodeId[]>;
   pause(node: NodeId): void;
@@ -82,6 +85,10 @@ export function controlHandlers(o: Orchestrated): Handlers {
       await o.restart(req.node);
       return done;
     },
+    recover: async (req) => {
+      await o.recover(req.node);
+      return done;
+    },
     'kill-all': async () => ({ ok: true, nodes: await o.killAll() }),
     'restart-all': async () => ({ ok: true, nodes: await o.restartAll() }),
     pause: (req) => {
@@ -118,18 +125,17 @@ export function controlHandlers(o: Orchestrated): Handlers {
   };
 }
 
-/** Starts the control server on `port` (0: any free one), answering with `handlers`. */
+/** Starts the control server on the unix socket `socketPath`, answering with `handlers`. */
 export async function startRegistry(o: {
-  readonly host: string;
-  readonly port: number;
+  readonly socketPath: string;
   readonly secret: string;
   readonly clusterSize: number;
   readonly log: (line: string) => void;
   readonly handlers: Handlers;
-}): Promise<{ port: number; close(): Promise<void> }> {
+}): Promise<{ close(): Promise<void> }> {
   return startWsServer({
-    host: o.host,
-    port: o.port,
+    socketPath: o.socketPath,
+    port: 0,
     secret: o.secret,
     clusterSize: o.clusterSize,
     maxFrameBytes: MAX_CONTROL_FRAME_BYTES,

@@ -13,6 +13,7 @@ import type { ReplicaStatus } from '../node/events.js';
 import { IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
 import { lastLine } from './home.js';
 import { pipeToRotatingLog, type RotatingLog } from './log-files.js';
+import { monotonicMs } from './monotonic.js';
 import { isProcessAlive } from './record.js';
 import type { ReplicaLink } from './replica-rpc.js';
 
@@ -203,7 +204,7 @@ export class ReplicaProcess {
    */
   async waitUntilGone(): Promise<void> {
     const pid = this.pid;
-    const deadline = Date.now() + EXIT_WAIT_MS;
+    const deadline = monotonicMs() + EXIT_WAIT_MS;
     const exited = this.phase.kind === 'down' ? Promise.resolve() : this.phase.run.exited;
     const timedOut = await raceDeadline(exited, deadline);
     if (timedOut)
@@ -211,7 +212,7 @@ export class ReplicaProcess {
         `node-${this.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``,
       );
     while (pid !== null && isProcessAlive(pid)) {
-      if (Date.now() > deadline)
+      if (monotonicMs() > deadline)
         throw new OperatingError(
           `node-${this.id} exited but its pid ${pid} is still in use, so its data directory stays locked`,
         );
@@ -239,13 +240,13 @@ export async function waitForRegistration(
   late: (missing: readonly ReplicaProcess[]) => string,
   excused: (r: ReplicaProcess) => boolean = () => false,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     const missing = replicas.filter((r) => !r.registered && !excused(r));
     if (missing.length === 0) return;
     const dead = missing.find((r) => !r.up);
     if (dead !== undefined) throw new OperatingError(dead.whyNotStarted(failed));
-    if (Date.now() > deadline) throw new OperatingError(late(missing));
+    if (monotonicMs() > deadline) throw new OperatingError(late(missing));
     await sleep(POLL_MS);
   }
 }
@@ -254,11 +255,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Waits for `promise` until `deadline` (epoch ms); true if the deadline came first. */
+/** Waits for `promise` until `deadline` (on monotonicMs); true if the deadline came first. */
 async function raceDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+    timer = setTimeout(() => resolve(true), Math.max(0, deadline - monotonicMs()));
   });
   try {
     return await Promise.race([promise.then(() => false), late]);

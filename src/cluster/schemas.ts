@@ -39,7 +39,8 @@ export const ClusterRecordSchema = v.pipe(
     host: v.pipe(v.string(), v.nonEmpty()),
     secret: v.pipe(v.string(), v.nonEmpty()),
     orchestratorPid: pid,
-    orchestratorPort: port,
+    /** The orchestrator's control plane: a unix socket, mode 0600 (control-socket.ts). */
+    controlSocket: v.pipe(v.string(), v.nonEmpty()),
     replicas: v.pipe(v.array(ReplicaRecordSchema), v.readonly()),
     startedAtMs: v.number(),
     /** Optional so that a record written before manifests existed still reads. */
@@ -161,7 +162,7 @@ const delayRange = v.pipe(
 export const OrchestratorRequestSchema = v.variant('op', [
   v.object({ op: v.literal('register'), node: nodeId, port, pid }),
   v.object({ op: v.picklist(['status', 'subscribe', 'kill-all', 'restart-all', 'resume-all', 'heal', 'down']) }),
-  v.object({ op: v.picklist(['kill', 'restart', 'pause', 'resume', 'isolate']), node: nodeId }),
+  v.object({ op: v.picklist(['kill', 'restart', 'recover', 'pause', 'resume', 'isolate']), node: nodeId }),
   /** Membership change: start a new replica as a learner; stop one and mark it removed; record that a learner now votes. */
   v.object({ op: v.literal('add-learner') }),
   v.object({ op: v.picklist(['remove-replica', 'mark-voter']), node: nodeId }),

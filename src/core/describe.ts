@@ -42,12 +42,14 @@ export function describeMultiBody(m: MultiMessage): string {
     case 'promise':
       // The commit point is news only when it is past the candidate's: slots the candidate must learn, not propose.
       return `promise (${b(m.ballot)})${m.commitIndex > m.fromSlot ? ` decided<#${m.commitIndex}` : ''}${m.accepted.length ? ` with ${m.accepted.length} accepted` : ''}`;
-    case 'accept':
-      return m.entries.length === 0
+    case 'accept': {
+      const [first] = m.entries;
+      return first === undefined
         ? `heartbeat (${b(m.ballot)}) commit<#${m.commitIndex}`
         : m.entries.length === 1
-          ? `accept #${m.entries[0]!.slot} (${b(m.ballot)}, ${lv(m.entries[0]!.value)})`
+          ? `accept #${first.slot} (${b(m.ballot)}, ${lv(first.value)})`
           : `accept (${b(m.ballot)}) ${slots(m.entries)}`;
+    }
     case 'accepted':
       return m.slots.length === 0 ? `ack (${b(m.ballot)})` : `accepted ${slotNumbers(m.slots)} (${b(m.ballot)})`;
     case 'reject':
@@ -125,8 +127,24 @@ export function describeCoreEvent(e: CoreEvent): string {
       return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'backoff':
       return `backs off ${e.ticks} ticks${e.instance ? ` for ${t(e.instance)}` : ''}`;
+    case 'snapshot-installed':
+    case 'identity-reused':
+      return showLine(coreEventSentence(e));
     case 'note':
       // Notes are sentences written by the core; they should hold no raw user text, but are checked anyway.
       return showLine(e.text);
+  }
+}
+
+/**
+ * The sentence of an event that reports one fact in words (as a note did before it got its own fields), unescaped:
+ * a scenario trace prints it as it stands, a log or the dashboard through `describeCoreEvent`, which escapes it.
+ */
+export function coreEventSentence(e: Extract<CoreEvent, { type: 'snapshot-installed' | 'identity-reused' }>): string {
+  switch (e.type) {
+    case 'snapshot-installed':
+      return `installed a snapshot at slot ${e.slot} from node-${e.from} (${e.keys} keys)`;
+    case 'identity-reused':
+      return `slot ${e.slot}: command ${e.id} reuses an identity applied at slot ${e.appliedAt} for a different command; refused`;
   }
 }

@@ -4,7 +4,8 @@
  * client requests) and hands back what to persist, then what to send.
  */
 export * from './ballot.js';
-export * from './basic.js';
+export * from './basic/durable.js';
+export * from './basic/replica.js';
 export * from './basic-messages.js';
 export * from './config.js';
 export * from './describe.js';

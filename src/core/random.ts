@@ -3,6 +3,8 @@
  * its only randomness (election timeouts, backoff) comes from a seed handed in
  * as input, so one seed reproduces a whole simulated run.
  */
+import { must } from './must.js';
+
 export class Random {
   private state: number;
 
@@ -30,7 +32,7 @@ export class Random {
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('Random.pick on an empty list');
-    return items[this.int(0, items.length - 1)]!;
+    return must(items[this.int(0, items.length - 1)], 'an index drawn below the length is in the list');
   }
 
   /** A fresh 32-bit seed for a sub-generator, so parts of a run draw independently. */

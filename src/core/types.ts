@@ -167,6 +167,13 @@ export type CoreEvent =
   | { readonly type: 'follower'; readonly leader: NodeId | null; readonly ballot: Ballot }
   | { readonly type: 'preempted'; readonly ballot: Ballot; readonly by: Ballot; readonly instance?: string }
   | { readonly type: 'backoff'; readonly ticks: number; readonly instance?: string }
+  /** Multi: a snapshot streamed from `from` became this replica's state, every slot through `slot` applied in it. */
+  | { readonly type: 'snapshot-installed'; readonly slot: number; readonly from: NodeId; readonly keys: number }
+  /**
+   * Multi: the command chosen at `slot` carries the identity `id`, which the session table holds for a different
+   * command applied at `appliedAt`; it is refused. Only a client that reuses identities causes it.
+   */
+  | { readonly type: 'identity-reused'; readonly slot: number; readonly id: string; readonly appliedAt: number }
   | { readonly type: 'note'; readonly text: string };
 
 export type Input<M> =
@@ -264,6 +271,20 @@ export interface PlantedBugs {
   readonly twoChangesInFlight?: boolean;
   /** Multi: a removed replica still votes, and leaders still count its votes. */
   readonly removedStillCounted?: boolean;
+  /** Multi: a leader that learns a slot it proposed in was chosen at a higher ballot keeps leading (its commit point then vouches for a lost value). */
+  readonly staleLeaderKeepsLeading?: boolean;
+  /** Multi: a restart judges the configuration changes it replays against the newest configuration, not the one in force at their slot. */
+  readonly rejudgeConfigOnReplay?: boolean;
+  /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
+  readonly stallAfterRefusedStopSign?: boolean;
+  /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */
+  readonly recoverWithoutReadmission?: boolean;
+  /** Multi: a leader keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them. */
+  readonly resendChosenSlots?: boolean;
+  /** The shell writes a Ready's lazy records (what it learned chosen) after its strict ones in the same write. */
+  readonly lazyAfterStrict?: boolean;
+  /** Multi: a replica outside the configuration relays waiting commands on the same round-robin turn it polls for the log with. */
+  readonly sharedRelayTurn?: boolean;
 }
 
 export interface CoreConfig {
@@ -312,6 +333,13 @@ export interface CoreConfig {
    * this many slots were applied since its last snapshot.
    */
   readonly snapshotEverySlots?: number;
+  /**
+   * Multi: this replica lost its disk (its log was found missing, emptied, cut
+   * short or rolled back, and the shell started it on a fresh one): it may
+   * have promised and accepted what it no longer remembers, so it votes again
+   * only from an epoch that its own re-admission opened (recovery.ts).
+   */
+  readonly recoverLostDisk?: boolean;
   /** Longest client deadline a request may carry. */
   readonly maxRequestTimeoutTicks?: number;
   readonly bugs?: PlantedBugs;

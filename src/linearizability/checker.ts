@@ -125,11 +125,11 @@ const stateHash = (stateId: number): number => fmix32(stateId ^ 0x5bd1e995);
  * LinearizedSet).
  */
 function bitsByCallTime(history: readonly Operation<unknown, unknown>[], openStart: number): Int32Array {
-  const order = history.map((_, op) => op).sort((a, b) => history[a]!.callTime - history[b]!.callTime || a - b);
+  const order = history.map((_, op) => op).sort((a, b) => history[a].callTime - history[b].callTime || a - b);
   const bitOf = new Int32Array(history.length);
   let nextCompleted = 0;
   let nextOpen = openStart * 32;
-  for (const op of order) bitOf[op] = history[op]!.returnTime === Infinity ? nextOpen++ : nextCompleted++;
+  for (const op of order) bitOf[op] = history[op].returnTime === Infinity ? nextOpen++ : nextCompleted++;
   return bitOf;
 }
 
@@ -176,36 +176,36 @@ class EntryList {
       if (ev.isCall) {
         callEntryOf[ev.op] = e;
       } else {
-        this.matchOf[e] = callEntryOf[ev.op]!;
-        this.matchOf[callEntryOf[ev.op]!] = e;
+        this.matchOf[e] = callEntryOf[ev.op];
+        this.matchOf[callEntryOf[ev.op]] = e;
       }
     });
     this.next[size - 1] = NIL;
   }
 
   private unlink(e: number): void {
-    const before = this.prev[e]!;
-    const after = this.next[e]!;
+    const before = this.prev[e];
+    const after = this.next[e];
     this.next[before] = after;
     if (after !== NIL) this.prev[after] = before;
   }
 
   private relink(e: number): void {
-    const after = this.next[e]!;
-    this.next[this.prev[e]!] = e;
+    const after = this.next[e];
+    this.next[this.prev[e]] = e;
     if (after !== NIL) this.prev[after] = e;
   }
 
   /** Takes a linearized op's call and return out of the list. */
   lift(call: number): void {
     this.unlink(call);
-    const ret = this.matchOf[call]!;
+    const ret = this.matchOf[call];
     if (ret !== NIL) this.unlink(ret);
   }
 
   /** Puts them back, in the reverse order of `lift`, which restores every pointer. */
   unlift(call: number): void {
-    const ret = this.matchOf[call]!;
+    const ret = this.matchOf[call];
     if (ret !== NIL) this.relink(ret);
     this.relink(call);
   }
@@ -248,7 +248,7 @@ class LinearizedSet {
 
   add(bit: number, bitHash: number): void {
     const w = bit >>> 5;
-    this.words[w]! |= 1 << (bit & 31);
+    this.words[w] |= 1 << (bit & 31);
     this.hash ^= bitHash;
     if (w >= this.openStart) {
       if (w >= this.openUsed) this.openUsed = w + 1;
@@ -260,7 +260,7 @@ class LinearizedSet {
 
   remove(bit: number, bitHash: number): void {
     const w = bit >>> 5;
-    this.words[w]! &= ~(1 << (bit & 31));
+    this.words[w] &= ~(1 << (bit & 31));
     this.hash ^= bitHash;
     if (w >= this.openStart) {
       while (this.openUsed > this.openStart && this.words[this.openUsed - 1] === 0) this.openUsed--;
@@ -300,7 +300,7 @@ class MemoTable {
 
   /** Adds the pair unless it is there; returns whether it was added (i.e. is new). */
   addIfAbsent(set: LinearizedSet, stateId: number, hash: number): boolean {
-    for (let i = this.heads[hash & (this.capacity - 1)]!; i !== NIL; i = this.chain[i]!) {
+    for (let i = this.heads[hash & (this.capacity - 1)]; i !== NIL; i = this.chain[i]) {
       if (this.hashes[i] === hash && this.stateIds[i] === stateId && this.sameSet(i, set)) return false;
     }
     if (this.size === this.capacity) this.grow();
@@ -309,9 +309,9 @@ class MemoTable {
   }
 
   private sameSet(entry: number, set: LinearizedSet): boolean {
-    let k = this.middleStart[entry]!;
+    let k = this.middleStart[entry];
     if (this.fullWords[entry] !== set.fullWords || this.usedWords[entry] !== set.usedWords) return false;
-    if (this.middleStart[entry + 1]! - k !== set.storedWords) return false;
+    if (this.middleStart[entry + 1] - k !== set.storedWords) return false;
     for (let w = set.fullWords; w < set.usedWords; w++, k++) {
       if (this.middle[k] !== set.words[w]) return false;
     }
@@ -323,20 +323,20 @@ class MemoTable {
 
   private append(set: LinearizedSet, stateId: number, hash: number): void {
     const i = this.size++;
-    const start = this.middleStart[i]!;
+    const start = this.middleStart[i];
     const end = start + set.storedWords;
     if (end > this.middle.length) this.middle = grown(this.middle, Math.max(end, this.middle.length * 2));
     // Plain loops: `subarray` would allocate a view object on every new entry.
     let k = start;
-    for (let w = set.fullWords; w < set.usedWords; w++) this.middle[k++] = set.words[w]!;
-    for (let w = set.openStart; w < set.openUsed; w++) this.middle[k++] = set.words[w]!;
+    for (let w = set.fullWords; w < set.usedWords; w++) this.middle[k++] = set.words[w];
+    for (let w = set.openStart; w < set.openUsed; w++) this.middle[k++] = set.words[w];
     this.middleStart[i + 1] = end;
     this.fullWords[i] = set.fullWords;
     this.usedWords[i] = set.usedWords;
     this.stateIds[i] = stateId;
     this.hashes[i] = hash;
     const bucket = hash & (this.capacity - 1);
-    this.chain[i] = this.heads[bucket]!;
+    this.chain[i] = this.heads[bucket];
     this.heads[bucket] = i;
   }
 
@@ -351,8 +351,8 @@ class MemoTable {
     this.chain = new Int32Array(this.capacity);
     this.heads = new Int32Array(this.capacity).fill(NIL);
     for (let i = 0; i < this.size; i++) {
-      const bucket = this.hashes[i]! & (this.capacity - 1);
-      this.chain[i] = this.heads[bucket]!;
+      const bucket = this.hashes[i] & (this.capacity - 1);
+      this.chain[i] = this.heads[bucket];
       this.heads[bucket] = i;
     }
   }
@@ -418,7 +418,7 @@ class Search<S, I, O> {
     this.bitHashOf = Int32Array.from(this.bitOf, (bit) => bitHash(bit));
     this.stackCalls = new Int32Array(history.length);
     this.state = model.init();
-    this.entry = this.list.next[HEAD]!;
+    this.entry = this.list.next[HEAD];
   }
 
   /**
@@ -459,28 +459,28 @@ class Search<S, I, O> {
       this.steps++;
       const e = this.entry;
       if (e !== NIL && isCall[e] === 1) {
-        this.entry = this.tryLinearize(e, opOf[e]!) ? next[HEAD]! : next[e]!;
+        this.entry = this.tryLinearize(e, opOf[e]) ? next[HEAD] : next[e];
         continue;
       }
       // A return whose op is not linearized yet: nothing placed so far lets it take effect in time. Undo the last choice.
       this.noteDeadEnd(e);
       if (this.depth === 0) return 'violation';
-      this.entry = next[this.backtrack()]!;
+      this.entry = next[this.backtrack()];
     }
     return 'linearizable';
   }
 
   /** Applies op (whose call is entry `e`) now, unless the model refuses it or the resulting pair was explored already. */
   private tryLinearize(e: number, op: number): boolean {
-    const h = this.history[op]!;
+    const h = this.history[op];
     const result = this.model.step(this.state, h.input, h.output);
     if (!result.ok) return false;
     const nextStateId = this.stateId(result.state);
     const set = this.linearized;
     // The bit is set in place and taken back if the pair is not new, instead of cloning the set as Porcupine does.
-    set.add(this.bitOf[op]!, this.bitHashOf[op]!);
+    set.add(this.bitOf[op], this.bitHashOf[op]);
     if (!this.memo.addIfAbsent(set, nextStateId, set.hash ^ stateHash(nextStateId))) {
-      set.remove(this.bitOf[op]!, this.bitHashOf[op]!);
+      set.remove(this.bitOf[op], this.bitHashOf[op]);
       return false;
     }
     this.stackCalls[this.depth] = e;
@@ -495,19 +495,19 @@ class Search<S, I, O> {
   /** Undoes the last choice and returns the call entry it had linearized. */
   private backtrack(): number {
     this.depth--;
-    const call = this.stackCalls[this.depth]!;
-    const op = this.list.opOf[call]!;
+    const call = this.stackCalls[this.depth];
+    const op = this.list.opOf[call];
     this.list.unlift(call);
-    this.state = this.stackStates[this.depth]!;
-    this.linearized.remove(this.bitOf[op]!, this.bitHashOf[op]!);
+    this.state = this.stackStates[this.depth];
+    this.linearized.remove(this.bitOf[op], this.bitHashOf[op]);
     if (this.isOpen[op] === 0) this.completedLeft++;
     return call;
   }
 
   private noteDeadEnd(entry: number): void {
     if (this.longest.stuckOp >= 0 && this.depth <= this.longest.ops.length) return;
-    this.longest.ops = Array.from(this.stackCalls.subarray(0, this.depth), (call) => this.list.opOf[call]!);
-    this.longest.stuckOp = entry === NIL ? -1 : this.list.opOf[entry]!;
+    this.longest.ops = Array.from(this.stackCalls.subarray(0, this.depth), (call) => this.list.opOf[call]);
+    this.longest.stuckOp = entry === NIL ? -1 : this.list.opOf[entry];
   }
 
   /** Memo entries held, for tests and benchmarks. */
@@ -525,7 +525,7 @@ function time(t: number): string {
 
 function explain<S, I, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[], longest: Longest): string {
   const show = (op: number): string => {
-    const h = history[op]!;
+    const h = history[op];
     const what =
       model.describe?.(h.input, h.output) ??
       `${JSON.stringify(h.input)} → ${h.output === undefined ? '?' : JSON.stringify(h.output)}`;
@@ -707,7 +707,7 @@ function summarise(keys: KeyVerdict[]): KvCheckResult {
     const others = violating.length > 1 ? `; also not linearizable: ${details.violatingKeys.slice(1).join(', ')}` : '';
     return {
       ok: false,
-      reason: `key ${violating[0]!.key}: ${violating[0]!.reason}${others}${undecidedNote}`,
+      reason: `key ${violating[0].key}: ${violating[0].reason}${others}${undecidedNote}`,
       ...details,
     };
   }

@@ -4,7 +4,7 @@
  * one gets one clear sentence back, never a crash.
  */
 
-import { BASIC_NO_MEMBERSHIP } from '../core/basic.js';
+import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import { votersProblem } from '../core/membership.js';
 import { isSessionNumber } from '../core/multi/sessions.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';

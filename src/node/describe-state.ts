@@ -4,7 +4,7 @@
  * with it.
  */
 import { formatBallot } from '../core/ballot.js';
-import { BasicPaxos } from '../core/basic.js';
+import { BasicPaxos } from '../core/basic/replica.js';
 import { formatLogValue } from '../core/multi/messages.js';
 import { MultiPaxos } from '../core/multi/replica.js';
 import type { ProtocolCore } from '../core/types.js';

@@ -13,13 +13,14 @@ import { parseArgs } from 'node:util';
 import { MAX_NODE_ID } from '../core/membership.js';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
-import { openFileStorage } from '../storage/file-storage.js';
+import { openFileStorage, PREALLOCATE_MAX_BYTES } from '../storage/file-storage.js';
 import {
   advanceMark,
   checkIdentity,
   IDENTITY_REFUSED_EXIT,
   type Identity,
   recordStart,
+  setAsideLostData,
   watchDataDir,
 } from '../storage/identity.js';
 import { acquireDirLock, type DirLock } from '../storage/lock.js';
@@ -28,8 +29,10 @@ import { tracedInstance } from '../trace/format.js';
 import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import type { FaultRules } from '../transport/faults.js';
 import type { PeerAddress, TransportTrace } from '../transport/ws-transport.js';
 import { connectControl, createWsTransport } from '../transport/ws-transport.js';
+import { AdminFaults, routeAdmin } from './admin.js';
 import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
 import { describeState } from './describe-state.js';
@@ -47,7 +50,8 @@ export interface ReplicaArgs {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
-  readonly orchestratorPort: number;
+  /** The orchestrator's control socket, where this replica registers (empty for `paxos replica`). */
+  readonly orchestratorSocket: string;
   readonly orchestratorPid: number;
   readonly secret: string;
   readonly tickMs: number;
@@ -56,6 +60,8 @@ export interface ReplicaArgs {
   readonly clusterId: string;
   /** The cluster's manifest says this replica has started before: its data directory must hold its data. */
   readonly expectData: boolean;
+  /** `paxos recover`: the data directory was lost or damaged; set it aside and start recovering on a fresh one. */
+  readonly recoverLostDisk: boolean;
   /** A replica that joined (paxos add): the voters it asks for catch-up until its own log names them. */
   readonly contacts: readonly number[] | undefined;
   /** `paxos up --trace`: the file this replica appends its part of the run's trace to. */
@@ -70,6 +76,9 @@ export interface ReplicaArgs {
 
 /** What a replica on its own host knows that the orchestrator would otherwise tell it. */
 export interface StandaloneArgs {
+  /** Separate tokens for administrators and clients (`--admin-token-file`, `--client-token-file`); absent, the secret serves all. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly peers: Map<number, PeerAddress>;
   readonly advertise: PeerAddress;
   readonly allowedHosts: readonly string[];
@@ -84,12 +93,13 @@ function parse(): ReplicaArgs {
       host: { type: 'string' },
       port: { type: 'string' },
       data: { type: 'string' },
-      'orchestrator-port': { type: 'string' },
+      'orchestrator-socket': { type: 'string' },
       'orchestrator-pid': { type: 'string' },
       'tick-ms': { type: 'string' },
       'snapshot-every': { type: 'string' },
       'cluster-id': { type: 'string' },
       'expect-data': { type: 'boolean' },
+      'recover-lost-disk': { type: 'boolean' },
       contacts: { type: 'string' },
       'trace-file': { type: 'string' },
       step: { type: 'boolean' },
@@ -108,13 +118,14 @@ function parse(): ReplicaArgs {
     host: values.host ?? '127.0.0.1',
     port: Number(values.port),
     dataDir: String(values.data),
-    orchestratorPort: Number(values['orchestrator-port']),
+    orchestratorSocket: values['orchestrator-socket'] ?? '',
     orchestratorPid: Number(values['orchestrator-pid']),
     secret,
     tickMs: Number(values['tick-ms'] ?? 10),
     snapshotEverySlots: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']),
     clusterId: values['cluster-id'],
     expectData: values['expect-data'] === true,
+    recoverLostDisk: values['recover-lost-disk'] === true,
     contacts: values.contacts === undefined ? undefined : parseContacts(values.contacts),
     traceFile: values['trace-file'] === '' ? undefined : values['trace-file'],
     step: values.step === true,
@@ -144,7 +155,7 @@ function log(line: string): void {
  * command sets it except `paxos check --plant`, and a replica running one
  * says so in its log.
  */
-const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'] as const;
+const REAL_PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering', 'amnesia'] as const;
 type RealPlant = (typeof REAL_PLANTS)[number];
 
 function plantFromEnv(): RealPlant | null {
@@ -156,21 +167,32 @@ function plantFromEnv(): RealPlant | null {
 }
 
 /**
- * The planted bug "acknowledge before fsync": every write reports itself
- * durable at once and reaches the log 200 ms later, as a disk cache that
- * lies would. A SIGKILL cannot lose what the kernel already holds, so without
- * the delay no process crash could show the bug; with it, killing every
- * replica loses acknowledged accepts, as a power cut loses a lying cache.
+ * The planted bug "acknowledge before fsync": every append and checkpoint
+ * reports itself durable at once, and every write (lazy ones too) reaches
+ * the log 200 ms later, in the order made, as a disk cache that lies would.
+ * A SIGKILL cannot lose what the kernel already holds, so without the delay
+ * no process crash could show the bug; with it, a crash loses the last
+ * 200 ms of acknowledged promises and accepts, as a power cut loses a lying
+ * cache. (Delaying every write alike keeps the log a consistent earlier
+ * state: had the lazy records of which slots were chosen landed before the
+ * votes they follow, the restarted replica would still know those slots.)
  */
 const LYING_CACHE_MS = 200;
 /** How often a running replica checks that its data directory is still its own. */
 const DATA_DIR_CHECK_MS = 500;
 
 function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
+  // Timers of one delay fire in the order they were set, so the writes land in the order they were made.
+  const later = (write: () => void) => setTimeout(write, LYING_CACHE_MS);
   return {
     ...log,
     append: (records, done) => {
-      setTimeout(() => log.append(records, () => undefined), LYING_CACHE_MS);
+      later(() => log.append(records, () => undefined));
+      done(null);
+    },
+    appendLazy: (records) => later(() => log.appendLazy(records)),
+    checkpoint: (c, done) => {
+      later(() => log.checkpoint(c, () => undefined));
       done(null);
     },
   };
@@ -185,16 +207,26 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const plant = plantFromEnv();
   if (plant !== null)
     log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
+  const scenarioBugs = Object.entries(args.tuning?.bugs ?? {})
+    .filter(([, on]) => on)
+    .map(([name]) => name);
+  if (scenarioBugs.length > 0)
+    log(`PLANTED BUG ${scenarioBugs.join(', ')}: this replica is deliberately wrong (a scenario's option plant)`);
   // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
   // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
   //    as a start (a missing directory is reported by the identity check as missing);
-  const lock = lockIfPresent(args.dataDir);
+  let lock = lockIfPresent(args.dataDir);
+  //    (`paxos recover`: the lost data moves aside, under its lock, and a fresh directory says it is recovering;)
+  if (args.recoverLostDisk) lock = setAsideUnderLock(args, lock);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
+  // The planted bug "amnesia" starts from whatever is left, as before issue 22's fix: no data where data is expected
+  // is taken for a new replica, and the log need not reach the mark (file-storage.ts cuts damage off, too).
+  const amnesia = plant === 'amnesia';
   const claim = checkIdentity({
     dataDir: args.dataDir,
     node: args.id,
     clusterId: args.clusterId,
-    expectData: args.expectData,
+    expectData: args.expectData && !amnesia,
   });
   // 2. the log is opened (created whole with its header only where no log ever was) and must reach the mark;
   let identity: Identity = claim.identity;
@@ -204,9 +236,11 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     log,
     ...(args.step ? { lazyFlushMs: null } : {}),
     owner: { clusterId: args.clusterId, node: args.id },
-    mustReach: claim.mustReach,
+    mustReach: amnesia ? null : claim.mustReach,
+    ...(amnesia ? { plantedAmnesia: true } : {}),
     mark: (reached) => advanceMark(args.dataDir, identity, reached),
     ...(lock !== null ? { lock } : {}),
+    preallocateBytes: PREALLOCATE_MAX_BYTES,
   });
   // 3. one more incarnation and the mark at the log's reach, durably, before the replica takes any input: a replica
   //    that may have voted always has a mark its log must reach.
@@ -242,6 +276,18 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   let step: StepControl | undefined;
+  let applyFaults: (rules: FaultRules) => void = () => undefined;
+  // A replica on its own host takes faults through its admin API (admin.ts); lab mode's come from the orchestrator.
+  const admin =
+    args.standalone === undefined
+      ? null
+      : new AdminFaults({
+          clock: systemClock,
+          applyRules: (rules) => applyFaults(rules),
+          setFrozen: (frozen) => replica?.setFrozen(frozen),
+          exit: (code) => process.exit(code),
+          log,
+        });
   const transport = await createWsTransport<PeerMessage>({
     selfId: args.id,
     peers: args.standalone?.peers ?? new Map(),
@@ -251,6 +297,8 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     clusterSize: args.clusterSize,
     clusterId: identity.clusterId,
     incarnation: identity.incarnation,
+    ...(args.standalone?.adminSecret !== undefined ? { adminSecret: args.standalone.adminSecret } : {}),
+    ...(args.standalone?.clientSecret !== undefined ? { clientSecret: args.standalone.clientSecret } : {}),
     ...(args.standalone !== undefined
       ? {
           advertised: args.standalone.advertise,
@@ -266,7 +314,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
     onControl: (conn) => {
       const cleanups: (() => void)[] = [];
-      conn.onRequest((req) =>
+      const control = (req: unknown) =>
         handleControl(
           {
             replica: replica!,
@@ -277,13 +325,14 @@ export async function main(given?: ReplicaArgs): Promise<void> {
             ...(step !== undefined ? { step } : {}),
           },
           req,
-        ),
-      );
+        );
+      conn.onRequest((req) => (admin !== null ? routeAdmin(admin, conn.role, req, control) : control(req)));
       conn.onClose?.(() => {
         for (const c of cleanups) c();
       });
     },
   });
+  applyFaults = (rules) => transport.setFaults(rules);
   // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
   const links = args.step ? new HoldingLinks(transport, args.id, args.protocol, log) : transport;
   const stepClock = args.step ? new StepClock() : undefined;
@@ -303,6 +352,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
       ...coreSettingsOf(args.tuning),
       ...(args.contacts !== undefined ? { contacts: args.contacts } : {}),
       ...(args.snapshotEverySlots !== undefined ? { snapshotEverySlots: args.snapshotEverySlots } : {}),
+      ...(identity.recovering === true ? { recoverLostDisk: true } : {}),
       ...(plant === 'stale-reads' || plant === 'quorum-minus-one'
         ? { bugs: plant === 'stale-reads' ? { staleLocalReads: true } : { quorumMinusOne: true } }
         : {}),
@@ -376,6 +426,22 @@ function releaseTrace(trace: ReplicaTraceLog, protocol: Protocol): ReplicaProbe 
   };
 }
 
+/** Moves a lost data directory aside while holding its lock, then locks the fresh one in its place. */
+function setAsideUnderLock(args: ReplicaArgs, lock: DirLock | null): DirLock | null {
+  if (args.protocol === 'basic')
+    throw new Error(
+      `node-${args.id} cannot recover a lost disk in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot, so it stays down (the others decide while they are a majority)`,
+    );
+  const aside = setAsideLostData({ dataDir: args.dataDir, node: args.id, clusterId: args.clusterId }, new Date());
+  lock?.release();
+  log(
+    aside === null
+      ? `node-${args.id} recovers a lost disk on a fresh data directory`
+      : `node-${args.id} recovers a lost disk: its old data is kept at ${aside}`,
+  );
+  return lockIfPresent(args.dataDir);
+}
+
 /** The tuning the core takes; the seed is the shell's. */
 function coreSettingsOf(tuning: CoreTuning | undefined): Omit<CoreTuning, 'seedByNode'> {
   if (tuning === undefined) return {};
@@ -408,8 +474,7 @@ function bothProbes(a: ReplicaProbe, b: ReplicaProbe): ReplicaProbe {
 /** Tells the registry where this replica listens; it answers with the peer table and keeps it current. */
 async function register(args: ReplicaArgs, port: number): Promise<void> {
   const registry = await connectControl({
-    host: args.host,
-    port: args.orchestratorPort,
+    socketPath: args.orchestratorSocket,
     secret: args.secret,
     timeoutMs: 5000,
   });
@@ -459,9 +524,10 @@ if (isEntryPoint()) {
 
 /**
  * The one sentence a replica that refuses its data says: a damaged log is
- * named with what the operator can do. There is no rebuilding from peers
- * yet (it needs the core's help: see issue 22), so the way back is a new
- * member in its place, or a fresh cluster.
+ * named with what the operator can do. In Multi-Paxos the replica can
+ * recover (its data set aside, it learns the log and votes again once
+ * re-admitted: core/multi/recovery.ts) or be replaced by a new member; a
+ * Basic Paxos acceptor has no epochs to close, so it can only stay down.
  */
 function refusal(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
@@ -469,7 +535,7 @@ function refusal(err: unknown): string {
   const id = whoAmI?.id ?? '?';
   const replace =
     whoAmI?.protocol !== 'basic'
-      ? `replace it with \`paxos replace node-${id}\` while the others run (it joins again as a new member and catches up from them)`
+      ? `recover it with \`paxos recover node-${id}\` (its data is kept aside; it learns the log and votes again once re-admitted) or replace it with \`paxos replace node-${id}\` while the others run`
       : 'a Basic Paxos cluster cannot replace a replica, so leave it down (the others decide while they are a majority)';
   return `node-${id} does not start: ${err.message}; ${replace}, or start over with \`paxos up --fresh\``;
 }

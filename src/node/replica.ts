@@ -14,7 +14,8 @@
  * its real replica the same way).
  */
 import type { Ballot } from '../core/ballot.js';
-import { BasicPaxos, recoverBasic } from '../core/basic.js';
+import { recoverBasic } from '../core/basic/durable.js';
+import { BasicPaxos } from '../core/basic/replica.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { describeCoreEvent, describeMessage, isRoutine as isRoutineEvent } from '../core/describe.js';
 import { recoverMulti } from '../core/multi/durable.js';
@@ -125,6 +126,8 @@ export class Replica {
   private unreleasedHead = 0;
   private failed: Error | null = null;
   private stopped = false;
+  /** The admin API's freeze (node/admin.ts): alive and reachable, but stepping nothing, as under SIGSTOP. */
+  private frozen = false;
   private readonly waiting = new Map<string, Waiting>();
   /** Numbers this incarnation's session; starts at 1 in every incarnation, which is safe because the session is new. */
   private requestSeq = 0;
@@ -180,6 +183,17 @@ export class Replica {
     for (const stop of this.stopTimers) stop();
     this.stopTimers = [];
     this.failAllWaiting('shutting-down', `node-${this.opts.id} is shutting down`);
+  }
+
+  /**
+   * Freezes or thaws the replica in place of SIGSTOP and SIGCONT, for a
+   * replica with no orchestrator to signal it: while frozen, messages and
+   * requests queue (bounded, as in a full socket buffer) and nothing is
+   * stepped, so nothing is sent or answered; the thaw steps what queued.
+   */
+  setFrozen(frozen: boolean): void {
+    this.frozen = frozen;
+    if (!frozen && this.inbox.length > 0) this.scheduleDrain();
   }
 
   /** Whether every Ready handed to storage has been released. */
@@ -271,6 +285,8 @@ export class Replica {
 
   private enqueue(input: Input<PeerMessage>): void {
     if (this.failed !== null || this.stopped) return;
+    // A stopped process's timers do not fire: a frozen replica gets no ticks, and time resumes at the thaw.
+    if (this.frozen && input.type === 'tick') return;
     // Requests are bounded where they arrive, and a persisted note is never dropped: nobody would
     // send it again, and the leader's own votes would never count.
     if (this.inbox.length >= MAX_INBOX && (input.type === 'message' || input.type === 'tick')) {
@@ -293,7 +309,7 @@ export class Replica {
   /** Steps the core through everything queued, then hands its Ready to storage. */
   private drain(): void {
     this.drainScheduled = false;
-    if (this.failed !== null || this.stopped) return;
+    if (this.failed !== null || this.stopped || this.frozen) return;
     // A disk far behind stops the stepping (and so, through the bounded inbox, the intake) until it catches up.
     if (this.unreleased.length - this.unreleasedHead >= MAX_UNRELEASED_READIES) return;
     const batch = this.inbox;
@@ -329,8 +345,15 @@ export class Replica {
     };
     if (ready.persist.length > 0) {
       // With a checkpoint behind it, the checkpoint's completion (which comes after, in order) is what releases the Ready.
+      // Lazy records first: what a replica learned chosen must reach the disk no later than what it did because of
+      // it. A crash can leave any prefix of one write (a power loss tears it at a frame boundary), and a prefix with
+      // the epoch record of an applied stop-sign but not the chosen record of that stop-sign restarts the replica in
+      // an epoch whose opening it cannot show anyone (seed 2013, multi, 3 replicas, disk fault split: all four
+      // replicas stalled). A chosen record alone is always true, whatever follows it.
       this.opts.storage.append(
-        [...ready.persist, ...ready.persistLazy],
+        this.opts.core?.bugs?.lazyAfterStrict
+          ? [...ready.persist, ...ready.persistLazy]
+          : [...ready.persistLazy, ...ready.persist],
         checkpoint === null
           ? durable
           : (err) => {

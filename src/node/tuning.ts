@@ -1,3 +1,5 @@
+import type { PlantedBugs } from '../core/types.js';
+
 /**
  * Core settings a live scenario gives its replicas (`--core-tuning JSON`), so
  * that real processes run the same cores as the scripted walk-through: the
@@ -11,6 +13,8 @@ export interface CoreTuning {
   readonly backoff?: boolean;
   /** Seed each replica's random numbers with its id, as the scripted runner does, so backoffs and timeouts repeat. */
   readonly seedByNode?: boolean;
+  /** A scenario's `option plant`: the core rules it breaks on purpose, so a counterexample replays on real processes. */
+  readonly bugs?: PlantedBugs;
 }
 
 const MAX_TUNING_TICKS = 10_000;
@@ -25,7 +29,7 @@ export function parseCoreTuning(text: string): CoreTuning {
   }
   if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('--core-tuning must be a JSON object');
   const r = x as Record<string, unknown>;
-  const known = ['electionTimeoutTicks', 'heartbeatTicks', 'backoff', 'seedByNode'];
+  const known = ['electionTimeoutTicks', 'heartbeatTicks', 'backoff', 'seedByNode', 'bugs'];
   const unknown = Object.keys(r).filter((k) => !known.includes(k));
   if (unknown.length > 0)
     throw new Error(`--core-tuning does not know ${unknown.join(', ')}; it takes ${known.join(', ')}`);
@@ -37,5 +41,14 @@ export function parseCoreTuning(text: string): CoreTuning {
   for (const k of ['backoff', 'seedByNode'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'boolean') throw new Error(`--core-tuning ${k} must be true or false`);
   }
+  const bugs = r.bugs;
+  if (
+    bugs !== undefined &&
+    (typeof bugs !== 'object' ||
+      bugs === null ||
+      Array.isArray(bugs) ||
+      Object.values(bugs).some((v) => typeof v !== 'boolean'))
+  )
+    throw new Error('--core-tuning bugs must be an object of planted-bug names set to true or false');
   return r as CoreTuning;
 }

@@ -213,7 +213,7 @@ export class ReplayChecks implements ReplayObserver {
     // Values by slot (or key), whatever their epoch: a reply names its slot, not the epoch that decided it.
     const bySlot = new Map<string, string[]>();
     for (const [instance, c] of this.chosen)
-      getOrInsert(bySlot, instance.split('@')[0]!, () => [] as string[]).push(c.value);
+      getOrInsert(bySlot, instance.split('@')[0], () => [] as string[]).push(c.value);
     for (const { node, reply } of this.okReplies) {
       const expected = expectedChosen(this.protocol, reply);
       if (expected === null) continue;
@@ -234,9 +234,8 @@ export class ReplayChecks implements ReplayObserver {
       .sort((a, b) => {
         const [sa, ea] = order(a.instance);
         const [sb, eb] = order(b.instance);
-        if (Number.isNaN(sa!) || Number.isNaN(sb!))
-          return a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0;
-        return sa! - sb! || (ea ?? 0) - (eb ?? 0);
+        if (Number.isNaN(sa) || Number.isNaN(sb)) return a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0;
+        return sa - sb || (ea ?? 0) - (eb ?? 0);
       });
   }
 }

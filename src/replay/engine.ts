@@ -11,7 +11,7 @@
  * about them.
  */
 
-import type { BasicPaxos } from '../core/basic.js';
+import type { BasicPaxos } from '../core/basic/replica.js';
 import type { MultiPaxos } from '../core/multi/replica.js';
 import type { Input, NodeId, NodeView, ProtocolCore, Ready } from '../core/types.js';
 import { digestReady } from '../node/input-log.js';

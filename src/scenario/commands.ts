@@ -6,15 +6,18 @@
  * The checks that do not depend on where the script runs (a partition's
  * groups, deliver-random's arguments) live here too.
  */
-import type { Command, Protocol } from '../core/types.js';
+import type { Command, CommandIdentity, Protocol } from '../core/types.js';
 
 /** What a runner does for each command; `R` is void for the scripted runner and a promise for the live one. */
 export interface ScenarioVerbs<R> {
   start(protocol: Protocol, n: number): R;
   option(name: string, value: string): R;
-  request(node: number, command: Command): R;
+  /** A client's command; `identity` when the script names one (`as session:seq`), else the runner numbers it. */
+  request(node: number, command: Command, identity?: CommandIdentity): R;
   join(node: number): R;
   move(from: number, to: number, type: string, deliver: boolean): R;
+  /** Delivers a copy of the oldest pending matching message and leaves it pending: the network duplicated it. */
+  duplicate(from: number, to: number, type: string): R;
   deliverAll(): R;
   deliverRandom(seed: number, count: number): R;
   split(groups: number[][]): R;
@@ -23,6 +26,8 @@ export interface ScenarioVerbs<R> {
   persisted(node: number): R;
   crash(node: number): R;
   restart(node: number): R;
+  /** A down node's disk is lost and it starts on an empty one: recovering, or as if new (`wipe`). */
+  loseDisk(node: number, how: 'recover' | 'wipe'): R;
   state(node: number): R;
   /** Delivers what is in flight, oldest first, ticking every running node once whenever nothing is, until a printed line matches `pattern`. */
   waitUntil(pattern: string): R;
@@ -33,30 +38,35 @@ export const MAX_WAIT_MOVES = 1000;
 
 /** Reads one command line and calls its verb; `ids` are the nodes a partition must cover. */
 export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () => readonly number[]): R {
-  const [verb, ...args] = command.split(/\s+/);
+  const [verb, ...words] = command.split(/\s+/);
+  const { args, identity } = clientIdentity(words);
   const at = (i: number) => node(args[i] ?? '');
+  if (identity !== undefined && verb !== 'propose' && verb !== 'get' && verb !== 'reconfigure')
+    throw new Error(`only propose, get and reconfigure take "as <session>:<seq>", not ${verb}`);
   switch (verb) {
     case 'cluster':
       return verbs.start(args[0] as Protocol, Number(args[1]));
     case 'option':
-      return verbs.option(args[0]!, args[1]!);
+      return verbs.option(args[0], args[1]);
     case 'propose': {
       const [key, value] = (args[1] ?? '').split('=');
-      return verbs.request(at(0), { op: 'set', key: key!, value: value ?? '' });
+      return verbs.request(at(0), { op: 'set', key: key, value: value ?? '' }, identity);
     }
     case 'get':
-      return verbs.request(at(0), { op: 'get', key: args[1]! });
+      return verbs.request(at(0), { op: 'get', key: args[1] }, identity);
     case 'reconfigure':
-      return verbs.request(at(0), {
-        op: 'config',
-        fromEpoch: Number(args[1]),
-        voters: (args[2] ?? '').split(',').map(Number),
-      });
+      return verbs.request(
+        at(0),
+        { op: 'config', fromEpoch: Number(args[1]), voters: (args[2] ?? '').split(',').map(Number) },
+        identity,
+      );
     case 'join':
       return verbs.join(at(0));
     case 'deliver':
     case 'drop':
-      return verbs.move(at(0), at(1), args[2]!, verb === 'deliver');
+      return verbs.move(at(0), at(1), args[2] ?? '', verb === 'deliver');
+    case 'duplicate':
+      return verbs.duplicate(at(0), at(1), args[2] ?? '');
     case 'deliver-all':
       return verbs.deliverAll();
     case 'deliver-random': {
@@ -75,6 +85,9 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
       return verbs.crash(at(0));
     case 'restart':
       return verbs.restart(at(0));
+    case 'recover':
+    case 'wipe':
+      return verbs.loseDisk(at(0), verb);
     case 'state':
       return verbs.state(at(0));
     case 'wait-until': {
@@ -86,6 +99,21 @@ export function dispatch<R>(verbs: ScenarioVerbs<R>, command: string, ids: () =>
     default:
       throw new Error(`unknown scenario command: ${command}`);
   }
+}
+
+/**
+ * A client command may end in `as <session>:<seq>`: the identity a client
+ * library would send itself, so a script can retry a command or reuse an
+ * identity on purpose (what exactly-once is about). Without it the runner
+ * numbers each request afresh.
+ */
+function clientIdentity(words: readonly string[]): { args: readonly string[]; identity?: CommandIdentity } {
+  const as = words.indexOf('as');
+  if (as < 0) return { args: words };
+  const m = /^(.+):(\d+)$/.exec(words[as + 1] ?? '');
+  if (m === null || as + 2 !== words.length)
+    throw new Error('usage: ... as <session>:<seq>, last on the line, e.g. propose node-1 x=1 as client-a:1');
+  return { args: words.slice(0, as), identity: { session: m[1] ?? '', seq: Number(m[2]) } };
 }
 
 export function node(name: string): number {

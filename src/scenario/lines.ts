@@ -6,6 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
+import { coreEventSentence } from '../core/describe.js';
 import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
 
@@ -53,6 +54,9 @@ export function describeEvent(protocol: Protocol, e: CoreEvent): string {
       return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
     case 'backoff':
       return `backs off ${e.ticks} ticks`;
+    case 'snapshot-installed':
+    case 'identity-reused':
+      return coreEventSentence(e);
     case 'note':
       return e.text;
   }
@@ -81,6 +85,10 @@ function describeMultiRecord(r: MultiRecord): string {
       return `chosen ${entries(r.entries)}`;
     case 'epoch':
       return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
+    case 'recovering':
+      return `recovering a lost disk (session ${r.session})`;
+    case 'readmitted':
+      return `re-admitted: votes from epoch ${r.epoch}`;
   }
 }
 

@@ -31,11 +31,13 @@ import { join } from 'node:path';
 import { Orchestrator } from '../cluster/orchestrator.js';
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { Command, Protocol } from '../core/types.js';
+import type { Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { JournalEntry } from '../node/step-journal.js';
+import { AgreementJudge } from './agreement.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { scenarioPlant } from './plants.js';
 import { expectationMet } from './script.js';
 
 /** How long one step may take to come to rest on real processes before the run gives up on it. */
@@ -88,6 +90,10 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   private trace: string[] = [];
   private showPersist = false;
   private backoff = true;
+  /** Two values learned for one instance are named where they happen, as the scripted runner does. */
+  private readonly agreement = new AgreementJudge(() => this.protocol);
+  /** `option plant`: the core rules every replica breaks on purpose (passed in its core tuning); null for none. */
+  private bugs: PlantedBugs | null = null;
   private readonly partition = new Partition();
   private closing: Promise<void> | null = null;
 
@@ -126,6 +132,12 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     throw new Error(EXPLICIT_REFUSED);
   }
 
+  async loseDisk(_node: number, how: 'recover' | 'wipe'): Promise<void> {
+    throw new Error(
+      `${how} loses a replica's disk, which the live runner does not touch: run this scenario with --sim, or use paxos check --nemesis disk on real processes`,
+    );
+  }
+
   private print(...lines: string[]): void {
     this.trace.push(...lines);
   }
@@ -137,6 +149,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     await this.stopCluster();
     this.protocol = protocol;
     this.clusterSize = n;
+    this.agreement.clear();
     await this.boot();
     this.print(`${n} ${protocol} replicas`);
   }
@@ -153,7 +166,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       protocol: this.protocol,
       fresh: true,
       step: true,
-      coreTuning: { ...TUNING, backoff: this.backoff },
+      coreTuning: { ...TUNING, backoff: this.backoff, ...(this.bugs !== null ? { bugs: this.bugs } : {}) },
       log: () => undefined,
       ...(this.o.traceFile !== undefined ? { traceFile: this.o.traceFile } : {}),
     });
@@ -180,6 +193,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       /* what a real disk does anyway */
     } else if (name === 'persisted' && value === 'explicit') throw new Error(EXPLICIT_REFUSED);
     else if (name === 'backoff' && (value === 'on' || value === 'off')) await this.setBackoff(value === 'on');
+    else if (name === 'plant' && value !== undefined) await this.setPlant(scenarioPlant(value));
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
   }
@@ -208,6 +222,18 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     await this.boot();
   }
 
+  /** A plant is core configuration: the replicas start again with it, under the same rule as backoff. */
+  private async setPlant(bugs: PlantedBugs | null): Promise<void> {
+    if (this.hasDoneAnything())
+      throw new Error(
+        'option plant rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
+    this.bugs = bugs;
+    if (this.cluster === null) return;
+    await this.stopCluster();
+    await this.boot();
+  }
+
   // ------------------------------------------------------------ clients
 
   /**
@@ -216,7 +242,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    * the node's journal reports it then. Requests and journal reads share
    * one control connection, in order, so the next read finds it queued.
    */
-  async request(id: number, command: Command): Promise<void> {
+  async request(id: number, command: Command, own?: CommandIdentity): Promise<void> {
     this.up(id);
     const req =
       command.op === 'set'
@@ -228,8 +254,9 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
             : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
     this.cluster!.stepRequest(
       id,
-      // No identity: the replica numbers it in its own incarnation's session, which only it ever sends.
-      { ...req, timeoutMs: CLIENT_TIMEOUT_MS },
+      // Without `as`, no identity: the replica numbers it in its own incarnation's session, which only it ever sends.
+      // With one, the control API takes it only as a registered session's number (a Multi rule of the sessions).
+      { ...req, ...(own !== undefined ? { session: own.session, seq: own.seq } : {}), timeoutMs: CLIENT_TIMEOUT_MS },
       CLIENT_TIMEOUT_MS + 5000,
     ).catch(() => undefined);
     await this.settle();
@@ -253,9 +280,29 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     );
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [f] = this.pool.splice(i, 1);
-    if (deliver) return this.deliver(f!);
-    await this.forget(f!);
-    this.print(`dropped ${this.describe(f!.message)}`);
+    if (deliver) return this.deliver(f);
+    await this.forget(f);
+    this.print(`dropped ${this.describe(f.message)}`);
+  }
+
+  /** A copy of the oldest matching message reaches its receiver; the message itself stays held. */
+  async duplicate(from: number, to: number, type: string): Promise<void> {
+    const f = this.pool.find((x) => x.message.from === from && x.message.to === to && messageKind(x.message) === type);
+    if (f === undefined)
+      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    this.print(`duplicated ${this.describe(f.message)}`);
+    const node = this.node(to);
+    const why = !node.up ? `node-${to} is down` : this.cut(f.message) ? this.partitionText() : null;
+    if (why !== null)
+      return this.print(
+        !node.up
+          ? `node-${to} is down: lost ${this.describe(f.message)}`
+          : `dropped ${this.describe(f.message)}: ${why}`,
+      );
+    if (this.cluster === null) throw new Error('no cluster: a script starts with cluster <protocol> <n>');
+    await this.cluster.stepRequest(to, { op: 'inject', message: f.message });
+    node.expectedIn++;
+    await this.settle();
   }
 
   /** A message for a replica that is down is lost, and so is one the partition cuts off; the trace says which. */
@@ -437,8 +484,12 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       case 'send':
         return this.sent(r, e.id, e.message);
       case 'learned':
+        // The journal carries a value's text, not its id: two different commands that read alike would pass as one.
         return this.print(
-          ...e.chosen.map((c) => `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
+          ...e.chosen.flatMap((c) => [
+            `${name} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+            ...this.agreement.learned(r.id, String(c.instance), c.value, c.value),
+          ]),
         );
       case 'reply':
         return this.print(`${name} ${describeReply(this.protocol, e.command, e.reply)}`);

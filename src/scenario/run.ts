@@ -74,10 +74,14 @@ export async function runScenarioLive(
   options: RunOptions & LiveRunOptions = {},
 ): Promise<StepResult[]> {
   const cluster = new LiveScenarioCluster(options);
+  let stopping = false;
   const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
     void cluster.close().finally(() => process.exit(130));
   };
-  if (options.exitOnSignal === true) for (const s of STOP_SIGNALS) process.once(s, onSignal);
+  // `on`, not `once`: execa's exit hook (signal-exit) re-sends a signal to this process when it finds no listener but its own, which killed the run before its cleanup and left the scratch home behind.
+  if (options.exitOnSignal === true) for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const results: StepResult[] = [];
   let broken = false;
   try {

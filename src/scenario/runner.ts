@@ -19,6 +19,9 @@
  *   option backoff <on|off>            whether a pre-empted Basic Paxos proposer waits a random number of
  *                                      ticks before its next round (on by default); given before the cluster
  *                                      has done anything, it rebuilds the replicas with it
+ *   option plant <name|none>           the replicas break one rule on purpose (a plant of `paxos sim --plant`
+ *                                      that lives in the replica): a counterexample or regression file shows its
+ *                                      bug; rebuilds the replicas as backoff does, so it too comes first
  *   propose <node> <key>=<value>       a client asks a node to set a key
  *   get <node> <key>                   a client asks a node to read a key
  *   join <node>                        a new replica (the next id) starts with an empty disk, as a learner
@@ -26,6 +29,8 @@
  *                                      these voters (comma-separated ids): `paxos add` and `paxos remove`
  *   deliver <from> <to> <type>         deliver the oldest pending matching message
  *   drop <from> <to> <type>            lose the oldest pending matching message
+ *   duplicate <from> <to> <type>       deliver a copy of the oldest pending matching message, which stays
+ *                                      pending (the network duplicated it)
  *   deliver-all                        deliver until nothing is pending (bounded)
  *   deliver-random <seed> [count]      deliver count pending messages (all, bounded, by default), each
  *                                      drawn from the pool by a generator seeded with seed: random delays
@@ -38,6 +43,10 @@
  *                                      with the writes queued behind it up to the next one the core waits on
  *   crash <node>                       the node stops, losing everything it had not written
  *   restart <node>                     the node starts again from the records it had written
+ *   recover <node>                     a down node lost its disk and starts on an empty one, recovering: it learns
+ *                                      the log and votes again only once its re-admission opened an epoch
+ *   wipe <node>                        the same loss, restarted as a new replica would be: amnesia, the bug
+ *                                      recovery prevents
  *   state <node>                       print what the node's acceptor and learner hold
  *   wait-until <text>|/<regex>/        deliver what is in flight, oldest first, and tick every running node
  *                                      once whenever nothing is, until a line of the step's trace matches (as
@@ -73,18 +82,69 @@
  */
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
-import type { ClientReply, Command, CommandIdentity, CoreEvent, Protocol, Ready } from '../core/types.js';
+import type {
+  ClientReply,
+  Command,
+  CommandIdentity,
+  CoreEvent,
+  PlantedBugs,
+  Protocol,
+  ProtocolCore,
+  Ready,
+} from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
+import { AgreementJudge } from './agreement.js';
 import { dispatch, MAX_WAIT_MOVES, Partition, type ScenarioVerbs } from './commands.js';
 import { describeEvent, describeRecords, describeReply, messageKind } from './lines.js';
+import { scenarioPlant } from './plants.js';
 import { expectationMet } from './script.js';
 import { ScriptedNode } from './twins.js';
 
 type Msg = PeerMessage;
+
+/**
+ * What `paxos explore` watches while it drives the cluster through this
+ * runner (so its counterexamples are scenarios by construction): the same
+ * moments the simulator's checkers hear of. Every hook is optional.
+ */
+export interface ClusterWatcher {
+  /** A shell sent a message, before the partition or the pool sees it. */
+  sent?(node: number, m: Msg): void;
+  /** Records reached the node's disk, before the shell hears so. */
+  durable?(node: number, records: readonly unknown[]): void;
+  /** The shell took a Ready from its core. */
+  ready?(node: number, core: ProtocolCore<Msg, unknown>, ready: Ready<Msg, unknown>): void;
+  /** The shell released a Ready: its records are durable. */
+  released?(node: number, ready: Ready<Msg, unknown>): void;
+  /** A new incarnation started from its disk (the first one too). */
+  booted?(node: number, incarnation: number, core: ProtocolCore<Msg, unknown>): void;
+  /** A client's command went to a node under this identity. */
+  requested?(node: number, command: Command, identity: CommandIdentity): void;
+  /** ... and was answered. */
+  answered?(node: number, command: Command, identity: CommandIdentity, reply: ClientReply): void;
+}
+
+/** What a watcher may read of the cluster between steps. */
+export interface ClusterView {
+  readonly protocol: Protocol;
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly incarnation: number;
+    readonly disk: readonly unknown[];
+    /** The shell while the node is up. */
+    readonly replica: ScriptedNode['replica'] | null;
+    /** Readies taken and not yet released. */
+    readonly unreleased: number;
+    /** Requests this incarnation numbered so far. */
+    readonly requestSeq: number;
+  }[];
+  /** The messages in flight, oldest first. */
+  readonly pool: readonly Msg[];
+}
 
 /** One node as the runner sees it: its shell while it is up, and the disk it leaves behind when it is not. */
 interface Node {
@@ -99,6 +159,11 @@ interface Node {
   learned: { lines: string[]; messagesLeft: number } | null;
   /** Numbers the identities of this incarnation's requests. */
   requestSeq: number;
+  /**
+   * Set by `recover`: the shell knows this disk was lost, and starts the node recovering on every boot (the core goes
+   * on with a recovery its records show, and begins one on an empty disk, so a crash before the first write is safe).
+   */
+  lostDisk?: boolean;
 }
 
 export class ScenarioCluster implements ScenarioVerbs<void> {
@@ -120,13 +185,36 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   private explicitPersisted = false;
   /** On by default, as in the product; `option backoff off` shows what duelling proposers do without it. */
   private backoff = true;
+  /** `option plant`: the rules every replica breaks on purpose; null for the correct protocol. */
+  private bugs: PlantedBugs | null = null;
+  /** Two values learned for one instance are named where they happen. */
+  private readonly agreement = new AgreementJudge(() => this.protocol);
   /** The partition that stands, if any: messages between two of its groups are dropped. */
   private readonly partition = new Partition();
   /** The trace ids of the messages in flight, by the message object the pool holds. */
   private readonly traceIds = new Map<Msg, number>();
 
   /** `recorder` is given only for `--trace`; every hook reaches it through `?.`, so a run without one records nothing. */
-  constructor(private readonly recorder: TraceRecorder | null = null) {}
+  constructor(
+    private readonly recorder: TraceRecorder | null = null,
+    private readonly watcher: ClusterWatcher = {},
+  ) {}
+
+  /** The cluster as it stands between steps, read-only: for `paxos explore`'s state hash and checks. */
+  inspect(): ClusterView {
+    return {
+      protocol: this.protocol,
+      nodes: this.nodes.map((r) => ({
+        id: r.id,
+        incarnation: r.incarnation,
+        disk: r.disk,
+        replica: r.shell?.replica ?? null,
+        unreleased: r.unreleased.length,
+        requestSeq: r.requestSeq,
+      })),
+      pool: this.pool,
+    };
+  }
 
   /** Narration for the trace's reader: a step's comments or a `narrate` line, as a note beside the diagram. */
   note(text: string): void {
@@ -158,6 +246,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.pool = [];
     this.nodes = [];
     this.partition.clear();
+    this.agreement.clear();
     for (let id = 1; id <= n; id++) {
       const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
       this.nodes.push(r);
@@ -183,6 +272,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     else if (name === 'persisted' && (value === 'implicit' || value === 'explicit'))
       this.explicitPersisted = value === 'explicit';
     else if (name === 'backoff' && (value === 'on' || value === 'off')) this.setBackoff(value === 'on');
+    else if (name === 'plant' && value !== undefined) this.setPlant(scenarioPlant(value));
     else throw new Error(`unknown option: ${name} ${value}`);
     this.print(`${name} ${value}`);
   }
@@ -197,19 +287,42 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       throw new Error(
         'option backoff is for basic clusters: in Multi-Paxos only a leader proposes, and randomized election timeouts keep candidates apart',
       );
-    const busy =
-      this.pool.length > 0 ||
-      this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0);
-    if (busy)
+    if (this.hasDoneAnything())
       throw new Error(
         'option backoff rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
       );
     this.backoff = on;
+    this.rebuild();
+  }
+
+  /** A plant is core configuration too: the same rule as backoff, for the same reason. */
+  private setPlant(bugs: PlantedBugs | null): void {
+    if (this.hasDoneAnything())
+      throw new Error(
+        'option plant rebuilds the replicas, so it must come before the cluster has sent, written or crashed anything',
+      );
+    this.bugs = bugs;
+    this.rebuild();
+  }
+
+  private hasDoneAnything(): boolean {
+    return (
+      this.pool.length > 0 ||
+      this.nodes.some((r) => r.shell === null || r.incarnation !== 1 || r.disk.length > 0 || r.unreleased.length > 0)
+    );
+  }
+
+  private rebuild(): void {
     for (const r of this.nodes) {
-      r.shell!.crash();
+      r.shell?.crash();
       r.incarnation = 0;
       this.boot(r);
     }
+  }
+
+  /** Every broken agreement seen so far (two values learned for one instance), in the order they happened. */
+  violations(): readonly string[] {
+    return this.agreement.violations();
   }
 
   /**
@@ -220,7 +333,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     const r = this.node(id);
     const shell = this.up(id);
     const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
-    shell.request(command, identity, (reply) => this.print(`node-${id} ${this.describeReply(command, reply)}`));
+    this.watcher.requested?.(id, command, identity);
+    shell.request(command, identity, (reply) => {
+      this.watcher.answered?.(id, command, identity, reply);
+      this.print(`node-${id} ${this.describeReply(command, reply)}`);
+    });
     shell.settle();
   }
 
@@ -229,10 +346,18 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
     if (!deliver) {
-      this.traced(m!, (id) => this.recorder?.drop(id, 'dropped by the script'));
-      return this.print(`dropped ${describeMessage(this.protocol, m!)}`);
+      this.traced(m, (id) => this.recorder?.drop(id, 'dropped by the script'));
+      return this.print(`dropped ${describeMessage(this.protocol, m)}`);
     }
-    this.deliver(m!);
+    this.deliver(m);
+  }
+
+  duplicate(from: number, to: number, type: string): void {
+    const m = this.pool.find((x) => x.from === from && x.to === to && messageKind(x) === type);
+    if (m === undefined)
+      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    this.print(`duplicated ${describeMessage(this.protocol, m)}`);
+    this.deliver(structuredClone(m));
   }
 
   /**
@@ -353,6 +478,28 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.state(id);
   }
 
+  /**
+   * A down node's disk is lost (wiped, or found damaged and set aside) and it
+   * starts again on an empty one: `recover` as the shell does for a lost
+   * disk (it votes again only once re-admitted), `wipe` as a shell that
+   * noticed nothing would (amnesia: what it promised and accepted is gone).
+   */
+  loseDisk(id: number, how: 'recover' | 'wipe'): void {
+    const r = this.node(id);
+    if (r.shell !== null) throw new Error(`node-${id} is up: crash it before its disk is lost`);
+    const lost = r.disk.length;
+    r.disk.length = 0;
+    r.lostDisk = how === 'recover';
+    this.boot(r);
+    this.recorder?.restart(id);
+    this.print(
+      how === 'recover'
+        ? `node-${id} lost its disk (${lost} records) and restarts on an empty one to recover`
+        : `node-${id} lost its disk (${lost} records) and restarts on an empty one as if new`,
+    );
+    this.state(id);
+  }
+
   state(id: number): void {
     this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
   }
@@ -374,15 +521,24 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       electionTimeoutTicks: 10,
       heartbeatTicks: 3,
       backoff: this.backoff,
+      ...(this.bugs !== null ? { bugs: this.bugs } : {}),
+      ...(r.lostDisk === true ? { recoverLostDisk: true } : {}),
       ...(r.id > this.clusterSize ? { contacts: Array.from({ length: this.clusterSize }, (_, i) => i + 1) } : {}),
       send: (m) => this.onSend(r, m as Msg),
       probe: {
-        onReady: (_core, ready) => this.onReady(r, ready as Ready<Msg, unknown>),
-        onRelease: (ready) => this.onRelease(r, ready as Ready<Msg, unknown>),
+        onReady: (core, ready) => {
+          this.watcher.ready?.(r.id, core, ready);
+          this.onReady(r, ready as Ready<Msg, unknown>);
+        },
+        onRelease: (ready) => {
+          this.watcher.released?.(r.id, ready);
+          this.onRelease(r, ready as Ready<Msg, unknown>);
+        },
       },
       storage: {
         writing: (records) => this.print(`node-${r.id} writing: ${this.describeRecords(records)}`),
         durable: (records) => {
+          this.watcher.durable?.(r.id, records);
           if (records.length > 0) this.recorder?.persist(r.id, describeWrite(this.protocol, records));
           if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`);
         },
@@ -391,6 +547,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
         },
       },
     });
+    this.watcher.booted?.(r.id, r.incarnation, r.shell.replica.inspectCore());
   }
 
   /**
@@ -422,15 +579,17 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     r.unreleased.shift();
     for (const c of ready.chosen)
       this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
-    const lines = ready.chosen.map(
-      (c) => `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
-    );
+    const lines = ready.chosen.flatMap((c) => [
+      `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+      ...this.agreement.learned(r.id, c.instance, c.valueId, c.value),
+    ]);
     if (ready.messages.length === 0) this.print(...lines);
     else r.learned = { lines, messagesLeft: ready.messages.length };
   }
 
   /** Everything the shell sends goes into the pool, where the script moves it. */
   private onSend(r: Node, m: Msg): void {
+    this.watcher.sent?.(r.id, m);
     if (this.recorder !== null) this.traceIds.set(m, this.recorder.send(messageFields(this.protocol, m)));
     if (this.cut(m)) {
       // Cut off as it leaves: it never reaches the pool, so no later step can deliver it.

@@ -44,9 +44,9 @@ export function parseScenario(text: string): Scenario {
   let title: string | null = null;
   let comments: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     const titled = TITLE.exec(line);
-    if (titled !== null && title === null) title = titled[1]!.trim();
+    if (titled !== null && title === null) title = titled[1].trim();
     else if (line.startsWith('#')) comments.push(line);
     else if (line.startsWith('narrate ')) {
       steps.push({ kind: 'narrate', comments, text: line.slice('narrate '.length).trim() });
@@ -70,11 +70,11 @@ function parseCommandStep(
 ): { step: CommandStep; end: number } | null {
   let j = at + 1;
   const expects: string[] = [];
-  while (j < lines.length && lines[j]!.startsWith('expect ')) expects.push(lines[j++]!.slice('expect '.length).trim());
-  const base = { kind: 'command' as const, comments, command: lines[at]!.trim(), expects };
+  while (j < lines.length && lines[j].startsWith('expect ')) expects.push(lines[j++].slice('expect '.length).trim());
+  const base = { kind: 'command' as const, comments, command: lines[at].trim(), expects };
   if (lines[j] !== '----') return expects.length > 0 ? { step: { ...base, expected: null }, end: j - 1 } : null;
   let k = j + 1;
-  while (k < lines.length && lines[k]!.trim() !== '') k++;
+  while (k < lines.length && lines[k].trim() !== '') k++;
   return {
     step: {
       ...base,
@@ -108,6 +108,6 @@ export function expectationMet(expect: string, trace: string): boolean {
   const regex = /^\/(.*)\/$/.exec(expect);
   const lines = trace.split('\n');
   if (regex === null) return lines.some((l) => l.includes(expect));
-  const pattern = new RegExp(regex[1]!);
+  const pattern = new RegExp(regex[1]);
   return lines.some((l) => pattern.test(l));
 }

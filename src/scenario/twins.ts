@@ -15,7 +15,7 @@
  * simulator): its writes never complete, its messages and replies go
  * nowhere. Whatever the shell object still holds dies with it.
  */
-import type { ClientReply, Command, CommandIdentity, Protocol } from '../core/types.js';
+import type { ClientReply, Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
 import { ManualClock } from '../node/clock.js';
 import { type PeerMessage, Replica, type ReplicaProbe } from '../node/replica.js';
 import { Incarnation, SimLinks } from '../sim/twins.js';
@@ -94,7 +94,7 @@ export class ScriptedStorage implements DurableLog<unknown> {
     const first = this.inProgress.shift();
     if (first === undefined) return false;
     this.complete(first);
-    while (this.inProgress.length > 0 && !this.inProgress[0]!.waitsForTest) this.complete(this.inProgress.shift()!);
+    while (this.inProgress.length > 0 && !this.inProgress[0].waitsForTest) this.complete(this.inProgress.shift()!);
     return true;
   }
 
@@ -141,6 +141,10 @@ export interface ScriptedNodeOptions {
   readonly backoff?: boolean;
   /** A replica that joins after the cluster was created: whom it asks for the log. */
   readonly contacts?: readonly number[];
+  /** A scenario's `option plant`: the core rules this replica breaks on purpose. */
+  readonly bugs?: PlantedBugs;
+  /** The node lost its disk and starts on an empty one, recovering (the core's `recoverLostDisk`). */
+  readonly recoverLostDisk?: boolean;
 }
 
 /** One incarnation of one node: a real `Replica` over the twins above. */
@@ -171,6 +175,8 @@ export class ScriptedNode {
         ...(o.heartbeatTicks !== undefined ? { heartbeatTicks: o.heartbeatTicks } : {}),
         ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
         ...(o.contacts !== undefined ? { contacts: o.contacts } : {}),
+        ...(o.bugs !== undefined ? { bugs: o.bugs } : {}),
+        ...(o.recoverLostDisk === true ? { recoverLostDisk: true } : {}),
       },
       ...(o.probe !== undefined ? { probe: o.probe } : {}),
     });

@@ -5,7 +5,7 @@
  * Basic Paxos).
  */
 import { type Ballot, ZERO_BALLOT } from '../core/ballot.js';
-import type { BasicPaxos } from '../core/basic.js';
+import type { BasicPaxos } from '../core/basic/replica.js';
 import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { type MultiMessage, type MultiRecord, valueId } from '../core/multi/messages.js';
 import type { MultiPaxos } from '../core/multi/replica.js';

@@ -18,6 +18,8 @@ export class Administrator<M extends PeerMessage> {
   changesAsked = 0;
   /** Every configuration this administrator has seen, oldest first: a stale view is one of these. */
   private readonly seen: { epoch: number; voters: readonly NodeId[] }[] = [];
+  /** Every change asked for: while its epoch is the latest it may still be chosen. */
+  private readonly asked: { fromEpoch: number; voters: readonly NodeId[] }[] = [];
 
   constructor(
     private readonly world: World<M>,
@@ -45,6 +47,10 @@ export class Administrator<M extends PeerMessage> {
     const m = this.view();
     const roll = r.next();
     const canAdd = world.nodes.length < world.opts.clusterSize + 3 && m.voters.length < 7;
+    // A voter whose disk was damaged is replaced, as an operator runs `paxos replace`; until then no healthy voter
+    // goes, so the damaged ones stay a minority of every configuration (disk-faults.ts).
+    const damaged = m.voters.filter((v) => world.diskDamaged(v));
+    if (damaged.length > 0) return m.voters.length > 1 ? this.remove(m, r.pick(damaged), canAdd) : undefined;
     if (roll < 0.4 && canAdd) return this.add();
     if (roll < 0.65 && m.voters.length > 1) return this.remove(m, r.pick(m.voters), false);
     if (roll < 0.8 && canAdd && m.voters.length > 1) return this.remove(m, r.pick(m.voters), true);
@@ -75,6 +81,12 @@ export class Administrator<M extends PeerMessage> {
       return stale;
     }
     return latest;
+  }
+
+  /** The voters of every change asked for that may still be chosen: it names the latest epoch. */
+  pendingConfigurations(): (readonly NodeId[])[] {
+    const latest = this.world.checker.latestMembership().epoch;
+    return this.asked.filter((c) => c.fromEpoch === latest).map((c) => c.voters);
   }
 
   /** A new replica joins as a learner; the change that makes it a voter names the configuration current a moment later. */
@@ -144,6 +156,7 @@ export class Administrator<M extends PeerMessage> {
     const identity = replica.nextIdentity();
     const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
     this.changesAsked++;
+    this.asked.push(change);
     world.checker.noteProposed('config', commandId(identity));
     world.checker.noteConfigProposed(commandId(identity), change);
     world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);

@@ -39,6 +39,12 @@ export interface BatchResult {
   readonly snapshots: { readonly taken: number; readonly installed: number };
   /** Multi: schedules that changed the configuration, changes asked for, and epochs entered in all. */
   readonly membership: { readonly schedules: number; readonly asked: number; readonly epochs: number };
+  /** Storage faults: schedules that had any on, faults that changed a disk by kind, replicas kept out by one. */
+  readonly diskFaults: {
+    readonly schedules: number;
+    readonly applied: Readonly<Record<string, number>>;
+    readonly keptOut: number;
+  };
   /** Schedules whose history the linearizability search gave up on: neither passed nor failed. */
   readonly undecided: readonly SimResult[];
   readonly failures: readonly SimResult[];
@@ -118,6 +124,7 @@ class Tally {
   private opsCompleted = 0;
   private readonly snapshots = { taken: 0, installed: 0 };
   private readonly membership = { schedules: 0, asked: 0, epochs: 0 };
+  private readonly disk = { schedules: 0, applied: {} as Record<string, number>, keptOut: 0 };
 
   /** Counts one schedule; returns false when the batch should stop (enough failures). */
   add(result: SimResult, index: number, opts: BatchOptions): boolean {
@@ -131,6 +138,12 @@ class Tally {
       this.membership.schedules++;
       this.membership.asked += result.membership.asked;
       this.membership.epochs += result.membership.epochs;
+    }
+    if (result.diskFaults !== undefined) {
+      this.disk.schedules++;
+      this.disk.keptOut += result.diskFaults.keptOut;
+      for (const [kind, n] of Object.entries(result.diskFaults.applied))
+        this.disk.applied[kind] = (this.disk.applied[kind] ?? 0) + n;
     }
     if (result.ok && result.undecided !== undefined) this.undecided.push(result);
     opts.onSchedule?.(result, index);
@@ -147,6 +160,7 @@ class Tally {
       opsCompleted: this.opsCompleted,
       snapshots: { ...this.snapshots },
       membership: { ...this.membership },
+      diskFaults: { ...this.disk, applied: { ...this.disk.applied } },
       undecided: this.undecided,
       failures: this.failures,
       seconds: (performance.now() - this.started) / 1000,

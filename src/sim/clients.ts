@@ -197,7 +197,10 @@ export class SimClients<M extends PeerMessage> {
     c.registering = true;
     const r = this.random;
     const nodeId = world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize);
-    const timeoutMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
+    const waitMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
+    // As for an operation: a replica that refused to start from a damaged disk refuses connections, so the client
+    // asks again at once (after the heal, waiting the whole liveness bound on it would leave the client unregistered).
+    const timeoutMs = world.diskOut(nodeId) ? Math.min(waitMs, 10) : waitMs;
     const retry = () => {
       if (c.registrations !== attempt || !c.registering) return;
       c.registrations++; // Whatever comes of this attempt now is stale.
@@ -359,7 +362,9 @@ export class SimClients<M extends PeerMessage> {
     const nodeId =
       world.opts.proposers?.[c.id - 1] ??
       (world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize));
-    const timeoutMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
+    const waitMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
+    // A replica that refused to start from a damaged disk refuses connections: the client tries another at once.
+    const timeoutMs = world.diskOut(nodeId) ? Math.min(waitMs, 10) : waitMs;
     const cmd = op.command;
     const as = op.identity === null ? '' : ` as ${commandId(op.identity)}`;
     world.noteAndTrace(

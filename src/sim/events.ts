@@ -77,6 +77,10 @@ export interface World<M extends PeerMessage> {
   latestVoters(): NodeId[];
   /** The time every client gets after the heal. */
   livenessBoundMs(): number;
+  /** A start found the replica's data directory damaged (disk-faults.ts): it stays down, and refuses connections. */
+  diskOut(node: NodeId): boolean;
+  /** A storage fault damaged the replica's data directory (found at its next start, or not yet). */
+  diskDamaged(node: NodeId): boolean;
 }
 
 export function describeCommand(c: Command): string {

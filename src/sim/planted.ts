@@ -31,6 +31,17 @@ export interface Plant {
    * test runs that seed in every `npm test` and fails when it stops showing the bug.
    */
   readonly onlyByRecordedSeed?: string;
+  /**
+   * A bug whose schedule the random seeds do not draw (none of thousands of default seeds shows it): the scenario file,
+   * relative to the repository, that shows it once its first lines say `option plant NAME`, and why the seeds miss it.
+   * The planted-bug test runs that file under the plant in every `npm test` and fails when it stops showing the bug.
+   */
+  readonly shownByScenario?: {
+    readonly file: string;
+    /** What the file shows under the plant: two values learned for one slot, or an `expect` line never met (a stall). */
+    readonly shows: 'broken agreement' | 'unmet expectation';
+    readonly why: string;
+  };
 }
 
 export const PLANTS: readonly Plant[] = [
@@ -151,6 +162,87 @@ export const PLANTS: readonly Plant[] = [
     bugs: { removedStillCounted: true },
     multiOnly: true,
     membershipChanges: true,
+  },
+  {
+    name: 'stale-leader-commit',
+    what: 'a leader that learns a slot it proposed in was chosen at a higher ballot and keeps leading, so its commit point vouches for a lost value',
+    bugs: { staleLeaderKeepsLeading: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/plants/stale-leader-commit.txt',
+      shows: 'broken agreement',
+      why: 'it needs five replicas, a leader whose accepts reach one follower only, a second leader deciding that slot, and the first one still leading when it catches up: none of 1-1500 default seeds at 3 or 5 replicas',
+    },
+  },
+  {
+    name: 'rejudge-config',
+    what: 'a restart that judges the configuration changes it replays against the newest configuration',
+    bugs: { rejudgeConfigOnReplay: true },
+    multiOnly: true,
+    membershipChanges: true,
+    shownByScenario: {
+      file: 'test/core/regressions/restart-replays-config.txt',
+      shows: 'broken agreement',
+      why: 'it needs a change naming a later epoch chosen and refused before the real change, then a restart: the administrator draws stale views, but none of 1-1500 default seeds orders them so',
+    },
+  },
+  {
+    name: 'stall-after-refused-stop-sign',
+    what: 'a leader whose stop-sign apply refused, waiting for a next epoch that never comes',
+    bugs: { stallAfterRefusedStopSign: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/regressions/refused-stop-sign.txt',
+      shows: 'unmet expectation',
+      why: 'it needs a change of the current epoch that apply refuses (an invalid or reused one) reaching the leader: the administrator sends only valid changes, and none of 1-1500 default seeds refuses one at its stop-sign',
+    },
+  },
+  {
+    name: 'recover-without-readmission',
+    what: 'a replica that lost its disk and votes again as soon as it has caught up, without being re-admitted',
+    bugs: { recoverWithoutReadmission: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/plants/recover-without-readmission.txt',
+      shows: 'broken agreement',
+      why: 'the simulator does not lose disks yet, so no seed starts a replica recovering',
+    },
+  },
+  {
+    name: 'amnesia',
+    what: 'a replica whose data directory is damaged, emptied or rolled back starts from what is left and votes',
+    simBugs: { amnesia: true },
+  },
+  {
+    name: 'ack-before-fsync',
+    what: 'a log that acknowledges a write before it is fsynced, so a power loss loses what was promised',
+    simBugs: { ackBeforeFsync: true },
+  },
+  {
+    name: 'resend-chosen-slots',
+    what: 'a leader that keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them',
+    bugs: { resendChosenSlots: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a takeover that re-proposes a slot already learned chosen, a follower that compacted it, batch 1, and the only other voter gone for good (a replica kept out by a damaged disk): default seed 466 of 1-3000 at 3 replicas, none of 1-300 at 3, 4 or 5',
+  },
+  {
+    name: 'lazy-after-strict',
+    what: "a replica that writes what it learned chosen after what it did because of it, in the same write (an epoch record before its stop-sign's chosen record)",
+    bugs: { lazyAfterStrict: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas; since registered client sessions, seed 1518 with those disk faults fixed (split, flip)",
+  },
+  {
+    name: 'shared-relay-turn',
+    what: 'a removed replica that relays waiting commands on the turn it also polls for the log with, so every relay can go to one voter',
+    bugs: { sharedRelayTurn: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a replica removed while it holds a client command and the voter its relays alias onto gone for good (a damaged disk): default seed 5175 of 1-6000 at 3 replicas; since registered client sessions, seed 1919 with those disk faults fixed',
   },
   {
     name: 'early-session-eviction',

@@ -58,12 +58,49 @@ export class SimClock implements Clock {
   }
 }
 
-/** The node's disk: what survives every crash. */
+/**
+ * The node's data directory: what survives a crash. Its shape follows the
+ * real one's (src/storage/file-storage.ts, identity.ts) as far as the storage
+ * faults of disk-faults.ts need it: a log whose header counts the records
+ * compactions dropped (`base`, so the log's reach only grows), an identity
+ * that a wiped directory loses, and bytes a fault damaged.
+ */
 export class SimDisk {
   readonly durable: unknown[] = [];
   /** The snapshot of the last checkpoint that reached the disk, in parts. */
   snapshot: readonly unknown[] | null = null;
+  /** The log header's base: records before the log's first one (a compaction keeps counting). */
+  base = 0;
+  /** The directory holds the replica's identity (written at its first start; a wiped directory has none). */
+  identity = false;
+  /** The log's bytes as a fault left them (a torn tail, a flipped byte, an emptied file); null: they hold `durable` whole. */
+  logBytes: Buffer | null = null;
+  /** The snapshot file's bytes as a fault left them; null: they hold `snapshot` whole. */
+  snapshotBytes: Buffer | null = null;
+  /**
+   * Records written and acknowledged but not yet fsynced (only the planted
+   * bug ack-before-fsync leaves any): a process crash keeps them (the kernel
+   * has them), a power loss loses them.
+   */
+  readonly unsynced: unknown[] = [];
+  /** Records the last completed append made durable: what a disk that lies about fsync loses. */
+  lastAppended = 0;
+
+  /** How far the log reaches: its base plus its records (what the high-water mark is compared with). */
+  get reach(): number {
+    return this.base + this.durable.length;
+  }
+
+  /** A process crash: what the kernel accepted reaches the disk. */
+  keepPageCache(): void {
+    this.durable.push(...this.unsynced.splice(0));
+  }
 }
+
+/** A write the storage issued that has not completed: what a power loss may leave partly on disk. */
+export type InFlightWrite =
+  | { readonly kind: 'append'; readonly records: readonly unknown[] }
+  | { readonly kind: 'checkpoint'; readonly checkpoint: Checkpoint<unknown> };
 
 export interface SimStorageHooks {
   /** How long the next write takes, in simulated milliseconds. */
@@ -78,6 +115,15 @@ export interface SimStorageHooks {
   crashHere(point: 'write-started' | 'write-durable' | 'snapshot-written'): boolean;
   /** Called when a checkpoint's snapshot reaches the disk, before the log is rewritten to `records`. */
   onSnapshotDurable?(parts: readonly unknown[], records: readonly unknown[]): void;
+  /** Called after each write completes and is acknowledged (the high-water mark follows the log's reach). */
+  onWritten?(): void;
+  /**
+   * The planted bug ack-before-fsync: an append is acknowledged once written,
+   * before any fsync; only a checkpoint syncs. A power loss then loses what
+   * was acknowledged, and the mark (which follows only what is synced) does
+   * not show it.
+   */
+  readonly ackBeforeFsync?: boolean;
 }
 
 export class SimStorage implements DurableLog<unknown> {
@@ -88,6 +134,8 @@ export class SimStorage implements DurableLog<unknown> {
   /** Writes complete in the order they were made: each one ends no earlier than the one before. */
   private lastCompletionMs = 0;
   private counts = { records: 0, bytes: 0, fsyncs: 0, appends: 0 };
+  /** Writes issued and not yet complete, oldest first (they complete in this order). */
+  readonly inFlight: InFlightWrite[] = [];
 
   constructor(
     private readonly host: SimHost,
@@ -110,11 +158,17 @@ export class SimStorage implements DurableLog<unknown> {
     if (this.hooks.crashHere('write-started')) return;
     const endMs = Math.max(this.lastCompletionMs, this.host.nowMs() + this.hooks.writeLatencyMs());
     this.lastCompletionMs = endMs;
+    const write: InFlightWrite = { kind: 'append', records: batch };
+    this.inFlight.push(write);
     this.host.at(endMs - this.host.nowMs(), () => {
       if (!this.life.alive) return;
-      this.disk.durable.push(...batch);
+      this.inFlight.splice(this.inFlight.indexOf(write), 1);
+      if (this.hooks.ackBeforeFsync) this.disk.unsynced.push(...batch);
+      else this.disk.durable.push(...batch);
+      this.disk.lastAppended = this.hooks.ackBeforeFsync ? 0 : batch.length;
       this.counts.records += batch.length;
       this.hooks.onDurable(batch);
+      this.hooks.onWritten?.();
       if (this.hooks.crashHere('write-durable')) return;
       done(null);
     });
@@ -135,14 +189,17 @@ export class SimStorage implements DurableLog<unknown> {
     if (this.hooks.crashHere('write-started')) return;
     const endMs = Math.max(this.lastCompletionMs, this.host.nowMs() + this.hooks.writeLatencyMs());
     this.lastCompletionMs = endMs;
+    const write: InFlightWrite = { kind: 'checkpoint', checkpoint: c };
+    this.inFlight.push(write);
     this.host.at(endMs - this.host.nowMs(), () => {
       if (!this.life.alive) return;
+      this.inFlight.splice(this.inFlight.indexOf(write), 1);
       this.disk.snapshot = [...c.snapshot];
       this.hooks.onSnapshotDurable?.(c.snapshot, c.records);
       if (this.hooks.crashHere('snapshot-written')) return;
-      this.disk.durable.length = 0;
-      this.disk.durable.push(...c.records);
+      replaceLog(this.disk, c.records);
       this.counts.records = c.records.length;
+      this.hooks.onWritten?.();
       if (this.hooks.crashHere('write-durable')) return;
       done(null);
     });
@@ -151,6 +208,15 @@ export class SimStorage implements DurableLog<unknown> {
   stats(): StorageStats {
     return { ...this.counts };
   }
+}
+
+/** A checkpoint's new log: it goes on counting where the old one reached, and syncs what was written before it. */
+export function replaceLog(disk: SimDisk, records: readonly unknown[]): void {
+  disk.keepPageCache();
+  disk.base = disk.reach;
+  disk.durable.length = 0;
+  disk.durable.push(...records);
+  disk.lastAppended = 0;
 }
 
 export interface SimLinkHooks {

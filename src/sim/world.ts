@@ -16,6 +16,7 @@
  */
 
 import { DEFAULTS } from '../core/config.js';
+import { coreEventSentence } from '../core/describe.js';
 import type { MultiRecord } from '../core/multi/messages.js';
 import { Random } from '../core/random.js';
 import type { CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
@@ -25,6 +26,7 @@ import { ALL_INSTANCES, adapterFor, type ProtocolAdapter, type SimCore } from '.
 import { Administrator } from './administrator.js';
 import { CHAOS_EVERY_MS, Chaos } from './chaos.js';
 import { SimClients } from './clients.js';
+import { type DiskFaultKind, DiskFaults } from './disk-faults.js';
 import { EventQueue } from './event-queue.js';
 import type { SimEvent, SimNode, World } from './events.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
@@ -49,6 +51,10 @@ export interface SimBugs {
    * seeds 30504 and 37638 were recorded for, commit 26c43da).
    */
   readonly lazyBasicChosen?: boolean;
+  /** A replica whose data directory fails its checks at a start (disk-faults.ts) starts anyway and votes. */
+  readonly amnesia?: boolean;
+  /** The log acknowledges a write before it is fsynced: a process crash keeps it, a power loss does not. */
+  readonly ackBeforeFsync?: boolean;
 }
 
 export interface SimOptions {
@@ -96,6 +102,8 @@ export interface SimOptions {
    * above that say the same (profile, horizon, snapshots, membership) win.
    */
   readonly swarm?: SwarmChoice;
+  /** Storage faults at crashes (disk-faults.ts); by default those the swarm drew, else none. */
+  readonly diskFaults?: readonly DiskFaultKind[];
 }
 
 export interface SimResult {
@@ -116,6 +124,8 @@ export interface SimResult {
   /** Multi: configuration changes asked for, and those that took effect (the run's last epoch). */
   readonly membership?: { readonly asked: number; readonly epochs: number };
   readonly profile: string;
+  /** Storage faults that changed a disk, by kind, and replicas a start then kept out (only when some were on). */
+  readonly diskFaults?: { readonly applied: Readonly<Record<string, number>>; readonly keptOut: number };
   /** With swarm drawing: every setting the seed drew (printed as flags with a failing seed). */
   readonly swarm?: SwarmSettings;
   readonly trace: readonly string[];
@@ -156,6 +166,12 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private readonly chaos: Chaos<M>;
   private readonly admin: Administrator<M>;
   private readonly clients: SimClients<M>;
+  /** Storage faults, when the seed has any on (their own stream: without them nothing is drawn). */
+  private readonly diskFaults: DiskFaults | null;
+  /** The voters each replica's configuration named when it last crashed (disk faults count damage against it). */
+  private readonly lastVoters = new Map<NodeId, readonly NodeId[]>();
+  /** Each replica's storage of its current incarnation: its writes in flight are what a power loss may land. */
+  private readonly storages = new Map<NodeId, SimStorage>();
 
   readonly opts: SimOptions;
   /** The seed's drawn settings (swarm testing), or null when the caller runs the classic schedule. */
@@ -205,6 +221,42 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     this.chaos = new Chaos(this, this.network, this.random, crashRandom);
     this.admin = new Administrator(this, opts.seed);
     this.clients = new SimClients(this, clientRandom);
+    const diskKinds = opts.diskFaults ?? this.swarm?.diskFaults ?? [];
+    this.diskFaults =
+      diskKinds.length === 0
+        ? null
+        : new DiskFaults(
+            {
+              possibleConfigurations: () => this.possibleConfigurations(),
+              onLanded: (node, records) => this.onDurable(node, records),
+              note: (line) => this.noteAndTrace(line),
+            },
+            { seed: opts.seed, kinds: diskKinds, amnesia: opts.simBugs?.amnesia === true },
+          );
+  }
+
+  /**
+   * The configurations that may still need a quorum: the latest one any
+   * replica entered, each replica's own (one that has not yet learned how an
+   * epoch ended still needs that epoch's voters to learn it), and every
+   * change the administrator asked for that may yet be chosen.
+   */
+  private possibleConfigurations(): (readonly NodeId[])[] {
+    const own = this.nodes
+      .filter((n) => !n.retired)
+      .map((n) => n.replica?.inspectCore().view().membership?.voters ?? this.lastVoters.get(n.id))
+      .filter((v) => v !== undefined);
+    return [this.latestVoters(), ...own, ...this.admin.pendingConfigurations()];
+  }
+
+  /** Whether a start found the replica's data directory damaged: it stays down for the rest of the run. */
+  diskOut(node: NodeId): boolean {
+    return this.diskFaults?.isOut(node) ?? false;
+  }
+
+  /** Whether a storage fault damaged the replica's data directory (found at its next start, or not yet). */
+  diskDamaged(node: NodeId): boolean {
+    return this.diskFaults?.isDamaged(node) ?? false;
   }
 
   get now(): number {
@@ -257,6 +309,9 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       virtualMs: this.time,
       profile: this.profileText,
       ...(this.swarm !== null ? { swarm: this.swarm } : {}),
+      ...(this.diskFaults !== null
+        ? { diskFaults: { applied: Object.fromEntries(this.diskFaults.applied), keptOut: this.diskFaults.keptOut } }
+        : {}),
       snapshots: { ...this.snapshotCounts },
       ...(this.membershipChanges
         ? { membership: { asked: this.admin.changesAsked, epochs: this.checker.latestMembership().epoch } }
@@ -316,8 +371,16 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     return node;
   }
 
-  /** Starts a new incarnation of the replica shell from what is on the node's disk. */
-  private boot(node: SimNode): void {
+  /**
+   * Starts a new incarnation of the replica shell from what is on the node's
+   * disk; false when the disk fails the checks of a start and the replica stays down.
+   */
+  private boot(node: SimNode): boolean {
+    const verdict = this.diskFaults?.onStart(node.id, node.disk, node.incarnations > 0);
+    if (verdict !== undefined && !verdict.ok) {
+      this.noteAndTrace(`node-${node.id} STAYS DOWN: ${verdict.sentence}`);
+      return false;
+    }
     node.incarnations++;
     const life = new Incarnation(node.id, node.incarnations);
     node.life = life;
@@ -333,9 +396,12 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
         onDurable: (records) => this.onDurable(node.id, records),
         crashHere: (point) => this.chaos.maybeCrashAt(node, life, point),
         onSnapshotDurable: (parts, records) => this.tracer?.checkpointDurable(node.id, parts, records),
+        onWritten: () => this.diskFaults?.onWritten(node.id, node.disk),
+        ackBeforeFsync: this.opts.simBugs?.ackBeforeFsync === true,
       },
       recovered,
     );
+    this.storages.set(node.id, storage);
     const links = new SimLinks(life, {
       send: (from, m) => this.network.send(from, m as M),
       crashBeforeSend: () => this.chaos.maybeCrashAt(node, life, 'release'),
@@ -374,6 +440,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     });
     node.replica.start();
     if (node.incarnations > 1) this.checker.onRestart(node.id, node.replica.inspectCore() as unknown as SimCore<M>);
+    return true;
   }
 
   private onDurable(node: NodeId, records: readonly unknown[]): void {
@@ -439,8 +506,16 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   crash(node: SimNode, where = ''): void {
     if (node.replica === null) return;
     node.life.alive = false;
+    if (this.diskFaults !== null) {
+      const voters = node.replica.inspectCore().view().membership?.voters;
+      if (voters !== undefined) this.lastVoters.set(node.id, voters);
+    }
     node.replica = null;
     node.links = null;
+    const inFlight = this.storages.get(node.id)?.inFlight ?? [];
+    if (this.diskFaults !== null && !this.afterHeal && !node.retired)
+      this.diskFaults.onCrash(node.id, node.disk, inFlight);
+    else node.disk.keepPageCache();
     this.note(`node-${node.id} CRASHED${where ? ` ${where}` : ''}`);
     this.tracer?.crashed(node.id, where.replace(/^at /, ''));
   }
@@ -493,6 +568,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   }
 
   private restart(node: SimNode): void {
+    if (this.diskOut(node.id)) return;
     const head = node.disk.snapshot?.[0] as { slot?: number } | undefined;
     const snap = head?.slot === undefined ? '' : ` and a snapshot at slot ${head.slot}`;
     this.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records${snap}`);
@@ -542,11 +618,11 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
         this.note(
           `node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`,
         );
-      else if (e.type === 'note' && e.text.startsWith('installed a snapshot')) {
+      else if (e.type === 'snapshot-installed') {
         this.snapshotCounts.installed++;
-        this.note(`node-${node} ${e.text}`);
-      } else if (e.type === 'note' && e.text.includes('reuses an identity') && this.swarm?.reuseIdentities !== true)
-        throw new InvariantViolation(`node-${node}: ${e.text} (simulated clients never reuse one)`);
+        this.note(`node-${node} ${coreEventSentence(e)}`);
+      } else if (e.type === 'identity-reused' && this.swarm?.reuseIdentities !== true)
+        throw new InvariantViolation(`node-${node}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
     }
   }
 
@@ -585,7 +661,9 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
    */
   private converged(): boolean {
     const want = this.checker.liveChosenCount();
-    const views = this.nodes.filter((n) => !n.retired).map((n) => n.replica?.inspectCore().view() ?? null);
+    const views = this.nodes
+      .filter((n) => !n.retired && !this.diskOut(n.id))
+      .map((n) => n.replica?.inspectCore().view() ?? null);
     if (views.some((v) => v === null)) return false;
     const first = views[0]!;
     return views.every(
@@ -596,7 +674,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private livenessFailure(): string {
     const stuck = this.clients.stuck();
     const counts = this.nodes
-      .map((n) => `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`)
+      .map(
+        (n) =>
+          `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? (this.diskOut(n.id) ? 'damaged' : 'down')}`,
+      )
       .join(' ');
     return (
       `liveness: ${Math.round(this.livenessBoundMs())}ms after the network healed, ` +

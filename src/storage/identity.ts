@@ -51,6 +51,12 @@ const IdentitySchema = v.object({
    * Absent until the log is first created; the log must always reach it.
    */
   logReached: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /**
+   * This directory was started afresh after the replica's data was lost
+   * (`paxos recover`): every start tells the core so, and the core votes
+   * again only once re-admitted (core/multi/recovery.ts). Never cleared.
+   */
+  recovering: v.optional(v.literal(true)),
 });
 
 export type Identity = v.InferOutput<typeof IdentitySchema>;
@@ -121,7 +127,8 @@ export function checkIdentity(c: IdentityCheck): Claim {
   }
   // An identity that has been started from (incarnation 1 on) was bumped only after its log was created:
   // without a mark (data of an earlier paxos) the log must still exist, with its header.
-  const own = found.logReached ?? (found.incarnation >= 1 ? 0 : null);
+  // A directory set aside for recovery starts a fresh log: until its first start has a mark, it may create one.
+  const own = found.logReached ?? (found.incarnation >= 1 && found.recovering !== true ? 0 : null);
   const mustReach = own === null ? witness : witness === null ? own : Math.max(own, witness);
   return { identity: found, mustReach };
 }
@@ -274,6 +281,48 @@ function inodeOf(dir: string): string | null {
   }
 }
 
+/**
+ * Sets a replica's lost data aside for recovery (`paxos recover`): the
+ * directory moves to `<dir>.lost-<time>` (with its high-water mark beside
+ * it), never deleted, and a fresh directory takes its place whose identity
+ * says `recovering`, keeping the replica's incarnation so peers never see it
+ * go back. Only a directory that is this replica's own, by its identity, or
+ * has none (missing, empty, identity lost) is moved; one that names another
+ * cluster or replica is refused. Returns where the old data went, or null if
+ * there was nothing to set aside. Only `paxos recover` calls it; a later
+ * restart of a recovering replica goes on from its records.
+ */
+export function setAsideLostData(c: Omit<IdentityCheck, 'expectData'>, now: Date): string | null {
+  let found: Identity | null = null;
+  try {
+    found = readIdentity(c.dataDir);
+  } catch {
+    found = null; // An identity that cannot be read is part of the damage being set aside.
+  }
+  if (found !== null && (found.clusterId !== c.clusterId || found.node !== c.node))
+    throw new IdentityError(
+      `${c.dataDir} holds ${found.clusterId === c.clusterId ? `node-${found.node}'s` : `cluster ${found.clusterId}'s`} data, not node-${c.node}'s: paxos sets aside only a replica's own lost data; put the right directory in place or move this one yourself`,
+    );
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const aside = `${resolve(c.dataDir)}.lost-${stamp}`;
+  const moved = existsSync(c.dataDir);
+  if (moved) renameSync(c.dataDir, aside);
+  const mark = markFileOf(c.dataDir);
+  if (existsSync(mark)) renameSync(mark, `${aside}.mark`);
+  mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
+  writeIdentity(c.dataDir, {
+    version: 1,
+    clusterId: c.clusterId,
+    node: c.node,
+    incarnation: found?.incarnation ?? 0,
+    recovering: true,
+  });
+  return moved ? aside : null;
+}
+
 function missingSentence(c: IdentityCheck): string {
   const state = !existsSync(c.dataDir)
     ? 'is missing'
@@ -282,7 +331,7 @@ function missingSentence(c: IdentityCheck): string {
       : `has no ${IDENTITY_FILE_NAME}`;
   return (
     `node-${c.node}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; ` +
-    `its data is gone, so it can only come back as a new member (\`paxos replace node-${c.node}\` in a Multi-Paxos cluster), or start over with \`paxos up --fresh\``
+    `its data is gone, so in a Multi-Paxos cluster it can recover (\`paxos recover node-${c.node}\`: it votes again once re-admitted) or come back as a new member (\`paxos replace node-${c.node}\`), or start over with \`paxos up --fresh\``
   );
 }
 

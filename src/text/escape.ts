@@ -54,7 +54,7 @@ export function showText(text: string): string {
   if (!NEEDS_ESCAPING.test(text)) return text;
   let out = '';
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i] ?? '';
     if (ch === '\\') {
       const next = text[i + 1];
       const ambiguous = next === undefined || next === '\\' || 'nrtxu'.includes(next) || UNSAFE.test(next);

@@ -162,7 +162,7 @@ export function readTrace(content: string, source = 'the trace'): TraceEvent[] {
   const sent = new Map<number, SendEvent>();
   let clock: 'tick' | 'ms' | undefined;
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
+    const raw = lines[i].trim();
     if (raw === '') continue;
     const at = where(source, i + 1);
     if (events.length >= MAX_TRACE_EVENTS)

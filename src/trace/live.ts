@@ -10,9 +10,12 @@
  * are in another part, and its message ids are the wire ids (unique across
  * the cluster), not the small numbers the merge gives them.
  *
- * Writes are buffered and flushed every FLUSH_MS (never an fsync per event:
- * the trace is a picture of the run, not state the protocol relies on), so a
- * SIGKILLed replica loses at most its last FLUSH_MS of events. The part is
+ * Each event is written as it is recorded (one write(), never an fsync: the
+ * trace is a picture of the run, not state the protocol relies on), so a
+ * SIGKILLed replica loses none of its events, and a message's send is on
+ * record before the message leaves: a failover's last accepts are in the
+ * picture. (Buffered for 200 ms, the trace of a killed replica ended up to
+ * 200 ms before its death, and its peers' deliveries had no send.) The part is
  * capped: past MAX_PART_EVENTS or MAX_PART_BYTES the writer stops, says so
  * once in the process log and once in the part itself.
  */
@@ -22,7 +25,6 @@ import type { NodeId } from '../core/types.js';
 import { LineAppender } from './appender.js';
 import { formatEvent, type SentMessage, type TraceEvent } from './format.js';
 
-export const FLUSH_MS = 200;
 export const MAX_PART_EVENTS = 200_000;
 export const MAX_PART_BYTES = 64 * 1024 * 1024;
 /** Node ids are at most 64, so an id of `counter * ID_STRIDE + node` names its sender and never repeats another sender's. */
@@ -65,7 +67,7 @@ export class PartWriter {
     /** The caps; smaller ones only in tests. */
     private readonly limits: { events: number; bytes: number } = { events: MAX_PART_EVENTS, bytes: MAX_PART_BYTES },
   ) {
-    this.out = new LineAppender(file, FLUSH_MS, (err) =>
+    this.out = new LineAppender(file, 0, (err) =>
       this.log(`trace: cannot write ${file} (${err.message}); tracing stopped`),
     );
   }

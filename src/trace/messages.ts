@@ -19,8 +19,8 @@ function listed(items: readonly string[], max = 2): string {
 
 function slotValues(entries: readonly SlotValue[]): Pick<SentMessage, 'slot' | 'value'> {
   if (entries.length === 0) return {};
-  if (entries.length === 1) return { slot: entries[0]!.slot, value: formatLogValue(entries[0]!.value) };
-  return { slot: entries[0]!.slot, value: `${entries.length} values to #${entries.at(-1)!.slot}` };
+  if (entries.length === 1) return { slot: entries[0].slot, value: formatLogValue(entries[0].value) };
+  return { slot: entries[0].slot, value: `${entries.length} values to #${entries.at(-1)!.slot}` };
 }
 
 export function basicMessageFields(m: BasicMessage): SentMessage {
@@ -76,9 +76,9 @@ export function multiMessageFields(m: MultiMessage): SentMessage {
         ...base,
         ballot: m.ballot,
         ...(m.slots.length === 1
-          ? { slot: m.slots[0]! }
+          ? { slot: m.slots[0] }
           : m.slots.length > 1
-            ? { slot: m.slots[0]!, value: `${m.slots.length} slots` }
+            ? { slot: m.slots[0], value: `${m.slots.length} slots` }
             : {}),
       };
     case 'reject':

@@ -16,8 +16,8 @@ const RECORDS_SHOWN = 3;
 /** `#4`, `#4..#6`, or `#4..#9 (3 slots)` when the slots have gaps, so the range never claims slots it does not hold. */
 export function slotRange(slots: readonly number[]): string {
   if (slots.length === 0) return 'no slots';
-  const first = slots[0]!;
-  const last = slots[slots.length - 1]!;
+  const first = slots[0];
+  const last = slots[slots.length - 1];
   if (slots.length === 1) return `#${first}`;
   const contiguous = last - first + 1 === slots.length;
   return contiguous ? `#${first}..#${last}` : `#${first}..#${last} (${slots.length} slots)`;
@@ -39,6 +39,10 @@ export function describeMultiRecord(r: MultiRecord): string {
       return `chosen ${entrySlots(r.entries)}`;
     case 'epoch':
       return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
+    case 'recovering':
+      return 'recovering a lost disk';
+    case 'readmitted':
+      return `re-admitted in epoch ${r.epoch}`;
   }
 }
 

@@ -34,8 +34,9 @@ export interface SvgOptions extends WindowOptions {
   readonly caption?: string;
 }
 
-/** Enough for a few hundred messages: each message takes two rows, its send and its delivery. */
-export const DEFAULT_MAX_EVENTS = 400;
+import { DEFAULT_MAX_EVENTS } from './defaults.js';
+
+export { DEFAULT_MAX_EVENTS } from './defaults.js';
 
 const ROW_H = 18;
 const COL_W = 170;
@@ -436,7 +437,7 @@ function note(w: TraceWindow, l: Layout, y: number, text: string): string {
   const lines = wrap(text, NOTE_CHARS);
   const shown = lines.slice(0, NOTE_MAX_LINES);
   if (lines.length > NOTE_MAX_LINES)
-    shown[NOTE_MAX_LINES - 1] = `${shorten(shown[NOTE_MAX_LINES - 1]!, NOTE_CHARS - 1)}…`;
+    shown[NOTE_MAX_LINES - 1] = `${shorten(shown[NOTE_MAX_LINES - 1], NOTE_CHARS - 1)}…`;
   const top = Math.max(y + 4, l.notesBottom + NOTE_LINE_H);
   l.notesBottom = top + (shown.length - 1) * NOTE_LINE_H;
   const link =

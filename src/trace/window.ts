@@ -118,10 +118,10 @@ export function selectWindow(events: readonly TraceEvent[], o: WindowOptions = {
       }
       const score = inRange.map((e) => notability(e, firstPrepare));
       let sum = 0;
-      for (let i = 0; i < max; i++) sum += score[i]!;
+      for (let i = 0; i < max; i++) sum += score[i];
       let best = sum;
       for (let i = 1; i + max <= inRange.length; i++) {
-        sum += score[i + max - 1]! - score[i - 1]!;
+        sum += score[i + max - 1] - score[i - 1];
         if (sum > best) {
           best = sum;
           start = i;
@@ -130,7 +130,7 @@ export function selectWindow(events: readonly TraceEvent[], o: WindowOptions = {
       const notable = (lo: number, hi: number) =>
         inRange
           .slice(lo, hi)
-          .filter((_, i) => score[lo + i]! > 0)
+          .filter((_, i) => score[lo + i] > 0)
           .map(notableName);
       const inside = notable(start, start + max);
       const outside = [...notable(0, start), ...notable(start + max, inRange.length)];

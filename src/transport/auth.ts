@@ -13,11 +13,19 @@ import { hostHeadersAllowed } from './host-policy.js';
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly kind: 'peer'; readonly node: number }
-  | { readonly ok: true; readonly kind: 'control' }
+  | { readonly ok: true; readonly kind: 'control'; readonly role: ControlRole }
   | { readonly ok: false; readonly status: number; readonly reason: string };
 
+/** What a control connection may ask: everything (admin), or commands and reads only (client; see node/admin.ts). */
+export type ControlRole = 'admin' | 'client';
+
 export interface UpgradePolicy {
+  /** The peers' secret; with no admin secret given it opens /control too, with every right (lab mode's one secret). */
   readonly secret: string;
+  /** Separate credentials (`paxos replica --admin-token-file`): then the peer secret opens /peer only. */
+  readonly adminSecret?: string;
+  /** A client's token (`--client-token-file`): /control for propose, get and status, never faults or crash. */
+  readonly clientSecret?: string;
   /** The address the server is bound to. */
   readonly host: string;
   readonly port: number;
@@ -36,6 +44,12 @@ export interface UpgradePolicy {
    * backup, a wiped volume) and is refused. Absent, the header is not checked.
    */
   readonly incarnations?: Map<number, number>;
+  /**
+   * The server listens on a unix socket (the orchestrator's): clients send
+   * `Host: localhost` (as ws does for ws+unix URLs), and no page or rebound
+   * name can dial a socket file, so that is the only Host accepted.
+   */
+  readonly unixSocket?: boolean;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -74,13 +88,34 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
   if (path !== '/peer' && path !== '/control')
     return { ok: false, status: 404, reason: 'unknown path; use /peer or /control' };
   if (req.headers.origin !== undefined) return { ok: false, status: 403, reason: 'browser origins are refused' };
-  if (!allowedHosts(policy).has((req.headers.host ?? '').toLowerCase()))
+  const hostHeader = (req.headers.host ?? '').toLowerCase();
+  if (policy.unixSocket === true ? hostHeader !== 'localhost' : !allowedHosts(policy).has(hostHeader))
     return { ok: false, status: 403, reason: 'unexpected Host header' };
-  if (!secretMatches(presentedSecret(req), policy.secret))
+  const presented = presentedSecret(req);
+  if (path === '/control') {
+    const role = controlRole(presented, policy);
+    return role === null
+      ? {
+          ok: false,
+          status: 401,
+          reason:
+            policy.adminSecret === undefined && policy.clientSecret === undefined
+              ? 'missing or wrong cluster secret'
+              : 'missing or wrong token for /control (it takes an admin or a client token, not a peer token)',
+        }
+      : { ok: true, kind: 'control', role };
+  }
+  if (!secretMatches(presented, policy.secret))
     return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
-  if (path === '/control') return { ok: true, kind: 'control' };
   const peer = checkPeerId(req.headers['x-paxos-node'], policy);
   return peer.ok && peer.kind === 'peer' ? checkPeerIdentity(req, peer.node, policy) : peer;
+}
+
+/** The class of a control token; every comparison is made, so timing does not tell which class matched. */
+function controlRole(presented: string, policy: UpgradePolicy): ControlRole | null {
+  const admin = secretMatches(presented, policy.adminSecret ?? policy.secret);
+  const client = policy.clientSecret !== undefined && secretMatches(presented, policy.clientSecret);
+  return admin ? 'admin' : client ? 'client' : null;
 }
 
 function checkPeerId(header: string | string[] | undefined, policy: UpgradePolicy): UpgradeVerdict {

@@ -6,13 +6,18 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
-import { parseFrame } from './server.js';
+import { corkForTurn } from './cork.js';
+import { parseFrame } from './frame-text.js';
 
-export interface ControlClientOptions {
-  readonly host: string;
-  readonly port: number;
+/** Where the server listens: a TCP address, or a unix socket (the orchestrator's, gated by the file's mode). */
+export type ControlAddress =
+  | { readonly host: string; readonly port: number; readonly socketPath?: undefined }
+  | { readonly socketPath: string };
+
+export type ControlClientOptions = ControlAddress & {
   readonly secret: string;
   /** For the connection to open, handshake included. */
   readonly timeoutMs: number;
@@ -20,7 +25,7 @@ export interface ControlClientOptions {
   readonly name?: string;
   /** The largest frame accepted from the server. */
   readonly maxFrameBytes?: number;
-}
+};
 
 export interface ControlClient {
   /** Resolves with the whole response (including `id`); rejects with the server's error sentence, a timeout, or a lost connection. */
@@ -46,12 +51,14 @@ const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const MAX_REFUSAL_BYTES = 512;
 
 export async function connectControl(o: ControlClientOptions): Promise<ControlClient> {
-  const ws = await open(o);
-  return client(ws);
+  const { ws, socket } = await open(o);
+  return client(ws, corkForTurn(socket));
 }
 
-function open(o: ControlClientOptions): Promise<WebSocket> {
-  const address = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex }> {
+  const address =
+    o.socketPath !== undefined ? o.socketPath : `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const url = o.socketPath !== undefined ? `ws+unix://${o.socketPath}:/control` : `ws://${address}/control`;
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (reason: string) => {
@@ -60,7 +67,7 @@ function open(o: ControlClientOptions): Promise<WebSocket> {
       reject(new ControlConnectError(reason, address, o.name));
       ws.terminate();
     };
-    const ws = new WebSocket(`ws://${address}/control`, {
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${o.secret}` },
       handshakeTimeout: o.timeoutMs,
       perMessageDeflate: false,
@@ -69,10 +76,15 @@ function open(o: ControlClientOptions): Promise<WebSocket> {
     ws.on('error', (err: NodeJS.ErrnoException) => fail(connectProblem(err, o.timeoutMs)));
     ws.on('unexpected-response', (_req, res) => readRefusal(res, (reason) => fail(reason)));
     ws.on('close', () => fail('the connection closed during the handshake'));
+    let socket: Duplex | null = null;
+    ws.once('upgrade', (res: IncomingMessage) => {
+      socket = res.socket;
+    });
     ws.once('open', () => {
+      if (socket === null) return fail('the connection opened without its socket');
       if (settled) return;
       settled = true;
-      resolve(ws);
+      resolve({ ws, socket });
     });
   });
 }
@@ -81,6 +93,9 @@ function connectProblem(err: NodeJS.ErrnoException, timeoutMs: number): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ECONNRESET') return 'the connection was reset';
   if (err.code === 'ENOTFOUND') return 'no such host';
+  // A unix socket: gone (the orchestrator exited) or not ours to open (another user's).
+  if (err.code === 'ENOENT') return 'no such socket';
+  if (err.code === 'EACCES') return 'permission denied';
   if (/handshake has timed out/i.test(err.message)) return `no answer within ${timeoutMs} ms`;
   return err.message;
 }
@@ -108,7 +123,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-function client(ws: WebSocket): ControlClient {
+function client(ws: WebSocket, cork: () => void): ControlClient {
   const pending = new Map<number, Pending>();
   const eventHandlers: ((e: unknown) => void)[] = [];
   const closeHandlers: (() => void)[] = [];
@@ -133,6 +148,7 @@ function client(ws: WebSocket): ControlClient {
           reject(new OperatingError(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
+        cork();
         ws.send(JSON.stringify({ ...body, id }));
       }),
     onEvent: (h) => {

@@ -14,6 +14,20 @@ export interface FaultRules {
   readonly delayMs?: { readonly min: number; readonly max: number };
   /** 0..1 */
   readonly dropRate?: number;
+  /** One-way cuts: nothing from `from` reaches `to`, while `to` still reaches `from` (an asymmetric fault). */
+  readonly cuts?: readonly LinkId[];
+  /** Per-link delay and loss, in place of the cluster-wide ones for that direction (the admin API's rules). */
+  readonly links?: readonly LinkRule[];
+}
+
+export interface LinkId {
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface LinkRule extends LinkId {
+  readonly delayMs?: { readonly min: number; readonly max: number };
+  readonly dropRate?: number;
 }
 
 /** Bad `--delay` or `--drop` text: the user's mistake, reported in one sentence. */
@@ -27,6 +41,7 @@ export class FaultSyntaxError extends UsageError {}
 export const MAX_DELAY_MS = 60_000;
 
 export function canTalk(rules: FaultRules, from: number, to: number): boolean {
+  if (rules.cuts?.some((c) => c.from === from && c.to === to) === true) return false;
   const groups = rules.partition;
   if (groups === undefined) return true;
   return groups.some((g) => g.includes(from) && g.includes(to));
@@ -48,9 +63,10 @@ export function decide(
   random: () => number,
 ): { deliver: boolean; delayMs: number } {
   if (!canTalk(rules, from, to)) return { deliver: false, delayMs: 0 };
-  if (rules.dropRate !== undefined && rules.dropRate > 0 && random() < rules.dropRate)
-    return { deliver: false, delayMs: 0 };
-  return { deliver: true, delayMs: pickDelay(rules.delayMs, random) };
+  const link = rules.links?.find((l) => l.from === from && l.to === to);
+  const dropRate = link?.dropRate ?? rules.dropRate;
+  if (dropRate !== undefined && dropRate > 0 && random() < dropRate) return { deliver: false, delayMs: 0 };
+  return { deliver: true, delayMs: pickDelay(link?.delayMs ?? rules.delayMs, random) };
 }
 
 function pickDelay(range: FaultRules['delayMs'], random: () => number): number {

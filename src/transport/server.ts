@@ -4,12 +4,18 @@
  * is parsed and validated before anything uses it; a bad one is counted,
  * logged (rate-limited, so a flood cannot fill the log) and dropped.
  */
+import { chmodSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { checkUpgrade } from './auth.js';
+import { type ControlRole, checkUpgrade } from './auth.js';
+import { corkForTurn } from './cork.js';
+import { frameBytes, parseFrame } from './frame-text.js';
 
 export interface ControlConnection {
+  /** What the connection's token allows (auth.ts): every request, or a client's only. */
+  readonly role: ControlRole;
   onRequest(handler: (req: unknown) => Promise<unknown> | unknown): void;
   /** Server-initiated `{event}` frame; dropped (and counted) while the client is not reading. */
   push(event: unknown): void;
@@ -22,7 +28,16 @@ export interface ControlConnection {
 export interface WsServerOptions<M> {
   readonly host?: string;
   readonly port: number;
+  /**
+   * Listen on this unix socket instead of host:port, created mode 0600 so
+   * that only its owner (and root) can connect: the orchestrator's control
+   * plane, which no other local user may reach, not even to open sockets.
+   */
+  readonly socketPath?: string;
   readonly secret: string;
+  /** Separate admin and client tokens for /control (auth.ts); absent, the secret opens everything. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly clusterSize: number;
   /** The node this server belongs to (absent or 0 for the orchestrator): peer frames must be addressed to it. */
   readonly selfId?: number;
@@ -44,6 +59,8 @@ export interface WsServerOptions<M> {
    * plain HTTP request gets 426 as before.
    */
   readonly probes?: { readonly ready: () => boolean };
+  /** A peer that passed the handshake said where it listens (X-Paxos-Advertise); absent, the header is ignored. */
+  readonly onPeerAddress?: (node: number, address: { host: string; port: number }) => void;
 }
 
 export interface WsServerCounters {
@@ -116,16 +133,7 @@ export function rateLimitedLog(log: ((line: string) => void) | undefined, interv
   };
 }
 
-export function frameBytes(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-/** Throws on anything that is not JSON text; callers catch and count it. */
-export function parseFrame(data: RawData): unknown {
-  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  return JSON.parse(bytes.toString('utf8'));
-}
+export { frameBytes, parseFrame } from './frame-text.js';
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
@@ -152,6 +160,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     const selfId = o.selfId !== undefined && o.selfId > 0 ? o.selfId : undefined;
     const verdict = checkUpgrade(req, {
       secret: o.secret,
+      ...(o.adminSecret !== undefined ? { adminSecret: o.adminSecret } : {}),
+      ...(o.clientSecret !== undefined ? { clientSecret: o.clientSecret } : {}),
       host,
       port,
       clusterSize: o.clusterSize,
@@ -160,6 +170,7 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ...(o.extraHosts !== undefined ? { extraHosts: o.extraHosts } : {}),
       ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
       ...(incarnations !== undefined ? { incarnations } : {}),
+      ...(o.socketPath !== undefined ? { unixSocket: true } : {}),
     });
     if (!verdict.ok) {
       counters.refused++;
@@ -169,33 +180,78 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Without an 'error' listener an oversized frame (ws closes with 1009 and emits 'error') crashes the process.
       ws.on('error', (err) => warn(`connection error: ${err.message}`));
-      if (verdict.kind === 'peer') acceptPeer(ws, verdict.node, { o, counters, warn });
-      else if (o.onControl)
-        o.onControl(controlConnection(ws, { counters, warn, ...(o.log ? { warnRaw: o.log } : {}) }));
+      if (verdict.kind === 'peer') {
+        const advertised = advertisedAddress(req.headers['x-paxos-advertise']);
+        if (advertised !== null) o.onPeerAddress?.(verdict.node, advertised);
+        acceptPeer(ws, verdict.node, { o, counters, warn });
+      } else if (o.onControl)
+        o.onControl(
+          controlConnection(ws, verdict.role, {
+            counters,
+            warn,
+            cork: corkForTurn(socket),
+            ...(o.log ? { warnRaw: o.log } : {}),
+          }),
+        );
       else ws.close(1008, 'no control here');
     });
   });
-  await listen(http, host, o.port, warn);
+  if (o.socketPath !== undefined) await listenPrivate(http, o.socketPath, warn);
+  else await listen(http, { host, port: o.port, exclusive: true }, warn);
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
   return { port, counters, close: () => closeServer(http, wss) };
 }
 
+/** `host:port` from a peer's X-Paxos-Advertise header, or null for anything else. */
+function advertisedAddress(header: string | string[] | undefined): { host: string; port: number } | null {
+  if (typeof header !== 'string') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]{1,253})):(\d{1,5})$/.exec(header.trim());
+  const port = m === null ? 0 : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
 function listen(
   http: ReturnType<typeof createServer>,
-  host: string,
-  port: number,
+  where: ListenOptions,
   warn: (line: string) => void,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen({ host, port, exclusive: true }, () => {
+    http.listen(where, () => {
       http.off('error', reject);
       // Later server errors (accept failures under fd exhaustion) are operating errors, not crashes.
       http.on('error', (err) => warn(`server error: ${err.message}`));
       resolve();
     });
   });
+}
+
+/**
+ * Binds a unix socket that only this user can open. The mode comes from the
+ * umask at bind time, so the umask is narrowed around the (synchronous) bind
+ * rather than chmod-ing after it, which would leave a moment when anyone
+ * could connect; the mode is then checked, not assumed.
+ */
+async function listenPrivate(
+  http: ReturnType<typeof createServer>,
+  path: string,
+  warn: (line: string) => void,
+): Promise<void> {
+  const before = process.umask(0o177);
+  let bound: Promise<void>;
+  try {
+    bound = listen(http, { path, exclusive: true }, warn);
+  } finally {
+    process.umask(before);
+  }
+  await bound;
+  const mode = statSync(path).mode & 0o777;
+  if (mode !== 0o600) {
+    chmodSync(path, 0o600);
+    warn(`${path} was created with mode ${mode.toString(8)}; made it 600`);
+  }
 }
 
 function closeServer(http: ReturnType<typeof createServer>, wss: WebSocketServer): Promise<void> {
@@ -288,6 +344,8 @@ interface ControlContext {
   readonly warn: (line: string) => void;
   /** The log without the server-wide rate limit, for callers that limit on their own (per connection). */
   readonly warnRaw?: (line: string) => void;
+  /** Called before each frame this connection sends: the turn's frames leave in one socket write (cork.ts). */
+  readonly cork: () => void;
 }
 
 /** What one control connection has lost of the events pushed to it. */
@@ -296,7 +354,7 @@ interface Subscriber {
   readonly warn: (line: string) => void;
 }
 
-function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnection {
+function controlConnection(ws: WebSocket, role: ControlRole, ctx: ControlContext): ControlConnection {
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
   let inflight = 0;
   const subscriber: Subscriber = { dropped: 0, warn: rateLimitedLog(ctx.warnRaw, PUSH_DROP_LOG_INTERVAL_MS) };
@@ -325,6 +383,7 @@ function controlConnection(ws: WebSocket, ctx: ControlContext): ControlConnectio
       });
   });
   return {
+    role,
     onRequest: (h) => {
       handler = h;
     },
@@ -378,6 +437,7 @@ function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Su
     );
     return;
   }
+  ctx.cork();
   ws.send(text);
 }
 
@@ -389,6 +449,7 @@ function respond(ws: WebSocket, body: unknown, ctx: ControlContext): void {
     ws.terminate();
     return;
   }
+  ctx.cork();
   ws.send(encodeResponse(body));
 }
 

@@ -25,6 +25,9 @@ export interface WsTransportOptions<M> {
   readonly selfId: number;
   readonly peers: Map<number, PeerAddress>;
   readonly secret: string;
+  /** Separate /control tokens (server.ts, auth.ts); absent, `secret` opens /control with every right. */
+  readonly adminSecret?: string;
+  readonly clientSecret?: string;
   readonly host?: string;
   readonly listenPort: number;
   /** The bootstrap size; peers authenticate as any node-1..node-MAX_NODE_ID (replicas join with ids beyond it). */
@@ -134,6 +137,10 @@ interface Link {
   warnDrop: (line: string) => void;
 }
 
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class WsTransport<M extends { from: number; to: number }> implements Transport<M> {
   private readonly links = new Map<number, Link>();
   private handler: (m: M) => void = () => undefined;
@@ -179,20 +186,36 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       const link = this.links.get(id);
       if (link !== undefined && link.address.host === address.host && link.address.port === address.port) continue;
       if (link !== undefined) this.hangUp(link);
-      this.links.set(id, {
-        id,
-        address,
-        ws: null,
-        open: false,
-        queue: [],
-        queuedBytes: 0,
-        outbox: [],
-        backoffMs: RECONNECT_MIN_MS,
-        timer: null,
-        problem: null,
-        warnDrop: link?.warnDrop ?? rateLimitedLog(this.o.log, DROP_LOG_INTERVAL_MS),
-      });
+      this.links.set(id, this.newLink(id, address, link));
     }
+  }
+
+  private newLink(id: number, address: PeerAddress, previous: Link | undefined): Link {
+    return {
+      id,
+      address,
+      ws: null,
+      open: false,
+      queue: [],
+      queuedBytes: 0,
+      outbox: [],
+      backoffMs: RECONNECT_MIN_MS,
+      timer: null,
+      problem: null,
+      warnDrop: previous?.warnDrop ?? rateLimitedLog(this.o.log, DROP_LOG_INTERVAL_MS),
+    };
+  }
+
+  /**
+   * A peer that dialled in, with the secret and this cluster's id, told us
+   * where it listens: a member added after this replica started (its
+   * address is in no flag or file this replica read) becomes reachable.
+   * A known peer's address is never changed this way: flags and files win.
+   */
+  learnPeer(id: number, address: PeerAddress): void {
+    if (id === this.o.selfId || this.links.has(id) || this.closed) return;
+    this.links.set(id, this.newLink(id, address, undefined));
+    this.o.log?.(`learned node-${id}'s address ${address.host}:${address.port} from its handshake`);
   }
 
   onMessage(handler: (message: M) => void): void {
@@ -385,10 +408,16 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
         'x-paxos-node': String(this.o.selfId),
         ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
         ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
+        ...(this.o.checkHandshake === true && this.o.advertised !== undefined
+          ? { 'x-paxos-advertise': `${this.o.advertised.host}:${this.o.advertised.port}` }
+          : {}),
       },
       maxPayload: this.o.maxFrameBytes,
       perMessageDeflate: false,
       handshakeTimeout: 2000,
+      // Masking protects browsers' proxies from a script's frames; a link between two replicas that authenticated
+      // each other needs none, and an all-zero mask lets ws skip XOR-copying every frame the leader sends.
+      generateMask: zeroMask,
     });
     link.ws = ws;
     // 'close' always follows an error and schedules the retry; the error itself is logged once per distinct cause.
@@ -517,6 +546,8 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     host: o.host ?? '127.0.0.1',
     port: o.listenPort,
     secret: o.secret,
+    ...(o.adminSecret !== undefined ? { adminSecret: o.adminSecret } : {}),
+    ...(o.clientSecret !== undefined ? { clientSecret: o.clientSecret } : {}),
     clusterSize: o.clusterSize,
     selfId: o.selfId,
     maxFrameBytes: o.maxFrameBytes,
@@ -529,6 +560,7 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
     ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
     ...(o.probes !== undefined ? { probes: o.probes } : {}),
+    ...(o.checkHandshake === true ? { onPeerAddress: (node, a) => transport?.learnPeer(node, a) } : {}),
   });
   transport = new WsTransport(o, server);
   return transport;

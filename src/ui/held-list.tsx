@@ -67,10 +67,10 @@ function cells(m: HeldMessage): string[] {
 
 /** Pads every column but the last to its widest cell among the lines shown, so the visible lines read as a table. */
 function alignedLines(rows: readonly string[][]): string[] {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)));
   return rows.map((r) =>
     r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length)))
+      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i] - [...cell].length)))
       .join('  ')
       .trimEnd(),
   );
@@ -111,7 +111,7 @@ export function HeldList({ messages, total, cursor, error, width, lines, color }
         // The marker is there with colour too, so the cursor never depends on inverse video alone.
         return (
           <Line
-            key={messages[w.start + i]!.id}
+            key={messages[w.start + i].id}
             text={(selected ? MARKER : NO_MARKER) + text}
             width={width}
             style={selected ? paint(color, { inverse: true }) : {}}

@@ -8,7 +8,7 @@
 import { type Ballot, compareBallots } from '../core/ballot.js';
 import { describeCoreEvent } from '../core/describe.js';
 import { MAX_NODE_ID, type Membership } from '../core/membership.js';
-import { type CoreEvent, type NodeId, type NodeView, type Protocol } from '../core/types.js';
+import type { CoreEvent, NodeId, NodeView, Protocol } from '../core/types.js';
 import type { BasicKeyState, ClusterEvent, FlowLine, ReplicaStatus } from '../node/events.js';
 import { showLine } from '../text/escape.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
@@ -246,7 +246,7 @@ function hasNode(state: DashboardState, id: NodeId): boolean {
 function updateRow(state: DashboardState, id: NodeId, change: (row: ReplicaRow) => ReplicaRow): DashboardState {
   if (!hasNode(state, id)) return state;
   const rows = state.rows.slice();
-  rows[id - 1] = change(rows[id - 1]!);
+  rows[id - 1] = change(rows[id - 1]);
   return { ...state, rows };
 }
 
@@ -416,7 +416,7 @@ function applyChosen(state: DashboardState, entry: ChosenEntry): DashboardState 
  * twice: agreement makes the value the same, so only the ballot is news.
  */
 function fillBallot(state: DashboardState, at: number, ballot: Ballot | null): DashboardState {
-  const old = state.chosen[at]!;
+  const old = state.chosen[at];
   if (old.ballot !== null || ballot === null) return state;
   const chosen = state.chosen.slice();
   chosen[at] = { ...old, ballot };
@@ -470,7 +470,7 @@ export function seedChosen(state: DashboardState, missed: MissedChosen, atMs: nu
 
 /** Basic mode: folds one acceptor's per-key state into the shared per-key view. */
 function applyKeys(state: DashboardState, s: ReplicaStatus): DashboardState {
-  if (!s.keys || s.keys.length === 0 || !hasNode(state, s.node) || state.rows[s.node - 1]!.liveness === 'down')
+  if (!s.keys || s.keys.length === 0 || !hasNode(state, s.node) || state.rows[s.node - 1].liveness === 'down')
     return state;
   let keys = state.keys;
   for (const k of s.keys.slice(-KEY_LIMIT)) keys = applyKey(keys, state.clusterSize, s.node, k);
@@ -479,7 +479,7 @@ function applyKeys(state: DashboardState, s: ReplicaStatus): DashboardState {
 
 function applyKey(keys: readonly KeyRow[], clusterSize: number, node: NodeId, k: BasicKeyState): readonly KeyRow[] {
   const at = keys.findIndex((r) => r.key === k.key);
-  const old = at === -1 ? null : keys[at]!;
+  const old = at === -1 ? null : keys[at];
   const cell: KeyCell = { promised: k.promised, accepted: k.accepted };
   const oldCell = old?.cells[node - 1] ?? null;
   const chosen = old?.chosen ?? k.chosen;

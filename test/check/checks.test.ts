@@ -6,6 +6,7 @@ import {
   checkAgreement,
   checkDurability,
   checkLinearizability,
+  checkRefusedNeverChosen,
 } from '../../src/check/checks.js';
 import { type HistoryEvent, pairOperations, toOperations } from '../../src/check/history.js';
 
@@ -94,6 +95,33 @@ test('durability: an acknowledged write missing from a replica is reported', () 
   const v = checkDurability({ protocol: 'multi', ops, logs: lacks });
   assert.equal(v.ok, false);
   assert.match(v.missing[0]!, /node-1 lacks x=a/);
+});
+
+test('refused answers: a refused write whose value a replica chose is reported, in both protocols', () => {
+  const ops = pairOperations([
+    inv(1, 1, 'set', 'x', 'a', 0),
+    done('fail', 1, 1, null, 5),
+    inv(2, 1, 'set', 'y', 'b', 1),
+    done('fail', 2, 1, null, 6),
+    inv(3, 1, 'set', 'x', 'c', 2),
+    done('ok', 3, 1, 'c', 7),
+  ]);
+  const multi = new Map<number, ChosenLog>([
+    [1, new Map([['1', { id: 'i1', text: 'x=c' }]])],
+    [2, new Map([['2', { id: 'i2', text: 'x=a' }]])],
+  ]);
+  const m = checkRefusedNeverChosen({ protocol: 'multi', ops, logs: multi });
+  assert.equal(m.ok, false);
+  assert.equal(m.refused, 2);
+  assert.equal(m.chosen.length, 1);
+  assert.match(m.chosen[0]!, /^node-2 chose x=a, which client 1 was told was refused/);
+  assert.equal(m.suspects.size, 1);
+  const basic = new Map<number, ChosenLog>([[1, new Map([['x', { id: 'c', text: 'c' }]])]]);
+  assert.equal(checkRefusedNeverChosen({ protocol: 'basic', ops, logs: basic }).ok, true, 'x chose c, not a');
+  basic.set(2, new Map([['y', { id: 'b', text: 'b' }]]));
+  const b = checkRefusedNeverChosen({ protocol: 'basic', ops, logs: basic });
+  assert.equal(b.ok, false);
+  assert.match(b.chosen[0]!, /^node-2 chose y=b/);
 });
 
 test('availability is split into calm periods and each kind of fault', () => {

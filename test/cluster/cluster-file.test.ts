@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { idFromOrdinal, resolveReplicaArgs } from '../../src/cli/commands/replica.js';
+import { idFromOrdinal, resolveReplicaArgs } from '../../src/cli/services/replica-args.js';
 import { parseAddress, parsePeers, readClusterFile } from '../../src/cluster/cluster-file.js';
 
 test('addresses and --peers', () => {
@@ -69,6 +69,44 @@ test('a cluster file gives members, protocol and a token path relative to it; a 
     );
     writeFileSync(file, JSON.stringify({ clusterId: 'k', members: [{ id: 0, address: 'a:1' }] }));
     assert.throws(() => readClusterFile(file), /is not valid at members\.0\.id/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('members marked joined start as learners and leave the bootstrap size alone; separate tokens must differ', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-cf-'));
+  try {
+    for (const t of ['peer', 'admin', 'client']) writeFileSync(join(dir, t), `${t}-secret\n`);
+    writeFileSync(join(dir, 'same'), 'peer-secret\n');
+    const write = (members: object[], tokens: object = { peer: 'peer', admin: 'admin', client: 'client' }) => {
+      const file = join(dir, 'cluster.json');
+      writeFileSync(file, JSON.stringify({ clusterId: 'k', tokens, members }));
+      return file;
+    };
+    const three = [1, 2, 3].map((id) => ({ id, address: `h${id}:7001` }));
+    const grown = write([...three, { id: 4, address: 'h4:7001', joined: true }]);
+    const parsed = readClusterFile(grown);
+    assert.equal(parsed.bootstrapSize, 3);
+    assert.deepEqual([...parsed.joined], [4]);
+    const flags = { listen: '0.0.0.0:7001', clusterFile: grown, data: join(dir, 'd'), initialState: 'new' as const };
+    const learner = resolveReplicaArgs({ ...flags, id: 4 });
+    assert.equal(learner.clusterSize, 3, 'the bootstrap voters stay node-1 to node-3');
+    assert.deepEqual(learner.contacts, [1, 2, 3]);
+    const voter = resolveReplicaArgs({ ...flags, id: 2 });
+    assert.equal(voter.clusterSize, 3);
+    assert.equal(voter.contacts, undefined);
+    assert.equal(voter.standalone?.adminSecret, 'admin-secret');
+    assert.equal(voter.standalone?.clientSecret, 'client-secret');
+    assert.throws(
+      () =>
+        readClusterFile(
+          write([...three.slice(0, 2), { id: 3, address: 'h3:7001', joined: true }, { id: 4, address: 'h4:7001' }]),
+        ),
+      /must be node-1 to node-3; node-3 is missing or marked joined/,
+    );
+    const same = write(three, { peer: 'peer', admin: 'same' });
+    assert.throws(() => resolveReplicaArgs({ ...flags, clusterFile: same, id: 1 }), /admin token must differ/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

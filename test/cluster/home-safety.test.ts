@@ -52,7 +52,7 @@ const RECORD: ClusterRecord = {
   clusterSize: 1,
   protocol: 'multi',
   host: '127.0.0.1',
-  orchestratorPort: 1,
+  controlSocket: '/h/control.sock',
   orchestratorPid: 1,
   secret: 'a'.repeat(64),
   startedAtMs: 0,

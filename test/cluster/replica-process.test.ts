@@ -59,12 +59,12 @@ test('a replica process goes through its phases, and each phase refuses what it 
     assert.equal(phaseOf(r), 'starting');
 
     const first = fakeLink(1);
-    r.attach(first.link, r.pid!);
+    r.attach(first.link, r.pid);
     assert.equal(phaseOf(r), 'running');
     await waitForRegistration([r], 1000, 'failed', () => 'late');
     // A second registration replaces the link and closes the first.
     const second = fakeLink(1);
-    r.attach(second.link, r.pid!);
+    r.attach(second.link, r.pid);
     assert.ok(first.closed() && !second.closed() && r.link === second.link);
 
     r.pause();

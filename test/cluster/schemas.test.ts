@@ -20,7 +20,7 @@ const GOOD: ClusterRecord = {
   host: '127.0.0.1',
   secret: 's3cret',
   orchestratorPid: 4242,
-  orchestratorPort: 40000,
+  controlSocket: '/tmp/home/control.sock',
   replicas: [{ id: 1, port: 40001, dataDir: '/tmp/d', logFile: '/tmp/l', pid: null }],
   startedAtMs: 1,
 };

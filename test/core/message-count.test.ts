@@ -47,7 +47,7 @@ class Bench {
 
   /** Hands the node several requests before its next turn: the shell steps them all and takes one Ready, as under load. */
   proposeTogether(id: number, commands: readonly Command[]): void {
-    const node = this.nodes[id - 1]!;
+    const node = this.nodes[id - 1];
     for (const command of commands) {
       // The node's own session, as for a client that brings none (an unregistered name would be refused).
       node.request(command, { session: `node-${id}.1`, seq: ++this.seq }, (reply) => {
@@ -58,11 +58,11 @@ class Bench {
   }
 
   tick(id: number): void {
-    this.nodes[id - 1]!.tick();
+    this.nodes[id - 1].tick();
   }
 
   role(id: number): string {
-    return this.nodes[id - 1]!.replica.inspectCore().view().role;
+    return this.nodes[id - 1].replica.inspectCore().view().role;
   }
 
   /** Delivers one message at a time, each followed by the receiver's turns, until nothing is in flight. */

@@ -6,10 +6,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runScenario } from '../../src/scenario/run.js';
-import { formatScenario, parseScenario, type Step } from '../../src/scenario/script.js';
+import { ScenarioCluster } from '../../src/scenario/runner.js';
+import { expectationMet, formatScenario, parseScenario, type Step } from '../../src/scenario/script.js';
 
-export { ScenarioCluster } from '../../src/scenario/runner.js';
 export { parseScenario } from '../../src/scenario/script.js';
+export { ScenarioCluster };
 
 /**
  * Runs a scenario file; returns mismatches (empty when it passes). With REWRITE=1 it rewrites the file instead.
@@ -28,4 +29,29 @@ export function runScenarioFile(path: string): string[] {
   );
   writeFileSync(path, formatScenario(scenario, actual));
   return [];
+}
+
+/**
+ * Runs a scenario file's commands with `option plant NAME` before them, not
+ * judging traces (a plant changes them all): what it gives back is what a
+ * plant's bug looks like, every broken agreement the runner saw and every
+ * `expect` line not met (a step that throws counts as unmet, and ends the run).
+ */
+export function runUnderPlant(path: string, plant: string): { violations: readonly string[]; unmet: string[] } {
+  const scenario = parseScenario(readFileSync(path, 'utf8'));
+  const c = new ScenarioCluster();
+  c.run(`option plant ${plant}`);
+  const unmet: string[] = [];
+  for (const step of scenario.steps) {
+    if (step.kind !== 'command') continue;
+    let trace: string;
+    try {
+      trace = c.run(step.command);
+    } catch (err) {
+      unmet.push(`${step.command}: ${(err as Error).message}`);
+      break;
+    }
+    for (const e of step.expects) if (!expectationMet(e, trace)) unmet.push(`${step.command}: expect ${e}`);
+  }
+  return { violations: c.violations(), unmet };
 }

@@ -8,7 +8,12 @@ import { runScenarioFile, ScenarioCluster } from './scenario.js';
 // The scenarios are the shipped ones (`paxos scenario run`), read from the source tree, not the build
 // output: one copy, so the walk-throughs users run are exactly the ones the tests check.
 // Beside them, the reproductions of safety bugs once found, kept with the behaviour that fixed them.
-const dataDirs = [join(repoRoot(), 'templates', 'scenarios'), join(repoRoot(), 'test', 'core', 'regressions')];
+// And the plants' own files: a bug planted on purpose (`option plant`), shown with the broken agreement it leads to.
+const dataDirs = [
+  join(repoRoot(), 'templates', 'scenarios'),
+  join(repoRoot(), 'test', 'core', 'regressions'),
+  join(repoRoot(), 'test', 'core', 'plants'),
+];
 
 /**
  * Scenarios whose expected trace is the correct behaviour but not yet what the
@@ -61,11 +66,17 @@ test('partition, heal, deliver-random and option backoff refuse bad use', () => 
   assert.match(error('deliver-random -1'), /^usage: deliver-random/);
   assert.match(error('deliver-random 1 0'), /^usage: deliver-random/);
   assert.match(error('option backoff maybe'), /unknown option: backoff maybe/);
+  assert.match(error('option plant nope'), /option plant takes none or one of .*stale-leader-commit/);
+  assert.match(error('option plant forget-promise'), /breaks the simulator's world, not a replica's rules/);
+  assert.match(error('propose node-1 x=1 as client-a'), /usage: \.\.\. as <session>:<seq>/);
+  assert.match(error('propose node-1 x=1 as client-a:1 now'), /usage: \.\.\. as <session>:<seq>/);
+  assert.match(error('tick node-1 as client-a:1'), /only propose, get and reconfigure take/);
   assert.match(error('wait-until'), /^usage: wait-until <text>/);
   // Nobody proposes in Basic Paxos on ticks alone: the line never comes, and the bound ends the wait.
   assert.match(error('wait-until learned'), /^wait-until learned: no such line after 1000 deliveries and ticks$/);
   c.run('propose node-1 x=1');
   assert.match(error('option backoff off'), /must come before the cluster has sent, written or crashed anything/);
+  assert.match(error('option plant none'), /option plant rebuilds the replicas, so it must come before/);
   c.run('partition 1|2,3');
   assert.match(error('partition 1,2|3'), /partition 1\|2,3 already stands; heal it first/);
   assert.match(error('join node-4'), /heal the partition before a replica joins/);

@@ -129,7 +129,7 @@ test('multi: a directory put back from an earlier copy is refused and replaced; 
     assert.notEqual(restart.exitCode, 0);
     assert.match(
       restart.stderr,
-      /^paxos: node-2 does not start: .*node-2\/wal\.log reaches only record \d+, but its high-water mark says it had reached record \d+: it was truncated, or rolled back to an earlier copy: .*; replace it with `paxos replace node-2` while the others run .*, or start over with `paxos up --fresh`$/,
+      /^paxos: node-2 does not start: .*node-2\/wal\.log reaches only record \d+, but its high-water mark says it had reached record \d+: it was truncated, or rolled back to an earlier copy: .*; recover it with `paxos recover node-2` .* or replace it with `paxos replace node-2` while the others run, or start over with `paxos up --fresh`$/,
     );
 
     // The way back the sentence names: node-2 is replaced by a new member (node-4), which catches up.

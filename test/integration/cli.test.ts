@@ -83,7 +83,7 @@ test('bad input without a cluster: one sentence and a non-zero exit', async () =
   }
 });
 
-test('a busy --base-port is refused before anything starts', async () => {
+test("a busy port in --base-port's range (node-1's, at base + 1) is refused before anything starts", async () => {
   const dir = home();
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
@@ -91,7 +91,7 @@ test('a busy --base-port is refused before anything starts', async () => {
   try {
     await fails(
       dir,
-      ['up', '-n', '3', '--base-port', String(port), '--detach'],
+      ['up', '-n', '3', '--base-port', String(port - 1), '--detach'],
       new RegExp(`port ${port} on 127.0.0.1 is already in use`),
     );
     assert.equal(recordFile(dir)?.cluster, undefined, 'a refused start left a cluster record');

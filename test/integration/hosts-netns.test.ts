@@ -10,6 +10,13 @@
  * client in the client namespace proposes and reads, that a SIGKILLed
  * replica restarts from the same command line, and that a replica of another
  * cluster, and one that comes back with its data wiped, are refused.
+ * The second test gives the replicas separate peer, admin and client tokens
+ * and a supervisor that restarts them: a client token cannot partition or
+ * crash, a partition by the admin API heals by its TTL alone, `paxos check
+ * --cluster` passes with crash, freeze and partition faults, and `paxos
+ * replace --cluster` votes in a replica on a fourth host. The third runs
+ * the replicas with a planted bug (stale local reads) and `paxos check
+ * --cluster` must fail.
  *
  * Rules kept: every process that dials 10.200.0.x runs inside a namespace
  * (`ip netns exec`); nothing in the root namespace sends to them. Every
@@ -37,9 +44,11 @@ const CLIENT_IP = '10.200.0.100';
 /** The names a StatefulSet's headless Service gives its pods (paxos-0 is node-1), as the manifest's cluster file uses them. */
 const nodeName = (id: number) => `paxos-${id - 1}.paxos`;
 const PORT = 7001;
-/** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..3 nodes, 9 the client). */
+/** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..4 nodes, 9 the client). */
+/** A fourth host, for the replica `paxos replace --cluster` votes in. */
+const SPARE = 4;
 const ENDPOINTS = [
-  ...NODES.map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
+  ...[...NODES, SPARE].map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
   { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 },
 ];
 const ALL_NS = [...ENDPOINTS.map((e) => e.ns), BRIDGE_NS];
@@ -99,7 +108,7 @@ function buildNetwork(): void {
   ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', BRIDGE, 'up');
   const hosts = [
     '127.0.0.1 localhost',
-    ...NODES.map((id) => `${nodeIp(id)} ${nodeName(id)}`),
+    ...[...NODES, SPARE].map((id) => `${nodeIp(id)} ${nodeName(id)}`),
     `${CLIENT_IP} pxt-client`,
     '',
   ].join('\n');
@@ -464,6 +473,362 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     for (const s of replicas.values()) await stop(s);
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
   } finally {
+    for (const child of started) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    cleanUp();
+    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A command run without blocking this process's event loop; its exit code and output. */
+function runAsync(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      started.delete(child);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A replica under a supervisor, as a StatefulSet or systemd keeps one: when
+ * it exits on its own (the admin API's crash), it is started again from the
+ * same command line, with `existing` data, a bounded number of times.
+ */
+class Supervised {
+  private current: Started;
+  private stopping = false;
+  restarts = 0;
+
+  constructor(private readonly start: (initial: string) => Started) {
+    this.current = this.watch(start('new'));
+  }
+
+  private watch(s: Started): Started {
+    void s.exited.then(() => {
+      if (this.stopping || this.restarts >= 20) return;
+      this.restarts++;
+      setTimeout(() => {
+        if (!this.stopping) this.current = this.watch(this.start('existing'));
+      }, 200);
+    });
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await stop(this.current);
+  }
+}
+
+test('across namespaces, the admin API partitions and heals by its TTL, a client token cannot, paxos check --cluster passes with crash, freeze and partition, and replace --cluster votes in a fourth host', {
+  skip: reason,
+  timeout: 300_000,
+}, async () => {
+  cleanUp();
+  const dir = mkdtempSync(join(tmpdir(), 'pxt-admin-'));
+  const tokens = { peer: join(dir, 'peer'), admin: join(dir, 'admin'), client: join(dir, 'client') };
+  for (const [name, file] of Object.entries(tokens)) writeFileSync(file, `pxt-${name}-secret\n`, { mode: 0o600 });
+  const clusterFile = join(dir, 'cluster.json');
+  writeFileSync(
+    clusterFile,
+    JSON.stringify({
+      clusterId: 'pxt-admin',
+      tokens: { peer: 'peer', admin: 'admin', client: 'client' },
+      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
+    }),
+  );
+  const figures: Record<string, unknown> = {};
+  const replicas: Supervised[] = [];
+  try {
+    buildNetwork();
+    // The StatefulSet's command line again, under a supervisor that restarts a crashed replica.
+    const fromManifest = manifestArgs();
+    const data = (id: number) => join(dir, `data-${id}`);
+    const args = (id: number) =>
+      fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
+    const formStart = Date.now();
+    for (const id of NODES)
+      replicas.push(
+        new Supervised((initial) =>
+          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
+            `HOSTNAME=paxos-${id - 1}`,
+            `PAXOS_INITIAL_STATE=${initial}`,
+          ]),
+        ),
+      );
+    figures.formMs = await until(
+      'a value chosen with the client token',
+      30_000,
+      () => fromClient(nodeName(1), tokens.client, 'propose', 'a', '1'),
+      (r) => r.ok === true,
+    );
+    figures.formFromStartMs = Date.now() - formStart;
+
+    // Token classes: a client may propose but not partition or crash; a peer token opens no control connection.
+    const rules = (version: number, partition: number[][], ttlMs: number) =>
+      JSON.stringify({ op: 'set-rules', version, ttlMs, rules: { partition } });
+    const byClient = fromClient(nodeName(1), tokens.client, rules(1, [[1], [2, 3]], 60_000));
+    assert.match(String(byClient.unreachable), /needs the admin token/, 'a client token cannot partition');
+    assert.match(String(fromClient(nodeName(1), tokens.client, '{"op":"crash"}').unreachable), /needs the admin token/);
+    assert.match(String(fromClient(nodeName(1), tokens.peer, 'status').unreachable), /not a peer token/);
+    assert.equal((fromClient(nodeName(1), tokens.admin, 'admin-state') as { version?: number }).version, 0);
+
+    // A partition by the admin API cuts the leader off for 4 s: the majority decides; nobody heals it, its TTL does.
+    const leader = (fromClient(nodeName(1), tokens.client, 'status').status?.view?.leader ?? 1) as number;
+    const others = NODES.filter((id) => id !== leader);
+    const ttlMs = 4000;
+    const cutAt = Date.now();
+    for (const id of NODES) {
+      const r = fromClient(nodeName(id), tokens.admin, rules(2, [[leader], others], ttlMs));
+      assert.equal(r.ok, true, `node-${id} took the rule set: ${JSON.stringify(r)}`);
+    }
+    figures.adminFailoverMs = await until(
+      `the majority deciding with node-${leader} cut off by the admin API`,
+      ttlMs,
+      () => fromClient(nodeName(others[0]!), tokens.client, 'propose', 'q', 'majority'),
+      (r) => r.ok === true,
+    );
+    const during = fromClient(nodeName(leader), tokens.admin, 'admin-state') as { rules?: { partition?: unknown } };
+    const stillCut = Date.now() - cutAt < ttlMs;
+    if (stillCut) assert.deepEqual(during.rules?.partition, [[leader], others], 'the cut is in force until its TTL');
+    await until(
+      `node-${leader} learning the value once the rules expired by themselves`,
+      30_000,
+      () => fromClient(nodeName(leader), tokens.client, 'get', 'q'),
+      (r) => r.value === 'majority',
+    );
+    figures.healedByTtlAfterMs = Date.now() - cutAt;
+    const after = fromClient(nodeName(leader), tokens.admin, 'admin-state') as {
+      rulesExpireInMs?: number | null;
+      version?: number;
+    };
+    assert.equal(after.version, 2);
+    assert.equal(after.rulesExpireInMs, null, 'expired: no rule left in force');
+    assert.match(readFileSync(join(dir, `node-${leader}.log`), 'utf8'), /fault rules version 2 expired/);
+
+    // paxos check --cluster, from the client namespace: crash (the supervisor restarts), freeze, partition.
+    const out = join(dir, 'check');
+    // Not spawnSync: the supervisors live in this process and must restart what the check crashes meanwhile.
+    const check = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'check',
+        '--cluster',
+        clusterFile,
+        '--time',
+        '25s',
+        '--nemesis',
+        'kill,pause,partition',
+        '--seed',
+        '13',
+        '--out',
+        out,
+        '--json',
+      ],
+      180_000,
+    );
+    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+      verdict?: string;
+      operations?: unknown;
+      availability?: { overall?: number; byFault?: unknown };
+      schedule?: { description: string }[];
+    };
+    figures.check = {
+      verdict: results.verdict,
+      operations: results.operations,
+      availability: results.availability?.overall,
+      byFault: results.availability?.byFault,
+      faults: results.schedule?.map((f) => f.description),
+      restarts: replicas.map((r) => r.restarts),
+    };
+    assert.equal(check.status, 0, `paxos check --cluster: ${check.stderr.slice(-2000)}`);
+    assert.equal(results.verdict, 'pass');
+    // Seed 13's schedule (pure data) kills the leader and node-2, partitions node-3 and pauses the leader.
+    for (const kind of ['kill', 'pause', 'partition'])
+      assert.ok(
+        results.schedule?.some((f) => f.description.startsWith(kind)),
+        `the schedule has a ${kind}`,
+      );
+    assert.ok(
+      replicas.some((r) => r.restarts > 0),
+      'a crashed replica was restarted by its supervisor',
+    );
+
+    // paxos replace --cluster: node-4, on a fourth host and marked joined in the cluster file, takes node-1's place.
+    // The running replicas read the file before node-4 was in it: they learn its address from its handshake.
+    const grown = join(dir, 'cluster-grown.json');
+    const file = JSON.parse(readFileSync(clusterFile, 'utf8')) as { members: object[] };
+    file.members.push({ id: SPARE, address: `${nodeName(SPARE)}:${PORT}`, joined: true });
+    writeFileSync(grown, JSON.stringify(file));
+    const spareArgs = fromManifest.map((a) =>
+      a === '/etc/paxos/cluster.json' ? grown : a === '/data' ? data(SPARE) : a,
+    );
+    replicas.push(
+      new Supervised((initial) =>
+        startIn(nodeNs(SPARE), spareArgs, join(dir, `node-${SPARE}.log`), false, [
+          `HOSTNAME=paxos-${SPARE - 1}`,
+          `PAXOS_INITIAL_STATE=${initial}`,
+        ]),
+      ),
+    );
+    await until(
+      'node-4 answering as a learner',
+      30_000,
+      () => fromClient(nodeName(SPARE), tokens.client, 'status'),
+      (r) => r.status !== undefined,
+    );
+    const replaceAt = Date.now();
+    const replaced = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'replace',
+        'node-1',
+        '--cluster',
+        grown,
+        '--existing',
+        'node-4',
+        '--json',
+      ],
+      120_000,
+    );
+    assert.equal(replaced.status, 0, `paxos replace --cluster: ${replaced.stdout} ${replaced.stderr}`);
+    figures.replaceMs = Date.now() - replaceAt;
+    const change = JSON.parse(replaced.stdout.trim().split('\n').pop() ?? '{}') as { added?: { voters?: number[] } };
+    assert.deepEqual(change.added?.voters, [2, 3, 4]);
+    assert.match(readFileSync(join(dir, 'node-2.log'), 'utf8'), /learned node-4's address/);
+    await until(
+      'a value chosen through node-4, a voter now',
+      30_000,
+      () => fromClient(nodeName(SPARE), tokens.client, 'propose', 'after', 'replace'),
+      (r) => r.ok === true,
+    );
+    assert.equal(fromClient(nodeName(2), tokens.client, 'get', 'after').value, 'replace');
+
+    for (const r of replicas) await r.stop();
+    process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
+  } finally {
+    for (const r of replicas) await r.stop().catch(() => undefined);
+    for (const child of started) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    cleanUp();
+    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('paxos check --cluster fails on replicas across namespaces that run a planted bug (stale local reads)', {
+  skip: reason,
+  timeout: 240_000,
+}, async () => {
+  cleanUp();
+  const dir = mkdtempSync(join(tmpdir(), 'pxt-plant-'));
+  writeFileSync(join(dir, 'token'), 'pxt-plant-secret\n', { mode: 0o600 });
+  const clusterFile = join(dir, 'cluster.json');
+  writeFileSync(
+    clusterFile,
+    JSON.stringify({
+      clusterId: 'pxt-plant',
+      tokenFile: 'token',
+      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
+    }),
+  );
+  const replicas: Supervised[] = [];
+  try {
+    buildNetwork();
+    const fromManifest = manifestArgs();
+    const args = (id: number) =>
+      fromManifest.map((a) =>
+        a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? join(dir, `data-${id}`) : a,
+      );
+    // The bug is the replicas' (PAXOS_PLANT, as `paxos check --plant` sets it in lab mode); the check only drives them.
+    for (const id of NODES)
+      replicas.push(
+        new Supervised((initial) =>
+          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
+            `HOSTNAME=paxos-${id - 1}`,
+            `PAXOS_INITIAL_STATE=${initial}`,
+            'PAXOS_PLANT=stale-reads',
+          ]),
+        ),
+      );
+    await until(
+      'a value chosen by the planted cluster',
+      30_000,
+      () => fromClient(nodeName(1), join(dir, 'token'), 'propose', 'a', '1'),
+      (r) => r.ok === true,
+    );
+    // The lab-mode plant test's settings (check-plant.test.ts), against replicas this check neither started nor stops.
+    const check = await runAsync(
+      [
+        'netns',
+        'exec',
+        CLIENT_NS,
+        process.execPath,
+        bin,
+        'check',
+        '--cluster',
+        clusterFile,
+        '--time',
+        '15s',
+        '--clients',
+        '6',
+        '--keys',
+        '2',
+        '--nemesis',
+        'partition,leader',
+        '--seed',
+        '5',
+        '--out',
+        join(dir, 'check'),
+        '--json',
+      ],
+      180_000,
+    );
+    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+      verdict?: string;
+      checks?: { linearizable?: { ok?: unknown; violatingKeys?: string[] } };
+    };
+    assert.equal(results.verdict, 'fail', check.stderr.slice(-2000));
+    assert.equal(check.status, 1);
+    assert.equal(results.checks?.linearizable?.ok, false);
+    process.stdout.write(
+      `# figures: ${JSON.stringify({ plantedVerdict: results.verdict, violatingKeys: results.checks?.linearizable?.violatingKeys })}\n`,
+    );
+  } finally {
+    for (const r of replicas) await r.stop().catch(() => undefined);
     for (const child of started) {
       try {
         child.kill('SIGKILL');

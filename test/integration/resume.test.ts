@@ -135,7 +135,7 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
     assert.equal(
       restart.stderr.trim(),
       `paxos: node-2's data directory ${join(dir, 'data', 'node-2')} is missing: it would rejoin having forgotten its promises, which can break agreement; ` +
-        'its data is gone, so it can only come back as a new member (`paxos replace node-2` in a Multi-Paxos cluster), or start over with `paxos up --fresh`',
+        'its data is gone, so in a Multi-Paxos cluster it can recover (`paxos recover node-2`: it votes again once re-admitted) or come back as a new member (`paxos replace node-2`), or start over with `paxos up --fresh`',
     );
     assert.doesNotMatch(restart.stdout, /restarted/);
 

@@ -8,10 +8,13 @@
  * default seeds do (swarm testing), so a catch is a catch of the default run.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
 import { runSeeds } from '../../src/sim/batch.js';
 import { PLANTS } from '../../src/sim/planted.js';
+import { runUnderPlant } from '../core/scenario.js';
+import { repoRoot } from '../support/paths.js';
 
 const PLANTED = PLANTS.map((p) => ({
   ...p,
@@ -34,7 +37,8 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
           (p.only === undefined || p.only === protocol) &&
           (!p.evenOnly || clusterSize % 2 === 0) &&
           (p.caughtFromSize ?? 0) <= clusterSize &&
-          p.onlyByRecordedSeed === undefined,
+          p.onlyByRecordedSeed === undefined &&
+          p.shownByScenario === undefined,
       );
       for (const plant of applicable) {
         const rare = RARE_AT_SOME_SIZES.has(PLANTS.find((p) => plant.name.startsWith(`${p.name} `))!.name);
@@ -94,5 +98,22 @@ test('the same seeds pass without planted bugs (the catches above are the bugs, 
       const result = runSeeds({ protocol, clusterSize, firstSeed: 1, seeds: SEEDS, swarm: true });
       assert.equal(result.failures.length, 0, result.failures[0]?.violation);
     }
+  }
+});
+
+/**
+ * The plants the random seeds never draw a schedule for are each shown by a
+ * scenario file (the reproduction of the bug once found): the file passes as
+ * written, and run with `option plant` first it must show the bug again. A
+ * file that stops showing it fails here, so the plant cannot go quiet.
+ */
+test('the plants no seed draws are shown by their scenario files', () => {
+  for (const p of PLANTS.filter((x) => x.shownByScenario !== undefined)) {
+    const shown = p.shownByScenario;
+    if (shown === undefined) continue;
+    const run = runUnderPlant(join(repoRoot(), shown.file), p.name);
+    if (shown.shows === 'broken agreement')
+      assert.ok(run.violations.length > 0, `${p.name}: ${shown.file} learned no second value under the plant`);
+    else assert.ok(run.unmet.length > 0, `${p.name}: every expectation of ${shown.file} was met under the plant`);
   }
 });

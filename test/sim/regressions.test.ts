@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
 import { reproduction } from '../../src/sim/batch.js';
+import type { DiskFaultKind } from '../../src/sim/disk-faults.js';
 import { PLANTS, plantNamed } from '../../src/sim/planted.js';
 import { runSchedule, type SimOptions } from '../../src/sim/world.js';
 import { repoRoot } from '../support/paths.js';
@@ -20,6 +21,8 @@ interface Regression {
   readonly seed: number;
   readonly swarm: boolean;
   readonly membershipChanges?: boolean;
+  /** Storage faults fixed instead of drawn (a seed recorded before the swarm drew them keeps its schedule with none). */
+  readonly diskFaults?: readonly DiskFaultKind[];
   readonly plant: string;
   readonly caught: string;
   /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
@@ -35,7 +38,7 @@ function options(r: Regression): SimOptions {
     protocol: r.protocol,
     clusterSize: r.clusterSize,
     seed: r.seed,
-    ...(r.swarm ? { swarm: {} } : {}),
+    ...(r.swarm ? { swarm: r.diskFaults !== undefined ? { fixed: { diskFaults: r.diskFaults } } : {} } : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
   };
 }

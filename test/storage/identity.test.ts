@@ -17,6 +17,7 @@ import {
   markFileOf,
   readIdentity,
   recordStart,
+  setAsideLostData,
   writeIdentity,
 } from '../../src/storage/identity.js';
 import { useTempDirs } from './storage-support.js';
@@ -153,4 +154,36 @@ test('a damaged identity file is refused, not overwritten', () => {
     /is not a valid identity/,
   );
   rmSync(dir, { recursive: true });
+});
+
+test('recover sets a lost directory aside, never deleting it, and a fresh one says recovering at the same incarnation', () => {
+  const dir = nodeDir();
+  const c = { dataDir: dir, node: 2, clusterId: CLUSTER };
+  claimIdentity({ ...c, expectData: false }, 7);
+  writeFileSync(join(dir, 'wal.log'), ''); // the damage: its log emptied
+  const aside = setAsideLostData(c, new Date('2026-12-06T21:40:12.345Z'));
+  assert.equal(aside, `${dir}.lost-20261206T214012Z`);
+  assert.deepEqual(readdirSync(aside ?? '').sort(), [IDENTITY_FILE_NAME, 'wal.log'], 'the lost data is kept whole');
+  assert.equal(JSON.parse(readFileSync(`${aside}.mark`, 'utf8')).reached, 7, 'its high-water mark goes with it');
+  assert.deepEqual(readIdentity(dir), { version: 1, clusterId: CLUSTER, node: 2, incarnation: 1, recovering: true });
+  // The fresh directory may create its log: no mark says it must reach anything yet.
+  assert.equal(checkIdentity({ ...c, expectData: true }).mustReach, null);
+  const started = claimIdentity({ ...c, expectData: true }, 0);
+  assert.equal(started.incarnation, 2, 'peers never see its incarnation go back');
+  assert.equal(started.recovering, true, 'every later start still recovers');
+});
+
+test("recover refuses a directory that is not the replica's own, and moves nothing", () => {
+  const dir = nodeDir();
+  writeIdentity(dir, { version: 1, clusterId: CLUSTER, node: 3, incarnation: 4 });
+  assert.throws(
+    () => setAsideLostData({ dataDir: dir, node: 2, clusterId: CLUSTER }, new Date()),
+    /holds node-3's data, not node-2's: paxos sets aside only a replica's own lost data/,
+  );
+  assert.equal(readIdentity(dir)?.node, 3);
+  writeIdentity(dir, { version: 1, clusterId: 'fedcba9876543210', node: 2, incarnation: 4 });
+  assert.throws(
+    () => setAsideLostData({ dataDir: dir, node: 2, clusterId: CLUSTER }, new Date()),
+    /holds cluster fedcba9876543210's data, not node-2's/,
+  );
 });

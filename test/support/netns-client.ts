@@ -2,7 +2,8 @@
  * A client of one replica's control API, run inside a network namespace by
  * the namespace test (`ip netns exec pxt-c node dist/test/support/netns-client.js
  * HOST PORT TOKENFILE OP [KEY [VALUE]]`): prints the reply as one JSON line,
- * exits 0 on an answer (even a refusal), 1 when the replica cannot be reached.
+ * exits 0 on an answer (even a refusal), 1 when the replica cannot be reached
+ * or refuses the request. OP may be a whole request as JSON (`{"op":"set-rules",...}`).
  */
 import { readFileSync } from 'node:fs';
 import { connectControl } from '../../src/transport/control-client.js';
@@ -15,7 +16,14 @@ async function ask(tokenFile: string): Promise<void> {
   const secret = readFileSync(tokenFile, 'utf8').split('\n')[0]!.trim();
   try {
     const client = await connectControl({ host: host!, port: Number(port), secret, timeoutMs: 3000 });
-    const request = op === 'propose' ? { op, key, value } : op === 'get' ? { op, key } : { op };
+    const request =
+      op?.startsWith('{') === true
+        ? (JSON.parse(op) as Record<string, unknown>)
+        : op === 'propose'
+          ? { op, key, value }
+          : op === 'get'
+            ? { op, key }
+            : { op };
     const reply = await client.request(request, 5000);
     process.stdout.write(`${JSON.stringify(reply)}\n`);
     process.exit(0);

@@ -53,7 +53,7 @@ test('what the recorder writes reads back as the same events, in order, and form
     slot: 4,
   });
   assert.deepEqual(events[1], { seq: 2, tick: 5, ev: 'deliver', id: 1, to: 2 });
-  assert.equal('ballot' in events[3]!, false, 'a chosen value without a ballot has no ballot field, not null');
+  assert.equal('ballot' in events[3], false, 'a chosen value without a ballot has no ballot field, not null');
   assert.deepEqual(events.map(formatEvent), lines);
 });
 
@@ -63,7 +63,7 @@ test('the recorder numbers messages and events from 1 and uses the clock it was 
   assert.equal(r.send({ from: 1, to: 2, type: 'prepare' }), 1);
   assert.equal(r.send({ from: 1, to: 3, type: 'prepare' }), 2);
   r.crash(2);
-  assert.deepEqual(JSON.parse(lines[2]!), { seq: 3, ms: 1234.5, ev: 'crash', node: 2 });
+  assert.deepEqual(JSON.parse(lines[2]), { seq: 3, ms: 1234.5, ev: 'crash', node: 2 });
 });
 
 test('the 000 walk-through fixture is a valid trace: three nodes, x=7 chosen on each', () => {

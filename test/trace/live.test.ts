@@ -1,6 +1,6 @@
 /**
- * A live trace part (trace/live.ts): events are buffered, not written one by
- * one; a capped part stops with one note and one log line; message ids name
+ * A live trace part (trace/live.ts): each event is on file as soon as it is
+ * recorded, with no close or flush (a SIGKILL loses none); a capped part stops with one note and one log line; message ids name
  * their sender and do not repeat across a replica's incarnations.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ function withDir(f: (dir: string) => void): void {
   }
 }
 
-test('events wait in the buffer until a flush, and a capped part ends with one note and one log line', () =>
+test('each event is on file once written, before any flush or close, and a capped part ends with one note and one log line', () =>
   withDir((dir) => {
     const file = join(dir, 'node-1.trace.jsonl');
     const logged: string[] = [];
@@ -31,7 +31,11 @@ test('events wait in the buffer until a flush, and a capped part ends with one n
       { events: 3, bytes: 1 << 20 },
     );
     w.write({ ev: 'restart', node: 1 });
-    assert.equal(existsSync(file) ? readFileSync(file, 'utf8') : '', '', 'nothing written before a flush');
+    assert.deepEqual(
+      parsePart(existsSync(file) ? readFileSync(file, 'utf8') : '').events.map((e) => e.ev),
+      ['restart'],
+      'the event is on file before any flush',
+    );
     for (let i = 0; i < 10; i++) w.write({ ev: 'persist', node: 1, what: `promise ${i}.1` });
     w.close();
     const { events, skipped } = parsePart(readFileSync(file, 'utf8'));

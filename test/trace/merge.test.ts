@@ -55,7 +55,7 @@ test('the merge orders by ms, keeps ties in part order, renumbers seq and ids, a
     'note',
   ]);
   // Time from the first event, which the opening note dates.
-  assert.equal(events[0]!.ms, 0);
+  assert.equal(events[0].ms, 0);
   assert.match((events[0] as Extract<TraceEvent, { ev: 'note' }>).text, /2023-11-14T22:13:20.001Z/);
   assert.deepEqual(
     events.map((e) => e.ms),

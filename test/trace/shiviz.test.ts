@@ -40,10 +40,10 @@ test('the file starts with the regex and an empty delimiter line, and the regex 
   for (const line of log) {
     const m = parse.exec(line);
     assert.ok(m?.groups, `ShiViz's regex does not parse: ${line}`);
-    const clock = JSON.parse(m.groups.clock!) as Record<string, number>;
-    const next = (own.get(m.groups.host!) ?? 0) + 1;
-    assert.equal(clock[m.groups.host!], next, `${m.groups.host}'s own entry counts its events from 1: ${line}`);
-    own.set(m.groups.host!, next);
+    const clock = JSON.parse(m.groups.clock) as Record<string, number>;
+    const next = (own.get(m.groups.host) ?? 0) + 1;
+    assert.equal(clock[m.groups.host], next, `${m.groups.host}'s own entry counts its events from 1: ${line}`);
+    own.set(m.groups.host, next);
   }
   assert.match(log.at(-1)!, /^node-2 \{[^}]*\} chosen x=7 \(1\.3\)$/);
 });

@@ -102,10 +102,10 @@ test('notes are drawn in full, wrapped, and a caption comes first', () => {
       'The article numbers ballots 1000 and 2000; here they are 1.1 (round 1, node-1) and 1.3 (round 1, node-3).',
   });
   const notes = [...svg.matchAll(/<text class="note">(.*?)<\/text>/g)].map((m) =>
-    [...m[1]!.matchAll(/<tspan[^>]*>(.*?)<\/tspan>/g)].map((t) => t[1]).join(' '),
+    [...m[1].matchAll(/<tspan[^>]*>(.*?)<\/tspan>/g)].map((t) => t[1]).join(' '),
   );
   assert.match(
-    notes[0]!,
+    notes[0],
     /^The article numbers ballots 1000 and 2000; here they are 1\.1 \(round 1, node-1\) and 1\.3 \(round 1, node-3\)\.$/,
   );
   assert.ok(
@@ -117,7 +117,7 @@ test('notes are drawn in full, wrapped, and a caption comes first', () => {
 
 test('in the walk-through no message label sits on an arrow other than its own', () => {
   const svg = renderSvg(walkthrough());
-  const arrows = [...svg.matchAll(/<g class="msg[^"]*">(.*?)<\/g>/g)].map((m) => m[1]!);
+  const arrows = [...svg.matchAll(/<g class="msg[^"]*">(.*?)<\/g>/g)].map((m) => m[1]);
   const lines = arrows.map((g) => {
     const l = /<line class="arrow[^"]*" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(g);
     return l === null ? null : (l.slice(1, 5).map(Number) as [number, number, number, number]);
@@ -126,7 +126,7 @@ test('in the walk-through no message label sits on an arrow other than its own',
   arrows.forEach((g, i) => {
     const t = /<text class="label" x="([\d.]+)" y="([\d.]+)" text-anchor="middle"[^>]*>(.*?)<\/text>/.exec(g);
     if (t === null) return;
-    const [x, y, text] = [Number(t[1]), Number(t[2]), t[3]!];
+    const [x, y, text] = [Number(t[1]), Number(t[2]), t[3]];
     const half = (text.length * 5.6) / 2;
     const box = { x0: x - half, y0: y - 9, x1: x + half, y1: y + 2 };
     lines.forEach((seg, j) => {

@@ -75,3 +75,42 @@ test('the handshake refuses another cluster and an id back at a lower incarnatio
   );
   assert.ok(!missing.ok);
 });
+
+test('token classes: the peer token opens /peer only once an admin token exists; a client token opens /control as a client', () => {
+  const policy = {
+    secret: 'peer',
+    adminSecret: 'admin',
+    clientSecret: 'client',
+    host: '127.0.0.1',
+    port: 7001,
+    clusterSize: 3,
+    selfId: 1,
+  };
+  const at = (url: string, token: string) =>
+    checkUpgrade(
+      {
+        url,
+        headers: { host: '127.0.0.1:7001', authorization: `Bearer ${token}`, 'x-paxos-node': '2' },
+      } as unknown as IncomingMessage,
+      policy,
+    );
+  assert.deepEqual(at('/control', 'admin'), { ok: true, kind: 'control', role: 'admin' });
+  assert.deepEqual(at('/control', 'client'), { ok: true, kind: 'control', role: 'client' });
+  const peerOnControl = at('/control', 'peer');
+  assert.ok(!peerOnControl.ok && /not a peer token/.test(peerOnControl.reason));
+  assert.deepEqual(at('/peer', 'peer'), { ok: true, kind: 'peer', node: 2 });
+  for (const token of ['admin', 'client']) assert.equal(at('/peer', token).ok, false, `${token} cannot open /peer`);
+  // One secret, as in lab mode: it opens both, with every right, and a wrong one gets the old sentence.
+  const one = { ...policy, adminSecret: undefined, clientSecret: undefined };
+  const lab = (token: string) =>
+    checkUpgrade(
+      {
+        url: '/control',
+        headers: { host: '127.0.0.1:7001', authorization: `Bearer ${token}` },
+      } as unknown as IncomingMessage,
+      { secret: one.secret, host: one.host, port: one.port, clusterSize: 3 },
+    );
+  assert.deepEqual(lab('peer'), { ok: true, kind: 'control', role: 'admin' });
+  const wrong = lab('nope');
+  assert.ok(!wrong.ok && wrong.reason === 'missing or wrong cluster secret');
+});

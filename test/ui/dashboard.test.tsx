@@ -93,7 +93,7 @@ const basicState = () => fold(basicStream(), { clusterSize: 3, protocol: 'basic'
 
 test('header shows cluster size, protocol, leader and its ballot', () => {
   const { ui, frame } = show();
-  const header = frame().split('\n')[0]!;
+  const header = frame().split('\n')[0];
   assert.match(normalise(header), /^paxos {2}5 replicas · multi · leader node-3 at 4\.3 · chosen 17 · N msg\/s$/);
   ui.unmount();
 });
@@ -139,9 +139,9 @@ test('basic per-key view shows the 000 article: A and B promised 1.3, C accepted
   const lines = frame().split('\n');
   const at = lines.findIndex((l) => /^key +node-1 +node-2 +node-3 +chosen$/.test(l));
   assert.ok(at >= 0, lines.join('\n'));
-  assert.match(lines[at + 1]!, /^x +p 1\.3 +p 1\.3 +p 1\.3 +7$/);
-  assert.match(lines[at + 2]!, /^ +a - +a - +a \(1\.3, 7\)$/);
-  assert.match(lines[0]!, /basic · no leader/);
+  assert.match(lines[at + 1], /^x +p 1\.3 +p 1\.3 +p 1\.3 +7$/);
+  assert.match(lines[at + 2], /^ +a - +a - +a \(1\.3, 7\)$/);
+  assert.match(lines[0], /basic · no leader/);
   ui.unmount();
 });
 
@@ -206,7 +206,7 @@ function cursorLine(frame: string): string {
     .map((l) => /› (\d+:\d+ .*)$/.exec(l)?.[1])
     .filter((l) => l !== undefined);
   assert.equal(lines.length, 1, `not exactly one held message has the cursor in\n${frame}`);
-  return lines[0]!;
+  return lines[0];
 }
 
 test('in step mode the held messages replace the message flow, the first one selected', () => {
@@ -326,8 +326,8 @@ test('the cursor follows its message when a newly held one is listed before it',
   await press(ui, ']', ']');
   assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
   // node-1 held one more message; lists go by holder, so it comes before node-2's.
-  const fresh = { ...HELD.messages[1]!, id: '1:5' };
-  ui.rerender(at({ messages: [...HELD.messages.slice(0, 2), fresh, HELD.messages[2]!], total: 4, error: null }));
+  const fresh = { ...HELD.messages[1], id: '1:5' };
+  ui.rerender(at({ messages: [...HELD.messages.slice(0, 2), fresh, HELD.messages[2]], total: 4, error: null }));
   await settle();
   assert.match(cursorLine(stripAnsi(ui.lastFrame() ?? '')), /^2:1 /);
   await press(ui, ENTER);
@@ -390,8 +390,8 @@ test('step mode under NO_COLOR: no ANSI codes, and the cursor is the › marker'
 });
 
 test('step mode at 80x24 fits, with a long held value cut and many messages windowed', async () => {
-  const long = { ...HELD.messages[0]!, id: '1:9', value: 'v'.repeat(300) };
-  const many = Array.from({ length: 40 }, (_, i) => ({ ...HELD.messages[1]!, id: `1:${i + 10}` }));
+  const long = { ...HELD.messages[0], id: '1:9', value: 'v'.repeat(300) };
+  const many = Array.from({ length: 40 }, (_, i) => ({ ...HELD.messages[1], id: `1:${i + 10}` }));
   for (const state of [fold(multiStream(), { clusterSize: 5, protocol: 'multi' }), basicState()]) {
     const { ui, frame } = show({
       state,

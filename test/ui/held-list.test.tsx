@@ -37,10 +37,10 @@ function showList(
 test('each held message is one line: id, from → to, type, ballot, slot, value, aligned; the title counts them', () => {
   const { ui, lines } = showList();
   const l = lines();
-  assert.match(l[0]!, /^── held \(3\) ─+$/);
-  assert.equal(l[1]!.trimEnd(), '› 1:3  node-1 → node-2  accept   1.1  #1  x=7');
-  assert.equal(l[2]!.trimEnd(), '  1:4  node-1 → node-3  accept   1.1  #1  x=7');
-  assert.equal(l[3]!.trimEnd(), '  2:1  node-2 → node-1  promise  1.1  -   -');
+  assert.match(l[0], /^── held \(3\) ─+$/);
+  assert.equal(l[1].trimEnd(), '› 1:3  node-1 → node-2  accept   1.1  #1  x=7');
+  assert.equal(l[2].trimEnd(), '  1:4  node-1 → node-3  accept   1.1  #1  x=7');
+  assert.equal(l[3].trimEnd(), '  2:1  node-2 → node-1  promise  1.1  -   -');
   ui.unmount();
 });
 
@@ -48,7 +48,7 @@ test('the cursor marks the selected line with › under NO_COLOR, with no ANSI c
   const plain = showList({ cursor: 1 });
   assert.doesNotMatch(plain.raw(), /\x1b\[/);
   const l = plain.lines();
-  assert.match(l[2]!, /^› 1:4 /);
+  assert.match(l[2], /^› 1:4 /);
   assert.match(l[1]!, /^ {2}1:3 /);
   assert.match(l[3]!, /^ {2}2:1 /);
   plain.ui.unmount();
@@ -71,8 +71,8 @@ test('the cursor marks the selected line with › under NO_COLOR, with no ANSI c
 
 test('nothing held is a sentence, not an empty box', () => {
   const { ui, lines } = showList({ messages: [] });
-  assert.match(lines()[0]!, /held \(0\)/);
-  assert.match(lines()[1]!, /^nothing is held/);
+  assert.match(lines()[0], /held \(0\)/);
+  assert.match(lines()[1], /^nothing is held/);
   ui.unmount();
 });
 
@@ -86,7 +86,7 @@ test('more messages than lines: a window around the cursor and a +N more line', 
   const shown = l.slice(1, 5).map((line) => line.slice(2).split(' ')[0]);
   assert.deepEqual(shown, ['1:9', '1:10', '1:11', '1:12'], 'four lines, the cursor (index 10) third');
   assert.match(l.find((line) => line.startsWith('›'))!, /^› 1:11 /);
-  assert.equal(l[5]!.trimEnd(), '+16 more (8 above, 8 below)');
+  assert.equal(l[5].trimEnd(), '+16 more (8 above, 8 below)');
   ui.unmount();
   assert.deepEqual(heldWindow(20, 5, 0), { start: 0, end: 4, above: 0, below: 16 });
   assert.deepEqual(heldWindow(20, 5, 19), { start: 16, end: 20, above: 16, below: 0 });
@@ -95,7 +95,7 @@ test('more messages than lines: a window around the cursor and a +N more line', 
 
 test('messages a replica did not list (past its thousand) are counted in the +N more line', () => {
   const { ui, lines } = showList({ total: 1003 });
-  assert.match(lines()[0]!, /held \(1003\)/);
+  assert.match(lines()[0], /held \(1003\)/);
   assert.ok(
     lines().some((line) => line.trimEnd() === '+1000 more (1000 not listed)'),
     lines().join('\n'),
@@ -115,7 +115,7 @@ test('keys and values are user text: escaped, and a long one is cut at the width
   });
   const { ui, raw, lines } = showList({ messages: [hostile], width: 60 });
   assert.doesNotMatch(raw(), /\x1b\[2J/);
-  const line = lines()[1]!;
+  const line = lines()[1];
   assert.ok(line.includes('k\\x1b[2J'), line);
   assert.ok(line.includes('v\\nwww'), line);
   assert.ok([...line].length <= 60, line);
@@ -125,8 +125,8 @@ test('keys and values are user text: escaped, and a long one is cut at the width
 
 test('a failed read is shown above the list it could not replace', () => {
   const { ui, lines } = showList({ error: 'node-2 did not answer' });
-  assert.equal(lines()[1]!.trimEnd(), '✗ node-2 did not answer');
-  assert.match(lines()[2]!, /^› 1:3 /);
+  assert.equal(lines()[1].trimEnd(), '✗ node-2 did not answer');
+  assert.match(lines()[2], /^› 1:3 /);
   ui.unmount();
 });
 

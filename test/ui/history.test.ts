@@ -74,7 +74,7 @@ test('basic: reads the first page of sorted keys and keeps the last SEED_LIMIT, 
   assert.deepEqual(fake.asked, [{ op: 'log', from: 0 }]);
   assert.ok('entries' in missed);
   assert.equal(missed.entries.length, SEED_LIMIT);
-  assert.deepEqual([missed.entries[0]!.instance, missed.entries[0]!.value], [keys.at(-1), `v-${keys.at(-1)}`]);
+  assert.deepEqual([missed.entries[0].instance, missed.entries[0].value], [keys.at(-1), `v-${keys.at(-1)}`]);
   assert.equal(missed.entries.at(-1)!.instance, keys[10]);
 });
 

@@ -50,12 +50,12 @@ test('rows: roles, liveness, isolation from the partition, rates from successive
     s.rows.map((r) => r.isolated),
     [false, false, false, false, true],
   );
-  const r3 = s.rows[2]!;
+  const r3 = s.rows[2];
   assert.equal(r3.messagesIn, 200);
   assert.equal(r3.messagesOut, 800);
   assert.equal(r3.messageRatePerSec, 500);
   assert.deepEqual(r3.lastAccepted, { instance: '17', ballot: Ballot(4, 3), value: 'x=7' });
-  assert.equal(s.rows[1]!.messageRatePerSec, 0, 'a dead replica sends nothing');
+  assert.equal(s.rows[1].messageRatePerSec, 0, 'a dead replica sends nothing');
   // A replica that was alone in no group is isolated too.
   const noGroup = applyEvent(s, {
     type: 'faults',
@@ -85,22 +85,22 @@ test('a restarted replica (uptime going back) gets a fresh rate, not a negative 
     s,
     status({ node: 1, role: 'follower', promised: Ballot(4, 3), messagesIn: 5, messagesOut: 5, uptimeMs: 100 }),
   );
-  assert.equal(s.rows[0]!.messageRatePerSec, 0);
+  assert.equal(s.rows[0].messageRatePerSec, 0);
   s = applyEvent(
     s,
     status({ node: 1, role: 'follower', promised: Ballot(4, 3), messagesIn: 55, messagesOut: 55, uptimeMs: 600 }),
   );
-  assert.equal(s.rows[0]!.messageRatePerSec, 200);
+  assert.equal(s.rows[0].messageRatePerSec, 200);
 });
 
 test('down is cleared only by replica-up, not by a status that trailed the crash', () => {
   let s = multi();
   s = applyEvent(s, status({ node: 2, role: 'leader', promised: Ballot(9, 2), uptimeMs: 5000 }));
-  assert.equal(s.rows[1]!.liveness, 'down');
-  assert.equal(s.rows[1]!.role, 'follower');
+  assert.equal(s.rows[1].liveness, 'down');
+  assert.equal(s.rows[1].role, 'follower');
   s = applyEvent(s, { type: 'replica-up', node: 2, pid: 99, atMs: 50 });
-  assert.equal(s.rows[1]!.liveness, 'up');
-  assert.equal(s.rows[1]!.pid, 99);
+  assert.equal(s.rows[1].liveness, 'up');
+  assert.equal(s.rows[1].pid, 99);
   assert.equal(s.rows[1]!.log.at(-1)!.text, 'up (pid 99)');
 });
 
@@ -113,7 +113,7 @@ test('chosen values: deduplicated across replicas, highest slot first, value and
       ['16', 'y=1'],
     ],
   );
-  assert.deepEqual(s.chosen[0]!.ballot, Ballot(4, 3));
+  assert.deepEqual(s.chosen[0].ballot, Ballot(4, 3));
   // A replica catching up reports an old slot; it goes where it belongs, not on top.
   const late = applyEvent(s, { type: 'chosen', node: 2, instance: '3', value: 'z=1', ballot: null, atMs: 9 });
   assert.deepEqual(
@@ -124,9 +124,9 @@ test('chosen values: deduplicated across replicas, highest slot first, value and
 
 test('flow: newest first, each line with its arrow text', () => {
   const s = multi();
-  assert.equal(s.flow[0]!.text, 'node-1 → node-3 accepted #17 (4.3)');
-  assert.equal(s.flow[1]!.text, 'node-3 → node-1 accept #17 (4.3, x=7)');
-  assert.equal(s.flow[2]!.text, 'node-3 → node-2 accept #17 (4.3, x=7)');
+  assert.equal(s.flow[0].text, 'node-1 → node-3 accepted #17 (4.3)');
+  assert.equal(s.flow[1].text, 'node-3 → node-1 accept #17 (4.3, x=7)');
+  assert.equal(s.flow[2].text, 'node-3 → node-2 accept #17 (4.3, x=7)');
   const dropped = applyEvent(s, { type: 'flow', node: 1, lines: [], droppedLines: 12 });
   assert.equal(dropped.flowNotShown, 12);
 });
@@ -134,7 +134,7 @@ test('flow: newest first, each line with its arrow text', () => {
 test('logs: log lines and notable core events as sentences, per node', () => {
   const s = multi();
   assert.deepEqual(
-    s.rows[2]!.log.map((l) => l.text),
+    s.rows[2].log.map((l) => l.text),
     [
       'up (pid 4003)',
       'started as node-3 of 5 (multi paxos), recovered 0 records',
@@ -143,7 +143,7 @@ test('logs: log lines and notable core events as sentences, per node', () => {
     ],
   );
   assert.deepEqual(
-    s.rows[0]!.log.map((l) => l.text),
+    s.rows[0].log.map((l) => l.text),
     ['up (pid 4001)', 'was pre-empted: 4.1 lost to 4.3', 'follows node-3'],
   );
   assert.equal(s.rows[1]!.log.at(-1)!.text, 'down: killed (SIGKILL)');
@@ -170,7 +170,7 @@ test('logs: log lines and notable core events as sentences, per node', () => {
 test("basic per-key view: the 000 article's A and B promised 1.3, C accepted (1.3, 7), chosen 7", () => {
   const s = fold(basicStream(), { clusterSize: 3, protocol: 'basic' });
   assert.equal(s.keys.length, 1);
-  const x = s.keys[0]!;
+  const x = s.keys[0];
   assert.equal(x.key, 'x');
   assert.deepEqual(
     x.cells.map((c) => c?.promised),
@@ -247,10 +247,10 @@ test('100,000 flow events (and chosen, log and key floods) keep every list withi
       s = applyEvent(s, { type: 'log', node: (Math.floor(i / 10) % 5) + 1, line: `line ${i}`, atMs: i });
   }
   assert.equal(s.flow.length, FLOW_LIMIT);
-  assert.equal(s.flow[0]!.text, 'node-5 → node-1 accept #99999 (4.3, x=99999)');
+  assert.equal(s.flow[0].text, 'node-5 → node-1 accept #99999 (4.3, x=99999)');
   assert.equal(s.flowNotShown, 300_000);
   assert.equal(s.chosen.length, CHOSEN_LIMIT);
-  assert.equal(s.chosen[0]!.instance, '99990');
+  assert.equal(s.chosen[0].instance, '99990');
   for (const row of s.rows) assert.equal(row.log.length, LOG_LIMIT);
   assert.equal(s.rows[4]!.log.at(-1)!.text, 'line 99995');
 
@@ -258,7 +258,7 @@ test('100,000 flow events (and chosen, log and key floods) keep every list withi
   const lines = Array.from({ length: 1000 }, (_, i) => ({ atMs: i, type: 'accept', text: `line ${i}` }));
   const big = applyEvent(s, { type: 'flow', node: 1, lines, droppedLines: 0 });
   assert.equal(big.flow.length, FLOW_LIMIT);
-  assert.equal(big.flow[0]!.text, 'line 999');
+  assert.equal(big.flow[0].text, 'line 999');
 
   let b: DashboardState = initialDashboard({ clusterSize: 3, protocol: 'basic' });
   for (let i = 0; i < 1000; i++) {
@@ -286,7 +286,7 @@ test('a cluster event resizes the rows and keeps what is known about the replica
   const smaller = applyEvent(selectNode(s, 5), { type: 'cluster', clusterSize: 3, protocol: 'multi', atMs: 1 });
   assert.equal(smaller.rows.length, 3);
   assert.equal(smaller.selected, 3);
-  assert.equal(smaller.rows[2]!.role, 'leader');
+  assert.equal(smaller.rows[2].role, 'leader');
   assert.throws(() => initialDashboard({ clusterSize: 0, protocol: 'multi' }), /positive integer/);
 });
 
@@ -324,8 +324,8 @@ test('seedChosen: values read back from a replica are listed newest first with n
       ['3', 's=3'],
     ],
   );
-  assert.equal(s.chosen[0]!.ballot, null);
-  assert.deepEqual(s.chosen[1]!.ballot, Ballot(4, 3));
+  assert.equal(s.chosen[0].ballot, null);
+  assert.deepEqual(s.chosen[1].ballot, Ballot(4, 3));
   // A seeded slot that then arrives live keeps its place and gains the ballot, instead of being listed twice.
   const live = applyEvent(s, { type: 'chosen', node: 3, instance: '20', value: 's=20', ballot: Ballot(5, 3), atMs: 9 });
   assert.deepEqual(
@@ -394,7 +394,7 @@ test('a replica that joined (paxos add) gets a row when the orchestrator announc
   const s = fold(multiStream(), { clusterSize: 5, protocol: 'multi' });
   const grown = applyEvent(s, { type: 'replica-up', node: 6, pid: 4006, atMs: 1 });
   assert.equal(grown.rows.length, 6);
-  assert.equal(grown.rows[5]!.liveness, 'up');
+  assert.equal(grown.rows[5].liveness, 'up');
   assert.equal(
     applyEvent(s, { type: 'replica-up', node: 65, pid: 1, atMs: 1 }).rows.length,
     5,

@@ -124,7 +124,7 @@ test('FrameStore folds every event but hands React one snapshot per frame', () =
   assert.equal(store.getSnapshot().flow.length, 0);
   assert.equal(store.publish(), true);
   assert.equal(notified, 1);
-  assert.equal(store.getSnapshot().flow[0]!.text, 'line 9999');
+  assert.equal(store.getSnapshot().flow[0].text, 'line 9999');
   assert.equal(store.publish(), false, 'nothing new, no frame');
   assert.equal(notified, 1);
 });

@@ -2,11 +2,12 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { NEMESIS_KINDS, type NemesisKind, parseNemesis } from '../../check/nemesis.js';
+import { readClusterFile } from '../../cluster/cluster-file.js';
 import { paxosHome } from '../../cluster/home.js';
 import { UsageError } from '../../errors.js';
 import { parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
 
-const PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering'];
+const PLANTS = ['ack-before-fsync', 'stale-reads', 'quorum-minus-one', 'restart-numbering', 'amnesia'];
 
 function nemesisFlag(raw: string): NemesisKind[] {
   try {
@@ -53,6 +54,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--out <dir>', 'results folder (default: $PAXOS_HOME/checks/<time>)')
     .option('--attach', 'test the cluster running in $PAXOS_HOME instead of starting one')
     .option(
+      '--cluster <file>',
+      'test replicas on other hosts, described by a cluster file, through their admin API (its admin token): kill is crash (their supervisor restarts them), pause is freeze, partitions expire on their own; it neither starts nor stops them',
+    )
+    .option(
       '--op-timeout <duration>',
       'how long a replica keeps trying one operation',
       parseDurationMs('--op-timeout'),
@@ -73,12 +78,18 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .action(async (f) => {
       if (f.attach && f.plant !== undefined)
         throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
+      if (f.cluster !== undefined && (f.attach === true || f.plant !== undefined))
+        throw new UsageError(
+          '--cluster tests replicas that run elsewhere; it cannot be combined with --attach or --plant (start those replicas with PAXOS_PLANT instead)',
+        );
+      const file = f.cluster === undefined ? undefined : readClusterFile(f.cluster);
       const seed = f.seed ?? randomInt(1, 2 ** 31);
       const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
       const { runCheckCommand } = await import('../services/check.js');
       const code = await runCheckCommand({
-        clusterSize: f.nodes,
-        protocol: f.protocol,
+        clusterSize: file?.bootstrapSize ?? f.nodes,
+        protocol: file?.protocol ?? f.protocol,
+        ...(f.cluster !== undefined ? { clusterFile: f.cluster } : {}),
         durationMs: f.time,
         clients: f.clients,
         keys: f.keys,

@@ -42,7 +42,7 @@ function flagValues(command: string, flag: string): string[] | undefined {
     case '--template':
       return templateNames();
     case '--plant':
-      return command === 'sim' ? PLANTS.map((p) => p.name) : undefined;
+      return command === 'sim' || command === 'explore' ? PLANTS.map((p) => p.name) : undefined;
     case '--nemesis':
       return [...NEMESIS_KINDS, 'none'];
     case '--via':

@@ -10,8 +10,22 @@ export function registerRemove(program: Command): void {
     .argument('<node>', 'node-3 or 3')
     .option('--timeout <duration>', 'how long the change may take to be chosen', parseDurationMs('--timeout'), 10_000)
     .option('--json', 'print {"ok":true,"op":"remove","node":3,"epoch":2,"fromSlot":80,"voters":[1,2,4]}')
+    .option(
+      '--cluster <file>',
+      'replicas on other hosts, no orchestrator: the change is chosen, then you stop the removed replica with its supervisor',
+    )
     .action(async (name, opts) => {
       const node = parseNodeName(name);
+      if (opts.cluster !== undefined) {
+        const [{ printChange }, { runRemoteRemove }] = await Promise.all([
+          import('../services/membership.js'),
+          import('../services/membership-remote.js'),
+        ]);
+        const clusterFile = opts.cluster;
+        return printChange(opts.json === true, (report) =>
+          runRemoteRemove({ clusterFile, node, timeoutMs: opts.timeout, report }),
+        );
+      }
       const [{ printChange }, { runRemove }] = await Promise.all([
         import('../services/membership.js'),
         import('../../cluster/membership-changes.js'),

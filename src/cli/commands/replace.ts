@@ -15,8 +15,31 @@ export function registerReplace(program: Command): void {
       30_000,
     )
     .option('--json', 'print {"ok":true,"op":"replace","removed":{…},"added":{…}}')
+    .option(
+      '--cluster <file>',
+      'replicas on other hosts, no orchestrator: the fresh replica runs already (marked "joined" in the cluster file) and is named with --existing',
+    )
+    .option('--existing <node>', 'with --cluster: the fresh learner that takes its place, node-5 or 5', (v) =>
+      parseNodeName(v),
+    )
     .action(async (name, opts) => {
       const node = parseNodeName(name);
+      if (opts.cluster !== undefined) {
+        const [{ printChange }, { runRemoteReplace }] = await Promise.all([
+          import('../services/membership.js'),
+          import('../services/membership-remote.js'),
+        ]);
+        const clusterFile = opts.cluster;
+        return printChange(opts.json === true, (report) =>
+          runRemoteReplace({
+            clusterFile,
+            node,
+            timeoutMs: opts.timeout,
+            report,
+            ...(opts.existing !== undefined ? { existing: opts.existing } : {}),
+          }),
+        );
+      }
       const [{ printChange }, { runReplace }] = await Promise.all([
         import('../services/membership.js'),
         import('../../cluster/membership-changes.js'),

@@ -6,117 +6,10 @@
  * dial. The process is the replica (no child), so a supervisor's signals and
  * a container's pid 1 reach it directly.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
-import { type Address, parseAddress, parsePeers, readClusterFile, readToken } from '../../cluster/cluster-file.js';
-import { MAX_NODE_ID } from '../../core/membership.js';
 import { UsageError } from '../../errors.js';
-import { exitCodeOf, type ReplicaArgs, main as runReplica } from '../../node/main.js';
-import { IDENTITY_FILE_NAME } from '../../storage/identity.js';
-import { isWildcard } from '../../transport/host-policy.js';
 
-export interface ReplicaFlags {
-  readonly id?: number;
-  readonly idFromOrdinal?: boolean;
-  readonly listen: string;
-  readonly advertise?: string;
-  readonly peers?: string;
-  readonly clusterFile?: string;
-  readonly clusterId?: string;
-  readonly tokenFile?: string;
-  readonly data: string;
-  readonly initialState: 'new' | 'existing';
-  readonly protocol?: 'multi' | 'basic';
-  readonly allowedHost?: string[];
-  readonly tickMs?: number;
-}
-
-/** A StatefulSet pod's name ends in its ordinal, from 0: `paxos-2` is node-3. */
-export function idFromOrdinal(hostname: string | undefined): number {
-  const m = /-(\d{1,5})$/.exec(hostname ?? '');
-  if (m === null)
-    throw new UsageError(
-      `--id-from-ordinal needs HOSTNAME to end in a StatefulSet ordinal like paxos-0, got "${hostname ?? ''}"`,
-    );
-  const id = Number(m[1]) + 1;
-  if (id > MAX_NODE_ID)
-    throw new UsageError(`the ordinal in ${hostname} makes node-${id}, beyond the largest id ${MAX_NODE_ID}`);
-  return id;
-}
-
-/** The flags as the replica's arguments; every mistake is one sentence. */
-export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = process.env): ReplicaArgs {
-  if ((f.id === undefined) === (f.idFromOrdinal !== true))
-    throw new UsageError('give exactly one of --id N and --id-from-ordinal');
-  const id = f.id ?? idFromOrdinal(env.HOSTNAME);
-  if ((f.peers === undefined) === (f.clusterFile === undefined))
-    throw new UsageError('give exactly one of --peers and --cluster-file');
-  const file = f.clusterFile !== undefined ? readClusterFile(f.clusterFile) : undefined;
-  const clusterId = f.clusterId ?? file?.clusterId;
-  if (clusterId === undefined) throw new UsageError('--peers needs --cluster-id (a cluster file names its own)');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId))
-    throw new UsageError(`--cluster-id is 1 to 64 letters, digits, dots, dashes or underscores, got "${clusterId}"`);
-  if (file !== undefined && f.clusterId !== undefined && f.clusterId !== file.clusterId) {
-    throw new UsageError(`--cluster-id ${f.clusterId} is not the cluster file's ${file.clusterId}`);
-  }
-  const tokenFile = f.tokenFile ?? file?.tokenFile;
-  if (tokenFile === undefined)
-    throw new UsageError(
-      'the cluster secret comes from a file: give --token-file FILE (or tokenFile in the cluster file)',
-    );
-  const secret = readToken(tokenFile);
-  const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers!));
-  const listen = parseAddress(f.listen, '--listen');
-  if (listen.port === 0) throw new UsageError('--listen needs a fixed port: peers dial it');
-  const advertise =
-    f.advertise !== undefined
-      ? parseAddress(f.advertise, '--advertise')
-      : (members.get(id) ?? (isWildcard(listen.host) ? undefined : listen));
-  if (advertise === undefined)
-    throw new UsageError(
-      `node-${id} listens on ${f.listen} and is not in the member list: give --advertise HOST:PORT, the address peers dial`,
-    );
-  if (!members.has(id)) members.set(id, advertise);
-  if (f.initialState === 'existing' && !existsSync(join(f.data, IDENTITY_FILE_NAME))) {
-    throw new ReplicaRefused(
-      `--initial-state existing: node-${id}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); ` +
-        `a member whose data is lost may have forgotten its promises and comes back only as a new member (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
-    );
-  }
-  return {
-    id,
-    clusterSize: members.size,
-    protocol: f.protocol ?? file?.protocol ?? 'multi',
-    host: listen.host,
-    port: listen.port,
-    dataDir: f.data,
-    orchestratorPort: 0,
-    orchestratorPid: 0,
-    secret,
-    tickMs: f.tickMs ?? 10,
-    snapshotEverySlots: undefined,
-    clusterId,
-    expectData: f.initialState === 'existing',
-    contacts: undefined,
-    traceFile: undefined,
-    step: false,
-    tuning: undefined,
-    standalone: {
-      peers: members,
-      advertise,
-      allowedHosts: (f.allowedHost ?? [])
-        .flatMap((h) => h.split(','))
-        .map((h) => h.trim())
-        .filter((h) => h !== ''),
-    },
-  };
-}
-
-/** A data directory the replica must not start from (exit 5, as an orchestrated replica's refusal). */
-class ReplicaRefused extends Error {
-  override readonly name = 'IdentityError';
-}
+import type { ReplicaFlags } from '../services/replica-args.js';
 
 export function registerReplica(program: Command): void {
   program
@@ -137,14 +30,20 @@ export function registerReplica(program: Command): void {
       "a JSON file of the cluster id, its members' ids and addresses, and the token file",
     )
     .option('--cluster-id <id>', 'the cluster this replica belongs to; peers of another cluster are refused')
-    .option('--token-file <file>', 'a file holding the cluster secret')
+    .option('--token-file <file>', 'a file holding the cluster secret (peers, administrators and clients alike)')
+    .option('--peer-token-file <file>', 'the secret peers present to each other (instead of --token-file)')
+    .option(
+      '--admin-token-file <file>',
+      "the administrators' token: every request, faults, crash, freeze and membership included; the peer token then opens peer links only",
+    )
+    .option('--client-token-file <file>', "the clients' token: propose, get and status only, never faults or crash")
     .requiredOption('--data <dir>', "this replica's data directory")
     .addOption(
       new Option(
         '--initial-state <state>',
-        'new: may start from an empty directory (first start of a new cluster); existing: refuses one',
+        'new: may start from an empty directory (first start of a new cluster); existing: refuses one; recover: its data was lost or damaged, set it aside and recover (Multi-Paxos)',
       )
-        .choices(['new', 'existing'] as const)
+        .choices(['new', 'existing', 'recover'] as const)
         .default('new' as const),
     )
     .addOption(
@@ -159,6 +58,11 @@ export function registerReplica(program: Command): void {
     )
     .option('--tick-ms <ms>', "the protocol's tick", (v) => positiveId(v))
     .action(async (opts) => {
+      // The replica's whole runtime (core, storage, transport, schemas) loads only here: every other command starts without it.
+      const [{ exitCodeOf, main: runReplica }, { resolveReplicaArgs }] = await Promise.all([
+        import('../../node/main.js'),
+        import('../services/replica-args.js'),
+      ]);
       try {
         await runReplica(resolveReplicaArgs(opts as ReplicaFlags));
       } catch (err) {

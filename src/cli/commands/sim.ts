@@ -1,5 +1,6 @@
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
+import { DISK_FAULT_KINDS, type DiskFaultKind } from '../../sim/disk-faults.js';
 import { PLANTS, type Plant, plantNamed } from '../../sim/planted.js';
 import { FAULT_KINDS, type FaultKind, type SwarmFixed } from '../../sim/swarm.js';
 import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
@@ -44,6 +45,18 @@ function parseFaults(raw: string): FaultKind[] {
   return kinds as FaultKind[];
 }
 
+function parseDiskFaults(raw: string): DiskFaultKind[] {
+  if (raw === 'none') return [];
+  const kinds = raw.split(',').map((k) => k.trim());
+  for (const k of kinds) {
+    if (!(DISK_FAULT_KINDS as readonly string[]).includes(k))
+      throw new UsageError(
+        `--disk-faults must be none or a list of ${DISK_FAULT_KINDS.join(', ')}, got "${k}"${didYouMean(k, DISK_FAULT_KINDS)}`,
+      );
+  }
+  return kinds as DiskFaultKind[];
+}
+
 /** The swarm settings the flags fix; every other one the seed draws. */
 function fixedSettings(o: Record<string, unknown>): SwarmFixed {
   const profile: Record<string, number> = {};
@@ -77,6 +90,7 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
     ['sessionChurn', 'sessionChurnRate'],
     ['reuseIdentities', 'reuseIdentities'],
     ['membership', 'membershipChanges'],
+    ['diskFaults', 'diskFaults'],
   ];
   const fixed: Record<string, unknown> = {};
   for (const [flag, key] of pairs) if (o[flag] !== undefined) fixed[key] = o[flag];
@@ -215,6 +229,11 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       '--membership <on|off>',
       'multi: an administrator changes the configuration (default: odd seeds)',
       parseOnOff('--membership'),
+    )
+    .option(
+      '--disk-faults <kinds>',
+      `storage faults at crashes, on at most a minority: comma-separated, or none (drawn: none for half the seeds, else each of ${DISK_FAULT_KINDS.join(', ')} with 60%)`,
+      parseDiskFaults,
     )
     .option('--json', 'print the summary as JSON')
     .action(async (opts) => {

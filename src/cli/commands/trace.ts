@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { DEFAULT_MAX_EVENTS } from '../../trace/svg.js';
+import { DEFAULT_MAX_EVENTS } from '../../trace/defaults.js';
 import { parseIntFlag } from '../parse.js';
 
 export function registerTrace(program: Command): void {

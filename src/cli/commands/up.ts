@@ -37,7 +37,7 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
     )
     .option(
       '--base-port <port>',
-      'listen on consecutive ports from here instead of free ephemeral ones',
+      'node-N listens on this port + N instead of a free ephemeral one',
       parseIntFlag('--base-port', 1024, 65000),
     )
     .option(

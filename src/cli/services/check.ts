@@ -8,7 +8,7 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
     if (tty) process.stderr.write('\r\x1b[2K');
     process.stderr.write(`${line}\n`);
   };
-  const stopOnInterrupt = o.attach ? null : () => interrupted(o.clusterHome, log);
+  const stopOnInterrupt = o.attach || o.clusterFile !== undefined ? null : () => interrupted(o.clusterHome, log);
   if (stopOnInterrupt !== null) process.once('SIGINT', stopOnInterrupt);
   let results: CheckResults;
   try {
@@ -45,6 +45,7 @@ function interrupted(clusterHome: string, log: (line: string) => void): void {
 }
 
 interface Shape {
+  disk?: { node: number; damage: string; started: boolean; broughtBack?: string }[];
   configuration?: { epoch: number; voters: number[]; startSlot: number };
   operations: { total: number; ok: number; fail: number; info: number };
   availability: {
@@ -58,8 +59,19 @@ interface Shape {
     agreement: { ok: boolean; conflicts: string[]; converged: boolean };
     durability: { ok: boolean; acknowledgedWrites: number; inSnapshots?: number; missing: string[] };
     identities: { ok: boolean; reused: string[] };
+    refusedNeverChosen?: { ok: boolean; refusedWrites: number; chosen: string[] };
     recovery: { ok: boolean; reason?: string };
   };
+}
+
+/** What the disk nemesis did, replica by replica: its damage, whether the replica refused it, and how it came back. */
+function diskSummary(disk: NonNullable<Shape['disk']>): string {
+  return disk
+    .map(
+      (d) =>
+        `node-${d.node} ${d.damage}: ${d.started ? 'started' : `refused${d.broughtBack !== undefined ? `, then ${d.broughtBack}` : ''}`}`,
+    )
+    .join('; ');
 }
 
 function summary(r: CheckResults, outDir: string): string[] {
@@ -75,7 +87,13 @@ function summary(r: CheckResults, outDir: string): string[] {
     `  linearizable: ${lin.ok === true ? 'yes' : lin.ok === false ? `NO (${lin.reason})` : `undecided (${lin.reason})`}`,
     `  agreement: ${s.checks.agreement.ok ? `every replica agrees ${r.protocol === 'multi' ? 'slot by slot' : 'key by key'}` : `NO: ${s.checks.agreement.conflicts.slice(0, 3).join('; ')}`}${s.checks.agreement.converged ? '' : ' (not every replica had caught up)'}`,
     `  durability: ${s.checks.durability.ok ? `all ${s.checks.durability.acknowledgedWrites} acknowledged writes present on every replica${s.checks.durability.inSnapshots ? ` (${s.checks.durability.inSnapshots} of them inside a replica's snapshot)` : ''}` : `LOST: ${s.checks.durability.missing.slice(0, 3).join('; ')}`}`,
+    ...(s.checks.refusedNeverChosen === undefined
+      ? []
+      : [
+          `  refused answers: ${s.checks.refusedNeverChosen.ok ? `none of the ${s.checks.refusedNeverChosen.refusedWrites} refused writes was chosen` : `CHOSEN after all: ${s.checks.refusedNeverChosen.chosen.slice(0, 3).join('; ')}`}`,
+        ]),
     ...(s.checks.recovery.ok ? [] : [`  recovery: NO: ${s.checks.recovery.reason}`]),
+    ...(s.disk === undefined ? [] : [`  disk faults: ${diskSummary(s.disk)}`]),
     ...(s.configuration !== undefined && s.configuration.epoch > 0
       ? [
           `  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => `node-${v}`).join(', ')} (from slot ${s.configuration.startSlot})`,

@@ -13,6 +13,7 @@ import {
   describeDeleted,
   refuseForeignData,
 } from '../../cluster/manifest.js';
+import { monotonicMs } from '../../cluster/monotonic.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
 import { partsDirOf } from '../../trace/live.js';
 
@@ -72,8 +73,8 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
   );
   await cluster.down();
   cluster.close();
-  const deadline = Date.now() + EXIT_WAIT_MS;
-  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const deadline = monotonicMs() + EXIT_WAIT_MS;
+  while (isProcessAlive(pid) && monotonicMs() < deadline) await new Promise((r) => setTimeout(r, 50));
   const traced = cluster.record.traceFile;
   return {
     lines: [

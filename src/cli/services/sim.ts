@@ -65,6 +65,7 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
         interrupted: batch.interrupted,
         chosen: batch.chosen,
         snapshots: batch.snapshots,
+        ...(batch.diskFaults.schedules > 0 ? { diskFaults: batch.diskFaults } : {}),
         violations,
         undecided: batch.undecided.map((u) => ({ seed: u.seed, reason: u.undecided })),
         seconds: round(batch.seconds),
@@ -128,6 +129,13 @@ function printSummary(o: SimCommandOptions, firstSeed: number, batch: AsyncBatch
   const m = batch.membership;
   if (m.schedules > 0)
     o.out(`membership changes in ${m.schedules} schedules: ${m.asked} asked, ${m.epochs} configurations entered`);
+  const d = batch.diskFaults;
+  if (d.schedules > 0) {
+    const kinds = Object.entries(d.applied).map(([kind, n]) => `${kind} ${n}`);
+    o.out(
+      `disk faults in ${d.schedules} schedules: ${kinds.join(', ') || 'none applied'}; replicas kept out by a damaged disk ${d.keptOut}`,
+    );
+  }
 }
 
 function printFailure(out: (line: string) => void, f: SimResult, plantFlag: string): void {
@@ -136,7 +144,7 @@ function printFailure(out: (line: string) => void, f: SimResult, plantFlag: stri
   out(`  faults: ${f.profile}`);
   if (f.swarm !== undefined)
     out(
-      `  drawn: ${f.clusterSize} replicas, horizon ${f.swarm.sessionHorizonSlots}, snapshot every ${f.swarm.snapshotEverySlots}, election ${f.swarm.electionTimeoutTicks} ticks, heartbeat ${f.swarm.heartbeatTicks}, batch ${f.swarm.maxBatchEntries}, faults ${f.swarm.faults.join(',') || 'none'}`,
+      `  drawn: ${f.clusterSize} replicas, horizon ${f.swarm.sessionHorizonSlots}, snapshot every ${f.swarm.snapshotEverySlots}, election ${f.swarm.electionTimeoutTicks} ticks, heartbeat ${f.swarm.heartbeatTicks}, batch ${f.swarm.maxBatchEntries}, faults ${f.swarm.faults.join(',') || 'none'}, disk faults ${f.swarm.diskFaults.join(',') || 'none'}`,
     );
   out(`  reproduce: ${reproduction(f)}${plantFlag}`);
   out(`  the last ${f.trace.length} steps before it:`);

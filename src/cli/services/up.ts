@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { diskFullAt, ensureHome, ensurePrivateDir, lastLine, orchestratorLogOf } from '../../cluster/home.js';
 import { openPrivateLog, openRotatingLog } from '../../cluster/log-files.js';
 import { dataRootOf, deleteData, describeDeleted, planUp, type UpPlan } from '../../cluster/manifest.js';
+import { monotonicMs } from '../../cluster/monotonic.js';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import { readRecord } from '../../cluster/record.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
@@ -155,8 +156,8 @@ async function startDetached(o: UpOptions, plan: UpPlan): Promise<number> {
     env: { ...process.env, PAXOS_HOME: o.home },
   });
   child.unref();
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
+  const deadline = monotonicMs() + 20_000;
+  while (monotonicMs() < deadline) {
     const record = readRecord(o.home);
     if (record !== null && record.orchestratorPid === child.pid) {
       for (const line of record.notices ?? []) o.out(line);

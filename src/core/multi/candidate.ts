@@ -1,11 +1,15 @@
 /**
  * A candidate: the rounds it campaigns with, the promises it gathers in
- * phase 1, and what the winner starts from (the values it must adopt, the
- * holes it fills with no-ops, the stop-sign it may not pass).
+ * phase 1, what the winner starts from (the values it must adopt, the holes
+ * it fills with no-ops, the stop-sign it may not pass), and a rejection
+ * that overtakes the ballot it campaigns or leads with.
  */
-import { type Ballot, compareBallots } from '../ballot.js';
+import { Ballot, ballotEquals, ballotGreater, compareBallots } from '../ballot.js';
 import type { NodeId } from '../types.js';
-import type { AcceptedEntry, LogValue } from './messages.js';
+import type { Context } from './context.js';
+import { Leadership } from './leader.js';
+import type { AcceptedEntry, LogValue, PromiseMsg, RejectMsg } from './messages.js';
+import { ballotOf, type ElectionTimer, type RoleSeat } from './role.js';
 import type { Rules } from './rules.js';
 
 /** One acceptor's promise as the candidate keeps it: what it accepted, and below which slot it has seen everything chosen. */
@@ -103,4 +107,111 @@ function highestAccepted(promises: ReadonlyMap<NodeId, Promised>): Map<number, A
     }
   }
   return best;
+}
+
+/** Campaigns: phase 1 with a ballot never used, the promises it gathers, the win, and being overtaken. */
+export class Candidate {
+  constructor(
+    private readonly ctx: Context,
+    private readonly seat: RoleSeat,
+    private readonly timer: ElectionTimer,
+    readonly rounds: Rounds,
+  ) {}
+
+  /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
+  startElection(): void {
+    const { ctx } = this;
+    const round = this.rounds.next(ctx.rules.reuseBallotAfterRestart ? 0 : ctx.acceptor.promised.round);
+    const ballot = Ballot(round, ctx.id);
+    ctx.out.persist.push({ t: 'round', round });
+    ctx.acceptor.promiseOwn(ballot);
+    const fromSlot = ctx.learner.commitIndex;
+    this.seat.become({
+      kind: 'candidate',
+      phase1: {
+        ballot,
+        fromSlot,
+        promises: new Map([[ctx.id, { accepted: ctx.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]),
+      },
+    });
+    this.timer.reset();
+    ctx.out.events.push({ type: 'phase1', ballot });
+    const epoch = ctx.epochs.membership.epoch;
+    for (const to of ctx.epochs.sendTargets())
+      ctx.out.messages.push({ type: 'prepare', from: ctx.id, to, epoch, ballot, fromSlot });
+    // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
+    // and stopped, so nobody answers to say so): it also asks them for the log.
+    if (ctx.cfg.contacts.some((c) => !ctx.epochs.membership.voters.includes(c)) && ctx.learner.catchupDue(2))
+      ctx.learner.pollForLog();
+    this.maybeWinElection();
+  }
+
+  onPromise(m: PromiseMsg): void {
+    const { role } = this.seat;
+    if (role.kind !== 'candidate') return;
+    const c = role.phase1;
+    if (!ballotEquals(m.ballot, c.ballot)) return;
+    if (m.epoch !== this.ctx.epochs.membership.epoch || !this.ctx.epochs.countsVote(m.from)) return;
+    c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
+    this.maybeWinElection();
+  }
+
+  onReject(m: RejectMsg): void {
+    const { ctx } = this;
+    this.rounds.note(m.promised);
+    const { epoch } = ctx.epochs.membership;
+    if (m.epoch > epoch) {
+      // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
+      if (this.seat.role.kind !== 'follower') ctx.stepDown();
+      ctx.epochs.behind(m.from, m.epoch);
+      return;
+    }
+    if (m.epoch < epoch) return;
+    const mine = ballotOf(this.seat.role);
+    if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
+    ctx.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
+    if (this.seat.role.kind === 'leader' && ctx.epochs.hasQuorumContact()) {
+      // A leader still in touch with a majority that meets one higher promise (typically a replica back from
+      // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
+      // leaving the whole cluster leaderless until an election timeout.
+      this.startElection();
+      return;
+    }
+    ctx.stepDown();
+  }
+
+  private maybeWinElection(): void {
+    const { role } = this.seat;
+    if (role.kind !== 'candidate') return;
+    const c = role.phase1;
+    if (c.promises.size < this.ctx.epochs.quorum()) return;
+    this.becomeLeader(c);
+  }
+
+  /** Phase 1 won: this replica leads from where the promises of its quorum say, re-proposing what they must. */
+  private becomeLeader(c: Phase1): void {
+    const { ctx } = this;
+    const v = victoryOf(c, ctx.rules, (value) => ctx.epochs.isStopSign(value));
+    const commitIndex = ctx.learner.commitIndex;
+    const leadership = new Leadership(ctx, {
+      ballot: c.ballot,
+      nextSlot: Math.max(v.maxSlot + 1, commitIndex, v.decidedFloor),
+      decidedFloor: v.decidedFloor,
+      learnFrom: v.decidedFloor > commitIndex ? v.decided.node : null,
+      stopSlot: v.stopSlot,
+    });
+    this.seat.become({ kind: 'leader', leadership });
+    for (const peer of c.promises.keys()) ctx.epochs.liveness.heard(peer, ctx.now());
+    const epoch = ctx.epochs.membership.epoch;
+    ctx.out.events.push({
+      type: 'leader',
+      ballot: c.ballot,
+      epoch,
+      fromSlot: c.fromSlot,
+      quorum: [...c.promises.keys()],
+    });
+    leadership.learnDecided();
+    leadership.repropose(v, [...c.promises.keys()]);
+    ctx.clients.forwardAll();
+  }
 }

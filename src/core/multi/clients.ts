@@ -199,10 +199,12 @@ export class Clients {
     const { ctx } = this;
     const leader = ctx.leader();
     if (leader !== null && leader !== ctx.id) return leader;
-    // A learner, or a replica removed from the configuration, hears from no leader: a voter relays the command.
+    // A learner, a replica removed from the configuration, or one recovering a lost disk (it answers no leader, so
+    // it follows none) hears from no leader: a voter relays the command.
     const { membership } = ctx.epochs;
-    if (isVoter(membership, ctx.id)) return null;
-    return ctx.learner.nextOf(membership.voters);
+    if (isVoter(membership, ctx.id) && !ctx.recovery.recovering) return null;
+    const others = membership.voters.filter((v) => v !== ctx.id);
+    return others.length === 0 ? null : ctx.learner.nextOf(others, 'relay');
   }
 
   private timeoutReason(): { code: FailureCode; error: string } {

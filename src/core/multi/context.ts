@@ -16,6 +16,7 @@ import type { KvMachine } from './kv-machine.js';
 import type { Leadership } from './leader.js';
 import type { Learner } from './learner.js';
 import type { LogValue, MultiMessage, MultiRecord } from './messages.js';
+import type { Recovery } from './recovery.js';
 import type { Rules } from './rules.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
 import type { Snapshots } from './snapshots.js';
@@ -32,6 +33,8 @@ export interface Context {
   readonly snapshots: Snapshots;
   readonly machine: KvMachine;
   readonly clients: Clients;
+  /** A lost disk's way back to voting; inert for a replica that never lost one. */
+  readonly recovery: Recovery;
   /** Whom this replica takes for the leader (itself when it leads). */
   leader(): NodeId | null;
   /** This replica's leadership, while it leads. */

@@ -6,6 +6,7 @@
 import { type Ballot, ballotGreater, compareBallots, ZERO_BALLOT } from '../ballot.js';
 import type { Membership } from '../membership.js';
 import type { LogValue, MultiRecord, SlotValue } from './messages.js';
+import type { RecoveryRecord } from './recovery.js';
 import { joinSnapshotParts, type MultiSnapshot } from './snapshot-parts.js';
 
 /** What a Multi-Paxos replica recovers from its snapshot and its log. */
@@ -17,10 +18,20 @@ export interface MultiDurableState {
   snapshot: MultiSnapshot | null;
   /** The latest configuration an epoch record or the snapshot names; null: the first one. */
   membership: Membership | null;
+  /** Set when this replica lost its disk: recovering under a session, re-admitted from an epoch once it was. */
+  recovery: RecoveryRecord | null;
 }
 
 export function emptyMultiState(): MultiDurableState {
-  return { round: 0, promised: ZERO_BALLOT, accepted: new Map(), chosen: new Map(), snapshot: null, membership: null };
+  return {
+    round: 0,
+    promised: ZERO_BALLOT,
+    accepted: new Map(),
+    chosen: new Map(),
+    snapshot: null,
+    membership: null,
+    recovery: null,
+  };
 }
 
 /**
@@ -67,6 +78,12 @@ export function applyMultiRecord(state: MultiDurableState, r: MultiRecord): void
       for (const slot of [...state.accepted.keys()]) if (slot >= r.membership.startSlot) state.accepted.delete(slot);
       for (const slot of [...state.chosen.keys()]) if (slot >= r.membership.startSlot) state.chosen.delete(slot);
       return;
+    case 'recovering':
+      state.recovery = { session: r.session, votesFromEpoch: null };
+      return;
+    case 'readmitted':
+      if (state.recovery !== null) state.recovery = { session: state.recovery.session, votesFromEpoch: r.epoch };
+      return;
   }
 }
 
@@ -78,6 +95,8 @@ export interface RetainedState {
   readonly accepted: ReadonlyMap<number, { readonly ballot: Ballot; readonly value: LogValue }>;
   readonly chosen: ReadonlyMap<number, { readonly value: LogValue }>;
   readonly compactedThrough: number;
+  /** A lost disk's records (recovery.ts), kept first so the votes replayed after them are judged as they were. */
+  readonly recovery: readonly MultiRecord[];
 }
 
 /**
@@ -88,6 +107,7 @@ export interface RetainedState {
 export function retainedRecords(s: RetainedState): MultiRecord[] {
   // The epoch record comes before the votes: replayed, it drops what precedes it at or above its first slot.
   const records: MultiRecord[] = [
+    ...s.recovery,
     { t: 'round', round: s.round },
     { t: 'promise', ballot: s.promised },
     { t: 'epoch', membership: s.membership },
@@ -96,7 +116,10 @@ export function retainedRecords(s: RetainedState): MultiRecord[] {
   for (const [slot, a] of [...s.accepted].sort(([x], [y]) => x - y)) {
     const key = `${a.ballot.round}.${a.ballot.node}`;
     let group = byBallot.get(key);
-    if (group === undefined) byBallot.set(key, (group = { ballot: a.ballot, entries: [] }));
+    if (group === undefined) {
+      group = { ballot: a.ballot, entries: [] };
+      byBallot.set(key, group);
+    }
     group.entries.push({ slot, value: a.value });
   }
   const groups = [...byBallot.values()].sort((x, y) => compareBallots(x.ballot, y.ballot));

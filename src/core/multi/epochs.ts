@@ -42,12 +42,18 @@ export class Epochs {
     const { ctx } = this;
     if (ctx.rules.voteBeforeCaughtUp) return true;
     if (ctx.rules.removedStillCounted && this.previousVoters.includes(ctx.id)) return true;
+    if (ctx.recovery.withholdsVote(this.membership.epoch)) return false;
     return isVoter(this.membership, ctx.id) && ctx.learner.commitIndex >= this.membership.startSlot;
+  }
+
+  /** Whether some message showed a later epoch than this replica is in. */
+  knowsLaterEpoch(): boolean {
+    return this.laterEpochSeen > this.membership.epoch;
   }
 
   /** Campaigns only as a voter that knows of no later epoch: until it has caught up there, its elections could never win. */
   mayCampaign(): boolean {
-    return this.canVote() && this.laterEpochSeen <= this.membership.epoch;
+    return this.canVote() && !this.knowsLaterEpoch();
   }
 
   /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */

@@ -3,7 +3,7 @@
  * batching accepts per Ready, counting votes, heartbeats and commit notices.
  * One `Leadership` lives exactly as long as the role that holds it.
  */
-import { type Ballot, ballotEquals } from '../ballot.js';
+import { type Ballot, ballotEquals, formatBallot } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Victory } from './candidate.js';
 import type { Context } from './context.js';
@@ -104,6 +104,11 @@ export class Leadership {
     const now = ctx.now();
     this.heartbeatDueTick = now + ctx.cfg.heartbeatTicks;
     const staleBefore = now - 2 * ctx.cfg.heartbeatTicks;
+    // A slot re-proposed at takeover may have been learned chosen already (choose() then has nothing new to forget):
+    // it needs no votes, and a peer that compacted it will never give one, so re-sending it first would hold back the
+    // slots behind it for good once the only other voters are gone (found with a replica kept out by a damaged disk).
+    if (!ctx.rules.resendChosenSlots)
+      for (const slot of [...this.inflight.keys()]) if (ctx.learner.knowsChosen(slot)) this.forget(slot);
     for (const to of ctx.epochs.sendTargets()) {
       const resend: SlotValue[] = [];
       for (const [slot, inf] of this.inflight) {
@@ -212,8 +217,9 @@ export class Leadership {
     }
   }
 
-  /** The runtime wrote this leader's own accept records: its own votes count now. */
-  onPersisted(slots: readonly number[]): void {
+  /** The runtime wrote this leader's own accept records: its own votes count now (those of an earlier ballot count nowhere). */
+  onPersisted(ballot: Ballot, slots: readonly number[]): void {
+    if (!ballotEquals(ballot, this.ballot)) return;
     for (const slot of slots) {
       const inf = this.inflight.get(slot);
       if (inf === undefined) continue;
@@ -312,9 +318,29 @@ export class Leadership {
    * already have ended this leadership.
    */
   appliedAndStillLeading(slot: number): void {
-    if (this.stopSlot !== slot) return;
+    if (this.stopSlot !== slot || this.ctx.rules.stallAfterRefusedStopSign) return;
     this.stopSlot = null;
     this.drainQueue();
+  }
+
+  /**
+   * A snapshot says slots are chosen without saying which values. A leader
+   * whose own votes at its ballot lie in slots it did not know chosen cannot
+   * tell whether those values are the chosen ones, so its commit point would
+   * no longer vouch for its followers' votes: it steps down instead.
+   */
+  stepDownIfSnapshotCoversOwnVotes(snapshotSlot: number): void {
+    const { ctx } = this;
+    if (ctx.rules.staleLeaderKeepsLeading) return;
+    for (const [slot, a] of ctx.acceptor.accepted) {
+      if (slot < ctx.learner.commitIndex || slot > snapshotSlot || !ballotEquals(a.ballot, this.ballot)) continue;
+      ctx.out.events.push({
+        type: 'note',
+        text: `a snapshot through slot ${snapshotSlot} covers votes of ${formatBallot(this.ballot)} not known chosen; stepping down`,
+      });
+      ctx.stepDown();
+      return;
+    }
   }
 
   /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */

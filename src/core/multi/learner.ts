@@ -4,6 +4,7 @@
  * so that one request is out at a time.
  */
 import { type Ballot, ballotAtLeast, ballotEquals, formatBallot } from '../ballot.js';
+import { must } from '../must.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
 import {
@@ -28,6 +29,8 @@ export class Learner {
   private catchupSentTick = -Infinity;
   /** Which contact a learner asks next. */
   private turn = 0;
+  /** The turn of relaying waiting commands through voters (nextOf 'relay'). */
+  private relayTurn = 0;
 
   constructor(private readonly ctx: Context) {}
 
@@ -47,8 +50,12 @@ export class Learner {
   }
 
   /** The next of `list`, in turn: whom a learner asks, or hands a command to. */
-  nextOf(list: readonly NodeId[]): NodeId {
-    return list[this.turn++ % list.length]!;
+  nextOf(list: readonly NodeId[], purpose: 'log' | 'relay' = 'log'): NodeId {
+    // Each purpose keeps its own turn: with one counter, the polls for the log between two relays of a waiting
+    // command could add up to a multiple of the voters, so every relay went to the same voter, and a removed replica
+    // re-forwarded a client's command to a voter gone for good forever (seed 5175, multi, 3 replicas, disk faults).
+    const turn = purpose === 'relay' && !this.ctx.rules.sharedRelayTurn ? this.relayTurn++ : this.turn++;
+    return must(list[turn % list.length], 'a list to take turns over is not empty');
   }
 
   /**
@@ -126,6 +133,11 @@ export class Learner {
     if (m.entries.length > 0 && this.commitIndex < m.commitIndex) this.askFor(m.from);
   }
 
+  /** Whether this replica knows `slot` chosen (compacted, or in its chosen log). */
+  knowsChosen(slot: number): boolean {
+    return slot <= this.compactedThrough || this.chosen.has(slot);
+  }
+
   /** Learns one slot. Learning a different value for a chosen slot is a safety bug and throws. */
   choose(slot: number, value: LogValue, ballot: Ballot | null): void {
     const { ctx } = this;
@@ -176,6 +188,7 @@ export class Learner {
     const l = ctx.leadership();
     const mine = ctx.acceptor.accepted.get(slot);
     if (
+      ctx.rules.staleLeaderKeepsLeading ||
       l === null ||
       mine === undefined ||
       !ballotEquals(mine.ballot, l.ballot) ||

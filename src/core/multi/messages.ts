@@ -202,7 +202,11 @@ export type MultiRecord =
    * vote it held at or above `startSlot` belonged to the ended epoch and is
    * dropped at this point of the log (votes written after it are the new epoch's).
    */
-  | { readonly t: 'epoch'; readonly membership: Membership };
+  | { readonly t: 'epoch'; readonly membership: Membership }
+  /** This replica lost its disk and started again on a fresh one: it votes in no epoch until re-admitted (recovery.ts). */
+  | { readonly t: 'recovering'; readonly session: string }
+  /** Its re-admission opened `epoch`: it votes from there on. */
+  | { readonly t: 'readmitted'; readonly epoch: number };
 
 export function formatLogValue(value: LogValue): string {
   if (value.kind === 'noop') return 'no-op';

@@ -13,6 +13,7 @@
  * that retries through other replicas must register a session instead
  * (`sessions.ts`): another replica would give its retry a fresh base.
  */
+import { must } from '../must.js';
 import type { CommandIdentity } from '../types.js';
 import type { SessionEntry } from './sessions.js';
 
@@ -61,7 +62,7 @@ export class OwnSessions {
   entries(): SessionEntry[] {
     const out: SessionEntry[] = [];
     for (let i = this.head; i < this.order.length; i++) {
-      const e = this.order[i] as { session: string; seq: number };
+      const e = must(this.order[i], 'an index below the length is in the queue');
       const applied = this.sessions.get(e.session)?.get(e.seq);
       if (applied !== undefined)
         out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });

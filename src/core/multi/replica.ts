@@ -12,55 +12,39 @@
  * crosses parts, written once here: a slot chosen (learner.ts) is applied
  * (kv-machine.ts), a stop-sign among them enters the next epoch (epochs.ts),
  * and the client waiting on it is answered (clients.ts). The other parts:
- * acceptor.ts (phase 1 and 2 answers), candidate.ts (rounds, what a winner
- * starts from), leader.ts (phase 2), snapshots.ts, durable.ts (recovery and
- * compaction records), rules.ts (what the planted bugs bend).
+ * acceptor.ts (phase 1 and 2 answers), candidate.ts (campaigns: rounds,
+ * promises, what a winner starts from), follower.ts (following and stepping
+ * down), leader.ts (phase 2), snapshots.ts, durable.ts (recovery and
+ * compaction records), rules.ts (what the planted bugs bend), inspection.ts
+ * (what a replica shows of itself).
  */
-import { Ballot, ballotEquals, ballotGreater, formatBallot } from '../ballot.js';
+import type { Ballot } from '../ballot.js';
 import { type ResolvedConfig, resolveConfig } from '../config.js';
 import { isVoter, type Membership, votersProblem } from '../membership.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
+import type { ConfigCommand, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from '../types.js';
 import { Acceptor } from './acceptor.js';
-import { type Phase1, Rounds, victoryOf } from './candidate.js';
+import { Candidate, Rounds } from './candidate.js';
 import { Clients } from './clients.js';
 import type { Context } from './context.js';
-import { emptyMultiState, type MultiDurableState, retainedRecords } from './durable.js';
+import { emptyMultiState, type MultiDurableState } from './durable.js';
 import { Epochs } from './epochs.js';
+import { Follower } from './follower.js';
+import { type InspectedParts, inspectionOf, type MultiInspection, viewOf } from './inspection.js';
 import { KvMachine } from './kv-machine.js';
-import { Leadership } from './leader.js';
+import type { Leadership } from './leader.js';
 import { Learner } from './learner.js';
-import {
-  type CommandValue,
-  formatLogValue,
-  type LogValue,
-  type MultiMessage,
-  type MultiRecord,
-  type PromiseMsg,
-  type RejectMsg,
-} from './messages.js';
-import { ballotOf, ElectionTimer, LEADERLESS, leaderOf, type Role } from './role.js';
+import type { CommandValue, LogValue, MultiMessage, MultiRecord } from './messages.js';
+import { Recovery } from './recovery.js';
+import { ElectionTimer, LEADERLESS, leaderOf, type Role, type RoleSeat } from './role.js';
 import { type Rules, rulesOf } from './rules.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
 
-export { FIRST_SLOT } from './learner.js';
-
-import type { ConfigCommand, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from '../types.js';
 import { Snapshots } from './snapshots.js';
 
-/** What `MultiPaxos.inspect()` shows of a replica's internals. */
-export interface MultiInspection {
-  readonly round: number;
-  readonly promised: Ballot;
-  readonly accepted: ReadonlyMap<number, { ballot: Ballot; value: LogValue }>;
-  readonly chosen: ReadonlyMap<number, { value: LogValue; ballot: Ballot | null }>;
-  readonly commitIndex: number;
-  readonly compactedThrough: number;
-  readonly kv: ReadonlyMap<string, string>;
-  readonly pendingRequests: number;
-  readonly sessionEntries: number;
-  readonly membership: Membership;
-}
+export type { MultiInspection } from './inspection.js';
+export { FIRST_SLOT } from './learner.js';
 
 export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   readonly id: NodeId;
@@ -72,13 +56,9 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private electionDue = false;
   /** Only under the planted bug that applies a change before it is chosen: the epoch to enter once this Ready's accepts are out. */
   private earlyEpoch: { readonly next: Membership; readonly stopSlot: number } | null = null;
-  private readonly random: Random;
   private readonly out = new Outbox<MultiMessage, MultiRecord>();
   private nowTick = 0;
 
-  private readonly rounds: Rounds;
-  /** What the parts share; built once. */
-  private readonly ctx: Context;
   private readonly acceptor: Acceptor;
 
   // Learner state: rebuilt from the chosen records on restart.
@@ -89,15 +69,17 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // Volatile roles and timers.
   private role: Role = LEADERLESS;
   private readonly timer: ElectionTimer;
+  private readonly candidate: Candidate;
+  private readonly follower: Follower;
   private readonly clients: Clients;
+  private readonly recovery: Recovery;
 
   constructor(config: CoreConfig, recovered: MultiDurableState = emptyMultiState()) {
     this.cfg = resolveConfig(config);
     this.rules = rulesOf(this.cfg);
     this.id = this.cfg.id;
-    const ctx = (this.ctx = this.context());
+    const ctx = this.context();
     this.epochs = new Epochs(ctx, recovered.membership);
-    this.random = new Random(this.cfg.randomSeed);
     this.machine = new KvMachine(
       { maxSessions: this.cfg.maxSessions, horizonSlots: this.cfg.sessionHorizonSlots },
       this.rules,
@@ -106,11 +88,27 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);
     this.acceptor = new Acceptor(ctx, recovered);
-    this.rounds = new Rounds(recovered.round, this.acceptor.promised.round, this.rules);
-    this.timer = new ElectionTimer(this.random, this.cfg.electionTimeoutTicks);
+    const rounds = new Rounds(recovered.round, this.acceptor.promised.round, this.rules);
+    this.timer = new ElectionTimer(new Random(this.cfg.randomSeed), this.cfg.electionTimeoutTicks);
+    const seat = this.seat();
+    this.candidate = new Candidate(ctx, seat, this.timer, rounds);
+    this.follower = new Follower(ctx, seat, this.timer);
+    this.recovery = this.recoveryFrom(ctx, config, recovered);
     for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
     this.learner.advance();
+  }
+
+  /** A replica started on a fresh disk after losing its own begins recovery; one that began it before goes on with it. */
+  private recoveryFrom(ctx: Context, config: CoreConfig, recovered: MultiDurableState): Recovery {
+    if (config.recoverLostDisk !== true || recovered.recovery !== null) return new Recovery(ctx, recovered.recovery);
+    const fresh = recovered.accepted.size === 0 && recovered.chosen.size === 0 && recovered.snapshot === null;
+    if (!fresh || recovered.promised.round !== 0)
+      throw new Error(
+        `node ${this.id}: recovery of a lost disk must start on an empty one, and this one holds records`,
+      );
+    // Its own generator: drawing from the election timer's would move every timeout of a seed.
+    return Recovery.begin(ctx, new Random(this.cfg.randomSeed).int(1, 2 ** 31 - 1));
   }
 
   // ---------------------------------------------------------------- inputs
@@ -124,37 +122,24 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'message':
         return this.onMessage(input.message);
       case 'persisted':
-        return this.onSelfAcceptPersisted(input.note.ballot, input.note.slots);
+        return this.leadership()?.onPersisted(input.note.ballot, input.note.slots);
     }
   }
 
   ready(): Ready<MultiMessage, MultiRecord> {
     if (this.electionDue) {
       this.electionDue = false;
-      if (this.epochs.canVote() && this.role.kind !== 'leader') this.startElection();
+      if (this.epochs.canVote() && this.role.kind !== 'leader') this.candidate.startElection();
     }
     this.leadership()?.flush();
     if (this.earlyEpoch !== null) {
       this.enterEpoch(this.earlyEpoch.next, this.earlyEpoch.stopSlot, { appliedThrough: this.learner.commitIndex - 1 });
       this.earlyEpoch = null;
     }
-    if (this.learner.commitIndex - 1 - this.learner.compactedThrough >= this.cfg.snapshotEverySlots)
-      this.snapshots.take();
+    this.snapshots.takeIfDue();
     // The records that survive compaction are read here, after every step of this Ready, so none of its own is left out.
-    if (this.snapshots.toWrite !== null) {
-      this.out.checkpoint = {
-        snapshot: this.snapshots.toWrite,
-        records: retainedRecords({
-          round: this.rounds.round,
-          promised: this.acceptor.promised,
-          membership: this.epochs.membership,
-          accepted: this.acceptor.accepted,
-          chosen: this.learner.chosen,
-          compactedThrough: this.learner.compactedThrough,
-        }),
-      };
-      this.snapshots.toWrite = null;
-    }
+    const checkpoint = this.snapshots.checkpoint(this.candidate.rounds.round);
+    if (checkpoint !== null) this.out.checkpoint = checkpoint;
     return this.out.take();
   }
 
@@ -166,13 +151,13 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'prepare':
         return this.acceptor.onPrepare(m);
       case 'promise':
-        return this.onPromise(m);
+        return this.candidate.onPromise(m);
       case 'accept':
         return this.acceptor.onAccept(m);
       case 'accepted':
         return this.leadership()?.onAccepted(m);
       case 'reject':
-        return this.onReject(m);
+        return this.candidate.onReject(m);
       case 'forward':
         return this.clients.onForward(m);
       case 'commit':
@@ -191,11 +176,12 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (this.role.kind === 'leader') {
       this.role.leadership.tick();
     } else if (this.epochs.mayCampaign()) {
-      if (this.timer.tick()) this.startElection();
+      if (this.timer.tick()) this.candidate.startElection();
     } else if (this.learner.catchupDue(2)) {
       this.learner.pollForLog();
     }
     if (this.nowTick % this.cfg.heartbeatTicks === 0) this.clients.retry();
+    this.recovery.tick(this.epochs.membership, this.epochs.knowsLaterEpoch());
   }
 
   // ---------------------------------------------------------------- epochs
@@ -247,160 +233,22 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.role = next;
   }
 
+  /** The role as the parts that change it see it. */
+  private seat(): RoleSeat {
+    const self = this;
+    return {
+      get role() {
+        return self.role;
+      },
+      become: (next) => this.become(next),
+    };
+  }
+
   private leadership(): Leadership | null {
     return this.role.kind === 'leader' ? this.role.leadership : null;
   }
 
-  /** Phase 1 for every slot this node has not seen chosen, with a ballot it has never used. */
-  private startElection(): void {
-    const round = this.rounds.next(this.rules.reuseBallotAfterRestart ? 0 : this.acceptor.promised.round);
-    const ballot = Ballot(round, this.id);
-    this.out.persist.push({ t: 'round', round });
-    this.acceptor.promiseOwn(ballot);
-    const fromSlot = this.learner.commitIndex;
-    this.become({
-      kind: 'candidate',
-      phase1: {
-        ballot,
-        fromSlot,
-        promises: new Map([[this.id, { accepted: this.acceptor.acceptedFrom(fromSlot), commitIndex: fromSlot }]]),
-      },
-    });
-    this.timer.reset();
-    this.out.events.push({ type: 'phase1', ballot });
-    const epoch = this.epochs.membership.epoch;
-    for (const to of this.epochs.sendTargets())
-      this.out.messages.push({ type: 'prepare', from: this.id, to, epoch, ballot, fromSlot });
-    // Contacts outside this replica's configuration mean the cluster may have moved on without it (its voters removed
-    // and stopped, so nobody answers to say so): it also asks them for the log.
-    if (this.cfg.contacts.some((c) => !this.epochs.membership.voters.includes(c)) && this.learner.catchupDue(2))
-      this.learner.pollForLog();
-    this.maybeWinElection();
-  }
-
-  /** A live, healthy leader other than the sender makes this node ignore a prepare (leader stickiness). */
-  private hasLiveLeaderOtherThan(node: NodeId): boolean {
-    if (this.role.kind === 'leader') return this.epochs.hasQuorumContact();
-    const leader = leaderOf(this.role, this.id);
-    return leader !== null && leader !== node && this.timer.leaderRecent();
-  }
-
-  private onPromise(m: PromiseMsg): void {
-    if (this.role.kind !== 'candidate') return;
-    const c = this.role.phase1;
-    if (!ballotEquals(m.ballot, c.ballot)) return;
-    if (m.epoch !== this.epochs.membership.epoch || !this.epochs.countsVote(m.from)) return;
-    c.promises.set(m.from, { accepted: m.accepted, commitIndex: m.commitIndex });
-    this.maybeWinElection();
-  }
-
-  private maybeWinElection(): void {
-    if (this.role.kind !== 'candidate') return;
-    const c = this.role.phase1;
-    if (c.promises.size < this.epochs.quorum()) return;
-    this.becomeLeader(c);
-  }
-
-  /** Phase 1 won: this replica leads from where the promises of its quorum say, re-proposing what they must. */
-  private becomeLeader(c: Phase1): void {
-    const v = victoryOf(c, this.rules, (value) => this.epochs.isStopSign(value));
-    const commitIndex = this.learner.commitIndex;
-    const leadership = new Leadership(this.ctx, {
-      ballot: c.ballot,
-      nextSlot: Math.max(v.maxSlot + 1, commitIndex, v.decidedFloor),
-      decidedFloor: v.decidedFloor,
-      learnFrom: v.decidedFloor > commitIndex ? v.decided.node : null,
-      stopSlot: v.stopSlot,
-    });
-    this.become({ kind: 'leader', leadership });
-    for (const peer of c.promises.keys()) this.epochs.liveness.heard(peer, this.nowTick);
-    const epoch = this.epochs.membership.epoch;
-    this.out.events.push({
-      type: 'leader',
-      ballot: c.ballot,
-      epoch,
-      fromSlot: c.fromSlot,
-      quorum: [...c.promises.keys()],
-    });
-    leadership.learnDecided();
-    leadership.repropose(v, [...c.promises.keys()]);
-    this.clients.forwardAll();
-  }
-
-  private stepDown(): void {
-    if (this.role.kind !== 'follower')
-      this.out.events.push({ type: 'follower', leader: null, ballot: this.acceptor.promised });
-    this.become(LEADERLESS);
-    this.timer.reset();
-  }
-
-  private onReject(m: RejectMsg): void {
-    this.rounds.note(m.promised);
-    const { epoch } = this.epochs.membership;
-    if (m.epoch > epoch) {
-      // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
-      if (this.role.kind !== 'follower') this.stepDown();
-      this.epochs.behind(m.from, m.epoch);
-      return;
-    }
-    if (m.epoch < epoch) return;
-    const mine = ballotOf(this.role);
-    if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
-    this.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
-    if (this.role.kind === 'leader' && this.epochs.hasQuorumContact()) {
-      // A leader still in touch with a majority that meets one higher promise (typically a replica back from
-      // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
-      // leaving the whole cluster leaderless until an election timeout.
-      this.startElection();
-      return;
-    }
-    this.stepDown();
-  }
-
-  // ---------------------------------------------------------------- leader
-
-  private onSelfAcceptPersisted(ballot: Ballot, slots: readonly number[]): void {
-    const l = this.leadership();
-    if (l === null || !ballotEquals(ballot, l.ballot)) return;
-    l.onPersisted(slots);
-  }
-
-  // -------------------------------------------------------------- acceptor
-
-  /** This acceptor promised a higher ballot than anyone it followed or led with: it follows nobody until a leader of that ballot speaks. */
-  private promisedHigher(): void {
-    if (this.role.kind !== 'follower') this.stepDown();
-    this.become(LEADERLESS);
-    this.timer.reset();
-  }
-
-  /** An accept came from the leader of `ballot`: this replica follows it. */
-  private heardLeader(ballot: Ballot, from: NodeId): void {
-    if (this.role.kind !== 'follower' && !this.isMyBallot(ballot)) this.stepDown();
-    this.followLeader(from);
-  }
-
-  private isMyBallot(b: Ballot): boolean {
-    return b.node === this.id && ballotOf(this.role)?.round === b.round;
-  }
-
-  private followLeader(leader: NodeId): void {
-    const changed = leaderOf(this.role, this.id) !== leader;
-    // Only a follower gets here: an accept at this replica's own ballot could only come from itself, and never does.
-    if (this.role.kind === 'follower') this.become({ kind: 'follower', leader });
-    this.timer.heard();
-    if (changed) {
-      this.out.events.push({ type: 'follower', leader, ballot: this.acceptor.promised });
-      this.clients.forwardAll();
-    }
-  }
-
   // -------------------------------------------------- snapshots and compaction
-
-  /** A slot this leader still counts votes for was learned chosen another way: nothing is left to count. */
-  private forgetInflight(slot: number): void {
-    this.leadership()?.forget(slot);
-  }
 
   private compactThrough(slot: number): void {
     if (slot <= this.learner.compactedThrough) return;
@@ -411,31 +259,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
-    this.stepDownIfSnapshotCoversOwnVotes(s.slot);
+    this.leadership()?.stepDownIfSnapshotCoversOwnVotes(s.slot);
     if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
     this.compactThrough(s.slot);
     this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
-  }
-
-  /**
-   * A snapshot says slots are chosen without saying which values. A leader
-   * whose own votes at its ballot lie in slots it did not know chosen cannot
-   * tell whether those values are the chosen ones, so its commit point would
-   * no longer vouch for its followers' votes: it steps down instead.
-   */
-  private stepDownIfSnapshotCoversOwnVotes(snapshotSlot: number): void {
-    const l = this.leadership();
-    if (l === null) return;
-    for (const [slot, a] of this.acceptor.accepted) {
-      if (slot < this.learner.commitIndex || slot > snapshotSlot || !ballotEquals(a.ballot, l.ballot)) continue;
-      this.out.events.push({
-        type: 'note',
-        text: `a snapshot through slot ${snapshotSlot} covers votes of ${formatBallot(l.ballot)} not known chosen; stepping down`,
-      });
-      this.stepDown();
-      return;
-    }
   }
 
   /**
@@ -451,10 +279,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       return this.clients.answerChangeRetry(value, c, verdict.slot, this.epochs.membership);
     if (c.op === 'config' && verdict.kind === 'apply') return this.applyConfig(slot, value, c, ballot);
     if (verdict.kind === 'identity-reused') {
-      this.out.events.push({
-        type: 'note',
-        text: `slot ${slot}: command ${value.id} reuses an identity applied at slot ${verdict.slot} for a different command; refused`,
-      });
+      this.out.events.push({ type: 'identity-reused', slot, id: value.id, appliedAt: verdict.slot });
     }
     this.clients.answerApplied(slot, value, verdict, ballot);
   }
@@ -470,7 +295,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     // A slot below the current epoch's stop-sign was judged under an earlier configuration when it was first applied,
     // and what that did is in the configuration chain already (a restart replays such slots): judging it again against
     // today's configuration would let one log give two histories of epochs (Stoppable Paxos: the chosen prefix alone decides).
-    if (slot + 1 < m.startSlot) return this.clients.answerChangeRetry(value, c, slot, m);
+    if (slot + 1 < m.startSlot && !this.rules.rejudgeConfigOnReplay)
+      return this.clients.answerChangeRetry(value, c, slot, m);
     const current = c.fromEpoch === m.epoch || this.rules.twoChangesInFlight;
     const alreadyIn = c.fromEpoch + 1 === m.epoch && m.startSlot === slot + 1;
     const problem = votersProblem(c.voters);
@@ -482,6 +308,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
         type: 'note',
         text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}`,
       });
+      this.recovery.onEpochOpened(value, m.epoch + 1);
     }
     this.clients.answerChange(slot, value, c, ballot, { took: current || alreadyIn, problem, epochInForce: m.epoch });
   }
@@ -513,19 +340,22 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       get acceptor() {
         return self.acceptor;
       },
+      get recovery() {
+        return self.recovery;
+      },
       leader: () => leaderOf(this.role, this.id),
       leadership: () => this.leadership(),
-      hearsLiveLeader: () => this.role.kind === 'follower' && this.role.leader !== null && this.timer.leaderRecent(),
-      hasLiveLeaderOtherThan: (node) => this.hasLiveLeaderOtherThan(node),
-      noteRound: (b) => this.rounds.note(b),
-      promisedHigher: () => this.promisedHigher(),
-      heardLeader: (ballot, from) => this.heardLeader(ballot, from),
-      stepDown: () => this.stepDown(),
+      hearsLiveLeader: () => this.follower.hearsLiveLeader(),
+      hasLiveLeaderOtherThan: (node) => this.follower.hasLiveLeaderOtherThan(node),
+      noteRound: (b) => this.candidate.rounds.note(b),
+      promisedHigher: () => this.follower.promisedHigher(),
+      heardLeader: (ballot, from) => this.follower.heardLeader(ballot, from),
+      stepDown: () => this.follower.stepDown(),
       enterEarly: (next, stopSlot) => {
         this.earlyEpoch = { next, stopSlot };
       },
       leads: (l) => this.leadership() === l,
-      forgetInflight: (slot) => this.forgetInflight(slot),
+      forgetInflight: (slot) => this.leadership()?.forget(slot),
       apply: (slot, value, ballot) => this.apply(slot, value, ballot),
       restore: (s) => this.restoreSnapshot(s),
       compactThrough: (slot) => this.compactThrough(slot),
@@ -535,37 +365,16 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // ------------------------------------------------------------ inspection
 
   view(): NodeView {
-    const { accepted, lastAcceptedSlot } = this.acceptor;
-    const last = accepted.get(lastAcceptedSlot);
-    return {
-      id: this.id,
-      protocol: 'multi',
-      role: this.role.kind,
-      leader: leaderOf(this.role, this.id),
-      promised: this.acceptor.promised,
-      lastAccepted: last
-        ? { instance: String(lastAcceptedSlot), ballot: last.ballot, value: formatLogValue(last.value) }
-        : null,
-      chosenCount: this.learner.compactedThrough + this.learner.chosen.size,
-      commitIndex: this.learner.commitIndex,
-      membership: this.epochs.membership,
-      member: this.epochs.memberKind(),
-    };
+    return viewOf(this.parts());
   }
 
   /** Read-only internals for the simulator's checkers and `paxos status`. */
   inspect(): MultiInspection {
-    return {
-      membership: this.epochs.membership,
-      round: this.rounds.round,
-      promised: this.acceptor.promised,
-      accepted: this.acceptor.accepted,
-      chosen: this.learner.chosen,
-      commitIndex: this.learner.commitIndex,
-      compactedThrough: this.learner.compactedThrough,
-      kv: this.machine.kv,
-      pendingRequests: this.clients.size,
-      sessionEntries: this.machine.sessions.size(),
-    };
+    return inspectionOf(this.parts());
+  }
+
+  private parts(): InspectedParts {
+    const { id, role, acceptor, learner, epochs, machine, clients } = this;
+    return { id, role, round: this.candidate.rounds.round, acceptor, learner, epochs, machine, clients };
   }
 }

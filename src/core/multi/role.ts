@@ -17,6 +17,12 @@ export type Role =
 
 export const LEADERLESS: Role = Object.freeze({ kind: 'follower', leader: null });
 
+/** The replica's role as the parts that change it see it: read it, and change it only through the replica's `become`. */
+export interface RoleSeat {
+  readonly role: Role;
+  become(next: Role): void;
+}
+
 /** Whom this replica takes for the leader: itself when it leads, nobody while it campaigns. */
 export function leaderOf(role: Role, self: NodeId): NodeId | null {
   switch (role.kind) {

@@ -22,6 +22,10 @@ export interface Rules {
   readonly countVoteBeforeDurable: boolean;
   /** Votes count whatever ballot they were cast at. */
   readonly countVotesOfAnyBallot: boolean;
+  /** A leader outvoted at a slot (chosen at a higher ballot) keeps leading (breaks: a commit point vouches only for its ballot). */
+  readonly staleLeaderKeepsLeading: boolean;
+  /** A leader whose stop-sign was refused by apply stops proposing for good (breaks: liveness). */
+  readonly stallAfterRefusedStopSign: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -45,8 +49,17 @@ export interface Rules {
   readonly voteBeforeCaughtUp: boolean;
   /** Two changes in flight: a leader proposes on after a stop-sign, and a stale change still applies. */
   readonly twoChangesInFlight: boolean;
+  /** A replayed change below the current epoch is judged again against it (breaks: the chosen prefix alone decides epochs). */
+  readonly rejudgeConfigOnReplay: boolean;
+  /** A replica that lost its disk votes again once caught up, without re-admission (breaks: a vote is never forgotten). */
+  readonly recoverWithoutReadmission: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
+  // Leading.
+  /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
+  readonly resendChosenSlots: boolean;
+  /** Relaying a waiting command and polling for the log share one round-robin turn (breaks: liveness with a voter gone). */
+  readonly sharedRelayTurn: boolean;
   /** How many votes decide among `voterCount` voters, `liveCount` of them heard from lately (three plants bend it). */
   quorumOf(voterCount: number, liveCount: number): number;
 }
@@ -71,6 +84,12 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,
     removedStillCounted: b.removedStillCounted === true,
+    recoverWithoutReadmission: b.recoverWithoutReadmission === true,
+    staleLeaderKeepsLeading: b.staleLeaderKeepsLeading === true,
+    rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
+    stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
+    resendChosenSlots: b.resendChosenSlots === true,
+    sharedRelayTurn: b.sharedRelayTurn === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }

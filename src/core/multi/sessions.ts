@@ -25,6 +25,7 @@
  * session) follow the slot horizon of `own-sessions.ts`: only that replica
  * sends them, so they need no registration. Their names are never numbers.
  */
+import { must } from '../must.js';
 import type { Command, CommandIdentity } from '../types.js';
 import { OwnSessions } from './own-sessions.js';
 
@@ -207,7 +208,7 @@ export class SessionTable {
     const seqs = [...s.applied.keys()].sort((a, b) => a - b);
     const drop = seqs.length - Math.floor((this.seqWindow * 3) / 4);
     for (let i = 0; i < drop; i++) {
-      const seq = seqs[i] as number;
+      const seq = must(seqs[i], 'an index below the drop count is below the length');
       s.applied.delete(seq);
       s.floor = Math.max(s.floor, seq);
     }

@@ -3,9 +3,11 @@
  * one to a peer that fell behind what this replica compacted, one part per
  * message, and receiving one the same way.
  */
-import type { NodeId } from '../types.js';
+import { must } from '../must.js';
+import type { Checkpoint, NodeId } from '../types.js';
 import type { Context } from './context.js';
-import type { SnapshotMsg } from './messages.js';
+import { retainedRecords } from './durable.js';
+import type { MultiRecord, SnapshotMsg } from './messages.js';
 import { joinSnapshotParts, type MultiSnapshot, type SnapshotPart } from './snapshot-parts.js';
 
 /** A snapshot being received from a peer, one part per message. */
@@ -26,6 +28,36 @@ export class Snapshots {
   private incoming: IncomingSnapshot | null = null;
 
   constructor(private readonly ctx: Context) {}
+
+  /** Takes a snapshot once the applied log above the last one reaches the configured length. */
+  takeIfDue(): void {
+    const { learner, cfg } = this.ctx;
+    if (learner.commitIndex - 1 - learner.compactedThrough >= cfg.snapshotEverySlots) this.take();
+  }
+
+  /**
+   * The checkpoint a Ready carries when a snapshot was taken or installed since the last one: the snapshot, and the
+   * records that survive compaction. Called last in `ready()`, after every step of the Ready, so none of its own
+   * records is left out.
+   */
+  checkpoint(round: number): Checkpoint<MultiRecord> | null {
+    const { ctx } = this;
+    if (this.toWrite === null) return null;
+    const checkpoint = {
+      snapshot: this.toWrite,
+      records: retainedRecords({
+        round,
+        promised: ctx.acceptor.promised,
+        membership: ctx.epochs.membership,
+        accepted: ctx.acceptor.accepted,
+        chosen: ctx.learner.chosen,
+        compactedThrough: ctx.learner.compactedThrough,
+        recovery: ctx.recovery.retained(),
+      }),
+    };
+    this.toWrite = null;
+    return checkpoint;
+  }
 
   /**
    * Snapshots the applied state at the last applied slot and drops the log
@@ -98,7 +130,8 @@ export class Snapshots {
       this.outgoing.set(to, s);
       index = 0;
     }
-    const msg: SnapshotMsg = { type: 'snapshot', from: ctx.id, to, slot: s.slot, index, part: s.parts[index]! };
+    const part = must(s.parts[index], 'the part sent next is one of the stream');
+    const msg: SnapshotMsg = { type: 'snapshot', from: ctx.id, to, slot: s.slot, index, part };
     ctx.out.messages.push(msg);
     if (index === s.parts.length - 1) this.outgoing.delete(to);
   }
@@ -158,10 +191,7 @@ export class Snapshots {
     if (s.slot < ctx.learner.commitIndex) return;
     ctx.restore(s);
     this.toWrite = incoming.parts;
-    ctx.out.events.push({
-      type: 'note',
-      text: `installed a snapshot at slot ${s.slot} from node-${incoming.from} (${s.kv.length} keys)`,
-    });
+    ctx.out.events.push({ type: 'snapshot-installed', slot: s.slot, from: incoming.from, keys: s.kv.length });
     ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership, s.slot);
     ctx.learner.advance();
   }

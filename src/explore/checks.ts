@@ -1,0 +1,143 @@
+/**
+ * The simulator's checkers, wired to the scenario runner's hooks: the same
+ * `InvariantChecker` calls `src/sim/world.ts` makes (events and state after
+ * each Ready, what is released, what reaches a disk, what is sent, every
+ * restart), plus the answers a client got. A violation is recorded, not
+ * thrown through the shell: the step finishes as it would without the
+ * checks, so its trace is the one `paxos scenario run` prints.
+ */
+import { commandId } from '../core/multi/sessions.js';
+import type { ClientReply, Command, CommandIdentity, Protocol, ProtocolCore, Ready } from '../core/types.js';
+import { commandKey } from '../core/types.js';
+import type { PeerMessage } from '../node/replica.js';
+import type { ClusterWatcher } from '../scenario/runner.js';
+import { ALL_INSTANCES, adapterFor, type ProtocolAdapter, type SimCore } from '../sim/adapter.js';
+import { InvariantChecker, InvariantViolation } from '../sim/invariants.js';
+
+type Msg = PeerMessage;
+
+/** One client command as the checks follow it: answered at most once, ok only if chosen, refused only if not. */
+export interface Request {
+  readonly node: number;
+  readonly command: Command;
+  readonly valueId: string;
+  answers: number;
+  outcome: 'ok' | 'refused' | 'unknown' | null;
+  /** Basic answers ok with the value chosen for the key, which may be another proposer's. */
+  okValue: string | null;
+}
+
+export class ExploreChecks implements ClusterWatcher {
+  readonly adapter: ProtocolAdapter<Msg>;
+  readonly checker: InvariantChecker<Msg>;
+  readonly requests: Request[] = [];
+  /** The first violation seen, with the step it happened in (set by the caller through `step`). */
+  violation: string | null = null;
+
+  constructor(
+    readonly protocol: Protocol,
+    clusterSize: number,
+  ) {
+    this.adapter = adapterFor(protocol) as ProtocolAdapter<Msg>;
+    this.checker = new InvariantChecker(this.adapter, clusterSize);
+  }
+
+  /** Runs one check; the first violation is kept and later ones ignored (they follow from it). */
+  private guard(check: () => void): void {
+    if (this.violation !== null) return;
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof InvariantViolation)) throw err;
+      this.violation = err.message;
+    }
+  }
+
+  sent(node: number, m: Msg): void {
+    this.guard(() => this.checker.onSend(node, m));
+  }
+
+  durable(node: number, records: readonly unknown[]): void {
+    this.guard(() => this.checker.onDurable(node, records));
+  }
+
+  ready(node: number, core: ProtocolCore<Msg, unknown>, ready: Ready<Msg, unknown>): void {
+    const sim = core as unknown as SimCore<Msg>;
+    this.guard(() => this.checker.onEvents(node, sim, ready.events));
+    this.guard(() => this.checker.afterStep(node, sim, this.touchedInstances(ready)));
+  }
+
+  released(node: number, ready: Ready<Msg, unknown>): void {
+    this.guard(() => this.checker.onReleasedEvents(node, ready.events));
+    this.guard(() => this.checker.onChosen(node, ready.chosen));
+  }
+
+  booted(node: number, incarnation: number, core: ProtocolCore<Msg, unknown>): void {
+    if (incarnation > 1) this.guard(() => this.checker.onRestart(node, core as unknown as SimCore<Msg>));
+  }
+
+  requested(node: number, command: Command, identity: CommandIdentity): void {
+    const value = command.op === 'set' ? command.value : '';
+    const valueId = this.adapter.commandValueId(identity, value);
+    if (command.op === 'set' || this.protocol === 'multi') this.checker.noteProposed(commandKey(command), valueId);
+    const req: Request = { node, command, valueId, answers: 0, outcome: null, okValue: null };
+    this.requests.push(req);
+    this.byIdentity.set(commandId(identity), req);
+  }
+
+  private readonly byIdentity = new Map<string, Request>();
+
+  answered(node: number, _command: Command, identity: CommandIdentity, reply: ClientReply): void {
+    const req = this.byIdentity.get(commandId(identity));
+    if (req === undefined) return;
+    req.answers++;
+    this.guard(() => {
+      if (req.answers > 1)
+        throw new InvariantViolation(
+          `exactly-once: ${describe(req)} to node-${node} was answered ${req.answers} times`,
+        );
+    });
+    req.outcome = reply.ok ? 'ok' : ((reply as { outcome?: 'refused' | 'unknown' }).outcome ?? 'unknown');
+    req.okValue = reply.ok ? (reply.value ?? null) : null;
+  }
+
+  /**
+   * After every step: an answer ok names a value a durable majority holds,
+   * and a refused command was never chosen (the simulator's answer checks).
+   */
+  afterStep(): void {
+    this.guard(() => {
+      const chosen = new Set<string>();
+      for (const v of this.checker.chosenByDefinition.values()) chosen.add(v.valueId);
+      for (const r of this.requests) {
+        const id = this.protocol === 'basic' ? r.okValue : r.valueId;
+        if (r.outcome === 'ok' && (id === null || !chosen.has(id)))
+          throw new InvariantViolation(`ok means chosen: ${describe(r)} was answered ok, but ${id} was never chosen`);
+        if (r.outcome === 'refused' && this.protocol === 'multi' && chosen.has(r.valueId))
+          throw new InvariantViolation(`refused means never chosen: ${describe(r)} was refused, but it was chosen`);
+      }
+    });
+  }
+
+  /** The instances a Ready touched, as the simulator's world computes them for `afterStep`. */
+  private touchedInstances(ready: Ready<Msg, unknown>): Set<string> {
+    const touched = new Set<string>();
+    if (this.protocol === 'multi') touched.add(ALL_INSTANCES);
+    for (const m of [...ready.messages, ...ready.earlyMessages]) {
+      const acc = this.adapter.acceptedIn(m);
+      if (acc !== null) for (const i of acc.instances) touched.add(i);
+      const key = (m as { key?: string }).key;
+      if (key !== undefined) touched.add(key);
+    }
+    for (const r of ready.persist) {
+      const a = this.adapter.acceptRecord(r);
+      if (a !== null) for (const e of a.entries) touched.add(e.instance);
+    }
+    return touched;
+  }
+}
+
+function describe(r: Request): string {
+  const c = r.command;
+  return c.op === 'set' ? `set ${c.key}=${c.value} at node-${r.node}` : `${c.op} at node-${r.node}`;
+}

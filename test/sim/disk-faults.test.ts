@@ -1,0 +1,210 @@
+/**
+ * Storage faults in the simulator (src/sim/disk-faults.ts): each kind does
+ * to the twin's directory what it says, a start judges the result with the
+ * real storage's checks (a torn tail and a split step are survived, every
+ * loss of acknowledged state is found and keeps the replica out), damage
+ * stays within a minority, and the two planted bugs of the storage are
+ * caught by schedules with faults on and by nothing without them.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DISK_FAULT_KINDS, type DiskFaultKind, DiskFaults, judge } from '../../src/sim/disk-faults.js';
+import { drawSwarm, swarmFlags } from '../../src/sim/swarm.js';
+import { type InFlightWrite, SimDisk } from '../../src/sim/twins.js';
+import { runSchedule } from '../../src/sim/world.js';
+
+const record = (i: number) => ({ t: 'accept', ballot: { round: i, node: 1 }, entries: [{ slot: i, value: `v${i}` }] });
+
+interface Harness {
+  readonly faults: DiskFaults;
+  readonly disk: SimDisk;
+  readonly landed: unknown[];
+  readonly notes: string[];
+}
+
+/** Node 1 of `voters` started once and made `records` records durable, acknowledged one write at a time. */
+function started(records: number, options: { amnesia?: boolean; voters?: number[] } = {}): Harness {
+  const landed: unknown[] = [];
+  const notes: string[] = [];
+  const faults = new DiskFaults(
+    {
+      possibleConfigurations: () => [options.voters ?? [1, 2, 3]],
+      onLanded: (_node, rs) => landed.push(...rs),
+      note: (line) => notes.push(line),
+    },
+    { seed: 7, kinds: DISK_FAULT_KINDS, ...(options.amnesia ? { amnesia: true } : {}) },
+  );
+  const disk = new SimDisk();
+  assert.ok(faults.onStart(1, disk, false).ok, 'a first start from an empty directory is fine');
+  for (let i = 0; i < records; i++) {
+    disk.durable.push(record(i));
+    disk.lastAppended = 1;
+    faults.onWritten(1, disk);
+  }
+  return { faults, disk, landed, notes };
+}
+
+const append = (from: number, count: number): InFlightWrite => ({
+  kind: 'append',
+  records: Array.from({ length: count }, (_, i) => record(from + i)),
+});
+
+test('a start from an intact directory recovers every record; the first start may create one', () => {
+  const h = started(5);
+  const v = h.faults.onStart(1, h.disk, true);
+  assert.ok(v.ok);
+  assert.deepEqual(
+    v.records,
+    Array.from({ length: 5 }, (_, i) => record(i)),
+  );
+  assert.equal(h.faults.isOut(1), false);
+  assert.ok(judge(2, new SimDisk(), null).ok, 'no mark: nothing to reach');
+});
+
+test('a torn write loses only what was never acknowledged: the whole frames before the tear land, the torn one is cut off', () => {
+  for (let seed = 0; seed < 20; seed++) {
+    const h = started(4);
+    const what = h.faults.inflict('torn', 1, h.disk, [append(4, 3)]);
+    assert.ok(what !== null);
+    const v = h.faults.onStart(1, h.disk, true);
+    assert.ok(v.ok, `a torn tail is a crash, not damage: ${v.ok ? '' : v.sentence}`);
+    assert.equal(v.records.length, 4 + h.landed.length);
+    assert.ok(h.landed.length < 3, 'the torn record itself never lands');
+    assert.deepEqual(
+      v.records.slice(0, 4),
+      Array.from({ length: 4 }, (_, i) => record(i)),
+    );
+    assert.equal(h.disk.logBytes, null, 'the start cut the tail off, as openFileStorage truncates it');
+  }
+});
+
+test('a crash between two writes of one step leaves a state the replica starts from', () => {
+  const h = started(2);
+  const checkpoint: InFlightWrite = {
+    kind: 'checkpoint',
+    checkpoint: { snapshot: [{ slot: 9 }], records: [record(9)] },
+  };
+  assert.match(h.faults.inflict('split', 1, h.disk, [append(2, 2), checkpoint]) ?? '', /not the checkpoint/);
+  assert.equal(h.disk.durable.length, 4, "the Ready's records landed whole, the checkpoint after them did not");
+  assert.equal(h.disk.snapshot, null);
+  assert.ok(h.faults.onStart(1, h.disk, true).ok);
+  const h2 = started(2);
+  assert.match(h2.faults.inflict('split', 1, h2.disk, [checkpoint]) ?? '', /snapshot, not its log/);
+  assert.deepEqual(h2.disk.snapshot, [{ slot: 9 }]);
+  assert.equal(h2.disk.durable.length, 2, 'the old log stays beside the new snapshot');
+  assert.ok(h2.faults.onStart(1, h2.disk, true).ok);
+});
+
+test('every fault that loses acknowledged state is found at the start, and the replica stays out', () => {
+  const cases: [DiskFaultKind, RegExp][] = [
+    ['lost-write', /high-water mark/],
+    ['truncate', /high-water mark|is empty/],
+    ['flip', /damaged at byte|cut short|high-water mark/],
+    ['wipe', /missing or has no identity/],
+    ['rollback', /high-water mark/],
+  ];
+  for (const [kind, reason] of cases) {
+    for (let round = 0; round < 10; round++) {
+      const h = started(3);
+      // A rollback needs a copy older than the disk: the one this incarnation's start took, then more writes.
+      assert.ok(h.faults.onStart(1, h.disk, true).ok);
+      for (let i = 3; i < 6; i++) {
+        h.disk.durable.push(record(i));
+        h.disk.lastAppended = 1;
+        h.faults.onWritten(1, h.disk);
+      }
+      assert.ok(h.faults.inflict(kind, 1, h.disk) !== null, `${kind} found something to damage`);
+      assert.ok(h.faults.isDamaged(1));
+      const v = h.faults.onStart(1, h.disk, true);
+      assert.equal(v.ok, false, `${kind} (round ${round}) went unnoticed`);
+      if (!v.ok) assert.match(v.sentence, reason, kind);
+      assert.ok(h.faults.isOut(1), `${kind}: the replica stays out`);
+    }
+  }
+});
+
+test('with amnesia planted, a damaged replica starts from what it can read (the checks are what keeps it out)', () => {
+  const h = started(6, { amnesia: true });
+  h.faults.inflict('truncate', 1, h.disk);
+  const v = h.faults.onStart(1, h.disk, true);
+  assert.ok(v.ok);
+  assert.ok(v.records.length < 6);
+  assert.equal(h.faults.isOut(1), false);
+});
+
+test('damage stays within a minority of every configuration that may govern', () => {
+  const faults = new DiskFaults(
+    { possibleConfigurations: () => [[1, 2, 3, 4, 5]], onLanded: () => undefined, note: () => undefined },
+    { seed: 3, kinds: ['wipe'] },
+  );
+  const disks = [1, 2, 3, 4, 5].map((node) => {
+    const disk = new SimDisk();
+    faults.onStart(node, disk, false);
+    return disk;
+  });
+  for (let i = 0; i < 200; i++) for (const node of [1, 2, 3, 4, 5]) faults.onCrash(node, disks[node - 1]!, []);
+  const damaged = [1, 2, 3, 4, 5].filter((n) => faults.isDamaged(n));
+  assert.equal(damaged.length, 2, `two of five may be damaged, got ${damaged.join(',')}`);
+  // A replica in no configuration (a learner on its way in) is never damaged: it could become a voter so.
+  const learner = new SimDisk();
+  faults.onStart(6, learner, false);
+  for (let i = 0; i < 50; i++) faults.onCrash(6, learner, []);
+  assert.equal(faults.isDamaged(6), false);
+});
+
+test('a process crash keeps what the kernel has; a power loss loses what was never fsynced', () => {
+  const disk = new SimDisk();
+  disk.unsynced.push(record(1));
+  disk.keepPageCache();
+  assert.equal(disk.durable.length, 1);
+  assert.equal(disk.unsynced.length, 0);
+  // Crashes with faults on: each is a power failure (torn, here) or a plain crash, and the record follows.
+  const h = started(0);
+  const faults = new DiskFaults(
+    { possibleConfigurations: () => [[1, 2, 3]], onLanded: () => undefined, note: () => undefined },
+    { seed: 1, kinds: ['torn'] },
+  );
+  let kept = 0;
+  let lost = 0;
+  for (let i = 0; i < 40; i++) {
+    const before = h.disk.durable.length;
+    h.disk.unsynced.push(record(i));
+    faults.onCrash(1, h.disk, []);
+    assert.equal(h.disk.unsynced.length, 0);
+    if (h.disk.durable.length > before) kept++;
+    else lost++;
+  }
+  assert.ok(kept > 0 && lost > 0, `kept ${kept}, lost ${lost}`);
+});
+
+test('the swarm draws disk faults last: fixing them leaves every other setting, and the flag reproduces them', () => {
+  let on = 0;
+  for (let seed = 1; seed <= 200; seed++) {
+    const a = drawSwarm(seed, 'multi', 3, {});
+    const none = drawSwarm(seed, 'multi', 3, { fixed: { diskFaults: [] } });
+    assert.deepEqual({ ...none, diskFaults: a.diskFaults }, a);
+    if (a.diskFaults.length > 0) on++;
+    assert.match(swarmFlags(a, 'multi'), new RegExp(`--disk-faults ${a.diskFaults.join(',') || 'none'}$`));
+  }
+  assert.ok(on > 60 && on < 140, `about half the seeds have disk faults, got ${on} of 200`);
+});
+
+test('schedules with every disk fault on keep every invariant; the planted storage bugs break them', () => {
+  const all = [...DISK_FAULT_KINDS];
+  for (const protocol of ['multi', 'basic'] as const) {
+    let applied = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = runSchedule({ protocol, clusterSize: 3, seed, swarm: {}, diskFaults: all });
+      assert.ok(r.ok && r.undecided === undefined, `${protocol} seed ${seed}: ${r.violation ?? r.undecided}`);
+      applied += Object.values(r.diskFaults?.applied ?? {}).reduce((x, y) => x + y, 0);
+    }
+    assert.ok(applied > 0, `${protocol}: no fault was applied in 8 seeds`);
+  }
+  const caught = (simBugs: { amnesia?: boolean; ackBeforeFsync?: boolean }, diskFaults: typeof all) =>
+    Array.from({ length: 12 }, (_, i) => i + 1).filter(
+      (seed) => !runSchedule({ protocol: 'multi', clusterSize: 3, seed, swarm: {}, diskFaults, simBugs }).ok,
+    ).length;
+  assert.ok(caught({ amnesia: true }, all) > 0, 'amnesia is caught with disk faults on');
+  assert.ok(caught({ ackBeforeFsync: true }, ['torn', 'split', 'lost-write']) > 0, 'ack-before-fsync: power losses');
+  assert.equal(caught({ ackBeforeFsync: true }, []), 0, 'a process crash keeps the page cache: nothing to catch');
+});
