@@ -65,7 +65,9 @@ try {
   paxos('up', '-n', '3', '--detach');
   // The first proposal elects a leader; it is not a start-up time.
   paxos('propose', 'warmup=1', '--timeout', '20s');
-  for (let i = 0; i < runs; i++) rows.forEach((row, j) => times[j].push(wall(row.args)));
+  for (let i = 0; i < runs; i++) {
+    for (const [j, row] of rows.entries()) times[j].push(wall(row.args));
+  }
 } finally {
   spawnSync(process.execPath, [bin, 'down', '--wipe'], { env, stdio: 'ignore' });
   rmSync(home, { recursive: true, force: true });

@@ -111,8 +111,8 @@ function legacyCheck<S, I, O>(
   let steps = 0;
   for (; completedLeft > 0; steps++) {
     if (steps >= maxSteps) return { ok: 'unknown', steps };
-    if (entry !== null && entry.isCall) {
-      const h = history[entry.op]!;
+    if (entry?.isCall) {
+      const h = history[entry.op];
       const next = model.step(state, h.input, h.output);
       const bits = linearized | (1n << BigInt(entry.op));
       // Radix 32 converts a BigInt in linear time (a power of two); radix 36 is several times slower on long histories.
@@ -137,7 +137,7 @@ function legacyCheck<S, I, O>(
     unlift(top.call);
     state = top.stateBefore;
     linearized &= ~(1n << BigInt(top.call.op));
-    if (history[top.call.op]!.returnTime !== Infinity) completedLeft++;
+    if (history[top.call.op].returnTime !== Infinity) completedLeft++;
     entry = top.call.next;
   }
   return { ok: true, steps };
@@ -181,7 +181,7 @@ function plan(random: Random, shape: Shape): Planned[] {
   const planned: Planned[] = [];
   for (let i = 0; i < shape.ops; i++) {
     const clientId = i % shape.clients;
-    const callTime = clock[clientId]!;
+    const callTime = clock[clientId];
     const effectTime = callTime + random.int(1, 10);
     const returnTime = effectTime + random.int(1, 10);
     clock[clientId] = returnTime + random.int(0, 5);
@@ -203,12 +203,12 @@ function plan(random: Random, shape: Shape): Planned[] {
 function generate(seed: number, shape: Shape): Op[] {
   const random = new Random(seed);
   const planned = plan(random, shape);
-  const order = planned.map((_, i) => i).sort((a, b) => planned[a]!.effectTime - planned[b]!.effectTime || a - b);
+  const order = planned.map((_, i) => i).sort((a, b) => planned[a].effectTime - planned[b].effectTime || a - b);
   const history: Op[] = new Array(planned.length);
   const written: string[] = [];
   let value: string | null = null;
   for (const i of order) {
-    const p = planned[i]!;
+    const p = planned[i];
     const base = { clientId: p.clientId, callTime: p.callTime, returnTime: p.returnTime };
     if (p.isSet) {
       const v = `v${i}`;
@@ -232,7 +232,7 @@ function withStaleRead(history: Op[], written: readonly string[]): Op[] {
   );
   if (i < 0 || written.length === 0) return history;
   const copy = [...history];
-  copy[i] = { ...history[i]!, output: { value: written[0]! } };
+  copy[i] = { ...history[i], output: { value: written[0] } };
   return copy;
 }
 

@@ -32,7 +32,7 @@ export async function drive(o: LoadOptions): Promise<LoadResult> {
   let failed = 0;
   const started = performance.now();
   const worker = async (w: number): Promise<void> => {
-    const conn = o.connections[w % o.connections.length]!;
+    const conn = o.connections[w % o.connections.length];
     while (next < o.ops) {
       const i = next++;
       const t0 = performance.now();
@@ -51,5 +51,5 @@ export async function drive(o: LoadOptions): Promise<LoadResult> {
 
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }

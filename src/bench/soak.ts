@@ -88,7 +88,7 @@ export class SoakLoad {
   }
 
   private async worker(w: number): Promise<void> {
-    const conn = this.o.connections[w % this.o.connections.length]!;
+    const conn = this.o.connections[w % this.o.connections.length];
     // Bounded by the soak's length: a number of values, a timer that sets `stopped`, or MAX_FAILURES_IN_A_ROW.
     while (!this.stopped && !('values' in this.o.length && this.next >= this.o.length.values)) {
       const i = this.next++;

@@ -31,7 +31,7 @@ export function checkLinearizability(o: {
   const result = checkKvHistory(model, operations, { deadlineMs: o.deadlineMs });
   // The checker names the operations that show a violation by identity; map them back to the recorded ones.
   const kept = o.ops.filter((x) => x.completion?.type !== 'fail'); // toOperations keeps these, in this order
-  const recorded = new Map(operations.map((op, i) => [op as unknown, kept[i]!]));
+  const recorded = new Map(operations.map((op, i) => [op as unknown, kept[i]]));
   const suspects = new Set<CompletedOp>();
   for (const k of result.keys) for (const w of k.witness ?? []) if (recorded.has(w)) suspects.add(recorded.get(w)!);
   return {

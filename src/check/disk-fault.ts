@@ -25,8 +25,8 @@
 import { join } from 'node:path';
 import { Random } from '../core/random.js';
 import { copyData, corruptLog, restoreData, rollBack, truncateLog, wipeData } from './disk-damage.js';
+import type { DiskDriver } from './disk-driver.js';
 import type { DiskDamage } from './nemesis.js';
-import type { NemesisDriver } from './nemesis-driver.js';
 
 /**
  * How long the lagging replicas are down before the victims crash: long
@@ -52,7 +52,7 @@ export interface DiskOutcome {
 }
 
 export interface DiskFaultContext {
-  readonly driver: NemesisDriver;
+  readonly driver: DiskDriver;
   readonly protocol: 'multi' | 'basic';
   /** Where copies of data live while the check runs; the check removes it at the end. */
   readonly scratchDir: string;

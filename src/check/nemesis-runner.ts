@@ -6,8 +6,8 @@
  * never fatal: the run goes on and says what happened.
  */
 import { addOn, removeOn } from '../cluster/membership-changes.js';
-import type { CheckDriver } from './driver.js';
 import { DiskFault, type DiskFaultContext, type DiskOutcome } from './disk-fault.js';
+import type { CheckDriver } from './driver.js';
 import type { HistoryEvent } from './history.js';
 import { describeFault, type Fault, type ScheduledFault, type Target } from './nemesis.js';
 

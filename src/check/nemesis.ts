@@ -120,7 +120,7 @@ function drawMinority(random: Random, n: number): number[] {
   const ids = Array.from({ length: n }, (_, i) => i + 1);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = random.int(0, i);
-    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    [ids[i], ids[j]] = [ids[j], ids[i]];
   }
   return ids.slice(0, size).sort((a, b) => a - b);
 }

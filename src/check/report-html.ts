@@ -374,7 +374,7 @@ export interface KeyExplanation {
  */
 export function explainKey(ops: readonly TimelineOp[], indices: readonly number[]): KeyExplanation {
   const items = indices
-    .map((index) => ({ index, op: ops[index]! }))
+    .map((index) => ({ index, op: ops[index] }))
     .filter(({ op }) => op.outcome === 'ok' || (op.outcome === 'info' && op.op === 'set'))
     .sort((a, b) => a.op.startMs - b.op.startMs || a.index - b.index);
   const required = items.map(({ op }) => op.outcome === 'ok');
@@ -402,9 +402,9 @@ export function explainKey(ops: readonly TimelineOp[], indices: readonly number[
     if (seen.has(memo)) return false;
     seen.add(memo);
     let minEnd = Infinity;
-    for (let i = 0; i < items.length; i++) if (!done[i] && required[i]) minEnd = Math.min(minEnd, end[i]!);
+    for (let i = 0; i < items.length; i++) if (!done[i] && required[i]) minEnd = Math.min(minEnd, end[i]);
     for (let i = 0; i < items.length; i++) {
-      const { op } = items[i]!;
+      const { op } = items[i];
       if (done[i] || op.startMs > minEnd) continue;
       if (op.op === 'get' && op.value !== value) continue;
       done[i] = true;
@@ -421,7 +421,7 @@ export function explainKey(ops: readonly TimelineOp[], indices: readonly number[
   const ordered = search(null);
   const placed = new Set(best);
   let minEnd = Infinity;
-  for (let i = 0; i < items.length; i++) if (!placed.has(i) && required[i]) minEnd = Math.min(minEnd, end[i]!);
+  for (let i = 0; i < items.length; i++) if (!placed.has(i) && required[i]) minEnd = Math.min(minEnd, end[i]);
   const blocked = items
     .map((it, i) => ({ ...it, i }))
     .filter(
@@ -430,7 +430,7 @@ export function explainKey(ops: readonly TimelineOp[], indices: readonly number[
     .map(({ index }) => index);
   let value: string | null = null;
   const order = best.map((i) => {
-    const { op, index } = items[i]!;
+    const { op, index } = items[i];
     if (op.op === 'set') value = op.value;
     return { index, after: value };
   });
@@ -449,7 +449,7 @@ function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<numbe
     if (list) list.push(i);
     else byKey.set(op.key, [i]);
   });
-  const keys = [...byKey.keys()].filter((k) => byKey.get(k)!.some((i) => ops[i]!.highlight === true)).sort();
+  const keys = [...byKey.keys()].filter((k) => byKey.get(k)!.some((i) => ops[i].highlight === true)).sort();
   if (keys.length === 0) return '';
   const link = (index: number, text: string) => (drawn.has(index) ? `<a href="#op-${index}">${text}</a>` : text);
   const shown = (v: string | null) => (v === null ? 'nothing' : escapeHtml(clip(v)));
@@ -461,11 +461,11 @@ function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<numbe
     }
     const skipped = Math.max(0, e.order.length - MAX_SHOWN_STEPS);
     const rows = e.order.slice(skipped).map(({ index, after }, i) => {
-      const op = ops[index]!;
+      const op = ops[index];
       return `<tr><td>${skipped + i + 1}</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td><td class="reg">${shown(after)}</td></tr>`;
     });
     const blocked = e.blocked.map((index) => {
-      const op = ops[index]!;
+      const op = ops[index];
       return (
         `<tr class="blocked"><td>✗</td><td>${link(index, escapeHtml(describeOp(op)))}</td><td>${op.startMs.toFixed(1)}–${op.endMs === null ? '…' : op.endMs.toFixed(1)}</td>` +
         `<td>read ${shown(op.value)}, but the register holds ${shown(e.value)}</td></tr>`
@@ -539,7 +539,7 @@ function nemesisParts(
     const cls = kindClass(p.kind);
     const pos = `left:${pct(p.startMs, span)};width:${widthPct(p.startMs, p.endMs, span)}`;
     const text = escapeHtml(clip(`${p.kind}: ${p.description}`));
-    const tip = escapeHtml(clip(`${p.kind}: ${p.description}`) + ` (${p.startMs.toFixed(0)}–${p.endMs.toFixed(0)} ms)`);
+    const tip = escapeHtml(`${clip(`${p.kind}: ${p.description}`)} (${p.startMs.toFixed(0)}–${p.endMs.toFixed(0)} ms)`);
     labels.push(
       `<div class="nlabel ${cls}" style="${pos};top:${(lanes[i] ?? 0) * NEMESIS_LANE_PX + 1}px" title="${tip}">${text}</div>`,
     );

@@ -27,13 +27,13 @@ import {
   checkLinearizability,
   checkRefusedNeverChosen,
 } from './checks.js';
+import { OrchestratorDiskDriver } from './disk-driver.js';
+import type { DiskOutcome } from './disk-fault.js';
 import type { CheckDriver } from './driver.js';
 import { AdminDriver } from './driver-admin.js';
-import type { DiskOutcome } from './disk-fault.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
 import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
-import { OrchestratorDriver } from './nemesis-driver.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
@@ -261,7 +261,7 @@ function nemesisFor(x: {
     ...(place.scratchDir !== null && x.cluster instanceof ClusterClient
       ? {
           disk: {
-            driver: new OrchestratorDriver(x.cluster, place.home, o.log),
+            driver: new OrchestratorDiskDriver(x.cluster, place.home, o.log),
             protocol: o.protocol,
             scratchDir: place.scratchDir,
             copies: new Map(),
@@ -303,7 +303,7 @@ async function waitReady(cluster: CheckDriver, protocol: 'multi' | 'basic', time
   let last: ClusterStatus | null = null;
   while (performance.now() < deadline) {
     last = await cluster.status().catch(() => null);
-    if (last !== null && last.replicas.every((r) => r.up) && (protocol === 'basic' || leaderOf(last) !== null)) return;
+    if (last?.replicas.every((r) => r.up) && (protocol === 'basic' || leaderOf(last) !== null)) return;
     await sleep(200);
   }
   const down = last?.replicas.filter((r) => !r.up).map((r) => `node-${r.id}`) ?? [];
@@ -343,7 +343,7 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDri
       return;
     }
     for (let attempt = 0; attempt < 20; attempt++) {
-      const node = up[(seq + attempt) % up.length]!;
+      const node = up[(seq + attempt) % up.length];
       const done = await workload.runOne({
         process: 0,
         // Numbered by the replica asked: each try is a new command (a read), never a retry of one.

@@ -37,7 +37,7 @@ export function rates(
   for (const op of ops) {
     const at = op.endMs ?? op.startMs;
     const i = Math.min(count - 1, Math.max(0, Math.floor(at / bucket)));
-    out[op.outcome][i]! += 1000 / bucket;
+    out[op.outcome][i] += 1000 / bucket;
   }
   return out;
 }

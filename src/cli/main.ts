@@ -19,8 +19,8 @@ import { registerFaults } from './commands/faults.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPropose } from './commands/propose.js';
-import { registerRemove } from './commands/remove.js';
 import { registerRecover } from './commands/recover.js';
+import { registerRemove } from './commands/remove.js';
 import { registerReplace } from './commands/replace.js';
 import { registerReplay } from './commands/replay.js';
 import { registerReplica } from './commands/replica.js';
@@ -117,6 +117,7 @@ const EXAMPLES: Record<string, readonly string[]> = {
   ],
   completion: [
     'paxos completion bash >> ~/.bashrc',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh expression shown to the user, not a template
     'paxos completion zsh > "${fpath[1]}/_paxos"',
     'paxos completion fish > ~/.config/fish/completions/paxos.fish',
   ],

@@ -277,6 +277,8 @@ export interface PlantedBugs {
   readonly rejudgeConfigOnReplay?: boolean;
   /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
   readonly stallAfterRefusedStopSign?: boolean;
+  /** Multi: a new leader whose stop-sign apply refused proposes new values in slots after it where values were accepted. */
+  readonly overwriteAfterRefusedStopSign?: boolean;
   /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */
   readonly recoverWithoutReadmission?: boolean;
   /** Multi: a leader keeps re-sending accepts for slots it learned chosen another way, ahead of the slots behind them. */

@@ -398,7 +398,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     );
   }
   const stop = async () => {
-    replica!.stop();
+    replica.stop();
     await transport.close();
     await storage.close();
     process.exit(0);

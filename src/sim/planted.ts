@@ -250,6 +250,17 @@ export const PLANTS: readonly Plant[] = [
     bugs: { applyEvictedSessions: true },
     multiOnly: true,
   },
+  {
+    name: 'overwrite-after-refused-stop-sign',
+    what: 'a new leader that finishes the log at a stop-sign apply then refuses, and puts new values where values were accepted after it',
+    bugs: { overwriteAfterRefusedStopSign: true },
+    multiOnly: true,
+    shownByScenario: {
+      file: 'test/core/plants/overwrite-after-refused-stop-sign.txt',
+      shows: 'broken agreement',
+      why: 'it needs a stop-sign that apply refuses, a value chosen after it by a quorum that missed the stop-sign, and a takeover by one of them: the registered-sessions seeds found it at horizon 4; the default seeds never refuse a stop-sign',
+    },
+  },
 ];
 
 /**

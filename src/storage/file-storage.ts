@@ -363,7 +363,7 @@ export class FileStorage<R> {
   private async flushLoop(lazyToo: boolean): Promise<void> {
     let writeLazy = lazyToo;
     while (this.failure === null && this.queue.length > 0) {
-      const op = this.queue[0]!;
+      const op = this.queue[0];
       // A batch of lazy records alone, with nothing behind it, waits for a write to ride along with (or its timer).
       if (op.kind === 'batch' && op.waiters.length === 0 && !writeLazy && this.queue.length === 1) break;
       writeLazy = false;

@@ -62,7 +62,9 @@ export function mergeParts(texts: readonly string[]): MergeResult {
   texts.forEach((text, part) => {
     const p = parsePart(text);
     skipped += p.skipped;
-    p.events.forEach((e, line) => stamped.push({ e, part, line }));
+    p.events.forEach((e, line) => {
+      stamped.push({ e, part, line });
+    });
   });
   stamped.sort((a, b) => a.e.ms! - b.e.ms! || a.part - b.part || a.line - b.line);
   const { events, orphans, repeats } = renumber(fromStart(stamped.map((s) => s.e)));

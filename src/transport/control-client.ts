@@ -104,7 +104,7 @@ function connectProblem(err: NodeJS.ErrnoException, timeoutMs: number): string {
 function readRefusal(res: IncomingMessage, done: (reason: string) => void): void {
   let body = '';
   const finish = () => {
-    const line = body.split('\n')[0]!.trim();
+    const line = body.split('\n')[0].trim();
     done(`refused${line === '' ? '' : `: ${line}`} (HTTP ${res.statusCode})`);
   };
   res.setEncoding('utf8');

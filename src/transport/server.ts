@@ -286,7 +286,9 @@ function acceptPeer<M extends { from: number; to: number }>(ws: WebSocket, node:
       counters.invalid++;
       return warn(`dropped an empty batch from node-${node}`);
     }
-    list.forEach((item, i) => admit(item, node, ctx, ids[i]));
+    list.forEach((item, i) => {
+      admit(item, node, ctx, ids[i]);
+    });
   });
 }
 

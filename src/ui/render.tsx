@@ -219,7 +219,7 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
   const stdout = options.stdout ?? process.stdout;
   const stdin = options.stdin ?? process.stdin;
   const fps = Math.min(MAX_FPS, Math.max(1, options.fps ?? DEFAULT_FPS));
-  const color = options.color ?? !process.env['NO_COLOR'];
+  const color = options.color ?? !process.env.NO_COLOR;
   const store = new FrameStore(
     markRemoved(
       initialDashboard({ clusterSize: options.clusterSize, protocol: options.protocol }),

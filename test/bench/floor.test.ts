@@ -65,8 +65,8 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
   };
   const [header, line] = formatRow(row, true).split('\n');
   for (const c of ['p99', 'p99.9', 'p50/floor', 'p99/floor', 'p99.9/floor'])
-    assert.ok(header!.includes(c), `no ${c} column in ${header}`);
-  assert.deepEqual(line!.trim().split(/\s+/), [
+    assert.ok(header.includes(c), `no ${c} column in ${header}`);
+  assert.deepEqual(line.trim().split(/\s+/), [
     'multi',
     '3',
     '8B',
@@ -86,7 +86,7 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
     'MB',
   ]);
   // Right-aligned under their headers: each cell ends where its header ends.
-  assert.equal(header!.length, line!.length);
+  assert.equal(header.length, line.length);
 });
 
 test('a real measurement: positive medians, the arithmetic applied, the scratch folder removed', async () => {

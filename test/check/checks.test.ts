@@ -79,7 +79,7 @@ test('agreement: a slot chosen differently at two replicas is a conflict; a miss
     ]),
   );
   assert.equal(bad.ok, false);
-  assert.match(bad.conflicts[0]!, /node-1 chose a, node-2 chose z/);
+  assert.match(bad.conflicts[0], /node-1 chose a, node-2 chose z/);
 });
 
 test('durability: an acknowledged write missing from a replica is reported', () => {
@@ -94,7 +94,7 @@ test('durability: an acknowledged write missing from a replica is reported', () 
   const lacks = new Map([[1, new Map([['1', { id: 'noop', text: 'no-op' }]])]]);
   const v = checkDurability({ protocol: 'multi', ops, logs: lacks });
   assert.equal(v.ok, false);
-  assert.match(v.missing[0]!, /node-1 lacks x=a/);
+  assert.match(v.missing[0], /node-1 lacks x=a/);
 });
 
 test('refused answers: a refused write whose value a replica chose is reported, in both protocols', () => {
@@ -114,14 +114,14 @@ test('refused answers: a refused write whose value a replica chose is reported, 
   assert.equal(m.ok, false);
   assert.equal(m.refused, 2);
   assert.equal(m.chosen.length, 1);
-  assert.match(m.chosen[0]!, /^node-2 chose x=a, which client 1 was told was refused/);
+  assert.match(m.chosen[0], /^node-2 chose x=a, which client 1 was told was refused/);
   assert.equal(m.suspects.size, 1);
   const basic = new Map<number, ChosenLog>([[1, new Map([['x', { id: 'c', text: 'c' }]])]]);
   assert.equal(checkRefusedNeverChosen({ protocol: 'basic', ops, logs: basic }).ok, true, 'x chose c, not a');
   basic.set(2, new Map([['y', { id: 'b', text: 'b' }]]));
   const b = checkRefusedNeverChosen({ protocol: 'basic', ops, logs: basic });
   assert.equal(b.ok, false);
-  assert.match(b.chosen[0]!, /^node-2 chose y=b/);
+  assert.match(b.chosen[0], /^node-2 chose y=b/);
 });
 
 test('availability is split into calm periods and each kind of fault', () => {

@@ -13,14 +13,14 @@ test('faults do not overlap, leave a calm tail, and only use the kinds asked for
     const s = drawSchedule({ seed, clusterSize: 5, durationMs: 30_000, kinds: ['kill', 'partition'] });
     assert.ok(s.length >= 2, `seed ${seed}: a 30 s run has several faults`);
     for (let i = 0; i < s.length; i++) {
-      assert.ok(s[i]!.endMs > s[i]!.startMs);
-      if (i > 0) assert.ok(s[i]!.startMs >= s[i - 1]!.endMs, 'faults follow one another');
-      assert.ok(['kill', 'partition'].includes(s[i]!.fault.kind));
-      const f = s[i]!.fault;
+      assert.ok(s[i].endMs > s[i].startMs);
+      if (i > 0) assert.ok(s[i].startMs >= s[i - 1].endMs, 'faults follow one another');
+      assert.ok(['kill', 'partition'].includes(s[i].fault.kind));
+      const f = s[i].fault;
       if (f.kind === 'partition')
         assert.ok(f.minority.length >= 1 && f.minority.length < 5 / 2, 'a partition cuts off a minority');
     }
-    assert.ok(s[s.length - 1]!.endMs <= 27_000, 'the last seconds are calm, so recovery is measured');
+    assert.ok(s[s.length - 1].endMs <= 27_000, 'the last seconds are calm, so recovery is measured');
   }
 });
 

@@ -22,7 +22,7 @@ export function sampleHistory(count: number, clients = 3): TimelineOp[] {
   const clock = new Array<number>(clients).fill(0);
   for (let i = 0; i < count; i++) {
     const client = i % clients;
-    const start = clock[client]! + rand() * 20;
+    const start = clock[client] + rand() * 20;
     const r = rand();
     const outcome = r < 0.8 ? 'ok' : r < 0.9 ? 'fail' : 'info';
     const latency = 1 + rand() * rand() * 400;
@@ -55,10 +55,10 @@ function balanced(markup: string, voidTags: readonly string[] = []): boolean {
   const body = markup.replace(/<!DOCTYPE[^>]*>/i, '').replace(/<script>[\s\S]*?<\/script>/g, '');
   for (const m of body.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
     const [, closing, name, selfClosing] = m;
-    if (selfClosing === '/' || voidTags.includes(name!.toLowerCase())) continue;
+    if (selfClosing === '/' || voidTags.includes(name.toLowerCase())) continue;
     if (closing === '/') {
       if (stack.pop() !== name) return false;
-    } else stack.push(name!);
+    } else stack.push(name);
   }
   return stack.length === 0;
 }
@@ -113,7 +113,7 @@ test('the timeline has a row per client, a bar per op, the bands and the violati
   assert.ok(html.includes('Cannot be ordered: 2 operations'));
   assert.ok(html.includes('<a href="#op-7">') && html.includes('<a href="#op-8">'));
   assert.equal(html.match(/class="op [^"]*\bhl\b/g)?.length, 2);
-  assert.ok(html.includes(`title="${escapeHtml(describeOp(ops[0]!))}"`));
+  assert.ok(html.includes(`title="${escapeHtml(describeOp(ops[0]))}"`));
   assert.ok(html.includes('NOT linearizable'));
   assert.ok(balanced(html, ['meta']));
 });

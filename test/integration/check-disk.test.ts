@@ -51,7 +51,9 @@ for (const protocol of ['multi', 'basic'] as const) {
         assert.match(d.refusal ?? '', new RegExp(`^node-${d.node}('s data directory| does not start)`));
         assert.match(
           d.broughtBack ?? '',
-          protocol === 'multi' ? /^recovered on a fresh directory \(paxos recover\)$/ : /^its data put back as the crash left it, and started$/,
+          protocol === 'multi'
+            ? /^recovered on a fresh directory \(paxos recover\)$/
+            : /^its data put back as the crash left it, and started$/,
         );
       }
       const refused = (r.results.checks as { refusedNeverChosen: { ok: boolean; refusedWrites: number } })

@@ -64,9 +64,9 @@ async function usageError(
   assert.equal(r.exitCode, 2, `${what}: exit ${r.exitCode}, stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `${what}: one sentence, not a page: ${r.stderr}`);
-  assert.match(lines[0]!, /^paxos: \S.*\S$/, what);
-  assert.doesNotMatch(lines[0]!, /error:|internal error/, what);
-  assert.match(lines[0]!, pattern, what);
+  assert.match(lines[0], /^paxos: \S.*\S$/, what);
+  assert.doesNotMatch(lines[0], /error:|internal error/, what);
+  assert.match(lines[0], pattern, what);
 }
 
 function recordPid(dir: string): number | undefined {
@@ -131,14 +131,14 @@ test('--help: an example per command, defaults as values, the environment variab
   const dir = home();
   try {
     const top = (await succeeds(dir, '--help')).stdout;
-    const commands = [...top.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    const commands = [...top.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
     assert.ok(commands.includes('up') && commands.includes('completion'), `commands in --help: ${commands.join(' ')}`);
     for (const c of commands) {
       const help = (await succeeds(dir, c, '--help')).stdout;
       assert.match(help, /\nExamples?:\n {2}\$ paxos /, `paxos ${c} --help has no example`);
       assert.doesNotMatch(help, /default: \[|default: "/, `paxos ${c} --help shows a default as JSON`);
       const flags = [...help.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)]
-        .map((m) => m[1]!)
+        .map((m) => m[1])
         // --fresh and --wipe delete data: a stale `export` must not do that, so they have no variable (like --all and --plant).
         .filter((f) => !['--help', '--all', '--plant', '--fresh', '--wipe'].includes(f));
       for (const f of flags) {

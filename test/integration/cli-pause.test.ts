@@ -37,7 +37,7 @@ async function refused(dir: string, args: string[], pattern: RegExp): Promise<vo
   assert.equal(r.exitCode, 1, `paxos ${args.join(' ')}: expected exit 1, got ${r.exitCode}, stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `paxos ${args.join(' ')}: one sentence, not a page: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
+  assert.match(lines[0], pattern);
 }
 
 async function status(dir: string): Promise<StatusJson> {
@@ -62,7 +62,7 @@ function kernelState(pid: number): string | null {
   if (!existsSync('/proc/self/stat')) return null;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name in parentheses may hold spaces; the state is the first field after it.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
 }
 
 /** Proposes until one is chosen, a bounded number of times; the last failure fails the test. */

@@ -34,8 +34,8 @@ async function fails(dir: string, args: string[], pattern: RegExp): Promise<void
   assert.notEqual(r.exitCode, 0, `${what} exited 0`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `${what}: one sentence, not a stack or a page: ${r.stderr}`);
-  assert.match(lines[0]!, /^paxos: \S.*[^\s]$/, what);
-  assert.match(lines[0]!, pattern, what);
+  assert.match(lines[0], /^paxos: \S.*[^\s]$/, what);
+  assert.match(lines[0], pattern, what);
 }
 
 /** The record as the cluster wrote it, read as a file: where a user (or a script) would find the pids. */

@@ -34,7 +34,7 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       for (const id of [firstDown, secondDown]) await c.waitDown(id);
       const live = c.ids().filter((id) => id !== firstDown && id !== secondDown);
       const withThree = await c.proposeUntilOk({
-        via: () => c.entry(live[0]!),
+        via: () => c.entry(live[0]),
         key: 'y',
         value: '1',
         timeoutMs: 10_000,
@@ -42,10 +42,10 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
       assert.ok(withThree.ok && withThree.value === '1', `3 of 5 is a majority: ${JSON.stringify(withThree)}`);
 
       // 3. A third one killed: two of five must not decide, and the refusal says why.
-      const thirdDown = live[2]!;
+      const thirdDown = live[2];
       c.kill(thirdDown);
       await c.waitDown(thirdDown);
-      const withTwo = await c.propose(live[0]!, 'z', '1', REFUSAL_TIMEOUT_MS);
+      const withTwo = await c.propose(live[0], 'z', '1', REFUSAL_TIMEOUT_MS);
       const problem = quorumRefusalProblem(withTwo, { clusterSize: 5, timeoutMs: REFUSAL_TIMEOUT_MS });
       assert.equal(problem, null, problem ?? '');
       console.log(`${protocol}: with 2 of 5 up the proposal was refused: ${withTwo.ok ? '' : withTwo.error}`);

@@ -259,7 +259,7 @@ function manifestArgs(): string[] {
   const text = readFileSync(join(dirname(bin), '..', 'templates', 'deploy', 'kubernetes.yaml'), 'utf8');
   const line = /^\s*args:\s*(\[.*\])\s*$/m.exec(text);
   assert.ok(line !== null, 'the StatefulSet has an args: [...] line');
-  return JSON.parse(line[1]!) as string[];
+  return JSON.parse(line[1]) as string[];
 }
 
 /** The HTTP status of a plain GET, from the client namespace. */
@@ -379,7 +379,7 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
       figures.failoverMs = await until(
         `the majority deciding with node-${leader} cut off`,
         30_000,
-        () => fromClient(nodeName(others[0]!), token, 'propose', 'p', 'majority'),
+        () => fromClient(nodeName(others[0]), token, 'propose', 'p', 'majority'),
         (r) => r.ok === true,
       );
     } finally {
@@ -606,7 +606,7 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     figures.adminFailoverMs = await until(
       `the majority deciding with node-${leader} cut off by the admin API`,
       ttlMs,
-      () => fromClient(nodeName(others[0]!), tokens.client, 'propose', 'q', 'majority'),
+      () => fromClient(nodeName(others[0]), tokens.client, 'propose', 'q', 'majority'),
       (r) => r.ok === true,
     );
     const during = fromClient(nodeName(leader), tokens.admin, 'admin-state') as { rules?: { partition?: unknown } };

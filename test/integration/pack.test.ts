@@ -48,7 +48,7 @@ test('npm pack, npm install -g into a temporary prefix, then paxos up, propose a
       timeout: 120_000,
     });
     assert.equal(pack.exitCode, 0, `npm pack failed: ${pack.stderr}`);
-    const packed = (JSON.parse(pack.stdout) as PackResult[])[0]!;
+    const packed = (JSON.parse(pack.stdout) as PackResult[])[0];
     assert.equal(packed.name, pkg.name);
     const files = new Set(packed.files.map((f) => f.path));
     for (const f of [

@@ -29,7 +29,7 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
           assert.equal(r.value, `v${round}.${i}`, 'the value chosen is the one proposed');
           if (protocol === 'multi') {
             assert.ok(r.slot !== undefined && !slots.has(r.slot), `a new slot each time, got #${r.slot}`);
-            slots.add(r.slot!);
+            slots.add(r.slot);
           }
         }
         c.kill(2);

@@ -28,7 +28,7 @@ async function upJson(dir: string, ...args: string[]): Promise<UpJson> {
   return JSON.parse((await succeeds(dir, 'up', ...args, '--detach', '--json')).stdout) as UpJson;
 }
 
-async function valueOf(dir: string, key: string): Promise<string | null> {
+async function valueOfKey(dir: string, key: string): Promise<string | null> {
   return (JSON.parse((await succeeds(dir, 'get', key, '--json')).stdout) as { value: string | null }).value;
 }
 
@@ -57,7 +57,7 @@ test('up, propose, down, up resumes with the value kept; a different -n or proto
       resumedUp.stdout,
       new RegExp(`^resumed 3 replicas from their data in ${join(dir, 'data')}: 1 value chosen$`, 'm'),
     );
-    assert.equal(await valueOf(dir, 'x'), '7');
+    assert.equal(await valueOfKey(dir, 'x'), '7');
     const again = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
       clusterSize: number;
       replicas: { port: number }[];
@@ -93,7 +93,7 @@ test('up, propose, down, up resumes with the value kept; a different -n or proto
       new RegExp(`^deleted ${join(dir, 'data')} \\(.*\\): manifest\\.json .*, node-1 .*, node-2 .*, node-3 .*$`, 'm'),
     );
     assert.doesNotMatch(fresh.stdout, /resumed/);
-    assert.equal(await valueOf(dir, 'x'), null, 'a fresh cluster starts empty');
+    assert.equal(await valueOfKey(dir, 'x'), null, 'a fresh cluster starts empty');
 
     const wipe = await succeeds(dir, 'down', '--wipe');
     assert.match(wipe.stdout, /^stopped the cluster of 1 replicas$/m);
@@ -125,8 +125,8 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
     assert.match(resumed.stdout, /^resumed 3 replicas from their data in .*: 2 values chosen$/m);
     for (const pid of orphans)
       assert.equal(isProcessAlive(pid), false, `replica pid ${pid} of the killed orchestrator still runs`);
-    assert.equal(await valueOf(dir, 'x'), '7');
-    assert.equal(await valueOf(dir, 'y'), '8');
+    assert.equal(await valueOfKey(dir, 'x'), '7');
+    assert.equal(await valueOfKey(dir, 'y'), '8');
 
     await succeeds(dir, 'kill', 'node-2');
     rmSync(join(dir, 'data', 'node-2'), { recursive: true, force: true });
@@ -141,7 +141,7 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
 
     // The other two are a majority: agreement and progress are intact, and node-2 stays down.
     await succeeds(dir, 'propose', 'z=9');
-    assert.equal(await valueOf(dir, 'x'), '7');
+    assert.equal(await valueOfKey(dir, 'x'), '7');
     const s = JSON.parse((await succeeds(dir, 'status', '--json')).stdout) as {
       replicas: { id: number; up: boolean }[];
     };
@@ -162,7 +162,7 @@ test('after the orchestrator is SIGKILLed, up resumes with nothing lost; a repli
       up.stdout,
       /^started without node-2, which refused its data; the other 2 of 3 voters are a majority$/m,
     );
-    assert.equal(await valueOf(dir, 'z'), '9');
+    assert.equal(await valueOfKey(dir, 'z'), '9');
   } finally {
     await cleanup(dir, orphans);
   }

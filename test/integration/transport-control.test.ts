@@ -107,7 +107,7 @@ test('pushed events reach the client in order', async () => {
   const events: unknown[] = [];
   c.onEvent((e) => events.push(e));
   await c.request({ op: 'echo', x: 0 }, 3000); // the server-side connection now exists
-  const conn = connections[connections.length - 1]!;
+  const conn = connections[connections.length - 1];
   for (let i = 0; i < 10; i++) conn.push({ type: 'tick', i });
   await waitFor('ten events', () => events.length === 10);
   assert.deepEqual(
@@ -137,7 +137,7 @@ test('pushes to a client that stops reading are dropped and counted, and the ser
   const known = connections.length;
   const socket = await rawControlClient();
   await waitFor('the server-side connection', () => connections.length > known);
-  const conn = connections[connections.length - 1]!;
+  const conn = connections[connections.length - 1];
   const before = server.counters.pushDropped;
   const event = { blob: 'x'.repeat(256 * 1024) };
   for (let i = 0; i < 200; i++) conn.push(event); // 50 MiB at a client that reads nothing
@@ -197,7 +197,7 @@ test('a request pending when the connection drops fails with a sentence', async 
   const c = await client();
   const pending = c.request({ op: 'hold' }, 10_000);
   await waitFor('the request to be held', () => held.length === 1);
-  const conn = connections[connections.length - 1]!;
+  const conn = connections[connections.length - 1];
   conn.close();
   await assert.rejects(pending, { message: 'the connection closed before an answer came' });
   for (const release of held) release();

@@ -83,50 +83,50 @@ test('a send to a peer not yet known is dropped and counted, never thrown', asyn
 
 test('a partition blocks the send and is healed; the receiving end enforces it too', async () => {
   const [a, b, c] = await Promise.all([1, 2, 3].map((id) => start(id)));
-  wire([a!, b!, c!]);
-  a!.transport.setFaults({ partition: [[1, 2], [3]] });
-  a!.transport.send(ping(1, 3, 1)); // cut off at the sender
-  a!.transport.send(ping(1, 2, 1));
-  await waitFor('1 -> 2 inside the group', () => b!.inbox.length === 1);
-  c!.transport.setFaults({ partition: [[1, 2]] }); // node-3 in no group: isolated
-  b!.transport.send(ping(2, 3, 2)); // node-2 has no rules; node-3 drops it on arrival
-  await waitFor('node-3 to drop the arrival', () => c!.transport.stats().dropped === 1);
-  a!.transport.setFaults({});
-  c!.transport.setFaults({});
-  a!.transport.send(ping(1, 3, 3));
-  b!.transport.send(ping(2, 3, 4));
-  await waitFor('traffic after the heal', () => c!.inbox.length === 2);
-  assert.deepEqual(ns(c!.inbox).sort(), [3, 4], 'nothing sent across the cut arrived');
-  assert.equal(a!.transport.stats().dropped, 1);
+  wire([a, b, c]);
+  a.transport.setFaults({ partition: [[1, 2], [3]] });
+  a.transport.send(ping(1, 3, 1)); // cut off at the sender
+  a.transport.send(ping(1, 2, 1));
+  await waitFor('1 -> 2 inside the group', () => b.inbox.length === 1);
+  c.transport.setFaults({ partition: [[1, 2]] }); // node-3 in no group: isolated
+  b.transport.send(ping(2, 3, 2)); // node-2 has no rules; node-3 drops it on arrival
+  await waitFor('node-3 to drop the arrival', () => c.transport.stats().dropped === 1);
+  a.transport.setFaults({});
+  c.transport.setFaults({});
+  a.transport.send(ping(1, 3, 3));
+  b.transport.send(ping(2, 3, 4));
+  await waitFor('traffic after the heal', () => c.inbox.length === 2);
+  assert.deepEqual(ns(c.inbox).sort(), [3, 4], 'nothing sent across the cut arrived');
+  assert.equal(a.transport.stats().dropped, 1);
 });
 
 test('drop rate 1 loses everything, a seeded 50% loses some but not all, delay still delivers', async () => {
   const [a, b] = await Promise.all([1, 2].map((id) => start(id)));
-  wire([a!, b!]);
-  a!.transport.setFaults({ dropRate: 1 });
-  for (let n = 0; n < 20; n++) a!.transport.send(ping(1, 2, n));
-  assert.equal(a!.transport.stats().dropped, 20);
-  a!.transport.setFaults({ dropRate: 0.5 });
-  for (let n = 100; n < 300; n++) a!.transport.send(ping(1, 2, n));
-  const { sent } = a!.transport.stats();
+  wire([a, b]);
+  a.transport.setFaults({ dropRate: 1 });
+  for (let n = 0; n < 20; n++) a.transport.send(ping(1, 2, n));
+  assert.equal(a.transport.stats().dropped, 20);
+  a.transport.setFaults({ dropRate: 0.5 });
+  for (let n = 100; n < 300; n++) a.transport.send(ping(1, 2, n));
+  const { sent } = a.transport.stats();
   assert.ok(sent > 0 && sent < 200, `sent ${sent} of 200`);
-  await waitFor('the survivors', () => b!.inbox.length === sent);
-  a!.transport.setFaults({ delayMs: { min: 5, max: 30 } });
-  for (let n = 1000; n < 1020; n++) a!.transport.send(ping(1, 2, n));
-  await waitFor('delayed messages', () => ns(b!.inbox).filter((n) => n >= 1000).length === 20);
+  await waitFor('the survivors', () => b.inbox.length === sent);
+  a.transport.setFaults({ delayMs: { min: 5, max: 30 } });
+  for (let n = 1000; n < 1020; n++) a.transport.send(ping(1, 2, n));
+  await waitFor('delayed messages', () => ns(b.inbox).filter((n) => n >= 1000).length === 20);
 });
 
 test('a message larger than the frame limit is dropped at the sender; the link stays up', async () => {
   const [a, b] = await Promise.all([1, 2].map((id) => start(id)));
-  wire([a!, b!]);
-  a!.transport.send(ping(1, 2, 1, '字'.repeat(MAX_FRAME_BYTES / 2))); // under the limit in characters, over it in bytes
-  a!.transport.send(ping(1, 2, 2, 'y'.repeat(MAX_FRAME_BYTES / 4)));
-  a!.transport.send(ping(1, 2, 3, 'z'.repeat(MAX_FRAME_BYTES / 4)));
-  await waitFor('the messages that fit', () => b!.inbox.length === 2);
-  assert.deepEqual(ns(b!.inbox), [2, 3]);
-  assert.equal(a!.transport.stats().dropped, 1);
-  assert.equal(b!.transport.stats().invalid, 0);
-  assert.ok(a!.log.some((l) => /larger than the/.test(l)));
+  wire([a, b]);
+  a.transport.send(ping(1, 2, 1, '字'.repeat(MAX_FRAME_BYTES / 2))); // under the limit in characters, over it in bytes
+  a.transport.send(ping(1, 2, 2, 'y'.repeat(MAX_FRAME_BYTES / 4)));
+  a.transport.send(ping(1, 2, 3, 'z'.repeat(MAX_FRAME_BYTES / 4)));
+  await waitFor('the messages that fit', () => b.inbox.length === 2);
+  assert.deepEqual(ns(b.inbox), [2, 3]);
+  assert.equal(a.transport.stats().dropped, 1);
+  assert.equal(b.transport.stats().invalid, 0);
+  assert.ok(a.log.some((l) => /larger than the/.test(l)));
 });
 
 test('a link redials a peer that restarted on the same port', async () => {
@@ -192,20 +192,20 @@ function unusedPort(): Promise<number> {
 test('the peer table is the whole membership: a replica that joined (id beyond the bootstrap size) is reached, a removed one is dropped', async () => {
   const [a, b] = await Promise.all([start(1), start(2)]);
   const joined = await start(5);
-  wire([a!, b!, joined]);
-  a!.transport.send(ping(1, 5, 1));
+  wire([a, b, joined]);
+  a.transport.send(ping(1, 5, 1));
   await waitFor('node-5 hears node-1', () => joined.inbox.length === 1);
   // The registry pushes the table without node-2 (removed): its link closes, and nothing more is sent to it.
-  a!.transport.setPeers(
+  a.transport.setPeers(
     new Map([
-      [1, { host: '127.0.0.1', port: a!.transport.port }],
+      [1, { host: '127.0.0.1', port: a.transport.port }],
       [5, { host: '127.0.0.1', port: joined.transport.port }],
     ]),
   );
-  const dropped = a!.transport.stats().dropped;
-  a!.transport.send(ping(1, 2, 2));
-  a!.transport.send(ping(1, 5, 3));
+  const dropped = a.transport.stats().dropped;
+  a.transport.send(ping(1, 2, 2));
+  a.transport.send(ping(1, 5, 3));
   await waitFor('node-5 hears node-1 again', () => joined.inbox.length === 2);
-  assert.equal(a!.transport.stats().dropped, dropped + 1);
-  assert.deepEqual(ns(b!.inbox, 1), []);
+  assert.equal(a.transport.stats().dropped, dropped + 1);
+  assert.deepEqual(ns(b.inbox, 1), []);
 });

@@ -61,8 +61,8 @@ test('a key the search gives up on does not mask a violation on another key', ()
       ['x', 'unknown'],
     ],
   );
-  assert.equal(r.keys[1]!.steps, 5_000);
-  assert.equal(r.steps, r.keys[0]!.steps + 5_000);
+  assert.equal(r.keys[1].steps, 5_000);
+  assert.equal(r.steps, r.keys[0].steps + 5_000);
 });
 
 test('the hard key alone is unknown, not a pass, under the default budget', () => {
@@ -86,7 +86,7 @@ test('a key that needs more than the first short try is resumed, not restarted',
       ['x', true],
     ],
   );
-  assert.equal(r.keys[1]!.steps, alone.steps);
+  assert.equal(r.keys[1].steps, alone.steps);
 });
 
 test('every key is checked and every violating key named, smallest first', () => {
@@ -113,7 +113,7 @@ test('every key is checked and every violating key named, smallest first', () =>
     ],
   );
   assert.match(r.ok === false ? r.reason : '', /^key y: .*; also not linearizable: k3$/);
-  assert.equal(r.keys[2]!.reason, undefined);
+  assert.equal(r.keys[2].reason, undefined);
 });
 
 test('a spent time budget gives unknown, never a pass', () => {

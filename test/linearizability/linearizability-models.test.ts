@@ -177,7 +177,7 @@ function memoisedOracle<S, I, O>(model: Model<S, I, O>, history: readonly Operat
     if (failed.has(memo)) return false;
     const earliestReturn = Math.min(...left.map((h) => h.returnTime));
     for (let i = 0; i < history.length; i++) {
-      const h = history[i]!;
+      const h = history[i];
       if (placed[i] || earliestReturn < h.callTime) continue;
       const r = model.step(state, h.input, h.output);
       if (!r.ok) continue;
@@ -258,7 +258,7 @@ function realOutputs<S, I extends { key: string }, O>(
   kind: OpKind<S, I, O>,
   planned: readonly Planned<I>[],
 ): Map<number, O> {
-  const order = planned.map((_, i) => i).sort((a, b) => planned[a]!.effectTime - planned[b]!.effectTime || a - b);
+  const order = planned.map((_, i) => i).sort((a, b) => planned[a].effectTime - planned[b].effectTime || a - b);
   const states = new Map<string, S>();
   const outputs = new Map<number, O>();
   for (const i of order) {
@@ -290,7 +290,7 @@ function randomSmallHistory<S, I extends { key: string }, O>(
     const base = { clientId: p.clientId, input: p.input, callTime: p.callTime };
     history.push(
       p.fate === 'completed'
-        ? { ...base, output: outputs.get(i)!, returnTime: p.returnTime }
+        ? { ...base, output: outputs.get(i), returnTime: p.returnTime }
         : { ...base, returnTime: OPEN },
     );
   });
@@ -298,10 +298,10 @@ function randomSmallHistory<S, I extends { key: string }, O>(
 }
 
 function spoilOne<S, I, O>(random: Random, kind: OpKind<S, I, O>, history: Operation<I, O>[]): Operation<I, O>[] {
-  const completed = history.map((_, i) => i).filter((i) => history[i]!.output !== undefined);
+  const completed = history.map((_, i) => i).filter((i) => history[i].output !== undefined);
   if (completed.length === 0) return history;
   const i = random.pick(completed);
-  const h = history[i]!;
+  const h = history[i];
   const spoiled = kind.spoil(random, h.input, h.output!);
   if (spoiled === undefined) return history;
   const copy = [...history];
@@ -348,7 +348,7 @@ const appendKind: OpKind<readonly string[], AppendInput, AppendOutput> = {
     if (input.op === 'append' || !('list' in output)) return undefined;
     const list = [...output.list];
     if (list.length >= 2 && random.chance(0.5)) {
-      [list[0], list[1]] = [list[1]!, list[0]!];
+      [list[0], list[1]] = [list[1], list[0]];
       return { list };
     }
     return random.chance(0.5) && list.length > 0 ? { list: list.slice(0, -1) } : { list: [...list, '99'] };

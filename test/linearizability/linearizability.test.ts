@@ -232,7 +232,7 @@ test('a random valid history passes; the same with a read of a never-written val
     const i = history.findIndex((h) => h.input.op === 'get');
     if (i >= 0) {
       const mutated = [...history];
-      mutated[i] = { ...history[i]!, output: { value: 'never-written' } };
+      mutated[i] = { ...history[i], output: { value: 'never-written' } };
       bad(mutated);
     }
   }

@@ -66,7 +66,7 @@ test('a write reports the lazy records that rode along with it first, and only o
   log.appendLazy(['lazy']);
   log.append(['own'], () => undefined);
   assert.deepEqual(j.take().entries, [{ k: 'kept', records: ['lazy'] }], 'reported before it is durable');
-  pending[0]!(null);
+  pending[0](null);
   assert.deepEqual(j.take().entries, [{ k: 'persists', records: ['lazy', 'own'] }]);
 });
 

@@ -43,7 +43,7 @@ test('held messages get node:seq ids, leave only when delivered, and a dropped o
       ['1:2', 1, 3, 'prepare', '1.1', 1],
     ],
   );
-  assert.equal(listed.messages[0]!.text, 'node-1 → node-2 prepare (1.1) from #1');
+  assert.equal(listed.messages[0].text, 'node-1 → node-2 prepare (1.1) from #1');
   // All or none: one unknown id and nothing is delivered.
   assert.deepEqual(holding.deliver(['1:1', '1:9']), { done: [], missing: ['1:9'] });
   assert.equal(sent.length, 0);
@@ -69,7 +69,7 @@ test(`the hold queue keeps at most ${MAX_HELD} messages and says so when it drop
   const l = holding.list(10);
   assert.deepEqual([l.total, l.droppedFull, l.messages.length], [MAX_HELD, 5, 10]);
   assert.equal(lines.length, 1);
-  assert.match(lines[0]!, /10000 messages are held/);
+  assert.match(lines[0], /10000 messages are held/);
   holding.deliver('all');
   holding.send(prepare(3));
   assert.equal(holding.list().total, 1);

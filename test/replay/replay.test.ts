@@ -79,7 +79,7 @@ for (const protocol of ['multi', 'basic'] as const) {
     const replayed = new Set(report.checks.chosen.map((c) => `${c.instance} ${c.value}`));
     for (const r of released) assert.ok(replayed.has(r), `released ${r} is chosen in the replay`);
     const instances = new Set(report.checks.chosen.map((c) => c.instance));
-    for (const r of released) instances.delete(r.split(' ')[0]!);
+    for (const r of released) instances.delete(r.split(' ')[0]);
     assert.ok(instances.size <= 2, `replay learned few values nobody released: ${[...instances].join(', ')}`);
   });
 }
@@ -104,7 +104,7 @@ test('one changed input is caught as a divergence at its node, no earlier than t
   const recorded = record('multi', 7);
   assert.equal(replayRecordings(recordingsOf(recorded.texts)).ok, true, 'untouched, it replays');
   const { name, lines, at } = chosenRequest(recorded);
-  lines[at] = lines[at]!.replace(/"value":"([^"]*)"/, '"value":"$1-tampered"');
+  lines[at] = lines[at].replace(/"value":"([^"]*)"/, '"value":"$1-tampered"');
   const texts = recorded.texts;
   const report = replayRecordings(recordingsOf(texts));
   assert.equal(report.ok, false);
@@ -192,10 +192,10 @@ test('the checks across replicas catch split values, forged messages, lost recor
   );
   const v = checks.finish().violations;
   assert.equal(v.length, 4, v.join('\n'));
-  assert.match(v[0]!, /^agreement: node-2 learned x=2 for 1, but node-1 learned x=1/);
-  assert.match(v[1]!, /^recovery: node-1 incarnation 2 recovered record 2 as \{"t":"c"\}/);
-  assert.match(v[2]!, /^messages: node-2 took .* from node-1, whose replayed core never sent it/);
-  assert.match(v[3]!, /^replies: node-2 answered set y ok \(5 in slot 4\)/);
+  assert.match(v[0], /^agreement: node-2 learned x=2 for 1, but node-1 learned x=1/);
+  assert.match(v[1], /^recovery: node-1 incarnation 2 recovered record 2 as \{"t":"c"\}/);
+  assert.match(v[2], /^messages: node-2 took .* from node-1, whose replayed core never sent it/);
+  assert.match(v[3], /^replies: node-2 answered set y ok \(5 in slot 4\)/);
 });
 
 test('what a log cut short by a kill cannot show is unverified, not a violation', () => {
@@ -255,7 +255,7 @@ test('an input log coalesces ticks, stops at its cap with one capped line, and r
     );
     assert.deepEqual(rec.steps[0], { t: 'ticks', count: 40 });
     assert.equal(said.length, 1, said.join('\n'));
-    assert.match(said[0]!, /stopped recording inputs after 6 lines/);
+    assert.match(said[0], /stopped recording inputs after 6 lines/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

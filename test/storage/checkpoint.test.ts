@@ -56,8 +56,8 @@ function history(): { before: MultiRecord[]; snapshot: unknown[]; retained: Mult
   const retained: MultiRecord[] = [
     { t: 'round', round: 1 },
     { t: 'promise', ballot: B(1, 1) },
-    { t: 'accept', ballot: B(1, 1), entries: [entries[4]!] },
-    { t: 'chosen', entries: [entries[4]!] },
+    { t: 'accept', ballot: B(1, 1), entries: [entries[4]] },
+    { t: 'chosen', entries: [entries[4]] },
   ];
   return { before, snapshot, retained };
 }

@@ -151,7 +151,7 @@ test('corrupted: a flipped byte in an acknowledged record is refused, naming the
   const { dir, log } = healthyDir();
   const bytes = readFileSync(log);
   const offset = encodeFrame(logHeader(0, OWNER)).length + encodeFrame(RECORDS[0]).length;
-  bytes[offset + 20]! ^= 0x10;
+  bytes[offset + 20] ^= 0x10;
   writeFileSync(log, bytes);
   await assert.rejects(
     start(dir),
@@ -353,11 +353,11 @@ test('a directory deleted, or its identity changed, under a running replica stop
     await storage.close();
     assert.equal(lost.length, 1, change);
     assert.match(
-      lost[0]!,
+      lost[0],
       /^node-2's (data directory|identity|log in) .* while it ran.*; node-2 stops so it does not vote on what it may not remember$/,
       change,
     );
-    assert.ok(!lost[0]!.includes('\n'));
+    assert.ok(!lost[0].includes('\n'));
   }
 });
 

@@ -97,7 +97,7 @@ test('appends made during an fsync wait for it, then go out in one write and one
   await Promise.all(later);
   assert.equal(file.writes.length, 2);
   assert.equal(file.syncs, 2);
-  assert.deepEqual(decodeLog(file.writes[1]!, 'x').records, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  assert.deepEqual(decodeLog(file.writes[1], 'x').records, [{ n: 1 }, { n: 2 }, { n: 3 }]);
   assert.deepEqual(resolved, [0, 1, 2, 3]);
 });
 

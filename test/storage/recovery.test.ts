@@ -73,7 +73,7 @@ function assertRefused(outcome: Outcome & { path: string }, offset: number, labe
 
 function flipBit(bytes: Buffer, bit: number): Buffer {
   const copy = Buffer.from(bytes);
-  copy[bit >> 3]! ^= 1 << (bit & 7);
+  copy[bit >> 3] ^= 1 << (bit & 7);
   return copy;
 }
 
@@ -106,7 +106,7 @@ test('every truncation of the last record recovers exactly the acknowledged pref
     } else {
       assert.equal(outcome.logLines.length, 1, `cut at ${cut}`);
       assert.ok(
-        outcome.logLines[0]!.includes(outcome.path) && outcome.logLines[0]!.includes(`at byte ${ACKED_BYTES.length}`),
+        outcome.logLines[0].includes(outcome.path) && outcome.logLines[0].includes(`at byte ${ACKED_BYTES.length}`),
         outcome.logLines[0],
       );
     }

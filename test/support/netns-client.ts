@@ -13,9 +13,9 @@ const [host, port, tokenFile, op, key, value] = process.argv.slice(2);
 if (tokenFile !== undefined) await ask(tokenFile);
 
 async function ask(tokenFile: string): Promise<void> {
-  const secret = readFileSync(tokenFile, 'utf8').split('\n')[0]!.trim();
+  const secret = readFileSync(tokenFile, 'utf8').split('\n')[0].trim();
   try {
-    const client = await connectControl({ host: host!, port: Number(port), secret, timeoutMs: 3000 });
+    const client = await connectControl({ host: host, port: Number(port), secret, timeoutMs: 3000 });
     const request =
       op?.startsWith('{') === true
         ? (JSON.parse(op) as Record<string, unknown>)

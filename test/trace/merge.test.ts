@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { readTrace, type TraceEvent } from '../../src/trace/format.js';
 import { mergeParts, parsePart } from '../../src/trace/merge.js';
 
-const lines = (...events: object[]) => events.map((e, i) => JSON.stringify({ seq: i + 1, ...e })).join('\n') + '\n';
+const lines = (...events: object[]) => `${events.map((e, i) => JSON.stringify({ seq: i + 1, ...e })).join('\n')}\n`;
 const T0 = 1_700_000_000_000;
 
 // Two replicas' parts and the orchestrator's: wire ids are large and sender-specific, as live.ts makes them.

@@ -83,10 +83,10 @@ export function registerBench(program: Command, setExit: (code: number) => void)
           );
         const { runSoak } = await import('../services/bench-soak.js');
         const result = await runSoak({
-          protocol: o.protocol[0]!,
-          nodes: o.nodes[0]!,
-          concurrency: concurrency[0]!,
-          valueSize: o.valueSize[0]!,
+          protocol: o.protocol[0],
+          nodes: o.nodes[0],
+          concurrency: concurrency[0],
+          valueSize: o.valueSize[0],
           keys: o.keys,
           length: o.soak,
           interval: o.interval,

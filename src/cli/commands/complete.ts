@@ -79,7 +79,7 @@ export async function complete(program: Command, words: readonly string[]): Prom
   if (cmd === undefined) return [];
   if (cmd.commands.length > 0) return completeSubcommand(cmd as Command, prior.slice(1), current);
   const options = cmd.options.filter((o) => !o.hidden);
-  const previous = prior.at(-1)!;
+  const previous = prior.at(-1);
   const takingValue = options.find((o) => (o.long === previous || o.short === previous) && (o.required || o.optional));
   if (takingValue !== undefined && prior.length > 1) {
     const values = flagValues(cmd.name(), takingValue.long ?? '');
@@ -116,7 +116,7 @@ async function completeSubcommand(cmd: Command, prior: readonly string[], curren
   if (sub === undefined) return [];
   if (current.startsWith('-'))
     return match([...sub.options.filter((o) => !o.hidden).map((o) => o.long ?? ''), '--help'].filter((x) => x !== ''));
-  const previous = prior.at(-1)!;
+  const previous = prior.at(-1);
   if (sub.options.some((o) => o.long === previous && (o.required || o.optional))) return [];
   if (cmd.name() !== 'scenario' || sub.name() !== 'run') return [];
   // The scenario service (and the live runner it brings) only for the one place that lists scenarios.

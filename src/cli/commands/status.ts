@@ -80,13 +80,13 @@ export function renderStatus(s: ClusterStatus): string {
       String(r.port),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return [
     head,
     ...(multi ? [describeMembership(membershipSummary(s))] : []),
     ...rows.map((row) =>
       row
-        .map((c, i) => c.padEnd(widths[i]!))
+        .map((c, i) => c.padEnd(widths[i]))
         .join('  ')
         .trimEnd(),
     ),

@@ -6,7 +6,7 @@
  * through a bounded set, so the application state stops growing early and any
  * later growth is what the replicas keep beyond it.
  */
-import { lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentile } from '../../bench/load.js';
 import { type IntervalLoad, type SoakLength, SoakLoad } from '../../bench/soak.js';
@@ -219,7 +219,7 @@ export function diskBytes(dirs: readonly string[]): number {
         `the replicas' data directories hold more than ${MAX_DISK_ENTRIES} entries, too many to measure`,
       );
     const path = pending.pop()!;
-    let stat;
+    let stat: Stats;
     try {
       stat = lstatSync(path);
     } catch {
@@ -323,7 +323,7 @@ function formatRow(
     mb(r.peakRssBytes),
     mb(r.diskBytes),
   ];
-  const line = (xs: string[]) => xs.map((x, i) => x.padStart(WIDTHS[i]!)).join(' ');
+  const line = (xs: string[]) => xs.map((x, i) => x.padStart(WIDTHS[i])).join(' ');
   const row = `${line(cells)}${r.partial ? ' (partial)' : ''}${r.failed > 0 ? ` ${r.failed} failed` : ''}`;
   if (config === null) return row;
   const keys = config.keys === null ? 'a new write-once key per value' : `${config.keys} keys`;

@@ -386,7 +386,7 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
       if (floor === null) {
         // Once per run, on the first cluster while it is idle: the disk its replicas write to, the loopback they talk over.
         o.progress?.("measuring the floor: fsyncs beside the replicas' data, WebSocket round trips on loopback");
-        floor = await measureFloor({ near: dirname(target.dataDirs[0]!) });
+        floor = await measureFloor({ near: dirname(target.dataDirs[0]) });
         if (!o.json) o.print(describeFloor(floor));
       }
       for (const valueSize of o.valueSizes) {
@@ -453,7 +453,7 @@ export function formatRow(r: BenchRow, header: boolean): string {
     `${r.peakRssMb} MB`,
   ];
   const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8];
-  const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i]!)).join(' ');
+  const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i])).join(' ');
   return header ? `${line(COLUMNS)}\n${line(cells)}` : line(cells);
 }
 

@@ -97,7 +97,7 @@ export function pickReplica(status: ClusterStatus, via: number | undefined): num
   const up = status.replicas.filter((r) => r.up);
   if (up.length === 0) throw new OperatingError(`no quorum: 0 of ${status.clusterSize} nodes are up`);
   const leader = up.find((r) => r.status?.view.role === 'leader' && !r.isolated);
-  return (leader ?? up.find((r) => !r.isolated) ?? up[0]!).id;
+  return (leader ?? up.find((r) => !r.isolated) ?? up[0]).id;
 }
 
 /** How much longer than the replica's own deadline the client waits for its answer: the answer, or its reason, travels back. */

@@ -41,11 +41,11 @@ export function renderHeld(list: HeldList): string {
         m.value !== null ? showText(m.value) : '-',
       ]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows)
       lines.push(
         r
-          .map((cell, i) => cell.padEnd(widths[i]!))
+          .map((cell, i) => cell.padEnd(widths[i]))
           .join('  ')
           .trimEnd(),
       );
@@ -63,7 +63,7 @@ export function renderHeld(list: HeldList): string {
 /** `delivered 1:1 (node-1 → node-2 prepare (1.1) from #0)`, or `delivered 4 messages: 1:1, 1:2, 2:1, 3:1`. */
 export function releasedLine(verb: string, done: readonly HeldMessage[]): string {
   if (done.length === 0) return `nothing was held, so nothing was ${verb}`;
-  if (done.length === 1) return `${verb} ${done[0]!.id} (${done[0]!.text})`;
+  if (done.length === 1) return `${verb} ${done[0].id} (${done[0].text})`;
   const shown = done
     .slice(0, 10)
     .map((m) => m.id)
@@ -76,6 +76,6 @@ export function tickLine(ticks: readonly TickResult[], count: number): string {
   const times = count === 1 ? 'once' : `${count} times`;
   const fresh = ticks.reduce((n, t) => n + t.newlyHeld, 0);
   const held = ticks.reduce((n, t) => n + t.held, 0);
-  const who = ticks.length === 1 ? `node-${ticks[0]!.node}` : ticks.map((t) => `node-${t.node}`).join(', ');
+  const who = ticks.length === 1 ? `node-${ticks[0].node}` : ticks.map((t) => `node-${t.node}`).join(', ');
   return `${who} ticked ${times}${ticks.length > 1 ? ' each' : ''}: ${fresh} new ${fresh === 1 ? 'message' : 'messages'} held (${held} held ${ticks.length > 1 ? 'in all' : 'there'})`;
 }

@@ -51,7 +51,7 @@ export function runTraceCommand(o: TraceCommandOptions): void {
   const shown = selectWindow(events, window).events;
   if (events.length > 0 && shown.length === 0) {
     throw new UsageError(
-      `--from and --to select no events; ${source} has seq ${events[0]!.seq} to ${events.at(-1)!.seq}`,
+      `--from and --to select no events; ${source} has seq ${events[0].seq} to ${events.at(-1)!.seq}`,
     );
   }
   const outputs = diagramsAsked(o, source, events, window);
@@ -192,7 +192,7 @@ export function summarize(events: readonly TraceEvent[], file: string): TraceSum
     firstSeq: events[0]?.seq ?? null,
     lastSeq: events.at(-1)?.seq ?? null,
     clock: clockOf(events),
-    timeFrom: events.length > 0 ? timeOf(events[0]!) : null,
+    timeFrom: events.length > 0 ? timeOf(events[0]) : null,
     timeTo: events.length > 0 ? timeOf(events.at(-1)!) : null,
     replicas: selectWindow(events).nodes,
     byEvent,

@@ -57,6 +57,12 @@ export interface Victory {
   readonly maxSlot: number;
   /** A stop-sign of this epoch among them: the leader finishes the log up to it and proposes nothing after. */
   readonly stopSlot: number | null;
+  /**
+   * The highest slot a promise showed a value accepted at, beyond the stop-sign too. Apply may refuse that
+   * stop-sign (an expired, duplicate or reused command); then the epoch goes on, and every value accepted after
+   * it may be chosen already: the leader must re-propose those, never new ones, in those slots.
+   */
+  readonly acceptedThrough: number;
 }
 
 /**
@@ -68,12 +74,12 @@ export function victoryOf(c: Phase1, rules: Rules, isStopSign: (v: LogValue) => 
   const adopted = rules.ignoreAcceptedValues ? new Map<number, AcceptedEntry>() : highestAccepted(c.promises);
   const decided = mostDecided(c.promises);
   const decidedFloor = Math.max(c.fromSlot, decided.commitIndex);
-  let maxSlot = decidedFloor - 1;
-  for (const p of c.promises.values()) for (const e of p.accepted) maxSlot = Math.max(maxSlot, e.slot);
+  let acceptedThrough = decidedFloor - 1;
+  for (const p of c.promises.values()) for (const e of p.accepted) acceptedThrough = Math.max(acceptedThrough, e.slot);
   // A stop-sign of this epoch that may be chosen ends what this leader proposes: it finishes the log up to it and no further.
-  const stopSlot = rules.twoChangesInFlight ? null : firstStopSign(adopted, decidedFloor, maxSlot, isStopSign);
-  if (stopSlot !== null) maxSlot = stopSlot;
-  return { adopted, decided, decidedFloor, maxSlot, stopSlot };
+  const stopSlot = rules.twoChangesInFlight ? null : firstStopSign(adopted, decidedFloor, acceptedThrough, isStopSign);
+  const maxSlot = stopSlot ?? acceptedThrough;
+  return { adopted, decided, decidedFloor, maxSlot, stopSlot, acceptedThrough };
 }
 
 /** The first slot in `from..to` whose highest accepted value is a stop-sign of this epoch, or null. */

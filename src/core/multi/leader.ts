@@ -65,6 +65,8 @@ export class Leadership {
    * Null while there is none, or once apply refused the one there.
    */
   private stopSlot: number | null;
+  /** Phase 1's outcome beyond `stopSlot`, re-proposed if apply refuses that stop-sign; null when nothing lies beyond. */
+  private afterStop: { readonly victory: Victory; readonly quorum: readonly NodeId[] } | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -138,9 +140,16 @@ export class Leadership {
    * accepted at the highest ballot there, every hole a no-op, so the log has no gaps.
    */
   repropose(v: Victory, quorum: readonly NodeId[]): void {
+    if (v.stopSlot !== null && v.acceptedThrough > v.stopSlot && !this.ctx.rules.overwriteAfterRefusedStopSign)
+      this.afterStop = { victory: v, quorum };
+    this.reproposeSlots(v, quorum, v.decidedFloor, v.maxSlot);
+  }
+
+  /** Phase 2 of phase 1's outcome for `from..to`: the adopted value where there is one, a no-op in every hole. */
+  private reproposeSlots(v: Victory, quorum: readonly NodeId[], from: number, to: number): void {
     const { ctx } = this;
     const epoch = ctx.epochs.membership.epoch;
-    for (let slot = v.decidedFloor; slot <= v.maxSlot; slot++) {
+    for (let slot = from; slot <= to; slot++) {
       const found = v.adopted.get(slot);
       const value = found ? found.value : NOOP;
       ctx.out.events.push({
@@ -320,7 +329,33 @@ export class Leadership {
   appliedAndStillLeading(slot: number): void {
     if (this.stopSlot !== slot || this.ctx.rules.stallAfterRefusedStopSign) return;
     this.stopSlot = null;
+    this.reproposeAfterRefusedStop(slot);
     this.drainQueue();
+  }
+
+  /**
+   * Phase 1 showed values accepted after the stop-sign apply has now refused:
+   * the epoch goes on through them, and any may be chosen, so they are
+   * proposed again in their slots (up to the next stop-sign among them, which
+   * may end the epoch in turn) before anything new.
+   */
+  private reproposeAfterRefusedStop(stopSlot: number): void {
+    const after = this.afterStop;
+    this.afterStop = null;
+    if (after === null) return;
+    const { victory: v, quorum } = after;
+    let to = v.acceptedThrough;
+    for (let s = stopSlot + 1; s <= v.acceptedThrough; s++) {
+      const e = v.adopted.get(s);
+      if (e !== undefined && this.ctx.epochs.isStopSign(e.value)) {
+        to = s;
+        this.stopSlot = s;
+        if (s < v.acceptedThrough) this.afterStop = after;
+        break;
+      }
+    }
+    this.reproposeSlots(v, quorum, stopSlot + 1, to);
+    this.nextSlot = Math.max(this.nextSlot, to + 1);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface Rules {
   readonly staleLeaderKeepsLeading: boolean;
   /** A leader whose stop-sign was refused by apply stops proposing for good (breaks: liveness). */
   readonly stallAfterRefusedStopSign: boolean;
+  /** After a refused stop-sign, new values go where phase 1 found values accepted (breaks: a chosen value is kept). */
+  readonly overwriteAfterRefusedStopSign: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -88,6 +90,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     staleLeaderKeepsLeading: b.staleLeaderKeepsLeading === true,
     rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
+    overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),

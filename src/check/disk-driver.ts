@@ -1,11 +1,13 @@
 /**
- * What the disk nemesis needs of the cluster it damages, as one small seam:
+ * What the disk nemesis needs of the cluster it damages, as one small seam
+ * beside driver.ts's NemesisDriver (what the other faults need, which a
+ * cluster on other hosts also offers): the disk nemesis touches data
+ * directories on this machine, so only a local cluster has this one. It can
  * crash a replica, start it again from its data (and hear the sentence with
  * which it refuses damaged data), cut the network into groups and heal it,
  * find a replica's data directory, and bring a refused replica back as an
  * operator would. The orchestrator implementation below serves a cluster
- * started by `paxos up` on this machine; a driver for replicas on other hosts
- * can implement the same interface.
+ * started by `paxos up` on this machine.
  */
 import type { ClusterClient } from '../cluster/client.js';
 import { dataDirOf } from '../cluster/home.js';
@@ -14,7 +16,7 @@ import { addOn, removeOn } from '../cluster/membership-changes.js';
 /** How a start from the replica's own data went. */
 export type StartOutcome = { readonly started: true } | { readonly started: false; readonly sentence: string };
 
-export interface NemesisDriver {
+export interface DiskDriver {
   /** SIGKILL; resolves once the process is gone, so its data may be touched. */
   crash(node: number): Promise<void>;
   /** Starts the replica from its data; a replica that refuses its data is an outcome, not an error. */
@@ -32,7 +34,7 @@ export interface NemesisDriver {
 /** How long the replacement's removal and addition may take each (the new replica's catch-up included). */
 const REPLACE_TIMEOUT_MS = 20_000;
 
-export class OrchestratorDriver implements NemesisDriver {
+export class OrchestratorDiskDriver implements DiskDriver {
   constructor(
     private readonly cluster: ClusterClient,
     /** The cluster's PAXOS_HOME, where `paxos up` keeps each replica's data. */
