@@ -346,7 +346,8 @@ async function finalReads(o: CheckOptions, workload: Workload, cluster: CheckDri
       const node = up[(seq + attempt) % up.length];
       const done = await workload.runOne({
         process: 0,
-        session: `chk-${runId}-final`,
+        // Numbered by the replica asked: each try is a new command (a read), never a retry of one.
+        session: '',
         seq: ++seq,
         node,
         op: 'get',

@@ -1,7 +1,9 @@
 /**
  * The clients of `paxos check`: each one a Jepsen process with its own
  * session, one operation at a time, over the same control API `paxos
- * propose` and `paxos get` use. Writes carry unique values; reads go through
+ * propose` and `paxos get` use. In Multi-Paxos odd clients register a
+ * session first (and again when told it was evicted), as a client library
+ * does; even ones leave the numbering to the replica they ask. Writes carry unique values; reads go through
  * consensus. What each client learns is recorded exactly: ok, fail (never
  * sent, or refused by a replica) or info (sent, no answer or "unknown").
  */
@@ -17,7 +19,7 @@ export interface WorkloadOptions {
   readonly clients: number;
   readonly keys: number;
   readonly seed: number;
-  /** Each client's session name is unique to this run. */
+  /** Names this run (Basic: each odd client's session name is made from it). */
   readonly runId: string;
   /** How long a replica keeps trying one operation; the client waits a little longer for the answer. */
   readonly opTimeoutMs: number;
@@ -64,13 +66,22 @@ export class Workload {
   private async clientLoop(process: number): Promise<void> {
     const random = new Random(this.o.seed * 1000 + process);
     // Odd clients bring their own session; even ones leave the numbering to the replica they ask.
-    const session = process % 2 === 1 ? `chk-${this.o.runId}-c${process}` : '';
+    const own = process % 2 === 1;
+    let session = own && this.o.protocol === 'basic' ? `chk-${this.o.runId}-c${process}` : '';
     for (let seq = 1; seq <= MAX_OPS_PER_CLIENT && !this.stopped; seq++) {
       const nodes = this.o.candidates();
       if (nodes.length === 0) {
         await sleep(50);
         seq--;
         continue;
+      }
+      if (own && session === '' && this.o.protocol === 'multi') {
+        session = await this.register(process, random.pick(nodes));
+        if (session === '') {
+          await sleep(50);
+          seq--;
+          continue;
+        }
       }
       const done = await this.runOne({
         process,
@@ -80,8 +91,26 @@ export class Workload {
         ...this.drawOp(random, process, seq),
       });
       this.opsDone++;
+      // Its session is gone for good: the next operation registers a new one (this one's outcome is as recorded).
+      if (done.code === 'session-evicted' && this.o.protocol === 'multi') session = '';
       // A replica that refuses connections is down: hammering it would only fill the history with the same failure.
       if (done.code === 'unreachable') await sleep(100);
+    }
+  }
+
+  /** Multi: registers a session through `node`; '' when it cannot now (the caller tries again). */
+  private async register(process: number, node: number): Promise<string> {
+    try {
+      const conn = await this.connection(process, node);
+      const reply = (await conn.request(
+        { op: 'register', timeoutMs: this.o.opTimeoutMs },
+        this.o.opTimeoutMs + ANSWER_GRACE_MS,
+      )) as Reply;
+      return reply.ok && reply.value !== null ? reply.value : '';
+    } catch {
+      // No answer: a session registered all the same is simply never used, and the table evicts it in time.
+      this.connections.delete(`${process}/${node}`);
+      return '';
     }
   }
 

@@ -18,6 +18,7 @@ export interface ResolvedConfig {
   readonly maxBatchEntries: number;
   readonly maxInflightSlots: number;
   readonly maxPendingRequests: number;
+  readonly maxSessions: number;
   readonly sessionHorizonSlots: number;
   readonly maxRequestTimeoutTicks: number;
   readonly snapshotEverySlots: number;
@@ -32,6 +33,7 @@ export const DEFAULTS = {
   maxBatchEntries: 256,
   maxInflightSlots: 4096,
   maxPendingRequests: 20000,
+  maxSessions: 1024,
   sessionHorizonSlots: 65536,
   maxRequestTimeoutTicks: 60_000,
   snapshotEverySlots: 10_000,
@@ -62,6 +64,7 @@ export function resolveConfig(config: CoreConfig): ResolvedConfig {
     maxBatchEntries: config.maxBatchEntries ?? DEFAULTS.maxBatchEntries,
     maxInflightSlots: config.maxInflightSlots ?? DEFAULTS.maxInflightSlots,
     maxPendingRequests: config.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
+    maxSessions: config.maxSessions ?? DEFAULTS.maxSessions,
     sessionHorizonSlots: config.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots,
     maxRequestTimeoutTicks: config.maxRequestTimeoutTicks ?? DEFAULTS.maxRequestTimeoutTicks,
     snapshotEverySlots: config.snapshotEverySlots ?? DEFAULTS.snapshotEverySlots,

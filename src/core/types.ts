@@ -24,7 +24,13 @@ export type Command =
    * (compare-and-set). Chosen and applied, it is the stop-sign of that epoch;
    * naming an epoch that is no longer current, it is refused and changes nothing.
    */
-  | ConfigCommand;
+  | ConfigCommand
+  /**
+   * Multi: open a client session. Chosen in the log, it numbers the session by
+   * its slot, the same at every replica; the client's later commands carry
+   * that number and their own sequence numbers.
+   */
+  | { readonly op: 'register' };
 
 export interface ConfigCommand {
   readonly op: 'config';
@@ -34,7 +40,7 @@ export interface ConfigCommand {
 
 /** The key a command reads or writes; a configuration change has none of its own, and answers under `config`. */
 export function commandKey(c: Command): string {
-  return c.op === 'config' ? 'config' : c.key;
+  return c.op === 'config' ? 'config' : c.op === 'register' ? 'session' : c.key;
 }
 
 /**
@@ -54,6 +60,12 @@ export interface ClientRequest {
   readonly requestId: string;
   readonly command: Command;
   readonly identity: CommandIdentity;
+  /**
+   * The replica numbered it in its own incarnation's session (the client
+   * brought none): only this replica ever sends it. Any other identity must
+   * belong to a registered session.
+   */
+  readonly ownSession?: boolean;
   /** How long the client waits; the replica answers (ok, refused or unknown) before then. Default: the core's requestTimeoutTicks. */
   readonly timeoutTicks?: number;
 }
@@ -86,8 +98,10 @@ export type FailureCode =
   | 'no-leader'
   /** The deadline passed with a majority reachable (duelling proposers, a slow leader). */
   | 'timeout'
-  /** Chosen too long after it was proposed: the session table no longer tells whether it was applied before. */
+  /** Numbered at or below what its session forgot: not applied now, and whether an earlier copy was can no longer be told. */
   | 'expired'
+  /** The session is not held (evicted to make room, or never registered): not applied, and never will be; register again. */
+  | 'session-evicted'
   /** The identity was already used for a different command: a client bug, refused rather than applied. */
   | 'identity-reused'
   /** A configuration change named an epoch that another change had already ended. */
@@ -235,6 +249,8 @@ export interface PlantedBugs {
   readonly quorumHalf?: boolean;
   /** Multi: the session table is ignored, so a retried command is applied again. */
   readonly applyDuplicates?: boolean;
+  /** Multi: a request of a session the table no longer holds opens it again and is applied, as the old slot horizon did after it forgot. */
+  readonly applyEvictedSessions?: boolean;
   /** Multi: a promise says nothing was decided, while it leaves out the slots the acceptor compacted. */
   readonly promiseHidesCompacted?: boolean;
   /** Multi: a snapshot compacts every vote the replica holds, not only those of slots known chosen. */
@@ -302,12 +318,20 @@ export interface CoreConfig {
   /** Most client requests queued at one replica; more are refused with a clear error. */
   readonly maxPendingRequests?: number;
   /**
-   * Multi: a command is applied only if it is chosen within this many slots of
-   * the commit point its proposer saw; the session table remembers applied
-   * commands for this many slots, so a retry inside the horizon is never
-   * applied twice and one outside it is answered "unknown", never applied.
+   * Multi: a command of a replica's own session (one numbered by the replica
+   * for a client that brought no session) is applied only if it is chosen
+   * within this many slots of the commit point the replica saw when it made
+   * it, and the table remembers it for this many slots: only that replica
+   * ever sends it, always with that commit point, so a late copy is refused
+   * (answered unknown), never applied twice.
    */
   readonly sessionHorizonSlots?: number;
+  /**
+   * Multi: client sessions the replicated table holds; registering one more
+   * evicts the least recently used, and a request of an evicted session is
+   * refused ("session evicted"), never applied.
+   */
+  readonly maxSessions?: number;
   /**
    * Multi: a replica snapshots its applied state and compacts its log once
    * this many slots were applied since its last snapshot.

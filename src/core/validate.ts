@@ -38,6 +38,7 @@ export function isValue(x: unknown): x is string {
 function isCommand(x: unknown): x is Command {
   if (isObj(x) && x.op === 'config')
     return isCount(x.fromEpoch) && Array.isArray(x.voters) && votersProblem(x.voters) === null;
+  if (isObj(x) && x.op === 'register') return true;
   if (!isObj(x) || !isKey(x.key)) return false;
   if (x.op === 'get') return true;
   return x.op === 'set' && isValue(x.value);

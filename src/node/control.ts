@@ -6,6 +6,7 @@
 
 import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import { votersProblem } from '../core/membership.js';
+import { isSessionNumber } from '../core/multi/sessions.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
@@ -26,6 +27,13 @@ export type ControlRequest =
   | ({ readonly op: 'get'; readonly key: string } & CommandOptions)
   /** Multi: replace the configuration of epoch `fromEpoch` by `voters` (membership change), through the same path as propose. */
   | ({ readonly op: 'reconfigure'; readonly fromEpoch: number; readonly voters: readonly number[] } & CommandOptions)
+  /**
+   * Multi: open a client session, chosen in the log; the reply's value is its
+   * number. A client that retries its commands (through any replica) sends
+   * them as (that session, its own seq) and registers again when told
+   * `session-evicted`.
+   */
+  | ({ readonly op: 'register' } & Pick<CommandOptions, 'timeoutMs'>)
   | { readonly op: 'status' }
   /** The key-value state as this replica has applied it (multi) or learned it (basic), for checking convergence. */
   | { readonly op: 'kv' }
@@ -77,6 +85,10 @@ export function parseControlRequest(x: unknown): ControlRequest {
         voters: r.voters as number[],
         ...parseCommandOptions(r),
       };
+    case 'register': {
+      const { timeoutMs } = parseCommandOptions({ timeoutMs: r.timeoutMs });
+      return { op: 'register', ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    }
     case 'status':
     case 'subscribe':
     case 'kv':
@@ -203,6 +215,8 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
       );
     case 'reconfigure':
       return runCommand(ctx, configCommand(ctx, req), req);
+    case 'register':
+      return runCommand(ctx, { op: 'register' }, req);
     case 'status':
       return { status: ctx.replica.status() };
     case 'kv': {
@@ -272,6 +286,12 @@ async function runCommand(
 ): Promise<(ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string })) & { latencyMs: number }> {
   const started = performance.now();
   const identity = o.session !== undefined && o.seq !== undefined ? { session: o.session, seq: o.seq } : undefined;
+  // Multi: a name of the client's own would be taken for a replica's own session, which only that replica may send
+  // (its horizon rule is safe only then). Basic Paxos keeps no sessions: a retry there learns the chosen value.
+  if (identity !== undefined && !isSessionNumber(identity.session) && ctx.replica.status().view.protocol === 'multi')
+    throw new ControlError(
+      'a session is the number a register request answered with; register one first, or send no session',
+    );
   const reply = await ctx.replica.requestAsync(command, {
     ...(identity ? { identity } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),

@@ -221,13 +221,21 @@ export class Replica {
     if (this.queuedRequests >= MAX_QUEUED_REQUESTS)
       return refuse('overloaded', `node-${this.opts.id} has ${this.queuedRequests} requests queued; try again later`);
     const identity = o.identity ?? this.nextIdentity();
+    // Numbered in this incarnation's own session: only this replica sends it, so it needs no registered session.
+    const ownSession = identity.session === this.opts.session;
     const tickMs = this.opts.tickMs ?? 10;
     const timeoutTicks = o.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(o.timeoutMs / tickMs));
     this.waiting.set(requestId, { command, onReply });
     this.queuedRequests++;
     this.enqueue({
       type: 'request',
-      request: { requestId, command, identity, ...(timeoutTicks !== undefined ? { timeoutTicks } : {}) },
+      request: {
+        requestId,
+        command,
+        identity,
+        ...(ownSession ? { ownSession } : {}),
+        ...(timeoutTicks !== undefined ? { timeoutTicks } : {}),
+      },
     });
   }
 

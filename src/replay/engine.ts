@@ -115,7 +115,7 @@ export function kindOf(input: Input<PeerMessage>): string {
   if (input.type === 'message') return `message ${input.message.type} from node-${input.message.from}`;
   if (input.type === 'request') {
     const c = input.request.command;
-    return `request ${c.op}${c.op === 'config' ? '' : ` ${c.key}`}`;
+    return `request ${c.op}${c.op === 'config' || c.op === 'register' ? '' : ` ${c.key}`}`;
   }
   return input.type;
 }

@@ -18,6 +18,7 @@ export function describeReply(protocol: Protocol, command: Command, reply: Clien
     return `${to}: failed${typeof error === 'string' ? ` (${error})` : ''}`;
   }
   if (command.op === 'config') return `${to}: voters ${reply.value} from slot ${(reply.slot ?? 0) + 1}`;
+  if (command.op === 'register') return `${to}: session ${reply.value}`;
   const shown = `${command.key}=${reply.value ?? 'nil'}`;
   if (command.op === 'get' || reply.value === command.value) return `${to}: ${shown}`;
   // Basic Paxos answers a proposal for a key chosen earlier with the chosen value; in Multi-Paxos a

@@ -61,7 +61,6 @@ interface LiveNode {
   /** Lazy records queued and not yet written: what a crash now loses. */
   kept: unknown[];
   /** Numbers the identities of this incarnation's client commands. */
-  requestSeq: number;
   /** The records the current incarnation started from, from its journal. */
   startedFrom: number | null;
   /** Whether it has written anything since the cluster started. */
@@ -244,17 +243,20 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
    * one control connection, in order, so the next read finds it queued.
    */
   async request(id: number, command: Command, own?: CommandIdentity): Promise<void> {
-    const r = this.up(id);
-    const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    this.up(id);
     const req =
       command.op === 'set'
         ? { op: 'propose', key: command.key, value: command.value }
         : command.op === 'get'
           ? { op: 'get', key: command.key }
-          : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
+          : command.op === 'register'
+            ? { op: 'register' }
+            : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
     this.cluster!.stepRequest(
       id,
-      { ...req, ...identity, timeoutMs: CLIENT_TIMEOUT_MS },
+      // Without `as`, no identity: the replica numbers it in its own incarnation's session, which only it ever sends.
+      // With one, the control API takes it only as a registered session's number (a Multi rule of the sessions).
+      { ...req, ...(own !== undefined ? { session: own.session, seq: own.seq } : {}), timeoutMs: CLIENT_TIMEOUT_MS },
       CLIENT_TIMEOUT_MS + 5000,
     ).catch(() => undefined);
     await this.settle();
@@ -426,7 +428,6 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       incarnation: r.incarnation + 1,
       expectedIn: 0,
       kept: [],
-      requestSeq: 0,
       startedFrom: null,
     });
     await this.settle();
@@ -543,5 +544,5 @@ const EXPLICIT_REFUSED =
   'explicit write completion (option persisted explicit, persisted) needs the scripted disk: real disks finish writes on their own, so run this scenario with --sim';
 
 function newNode(id: number): LiveNode {
-  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], requestSeq: 0, startedFrom: null, wrote: false };
+  return { id, up: true, incarnation: 1, expectedIn: 0, kept: [], startedFrom: null, wrote: false };
 }

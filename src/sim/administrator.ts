@@ -13,8 +13,6 @@ import { describeCommand, type SimNode, type World } from './events.js';
 
 export class Administrator<M extends PeerMessage> {
   private readonly random: Random;
-  private readonly session: string;
-  private seq = 0;
   private busy = false;
   /** Configuration changes asked for. */
   changesAsked = 0;
@@ -28,7 +26,6 @@ export class Administrator<M extends PeerMessage> {
     seed: number,
   ) {
     this.random = new Random((seed ^ 0x5eed5) >>> 0);
-    this.session = `admin-${this.random.int(0, 2 ** 30).toString(36)}`;
   }
 
   /** The administrator's first turn, a moment into the run. */
@@ -153,7 +150,10 @@ export class Administrator<M extends PeerMessage> {
     const live = change.voters.concat(world.latestVoters()).filter((id) => world.nodes[id - 1]?.replica != null);
     if (live.length === 0) return done(false);
     const node = world.nodes[this.random.pick(live) - 1]!;
-    const identity = { session: this.session, seq: ++this.seq };
+    const replica = node.replica;
+    if (replica === null) return done(false);
+    // Numbered by the replica asked, as `paxos add` and `paxos remove` leave it: a change is never retried elsewhere.
+    const identity = replica.nextIdentity();
     const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
     this.changesAsked++;
     this.asked.push(change);
@@ -161,7 +161,7 @@ export class Administrator<M extends PeerMessage> {
     world.checker.noteConfigProposed(commandId(identity), change);
     world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
     const life = node.life;
-    node.replica!.request(command, { identity, timeoutMs: 1500 }, (reply) => {
+    replica.request(command, { identity, timeoutMs: 1500 }, (reply) => {
       if (!life.alive) return done(false);
       world.noteAndTrace(
         `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,

@@ -1,12 +1,13 @@
 /**
- * The simulated clients: each opens a session (or none, like `paxos propose`),
- * proposes and reads through a replica's request API, retries with the same
- * identity elsewhere, and records every operation in the history that is
+ * The simulated clients: each registers a session (or brings none, like
+ * `paxos propose`), proposes and reads through a replica's request API,
+ * retries with the same identity elsewhere, registers again when told its
+ * session was evicted, and records every operation in the history that is
  * checked for linearizability at the end. They draw from their own random
  * stream.
  */
 
-import { commandId } from '../core/multi/sessions.js';
+import { commandId, commandText } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
 import {
@@ -25,7 +26,8 @@ type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime:
 
 /** One logical operation of a client: one identity, however many attempts it takes. */
 export interface ClientOp {
-  readonly identity: CommandIdentity | null;
+  /** Its identity in the client's session (null: the replica numbers it); a new one only when a refusal proved the old one never applied. */
+  identity: CommandIdentity | null;
   readonly command: Command;
   readonly history: HistoryOp;
   attempts: number;
@@ -35,18 +37,30 @@ export interface ClientOp {
   lastIdentity?: CommandIdentity;
   /** Some attempt may have taken effect (sent and not answered, or answered "unknown"): a refusal no longer settles it. */
   maybeApplied: boolean;
+  /** Multi: the slot its ok answer said it was applied at; any later ok for its identity must say the same. */
+  appliedSlot?: number;
   done: boolean;
 }
 
 interface SimClient {
   readonly id: number;
   /**
-   * A client with its own session retries with the same identity, elsewhere
-   * (as `paxos check` does); one without (null) is like `paxos propose`: the
-   * replica it asks numbers the command in that replica's own session, and it
-   * does not retry.
+   * A client with a session retries with the same identity, elsewhere (as
+   * `paxos check` does); one without is like `paxos propose`: the replica it
+   * asks numbers the command in that replica's own session, and it does not
+   * retry. In Multi-Paxos the session is registered through the log first,
+   * and again after it was evicted; Basic Paxos has no sessions to register,
+   * so there the client's own name serves.
    */
-  readonly session: string | null;
+  readonly withSession: boolean;
+  /** The session its operations are numbered in: null before it registered one, or once told it was evicted. */
+  session: string | null;
+  /** The last number used in `session`. */
+  seq: number;
+  /** A registration is under way. */
+  registering: boolean;
+  /** Registration attempts so far (never reset), so a stale deadline or answer is told from the live one's. */
+  registrations: number;
   issued: number;
   current: ClientOp | null;
   settleOpsLeft: number;
@@ -64,6 +78,9 @@ interface SentRequest {
   answers: number;
 }
 
+/** Client ids of twins in the history start above every real client's. */
+const TWIN_CLIENTS = 100_000;
+
 /** A request is late when its replica is still the same incarnation this long after the deadline it was given. */
 const ANSWER_SLACK_MS = 1500;
 
@@ -76,6 +93,14 @@ export class SimClients<M extends PeerMessage> {
   private readonly sent: SentRequest[] = [];
   /** Value ids of operations a refusal settled (taken out of the history): none may ever be chosen. */
   private readonly refused: { id: string; what: string }[] = [];
+  /** Value ids of requests refused because their session was evicted: chosen perhaps, but none may ever be applied. */
+  private readonly evicted: { id: string; what: string }[] = [];
+  /** The command answered ok under each identity (Multi, reused identities): no other may be. */
+  private readonly okCommands = new Map<string, { text: string; what: string }>();
+  /** Identities a twin was sent under: a value id names two commands there, so refusals are judged by the history. */
+  private readonly twinned = new Set<string>();
+  /** Twins sent so far: each gets a client id of its own in the history, as the concurrent writer it is. */
+  private twins = 0;
   /** Value ids of writes answered ok: each must be chosen. */
   private readonly acknowledged: { id: string; what: string }[] = [];
   /**
@@ -97,9 +122,19 @@ export class SimClients<M extends PeerMessage> {
     const { opts } = this.world;
     const clientCount = opts.proposers?.length ?? opts.clients ?? 4;
     for (let id = 1; id <= clientCount; id++) {
-      const session =
-        id % 2 === 1 || opts.proposers !== undefined ? `c${id}-${this.random.int(0, 2 ** 30).toString(36)}` : null;
-      this.clients.push({ id, session, issued: 0, current: null, settleOpsLeft: opts.opsAfterHeal ?? 2 });
+      const withSession = id % 2 === 1 || opts.proposers !== undefined;
+      const name = withSession ? `c${id}-${this.random.int(0, 2 ** 30).toString(36)}` : null;
+      this.clients.push({
+        id,
+        withSession,
+        session: opts.protocol === 'basic' ? name : null,
+        seq: 0,
+        registering: false,
+        registrations: 0,
+        issued: 0,
+        current: null,
+        settleOpsLeft: opts.opsAfterHeal ?? 2,
+      });
       this.world.schedule(this.random.int(0, 30), { kind: 'client', client: id });
     }
   }
@@ -115,7 +150,9 @@ export class SimClients<M extends PeerMessage> {
 
   /** The clients still waiting, named. */
   stuck(): string[] {
-    return this.clients.filter((c) => c.settleOpsLeft > 0 || c.current !== null).map((c) => `client ${c.id}`);
+    return this.clients
+      .filter((c) => c.settleOpsLeft > 0 || c.current !== null)
+      .map((c) => `client ${c.id}${c.registering ? ' (registering a session)' : ''}`);
   }
 
   get completed(): number {
@@ -132,15 +169,66 @@ export class SimClients<M extends PeerMessage> {
     const { world } = this;
     if (op !== undefined) {
       // An attempt that got no answer in time may still take effect: retry with the same identity.
-      if (op.done || c.current !== op || op.attempts !== attempt) return;
+      // While it registers a new session, the old identity is not retried: its session is gone.
+      if (op.done || c.current !== op || op.attempts !== attempt || c.registering) return;
       op.maybeApplied = true;
       return this.retryOrGiveUp(c, op);
     }
-    if (c.current !== null) return;
+    if (c.current !== null || c.registering) return;
     if (world.settled && c.settleOpsLeft === 0) return;
     if (!world.settled && world.now > world.settleAtMs - 50) return;
+    if (c.withSession && c.session === null) return this.register(c, null);
     if (world.settled) c.settleOpsLeft--;
     this.issue(c);
+  }
+
+  /**
+   * Registers a session (Multi) through any replica, as a client library
+   * does before its first command and after it was told its session was
+   * evicted; then starts its next operation, or sends `op` again under the
+   * new session when a refusal proved its old identity never applied. A
+   * registration that fails or gets no answer is simply asked for again:
+   * one that was chosen all the same only leaves a session nobody uses,
+   * which the table evicts in its turn.
+   */
+  private register(c: SimClient, op: ClientOp | null): void {
+    const { world } = this;
+    const attempt = ++c.registrations;
+    c.registering = true;
+    const r = this.random;
+    const nodeId = world.membershipChanges ? r.pick(this.targets()) : r.int(1, world.opts.clusterSize);
+    const waitMs = world.settled ? world.settleAtMs + world.livenessBoundMs() - world.now : r.int(200, 800);
+    // As for an operation: a replica that refused to start from a damaged disk refuses connections, so the client
+    // asks again at once (after the heal, waiting the whole liveness bound on it would leave the client unregistered).
+    const timeoutMs = world.diskOut(nodeId) ? Math.min(waitMs, 10) : waitMs;
+    const retry = () => {
+      if (c.registrations !== attempt || !c.registering) return;
+      c.registrations++; // Whatever comes of this attempt now is stale.
+      this.world.schedule(r.int(5, 60), { kind: 'call', fn: () => this.register(c, op) });
+    };
+    world.schedule(timeoutMs + 50, { kind: 'call', fn: retry });
+    const node = world.nodes[nodeId - 1];
+    world.noteAndTrace(`client ${c.id} → node-${nodeId} register a session`);
+    if (node?.replica == null) return;
+    const life = node.life;
+    const req = this.track(`client ${c.id}'s registration (attempt ${attempt})`, nodeId, life, timeoutMs);
+    // Numbered in the replica's own session: a registration is never retried elsewhere (a new one is asked for).
+    const identity = node.replica.nextIdentity();
+    world.checker.noteProposed('session', world.adapter.commandValueId(identity, ''));
+    node.replica.request({ op: 'register' }, { identity, timeoutMs }, (reply) => {
+      this.answered(req);
+      if (!life.alive || c.registrations !== attempt) return;
+      world.noteAndTrace(
+        `client ${c.id} ← node-${nodeId} ${reply.ok ? `session ${reply.value}` : `${reply.outcome} (${reply.code})`}`,
+      );
+      if (!reply.ok || reply.value === null) return retry();
+      c.registering = false;
+      c.session = reply.value;
+      c.seq = 0;
+      if (op === null || op.done || c.current !== op) return this.world.schedule(0, { kind: 'client', client: c.id });
+      op.identity = { session: c.session, seq: ++c.seq };
+      this.attempt(c, op);
+    });
   }
 
   private issue(c: SimClient): void {
@@ -152,7 +240,7 @@ export class SimClients<M extends PeerMessage> {
     // With identity reuse on (swarm), some values carry NUL and other odd bytes, so a twin command can collide with them.
     const odd = this.reusing() && this.habits!.chance(0.3) ? '\u0000\u00ff\u2028' : '';
     const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}${odd}` } : { op: 'get', key };
-    const identity = c.session === null ? null : { session: c.session, seq: c.issued };
+    const identity = c.session === null ? null : { session: c.session, seq: ++c.seq };
     const history = {
       clientId: c.id,
       input: command as KvInput,
@@ -174,8 +262,11 @@ export class SimClients<M extends PeerMessage> {
    * Identity reuse (swarm, switched per seed): another command under the
    * identity of `op`, built so that a naive encoding of both is the same
    * bytes (a key that swallows the value's head at a NUL), sent to the
-   * replica `op` is waiting at, now or a while later. It must never be
-   * answered ok: the identity belongs to `op`'s command.
+   * replica `op` is waiting at, now or a while later. Whichever of the two
+   * is chosen first under the identity is applied, and only that one may be
+   * answered ok (the other is refused as a reused identity): the twin is a
+   * client's write like any other, kept in the history (open until answered),
+   * so whatever it did shows in the reads.
    */
   private sendTwin(c: SimClient, op: ClientOp): void {
     const h = this.habits!;
@@ -203,15 +294,43 @@ export class SimClients<M extends PeerMessage> {
           `client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`,
         );
         const req = this.track(what, nodeId, node.life, 1000);
-        node.replica.request(twin, { identity: op.identity, timeoutMs: 1000 }, (reply) => {
+        const identity = op.identity;
+        this.twinned.add(commandId(identity));
+        world.checker.noteProposed(commandKey(twin), world.adapter.commandValueId(identity, ''));
+        const history = {
+          clientId: TWIN_CLIENTS + ++this.twins,
+          input: twin as KvInput,
+          callTime: world.now,
+          returnTime: Infinity,
+        } as HistoryOp;
+        this.history.push(history);
+        const life = node.life;
+        node.replica.request(twin, { identity, timeoutMs: 1000 }, (reply) => {
           this.answered(req);
-          if (reply.ok)
-            throw new InvariantViolation(
-              `exactly-once: ${what} was answered ok at node-${nodeId}: another command's identity`,
-            );
+          if (!life.alive) return;
+          world.noteAndTrace(
+            `client ${c.id} ← node-${nodeId} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`} (the reused identity)`,
+          );
+          if (reply.ok) {
+            this.noteOk(identity, twin, what);
+            history.output = { value: reply.value };
+            history.returnTime = world.now;
+          } else if (reply.outcome === 'refused') this.history.splice(this.history.indexOf(history), 1);
         });
       },
     });
+  }
+
+  /** One identity, one command answered ok: a second command answered ok under it was applied under a used identity. */
+  private noteOk(identity: CommandIdentity, command: Command, what: string): void {
+    const id = commandId(identity);
+    const text = commandText(command);
+    const first = this.okCommands.get(id);
+    if (first === undefined) this.okCommands.set(id, { text, what });
+    else if (first.text !== text)
+      throw new InvariantViolation(
+        `exactly-once: ${what} was answered ok under ${id}, which ${first.what} was answered ok under: two commands applied under one identity`,
+      );
   }
 
   private track(what: string, node: NodeId, life: { readonly alive: boolean }, timeoutMs: number): SentRequest | null {
@@ -325,9 +444,14 @@ export class SimClients<M extends PeerMessage> {
         );
         node.replica.request(op.command, { identity, timeoutMs: 1000 }, (reply) => {
           this.answered(req);
-          if (node.life.alive)
-            world.noteAndTrace(
-              `client ${c.id} ← node-${nodeId} ${reply.ok ? 'ok' : `${reply.outcome} (${reply.code})`} (the late retry)`,
+          if (!node.life.alive) return;
+          world.noteAndTrace(
+            `client ${c.id} ← node-${nodeId} ${reply.ok ? `ok${reply.slot === undefined ? '' : ` at slot ${reply.slot}`}` : `${reply.outcome} (${reply.code})`} (the late retry)`,
+          );
+          // A retry answered ok was applied where the first answer said, or it was applied twice.
+          if (reply.ok && op.appliedSlot !== undefined && reply.slot !== op.appliedSlot)
+            throw new InvariantViolation(
+              `exactly-once: client ${c.id}'s ${describeCommand(op.command)} as ${commandId(identity)} was answered ok at slot ${op.appliedSlot}, and its late retry at node-${nodeId} ok at slot ${reply.slot}: applied twice`,
             );
         });
       },
@@ -341,6 +465,9 @@ export class SimClients<M extends PeerMessage> {
       op.done = true;
       op.history.output = { value: reply.value };
       op.history.returnTime = world.now;
+      if (world.opts.protocol === 'multi' && reply.slot !== undefined) op.appliedSlot = reply.slot;
+      if (this.reusing() && op.lastIdentity !== undefined)
+        this.noteOk(op.lastIdentity, op.command, `client ${c.id}'s ${describeCommand(op.command)}`);
       world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
       // Basic: a set answered ok reports the key's chosen value, its own or an earlier one; only its own says it was chosen.
       const own = world.opts.protocol === 'multi' || (op.command.op === 'set' && reply.value === op.command.value);
@@ -354,6 +481,8 @@ export class SimClients<M extends PeerMessage> {
       return this.next(c, op);
     }
     world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
+    if (reply.code === 'session-evicted') return this.onEvicted(c, op, reply.outcome);
+    if (reply.code === 'identity-reused') return this.onIdentityReused(c, op);
     if (reply.outcome === 'unknown') op.maybeApplied = true;
     if (c.current !== op) return;
     if (reply.outcome === 'refused' && !op.maybeApplied && !world.settled) {
@@ -368,6 +497,49 @@ export class SimClients<M extends PeerMessage> {
       return this.next(c, op);
     }
     this.retryOrGiveUp(c, op);
+  }
+
+  /**
+   * Its session is gone for good: the client registers a new one. Refused,
+   * the operation never applied under its old identity (and never will), so
+   * it is sent again under the new session; otherwise an earlier attempt may
+   * have applied it, and resending it under a new identity could apply it
+   * twice, so its outcome stays unknown and the client moves on.
+   */
+  private onEvicted(c: SimClient, op: ClientOp, outcome: 'refused' | 'unknown'): void {
+    if (outcome === 'unknown') op.maybeApplied = true;
+    if (op.identity !== null && c.session === op.identity.session) c.session = null;
+    if (c.current !== op || op.done) return;
+    if (outcome === 'refused' && !op.maybeApplied && op.lastIdentity !== undefined) {
+      this.evicted.push({
+        id: this.valueId(op, op.lastIdentity),
+        what: `client ${c.id}'s ${describeCommand(op.command)} as ${commandId(op.lastIdentity)}`,
+      });
+      if (c.session !== null) {
+        op.identity = { session: c.session, seq: ++c.seq };
+        return this.attempt(c, op);
+      }
+      if (!c.registering) return this.register(c, op);
+      // Another registration is already under way: this operation is settled as never applied, and leaves the history.
+      op.done = true;
+      this.history.splice(this.history.indexOf(op.history), 1);
+      c.current = null;
+      return;
+    }
+    op.done = true; // Its outcome stays unknown: the op stays open in the history forever.
+    this.next(c, op);
+  }
+
+  /**
+   * Another command took (or waits under) its identity: retrying under it can
+   * never apply this one, so the client stops. Never applied if no attempt
+   * may have been; otherwise its outcome stays unknown.
+   */
+  private onIdentityReused(c: SimClient, op: ClientOp): void {
+    if (c.current !== op || op.done) return;
+    op.done = true;
+    if (!op.maybeApplied) this.history.splice(this.history.indexOf(op.history), 1);
+    this.next(c, op);
   }
 
   private retryOrGiveUp(c: SimClient, op: ClientOp): void {
@@ -386,6 +558,10 @@ export class SimClients<M extends PeerMessage> {
   private next(c: SimClient, op: ClientOp): void {
     if (c.current !== op) return;
     c.current = null;
+    // A client library restarted (swarm): it registers anew, and its old session is left for the table to evict.
+    const churn = this.world.swarm?.sessionChurnRate ?? 0;
+    if (c.session !== null && this.world.opts.protocol === 'multi' && churn > 0 && this.habits?.chance(churn))
+      c.session = null;
     this.world.schedule(this.random.int(5, 60), { kind: 'client', client: c.id });
   }
 
@@ -411,11 +587,20 @@ export class SimClients<M extends PeerMessage> {
     const chosen = new Set<string>();
     for (const v of this.world.checker.chosenByDefinition.values()) chosen.add(v.valueId);
     for (const r of this.refused)
-      if (chosen.has(r.id))
+      if (chosen.has(r.id) && !this.twinned.has(r.id))
         throw new InvariantViolation(`refused means never chosen: ${r.what} was refused, but ${r.id} was chosen`);
     for (const a of this.acknowledged)
       if (!chosen.has(a.id))
         throw new InvariantViolation(`ok means chosen: ${a.what} was answered ok, but ${a.id} was never chosen`);
+    const applied = this.world.appliedCommands();
+    if (applied === null) return;
+    for (const e of this.evicted) {
+      const slot = applied.get(e.id);
+      if (slot !== undefined)
+        throw new InvariantViolation(
+          `session evicted means never applied: ${e.what} was refused as evicted, but the chosen log applies ${e.id} at slot ${slot}`,
+        );
+    }
   }
 
   /** The history against the protocol's model: throws on a violation, notes an undecided search. */

@@ -67,6 +67,12 @@ export interface World<M extends PeerMessage> {
   /** A new replica with an empty disk and the next id. */
   addNode(): SimNode;
   crash(node: SimNode, where?: string): void;
+  /**
+   * Multi: the commands the chosen log applies (by value id, at which slot),
+   * replayed by the simulator's own session rules as far as the log is
+   * chosen without a gap; null for Basic Paxos.
+   */
+  appliedCommands(): ReadonlyMap<string, number> | null;
   /** The voters of the latest configuration any replica has entered. */
   latestVoters(): NodeId[];
   /** The time every client gets after the heal. */
@@ -79,5 +85,6 @@ export interface World<M extends PeerMessage> {
 
 export function describeCommand(c: Command): string {
   if (c.op === 'config') return `change epoch ${c.fromEpoch} to voters ${c.voters.join(',')}`;
+  if (c.op === 'register') return 'register a session';
   return c.op === 'set' ? `set ${c.key}=${c.value}` : `get ${c.key}`;
 }

@@ -32,32 +32,45 @@ export interface ChosenByDefinition {
 
 interface Command {
   readonly base: number;
+  readonly session: string;
+  readonly register: boolean;
   readonly set: { readonly key: string; readonly value: string } | null;
 }
+
+/** A registered session's name is the slot of its registration; a replica's own session's name is never a number. */
+const isNumber = (session: string) => /^[1-9][0-9]*$/.test(session);
 
 const formatBallot = (b: { round: number; node: number }) => `${b.round}.${b.node}`;
 
 export class SnapshotChecker {
-  /** Every command ever proposed in an accept, by its id: what a chosen id means. */
+  /** Every command ever proposed in an accept, by its slot and ballot: what was chosen there. */
   private readonly commands = new Map<string, Command>();
   /** Per node, per slot, the highest ballot it durably accepted there. */
   private readonly durableVotes = new Map<NodeId, Map<number, { round: number; node: number }>>();
 
   constructor(
     private readonly chosen: ChosenByDefinition,
-    private readonly horizonSlots: number,
+    private readonly limits: { readonly horizonSlots: number; readonly maxSessions: number },
   ) {}
 
   /** Learns what each id in an accept stands for (ids are unique per command, so the first sighting is enough). */
   onSend(m: MultiMessage): void {
-    if (m.type === 'accept') for (const e of m.entries) this.noteValue(e.value);
+    if (m.type === 'accept') for (const e of m.entries) this.noteValue(e.value, e.slot, m.ballot);
     if (m.type === 'promise') this.checkPromise(m);
   }
 
-  private noteValue(v: LogValue): void {
-    if (v.kind !== 'cmd' || this.commands.has(v.id)) return;
+  private noteValue(v: LogValue, slot: number, ballot: { round: number; node: number }): void {
+    if (v.kind !== 'cmd') return;
     const c = v.command;
-    this.commands.set(v.id, { base: v.base, set: c.op === 'set' ? { key: c.key, value: c.value } : null });
+    // A ballot's leader proposes one value per slot: the pair names the command even when a client reused its identity.
+    const at = `${slot}|${formatBallot(ballot)}`;
+    if (this.commands.has(at)) return;
+    this.commands.set(at, {
+      base: v.base,
+      session: v.identity.session,
+      register: c.op === 'register',
+      set: c.op === 'set' ? { key: c.key, value: c.value } : null,
+    });
   }
 
   /** `node` durably entered an epoch starting at `startSlot`: what it held from there on was the ended epoch's, and is gone. */
@@ -72,7 +85,7 @@ export class SnapshotChecker {
     ballot: { round: number; node: number },
     entries: readonly { slot: number; value: LogValue }[],
   ): void {
-    for (const e of entries) this.noteValue(e.value);
+    for (const e of entries) this.noteValue(e.value, e.slot, ballot);
     const slots = entries.map((e) => e.slot);
     let votes = this.durableVotes.get(node);
     if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
@@ -109,7 +122,11 @@ export class SnapshotChecker {
     }
     for (const [key, value] of kv)
       if (!expected.kv.has(key)) this.fail(node, s.slot, `key ${key}=${value} is set by no chosen command`);
-    const sessions = new Map(s.sessions.map((e) => [commandId(e), e.slot]));
+    const held = s.sessions.map((h) => `${h.session}@${h.lastSlot}`).join(',');
+    const heldByLog = [...expected.held].map(([session, last]) => `${session}@${last}`).join(',');
+    if (held !== heldByLog)
+      this.fail(node, s.slot, `it holds sessions ${held || 'none'}, the chosen log leaves ${heldByLog || 'none'}`);
+    const sessions = new Map(s.applied.map((e) => [commandId(e), e.slot]));
     for (const [id, slot] of sessions) {
       if (expected.applied.get(id) !== slot)
         this.fail(
@@ -119,8 +136,14 @@ export class SnapshotChecker {
         );
     }
     for (const [id, slot] of expected.applied) {
-      if (slot >= s.slot - this.horizonSlots && !sessions.has(id))
-        this.fail(node, s.slot, `its session table forgot ${id}, applied at slot ${slot}, inside the horizon`);
+      const session = expected.sessionOf.get(id) ?? '';
+      const kept = isNumber(session) ? expected.held.has(session) : slot >= s.slot - this.limits.horizonSlots;
+      if (kept && !sessions.has(id))
+        this.fail(
+          node,
+          s.slot,
+          `its session table forgot ${id}, applied at slot ${slot}, whose session it still holds`,
+        );
     }
     const m = this.chosen.membershipAt(s.slot + 1);
     if (
@@ -142,20 +165,66 @@ export class SnapshotChecker {
     );
   }
 
-  /** Applies slots 1..k in order: a command once per id, and only within the horizon of the commit point it was made at. */
-  private replay(node: NodeId, k: number): { kv: Map<string, string>; applied: Map<string, number> } {
+  /**
+   * Applies slots 1..k in order: a registration opens the session numbered by
+   * its slot (evicting the one whose last request is lowest once `maxSessions`
+   * are held); a command of a registered session applies once per id while
+   * its session is held; a replica's own command once per id, and only within
+   * the horizon of the commit point it was made at.
+   */
+  /** The commands the chosen log applies, as far as it is chosen without a gap: value id → slot. */
+  appliedCommands(): Map<string, number> {
+    let k = 0;
+    while (this.chosen.get(String(k + 1)) !== undefined) k++;
+    return this.replay(0, k).applied;
+  }
+
+  private replay(
+    node: NodeId,
+    k: number,
+  ): {
+    kv: Map<string, string>;
+    applied: Map<string, number>;
+    sessionOf: Map<string, string>;
+    held: Map<string, number>;
+  } {
     const kv = new Map<string, string>();
+    const sessionOf = new Map<string, string>();
     const applied = new Map<string, number>();
+    /** Session → the slot of its last request, least recent first. */
+    const held = new Map<string, number>();
     for (let slot = 1; slot <= k; slot++) {
       const c = this.chosen.get(String(slot));
       if (c === undefined) this.fail(node, k, `slot ${slot} is in it, but no durable majority chose anything there`);
-      if (c.valueId === 'noop' || applied.has(c.valueId)) continue;
-      const cmd = this.commands.get(c.valueId);
+      if (c.valueId === 'noop') continue;
+      const cmd = this.commands.get(`${slot}|${formatBallot(c.ballot)}`);
       if (cmd === undefined) this.fail(node, k, `slot ${slot} holds ${c.valueId}, which no accept ever carried`);
-      if (slot - cmd.base > this.horizonSlots) continue;
+      if (cmd.register) {
+        // Once per identity, like any command of the replica's own session that carries it.
+        if (applied.has(c.valueId) || (!isNumber(cmd.session) && slot - cmd.base > this.limits.horizonSlots)) continue;
+        applied.set(c.valueId, slot);
+        sessionOf.set(c.valueId, cmd.session);
+        while (held.size >= this.limits.maxSessions) held.delete(leastRecent(held));
+        held.set(String(slot), slot);
+        continue;
+      }
+      if (isNumber(cmd.session)) {
+        if (!held.has(cmd.session)) continue;
+        held.delete(cmd.session);
+        held.set(cmd.session, slot);
+      } else if (slot - cmd.base > this.limits.horizonSlots) continue;
+      if (applied.has(c.valueId)) continue;
       applied.set(c.valueId, slot);
+      sessionOf.set(c.valueId, cmd.session);
       if (cmd.set !== null) kv.set(cmd.set.key, cmd.set.value);
     }
-    return { kv, applied };
+    return { kv, applied, sessionOf, held };
   }
+}
+
+/** The session whose last request is lowest in the log (found by its slot, not by the order the map keeps). */
+function leastRecent(held: Map<string, number>): string {
+  let oldest: [string, number] | null = null;
+  for (const e of held) if (oldest === null || e[1] < oldest[1]) oldest = e;
+  return oldest?.[0] ?? '';
 }

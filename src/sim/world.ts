@@ -82,8 +82,10 @@ export interface SimOptions {
   readonly proposers?: readonly NodeId[];
   /** Every node's ticks fire at the same instants, so only the cores' own randomness breaks ties. */
   readonly alignedTicks?: boolean;
-  /** Multi: the session table's horizon in slots (small values exercise expiry). */
+  /** Multi: the horizon in slots of the replicas' own sessions (small values exercise expiry). */
   readonly sessionHorizonSlots?: number;
+  /** Multi: registered client sessions the table holds (small values exercise eviction). */
+  readonly maxSessions?: number;
   /** Multi: slots between snapshots; by default each seed draws a small number, so schedules compact often. */
   readonly snapshotEverySlots?: number;
   /**
@@ -188,7 +190,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
             clusterSize: this.swarm.clusterSize,
             profile: options.profile ?? this.swarm.profile,
             ...(options.protocol === 'multi'
-              ? { sessionHorizonSlots: options.sessionHorizonSlots ?? this.swarm.sessionHorizonSlots }
+              ? {
+                  sessionHorizonSlots: options.sessionHorizonSlots ?? this.swarm.sessionHorizonSlots,
+                  maxSessions: options.maxSessions ?? this.swarm.maxSessions,
+                }
               : {}),
             snapshotEverySlots: options.snapshotEverySlots ?? this.swarm.snapshotEverySlots,
             membershipChanges: options.membershipChanges ?? this.swarm.membershipChanges,
@@ -202,7 +207,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     this.checker = new InvariantChecker(this.adapter, opts.clusterSize);
     this.snapshots =
       opts.protocol === 'multi'
-        ? new SnapshotChecker(this.checker.liveChosen(), opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots)
+        ? new SnapshotChecker(this.checker.liveChosen(), {
+            horizonSlots: opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots,
+            maxSessions: opts.maxSessions ?? DEFAULTS.maxSessions,
+          })
         : null;
     this.currentProfile = opts.profile ?? drawProfile(this.random.fork());
     this.profileText = describeProfile(this.currentProfile);
@@ -463,6 +471,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
+      ...(this.opts.maxSessions !== undefined ? { maxSessions: this.opts.maxSessions } : {}),
       ...(this.swarm !== null
         ? {
             electionTimeoutTicks: this.swarm.electionTimeoutTicks,
@@ -678,6 +687,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   }
 
   /** The voters of the latest configuration any replica has entered. */
+  appliedCommands(): ReadonlyMap<string, number> | null {
+    return this.snapshots?.appliedCommands() ?? null;
+  }
+
   latestVoters(): NodeId[] {
     return [...this.checker.latestMembership().voters];
   }

@@ -181,6 +181,7 @@ test('while a snapshot streams, every request goes to the peer streaming it, unt
       parts: 2,
       kvCount: 1,
       sessionCount: 0,
+      appliedCount: 0,
       membership: bootstrapMembership([1, 2, 3]),
     },
   };
@@ -208,7 +209,7 @@ test('a snapshot streamed whole is installed and reported as a structured event,
       to: 4,
       slot: 10,
       index: 0,
-      part: { t: 'snapshot', slot: 10, parts: 2, kvCount: 1, sessionCount: 0, membership },
+      part: { t: 'snapshot', slot: 10, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
     },
     { type: 'snapshot', from: 2, to: 4, slot: 10, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
   ];

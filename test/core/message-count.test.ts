@@ -49,7 +49,8 @@ class Bench {
   proposeTogether(id: number, commands: readonly Command[]): void {
     const node = this.nodes[id - 1];
     for (const command of commands) {
-      node.request(command, { session: 'bench', seq: ++this.seq }, (reply) => {
+      // The node's own session, as for a client that brings none (an unregistered name would be refused).
+      node.request(command, { session: `node-${id}.1`, seq: ++this.seq }, (reply) => {
         if (reply.ok) this.chosen++;
       });
     }

@@ -13,7 +13,8 @@ test('a stop-sign that apply refuses (a reused identity) lets its leader go on d
   c.run('cluster multi 3');
   c.run('tick node-1 30');
   c.run('deliver-all');
-  const identity = { session: 'client-a', seq: 1 };
+  // Node-1's own session (as its shell names it in the scenario runner): a registered one would do as well.
+  const identity = { session: 'node-1.1', seq: 1000 };
   // The identity is applied once, for x=1 ...
   c.request(1, { op: 'set', key: 'x', value: '1' }, identity);
   c.run('deliver-all');

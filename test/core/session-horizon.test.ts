@@ -1,5 +1,5 @@
 /**
- * The session table's horizon (src/core/multi/sessions.ts): when a command is
+ * The session table's horizon for replicas' own sessions (src/core/multi/own-sessions.ts through sessions.ts): when a command is
  * too old to apply, when an applied one is forgotten, and the rule that makes
  * forgetting safe: a late copy of a forgotten command is never applied again.
  */
@@ -10,6 +10,8 @@ import type { Command } from '../../src/core/types.js';
 
 const set = (key: string, value: string): Command => ({ op: 'set', key, value });
 const id = (seq: number, session = 's') => ({ session, seq });
+// Names that are not numbers are replicas' own sessions: those follow the horizon (registered ones are evicted instead).
+const horizonTable = (horizonSlots: number) => new SessionTable({ capacity: 1024, horizonSlots });
 
 test('a command applies when chosen within the horizon of its base, and is expired one slot later', () => {
   const rows: { horizon: number; base: number; slot: number; verdict: 'apply' | 'expired' }[] = [
@@ -24,7 +26,7 @@ test('a command applies when chosen within the horizon of its base, and is expir
     { horizon: 4, base: 20, slot: 12, verdict: 'apply' },
   ];
   for (const r of rows) {
-    const table = new SessionTable(r.horizon);
+    const table = horizonTable(r.horizon);
     const got = table.admit({ identity: id(1), command: set('x', '1'), base: r.base, slot: r.slot });
     assert.equal(got.kind, r.verdict, JSON.stringify(r));
     assert.equal(
@@ -44,7 +46,7 @@ test('an applied command is remembered while it is at most the horizon behind th
     { horizon: 1, applied: 3, later: 5, remembered: false },
   ];
   for (const r of rows) {
-    const table = new SessionTable(r.horizon);
+    const table = horizonTable(r.horizon);
     table.admit({ identity: id(1), command: set('x', '1'), base: r.applied, slot: r.applied });
     // Another session's command moves the table to `later`.
     table.admit({ identity: id(1, 'other'), command: set('y', '1'), base: r.later, slot: r.later });
@@ -59,7 +61,7 @@ test('a late copy of an applied command is a duplicate while remembered and expi
     for (let made = 1; made <= 3; made++) {
       for (let applied = made; applied <= made + horizon; applied++) {
         for (let late = applied + 1; late <= applied + 3 * horizon; late++) {
-          const table = new SessionTable(horizon);
+          const table = horizonTable(horizon);
           const first = table.admit({ identity: id(7), command: set('k', 'v'), base: made, slot: applied });
           assert.equal(first.kind, 'apply');
           // The retry carries the same base: it is the same command, made once, sent twice.
@@ -78,12 +80,12 @@ test('a late copy of an applied command is a duplicate while remembered and expi
 
 test('entries are oldest first and stay so across eviction and the queue compacting itself', () => {
   const horizon = 5000;
-  const table = new SessionTable(horizon);
+  const table = horizonTable(horizon);
   // More than 4096 evictions, so the queue drops its dead prefix at least once.
   const total = 12_000;
   for (let slot = 1; slot <= total; slot++)
     table.admit({ identity: id(slot, `c${slot % 3}`), command: set('x', String(slot)), base: slot, slot });
-  const entries = table.entries();
+  const entries = table.entries().applied;
   assert.equal(table.size(), horizon + 1);
   assert.equal(entries.length, horizon + 1);
   assert.equal(entries[0]?.slot, total - horizon);
@@ -96,11 +98,12 @@ test('entries are oldest first and stay so across eviction and the queue compact
 
 test('a table restored from entries decides exactly as the table it came from', () => {
   const horizon = 3;
-  const source = new SessionTable(horizon);
+  const source = horizonTable(horizon);
   for (let slot = 1; slot <= 6; slot++)
     source.admit({ identity: id(slot), command: set('x', String(slot)), base: slot, slot });
-  const copy = new SessionTable(horizon);
-  copy.restore(source.entries());
+  const copy = horizonTable(horizon);
+  const { heads, applied } = source.entries();
+  copy.restore(heads, applied);
   assert.deepEqual(copy.entries(), source.entries());
   for (let seq = 1; seq <= 6; seq++) {
     const probe = { identity: id(seq), command: set('x', String(seq)), base: seq, slot: 7 };

@@ -44,7 +44,8 @@ function history(): { before: MultiRecord[]; snapshot: unknown[]; retained: Mult
       ['b', '2'],
       ['c', '4'],
     ],
-    sessions: [1, 2, 3, 4].map((seq) => ({
+    sessions: [],
+    applied: [1, 2, 3, 4].map((seq) => ({
       session: 's',
       seq,
       slot: seq,

@@ -77,6 +77,7 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
   if (o.midReadyCrashRate !== undefined) profile.midReadyCrashRate = o.midReadyCrashRate as number;
   const pairs: [string, keyof SwarmFixed][] = [
     ['sessionHorizon', 'sessionHorizonSlots'],
+    ['maxSessions', 'maxSessions'],
     ['snapshotEvery', 'snapshotEverySlots'],
     ['electionTicks', 'electionTimeoutTicks'],
     ['heartbeatTicks', 'heartbeatTicks'],
@@ -86,6 +87,7 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
     ['staleAdmin', 'staleAdminRate'],
     ['earlyResubmit', 'earlyResubmitRate'],
     ['lateRetry', 'lateRetryRate'],
+    ['sessionChurn', 'sessionChurnRate'],
     ['reuseIdentities', 'reuseIdentities'],
     ['membership', 'membershipChanges'],
     ['diskFaults', 'diskFaults'],
@@ -141,8 +143,13 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     )
     .option(
       '--session-horizon <slots>',
-      "multi: the session table's horizon (drawn: 4096, 16384 or 65536 until issue 22 item 3a is fixed)",
+      "multi: the horizon of the replicas' own sessions, for clients that bring none (drawn: 4096, 16384 or 65536)",
       parseIntFlag('--session-horizon', 1, 2 ** 30),
+    )
+    .option(
+      '--max-sessions <count>',
+      'multi: registered client sessions held before the least recently used is evicted (drawn: 2, 3, 4, 8 or 1024)',
+      parseIntFlag('--max-sessions', 1, 1_000_000),
     )
     .option(
       '--snapshot-every <slots>',
@@ -209,8 +216,13 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       parseRate('--late-retry'),
     )
     .option(
+      '--session-churn <rate>',
+      'multi: chance a client registers a new session before its next operation, as a restarted client library does',
+      parseRate('--session-churn'),
+    )
+    .option(
       '--reuse-identities <on|off>',
-      'clients reuse an identity for another command, with odd bytes (default off: with it on, a few seeds still fail; see issue 22)',
+      'clients reuse an identity for another command, with odd bytes (default off, so the recorded seeds keep their schedules; seeds 1-300 at 3-5 replicas pass with it on)',
       parseOnOff('--reuse-identities'),
     )
     .option(

@@ -142,6 +142,18 @@ export class Proposer {
       );
       return;
     }
+    if (c.op === 'register') {
+      // Every Basic key is its own write-once instance: a retry can only learn the chosen value, so there are no sessions.
+      ctx.out.replies.push(
+        failure({
+          requestId: req.requestId,
+          outcome: 'refused',
+          code: 'config-invalid',
+          error: 'Basic Paxos has no client sessions: each key is decided once, and a retry learns the chosen value',
+        }),
+      );
+      return;
+    }
     const now = ctx.now();
     const known = ctx.learner.chosen.get(c.key);
     if (known !== undefined) {

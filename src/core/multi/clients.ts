@@ -13,13 +13,21 @@ import {
   type ClientRequest,
   type Command,
   type ConfigCommand,
+  commandKey,
   type FailureCode,
   failure,
   type NodeId,
 } from '../types.js';
 import type { Context } from './context.js';
 import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
-import { commandId, commandText, type SessionTable, type SessionVerdict, sameCommand } from './sessions.js';
+import {
+  commandId,
+  commandText,
+  isSessionNumber,
+  type SessionTable,
+  type SessionVerdict,
+  sameCommand,
+} from './sessions.js';
 
 /** A command waiting at the replica its client asked; one entry per identity, however often the client retried it here. */
 interface PendingRequest {
@@ -29,6 +37,14 @@ interface PendingRequest {
   lastSentTick: number;
   /** Times it left this replica (forwarded, or proposed here): once it has, its outcome can no longer be "refused". */
   sends: number;
+  /**
+   * Whether it may have been applied somewhere this replica did not watch:
+   * its session table, when the request arrived, already held it as applied
+   * or had forgotten its number, or a snapshot installed since covered slots
+   * where its session was evicted. Otherwise every slot where it could be
+   * applied is applied here while it waits, so a refusal is a true one.
+   */
+  mayHaveApplied: boolean;
 }
 
 type Failure = { outcome: 'refused' | 'unknown'; code: FailureCode; error: string };
@@ -78,6 +94,8 @@ export class Clients {
       const problem = votersProblem(req.command.voters);
       if (problem !== null) return this.refuse(req, 'config-invalid', `not a configuration: ${problem}`);
     }
+    const session = req.command.op === 'register' ? null : this.sessionStatus(req);
+    if (session === 'answered') return;
     if (this.ctx.rules.staleLocalReads && req.command.op === 'get') {
       this.out.replies.push(
         this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }),
@@ -92,9 +110,55 @@ export class Clients {
       origin: this.ctx.id,
       command: req.command,
     };
-    const p: PendingRequest = { requestIds: [req.requestId], value, deadlineTick, lastSentTick: now, sends: 0 };
+    const p: PendingRequest = {
+      requestIds: [req.requestId],
+      value,
+      deadlineTick,
+      lastSentTick: now,
+      sends: 0,
+      mayHaveApplied: session?.mayHaveApplied ?? false,
+    };
     this.pending.set(id, p);
     this.forward(p);
+  }
+
+  /**
+   * What this replica's session table says of a request as it arrives. A
+   * session it does not hold although its registration slot is applied here
+   * was evicted (or never registered): no request of it will ever be applied
+   * again, so the client is answered at once: refused when the session name
+   * is no registration number at all, unknown otherwise (an earlier copy may
+   * have been applied before the eviction). Otherwise it says whether the
+   * request may already have been applied.
+   */
+  private sessionStatus(req: ClientRequest): { mayHaveApplied: boolean } | 'answered' {
+    // The replica's own session: only it sends these commands, and the horizon rules them (own-sessions.ts).
+    if (req.ownSession === true && !isSessionNumber(req.identity.session)) return { mayHaveApplied: false };
+    const registeredAt = isSessionNumber(req.identity.session) ? Number(req.identity.session) : null;
+    const status = this.ctx.machine.sessions.status(req.identity);
+    if (registeredAt !== null && status.held) return { mayHaveApplied: status.mayHaveApplied };
+    // The planted bug forgets that a session it does not hold ever existed, here as where it applies.
+    if (registeredAt !== null && this.ctx.rules.applyEvictedSessions) return { mayHaveApplied: false };
+    if (registeredAt !== null && registeredAt >= this.ctx.learner.commitIndex) return { mayHaveApplied: false };
+    const id = req.identity.session;
+    this.out.replies.push(
+      failure(
+        registeredAt === null
+          ? {
+              requestId: req.requestId,
+              outcome: 'refused',
+              code: 'session-evicted',
+              error: `${id} is not a registered session's number; register a session first`,
+            }
+          : {
+              requestId: req.requestId,
+              outcome: 'unknown',
+              code: 'session-evicted',
+              error: `session ${id} was evicted (or never registered); this request was not applied, an earlier copy may have been; register a new session`,
+            },
+      ),
+    );
+    return 'answered';
   }
 
   /** A command forwarded here: proposed if this replica leads; a follower relays a learner's command once to the leader it follows. */
@@ -208,11 +272,15 @@ export class Clients {
       case 'apply':
       case 'duplicate':
         return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
+      case 'registered':
+        return this.replySuccess(p, slot, ballot, verdict.session);
+      case 'evicted':
+        return this.replyFailure(p, this.evictedFailure(p, `it was chosen at slot ${slot} and not applied`));
       case 'expired':
         return this.replyFailure(p, {
           outcome: 'unknown',
           code: 'expired',
-          error: `the command was chosen at slot ${slot}, more than ${this.cfg.sessionHorizonSlots} slots after it was made; it was not applied there, and whether an earlier copy was can no longer be told`,
+          error: `the command was chosen at slot ${slot}, numbered below what session ${value.identity.session} still remembers; it was not applied there, and whether an earlier copy was can no longer be told`,
         });
       case 'identity-reused':
         return this.replyFailure(p, {
@@ -255,26 +323,62 @@ export class Clients {
     this.answerDecidedChange(p, c, firstSlot, m);
   }
 
-  /** Clients waiting for commands an installed snapshot applied learn the outcome from its session table. */
-  answerFromSessionTable(sessions: SessionTable, m: Membership): void {
+  /** A request whose session is not held: refused when this replica watched every slot where it could have been applied, else unknown. */
+  private evictedFailure(p: PendingRequest, what: string): Failure {
+    const session = p.value.identity.session;
+    return p.mayHaveApplied
+      ? {
+          outcome: 'unknown',
+          code: 'session-evicted',
+          error: `session ${session} was evicted (or never registered): ${what}, and an earlier copy may have been; register a new session`,
+        }
+      : {
+          outcome: 'refused',
+          code: 'session-evicted',
+          error: `session ${session} was evicted (or never registered): ${what}, nor ever was; register a new session`,
+        };
+  }
+
+  /**
+   * Clients waiting for commands an installed snapshot (through `slot`) applied
+   * learn the outcome from its session table; those whose session it evicted
+   * learn that their request will never be applied, and those it may have
+   * applied unseen can no longer be refused.
+   */
+  answerFromSessionTable(sessions: SessionTable, m: Membership, slot: number): void {
     for (const [id, p] of this.pending) {
       const applied = sessions.appliedAt(p.value.identity);
-      if (applied === undefined) continue;
+      if (p.value.command.op === 'register') {
+        // The table keeps a registration under the identity that asked for it; the session is numbered by its slot.
+        if (applied === undefined || applied.command !== commandText(p.value.command)) continue;
+        this.pending.delete(id);
+        this.replySuccess(p, applied.slot, null, String(applied.slot));
+        continue;
+      }
+      if (applied === undefined) {
+        const { session } = p.value.identity;
+        const status = sessions.status(p.value.identity);
+        p.mayHaveApplied ||= status.held && status.mayHaveApplied;
+        if (status.held || !isSessionNumber(session) || Number(session) > slot) continue;
+        this.pending.delete(id);
+        p.mayHaveApplied = true;
+        this.replyFailure(p, this.evictedFailure(p, `a snapshot through slot ${slot} no longer holds it`));
+        continue;
+      }
       this.pending.delete(id);
-      const { slot } = applied;
       const c = p.value.command;
       // The installed table knows the identity, but for which command: another client's, under a reused identity, is not ours.
       if (applied.command !== commandText(c)) {
         this.replyFailure(p, {
           outcome: 'refused',
           code: 'identity-reused',
-          error: `the command's identity ${id} was already used at slot ${slot} for a different command`,
+          error: `the command's identity ${id} was already used at slot ${applied.slot} for a different command`,
         });
         continue;
       }
       // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
-      if (c.op === 'config') this.answerDecidedChange(p, c, slot, m);
-      else this.replySuccess(p, slot, null);
+      if (c.op === 'config') this.answerDecidedChange(p, c, applied.slot, m);
+      else this.replySuccess(p, applied.slot, null);
     }
   }
 
@@ -306,11 +410,12 @@ export class Clients {
     });
   }
 
-  private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null): void {
+  private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null, session?: string): void {
     for (const requestId of p.requestIds) {
       this.out.replies.push(
         this.success(requestId, p.value.command, {
           slot,
+          ...(session !== undefined ? { session } : {}),
           ballot: ballot ?? this.ctx.acceptor.promised,
           roundTrips: p.sends + (this.ctx.leadership() !== null ? 0 : 1),
         }),
@@ -318,10 +423,21 @@ export class Clients {
     }
   }
 
-  /** The one shape of a successful reply: a change answers with its voters, a write with its value, a read with the map's. */
-  private success(requestId: string, c: Command, o: { slot?: number; ballot: Ballot; roundTrips: number }) {
-    const key = c.op === 'config' ? 'config' : c.key;
-    const value = c.op === 'config' ? c.voters.join(',') : c.op === 'set' ? c.value : this.ctx.machine.read(c.key);
+  /** The one shape of a successful reply: a change answers with its voters, a write with its value, a read with the map's, a registration with its session. */
+  private success(
+    requestId: string,
+    c: Command,
+    o: { slot?: number; session?: string; ballot: Ballot; roundTrips: number },
+  ) {
+    const key = commandKey(c);
+    const value =
+      c.op === 'config'
+        ? c.voters.join(',')
+        : c.op === 'register'
+          ? (o.session ?? null)
+          : c.op === 'set'
+            ? c.value
+            : this.ctx.machine.read(c.key);
     return {
       requestId,
       ok: true as const,

@@ -354,7 +354,7 @@ export class Leadership {
 
   /**
    * The slot was applied and this leadership survived it. If it held this
-   * leader's stop-sign, apply refused the change (a duplicate, an expired or
+   * leader's stop-sign, apply refused the change (a duplicate, an evicted session, an expired or
    * reused identity, an invalid configuration): it ends nothing, the epoch
    * goes on, and so does proposing. Had it been applied, the new epoch would
    * already have ended this leadership.

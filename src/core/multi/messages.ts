@@ -15,7 +15,7 @@ export type LogValue =
       /** `<session>:<seq>`, the identity as one string: the same id chosen twice is applied once. */
       readonly id: string;
       readonly identity: CommandIdentity;
-      /** The commit point its proposer saw when it made the command: the session table's age rule starts here. */
+      /** The commit point its proposer saw when it made the command: the horizon of a replica's own session starts here. */
       readonly base: number;
       /** The replica whose client is waiting for this command. */
       readonly origin: NodeId;
@@ -213,5 +213,6 @@ export function formatLogValue(value: LogValue): string {
   const c = value.command;
   if (c.op === 'config')
     return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => `node-${v}`).join(',')}`;
+  if (c.op === 'register') return 'register a session';
   return c.op === 'set' ? `${c.key}=${c.value}` : `get ${c.key}`;
 }

@@ -94,6 +94,8 @@ export class Recovery {
       requestId: `${s.session}:${identity.seq}`,
       command: { op: 'config', fromEpoch: membership.epoch, voters: [...membership.voters] },
       identity,
+      // Its recovery session: only this replica sends under it, so the horizon rules it, not registration.
+      ownSession: true,
       timeoutTicks: every,
     });
   }

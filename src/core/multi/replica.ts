@@ -80,7 +80,10 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.id = this.cfg.id;
     const ctx = this.context();
     this.epochs = new Epochs(ctx, recovered.membership);
-    this.machine = new KvMachine(this.cfg.sessionHorizonSlots, this.rules);
+    this.machine = new KvMachine(
+      { maxSessions: this.cfg.maxSessions, horizonSlots: this.cfg.sessionHorizonSlots },
+      this.rules,
+    );
     this.clients = new Clients(ctx);
     this.learner = new Learner(ctx);
     this.snapshots = new Snapshots(ctx);

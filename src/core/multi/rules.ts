@@ -33,6 +33,8 @@ export interface Rules {
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
+  /** A request of a session the table no longer holds reopens it and applies (the old horizon's forgetting). */
+  readonly applyEvictedSessions: boolean;
   /** Reads are answered from the local map, outside the log. */
   readonly staleLocalReads: boolean;
   // Snapshots.
@@ -76,6 +78,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     countVoteBeforeDurable: b.countVoteBeforeDurable === true,
     countVotesOfAnyBallot: b.countVotesOfAnyBallot === true,
     applyDuplicates: b.applyDuplicates === true,
+    applyEvictedSessions: b.applyEvictedSessions === true,
     staleLocalReads: b.staleLocalReads === true,
     compactUndecided: b.compactUndecided === true,
     snapshotLabelledAhead: b.snapshotLabelledAhead === true,

@@ -1,33 +1,69 @@
 /**
- * The replicated table of applied client commands (Raft dissertation §6.3,
- * TigerBeetle's client sessions). Every replica derives it from the chosen
- * log in slot order, the same way, so every replica makes the same decision
- * for every command: apply it, answer it as a duplicate, or refuse it.
+ * The replicated table of client sessions (TigerBeetle's client sessions,
+ * Raft dissertation §6.3). Every replica derives it from the chosen log in
+ * slot order, the same way, so every replica makes the same decision for
+ * every command: apply it, answer it as a duplicate, or refuse it.
  *
- * The table forgets a command once it was applied more than `horizonSlots`
- * slots ago. That is safe because of the second rule: a command is only
- * applied if it is chosen within `horizonSlots` of `base`, the commit point
- * its proposer saw when it created the command. A late copy of a forgotten
- * command was necessarily created before the original was applied, so it is
- * older than the horizon and is refused, never applied twice. The memory is
- * bounded by the horizon: at most one entry per slot.
+ * A client registers a session first: the registration is a command chosen
+ * in the log, and the session's number is the slot it was chosen at, so no
+ * two registrations share a number, across clients, replicas and restarts.
+ * Each request then carries (session, seq). The table holds at most
+ * `capacity` sessions; registering one more evicts the least recently used
+ * (the one whose last request sits lowest in the log), a decision every
+ * replica takes at the same slot. A request of a session the table does not
+ * hold (evicted, or never registered) is never applied: its client is told
+ * the session was evicted and registers again. A number is never given out
+ * twice, so an evicted session can never come back and let a late retry be
+ * applied a second time (the slot horizon this replaces could: a retry
+ * through another replica got a fresh start once the original was forgotten).
+ *
+ * Within a session, the table remembers the last `seqWindow` applied
+ * sequence numbers and their whole commands; a request numbered at or below
+ * what it forgot is not applied (its outcome is unknown to the table).
+ *
+ * A replica's own sessions (commands it numbered for clients that brought no
+ * session) follow the slot horizon of `own-sessions.ts`: only that replica
+ * sends them, so they need no registration. Their names are never numbers.
  */
 import { must } from '../must.js';
 import type { Command, CommandIdentity } from '../types.js';
+import { OwnSessions } from './own-sessions.js';
 
 export type SessionVerdict =
   | { readonly kind: 'apply' }
+  /** A registration: the session numbered `session` now exists. */
+  | { readonly kind: 'registered'; readonly session: string }
   /** Already applied at `slot`: answer the client as that application did, change nothing. */
   | { readonly kind: 'duplicate'; readonly slot: number }
-  /** Too old to tell whether it was applied before: not applied; its client is told the outcome is unknown. */
+  /** The session is not in the table (evicted, or never registered): not applied, and no request of it ever will be. */
+  | { readonly kind: 'evicted' }
+  /** Numbered at or below what the session forgot: not applied; whether an earlier copy was can no longer be told. */
   | { readonly kind: 'expired' }
   /** The identity was applied for a different command: a client bug; refused and never applied. */
   | { readonly kind: 'identity-reused'; readonly slot: number };
+
+/** Applied sequence numbers a session remembers: more than a client keeps in flight at once. */
+export const SEQ_WINDOW = 4096;
 
 interface Applied {
   readonly slot: number;
   /** The whole command, as `commandText` writes it: a retry is told from a reused identity by comparing it whole. */
   readonly command: string;
+}
+
+interface Session {
+  /** The log position of its registration or its last request: the least recent is evicted first. */
+  lastSlot: number;
+  /** Every sequence number at or below it is forgotten (0: none). */
+  floor: number;
+  readonly applied: Map<number, Applied>;
+}
+
+/** One session as a snapshot keeps it (its applied commands travel as `SessionEntry`s). */
+export interface SessionHead {
+  readonly session: string;
+  readonly lastSlot: number;
+  readonly floor: number;
 }
 
 /** One applied command as a snapshot keeps it. */
@@ -38,93 +74,143 @@ export interface SessionEntry {
   readonly command: string;
 }
 
-export class SessionTable {
-  private readonly sessions = new Map<string, Map<number, Applied>>();
-  /** Applied commands in slot order, for eviction: a ring would do, but slots only grow so a queue with a head index is enough. */
-  private order: { session: string; seq: number; slot: number }[] = [];
-  private head = 0;
+/** Whether a session name is a registered session's number (the slot of its registration); other names are replicas' own. */
+export function isSessionNumber(session: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(session);
+}
 
-  constructor(private readonly horizonSlots: number) {
-    if (!Number.isInteger(horizonSlots) || horizonSlots < 1)
-      throw new Error(`session horizon must be a positive number of slots, got ${horizonSlots}`);
+export class SessionTable {
+  /** In least-recently-used order: a session used again is moved to the end, so the first is the one to evict. */
+  private readonly sessions = new Map<string, Session>();
+  private readonly own: OwnSessions;
+
+  constructor(o: { capacity: number; horizonSlots: number; seqWindow?: number }) {
+    if (!Number.isInteger(o.capacity) || o.capacity < 1)
+      throw new Error(`the session table must hold at least one session, got ${o.capacity}`);
+    this.capacity = o.capacity;
+    this.seqWindow = o.seqWindow ?? SEQ_WINDOW;
+    this.own = new OwnSessions(o.horizonSlots);
   }
+
+  private readonly capacity: number;
+  private readonly seqWindow: number;
 
   /** Decides what to do with the command chosen at `slot`, and records it when it is applied. */
   admit(o: { identity: CommandIdentity; command: Command; base: number; slot: number }): SessionVerdict {
-    this.evictBefore(o.slot - this.horizonSlots);
-    const seqs = this.sessions.get(o.identity.session);
-    const known = seqs?.get(o.identity.seq);
+    if (o.command.op === 'register') return this.registration(o);
+    if (!isSessionNumber(o.identity.session))
+      return this.own.admit({ identity: o.identity, command: commandText(o.command), base: o.base, slot: o.slot });
+    const s = this.sessions.get(o.identity.session);
+    if (s === undefined) return { kind: 'evicted' };
+    this.touch(o.identity.session, s, o.slot);
+    const known = s.applied.get(o.identity.seq);
     const command = commandText(o.command);
     if (known !== undefined) {
       return known.command === command
         ? { kind: 'duplicate', slot: known.slot }
         : { kind: 'identity-reused', slot: known.slot };
     }
-    if (o.slot - o.base > this.horizonSlots) return { kind: 'expired' };
-    this.remember(o.identity, o.slot, command, seqs);
+    if (o.identity.seq <= s.floor) return { kind: 'expired' };
+    s.applied.set(o.identity.seq, { slot: o.slot, command });
+    if (s.applied.size > this.seqWindow) this.forgetOldest(s);
     return { kind: 'apply' };
   }
 
-  /** The remembered commands, oldest application first: what a snapshot keeps of the table. */
-  entries(): SessionEntry[] {
-    const out: SessionEntry[] = [];
-    for (let i = this.head; i < this.order.length; i++) {
-      const e = must(this.order[i], 'an index below the length is in the queue');
-      const applied = this.sessions.get(e.session)?.get(e.seq);
-      if (applied !== undefined)
-        out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
-    }
-    return out;
-  }
-
-  /** Replaces the table with a snapshot's entries (given oldest first, as `entries` returns them). */
-  restore(entries: readonly SessionEntry[]): void {
-    this.sessions.clear();
-    this.order = [];
-    this.head = 0;
-    for (const e of entries) {
-      let table = this.sessions.get(e.session);
-      if (table === undefined) {
-        table = new Map();
-        this.sessions.set(e.session, table);
-      }
-      table.set(e.seq, { slot: e.slot, command: e.command });
-      this.order.push({ session: e.session, seq: e.seq, slot: e.slot });
-    }
+  /**
+   * What this table can tell about `identity` now: whether its session is
+   * held, and whether the request may already have been applied (it was, or
+   * its session or number was forgotten). A replica asks when a request
+   * arrives, to know whether it watched every slot where it could be applied.
+   */
+  status(identity: CommandIdentity): { readonly held: boolean; readonly mayHaveApplied: boolean } {
+    if (!isSessionNumber(identity.session))
+      return { held: true, mayHaveApplied: this.own.appliedAt(identity) !== undefined };
+    const s = this.sessions.get(identity.session);
+    if (s === undefined) return { held: false, mayHaveApplied: true };
+    return { held: true, mayHaveApplied: s.applied.has(identity.seq) || identity.seq <= s.floor };
   }
 
   /** Where `identity` was applied and for which command (as `commandText` writes it), if the table still remembers it. */
   appliedAt(identity: CommandIdentity): { readonly slot: number; readonly command: string } | undefined {
-    return this.sessions.get(identity.session)?.get(identity.seq);
+    if (!isSessionNumber(identity.session)) return this.own.appliedAt(identity);
+    return this.sessions.get(identity.session)?.applied.get(identity.seq);
   }
 
-  /** Applied commands remembered; bounded by the horizon. */
+  /** Sessions held, least recently used first, and the applied commands (replicas' own sessions' too): what a snapshot keeps of the table. */
+  entries(): { heads: SessionHead[]; applied: SessionEntry[] } {
+    const heads: SessionHead[] = [];
+    const applied: SessionEntry[] = this.own.entries();
+    for (const [session, s] of this.sessions) {
+      heads.push({ session, lastSlot: s.lastSlot, floor: s.floor });
+      for (const [seq, a] of s.applied) applied.push({ session, seq, slot: a.slot, command: a.command });
+    }
+    return { heads, applied };
+  }
+
+  /** Replaces the table with a snapshot's (heads least recently used first, as `entries` gives them). */
+  restore(heads: readonly SessionHead[], applied: readonly SessionEntry[]): void {
+    this.sessions.clear();
+    this.own.clear();
+    for (const h of heads) this.sessions.set(h.session, { lastSlot: h.lastSlot, floor: h.floor, applied: new Map() });
+    for (const e of applied) {
+      if (!isSessionNumber(e.session)) this.own.restore(e);
+      else this.sessions.get(e.session)?.applied.set(e.seq, { slot: e.slot, command: e.command });
+    }
+  }
+
+  /**
+   * A planted bug only (`applyEvictedSessions`): takes a session it does not
+   * hold as if it were new, so a retry of a forgotten request is applied again.
+   */
+  reopenForPlant(session: string, slot: number): void {
+    if (!this.sessions.has(session)) this.sessions.set(session, { lastSlot: slot, floor: 0, applied: new Map() });
+  }
+
+  /** Entries held: registered sessions (bounded by the capacity) and replicas' own applied commands (bounded by the horizon). */
   size(): number {
-    return this.order.length - this.head;
+    return this.sessions.size + this.own.size();
   }
 
-  private remember(id: CommandIdentity, slot: number, command: string, seqs: Map<number, Applied> | undefined): void {
-    let table = seqs;
-    if (table === undefined) {
-      table = new Map();
-      this.sessions.set(id.session, table);
-    }
-    table.set(id.seq, { slot, command });
-    this.order.push({ session: id.session, seq: id.seq, slot });
+  /**
+   * A registration travels under the identity of the replica that asked for
+   * it, in that replica's own session, and is applied once per identity like
+   * any command of it: copies re-sent to a new leader and chosen again answer
+   * with the session the first copy opened, instead of opening one each (a
+   * stream of them would evict every other client's session).
+   */
+  private registration(o: { identity: CommandIdentity; command: Command; base: number; slot: number }): SessionVerdict {
+    if (isSessionNumber(o.identity.session)) return this.register(o.slot);
+    const v = this.own.admit({ identity: o.identity, command: commandText(o.command), base: o.base, slot: o.slot });
+    if (v.kind === 'apply') return this.register(o.slot);
+    if (v.kind === 'duplicate') return { kind: 'registered', session: String(v.slot) };
+    return v;
   }
 
-  private evictBefore(slot: number): void {
-    // The queue's end is where eviction stops: no entry there.
-    for (let e = this.order[this.head]; e !== undefined && e.slot < slot; e = this.order[this.head]) {
-      this.head++;
-      const seqs = this.sessions.get(e.session);
-      seqs?.delete(e.seq);
-      if (seqs !== undefined && seqs.size === 0) this.sessions.delete(e.session);
+  private register(slot: number): SessionVerdict {
+    const session = String(slot);
+    while (this.sessions.size >= this.capacity) {
+      const oldest = this.sessions.keys().next();
+      if (oldest.done === true) break;
+      this.sessions.delete(oldest.value);
     }
-    // Compact now and then so the queue's dead prefix does not grow with the log.
-    if (this.head > 4096 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
+    this.sessions.set(session, { lastSlot: slot, floor: 0, applied: new Map() });
+    return { kind: 'registered', session };
+  }
+
+  private touch(name: string, s: Session, slot: number): void {
+    s.lastSlot = slot;
+    this.sessions.delete(name);
+    this.sessions.set(name, s);
+  }
+
+  /** Forgets the lowest numbers down to three quarters of the window at once, so the cost is paid rarely. */
+  private forgetOldest(s: Session): void {
+    const seqs = [...s.applied.keys()].sort((a, b) => a - b);
+    const drop = seqs.length - Math.floor((this.seqWindow * 3) / 4);
+    for (let i = 0; i < drop; i++) {
+      const seq = must(seqs[i], 'an index below the drop count is below the length');
+      s.applied.delete(seq);
+      s.floor = Math.max(s.floor, seq);
     }
   }
 }
@@ -136,9 +222,16 @@ export class SessionTable {
  * encoding once let a different command under a reused identity pass as a retry.
  */
 export function commandText(c: Command): string {
-  return JSON.stringify(
-    c.op === 'set' ? ['set', c.key, c.value] : c.op === 'get' ? ['get', c.key] : ['config', c.fromEpoch, c.voters],
-  );
+  switch (c.op) {
+    case 'set':
+      return JSON.stringify(['set', c.key, c.value]);
+    case 'get':
+      return JSON.stringify(['get', c.key]);
+    case 'config':
+      return JSON.stringify(['config', c.fromEpoch, c.voters]);
+    case 'register':
+      return JSON.stringify(['register']);
+  }
 }
 
 /** Whether two commands are the same command: compared whole, never by a digest. */

@@ -10,14 +10,16 @@
  * its peers compacted their logs.
  */
 import { isMembership, type Membership } from '../membership.js';
-import type { SessionEntry } from './sessions.js';
+import { isSessionNumber, type SessionEntry, type SessionHead } from './sessions.js';
 
 export interface MultiSnapshot {
   /** The last slot applied in this state. */
   readonly slot: number;
   readonly kv: readonly (readonly [string, string])[];
-  /** The session table, oldest application first. */
-  readonly sessions: readonly SessionEntry[];
+  /** The sessions the table holds, least recently used first (the order eviction follows). */
+  readonly sessions: readonly SessionHead[];
+  /** The commands those sessions remember as applied. */
+  readonly applied: readonly SessionEntry[];
   /** The configuration in force after `slot`: a replica that installs the snapshot joins it. */
   readonly membership: Membership;
 }
@@ -29,13 +31,15 @@ export interface SnapshotHead {
   readonly parts: number;
   readonly kvCount: number;
   readonly sessionCount: number;
+  readonly appliedCount: number;
   readonly membership: Membership;
 }
 
 export type SnapshotPart =
   | SnapshotHead
   | { readonly t: 'kv'; readonly entries: readonly (readonly [string, string])[] }
-  | { readonly t: 'sessions'; readonly entries: readonly SessionEntry[] };
+  | { readonly t: 'sessions'; readonly entries: readonly SessionHead[] }
+  | { readonly t: 'applied'; readonly entries: readonly SessionEntry[] };
 
 /** A part's payload stays below this (UTF-16 code units, a fair proxy for bytes): far below a frame's limit. */
 export const SNAPSHOT_PART_CHARS = 512 * 1024;
@@ -46,8 +50,9 @@ export const SNAPSHOT_PART_ENTRIES = 4096;
 export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
   const body: SnapshotPart[] = [
     ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
-    ...chunk(s.sessions, (e) => e.session.length + e.command.length + 48).map((entries) => ({
-      t: 'sessions' as const,
+    ...chunk(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
+    ...chunk(s.applied, (e) => e.session.length + e.command.length + 48).map((entries) => ({
+      t: 'applied' as const,
       entries,
     })),
   ];
@@ -57,6 +62,7 @@ export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
     parts: body.length + 1,
     kvCount: s.kv.length,
     sessionCount: s.sessions.length,
+    appliedCount: s.applied.length,
     membership: s.membership,
   };
   return [head, ...body];
@@ -92,20 +98,28 @@ export function joinSnapshotParts(parts: readonly unknown[]): MultiSnapshot {
   if (parts.length !== head.parts)
     throw new Error(`the snapshot at slot ${head.slot} has ${parts.length} of its ${head.parts} parts`);
   const kv: (readonly [string, string])[] = [];
-  const sessions: SessionEntry[] = [];
+  const sessions: SessionHead[] = [];
+  const applied: SessionEntry[] = [];
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i];
     if (!isSnapshotPart(p) || p.t === 'snapshot')
       throw new Error(`part ${i} of the snapshot at slot ${head.slot} is malformed`);
     if (p.t === 'kv') for (const e of p.entries) kv.push(e);
-    else for (const e of p.entries) sessions.push(e);
+    else if (p.t === 'sessions') for (const e of p.entries) sessions.push(e);
+    else for (const e of p.entries) applied.push(e);
   }
-  if (kv.length !== head.kvCount || sessions.length !== head.sessionCount) {
+  if (kv.length !== head.kvCount || sessions.length !== head.sessionCount || applied.length !== head.appliedCount) {
     throw new Error(
-      `the snapshot at slot ${head.slot} holds ${kv.length} keys and ${sessions.length} sessions, its head says ${head.kvCount} and ${head.sessionCount}`,
+      `the snapshot at slot ${head.slot} holds ${kv.length} keys, ${sessions.length} sessions and ${applied.length} applied commands, its head says ${head.kvCount}, ${head.sessionCount} and ${head.appliedCount}`,
     );
   }
-  return { slot: head.slot, kv, sessions, membership: head.membership };
+  const held = new Set(sessions.map((h) => h.session));
+  const stray = applied.find((e) => isSessionNumber(e.session) && !held.has(e.session));
+  if (stray !== undefined)
+    throw new Error(
+      `the snapshot at slot ${head.slot} remembers a command of session ${stray.session}, which it does not hold`,
+    );
+  return { slot: head.slot, kv, sessions, applied, membership: head.membership };
 }
 
 type Obj = Record<string, unknown>;
@@ -121,12 +135,15 @@ export function isSnapshotHead(x: unknown): x is SnapshotHead {
     (x.parts as number) >= 1 &&
     isCount(x.kvCount) &&
     isCount(x.sessionCount) &&
+    isCount(x.appliedCount) &&
     isMembership(x.membership)
   );
 }
 
 const isPair = (x: unknown): x is [string, string] =>
   Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
+const isSessionHead = (x: unknown): x is SessionHead =>
+  isObj(x) && typeof x.session === 'string' && isCount(x.lastSlot) && isCount(x.floor);
 const isSessionEntry = (x: unknown): x is SessionEntry =>
   isObj(x) && typeof x.session === 'string' && isCount(x.seq) && isCount(x.slot) && typeof x.command === 'string';
 
@@ -136,6 +153,7 @@ export function isSnapshotPart(x: unknown): x is SnapshotPart {
   if (x.t === 'snapshot') return isSnapshotHead(x);
   if (!Array.isArray(x.entries) || x.entries.length > SNAPSHOT_PART_ENTRIES) return false;
   if (x.t === 'kv') return x.entries.every(isPair);
-  if (x.t === 'sessions') return x.entries.every(isSessionEntry);
+  if (x.t === 'sessions') return x.entries.every(isSessionHead);
+  if (x.t === 'applied') return x.entries.every(isSessionEntry);
   return false;
 }

@@ -192,7 +192,7 @@ export class Snapshots {
     ctx.restore(s);
     this.toWrite = incoming.parts;
     ctx.out.events.push({ type: 'snapshot-installed', slot: s.slot, from: incoming.from, keys: s.kv.length });
-    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership);
+    ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership, s.slot);
     ctx.learner.advance();
   }
 }
