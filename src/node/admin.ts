@@ -17,14 +17,17 @@ import { type FaultRules, type LinkId, type LinkRule, MAX_DELAY_MS } from '../tr
 import type { Clock } from './clock.js';
 import { ControlError } from './control.js';
 
-/** What a client token may ask: commands and reads. Everything else (faults, crash, membership, step mode) is the administrator's. */
-export const CLIENT_OPS: ReadonlySet<string> = new Set(['propose', 'get', 'status', 'kv', 'log', 'subscribe']);
+/**
+ * What a client token may ask: commands, reads, and registering a client session (which a client library does before
+ * its first command). Everything else (faults, crash, membership, step mode) is the administrator's.
+ */
+export const CLIENT_OPS: ReadonlySet<string> = new Set(['propose', 'get', 'register', 'status', 'kv', 'log', 'subscribe']);
 
 /** Refuses, in one sentence, a request the connection's token class may not make. */
 export function checkRole(role: ControlRole, op: unknown): void {
   if (role === 'client' && !(typeof op === 'string' && CLIENT_OPS.has(op)))
     throw new ControlError(
-      `a client token may only propose, get and read status; "${String(op)}" needs the admin token`,
+      `a client token may only propose, get, register a session and read status; "${String(op)}" needs the admin token`,
     );
 }
 

@@ -253,6 +253,7 @@ function expectedChosen(
   }
   if (reply.slot === undefined) return null;
   if (reply.op === 'config') return { instance: String(reply.slot), matches: (v) => v.startsWith('config ') };
+  if (reply.op === 'register') return { instance: String(reply.slot), matches: (v) => v === 'register a session' };
   const text = reply.op === 'set' ? `${reply.key}=${reply.value}` : `get ${reply.key}`;
   return { instance: String(reply.slot), matches: (v) => v === text };
 }

@@ -113,7 +113,7 @@ const LOOSE: readonly { readonly command: RegExp; readonly why: string; readonly
     norm: (l) => l.replace(/\b(leader|follower|candidate)\b/g, '<role>').replace(/#N \(N, [^)]*\)/g, '#N (N, <value>)'),
   },
   {
-    command: /^paxos propose z=1 --timeout 3s/,
+    command: /^paxos propose \S+ (--via node-\d )?--timeout/,
     why: 'whether the leader had sent the command before it saw the majority gone: refused (never sent) or unknown (sent), both true',
     norm: (l) => (/no quorum: N of N nodes reachable, N needed/.test(l) ? '<no quorum: refused or unknown>' : l),
   },
