@@ -21,7 +21,15 @@ import { ControlError } from './control.js';
  * What a client token may ask: commands, reads, and registering a client session (which a client library does before
  * its first command). Everything else (faults, crash, membership, step mode) is the administrator's.
  */
-export const CLIENT_OPS: ReadonlySet<string> = new Set(['propose', 'get', 'register', 'status', 'kv', 'log', 'subscribe']);
+export const CLIENT_OPS: ReadonlySet<string> = new Set([
+  'propose',
+  'get',
+  'register',
+  'status',
+  'kv',
+  'log',
+  'subscribe',
+]);
 
 /** Refuses, in one sentence, a request the connection's token class may not make. */
 export function checkRole(role: ControlRole, op: unknown): void {
