@@ -11,7 +11,7 @@ import type { ClientReply, Command, CommandIdentity, Protocol, ProtocolCore, Rea
 import { commandKey } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { ClusterWatcher } from '../scenario/runner.js';
-import { ALL_INSTANCES, adapterFor, type ProtocolAdapter, type SimCore } from '../sim/adapter.js';
+import { adapterFor, type ProtocolAdapter, type SimCore, touchedInstances } from '../sim/adapter.js';
 import { InvariantChecker, InvariantViolation } from '../sim/invariants.js';
 
 type Msg = PeerMessage;
@@ -121,19 +121,7 @@ export class ExploreChecks implements ClusterWatcher {
 
   /** The instances a Ready touched, as the simulator's world computes them for `afterStep`. */
   private touchedInstances(ready: Ready<Msg, unknown>): Set<string> {
-    const touched = new Set<string>();
-    if (this.protocol === 'multi') touched.add(ALL_INSTANCES);
-    for (const m of [...ready.messages, ...ready.earlyMessages]) {
-      const acc = this.adapter.acceptedIn(m);
-      if (acc !== null) for (const i of acc.instances) touched.add(i);
-      const key = (m as { key?: string }).key;
-      if (key !== undefined) touched.add(key);
-    }
-    for (const r of ready.persist) {
-      const a = this.adapter.acceptRecord(r);
-      if (a !== null) for (const e of a.entries) touched.add(e.instance);
-    }
-    return touched;
+    return touchedInstances(this.protocol, this.adapter, ready);
   }
 }
 

@@ -10,7 +10,7 @@ import type { BasicMessage, BasicRecord } from '../core/basic-messages.js';
 import { type MultiMessage, type MultiRecord, valueId } from '../core/multi/messages.js';
 import type { MultiPaxos } from '../core/multi/replica.js';
 import { commandId } from '../core/multi/sessions.js';
-import type { CommandIdentity, Protocol, ProtocolCore } from '../core/types.js';
+import type { CommandIdentity, Protocol, ProtocolCore, Ready } from '../core/types.js';
 
 export interface ValueAt {
   readonly ballot: Ballot;
@@ -146,4 +146,28 @@ export const basicAdapter: ProtocolAdapter<BasicMessage> = {
 
 export function adapterFor(protocol: Protocol): ProtocolAdapter<MultiMessage> | ProtocolAdapter<BasicMessage> {
   return protocol === 'multi' ? multiAdapter : basicAdapter;
+}
+
+/**
+ * The instances a Ready touched, which the invariant checker re-examines after the step: every one in Multi-Paxos
+ * (one log), else the keys its messages and accept records name. The simulator's world and the explorer both ask.
+ */
+export function touchedInstances<M>(
+  protocol: Protocol,
+  adapter: ProtocolAdapter<M>,
+  ready: Pick<Ready<M, unknown>, 'messages' | 'earlyMessages' | 'persist'>,
+): Set<string> {
+  const touched = new Set<string>();
+  if (protocol === 'multi') touched.add(ALL_INSTANCES);
+  for (const m of [...ready.messages, ...ready.earlyMessages]) {
+    const acc = adapter.acceptedIn(m);
+    if (acc !== null) for (const i of acc.instances) touched.add(i);
+    const key = (m as { key?: string }).key;
+    if (key !== undefined) touched.add(key);
+  }
+  for (const r of ready.persist) {
+    const a = adapter.acceptRecord(r);
+    if (a !== null) for (const e of a.entries) touched.add(e.instance);
+  }
+  return touched;
 }

@@ -22,7 +22,7 @@ import { Random } from '../core/random.js';
 import type { CoreEvent, NodeId, PlantedBugs, Protocol, Ready } from '../core/types.js';
 import type { InputRecorder } from '../node/input-log.js';
 import { type PeerMessage, Replica } from '../node/replica.js';
-import { ALL_INSTANCES, adapterFor, type ProtocolAdapter, type SimCore } from './adapter.js';
+import { adapterFor, type ProtocolAdapter, type SimCore, touchedInstances } from './adapter.js';
 import { Administrator } from './administrator.js';
 import { CHAOS_EVERY_MS, Chaos } from './chaos.js';
 import { SimClients } from './clients.js';
@@ -591,19 +591,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   }
 
   private touchedInstances(ready: Ready<M, unknown>): Set<string> {
-    const touched = new Set<string>();
-    if (this.opts.protocol === 'multi') touched.add(ALL_INSTANCES);
-    for (const m of [...ready.messages, ...ready.earlyMessages]) {
-      const acc = this.adapter.acceptedIn(m);
-      if (acc !== null) for (const i of acc.instances) touched.add(i);
-      const key = (m as { key?: string }).key;
-      if (key !== undefined) touched.add(key);
-    }
-    for (const r of ready.persist) {
-      const a = this.adapter.acceptRecord(r);
-      if (a !== null) for (const e of a.entries) touched.add(e.instance);
-    }
-    return touched;
+    return touchedInstances(this.opts.protocol, this.adapter, ready);
   }
 
   private traceEvents(node: NodeId, events: readonly CoreEvent[]): void {
