@@ -29,6 +29,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
@@ -142,6 +143,8 @@ export function checkIdentity(c: IdentityCheck): Claim {
  */
 export function recordStart(dataDir: string, found: Identity, reached: number): Identity {
   const identity: Identity = { ...found, incarnation: found.incarnation + 1, logReached: reached };
+  removeCutShortReplacements(join(dataDir, IDENTITY_FILE_NAME));
+  removeCutShortReplacements(markFileOf(dataDir));
   writeIdentity(dataDir, identity);
   replaceFileDurably(markFileOf(dataDir), witnessText(identity, reached));
   return identity;
@@ -380,6 +383,24 @@ export function readJsonIfPresent(file: string, notJson: (reason: string) => Err
   } catch (err) {
     throw notJson((err as Error).message);
   }
+}
+
+/**
+ * Deletes the temporary files of replacements of `file` that a crash cut short
+ * (`identity.json.4242.tmp`: a SIGKILL between the write and the rename). The
+ * file itself is whole, old or new; the leftover would otherwise stay beside it
+ * for good. Called at start, under the directory's lock, so no replacement of
+ * this replica is under way; only names replaceFileDurably makes are touched.
+ */
+export function removeCutShortReplacements(file: string): string[] {
+  const dir = dirname(file);
+  if (!existsSync(dir)) return [];
+  const prefix = `${basename(file)}.`;
+  const leftovers = readdirSync(dir).filter(
+    (name) => name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length)),
+  );
+  for (const name of leftovers) rmSync(join(dir, name), { force: true });
+  return leftovers;
 }
 
 /** Replaces the identity atomically and durably (see replaceFileDurably). */
