@@ -196,8 +196,8 @@ test('a start removes what a crash left of a replacement of the identity or the 
   // A SIGKILL between writing a replacement and renaming it over the file leaves these behind.
   writeFileSync(join(dir, 'identity.json.4242.tmp'), '{"torn');
   writeFileSync(`${markFileOf(dir)}.4243.tmp`, '{"torn');
-  writeFileSync(join(home, 'node-2.mark.notes.tmp'), 'not paxos\'s');
-  writeFileSync(join(dir, 'identity.json.tmp.bak'), 'not paxos\'s');
+  writeFileSync(join(home, 'node-2.mark.notes.tmp'), "not paxos's");
+  writeFileSync(join(dir, 'identity.json.tmp.bak'), "not paxos's");
   claimIdentity(check);
   assert.deepEqual(readdirSync(home).sort(), ['node-2', 'node-2.mark', 'node-2.mark.notes.tmp']);
   assert.ok(readdirSync(dir).includes('identity.json.tmp.bak'), 'a name replaceFileDurably does not make stays');
