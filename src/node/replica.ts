@@ -119,6 +119,8 @@ interface Waiting {
 
 export class Replica {
   private readonly core: ProtocolCore<PeerMessage, unknown>;
+  /** The same core under its concrete class, for reading its protocol's state without a cast. */
+  private readonly seated: SeatedCore;
   private inbox: Input<PeerMessage>[] = [];
   private queuedRequests = 0;
   private drainScheduled = false;
@@ -156,7 +158,8 @@ export class Replica {
       recovered: opts.storage.recovered,
       snapshot: opts.storage.recoveredSnapshot,
     });
-    this.core = createCore(opts);
+    this.seated = seatCore(opts.protocol, coreConfigOf(opts), opts.storage.recovered, opts.storage.recoveredSnapshot);
+    this.core = asShellCore(this.seated);
     this.startedMs = opts.clock.nowMs();
   }
 
@@ -514,7 +517,8 @@ export class Replica {
   }
 
   private basicKeys(): BasicKeyState[] {
-    const s = (this.core as unknown as BasicPaxos).inspect();
+    if (this.seated.protocol !== 'basic') return [];
+    const s = this.seated.core.inspect();
     return [...this.recentKeys.keys()].map((key) => ({
       key,
       promised: s.promised.get(key) ?? null,
@@ -525,9 +529,9 @@ export class Replica {
 
   /** Multi mode: the replicated map as this replica has applied it (for tests and `paxos status`). */
   kvSnapshot(): ReadonlyMap<string, string> {
-    return this.opts.protocol === 'multi'
-      ? (this.core as unknown as MultiPaxos).inspect().kv
-      : new Map([...(this.core as unknown as BasicPaxos).inspect().chosen].map(([k, v]) => [k, v.value]));
+    return this.seated.protocol === 'multi'
+      ? this.seated.core.inspect().kv
+      : new Map([...this.seated.core.inspect().chosen].map(([k, v]) => [k, v.value]));
   }
 
   /**
@@ -539,17 +543,16 @@ export class Replica {
     fromSlot: number,
     limit: number,
   ): { entries: [string, string, string][]; next: number | null; compactedThrough?: number } {
-    if (this.opts.protocol === 'basic') {
-      const all = [...(this.core as unknown as BasicPaxos).inspect().chosen].sort(([a], [b]) =>
-        a < b ? -1 : a > b ? 1 : 0,
-      );
+    if (this.seated.protocol === 'basic') {
+      const all = [...this.seated.core.inspect().chosen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const page = all.slice(fromSlot, fromSlot + limit);
       return {
         entries: page.map(([k, c]) => [k, c.value, c.value]),
         next: fromSlot + limit < all.length ? fromSlot + limit : null,
       };
     }
-    const chosen = (this.core as unknown as MultiPaxos).inspect().chosen;
+    const multi = this.seated.core.inspect();
+    const chosen = multi.chosen;
     const slots = [...chosen.keys()]
       .filter((slot) => slot >= fromSlot)
       .sort((a, b) => a - b)
@@ -559,7 +562,7 @@ export class Replica {
       return [String(slot), valueId(v), formatLogValue(v)];
     });
     // Slots up to compactedThrough are in the replica's snapshot, not its log: a reader must not take them for missing.
-    const compactedThrough = (this.core as unknown as MultiPaxos).inspect().compactedThrough;
+    const compactedThrough = multi.compactedThrough;
     return { entries, next: slots.length === limit ? slots[slots.length - 1]! + 1 : null, compactedThrough };
   }
 
@@ -575,10 +578,6 @@ function isRoutine(m: PeerMessage): boolean {
   return m.type === 'catchup';
 }
 
-function createCore(opts: ReplicaOptions): ProtocolCore<PeerMessage, unknown> {
-  return buildCore(opts.protocol, coreConfigOf(opts), opts.storage.recovered, opts.storage.recoveredSnapshot);
-}
-
 function coreConfigOf(opts: ReplicaOptions): CoreConfig {
   return { ...opts.core, id: opts.id, clusterSize: opts.clusterSize, randomSeed: opts.randomSeed };
 }
@@ -590,10 +589,26 @@ export function buildCore(
   recovered: readonly unknown[],
   snapshot: readonly unknown[] | null,
 ): ProtocolCore<PeerMessage, unknown> {
+  return asShellCore(seatCore(protocol, config, recovered, snapshot));
+}
+
+/** A core under its concrete class: the shell drives it through ProtocolCore and reads its state through this. */
+type SeatedCore =
+  | { readonly protocol: 'multi'; readonly core: MultiPaxos }
+  | { readonly protocol: 'basic'; readonly core: BasicPaxos };
+
+function seatCore(
+  protocol: Protocol,
+  config: CoreConfig,
+  recovered: readonly unknown[],
+  snapshot: readonly unknown[] | null,
+): SeatedCore {
   if (protocol === 'multi')
-    return new MultiPaxos(config, recoverMulti(recovered as MultiRecord[], snapshot)) as ProtocolCore<
-      PeerMessage,
-      unknown
-    >;
-  return new BasicPaxos(config, recoverBasic(recovered as BasicRecord[])) as ProtocolCore<PeerMessage, unknown>;
+    return { protocol, core: new MultiPaxos(config, recoverMulti(recovered as MultiRecord[], snapshot)) };
+  return { protocol, core: new BasicPaxos(config, recoverBasic(recovered as BasicRecord[])) };
+}
+
+/** Either core is a ProtocolCore of its own messages and records; the shell carries both protocols' in one union. */
+function asShellCore(seated: SeatedCore): ProtocolCore<PeerMessage, unknown> {
+  return seated.core as ProtocolCore<PeerMessage, unknown>;
 }
