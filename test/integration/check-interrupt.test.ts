@@ -25,7 +25,7 @@ function orchestratorPid(home: string): number | null {
   }
 }
 
-test('Ctrl-C on paxos check stops its cluster, says so, and exits 130', async () => {
+test('Ctrl-C on paxos check, even twice, stops its cluster, says so, and exits 130', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-check-int-'));
   const out = join(dir, 'out');
   const clusterHome = join(out, 'cluster');
@@ -43,6 +43,9 @@ test('Ctrl-C on paxos check stops its cluster, says so, and exits 130', async ()
     }, 60_000);
     // Let the check get past starting its cluster into the run.
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    check.kill('SIGINT');
+    // An impatient second Ctrl-C while the cluster is being stopped must not cut the stop short.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     check.kill('SIGINT');
     const r = await check;
     assert.equal(r.exitCode, 130, r.stderr);

@@ -8,8 +8,8 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
     if (tty) process.stderr.write('\r\x1b[2K');
     process.stderr.write(`${line}\n`);
   };
-  const stopOnInterrupt = o.attach || o.clusterFile !== undefined ? null : () => interrupted(o.clusterHome, log);
-  if (stopOnInterrupt !== null) process.once('SIGINT', stopOnInterrupt);
+  const interrupt = o.attach || o.clusterFile !== undefined ? null : new CheckInterrupt(o.clusterHome, log);
+  interrupt?.listen();
   let results: CheckResults;
   try {
     results = await runCheck({
@@ -17,31 +17,73 @@ export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> 
       log,
       ...(tty ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) } : {}),
     });
-  } finally {
-    if (stopOnInterrupt !== null) process.off('SIGINT', stopOnInterrupt);
+  } catch (err) {
+    // The check may fail because the interrupt is stopping its cluster under it: the interrupt's exit (130) is the answer.
+    await interrupt?.finishing();
+    throw err;
   }
+  await interrupt?.finishing();
+  interrupt?.unlisten();
   if (tty) process.stderr.write('\r\x1b[2K');
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else for (const line of summary(results, o.outDir)) process.stdout.write(`${line}\n`);
   return results.verdict === 'pass' ? 0 : results.verdict === 'fail' ? 1 : 3;
 }
 
+/** Ctrl-C, a kill and a terminal closing all stop the check's cluster. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
  * Ctrl-C during a check: the cluster it started runs detached, so it would
  * outlive the check unseen. It is stopped, the user is told, and the process
  * exits 130 (no verdict: the run did not finish). An attached check leaves
  * the user's own cluster alone.
+ *
+ * The stop runs once and to its end: a second Ctrl-C while it runs is
+ * answered, not obeyed (with `process.once` the second one met Node's default
+ * exit and cut the stop short), and the check, which may end early because
+ * its cluster is going away, does not answer with a verdict of its own.
  */
-function interrupted(clusterHome: string, log: (line: string) => void): void {
-  log(`interrupted: stopping the check's cluster in ${clusterHome}; there is no verdict, the run did not finish`);
-  void runDown(clusterHome, { wipe: false })
-    .then(
-      (r) => {
-        for (const line of r.lines) log(line);
-      },
-      (err: Error) => log(`could not stop it (${err.message}); stop it with \`PAXOS_HOME=${clusterHome} paxos down\``),
-    )
-    .finally(() => process.exit(130));
+class CheckInterrupt {
+  private stopping: Promise<never> | null = null;
+  private readonly onSignal = () => this.stop();
+
+  constructor(
+    private readonly clusterHome: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  listen(): void {
+    for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal);
+  }
+
+  unlisten(): void {
+    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
+  }
+
+  /** Resolves at once when no stop began; otherwise never (the stop exits the process). */
+  finishing(): Promise<void> {
+    return this.stopping ?? Promise.resolve();
+  }
+
+  private stop(): void {
+    if (this.stopping !== null) {
+      this.log(`still stopping the check's cluster in ${this.clusterHome}; a moment`);
+      return;
+    }
+    this.log(
+      `interrupted: stopping the check's cluster in ${this.clusterHome}; there is no verdict, the run did not finish`,
+    );
+    this.stopping = runDown(this.clusterHome, { wipe: false })
+      .then(
+        (r) => {
+          for (const line of r.lines) this.log(line);
+        },
+        (err: Error) =>
+          this.log(`could not stop it (${err.message}); stop it with \`PAXOS_HOME=${this.clusterHome} paxos down\``),
+      )
+      .then(() => process.exit(130));
+  }
 }
 
 interface Shape {
