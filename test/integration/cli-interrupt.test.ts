@@ -186,3 +186,29 @@ function cleanUpBench(
   for (const p of pids) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
+
+test('paxos up in the foreground: two quick Ctrl-Cs stop every replica, not the orchestrator alone', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'paxos-int-up-'));
+  // Not a terminal, so no dashboard: the plain event lines, as under a supervisor.
+  const up = start(['up', '-n', '3'], { PAXOS_HOME: home });
+  let pids: number[] = [];
+  try {
+    const upAndRunning = () =>
+      existsSync(join(home, 'cluster.json')) && replicaPids(home).filter((p) => isProcessAlive(p)).length === 3;
+    assert.ok(await eventually(() => upAndRunning() || !stillRunning(up), 60_000, 50), 'the cluster did not come up');
+    pids = replicaPids(home);
+    assert.equal(pids.length, 3, `stderr: ${up.stderr()}`);
+    up.child.kill('SIGINT');
+    // The impatient second Ctrl-C lands while the replicas are being stopped.
+    await sleep(20);
+    up.child.kill('SIGINT');
+    const code = await exitWithin(up, 30_000);
+    assert.equal(code, 0, `stderr: ${up.stderr()}`);
+    assert.ok(
+      await eventually(() => pids.every((p) => !isProcessAlive(p)), 5000),
+      `replicas still running after the orchestrator exited: ${pids.filter(isProcessAlive).join(', ')}`,
+    );
+  } finally {
+    cleanUpBench(up, pids, [home]);
+  }
+});

@@ -85,11 +85,16 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   if (o.step === true) o.out(STEP_LINE);
   const resumed = orchestrator.resumed;
   if (resumed !== null) o.out(resumedLine(orchestrator.status().replicas.length, o.home, resumed.chosen));
+  // `on`, not `once`: a second Ctrl-C while the replicas are being stopped must not meet Node's default exit,
+  // which would leave the orchestrator's replicas running without it.
+  let stopping = false;
   const stopped = new Promise<void>((resolve) => {
-    const stop = () => void orchestrator.down().then(resolve, resolve);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.once('SIGHUP', stop);
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void orchestrator.down().then(resolve, resolve);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
     orchestrator.onDown = resolve;
   });
   if (o.dashboard) {
