@@ -5,6 +5,7 @@
  * every acknowledged write, and availability and latency per period.
  */
 import { percentile } from '../bench/load.js';
+import { nodeName } from '../core/types.js';
 import { checkKvHistory, registerModel, writeOnceModel } from '../linearizability/checker.js';
 import { type CompletedOp, toOperations } from './history.js';
 import type { ScheduledFault } from './nemesis.js';
@@ -67,12 +68,12 @@ export function checkAgreement(
       const seen = first.get(instance);
       if (seen === undefined) first.set(instance, { node, ...v });
       else if (seen.id !== v.id && conflicts.length < 20)
-        conflicts.push(`${instance}: node-${seen.node} chose ${seen.text}, node-${node} chose ${v.text}`);
+        conflicts.push(`${instance}: ${nodeName(seen.node)} chose ${seen.text}, ${nodeName(node)} chose ${v.text}`);
     }
   }
   const learned = (node: number, l: ChosenLog) => l.size + (compacted.get(node) ?? 0);
   const sizes = [...logs].map(([node, l]) => learned(node, l));
-  const chosenPerReplica = Object.fromEntries([...logs].map(([node, l]) => [`node-${node}`, learned(node, l)]));
+  const chosenPerReplica = Object.fromEntries([...logs].map(([node, l]) => [nodeName(node), learned(node, l)]));
   return { ok: conflicts.length === 0, conflicts, converged: sizes.every((n) => n === sizes[0]), chosenPerReplica };
 }
 
@@ -93,7 +94,7 @@ export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
     .slice(0, 20)
     .map(
       (op) =>
-        `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via node-${op.invoke.node}: ${op.completion!.error ?? ''}`,
+        `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via ${nodeName(op.invoke.node)}: ${op.completion!.error ?? ''}`,
     );
   return { ok: reused.length === 0, reused };
 }
@@ -134,7 +135,7 @@ export function checkRefusedNeverChosen(o: {
       suspects.add(op);
       if (chosen.length < 20)
         chosen.push(
-          `node-${node} chose ${key}=${value}, which client ${op.invoke.process} was told was refused (${op.completion?.code ?? '?'}: ${op.completion?.error ?? ''})`,
+          `${nodeName(node)} chose ${key}=${value}, which client ${op.invoke.process} was told was refused (${op.completion?.code ?? '?'}: ${op.completion?.error ?? ''})`,
         );
       break;
     }
@@ -180,7 +181,7 @@ export function checkDurability(o: {
           : log.get(op.invoke.key)?.id === op.completion!.value;
       if (!present && missing.length < 20)
         missing.push(
-          `node-${node} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`,
+          `${nodeName(node)} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`,
         );
     }
   }

@@ -24,6 +24,7 @@
  */
 import { join } from 'node:path';
 import { Random } from '../core/random.js';
+import { nodeName } from '../core/types.js';
 import { copyData, corruptLog, restoreData, rollBack, truncateLog, wipeData } from './disk-damage.js';
 import type { DiskDriver } from './disk-driver.js';
 import type { DiskDamage } from './nemesis.js';
@@ -102,7 +103,7 @@ export class DiskFault {
       await this.c.driver.crash(node);
       this.laggingDown.add(node);
       // While it is down anyway: a copy for a later fault to roll it back to.
-      const copy = join(this.c.scratchDir, `fault-${this.index}-node-${node}`);
+      const copy = join(this.c.scratchDir, `fault-${this.index}-${nodeName(node)}`);
       copyData(this.c.driver.dataDir(node), copy);
       this.c.copies.set(node, copy);
     }
@@ -117,7 +118,7 @@ export class DiskFault {
     for (const node of this.lagging) {
       const back = await this.c.driver.start(node);
       if (back.started) this.laggingDown.delete(node);
-      else this.c.log(`  node-${node} (crashed only) did not start again: ${back.sentence}`);
+      else this.c.log(`  ${nodeName(node)} (crashed only) did not start again: ${back.sentence}`);
     }
     for (const [node, what] of done) await this.startVictim(node, what);
     if (this.outcomes.some((o) => !o.started)) {
@@ -133,7 +134,7 @@ export class DiskFault {
   private async crashAndDamage(node: number, random: Random): Promise<string> {
     await this.c.driver.crash(node);
     const dataDir = this.c.driver.dataDir(node);
-    const copy = join(this.c.scratchDir, `fault-${this.index}-node-${node}`);
+    const copy = join(this.c.scratchDir, `fault-${this.index}-${nodeName(node)}`);
     copyData(dataDir, copy);
     this.atCrash.set(node, copy);
     const done = this.apply(node, dataDir, random);
@@ -148,7 +149,9 @@ export class DiskFault {
       ? { node, damage: this.damage, done, started: true }
       : { node, damage: this.damage, done, started: false, refusal: outcome.sentence };
     this.outcomes.push(o);
-    this.c.log(`  node-${node}: ${done}; ${outcome.started ? 'it started again' : `it refused: ${outcome.sentence}`}`);
+    this.c.log(
+      `  ${nodeName(node)}: ${done}; ${outcome.started ? 'it started again' : `it refused: ${outcome.sentence}`}`,
+    );
   }
 
   private apply(node: number, dataDir: string, random: Random): string {
@@ -176,7 +179,9 @@ export class DiskFault {
     await this.c.driver.heal();
     for (const node of this.laggingDown) {
       const back = await this.c.driver.start(node);
-      this.c.log(`  node-${node} (crashed only): ${back.started ? 'started again' : `still down: ${back.sentence}`}`);
+      this.c.log(
+        `  ${nodeName(node)} (crashed only): ${back.started ? 'started again' : `still down: ${back.sentence}`}`,
+      );
     }
     // A victim whose start the fault never reached (a step before it failed) starts now.
     const tried = new Set(this.outcomes.map((o) => o.node));
@@ -203,7 +208,7 @@ export class DiskFault {
           return 'recovered on a fresh directory (paxos recover)';
         } catch (err) {
           const added = await this.c.driver.replace(node);
-          return `could not recover (${(err as Error).message}), so replaced by node-${added}`;
+          return `could not recover (${(err as Error).message}), so replaced by ${nodeName(added)}`;
         }
       }
       const copy = this.atCrash.get(node);
@@ -231,5 +236,5 @@ function shuffled(random: Random, items: readonly number[]): number[] {
 }
 
 function names(nodes: readonly number[]): string {
-  return nodes.map((n) => `node-${n}`).join(', ');
+  return nodes.map((n) => nodeName(n)).join(', ');
 }

@@ -6,6 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import { describeCoreEvent } from '../core/describe.js';
+import { nodeName } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
 
@@ -34,15 +35,15 @@ export class PlainEventPrinter {
     switch (e.type) {
       case 'core': {
         if (e.event.type === 'backoff') return null;
-        return `${t(e.atMs)} node-${e.node} ${describeCoreEvent(e.event)}`;
+        return `${t(e.atMs)} ${nodeName(e.node)} ${describeCoreEvent(e.event)}`;
       }
       case 'chosen':
         if (!this.firstTime(e.instance)) return null;
-        return `${t(e.atMs)} chosen ${/^\d+$/.test(e.instance) ? `#${e.instance} ${showText(e.value)}` : `${showText(e.instance)}=${showText(e.value)}`}${e.ballot ? ` at ${formatBallot(e.ballot)}` : ''} (learned first by node-${e.node})`;
+        return `${t(e.atMs)} chosen ${/^\d+$/.test(e.instance) ? `#${e.instance} ${showText(e.value)}` : `${showText(e.instance)}=${showText(e.value)}`}${e.ballot ? ` at ${formatBallot(e.ballot)}` : ''} (learned first by ${nodeName(e.node)})`;
       case 'replica-up':
-        return `${t(e.atMs)} node-${e.node} is up (pid ${e.pid})`;
+        return `${t(e.atMs)} ${nodeName(e.node)} is up (pid ${e.pid})`;
       case 'replica-down':
-        return `${t(e.atMs)} node-${e.node} is down: ${e.reason}`;
+        return `${t(e.atMs)} ${nodeName(e.node)} is down: ${e.reason}`;
       case 'faults':
         return `${t(e.atMs)} network: ${describeFaults(e)}`;
       case 'cluster':
@@ -81,7 +82,7 @@ export function describeFaults(f: {
   const parts: string[] = [];
   parts.push(
     f.partition
-      ? `partitioned ${f.partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`
+      ? `partitioned ${f.partition.map((g) => `{${g.map((n) => nodeName(n)).join(',')}}`).join(' | ')}`
       : 'no partition',
   );
   if (f.delayMs) parts.push(`delay ${f.delayMs.min}-${f.delayMs.max}ms`);

@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync, type Stats, statfsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { readLogTail, unwrittenLastLine } from './log-files.js';
 
@@ -132,11 +133,11 @@ export function fileSystemError(err: unknown, path: string, doing: string): unkn
 }
 
 export function dataDirOf(home: string, node: number): string {
-  return join(home, 'data', `node-${node}`);
+  return join(home, 'data', nodeName(node));
 }
 
 export function logFileOf(home: string, node: number): string {
-  return join(home, 'logs', `node-${node}.log`);
+  return join(home, 'logs', `${nodeName(node)}.log`);
 }
 
 export function orchestratorLogOf(home: string): string {
@@ -210,6 +211,6 @@ export function describeIds(ids: readonly number[]): string {
   const sorted = [...ids].sort((a, b) => a - b);
   if (sorted.length === 0) return 'no replicas';
   const contiguous = sorted.every((id, i) => id === sorted[0] + i);
-  if (contiguous && sorted.length > 2) return `node-${sorted[0]} to node-${sorted[sorted.length - 1]}`;
-  return sorted.map((id) => `node-${id}`).join(', ');
+  if (contiguous && sorted.length > 2) return `${nodeName(sorted[0])} to ${nodeName(sorted[sorted.length - 1])}`;
+  return sorted.map((id) => nodeName(id)).join(', ');
 }

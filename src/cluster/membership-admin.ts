@@ -9,6 +9,7 @@
  */
 import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import type { NodeId, Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import { writeIdentity } from '../storage/identity.js';
@@ -62,14 +63,14 @@ export class MembershipAdmin {
         [r],
         10_000,
         'failed to start as a learner',
-        () => `node-${id} did not come up within 10s; see ${r.logFile}`,
+        () => `${nodeName(id)} did not come up within 10s; see ${r.logFile}`,
       );
     } catch (err) {
       // Its id stays spent: the manifest marks it removed rather than forgetting it.
       await this.removeReplica(id).catch(() => undefined);
       throw err;
     }
-    h.log(`node-${id} started as a learner`);
+    h.log(`${nodeName(id)} started as a learner`);
     h.saveRecord();
     return { node: id, port: r.port };
   }
@@ -89,7 +90,7 @@ export class MembershipAdmin {
     h.forget(id);
     h.setManifest(withState(h.manifest(), id, 'removed'));
     h.broadcastPeers();
-    h.log(`node-${id} removed from the cluster`);
+    h.log(`${nodeName(id)} removed from the cluster`);
     h.emit({ type: 'replica-down', node: id, reason: 'removed from the cluster', atMs: Date.now() });
     h.saveRecord();
   }
@@ -99,6 +100,6 @@ export class MembershipAdmin {
     const h = this.host;
     h.replica(id);
     h.setManifest(withState(h.manifest(), id, 'voter'));
-    h.log(`node-${id} is a voter`);
+    h.log(`${nodeName(id)} is a voter`);
   }
 }

@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import type { NodeId, Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
@@ -187,7 +188,7 @@ export class Orchestrator {
       timeoutMs,
       'exited while starting',
       (late) =>
-        `${late.map((r) => `node-${r.id}`).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`,
+        `${late.map((r) => nodeName(r.id)).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`,
       refusedItsData,
     );
     this.startedWithoutRefused();
@@ -240,10 +241,12 @@ export class Orchestrator {
     if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
     if (this.opts.basePort !== undefined) {
       throw new OperatingError(
-        `node-${r.id}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`,
+        `${nodeName(r.id)}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`,
       );
     }
-    this.notice(`node-${r.id}'s port ${r.port} is in use by another process; node-${r.id} listens on a new port`);
+    this.notice(
+      `${nodeName(r.id)}'s port ${r.port} is in use by another process; ${nodeName(r.id)} listens on a new port`,
+    );
     r.port = 0;
   }
 
@@ -332,7 +335,7 @@ export class Orchestrator {
   private onExit(r: ReplicaProcess, how: string, killedByUs: boolean): void {
     const reason = killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
     if (!this.stopping) this.trace?.crashed(r.id);
-    this.log(`node-${r.id} ${reason}`);
+    this.log(`${nodeName(r.id)} ${reason}`);
     this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
   }
 
@@ -365,8 +368,10 @@ export class Orchestrator {
     const r = this.replicas.get(id);
     if (r === undefined) {
       const removed = this.manifest?.replicas.find((m) => m.id === id && m.state === 'removed') !== undefined;
-      if (removed) throw new OperatingError(`node-${id} was removed from this cluster; ids are never reused`);
-      throw new OperatingError(`there is no node-${id}: this cluster has ${describeIds([...this.replicas.keys()])}`);
+      if (removed) throw new OperatingError(`${nodeName(id)} was removed from this cluster; ids are never reused`);
+      throw new OperatingError(
+        `there is no ${nodeName(id)}: this cluster has ${describeIds([...this.replicas.keys()])}`,
+      );
     }
     return r;
   }
@@ -444,7 +449,7 @@ export class Orchestrator {
   async recover(id: NodeId): Promise<void> {
     if (this.opts.protocol === 'basic')
       throw new OperatingError(
-        `node-${id} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
+        `${nodeName(id)} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
       );
     this.recoverOnNextStart.add(id);
     try {
@@ -458,14 +463,14 @@ export class Orchestrator {
     const r = this.replica(id);
     // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
     if (r.phase.kind === 'dying') await r.waitUntilGone();
-    if (r.paused) throw new OperatingError(`node-${id} is paused, not down; resume it or kill it first`);
+    if (r.paused) throw new OperatingError(`${nodeName(id)} is paused, not down; resume it or kill it first`);
     if (r.up && !r.registered)
-      throw new OperatingError(`node-${id} is already starting; see it come up with \`paxos status\``);
-    if (r.up) throw new OperatingError(`node-${id} is running; kill it first`);
+      throw new OperatingError(`${nodeName(id)} is already starting; see it come up with \`paxos status\``);
+    if (r.up) throw new OperatingError(`${nodeName(id)} is running; kill it first`);
     const holder = liveLockHolder(r.dataDir);
     if (holder !== null)
       throw new OperatingError(
-        `node-${id} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
+        `${nodeName(id)} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
       );
     await this.choosePort(r);
     this.spawn(r);
@@ -473,7 +478,7 @@ export class Orchestrator {
       [r],
       10_000,
       'failed to start from its data',
-      () => `node-${id} did not come back within 10s; see ${r.logFile}`,
+      () => `${nodeName(id)} did not come back within 10s; see ${r.logFile}`,
     );
     this.saveRecord();
   }
@@ -486,15 +491,15 @@ export class Orchestrator {
    */
   pause(id: NodeId): void {
     const r = this.replica(id);
-    if (this.stopping) throw new OperatingError(`node-${id} cannot be paused: the cluster is stopping`);
+    if (this.stopping) throw new OperatingError(`${nodeName(id)} cannot be paused: the cluster is stopping`);
     r.pause();
-    this.log(`node-${id} paused (SIGSTOP)`);
+    this.log(`${nodeName(id)} paused (SIGSTOP)`);
   }
 
   /** Lets a paused replica run again with SIGCONT; it carries on from where it stopped, its timers all late. */
   resume(id: NodeId): void {
     const r = this.replica(id);
-    if (!r.paused) throw new OperatingError(`node-${id} is not paused`);
+    if (!r.paused) throw new OperatingError(`${nodeName(id)} is not paused`);
     this.continueReplica(r);
   }
 
@@ -507,7 +512,7 @@ export class Orchestrator {
 
   private continueReplica(r: ReplicaProcess): void {
     r.continue();
-    this.log(`node-${r.id} resumed (SIGCONT)`);
+    this.log(`${nodeName(r.id)} resumed (SIGCONT)`);
   }
 
   // ---------------------------------------------------------------- faults
@@ -522,7 +527,7 @@ export class Orchestrator {
     for (const g of groups)
       for (const id of g) {
         this.replica(id);
-        if (seen.has(id)) throw new OperatingError(`node-${id} appears in two groups`);
+        if (seen.has(id)) throw new OperatingError(`${nodeName(id)} appears in two groups`);
         seen.add(id);
       }
     const rest = [...this.replicas.keys()].filter((id) => !seen.has(id));
@@ -614,19 +619,20 @@ export class Orchestrator {
       id,
       await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }).catch((err: Error) => {
         throw new OperatingError(
-          `node-${id} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
+          `${nodeName(id)} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
         );
       }),
     );
     // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
-    if (r.port !== 0 && port !== r.port) this.log(`node-${id} registered port ${port}, not the ${r.port} it was given`);
+    if (r.port !== 0 && port !== r.port)
+      this.log(`${nodeName(id)} registered port ${port}, not the ${r.port} it was given`);
     r.port = port;
     control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
     r.attach(control, pid);
     await control.request('subscribe', {}, 5000);
     await control.request('faults', { rules: this.faults }, 5000);
     this.broadcastPeers();
-    this.log(`node-${id} registered (pid ${pid}, port ${port})`);
+    this.log(`${nodeName(id)} registered (pid ${pid}, port ${port})`);
     this.emit({ type: 'replica-up', node: id, pid, atMs: Date.now() });
   }
 

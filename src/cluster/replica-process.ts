@@ -8,6 +8,7 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ReplicaStatus } from '../node/events.js';
 import { IDENTITY_REFUSED_EXIT } from '../storage/identity.js';
@@ -153,7 +154,7 @@ export class ReplicaProcess {
     const phase = this.phase;
     if (phase.kind === 'down') {
       link.close();
-      throw new OperatingError(`node-${this.id} exited before its registration completed`);
+      throw new OperatingError(`${nodeName(this.id)} exited before its registration completed`);
     }
     this.link?.close();
     this.pid = pid;
@@ -166,7 +167,7 @@ export class ReplicaProcess {
   /** Sends SIGKILL and returns at once. A replica already dying is sent it again. */
   kill(): void {
     const phase = this.phase;
-    if (phase.kind === 'down') throw new OperatingError(`node-${this.id} is already down`);
+    if (phase.kind === 'down') throw new OperatingError(`${nodeName(this.id)} is already down`);
     // SIGKILL ends a stopped process too, so a paused replica needs no SIGCONT first; it is no longer paused, only dying.
     phase.run.proc.kill('SIGKILL');
     this.phase = { kind: 'dying', run: phase.run, link: this.link };
@@ -176,12 +177,14 @@ export class ReplicaProcess {
   pause(): void {
     const phase = this.phase;
     if (phase.kind === 'paused')
-      throw new OperatingError(`node-${this.id} is already paused; resume it with \`paxos resume node-${this.id}\``);
+      throw new OperatingError(
+        `${nodeName(this.id)} is already paused; resume it with \`paxos resume ${nodeName(this.id)}\``,
+      );
     // A replica we killed that has not finished exiting counts as down too: there is nothing left to pause.
     if (phase.kind === 'down' || phase.kind === 'dying')
-      throw new OperatingError(`node-${this.id} is down; only a running replica can be paused`);
+      throw new OperatingError(`${nodeName(this.id)} is down; only a running replica can be paused`);
     if (!phase.run.proc.kill('SIGSTOP'))
-      throw new OperatingError(`node-${this.id} could not be paused: its process is exiting`);
+      throw new OperatingError(`${nodeName(this.id)} could not be paused: its process is exiting`);
     this.phase = { kind: 'paused', run: phase.run, link: this.link };
   }
 
@@ -209,12 +212,12 @@ export class ReplicaProcess {
     const timedOut = await raceDeadline(exited, deadline);
     if (timedOut)
       throw new OperatingError(
-        `node-${this.id} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``,
+        `${nodeName(this.id)} (pid ${pid}) did not exit within ${EXIT_WAIT_MS / 1000}s of SIGKILL; check it with \`ps -p ${pid}\``,
       );
     while (pid !== null && isProcessAlive(pid)) {
       if (monotonicMs() > deadline)
         throw new OperatingError(
-          `node-${this.id} exited but its pid ${pid} is still in use, so its data directory stays locked`,
+          `${nodeName(this.id)} exited but its pid ${pid} is still in use, so its data directory stays locked`,
         );
       await sleep(POLL_MS);
     }
@@ -223,7 +226,7 @@ export class ReplicaProcess {
   /** A replica that refused its data directory said why in one sentence of its own; anything else is quoted after what happened. */
   whyNotStarted(what: string): string {
     if (this.lastExitCode === IDENTITY_REFUSED_EXIT) return lastLine(this.logFile);
-    return `node-${this.id} ${what}: ${lastLine(this.logFile)}`;
+    return `${nodeName(this.id)} ${what}: ${lastLine(this.logFile)}`;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { commandId } from '../core/multi/sessions.js';
 import type { ClientReply, Command, CommandIdentity, Protocol, ProtocolCore, Ready } from '../core/types.js';
-import { commandKey } from '../core/types.js';
+import { commandKey, nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { ClusterWatcher } from '../scenario/runner.js';
 import { adapterFor, type ProtocolAdapter, type SimCore, touchedInstances } from '../sim/adapter.js';
@@ -94,7 +94,7 @@ export class ExploreChecks implements ClusterWatcher {
     this.guard(() => {
       if (req.answers > 1)
         throw new InvariantViolation(
-          `exactly-once: ${describe(req)} to node-${node} was answered ${req.answers} times`,
+          `exactly-once: ${describe(req)} to ${nodeName(node)} was answered ${req.answers} times`,
         );
     });
     req.outcome = reply.ok ? 'ok' : ((reply as { outcome?: 'refused' | 'unknown' }).outcome ?? 'unknown');
@@ -127,5 +127,5 @@ export class ExploreChecks implements ClusterWatcher {
 
 function describe(r: Request): string {
   const c = r.command;
-  return c.op === 'set' ? `set ${c.key}=${c.value} at node-${r.node}` : `${c.op} at node-${r.node}`;
+  return c.op === 'set' ? `set ${c.key}=${c.value} at ${nodeName(r.node)}` : `${c.op} at ${nodeName(r.node)}`;
 }

@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { describeMessage } from '../core/describe.js';
+import { nodeName } from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import { parseScenario } from '../scenario/script.js';
 import { scenarioText } from './counterexample.js';
@@ -59,7 +60,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       const next = ExploreWorld.replay(o.settings, path);
       const step = applyGuarded(next, t);
       if (step === null) {
-        o.out(`node-${'node' in t ? t.node : '?'} has no timeout within the bound: nothing happens`);
+        o.out(`${'node' in t ? nodeName(t.node) : 'node-?'} has no timeout within the bound: nothing happens`);
         continue;
       }
       path.push(step.command);
@@ -83,11 +84,11 @@ function show(world: ExploreWorld, out: (line: string) => void): Template[] {
   out(`state after ${world.steps.length} steps (hash ${world.hash().slice(0, 10)})`);
   for (const n of view.nodes) {
     if (n.replica === null) {
-      out(`  node-${n.id} is down (${n.disk.length} records on disk)`);
+      out(`  ${nodeName(n.id)} is down (${n.disk.length} records on disk)`);
       continue;
     }
-    const lines = describeState(`node-${n.id}`, n.replica.inspectCore());
-    if (lines.length === 0) out(`  node-${n.id}: nothing promised or accepted`);
+    const lines = describeState(nodeName(n.id), n.replica.inspectCore());
+    if (lines.length === 0) out(`  ${nodeName(n.id)}: nothing promised or accepted`);
     for (const l of lines) out(`  ${l}`);
   }
   out(`  in flight: ${view.pool.length === 0 ? 'nothing' : ''}`);
@@ -105,13 +106,13 @@ function label(t: Template): string {
     case 'deliver':
     case 'drop':
     case 'duplicate':
-      return `${t.kind} the oldest ${t.type} from node-${t.from} to node-${t.to}`;
+      return `${t.kind} the oldest ${t.type} from ${nodeName(t.from)} to ${nodeName(t.to)}`;
     case 'tick':
-      return `tick node-${t.node} to its next timeout`;
+      return `tick ${nodeName(t.node)} to its next timeout`;
     case 'propose':
       return `client request #${t.index}`;
     default:
-      return `${t.kind} node-${t.node}`;
+      return `${t.kind} ${nodeName(t.node)}`;
   }
 }
 

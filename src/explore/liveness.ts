@@ -7,6 +7,8 @@
  * its heal. One fair schedule is tried, not all: a state it leaves stuck is
  * reported with the schedule's length, and may be escaped by another.
  */
+
+import { nodeName } from '../core/types.js';
 import { messageKind } from '../scenario/lines.js';
 import type { ExploreWorld } from './world.js';
 
@@ -27,7 +29,7 @@ export function stuckAfterFaults(world: ExploreWorld, maxMoves = LIVENESS_MOVES)
   }
   const counts = world.cluster
     .inspect()
-    .nodes.map((n) => `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`)
+    .nodes.map((n) => `${nodeName(n.id)}:${n.replica?.inspectCore().view().chosenCount ?? 'down'}`)
     .join(' ');
   return (
     `nothing stuck: after every replica restarted, ${maxMoves} fair deliveries and ticks ` +

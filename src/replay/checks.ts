@@ -20,6 +20,7 @@
  */
 
 import type { ChosenValue, ClientSuccess, Input, NodeId, Protocol, Ready } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { tracedInstance } from '../trace/format.js';
 import type { ReplayObserver } from './engine.js';
@@ -133,7 +134,7 @@ export class ReplayChecks implements ReplayObserver {
         this.chosen.set(instance, { value: c.value, valueId: c.valueId, nodes: new Set([node]) });
       else if (known.valueId !== c.valueId)
         this.fail(
-          `agreement: node-${node} learned ${c.value} for ${instance}, but node-${[...known.nodes][0]} learned ${known.value}`,
+          `agreement: ${nodeName(node)} learned ${c.value} for ${instance}, but ${nodeName([...known.nodes][0])} learned ${known.value}`,
         );
       else known.nodes.add(node);
     }
@@ -169,7 +170,7 @@ export class ReplayChecks implements ReplayObserver {
     now: DiskState,
   ): void {
     this.recoveriesChecked++;
-    const who = `node-${node} incarnation ${incarnation}`;
+    const who = `${nodeName(node)} incarnation ${incarnation}`;
     const state = [...before.states].reverse().find((s) => s.snapshot === now.snapshot);
     if (state === undefined) {
       if (before.complete)
@@ -203,7 +204,10 @@ export class ReplayChecks implements ReplayObserver {
       if (produced >= n) continue;
       if (produced > 0) duplicated++;
       else if (this.incomplete.has(m.from) || !this.sent.has(m.from)) unverified++;
-      else this.fail(`messages: node-${m.to} took ${m.json} from node-${m.from}, whose replayed core never sent it`);
+      else
+        this.fail(
+          `messages: ${nodeName(m.to)} took ${m.json} from ${nodeName(m.from)}, whose replayed core never sent it`,
+        );
     }
     return { checked: this.received.length - unverified, unverified, duplicated };
   }
@@ -222,7 +226,7 @@ export class ReplayChecks implements ReplayObserver {
       const found = (bySlot.get(expected.instance) ?? []).some(expected.matches);
       if (!found)
         this.fail(
-          `replies: node-${node} answered ${reply.op} ${reply.key} ok (${reply.value ?? '-'}${reply.slot !== undefined ? ` in slot ${reply.slot}` : ''}) but no replica learned that value there`,
+          `replies: ${nodeName(node)} answered ${reply.op} ${reply.key} ok (${reply.value ?? '-'}${reply.slot !== undefined ? ` in slot ${reply.slot}` : ''}) but no replica learned that value there`,
         );
     }
     return checked;

@@ -14,6 +14,7 @@
 import type { BasicPaxos } from '../core/basic/replica.js';
 import type { MultiPaxos } from '../core/multi/replica.js';
 import type { Input, NodeId, NodeView, ProtocolCore, Ready } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { digestReady } from '../node/input-log.js';
 import { buildCore, type PeerMessage } from '../node/replica.js';
 import type { Recording } from './read.js';
@@ -112,7 +113,7 @@ export function replayIncarnation(rec: Recording, observer: ReplayObserver): Inc
 
 /** `message accept`, `request set x`, `tick`, `persisted`: enough to find the input in the log. */
 export function kindOf(input: Input<PeerMessage>): string {
-  if (input.type === 'message') return `message ${input.message.type} from node-${input.message.from}`;
+  if (input.type === 'message') return `message ${input.message.type} from ${nodeName(input.message.from)}`;
   if (input.type === 'request') {
     const c = input.request.command;
     return `request ${c.op}${c.op === 'config' || c.op === 'register' ? '' : ` ${c.key}`}`;

@@ -7,6 +7,7 @@
  * groups, deliver-random's arguments) live here too.
  */
 import type { Command, CommandIdentity, Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 
 /** What a runner does for each command; `R` is void for the scripted runner and a promise for the live one. */
 export interface ScenarioVerbs<R> {
@@ -141,11 +142,11 @@ function parsePartition(spec: string, ids: readonly number[]): number[][] {
   const seen = new Set<number>();
   for (const id of groups.flat()) {
     if (!Number.isInteger(id)) throw new Error(usage);
-    if (!ids.includes(id)) throw new Error(`no node-${id} in this cluster`);
-    if (seen.has(id)) throw new Error(`node-${id} is in two groups of the partition`);
+    if (!ids.includes(id)) throw new Error(`no ${nodeName(id)} in this cluster`);
+    if (seen.has(id)) throw new Error(`${nodeName(id)} is in two groups of the partition`);
     seen.add(id);
   }
-  const missing = ids.filter((id) => !seen.has(id)).map((id) => `node-${id}`);
+  const missing = ids.filter((id) => !seen.has(id)).map((id) => nodeName(id));
   if (missing.length > 0)
     throw new Error(
       `every node must be in a group of the partition: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in none`,
@@ -168,7 +169,7 @@ export class Partition {
   set(groups: number[][]): string {
     if (this.groups !== null) throw new Error(`${this.text()} already stands; heal it first`);
     this.groups = groups;
-    return `${this.text()}: ${groups.map((g) => g.map((id) => `node-${id}`).join(', ')).join(' | ')} hear nothing from each other`;
+    return `${this.text()}: ${groups.map((g) => g.map((id) => nodeName(id)).join(', ')).join(' | ')} hear nothing from each other`;
   }
 
   /** Ends it and returns the line the trace prints. */

@@ -32,6 +32,7 @@ import { Orchestrator } from '../cluster/orchestrator.js';
 import { describeMessage } from '../core/describe.js';
 import { Random } from '../core/random.js';
 import type { Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { JournalEntry } from '../node/step-journal.js';
 import { AgreementJudge } from './agreement.js';
@@ -266,10 +267,10 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     if (this.partition.standing)
       throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     const added = await this.cluster!.addLearner();
-    if (added.node !== id) throw new Error(`the next replica to join is node-${added.node}, not node-${id}`);
+    if (added.node !== id) throw new Error(`the next replica to join is ${nodeName(added.node)}, not ${nodeName(id)}`);
     this.nodes.set(id, newNode(id));
     await this.settle();
-    this.print(`node-${id} joins as a learner`);
+    this.print(`${nodeName(id)} joins as a learner`);
   }
 
   // ------------------------------------------------------------ the network
@@ -278,7 +279,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     const i = this.pool.findIndex(
       (f) => f.message.from === from && f.message.to === to && messageKind(f.message) === type,
     );
-    if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    if (i < 0)
+      throw new Error(`no pending ${type} from ${nodeName(from)} to ${nodeName(to)}; pending: ${this.pending()}`);
     const [f] = this.pool.splice(i, 1);
     if (deliver) return this.deliver(f);
     await this.forget(f);
@@ -289,14 +291,14 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   async duplicate(from: number, to: number, type: string): Promise<void> {
     const f = this.pool.find((x) => x.message.from === from && x.message.to === to && messageKind(x.message) === type);
     if (f === undefined)
-      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+      throw new Error(`no pending ${type} from ${nodeName(from)} to ${nodeName(to)}; pending: ${this.pending()}`);
     this.print(`duplicated ${this.describe(f.message)}`);
     const node = this.node(to);
-    const why = !node.up ? `node-${to} is down` : this.cut(f.message) ? this.partitionText() : null;
+    const why = !node.up ? `${nodeName(to)} is down` : this.cut(f.message) ? this.partitionText() : null;
     if (why !== null)
       return this.print(
         !node.up
-          ? `node-${to} is down: lost ${this.describe(f.message)}`
+          ? `${nodeName(to)} is down: lost ${this.describe(f.message)}`
           : `dropped ${this.describe(f.message)}: ${why}`,
       );
     if (this.cluster === null) throw new Error('no cluster: a script starts with cluster <protocol> <n>');
@@ -308,12 +310,12 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   /** A message for a replica that is down is lost, and so is one the partition cuts off; the trace says which. */
   private async deliver(f: InFlight): Promise<void> {
     const to = this.node(f.message.to);
-    const why = !to.up ? `node-${to.id} is down` : this.cut(f.message) ? this.partitionText() : null;
+    const why = !to.up ? `${nodeName(to.id)} is down` : this.cut(f.message) ? this.partitionText() : null;
     if (why !== null) {
       await this.forget(f);
       return this.print(
         !to.up
-          ? `node-${to.id} is down: lost ${this.describe(f.message)}`
+          ? `${nodeName(to.id)} is down: lost ${this.describe(f.message)}`
           : `dropped ${this.describe(f.message)}: ${why}`,
       );
     }
@@ -343,7 +345,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   private async deliverListed(f: InFlight): Promise<void> {
     const down = !this.node(f.message.to).up;
-    const why = down ? `node-${f.message.to} is down` : this.cut(f.message) ? this.partitionText() : null;
+    const why = down ? `${nodeName(f.message.to)} is down` : this.cut(f.message) ? this.partitionText() : null;
     if (why === null) {
       this.print(`[${this.describe(f.message)}]`);
       return this.deliver(f);
@@ -414,14 +416,15 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     const r = this.up(id);
     await this.cluster!.killAndWait(id);
     r.up = false;
-    this.print(`node-${id} crashes`);
-    if (r.kept.length > 0) this.print(`node-${id} loses unwritten records: ${describeRecords(this.protocol, r.kept)}`);
+    this.print(`${nodeName(id)} crashes`);
+    if (r.kept.length > 0)
+      this.print(`${nodeName(id)} loses unwritten records: ${describeRecords(this.protocol, r.kept)}`);
     r.kept = [];
   }
 
   async restart(id: number): Promise<void> {
     const r = this.node(id);
-    if (r.up) throw new Error(`node-${id} is up`);
+    if (r.up) throw new Error(`${nodeName(id)} is up`);
     await this.cluster!.restart(id);
     Object.assign(r, {
       up: true,
@@ -431,7 +434,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       startedFrom: null,
     });
     await this.settle();
-    this.print(`node-${id} restarts from ${r.startedFrom ?? '?'} records`);
+    this.print(`${nodeName(id)} restarts from ${r.startedFrom ?? '?'} records`);
     await this.state(id);
   }
 
@@ -460,7 +463,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
           messagesIn: number;
         };
         if (j.dropped > 0)
-          throw new Error(`node-${r.id} dropped ${j.dropped} journal entries: the run cannot be traced`);
+          throw new Error(`${nodeName(r.id)} dropped ${j.dropped} journal entries: the run cannot be traced`);
         for (const e of j.entries) this.take(r, e);
         if (j.entries.length > 0 || !j.settled || j.messagesIn < r.expectedIn) busy = true;
       }
@@ -474,7 +477,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   /** One journal entry in the scripted runner's words. */
   private take(r: LiveNode, e: JournalEntry): void {
-    const name = `node-${r.id}`;
+    const name = nodeName(r.id);
     switch (e.k) {
       case 'started':
         r.startedFrom = e.records;
@@ -525,13 +528,13 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   private node(id: number): LiveNode {
     const r = this.nodes.get(id);
-    if (r === undefined) throw new Error(`no node-${id} in this cluster`);
+    if (r === undefined) throw new Error(`no ${nodeName(id)} in this cluster`);
     return r;
   }
 
   private up(id: number): LiveNode {
     const r = this.node(id);
-    if (!r.up) throw new Error(`node-${id} is down`);
+    if (!r.up) throw new Error(`${nodeName(id)} is down`);
     return r;
   }
 

@@ -92,6 +92,7 @@ import type {
   ProtocolCore,
   Ready,
 } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { describeState } from '../node/describe-state.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { TraceRecorder } from '../trace/format.js';
@@ -260,11 +261,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     if (this.partition.standing)
       throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1)
-      throw new Error(`the next replica to join is node-${this.nodes.length + 1}, not node-${id}`);
+      throw new Error(`the next replica to join is ${nodeName(this.nodes.length + 1)}, not ${nodeName(id)}`);
     const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
     this.nodes.push(r);
     this.boot(r);
-    this.print(`node-${id} joins as a learner`);
+    this.print(`${nodeName(id)} joins as a learner`);
   }
 
   option(name: string, value: string): void {
@@ -332,18 +333,19 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   request(id: number, command: Command, own?: CommandIdentity): void {
     const r = this.node(id);
     const shell = this.up(id);
-    const identity = own ?? { session: `node-${id}.${r.incarnation}`, seq: ++r.requestSeq };
+    const identity = own ?? { session: `${nodeName(id)}.${r.incarnation}`, seq: ++r.requestSeq };
     this.watcher.requested?.(id, command, identity);
     shell.request(command, identity, (reply) => {
       this.watcher.answered?.(id, command, identity, reply);
-      this.print(`node-${id} ${this.describeReply(command, reply)}`);
+      this.print(`${nodeName(id)} ${this.describeReply(command, reply)}`);
     });
     shell.settle();
   }
 
   move(from: number, to: number, type: string, deliver: boolean): void {
     const i = this.pool.findIndex((m) => m.from === from && m.to === to && messageKind(m) === type);
-    if (i < 0) throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+    if (i < 0)
+      throw new Error(`no pending ${type} from ${nodeName(from)} to ${nodeName(to)}; pending: ${this.pending()}`);
     const [m] = this.pool.splice(i, 1);
     if (!deliver) {
       this.traced(m, (id) => this.recorder?.drop(id, 'dropped by the script'));
@@ -355,7 +357,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   duplicate(from: number, to: number, type: string): void {
     const m = this.pool.find((x) => x.from === from && x.to === to && messageKind(x) === type);
     if (m === undefined)
-      throw new Error(`no pending ${type} from node-${from} to node-${to}; pending: ${this.pending()}`);
+      throw new Error(`no pending ${type} from ${nodeName(from)} to ${nodeName(to)}; pending: ${this.pending()}`);
     this.print(`duplicated ${describeMessage(this.protocol, m)}`);
     this.deliver(structuredClone(m));
   }
@@ -367,11 +369,11 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   private deliver(m: Msg): void {
     const down = this.node(m.to).shell === null;
     if (down || this.cut(m)) {
-      const why = down ? `node-${m.to} is down` : this.partitionText();
+      const why = down ? `${nodeName(m.to)} is down` : this.partitionText();
       this.traced(m, (id) => this.recorder?.drop(id, why));
       return this.print(
         down
-          ? `node-${m.to} is down: lost ${describeMessage(this.protocol, m)}`
+          ? `${nodeName(m.to)} is down: lost ${describeMessage(this.protocol, m)}`
           : `dropped ${describeMessage(this.protocol, m)}: ${why}`,
       );
     }
@@ -404,7 +406,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   /** deliver-all's and deliver-random's line for a message: in brackets, with why it went nowhere if it did. */
   private deliverListed(m: Msg): void {
     const down = this.node(m.to).shell === null;
-    const why = down ? `node-${m.to} is down` : this.cut(m) ? this.partitionText() : null;
+    const why = down ? `${nodeName(m.to)} is down` : this.cut(m) ? this.partitionText() : null;
     if (why === null) {
       this.print(`[${describeMessage(this.protocol, m)}]`);
       return this.deliver(m);
@@ -452,7 +454,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   /** Explicit mode: the node's oldest write in progress is durable; the shell releases what waited for it. */
   persisted(id: number): void {
     const shell = this.up(id);
-    if (!shell.storage.finishWrite()) throw new Error(`node-${id} has no write in progress`);
+    if (!shell.storage.finishWrite()) throw new Error(`${nodeName(id)} has no write in progress`);
     shell.settle();
   }
 
@@ -464,17 +466,17 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     shell.crash();
     r.shell = null;
     this.recorder?.crash(id);
-    this.print(`node-${id} crashes`);
-    if (lost.length > 0) this.print(`node-${id} loses unwritten records: ${this.describeRecords(lost)}`);
-    if (unsent.length > 0) this.print(`node-${id} never sends what waited for its write: ${unsent.join(', ')}`);
+    this.print(`${nodeName(id)} crashes`);
+    if (lost.length > 0) this.print(`${nodeName(id)} loses unwritten records: ${this.describeRecords(lost)}`);
+    if (unsent.length > 0) this.print(`${nodeName(id)} never sends what waited for its write: ${unsent.join(', ')}`);
   }
 
   restart(id: number): void {
     const r = this.node(id);
-    if (r.shell !== null) throw new Error(`node-${id} is up`);
+    if (r.shell !== null) throw new Error(`${nodeName(id)} is up`);
     this.boot(r);
     this.recorder?.restart(id);
-    this.print(`node-${id} restarts from ${r.disk.length} records`);
+    this.print(`${nodeName(id)} restarts from ${r.disk.length} records`);
     this.state(id);
   }
 
@@ -486,7 +488,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    */
   loseDisk(id: number, how: 'recover' | 'wipe'): void {
     const r = this.node(id);
-    if (r.shell !== null) throw new Error(`node-${id} is up: crash it before its disk is lost`);
+    if (r.shell !== null) throw new Error(`${nodeName(id)} is up: crash it before its disk is lost`);
     const lost = r.disk.length;
     r.disk.length = 0;
     r.lostDisk = how === 'recover';
@@ -494,14 +496,14 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.recorder?.restart(id);
     this.print(
       how === 'recover'
-        ? `node-${id} lost its disk (${lost} records) and restarts on an empty one to recover`
-        : `node-${id} lost its disk (${lost} records) and restarts on an empty one as if new`,
+        ? `${nodeName(id)} lost its disk (${lost} records) and restarts on an empty one to recover`
+        : `${nodeName(id)} lost its disk (${lost} records) and restarts on an empty one as if new`,
     );
     this.state(id);
   }
 
   state(id: number): void {
-    this.print(...describeState(`node-${id}`, this.up(id).replica.inspectCore()));
+    this.print(...describeState(nodeName(id), this.up(id).replica.inspectCore()));
   }
 
   // ------------------------------------------- the shell, as the trace sees it
@@ -536,14 +538,15 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
         },
       },
       storage: {
-        writing: (records) => this.print(`node-${r.id} writing: ${this.describeRecords(records)}`),
+        writing: (records) => this.print(`${nodeName(r.id)} writing: ${this.describeRecords(records)}`),
         durable: (records) => {
           this.watcher.durable?.(r.id, records);
           if (records.length > 0) this.recorder?.persist(r.id, describeWrite(this.protocol, records));
-          if (this.showPersist) this.print(`node-${r.id} persists ${this.describeRecords(records)}`);
+          if (this.showPersist) this.print(`${nodeName(r.id)} persists ${this.describeRecords(records)}`);
         },
         kept: (records) => {
-          if (this.showPersist) this.print(`node-${r.id} keeps for its next write ${this.describeRecords(records)}`);
+          if (this.showPersist)
+            this.print(`${nodeName(r.id)} keeps for its next write ${this.describeRecords(records)}`);
         },
       },
     });
@@ -557,7 +560,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    * seen after the shell's turn, not guessed here.
    */
   private onReady(r: Node, ready: Ready<Msg, unknown>): void {
-    for (const e of ready.events) this.print(`node-${r.id} ${this.describeEvent(e)}`);
+    for (const e of ready.events) this.print(`${nodeName(r.id)} ${this.describeEvent(e)}`);
     const shell = r.shell!;
     shell.storage.holdNextWrite = this.explicitPersisted && ready.afterPersist !== null;
     r.unreleased.push(ready);
@@ -565,7 +568,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     shell.clock.defer(() => {
       const waiting = this.heldItems(ready);
       if (r.unreleased.includes(ready) && waiting.length > 0)
-        this.print(`node-${r.id} holds until its write is durable: ${waiting.join(', ')}`);
+        this.print(`${nodeName(r.id)} holds until its write is durable: ${waiting.join(', ')}`);
     });
   }
 
@@ -580,7 +583,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     for (const c of ready.chosen)
       this.recorder?.chosen({ node: r.id, instance: c.instance, value: c.value, ballot: c.ballot });
     const lines = ready.chosen.flatMap((c) => [
-      `node-${r.id} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
+      `${nodeName(r.id)} learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`,
       ...this.agreement.learned(r.id, c.instance, c.valueId, c.value),
     ]);
     if (ready.messages.length === 0) this.print(...lines);
@@ -617,13 +620,13 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
 
   private node(id: number): Node {
     const r = this.nodes[id - 1];
-    if (r === undefined) throw new Error(`no node-${id} in this cluster`);
+    if (r === undefined) throw new Error(`no ${nodeName(id)} in this cluster`);
     return r;
   }
 
   private up(id: number): ScriptedNode {
     const shell = this.node(id).shell;
-    if (shell === null) throw new Error(`node-${id} is down`);
+    if (shell === null) throw new Error(`${nodeName(id)} is down`);
     return shell;
   }
 

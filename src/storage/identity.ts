@@ -36,6 +36,7 @@ import {
 import { open, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
+import { nodeName } from '../core/types.js';
 
 export const IDENTITY_FILE_NAME = 'identity.json';
 /** The exit code of a replica that refused to start from its data directory, so the orchestrator can report its sentence as it is. */
@@ -118,12 +119,12 @@ export function checkIdentity(c: IdentityCheck): Claim {
   }
   if (found.clusterId !== c.clusterId) {
     throw new IdentityError(
-      `node-${c.node}'s data directory ${c.dataDir} belongs to another cluster (${found.clusterId}, not ${c.clusterId}): starting from it would mix two clusters' promises, which can break agreement; start over with \`paxos up --fresh\``,
+      `${nodeName(c.node)}'s data directory ${c.dataDir} belongs to another cluster (${found.clusterId}, not ${c.clusterId}): starting from it would mix two clusters' promises, which can break agreement; start over with \`paxos up --fresh\``,
     );
   }
   if (found.node !== c.node) {
     throw new IdentityError(
-      `node-${c.node}'s data directory ${c.dataDir} holds node-${found.node}'s data: starting from it would make node-${c.node} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``,
+      `${nodeName(c.node)}'s data directory ${c.dataDir} holds ${nodeName(found.node)}'s data: starting from it would make ${nodeName(c.node)} keep another acceptor's promises, which can break agreement; put the directory back or start over with \`paxos up --fresh\``,
     );
   }
   // An identity that has been started from (incarnation 1 on) was bumped only after its log was created:
@@ -192,7 +193,7 @@ function readWitness(dataDir: string, c: { clusterId: string; node: number }): n
     file,
     () =>
       new IdentityError(
-        `${file} (node-${c.node}'s high-water mark) is not valid JSON; it was written whole or not at all, so it was damaged afterwards; the replica does not start until a person looks`,
+        `${file} (${nodeName(c.node)}'s high-water mark) is not valid JSON; it was written whole or not at all, so it was damaged afterwards; the replica does not start until a person looks`,
       ),
   );
   if (raw === null) return null;
@@ -211,21 +212,21 @@ function readWitness(dataDir: string, c: { clusterId: string; node: number }): n
  * one sentence; null while it still is.
  */
 export function lostIdentity(dataDir: string, identity: Identity): string | null {
-  const stop = `node-${identity.node} stops so it does not vote on what it may not remember`;
+  const stop = `${nodeName(identity.node)} stops so it does not vote on what it may not remember`;
   let found: Identity | null;
   try {
     found = readIdentity(dataDir);
   } catch (err) {
-    return `node-${identity.node}'s identity in ${dataDir} became unreadable while it ran (${(err as Error).message}); ${stop}`;
+    return `${nodeName(identity.node)}'s identity in ${dataDir} became unreadable while it ran (${(err as Error).message}); ${stop}`;
   }
   if (found === null)
-    return `node-${identity.node}'s data directory ${dataDir} ${existsSync(dataDir) ? `lost its ${IDENTITY_FILE_NAME}` : 'was deleted'} while it ran; ${stop}`;
+    return `${nodeName(identity.node)}'s data directory ${dataDir} ${existsSync(dataDir) ? `lost its ${IDENTITY_FILE_NAME}` : 'was deleted'} while it ran; ${stop}`;
   if (
     found.clusterId !== identity.clusterId ||
     found.node !== identity.node ||
     found.incarnation !== identity.incarnation
   ) {
-    return `node-${identity.node}'s data directory ${dataDir} changed under it while it ran (it now holds node-${found.node} of cluster ${found.clusterId}, incarnation ${found.incarnation}, not incarnation ${identity.incarnation}: put back or replaced); ${stop}`;
+    return `${nodeName(identity.node)}'s data directory ${dataDir} changed under it while it ran (it now holds ${nodeName(found.node)} of cluster ${found.clusterId}, incarnation ${found.incarnation}, not incarnation ${identity.incarnation}: put back or replaced); ${stop}`;
   }
   return null;
 }
@@ -247,18 +248,18 @@ export function watchDataDir(
   logInPlace?: () => Promise<boolean>,
 ): () => void {
   const inode = inodeOf(dataDir);
-  const stop = `node-${identity.node} stops so it does not vote on what it may not remember`;
+  const stop = `${nodeName(identity.node)} stops so it does not vote on what it may not remember`;
   let checking = false;
   const check = async (): Promise<string | null> => {
     const now = inodeOf(dataDir);
-    if (now === null) return `node-${identity.node}'s data directory ${dataDir} was deleted while it ran; ${stop}`;
+    if (now === null) return `${nodeName(identity.node)}'s data directory ${dataDir} was deleted while it ran; ${stop}`;
     if (now !== inode)
-      return `node-${identity.node}'s data directory ${dataDir} was replaced by another directory while it ran; ${stop}`;
+      return `${nodeName(identity.node)}'s data directory ${dataDir} was replaced by another directory while it ran; ${stop}`;
     const lost = lostIdentity(dataDir, identity);
     if (lost !== null) return lost;
     // A directory put back from a copy can get the old inode number back; the open log's cannot be reused.
     if (logInPlace !== undefined && !(await logInPlace()))
-      return `node-${identity.node}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
+      return `${nodeName(identity.node)}'s log in ${dataDir} was deleted, replaced, truncated or put back from a copy while it ran; ${stop}`;
     return null;
   };
   const timer = setInterval(() => {
@@ -304,7 +305,7 @@ export function setAsideLostData(c: Omit<IdentityCheck, 'expectData'>, now: Date
   }
   if (found !== null && (found.clusterId !== c.clusterId || found.node !== c.node))
     throw new IdentityError(
-      `${c.dataDir} holds ${found.clusterId === c.clusterId ? `node-${found.node}'s` : `cluster ${found.clusterId}'s`} data, not node-${c.node}'s: paxos sets aside only a replica's own lost data; put the right directory in place or move this one yourself`,
+      `${c.dataDir} holds ${found.clusterId === c.clusterId ? `${nodeName(found.node)}'s` : `cluster ${found.clusterId}'s`} data, not ${nodeName(c.node)}'s: paxos sets aside only a replica's own lost data; put the right directory in place or move this one yourself`,
     );
   const stamp = now
     .toISOString()
@@ -333,8 +334,8 @@ function missingSentence(c: IdentityCheck): string {
       ? 'is empty'
       : `has no ${IDENTITY_FILE_NAME}`;
   return (
-    `node-${c.node}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; ` +
-    `its data is gone, so in a Multi-Paxos cluster it can recover (\`paxos recover node-${c.node}\`: it votes again once re-admitted) or come back as a new member (\`paxos replace node-${c.node}\`), or start over with \`paxos up --fresh\``
+    `${nodeName(c.node)}'s data directory ${c.dataDir} ${state}: it would rejoin having forgotten its promises, which can break agreement; ` +
+    `its data is gone, so in a Multi-Paxos cluster it can recover (\`paxos recover ${nodeName(c.node)}\`: it votes again once re-admitted) or come back as a new member (\`paxos replace ${nodeName(c.node)}\`), or start over with \`paxos up --fresh\``
   );
 }
 

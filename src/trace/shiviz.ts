@@ -16,6 +16,7 @@
  */
 
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { visibleText } from '../text/html.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type WindowOptions } from './window.js';
@@ -34,7 +35,7 @@ export interface ShivizLine {
 /** `{"node-1":2,"node-3":1}`, entries in node order so equal clocks give equal text. */
 export function formatClock(clock: VectorClock): string {
   const entries = [...clock.entries()].sort((a, b) => a[0] - b[0]);
-  return `{${entries.map(([id, t]) => `"node-${id}":${t}`).join(',')}}`;
+  return `{${entries.map(([id, t]) => `"${nodeName(id)}":${t}`).join(',')}}`;
 }
 
 /** What a replica did, in words, or undefined for events that belong to no replica (drops, partitions, notes). */
@@ -44,10 +45,13 @@ function localEvent(
 ): { node: NodeId; event: string } | undefined {
   switch (e.ev) {
     case 'send':
-      return { node: e.from, event: `send ${messageLabel(e)} to node-${e.to}` };
+      return { node: e.from, event: `send ${messageLabel(e)} to ${nodeName(e.to)}` };
     case 'deliver': {
       const s = sent.get(e.id);
-      return { node: e.to, event: s ? `receive ${messageLabel(s)} from node-${s.from}` : `receive message ${e.id}` };
+      return {
+        node: e.to,
+        event: s ? `receive ${messageLabel(s)} from ${nodeName(s.from)}` : `receive message ${e.id}`,
+      };
     }
     case 'crash':
     case 'restart':
@@ -87,6 +91,8 @@ export function vectorClocks(events: readonly TraceEvent[], o: WindowOptions = {
 
 /** The log file: the expression, the empty execution delimiter, then one line per replica event. */
 export function renderShiviz(events: readonly TraceEvent[], o: WindowOptions = {}): string {
-  const body = vectorClocks(events, o).map((l) => `node-${l.node} ${formatClock(l.clock)} ${visibleText(l.event)}`);
+  const body = vectorClocks(events, o).map(
+    (l) => `${nodeName(l.node)} ${formatClock(l.clock)} ${visibleText(l.event)}`,
+  );
   return `${[SHIVIZ_REGEX, '', ...body].join('\n')}\n`;
 }

@@ -34,6 +34,7 @@ export interface SvgOptions extends WindowOptions {
   readonly caption?: string;
 }
 
+import { nodeName } from '../core/types.js';
 import { DEFAULT_MAX_EVENTS } from './defaults.js';
 
 export { DEFAULT_MAX_EVENTS } from './defaults.js';
@@ -246,7 +247,7 @@ function header(w: TraceWindow, l: Layout, title: string | undefined): string {
     return `<line x1="${x}" y1="62" x2="${x + 22}" y2="62" class="arrow" stroke="${colourOf(t)}" marker-end="url(#head-${typeId(t)})"/><text x="${x + 26}" y="66">${escapeHtml(t)}</text>`;
   });
   const heads = w.nodes.map(
-    (id) => `<text class="head" x="${n(xOf(id))}" y="${HEADER_H - 12}" text-anchor="middle">node-${id}</text>`,
+    (id) => `<text class="head" x="${n(xOf(id))}" y="${HEADER_H - 12}" text-anchor="middle">${nodeName(id)}</text>`,
   );
   return [
     `<text class="title" x="${LEFT}" y="22">${escapeHtml(title ?? 'Space-time diagram')}</text>`,
@@ -396,14 +397,14 @@ function cross(x: number, y: number, r: number): string {
 
 function marker(node: NodeId, y: number, cls: string, shape: string, label: string): string {
   const text = shorten(label, 28);
-  return `<g class="mark ${cls}"><title>${escapeHtml(`node-${node}: ${label}`)}</title>${shape}<text class="label" x="${n(xOf(node) + 9)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
+  return `<g class="mark ${cls}"><title>${escapeHtml(`${nodeName(node)}: ${label}`)}</title>${shape}<text class="label" x="${n(xOf(node) + 9)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
 }
 
 function chosen(e: Extract<TraceEvent, { ev: 'chosen' }>, y: number): string {
   const ballot = e.ballot !== undefined ? ` (${e.ballot})` : '';
   const text = `chosen ${chosenText(e.instance, e.value, 14)}${ballot}`;
   const x = xOf(e.node);
-  return `<g class="mark chosen-value"><title>${escapeHtml(`node-${e.node} chose ${chosenText(e.instance, e.value)}${ballot}`)}</title><rect class="chosen" x="${n(x - 4)}" y="${n(y - 7)}" width="${n(Array.from(text).length * 6.5 + 14)}" height="14" rx="4"/><text x="${n(x + 4)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
+  return `<g class="mark chosen-value"><title>${escapeHtml(`${nodeName(e.node)} chose ${chosenText(e.instance, e.value)}${ballot}`)}</title><rect class="chosen" x="${n(x - 4)}" y="${n(y - 7)}" width="${n(Array.from(text).length * 6.5 + 14)}" height="14" rx="4"/><text x="${n(x + 4)}" y="${n(y + 4)}">${escapeHtml(text)}</text></g>`;
 }
 
 /** Words into lines of at most `max` characters; a word longer than a line is cut. */
@@ -489,7 +490,7 @@ function inFlight(s: SendEvent, l: Layout): string {
 }
 
 function messageTitle(s: SendEvent): string {
-  return `node-${s.from} → node-${s.to} ${messageLabel(s, 200)}`;
+  return `${nodeName(s.from)} → ${nodeName(s.to)} ${messageLabel(s, 200)}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** kill, restart, pause, resume, partition, heal and net: the commands that break and mend the cluster. */
 import type { Command } from '@commander-js/extra-typings';
 import type { ClusterClient } from '../../cluster/client.js';
+import { nodeName } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import { parseDelay, parseDrop } from '../../transport/faults.js';
 import { parseNodeName } from '../parse.js';
@@ -38,7 +39,7 @@ export function registerFaults(program: Command): void {
           return;
         }
         await c.kill(id);
-        print(opts.json, `killed node-${id} (SIGKILL)`, { node: id, up: false });
+        print(opts.json, `killed ${nodeName(id)} (SIGKILL)`, { node: id, up: false });
       }),
     );
   program
@@ -60,7 +61,7 @@ export function registerFaults(program: Command): void {
           return;
         }
         await c.restart(id);
-        print(opts.json, `restarted node-${id} from its data`, { node: id, up: true });
+        print(opts.json, `restarted ${nodeName(id)} from its data`, { node: id, up: true });
       }),
     );
   program
@@ -73,7 +74,7 @@ export function registerFaults(program: Command): void {
         const id = parseNodeName(name, memberIds(c));
         await c.pause(id);
         process.stdout.write(
-          opts.json ? `${JSON.stringify({ node: id, paused: true })}\n` : `paused node-${id} (SIGSTOP)\n`,
+          opts.json ? `${JSON.stringify({ node: id, paused: true })}\n` : `paused ${nodeName(id)} (SIGSTOP)\n`,
         );
       }),
     );
@@ -110,7 +111,7 @@ export function registerFaults(program: Command): void {
         const partition = (await c.status()).faults.partition ?? parsed;
         print(
           opts.json,
-          `partitioned: ${partition.map((g) => `{${g.map((n) => `node-${n}`).join(',')}}`).join(' | ')}`,
+          `partitioned: ${partition.map((g) => `{${g.map((n) => nodeName(n)).join(',')}}`).join(' | ')}`,
           { partition },
         );
       }),
@@ -206,7 +207,7 @@ async function resumeOne(c: ClusterClient, id: number): Promise<number[]> {
 }
 
 function nodeList(ids: readonly number[]): string {
-  return ids.map((id) => `node-${id}`).join(', ');
+  return ids.map((id) => nodeName(id)).join(', ');
 }
 
 function resumedLine(ids: readonly number[]): string {

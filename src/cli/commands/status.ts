@@ -7,6 +7,7 @@ import { diskFullAt, paxosHome } from '../../cluster/home.js';
 import { currentMembership } from '../../cluster/membership-changes.js';
 import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { formatBallot } from '../../core/ballot.js';
+import { nodeName } from '../../core/types.js';
 import { showText } from '../../text/escape.js';
 import { describeFaults } from '../format.js';
 import { remoteStatus } from '../remote.js';
@@ -68,7 +69,7 @@ export function renderStatus(s: ClusterStatus): string {
       ? `${/^\d+$/.test(v.lastAccepted.instance) ? '#' : ''}${showText(v.lastAccepted.instance)} (${formatBallot(v.lastAccepted.ballot)}, ${truncate(showText(v.lastAccepted.value), 16)})`
       : '-';
     rows.push([
-      `node-${r.id}`,
+      nodeName(r.id),
       stateOf(r),
       ...(multi ? [memberOf(s, r.id)] : []),
       v?.role ?? '-',
@@ -144,7 +145,7 @@ function earlierSpans(
 }
 
 export function describeMembership(m: MembershipSummary): string {
-  const names = (ids: readonly number[]) => ids.map((id) => `node-${id}`).join(', ');
+  const names = (ids: readonly number[]) => ids.map((id) => nodeName(id)).join(', ');
   const head = [
     `membership: epoch ${m.epoch}, voters ${names(m.voters)} (governing from slot ${m.startSlot})`,
     ...(m.learners.length > 0 ? [`learners ${names(m.learners)}`] : []),
@@ -182,7 +183,7 @@ export async function printRemoteStatus(file: string, json: boolean): Promise<vo
     return;
   }
   const lines = s.replicas.map((r) => {
-    if (!r.up) return `node-${r.id}  ${r.address}  down (${r.error ?? 'no answer'})`;
+    if (!r.up) return `${nodeName(r.id)}  ${r.address}  down (${r.error ?? 'no answer'})`;
     const st = r.status as
       | {
           view?: {
@@ -196,7 +197,7 @@ export async function printRemoteStatus(file: string, json: boolean): Promise<vo
         }
       | undefined;
     const v = st?.view;
-    return `node-${r.id}  ${r.address}  up  ${v?.role ?? '-'}  leader ${v?.leader != null ? `node-${v.leader}` : '-'}  promised ${v?.promised ? formatBallot(v.promised) : '-'}  chosen ${v?.chosenCount ?? '-'}  msgs ${st?.messagesIn ?? '-'}/${st?.messagesOut ?? '-'}`;
+    return `${nodeName(r.id)}  ${r.address}  up  ${v?.role ?? '-'}  leader ${v?.leader != null ? nodeName(v.leader) : '-'}  promised ${v?.promised ? formatBallot(v.promised) : '-'}  chosen ${v?.chosenCount ?? '-'}  msgs ${st?.messagesIn ?? '-'}/${st?.messagesOut ?? '-'}`;
   });
   process.stdout.write(
     `cluster ${s.clusterId}, ${s.replicas.filter((r) => r.up).length} of ${s.replicas.length} members answering\n${lines.join('\n')}\n`,

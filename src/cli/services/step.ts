@@ -5,6 +5,7 @@
  * mode, and prints what it did in one line (or JSON).
  */
 import { type HeldList, type TickResult, withCluster } from '../../cluster/client.js';
+import { nodeName } from '../../core/types.js';
 import { type HeldMessage, RELEASED, type StepRelease } from '../../node/step.js';
 import { showText } from '../../text/escape.js';
 
@@ -33,8 +34,8 @@ export function renderHeld(list: HeldList): string {
     for (const m of list.messages) {
       rows.push([
         m.id,
-        `node-${m.from}`,
-        `node-${m.to}`,
+        nodeName(m.from),
+        nodeName(m.to),
         m.type,
         m.ballot ?? '-',
         m.slot !== null ? `#${m.slot}` : m.key !== null ? showText(m.key) : '-',
@@ -56,7 +57,7 @@ export function renderHeld(list: HeldList): string {
     lines.push(
       `note: ${list.droppedFull} messages were dropped because a replica's hold queue was full (10,000 messages); deliver or drop some`,
     );
-  if (list.down.length > 0) lines.push(`not listed: ${list.down.map((n) => `node-${n}`).join(', ')} (down or paused)`);
+  if (list.down.length > 0) lines.push(`not listed: ${list.down.map((n) => nodeName(n)).join(', ')} (down or paused)`);
   return lines.join('\n');
 }
 
@@ -76,6 +77,6 @@ export function tickLine(ticks: readonly TickResult[], count: number): string {
   const times = count === 1 ? 'once' : `${count} times`;
   const fresh = ticks.reduce((n, t) => n + t.newlyHeld, 0);
   const held = ticks.reduce((n, t) => n + t.held, 0);
-  const who = ticks.length === 1 ? `node-${ticks[0].node}` : ticks.map((t) => `node-${t.node}`).join(', ');
+  const who = ticks.length === 1 ? nodeName(ticks[0].node) : ticks.map((t) => nodeName(t.node)).join(', ');
   return `${who} ticked ${times}${ticks.length > 1 ? ' each' : ''}: ${fresh} new ${fresh === 1 ? 'message' : 'messages'} held (${held} held ${ticks.length > 1 ? 'in all' : 'there'})`;
 }
