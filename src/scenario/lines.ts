@@ -7,8 +7,9 @@
 import { formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
 import { coreEventSentence } from '../core/describe.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
+import type { MultiRecord } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
+import { describeMultiRecord } from '../trace/records.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */
 export function describeReply(protocol: Protocol, command: Command, reply: ClientReply): string {
@@ -29,7 +30,9 @@ export function describeReply(protocol: Protocol, command: Command, reply: Clien
 export function describeRecords(protocol: Protocol, records: readonly unknown[]): string {
   return records
     .map((rec) =>
-      protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord),
+      protocol === 'basic'
+        ? describeBasicRecord(rec as BasicRecord)
+        : describeMultiRecord(rec as MultiRecord, { values: true }),
     )
     .join(', ');
 }
@@ -67,29 +70,6 @@ export function messageKind(m: { readonly type: string }): string {
   if (m.type === 'accept' && 'entries' in m && (m.entries as unknown[]).length === 0) return 'heartbeat';
   if (m.type === 'accepted' && 'slots' in m && (m.slots as unknown[]).length === 0) return 'ack';
   return m.type;
-}
-
-function entries(list: readonly SlotValue[]): string {
-  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
-}
-
-function describeMultiRecord(r: MultiRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
-    case 'chosen':
-      return `chosen ${entries(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
-    case 'recovering':
-      return `recovering a lost disk (session ${r.session})`;
-    case 'readmitted':
-      return `re-admitted: votes from epoch ${r.epoch}`;
-  }
 }
 
 function describeBasicRecord(r: BasicRecord): string {

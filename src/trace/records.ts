@@ -5,9 +5,9 @@
  * message fields, so the simulator and a live replica would describe their
  * writes the same way.
  */
-import { formatBallot } from '../core/ballot.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
-import type { MultiRecord, SlotValue } from '../core/multi/messages.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { Protocol } from '../core/types.js';
 
 /** Records shown in one persist line before the rest are counted: a batch of fifty accepts would make a label a paragraph. */
@@ -23,26 +23,35 @@ export function slotRange(slots: readonly number[]): string {
   return contiguous ? `#${first}..#${last}` : `#${first}..#${last} (${slots.length} slots)`;
 }
 
-function entrySlots(entries: readonly SlotValue[]): string {
-  return slotRange(entries.map((e) => e.slot));
-}
-
-export function describeMultiRecord(r: MultiRecord): string {
+/**
+ * One Multi-Paxos record in a few words. Compact (the trace's persist lines):
+ * a ballot as `3.2`, slots as a range. With `values` (a scenario's lines, which
+ * a reader follows write by write): a ballot as a message shows it, `(3.2)`,
+ * every slot with its value, an epoch's voters and a recovery's session.
+ */
+export function describeMultiRecord(r: MultiRecord, o: { readonly values: boolean }): string {
+  const ballot = (b: Ballot) => (o.values ? `(${formatBallot(b)})` : formatBallot(b));
+  const slots = (entries: readonly SlotValue[]) =>
+    o.values
+      ? entries.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ')
+      : slotRange(entries.map((e) => e.slot));
   switch (r.t) {
     case 'round':
       return `round ${r.round}`;
     case 'promise':
-      return `promise ${formatBallot(r.ballot)}`;
+      return `promise ${ballot(r.ballot)}`;
     case 'accept':
-      return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
+      return `accept ${ballot(r.ballot)} ${slots(r.entries)}`;
     case 'chosen':
-      return `chosen ${entrySlots(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
+      return `chosen ${slots(r.entries)}`;
+    case 'epoch': {
+      const voters = o.values ? ` (voters ${r.membership.voters.join(',')})` : '';
+      return `epoch ${r.membership.epoch}${voters} from #${r.membership.startSlot}`;
+    }
     case 'recovering':
-      return 'recovering a lost disk';
+      return o.values ? `recovering a lost disk (session ${r.session})` : 'recovering a lost disk';
     case 'readmitted':
-      return `re-admitted in epoch ${r.epoch}`;
+      return o.values ? `re-admitted: votes from epoch ${r.epoch}` : `re-admitted in epoch ${r.epoch}`;
   }
 }
 
@@ -63,7 +72,7 @@ export function describeBasicRecord(r: BasicRecord): string {
 export function describeWrite(protocol: Protocol, records: readonly unknown[]): string {
   const describe =
     protocol === 'multi'
-      ? (r: unknown) => describeMultiRecord(r as MultiRecord)
+      ? (r: unknown) => describeMultiRecord(r as MultiRecord, { values: false })
       : (r: unknown) => describeBasicRecord(r as BasicRecord);
   const shown = records.slice(0, RECORDS_SHOWN).map(describe);
   if (records.length > RECORDS_SHOWN) shown.push(`+${records.length - RECORDS_SHOWN} more`);
