@@ -5,11 +5,9 @@
  * expected trace judges both.
  */
 import { formatBallot } from '../core/ballot.js';
-import type { BasicRecord } from '../core/basic-messages.js';
 import { coreEventSentence } from '../core/describe.js';
-import type { MultiRecord } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
-import { describeMultiRecord } from '../trace/records.js';
+import { describeRecord } from '../trace/records.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */
 export function describeReply(protocol: Protocol, command: Command, reply: ClientReply): string {
@@ -28,13 +26,7 @@ export function describeReply(protocol: Protocol, command: Command, reply: Clien
 }
 
 export function describeRecords(protocol: Protocol, records: readonly unknown[]): string {
-  return records
-    .map((rec) =>
-      protocol === 'basic'
-        ? describeBasicRecord(rec as BasicRecord)
-        : describeMultiRecord(rec as MultiRecord, { values: true }),
-    )
-    .join(', ');
+  return records.map((rec) => describeRecord(protocol, rec, { form: 'full' })).join(', ');
 }
 
 export function describeEvent(protocol: Protocol, e: CoreEvent): string {
@@ -70,17 +62,4 @@ export function messageKind(m: { readonly type: string }): string {
   if (m.type === 'accept' && 'entries' in m && (m.entries as unknown[]).length === 0) return 'heartbeat';
   if (m.type === 'accepted' && 'slots' in m && (m.slots as unknown[]).length === 0) return 'ack';
   return m.type;
-}
-
-function describeBasicRecord(r: BasicRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise ${r.key} (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
-    case 'chosen':
-      return `chosen ${r.key}=${r.value}`;
-  }
 }
