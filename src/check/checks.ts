@@ -5,9 +5,10 @@
  * every acknowledged write, and availability and latency per period.
  */
 import { percentile } from '../bench/load.js';
+import { must } from '../core/must.js';
 import { nodeName } from '../core/types.js';
 import { checkKvHistory, registerModel, writeOnceModel } from '../linearizability/checker.js';
-import { type CompletedOp, toOperations } from './history.js';
+import { type CompletedOp, type CompletionEvent, toOperations } from './history.js';
 import type { ScheduledFault } from './nemesis.js';
 
 /** One replica's chosen log: slot (Multi) or key (Basic) → value identity, and its text. */
@@ -34,7 +35,11 @@ export function checkLinearizability(o: {
   const kept = o.ops.filter((x) => x.completion?.type !== 'fail'); // toOperations keeps these, in this order
   const recorded = new Map(operations.map((op, i) => [op as unknown, kept[i]]));
   const suspects = new Set<CompletedOp>();
-  for (const k of result.keys) for (const w of k.witness ?? []) if (recorded.has(w)) suspects.add(recorded.get(w)!);
+  for (const k of result.keys)
+    for (const w of k.witness ?? []) {
+      const op = recorded.get(w);
+      if (op !== undefined) suspects.add(op);
+    }
   return {
     ok: result.ok,
     ...(result.ok !== true ? { reason: result.reason } : {}),
@@ -42,6 +47,13 @@ export function checkLinearizability(o: {
     undecidedKeys: result.undecidedKeys,
     suspects,
   };
+}
+
+/** An operation that was answered; the filters below narrow to it so its completion is read without a check. */
+type AnsweredOp = CompletedOp & { readonly completion: CompletionEvent };
+
+function succeeded(op: CompletedOp): op is AnsweredOp {
+  return op.completion?.type === 'ok';
 }
 
 export interface AgreementVerdict {
@@ -90,11 +102,11 @@ export interface IdentityVerdict {
  */
 export function checkIdentities(ops: readonly CompletedOp[]): IdentityVerdict {
   const reused = ops
-    .filter((op) => op.completion?.code === 'identity-reused')
+    .filter((op): op is AnsweredOp => op.completion?.code === 'identity-reused')
     .slice(0, 20)
     .map(
       (op) =>
-        `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via ${nodeName(op.invoke.node)}: ${op.completion!.error ?? ''}`,
+        `client ${op.invoke.process}'s ${op.invoke.op} ${op.invoke.key} via ${nodeName(op.invoke.node)}: ${op.completion.error ?? ''}`,
     );
   return { ok: reused.length === 0, reused };
 }
@@ -162,7 +174,7 @@ export function checkDurability(o: {
   logs: ReadonlyMap<number, ChosenLog>;
   compacted?: ReadonlyMap<number, number>;
 }): DurabilityVerdict {
-  const acked = o.ops.filter((op) => op.invoke.op === 'set' && op.completion?.type === 'ok');
+  const acked = o.ops.filter(succeeded).filter((op) => op.invoke.op === 'set');
   const missing: string[] = [];
   const inSnapshots = new Set<CompletedOp>();
   for (const [node, log] of o.logs) {
@@ -170,7 +182,7 @@ export function checkDurability(o: {
     const texts = new Set([...log.values()].map((v) => v.text));
     const compactedThrough = o.compacted?.get(node) ?? 0;
     for (const op of acked) {
-      const slot = op.completion!.slot;
+      const slot = op.completion.slot;
       if (o.protocol === 'multi' && slot !== undefined && slot <= compactedThrough) {
         inSnapshots.add(op);
         continue;
@@ -178,10 +190,10 @@ export function checkDurability(o: {
       const present =
         o.protocol === 'multi'
           ? texts.has(`${op.invoke.key}=${op.invoke.value}`)
-          : log.get(op.invoke.key)?.id === op.completion!.value;
+          : log.get(op.invoke.key)?.id === op.completion.value;
       if (!present && missing.length < 20)
         missing.push(
-          `${nodeName(node)} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion!.timeMs)} ms)`,
+          `${nodeName(node)} lacks ${op.invoke.key}=${op.invoke.value} (acknowledged to client ${op.invoke.process} at ${Math.round(op.completion.timeMs)} ms)`,
         );
     }
   }
@@ -213,9 +225,10 @@ export function availability(ops: readonly CompletedOp[], schedule: readonly Sch
     else list.push(op);
   }
   const byFault: Record<string, number> = {};
-  for (const [kind, list] of byKind) byFault[kind] = share(list)!;
+  for (const [kind, list] of byKind)
+    byFault[kind] = must(share(list), 'a fault kind is listed with its first operation');
   const latencies = Float64Array.from(
-    ops.filter((op) => op.completion?.type === 'ok').map((op) => op.completion!.timeMs - op.invoke.timeMs),
+    ops.filter(succeeded).map((op) => op.completion.timeMs - op.invoke.timeMs),
   ).sort();
   return {
     overall: share(ops) ?? 0,

@@ -13,6 +13,7 @@
  * and values are user text and the page must never run any of it.
  */
 
+import { nodeName } from '../core/types.js';
 import { escapeHtml } from '../text/html.js';
 import { renderThroughputSvg } from './throughput-svg.js';
 
@@ -138,7 +139,7 @@ export function describeOp(op: TimelineOp): string {
     text += `get ${key} → ${op.outcome}`;
   }
   text += op.endMs === null ? ', no reply' : `, ${formatMs(op.endMs - op.startMs)}`;
-  if (op.node !== undefined) text += `, node-${op.node}`;
+  if (op.node !== undefined) text += `, ${nodeName(op.node)}`;
   return text;
 }
 
@@ -449,12 +450,15 @@ function explanationSection(ops: readonly TimelineOp[], drawn: ReadonlySet<numbe
     if (list) list.push(i);
     else byKey.set(op.key, [i]);
   });
-  const keys = [...byKey.keys()].filter((k) => byKey.get(k)!.some((i) => ops[i].highlight === true)).sort();
+  // Sorted by key as a plain string sort would (keys are distinct, so no ties).
+  const keys = [...byKey]
+    .filter(([, indices]) => indices.some((i) => ops[i].highlight === true))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   if (keys.length === 0) return '';
   const link = (index: number, text: string) => (drawn.has(index) ? `<a href="#op-${index}">${text}</a>` : text);
   const shown = (v: string | null) => (v === null ? 'nothing' : escapeHtml(clip(v)));
-  const parts = keys.slice(0, MAX_EXPLAINED_KEYS).map((key) => {
-    const e = explainKey(ops, byKey.get(key)!);
+  const parts = keys.slice(0, MAX_EXPLAINED_KEYS).map(([key, indices]) => {
+    const e = explainKey(ops, indices);
     const title = `<h3>key ${escapeHtml(clip(key))}</h3>`;
     if (e.ordered) {
       return `${title}<p>All ${groupThousands(e.order.length)} operations on this key can be ordered on their own; the violation involves operations on other keys (a read of several keys, or a session spanning them).</p>`;

@@ -6,6 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import { describeCoreEvent } from '../core/describe.js';
+import { must } from '../core/must.js';
 import { nodeName } from '../core/types.js';
 import type { ClusterEvent } from '../node/events.js';
 import { showLine, showText } from '../text/escape.js';
@@ -57,7 +58,7 @@ export class PlainEventPrinter {
     if (this.seen.has(instance)) return false;
     this.seen.add(instance);
     this.order.push(instance);
-    if (this.order.length > 10_000) this.seen.delete(this.order.shift()!);
+    if (this.order.length > 10_000) this.seen.delete(must(this.order.shift(), 'the order is over 10,000 long'));
     return true;
   }
 }

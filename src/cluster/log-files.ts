@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
+import { must } from '../core/must.js';
 import { OperatingError } from '../errors.js';
 import { ensurePrivateDir, fileSystemError } from './home.js';
 
@@ -179,8 +180,7 @@ class RotatingLogWriter implements RotatingLog {
 
   private async drain(): Promise<void> {
     // The queue is bounded by maxQueuedBytes, so this ends once the disk has taken what was queued.
-    while (this.queue.length > 0) {
-      const buf = this.queue.shift()!;
+    for (let buf = this.queue.shift(); buf !== undefined; buf = this.queue.shift()) {
       this.queuedBytes -= buf.length;
       try {
         await this.writeChunk(buf);
@@ -590,7 +590,7 @@ export class LogFollower {
     }
     if (++this.misses < MISSES_BEFORE_RESYNC) return null;
     this.misses = 0;
-    this.position = { ino: chain[chain.length - 1]!.ino, offset: 0 };
+    this.position = { ino: chain[chain.length - 1].ino, offset: 0 };
     return chain.length - 1;
   }
 
@@ -601,7 +601,7 @@ export class LogFollower {
    * than the whole budget.
    */
   private readFrom(f: ChainFile, isCurrent: boolean, budget: number): { text: Buffer; finished: boolean } | null {
-    const pos = this.position!;
+    const pos = must(this.position, 'locate sets the position before poll reads');
     const offset = f.size < pos.offset ? 0 : pos.offset;
     const raw = readFileRange(f.path, f.ino, offset, Math.min(f.size, offset + budget));
     if (raw === null) return null;

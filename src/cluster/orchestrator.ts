@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
+import { must } from '../core/must.js';
 import type { NodeId, Protocol } from '../core/types.js';
 import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
@@ -109,7 +110,7 @@ export class Orchestrator {
       home: opts.home,
       protocol: opts.protocol,
       stopping: () => this.stopping,
-      manifest: () => this.manifest!,
+      manifest: () => this.startedManifest(),
       setManifest: (m) => this.setManifest(m),
       replica: (id) => this.replica(id),
       addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
@@ -308,7 +309,7 @@ export class Orchestrator {
           ? ['--snapshot-every', String(this.opts.snapshotEverySlots)]
           : []),
         '--cluster-id',
-        this.manifest!.clusterId,
+        this.startedManifest().clusterId,
         ...(r.expectData ? ['--expect-data'] : []),
         ...(this.recoverOnNextStart.has(r.id) ? ['--recover-lost-disk'] : []),
         ...this.contactsArgs(r.id),
@@ -391,6 +392,11 @@ export class Orchestrator {
   /** Records that a learner's config command was chosen: it votes now. */
   markVoter(id: NodeId): void {
     this.membership.markVoter(id);
+  }
+
+  /** The manifest, for what runs only once `start` has written or read it (spawning, membership changes). */
+  private startedManifest(): Manifest {
+    return must(this.manifest, 'the manifest is set before any replica starts');
   }
 
   private setManifest(m: Manifest): void {

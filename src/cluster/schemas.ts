@@ -89,7 +89,10 @@ export const ManifestSchema = v.pipe(
     'one replica entry per bootstrap member, node-1 first',
   ),
   v.check((m) => new Set(m.replicas.map((r) => r.id)).size === m.replicas.length, 'each replica once'),
-  v.check((m) => m.nextId === undefined || m.replicas.every((r) => r.id < m.nextId!), 'nextId above every replica id'),
+  v.check(
+    ({ nextId, replicas }) => nextId === undefined || replicas.every((r) => r.id < nextId),
+    'nextId above every replica id',
+  ),
   v.readonly(),
 );
 

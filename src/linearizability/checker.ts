@@ -586,6 +586,15 @@ function verdictOf<S, I, O>(
   return { key, ok: 'unknown', steps, reason: giveUpReason(outcome, steps, history.length, options) };
 }
 
+/**
+ * A value whose absence would be a bug in this file: it fails loudly naming
+ * the invariant. Local (like core's `must`) so that the checker needs only itself.
+ */
+function must<T>(value: T, invariant: string): NonNullable<T> {
+  if (value === undefined || value === null) throw new Error(`broken invariant: ${invariant}`);
+  return value;
+}
+
 const deadlineAt = (startMs: number, options: CheckOptions): number =>
   options.deadlineMs === undefined ? Infinity : startMs + options.deadlineMs;
 
@@ -607,7 +616,7 @@ export function checkLinearizable<S, I, O>(
   const verdict = verdictOf('', search, outcome, model, options);
   return verdict.ok === true
     ? { ok: true, steps: verdict.steps }
-    : { ok: verdict.ok, reason: verdict.reason!, steps: verdict.steps };
+    : { ok: verdict.ok, reason: must(verdict.reason, 'a verdict other than a pass says why'), steps: verdict.steps };
 }
 
 // ------------------------------------------------------------- per key
@@ -683,7 +692,7 @@ export function checkKvHistory<S, I extends { key: string }, O>(
       if (k.verdict.ok !== 'unknown') k.search = null;
     }
   }
-  return summarise(keys.map((k) => k.verdict!));
+  return summarise(keys.map((k) => must(k.verdict, 'the first pass gives every key a verdict')));
 }
 
 /** One key's search while it is undecided (null once decided), and its latest verdict. */

@@ -19,6 +19,7 @@
  * What a log cut short by a kill cannot prove is counted as unverified, not failed.
  */
 
+import { must } from '../core/must.js';
 import type { ChosenValue, ClientSuccess, Input, NodeId, Protocol, Ready } from '../core/types.js';
 import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -144,7 +145,7 @@ export class ReplayChecks implements ReplayObserver {
   private write(node: NodeId, ready: Ready<PeerMessage, unknown>): void {
     const disk = this.disks.get(node);
     if (disk === undefined) return;
-    const state = disk.states.at(-1)!;
+    const state = must(disk.states.at(-1), 'a disk starts with one state and only drops older ones');
     // The shell writes what was learned chosen first (node/replica.ts): lazy records, then the strict ones.
     for (const r of [...ready.persistLazy, ...ready.persist]) state.records.push(JSON.stringify(r));
     if (ready.checkpoint !== null) {
@@ -264,7 +265,9 @@ function expectedChosen(
 
 /** The value under `key`, made and stored first when there is none. */
 function getOrInsert<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) map.set(key, (value = make()));
-  return value;
+  const found = map.get(key);
+  if (found !== undefined) return found;
+  const made = make();
+  map.set(key, made);
+  return made;
 }

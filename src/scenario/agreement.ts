@@ -4,7 +4,7 @@
  * a counterexample leads up to, so both runners name it at the step where it
  * happens: `!! agreement broken: …`.
  */
-import type { Protocol } from '../core/types.js';
+import { nodeName, type Protocol } from '../core/types.js';
 
 export class AgreementJudge {
   /** Each instance's first learned value and who learned it. */
@@ -27,7 +27,7 @@ export class AgreementJudge {
     }
     if (first.key === key) return [];
     const where = this.protocol() === 'multi' ? `#${instance}` : instance;
-    const line = `agreement broken: node-${first.node} learned ${where}: ${first.text}, node-${node} learned ${where}: ${text}`;
+    const line = `agreement broken: ${nodeName(first.node)} learned ${where}: ${first.text}, ${nodeName(node)} learned ${where}: ${text}`;
     this.broken.push(line);
     return [`!! ${line}`];
   }

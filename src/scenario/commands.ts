@@ -186,8 +186,9 @@ export class Partition {
 
   /** Whether it separates the message's sender from its receiver. */
   cuts(m: { readonly from: number; readonly to: number }): boolean {
-    if (this.groups === null) return false;
-    const group = (id: number) => this.groups!.findIndex((g) => g.includes(id));
+    const groups = this.groups;
+    if (groups === null) return false;
+    const group = (id: number) => groups.findIndex((g) => g.includes(id));
     return group(m.from) !== group(m.to);
   }
 

@@ -6,7 +6,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import { coreEventSentence } from '../core/describe.js';
-import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
+import { type ClientReply, type Command, type CoreEvent, nodeName, type Protocol } from '../core/types.js';
 import { describeRecord } from '../trace/records.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */
@@ -42,9 +42,9 @@ export function describeEvent(protocol: Protocol, e: CoreEvent): string {
     case 'leader':
       return `is leader at ${formatBallot(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
     case 'epoch':
-      return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => `node-${v}`).join(', ')} from slot ${e.startSlot}`;
+      return `enters epoch ${e.epoch}: voters ${e.voters.map((v) => nodeName(v)).join(', ')} from slot ${e.startSlot}`;
     case 'follower':
-      return `follows ${e.leader === null ? 'nobody' : `node-${e.leader}`}`;
+      return `follows ${e.leader === null ? 'nobody' : nodeName(e.leader)}`;
     case 'preempted':
       return `pre-empted: ${formatBallot(e.ballot)} lost to ${formatBallot(e.by)}`;
     case 'backoff':

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Orchestrator } from '../cluster/orchestrator.js';
 import { describeMessage } from '../core/describe.js';
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type { Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
 import { nodeName } from '../core/types.js';
@@ -127,6 +128,17 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     if (verb !== 'cluster' && verb !== 'option' && this.cluster === null)
       throw new Error('start a cluster first: cluster <basic|multi> <n>');
     await dispatch<Promise<void>>(this, command, () => [...this.nodes.keys()]);
+  }
+
+  /** The cluster the script started; every verb but cluster and option runs only once it is (runCommand says so). */
+  private running(): Orchestrator {
+    if (this.cluster === null) throw new Error('no cluster: a script starts with cluster <protocol> <n>');
+    return this.cluster;
+  }
+
+  /** The oldest message in flight, for the loops that take one only while some are. */
+  private takeOldest(): InFlight {
+    return must(this.pool.shift(), 'a message is taken only while some are in flight');
   }
 
   async persisted(_node: number): Promise<void> {
@@ -253,20 +265,22 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
           : command.op === 'register'
             ? { op: 'register' }
             : { op: 'reconfigure', fromEpoch: command.fromEpoch, voters: command.voters };
-    this.cluster!.stepRequest(
-      id,
-      // Without `as`, no identity: the replica numbers it in its own incarnation's session, which only it ever sends.
-      // With one, the control API takes it only as a registered session's number (a Multi rule of the sessions).
-      { ...req, ...(own !== undefined ? { session: own.session, seq: own.seq } : {}), timeoutMs: CLIENT_TIMEOUT_MS },
-      CLIENT_TIMEOUT_MS + 5000,
-    ).catch(() => undefined);
+    this.running()
+      .stepRequest(
+        id,
+        // Without `as`, no identity: the replica numbers it in its own incarnation's session, which only it ever sends.
+        // With one, the control API takes it only as a registered session's number (a Multi rule of the sessions).
+        { ...req, ...(own !== undefined ? { session: own.session, seq: own.seq } : {}), timeoutMs: CLIENT_TIMEOUT_MS },
+        CLIENT_TIMEOUT_MS + 5000,
+      )
+      .catch(() => undefined);
     await this.settle();
   }
 
   async join(id: number): Promise<void> {
     if (this.partition.standing)
       throw new Error('heal the partition before a replica joins: the new one would be in neither group');
-    const added = await this.cluster!.addLearner();
+    const added = await this.running().addLearner();
     if (added.node !== id) throw new Error(`the next replica to join is ${nodeName(added.node)}, not ${nodeName(id)}`);
     this.nodes.set(id, newNode(id));
     await this.settle();
@@ -301,8 +315,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
           ? `${nodeName(to)} is down: lost ${this.describe(f.message)}`
           : `dropped ${this.describe(f.message)}: ${why}`,
       );
-    if (this.cluster === null) throw new Error('no cluster: a script starts with cluster <protocol> <n>');
-    await this.cluster.stepRequest(to, { op: 'inject', message: f.message });
+    await this.running().stepRequest(to, { op: 'inject', message: f.message });
     node.expectedIn++;
     await this.settle();
   }
@@ -319,8 +332,8 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
           : `dropped ${this.describe(f.message)}: ${why}`,
       );
     }
-    if (this.holderAlive(f)) await this.cluster!.release('deliver', [f.id]);
-    else await this.cluster!.stepRequest(to.id, { op: 'inject', message: f.message });
+    if (this.holderAlive(f)) await this.running().release('deliver', [f.id]);
+    else await this.running().stepRequest(to.id, { op: 'inject', message: f.message });
     to.expectedIn++;
     await this.settle();
   }
@@ -328,7 +341,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   async deliverAll(): Promise<void> {
     for (let n = 0; this.pool.length > 0; n++) {
       if (n >= MAX_DELIVERIES) throw new Error('deliver-all did not quiesce');
-      await this.deliverListed(this.pool.shift()!);
+      await this.deliverListed(this.takeOldest());
     }
   }
 
@@ -339,7 +352,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       if (n > MAX_DELIVERIES)
         throw new Error(`deliver-random delivered ${MAX_DELIVERIES} messages and more are pending: it did not quiesce`);
       const [f] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
-      await this.deliverListed(f!);
+      await this.deliverListed(f);
     }
   }
 
@@ -356,7 +369,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   /** Tells a living holder to forget a message it holds; a dead one forgot it already. */
   private async forget(f: InFlight): Promise<void> {
-    if (this.holderAlive(f)) await this.cluster!.release('drop', [f.id]);
+    if (this.holderAlive(f)) await this.running().release('drop', [f.id]);
   }
 
   private holderAlive(f: InFlight): boolean {
@@ -367,13 +380,13 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   /** The driver's partition, set on the cluster too so `paxos status` and the dashboard show it. */
   async split(groups: number[][]): Promise<void> {
     const line = this.partition.set(groups);
-    this.cluster!.partition(groups);
+    this.running().partition(groups);
     this.print(line);
   }
 
   async heal(): Promise<void> {
     const line = this.partition.heal();
-    this.cluster!.heal();
+    this.running().heal();
     this.print(line);
   }
 
@@ -395,7 +408,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     for (const id of ids) this.up(id);
     for (let i = 0; i < count; i++) {
       for (const id of ids) {
-        await this.cluster!.tick(id, 1);
+        await this.running().tick(id, 1);
         await this.settle();
       }
     }
@@ -407,14 +420,14 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
       if (moves >= MAX_WAIT_MOVES)
         throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
       if (this.pool.length === 0) await this.tick('all', 1);
-      else await this.deliverListed(this.pool.shift()!);
+      else await this.deliverListed(this.takeOldest());
     }
   }
 
   /** SIGKILL: what the replica had queued for its next write is lost, and it says what. */
   async crash(id: number): Promise<void> {
     const r = this.up(id);
-    await this.cluster!.killAndWait(id);
+    await this.running().killAndWait(id);
     r.up = false;
     this.print(`${nodeName(id)} crashes`);
     if (r.kept.length > 0)
@@ -425,7 +438,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
   async restart(id: number): Promise<void> {
     const r = this.node(id);
     if (r.up) throw new Error(`${nodeName(id)} is up`);
-    await this.cluster!.restart(id);
+    await this.running().restart(id);
     Object.assign(r, {
       up: true,
       incarnation: r.incarnation + 1,
@@ -440,7 +453,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
 
   async state(id: number): Promise<void> {
     this.up(id);
-    const answer = (await this.cluster!.stepRequest(id, { op: 'state' })) as { lines: string[] };
+    const answer = (await this.running().stepRequest(id, { op: 'state' })) as { lines: string[] };
     this.print(...answer.lines);
   }
 
@@ -456,7 +469,7 @@ export class LiveScenarioCluster implements ScenarioVerbs<Promise<void>> {
     for (let quiet = 0; quiet < 2; ) {
       let busy = false;
       for (const r of [...this.nodes.values()].filter((n) => n.up)) {
-        const j = (await this.cluster!.stepRequest(r.id, { op: 'journal' })) as {
+        const j = (await this.running().stepRequest(r.id, { op: 'journal' })) as {
           entries: JournalEntry[];
           dropped: number;
           settled: boolean;

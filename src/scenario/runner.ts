@@ -81,6 +81,7 @@
  * clock is the step number, so a diagram's rows follow the script's steps.
  */
 import { describeMessage } from '../core/describe.js';
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type {
   ClientReply,
@@ -367,7 +368,8 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    * network, and so is one the partition cuts off; the trace says which.
    */
   private deliver(m: Msg): void {
-    const down = this.node(m.to).shell === null;
+    const shell = this.node(m.to).shell;
+    const down = shell === null;
     if (down || this.cut(m)) {
       const why = down ? `${nodeName(m.to)} is down` : this.partitionText();
       this.traced(m, (id) => this.recorder?.drop(id, why));
@@ -378,13 +380,13 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       );
     }
     this.traced(m, (id) => this.recorder?.deliver(id, m.to));
-    this.node(m.to).shell!.deliver(m);
+    shell.deliver(m);
   }
 
   deliverAll(): void {
     for (let rounds = 0; this.pool.length > 0; rounds++) {
       if (rounds > 10_000) throw new Error('deliver-all did not quiesce');
-      this.deliverListed(this.pool.shift()!);
+      this.deliverListed(this.takeOldest());
     }
   }
 
@@ -399,8 +401,13 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       if (n > 10_000)
         throw new Error('deliver-random delivered 10000 messages and more are pending: it did not quiesce');
       const [m] = this.pool.splice(random.int(0, this.pool.length - 1), 1);
-      this.deliverListed(m!);
+      this.deliverListed(m);
     }
+  }
+
+  /** The oldest message in flight, for the loops that take one only while some are. */
+  private takeOldest(): Msg {
+    return must(this.pool.shift(), 'a message is taken only while some are in flight');
   }
 
   /** deliver-all's and deliver-random's line for a message: in brackets, with why it went nowhere if it did. */
@@ -447,7 +454,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       if (moves >= MAX_WAIT_MOVES)
         throw new Error(`wait-until ${pattern}: no such line after ${MAX_WAIT_MOVES} deliveries and ticks`);
       if (this.pool.length === 0) this.tick('all', 1);
-      else this.deliverListed(this.pool.shift()!);
+      else this.deliverListed(this.takeOldest());
     }
   }
 
@@ -561,7 +568,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
    */
   private onReady(r: Node, ready: Ready<Msg, unknown>): void {
     for (const e of ready.events) this.print(`${nodeName(r.id)} ${this.describeEvent(e)}`);
-    const shell = r.shell!;
+    const shell = must(r.shell, 'only a node that is up hands over a Ready');
     shell.storage.holdNextWrite = this.explicitPersisted && ready.afterPersist !== null;
     r.unreleased.push(ready);
     // Deferred work runs after the shell's current turn, so by then a Ready that was not released is held.

@@ -15,7 +15,14 @@
  * simulator): its writes never complete, its messages and replies go
  * nowhere. Whatever the shell object still holds dies with it.
  */
-import type { ClientReply, Command, CommandIdentity, PlantedBugs, Protocol } from '../core/types.js';
+import {
+  type ClientReply,
+  type Command,
+  type CommandIdentity,
+  nodeName,
+  type PlantedBugs,
+  type Protocol,
+} from '../core/types.js';
 import { ManualClock } from '../node/clock.js';
 import { type PeerMessage, Replica, type ReplicaProbe } from '../node/replica.js';
 import { Incarnation, SimLinks } from '../sim/twins.js';
@@ -94,7 +101,10 @@ export class ScriptedStorage implements DurableLog<unknown> {
     const first = this.inProgress.shift();
     if (first === undefined) return false;
     this.complete(first);
-    while (this.inProgress.length > 0 && !this.inProgress[0].waitsForTest) this.complete(this.inProgress.shift()!);
+    for (let next = this.inProgress.at(0); next !== undefined && !next.waitsForTest; next = this.inProgress.at(0)) {
+      this.inProgress.shift();
+      this.complete(next);
+    }
     return true;
   }
 
@@ -169,7 +179,7 @@ export class ScriptedNode {
       randomSeed: o.id,
       tickMs: TICK_MS,
       publishEveryMs: 0,
-      session: `node-${o.id}.${o.incarnation}`,
+      session: `${nodeName(o.id)}.${o.incarnation}`,
       core: {
         ...(o.electionTimeoutTicks !== undefined ? { electionTimeoutTicks: o.electionTimeoutTicks } : {}),
         ...(o.heartbeatTicks !== undefined ? { heartbeatTicks: o.heartbeatTicks } : {}),

@@ -19,7 +19,7 @@
  */
 import * as v from 'valibot';
 import { type Ballot, formatBallot } from '../core/ballot.js';
-import type { NodeId } from '../core/types.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { describeIssue } from '../text/issues.js';
 
@@ -148,7 +148,9 @@ function checkOrder(e: TraceEvent, previousSeq: number, sent: ReadonlyMap<number
   const send = sent.get(e.id);
   if (send === undefined) throw new UsageError(`${at}: ${e.ev} names message ${e.id}, which no earlier send has`);
   if (e.ev === 'deliver' && e.to !== send.to)
-    throw new UsageError(`${at}: message ${e.id} was sent to node-${send.to} but is delivered to node-${e.to}`);
+    throw new UsageError(
+      `${at}: message ${e.id} was sent to ${nodeName(send.to)} but is delivered to ${nodeName(e.to)}`,
+    );
 }
 
 /**

@@ -21,7 +21,7 @@
  */
 import { join } from 'node:path';
 import { type Ballot, formatBallot } from '../core/ballot.js';
-import type { NodeId } from '../core/types.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import { LineAppender } from './appender.js';
 import { formatEvent, type SentMessage, type TraceEvent } from './format.js';
 
@@ -38,7 +38,7 @@ export function partsDirOf(traceFile: string): string {
 }
 
 export function replicaPartOf(dir: string, node: NodeId): string {
-  return join(dir, `node-${node}.trace.jsonl`);
+  return join(dir, `${nodeName(node)}.trace.jsonl`);
 }
 
 export function orchestratorPartOf(dir: string): string {
@@ -152,7 +152,7 @@ export class ReplicaTraceLog {
   /** A start from recorded state is a `restart`; a first start is only narrated, there is nothing it came back from. */
   started(recovered: boolean): void {
     if (recovered) this.writer.write({ ev: 'restart', node: this.node });
-    else this.writer.write({ ev: 'note', text: `node-${this.node} started` });
+    else this.writer.write({ ev: 'note', text: `${nodeName(this.node)} started` });
   }
 
   close(): void {

@@ -27,15 +27,18 @@ export interface MergeResult {
   readonly skipped: number;
 }
 
+/** An event with its wall-clock time: the only kind a part holds (parseEvent keeps no other). */
+type Timed = TraceEvent & { readonly ms: number };
+
 interface Stamped {
-  readonly e: TraceEvent;
+  readonly e: Timed;
   readonly part: number;
   readonly line: number;
 }
 
 /** The events of one part's text; a line that does not parse (a torn write) is skipped and counted. */
-export function parsePart(text: string): { events: TraceEvent[]; skipped: number } {
-  const events: TraceEvent[] = [];
+export function parsePart(text: string): { events: Timed[]; skipped: number } {
+  const events: Timed[] = [];
   let skipped = 0;
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
@@ -46,10 +49,10 @@ export function parsePart(text: string): { events: TraceEvent[]; skipped: number
   return { events, skipped };
 }
 
-function parseEvent(raw: string): TraceEvent | null {
+function parseEvent(raw: string): Timed | null {
   try {
     const r = v.safeParse(TraceEventSchema, JSON.parse(raw));
-    return r.success && r.output.ms !== undefined ? r.output : null;
+    return r.success && isTimed(r.output) ? r.output : null;
   } catch {
     return null;
   }
@@ -66,7 +69,7 @@ export function mergeParts(texts: readonly string[]): MergeResult {
       stamped.push({ e, part, line });
     });
   });
-  stamped.sort((a, b) => a.e.ms! - b.e.ms! || a.part - b.part || a.line - b.line);
+  stamped.sort((a, b) => a.e.ms - b.e.ms || a.part - b.part || a.line - b.line);
   const { events, orphans, repeats } = renumber(fromStart(stamped.map((s) => s.e)));
   if (orphans > 0 || repeats > 0) events.push(closingNote(events, orphans, repeats));
   return { events, orphans, skipped };
@@ -77,27 +80,27 @@ export function mergeParts(texts: readonly string[]): MergeResult {
  * a diagram's time axis then reads 0, 12.5, 30 ms rather than thirteen-digit
  * wall-clock numbers.
  */
-function fromStart(sorted: readonly TraceEvent[]): TraceEvent[] {
-  if (sorted.length === 0) return [];
-  const start = sorted[0]!.ms!;
+function fromStart(sorted: readonly Timed[]): Timed[] {
+  const first = sorted.at(0);
+  if (first === undefined) return [];
+  const start = first.ms;
   const at = (ms: number) => Math.round((ms - start) * 1000) / 1000;
-  const opening: TraceEvent = {
+  const opening: Timed = {
     seq: 0,
     ms: start,
     ev: 'note',
     text: `live run; ms counts from ${new Date(start).toISOString()}`,
   };
-  return [opening, ...sorted].map((e) => ({ ...e, ms: at(e.ms!) }) as TraceEvent);
+  return [opening, ...sorted].map((e) => ({ ...e, ms: at(e.ms) }) as Timed);
 }
 
 /** Gives every event its place and every message its new id, holding back deliveries and drops that came before their send. */
-function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphans: number; repeats: number } {
+function renumber(sorted: readonly Timed[]): { events: TraceEvent[]; orphans: number; repeats: number } {
   const ids = new Map<number, number>();
-  const waiting = new Map<number, TraceEvent[]>();
+  const waiting = new Map<number, Timed[]>();
   const out: TraceEvent[] = [];
   let repeats = 0;
-  const put = (e: TraceEvent, ms: number) =>
-    out.push({ ...e, seq: out.length + 1, ms: Math.max(e.ms!, ms) } as TraceEvent);
+  const put = (e: Timed, ms: number) => out.push({ ...e, seq: out.length + 1, ms: Math.max(e.ms, ms) } as TraceEvent);
   for (const e of sorted) {
     if (e.ev === 'send') {
       // The same wire id twice would be a bug in live.ts's numbering; the first send stands and the note counts the rest.
@@ -107,7 +110,7 @@ function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphan
       }
       ids.set(e.id, ids.size + 1);
       put({ ...e, id: ids.size }, 0);
-      for (const w of waiting.get(e.id) ?? []) put({ ...w, id: ids.size } as TraceEvent, e.ms!);
+      for (const w of waiting.get(e.id) ?? []) put({ ...w, id: ids.size } as Timed, e.ms);
       waiting.delete(e.id);
     } else if (e.ev === 'deliver' || e.ev === 'drop') {
       const id = ids.get(e.id);
@@ -120,6 +123,10 @@ function renumber(sorted: readonly TraceEvent[]): { events: TraceEvent[]; orphan
   let orphans = 0;
   for (const list of waiting.values()) orphans += list.length;
   return { events: out, orphans, repeats };
+}
+
+function isTimed(e: TraceEvent): e is Timed {
+  return e.ms !== undefined;
 }
 
 function closingNote(events: readonly TraceEvent[], orphans: number, repeats: number): TraceEvent {

@@ -11,7 +11,7 @@
  * Mermaid's numeric entities and control characters as visible escapes.
  */
 
-import type { NodeId } from '../core/types.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import { visibleText } from '../text/html.js';
 import type { TraceEvent } from './format.js';
 import { chosenText, messageLabel, selectWindow, type TraceWindow, type WindowOptions } from './window.js';
@@ -73,7 +73,7 @@ function line(e: TraceEvent, w: TraceWindow): string | undefined {
 /** The trace (or the window the options pick) as Mermaid source, ending in a newline. */
 export function renderMermaid(events: readonly TraceEvent[], o: WindowOptions = {}): string {
   const w = selectWindow(events, o);
-  const out = ['sequenceDiagram', ...w.nodes.map((id) => `  participant ${participant(id)} as node-${id}`)];
+  const out = ['sequenceDiagram', ...w.nodes.map((id) => `  participant ${participant(id)} as ${nodeName(id)}`)];
   if (w.partial) out.push(`  %% a window of ${w.events.length} of ${w.total} events`);
   for (const e of w.events) {
     const l = line(e, w);

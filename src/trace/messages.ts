@@ -18,9 +18,11 @@ function listed(items: readonly string[], max = 2): string {
 }
 
 function slotValues(entries: readonly SlotValue[]): Pick<SentMessage, 'slot' | 'value'> {
-  if (entries.length === 0) return {};
-  if (entries.length === 1) return { slot: entries[0].slot, value: formatLogValue(entries[0].value) };
-  return { slot: entries[0].slot, value: `${entries.length} values to #${entries.at(-1)!.slot}` };
+  const first = entries.at(0);
+  const last = entries.at(-1);
+  if (first === undefined || last === undefined) return {};
+  if (entries.length === 1) return { slot: first.slot, value: formatLogValue(first.value) };
+  return { slot: first.slot, value: `${entries.length} values to #${last.slot}` };
 }
 
 export function basicMessageFields(m: BasicMessage): SentMessage {

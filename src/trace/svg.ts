@@ -15,8 +15,10 @@
  * every piece of trace text is escaped for XML.
  */
 
-import type { NodeId } from '../core/types.js';
+import { must } from '../core/must.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import { escapeHtml } from '../text/html.js';
+import { DEFAULT_MAX_EVENTS } from './defaults.js';
 import { clockOf, type SendEvent, type TraceEvent, timeOf } from './format.js';
 import {
   chosenText,
@@ -33,9 +35,6 @@ export interface SvgOptions extends WindowOptions {
   /** Said first in the notes, in full: what a reader needs before the diagram (the article's ballots in this one's terms, say). */
   readonly caption?: string;
 }
-
-import { nodeName } from '../core/types.js';
-import { DEFAULT_MAX_EVENTS } from './defaults.js';
 
 export { DEFAULT_MAX_EVENTS } from './defaults.js';
 
@@ -549,6 +548,7 @@ function label(s: SendEvent, x1: number, y1: number, x2: number, y2: number, l: 
     if (best === null || cost < best.cost) best = { x, y, box, cost };
     if (cost === 0) break;
   }
-  l.placed.push(best!.box);
-  return `<text class="label" x="${n(best!.x)}" y="${n(best!.y)}" text-anchor="middle" fill="${colourOf(s.type)}">${escapeHtml(text)}</text>`;
+  const spot = must(best, 'there is always a spot to try');
+  l.placed.push(spot.box);
+  return `<text class="label" x="${n(spot.x)}" y="${n(spot.y)}" text-anchor="middle" fill="${colourOf(s.type)}">${escapeHtml(text)}</text>`;
 }

@@ -5,7 +5,7 @@
  * the window and delivered in it still need their sender and type, so the
  * window keeps every send of the whole trace by id.
  */
-import type { NodeId } from '../core/types.js';
+import { type NodeId, nodeName } from '../core/types.js';
 import type { SendEvent, TraceEvent } from './format.js';
 
 export interface WindowOptions {
@@ -66,15 +66,15 @@ function notability(e: TraceEvent, firstPrepare: ReadonlySet<number>): number {
 function notableName(e: TraceEvent): string {
   switch (e.ev) {
     case 'crash':
-      return `node-${e.node} killed (seq ${e.seq})`;
+      return `${nodeName(e.node)} killed (seq ${e.seq})`;
     case 'restart':
-      return `node-${e.node} restarted (seq ${e.seq})`;
+      return `${nodeName(e.node)} restarted (seq ${e.seq})`;
     case 'partition':
       return `a partition (seq ${e.seq})`;
     case 'heal':
       return `a heal (seq ${e.seq})`;
     case 'send':
-      return `an election by node-${e.from} at ${e.ballot ?? '?'} (seq ${e.seq})`;
+      return `an election by ${nodeName(e.from)} at ${e.ballot ?? '?'} (seq ${e.seq})`;
     default:
       return `seq ${e.seq}`;
   }

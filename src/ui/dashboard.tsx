@@ -6,6 +6,7 @@
  */
 import { Box, type Key, Text, useInput, useStdin } from 'ink';
 import { useCallback, useRef, useState } from 'react';
+import { must } from '../core/must.js';
 import { type NodeId, nodeName } from '../core/types.js';
 import { type HeldMessage, NOT_STEP_MODE, RELEASED, type StepRelease } from '../node/step.js';
 import { ChosenList } from './chosen-list.js';
@@ -257,7 +258,7 @@ interface SectionsProps {
 
 /** The two titled sections between the table and the bottom lines; see layout.ts for the arrangement. */
 function Sections({ state, layout, color, held }: SectionsProps) {
-  const row = state.rows[state.selected - 1]!;
+  const row = must(state.rows[state.selected - 1], 'the selection is a row of the table');
   // Everything is held in step mode, so the flow would never change; the held messages are what the user acts on.
   const flow = (width: number, lines: number) =>
     held !== null ? (
@@ -566,7 +567,7 @@ export function splitBurst(input: string, key: Key): [string, Key][] | null {
     if (c === '\r' || c === '\n') return ['', plainKey({ return: true })];
     if (c === '\t') return ['', plainKey({ tab: true })];
     if (c === '\x7f' || c === '\b') return ['', plainKey({ backspace: true })];
-    const code = c.codePointAt(0)!;
+    const code = must(c.codePointAt(0), 'a character of the chunk has a code point');
     if (code < 0x20) return [String.fromCharCode(code + 0x60), plainKey({ ctrl: true })];
     return [c, plainKey({ shift: c !== c.toLowerCase() })];
   });

@@ -6,6 +6,7 @@
  * the message flow, which would only ever show the same stale lines.
  */
 import { Box, Text, type TextProps } from 'ink';
+import { nodeName } from '../core/types.js';
 import type { HeldMessage } from '../node/step.js';
 import { showLine, showText } from '../text/escape.js';
 import { Rule } from './rule.js';
@@ -57,7 +58,7 @@ function cells(m: HeldMessage): string[] {
   const where = m.slot !== null ? `#${m.slot}` : m.key !== null ? fit(showText(m.key), MAX_KEY_COLUMN).trimEnd() : '-';
   return [
     m.id,
-    `node-${m.from} → node-${m.to}`,
+    `${nodeName(m.from)} → ${nodeName(m.to)}`,
     m.type,
     m.ballot ?? '-',
     where,

@@ -10,6 +10,7 @@ import { NEMESIS_KINDS } from '../../check/nemesis.js';
 import { paxosHome } from '../../cluster/home.js';
 import { readRecord } from '../../cluster/record.js';
 import { templateNames } from '../../cluster/templates.js';
+import { nodeName } from '../../core/types.js';
 import { PLANTS } from '../../sim/planted.js';
 import { SHELLS } from './completion.js';
 
@@ -24,7 +25,7 @@ function nodeNames(): string[] {
   } catch {
     return [];
   }
-  if (record !== null) return record.replicas.map((r) => `node-${r.id}`);
+  if (record !== null) return record.replicas.map((r) => nodeName(r.id));
   const logs = join(home, 'logs');
   return existsSync(logs)
     ? readdirSync(logs)

@@ -143,9 +143,9 @@ export function registerFaults(program: Command): void {
         throw new UsageError(
           'net needs --delay, --drop or both, for example: paxos net --delay 10-200ms --drop 5%; `paxos net --json` prints the rules in force',
         );
-      const delayMs =
-        opts.delay === undefined ? undefined : opts.delay === '0' ? null : usage(() => parseDelay(opts.delay!));
-      const dropRate = opts.drop === undefined ? undefined : usage(() => parseDrop(opts.drop!));
+      const { delay, drop } = opts;
+      const delayMs = delay === undefined ? undefined : delay === '0' ? null : usage(() => parseDelay(delay));
+      const dropRate = drop === undefined ? undefined : usage(() => parseDrop(drop));
       const faults = await withCluster(async (c) => {
         if (delayMs !== undefined || dropRate !== undefined)
           await c.net({

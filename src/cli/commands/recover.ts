@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { nodeName } from '../../core/types.js';
 import { parseNodeName } from '../parse.js';
 
 /**
@@ -22,7 +23,7 @@ export function registerRecover(program: Command): void {
         process.stdout.write(
           opts.json === true
             ? `${JSON.stringify({ node, up: true, recovering: true })}\n`
-            : `node-${node} is up on a fresh data directory, recovering: it votes again once re-admitted (see paxos logs node-${node})\n`,
+            : `${nodeName(node)} is up on a fresh data directory, recovering: it votes again once re-admitted (see paxos logs ${nodeName(node)})\n`,
         );
       });
     });

@@ -1,5 +1,6 @@
 /** held, deliver, duplicate, drop and tick: moving a step-mode cluster (`paxos up --step`) by hand. */
 import type { Command } from '@commander-js/extra-typings';
+import { must } from '../../core/must.js';
 import { UsageError } from '../../errors.js';
 import { RELEASED, type StepRelease } from '../../node/step.js';
 import { parseIntFlag, parseNodeName } from '../parse.js';
@@ -71,6 +72,8 @@ export function registerStep(program: Command): void {
       if (opts.all === true && name !== undefined) throw new UsageError('tick takes a replica or --all, not both');
       if (opts.all !== true && name === undefined) throw new UsageError('tick needs a replica, like node-1, or --all');
       const count = countText === undefined ? 1 : parseCount(countText);
-      await (await service()).runTick(opts.all === true ? 'all' : parseNodeName(name!), count, opts.json === true);
+      const target =
+        opts.all === true ? 'all' : parseNodeName(must(name, 'a replica is named when --all is not given'));
+      await (await service()).runTick(target, count, opts.json === true);
     });
 }

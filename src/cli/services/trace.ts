@@ -6,6 +6,7 @@
  * for one instance says so first, because that is a safety violation.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { nodeName } from '../../core/types.js';
 import { OperatingError, UsageError } from '../../errors.js';
 import { showText } from '../../text/escape.js';
 import {
@@ -49,10 +50,9 @@ export function runTraceCommand(o: TraceCommandOptions): void {
     ...(o.toSeq !== undefined ? { toSeq: o.toSeq } : {}),
   };
   const shown = selectWindow(events, window).events;
-  if (events.length > 0 && shown.length === 0) {
-    throw new UsageError(
-      `--from and --to select no events; ${source} has seq ${events[0].seq} to ${events.at(-1)!.seq}`,
-    );
+  const last = events.at(-1);
+  if (last !== undefined && shown.length === 0) {
+    throw new UsageError(`--from and --to select no events; ${source} has seq ${events[0].seq} to ${last.seq}`);
   }
   const outputs = diagramsAsked(o, source, events, window);
   if (outputs.length === 0) {
@@ -180,6 +180,8 @@ export interface TraceSummary {
 }
 
 export function summarize(events: readonly TraceEvent[], file: string): TraceSummary {
+  const first = events.at(0);
+  const last = events.at(-1);
   const byEvent: Partial<Record<TraceEventKind, number>> = {};
   const byMessageType: Record<string, number> = {};
   for (const e of events) {
@@ -189,11 +191,11 @@ export function summarize(events: readonly TraceEvent[], file: string): TraceSum
   return {
     file,
     events: events.length,
-    firstSeq: events[0]?.seq ?? null,
-    lastSeq: events.at(-1)?.seq ?? null,
+    firstSeq: first?.seq ?? null,
+    lastSeq: last?.seq ?? null,
     clock: clockOf(events),
-    timeFrom: events.length > 0 ? timeOf(events[0]) : null,
-    timeTo: events.length > 0 ? timeOf(events.at(-1)!) : null,
+    timeFrom: first === undefined ? null : timeOf(first),
+    timeTo: last === undefined ? null : timeOf(last),
     replicas: selectWindow(events).nodes,
     byEvent,
     byMessageType,
@@ -223,7 +225,7 @@ export function describeSummary(s: TraceSummary): string[] {
   const unit = s.clock === 'ms' ? 'ms' : 'ticks';
   const lines = [
     `${showText(s.file)}: ${s.events} events${s.firstSeq !== null ? `, seq ${s.firstSeq}–${s.lastSeq}, ${unit} ${s.timeFrom}–${s.timeTo}` : ''}`,
-    `replicas: ${s.replicas.length === 0 ? 'none' : s.replicas.map((id) => `node-${id}`).join(', ')}`,
+    `replicas: ${s.replicas.length === 0 ? 'none' : s.replicas.map((id) => nodeName(id)).join(', ')}`,
     `events: ${
       TRACE_EVENT_KINDS.filter((k) => s.byEvent[k] !== undefined)
         .map((k) => `${s.byEvent[k]} ${k}`)
@@ -244,5 +246,5 @@ export function describeSummary(s: TraceSummary): string[] {
 
 function describeChosen(c: ChosenSummary): string {
   const name = /^\d+$/.test(c.instance) ? `#${c.instance}` : showText(c.instance);
-  return `${name}: ${c.values.map((v) => `${showText(v.value)}${v.ballot !== null ? ` at ${v.ballot}` : ''} on ${v.nodes.map((id) => `node-${id}`).join(', ')}`).join('; ')}`;
+  return `${name}: ${c.values.map((v) => `${showText(v.value)}${v.ballot !== null ? ` at ${v.ballot}` : ''} on ${v.nodes.map((id) => nodeName(id)).join(', ')}`).join('; ')}`;
 }
