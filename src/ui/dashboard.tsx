@@ -119,6 +119,73 @@ function confirmQuestion(d: Drastic): string {
 }
 
 export function Dashboard(props: DashboardProps) {
+  const { screen, outcome } = useDashboardKeys(props);
+  const state = selectNode(props.state, selectableId(props.state, screen.selected));
+  const { helpOpen, proposeText } = screen;
+  const step = props.step === true;
+  const held = props.held ?? NO_HELD;
+  const small = tooSmall(props.columns, props.rows);
+  if (small !== null) {
+    // Wrapped lines would overwrite each other; one truthful line is better than a garbled table.
+    return (
+      <Box flexDirection="column" width={Math.max(1, props.columns)}>
+        <Text wrap="truncate-end">{state.stopped !== null ? `the cluster stopped: ${state.stopped}` : small}</Text>
+      </Box>
+    );
+  }
+  const rows = shownRows(state);
+  const layout = layoutFor({
+    columns: props.columns,
+    rows: props.rows,
+    clusterSize: rows.length,
+    protocol: state.protocol,
+  });
+  return (
+    <Box flexDirection="column" width={layout.columns}>
+      <Header state={state} replicas={memberCount(state)} columns={layout.columns} color={props.color} />
+      <ReplicaTable
+        rows={rows}
+        protocol={state.protocol}
+        leaderId={state.leader?.id ?? null}
+        selected={state.selected}
+        visibleRows={layout.tableRows}
+        columns={layout.columns}
+        color={props.color}
+      />
+      {helpOpen ? (
+        <HelpOverlay
+          width={layout.columns}
+          height={layout.upperLines + layout.lowerLines + 2}
+          color={props.color}
+          step={step}
+          quitStopsCluster={props.quitStopsCluster === true}
+        />
+      ) : (
+        <Sections
+          state={state}
+          layout={layout}
+          color={props.color}
+          held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null}
+        />
+      )}
+      <BottomLines
+        state={state}
+        outcome={outcome}
+        proposeText={proposeText}
+        width={layout.columns}
+        color={props.color}
+        step={step}
+        quitStopsCluster={props.quitStopsCluster === true}
+      />
+    </Box>
+  );
+}
+
+/**
+ * The screen's state and the keyboard: every key goes through handleKey with
+ * the latest screen and props. Its hooks run in the same order on every render.
+ */
+function useDashboardKeys(props: DashboardProps): { screen: Screen; outcome: Outcome | null } {
   const [screen, setScreenState] = useState<Screen>(() => ({
     selected: props.state.selected,
     helpOpen: false,
@@ -174,77 +241,35 @@ export function Dashboard(props: DashboardProps) {
   // Without a keyboard (stdin not a terminal) the dashboard is watch-only rather than a crash.
   const { isRawModeSupported } = useStdin();
   useInput(onKey, { isActive: isRawModeSupported });
+  return { screen, outcome };
+}
 
-  const state = selectNode(props.state, selectableId(props.state, screen.selected));
-  const { helpOpen, proposeText } = screen;
-  const step = props.step === true;
-  const held = props.held ?? NO_HELD;
-  const small = tooSmall(props.columns, props.rows);
-  if (small !== null) {
-    // Wrapped lines would overwrite each other; one truthful line is better than a garbled table.
-    return (
-      <Box flexDirection="column" width={Math.max(1, props.columns)}>
-        <Text wrap="truncate-end">{state.stopped !== null ? `the cluster stopped: ${state.stopped}` : small}</Text>
-      </Box>
-    );
-  }
-  const rows = shownRows(state);
-  const layout = layoutFor({
-    columns: props.columns,
-    rows: props.rows,
-    clusterSize: rows.length,
-    protocol: state.protocol,
-  });
+interface BottomLinesProps {
+  readonly state: DashboardState;
+  readonly outcome: Outcome | null;
+  readonly proposeText: string | null;
+  readonly width: number;
+  readonly color: boolean;
+  readonly step: boolean;
+  readonly quitStopsCluster: boolean;
+}
+
+/** The three lines under the sections: why the cluster stopped or the faults in force, the last outcome, and the hint or the propose input. */
+function BottomLines({ state, outcome, proposeText, width, color, step, quitStopsCluster }: BottomLinesProps) {
   return (
-    <Box flexDirection="column" width={layout.columns}>
-      <Header state={state} replicas={memberCount(state)} columns={layout.columns} color={props.color} />
-      <ReplicaTable
-        rows={rows}
-        protocol={state.protocol}
-        leaderId={state.leader?.id ?? null}
-        selected={state.selected}
-        visibleRows={layout.tableRows}
-        columns={layout.columns}
-        color={props.color}
-      />
-      {helpOpen ? (
-        <HelpOverlay
-          width={layout.columns}
-          height={layout.upperLines + layout.lowerLines + 2}
-          color={props.color}
-          step={step}
-          quitStopsCluster={props.quitStopsCluster === true}
-        />
-      ) : (
-        <Sections
-          state={state}
-          layout={layout}
-          color={props.color}
-          held={step ? { ...held, cursor: heldIndex(held.messages, screen.heldCursor) } : null}
-        />
-      )}
+    <>
       {state.stopped !== null ? (
-        <StoppedLine
-          reason={state.stopped}
-          width={layout.columns}
-          color={props.color}
-          quitStopsCluster={props.quitStopsCluster === true}
-        />
+        <StoppedLine reason={state.stopped} width={width} color={color} quitStopsCluster={quitStopsCluster} />
       ) : (
-        <FaultsLine faults={state.faults} width={layout.columns} color={props.color} />
+        <FaultsLine faults={state.faults} width={width} color={color} />
       )}
-      <StatusLine outcome={outcome} width={layout.columns} color={props.color} />
+      <StatusLine outcome={outcome} width={width} color={color} />
       {proposeText !== null ? (
-        <ProposeInput value={proposeText} width={layout.columns} color={props.color} />
+        <ProposeInput value={proposeText} width={width} color={color} />
       ) : (
-        <HintLine
-          width={layout.columns}
-          color={props.color}
-          step={step}
-          quitStopsCluster={props.quitStopsCluster === true}
-        />
+        <HintLine width={width} color={color} step={step} quitStopsCluster={quitStopsCluster} />
       )}
-    </Box>
+    </>
   );
 }
 

@@ -75,34 +75,54 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
         .argParser(plantFlag)
         .hideHelp(),
     )
-    .action(async (f) => {
-      if (f.attach && f.plant !== undefined)
-        throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
-      if (f.cluster !== undefined && (f.attach === true || f.plant !== undefined))
-        throw new UsageError(
-          '--cluster tests replicas that run elsewhere; it cannot be combined with --attach or --plant (start those replicas with PAXOS_PLANT instead)',
-        );
-      const file = f.cluster === undefined ? undefined : readClusterFile(f.cluster);
-      const seed = f.seed ?? randomInt(1, 2 ** 31);
-      const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
-      const { runCheckCommand } = await import('../services/check.js');
-      const code = await runCheckCommand({
-        clusterSize: file?.bootstrapSize ?? f.nodes,
-        protocol: file?.protocol ?? f.protocol,
-        ...(f.cluster !== undefined ? { clusterFile: f.cluster } : {}),
-        durationMs: f.time,
-        clients: f.clients,
-        keys: f.keys,
-        nemesis: f.nemesis,
-        seed,
-        outDir,
-        attach: f.attach === true,
-        clusterHome: join(outDir, 'cluster'),
-        opTimeoutMs: f.opTimeout,
-        checkBudgetMs: f.checkBudget,
-        json: f.json === true,
-        ...(f.plant !== undefined ? { plant: f.plant } : {}),
-      });
-      setExit(code);
-    });
+    .action(async (f) => runCheck(f, setExit));
+}
+
+/** The flags of `paxos check`, as commander parses them. */
+interface CheckFlags {
+  readonly nodes: number;
+  readonly protocol: 'multi' | 'basic';
+  readonly time: number;
+  readonly clients: number;
+  readonly keys: number;
+  readonly nemesis: NemesisKind[];
+  readonly seed?: number;
+  readonly out?: string;
+  readonly attach?: true;
+  readonly cluster?: string;
+  readonly opTimeout: number;
+  readonly checkBudget: number;
+  readonly json?: true;
+  readonly plant?: string;
+}
+
+async function runCheck(f: CheckFlags, setExit: (code: number) => void): Promise<void> {
+  if (f.attach && f.plant !== undefined)
+    throw new UsageError('--plant starts a cluster of its own; it cannot be combined with --attach');
+  if (f.cluster !== undefined && (f.attach === true || f.plant !== undefined))
+    throw new UsageError(
+      '--cluster tests replicas that run elsewhere; it cannot be combined with --attach or --plant (start those replicas with PAXOS_PLANT instead)',
+    );
+  const file = f.cluster === undefined ? undefined : readClusterFile(f.cluster);
+  const seed = f.seed ?? randomInt(1, 2 ** 31);
+  const outDir = f.out ?? join(paxosHome(), 'checks', new Date().toISOString().replace(/[:.]/g, '-'));
+  const { runCheckCommand } = await import('../services/check.js');
+  const code = await runCheckCommand({
+    clusterSize: file?.bootstrapSize ?? f.nodes,
+    protocol: file?.protocol ?? f.protocol,
+    ...(f.cluster !== undefined ? { clusterFile: f.cluster } : {}),
+    durationMs: f.time,
+    clients: f.clients,
+    keys: f.keys,
+    nemesis: f.nemesis,
+    seed,
+    outDir,
+    attach: f.attach === true,
+    clusterHome: join(outDir, 'cluster'),
+    opTimeoutMs: f.opTimeout,
+    checkBudgetMs: f.checkBudget,
+    json: f.json === true,
+    ...(f.plant !== undefined ? { plant: f.plant } : {}),
+  });
+  setExit(code);
 }

@@ -81,40 +81,46 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       'walk the state graph by hand: list the enabled actions, read a number from stdin, show where it leads',
     )
     .option('--from <file>', 'with --interactive: start at the end of this scenario file (a counterexample)')
-    .action(async (opts) => {
-      const { runExploreCommand, runExploreInteractive } = await import('../services/explore.js');
-      if (opts.from !== undefined && opts.interactive !== true)
-        throw new UsageError('--from gives --interactive its starting state; add --interactive');
-      if (opts.interactive === true) {
-        const { createInterface } = await import('node:readline');
-        const lines = createInterface({ input: process.stdin, terminal: false });
-        setExit(
-          await runExploreInteractive({
-            ...commonOptions(opts),
-            ...(opts.from !== undefined ? { from: opts.from } : {}),
-            lines,
-          }),
-        );
-        lines.close();
-        return;
-      }
-      const tty = process.stderr.isTTY === true;
-      let lastLineMs = 0;
-      setExit(
-        runExploreCommand({
-          ...commonOptions(opts),
-          progress: (p) => {
-            // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
-            if (!tty && p.elapsedMs - lastLineMs < 10_000) return;
-            lastLineMs = p.elapsedMs;
-            const rate = p.elapsedMs > 0 ? Math.round((p.explored * 1000) / p.elapsedMs) : 0;
-            const line = `explore: depth ${p.depth}, ${p.explored} states, ${p.distinct} distinct, ${rate}/s, ${(p.elapsedMs / 1000).toFixed(0)}s`;
-            process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
-          },
-        }),
-      );
-      if (tty) process.stderr.write('\n');
-    });
+    .action(async (opts) => runExplore(opts, setExit));
+}
+
+/** The search, or with --interactive the walk by hand; the exit code goes to setExit. */
+async function runExplore(
+  opts: ParsedFlags & { readonly from?: string; readonly interactive?: true },
+  setExit: (code: number) => void,
+): Promise<void> {
+  const { runExploreCommand, runExploreInteractive } = await import('../services/explore.js');
+  if (opts.from !== undefined && opts.interactive !== true)
+    throw new UsageError('--from gives --interactive its starting state; add --interactive');
+  if (opts.interactive === true) {
+    const { createInterface } = await import('node:readline');
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    setExit(
+      await runExploreInteractive({
+        ...commonOptions(opts),
+        ...(opts.from !== undefined ? { from: opts.from } : {}),
+        lines,
+      }),
+    );
+    lines.close();
+    return;
+  }
+  const tty = process.stderr.isTTY === true;
+  let lastLineMs = 0;
+  setExit(
+    runExploreCommand({
+      ...commonOptions(opts),
+      progress: (p) => {
+        // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
+        if (!tty && p.elapsedMs - lastLineMs < 10_000) return;
+        lastLineMs = p.elapsedMs;
+        const rate = p.elapsedMs > 0 ? Math.round((p.explored * 1000) / p.elapsedMs) : 0;
+        const line = `explore: depth ${p.depth}, ${p.explored} states, ${p.distinct} distinct, ${rate}/s, ${(p.elapsedMs / 1000).toFixed(0)}s`;
+        process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+      },
+    }),
+  );
+  if (tty) process.stderr.write('\n');
 }
 
 interface ParsedFlags {

@@ -20,6 +20,16 @@ function usage<T>(fn: () => T): T {
 }
 
 export function registerFaults(program: Command): void {
+  registerKill(program);
+  registerRestart(program);
+  registerPause(program);
+  registerResume(program);
+  registerPartition(program);
+  registerHeal(program);
+  registerNet(program);
+}
+
+function registerKill(program: Command): void {
   program
     .command('kill')
     .description('crash a replica for real (SIGKILL); its data stays on disk')
@@ -42,6 +52,9 @@ export function registerFaults(program: Command): void {
         print(opts.json, `killed ${nodeName(id)} (SIGKILL)`, { node: id, up: false });
       }),
     );
+}
+
+function registerRestart(program: Command): void {
   program
     .command('restart')
     .description('start a killed replica again from its data on disk')
@@ -64,6 +77,9 @@ export function registerFaults(program: Command): void {
         print(opts.json, `restarted ${nodeName(id)} from its data`, { node: id, up: true });
       }),
     );
+}
+
+function registerPause(program: Command): void {
   program
     .command('pause')
     .description('freeze a running replica (SIGSTOP): alive but silent until `paxos resume`, like a long GC pause')
@@ -78,6 +94,9 @@ export function registerFaults(program: Command): void {
         );
       }),
     );
+}
+
+function registerResume(program: Command): void {
   program
     .command('resume')
     .description('let a paused replica run again (SIGCONT)')
@@ -93,6 +112,9 @@ export function registerFaults(program: Command): void {
         );
       }),
     );
+}
+
+function registerPartition(program: Command): void {
   program
     .command('partition')
     .description('cut the network into groups that cannot talk to each other, e.g. node-1,node-2 node-3,node-4,node-5')
@@ -116,6 +138,9 @@ export function registerFaults(program: Command): void {
         );
       }),
     );
+}
+
+function registerHeal(program: Command): void {
   program
     .command('heal')
     .description('remove the partition')
@@ -128,6 +153,9 @@ export function registerFaults(program: Command): void {
         print(opts.json, healedLine(delayMs ?? null, dropRate ?? 0), { partition: null });
       }),
     );
+}
+
+function registerNet(program: Command): void {
   program
     .command('net')
     .description("random delay and loss between replicas (the 003 article's random delays)")

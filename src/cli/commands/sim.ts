@@ -1,4 +1,4 @@
-import { type Command, Option } from '@commander-js/extra-typings';
+import { type Command, type CommandUnknownOpts, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
 import { DISK_FAULT_KINDS, type DiskFaultKind } from '../../sim/disk-faults.js';
 import { PLANTS, type Plant, plantNamed } from '../../sim/planted.js';
@@ -111,7 +111,7 @@ function parsePlant(name: string): Plant {
 }
 
 export function registerSim(program: Command, setExit: (code: number) => void): void {
-  program
+  const sim = program
     .command('sim')
     .description(
       'run the protocol in the seeded simulator under crashes, partitions, loss and duplication, checking safety at every step',
@@ -140,7 +140,40 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
         '--no-swarm',
         'run the classic schedules: no seed draws its configuration (the settings flags below then do nothing)',
       ).env('PAXOS_NO_SWARM'),
-    )
+    );
+  addConfigFlags(sim);
+  addFaultFlags(sim);
+  addAdversityFlags(sim);
+  sim.option('--json', 'print the summary as JSON').action(async (opts) => {
+    const swarm = opts.swarm !== false && !process.env.PAXOS_NO_SWARM;
+    if (opts.plant?.multiOnly && opts.protocol !== 'multi')
+      throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
+    const tty = process.stderr.isTTY && !opts.json;
+    // A trace on stdout owns it: the summary moves to stderr so the trace stays a clean JSON-lines stream.
+    const summaryTo = opts.trace === '-' ? process.stderr : process.stdout;
+    const { runSimCommand } = await import('../services/sim.js');
+    const interrupt = watchInterrupt();
+    const code = await runSimCommand({
+      protocol: opts.protocol,
+      seeds: opts.seeds,
+      ...(opts.nodes !== undefined ? { clusterSize: opts.nodes } : swarm ? {} : { clusterSize: 5 }),
+      ...(swarm ? { swarm: fixedSettings(opts as Record<string, unknown>) } : {}),
+      json: opts.json === true,
+      ...(opts.plant ? { plant: opts.plant } : {}),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.from !== undefined ? { from: opts.from } : {}),
+      ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
+      out: (line) => summaryTo.write(`${line}\n`),
+      ...(tty ? { progress: simProgress() } : {}),
+      interrupted: interrupt.happened,
+    }).finally(interrupt.stop);
+    setExit(code);
+  });
+}
+
+/** The swarm's core configuration, fixed instead of drawn; read through fixedSettings, so their types need not reach the action. */
+function addConfigFlags(cmd: CommandUnknownOpts): void {
+  cmd
     .option(
       '--session-horizon <slots>',
       "multi: the horizon of the replicas' own sessions, for clients that bring none (drawn: 4096, 16384 or 65536)",
@@ -170,7 +203,12 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       '--batch <entries>',
       'most log entries one accept carries (drawn: 1, 2, 4, 16 or 256)',
       parseIntFlag('--batch', 1, 1_000_000),
-    )
+    );
+}
+
+/** The network, disk and crash faults, fixed instead of drawn. */
+function addFaultFlags(cmd: CommandUnknownOpts): void {
+  cmd
     .option(
       '--faults <kinds>',
       `fault kinds on, comma-separated, or none (drawn: each of ${FAULT_KINDS.join(', ')} with 65%)`,
@@ -189,7 +227,12 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       '--crash-rate <rate>',
       'chance per 100 ms of crashing a replica, when crash is on',
       parseRate('--crash-rate'),
-    )
+    );
+}
+
+/** The rarer adversities (mid-Ready crashes, stale messages and views, clients' retries and sessions, membership, storage faults), fixed instead of drawn. */
+function addAdversityFlags(cmd: CommandUnknownOpts): void {
+  cmd
     .option(
       '--mid-ready-crash-rate <rate>',
       'chance of a crash at each crash point inside a Ready, when mid-ready-crash is on',
@@ -234,33 +277,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       '--disk-faults <kinds>',
       `storage faults at crashes, on at most a minority: comma-separated, or none (drawn: none for half the seeds, else each of ${DISK_FAULT_KINDS.join(', ')} with 60%)`,
       parseDiskFaults,
-    )
-    .option('--json', 'print the summary as JSON')
-    .action(async (opts) => {
-      const swarm = opts.swarm !== false && !process.env.PAXOS_NO_SWARM;
-      if (opts.plant?.multiOnly && opts.protocol !== 'multi')
-        throw new UsageError(`--plant ${opts.plant.name} only applies to --protocol multi`);
-      const tty = process.stderr.isTTY && !opts.json;
-      // A trace on stdout owns it: the summary moves to stderr so the trace stays a clean JSON-lines stream.
-      const summaryTo = opts.trace === '-' ? process.stderr : process.stdout;
-      const { runSimCommand } = await import('../services/sim.js');
-      const interrupt = watchInterrupt();
-      const code = await runSimCommand({
-        protocol: opts.protocol,
-        seeds: opts.seeds,
-        ...(opts.nodes !== undefined ? { clusterSize: opts.nodes } : swarm ? {} : { clusterSize: 5 }),
-        ...(swarm ? { swarm: fixedSettings(opts as Record<string, unknown>) } : {}),
-        json: opts.json === true,
-        ...(opts.plant ? { plant: opts.plant } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        ...(opts.from !== undefined ? { from: opts.from } : {}),
-        ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
-        out: (line) => summaryTo.write(`${line}\n`),
-        ...(tty ? { progress: simProgress() } : {}),
-        interrupted: interrupt.happened,
-      }).finally(interrupt.stop);
-      setExit(code);
-    });
+    );
 }
 
 /**

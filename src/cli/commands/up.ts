@@ -65,62 +65,81 @@ export function registerUp(program: Command, setExit: (code: number) => void): v
       'with --detach: print the started cluster as JSON ({"clusterSize":3,"protocol":"multi","orchestratorPid":…,"resumed":false,"chosen":null,"replicas":[…]})',
     )
     .addOption(new Option('--daemon', 'run as the detached orchestrator (used by --detach)').default(false).hideHelp())
-    .action(async (opts, cmd) => {
-      // The background orchestrator inherits the environment; PAXOS_DETACH there must not make it detach again.
-      const detach = opts.detach === true && !opts.daemon;
-      const json = opts.json === true && !opts.daemon && detach;
-      // PAXOS_JSON=1 exported for the other commands does not stop a foreground `up`; --json typed without --detach is refused.
-      if (opts.json === true && !opts.daemon && !detach && cmd.getOptionValueSource('json') === 'cli')
-        throw new UsageError(
-          'up --json needs --detach: a cluster in the foreground prints events, not one result; use `paxos status --json`',
-        );
-      const [{ runUp }, { readRecord }] = await Promise.all([
-        import('../services/up.js'),
-        import('../../cluster/record.js'),
-      ]);
-      const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
-      const home = paxosHome();
-      // Size and protocol left unsaid come from the data when it is resumed; the defaults (5, multi) apply to a new cluster only.
-      const nodes = opts.nodes ?? template?.nodes;
-      const protocol = opts.protocol ?? template?.protocol;
-      setExit(
-        await runUp({
-          home,
-          ...(nodes !== undefined ? { nodes } : {}),
-          ...(protocol !== undefined ? { protocol } : {}),
-          fresh: opts.fresh === true,
-          detach,
-          daemon: opts.daemon,
-          ...(template ? { template } : {}),
-          dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
-          ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
-          snapshotEverySlots: opts.snapshotEvery,
-          // Absolute: the detached orchestrator and the replicas need not share the caller's working directory.
-          ...(opts.trace !== undefined ? { traceFile: resolve(opts.trace) } : {}),
-          step: opts.step === true,
-          out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
-        }),
-      );
-      if (json) {
-        const r = readRecord(home);
-        if (r !== null) {
-          process.stdout.write(
-            `${JSON.stringify({
-              home,
-              clusterSize: r.clusterSize,
-              protocol: r.protocol,
-              host: r.host,
-              orchestratorPid: r.orchestratorPid,
-              startedAtMs: r.startedAtMs,
-              replicas: r.replicas,
-              clusterId: r.clusterId ?? null,
-              resumed: r.resumed === true,
-              chosen: r.resumed === true ? (r.chosenAtStart ?? 0) : null,
-              step: r.step === true,
-            })}\n`,
-          );
-        }
-      }
-    });
+    .action(async (opts, cmd) => runUpAction(opts, cmd.getOptionValueSource('json') === 'cli', setExit));
   // The -n range check happens in the parser, so `up -n 0` and `up -n 1000` fail with one sentence before anything starts.
+}
+
+/** The flags of `paxos up`, as commander parses them. */
+interface UpFlags {
+  readonly nodes?: number;
+  readonly protocol?: 'multi' | 'basic';
+  readonly template?: string;
+  readonly basePort?: number;
+  readonly snapshotEvery: number;
+  readonly fresh?: true;
+  readonly detach?: true;
+  readonly plain?: true;
+  readonly trace?: string;
+  readonly step?: true;
+  readonly json?: true;
+  readonly daemon: boolean;
+}
+
+/** Starts (or resumes) the cluster; `jsonTyped` says --json was typed on the command line rather than taken from PAXOS_JSON. */
+async function runUpAction(opts: UpFlags, jsonTyped: boolean, setExit: (code: number) => void): Promise<void> {
+  // The background orchestrator inherits the environment; PAXOS_DETACH there must not make it detach again.
+  const detach = opts.detach === true && !opts.daemon;
+  const json = opts.json === true && !opts.daemon && detach;
+  // PAXOS_JSON=1 exported for the other commands does not stop a foreground `up`; --json typed without --detach is refused.
+  if (opts.json === true && !opts.daemon && !detach && jsonTyped)
+    throw new UsageError(
+      'up --json needs --detach: a cluster in the foreground prints events, not one result; use `paxos status --json`',
+    );
+  const [{ runUp }, { readRecord }] = await Promise.all([
+    import('../services/up.js'),
+    import('../../cluster/record.js'),
+  ]);
+  const template = opts.template === undefined ? undefined : loadTemplate(opts.template);
+  const home = paxosHome();
+  // Size and protocol left unsaid come from the data when it is resumed; the defaults (5, multi) apply to a new cluster only.
+  const nodes = opts.nodes ?? template?.nodes;
+  const protocol = opts.protocol ?? template?.protocol;
+  setExit(
+    await runUp({
+      home,
+      ...(nodes !== undefined ? { nodes } : {}),
+      ...(protocol !== undefined ? { protocol } : {}),
+      fresh: opts.fresh === true,
+      detach,
+      daemon: opts.daemon,
+      ...(template ? { template } : {}),
+      dashboard: !opts.daemon && !opts.plain && process.stdout.isTTY === true && process.stdin.isTTY === true,
+      ...(opts.basePort !== undefined ? { basePort: opts.basePort } : {}),
+      snapshotEverySlots: opts.snapshotEvery,
+      // Absolute: the detached orchestrator and the replicas need not share the caller's working directory.
+      ...(opts.trace !== undefined ? { traceFile: resolve(opts.trace) } : {}),
+      step: opts.step === true,
+      out: json ? () => undefined : (line) => process.stdout.write(`${line}\n`),
+    }),
+  );
+  if (json) {
+    const r = readRecord(home);
+    if (r !== null) {
+      process.stdout.write(
+        `${JSON.stringify({
+          home,
+          clusterSize: r.clusterSize,
+          protocol: r.protocol,
+          host: r.host,
+          orchestratorPid: r.orchestratorPid,
+          startedAtMs: r.startedAtMs,
+          replicas: r.replicas,
+          clusterId: r.clusterId ?? null,
+          resumed: r.resumed === true,
+          chosen: r.resumed === true ? (r.chosenAtStart ?? 0) : null,
+          step: r.step === true,
+        })}\n`,
+      );
+    }
+  }
 }
