@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type Breakdown, breakdown, describeBreakdown } from '../../bench/breakdown.js';
 import { describeFloor, type Floor, measureFloor, timesFloor } from '../../bench/floor.js';
 import { drive, percentile } from '../../bench/load.js';
 import { ClusterClient } from '../../cluster/client.js';
@@ -14,6 +15,7 @@ import { Orchestrator } from '../../cluster/orchestrator.js';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';
+import type { LatencySamples } from '../../node/latency-sampler.js';
 import { type ControlClient, connectControl } from '../../transport/ws-transport.js';
 
 export interface BenchOptions {
@@ -49,6 +51,12 @@ export interface BenchRow {
   readonly messagesPerValue: number;
   readonly fsyncsPerValue: number;
   readonly peakRssMb: number;
+  /** CPU time (user + system) of all the replicas' processes per chosen value; null when a replica does not report it. */
+  readonly cpuUsPerValue: number | null;
+  /** The bench's own CPU time per value (the clients' side: encoding requests, parsing replies). */
+  readonly clientCpuUsPerValue: number;
+  /** Where a sampled value's latency goes (bench/breakdown.ts); null for Basic Paxos (no slots) or replicas that do not sample. */
+  readonly breakdown: Breakdown | null;
 }
 
 /** Where the load goes: the replicas to send to, how to read their counters, and where they keep their data. */
@@ -267,7 +275,8 @@ async function measure(
     progress?: (text: string) => void;
   },
 ): Promise<BenchRow> {
-  const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, o.interrupt));
+  const entries = await entryReplicas(t);
+  const conns = (await connectionsTo(t, entries)).map((c) => parkedOnInterrupt(c, o.interrupt));
   const value = 'x'.repeat(o.valueSize);
   const key = t.protocol === 'basic' ? (i: number) => `${o.runId}-${i}` : (i: number) => `k${i % 1000}`;
   await drive({
@@ -278,7 +287,10 @@ async function measure(
     value,
     timeoutMs: 10_000,
   });
+  const sampleEvery = Math.max(1, Math.min(SAMPLE_EVERY, Math.floor(o.ops / 100)));
+  const sampling = t.protocol === 'multi' && entries.length === 1 && (await startSampling(t, sampleEvery));
   const before = await statuses(t);
+  const clientCpuBefore = process.cpuUsage();
   let peakRss = Math.max(...before.map((s) => s.rssBytes));
   const poll = setInterval(
     () =>
@@ -296,11 +308,14 @@ async function measure(
     value,
     timeoutMs: 10_000,
     onProgress: (done) => o.progress?.(`${label}: ${done}/${o.ops}`),
+    ...(sampling ? { sampleEvery } : {}),
   }).finally(() => {
     clearInterval(poll);
     for (const c of conns) c.close();
   });
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   const after = await statuses(t);
+  const notes = sampling ? await takeSamples(t) : null;
   const changed = changedDuring(before, after);
   if (changed !== null) {
     throw new OperatingError(
@@ -330,7 +345,58 @@ async function measure(
     messagesPerValue: per(sum(after, (s) => s.messagesOut) - sum(before, (s) => s.messagesOut)),
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
+    cpuUsPerValue: cpuPerValue(before, after, result.ops),
+    clientCpuUsPerValue: per(clientCpu.user + clientCpu.system),
+    breakdown: notes === null ? null : joinSamples(result.samples, notes, entries[0]),
   };
+}
+
+/** The bench's sampling: 1 value in this many, so a 20,000-value run follows about 300 through the cluster. */
+const SAMPLE_EVERY = 64;
+
+/** Asks every replica to note sampled values' times; false if one cannot (an older replica under --attach). */
+async function startSampling(t: Target, every: number): Promise<boolean> {
+  const answers = await Promise.all(
+    [...t.replicas.values()].map((c) =>
+      c.request({ op: 'latency-samples', every }, 5000).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return answers.every((ok) => ok);
+}
+
+async function takeSamples(t: Target): Promise<LatencySamples[] | null> {
+  const all = await Promise.all(
+    [...t.replicas.values()].map((c) =>
+      c.request({ op: 'latency-samples', every: 0 }, 10_000).then(
+        (x) => x as LatencySamples,
+        () => null,
+      ),
+    ),
+  );
+  return all.some((x) => x === null) ? null : (all as LatencySamples[]);
+}
+
+function joinSamples(client: Parameters<typeof breakdown>[0], notes: LatencySamples[], leaderId: number) {
+  const leader = notes.find((n) => n.node === leaderId);
+  if (leader === undefined) return null;
+  return breakdown(
+    client,
+    leader,
+    notes.filter((n) => n.node !== leaderId),
+  );
+}
+
+function cpuPerValue(before: readonly ReplicaStatus[], after: readonly ReplicaStatus[], ops: number): number | null {
+  let us = 0;
+  for (const a of after) {
+    const b = before.find((s) => s.node === a.node);
+    if (a.cpuMicros === undefined || b?.cpuMicros === undefined) return null;
+    us += a.cpuMicros - b.cpuMicros;
+  }
+  return ops === 0 ? null : Math.round(us / ops);
 }
 
 /**
@@ -402,7 +468,10 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
           });
           if (interrupt.fired) return new Promise<never>(() => undefined);
           rows.push(row);
-          if (!o.json) o.print(formatRow(row, rows.length === 1));
+          if (!o.json) {
+            o.print(formatRow(row, rows.length === 1));
+            if (row.breakdown !== null) o.print(describeBreakdown(row.breakdown));
+          }
         }
       }
     } finally {
@@ -431,6 +500,7 @@ const COLUMNS = [
   'msgs/value',
   'fsyncs/value',
   'peak RSS',
+  'CPU µs/value',
 ];
 
 export function formatRow(r: BenchRow, header: boolean): string {
@@ -451,8 +521,9 @@ export function formatRow(r: BenchRow, header: boolean): string {
     r.messagesPerValue.toFixed(2),
     r.fsyncsPerValue.toFixed(2),
     `${r.peakRssMb} MB`,
+    r.cpuUsPerValue === null ? '-' : String(r.cpuUsPerValue),
   ];
-  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8];
+  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8, 12];
   const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i])).join(' ');
   return header ? `${line(COLUMNS)}\n${line(cells)}` : line(cells);
 }
