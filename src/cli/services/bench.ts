@@ -4,7 +4,7 @@
  * and reports throughput, latency percentiles, messages and fsyncs per chosen
  * value (from the replicas' own counters) and the replicas' peak memory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Breakdown, breakdown, describeBreakdown } from '../../bench/breakdown.js';
@@ -290,6 +290,7 @@ async function measure(
   const sampleEvery = Math.max(1, Math.min(SAMPLE_EVERY, Math.floor(o.ops / 100)));
   const sampling = t.protocol === 'multi' && entries.length === 1 && (await startSampling(t, sampleEvery));
   const before = await statuses(t);
+  const cpuBefore = cpuOf(before);
   const clientCpuBefore = process.cpuUsage();
   let peakRss = Math.max(...before.map((s) => s.rssBytes));
   const poll = setInterval(
@@ -315,6 +316,7 @@ async function measure(
   });
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const after = await statuses(t);
+  const cpuAfter = cpuOf(after);
   const notes = sampling ? await takeSamples(t) : null;
   const changed = changedDuring(before, after);
   if (changed !== null) {
@@ -345,7 +347,7 @@ async function measure(
     messagesPerValue: per(sum(after, (s) => s.messagesOut) - sum(before, (s) => s.messagesOut)),
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
-    cpuUsPerValue: cpuPerValue(before, after, result.ops),
+    cpuUsPerValue: cpuPerValue(cpuBefore, cpuAfter, result.ops),
     clientCpuUsPerValue: per(clientCpu.user + clientCpu.system),
     breakdown: notes === null ? null : joinSamples(result.samples, notes, entries[0]),
   };
@@ -389,14 +391,42 @@ function joinSamples(client: Parameters<typeof breakdown>[0], notes: LatencySamp
   );
 }
 
-function cpuPerValue(before: readonly ReplicaStatus[], after: readonly ReplicaStatus[], ops: number): number | null {
+function cpuPerValue(before: readonly CpuSample[], after: readonly CpuSample[], ops: number): number | null {
   let us = 0;
   for (const a of after) {
     const b = before.find((s) => s.node === a.node);
-    if (a.cpuMicros === undefined || b?.cpuMicros === undefined) return null;
+    if (a.cpuMicros === null || b === undefined || b.cpuMicros === null) return null;
     us += a.cpuMicros - b.cpuMicros;
   }
   return ops === 0 ? null : Math.round(us / ops);
+}
+
+interface CpuSample {
+  readonly node: number;
+  readonly cpuMicros: number | null;
+}
+
+/**
+ * Each replica's CPU time: what it reports, or else (a replica of an older
+ * build, under --attach, as an A/B comparison runs it) what Linux's
+ * /proc/PID/stat says of its process, at the kernel's tick resolution.
+ */
+function cpuOf(statuses: readonly ReplicaStatus[]): CpuSample[] {
+  return statuses.map((s) => ({ node: s.node, cpuMicros: s.cpuMicros ?? procCpuMicros(s.pid) }));
+}
+
+/** Ticks of the kernel's clock per second in /proc/PID/stat (USER_HZ): 100 on every Linux Node runs on. */
+const USER_HZ = 100;
+
+function procCpuMicros(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
+  } catch {
+    return null;
+  }
 }
 
 /**
