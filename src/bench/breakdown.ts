@@ -38,10 +38,15 @@ export const PARTS = [
 export type Part = (typeof PARTS)[number];
 
 /** Means over the samples, in microseconds (rounded down, so the parts never add up to more than the total). */
-export interface Breakdown {
-  readonly samples: number;
+export interface Breakdown extends Mean {
   /** Sampled values that could not be followed through every replica (a note past the sampler's bound, a retransmission). */
   readonly unmatched: number;
+  /** The same means over the slowest 1% of the samples (at least one): where the tail's time goes. */
+  readonly slowest: Mean;
+}
+
+export interface Mean {
+  readonly samples: number;
   readonly partsUs: Readonly<Record<Part, number>>;
   /** The sampled values' mean latency as the bench measured it, rounded up. */
   readonly totalUs: number;
@@ -55,33 +60,34 @@ export function breakdown(
   leader: LatencySamples,
   followers: readonly LatencySamples[],
 ): Breakdown | null {
-  const sums = Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>;
-  let total = 0;
-  let leaderWrite = 0;
-  let n = 0;
+  const followed: Followed[] = [];
   for (const c of client) {
     const one = follow(c, leader, followers);
-    if (one === null) continue;
-    n++;
-    for (const p of PARTS) sums[p] += one.parts[p];
-    total += c.receivedUs - c.sentUs;
-    leaderWrite += one.leaderWriteUs;
+    if (one !== null) followed.push(one);
   }
-  if (n === 0) return null;
+  if (followed.length === 0) return null;
+  const slowest = [...followed].sort((a, b) => b.totalUs - a.totalUs).slice(0, Math.ceil(followed.length / 100));
+  return { ...mean(followed), unmatched: client.length - followed.length, slowest: mean(slowest) };
+}
+
+interface Followed {
+  readonly parts: Record<Part, number>;
+  readonly totalUs: number;
+  readonly leaderWriteUs: number;
+}
+
+function mean(xs: readonly Followed[]): Mean {
+  const n = xs.length;
+  const sum = (f: (x: Followed) => number) => xs.reduce((acc, x) => acc + f(x), 0);
   return {
     samples: n,
-    unmatched: client.length - n,
-    partsUs: Object.fromEntries(PARTS.map((p) => [p, Math.floor(sums[p] / n)])) as Record<Part, number>,
-    totalUs: Math.ceil(total / n),
-    leaderWriteUs: Math.round(leaderWrite / n),
+    partsUs: Object.fromEntries(PARTS.map((p) => [p, Math.floor(sum((x) => x.parts[p]) / n)])) as Record<Part, number>,
+    totalUs: Math.ceil(sum((x) => x.totalUs) / n),
+    leaderWriteUs: Math.round(sum((x) => x.leaderWriteUs) / n),
   };
 }
 
-function follow(
-  c: ClientNote,
-  leader: LatencySamples,
-  followers: readonly LatencySamples[],
-): { parts: Record<Part, number>; leaderWriteUs: number } | null {
+function follow(c: ClientNote, leader: LatencySamples, followers: readonly LatencySamples[]): Followed | null {
   const request = leader.requests.find((r) => r.slot === c.slot);
   const turn = leader.turns.find((t) => t.early.includes(c.slot) || t.late.includes(c.slot));
   if (request === undefined || turn === undefined) return null;
@@ -108,12 +114,17 @@ function follow(
       leaderCommit: request.repliedUs - best.backUs,
       reply: c.receivedUs - request.repliedUs,
     },
+    totalUs: c.receivedUs - c.sentUs,
     leaderWriteUs: turn.releasedUs - turn.earlySentUs,
   };
 }
 
-/** The breakdown as one line of the human output. */
+/** The breakdown as two lines of the human output: the mean, and the slowest 1%. */
 export function describeBreakdown(b: Breakdown): string {
+  return `${describeMean('breakdown', b)}\n${describeMean('slowest 1%', b.slowest)}`;
+}
+
+function describeMean(title: string, b: Mean): string {
   const label: Record<Part, string> = {
     clientToLeader: 'client→leader',
     leaderStep: 'leader step',
@@ -127,5 +138,5 @@ export function describeBreakdown(b: Breakdown): string {
   };
   const ms = (us: number) => (us / 1000).toFixed(3);
   const parts = PARTS.map((p) => `${label[p]} ${ms(b.partsUs[p])}`).join(', ');
-  return `  breakdown (ms, mean of ${b.samples} sampled values of ${ms(b.totalUs)}): ${parts}; leader write ${ms(b.leaderWriteUs)} beside them`;
+  return `  ${title} (ms, mean of ${b.samples} sampled values of ${ms(b.totalUs)}): ${parts}; leader write ${ms(b.leaderWriteUs)} beside them`;
 }

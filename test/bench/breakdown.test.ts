@@ -55,6 +55,9 @@ test('a sampled value is followed through the follower whose accepted came back 
   );
   assert.equal(b.leaderWriteUs, 170);
   assert.match(describeBreakdown(b), /leader commit 0\.110.*leader write 0\.170 beside them/);
+  // One followed sample: it is its own slowest 1%.
+  assert.deepEqual(b.slowest.partsUs, b.partsUs);
+  assert.match(describeBreakdown(b), /\n {2}slowest 1% \(ms, mean of 1 sampled values of 0\.220\)/);
 });
 
 test('no breakdown when no sample reaches a follower', () => {
