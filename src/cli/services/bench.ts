@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly ops: number;
   readonly concurrency: readonly number[];
   readonly valueSizes: readonly number[];
+  /** Whether to sample the latency breakdown (default true). */
+  readonly breakdown?: boolean;
   readonly attach: boolean;
   readonly json: boolean;
   readonly out?: string;
@@ -272,6 +274,7 @@ async function measure(
     runId: string;
     interrupt: Interrupt;
     floor: Floor;
+    breakdown: boolean;
     progress?: (text: string) => void;
   },
 ): Promise<BenchRow> {
@@ -288,7 +291,8 @@ async function measure(
     timeoutMs: 10_000,
   });
   const sampleEvery = Math.max(1, Math.min(SAMPLE_EVERY, Math.floor(o.ops / 100)));
-  const sampling = t.protocol === 'multi' && entries.length === 1 && (await startSampling(t, sampleEvery));
+  const sampling =
+    o.breakdown && t.protocol === 'multi' && entries.length === 1 && (await startSampling(t, sampleEvery));
   const before = await statuses(t);
   const cpuBefore = cpuOf(before);
   const clientCpuBefore = process.cpuUsage();
@@ -494,6 +498,7 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
             runId: `r${run++}-${Date.now()}`,
             interrupt,
             floor,
+            breakdown: o.breakdown !== false,
             ...(o.progress ? { progress: o.progress } : {}),
           });
           if (interrupt.fired) return new Promise<never>(() => undefined);
