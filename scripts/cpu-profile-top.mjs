@@ -32,5 +32,30 @@ const seconds = (profile.endTime - profile.startTime) / 1e6;
 console.log(`${file}: ${total} samples over ${seconds.toFixed(1)} s`);
 console.log('-- self time by function');
 for (const [name, n] of [...selfBy].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`${pct(n)}  ${name}`);
+// Inclusive time: a function's samples and its callees', counted once per stack even where it recurses.
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const nameOf = (node) => {
+  const f = node.callFrame;
+  const where = (f.url || '').replace(/^.*\/(dist|node_modules)\//, '$1/');
+  return `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+};
+const totalBy = new Map();
+for (const [id, count] of hits) {
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parent.get(at)) {
+    const name = nameOf(byId.get(at));
+    if (seen.has(name)) continue;
+    seen.add(name);
+    totalBy.set(name, (totalBy.get(name) ?? 0) + count);
+  }
+}
+const busy = total - (selfBy.get('(idle) :0') ?? 0);
+console.log(`-- total time (self and callees) by function; not idle: ${pct(busy)}`);
+for (const [name, n] of [...totalBy]
+  .sort((a, b) => b[1] - a[1])
+  .filter(([name]) => !name.startsWith('(root)'))
+  .slice(0, rows))
+  console.log(`${pct(n)}  ${name}`);
 console.log('-- self time by file');
 for (const [name, n] of [...fileBy].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`${pct(n)}  ${name}`);

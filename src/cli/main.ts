@@ -9,28 +9,6 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, type Option } from '@commander-js/extra-typings';
 import { diskStateError, paxosHome } from '../cluster/home.js';
 import { describeError, exitCodeFor, UsageError } from '../errors.js';
-import { registerAdd } from './commands/add.js';
-import { registerBench } from './commands/bench.js';
-import { registerCheck } from './commands/check.js';
-import { registerCompletion } from './commands/completion.js';
-import { registerDown, registerReset } from './commands/down.js';
-import { registerExplore } from './commands/explore.js';
-import { registerFaults } from './commands/faults.js';
-import { registerGet } from './commands/get.js';
-import { registerLogs } from './commands/logs.js';
-import { registerPropose } from './commands/propose.js';
-import { registerRecover } from './commands/recover.js';
-import { registerRemove } from './commands/remove.js';
-import { registerReplace } from './commands/replace.js';
-import { registerReplay } from './commands/replay.js';
-import { registerReplica } from './commands/replica.js';
-import { registerScenario } from './commands/scenario.js';
-import { registerSim } from './commands/sim.js';
-import { registerStatus } from './commands/status-command.js';
-import { registerStep } from './commands/step.js';
-import { registerTrace } from './commands/trace.js';
-import { registerUi } from './commands/ui.js';
-import { registerUp } from './commands/up.js';
 
 /** The version in package.json, read at run time so a release changes it in one place. */
 export function packageVersion(): string {
@@ -219,7 +197,33 @@ export function commanderSentence(message: string, command: string | undefined):
   return `paxos: ${s}; see \`${where}\``;
 }
 
-export function buildProgram(setExit: (code: number) => void, lastCommand: { name: string } = { name: '' }): Command {
+type Register = (program: Command, setExit: (code: number) => void) => void;
+
+/**
+ * The commands a script runs many times over, each loaded on its own when it
+ * is named first (`paxos propose x=7`): such a run does not pay for the
+ * simulator, the checker and the explorer that other commands' flags import.
+ * Anything else (help, completion, a mistyped name, the other commands)
+ * loads the whole program in one module (all-commands.ts).
+ */
+const ALONE: readonly { readonly names: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { names: ['propose'], load: async () => (await import('./commands/propose.js')).registerPropose },
+  { names: ['get'], load: async () => (await import('./commands/get.js')).registerGet },
+  { names: ['status'], load: async () => (await import('./commands/status-command.js')).registerStatus },
+  {
+    names: ['kill', 'restart', 'pause', 'resume', 'partition', 'heal', 'net'],
+    load: async () => (await import('./commands/faults.js')).registerFaults,
+  },
+];
+
+/** The program with every command, or with `only` the commands of the module that defines the command named `only`. */
+export async function buildProgram(
+  setExit: (code: number) => void,
+  lastCommand: { name: string } = { name: '' },
+  only?: string,
+): Promise<Command> {
+  const alone = only === undefined ? undefined : ALONE.find((c) => c.names.includes(only));
+  const register: Register = alone === undefined ? (await import('./all-commands.js')).registerAll : await alone.load();
   const program = new Command();
   program
     .name('paxos')
@@ -233,29 +237,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
       },
     })
     .exitOverride();
-  registerUp(program, setExit);
-  registerPropose(program);
-  registerGet(program);
-  registerStatus(program);
-  registerFaults(program);
-  registerStep(program);
-  registerAdd(program);
-  registerRemove(program);
-  registerReplace(program);
-  registerRecover(program);
-  registerLogs(program);
-  registerUi(program);
-  registerDown(program);
-  registerReset(program);
-  registerSim(program, setExit);
-  registerExplore(program, setExit);
-  registerBench(program, setExit);
-  registerCheck(program, setExit);
-  registerScenario(program, setExit);
-  registerTrace(program);
-  registerReplay(program, setExit);
-  registerReplica(program);
-  registerCompletion(program);
+  register(program, setExit);
   applyConventions(program, lastCommand);
   program.addHelpText(
     'after',
@@ -283,9 +265,16 @@ Examples:
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   const lastCommand = { name: '' };
-  const program = buildProgram((code) => {
-    exitCode = code;
-  }, lastCommand);
+  // A command named first loads alone; `paxos --help`, `help`, completion or a typo need the whole program.
+  const named = argv[2];
+  const only = named !== undefined && ALONE.some((c) => c.names.includes(named)) ? named : undefined;
+  const program = await buildProgram(
+    (code) => {
+      exitCode = code;
+    },
+    lastCommand,
+    only,
+  );
   dropFalseBooleanEnv(program);
   // What the completion scripts call: the words after `paxos`, the last being typed. Handled before commander, which would read them as flags.
   if (argv[2] === '__complete') {

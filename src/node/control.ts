@@ -11,6 +11,7 @@ import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
+import type { LatencySampler } from './latency-sampler.js';
 import { MAX_CLIENT_TIMEOUT_MS } from './limits.js';
 import type { Replica } from './replica.js';
 import { MAX_HELD, MAX_TICKS, NOT_STEP_MODE, type StepControl, tickAndSettle } from './step.js';
@@ -51,9 +52,14 @@ export type ControlRequest =
   /** Step mode: the acceptor's and learner's state in the scenario's words. */
   | { readonly op: 'state' }
   /** Step mode: take a message its sender (killed since) held for this replica, as if it came off the wire. */
-  | { readonly op: 'inject'; readonly message: unknown };
+  | { readonly op: 'inject'; readonly message: unknown }
+  /** `paxos bench`: start noting the times of 1 slot in `every` (latency-sampler.ts), or stop (`every` 0) and take the notes. */
+  | { readonly op: 'latency-samples'; readonly every: number };
 
 export class ControlError extends Error {}
+
+/** The sparsest sampling the bench may ask for: 1 slot in this many. */
+const MAX_SAMPLE_EVERY = 1_000_000;
 
 /** A kv dump is for inspection, not bulk export: bounded so one answer stays one reasonable frame. */
 const KV_DUMP_LIMIT = 10_000;
@@ -116,6 +122,10 @@ export function parseControlRequest(x: unknown): ControlRequest {
       return { op: r.op };
     case 'inject':
       return { op: 'inject', message: r.message };
+    case 'latency-samples':
+      if (!Number.isSafeInteger(r.every) || (r.every as number) < 0 || (r.every as number) > MAX_SAMPLE_EVERY)
+        throw new ControlError(`latency-samples needs every, from 1 to ${MAX_SAMPLE_EVERY} to start or 0 to stop`);
+      return { op: 'latency-samples', every: r.every as number };
     default:
       throw new ControlError(`unknown request "${String(r.op)}"`);
   }
@@ -200,6 +210,8 @@ export interface ControlContext {
   readonly onClose: (cleanup: () => void) => void;
   /** Present only in a replica started with --step. */
   readonly step?: StepControl;
+  /** The bench's latency sampler; absent, `latency-samples` is refused. */
+  readonly latency?: LatencySampler;
 }
 
 /** Answers one control request; client command replies carry the measured latency. */
@@ -250,6 +262,12 @@ export async function handleControl(ctx: ControlContext, raw: unknown): Promise<
     }
     case 'state':
       return { lines: stepOf(ctx).state() };
+    case 'latency-samples': {
+      if (ctx.latency === undefined) throw new ControlError('this replica does not sample latency');
+      if (req.every === 0) return ctx.latency.take();
+      ctx.latency.start(req.every);
+      return { ok: true };
+    }
     case 'inject': {
       const step = stepOf(ctx);
       const message = step.validate(req.message);

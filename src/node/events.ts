@@ -18,6 +18,8 @@ export interface ReplicaStatus {
   readonly messagesOut: number;
   readonly fsyncs: number;
   readonly rssBytes: number;
+  /** CPU time (user and system) the replica's process has used, for the bench's CPU per value; absent where unknown (the simulator). */
+  readonly cpuMicros?: number;
   readonly uptimeMs: number;
   /** Basic mode: this acceptor's state for the most recently touched keys (at most 32), for the per-key view. */
   readonly keys?: readonly BasicKeyState[];

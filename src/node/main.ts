@@ -38,6 +38,7 @@ import { systemClock } from './clock.js';
 import { handleControl } from './control.js';
 import { describeState } from './describe-state.js';
 import { inputLogBeside } from './input-log.js';
+import { LatencySampler, monotonicUs } from './latency-sampler.js';
 import { MAX_FRAME_BYTES } from './limits.js';
 import { type PeerMessage, Replica, type ReplicaProbe } from './replica.js';
 import { HoldingLinks, StepClock, type StepControl } from './step.js';
@@ -277,6 +278,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
   let replica: Replica | null = null;
   let step: StepControl | undefined;
+  const latency = new LatencySampler(args.id, monotonicUs);
   let applyFaults: (rules: FaultRules) => void = () => undefined;
   // A replica on its own host takes faults through its admin API (admin.ts); lab mode's come from the orchestrator.
   const admin =
@@ -324,6 +326,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
             setPeers: (peers) => transport.setPeers(peers),
             push: (event) => conn.push(event),
             onClose: (cleanup) => cleanups.push(cleanup),
+            latency,
             ...(step !== undefined ? { step } : {}),
           },
           req,
@@ -365,7 +368,11 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
-    processInfo: () => ({ pid: process.pid, rssBytes: process.memoryUsage.rss() }),
+    processInfo: () => {
+      const cpu = process.cpuUsage();
+      return { pid: process.pid, rssBytes: process.memoryUsage.rss(), cpuMicros: cpu.user + cpu.system };
+    },
+    latency,
     onFatal: () => process.exit(3),
     ...(trace !== null || journal !== null
       ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) }

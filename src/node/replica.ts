@@ -41,6 +41,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Clock } from './clock.js';
 import type { BasicKeyState, FlowLine, ReplicaEvent, ReplicaStatus } from './events.js';
 import type { InputRecorder } from './input-log.js';
+import type { LatencySampler, TurnNote } from './latency-sampler.js';
 
 export type PeerMessage = MultiMessage | BasicMessage;
 
@@ -86,7 +87,9 @@ export interface ReplicaOptions {
   /** `paxos up --trace`: every core input and a digest of every Ready, for `paxos replay`. */
   readonly inputs?: InputRecorder;
   /** For `status`: the process id and memory of a real process; the simulator leaves them out. */
-  readonly processInfo?: () => { pid: number; rssBytes: number };
+  readonly processInfo?: () => { pid: number; rssBytes: number; cpuMicros?: number };
+  /** `paxos bench`'s latency breakdown: notes the times of sampled values while the bench asks; absent in the simulator. */
+  readonly latency?: LatencySampler;
 }
 
 export interface RequestOptions {
@@ -110,11 +113,15 @@ interface Unreleased {
   readonly ready: Ready<PeerMessage, unknown>;
   readonly view: NodeView;
   durable: boolean;
+  /** Set only while the bench samples latency and this turn carried a sampled slot. */
+  turn?: TurnNote;
 }
 
 interface Waiting {
   readonly command: Command;
   readonly onReply: (reply: ClientReply) => void;
+  /** When it arrived, on the latency sampler's clock; only while the bench samples. */
+  readonly arrivedUs?: number;
 }
 
 export class Replica {
@@ -229,7 +236,11 @@ export class Replica {
     const ownSession = identity.session === this.opts.session;
     const tickMs = this.opts.tickMs ?? 10;
     const timeoutTicks = o.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(o.timeoutMs / tickMs));
-    this.waiting.set(requestId, { command, onReply });
+    const latency = this.opts.latency;
+    this.waiting.set(
+      requestId,
+      latency?.on === true ? { command, onReply, arrivedUs: latency.nowUs() } : { command, onReply },
+    );
     this.queuedRequests++;
     this.enqueue({
       type: 'request',
@@ -269,6 +280,7 @@ export class Replica {
       messagesOut: this.messagesOut,
       fsyncs: this.opts.storage.stats().fsyncs,
       rssBytes: proc.rssBytes,
+      ...(proc.cpuMicros !== undefined ? { cpuMicros: proc.cpuMicros } : {}),
       uptimeMs: this.opts.clock.nowMs() - this.startedMs,
       ...(this.opts.protocol === 'basic' ? { keys: this.basicKeys() } : {}),
     };
@@ -284,6 +296,7 @@ export class Replica {
   private onPeerMessage(m: PeerMessage): void {
     this.messagesIn++;
     if ('key' in m) this.touchKey(m.key);
+    if (this.opts.latency?.on === true) this.noteArrival(this.opts.latency, m);
     this.enqueue({ type: 'message', message: m });
   }
 
@@ -329,18 +342,21 @@ export class Replica {
     const ready = this.core.ready();
     this.opts.inputs?.ready(ready, this.core.view());
     this.opts.probe?.onReady?.(this.core, ready);
-    this.commit(ready, this.core.view());
+    this.commit(ready, this.core.view(), this.opts.latency?.on === true ? this.opts.latency.nowUs() : 0);
   }
 
   /** `view` is the core as of this Ready: once the Ready is durable it is what `status` reports. */
-  private commit(ready: Ready<PeerMessage, unknown>, view: NodeView): void {
+  private commit(ready: Ready<PeerMessage, unknown>, view: NodeView, steppedUs: number): void {
     // Early messages depend on nothing this Ready writes: they go now, overlapping the fsync. They are
     // written to the sockets before the disk write starts: a follower's accept is on the critical path
     // of every value, the leader's own write is not (it runs while the followers write theirs).
     for (const m of ready.earlyMessages) this.sendOne(m);
+    // Noted before the flush: a follower may read the accepts before the write call returns here.
+    const turn = this.opts.latency?.on === true ? turnNote(this.opts.latency, ready, steppedUs) : null;
     if (ready.earlyMessages.length > 0) this.opts.transport.flush?.();
     const checkpoint = ready.checkpoint;
     const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 && checkpoint === null };
+    if (turn !== null) entry.turn = turn;
     this.unreleased.push(entry);
     const durable = (err: Error | null) => {
       if (err !== null) return this.fail(err);
@@ -381,6 +397,10 @@ export class Replica {
       this.unreleased[this.unreleasedHead++] = undefined;
       this.durableView = next.view;
       this.release(next.ready);
+      if (next.turn !== undefined && this.opts.latency !== undefined) {
+        next.turn.releasedUs = this.opts.latency.nowUs();
+        this.opts.latency.noteTurn(next.turn);
+      }
     }
     if (this.unreleasedHead === this.unreleased.length) {
       this.unreleased.length = 0;
@@ -405,6 +425,7 @@ export class Replica {
     const w = this.waiting.get(reply.requestId);
     if (w === undefined) return; // Answered already (the replica is stopping).
     this.waiting.delete(reply.requestId);
+    if (w.arrivedUs !== undefined && reply.ok && reply.slot !== undefined) this.noteRequest(w.arrivedUs, reply.slot);
     if (reply.ok) {
       const c = w.command;
       const fits =
@@ -418,6 +439,23 @@ export class Replica {
     }
     this.opts.probe?.onAnswer?.(w.command, reply);
     w.onReply(reply);
+  }
+
+  private noteRequest(arrivedUs: number, slot: number): void {
+    const latency = this.opts.latency;
+    if (latency?.on === true && latency.sampled(slot))
+      latency.noteRequest({ slot, arrivedUs, repliedUs: latency.nowUs() });
+  }
+
+  /** A peer's accept or accepted that carries sampled slots, for the bench's latency breakdown. */
+  private noteArrival(latency: LatencySampler, m: PeerMessage): void {
+    if (m.type === 'accept' && 'entries' in m && m.entries.length > 0) {
+      const slots = latency.pick(m.entries.map((e) => e.slot));
+      if (slots !== null) latency.noteArrival({ type: 'accept', from: m.from, slots, atUs: latency.nowUs() });
+    } else if (m.type === 'accepted' && 'slots' in m && m.slots.length > 0) {
+      const slots = latency.pick(m.slots);
+      if (slots !== null) latency.noteArrival({ type: 'accepted', from: m.from, slots, atUs: latency.nowUs() });
+    }
   }
 
   private logEvents(ready: Ready<PeerMessage, unknown>): void {
@@ -575,6 +613,25 @@ export class Replica {
 
   promisedBallot(): Ballot {
     return this.core.view().promised;
+  }
+}
+
+/**
+ * The sampled slots a Ready sends accepts or accepteds for: early ones (a
+ * leader's accepts, sent before its write) and the rest (a follower's
+ * accepteds, sent once its records are durable). Null when it has none.
+ */
+function turnNote(latency: LatencySampler, ready: Ready<PeerMessage, unknown>, steppedUs: number): TurnNote | null {
+  const early = latency.pick(slotsOf(ready.earlyMessages));
+  const late = latency.pick(slotsOf(ready.messages));
+  if (early === null && late === null) return null;
+  return { early: early ?? [], late: late ?? [], steppedUs, earlySentUs: latency.nowUs(), releasedUs: 0 };
+}
+
+function* slotsOf(messages: readonly PeerMessage[]): Generator<number> {
+  for (const m of messages) {
+    if (m.type === 'accept' && 'entries' in m) for (const e of m.entries) yield e.slot;
+    else if (m.type === 'accepted' && 'slots' in m) yield* m.slots;
   }
 }
 

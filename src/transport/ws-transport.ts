@@ -287,11 +287,13 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   /** Writes every peer's queued messages now; the scheduled flush, if any, then finds nothing left to do. */
   flush(): void {
     this.flushScheduled = false;
+    // A leader sends every follower the same entries in one turn: each list is encoded once, not once per peer.
+    const entriesText = new Map<unknown, string>();
     for (const link of this.links.values()) {
       if (link.outbox.length === 0) continue;
       const batch = link.outbox;
       link.outbox = [];
-      for (const frame of this.frames(link, batch)) this.write(link, frame);
+      for (const frame of this.frames(link, batch, entriesText)) this.write(link, frame);
     }
   }
 
@@ -301,7 +303,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
    * A message that alone would exceed the limit would only make the peer
    * close the link, again on every retransmission, so it is dropped here.
    */
-  private frames(link: Link, batch: readonly Outgoing[]): Frame[] {
+  private frames(link: Link, batch: readonly Outgoing[], entriesText: Map<unknown, string>): Frame[] {
     const budget = Math.floor(this.o.maxFrameBytes / 2);
     const frames: Frame[] = [];
     let parts: string[] = [];
@@ -314,7 +316,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       size = 2;
     };
     for (const { message, traceId } of batch) {
-      const text = JSON.stringify(message);
+      const text = encodeMessage(message, entriesText);
       // A traced message also costs its id in the envelope: at most 16 digits and a comma.
       const bytes = Buffer.byteLength(text) + (traceId > 0 ? 17 : 0);
       if (bytes + 2 + ENVELOPE_BYTES > this.o.maxFrameBytes) {
@@ -502,6 +504,31 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     for (const link of this.links.values()) this.hangUp(link);
     await this.server.close();
   }
+}
+
+/** Stands in for a message's entries while the rest of it is encoded; JSON.stringify writes it as `"\u0000"`. */
+const ENTRIES_STAND_IN = '\u0000';
+const ENTRIES_STAND_IN_TEXT = `"entries":${JSON.stringify(ENTRIES_STAND_IN)}`;
+
+/**
+ * A message's JSON text, the same as JSON.stringify's. A message with a list
+ * of `entries` (a Multi-Paxos accept) takes that list's text from `cache`,
+ * keyed by the list itself: the leader hands each follower's accept the same
+ * list, so its values are encoded once per turn however many peers there are.
+ */
+export function encodeMessage(message: unknown, cache: Map<unknown, string>): string {
+  const entries = (message as { entries?: unknown }).entries;
+  if (!Array.isArray(entries) || entries.length === 0) return JSON.stringify(message);
+  let text = cache.get(entries);
+  if (text === undefined) {
+    text = JSON.stringify(entries);
+    cache.set(entries, text);
+  }
+  // Found exactly once, where the entries go; anything else (a nested key of that name holding the stand-in) is encoded whole.
+  const rest = JSON.stringify({ ...(message as object), entries: ENTRIES_STAND_IN });
+  const at = rest.indexOf(ENTRIES_STAND_IN_TEXT);
+  if (at < 0 || rest.indexOf(ENTRIES_STAND_IN_TEXT, at + 1) >= 0) return JSON.stringify(message);
+  return `${rest.slice(0, at)}"entries":${text}${rest.slice(at + ENTRIES_STAND_IN_TEXT.length)}`;
 }
 
 /** What the trace envelope adds around a frame's messages: `{"ids":[],"messages":}`. */

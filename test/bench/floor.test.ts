@@ -62,6 +62,9 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
     messagesPerValue: 4,
     fsyncsPerValue: 3,
     peakRssMb: 70,
+    cpuUsPerValue: 41,
+    clientCpuUsPerValue: 12,
+    breakdown: null,
   };
   const [header, line] = formatRow(row, true).split('\n');
   for (const c of ['p99', 'p99.9', 'p50/floor', 'p99/floor', 'p99.9/floor'])
@@ -84,6 +87,7 @@ test('the floor is printed above the table, and every row has p99, p99.9 and its
     '3.00',
     '70',
     'MB',
+    '41',
   ]);
   // Right-aligned under their headers: each cell ends where its header ends.
   assert.equal(header.length, line.length);

@@ -59,6 +59,24 @@ test('paxos bench --json gives the floor and one row per protocol and concurrenc
     }
     assert.equal(row.ops, 200);
     assert.equal(row.failed, 0);
+    assert.ok((row.cpuUsPerValue as number) > 0, `${row.protocol}/${row.concurrency} cpuUsPerValue`);
+    type Mean = { samples: number; partsUs: Record<string, number>; totalUs: number };
+    const b = row.breakdown as (Mean & { slowest: Mean }) | null;
+    // Basic Paxos has no slots to follow a value by.
+    if (row.protocol === 'basic') {
+      assert.equal(b, null);
+      continue;
+    }
+    assert.ok(b !== null && b.samples > 0, `multi/${row.concurrency} has no latency breakdown`);
+    for (const m of [b, b.slowest]) {
+      const parts = Object.values(m.partsUs);
+      assert.equal(parts.length, 9);
+      for (const [name, us] of Object.entries(m.partsUs))
+        assert.ok(Number.isFinite(us) && us >= 0, `multi/${row.concurrency} ${name} = ${us} µs`);
+      const sum = parts.reduce((x, y) => x + y, 0);
+      assert.ok(sum <= m.totalUs, `parts add up to ${sum} µs, more than the ${m.totalUs} µs measured`);
+    }
+    assert.ok(b.totalUs <= Math.ceil((row.maxMs as number) * 1000) + 1, `${b.totalUs} µs above the max latency`);
   }
   const at = (p: string, c: number) => rows.find((x) => x.protocol === p && x.concurrency === c)!;
   // The 000 article's promise, measured on real replicas: Multi needs at most half of Basic's messages per value.

@@ -44,6 +44,10 @@ export function registerBench(program: Command, setExit: (code: number) => void)
       1000,
     )
     .option('--attach', 'measure the running cluster (from `paxos up`) instead of starting one')
+    .option(
+      '--without-breakdown',
+      'leave out the latency breakdown, whose sampling costs the replicas a little (for comparing builds that lack it)',
+    )
     .option('--json', 'print the rows as JSON')
     .option('--out <file>', 'also write the rows and the machine to this JSON file')
     .action(async (o, cmd) => {
@@ -107,6 +111,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
         ops: o.ops,
         concurrency: o.concurrency,
         valueSizes: o.valueSize,
+        breakdown: o.withoutBreakdown !== true,
         attach: o.attach === true,
         json: o.json === true,
         ...(o.out ? { out: o.out } : {}),

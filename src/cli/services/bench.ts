@@ -4,9 +4,10 @@
  * and reports throughput, latency percentiles, messages and fsyncs per chosen
  * value (from the replicas' own counters) and the replicas' peak memory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type Breakdown, breakdown, describeBreakdown } from '../../bench/breakdown.js';
 import { describeFloor, type Floor, measureFloor, timesFloor } from '../../bench/floor.js';
 import { drive, percentile } from '../../bench/load.js';
 import { ClusterClient } from '../../cluster/client.js';
@@ -14,6 +15,7 @@ import { Orchestrator } from '../../cluster/orchestrator.js';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';
+import type { LatencySamples } from '../../node/latency-sampler.js';
 import { type ControlClient, connectControl } from '../../transport/ws-transport.js';
 
 export interface BenchOptions {
@@ -22,6 +24,8 @@ export interface BenchOptions {
   readonly ops: number;
   readonly concurrency: readonly number[];
   readonly valueSizes: readonly number[];
+  /** Whether to sample the latency breakdown (default true). */
+  readonly breakdown?: boolean;
   readonly attach: boolean;
   readonly json: boolean;
   readonly out?: string;
@@ -49,6 +53,12 @@ export interface BenchRow {
   readonly messagesPerValue: number;
   readonly fsyncsPerValue: number;
   readonly peakRssMb: number;
+  /** CPU time (user + system) of all the replicas' processes per chosen value; null when a replica does not report it. */
+  readonly cpuUsPerValue: number | null;
+  /** The bench's own CPU time per value (the clients' side: encoding requests, parsing replies). */
+  readonly clientCpuUsPerValue: number;
+  /** Where a sampled value's latency goes (bench/breakdown.ts); null for Basic Paxos (no slots) or replicas that do not sample. */
+  readonly breakdown: Breakdown | null;
 }
 
 /** Where the load goes: the replicas to send to, how to read their counters, and where they keep their data. */
@@ -264,10 +274,12 @@ async function measure(
     runId: string;
     interrupt: Interrupt;
     floor: Floor;
+    breakdown: boolean;
     progress?: (text: string) => void;
   },
 ): Promise<BenchRow> {
-  const conns = (await connectionsTo(t, await entryReplicas(t))).map((c) => parkedOnInterrupt(c, o.interrupt));
+  const entries = await entryReplicas(t);
+  const conns = (await connectionsTo(t, entries)).map((c) => parkedOnInterrupt(c, o.interrupt));
   const value = 'x'.repeat(o.valueSize);
   const key = t.protocol === 'basic' ? (i: number) => `${o.runId}-${i}` : (i: number) => `k${i % 1000}`;
   await drive({
@@ -278,7 +290,12 @@ async function measure(
     value,
     timeoutMs: 10_000,
   });
+  const sampleEvery = Math.max(1, Math.min(SAMPLE_EVERY, Math.floor(o.ops / 100)));
+  const sampling =
+    o.breakdown && t.protocol === 'multi' && entries.length === 1 && (await startSampling(t, sampleEvery));
   const before = await statuses(t);
+  const cpuBefore = cpuOf(before);
+  const clientCpuBefore = process.cpuUsage();
   let peakRss = Math.max(...before.map((s) => s.rssBytes));
   const poll = setInterval(
     () =>
@@ -296,11 +313,15 @@ async function measure(
     value,
     timeoutMs: 10_000,
     onProgress: (done) => o.progress?.(`${label}: ${done}/${o.ops}`),
+    ...(sampling ? { sampleEvery } : {}),
   }).finally(() => {
     clearInterval(poll);
     for (const c of conns) c.close();
   });
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   const after = await statuses(t);
+  const cpuAfter = cpuOf(after);
+  const notes = sampling ? await takeSamples(t) : null;
   const changed = changedDuring(before, after);
   if (changed !== null) {
     throw new OperatingError(
@@ -330,7 +351,86 @@ async function measure(
     messagesPerValue: per(sum(after, (s) => s.messagesOut) - sum(before, (s) => s.messagesOut)),
     fsyncsPerValue: per(sum(after, (s) => s.fsyncs) - sum(before, (s) => s.fsyncs)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
+    cpuUsPerValue: cpuPerValue(cpuBefore, cpuAfter, result.ops),
+    clientCpuUsPerValue: per(clientCpu.user + clientCpu.system),
+    breakdown: notes === null ? null : joinSamples(result.samples, notes, entries[0]),
   };
+}
+
+/** The bench's sampling: 1 value in this many, so a 20,000-value run follows about 300 through the cluster. */
+const SAMPLE_EVERY = 64;
+
+/** Asks every replica to note sampled values' times; false if one cannot (an older replica under --attach). */
+async function startSampling(t: Target, every: number): Promise<boolean> {
+  const answers = await Promise.all(
+    [...t.replicas.values()].map((c) =>
+      c.request({ op: 'latency-samples', every }, 5000).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return answers.every((ok) => ok);
+}
+
+async function takeSamples(t: Target): Promise<LatencySamples[] | null> {
+  const all = await Promise.all(
+    [...t.replicas.values()].map((c) =>
+      c.request({ op: 'latency-samples', every: 0 }, 10_000).then(
+        (x) => x as LatencySamples,
+        () => null,
+      ),
+    ),
+  );
+  return all.some((x) => x === null) ? null : (all as LatencySamples[]);
+}
+
+function joinSamples(client: Parameters<typeof breakdown>[0], notes: LatencySamples[], leaderId: number) {
+  const leader = notes.find((n) => n.node === leaderId);
+  if (leader === undefined) return null;
+  return breakdown(
+    client,
+    leader,
+    notes.filter((n) => n.node !== leaderId),
+  );
+}
+
+function cpuPerValue(before: readonly CpuSample[], after: readonly CpuSample[], ops: number): number | null {
+  let us = 0;
+  for (const a of after) {
+    const b = before.find((s) => s.node === a.node);
+    if (a.cpuMicros === null || b === undefined || b.cpuMicros === null) return null;
+    us += a.cpuMicros - b.cpuMicros;
+  }
+  return ops === 0 ? null : Math.round(us / ops);
+}
+
+interface CpuSample {
+  readonly node: number;
+  readonly cpuMicros: number | null;
+}
+
+/**
+ * Each replica's CPU time: what it reports, or else (a replica of an older
+ * build, under --attach, as an A/B comparison runs it) what Linux's
+ * /proc/PID/stat says of its process, at the kernel's tick resolution.
+ */
+function cpuOf(statuses: readonly ReplicaStatus[]): CpuSample[] {
+  return statuses.map((s) => ({ node: s.node, cpuMicros: s.cpuMicros ?? procCpuMicros(s.pid) }));
+}
+
+/** Ticks of the kernel's clock per second in /proc/PID/stat (USER_HZ): 100 on every Linux Node runs on. */
+const USER_HZ = 100;
+
+function procCpuMicros(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -398,11 +498,15 @@ async function runConfigs(o: BenchOptions, interrupt: Interrupt): Promise<BenchR
             runId: `r${run++}-${Date.now()}`,
             interrupt,
             floor,
+            breakdown: o.breakdown !== false,
             ...(o.progress ? { progress: o.progress } : {}),
           });
           if (interrupt.fired) return new Promise<never>(() => undefined);
           rows.push(row);
-          if (!o.json) o.print(formatRow(row, rows.length === 1));
+          if (!o.json) {
+            o.print(formatRow(row, rows.length === 1));
+            if (row.breakdown !== null) o.print(describeBreakdown(row.breakdown));
+          }
         }
       }
     } finally {
@@ -431,6 +535,7 @@ const COLUMNS = [
   'msgs/value',
   'fsyncs/value',
   'peak RSS',
+  'CPU µs/value',
 ];
 
 export function formatRow(r: BenchRow, header: boolean): string {
@@ -451,8 +556,9 @@ export function formatRow(r: BenchRow, header: boolean): string {
     r.messagesPerValue.toFixed(2),
     r.fsyncsPerValue.toFixed(2),
     `${r.peakRssMb} MB`,
+    r.cpuUsPerValue === null ? '-' : String(r.cpuUsPerValue),
   ];
-  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8];
+  const widths = [8, 5, 7, 5, 7, 7, 7, 7, 8, 7, 9, 9, 11, 10, 12, 8, 12];
   const line = (xs: string[]) => xs.map((x, i) => x.padStart(widths[i])).join(' ');
   return header ? `${line(COLUMNS)}\n${line(cells)}` : line(cells);
 }
