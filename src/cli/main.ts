@@ -11,6 +11,7 @@ import { diskStateError, paxosHome } from '../cluster/home.js';
 import { describeError, exitCodeFor, UsageError } from '../errors.js';
 import { registerAdd } from './commands/add.js';
 import { registerBench } from './commands/bench.js';
+import { registerCerts } from './commands/certs.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDown, registerReset } from './commands/down.js';
@@ -255,6 +256,7 @@ export function buildProgram(setExit: (code: number) => void, lastCommand: { nam
   registerTrace(program);
   registerReplay(program, setExit);
   registerReplica(program);
+  registerCerts(program);
   registerCompletion(program);
   applyConventions(program, lastCommand);
   program.addHelpText(

@@ -6,7 +6,7 @@
  * names it, else to that first replica (followers forward to the leader).
  */
 
-import { type Address, type ClusterFile, readClusterFile, readToken } from '../cluster/cluster-file.js';
+import { type Address, type ClusterFile, clientTlsOf, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClientFailure, ClientSuccess } from '../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../errors.js';
 import { showLine, showText } from '../text/escape.js';
@@ -22,6 +22,8 @@ const ANSWER_GRACE_MS = 2000;
 interface Remote {
   readonly file: ClusterFile;
   readonly secret: string;
+  /** wss:// when the file has a tls section (cluster-file.ts). */
+  readonly tls: ReturnType<typeof clientTlsOf>;
 }
 
 /** A client presents the client token when the file names one, else the admin token, else the one shared secret. */
@@ -32,12 +34,18 @@ function openFile(path: string): Remote {
     throw new UsageError(
       `the cluster file ${path} names no token (tokens.client, tokens.admin or tokenFile); a client presents one`,
     );
-  return { file, secret: readToken(token) };
+  return { file, secret: readToken(token), tls: clientTlsOf(file) };
 }
 
 function connect(r: Remote, id: number): Promise<ControlClient> {
   const a: Address = r.file.members.get(id)!;
-  return connectControl({ host: a.host, port: a.port, secret: r.secret, timeoutMs: CONNECT_MS });
+  return connectControl({
+    host: a.host,
+    port: a.port,
+    secret: r.secret,
+    timeoutMs: CONNECT_MS,
+    ...(r.tls !== undefined ? { tls: { ...r.tls, node: id } } : {}),
+  });
 }
 
 interface ReplicaView {

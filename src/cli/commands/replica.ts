@@ -37,6 +37,19 @@ export function registerReplica(program: Command): void {
       "the administrators' token: every request, faults, crash, freeze and membership included; the peer token then opens peer links only",
     )
     .option('--client-token-file <file>', "the clients' token: propose, get and status only, never faults or crash")
+    .option(
+      '--cert-file <file>',
+      "this replica's TLS certificate (PEM): turns on wss:// for peers and clients; it must name paxos://CLUSTER_ID/node/ID (make one with `paxos certs`)",
+    )
+    .option('--key-file <file>', 'the private key of --cert-file (PEM, unencrypted; keep it mode 600)')
+    .option(
+      '--trusted-ca-file <file>',
+      "the CA that signs every member's certificate (and clients' under --client-cert-auth); peers must present a certificate it signed naming their id",
+    )
+    .option(
+      '--client-cert-auth',
+      'clients (/control) must present a certificate signed by --trusted-ca-file too, besides their token; peers always must',
+    )
     .requiredOption('--data <dir>', "this replica's data directory")
     .addOption(
       new Option(
