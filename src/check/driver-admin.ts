@@ -15,6 +15,7 @@ import type { ReplicaStatus } from '../node/events.js';
 import { type ControlClient, connectControl } from '../transport/control-client.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
 import type { CheckDriver } from './driver.js';
+import { BY_ADMIN_API } from './nemesis.js';
 
 const CONNECT_MS = 2000;
 const ASK_MS = 2000;
@@ -28,6 +29,7 @@ const RESTART_WAIT_MS = 30_000;
 const POLL_MS = 200;
 
 export class AdminDriver implements CheckDriver {
+  readonly faultMeans = BY_ADMIN_API;
   private rules: FaultRules = {};
   /** Rule versions start at the wall clock's milliseconds, so a later driver's rules supersede an earlier one's. */
   private version = Date.now();
