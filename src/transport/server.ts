@@ -9,12 +9,11 @@ import { createServer, type IncomingMessage, type RequestListener } from 'node:h
 import { createServer as createTlsServer } from 'node:https';
 import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type ControlRole, checkUpgrade, type UpgradeVerdict } from './auth.js';
+import { type ControlRole, checkUpgrade } from './auth.js';
 import { corkForTurn } from './cork.js';
 import { frameBytes, parseFrame } from './frame-text.js';
-import { refuseCertificate, type ServerTls } from './tls.js';
+import type { ServerTls } from './tls.js';
 
 export interface ControlConnection {
   /** What the connection's token allows (auth.ts): every request, or a client's only. */
@@ -184,13 +183,8 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
       ...(incarnations !== undefined ? { incarnations } : {}),
       ...(o.socketPath !== undefined ? { unixSocket: true } : {}),
+      ...(o.tls !== undefined ? { tls: { clusterId: o.tls.clusterId, clientCertAuth: o.tls.clientCertAuth } } : {}),
     });
-    const certRefusal = o.tls === undefined || !verdict.ok ? null : checkCertificate(req, verdict, o.tls);
-    if (certRefusal !== null) {
-      counters.refused++;
-      warn(`refused a connection from ${req.socket.remoteAddress}: ${certRefusal}`);
-      return refuse(socket, 403, certRefusal);
-    }
     if (!verdict.ok) {
       counters.refused++;
       warn(`refused a connection from ${req.socket.remoteAddress}: ${verdict.reason}`);
@@ -240,15 +234,6 @@ function tlsFailure(err: Error): string {
   return /hang up|ECONNRESET/i.test(what)
     ? `a client closed its TLS handshake (${what}): most likely it does not trust this replica's certificate (another CA, or not this node's)`
     : `a TLS handshake failed: ${what}`;
-}
-
-/** The certificate's verdict once the token's has passed: a peer's must be its node's, a client's the CA's (under clientCertAuth). */
-function checkCertificate(req: IncomingMessage, verdict: UpgradeVerdict, t: ServerTls): string | null {
-  return refuseCertificate(req.socket as TLSSocket, {
-    clusterId: t.clusterId,
-    clientCertAuth: t.clientCertAuth,
-    ...(verdict.ok && verdict.kind === 'peer' ? { peerNode: verdict.node } : {}),
-  });
 }
 
 /** `host:port` from a peer's X-Paxos-Advertise header, or null for anything else. */
