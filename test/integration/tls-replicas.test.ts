@@ -49,10 +49,22 @@ async function waitFor(what: string, attempts: number, check: () => boolean | Pr
   assert.fail(`timed out waiting for ${what}`);
 }
 
-test('three replicas over mutual TLS decide; wrong certificates and certificate-less clients are refused', async (t) => {
+interface Lab {
+  readonly dir: string;
+  readonly members: readonly { id: number; address: string }[];
+  readonly tls: Record<string, unknown>;
+  readonly cluster: string;
+  readonly procs: Map<number, ChildProcess>;
+  file(name: string, body: object): string;
+  start(id: number, ...extra: string[]): ChildProcess;
+  log(id: number): string;
+}
+
+/** Two CAs' certificates from `paxos certs`, a token, and a cluster file whose tls section uses the first CA with client-cert-auth. */
+async function tlsLab(after: (fn: () => void) => void): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-tls-'));
   const procs = new Map<number, ChildProcess>();
-  t.after(() => {
+  after(() => {
     for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -99,6 +111,20 @@ test('three replicas over mutual TLS decide; wrong certificates and certificate-
   };
   const log = (id: number) => readFileSync(join(dir, `node-${id}.log`), 'utf8');
 
+  return { dir, members, tls, cluster, procs, file, start, log };
+}
+
+test('three replicas over mutual TLS decide; wrong certificates and certificate-less clients are refused', async (t) => {
+  const lab = await tlsLab((fn) => t.after(fn));
+  await formsAndDecides(lab, (line) => t.diagnostic(line));
+  await refusesClients(lab);
+  await refusesImpostors(lab);
+  await refusesAnotherCa(lab);
+});
+
+/** Three replicas from the cluster file form over wss:// and decide; a --cluster client reads the value. */
+async function formsAndDecides(lab: Lab, say: (line: string) => void): Promise<void> {
+  const { dir, cluster, start, log } = lab;
   const started = Date.now();
   for (const id of [1, 2, 3]) start(id);
   await waitFor(
@@ -106,11 +132,15 @@ test('three replicas over mutual TLS decide; wrong certificates and certificate-
     100,
     async () => (await paxos(dir, 'propose', 'x=7', '--cluster', cluster)).exitCode === 0,
   );
-  t.diagnostic(`3 replicas over mutual TLS: first value chosen ${Date.now() - started} ms after they were spawned`);
+  say(`3 replicas over mutual TLS: first value chosen ${Date.now() - started} ms after they were spawned`);
   assert.match(log(1), /wss:\/\/ with mutual TLS as paxos:\/\/tls-lab\/node\/1, client certificates required/);
   const got = await succeeds(dir, 'get', 'x', '--cluster', cluster, '--json');
   assert.equal((JSON.parse(got.stdout) as { value: string }).value, '7');
+}
 
+/** Clients without a certificate, of another CA, or dialling a node whose certificate is another's, are refused with one sentence. */
+async function refusesClients(lab: Lab): Promise<void> {
+  const { dir, members, tls, file, log } = lab;
   // A client with no certificate, under client-cert-auth: refused, and told why.
   const { clientCertFile: _c, clientKeyFile: _k, ...noCert } = tls;
   const bare = await paxos(dir, 'get', 'x', '--cluster', file('no-cert.json', { tls: noCert }));
@@ -136,7 +166,11 @@ test('three replicas over mutual TLS decide; wrong certificates and certificate-
     rows.find((r) => r.id === 3)?.error ?? '',
     /its certificate is not node-3's: it names paxos:\/\/tls-lab\/node\/2/,
   );
+}
 
+/** A peer presenting node-2's certificate as node-3 is refused by the replica it dials. */
+async function refusesImpostors(lab: Lab): Promise<void> {
+  const { dir, members, log } = lab;
   // A peer that says it is node-3 but presents node-2's certificate (right token, right cluster) is refused by the replica it dials.
   const impostor = () =>
     dialPeer(members[0].address, {
@@ -157,7 +191,11 @@ test('three replicas over mutual TLS decide; wrong certificates and certificate-
     await impostor();
     return false;
   });
+}
 
+/** A node started with another node's files stops at once; one with another CA's is refused by its peers, and refuses them. */
+async function refusesAnotherCa(lab: Lab): Promise<void> {
+  const { dir, members, cluster, procs, start, log } = lab;
   // Node-3 started with node-2's files stops at once, saying so.
   const p3 = procs.get(3);
   p3?.kill('SIGTERM');
@@ -206,7 +244,7 @@ test('three replicas over mutual TLS decide; wrong certificates and certificate-
   await waitFor("node-3's sentence about its peers' certificates", 50, () =>
     /cannot reach node-[12] at 127\.0\.0\.1:\d+: its certificate is not signed by this cluster's CA/.test(log(3)),
   );
-});
+}
 
 /** Dials /peer as a replica would, with the given certificate; resolves with the refusal's status and body, or 'open'. */
 function dialPeer(address: string, o: { as: number; cert: string; key: string; ca: string }): Promise<string> {
