@@ -6,6 +6,7 @@
  * disk's write times from the network's stream, in the order they always
  * were, so every seed replays identically.
  */
+import { must } from '../core/must.js';
 import type { Random } from '../core/random.js';
 import type { CoreConfig, Ready } from '../core/types.js';
 import { type PeerMessage, Replica } from '../node/replica.js';
@@ -135,7 +136,7 @@ export class SimReplicas<M extends PeerMessage> {
    */
   private snapshotEverySlots(): number {
     const { opts } = this.world;
-    return opts.snapshotEverySlots ?? [3, 7, 16, 64][opts.seed % 4]!;
+    return opts.snapshotEverySlots ?? must([3, 7, 16, 64][opts.seed % 4], 'a seed is a non-negative integer');
   }
 
   private coreConfig(node: SimNode): Partial<CoreConfig> {

@@ -15,6 +15,7 @@
  * client history is checked for linearizability at the end.
  */
 
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -259,10 +260,11 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       case 'chaos':
         this.chaos.onChaos();
         return false;
-      case 'restart':
-        if (this.nodes[ev.node - 1]!.replica === null && !this.nodes[ev.node - 1]!.retired)
-          this.replicas.restart(this.nodes[ev.node - 1]!);
+      case 'restart': {
+        const node = must(this.nodes[ev.node - 1], 'a restart is scheduled only for a node the world added');
+        if (node.replica === null && !node.retired) this.replicas.restart(node);
         return false;
+      }
       case 'admin':
         this.admin.onAdmin();
         return false;
@@ -312,10 +314,14 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     const views = this.nodes
       .filter((n) => !n.retired && !this.diskOut(n.id))
       .map((n) => n.replica?.inspectCore().view() ?? null);
-    if (views.some((v) => v === null)) return false;
-    const first = views[0]!;
-    return views.every(
-      (v) => v!.chosenCount === first.chosenCount && v!.commitIndex === first.commitIndex && v!.chosenCount >= want,
+    const up = views.filter((v) => v !== null);
+    if (up.length < views.length) return false;
+    const [first] = up;
+    return (
+      first === undefined ||
+      up.every(
+        (v) => v.chosenCount === first.chosenCount && v.commitIndex === first.commitIndex && v.chosenCount >= want,
+      )
     );
   }
 
