@@ -37,6 +37,14 @@ function openFile(path: string): Remote {
   return { file, secret: readToken(token), tls: clientTlsOf(file) };
 }
 
+/** A plain ws:// client meets a TLS replica as a reset connection: say what may be missing. */
+function withTlsHint(r: Remote, err: unknown): string {
+  const text = (err as Error).message;
+  return r.tls === undefined && /connection was reset/.test(text)
+    ? `${text} (if the replicas serve TLS, the cluster file needs a tls section with caFile)`
+    : text;
+}
+
 function connect(r: Remote, id: number): Promise<ControlClient> {
   const a: Address = r.file.members.get(id)!;
   return connectControl({
@@ -73,7 +81,7 @@ async function findTarget(r: Remote, via: number | undefined): Promise<number> {
         client.close();
       }
     } catch (err) {
-      problems.push(`node-${id}: ${(err as Error).message}`);
+      problems.push(`node-${id}: ${withTlsHint(r, err)}`);
     }
   }
   throw new OperatingError(`no member of cluster ${r.file.clusterId} answered: ${problems.join('; ')}`);
@@ -138,7 +146,7 @@ export async function remoteStatus(clusterFile: string): Promise<{
           client.close();
         }
       } catch (err) {
-        return { id, address, up: false, error: (err as Error).message };
+        return { id, address, up: false, error: withTlsHint(r, err) };
       }
     }),
   );

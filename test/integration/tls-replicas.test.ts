@@ -148,6 +148,14 @@ async function refusesClients(lab: Lab): Promise<void> {
   assert.match(bare.stderr, /a control client presented no certificate; with --client-cert-auth, clients need one/);
   assert.match(log(1), /refused a connection from 127\.0\.0\.1: a control client presented no certificate/);
 
+  // A plain ws:// client: the replica resets the connection, and the client says what may be missing.
+  const plain = await paxos(dir, 'get', 'x', '--cluster', file('plain.json', {}));
+  assert.notEqual(plain.exitCode, 0);
+  assert.match(
+    plain.stderr,
+    /connection was reset .*\(if the replicas serve TLS, the cluster file needs a tls section with caFile\)/,
+  );
+
   // A client whose certificate and CA are another CA's: it does not trust the replicas, nor they it.
   const otherCa = { ...tls, caFile: 'b/ca.crt', clientCertFile: 'b/client.crt', clientKeyFile: 'b/client.key' };
   const foreign = await paxos(dir, 'get', 'x', '--cluster', file('other-ca.json', { tls: otherCa }));
