@@ -46,7 +46,8 @@ function withTlsHint(r: Remote, err: unknown): string {
 }
 
 function connect(r: Remote, id: number): Promise<ControlClient> {
-  const a: Address = r.file.members.get(id)!;
+  const a: Address | undefined = r.file.members.get(id);
+  if (a === undefined) return Promise.reject(new UsageError(`node-${id} is not in the cluster file`));
   return connectControl({
     host: a.host,
     port: a.port,
@@ -60,14 +61,19 @@ interface ReplicaView {
   readonly leader?: number | null;
 }
 
-/** Each member's status, asked in id order until one answers; the leader it names, if any, and that first member. */
-async function findTarget(r: Remote, via: number | undefined): Promise<number> {
+/**
+ * Each member's status, asked in id order until one answers: the leader it
+ * names, if any, else that member; and that member as the fallback, for a
+ * leader it still names that has just gone down (it forwards the command to
+ * whoever leads next).
+ */
+async function findTarget(r: Remote, via: number | undefined): Promise<{ node: number; fallback: number }> {
   if (via !== undefined) {
     if (!r.file.members.has(via))
       throw new UsageError(
         `node-${via} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => `node-${id}`).join(', ')})`,
       );
-    return via;
+    return { node: via, fallback: via };
   }
   const problems: string[] = [];
   for (const id of r.file.members.keys()) {
@@ -76,7 +82,7 @@ async function findTarget(r: Remote, via: number | undefined): Promise<number> {
       try {
         const reply = (await client.request({ op: 'status' }, CONNECT_MS)) as { status?: { view?: ReplicaView } };
         const leader = reply.status?.view?.leader;
-        return typeof leader === 'number' && r.file.members.has(leader) ? leader : id;
+        return { node: typeof leader === 'number' && r.file.members.has(leader) ? leader : id, fallback: id };
       } finally {
         client.close();
       }
@@ -94,10 +100,17 @@ export async function runRemoteCommand(o: {
   timeoutMs: number;
 }): Promise<CommandResult & { node: number }> {
   const r = openFile(o.clusterFile);
-  const node = await findTarget(r, o.via);
-  const replica = await connect(r, node).catch((err: Error) => {
-    throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
-  });
+  const target = await findTarget(r, o.via);
+  let node = target.node;
+  const replica = await connect(r, node)
+    .catch((err: Error) => {
+      if (target.fallback === node) throw err;
+      node = target.fallback;
+      return connect(r, node);
+    })
+    .catch((err: Error) => {
+      throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
+    });
   try {
     const reply = (await replica
       .request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS)
