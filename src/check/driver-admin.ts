@@ -8,13 +8,14 @@
  * member, renewed while it is in force and left to expire if this driver
  * dies, so a dead driver never leaves the cluster partitioned.
  */
-import { type Address, type ClusterFile, readClusterFile, readToken } from '../cluster/cluster-file.js';
+import { type Address, type ClusterFile, clientTlsOf, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClusterStatus } from '../cluster/orchestrator-rpc.js';
 import { OperatingError, UsageError } from '../errors.js';
 import type { ReplicaStatus } from '../node/events.js';
 import { type ControlClient, connectControl } from '../transport/control-client.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
 import type { CheckDriver } from './driver.js';
+import { BY_ADMIN_API } from './nemesis.js';
 
 const CONNECT_MS = 2000;
 const ASK_MS = 2000;
@@ -28,6 +29,7 @@ const RESTART_WAIT_MS = 30_000;
 const POLL_MS = 200;
 
 export class AdminDriver implements CheckDriver {
+  readonly faultMeans = BY_ADMIN_API;
   private rules: FaultRules = {};
   /** Rule versions start at the wall clock's milliseconds, so a later driver's rules supersede an earlier one's. */
   private version = Date.now();
@@ -40,6 +42,8 @@ export class AdminDriver implements CheckDriver {
     private readonly adminSecret: string,
     private readonly clientSecret: string,
     private readonly log: (line: string) => void,
+    /** wss:// when the cluster file has a tls section; every connection checks the node's certificate. */
+    private readonly tls: ReturnType<typeof clientTlsOf>,
   ) {}
 
   static open(path: string, log: (line: string) => void): AdminDriver {
@@ -51,17 +55,17 @@ export class AdminDriver implements CheckDriver {
       );
     const admin = readToken(adminFile);
     const client = file.clientTokenFile === undefined ? admin : readToken(file.clientTokenFile);
-    return new AdminDriver(file, admin, client, log);
+    return new AdminDriver(file, admin, client, log, clientTlsOf(file));
   }
 
   get clusterFile(): ClusterFile {
     return this.file;
   }
 
-  private address(node: number): Address {
+  private address(node: number): Address & { tls?: NonNullable<ReturnType<typeof clientTlsOf>> & { node: number } } {
     const a = this.file.members.get(node);
     if (a === undefined) throw new OperatingError(`node-${node} is not in the cluster file`);
-    return a;
+    return this.tls === undefined ? a : { ...a, tls: { ...this.tls, node } };
   }
 
   /** The clients' connections use the client token when the file names one: the check's workload is a client. */

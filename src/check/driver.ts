@@ -13,8 +13,11 @@
  */
 import type { ClusterStatus } from '../cluster/orchestrator-rpc.js';
 import type { ControlClient } from '../transport/control-client.js';
+import type { FaultMeans } from './nemesis.js';
 
 export interface NemesisDriver {
+  /** How kill and pause are done, for the nemesis's log and report; absent, by signals (the orchestrator's). */
+  readonly faultMeans?: FaultMeans;
   kill(node: number): Promise<void>;
   /** Brings a killed replica back (the orchestrator restarts it; a supervisor elsewhere does, and the driver waits). */
   restart(node: number): Promise<void>;

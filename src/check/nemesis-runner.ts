@@ -49,7 +49,7 @@ export class NemesisRunner {
   constructor(private readonly o: NemesisRunnerOptions) {}
 
   current(): string | null {
-    return this.active === null ? null : describeFault(this.active.scheduled.fault);
+    return this.active === null ? null : describeFault(this.active.scheduled.fault, this.o.cluster.faultMeans);
   }
 
   /** Starts and ends whatever is due now. */
@@ -69,7 +69,7 @@ export class NemesisRunner {
   }
 
   private async start(s: ScheduledFault): Promise<void> {
-    const text = describeFault(s.fault);
+    const text = describeFault(s.fault, this.o.cluster.faultMeans);
     this.o.record({ type: 'nemesis', phase: 'start', kind: s.fault.kind, description: text, timeMs: this.o.nowMs() });
     this.o.log(`${(this.o.nowMs() / 1000).toFixed(1)}s nemesis: ${text}`);
     const active: Active = {
@@ -209,7 +209,7 @@ export class NemesisRunner {
         if (o.broughtBack !== undefined) this.o.log(`  node-${o.node}, refused at its start: ${o.broughtBack}`);
       this.o.diskDone?.(disk.outcomes);
     }
-    const text = describeFault(a.scheduled.fault);
+    const text = describeFault(a.scheduled.fault, this.o.cluster.faultMeans);
     this.o.record({
       type: 'nemesis',
       phase: 'end',

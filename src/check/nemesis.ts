@@ -125,13 +125,30 @@ function drawMinority(random: Random, n: number): number[] {
   return ids.slice(0, size).sort((a, b) => a - b);
 }
 
-export function describeFault(f: Fault): string {
+/**
+ * How a driver crashes and pauses a replica, in the words of a fault: the
+ * orchestrator sends signals; a cluster on other hosts is driven through
+ * each replica's admin API (driver-admin.ts), where nothing is signalled.
+ */
+export interface FaultMeans {
+  readonly kill: string;
+  readonly pause: string;
+}
+
+export const BY_SIGNALS: FaultMeans = { kill: 'SIGKILL, restart at the end', pause: 'SIGSTOP, SIGCONT at the end' };
+
+export const BY_ADMIN_API: FaultMeans = {
+  kill: 'crash through its admin API: it exits and its supervisor restarts it; waited for at the end',
+  pause: 'freeze through its admin API, thaw at the end',
+};
+
+export function describeFault(f: Fault, means: FaultMeans = BY_SIGNALS): string {
   const who = (t: Target) => ('leader' in t ? 'the leader' : t.nodes.map((n) => `node-${n}`).join(','));
   switch (f.kind) {
     case 'kill':
-      return `kill ${who(f.target)} (SIGKILL, restart at the end)`;
+      return `kill ${who(f.target)} (${means.kill})`;
     case 'pause':
-      return `pause ${who(f.target)} (SIGSTOP, SIGCONT at the end)`;
+      return `pause ${who(f.target)} (${means.pause})`;
     case 'partition':
       return `partition {${f.minority.map((n) => `node-${n}`).join(',')}} from the rest`;
     case 'leader':

@@ -33,7 +33,15 @@ import type { CheckDriver } from './driver.js';
 import { AdminDriver } from './driver-admin.js';
 import { type CompletedOp, type HistoryEvent, pairOperations, toJsonl } from './history.js';
 import { renderLatencySvg } from './latency-svg.js';
-import { describeFault, drawSchedule, type NemesisKind, type ScheduledFault } from './nemesis.js';
+import {
+  BY_ADMIN_API,
+  BY_SIGNALS,
+  describeFault,
+  drawSchedule,
+  type FaultMeans,
+  type NemesisKind,
+  type ScheduledFault,
+} from './nemesis.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { renderTimeline, type TimelineOp } from './report-html.js';
 import { sleep, Workload } from './workload.js';
@@ -81,6 +89,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   // so it is with --cluster, where nobody starts or stops replicas.
   // The disk nemesis damages data directories on this machine, which a cluster on other hosts does not have here.
   const remote = o.clusterFile !== undefined;
+  const means = meansOf(o);
   const kinds = o.nemesis.filter(
     (k) => !((o.protocol === 'basic' || remote) && k === 'membership') && !(remote && k === 'disk'),
   );
@@ -93,11 +102,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   const schedule = drawSchedule({ seed: o.seed, clusterSize: o.clusterSize, durationMs: o.durationMs, kinds });
   o.log(`nemesis schedule (seed ${o.seed}):${schedule.length === 0 ? ' none' : ''}`);
   for (const f of schedule)
-    o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault)}`);
+    o.log(`  ${(f.startMs / 1000).toFixed(1)}s-${(f.endMs / 1000).toFixed(1)}s ${describeFault(f.fault, means)}`);
   writeFileSync(
     join(o.outDir, 'nemesis.json'),
     `${JSON.stringify(
-      schedule.map((f) => ({ ...f, description: describeFault(f.fault) })),
+      schedule.map((f) => ({ ...f, description: describeFault(f.fault, means) })),
       null,
       2,
     )}\n`,
@@ -132,6 +141,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
 const CHECK_SNAPSHOT_EVERY_SLOTS = 300;
 
 /** A fresh cluster in its own home, started as `paxos up --detach` would, with the planted bug (if any) in its environment. */
+/** With --cluster the replicas are crashed and frozen through their admin API, never signalled: the words say so. */
+function meansOf(o: CheckOptions): FaultMeans {
+  return o.clusterFile !== undefined ? BY_ADMIN_API : BY_SIGNALS;
+}
+
 function startCluster(o: CheckOptions): void {
   const env: NodeJS.ProcessEnv = { ...process.env, PAXOS_HOME: o.clusterHome };
   if (o.plant !== undefined) env.PAXOS_PLANT = o.plant;
@@ -443,7 +457,11 @@ function conclude(
     keys: o.keys,
     nemesis: o.nemesis,
     ...(o.plant !== undefined ? { plant: o.plant } : {}),
-    schedule: schedule.map((f) => ({ startMs: f.startMs, endMs: f.endMs, description: describeFault(f.fault) })),
+    schedule: schedule.map((f) => ({
+      startMs: f.startMs,
+      endMs: f.endMs,
+      description: describeFault(f.fault, meansOf(o)),
+    })),
     operations: counts,
     availability: availability(ops, schedule),
     ...(disk.length > 0 ? { disk } : {}),
@@ -509,7 +527,7 @@ function writeOutputs(
   }));
   const nemesis = schedule.map((f) => ({
     kind: f.fault.kind,
-    description: describeFault(f.fault),
+    description: describeFault(f.fault, meansOf(o)),
     startMs: f.startMs,
     endMs: f.endMs,
   }));

@@ -6,6 +6,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { registerAdd } from './commands/add.js';
 import { registerBench } from './commands/bench.js';
+import { registerCerts } from './commands/certs.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDown, registerReset } from './commands/down.js';
@@ -50,5 +51,6 @@ export function registerAll(program: Command, setExit: (code: number) => void): 
   registerTrace(program);
   registerReplay(program, setExit);
   registerReplica(program);
+  registerCerts(program);
   registerCompletion(program);
 }

@@ -92,7 +92,9 @@ const EXAMPLES: Record<string, readonly string[]> = {
   replica: [
     'paxos replica --id 1 --listen 0.0.0.0:7001 --advertise node1.example:7001 --peers 1=node1.example:7001,2=node2.example:7001,3=node3.example:7001 --cluster-id prod-1 --token-file /etc/paxos/token --data /var/lib/paxos',
     'HOSTNAME=paxos-0 paxos replica --id-from-ordinal --listen 0.0.0.0:7001 --cluster-file /etc/paxos/cluster.json --data /data --initial-state existing',
+    'paxos replica --id 1 --listen 0.0.0.0:7001 --cluster-file cluster.json --data /var/lib/paxos --cert-file certs/node-1.crt --key-file certs/node-1.key --trusted-ca-file certs/ca.crt --client-cert-auth',
   ],
+  certs: ['paxos certs --out certs --cluster-id prod-1 --nodes 3 --hosts node1.example,node2.example,node3.example'],
   completion: [
     'paxos completion bash >> ~/.bashrc',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh expression shown to the user, not a template

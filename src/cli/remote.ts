@@ -6,7 +6,7 @@
  * names it, else to that first replica (followers forward to the leader).
  */
 
-import { type Address, type ClusterFile, readClusterFile, readToken } from '../cluster/cluster-file.js';
+import { type Address, type ClusterFile, clientTlsOf, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClientFailure, ClientSuccess } from '../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../errors.js';
 import { showLine, showText } from '../text/escape.js';
@@ -22,6 +22,8 @@ const ANSWER_GRACE_MS = 2000;
 interface Remote {
   readonly file: ClusterFile;
   readonly secret: string;
+  /** wss:// when the file has a tls section (cluster-file.ts). */
+  readonly tls: ReturnType<typeof clientTlsOf>;
 }
 
 /** A client presents the client token when the file names one, else the admin token, else the one shared secret. */
@@ -32,26 +34,46 @@ function openFile(path: string): Remote {
     throw new UsageError(
       `the cluster file ${path} names no token (tokens.client, tokens.admin or tokenFile); a client presents one`,
     );
-  return { file, secret: readToken(token) };
+  return { file, secret: readToken(token), tls: clientTlsOf(file) };
+}
+
+/** A plain ws:// client meets a TLS replica as a reset connection: say what may be missing. */
+function withTlsHint(r: Remote, err: unknown): string {
+  const text = (err as Error).message;
+  return r.tls === undefined && /connection was reset/.test(text)
+    ? `${text} (if the replicas serve TLS, the cluster file needs a tls section with caFile)`
+    : text;
 }
 
 function connect(r: Remote, id: number): Promise<ControlClient> {
-  const a: Address = r.file.members.get(id)!;
-  return connectControl({ host: a.host, port: a.port, secret: r.secret, timeoutMs: CONNECT_MS });
+  const a: Address | undefined = r.file.members.get(id);
+  if (a === undefined) return Promise.reject(new UsageError(`node-${id} is not in the cluster file`));
+  return connectControl({
+    host: a.host,
+    port: a.port,
+    secret: r.secret,
+    timeoutMs: CONNECT_MS,
+    ...(r.tls !== undefined ? { tls: { ...r.tls, node: id } } : {}),
+  });
 }
 
 interface ReplicaView {
   readonly leader?: number | null;
 }
 
-/** Each member's status, asked in id order until one answers; the leader it names, if any, and that first member. */
-async function findTarget(r: Remote, via: number | undefined): Promise<number> {
+/**
+ * Each member's status, asked in id order until one answers: the leader it
+ * names, if any, else that member; and that member as the fallback, for a
+ * leader it still names that has just gone down (it forwards the command to
+ * whoever leads next).
+ */
+async function findTarget(r: Remote, via: number | undefined): Promise<{ node: number; fallback: number }> {
   if (via !== undefined) {
     if (!r.file.members.has(via))
       throw new UsageError(
         `node-${via} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => `node-${id}`).join(', ')})`,
       );
-    return via;
+    return { node: via, fallback: via };
   }
   const problems: string[] = [];
   for (const id of r.file.members.keys()) {
@@ -60,12 +82,12 @@ async function findTarget(r: Remote, via: number | undefined): Promise<number> {
       try {
         const reply = (await client.request({ op: 'status' }, CONNECT_MS)) as { status?: { view?: ReplicaView } };
         const leader = reply.status?.view?.leader;
-        return typeof leader === 'number' && r.file.members.has(leader) ? leader : id;
+        return { node: typeof leader === 'number' && r.file.members.has(leader) ? leader : id, fallback: id };
       } finally {
         client.close();
       }
     } catch (err) {
-      problems.push(`node-${id}: ${(err as Error).message}`);
+      problems.push(`node-${id}: ${withTlsHint(r, err)}`);
     }
   }
   throw new OperatingError(`no member of cluster ${r.file.clusterId} answered: ${problems.join('; ')}`);
@@ -78,10 +100,17 @@ export async function runRemoteCommand(o: {
   timeoutMs: number;
 }): Promise<CommandResult & { node: number }> {
   const r = openFile(o.clusterFile);
-  const node = await findTarget(r, o.via);
-  const replica = await connect(r, node).catch((err: Error) => {
-    throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
-  });
+  const target = await findTarget(r, o.via);
+  let node = target.node;
+  const replica = await connect(r, node)
+    .catch((err: Error) => {
+      if (target.fallback === node) throw err;
+      node = target.fallback;
+      return connect(r, node);
+    })
+    .catch((err: Error) => {
+      throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
+    });
   try {
     const reply = (await replica
       .request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS)
@@ -130,7 +159,7 @@ export async function remoteStatus(clusterFile: string): Promise<{
           client.close();
         }
       } catch (err) {
-        return { id, address, up: false, error: (err as Error).message };
+        return { id, address, up: false, error: withTlsHint(r, err) };
       }
     }),
   );

@@ -18,6 +18,13 @@
  * `tokens.admin` and `tokens.client` name separate credentials for
  * administrators (faults, crash, membership) and clients (propose, get,
  * status). A client's copy of the file need name only `tokens.client`.
+ *
+ * `tls` turns on wss:// (transport/tls.ts): `caFile` is the CA every
+ * replica and client trusts; `certFile` and `keyFile` are a replica's own,
+ * where `{id}` stands for the replica's id (`certs/node-{id}.crt`), so one
+ * file serves every member; `clientCertFile` and `clientKeyFile` are what
+ * the CLI presents; `clientCertAuth` makes replicas require a client
+ * certificate on /control too (peers always need theirs).
  * Relative paths are relative to the cluster file.
  */
 import { readFileSync } from 'node:fs';
@@ -49,7 +56,20 @@ export interface ClusterFile {
   /** Absolute paths of the administrators' and the clients' token files, when the cluster separates them. */
   readonly adminTokenFile: string | undefined;
   readonly clientTokenFile: string | undefined;
+  /** Absolute paths of the TLS files (certFile and keyFile may hold `{id}`); undefined: ws://, no TLS. */
+  readonly tls: ClusterTlsFiles | undefined;
 }
+
+export interface ClusterTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly clientCertFile: string | undefined;
+  readonly clientKeyFile: string | undefined;
+  readonly clientCertAuth: boolean;
+}
+
+const path = v.pipe(v.string(), v.nonEmpty());
 
 const Schema = v.object({
   clusterId: v.pipe(
@@ -63,6 +83,16 @@ const Schema = v.object({
       peer: v.optional(v.pipe(v.string(), v.nonEmpty())),
       admin: v.optional(v.pipe(v.string(), v.nonEmpty())),
       client: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    }),
+  ),
+  tls: v.optional(
+    v.strictObject({
+      caFile: path,
+      certFile: v.optional(path),
+      keyFile: v.optional(path),
+      clientCertFile: v.optional(path),
+      clientKeyFile: v.optional(path),
+      clientCertAuth: v.optional(v.boolean()),
     }),
   ),
   members: v.pipe(
@@ -144,6 +174,61 @@ export function readClusterFile(file: string): ClusterFile {
     tokenFile: at(token),
     adminTokenFile: at(parsed.output.tokens?.admin),
     clientTokenFile: at(parsed.output.tokens?.client),
+    tls: tlsFiles(parsed.output.tls, at),
+  };
+}
+
+function tlsFiles(
+  t: v.InferOutput<typeof Schema>['tls'],
+  at: (path: string | undefined) => string | undefined,
+): ClusterTlsFiles | undefined {
+  if (t === undefined) return undefined;
+  return {
+    caFile: at(t.caFile) ?? t.caFile,
+    certFile: at(t.certFile),
+    keyFile: at(t.keyFile),
+    clientCertFile: at(t.clientCertFile),
+    clientKeyFile: at(t.clientKeyFile),
+    clientCertAuth: t.clientCertAuth === true,
+  };
+}
+
+/** A PEM file's text, or one sentence saying why it cannot be read. */
+export function readPem(file: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the ${what} ${file}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new UsageError(`the ${what} ${file} is not PEM (no -----BEGIN line)`);
+  return text;
+}
+
+/** `certs/node-{id}.crt` for node 3 is `certs/node-3.crt`. */
+export function forNode(file: string, id: number): string {
+  return file.replaceAll('{id}', String(id));
+}
+
+/**
+ * What a client of the cluster (the CLI, `paxos check --cluster`) needs for
+ * wss://: the CA, and its own certificate if the file names one.
+ */
+export function clientTlsOf(
+  file: ClusterFile,
+): { ca: string; cert?: string; key?: string; clusterId: string } | undefined {
+  const t = file.tls;
+  if (t === undefined) return undefined;
+  if ((t.clientCertFile === undefined) !== (t.clientKeyFile === undefined))
+    throw new UsageError(
+      'the cluster file names one of tls.clientCertFile and tls.clientKeyFile; give both or neither',
+    );
+  return {
+    ca: readPem(t.caFile, 'CA certificate'),
+    clusterId: file.clusterId,
+    ...(t.clientCertFile !== undefined && t.clientKeyFile !== undefined
+      ? { cert: readPem(t.clientCertFile, 'client certificate'), key: readPem(t.clientKeyFile, 'client key') }
+      : {}),
   };
 }
 

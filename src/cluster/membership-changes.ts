@@ -115,7 +115,15 @@ type Reply = (ClientSuccess | (Omit<ClientFailure, 'error'> & { reason: string }
 export type MembershipCluster = Pick<
   ClusterClient,
   'status' | 'replica' | 'addLearner' | 'removeReplica' | 'markVoter'
->;
+> & {
+  /**
+   * false for replicas on other hosts (`--cluster`): addLearner only finds
+   * a learner someone started, and removeReplica stops nothing, so the
+   * report must not say a replica was started or stopped. Absent: the
+   * orchestrator starts and stops them.
+   */
+  readonly startsReplicas?: boolean;
+};
 
 export interface Context {
   readonly cluster: MembershipCluster;
@@ -339,11 +347,15 @@ export async function addOn(ctx: Context): Promise<AddResult> {
     );
   const learner = await ctx.cluster.addLearner();
   const name = `node-${learner.node}`;
-  ctx.report.step(`${name} started as a learner`);
+  const starts = ctx.cluster.startsReplicas !== false;
+  // Without an orchestrator the driver has already said where the learner answers; nothing was started here.
+  if (starts) ctx.report.step(`${name} started as a learner`);
   const dropLearner = async (): Promise<string> => {
     try {
       await ctx.cluster.removeReplica(learner.node);
-      return `${name} was stopped and marked removed; nothing changed`;
+      return starts
+        ? `${name} was stopped and marked removed; nothing changed`
+        : `${name} is still running as a learner (nothing here started it, so nothing here stops it); nothing changed`;
     } catch (err) {
       return `stopping ${name} failed too (${(err as Error).message}); remove it with \`paxos remove ${name}\``;
     }

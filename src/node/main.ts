@@ -31,6 +31,7 @@ import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
 import type { FaultRules } from '../transport/faults.js';
+import { nodeUri, type ServerTls } from '../transport/tls.js';
 import type { PeerAddress, TransportTrace } from '../transport/ws-transport.js';
 import { connectControl, createWsTransport } from '../transport/ws-transport.js';
 import { AdminFaults, routeAdmin } from './admin.js';
@@ -84,6 +85,8 @@ export interface StandaloneArgs {
   readonly peers: Map<number, PeerAddress>;
   readonly advertise: PeerAddress;
   readonly allowedHosts: readonly string[];
+  /** wss:// with mutual TLS (`--cert-file`, `--key-file`, `--trusted-ca-file`; transport/tls.ts); absent, ws://. */
+  readonly tls?: ServerTls;
 }
 
 function parse(): ReplicaArgs {
@@ -307,6 +310,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
           advertised: args.standalone.advertise,
           allowedHosts: args.standalone.allowedHosts,
           checkHandshake: true,
+          ...(args.standalone.tls !== undefined ? { tls: args.standalone.tls } : {}),
           probes: { ready: () => replica !== null && isReady(replica) },
         }
       : {}),
@@ -403,7 +407,11 @@ export async function main(given?: ReplicaArgs): Promise<void> {
       ]
         .filter(([id]) => id !== args.id)
         .map(([id, a]) => `node-${id}=${a.host}:${a.port}`)
-        .join(', ')}`,
+        .join(', ')}; ${
+        args.standalone.tls === undefined
+          ? 'plain ws:// (no TLS)'
+          : `wss:// with mutual TLS as ${nodeUri(args.standalone.tls.clusterId, args.id)}${args.standalone.tls.clientCertAuth ? ', client certificates required' : ''}`
+      }`,
     );
   }
   const stop = async () => {

@@ -8,8 +8,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { MAX_NODE_ID } from '../core/membership.js';
 import { hostHeadersAllowed } from './host-policy.js';
+import { refuseCertificate } from './tls.js';
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly kind: 'peer'; readonly node: number }
@@ -50,6 +52,13 @@ export interface UpgradePolicy {
    * name can dial a socket file, so that is the only Host accepted.
    */
   readonly unixSocket?: boolean;
+  /**
+   * The server speaks TLS (tls.ts): a peer's certificate must name the id it
+   * claims, checked before its incarnation is recorded, so a holder of the
+   * token without the certificate cannot raise a node's incarnation and lock
+   * the real one out; under clientCertAuth /control needs a certificate too.
+   */
+  readonly tls?: { readonly clusterId: string; readonly clientCertAuth: boolean };
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -94,6 +103,8 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
   const presented = presentedSecret(req);
   if (path === '/control') {
     const role = controlRole(presented, policy);
+    const refused = role === null ? null : certificateRefusal(req, policy);
+    if (refused !== null) return refused;
     return role === null
       ? {
           ok: false,
@@ -108,7 +119,19 @@ export function checkUpgrade(req: IncomingMessage, policy: UpgradePolicy): Upgra
   if (!secretMatches(presented, policy.secret))
     return { ok: false, status: 401, reason: 'missing or wrong cluster secret' };
   const peer = checkPeerId(req.headers['x-paxos-node'], policy);
-  return peer.ok && peer.kind === 'peer' ? checkPeerIdentity(req, peer.node, policy) : peer;
+  if (!peer.ok || peer.kind !== 'peer') return peer;
+  return certificateRefusal(req, policy, peer.node) ?? checkPeerIdentity(req, peer.node, policy);
+}
+
+/** The refusal of a connection's certificate (tls.ts), or null when there is no TLS or the certificate passes. */
+function certificateRefusal(req: IncomingMessage, policy: UpgradePolicy, peerNode?: number): UpgradeVerdict | null {
+  if (policy.tls === undefined) return null;
+  const reason = refuseCertificate(req.socket as TLSSocket, {
+    clusterId: policy.tls.clusterId,
+    clientCertAuth: policy.tls.clientCertAuth,
+    ...(peerNode !== undefined ? { peerNode } : {}),
+  });
+  return reason === null ? null : { ok: false, status: 403, reason };
 }
 
 /** The class of a control token; every comparison is made, so timing does not tell which class matched. */

@@ -11,6 +11,7 @@ import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
 import { corkForTurn } from './cork.js';
 import { parseFrame } from './frame-text.js';
+import { type ClientTls, checkServerNode, tlsProblem } from './tls.js';
 
 /** Where the server listens: a TCP address, or a unix socket (the orchestrator's, gated by the file's mode). */
 export type ControlAddress =
@@ -25,6 +26,12 @@ export type ControlClientOptions = ControlAddress & {
   readonly name?: string;
   /** The largest frame accepted from the server. */
   readonly maxFrameBytes?: number;
+  /**
+   * wss:// to a replica on another host: its certificate must chain to
+   * `tls.ca` and name `node` (tls.ts); the client presents its own
+   * certificate when it has one (required under --client-cert-auth).
+   */
+  readonly tls?: ClientTls & { readonly node: number };
 };
 
 export interface ControlClient {
@@ -58,7 +65,10 @@ export async function connectControl(o: ControlClientOptions): Promise<ControlCl
 function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex }> {
   const address =
     o.socketPath !== undefined ? o.socketPath : `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
-  const url = o.socketPath !== undefined ? `ws+unix://${o.socketPath}:/control` : `ws://${address}/control`;
+  const url =
+    o.socketPath !== undefined
+      ? `ws+unix://${o.socketPath}:/control`
+      : `${o.tls === undefined ? 'ws' : 'wss'}://${address}/control`;
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (reason: string) => {
@@ -67,8 +77,16 @@ function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex 
       reject(new ControlConnectError(reason, address, o.name));
       ws.terminate();
     };
+    const tls = o.tls;
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${o.secret}` },
+      ...(tls !== undefined
+        ? {
+            ca: tls.ca,
+            ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+            checkServerIdentity: checkServerNode(tls.clusterId, tls.node),
+          }
+        : {}),
       handshakeTimeout: o.timeoutMs,
       perMessageDeflate: false,
       maxPayload: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -96,6 +114,8 @@ function connectProblem(err: NodeJS.ErrnoException, timeoutMs: number): string {
   // A unix socket: gone (the orchestrator exited) or not ours to open (another user's).
   if (err.code === 'ENOENT') return 'no such socket';
   if (err.code === 'EACCES') return 'permission denied';
+  const tls = tlsProblem(err);
+  if (tls !== null) return tls;
   if (/handshake has timed out/i.test(err.message)) return `no answer within ${timeoutMs} ms`;
   return err.message;
 }

@@ -5,13 +5,15 @@
  * logged (rate-limited, so a flood cannot fill the log) and dropped.
  */
 import { chmodSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type ControlRole, checkUpgrade } from './auth.js';
 import { corkForTurn } from './cork.js';
 import { frameBytes, parseFrame } from './frame-text.js';
+import type { ServerTls } from './tls.js';
 
 export interface ControlConnection {
   /** What the connection's token allows (auth.ts): every request, or a client's only. */
@@ -61,6 +63,8 @@ export interface WsServerOptions<M> {
   readonly probes?: { readonly ready: () => boolean };
   /** A peer that passed the handshake said where it listens (X-Paxos-Advertise); absent, the header is ignored. */
   readonly onPeerAddress?: (node: number, address: { host: string; port: number }) => void;
+  /** Serve wss:// with this certificate, and check peers' certificates (and clients' under clientCertAuth; tls.ts). */
+  readonly tls?: ServerTls;
 }
 
 export interface WsServerCounters {
@@ -95,6 +99,8 @@ const MAX_RESPONSE_BACKLOG_BYTES = 64 * 1024 * 1024;
 export const MAX_INFLIGHT_REQUESTS = 1024;
 /** Open sockets the server holds at most: peers, control clients and handshakes in progress. */
 const MAX_CONNECTIONS = 1024;
+/** How often failed TLS handshakes are reported: a peer that does not trust us retries several times a second. */
+const TLS_FAILURE_LOG_INTERVAL_MS = 10_000;
 /** How long a refused client gets to read its one-line reason before the socket is destroyed. */
 const REFUSAL_LINGER_MS = 1000;
 
@@ -137,7 +143,7 @@ export { frameBytes, parseFrame } from './frame-text.js';
 
 export async function startWsServer<M extends { from: number; to: number }>(o: WsServerOptions<M>): Promise<WsServer> {
   const host = o.host ?? '127.0.0.1';
-  const http = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (o.probes !== undefined && req.method === 'GET' && path === '/livez')
       return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -148,11 +154,17 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
         .end(ready ? 'ready\n' : 'not ready\n');
     }
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
-  });
+  };
+  const http = o.tls === undefined ? createServer(onRequest) : tlsServer(o.tls, onRequest);
   http.maxConnections = MAX_CONNECTIONS;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
   const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };
   const warn = rateLimitedLog(o.log);
+  // A handshake that fails before any request (a client that does not trust our certificate, plain ws:// on a TLS port) is logged here.
+  if (o.tls !== undefined) {
+    const warnTls = rateLimitedLog(o.log, TLS_FAILURE_LOG_INTERVAL_MS);
+    http.on('tlsClientError', (err: Error) => warnTls(tlsFailure(err)));
+  }
   let port = o.port;
   const incarnations = o.checkIncarnations === true ? new Map<number, number>() : undefined;
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -171,6 +183,7 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
       ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
       ...(incarnations !== undefined ? { incarnations } : {}),
       ...(o.socketPath !== undefined ? { unixSocket: true } : {}),
+      ...(o.tls !== undefined ? { tls: { clusterId: o.tls.clusterId, clientCertAuth: o.tls.clientCertAuth } } : {}),
     });
     if (!verdict.ok) {
       counters.refused++;
@@ -201,6 +214,26 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const address = http.address();
   port = typeof address === 'object' && address !== null ? address.port : o.port;
   return { port, counters, close: () => closeServer(http, wss) };
+}
+
+/**
+ * A TLS server that asks every client for a certificate but lets the
+ * handshake finish without one: the upgrade then refuses with a sentence
+ * both ends can read (a TLS alert tells the client little and the server
+ * nothing), and a supervisor's plain probe of /livez needs no certificate.
+ */
+function tlsServer(t: ServerTls, onRequest: RequestListener): ReturnType<typeof createServer> {
+  return createTlsServer(
+    { cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    onRequest,
+  ) as unknown as ReturnType<typeof createServer>;
+}
+
+function tlsFailure(err: Error): string {
+  const what = err.message.split('\n')[0];
+  return /hang up|ECONNRESET/i.test(what)
+    ? `a client closed its TLS handshake (${what}): most likely it does not trust this replica's certificate (another CA, or not this node's)`
+    : `a TLS handshake failed: ${what}`;
 }
 
 /** `host:port` from a peer's X-Paxos-Advertise header, or null for anything else. */

@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { Random } from '../core/random.js';
 import { canTalk, decide, type FaultRules } from './faults.js';
 import { type ControlConnection, rateLimitedLog, startWsServer, type WsServer } from './server.js';
+import { checkServerNode, type ServerTls, tlsProblem } from './tls.js';
 import type { Transport, TransportStats } from './transport.js';
 
 export interface PeerAddress {
@@ -55,6 +56,12 @@ export interface WsTransportOptions<M> {
   readonly checkHandshake?: boolean;
   /** GET /livez and /readyz for a supervisor (server.ts); absent, none. */
   readonly probes?: { readonly ready: () => boolean };
+  /**
+   * wss:// both ways (`paxos replica --cert-file`): this replica serves its
+   * certificate, presents it when it dials, and checks that every peer's
+   * names the node it is (tls.ts). Absent, ws:// as in lab mode.
+   */
+  readonly tls?: ServerTls;
 }
 
 /**
@@ -404,23 +411,30 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private dial(link: Link): void {
     if (link.ws !== null || link.timer !== null || this.closed) return;
     const { host, port } = link.address;
-    const ws = new WebSocket(`ws://${host}:${port}/peer`, {
-      headers: {
-        authorization: `Bearer ${this.o.secret}`,
-        'x-paxos-node': String(this.o.selfId),
-        ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
-        ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
-        ...(this.o.checkHandshake === true && this.o.advertised !== undefined
-          ? { 'x-paxos-advertise': `${this.o.advertised.host}:${this.o.advertised.port}` }
+    const tls = this.o.tls;
+    const ws = new WebSocket(
+      `${tls === undefined ? 'ws' : 'wss'}://${host.includes(':') ? `[${host}]` : host}:${port}/peer`,
+      {
+        ...(tls !== undefined
+          ? { ca: tls.ca, cert: tls.cert, key: tls.key, checkServerIdentity: checkServerNode(tls.clusterId, link.id) }
           : {}),
+        headers: {
+          authorization: `Bearer ${this.o.secret}`,
+          'x-paxos-node': String(this.o.selfId),
+          ...(this.o.clusterId !== undefined ? { 'x-paxos-cluster': this.o.clusterId } : {}),
+          ...(this.o.incarnation !== undefined ? { 'x-paxos-incarnation': String(this.o.incarnation) } : {}),
+          ...(this.o.checkHandshake === true && this.o.advertised !== undefined
+            ? { 'x-paxos-advertise': `${this.o.advertised.host}:${this.o.advertised.port}` }
+            : {}),
+        },
+        maxPayload: this.o.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: 2000,
+        // Masking protects browsers' proxies from a script's frames; a link between two replicas that authenticated
+        // each other needs none, and an all-zero mask lets ws skip XOR-copying every frame the leader sends.
+        generateMask: zeroMask,
       },
-      maxPayload: this.o.maxFrameBytes,
-      perMessageDeflate: false,
-      handshakeTimeout: 2000,
-      // Masking protects browsers' proxies from a script's frames; a link between two replicas that authenticated
-      // each other needs none, and an all-zero mask lets ws skip XOR-copying every frame the leader sends.
-      generateMask: zeroMask,
-    });
+    );
     link.ws = ws;
     // 'close' always follows an error and schedules the retry; the error itself is logged once per distinct cause.
     ws.on('error', (err: NodeJS.ErrnoException) => this.noteProblem(link, dialProblem(err)));
@@ -556,6 +570,8 @@ function mib(bytes: number): string {
 
 function dialProblem(err: NodeJS.ErrnoException): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
+  const tls = tlsProblem(err);
+  if (tls !== null) return tls;
   if (err.code === 'ECONNRESET') return 'connection reset';
   const status = /Unexpected server response: (\d+)/.exec(err.message);
   if (status !== null)
@@ -587,6 +603,7 @@ export async function createWsTransport<M extends { from: number; to: number }>(
     ...(o.checkHandshake === true && o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
     ...(o.checkHandshake === true && o.incarnation !== undefined ? { checkIncarnations: true } : {}),
     ...(o.probes !== undefined ? { probes: o.probes } : {}),
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
     ...(o.checkHandshake === true ? { onPeerAddress: (node, a) => transport?.learnPeer(node, a) } : {}),
   });
   transport = new WsTransport(o, server);

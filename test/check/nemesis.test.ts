@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeFault, drawSchedule, NEMESIS_KINDS, parseNemesis } from '../../src/check/nemesis.js';
+import { BY_ADMIN_API, describeFault, drawSchedule, NEMESIS_KINDS, parseNemesis } from '../../src/check/nemesis.js';
 
 test('the same seed gives the same schedule; another seed another one', () => {
   const o = { seed: 7, clusterSize: 5, durationMs: 60_000, kinds: NEMESIS_KINDS };
@@ -39,4 +39,20 @@ test('--nemesis parsing: lists, none, and one sentence for a typo', () => {
   assert.deepEqual(parseNemesis('kill,pause'), ['kill', 'pause']);
   assert.deepEqual(parseNemesis('none'), []);
   assert.throws(() => parseNemesis('kill,paws'), /unknown nemesis "paws"/);
+});
+
+test('kill and pause say how they are done: signals by the orchestrator, the admin API with --cluster', () => {
+  const kill = { kind: 'kill', target: { nodes: [2] } } as const;
+  const pause = { kind: 'pause', target: { leader: true } } as const;
+  assert.match(describeFault(kill), /^kill node-2 \(SIGKILL, restart at the end\)$/);
+  assert.match(describeFault(pause), /SIGSTOP/);
+  assert.match(
+    describeFault(kill, BY_ADMIN_API),
+    /^kill node-2 \(crash through its admin API: .*supervisor restarts it/,
+  );
+  assert.match(
+    describeFault(pause, BY_ADMIN_API),
+    /^pause the leader \(freeze through its admin API, thaw at the end\)$/,
+  );
+  assert.doesNotMatch(describeFault(kill, BY_ADMIN_API) + describeFault(pause, BY_ADMIN_API), /SIG/);
 });

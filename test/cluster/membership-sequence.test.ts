@@ -178,6 +178,22 @@ test('add: a learner that does not catch up in time is stopped and marked remove
   assert.deepEqual(cluster.calls, ['add-learner node-4', 'remove-replica node-4']);
 });
 
+test('add on hosts it does not run (--cluster): no line says a learner was started or stopped', async () => {
+  const remote = Object.assign(new FakeCluster(ok(41)), { startsReplicas: false });
+  const ctx = context(remote);
+  await addOn(ctx);
+  assert.deepEqual(ctx.lines, ['node-4 caught up: applied slot 29 of 29', 'node-4 is a voter from slot 42 (epoch 1)']);
+  const late = Object.assign(new FakeCluster(ok(41)), { startsReplicas: false, learnerCommit: 3 });
+  await assert.rejects(
+    addOn(context(late, 500)),
+    (err) =>
+      err instanceof OperatingError &&
+      /node-4 is still running as a learner \(nothing here started it, so nothing here stops it\); nothing changed$/.test(
+        err.message,
+      ),
+  );
+});
+
 test('add: a refused change stops the learner and marks it removed; an unknown one leaves it running', async () => {
   const refused = new FakeCluster(() => ({
     requestId: 'r',

@@ -26,10 +26,12 @@
  * Runs only as root with `ip netns`; skipped, saying why, elsewhere.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertStaleReadsCaught, checkRunOf, STALE_READS_RUN } from '../support/check-runs.js';
+import { bin } from '../support/cli.js';
 import {
   buildNetwork,
   freshFolder,
@@ -37,6 +39,7 @@ import {
   httpStatusFromClient,
   ip,
   manifestArgs,
+  manifestTls,
   NODES,
   nodeIp,
   nodeName,
@@ -54,12 +57,26 @@ import {
   stop,
   supervisedPod,
   tearDown,
+  tlsClient,
   until,
   writeClusterFile,
   writeToken,
 } from '../support/netns.js';
 
 const reason = skipReason();
+
+/** `paxos certs` for this test's nodes (the spare included), named and addressed as in the namespaces; returns the folder. */
+function makeCerts(dir: string, name: string, clusterId: string): string {
+  const out = join(dir, name);
+  const hosts = [...NODES, SPARE].flatMap((id) => [nodeName(id), nodeIp(id)]).join(',');
+  const r = spawnSync(
+    process.execPath,
+    [bin, 'certs', '--out', out, '--cluster-id', clusterId, '--nodes', String(SPARE), '--hosts', hosts],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(r.status, 0, `paxos certs: ${r.stderr}`);
+  return out;
+}
 
 test('replicas in separate network namespaces form a cluster from flags alone, by IP and by name, and refuse strangers', {
   skip: reason,
@@ -253,9 +270,20 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     admin: writeToken(dir, 'admin', 'pxt-admin-secret'),
     client: writeToken(dir, 'client', 'pxt-client-secret'),
   };
+  // Mutual TLS as the manifest's ConfigMap sets it up, with certificates from `paxos certs`; the tokens stay (defence in depth).
+  const certDir = makeCerts(dir, 'certs', 'pxt-admin');
+  const otherCaDir = makeCerts(dir, 'other-ca', 'pxt-admin');
+  const clientTls = { clientCertFile: join(certDir, 'client.crt'), clientKeyFile: join(certDir, 'client.key') };
   const clusterFile = writeClusterFile(dir, {
     clusterId: 'pxt-admin',
     tokens: { peer: 'peer', admin: 'admin', client: 'client' },
+    tls: { ...manifestTls(certDir), ...clientTls },
+  });
+  const ask = tlsClient({
+    ca: join(certDir, 'ca.crt'),
+    cert: clientTls.clientCertFile,
+    key: clientTls.clientKeyFile,
+    clusterId: 'pxt-admin',
   });
   const figures: Record<string, unknown> = {};
   const replicas: Supervised[] = [];
@@ -271,46 +299,76 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     figures.formMs = await until(
       'a value chosen with the client token',
       30_000,
-      () => fromClient(nodeName(1), tokens.client, 'propose', 'a', '1'),
+      () => ask(nodeName(1), tokens.client, 'propose', 'a', '1'),
       (r) => r.ok === true,
     );
     figures.formFromStartMs = Date.now() - formStart;
+    assert.match(
+      readFileSync(join(dir, 'node-1.log'), 'utf8'),
+      /wss:\/\/ with mutual TLS as paxos:\/\/pxt-admin\/node\/1, client certificates required/,
+    );
+
+    // A wrong certificate: a replica on the fourth host that trusts this cluster's CA but presents one of another CA is refused, in one sentence.
+    const impostor = startIn(
+      nodeNs(SPARE),
+      [
+        ...replicaArgs(SPARE, { cluster: 'pxt-admin', dir, data: join(dir, 'impostor'), byName: true, clusterFile }),
+        '--cert-file',
+        join(otherCaDir, `node-${SPARE}.crt`),
+        '--key-file',
+        join(otherCaDir, `node-${SPARE}.key`),
+      ],
+      join(dir, 'impostor.log'),
+    );
+    await until(
+      "a member refusing the impostor's certificate",
+      15_000,
+      () => ({
+        ok: NODES.some((id) =>
+          /refused a connection from 10\.200\.0\.14: the peer calling itself node-4 presented a certificate not signed by this cluster's CA/.test(
+            readFileSync(join(dir, `node-${id}.log`), 'utf8'),
+          ),
+        ),
+      }),
+      (r) => r.ok === true,
+    );
+    await stop(impostor);
 
     // Token classes: a client may propose but not partition or crash; a peer token opens no control connection.
     const rules = (version: number, partition: number[][], ttlMs: number) =>
       JSON.stringify({ op: 'set-rules', version, ttlMs, rules: { partition } });
-    const byClient = fromClient(nodeName(1), tokens.client, rules(1, [[1], [2, 3]], 60_000));
+    const byClient = ask(nodeName(1), tokens.client, rules(1, [[1], [2, 3]], 60_000));
     assert.match(String(byClient.unreachable), /needs the admin token/, 'a client token cannot partition');
-    assert.match(String(fromClient(nodeName(1), tokens.client, '{"op":"crash"}').unreachable), /needs the admin token/);
-    assert.match(String(fromClient(nodeName(1), tokens.peer, 'status').unreachable), /not a peer token/);
-    assert.equal((fromClient(nodeName(1), tokens.admin, 'admin-state') as { version?: number }).version, 0);
+    assert.match(String(ask(nodeName(1), tokens.client, '{"op":"crash"}').unreachable), /needs the admin token/);
+    assert.match(String(ask(nodeName(1), tokens.peer, 'status').unreachable), /not a peer token/);
+    assert.equal((ask(nodeName(1), tokens.admin, 'admin-state') as { version?: number }).version, 0);
 
     // A partition by the admin API cuts the leader off for 4 s: the majority decides; nobody heals it, its TTL does.
-    const leader = (fromClient(nodeName(1), tokens.client, 'status').status?.view?.leader ?? 1) as number;
+    const leader = (ask(nodeName(1), tokens.client, 'status').status?.view?.leader ?? 1) as number;
     const others = NODES.filter((id) => id !== leader);
     const ttlMs = 4000;
     const cutAt = Date.now();
     for (const id of NODES) {
-      const r = fromClient(nodeName(id), tokens.admin, rules(2, [[leader], others], ttlMs));
+      const r = ask(nodeName(id), tokens.admin, rules(2, [[leader], others], ttlMs));
       assert.equal(r.ok, true, `node-${id} took the rule set: ${JSON.stringify(r)}`);
     }
     figures.adminFailoverMs = await until(
       `the majority deciding with node-${leader} cut off by the admin API`,
       ttlMs,
-      () => fromClient(nodeName(others[0]), tokens.client, 'propose', 'q', 'majority'),
+      () => ask(nodeName(others[0]), tokens.client, 'propose', 'q', 'majority'),
       (r) => r.ok === true,
     );
-    const during = fromClient(nodeName(leader), tokens.admin, 'admin-state') as { rules?: { partition?: unknown } };
+    const during = ask(nodeName(leader), tokens.admin, 'admin-state') as { rules?: { partition?: unknown } };
     const stillCut = Date.now() - cutAt < ttlMs;
     if (stillCut) assert.deepEqual(during.rules?.partition, [[leader], others], 'the cut is in force until its TTL');
     await until(
       `node-${leader} learning the value once the rules expired by themselves`,
       30_000,
-      () => fromClient(nodeName(leader), tokens.client, 'get', 'q'),
+      () => ask(nodeName(leader), tokens.client, 'get', 'q'),
       (r) => r.value === 'majority',
     );
     figures.healedByTtlAfterMs = Date.now() - cutAt;
-    const after = fromClient(nodeName(leader), tokens.admin, 'admin-state') as {
+    const after = ask(nodeName(leader), tokens.admin, 'admin-state') as {
       rulesExpireInMs?: number | null;
       version?: number;
     };
@@ -362,6 +420,10 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
         results.schedule?.some((f) => f.description.startsWith(kind)),
         `the schedule has a ${kind}`,
       );
+    // Driven through the admin API, nothing is signalled, and the schedule says so.
+    const words = (results.schedule ?? []).map((f) => f.description).join('; ');
+    assert.match(words, /crash through its admin API/);
+    assert.doesNotMatch(words, /SIGKILL|SIGSTOP/);
     assert.ok(
       replicas.some((r) => r.restarts > 0),
       'a crashed replica was restarted by its supervisor',
@@ -382,7 +444,7 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     await until(
       'node-4 answering as a learner',
       30_000,
-      () => fromClient(nodeName(SPARE), tokens.client, 'status'),
+      () => ask(nodeName(SPARE), tokens.client, 'status'),
       (r) => r.status !== undefined,
     );
     const replaceAt = Date.now();
@@ -398,10 +460,10 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     await until(
       'a value chosen through node-4, a voter now',
       30_000,
-      () => fromClient(nodeName(SPARE), tokens.client, 'propose', 'after', 'replace'),
+      () => ask(nodeName(SPARE), tokens.client, 'propose', 'after', 'replace'),
       (r) => r.ok === true,
     );
-    assert.equal(fromClient(nodeName(2), tokens.client, 'get', 'after').value, 'replace');
+    assert.equal(ask(nodeName(2), tokens.client, 'get', 'after').value, 'replace');
 
     for (const r of replicas) await r.stop();
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);

@@ -4,6 +4,8 @@
  * HOST PORT TOKENFILE OP [KEY [VALUE]]`): prints the reply as one JSON line,
  * exits 0 on an answer (even a refusal), 1 when the replica cannot be reached
  * or refuses the request. OP may be a whole request as JSON (`{"op":"set-rules",...}`).
+ * With PXT_CLIENT_TLS (JSON: ca, cert, key file paths, clusterId, node) it
+ * dials wss:// and checks that the replica's certificate is that node's.
  */
 import { readFileSync } from 'node:fs';
 import { connectControl } from '../../src/transport/control-client.js';
@@ -15,7 +17,14 @@ if (tokenFile !== undefined) await ask(tokenFile);
 async function ask(tokenFile: string): Promise<void> {
   const secret = readFileSync(tokenFile, 'utf8').split('\n')[0].trim();
   try {
-    const client = await connectControl({ host: host, port: Number(port), secret, timeoutMs: 3000 });
+    const tls = clientTls(process.env.PXT_CLIENT_TLS);
+    const client = await connectControl({
+      host: host,
+      port: Number(port),
+      secret,
+      timeoutMs: 3000,
+      ...(tls !== undefined ? { tls } : {}),
+    });
     const request =
       op?.startsWith('{') === true
         ? (JSON.parse(op) as Record<string, unknown>)
@@ -31,4 +40,13 @@ async function ask(tokenFile: string): Promise<void> {
     process.stdout.write(`${JSON.stringify({ unreachable: err instanceof Error ? err.message : String(err) })}\n`);
     process.exit(1);
   }
+}
+
+function clientTls(
+  text: string | undefined,
+): { ca: string; cert: string; key: string; clusterId: string; node: number } | undefined {
+  if (text === undefined) return undefined;
+  const o = JSON.parse(text) as { ca: string; cert: string; key: string; clusterId: string; node: number };
+  const read = (f: string) => readFileSync(f, 'utf8');
+  return { ca: read(o.ca), cert: read(o.cert), key: read(o.key), clusterId: o.clusterId, node: o.node };
 }

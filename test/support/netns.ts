@@ -178,10 +178,39 @@ export interface Reply {
 
 /** A control request from the client namespace. */
 export function fromClient(host: string, tokenFile: string, op: string, ...rest: string[]): Reply {
+  return ask(undefined, host, tokenFile, op, rest);
+}
+
+/** The files a client presents over wss:// (`paxos certs`' CA and client certificate) and the cluster they name. */
+export interface ClientTlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly clusterId: string;
+}
+
+/** `fromClient` over wss://: the node's certificate is checked against the id its name or address belongs to. */
+export function tlsClient(tls: ClientTlsFiles): typeof fromClient {
+  return (host, tokenFile, op, ...rest) => ask(tls, host, tokenFile, op, rest);
+}
+
+function nodeOf(host: string): number {
+  const id = [...NODES, SPARE].find((n) => nodeName(n) === host || nodeIp(n) === host);
+  assert.ok(id !== undefined, `${host} is no node of this test`);
+  return id;
+}
+
+function ask(tls: ClientTlsFiles | undefined, host: string, tokenFile: string, op: string, rest: string[]): Reply {
   const r = spawnSync(
     'ip',
     ['netns', 'exec', CLIENT_NS, process.execPath, CLIENT, host, String(PORT), tokenFile, op, ...rest],
-    { encoding: 'utf8', timeout: 15_000 },
+    {
+      encoding: 'utf8',
+      timeout: 15_000,
+      ...(tls !== undefined
+        ? { env: { ...process.env, PXT_CLIENT_TLS: JSON.stringify({ ...tls, node: nodeOf(host) }) } }
+        : {}),
+    },
   );
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -251,6 +280,22 @@ export function manifestArgs(): string[] {
   const line = /^\s*args:\s*(\[.*\])\s*$/m.exec(text);
   assert.ok(line !== null, 'the StatefulSet has an args: [...] line');
   return JSON.parse(line[1]) as string[];
+}
+
+/**
+ * The tls section of the cluster file in the manifest's ConfigMap
+ * (templates/deploy/kubernetes.yaml), its /etc/paxos-tls/ paths pointed at
+ * `certDir`, where `paxos certs` wrote the same file names.
+ */
+export function manifestTls(certDir: string): Record<string, unknown> {
+  const text = readFileSync(join(dirname(bin), '..', 'templates', 'deploy', 'kubernetes.yaml'), 'utf8');
+  const block = /cluster\.json: \|\n([\s\S]*?)\n---/.exec(text);
+  assert.ok(block !== null, "the manifest's ConfigMap has a cluster.json block");
+  const tls = (JSON.parse(block[1]) as { tls?: Record<string, unknown> }).tls;
+  assert.ok(tls !== undefined, "the manifest's cluster.json has a tls section");
+  return Object.fromEntries(
+    Object.entries(tls).map(([k, v]) => [k, typeof v === 'string' ? v.replace('/etc/paxos-tls/', `${certDir}/`) : v]),
+  );
 }
 
 /** The HTTP status of a plain GET, from the client namespace. */
@@ -361,6 +406,8 @@ export function writeClusterFile(
     readonly clusterId: string;
     readonly tokenFile?: string;
     readonly tokens?: { readonly peer: string; readonly admin: string; readonly client: string };
+    /** The cluster file's tls section (see manifestTls). */
+    readonly tls?: object;
   },
 ): string {
   const file = join(dir, 'cluster.json');
@@ -370,6 +417,7 @@ export function writeClusterFile(
       clusterId: o.clusterId,
       ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}),
       ...(o.tokens !== undefined ? { tokens: o.tokens } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
       members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
     }),
   );

@@ -12,7 +12,7 @@ import { UsageError } from '../../errors.js';
 import type { ReplicaFlags } from '../services/replica-args.js';
 
 export function registerReplica(program: Command): void {
-  program
+  const command = program
     .command('replica')
     .description(
       'run one replica on this host with no orchestrator: its peers come from --peers or --cluster-file at every start',
@@ -56,30 +56,49 @@ export function registerReplica(program: Command): void {
       '--allowed-host <name...>',
       'more names (or name:port) peers and clients may dial this replica by, beyond --listen and --advertise',
     )
-    .option('--tick-ms <ms>', "the protocol's tick", (v) => positiveId(v))
-    .action(async (opts) => {
-      // The replica's whole runtime (core, storage, transport, schemas) loads only here: every other command starts without it.
-      const [{ exitCodeOf, main: runReplica }, { resolveReplicaArgs }] = await Promise.all([
-        import('../../node/main.js'),
-        import('../services/replica-args.js'),
-      ]);
-      try {
-        await runReplica(resolveReplicaArgs(opts as ReplicaFlags));
-      } catch (err) {
-        if (err instanceof UsageError) throw err;
-        const code = (err as NodeJS.ErrnoException | null)?.code;
-        const text =
-          code === 'EADDRINUSE'
-            ? `${opts.listen} is busy: another process listens there; give this replica another --listen port, or stop that process`
-            : code === 'EADDRNOTAVAIL'
-              ? `${opts.listen} is not an address of this host; --listen takes one of its addresses or 0.0.0.0`
-              : err instanceof Error
-                ? err.message
-                : String(err);
-        process.stderr.write(`paxos: ${text}\n`);
-        process.exit(exitCodeOf(err));
-      }
-    });
+    .option('--tick-ms <ms>', "the protocol's tick", (v) => positiveId(v));
+  withTlsOptions(command).action(async (opts) => {
+    // The replica's whole runtime (core, storage, transport, schemas) loads only here: every other command starts without it.
+    const [{ exitCodeOf, main: runReplica }, { resolveReplicaArgs }] = await Promise.all([
+      import('../../node/main.js'),
+      import('../services/replica-args.js'),
+    ]);
+    try {
+      await runReplica(resolveReplicaArgs(opts as ReplicaFlags));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      const text =
+        code === 'EADDRINUSE'
+          ? `${opts.listen} is busy: another process listens there; give this replica another --listen port, or stop that process`
+          : code === 'EADDRNOTAVAIL'
+            ? `${opts.listen} is not an address of this host; --listen takes one of its addresses or 0.0.0.0`
+            : err instanceof Error
+              ? err.message
+              : String(err);
+      process.stderr.write(`paxos: ${text}\n`);
+      process.exit(exitCodeOf(err));
+    }
+  });
+}
+
+/** Mutual TLS (transport/tls.ts); the names follow etcd's client-side flags, as one port serves peers and clients. */
+function withTlsOptions<C extends Command>(command: C): C {
+  command
+    .option(
+      '--cert-file <file>',
+      "this replica's TLS certificate (PEM): turns on wss:// for peers and clients; it must name paxos://CLUSTER_ID/node/ID (make one with `paxos certs`)",
+    )
+    .option('--key-file <file>', 'the private key of --cert-file (PEM, unencrypted; keep it mode 600)')
+    .option(
+      '--trusted-ca-file <file>',
+      "the CA that signs every member's certificate (and clients' under --client-cert-auth); peers must present a certificate it signed naming their id",
+    )
+    .option(
+      '--client-cert-auth',
+      'clients (/control) must present a certificate signed by --trusted-ca-file too, besides their token; peers always must',
+    );
+  return command;
 }
 
 function positiveId(text: string): number {

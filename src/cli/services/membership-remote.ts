@@ -30,6 +30,7 @@ export interface RemoteChange {
 
 function remoteCluster(driver: AdminDriver, o: RemoteChange): MembershipCluster {
   return {
+    startsReplicas: false,
     status: () => driver.status(),
     replica: (node) => driver.adminReplica(node),
     addLearner: async () => {

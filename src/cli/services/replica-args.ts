@@ -4,12 +4,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Address, parseAddress, parsePeers, readClusterFile, readToken } from '../../cluster/cluster-file.js';
+import {
+  type Address,
+  forNode,
+  parseAddress,
+  parsePeers,
+  readClusterFile,
+  readPem,
+  readToken,
+} from '../../cluster/cluster-file.js';
 import { MAX_NODE_ID } from '../../core/membership.js';
 import { UsageError } from '../../errors.js';
 import type { ReplicaArgs } from '../../node/main.js';
 import { IDENTITY_FILE_NAME } from '../../storage/identity.js';
 import { isWildcard } from '../../transport/host-policy.js';
+import { checkOwnCertificate, type ServerTls } from '../../transport/tls.js';
 
 export interface ReplicaFlags {
   readonly id?: number;
@@ -28,6 +37,10 @@ export interface ReplicaFlags {
   readonly protocol?: 'multi' | 'basic';
   readonly allowedHost?: string[];
   readonly tickMs?: number;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly trustedCaFile?: string;
+  readonly clientCertAuth?: boolean;
 }
 
 /** A StatefulSet pod's name ends in its ordinal, from 0: `paxos-2` is node-3. */
@@ -59,6 +72,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
     throw new UsageError(`--cluster-id ${f.clusterId} is not the cluster file's ${file.clusterId}`);
   }
   const tokens = resolveTokens(f, file);
+  const tls = resolveTls(f, file, { id, clusterId });
   const members = new Map<number, Address>(file?.members ?? parsePeers(f.peers ?? ''));
   const listen = parseAddress(f.listen, '--listen');
   if (listen.port === 0) throw new UsageError('--listen needs a fixed port: peers dial it');
@@ -103,6 +117,7 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
       ...(tokens.client !== undefined ? { clientSecret: tokens.client } : {}),
       peers: members,
       advertise,
+      ...(tls !== undefined ? { tls } : {}),
       allowedHosts: (f.allowedHost ?? [])
         .flatMap((h) => h.split(','))
         .map((h) => h.trim())
@@ -138,6 +153,44 @@ function resolveTokens(
       'the client token must differ from the peer and admin tokens, or a client could partition or crash the cluster',
     );
   return { peer, ...(admin !== undefined ? { admin } : {}), ...(client !== undefined ? { client } : {}) };
+}
+
+/**
+ * TLS from the flags, else from the cluster file's tls section (its
+ * `{id}` replaced by this replica's id). The three files come together or
+ * not at all: a replica that serves wss:// also checks every peer against
+ * the CA, and there is no TLS without the peer check (unlike etcd, whose
+ * --peer-client-cert-auth is off by default).
+ */
+function resolveTls(
+  f: ReplicaFlags,
+  file: ReturnType<typeof readClusterFile> | undefined,
+  self: { id: number; clusterId: string },
+): ServerTls | undefined {
+  const fromFile = file?.tls;
+  const cert = f.certFile ?? (fromFile?.certFile !== undefined ? forNode(fromFile.certFile, self.id) : undefined);
+  const key = f.keyFile ?? (fromFile?.keyFile !== undefined ? forNode(fromFile.keyFile, self.id) : undefined);
+  const ca = f.trustedCaFile ?? fromFile?.caFile;
+  const clientCertAuth = f.clientCertAuth === true || fromFile?.clientCertAuth === true;
+  if (cert === undefined && key === undefined && ca === undefined) {
+    if (clientCertAuth)
+      throw new UsageError('--client-cert-auth needs TLS: give --cert-file, --key-file and --trusted-ca-file');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined || ca === undefined)
+    throw new UsageError(
+      'TLS takes three files together: --cert-file, --key-file and --trusted-ca-file (or tls.certFile, tls.keyFile and tls.caFile in the cluster file)',
+    );
+  const certText = readPem(cert, 'certificate');
+  const problem = checkOwnCertificate({ cert: certText, clusterId: self.clusterId, node: self.id, file: cert });
+  if (problem !== null) throw new UsageError(problem);
+  return {
+    cert: certText,
+    key: readPem(key, 'private key'),
+    ca: readPem(ca, 'CA certificate'),
+    clusterId: self.clusterId,
+    clientCertAuth,
+  };
 }
 
 /** A data directory the replica must not start from (exit 5, as an orchestrated replica's refusal). */
