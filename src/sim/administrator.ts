@@ -10,6 +10,7 @@ import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
+import { ShapeDraws } from './swarm-shapes.js';
 
 export class Administrator<M extends PeerMessage> {
   private readonly random: Random;
@@ -26,6 +27,15 @@ export class Administrator<M extends PeerMessage> {
     seed: number,
   ) {
     this.random = new Random((seed ^ 0x5eed5) >>> 0);
+    this.shapes = world.swarm === null ? null : new ShapeDraws(seed, world.swarm.shapes);
+  }
+
+  /** A confused administrator's shapes (swarm-shapes.ts), drawing from their own stream. */
+  private readonly shapes: ShapeDraws | null;
+
+  /** Whether the administrator sent this identity (`commandId` form) again for another change, so its refusal is expected. */
+  reusedIdentity(id: string): boolean {
+    return this.shapes?.reused.has(id) ?? false;
   }
 
   /** The administrator's first turn, a moment into the run. */
@@ -132,6 +142,8 @@ export class Administrator<M extends PeerMessage> {
     ).length;
     if (entered * 2 <= voters.length)
       return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
+    // A change naming this epoch or a later one may still be chosen and make it a voter again: it stays, as a learner.
+    if (this.asked.some((c) => c.fromEpoch >= epoch && c.voters.includes(node.id))) return;
     node.retired = true;
     world.crash(node, 'for good: removed from the configuration');
   }
@@ -153,12 +165,25 @@ export class Administrator<M extends PeerMessage> {
     const replica = node.replica;
     if (replica === null) return done(false);
     // Numbered by the replica asked, as `paxos add` and `paxos remove` leave it: a change is never retried elsewhere.
-    const identity = replica.nextIdentity();
-    const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
+    const fresh = replica.nextIdentity();
+    // Only a change from the latest view may name the epoch after it: its voters then hold no replica stopped for good.
+    const latest = world.checker.latestMembership().epoch;
+    const named =
+      this.shapes === null || change.fromEpoch !== latest
+        ? change
+        : { ...change, fromEpoch: this.shapes.namedEpoch(change.fromEpoch) };
+    const { identity, reused } = this.shapes?.changeIdentity(node.id, node.life, fresh, commandId) ?? {
+      identity: fresh,
+      reused: false,
+    };
+    const command: Command = { op: 'config', fromEpoch: named.fromEpoch, voters: [...named.voters] };
     this.changesAsked++;
-    this.asked.push(change);
-    world.checker.noteProposed('config', commandId(identity));
-    world.checker.noteConfigProposed(commandId(identity), change);
+    this.asked.push(named);
+    // A reused identity names the change first sent under it: the checker keeps that one.
+    if (!reused) {
+      world.checker.noteProposed('config', commandId(identity));
+      world.checker.noteConfigProposed(commandId(identity), named);
+    }
     world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
     const life = node.life;
     replica.request(command, { identity, timeoutMs: 1500 }, (reply) => {
@@ -166,8 +191,23 @@ export class Administrator<M extends PeerMessage> {
       world.noteAndTrace(
         `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
       );
-      if (reply.ok) world.checker.onChangeAcknowledged(node.id, change, reply.slot ?? 0);
+      if (reply.ok) world.checker.onChangeAcknowledged(node.id, named, reply.slot ?? 0);
+      if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity);
+      this.restartAfterChange();
       done(reply.ok);
     });
+  }
+
+  /** A confused operator's restart right after a change (swarm-shapes.ts): the replay of the changes meets the new configuration. */
+  private restartAfterChange(): void {
+    const { world } = this;
+    if (world.settled) return;
+    const up = world.nodes.filter((n) => n.replica !== null && !n.retired).map((n) => n.id);
+    const victim = this.shapes?.restartAfterChange(up) ?? null;
+    if (victim === null) return;
+    const node = world.nodes[victim.node - 1];
+    if (node === undefined) return;
+    world.crash(node, 'right after a configuration change');
+    world.schedule(victim.restartInMs, { kind: 'restart', node: node.id });
   }
 }
