@@ -199,15 +199,37 @@ export class Administrator<M extends PeerMessage> {
   }
 
   /** A confused operator's restart right after a change (swarm-shapes.ts): the replay of the changes meets the new configuration. */
+  /** `node` applied a change sent under a reused identity and refused it: while it leads, it may crash a moment later. */
+  afterRefusedChange(node: NodeId): void {
+    const n = this.world.nodes[node - 1];
+    if (n === undefined || n.replica?.inspectCore().view().role !== 'leader') return;
+    const when = this.shapes?.crashAfterRefusedStop() ?? null;
+    if (when !== null) this.crashLater(n, when.crashInMs, when.restartInMs, 'right after refusing its stop-sign');
+  }
+
+  private crashLater(node: SimNode, crashInMs: number, restartInMs: number, why: string): void {
+    const { world } = this;
+    world.schedule(crashInMs, {
+      kind: 'call',
+      fn: () => {
+        if (world.settled || node.replica === null || node.retired) return;
+        world.crash(node, why);
+        world.schedule(restartInMs, { kind: 'restart', node: node.id });
+      },
+    });
+  }
+
   private restartAfterChange(): void {
     const { world } = this;
     if (world.settled) return;
-    const up = world.nodes.filter((n) => n.replica !== null && !n.retired).map((n) => n.id);
-    const victim = this.shapes?.restartAfterChange(up) ?? null;
-    if (victim === null) return;
-    const node = world.nodes[victim.node - 1];
-    if (node === undefined) return;
-    world.crash(node, 'right after a configuration change');
-    world.schedule(victim.restartInMs, { kind: 'restart', node: node.id });
+    const up = world.nodes.filter((n) => n.replica !== null && !n.retired);
+    const leaders = up.filter((n) => n.replica?.inspectCore().view().role === 'leader');
+    const victim = this.shapes?.restartAfterChange(
+      up.map((n) => n.id),
+      leaders.map((n) => n.id),
+    );
+    const node = victim === undefined || victim === null ? undefined : world.nodes[victim.node - 1];
+    if (victim === undefined || victim === null || node === undefined) return;
+    this.crashLater(node, victim.crashInMs, victim.restartInMs, 'right after a configuration change');
   }
 }

@@ -141,10 +141,24 @@ export class ShapeDraws {
     if (this.shapes.reuseChangeIdentityRate > 0) this.lastApplied.set(node, { life, identity });
   }
 
-  /** After a change is answered: the replica to crash and restart a moment later, and when, or null. */
-  restartAfterChange(up: readonly NodeId[]): { node: NodeId; restartInMs: number } | null {
+  /** A leader just refused its own stop-sign at apply: when to crash it (before it resends what its followers missed), or null. */
+  crashAfterRefusedStop(): { crashInMs: number; restartInMs: number } | null {
+    const rate = this.shapes.restartAfterChangeRate;
+    if (rate === 0 || !this.random.chance(rate)) return null;
+    return { crashInMs: this.random.int(0, 30), restartInMs: this.random.int(10, 200) };
+  }
+
+  /**
+   * After a change is answered: the replica to crash (the leader, most often: its stop-sign may be chosen while its
+   * followers do not know it yet), when, and when it restarts; or null.
+   */
+  restartAfterChange(
+    up: readonly NodeId[],
+    leaders: readonly NodeId[],
+  ): { node: NodeId; crashInMs: number; restartInMs: number } | null {
     const rate = this.shapes.restartAfterChangeRate;
     if (rate === 0 || up.length === 0 || !this.random.chance(rate)) return null;
-    return { node: this.random.pick(up), restartInMs: this.random.int(10, 200) };
+    const node = leaders.length > 0 && this.random.chance(0.7) ? this.random.pick(leaders) : this.random.pick(up);
+    return { node, crashInMs: this.random.int(0, 60), restartInMs: this.random.int(10, 200) };
   }
 }

@@ -609,11 +609,8 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       else if (e.type === 'snapshot-installed') {
         this.snapshotCounts.installed++;
         this.note(`node-${node} ${coreEventSentence(e)}`);
-      } else if (
-        e.type === 'identity-reused' &&
-        this.swarm?.reuseIdentities !== true &&
-        !this.admin.reusedIdentity(e.id)
-      )
+      } else if (e.type === 'identity-reused' && this.admin.reusedIdentity(e.id)) this.admin.afterRefusedChange(node);
+      else if (e.type === 'identity-reused' && this.swarm?.reuseIdentities !== true)
         throw new InvariantViolation(`node-${node}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
     }
   }
