@@ -5,6 +5,7 @@
  * without membership changes draw exactly what they drew before.
  */
 
+import { DEFAULTS } from '../core/config.js';
 import { commandId } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
@@ -172,7 +173,15 @@ export class Administrator<M extends PeerMessage> {
       this.shapes === null || change.fromEpoch !== latest
         ? change
         : { ...change, fromEpoch: this.shapes.namedEpoch(change.fromEpoch) };
-    const { identity, reused } = this.shapes?.changeIdentity(node.id, node.life, fresh, commandId) ?? {
+    const horizon = world.opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots;
+    const remembered = (slot: number) => (replica.inspectCore().view().commitIndex ?? 0) - slot < horizon / 2;
+    const { identity, reused } = this.shapes?.changeIdentity({
+      node: node.id,
+      life: node.life,
+      fresh,
+      id: commandId,
+      remembered,
+    }) ?? {
       identity: fresh,
       reused: false,
     };
@@ -192,7 +201,7 @@ export class Administrator<M extends PeerMessage> {
         `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
       );
       if (reply.ok) world.checker.onChangeAcknowledged(node.id, named, reply.slot ?? 0);
-      if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity);
+      if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity, reply.slot ?? 0);
       this.restartAfterChange();
       done(reply.ok);
     });

@@ -85,7 +85,7 @@ export interface ShapeNode {
 export class ShapeDraws {
   private readonly random: Random;
   /** The identity of the last change applied, per replica incarnation: another change under it is refused at apply. */
-  private readonly lastApplied = new Map<NodeId, { life: Incarnation; identity: CommandIdentity }>();
+  private readonly lastApplied = new Map<NodeId, { life: Incarnation; identity: CommandIdentity; slot: number }>();
   /** Identities sent again for another change (`commandId` form): the world expects their refusal. */
   readonly reused = new Set<string>();
 
@@ -123,10 +123,18 @@ export class ShapeDraws {
   }
 
   /** The identity to send a change under at `node`: `fresh`, or that of the last change applied there (then remembered as reused). */
-  changeIdentity(node: NodeId, life: Incarnation, fresh: CommandIdentity, id: (i: CommandIdentity) => string) {
+  changeIdentity(o: {
+    node: NodeId;
+    life: Incarnation;
+    fresh: CommandIdentity;
+    id: (i: CommandIdentity) => string;
+    /** Whether the session table still holds what was applied at this slot (a reuse past the horizon is a new command). */
+    remembered: (slot: number) => boolean;
+  }) {
+    const { node, life, fresh, id } = o;
     const last = this.lastApplied.get(node);
     const rate = this.shapes.reuseChangeIdentityRate;
-    if (last !== undefined && last.life === life && rate > 0 && this.random.chance(rate)) {
+    if (last !== undefined && last.life === life && o.remembered(last.slot) && rate > 0 && this.random.chance(rate)) {
       this.reused.add(id(last.identity));
       return { identity: last.identity, reused: true };
     }
@@ -137,8 +145,8 @@ export class ShapeDraws {
    * A change answered ok at `node` was applied under `identity`: a later change sent under it there is chosen and then
    * refused by apply, never applied (one sent under an identity never chosen would be a valid change of its own).
    */
-  noteApplied(node: NodeId, life: Incarnation, identity: CommandIdentity): void {
-    if (this.shapes.reuseChangeIdentityRate > 0) this.lastApplied.set(node, { life, identity });
+  noteApplied(node: NodeId, life: Incarnation, identity: CommandIdentity, slot: number): void {
+    if (this.shapes.reuseChangeIdentityRate > 0) this.lastApplied.set(node, { life, identity, slot });
   }
 
   /** A leader just refused its own stop-sign at apply: when to crash it (before it resends what its followers missed), or null. */

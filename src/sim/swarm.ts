@@ -184,8 +184,9 @@ export function swarmFlags(s: SwarmSettings, protocol: Protocol): string {
     protocol === 'multi' ? `--session-churn ${s.sessionChurnRate}` : '',
     `--reuse-identities ${s.reuseIdentities ? 'on' : 'off'}`,
     protocol === 'multi' ? `--membership ${s.membershipChanges ? 'on' : 'off'}` : '',
-    `--disk-faults ${s.diskFaults.length === 0 ? 'none' : s.diskFaults.join(',')}`,
+    // Before the disk faults, which stay last (disk-faults.test.ts).
     ...shapeFlags(s.shapes, protocol),
+    `--disk-faults ${s.diskFaults.length === 0 ? 'none' : s.diskFaults.join(',')}`,
   ];
   return flags.filter((x) => x !== '').join(' ');
 }
