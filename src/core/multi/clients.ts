@@ -320,6 +320,13 @@ export class Clients {
   answerChangeRetry(value: CommandValue, c: ConfigCommand, firstSlot: number, m: Membership): void {
     const p = this.take(value.id);
     if (p === undefined) return;
+    // A request waiting under this identity for another command is not the change decided here: its identity is spent.
+    if (!sameCommand(p.value.command, value.command))
+      return this.replyFailure(p, {
+        outcome: 'refused',
+        code: 'identity-reused',
+        error: `the command's identity ${value.id} was already used for a different command`,
+      });
     this.answerDecidedChange(p, c, firstSlot, m);
   }
 
