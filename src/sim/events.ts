@@ -2,8 +2,9 @@
  * What the parts of one simulated schedule share: the events in its queue,
  * its replicas, and the world each part sees (its clock, its queue, its
  * failure trace and its checkers). The world (`world.ts`) runs the event loop
- * and the replicas; the network (`network.ts`), chaos (`chaos.ts`), the
- * administrator (`administrator.ts`) and the clients (`clients.ts`) each draw
+ * and wires the parts; the replicas' lives (`replicas.ts`), the network
+ * (`network.ts`), chaos (`chaos.ts`), the administrator (`administrator.ts`),
+ * the clients (`clients.ts`) and the storage faults (`disks.ts`) each draw
  * from their own random stream, handed to them by the world, so a seed
  * replays the same schedule draw for draw.
  */
@@ -12,11 +13,11 @@ import type { PeerMessage, Replica } from '../node/replica.js';
 import type { ProtocolAdapter } from './adapter.js';
 import type { ClientOp } from './clients.js';
 import type { InvariantChecker } from './invariants.js';
+import type { SimOptions } from './options.js';
 import type { FaultProfile } from './profile.js';
 import type { SwarmSettings } from './swarm.js';
 import type { SimTracer } from './tracer.js';
 import type { Incarnation, SimDisk, SimLinks } from './twins.js';
-import type { SimOptions } from './world.js';
 
 export type SimEvent =
   | { readonly kind: 'call'; readonly fn: () => void }
@@ -75,6 +76,8 @@ export interface World<M extends PeerMessage> {
   appliedCommands(): ReadonlyMap<string, number> | null;
   /** The voters of the latest configuration any replica has entered. */
   latestVoters(): NodeId[];
+  /** The administrator, as the Ready watcher sees it: a change it sent under a reused identity is refused by design (swarm-shapes.ts). */
+  readonly admin: { reusedIdentity(id: string): boolean; afterRefusedChange(node: NodeId): void };
   /** The time every client gets after the heal. */
   livenessBoundMs(): number;
   /** A start found the replica's data directory damaged (disk-faults.ts): it stays down, and refuses connections. */
