@@ -5,11 +5,13 @@
  * without membership changes draw exactly what they drew before.
  */
 
+import { DEFAULTS } from '../core/config.js';
 import { commandId } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
+import { ShapeDraws } from './swarm-shapes.js';
 
 export class Administrator<M extends PeerMessage> {
   private readonly random: Random;
@@ -26,6 +28,15 @@ export class Administrator<M extends PeerMessage> {
     seed: number,
   ) {
     this.random = new Random((seed ^ 0x5eed5) >>> 0);
+    this.shapes = world.swarm === null ? null : new ShapeDraws(seed, world.swarm.shapes);
+  }
+
+  /** A confused administrator's shapes (swarm-shapes.ts), drawing from their own stream. */
+  private readonly shapes: ShapeDraws | null;
+
+  /** Whether the administrator sent this identity (`commandId` form) again for another change, so its refusal is expected. */
+  reusedIdentity(id: string): boolean {
+    return this.shapes?.reused.has(id) ?? false;
   }
 
   /** The administrator's first turn, a moment into the run. */
@@ -132,6 +143,8 @@ export class Administrator<M extends PeerMessage> {
     ).length;
     if (entered * 2 <= voters.length)
       return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
+    // A change naming this epoch or a later one may still be chosen and make it a voter again: it stays, as a learner.
+    if (this.asked.some((c) => c.fromEpoch >= epoch && c.voters.includes(node.id))) return;
     node.retired = true;
     world.crash(node, 'for good: removed from the configuration');
   }
@@ -153,12 +166,33 @@ export class Administrator<M extends PeerMessage> {
     const replica = node.replica;
     if (replica === null) return done(false);
     // Numbered by the replica asked, as `paxos add` and `paxos remove` leave it: a change is never retried elsewhere.
-    const identity = replica.nextIdentity();
-    const command: Command = { op: 'config', fromEpoch: change.fromEpoch, voters: [...change.voters] };
+    const fresh = replica.nextIdentity();
+    // Only a change from the latest view may name the epoch after it: its voters then hold no replica stopped for good.
+    const latest = world.checker.latestMembership().epoch;
+    const named =
+      this.shapes === null || change.fromEpoch !== latest
+        ? change
+        : { ...change, fromEpoch: this.shapes.namedEpoch(change.fromEpoch) };
+    const horizon = world.opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots;
+    const remembered = (slot: number) => (replica.inspectCore().view().commitIndex ?? 0) - slot < horizon / 2;
+    const { identity, reused } = this.shapes?.changeIdentity({
+      node: node.id,
+      life: node.life,
+      fresh,
+      id: commandId,
+      remembered,
+    }) ?? {
+      identity: fresh,
+      reused: false,
+    };
+    const command: Command = { op: 'config', fromEpoch: named.fromEpoch, voters: [...named.voters] };
     this.changesAsked++;
-    this.asked.push(change);
-    world.checker.noteProposed('config', commandId(identity));
-    world.checker.noteConfigProposed(commandId(identity), change);
+    this.asked.push(named);
+    // A reused identity names the change first sent under it: the checker keeps that one.
+    if (!reused) {
+      world.checker.noteProposed('config', commandId(identity));
+      world.checker.noteConfigProposed(commandId(identity), named);
+    }
     world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
     const life = node.life;
     replica.request(command, { identity, timeoutMs: 1500 }, (reply) => {
@@ -166,8 +200,45 @@ export class Administrator<M extends PeerMessage> {
       world.noteAndTrace(
         `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
       );
-      if (reply.ok) world.checker.onChangeAcknowledged(node.id, change, reply.slot ?? 0);
+      if (reply.ok) world.checker.onChangeAcknowledged(node.id, named, reply.slot ?? 0);
+      if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity, reply.slot ?? 0);
+      this.restartAfterChange();
       done(reply.ok);
     });
+  }
+
+  /** A confused operator's restart right after a change (swarm-shapes.ts): the replay of the changes meets the new configuration. */
+  /** `node` applied a change sent under a reused identity and refused it: while it leads, it may crash a moment later. */
+  afterRefusedChange(node: NodeId): void {
+    const n = this.world.nodes[node - 1];
+    if (n === undefined || n.replica?.inspectCore().view().role !== 'leader') return;
+    const when = this.shapes?.crashAfterRefusedStop() ?? null;
+    if (when !== null) this.crashLater(n, when.crashInMs, when.restartInMs, 'right after refusing its stop-sign');
+  }
+
+  private crashLater(node: SimNode, crashInMs: number, restartInMs: number, why: string): void {
+    const { world } = this;
+    world.schedule(crashInMs, {
+      kind: 'call',
+      fn: () => {
+        if (world.settled || node.replica === null || node.retired) return;
+        world.crash(node, why);
+        world.schedule(restartInMs, { kind: 'restart', node: node.id });
+      },
+    });
+  }
+
+  private restartAfterChange(): void {
+    const { world } = this;
+    if (world.settled) return;
+    const up = world.nodes.filter((n) => n.replica !== null && !n.retired);
+    const leaders = up.filter((n) => n.replica?.inspectCore().view().role === 'leader');
+    const victim = this.shapes?.restartAfterChange(
+      up.map((n) => n.id),
+      leaders.map((n) => n.id),
+    );
+    const node = victim === undefined || victim === null ? undefined : world.nodes[victim.node - 1];
+    if (victim === undefined || victim === null || node === undefined) return;
+    this.crashLater(node, victim.crashInMs, victim.restartInMs, 'right after a configuration change');
   }
 }

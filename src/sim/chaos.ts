@@ -9,6 +9,7 @@ import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { SimNode, World } from './events.js';
 import type { SimNetwork } from './network.js';
+import { ShapeDraws } from './swarm-shapes.js';
 import type { Incarnation } from './twins.js';
 
 export const CHAOS_EVERY_MS = 100;
@@ -21,7 +22,14 @@ export class Chaos<M extends PeerMessage> {
     private readonly random: Random,
     /** Crashes inside Ready processing. */
     private readonly crashRandom: Random,
-  ) {}
+  ) {
+    this.shapes = world.swarm === null ? null : new ShapeDraws(world.opts.seed, world.swarm.shapes);
+  }
+
+  /** Shaped partitions (swarm-shapes.ts), drawing from their own stream. */
+  private readonly shapes: ShapeDraws | null;
+  /** Counts partitions, so a partition's own timed heal never heals a later one. */
+  private partitions = 0;
 
   onChaos(): void {
     const { world } = this;
@@ -43,7 +51,23 @@ export class Chaos<M extends PeerMessage> {
     if (this.network.partitioned) return this.network.heal();
     const groups = new Map<NodeId, number>();
     for (const n of this.world.nodes) groups.set(n.id, this.random.int(0, 1));
-    this.network.partition(groups);
+    this.network.partition(this.shapes?.leaderMinority(this.shapeNodes()) ?? groups);
+    const lengthMs = this.shapes?.partitionLengthMs() ?? null;
+    const which = ++this.partitions;
+    if (lengthMs !== null)
+      this.world.schedule(lengthMs, {
+        kind: 'call',
+        fn: () => {
+          if (which === this.partitions && this.network.partitioned && !this.world.settled) this.network.heal();
+        },
+      });
+  }
+
+  private shapeNodes() {
+    return this.world.nodes.map((n) => {
+      const view = n.replica?.inspectCore().view();
+      return { id: n.id, leads: view?.role === 'leader', voters: view?.membership?.voters ?? null };
+    });
   }
 
   /** A crash point inside Ready processing: with the profile's rate, the node dies right here. */

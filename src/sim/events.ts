@@ -76,6 +76,8 @@ export interface World<M extends PeerMessage> {
   appliedCommands(): ReadonlyMap<string, number> | null;
   /** The voters of the latest configuration any replica has entered. */
   latestVoters(): NodeId[];
+  /** The administrator, as the Ready watcher sees it: a change it sent under a reused identity is refused by design (swarm-shapes.ts). */
+  readonly admin: { reusedIdentity(id: string): boolean; afterRefusedChange(node: NodeId): void };
   /** The time every client gets after the heal. */
   livenessBoundMs(): number;
   /** A start found the replica's data directory damaged (disk-faults.ts): it stays down, and refuses connections. */

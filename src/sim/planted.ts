@@ -183,7 +183,7 @@ export const PLANTS: readonly Plant[] = [
     shownByScenario: {
       file: 'test/core/regressions/restart-replays-config.txt',
       shows: 'broken agreement',
-      why: 'it needs a change naming a later epoch chosen and refused before the real change, then a restart: the administrator draws stale views, but none of 1-1500 default seeds orders them so',
+      why: 'it needs a change naming a later epoch chosen and refused before the real change, then a restart: none of 1-1500 default seeds ordered them so until the swarm drew a confused administrator (swarm-shapes.ts); the default seeds now catch it too (test/sim/planted-shapes.test.ts)',
     },
   },
   {
@@ -191,10 +191,11 @@ export const PLANTS: readonly Plant[] = [
     what: 'a leader whose stop-sign apply refused, waiting for a next epoch that never comes',
     bugs: { stallAfterRefusedStopSign: true },
     multiOnly: true,
+    membershipChanges: true,
     shownByScenario: {
       file: 'test/core/regressions/refused-stop-sign.txt',
       shows: 'unmet expectation',
-      why: 'it needs a change of the current epoch that apply refuses (an invalid or reused one) reaching the leader: the administrator sends only valid changes, and none of 1-1500 default seeds refuses one at its stop-sign',
+      why: 'it needs a change of the current epoch that apply refuses (an invalid or reused one) reaching the leader: none of 1-1500 default seeds refused one at its stop-sign until the administrator drew reused identities (swarm-shapes.ts); the default seeds now catch it too (test/sim/planted-shapes.test.ts)',
     },
   },
   {

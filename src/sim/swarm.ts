@@ -13,6 +13,7 @@ import { Random } from '../core/random.js';
 import type { Protocol } from '../core/types.js';
 import { DAMAGING, DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
 import type { FaultProfile } from './profile.js';
+import { drawShapes, type SwarmShapes, shapeFlags } from './swarm-shapes.js';
 
 /** The fault kinds a seed switches on or off as a whole (off: its rate is zero). */
 export const FAULT_KINDS = ['loss', 'dup', 'partition', 'crash', 'mid-ready-crash', 'stale-replay'] as const;
@@ -55,10 +56,15 @@ export interface SwarmSettings {
   readonly membershipChanges: boolean;
   /** Storage faults at crashes (disk-faults.ts): none, or the kinds this seed has on. */
   readonly diskFaults: readonly DiskFaultKind[];
+  /** Shaped faults (swarm-shapes.ts), from their own stream. */
+  readonly shapes: SwarmShapes;
 }
 
 /** Settings the caller fixes (a profile may be fixed in part). */
-export type SwarmFixed = Omit<Partial<SwarmSettings>, 'profile'> & { readonly profile?: Partial<FaultProfile> };
+export type SwarmFixed = Omit<Partial<SwarmSettings>, 'profile' | 'shapes'> & {
+  readonly profile?: Partial<FaultProfile>;
+  readonly shapes?: Partial<SwarmShapes>;
+};
 
 /** What the caller fixes; the rest is drawn. */
 export interface SwarmChoice {
@@ -149,6 +155,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     membershipChanges: membership,
     diskFaults:
       f.diskFaults ?? (diskOn ? (membership ? diskKinds.filter((k) => !DAMAGING.includes(k)) : diskKinds) : []),
+    shapes: drawShapes(seed, protocol, f.shapes),
   };
 }
 
@@ -177,6 +184,8 @@ export function swarmFlags(s: SwarmSettings, protocol: Protocol): string {
     protocol === 'multi' ? `--session-churn ${s.sessionChurnRate}` : '',
     `--reuse-identities ${s.reuseIdentities ? 'on' : 'off'}`,
     protocol === 'multi' ? `--membership ${s.membershipChanges ? 'on' : 'off'}` : '',
+    // Before the disk faults, which stay last (disk-faults.test.ts).
+    ...shapeFlags(s.shapes, protocol),
     `--disk-faults ${s.diskFaults.length === 0 ? 'none' : s.diskFaults.join(',')}`,
   ];
   return flags.filter((x) => x !== '').join(' ');

@@ -79,7 +79,8 @@ export class ReplicaWatch<M extends PeerMessage> {
       else if (e.type === 'snapshot-installed') {
         this.snapshotCounts.installed++;
         world.note(`node-${node} ${coreEventSentence(e)}`);
-      } else if (e.type === 'identity-reused' && world.swarm?.reuseIdentities !== true)
+      } else if (e.type === 'identity-reused' && world.admin.reusedIdentity(e.id)) world.admin.afterRefusedChange(node);
+      else if (e.type === 'identity-reused' && world.swarm?.reuseIdentities !== true)
         throw new InvariantViolation(`node-${node}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
     }
   }

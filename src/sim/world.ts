@@ -66,7 +66,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private readonly watch: ReplicaWatch<M>;
   private readonly network: SimNetwork<M>;
   private readonly chaos: Chaos<M>;
-  private readonly admin: Administrator<M>;
+  readonly admin: Administrator<M>;
   private readonly clients: SimClients<M>;
   private readonly disks: SimDisks<M>;
   private readonly replicas: SimReplicas<M>;

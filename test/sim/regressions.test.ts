@@ -12,6 +12,7 @@ import type { Protocol } from '../../src/core/types.js';
 import { reproduction } from '../../src/sim/batch.js';
 import type { DiskFaultKind } from '../../src/sim/disk-faults.js';
 import { PLANTS, plantNamed } from '../../src/sim/planted.js';
+import { NO_SHAPES } from '../../src/sim/swarm-shapes.js';
 import { runSchedule, type SimOptions } from '../../src/sim/world.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -23,6 +24,8 @@ interface Regression {
   readonly membershipChanges?: boolean;
   /** Storage faults fixed instead of drawn (a seed recorded before the swarm drew them keeps its schedule with none). */
   readonly diskFaults?: readonly DiskFaultKind[];
+  /** `drawn`: the seed draws its shaped faults (swarm-shapes.ts); else it was recorded before them and runs with them off. */
+  readonly shapes?: 'drawn';
   readonly plant: string;
   readonly caught: string;
   /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
@@ -38,7 +41,16 @@ function options(r: Regression): SimOptions {
     protocol: r.protocol,
     clusterSize: r.clusterSize,
     seed: r.seed,
-    ...(r.swarm ? { swarm: r.diskFaults !== undefined ? { fixed: { diskFaults: r.diskFaults } } : {} } : {}),
+    ...(r.swarm
+      ? {
+          swarm: {
+            fixed: {
+              ...(r.diskFaults !== undefined ? { diskFaults: r.diskFaults } : {}),
+              ...(r.shapes === 'drawn' ? {} : { shapes: NO_SHAPES }),
+            },
+          },
+        }
+      : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import { DISK_FAULT_KINDS, type DiskFaultKind } from '../../sim/disk-faults.js';
 import { PLANTS, type Plant, plantNamed } from '../../sim/planted.js';
 import { FAULT_KINDS, type FaultKind, type SwarmFixed } from '../../sim/swarm.js';
+import { SHAPE_FLAGS } from '../../sim/swarm-shapes.js';
 import { didYouMean, parseIntFlag, parseProtocol } from '../parse.js';
 
 function parseRate(flag: string) {
@@ -95,6 +96,9 @@ function fixedSettings(o: Record<string, unknown>): SwarmFixed {
   const fixed: Record<string, unknown> = {};
   for (const [flag, key] of pairs) if (o[flag] !== undefined) fixed[key] = o[flag];
   if (Object.keys(profile).length > 0) fixed.profile = profile;
+  const shapes: Record<string, unknown> = {};
+  for (const s of SHAPE_FLAGS) if (o[s.option] !== undefined) shapes[s.key] = o[s.option];
+  if (Object.keys(shapes).length > 0) fixed.shapes = shapes;
   return fixed as SwarmFixed;
 }
 
@@ -144,6 +148,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
   addConfigFlags(sim);
   addFaultFlags(sim);
   addAdversityFlags(sim);
+  addShapeFlags(sim);
   sim.option('--json', 'print the summary as JSON').action(async (opts) => {
     const swarm = opts.swarm !== false && !process.env.PAXOS_NO_SWARM;
     if (opts.plant?.multiOnly && opts.protocol !== 'multi')
@@ -277,6 +282,36 @@ function addAdversityFlags(cmd: CommandUnknownOpts): void {
       '--disk-faults <kinds>',
       `storage faults at crashes, on at most a minority: comma-separated, or none (drawn: none for half the seeds, else each of ${DISK_FAULT_KINDS.join(', ')} with 60%)`,
       parseDiskFaults,
+    );
+}
+
+/** The shaped faults (partitions around the leader, confused administrators, restarts after a change), fixed instead of drawn. */
+function addShapeFlags(cmd: CommandUnknownOpts): void {
+  cmd
+    .option(
+      '--leader-minority <rate>',
+      'chance a partition puts the leader with a minority of the voters',
+      parseRate('--leader-minority'),
+    )
+    .option(
+      '--partition-max-ms <ms>',
+      'a partition heals by itself after 20 ms up to this (0: when chaos heals it)',
+      parseIntFlag('--partition-max-ms', 0, 60_000),
+    )
+    .option(
+      '--future-epoch <rate>',
+      "multi: chance an administrator's change names the epoch after the latest",
+      parseRate('--future-epoch'),
+    )
+    .option(
+      '--reuse-change-identity <rate>',
+      "multi: chance a change is sent under the identity of the administrator's last change at that replica (apply refuses it)",
+      parseRate('--reuse-change-identity'),
+    )
+    .option(
+      '--restart-after-change <rate>',
+      'multi: chance a replica is crashed and restarted right after a configuration change is answered',
+      parseRate('--restart-after-change'),
     );
 }
 

@@ -246,7 +246,10 @@ export class Clients {
   /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
   answerChangeRetry(value: CommandValue, c: ConfigCommand, firstSlot: number, m: Membership): void {
     const p = this.take(value.id);
-    if (p !== undefined) this.answer(p, decidedChangeAnswer(c, firstSlot, m), null);
+    if (p === undefined) return;
+    // A request waiting under this identity for another command is not the change decided here: its identity is spent.
+    const same = sameCommand(p.value.command, value.command);
+    this.answer(p, same ? decidedChangeAnswer(c, firstSlot, m) : identityReused(value.id), null);
   }
 
   /**
