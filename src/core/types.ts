@@ -289,6 +289,8 @@ export interface PlantedBugs {
   readonly lazyAfterStrict?: boolean;
   /** Multi: a replica outside the configuration relays waiting commands on the same round-robin turn it polls for the log with. */
   readonly sharedRelayTurn?: boolean;
+  /** Multi: values of a new epoch learned in the Ready that opened it go to disk before its epoch record, which drops them on replay. */
+  readonly nextEpochChosenUnmarked?: boolean;
 }
 
 export interface CoreConfig {

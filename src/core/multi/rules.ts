@@ -59,6 +59,8 @@ export interface Rules {
   readonly recoverWithoutReadmission: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
+  /** Values of a new epoch learned in the Ready that opened it are written before its epoch record (breaks: a chosen value is never forgotten; liveness). */
+  readonly nextEpochChosenUnmarked: boolean;
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
@@ -96,6 +98,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     waitForDecidedForever: b.waitForDecidedForever === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
+    nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
