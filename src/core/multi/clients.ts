@@ -3,7 +3,8 @@
  * identity, bounded), sending each command where it can be decided, retries
  * and deadlines, and every reply a client gets. Whether a command took effect
  * is decided elsewhere (the log, the session table, the configuration); this
- * part only tells the client what that decision means for it.
+ * part only tells the client what that decision means for it, in the words
+ * of `client-answers.ts`.
  */
 import type { Ballot } from '../ballot.js';
 import type { ResolvedConfig } from '../config.js';
@@ -13,11 +14,23 @@ import {
   type ClientRequest,
   type Command,
   type ConfigCommand,
-  commandKey,
   type FailureCode,
   failure,
   type NodeId,
 } from '../types.js';
+import {
+  type Answer,
+  appliedAnswer,
+  changeAnswer,
+  deadlineFailure,
+  decidedChangeAnswer,
+  evicted,
+  type Failure,
+  identityReused,
+  isFailure,
+  sessionOnArrival,
+  successReply,
+} from './client-answers.js';
 import type { Context } from './context.js';
 import type { CommandValue, ForwardMsg, MultiMessage, MultiRecord } from './messages.js';
 import {
@@ -46,8 +59,6 @@ interface PendingRequest {
    */
   mayHaveApplied: boolean;
 }
-
-type Failure = { outcome: 'refused' | 'unknown'; code: FailureCode; error: string };
 
 export class Clients {
   private readonly pending = new Map<string, PendingRequest>();
@@ -94,8 +105,19 @@ export class Clients {
       const problem = votersProblem(req.command.voters);
       if (problem !== null) return this.refuse(req, 'config-invalid', `not a configuration: ${problem}`);
     }
-    const session = req.command.op === 'register' ? null : this.sessionStatus(req);
-    if (session === 'answered') return;
+    const session =
+      req.command.op === 'register'
+        ? null
+        : sessionOnArrival(req, {
+            sessions: this.ctx.machine.sessions,
+            commitIndex: this.ctx.learner.commitIndex,
+            applyEvictedSessions: this.ctx.rules.applyEvictedSessions,
+          });
+    // A session this replica does not hold although its registration slot is applied here is answered at once.
+    if (session !== null && 'outcome' in session) {
+      this.out.replies.push(failure({ requestId: req.requestId, ...session }));
+      return;
+    }
     if (this.ctx.rules.staleLocalReads && req.command.op === 'get') {
       this.out.replies.push(
         this.success(req.requestId, req.command, { ballot: this.ctx.acceptor.promised, roundTrips: 0 }),
@@ -120,45 +142,6 @@ export class Clients {
     };
     this.pending.set(id, p);
     this.forward(p);
-  }
-
-  /**
-   * What this replica's session table says of a request as it arrives. A
-   * session it does not hold although its registration slot is applied here
-   * was evicted (or never registered): no request of it will ever be applied
-   * again, so the client is answered at once: refused when the session name
-   * is no registration number at all, unknown otherwise (an earlier copy may
-   * have been applied before the eviction). Otherwise it says whether the
-   * request may already have been applied.
-   */
-  private sessionStatus(req: ClientRequest): { mayHaveApplied: boolean } | 'answered' {
-    // The replica's own session: only it sends these commands, and the horizon rules them (own-sessions.ts).
-    if (req.ownSession === true && !isSessionNumber(req.identity.session)) return { mayHaveApplied: false };
-    const registeredAt = isSessionNumber(req.identity.session) ? Number(req.identity.session) : null;
-    const status = this.ctx.machine.sessions.status(req.identity);
-    if (registeredAt !== null && status.held) return { mayHaveApplied: status.mayHaveApplied };
-    // The planted bug forgets that a session it does not hold ever existed, here as where it applies.
-    if (registeredAt !== null && this.ctx.rules.applyEvictedSessions) return { mayHaveApplied: false };
-    if (registeredAt !== null && registeredAt >= this.ctx.learner.commitIndex) return { mayHaveApplied: false };
-    const id = req.identity.session;
-    this.out.replies.push(
-      failure(
-        registeredAt === null
-          ? {
-              requestId: req.requestId,
-              outcome: 'refused',
-              code: 'session-evicted',
-              error: `${id} is not a registered session's number; register a session first`,
-            }
-          : {
-              requestId: req.requestId,
-              outcome: 'unknown',
-              code: 'session-evicted',
-              error: `session ${id} was evicted (or never registered); this request was not applied, an earlier copy may have been; register a new session`,
-            },
-      ),
-    );
-    return 'answered';
   }
 
   /** A command forwarded here: proposed if this replica leads; a follower relays a learner's command once to the leader it follows. */
@@ -235,21 +218,7 @@ export class Clients {
     for (const [id, p] of this.pending) {
       if (now >= p.deadlineTick) {
         this.pending.delete(id);
-        const why = this.timeoutReason();
-        this.replyFailure(
-          p,
-          p.sends > 0
-            ? {
-                outcome: 'unknown',
-                code: why.code,
-                error: `${why.error}; the command was sent and may still be chosen`,
-              }
-            : {
-                outcome: 'refused',
-                code: why.code,
-                error: `${why.error}; the command was never sent, so it was not chosen`,
-              },
-        );
+        this.replyFailure(p, deadlineFailure(this.timeoutReason(), p.sends > 0));
       } else if (now - p.lastSentTick >= retryTicks) {
         this.forward(p);
       }
@@ -259,36 +228,7 @@ export class Clients {
   /** The command chosen at `slot` was applied, or not, as `verdict` says: its client, if it waits here, learns what that means. */
   answerApplied(slot: number, value: CommandValue, verdict: SessionVerdict, ballot: Ballot | null): void {
     const p = this.take(value.id);
-    if (p === undefined) return;
-    if (!sameCommand(p.value.command, value.command)) {
-      // Another client used this identity for a different command; ours was not the one chosen here.
-      return this.replyFailure(p, {
-        outcome: 'refused',
-        code: 'identity-reused',
-        error: `the command's identity ${value.id} was already used for a different command`,
-      });
-    }
-    switch (verdict.kind) {
-      case 'apply':
-      case 'duplicate':
-        return this.replySuccess(p, verdict.kind === 'apply' ? slot : verdict.slot, ballot);
-      case 'registered':
-        return this.replySuccess(p, slot, ballot, verdict.session);
-      case 'evicted':
-        return this.replyFailure(p, this.evictedFailure(p, `it was chosen at slot ${slot} and not applied`));
-      case 'expired':
-        return this.replyFailure(p, {
-          outcome: 'unknown',
-          code: 'expired',
-          error: `the command was chosen at slot ${slot}, numbered below what session ${value.identity.session} still remembers; it was not applied there, and whether an earlier copy was can no longer be told`,
-        });
-      case 'identity-reused':
-        return this.replyFailure(p, {
-          outcome: 'refused',
-          code: 'identity-reused',
-          error: `the command's identity ${value.id} was already used at slot ${verdict.slot} for a different command`,
-        });
-    }
+    if (p !== undefined) this.answer(p, appliedAnswer(slot, value, verdict, p), ballot);
   }
 
   /** A configuration change reached its slot for the first time: `took` says whether it named the epoch in force (or is the one entered before a restart). */
@@ -300,43 +240,13 @@ export class Clients {
     o: { took: boolean; problem: string | null; epochInForce: number },
   ): void {
     const p = this.take(value.id);
-    if (p === undefined) return;
-    if (o.took) {
-      if (o.problem === null) return this.replySuccess(p, slot, ballot);
-      return this.replyFailure(p, {
-        outcome: 'refused',
-        code: 'config-invalid',
-        error: `the configuration change at slot ${slot} was not applied: ${o.problem}`,
-      });
-    }
-    this.replyFailure(p, {
-      outcome: 'refused',
-      code: 'config-changed',
-      error: `the change named epoch ${c.fromEpoch}, but epoch ${o.epochInForce} was already in force when it was chosen at slot ${slot}; nothing changed`,
-    });
+    if (p !== undefined) this.answer(p, changeAnswer(slot, c, o), ballot);
   }
 
   /** A retried change that was decided before: in force if it opened the current epoch; otherwise this replica can no longer tell. */
   answerChangeRetry(value: CommandValue, c: ConfigCommand, firstSlot: number, m: Membership): void {
     const p = this.take(value.id);
-    if (p === undefined) return;
-    this.answerDecidedChange(p, c, firstSlot, m);
-  }
-
-  /** A request whose session is not held: refused when this replica watched every slot where it could have been applied, else unknown. */
-  private evictedFailure(p: PendingRequest, what: string): Failure {
-    const session = p.value.identity.session;
-    return p.mayHaveApplied
-      ? {
-          outcome: 'unknown',
-          code: 'session-evicted',
-          error: `session ${session} was evicted (or never registered): ${what}, and an earlier copy may have been; register a new session`,
-        }
-      : {
-          outcome: 'refused',
-          code: 'session-evicted',
-          error: `session ${session} was evicted (or never registered): ${what}, nor ever was; register a new session`,
-        };
+    if (p !== undefined) this.answer(p, decidedChangeAnswer(c, firstSlot, m), null);
   }
 
   /**
@@ -362,22 +272,21 @@ export class Clients {
         if (status.held || !isSessionNumber(session) || Number(session) > slot) continue;
         this.pending.delete(id);
         p.mayHaveApplied = true;
-        this.replyFailure(p, this.evictedFailure(p, `a snapshot through slot ${slot} no longer holds it`));
+        this.replyFailure(
+          p,
+          evicted(p.value.identity.session, p.mayHaveApplied, `a snapshot through slot ${slot} no longer holds it`),
+        );
         continue;
       }
       this.pending.delete(id);
       const c = p.value.command;
       // The installed table knows the identity, but for which command: another client's, under a reused identity, is not ours.
       if (applied.command !== commandText(c)) {
-        this.replyFailure(p, {
-          outcome: 'refused',
-          code: 'identity-reused',
-          error: `the command's identity ${id} was already used at slot ${applied.slot} for a different command`,
-        });
+        this.replyFailure(p, identityReused(id, applied.slot));
         continue;
       }
       // A configuration change in the table was decided, not necessarily in force: the configuration tells which.
-      if (c.op === 'config') this.answerDecidedChange(p, c, applied.slot, m);
+      if (c.op === 'config') this.answer(p, decidedChangeAnswer(c, applied.slot, m), null);
       else this.replySuccess(p, applied.slot, null);
     }
   }
@@ -388,26 +297,9 @@ export class Clients {
     return p;
   }
 
-  /**
-   * A change decided at `slot` took effect exactly when an epoch `fromEpoch
-   * + 1` started right after it. The current configuration can tell: it is
-   * that epoch (ok), or not yet past `fromEpoch` (so the change was refused);
-   * otherwise later changes hide it, and the answer is honestly unknown.
-   */
-  private answerDecidedChange(p: PendingRequest, c: ConfigCommand, slot: number, m: Membership): void {
-    if (m.epoch === c.fromEpoch + 1 && m.startSlot === slot + 1) return this.replySuccess(p, slot, null);
-    if (m.epoch <= c.fromEpoch) {
-      return this.replyFailure(p, {
-        outcome: 'refused',
-        code: 'config-changed',
-        error: `the change was decided at slot ${slot} while epoch ${c.fromEpoch} was not in force; nothing changed`,
-      });
-    }
-    this.replyFailure(p, {
-      outcome: 'unknown',
-      code: 'config-changed',
-      error: `this change was decided at slot ${slot}, and the configuration has changed since; see paxos status for the one in force`,
-    });
+  private answer(p: PendingRequest, a: Answer, ballot: Ballot | null): void {
+    if (isFailure(a)) this.replyFailure(p, a);
+    else this.replySuccess(p, a.slot, ballot, a.session);
   }
 
   private replySuccess(p: PendingRequest, slot: number, ballot: Ballot | null, session?: string): void {
@@ -423,31 +315,12 @@ export class Clients {
     }
   }
 
-  /** The one shape of a successful reply: a change answers with its voters, a write with its value, a read with the map's, a registration with its session. */
   private success(
     requestId: string,
     c: Command,
     o: { slot?: number; session?: string; ballot: Ballot; roundTrips: number },
   ) {
-    const key = commandKey(c);
-    const value =
-      c.op === 'config'
-        ? c.voters.join(',')
-        : c.op === 'register'
-          ? (o.session ?? null)
-          : c.op === 'set'
-            ? c.value
-            : this.ctx.machine.read(c.key);
-    return {
-      requestId,
-      ok: true as const,
-      op: c.op,
-      key,
-      value,
-      ...(o.slot !== undefined ? { slot: o.slot } : {}),
-      ballot: o.ballot,
-      roundTrips: o.roundTrips,
-    };
+    return successReply(requestId, c, { ...o, read: (key) => this.ctx.machine.read(key) });
   }
 
   private replyFailure(p: PendingRequest, f: Failure): void {

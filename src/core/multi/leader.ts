@@ -7,18 +7,9 @@ import { type Ballot, ballotEquals, formatBallot } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Victory } from './candidate.js';
 import type { Context } from './context.js';
-import {
-  type AcceptedMsg,
-  type AcceptMsg,
-  type CommitMsg,
-  formatLogValue,
-  type LogValue,
-  type SlotValue,
-  valueId,
-} from './messages.js';
-
-/** What a leader proposes in a hole no acceptor of its quorum accepted anything in. */
-const NOOP: LogValue = Object.freeze({ kind: 'noop' });
+import { DecidedFloor } from './decided-floor.js';
+import type { AcceptedMsg, AcceptMsg, CommitMsg, LogValue, SlotValue } from './messages.js';
+import { Reproposal } from './reproposal.js';
 
 interface InflightSlot {
   readonly value: LogValue;
@@ -52,24 +43,16 @@ export class Leadership {
   /** Slots accepted locally since the last `ready()`, whose votes count once their records are durable. */
   private unpersistedSelf: number[] = [];
   private heartbeatDueTick: number;
-  /**
-   * Every slot below this is chosen (some promise said so), but this leader
-   * has not learned them all: it fetches them from `learnFrom` and never
-   * proposes there.
-   */
-  private decidedFloor: number;
-  private learnFrom: NodeId | null;
-  /** The commit point last seen to move, and when: a floor that is never reached ends this leadership. */
-  private learnedTo = 0;
-  private learnedSinceTick: number;
+  /** The chosen slots below phase 1's floor this leader has yet to learn (it never proposes there). */
+  private readonly belowFloor: DecidedFloor;
   /**
    * Where this leader proposed (or found) its epoch's stop-sign: it proposes
    * nothing after it, and what arrives meanwhile waits for the next epoch.
    * Null while there is none, or once apply refused the one there.
    */
   private stopSlot: number | null;
-  /** Phase 1's outcome beyond `stopSlot`, re-proposed if apply refuses that stop-sign; null when nothing lies beyond. */
-  private afterStop: { readonly victory: Victory; readonly quorum: readonly NodeId[] } | null = null;
+  /** Phase 1's outcome, proposed again: at takeover, and beyond `stopSlot` if apply refuses that stop-sign. */
+  private readonly reproposal: Reproposal;
 
   constructor(
     private readonly ctx: Context,
@@ -79,10 +62,9 @@ export class Leadership {
     this.sinceTick = ctx.now();
     this.nextSlot = start.nextSlot;
     this.heartbeatDueTick = ctx.now();
-    this.decidedFloor = start.decidedFloor;
-    this.learnFrom = start.learnFrom;
-    this.learnedSinceTick = ctx.now();
+    this.belowFloor = new DecidedFloor(ctx, start);
     this.stopSlot = start.stopSlot;
+    this.reproposal = new Reproposal(ctx, this.ballot, (slot, value) => this.proposeAt(slot, value));
   }
 
   /** Steps down when cut off from a majority, so its clients get an answer from a leader that can decide; else heartbeats. */
@@ -95,42 +77,13 @@ export class Leadership {
       return;
     }
     if (ctx.now() >= this.heartbeatDueTick) this.sendHeartbeats();
-    if (this.cannotLearnDecided()) return;
+    if (this.belowFloor.gaveUp()) return;
     if (ctx.learner.catchupDue(2)) this.learnDecided();
-  }
-
-  /**
-   * Phase 1 put this leader's floor at another acceptor's commit point, to
-   * learn the slots below it from that acceptor rather than propose there. If
-   * that acceptor never answers (down for good: a damaged disk keeps it out),
-   * nobody else can say which values those are chosen with, and this
-   * leadership would wait forever (default seed 52202, multi, 5 replicas, disk
-   * faults). After two election timeouts without progress it steps down, so a
-   * new phase 1 among the replicas that are up learns those slots' values
-   * from their promises.
-   */
-  private cannotLearnDecided(): boolean {
-    const { ctx } = this;
-    const commit = ctx.learner.commitIndex;
-    if (commit >= this.decidedFloor || commit > this.learnedTo) {
-      this.learnedTo = commit;
-      this.learnedSinceTick = ctx.now();
-      return false;
-    }
-    if (ctx.now() - this.learnedSinceTick < 2 * ctx.cfg.electionTimeoutTicks || ctx.rules.waitForDecidedForever)
-      return false;
-    ctx.out.events.push({
-      type: 'note',
-      text: `node-${this.learnFrom ?? '?'} never sent the slots below #${this.decidedFloor}; stepping down to run phase 1 again`,
-    });
-    ctx.stepDown();
-    return true;
   }
 
   /** A new leader behind another acceptor's commit point fetches the chosen slots it lacks. */
   learnDecided(): void {
-    if (this.learnFrom === null || this.ctx.learner.commitIndex >= this.decidedFloor) return;
-    this.ctx.learner.askFor(this.learnFrom);
+    this.belowFloor.learn();
   }
 
   /** Heartbeats carry the commit point, and re-send accepts a peer has not answered (messages get lost). */
@@ -168,35 +121,9 @@ export class Leadership {
     };
   }
 
-  /**
-   * Phase 2 for the slots phase 1 found open: each gets the value the quorum
-   * accepted at the highest ballot there, every hole a no-op, so the log has no gaps.
-   */
+  /** Phase 2 for the slots phase 1 found open (see `reproposal.ts`). */
   repropose(v: Victory, quorum: readonly NodeId[]): void {
-    if (v.stopSlot !== null && v.acceptedThrough > v.stopSlot && !this.ctx.rules.overwriteAfterRefusedStopSign)
-      this.afterStop = { victory: v, quorum };
-    this.reproposeSlots(v, quorum, v.decidedFloor, v.maxSlot);
-  }
-
-  /** Phase 2 of phase 1's outcome for `from..to`: the adopted value where there is one, a no-op in every hole. */
-  private reproposeSlots(v: Victory, quorum: readonly NodeId[], from: number, to: number): void {
-    const { ctx } = this;
-    const epoch = ctx.epochs.membership.epoch;
-    for (let slot = from; slot <= to; slot++) {
-      const found = v.adopted.get(slot);
-      const value = found ? found.value : NOOP;
-      ctx.out.events.push({
-        type: 'phase2',
-        ballot: this.ballot,
-        instance: String(slot),
-        value: formatLogValue(value),
-        valueId: valueId(value),
-        quorum,
-        adopted: found !== undefined,
-        epoch,
-      });
-      this.proposeAt(slot, value);
-    }
+    this.reproposal.start(v, quorum);
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -309,13 +236,7 @@ export class Leadership {
   onAccepted(m: AcceptedMsg): void {
     const { ctx } = this;
     if (m.epoch !== ctx.epochs.membership.epoch || !ctx.epochs.countsVote(m.from)) return;
-    if (m.commitIndex > Math.max(ctx.learner.commitIndex, this.decidedFloor)) {
-      // This acceptor has seen more chosen than this leader (and may have compacted it, so it will never vote
-      // there again): learn those slots from it rather than wait for votes.
-      this.decidedFloor = m.commitIndex;
-      this.learnFrom = m.from;
-      this.learnDecided();
-    }
+    this.belowFloor.raise(m.commitIndex, m.from);
     if (!ballotEquals(m.ballot, this.ballot) && !ctx.rules.countVotesOfAnyBallot) return;
     for (const slot of m.slots) {
       const inf = this.inflight.get(slot);
@@ -366,29 +287,14 @@ export class Leadership {
     this.drainQueue();
   }
 
-  /**
-   * Phase 1 showed values accepted after the stop-sign apply has now refused:
-   * the epoch goes on through them, and any may be chosen, so they are
-   * proposed again in their slots (up to the next stop-sign among them, which
-   * may end the epoch in turn) before anything new.
-   */
+  /** Proposes again what phase 1 found beyond the stop-sign apply refused, up to the next stop-sign among it. */
   private reproposeAfterRefusedStop(stopSlot: number): void {
-    const after = this.afterStop;
-    this.afterStop = null;
-    if (after === null) return;
-    const { victory: v, quorum } = after;
-    let to = v.acceptedThrough;
-    for (let s = stopSlot + 1; s <= v.acceptedThrough; s++) {
-      const e = v.adopted.get(s);
-      if (e !== undefined && this.ctx.epochs.isStopSign(e.value)) {
-        to = s;
-        this.stopSlot = s;
-        if (s < v.acceptedThrough) this.afterStop = after;
-        break;
-      }
-    }
-    this.reproposeSlots(v, quorum, stopSlot + 1, to);
-    this.nextSlot = Math.max(this.nextSlot, to + 1);
+    const next = this.reproposal.afterRefusedStop(stopSlot);
+    if (next === null) return;
+    // Set before proposing: a value chosen at once (a cluster of one) is applied inside proposeAt.
+    if (next.stopSlot !== null) this.stopSlot = next.stopSlot;
+    this.reproposal.proposeSlots(next.victory, next.quorum, next.from, next.to);
+    this.nextSlot = Math.max(this.nextSlot, next.to + 1);
   }
 
   /**
