@@ -291,6 +291,8 @@ export interface PlantedBugs {
   readonly sharedRelayTurn?: boolean;
   /** Multi: values of a new epoch learned in the Ready that opened it go to disk before its epoch record, which drops them on replay. */
   readonly nextEpochChosenUnmarked?: boolean;
+  /** Multi: a replica recovering a lost disk ignores the rounds it sees, and campaigns after re-admission with a round it used before the loss. */
+  readonly recoveringIgnoresRounds?: boolean;
 }
 
 export interface CoreConfig {

@@ -49,7 +49,8 @@ export class Administrator<M extends PeerMessage> {
     const canAdd = world.nodes.length < world.opts.clusterSize + 3 && m.voters.length < 7;
     // A voter whose disk was damaged is replaced, as an operator runs `paxos replace`; until then no healthy voter
     // goes, so the damaged ones stay a minority of every configuration (disk-faults.ts).
-    const damaged = m.voters.filter((v) => world.diskDamaged(v));
+    // One that recovers (`paxos recover`) earns its vote back by its own re-admission instead.
+    const damaged = m.voters.filter((v) => world.diskDamaged(v) && !world.diskRecovering(v));
     if (damaged.length > 0) return m.voters.length > 1 ? this.remove(m, r.pick(damaged), canAdd) : undefined;
     if (roll < 0.4 && canAdd) return this.add();
     if (roll < 0.65 && m.voters.length > 1) return this.remove(m, r.pick(m.voters), false);

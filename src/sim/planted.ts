@@ -202,11 +202,8 @@ export const PLANTS: readonly Plant[] = [
     what: 'a replica that lost its disk and votes again as soon as it has caught up, without being re-admitted',
     bugs: { recoverWithoutReadmission: true },
     multiOnly: true,
-    shownByScenario: {
-      file: 'test/core/plants/recover-without-readmission.txt',
-      shows: 'broken agreement',
-      why: 'the simulator does not lose disks yet, so no seed starts a replica recovering',
-    },
+    // Seeds whose operator recovers a damaged replica (disk-faults.ts) start it recovering; the checker holds it to
+    // epochs opened after the loss. test/core/plants/recover-without-readmission.txt shows the second value it leads to.
   },
   {
     name: 'amnesia',
@@ -244,6 +241,12 @@ export const PLANTS: readonly Plant[] = [
     membershipChanges: true,
     onlyByRecordedSeed:
       'it needs a catch-up that crosses a stop-sign, a restart of that replica, and nobody it may ask holding the values it dropped (the one voter of its epoch): seed 1005195 at 3 replicas with disk faults split (none of 1-300 at 3 replicas shows it)',
+  },
+  {
+    name: 'recovering-ignores-rounds',
+    what: 'a replica recovering a lost disk that ignores the rounds it sees, and campaigns after its re-admission with a ballot it used before the loss',
+    bugs: { recoveringIgnoresRounds: true },
+    multiOnly: true,
   },
   {
     name: 'early-session-eviction',

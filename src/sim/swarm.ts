@@ -11,7 +11,7 @@
  */
 import { Random } from '../core/random.js';
 import type { Protocol } from '../core/types.js';
-import { DAMAGING, DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
+import { DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
 import type { FaultProfile } from './profile.js';
 
 /** The fault kinds a seed switches on or off as a whole (off: its rate is zero). */
@@ -147,8 +147,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     sessionChurnRate: protocol === 'multi' ? (f.sessionChurnRate ?? sessionChurnRate) : 0,
     reuseIdentities: f.reuseIdentities ?? false,
     membershipChanges: membership,
-    diskFaults:
-      f.diskFaults ?? (diskOn ? (membership ? diskKinds.filter((k) => !DAMAGING.includes(k)) : diskKinds) : []),
+    diskFaults: f.diskFaults ?? (diskOn ? diskKinds : []),
   };
 }
 

@@ -231,7 +231,12 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
               onLanded: (node, records) => this.onDurable(node, records),
               note: (line) => this.noteAndTrace(line),
             },
-            { seed: opts.seed, kinds: diskKinds, amnesia: opts.simBugs?.amnesia === true },
+            {
+              seed: opts.seed,
+              kinds: diskKinds,
+              amnesia: opts.simBugs?.amnesia === true,
+              recoveryPossible: opts.protocol === 'multi' && opts.proposers === undefined,
+            },
           );
   }
 
@@ -257,6 +262,11 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   /** Whether a storage fault damaged the replica's data directory (found at its next start, or not yet). */
   diskDamaged(node: NodeId): boolean {
     return this.diskFaults?.isDamaged(node) ?? false;
+  }
+
+  /** Whether the replica lost its disk and was started again to recover (it earns its vote back by re-admission). */
+  diskRecovering(node: NodeId): boolean {
+    return this.diskFaults?.recovering.has(node) ?? false;
   }
 
   get now(): number {
@@ -378,8 +388,11 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private boot(node: SimNode): boolean {
     const verdict = this.diskFaults?.onStart(node.id, node.disk, node.incarnations > 0);
     if (verdict !== undefined && !verdict.ok) {
-      this.noteAndTrace(`node-${node.id} STAYS DOWN: ${verdict.sentence}`);
-      return false;
+      if (this.diskFaults === null || !this.diskFaults.recovers) {
+        this.noteAndTrace(`node-${node.id} STAYS DOWN: ${verdict.sentence}`);
+        return false;
+      }
+      this.startRecovering(node, this.diskFaults, verdict.sentence);
     }
     node.incarnations++;
     const life = new Incarnation(node.id, node.incarnations);
@@ -443,6 +456,21 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     return true;
   }
 
+  /**
+   * The operator's `paxos recover node-N`: the damaged directory goes aside
+   * and the replica starts on a fresh one that says it is recovering (the
+   * core's `recoverLostDisk`, on every later start too, as the fresh
+   * directory's identity says). The checkers forget what it promised and
+   * accepted before, and hold it to voting only in epochs opened after the loss.
+   */
+  private startRecovering(node: SimNode, faults: DiskFaults, sentence: string): void {
+    this.noteAndTrace(`node-${node.id} RECOVERS on a fresh disk (paxos recover): ${sentence}`);
+    faults.startRecovering(node.id, node.disk);
+    faults.onStart(node.id, node.disk, false);
+    node.lostDisk = true;
+    this.checker.onDiskLost(node.id, this.checker.latestMembership().epoch);
+  }
+
   private onDurable(node: NodeId, records: readonly unknown[]): void {
     this.tracer?.durable(node, records);
     this.checker.onDurable(node, records);
@@ -469,6 +497,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       ...(this.membershipChanges ? { contacts: this.latestVoters() } : {}),
       snapshotEverySlots: this.snapshotEverySlots(),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
+      ...(node.lostDisk === true ? { recoverLostDisk: true } : {}),
       ...(this.opts.backoff === false ? { backoff: false } : {}),
       ...(this.opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: this.opts.sessionHorizonSlots } : {}),
       ...(this.opts.maxSessions !== undefined ? { maxSessions: this.opts.maxSessions } : {}),

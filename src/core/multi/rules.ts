@@ -61,6 +61,8 @@ export interface Rules {
   readonly removedStillCounted: boolean;
   /** Values of a new epoch learned in the Ready that opened it are written before its epoch record (breaks: a chosen value is never forgotten; liveness). */
   readonly nextEpochChosenUnmarked: boolean;
+  /** A recovering replica ignores the rounds it sees before re-admission (breaks: a proposer never reuses a ballot). */
+  readonly recoveringIgnoresRounds: boolean;
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
@@ -99,6 +101,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
+    recoveringIgnoresRounds: b.recoveringIgnoresRounds === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
