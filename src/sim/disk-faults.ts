@@ -82,6 +82,8 @@ export interface DiskFaultOptions {
    * recovery, and its damaged replicas stay out.
    */
   readonly recoveryPossible?: boolean;
+  /** Fixes what the seed would draw for recovery (a recorded seed whose bug needs a damaged replica kept out). */
+  readonly recover?: boolean;
 }
 
 export class DiskFaults {
@@ -107,8 +109,8 @@ export class DiskFaults {
     private readonly options: DiskFaultOptions,
   ) {
     this.random = new Random((options.seed ^ DISK_SALT) >>> 0);
-    this.recovers =
-      options.recoveryPossible === true && new Random((options.seed ^ RECOVER_SALT) >>> 0).chance(RECOVER_CHANCE);
+    const drawn = new Random((options.seed ^ RECOVER_SALT) >>> 0).chance(RECOVER_CHANCE);
+    this.recovers = options.recoveryPossible === true && (options.recover ?? drawn);
   }
 
   /**

@@ -104,6 +104,8 @@ export interface SimOptions {
   readonly swarm?: SwarmChoice;
   /** Storage faults at crashes (disk-faults.ts); by default those the swarm drew, else none. */
   readonly diskFaults?: readonly DiskFaultKind[];
+  /** Multi: whether a replica a start finds damaged is recovered (`paxos recover`) or stays out; by default drawn per seed. */
+  readonly recoverDamaged?: boolean;
 }
 
 export interface SimResult {
@@ -236,6 +238,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
               kinds: diskKinds,
               amnesia: opts.simBugs?.amnesia === true,
               recoveryPossible: opts.protocol === 'multi' && opts.proposers === undefined,
+              ...(opts.recoverDamaged !== undefined ? { recover: opts.recoverDamaged } : {}),
             },
           );
   }

@@ -23,6 +23,8 @@ interface Regression {
   readonly membershipChanges?: boolean;
   /** Storage faults fixed instead of drawn (a seed recorded before the swarm drew them keeps its schedule with none). */
   readonly diskFaults?: readonly DiskFaultKind[];
+  /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
+  readonly recoverDamaged?: boolean;
   readonly plant: string;
   readonly caught: string;
   /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
@@ -40,6 +42,7 @@ function options(r: Regression): SimOptions {
     seed: r.seed,
     ...(r.swarm ? { swarm: r.diskFaults !== undefined ? { fixed: { diskFaults: r.diskFaults } } : {} } : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
+    ...(r.recoverDamaged !== undefined ? { recoverDamaged: r.recoverDamaged } : {}),
   };
 }
 
