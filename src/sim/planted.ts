@@ -234,21 +234,6 @@ export const PLANTS: readonly Plant[] = [
       'it needs a replica removed while it holds a client command and the voter its relays alias onto gone for good (a damaged disk): default seed 5175 of 1-6000 at 3 replicas; since registered client sessions, seed 1919 with those disk faults fixed',
   },
   {
-    name: 'next-epoch-chosen-unmarked',
-    what: "a replica that writes the values of a new epoch it learned in the Ready that opened the epoch before that epoch's record, which drops them on replay",
-    bugs: { nextEpochChosenUnmarked: true },
-    multiOnly: true,
-    membershipChanges: true,
-    onlyByRecordedSeed:
-      'it needs a catch-up that crosses a stop-sign, a restart of that replica, and nobody it may ask holding the values it dropped (the one voter of its epoch): seed 1005195 at 3 replicas with disk faults split (none of 1-300 at 3 replicas shows it)',
-  },
-  {
-    name: 'recovering-ignores-rounds',
-    what: 'a replica recovering a lost disk that ignores the rounds it sees, and campaigns after its re-admission with a ballot it used before the loss',
-    bugs: { recoveringIgnoresRounds: true },
-    multiOnly: true,
-  },
-  {
     name: 'early-session-eviction',
     what: 'a session table that takes a request of an evicted session as new and applies it again (the old slot horizon)',
     bugs: { applyEvictedSessions: true },
@@ -272,6 +257,21 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     onlyByRecordedSeed:
       'it needs the most decided acceptor of a phase 1 kept out for good (a damaged disk) before it sends the slots below its commit point: seed 1340 at 5 replicas with every disk fault on (found as default seed 52202 before registered sessions moved the schedules)',
+  },
+  {
+    name: 'next-epoch-chosen-unmarked',
+    what: "a replica that writes the values of a new epoch it learned in the Ready that opened the epoch before that epoch's record, which drops them on replay",
+    bugs: { nextEpochChosenUnmarked: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a catch-up that crosses a stop-sign, a restart of that replica, and nobody it may ask holding the values it dropped (the one voter of its epoch): seed 1005195 at 3 replicas with disk faults split (none of 1-300 at 3 replicas shows it)',
+  },
+  {
+    name: 'recovering-ignores-rounds',
+    what: 'a replica recovering a lost disk that ignores the rounds it sees, and campaigns after its re-admission with a ballot it used before the loss',
+    bugs: { recoveringIgnoresRounds: true },
+    multiOnly: true,
   },
 ];
 
