@@ -293,6 +293,8 @@ export interface PlantedBugs {
   readonly nextEpochChosenUnmarked?: boolean;
   /** Multi: a replica recovering a lost disk ignores the rounds it sees, and campaigns after re-admission with a round it used before the loss. */
   readonly recoveringIgnoresRounds?: boolean;
+  /** Multi: a replica recovering a lost disk asks for re-admission under its recorded session after a restart too, numbering from 1 again. */
+  readonly recoveryReusesSession?: boolean;
 }
 
 export interface CoreConfig {

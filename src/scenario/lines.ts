@@ -5,10 +5,9 @@
  * expected trace judges both.
  */
 import { formatBallot } from '../core/ballot.js';
-import type { BasicRecord } from '../core/basic-messages.js';
 import { coreEventSentence } from '../core/describe.js';
-import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { ClientReply, Command, CoreEvent, Protocol } from '../core/types.js';
+import { describeRecord } from '../trace/records.js';
 
 /** What a node says when a client's command is answered: `replies to r1: x=7`. */
 export function describeReply(protocol: Protocol, command: Command, reply: ClientReply): string {
@@ -27,11 +26,7 @@ export function describeReply(protocol: Protocol, command: Command, reply: Clien
 }
 
 export function describeRecords(protocol: Protocol, records: readonly unknown[]): string {
-  return records
-    .map((rec) =>
-      protocol === 'basic' ? describeBasicRecord(rec as BasicRecord) : describeMultiRecord(rec as MultiRecord),
-    )
-    .join(', ');
+  return records.map((rec) => describeRecord(protocol, rec, { form: 'full' })).join(', ');
 }
 
 export function describeEvent(protocol: Protocol, e: CoreEvent): string {
@@ -67,40 +62,4 @@ export function messageKind(m: { readonly type: string }): string {
   if (m.type === 'accept' && 'entries' in m && (m.entries as unknown[]).length === 0) return 'heartbeat';
   if (m.type === 'accepted' && 'slots' in m && (m.slots as unknown[]).length === 0) return 'ack';
   return m.type;
-}
-
-function entries(list: readonly SlotValue[]): string {
-  return list.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ');
-}
-
-function describeMultiRecord(r: MultiRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept (${formatBallot(r.ballot)}) ${entries(r.entries)}`;
-    case 'chosen':
-      return `chosen ${entries(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} (voters ${r.membership.voters.join(',')}) from #${r.membership.startSlot}`;
-    case 'recovering':
-      return `recovering a lost disk (session ${r.session})`;
-    case 'readmitted':
-      return `re-admitted: votes from epoch ${r.epoch}`;
-  }
-}
-
-function describeBasicRecord(r: BasicRecord): string {
-  switch (r.t) {
-    case 'round':
-      return `round ${r.round}`;
-    case 'promise':
-      return `promise ${r.key} (${formatBallot(r.ballot)})`;
-    case 'accept':
-      return `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`;
-    case 'chosen':
-      return `chosen ${r.key}=${r.value}`;
-  }
 }

@@ -12,11 +12,11 @@ import type { PeerMessage, Replica } from '../node/replica.js';
 import type { ProtocolAdapter } from './adapter.js';
 import type { ClientOp } from './clients.js';
 import type { InvariantChecker } from './invariants.js';
+import type { SimOptions } from './options.js';
 import type { FaultProfile } from './profile.js';
 import type { SwarmSettings } from './swarm.js';
 import type { SimTracer } from './tracer.js';
 import type { Incarnation, SimDisk, SimLinks } from './twins.js';
-import type { SimOptions } from './world.js';
 
 export type SimEvent =
   | { readonly kind: 'call'; readonly fn: () => void }

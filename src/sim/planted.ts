@@ -273,6 +273,12 @@ export const PLANTS: readonly Plant[] = [
     bugs: { recoveringIgnoresRounds: true },
     multiOnly: true,
   },
+  {
+    name: 'recovery-reuses-session',
+    what: 'a replica recovering a lost disk that, restarted before its re-admission, asks again under the same session numbering from 1, so one identity names two changes',
+    bugs: { recoveryReusesSession: true },
+    multiOnly: true,
+  },
 ];
 
 /**

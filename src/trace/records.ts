@@ -1,13 +1,14 @@
 /**
- * What the trace says about a durable write: the records it made durable, in
- * a few words each (`promise 3.2`, `accept 3.2 #4..#6`, `snapshot @#12`), as
- * `TraceRecorder.persist` takes them. Kept next to the format, like the
- * message fields, so the simulator and a live replica would describe their
- * writes the same way.
+ * Durable records in words, the one place they are described: what the trace
+ * says about a write (`promise 3.2`, `accept 3.2 #4..#6`, `snapshot @#12`), as
+ * `TraceRecorder.persist` takes them, and the fuller words a scenario prints
+ * for each write (every slot's value). Kept next to the format, like the
+ * message fields, so the simulator, a live replica and both scenario runners
+ * describe their writes the same way.
  */
-import { formatBallot } from '../core/ballot.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { BasicRecord } from '../core/basic-messages.js';
-import type { MultiRecord, SlotValue } from '../core/multi/messages.js';
+import { formatLogValue, type MultiRecord, type SlotValue } from '../core/multi/messages.js';
 import type { Protocol } from '../core/types.js';
 
 /** Records shown in one persist line before the rest are counted: a batch of fifty accepts would make a label a paragraph. */
@@ -23,37 +24,59 @@ export function slotRange(slots: readonly number[]): string {
   return contiguous ? `#${first}..#${last}` : `#${first}..#${last} (${slots.length} slots)`;
 }
 
-function entrySlots(entries: readonly SlotValue[]): string {
-  return slotRange(entries.map((e) => e.slot));
+/**
+ * How much a record's words say. `compact` (the trace's persist lines): a
+ * ballot as `3.2`, slots as a range. `full` (a scenario's lines, which a
+ * reader follows write by write): a ballot as a message shows it, `(3.2)`,
+ * every slot with its value, an epoch's voters and a recovery's session.
+ */
+export interface RecordWords {
+  readonly form: 'compact' | 'full';
 }
 
-export function describeMultiRecord(r: MultiRecord): string {
+/** One durable record in a few words, of either protocol. */
+export function describeRecord(protocol: Protocol, r: unknown, o: RecordWords): string {
+  return protocol === 'multi' ? describeMultiRecord(r as MultiRecord, o) : describeBasicRecord(r as BasicRecord, o);
+}
+
+export function describeMultiRecord(r: MultiRecord, o: RecordWords): string {
+  const full = o.form === 'full';
+  const ballot = (b: Ballot) => (full ? `(${formatBallot(b)})` : formatBallot(b));
+  const slots = (entries: readonly SlotValue[]) =>
+    full
+      ? entries.map((e) => `#${e.slot} ${formatLogValue(e.value)}`).join(', ')
+      : slotRange(entries.map((e) => e.slot));
   switch (r.t) {
     case 'round':
       return `round ${r.round}`;
     case 'promise':
-      return `promise ${formatBallot(r.ballot)}`;
+      return `promise ${ballot(r.ballot)}`;
     case 'accept':
-      return `accept ${formatBallot(r.ballot)} ${entrySlots(r.entries)}`;
+      return `accept ${ballot(r.ballot)} ${slots(r.entries)}`;
     case 'chosen':
-      return `chosen ${entrySlots(r.entries)}`;
-    case 'epoch':
-      return `epoch ${r.membership.epoch} from #${r.membership.startSlot}`;
+      return `chosen ${slots(r.entries)}`;
+    case 'epoch': {
+      const voters = full ? ` (voters ${r.membership.voters.join(',')})` : '';
+      return `epoch ${r.membership.epoch}${voters} from #${r.membership.startSlot}`;
+    }
     case 'recovering':
-      return 'recovering a lost disk';
+      return full ? `recovering a lost disk (session ${r.session})` : 'recovering a lost disk';
     case 'readmitted':
-      return `re-admitted in epoch ${r.epoch}`;
+      return full ? `re-admitted: votes from epoch ${r.epoch}` : `re-admitted in epoch ${r.epoch}`;
   }
 }
 
-export function describeBasicRecord(r: BasicRecord): string {
+export function describeBasicRecord(r: BasicRecord, o: RecordWords): string {
+  const full = o.form === 'full';
   switch (r.t) {
     case 'round':
       return `round ${r.round}`;
     case 'promise':
-      return `promise ${formatBallot(r.ballot)} ${r.key}`;
+      return full ? `promise ${r.key} (${formatBallot(r.ballot)})` : `promise ${formatBallot(r.ballot)} ${r.key}`;
     case 'accept':
-      return `accept ${formatBallot(r.ballot)} ${r.key}=${r.value}`;
+      return full
+        ? `accept ${r.key} (${formatBallot(r.ballot)}, ${r.value})`
+        : `accept ${formatBallot(r.ballot)} ${r.key}=${r.value}`;
     case 'chosen':
       return `chosen ${r.key}=${r.value}`;
   }
@@ -61,11 +84,7 @@ export function describeBasicRecord(r: BasicRecord): string {
 
 /** One durable write as one short text: its records in order, the first few named and the rest counted. */
 export function describeWrite(protocol: Protocol, records: readonly unknown[]): string {
-  const describe =
-    protocol === 'multi'
-      ? (r: unknown) => describeMultiRecord(r as MultiRecord)
-      : (r: unknown) => describeBasicRecord(r as BasicRecord);
-  const shown = records.slice(0, RECORDS_SHOWN).map(describe);
+  const shown = records.slice(0, RECORDS_SHOWN).map((r) => describeRecord(protocol, r, { form: 'compact' }));
   if (records.length > RECORDS_SHOWN) shown.push(`+${records.length - RECORDS_SHOWN} more`);
   return shown.length === 0 ? 'empty write' : shown.join(', ');
 }

@@ -11,10 +11,10 @@
  * kills it after 180 s.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCheck } from '../support/cli.js';
+import { assertCaught, assertSomeCheckFails, type CheckRun, withCheckRun } from '../support/check-runs.js';
 
 interface DiskOutcome {
   node: number;
@@ -25,19 +25,25 @@ interface DiskOutcome {
   broughtBack?: string;
 }
 
-/** A run of `seconds` (10 s: one or two disk faults; a plant gets 15 s, two faults, since one fault's exposure is a matter of timing). */
-function check(args: string[], seconds = 10) {
-  return runCheck(['-n', '3', '--time', `${seconds}s`, '--clients', '4', '--keys', '3', '--nemesis', 'disk', ...args]);
+/**
+ * A run of `seconds` (10 s: one or two disk faults; a plant gets 15 s, two faults, since one fault's exposure is a
+ * matter of timing), judged, then its results folder deleted.
+ */
+function check(args: string[], seconds: number, judge: (r: CheckRun & { readonly out: string }) => void): void {
+  withCheckRun(
+    ['-n', '3', '--time', `${seconds}s`, '--clients', '4', '--keys', '3', '--nemesis', 'disk', ...args],
+    judge,
+  );
 }
 
-function cleanUp(out: string): void {
-  rmSync(out, { recursive: true, force: true });
+/** Each disk fault of the run, and whether the damaged replica started anyway. */
+function damages(r: CheckRun): [string, boolean][] {
+  return (r.results.disk as DiskOutcome[]).map((d) => [d.damage, d.started]);
 }
 
 for (const protocol of ['multi', 'basic'] as const) {
   test(`paxos check --nemesis disk: ${protocol} passes while a minority's log is cut and its data wiped`, () => {
-    const r = check(['--protocol', protocol, '--seed', '6']);
-    try {
+    check(['--protocol', protocol, '--seed', '6'], 10, (r) => {
       assert.equal(r.results.verdict, 'pass', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
       assert.equal(r.code, 0);
       const disk = r.results.disk as DiskOutcome[];
@@ -66,53 +72,33 @@ for (const protocol of ['multi', 'basic'] as const) {
       );
       assert.match(readFileSync(join(r.out, 'timeline.html'), 'utf8'), /refused answers never chosen/);
       assert.ok(existsSync(join(r.out, 'cluster', 'data')), "the check's cluster home is left for inspection");
-    } finally {
-      cleanUp(r.out);
-    }
+    });
   });
 }
 
 test('paxos check --nemesis disk catches planted amnesia (a wiped or damaged replica trusted)', () => {
-  const r = check(['--protocol', 'multi', '--seed', '1', '--plant', 'amnesia'], 15);
-  try {
-    assert.equal(r.results.verdict, 'fail', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
-    assert.equal(r.code, 1);
-    const disk = r.results.disk as DiskOutcome[];
+  check(['--protocol', 'multi', '--seed', '1', '--plant', 'amnesia'], 15, (r) => {
+    assertCaught(r);
     assert.deepEqual(
-      disk.map((d) => [d.damage, d.started]),
+      damages(r),
       [
         ['wipe', true],
         ['corrupt', true],
       ],
       'with the plant, a wiped replica and one with a flipped bit both start',
     );
-    const checks = r.results.checks as Record<string, { ok: boolean | 'unknown' }>;
-    assert.ok(
-      Object.values(checks).some((c) => c.ok === false),
-      `some check fails: ${JSON.stringify(checks)}`,
-    );
-  } finally {
-    cleanUp(r.out);
-  }
+    assertSomeCheckFails(r);
+  });
 });
 
 test('paxos check --nemesis disk catches planted ack-before-fsync (a crash loses acknowledged votes)', () => {
-  const r = check(['--protocol', 'multi', '--seed', '18', '--plant', 'ack-before-fsync']);
-  try {
-    assert.equal(r.results.verdict, 'fail', `${JSON.stringify(r.results.checks)}\n${r.stderr}`);
-    assert.equal(r.code, 1);
-    const disk = r.results.disk as DiskOutcome[];
+  check(['--protocol', 'multi', '--seed', '18', '--plant', 'ack-before-fsync'], 10, (r) => {
+    assertCaught(r);
     assert.deepEqual(
-      disk.map((d) => [d.damage, d.started]),
+      damages(r),
       [['crash', true]],
       'seed 18 crashes a replica and damages nothing: only what the lying cache held is lost',
     );
-    const checks = r.results.checks as Record<string, { ok: boolean | 'unknown' }>;
-    assert.ok(
-      Object.values(checks).some((c) => c.ok === false),
-      `some check fails: ${JSON.stringify(checks)}`,
-    );
-  } finally {
-    cleanUp(r.out);
-  }
+    assertSomeCheckFails(r);
+  });
 });

@@ -18,267 +18,46 @@
  * the replicas with a planted bug (stale local reads) and `paxos check
  * --cluster` must fail.
  *
- * Rules kept: every process that dials 10.200.0.x runs inside a namespace
- * (`ip netns exec`); nothing in the root namespace sends to them. Every
- * namespace, veth and /etc/netns/NAME directory is deleted by name at the end,
- * also on failure, and leftovers of the same names are deleted first. Loops
- * are bounded, and every process started is stopped by its pid.
+ * The namespaces, the replicas' start and the clean-up are in
+ * test/support/netns.ts, which keeps the rules: nothing in the root namespace
+ * dials 10.200.0.x, everything is deleted by name (also on failure), loops are
+ * bounded and every process is stopped by its pid.
  *
  * Runs only as root with `ip netns`; skipped, saying why, elsewhere.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { bin } from '../support/cli.js';
-
-const BRIDGE_NS = 'pxt-br';
-const BRIDGE = 'pxtbr0';
-const NODES = [1, 2, 3] as const;
-const nodeNs = (id: number) => `pxt-n${id}`;
-const CLIENT_NS = 'pxt-c';
-const nodeIp = (id: number) => `10.200.0.${10 + id}`;
-const CLIENT_IP = '10.200.0.100';
-/** The names a StatefulSet's headless Service gives its pods (paxos-0 is node-1), as the manifest's cluster file uses them. */
-const nodeName = (id: number) => `paxos-${id - 1}.paxos`;
-const PORT = 7001;
-/** One veth per namespace: `pxtvNb` in the bridge namespace, `pxtvNn` in the namespace (N: 1..4 nodes, 9 the client). */
-/** A fourth host, for the replica `paxos replace --cluster` votes in. */
-const SPARE = 4;
-const ENDPOINTS = [
-  ...[...NODES, SPARE].map((id) => ({ ns: nodeNs(id), ip: nodeIp(id), n: id })),
-  { ns: CLIENT_NS, ip: CLIENT_IP, n: 9 },
-];
-const ALL_NS = [...ENDPOINTS.map((e) => e.ns), BRIDGE_NS];
-const CLIENT = join(import.meta.dirname, '..', 'support', 'netns-client.js');
-
-function skipReason(): string | false {
-  if (process.platform !== 'linux') return 'network namespaces are Linux only';
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
-  const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) return '`ip netns` is not available';
-  return false;
-}
-
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-
-function quietly(...args: string[]): void {
-  spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-}
-
-/** Everything this test creates, deleted by name; safe to run when none of it exists. */
-function cleanUp(): void {
-  for (const e of ENDPOINTS) {
-    quietly('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'del', `pxtv${e.n}b`);
-    // Only if a failed run left one in the root namespace; a name of ours, deleted by name.
-    if (spawnSync('ip', ['link', 'show', `pxtv${e.n}b`]).status === 0) quietly('link', 'del', `pxtv${e.n}b`);
-    if (spawnSync('ip', ['link', 'show', `pxtv${e.n}n`]).status === 0) quietly('link', 'del', `pxtv${e.n}n`);
-  }
-  for (const ns of ALL_NS) {
-    killPidsIn(ns);
-    quietly('netns', 'del', ns);
-    rmSync(join('/etc/netns', ns), { recursive: true, force: true });
-  }
-}
-
-/** Processes still inside one of our namespaces are ones this test started; each is killed by its pid. */
-function killPidsIn(ns: string): void {
-  const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
-  if (r.status !== 0) return;
-  for (const pid of r.stdout
-    .split('\n')
-    .map((x) => Number(x.trim()))
-    .filter((x) => Number.isInteger(x) && x > 1)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-}
-
-function buildNetwork(): void {
-  for (const ns of ALL_NS) ip('netns', 'add', ns);
-  ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'add', BRIDGE, 'type', 'bridge');
-  ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', BRIDGE, 'up');
-  const hosts = [
-    '127.0.0.1 localhost',
-    ...[...NODES, SPARE].map((id) => `${nodeIp(id)} ${nodeName(id)}`),
-    `${CLIENT_IP} pxt-client`,
-    '',
-  ].join('\n');
-  for (const e of ENDPOINTS) {
-    // Created inside the bridge namespace with its other end straight in the endpoint's: no interface ever sits in the root namespace.
-    ip(
-      'netns',
-      'exec',
-      BRIDGE_NS,
-      'ip',
-      'link',
-      'add',
-      `pxtv${e.n}b`,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `pxtv${e.n}n`,
-      'netns',
-      e.ns,
-    );
-    ip('netns', 'exec', BRIDGE_NS, 'ip', 'link', 'set', `pxtv${e.n}b`, 'master', BRIDGE, 'up');
-    ip('netns', 'exec', e.ns, 'ip', 'addr', 'add', `${e.ip}/24`, 'dev', `pxtv${e.n}n`);
-    ip('netns', 'exec', e.ns, 'ip', 'link', 'set', `pxtv${e.n}n`, 'up');
-    ip('netns', 'exec', e.ns, 'ip', 'link', 'set', 'lo', 'up');
-    mkdirSync(join('/etc/netns', e.ns), { recursive: true });
-    writeFileSync(join('/etc/netns', e.ns, 'hosts'), hosts);
-  }
-}
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly logFile: string;
-  readonly exited: Promise<number | null>;
-}
-
-const started = new Set<ChildProcess>();
-
-/** `pid1`: the replica runs as pid 1 of a pid namespace of its own, as in a container; SIGKILLing its parent kills it too. */
-function startIn(
-  ns: string,
-  args: readonly string[],
-  logFile: string,
-  pid1 = false,
-  env: readonly string[] = [],
-): Started {
-  const fd = openSync(logFile, 'a');
-  const prefix = [
-    ...(pid1 ? ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] : []),
-    ...(env.length > 0 ? ['env', ...env] : []),
-  ];
-  const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, bin, ...args], {
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  started.add(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      started.delete(child);
-      resolve(code);
-    }),
-  );
-  return { child, logFile, exited };
-}
-
-async function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  s.child.kill(signal);
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 5000);
-  await s.exited;
-  clearTimeout(timer);
-}
-
-interface Reply {
-  readonly ok?: boolean;
-  readonly value?: string;
-  readonly unreachable?: string;
-  readonly status?: { readonly view?: { readonly leader?: number | null; readonly role?: string } };
-  readonly [k: string]: unknown;
-}
-
-/** A control request from the client namespace. */
-function fromClient(host: string, tokenFile: string, op: string, ...rest: string[]): Reply {
-  const r = spawnSync(
-    'ip',
-    ['netns', 'exec', CLIENT_NS, process.execPath, CLIENT, host, String(PORT), tokenFile, op, ...rest],
-    { encoding: 'utf8', timeout: 15_000 },
-  );
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Reply;
-  } catch {
-    return { unreachable: `no answer (${r.stderr.trim().slice(0, 200)})` };
-  }
-}
-
-/** Retries until `ok` holds, at most `limitMs`; returns the elapsed milliseconds, or fails with the last reply. */
-async function until(what: string, limitMs: number, attempt: () => Reply, ok: (r: Reply) => boolean): Promise<number> {
-  const start = Date.now();
-  let last: Reply = {};
-  while (Date.now() - start < limitMs) {
-    last = attempt();
-    if (ok(last)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`${what} did not happen within ${limitMs} ms; last reply ${JSON.stringify(last).slice(0, 400)}`);
-}
-
-/** A replica's command line: members from --peers, or from a cluster file when `clusterFile` is given. */
-function replicaArgs(
-  id: number,
-  o: {
-    readonly cluster: string;
-    readonly dir: string;
-    readonly data: string;
-    readonly byName: boolean;
-    readonly initial?: string;
-    readonly clusterFile?: string;
-  },
-): string[] {
-  const address = (n: number) => `${o.byName ? nodeName(n) : nodeIp(n)}:${PORT}`;
-  return [
-    'replica',
-    '--id',
-    String(id),
-    '--listen',
-    o.byName ? `0.0.0.0:${PORT}` : `${nodeIp(id)}:${PORT}`,
-    ...(o.byName ? ['--advertise', address(id)] : []),
-    ...(o.clusterFile !== undefined
-      ? ['--cluster-file', o.clusterFile]
-      : [
-          '--peers',
-          NODES.map((n) => `${n}=${address(n)}`).join(','),
-          '--cluster-id',
-          o.cluster,
-          '--token-file',
-          join(o.dir, 'token'),
-        ]),
-    '--data',
-    o.data,
-    '--initial-state',
-    o.initial ?? 'new',
-  ];
-}
-
-/** The replica's command line in the StatefulSet of templates/deploy/kubernetes.yaml (its `args:` line, a JSON list). */
-function manifestArgs(): string[] {
-  const text = readFileSync(join(dirname(bin), '..', 'templates', 'deploy', 'kubernetes.yaml'), 'utf8');
-  const line = /^\s*args:\s*(\[.*\])\s*$/m.exec(text);
-  assert.ok(line !== null, 'the StatefulSet has an args: [...] line');
-  return JSON.parse(line[1]) as string[];
-}
-
-/** The HTTP status of a plain GET, from the client namespace. */
-function httpStatusFromClient(url: string): string {
-  const script = `fetch(${JSON.stringify(url)}).then((r) => process.stdout.write(String(r.status)), (e) => process.stdout.write('error ' + e.message))`;
-  return spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', script], {
-    encoding: 'utf8',
-    timeout: 15_000,
-  }).stdout.trim();
-}
-
-/** `paxos ARGS` run in the client namespace; its exit code and stdout. */
-function paxosFromClient(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, bin, ...args], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { assertStaleReadsCaught, checkRunOf, STALE_READS_RUN } from '../support/check-runs.js';
+import {
+  buildNetwork,
+  freshFolder,
+  fromClient,
+  httpStatusFromClient,
+  ip,
+  manifestArgs,
+  NODES,
+  nodeIp,
+  nodeName,
+  nodeNs,
+  PORT,
+  paxosFromClient,
+  paxosFromClientAsync,
+  podArgs,
+  podEnv,
+  replicaArgs,
+  SPARE,
+  type Supervised,
+  skipReason,
+  startIn,
+  stop,
+  supervisedPod,
+  tearDown,
+  until,
+  writeClusterFile,
+  writeToken,
+} from '../support/netns.js';
 
 const reason = skipReason();
 
@@ -286,10 +65,8 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
   skip: reason,
   timeout: 240_000,
 }, async () => {
-  cleanUp();
-  const dir = mkdtempSync(join(tmpdir(), 'pxt-hosts-'));
-  writeFileSync(join(dir, 'token'), 'pxt-netns-secret\n', { mode: 0o600 });
-  const token = join(dir, 'token');
+  const dir = freshFolder('pxt-hosts-');
+  const token = writeToken(dir, 'token', 'pxt-netns-secret');
   const figures: Record<string, number> = {};
   try {
     buildNetwork();
@@ -313,25 +90,14 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
 
     // By name: bound to 0.0.0.0, advertised and dialled by the names in /etc/netns/NAME/hosts.
     const data = (id: number) => join(dir, `dns-${id}`);
-    const clusterFile = join(dir, 'cluster.json');
-    writeFileSync(
-      clusterFile,
-      JSON.stringify({
-        clusterId: 'pxt-dns',
-        tokenFile: 'token',
-        members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
-      }),
-    );
+    const clusterFile = writeClusterFile(dir, { clusterId: 'pxt-dns', tokenFile: 'token' });
     // The StatefulSet's exact command line, its paths pointed at this test's files; the pod name comes in HOSTNAME, as in a pod.
     const fromManifest = manifestArgs();
     assert.ok(fromManifest.includes('--id-from-ordinal') && fromManifest.includes('0.0.0.0:7001'));
-    const args = (id: number) =>
-      fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
-    const podEnv = (id: number, initial = 'new') => [`HOSTNAME=paxos-${id - 1}`, `PAXOS_INITIAL_STATE=${initial}`];
     const startPod = (id: number, logFile: string, o: { initial?: string; pid1?: boolean; data?: string } = {}) =>
       startIn(
         nodeNs(id),
-        args(id).map((a) => (a === data(id) && o.data !== undefined ? o.data : a)),
+        podArgs({ clusterFile, data: o.data ?? data(id) }),
         logFile,
         o.pid1 === true,
         podEnv(id, o.initial),
@@ -473,109 +239,34 @@ test('replicas in separate network namespaces form a cluster from flags alone, b
     for (const s of replicas.values()) await stop(s);
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
   } finally {
-    for (const child of started) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    cleanUp();
-    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    await tearDown(dir);
   }
 });
-
-/** A command run without blocking this process's event loop; its exit code and output. */
-function runAsync(
-  args: readonly string[],
-  timeoutMs: number,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    started.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      started.delete(child);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-/**
- * A replica under a supervisor, as a StatefulSet or systemd keeps one: when
- * it exits on its own (the admin API's crash), it is started again from the
- * same command line, with `existing` data, a bounded number of times.
- */
-class Supervised {
-  private current: Started;
-  private stopping = false;
-  restarts = 0;
-
-  constructor(private readonly start: (initial: string) => Started) {
-    this.current = this.watch(start('new'));
-  }
-
-  private watch(s: Started): Started {
-    void s.exited.then(() => {
-      if (this.stopping || this.restarts >= 20) return;
-      this.restarts++;
-      setTimeout(() => {
-        if (!this.stopping) this.current = this.watch(this.start('existing'));
-      }, 200);
-    });
-    return s;
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await stop(this.current);
-  }
-}
 
 test('across namespaces, the admin API partitions and heals by its TTL, a client token cannot, paxos check --cluster passes with crash, freeze and partition, and replace --cluster votes in a fourth host', {
   skip: reason,
   timeout: 300_000,
 }, async () => {
-  cleanUp();
-  const dir = mkdtempSync(join(tmpdir(), 'pxt-admin-'));
-  const tokens = { peer: join(dir, 'peer'), admin: join(dir, 'admin'), client: join(dir, 'client') };
-  for (const [name, file] of Object.entries(tokens)) writeFileSync(file, `pxt-${name}-secret\n`, { mode: 0o600 });
-  const clusterFile = join(dir, 'cluster.json');
-  writeFileSync(
-    clusterFile,
-    JSON.stringify({
-      clusterId: 'pxt-admin',
-      tokens: { peer: 'peer', admin: 'admin', client: 'client' },
-      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
-    }),
-  );
+  const dir = freshFolder('pxt-admin-');
+  const tokens = {
+    peer: writeToken(dir, 'peer', 'pxt-peer-secret'),
+    admin: writeToken(dir, 'admin', 'pxt-admin-secret'),
+    client: writeToken(dir, 'client', 'pxt-client-secret'),
+  };
+  const clusterFile = writeClusterFile(dir, {
+    clusterId: 'pxt-admin',
+    tokens: { peer: 'peer', admin: 'admin', client: 'client' },
+  });
   const figures: Record<string, unknown> = {};
   const replicas: Supervised[] = [];
   try {
     buildNetwork();
     // The StatefulSet's command line again, under a supervisor that restarts a crashed replica.
-    const fromManifest = manifestArgs();
     const data = (id: number) => join(dir, `data-${id}`);
-    const args = (id: number) =>
-      fromManifest.map((a) => (a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? data(id) : a));
     const formStart = Date.now();
     for (const id of NODES)
       replicas.push(
-        new Supervised((initial) =>
-          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
-            `HOSTNAME=paxos-${id - 1}`,
-            `PAXOS_INITIAL_STATE=${initial}`,
-          ]),
-        ),
+        supervisedPod(id, { args: podArgs({ clusterFile, data: data(id) }), logFile: join(dir, `node-${id}.log`) }),
       );
     figures.formMs = await until(
       'a value chosen with the client token',
@@ -630,29 +321,26 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     // paxos check --cluster, from the client namespace: crash (the supervisor restarts), freeze, partition.
     const out = join(dir, 'check');
     // Not spawnSync: the supervisors live in this process and must restart what the check crashes meanwhile.
-    const check = await runAsync(
-      [
-        'netns',
-        'exec',
-        CLIENT_NS,
-        process.execPath,
-        bin,
-        'check',
-        '--cluster',
-        clusterFile,
-        '--time',
-        '25s',
-        '--nemesis',
-        'kill,pause,partition',
-        '--seed',
-        '13',
-        '--out',
-        out,
-        '--json',
-      ],
-      180_000,
+    const check = checkRunOf(
+      await paxosFromClientAsync(
+        [
+          'check',
+          '--cluster',
+          clusterFile,
+          '--time',
+          '25s',
+          '--nemesis',
+          'kill,pause,partition',
+          '--seed',
+          '13',
+          '--out',
+          out,
+          '--json',
+        ],
+        180_000,
+      ),
     );
-    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+    const results = check.results as {
       verdict?: string;
       operations?: unknown;
       availability?: { overall?: number; byFault?: unknown };
@@ -666,7 +354,7 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
       faults: results.schedule?.map((f) => f.description),
       restarts: replicas.map((r) => r.restarts),
     };
-    assert.equal(check.status, 0, `paxos check --cluster: ${check.stderr.slice(-2000)}`);
+    assert.equal(check.code, 0, `paxos check --cluster: ${check.stderr.slice(-2000)}`);
     assert.equal(results.verdict, 'pass');
     // Seed 13's schedule (pure data) kills the leader and node-2, partitions node-3 and pauses the leader.
     for (const kind of ['kill', 'pause', 'partition'])
@@ -685,16 +373,11 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     const file = JSON.parse(readFileSync(clusterFile, 'utf8')) as { members: object[] };
     file.members.push({ id: SPARE, address: `${nodeName(SPARE)}:${PORT}`, joined: true });
     writeFileSync(grown, JSON.stringify(file));
-    const spareArgs = fromManifest.map((a) =>
-      a === '/etc/paxos/cluster.json' ? grown : a === '/data' ? data(SPARE) : a,
-    );
     replicas.push(
-      new Supervised((initial) =>
-        startIn(nodeNs(SPARE), spareArgs, join(dir, `node-${SPARE}.log`), false, [
-          `HOSTNAME=paxos-${SPARE - 1}`,
-          `PAXOS_INITIAL_STATE=${initial}`,
-        ]),
-      ),
+      supervisedPod(SPARE, {
+        args: podArgs({ clusterFile: grown, data: data(SPARE) }),
+        logFile: join(dir, `node-${SPARE}.log`),
+      }),
     );
     await until(
       'node-4 answering as a learner',
@@ -703,21 +386,8 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
       (r) => r.status !== undefined,
     );
     const replaceAt = Date.now();
-    const replaced = await runAsync(
-      [
-        'netns',
-        'exec',
-        CLIENT_NS,
-        process.execPath,
-        bin,
-        'replace',
-        'node-1',
-        '--cluster',
-        grown,
-        '--existing',
-        'node-4',
-        '--json',
-      ],
+    const replaced = await paxosFromClientAsync(
+      ['replace', 'node-1', '--cluster', grown, '--existing', 'node-4', '--json'],
       120_000,
     );
     assert.equal(replaced.status, 0, `paxos replace --cluster: ${replaced.stdout} ${replaced.stderr}`);
@@ -736,16 +406,7 @@ test('across namespaces, the admin API partitions and heals by its TTL, a client
     for (const r of replicas) await r.stop();
     process.stdout.write(`# figures: ${JSON.stringify(figures)}\n`);
   } finally {
-    for (const r of replicas) await r.stop().catch(() => undefined);
-    for (const child of started) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    cleanUp();
-    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    await tearDown(dir, replicas);
   }
 });
 
@@ -753,90 +414,37 @@ test('paxos check --cluster fails on replicas across namespaces that run a plant
   skip: reason,
   timeout: 240_000,
 }, async () => {
-  cleanUp();
-  const dir = mkdtempSync(join(tmpdir(), 'pxt-plant-'));
-  writeFileSync(join(dir, 'token'), 'pxt-plant-secret\n', { mode: 0o600 });
-  const clusterFile = join(dir, 'cluster.json');
-  writeFileSync(
-    clusterFile,
-    JSON.stringify({
-      clusterId: 'pxt-plant',
-      tokenFile: 'token',
-      members: NODES.map((id) => ({ id, address: `${nodeName(id)}:${PORT}` })),
-    }),
-  );
+  const dir = freshFolder('pxt-plant-');
+  const token = writeToken(dir, 'token', 'pxt-plant-secret');
+  const clusterFile = writeClusterFile(dir, { clusterId: 'pxt-plant', tokenFile: 'token' });
   const replicas: Supervised[] = [];
   try {
     buildNetwork();
-    const fromManifest = manifestArgs();
-    const args = (id: number) =>
-      fromManifest.map((a) =>
-        a === '/etc/paxos/cluster.json' ? clusterFile : a === '/data' ? join(dir, `data-${id}`) : a,
-      );
     // The bug is the replicas' (PAXOS_PLANT, as `paxos check --plant` sets it in lab mode); the check only drives them.
     for (const id of NODES)
       replicas.push(
-        new Supervised((initial) =>
-          startIn(nodeNs(id), args(id), join(dir, `node-${id}.log`), false, [
-            `HOSTNAME=paxos-${id - 1}`,
-            `PAXOS_INITIAL_STATE=${initial}`,
-            'PAXOS_PLANT=stale-reads',
-          ]),
-        ),
+        supervisedPod(id, {
+          args: podArgs({ clusterFile, data: join(dir, `data-${id}`) }),
+          logFile: join(dir, `node-${id}.log`),
+          env: ['PAXOS_PLANT=stale-reads'],
+        }),
       );
     await until(
       'a value chosen by the planted cluster',
       30_000,
-      () => fromClient(nodeName(1), join(dir, 'token'), 'propose', 'a', '1'),
+      () => fromClient(nodeName(1), token, 'propose', 'a', '1'),
       (r) => r.ok === true,
     );
-    // The lab-mode plant test's settings (check-plant.test.ts), against replicas this check neither started nor stops.
-    const check = await runAsync(
-      [
-        'netns',
-        'exec',
-        CLIENT_NS,
-        process.execPath,
-        bin,
-        'check',
-        '--cluster',
-        clusterFile,
-        '--time',
-        '15s',
-        '--clients',
-        '6',
-        '--keys',
-        '2',
-        '--nemesis',
-        'partition,leader',
-        '--seed',
-        '5',
-        '--out',
-        join(dir, 'check'),
-        '--json',
-      ],
-      180_000,
+    // The lab-mode plant run (check-plant.test.ts), against replicas this check neither started nor stops.
+    const check = checkRunOf(
+      await paxosFromClientAsync(
+        ['check', '--cluster', clusterFile, ...STALE_READS_RUN, '--out', join(dir, 'check'), '--json'],
+        180_000,
+      ),
     );
-    const results = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
-      verdict?: string;
-      checks?: { linearizable?: { ok?: unknown; violatingKeys?: string[] } };
-    };
-    assert.equal(results.verdict, 'fail', check.stderr.slice(-2000));
-    assert.equal(check.status, 1);
-    assert.equal(results.checks?.linearizable?.ok, false);
-    process.stdout.write(
-      `# figures: ${JSON.stringify({ plantedVerdict: results.verdict, violatingKeys: results.checks?.linearizable?.violatingKeys })}\n`,
-    );
+    const violatingKeys = assertStaleReadsCaught(check);
+    process.stdout.write(`# figures: ${JSON.stringify({ plantedVerdict: check.results.verdict, violatingKeys })}\n`);
   } finally {
-    for (const r of replicas) await r.stop().catch(() => undefined);
-    for (const child of started) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    cleanUp();
-    if (process.env.PXT_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    await tearDown(dir, replicas);
   }
 });

@@ -25,20 +25,8 @@ export class Acceptor {
     for (const slot of this.accepted.keys()) this.lastAcceptedSlot = Math.max(this.lastAcceptedSlot, slot);
   }
 
-  /**
-   * A replica that lost its disk lost the rounds it campaigned with too, and
-   * answers nothing until re-admitted; the rounds it sees meanwhile (every
-   * leader's heartbeats, every candidate's prepares) are what keep its first
-   * campaign after re-admission above the ballots it used before the loss,
-   * which those leaders and candidates had to outbid (a proposer never reuses a ballot).
-   */
-  private noteRoundWhileRecovering(b: Ballot): void {
-    if (this.ctx.recovery.recovering && !this.ctx.rules.recoveringIgnoresRounds) this.ctx.noteRound(b);
-  }
-
   onPrepare(m: PrepareMsg): void {
     const { ctx } = this;
-    this.noteRoundWhileRecovering(m.ballot);
     if (!ctx.epochs.answers(m)) return;
     if (ctx.hasLiveLeaderOtherThan(m.from)) return;
     if (!ballotAtLeast(m.ballot, this.promised)) return this.reject(m, m.epoch);
@@ -86,7 +74,6 @@ export class Acceptor {
 
   onAccept(m: AcceptMsg): void {
     const { ctx } = this;
-    this.noteRoundWhileRecovering(m.ballot);
     if (!ctx.epochs.answers(m)) return;
     if (!ballotAtLeast(m.ballot, this.promised) && !ctx.rules.acceptBelowPromised) return this.reject(m, m.epoch);
     ctx.noteRound(m.ballot);

@@ -63,6 +63,8 @@ export interface Rules {
   readonly nextEpochChosenUnmarked: boolean;
   /** A recovering replica ignores the rounds it sees before re-admission (breaks: a proposer never reuses a ballot). */
   readonly recoveringIgnoresRounds: boolean;
+  /** A recovering replica asks for re-admission under its recorded session in every incarnation (breaks: an identity names one command). */
+  readonly recoveryReusesSession: boolean;
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
@@ -102,6 +104,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
     recoveringIgnoresRounds: b.recoveringIgnoresRounds === true,
+    recoveryReusesSession: b.recoveryReusesSession === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
