@@ -72,11 +72,6 @@ export class SimDisks<M extends PeerMessage> {
     return this.faults?.isDamaged(node) ?? false;
   }
 
-  /** Whether the replica lost its disk and was started again to recover. */
-  isRecovering(node: NodeId): boolean {
-    return this.faults?.recovering.has(node) ?? false;
-  }
-
   /**
    * A start's checks of the data directory: the sentence that keeps the
    * replica down, or null when it may start. In the seeds whose operator

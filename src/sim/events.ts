@@ -84,7 +84,7 @@ export interface World<M extends PeerMessage> {
   /** A storage fault damaged the replica's data directory (found at its next start, or not yet). */
   diskDamaged(node: NodeId): boolean;
   /** Whether the replica lost its disk and was started again to recover: it comes back by re-admission, not replacement. */
-  diskRecovering(node: NodeId): boolean;
+  diskRecovery(node: NodeId): 'none' | 'recovering' | 'readmitted';
 }
 
 export function describeCommand(c: Command): string {
