@@ -11,6 +11,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_NODE_ID } from '../core/membership.js';
+import { must } from '../core/must.js';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
 import { openFileStorage, PREALLOCATE_MAX_BYTES } from '../storage/file-storage.js';
@@ -317,7 +318,8 @@ export async function main(given?: ReplicaArgs): Promise<void> {
       const control = (req: unknown) =>
         handleControl(
           {
-            replica: replica!,
+            // Set right after the transport, in the same turn: no connection is served before.
+            replica: must(replica, 'the replica exists before a control request is served'),
             setFaults: (rules) => transport.setFaults(rules),
             setPeers: (peers) => transport.setPeers(peers),
             push: (event) => conn.push(event),

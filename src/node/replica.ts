@@ -122,7 +122,8 @@ export class Replica {
   private inbox: Input<PeerMessage>[] = [];
   private queuedRequests = 0;
   private drainScheduled = false;
-  private readonly unreleased: Unreleased[] = [];
+  /** Readies not yet released, oldest first; a released one's slot is cleared until the queue empties. */
+  private readonly unreleased: (Unreleased | undefined)[] = [];
   private unreleasedHead = 0;
   private failed: Error | null = null;
   private stopped = false;
@@ -369,11 +370,14 @@ export class Replica {
 
   /** Releases, oldest first, every Ready whose records are on disk; a Ready behind an unfinished write waits. */
   private releaseDurable(): void {
-    while (this.unreleasedHead < this.unreleased.length && this.unreleased[this.unreleasedHead]!.durable) {
-      const { ready, view } = this.unreleased[this.unreleasedHead]!;
-      this.unreleased[this.unreleasedHead++] = undefined as unknown as Unreleased;
-      this.durableView = view;
-      this.release(ready);
+    for (
+      let next = this.unreleased[this.unreleasedHead];
+      next?.durable === true;
+      next = this.unreleased[this.unreleasedHead]
+    ) {
+      this.unreleased[this.unreleasedHead++] = undefined;
+      this.durableView = next.view;
+      this.release(next.ready);
     }
     if (this.unreleasedHead === this.unreleased.length) {
       this.unreleased.length = 0;
@@ -510,7 +514,8 @@ export class Replica {
     if (this.opts.protocol !== 'basic') return;
     this.recentKeys.delete(key);
     this.recentKeys.set(key, true);
-    if (this.recentKeys.size > KEYS_SHOWN) this.recentKeys.delete(this.recentKeys.keys().next().value!);
+    const [oldest] = this.recentKeys.keys();
+    if (this.recentKeys.size > KEYS_SHOWN && oldest !== undefined) this.recentKeys.delete(oldest);
   }
 
   private basicKeys(): BasicKeyState[] {
@@ -550,17 +555,19 @@ export class Replica {
       };
     }
     const chosen = (this.core as unknown as MultiPaxos).inspect().chosen;
-    const slots = [...chosen.keys()]
-      .filter((slot) => slot >= fromSlot)
-      .sort((a, b) => a - b)
+    const page = [...chosen]
+      .filter(([slot]) => slot >= fromSlot)
+      .sort(([a], [b]) => a - b)
       .slice(0, limit);
-    const entries = slots.map((slot): [string, string, string] => {
-      const v = chosen.get(slot)!.value;
-      return [String(slot), valueId(v), formatLogValue(v)];
-    });
+    const entries = page.map(([slot, { value }]): [string, string, string] => [
+      String(slot),
+      valueId(value),
+      formatLogValue(value),
+    ]);
+    const last = page.at(-1);
     // Slots up to compactedThrough are in the replica's snapshot, not its log: a reader must not take them for missing.
     const compactedThrough = (this.core as unknown as MultiPaxos).inspect().compactedThrough;
-    return { entries, next: slots.length === limit ? slots[slots.length - 1]! + 1 : null, compactedThrough };
+    return { entries, next: page.length === limit && last !== undefined ? last[0] + 1 : null, compactedThrough };
   }
 
   promisedBallot(): Ballot {

@@ -19,6 +19,7 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import { describeMessage } from '../core/describe.js';
+import { must } from '../core/must.js';
 import type { Protocol } from '../core/types.js';
 import { messageFields } from '../trace/messages.js';
 import { type Clock, systemClock } from './clock.js';
@@ -178,7 +179,7 @@ export class HoldingLinks implements PeerLinks {
     if (ids === 'all') return { picked: [...this.held.values()], missing: [] };
     const missing = ids.filter((id) => !this.held.has(id));
     if (missing.length > 0) return { picked: [], missing };
-    return { picked: [...new Set(ids)].map((id) => this.held.get(id)!), missing };
+    return { picked: [...new Set(ids)].map((id) => must(this.held.get(id), 'no id is missing')), missing };
   }
 
   /** As pick, and no longer held. */

@@ -2,8 +2,9 @@
  * What the parts of one simulated schedule share: the events in its queue,
  * its replicas, and the world each part sees (its clock, its queue, its
  * failure trace and its checkers). The world (`world.ts`) runs the event loop
- * and the replicas; the network (`network.ts`), chaos (`chaos.ts`), the
- * administrator (`administrator.ts`) and the clients (`clients.ts`) each draw
+ * and wires the parts; the replicas' lives (`replicas.ts`), the network
+ * (`network.ts`), chaos (`chaos.ts`), the administrator (`administrator.ts`),
+ * the clients (`clients.ts`) and the storage faults (`disks.ts`) each draw
  * from their own random stream, handed to them by the world, so a seed
  * replays the same schedule draw for draw.
  */
