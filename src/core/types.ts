@@ -295,6 +295,8 @@ export interface PlantedBugs {
   readonly recoveringIgnoresRounds?: boolean;
   /** Multi: a replica recovering a lost disk asks for re-admission under its recorded session after a restart too, numbering from 1 again. */
   readonly recoveryReusesSession?: boolean;
+  /** Multi: a recovering replica whose re-admission reaches it inside a snapshot stays recovering and asks again. */
+  readonly readmissionMissedInSnapshot?: boolean;
 }
 
 export interface CoreConfig {

@@ -279,6 +279,12 @@ export const PLANTS: readonly Plant[] = [
     bugs: { recoveryReusesSession: true },
     multiOnly: true,
   },
+  {
+    name: 'readmission-missed-in-snapshot',
+    what: 'a replica recovering a lost disk that learns its re-admission inside a snapshot, stays recovering and asks again, each ask opening one more epoch',
+    bugs: { readmissionMissedInSnapshot: true },
+    multiOnly: true,
+  },
 ];
 
 /**

@@ -281,6 +281,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.leadership()?.stepDownIfSnapshotCoversOwnVotes(s.slot);
     if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
+    this.recovery.onSnapshotRestored(this.epochs.membership, this.machine.sessions.entries().applied);
     this.compactThrough(s.slot);
     this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
   }

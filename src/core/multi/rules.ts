@@ -65,6 +65,8 @@ export interface Rules {
   readonly recoveringIgnoresRounds: boolean;
   /** A recovering replica asks for re-admission under its recorded session in every incarnation (breaks: an identity names one command). */
   readonly recoveryReusesSession: boolean;
+  /** A recovering replica that learns its re-admission inside a snapshot does not see it (breaks: liveness). */
+  readonly readmissionMissedInSnapshot: boolean;
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
@@ -105,6 +107,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
     recoveringIgnoresRounds: b.recoveringIgnoresRounds === true,
     recoveryReusesSession: b.recoveryReusesSession === true,
+    readmissionMissedInSnapshot: b.readmissionMissedInSnapshot === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
