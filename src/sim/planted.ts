@@ -284,6 +284,8 @@ export const PLANTS: readonly Plant[] = [
     what: 'a replica recovering a lost disk that learns its re-admission inside a snapshot, stays recovering and asks again, each ask opening one more epoch',
     bugs: { readmissionMissedInSnapshot: true },
     multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a recovering replica whose re-admission reaches it inside a snapshot and enough of them, with slow elections, to outlast the liveness bound: default seed 2692 of 1-3000 (6 replicas, two recovering); none of 1-300 at 3, 4 or 5 replicas',
   },
 ];
 
