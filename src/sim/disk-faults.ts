@@ -174,7 +174,11 @@ export class DiskFaults {
   private draw(node: NodeId): DiskFaultKind | null {
     if (this.options.kinds.length === 0 || !this.random.chance(FAULT_PER_CRASH)) return null;
     const kind = this.random.pick(this.options.kinds);
-    if (!DAMAGING.includes(kind) || this.damaged.has(node) || this.mayDamage(node)) return kind;
+    // A replica kept out may take any fault (it is lost already); one recovered is back, and new damage to it counts
+    // against the minority like any other (seed 1005 at 4 replicas: node-3, recovered, lost a write again and left
+    // the configuration of node-1 and node-3 waiting for a re-admission only their quorum could choose).
+    const keptOut = this.damaged.has(node) && !this.recovering.has(node);
+    if (!DAMAGING.includes(kind) || keptOut || this.mayDamage(node)) return kind;
     return null;
   }
 
