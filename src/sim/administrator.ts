@@ -60,8 +60,12 @@ export class Administrator<M extends PeerMessage> {
     const canAdd = world.nodes.length < world.opts.clusterSize + 3 && m.voters.length < 7;
     // A voter whose disk was damaged is replaced, as an operator runs `paxos replace`; until then no healthy voter
     // goes, so the damaged ones stay a minority of every configuration (disk-faults.ts).
-    const damaged = m.voters.filter((v) => world.diskDamaged(v));
+    // One that recovers (`paxos recover`) earns its vote back by its own re-admission instead, and until then it votes
+    // nowhere: a careful operator changes nothing meanwhile, since a configuration whose quorums need it (a healthy
+    // voter removed) would wait for a re-admission that only such a quorum can choose (seed 459 at 3 replicas).
+    const damaged = m.voters.filter((v) => world.diskDamaged(v) && world.diskRecovery(v) === 'none');
     if (damaged.length > 0) return m.voters.length > 1 ? this.remove(m, r.pick(damaged), canAdd) : undefined;
+    if (m.voters.some((v) => world.diskRecovery(v) === 'recovering')) return;
     if (roll < 0.4 && canAdd) return this.add();
     if (roll < 0.65 && m.voters.length > 1) return this.remove(m, r.pick(m.voters), false);
     if (roll < 0.8 && canAdd && m.voters.length > 1) return this.remove(m, r.pick(m.voters), true);

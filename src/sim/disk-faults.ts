@@ -43,6 +43,9 @@ export const DAMAGING: readonly DiskFaultKind[] = ['lost-write', 'truncate', 'fl
 /** Chance that a crash of a replica comes with a storage fault, when the seed has any on. */
 const FAULT_PER_CRASH = 0.5;
 const DISK_SALT = 0x4449534b; // "DISK"
+const RECOVER_SALT = 0x52435652; // "RCVR"
+/** Chance that a seed's operator recovers damaged replicas (the rest stay out, or are replaced by the administrator). */
+const RECOVER_CHANCE = 0.5;
 
 /** What disk faults need of the world. */
 export interface DiskFaultHost {
@@ -73,6 +76,14 @@ export interface DiskFaultOptions {
   readonly amnesia?: boolean;
   /** How many replicas may be damaged at once regardless of configurations (tests; default: a minority). */
   readonly ignoreMinority?: boolean;
+  /**
+   * Multi: a replica that a start finds damaged may be recovered as an operator does (`paxos recover`: a fresh
+   * directory, a `recovering` record, re-admission); half the seeds draw it, from a stream of its own. Basic has no
+   * recovery, and its damaged replicas stay out.
+   */
+  readonly recoveryPossible?: boolean;
+  /** Fixes what the seed would draw for recovery (a recorded seed whose bug needs a damaged replica kept out). */
+  readonly recover?: boolean;
 }
 
 export class DiskFaults {
@@ -88,12 +99,34 @@ export class DiskFaults {
   private readonly flippedRecord = new Map<NodeId, number>();
   /** Faults that changed a disk, by kind. */
   readonly applied = new Map<DiskFaultKind, number>();
+  /** Whether this seed's operator recovers a replica a start finds damaged (drawn once, from its own stream). */
+  readonly recovers: boolean;
+  /** Replicas started again on a fresh directory to recover. */
+  readonly recovering = new Set<NodeId>();
 
   constructor(
     private readonly host: DiskFaultHost,
     private readonly options: DiskFaultOptions,
   ) {
     this.random = new Random((options.seed ^ DISK_SALT) >>> 0);
+    const drawn = new Random((options.seed ^ RECOVER_SALT) >>> 0).chance(RECOVER_CHANCE);
+    this.recovers = options.recoveryPossible === true && (options.recover ?? drawn);
+  }
+
+  /**
+   * `paxos recover node-N` after a start refused `node`'s damaged directory:
+   * the directory is set aside and a fresh one takes its place (no identity
+   * yet, so the next start is a first start and writes the mark anew). The
+   * replica stays damaged for the minority rule: it votes on nothing it may
+   * have forgotten, so it counts as lost until its re-admission.
+   */
+  startRecovering(node: NodeId, disk: SimDisk): void {
+    restore(disk, { durable: [], snapshot: null, base: 0, identity: false });
+    this.marks.delete(node);
+    this.copies.delete(node);
+    this.flippedRecord.delete(node);
+    this.out.delete(node);
+    this.recovering.add(node);
   }
 
   /** Whether a start found `node`'s directory damaged: it stays down and answers nobody. */
@@ -141,7 +174,11 @@ export class DiskFaults {
   private draw(node: NodeId): DiskFaultKind | null {
     if (this.options.kinds.length === 0 || !this.random.chance(FAULT_PER_CRASH)) return null;
     const kind = this.random.pick(this.options.kinds);
-    if (!DAMAGING.includes(kind) || this.damaged.has(node) || this.mayDamage(node)) return kind;
+    // A replica kept out may take any fault (it is lost already); one recovered is back, and new damage to it counts
+    // against the minority like any other (seed 1005 at 4 replicas: node-3, recovered, lost a write again and left
+    // the configuration of node-1 and node-3 waiting for a re-admission only their quorum could choose).
+    const keptOut = this.damaged.has(node) && !this.recovering.has(node);
+    if (!DAMAGING.includes(kind) || keptOut || this.mayDamage(node)) return kind;
     return null;
   }
 

@@ -38,7 +38,13 @@ export class SimDisks<M extends PeerMessage> {
               onLanded: o.onLanded,
               note: (line) => world.noteAndTrace(line),
             },
-            { seed: world.opts.seed, kinds: o.kinds, amnesia: world.opts.simBugs?.amnesia === true },
+            {
+              seed: world.opts.seed,
+              kinds: o.kinds,
+              amnesia: world.opts.simBugs?.amnesia === true,
+              recoveryPossible: world.opts.protocol === 'multi' && world.opts.proposers === undefined,
+              ...(world.opts.recoverDamaged !== undefined ? { recover: world.opts.recoverDamaged } : {}),
+            },
           );
   }
 
@@ -66,10 +72,25 @@ export class SimDisks<M extends PeerMessage> {
     return this.faults?.isDamaged(node) ?? false;
   }
 
-  /** A start's checks of the data directory: the sentence that keeps the replica down, or null when it may start. */
+  /**
+   * A start's checks of the data directory: the sentence that keeps the
+   * replica down, or null when it may start. In the seeds whose operator
+   * recovers, a damaged directory is set aside instead (`paxos recover
+   * node-N`): the replica starts on a fresh one that says it is recovering
+   * (the core's `recoverLostDisk`, on every later start too, as the fresh
+   * directory's identity says), and the checkers forget what it promised and
+   * accepted before and hold it to voting only in epochs opened after the loss.
+   */
   refusesStart(node: SimNode): string | null {
     const verdict = this.faults?.onStart(node.id, node.disk, node.incarnations > 0);
-    return verdict !== undefined && !verdict.ok ? verdict.sentence : null;
+    if (verdict === undefined || verdict.ok) return null;
+    if (this.faults === null || !this.faults.recovers) return verdict.sentence;
+    this.world.noteAndTrace(`node-${node.id} RECOVERS on a fresh disk (paxos recover): ${verdict.sentence}`);
+    this.faults.startRecovering(node.id, node.disk);
+    this.faults.onStart(node.id, node.disk, false);
+    node.lostDisk = true;
+    this.world.checker.onDiskLost(node.id, this.world.checker.latestMembership().epoch);
+    return null;
   }
 
   /** The storage of the replica's new incarnation. */

@@ -40,6 +40,8 @@ export interface SimNode {
   incarnations: number;
   /** Removed from the configuration and stopped for good, as `paxos remove` does (its disk counts as gone). */
   retired: boolean;
+  /** Its damaged directory was set aside and it started again on a fresh one, recovering (`paxos recover`). */
+  lostDisk?: boolean;
 }
 
 /** The world as its parts see it. */
@@ -84,6 +86,8 @@ export interface World<M extends PeerMessage> {
   diskOut(node: NodeId): boolean;
   /** A storage fault damaged the replica's data directory (found at its next start, or not yet). */
   diskDamaged(node: NodeId): boolean;
+  /** Whether the replica lost its disk and was started again to recover: it comes back by re-admission, not replacement. */
+  diskRecovery(node: NodeId): 'none' | 'recovering' | 'readmitted';
 }
 
 export function describeCommand(c: Command): string {

@@ -91,6 +91,8 @@ export class InvariantChecker<M> {
   private readonly epochOfBallot = new Map<string, number>();
   /** Ballots whose use left their node (a message sent, a Ready released): a crash can no longer undo them. */
   private readonly ballotsOut = new Set<string>();
+  /** Multi: replicas that lost their disk and recover, with the latest epoch any replica had entered at the loss. */
+  private readonly lostDiskInEpoch = new Map<NodeId, number>();
   /** Multi: configuration commands by value id: what each proposed change asked for. */
   private readonly configs = new Map<string, { readonly fromEpoch: number; readonly voters: readonly NodeId[] }>();
 
@@ -232,7 +234,10 @@ export class InvariantChecker<M> {
   /** Called for every message a node sends, before the network sees it. */
   onSend(node: NodeId, m: M): void {
     if (this.multi)
-      this.onMultiSend(node, m as unknown as { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number });
+      this.onMultiSend(
+        node,
+        m as unknown as { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number; value?: unknown },
+      );
     const promise = this.adapter.promiseIn(m);
     if (promise !== null) {
       this.checkPromiseDurable(node, promise.ballot, promise.instance);
@@ -259,15 +264,57 @@ export class InvariantChecker<M> {
     if (commit !== null) this.checkCommitPoint(node, commit.commitIndex);
   }
 
+  /**
+   * Multi: `node` lost its disk and starts again on a fresh one. What it
+   * promised and accepted before is gone on purpose, so those checks start
+   * over; in exchange it may vote only in an epoch opened after the loss
+   * (recovery.ts: Paxos Made Live §5.1 with Stoppable Paxos): any vote it
+   * forgot belongs to an epoch at or before the latest one entered by then.
+   */
+  onDiskLost(node: NodeId, latestEpoch: number): void {
+    this.lostDiskInEpoch.set(node, Math.max(latestEpoch, this.lostDiskInEpoch.get(node) ?? 0));
+    for (const perNode of [this.promiseGiven, this.acceptedGiven, this.promisedInMemory, this.acceptedInMemory])
+      perNode.delete(node);
+    this.durablePromise.delete(node);
+    this.commitChecked.delete(node);
+  }
+
   /** Multi: which epoch each ballot is used in, and who may vote in it. */
-  private onMultiSend(node: NodeId, m: { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number }): void {
+  private onMultiSend(
+    node: NodeId,
+    m: { type: string; epoch?: number; ballot?: Ballot; commitIndex?: number; value?: unknown },
+  ): void {
+    if (m.type === 'forward') this.noteRecoveryChange(node, m.value);
     if (m.epoch === undefined || m.ballot === undefined) return;
+    const lostIn = this.lostDiskInEpoch.get(node);
+    if ((m.type === 'promise' || m.type === 'accepted') && lostIn !== undefined && m.epoch <= lostIn)
+      this.fail(
+        `${name(node)} sent ${m.type} in epoch ${m.epoch} after it lost its disk while epoch ${lostIn} was the latest: it may have forgotten a vote there (it votes again only from the epoch its re-admission opens)`,
+      );
     if (m.type === 'prepare' || m.type === 'accept') this.noteBallotEpoch(m.ballot, m.epoch, node, true);
     if (m.type === 'promise' || m.type === 'accepted')
       this.checkVoter(node, { type: m.type, epoch: m.epoch, commitIndex: m.commitIndex ?? 0 });
   }
 
   // ------------------------------------------------ what is on each disk
+
+  /** A recovering replica proposes its own re-admission (recovery.ts), under its recovery session: validity counts it as proposed. */
+  private noteRecoveryChange(node: NodeId, value: unknown): void {
+    const v = value as
+      | {
+          kind?: string;
+          id?: string;
+          identity?: { session: string };
+          command?: { op: string; fromEpoch?: number; voters?: NodeId[] };
+        }
+      | undefined;
+    const c = v?.command;
+    if (!this.lostDiskInEpoch.has(node) || v?.id === undefined || c?.op !== 'config') return;
+    if (c.fromEpoch === undefined || c.voters === undefined) return;
+    if (!v.identity?.session.startsWith(`recovery.node-${node}.`)) return;
+    this.noteProposed('config', v.id);
+    this.noteConfigProposed(v.id, { fromEpoch: c.fromEpoch, voters: c.voters });
+  }
 
   /** Records that reached a node's disk: the only state that survives a crash, and the only state that makes a value chosen. */
   onDurable(node: NodeId, records: readonly unknown[]): void {

@@ -76,6 +76,8 @@ export interface SimOptions {
   readonly swarm?: SwarmChoice;
   /** Storage faults at crashes (disk-faults.ts); by default those the swarm drew, else none. */
   readonly diskFaults?: readonly DiskFaultKind[];
+  /** Multi: whether a replica a start finds damaged is recovered (`paxos recover`) or stays out; by default drawn per seed. */
+  readonly recoverDamaged?: boolean;
 }
 
 export interface SimResult {

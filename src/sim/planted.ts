@@ -203,11 +203,8 @@ export const PLANTS: readonly Plant[] = [
     what: 'a replica that lost its disk and votes again as soon as it has caught up, without being re-admitted',
     bugs: { recoverWithoutReadmission: true },
     multiOnly: true,
-    shownByScenario: {
-      file: 'test/core/plants/recover-without-readmission.txt',
-      shows: 'broken agreement',
-      why: 'the simulator does not lose disks yet, so no seed starts a replica recovering',
-    },
+    // Seeds whose operator recovers a damaged replica (disk-faults.ts) start it recovering; the checker holds it to
+    // epochs opened after the loss. test/core/plants/recover-without-readmission.txt shows the second value it leads to.
   },
   {
     name: 'amnesia',
@@ -261,6 +258,38 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     onlyByRecordedSeed:
       'it needs the most decided acceptor of a phase 1 kept out for good (a damaged disk) before it sends the slots below its commit point: seed 1340 at 5 replicas with every disk fault on (found as default seed 52202 before registered sessions moved the schedules)',
+  },
+  {
+    name: 'next-epoch-chosen-unmarked',
+    what: "a replica that writes the values of a new epoch it learned in the Ready that opened the epoch before that epoch's record, which drops them on replay",
+    bugs: { nextEpochChosenUnmarked: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a catch-up that crosses a stop-sign, a restart of that replica, and nobody it may ask holding the values it dropped (the one voter of its epoch): seed 1005195 at 3 replicas with disk faults split (none of 1-300 at 3 replicas shows it)',
+  },
+  {
+    name: 'recovering-ignores-rounds',
+    what: 'a replica recovering a lost disk that ignores the rounds it sees, and campaigns after its re-admission with a ballot it used before the loss',
+    bugs: { recoveringIgnoresRounds: true },
+    multiOnly: true,
+  },
+  {
+    name: 'recovery-reuses-session',
+    what: 'a replica recovering a lost disk that, restarted before its re-admission, asks again under the same session numbering from 1, so one identity names two changes',
+    bugs: { recoveryReusesSession: true },
+    multiOnly: true,
+    // It needs a recovering replica to crash before its re-admission and ask again: seed 140 at 5 replicas is the first
+    // of 1-300; none of 1-300 at 3 or 4 since a re-admission learned from a snapshot ends the asking (0b7098d).
+    caughtFromSize: 5,
+  },
+  {
+    name: 'readmission-missed-in-snapshot',
+    what: 'a replica recovering a lost disk that learns its re-admission inside a snapshot, stays recovering and asks again, each ask opening one more epoch',
+    bugs: { readmissionMissedInSnapshot: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a recovering replica whose re-admission reaches it inside a snapshot and enough of them, with slow elections, to outlast the liveness bound: default seed 2692 of 1-3000 (6 replicas, two recovering); none of 1-300 at 3, 4 or 5 replicas',
   },
 ];
 

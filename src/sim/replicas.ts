@@ -147,6 +147,7 @@ export class SimReplicas<M extends PeerMessage> {
       ...(this.world.membershipChanges ? { contacts: this.world.latestVoters() } : {}),
       snapshotEverySlots: this.snapshotEverySlots(),
       bugs: node.incarnations > 1 ? bugs : { ...bugs, reuseBallotAfterRestart: false },
+      ...(node.lostDisk === true ? { recoverLostDisk: true } : {}),
       ...(opts.backoff === false ? { backoff: false } : {}),
       ...(opts.sessionHorizonSlots !== undefined ? { sessionHorizonSlots: opts.sessionHorizonSlots } : {}),
       ...(opts.maxSessions !== undefined ? { maxSessions: opts.maxSessions } : {}),

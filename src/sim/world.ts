@@ -125,6 +125,13 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     return this.disks.isDamaged(node);
   }
 
+  /** Whether the replica lost its disk and was started again to recover: still recovering, or re-admitted (its record says so). */
+  diskRecovery(node: NodeId): 'none' | 'recovering' | 'readmitted' {
+    const n = this.nodes[node - 1];
+    if (n?.lostDisk !== true) return 'none';
+    return n.disk.durable.some((r) => (r as { t?: string }).t === 'readmitted') ? 'readmitted' : 'recovering';
+  }
+
   get now(): number {
     return this.time;
   }

@@ -26,6 +26,8 @@ interface Regression {
   readonly diskFaults?: readonly DiskFaultKind[];
   /** `drawn`: the seed draws its shaped faults (swarm-shapes.ts); else it was recorded before them and runs with them off. */
   readonly shapes?: 'drawn';
+  /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
+  readonly recoverDamaged?: boolean;
   readonly plant: string;
   readonly caught: string;
   /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
@@ -52,6 +54,7 @@ function options(r: Regression): SimOptions {
         }
       : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
+    ...(r.recoverDamaged !== undefined ? { recoverDamaged: r.recoverDamaged } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * so that one request is out at a time.
  */
 import { type Ballot, ballotAtLeast, ballotEquals, formatBallot } from '../ballot.js';
+import type { Membership } from '../membership.js';
 import { must } from '../must.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
@@ -13,6 +14,7 @@ import {
   formatLogValue,
   type LearnMsg,
   type LogValue,
+  type MultiRecord,
   type SlotValue,
   valueId,
 } from './messages.js';
@@ -157,13 +159,14 @@ export class Learner {
     // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up. Slots chosen
     // together go in one record: the last one, replaced by a longer copy, never changed in place.
     const lazy = ctx.out.persistLazy;
+    const m = ctx.epochs.membership;
+    this.markEpochBefore(slot, m);
     const last = lazy[lazy.length - 1];
     if (last !== undefined && last.t === 'chosen')
       lazy[lazy.length - 1] = { t: 'chosen', entries: [...last.entries, { slot, value }] };
     else lazy.push({ t: 'chosen', entries: [{ slot, value }] });
     // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
     // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
-    const m = ctx.epochs.membership;
     const epoch = slot >= m.startSlot ? m.epoch : undefined;
     ctx.out.chosen.push({
       instance: String(slot),
@@ -173,6 +176,24 @@ export class Learner {
       ...(epoch !== undefined ? { epoch } : {}),
     });
     this.advance();
+  }
+
+  /**
+   * A value of epoch `m` learned in the very Ready that entered `m` (a
+   * catch-up reply that crosses a stop-sign) must follow `m`'s epoch record
+   * on disk: replayed, an epoch record drops what precedes it at or above its
+   * first slot. Lazy records go to disk before strict ones (src/node/replica.ts),
+   * so the epoch record also goes, once, among the lazy records ahead of the
+   * value; the strict copy then replays as a no-op. Without it the one voter of
+   * an epoch restarted without the values of its own epoch, could not catch up
+   * from anyone it may ask, and stalled for good (seed 1005195, 3 replicas).
+   */
+  private markEpochBefore(slot: number, m: Membership): void {
+    const { ctx } = this;
+    if (ctx.rules.nextEpochChosenUnmarked || slot < m.startSlot) return;
+    const isEpochOf = (r: MultiRecord) => r.t === 'epoch' && r.membership.epoch === m.epoch;
+    if (!ctx.out.persist.some(isEpochOf) || ctx.out.persistLazy.some(isEpochOf)) return;
+    ctx.out.persistLazy.push({ t: 'epoch', membership: m });
   }
 
   /**

@@ -45,12 +45,24 @@ const ASK_EVERY_ELECTION_TIMEOUTS = 4;
 export class Recovery {
   private seq = 0;
   private lastAskTick: number | null = null;
+  /**
+   * The session this incarnation asks under: the recorded one plus a nonce of this start. Its sequence numbers are
+   * not durable, so an incarnation that asked under the recorded session itself would, after a crash, ask again
+   * with a number already applied to another change (an identity reused, which apply refuses).
+   */
+  private readonly askSession: string;
 
   constructor(
     private readonly ctx: Context,
     /** null: this replica never lost its disk. */
     private state: RecoveryRecord | null,
-  ) {}
+    startNonce = 0,
+  ) {
+    this.askSession =
+      state === null || ctx.rules.recoveryReusesSession
+        ? (state?.session ?? '')
+        : `${state.session}.${startNonce.toString(16)}`;
+  }
 
   /** Begins recovery on a fresh disk: the record goes first, before any message this replica sends. */
   static begin(ctx: Context, sessionNonce: number): Recovery {
@@ -60,7 +72,7 @@ export class Recovery {
       type: 'note',
       text: 'lost its disk: learns the log, and votes again only once re-admitted',
     });
-    return new Recovery(ctx, { session, votesFromEpoch: null });
+    return new Recovery(ctx, { session, votesFromEpoch: null }, sessionNonce);
   }
 
   /** Whether this replica still may not vote in the epoch it is in: recovering, and not yet in the epoch its re-admission opened. */
@@ -89,9 +101,9 @@ export class Recovery {
     const every = ASK_EVERY_ELECTION_TIMEOUTS * ctx.cfg.electionTimeoutTicks;
     if (this.lastAskTick !== null && now - this.lastAskTick < every) return;
     this.lastAskTick = now;
-    const identity: CommandIdentity = { session: s.session, seq: ++this.seq };
+    const identity: CommandIdentity = { session: this.askSession, seq: ++this.seq };
     ctx.clients.onRequest({
-      requestId: `${s.session}:${identity.seq}`,
+      requestId: `${this.askSession}:${identity.seq}`,
       command: { op: 'config', fromEpoch: membership.epoch, voters: [...membership.voters] },
       identity,
       // Its recovery session: only this replica sends under it, so the horizon rules it, not registration.
@@ -103,12 +115,46 @@ export class Recovery {
   /** A configuration change was applied and opened `epoch`: if it was this replica's own re-admission, it votes from there on. */
   onEpochOpened(value: LogValue, epoch: number): void {
     const s = this.state;
-    if (s === null || s.votesFromEpoch !== null || value.kind !== 'cmd' || value.identity.session !== s.session) return;
+    if (
+      s === null ||
+      s.votesFromEpoch !== null ||
+      value.kind !== 'cmd' ||
+      !isOwnSession(value.identity.session, s.session)
+    )
+      return;
     this.state = { session: s.session, votesFromEpoch: epoch };
     this.ctx.out.persist.push({ t: 'readmitted', epoch });
     this.ctx.out.events.push({
       type: 'note',
       text: `re-admitted: epoch ${epoch} began after it lost its disk, so it votes again`,
+    });
+  }
+
+  /**
+   * A snapshot took this replica past the slots it would have applied: if
+   * one of them was its own re-admission (its session's command, applied at
+   * the slot before an epoch of the snapshot's chain began), that epoch
+   * opened after the loss just as if it had applied it. Without this a
+   * replica that learned its re-admission inside a snapshot (a peer that
+   * compacts every slot) stayed recovering and asked again and again, each
+   * ask opening one more epoch and one more election (seed 2692, 6 replicas).
+   */
+  onSnapshotRestored(membership: Membership, applied: readonly { session: string; slot: number }[]): void {
+    const s = this.state;
+    if (s === null || s.votesFromEpoch !== null || this.ctx.rules.readmissionMissedInSnapshot) return;
+    const starts = new Map([...(membership.previous ?? []), membership].map((m) => [m.startSlot, m.epoch] as const));
+    let opened: number | null = null;
+    for (const e of applied) {
+      if (!isOwnSession(e.session, s.session)) continue;
+      const epoch = starts.get(e.slot + 1);
+      if (epoch !== undefined && (opened === null || epoch > opened)) opened = epoch;
+    }
+    if (opened === null) return;
+    this.state = { session: s.session, votesFromEpoch: opened };
+    this.ctx.out.persist.push({ t: 'readmitted', epoch: opened });
+    this.ctx.out.events.push({
+      type: 'note',
+      text: `re-admitted: epoch ${opened} began after it lost its disk (learned from a snapshot), so it votes again`,
     });
   }
 
@@ -120,4 +166,9 @@ export class Recovery {
     if (s.votesFromEpoch !== null) records.push({ t: 'readmitted', epoch: s.votesFromEpoch });
     return records;
   }
+}
+
+/** Whether a change was asked under `recorded`, the recovery session, by any incarnation (each adds its own nonce). */
+function isOwnSession(session: string, recorded: string): boolean {
+  return session === recorded || session.startsWith(`${recorded}.`);
 }

@@ -101,14 +101,16 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   /** A replica started on a fresh disk after losing its own begins recovery; one that began it before goes on with it. */
   private recoveryFrom(ctx: Context, config: CoreConfig, recovered: MultiDurableState): Recovery {
-    if (config.recoverLostDisk !== true || recovered.recovery !== null) return new Recovery(ctx, recovered.recovery);
+    // Its own generator: drawing from the election timer's would move every timeout of a seed.
+    const nonce = new Random(this.cfg.randomSeed).int(1, 2 ** 31 - 1);
+    if (config.recoverLostDisk !== true || recovered.recovery !== null)
+      return new Recovery(ctx, recovered.recovery, nonce);
     const fresh = recovered.accepted.size === 0 && recovered.chosen.size === 0 && recovered.snapshot === null;
     if (!fresh || recovered.promised.round !== 0)
       throw new Error(
         `node ${this.id}: recovery of a lost disk must start on an empty one, and this one holds records`,
       );
-    // Its own generator: drawing from the election timer's would move every timeout of a seed.
-    return Recovery.begin(ctx, new Random(this.cfg.randomSeed).int(1, 2 ** 31 - 1));
+    return Recovery.begin(ctx, nonce);
   }
 
   // ---------------------------------------------------------------- inputs
@@ -147,6 +149,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     if (m.to !== this.id || m.from === this.id)
       throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
     this.epochs.liveness.heard(m.from, this.nowTick);
+    // A replica that lost its disk lost the rounds it campaigned with too, and answers nothing until re-admitted; the
+    // rounds it sees meanwhile (leaders' heartbeats and commits, candidates' prepares, any promise or rejection) keep its
+    // first campaign after re-admission above the ballots it used before the loss (a proposer never reuses a ballot).
+    if (this.recovery.recovering && 'ballot' in m && !this.rules.recoveringIgnoresRounds)
+      this.noteRoundRecovering(m.ballot);
     switch (m.type) {
       case 'prepare':
         return this.acceptor.onPrepare(m);
@@ -169,6 +176,18 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       case 'snapshot':
         return this.snapshots.onSnapshot(m);
     }
+  }
+
+  /**
+   * Durably, since a crash while recovering loses what is only in memory and the next incarnation may learn its
+   * re-admission by catch-up alone, seeing no ballot at all: the record only ever raises the round it campaigns above.
+   */
+  private noteRoundRecovering(b: Ballot): void {
+    const rounds = this.candidate.rounds;
+    if (b.round <= rounds.round) return;
+    rounds.round = b.round;
+    rounds.note(b);
+    this.out.persist.push({ t: 'round', round: b.round });
   }
 
   private tick(): void {
@@ -262,6 +281,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.leadership()?.stepDownIfSnapshotCoversOwnVotes(s.slot);
     if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
     this.machine.restore(s);
+    this.recovery.onSnapshotRestored(this.epochs.membership, this.machine.sessions.entries().applied);
     this.compactThrough(s.slot);
     this.learner.commitIndex = Math.max(this.learner.commitIndex, s.slot + 1);
   }

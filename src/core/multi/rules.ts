@@ -59,6 +59,14 @@ export interface Rules {
   readonly recoverWithoutReadmission: boolean;
   /** A removed replica still votes, and leaders still count it and send to it. */
   readonly removedStillCounted: boolean;
+  /** Values of a new epoch learned in the Ready that opened it are written before its epoch record (breaks: a chosen value is never forgotten; liveness). */
+  readonly nextEpochChosenUnmarked: boolean;
+  /** A recovering replica ignores the rounds it sees before re-admission (breaks: a proposer never reuses a ballot). */
+  readonly recoveringIgnoresRounds: boolean;
+  /** A recovering replica asks for re-admission under its recorded session in every incarnation (breaks: an identity names one command). */
+  readonly recoveryReusesSession: boolean;
+  /** A recovering replica that learns its re-admission inside a snapshot does not see it (breaks: liveness). */
+  readonly readmissionMissedInSnapshot: boolean;
   // Leading.
   /** A leader re-sends accepts for slots it learned chosen another way (breaks: liveness with a voter gone for good). */
   readonly resendChosenSlots: boolean;
@@ -96,6 +104,10 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     waitForDecidedForever: b.waitForDecidedForever === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
+    nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
+    recoveringIgnoresRounds: b.recoveringIgnoresRounds === true,
+    recoveryReusesSession: b.recoveryReusesSession === true,
+    readmissionMissedInSnapshot: b.readmissionMissedInSnapshot === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
   };
 }
