@@ -10,6 +10,7 @@
  */
 import { type Address, type ClusterFile, clientTlsOf, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClusterStatus } from '../cluster/orchestrator-rpc.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError, UsageError } from '../errors.js';
 import type { ReplicaStatus } from '../node/events.js';
 import { type ControlClient, connectControl } from '../transport/control-client.js';
@@ -64,20 +65,20 @@ export class AdminDriver implements CheckDriver {
 
   private address(node: number): Address & { tls?: NonNullable<ReturnType<typeof clientTlsOf>> & { node: number } } {
     const a = this.file.members.get(node);
-    if (a === undefined) throw new OperatingError(`node-${node} is not in the cluster file`);
+    if (a === undefined) throw new OperatingError(`${nodeName(node)} is not in the cluster file`);
     return this.tls === undefined ? a : { ...a, tls: { ...this.tls, node } };
   }
 
   /** The clients' connections use the client token when the file names one: the check's workload is a client. */
   replica(node: number): Promise<ControlClient> {
     const a = this.address(node);
-    return connectControl({ ...a, secret: this.clientSecret, timeoutMs: CONNECT_MS, name: `node-${node}` });
+    return connectControl({ ...a, secret: this.clientSecret, timeoutMs: CONNECT_MS, name: nodeName(node) });
   }
 
   /** A connection with the admin token, for what clients may not ask (a membership change's reconfigure). */
   adminReplica(node: number): Promise<ControlClient> {
     const a = this.address(node);
-    return connectControl({ ...a, secret: this.adminSecret, timeoutMs: CONNECT_MS, name: `node-${node}` });
+    return connectControl({ ...a, secret: this.adminSecret, timeoutMs: CONNECT_MS, name: nodeName(node) });
   }
 
   /** One admin connection per member, dialled again once it closes (its replica crashed, say). */
@@ -85,7 +86,7 @@ export class AdminDriver implements CheckDriver {
     const cached = this.admins.get(node);
     if (cached !== undefined) return cached;
     const a = this.address(node);
-    const conn = connectControl({ ...a, secret: this.adminSecret, timeoutMs: CONNECT_MS, name: `node-${node}` });
+    const conn = connectControl({ ...a, secret: this.adminSecret, timeoutMs: CONNECT_MS, name: nodeName(node) });
     this.admins.set(node, conn);
     conn.then(
       (c) => c.onClose(() => this.admins.delete(node)),
@@ -167,7 +168,7 @@ export class AdminDriver implements CheckDriver {
       if (missing.length === 0) break;
       if (Date.now() > deadline)
         throw new OperatingError(
-          `${missing.map((id) => `node-${id}`).join(', ')} did not come back within ${RESTART_WAIT_MS / 1000}s; is each replica run by a supervisor that restarts it?`,
+          `${missing.map((id) => nodeName(id)).join(', ')} did not come back within ${RESTART_WAIT_MS / 1000}s; is each replica run by a supervisor that restarts it?`,
         );
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
@@ -241,7 +242,7 @@ export class AdminDriver implements CheckDriver {
       [...this.file.members.keys()].map((id) =>
         this.ask(id, body).then(
           () => null,
-          (err: Error) => `node-${id}: ${err.message}`,
+          (err: Error) => `${nodeName(id)}: ${err.message}`,
         ),
       ),
     );

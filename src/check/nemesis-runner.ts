@@ -6,6 +6,7 @@
  * never fatal: the run goes on and says what happened.
  */
 import { addOn, removeOn } from '../cluster/membership-changes.js';
+import { nodeName } from '../core/types.js';
 import { DiskFault, type DiskFaultContext, type DiskOutcome } from './disk-fault.js';
 import type { CheckDriver } from './driver.js';
 import type { HistoryEvent } from './history.js';
@@ -186,12 +187,12 @@ export class NemesisRunner {
     const c = this.o.cluster;
     const undo = async (what: string, p: () => Promise<void>) =>
       p().catch((err: Error) => this.o.log(`  nemesis could not ${what}: ${err.message}`));
-    for (const n of a.paused) await undo(`resume node-${n}`, () => c.resume(n));
+    for (const n of a.paused) await undo(`resume ${nodeName(n)}`, () => c.resume(n));
     if (a.scheduled.fault.kind === 'kill-all')
       await undo('restart every replica', async () => {
         await c.restartAll();
       });
-    else for (const n of a.killed) await undo(`restart node-${n}`, () => c.restart(n));
+    else for (const n of a.killed) await undo(`restart ${nodeName(n)}`, () => c.restart(n));
     if (a.partitioned) await undo('heal', () => c.heal());
     if (a.changed?.added != null)
       await undo('remove a replica again', async () => {
@@ -206,7 +207,7 @@ export class NemesisRunner {
     if (disk !== null) {
       await undo('end the disk fault', () => disk.end());
       for (const o of disk.outcomes)
-        if (o.broughtBack !== undefined) this.o.log(`  node-${o.node}, refused at its start: ${o.broughtBack}`);
+        if (o.broughtBack !== undefined) this.o.log(`  ${nodeName(o.node)}, refused at its start: ${o.broughtBack}`);
       this.o.diskDone?.(disk.outcomes);
     }
     const text = describeFault(a.scheduled.fault, this.o.cluster.faultMeans);

@@ -5,6 +5,7 @@
  * leader" are resolved when the fault starts, since only then is it known.
  */
 import { Random } from '../core/random.js';
+import { nodeName } from '../core/types.js';
 
 export const NEMESIS_KINDS = [
   'kill',
@@ -143,14 +144,14 @@ export const BY_ADMIN_API: FaultMeans = {
 };
 
 export function describeFault(f: Fault, means: FaultMeans = BY_SIGNALS): string {
-  const who = (t: Target) => ('leader' in t ? 'the leader' : t.nodes.map((n) => `node-${n}`).join(','));
+  const who = (t: Target) => ('leader' in t ? 'the leader' : t.nodes.map((n) => nodeName(n)).join(','));
   switch (f.kind) {
     case 'kill':
       return `kill ${who(f.target)} (${means.kill})`;
     case 'pause':
       return `pause ${who(f.target)} (${means.pause})`;
     case 'partition':
-      return `partition {${f.minority.map((n) => `node-${n}`).join(',')}} from the rest`;
+      return `partition {${f.minority.map((n) => nodeName(n)).join(',')}} from the rest`;
     case 'leader':
       return `${f.how} the leader`;
     case 'delay':

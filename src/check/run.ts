@@ -17,6 +17,7 @@ import { paxosHome } from '../cluster/home.js';
 import { currentMembership } from '../cluster/membership-changes.js';
 import type { ClusterStatus } from '../cluster/orchestrator.js';
 import type { Membership } from '../core/membership.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import {
   availability,
@@ -320,7 +321,7 @@ async function waitReady(cluster: CheckDriver, protocol: 'multi' | 'basic', time
     if (last?.replicas.every((r) => r.up) && (protocol === 'basic' || leaderOf(last) !== null)) return;
     await sleep(200);
   }
-  const down = last?.replicas.filter((r) => !r.up).map((r) => `node-${r.id}`) ?? [];
+  const down = last?.replicas.filter((r) => !r.up).map((r) => nodeName(r.id)) ?? [];
   throw new OperatingError(
     `the cluster did not recover within ${timeoutMs / 1000}s (every replica up${protocol === 'multi' ? ' and a leader elected' : ''})${down.length > 0 ? `; down: ${down.join(', ')} (see their logs)` : ''}`,
   );

@@ -1,5 +1,6 @@
 /** Option parsers shared by commands; each throws a UsageError naming the flag. */
 import { describeIds } from '../cluster/home.js';
+import { nodeName } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { MAX_CLIENT_TIMEOUT_MS } from '../node/limits.js';
 
@@ -52,10 +53,10 @@ export function parseNodeName(raw: string, members?: number | readonly number[])
   const id = m ? Number(m[1]) : NaN;
   if (!Number.isInteger(id) || id < 1) throw new UsageError(`"${raw}" is not a replica name; use node-1, node-2, ...`);
   if (typeof members === 'number' && id > members) {
-    throw new UsageError(`there is no ${`node-${id}`}: this cluster has node-1 to node-${members}`);
+    throw new UsageError(`there is no ${nodeName(id)}: this cluster has node-1 to ${nodeName(members)}`);
   }
   if (typeof members === 'object' && !members.includes(id)) {
-    throw new UsageError(`there is no node-${id}: this cluster has ${describeIds(members)}`);
+    throw new UsageError(`there is no ${nodeName(id)}: this cluster has ${describeIds(members)}`);
   }
   return id;
 }

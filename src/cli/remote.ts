@@ -8,6 +8,7 @@
 
 import { type Address, type ClusterFile, clientTlsOf, readClusterFile, readToken } from '../cluster/cluster-file.js';
 import type { ClientFailure, ClientSuccess } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../errors.js';
 import { showLine, showText } from '../text/escape.js';
 import { type ControlClient, connectControl } from '../transport/control-client.js';
@@ -47,7 +48,7 @@ function withTlsHint(r: Remote, err: unknown): string {
 
 function connect(r: Remote, id: number): Promise<ControlClient> {
   const a: Address | undefined = r.file.members.get(id);
-  if (a === undefined) return Promise.reject(new UsageError(`node-${id} is not in the cluster file`));
+  if (a === undefined) return Promise.reject(new UsageError(`${nodeName(id)} is not in the cluster file`));
   return connectControl({
     host: a.host,
     port: a.port,
@@ -71,7 +72,7 @@ async function findTarget(r: Remote, via: number | undefined): Promise<{ node: n
   if (via !== undefined) {
     if (!r.file.members.has(via))
       throw new UsageError(
-        `node-${via} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => `node-${id}`).join(', ')})`,
+        `${nodeName(via)} is not in the cluster file (members: ${[...r.file.members.keys()].map((id) => nodeName(id)).join(', ')})`,
       );
     return { node: via, fallback: via };
   }
@@ -87,7 +88,7 @@ async function findTarget(r: Remote, via: number | undefined): Promise<{ node: n
         client.close();
       }
     } catch (err) {
-      problems.push(`node-${id}: ${withTlsHint(r, err)}`);
+      problems.push(`${nodeName(id)}: ${withTlsHint(r, err)}`);
     }
   }
   throw new OperatingError(`no member of cluster ${r.file.clusterId} answered: ${problems.join('; ')}`);
@@ -109,14 +110,14 @@ export async function runRemoteCommand(o: {
       return connect(r, node);
     })
     .catch((err: Error) => {
-      throw new OperatingError(`cannot reach node-${node} of cluster ${r.file.clusterId}: ${err.message}`);
+      throw new OperatingError(`cannot reach ${nodeName(node)} of cluster ${r.file.clusterId}: ${err.message}`);
     });
   try {
     const reply = (await replica
       .request({ ...o.command, timeoutMs: o.timeoutMs }, o.timeoutMs + ANSWER_GRACE_MS)
       .catch((err: Error) => {
         throw new OutcomeError(
-          `${unknownLead(o.command)} (node-${node}: ${err.message})`,
+          `${unknownLead(o.command)} (${nodeName(node)}: ${err.message})`,
           'unknown',
           'no-answer',
           node,
@@ -125,8 +126,8 @@ export async function runRemoteCommand(o: {
     if (!reply.ok) {
       const text =
         reply.outcome === 'unknown'
-          ? `${unknownLead(o.command)} (node-${node}: ${showLine(reply.reason)})`
-          : `${showLine(reply.reason)} (node-${node})`;
+          ? `${unknownLead(o.command)} (${nodeName(node)}: ${showLine(reply.reason)})`
+          : `${showLine(reply.reason)} (${nodeName(node)})`;
       throw new OutcomeError(text, reply.outcome, reply.code, node);
     }
     return { ...reply, node };

@@ -4,6 +4,8 @@
  * are gone is cleaned up, not waited on), and talks to the orchestrator or to
  * one replica over an authenticated loopback connection.
  */
+
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
@@ -214,7 +216,7 @@ export class ClusterClient {
           (await this.status().catch(() => null))?.replicas.find((x) => x.id === node));
     if (r === undefined)
       throw new OperatingError(
-        `there is no node-${node}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`,
+        `there is no ${nodeName(node)}: this cluster has ${describeIds(this.record.replicas.map((x) => x.id))}`,
       );
     try {
       return await connectControl({
@@ -224,7 +226,9 @@ export class ClusterClient {
         timeoutMs: CONNECT_TIMEOUT_MS,
       });
     } catch (err) {
-      throw new OperatingError(`cannot reach node-${node} on ${this.record.host}:${r.port}: ${(err as Error).message}`);
+      throw new OperatingError(
+        `cannot reach ${nodeName(node)} on ${this.record.host}:${r.port}: ${(err as Error).message}`,
+      );
     }
   }
 

@@ -31,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { MAX_NODE_ID } from '../core/membership.js';
+import { nodeName } from '../core/types.js';
 import { UsageError } from '../errors.js';
 
 export interface Address {
@@ -129,8 +130,8 @@ export function parsePeers(text: string): Map<number, Address> {
       throw new UsageError(
         `--peers takes ID=HOST:PORT entries separated by commas, with ids from 1 to ${MAX_NODE_ID}; got "${part}"`,
       );
-    if (peers.has(id)) throw new UsageError(`--peers names node-${id} twice`);
-    peers.set(id, parseAddress(part.slice(eq + 1), `--peers' address of node-${id}`));
+    if (peers.has(id)) throw new UsageError(`--peers names ${nodeName(id)} twice`);
+    peers.set(id, parseAddress(part.slice(eq + 1), `--peers' address of ${nodeName(id)}`));
   }
   if (peers.size === 0) throw new UsageError('--peers names no member');
   return peers;
@@ -153,15 +154,15 @@ export function readClusterFile(file: string): ClusterFile {
   }
   const members = new Map<number, Address>();
   for (const m of parsed.output.members) {
-    if (members.has(m.id)) throw new UsageError(`the cluster file ${file} names node-${m.id} twice`);
-    members.set(m.id, parseAddress(m.address, `the cluster file's address of node-${m.id}`));
+    if (members.has(m.id)) throw new UsageError(`the cluster file ${file} names ${nodeName(m.id)} twice`);
+    members.set(m.id, parseAddress(m.address, `the cluster file's address of ${nodeName(m.id)}`));
   }
   const joined = new Set(parsed.output.members.filter((m) => m.joined === true).map((m) => m.id));
   const bootstrapSize = members.size - joined.size;
   for (let id = 1; id <= bootstrapSize; id++)
     if (!members.has(id) || joined.has(id))
       throw new UsageError(
-        `the cluster file ${file}'s bootstrap members (those not marked joined) must be node-1 to node-${bootstrapSize}; node-${id} is missing or marked joined`,
+        `the cluster file ${file}'s bootstrap members (those not marked joined) must be node-1 to ${nodeName(bootstrapSize)}; ${nodeName(id)} is missing or marked joined`,
       );
   const token = parsed.output.tokens?.peer ?? parsed.output.tokenFile;
   const at = (path: string | undefined) => (path === undefined ? undefined : resolve(dirname(file), path));

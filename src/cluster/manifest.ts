@@ -12,6 +12,7 @@ import { type Dirent, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync } 
 import { join } from 'node:path';
 import { MAX_NODE_ID } from '../core/membership.js';
 import type { Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { IDENTITY_FILE_NAME, readJsonIfPresent, replaceFileDurably } from '../storage/identity.js';
 import { holderIsLive, LOCK_FILE_NAME, parseLockText } from '../storage/lock.js';
@@ -63,7 +64,7 @@ export function withLearner(m: Manifest): { manifest: Manifest; id: number } {
   const id = nextIdOf(m);
   if (id > MAX_NODE_ID) {
     throw new OperatingError(
-      `this cluster has used every replica id up to node-${MAX_NODE_ID} (ids are never reused); start a new cluster with \`paxos up --fresh\``,
+      `this cluster has used every replica id up to ${nodeName(MAX_NODE_ID)} (ids are never reused); start a new cluster with \`paxos up --fresh\``,
     );
   }
   return { manifest: { ...m, replicas: [...m.replicas, { id, port: null, state: 'learner' }], nextId: id + 1 }, id };
@@ -75,9 +76,9 @@ export function withLearner(m: Manifest): { manifest: Manifest; id: number } {
  */
 export function withState(m: Manifest, id: number, state: MemberState): Manifest {
   const r = m.replicas.find((x) => x.id === id);
-  if (r === undefined) throw new OperatingError(`there is no node-${id} in this cluster's manifest`);
+  if (r === undefined) throw new OperatingError(`there is no ${nodeName(id)} in this cluster's manifest`);
   if (r.state === 'removed' && state !== 'removed')
-    throw new OperatingError(`node-${id} was removed; ids are never reused, so it cannot come back`);
+    throw new OperatingError(`${nodeName(id)} was removed; ids are never reused, so it cannot come back`);
   return { ...m, nextId: nextIdOf(m), replicas: m.replicas.map((x) => (x.id === id ? { ...x, state } : x)) };
 }
 

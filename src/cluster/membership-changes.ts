@@ -10,7 +10,7 @@
 
 import type { Membership } from '../core/membership.js';
 import type { ClientFailure, ClientSuccess, NodeId, NodeView, Protocol } from '../core/types.js';
-import { quorumSize } from '../core/types.js';
+import { nodeName, quorumSize } from '../core/types.js';
 import { OperatingError, OutcomeError, UsageError } from '../errors.js';
 import type { ReplicaStatus } from '../node/events.js';
 import { showLine } from '../text/escape.js';
@@ -80,11 +80,11 @@ export function votersWithout(m: Membership, node: NodeId, manifestState?: strin
           ? 'already removed'
           : 'not a member of this cluster';
     throw new UsageError(
-      `node-${node} is not a voter (it is ${what}); the voters are ${m.voters.map((v) => `node-${v}`).join(', ')}`,
+      `${nodeName(node)} is not a voter (it is ${what}); the voters are ${m.voters.map((v) => nodeName(v)).join(', ')}`,
     );
   }
   if (m.voters.length === 1)
-    throw new UsageError(`node-${node} is the last voter; a cluster cannot decide anything without one`);
+    throw new UsageError(`${nodeName(node)} is the last voter; a cluster cannot decide anything without one`);
   return m.voters.filter((v) => v !== node);
 }
 
@@ -217,7 +217,7 @@ async function reconfigure(
     const slot = await chosenAnyway(ctx, fromEpoch, voters);
     if (slot !== null) return slot;
     throw new OutcomeError(
-      `outcome unknown: no answer from node-${via} (${(err as Error).message}); ${await explain('unknown')}`,
+      `outcome unknown: no answer from ${nodeName(via)} (${(err as Error).message}); ${await explain('unknown')}`,
       'unknown',
       'no-answer',
       via,
@@ -237,13 +237,14 @@ async function reconfigure(
         ? 'the membership change was not chosen'
         : 'outcome unknown: the membership change may still be chosen';
     throw new OutcomeError(
-      `${lead}: ${why} (node-${via}); ${await explain(reply.outcome)}`,
+      `${lead}: ${why} (${nodeName(via)}); ${await explain(reply.outcome)}`,
       reply.outcome,
       reply.code,
       via,
     );
   }
-  if (reply.slot === undefined) throw new OperatingError(`node-${via} chose the change without saying in which slot`);
+  if (reply.slot === undefined)
+    throw new OperatingError(`${nodeName(via)} chose the change without saying in which slot`);
   return reply.slot;
 }
 
@@ -346,7 +347,7 @@ export async function addOn(ctx: Context): Promise<AddResult> {
       `no leader among the voters within ${LEADER_WAIT_MS / 1000}s, so nobody can catch a learner up; nothing changed`,
     );
   const learner = await ctx.cluster.addLearner();
-  const name = `node-${learner.node}`;
+  const name = nodeName(learner.node);
   const starts = ctx.cluster.startsReplicas !== false;
   // Without an orchestrator the driver has already said where the learner answers; nothing was started here.
   if (starts) ctx.report.step(`${name} started as a learner`);
@@ -391,7 +392,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
   checkQuorum(status, membership);
   // The leader takes the change even when it removes itself: it stops leading once the change is applied.
   const via = entryOf(status, membership, leader, node);
-  const name = `node-${node}`;
+  const name = nodeName(node);
   const slot = await reconfigure(ctx, via, membership.epoch, voters, (outcome) =>
     outcome === 'refused'
       ? `${name} is still a voter; nothing changed`
@@ -399,7 +400,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
   );
   const epoch = await epochAfter(ctx, via === node ? voters[0] : via, membership.epoch);
   ctx.report.step(
-    `${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => `node-${v}`).join(', ')}`,
+    `${name} is no longer a voter from slot ${slot + 1} (epoch ${epoch}); the voters are ${voters.map((v) => nodeName(v)).join(', ')}`,
   );
   await handedOver(ctx, voters, epoch, name);
   await ctx.cluster.removeReplica(node);
@@ -410,7 +411,7 @@ export async function removeOn(ctx: Context, node: NodeId): Promise<ChangeResult
 async function removeLearner(ctx: Context, node: NodeId, m: Membership): Promise<ChangeResult> {
   await ctx.cluster.removeReplica(node);
   ctx.report.step(
-    `node-${node} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`,
+    `${nodeName(node)} was a learner, not a voter: stopped and marked removed; the configuration is unchanged (epoch ${m.epoch})`,
   );
   return { op: 'remove', node, epoch: m.epoch, fromSlot: m.startSlot, voters: [...m.voters] };
 }
@@ -432,7 +433,7 @@ export function runReplace(o: { node: NodeId; timeoutMs: number; report: Reporte
   return withCluster(async (cluster) => {
     const ctx = { cluster, report: o.report, timeoutMs: o.timeoutMs };
     o.report.step(
-      `replacing node-${o.node}: a replica whose data is gone cannot rejoin under its old id, so node-${o.node} is removed and a fresh replica joins with a new id`,
+      `replacing ${nodeName(o.node)}: a replica whose data is gone cannot rejoin under its old id, so ${nodeName(o.node)} is removed and a fresh replica joins with a new id`,
     );
     const removed = await removeOn(ctx, o.node);
     const added = await addOn(ctx);

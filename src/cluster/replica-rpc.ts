@@ -8,6 +8,7 @@
  */
 import * as v from 'valibot';
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import type { ControlRequest } from '../node/control.js';
 import type { ReplicaStatus } from '../node/events.js';
@@ -96,7 +97,7 @@ export class ReplicaLink {
     return checkOrThrow(
       REPLIES[op],
       reply,
-      `node-${this.node}'s answer to ${op}`,
+      `${nodeName(this.node)}'s answer to ${op}`,
       (sentence) => new OperatingError(sentence),
     );
   }

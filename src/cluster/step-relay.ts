@@ -6,6 +6,7 @@
  * one cannot answer, and a killed one's held messages died with it.
  */
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
 import { type HeldMessage, NOT_STEP_MODE, RELEASED, type StepRelease } from '../node/step.js';
 import type { ReplicaProcess } from './replica-process.js';
@@ -39,7 +40,7 @@ export class StepRelay {
   private runningOne(node: NodeId, up: () => Map<NodeId, ReplicaLink>, then = ''): ReplicaLink {
     const r = this.replica(node);
     const link = up().get(node);
-    if (link === undefined) throw new OperatingError(`node-${node} is ${r.paused ? 'paused' : 'down'}${then}`);
+    if (link === undefined) throw new OperatingError(`${nodeName(node)} is ${r.paused ? 'paused' : 'down'}${then}`);
     return link;
   }
 
@@ -89,11 +90,12 @@ export class StepRelay {
     for (const id of ids) {
       const node = Number(id.split(':')[0]);
       const r = this.replicas.get(node);
-      if (r === undefined) throw new OperatingError(`there is no held message ${id}: no node-${node} in this cluster`);
+      if (r === undefined)
+        throw new OperatingError(`there is no held message ${id}: no ${nodeName(node)} in this cluster`);
       const link = up.get(node);
       if (link === undefined)
         throw new OperatingError(
-          `node-${node} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : " (a killed replica's held messages die with it)"}`,
+          `${nodeName(node)} is ${r.paused ? 'paused' : 'down'}, so it cannot ${op} ${id}${r.paused ? '' : " (a killed replica's held messages die with it)"}`,
         );
       byNode.set(link, [...(byNode.get(link) ?? []), id]);
     }

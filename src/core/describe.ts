@@ -120,9 +120,9 @@ export function describeCoreEvent(e: CoreEvent): string {
     case 'leader':
       return `became leader at ${b(e.ballot)}${e.epoch ? ` in epoch ${e.epoch}` : ''}`;
     case 'epoch':
-      return `entered epoch ${e.epoch} (voters ${e.voters.map((v) => `node-${v}`).join(', ')}) from slot ${e.startSlot}`;
+      return `entered epoch ${e.epoch} (voters ${e.voters.map((v) => nodeName(v)).join(', ')}) from slot ${e.startSlot}`;
     case 'follower':
-      return e.leader === null ? 'stepped down' : `follows node-${e.leader}`;
+      return e.leader === null ? 'stepped down' : `follows ${nodeName(e.leader)}`;
     case 'preempted':
       return `was pre-empted: ${b(e.ballot)} lost to ${b(e.by)}${e.instance ? ` for ${t(e.instance)}` : ''}`;
     case 'backoff':
@@ -143,7 +143,7 @@ export function describeCoreEvent(e: CoreEvent): string {
 export function coreEventSentence(e: Extract<CoreEvent, { type: 'snapshot-installed' | 'identity-reused' }>): string {
   switch (e.type) {
     case 'snapshot-installed':
-      return `installed a snapshot at slot ${e.slot} from node-${e.from} (${e.keys} keys)`;
+      return `installed a snapshot at slot ${e.slot} from ${nodeName(e.from)} (${e.keys} keys)`;
     case 'identity-reused':
       return `slot ${e.slot}: command ${e.id} reuses an identity applied at slot ${e.appliedAt} for a different command; refused`;
   }

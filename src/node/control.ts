@@ -8,6 +8,7 @@ import { BASIC_NO_MEMBERSHIP } from '../core/basic/replica.js';
 import { votersProblem } from '../core/membership.js';
 import { isSessionNumber } from '../core/multi/sessions.js';
 import type { ClientFailure, ClientSuccess, Command } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { isKey, isSession, isValue, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../core/validate.js';
 import type { FaultRules } from '../transport/faults.js';
 import type { ReplicaEvent } from './events.js';
@@ -293,7 +294,7 @@ function configCommand(ctx: ControlContext, req: { fromEpoch: number; voters: re
   const view = ctx.replica.status().view;
   if (view.protocol !== 'multi') throw new ControlError(BASIC_NO_MEMBERSHIP);
   if (view.membership === undefined)
-    throw new ControlError(`node-${view.id} runs a core without membership change; rebuild paxos with it`);
+    throw new ControlError(`${nodeName(view.id)} runs a core without membership change; rebuild paxos with it`);
   return { op: 'config', fromEpoch: req.fromEpoch, voters: [...req.voters] };
 }
 

@@ -8,6 +8,7 @@ import { BasicPaxos } from '../core/basic/replica.js';
 import { formatLogValue } from '../core/multi/messages.js';
 import { MultiPaxos } from '../core/multi/replica.js';
 import type { ProtocolCore } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 
 /** What a node's acceptor and learner hold, one line per key (Basic) or a summary and one line per slot (Multi), each led by `name`. */
 export function describeState(name: string, core: ProtocolCore<unknown, unknown>): string[] {
@@ -24,7 +25,7 @@ export function describeState(name: string, core: ProtocolCore<unknown, unknown>
   const m = v.membership;
   const config =
     m !== undefined && m.epoch > 0
-      ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => `node-${x}`).join(', ')} from #${m.startSlot})`
+      ? `, ${v.member} of epoch ${m.epoch} (${m.voters.map((x) => nodeName(x)).join(', ')} from #${m.startSlot})`
       : v.member === 'learner'
         ? ', learner'
         : '';

@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { CoreConfig, Input, NodeId, NodeView, Protocol, Ready } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { LineAppender } from '../trace/appender.js';
 
 export const INPUTS_FLUSH_MS = 200;
@@ -65,7 +66,7 @@ export interface LineSink {
 
 /** The input log of `node`'s incarnation `incarnation` in a trace's parts directory. */
 export function inputLogOf(partsDir: string, node: NodeId, incarnation: number): string {
-  return join(partsDir, `node-${node}.incarnation-${incarnation}.inputs.jsonl`);
+  return join(partsDir, `${nodeName(node)}.incarnation-${incarnation}.inputs.jsonl`);
 }
 
 /** A live replica's input log, beside its trace part (`paxos up --trace`); closed on the process's way out. */

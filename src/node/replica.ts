@@ -32,6 +32,7 @@ import {
   type Input,
   type NodeId,
   type NodeView,
+  nodeName,
   type Protocol,
   type ProtocolCore,
   type Ready,
@@ -184,7 +185,7 @@ export class Replica {
         ? ''
         : ` on top of a snapshot at slot ${(snapshot[0] as { slot?: number }).slot ?? '?'}`;
     this.log(
-      `started as node-${this.opts.id} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records${fromSnapshot}`,
+      `started as ${nodeName(this.opts.id)} of ${this.opts.clusterSize} (${this.opts.protocol} paxos), recovered ${this.opts.storage.recovered.length} records${fromSnapshot}`,
     );
   }
 
@@ -193,7 +194,7 @@ export class Replica {
     this.stopped = true;
     for (const stop of this.stopTimers) stop();
     this.stopTimers = [];
-    this.failAllWaiting('shutting-down', `node-${this.opts.id} is shutting down`);
+    this.failAllWaiting('shutting-down', `${nodeName(this.opts.id)} is shutting down`);
   }
 
   /**
@@ -227,10 +228,16 @@ export class Replica {
     const refuse = (code: FailureCode, error: string) =>
       this.opts.clock.defer(() => onReply(failure({ requestId, outcome: 'refused', code, error })));
     if (this.failed !== null)
-      return refuse('storage-failed', `node-${this.opts.id} stopped after a storage failure: ${this.failed.message}`);
-    if (this.stopped) return refuse('shutting-down', `node-${this.opts.id} is shutting down`);
+      return refuse(
+        'storage-failed',
+        `${nodeName(this.opts.id)} stopped after a storage failure: ${this.failed.message}`,
+      );
+    if (this.stopped) return refuse('shutting-down', `${nodeName(this.opts.id)} is shutting down`);
     if (this.queuedRequests >= MAX_QUEUED_REQUESTS)
-      return refuse('overloaded', `node-${this.opts.id} has ${this.queuedRequests} requests queued; try again later`);
+      return refuse(
+        'overloaded',
+        `${nodeName(this.opts.id)} has ${this.queuedRequests} requests queued; try again later`,
+      );
     const identity = o.identity ?? this.nextIdentity();
     // Numbered in this incarnation's own session: only this replica sends it, so it needs no registered session.
     const ownSession = identity.session === this.opts.session;
@@ -434,7 +441,7 @@ export class Replica {
         (c.op !== 'set' || this.opts.protocol === 'basic' || reply.value === c.value);
       if (!fits)
         throw new Error(
-          `node-${this.opts.id} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`,
+          `${nodeName(this.opts.id)} answered request ${reply.requestId} (${c.op} ${commandKey(c)}) with a reply to another command (${reply.op} ${reply.key}=${String(reply.value)})`,
         );
     }
     this.opts.probe?.onAnswer?.(w.command, reply);
@@ -475,7 +482,7 @@ export class Replica {
     if (this.failed !== null) return;
     this.failed = err;
     this.log(`storage failed, stopping so no promise is broken: ${err.message}`);
-    this.failAllWaiting('storage-failed', `node-${this.opts.id} stopped after a storage failure`);
+    this.failAllWaiting('storage-failed', `${nodeName(this.opts.id)} stopped after a storage failure`);
     this.opts.onFatal?.(err);
   }
 

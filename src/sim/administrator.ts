@@ -9,6 +9,7 @@ import { DEFAULTS } from '../core/config.js';
 import { commandId } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
 import { ShapeDraws } from './swarm-shapes.js';
@@ -108,7 +109,7 @@ export class Administrator<M extends PeerMessage> {
   private add(): void {
     const { world } = this;
     const joiner = world.addNode();
-    world.noteAndTrace(`admin: node-${joiner.id} starts as a learner`);
+    world.noteAndTrace(`admin: ${nodeName(joiner.id)} starts as a learner`);
     this.busy = true;
     world.schedule(this.random.int(0, 400), {
       kind: 'call',
@@ -197,12 +198,12 @@ export class Administrator<M extends PeerMessage> {
       world.checker.noteProposed('config', commandId(identity));
       world.checker.noteConfigProposed(commandId(identity), named);
     }
-    world.noteAndTrace(`admin → node-${node.id} ${describeCommand(command)}`);
+    world.noteAndTrace(`admin → ${nodeName(node.id)} ${describeCommand(command)}`);
     const life = node.life;
     replica.request(command, { identity, timeoutMs: 1500 }, (reply) => {
       if (!life.alive) return done(false);
       world.noteAndTrace(
-        `admin ← node-${node.id} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
+        `admin ← ${nodeName(node.id)} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`}`,
       );
       if (reply.ok) world.checker.onChangeAcknowledged(node.id, named, reply.slot ?? 0);
       if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity, reply.slot ?? 0);

@@ -9,7 +9,14 @@
 
 import { commandId, commandText } from '../core/multi/sessions.js';
 import { Random } from '../core/random.js';
-import { type ClientReply, type Command, type CommandIdentity, commandKey, type NodeId } from '../core/types.js';
+import {
+  type ClientReply,
+  type Command,
+  type CommandIdentity,
+  commandKey,
+  type NodeId,
+  nodeName,
+} from '../core/types.js';
 import {
   checkKvHistory,
   type KvInput,
@@ -208,7 +215,7 @@ export class SimClients<M extends PeerMessage> {
     };
     world.schedule(timeoutMs + 50, { kind: 'call', fn: retry });
     const node = world.nodes[nodeId - 1];
-    world.noteAndTrace(`client ${c.id} → node-${nodeId} register a session`);
+    world.noteAndTrace(`client ${c.id} → ${nodeName(nodeId)} register a session`);
     if (node?.replica == null) return;
     const life = node.life;
     const req = this.track(`client ${c.id}'s registration (attempt ${attempt})`, nodeId, life, timeoutMs);
@@ -219,7 +226,7 @@ export class SimClients<M extends PeerMessage> {
       this.answered(req);
       if (!life.alive || c.registrations !== attempt) return;
       world.noteAndTrace(
-        `client ${c.id} ← node-${nodeId} ${reply.ok ? `session ${reply.value}` : `${reply.outcome} (${reply.code})`}`,
+        `client ${c.id} ← ${nodeName(nodeId)} ${reply.ok ? `session ${reply.value}` : `${reply.outcome} (${reply.code})`}`,
       );
       if (!reply.ok || reply.value === null) return retry();
       c.registering = false;
@@ -291,7 +298,7 @@ export class SimClients<M extends PeerMessage> {
         if (node?.replica == null || op.identity === null) return;
         const what = `client ${c.id}'s twin ${describeCommand(twin)} under ${commandId(op.identity)} (its own: ${describeCommand(cmd)})`;
         world.noteAndTrace(
-          `client ${c.id} → node-${nodeId} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`,
+          `client ${c.id} → ${nodeName(nodeId)} ${describeCommand(twin)} as ${commandId(op.identity)} (a reused identity)`,
         );
         const req = this.track(what, nodeId, node.life, 1000);
         const identity = op.identity;
@@ -309,7 +316,7 @@ export class SimClients<M extends PeerMessage> {
           this.answered(req);
           if (!life.alive) return;
           world.noteAndTrace(
-            `client ${c.id} ← node-${nodeId} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`} (the reused identity)`,
+            `client ${c.id} ← ${nodeName(nodeId)} ${reply.ok ? `ok at slot ${reply.slot}` : `${reply.outcome} (${reply.code})`} (the reused identity)`,
           );
           if (reply.ok) {
             this.noteOk(identity, twin, what);
@@ -344,7 +351,9 @@ export class SimClients<M extends PeerMessage> {
     if (req === null) return;
     req.answers++;
     if (req.answers > 1)
-      throw new InvariantViolation(`exactly-once: ${req.what} to node-${req.node} was answered ${req.answers} times`);
+      throw new InvariantViolation(
+        `exactly-once: ${req.what} to ${nodeName(req.node)} was answered ${req.answers} times`,
+      );
   }
 
   /** Clients ask the latest configuration's voters (a removed or joining replica would leave them waiting on nobody). */
@@ -368,13 +377,13 @@ export class SimClients<M extends PeerMessage> {
     const cmd = op.command;
     const as = op.identity === null ? '' : ` as ${commandId(op.identity)}`;
     world.noteAndTrace(
-      `client ${c.id} → node-${nodeId} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`,
+      `client ${c.id} → ${nodeName(nodeId)} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`,
     );
     world.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
     const node = world.nodes[nodeId - 1]!;
     if (node.replica === null) {
       // The connection fails: no answer, and the deadline will retry.
-      world.tracer?.note(`client ${c.id} cannot reach node-${nodeId}: it is down`);
+      world.tracer?.note(`client ${c.id} cannot reach ${nodeName(nodeId)}: it is down`);
       return;
     }
     const life = node.life;
@@ -434,7 +443,7 @@ export class SimClients<M extends PeerMessage> {
         const node = world.nodes[nodeId - 1]!;
         if (node.replica === null || node.retired) return;
         world.noteAndTrace(
-          `client ${c.id} → node-${nodeId} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`,
+          `client ${c.id} → ${nodeName(nodeId)} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`,
         );
         const req = this.track(
           `client ${c.id}'s late retry of ${describeCommand(op.command)} as ${commandId(identity)}`,
@@ -446,12 +455,12 @@ export class SimClients<M extends PeerMessage> {
           this.answered(req);
           if (!node.life.alive) return;
           world.noteAndTrace(
-            `client ${c.id} ← node-${nodeId} ${reply.ok ? `ok${reply.slot === undefined ? '' : ` at slot ${reply.slot}`}` : `${reply.outcome} (${reply.code})`} (the late retry)`,
+            `client ${c.id} ← ${nodeName(nodeId)} ${reply.ok ? `ok${reply.slot === undefined ? '' : ` at slot ${reply.slot}`}` : `${reply.outcome} (${reply.code})`} (the late retry)`,
           );
           // A retry answered ok was applied where the first answer said, or it was applied twice.
           if (reply.ok && op.appliedSlot !== undefined && reply.slot !== op.appliedSlot)
             throw new InvariantViolation(
-              `exactly-once: client ${c.id}'s ${describeCommand(op.command)} as ${commandId(identity)} was answered ok at slot ${op.appliedSlot}, and its late retry at node-${nodeId} ok at slot ${reply.slot}: applied twice`,
+              `exactly-once: client ${c.id}'s ${describeCommand(op.command)} as ${commandId(identity)} was answered ok at slot ${op.appliedSlot}, and its late retry at ${nodeName(nodeId)} ok at slot ${reply.slot}: applied twice`,
             );
         });
       },
@@ -468,7 +477,7 @@ export class SimClients<M extends PeerMessage> {
       if (world.opts.protocol === 'multi' && reply.slot !== undefined) op.appliedSlot = reply.slot;
       if (this.reusing() && op.lastIdentity !== undefined)
         this.noteOk(op.lastIdentity, op.command, `client ${c.id}'s ${describeCommand(op.command)}`);
-      world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.key}=${reply.value ?? 'nil'}`);
+      world.noteAndTrace(`client ${c.id} ← ${nodeName(node)} ${reply.key}=${reply.value ?? 'nil'}`);
       // Basic: a set answered ok reports the key's chosen value, its own or an earlier one; only its own says it was chosen.
       const own = world.opts.protocol === 'multi' || (op.command.op === 'set' && reply.value === op.command.value);
       if (world.swarm !== null && op.lastIdentity !== undefined && own) {
@@ -480,7 +489,7 @@ export class SimClients<M extends PeerMessage> {
       this.maybeRetryLate(c, op);
       return this.next(c, op);
     }
-    world.noteAndTrace(`client ${c.id} ← node-${node} ${reply.outcome} (${reply.code})`);
+    world.noteAndTrace(`client ${c.id} ← ${nodeName(node)} ${reply.outcome} (${reply.code})`);
     if (reply.code === 'session-evicted') return this.onEvicted(c, op, reply.outcome);
     if (reply.code === 'identity-reused') return this.onIdentityReused(c, op);
     if (reply.outcome === 'unknown') op.maybeApplied = true;
@@ -580,7 +589,7 @@ export class SimClients<M extends PeerMessage> {
     for (const r of this.sent) {
       if (r.answers === 0 && r.life.alive && now > r.deadlineMs + ANSWER_SLACK_MS) {
         throw new InvariantViolation(
-          `exactly-once: ${r.what} to node-${r.node} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`,
+          `exactly-once: ${r.what} to ${nodeName(r.node)} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`,
         );
       }
     }

@@ -27,6 +27,7 @@
  */
 import { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { DataDamagedError, StorageCorruptError } from '../storage/errors.js';
 import { checkHeader, logHeader } from '../storage/file-storage.js';
 import { decodeLog, encodeFrame } from '../storage/frame.js';
@@ -167,7 +168,7 @@ export class DiskFaults {
     if (what === null) return null;
     if (DAMAGING.includes(kind)) this.damaged.add(node);
     this.applied.set(kind, (this.applied.get(kind) ?? 0) + 1);
-    this.host.note(`node-${node} DISK FAULT ${kind}: ${what}`);
+    this.host.note(`${nodeName(node)} DISK FAULT ${kind}: ${what}`);
     return what;
   }
 
@@ -302,7 +303,7 @@ export class DiskFaults {
         this.out.add(node);
         return verdict;
       }
-      this.host.note(`node-${node} starts anyway (planted amnesia): ${verdict.sentence}`);
+      this.host.note(`${nodeName(node)} starts anyway (planted amnesia): ${verdict.sentence}`);
       this.readLeniently(node, disk);
     } else {
       replaceWith(disk, verdict.records);
@@ -328,10 +329,10 @@ export class DiskFaults {
 
 /** The verdict of a start on `disk`, with the mark the log must reach (null: a first start, which may create it). */
 export function judge(node: NodeId, disk: SimDisk, mustReach: number | null): DiskVerdict {
-  const path = `node-${node}/wal.log`;
+  const path = `${nodeName(node)}/wal.log`;
   const forgot = 'so it does not vote on what it may have forgotten';
   if (mustReach !== null && !disk.identity)
-    return { ok: false, sentence: `node-${node}'s data directory is missing or has no identity.json; ${forgot}` };
+    return { ok: false, sentence: `${nodeName(node)}'s data directory is missing or has no identity.json; ${forgot}` };
   try {
     const all =
       disk.logBytes === null ? [logHeader(disk.base), ...disk.durable] : decodeLog(disk.logBytes, path).records;
@@ -346,7 +347,7 @@ export function judge(node: NodeId, disk: SimDisk, mustReach: number | null): Di
 }
 
 function readSnapshot(bytes: Buffer, node: NodeId): unknown[] {
-  const path = `node-${node}/snapshot`;
+  const path = `${nodeName(node)}/snapshot`;
   const { records, tornBytes, validBytes } = decodeLog<unknown>(bytes, path);
   if (tornBytes > 0) throw new StorageCorruptError(`${path} is cut short at byte ${validBytes}`);
   return records;

@@ -6,6 +6,7 @@
  * against every configuration that may still need a quorum.
  */
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { type DiskFaultKind, DiskFaults } from './disk-faults.js';
 import type { SimNode, World } from './events.js';
@@ -85,7 +86,7 @@ export class SimDisks<M extends PeerMessage> {
     const verdict = this.faults?.onStart(node.id, node.disk, node.incarnations > 0);
     if (verdict === undefined || verdict.ok) return null;
     if (this.faults === null || !this.faults.recovers) return verdict.sentence;
-    this.world.noteAndTrace(`node-${node.id} RECOVERS on a fresh disk (paxos recover): ${verdict.sentence}`);
+    this.world.noteAndTrace(`${nodeName(node.id)} RECOVERS on a fresh disk (paxos recover): ${verdict.sentence}`);
     this.faults.startRecovering(node.id, node.disk);
     this.faults.onStart(node.id, node.disk, false);
     node.lostDisk = true;

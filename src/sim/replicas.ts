@@ -9,6 +9,7 @@
 import { must } from '../core/must.js';
 import type { Random } from '../core/random.js';
 import type { CoreConfig, Ready } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { type PeerMessage, Replica } from '../node/replica.js';
 import type { SimCore } from './adapter.js';
 import type { Chaos } from './chaos.js';
@@ -65,7 +66,7 @@ export class SimReplicas<M extends PeerMessage> {
     const { opts } = world;
     const refused = parts.disks.refusesStart(node);
     if (refused !== null) {
-      world.noteAndTrace(`node-${node.id} STAYS DOWN: ${refused}`);
+      world.noteAndTrace(`${nodeName(node.id)} STAYS DOWN: ${refused}`);
       return false;
     }
     node.incarnations++;
@@ -191,7 +192,7 @@ export class SimReplicas<M extends PeerMessage> {
     node.replica = null;
     node.links = null;
     parts.disks.afterCrash(node);
-    world.note(`node-${node.id} CRASHED${where ? ` ${where}` : ''}`);
+    world.note(`${nodeName(node.id)} CRASHED${where ? ` ${where}` : ''}`);
     world.tracer?.crashed(node.id, where.replace(/^at /, ''));
   }
 
@@ -200,7 +201,7 @@ export class SimReplicas<M extends PeerMessage> {
     if (this.parts.disks.isOut(node.id)) return;
     const head = node.disk.snapshot?.[0] as { slot?: number } | undefined;
     const snap = head?.slot === undefined ? '' : ` and a snapshot at slot ${head.slot}`;
-    this.world.note(`node-${node.id} RESTARTED from ${node.disk.durable.length} records${snap}`);
+    this.world.note(`${nodeName(node.id)} RESTARTED from ${node.disk.durable.length} records${snap}`);
     this.world.tracer?.restarted(node.id);
     this.boot(node);
   }

@@ -16,6 +16,7 @@ import type { LogValue, MultiMessage } from '../core/multi/messages.js';
 import { commandId } from '../core/multi/sessions.js';
 import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { ValueAt } from './adapter.js';
 import { InvariantViolation } from './invariants.js';
 
@@ -104,7 +105,7 @@ export class SnapshotChecker {
       const r = reported.get(slot);
       if (r === undefined || r.round < ballot.round || (r.round === ballot.round && r.node < ballot.node)) {
         throw new InvariantViolation(
-          `node-${m.from} promised ${formatBallot(m.ballot)} to node-${m.to} with commit point ${m.commitIndex}, reporting ` +
+          `${nodeName(m.from)} promised ${formatBallot(m.ballot)} to ${nodeName(m.to)} with commit point ${m.commitIndex}, reporting ` +
             `${r === undefined ? 'nothing' : formatBallot(r)} for slot ${slot}, where it durably accepted at ${formatBallot(ballot)}`,
         );
       }
@@ -161,7 +162,7 @@ export class SnapshotChecker {
 
   private fail(node: NodeId, slot: number, why: string): never {
     throw new InvariantViolation(
-      `node-${node}'s snapshot at slot ${slot} is not the chosen log applied through it: ${why}`,
+      `${nodeName(node)}'s snapshot at slot ${slot} is not the chosen log applied through it: ${why}`,
     );
   }
 

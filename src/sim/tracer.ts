@@ -13,6 +13,7 @@
 import type { BasicMessage } from '../core/basic-messages.js';
 import type { MultiMessage } from '../core/multi/messages.js';
 import type { ChosenValue, NodeId, Protocol } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import { TraceRecorder, tracedInstance } from '../trace/format.js';
 import { messageFields } from '../trace/messages.js';
 import { describeCheckpoint, describeWrite } from '../trace/records.js';
@@ -46,7 +47,7 @@ export class SimTracer {
   dropped(id: number, cause: DropCause, to: NodeId): void {
     this.recorder.drop(
       id,
-      cause === 'loss' ? 'network loss' : cause === 'partition' ? 'partition cut' : `node-${to} is down`,
+      cause === 'loss' ? 'network loss' : cause === 'partition' ? 'partition cut' : `${nodeName(to)} is down`,
     );
   }
 
@@ -60,9 +61,9 @@ export class SimTracer {
     this.recorder.crash(node);
     if (point === 'snapshot-written')
       this.recorder.note(
-        `node-${node} crashed mid-Ready, at snapshot-written: the new snapshot is on disk, the log not yet rewritten`,
+        `${nodeName(node)} crashed mid-Ready, at snapshot-written: the new snapshot is on disk, the log not yet rewritten`,
       );
-    else if (point !== '') this.recorder.note(`node-${node} crashed mid-Ready, at ${point}`);
+    else if (point !== '') this.recorder.note(`${nodeName(node)} crashed mid-Ready, at ${point}`);
   }
 
   restarted(node: NodeId): void {

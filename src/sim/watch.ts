@@ -8,6 +8,7 @@ import { DEFAULTS } from '../core/config.js';
 import { coreEventSentence } from '../core/describe.js';
 import type { MultiRecord } from '../core/multi/messages.js';
 import type { CoreEvent, NodeId, Ready } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { type SimCore, touchedInstances } from './adapter.js';
 import type { World } from './events.js';
@@ -68,20 +69,20 @@ export class ReplicaWatch<M extends PeerMessage> {
     for (const e of events) {
       if (e.type === 'phase1')
         world.noteAndTrace(
-          `node-${node} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`,
+          `${nodeName(node)} phase 1 at ${e.ballot.round}.${e.ballot.node}${e.instance ? ` for ${e.instance}` : ''}`,
         );
       else if (e.type === 'leader')
-        world.noteAndTrace(`node-${node} became leader at ${e.ballot.round}.${e.ballot.node}`);
+        world.noteAndTrace(`${nodeName(node)} became leader at ${e.ballot.round}.${e.ballot.node}`);
       else if (e.type === 'phase2')
         world.note(
-          `node-${node} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`,
+          `${nodeName(node)} phase 2 ${e.instance}=${e.value} at ${e.ballot.round}.${e.ballot.node} (quorum ${e.quorum.join(',')}${e.adopted ? ', adopted' : ''})`,
         );
       else if (e.type === 'snapshot-installed') {
         this.snapshotCounts.installed++;
-        world.note(`node-${node} ${coreEventSentence(e)}`);
+        world.note(`${nodeName(node)} ${coreEventSentence(e)}`);
       } else if (e.type === 'identity-reused' && world.admin.reusedIdentity(e.id)) world.admin.afterRefusedChange(node);
       else if (e.type === 'identity-reused' && world.swarm?.reuseIdentities !== true)
-        throw new InvariantViolation(`node-${node}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
+        throw new InvariantViolation(`${nodeName(node)}: ${coreEventSentence(e)} (simulated clients never reuse one)`);
     }
   }
 }

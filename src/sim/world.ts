@@ -18,6 +18,7 @@
 import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
+import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { adapterFor, type ProtocolAdapter } from './adapter.js';
 import { Administrator } from './administrator.js';
@@ -337,7 +338,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     const counts = this.nodes
       .map(
         (n) =>
-          `node-${n.id}:${n.replica?.inspectCore().view().chosenCount ?? (this.diskOut(n.id) ? 'damaged' : 'down')}`,
+          `${nodeName(n.id)}:${n.replica?.inspectCore().view().chosenCount ?? (this.diskOut(n.id) ? 'damaged' : 'down')}`,
       )
       .join(' ');
     return (

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { MAX_NODE_ID } from '../core/membership.js';
+import { nodeName } from '../core/types.js';
 import { hostHeadersAllowed } from './host-policy.js';
 import { refuseCertificate } from './tls.js';
 
@@ -148,7 +149,7 @@ function checkPeerId(header: string | string[] | undefined, policy: UpgradePolic
     return { ok: false, status: 400, reason: `X-Paxos-Node must name a replica id from 1 to ${MAX_NODE_ID}` };
   }
   if (policy.selfId !== undefined && node === policy.selfId)
-    return { ok: false, status: 403, reason: `a peer cannot connect as node-${node}, this replica itself` };
+    return { ok: false, status: 403, reason: `a peer cannot connect as ${nodeName(node)}, this replica itself` };
   return { ok: true, kind: 'peer', node };
 }
 
@@ -167,7 +168,7 @@ export function checkPeerIdentity(req: IncomingMessage, node: number, policy: Up
       return {
         ok: false,
         status: 403,
-        reason: `node-${node} belongs to another cluster (${cluster.slice(0, 64)}, not ${policy.clusterId})`,
+        reason: `${nodeName(node)} belongs to another cluster (${cluster.slice(0, 64)}, not ${policy.clusterId})`,
       };
   }
   if (policy.incarnations !== undefined) {
@@ -180,7 +181,7 @@ export function checkPeerIdentity(req: IncomingMessage, node: number, policy: Up
       return {
         ok: false,
         status: 403,
-        reason: `node-${node} came back at incarnation ${incarnation} after ${seen} was seen: it has lost its data (restored or wiped) and may have forgotten its promises`,
+        reason: `${nodeName(node)} came back at incarnation ${incarnation} after ${seen} was seen: it has lost its data (restored or wiped) and may have forgotten its promises`,
       };
     }
     policy.incarnations.set(node, incarnation);

@@ -10,6 +10,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { ListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { nodeName } from '../core/types.js';
 import { type ControlRole, checkUpgrade } from './auth.js';
 import { corkForTurn } from './cork.js';
 import { frameBytes, parseFrame } from './frame-text.js';
@@ -312,12 +313,12 @@ function acceptPeer<M extends { from: number; to: number }>(ws: WebSocket, node:
       parsed = parseFrame(data);
     } catch {
       counters.invalid++;
-      return warn(`dropped a frame from node-${node} that is not JSON`);
+      return warn(`dropped a frame from ${nodeName(node)} that is not JSON`);
     }
     const { list, ids } = unpackFrame(parsed);
     if (list.length === 0) {
       counters.invalid++;
-      return warn(`dropped an empty batch from node-${node}`);
+      return warn(`dropped an empty batch from ${nodeName(node)}`);
     }
     list.forEach((item, i) => {
       admit(item, node, ctx, ids[i]);
@@ -357,8 +358,12 @@ function admit<M extends { from: number; to: number }>(
   if (m === null || m.from !== node || (selfId !== undefined && selfId > 0 && m.to !== selfId)) {
     ctx.counters.invalid++;
     const why =
-      m === null ? 'malformed' : m.from !== node ? `claiming to be from node-${m.from}` : `addressed to node-${m.to}`;
-    ctx.warn(`dropped a message from node-${node}: ${why}`);
+      m === null
+        ? 'malformed'
+        : m.from !== node
+          ? `claiming to be from ${nodeName(m.from)}`
+          : `addressed to ${nodeName(m.to)}`;
+    ctx.warn(`dropped a message from ${nodeName(node)}: ${why}`);
     return;
   }
   ctx.counters.received++;

@@ -11,6 +11,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { nodeName } from '../core/types.js';
 
 /** What a replica serves and presents: PEM text of its certificate, its key and the CA it trusts. */
 export interface ServerTls {
@@ -76,7 +77,7 @@ export function checkServerNode(
   return (_host, cert) => {
     if (certificateNode(cert.subjectaltname, clusterId) === node) return undefined;
     const err = new Error(
-      `its certificate is not node-${node}'s: it names ${describe(cert.subjectaltname, subjectText(cert))}, and this link needs ${nodeUri(clusterId, node)}`,
+      `its certificate is not ${nodeName(node)}'s: it names ${describe(cert.subjectaltname, subjectText(cert))}, and this link needs ${nodeUri(clusterId, node)}`,
     ) as NodeJS.ErrnoException;
     err.code = 'PAXOS_CERT_NOT_THIS_NODE';
     return err;
@@ -103,7 +104,7 @@ export function refuseCertificate(
   o: { readonly clusterId: string; readonly peerNode?: number; readonly clientCertAuth: boolean },
 ): string | null {
   if (o.peerNode === undefined && !o.clientCertAuth) return null;
-  const who = o.peerNode === undefined ? 'a control client' : `the peer calling itself node-${o.peerNode}`;
+  const who = o.peerNode === undefined ? 'a control client' : `the peer calling itself ${nodeName(o.peerNode)}`;
   const cert = socket.getPeerCertificate();
   if (cert === null || Object.keys(cert).length === 0)
     return `${who} presented no certificate; ${o.peerNode === undefined ? 'with --client-cert-auth, clients' : 'peers'} need one signed by this cluster's CA`;
@@ -111,7 +112,7 @@ export function refuseCertificate(
     return `${who} presented a certificate not signed by this cluster's CA (${String(socket.authorizationError)})`;
   if (o.peerNode === undefined) return null;
   if (certificateNode(cert.subjectaltname, o.clusterId) === o.peerNode) return null;
-  return `${who} presented a certificate that is not node-${o.peerNode}'s: it names ${describe(cert.subjectaltname, subjectText(cert))}`;
+  return `${who} presented a certificate that is not ${nodeName(o.peerNode)}'s: it names ${describe(cert.subjectaltname, subjectText(cert))}`;
 }
 
 /** A TLS failure while dialling, as the part of a sentence after "cannot reach node-N at A:P: ". */
@@ -149,5 +150,5 @@ export function checkOwnCertificate(o: { cert: string; clusterId: string; node: 
   }
   const named = certificateNode(x.subjectAltName, o.clusterId);
   if (named === o.node) return null;
-  return `${o.file} is not node-${o.node}'s certificate in cluster ${o.clusterId}: it names ${describe(x.subjectAltName, x.subject)}, and node-${o.node} needs ${nodeUri(o.clusterId, o.node)} (make one with \`paxos certs\`)`;
+  return `${o.file} is not ${nodeName(o.node)}'s certificate in cluster ${o.clusterId}: it names ${describe(x.subjectAltName, x.subject)}, and ${nodeName(o.node)} needs ${nodeUri(o.clusterId, o.node)} (make one with \`paxos certs\`)`;
 }

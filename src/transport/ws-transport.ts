@@ -222,7 +222,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   learnPeer(id: number, address: PeerAddress): void {
     if (id === this.o.selfId || this.links.has(id) || this.closed) return;
     this.links.set(id, this.newLink(id, address, undefined));
-    this.o.log?.(`learned node-${id}'s address ${address.host}:${address.port} from its handshake`);
+    this.o.log?.(`learned ${nodeName(id)}'s address ${address.host}:${address.port} from its handshake`);
   }
 
   onMessage(handler: (message: M) => void): void {
@@ -252,7 +252,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
 
   /** The drop event's reason, in the simulator's words where they are the same. */
   private whyDropped(message: M): string {
-    if (!this.links.has(message.to)) return `no address for node-${message.to} yet`;
+    if (!this.links.has(message.to)) return `no address for ${nodeName(message.to)} yet`;
     return canTalk(this.faults, message.from, message.to) ? 'network loss' : 'partition cut';
   }
 
@@ -262,7 +262,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       this.counters.dropped++;
       if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'delay queue full');
       this.warnDelayed(
-        `dropped a delayed message to node-${message.to}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`,
+        `dropped a delayed message to ${nodeName(message.to)}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`,
       );
       return;
     }
@@ -330,7 +330,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
         this.counters.dropped++;
         if (traceId > 0) this.o.trace!.dropped(traceId, 'larger than the frame limit');
         this.warnOversized(
-          `dropped a ${bytes}-byte message to node-${link.id}: larger than the ${this.o.maxFrameBytes}-byte frame limit`,
+          `dropped a ${bytes}-byte message to ${nodeName(link.id)}: larger than the ${this.o.maxFrameBytes}-byte frame limit`,
         );
         continue;
       }
@@ -390,7 +390,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     this.counters.dropped += frame.count;
     this.counters.droppedBacklog += frame.count;
     link.warnDrop(
-      `dropping messages to node-${link.id} because ${why}; ` +
+      `dropping messages to ${nodeName(link.id)} because ${why}; ` +
         `${this.counters.droppedBacklog} dropped so far on all links, and Paxos retransmits what matters`,
     );
   }
@@ -451,7 +451,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     link.open = true;
     link.backoffMs = RECONNECT_MIN_MS;
     if (link.problem !== null)
-      this.o.log?.(`reached node-${link.id} at ${link.address.host}:${link.address.port} again`);
+      this.o.log?.(`reached ${nodeName(link.id)} at ${link.address.host}:${link.address.port} again`);
     link.problem = null;
     const queued = link.queue;
     link.queue = [];
@@ -463,7 +463,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     if (problem === link.problem) return;
     link.problem = problem;
     this.o.log?.(
-      `cannot reach node-${link.id} at ${link.address.host}:${link.address.port}: ${problem}; retrying while there is something to send`,
+      `cannot reach ${nodeName(link.id)} at ${link.address.host}:${link.address.port}: ${problem}; retrying while there is something to send`,
     );
   }
 
@@ -617,3 +617,5 @@ export {
   ControlConnectError,
   connectControl,
 } from './control-client.js';
+
+import { nodeName } from '../core/types.js';

@@ -13,6 +13,7 @@ import { drive, percentile } from '../../bench/load.js';
 import { ClusterClient } from '../../cluster/client.js';
 import { Orchestrator } from '../../cluster/orchestrator.js';
 import type { Protocol } from '../../core/types.js';
+import { nodeName } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import type { ReplicaStatus } from '../../node/events.js';
 import type { LatencySamples } from '../../node/latency-sampler.js';
@@ -90,7 +91,7 @@ async function connectAll(ports: Map<number, number>, secret: string): Promise<M
     } catch (err) {
       for (const c of out.values()) c.close();
       throw new OperatingError(
-        `node-${id} does not answer (${(err as Error).message}); the benchmark needs every replica up: \`paxos restart node-${id}\``,
+        `${nodeName(id)} does not answer (${(err as Error).message}); the benchmark needs every replica up: \`paxos restart ${nodeName(id)}\``,
       );
     }
   }
@@ -443,9 +444,9 @@ export function changedDuring(before: readonly ReplicaStatus[], after: readonly 
   const changes: string[] = [];
   for (const b of before) {
     const a = after.find((s) => s.node === b.node);
-    if (a === undefined) changes.push(`node-${b.node} stopped answering`);
+    if (a === undefined) changes.push(`${nodeName(b.node)} stopped answering`);
     else if (a.pid !== b.pid || a.uptimeMs < b.uptimeMs || a.messagesOut < b.messagesOut || a.fsyncs < b.fsyncs)
-      changes.push(`node-${b.node} restarted`);
+      changes.push(`${nodeName(b.node)} restarted`);
   }
   return changes.length === 0 ? null : changes.join(', ');
 }

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { nodeName } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import { clientUri, nodeUri } from '../../transport/tls.js';
 
@@ -55,7 +56,7 @@ export async function makeCerts(o: CertsOptions): Promise<string[]> {
   await save('ca', ca);
   for (let id = 1; id <= o.nodes; id++) {
     const sans = [{ type: 'url' as const, value: nodeUri(o.clusterId, id) }, ...hostSans(o.hosts)];
-    await save(`node-${id}`, await issue(ca, { cn: `node-${id}`, sans, server: true, notBefore, notAfter }));
+    await save(nodeName(id), await issue(ca, { cn: nodeName(id), sans, server: true, notBefore, notAfter }));
   }
   const client = [{ type: 'url' as const, value: clientUri(o.clusterId) }];
   await save('client', await issue(ca, { cn: 'client', sans: client, server: false, notBefore, notAfter }));
@@ -63,7 +64,7 @@ export async function makeCerts(o: CertsOptions): Promise<string[]> {
 }
 
 function fileNames(nodes: number): string[] {
-  const bases = ['ca', 'client', ...Array.from({ length: nodes }, (_, i) => `node-${i + 1}`)];
+  const bases = ['ca', 'client', ...Array.from({ length: nodes }, (_, i) => nodeName(i + 1))];
   return bases.flatMap((b) => [`${b}.crt`, `${b}.key`]);
 }
 

@@ -1,5 +1,6 @@
 /** The `paxos check` service: runs the check, prints the verdict, the figures and where the results are. */
 import { type CheckOptions, type CheckResults, runCheck } from '../../check/run.js';
+import { nodeName } from '../../core/types.js';
 import { runDown } from './down.js';
 
 export async function runCheckCommand(o: Omit<CheckOptions, 'log' | 'progress'> & { json: boolean }): Promise<number> {
@@ -111,7 +112,7 @@ function diskSummary(disk: NonNullable<Shape['disk']>): string {
   return disk
     .map(
       (d) =>
-        `node-${d.node} ${d.damage}: ${d.started ? 'started' : `refused${d.broughtBack !== undefined ? `, then ${d.broughtBack}` : ''}`}`,
+        `${nodeName(d.node)} ${d.damage}: ${d.started ? 'started' : `refused${d.broughtBack !== undefined ? `, then ${d.broughtBack}` : ''}`}`,
     )
     .join('; ');
 }
@@ -138,7 +139,7 @@ function summary(r: CheckResults, outDir: string): string[] {
     ...(s.disk === undefined ? [] : [`  disk faults: ${diskSummary(s.disk)}`]),
     ...(s.configuration !== undefined && s.configuration.epoch > 0
       ? [
-          `  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => `node-${v}`).join(', ')} (from slot ${s.configuration.startSlot})`,
+          `  configuration at the end: epoch ${s.configuration.epoch}, voters ${s.configuration.voters.map((v) => nodeName(v)).join(', ')} (from slot ${s.configuration.startSlot})`,
         ]
       : []),
     ...(s.checks.identities.ok

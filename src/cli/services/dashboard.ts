@@ -8,6 +8,7 @@ import { ClusterClient, type TickResult } from '../../cluster/client.js';
 import type { ClusterStatus, Orchestrator } from '../../cluster/orchestrator.js';
 import { isProcessAlive } from '../../cluster/record.js';
 import type { Protocol } from '../../core/types.js';
+import { nodeName } from '../../core/types.js';
 import type { ClusterEvent } from '../../node/events.js';
 import { type HeldMessage, RELEASED, type StepRelease } from '../../node/step.js';
 import { type ControlClient, connectControl } from '../../transport/ws-transport.js';
@@ -77,7 +78,7 @@ export async function readMissedChosen(
     try {
       return { node, entries: await readRecentChosen(protocol, node, open) };
     } catch (err) {
-      failure = { node, error: `node-${node}: ${err instanceof Error ? err.message : String(err)}` };
+      failure = { node, error: `${nodeName(node)}: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
   return failure;

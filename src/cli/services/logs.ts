@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { logFileOf } from '../../cluster/home.js';
 import { LogFollower, readLogTail, rotatedName } from '../../cluster/log-files.js';
+import { nodeName } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import { showLine } from '../../text/escape.js';
 
@@ -29,8 +30,8 @@ export async function runLogs(o: LogsOptions): Promise<void> {
   if (!existsSync(file) && !existsSync(rotatedName(file, 1))) {
     throw new OperatingError(
       o.clusterRunning
-        ? `node-${o.node} has no log yet (${file})`
-        : `no cluster is running and node-${o.node} left no log in ${o.home}; start one with \`paxos up\``,
+        ? `${nodeName(o.node)} has no log yet (${file})`
+        : `no cluster is running and ${nodeName(o.node)} left no log in ${o.home}; start one with \`paxos up\``,
     );
   }
   const render = o.json ? (text: string) => jsonLines(text, o.node) : printable;

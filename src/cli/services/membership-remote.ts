@@ -18,6 +18,7 @@ import {
   type Reporter,
   removeOn,
 } from '../../cluster/membership-changes.js';
+import { nodeName } from '../../core/types.js';
 import { OperatingError, UsageError } from '../../errors.js';
 
 export interface RemoteChange {
@@ -40,18 +41,18 @@ function remoteCluster(driver: AdminDriver, o: RemoteChange): MembershipCluster 
           'with --cluster nothing starts a replica for you: start the new one (marked "joined": true in the cluster file) and name it with --existing node-N',
         );
       const address = driver.clusterFile.members.get(node);
-      if (address === undefined) throw new UsageError(`node-${node} is not in the cluster file ${o.clusterFile}`);
+      if (address === undefined) throw new UsageError(`${nodeName(node)} is not in the cluster file ${o.clusterFile}`);
       const row = (await driver.status()).replicas.find((r) => r.id === node);
       if (row?.up !== true)
         throw new OperatingError(
-          `node-${node} does not answer at ${address.host}:${address.port}; start it first (it starts as a learner); nothing changed`,
+          `${nodeName(node)} does not answer at ${address.host}:${address.port}; start it first (it starts as a learner); nothing changed`,
         );
-      o.report.step(`node-${node} answers at ${address.host}:${address.port} as a learner`);
+      o.report.step(`${nodeName(node)} answers at ${address.host}:${address.port} as a learner`);
       return { node, port: address.port };
     },
     removeReplica: async (node) => {
       o.report.step(
-        `node-${node} votes no more: stop it with its supervisor (scale the StatefulSet down, or stop its service), then delete its volume; leave it in the cluster file, since its id is spent`,
+        `${nodeName(node)} votes no more: stop it with its supervisor (scale the StatefulSet down, or stop its service), then delete its volume; leave it in the cluster file, since its id is spent`,
       );
     },
     // No manifest: what the replicas applied is the record.

@@ -9,6 +9,7 @@ import type { ClusterStatus } from '../../cluster/orchestrator.js';
 import { readRecord } from '../../cluster/record.js';
 import { formatBallot } from '../../core/ballot.js';
 import type { ClientFailure, ClientSuccess } from '../../core/types.js';
+import { nodeName } from '../../core/types.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../../core/validate.js';
 import { OperatingError, OutcomeError, UsageError } from '../../errors.js';
 import { showLine, showText } from '../../text/escape.js';
@@ -86,11 +87,11 @@ export function pickReplica(status: ClusterStatus, via: number | undefined): num
     const r = status.replicas.find((x) => x.id === via);
     if (r === undefined)
       throw new UsageError(
-        `there is no node-${via}: this cluster has ${describeIds(status.replicas.map((x) => x.id))}`,
+        `there is no ${nodeName(via)}: this cluster has ${describeIds(status.replicas.map((x) => x.id))}`,
       );
     if (!r.up)
       throw new OperatingError(
-        `node-${via} is down; restart it with \`paxos restart node-${via}\` or use another --via`,
+        `${nodeName(via)} is down; restart it with \`paxos restart ${nodeName(via)}\` or use another --via`,
       );
     return via;
   }
@@ -128,7 +129,7 @@ export async function runClientCommand(o: {
         .catch((err: Error) => {
           // The command was handed over; without an answer nobody can say whether it was chosen.
           throw new OutcomeError(
-            `${unknownLead(o.command)} (node-${node}: ${err.message})`,
+            `${unknownLead(o.command)} (${nodeName(node)}: ${err.message})`,
             'unknown',
             'no-answer',
             node,
@@ -153,8 +154,8 @@ function unknownLead(c: ClientCommand): string {
 function failureOf(c: ClientCommand, reply: ClientFailure, node: number): OutcomeError {
   const text =
     reply.outcome === 'unknown'
-      ? `${unknownLead(c)} (node-${node}: ${showLine(reply.error)})`
-      : `${showLine(reply.error)} (node-${node})`;
+      ? `${unknownLead(c)} (${nodeName(node)}: ${showLine(reply.error)})`
+      : `${showLine(reply.error)} (${nodeName(node)})`;
   return new OutcomeError(text, reply.outcome, reply.code, node);
 }
 
@@ -195,7 +196,7 @@ export function failureJson(err: OutcomeError): string {
 
 function resultTail(r: CommandResult & { node: number }): string {
   const trips = `${r.roundTrips} round trip${r.roundTrips === 1 ? '' : 's'}`;
-  return `at ballot ${formatBallot(r.ballot)}, ${trips}, ${r.latencyMs.toFixed(1)} ms via node-${r.node}`;
+  return `at ballot ${formatBallot(r.ballot)}, ${trips}, ${r.latencyMs.toFixed(1)} ms via ${nodeName(r.node)}`;
 }
 
 export function describeResult(r: CommandResult & { node: number }): string {

@@ -6,6 +6,7 @@
  * missing or damaged recording is an operating error, one sentence on stderr.
  */
 
+import { nodeName } from '../../core/types.js';
 import type { Divergence } from '../../replay/engine.js';
 import { partsDirFor, readRecordings } from '../../replay/read.js';
 import { type ReplayReport, replayRecordings } from '../../replay/replay.js';
@@ -37,7 +38,7 @@ export function describeReport(dir: string, r: ReplayReport): string[] {
   const lines = [
     ...r.divergences.map(describeDivergence),
     ...c.violations.map((v) => `VIOLATION ${v}`),
-    `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => `node-${n}`).join(', ')}), ${n(r.incarnations.length, 'incarnation', 'incarnations')}, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
+    `replayed ${dir}: ${r.protocol} paxos, ${r.replicas.length} replicas (${r.replicas.map((n) => nodeName(n)).join(', ')}), ${n(r.incarnations.length, 'incarnation', 'incarnations')}, ${r.steps} steps, ${r.readies} Readies: ${identical}`,
     `agreement ${c.violations.some((v) => v.startsWith('agreement')) ? 'VIOLATED' : 'holds'} on ${r.protocol === 'multi' ? n(c.chosen.length, 'slot', 'slots') : n(c.chosen.length, 'key', 'keys')}; ${c.messagesChecked} peer messages sent by their sender's replayed core${c.messagesUnverified > 0 ? ` (${c.messagesUnverified} unverifiable: their sender's log was cut short, or its replay stopped)` : ''}${c.messagesDuplicated > 0 ? `, ${c.messagesDuplicated} of them delivered more often than sent` : ''}; ${n(c.recoveriesChecked, 'restart', 'restarts')} recovered what was written before; ${n(c.repliesChecked, 'ok reply names', 'ok replies name')} a learned value`,
   ];
   if (cut > 0)
@@ -47,7 +48,7 @@ export function describeReport(dir: string, r: ReplayReport): string[] {
   lines.push(`chosen (${c.chosen.length}):`);
   for (const e of c.chosen.slice(-CHOSEN_SHOWN))
     lines.push(
-      `  ${r.protocol === 'multi' ? '#' : ''}${e.instance}  ${e.value}  (${e.nodes.map((n) => `node-${n}`).join(', ')})`,
+      `  ${r.protocol === 'multi' ? '#' : ''}${e.instance}  ${e.value}  (${e.nodes.map((n) => nodeName(n)).join(', ')})`,
     );
   if (c.chosen.length > CHOSEN_SHOWN)
     lines.push(`  … the first ${c.chosen.length - CHOSEN_SHOWN} are left out; --json lists them all`);
@@ -63,5 +64,5 @@ function n(count: number, one: string, many: string): string {
 function describeDivergence(d: Divergence): string {
   const what =
     d.error !== undefined ? `the core threw: ${d.error}` : `recorded digest ${d.recorded}, replayed ${d.replayed}`;
-  return `DIVERGED node-${d.node} incarnation ${d.incarnation} at Ready #${d.ready}, after step ${d.step} (${d.after}): ${what}`;
+  return `DIVERGED ${nodeName(d.node)} incarnation ${d.incarnation} at Ready #${d.ready}, after step ${d.step} (${d.after}): ${what}`;
 }

@@ -14,6 +14,7 @@ import {
   readToken,
 } from '../../cluster/cluster-file.js';
 import { MAX_NODE_ID } from '../../core/membership.js';
+import { nodeName } from '../../core/types.js';
 import { UsageError } from '../../errors.js';
 import type { ReplicaArgs } from '../../node/main.js';
 import { IDENTITY_FILE_NAME } from '../../storage/identity.js';
@@ -52,7 +53,7 @@ export function idFromOrdinal(hostname: string | undefined): number {
     );
   const id = Number(m[1]) + 1;
   if (id > MAX_NODE_ID)
-    throw new UsageError(`the ordinal in ${hostname} makes node-${id}, beyond the largest id ${MAX_NODE_ID}`);
+    throw new UsageError(`the ordinal in ${hostname} makes ${nodeName(id)}, beyond the largest id ${MAX_NODE_ID}`);
   return id;
 }
 
@@ -82,13 +83,13 @@ export function resolveReplicaArgs(f: ReplicaFlags, env: NodeJS.ProcessEnv = pro
       : (members.get(id) ?? (isWildcard(listen.host) ? undefined : listen));
   if (advertise === undefined)
     throw new UsageError(
-      `node-${id} listens on ${f.listen} and is not in the member list: give --advertise HOST:PORT, the address peers dial`,
+      `${nodeName(id)} listens on ${f.listen} and is not in the member list: give --advertise HOST:PORT, the address peers dial`,
     );
   if (!members.has(id)) members.set(id, advertise);
   if (f.initialState === 'existing' && !existsSync(join(f.data, IDENTITY_FILE_NAME))) {
     throw new ReplicaRefused(
-      `--initial-state existing: node-${id}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); ` +
-        `a member whose data is lost may have forgotten its promises: start it with --initial-state recover (Multi-Paxos: it votes again once re-admitted) or replace it (\`paxos replace node-${id}\`); use --initial-state new only when the cluster is first created`,
+      `--initial-state existing: ${nodeName(id)}'s data directory ${f.data} holds no data (no ${IDENTITY_FILE_NAME}); ` +
+        `a member whose data is lost may have forgotten its promises: start it with --initial-state recover (Multi-Paxos: it votes again once re-admitted) or replace it (\`paxos replace ${nodeName(id)}\`); use --initial-state new only when the cluster is first created`,
     );
   }
   // A member added later starts as a learner: it asks the others for catch-up until its own log makes it a voter.

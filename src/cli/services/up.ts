@@ -15,6 +15,7 @@ import { Orchestrator } from '../../cluster/orchestrator.js';
 import { readRecord } from '../../cluster/record.js';
 import type { ClusterTemplate } from '../../cluster/templates.js';
 import type { Protocol } from '../../core/types.js';
+import { nodeName } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import { showLine } from '../../text/escape.js';
 import { partsDirOf } from '../../trace/live.js';
@@ -114,7 +115,7 @@ function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
   const printer = new PlainEventPrinter({ hideValues: o.daemon });
   const s = orchestrator.status();
   o.out(
-    `cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `node-${r.id}@${r.port}`).join(' ')}`,
+    `cluster of ${s.replicas.length} replicas up (${s.protocol} paxos): ${s.replicas.map((r) => `${nodeName(r.id)}@${r.port}`).join(' ')}`,
   );
   o.out('from another terminal: paxos propose x=7 | paxos status | paxos kill node-2 | paxos down');
   orchestrator.subscribe((e) => {

@@ -9,7 +9,7 @@ import { Ballot, ballotEquals, compareBallots, ZERO_BALLOT } from '../ballot.js'
 import type { BasicAcceptedMsg, BasicPromiseMsg, BasicRejectMsg } from '../basic-messages.js';
 import { requiredQuorum } from '../config.js';
 import { must } from '../must.js';
-import { type ClientRequest, type FailureCode, failure, type NodeId } from '../types.js';
+import { type ClientRequest, type FailureCode, failure, type NodeId, nodeName } from '../types.js';
 import type { BasicContext } from './context.js';
 import type { Accepted, BasicDurableState } from './durable.js';
 
@@ -193,7 +193,7 @@ export class Proposer {
           requestId: req.requestId,
           outcome: 'refused',
           code: 'overloaded',
-          error: `node-${ctx.id} has ${this.proposals.size} proposals open; try again later`,
+          error: `${nodeName(ctx.id)} has ${this.proposals.size} proposals open; try again later`,
         }),
       );
       return;

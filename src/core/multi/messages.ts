@@ -5,6 +5,7 @@
 import type { Ballot } from '../ballot.js';
 import type { Membership } from '../membership.js';
 import type { Command, CommandIdentity, NodeId } from '../types.js';
+import { nodeName } from '../types.js';
 import type { SnapshotPart } from './snapshot-parts.js';
 
 /** A log entry: a client command, or a no-op that fills a hole after a leader change. */
@@ -212,7 +213,7 @@ export function formatLogValue(value: LogValue): string {
   if (value.kind === 'noop') return 'no-op';
   const c = value.command;
   if (c.op === 'config')
-    return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => `node-${v}`).join(',')}`;
+    return `config ${c.fromEpoch}→${c.fromEpoch + 1}: ${c.voters.map((v) => nodeName(v)).join(',')}`;
   if (c.op === 'register') return 'register a session';
   return c.op === 'set' ? `${c.key}=${c.value}` : `get ${c.key}`;
 }

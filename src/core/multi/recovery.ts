@@ -30,6 +30,7 @@
  */
 import type { Membership } from '../membership.js';
 import type { CommandIdentity } from '../types.js';
+import { nodeName } from '../types.js';
 import type { Context } from './context.js';
 import type { LogValue, MultiRecord } from './messages.js';
 
@@ -66,7 +67,7 @@ export class Recovery {
 
   /** Begins recovery on a fresh disk: the record goes first, before any message this replica sends. */
   static begin(ctx: Context, sessionNonce: number): Recovery {
-    const session = `recovery.node-${ctx.id}.${sessionNonce.toString(16)}`;
+    const session = `recovery.${nodeName(ctx.id)}.${sessionNonce.toString(16)}`;
     ctx.out.persist.push({ t: 'recovering', session });
     ctx.out.events.push({
       type: 'note',

@@ -24,6 +24,7 @@ import { isVoter, type Membership, votersProblem } from '../membership.js';
 import { Outbox } from '../outbox.js';
 import { Random } from '../random.js';
 import type { ConfigCommand, CoreConfig, Input, NodeId, NodeView, ProtocolCore, Ready } from '../types.js';
+import { nodeName } from '../types.js';
 import { Acceptor } from './acceptor.js';
 import { Candidate, Rounds } from './candidate.js';
 import { Clients } from './clients.js';
@@ -40,7 +41,6 @@ import { Recovery } from './recovery.js';
 import { ElectionTimer, LEADERLESS, leaderOf, type Role, type RoleSeat } from './role.js';
 import { type Rules, rulesOf } from './rules.js';
 import type { MultiSnapshot } from './snapshot-parts.js';
-
 import { Snapshots } from './snapshots.js';
 
 export type { MultiInspection } from './inspection.js';
@@ -326,7 +326,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       });
       this.out.events.push({
         type: 'note',
-        text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => `node-${v}`).join(', ')}) governs from slot ${slot + 1}`,
+        text: `slot ${slot}: configuration change chosen; epoch ${m.epoch + 1} (${c.voters.map((v) => nodeName(v)).join(', ')}) governs from slot ${slot + 1}`,
       });
       this.recovery.onEpochOpened(value, m.epoch + 1);
     }

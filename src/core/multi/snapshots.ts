@@ -5,6 +5,7 @@
  */
 import { must } from '../must.js';
 import type { Checkpoint, NodeId } from '../types.js';
+import { nodeName } from '../types.js';
 import type { Context } from './context.js';
 import { retainedRecords } from './durable.js';
 import type { MultiRecord, SnapshotMsg } from './messages.js';
@@ -184,7 +185,7 @@ export class Snapshots {
     } catch (err) {
       ctx.out.events.push({
         type: 'note',
-        text: `dropped a snapshot from node-${incoming.from}: ${(err as Error).message}`,
+        text: `dropped a snapshot from ${nodeName(incoming.from)}: ${(err as Error).message}`,
       });
       return;
     }
