@@ -279,6 +279,8 @@ export interface PlantedBugs {
   readonly stallAfterRefusedStopSign?: boolean;
   /** Multi: a new leader waits forever to learn the slots below its floor from an acceptor that never answers. */
   readonly waitForDecidedForever?: boolean;
+  /** Multi: a voter that heard of a later epoch never campaigns until it has caught up, even when nobody can teach it the log (liveness). */
+  readonly waitBehindForever?: boolean;
   /** Multi: a new leader whose stop-sign apply refused proposes new values in slots after it where values were accepted. */
   readonly overwriteAfterRefusedStopSign?: boolean;
   /** Multi: a replica that lost its disk votes again as soon as it has caught up, without being re-admitted (amnesia). */

@@ -291,6 +291,15 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs a recovering replica whose re-admission reaches it inside a snapshot and enough of them, with slow elections, to outlast the liveness bound: default seed 2692 of 1-3000 (6 replicas, two recovering); none of 1-300 at 3, 4 or 5 replicas',
   },
+  {
+    name: 'wait-behind-forever',
+    what: 'a voter that heard of a later epoch and never campaigns before it has caught up, though nobody it may ask holds the log',
+    bugs: { waitBehindForever: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas)',
+  },
 ];
 
 /**

@@ -11,7 +11,7 @@
  */
 import { Random } from '../core/random.js';
 import type { Protocol } from '../core/types.js';
-import { DAMAGING, DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
+import { DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
 import type { FaultProfile } from './profile.js';
 import { drawShapes, type SwarmShapes, shapeFlags } from './swarm-shapes.js';
 
@@ -126,11 +126,9 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
   // Drawn last, so adding them moved no earlier draw: half the seeds have storage faults, each kind with 60%.
   const diskOn = r.chance(0.5);
   const diskKinds = DISK_FAULT_KINDS.filter(() => r.chance(0.6));
-  // Open (issue 22): membership seeds still draw only the kinds that damage nothing. With every kind drawn (the safety
-  // branch lifted this) default seeds 33015 and 33101 at 3 replicas lose liveness. In 33015 the stop-sign at slot 9 was
-  // learned only by node-2, whose disk was then damaged (kept out); node-3, which learned nothing and keeps asking
-  // node-2 for catch-up, never answers node-1's prepares, so the ended epoch is never finished (also seed 3749 at 5
-  // replicas). `--disk-faults` still sets any kinds with `--membership on`.
+  // Membership seeds draw every kind too: a damaged voter is replaced by the administrator or, in the seeds whose
+  // operator recovers (disk-faults.ts), re-admitted. Default seeds 33015 and 33101 at 3 replicas lost liveness with
+  // every kind drawn until a voter that heard of a later epoch could campaign once catching up stalled (epochs.ts).
   const membership = protocol === 'multi' && (f.membershipChanges ?? seed % 2 === 1);
   // Drawn after the disk faults, so the draws above are those of the seeds before registered sessions. Small tables evict
   // often: the simulator's clients and administrator hold a few sessions at once, and each is told "evicted".
@@ -154,8 +152,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     sessionChurnRate: protocol === 'multi' ? (f.sessionChurnRate ?? sessionChurnRate) : 0,
     reuseIdentities: f.reuseIdentities ?? false,
     membershipChanges: membership,
-    diskFaults:
-      f.diskFaults ?? (diskOn ? (membership ? diskKinds.filter((k) => !DAMAGING.includes(k)) : diskKinds) : []),
+    diskFaults: f.diskFaults ?? (diskOn ? diskKinds : []),
     shapes: drawShapes(seed, protocol, f.shapes),
   };
 }

@@ -168,10 +168,10 @@ function ticksSending(core: MultiPaxos, type: MultiMessage['type'], count: numbe
   return ticks;
 }
 
-test('a replica campaigns only as a voter that applied the stop-sign opening its epoch and knows of no later one', () => {
+test('a replica campaigns only as a voter that applied the stop-sign opening its epoch and knows of no later one, or whose catching up stalled', () => {
   const behindItsEpoch = restartedInEpoch1([1, 2, 3]);
   behindItsEpoch.chosen.delete(3); // The stop-sign's slot is not chosen here yet: the epoch record came first.
-  const rows: { name: string; make: () => MultiPaxos; campaigns: boolean }[] = [
+  const rows: { name: string; make: () => MultiPaxos; campaigns: boolean; notBeforeTick?: number }[] = [
     {
       name: 'a voter of the first epoch',
       make: () => new MultiPaxos({ id: 2, clusterSize: 3, randomSeed: 1 }),
@@ -208,7 +208,10 @@ test('a replica campaigns only as a voter that applied the stop-sign opening its
         );
         return core;
       },
-      campaigns: false,
+      // Nobody answers its catch-up here: after two election timeouts (30 ticks) without progress it runs the phase 1
+      // that lets its epoch's voters learn the stop-sign again (seed 33101), not before.
+      campaigns: true,
+      notBeforeTick: 30,
     },
   ];
   // The first election timeout is at most 3 timeouts (15 ticks by default): 100 ticks leave room for several.
@@ -216,6 +219,8 @@ test('a replica campaigns only as a voter that applied the stop-sign opening its
     const core = r.make();
     const prepares = ticksSending(core, 'prepare', 100);
     assert.equal(prepares.length > 0, r.campaigns, `${r.name}: prepares on ticks ${prepares.join(',')}`);
+    if (r.notBeforeTick !== undefined)
+      assert.ok((prepares[0] ?? 0) >= r.notBeforeTick, `${r.name}: first prepare on tick ${prepares[0]}`);
     if (!r.campaigns) assert.notEqual(core.view().role, 'candidate', r.name);
   }
 });

@@ -21,6 +21,8 @@ export class Epochs {
   private previousVoters: readonly NodeId[] = [];
   /** The latest epoch some message showed this replica is behind: it does not campaign before it gets there. */
   private laterEpochSeen = 0;
+  /** The commit point when catching up last made progress, and the tick it did: a catch-up that stalls ends the wait. */
+  private behindSince = { commitIndex: 0, tick: 0 };
   /** Which peers were heard from lately: a leader's contact with a majority, and the reason given to clients. */
   readonly liveness: PeerLiveness;
 
@@ -51,15 +53,35 @@ export class Epochs {
     return this.laterEpochSeen > this.membership.epoch;
   }
 
-  /** Campaigns only as a voter that knows of no later epoch: until it has caught up there, its elections could never win. */
+  /**
+   * Campaigns only as a voter that knows of no later epoch: until it has
+   * caught up there, its elections could never win. Unless catching up made no
+   * progress for two election timeouts: the replicas that learned the
+   * stop-sign may all be gone (seed 33101: the leader that chose it lost its
+   * disk), and then a phase 1 of this epoch's voters is the only way anyone
+   * learns it again. Safe as any phase 1: its quorum reports the stop-sign's
+   * value wherever it may have been chosen.
+   */
   mayCampaign(): boolean {
-    return this.canVote() && !this.knowsLaterEpoch();
+    if (!this.canVote()) return false;
+    if (!this.knowsLaterEpoch()) return true;
+    return !this.ctx.rules.waitBehindForever && this.catchUpStalled();
+  }
+
+  private catchUpStalled(): boolean {
+    const { ctx } = this;
+    const commitIndex = ctx.learner.commitIndex;
+    if (commitIndex > this.behindSince.commitIndex) this.behindSince = { commitIndex, tick: ctx.now() };
+    return ctx.now() - this.behindSince.tick >= 2 * ctx.cfg.electionTimeoutTicks;
   }
 
   /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */
   behind(from: NodeId, epoch: number): void {
     // Until it has caught up, its elections could never win, and would only drive its promise up into the new epoch.
-    if (epoch > this.laterEpochSeen) this.laterEpochSeen = epoch;
+    if (epoch > this.laterEpochSeen) {
+      this.laterEpochSeen = epoch;
+      this.behindSince = { commitIndex: this.ctx.learner.commitIndex, tick: this.ctx.now() };
+    }
     if (!this.ctx.learner.catchupDue(1)) return;
     this.ctx.learner.askFor(from);
   }

@@ -30,6 +30,8 @@ export interface Rules {
   readonly overwriteAfterRefusedStopSign: boolean;
   /** A new leader waits forever for the slots below its floor from one acceptor (breaks: liveness). */
   readonly waitForDecidedForever: boolean;
+  /** A voter that heard of a later epoch never campaigns before it caught up, even when catching up stalls for good (breaks: liveness). */
+  readonly waitBehindForever: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -102,6 +104,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
     overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
     waitForDecidedForever: b.waitForDecidedForever === true,
+    waitBehindForever: b.waitBehindForever === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
