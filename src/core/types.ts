@@ -293,8 +293,6 @@ export interface PlantedBugs {
   readonly sharedRelayTurn?: boolean;
   /** Multi: values of a new epoch learned in the Ready that opened it go to disk before its epoch record, which drops them on replay. */
   readonly nextEpochChosenUnmarked?: boolean;
-  /** Multi: a replica recovering a lost disk ignores the rounds it sees, and campaigns after re-admission with a round it used before the loss. */
-  readonly recoveringIgnoresRounds?: boolean;
   /** Multi: a replica recovering a lost disk asks for re-admission under its recorded session after a restart too, numbering from 1 again. */
   readonly recoveryReusesSession?: boolean;
   /** Multi: a recovering replica whose re-admission reaches it inside a snapshot stays recovering and asks again. */

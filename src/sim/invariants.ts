@@ -193,7 +193,9 @@ export class InvariantChecker<M> {
     const known = this.epochOfBallot.get(bs(ballot));
     const wasOut = this.ballotsOut.has(bs(ballot));
     if (out) this.ballotsOut.add(bs(ballot));
-    if (known !== undefined && known !== epoch && wasOut)
+    const lostIn = ballot.node === node ? this.lostDiskInEpoch.get(node) : undefined;
+    const afterLoss = lostIn !== undefined && known !== undefined && known <= lostIn && epoch > lostIn;
+    if (known !== undefined && known !== epoch && wasOut && !afterLoss)
       this.fail(`${name(node)} used ballot ${bs(ballot)} in epoch ${epoch}, and it was already used in epoch ${known}`);
     this.epochOfBallot.set(bs(ballot), epoch);
   }
@@ -277,6 +279,11 @@ export class InvariantChecker<M> {
       perNode.delete(node);
     this.durablePromise.delete(node);
     this.commitChecked.delete(node);
+    // Its ballots start over too: those it used before are on the lost disk, and belong to epochs its re-admission
+    // closed. A ballot names a candidacy within one epoch (messages carry their epoch, and a voter answers only its own
+    // epoch's), so using one again in an epoch opened after the loss is a new candidacy (Vertical Paxos's per-
+    // configuration ballots). noteBallotEpoch still refuses one used twice in the same epoch, or again in an old one.
+    this.lastBallotUsed.delete(node);
   }
 
   /** Multi: which epoch each ballot is used in, and who may vote in it. */

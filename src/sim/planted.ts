@@ -269,12 +269,6 @@ export const PLANTS: readonly Plant[] = [
       'it needs a catch-up that crosses a stop-sign, a restart of that replica, and nobody it may ask holding the values it dropped (the one voter of its epoch): seed 1005195 at 3 replicas with disk faults split (none of 1-300 at 3 replicas shows it)',
   },
   {
-    name: 'recovering-ignores-rounds',
-    what: 'a replica recovering a lost disk that ignores the rounds it sees, and campaigns after its re-admission with a ballot it used before the loss',
-    bugs: { recoveringIgnoresRounds: true },
-    multiOnly: true,
-  },
-  {
     name: 'recovery-reuses-session',
     what: 'a replica recovering a lost disk that, restarted before its re-admission, asks again under the same session numbering from 1, so one identity names two changes',
     bugs: { recoveryReusesSession: true },

@@ -150,10 +150,11 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
       throw new Error(`node ${this.id} was handed a message for ${m.to} from ${m.from}`);
     this.epochs.liveness.heard(m.from, this.nowTick);
     // A replica that lost its disk lost the rounds it campaigned with too, and answers nothing until re-admitted; the
-    // rounds it sees meanwhile (leaders' heartbeats and commits, candidates' prepares, any promise or rejection) keep its
-    // first campaign after re-admission above the ballots it used before the loss (a proposer never reuses a ballot).
-    if (this.recovery.recovering && 'ballot' in m && !this.rules.recoveringIgnoresRounds)
-      this.noteRoundRecovering(m.ballot);
+    // rounds it sees meanwhile (leaders' heartbeats and commits, candidates' prepares, any promise or rejection) put its
+    // first campaign after re-admission above them, so voters that promised those rounds do not refuse it. A ballot it
+    // used before the loss and nobody saw may come again: it belonged to an epoch the re-admission closed, and a ballot
+    // names a candidacy within one epoch (messages carry their epoch; voters answer only their own).
+    if (this.recovery.recovering && 'ballot' in m) this.noteRoundRecovering(m.ballot);
     switch (m.type) {
       case 'prepare':
         return this.acceptor.onPrepare(m);

@@ -63,8 +63,6 @@ export interface Rules {
   readonly removedStillCounted: boolean;
   /** Values of a new epoch learned in the Ready that opened it are written before its epoch record (breaks: a chosen value is never forgotten; liveness). */
   readonly nextEpochChosenUnmarked: boolean;
-  /** A recovering replica ignores the rounds it sees before re-admission (breaks: a proposer never reuses a ballot). */
-  readonly recoveringIgnoresRounds: boolean;
   /** A recovering replica asks for re-admission under its recorded session in every incarnation (breaks: an identity names one command). */
   readonly recoveryReusesSession: boolean;
   /** A recovering replica that learns its re-admission inside a snapshot does not see it (breaks: liveness). */
@@ -108,7 +106,6 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
-    recoveringIgnoresRounds: b.recoveringIgnoresRounds === true,
     recoveryReusesSession: b.recoveryReusesSession === true,
     readmissionMissedInSnapshot: b.readmissionMissedInSnapshot === true,
     quorumOf: (voterCount, liveCount) => requiredQuorumOf(cfg, voterCount, liveCount),
