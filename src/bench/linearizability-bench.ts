@@ -8,6 +8,8 @@
  * compare the bookkeeping alone. A benchmark, not a test: figures depend on
  * the machine, so nothing here asserts a speed.
  */
+
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import {
   checkLinearizable,
@@ -68,12 +70,12 @@ function buildEntries<I, O>(history: readonly Operation<I, O>[]): Entry {
 }
 
 function unlink(e: Entry): void {
-  e.prev!.next = e.next;
+  must(e.prev, 'only the head has no previous entry, and it is never unlinked').next = e.next;
   if (e.next !== null) e.next.prev = e.prev;
 }
 
 function relink(e: Entry): void {
-  e.prev!.next = e;
+  must(e.prev, 'only the head has no previous entry, and it is never relinked').next = e;
   if (e.next !== null) e.next.prev = e;
 }
 

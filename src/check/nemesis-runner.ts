@@ -6,6 +6,7 @@
  * never fatal: the run goes on and says what happened.
  */
 import { addOn, removeOn } from '../cluster/membership-changes.js';
+import { must } from '../core/must.js';
 import { nodeName } from '../core/types.js';
 import { DiskFault, type DiskFaultContext, type DiskOutcome } from './disk-fault.js';
 import type { CheckDriver } from './driver.js';
@@ -56,7 +57,7 @@ export class NemesisRunner {
   /** Starts and ends whatever is due now. */
   async step(): Promise<void> {
     const now = this.o.nowMs();
-    if (this.active !== null && now >= this.active.scheduled.endMs) await this.end();
+    if (this.active !== null && now >= this.active.scheduled.endMs) await this.end(this.active);
     const due = this.o.schedule[this.next];
     if (this.active === null && due !== undefined && now >= due.startMs) {
       this.next++;
@@ -66,7 +67,7 @@ export class NemesisRunner {
 
   /** Ends the fault in progress, if any: the run is over. */
   async finish(): Promise<void> {
-    if (this.active !== null) await this.end();
+    if (this.active !== null) await this.end(this.active);
   }
 
   private async start(s: ScheduledFault): Promise<void> {
@@ -151,8 +152,8 @@ export class NemesisRunner {
     const members = this.o.members();
     const leader = this.o.leader();
     const others = members.filter((n) => n !== leader);
-    const pickLeader = leader !== null && (this.next % 2 === 0 || others.length === 0);
-    return pickLeader ? leader! : others[this.next % others.length]!;
+    if (leader !== null && (this.next % 2 === 0 || others.length === 0)) return leader;
+    return must(others[this.next % others.length], 'without a leader to pick, the configuration still has a voter');
   }
 
   private changeContext() {
@@ -181,8 +182,8 @@ export class NemesisRunner {
     return leader === null ? [] : [leader];
   }
 
-  private async end(): Promise<void> {
-    const a = this.active!;
+  /** Undoes `a`, the fault in progress. */
+  private async end(a: Active): Promise<void> {
     this.active = null;
     const c = this.o.cluster;
     const undo = async (what: string, p: () => Promise<void>) =>

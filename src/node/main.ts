@@ -14,7 +14,7 @@ import { MAX_NODE_ID } from '../core/membership.js';
 import { must } from '../core/must.js';
 import type { Protocol } from '../core/types.js';
 import { messageValidator } from '../core/validate.js';
-import { openFileStorage, PREALLOCATE_MAX_BYTES } from '../storage/file-storage.js';
+import { type FileStorage, openFileStorage, PREALLOCATE_MAX_BYTES } from '../storage/file-storage.js';
 import {
   advanceMark,
   checkIdentity,
@@ -31,8 +31,9 @@ import { PartWriter, ReplicaTraceLog } from '../trace/live.js';
 import { messageFields } from '../trace/messages.js';
 import { describeWrite } from '../trace/records.js';
 import type { FaultRules } from '../transport/faults.js';
+import type { ControlConnection } from '../transport/server.js';
 import { nodeUri, type ServerTls } from '../transport/tls.js';
-import type { PeerAddress, TransportTrace } from '../transport/ws-transport.js';
+import type { PeerAddress, TransportTrace, WsTransport, WsTransportOptions } from '../transport/ws-transport.js';
 import { connectControl, createWsTransport } from '../transport/ws-transport.js';
 import { AdminFaults, routeAdmin } from './admin.js';
 import { systemClock } from './clock.js';
@@ -41,7 +42,7 @@ import { describeState } from './describe-state.js';
 import { inputLogBeside } from './input-log.js';
 import { LatencySampler, monotonicUs } from './latency-sampler.js';
 import { MAX_FRAME_BYTES } from './limits.js';
-import { type PeerMessage, Replica, type ReplicaProbe } from './replica.js';
+import { type PeerLinks, type PeerMessage, Replica, type ReplicaOptions, type ReplicaProbe } from './replica.js';
 import { HoldingLinks, StepClock, type StepControl } from './step.js';
 import { StepJournal } from './step-journal.js';
 import { type CoreTuning, parseCoreTuning } from './tuning.js';
@@ -206,10 +207,91 @@ function ackBeforeFsync(log: DurableLog<unknown>): DurableLog<unknown> {
 /** This replica's id and protocol, once its arguments parsed: the refusal sentence names them. */
 let whoAmI: { readonly id: number; readonly protocol: Protocol } | null = null;
 
+/** What the transport's and the admin API's callbacks reach: set once they exist, read only when a callback runs. */
+interface LiveParts {
+  transport: WsTransport<PeerMessage> | null;
+  replica: Replica | null;
+  step: StepControl | undefined;
+  applyFaults: (rules: FaultRules) => void;
+}
+
 export async function main(given?: ReplicaArgs): Promise<void> {
   const args = given ?? parse();
   whoAmI = { id: args.id, protocol: args.protocol };
   const plant = plantFromEnv();
+  announcePlants(args, plant);
+  const { storage, identity } = await openReplicaStorage(args, plant === 'amnesia');
+  // A directory deleted, replaced or put back from a copy while the replica runs: it stops rather than vote on.
+  watchDataDir(
+    args.dataDir,
+    identity,
+    DATA_DIR_CHECK_MS,
+    (sentence) => {
+      log(sentence);
+      process.stderr.write(`${sentence}\n`);
+      process.exit(IDENTITY_REFUSED_EXIT);
+    },
+    () => storage.stillInPlace(),
+  );
+  const journal = args.step ? new StepJournal(storage.recovered.length) : null;
+  const { trace, inputs } = startTracing(args, identity, storage);
+  const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
+  const live: LiveParts = { transport: null, replica: null, step: undefined, applyFaults: () => undefined };
+  const latency = new LatencySampler(args.id, monotonicUs);
+  const admin = adminFaultsOf(args, live);
+  const transport = await createWsTransport<PeerMessage>(
+    transportOptions({ args, identity, trace, validate, latency, admin, live }),
+  );
+  live.transport = transport;
+  live.applyFaults = (rules) => transport.setFaults(rules);
+  // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
+  const links = args.step ? new HoldingLinks(transport, args.id, args.protocol, log) : transport;
+  const stepClock = args.step ? new StepClock() : undefined;
+  if (args.step) log('step mode: every message to a peer is held until delivered, and time moves only on `paxos tick`');
+  const replica = new Replica(
+    replicaOptions({
+      args,
+      plant,
+      identity,
+      storage,
+      journal,
+      trace,
+      inputs,
+      links,
+      stepClock,
+      latency,
+      port: transport.port,
+    }),
+  );
+  live.replica = replica;
+  if (links instanceof HoldingLinks && stepClock !== undefined && journal !== null) {
+    links.onHeld = (id, m) => journal.held(id, m);
+    live.step = {
+      links,
+      clock: stepClock,
+      settled: () => replica.settled(),
+      journal,
+      messagesIn: () => replica.status().messagesIn,
+      validate,
+      state: () => describeState(`node-${args.id}`, replica.inspectCore()),
+    };
+  }
+  replica.start();
+  if (args.standalone === undefined) {
+    await register(args, transport.port);
+    watchOrchestrator(args.orchestratorPid);
+  } else announceStandalone(args, args.standalone, transport.port);
+  const stop = async () => {
+    replica.stop();
+    await transport.close();
+    await storage.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+function announcePlants(args: ReplicaArgs, plant: RealPlant | null): void {
   if (plant !== null)
     log(`PLANTED BUG ${plant}: this replica is deliberately wrong (PAXOS_PLANT), for paxos check to catch`);
   const scenarioBugs = Object.entries(args.tuning?.bugs ?? {})
@@ -217,16 +299,23 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     .map(([name]) => name);
   if (scenarioBugs.length > 0)
     log(`PLANTED BUG ${scenarioBugs.join(', ')}: this replica is deliberately wrong (a scenario's option plant)`);
-  // Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts):
+}
+
+/**
+ * Start-up, in an order where a crash at any point leaves a directory the next start judges rightly (identity.ts).
+ * The planted bug "amnesia" starts from whatever is left, as before issue 22's fix: no data where data is expected
+ * is taken for a new replica, and the log need not reach the mark (file-storage.ts cuts damage off, too).
+ */
+async function openReplicaStorage(
+  args: ReplicaArgs,
+  amnesia: boolean,
+): Promise<{ storage: FileStorage<unknown>; identity: Identity }> {
   // 0. the directory's lock, before anything is judged or written: a second process on this directory must not count
   //    as a start (a missing directory is reported by the identity check as missing);
   let lock = lockIfPresent(args.dataDir);
   //    (`paxos recover`: the lost data moves aside, under its lock, and a fresh directory says it is recovering;)
   if (args.recoverLostDisk) lock = setAsideUnderLock(args, lock);
   // 1. the identity and the high-water mark are read, and nothing is written, so a refused start changes nothing;
-  // The planted bug "amnesia" starts from whatever is left, as before issue 22's fix: no data where data is expected
-  // is taken for a new replica, and the log need not reach the mark (file-storage.ts cuts damage off, too).
-  const amnesia = plant === 'amnesia';
   const claim = checkIdentity({
     dataDir: args.dataDir,
     node: args.id,
@@ -253,19 +342,15 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   log(
     `node-${args.id} of cluster ${identity.clusterId}, incarnation ${identity.incarnation}, log reaches record ${storage.reached}`,
   );
-  // A directory deleted, replaced or put back from a copy while the replica runs: it stops rather than vote on.
-  watchDataDir(
-    args.dataDir,
-    identity,
-    DATA_DIR_CHECK_MS,
-    (sentence) => {
-      log(sentence);
-      process.stderr.write(`${sentence}\n`);
-      process.exit(IDENTITY_REFUSED_EXIT);
-    },
-    () => storage.stillInPlace(),
-  );
-  const journal = args.step ? new StepJournal(storage.recovered.length) : null;
+  return { storage, identity };
+}
+
+/** `paxos up --trace`: this replica's part of the trace, and the core's inputs beside it for `paxos replay`. */
+function startTracing(
+  args: ReplicaArgs,
+  identity: Identity,
+  storage: FileStorage<unknown>,
+): { trace: ReplicaTraceLog | null; inputs: ReturnType<typeof inputLogBeside> | null } {
   const trace =
     args.traceFile === undefined
       ? null
@@ -275,26 +360,35 @@ export async function main(given?: ReplicaArgs): Promise<void> {
   trace?.started(storage.recovered.length > 0 || storage.recoveredSnapshot !== null);
   // Every way out but SIGKILL (a stop, a storage failure, an orchestrator gone) writes what is still buffered.
   if (trace !== null) process.once('exit', () => trace.close());
-  // The core's inputs beside the trace part, for `paxos replay`.
   const inputs =
     args.traceFile === undefined ? null : inputLogBeside(args.traceFile, args.id, identity.incarnation, log);
-  const validate = messageValidator(args.protocol, args.clusterSize) as (x: unknown) => PeerMessage | null;
-  let replica: Replica | null = null;
-  let step: StepControl | undefined;
-  const latency = new LatencySampler(args.id, monotonicUs);
-  let applyFaults: (rules: FaultRules) => void = () => undefined;
-  // A replica on its own host takes faults through its admin API (admin.ts); lab mode's come from the orchestrator.
-  const admin =
-    args.standalone === undefined
-      ? null
-      : new AdminFaults({
-          clock: systemClock,
-          applyRules: (rules) => applyFaults(rules),
-          setFrozen: (frozen) => replica?.setFrozen(frozen),
-          exit: (code) => process.exit(code),
-          log,
-        });
-  const transport = await createWsTransport<PeerMessage>({
+  return { trace, inputs };
+}
+
+/** A replica on its own host takes faults through its admin API (admin.ts); lab mode's come from the orchestrator. */
+function adminFaultsOf(args: ReplicaArgs, live: LiveParts): AdminFaults | null {
+  return args.standalone === undefined
+    ? null
+    : new AdminFaults({
+        clock: systemClock,
+        applyRules: (rules) => live.applyFaults(rules),
+        setFrozen: (frozen) => live.replica?.setFrozen(frozen),
+        exit: (code) => process.exit(code),
+        log,
+      });
+}
+
+function transportOptions(o: {
+  args: ReplicaArgs;
+  identity: Identity;
+  trace: ReplicaTraceLog | null;
+  validate: (x: unknown) => PeerMessage | null;
+  latency: LatencySampler;
+  admin: AdminFaults | null;
+  live: LiveParts;
+}): WsTransportOptions<PeerMessage> {
+  const { args, identity, trace, live } = o;
+  return {
     selfId: args.id,
     peers: args.standalone?.peers ?? new Map(),
     secret: args.secret,
@@ -311,46 +405,69 @@ export async function main(given?: ReplicaArgs): Promise<void> {
           allowedHosts: args.standalone.allowedHosts,
           checkHandshake: true,
           ...(args.standalone.tls !== undefined ? { tls: args.standalone.tls } : {}),
-          probes: { ready: () => replica !== null && isReady(replica) },
+          probes: { ready: () => live.replica !== null && isReady(live.replica) },
         }
       : {}),
     maxFrameBytes: MAX_FRAME_BYTES,
-    validate,
+    validate: o.validate,
     log,
     seed: randomInt(1, 2 ** 31),
     ...(trace !== null ? { trace: transportTrace(trace, args.protocol) } : {}),
-    onControl: (conn) => {
-      const cleanups: (() => void)[] = [];
-      const control = (req: unknown) =>
-        handleControl(
-          {
-            // Set right after the transport, in the same turn: no connection is served before.
-            replica: must(replica, 'the replica exists before a control request is served'),
-            setFaults: (rules) => transport.setFaults(rules),
-            setPeers: (peers) => transport.setPeers(peers),
-            push: (event) => conn.push(event),
-            onClose: (cleanup) => cleanups.push(cleanup),
-            latency,
-            ...(step !== undefined ? { step } : {}),
-          },
-          req,
-        );
-      conn.onRequest((req) => (admin !== null ? routeAdmin(admin, conn.role, req, control) : control(req)));
-      conn.onClose?.(() => {
-        for (const c of cleanups) c();
-      });
-    },
+    onControl: (conn) => serveControl(conn, o.latency, o.admin, live),
+  };
+}
+
+/** One control connection: its requests go to the replica (through the admin API's roles on its own host). */
+function serveControl(
+  conn: ControlConnection,
+  latency: LatencySampler,
+  admin: AdminFaults | null,
+  live: LiveParts,
+): void {
+  const cleanups: (() => void)[] = [];
+  const control = (req: unknown) =>
+    handleControl(
+      {
+        // Set right after the transport, in the same turn: no connection is served before.
+        replica: must(live.replica, 'the replica exists before a control request is served'),
+        setFaults: (rules) => transportOf(live).setFaults(rules),
+        setPeers: (peers) => transportOf(live).setPeers(peers),
+        push: (event) => conn.push(event),
+        onClose: (cleanup) => cleanups.push(cleanup),
+        latency,
+        ...(live.step !== undefined ? { step: live.step } : {}),
+      },
+      req,
+    );
+  conn.onRequest((req) => (admin !== null ? routeAdmin(admin, conn.role, req, control) : control(req)));
+  conn.onClose?.(() => {
+    for (const c of cleanups) c();
   });
-  applyFaults = (rules) => transport.setFaults(rules);
-  // Step mode wraps the links and the tick timer only: storage, the control API and the links themselves are the real ones.
-  const links = args.step ? new HoldingLinks(transport, args.id, args.protocol, log) : transport;
-  const stepClock = args.step ? new StepClock() : undefined;
-  if (args.step) log('step mode: every message to a peer is held until delivered, and time moves only on `paxos tick`');
-  replica = new Replica({
+}
+
+function transportOf(live: LiveParts): WsTransport<PeerMessage> {
+  return must(live.transport, 'the transport exists before it serves a connection');
+}
+
+function replicaOptions(o: {
+  args: ReplicaArgs;
+  plant: RealPlant | null;
+  identity: Identity;
+  storage: FileStorage<unknown>;
+  journal: StepJournal | null;
+  trace: ReplicaTraceLog | null;
+  inputs: ReturnType<typeof inputLogBeside> | null;
+  links: PeerLinks;
+  stepClock: StepClock | undefined;
+  latency: LatencySampler;
+  port: number;
+}): ReplicaOptions {
+  const { args, plant, identity, storage, journal, trace, inputs, stepClock } = o;
+  return {
     id: args.id,
     clusterSize: args.clusterSize,
     protocol: args.protocol,
-    transport: links,
+    transport: o.links,
     clock: systemClock,
     ...(stepClock !== undefined ? { tickClock: stepClock } : {}),
     storage: journalled(
@@ -368,7 +485,7 @@ export async function main(given?: ReplicaArgs): Promise<void> {
     },
     randomSeed: args.tuning?.seedByNode === true ? args.id : randomInt(1, 2 ** 31),
     tickMs: args.tickMs,
-    port: transport.port,
+    port: o.port,
     log,
     // 64 random bits: no earlier incarnation of any replica has used this session, so no identity repeats.
     session: plant === 'restart-numbering' ? `n${args.id}` : `n${args.id}-${randomBytes(8).toString('hex')}`,
@@ -376,52 +493,28 @@ export async function main(given?: ReplicaArgs): Promise<void> {
       const cpu = process.cpuUsage();
       return { pid: process.pid, rssBytes: process.memoryUsage.rss(), cpuMicros: cpu.user + cpu.system };
     },
-    latency,
+    latency: o.latency,
     onFatal: () => process.exit(3),
     ...(trace !== null || journal !== null
       ? { probe: bothProbes(trace !== null ? releaseTrace(trace, args.protocol) : {}, journal?.probe() ?? {}) }
       : {}),
     ...(inputs !== null ? { inputs } : {}),
-  });
-  if (links instanceof HoldingLinks && stepClock !== undefined && journal !== null) {
-    const r = replica;
-    links.onHeld = (id, m) => journal.held(id, m);
-    step = {
-      links,
-      clock: stepClock,
-      settled: () => r.settled(),
-      journal,
-      messagesIn: () => r.status().messagesIn,
-      validate,
-      state: () => describeState(`node-${args.id}`, r.inspectCore()),
-    };
-  }
-  replica.start();
-  if (args.standalone === undefined) {
-    await register(args, transport.port);
-    watchOrchestrator(args.orchestratorPid);
-  } else {
-    log(
-      `node-${args.id} listening on ${args.host}:${transport.port}, advertised as ${args.standalone.advertise.host}:${args.standalone.advertise.port}; peers ${[
-        ...args.standalone.peers,
-      ]
-        .filter(([id]) => id !== args.id)
-        .map(([id, a]) => `node-${id}=${a.host}:${a.port}`)
-        .join(', ')}; ${
-        args.standalone.tls === undefined
-          ? 'plain ws:// (no TLS)'
-          : `wss:// with mutual TLS as ${nodeUri(args.standalone.tls.clusterId, args.id)}${args.standalone.tls.clientCertAuth ? ', client certificates required' : ''}`
-      }`,
-    );
-  }
-  const stop = async () => {
-    replica.stop();
-    await transport.close();
-    await storage.close();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+}
+
+function announceStandalone(args: ReplicaArgs, standalone: StandaloneArgs, port: number): void {
+  log(
+    `node-${args.id} listening on ${args.host}:${port}, advertised as ${standalone.advertise.host}:${standalone.advertise.port}; peers ${[
+      ...standalone.peers,
+    ]
+      .filter(([id]) => id !== args.id)
+      .map(([id, a]) => `node-${id}=${a.host}:${a.port}`)
+      .join(', ')}; ${
+      standalone.tls === undefined
+        ? 'plain ws:// (no TLS)'
+        : `wss:// with mutual TLS as ${nodeUri(standalone.tls.clusterId, args.id)}${standalone.tls.clientCertAuth ? ', client certificates required' : ''}`
+    }`,
+  );
 }
 
 /** The transport's trace hooks: messages in the format's words (the simulator's tracer writes the same fields). */

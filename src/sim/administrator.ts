@@ -7,6 +7,7 @@
 
 import { DEFAULTS } from '../core/config.js';
 import { commandId } from '../core/multi/sessions.js';
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type { Command, NodeId } from '../core/types.js';
 import { nodeName } from '../core/types.js';
@@ -129,7 +130,12 @@ export class Administrator<M extends PeerMessage> {
     this.askChange({ fromEpoch: m.epoch, voters }, (ok) => {
       this.busy = false;
       if (!ok) return;
-      if (this.random.chance(0.6)) this.retireWhenHandedOver(this.world.nodes[victim - 1]!, m.epoch + 1, voters);
+      if (this.random.chance(0.6))
+        this.retireWhenHandedOver(
+          must(this.world.nodes[victim - 1], 'a voter of the latest view is a node the world added'),
+          m.epoch + 1,
+          voters,
+        );
       if (replace && !this.world.settled) this.add();
     });
   }
@@ -144,7 +150,7 @@ export class Administrator<M extends PeerMessage> {
     // After the heal every replica must be up (and clients may be waiting on this one), so it stays, as a learner.
     if (world.settled) return;
     const entered = voters.filter(
-      (id) => (world.nodes[id - 1]!.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch,
+      (id) => (world.nodes[id - 1]?.replica?.inspectCore().view().membership?.epoch ?? -1) >= epoch,
     ).length;
     if (entered * 2 <= voters.length)
       return world.schedule(50, { kind: 'call', fn: () => this.retireWhenHandedOver(node, epoch, voters) });
@@ -167,7 +173,7 @@ export class Administrator<M extends PeerMessage> {
     world.schedule(1700, { kind: 'call', fn: () => done(false) });
     const live = change.voters.concat(world.latestVoters()).filter((id) => world.nodes[id - 1]?.replica != null);
     if (live.length === 0) return done(false);
-    const node = world.nodes[this.random.pick(live) - 1]!;
+    const node = must(world.nodes[this.random.pick(live) - 1], 'a live voter is a node the world added');
     const replica = node.replica;
     if (replica === null) return done(false);
     // Numbered by the replica asked, as `paxos add` and `paxos remove` leave it: a change is never retried elsewhere.

@@ -8,6 +8,7 @@
  */
 
 import { commandId, commandText } from '../core/multi/sessions.js';
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import {
   type ClientReply,
@@ -172,7 +173,7 @@ export class SimClients<M extends PeerMessage> {
 
   /** A client wakes: to start its next operation, or (with `op`) because an attempt's deadline passed. */
   onClient(id: number, op: ClientOp | undefined, attempt: number | undefined): void {
-    const c = this.clients[id - 1]!;
+    const c = must(this.clients[id - 1], 'a client event names a client this made');
     const { world } = this;
     if (op !== undefined) {
       // An attempt that got no answer in time may still take effect: retry with the same identity.
@@ -245,7 +246,7 @@ export class SimClients<M extends PeerMessage> {
     const key = `k${r.int(1, world.opts.keys ?? (world.opts.protocol === 'basic' ? 20 : 3))}`;
     const write = world.opts.proposers !== undefined || r.chance(world.opts.protocol === 'basic' ? 0.7 : 0.6);
     // With identity reuse on (swarm), some values carry NUL and other odd bytes, so a twin command can collide with them.
-    const odd = this.reusing() && this.habits!.chance(0.3) ? '\u0000\u00ff\u2028' : '';
+    const odd = this.reusing() && this.reuseHabits().chance(0.3) ? '\u0000\u00ff\u2028' : '';
     const command: Command = write ? { op: 'set', key, value: `v${c.id}.${c.issued}${odd}` } : { op: 'get', key };
     const identity = c.session === null ? null : { session: c.session, seq: ++c.seq };
     const history = {
@@ -258,11 +259,16 @@ export class SimClients<M extends PeerMessage> {
     const op: ClientOp = { identity, command, history, attempts: 0, maybeApplied: false, done: false };
     c.current = op;
     this.attempt(c, op);
-    if (this.reusing() && op.identity !== null && this.habits!.chance(0.15)) this.sendTwin(c, op);
+    if (this.reusing() && op.identity !== null && this.reuseHabits().chance(0.15)) this.sendTwin(c, op);
   }
 
   private reusing(): boolean {
     return this.world.swarm?.reuseIdentities === true && this.world.opts.protocol === 'multi';
+  }
+
+  /** The habits, where `reusing()` holds. */
+  private reuseHabits(): Random {
+    return must(this.habits, 'identity reuse is drawn only under swarm testing, which makes the habits');
   }
 
   /**
@@ -276,7 +282,7 @@ export class SimClients<M extends PeerMessage> {
    * so whatever it did shows in the reads.
    */
   private sendTwin(c: SimClient, op: ClientOp): void {
-    const h = this.habits!;
+    const h = this.reuseHabits();
     const cmd = op.command;
     const twin: Command =
       cmd.op === 'set'
@@ -359,7 +365,7 @@ export class SimClients<M extends PeerMessage> {
   /** Clients ask the latest configuration's voters (a removed or joining replica would leave them waiting on nobody). */
   private targets(): NodeId[] {
     const { nodes } = this.world;
-    const voters = this.world.latestVoters().filter((id) => !nodes[id - 1]!.retired);
+    const voters = this.world.latestVoters().filter((id) => nodes[id - 1]?.retired !== true);
     return voters.length > 0 ? voters : nodes.filter((n) => !n.retired).map((n) => n.id);
   }
 
@@ -380,7 +386,7 @@ export class SimClients<M extends PeerMessage> {
       `client ${c.id} → ${nodeName(nodeId)} ${describeCommand(cmd)}${as}${op.attempts > 1 ? ` (attempt ${op.attempts})` : ''}`,
     );
     world.schedule(timeoutMs + 50, { kind: 'client', client: c.id, op, attempt: op.attempts });
-    const node = world.nodes[nodeId - 1]!;
+    const node = must(world.nodes[nodeId - 1], 'a target is a node the world added');
     if (node.replica === null) {
       // The connection fails: no answer, and the deadline will retry.
       world.tracer?.note(`client ${c.id} cannot reach ${nodeName(nodeId)}: it is down`);
@@ -440,7 +446,7 @@ export class SimClients<M extends PeerMessage> {
       fn: () => {
         const { world } = this;
         const nodeId = h.int(1, world.nodes.length);
-        const node = world.nodes[nodeId - 1]!;
+        const node = must(world.nodes[nodeId - 1], 'the id is drawn between 1 and the number of nodes');
         if (node.replica === null || node.retired) return;
         world.noteAndTrace(
           `client ${c.id} → ${nodeName(nodeId)} ${describeCommand(op.command)} as ${commandId(identity)} (a late retry)`,

@@ -17,13 +17,16 @@ export class EventQueue<T extends Timed> {
   push(item: T): void {
     const h = this.heap;
     h.push(item);
+    // Sift up with a hole: parents move down until the item's place is found.
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const above = h[parent];
+      if (above === undefined || !before(item, above)) break;
+      h[i] = above;
       i = parent;
     }
+    h[i] = item;
   }
 
   pop(): T | undefined {
@@ -39,16 +42,35 @@ export class EventQueue<T extends Timed> {
 
   private siftDown(start: number): void {
     const h = this.heap;
-    for (let i = start; ; ) {
+    const n = h.length;
+    const item = h[start];
+    if (item === undefined) return;
+    // Sift down with a hole: the smaller child moves up until the item's place is found.
+    let i = start;
+    for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let min = i;
-      if (l < h.length && before(h[l]!, h[min]!)) min = l;
-      if (r < h.length && before(h[r]!, h[min]!)) min = r;
-      if (min === i) return;
-      [h[i], h[min]] = [h[min]!, h[i]!];
+      let minItem = item;
+      if (l < n) {
+        const left = h[l];
+        if (left !== undefined && before(left, minItem)) {
+          min = l;
+          minItem = left;
+        }
+      }
+      if (r < n) {
+        const right = h[r];
+        if (right !== undefined && before(right, minItem)) {
+          min = r;
+          minItem = right;
+        }
+      }
+      if (min === i) break;
+      h[i] = minItem;
       i = min;
     }
+    h[i] = item;
   }
 }
 

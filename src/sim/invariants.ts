@@ -6,6 +6,7 @@
  * two learners disagree.
  */
 import type { Ballot } from '../core/ballot.js';
+import { must } from '../core/must.js';
 import type { ChosenValue, CoreEvent, NodeId } from '../core/types.js';
 import { ALL_INSTANCES, type ProtocolAdapter, type SimCore, type ValueAt } from './adapter.js';
 
@@ -38,7 +39,10 @@ type PerNode<T> = Map<NodeId, Map<string, T>>;
 
 function getOrCreate<T>(map: PerNode<T>, node: NodeId): Map<string, T> {
   let inner = map.get(node);
-  if (inner === undefined) map.set(node, (inner = new Map()));
+  if (inner === undefined) {
+    inner = new Map();
+    map.set(node, inner);
+  }
   return inner;
 }
 
@@ -132,7 +136,7 @@ export class InvariantChecker<M> {
   /** The latest configuration any replica has entered. */
   latestMembership(): { epoch: number; voters: readonly NodeId[]; startSlot: number } {
     const epoch = Math.max(...this.epochs.keys());
-    const e = this.epochs.get(epoch)!;
+    const e = must(this.epochs.get(epoch), 'the largest key of the epochs is one of them');
     return { epoch, voters: e.voters, startSlot: e.startSlot };
   }
 
@@ -145,7 +149,7 @@ export class InvariantChecker<M> {
       get: (slot) => this.chosenByDefinition.get(this.liveInstance(Number(slot))),
       membershipAt: (slot) => {
         const epoch = this.governingEpoch(slot);
-        const e = this.epochs.get(epoch)!;
+        const e = must(this.epochs.get(epoch), 'the governing epoch is one of the epochs seen, 0 at least');
         return { epoch, voters: e.voters, startSlot: e.startSlot };
       },
     };
@@ -337,10 +341,16 @@ export class InvariantChecker<M> {
 
   private noteDurableAccept(node: NodeId, ballot: Ballot, instance: string, valueId: string): void {
     let byVote = this.durableAccepts.get(instance);
-    if (byVote === undefined) this.durableAccepts.set(instance, (byVote = new Map()));
+    if (byVote === undefined) {
+      byVote = new Map();
+      this.durableAccepts.set(instance, byVote);
+    }
     const vote = `${formatBallot(ballot)}|${valueId}`;
     let voters = byVote.get(vote);
-    if (voters === undefined) byVote.set(vote, (voters = new Set()));
+    if (voters === undefined) {
+      voters = new Set();
+      byVote.set(vote, voters);
+    }
     voters.add(node);
     // Only the votes of the epoch's own voters make a value chosen there.
     const epoch = this.multi ? (this.epochOfBallot.get(bs(ballot)) ?? 0) : 0;

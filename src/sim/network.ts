@@ -7,6 +7,7 @@
  */
 import { describeMessage } from '../core/describe.js';
 import type { MultiMessage } from '../core/multi/messages.js';
+import { must } from '../core/must.js';
 import { Random } from '../core/random.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -78,7 +79,11 @@ export class SimNetwork<M extends PeerMessage> {
       if (this.sample.length < STALE_SAMPLE) this.sample.push({ m, traceId });
       else this.sample[r.int(0, STALE_SAMPLE - 1)] = { m, traceId };
     }
-    if (this.sample.length === 0 || !r.chance(this.world.swarm!.staleReplayRate)) return;
+    if (
+      this.sample.length === 0 ||
+      !r.chance(must(this.world.swarm, 'stale replay is drawn only under swarm testing').staleReplayRate)
+    )
+      return;
     const old = r.pick(this.sample);
     const copies = r.chance(0.3) ? 2 : 1;
     this.replayed += copies;
@@ -88,7 +93,7 @@ export class SimNetwork<M extends PeerMessage> {
 
   deliver(m: M, traceId: number): void {
     const { world } = this;
-    const node = world.nodes[m.to - 1]!;
+    const node = must(world.nodes[m.to - 1], 'a message goes to a node the world added');
     if (node.links === null) return world.tracer?.dropped(traceId, 'down', m.to);
     if (this.cut(m.from, m.to)) return world.tracer?.dropped(traceId, 'partition', m.to);
     world.tracer?.delivered(traceId, m.to);

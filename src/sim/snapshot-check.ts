@@ -89,7 +89,10 @@ export class SnapshotChecker {
     for (const e of entries) this.noteValue(e.value, e.slot, ballot);
     const slots = entries.map((e) => e.slot);
     let votes = this.durableVotes.get(node);
-    if (votes === undefined) this.durableVotes.set(node, (votes = new Map()));
+    if (votes === undefined) {
+      votes = new Map();
+      this.durableVotes.set(node, votes);
+    }
     for (const slot of slots) {
       const cur = votes.get(slot);
       if (cur === undefined || cur.round < ballot.round || (cur.round === ballot.round && cur.node < ballot.node))

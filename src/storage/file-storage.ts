@@ -25,6 +25,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { must } from '../core/must.js';
 import { DataDamagedError, StorageCorruptError, StorageError, StorageFailedError } from './errors.js';
 import { decodeLog, encodeFrame, zeroTailStart } from './frame.js';
 import { acquireDirLock, type DirLock } from './lock.js';
@@ -85,7 +86,14 @@ export function logHeader(base: number, owner?: LogOwner): LogHeader {
 
 function isLogHeader(x: unknown): x is LogHeader {
   const h = x as Partial<LogHeader> | null;
-  return typeof h === 'object' && h !== null && h.paxosLog === 1 && Number.isInteger(h.base) && h.base! >= 0;
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    h.paxosLog === 1 &&
+    typeof h.base === 'number' &&
+    Number.isInteger(h.base) &&
+    h.base >= 0
+  );
 }
 
 export interface FileStorageOptions {
@@ -410,7 +418,7 @@ export class FileStorage<R> {
     await rename(this.path + TEMP_SUFFIX, this.path);
     await syncDir(dir);
     await this.file.close();
-    this.file = await this.reopen!();
+    this.file = await must(this.reopen, 'checkpoint() queues a rewrite only when the log can be reopened')();
     this.counts.fsyncs += 2;
     this.counts.checkpoints++;
     this.counts.bytes = log.length;

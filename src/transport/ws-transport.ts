@@ -242,7 +242,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     const fate = decide(this.faults, message.from, message.to, () => this.random.next());
     if (!this.links.has(message.to) || !fate.deliver) {
       this.counters.dropped++;
-      if (traceId > 0) this.o.trace!.dropped(traceId, this.whyDropped(message));
+      if (traceId > 0) this.o.trace?.dropped(traceId, this.whyDropped(message));
       return;
     }
     this.counters.sent++;
@@ -260,7 +260,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
   private sendLater(out: Outgoing, message: M, delayMs: number): void {
     if (this.delayed.size >= MAX_DELAYED_MESSAGES) {
       this.counters.dropped++;
-      if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'delay queue full');
+      if (out.traceId > 0) this.o.trace?.dropped(out.traceId, 'delay queue full');
       this.warnDelayed(
         `dropped a delayed message to ${nodeName(message.to)}: ${MAX_DELAYED_MESSAGES} delayed messages are already waiting, the most this replica holds`,
       );
@@ -270,7 +270,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       this.delayed.delete(timer);
       if (canTalk(this.faults, message.from, message.to)) return this.enqueue(out, message.to);
       this.counters.dropped++;
-      if (out.traceId > 0) this.o.trace!.dropped(out.traceId, 'partition cut');
+      if (out.traceId > 0) this.o.trace?.dropped(out.traceId, 'partition cut');
     }, delayMs);
     timer.unref();
     this.delayed.add(timer);
@@ -328,7 +328,7 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
       const bytes = Buffer.byteLength(text) + (traceId > 0 ? 17 : 0);
       if (bytes + 2 + ENVELOPE_BYTES > this.o.maxFrameBytes) {
         this.counters.dropped++;
-        if (traceId > 0) this.o.trace!.dropped(traceId, 'larger than the frame limit');
+        if (traceId > 0) this.o.trace?.dropped(traceId, 'larger than the frame limit');
         this.warnOversized(
           `dropped a ${bytes}-byte message to ${nodeName(link.id)}: larger than the ${this.o.maxFrameBytes}-byte frame limit`,
         );
@@ -376,7 +376,8 @@ export class WsTransport<M extends { from: number; to: number }> implements Tran
     link.queue.push(frame);
     link.queuedBytes += frame.bytes;
     while (link.queue.length > 1 && (link.queue.length > MAX_QUEUED_FRAMES || link.queuedBytes > this.backlogBytes)) {
-      const oldest = link.queue.shift()!;
+      const oldest = link.queue.shift();
+      if (oldest === undefined) break; // Unreachable: the loop runs while more than one frame waits.
       link.queuedBytes -= oldest.bytes;
       this.dropForBacklog(
         link,

@@ -123,6 +123,82 @@ async function cleanup(dir: string, pids: ReadonlySet<number>): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Pause and resume of one replica, and their one-sentence refusals. */
+async function pauseAndResume(dir: string): Promise<void> {
+  // Paused: still up, shown as paused, really stopped by the kernel; the other two still make a majority.
+  assert.match((await succeeds(dir, 'pause', 'node-2')).stdout, /^paused node-2 \(SIGSTOP\)$/m);
+  const paused = await replica(dir, 2);
+  assert.deepEqual([paused.up, paused.paused], [true, true]);
+  assert.equal(await tableState(dir, 2), 'paused');
+  const state = kernelState(paused.pid!);
+  if (state !== null) assert.equal(state, 'T', `node-2 (pid ${paused.pid}) is not stopped`);
+  await proposeEventually(dir, 'x=1', '--via', 'node-1');
+
+  // Errors are one sentence each, like kill's.
+  await refused(dir, ['pause', 'node-2'], /^paxos: node-2 is already paused/);
+  await refused(dir, ['resume', 'node-1'], /^paxos: node-1 is not paused$/);
+  const unknown = await paxos(dir, 'pause', 'node-9');
+  assert.notEqual(unknown.exitCode, 0);
+  assert.equal(unknown.stderr.trim(), 'paxos: there is no node-9: this cluster has node-1 to node-3');
+
+  assert.equal((await succeeds(dir, 'resume', 'node-2', '--json')).stdout.trim(), '{"node":2,"paused":false}');
+  assert.deepEqual([(await replica(dir, 2)).paused, await tableState(dir, 2)], [false, 'up']);
+}
+
+/** A paused replica killed, then restarted from its data. */
+async function killPausedAndRestart(dir: string, pids: Set<number>): Promise<void> {
+  // A paused replica can be killed (SIGKILL reaches a stopped process), answered only once it is gone, and restarted.
+  assert.equal((await succeeds(dir, 'pause', 'node-3', '--json')).stdout.trim(), '{"node":3,"paused":true}');
+  const stoppedPid = (await replica(dir, 3)).pid!;
+  assert.match((await succeeds(dir, 'kill', 'node-3')).stdout, /^killed node-3 \(SIGKILL\)$/m);
+  assert.equal(
+    isProcessAlive(stoppedPid),
+    false,
+    `paused node-3 (pid ${stoppedPid}) still alive after \`paxos kill\` returned`,
+  );
+  const killed = await replica(dir, 3);
+  assert.deepEqual([killed.up, killed.paused], [false, false]);
+  await refused(dir, ['pause', 'node-3'], /^paxos: node-3 is down; only a running replica can be paused$/);
+  assert.match((await succeeds(dir, 'restart', 'node-3')).stdout, /^restarted node-3 from its data$/m);
+  const back = await replica(dir, 3);
+  assert.deepEqual([back.up, back.paused], [true, false]);
+  pids.add(back.pid!);
+}
+
+/** kill --all and restart --all. */
+async function crashAllAndRestart(dir: string, remember: (s: StatusJson) => void): Promise<void> {
+  // The whole cluster crashes at once and comes back from its data.
+  const beforeCrash = await status(dir);
+  assert.match((await succeeds(dir, 'kill', '--all')).stdout, /^killed node-1, node-2, node-3 \(SIGKILL\)$/m);
+  for (const r of beforeCrash.replicas)
+    assert.equal(isProcessAlive(r.pid!), false, `node-${r.id} (pid ${r.pid}) alive after kill --all`);
+  assert.deepEqual(
+    (await status(dir)).replicas.map((r) => r.up),
+    [false, false, false],
+  );
+  assert.match((await succeeds(dir, 'restart', '--all')).stdout, /^restarted node-1, node-2, node-3 from their data$/m);
+  const restarted = await status(dir);
+  remember(restarted);
+  assert.deepEqual(
+    restarted.replicas.map((r) => r.up),
+    [true, true, true],
+  );
+  await proposeEventually(dir, 'y=2');
+}
+
+/** down with a replica paused. */
+async function downWithPaused(dir: string, remember: (s: StatusJson) => void): Promise<void> {
+  // down with a replica paused: it is continued so its SIGTERM lands, and no process is left.
+  await succeeds(dir, 'pause', 'node-1');
+  const last = await status(dir);
+  remember(last);
+  assert.equal(last.replicas.find((r) => r.id === 1)!.paused, true);
+  await succeeds(dir, 'down');
+  for (const pid of [last.orchestratorPid, ...last.replicas.map((r) => r.pid!)]) {
+    assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
+  }
+}
+
 test('pause, resume, kill of a paused replica, kill --all and restart --all, and down with a replica paused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-pause-'));
   const pids = new Set<number>();
@@ -143,77 +219,16 @@ test('pause, resume, kill of a paused replica, kill --all and restart --all, and
       ],
     );
 
-    // Paused: still up, shown as paused, really stopped by the kernel; the other two still make a majority.
-    assert.match((await succeeds(dir, 'pause', 'node-2')).stdout, /^paused node-2 \(SIGSTOP\)$/m);
-    const paused = await replica(dir, 2);
-    assert.deepEqual([paused.up, paused.paused], [true, true]);
-    assert.equal(await tableState(dir, 2), 'paused');
-    const state = kernelState(paused.pid!);
-    if (state !== null) assert.equal(state, 'T', `node-2 (pid ${paused.pid}) is not stopped`);
-    await proposeEventually(dir, 'x=1', '--via', 'node-1');
-
-    // Errors are one sentence each, like kill's.
-    await refused(dir, ['pause', 'node-2'], /^paxos: node-2 is already paused/);
-    await refused(dir, ['resume', 'node-1'], /^paxos: node-1 is not paused$/);
-    const unknown = await paxos(dir, 'pause', 'node-9');
-    assert.notEqual(unknown.exitCode, 0);
-    assert.equal(unknown.stderr.trim(), 'paxos: there is no node-9: this cluster has node-1 to node-3');
-
-    assert.equal((await succeeds(dir, 'resume', 'node-2', '--json')).stdout.trim(), '{"node":2,"paused":false}');
-    assert.deepEqual([(await replica(dir, 2)).paused, await tableState(dir, 2)], [false, 'up']);
-
-    // A paused replica can be killed (SIGKILL reaches a stopped process), answered only once it is gone, and restarted.
-    assert.equal((await succeeds(dir, 'pause', 'node-3', '--json')).stdout.trim(), '{"node":3,"paused":true}');
-    const stoppedPid = (await replica(dir, 3)).pid!;
-    assert.match((await succeeds(dir, 'kill', 'node-3')).stdout, /^killed node-3 \(SIGKILL\)$/m);
-    assert.equal(
-      isProcessAlive(stoppedPid),
-      false,
-      `paused node-3 (pid ${stoppedPid}) still alive after \`paxos kill\` returned`,
-    );
-    const killed = await replica(dir, 3);
-    assert.deepEqual([killed.up, killed.paused], [false, false]);
-    await refused(dir, ['pause', 'node-3'], /^paxos: node-3 is down; only a running replica can be paused$/);
-    assert.match((await succeeds(dir, 'restart', 'node-3')).stdout, /^restarted node-3 from its data$/m);
-    const back = await replica(dir, 3);
-    assert.deepEqual([back.up, back.paused], [true, false]);
-    pids.add(back.pid!);
-
-    // The whole cluster crashes at once and comes back from its data.
-    const beforeCrash = await status(dir);
-    assert.match((await succeeds(dir, 'kill', '--all')).stdout, /^killed node-1, node-2, node-3 \(SIGKILL\)$/m);
-    for (const r of beforeCrash.replicas)
-      assert.equal(isProcessAlive(r.pid!), false, `node-${r.id} (pid ${r.pid}) alive after kill --all`);
-    assert.deepEqual(
-      (await status(dir)).replicas.map((r) => r.up),
-      [false, false, false],
-    );
-    assert.match(
-      (await succeeds(dir, 'restart', '--all')).stdout,
-      /^restarted node-1, node-2, node-3 from their data$/m,
-    );
-    const restarted = await status(dir);
-    remember(restarted);
-    assert.deepEqual(
-      restarted.replicas.map((r) => r.up),
-      [true, true, true],
-    );
-    await proposeEventually(dir, 'y=2');
+    await pauseAndResume(dir);
+    await killPausedAndRestart(dir, pids);
+    await crashAllAndRestart(dir, remember);
 
     // resume --all answers with what it resumed.
     await succeeds(dir, 'pause', 'node-2');
     assert.match((await succeeds(dir, 'resume', '--all')).stdout, /^resumed node-2 \(SIGCONT\)$/m);
     assert.equal((await succeeds(dir, 'resume', '--all', '--json')).stdout.trim(), '[]');
 
-    // down with a replica paused: it is continued so its SIGTERM lands, and no process is left.
-    await succeeds(dir, 'pause', 'node-1');
-    const last = await status(dir);
-    remember(last);
-    assert.equal(last.replicas.find((r) => r.id === 1)!.paused, true);
-    await succeeds(dir, 'down');
-    for (const pid of [last.orchestratorPid, ...last.replicas.map((r) => r.pid!)]) {
-      assert.ok(await eventually(() => !isProcessAlive(pid), 10_000), `pid ${pid} survived paxos down`);
-    }
+    await downWithPaused(dir, remember);
   } finally {
     await cleanup(dir, pids);
   }

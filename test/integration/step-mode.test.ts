@@ -34,7 +34,14 @@ async function heldEventually(
   check: (h: HeldMessage[]) => boolean,
 ): Promise<HeldMessage[]> {
   let last: HeldMessage[] = [];
-  const ok = await eventually(async () => check((last = await held(c))), 10_000, 20);
+  const ok = await eventually(
+    async () => {
+      last = await held(c);
+      return check(last);
+    },
+    10_000,
+    20,
+  );
   assert.ok(ok, `${what}; held: ${JSON.stringify(last)}`);
   return last;
 }
@@ -64,6 +71,111 @@ async function cleanup(dir: string, pids: ReadonlySet<number>): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** node-1's election on ticks alone, then its prepares delivered by hand: node-2 and node-3 hold their promises. */
+async function tickToPromises(dir: string, c: ClusterClient): Promise<void> {
+  // node-1's election timeout (15 to 30 ticks) runs out only on ticks: then it holds one prepare per peer.
+  let prepares: HeldMessage[] = [];
+  for (let i = 0; i < 20 && prepares.length === 0; i++) {
+    const [t] = await c.tick(1, 5);
+    assert.deepEqual([t!.node, t!.ticks], [1, 5]);
+    prepares = (await held(c)).filter((m) => m.type === 'prepare');
+  }
+  assert.deepEqual(
+    prepares.map((m) => [m.id, m.from, m.to, m.ballot]),
+    [
+      ['1:1', 1, 2, '1.1'],
+      ['1:2', 1, 3, '1.1'],
+    ],
+  );
+  const table = (await succeeds(dir, 'held')).stdout;
+  assert.match(table, /^ID\s+FROM\s+TO\s+TYPE\s+BALLOT\s+SLOT\/KEY\s+VALUE$/m);
+  assert.match(table, /^1:1\s+node-1\s+node-2\s+prepare\s+1\.1\b/m);
+
+  assert.equal((await succeeds(dir, 'deliver', '1:1', '1:2')).stdout.trim(), 'delivered 2 messages: 1:1, 1:2');
+  const promises = await heldEventually(
+    c,
+    'node-2 and node-3 hold their promises',
+    (h) => h.filter((m) => m.type === 'promise').length === 2,
+  );
+  assert.deepEqual(
+    promises.map((m) => [m.id, m.from, m.to, m.type]),
+    [
+      ['2:1', 2, 1, 'promise'],
+      ['3:1', 3, 1, 'promise'],
+    ],
+  );
+}
+
+/** The promises delivered: node-1, elected, holds an accept of x=7 for each peer, and the proposal still waits. */
+async function acceptsOfX7(
+  c: ClusterClient,
+  propose: ReturnType<typeof execa>,
+): Promise<{ toTwo: HeldMessage; toThree: HeldMessage }> {
+  assert.deepEqual(
+    (await c.release('deliver', 'all')).map((m) => m.id),
+    ['2:1', '3:1'],
+  );
+  const accepts = await heldEventually(
+    c,
+    'node-1, elected, holds an accept of x=7 for each peer',
+    (h) => h.filter((m) => m.type === 'accept' && m.value === 'x=7').length === 2,
+  );
+  const toTwo = accepts.find((m) => m.to === 2)!;
+  const toThree = accepts.find((m) => m.to === 3)!;
+  assert.equal(toTwo.slot, toThree.slot);
+  assert.equal(propose.exitCode, null, 'the proposal finished before its accepts were delivered');
+  return { toTwo, toThree };
+}
+
+/** The accept to node-3 dropped and the one to node-2 delivered decide x=7; the dropped one is never delivered. */
+async function decideWithoutNode3(
+  dir: string,
+  c: ClusterClient,
+  o: { toTwo: HeldMessage; toThree: HeldMessage; propose: ReturnType<typeof execa> },
+): Promise<void> {
+  const { toTwo, toThree, propose } = o;
+  // Drop the accept to node-3, deliver the one to node-2: node-2's accepted makes a majority with node-1's own vote.
+  assert.match(
+    (await succeeds(dir, 'drop', toThree.id)).stdout,
+    new RegExp(`^dropped ${toThree.id} \\(node-1 → node-3 accept #${toThree.slot} \\(1\\.1, x=7\\)\\)$`, 'm'),
+  );
+  await c.release('deliver', [toTwo.id]);
+  const accepted = await heldEventually(c, 'node-2 holds its accepted', (h) =>
+    h.some((m) => m.type === 'accepted' && m.from === 2),
+  );
+  await c.release('deliver', [accepted.find((m) => m.type === 'accepted')!.id]);
+  const result = await propose;
+  assert.equal(result.exitCode, 0, `propose: ${String(result.stderr)}`);
+  const reply = JSON.parse(String(result.stdout)) as { outcome: string; slot: number };
+  assert.equal(reply.outcome, 'ok');
+  assert.equal(reply.slot, toThree.slot);
+
+  // The dropped accept is gone for good: no replica holds it, and node-3 only ever received the prepare.
+  assert.ok(!(await held(c)).some((m) => m.id === toThree.id));
+  const again = await paxos(dir, 'deliver', toThree.id);
+  assert.equal(again.exitCode, 1);
+  assert.match(String(again.stderr).trim(), new RegExp(`^paxos: no replica holds ${toThree.id} \\(see paxos held\\)$`));
+  const node3In = async () => (await c.status()).replicas.find((r) => r.id === 3)?.status?.messagesIn;
+  assert.ok(
+    await eventually(async () => (await node3In()) === 1, 5000),
+    `node-3 received ${await node3In()} messages, not only the prepare`,
+  );
+}
+
+/** Every replica ticks with --all; dropping all leaves nothing held. */
+async function tickAllThenDropAll(c: ClusterClient): Promise<void> {
+  assert.deepEqual(
+    (await c.tick('all', 2)).map((t) => [t.node, t.ticks]),
+    [
+      [1, 2],
+      [2, 2],
+      [3, 2],
+    ],
+  );
+  await c.release('drop', 'all');
+  assert.deepEqual(await held(c), []);
+}
+
 test('step mode: tick to an election, deliver prepares and promises, propose x=7 by hand, a dropped message is never delivered', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-step-'));
   const pids = new Set<number>();
@@ -82,37 +194,7 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(await held(c), []);
 
-    // node-1's election timeout (15 to 30 ticks) runs out only on ticks: then it holds one prepare per peer.
-    let prepares: HeldMessage[] = [];
-    for (let i = 0; i < 20 && prepares.length === 0; i++) {
-      const [t] = await c.tick(1, 5);
-      assert.deepEqual([t!.node, t!.ticks], [1, 5]);
-      prepares = (await held(c)).filter((m) => m.type === 'prepare');
-    }
-    assert.deepEqual(
-      prepares.map((m) => [m.id, m.from, m.to, m.ballot]),
-      [
-        ['1:1', 1, 2, '1.1'],
-        ['1:2', 1, 3, '1.1'],
-      ],
-    );
-    const table = (await succeeds(dir, 'held')).stdout;
-    assert.match(table, /^ID\s+FROM\s+TO\s+TYPE\s+BALLOT\s+SLOT\/KEY\s+VALUE$/m);
-    assert.match(table, /^1:1\s+node-1\s+node-2\s+prepare\s+1\.1\b/m);
-
-    assert.equal((await succeeds(dir, 'deliver', '1:1', '1:2')).stdout.trim(), 'delivered 2 messages: 1:1, 1:2');
-    const promises = await heldEventually(
-      c,
-      'node-2 and node-3 hold their promises',
-      (h) => h.filter((m) => m.type === 'promise').length === 2,
-    );
-    assert.deepEqual(
-      promises.map((m) => [m.id, m.from, m.to, m.type]),
-      [
-        ['2:1', 2, 1, 'promise'],
-        ['3:1', 3, 1, 'promise'],
-      ],
-    );
+    await tickToPromises(dir, c);
 
     // The proposal is accepted and waits (step mode's default timeout is minutes): it progresses only as messages are delivered.
     propose = execa(process.execPath, [bin, 'propose', 'x=7', '--via', 'node-1', '--json'], {
@@ -120,62 +202,11 @@ test('step mode: tick to an election, deliver prepares and promises, propose x=7
       reject: false,
       timeout: HANG_MS,
     });
-    assert.deepEqual(
-      (await c.release('deliver', 'all')).map((m) => m.id),
-      ['2:1', '3:1'],
-    );
-    const accepts = await heldEventually(
-      c,
-      'node-1, elected, holds an accept of x=7 for each peer',
-      (h) => h.filter((m) => m.type === 'accept' && m.value === 'x=7').length === 2,
-    );
-    const toTwo = accepts.find((m) => m.to === 2)!;
-    const toThree = accepts.find((m) => m.to === 3)!;
-    assert.equal(toTwo.slot, toThree.slot);
-    assert.equal(propose.exitCode, null, 'the proposal finished before its accepts were delivered');
+    const { toTwo, toThree } = await acceptsOfX7(c, propose);
 
-    // Drop the accept to node-3, deliver the one to node-2: node-2's accepted makes a majority with node-1's own vote.
-    assert.match(
-      (await succeeds(dir, 'drop', toThree.id)).stdout,
-      new RegExp(`^dropped ${toThree.id} \\(node-1 → node-3 accept #${toThree.slot} \\(1\\.1, x=7\\)\\)$`, 'm'),
-    );
-    await c.release('deliver', [toTwo.id]);
-    const accepted = await heldEventually(c, 'node-2 holds its accepted', (h) =>
-      h.some((m) => m.type === 'accepted' && m.from === 2),
-    );
-    await c.release('deliver', [accepted.find((m) => m.type === 'accepted')!.id]);
-    const result = await propose;
-    assert.equal(result.exitCode, 0, `propose: ${String(result.stderr)}`);
-    const reply = JSON.parse(String(result.stdout)) as { outcome: string; slot: number };
-    assert.equal(reply.outcome, 'ok');
-    assert.equal(reply.slot, toThree.slot);
+    await decideWithoutNode3(dir, c, { toTwo, toThree, propose });
 
-    // The dropped accept is gone for good: no replica holds it, and node-3 only ever received the prepare.
-    assert.ok(!(await held(c)).some((m) => m.id === toThree.id));
-    const again = await paxos(dir, 'deliver', toThree.id);
-    assert.equal(again.exitCode, 1);
-    assert.match(
-      String(again.stderr).trim(),
-      new RegExp(`^paxos: no replica holds ${toThree.id} \\(see paxos held\\)$`),
-    );
-    const client = c;
-    const node3In = async () => (await client.status()).replicas.find((r) => r.id === 3)?.status?.messagesIn;
-    assert.ok(
-      await eventually(async () => (await node3In()) === 1, 5000),
-      `node-3 received ${await node3In()} messages, not only the prepare`,
-    );
-
-    // Every replica ticks with --all; dropping all leaves nothing held.
-    assert.deepEqual(
-      (await c.tick('all', 2)).map((t) => [t.node, t.ticks]),
-      [
-        [1, 2],
-        [2, 2],
-        [3, 2],
-      ],
-    );
-    await c.release('drop', 'all');
-    assert.deepEqual(await held(c), []);
+    await tickAllThenDropAll(c);
     c.close();
     c = null;
     await succeeds(dir, 'down');

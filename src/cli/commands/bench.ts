@@ -16,6 +16,106 @@ function protocols(raw: string): Protocol[] {
   );
 }
 
+/** The options as commander parses them. */
+interface BenchOptions {
+  readonly nodes: number[];
+  readonly protocol: Protocol[];
+  readonly ops: number;
+  readonly concurrency: number[];
+  readonly valueSize: number[];
+  readonly interval: { values: number } | { ms: number };
+  readonly keys: number;
+  readonly attach?: true | undefined;
+  readonly withoutBreakdown?: true | undefined;
+  readonly json?: true | undefined;
+  readonly out?: string | undefined;
+}
+
+/** Rows to stdout and a progress line on stderr, when stderr is a terminal. */
+interface TerminalOutput {
+  readonly tty: boolean;
+  readonly print: (line: string) => void;
+  readonly progress: { progress?: (text: string) => void };
+}
+
+function terminalOutput(): TerminalOutput {
+  const tty = process.stderr.isTTY === true;
+  // Stdout and stderr share the terminal: the progress line is cleared first, or the row lands on its end.
+  const print = (line: string) => {
+    if (tty) process.stderr.write('\r\x1b[2K');
+    process.stdout.write(`${line}\n`);
+  };
+  const progress = tty ? { progress: (text: string) => process.stderr.write(`\r\x1b[2K${text}`) } : {};
+  return { tty, print, progress };
+}
+
+/** `--soak`: one configuration, a row per interval; resolves to the exit code. */
+async function soak(a: {
+  o: BenchOptions;
+  soak: { values: number } | { ms: number };
+  concurrency: number[];
+  fromCli: (name: string) => boolean;
+  terminal: TerminalOutput;
+}): Promise<number> {
+  const { o, concurrency, fromCli, terminal } = a;
+  const lists = (
+    [
+      ['-n', o.nodes],
+      ['--protocol', o.protocol],
+      ['--concurrency', concurrency],
+      ['--value-size', o.valueSize],
+    ] as const
+  )
+    .filter(([, v]) => v.length > 1)
+    .map(([flag]) => flag);
+  if (lists.length > 0)
+    throw new UsageError(
+      `--soak runs one configuration, so ${lists.length === 1 ? `${lists[0]} must be` : `${lists.slice(0, -1).join(', ')} and ${lists.at(-1)} must each be`} a single value`,
+    );
+  if (fromCli('ops')) throw new UsageError('--ops and --soak both say how long to run; give one of them');
+  if (o.protocol[0] === 'basic' && fromCli('keys'))
+    throw new UsageError(
+      '--keys applies to Multi-Paxos: Basic Paxos keys are write-once, so its soak gives each value a new key',
+    );
+  const { runSoak } = await import('../services/bench-soak.js');
+  const result = await runSoak({
+    protocol: o.protocol[0],
+    nodes: o.nodes[0],
+    concurrency: concurrency[0],
+    valueSize: o.valueSize[0],
+    keys: o.keys,
+    length: a.soak,
+    interval: o.interval,
+    attach: o.attach === true,
+    json: o.json === true,
+    ...(o.out ? { out: o.out } : {}),
+    print: terminal.print,
+    ...terminal.progress,
+  });
+  if (terminal.tty) process.stderr.write('\r\x1b[2K');
+  return result.rows.some((r) => r.failed > 0) ? 1 : 0;
+}
+
+/** The table: every combination of the lists; resolves to the exit code. */
+async function table(o: BenchOptions, terminal: TerminalOutput): Promise<number> {
+  const { runBench } = await import('../services/bench.js');
+  const rows = await runBench({
+    protocols: o.protocol,
+    nodes: o.nodes,
+    ops: o.ops,
+    concurrency: o.concurrency,
+    valueSizes: o.valueSize,
+    breakdown: o.withoutBreakdown !== true,
+    attach: o.attach === true,
+    json: o.json === true,
+    ...(o.out ? { out: o.out } : {}),
+    print: terminal.print,
+    ...terminal.progress,
+  });
+  if (terminal.tty) process.stderr.write('\r\x1b[2K');
+  return rows.some((r) => r.failed > 0) ? 1 : 0;
+}
+
 export function registerBench(program: Command, setExit: (code: number) => void): void {
   program
     .command('bench')
@@ -51,13 +151,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
     .option('--json', 'print the rows as JSON')
     .option('--out <file>', 'also write the rows and the machine to this JSON file')
     .action(async (o, cmd) => {
-      const tty = process.stderr.isTTY === true;
-      // Stdout and stderr share the terminal: the progress line is cleared first, or the row lands on its end.
-      const print = (line: string) => {
-        if (tty) process.stderr.write('\r\x1b[2K');
-        process.stdout.write(`${line}\n`);
-      };
-      const progress = tty ? { progress: (text: string) => process.stderr.write(`\r\x1b[2K${text}`) } : {};
+      const terminal = terminalOutput();
       const fromCli = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       if (o.soak === undefined) {
         for (const flag of ['interval', 'keys'] as const)
@@ -66,59 +160,9 @@ export function registerBench(program: Command, setExit: (code: number) => void)
         // Concurrency's default is a list for the table; a soak left to the default runs the busiest of it.
         const concurrency =
           cmd.getOptionValueSource('concurrency') === 'default' ? [Math.max(...o.concurrency)] : o.concurrency;
-        const lists = (
-          [
-            ['-n', o.nodes],
-            ['--protocol', o.protocol],
-            ['--concurrency', concurrency],
-            ['--value-size', o.valueSize],
-          ] as const
-        )
-          .filter(([, v]) => v.length > 1)
-          .map(([flag]) => flag);
-        if (lists.length > 0)
-          throw new UsageError(
-            `--soak runs one configuration, so ${lists.length === 1 ? `${lists[0]} must be` : `${lists.slice(0, -1).join(', ')} and ${lists.at(-1)} must each be`} a single value`,
-          );
-        if (fromCli('ops')) throw new UsageError('--ops and --soak both say how long to run; give one of them');
-        if (o.protocol[0] === 'basic' && fromCli('keys'))
-          throw new UsageError(
-            '--keys applies to Multi-Paxos: Basic Paxos keys are write-once, so its soak gives each value a new key',
-          );
-        const { runSoak } = await import('../services/bench-soak.js');
-        const result = await runSoak({
-          protocol: o.protocol[0],
-          nodes: o.nodes[0],
-          concurrency: concurrency[0],
-          valueSize: o.valueSize[0],
-          keys: o.keys,
-          length: o.soak,
-          interval: o.interval,
-          attach: o.attach === true,
-          json: o.json === true,
-          ...(o.out ? { out: o.out } : {}),
-          print,
-          ...progress,
-        });
-        if (tty) process.stderr.write('\r\x1b[2K');
-        setExit(result.rows.some((r) => r.failed > 0) ? 1 : 0);
+        setExit(await soak({ o, soak: o.soak, concurrency, fromCli, terminal }));
         return;
       }
-      const { runBench } = await import('../services/bench.js');
-      const rows = await runBench({
-        protocols: o.protocol,
-        nodes: o.nodes,
-        ops: o.ops,
-        concurrency: o.concurrency,
-        valueSizes: o.valueSize,
-        breakdown: o.withoutBreakdown !== true,
-        attach: o.attach === true,
-        json: o.json === true,
-        ...(o.out ? { out: o.out } : {}),
-        print,
-        ...progress,
-      });
-      if (tty) process.stderr.write('\r\x1b[2K');
-      setExit(rows.some((r) => r.failed > 0) ? 1 : 0);
+      setExit(await table(o, terminal));
     });
 }

@@ -10,6 +10,7 @@ import { lstatSync, readdirSync, type Stats, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentile } from '../../bench/load.js';
 import { type IntervalLoad, type SoakLength, SoakLoad } from '../../bench/soak.js';
+import { must } from '../../core/must.js';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
 import {
@@ -218,7 +219,7 @@ export function diskBytes(dirs: readonly string[]): number {
       throw new OperatingError(
         `the replicas' data directories hold more than ${MAX_DISK_ENTRIES} entries, too many to measure`,
       );
-    const path = pending.pop()!;
+    const path = must(pending.pop(), 'the loop runs while entries are pending');
     let stat: Stats;
     try {
       stat = lstatSync(path);

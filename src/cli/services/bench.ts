@@ -12,6 +12,7 @@ import { describeFloor, type Floor, measureFloor, timesFloor } from '../../bench
 import { drive, percentile } from '../../bench/load.js';
 import { ClusterClient } from '../../cluster/client.js';
 import { Orchestrator } from '../../cluster/orchestrator.js';
+import { must } from '../../core/must.js';
 import type { Protocol } from '../../core/types.js';
 import { nodeName } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
@@ -243,7 +244,9 @@ export async function entryReplicas(t: Target): Promise<number[]> {
 /** Fresh sockets for the load, a few per entry replica, so one socket's JSON work is not the bottleneck. */
 export async function connectionsTo(t: Target, ids: number[]): Promise<ControlClient[]> {
   const perReplica = Math.max(1, Math.ceil(CONNECTIONS_PER_TARGET / ids.length));
-  const ports = ids.flatMap((id) => Array.from({ length: perReplica }, () => t.ports.get(id)!));
+  const ports = ids.flatMap((id) =>
+    Array.from({ length: perReplica }, () => must(t.ports.get(id), 'an entry replica is one the cluster started')),
+  );
   return Promise.all(
     ports.map((port) => connectControl({ host: '127.0.0.1', port, secret: t.secret, timeoutMs: 5000 })),
   );
