@@ -115,7 +115,8 @@ const LOOSE: readonly { readonly command: RegExp; readonly why: string; readonly
   {
     command: /^paxos propose \S+ (--via node-\d )?--timeout/,
     why: 'whether the leader had sent the command before it saw the majority gone: refused (never sent) or unknown (sent), both true',
-    norm: (l) => (/no quorum: N of N nodes reachable, N needed/.test(l) ? '<no quorum: refused or unknown>' : l),
+    // normalise has already made `N nodes` into `N node`.
+    norm: (l) => (/no quorum: N of N node reachable, N needed/.test(l) ? '<no quorum: refused or unknown>' : l),
   },
   {
     command: /^paxos (up --fresh|down --wipe|reset)/,
