@@ -294,6 +294,15 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas)',
   },
+  {
+    name: 'ask-on-every-learn',
+    what: 'a replica that answers every catch-up reply leaving it behind with a new request, stale and duplicated replies too, so duplicates multiply the requests',
+    bugs: { askOnEveryLearn: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs duplicated catch-up replies to a replica that stays behind while time barely moves: seed 2017865 of the wide run hung (100,000 catch-ups in flight within one simulated millisecond); the simulator now ends such a run as a message storm',
+  },
 ];
 
 /**

@@ -41,6 +41,9 @@ export type { SimBugs, SimOptions, SimResult } from './options.js';
 
 class Stop extends Error {}
 
+/** Events one run may handle: the longest default schedules handle tens of thousands; a storm goes past this in seconds. */
+const MAX_EVENTS_PER_RUN = 2_000_000;
+
 /**
  * The event loop, and the wiring of the schedule's parts: the replicas' lives
  * (`replicas.ts`), the network (`network.ts`), chaos (`chaos.ts`), the
@@ -238,9 +241,16 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
 
   private loop(): void {
     const endMs = this.settleAtMs + this.livenessBoundMs();
+    let handled = 0;
     for (let item = this.queue.pop(); item !== undefined; item = this.queue.pop()) {
       this.time = item.atMs;
       if (this.time > endMs) throw new Stop(this.livenessFailure());
+      // Time bounds a run only while it moves: messages that beget messages faster than the clock advances would
+      // hold it at one instant for good (seed 2017865 did, before the learner's fix). A storm is a failure, not a hang.
+      if (++handled > MAX_EVENTS_PER_RUN)
+        throw new Stop(
+          `message storm: ${handled - 1} events handled by ${this.time.toFixed(3)} ms without the run finishing (${this.queue.size} queued)`,
+        );
       if (this.handle(item.ev)) return;
     }
     throw new Stop('the event queue ran dry before the run finished');

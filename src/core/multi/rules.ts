@@ -32,6 +32,8 @@ export interface Rules {
   readonly waitForDecidedForever: boolean;
   /** A voter that heard of a later epoch never campaigns before it caught up, even when catching up stalls for good (breaks: liveness). */
   readonly waitBehindForever: boolean;
+  /** Every catch-up reply that leaves it behind is answered with a new request, stale or duplicated ones too (breaks: a run ends; liveness). */
+  readonly askOnEveryLearn: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -103,6 +105,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
     waitForDecidedForever: b.waitForDecidedForever === true,
     waitBehindForever: b.waitBehindForever === true,
+    askOnEveryLearn: b.askOnEveryLearn === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
