@@ -86,14 +86,9 @@ async function soak(a: {
     keys: o.keys,
     length: a.soak,
     interval: o.interval,
-    attach: o.attach === true,
-    json: o.json === true,
-    ...(o.out ? { out: o.out } : {}),
-    print: terminal.print,
-    ...terminal.progress,
+    ...runOutput(o, terminal),
   });
-  if (terminal.tty) process.stderr.write('\r\x1b[2K');
-  return result.rows.some((r) => r.failed > 0) ? 1 : 0;
+  return finished(result.rows, terminal);
 }
 
 /** The table: every combination of the lists; resolves to the exit code. */
@@ -106,12 +101,24 @@ async function table(o: BenchOptions, terminal: TerminalOutput): Promise<number>
     concurrency: o.concurrency,
     valueSizes: o.valueSize,
     breakdown: o.withoutBreakdown !== true,
+    ...runOutput(o, terminal),
+  });
+  return finished(rows, terminal);
+}
+
+/** What the table and the soak take alike: the cluster to attach to, and where and how the rows go. */
+function runOutput(o: BenchOptions, terminal: TerminalOutput) {
+  return {
     attach: o.attach === true,
     json: o.json === true,
     ...(o.out ? { out: o.out } : {}),
     print: terminal.print,
     ...terminal.progress,
-  });
+  };
+}
+
+/** Clears the progress line; exit 1 when any row had failed proposals. */
+function finished(rows: readonly { readonly failed: number }[], terminal: TerminalOutput): number {
   if (terminal.tty) process.stderr.write('\r\x1b[2K');
   return rows.some((r) => r.failed > 0) ? 1 : 0;
 }
