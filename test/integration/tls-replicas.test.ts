@@ -140,27 +140,26 @@ async function formsAndDecides(lab: Lab, say: (line: string) => void): Promise<v
 
 /** Clients without a certificate, of another CA, or dialling a node whose certificate is another's, are refused with one sentence. */
 async function refusesClients(lab: Lab): Promise<void> {
-  const { dir, members, tls, file, log } = lab;
+  const { dir, members, tls, log } = lab;
   // A client with no certificate, under client-cert-auth: refused, and told why.
   const { clientCertFile: _c, clientKeyFile: _k, ...noCert } = tls;
-  const bare = await paxos(dir, 'get', 'x', '--cluster', file('no-cert.json', { tls: noCert }));
-  assert.notEqual(bare.exitCode, 0);
-  assert.match(bare.stderr, /a control client presented no certificate; with --client-cert-auth, clients need one/);
+  await clientRefused(
+    lab,
+    'no-cert.json',
+    { tls: noCert },
+    /a control client presented no certificate; with --client-cert-auth, clients need one/,
+  );
   assert.match(log(1), /refused a connection from 127\.0\.0\.1: a control client presented no certificate/);
-
   // A plain ws:// client: the replica resets the connection, and the client says what may be missing.
-  const plain = await paxos(dir, 'get', 'x', '--cluster', file('plain.json', {}));
-  assert.notEqual(plain.exitCode, 0);
-  assert.match(
-    plain.stderr,
+  await clientRefused(
+    lab,
+    'plain.json',
+    {},
     /connection was reset .*\(if the replicas serve TLS, the cluster file needs a tls section with caFile\)/,
   );
-
   // A client whose certificate and CA are another CA's: it does not trust the replicas, nor they it.
   const otherCa = { ...tls, caFile: 'b/ca.crt', clientCertFile: 'b/client.crt', clientKeyFile: 'b/client.key' };
-  const foreign = await paxos(dir, 'get', 'x', '--cluster', file('other-ca.json', { tls: otherCa }));
-  assert.notEqual(foreign.exitCode, 0);
-  assert.match(foreign.stderr, /its certificate is not signed by this cluster's CA/);
+  await clientRefused(lab, 'other-ca.json', { tls: otherCa }, /its certificate is not signed by this cluster's CA/);
 
   // The client checks the id too: node-2's address listed as node-3's serves node-2's certificate.
   const swapped = [members[0], { id: 2, address: members[2].address }, { id: 3, address: members[1].address }];
@@ -174,6 +173,13 @@ async function refusesClients(lab: Lab): Promise<void> {
     rows.find((r) => r.id === 3)?.error ?? '',
     /its certificate is not node-3's: it names paxos:\/\/tls-lab\/node\/2/,
   );
+}
+
+/** A `paxos get` through a cluster file with this tls section fails, and its stderr says why in the expected words. */
+async function clientRefused(lab: Lab, name: string, section: object, why: RegExp): Promise<void> {
+  const result = await paxos(lab.dir, 'get', 'x', '--cluster', lab.file(name, section));
+  assert.notEqual(result.exitCode, 0, `a client with ${name} should be refused`);
+  assert.match(result.stderr, why);
 }
 
 /** A peer presenting node-2's certificate as node-3 is refused by the replica it dials. */
