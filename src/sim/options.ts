@@ -123,3 +123,20 @@ export function withSwarm(options: SimOptions, swarm: SwarmSettings | null): Sim
         membershipChanges: options.membershipChanges ?? swarm.membershipChanges,
       };
 }
+
+/**
+ * The settings a run used, to print with it: the seed's draw, with what the caller's options fixed instead (a plant
+ * forces membership changes on or off whatever the seed drew), so the reproduce line runs the same schedule.
+ */
+export function settingsUsed(swarm: SwarmSettings, opts: SimOptions, membershipChanges: boolean): SwarmSettings {
+  return {
+    ...swarm,
+    clusterSize: opts.clusterSize,
+    profile: opts.profile ?? swarm.profile,
+    sessionHorizonSlots: opts.sessionHorizonSlots ?? swarm.sessionHorizonSlots,
+    maxSessions: opts.maxSessions ?? swarm.maxSessions,
+    snapshotEverySlots: opts.snapshotEverySlots ?? swarm.snapshotEverySlots,
+    membershipChanges,
+    diskFaults: opts.diskFaults ?? swarm.diskFaults,
+  };
+}

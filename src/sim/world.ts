@@ -29,7 +29,7 @@ import { EventQueue } from './event-queue.js';
 import type { SimEvent, SimNode, World } from './events.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { SimNetwork } from './network.js';
-import { type SimOptions, type SimResult, withSwarm } from './options.js';
+import { type SimOptions, type SimResult, settingsUsed, withSwarm } from './options.js';
 import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile.js';
 import { SimReplicas } from './replicas.js';
 import { drawSwarm, type SwarmSettings } from './swarm.js';
@@ -186,7 +186,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       opsOpen: this.clients.operations - completed,
       virtualMs: this.time,
       profile: this.profileText,
-      ...(this.swarm !== null ? { swarm: this.swarm } : {}),
+      ...(this.swarm !== null ? { swarm: settingsUsed(this.swarm, this.opts, this.membershipChanges) } : {}),
       ...(diskFaults !== null ? { diskFaults } : {}),
       snapshots: { ...this.watch.snapshotCounts },
       ...(this.membershipChanges

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runSeeds } from '../../src/sim/batch.js';
+import { reproduction, runSeeds } from '../../src/sim/batch.js';
 import { plantNamed } from '../../src/sim/planted.js';
 
 /** The plant, the size its story needs, and a bound of seeds well above the first catch measured (in the comment). */
@@ -35,6 +35,9 @@ for (const { name, clusterSize, seeds } of SHAPED) {
     const caught = result.failures[0];
     console.log(`multi n=${clusterSize} ${name}: first caught by seed ${caught?.seed ?? 'none'}: ${caught?.violation}`);
     assert.ok(caught !== undefined, `${name} went unnoticed in seeds 1-${seeds} at ${clusterSize} replicas`);
+    // The reproduce line prints what the run used: the plant's membership changes, not the seed's drawn setting.
+    const membership = `--membership ${plant.membershipChanges === true ? 'on' : 'off'}`;
+    assert.ok(reproduction(caught).includes(membership), `${reproduction(caught)} does not say ${membership}`);
     const clean = runSeeds({
       protocol: 'multi',
       clusterSize,
