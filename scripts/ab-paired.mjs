@@ -9,7 +9,7 @@
  * second, pairing in time is what makes a few per cent visible. The two
  * clusters share the cores, so absolute figures are lower than alone.
  *
- *   node scripts/ab-paired.mjs A B [rounds=5] [ops=6000] [CLIENT=B]
+ *   node scripts/ab-paired.mjs --a A --b B [--rounds 5] [--ops 6000] [--warm 0] [--client B]
  *
  * A, B and CLIENT are built checkouts (dist/ and bin/). Nothing here asserts a time.
  */
@@ -17,9 +17,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
-const [, , A, B, roundsArg = '5', opsArg = '6000', CLIENT = B] = process.argv;
-if (A === undefined || B === undefined) throw new Error('usage: ab-paired.mjs A B [rounds] [ops] [CLIENT]');
+const { values: flags } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+    ops: { type: 'string', default: '6000' },
+    client: { type: 'string' },
+    // Benches run and not counted before the measured one, on the same clusters: V8 compiles the hot path during
+    // the first thousands of values (TurboFan on its worker threads, counted in the replicas' CPU), so a warm
+    // measurement is the steady state and a cold one includes the warm-up.
+    warm: { type: 'string', default: '0' },
+  },
+});
+if (flags.a === undefined || flags.b === undefined) throw new Error('--a and --b name the two built checkouts');
+const [A, B, CLIENT] = [flags.a, flags.b, flags.client ?? flags.b];
 const client = join(CLIENT, 'bin', 'paxos.js');
 const run = (bin, args, env) => {
   const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 600000 });
@@ -36,7 +50,7 @@ const runAsync = (bin, args, env) =>
     p.on('close', (code) => (code === 0 ? res(out) : rej(new Error(err))));
   });
 const res = { A: [], B: [] };
-for (let round = 1; round <= Number(roundsArg); round++) {
+for (let round = 1; round <= Number(flags.rounds); round++) {
   const sides = [
     ['A', join(A, 'bin/paxos.js')],
     ['B', join(B, 'bin/paxos.js')],
@@ -49,26 +63,18 @@ for (let round = 1; round <= Number(roundsArg); round++) {
       run(s.bin, ['up', '-n', '3', '--detach'], s.env);
       run(s.bin, ['propose', 'warmup=1', '--timeout', '20s'], s.env);
     }
-    const outs = await Promise.all(
-      sides.map((s) =>
-        runAsync(
-          client,
-          [
-            'bench',
-            '--attach',
-            '--json',
-            '--without-breakdown',
-            '--ops',
-            opsArg,
-            '--concurrency',
-            '64',
-            '--value-size',
-            '8',
-          ],
-          s.env,
+    const bench = () =>
+      Promise.all(
+        sides.map((s) =>
+          runAsync(
+            client,
+            ['bench', '--attach', '--json', '--without-breakdown', '--ops', flags.ops, '--concurrency', '64'],
+            s.env,
+          ),
         ),
-      ),
-    );
+      );
+    for (let w = 0; w < Number(flags.warm); w++) await bench();
+    const outs = await bench();
     sides.forEach((s, i) => {
       const row = JSON.parse(outs[i]).rows[0];
       res[s.name].push(row);
