@@ -171,7 +171,7 @@ export interface FileStorageParts<R> {
   readonly mark?: (reached: number) => Promise<void>;
   readonly markEveryMs?: number;
   /**
-   * The file was opened with O_DSYNC (`openLogFile`): each write returns only
+   * The file was opened with O_DSYNC (as openFileStorage opens it): each write returns only
    * once its data, and the size needed to read it back, are on the disk, as
    * a write followed by fdatasync would. A group commit is then one call to
    * the thread pool instead of two. Default false: a write waits for an
