@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { OperatingError } from '../errors.js';
+import { BATCH_HEADER } from './control-frames.js';
 import { corkForTurn } from './cork.js';
 import { parseFrame } from './frame-text.js';
 import { type ClientTls, checkServerNode, tlsProblem } from './tls.js';
@@ -58,11 +59,11 @@ const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const MAX_REFUSAL_BYTES = 512;
 
 export async function connectControl(o: ControlClientOptions): Promise<ControlClient> {
-  const { ws, socket } = await open(o);
-  return client(ws, corkForTurn(socket));
+  const { ws, socket, lists } = await open(o);
+  return client(ws, corkForTurn(socket), lists);
 }
 
-function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex }> {
+function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex; lists: boolean }> {
   const address =
     o.socketPath !== undefined ? o.socketPath : `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
   const url =
@@ -95,14 +96,16 @@ function open(o: ControlClientOptions): Promise<{ ws: WebSocket; socket: Duplex 
     ws.on('unexpected-response', (_req, res) => readRefusal(res, (reason) => fail(reason)));
     ws.on('close', () => fail('the connection closed during the handshake'));
     let socket: Duplex | null = null;
+    let lists = false;
     ws.once('upgrade', (res: IncomingMessage) => {
       socket = res.socket;
+      lists = res.headers[BATCH_HEADER] === '1';
     });
     ws.once('open', () => {
       if (socket === null) return fail('the connection opened without its socket');
       if (settled) return;
       settled = true;
-      resolve({ ws, socket });
+      resolve({ ws, socket, lists });
     });
   });
 }
@@ -143,8 +146,15 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-function client(ws: WebSocket, cork: () => void): ControlClient {
+/** `lists`: the server reads a list of requests in one frame (control-frames.ts), so each turn's requests leave as one. */
+function client(ws: WebSocket, cork: () => void, lists: boolean): ControlClient {
   const pending = new Map<number, Pending>();
+  const send = lists
+    ? turnSender(ws, cork)
+    : (text: string) => {
+        cork();
+        ws.send(text);
+      };
   const eventHandlers: ((e: unknown) => void)[] = [];
   const closeHandlers: (() => void)[] = [];
   let seq = 0;
@@ -168,8 +178,7 @@ function client(ws: WebSocket, cork: () => void): ControlClient {
           reject(new OperatingError(`timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
-        cork();
-        ws.send(JSON.stringify({ ...body, id }));
+        send(JSON.stringify({ ...body, id }));
       }),
     onEvent: (h) => {
       eventHandlers.push(h);
@@ -189,6 +198,28 @@ function onFrame(data: RawData, pending: Map<number, Pending>, eventHandlers: ((
   } catch {
     return;
   }
+  // A server that read a list of requests answers a turn's worth in one list.
+  if (Array.isArray(msg)) for (const one of msg) onMessage(one, pending, eventHandlers);
+  else onMessage(msg, pending, eventHandlers);
+}
+
+/** Requests sent in one turn leave as one frame at its end, a list when there are several. */
+function turnSender(ws: WebSocket, cork: () => void): (text: string) => void {
+  let texts: string[] = [];
+  const flush = () => {
+    const batch = texts;
+    texts = [];
+    if (ws.readyState !== ws.OPEN) return; // 'close' fails what is pending.
+    cork();
+    ws.send(batch.length === 1 ? batch[0] : `[${batch.join(',')}]`);
+  };
+  return (text) => {
+    texts.push(text);
+    if (texts.length === 1) process.nextTick(flush);
+  };
+}
+
+function onMessage(msg: unknown, pending: Map<number, Pending>, eventHandlers: ((e: unknown) => void)[]): void {
   if (typeof msg !== 'object' || msg === null) return;
   const { id, error, event } = msg as { id?: unknown; error?: unknown; event?: unknown };
   if (id === undefined) {

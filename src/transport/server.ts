@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { nodeName } from '../core/types.js';
 import { type ControlRole, checkUpgrade } from './auth.js';
+import { AnswerOutbox, BATCH_HEADER_LINE, checkRequest, requestsOf } from './control-frames.js';
 import { corkForTurn } from './cork.js';
 import { frameBytes, parseFrame } from './frame-text.js';
 import type { ServerTls } from './tls.js';
@@ -159,6 +160,10 @@ export async function startWsServer<M extends { from: number; to: number }>(o: W
   const http = o.tls === undefined ? createServer(onRequest) : tlsServer(o.tls, onRequest);
   http.maxConnections = MAX_CONNECTIONS;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
+  // Control clients that see it may send their requests in lists (control-frames.ts); peers ignore it.
+  wss.on('headers', (headers: string[]) => {
+    headers.push(BATCH_HEADER_LINE);
+  });
   const counters: WsServerCounters = { received: 0, invalid: 0, bytesIn: 0, pushDropped: 0, refused: 0 };
   const warn = rateLimitedLog(o.log);
   // A handshake that fails before any request (a client that does not trust our certificate, plain ws:// on a TLS port) is logged here.
@@ -398,36 +403,59 @@ function controlConnection(ws: WebSocket, role: ControlRole, ctx: ControlContext
   let handler: ((req: unknown) => Promise<unknown> | unknown) | null = null;
   let inflight = 0;
   const subscriber: Subscriber = { dropped: 0, warn: rateLimitedLog(ctx.warnRaw, PUSH_DROP_LOG_INTERVAL_MS) };
-  ws.on('message', (data: RawData) => {
-    const req = parseRequest(data);
-    if (typeof req === 'string') return respond(ws, { id: null, error: req }, ctx);
+  // Set once the client sends a list of requests: from then on the answers of a turn leave as one list (control-frames.ts).
+  let outbox: AnswerOutbox | null = null;
+  const answerWith = (body: unknown) => respond(ws, body, ctx, outbox);
+  const handle = (item: unknown) => {
+    const req = checkRequest(item);
+    if (typeof req === 'string') return answerWith({ id: null, error: req });
     if (inflight >= MAX_INFLIGHT_REQUESTS) {
-      return respond(
-        ws,
-        {
-          id: req.id,
-          error: `too many requests in flight on this connection (${MAX_INFLIGHT_REQUESTS}); wait for answers first`,
-        },
-        ctx,
-      );
+      return answerWith({
+        id: req.id,
+        error: `too many requests in flight on this connection (${MAX_INFLIGHT_REQUESTS}); wait for answers first`,
+      });
     }
     inflight++;
-    Promise.resolve()
-      .then(() => (handler ? handler(req) : Promise.reject(new Error('this server is not ready for requests yet'))))
-      .then(
-        (result) => respond(ws, { ...resultFields(result), id: req.id }, ctx),
-        (err: unknown) => respond(ws, { id: req.id, error: err instanceof Error ? err.message : String(err) }, ctx),
-      )
-      .finally(() => {
-        inflight--;
-      });
+    const answer = (result: unknown) => {
+      inflight--;
+      answerWith({ ...resultFields(result), id: req.id });
+    };
+    const refuse = (err: unknown) => {
+      inflight--;
+      answerWith({ id: req.id, error: err instanceof Error ? err.message : String(err) });
+    };
+    // Every request is a client's proposal at full load: one promise reaction for an answer that comes later,
+    // none for one there already (a chain of four promises per request was a measurable part of the leader's CPU).
+    let result: unknown;
+    try {
+      if (handler === null) throw new Error('this server is not ready for requests yet');
+      result = handler(req);
+    } catch (err) {
+      return refuse(err);
+    }
+    if (isThenable(result)) result.then(answer, refuse);
+    else answer(result);
+  };
+  ws.on('message', (data: RawData) => {
+    let parsed: unknown;
+    try {
+      parsed = parseFrame(data);
+    } catch {
+      return answerWith({ id: null, error: 'a request must be JSON' });
+    }
+    const { list, items } = requestsOf(parsed);
+    if (list) outbox ??= new AnswerOutbox(ws, ctx.cork);
+    for (const item of items) handle(item);
   });
   return {
     role,
     onRequest: (h) => {
       handler = h;
     },
-    push: (event) => push(ws, event, ctx, subscriber),
+    push: (event) => {
+      outbox?.flush();
+      push(ws, event, ctx, subscriber);
+    },
     unreadBytes: () => ws.bufferedAmount,
     onClose: (h) => {
       ws.on('close', h);
@@ -436,18 +464,12 @@ function controlConnection(ws: WebSocket, role: ControlRole, ctx: ControlContext
   };
 }
 
-/** The request object, or the sentence explaining why the frame is not one. */
-function parseRequest(data: RawData): { id: number | string } | string {
-  let req: unknown;
-  try {
-    req = parseFrame(data);
-  } catch {
-    return 'a request must be JSON';
-  }
-  if (typeof req !== 'object' || req === null || Array.isArray(req)) return 'a request must be a JSON object';
-  const id = (req as { id?: unknown }).id;
-  if (typeof id !== 'number' && typeof id !== 'string') return 'a request needs an id (a number or a string)';
-  return req as { id: number | string };
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    (typeof x === 'object' || typeof x === 'function') &&
+    x !== null &&
+    typeof (x as { then?: unknown }).then === 'function'
+  );
 }
 
 /** A handler's result becomes the fields of the response; a non-object result travels as `result`. */
@@ -482,13 +504,14 @@ function push(ws: WebSocket, event: unknown, ctx: ControlContext, subscriber: Su
 }
 
 /** Responses cannot be dropped like pushes (the client waits for them), so a client that never reads is cut off instead. */
-function respond(ws: WebSocket, body: unknown, ctx: ControlContext): void {
+function respond(ws: WebSocket, body: unknown, ctx: ControlContext, outbox: AnswerOutbox | null): void {
   if (ws.readyState !== ws.OPEN) return;
   if (ws.bufferedAmount > MAX_RESPONSE_BACKLOG_BYTES) {
     ctx.warn('closed a control connection that stopped reading its answers');
     ws.terminate();
     return;
   }
+  if (outbox !== null) return outbox.add(encodeResponse(body));
   ctx.cork();
   ws.send(encodeResponse(body));
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { OperatingError } from '../../src/errors.js';
 import {
   type ControlConnection,
@@ -91,15 +91,76 @@ test('frames that are not requests get an error answer, not a crash', async () =
   ws.on('error', () => undefined);
   await new Promise((resolve) => ws.once('open', resolve));
   const answers: { id: unknown; error?: string }[] = [];
-  ws.on('message', (data) => answers.push(JSON.parse(String(data))));
-  for (const frame of ['not json', 'null', '[1,2]', '{"op":"echo"}', '{"id":{},"op":"echo"}']) ws.send(frame);
-  await waitFor('five answers', () => answers.length === 5);
+  // A list is a list of requests (control-frames.ts): '[1,2]' holds two things that are not requests, answered in one list.
+  ws.on('message', (data) => {
+    const frame = JSON.parse(String(data));
+    answers.push(...(Array.isArray(frame) ? frame : [frame]));
+  });
+  for (const frame of ['not json', 'null', '[1,2]', '{"op":"echo"}', '{"id":{},"op":"echo"}', '[]']) ws.send(frame);
+  await waitFor('seven answers', () => answers.length === 7);
   for (const a of answers) assert.equal(a.id, null);
   assert.deepEqual(
     answers.map((a) => typeof a.error),
-    Array(5).fill('string'),
+    Array(7).fill('string'),
   );
   ws.close();
+});
+
+test('a list of requests in one frame is answered in one frame, a list in the order the answers came', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/control`, { headers: { authorization: `Bearer ${SECRET}` } });
+  ws.on('error', () => undefined);
+  const upgraded = new Promise<string | undefined>((resolve) =>
+    ws.once('upgrade', (res) => resolve(res.headers['x-paxos-control-batch'] as string | undefined)),
+  );
+  await new Promise((resolve) => ws.once('open', resolve));
+  assert.equal(await upgraded, '1', 'the server says it reads lists');
+  const frames: unknown[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+  ws.send(JSON.stringify([1, 2, 3].map((x) => ({ id: x, op: 'echo', x }))));
+  await waitFor('one frame', () => frames.length === 1);
+  assert.deepEqual(
+    frames[0],
+    [1, 2, 3].map((x) => ({ ok: true, x, id: x })),
+  );
+  // A single request on the same connection: its answer alone is the object it is.
+  ws.send(JSON.stringify({ id: 4, op: 'echo', x: 4 }));
+  await waitFor('two frames', () => frames.length === 2);
+  assert.deepEqual(frames[1], { ok: true, x: 4, id: 4 });
+  ws.close();
+});
+
+test('the client sends the requests of one turn in one frame to a server that reads lists, singly to one that does not', async () => {
+  for (const lists of [true, false]) {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    if (lists) wss.on('headers', (headers) => headers.push('X-Paxos-Control-Batch: 1'));
+    const seen: unknown[] = [];
+    wss.on('connection', (sock) =>
+      sock.on('message', (data) => {
+        const frame = JSON.parse(String(data));
+        seen.push(frame);
+        const reqs = (Array.isArray(frame) ? frame : [frame]) as { id: number; x: number }[];
+        const answers = reqs.map((r) => JSON.stringify({ x: r.x, id: r.id }));
+        // An old server answers each request alone; a new one may answer in a list.
+        if (lists) sock.send(`[${answers.join(',')}]`);
+        else for (const a of answers) sock.send(a);
+      }),
+    );
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const port = (wss.address() as { port: number }).port;
+    const c = await connectControl({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 3000 });
+    const answers = await Promise.all([1, 2, 3].map((x) => c.request({ op: 'echo', x }, 3000)));
+    assert.deepEqual(
+      answers.map((a) => (a as { x: number }).x),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      seen,
+      lists ? [[1, 2, 3].map((x) => ({ op: 'echo', x, id: x }))] : [1, 2, 3].map((x) => ({ op: 'echo', x, id: x })),
+      `lists ${lists}`,
+    );
+    c.close();
+    await new Promise((resolve) => wss.close(resolve));
+  }
 });
 
 test('pushed events reach the client in order', async () => {

@@ -6,7 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -242,4 +252,53 @@ test("close leaves alone a lock that is no longer this process's", async () => {
   writeFileSync(join(dir, 'LOCK'), '1\n');
   await s.close();
   assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), '1\n');
+});
+
+test('the log is written with O_DSYNC: each write is durable as it returns, so a group commit needs no fdatasync', async (t) => {
+  if (process.platform !== 'linux') return t.skip('reads the open flags from /proc');
+  const dir = tempDir();
+  const storage = await openFileStorage<{ n: number }>({ dir });
+  await storage.append([{ n: 1 }]);
+  // The log's descriptor is the one open on wal.log: its flags (octal, in fdinfo) carry O_DSYNC.
+  const fds = readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'wal.log');
+    } catch {
+      return false; // The directory's own descriptor, closed while it was listed.
+    }
+  });
+  assert.equal(fds.length, 1);
+  const flags = Number.parseInt(
+    /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))?.[1] ?? '0',
+    8,
+  );
+  assert.equal(flags & constants.O_DSYNC, constants.O_DSYNC);
+  await storage.close();
+});
+
+test('a file whose writes are durable resolves an append after the write alone; one that is not, after its fdatasync', async () => {
+  for (const writesAreDurable of [true, false]) {
+    const file = new ScriptedFile();
+    file.holdSyncs = true;
+    const storage = new FileStorage<{ n: number }>({
+      recovered: [],
+      file,
+      path: '/data/wal.log',
+      sizeBytes: 0,
+      releaseLock: () => undefined,
+      writesAreDurable,
+    });
+    let done = false;
+    const appended = storage.append([{ n: 1 }]).then(() => {
+      done = true;
+    });
+    await settle();
+    assert.equal(file.writes.length, 1);
+    assert.equal(done, writesAreDurable, `writesAreDurable ${writesAreDurable}`);
+    assert.equal(file.heldSyncs, writesAreDurable ? 0 : 1);
+    if (!writesAreDurable) file.releaseSync();
+    await appended;
+    assert.equal(storage.stats().fsyncs, 1);
+    await storage.close();
+  }
 });
