@@ -7,7 +7,16 @@
 import { type Ballot, ballotAtLeast, ballotEquals, ballotGreater } from '../ballot.js';
 import type { NodeId } from '../types.js';
 import type { Context } from './context.js';
-import type { AcceptedEntry, AcceptedMsg, AcceptMsg, LogValue, PrepareMsg, PromiseMsg, SlotValue } from './messages.js';
+import type {
+  AcceptedEntry,
+  AcceptedMsg,
+  AcceptMsg,
+  LogValue,
+  MultiRecord,
+  PrepareMsg,
+  PromiseMsg,
+  SlotValue,
+} from './messages.js';
 
 export class Acceptor {
   /** Survives restarts, like `accepted`: both are mirrored in the log. */
@@ -15,6 +24,8 @@ export class Acceptor {
   readonly accepted: Map<number, { ballot: Ballot; value: LogValue }>;
   /** The highest slot accepted, for `view()`. */
   lastAcceptedSlot = 0;
+  /** The accept record this Ready is still filling, and its entries: grown in place, so a batch costs O(n), not O(n²). */
+  private open: { readonly record: MultiRecord; readonly entries: SlotValue[] } | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -126,13 +137,19 @@ export class Acceptor {
       this.accepted.set(e.slot, { ballot, value: e.value });
       if (e.slot > this.lastAcceptedSlot) this.lastAcceptedSlot = e.slot;
     }
-    // Accepts of one ballot in one Ready go in one record: the last one, replaced by a longer copy, never changed in place.
+    // Accepts of one ballot in one Ready go in one record. The last record grows in place only while it is the one this
+    // acceptor opened: nothing outside the core sees a Ready's records before the Ready is taken, and a record of an
+    // earlier Ready is never the last of this one (take() starts new arrays).
     const persist = this.ctx.out.persist;
     const last = persist[persist.length - 1];
-    if (last !== undefined && last.t === 'accept' && ballotEquals(last.ballot, ballot)) {
-      persist[persist.length - 1] = { t: 'accept', ballot, entries: [...last.entries, ...entries] };
+    const open = this.open;
+    if (open !== null && last === open.record && last.t === 'accept' && ballotEquals(last.ballot, ballot)) {
+      for (const e of entries) open.entries.push(e);
     } else {
-      persist.push({ t: 'accept', ballot, entries: [...entries] });
+      const own = [...entries];
+      const record: MultiRecord = { t: 'accept', ballot, entries: own };
+      persist.push(record);
+      this.open = { record, entries: own };
     }
   }
 

@@ -35,6 +35,8 @@ export class Learner {
   private relayTurn = 0;
   /** A stop-sign was left unapplied above a snapshot installed in the last Ready (`Snapshots.holdsApply`). */
   private applyHeld = false;
+  /** The chosen record this Ready is still filling, and its entries (grown in place: a batch costs O(n), not O(n²)). */
+  private openChosen: { readonly record: MultiRecord; readonly entries: SlotValue[] } | null = null;
 
   constructor(private readonly ctx: Context) {}
 
@@ -164,14 +166,19 @@ export class Learner {
     this.chosen.set(slot, { value, ballot });
     ctx.forgetInflight(slot);
     // A chosen slot is already durable on a majority of acceptors; this record only saves a catch-up. Slots chosen
-    // together go in one record: the last one, replaced by a longer copy, never changed in place.
+    // together go in one record, grown in place only while it is the one this learner opened (see Acceptor.acceptLocally).
     const lazy = ctx.out.persistLazy;
     const m = ctx.epochs.membership;
     this.markEpochBefore(slot, m);
     const last = lazy[lazy.length - 1];
-    if (last !== undefined && last.t === 'chosen')
-      lazy[lazy.length - 1] = { t: 'chosen', entries: [...last.entries, { slot, value }] };
-    else lazy.push({ t: 'chosen', entries: [{ slot, value }] });
+    const open = this.openChosen;
+    if (open !== null && last === open.record) open.entries.push({ slot, value });
+    else {
+      const own = [{ slot, value }];
+      const record: MultiRecord = { t: 'chosen', entries: own };
+      lazy.push(record);
+      this.openChosen = { record, entries: own };
+    }
     // The epoch that chose it, when this replica knows it: its own for a slot of its epoch (a value after a stop-sign it
     // has not applied yet included: that one dies unapplied); an earlier one, not named here, for a slot it is re-learning.
     const epoch = slot >= m.startSlot ? m.epoch : undefined;
