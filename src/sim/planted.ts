@@ -303,6 +303,15 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs duplicated catch-up replies to a replica that stays behind while time barely moves: seed 2017865 of the wide run hung (100,000 catch-ups in flight within one simulated millisecond); the simulator now ends such a run as a message storm',
   },
+  {
+    name: 'stall-at-stop-refused-before-winning',
+    what: 'a new leader whose phase 1 found a stop-sign that apply refused while it campaigned, waiting there for a next epoch that never comes',
+    bugs: { stallAtStopRefusedBeforeWinning: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas)',
+  },
 ];
 
 /**
