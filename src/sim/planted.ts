@@ -310,7 +310,7 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
-      'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas)',
+      'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas); none of 1-300 at 3, 4 or 5 replicas',
   },
 ];
 
