@@ -311,6 +311,11 @@ export const PLANTS: readonly Plant[] = [
     membershipChanges: true,
     onlyByRecordedSeed:
       'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas); none of 1-300 at 3, 4 or 5 replicas',
+    shownByScenario: {
+      file: 'test/core/regressions/stop-sign-refused-while-campaigning.txt',
+      shows: 'unmet expectation',
+      why: 'the same schedule at 3 replicas, step by step: the candidate learns the refused stop-sign between its prepare and the promise that shows it',
+    },
   },
 ];
 
