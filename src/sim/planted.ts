@@ -304,6 +304,14 @@ export const PLANTS: readonly Plant[] = [
       'it needs duplicated catch-up replies to a replica that stays behind while time barely moves: seed 2017865 of the wide run hung (100,000 catch-ups in flight within one simulated millisecond); the simulator now ends such a run as a message storm',
   },
   {
+    name: 'apply-above-unwritten-snapshot',
+    what: 'a replica that applies a stop-sign above a snapshot in the Ready that installs it, so the epoch record can reach the disk without the snapshot that leads to it',
+    bugs: { applyAboveUnwrittenSnapshot: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      "it needs a stop-sign that only one replica learned, reached through a snapshot install, and a crash between that Ready's records and its checkpoint while the other voters of the epoch cannot vote: seed 2026218 of the wide run (5 replicas, two of them recovering lost disks)",
+  },
+  {
     name: 'stall-at-stop-refused-before-winning',
     what: 'a new leader whose phase 1 found a stop-sign that apply refused while it campaigned, waiting there for a next epoch that never comes',
     bugs: { stallAtStopRefusedBeforeWinning: true },

@@ -33,6 +33,8 @@ export class Learner {
   private turn = 0;
   /** The turn of relaying waiting commands through voters (nextOf 'relay'). */
   private relayTurn = 0;
+  /** A stop-sign was left unapplied above a snapshot installed in the last Ready (`Snapshots.holdsApply`). */
+  private applyHeld = false;
 
   constructor(private readonly ctx: Context) {}
 
@@ -231,10 +233,22 @@ export class Learner {
   /** Applies every chosen slot from the commit point on, in order, until a hole. */
   advance(): void {
     for (let c = this.chosen.get(this.commitIndex); c !== undefined; c = this.chosen.get(this.commitIndex)) {
+      // A stop-sign reached through a snapshot installed in this Ready waits for the next (`Snapshots.holdsApply`).
+      if (this.ctx.snapshots.holdsApply() && this.ctx.epochs.isStopSign(c.value)) {
+        this.applyHeld = true;
+        return;
+      }
       this.ctx.apply(this.commitIndex, c.value, c.ballot);
       this.ctx.leadership()?.appliedAndStillLeading(this.commitIndex);
       this.commitIndex++;
     }
+  }
+
+  /** Applies, in the first step after a snapshot install's Ready, the stop-sign (and what follows it) held back there. */
+  resumeAfterInstall(): void {
+    if (!this.applyHeld) return;
+    this.applyHeld = false;
+    this.advance();
   }
 
   /** A stop-sign at `stopSlot` ended the epoch: what was learned above it belongs to an epoch that decides nothing there. */

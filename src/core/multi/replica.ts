@@ -116,6 +116,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   // ---------------------------------------------------------------- inputs
 
   step(input: Input<MultiMessage>): void {
+    this.learner.resumeAfterInstall();
     switch (input.type) {
       case 'tick':
         return this.tick();

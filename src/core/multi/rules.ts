@@ -50,6 +50,8 @@ export interface Rules {
   readonly snapshotLabelledAhead: boolean;
   /** A first part restarts the stream, and catch-up asks any peer meanwhile (breaks: a stream ends; liveness). */
   readonly restartSnapshotStreams: boolean;
+  /** A stop-sign above a snapshot is applied in the Ready that installs it, its epoch record written ahead of the checkpoint (breaks: epochs follow the chosen prefix on disk; liveness). */
+  readonly applyAboveUnwrittenSnapshot: boolean;
   /** A replica behind its own epoch still takes and serves snapshots, labelled with that epoch (breaks: epochs follow the chosen prefix). */
   readonly snapshotAheadOfEpoch: boolean;
   // Epochs.
@@ -96,6 +98,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     snapshotLabelledAhead: b.snapshotLabelledAhead === true,
     restartSnapshotStreams: b.restartSnapshotStreams === true,
     snapshotAheadOfEpoch: b.snapshotAheadOfEpoch === true,
+    applyAboveUnwrittenSnapshot: b.applyAboveUnwrittenSnapshot === true,
     applyConfigBeforeChosen: b.applyConfigBeforeChosen === true,
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
     twoChangesInFlight: b.twoChangesInFlight === true,

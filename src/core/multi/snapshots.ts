@@ -27,6 +27,8 @@ export class Snapshots {
   /** Snapshots being streamed to peers that fell behind, one per peer, dropped once sent. */
   private readonly outgoing = new Map<NodeId, { readonly slot: number; readonly parts: readonly SnapshotPart[] }>();
   private incoming: IncomingSnapshot | null = null;
+  /** A snapshot was installed since the last `ready()`: its checkpoint is not handed to storage yet. */
+  private installedUnwritten = false;
 
   constructor(private readonly ctx: Context) {}
 
@@ -57,6 +59,7 @@ export class Snapshots {
       }),
     };
     this.toWrite = null;
+    this.installedUnwritten = false;
     return checkpoint;
   }
 
@@ -90,6 +93,21 @@ export class Snapshots {
    */
   private labelsTruly(slot: number): boolean {
     return this.ctx.rules.snapshotAheadOfEpoch || this.ctx.epochs.membership.startSlot <= slot + 1;
+  }
+
+  /**
+   * Whether a stop-sign must wait to be applied: a Ready writes its records before its checkpoint (the Ready contract),
+   * so the epoch record of a stop-sign applied above a snapshot in the Ready that installs it can reach the disk
+   * without that snapshot, and the replica restarts in an epoch whose stop-sign its chosen prefix no longer reaches.
+   * Seed 2026218: node-2 alone had learned slots 35-38 of epoch 2 (38 the stop-sign), installed a snapshot through 34,
+   * applied on into epoch 3 and crashed between the two writes; restarted in epoch 3 without slot 34, it answered no
+   * message of epoch 2, could serve neither slot 34 nor a snapshot, and with two of the five recovering lost disks no
+   * phase 1 of epoch 2 could learn slot 34 again. Applied in the next step instead, the epoch record follows the
+   * checkpoint (storage completes writes in order); a crash between them restarts the replica in epoch 2, a voter that
+   * can help choose what it lacks.
+   */
+  holdsApply(): boolean {
+    return this.installedUnwritten && !this.ctx.rules.applyAboveUnwrittenSnapshot;
   }
 
   /**
@@ -192,6 +210,7 @@ export class Snapshots {
     if (s.slot < ctx.learner.commitIndex) return;
     ctx.restore(s);
     this.toWrite = incoming.parts;
+    this.installedUnwritten = true;
     ctx.out.events.push({ type: 'snapshot-installed', slot: s.slot, from: incoming.from, keys: s.kv.length });
     ctx.clients.answerFromSessionTable(ctx.machine.sessions, ctx.epochs.membership, s.slot);
     ctx.learner.advance();
