@@ -277,6 +277,8 @@ export interface PlantedBugs {
   readonly rejudgeConfigOnReplay?: boolean;
   /** Multi: a leader whose stop-sign apply refused waits for a next epoch that never comes (liveness). */
   readonly stallAfterRefusedStopSign?: boolean;
+  /** Multi: a new leader whose phase 1 found a stop-sign that apply refused while it campaigned waits there for good (liveness). */
+  readonly stallAtStopRefusedBeforeWinning?: boolean;
   /** Multi: a new leader waits forever to learn the slots below its floor from an acceptor that never answers. */
   readonly waitForDecidedForever?: boolean;
   /** Multi: a voter that heard of a later epoch never campaigns until it has caught up, even when nobody can teach it the log (liveness). */

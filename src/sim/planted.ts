@@ -313,6 +313,20 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       "it needs a stop-sign that only one replica learned, reached through a snapshot install, and a crash between that Ready's records and its checkpoint while the other voters of the epoch cannot vote: seed 2026218 of the wide run (5 replicas, two of them recovering lost disks)",
   },
+  {
+    name: 'stall-at-stop-refused-before-winning',
+    what: 'a new leader whose phase 1 found a stop-sign that apply refused while it campaigned, waiting there for a next epoch that never comes',
+    bugs: { stallAtStopRefusedBeforeWinning: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas); none of 1-300 at 3, 4 or 5 replicas',
+    shownByScenario: {
+      file: 'test/core/regressions/stop-sign-refused-while-campaigning.txt',
+      shows: 'unmet expectation',
+      why: 'the same schedule at 3 replicas, step by step: the candidate learns the refused stop-sign between its prepare and the promise that shows it',
+    },
+  },
 ];
 
 /**

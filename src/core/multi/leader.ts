@@ -124,6 +124,24 @@ export class Leadership {
   /** Phase 2 for the slots phase 1 found open (see `reproposal.ts`). */
   repropose(v: Victory, quorum: readonly NodeId[]): void {
     this.reproposal.start(v, quorum);
+    this.releaseStopsRefusedBeforeWinning();
+  }
+
+  /**
+   * Phase 1 may find a stop-sign at a slot this replica learned and applied
+   * while it campaigned: still in the same epoch, apply refused it (applied,
+   * it would have ended the campaign). `appliedAndStillLeading` runs only as a
+   * slot is applied, so it would never lift that stop: this leader would queue
+   * every value for good under heartbeats that keep any other replica from
+   * campaigning (wide-run seed 2023133: the reused identity at #103 was learned
+   * between prepare and the promises). The same release as for one refused later.
+   */
+  private releaseStopsRefusedBeforeWinning(): void {
+    const { ctx } = this;
+    if (ctx.rules.stallAtStopRefusedBeforeWinning) return;
+    // Each release moves the stop to a later stop-sign phase 1 found, or lifts it.
+    while (this.stopSlot !== null && this.stopSlot < ctx.learner.commitIndex && ctx.leads(this))
+      this.releaseRefusedStop(this.stopSlot);
   }
 
   /** Assigns the next slot, or queues when the in-flight window is full. */
@@ -282,6 +300,11 @@ export class Leadership {
    */
   appliedAndStillLeading(slot: number): void {
     if (this.stopSlot !== slot || this.ctx.rules.stallAfterRefusedStopSign) return;
+    this.releaseRefusedStop(slot);
+  }
+
+  /** The stop-sign at `slot` was refused: propose on, first what phase 1 found beyond it. */
+  private releaseRefusedStop(slot: number): void {
     this.stopSlot = null;
     this.reproposeAfterRefusedStop(slot);
     this.drainQueue();

@@ -26,6 +26,8 @@ export interface Rules {
   readonly staleLeaderKeepsLeading: boolean;
   /** A leader whose stop-sign was refused by apply stops proposing for good (breaks: liveness). */
   readonly stallAfterRefusedStopSign: boolean;
+  /** A new leader whose phase 1 found a stop-sign apply refused while it campaigned stops there for good (breaks: liveness). */
+  readonly stallAtStopRefusedBeforeWinning: boolean;
   /** After a refused stop-sign, new values go where phase 1 found values accepted (breaks: a chosen value is kept). */
   readonly overwriteAfterRefusedStopSign: boolean;
   /** A new leader waits forever for the slots below its floor from one acceptor (breaks: liveness). */
@@ -105,6 +107,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     staleLeaderKeepsLeading: b.staleLeaderKeepsLeading === true,
     rejudgeConfigOnReplay: b.rejudgeConfigOnReplay === true,
     stallAfterRefusedStopSign: b.stallAfterRefusedStopSign === true,
+    stallAtStopRefusedBeforeWinning: b.stallAtStopRefusedBeforeWinning === true,
     overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
     waitForDecidedForever: b.waitForDecidedForever === true,
     waitBehindForever: b.waitBehindForever === true,
