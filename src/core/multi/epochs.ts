@@ -69,10 +69,13 @@ export class Epochs {
   }
 
   private catchUpStalled(): boolean {
-    const { ctx } = this;
-    const commitIndex = ctx.learner.commitIndex;
-    if (commitIndex > this.behindSince.commitIndex) this.behindSince = { commitIndex, tick: ctx.now() };
-    return ctx.now() - this.behindSince.tick >= 2 * ctx.cfg.electionTimeoutTicks;
+    return this.ctx.now() - this.behindSince.tick >= 2 * this.ctx.cfg.electionTimeoutTicks;
+  }
+
+  /** Each tick, before anything asks `mayCampaign()`: notes when catching up last moved the commit point on. */
+  tick(): void {
+    const commitIndex = this.ctx.learner.commitIndex;
+    if (commitIndex > this.behindSince.commitIndex) this.behindSince = { commitIndex, tick: this.ctx.now() };
   }
 
   /** A message from a later epoch: this replica missed a stop-sign, and fetches the log from the sender. */

@@ -194,6 +194,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private tick(): void {
     this.nowTick++;
+    this.epochs.tick();
     if (this.role.kind === 'leader') {
       this.role.leadership.tick();
     } else if (this.epochs.mayCampaign()) {
