@@ -10,10 +10,13 @@
  *
  * "leader commit" runs from the first follower's accepted reaching the
  * leader to the leader handing the reply over; it includes waiting for the
- * leader's own write when that is the slower one. "accept on the wire"
- * starts as the leader's accepts are encoded and written, so it holds that
- * work, the write call and the follower's read. The leader's write runs
- * beside the followers' path and is given apart (`leaderWriteUs`).
+ * second vote: the leader's own once its write is durable, or the other
+ * follower's, whichever comes first (a Multi reply does not wait for the
+ * leader's write when the followers made the majority, node/replica.ts).
+ * "accept on the wire" starts as the leader's accepts are encoded and
+ * written, so it holds that work, the write call and the follower's read.
+ * The leader's write runs beside the followers' path and is given apart
+ * (`leaderWriteUs`).
  */
 import type { LatencySamples, TurnNote } from '../node/latency-sampler.js';
 

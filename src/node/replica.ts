@@ -5,7 +5,9 @@
  * Its records are appended (group commit: appends that arrive while an fsync
  * runs share the next one) and only once they are on disk are its messages
  * sent and its replies answered. Readies are released strictly in order, so
- * nothing ever leaves ahead of the state it reflects.
+ * nothing ever leaves ahead of the state it reflects; the one exception is a
+ * Multi-Paxos Ready that writes nothing, whose client replies (never its
+ * messages) need not wait for an earlier Ready's write (see answerAhead).
  *
  * This shell has no promises, timers or sockets of its own: time, the next
  * turn, storage and the network come in through interfaces. A real process
@@ -391,7 +393,25 @@ export class Replica {
       this.opts.storage.appendLazy(ready.persistLazy);
     }
     if (checkpoint !== null) this.opts.storage.checkpoint(checkpoint, durable);
+    if (entry.durable && this.unreleased[this.unreleasedHead] !== entry) this.answerAhead(ready);
     if (entry.durable) this.releaseDurable();
+  }
+
+  /**
+   * A Multi-Paxos Ready that writes nothing, waiting behind an earlier one
+   * still being written (at 1 in flight: the leader's own accept record,
+   * whose write races its followers'), answers its clients now; its messages
+   * still wait their turn. Raft's §10.2.1: a value on a durable majority of
+   * followers is committed whether or not the leader's own write is done. A
+   * Multi reply says only what is chosen and applied or refused, and the core
+   * counts a replica's own vote only once its record is durable (the leader's
+   * afterPersist), so no reply depends on a record still being written here.
+   * Basic Paxos counts its proposer's own vote in the Ready that writes it,
+   * so its replies keep waiting for that write.
+   */
+  private answerAhead(ready: Ready<PeerMessage, unknown>): void {
+    if (this.opts.protocol !== 'multi' || ready.replies.length === 0 || this.failed !== null) return;
+    for (const reply of ready.replies) this.answer(reply);
   }
 
   /** Releases, oldest first, every Ready whose records are on disk; a Ready behind an unfinished write waits. */

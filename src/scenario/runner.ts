@@ -57,7 +57,8 @@
  * slots an `ack`, the words the trace uses for them.
  *
  * Writes are the shell's: a Ready's `persist` records are appended, and its
- * messages and replies leave only once the append is durable; its
+ * messages and replies leave only once the append is durable (a Multi reply
+ * of a Ready that writes nothing leaves at once, see node/replica.ts); its
  * `persistLazy` records (a learner's "chosen") are queued in storage and go
  * in front of the next append's records, as in the file log. In implicit
  * mode every write is durable at once. In explicit mode a write the core
@@ -157,6 +158,8 @@ interface Node {
   readonly disk: unknown[];
   /** Readies the shell has taken and not yet released, oldest first (the shell releases in order). */
   readonly unreleased: Ready<Msg, unknown>[];
+  /** Requests of this incarnation already answered: a Multi reply may leave ahead of its Ready (node/replica.ts, answerAhead). */
+  readonly answered: Set<string>;
   /** What a Ready being released learned, printed after its last message leaves (see `onRelease`). */
   learned: { lines: string[]; messagesLeft: number } | null;
   /** Numbers the identities of this incarnation's requests. */
@@ -250,7 +253,16 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.partition.clear();
     this.agreement.clear();
     for (let id = 1; id <= n; id++) {
-      const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
+      const r: Node = {
+        id,
+        shell: null,
+        incarnation: 0,
+        disk: [],
+        unreleased: [],
+        answered: new Set(),
+        learned: null,
+        requestSeq: 0,
+      };
       this.nodes.push(r);
       this.boot(r);
     }
@@ -263,7 +275,16 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1)
       throw new Error(`the next replica to join is ${nodeName(this.nodes.length + 1)}, not ${nodeName(id)}`);
-    const r: Node = { id, shell: null, incarnation: 0, disk: [], unreleased: [], learned: null, requestSeq: 0 };
+    const r: Node = {
+      id,
+      shell: null,
+      incarnation: 0,
+      disk: [],
+      unreleased: [],
+      answered: new Set(),
+      learned: null,
+      requestSeq: 0,
+    };
     this.nodes.push(r);
     this.boot(r);
     this.print(`${nodeName(id)} joins as a learner`);
@@ -337,6 +358,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     const identity = own ?? { session: `${nodeName(id)}.${r.incarnation}`, seq: ++r.requestSeq };
     this.watcher.requested?.(id, command, identity);
     shell.request(command, identity, (reply) => {
+      r.answered.add(reply.requestId);
       this.watcher.answered?.(id, command, identity, reply);
       this.print(`${nodeName(id)} ${this.describeReply(command, reply)}`);
     });
@@ -469,7 +491,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     const r = this.node(id);
     const shell = this.up(id);
     const lost = shell.storage.unwritten();
-    const unsent = r.unreleased.flatMap((ready) => this.heldItems(ready));
+    const unsent = r.unreleased.flatMap((ready) => this.heldItems(r, ready));
     shell.crash();
     r.shell = null;
     this.recorder?.crash(id);
@@ -520,6 +542,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     r.incarnation++;
     r.requestSeq = 0;
     r.unreleased.length = 0;
+    r.answered.clear();
     r.learned = null;
     r.shell = new ScriptedNode({
       id: r.id,
@@ -573,7 +596,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     r.unreleased.push(ready);
     // Deferred work runs after the shell's current turn, so by then a Ready that was not released is held.
     shell.clock.defer(() => {
-      const waiting = this.heldItems(ready);
+      const waiting = this.heldItems(r, ready);
       if (r.unreleased.includes(ready) && waiting.length > 0)
         this.print(`${nodeName(r.id)} holds until its write is durable: ${waiting.join(', ')}`);
     });
@@ -642,11 +665,13 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
   }
 
   /** What a held Ready will release, in short: the messages, what was learned and the replies. */
-  private heldItems(ready: Ready<Msg, unknown>): string[] {
+  private heldItems(r: Node, ready: Ready<Msg, unknown>): string[] {
     return [
       ...ready.messages.map((m) => describeMessage(this.protocol, m)),
       ...ready.chosen.map((c) => `learned ${this.protocol === 'multi' ? '#' : ''}${c.instance}: ${c.value}`),
-      ...ready.replies.map((reply) => `reply to ${reply.requestId}`),
+      ...ready.replies
+        .filter((reply) => !r.answered.has(reply.requestId))
+        .map((reply) => `reply to ${reply.requestId}`),
     ];
   }
 

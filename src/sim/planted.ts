@@ -42,6 +42,11 @@ export interface Plant {
     readonly shows: 'broken agreement' | 'unmet expectation';
     readonly why: string;
   };
+  /**
+   * A bug whose state no seed reaches any more, shown step by step by a unit test of the core instead: the test file,
+   * relative to the repository (it runs the core with the plant and checks what the plant breaks), and why.
+   */
+  readonly shownByTest?: { readonly file: string; readonly why: string };
 }
 
 export const PLANTS: readonly Plant[] = [
@@ -310,8 +315,10 @@ export const PLANTS: readonly Plant[] = [
     what: 'a replica that applies a stop-sign above a snapshot in the Ready that installs it, so the epoch record can reach the disk without the snapshot that leads to it',
     bugs: { applyAboveUnwrittenSnapshot: true },
     multiOnly: true,
-    onlyByRecordedSeed:
-      "it needs a stop-sign that only one replica learned, reached through a snapshot install, and a crash between that Ready's records and its checkpoint while the other voters of the epoch cannot vote: seed 2026218 of the wide run (5 replicas, two of them recovering lost disks)",
+    shownByTest: {
+      file: 'test/core/install-stop-sign.test.ts',
+      why: "it needs a stop-sign that only one replica learned, reached through a snapshot install, and a crash between that Ready's records and its checkpoint while the other voters of the epoch cannot vote: seed 2026218 of the wide run (5 replicas, two of them recovering lost disks) showed it until replies stopped waiting for the leader's own write, and no seed of 2026001-2028000 shows it since",
+    },
   },
   {
     name: 'stall-at-stop-refused-before-winning',
@@ -319,12 +326,10 @@ export const PLANTS: readonly Plant[] = [
     bugs: { stallAtStopRefusedBeforeWinning: true },
     multiOnly: true,
     membershipChanges: true,
-    onlyByRecordedSeed:
-      'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises: seed 2023133 of the wide run (7 replicas); none of 1-300 at 3, 4 or 5 replicas',
     shownByScenario: {
       file: 'test/core/regressions/stop-sign-refused-while-campaigning.txt',
       shows: 'unmet expectation',
-      why: 'the same schedule at 3 replicas, step by step: the candidate learns the refused stop-sign between its prepare and the promise that shows it',
+      why: 'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises (seed 2023133 of the wide run, 7 replicas, until replies stopped waiting for the leader own write; none of 1-300 at 3, 4 or 5 replicas): the same schedule at 3 replicas, step by step',
     },
   },
 ];

@@ -8,6 +8,7 @@
  * default seeds do (swarm testing), so a catch is a catch of the default run.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Protocol } from '../../src/core/types.js';
@@ -38,7 +39,8 @@ for (const protocol of ['multi', 'basic'] as Protocol[]) {
           (!p.evenOnly || clusterSize % 2 === 0) &&
           (p.caughtFromSize ?? 0) <= clusterSize &&
           p.onlyByRecordedSeed === undefined &&
-          p.shownByScenario === undefined,
+          p.shownByScenario === undefined &&
+          p.shownByTest === undefined,
       );
       for (const plant of applicable) {
         const rare = RARE_AT_SOME_SIZES.has(PLANTS.find((p) => plant.name.startsWith(`${p.name} `))!.name);
@@ -115,5 +117,14 @@ test('the plants no seed draws are shown by their scenario files', () => {
     if (shown.shows === 'broken agreement')
       assert.ok(run.violations.length > 0, `${p.name}: ${shown.file} learned no second value under the plant`);
     else assert.ok(run.unmet.length > 0, `${p.name}: every expectation of ${shown.file} was met under the plant`);
+  }
+});
+
+/** A plant left to a core unit test is named by that test, so renaming or dropping the test cannot leave it unshown. */
+test('the plants shown by a unit test are named by that test', () => {
+  for (const p of PLANTS.filter((x) => x.shownByTest !== undefined)) {
+    const file = join(repoRoot(), p.shownByTest?.file ?? '');
+    assert.ok(existsSync(file), `${p.name}: ${p.shownByTest?.file} does not exist`);
+    assert.match(readFileSync(file, 'utf8'), new RegExp(`planted ${p.name}`), `${p.name}: its test never plants it`);
   }
 });
