@@ -145,5 +145,5 @@ export function applyGuarded(world: ExploreWorld, t: Parameters<ExploreWorld['ap
 function describeTemplate(t: Parameters<ExploreWorld['apply']>[0]): string {
   if ('from' in t) return `${t.kind} ${t.from} ${t.to} ${t.type}`;
   if ('node' in t) return `${t.kind} ${t.node}`;
-  return `propose #${t.index}`;
+  return `${t.kind} #${t.index}`;
 }

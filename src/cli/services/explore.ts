@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
+import type { ChangeKind } from '../../explore/changes.js';
 import { type Counterexample, scenarioText, shrink } from '../../explore/counterexample.js';
 import { commandsOf, runInteractive } from '../../explore/interactive.js';
 import { type Progress, type SearchResult, search } from '../../explore/search.js';
@@ -18,6 +19,8 @@ export interface ExploreCommandOptions {
   readonly protocol: Protocol;
   readonly nodes: number;
   readonly proposals: number;
+  /** Configuration changes, one kind each (empty: none). */
+  readonly changes: readonly ChangeKind[];
   readonly faults: readonly Fault[];
   readonly crashes: number;
   readonly depth: number;
@@ -41,9 +44,11 @@ export function exploreSettings(o: ExploreCommandOptions): ExploreSettings {
     protocol: o.protocol,
     nodes: o.nodes,
     proposals: o.proposals,
+    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
     faults: o.faults,
     crashes: o.crashes,
     setup: o.plant === undefined ? [] : [`option plant ${o.plant}`],
+    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
   };
 }
 
@@ -104,7 +109,7 @@ function printSummary(
 ): void {
   const rate = r.elapsedMs > 0 ? Math.round((r.explored * 1000) / r.elapsedMs) : r.explored;
   o.out(
-    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}${o.liveness ? ', nothing-stuck checked at every state' : ''}`,
+    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals${o.changes.length > 0 ? `, changes ${o.changes.join(',')}` : ''}, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}${o.liveness ? ', nothing-stuck checked at every state' : ''}`,
   );
   o.out(
     `states explored ${r.explored}, distinct ${r.distinct}, depth completed ${r.depthCompleted} (reached ${r.depthReached}), ${rate} states/s, ${(r.elapsedMs / 1000).toFixed(1)}s`,
@@ -138,6 +143,7 @@ function jsonSummary(
     protocol: o.protocol,
     nodes: o.nodes,
     proposals: o.proposals,
+    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
     faults: o.faults,
     crashes: o.crashes,
     plant: o.plant ?? null,
