@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { messageKind } from '../scenario/lines.js';
 import { ScenarioCluster } from '../scenario/runner.js';
-import { type ChangeKind, changeCommand, needsSpare } from './changes.js';
+import { type ChangeKind, changeCommand, needsSpare, withoutIdentity } from './changes.js';
 import { ExploreChecks } from './checks.js';
 import { canonical } from './encode.js';
 
@@ -71,14 +71,14 @@ export class ExploreWorld {
   readonly steps: Step[] = [];
   private readonly proposed = new Set<number>();
   private readonly changed = new Set<number>();
-  /** Each change's scenario command, to its index: a replayed path says which changes it made. */
-  private readonly changeIndex: Map<string, number>;
+  /** Each change's scenario command (without an `as` clause): a replayed path says which changes it made. */
+  private readonly changeTexts: readonly string[];
   private crashes = 0;
 
   constructor(readonly settings: ExploreSettings) {
     this.checks = new ExploreChecks(settings.protocol, settings.nodes);
     this.cluster = new ScenarioCluster(null, this.checks);
-    this.changeIndex = new Map(changeCommands(settings).map((c, i) => [c, i + 1]));
+    this.changeTexts = changeCommands(settings);
     for (const line of setupCommands(settings)) this.cluster.run(line);
   }
 
@@ -108,8 +108,12 @@ export class ExploreWorld {
     const [verb, node, kv] = command.split(' ');
     if (verb === 'crash') this.crashes++;
     if (verb === 'propose') this.proposed.add(Number((kv ?? '').split('=')[1]));
-    const change = this.changeIndex.get(command);
-    if (change !== undefined) this.changed.add(change);
+    if (verb === 'reconfigure') {
+      // Two changes of one kind at one node are the same command: either index may be marked made.
+      const text = withoutIdentity(command);
+      const index = this.changeTexts.findIndex((c, i) => c === text && !this.changed.has(i + 1));
+      if (index >= 0) this.changed.add(index + 1);
+    }
     void node;
   }
 
@@ -135,8 +139,12 @@ export class ExploreWorld {
         out.push({ kind: 'persisted', node: n.id });
     for (let i = 1; i <= s.proposals; i++)
       if (!this.proposed.has(i) && up(proposerOf(s, i))) out.push({ kind: 'propose', index: i });
-    for (let i = 1; i <= (s.changes?.length ?? 0); i++)
-      if (!this.changed.has(i) && up(proposerOf(s, i))) out.push({ kind: 'change', index: i });
+    for (let i = 1; i <= (s.changes?.length ?? 0); i++) {
+      const node = view.nodes[proposerOf(s, i) - 1];
+      const reuse = s.changes?.[i - 1] === 'reuse';
+      if (!this.changed.has(i) && node?.replica != null && (!reuse || node.requestSeq > 0))
+        out.push({ kind: 'change', index: i });
+    }
     if (s.faults.includes('crash') && this.crashes < s.crashes)
       for (const n of view.nodes) if (n.replica !== null) out.push({ kind: 'crash', node: n.id });
     for (const n of view.nodes) if (n.replica === null) out.push({ kind: 'restart', node: n.id });
@@ -157,10 +165,20 @@ export class ExploreWorld {
       case 'propose':
         return this.run(`propose ${proposerOf(this.settings, t.index)} x=${t.index}`);
       case 'change':
-        return this.run(changeCommands(this.settings)[t.index - 1] ?? '');
+        return this.run(this.changeAt(t.index));
       case 'tick':
         return this.tickToTimeout(t.node);
     }
+  }
+
+  /** Change `index`'s command now: a `reuse` change is sent under its replica's last identity. */
+  private changeAt(index: number): string {
+    const s = this.settings;
+    const kind = s.changes?.[index - 1] ?? 'remove';
+    const node = proposerOf(s, index);
+    const view = this.cluster.inspect().nodes[node - 1];
+    const last = view === undefined ? undefined : { incarnation: view.incarnation, seq: view.requestSeq };
+    return changeCommand({ kind, node, nodes: s.nodes, ...(last !== undefined ? { last } : {}) });
   }
 
   /**
