@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { reproduces } from '../../src/cli/services/explore.js';
 import { firstViolation, scenarioText, shrink } from '../../src/explore/counterexample.js';
+import { stuckAfterFaults } from '../../src/explore/liveness.js';
 import { search } from '../../src/explore/search.js';
 import { type ExploreSettings, ExploreWorld, setupCommands } from '../../src/explore/world.js';
 import { parseScenario } from '../../src/scenario/script.js';
@@ -81,4 +82,30 @@ test('config-before-chosen is found with one change; its scenario reproduces; un
   assert.equal(clean.counterexample, null);
   assert.equal(clean.limit, 'depth');
   assert.ok(clean.explored > r.explored);
+});
+
+test("stall-after-refused-stop-sign: the search's 7-step path leaves a new request unanswered with the plant, not without", () => {
+  // `paxos explore --protocol multi --changes 1 --change-kinds reuse --proposals 1 --liveness --depth 7
+  // --plant stall-after-refused-stop-sign` finds this path at depth 7 (about 12,000 transitions, 40 s): too slow for
+  // npm test, so the test replays the path it found and runs the same "nothing stuck" probe on it.
+  const path = [
+    'tick 1 26',
+    'deliver 1 2 prepare',
+    'deliver 2 1 promise',
+    'propose 1 x=1',
+    'deliver 1 2 accept',
+    'deliver 2 1 accepted',
+    'reconfigure 1 0 1,2,3 as node-1.1:1',
+  ];
+  const settings: ExploreSettings = { ...multi, proposals: 1, changes: ['reuse'] };
+  const planted = { ...settings, setup: ['option plant stall-after-refused-stop-sign'] };
+  const world = ExploreWorld.replay(planted, path);
+  const before = ExploreWorld.replay(planted, path.slice(0, -1));
+  assert.deepEqual(
+    before.enabled().filter((t) => t.kind === 'change'),
+    [{ kind: 'change', index: 1 }],
+    'the path is one the search takes: its change is enabled there',
+  );
+  assert.match(stuckAfterFaults(world) ?? '', /nothing stuck: .* left a new request/);
+  assert.equal(stuckAfterFaults(ExploreWorld.replay(settings, path)), null);
 });
