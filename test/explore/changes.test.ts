@@ -109,3 +109,13 @@ test("stall-after-refused-stop-sign: the search's 7-step path leaves a new reque
   assert.match(stuckAfterFaults(world) ?? '', /nothing stuck: .* left a new request/);
   assert.equal(stuckAfterFaults(ExploreWorld.replay(settings, path)), null);
 });
+
+test('vote-before-caught-up is found with an add change at 2 replicas; unplanted, the same bounds find nothing', () => {
+  const settings: ExploreSettings = { ...multi, nodes: 2, proposals: 1, changes: ['add'] };
+  const small = { depth: 3, maxStates: 10_000, timeMs: 300_000 };
+  const r = search({ settings: { ...settings, setup: ['option plant vote-before-caught-up'] }, bounds: small, now });
+  assert.match(r.counterexample?.violation ?? '', /node-3 counted promises from node-3, not voters of epoch 0/);
+  const clean = search({ settings, bounds: small, now });
+  assert.equal(clean.counterexample, null);
+  assert.equal(clean.limit, 'depth');
+});
