@@ -119,3 +119,16 @@ test('vote-before-caught-up is found with an add change at 2 replicas; unplanted
   assert.equal(clean.counterexample, null);
   assert.equal(clean.limit, 'depth');
 });
+
+test('a search that starts at the end of a prefix (--from) counts depth from there and keeps the prefix in its path', () => {
+  const settings: ExploreSettings = { ...oneRemove, setup: ['option plant config-before-chosen'] };
+  const start = ['tick 1 26', 'deliver 1 2 prepare', 'deliver 2 1 promise'];
+  const r = search({ settings, bounds: { ...bounds, depth: 1 }, now, start });
+  assert.deepEqual(
+    r.counterexample?.steps.map((s) => s.command),
+    [...start, 'reconfigure 1 0 1,2'],
+  );
+  const clean = search({ settings: oneRemove, bounds: { ...bounds, depth: 1 }, now, start });
+  assert.equal(clean.counterexample, null);
+  assert.equal(clean.depthCompleted, 1);
+});

@@ -45,7 +45,6 @@ test('exit 0 within the bounds, 1 with a counterexample that the scenario runner
         /--faults must be none or a list of drop, duplicate, crash, disk, got "dup" \(did you mean "duplicate"\?\)/,
       ],
       [['--plant', 'forget-promise'], /breaks the simulator's world, not a replica's rules/],
-      [['--from', file], /--from gives --interactive its starting state/],
       [['--changes', '1'], /--changes needs --protocol multi/],
       [['--protocol', 'multi', '--change-kinds', 'remove'], /--change-kinds shapes the changes --changes asks for/],
       [['--protocol', 'multi', '--changes', '1', '--change-kinds', 'remov'], /did you mean "remove"/],
@@ -54,6 +53,9 @@ test('exit 0 within the bounds, 1 with a counterexample that the scenario runner
       assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
       assert.match(bad.stderr.trim(), pattern);
     }
+    const missing = paxos(['explore', '--from', join(dir, 'none.txt')]);
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.match(missing.stderr, /cannot read .*none\.txt/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -102,7 +102,10 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       '--interactive',
       'walk the state graph by hand: list the enabled actions, read a number from stdin, show where it leads',
     )
-    .option('--from <file>', 'with --interactive: start at the end of this scenario file (a counterexample)')
+    .option(
+      '--from <file>',
+      "start at the end of this scenario file (a counterexample, or a prefix written with --interactive's w): the search explores the schedules after it, depths counted from there; with --interactive, the walk starts there",
+    )
     .action(async (opts) => runExplore(opts, setExit));
 }
 
@@ -116,8 +119,6 @@ async function runExplore(
     throw new UsageError('--changes needs --protocol multi: Basic Paxos has no configuration to change');
   if (opts.changeKinds !== undefined && opts.changes === 0)
     throw new UsageError('--change-kinds shapes the changes --changes asks for; add --changes');
-  if (opts.from !== undefined && opts.interactive !== true)
-    throw new UsageError('--from gives --interactive its starting state; add --interactive');
   if (opts.interactive === true) {
     const { createInterface } = await import('node:readline');
     const lines = createInterface({ input: process.stdin, terminal: false });
@@ -136,6 +137,7 @@ async function runExplore(
   setExit(
     runExploreCommand({
       ...commonOptions(opts),
+      ...(opts.from !== undefined ? { from: opts.from } : {}),
       progress: (p) => {
         // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
         if (!tty && p.elapsedMs - lastLineMs < 10_000) return;

@@ -11,7 +11,7 @@ import type { ChangeKind } from '../../explore/changes.js';
 import { type Counterexample, scenarioText, shrink } from '../../explore/counterexample.js';
 import { commandsOf, runInteractive } from '../../explore/interactive.js';
 import { type Progress, type SearchResult, search } from '../../explore/search.js';
-import type { ExploreSettings, Fault } from '../../explore/world.js';
+import { type ExploreSettings, ExploreWorld, type Fault } from '../../explore/world.js';
 import { runScenario } from '../../scenario/run.js';
 import { parseScenario } from '../../scenario/script.js';
 
@@ -53,14 +53,16 @@ export function exploreSettings(o: ExploreCommandOptions): ExploreSettings {
 }
 
 /** Runs the search; 0 when no violation was found within the bounds, 1 when one was. */
-export function runExploreCommand(o: ExploreCommandOptions): number {
+export function runExploreCommand(o: ExploreCommandOptions & { readonly from?: string }): number {
   const settings = exploreSettings(o);
-  const result = search({
-    settings,
-    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs, liveness: o.liveness },
-    now: () => performance.now(),
-    ...(o.progress !== undefined ? { onProgress: o.progress } : {}),
-  });
+  const start = o.from === undefined ? [] : startOf(settings, o.from);
+  if (o.from !== undefined)
+    try {
+      ExploreWorld.replay(settings, start);
+    } catch (err) {
+      throw new OperatingError(`${o.from}: its commands do not replay under these flags: ${(err as Error).message}`);
+    }
+  const result = searchFrom(o, settings, start);
   const found = result.counterexample;
   const ce =
     found === null
@@ -72,6 +74,16 @@ export function runExploreCommand(o: ExploreCommandOptions): number {
   if (o.json) o.out(JSON.stringify(jsonSummary(o, result, ce, text, reproduced)));
   else printSummary(o, result, ce, text, reproduced);
   return ce === null ? 0 : 1;
+}
+
+function searchFrom(o: ExploreCommandOptions, settings: ExploreSettings, start: readonly string[]): SearchResult {
+  return search({
+    settings,
+    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs, liveness: o.liveness },
+    now: () => performance.now(),
+    start,
+    ...(o.progress !== undefined ? { onProgress: o.progress } : {}),
+  });
 }
 
 /** Whether the scenario runner, given the file, prints every step's trace as written. */
@@ -172,19 +184,21 @@ export async function runExploreInteractive(
   o: ExploreCommandOptions & { readonly from?: string; readonly lines: AsyncIterable<string> },
 ): Promise<number> {
   const settings = exploreSettings(o);
-  let start: string[] = [];
-  if (o.from !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(o.from, 'utf8');
-    } catch (err) {
-      throw new OperatingError(`cannot read ${o.from}: ${(err as Error).message}`);
-    }
-    try {
-      start = commandsOf(settings, text);
-    } catch (err) {
-      throw new OperatingError(`${o.from}: ${(err as Error).message}`);
-    }
-  }
+  const start = o.from === undefined ? [] : startOf(settings, o.from);
   return runInteractive({ settings, start, lines: o.lines, out: o.out });
+}
+
+/** The explored commands of the scenario file `--from` names (after the setup lines these flags give). */
+function startOf(settings: ExploreSettings, file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OperatingError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return commandsOf(settings, text);
+  } catch (err) {
+    throw new OperatingError(`${file}: ${(err as Error).message}`);
+  }
 }
