@@ -132,3 +132,43 @@ test('a search that starts at the end of a prefix (--from) counts depth from the
   assert.equal(clean.counterexample, null);
   assert.equal(clean.depthCompleted, 1);
 });
+
+test('rejudge-config: from a prefix that chose a future-epoch change and then the real one, a crash and restart break it', () => {
+  // From scratch the schedule is 13 steps deep, beyond a breadth-first search in minutes; the prefix fixes its opening.
+  const settings: ExploreSettings = {
+    ...multi,
+    nodes: 2,
+    proposals: 2,
+    faults: ['crash'],
+    crashes: 1,
+    changes: ['future', 'remove'],
+  };
+  const start = [
+    'tick 1 26',
+    'deliver 1 2 prepare',
+    'deliver 2 1 promise',
+    'reconfigure 1 1 2',
+    'deliver 1 2 accept',
+    'deliver 2 1 accepted',
+    'reconfigure 2 0 1',
+    'deliver 2 1 forward',
+    'deliver 1 2 accept',
+    'deliver 2 1 accepted',
+  ];
+  const three = { ...bounds, depth: 3 };
+  const planted = { ...settings, setup: ['option plant rejudge-config'] };
+  const r = search({ settings: planted, bounds: three, now, start });
+  assert.match(
+    r.counterexample?.violation ?? '',
+    /epoch 2 starts at slot 2, before epoch 1 \(from slot 3\) could have ended/,
+  );
+  const ce = shrink(planted, {
+    commands: r.counterexample?.steps.map((s) => s.command) ?? [],
+    violation: r.counterexample?.violation ?? '',
+  });
+  const run = reproduces(scenarioText(planted, ce, { foundBy: 'the explore changes test' }));
+  assert.ok(run.ok, run.firstDifference);
+  const clean = search({ settings, bounds: three, now, start });
+  assert.equal(clean.counterexample, null);
+  assert.equal(clean.depthCompleted, 3);
+});
