@@ -44,7 +44,6 @@ export function exploreSettings(o: ExploreCommandOptions): ExploreSettings {
     protocol: o.protocol,
     nodes: o.nodes,
     proposals: o.proposals,
-    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
     faults: o.faults,
     crashes: o.crashes,
     setup: o.plant === undefined ? [] : [`option plant ${o.plant}`],
