@@ -111,6 +111,8 @@ function label(t: Template): string {
       return `tick ${nodeName(t.node)} to its next timeout`;
     case 'propose':
       return `client request #${t.index}`;
+    case 'change':
+      return `configuration change #${t.index}`;
     default:
       return `${t.kind} ${nodeName(t.node)}`;
   }

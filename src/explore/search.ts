@@ -66,12 +66,18 @@ export interface SearchOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Milliseconds since some fixed point (injected so the search itself reads no clock). */
   readonly now: () => number;
+  /**
+   * Commands after the setup that every path starts with (`--from`: a scenario's prefix), so a search can begin
+   * deep in a schedule; depths count from its end. None by default.
+   */
+  readonly start?: readonly string[];
 }
 
 export function search(o: SearchOptions): SearchResult {
   const start = o.now();
-  const root: TreeNode = { parent: null, command: '' };
-  const first = new ExploreWorld(o.settings);
+  let root: TreeNode = { parent: null, command: '' };
+  for (const command of o.start ?? []) root = { parent: root, command };
+  const first = ExploreWorld.replay(o.settings, o.start ?? []);
   const visited = new Set<string>([first.hash()]);
   let explored = 0;
   let depthCompleted = 0;
@@ -91,6 +97,7 @@ export function search(o: SearchOptions): SearchResult {
     o.onProgress?.({ depth: r.depthReached, explored, distinct: visited.size, elapsedMs: r.elapsedMs });
     return r;
   };
+  if (first.violation !== null) return result('none', { steps: first.steps, violation: first.violation });
   for (let depth = 0; depth < o.bounds.depth && level.length > 0; depth++) {
     const next: TreeNode[] = [];
     for (const node of level) {
@@ -145,5 +152,5 @@ export function applyGuarded(world: ExploreWorld, t: Parameters<ExploreWorld['ap
 function describeTemplate(t: Parameters<ExploreWorld['apply']>[0]): string {
   if ('from' in t) return `${t.kind} ${t.from} ${t.to} ${t.type}`;
   if ('node' in t) return `${t.kind} ${t.node}`;
-  return `propose #${t.index}`;
+  return `${t.kind} #${t.index}`;
 }

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Protocol } from '../core/types.js';
 import { messageKind } from '../scenario/lines.js';
 import { ScenarioCluster } from '../scenario/runner.js';
+import { type ChangeKind, changeCommand, needsSpare, withoutIdentity } from './changes.js';
 import { ExploreChecks } from './checks.js';
 import { canonical } from './encode.js';
 
@@ -36,6 +37,11 @@ export interface ExploreSettings {
   readonly crashes: number;
   /** The scenario lines that name a planted bug (empty: none). */
   readonly setup: readonly string[];
+  /**
+   * Configuration changes (Multi only; none when absent), one kind each: change i is made once, at a time the
+   * search chooses, to node ((i - 1) mod n) + 1 (see changes.ts).
+   */
+  readonly changes?: readonly ChangeKind[];
 }
 
 /** The most ticks "tick a replica to its next timeout" tries before it says the replica has none. */
@@ -50,7 +56,7 @@ export type Template =
       readonly type: string;
     }
   | { readonly kind: 'tick' | 'crash' | 'restart' | 'persisted'; readonly node: number }
-  | { readonly kind: 'propose'; readonly index: number };
+  | { readonly kind: 'propose' | 'change'; readonly index: number };
 
 export interface Step {
   readonly command: string;
@@ -64,11 +70,15 @@ export class ExploreWorld {
   readonly checks: ExploreChecks;
   readonly steps: Step[] = [];
   private readonly proposed = new Set<number>();
+  private readonly changed = new Set<number>();
+  /** Each change's scenario command (without an `as` clause): a replayed path says which changes it made. */
+  private readonly changeTexts: readonly string[];
   private crashes = 0;
 
   constructor(readonly settings: ExploreSettings) {
     this.checks = new ExploreChecks(settings.protocol, settings.nodes);
     this.cluster = new ScenarioCluster(null, this.checks);
+    this.changeTexts = changeCommands(settings);
     for (const line of setupCommands(settings)) this.cluster.run(line);
   }
 
@@ -98,6 +108,12 @@ export class ExploreWorld {
     const [verb, node, kv] = command.split(' ');
     if (verb === 'crash') this.crashes++;
     if (verb === 'propose') this.proposed.add(Number((kv ?? '').split('=')[1]));
+    if (verb === 'reconfigure') {
+      // Two changes of one kind at one node are the same command: either index may be marked made.
+      const text = withoutIdentity(command);
+      const index = this.changeTexts.findIndex((c, i) => c === text && !this.changed.has(i + 1));
+      if (index >= 0) this.changed.add(index + 1);
+    }
     void node;
   }
 
@@ -123,6 +139,12 @@ export class ExploreWorld {
         out.push({ kind: 'persisted', node: n.id });
     for (let i = 1; i <= s.proposals; i++)
       if (!this.proposed.has(i) && up(proposerOf(s, i))) out.push({ kind: 'propose', index: i });
+    for (let i = 1; i <= (s.changes?.length ?? 0); i++) {
+      const node = view.nodes[proposerOf(s, i) - 1];
+      const reuse = s.changes?.[i - 1] === 'reuse';
+      if (!this.changed.has(i) && node?.replica != null && (!reuse || node.requestSeq > 0))
+        out.push({ kind: 'change', index: i });
+    }
     if (s.faults.includes('crash') && this.crashes < s.crashes)
       for (const n of view.nodes) if (n.replica !== null) out.push({ kind: 'crash', node: n.id });
     for (const n of view.nodes) if (n.replica === null) out.push({ kind: 'restart', node: n.id });
@@ -142,9 +164,21 @@ export class ExploreWorld {
         return this.run(`${t.kind} ${t.node}`);
       case 'propose':
         return this.run(`propose ${proposerOf(this.settings, t.index)} x=${t.index}`);
+      case 'change':
+        return this.run(this.changeAt(t.index));
       case 'tick':
         return this.tickToTimeout(t.node);
     }
+  }
+
+  /** Change `index`'s command now: a `reuse` change is sent under its replica's last identity. */
+  private changeAt(index: number): string {
+    const s = this.settings;
+    const kind = s.changes?.[index - 1] ?? 'remove';
+    const node = proposerOf(s, index);
+    const view = this.cluster.inspect().nodes[node - 1];
+    const last = view === undefined ? undefined : { incarnation: view.incarnation, seq: view.requestSeq };
+    return changeCommand({ kind, node, nodes: s.nodes, ...(last !== undefined ? { last } : {}) });
   }
 
   /**
@@ -191,10 +225,14 @@ export class ExploreWorld {
       shell: n.replica === null ? null : shellState(n.replica),
     }));
     const pool = view.pool.map((m) => canonical(m)).sort();
+    // With changes, two requests may share an identity (a `reuse` change), so a request is told apart by its command too.
+    const withChanges = (this.settings.changes?.length ?? 0) > 0;
     const requests = this.checks.requests
-      .map((r) => canonical([r.node, r.valueId, r.answers, r.outcome, r.okValue]))
+      .map((r) => canonical([r.node, r.valueId, r.answers, r.outcome, r.okValue, ...(withChanges ? [r.command] : [])]))
       .sort();
-    return canonical({ nodes, pool, requests, proposed: [...this.proposed].sort(), crashes: this.crashes });
+    const made = { proposed: [...this.proposed].sort(), crashes: this.crashes };
+    if (!withChanges) return canonical({ nodes, pool, requests, ...made });
+    return canonical({ nodes, pool, requests, ...made, changed: [...this.changed].sort() });
   }
 
   hash(): string {
@@ -217,11 +255,20 @@ export function proposerOf(s: ExploreSettings, index: number): number {
   return ((index - 1) % s.nodes) + 1;
 }
 
-/** The scenario lines every path starts with: the cluster, explicit writes for the disk fault, then the planted bug if any. */
+/**
+ * The scenario lines every path starts with: the cluster, explicit writes for the disk fault, the planted bug if
+ * any, then the replica an `add` change adds, joined as a learner (after the plant, which rebuilds the replicas).
+ */
 export function setupCommands(s: ExploreSettings): string[] {
   return [
     `cluster ${s.protocol} ${s.nodes}`,
     ...(s.faults.includes('disk') ? ['option persisted explicit'] : []),
     ...s.setup,
+    ...(needsSpare(s.changes ?? []) ? [`join ${s.nodes + 1}`] : []),
   ];
+}
+
+/** The scenario command of each change, in order. */
+export function changeCommands(s: ExploreSettings): string[] {
+  return (s.changes ?? []).map((kind, i) => changeCommand({ kind, node: proposerOf(s, i + 1), nodes: s.nodes }));
 }

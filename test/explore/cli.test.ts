@@ -45,12 +45,34 @@ test('exit 0 within the bounds, 1 with a counterexample that the scenario runner
         /--faults must be none or a list of drop, duplicate, crash, disk, got "dup" \(did you mean "duplicate"\?\)/,
       ],
       [['--plant', 'forget-promise'], /breaks the simulator's world, not a replica's rules/],
-      [['--from', file], /--from gives --interactive its starting state/],
+      [['--changes', '1'], /--changes needs --protocol multi/],
+      [['--protocol', 'multi', '--change-kinds', 'remove'], /--change-kinds shapes the changes --changes asks for/],
+      [['--protocol', 'multi', '--changes', '1', '--change-kinds', 'remov'], /did you mean "remove"/],
     ] as const) {
       const bad = paxos(['explore', ...args]);
       assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
       assert.match(bad.stderr.trim(), pattern);
     }
+    const missing = paxos(['explore', '--from', join(dir, 'none.txt')]);
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.match(missing.stderr, /cannot read .*none\.txt/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--changes: a stop-sign plant found with one change comes back as a scenario that paxos scenario run --sim passes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-explore-'));
+  try {
+    const file = join(dir, 'change.txt');
+    const args = ['explore', '--protocol', 'multi', '--changes', '1', '--proposals', '0', '--depth', '4'];
+    const found = paxos([...args, '--plant', 'config-before-chosen', '--out', file]);
+    assert.equal(found.status, 1, found.stderr);
+    assert.match(found.stdout, /changes remove/);
+    assert.match(found.stdout, /VIOLATION: node-1 entered epoch 1 .* before it was chosen and applied/);
+    assert.match(readFileSync(file, 'utf8'), /^reconfigure 1 0 1,2$/m);
+    const rerun = paxos(['scenario', 'run', '--sim', file]);
+    assert.equal(rerun.status, 0, rerun.stdout + rerun.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

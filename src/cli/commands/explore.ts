@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../errors.js';
+import { CHANGE_KINDS, type ChangeKind } from '../../explore/changes.js';
 import { FAULTS, type Fault } from '../../explore/world.js';
 import { PLANTS, plantNamed } from '../../sim/planted.js';
 import { didYouMean, parseDurationMs, parseIntFlag, parseProtocol } from '../parse.js';
@@ -13,6 +14,16 @@ function parseFaults(raw: string): Fault[] {
         `--faults must be none or a list of ${FAULTS.join(', ')}, got "${k}"${didYouMean(k, FAULTS)}`,
       );
   return kinds as Fault[];
+}
+
+function parseChangeKinds(raw: string): ChangeKind[] {
+  const kinds = raw.split(',').map((k) => k.trim());
+  for (const k of kinds)
+    if (!(CHANGE_KINDS as readonly string[]).includes(k))
+      throw new UsageError(
+        `--change-kinds must be a list of ${CHANGE_KINDS.join(', ')}, got "${k}"${didYouMean(k, CHANGE_KINDS)}`,
+      );
+  return kinds as ChangeKind[];
 }
 
 /** The plants a scripted cluster can carry: those of the replica's own rules (`option plant` in a scenario). */
@@ -45,6 +56,17 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       'client requests, each sent once when the search chooses (request i to node-i, value x=i)',
       parseIntFlag('--proposals', 0, 6),
       2,
+    )
+    .option(
+      '--changes <count>',
+      'configuration changes (multi only), each sent once when the search chooses: change i to node-i, shaped by --change-kinds',
+      parseIntFlag('--changes', 0, 4),
+      0,
+    )
+    .option(
+      '--change-kinds <kinds>',
+      "what each change asks, comma-separated, change i taking the i-th (the list repeats): remove (epoch 0 without the last replica), add (epoch 0 plus one replica, which joins as a learner first), future (names epoch 1 while 0 is in force), reuse (epoch 0 unchanged, under the identity of the replica's first request) (default: remove)",
+      parseChangeKinds,
     )
     .option('--depth <steps>', 'actions along one schedule, at most', parseIntFlag('--depth', 1, 1000), 12)
     .option(
@@ -80,7 +102,10 @@ export function registerExplore(program: Command, setExit: (code: number) => voi
       '--interactive',
       'walk the state graph by hand: list the enabled actions, read a number from stdin, show where it leads',
     )
-    .option('--from <file>', 'with --interactive: start at the end of this scenario file (a counterexample)')
+    .option(
+      '--from <file>',
+      "start at the end of this scenario file (a counterexample, or a prefix written with --interactive's w): the search explores the schedules after it, depths counted from there; with --interactive, the walk starts there",
+    )
     .action(async (opts) => runExplore(opts, setExit));
 }
 
@@ -90,8 +115,10 @@ async function runExplore(
   setExit: (code: number) => void,
 ): Promise<void> {
   const { runExploreCommand, runExploreInteractive } = await import('../services/explore.js');
-  if (opts.from !== undefined && opts.interactive !== true)
-    throw new UsageError('--from gives --interactive its starting state; add --interactive');
+  if (opts.changes > 0 && opts.protocol !== 'multi')
+    throw new UsageError('--changes needs --protocol multi: Basic Paxos has no configuration to change');
+  if (opts.changeKinds !== undefined && opts.changes === 0)
+    throw new UsageError('--change-kinds shapes the changes --changes asks for; add --changes');
   if (opts.interactive === true) {
     const { createInterface } = await import('node:readline');
     const lines = createInterface({ input: process.stdin, terminal: false });
@@ -110,6 +137,7 @@ async function runExplore(
   setExit(
     runExploreCommand({
       ...commonOptions(opts),
+      ...(opts.from !== undefined ? { from: opts.from } : {}),
       progress: (p) => {
         // On a terminal one line rewritten in place; otherwise a line every 10 seconds, for logs.
         if (!tty && p.elapsedMs - lastLineMs < 10_000) return;
@@ -127,6 +155,8 @@ interface ParsedFlags {
   readonly protocol: 'multi' | 'basic';
   readonly nodes: number;
   readonly proposals: number;
+  readonly changes: number;
+  readonly changeKinds?: ChangeKind[];
   readonly faults?: Fault[];
   readonly crashes: number;
   readonly depth: number;
@@ -138,12 +168,18 @@ interface ParsedFlags {
   readonly liveness?: true;
 }
 
+/** One kind per change: change i takes the i-th kind, the list repeated. */
+function changeList(count: number, kinds: readonly ChangeKind[]): ChangeKind[] {
+  return Array.from({ length: count }, (_, i) => kinds[i % kinds.length] ?? 'remove');
+}
+
 /** What the search and the interactive walk both take from the flags. */
 function commonOptions(opts: ParsedFlags) {
   return {
     protocol: opts.protocol,
     nodes: opts.nodes,
     proposals: opts.proposals,
+    changes: changeList(opts.changes, opts.changeKinds ?? ['remove']),
     faults: opts.faults ?? [],
     crashes: opts.crashes,
     depth: opts.depth,

@@ -7,10 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Protocol } from '../../core/types.js';
 import { OperatingError } from '../../errors.js';
+import type { ChangeKind } from '../../explore/changes.js';
 import { type Counterexample, scenarioText, shrink } from '../../explore/counterexample.js';
 import { commandsOf, runInteractive } from '../../explore/interactive.js';
 import { type Progress, type SearchResult, search } from '../../explore/search.js';
-import type { ExploreSettings, Fault } from '../../explore/world.js';
+import { type ExploreSettings, ExploreWorld, type Fault } from '../../explore/world.js';
 import { runScenario } from '../../scenario/run.js';
 import { parseScenario } from '../../scenario/script.js';
 
@@ -18,6 +19,8 @@ export interface ExploreCommandOptions {
   readonly protocol: Protocol;
   readonly nodes: number;
   readonly proposals: number;
+  /** Configuration changes, one kind each (empty: none). */
+  readonly changes: readonly ChangeKind[];
   readonly faults: readonly Fault[];
   readonly crashes: number;
   readonly depth: number;
@@ -44,18 +47,21 @@ export function exploreSettings(o: ExploreCommandOptions): ExploreSettings {
     faults: o.faults,
     crashes: o.crashes,
     setup: o.plant === undefined ? [] : [`option plant ${o.plant}`],
+    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
   };
 }
 
 /** Runs the search; 0 when no violation was found within the bounds, 1 when one was. */
-export function runExploreCommand(o: ExploreCommandOptions): number {
+export function runExploreCommand(o: ExploreCommandOptions & { readonly from?: string }): number {
   const settings = exploreSettings(o);
-  const result = search({
-    settings,
-    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs, liveness: o.liveness },
-    now: () => performance.now(),
-    ...(o.progress !== undefined ? { onProgress: o.progress } : {}),
-  });
+  const start = o.from === undefined ? [] : startOf(settings, o.from);
+  if (o.from !== undefined)
+    try {
+      ExploreWorld.replay(settings, start);
+    } catch (err) {
+      throw new OperatingError(`${o.from}: its commands do not replay under these flags: ${(err as Error).message}`);
+    }
+  const result = searchFrom(o, settings, start);
   const found = result.counterexample;
   const ce =
     found === null
@@ -67,6 +73,16 @@ export function runExploreCommand(o: ExploreCommandOptions): number {
   if (o.json) o.out(JSON.stringify(jsonSummary(o, result, ce, text, reproduced)));
   else printSummary(o, result, ce, text, reproduced);
   return ce === null ? 0 : 1;
+}
+
+function searchFrom(o: ExploreCommandOptions, settings: ExploreSettings, start: readonly string[]): SearchResult {
+  return search({
+    settings,
+    bounds: { depth: o.depth, maxStates: o.maxStates, timeMs: o.timeMs, liveness: o.liveness },
+    now: () => performance.now(),
+    start,
+    ...(o.progress !== undefined ? { onProgress: o.progress } : {}),
+  });
 }
 
 /** Whether the scenario runner, given the file, prints every step's trace as written. */
@@ -104,7 +120,7 @@ function printSummary(
 ): void {
   const rate = r.elapsedMs > 0 ? Math.round((r.explored * 1000) / r.elapsedMs) : r.explored;
   o.out(
-    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}${o.liveness ? ', nothing-stuck checked at every state' : ''}`,
+    `${o.protocol} paxos, ${o.nodes} replicas, ${o.proposals} proposals${o.changes.length > 0 ? `, changes ${o.changes.join(',')}` : ''}, faults ${o.faults.join(',') || 'none'}${o.plant ? `, plant ${o.plant}` : ''}${o.liveness ? ', nothing-stuck checked at every state' : ''}`,
   );
   o.out(
     `states explored ${r.explored}, distinct ${r.distinct}, depth completed ${r.depthCompleted} (reached ${r.depthReached}), ${rate} states/s, ${(r.elapsedMs / 1000).toFixed(1)}s`,
@@ -138,6 +154,7 @@ function jsonSummary(
     protocol: o.protocol,
     nodes: o.nodes,
     proposals: o.proposals,
+    ...(o.changes.length > 0 ? { changes: o.changes } : {}),
     faults: o.faults,
     crashes: o.crashes,
     plant: o.plant ?? null,
@@ -166,19 +183,21 @@ export async function runExploreInteractive(
   o: ExploreCommandOptions & { readonly from?: string; readonly lines: AsyncIterable<string> },
 ): Promise<number> {
   const settings = exploreSettings(o);
-  let start: string[] = [];
-  if (o.from !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(o.from, 'utf8');
-    } catch (err) {
-      throw new OperatingError(`cannot read ${o.from}: ${(err as Error).message}`);
-    }
-    try {
-      start = commandsOf(settings, text);
-    } catch (err) {
-      throw new OperatingError(`${o.from}: ${(err as Error).message}`);
-    }
-  }
+  const start = o.from === undefined ? [] : startOf(settings, o.from);
   return runInteractive({ settings, start, lines: o.lines, out: o.out });
+}
+
+/** The explored commands of the scenario file `--from` names (after the setup lines these flags give). */
+function startOf(settings: ExploreSettings, file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OperatingError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return commandsOf(settings, text);
+  } catch (err) {
+    throw new OperatingError(`${file}: ${(err as Error).message}`);
+  }
 }
