@@ -65,6 +65,7 @@ export class Administrator<M extends PeerMessage> {
     // One that recovers (`paxos recover`) earns its vote back by its own re-admission instead, and until then it votes
     // nowhere: a careful operator changes nothing meanwhile, since a configuration whose quorums need it (a healthy
     // voter removed) would wait for a re-admission that only such a quorum can choose (seed 459 at 3 replicas).
+    // One recovered and damaged again is a damaged voter until it starts recovering anew (seed 2068077 at 3 replicas).
     const damaged = m.voters.filter((v) => world.diskDamaged(v) && world.diskRecovery(v) === 'none');
     if (damaged.length > 0) return m.voters.length > 1 ? this.remove(m, r.pick(damaged), canAdd) : undefined;
     if (m.voters.some((v) => world.diskRecovery(v) === 'recovering')) return;

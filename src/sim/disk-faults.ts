@@ -104,6 +104,11 @@ export class DiskFaults {
   readonly recovers: boolean;
   /** Replicas started again on a fresh directory to recover. */
   readonly recovering = new Set<NodeId>();
+  /**
+   * Recovered replicas whose directory a fault damaged again, until their next recovery starts: a rollback may put
+   * back a directory that records their old re-admission, which says nothing about the votes the new damage forgot.
+   */
+  private readonly damagedSinceRecovery = new Set<NodeId>();
 
   constructor(
     private readonly host: DiskFaultHost,
@@ -128,6 +133,7 @@ export class DiskFaults {
     this.flippedRecord.delete(node);
     this.out.delete(node);
     this.recovering.add(node);
+    this.damagedSinceRecovery.delete(node);
   }
 
   /** Whether a start found `node`'s directory damaged: it stays down and answers nobody. */
@@ -143,6 +149,11 @@ export class DiskFaults {
   /** Whether a fault damaged `node`'s directory (detected or not yet). */
   isDamaged(node: NodeId): boolean {
     return this.damaged.has(node);
+  }
+
+  /** Whether a fault damaged the directory of `node`, recovered once, again since its last recovery began. */
+  isDamagedSinceRecovery(node: NodeId): boolean {
+    return this.damagedSinceRecovery.has(node);
   }
 
   /** After each acknowledged write: the mark follows the log's synced reach (it is only set to what is durable). */
@@ -166,7 +177,10 @@ export class DiskFaults {
   inflict(kind: DiskFaultKind, node: NodeId, disk: SimDisk, inFlight: readonly InFlightWrite[] = []): string | null {
     const what = this.applyKind(kind, node, disk, inFlight);
     if (what === null) return null;
-    if (DAMAGING.includes(kind)) this.damaged.add(node);
+    if (DAMAGING.includes(kind)) {
+      this.damaged.add(node);
+      if (this.recovering.has(node)) this.damagedSinceRecovery.add(node);
+    }
     this.applied.set(kind, (this.applied.get(kind) ?? 0) + 1);
     this.host.note(`${nodeName(node)} DISK FAULT ${kind}: ${what}`);
     return what;

@@ -73,6 +73,11 @@ export class SimDisks<M extends PeerMessage> {
     return this.faults?.isDamaged(node) ?? false;
   }
 
+  /** Whether a storage fault damaged the directory of a replica once recovered again, since its last recovery began. */
+  isDamagedSinceRecovery(node: NodeId): boolean {
+    return this.faults?.isDamagedSinceRecovery(node) ?? false;
+  }
+
   /**
    * A start's checks of the data directory: the sentence that keeps the
    * replica down, or null when it may start. In the seeds whose operator

@@ -86,7 +86,7 @@ export interface World<M extends PeerMessage> {
   diskOut(node: NodeId): boolean;
   /** A storage fault damaged the replica's data directory (found at its next start, or not yet). */
   diskDamaged(node: NodeId): boolean;
-  /** Whether the replica lost its disk and was started again to recover: it comes back by re-admission, not replacement. */
+  /** Whether the replica was started again to recover from its disk's latest damage: it comes back by re-admission, not replacement. */
   diskRecovery(node: NodeId): 'none' | 'recovering' | 'readmitted';
 }
 

@@ -129,10 +129,14 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
     return this.disks.isDamaged(node);
   }
 
-  /** Whether the replica lost its disk and was started again to recover: still recovering, or re-admitted (its record says so). */
+  /**
+   * Whether the replica was started again to recover from its disk's latest damage: still recovering, or re-admitted
+   * (its record says so). A recovered replica damaged again is 'none' until it starts recovering anew: a directory
+   * rolled back still holds the old re-admission record (seed 2068077 at 3 replicas).
+   */
   diskRecovery(node: NodeId): 'none' | 'recovering' | 'readmitted' {
     const n = this.nodes[node - 1];
-    if (n?.lostDisk !== true) return 'none';
+    if (n?.lostDisk !== true || this.disks.isDamagedSinceRecovery(node)) return 'none';
     return n.disk.durable.some((r) => (r as { t?: string }).t === 'readmitted') ? 'readmitted' : 'recovering';
   }
 

@@ -152,6 +152,42 @@ test('damage stays within a minority of every configuration that may govern', ()
   assert.equal(faults.isDamaged(6), false);
 });
 
+test('a recovered replica damaged again counts as damaged until its next recovery begins, whatever its old directory says', () => {
+  const faults = new DiskFaults(
+    { possibleConfigurations: () => [[1, 2, 3]], onLanded: () => undefined, note: () => undefined },
+    { seed: 5, kinds: ['wipe', 'rollback'], recoveryPossible: true, recover: true },
+  );
+  const disk = new SimDisk();
+  faults.onStart(1, disk, false);
+  assert.ok(faults.inflict('wipe', 1, disk) !== null);
+  assert.equal(faults.onStart(1, disk, true).ok, false, 'a wiped directory fails its start');
+  faults.startRecovering(1, disk);
+  faults.onStart(1, disk, false);
+  assert.equal(faults.isDamagedSinceRecovery(1), false, 'recovering from the damage it took');
+  disk.durable.push({ t: 'recovering', session: 's' }, { t: 'readmitted', epoch: 1 });
+  disk.lastAppended = 2;
+  faults.onWritten(1, disk);
+  faults.onStart(1, disk, true); // a restart after the re-admission: the copy a rollback puts back
+  disk.durable.push(record(1));
+  faults.onWritten(1, disk);
+  assert.ok(faults.inflict('rollback', 1, disk) !== null);
+  assert.ok(
+    disk.durable.some((r) => (r as { t?: string }).t === 'readmitted'),
+    'the directory put back still records the old re-admission',
+  );
+  assert.equal(faults.isDamagedSinceRecovery(1), true);
+  faults.startRecovering(1, disk);
+  assert.equal(faults.isDamagedSinceRecovery(1), false, 'a new recovery begins');
+});
+
+test('seed 2068077 (3 replicas, drawn): a recovered voter rolled back is replaced, not kept beside one healthy voter', () => {
+  // Before, the administrator read the rolled-back directory's old re-admission, took node-2 for healthy, removed
+  // node-3, and epoch {node-2, node-4} waited for ever on node-2's new re-admission, which only its quorum could choose.
+  const r = runSchedule({ protocol: 'multi', clusterSize: 3, seed: 2068077, swarm: {} });
+  assert.ok(r.ok, r.violation);
+  assert.ok((r.diskFaults?.applied.rollback ?? 0) > 0, 'the seed still rolls a directory back');
+});
+
 test('a process crash keeps what the kernel has; a power loss loses what was never fsynced', () => {
   const disk = new SimDisk();
   disk.unsynced.push(record(1));
