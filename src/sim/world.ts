@@ -305,6 +305,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private onSettle(): void {
     this.afterHeal = true;
     this.network.healForGood();
+    this.chaos.pauses?.resumeAll();
     this.tracer?.note('settle: faults stop, every replica restarts, the liveness clock starts');
     this.currentProfile = { ...this.currentProfile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
