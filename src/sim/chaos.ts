@@ -61,7 +61,11 @@ export class Chaos<M extends PeerMessage> {
     if (this.network.partitioned) return this.network.heal();
     const groups = new Map<NodeId, number>();
     for (const n of this.world.nodes) groups.set(n.id, this.random.int(0, 1));
-    this.network.partition(this.shapes?.leaderMinority(this.shapeNodes()) ?? groups);
+    const shaped = this.shapes?.leaderMinority(this.shapeNodes()) ?? null;
+    this.network.partition(shaped ?? groups);
+    if (shaped !== null && this.pauses !== null)
+      for (const n of this.world.nodes)
+        if (shaped.get(n.id) === 1 && n.replica?.inspectCore().view().role === 'leader') this.pauses.onLeaderCut(n);
     const lengthMs = this.shapes?.partitionLengthMs() ?? null;
     const which = ++this.partitions;
     if (lengthMs !== null)

@@ -66,6 +66,15 @@ export class Pauses<M extends PeerMessage> {
   private readonly paused = new Map<NodeId, Paused>();
   /** Pauses begun, for the tests. */
   count = 0;
+  /** Per life paused at least once: the time of its pauses that ended, and when the one under way began. */
+  private readonly pausedTime = new Map<Incarnation, { endedMs: number; sinceMs: number | null }>();
+
+  /** How long `life` has been paused in all, the pause under way included. */
+  pausedMs(life: Incarnation): number {
+    const t = this.pausedTime.get(life);
+    if (t === undefined) return 0;
+    return t.endedMs + (t.sinceMs === null ? 0 : this.world.now - t.sinceMs);
+  }
 
   constructor(
     private readonly world: World<M>,
@@ -80,13 +89,29 @@ export class Pauses<M extends PeerMessage> {
   /** A chaos tick of the fault phase: with the seed's rate, pause a replica (a leader most often) for a while. */
   onChaos(): void {
     const r = this.random;
-    const { pausePer100Ms, pauseMaxMs, pauseLeaderRate } = this.settings;
+    const { pausePer100Ms, pauseLeaderRate } = this.settings;
     if (pausePer100Ms === 0 || !r.chance(pausePer100Ms)) return;
     const up = this.world.nodes.filter((n) => n.replica !== null && !this.isPaused(n));
     if (up.length === 0) return;
     const leaders = up.filter((n) => n.replica?.inspectCore().view().role === 'leader');
     const victim = leaders.length > 0 && r.chance(pauseLeaderRate) ? r.pick(leaders) : r.pick(up);
-    const lengthMs = r.int(MIN_PAUSE_MS, Math.max(MIN_PAUSE_MS, pauseMaxMs));
+    this.pauseFor(victim);
+  }
+
+  /**
+   * A partition just cut this leader off with a minority (swarm-shapes.ts): with the seed's leader rate, it stalls
+   * too, as a leader in a long GC pause during a network blip does, so it neither steps down nor hears the others
+   * elect until it resumes, still leading on its old view.
+   */
+  onLeaderCut(leader: SimNode): void {
+    const rate = this.settings.pauseLeaderRate;
+    if (this.settings.pausePer100Ms === 0 || rate === 0 || this.isPaused(leader) || !this.random.chance(rate)) return;
+    this.pauseFor(leader);
+  }
+
+  private pauseFor(victim: SimNode): void {
+    const r = this.random;
+    const lengthMs = r.int(MIN_PAUSE_MS, Math.max(MIN_PAUSE_MS, this.settings.pauseMaxMs));
     const mode = r.chance(0.5) ? 'stop' : 'freeze';
     this.pause(victim, mode, lengthMs);
     const life = victim.life;
@@ -101,6 +126,9 @@ export class Pauses<M extends PeerMessage> {
   private pause(n: SimNode, mode: 'stop' | 'freeze', lengthMs: number): void {
     this.count++;
     this.paused.set(n.id, { life: n.life, mode });
+    const t = this.pausedTime.get(n.life) ?? { endedMs: 0, sinceMs: null };
+    t.sinceMs = this.world.now;
+    this.pausedTime.set(n.life, t);
     if (mode === 'stop') n.life.stop();
     else n.replica?.setFrozen(true);
     const role = n.replica?.inspectCore().view().role ?? 'down';
@@ -114,6 +142,11 @@ export class Pauses<M extends PeerMessage> {
     const p = this.paused.get(n.id);
     if (p === undefined || p.life !== life) return;
     this.paused.delete(n.id);
+    const t = this.pausedTime.get(life);
+    if (t !== undefined && t.sinceMs !== null) {
+      t.endedMs += this.world.now - t.sinceMs;
+      t.sinceMs = null;
+    }
     if (!life.alive || n.life !== life) return;
     if (p.mode === 'stop') life.resume(this.host);
     else n.replica?.setFrozen(false);

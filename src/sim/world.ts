@@ -34,7 +34,7 @@ import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile
 import { SimReplicas } from './replicas.js';
 import { drawSwarm, type SwarmSettings } from './swarm.js';
 import { SimTracer } from './tracer.js';
-import type { SimHost } from './twins.js';
+import type { Incarnation, SimHost } from './twins.js';
 import { ReplicaWatch } from './watch.js';
 
 export type { SimBugs, SimOptions, SimResult } from './options.js';
@@ -362,6 +362,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       (stuck.length > 0 ? `${stuck.join(', ')} still waiting; ` : '') +
       `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`
     );
+  }
+
+  pausedMs(life: Incarnation): number {
+    return this.chaos.pauses?.pausedMs(life) ?? 0;
   }
 
   appliedCommands(): ReadonlyMap<string, number> | null {
