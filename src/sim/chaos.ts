@@ -1,7 +1,7 @@
 /**
  * Chaos during the fault phase: every 100 ms it may partition or heal the
  * network and crash a replica (restarting it a moment later), drawing from the
- * world's main random stream; and at every crash point inside Ready processing
+ * world's main random stream, and pause one (pauses.ts, its own stream); and at every crash point inside Ready processing
  * it may kill the replica right there, drawing from its own crash stream.
  */
 import type { Random } from '../core/random.js';
@@ -9,6 +9,7 @@ import type { NodeId } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import type { SimNode, World } from './events.js';
 import type { SimNetwork } from './network.js';
+import { Pauses } from './pauses.js';
 import { ShapeDraws } from './swarm-shapes.js';
 import type { Incarnation } from './twins.js';
 
@@ -24,7 +25,15 @@ export class Chaos<M extends PeerMessage> {
     private readonly crashRandom: Random,
   ) {
     this.shapes = world.swarm === null ? null : new ShapeDraws(world.opts.seed, world.swarm.shapes);
+    const shapes = world.swarm?.shapes;
+    this.pauses =
+      world.swarm?.faults.includes('pause') === true && shapes !== undefined && shapes.pausePer100Ms > 0
+        ? new Pauses(world, shapes)
+        : null;
   }
+
+  /** Paused replicas (pauses.ts), drawing from their own stream; null when the seed has them off. */
+  readonly pauses: Pauses<M> | null;
 
   /** Shaped partitions (swarm-shapes.ts), drawing from their own stream. */
   private readonly shapes: ShapeDraws | null;
@@ -44,6 +53,7 @@ export class Chaos<M extends PeerMessage> {
         world.schedule(r.int(50, 600), { kind: 'restart', node: victim.id });
       }
     }
+    this.pauses?.onChaos();
     world.schedule(CHAOS_EVERY_MS, { kind: 'chaos' });
   }
 
@@ -51,7 +61,11 @@ export class Chaos<M extends PeerMessage> {
     if (this.network.partitioned) return this.network.heal();
     const groups = new Map<NodeId, number>();
     for (const n of this.world.nodes) groups.set(n.id, this.random.int(0, 1));
-    this.network.partition(this.shapes?.leaderMinority(this.shapeNodes()) ?? groups);
+    const shaped = this.shapes?.leaderMinority(this.shapeNodes()) ?? null;
+    this.network.partition(shaped ?? groups);
+    if (shaped !== null && this.pauses !== null)
+      for (const n of this.world.nodes)
+        if (shaped.get(n.id) === 1 && n.replica?.inspectCore().view().role === 'leader') this.pauses.onLeaderCut(n);
     const lengthMs = this.shapes?.partitionLengthMs() ?? null;
     const which = ++this.partitions;
     if (lengthMs !== null)

@@ -29,6 +29,7 @@ import {
 import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type World } from './events.js';
 import { InvariantViolation } from './invariants.js';
+import type { Incarnation } from './twins.js';
 
 type HistoryOp = Operation<KvInput, KvOutput> & { output?: KvOutput; returnTime: number };
 
@@ -81,8 +82,10 @@ const MAX_ATTEMPTS = 4;
 interface SentRequest {
   readonly what: string;
   readonly node: NodeId;
-  readonly life: { readonly alive: boolean };
+  readonly life: Incarnation;
   readonly deadlineMs: number;
+  /** How long that life had been paused when the request was sent: its clock stops while paused, so its deadline moves. */
+  readonly pausedAtSendMs: number;
   answers: number;
 }
 
@@ -346,9 +349,16 @@ export class SimClients<M extends PeerMessage> {
       );
   }
 
-  private track(what: string, node: NodeId, life: { readonly alive: boolean }, timeoutMs: number): SentRequest | null {
+  private track(what: string, node: NodeId, life: Incarnation, timeoutMs: number): SentRequest | null {
     if (this.world.swarm === null) return null;
-    const req: SentRequest = { what, node, life, deadlineMs: this.world.now + timeoutMs, answers: 0 };
+    const req: SentRequest = {
+      what,
+      node,
+      life,
+      deadlineMs: this.world.now + timeoutMs,
+      pausedAtSendMs: this.world.pausedMs(life),
+      answers: 0,
+    };
     this.sent.push(req);
     return req;
   }
@@ -593,7 +603,9 @@ export class SimClients<M extends PeerMessage> {
     if (this.world.swarm === null) return;
     const now = this.world.now;
     for (const r of this.sent) {
-      if (r.answers === 0 && r.life.alive && now > r.deadlineMs + ANSWER_SLACK_MS) {
+      // A replica's timeouts count its ticks, and a paused one ticks not: its answer comes that much later.
+      const pausedMs = this.world.pausedMs(r.life) - r.pausedAtSendMs;
+      if (r.answers === 0 && r.life.alive && now > r.deadlineMs + pausedMs + ANSWER_SLACK_MS) {
         throw new InvariantViolation(
           `exactly-once: ${r.what} to ${nodeName(r.node)} was never answered (deadline ${Math.round(r.deadlineMs)}ms, now ${Math.round(now)}ms)`,
         );

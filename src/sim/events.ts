@@ -82,6 +82,8 @@ export interface World<M extends PeerMessage> {
   readonly admin: { reusedIdentity(id: string): boolean; afterRefusedChange(node: NodeId): void };
   /** The time every client gets after the heal. */
   livenessBoundMs(): number;
+  /** How long this life of a replica has been paused in all (pauses.ts), the pause under way included. */
+  pausedMs(life: Incarnation): number;
   /** A start found the replica's data directory damaged (disk-faults.ts): it stays down, and refuses connections. */
   diskOut(node: NodeId): boolean;
   /** A storage fault damaged the replica's data directory (found at its next start, or not yet). */

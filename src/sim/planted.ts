@@ -176,7 +176,7 @@ export const PLANTS: readonly Plant[] = [
     shownByScenario: {
       file: 'test/core/plants/stale-leader-commit.txt',
       shows: 'broken agreement',
-      why: 'it needs five replicas, a leader whose accepts reach one follower only, a second leader deciding that slot, and the first one still leading when it catches up: none of 1-1500 default seeds at 3 or 5 replicas. A leader steps down one election timeout after it loses its majority, voters that hear it promise nobody else, and the others campaign only after a timeout of their own, so two leaders rarely overlap; and a leader learns by catch-up only below the floor its phase 1 set. With the fix, its step-down (a slot of its ballot learned chosen at a higher one) fired in none of 1-300 drawn seeds at 5 replicas',
+      why: "it needs five replicas, a leader whose accepts reach one follower only, a second leader deciding that slot, and the first one still leading when it catches up: none of 1-1500 default seeds at 3 or 5 replicas. A leader steps down one election timeout after it loses its majority, voters that hear it promise nobody else, and the others campaign only after a timeout of their own, so two leaders rarely overlap; and a leader learns by catch-up only below the floor its phase 1 set. With the fix, its step-down (a slot of its ballot learned chosen at a higher one) fired in none of 1-300 drawn seeds at 5 replicas. Paused replicas (pauses.ts: SIGSTOP and freezes, leaders most often, and a leader cut off by a shaped partition paused too) do not draw it either: none of 1-2000 at 5 replicas, 1-500 at 7, 1-300 at 3 (1-1500 at 5 before leaders cut off were paused). A paused leader reads, at its resume, the new leader's messages that waited in its socket buffer, and steps down in that same turn; it would have to learn the slot by catch-up while every message of the new leader to it was lost",
     },
   },
   {
@@ -255,7 +255,7 @@ export const PLANTS: readonly Plant[] = [
     shownByScenario: {
       file: 'test/core/plants/overwrite-after-refused-stop-sign.txt',
       shows: 'broken agreement',
-      why: 'it needs a stop-sign that apply refuses, a value chosen after it by a quorum that missed the stop-sign, and a takeover by one of them: the registered-sessions seeds found it at horizon 4; the default seeds refuse stop-signs (reused change identities) but none of 1-1000 at 3 replicas with membership changes had a phase 1 find values past one (each follower that holds the value after it learns the stop-sign chosen from the same message)',
+      why: 'it needs a stop-sign that apply refuses, a value chosen after it by a quorum that missed the stop-sign, and a takeover by one of them: the registered-sessions seeds found it at horizon 4; the default seeds refuse stop-signs (reused change identities) but none of 1-1000 at 3 replicas with membership changes had a phase 1 find values past one (each follower that holds the value after it learns the stop-sign chosen from the same message); with paused replicas (pauses.ts) none of 1-300 at 3 either',
     },
   },
   {
@@ -280,9 +280,8 @@ export const PLANTS: readonly Plant[] = [
     what: 'a replica recovering a lost disk that, restarted before its re-admission, asks again under the same session numbering from 1, so one identity names two changes',
     bugs: { recoveryReusesSession: true },
     multiOnly: true,
-    // It needs a recovering replica to crash before its re-admission and ask again: seed 140 at 5 replicas is the first
-    // of 1-300; none of 1-300 at 3 or 4 since a re-admission learned from a snapshot ends the asking (0b7098d).
-    caughtFromSize: 5,
+    onlyByRecordedSeed:
+      'it needs a recovering replica to crash before its re-admission and ask again: one seed in a few hundred at 5 replicas (140, then 247 once replies stopped waiting for the leader own write), none of 1-300 at 3 or 4 since a re-admission learned from a snapshot ends the asking (0b7098d), and none of 1-1800 at 5 once seeds drew pauses: seed 247 at 5 replicas with pauses off',
   },
   {
     name: 'readmission-missed-in-snapshot',
@@ -299,7 +298,7 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
-      'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas)',
+      'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas; with paused replicas, pauses.ts, none of 1-300 at 3)',
   },
   {
     name: 'ask-on-every-learn',

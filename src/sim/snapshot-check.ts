@@ -42,6 +42,8 @@ interface Command {
 const isNumber = (session: string) => /^[1-9][0-9]*$/.test(session);
 
 const formatBallot = (b: { round: number; node: number }) => `${b.round}.${b.node}`;
+const below = (a: { round: number; node: number }, b: { round: number; node: number }) =>
+  a.round < b.round || (a.round === b.round && a.node < b.node);
 
 export class SnapshotChecker {
   /** Every command ever proposed in an accept, by its slot and ballot: what was chosen there. */
@@ -104,7 +106,9 @@ export class SnapshotChecker {
     const floor = Math.max(m.fromSlot, m.commitIndex);
     const reported = new Map(m.accepted.map((e) => [e.slot, e.ballot]));
     for (const [slot, ballot] of this.durableVotes.get(m.from) ?? []) {
-      if (slot < floor) continue;
+      // A vote at the promised ballot or above came after the promise was made: a replica stopped (SIGSTOP) between
+      // writing both and sending the promise sends it after the later vote is on disk, and the promise was still true.
+      if (slot < floor || !below(ballot, m.ballot)) continue;
       const r = reported.get(slot);
       if (r === undefined || r.round < ballot.round || (r.round === ballot.round && r.node < ballot.node)) {
         throw new InvariantViolation(

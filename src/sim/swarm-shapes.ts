@@ -12,7 +12,10 @@
  */
 import { Random } from '../core/random.js';
 import type { CommandIdentity, NodeId, Protocol } from '../core/types.js';
+import type { PauseDraw } from './pauses.js';
 import type { Incarnation } from './twins.js';
+
+const NO_PAUSES = { pausePer100Ms: 0, pauseMaxMs: 0, pauseLeaderRate: 0 };
 
 export interface SwarmShapes {
   /** Chance that a partition puts the leader with a minority of the voters (at most a quorum less one, itself included). */
@@ -25,6 +28,12 @@ export interface SwarmShapes {
   readonly reuseChangeIdentityRate: number;
   /** Multi: chance that a replica is crashed, and restarted a moment later, right after a change is answered. */
   readonly restartAfterChangeRate: number;
+  /** Chance per 100 ms that a replica is paused (SIGSTOP or the shell's freeze, pauses.ts), when the fault kind pause is on. */
+  readonly pausePer100Ms: number;
+  /** A pause lasts 5 ms up to this. */
+  readonly pauseMaxMs: number;
+  /** Chance that a pause goes to a leader when there is one. */
+  readonly pauseLeaderRate: number;
 }
 
 export const NO_SHAPES: SwarmShapes = {
@@ -33,15 +42,26 @@ export const NO_SHAPES: SwarmShapes = {
   futureEpochRate: 0,
   reuseChangeIdentityRate: 0,
   restartAfterChangeRate: 0,
+  pausePer100Ms: 0,
+  pauseMaxMs: 0,
+  pauseLeaderRate: 0,
 };
 
 const SHAPES_SALT = 0x53485045; // "SHPE"
 const SHAPES_RUN_SALT = 0x53485052; // "SHPR"
 
-/** The seed's shapes, from their own stream: adding them moved no draw of `drawSwarm`. */
-export function drawShapes(seed: number, protocol: Protocol, fixed: Partial<SwarmShapes> = {}): SwarmShapes {
+/**
+ * The seed's shapes, from their own stream: adding them moved no draw of `drawSwarm`. The pauses come from theirs
+ * (pauses.ts), drawn by the caller, which knows the election timeout they are measured in.
+ */
+export function drawShapes(
+  seed: number,
+  protocol: Protocol,
+  fixed: Partial<SwarmShapes> = {},
+  pauses: PauseDraw = { on: false, ...NO_PAUSES },
+): SwarmShapes {
   const r = new Random((seed ^ SHAPES_SALT) >>> 0);
-  const drawn: SwarmShapes = {
+  const drawn: Omit<SwarmShapes, keyof typeof NO_PAUSES> = {
     leaderMinorityRate: r.pick([0, 0, 0.5, 1]),
     partitionMaxMs: r.pick([0, 0, 150, 400]),
     futureEpochRate: r.pick([0, 0, 0.2, 0.5]),
@@ -55,6 +75,9 @@ export function drawShapes(seed: number, protocol: Protocol, fixed: Partial<Swar
     futureEpochRate: multi ? (fixed.futureEpochRate ?? drawn.futureEpochRate) : 0,
     reuseChangeIdentityRate: multi ? (fixed.reuseChangeIdentityRate ?? drawn.reuseChangeIdentityRate) : 0,
     restartAfterChangeRate: multi ? (fixed.restartAfterChangeRate ?? drawn.restartAfterChangeRate) : 0,
+    pausePer100Ms: fixed.pausePer100Ms ?? pauses.pausePer100Ms,
+    pauseMaxMs: fixed.pauseMaxMs ?? pauses.pauseMaxMs,
+    pauseLeaderRate: fixed.pauseLeaderRate ?? pauses.pauseLeaderRate,
   };
 }
 
@@ -65,6 +88,9 @@ export const SHAPE_FLAGS: readonly { flag: string; option: string; key: keyof Sw
   { flag: '--future-epoch', option: 'futureEpoch', key: 'futureEpochRate', multiOnly: true },
   { flag: '--reuse-change-identity', option: 'reuseChangeIdentity', key: 'reuseChangeIdentityRate', multiOnly: true },
   { flag: '--restart-after-change', option: 'restartAfterChange', key: 'restartAfterChangeRate', multiOnly: true },
+  { flag: '--pause-rate', option: 'pauseRate', key: 'pausePer100Ms', multiOnly: false },
+  { flag: '--pause-max-ms', option: 'pauseMaxMs', key: 'pauseMaxMs', multiOnly: false },
+  { flag: '--pause-leader', option: 'pauseLeader', key: 'pauseLeaderRate', multiOnly: false },
 ];
 
 export function shapeFlags(s: SwarmShapes, protocol: Protocol): string[] {

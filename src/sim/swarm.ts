@@ -12,12 +12,15 @@
 import { Random } from '../core/random.js';
 import type { Protocol } from '../core/types.js';
 import { DISK_FAULT_KINDS, type DiskFaultKind } from './disk-faults.js';
+import { drawPauses } from './pauses.js';
 import type { FaultProfile } from './profile.js';
 import { drawShapes, type SwarmShapes, shapeFlags } from './swarm-shapes.js';
 
 /** The fault kinds a seed switches on or off as a whole (off: its rate is zero). */
-export const FAULT_KINDS = ['loss', 'dup', 'partition', 'crash', 'mid-ready-crash', 'stale-replay'] as const;
+export const FAULT_KINDS = ['loss', 'dup', 'partition', 'crash', 'mid-ready-crash', 'stale-replay', 'pause'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The kinds drawn from the swarm's stream, 65% each; pause (pauses.ts) is drawn from its own, so no seed's draws moved. */
+const SWARM_STREAM_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'pause');
 
 export interface SwarmSettings {
   readonly clusterSize: number;
@@ -85,9 +88,8 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
   const r = new Random((seed ^ SWARM_SALT) >>> 0);
   const f = choice.fixed ?? {};
   const drawnSize = r.int(3, 7);
-  const faultsOn = FAULT_KINDS.filter(() => r.chance(0.65));
-  const faults = f.faults ?? faultsOn;
-  const on = (k: FaultKind) => faults.includes(k);
+  const faultsOn = SWARM_STREAM_KINDS.filter(() => r.chance(0.65));
+  const on = (k: FaultKind) => (f.faults ?? faultsOn).includes(k);
   const minDelayMs = r.int(1, 3);
   const delaySpreadMs = r.pick([2, 10, 40, 120]);
   const drawnProfile: FaultProfile = {
@@ -135,6 +137,8 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
   const maxSessions = r.pick([2, 3, 4, 8, 1024]);
   const sessionChurnRate = r.pick([0, 0.1, 0.3]);
   const election = f.electionTimeoutTicks ?? electionTimeoutTicks;
+  const pauses = drawPauses(seed, election * TICK_MS);
+  const faults = f.faults ?? (pauses.on ? [...faultsOn, 'pause' as const] : faultsOn);
   return {
     clusterSize: f.clusterSize ?? (choice.drawClusterSize ? drawnSize : clusterSize),
     sessionHorizonSlots: f.sessionHorizonSlots ?? sessionHorizonSlots,
@@ -153,7 +157,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     reuseIdentities: f.reuseIdentities ?? false,
     membershipChanges: membership,
     diskFaults: f.diskFaults ?? (diskOn ? diskKinds : []),
-    shapes: drawShapes(seed, protocol, f.shapes),
+    shapes: drawShapes(seed, protocol, f.shapes, pauses),
   };
 }
 

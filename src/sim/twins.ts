@@ -20,10 +20,38 @@ export interface SimHost {
 /** One life of one replica: everything it owns dies with it. */
 export class Incarnation {
   alive = true;
+  /**
+   * Stopped, as by SIGSTOP (`paxos pause`, pauses.ts): the process runs no
+   * code, so what would call into it (a timer, a turn, a message read from
+   * its socket, a write's completion) waits here, in order, until it resumes.
+   */
+  private stoppedWork: (() => void)[] | null = null;
   constructor(
     readonly node: number,
     readonly number: number,
   ) {}
+
+  get stopped(): boolean {
+    return this.stoppedWork !== null;
+  }
+
+  /** Runs `fn` in this life now, later if it is stopped, never once it has died. */
+  run(fn: () => void): void {
+    if (!this.alive) return;
+    if (this.stoppedWork !== null) this.stoppedWork.push(fn);
+    else fn();
+  }
+
+  stop(): void {
+    this.stoppedWork ??= [];
+  }
+
+  /** SIGCONT: what waited runs as soon as the host gets to it, oldest first, each as its own turn. */
+  resume(host: SimHost): void {
+    const waited = this.stoppedWork ?? [];
+    this.stoppedWork = null;
+    for (const fn of waited) host.at(0, () => this.run(fn));
+  }
 }
 
 export class SimClock implements Clock {
@@ -42,6 +70,8 @@ export class SimClock implements Clock {
     let stopped = false;
     const fire = () => {
       if (stopped || !this.life.alive) return;
+      // A stopped process's interval does not catch up: it fires once at the resume and goes on from there.
+      if (this.life.stopped) return this.life.run(fire);
       fn();
       this.host.at(intervalMs, fire);
     };
@@ -52,9 +82,7 @@ export class SimClock implements Clock {
   }
 
   defer(fn: () => void): void {
-    this.host.at(0, () => {
-      if (this.life.alive) fn();
-    });
+    this.host.at(0, () => this.life.run(fn));
   }
 }
 
@@ -170,7 +198,8 @@ export class SimStorage implements DurableLog<unknown> {
       this.hooks.onDurable(batch);
       this.hooks.onWritten?.();
       if (this.hooks.crashHere('write-durable')) return;
-      done(null);
+      // The kernel finishes the write of a stopped process; the process learns so when it runs again.
+      this.life.run(() => done(null));
     });
   }
 
@@ -201,7 +230,7 @@ export class SimStorage implements DurableLog<unknown> {
       this.counts.records = c.records.length;
       this.hooks.onWritten?.();
       if (this.hooks.crashHere('write-durable')) return;
-      done(null);
+      this.life.run(() => done(null));
     });
   }
 
@@ -243,7 +272,8 @@ export class SimLinks implements PeerLinks {
     this.handler = handler;
   }
 
+  /** A message that reaches a stopped replica waits in its socket buffer and is read, in order, when it resumes. */
   deliver(m: PeerMessage): void {
-    if (this.life.alive) this.handler?.(m);
+    this.life.run(() => this.handler?.(m));
   }
 }

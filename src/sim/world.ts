@@ -34,7 +34,7 @@ import { CALM, describeProfile, drawProfile, type FaultProfile } from './profile
 import { SimReplicas } from './replicas.js';
 import { drawSwarm, type SwarmSettings } from './swarm.js';
 import { SimTracer } from './tracer.js';
-import type { SimHost } from './twins.js';
+import type { Incarnation, SimHost } from './twins.js';
 import { ReplicaWatch } from './watch.js';
 
 export type { SimBugs, SimOptions, SimResult } from './options.js';
@@ -309,6 +309,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
   private onSettle(): void {
     this.afterHeal = true;
     this.network.healForGood();
+    this.chaos.pauses?.resumeAll();
     this.tracer?.note('settle: faults stop, every replica restarts, the liveness clock starts');
     this.currentProfile = { ...this.currentProfile, dropRate: 0, duplicateRate: 0, midReadyCrashRate: 0 };
     this.note('SETTLE: network healed, every replica restarted, liveness clock starts');
@@ -365,6 +366,10 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       (stuck.length > 0 ? `${stuck.join(', ')} still waiting; ` : '') +
       `chosen ${this.checker.chosen.size} in all, learned per replica ${counts}`
     );
+  }
+
+  pausedMs(life: Incarnation): number {
+    return this.chaos.pauses?.pausedMs(life) ?? 0;
   }
 
   appliedCommands(): ReadonlyMap<string, number> | null {

@@ -12,7 +12,7 @@ import { plantNamed } from '../../src/sim/planted.js';
 
 /** The plant, the size its story needs, and a bound of seeds well above the first catch measured (in the comment). */
 const SHAPED = [
-  // A change naming the next epoch chosen and refused, then the real change, then a restart: first catch seed 1.
+  // A change naming the next epoch chosen and refused, then the real change, then a restart: first catch seed 10 (seed 1 until the seeds drew pauses, which moved its schedule).
   { name: 'rejudge-config', clusterSize: 3, seeds: 40 },
   // A change under a reused identity is the leader's stop-sign and apply refuses it: first catch seed 12.
   { name: 'stall-after-refused-stop-sign', clusterSize: 3, seeds: 60 },

@@ -26,6 +26,8 @@ interface Regression {
   readonly diskFaults?: readonly DiskFaultKind[];
   /** `drawn`: the seed draws its shaped faults (swarm-shapes.ts); else it was recorded before them and runs with them off. */
   readonly shapes?: 'drawn';
+  /** `off`: with shapes drawn, no replica is paused (a seed recorded before the simulator paused replicas keeps its schedule). */
+  readonly pauses?: 'off';
   /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
   readonly recoverDamaged?: boolean;
   readonly plant: string;
@@ -48,7 +50,11 @@ function options(r: Regression): SimOptions {
           swarm: {
             fixed: {
               ...(r.diskFaults !== undefined ? { diskFaults: r.diskFaults } : {}),
-              ...(r.shapes === 'drawn' ? {} : { shapes: NO_SHAPES }),
+              ...(r.shapes === 'drawn'
+                ? r.pauses === 'off'
+                  ? { shapes: { pausePer100Ms: 0 } }
+                  : {}
+                : { shapes: NO_SHAPES }),
             },
           },
         }

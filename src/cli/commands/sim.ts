@@ -216,7 +216,7 @@ function addFaultFlags(cmd: CommandUnknownOpts): void {
   cmd
     .option(
       '--faults <kinds>',
-      `fault kinds on, comma-separated, or none (drawn: each of ${FAULT_KINDS.join(', ')} with 65%)`,
+      `fault kinds on, comma-separated, or none (drawn: each of ${FAULT_KINDS.filter((k) => k !== 'pause').join(', ')} with 65%, pause with 50%)`,
       parseFaults,
     )
     .option('--drop <rate>', 'message loss when loss is on', parseRate('--drop'))
@@ -312,7 +312,18 @@ function addShapeFlags(cmd: CommandUnknownOpts): void {
       '--restart-after-change <rate>',
       'multi: chance a replica is crashed and restarted right after a configuration change is answered',
       parseRate('--restart-after-change'),
-    );
+    )
+    .option(
+      '--pause-rate <rate>',
+      'chance per 100 ms that a replica is paused (SIGSTOP or frozen, as paxos pause and paxos check do), when pause is on',
+      parseRate('--pause-rate'),
+    )
+    .option(
+      '--pause-max-ms <ms>',
+      'a pause lasts 5 ms up to this (drawn: 1.5, 3 or 6 election timeouts, at most 2500)',
+      parseIntFlag('--pause-max-ms', 0, 60_000),
+    )
+    .option('--pause-leader <rate>', 'chance a pause goes to a leader when there is one', parseRate('--pause-leader'));
 }
 
 /**
