@@ -235,6 +235,8 @@ export interface PlantedBugs {
   readonly acceptBelowPromised?: boolean;
   /** Proposer ignores the accepted values reported in promises and proposes its own. */
   readonly ignoreAcceptedValues?: boolean;
+  /** Basic: a read that joins a round whose prepares already left is answered by that round's promises, which may predate it. */
+  readonly readJoinsRoundInFlight?: boolean;
   /** Quorum is a majority of the replicas heard from recently, not of the cluster size. */
   readonly quorumOfLive?: boolean;
   /** Quorum is one less than a majority. */

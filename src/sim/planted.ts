@@ -331,6 +331,13 @@ export const PLANTS: readonly Plant[] = [
       why: 'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises (seed 2023133 of the wide run, 7 replicas, until replies stopped waiting for the leader own write; none of 1-300 at 3, 4 or 5 replicas): the same schedule at 3 replicas, step by step',
     },
   },
+  {
+    name: 'read-joins-round-in-flight',
+    what: 'a Basic read that joins a round whose prepares already left, answered "nothing chosen" by promises sent before it arrived',
+    bugs: { readJoinsRoundInFlight: true },
+    onlyByRecordedSeed:
+      'it needs promises held up past a write of the same key and a read joining the round meanwhile: default seed 30264 of seeds-basic-3 once the simulator paused replicas (node-1 stopped for 575 ms with its promises queued)',
+  },
 ];
 
 /**

@@ -20,6 +20,11 @@ interface Waiter {
   readonly deadlineTick: number;
   /** Set once an accept carrying this waiter's own value left: from then on its value may be chosen. */
   sent: boolean;
+  /**
+   * The ballot whose prepares had already left when this waiter joined, if any: that round's promises may describe the
+   * key as it was before the request arrived, so they cannot tell this read that nothing is chosen.
+   */
+  joinedDuring: Ballot | null;
 }
 
 /** One proposer's attempt to get a value chosen for one key. */
@@ -164,6 +169,7 @@ export class Proposer {
           value: c.op === 'set' ? c.value : null,
           deadlineTick: now,
           sent: false,
+          joinedDuring: null,
         },
         c.key,
         known.value,
@@ -179,11 +185,13 @@ export class Proposer {
       value: c.op === 'set' ? c.value : null,
       deadlineTick: now + timeoutTicks,
       sent: false,
+      joinedDuring: null,
     };
     const existing = this.proposals.get(c.key);
     if (existing !== undefined) {
       // Joining a round already in phase 2 with this very value: it may be chosen from now on.
       if (existing.phase === 'accept' && existing.value === waiter.value) waiter.sent = true;
+      if (existing.phase === 'prepare' && !ctx.cfg.bugs.readJoinsRoundInFlight) waiter.joinedDuring = existing.ballot;
       existing.waiters.push(waiter);
       return;
     }
@@ -283,9 +291,27 @@ export class Proposer {
     this.maybeDecide(p);
   }
 
+  /**
+   * Nothing accepted in a quorum: no value is chosen, as of when those promises left. A read that arrived after this
+   * round's prepares had gone may have been overtaken by a value chosen since (promises held up behind a paused
+   * process or a slow link: basic seed 30264 read nil 300 ms after its own client's write of the key returned), so it
+   * is answered only by a round of its own, started here.
+   */
   private finishRead(p: Proposal): void {
-    this.proposals.delete(p.key);
-    for (const w of p.waiters) {
+    const late = p.waiters.filter((w) => w.joinedDuring !== null && ballotEquals(w.joinedDuring, p.ballot));
+    const onTime = p.waiters.filter((w) => !late.includes(w));
+    this.answerNothingChosen(p, onTime);
+    if (late.length === 0) {
+      this.proposals.delete(p.key);
+      return;
+    }
+    for (const w of late) w.joinedDuring = null;
+    p.waiters.splice(0, p.waiters.length, ...late);
+    this.startRound(p);
+  }
+
+  private answerNothingChosen(p: Proposal, waiters: readonly Waiter[]): void {
+    for (const w of waiters) {
       this.ctx.out.replies.push({
         requestId: w.requestId,
         ok: true,
