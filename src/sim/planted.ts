@@ -332,6 +332,14 @@ export const PLANTS: readonly Plant[] = [
       why: 'it needs a change with a reused identity chosen as a stop-sign and learned by a candidate between its prepares and its quorum of promises (seed 2023133 of the wide run, 7 replicas, until replies stopped waiting for the leader own write; none of 1-300 at 3, 4 or 5 replicas): the same schedule at 3 replicas, step by step',
     },
   },
+  {
+    name: 'catchup-per-accept-batch',
+    what: 'a catch-up reply bounded by the accept batch, so with batch 1 a replica that must fetch its whole log again after the heal learns one slot per round trip',
+    bugs: { catchupPerAcceptBatch: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs batch 1, delays up to ~120 ms and a replica restarted at the heal with ~50 slots to fetch again: seed 2103183 of the wide run (4 replicas, membership on) and 2133966, 2067321 of it',
+  },
 ];
 
 /**
