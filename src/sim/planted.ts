@@ -304,7 +304,9 @@ export const PLANTS: readonly Plant[] = [
   {
     name: 'ask-on-every-learn',
     what: 'a replica that answers every catch-up reply leaving it behind with a new request, stale and duplicated replies too, so duplicates multiply the requests',
-    bugs: { askOnEveryLearn: true },
+    // With catch-up replies of one accept batch (catchup-per-accept-batch): a reply that leaves a replica behind needs a
+    // lag of more than 256 slots since replies carry that many, which no simulated run reaches.
+    bugs: { askOnEveryLearn: true, catchupPerAcceptBatch: true },
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
