@@ -305,6 +305,8 @@ export interface PlantedBugs {
   readonly recoveryReusesSession?: boolean;
   /** Multi: a recovering replica whose re-admission reaches it inside a snapshot stays recovering and asks again. */
   readonly readmissionMissedInSnapshot?: boolean;
+  /** Multi: a catch-up reply carries at most maxBatchEntries slots, so with a small accept batch a replica far behind learns a few slots per round trip (liveness). */
+  readonly catchupPerAcceptBatch?: boolean;
 }
 
 export interface CoreConfig {

@@ -303,7 +303,9 @@ export const PLANTS: readonly Plant[] = [
   {
     name: 'ask-on-every-learn',
     what: 'a replica that answers every catch-up reply leaving it behind with a new request, stale and duplicated replies too, so duplicates multiply the requests',
-    bugs: { askOnEveryLearn: true },
+    // With catch-up replies of one accept batch (catchup-per-accept-batch): a reply that leaves a replica behind needs a
+    // lag of more than 256 slots since replies carry that many, which no simulated run reaches.
+    bugs: { askOnEveryLearn: true, catchupPerAcceptBatch: true },
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
@@ -337,6 +339,14 @@ export const PLANTS: readonly Plant[] = [
     bugs: { readJoinsRoundInFlight: true },
     onlyByRecordedSeed:
       'it needs promises held up past a write of the same key and a read joining the round meanwhile: default seed 30264 of seeds-basic-3 once the simulator paused replicas (node-1 stopped for 575 ms with its promises queued)',
+  },
+  {
+    name: 'catchup-per-accept-batch',
+    what: 'a catch-up reply bounded by the accept batch, so with batch 1 a replica that must fetch its whole log again after the heal learns one slot per round trip',
+    bugs: { catchupPerAcceptBatch: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs batch 1, delays up to ~120 ms and a replica restarted at the heal with ~50 slots to fetch again: seed 2103183 of the wide run (4 replicas, membership on) and 2133966, 2067321 of it',
   },
 ];
 

@@ -4,6 +4,7 @@
  * so that one request is out at a time.
  */
 import { type Ballot, ballotAtLeast, ballotEquals, formatBallot } from '../ballot.js';
+import { DEFAULTS } from '../config.js';
 import type { Membership } from '../membership.js';
 import { must } from '../must.js';
 import type { NodeId } from '../types.js';
@@ -20,6 +21,15 @@ import {
 } from './messages.js';
 
 export const FIRST_SLOT = 1;
+
+/**
+ * Most chosen slots one catch-up reply carries. A catch-up is not an accept: bounding it by the accept batch made a
+ * replica with batch 1 learn one slot per round trip, and one restarted at the heal with its log to fetch again (its
+ * chosen records are lazy, lost with an unsynced write) needed ~6 s for 49 slots at delays up to ~120 ms (seeds
+ * 2103183, 2133966, 2067321 of issue 22). The default accept batch's count, which the frame limit (src/node/limits.ts)
+ * fits at the largest values, so a reply never outgrows a frame whatever batch a cluster runs with.
+ */
+export const CATCHUP_MAX_ENTRIES = DEFAULTS.maxBatchEntries;
 
 export class Learner {
   /** Slots learned chosen above the last snapshot; rebuilt from the chosen records on restart. */
@@ -116,8 +126,9 @@ export class Learner {
     // What the learner asks for is compacted here: it gets the applied state instead, as a snapshot.
     if (m.fromSlot <= this.compactedThrough) return ctx.snapshots.sendPart(m.from, null);
     const entries: SlotValue[] = [];
+    const most = ctx.rules.catchupPerAcceptBatch ? ctx.cfg.maxBatchEntries : CATCHUP_MAX_ENTRIES;
     // Only the applied prefix: a value chosen above it may belong to an epoch that a stop-sign below it ends.
-    for (let slot = m.fromSlot; slot < this.commitIndex && entries.length < ctx.cfg.maxBatchEntries; slot++) {
+    for (let slot = m.fromSlot; slot < this.commitIndex && entries.length < most; slot++) {
       const c = this.chosen.get(slot);
       if (c === undefined) break;
       entries.push({ slot, value: c.value });

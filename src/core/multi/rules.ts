@@ -36,6 +36,8 @@ export interface Rules {
   readonly waitBehindForever: boolean;
   /** Every catch-up reply that leaves it behind is answered with a new request, stale or duplicated ones too (breaks: a run ends; liveness). */
   readonly askOnEveryLearn: boolean;
+  /** A catch-up reply carries at most one accept batch of slots (breaks: a replica far behind catches up in time; liveness). */
+  readonly catchupPerAcceptBatch: boolean;
   // Key-value machine and clients.
   /** The session table is ignored: a retried command applies again. */
   readonly applyDuplicates: boolean;
@@ -112,6 +114,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     waitForDecidedForever: b.waitForDecidedForever === true,
     waitBehindForever: b.waitBehindForever === true,
     askOnEveryLearn: b.askOnEveryLearn === true,
+    catchupPerAcceptBatch: b.catchupPerAcceptBatch === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
     nextEpochChosenUnmarked: b.nextEpochChosenUnmarked === true,
