@@ -132,8 +132,9 @@ export async function runCheck(o: CheckOptions): Promise<CheckResults> {
   try {
     return await runAgainst(cluster, o, schedule, { home: home === '' ? paxosHome() : home, scratchDir });
   } finally {
-    if (!o.attach) await cluster.down().catch(() => undefined);
-    cluster.close();
+    // Waits for the orchestrator to exit: the replicas write into the check's results folder until they have.
+    if (!o.attach) await cluster.stop().catch(() => undefined);
+    else cluster.close();
     if (scratchDir !== null) rmSync(scratchDir, { recursive: true, force: true });
   }
 }

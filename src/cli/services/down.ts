@@ -13,7 +13,6 @@ import {
   describeDeleted,
   refuseForeignData,
 } from '../../cluster/manifest.js';
-import { monotonicMs } from '../../cluster/monotonic.js';
 import { isProcessAlive, readRecord } from '../../cluster/record.js';
 import { partsDirOf } from '../../trace/live.js';
 
@@ -23,9 +22,6 @@ export interface DownResult {
   /** The same, for --json. */
   readonly data: Record<string, unknown>;
 }
-
-/** How long `down` waits for the orchestrator to have stopped its replicas and exited. */
-const EXIT_WAIT_MS = 10_000;
 
 export async function runDown(home: string, o: { wipe: boolean }): Promise<DownResult> {
   // Refused before the cluster is stopped: a wipe that cannot happen should leave everything as it was.
@@ -71,10 +67,7 @@ async function stop(home: string, wipe: boolean): Promise<DownResult> {
     (s) => s.replicas.length,
     () => cluster.record.clusterSize,
   );
-  await cluster.down();
-  cluster.close();
-  const deadline = monotonicMs() + EXIT_WAIT_MS;
-  while (isProcessAlive(pid) && monotonicMs() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await cluster.stop();
   const traced = cluster.record.traceFile;
   return {
     lines: [
