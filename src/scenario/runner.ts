@@ -252,20 +252,7 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     this.nodes = [];
     this.partition.clear();
     this.agreement.clear();
-    for (let id = 1; id <= n; id++) {
-      const r: Node = {
-        id,
-        shell: null,
-        incarnation: 0,
-        disk: [],
-        unreleased: [],
-        answered: new Set(),
-        learned: null,
-        requestSeq: 0,
-      };
-      this.nodes.push(r);
-      this.boot(r);
-    }
+    for (let id = 1; id <= n; id++) this.addNode(id);
     this.print(`${n} ${protocol} replicas`);
   }
 
@@ -275,6 +262,12 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
       throw new Error('heal the partition before a replica joins: the new one would be in neither group');
     if (id !== this.nodes.length + 1)
       throw new Error(`the next replica to join is ${nodeName(this.nodes.length + 1)}, not ${nodeName(id)}`);
+    this.addNode(id);
+    this.print(`${nodeName(id)} joins as a learner`);
+  }
+
+  /** A replica with an empty disk, booted. */
+  private addNode(id: number): void {
     const r: Node = {
       id,
       shell: null,
@@ -287,7 +280,6 @@ export class ScenarioCluster implements ScenarioVerbs<void> {
     };
     this.nodes.push(r);
     this.boot(r);
-    this.print(`${nodeName(id)} joins as a learner`);
   }
 
   option(name: string, value: string): void {

@@ -2,7 +2,7 @@
  * Driving one real Multi-Paxos core by hand in unit tests: inputs in, the
  * Ready out, nothing faked around it.
  */
-import type { MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
+import type { LogValue, MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
 import type { MultiPaxos } from '../../src/core/multi/replica.js';
 import type { Input, Ready } from '../../src/core/types.js';
 
@@ -30,4 +30,16 @@ export function tickUntil(
     if (until(ready)) return { ready, tick };
   }
   throw new Error(`nothing matched within ${maxTicks} ticks`);
+}
+
+/** The administrator's first change, as chosen in a log: epoch `fromEpoch` to `voters`. */
+export function adminChange(fromEpoch: number, voters: readonly number[]): LogValue {
+  return {
+    kind: 'cmd',
+    id: 'admin:1',
+    identity: { session: 'admin', seq: 1 },
+    base: 1,
+    origin: 1,
+    command: { op: 'config', fromEpoch, voters: [...voters] },
+  };
 }

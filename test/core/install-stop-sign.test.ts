@@ -8,21 +8,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bootstrapMembership } from '../../src/core/membership.js';
 import { emptyMultiState } from '../../src/core/multi/durable.js';
-import type { LogValue, MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
+import type { MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
 import type { PlantedBugs } from '../../src/core/types.js';
-import { type MultiReady, stepReady } from './drive.js';
+import { adminChange, type MultiReady, stepReady } from './drive.js';
 
 /** Node-2 of three knows slots 11 and 12 chosen (12 the change 0→1) and nothing below them. */
 function replicaMissingTheHead(bugs: PlantedBugs = {}): MultiPaxos {
-  const change: LogValue = {
-    kind: 'cmd',
-    id: 'admin:1',
-    identity: { session: 'admin', seq: 1 },
-    base: 1,
-    origin: 1,
-    command: { op: 'config', fromEpoch: 0, voters: [1, 2, 3] },
-  };
+  const change = adminChange(0, [1, 2, 3]);
   const state = emptyMultiState();
   state.chosen.set(11, { value: { kind: 'noop' }, ballot: null });
   state.chosen.set(12, { value: change, ballot: null });

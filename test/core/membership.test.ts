@@ -19,9 +19,9 @@ import {
   votersProblem,
 } from '../../src/core/membership.js';
 import { emptyMultiState, type MultiDurableState } from '../../src/core/multi/durable.js';
-import type { LogValue, MultiMessage } from '../../src/core/multi/messages.js';
+import type { MultiMessage } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
-import { sent, stepReady } from './drive.js';
+import { adminChange, sent, stepReady } from './drive.js';
 
 test('votersProblem names what makes a voter set no configuration, and accepts every valid one', () => {
   const rows: { voters: unknown[]; problem: RegExp | null }[] = [
@@ -100,14 +100,7 @@ test('isMembership accepts what a replica writes and rejects malformed input', (
 
 /** A replica of a cluster created as node-1..node-3 that applied through slot 3, where a change opened epoch 1. */
 function restartedInEpoch1(voters: readonly number[]): MultiDurableState {
-  const change: LogValue = {
-    kind: 'cmd',
-    id: 'admin:1',
-    identity: { session: 'admin', seq: 1 },
-    base: 1,
-    origin: 1,
-    command: { op: 'config', fromEpoch: 0, voters },
-  };
+  const change = adminChange(0, voters);
   const state = emptyMultiState();
   state.chosen.set(1, { value: { kind: 'noop' }, ballot: null });
   state.chosen.set(2, { value: { kind: 'noop' }, ballot: null });
