@@ -450,7 +450,7 @@ export class Replica {
   /** Hands a reply to the client that asked; a reply that does not fit its request is a bug, and fails loudly. */
   private answer(reply: ClientReply): void {
     const w = this.waiting.get(reply.requestId);
-    if (w === undefined) return; // Answered already (the replica is stopping).
+    if (w === undefined) return; // Answered already: ahead of its Ready (answerAhead), or the replica is stopping.
     this.waiting.delete(reply.requestId);
     if (w.arrivedUs !== undefined && reply.ok && reply.slot !== undefined) this.noteRequest(w.arrivedUs, reply.slot);
     if (reply.ok) {
