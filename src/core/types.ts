@@ -307,6 +307,8 @@ export interface PlantedBugs {
   readonly readmissionMissedInSnapshot?: boolean;
   /** Multi: a catch-up reply carries at most maxBatchEntries slots, so with a small accept batch a replica far behind learns a few slots per round trip (liveness). */
   readonly catchupPerAcceptBatch?: boolean;
+  /** Multi: a new leader fetching the slots below its floor steps down while a snapshot of them is still arriving (liveness). */
+  readonly floorIgnoresSnapshotStream?: boolean;
 }
 
 export interface CoreConfig {

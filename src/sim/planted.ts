@@ -348,6 +348,14 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs batch 1, delays up to ~120 ms and a replica restarted at the heal with ~50 slots to fetch again: seed 2103183 of the wide run (4 replicas, membership on) and 2133966, 2067321 of it',
   },
+  {
+    name: 'floor-ignores-snapshot-stream',
+    what: 'a new leader that gives up the slots below its floor while the snapshot carrying them is still arriving, so on a slow network every leader steps down before it learns them',
+    bugs: { floorIgnoresSnapshotStream: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a new leader whose floor lies in compacted slots (snapshots every few slots), a snapshot of several parts and round trips near half the election timeout: seed 2184684 of the wide run (7 replicas, delays 3-123 ms, election timeout 270 ms, snapshot every 2)',
+  },
 ];
 
 /**

@@ -116,12 +116,17 @@ export class Snapshots {
    * giving up sooner starts the stream over, forever, on a slow network.
    */
   streamingFrom(): NodeId | undefined {
+    if (this.incoming !== null && !this.arriving()) this.incoming = null;
+    return this.incoming?.from;
+  }
+
+  /** Whether a snapshot stream is arriving here: one has begun and its last part came in less than a stall ago. */
+  arriving(): boolean {
     const { cfg } = this.ctx;
     const stalledTicks = this.ctx.rules.restartSnapshotStreams
       ? 4 * cfg.heartbeatTicks
       : Math.max(4 * cfg.heartbeatTicks, cfg.electionTimeoutTicks);
-    if (this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick > stalledTicks) this.incoming = null;
-    return this.incoming?.from;
+    return this.incoming !== null && this.ctx.now() - this.incoming.lastPartTick <= stalledTicks;
   }
 
   /** The part to ask `to` for next, when `to` streams a snapshot this replica still needs; otherwise the stream is dropped. */
