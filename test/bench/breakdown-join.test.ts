@@ -3,10 +3,12 @@
  * leader leaves a follower's notes with turns that answered another leader's
  * accept, and the leader's with proposals no follower answered. Every part
  * must be a non-negative interval of one proposal's path through one
- * follower. Synthetic notes with made-up times (no measurement); the first
- * two are the interleaving that printed "follower step -0.919 ms" in a
- * 5-replica bench: the join took a follower's first turn for the slot, an
- * answer to the interim leader, against this leader's later accept.
+ * follower. Synthetic notes with made-up times (no measurement). The first
+ * two are the interleaving behind "follower step -0.919 ms" in a 5-replica
+ * bench: only an accept (core/multi/acceptor.ts) makes a follower send an
+ * accepted, so a follower's turn for the slot before this leader's accept
+ * came answered another leader's, and the old join, taking each kind of note
+ * first for the slot, subtracted the one from the other.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
