@@ -27,6 +27,7 @@ import { connectControl } from '../transport/ws-transport.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearStaleSocket, controlSocketOf } from './control-socket.js';
 import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
+import { HomeWatch } from './home-watch.js';
 import { RotatingLogs } from './log-files.js';
 import {
   deleteData,
@@ -99,6 +100,8 @@ export class Orchestrator {
   private trace: ClusterTrace | null = null;
   /** What became of the trace once the cluster stopped, for a foreground `up` to print. */
   traceResult: string | null = null;
+  /** Stops the cluster, as `down` does, if its home is deleted or replaced under it (home-watch.ts). */
+  private homeWatch: HomeWatch | null = null;
 
   private readonly stepRelay: StepRelay;
   private readonly membership: MembershipAdmin;
@@ -195,6 +198,21 @@ export class Orchestrator {
     this.startedWithoutRefused();
     if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
     this.saveRecord();
+    const onLost = (sentence: string) => {
+      this.log(sentence);
+      this.stopSoon();
+    };
+    this.homeWatch = HomeWatch.start({
+      home: this.opts.home,
+      socketPath: this.socketPath,
+      clusterId: manifest.clusterId,
+      onLost,
+    });
+  }
+
+  /** Why the cluster stopped on its own, its home lost; null otherwise. The files there may be another cluster's now, so none is touched. */
+  get homeLost(): string | null {
+    return this.homeWatch?.lost ?? null;
   }
 
   private addReplica(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
@@ -729,6 +747,7 @@ export class Orchestrator {
   async down(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.homeWatch?.stop();
     const procs = [...this.replicas.values()].map((r) => r.proc).filter((p): p is ResultPromise => p !== null);
     for (const p of procs) p.kill('SIGTERM');
     // A stopped process holds a SIGTERM pending until it is continued, so a paused replica would only die at the grace SIGKILL, without closing its storage cleanly.
@@ -740,12 +759,12 @@ export class Orchestrator {
     clearTimeout(grace);
     process.off('exit', this.continuePausedOnExit);
     for (const r of this.replicas.values()) r.link?.close();
-    await this.server?.close();
+    if (this.homeWatch?.mayCloseSocket() !== false) await this.server?.close();
     // After every replica has exited: their parts are complete, as far as their buffers reached the disk.
     if (this.trace !== null) this.traceResult = this.trace.finish();
     this.trace = null;
     await this.logs.closeAll();
-    clearRecord(this.opts.home);
+    if (this.homeLost === null) clearRecord(this.opts.home);
   }
 }
 

@@ -58,14 +58,30 @@ export async function runUp(o: UpOptions): Promise<number> {
   });
   if (o.fresh) await freshStart(o);
   if (o.detach) return startDetached(o, plan);
-  if (!o.daemon) return runOrchestrator(o, plan);
+  if (!o.daemon) return exitIfHomeLost(await runOrchestrator(o, plan));
   // The daemon's stdout is its log file, which would grow across every `up`; its lines go through a rotating log of that file instead.
   const log = openRotatingLog({ file: orchestratorLogOf(o.home) });
+  let code: number;
   try {
-    return await runOrchestrator({ ...o, out: (line) => log.write(`${line}\n`) }, plan);
+    code = await runOrchestrator({ ...o, out: (line) => log.write(`${line}\n`) }, plan);
   } finally {
     await log.close();
   }
+  return exitIfHomeLost(code);
+}
+
+/** The exit code of an orchestrator that stopped its cluster because its home was deleted or replaced under it. */
+const HOME_LOST_EXIT = 4;
+
+/**
+ * An orchestrator whose home was lost may have had to leave its control
+ * server open (closing it would unlink what is now another cluster's socket:
+ * home-watch.ts), which would keep this process alive; it has nothing left to
+ * do, so it exits here, its log closed.
+ */
+function exitIfHomeLost(code: number): number {
+  if (code === HOME_LOST_EXIT) process.exit(code);
+  return code;
 }
 
 async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
@@ -107,7 +123,10 @@ async function runOrchestrator(o: UpOptions, plan: UpPlan): Promise<number> {
   }
   await orchestrator.down();
   if (!o.daemon && orchestrator.traceResult !== null) o.out(orchestrator.traceResult);
-  return 0;
+  if (orchestrator.homeLost === null) return 0;
+  // The daemon's log has the sentence already; a terminal shows it as any refusal.
+  if (!o.daemon) process.stderr.write(`paxos: ${orchestrator.homeLost}\n`);
+  return HOME_LOST_EXIT;
 }
 
 function watchPlain(orchestrator: Orchestrator, o: UpOptions): void {
