@@ -10,7 +10,7 @@ import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
 import { type DiskFaultKind, DiskFaults } from './disk-faults.js';
 import type { SimNode, World } from './events.js';
-import type { SimDisk, SimStorage } from './twins.js';
+import type { SimStorage } from './twins.js';
 
 export class SimDisks<M extends PeerMessage> {
   /** Storage faults, when the seed has any on (their own stream: without them nothing is drawn). */
@@ -104,9 +104,9 @@ export class SimDisks<M extends PeerMessage> {
     this.storages.set(node, storage);
   }
 
-  /** After each acknowledged write. */
-  onWritten(node: NodeId, disk: SimDisk): void {
-    this.faults?.onWritten(node, disk);
+  /** A high-water mark reached the disk. */
+  onMarked(node: NodeId, reached: number): void {
+    this.faults?.onMarked(node, reached);
   }
 
   /** A replica is about to lose its core: the voters it knew are what damage is counted against while it is down. */

@@ -8,6 +8,7 @@
  */
 import type { Clock } from '../node/clock.js';
 import type { PeerLinks, PeerMessage } from '../node/replica.js';
+import { MARK_EVERY_MS } from '../storage/file-storage.js';
 import type { Checkpoint, DurableLog, StorageStats } from '../storage/storage.js';
 
 /** What the twins need from the world: its clock and queue, and its hooks for writes and sends. */
@@ -143,8 +144,14 @@ export interface SimStorageHooks {
   crashHere(point: 'write-started' | 'write-durable' | 'snapshot-written'): boolean;
   /** Called when a checkpoint's snapshot reaches the disk, before the log is rewritten to `records`. */
   onSnapshotDurable?(parts: readonly unknown[], records: readonly unknown[]): void;
-  /** Called after each write completes and is acknowledged (the high-water mark follows the log's reach). */
-  onWritten?(): void;
+  /**
+   * Called when a high-water mark reaches the disk, with the reach it holds. It follows the log as FileStorage's does:
+   * at most every MARK_EVERY_MS after a write, to the reach durable then, written in `markLatencyMs` (identity and
+   * witness, each a temporary file, an fsync, a rename and a directory fsync), and lost with a crash before that.
+   */
+  onMarked?(reached: number): void;
+  /** How long writing the mark takes; drawn from no stream, so the schedules' draws are the ones without it. */
+  markLatencyMs?(): number;
   /**
    * The planted bug ack-before-fsync: an append is acknowledged once written,
    * before any fsync; only a checkpoint syncs. A power loss then loses what
@@ -164,6 +171,10 @@ export class SimStorage implements DurableLog<unknown> {
   private counts = { records: 0, bytes: 0, fsyncs: 0, appends: 0 };
   /** Writes issued and not yet complete, oldest first (they complete in this order). */
   readonly inFlight: InFlightWrite[] = [];
+  /** The reach the high-water mark holds: written at the start (the product's recordStart), then lazily. */
+  private marked: number;
+  /** A mark is waiting for its time or being written. */
+  private markPending = false;
 
   constructor(
     private readonly host: SimHost,
@@ -176,6 +187,27 @@ export class SimStorage implements DurableLog<unknown> {
     this.recovered = [...recovered];
     this.recoveredSnapshot = disk.snapshot;
     this.counts.records = disk.durable.length;
+    this.marked = disk.reach;
+  }
+
+  /** After a write is durable: the mark follows, lazily, as FileStorage.scheduleMark has it. */
+  private scheduleMark(): void {
+    if (this.hooks.onMarked === undefined || this.markPending || this.disk.reach <= this.marked) return;
+    this.markPending = true;
+    this.host.at(MARK_EVERY_MS, () => this.life.run(() => this.writeMark()));
+  }
+
+  /** The mark of the reach durable now reaches the disk a mark write later, if this life lasts that long. */
+  private writeMark(): void {
+    const reached = this.disk.reach;
+    this.host.at(this.hooks.markLatencyMs?.() ?? 0, () =>
+      this.life.run(() => {
+        this.markPending = false;
+        this.marked = Math.max(this.marked, reached);
+        this.hooks.onMarked?.(reached);
+        this.scheduleMark();
+      }),
+    );
   }
 
   append(records: readonly unknown[], done: (err: Error | null) => void): void {
@@ -196,7 +228,7 @@ export class SimStorage implements DurableLog<unknown> {
       this.disk.lastAppended = this.hooks.ackBeforeFsync ? 0 : batch.length;
       this.counts.records += batch.length;
       this.hooks.onDurable(batch);
-      this.hooks.onWritten?.();
+      this.scheduleMark();
       if (this.hooks.crashHere('write-durable')) return;
       // The kernel finishes the write of a stopped process; the process learns so when it runs again.
       this.life.run(() => done(null));
@@ -228,7 +260,7 @@ export class SimStorage implements DurableLog<unknown> {
       if (this.hooks.crashHere('snapshot-written')) return;
       replaceLog(this.disk, c.records);
       this.counts.records = c.records.length;
-      this.hooks.onWritten?.();
+      this.scheduleMark();
       if (this.hooks.crashHere('write-durable')) return;
       this.life.run(() => done(null));
     });

@@ -47,7 +47,7 @@ const TEMP_SUFFIX = '.tmp';
 /** How long lazily appended records wait for a strict append to ride along with. */
 const LAZY_FLUSH_MS = 50;
 /** How often, at most, the high-water mark follows the log while it grows. */
-const MARK_EVERY_MS = 200;
+export const MARK_EVERY_MS = 200;
 /**
  * Preallocation: the log's file is kept ahead of its records with zeros that
  * are already written and fdatasynced, so a group commit's fdatasync writes
