@@ -27,12 +27,16 @@ export interface DiskDriver {
   dataDir(node: number): string;
   /** Multi-Paxos: starts the replica on a fresh directory, recovering (`paxos recover`): it votes again once re-admitted. */
   recover(node: number): Promise<void>;
+  /** Multi-Paxos: whether the recovering replica was re-admitted (it votes again) within `timeoutMs`. */
+  readmitted(node: number, timeoutMs: number): Promise<boolean>;
   /** Multi-Paxos: removes the replica and adds a fresh one in its place (`paxos replace`); resolves with the new id. */
   replace(node: number): Promise<number>;
 }
 
 /** How long the replacement's removal and addition may take each (the new replica's catch-up included). */
 const REPLACE_TIMEOUT_MS = 20_000;
+/** How often a recovering replica's status is read while waiting for its re-admission. */
+const READMISSION_POLL_MS = 250;
 
 export class OrchestratorDiskDriver implements DiskDriver {
   constructor(
@@ -69,6 +73,15 @@ export class OrchestratorDiskDriver implements DiskDriver {
 
   recover(node: number): Promise<void> {
     return this.cluster.recover(node);
+  }
+
+  async readmitted(node: number, timeoutMs: number): Promise<boolean> {
+    for (let waitedMs = 0; waitedMs <= timeoutMs; waitedMs += READMISSION_POLL_MS) {
+      const view = (await this.cluster.status().catch(() => null))?.replicas.find((r) => r.id === node)?.status?.view;
+      if (view !== undefined && view.recovering !== true && view.member === 'voter') return true;
+      await new Promise((resolve) => setTimeout(resolve, READMISSION_POLL_MS));
+    }
+    return false;
   }
 
   async replace(node: number): Promise<number> {

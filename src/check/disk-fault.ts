@@ -38,6 +38,14 @@ const LAG_WINDOW_MS = 1000;
 
 /** How long, at least, the lagging replicas and the restarted victims stay cut off together. */
 const GROUP_HOLD_MS = 2000;
+/**
+ * How long a fault's end waits for a recovered replica's re-admission. The
+ * fault is not over before it: a later fault that crashed it as a lagging
+ * replica and damaged another would leave two of three voters unable to vote
+ * (the rehearsal of c8bb2c2 under load: node-3 still recovering when node-2
+ * was wiped, and the cluster could never elect again, as it must not).
+ */
+const READMISSION_TIMEOUT_MS = 20_000;
 
 /** What the nemesis did to one victim, for the results and the report. */
 export interface DiskOutcome {
@@ -205,7 +213,9 @@ export class DiskFault {
       if (this.c.protocol === 'multi') {
         try {
           await this.c.driver.recover(node);
-          return 'recovered on a fresh directory (paxos recover)';
+          return (await this.c.driver.readmitted(node, READMISSION_TIMEOUT_MS))
+            ? 'recovered on a fresh directory (paxos recover) and re-admitted'
+            : `recovered on a fresh directory (paxos recover), not re-admitted within ${READMISSION_TIMEOUT_MS / 1000} s`;
         } catch (err) {
           const added = await this.c.driver.replace(node);
           return `could not recover (${(err as Error).message}), so replaced by ${nodeName(added)}`;

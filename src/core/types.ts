@@ -384,6 +384,8 @@ export interface NodeView {
   readonly membership?: { readonly epoch: number; readonly voters: readonly NodeId[]; readonly startSlot: number };
   /** Whether this replica votes in that configuration, only learns (it joined and is catching up), or was removed. */
   readonly member?: 'voter' | 'learner' | 'removed';
+  /** Multi: set while this replica recovers a lost disk and is not yet re-admitted, so it votes in no epoch (recovery.ts). */
+  readonly recovering?: true;
 }
 
 export interface ProtocolCore<M, R> {

@@ -58,7 +58,7 @@ for (const protocol of ['multi', 'basic'] as const) {
         assert.match(
           d.broughtBack ?? '',
           protocol === 'multi'
-            ? /^recovered on a fresh directory \(paxos recover\)$/
+            ? /^recovered on a fresh directory \(paxos recover\) and re-admitted$/
             : /^its data put back as the crash left it, and started$/,
         );
       }

@@ -38,6 +38,8 @@ export interface InspectedParts {
   readonly epochs: Epochs;
   readonly machine: KvMachine;
   readonly clients: Clients;
+  /** Whether it recovers a lost disk and is not yet re-admitted. */
+  readonly recovering: boolean;
 }
 
 export function viewOf(p: InspectedParts): NodeView {
@@ -56,6 +58,7 @@ export function viewOf(p: InspectedParts): NodeView {
     commitIndex: p.learner.commitIndex,
     membership: p.epochs.membership,
     member: p.epochs.memberKind(),
+    ...(p.recovering ? { recovering: true as const } : {}),
   };
 }
 

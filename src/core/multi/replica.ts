@@ -398,6 +398,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
 
   private parts(): InspectedParts {
     const { id, role, acceptor, learner, epochs, machine, clients } = this;
-    return { id, role, round: this.candidate.rounds.round, acceptor, learner, epochs, machine, clients };
+    const recovering = this.recovery.recovering;
+    return { id, role, round: this.candidate.rounds.round, acceptor, learner, epochs, machine, clients, recovering };
   }
 }
