@@ -7,8 +7,8 @@
  * and its phase (replica-process.ts), the control server where replicas
  * register and commands ask (registry.ts), step mode's relay of held
  * messages (step-relay.ts), membership administration (membership-admin.ts),
- * and the typed requests and replies in between (replica-rpc.ts,
- * orchestrator-rpc.ts).
+ * the network fault rules (network-faults.ts), and the typed requests and
+ * replies in between (replica-rpc.ts, orchestrator-rpc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -42,6 +42,7 @@ import {
   writeManifest,
 } from './manifest.js';
 import { MembershipAdmin } from './membership-admin.js';
+import { NetworkFaults } from './network-faults.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
 import { checkedPorts, isPortFree } from './ports.js';
 import { type ClusterRecord, clearRecord, writeRecord } from './record.js';
@@ -83,7 +84,6 @@ const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
 export class Orchestrator {
   private readonly replicas = new Map<NodeId, ReplicaProcess>();
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
-  private rules: FaultRules = {};
   private server: { close(): Promise<void> } | null = null;
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
@@ -105,6 +105,7 @@ export class Orchestrator {
 
   private readonly stepRelay: StepRelay;
   private readonly membership: MembershipAdmin;
+  private readonly network: NetworkFaults;
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
@@ -123,6 +124,12 @@ export class Orchestrator {
       log: (line) => this.log(line),
       emit: (e) => this.emit(e),
       saveRecord: () => this.saveRecord(),
+    });
+    this.network = new NetworkFaults({
+      replicas: this.replicas,
+      replica: (id) => this.replica(id),
+      trace: () => this.trace,
+      emit: (e) => this.emit(e),
     });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     process.on('exit', this.continuePausedOnExit);
@@ -541,54 +548,25 @@ export class Orchestrator {
 
   // ---------------------------------------------------------------- faults
 
-  /** The network fault rules in force, as every replica has been told them. */
+  /** The network fault rules in force, as every replica has been told them (network-faults.ts). */
   get faults(): FaultRules {
-    return this.rules;
+    return this.network.faults;
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {
-    const seen = new Set<NodeId>();
-    for (const g of groups)
-      for (const id of g) {
-        this.replica(id);
-        if (seen.has(id)) throw new OperatingError(`${nodeName(id)} appears in two groups`);
-        seen.add(id);
-      }
-    const rest = [...this.replicas.keys()].filter((id) => !seen.has(id));
-    this.setFaults({ ...this.faults, partition: [...groups.map((g) => [...g]), ...(rest.length > 0 ? [rest] : [])] });
+    this.network.partition(groups);
   }
 
   isolate(id: NodeId): void {
-    this.replica(id);
-    this.partition([[id]]);
+    this.network.isolate(id);
   }
 
   heal(): void {
-    const { partition: _cut, ...rest } = this.faults;
-    this.setFaults(rest);
+    this.network.heal();
   }
 
   setNet(net: { delayMs?: { min: number; max: number } | null; dropRate?: number }): void {
-    const next: { partition?: number[][]; delayMs?: { min: number; max: number }; dropRate?: number } = {};
-    if (this.faults.partition) next.partition = this.faults.partition.map((g) => [...g]);
-    const delay = net.delayMs === undefined ? this.faults.delayMs : net.delayMs;
-    if (delay) next.delayMs = delay;
-    const drop = net.dropRate ?? this.faults.dropRate;
-    if (drop) next.dropRate = drop;
-    this.setFaults(next);
-  }
-
-  private setFaults(rules: FaultRules): void {
-    this.trace?.faultsChanged(this.faults, rules);
-    this.rules = rules;
-    for (const r of this.replicas.values()) void r.link?.request('faults', { rules }, 2000).catch(() => undefined);
-    this.emit({
-      type: 'faults',
-      partition: rules.partition ?? null,
-      delayMs: rules.delayMs ?? null,
-      dropRate: rules.dropRate ?? 0,
-      atMs: Date.now(),
-    });
+    this.network.setNet(net);
   }
 
   // ------------------------------------------------------------ step mode
