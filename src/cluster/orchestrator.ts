@@ -4,7 +4,8 @@
  * the replicas' event streams to observers, keeps the cluster record, and
  * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts
  * replicas on request. Its parts, each in its own file: one replica's process
- * and its phase (replica-process.ts), the control server where replicas
+ * and its phase (replica-process.ts), the replicas' spawning, exits and
+ * registration (replica-supervisor.ts), the control server where replicas
  * register and commands ask (registry.ts), step mode's relay of held
  * messages (step-relay.ts), membership administration (membership-admin.ts),
  * the network fault rules (network-faults.ts), and the typed requests and
@@ -12,23 +13,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { must } from '../core/must.js';
 import type { NodeId, Protocol } from '../core/types.js';
 import { nodeName } from '../core/types.js';
 import { OperatingError } from '../errors.js';
-import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
+import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
 import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
-import { connectControl } from '../transport/ws-transport.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearStaleSocket, controlSocketOf } from './control-socket.js';
-import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
+import { dataDirOf, describeIds, lastLine } from './home.js';
 import { HomeWatch } from './home-watch.js';
-import { RotatingLogs } from './log-files.js';
 import {
   deleteData,
   describeDeleted,
@@ -44,11 +42,11 @@ import {
 import { MembershipAdmin } from './membership-admin.js';
 import { NetworkFaults } from './network-faults.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
-import { checkedPorts, isPortFree } from './ports.js';
+import { checkedPorts } from './ports.js';
 import { type ClusterRecord, clearRecord, writeRecord } from './record.js';
 import { controlHandlers, startRegistry } from './registry.js';
-import { ReplicaProcess, waitForRegistration } from './replica-process.js';
-import { ReplicaLink } from './replica-rpc.js';
+import { type ReplicaProcess, waitForRegistration } from './replica-process.js';
+import { ReplicaSupervisor } from './replica-supervisor.js';
 import { STEP_REQUEST_MS, StepRelay } from './step-relay.js';
 
 export interface OrchestratorOptions {
@@ -79,19 +77,14 @@ function refusedItsData(r: ReplicaProcess): boolean {
   return !r.up && r.lastExitCode === IDENTITY_REFUSED_EXIT;
 }
 
-const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
-
 export class Orchestrator {
-  private readonly replicas = new Map<NodeId, ReplicaProcess>();
+  private readonly supervisor: ReplicaSupervisor;
+  private readonly replicas: ReadonlyMap<NodeId, ReplicaProcess>;
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
   private server: { close(): Promise<void> } | null = null;
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
   private stopping = false;
-  /** Replicas `recover` is starting: their next start sets their lost data aside and recovers. */
-  private readonly recoverOnNextStart = new Set<NodeId>();
-  /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
-  private readonly logs = new RotatingLogs();
   private manifest: Manifest | null = null;
   /** How many values the replicas held when a resumed cluster came up; null for a new cluster. */
   private resumedChosen: number | null = null;
@@ -109,6 +102,21 @@ export class Orchestrator {
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    this.supervisor = new ReplicaSupervisor({
+      opts,
+      host: this.host,
+      secret: this.secret,
+      socketPath: this.socketPath,
+      manifest: () => this.manifest,
+      startedManifest: () => this.startedManifest(),
+      trace: () => this.trace,
+      faults: () => this.faults,
+      stopping: () => this.stopping,
+      log: (line) => this.log(line),
+      emit: (e) => this.emit(e),
+      notice: (line) => this.notice(line),
+    });
+    this.replicas = this.supervisor.replicas;
     this.stepRelay = new StepRelay(opts.step === true, this.replicas, (id) => this.replica(id));
     this.membership = new MembershipAdmin({
       home: opts.home,
@@ -117,10 +125,10 @@ export class Orchestrator {
       manifest: () => this.startedManifest(),
       setManifest: (m) => this.setManifest(m),
       replica: (id) => this.replica(id),
-      addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
-      spawn: (r) => this.spawn(r),
-      forget: (id) => this.replicas.delete(id),
-      broadcastPeers: () => this.broadcastPeers(),
+      addReplica: (id, port, expectData) => this.supervisor.addReplica(id, port, expectData),
+      spawn: (r) => this.supervisor.spawn(r),
+      forget: (id) => this.supervisor.replicas.delete(id),
+      broadcastPeers: () => this.supervisor.broadcastPeers(),
       log: (line) => this.log(line),
       emit: (e) => this.emit(e),
       saveRecord: () => this.saveRecord(),
@@ -132,19 +140,8 @@ export class Orchestrator {
       emit: (e) => this.emit(e),
     });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
-    process.on('exit', this.continuePausedOnExit);
+    this.supervisor.armExitHook();
   }
-
-  /**
-   * A stopped replica receives nothing but SIGKILL and SIGCONT: the SIGTERM
-   * that execa's cleanup sends when this process exits would stay pending,
-   * and the replica's own watch for a dead orchestrator could never run, so
-   * it would be left behind forever. Continuing it lets both act. (Nothing
-   * runs if this process is SIGKILLed; `paxos down` is the way to stop.)
-   */
-  private readonly continuePausedOnExit = (): void => {
-    for (const r of this.replicas.values()) if (r.paused) r.proc?.kill('SIGCONT');
-  };
 
   /**
    * Starts the cluster whose data is in `home` (or a new one when there is
@@ -178,7 +175,7 @@ export class Orchestrator {
     const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort + 1, n) : null;
     // Removed replicas stay out: their ids are spent, and they take no part any more.
     for (const m of liveMembers(manifest))
-      this.addReplica(m.id, fixed?.[m.id - 1] ?? m.port ?? 0, plan.resume !== null);
+      this.supervisor.addReplica(m.id, fixed?.[m.id - 1] ?? m.port ?? 0, plan.resume !== null);
     await clearStaleSocket(this.socketPath);
     this.server = await startRegistry({
       socketPath: this.socketPath,
@@ -189,8 +186,8 @@ export class Orchestrator {
     });
     this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
     for (const r of this.replicas.values()) {
-      await this.choosePort(r);
-      this.spawn(r);
+      await this.supervisor.choosePort(r);
+      this.supervisor.spawn(r);
     }
     const timeoutMs = this.opts.readyTimeoutMs ?? 15_000;
     // A replica that refused its data directory (missing or damaged) stays down, and the others start without it.
@@ -222,19 +219,6 @@ export class Orchestrator {
     return this.homeWatch?.lost ?? null;
   }
 
-  private addReplica(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
-    const r = new ReplicaProcess(
-      id,
-      port,
-      expectData,
-      dataDirOf(this.opts.home, id),
-      logFileOf(this.opts.home, id),
-      (p, how, killedByUs) => this.onExit(p, how, killedByUs),
-    );
-    this.replicas.set(id, r);
-    return r;
-  }
-
   /**
    * A new cluster's manifest and its replicas' identities, written before any
    * replica starts: from then on the manifest says these replicas exist, and
@@ -252,28 +236,6 @@ export class Orchestrator {
         incarnation: 0,
       });
     return manifest;
-  }
-
-  /**
-   * A replica that had a port asks for it again, so a cluster keeps its
-   * addresses across restarts and resumes. When someone else has taken the
-   * port meanwhile, the replica gets a new one (and the manifest records it)
-   * rather than failing: the old port was an ephemeral one the system handed
-   * out, and any outgoing connection may be using it now. Ports fixed with
-   * --base-port are the exception: the user chose them, so a taken one is
-   * refused in one sentence instead of quietly changed.
-   */
-  private async choosePort(r: ReplicaProcess): Promise<void> {
-    if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
-    if (this.opts.basePort !== undefined) {
-      throw new OperatingError(
-        `${nodeName(r.id)}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`,
-      );
-    }
-    this.notice(
-      `${nodeName(r.id)}'s port ${r.port} is in use by another process; ${nodeName(r.id)} listens on a new port`,
-    );
-    r.port = 0;
   }
 
   private notice(line: string): void {
@@ -304,67 +266,6 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ replicas
 
-  private spawn(r: ReplicaProcess): void {
-    // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
-    const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
-    const log = this.logs.open(r.logFile);
-    r.spawn(
-      [
-        ...nodeArgs,
-        REPLICA_MAIN,
-        '--id',
-        String(r.id),
-        '--size',
-        String(this.opts.clusterSize),
-        '--protocol',
-        this.opts.protocol,
-        '--host',
-        this.host,
-        '--port',
-        String(r.port),
-        '--data',
-        r.dataDir,
-        '--orchestrator-socket',
-        this.socketPath,
-        '--orchestrator-pid',
-        String(process.pid),
-        '--tick-ms',
-        String(this.opts.tickMs ?? 10),
-        ...(this.opts.snapshotEverySlots !== undefined
-          ? ['--snapshot-every', String(this.opts.snapshotEverySlots)]
-          : []),
-        '--cluster-id',
-        this.startedManifest().clusterId,
-        ...(r.expectData ? ['--expect-data'] : []),
-        ...(this.recoverOnNextStart.has(r.id) ? ['--recover-lost-disk'] : []),
-        ...this.contactsArgs(r.id),
-        ...(this.trace?.replicaArgs(r.id) ?? []),
-        ...(this.opts.step === true ? ['--step'] : []),
-        ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
-      ],
-      { PAXOS_SECRET: this.secret },
-      log,
-    );
-  }
-
-  /**
-   * A replica that joined after the bootstrap starts with an empty log that
-   * names no voters: it asks the current voters (as the manifest knows them)
-   * for catch-up until its own log names them.
-   */
-  private contactsArgs(id: NodeId): string[] {
-    if (id <= this.opts.clusterSize || this.manifest === null) return [];
-    const contacts = votersOf(this.manifest).filter((v) => v !== id);
-    return contacts.length > 0 ? ['--contacts', contacts.join(',')] : [];
-  }
-
-  private onExit(r: ReplicaProcess, how: string, killedByUs: boolean): void {
-    const reason = killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
-    if (!this.stopping) this.trace?.crashed(r.id);
-    this.log(`${nodeName(r.id)} ${reason}`);
-    this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
-  }
-
   /**
    * A damaged minority does not keep the healthy majority from starting:
    * each refused replica's own sentence is a notice, and it stays down. With
@@ -390,16 +291,9 @@ export class Orchestrator {
     );
   }
 
+  /** The replica with this id, or a sentence for why there is none (replica-supervisor.ts). */
   private replica(id: NodeId): ReplicaProcess {
-    const r = this.replicas.get(id);
-    if (r === undefined) {
-      const removed = this.manifest?.replicas.find((m) => m.id === id && m.state === 'removed') !== undefined;
-      if (removed) throw new OperatingError(`${nodeName(id)} was removed from this cluster; ids are never reused`);
-      throw new OperatingError(
-        `there is no ${nodeName(id)}: this cluster has ${describeIds([...this.replicas.keys()])}`,
-      );
-    }
-    return r;
+    return this.supervisor.replica(id);
   }
 
   // ------------------------------------------------------------ membership
@@ -482,11 +376,11 @@ export class Orchestrator {
       throw new OperatingError(
         `${nodeName(id)} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
       );
-    this.recoverOnNextStart.add(id);
+    this.supervisor.recoverOnNextStart.add(id);
     try {
       await this.restart(id);
     } finally {
-      this.recoverOnNextStart.delete(id);
+      this.supervisor.recoverOnNextStart.delete(id);
     }
   }
 
@@ -503,8 +397,8 @@ export class Orchestrator {
       throw new OperatingError(
         `${nodeName(id)} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
       );
-    await this.choosePort(r);
-    this.spawn(r);
+    await this.supervisor.choosePort(r);
+    this.supervisor.spawn(r);
     await waitForRegistration(
       [r],
       10_000,
@@ -613,41 +507,9 @@ export class Orchestrator {
     setImmediate(() => void this.down().then(() => this.onDown?.()));
   }
 
-  /** A replica's registration: its control link, its subscription and the fault rules, then every replica's new peer table. */
-  async register(id: NodeId, port: number, pid: number): Promise<void> {
-    const r = this.replica(id);
-    // The port is taken only once a replica of this cluster (it knows the secret) answers there: a registration that fails is neither recorded nor reused by the next `up`.
-    const control = new ReplicaLink(
-      id,
-      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }).catch((err: Error) => {
-        throw new OperatingError(
-          `${nodeName(id)} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
-        );
-      }),
-    );
-    // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
-    if (r.port !== 0 && port !== r.port)
-      this.log(`${nodeName(id)} registered port ${port}, not the ${r.port} it was given`);
-    r.port = port;
-    control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
-    r.attach(control, pid);
-    await control.request('subscribe', {}, 5000);
-    await control.request('faults', { rules: this.faults }, 5000);
-    this.broadcastPeers();
-    this.log(`${nodeName(id)} registered (pid ${pid}, port ${port})`);
-    this.emit({ type: 'replica-up', node: id, pid, atMs: Date.now() });
-  }
-
-  /** Discovery: every replica learns every peer's address from the registry. */
-  private broadcastPeers(): void {
-    const peers: Record<string, { host: string; port: number }> = {};
-    for (const r of this.replicas.values()) peers[String(r.id)] = { host: this.host, port: r.port };
-    for (const r of this.replicas.values()) void r.link?.request('peers', { peers }, 2000).catch(() => undefined);
-  }
-
-  private onReplicaEvent(r: ReplicaProcess, e: ReplicaEvent): void {
-    if (e.type === 'status') r.lastStatus = e.status;
-    this.emit(e);
+  /** A replica's registration (see `ReplicaSupervisor.register`). */
+  register(id: NodeId, port: number, pid: number): Promise<void> {
+    return this.supervisor.register(id, port, pid);
   }
 
   // ------------------------------------------------------------ observers
@@ -735,13 +597,13 @@ export class Orchestrator {
     }, 3000);
     await Promise.allSettled(procs);
     clearTimeout(grace);
-    process.off('exit', this.continuePausedOnExit);
+    this.supervisor.releaseExitHook();
     for (const r of this.replicas.values()) r.link?.close();
     if (this.homeWatch?.mayCloseSocket() !== false) await this.server?.close();
     // After every replica has exited: their parts are complete, as far as their buffers reached the disk.
     if (this.trace !== null) this.traceResult = this.trace.finish();
     this.trace = null;
-    await this.logs.closeAll();
+    await this.supervisor.logs.closeAll();
     if (this.homeLost === null) clearRecord(this.opts.home);
   }
 }
