@@ -8,7 +8,8 @@
  * registration (replica-supervisor.ts), the control server where replicas
  * register and commands ask (registry.ts), step mode's relay of held
  * messages (step-relay.ts), membership administration (membership-admin.ts),
- * the network fault rules (network-faults.ts), and the typed requests and
+ * the network fault rules (network-faults.ts), crashes, pauses and restarts
+ * on request (process-faults.ts), and the typed requests and
  * replies in between (replica-rpc.ts, orchestrator-rpc.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -30,7 +31,6 @@ import { HomeWatch } from './home-watch.js';
 import {
   deleteData,
   describeDeleted,
-  liveLockHolder,
   liveMembers,
   type Manifest,
   newManifest,
@@ -43,6 +43,7 @@ import { MembershipAdmin } from './membership-admin.js';
 import { NetworkFaults } from './network-faults.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
 import { checkedPorts } from './ports.js';
+import { ProcessFaults } from './process-faults.js';
 import { type ClusterRecord, clearRecord, writeRecord } from './record.js';
 import { controlHandlers, startRegistry } from './registry.js';
 import { type ReplicaProcess, waitForRegistration } from './replica-process.js';
@@ -99,6 +100,7 @@ export class Orchestrator {
   private readonly stepRelay: StepRelay;
   private readonly membership: MembershipAdmin;
   private readonly network: NetworkFaults;
+  private readonly crashes: ProcessFaults;
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
@@ -138,6 +140,13 @@ export class Orchestrator {
       replica: (id) => this.replica(id),
       trace: () => this.trace,
       emit: (e) => this.emit(e),
+    });
+    this.crashes = new ProcessFaults({
+      protocol: opts.protocol,
+      supervisor: this.supervisor,
+      stopping: () => this.stopping,
+      saveRecord: () => this.saveRecord(),
+      log: (line) => this.log(line),
     });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
     this.supervisor.armExitHook();
@@ -325,119 +334,41 @@ export class Orchestrator {
 
   // ------------------------------------------------------ crash and pause
 
-  /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
+  /** Sends SIGKILL and returns at once (process-faults.ts); `killAndWait` answers only once the replica is gone. */
   kill(id: NodeId): void {
-    this.replica(id).kill();
+    this.crashes.kill(id);
   }
 
-  /**
-   * Kills a replica and resolves once its process has exited and its data
-   * directory is free, so that a `restart` right after it finds nothing in
-   * the way.
-   */
-  async killAndWait(id: NodeId): Promise<void> {
-    this.kill(id);
-    await this.replica(id).waitUntilGone();
+  killAndWait(id: NodeId): Promise<void> {
+    return this.crashes.killAndWait(id);
   }
 
-  /**
-   * Kills every replica that is up at once (a whole-cluster crash, as after a
-   * power cut) and resolves once all of them have exited. Returns the
-   * replicas it killed, which is none when all were already down.
-   */
-  async killAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => r.up);
-    // Every SIGKILL goes out before any wait, so the replicas die together rather than one after another.
-    for (const r of targets) this.kill(r.id);
-    await settleAll(targets.map((r) => r.waitUntilGone()));
-    return targets.map((r) => r.id);
+  killAll(): Promise<NodeId[]> {
+    return this.crashes.killAll();
   }
 
-  /**
-   * Restarts every replica that is down (or killed and still exiting), all
-   * at once, and resolves once each has registered. Returns the replicas it
-   * restarted, which is none when all were already up.
-   */
-  async restartAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => !r.up || r.phase.kind === 'dying');
-    await settleAll(targets.map((r) => this.restart(r.id)));
-    return targets.map((r) => r.id);
+  restartAll(): Promise<NodeId[]> {
+    return this.crashes.restartAll();
   }
 
-  /**
-   * Starts a down replica whose data was lost or damaged on a fresh data
-   * directory, recovering: the replica sets its old data aside (never
-   * deleted), learns the log and votes again only once its re-admission
-   * opened an epoch (core/multi/recovery.ts). Basic Paxos has no epochs, so
-   * its replica stays down.
-   */
-  async recover(id: NodeId): Promise<void> {
-    if (this.opts.protocol === 'basic')
-      throw new OperatingError(
-        `${nodeName(id)} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
-      );
-    this.supervisor.recoverOnNextStart.add(id);
-    try {
-      await this.restart(id);
-    } finally {
-      this.supervisor.recoverOnNextStart.delete(id);
-    }
+  recover(id: NodeId): Promise<void> {
+    return this.crashes.recover(id);
   }
 
-  async restart(id: NodeId): Promise<void> {
-    const r = this.replica(id);
-    // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
-    if (r.phase.kind === 'dying') await r.waitUntilGone();
-    if (r.paused) throw new OperatingError(`${nodeName(id)} is paused, not down; resume it or kill it first`);
-    if (r.up && !r.registered)
-      throw new OperatingError(`${nodeName(id)} is already starting; see it come up with \`paxos status\``);
-    if (r.up) throw new OperatingError(`${nodeName(id)} is running; kill it first`);
-    const holder = liveLockHolder(r.dataDir);
-    if (holder !== null)
-      throw new OperatingError(
-        `${nodeName(id)} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
-      );
-    await this.supervisor.choosePort(r);
-    this.supervisor.spawn(r);
-    await waitForRegistration(
-      [r],
-      10_000,
-      'failed to start from its data',
-      () => `${nodeName(id)} did not come back within 10s; see ${r.logFile}`,
-    );
-    this.saveRecord();
+  restart(id: NodeId): Promise<void> {
+    return this.crashes.restart(id);
   }
 
-  /**
-   * Freezes a running replica with SIGSTOP, Jepsen's pause nemesis: its
-   * process, sockets and data stay, but it computes, sends and answers
-   * nothing (like a long GC pause or a stalled VM) until `resume`. Peers see
-   * only silence, so it tests timeouts rather than connection errors.
-   */
   pause(id: NodeId): void {
-    const r = this.replica(id);
-    if (this.stopping) throw new OperatingError(`${nodeName(id)} cannot be paused: the cluster is stopping`);
-    r.pause();
-    this.log(`${nodeName(id)} paused (SIGSTOP)`);
+    this.crashes.pause(id);
   }
 
-  /** Lets a paused replica run again with SIGCONT; it carries on from where it stopped, its timers all late. */
   resume(id: NodeId): void {
-    const r = this.replica(id);
-    if (!r.paused) throw new OperatingError(`${nodeName(id)} is not paused`);
-    this.continueReplica(r);
+    this.crashes.resume(id);
   }
 
-  /** Resumes every paused replica and returns which they were (none is not an error: there is nothing to undo). */
   resumeAll(): NodeId[] {
-    const paused = [...this.replicas.values()].filter((r) => r.paused);
-    for (const r of paused) this.continueReplica(r);
-    return paused.map((r) => r.id);
-  }
-
-  private continueReplica(r: ReplicaProcess): void {
-    r.continue();
-    this.log(`${nodeName(r.id)} resumed (SIGCONT)`);
+    return this.crashes.resumeAll();
   }
 
   // ---------------------------------------------------------------- faults
@@ -606,16 +537,6 @@ export class Orchestrator {
     await this.supervisor.logs.closeAll();
     if (this.homeLost === null) clearRecord(this.opts.home);
   }
-}
-
-/**
- * Waits for every promise, then throws the first failure, if any. Unlike
- * Promise.all it never returns while some of the work is still running, so
- * a failed `killAll` or `restartAll` leaves no replica half-handled.
- */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
 }
 
 export { BASIC_REFUSAL } from './membership-admin.js';

@@ -3,8 +3,8 @@
  * spawn (its command line), its exit, the port it asks for again, its
  * registration (control link, event stream, fault rules) and the peer table
  * every replica learns. What is done to them on request (crash, pause,
- * restart), and starting and stopping the whole cluster, are the
- * orchestrator's.
+ * restart) is process-faults.ts; starting and stopping the whole cluster is
+ * the orchestrator's.
  */
 import { fileURLToPath } from 'node:url';
 import type { NodeId, Protocol } from '../core/types.js';
