@@ -8,6 +8,7 @@
  * registration (replica-supervisor.ts), the control server where replicas
  * register and commands ask (registry.ts), step mode's relay of held
  * messages (step-relay.ts), membership administration (membership-admin.ts),
+ * a new cluster's data and the checks of a start (cluster-start.ts),
  * the network fault rules (network-faults.ts), crashes, pauses and restarts
  * on request (process-faults.ts), and the typed requests and
  * replies in between (replica-rpc.ts, orchestrator-rpc.ts).
@@ -18,24 +19,20 @@ import type { ResultPromise } from 'execa';
 import { must } from '../core/must.js';
 import type { NodeId, Protocol } from '../core/types.js';
 import { nodeName } from '../core/types.js';
-import { OperatingError } from '../errors.js';
 import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
-import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
+import { chosenCount, createCluster, refusedItsData, startedWithoutRefused } from './cluster-start.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearStaleSocket, controlSocketOf } from './control-socket.js';
-import { dataDirOf, describeIds, lastLine } from './home.js';
 import { HomeWatch } from './home-watch.js';
 import {
   deleteData,
   describeDeleted,
   liveMembers,
   type Manifest,
-  newManifest,
   planUp,
-  votersOf,
   waitForDataRelease,
   writeManifest,
 } from './manifest.js';
@@ -72,11 +69,6 @@ export interface OrchestratorOptions {
 }
 
 export type { ClusterStatus } from './orchestrator-rpc.js';
-
-/** Exited at start-up refusing its data directory (missing, foreign or damaged): it stays down, saying why. */
-function refusedItsData(r: ReplicaProcess): boolean {
-  return !r.up && r.lastExitCode === IDENTITY_REFUSED_EXIT;
-}
 
 export class Orchestrator {
   private readonly supervisor: ReplicaSupervisor;
@@ -177,7 +169,7 @@ export class Orchestrator {
       // The replicas of an orchestrator that was SIGKILLed leave on their own within a second or two; their locks must be gone first.
       await waitForDataRelease(this.opts.home);
     }
-    const manifest = plan.resume ?? this.createCluster(n);
+    const manifest = plan.resume ?? createCluster({ home: this.opts.home, n, protocol: this.opts.protocol });
     this.manifest = manifest;
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
     // node-N listens on base + N; base itself was the orchestrator's before its control plane moved to a unix socket.
@@ -208,8 +200,8 @@ export class Orchestrator {
         `${late.map((r) => nodeName(r.id)).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`,
       refusedItsData,
     );
-    this.startedWithoutRefused();
-    if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
+    startedWithoutRefused({ replicas: this.replicas, manifest: this.manifest, notice: (line) => this.notice(line) });
+    if (plan.resume !== null) this.resumedChosen = await chosenCount(this.replicas);
     this.saveRecord();
     const onLost = (sentence: string) => {
       this.log(sentence);
@@ -228,39 +220,9 @@ export class Orchestrator {
     return this.homeWatch?.lost ?? null;
   }
 
-  /**
-   * A new cluster's manifest and its replicas' identities, written before any
-   * replica starts: from then on the manifest says these replicas exist, and
-   * a replica directory that loses its data is refused, not started empty.
-   */
-  private createCluster(n: number): Manifest {
-    const manifest = newManifest(n, this.opts.protocol);
-    mkdirSync(`${this.opts.home}/data`, { recursive: true, mode: 0o700 });
-    writeManifest(this.opts.home, manifest);
-    for (let id = 1; id <= n; id++)
-      writeIdentity(dataDirOf(this.opts.home, id), {
-        version: 1,
-        clusterId: manifest.clusterId,
-        node: id,
-        incarnation: 0,
-      });
-    return manifest;
-  }
-
   private notice(line: string): void {
     this.notices.push(line);
     this.log(line);
-  }
-
-  /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
-  private async chosenCount(): Promise<number> {
-    const counts = await Promise.all(
-      [...this.replicas.values()].map(async (r) => {
-        const reply = await r.link?.request('status', {}, 3000).catch(() => null);
-        return reply?.status.view.chosenCount ?? 0;
-      }),
-    );
-    return Math.max(0, ...counts);
   }
 
   /** Whether this cluster was resumed from its data, and how many values it held then. */
@@ -274,31 +236,6 @@ export class Orchestrator {
   }
 
   // ------------------------------------------------------------ replicas
-
-  /**
-   * A damaged minority does not keep the healthy majority from starting:
-   * each refused replica's own sentence is a notice, and it stays down. With
-   * a majority of the voters refused, nothing could be decided safely, so
-   * `up` refuses in one sentence.
-   */
-  private startedWithoutRefused(): void {
-    const refused = [...this.replicas.values()].filter(refusedItsData);
-    if (refused.length === 0 || this.manifest === null) return;
-    const voters = votersOf(this.manifest);
-    const healthy = voters.filter((id) => this.replicas.get(id)?.registered === true).length;
-    const names = describeIds(refused.map((r) => r.id));
-    const its = refused.length === 1 ? 'its' : 'their';
-    if (healthy < Math.floor(voters.length / 2) + 1) {
-      throw new OperatingError(
-        `${names} refused ${its} data (${lastLine(refused[0]?.logFile ?? '')}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; ` +
-          'put back the data directories they had, or start over with `paxos up --fresh`',
-      );
-    }
-    for (const r of refused) this.notice(lastLine(r.logFile));
-    this.notice(
-      `started without ${names}, which refused ${its} data; the other ${healthy} of ${voters.length} voters are a majority`,
-    );
-  }
 
   /** The replica with this id, or a sentence for why there is none (replica-supervisor.ts). */
   private replica(id: NodeId): ReplicaProcess {
