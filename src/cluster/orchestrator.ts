@@ -1,17 +1,19 @@
 /**
- * The orchestrator: starts a cluster (new, or resumed from its data), holds
- * its replicas and the network fault rules it hands to every replica, relays
- * the replicas' event streams to observers, keeps the cluster record, and
- * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts
- * replicas on request. Its parts, each in its own file: one replica's process
- * and its phase (replica-process.ts), the replicas' spawning, exits and
- * registration (replica-supervisor.ts), the control server where replicas
- * register and commands ask (registry.ts), step mode's relay of held
- * messages (step-relay.ts), membership administration (membership-admin.ts),
- * a new cluster's data and the checks of a start (cluster-start.ts),
- * the network fault rules (network-faults.ts), crashes, pauses and restarts
- * on request (process-faults.ts), and the typed requests and
- * replies in between (replica-rpc.ts, orchestrator-rpc.ts).
+ * The orchestrator: the one object a cluster's commands talk to. It starts a
+ * cluster (new, or resumed from its data) and stops it, holds the state its
+ * parts share (manifest, secret, trace, whether it is stopping), relays the
+ * replicas' event streams to observers and keeps the cluster record; each
+ * command it answers is passed to the part whose job it is, each in its own
+ * file: one replica's process and its phase (replica-process.ts), the
+ * replicas' spawning, exits and registration (replica-supervisor.ts),
+ * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts on
+ * request (process-faults.ts), the network fault rules (network-faults.ts),
+ * a new cluster's data and the checks of a start (cluster-start.ts), the
+ * status and record it gives (cluster-report.ts), the control server where
+ * replicas register and commands ask (registry.ts), step mode's relay of
+ * held messages (step-relay.ts), membership administration
+ * (membership-admin.ts), and the typed requests and replies in between
+ * (replica-rpc.ts, orchestrator-rpc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +25,7 @@ import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
+import { type ClusterView, clusterRecord, clusterStatus } from './cluster-report.js';
 import { chosenCount, createCluster, refusedItsData, startedWithoutRefused } from './cluster-start.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearStaleSocket, controlSocketOf } from './control-socket.js';
@@ -395,50 +398,32 @@ export class Orchestrator {
     this.opts.log?.(line);
   }
 
-  status(): ClusterStatus {
+  // ------------------------------------------------- status and record
+
+  /** What the status and the record are made of (cluster-report.ts). */
+  private view(): ClusterView {
     return {
       protocol: this.opts.protocol,
       clusterSize: this.opts.clusterSize,
-      orchestratorPid: process.pid,
+      step: this.opts.step === true,
+      traceFile: this.opts.traceFile,
+      host: this.host,
+      secret: this.secret,
+      socketPath: this.socketPath,
+      manifest: this.manifest,
+      resumedChosen: this.resumedChosen,
+      notices: this.notices,
       faults: this.faults,
-      ...(this.opts.step === true ? { step: true } : {}),
-      ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
-      replicas: [...this.replicas.values()].map((r) => ({
-        id: r.id,
-        port: r.port,
-        pid: r.up ? r.pid : null,
-        up: r.up,
-        isolated: isIsolated(this.faults, r.id),
-        status: r.up ? r.lastStatus : null,
-        paused: r.paused,
-      })),
+      replicas: this.replicas,
     };
   }
 
+  status(): ClusterStatus {
+    return clusterStatus(this.view());
+  }
+
   record(): ClusterRecord {
-    return {
-      version: 1,
-      protocol: this.opts.protocol,
-      clusterSize: this.opts.clusterSize,
-      host: this.host,
-      secret: this.secret,
-      orchestratorPid: process.pid,
-      controlSocket: this.socketPath,
-      startedAtMs: Date.now(),
-      ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
-      resumed: this.resumedChosen !== null,
-      ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
-      ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
-      ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
-      ...(this.opts.step === true ? { step: true } : {}),
-      replicas: [...this.replicas.values()].map((r) => ({
-        id: r.id,
-        port: r.port,
-        dataDir: r.dataDir,
-        logFile: r.logFile,
-        pid: r.pid,
-      })),
-    };
+    return clusterRecord(this.view());
   }
 
   /** The cluster record for other commands, and the manifest with the ports the replicas listen on now, for the next `up`. */
