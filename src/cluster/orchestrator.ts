@@ -1,53 +1,53 @@
 /**
- * The orchestrator: starts a cluster (new, or resumed from its data), holds
- * its replicas and the network fault rules it hands to every replica, relays
- * the replicas' event streams to observers, keeps the cluster record, and
- * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts
- * replicas on request. Its parts, each in its own file: one replica's process
- * and its phase (replica-process.ts), the control server where replicas
- * register and commands ask (registry.ts), step mode's relay of held
- * messages (step-relay.ts), membership administration (membership-admin.ts),
- * and the typed requests and replies in between (replica-rpc.ts,
- * orchestrator-rpc.ts).
+ * The orchestrator: the one object a cluster's commands talk to. It starts a
+ * cluster (new, or resumed from its data) and stops it, holds the state its
+ * parts share (manifest, secret, trace, whether it is stopping), relays the
+ * replicas' event streams to observers and keeps the cluster record; each
+ * command it answers is passed to the part whose job it is, each in its own
+ * file: one replica's process and its phase (replica-process.ts), the
+ * replicas' spawning, exits and registration (replica-supervisor.ts),
+ * crashes (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) and restarts on
+ * request (process-faults.ts), the network fault rules (network-faults.ts),
+ * a new cluster's data and the checks of a start (cluster-start.ts), the
+ * status and record it gives (cluster-report.ts), the control server where
+ * replicas register and commands ask (registry.ts), step mode's relay of
+ * held messages (step-relay.ts), membership administration
+ * (membership-admin.ts), and the typed requests and replies in between
+ * (replica-rpc.ts, orchestrator-rpc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { must } from '../core/must.js';
 import type { NodeId, Protocol } from '../core/types.js';
 import { nodeName } from '../core/types.js';
-import { OperatingError } from '../errors.js';
-import type { ClusterEvent, ReplicaEvent } from '../node/events.js';
+import type { ClusterEvent } from '../node/events.js';
 import type { HeldMessage, StepRelease } from '../node/step.js';
 import type { CoreTuning } from '../node/tuning.js';
-import { IDENTITY_REFUSED_EXIT, writeIdentity } from '../storage/identity.js';
 import { type FaultRules, isIsolated } from '../transport/faults.js';
-import { connectControl } from '../transport/ws-transport.js';
+import { type ClusterView, clusterRecord, clusterStatus } from './cluster-report.js';
+import { chosenCount, createCluster, refusedItsData, startedWithoutRefused } from './cluster-start.js';
 import { ClusterTrace } from './cluster-trace.js';
 import { clearStaleSocket, controlSocketOf } from './control-socket.js';
-import { dataDirOf, describeIds, lastLine, logFileOf } from './home.js';
 import { HomeWatch } from './home-watch.js';
-import { RotatingLogs } from './log-files.js';
 import {
   deleteData,
   describeDeleted,
-  liveLockHolder,
   liveMembers,
   type Manifest,
-  newManifest,
   planUp,
-  votersOf,
   waitForDataRelease,
   writeManifest,
 } from './manifest.js';
 import { MembershipAdmin } from './membership-admin.js';
+import { NetworkFaults } from './network-faults.js';
 import type { ClusterStatus } from './orchestrator-rpc.js';
-import { checkedPorts, isPortFree } from './ports.js';
+import { checkedPorts } from './ports.js';
+import { ProcessFaults } from './process-faults.js';
 import { type ClusterRecord, clearRecord, writeRecord } from './record.js';
 import { controlHandlers, startRegistry } from './registry.js';
-import { ReplicaProcess, waitForRegistration } from './replica-process.js';
-import { ReplicaLink } from './replica-rpc.js';
+import { type ReplicaProcess, waitForRegistration } from './replica-process.js';
+import { ReplicaSupervisor } from './replica-supervisor.js';
 import { STEP_REQUEST_MS, StepRelay } from './step-relay.js';
 
 export interface OrchestratorOptions {
@@ -73,25 +73,14 @@ export interface OrchestratorOptions {
 
 export type { ClusterStatus } from './orchestrator-rpc.js';
 
-/** Exited at start-up refusing its data directory (missing, foreign or damaged): it stays down, saying why. */
-function refusedItsData(r: ReplicaProcess): boolean {
-  return !r.up && r.lastExitCode === IDENTITY_REFUSED_EXIT;
-}
-
-const REPLICA_MAIN = fileURLToPath(new URL('../node/main.js', import.meta.url));
-
 export class Orchestrator {
-  private readonly replicas = new Map<NodeId, ReplicaProcess>();
+  private readonly supervisor: ReplicaSupervisor;
+  private readonly replicas: ReadonlyMap<NodeId, ReplicaProcess>;
   private readonly subscribers = new Set<(e: ClusterEvent) => void>();
-  private rules: FaultRules = {};
   private server: { close(): Promise<void> } | null = null;
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly host: string;
   private stopping = false;
-  /** Replicas `recover` is starting: their next start sets their lost data aside and recovers. */
-  private readonly recoverOnNextStart = new Set<NodeId>();
-  /** One rotating writer per replica log, kept across restarts so that its size is counted in one place. */
-  private readonly logs = new RotatingLogs();
   private manifest: Manifest | null = null;
   /** How many values the replicas held when a resumed cluster came up; null for a new cluster. */
   private resumedChosen: number | null = null;
@@ -105,9 +94,26 @@ export class Orchestrator {
 
   private readonly stepRelay: StepRelay;
   private readonly membership: MembershipAdmin;
+  private readonly network: NetworkFaults;
+  private readonly crashes: ProcessFaults;
 
   private constructor(private readonly opts: OrchestratorOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    this.supervisor = new ReplicaSupervisor({
+      opts,
+      host: this.host,
+      secret: this.secret,
+      socketPath: this.socketPath,
+      manifest: () => this.manifest,
+      startedManifest: () => this.startedManifest(),
+      trace: () => this.trace,
+      faults: () => this.faults,
+      stopping: () => this.stopping,
+      log: (line) => this.log(line),
+      emit: (e) => this.emit(e),
+      notice: (line) => this.notice(line),
+    });
+    this.replicas = this.supervisor.replicas;
     this.stepRelay = new StepRelay(opts.step === true, this.replicas, (id) => this.replica(id));
     this.membership = new MembershipAdmin({
       home: opts.home,
@@ -116,28 +122,30 @@ export class Orchestrator {
       manifest: () => this.startedManifest(),
       setManifest: (m) => this.setManifest(m),
       replica: (id) => this.replica(id),
-      addReplica: (id, port, expectData) => this.addReplica(id, port, expectData),
-      spawn: (r) => this.spawn(r),
-      forget: (id) => this.replicas.delete(id),
-      broadcastPeers: () => this.broadcastPeers(),
+      addReplica: (id, port, expectData) => this.supervisor.addReplica(id, port, expectData),
+      spawn: (r) => this.supervisor.spawn(r),
+      forget: (id) => this.supervisor.replicas.delete(id),
+      broadcastPeers: () => this.supervisor.broadcastPeers(),
       log: (line) => this.log(line),
       emit: (e) => this.emit(e),
       saveRecord: () => this.saveRecord(),
     });
+    this.network = new NetworkFaults({
+      replicas: this.replicas,
+      replica: (id) => this.replica(id),
+      trace: () => this.trace,
+      emit: (e) => this.emit(e),
+    });
+    this.crashes = new ProcessFaults({
+      protocol: opts.protocol,
+      supervisor: this.supervisor,
+      stopping: () => this.stopping,
+      saveRecord: () => this.saveRecord(),
+      log: (line) => this.log(line),
+    });
     if (opts.traceFile !== undefined) this.trace = new ClusterTrace(opts.traceFile, (line) => this.log(line));
-    process.on('exit', this.continuePausedOnExit);
+    this.supervisor.armExitHook();
   }
-
-  /**
-   * A stopped replica receives nothing but SIGKILL and SIGCONT: the SIGTERM
-   * that execa's cleanup sends when this process exits would stay pending,
-   * and the replica's own watch for a dead orchestrator could never run, so
-   * it would be left behind forever. Continuing it lets both act. (Nothing
-   * runs if this process is SIGKILLed; `paxos down` is the way to stop.)
-   */
-  private readonly continuePausedOnExit = (): void => {
-    for (const r of this.replicas.values()) if (r.paused) r.proc?.kill('SIGCONT');
-  };
 
   /**
    * Starts the cluster whose data is in `home` (or a new one when there is
@@ -164,14 +172,14 @@ export class Orchestrator {
       // The replicas of an orchestrator that was SIGKILLed leave on their own within a second or two; their locks must be gone first.
       await waitForDataRelease(this.opts.home);
     }
-    const manifest = plan.resume ?? this.createCluster(n);
+    const manifest = plan.resume ?? createCluster({ home: this.opts.home, n, protocol: this.opts.protocol });
     this.manifest = manifest;
     mkdirSync(`${this.opts.home}/logs`, { recursive: true, mode: 0o700 });
     // node-N listens on base + N; base itself was the orchestrator's before its control plane moved to a unix socket.
     const fixed = this.opts.basePort !== undefined ? await checkedPorts(this.host, this.opts.basePort + 1, n) : null;
     // Removed replicas stay out: their ids are spent, and they take no part any more.
     for (const m of liveMembers(manifest))
-      this.addReplica(m.id, fixed?.[m.id - 1] ?? m.port ?? 0, plan.resume !== null);
+      this.supervisor.addReplica(m.id, fixed?.[m.id - 1] ?? m.port ?? 0, plan.resume !== null);
     await clearStaleSocket(this.socketPath);
     this.server = await startRegistry({
       socketPath: this.socketPath,
@@ -182,8 +190,8 @@ export class Orchestrator {
     });
     this.emit({ type: 'cluster', clusterSize: n, protocol: this.opts.protocol, atMs: Date.now() });
     for (const r of this.replicas.values()) {
-      await this.choosePort(r);
-      this.spawn(r);
+      await this.supervisor.choosePort(r);
+      this.supervisor.spawn(r);
     }
     const timeoutMs = this.opts.readyTimeoutMs ?? 15_000;
     // A replica that refused its data directory (missing or damaged) stays down, and the others start without it.
@@ -195,8 +203,8 @@ export class Orchestrator {
         `${late.map((r) => nodeName(r.id)).join(', ')} did not start within ${timeoutMs / 1000}s; see the logs in ${this.opts.home}/logs`,
       refusedItsData,
     );
-    this.startedWithoutRefused();
-    if (plan.resume !== null) this.resumedChosen = await this.chosenCount();
+    startedWithoutRefused({ replicas: this.replicas, manifest: this.manifest, notice: (line) => this.notice(line) });
+    if (plan.resume !== null) this.resumedChosen = await chosenCount(this.replicas);
     this.saveRecord();
     const onLost = (sentence: string) => {
       this.log(sentence);
@@ -215,74 +223,9 @@ export class Orchestrator {
     return this.homeWatch?.lost ?? null;
   }
 
-  private addReplica(id: NodeId, port: number, expectData: boolean): ReplicaProcess {
-    const r = new ReplicaProcess(
-      id,
-      port,
-      expectData,
-      dataDirOf(this.opts.home, id),
-      logFileOf(this.opts.home, id),
-      (p, how, killedByUs) => this.onExit(p, how, killedByUs),
-    );
-    this.replicas.set(id, r);
-    return r;
-  }
-
-  /**
-   * A new cluster's manifest and its replicas' identities, written before any
-   * replica starts: from then on the manifest says these replicas exist, and
-   * a replica directory that loses its data is refused, not started empty.
-   */
-  private createCluster(n: number): Manifest {
-    const manifest = newManifest(n, this.opts.protocol);
-    mkdirSync(`${this.opts.home}/data`, { recursive: true, mode: 0o700 });
-    writeManifest(this.opts.home, manifest);
-    for (let id = 1; id <= n; id++)
-      writeIdentity(dataDirOf(this.opts.home, id), {
-        version: 1,
-        clusterId: manifest.clusterId,
-        node: id,
-        incarnation: 0,
-      });
-    return manifest;
-  }
-
-  /**
-   * A replica that had a port asks for it again, so a cluster keeps its
-   * addresses across restarts and resumes. When someone else has taken the
-   * port meanwhile, the replica gets a new one (and the manifest records it)
-   * rather than failing: the old port was an ephemeral one the system handed
-   * out, and any outgoing connection may be using it now. Ports fixed with
-   * --base-port are the exception: the user chose them, so a taken one is
-   * refused in one sentence instead of quietly changed.
-   */
-  private async choosePort(r: ReplicaProcess): Promise<void> {
-    if (r.port === 0 || (await isPortFree(this.host, r.port))) return;
-    if (this.opts.basePort !== undefined) {
-      throw new OperatingError(
-        `${nodeName(r.id)}'s port ${r.port} is in use by another process; free it, or start without --base-port to let the replicas pick free ports`,
-      );
-    }
-    this.notice(
-      `${nodeName(r.id)}'s port ${r.port} is in use by another process; ${nodeName(r.id)} listens on a new port`,
-    );
-    r.port = 0;
-  }
-
   private notice(line: string): void {
     this.notices.push(line);
     this.log(line);
-  }
-
-  /** The most values any replica knows to be chosen, asked of each replica directly (the published status may not have arrived yet). */
-  private async chosenCount(): Promise<number> {
-    const counts = await Promise.all(
-      [...this.replicas.values()].map(async (r) => {
-        const reply = await r.link?.request('status', {}, 3000).catch(() => null);
-        return reply?.status.view.chosenCount ?? 0;
-      }),
-    );
-    return Math.max(0, ...counts);
   }
 
   /** Whether this cluster was resumed from its data, and how many values it held then. */
@@ -297,102 +240,9 @@ export class Orchestrator {
 
   // ------------------------------------------------------------ replicas
 
-  private spawn(r: ReplicaProcess): void {
-    // For profiling replicas (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node refuses those in NODE_OPTIONS.
-    const nodeArgs = (process.env.PAXOS_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '');
-    const log = this.logs.open(r.logFile);
-    r.spawn(
-      [
-        ...nodeArgs,
-        REPLICA_MAIN,
-        '--id',
-        String(r.id),
-        '--size',
-        String(this.opts.clusterSize),
-        '--protocol',
-        this.opts.protocol,
-        '--host',
-        this.host,
-        '--port',
-        String(r.port),
-        '--data',
-        r.dataDir,
-        '--orchestrator-socket',
-        this.socketPath,
-        '--orchestrator-pid',
-        String(process.pid),
-        '--tick-ms',
-        String(this.opts.tickMs ?? 10),
-        ...(this.opts.snapshotEverySlots !== undefined
-          ? ['--snapshot-every', String(this.opts.snapshotEverySlots)]
-          : []),
-        '--cluster-id',
-        this.startedManifest().clusterId,
-        ...(r.expectData ? ['--expect-data'] : []),
-        ...(this.recoverOnNextStart.has(r.id) ? ['--recover-lost-disk'] : []),
-        ...this.contactsArgs(r.id),
-        ...(this.trace?.replicaArgs(r.id) ?? []),
-        ...(this.opts.step === true ? ['--step'] : []),
-        ...(this.opts.coreTuning !== undefined ? ['--core-tuning', JSON.stringify(this.opts.coreTuning)] : []),
-      ],
-      { PAXOS_SECRET: this.secret },
-      log,
-    );
-  }
-
-  /**
-   * A replica that joined after the bootstrap starts with an empty log that
-   * names no voters: it asks the current voters (as the manifest knows them)
-   * for catch-up until its own log names them.
-   */
-  private contactsArgs(id: NodeId): string[] {
-    if (id <= this.opts.clusterSize || this.manifest === null) return [];
-    const contacts = votersOf(this.manifest).filter((v) => v !== id);
-    return contacts.length > 0 ? ['--contacts', contacts.join(',')] : [];
-  }
-
-  private onExit(r: ReplicaProcess, how: string, killedByUs: boolean): void {
-    const reason = killedByUs ? 'killed with SIGKILL' : this.stopping ? 'stopped' : `exited (${how})`;
-    if (!this.stopping) this.trace?.crashed(r.id);
-    this.log(`${nodeName(r.id)} ${reason}`);
-    this.emit({ type: 'replica-down', node: r.id, reason, atMs: Date.now() });
-  }
-
-  /**
-   * A damaged minority does not keep the healthy majority from starting:
-   * each refused replica's own sentence is a notice, and it stays down. With
-   * a majority of the voters refused, nothing could be decided safely, so
-   * `up` refuses in one sentence.
-   */
-  private startedWithoutRefused(): void {
-    const refused = [...this.replicas.values()].filter(refusedItsData);
-    if (refused.length === 0 || this.manifest === null) return;
-    const voters = votersOf(this.manifest);
-    const healthy = voters.filter((id) => this.replicas.get(id)?.registered === true).length;
-    const names = describeIds(refused.map((r) => r.id));
-    const its = refused.length === 1 ? 'its' : 'their';
-    if (healthy < Math.floor(voters.length / 2) + 1) {
-      throw new OperatingError(
-        `${names} refused ${its} data (${lastLine(refused[0]?.logFile ?? '')}), leaving ${healthy} of ${voters.length} voters, not a majority, so the cluster could decide nothing safely; ` +
-          'put back the data directories they had, or start over with `paxos up --fresh`',
-      );
-    }
-    for (const r of refused) this.notice(lastLine(r.logFile));
-    this.notice(
-      `started without ${names}, which refused ${its} data; the other ${healthy} of ${voters.length} voters are a majority`,
-    );
-  }
-
+  /** The replica with this id, or a sentence for why there is none (replica-supervisor.ts). */
   private replica(id: NodeId): ReplicaProcess {
-    const r = this.replicas.get(id);
-    if (r === undefined) {
-      const removed = this.manifest?.replicas.find((m) => m.id === id && m.state === 'removed') !== undefined;
-      if (removed) throw new OperatingError(`${nodeName(id)} was removed from this cluster; ids are never reused`);
-      throw new OperatingError(
-        `there is no ${nodeName(id)}: this cluster has ${describeIds([...this.replicas.keys()])}`,
-      );
-    }
-    return r;
+    return this.supervisor.replica(id);
   }
 
   // ------------------------------------------------------------ membership
@@ -424,171 +274,64 @@ export class Orchestrator {
 
   // ------------------------------------------------------ crash and pause
 
-  /** Sends SIGKILL and returns at once; `killAndWait` is the one that answers only once the replica is gone. */
+  /** Sends SIGKILL and returns at once (process-faults.ts); `killAndWait` answers only once the replica is gone. */
   kill(id: NodeId): void {
-    this.replica(id).kill();
+    this.crashes.kill(id);
   }
 
-  /**
-   * Kills a replica and resolves once its process has exited and its data
-   * directory is free, so that a `restart` right after it finds nothing in
-   * the way.
-   */
-  async killAndWait(id: NodeId): Promise<void> {
-    this.kill(id);
-    await this.replica(id).waitUntilGone();
+  killAndWait(id: NodeId): Promise<void> {
+    return this.crashes.killAndWait(id);
   }
 
-  /**
-   * Kills every replica that is up at once (a whole-cluster crash, as after a
-   * power cut) and resolves once all of them have exited. Returns the
-   * replicas it killed, which is none when all were already down.
-   */
-  async killAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => r.up);
-    // Every SIGKILL goes out before any wait, so the replicas die together rather than one after another.
-    for (const r of targets) this.kill(r.id);
-    await settleAll(targets.map((r) => r.waitUntilGone()));
-    return targets.map((r) => r.id);
+  killAll(): Promise<NodeId[]> {
+    return this.crashes.killAll();
   }
 
-  /**
-   * Restarts every replica that is down (or killed and still exiting), all
-   * at once, and resolves once each has registered. Returns the replicas it
-   * restarted, which is none when all were already up.
-   */
-  async restartAll(): Promise<NodeId[]> {
-    const targets = [...this.replicas.values()].filter((r) => !r.up || r.phase.kind === 'dying');
-    await settleAll(targets.map((r) => this.restart(r.id)));
-    return targets.map((r) => r.id);
+  restartAll(): Promise<NodeId[]> {
+    return this.crashes.restartAll();
   }
 
-  /**
-   * Starts a down replica whose data was lost or damaged on a fresh data
-   * directory, recovering: the replica sets its old data aside (never
-   * deleted), learns the log and votes again only once its re-admission
-   * opened an epoch (core/multi/recovery.ts). Basic Paxos has no epochs, so
-   * its replica stays down.
-   */
-  async recover(id: NodeId): Promise<void> {
-    if (this.opts.protocol === 'basic')
-      throw new OperatingError(
-        `${nodeName(id)} cannot recover in Basic Paxos: its acceptors are fixed, with no epoch to close what it forgot; leave it down (the others decide while they are a majority) or start over with \`paxos up --fresh\``,
-      );
-    this.recoverOnNextStart.add(id);
-    try {
-      await this.restart(id);
-    } finally {
-      this.recoverOnNextStart.delete(id);
-    }
+  recover(id: NodeId): Promise<void> {
+    return this.crashes.recover(id);
   }
 
-  async restart(id: NodeId): Promise<void> {
-    const r = this.replica(id);
-    // A replica we killed whose exit has not been seen yet is not running: wait for it rather than refuse or race its lock.
-    if (r.phase.kind === 'dying') await r.waitUntilGone();
-    if (r.paused) throw new OperatingError(`${nodeName(id)} is paused, not down; resume it or kill it first`);
-    if (r.up && !r.registered)
-      throw new OperatingError(`${nodeName(id)} is already starting; see it come up with \`paxos status\``);
-    if (r.up) throw new OperatingError(`${nodeName(id)} is running; kill it first`);
-    const holder = liveLockHolder(r.dataDir);
-    if (holder !== null)
-      throw new OperatingError(
-        `${nodeName(id)} cannot restart: its data directory ${r.dataDir} is locked by another live process (pid ${holder})`,
-      );
-    await this.choosePort(r);
-    this.spawn(r);
-    await waitForRegistration(
-      [r],
-      10_000,
-      'failed to start from its data',
-      () => `${nodeName(id)} did not come back within 10s; see ${r.logFile}`,
-    );
-    this.saveRecord();
+  restart(id: NodeId): Promise<void> {
+    return this.crashes.restart(id);
   }
 
-  /**
-   * Freezes a running replica with SIGSTOP, Jepsen's pause nemesis: its
-   * process, sockets and data stay, but it computes, sends and answers
-   * nothing (like a long GC pause or a stalled VM) until `resume`. Peers see
-   * only silence, so it tests timeouts rather than connection errors.
-   */
   pause(id: NodeId): void {
-    const r = this.replica(id);
-    if (this.stopping) throw new OperatingError(`${nodeName(id)} cannot be paused: the cluster is stopping`);
-    r.pause();
-    this.log(`${nodeName(id)} paused (SIGSTOP)`);
+    this.crashes.pause(id);
   }
 
-  /** Lets a paused replica run again with SIGCONT; it carries on from where it stopped, its timers all late. */
   resume(id: NodeId): void {
-    const r = this.replica(id);
-    if (!r.paused) throw new OperatingError(`${nodeName(id)} is not paused`);
-    this.continueReplica(r);
+    this.crashes.resume(id);
   }
 
-  /** Resumes every paused replica and returns which they were (none is not an error: there is nothing to undo). */
   resumeAll(): NodeId[] {
-    const paused = [...this.replicas.values()].filter((r) => r.paused);
-    for (const r of paused) this.continueReplica(r);
-    return paused.map((r) => r.id);
-  }
-
-  private continueReplica(r: ReplicaProcess): void {
-    r.continue();
-    this.log(`${nodeName(r.id)} resumed (SIGCONT)`);
+    return this.crashes.resumeAll();
   }
 
   // ---------------------------------------------------------------- faults
 
-  /** The network fault rules in force, as every replica has been told them. */
+  /** The network fault rules in force, as every replica has been told them (network-faults.ts). */
   get faults(): FaultRules {
-    return this.rules;
+    return this.network.faults;
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {
-    const seen = new Set<NodeId>();
-    for (const g of groups)
-      for (const id of g) {
-        this.replica(id);
-        if (seen.has(id)) throw new OperatingError(`${nodeName(id)} appears in two groups`);
-        seen.add(id);
-      }
-    const rest = [...this.replicas.keys()].filter((id) => !seen.has(id));
-    this.setFaults({ ...this.faults, partition: [...groups.map((g) => [...g]), ...(rest.length > 0 ? [rest] : [])] });
+    this.network.partition(groups);
   }
 
   isolate(id: NodeId): void {
-    this.replica(id);
-    this.partition([[id]]);
+    this.network.isolate(id);
   }
 
   heal(): void {
-    const { partition: _cut, ...rest } = this.faults;
-    this.setFaults(rest);
+    this.network.heal();
   }
 
   setNet(net: { delayMs?: { min: number; max: number } | null; dropRate?: number }): void {
-    const next: { partition?: number[][]; delayMs?: { min: number; max: number }; dropRate?: number } = {};
-    if (this.faults.partition) next.partition = this.faults.partition.map((g) => [...g]);
-    const delay = net.delayMs === undefined ? this.faults.delayMs : net.delayMs;
-    if (delay) next.delayMs = delay;
-    const drop = net.dropRate ?? this.faults.dropRate;
-    if (drop) next.dropRate = drop;
-    this.setFaults(next);
-  }
-
-  private setFaults(rules: FaultRules): void {
-    this.trace?.faultsChanged(this.faults, rules);
-    this.rules = rules;
-    for (const r of this.replicas.values()) void r.link?.request('faults', { rules }, 2000).catch(() => undefined);
-    this.emit({
-      type: 'faults',
-      partition: rules.partition ?? null,
-      delayMs: rules.delayMs ?? null,
-      dropRate: rules.dropRate ?? 0,
-      atMs: Date.now(),
-    });
+    this.network.setNet(net);
   }
 
   // ------------------------------------------------------------ step mode
@@ -635,41 +378,9 @@ export class Orchestrator {
     setImmediate(() => void this.down().then(() => this.onDown?.()));
   }
 
-  /** A replica's registration: its control link, its subscription and the fault rules, then every replica's new peer table. */
-  async register(id: NodeId, port: number, pid: number): Promise<void> {
-    const r = this.replica(id);
-    // The port is taken only once a replica of this cluster (it knows the secret) answers there: a registration that fails is neither recorded nor reused by the next `up`.
-    const control = new ReplicaLink(
-      id,
-      await connectControl({ host: this.host, port, secret: this.secret, timeoutMs: 5000 }).catch((err: Error) => {
-        throw new OperatingError(
-          `${nodeName(id)} registered port ${port}, where no replica of this cluster answers: ${err.message}`,
-        );
-      }),
-    );
-    // A replica asked for port 0 binds whatever the system gives it, which leaves no gap between picking a port and taking it; it tells us which here.
-    if (r.port !== 0 && port !== r.port)
-      this.log(`${nodeName(id)} registered port ${port}, not the ${r.port} it was given`);
-    r.port = port;
-    control.onEvent((e) => this.onReplicaEvent(r, e as ReplicaEvent));
-    r.attach(control, pid);
-    await control.request('subscribe', {}, 5000);
-    await control.request('faults', { rules: this.faults }, 5000);
-    this.broadcastPeers();
-    this.log(`${nodeName(id)} registered (pid ${pid}, port ${port})`);
-    this.emit({ type: 'replica-up', node: id, pid, atMs: Date.now() });
-  }
-
-  /** Discovery: every replica learns every peer's address from the registry. */
-  private broadcastPeers(): void {
-    const peers: Record<string, { host: string; port: number }> = {};
-    for (const r of this.replicas.values()) peers[String(r.id)] = { host: this.host, port: r.port };
-    for (const r of this.replicas.values()) void r.link?.request('peers', { peers }, 2000).catch(() => undefined);
-  }
-
-  private onReplicaEvent(r: ReplicaProcess, e: ReplicaEvent): void {
-    if (e.type === 'status') r.lastStatus = e.status;
-    this.emit(e);
+  /** A replica's registration (see `ReplicaSupervisor.register`). */
+  register(id: NodeId, port: number, pid: number): Promise<void> {
+    return this.supervisor.register(id, port, pid);
   }
 
   // ------------------------------------------------------------ observers
@@ -687,50 +398,32 @@ export class Orchestrator {
     this.opts.log?.(line);
   }
 
-  status(): ClusterStatus {
+  // ------------------------------------------------- status and record
+
+  /** What the status and the record are made of (cluster-report.ts). */
+  private view(): ClusterView {
     return {
       protocol: this.opts.protocol,
       clusterSize: this.opts.clusterSize,
-      orchestratorPid: process.pid,
+      step: this.opts.step === true,
+      traceFile: this.opts.traceFile,
+      host: this.host,
+      secret: this.secret,
+      socketPath: this.socketPath,
+      manifest: this.manifest,
+      resumedChosen: this.resumedChosen,
+      notices: this.notices,
       faults: this.faults,
-      ...(this.opts.step === true ? { step: true } : {}),
-      ...(this.manifest !== null ? { members: this.manifest.replicas.map((m) => ({ id: m.id, state: m.state })) } : {}),
-      replicas: [...this.replicas.values()].map((r) => ({
-        id: r.id,
-        port: r.port,
-        pid: r.up ? r.pid : null,
-        up: r.up,
-        isolated: isIsolated(this.faults, r.id),
-        status: r.up ? r.lastStatus : null,
-        paused: r.paused,
-      })),
+      replicas: this.replicas,
     };
   }
 
+  status(): ClusterStatus {
+    return clusterStatus(this.view());
+  }
+
   record(): ClusterRecord {
-    return {
-      version: 1,
-      protocol: this.opts.protocol,
-      clusterSize: this.opts.clusterSize,
-      host: this.host,
-      secret: this.secret,
-      orchestratorPid: process.pid,
-      controlSocket: this.socketPath,
-      startedAtMs: Date.now(),
-      ...(this.manifest !== null ? { clusterId: this.manifest.clusterId } : {}),
-      resumed: this.resumedChosen !== null,
-      ...(this.resumedChosen !== null ? { chosenAtStart: this.resumedChosen } : {}),
-      ...(this.notices.length > 0 ? { notices: [...this.notices] } : {}),
-      ...(this.opts.traceFile !== undefined ? { traceFile: this.opts.traceFile } : {}),
-      ...(this.opts.step === true ? { step: true } : {}),
-      replicas: [...this.replicas.values()].map((r) => ({
-        id: r.id,
-        port: r.port,
-        dataDir: r.dataDir,
-        logFile: r.logFile,
-        pid: r.pid,
-      })),
-    };
+    return clusterRecord(this.view());
   }
 
   /** The cluster record for other commands, and the manifest with the ports the replicas listen on now, for the next `up`. */
@@ -757,25 +450,15 @@ export class Orchestrator {
     }, 3000);
     await Promise.allSettled(procs);
     clearTimeout(grace);
-    process.off('exit', this.continuePausedOnExit);
+    this.supervisor.releaseExitHook();
     for (const r of this.replicas.values()) r.link?.close();
     if (this.homeWatch?.mayCloseSocket() !== false) await this.server?.close();
     // After every replica has exited: their parts are complete, as far as their buffers reached the disk.
     if (this.trace !== null) this.traceResult = this.trace.finish();
     this.trace = null;
-    await this.logs.closeAll();
+    await this.supervisor.logs.closeAll();
     if (this.homeLost === null) clearRecord(this.opts.home);
   }
-}
-
-/**
- * Waits for every promise, then throws the first failure, if any. Unlike
- * Promise.all it never returns while some of the work is still running, so
- * a failed `killAll` or `restartAll` leaves no replica half-handled.
- */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
 }
 
 export { BASIC_REFUSAL } from './membership-admin.js';
