@@ -101,10 +101,16 @@ export class Administrator<M extends PeerMessage> {
     return latest;
   }
 
-  /** The voters of every change asked for that may still be chosen: it names the latest epoch. */
+  /**
+   * The voters of every change asked for that may still be chosen and applied: one naming the latest epoch, or a later
+   * one (a confused administrator's), which applies once another change has opened the epoch it names. Seed 2368181 (6
+   * replicas, grown to 9): a change naming epoch 4, sent while epoch 3 governed, was left out, so two voters of its
+   * four were damaged while it was pending; the change to epoch 4 came first, it applied, and epoch 4 had two
+   * recovering voters of four, which no quorum could re-admit.
+   */
   pendingConfigurations(): (readonly NodeId[])[] {
     const latest = this.world.checker.latestMembership().epoch;
-    return this.asked.filter((c) => c.fromEpoch === latest).map((c) => c.voters);
+    return this.asked.filter((c) => c.fromEpoch >= latest).map((c) => c.voters);
   }
 
   /** A new replica joins as a learner; the change that makes it a voter names the configuration current a moment later. */
