@@ -309,6 +309,8 @@ export interface PlantedBugs {
   readonly catchupPerAcceptBatch?: boolean;
   /** Multi: a new leader fetching the slots below its floor steps down while a snapshot of them is still arriving (liveness). */
   readonly floorIgnoresSnapshotStream?: boolean;
+  /** Multi: a leader preempted right after winning prepares again at once, so two leaders can preempt each other for ever (liveness). */
+  readonly reprepareWhileNew?: boolean;
 }
 
 export interface CoreConfig {

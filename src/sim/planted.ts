@@ -356,6 +356,14 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs a new leader whose floor lies in compacted slots (snapshots every few slots), a snapshot of several parts and round trips near half the election timeout: seed 2184684 of the wide run (7 replicas, delays 3-123 ms, election timeout 270 ms, snapshot every 2)',
   },
+  {
+    name: 'reprepare-while-new',
+    what: 'a leader preempted right after it won that prepares again at once, so two leaders that each hear from a majority preempt each other for ever',
+    bugs: { reprepareWhileNew: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs two replicas campaigning together after a heal, each reaching a majority, on a fast network: seeds 2399144 (4 replicas, delays 2-4 ms) and 2415804 (7 replicas) of the wide run on c8bb2c2, and 2360949 with membership changes on (which the runs of this plant leave off); none of the default seeds of npm test duels for the whole bound',
+  },
 ];
 
 /**

@@ -176,7 +176,8 @@ export class Candidate {
     const mine = ballotOf(this.seat.role);
     if (mine === null || !ballotEquals(m.ballot, mine) || !ballotGreater(m.promised, mine)) return;
     ctx.out.events.push({ type: 'preempted', ballot: mine, by: m.promised });
-    if (this.seat.role.kind === 'leader' && ctx.epochs.hasQuorumContact()) {
+    const { role } = this.seat;
+    if (role.kind === 'leader' && ctx.epochs.hasQuorumContact() && this.mayPrepareAgainAtOnce(role.leadership)) {
       // A leader still in touch with a majority that meets one higher promise (typically a replica back from
       // isolation, whose failed elections ran its ballot up) prepares again above it at once, rather than
       // leaving the whole cluster leaderless until an election timeout.
@@ -184,6 +185,18 @@ export class Candidate {
       return;
     }
     ctx.stepDown();
+  }
+
+  /**
+   * Only a leader that has led for an election timeout prepares again at once when preempted. Two leaders that each
+   * hear from a majority would otherwise preempt each other for ever, each winning in one round trip and preparing
+   * again the moment the other's prepare reached its followers (wide-run seed 2399144: node-1 and node-3 of 4 led
+   * by turns every 10 ms, ballots 571 to 581 and on, for the whole 6 s after the heal). A leader preempted that soon
+   * after winning steps down and follows whoever preempted it.
+   */
+  private mayPrepareAgainAtOnce(leadership: Leadership): boolean {
+    const { ctx } = this;
+    return ctx.rules.reprepareWhileNew || leadership.ledTicks() >= ctx.cfg.electionTimeoutTicks;
   }
 
   private maybeWinElection(): void {

@@ -67,6 +67,11 @@ export class Leadership {
     this.reproposal = new Reproposal(ctx, this.ballot, (slot, value) => this.proposeAt(slot, value));
   }
 
+  /** How long this leadership has lasted. */
+  ledTicks(): number {
+    return this.ctx.now() - this.sinceTick;
+  }
+
   /** Steps down when cut off from a majority, so its clients get an answer from a leader that can decide; else heartbeats. */
   tick(): void {
     const { ctx } = this;

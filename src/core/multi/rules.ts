@@ -38,6 +38,8 @@ export interface Rules {
   readonly askOnEveryLearn: boolean;
   /** A catch-up reply carries at most one accept batch of slots (breaks: a replica far behind catches up in time; liveness). */
   readonly catchupPerAcceptBatch: boolean;
+  /** A leader preempted right after winning prepares again at once, as one that led long does (breaks: two leaders duel; liveness). */
+  readonly reprepareWhileNew: boolean;
   /** A new leader fetching the slots below its floor gives up while a snapshot of them is still arriving (breaks: liveness on slow networks). */
   readonly floorIgnoresSnapshotStream: boolean;
   // Key-value machine and clients.
@@ -117,6 +119,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     waitBehindForever: b.waitBehindForever === true,
     askOnEveryLearn: b.askOnEveryLearn === true,
     catchupPerAcceptBatch: b.catchupPerAcceptBatch === true,
+    reprepareWhileNew: b.reprepareWhileNew === true,
     floorIgnoresSnapshotStream: b.floorIgnoresSnapshotStream === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
