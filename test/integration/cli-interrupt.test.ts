@@ -198,9 +198,14 @@ test('paxos up in the foreground: two quick Ctrl-Cs stop every replica, not the 
     assert.ok(await eventually(() => upAndRunning() || !stillRunning(up), 60_000, 50), 'the cluster did not come up');
     pids = replicaPids(home);
     assert.equal(pids.length, 3, `stderr: ${up.stderr()}`);
+    // A replica stopped behind the orchestrator's back holds its SIGTERM until the grace SIGKILL 3 s later, so the
+    // second Ctrl-C surely lands while the replicas are being stopped. (Without it the three can be gone within 20 ms,
+    // and a signal that reaches a process already exiting kills it, whatever it listens for: the test measured nothing.)
+    process.kill(pids[1], 'SIGSTOP');
     up.child.kill('SIGINT');
-    // The impatient second Ctrl-C lands while the replicas are being stopped.
+    // The impatient second Ctrl-C.
     await sleep(20);
+    assert.ok(stillRunning(up), `the orchestrator exited before the second Ctrl-C; stdout: ${up.stdout()}`);
     up.child.kill('SIGINT');
     const code = await exitWithin(up, 30_000);
     assert.equal(code, 0, `stderr: ${up.stderr()}`);
