@@ -213,7 +213,8 @@ export interface Ready<M, R> {
   /**
    * When set, the log is compacted: after this Ready's records are durable,
    * the snapshot replaces the previous one and `records` replace the whole
-   * log. Messages of this Ready wait for it like for the records.
+   * log. Messages of this Ready wait for an installed one like for the
+   * records; a compaction's they need not (`Checkpoint.compaction`).
    */
   readonly checkpoint: Checkpoint<R> | null;
 }
@@ -223,6 +224,17 @@ export interface Checkpoint<R> {
   /** The snapshot in bounded parts (JSON values, one storage frame each). */
   readonly snapshot: readonly unknown[];
   readonly records: readonly R[];
+  /**
+   * The snapshot summarizes this replica's own log (a compaction), not a
+   * peer's state (an install). A compaction's snapshot holds only what the
+   * log already holds, in order, so nothing this replica writes or sends
+   * after it rests on it: the log may go on growing while the snapshot is
+   * written (what it gains meanwhile is carried into the new log), and the
+   * Ready waits for its records only (etcd's snapshots are taken beside the
+   * log likewise). Absent: an install, which later writes and this Ready wait
+   * for, since what the replica does next rests on state its log never held.
+   */
+  readonly compaction?: true;
 }
 
 /**

@@ -364,7 +364,9 @@ export class Replica {
     const turn = this.opts.latency?.on === true ? turnNote(this.opts.latency, ready, steppedUs) : null;
     if (ready.earlyMessages.length > 0) this.opts.transport.flush?.();
     const checkpoint = ready.checkpoint;
-    const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 && checkpoint === null };
+    // An installed snapshot is what this Ready's messages rest on; a compaction's holds nothing the log lacks.
+    const waitsForCheckpoint = checkpoint !== null && checkpoint.compaction !== true;
+    const entry: Unreleased = { ready, view, durable: ready.persist.length === 0 && !waitsForCheckpoint };
     if (turn !== null) entry.turn = turn;
     this.unreleased.push(entry);
     const durable = (err: Error | null) => {
@@ -372,8 +374,12 @@ export class Replica {
       entry.durable = true;
       this.releaseDurable();
     };
+    const failOnError = (err: Error | null) => {
+      if (err !== null) this.fail(err);
+    };
     if (ready.persist.length > 0) {
-      // With a checkpoint behind it, the checkpoint's completion (which comes after, in order) is what releases the Ready.
+      // With an installed snapshot behind it, the checkpoint's completion (which comes after, in order) is what
+      // releases the Ready; a compaction goes on beside the log, and the records alone release it.
       // Lazy records first: what a replica learned chosen must reach the disk no later than what it did because of
       // it. A crash can leave any prefix of one write (a power loss tears it at a frame boundary), and a prefix with
       // the epoch record of an applied stop-sign but not the chosen record of that stop-sign restarts the replica in
@@ -383,16 +389,12 @@ export class Replica {
         this.opts.core?.bugs?.lazyAfterStrict
           ? [...ready.persist, ...ready.persistLazy]
           : [...ready.persistLazy, ...ready.persist],
-        checkpoint === null
-          ? durable
-          : (err) => {
-              if (err !== null) this.fail(err);
-            },
+        waitsForCheckpoint ? failOnError : durable,
       );
     } else if (ready.persistLazy.length > 0) {
       this.opts.storage.appendLazy(ready.persistLazy);
     }
-    if (checkpoint !== null) this.opts.storage.checkpoint(checkpoint, durable);
+    if (checkpoint !== null) this.opts.storage.checkpoint(checkpoint, waitsForCheckpoint ? durable : failOnError);
     if (entry.durable && this.unreleased[this.unreleasedHead] !== entry) this.answerAhead(ready);
     if (entry.durable) this.releaseDurable();
   }

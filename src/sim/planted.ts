@@ -132,7 +132,7 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
-      'it needs a snapshot install whose epoch record lands without the snapshot (a crash between the two writes) and then a learner asking that replica: seed 447 of 1-1500 at 3 replicas, none at 4 or 5; since registered client sessions, seed 9864 of 1-9864',
+      'it needs a snapshot install whose epoch record lands without the snapshot (a crash between the two writes) and then a learner asking that replica: seed 447 of 1-1500 at 3 replicas, none at 4 or 5; since registered client sessions, seed 9864 of 1-9864; since compactions stopped holding Readies, seed 12563 of 1-12563 (shapes drawn)',
   },
   {
     name: 'apply-duplicates',
@@ -264,7 +264,7 @@ export const PLANTS: readonly Plant[] = [
     bugs: { waitForDecidedForever: true },
     multiOnly: true,
     onlyByRecordedSeed:
-      'it needs the most decided acceptor of a phase 1 kept out for good (a damaged disk) before it sends the slots below its commit point: seed 1340 at 5 replicas with every disk fault on (found as default seed 52202 before registered sessions moved the schedules)',
+      'it needs the most decided acceptor of a phase 1 kept out for good (a damaged disk) before it sends the slots below its commit point: seed 1938 at 5 replicas with every disk fault on (1340 before compactions stopped holding Readies; found as default seed 52202 before registered sessions moved the schedules)',
   },
   {
     name: 'next-epoch-chosen-unmarked',
@@ -298,7 +298,7 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
-      'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas; with paused replicas, pauses.ts, none of 1-300 at 3)',
+      'it needs a stop-sign learned only by replicas that then lose their disks, while the voters left have heard of the next epoch: default seeds 33015 and 33101 of seeds-multi-3 showed it once membership seeds drew every disk fault (none of 1-300 at 3, 4 or 5 replicas; with paused replicas, pauses.ts, none of 1-300 at 3; recorded now as seed 1455, the first of 1-1455 since compactions stopped holding Readies)',
   },
   {
     name: 'ask-on-every-learn',
@@ -362,7 +362,7 @@ export const PLANTS: readonly Plant[] = [
     bugs: { reprepareWhileNew: true },
     multiOnly: true,
     onlyByRecordedSeed:
-      'it needs two replicas campaigning together after a heal, each reaching a majority, on a fast network: seeds 2399144 (4 replicas, delays 2-4 ms) and 2415804 (7 replicas) of the wide run on c8bb2c2, and 2360949 with membership changes on (which the runs of this plant leave off); none of the default seeds of npm test duels for the whole bound',
+      'it needs two replicas campaigning together after a heal, each reaching a majority, on a fast network: seeds 2399144 (4 replicas, delays 2-4 ms) and 2415804 (7 replicas, the one recorded since compactions stopped holding Readies moved 2399144 off the duel) of the wide run on c8bb2c2, and 2360949 with membership changes on (which the runs of this plant leave off); none of the default seeds of npm test duels for the whole bound',
   },
 ];
 

@@ -175,6 +175,10 @@ export class SimStorage implements DurableLog<unknown> {
   private marked: number;
   /** A mark is waiting for its time or being written. */
   private markPending = false;
+  /** When the last checkpoint completes: the next one starts after it (FileStorage writes one at a time). */
+  private lastCheckpointMs = 0;
+  /** Compactions under way, each with the records written since it began: they are carried into its new log. */
+  private readonly carries = new Set<unknown[]>();
 
   constructor(
     private readonly host: SimHost,
@@ -220,9 +224,12 @@ export class SimStorage implements DurableLog<unknown> {
     this.lastCompletionMs = endMs;
     const write: InFlightWrite = { kind: 'append', records: batch };
     this.inFlight.push(write);
+    // The compactions begun before this write carry it, if it lands in the old log before their swap.
+    const carriedBy = [...this.carries];
     this.host.at(endMs - this.host.nowMs(), () => {
       if (!this.life.alive) return;
       this.inFlight.splice(this.inFlight.indexOf(write), 1);
+      for (const carry of carriedBy) carry.push(...batch);
       if (this.hooks.ackBeforeFsync) this.disk.unsynced.push(...batch);
       else this.disk.durable.push(...batch);
       this.disk.lastAppended = this.hooks.ackBeforeFsync ? 0 : batch.length;
@@ -240,26 +247,39 @@ export class SimStorage implements DurableLog<unknown> {
   }
 
   /**
-   * A checkpoint takes one write's time and completes in order with the
-   * appends. It can be cut short at three points: before anything lands,
-   * with the new snapshot beside the old log, and after both.
+   * A checkpoint takes one write's time, after the writes made before it.
+   * An install completes in order with the appends: those made after it wait
+   * for it. A compaction does not hold them (FileStorage writes its snapshot
+   * beside the log while group commits go on): what they land in the old log
+   * before its swap is carried into the new one. It can be cut short at three
+   * points: before anything lands, with the new snapshot beside the old log,
+   * and after both.
    */
   checkpoint(c: Checkpoint<unknown>, done: (err: Error | null) => void): void {
     this.lazy = [];
     this.counts.fsyncs += 2;
     if (this.hooks.crashHere('write-started')) return;
-    const endMs = Math.max(this.lastCompletionMs, this.host.nowMs() + this.hooks.writeLatencyMs());
-    this.lastCompletionMs = endMs;
+    const endMs = Math.max(
+      this.lastCompletionMs,
+      this.lastCheckpointMs,
+      this.host.nowMs() + this.hooks.writeLatencyMs(),
+    );
+    this.lastCheckpointMs = endMs;
+    if (c.compaction !== true) this.lastCompletionMs = endMs;
+    const carry: unknown[] = [];
+    if (c.compaction === true) this.carries.add(carry);
     const write: InFlightWrite = { kind: 'checkpoint', checkpoint: c };
     this.inFlight.push(write);
     this.host.at(endMs - this.host.nowMs(), () => {
+      this.carries.delete(carry);
       if (!this.life.alive) return;
       this.inFlight.splice(this.inFlight.indexOf(write), 1);
+      const records = [...c.records, ...carry];
       this.disk.snapshot = [...c.snapshot];
-      this.hooks.onSnapshotDurable?.(c.snapshot, c.records);
+      this.hooks.onSnapshotDurable?.(c.snapshot, records);
       if (this.hooks.crashHere('snapshot-written')) return;
-      replaceLog(this.disk, c.records);
-      this.counts.records = c.records.length;
+      replaceLog(this.disk, records);
+      this.counts.records = records.length;
       this.scheduleMark();
       if (this.hooks.crashHere('write-durable')) return;
       this.life.run(() => done(null));

@@ -204,7 +204,22 @@ interface CheckpointOp {
   readonly kind: 'checkpoint';
   readonly snapshotFrames: readonly Buffer[];
   readonly recordFrames: readonly Buffer[];
+  /** Checkpoint.compaction: the log goes on growing while the snapshot is written. */
+  readonly compaction: boolean;
   readonly waiters: Waiter[];
+}
+
+/**
+ * A compaction whose snapshot is being written beside the log while group
+ * commits go on: every frame written meanwhile is carried into the new log,
+ * which replaces the old one once the snapshot is in place.
+ */
+interface Compaction {
+  readonly op: CheckpointOp;
+  readonly carry: Buffer[];
+  /** Resolves once the snapshot is durable and named (or the storage failed). */
+  readonly snapshotWritten: Promise<void>;
+  snapshotDone: boolean;
 }
 
 type Op = Batch | CheckpointOp;
@@ -236,6 +251,8 @@ export class FileStorage<R> {
   private marking: Promise<void> | null = null;
   /** A checkpoint is swapping the log file: the path and the open file differ for a moment. */
   private rewriting = false;
+  /** A compaction whose snapshot is being written while the log goes on growing; at most one at a time. */
+  private compacting: Compaction | null = null;
   /** Counts the checkpoints begun, so a check that a swap overtook is not taken for a lost file. */
   private rewrites = 0;
   /** Where the next write goes: the end of the valid log. */
@@ -345,6 +362,7 @@ export class FileStorage<R> {
         kind: 'checkpoint',
         snapshotFrames: c.snapshot.map(encodeFrame),
         recordFrames: c.records.map(encodeFrame),
+        compaction: c.compaction === true,
       };
     } catch (err) {
       return Promise.reject(err);
@@ -387,20 +405,30 @@ export class FileStorage<R> {
    */
   private async flushLoop(lazyToo: boolean): Promise<void> {
     let writeLazy = lazyToo;
-    while (this.failure === null && this.queue.length > 0) {
+    while (this.failure === null && (this.queue.length > 0 || this.compacting?.snapshotDone === true)) {
+      // A compaction whose snapshot is in place swaps the log before the next group commit.
+      if (this.compacting?.snapshotDone === true && !(await this.finishCompaction())) break;
       const op = this.queue[0];
+      if (op === undefined) continue;
       // A batch of lazy records alone, with nothing behind it, waits for a write to ride along with (or its timer).
       if (op.kind === 'batch' && op.waiters.length === 0 && !writeLazy && this.queue.length === 1) break;
       writeLazy = false;
       this.queue.shift();
       try {
-        if (op.kind === 'batch') await this.writeDurably(op.frames);
-        else {
-          this.rewriting = true;
-          this.rewrites++;
-          await this.rewrite(op).finally(() => {
-            this.rewriting = false;
-          });
+        if (op.kind === 'batch') {
+          await this.writeDurably(op.frames);
+          this.compacting?.carry.push(...op.frames);
+        } else {
+          // One checkpoint at a time: one still writing its snapshot is finished first.
+          if (this.compacting !== null && !(await this.finishCompaction())) {
+            for (const waiter of op.waiters) waiter.reject(must(this.failure, 'finishCompaction failed the storage'));
+            break;
+          }
+          if (op.compaction) {
+            this.startCompaction(op);
+            continue;
+          }
+          await this.swapLog(op, [], () => this.writeSnapshot(op));
         }
       } catch (err) {
         this.fail(err, op);
@@ -410,39 +438,102 @@ export class FileStorage<R> {
       this.scheduleMark();
     }
     this.flushing = false;
-    for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.compacting === null || this.failure !== null) for (const wake of this.idleWaiters.splice(0)) wake();
     if (this.failure === null && this.queue.length > 0) this.armLazyTimer();
   }
 
   /**
-   * A checkpoint, in an order where a crash at any point leaves a state the
-   * replica can recover from: the new snapshot is made durable and renamed
-   * into place (and the directory synced, so that rename cannot be lost while
-   * the next one survives), then the new log likewise. Between the two the
-   * new snapshot sits beside the old, complete log, and recovery drops the
-   * log entries the snapshot covers.
+   * Everything queued before the compaction is written (the loop took it in
+   * order), so the snapshot holds nothing the old log lacks; it is written
+   * beside the log while later group commits go on, and the loop swaps the
+   * log once it is in place.
    */
-  private async rewrite(op: CheckpointOp): Promise<void> {
+  private startCompaction(op: CheckpointOp): void {
+    const compaction: Compaction = {
+      op,
+      carry: [],
+      snapshotDone: false,
+      snapshotWritten: this.writeSnapshot(op).then(
+        () => {
+          compaction.snapshotDone = true;
+          this.startFlush(false);
+        },
+        (err: unknown) => {
+          if (this.compacting === compaction) this.compacting = null;
+          if (this.failure === null) this.fail(err, op);
+          for (const wake of this.idleWaiters.splice(0)) wake();
+        },
+      ),
+    };
+    this.compacting = compaction;
+  }
+
+  /** Waits for the compaction's snapshot, then swaps in the log it carried; false when the storage failed meanwhile. */
+  private async finishCompaction(): Promise<boolean> {
+    const compaction = must(this.compacting, 'a compaction is under way');
+    await compaction.snapshotWritten;
+    if (this.failure !== null) return false;
+    this.compacting = null;
+    try {
+      await this.swapLog(compaction.op, compaction.carry, async () => undefined);
+    } catch (err) {
+      this.fail(err, compaction.op);
+      return false;
+    }
+    for (const waiter of compaction.op.waiters) waiter.resolve();
+    this.scheduleMark();
+    return true;
+  }
+
+  /**
+   * A checkpoint's first half. A checkpoint goes in an order where a crash at
+   * any point leaves a state the replica can recover from: the new snapshot
+   * is made durable and renamed into place (and the directory synced, so that
+   * rename cannot be lost while the next one survives), then the new log
+   * likewise (swapLog). Between the two the new snapshot sits beside the old,
+   * complete log (with a compaction's, whatever was written meanwhile after
+   * it), and recovery drops the log entries the snapshot covers.
+   */
+  private async writeSnapshot(op: CheckpointOp): Promise<void> {
     const dir = dirOf(this.path);
-    // Zeros still being written go to the old file's handle, which is closed below.
-    await this.stopPreallocating();
     await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(op.snapshotFrames));
     await rename(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), join(dir, SNAPSHOT_FILE_NAME));
     await syncDir(dir);
-    // The new log goes on counting where the old one reached: its reach only grows, so the mark still holds.
-    const log = Buffer.concat([encodeFrame(logHeader(this.reach, this.owner)), ...op.recordFrames]);
-    await writeWholeFile(this.path + TEMP_SUFFIX, log);
-    await rename(this.path + TEMP_SUFFIX, this.path);
-    await syncDir(dir);
-    await this.file.close();
-    this.file = await must(this.reopen, 'checkpoint() queues a rewrite only when the log can be reopened')();
-    this.counts.fsyncs += 2;
-    this.counts.checkpoints++;
-    this.counts.bytes = log.length;
-    this.offset = log.length;
-    this.allocated = log.length;
-    this.counts.records = op.recordFrames.length;
-    this.reach += op.recordFrames.length;
+    this.counts.fsyncs++;
+  }
+
+  /**
+   * The new log: the checkpoint's records, then what was written since the
+   * compaction began (`carried`: the old log's frames after the snapshot's,
+   * in order), made durable and renamed over the old one. `before` runs
+   * first, with the log file still the old one (an install's snapshot).
+   */
+  private async swapLog(op: CheckpointOp, carried: readonly Buffer[], before: () => Promise<void>): Promise<void> {
+    this.rewriting = true;
+    this.rewrites++;
+    try {
+      const dir = dirOf(this.path);
+      // Zeros still being written go to the old file's handle, which is closed below.
+      await this.stopPreallocating();
+      await before();
+      // The new log goes on counting where the old one reached: its reach only grows, so the mark still holds.
+      const frames = [...op.recordFrames, ...carried];
+      const log = Buffer.concat([encodeFrame(logHeader(this.reach, this.owner)), ...frames]);
+      await writeWholeFile(this.path + TEMP_SUFFIX, log);
+      await rename(this.path + TEMP_SUFFIX, this.path);
+      await syncDir(dir);
+      await this.file.close();
+      this.file = await must(this.reopen, 'checkpoint() queues a rewrite only when the log can be reopened')();
+      this.counts.fsyncs++;
+      this.counts.checkpoints++;
+      this.counts.bytes = log.length;
+      this.offset = log.length;
+      this.allocated = log.length;
+      this.counts.records = frames.length;
+      this.reach += frames.length;
+    } finally {
+      this.rewriting = false;
+    }
   }
 
   /** One group commit: one write of every frame in the batch, then the wait for the disk. */
@@ -570,7 +661,8 @@ export class FileStorage<R> {
   private fail(err: unknown, failed: Op): void {
     const reason = err instanceof Error ? err.message : String(err);
     this.failure = new StorageFailedError(`cannot make records durable in ${this.path}: ${reason}`);
-    const waiters = [...failed.waiters, ...this.queue.flatMap((op) => op.waiters)];
+    const compacting = this.compacting !== null && this.compacting.op !== failed ? this.compacting.op.waiters : [];
+    const waiters = [...failed.waiters, ...compacting, ...this.queue.flatMap((op) => op.waiters)];
     this.queue = [];
     for (const waiter of waiters) waiter.reject(this.failure);
   }
@@ -584,8 +676,11 @@ export class FileStorage<R> {
     this.lazyTimer.unref();
   }
 
-  private idle(): Promise<void> {
-    return this.flushing ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  /** Resolves once no write is under way: no group commit, and no compaction writing its snapshot. */
+  private async idle(): Promise<void> {
+    // Each wake ends a pass of the loop or a compaction; a bounded number of them come before the queue drains.
+    while (this.flushing || (this.compacting !== null && this.failure === null))
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async shutDown(): Promise<void> {

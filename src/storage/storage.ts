@@ -47,10 +47,13 @@ export interface DurableLog<R> {
    */
   appendLazy(records: readonly R[]): void;
   /**
-   * Ordered with the appends: makes `snapshot` the snapshot and `records` the
-   * whole log, crash-safe at every point (a crash leaves the old state, the
-   * new one, or the new snapshot beside the old log, whose entries the
-   * snapshot covers); `done` is called once both are durable.
+   * After the appends made before it: makes `snapshot` the snapshot and
+   * `records` the whole log, crash-safe at every point (a crash leaves the
+   * old state, the new one, or the new snapshot beside the old log, whose
+   * entries the snapshot covers); `done` is called once both are durable.
+   * Appends made after an install wait for it; appends made after a
+   * compaction (`c.compaction`) do not, and whatever of them reaches the old
+   * log before the new one replaces it is carried into the new one.
    */
   checkpoint(c: Checkpoint<R>, done: (err: Error | null) => void): void;
   stats(): StorageStats;

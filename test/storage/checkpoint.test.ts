@@ -145,3 +145,56 @@ test('after a checkpoint the log on disk holds only the retained records', async
   assert.deepEqual(readFileSync(join(dir, 'wal.log')), logFile(retained, before.length));
   assert.equal(s.stats().bytes, logFile(retained, before.length).length);
 });
+
+/** A snapshot of `parts` parts of 256 KiB each: big enough that writing it takes many group commits' time. */
+function bigSnapshot(parts: number): unknown[] {
+  return Array.from({ length: parts }, (_, i) => ({ part: i, filler: 'x'.repeat(256 * 1024) }));
+}
+
+test('a compaction writes its snapshot beside the log: appends go on meanwhile and are carried into the new log', async () => {
+  const dir = tempDir();
+  const { before, retained } = history();
+  const snapshot = bigSnapshot(64);
+  const s = await openFileStorage<MultiRecord>({ dir });
+  await s.append(before);
+  let compacted = false;
+  const cp = s.checkpoint({ compaction: true, snapshot, records: retained }).then(() => {
+    compacted = true;
+  });
+  // Appends one after another while the 16 MiB snapshot is written; each is durable on its own, not after it.
+  const meanwhile: MultiRecord[] = [];
+  for (let round = 10; round < 10_000 && !compacted; round++) {
+    const record: MultiRecord = { t: 'round', round };
+    await s.append([record]);
+    if (!compacted) meanwhile.push(record);
+  }
+  await cp;
+  assert.ok(meanwhile.length > 0, 'no append was durable before the compaction ended: the log waited for its snapshot');
+  const after: MultiRecord = { t: 'round', round: 10_000 };
+  await s.append([after]);
+  await s.close();
+  const again = await openFileStorage<MultiRecord>({ dir });
+  // The new log: the retained records, what was written while the snapshot was, and what came after the swap.
+  const recovered = again.recovered.filter((r) => r.t !== 'round' || r.round < 10 || r.round >= 10_000);
+  assert.deepEqual(recovered, [...retained, after]);
+  const carried = again.recovered.filter((r) => r.t === 'round' && r.round >= 10 && r.round < 10_000);
+  assert.deepEqual(carried.slice(0, meanwhile.length), meanwhile);
+  assert.equal(again.recoveredSnapshot?.length, snapshot.length);
+  await again.close();
+});
+
+test('a compaction cut short with its snapshot in place: the old log, with what was written meanwhile, recovers', async () => {
+  const dir = tempDir();
+  const { before, snapshot, retained } = history();
+  const meanwhile: MultiRecord[] = [{ t: 'round', round: 2 }];
+  writeFileSync(join(dir, 'wal.log'), logFile([...before, ...meanwhile]));
+  writeFileSync(join(dir, 'snapshot'), frames(snapshot));
+  const s = await openFileStorage<MultiRecord>({ dir });
+  const fromOldLog = recoverMulti(s.recovered, s.recoveredSnapshot);
+  const fromNewLog = recoverMulti([...retained, ...meanwhile], snapshot);
+  await s.close();
+  assert.deepEqual([...fromOldLog.accepted], [...fromNewLog.accepted]);
+  assert.deepEqual([...fromOldLog.chosen], [...fromNewLog.chosen]);
+  assert.equal(fromOldLog.round, 2);
+  assert.deepEqual(fromOldLog.snapshot, fromNewLog.snapshot);
+});
