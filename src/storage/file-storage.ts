@@ -202,7 +202,9 @@ interface Batch {
 /** A checkpoint waiting its turn: everything queued before it is written first. */
 interface CheckpointOp {
   readonly kind: 'checkpoint';
-  readonly snapshotFrames: readonly Buffer[];
+  /** An install's snapshot, encoded when it was asked for; null for a compaction's, encoded part by part when it starts. */
+  readonly snapshotFrames: readonly Buffer[] | null;
+  readonly snapshot: readonly unknown[];
   readonly recordFrames: readonly Buffer[];
   /** Checkpoint.compaction: the log goes on growing while the snapshot is written. */
   readonly compaction: boolean;
@@ -360,7 +362,10 @@ export class FileStorage<R> {
     try {
       op = {
         kind: 'checkpoint',
-        snapshotFrames: c.snapshot.map(encodeFrame),
+        // A compaction's snapshot (megabytes for a large map) is encoded one part per turn of the event loop once it
+        // starts, so no turn holds the replica's messages for all of it.
+        snapshotFrames: c.compaction === true ? null : c.snapshot.map(encodeFrame),
+        snapshot: c.snapshot,
         recordFrames: c.records.map(encodeFrame),
         compaction: c.compaction === true,
       };
@@ -496,7 +501,8 @@ export class FileStorage<R> {
    */
   private async writeSnapshot(op: CheckpointOp): Promise<void> {
     const dir = dirOf(this.path);
-    await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(op.snapshotFrames));
+    const frames = op.snapshotFrames ?? (await encodeInTurns(op.snapshot));
+    await writeWholeFile(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), Buffer.concat(frames));
     await rename(join(dir, SNAPSHOT_FILE_NAME + TEMP_SUFFIX), join(dir, SNAPSHOT_FILE_NAME));
     await syncDir(dir);
     this.counts.fsyncs++;
@@ -707,6 +713,16 @@ export class FileStorage<R> {
     // A failure while writing the last lazy records is news to the caller; an earlier one was reported already.
     if (failedBefore === null && this.failure !== null) throw this.failure;
   }
+}
+
+/** Encodes the parts in order, yielding to the event loop after each: the parts are bounded, so each turn is short. */
+async function encodeInTurns(parts: readonly unknown[]): Promise<Buffer[]> {
+  const frames: Buffer[] = [];
+  for (const part of parts) {
+    frames.push(encodeFrame(part));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return frames;
 }
 
 /** Opens (creating if needed) the log in `dir`, recovering what it holds; see frame.ts for the policy. */
