@@ -322,6 +322,16 @@ export const PLANTS: readonly Plant[] = [
     },
   },
   {
+    name: 'install-as-compaction',
+    what: "a snapshot installed from a peer written like the replica's own compaction: its Ready released, and later writes landing, before it is durable",
+    bugs: { installAsCompaction: true },
+    multiOnly: true,
+    shownByTest: {
+      file: 'test/core/install-stop-sign.test.ts',
+      why: "its harm is seed 2026218's: a stop-sign only the installer learned, whose epoch record (the next step's) lands before the install's snapshot, then a crash while the epoch's other voters cannot vote; 0 of 3000 default seeds at 3 and at 5 replicas show it (3,667 and 7,145 installs), as none of 2026001-2028000 showed the plant apply-above-unwritten-snapshot",
+    },
+  },
+  {
     name: 'stall-at-stop-refused-before-winning',
     what: 'a new leader whose phase 1 found a stop-sign that apply refused while it campaigned, waiting there for a next epoch that never comes',
     bugs: { stallAtStopRefusedBeforeWinning: true },

@@ -66,3 +66,14 @@ test('planted apply-above-unwritten-snapshot: the installing Ready writes the ep
   assert.ok(install.checkpoint !== null);
   assert.deepEqual(epochsIn([...install.persistLazy, ...install.persist]), ['1 from #13']);
 });
+
+test('an installed snapshot is checkpointed as an install, which later writes wait for; planted install-as-compaction marks it a compaction', () => {
+  // The next step's epoch record lands behind the install only because storage orders writes after an install (a
+  // compaction's later writes do not wait: test/storage/checkpoint.test.ts); the mark is what tells storage which.
+  const install = installSnapshotThrough10(replicaMissingTheHead());
+  assert.ok(install.checkpoint !== null);
+  assert.equal(install.checkpoint.compaction, undefined);
+  const planted = installSnapshotThrough10(replicaMissingTheHead({ installAsCompaction: true }));
+  assert.ok(planted.checkpoint !== null);
+  assert.equal(planted.checkpoint.compaction, true);
+});

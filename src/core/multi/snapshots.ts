@@ -47,7 +47,7 @@ export class Snapshots {
     const { ctx } = this;
     if (this.toWrite === null) return null;
     const checkpoint = {
-      ...(this.installedUnwritten ? {} : { compaction: true as const }),
+      ...(this.installedUnwritten && !ctx.rules.installAsCompaction ? {} : { compaction: true as const }),
       snapshot: this.toWrite,
       records: retainedRecords({
         round,
