@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { plantNamed } from '../dist/src/sim/planted.js';
-import { NO_SHAPES } from '../dist/src/sim/swarm-shapes.js';
+import { recordedSeedOptions } from '../dist/src/sim/recorded-seeds.js';
 import { runSchedule } from '../dist/src/sim/world.js';
 
 const { values } = parseArgs({
@@ -17,27 +17,7 @@ const entry = JSON.parse(readFileSync(file, 'utf8')).seeds.find(
 );
 if (entry === undefined) throw new Error(`no recorded seed ${values.seed} for ${values.plant}`);
 const plant = plantNamed(entry.plant);
-const options = (seed) => ({
-  protocol: entry.protocol,
-  clusterSize: entry.clusterSize,
-  seed,
-  ...(entry.swarm
-    ? {
-        swarm: {
-          fixed: {
-            ...(entry.diskFaults !== undefined ? { diskFaults: entry.diskFaults } : {}),
-            ...(entry.shapes === 'drawn'
-              ? entry.pauses === 'off'
-                ? { shapes: { pausePer100Ms: 0 } }
-                : {}
-              : { shapes: NO_SHAPES }),
-          },
-        },
-      }
-    : {}),
-  ...(entry.membershipChanges !== undefined ? { membershipChanges: entry.membershipChanges } : {}),
-  ...(entry.recoverDamaged !== undefined ? { recoverDamaged: entry.recoverDamaged } : {}),
-});
+const options = (seed) => recordedSeedOptions(entry, seed);
 const from = Number(values.from ?? 1);
 const count = Number(values.seeds ?? 20000);
 for (let seed = from; seed < from + count; seed++) {

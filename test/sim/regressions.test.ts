@@ -8,65 +8,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Protocol } from '../../src/core/types.js';
 import { reproduction } from '../../src/sim/batch.js';
-import type { DiskFaultKind } from '../../src/sim/disk-faults.js';
 import { PLANTS, plantNamed } from '../../src/sim/planted.js';
-import { NO_SHAPES } from '../../src/sim/swarm-shapes.js';
-import { runSchedule, type SimOptions } from '../../src/sim/world.js';
+import { type RecordedSeed, recordedSeedOptions } from '../../src/sim/recorded-seeds.js';
+import { runSchedule } from '../../src/sim/world.js';
 import { repoRoot } from '../support/paths.js';
 
-interface Regression {
-  readonly protocol: Protocol;
-  readonly clusterSize: number;
-  readonly seed: number;
-  readonly swarm: boolean;
-  readonly membershipChanges?: boolean;
-  /** Storage faults fixed instead of drawn (a seed recorded before the swarm drew them keeps its schedule with none). */
-  readonly diskFaults?: readonly DiskFaultKind[];
-  /** `drawn`: the seed draws its shaped faults (swarm-shapes.ts); else it was recorded before them and runs with them off. */
-  readonly shapes?: 'drawn';
-  /** `off`: with shapes drawn, no replica is paused (a seed recorded before the simulator paused replicas keeps its schedule). */
-  readonly pauses?: 'off';
-  /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
-  readonly recoverDamaged?: boolean;
-  readonly plant: string;
-  readonly caught: string;
-  /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
-  readonly shows?: boolean;
-  readonly retired?: string;
-}
-
 const file = join(repoRoot(), 'test', 'sim', 'regressions.json');
-const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Regression[] };
-
-function options(r: Regression): SimOptions {
-  return {
-    protocol: r.protocol,
-    clusterSize: r.clusterSize,
-    seed: r.seed,
-    ...(r.swarm
-      ? {
-          swarm: {
-            fixed: {
-              ...(r.diskFaults !== undefined ? { diskFaults: r.diskFaults } : {}),
-              ...(r.shapes === 'drawn'
-                ? r.pauses === 'off'
-                  ? { shapes: { pausePer100Ms: 0 } }
-                  : {}
-                : { shapes: NO_SHAPES }),
-            },
-          },
-        }
-      : {}),
-    ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
-    ...(r.recoverDamaged !== undefined ? { recoverDamaged: r.recoverDamaged } : {}),
-  };
-}
+const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as { seeds: RecordedSeed[] };
 
 test('every seed that once failed passes now', () => {
   for (const r of seeds) {
-    const result = runSchedule(options(r));
+    const result = runSchedule(recordedSeedOptions(r));
     assert.ok(
       result.ok,
       `${reproduction(result)} (once: ${r.caught}) fails again: ${result.violation}\n${result.trace.join('\n')}`,
@@ -81,7 +34,7 @@ test('every recorded seed still shows the bug it was recorded for, with that bug
     const plant = plantNamed(r.plant);
     assert.ok(plant !== undefined, `seed ${r.seed}: no plant named ${r.plant}`);
     const result = runSchedule({
-      ...options(r),
+      ...recordedSeedOptions(r),
       ...(plant.bugs ? { bugs: plant.bugs } : {}),
       ...(plant.simBugs ? { simBugs: plant.simBugs } : {}),
     });
