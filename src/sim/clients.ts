@@ -116,16 +116,19 @@ export class SimClients<M extends PeerMessage> {
   private readonly acknowledged: { id: string; what: string }[] = [];
   /**
    * The clients' habits under swarm testing (early resubmits, late retries,
-   * reused identities), drawn from their own stream so that the classic
+   * session churn), drawn from their own stream so that the classic
    * schedules draw exactly what they drew before.
    */
   private readonly habits: Random | null;
+  /** Identity reuse, from a stream of its own: a seed draws the same early resubmits and late retries with it on or off. */
+  private readonly reuseRandom: Random | null;
 
   constructor(
     private readonly world: World<M>,
     private readonly random: Random,
   ) {
     this.habits = world.swarm === null ? null : new Random((world.opts.seed ^ 0xc11e7) >>> 0);
+    this.reuseRandom = world.swarm?.reuseIdentities === true ? new Random((world.opts.seed ^ 0x7e05e) >>> 0) : null;
   }
 
   /** Creates the clients, each waking a moment into the run. */
@@ -269,9 +272,9 @@ export class SimClients<M extends PeerMessage> {
     return this.world.swarm?.reuseIdentities === true && this.world.opts.protocol === 'multi';
   }
 
-  /** The habits, where `reusing()` holds. */
+  /** The reuse stream, where `reusing()` holds. */
   private reuseHabits(): Random {
-    return must(this.habits, 'identity reuse is drawn only under swarm testing, which makes the habits');
+    return must(this.reuseRandom, 'identity reuse is drawn only under swarm testing, which makes its stream');
   }
 
   /**

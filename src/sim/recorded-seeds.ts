@@ -21,6 +21,11 @@ export interface RecordedSeed {
   readonly shapes?: 'drawn';
   /** `off`: with shapes drawn, no replica is paused (a seed recorded before the simulator paused replicas keeps its schedule). */
   readonly pauses?: 'off';
+  /**
+   * `drawn`: the seed draws whether its clients reuse identities (swarm.ts, `drawReuse`); else it was recorded before
+   * default seeds drew it and runs with it off, its schedule unchanged.
+   */
+  readonly reuse?: 'drawn';
   /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
   readonly recoverDamaged?: boolean;
   readonly plant: string;
@@ -40,6 +45,7 @@ export function recordedSeedOptions(r: RecordedSeed, seed = r.seed): SimOptions 
       ? {
           swarm: {
             fixed: {
+              ...(r.reuse === 'drawn' ? {} : { reuseIdentities: false }),
               ...(r.diskFaults !== undefined ? { diskFaults: r.diskFaults } : {}),
               ...(r.shapes === 'drawn'
                 ? r.pauses === 'off'

@@ -49,10 +49,10 @@ export interface SwarmSettings {
   readonly sessionChurnRate: number;
   /**
    * Multi: clients reuse an identity for another command (with keys and
-   * values holding NUL and other odd bytes). Off in the default seeds: the
-   * core fix (issue 22, 3b/3c) and the simulator's twin checks pass seeds
-   * 1-300 at 3, 4 and 5 replicas with it on, but drawing it would move every
-   * recorded regression seed's schedule.
+   * values holding NUL and other odd bytes), as a client library that sends
+   * its own session and sequence numbers may (issue 22, 3b and 3c). Drawn
+   * from its own stream (`drawReuse`), and the clients' reuse draws from
+   * theirs, so a seed with it off runs the schedule it ran before it was drawn.
    */
   readonly reuseIdentities: boolean;
   /** Multi: an administrator changes the configuration during the fault phase. */
@@ -77,6 +77,17 @@ export interface SwarmChoice {
 }
 
 const SWARM_SALT = 0x53574152; // "SWAR"
+const REUSE_SALT = 0x52455553; // "REUS"
+/** The share of Multi seeds whose clients reuse identities for other commands. */
+const REUSE_SEED_SHARE = 0.35;
+
+/**
+ * Whether a Multi seed's clients reuse identities, from its own stream: drawn after every other setting existed, so
+ * adding it moved no draw of `drawSwarm`, `drawShapes` or `drawPauses`.
+ */
+export function drawReuse(seed: number, protocol: Protocol): boolean {
+  return protocol === 'multi' && new Random((seed ^ REUSE_SALT) >>> 0).chance(REUSE_SEED_SHARE);
+}
 const TICK_MS = 10;
 
 /**
@@ -154,7 +165,7 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     earlyResubmitRate: f.earlyResubmitRate ?? earlyResubmitRate,
     lateRetryRate: f.lateRetryRate ?? lateRetryRate,
     sessionChurnRate: protocol === 'multi' ? (f.sessionChurnRate ?? sessionChurnRate) : 0,
-    reuseIdentities: f.reuseIdentities ?? false,
+    reuseIdentities: protocol === 'multi' && (f.reuseIdentities ?? drawReuse(seed, protocol)),
     membershipChanges: membership,
     diskFaults: f.diskFaults ?? (diskOn ? diskKinds : []),
     shapes: drawShapes(seed, protocol, f.shapes, pauses),
