@@ -325,6 +325,11 @@ export interface PlantedBugs {
   readonly floorIgnoresSnapshotStream?: boolean;
   /** Multi: a leader preempted right after winning prepares again at once, so two leaders can preempt each other for ever (liveness). */
   readonly reprepareWhileNew?: boolean;
+  /**
+   * Multi: a replica that learns through snapshots waits on its own command after the snapshots passed the horizon of
+   * the commit point it was made at, re-sending it (each copy chosen and expired) until its deadline (liveness).
+   */
+  readonly waitOnExpiredOwnCommand?: boolean;
 }
 
 export interface CoreConfig {

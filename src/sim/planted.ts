@@ -374,6 +374,17 @@ export const PLANTS: readonly Plant[] = [
     onlyByRecordedSeed:
       'it needs two replicas campaigning together after a heal, each reaching a majority, on a fast network: seeds 2399144 (4 replicas, delays 2-4 ms) and 2415804 (7 replicas, the one recorded since compactions stopped holding Readies moved 2399144 off the duel) of the wide run on c8bb2c2, and 2360949 with membership changes on (which the runs of this plant leave off); none of the default seeds of npm test duels for the whole bound',
   },
+  {
+    name: 'wait-on-expired-own-command',
+    what: 'a replica that learns through snapshots waits on its own command after they passed its horizon, re-sending it (each copy chosen and expired) until its deadline',
+    bugs: { waitOnExpiredOwnCommand: true },
+    multiOnly: true,
+    membershipChanges: true,
+    shownByTest: {
+      file: 'test/core/session-horizon.test.ts',
+      why: 'it needs a horizon of a few slots, a replica that learns only through snapshots (a removed one) and a copy of its own command chosen past the horizon: seed 969 at 3 replicas with a horizon of 8 fixed (2 of seeds 1-1500 at 3 replicas with it); none of 16,000 default Multi seeds, whose quarter with small horizons draws 8 in one of four',
+    },
+  },
 ];
 
 /**

@@ -5,8 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { bootstrapMembership } from '../../src/core/membership.js';
+import { emptyMultiState } from '../../src/core/multi/durable.js';
+import type { MultiMessage } from '../../src/core/multi/messages.js';
+import { MultiPaxos } from '../../src/core/multi/replica.js';
 import { SessionTable } from '../../src/core/multi/sessions.js';
-import type { Command } from '../../src/core/types.js';
+import { must } from '../../src/core/must.js';
+import type { Command, PlantedBugs } from '../../src/core/types.js';
+import { type MultiReady, stepReady } from './drive.js';
 
 const set = (key: string, value: string): Command => ({ op: 'set', key, value });
 const id = (seq: number, session = 's') => ({ session, seq });
@@ -109,4 +115,87 @@ test('a table restored from entries decides exactly as the table it came from', 
     const probe = { identity: id(seq), command: set('x', String(seq)), base: seq, slot: 7 };
     assert.deepEqual(copy.admit({ ...probe }), source.admit({ ...probe }), `seq ${seq}`);
   }
+});
+
+/**
+ * A replica that learns only through snapshots (a removed replica, or one far behind) never applies the slots where
+ * copies of its own command land, so it hears no verdict for it: once a snapshot's slot is past the horizon of the
+ * commit point the command was made at, no copy will ever be applied, and the replica answers "expired" instead of
+ * re-sending it until its deadline, each copy chosen and expired (seed 969 at 3 replicas, horizon 8, snapshots every 2).
+ */
+function replicaWaitingOnItsOwnCommand(bugs: PlantedBugs = {}): MultiPaxos {
+  const core = new MultiPaxos(
+    { id: 2, clusterSize: 3, randomSeed: 1, sessionHorizonSlots: 4, bugs },
+    emptyMultiState(),
+  );
+  const request = { requestId: 'r1', command: set('x', '1'), identity: id(1, 'n2-1-own'), ownSession: true };
+  stepReady(core, { type: 'message', message: heartbeat(1) });
+  const ready = stepReady(core, { type: 'request', request });
+  assert.ok(
+    ready.messages.some((m) => m.type === 'forward' && m.to === 1),
+    'the command goes to the leader',
+  );
+  assert.deepEqual(ready.replies, []);
+  return core;
+}
+
+/** Node-1 leading at ballot 1.1, its commit point at `commitIndex`. */
+const heartbeat = (commitIndex: number): MultiMessage => ({
+  type: 'accept',
+  from: 1,
+  to: 2,
+  epoch: 0,
+  ballot: { round: 1, node: 1 },
+  entries: [],
+  commitIndex,
+});
+
+/** Forwards of the command over 200 ticks, node-1 heartbeating with its commit point past the snapshot. */
+function forwardsOver200Ticks(core: MultiPaxos): number {
+  let forwards = 0;
+  for (let i = 0; i < 200; i++) {
+    if (i % 5 === 0) stepReady(core, { type: 'message', message: heartbeat(11) });
+    forwards += stepReady(core, { type: 'tick' }).messages.filter((m) => m.type === 'forward').length;
+  }
+  return forwards;
+}
+
+/** Streams a snapshot through `slot` whose session table holds nothing (its one key came from another client). */
+function installEmptyTableThrough(core: MultiPaxos, slot: number): MultiReady {
+  const membership = bootstrapMembership([1, 2, 3]);
+  const header = { t: 'snapshot' as const, slot, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership };
+  const parts: MultiMessage[] = [
+    { type: 'snapshot', from: 1, to: 2, slot, index: 0, part: header },
+    { type: 'snapshot', from: 1, to: 2, slot, index: 1, part: { t: 'kv', entries: [['y', '2']] } },
+  ];
+  let ready: MultiReady | undefined;
+  for (const message of parts) ready = stepReady(core, { type: 'message', message });
+  return must(ready, 'two parts make two Readies');
+}
+
+test('a replica told by a snapshot past its horizon that its own command can no longer apply answers expired', () => {
+  const within = replicaWaitingOnItsOwnCommand();
+  assert.deepEqual(
+    installEmptyTableThrough(within, 4).replies,
+    [],
+    'within the horizon a copy may still apply: it waits',
+  );
+  const past = replicaWaitingOnItsOwnCommand();
+  const replies = installEmptyTableThrough(past, 10).replies;
+  assert.equal(replies.length, 1);
+  assert.deepEqual(
+    {
+      ok: replies[0]?.ok,
+      outcome: (replies[0] as { outcome?: string }).outcome,
+      code: (replies[0] as { code?: string }).code,
+    },
+    { ok: false, outcome: 'unknown', code: 'expired' },
+  );
+  assert.equal(forwardsOver200Ticks(past), 0, 'an answered command is never forwarded again');
+});
+
+test('planted wait-on-expired-own-command: the same replica keeps waiting on its command past the horizon', () => {
+  const core = replicaWaitingOnItsOwnCommand({ waitOnExpiredOwnCommand: true });
+  assert.deepEqual(installEmptyTableThrough(core, 10).replies, [], 'the plant leaves the client waiting');
+  assert.ok(forwardsOver200Ticks(core) > 0, 'and sends the command again, a copy that can only expire');
 });

@@ -120,6 +120,20 @@ export function appliedAnswer(
   }
 }
 
+/**
+ * A replica's own command that an installed snapshot (through `slot`) does not
+ * hold, with `slot` more than the horizon past the commit point it was made
+ * at: a copy chosen from now on is expired, one applied earlier may have been
+ * forgotten, so whether it took effect can no longer be told.
+ */
+export function expiredBySnapshot(slot: number, horizonSlots: number): Failure {
+  return {
+    outcome: 'unknown',
+    code: 'expired',
+    error: `a snapshot through slot ${slot}, more than ${horizonSlots} slots past the commit point the command was made at, holds no record of it: no copy will be applied from now on, and whether an earlier one was can no longer be told`,
+  };
+}
+
 /** A configuration change reached its slot for the first time: `took` says whether it named the epoch in force. */
 export function changeAnswer(
   slot: number,

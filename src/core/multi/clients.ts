@@ -25,6 +25,7 @@ import {
   deadlineFailure,
   decidedChangeAnswer,
   evicted,
+  expiredBySnapshot,
   type Failure,
   identityReused,
   isFailure,
@@ -270,9 +271,13 @@ export class Clients {
       }
       if (applied === undefined) {
         const { session } = p.value.identity;
+        if (!isSessionNumber(session)) {
+          this.answerOwnFromSessionTable(id, p, slot);
+          continue;
+        }
         const status = sessions.status(p.value.identity);
         p.mayHaveApplied ||= status.held && status.mayHaveApplied;
-        if (status.held || !isSessionNumber(session) || Number(session) > slot) continue;
+        if (status.held || Number(session) > slot) continue;
         this.pending.delete(id);
         p.mayHaveApplied = true;
         this.replyFailure(
@@ -292,6 +297,19 @@ export class Clients {
       if (c.op === 'config') this.answer(p, decidedChangeAnswer(c, applied.slot, m), null);
       else this.replySuccess(p, applied.slot, null);
     }
+  }
+
+  /**
+   * This replica's own command, which the installed table does not hold. It may still be applied while the snapshot's
+   * slot is within the horizon of the commit point the command was made at (own-sessions.ts); past it every copy chosen
+   * later is expired, so a replica that learns only through snapshots (a lagging or removed replica) would re-send it
+   * until its deadline, each copy chosen and expired (a horizon of 8 slots, seed 969 at 3 replicas, snapshots every 2).
+   */
+  private answerOwnFromSessionTable(id: string, p: PendingRequest, slot: number): void {
+    const horizon = this.cfg.sessionHorizonSlots;
+    if (this.ctx.rules.waitOnExpiredOwnCommand || slot - p.value.base <= horizon) return;
+    this.pending.delete(id);
+    this.replyFailure(p, expiredBySnapshot(slot, horizon));
   }
 
   private take(id: string): PendingRequest | undefined {

@@ -40,6 +40,8 @@ export interface Rules {
   readonly catchupPerAcceptBatch: boolean;
   /** A leader preempted right after winning prepares again at once, as one that led long does (breaks: two leaders duel; liveness). */
   readonly reprepareWhileNew: boolean;
+  /** A replica's own command that an installed snapshot no longer can hold waits on, re-sent until its deadline (breaks: liveness). */
+  readonly waitOnExpiredOwnCommand: boolean;
   /** A new leader fetching the slots below its floor gives up while a snapshot of them is still arriving (breaks: liveness on slow networks). */
   readonly floorIgnoresSnapshotStream: boolean;
   // Key-value machine and clients.
@@ -123,6 +125,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     askOnEveryLearn: b.askOnEveryLearn === true,
     catchupPerAcceptBatch: b.catchupPerAcceptBatch === true,
     reprepareWhileNew: b.reprepareWhileNew === true,
+    waitOnExpiredOwnCommand: b.waitOnExpiredOwnCommand === true,
     floorIgnoresSnapshotStream: b.floorIgnoresSnapshotStream === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
