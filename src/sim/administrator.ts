@@ -15,6 +15,9 @@ import type { PeerMessage } from '../node/replica.js';
 import { describeCommand, type SimNode, type World } from './events.js';
 import { ShapeDraws } from './swarm-shapes.js';
 
+/** The smallest session horizon under which the administrator reuses its last change's identity (swarm-shapes.ts). */
+const MIN_HORIZON_TO_REUSE = 1024;
+
 export class Administrator<M extends PeerMessage> {
   private readonly random: Random;
   private busy = false;
@@ -192,7 +195,10 @@ export class Administrator<M extends PeerMessage> {
         ? change
         : { ...change, fromEpoch: this.shapes.namedEpoch(change.fromEpoch) };
     const horizon = world.opts.sessionHorizonSlots ?? DEFAULTS.sessionHorizonSlots;
-    const remembered = (slot: number) => (replica.inspectCore().view().commitIndex ?? 0) - slot < horizon / 2;
+    // A reuse the table may have forgotten by the time the change is chosen is a new command (own-sessions.ts), not the
+    // refused stop-sign this shape is for: with a horizon of a few slots, which the cluster passes in a moment, none.
+    const remembered = (slot: number) =>
+      horizon >= MIN_HORIZON_TO_REUSE && (replica.inspectCore().view().commitIndex ?? 0) - slot < horizon / 2;
     const { identity, reused } = this.shapes?.changeIdentity({
       node: node.id,
       life: node.life,

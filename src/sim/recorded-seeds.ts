@@ -26,6 +26,11 @@ export interface RecordedSeed {
    * default seeds drew it and runs with it off, its schedule unchanged.
    */
   readonly reuse?: 'drawn';
+  /**
+   * `drawn`: the seed may draw a horizon of a few slots (swarm.ts, `drawSmallHorizon`); else it was recorded before
+   * default seeds drew them and keeps the horizon it drew then.
+   */
+  readonly smallHorizons?: 'drawn';
   /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
   readonly recoverDamaged?: boolean;
   readonly plant: string;
@@ -46,6 +51,7 @@ export function recordedSeedOptions(r: RecordedSeed, seed = r.seed): SimOptions 
           swarm: {
             fixed: {
               ...(r.reuse === 'drawn' ? {} : { reuseIdentities: false }),
+              ...(r.smallHorizons === 'drawn' ? {} : { smallHorizons: 'off' as const }),
               ...(r.diskFaults !== undefined ? { diskFaults: r.diskFaults } : {}),
               ...(r.shapes === 'drawn'
                 ? r.pauses === 'off'

@@ -67,6 +67,8 @@ export interface SwarmSettings {
 export type SwarmFixed = Omit<Partial<SwarmSettings>, 'profile' | 'shapes'> & {
   readonly profile?: Partial<FaultProfile>;
   readonly shapes?: Partial<SwarmShapes>;
+  /** `off`: the horizon is the one drawn before small horizons were (a seed recorded before them keeps its schedule). */
+  readonly smallHorizons?: 'off';
 };
 
 /** What the caller fixes; the rest is drawn. */
@@ -80,6 +82,22 @@ const SWARM_SALT = 0x53574152; // "SWAR"
 const REUSE_SALT = 0x52455553; // "REUS"
 /** The share of Multi seeds whose clients reuse identities for other commands. */
 const REUSE_SEED_SHARE = 0.35;
+
+const HORIZON_SALT = 0x484f525a; // "HORZ"
+/** The share of Multi seeds whose replicas forget their own commands within a few slots, and the horizons they draw. */
+const SMALL_HORIZON_SHARE = 0.25;
+const SMALL_HORIZONS = [8, 16, 32, 64] as const;
+
+/**
+ * A horizon of a few slots for a Multi seed's replicas' own sessions, or null, from its own stream: a schedule chooses
+ * some tens of slots, so only these make a replica forget its own commands, expire late copies and learn that from
+ * snapshots (own-sessions.ts). Drawn after the rest existed, so adding it moved no other draw.
+ */
+export function drawSmallHorizon(seed: number, protocol: Protocol): number | null {
+  if (protocol !== 'multi') return null;
+  const r = new Random((seed ^ HORIZON_SALT) >>> 0);
+  return r.chance(SMALL_HORIZON_SHARE) ? r.pick(SMALL_HORIZONS) : null;
+}
 
 /**
  * Whether a Multi seed's clients reuse identities, from its own stream: drawn after every other setting existed, so
@@ -124,7 +142,8 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
     midReadyCrashRate: on('mid-ready-crash') ? base.midReadyCrashRate : 0,
   };
   // Only a replica's own commands follow the horizon (clients that retry elsewhere register sessions), and only
-  // that replica sends them; small horizons answer more of them unknown (`--session-horizon 4` still runs).
+  // that replica sends them; small horizons answer more of them unknown. A quarter of Multi seeds replace this draw
+  // with a horizon of a few slots (`drawSmallHorizon`).
   const sessionHorizonSlots = r.pick([4096, 16_384, 65_536]);
   const snapshotEverySlots = r.chance(0.5) ? r.int(1, 8) : r.int(9, 64);
   // An election timeout shorter than a round trip on the slowest network would elect forever: it is at least that.
@@ -152,7 +171,10 @@ export function drawSwarm(seed: number, protocol: Protocol, clusterSize: number,
   const faults = f.faults ?? (pauses.on ? [...faultsOn, 'pause' as const] : faultsOn);
   return {
     clusterSize: f.clusterSize ?? (choice.drawClusterSize ? drawnSize : clusterSize),
-    sessionHorizonSlots: f.sessionHorizonSlots ?? sessionHorizonSlots,
+    sessionHorizonSlots:
+      f.sessionHorizonSlots ??
+      (f.smallHorizons === 'off' ? null : drawSmallHorizon(seed, protocol)) ??
+      sessionHorizonSlots,
     maxSessions: f.maxSessions ?? maxSessions,
     snapshotEverySlots: f.snapshotEverySlots ?? snapshotEverySlots,
     electionTimeoutTicks: election,
