@@ -330,6 +330,11 @@ export interface PlantedBugs {
    * the commit point it was made at, re-sending it (each copy chosen and expired) until its deadline (liveness).
    */
   readonly waitOnExpiredOwnCommand?: boolean;
+  /**
+   * Multi: after a snapshot install, a request waiting under an identity the installed table holds is answered ok
+   * without comparing its command with the one applied (issue 22, 3c: exactly-once).
+   */
+  readonly installedTableTrustsIdentity?: boolean;
 }
 
 export interface CoreConfig {

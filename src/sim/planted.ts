@@ -385,6 +385,12 @@ export const PLANTS: readonly Plant[] = [
       why: 'it needs a horizon of a few slots, a replica that learns only through snapshots (a removed one) and a copy of its own command chosen past the horizon: seed 969 at 3 replicas with a horizon of 8 fixed (2 of seeds 1-1500 at 3 replicas with it); none of 16,000 default Multi seeds, whose quarter with small horizons draws 8 in one of four',
     },
   },
+  {
+    name: 'installed-table-trusts-identity',
+    what: 'a request answered ok after a snapshot install because the installed session table knows its identity, though another command was applied under it',
+    bugs: { installedTableTrustsIdentity: true },
+    multiOnly: true,
+  },
 ];
 
 /**

@@ -42,6 +42,8 @@ export interface Rules {
   readonly reprepareWhileNew: boolean;
   /** A replica's own command that an installed snapshot no longer can hold waits on, re-sent until its deadline (breaks: liveness). */
   readonly waitOnExpiredOwnCommand: boolean;
+  /** A request waiting under an identity that an installed snapshot's table holds is answered ok whatever command it was (breaks: exactly-once). */
+  readonly installedTableTrustsIdentity: boolean;
   /** A new leader fetching the slots below its floor gives up while a snapshot of them is still arriving (breaks: liveness on slow networks). */
   readonly floorIgnoresSnapshotStream: boolean;
   // Key-value machine and clients.
@@ -126,6 +128,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     catchupPerAcceptBatch: b.catchupPerAcceptBatch === true,
     reprepareWhileNew: b.reprepareWhileNew === true,
     waitOnExpiredOwnCommand: b.waitOnExpiredOwnCommand === true,
+    installedTableTrustsIdentity: b.installedTableTrustsIdentity === true,
     floorIgnoresSnapshotStream: b.floorIgnoresSnapshotStream === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,
