@@ -335,6 +335,11 @@ export interface PlantedBugs {
    * without comparing its command with the one applied (issue 22, 3c: exactly-once).
    */
   readonly installedTableTrustsIdentity?: boolean;
+  /**
+   * Multi: the session table tells a retry from a reused identity by a 32-bit digest of the command's fields joined
+   * by NUL, which keys and values holding NUL make ambiguous (issue 22, 3b: exactly-once).
+   */
+  readonly digestCommands?: boolean;
 }
 
 export interface CoreConfig {

@@ -391,6 +391,12 @@ export const PLANTS: readonly Plant[] = [
     bugs: { installedTableTrustsIdentity: true },
     multiOnly: true,
   },
+  {
+    name: 'digest-commands',
+    what: 'a session table that tells a retry from a reused identity by a 32-bit digest of the fields joined by NUL, so another command under the identity passes as a retry',
+    bugs: { digestCommands: true },
+    multiOnly: true,
+  },
 ];
 
 /**

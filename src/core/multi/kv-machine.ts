@@ -18,7 +18,11 @@ export class KvMachine {
     o: { maxSessions: number; horizonSlots: number },
     private readonly rules: Rules,
   ) {
-    this.sessions = new SessionTable({ capacity: o.maxSessions, horizonSlots: o.horizonSlots });
+    this.sessions = new SessionTable({
+      capacity: o.maxSessions,
+      horizonSlots: o.horizonSlots,
+      digestCommands: rules.digestCommands,
+    });
   }
 
   /** Applies the command chosen at `slot` as the session table rules, and says what was decided. */

@@ -44,6 +44,8 @@ export interface Rules {
   readonly waitOnExpiredOwnCommand: boolean;
   /** A request waiting under an identity that an installed snapshot's table holds is answered ok whatever command it was (breaks: exactly-once). */
   readonly installedTableTrustsIdentity: boolean;
+  /** The session table compares commands under one identity by a 32-bit digest of a joined encoding (breaks: exactly-once). */
+  readonly digestCommands: boolean;
   /** A new leader fetching the slots below its floor gives up while a snapshot of them is still arriving (breaks: liveness on slow networks). */
   readonly floorIgnoresSnapshotStream: boolean;
   // Key-value machine and clients.
@@ -129,6 +131,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     reprepareWhileNew: b.reprepareWhileNew === true,
     waitOnExpiredOwnCommand: b.waitOnExpiredOwnCommand === true,
     installedTableTrustsIdentity: b.installedTableTrustsIdentity === true,
+    digestCommands: b.digestCommands === true,
     floorIgnoresSnapshotStream: b.floorIgnoresSnapshotStream === true,
     resendChosenSlots: b.resendChosenSlots === true,
     sharedRelayTurn: b.sharedRelayTurn === true,

@@ -84,16 +84,24 @@ export class SessionTable {
   private readonly sessions = new Map<string, Session>();
   private readonly own: OwnSessions;
 
-  constructor(o: { capacity: number; horizonSlots: number; seqWindow?: number }) {
+  constructor(o: {
+    capacity: number;
+    horizonSlots: number;
+    seqWindow?: number;
+    /** A planted bug only (`digestCommands`): commands under one identity compared by a 32-bit digest of a joined encoding. */
+    digestCommands?: boolean;
+  }) {
     if (!Number.isInteger(o.capacity) || o.capacity < 1)
       throw new Error(`the session table must hold at least one session, got ${o.capacity}`);
     this.capacity = o.capacity;
     this.seqWindow = o.seqWindow ?? SEQ_WINDOW;
     this.own = new OwnSessions(o.horizonSlots);
+    this.digestCommands = o.digestCommands === true;
   }
 
   private readonly capacity: number;
   private readonly seqWindow: number;
+  private readonly digestCommands: boolean;
 
   /** Decides what to do with the command chosen at `slot`, and records it when it is applied. */
   admit(o: { identity: CommandIdentity; command: Command; base: number; slot: number }): SessionVerdict {
@@ -106,7 +114,7 @@ export class SessionTable {
     const known = s.applied.get(o.identity.seq);
     const command = commandText(o.command);
     if (known !== undefined) {
-      return known.command === command
+      return this.sameText(known.command, command)
         ? { kind: 'duplicate', slot: known.slot }
         : { kind: 'identity-reused', slot: known.slot };
     }
@@ -114,6 +122,11 @@ export class SessionTable {
     s.applied.set(o.identity.seq, { slot: o.slot, command });
     if (s.applied.size > this.seqWindow) this.forgetOldest(s);
     return { kind: 'apply' };
+  }
+
+  /** Whether two commands as `commandText` writes them are one command: the texts compared whole, unless the plant digests them. */
+  private sameText(a: string, b: string): boolean {
+    return this.digestCommands ? joinedDigest(a) === joinedDigest(b) : a === b;
   }
 
   /**
@@ -232,6 +245,17 @@ export function commandText(c: Command): string {
     case 'register':
       return JSON.stringify(['register']);
   }
+}
+
+/**
+ * The planted bug's fingerprint (issue 22, 3b): FNV-1a over the command's fields joined by NUL, 32 bits. A key that
+ * holds a NUL swallows the head of the value, so two different commands can join to the same bytes.
+ */
+function joinedDigest(text: string): number {
+  const joined = (JSON.parse(text) as unknown[]).map(String).join('\u0000');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < joined.length; i++) h = Math.imul(h ^ joined.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** Whether two commands are the same command: compared whole, never by a digest. */
