@@ -23,16 +23,20 @@ export type OwnVerdict =
   | { readonly kind: 'expired' }
   | { readonly kind: 'identity-reused'; readonly slot: number };
 
-interface Applied {
-  readonly slot: number;
-  readonly command: string;
-}
-
 export class OwnSessions {
-  private readonly sessions = new Map<string, Map<number, Applied>>();
-  /** Applied commands in slot order, for eviction: slots only grow, so a queue with a head index is enough. */
-  private order: { session: string; seq: number; slot: number }[] = [];
+  /**
+   * Each remembered command by session and number, as the very object the queue holds: a remembered command is one
+   * immutable `SessionEntry`, so a snapshot lists the queue as it is instead of building an object per command.
+   */
+  private readonly sessions = new Map<string, Map<number, SessionEntry>>();
+  /** Remembered commands in slot order, for eviction: slots only grow, so a queue with a head index is enough. */
+  private order: SessionEntry[] = [];
   private head = 0;
+  /**
+   * A restore named an identity the table already held (no snapshot taken here does): the queue then holds it twice
+   * and no longer says alone what is remembered, so `entries` reads each through the table, as it always did.
+   */
+  private twice = false;
 
   constructor(private readonly horizonSlots: number) {
     if (!Number.isInteger(horizonSlots) || horizonSlots < 1)
@@ -54,18 +58,20 @@ export class OwnSessions {
     return { kind: 'apply' };
   }
 
-  appliedAt(identity: CommandIdentity): Applied | undefined {
-    return this.sessions.get(identity.session)?.get(identity.seq);
+  /** Where the command was applied and what it was: a new object of just those two, as before the table kept entries whole. */
+  appliedAt(identity: CommandIdentity): { readonly slot: number; readonly command: string } | undefined {
+    const e = this.sessions.get(identity.session)?.get(identity.seq);
+    return e === undefined ? undefined : { slot: e.slot, command: e.command };
   }
 
   /** The remembered commands, oldest application first. */
   entries(): SessionEntry[] {
+    if (!this.twice) return this.order.slice(this.head);
     const out: SessionEntry[] = [];
     for (let i = this.head; i < this.order.length; i++) {
       const e = must(this.order[i], 'an index below the length is in the queue');
       const applied = this.sessions.get(e.session)?.get(e.seq);
-      if (applied !== undefined)
-        out.push({ session: e.session, seq: e.seq, slot: applied.slot, command: applied.command });
+      if (applied !== undefined) out.push(applied);
     }
     return out;
   }
@@ -74,6 +80,7 @@ export class OwnSessions {
     this.sessions.clear();
     this.order = [];
     this.head = 0;
+    this.twice = false;
   }
 
   /** Adds a snapshot's entry (given oldest first, as `entries` returns them). */
@@ -86,10 +93,13 @@ export class OwnSessions {
   }
 
   private remember(id: CommandIdentity, slot: number, command: string): void {
-    const table = this.sessions.get(id.session) ?? new Map<number, Applied>();
+    const table = this.sessions.get(id.session) ?? new Map<number, SessionEntry>();
     this.sessions.set(id.session, table);
-    table.set(id.seq, { slot, command });
-    this.order.push({ session: id.session, seq: id.seq, slot });
+    if (table.has(id.seq)) this.twice = true;
+    // A fresh object in the order a snapshot writes its fields: a restored entry may carry other fields or another order.
+    const entry: SessionEntry = { session: id.session, seq: id.seq, slot, command };
+    table.set(id.seq, entry);
+    this.order.push(entry);
   }
 
   private evictBefore(slot: number): void {
