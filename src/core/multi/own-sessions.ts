@@ -85,6 +85,8 @@ export class OwnSessions {
 
   /** Adds a snapshot's entry (given oldest first, as `entries` returns them). */
   restore(e: SessionEntry): void {
+    // Only a restore can name a held identity again: `admit` remembers a command only after finding it unknown.
+    if (this.sessions.get(e.session)?.has(e.seq) === true) this.twice = true;
     this.remember(e, e.slot, e.command);
   }
 
@@ -95,7 +97,6 @@ export class OwnSessions {
   private remember(id: CommandIdentity, slot: number, command: string): void {
     const table = this.sessions.get(id.session) ?? new Map<number, SessionEntry>();
     this.sessions.set(id.session, table);
-    if (table.has(id.seq)) this.twice = true;
     // A fresh object in the order a snapshot writes its fields: a restored entry may carry other fields or another order.
     const entry: SessionEntry = { session: id.session, seq: id.seq, slot, command };
     table.set(id.seq, entry);
