@@ -123,12 +123,12 @@ test('a table restored from entries decides exactly as the table it came from', 
  * commit point the command was made at, no copy will ever be applied, and the replica answers "expired" instead of
  * re-sending it until its deadline, each copy chosen and expired (seed 969 at 3 replicas, horizon 8, snapshots every 2).
  */
-function replicaWaitingOnItsOwnCommand(bugs: PlantedBugs = {}): MultiPaxos {
+function replicaWaitingOnItsOwnCommand(bugs: PlantedBugs = {}, command: Command = set('x', '1')): MultiPaxos {
   const core = new MultiPaxos(
     { id: 2, clusterSize: 3, randomSeed: 1, sessionHorizonSlots: 4, bugs },
     emptyMultiState(),
   );
-  const request = { requestId: 'r1', command: set('x', '1'), identity: id(1, 'n2-1-own'), ownSession: true };
+  const request = { requestId: 'r1', command, identity: id(1, 'n2-1-own'), ownSession: true };
   stepReady(core, { type: 'message', message: heartbeat(1) });
   const ready = stepReady(core, { type: 'request', request });
   assert.ok(
@@ -198,4 +198,16 @@ test('planted wait-on-expired-own-command: the same replica keeps waiting on its
   const core = replicaWaitingOnItsOwnCommand({ waitOnExpiredOwnCommand: true });
   assert.deepEqual(installEmptyTableThrough(core, 10).replies, [], 'the plant leaves the client waiting');
   assert.ok(forwardsOver200Ticks(core) > 0, 'and sends the command again, a copy that can only expire');
+});
+
+test("a registration, numbered in the replica's own session, expires the same way (seed 85 at 7 replicas, horizon 8)", () => {
+  const within = replicaWaitingOnItsOwnCommand({}, { op: 'register' });
+  assert.deepEqual(installEmptyTableThrough(within, 4).replies, []);
+  const past = replicaWaitingOnItsOwnCommand({}, { op: 'register' });
+  const replies = installEmptyTableThrough(past, 10).replies;
+  assert.deepEqual(
+    replies.map((r) => [r.ok, (r as { code?: string }).code]),
+    [[false, 'expired']],
+  );
+  assert.equal(forwardsOver200Ticks(past), 0);
 });

@@ -264,9 +264,13 @@ export class Clients {
       const applied = sessions.appliedAt(p.value.identity);
       if (p.value.command.op === 'register') {
         // The table keeps a registration under the identity that asked for it; the session is numbered by its slot.
-        if (applied === undefined || applied.command !== commandText(p.value.command)) continue;
-        this.pending.delete(id);
-        this.replySuccess(p, applied.slot, null, String(applied.slot));
+        if (applied !== undefined && applied.command === commandText(p.value.command)) {
+          this.pending.delete(id);
+          this.replySuccess(p, applied.slot, null, String(applied.slot));
+        } else if (applied === undefined && !isSessionNumber(p.value.identity.session)) {
+          // A registration is numbered in this replica's own session: past the horizon it expires like any command.
+          this.answerOwnFromSessionTable(id, p, slot);
+        }
         continue;
       }
       if (applied === undefined) {
