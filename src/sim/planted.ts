@@ -382,7 +382,7 @@ export const PLANTS: readonly Plant[] = [
     membershipChanges: true,
     shownByTest: {
       file: 'test/core/session-horizon.test.ts',
-      why: 'it needs a horizon of a few slots, a replica that learns only through snapshots (a removed one) and a copy of its own command chosen past the horizon: seed 969 at 3 replicas with a horizon of 8 fixed (2 of seeds 1-1500 at 3 replicas with it); none of 16,000 default Multi seeds, whose quarter with small horizons draws 8 in one of four',
+      why: 'it needs a horizon of a few slots, a replica that learns only through snapshots (a removed one) and a copy of its own command chosen past the horizon: seed 969 at 3 replicas with a horizon of 8 fixed (2 of seeds 1-1500 at 3 replicas with it); none of 16,000 default Multi seeds while small horizons still drew 8 in one of four, and the draws start at 16 now (under 8 every command of a lagging replica expires by design)',
     },
   },
   {

@@ -10,8 +10,10 @@ import type { SessionEntry, SessionHead } from '../../src/core/multi/sessions.js
 import {
   joinSnapshotParts,
   type MultiSnapshot,
+  PART_ENTRY_CHARS,
   SNAPSHOT_PART_CHARS,
   SNAPSHOT_PART_ENTRIES,
+  type SnapshotPart,
   snapshotParts,
 } from '../../src/core/multi/snapshot-parts.js';
 
@@ -34,25 +36,25 @@ function referenceCut<T>(items: readonly T[], sizeOf: (item: T) => number): T[][
   return out;
 }
 
-function referenceParts(s: MultiSnapshot): unknown[] {
-  const body = [
-    ...referenceCut(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv', entries })),
-    ...referenceCut(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions', entries })),
-    ...referenceCut(s.applied, (e) => e.session.length + e.command.length + 48).map((entries) => ({
-      t: 'applied',
-      entries,
-    })),
+/** The parts a plain greedy cut of each list makes, after the head `snapshotParts` writes (its fields are checked apart). */
+function referenceParts(s: MultiSnapshot, head: unknown): unknown[] {
+  return [
+    head,
+    ...referenceCut(s.kv, PART_ENTRY_CHARS.kv).map((entries) => ({ t: 'kv', entries })),
+    ...referenceCut(s.sessions, PART_ENTRY_CHARS.sessions).map((entries) => ({ t: 'sessions', entries })),
+    ...referenceCut(s.applied, PART_ENTRY_CHARS.applied).map((entries) => ({ t: 'applied', entries })),
   ];
-  const head = {
-    t: 'snapshot',
-    slot: s.slot,
-    parts: body.length + 1,
-    kvCount: s.kv.length,
-    sessionCount: s.sessions.length,
-    appliedCount: s.applied.length,
-    membership: s.membership,
-  };
-  return [head, ...body];
+}
+
+/** The head counts every part, itself included, and each list's entries. */
+function assertHead(parts: readonly SnapshotPart[], s: MultiSnapshot, what: string): void {
+  const head = parts[0];
+  assert.ok(head !== undefined && head.t === 'snapshot', what);
+  assert.deepEqual(
+    [head.parts, head.kvCount, head.sessionCount, head.appliedCount, head.slot],
+    [parts.length, s.kv.length, s.sessions.length, s.applied.length, s.slot],
+    what,
+  );
 }
 
 /** A snapshot whose lists cross both limits: many small entries, and runs of large ones that fill a part early. */
@@ -87,7 +89,8 @@ test('a snapshot is cut into the same parts as a plain greedy cut, at both limit
   for (const shape of shapes) {
     const s = snapshotOf(shape);
     const parts = snapshotParts(s);
-    assert.equal(JSON.stringify(parts), JSON.stringify(referenceParts(s)), JSON.stringify(shape));
+    assertHead(parts, s, JSON.stringify(shape));
+    assert.equal(JSON.stringify(parts), JSON.stringify(referenceParts(s, parts[0])), JSON.stringify(shape));
     assert.equal(JSON.stringify(joinSnapshotParts(parts)), JSON.stringify(s), JSON.stringify(shape));
   }
 });
@@ -107,7 +110,8 @@ test('a part filled to exactly its budget holds the entry that fills it; one cha
     ];
     const s: MultiSnapshot = { slot: 2, kv, sessions: [], applied, membership: bootstrapMembership([1]) };
     const parts = snapshotParts(s);
-    assert.equal(JSON.stringify(parts), JSON.stringify(referenceParts(s)), `over ${over}`);
+    assertHead(parts, s, `over ${over}`);
+    assert.equal(JSON.stringify(parts), JSON.stringify(referenceParts(s, parts[0])), `over ${over}`);
     // Exactly full: [a b] [c] and [1 2]; one over: [a] [b c] and [1] [2].
     assert.equal(parts.length, over === 0 ? 4 : 5, `over ${over}`);
   }

@@ -47,15 +47,19 @@ export const SNAPSHOT_PART_CHARS = 512 * 1024;
 /** And holds at most this many entries, so a map of tiny values still makes parts that decode fast. */
 export const SNAPSHOT_PART_ENTRIES = 4096;
 
+/** What one entry of each list counts against a part's character budget: its strings and a margin for the encoding. */
+export const PART_ENTRY_CHARS = {
+  kv: (e: readonly [string, string]) => e[0].length + e[1].length + 8,
+  sessions: (e: SessionHead) => e.session.length + 48,
+  applied: (e: SessionEntry) => e.session.length + e.command.length + 48,
+} as const;
+
 /** Splits a snapshot into its head and bounded parts. */
 export function snapshotParts(s: MultiSnapshot): SnapshotPart[] {
   const body: SnapshotPart[] = [
-    ...chunk(s.kv, (e) => e[0].length + e[1].length + 8).map((entries) => ({ t: 'kv' as const, entries })),
-    ...chunk(s.sessions, (e) => e.session.length + 48).map((entries) => ({ t: 'sessions' as const, entries })),
-    ...chunk(s.applied, (e) => e.session.length + e.command.length + 48).map((entries) => ({
-      t: 'applied' as const,
-      entries,
-    })),
+    ...chunk(s.kv, PART_ENTRY_CHARS.kv).map((entries) => ({ t: 'kv' as const, entries })),
+    ...chunk(s.sessions, PART_ENTRY_CHARS.sessions).map((entries) => ({ t: 'sessions' as const, entries })),
+    ...chunk(s.applied, PART_ENTRY_CHARS.applied).map((entries) => ({ t: 'applied' as const, entries })),
   ];
   const head: SnapshotHead = {
     t: 'snapshot',
