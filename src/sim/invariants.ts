@@ -66,6 +66,18 @@ export function slotOf(instance: string): number {
   return Number.parseInt(instance, 10);
 }
 
+/** The epoch a Multi instance belongs to (`slot@epoch`, or epoch 0). */
+function epochOfInstance(instance: string): number {
+  const at = instance.indexOf('@');
+  return at < 0 ? 0 : Number.parseInt(instance.slice(at + 1), 10);
+}
+
+/** What the commit-point check reads of a message: its type, and the epoch a Multi leader's message carries. */
+interface LeaderNotice {
+  readonly type: string;
+  readonly epoch?: number;
+}
+
 export class InvariantChecker<M> {
   /** Chosen value per instance, learned anywhere: agreement and stability. */
   readonly chosen = new Map<string, string>();
@@ -84,6 +96,13 @@ export class InvariantChecker<M> {
   /** Instances chosen by definition: a majority durably accepted one value at one ballot (the lowest such ballot). */
   readonly chosenByDefinition = new Map<string, ValueAt>();
   private readonly commitChecked = new Map<NodeId, number>();
+  /** Multi: the ballots that proposed at each instance, with their values (`ballot|instance` keys of `valueOfBallot`, by instance). */
+  private readonly proposalsAt = new Map<string, Map<string, string>>();
+  /**
+   * Multi: per ballot (`ballot@epoch`), the lowest slot where a value it proposed lost to another one chosen there. Its
+   * leader's commit point may never pass it: a commit point vouches for every vote of its ballot below it.
+   */
+  private readonly lostSlotOf = new Map<string, number>();
   /**
    * Multi: every configuration, by epoch, as reported by the first replica
    * that entered it (the others must agree); epoch 0 is the first one. Two
@@ -268,6 +287,44 @@ export class InvariantChecker<M> {
     }
     const commit = this.adapter.commitPointIn(m);
     if (commit !== null) this.checkCommitPoint(node, commit.commitIndex);
+    if (commit !== null && this.multi) this.checkCommitPointOfBallot(node, m as unknown as LeaderNotice, commit);
+  }
+
+  /** Multi: `ballot` proposed `valueId` at `instance`; if another value is chosen there already, that proposal lost. */
+  private noteProposal(ballot: Ballot, instance: string, valueId: string): void {
+    const b = bs(ballot);
+    const proposals = this.proposalsAt.get(instance) ?? new Map<string, string>();
+    this.proposalsAt.set(instance, proposals);
+    proposals.set(b, valueId);
+    const chosen = this.chosenByDefinition.get(instance);
+    if (chosen !== undefined && chosen.valueId !== valueId) this.noteLost(b, instance);
+  }
+
+  private noteLost(ballot: string, instance: string): void {
+    const key = `${ballot}@${epochOfInstance(instance)}`;
+    const slot = slotOf(instance);
+    this.lostSlotOf.set(key, Math.min(slot, this.lostSlotOf.get(key) ?? slot));
+  }
+
+  /**
+   * Multi: a leader's commit point, on any path (heartbeat, accept, commit notice), says that every vote of its
+   * ballot below it is chosen: a follower takes its own vote at that ballot as the chosen value. So it must never
+   * pass a slot where a value of its ballot lost (issue 22, item 1: the stale leader that learned such a slot by
+   * catch-up). Checked when the claim is sent, not when a follower acts on it: no follower has to be there to be misled.
+   */
+  private checkCommitPointOfBallot(
+    node: NodeId,
+    m: LeaderNotice,
+    commit: { ballot: Ballot; commitIndex: number },
+  ): void {
+    if ((m.type !== 'accept' && m.type !== 'commit') || commit.ballot.node !== node || m.epoch === undefined) return;
+    const b = bs(commit.ballot);
+    const lost = this.lostSlotOf.get(`${b}@${m.epoch}`);
+    if (lost === undefined || lost >= commit.commitIndex) return;
+    const instance = this.inst(lost, m.epoch);
+    this.fail(
+      `commit point: ${nodeName(node)} at ${b} vouches for every vote of its ballot below #${commit.commitIndex}, but its ${this.valueOfBallot.get(`${b}|${instance}`)} at #${instance} lost to ${this.chosenByDefinition.get(instance)?.valueId}`,
+    );
   }
 
   /**
@@ -365,6 +422,9 @@ export class InvariantChecker<M> {
     }
     if (known === undefined || compareBallots(ballot, known.ballot) < 0)
       this.chosenByDefinition.set(instance, { ballot, valueId });
+    if (known === undefined && this.multi)
+      for (const [b, proposed] of this.proposalsAt.get(instance) ?? [])
+        if (proposed !== valueId) this.noteLost(b, instance);
   }
 
   /** Persist before send: a promise leaves only once the promise is on the acceptor's disk. */
@@ -438,8 +498,10 @@ export class InvariantChecker<M> {
     for (const e of entries) {
       const key = `${bs(ballot)}|${e.instance}`;
       const prior = this.valueOfBallot.get(key);
-      if (prior === undefined) this.valueOfBallot.set(key, e.valueId);
-      else if (prior !== e.valueId)
+      if (prior === undefined) {
+        this.valueOfBallot.set(key, e.valueId);
+        if (this.multi) this.noteProposal(ballot, e.instance, e.valueId);
+      } else if (prior !== e.valueId)
         this.fail(
           `one value per ballot: ${name(node)} proposed ${e.valueId} at ballot ${bs(ballot)} for ${e.instance}, which already carried ${prior}`,
         );
