@@ -321,14 +321,6 @@ export const PLANTS: readonly Plant[] = [
     },
   },
   {
-    name: 'epoch-record-ahead-of-install',
-    what: "a replica that enters a later epoch from a snapshot it installs and writes that epoch's record ahead of the snapshot, so a crash between the two writes leaves it in an epoch it cannot show the way into",
-    bugs: { epochRecordAheadOfInstall: true },
-    multiOnly: true,
-    onlyByRecordedSeed:
-      'it needs a stop-sign that one replica alone holds, durably, in a snapshot, another replica installing that snapshot and crashing between its epoch record and the checkpoint, and then the holder losing its disk while enough voters are recovering that no phase 1 of the old epoch can choose the stop-sign again: seed 3031588 of the wide run (6 replicas, two disks lost), the only one of Multi seeds 3000001-3070000',
-  },
-  {
     name: 'install-as-compaction',
     what: "a snapshot installed from a peer written like the replica's own compaction: its Ready released, and later writes landing, before it is durable",
     bugs: { installAsCompaction: true },
