@@ -299,6 +299,8 @@ export interface PlantedBugs {
   readonly waitBehindForever?: boolean;
   /** Multi: a stop-sign above an installed snapshot is applied in the Ready that installs it, so its epoch record can reach the disk without the snapshot (liveness). */
   readonly applyAboveUnwrittenSnapshot?: boolean;
+  /** Multi: a replica that enters a later epoch from a snapshot it installs writes that epoch's record in the installing Ready, ahead of the snapshot's checkpoint (liveness). */
+  readonly epochRecordAheadOfInstall?: boolean;
   /** Multi: a snapshot installed from a peer is checkpointed like a compaction: its Ready released, and later writes landing, before it is durable. */
   readonly installAsCompaction?: boolean;
   /** Multi: every catch-up reply that leaves a replica behind is answered with a new request, progress or not (a message storm). */

@@ -131,8 +131,10 @@ export const PLANTS: readonly Plant[] = [
     bugs: { snapshotAheadOfEpoch: true },
     multiOnly: true,
     membershipChanges: true,
-    onlyByRecordedSeed:
-      'it needs a snapshot install whose epoch record lands without the snapshot (a crash between the two writes) and then a learner asking that replica: seed 447 of 1-1500 at 3 replicas, none at 4 or 5; since registered client sessions, seed 9864 of 1-9864; since compactions stopped holding Readies, seed 12563 of 1-12563 (shapes drawn)',
+    shownByTest: {
+      file: 'test/core/snapshot-ahead-of-epoch.test.ts',
+      why: 'it needs a replica whose epoch record is durable while the chosen prefix up to its stop-sign is not, asked for a snapshot. The default seeds reached that through an install whose epoch record landed without its snapshot (seed 447 of 1-1500 at 3 replicas, then 9864, then 12563); since an install that opens an epoch writes no epoch record ahead of its checkpoint (stop 33), none of seeds 1-30000 at 3 replicas with membership changes on shows it',
+    },
   },
   {
     name: 'apply-duplicates',
@@ -319,6 +321,14 @@ export const PLANTS: readonly Plant[] = [
       file: 'test/core/install-stop-sign.test.ts',
       why: "it needs a stop-sign that only one replica learned, reached through a snapshot install, and a crash between that Ready's records and its checkpoint while the other voters of the epoch cannot vote: seed 2026218 of the wide run (5 replicas, two of them recovering lost disks) showed it until replies stopped waiting for the leader's own write, and no seed of 2026001-2028000 shows it since",
     },
+  },
+  {
+    name: 'epoch-record-ahead-of-install',
+    what: "a replica that enters a later epoch from a snapshot it installs and writes that epoch's record ahead of the snapshot, so a crash between the two writes leaves it in an epoch it cannot show the way into",
+    bugs: { epochRecordAheadOfInstall: true },
+    multiOnly: true,
+    onlyByRecordedSeed:
+      'it needs a stop-sign that one replica alone holds, durably, in a snapshot, another replica installing that snapshot and crashing between its epoch record and the checkpoint, and then the holder losing its disk while enough voters are recovering that no phase 1 of the old epoch can choose the stop-sign again: seed 3031588 of the wide run (6 replicas, two disks lost), the only one of Multi seeds 3000001-3070000',
   },
   {
     name: 'install-as-compaction',

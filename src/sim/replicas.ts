@@ -123,7 +123,10 @@ export class SimReplicas<M extends PeerMessage> {
         writeLatencyMs: () => world.profile.writeMinMs + parts.netRandom.next() * world.profile.writeSpreadMs,
         onDurable: (records) => parts.watch.onDurable(node.id, records),
         crashHere: (point) => parts.chaos.maybeCrashAt(node, life, point),
-        onSnapshotDurable: (snapshot, records) => world.tracer?.checkpointDurable(node.id, snapshot, records),
+        onSnapshotDurable: (snapshot, records) => {
+          world.tracer?.checkpointDurable(node.id, snapshot, records);
+          if (world.opts.protocol === 'multi') parts.watch.onSnapshotDurable(node.id, snapshot);
+        },
         onMarked: (reached) => parts.disks.onMarked(node.id, reached),
         markLatencyMs: () => 2 * (world.profile.writeMinMs + world.profile.writeSpreadMs),
         ackBeforeFsync: opts.simBugs?.ackBeforeFsync === true,

@@ -48,6 +48,8 @@ const below = (a: { round: number; node: number }, b: { round: number; node: num
 export class SnapshotChecker {
   /** Every command ever proposed in an accept, by its slot and ballot: what was chosen there. */
   private readonly commands = new Map<string, Command>();
+  /** Per node, the latest epoch its disk has recorded (an epoch record, or an installed snapshot that opened it). */
+  private readonly durableEpoch = new Map<NodeId, number>();
   /** Per node, per slot, the highest ballot it durably accepted there. */
   private readonly durableVotes = new Map<NodeId, Map<number, { round: number; node: number }>>();
 
@@ -77,9 +79,19 @@ export class SnapshotChecker {
   }
 
   /** `node` durably entered an epoch starting at `startSlot`: what it held from there on was the ended epoch's, and is gone. */
-  onDurableEpoch(node: NodeId, startSlot: number): void {
+  onDurableEpoch(node: NodeId, epoch: number, startSlot: number): void {
+    this.durableEpoch.set(node, Math.max(epoch, this.durableEpoch.get(node) ?? 0));
     const votes = this.durableVotes.get(node);
     if (votes !== undefined) for (const slot of [...votes.keys()]) if (slot >= startSlot) votes.delete(slot);
+  }
+
+  /**
+   * A checkpoint's snapshot of `node` reached the disk. Installed across a stop-sign, it is the only record of the
+   * epoch it opens (the core writes no epoch record ahead of it): from here the disk holds nothing of the ended epoch
+   * at or above that epoch's first slot, even before the log is rewritten (durable.ts drops it on replay).
+   */
+  onDurableSnapshot(node: NodeId, epoch: number, startSlot: number): void {
+    if (epoch > (this.durableEpoch.get(node) ?? 0)) this.onDurableEpoch(node, epoch, startSlot);
   }
 
   /** A durable accept record of `node` (a leader alone in its configuration sends no accept, but writes this). */

@@ -7,6 +7,7 @@
 import { DEFAULTS } from '../core/config.js';
 import { coreEventSentence } from '../core/describe.js';
 import type { MultiRecord } from '../core/multi/messages.js';
+import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
 import type { CoreEvent, NodeId, Ready } from '../core/types.js';
 import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -39,8 +40,15 @@ export class ReplicaWatch<M extends PeerMessage> {
     for (const r of records) {
       const a = r as MultiRecord;
       if (a.t === 'accept') this.snapshots.onDurableAccept(node, a.ballot, a.entries);
-      if (a.t === 'epoch') this.snapshots.onDurableEpoch(node, a.membership.startSlot);
+      if (a.t === 'epoch') this.snapshots.onDurableEpoch(node, a.membership.epoch, a.membership.startSlot);
     }
+  }
+
+  /** A checkpoint's snapshot reached the disk: one installed across a stop-sign is the durable record of its epoch. */
+  onSnapshotDurable(node: NodeId, parts: readonly unknown[]): void {
+    if (this.snapshots === null) return;
+    const { membership } = joinSnapshotParts(parts);
+    this.snapshots.onDurableSnapshot(node, membership.epoch, membership.startSlot);
   }
 
   /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */

@@ -2,14 +2,16 @@
  * A stop-sign reached through a snapshot install (src/core/multi/snapshots.ts, learner.ts): a Ready's records reach
  * the disk before its checkpoint, and a crash may come between the two writes, so the Ready that installs a snapshot
  * must not write the epoch record of a stop-sign only that snapshot makes reachable. The stop-sign is applied in the
- * next step instead, and its epoch record goes to disk behind the checkpoint (liveness seed 2026218).
+ * next step instead, and its epoch record goes to disk behind the checkpoint (liveness seed 2026218). A snapshot that
+ * itself crosses a stop-sign opens its epoch on install, and its checkpoint is that epoch's only record (seed 3031588).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bootstrapMembership } from '../../src/core/membership.js';
-import { emptyMultiState } from '../../src/core/multi/durable.js';
+import { bootstrapMembership, succeeding } from '../../src/core/membership.js';
+import { emptyMultiState, recoverMulti } from '../../src/core/multi/durable.js';
 import type { MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
+import { snapshotParts } from '../../src/core/multi/snapshot-parts.js';
 import type { PlantedBugs } from '../../src/core/types.js';
 import { adminChange, type MultiReady, stepReady } from './drive.js';
 
@@ -76,4 +78,69 @@ test('an installed snapshot is checkpointed as an install, which later writes wa
   const planted = installSnapshotThrough10(replicaMissingTheHead({ installAsCompaction: true }));
   assert.ok(planted.checkpoint !== null);
   assert.equal(planted.checkpoint.compaction, true);
+});
+
+/** Streams node-1's snapshot through the stop-sign at 12 (so it carries epoch 1) into a node-2 that has nothing. */
+function installSnapshotOfEpoch1(bugs: PlantedBugs = {}): { core: MultiPaxos; install: MultiReady } {
+  const core = new MultiPaxos({ id: 2, clusterSize: 3, randomSeed: 1, bugs }, emptyMultiState());
+  const membership = succeeding(bootstrapMembership([1, 2, 3]), { epoch: 1, voters: [1, 2, 3], startSlot: 13 });
+  const parts: MultiMessage[] = [
+    {
+      type: 'snapshot',
+      from: 1,
+      to: 2,
+      slot: 12,
+      index: 0,
+      part: { t: 'snapshot', slot: 12, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
+    },
+    { type: 'snapshot', from: 1, to: 2, slot: 12, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
+  ];
+  let install: MultiReady | undefined;
+  for (const message of parts) install = stepReady(core, { type: 'message', message });
+  assert.ok(install !== undefined);
+  return { core, install };
+}
+
+test('a snapshot that opens a later epoch is its own epoch record: the installing Ready writes none ahead of it', () => {
+  // Wide-run seed 3031588: an epoch record written ahead of the checkpoint reached the disk alone, and the replica
+  // restarted in an epoch whose stop-sign (inside the lost snapshot) nobody could give it again.
+  const { core, install } = installSnapshotOfEpoch1();
+  assert.ok(install.checkpoint !== null, 'the install is checkpointed');
+  assert.equal(install.checkpoint.compaction, undefined, 'and what follows waits for it');
+  assert.deepEqual(epochsIn([...install.persistLazy, ...install.persist]), []);
+  assert.deepEqual(epochsIn(install.checkpoint.records), ['1 from #13']);
+  assert.equal(core.view().membership?.epoch, 1);
+  assert.equal(core.view().commitIndex, 13);
+});
+
+test('planted epoch-record-ahead-of-install: the installing Ready writes the epoch record ahead of its checkpoint', () => {
+  const { install } = installSnapshotOfEpoch1({ epochRecordAheadOfInstall: true });
+  assert.ok(install.checkpoint !== null);
+  assert.deepEqual(epochsIn([...install.persistLazy, ...install.persist]), ['1 from #13']);
+});
+
+test('a crash after an install that opened an epoch, before the log was rewritten: the replay drops the ended epoch above it, and the replica records the boundary first', () => {
+  // The old log: node-2 accepted at 1.1 in epoch 0, at slots 13 and 14, which the stop-sign at 12 left to epoch 1.
+  const membership = succeeding(bootstrapMembership([1, 2, 3]), { epoch: 1, voters: [1, 2, 3], startSlot: 13 });
+  const snapshot = snapshotParts({ slot: 12, kv: [['x', '1']], sessions: [], applied: [], membership });
+  const ballot = { round: 1, node: 1 };
+  const oldLog: MultiRecord[] = [
+    { t: 'epoch', membership: bootstrapMembership([1, 2, 3]) },
+    { t: 'accept', ballot, entries: [11, 13, 14].map((slot) => ({ slot, value: { kind: 'noop' as const } })) },
+  ];
+  const state = recoverMulti(oldLog, snapshot);
+  assert.equal(state.epochOnlyInSnapshot, true);
+  assert.equal(state.membership?.epoch, 1);
+  assert.deepEqual([...state.accepted.keys()], [], 'slot 11 is in the snapshot, 13 and 14 belonged to epoch 0');
+  const first = stepReady(new MultiPaxos({ id: 2, clusterSize: 3, randomSeed: 1 }, state), { type: 'tick' });
+  assert.deepEqual(epochsIn(first.persist), ['1 from #13'], 'votes of epoch 1 it writes next follow the boundary');
+  // Restarted again from that log, with a vote of epoch 1 written after the boundary: nothing more is dropped.
+  const later: MultiRecord[] = [
+    ...oldLog,
+    ...first.persist,
+    { t: 'accept', ballot: { round: 2, node: 3 }, entries: [{ slot: 13, value: { kind: 'noop' } }] },
+  ];
+  const again = recoverMulti(later, snapshot);
+  assert.equal(again.epochOnlyInSnapshot, false);
+  assert.deepEqual([...again.accepted.keys()], [13]);
 });

@@ -20,6 +20,8 @@ export interface MultiDurableState {
   membership: Membership | null;
   /** Set when this replica lost its disk: recovering under a session, re-admitted from an epoch once it was. */
   recovery: RecoveryRecord | null;
+  /** The snapshot opens a later epoch than any record of the log: a crash came before the log was rewritten. */
+  epochOnlyInSnapshot: boolean;
 }
 
 export function emptyMultiState(): MultiDurableState {
@@ -31,6 +33,7 @@ export function emptyMultiState(): MultiDurableState {
     snapshot: null,
     membership: null,
     recovery: null,
+    epochOnlyInSnapshot: false,
   };
 }
 
@@ -49,7 +52,13 @@ export function recoverMulti(
   if (snapshot !== null && snapshot.length > 0) {
     const s = joinSnapshotParts(snapshot);
     state.snapshot = s;
-    if (state.membership === null || s.membership.epoch > state.membership.epoch) state.membership = s.membership;
+    // An installed snapshot that crosses a stop-sign is the only record of the epoch it opens (replica.ts,
+    // restoreSnapshot). A crash after it lands and before the log is rewritten leaves the old log: what that holds from
+    // the new epoch's first slot on belonged to the ended epoch, as if an epoch record stood at its end. The replica
+    // writes that record first thing (replica.ts), so what it writes after lies beyond the boundary.
+    state.epochOnlyInSnapshot = s.membership.epoch > (state.membership?.epoch ?? 0);
+    if (state.epochOnlyInSnapshot) applyMultiRecord(state, { t: 'epoch', membership: s.membership });
+    else if (state.membership === null) state.membership = s.membership;
     for (const slot of state.accepted.keys()) if (slot <= s.slot) state.accepted.delete(slot);
     for (const slot of state.chosen.keys()) if (slot <= s.slot) state.chosen.delete(slot);
   }

@@ -96,6 +96,8 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.recovery = this.recoveryFrom(ctx, config, recovered);
     for (const [slot, c] of recovered.chosen) this.learner.chosen.set(slot, c);
     if (recovered.snapshot !== null) this.restoreSnapshot(recovered.snapshot);
+    // The log ends before the epoch its snapshot opened (durable.ts): the boundary goes on disk before any vote of it.
+    if (recovered.epochOnlyInSnapshot) this.out.persist.push({ t: 'epoch', membership: this.epochs.membership });
     this.learner.advance();
   }
 
@@ -217,7 +219,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   private enterEpoch(
     next: Membership,
     stopSlot: number,
-    o: { appliedThrough?: number; fromEpoch?: number } = {},
+    o: { appliedThrough?: number; fromEpoch?: number; recordedByCheckpoint?: boolean } = {},
   ): void {
     const wasLeader = this.leadership();
     const oldLeader = leaderOf(this.role, this.id);
@@ -228,7 +230,7 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
     this.epochs.enter(next);
     this.acceptor.dropAbove(stopSlot);
     this.learner.dropAbove(stopSlot);
-    this.out.persist.push({ t: 'epoch', membership: this.epochs.membership });
+    if (o.recordedByCheckpoint !== true) this.out.persist.push({ t: 'epoch', membership: this.epochs.membership });
     this.become(LEADERLESS);
     this.timer.reset();
     this.out.events.push({
@@ -282,7 +284,14 @@ export class MultiPaxos implements ProtocolCore<MultiMessage, MultiRecord> {
   /** Takes a snapshot's state as this replica's own: the map, the session table, and the commit point after it. */
   private restoreSnapshot(s: MultiSnapshot): void {
     this.leadership()?.stepDownIfSnapshotCoversOwnVotes(s.slot);
-    if (s.membership.epoch > this.epochs.membership.epoch) this.enterEpoch(s.membership, s.slot);
+    // The snapshot's checkpoint carries its epoch (its retained records say it too), and a Ready writes its records
+    // before its checkpoint: an epoch record in this Ready could reach the disk without the snapshot whose stop-sign
+    // opens the epoch. Wide-run seed 3031588 (6 replicas): node-5 installed node-4's snapshot through the stop-sign at
+    // #7, crashed between the two writes, and restarted in epoch 1 unable to reach #7; node-4, the only other holder,
+    // then lost its disk, and with two replicas recovering no phase 1 of epoch 0 could choose #7 again. What is sent
+    // after an install waits for its checkpoint, so the new epoch is still on disk before anything of it leaves.
+    if (s.membership.epoch > this.epochs.membership.epoch)
+      this.enterEpoch(s.membership, s.slot, { recordedByCheckpoint: !this.rules.epochRecordAheadOfInstall });
     this.machine.restore(s);
     this.recovery.onSnapshotRestored(this.epochs.membership, this.machine.sessions.entries().applied);
     this.compactThrough(s.slot);

@@ -64,6 +64,8 @@ export interface Rules {
   readonly restartSnapshotStreams: boolean;
   /** A stop-sign above a snapshot is applied in the Ready that installs it, its epoch record written ahead of the checkpoint (breaks: epochs follow the chosen prefix on disk; liveness). */
   readonly applyAboveUnwrittenSnapshot: boolean;
+  /** A later epoch entered from an installed snapshot is recorded in the log write ahead of its checkpoint (breaks: epochs follow the chosen prefix on disk; liveness). */
+  readonly epochRecordAheadOfInstall: boolean;
   /** An installed snapshot's checkpoint is marked a compaction, so nothing waits for it (breaks: what a replica does after an install rests on it durably). */
   readonly installAsCompaction: boolean;
   /** A replica behind its own epoch still takes and serves snapshots, labelled with that epoch (breaks: epochs follow the chosen prefix). */
@@ -113,6 +115,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     restartSnapshotStreams: b.restartSnapshotStreams === true,
     snapshotAheadOfEpoch: b.snapshotAheadOfEpoch === true,
     applyAboveUnwrittenSnapshot: b.applyAboveUnwrittenSnapshot === true,
+    epochRecordAheadOfInstall: b.epochRecordAheadOfInstall === true,
     installAsCompaction: b.installAsCompaction === true,
     applyConfigBeforeChosen: b.applyConfigBeforeChosen === true,
     voteBeforeCaughtUp: b.voteBeforeCaughtUp === true,
