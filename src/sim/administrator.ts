@@ -137,13 +137,13 @@ export class Administrator<M extends PeerMessage> {
   private remove(m: { epoch: number; voters: readonly NodeId[] }, victim: NodeId, replace: boolean): void {
     this.busy = true;
     const voters = m.voters.filter((v) => v !== victim);
-    this.askChange({ fromEpoch: m.epoch, voters }, (ok) => {
+    this.askChange({ fromEpoch: m.epoch, voters }, (ok, opens) => {
       this.busy = false;
       if (!ok) return;
       if (this.random.chance(0.6))
         this.retireWhenHandedOver(
           must(this.world.nodes[victim - 1], 'a voter of the latest view is a node the world added'),
-          m.epoch + 1,
+          opens,
           voters,
         );
       if (replace && !this.world.settled) this.add();
@@ -171,13 +171,19 @@ export class Administrator<M extends PeerMessage> {
   }
 
   /** Sends one configuration change to a live voter, as `paxos add` and `paxos remove` send theirs to the leader. */
-  private askChange(change: { fromEpoch: number; voters: readonly NodeId[] }, whenDone: (ok: boolean) => void): void {
+  private askChange(
+    change: { fromEpoch: number; voters: readonly NodeId[] },
+    whenDone: (ok: boolean, opens: number) => void,
+  ): void {
     const { world } = this;
     let answered = false;
-    const done = (ok: boolean) => {
+    // `opens`: the epoch the change starts once applied. A confused administrator's change names a later epoch than
+    // its view (swarm-shapes.ts), and is applied only once that epoch is in force: retiring the removed replica by the
+    // view's epoch stopped it while it alone held the stop-sign it had just chosen (seed 3152365, 3 replicas).
+    const done = (ok: boolean, opens = change.fromEpoch + 1) => {
       if (answered) return;
       answered = true;
-      whenDone(ok);
+      whenDone(ok, opens);
     };
     // A replica that crashes with the request never answers: the administrator stops waiting after the deadline.
     world.schedule(1700, { kind: 'call', fn: () => done(false) });
@@ -227,7 +233,7 @@ export class Administrator<M extends PeerMessage> {
       if (reply.ok) world.checker.onChangeAcknowledged(node.id, named, reply.slot ?? 0);
       if (reply.ok && !reused) this.shapes?.noteApplied(node.id, life, identity, reply.slot ?? 0);
       this.restartAfterChange();
-      done(reply.ok);
+      done(reply.ok, named.fromEpoch + 1);
     });
   }
 
