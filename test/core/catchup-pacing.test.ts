@@ -13,7 +13,7 @@ import { bootstrapMembership } from '../../src/core/membership.js';
 import type { CatchupMsg, MultiMessage } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
 import type { CoreConfig } from '../../src/core/types.js';
-import { sent, stepReady } from './drive.js';
+import { oneKeySnapshot, sent, stepReady } from './drive.js';
 
 interface Asked {
   readonly tick: number;
@@ -201,18 +201,7 @@ test('while a snapshot streams, every request goes to the peer streaming it, unt
 
 test('a snapshot streamed whole is installed and reported as a structured event, worded once', () => {
   const core = new MultiPaxos({ id: 4, clusterSize: 3, randomSeed: 1 });
-  const membership = bootstrapMembership([1, 2, 3]);
-  const parts: MultiMessage[] = [
-    {
-      type: 'snapshot',
-      from: 2,
-      to: 4,
-      slot: 10,
-      index: 0,
-      part: { t: 'snapshot', slot: 10, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
-    },
-    { type: 'snapshot', from: 2, to: 4, slot: 10, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
-  ];
+  const parts = oneKeySnapshot({ from: 2, to: 4, slot: 10, membership: bootstrapMembership([1, 2, 3]) });
   const events = parts.flatMap((message) => stepReady(core, { type: 'message', message }).events);
   const installed = events.filter((e) => e.type === 'snapshot-installed');
   assert.deepEqual(installed, [{ type: 'snapshot-installed', slot: 10, from: 2, keys: 1 }]);

@@ -2,6 +2,7 @@
  * Driving one real Multi-Paxos core by hand in unit tests: inputs in, the
  * Ready out, nothing faked around it.
  */
+import type { Membership } from '../../src/core/membership.js';
 import type { LogValue, MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
 import type { MultiPaxos } from '../../src/core/multi/replica.js';
 import type { Input, Ready } from '../../src/core/types.js';
@@ -42,4 +43,20 @@ export function adminChange(fromEpoch: number, voters: readonly number[]): LogVa
     origin: 1,
     command: { op: 'config', fromEpoch, voters: [...voters] },
   };
+}
+
+/** A snapshot through `slot` holding x=1, as `from` streams it to `to`: its head, then one part of keys. */
+export function oneKeySnapshot(o: { from: number; to: number; slot: number; membership: Membership }): MultiMessage[] {
+  const { from, to, slot, membership } = o;
+  return [
+    {
+      type: 'snapshot',
+      from,
+      to,
+      slot,
+      index: 0,
+      part: { t: 'snapshot', slot, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
+    },
+    { type: 'snapshot', from, to, slot, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
+  ];
 }

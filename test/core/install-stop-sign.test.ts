@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bootstrapMembership, succeeding } from '../../src/core/membership.js';
 import { emptyMultiState, recoverMulti } from '../../src/core/multi/durable.js';
-import type { MultiMessage, MultiRecord } from '../../src/core/multi/messages.js';
+import type { MultiRecord } from '../../src/core/multi/messages.js';
 import { MultiPaxos } from '../../src/core/multi/replica.js';
 import { snapshotParts } from '../../src/core/multi/snapshot-parts.js';
 import type { PlantedBugs } from '../../src/core/types.js';
-import { adminChange, type MultiReady, stepReady } from './drive.js';
+import { adminChange, type MultiReady, oneKeySnapshot, stepReady } from './drive.js';
 
 /** Node-2 of three knows slots 11 and 12 chosen (12 the change 0→1) and nothing below them. */
 function replicaMissingTheHead(bugs: PlantedBugs = {}): MultiPaxos {
@@ -26,18 +26,7 @@ function replicaMissingTheHead(bugs: PlantedBugs = {}): MultiPaxos {
 
 /** Streams node-1's snapshot through slot 10 (two parts) into `core`; returns the Ready of the install. */
 function installSnapshotThrough10(core: MultiPaxos): MultiReady {
-  const membership = bootstrapMembership([1, 2, 3]);
-  const parts: MultiMessage[] = [
-    {
-      type: 'snapshot',
-      from: 1,
-      to: 2,
-      slot: 10,
-      index: 0,
-      part: { t: 'snapshot', slot: 10, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
-    },
-    { type: 'snapshot', from: 1, to: 2, slot: 10, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
-  ];
+  const parts = oneKeySnapshot({ from: 1, to: 2, slot: 10, membership: bootstrapMembership([1, 2, 3]) });
   let ready: MultiReady | undefined;
   for (const message of parts) ready = stepReady(core, { type: 'message', message });
   assert.ok(ready !== undefined);
@@ -84,17 +73,7 @@ test('an installed snapshot is checkpointed as an install, which later writes wa
 function installSnapshotOfEpoch1(bugs: PlantedBugs = {}): { core: MultiPaxos; install: MultiReady } {
   const core = new MultiPaxos({ id: 2, clusterSize: 3, randomSeed: 1, bugs }, emptyMultiState());
   const membership = succeeding(bootstrapMembership([1, 2, 3]), { epoch: 1, voters: [1, 2, 3], startSlot: 13 });
-  const parts: MultiMessage[] = [
-    {
-      type: 'snapshot',
-      from: 1,
-      to: 2,
-      slot: 12,
-      index: 0,
-      part: { t: 'snapshot', slot: 12, parts: 2, kvCount: 1, sessionCount: 0, appliedCount: 0, membership },
-    },
-    { type: 'snapshot', from: 1, to: 2, slot: 12, index: 1, part: { t: 'kv', entries: [['x', '1']] } },
-  ];
+  const parts = oneKeySnapshot({ from: 1, to: 2, slot: 12, membership });
   let install: MultiReady | undefined;
   for (const message of parts) install = stepReady(core, { type: 'message', message });
   assert.ok(install !== undefined);
