@@ -297,6 +297,8 @@ export interface PlantedBugs {
   readonly waitForDecidedForever?: boolean;
   /** Multi: a voter that heard of a later epoch never campaigns until it has caught up, even when nobody can teach it the log (liveness). */
   readonly waitBehindForever?: boolean;
+  /** Multi: a voter campaigning because its catch-up stalled steps down at every reject from the later epoch it already knew of (liveness). */
+  readonly yieldWhileStalled?: boolean;
   /** Multi: a stop-sign above an installed snapshot is applied in the Ready that installs it, so its epoch record can reach the disk without the snapshot (liveness). */
   readonly applyAboveUnwrittenSnapshot?: boolean;
   /** Multi: a replica that enters a later epoch from a snapshot it installs writes that epoch's record in the installing Ready, ahead of the snapshot's checkpoint (liveness). */

@@ -229,7 +229,7 @@ export const PLANTS: readonly Plant[] = [
     multiOnly: true,
     membershipChanges: true,
     onlyByRecordedSeed:
-      "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas; since registered client sessions, seed 1518 with those disk faults fixed (split, flip)",
+      "it needs a power loss that tears the very write holding a stop-sign's chosen record and the epoch record it opens, between the two: default seed 2013 of 1-3000 at 3 replicas; since registered client sessions, seed 1518 with those disk faults fixed (split, flip); since a campaign that catch-up stalled outlives rejects from the later epoch, only a torn replica the quorum needs shows it: seed 1053 with those settings",
   },
   {
     name: 'shared-relay-turn',
@@ -405,6 +405,15 @@ export const PLANTS: readonly Plant[] = [
     what: 'a session table that tells a retry from a reused identity by a 32-bit digest of the fields joined by NUL, so another command under the identity passes as a retry',
     bugs: { digestCommands: true },
     multiOnly: true,
+  },
+  {
+    name: 'yield-while-stalled',
+    what: 'a voter that campaigns because catching up to a later epoch stalled, and steps down at each reject from that epoch, handing the fetch back to replicas that cannot serve it',
+    bugs: { yieldWhileStalled: true },
+    multiOnly: true,
+    membershipChanges: true,
+    onlyByRecordedSeed:
+      "it needs a replica in a later epoch that cannot serve the ended epoch's tail (a torn write kept its epoch record, not the chosen records before it) while the ended epoch's other voters still form a quorum: seed 3232515 of the wide run (3 replicas grown to 5, disk faults split and lost-write)",
   },
 ];
 

@@ -168,7 +168,7 @@ export class Candidate {
     const { epoch } = ctx.epochs.membership;
     if (m.epoch > epoch) {
       // My epoch has ended elsewhere: stop leading in it and learn the log up to its stop-sign.
-      if (this.seat.role.kind !== 'follower') ctx.stepDown();
+      if (this.seat.role.kind !== 'follower' && !ctx.epochs.campaignsPastStall(m.epoch)) ctx.stepDown();
       ctx.epochs.behind(m.from, m.epoch);
       return;
     }

@@ -68,6 +68,19 @@ export class Epochs {
     return !this.ctx.rules.waitBehindForever && this.catchUpStalled();
   }
 
+  /**
+   * Whether a reject from `epoch` leaves this replica's campaign (or leadership) standing: it campaigns only because
+   * catching up to that epoch stalled, so being told again of it is no news. Stepping down would hand the fetch back to
+   * replicas that cannot serve it (seed 3232515: node-3 entered epoch 2 from a torn write holding its epoch record but
+   * not the chosen records of #9-#11, and its rejects ended every phase 1 of epoch 1's quorum, which alone could choose
+   * #9-#11 again).
+   */
+  campaignsPastStall(epoch: number): boolean {
+    const { rules } = this.ctx;
+    if (rules.waitBehindForever || rules.yieldWhileStalled) return false;
+    return epoch <= this.laterEpochSeen && this.catchUpStalled();
+  }
+
   private catchUpStalled(): boolean {
     return this.ctx.now() - this.behindSince.tick >= 2 * this.ctx.cfg.electionTimeoutTicks;
   }

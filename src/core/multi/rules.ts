@@ -34,6 +34,8 @@ export interface Rules {
   readonly waitForDecidedForever: boolean;
   /** A voter that heard of a later epoch never campaigns before it caught up, even when catching up stalls for good (breaks: liveness). */
   readonly waitBehindForever: boolean;
+  /** A voter campaigning because its catch-up stalled steps down at each reject from the epoch it waited for (breaks: liveness). */
+  readonly yieldWhileStalled: boolean;
   /** Every catch-up reply that leaves it behind is answered with a new request, stale or duplicated ones too (breaks: a run ends; liveness). */
   readonly askOnEveryLearn: boolean;
   /** A catch-up reply carries at most one accept batch of slots (breaks: a replica far behind catches up in time; liveness). */
@@ -129,6 +131,7 @@ export function rulesOf(cfg: ResolvedConfig): Rules {
     overwriteAfterRefusedStopSign: b.overwriteAfterRefusedStopSign === true,
     waitForDecidedForever: b.waitForDecidedForever === true,
     waitBehindForever: b.waitBehindForever === true,
+    yieldWhileStalled: b.yieldWhileStalled === true,
     askOnEveryLearn: b.askOnEveryLearn === true,
     catchupPerAcceptBatch: b.catchupPerAcceptBatch === true,
     reprepareWhileNew: b.reprepareWhileNew === true,
