@@ -8,35 +8,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { reproduction } from '../../src/sim/batch.js';
-import { EventQueue } from '../../src/sim/event-queue.js';
 import { drawSwarm } from '../../src/sim/swarm.js';
 import { NO_SHAPES } from '../../src/sim/swarm-shapes.js';
-import { Incarnation, SimClock, SimDisk, type SimHost, SimLinks, SimStorage } from '../../src/sim/twins.js';
+import { Incarnation, SimClock, SimDisk, SimLinks, SimStorage } from '../../src/sim/twins.js';
 import { runSchedule } from '../../src/sim/world.js';
-
-/** A host with its own little queue, run by hand up to a time. */
-function host(): SimHost & { runUntil(ms: number): void } {
-  const queue = new EventQueue<{ atMs: number; seq: number; fn: () => void }>();
-  let now = 0;
-  let seq = 0;
-  return {
-    nowMs: () => now,
-    at: (delayMs, fn) => queue.push({ atMs: now + delayMs, seq: seq++, fn }),
-    runUntil(ms) {
-      for (let guard = 0; guard < 100_000; guard++) {
-        const next = queue.pop();
-        if (next === undefined) break;
-        if (next.atMs > ms) {
-          queue.push(next);
-          break;
-        }
-        now = next.atMs;
-        next.fn();
-      }
-      now = ms;
-    },
-  };
-}
+import { host } from './sim-support.js';
 
 test('a stopped incarnation runs nothing until it resumes: then what waited runs in order, and its interval fires once', () => {
   const h = host();

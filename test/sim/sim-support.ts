@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Protocol } from '../../src/core/types.js';
 import { reproduction, runSeeds } from '../../src/sim/batch.js';
+import { EventQueue } from '../../src/sim/event-queue.js';
+import type { SimHost } from '../../src/sim/twins.js';
 
 /** Runs a range of seeds, each drawing its own settings, and fails with every failing seed's reproduction line (settings included) and trace. */
 export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSeed: number, seeds: number): void {
@@ -30,4 +32,28 @@ export function assertSeedsPass(protocol: Protocol, clusterSize: number, firstSe
       m.schedules >= seeds / 2 - 1 && m.epochs > m.schedules,
       `membership changes ran in ${m.schedules} schedules and entered ${m.epochs} configurations`,
     );
+}
+
+/** A host with its own little queue, run by hand up to a time. */
+export function host(): SimHost & { runUntil(ms: number): void } {
+  const queue = new EventQueue<{ atMs: number; seq: number; fn: () => void }>();
+  let now = 0;
+  let seq = 0;
+  return {
+    nowMs: () => now,
+    at: (delayMs, fn) => queue.push({ atMs: now + delayMs, seq: seq++, fn }),
+    runUntil(ms) {
+      for (let guard = 0; guard < 100_000; guard++) {
+        const next = queue.pop();
+        if (next === undefined) break;
+        if (next.atMs > ms) {
+          queue.push(next);
+          break;
+        }
+        now = next.atMs;
+        next.fn();
+      }
+      now = ms;
+    },
+  };
 }
