@@ -2,9 +2,10 @@
  * A voter that heard of a later epoch waits to catch up before it campaigns; when catching up stalls for two election
  * timeouts, it campaigns in its own epoch, because a phase 1 of that epoch's voters may be the only way anyone learns
  * the ended epoch's tail again (seed 33101). Wide-run seed 3232515 showed the other half: the replica in the later
- * epoch that could not serve the tail (a torn write kept its epoch record, not the chosen records before it) rejected
- * each of those campaigns with its epoch, and every reject stepped the candidate down to fetch from it once more. Such a
- * reject is no news to a replica campaigning because of it. The plant yield-while-stalled steps down anyway.
+ * epoch that could not serve the tail (in epoch 2 without the chosen records of #9-#11) rejected each of those
+ * campaigns with its epoch, and every reject stepped the candidate down to fetch from it once more. Such a reject is no
+ * news to a replica campaigning because of it. The plant yield-while-stalled steps down anyway. The seed reached that
+ * state only through a flaw of the storage twin, since fixed, so this test builds it directly.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DISK_FAULT_KINDS, type DiskFaultKind, DiskFaults, judge } from '../../src/sim/disk-faults.js';
 import { drawSwarm, swarmFlags } from '../../src/sim/swarm.js';
-import { type InFlightWrite, SimDisk } from '../../src/sim/twins.js';
+import { Incarnation, type InFlightWrite, SimDisk, SimStorage } from '../../src/sim/twins.js';
 import { runSchedule } from '../../src/sim/world.js';
+import { host } from './sim-support.js';
 
 const record = (i: number) => ({ t: 'accept', ballot: { round: i, node: 1 }, entries: [{ slot: i, value: `v${i}` }] });
 
@@ -93,6 +94,44 @@ test('a crash between two writes of one step leaves a state the replica starts f
   assert.deepEqual(h2.disk.snapshot, [{ slot: 9 }]);
   assert.equal(h2.disk.durable.length, 2, 'the old log stays beside the new snapshot');
   assert.ok(h2.faults.onStart(1, h2.disk, true).ok);
+});
+
+/** Node 1's storage twin checkpoints (an install, or a compaction) and then appends; power fails once the snapshot is in place. */
+function crashAfterSnapshot(compaction: boolean): { h: Harness; inFlight: readonly InFlightWrite[] } {
+  const h = started(2);
+  const clock = host();
+  const life = new Incarnation(1, 1);
+  const storage = new SimStorage(clock, life, h.disk, {
+    writeLatencyMs: () => 5,
+    onDurable: () => undefined,
+    crashHere: (point) => {
+      if (point !== 'snapshot-written') return false;
+      life.alive = false;
+      return true;
+    },
+  });
+  const snapshot = { snapshot: [{ slot: 8 }], records: [record(9)] };
+  storage.checkpoint(compaction ? { ...snapshot, compaction: true } : snapshot, () => undefined);
+  storage.append([record(12), record(13)], () => undefined);
+  clock.runUntil(100);
+  return { h, inFlight: storage.inFlight };
+}
+
+test("a power loss between an install's snapshot and its log lands none of the writes after it; beside a compaction they may land", () => {
+  // FileStorage swaps an install's log before the next group commit starts (seed 3232515 landed the next Ready's epoch
+  // record in the old log, a state the product never reaches). A compaction's snapshot is written beside the log while
+  // group commits go on.
+  const install = crashAfterSnapshot(false);
+  assert.equal(install.inFlight[0]?.kind, 'checkpoint', 'the install is still the first write in flight');
+  assert.match(install.h.faults.inflict('split', 1, install.h.disk, install.inFlight) ?? '', /snapshot, not its log/);
+  assert.equal(install.h.disk.durable.length, 2, 'the old log, and nothing of the append after the install');
+  assert.ok(install.h.faults.onStart(1, install.h.disk, true).ok);
+  const compaction = crashAfterSnapshot(true);
+  assert.deepEqual(
+    compaction.inFlight.map((w) => w.kind),
+    ['append'],
+    'the append may land in the old log',
+  );
 });
 
 test('every fault that loses acknowledged state is found at the start, and the replica stays out', () => {

@@ -71,9 +71,8 @@ export class Epochs {
   /**
    * Whether a reject from `epoch` leaves this replica's campaign (or leadership) standing: it campaigns only because
    * catching up to that epoch stalled, so being told again of it is no news. Stepping down would hand the fetch back to
-   * replicas that cannot serve it (seed 3232515: node-3 entered epoch 2 from a torn write holding its epoch record but
-   * not the chosen records of #9-#11, and its rejects ended every phase 1 of epoch 1's quorum, which alone could choose
-   * #9-#11 again).
+   * replicas that cannot serve it (wide-run seed 3232515: node-3 was in epoch 2 without the chosen records of #9-#11,
+   * and its rejects ended every phase 1 of epoch 1's quorum, which alone could choose #9-#11 again).
    */
   campaignsPastStall(epoch: number): boolean {
     const { rules } = this.ctx;
