@@ -256,11 +256,13 @@ export class SimStorage implements DurableLog<unknown> {
    * and after both.
    */
   checkpoint(c: Checkpoint<unknown>, done: (err: Error | null) => void): void {
-    // The records waiting for a write (the lazy ones) are covered by an install's snapshot, which lands before any
-    // later write. A compaction's may land after later writes, or not at all (a crash first), so its lazy records go
-    // with the next write, first in it, as FileStorage writes them before the compaction starts. (Dropped here, the
-    // simulator restarted a replica in the epoch its last Ready entered without the chosen records of the slots that
-    // led there, seed 2603855: a state the product never leaves.)
+    // The records waiting for a write (the lazy ones): FileStorage writes them to the old log before an install
+    // begins, and the install's new log retains what of them lies above its snapshot. A compaction's may land after
+    // later writes, or not at all (a crash first), so its lazy records go with the next write, first in it, as
+    // FileStorage writes them before the compaction starts. (Dropped here, the simulator restarted a replica in the
+    // epoch its last Ready entered without the chosen records of the slots that led there, seed 2603855: a state the
+    // product never leaves.)
+    const beforeInstall = c.compaction === true ? [] : this.lazy;
     if (c.compaction !== true) this.lazy = [];
     this.counts.fsyncs += 2;
     if (this.hooks.crashHere('write-started')) return;
@@ -285,6 +287,11 @@ export class SimStorage implements DurableLog<unknown> {
       // whose slots below it it had learned chosen only in the install's log (seed 3232515), a state the product never
       // reaches. A compaction's later writes go on beside it, and may land in the old log.
       if (c.compaction === true) landed();
+      if (beforeInstall.length > 0) {
+        this.disk.durable.push(...beforeInstall);
+        this.disk.lastAppended = beforeInstall.length;
+        this.hooks.onDurable(beforeInstall);
+      }
       const records = [...c.records, ...carry];
       this.disk.snapshot = [...c.snapshot];
       this.hooks.onSnapshotDurable?.(c.snapshot, records);
