@@ -25,6 +25,8 @@ export interface BatchOptions {
   readonly membershipChanges?: boolean;
   /** Stop after this many failing seeds (default: keep going). */
   readonly maxFailures?: number;
+  /** The time clients get after the heal, fixed instead of following the drawn profile. */
+  readonly livenessBoundMs?: number;
   readonly onSchedule?: (result: SimResult, index: number) => void;
   /** Where the trace goes, one JSON line per call; meant for a batch of one seed (`paxos sim --seed S --trace FILE`). */
   readonly traceSink?: (line: string) => void;
@@ -110,6 +112,7 @@ function runOne(opts: BatchOptions, i: number): SimResult {
     ...(opts.simBugs ? { simBugs: opts.simBugs } : {}),
     ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
     ...(opts.membershipChanges !== undefined ? { membershipChanges: opts.membershipChanges } : {}),
+    ...(opts.livenessBoundMs !== undefined ? { livenessBoundMs: opts.livenessBoundMs } : {}),
   });
 }
 
@@ -170,6 +173,7 @@ class Tally {
 
 /** The command that runs this schedule again; with swarm drawing, every drawn setting as the flag that fixes it. */
 export function reproduction(r: SimResult): string {
-  const line = `paxos sim --protocol ${r.protocol} -n ${r.clusterSize} --seed ${r.seed}`;
+  const bound = r.livenessBoundMs === undefined ? '' : ` --liveness-bound ${r.livenessBoundMs}`;
+  const line = `paxos sim --protocol ${r.protocol} -n ${r.clusterSize} --seed ${r.seed}${bound}`;
   return r.swarm === undefined ? `${line} --no-swarm` : `${line} ${swarmFlags(r.swarm, r.protocol)}`;
 }

@@ -98,6 +98,8 @@ export interface SimResult {
   /** Multi: configuration changes asked for, and those that took effect (the run's last epoch). */
   readonly membership?: { readonly asked: number; readonly epochs: number };
   readonly profile: string;
+  /** The liveness bound, when the caller fixed it (`--liveness-bound`) instead of the drawn profile's. */
+  readonly livenessBoundMs?: number;
   /** Storage faults that changed a disk, by kind, and replicas a start then kept out (only when some were on). */
   readonly diskFaults?: { readonly applied: Readonly<Record<string, number>>; readonly keptOut: number };
   /** With swarm drawing: every setting the seed drew (printed as flags with a failing seed). */

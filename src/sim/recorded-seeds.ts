@@ -33,6 +33,12 @@ export interface RecordedSeed {
   readonly smallHorizons?: 'drawn';
   /** Whether a replica found damaged is recovered, fixed instead of drawn (a seed recorded before the simulator recovered any keeps it false). */
   readonly recoverDamaged?: boolean;
+  /**
+   * The liveness bound the seed was recorded under, fixed: a plant that slows recovery without stopping it (a stream
+   * per round trip, a slot per round trip) shows only against the bound it was found with, which the drawn network
+   * has lengthened since.
+   */
+  readonly livenessBoundMs?: number;
   readonly plant: string;
   readonly caught: string;
   /** False for a seed kept for its history that no longer shows its bug (see `retired`): it must still pass. */
@@ -64,5 +70,6 @@ export function recordedSeedOptions(r: RecordedSeed, seed = r.seed): SimOptions 
       : {}),
     ...(r.membershipChanges !== undefined ? { membershipChanges: r.membershipChanges } : {}),
     ...(r.recoverDamaged !== undefined ? { recoverDamaged: r.recoverDamaged } : {}),
+    ...(r.livenessBoundMs !== undefined ? { livenessBoundMs: r.livenessBoundMs } : {}),
   };
 }

@@ -193,6 +193,7 @@ export class Simulation<M extends PeerMessage> implements SimHost, World<M> {
       opsOpen: this.clients.operations - completed,
       virtualMs: this.time,
       profile: this.profileText,
+      ...(this.opts.livenessBoundMs !== undefined ? { livenessBoundMs: this.opts.livenessBoundMs } : {}),
       ...(this.swarm !== null ? { swarm: settingsUsed(this.swarm, this.opts, this.membershipChanges) } : {}),
       ...(diskFaults !== null ? { diskFaults } : {}),
       snapshots: { ...this.watch.snapshotCounts },

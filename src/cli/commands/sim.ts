@@ -138,6 +138,11 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       '--trace <file>',
       "with --seed: write the schedule's whole trace (JSON lines, for paxos trace) to this file, or - for stdout",
     )
+    .option(
+      '--liveness-bound <ms>',
+      'how long every client gets after the heal before the run fails for liveness (default: 6 s, plus 200 disk writes and 20 round trips of the drawn network, resent at its loss)',
+      parseIntFlag('--liveness-bound', 100, 600_000),
+    )
     // A negated flag's variable is named after the flag, and read here: commander does not apply an environment variable to a --no- flag.
     .addOption(
       new Option(
@@ -165,6 +170,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       ...(swarm ? { swarm: fixedSettings(opts as Record<string, unknown>) } : {}),
       json: opts.json === true,
       ...(opts.plant ? { plant: opts.plant } : {}),
+      ...(opts.livenessBound !== undefined ? { livenessBoundMs: opts.livenessBound } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.from !== undefined ? { from: opts.from } : {}),
       ...(opts.trace !== undefined ? { trace: opts.trace } : {}),

@@ -19,6 +19,8 @@ export interface SimCommandOptions {
   readonly from?: number;
   readonly json: boolean;
   readonly plant?: Plant;
+  /** The time clients get after the heal, fixed instead of following the drawn network and disks. */
+  readonly livenessBoundMs?: number;
   /** With `seed`: write that schedule's whole trace to this file, or to stdout for `-`. */
   readonly trace?: string;
   readonly out: (line: string) => void;
@@ -47,6 +49,7 @@ export async function runSimCommand(o: SimCommandOptions): Promise<number> {
     ...(o.plant?.bugs ? { bugs: o.plant.bugs } : {}),
     ...(o.plant?.simBugs ? { simBugs: o.plant.simBugs } : {}),
     ...(o.plant ? { membershipChanges: o.plant.membershipChanges === true } : {}),
+    ...(o.livenessBoundMs !== undefined ? { livenessBoundMs: o.livenessBoundMs } : {}),
     onSchedule: (_r, i) => o.progress?.(i + 1, seeds),
     ...(o.interrupted ? { interrupted: o.interrupted } : {}),
     ...(traceOut !== null ? { traceSink: traceOut.write } : {}),
