@@ -97,3 +97,10 @@ test('a run reports its drawn settings, and the reproduction line fixes every on
   assert.equal(classic.swarm, undefined);
   assert.ok(reproduction(classic).endsWith('--no-swarm'));
 });
+
+test('a fixed liveness bound is part of the reproduction line, and a drawn one is not', () => {
+  const pinned = runSchedule({ protocol: 'multi', clusterSize: 3, seed: 11, swarm: {}, livenessBoundMs: 7000 });
+  assert.match(reproduction(pinned), / --seed 11 --liveness-bound 7000 /);
+  const drawn = runSchedule({ protocol: 'multi', clusterSize: 3, seed: 11, swarm: {} });
+  assert.doesNotMatch(reproduction(drawn), /--liveness-bound/);
+});
