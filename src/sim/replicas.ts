@@ -125,7 +125,7 @@ export class SimReplicas<M extends PeerMessage> {
         crashHere: (point) => parts.chaos.maybeCrashAt(node, life, point),
         onSnapshotDurable: (snapshot, records) => {
           world.tracer?.checkpointDurable(node.id, snapshot, records);
-          if (world.opts.protocol === 'multi') parts.watch.onSnapshotDurable(node.id, snapshot);
+          parts.watch.onSnapshotDurable(node.id, snapshot);
         },
         onMarked: (reached) => parts.disks.onMarked(node.id, reached),
         markLatencyMs: () => 2 * (world.profile.writeMinMs + world.profile.writeSpreadMs),

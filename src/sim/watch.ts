@@ -7,7 +7,7 @@
 import { DEFAULTS } from '../core/config.js';
 import { coreEventSentence } from '../core/describe.js';
 import type { MultiRecord } from '../core/multi/messages.js';
-import { joinSnapshotParts } from '../core/multi/snapshot-parts.js';
+import { isSnapshotHead } from '../core/multi/snapshot-parts.js';
 import type { CoreEvent, NodeId, Ready } from '../core/types.js';
 import { nodeName } from '../core/types.js';
 import type { PeerMessage } from '../node/replica.js';
@@ -46,9 +46,10 @@ export class ReplicaWatch<M extends PeerMessage> {
 
   /** A checkpoint's snapshot reached the disk: one installed across a stop-sign is the durable record of its epoch. */
   onSnapshotDurable(node: NodeId, parts: readonly unknown[]): void {
-    if (this.snapshots === null) return;
-    const { membership } = joinSnapshotParts(parts);
-    this.snapshots.onDurableSnapshot(node, membership.epoch, membership.startSlot);
+    const head = parts[0];
+    // Only the head says which epoch the snapshot opens; joining every part of every compaction would be wasted work.
+    if (this.snapshots === null || !isSnapshotHead(head)) return;
+    this.snapshots.onDurableSnapshot(node, head.membership.epoch, head.membership.startSlot);
   }
 
   /** Every Ready as the core hands it out: the proposer's phases, what it learned, and its state after the step. */

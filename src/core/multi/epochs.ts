@@ -65,7 +65,7 @@ export class Epochs {
   mayCampaign(): boolean {
     if (!this.canVote()) return false;
     if (!this.knowsLaterEpoch()) return true;
-    return !this.ctx.rules.waitBehindForever && this.catchUpStalled();
+    return this.campaignsBehind();
   }
 
   /**
@@ -75,9 +75,12 @@ export class Epochs {
    * and its rejects ended every phase 1 of epoch 1's quorum, which alone could choose #9-#11 again).
    */
   campaignsPastStall(epoch: number): boolean {
-    const { rules } = this.ctx;
-    if (rules.waitBehindForever || rules.yieldWhileStalled) return false;
-    return epoch <= this.laterEpochSeen && this.catchUpStalled();
+    return !this.ctx.rules.yieldWhileStalled && epoch <= this.laterEpochSeen && this.campaignsBehind();
+  }
+
+  /** A voter behind a later epoch campaigns once its catch-up has stalled (seed 33101), unless planted to wait for ever. */
+  private campaignsBehind(): boolean {
+    return !this.ctx.rules.waitBehindForever && this.catchUpStalled();
   }
 
   private catchUpStalled(): boolean {
